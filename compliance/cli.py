@@ -1,0 +1,306 @@
+"""The `compliance` command: parse, call one library function, render. The only place that exits."""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import sys
+import tempfile
+from datetime import date, datetime, time
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from compliance import importing, store as store_mod, tracking
+from compliance.orgs import OrgIndex
+from compliance.report import catalogs as catalog_report
+from compliance.errors import ComplianceError, InputError
+from compliance.report.findings import print_findings, to_csv, to_json
+from compliance.tabular import CellError, parse_date
+from obligations.catalog import CatalogError
+from obligations.paths import data_dir
+from obligations.rules import Rules, default_rules, load_rules
+
+app = typer.Typer(help="基层党组织组织生活合规台账：三会一课、主题党日、固定学习日等按期提醒与督查。", no_args_is_help=True, add_completion=False)
+org_app = typer.Typer(help="党组织：导入与列表。", no_args_is_help=True)
+member_app = typer.Typer(help="党员花名册：导入。", no_args_is_help=True)
+record_app = typer.Typer(help="会议与活动记录：导入。", no_args_is_help=True)
+catalog_app = typer.Typer(help="规则集（执行规定）：列表、查看、检查。", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(member_app, name="member")
+app.add_typer(record_app, name="record")
+app.add_typer(catalog_app, name="catalog")
+
+console = Console()
+DEMO_AS_OF = date(2026, 11, 25)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class State:
+    db: str | None = None
+
+
+state = State()
+
+
+def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a ComplianceError or CatalogError into a one-line message on stderr and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ComplianceError as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (CatalogError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            typer.echo(f"错误：{message}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_options(
+    db: Optional[str] = typer.Option(None, "--db", help="数据库：SQLAlchemy URL 或 SQLite 文件路径；默认取 COMPLIANCE_DB，否则用户数据目录下的 compliance.db。"),
+) -> None:
+    state.db = db
+
+
+def _rules() -> Rules:
+    return default_rules()
+
+
+def _date_option(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except CellError as exc:
+        raise InputError(f"{option}：值「{value}」{exc}") from None
+
+
+def _known_at(value: str | None) -> datetime | None:
+    """Return --known-at as a wall-clock datetime; a bare date means the end of that day."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=None)
+    except ValueError:
+        day = _date_option(value, "--known-at")
+        assert day is not None
+        return datetime.combine(day, time(23, 59, 59))
+
+
+def _today() -> date:
+    return datetime.now(store_mod.TZ).date()
+
+
+def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(to_json(findings) + "\n")
+    elif fmt is Format.csv:
+        sys.stdout.write(to_csv(findings))
+    else:
+        print_findings(console, findings, title, show_org)
+
+
+@app.command()
+@fails_cleanly
+def init(catalog: str = typer.Option(tracking.DEFAULT_CATALOG, "--catalog", help="默认规则集（未指定执行规定的党组织使用）。")) -> None:
+    """创建数据库或升级到最新结构（数据不丢失）。"""
+    rules = _rules()
+    rules.catalog(catalog)
+    store = store_mod.open_store(state.db, must_exist=False)
+    store.upgrade()
+    store.set_setting("default_catalog", catalog)
+    console.print(f"数据库已就绪：{store.url}（默认规则集：{catalog}）")
+
+
+def _report_import(what: str, result: importing.ImportResult) -> None:
+    console.print(f"{what}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。")
+
+
+@org_app.command("import")
+@fails_cleanly
+def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+    """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
+    store = store_mod.open_store(state.db)
+    _report_import("党组织", importing.import_orgs(store, _rules(), file))
+
+
+@org_app.command("list")
+@fails_cleanly
+def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列出此党组织及其下级。"),
+             fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+    """列出党组织（路径、代码、类型、领域、执行规定）。"""
+    store = store_mod.open_store(state.db)
+    index = OrgIndex(store.orgs())
+    orgs = index.subtree(index.resolve(under)) if under else sorted(index.by_id.values(), key=lambda o: o.path)
+    catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value)
+
+
+@member_app.command("import")
+@fails_cleanly
+def member_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别）。"""
+    store = store_mod.open_store(state.db)
+    _report_import("党员", importing.import_members(store, file))
+
+
+@record_app.command("import")
+@fails_cleanly
+def record_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+    """导入会议与活动记录；同一行再次导入不会重复，内容变化的行成为新版本。"""
+    store = store_mod.open_store(state.db)
+    _report_import("记录", importing.import_records(store, _rules(), file))
+
+
+@app.command()
+@fails_cleanly
+def log(
+    kind: str = typer.Argument(..., help="类型：名称或代码，如 党员大会、支委会、主题党日、固定学习日。"),
+    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    held_on: str = typer.Option(..., "--date", help="召开日期，如 2026-11-10。"),
+    expected: Optional[int] = typer.Option(None, "--expected", help="应到人数（党员大会为正式党员人数）。"),
+    present: Optional[int] = typer.Option(None, "--present", help="实到人数。"),
+    topic: Optional[str] = typer.Option(None, "--topic", help="主题。"),
+    recorder: Optional[str] = typer.Option(None, "--recorder", help="记录人。"),
+    secretary_signed: Optional[str] = typer.Option(None, "--secretary-signed", help="书记签字：是/否。"),
+    recorder_signed: Optional[str] = typer.Option(None, "--recorder-signed", help="记录人签字：是/否。"),
+    member: Optional[str] = typer.Option(None, "--member", help="党员（按人计的记录，如流动党员汇报）。"),
+    group: Optional[str] = typer.Option(None, "--group", help="党小组（党小组会）。"),
+    lecturer: Optional[str] = typer.Option(None, "--lecturer", help="主讲人（党课）。"),
+    attendees: Optional[str] = typer.Option(None, "--attendees", help="参会人员，用顿号或逗号分隔。"),
+    excused: Optional[str] = typer.Option(None, "--excused", help="请假人员。"),
+    counterpart: Optional[str] = typer.Option(None, "--counterpart", help="谈话对象（谈心谈话）。"),
+    hours: Optional[str] = typer.Option(None, "--hours", help="学时。"),
+    photos: Optional[str] = typer.Option(None, "--photos", help="图片（文件名或链接）。"),
+    recorded_on: Optional[str] = typer.Option(None, "--recorded-on", help="录入日期（补录纸质记录时填写）。"),
+) -> None:
+    """登记一条会议或活动记录。"""
+    store = store_mod.open_store(state.db)
+    values = {
+        "org": org, "kind": kind, "date": held_on, "expected": expected, "present": present, "topic": topic,
+        "recorder": recorder, "secretary_signed": secretary_signed, "recorder_signed": recorder_signed,
+        "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
+        "counterpart": counterpart, "hours": hours, "photos": photos, "recorded_on": recorded_on,
+    }
+    result = importing.log_record(store, _rules(), values)
+    if result.unchanged:
+        console.print("这条记录已经登记过，未重复添加。")
+    else:
+        word = "已登记" if result.added else "已更新为新版本"
+        console.print(f"{word}：记录编号 {result.ids[0]}")
+
+
+@app.command()
+@fails_cleanly
+def status(
+    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    year: Optional[int] = typer.Option(None, "--year", help="列出这一整年（含未开始的周期）。"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按此日期判断（默认今天）。"),
+    known_at: Optional[str] = typer.Option(None, "--known-at", help="只看此时刻之前已录入的记录，复现当时的结果。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。"),
+) -> None:
+    """一个党组织本年度到当前周期的各项完成情况。"""
+    store = store_mod.open_store(state.db)
+    day = _date_option(as_of, "--as-of") or _today()
+    if year is not None and not 1900 < year < 3000:
+        raise InputError(f"--year：值「{year}」不是有效年份")
+    target = year or day.year
+    last = day if year is None else date(target, 12, 31)
+    window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
+    findings = tracking.org_status(store, _rules(), org, window)
+    _emit(findings, fmt, f"{org} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False)
+
+
+@app.command()
+@fails_cleanly
+def overdue(
+    under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级（默认全部）。"),
+    since: Optional[str] = typer.Option(None, "--since", help="从此日期起（默认当年1月1日）。"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="按此日期判断（默认今天）。"),
+    known_at: Optional[str] = typer.Option(None, "--known-at", help="只看此时刻之前已录入的记录。"),
+    fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。"),
+) -> None:
+    """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
+    store = store_mod.open_store(state.db)
+    day = _date_option(as_of, "--as-of") or _today()
+    first = _date_option(since, "--since") or date(day.year, 1, 1)
+    if first > day:
+        raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
+    findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)))
+    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）")
+
+
+@catalog_app.command("list")
+@fails_cleanly
+def catalog_list(fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+    """列出所有规则集。"""
+    catalog_report.print_catalogs(console, _rules(), fmt.value)
+
+
+@catalog_app.command("show")
+@fails_cleanly
+def catalog_show(name: str = typer.Argument(..., help="规则集名称，如 tuhe-2021。"),
+                 fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+    """查看一个规则集的全部事项、周期、证据要求和出处。"""
+    catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
+
+
+@catalog_app.command("check")
+@fails_cleanly
+def catalog_check(file: Path = typer.Argument(..., help="规则集 TOML 文件。")) -> None:
+    """检查一个规则集文件；有错时指出行号和原因。"""
+    if not file.is_file():
+        raise InputError(f"{file}: 文件不存在")
+    from obligations.catalog import read_raw
+
+    name = read_raw(file).data.get("name")
+    rules = load_rules(extra_catalog=file)
+    catalog = rules.catalog(name)
+    console.print(f"{file}：规则集 {catalog.name} 检查通过，共 {len(catalog.obligations)} 项事项。")
+
+
+@app.command()
+@fails_cleanly
+def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日期判断（默认 {DEMO_AS_OF.isoformat()}，演示数据的督查日）。"),
+         fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+    """在临时数据库中载入示例乡镇（图河镇），列出逾期与待办事项。"""
+    day = _date_option(as_of, "--as-of") or DEMO_AS_OF
+    folder = Path(tempfile.mkdtemp(prefix="compliance-demo-"))
+    db_path = folder / "demo.db"
+    store = store_mod.Store(store_mod.resolve_url(str(db_path)))
+    store.upgrade()
+    store.set_setting("default_catalog", "tuhe-2021")
+    rules = _rules()
+    demo_dir = data_dir() / "demo"
+    importing.import_orgs(store, rules, demo_dir / "orgs.csv")
+    importing.import_members(store, demo_dir / "members.csv")
+    result = importing.import_records(store, rules, demo_dir / "records.csv")
+    window = tracking.Window(date(day.year, 1, 1), day, day)
+    findings = tracking.overdue(store, rules, None, window)
+    if fmt is not Format.table:
+        _emit(findings, fmt, "")
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    console.print(f"[bold]示例：图河镇党委[/]（规则集 tuhe-2021，{result.added} 条记录，判断日期 {day.isoformat()}）")
+    print_findings(console, findings, f"图河镇 待办与逾期事项（截至 {day.isoformat()}）")
+    catalog_report.print_overdue_summary(console, findings)
+    console.print(f"\n演示数据库保留在 {db_path}，可继续查看，例如：")
+    console.print(f"  compliance --db {db_path} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()

@@ -1,0 +1,256 @@
+"""Pure evaluation: obligations + records + as_of -> findings.
+
+No database and no printing: the caller passes plain frozen dataclasses (`OrgFacts`,
+`Record`) and gets `Finding`s back. One finding per organization, obligation, period (and
+party group or member, for obligations owed by each); what is wrong with the evidence goes in
+that finding's flags (DOMAIN.md, "Periods and statuses").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+from dateutil.relativedelta import relativedelta
+
+from obligations.cadence import Period, TermCadence, month_end
+from obligations.catalog import Catalog, Obligation
+
+STATUSES = ("met", "invalid", "missed", "due", "upcoming", "exempt")
+# Worst first, for overdue listings.
+SEVERITY = {"missed": 0, "invalid": 1, "due": 2, "upcoming": 3, "met": 4, "exempt": 5}
+
+
+@dataclass(frozen=True)
+class MemberRef:
+    """A member as evaluation needs them."""
+
+    name: str
+    mobile: bool = False
+    joined: date | None = None
+
+
+@dataclass(frozen=True)
+class OrgFacts:
+    """An organization as evaluation needs it: type, dates and what its roster implies."""
+
+    id: int
+    path: str
+    type: str
+    sector: str | None = None
+    founded: date | None = None
+    tracked_from: date | None = None
+    dissolved: date | None = None
+    has_committee: bool = False
+    full_members: int = 0
+    groups: tuple[str, ...] = ()
+    members: tuple[MemberRef, ...] = ()
+
+    @property
+    def starts(self) -> date | None:
+        """Return the first day the organization owes anything: founded or tracked, the later."""
+        days = [d for d in (self.founded, self.tracked_from) if d]
+        return max(days) if days else None
+
+
+@dataclass(frozen=True)
+class Record:
+    """One current version of a meeting or activity record."""
+
+    id: int
+    org_id: int
+    kind: str
+    held_on: date
+    recorded_on: date
+    expected: int | None = None
+    present: int | None = None
+    topic: str | None = None
+    recorder: str | None = None
+    lecturer: str | None = None
+    secretary_signed: bool | None = None
+    recorder_signed: bool | None = None
+    group: str | None = None
+    member: str | None = None
+    attendees: str | None = None
+    counterpart: str | None = None
+    hours: float | None = None
+    photos: str | None = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The status of one obligation for one period (and group or member) of one organization."""
+
+    org_id: int
+    org: str
+    obligation: str
+    name: str
+    period: str
+    status: str
+    due: date
+    days_left: int | None
+    records: tuple[int, ...]
+    flags: tuple[str, ...]
+    member: str | None = None
+    group: str | None = None
+
+
+def record_problems(record: Record, obligation: Obligation, period: Period, org: OrgFacts, catalog: Catalog) -> tuple[bool, list[str]]:
+    """Return whether `record` satisfies `period`, and its flags.
+
+    Invalid: held outside the period's window (`wrong_date`), or short of the quorum
+    (`no_quorum`). Flags that do not invalidate: `no_attendance`, `unsigned`,
+    `incomplete_evidence`, `late_entry`.
+    """
+    flags: list[str] = []
+    valid = period.on_time(record.held_on)
+    if not valid:
+        flags.append("wrong_date")
+    if obligation.quorum:
+        if record.present is None:
+            flags.append("no_attendance")
+        else:
+            expected = record.expected
+            if expected is None and obligation.quorum == "full_members":
+                expected = org.full_members or None
+            if expected is None:
+                flags.append("no_attendance")
+            elif record.present * 2 <= expected:
+                valid = False
+                flags.append("no_quorum")
+    if obligation.signatures and not (record.secretary_signed and record.recorder_signed):
+        flags.append("unsigned")
+    if any(not getattr(record, name) for name in obligation.require):
+        flags.append("incomplete_evidence")
+    if catalog.late_entry and record.recorded_on > month_end(record.held_on + relativedelta(months=1)):
+        flags.append("late_entry")
+    return valid, flags
+
+
+def _status(period: Period, as_of: date, any_valid: bool, any_record: bool) -> str:
+    if any_valid:
+        return "met"
+    if any_record:
+        return "invalid"
+    if as_of > period.due:
+        return "missed"
+    if as_of < period.window_start:
+        return "upcoming"
+    return "due"
+
+
+def _finding(org: OrgFacts, ob: Obligation, period: Period, as_of: date, status: str,
+             records: list[Record], flags: Iterable[str], member: str | None = None, group: str | None = None) -> Finding:
+    days_left = (period.due - as_of).days if status == "due" else None
+    return Finding(org.id, org.path, ob.slug, ob.name, period.key, status, period.due, days_left,
+                   tuple(r.id for r in records), tuple(dict.fromkeys(flags)), member, group)
+
+
+def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], as_of: date,
+           catalog: Catalog, member: str | None = None, group: str | None = None) -> Finding:
+    matched = sorted((r for r in records if period.contains(r.held_on)), key=lambda r: (r.held_on, r.id))
+    judged = [(r, *record_problems(r, ob, period, org, catalog)) for r in matched]
+    valid = [(r, flags) for r, ok, flags in judged if ok]
+    if valid:
+        # The best valid record speaks for the period; the others add nothing wrong to it.
+        best_flags = min((flags for _, flags in valid), key=len)
+        flags: list[str] = best_flags
+        ordered = [r for r, _ in valid] + [r for r, ok, _ in judged if not ok]
+    else:
+        flags = [f for _, _, fl in judged for f in fl]
+        ordered = matched
+    status = _status(period, as_of, bool(valid), bool(matched))
+    return _finding(org, ob, period, as_of, status, ordered, flags, member, group)
+
+
+def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None) -> bool:
+    starts = org.starts
+    if starts and period.start < starts:
+        return True
+    if org.dissolved and period.start > org.dissolved:
+        return True
+    if joined and period.start < joined:
+        return True
+    return period.start < ob.valid_from
+
+
+def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, last: date, as_of: date) -> list[Finding]:
+    """Return one finding per committee term overlapping the window, terms chained by elections."""
+    cadence = TermCadence(ob.term_years(org.sector))
+    elections = sorted({r.held_on: r for r in records}.values(), key=lambda r: r.held_on)
+    anchors = [d for d in (org.founded, elections[0].held_on if elections else None) if d]
+    if not anchors:
+        return []
+    anchor = min(anchors)
+    findings = []
+    while anchor <= last:
+        term = cadence.term(anchor)
+        following = next((r for r in elections if r.held_on > anchor), None)
+        if following and following.held_on <= term.due:
+            flags = [] if following.held_on >= term.window_start else ["early_election"]
+            status, matched = "met", [following]
+        elif following:
+            status, matched, flags = "invalid", [following], ["late_election"]
+        else:
+            status, matched, flags = _status(term, as_of, False, False), [], []
+        if org.starts and term.due < org.starts:
+            status, matched, flags = "exempt", [], []
+        if term.due >= first:
+            findings.append(_finding(org, ob, term, as_of, status, matched, flags))
+        if not following:
+            break
+        anchor = following.held_on
+    return findings
+
+
+def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date) -> list[Finding]:
+    """Return the findings of every obligation `org` owes for periods from `first` to `last`.
+
+    Only records held on or before `as_of` count, and `as_of` decides which periods have
+    ended. Records of other organizations must not be passed.
+    """
+    by_kind: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        if record.held_on <= as_of:
+            by_kind[record.kind].append(record)
+    findings: list[Finding] = []
+    for ob in catalog.obligations:
+        if not ob.applies_to(org.type, org.sector):
+            continue
+        if ob.requires_committee and not org.has_committee:
+            continue
+        kind_records = by_kind.get(ob.slug, [])
+        if ob.cadence == "term":
+            findings.extend(_terms(org, ob, kind_records, first, last, as_of))
+            continue
+        periods = catalog.cadence(ob).periods(first, last)
+        if ob.per == "group":
+            for group in org.groups:
+                mine = [r for r in kind_records if r.group == group]
+                for p in periods:
+                    findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, group=group))
+        elif ob.per == "member":
+            for m in org.members:
+                if ob.members == "mobile" and not m.mobile:
+                    continue
+                mine = [r for r in kind_records if r.member == m.name]
+                for p in periods:
+                    findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined))
+        else:
+            for p in periods:
+                findings.append(_exempt_or_judge(org, ob, p, kind_records, as_of, catalog))
+    return findings
+
+
+def _exempt_or_judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], as_of: date,
+                     catalog: Catalog, member: str | None = None, group: str | None = None, joined: date | None = None) -> Finding:
+    if _exempt(org, ob, period, joined):
+        return _finding(org, ob, period, as_of, "exempt", [], [], member, group)
+    return _judge(org, ob, period, records, as_of, catalog, member, group)
+
+
+def worst_first(findings: Iterable[Finding]) -> list[Finding]:
+    """Return findings ordered for an overdue list: missed and invalid before due, oldest first."""
+    return sorted(findings, key=lambda f: (SEVERITY[f.status], f.due, f.org, f.obligation, f.group or "", f.member or ""))

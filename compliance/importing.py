@@ -1,0 +1,344 @@
+"""Bulk loading of organizations, members and records from CSV or XLSX, all or nothing.
+
+Every row is checked before anything is written; a bad file raises one InputError that names
+the file, the row, the column and the value (and how many other problems there are).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any, Callable
+
+from compliance.errors import InputError
+from compliance.orgs import MemberRow, OrgIndex, OrgRow
+from compliance.store import RECORD_CONTENT, Store
+from compliance.tabular import (
+    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table,
+)
+from obligations.catalog import ORG_TYPES, SECTORS
+from obligations.rules import Rules
+
+ORG_COLUMNS = [
+    Column("名称", "name", True), Column("上级", "parent"), Column("类型", "type", True), Column("代码", "code"),
+    Column("领域", "sector"), Column("执行规定", "catalog"), Column("成立日期", "founded"),
+    Column("启用日期", "tracked_from"), Column("书记", "secretary"), Column("有支委会", "has_committee"),
+    Column("撤销日期", "dissolved"),
+]
+MEMBER_COLUMNS = [
+    Column("姓名", "name", True), Column("党组织", "org", True), Column("党小组", "group"),
+    Column("类别", "status"), Column("流动党员", "mobile"), Column("联系人", "liaison"),
+    Column("入党日期", "joined"), Column("出生日期", "born"), Column("性别", "gender"),
+]
+RECORD_COLUMNS = [
+    Column("党组织", "org", True), Column("类型", "kind", True), Column("日期", "date", True),
+    Column("应到", "expected"), Column("实到", "present"), Column("主题", "topic"), Column("记录人", "recorder"),
+    Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),
+    Column("党小组", "group"), Column("主讲人", "lecturer"), Column("参会人员", "attendees"),
+    Column("请假人员", "excused"), Column("谈话对象", "counterpart"), Column("学时", "hours"),
+    Column("图片", "photos"), Column("录入日期", "recorded_on"),
+]
+VACANT_WORDS = {"空缺", "缺职", "（空缺）", "(空缺)"}
+
+
+@dataclass
+class ImportResult:
+    """What an import did."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+class _Problems:
+    """Collects row problems; raises one InputError naming the first and counting the rest."""
+
+    def __init__(self, table: Table):
+        self.table = table
+        self.messages: list[str] = []
+
+    def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
+        where = f"{self.table.path.name} 第{number}行" if number else self.table.path.name
+        if column:
+            header = self.table.headers.get(column, column)
+            shown = "" if value is None else f"：值「{value}」"
+            where += f"「{header}」列{shown}"
+        self.messages.append(f"{where}：{reason}")
+
+    def parse(self, number: int, values: dict[str, Any], column: str, parser: Callable[[Any], Any]) -> Any:
+        try:
+            return parser(values.get(column))
+        except CellError as exc:
+            self.add(number, column, values.get(column), str(exc))
+            return None
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            more = f"（另有 {len(self.messages) - 1} 处错误，未导入任何数据）" if len(self.messages) > 1 else "（未导入任何数据）"
+            raise InputError(self.messages[0] + more)
+
+
+def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
+    found = index.find(ref)
+    if isinstance(found, OrgRow):
+        return found, None
+    if found:
+        return None, f"党组织名称不唯一，请用代码或完整路径：{'、'.join(sorted(r.path for r in found))}"
+    return None, "找不到该党组织"
+
+
+def import_orgs(store: Store, rules: Rules, path: Path) -> ImportResult:
+    """Load organizations; parents may be existing ones or rows of the same file, in any order."""
+    table = read_table(path, ORG_COLUMNS)
+    problems = _Problems(table)
+    existing = store.orgs()
+    parsed = []
+    for number, values in table.rows:
+        row = {
+            "name": parse_text(values.get("name")), "parent": parse_text(values.get("parent")),
+            "type": parse_text(values.get("type")), "code": parse_text(values.get("code")),
+            "sector": parse_text(values.get("sector")), "catalog": parse_text(values.get("catalog")),
+            "founded": problems.parse(number, values, "founded", parse_date),
+            "tracked_from": problems.parse(number, values, "tracked_from", parse_date),
+            "dissolved": problems.parse(number, values, "dissolved", parse_date),
+            "has_committee": problems.parse(number, values, "has_committee", parse_bool),
+        }
+        secretary = parse_text(values.get("secretary"))
+        row["secretary_vacant"] = secretary in VACANT_WORDS
+        row["secretary"] = None if row["secretary_vacant"] else secretary
+        if not row["name"] or "/" in row["name"]:
+            problems.add(number, "name", row["name"], "名称不能为空，也不能包含 /")
+        if row["type"] not in ORG_TYPES:
+            problems.add(number, "type", row["type"], f"类型应为 {'、'.join(ORG_TYPES)} 之一")
+        if row["sector"] and row["sector"] not in SECTORS:
+            problems.add(number, "sector", row["sector"], f"领域应为 {'、'.join(SECTORS)} 之一")
+        if row["catalog"] and row["catalog"] not in rules.catalogs:
+            problems.add(number, "catalog", row["catalog"], f"没有这个规则集，可用：{'、'.join(sorted(rules.catalogs))}")
+        parsed.append((number, row))
+    problems.raise_if_any()
+
+    # Resolve parents in passes, so a file may list children before their parents.
+    known = list(existing)
+    pending = parsed
+    placed: list[tuple[int, dict[str, Any]]] = []
+    fake_id = -1
+    while pending:
+        index = OrgIndex(known)
+        later = []
+        for number, row in pending:
+            parent = None
+            if row["parent"]:
+                parent, _ = _resolve(index, row["parent"])
+                if parent is None:
+                    later.append((number, row))
+                    continue
+            row["path"] = f"{parent.path}/{row['name']}" if parent else row["name"]
+            row["parent_path"] = parent.path if parent else None
+            placed.append((number, row))
+            if row["path"] not in index.by_path:
+                known.append(OrgRow(fake_id, row["code"], row["name"], parent.id if parent else None, row["path"],
+                                    row["type"], row["sector"], row["catalog"], None, None, None, None, False, None))
+                fake_id -= 1
+        if len(later) == len(pending):
+            index = OrgIndex(known)
+            for number, row in later:
+                _, reason = _resolve(index, row["parent"])
+                problems.add(number, "parent", row["parent"], f"上级{reason}")
+            break
+        pending = later
+    problems.raise_if_any()
+
+    by_path = {o.path: o for o in existing}
+    by_code = {o.code: o for o in existing if o.code}
+    seen_paths: dict[str, int] = {}
+    seen_codes: dict[str, int] = {}
+    new, updates, result = [], [], ImportResult()
+    fields = ("code", "type", "sector", "catalog", "founded", "tracked_from", "dissolved", "secretary", "secretary_vacant", "has_committee")
+    for number, row in sorted(placed, key=lambda item: item[1]["path"].count("/")):
+        if row["path"] in seen_paths:
+            problems.add(number, "name", row["name"], f"与第{seen_paths[row['path']]}行是同一党组织（{row['path']}）")
+            continue
+        seen_paths[row["path"]] = number
+        if row["code"]:
+            owner = by_code.get(row["code"])
+            if row["code"] in seen_codes or (owner and owner.path != row["path"]):
+                problems.add(number, "code", row["code"], "代码已被其他党组织使用")
+                continue
+            seen_codes[row["code"]] = number
+        current = by_path.get(row["path"])
+        values = {k: row[k] for k in fields}
+        if current is None:
+            new.append({"name": row["name"], "path": row["path"], "parent_path": row["parent_path"], **values})
+            result.added += 1
+        else:
+            changed = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
+            if changed:
+                updates.append({"id": current.id, **changed})
+                result.updated += 1
+            else:
+                result.unchanged += 1
+    problems.raise_if_any()
+    store.add_orgs(new, updates)
+    return result
+
+
+def import_members(store: Store, path: Path) -> ImportResult:
+    """Load members onto their branches' rosters; a member already there is updated."""
+    table = read_table(path, MEMBER_COLUMNS)
+    problems = _Problems(table)
+    index = OrgIndex(store.orgs())
+    current = {(m.org_id, m.name): m for m in store.members()}
+    seen: dict[tuple[int, str], int] = {}
+    new, updates, result = [], [], ImportResult()
+    for number, values in table.rows:
+        name = parse_text(values.get("name"))
+        if not name:
+            problems.add(number, "name", None, "姓名不能为空")
+            continue
+        org, reason = _resolve(index, parse_text(values.get("org")) or "")
+        if org is None:
+            problems.add(number, "org", values.get("org"), reason or "")
+            continue
+        status = parse_text(values.get("status")) or "正式"
+        if status not in ("正式", "预备", "正式党员", "预备党员"):
+            problems.add(number, "status", status, "类别应为「正式」或「预备」")
+        row = {
+            "org_id": org.id, "name": name, "group_name": parse_text(values.get("group")),
+            "status": status[:2], "mobile": bool(problems.parse(number, values, "mobile", parse_bool)),
+            "liaison": parse_text(values.get("liaison")),
+            "joined": problems.parse(number, values, "joined", parse_date),
+            "born": problems.parse(number, values, "born", parse_date),
+            "gender": parse_text(values.get("gender")),
+        }
+        if row["gender"] not in (None, "男", "女"):
+            problems.add(number, "gender", row["gender"], "性别应为「男」或「女」")
+        key = (org.id, name)
+        if key in seen:
+            problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
+            continue
+        seen[key] = number
+        old = current.get(key)
+        if old is None:
+            new.append(row)
+            result.added += 1
+        else:
+            changed = {k: v for k, v in row.items() if k in MemberRow.__dataclass_fields__ and getattr(old, k) != v}
+            changed |= {k: row[k] for k in ("liaison", "born", "gender") if row[k] is not None}
+            if changed:
+                updates.append({"id": old.id, **changed})
+                result.updated += 1
+            else:
+                result.unchanged += 1
+    problems.raise_if_any()
+    store.add_members(new, updates)
+    return result
+
+
+def record_identity(org_id: int, kind: str, held_on: date, group: str | None, member_id: int | None, topic: str | None) -> str:
+    """Return the re-import key of a record: organization, kind, date, group, member and topic."""
+    text = "\x1f".join([str(org_id), kind, held_on.isoformat(), group or "", str(member_id or ""), topic or ""])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _record_row(problems: _Problems, number: int, values: dict[str, Any], rules: Rules, index: OrgIndex,
+                roster: dict[int, dict[str, MemberRow]]) -> dict[str, Any] | None:
+    org, reason = _resolve(index, parse_text(values.get("org")) or "")
+    if org is None:
+        problems.add(number, "org", values.get("org"), reason or "")
+        return None
+    kind_text = parse_text(values.get("kind")) or ""
+    kind = rules.kind(kind_text)
+    if kind is None:
+        problems.add(number, "kind", kind_text, "未知的类型（见 compliance catalog show）")
+        return None
+    held_on = problems.parse(number, values, "date", parse_date)
+    if held_on is None:
+        if values.get("date") is None:
+            problems.add(number, "date", None, "日期不能为空")
+        return None
+    row: dict[str, Any] = {
+        "org_id": org.id, "kind": kind, "held_on": held_on,
+        "expected": problems.parse(number, values, "expected", parse_count),
+        "present": problems.parse(number, values, "present", parse_count),
+        "topic": parse_text(values.get("topic")), "recorder": parse_text(values.get("recorder")),
+        "lecturer": parse_text(values.get("lecturer")),
+        "secretary_signed": problems.parse(number, values, "secretary_signed", parse_bool),
+        "recorder_signed": problems.parse(number, values, "recorder_signed", parse_bool),
+        "group_name": parse_text(values.get("group")), "attendees": parse_text(values.get("attendees")),
+        "excused": parse_text(values.get("excused")), "counterpart": parse_text(values.get("counterpart")),
+        "hours": problems.parse(number, values, "hours", parse_hours), "photos": parse_text(values.get("photos")),
+        "member_id": None,
+    }
+    if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
+        problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
+    members = roster.get(org.id, {})
+    member_name = parse_text(values.get("member"))
+    if member_name:
+        member = members.get(member_name)
+        if member is None:
+            problems.add(number, "member", member_name, f"不是「{org.path}」的党员")
+        else:
+            row["member_id"] = member.id
+    if row["group_name"] and members and row["group_name"] not in {m.group_name for m in members.values()}:
+        problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
+    recorded_on = problems.parse(number, values, "recorded_on", parse_date)
+    if recorded_on is not None:
+        if recorded_on < held_on:
+            problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期早于会议日期")
+        row["recorded_at"] = datetime.combine(recorded_on, time(12, 0))
+    row["identity"] = record_identity(org.id, kind, held_on, row["group_name"], row["member_id"], row["topic"])
+    return row
+
+
+def load_records(store: Store, rules: Rules, table: Table, source: str) -> ImportResult:
+    """Check every row of `table`, then write new records and new versions in one transaction."""
+    problems = _Problems(table)
+    index = OrgIndex(store.orgs())
+    roster: dict[int, dict[str, MemberRow]] = {}
+    for m in store.members():
+        roster.setdefault(m.org_id, {})[m.name] = m
+    rows: dict[str, tuple[int, dict[str, Any]]] = {}
+    for number, values in table.rows:
+        row = _record_row(problems, number, values, rules, index, roster)
+        if row is None:
+            continue
+        earlier = rows.get(row["identity"])
+        if earlier and _content(earlier[1]) != _content(row):
+            problems.add(number, None, None, f"与第{earlier[0]}行是同一条记录（党组织、类型、日期、党小组、党员、主题相同）但内容不同")
+        rows.setdefault(row["identity"], (number, row))
+    problems.raise_if_any()
+    current = store.current_by_identity(rows)
+    new, versions, result = [], [], ImportResult()
+    for identity, (_, row) in rows.items():
+        old = current.get(identity)
+        if old is None:
+            new.append(row)
+            result.added += 1
+        elif old["voided_at"] is None and _content(old) == _content(row):
+            result.unchanged += 1
+        else:
+            content = {k: v for k, v in row.items() if k not in ("identity", "recorded_at")}
+            versions.append((old, content))
+            result.updated += 1
+    result.ids = store.write_records(new, versions, source)
+    return result
+
+
+def _content(row: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(row.get(k) for k in RECORD_CONTENT)
+
+
+def import_records(store: Store, rules: Rules, path: Path) -> ImportResult:
+    """Load meeting and activity records; the same row again adds nothing, a changed one adds a version."""
+    table = read_table(path, RECORD_COLUMNS)
+    return load_records(store, rules, table, source=f"import:{path.name}")
+
+
+def log_record(store: Store, rules: Rules, values: dict[str, Any]) -> ImportResult:
+    """Log one record given as import-column values (English names); checked like an import row."""
+    headers = {c.english: f"--{c.english.replace('_', '-')}" for c in RECORD_COLUMNS}
+    table = Table(Path("命令行参数"), headers, [(0, values)])
+    return load_records(store, rules, table, source="log")

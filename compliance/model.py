@@ -1,0 +1,100 @@
+"""SQLModel tables: the only place that defines them.
+
+Datetimes are Asia/Shanghai wall-clock time, stored without a zone (SQLite has none).
+Records are never deleted: a changed re-import or a correction adds a version row and marks
+the previous one superseded; a withdrawal sets `voided_at` and keeps the row.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Setting(SQLModel, table=True):
+    """A database-wide setting, such as the default catalog."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=400)
+
+
+class Org(SQLModel, table=True):
+    """A Party organization in the tree: county committee down to branch."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str | None = Field(default=None, max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    parent_id: int | None = Field(default=None, foreign_key="org.id", index=True)
+    path: str = Field(max_length=1000, unique=True)
+    type: str = Field(max_length=16)
+    sector: str | None = Field(default=None, max_length=16)
+    catalog: str | None = Field(default=None, max_length=64)
+    founded: date | None = None
+    tracked_from: date | None = None
+    dissolved: date | None = None
+    secretary: str | None = Field(default=None, max_length=100)
+    secretary_vacant: bool = False
+    has_committee: bool | None = None
+    created_at: datetime
+
+
+class Member(SQLModel, table=True):
+    """A Party member on a branch's roster."""
+
+    __table_args__ = (UniqueConstraint("org_id", "name", name="uq_member_org_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id", index=True)
+    name: str = Field(max_length=100)
+    group_name: str | None = Field(default=None, max_length=100)
+    status: str = Field(default="正式", max_length=8)
+    mobile: bool = False
+    liaison: str | None = Field(default=None, max_length=100)
+    joined: date | None = None
+    born: date | None = None
+    gender: str | None = Field(default=None, max_length=4)
+    created_at: datetime
+
+
+class Record(SQLModel, table=True):
+    """One version of a meeting or activity record.
+
+    `record_id` is the stable id users see (the id of the first version). `identity` is the
+    re-import key: organization, kind, date, group, member and topic.
+    """
+
+    __table_args__ = (
+        Index("ix_record_org_held", "org_id", "held_on"),
+        Index("ix_record_identity", "identity"),
+        Index("ix_record_record_id", "record_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    record_id: int | None = None
+    version: int = 1
+    identity: str = Field(max_length=64)
+    org_id: int = Field(foreign_key="org.id")
+    kind: str = Field(max_length=64)
+    held_on: date
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    group_name: str | None = Field(default=None, max_length=100)
+    expected: int | None = None
+    present: int | None = None
+    topic: str | None = Field(default=None, max_length=500)
+    recorder: str | None = Field(default=None, max_length=100)
+    lecturer: str | None = Field(default=None, max_length=100)
+    secretary_signed: bool | None = None
+    recorder_signed: bool | None = None
+    attendees: str | None = None
+    excused: str | None = None
+    counterpart: str | None = Field(default=None, max_length=100)
+    hours: float | None = None
+    photos: str | None = None
+    first_recorded_at: datetime
+    recorded_at: datetime
+    superseded_at: datetime | None = None
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+    source: str | None = Field(default=None, max_length=400)

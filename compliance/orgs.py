@@ -1,0 +1,123 @@
+"""The organization tree in memory: naming organizations, inheritance, roster facts.
+
+Built from plain rows the store returns; no SQL here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable
+
+from compliance.errors import NotFound
+from compliance.evaluate import MemberRef, OrgFacts
+
+# A branch with fewer full members than this has no committee (条例 第八条).
+COMMITTEE_MIN_FULL_MEMBERS = 7
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    """An organization as stored."""
+
+    id: int
+    code: str | None
+    name: str
+    parent_id: int | None
+    path: str
+    type: str
+    sector: str | None
+    catalog: str | None
+    founded: date | None
+    tracked_from: date | None
+    dissolved: date | None
+    secretary: str | None
+    secretary_vacant: bool
+    has_committee: bool | None
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    """A member as stored."""
+
+    id: int
+    org_id: int
+    name: str
+    group_name: str | None
+    status: str
+    mobile: bool
+    joined: date | None
+
+
+class OrgIndex:
+    """Finds organizations by code, path or unique name, and walks the tree."""
+
+    def __init__(self, rows: Iterable[OrgRow]):
+        self.by_id = {r.id: r for r in rows}
+        self.by_code = {r.code: r for r in self.by_id.values() if r.code}
+        self.by_path = {r.path: r for r in self.by_id.values()}
+        self.by_name: dict[str, list[OrgRow]] = defaultdict(list)
+        for r in self.by_id.values():
+            self.by_name[r.name].append(r)
+
+    def find(self, ref: str) -> OrgRow | None | list[OrgRow]:
+        """Return the organization `ref` names, None when none, or the candidates when ambiguous."""
+        ref = ref.strip().strip("/")
+        if ref in self.by_code:
+            return self.by_code[ref]
+        if ref in self.by_path:
+            return self.by_path[ref]
+        if "/" in ref:
+            candidates = [r for p, r in self.by_path.items() if p.endswith("/" + ref)]
+        else:
+            candidates = self.by_name.get(ref, [])
+        if len(candidates) == 1:
+            return candidates[0]
+        return candidates or None
+
+    def resolve(self, ref: str) -> OrgRow:
+        """Return the organization `ref` names; NotFound lists the candidates when it is ambiguous."""
+        found = self.find(ref)
+        if isinstance(found, OrgRow):
+            return found
+        if found:
+            paths = "、".join(sorted(r.path for r in found))
+            raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{paths}")
+        raise NotFound(f"找不到党组织「{ref}」（可用代码、完整路径或唯一的名称）")
+
+    def subtree(self, root: OrgRow) -> list[OrgRow]:
+        """Return `root` and every organization below it, in path order."""
+        prefix = root.path + "/"
+        return sorted((r for r in self.by_id.values() if r.path == root.path or r.path.startswith(prefix)), key=lambda r: r.path)
+
+    def catalog_of(self, org: OrgRow, default: str) -> str:
+        """Return the catalog `org` follows: its own, else its nearest ancestor's, else `default`."""
+        row: OrgRow | None = org
+        while row is not None:
+            if row.catalog:
+                return row.catalog
+            row = self.by_id.get(row.parent_id) if row.parent_id else None
+        return default
+
+    def sector_of(self, org: OrgRow) -> str | None:
+        """Return `org`'s sector, inherited from the nearest ancestor that has one."""
+        row: OrgRow | None = org
+        while row is not None:
+            if row.sector:
+                return row.sector
+            row = self.by_id.get(row.parent_id) if row.parent_id else None
+        return None
+
+
+def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow]) -> OrgFacts:
+    """Return what evaluation needs of `org`, given its roster."""
+    full = sum(1 for m in members if m.status == "正式")
+    has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
+    groups = tuple(sorted({m.group_name for m in members if m.group_name}))
+    refs = tuple(MemberRef(m.name, m.mobile, m.joined) for m in sorted(members, key=lambda m: m.name))
+    return OrgFacts(
+        id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
+        tracked_from=org.tracked_from, dissolved=org.dissolved, has_committee=has_committee,
+        full_members=full, groups=groups, members=refs,
+    )

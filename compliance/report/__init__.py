@@ -1,0 +1,1 @@
+"""Renderers: findings to a rich table, JSON or CSV. They format; they decide nothing."""

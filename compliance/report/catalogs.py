@@ -1,0 +1,140 @@
+"""Catalogs, organizations and overdue summaries rendered for the terminal, JSON or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections import Counter
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from compliance.evaluate import Finding
+from compliance.orgs import OrgIndex, OrgRow
+from obligations.catalog import Catalog, Obligation
+from obligations.rules import Rules
+
+CADENCE_LABELS = {
+    "monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年", "yearly": "每年",
+    "dated": "每月固定日", "term": "任期",
+}
+WINDOW_LABELS = {"Q1": "第一季度", "Q2": "第二季度", "Q3": "第三季度", "Q4": "第四季度（年底）", "H1": "上半年", "H2": "下半年"}
+PER_LABELS = {"org": "每个组织", "group": "每个党小组", "member": "每名党员"}
+
+
+def cadence_text(ob: Obligation) -> str:
+    """Return a cadence in Chinese: 每季度, 每月10日、20日（遇休息日顺延）, 任期3年（农村5年）."""
+    if ob.cadence == "dated":
+        text = "每月" + "、".join(f"{d}日" for d in ob.days)
+        return text + ("（遇休息日可顺延至下一个工作日）" if ob.shift_to_workday else "")
+    if ob.cadence == "term":
+        extra = "，".join(f"{s}{n}年" for s, n in ob.years_by_sector)
+        return f"任期{ob.years}年" + (f"（{extra}）" if extra else "")
+    text = CADENCE_LABELS[ob.cadence]
+    return text + (f"，限{WINDOW_LABELS[ob.window]}" if ob.window else "")
+
+
+def evidence_text(ob: Obligation) -> str:
+    """Return an obligation's evidence rules in Chinese."""
+    parts = []
+    if ob.quorum == "full_members":
+        parts.append("正式党员过半数到会")
+    if ob.quorum == "committee":
+        parts.append("支委过半数到会")
+    if ob.signatures:
+        parts.append("书记和记录人签字")
+    names = {"topic": "主题", "photos": "图片", "attendees": "参会人员", "recorder": "记录人", "lecturer": "主讲人", "hours": "学时", "counterpart": "谈话对象"}
+    if ob.require:
+        parts.append("须有" + "、".join(names[f] for f in ob.require))
+    return "；".join(parts)
+
+
+def applies_text(ob: Obligation) -> str:
+    """Return who owes an obligation, in Chinese."""
+    text = "、".join(ob.org_types)
+    if ob.sectors:
+        text += f"（{'、'.join(ob.sectors)}）"
+    if ob.requires_committee:
+        text += "，设支委会的"
+    if ob.per != "org":
+        text += "，" + PER_LABELS[ob.per] + ("（流动党员）" if ob.members == "mobile" else "")
+    return text
+
+
+def _write(rows: list[dict[str, Any]], fmt: str) -> None:
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
+        return
+    out = io.StringIO()
+    out.write("\ufeff")
+    if rows:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    sys.stdout.write(out.getvalue())
+
+
+def print_catalogs(console: Console, rules: Rules, fmt: str) -> None:
+    """Print every catalog: name, title, valid from, parent and number of obligations."""
+    catalogs = sorted(rules.catalogs.values(), key=lambda c: c.name)
+    rows = [{"name": c.name, "title": c.title, "valid_from": c.valid_from.isoformat(), "extends": c.extends,
+             "obligations": len(c.obligations)} for c in catalogs]
+    if fmt != "table":
+        return _write(rows, fmt)
+    table = Table(title="规则集", header_style="bold")
+    for heading in ("名称", "标题", "施行日期", "继承自", "事项数"):
+        table.add_column(heading)
+    for r in rows:
+        table.add_row(r["name"], r["title"], r["valid_from"], r["extends"] or "—", str(r["obligations"]))
+    console.print(table)
+
+
+def print_catalog(console: Console, catalog: Catalog, fmt: str) -> None:
+    """Print one catalog's obligations with cadence, who owes them, evidence and source."""
+    rows = [{"slug": o.slug, "name": o.name, "cadence": cadence_text(o), "applies_to": applies_text(o),
+             "evidence": evidence_text(o), "source": o.source} for o in catalog.obligations]
+    if fmt != "table":
+        return _write(rows, fmt)
+    console.print(f"[bold]{catalog.name}[/]：{catalog.title}（施行日期 {catalog.valid_from.isoformat()}"
+                  + (f"，继承 {catalog.extends}" if catalog.extends else "") + "）")
+    console.print(f"出处：{catalog.source}")
+    table = Table(header_style="bold", show_lines=True)
+    table.add_column("代码", no_wrap=True)
+    for heading in ("名称", "周期", "适用", "证据要求", "出处"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        table.add_row(r["slug"], r["name"], r["cadence"], r["applies_to"], r["evidence"] or "—", r["source"])
+    console.print(table)
+
+
+def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_catalog: str, fmt: str) -> None:
+    """Print organizations with their effective catalog and sector."""
+    rows = [{"path": o.path, "code": o.code, "type": o.type, "sector": index.sector_of(o),
+             "catalog": index.catalog_of(o, default_catalog), "founded": o.founded, "tracked_from": o.tracked_from,
+             "secretary": "（空缺）" if o.secretary_vacant else o.secretary} for o in orgs]
+    if fmt != "table":
+        return _write(rows, fmt)
+    table = Table(title=f"党组织（{len(rows)} 个）", header_style="bold")
+    for heading in ("路径", "代码", "类型", "领域", "执行规定", "书记"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        table.add_row(r["path"], r["code"] or "", r["type"], r["sector"] or "", r["catalog"], r["secretary"] or "")
+    console.print(table)
+
+
+def print_overdue_summary(console: Console, findings: list[Finding]) -> None:
+    """Print, per organization, how many items are missed, invalid and due."""
+    per_org: dict[str, Counter[str]] = {}
+    for f in findings:
+        per_org.setdefault(f.org, Counter())[f.status] += 1
+    if not per_org:
+        return
+    table = Table(title="各党组织汇总", header_style="bold")
+    for heading in ("党组织", "逾期未完成", "无效", "待完成"):
+        table.add_column(heading)
+    for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], item[0])):
+        table.add_row(org, str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
+    console.print(table)

@@ -1,0 +1,265 @@
+"""The database: engine, schema upgrades and every query. The only code that talks SQL.
+
+`--db URL`, else `COMPLIANCE_DB`, else `compliance.db` in the user's data folder. A bare
+file path is taken as a SQLite file. Writes happen in one transaction each, so an import is
+loaded whole or not at all.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+from zoneinfo import ZoneInfo
+
+import platformdirs
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, or_, select, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from compliance import model
+from compliance.errors import DatabaseError
+from compliance.evaluate import Record as EvalRecord
+from compliance.orgs import MemberRow, OrgRow
+
+TZ = ZoneInfo("Asia/Shanghai")
+MIGRATIONS = Path(__file__).parent / "migrations"
+ORG = model.Org.__table__
+MEMBER = model.Member.__table__
+RECORD = model.Record.__table__
+SETTING = model.Setting.__table__
+
+# The columns a re-import compares: a change in any of them makes a new version.
+RECORD_CONTENT = (
+    "org_id", "kind", "held_on", "member_id", "group_name", "expected", "present", "topic",
+    "recorder", "lecturer", "secretary_signed", "recorder_signed", "attendees", "excused",
+    "counterpart", "hours", "photos",
+)
+
+
+def now() -> datetime:
+    """Return the current Asia/Shanghai wall-clock time, without a zone, to the second."""
+    return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+
+
+def resolve_url(db: str | None) -> str:
+    """Return the SQLAlchemy URL for `--db`, else $COMPLIANCE_DB, else the user data folder."""
+    value = db or os.environ.get("COMPLIANCE_DB")
+    if not value:
+        folder = platformdirs.user_data_path("compliance", appauthor=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        value = str(folder / "compliance.db")
+    if "://" not in value:
+        value = "sqlite:///" + str(Path(value).expanduser().resolve())
+    return value
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+class Store:
+    """A compliance database."""
+
+    def __init__(self, url: str):
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise DatabaseError(f"无法打开数据库 {url}：{exc}") from exc
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+
+    # --- schema -----------------------------------------------------------------------
+    def _alembic(self) -> Config:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        return cfg
+
+    def revision(self) -> str | None:
+        """Return the schema revision of the database, or None when it has none."""
+        try:
+            with self.engine.connect() as conn:
+                return MigrationContext.configure(conn).get_current_revision()
+        except OperationalError as exc:
+            raise DatabaseError(f"无法打开数据库 {self.url}：{exc.orig}") from exc
+
+    def upgrade(self) -> None:
+        """Create the schema or upgrade it to the newest revision; data is kept."""
+        cfg = self._alembic()
+        try:
+            with self.engine.begin() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+        except OperationalError as exc:
+            raise DatabaseError(f"无法初始化数据库 {self.url}：{exc.orig}") from exc
+
+    def require_current(self) -> None:
+        """Raise DatabaseError unless the schema is at the newest revision."""
+        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        current = self.revision()
+        if current is None:
+            raise DatabaseError(f"数据库 {self.url} 尚未初始化：请先运行 compliance init")
+        if current != head:
+            raise DatabaseError(f"数据库结构版本为 {current}，需要 {head}：请运行 compliance init 升级")
+
+    # --- settings ---------------------------------------------------------------------
+    def setting(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar()
+
+    def set_setting(self, key: str, value: str) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(select(SETTING.c.key).where(SETTING.c.key == key)).first():
+                conn.execute(update(SETTING).where(SETTING.c.key == key).values(value=value))
+            else:
+                conn.execute(insert(SETTING).values(key=key, value=value))
+
+    # --- organizations and members ----------------------------------------------------
+    def orgs(self) -> list[OrgRow]:
+        """Return every organization."""
+        cols = [ORG.c[name] for name in OrgRow.__dataclass_fields__]
+        with self.engine.connect() as conn:
+            return [OrgRow(*row) for row in conn.execute(select(*cols))]
+
+    def members(self, org_ids: Iterable[int] | None = None) -> list[MemberRow]:
+        """Return the members of the given organizations (all members when None)."""
+        cols = [MEMBER.c[name] for name in MemberRow.__dataclass_fields__]
+        query = select(*cols)
+        with self.engine.connect() as conn:
+            if org_ids is None:
+                return [MemberRow(*row) for row in conn.execute(query)]
+            ids = list(org_ids)
+            result: list[MemberRow] = []
+            for chunk in _chunks(ids, 5000):
+                result.extend(MemberRow(*row) for row in conn.execute(query.where(MEMBER.c.org_id.in_(chunk))))
+            return result
+
+    def add_orgs(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]]) -> int:
+        """Insert new organizations in order (parents first) and update changed ones; return the count added.
+
+        A row's `parent_path` names its parent, which may be a row inserted earlier in `rows`.
+        """
+        stamp = now()
+        with self.engine.begin() as conn:
+            ids = {r.path: r.id for r in self.orgs()}
+            for row in rows:
+                values = {k: v for k, v in row.items() if k != "parent_path"}
+                values["parent_id"] = ids.get(row["parent_path"]) if row.get("parent_path") else None
+                values["created_at"] = stamp
+                ids[row["path"]] = conn.execute(insert(ORG).values(**values)).inserted_primary_key[0]
+            for change in updates:
+                org_id = change.pop("id")
+                conn.execute(update(ORG).where(ORG.c.id == org_id).values(**change))
+        return len(rows)
+
+    def add_members(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+        """Insert new members and update changed ones, in one transaction."""
+        stamp = now()
+        with self.engine.begin() as conn:
+            if rows:
+                conn.execute(insert(MEMBER), [{**r, "created_at": stamp} for r in rows])
+            for change in updates:
+                member_id = change.pop("id")
+                conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(**change))
+
+    # --- records ----------------------------------------------------------------------
+    def current_by_identity(self, identities: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Return the current (not superseded) version of each record with one of `identities`."""
+        result: dict[str, dict[str, Any]] = {}
+        with self.engine.connect() as conn:
+            for chunk in _chunks(list(set(identities)), 5000):
+                query = select(RECORD).where(RECORD.c.identity.in_(chunk), RECORD.c.superseded_at.is_(None))
+                for row in conn.execute(query).mappings():
+                    result[row["identity"]] = dict(row)
+        return result
+
+    def write_records(self, new: list[dict[str, Any]], versions: list[tuple[dict[str, Any], dict[str, Any]]], source: str | None) -> list[int]:
+        """Insert new records and new versions of existing ones; return the stable ids touched.
+
+        `versions` pairs the current row (as `current_by_identity` returned it) with the new
+        content. Everything is written in one transaction.
+        """
+        stamp = now()
+        with self.engine.begin() as conn:
+            first_new = None
+            if new:
+                rows = [{**r, "version": 1, "recorded_at": r.get("recorded_at") or stamp,
+                         "first_recorded_at": r.get("recorded_at") or stamp, "source": source} for r in new]
+                conn.execute(insert(RECORD), rows)
+                first_new = conn.execute(select(func.min(RECORD.c.id)).where(RECORD.c.record_id.is_(None))).scalar()
+                conn.execute(update(RECORD).where(RECORD.c.record_id.is_(None)).values(record_id=RECORD.c.id))
+            if versions:
+                conn.execute(
+                    update(RECORD).where(RECORD.c.id == bindparam("old_id")).values(superseded_at=stamp),
+                    [{"old_id": old["id"]} for old, _ in versions],
+                )
+                conn.execute(insert(RECORD), [
+                    {**content, "record_id": old["record_id"], "version": old["version"] + 1,
+                     "identity": old["identity"], "first_recorded_at": old["first_recorded_at"],
+                     "recorded_at": stamp, "voided_at": None, "source": source}
+                    for old, content in versions
+                ])
+            touched = [old["record_id"] for old, _ in versions]
+            if first_new is not None:
+                touched += list(conn.execute(select(RECORD.c.record_id).where(RECORD.c.id >= first_new, RECORD.c.version == 1)).scalars())
+        return touched
+
+    def scope_records(self, root_path: str, known_at: datetime | None = None) -> Iterator[EvalRecord]:
+        """Yield the current records of every organization at or below `root_path`, in one query.
+
+        With `known_at`, yield the versions that were current then, leaving out what was
+        recorded later and keeping what was voided or corrected later.
+        """
+        r = RECORD.c
+        query = (
+            select(r.record_id, r.org_id, r.kind, r.held_on, r.first_recorded_at, r.expected, r.present, r.topic,
+                   r.recorder, r.lecturer, r.secretary_signed, r.recorder_signed, r.group_name, MEMBER.c.name,
+                   r.attendees, r.counterpart, r.hours, r.photos)
+            .select_from(RECORD.join(ORG, ORG.c.id == r.org_id).outerjoin(MEMBER, MEMBER.c.id == r.member_id))
+            .where(or_(ORG.c.path == root_path, ORG.c.path.like(_like_prefix(root_path), escape="\\")))
+        )
+        if known_at is None:
+            query = query.where(r.superseded_at.is_(None), r.voided_at.is_(None))
+        else:
+            query = query.where(
+                r.recorded_at <= known_at,
+                or_(r.superseded_at.is_(None), r.superseded_at > known_at),
+                or_(r.voided_at.is_(None), r.voided_at > known_at),
+            )
+        with self.engine.connect() as conn:
+            for row in conn.execution_options(yield_per=10000).execute(query):
+                yield EvalRecord(row[0], row[1], row[2], row[3], row[4].date(), *row[5:])
+
+    def record_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(RECORD).where(RECORD.c.superseded_at.is_(None))).scalar() or 0
+
+
+def _like_prefix(path: str) -> str:
+    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "/%"
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def open_store(db: str | None, *, must_exist: bool = True) -> Store:
+    """Return the store for `--db` (see `resolve_url`); check the schema unless `must_exist` is False."""
+    store = Store(resolve_url(db))
+    if must_exist:
+        store.require_current()
+    return store
+
+
+__all__ = ["Store", "open_store", "resolve_url", "now", "TZ", "date"]

@@ -1,0 +1,185 @@
+"""Reading CSV and XLSX files into rows, and parsing the values users type into them."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from compliance.errors import InputError
+
+TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "√", "✓", "已签", "已签字"}
+FALSE_WORDS = {"否", "无", "n", "no", "false", "0", "×", "✗", "未签", "未签字"}
+_DATE_FORMS = [
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+
+
+@dataclass(frozen=True)
+class Column:
+    """An import column: its Chinese header, English name, and whether it must be present."""
+
+    chinese: str
+    english: str
+    required: bool = False
+
+
+@dataclass
+class Table:
+    """The rows of one file, keyed by English column name, with the header users wrote."""
+
+    path: Path
+    headers: dict[str, str]          # English name -> header as written in the file
+    rows: list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, values)
+
+
+class CellError(InputError):
+    """A value that cannot be read; the import adds the file, row and column."""
+
+
+def read_table(path: Path, columns: list[Column]) -> Table:
+    """Return the rows of a CSV (UTF-8 with or without BOM, or GB18030) or XLSX file.
+
+    Headers may be Chinese or English; unknown headers and missing required ones are errors.
+    Blank cells become None; rows that are entirely blank are skipped.
+    """
+    if not path.is_file():
+        raise InputError(f"{path}: 文件不存在")
+    raw_rows = _read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
+    if not raw_rows:
+        raise InputError(f"{path}: 文件为空，没有表头")
+    by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
+    headers: dict[str, str] = {}
+    positions: list[tuple[int, str]] = []
+    for i, cell in enumerate(raw_rows[0]):
+        text = str(cell).strip() if cell is not None else ""
+        if not text:
+            continue
+        column = by_header.get(text) or by_header.get(text.lower())
+        if column is None:
+            known = "、".join(c.chinese for c in columns)
+            raise InputError(f"{path} 第1行: 未知的列「{text}」，可用的列：{known}")
+        if column.english in headers:
+            raise InputError(f"{path} 第1行: 列「{text}」重复")
+        headers[column.english] = text
+        positions.append((i, column.english))
+    missing = [c.chinese for c in columns if c.required and c.english not in headers]
+    if missing:
+        raise InputError(f"{path} 第1行: 缺少必需的列「{'」「'.join(missing)}」")
+    rows = []
+    for number, raw in enumerate(raw_rows[1:], start=2):
+        values = {}
+        for i, name in positions:
+            cell = raw[i] if i < len(raw) else None
+            if isinstance(cell, str):
+                cell = cell.strip() or None
+            values[name] = cell
+        if any(v is not None for v in values.values()):
+            rows.append((number, values))
+    return Table(path, headers, rows)
+
+
+def _read_csv(path: Path) -> list[list[Any]]:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise InputError(f"{path}: 无法识别文件编码（请保存为 UTF-8 的 CSV）")
+    return [row for row in csv.reader(io.StringIO(text, newline=""))]
+
+
+def _read_xlsx(path: Path) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a damaged file
+        raise InputError(f"{path}: 无法作为 XLSX 打开：{exc}") from exc
+    try:
+        sheet = book.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        book.close()
+
+
+def parse_date(value: Any) -> date | None:
+    """Return a date from an XLSX date or the common written forms (2026-11-05, 2026/11/5, 2026年11月5日)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    for pattern in _DATE_FORMS:
+        m = pattern.match(text)
+        if m:
+            try:
+                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                raise CellError("不是有效日期") from None
+    raise CellError("不是日期（应写作 2026-11-05）")
+
+
+def parse_bool(value: Any) -> bool | None:
+    """Return True or False from 是/否 (and y/n, true/false, 1/0), None for blank."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise CellError("应为「是」或「否」")
+
+
+def parse_count(value: Any) -> int | None:
+    """Return a non-negative whole number, None for blank."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise CellError("不是整数") from None
+    if number < 0:
+        raise CellError("不能为负数")
+    return number
+
+
+def parse_hours(value: Any) -> float | None:
+    """Return a non-negative number of hours, None for blank."""
+    if value is None:
+        return None
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise CellError("不是数字") from None
+    if number < 0 or number != number:
+        raise CellError("不能为负数")
+    return number
+
+
+def parse_text(value: Any) -> str | None:
+    """Return the cell as text with stray spaces removed, None for blank."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = " ".join(str(value).split())
+    return text or None

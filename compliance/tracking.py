@@ -1,0 +1,76 @@
+"""What the everyday commands ask: one organization's status, and what is overdue below one.
+
+Each function loads the scope once (organizations, roster, records: one query each), then
+hands plain values to the pure evaluator.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Iterable
+
+from compliance.errors import InputError
+from compliance.evaluate import Finding, Record, evaluate_org, worst_first
+from compliance.orgs import OrgIndex, OrgRow, org_facts
+from compliance.store import Store
+from obligations.rules import Rules
+
+DEFAULT_CATALOG = "national-2018"
+OVERDUE_STATUSES = ("missed", "invalid", "due")
+
+
+@dataclass(frozen=True)
+class Window:
+    """The periods to list and the moment to judge them at."""
+
+    first: date
+    last: date
+    as_of: date
+    known_at: datetime | None = None
+
+
+def default_catalog(store: Store) -> str:
+    """Return the database's default catalog (set by `init --catalog`)."""
+    return store.setting("default_catalog") or DEFAULT_CATALOG
+
+
+def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window) -> list[Finding]:
+    """Return the findings of `orgs` (all at or below `root`) for the window."""
+    orgs = list(orgs)
+    roster = defaultdict(list)
+    for member in store.members([o.id for o in orgs]):
+        roster[member.org_id].append(member)
+    wanted = {o.id for o in orgs}
+    records: dict[int, list[Record]] = defaultdict(list)
+    for record in store.scope_records(root.path, window.known_at):
+        if record.org_id in wanted:
+            records[record.org_id].append(record)
+    fallback = default_catalog(store)
+    findings: list[Finding] = []
+    for org in orgs:
+        try:
+            catalog = rules.catalog(index.catalog_of(org, fallback))
+        except KeyError as exc:
+            raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
+        facts = org_facts(index, org, roster[org.id])
+        findings.extend(evaluate_org(catalog, facts, records[org.id], window.first, window.last, window.as_of))
+    return findings
+
+
+def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list[Finding]:
+    """Return one organization's findings, in obligation and period order."""
+    index = OrgIndex(store.orgs())
+    org = index.resolve(org_ref)
+    return evaluate_orgs(store, rules, index, org, [org], window)
+
+
+def overdue(store: Store, rules: Rules, under: str | None, window: Window) -> list[Finding]:
+    """Return missed, invalid and due findings at or below `under` (every root when None), worst first."""
+    index = OrgIndex(store.orgs())
+    roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
+    findings: list[Finding] = []
+    for root in roots:
+        findings.extend(evaluate_orgs(store, rules, index, root, index.subtree(root), window))
+    return worst_first(f for f in findings if f.status in OVERDUE_STATUSES)

@@ -1,0 +1,338 @@
+"""Catalogs: obligations as data, loaded from `data/catalogs/*.toml` and checked.
+
+A catalog names its obligations (slug, cadence, who owes them, what evidence a record needs,
+and the source of the rule). A catalog may `extends` another: it inherits every obligation,
+overrides an inherited one field by field by repeating its slug, and removes one with `drop`.
+Errors are values with a place: `CatalogError` carries the file, the line and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from obligations.cadence import (
+    WINDOWS,
+    CalendarCadence,
+    Cadence,
+    DatedCadence,
+    TermCadence,
+)
+from obligations.workdays import WorkdayCalendar
+
+CADENCES = ("monthly", "quarterly", "half_yearly", "yearly", "dated", "term")
+ORG_TYPES = ("县委", "乡镇党委", "街道党工委", "党委", "党总支", "党支部")
+SECTORS = ("农村", "社区", "两新", "机关", "事业单位", "国企")
+QUORUMS = ("full_members", "committee")
+EVIDENCE_FIELDS = ("topic", "photos", "attendees", "recorder", "lecturer", "hours", "counterpart")
+PER = ("org", "group", "member")
+MEMBER_FILTERS = ("all", "mobile")
+
+CATALOG_KEYS = {"name", "title", "valid_from", "extends", "source", "drop", "late_entry", "default_sheet", "obligation"}
+OBLIGATION_KEYS = {
+    "slug", "name", "cadence", "window", "days", "shift_to_workday", "years", "years_by_sector",
+    "per", "members", "org_types", "sectors", "requires_committee", "quorum", "signatures",
+    "require", "source", "note",
+}
+
+
+class CatalogError(ValueError):
+    """A catalog that cannot be used: `str()` is one line naming the file, line and reason."""
+
+    def __init__(self, path: Path | str, line: int | None, reason: str):
+        self.path, self.line, self.reason = str(path), line, reason
+        where = f"{self.path}:{line}" if line else self.path
+        super().__init__(f"{where}: {reason}")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of record and obligation from the vocabulary (`data/kinds.toml`)."""
+
+    slug: str
+    name: str
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """One recurring obligation of a catalog."""
+
+    slug: str
+    name: str
+    cadence: str
+    source: str
+    window: str | None = None
+    days: tuple[int, ...] = ()
+    shift_to_workday: bool = False
+    years: int = 0
+    years_by_sector: tuple[tuple[str, int], ...] = ()
+    per: str = "org"
+    members: str = "all"
+    org_types: tuple[str, ...] = ("党支部",)
+    sectors: tuple[str, ...] = ()
+    requires_committee: bool = False
+    quorum: str | None = None
+    signatures: bool = False
+    require: tuple[str, ...] = ()
+    valid_from: date = date(1900, 1, 1)
+    note: str = ""
+
+    def term_years(self, sector: str | None) -> int:
+        """Return the term length in years for an organization of `sector`."""
+        return dict(self.years_by_sector).get(sector or "", self.years)
+
+    def applies_to(self, org_type: str, sector: str | None) -> bool:
+        """Return True when an organization of this type and sector owes the obligation."""
+        if org_type not in self.org_types:
+            return False
+        return not self.sectors or sector in self.sectors
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A named, dated set of obligations, with inheritance already applied."""
+
+    name: str
+    title: str
+    valid_from: date
+    source: str
+    obligations: tuple[Obligation, ...]
+    extends: str | None = None
+    late_entry: bool = True
+    default_sheet: str | None = None
+    path: str = ""
+    calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar, repr=False, compare=False)
+
+    def obligation(self, slug: str) -> Obligation | None:
+        """Return the obligation with `slug`, or None when this catalog has none."""
+        return next((o for o in self.obligations if o.slug == slug), None)
+
+    def cadence(self, obligation: Obligation) -> Cadence:
+        """Return the cadence object that generates `obligation`'s periods."""
+        if obligation.cadence == "dated":
+            return DatedCadence(obligation.days, self.calendar, obligation.shift_to_workday)
+        if obligation.cadence == "term":
+            return TermCadence(obligation.years)
+        return CalendarCadence(obligation.cadence, obligation.window)
+
+
+def load_kinds(path: Path) -> dict[str, Kind]:
+    """Return the vocabulary of kinds by slug."""
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {k["slug"]: Kind(k["slug"], k["name"], tuple(k.get("aliases", ()))) for k in raw["kind"]}
+
+
+def kind_lookup(kinds: dict[str, Kind]) -> dict[str, str]:
+    """Return a map from every slug, name and alias to its slug."""
+    lookup: dict[str, str] = {}
+    for kind in kinds.values():
+        for word in (kind.slug, kind.name, *kind.aliases):
+            lookup[word] = kind.slug
+    return lookup
+
+
+def _line_of(text: str, table_index: int | None, key: str | None) -> int | None:
+    """Return the 1-based line of `key` in the `table_index`-th [[obligation]] (or at top level)."""
+    lines = text.splitlines()
+    lo, hi = 0, len(lines)
+    headers = [i for i, line in enumerate(lines) if line.strip() == "[[obligation]]"]
+    if table_index is not None and table_index < len(headers):
+        lo = headers[table_index]
+        hi = headers[table_index + 1] if table_index + 1 < len(headers) else len(lines)
+    elif table_index is None and headers:
+        hi = headers[0]
+    if key is None:
+        return lo + 1
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for i in range(lo, hi):
+        if pattern.match(lines[i]):
+            return i + 1
+    return lo + 1
+
+
+@dataclass
+class _RawCatalog:
+    path: Path
+    text: str
+    data: dict[str, Any]
+
+    def error(self, reason: str, index: int | None = None, key: str | None = None) -> CatalogError:
+        return CatalogError(self.path, _line_of(self.text, index, key), reason)
+
+
+def read_raw(path: Path) -> _RawCatalog:
+    """Parse one catalog file's TOML; a syntax error becomes a CatalogError with its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogError(path, None, f"无法读取文件：{exc}") from exc
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise CatalogError(path, int(m.group(1)) if m else None, f"TOML 语法错误：{exc}") from exc
+    return _RawCatalog(path, text, data)
+
+
+def _check_top(raw: _RawCatalog) -> None:
+    data = raw.data
+    for key in data:
+        if key not in CATALOG_KEYS:
+            raise raw.error(f"未知字段 {key!r}", None, key)
+    if not isinstance(data.get("name"), str) or not data["name"]:
+        raise raw.error("缺少字段 name（规则集名称）")
+    if not isinstance(data.get("valid_from"), date):
+        raise raw.error("valid_from 必须是日期，如 2018-10-28", None, "valid_from")
+    if not data.get("source"):
+        raise raw.error("缺少字段 source（规则出处）")
+
+
+def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[str, Kind], inherited: bool) -> None:
+    def fail(reason: str, key: str | None = None) -> CatalogError:
+        return raw.error(f"第 {i + 1} 个 obligation：{reason}", i, key)
+
+    for key in ob:
+        if key not in OBLIGATION_KEYS:
+            raise fail(f"未知字段 {key!r}", key)
+    slug = ob.get("slug")
+    if slug not in kinds:
+        raise fail(f"未知的事项 slug {slug!r}（见 data/kinds.toml）", "slug")
+    if not inherited:
+        if "cadence" not in ob:
+            raise fail(f"{slug}：缺少 cadence", None)
+        if not ob.get("source"):
+            raise fail(f"{slug}：缺少 source（规则出处）", None)
+    checks = [
+        ("cadence", lambda v: v in CADENCES, f"未知的周期 cadence，可用：{', '.join(CADENCES)}"),
+        ("window", lambda v: v in WINDOWS, f"未知的 window，可用：{', '.join(WINDOWS)}"),
+        ("days", lambda v: isinstance(v, list) and v and all(isinstance(d, int) and 1 <= d <= 31 for d in v), "days 必须是 1–31 的整数列表"),
+        ("years", lambda v: isinstance(v, int) and v >= 1, "years 必须是正整数"),
+        ("years_by_sector", lambda v: isinstance(v, dict) and all(k in SECTORS and isinstance(n, int) and n >= 1 for k, n in v.items()), "years_by_sector 的键必须是领域、值是正整数"),
+        ("per", lambda v: v in PER, f"per 必须是 {', '.join(PER)} 之一"),
+        ("members", lambda v: v in MEMBER_FILTERS, f"members 必须是 {', '.join(MEMBER_FILTERS)} 之一"),
+        ("org_types", lambda v: isinstance(v, list) and v and all(t in ORG_TYPES for t in v), f"org_types 只能包含 {'、'.join(ORG_TYPES)}"),
+        ("sectors", lambda v: isinstance(v, list) and all(s in SECTORS for s in v), f"sectors 只能包含 {'、'.join(SECTORS)}"),
+        ("quorum", lambda v: v in QUORUMS, f"quorum 必须是 {', '.join(QUORUMS)} 之一"),
+        ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
+        ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
+        ("signatures", lambda v: isinstance(v, bool), "signatures 必须是 true 或 false"),
+        ("requires_committee", lambda v: isinstance(v, bool), "requires_committee 必须是 true 或 false"),
+    ]
+    for key, ok, reason in checks:
+        if key in ob and not ok(ob[key]):
+            raise fail(f"{slug}：{reason}（值：{ob[key]!r}）", key)
+
+
+def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None, kinds: dict[str, Kind], valid_from: date) -> Obligation:
+    values: dict[str, Any] = {k: v for k, v in ob.items()}
+    for key in ("days", "org_types", "sectors", "require"):
+        if key in values:
+            values[key] = tuple(values[key])
+    if "years_by_sector" in values:
+        values["years_by_sector"] = tuple(sorted(values["years_by_sector"].items()))
+    values["valid_from"] = valid_from
+    if base is not None and "cadence" in values and "window" not in values:
+        values["window"] = None  # a new cadence does not keep the old one's part of the year
+    if base is not None:
+        obligation = replace(base, **values)
+    else:
+        values.setdefault("name", kinds[ob["slug"]].name)
+        obligation = Obligation(**values)
+    def fail(reason: str, key: str) -> CatalogError:
+        return raw.error(f"第 {i + 1} 个 obligation：{obligation.slug}：{reason}", i, key)
+    if obligation.cadence == "dated" and not obligation.days:
+        raise fail("周期为 dated 时必须给出 days", "cadence")
+    if obligation.cadence == "term" and obligation.years < 1:
+        raise fail("周期为 term 时必须给出 years", "cadence")
+    if obligation.window and obligation.cadence != "yearly":
+        raise fail("window 只能用于 yearly 周期", "window")
+    if obligation.per == "member" and obligation.cadence in ("dated", "term"):
+        raise fail("按党员计的事项不能用 dated 或 term 周期", "per")
+    return obligation
+
+
+def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kind], calendar: WorkdayCalendar) -> Catalog:
+    """Check one parsed catalog and return it with its parent's obligations merged in."""
+    _check_top(raw)
+    data = raw.data
+    inherited = {o.slug: o for o in parent.obligations} if parent else {}
+    order = list(inherited)
+    for slug in data.get("drop", []):
+        if slug not in inherited:
+            raise raw.error(f"drop 中的 {slug!r} 不是继承来的事项", None, "drop")
+        del inherited[slug]
+        order.remove(slug)
+    seen: set[str] = set()
+    obligations = dict(inherited)
+    entries = data.get("obligation", [])
+    if not isinstance(entries, list):
+        raise raw.error("obligation 必须写成 [[obligation]] 表", None, "obligation")
+    for i, ob in enumerate(entries):
+        slug = ob.get("slug")
+        if slug in seen:
+            raise raw.error(f"第 {i + 1} 个 obligation：事项 {slug!r} 重复", i, "slug")
+        seen.add(slug)
+        _check_obligation(raw, i, ob, kinds, slug in inherited)
+        obligations[slug] = _build(raw, ob, i, inherited.get(slug), kinds, data["valid_from"])
+        if slug not in order:
+            order.append(slug)
+    return Catalog(
+        name=data["name"],
+        title=data.get("title", data["name"]),
+        valid_from=data["valid_from"],
+        source=data["source"],
+        obligations=tuple(obligations[s] for s in order),
+        extends=data.get("extends"),
+        late_entry=bool(data.get("late_entry", parent.late_entry if parent else True)),
+        default_sheet=data.get("default_sheet", parent.default_sheet if parent else None),
+        path=str(raw.path),
+        calendar=calendar,
+    )
+
+
+def load_catalogs(folder: Path, kinds: dict[str, Kind], calendar: WorkdayCalendar, extra: Path | None = None) -> dict[str, Catalog]:
+    """Return every catalog in `folder` (and the file `extra`, if given) by name, inheritance applied.
+
+    Raises CatalogError for the first bad file: a syntax error, an unknown field or cadence, a
+    duplicate slug or name, a missing source, an `extends` that names no catalog, or a cycle.
+    """
+    raws: dict[str, _RawCatalog] = {}
+    paths = sorted(folder.glob("*.toml"))
+    if extra is not None:
+        paths = [p for p in paths if p.resolve() != extra.resolve()] + [extra]
+    for path in paths:
+        raw = read_raw(path)
+        name = raw.data.get("name")
+        if not isinstance(name, str) or not name:
+            raise raw.error("缺少字段 name（规则集名称）")
+        if name in raws and extra is not None and path == extra:
+            pass  # the checked file replaces the installed catalog of the same name
+        elif name in raws:
+            raise raw.error(f"规则集名称 {name!r} 与 {raws[name].path} 重复", None, "name")
+        raws[name] = raw
+    built: dict[str, Catalog] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]) -> Catalog:
+        if name in built:
+            return built[name]
+        raw = raws[name]
+        parent_name = raw.data.get("extends")
+        parent = None
+        if parent_name is not None:
+            if parent_name in chain or parent_name == name:
+                cycle = " → ".join((*chain, name, parent_name))
+                raise raw.error(f"extends 形成循环：{cycle}", None, "extends")
+            if parent_name not in raws:
+                raise raw.error(f"extends 指向不存在的规则集 {parent_name!r}", None, "extends")
+            parent = resolve(parent_name, (*chain, name))
+        built[name] = build_catalog(raw, parent, kinds, calendar)
+        return built[name]
+
+    for name in raws:
+        resolve(name, ())
+    return built

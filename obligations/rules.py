@@ -1,0 +1,50 @@
+"""The rule set in force: vocabulary, working-day calendar and catalogs, loaded together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from obligations.catalog import Catalog, CatalogError, Kind, kind_lookup, load_catalogs, load_kinds
+from obligations.paths import data_dir
+from obligations.workdays import WorkdayCalendar, load_calendar
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything `data/` says: kinds by slug, the name→slug lookup, the calendar, the catalogs."""
+
+    kinds: dict[str, Kind]
+    lookup: dict[str, str]
+    calendar: WorkdayCalendar
+    catalogs: dict[str, Catalog]
+
+    def kind(self, word: str) -> str | None:
+        """Return the slug for a slug, Chinese name or alias (spaces ignored), or None."""
+        return self.lookup.get(word.strip().replace(" ", ""))
+
+    def catalog(self, name: str) -> Catalog:
+        """Return the catalog called `name`; KeyError names the known ones."""
+        try:
+            return self.catalogs[name]
+        except KeyError:
+            raise KeyError(f"没有名为 {name!r} 的规则集，可用：{'、'.join(sorted(self.catalogs))}") from None
+
+
+def load_rules(folder: Path | None = None, extra_catalog: Path | None = None) -> Rules:
+    """Return the rules in `folder` (default: the data folder), optionally with one more catalog file."""
+    folder = folder or data_dir()
+    kinds = load_kinds(folder / "kinds.toml")
+    calendar = load_calendar(folder / "workdays")
+    catalogs = load_catalogs(folder / "catalogs", kinds, calendar, extra_catalog)
+    return Rules(kinds, kind_lookup(kinds), calendar, catalogs)
+
+
+@lru_cache(maxsize=4)
+def default_rules(folder: str | None = None) -> Rules:
+    """Return the rules of the data folder, loaded once per process."""
+    return load_rules(Path(folder) if folder else None)
+
+
+__all__ = ["Rules", "load_rules", "default_rules", "CatalogError"]
