@@ -94,24 +94,28 @@ def _known_at(value: str | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value).replace(tzinfo=None)
+        moment = datetime.fromisoformat(value)
     except ValueError:
         day = _date_option(value, "--known-at")
         assert day is not None
-        return datetime.combine(day, time(23, 59, 59))
+        return datetime.combine(day, time(23, 59, 59), tzinfo=store_mod.TZ)
+    if len(value) == 10:
+        return datetime.combine(moment.date(), time(23, 59, 59), tzinfo=store_mod.TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=store_mod.TZ)
 
 
 def _today() -> date:
     return datetime.now(store_mod.TZ).date()
 
 
-def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True) -> None:
+def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True, root: str | None = None,
+          year: int | None = None) -> None:
     if fmt is Format.json:
         sys.stdout.write(to_json(findings) + "\n")
     elif fmt is Format.csv:
         sys.stdout.write(to_csv(findings))
     else:
-        print_findings(console, findings, title, show_org)
+        print_findings(console, findings, title, show_org, root, year)
 
 
 @app.command()
@@ -221,7 +225,7 @@ def status(
     last = day if year is None else date(target, 12, 31)
     window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
     findings = tracking.org_status(store, _rules(), org, window)
-    _emit(findings, fmt, f"{org} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False)
+    _emit(findings, fmt, f"{org} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False, year=target)
 
 
 @app.command()
@@ -240,7 +244,7 @@ def overdue(
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
     findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)))
-    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）")
+    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=under and tracking.org_path(store, under), year=day.year)
 
 
 @catalog_app.command("list")
@@ -295,10 +299,10 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
         shutil.rmtree(folder, ignore_errors=True)
         return
     console.print(f"[bold]示例：图河镇党委[/]（规则集 tuhe-2021，{result.added} 条记录，判断日期 {day.isoformat()}）")
-    print_findings(console, findings, f"图河镇 待办与逾期事项（截至 {day.isoformat()}）")
-    catalog_report.print_overdue_summary(console, findings)
-    console.print(f"\n演示数据库保留在 {db_path}，可继续查看，例如：")
-    console.print(f"  compliance --db {db_path} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}")
+    catalog_report.print_overdue_summary(console, findings, root="图河镇党委")
+    print_findings(console, findings, f"图河镇党委 待办与逾期事项（截至 {day.isoformat()}）", root="图河镇党委", year=day.year)
+    console.print(f"\n演示数据库保留在 {db_path}，可继续查看，例如：", soft_wrap=True)
+    console.print(f"  compliance --db {db_path} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
 
 
 def main() -> None:

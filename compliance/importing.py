@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from compliance.errors import InputError
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
-from compliance.store import RECORD_CONTENT, Store
+from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.tabular import (
     CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table,
 )
@@ -288,7 +288,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], rules:
     if recorded_on is not None:
         if recorded_on < held_on:
             problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期早于会议日期")
-        row["recorded_at"] = datetime.combine(recorded_on, time(12, 0))
+        row["recorded_at"] = datetime.combine(recorded_on, time(12, 0), tzinfo=TZ)
     row["identity"] = record_identity(org.id, kind, held_on, row["group_name"], row["member_id"], row["topic"])
     return row
 

@@ -1,6 +1,7 @@
 """SQLModel tables: the only place that defines them.
 
-Datetimes are Asia/Shanghai wall-clock time, stored without a zone (SQLite has none).
+Instants are aware datetimes; SQLModel stores them in UTC and returns them in UTC, and the
+store converts them back to Asia/Shanghai.
 Records are never deleted: a changed re-import or a correction adds a version row and marks
 the previous one superseded; a withdrawal sets `voided_at` and keeps the row.
 """

@@ -42,8 +42,8 @@ RECORD_CONTENT = (
 
 
 def now() -> datetime:
-    """Return the current Asia/Shanghai wall-clock time, without a zone, to the second."""
-    return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+    """Return the current instant in Asia/Shanghai, to the second."""
+    return datetime.now(TZ).replace(microsecond=0)
 
 
 def resolve_url(db: str | None) -> str:
@@ -237,7 +237,7 @@ class Store:
             )
         with self.engine.connect() as conn:
             for row in conn.execution_options(yield_per=10000).execute(query):
-                yield EvalRecord(row[0], row[1], row[2], row[3], row[4].date(), *row[5:])
+                yield EvalRecord(row[0], row[1], row[2], row[3], row[4].astimezone(TZ).date(), *row[5:])
 
     def record_count(self) -> int:
         with self.engine.connect() as conn:

@@ -59,6 +59,11 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     return findings
 
 
+def org_path(store: Store, org_ref: str) -> str:
+    """Return the full path of the organization `org_ref` names."""
+    return OrgIndex(store.orgs()).resolve(org_ref).path
+
+
 def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list[Finding]:
     """Return one organization's findings, in obligation and period order."""
     index = OrgIndex(store.orgs())

@@ -125,8 +125,8 @@ def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_ca
     console.print(table)
 
 
-def print_overdue_summary(console: Console, findings: list[Finding]) -> None:
-    """Print, per organization, how many items are missed, invalid and due."""
+def print_overdue_summary(console: Console, findings: list[Finding], root: str | None = None) -> None:
+    """Print, per organization, how many items are missed, invalid and due (paths relative to `root`)."""
     per_org: dict[str, Counter[str]] = {}
     for f in findings:
         per_org.setdefault(f.org, Counter())[f.status] += 1
@@ -136,5 +136,6 @@ def print_overdue_summary(console: Console, findings: list[Finding]) -> None:
     for heading in ("党组织", "逾期未完成", "无效", "待完成"):
         table.add_column(heading)
     for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], item[0])):
-        table.add_row(org, str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
+        shown = org[len(root) + 1:] if root and org.startswith(root + "/") else org
+        table.add_row(shown, str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
     console.print(table)

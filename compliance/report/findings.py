@@ -10,8 +10,8 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
-from compliance.evaluate import Finding
-from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, flag_text
+from compliance.evaluate import SEVERITY, Finding
+from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, flag_text, period_label
 
 CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
 
@@ -53,37 +53,70 @@ def to_csv(findings: Iterable[Finding]) -> str:
     return out.getvalue()
 
 
-def _when(f: Finding) -> str:
+def _when(f: Finding, year: int | None) -> str:
+    label = period_label(f.period, year)
     if f.status == "due":
-        return f"剩 {f.days_left} 天" if f.days_left else "今天截止"
-    return f.due.isoformat()
+        return f"{label}（剩{f.days_left}天）" if f.days_left else f"{label}（今天截止）"
+    return label
 
 
-def findings_table(findings: list[Finding], title: str, show_org: bool = True) -> Table:
-    """Return a rich table of findings with Chinese headings."""
-    table = Table(title=title, show_lines=False, header_style="bold")
+def _short(path: str, root: str | None) -> str:
+    if root and path.startswith(root + "/"):
+        return path[len(root) + 1:]
+    return path
+
+
+def findings_table(findings: list[Finding], title: str, show_org: bool = True, root: str | None = None,
+                   year: int | None = None) -> Table:
+    """Return a rich table of findings, one row per organization, obligation, object and status.
+
+    Periods with the same status are listed together in one cell, so a year of missed study
+    days reads as one line. Paths are
+    shown relative to `root`; the organization with the most missed items comes first, and years equal to `year` are left out of period labels.
+    """
+    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
+    for f in findings:
+        groups.setdefault((f.org, f.name, f.group or f.member or "", f.status), []).append(f)
+    tally: dict[str, list[int]] = {}
+    for f in findings:
+        tally.setdefault(f.org, [0, 0, 0])[min(SEVERITY[f.status], 2)] -= 1
+    org_rank = {org: (counts, org) for org, counts in tally.items()}
+    ordered = sorted(groups.items(), key=lambda item: (org_rank[item[0][0]], SEVERITY[item[0][3]]))
+    has_object = any(key[2] for key in groups)
+    has_flags = any(f.flags for f in findings)
+    table = Table(title=title, header_style="bold")
     if show_org:
         table.add_column("党组织", overflow="fold")
-    table.add_column("事项")
-    table.add_column("周期")
-    table.add_column("对象")
-    table.add_column("状态")
-    table.add_column("截止")
-    table.add_column("问题")
-    for f in findings:
-        who = f.group or f.member or ""
-        status = f"[{STATUS_STYLES[f.status]}]{STATUS_LABELS[f.status]}[/]"
-        cells = [f.name, f.period, who, status, _when(f), flag_text(f.flags)]
-        table.add_row(*([f.org] if show_org else []), *cells)
+    table.add_column("事项", overflow="fold")
+    if has_object:
+        table.add_column("对象", overflow="fold")
+    table.add_column("状态", no_wrap=True)
+    table.add_column("周期", overflow="fold")
+    if has_flags:
+        table.add_column("问题", overflow="fold")
+    previous_org = None
+    for (org, name, who, status), items in ordered:
+        flags = tuple(dict.fromkeys(flag for f in items for flag in f.flags))
+        cells = [name] + ([who] if has_object else []) + [
+            f"[{STATUS_STYLES[status]}]{STATUS_LABELS[status]}[/]", "、".join(_when(f, year) for f in items)]
+        if has_flags:
+            cells.append(flag_text(flags))
+        if show_org:
+            cells.insert(0, _short(org, root) if org != previous_org else "")
+            if org != previous_org and previous_org is not None:
+                table.add_section()
+        previous_org = org
+        table.add_row(*cells)
     return table
 
 
-def print_findings(console: Console, findings: list[Finding], title: str, show_org: bool = True) -> None:
+def print_findings(console: Console, findings: list[Finding], title: str, show_org: bool = True,
+                   root: str | None = None, year: int | None = None) -> None:
     """Print a table of findings and a one-line count by status."""
     if not findings:
         console.print(f"{title}：没有需要列出的事项。")
         return
-    console.print(findings_table(findings, title, show_org))
+    console.print(findings_table(findings, title, show_org, root, year))
     counts: dict[str, int] = {}
     for f in findings:
         counts[f.status] = counts.get(f.status, 0) + 1

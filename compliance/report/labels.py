@@ -31,3 +31,26 @@ FLAG_LABELS = {
 def flag_text(flags: tuple[str, ...] | list[str]) -> str:
     """Return flags as Chinese words joined by 、."""
     return "、".join(FLAG_LABELS.get(f, f) for f in flags)
+
+
+_CN_DIGITS = "一二三四"
+
+
+def period_label(key: str, year: int | None = None) -> str:
+    """Return a period key in short Chinese: 1月, 一季度, 上半年, 2026年, 1月10日; the year only when not `year`."""
+    parts = key.split("-")
+    if "/" in key:
+        return key.replace("/", "至")
+    if not parts[0].isdigit():
+        return key
+    prefix = "" if year is not None and int(parts[0]) == year else f"{parts[0]}年"
+    if len(parts) == 1:
+        return f"{parts[0]}年"
+    if len(parts) == 3:
+        return f"{prefix}{int(parts[1])}月{int(parts[2])}日"
+    tail = parts[1]
+    if tail.startswith("Q"):
+        return f"{prefix}{_CN_DIGITS[int(tail[1]) - 1]}季度"
+    if tail.startswith("H"):
+        return f"{prefix}{'上' if tail == 'H1' else '下'}半年"
+    return f"{prefix}{int(tail)}月"

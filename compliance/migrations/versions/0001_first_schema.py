@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("secretary", sa.String(100), nullable=True),
         sa.Column("secretary_vacant", sa.Boolean, nullable=False),
         sa.Column("has_committee", sa.Boolean, nullable=True),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_org_parent_id", "org", ["parent_id"])
     op.create_table(
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("joined", sa.Date, nullable=True),
         sa.Column("born", sa.Date, nullable=True),
         sa.Column("gender", sa.String(4), nullable=True),
-        sa.Column("created_at", sa.DateTime, nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("org_id", "name", name="uq_member_org_name"),
     )
     op.create_index("ix_member_org_id", "member", ["org_id"])
@@ -77,10 +77,10 @@ def upgrade() -> None:
         sa.Column("counterpart", sa.String(100), nullable=True),
         sa.Column("hours", sa.Float, nullable=True),
         sa.Column("photos", sa.String, nullable=True),
-        sa.Column("first_recorded_at", sa.DateTime, nullable=False),
-        sa.Column("recorded_at", sa.DateTime, nullable=False),
-        sa.Column("superseded_at", sa.DateTime, nullable=True),
-        sa.Column("voided_at", sa.DateTime, nullable=True),
+        sa.Column("first_recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("void_reason", sa.String, nullable=True),
         sa.Column("source", sa.String(400), nullable=True),
     )

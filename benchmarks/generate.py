@@ -1,0 +1,226 @@
+"""Write a realistic township (or several) as import files: orgs.csv, members.csv, records.csv.
+
+Reproducible from a seed. Used for the demo township under data/demo/ and for benchmarks:
+
+    python -m benchmarks.generate --branches 200 --out /tmp/town200
+    python -m benchmarks.generate --demo --out data/demo
+
+Records cover one year up to the as-of date with realistic gaps: each branch has a diligence,
+and a few records miss their quorum, their signatures or photos, fall on the wrong day, or are
+entered late.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+from datetime import date, timedelta
+from pathlib import Path
+
+import chinese_calendar
+
+# Villages named in seed 003 (图河镇六大专项行动).
+TUHE_VILLAGES = ["朱庄村", "马屯村", "义民村", "九段村", "图河村", "安福村", "兴隆村", "官场村"]
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华玉兰志强海燕国强红梅春梅德明文华金凤永红玉梅立新宏伟晓东"
+ORDINALS = "一二三四五六七八九十"
+ORG_HEADER = ["名称", "上级", "类型", "代码", "领域", "执行规定", "成立日期", "启用日期", "书记", "有支委会"]
+MEMBER_HEADER = ["姓名", "党组织", "党小组", "类别", "流动党员", "联系人", "入党日期", "出生日期", "性别"]
+RECORD_HEADER = ["党组织", "类型", "日期", "应到", "实到", "主题", "记录人", "书记签字", "记录人签字", "党员", "党小组", "图片", "录入日期"]
+TOPICS = ["学习贯彻党的二十届四中全会精神", "学习《中国共产党章程》", "乡村振兴与集体经济发展", "党员冬春训", "党风廉政建设警示教育",
+          "人居环境整治志愿服务", "防汛抗旱动员", "学习习近平总书记重要讲话精神", "党员发展工作讨论", "民生实事办理"]
+
+
+def is_workday(day: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(day)
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+class Writer:
+    def __init__(self, rng: random.Random, year: int, as_of: date):
+        self.rng, self.year, self.as_of = rng, year, as_of
+        self.orgs: list[list[str]] = []
+        self.members: list[list[str]] = []
+        self.records: list[list[str]] = []
+        self.names: set[str] = set()
+
+    def person(self) -> str:
+        while True:
+            name = self.rng.choice(SURNAMES) + "".join(self.rng.choice(GIVEN) for _ in range(self.rng.choice((1, 2))))
+            if name not in self.names or len(self.names) > 40000:
+                self.names.add(name)
+                return name
+
+    def day_in(self, first: date, last: date) -> date:
+        last = min(last, self.as_of)
+        return first + timedelta(days=self.rng.randrange((last - first).days + 1))
+
+    def record(self, org: str, kind: str, held: date, expected: int | None = None, present: int | None = None,
+               topic: str = "", signed: bool = True, member: str = "", group: str = "", photos: str = "") -> None:
+        late = self.rng.random() < 0.04
+        recorded = held + timedelta(days=self.rng.randrange(70, 120) if late else self.rng.randrange(0, 5))
+        recorded = min(recorded, self.as_of)
+        sign = "是" if signed else "否"
+        self.records.append([org, kind, held.isoformat(), "" if expected is None else str(expected),
+                             "" if present is None else str(present), topic, "", sign, sign, member, group,
+                             photos, recorded.isoformat()])
+
+    def quarters(self) -> list[tuple[date, date]]:
+        ends = [date(self.year, 3, 31), date(self.year, 6, 30), date(self.year, 9, 30), date(self.year, 12, 31)]
+        return [(date(self.year, m, 1), end) for m, end in zip((1, 4, 7, 10), ends)]
+
+    def months(self) -> list[tuple[date, date]]:
+        result = []
+        for m in range(1, 13):
+            first = date(self.year, m, 1)
+            last = (date(self.year, m + 1, 1) if m < 12 else date(self.year + 1, 1, 1)) - timedelta(days=1)
+            if first <= self.as_of:
+                result.append((first, last))
+        return result
+
+
+def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, founded: date | None = None,
+            size: int | None = None, vacant: bool = False, village: bool = True) -> None:
+    rng = w.rng
+    name = path.rsplit("/", 1)[1]
+    secretary = "空缺" if vacant else w.person()
+    w.orgs.append([name, parent, "党支部", "", "" if village else sector, "", founded.isoformat() if founded else "", "", secretary, ""])
+    size = size or rng.randrange(9, 40)
+    groups = max(1, size // 12)
+    full = 0
+    mobile_members = []
+    for i in range(size):
+        status = "预备" if rng.random() < 0.05 else "正式"
+        full += status == "正式"
+        mobile = village and rng.random() < 0.1
+        member = w.person()
+        group = f"第{ORDINALS[i % groups]}党小组" if size >= 7 else ""
+        born = date(rng.randrange(1940, 2000), rng.randrange(1, 13), rng.randrange(1, 28))
+        joined = date(min(born.year + rng.randrange(20, 40), w.year - 1), rng.randrange(1, 13), rng.randrange(1, 28))
+        w.members.append([member, path, group, status, "是" if mobile else "否", secretary if mobile and not vacant else "",
+                          joined.isoformat(), born.isoformat(), rng.choice("男男男女")])
+        if mobile:
+            mobile_members.append(member)
+    start = max(founded or date(w.year, 1, 1), date(w.year, 1, 1))
+
+    def held(first: date, last: date, chance: float = 1.0) -> date | None:
+        first = max(first, start)
+        if first > min(last, w.as_of) or rng.random() > diligence * chance:
+            return None
+        return w.day_in(first, last)
+
+    for first, last in w.quarters():
+        day = held(first, last)
+        if day:
+            present = full // 2 if rng.random() < 0.06 else rng.randrange(full // 2 + 1, full + 1)
+            w.record(path, "党员大会", day, full, present, rng.choice(TOPICS), signed=rng.random() > 0.08)
+        day = held(first, last)
+        if day:
+            w.record(path, "党课", day, size, None, rng.choice(TOPICS))
+    for first, last in w.months():
+        if full >= 7:
+            day = held(first, last)
+            if day:
+                committee = 5 if full >= 20 else 3
+                present = committee // 2 if rng.random() < 0.04 else rng.randrange(committee // 2 + 1, committee + 1)
+                w.record(path, "支委会", day, committee, present, rng.choice(TOPICS), signed=rng.random() > 0.1)
+        if size >= 7:
+            for g in range(groups):
+                day = held(first, last)
+                if day:
+                    w.record(path, "党小组会", day, topic=rng.choice(TOPICS), group=f"第{ORDINALS[g]}党小组")
+        day = held(first, last)
+        if day:
+            photos = "" if rng.random() < 0.12 else f"IMG_{day:%Y%m%d}.jpg"
+            w.record(path, "主题党日", day, topic=rng.choice(TOPICS), photos=photos)
+        for nominal in (first.replace(day=10), first.replace(day=20)):
+            if nominal < start or nominal > w.as_of or rng.random() > diligence:
+                continue
+            day = nominal
+            while not is_workday(day):
+                day += timedelta(days=1)
+            if rng.random() < 0.5:
+                day = nominal if day != nominal and rng.random() < 0.3 else day
+            if rng.random() < 0.03:
+                day = nominal + timedelta(days=2)   # kept on the wrong day
+            if day <= w.as_of:
+                w.record(path, "固定学习日", day, topic=rng.choice(TOPICS))
+    q4 = date(w.year, 10, 1)
+    for kind in ("组织生活会", "民主评议党员"):
+        day = held(q4, date(w.year, 12, 31), chance=0.5)
+        if day:
+            w.record(path, kind, day, full, rng.randrange(full // 2 + 1, full + 1), "年度" + kind)
+    for member in mobile_members:
+        for first, last in ((date(w.year, 1, 1), date(w.year, 6, 30)), (date(w.year, 7, 1), date(w.year, 12, 31))):
+            day = held(first, last, chance=0.9)
+            if day:
+                w.record(path, "流动党员汇报", day, member=member, topic="思想工作情况汇报")
+    if village and not founded:
+        elected = date(w.year - 5, rng.randrange(3, 5), rng.randrange(1, 28))
+        w.record(path, "换届", elected, full, full, "换届选举")
+        if rng.random() < 0.85:
+            again = elected.replace(year=w.year) - timedelta(days=rng.randrange(0, 40))
+            if again <= w.as_of:
+                w.record(path, "换届", again, full, full, "换届选举")
+
+
+def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of: date = date(2026, 11, 25),
+             town: str = "图河镇", villages: list[str] | None = None) -> dict[str, int]:
+    """Write the three files for a township of about `branches` branches; return the row counts."""
+    rng = random.Random(seed)
+    w = Writer(rng, year, as_of)
+    root = f"{town}党委"
+    w.orgs.append([root, "", "乡镇党委", "TH", "农村", "tuhe-2021", "", f"{year - 1}-01-01", w.person(), ""])
+    count, n = 0, 0
+    while count < branches - 2:
+        n += 1
+        village = villages[n - 1] if villages and n <= len(villages) else f"第{n}村"
+        per_village = rng.choice((1, 2, 2, 3))
+        # Most villages keep their calendar; a few lag behind (软弱涣散 candidates).
+        diligence = rng.uniform(0.6, 0.8) if rng.random() < 0.2 else rng.uniform(0.93, 1.0)
+        if per_village == 1:
+            path = f"{root}/{village}党支部"
+            _branch(w, path, root, "农村", diligence, vacant=rng.random() < 0.05)
+        else:
+            general = f"{village}党总支"
+            w.orgs.append([general, root, "党总支", "", "", "", "", "", w.person(), ""])
+            for b in range(per_village):
+                _branch(w, f"{root}/{general}/第{ORDINALS[b]}党支部", f"{root}/{general}", "农村",
+                        min(1.0, diligence + rng.uniform(-0.05, 0.03)), vacant=rng.random() < 0.05)
+        count += per_village
+    _branch(w, f"{root}/{town}非公企业联合党支部", root, "两新", 0.7, founded=date(year, 5, 12), size=6, village=False)
+    w.orgs[-1][4] = "两新"
+    _branch(w, f"{root}/{town}机关党支部", root, "机关", 0.95, size=18, village=False)
+    w.orgs[-1][4] = "机关"
+    for first, last in w.quarters():
+        if last < w.as_of and rng.random() < 0.75:
+            w.record(root, "流动党员双联归档", last - timedelta(days=rng.randrange(0, 5)), topic="流动党员双联情况归档")
+    out.mkdir(parents=True, exist_ok=True)
+    for name, header, rows in (("orgs.csv", ORG_HEADER, w.orgs), ("members.csv", MEMBER_HEADER, w.members),
+                               ("records.csv", RECORD_HEADER, w.records)):
+        with open(out / name, "w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(header)
+            writer.writerows(rows)
+    return {"orgs": len(w.orgs), "members": len(w.members), "records": len(w.records)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--branches", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--demo", action="store_true", help="the demo township: 图河镇 with villages named in seed 003")
+    args = parser.parse_args()
+    if args.demo:
+        counts = generate(args.out, 14, seed=20211012, villages=TUHE_VILLAGES)
+    else:
+        counts = generate(args.out, args.branches, seed=args.seed)
+    print(counts)
+
+
+if __name__ == "__main__":
+    main()
