@@ -74,6 +74,6 @@ def _read_year_file(path: Path) -> tuple[int, set[date], set[date]]:
         days = raw.get(key, [])
         for value in days:
             if not isinstance(value, date) or value.year != year:
-                raise WorkdayFileError(f"{path}: {key} 中的值 {value!r} 不是 {year} 年的日期")
+                raise WorkdayFileError(f"{path}: {key} 中的值 {value} 不是 {year} 年的日期")
         result.append(set(days))
     return year, result[0], result[1]

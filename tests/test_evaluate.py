@@ -1,0 +1,248 @@
+"""Evaluation read like the domain: a few records in, the expected findings out."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compliance.evaluate import MemberRef, OrgFacts, Record, evaluate_org, worst_first
+
+_ids = itertools.count(1)
+BRANCH = OrgFacts(id=1, path="图河镇党委/朱庄村党总支/第一党支部", type="党支部", sector="农村",
+                  has_committee=True, full_members=10, groups=("第一党小组", "第二党小组"),
+                  members=(MemberRef("张流动", mobile=True), MemberRef("李在家")))
+
+
+def rec(kind: str, held: str, recorded: str | None = None, **fields) -> Record:
+    day = date.fromisoformat(held)
+    defaults = {"secretary_signed": True, "recorder_signed": True, "topic": "学习", "photos": "a.jpg"}
+    return Record(id=next(_ids), org_id=1, kind=kind, held_on=day,
+                  recorded_on=date.fromisoformat(recorded) if recorded else day, **{**defaults, **fields})
+
+
+def findings(rules, records, first="2026-01-01", last="2026-12-31", as_of="2026-11-25", org=BRANCH, catalog="tuhe-2021"):
+    return evaluate_org(rules.catalog(catalog), org, records, date.fromisoformat(first), date.fromisoformat(last),
+                        date.fromisoformat(as_of))
+
+
+def one(found, obligation, period, member=None, group=None):
+    [f] = [f for f in found if f.obligation == obligation and f.period == period and f.member == member and f.group == group]
+    return f
+
+
+def test_party_congress_on_the_last_day_of_the_quarter_is_met(rules):
+    f = one(findings(rules, [rec("party_congress", "2026-03-31", expected=10, present=8)]), "party_congress", "2026-Q1")
+    assert f.status == "met" and f.flags == ()
+
+
+def test_party_congress_on_the_first_day_of_the_next_quarter_does_not_count_for_the_last(rules):
+    found = findings(rules, [rec("party_congress", "2026-04-01", expected=10, present=8)])
+    assert one(found, "party_congress", "2026-Q1").status == "missed"
+    assert one(found, "party_congress", "2026-Q2").status == "met"
+
+
+@pytest.mark.parametrize("present, status", [(5, "invalid"), (6, "met")])
+def test_party_congress_needs_more_than_half_of_full_members(rules, present, status):
+    f = one(findings(rules, [rec("party_congress", "2026-05-20", expected=10, present=present)]), "party_congress", "2026-Q2")
+    assert f.status == status
+    assert ("no_quorum" in f.flags) == (status == "invalid")
+
+
+def test_party_congress_quorum_falls_back_to_the_roster(rules):
+    # No 应到 given: the branch has 10 full members, so 5 present is not a quorum.
+    f = one(findings(rules, [rec("party_congress", "2026-05-20", present=5)]), "party_congress", "2026-Q2")
+    assert f.status == "invalid"
+
+
+def test_party_congress_without_attendance_counts_and_is_flagged(rules):
+    f = one(findings(rules, [rec("party_congress", "2026-05-20")]), "party_congress", "2026-Q2")
+    assert f.status == "met" and "no_attendance" in f.flags
+
+
+@pytest.mark.parametrize("present, status", [(2, "invalid"), (3, "met")])
+def test_committee_meeting_needs_more_than_half_of_the_committee(rules, present, status):
+    f = one(findings(rules, [rec("branch_committee", "2026-06-03", expected=5, present=present)]), "branch_committee", "2026-06")
+    assert f.status == status
+
+
+def test_branch_too_small_for_a_committee_owes_no_committee_meeting(rules):
+    small = OrgFacts(id=1, path="x/小支部", type="党支部", has_committee=False, full_members=5)
+    found = findings(rules, [], org=small)
+    assert not [f for f in found if f.obligation == "branch_committee"]
+    assert [f for f in found if f.obligation == "party_congress"]
+
+
+def test_unsigned_record_counts_and_is_flagged(rules):
+    f = one(findings(rules, [rec("party_congress", "2026-02-01", expected=10, present=9, recorder_signed=False)]),
+            "party_congress", "2026-Q1")
+    assert f.status == "met" and f.flags == ("unsigned",)
+
+
+def test_theme_day_without_photos_counts_and_is_flagged(rules):
+    f = one(findings(rules, [rec("theme_day", "2026-07-01", photos=None)]), "theme_day", "2026-07")
+    assert f.status == "met" and f.flags == ("incomplete_evidence",)
+
+
+def test_record_entered_after_the_end_of_the_following_month_is_a_late_entry(rules):
+    late = one(findings(rules, [rec("theme_day", "2026-01-15", recorded="2026-03-01")]), "theme_day", "2026-01")
+    in_time = one(findings(rules, [rec("theme_day", "2026-01-15", recorded="2026-02-28")]), "theme_day", "2026-01")
+    assert late.status == "met" and late.flags == ("late_entry",)
+    assert in_time.flags == ()
+
+
+def test_a_clean_record_wins_over_a_flagged_one_in_the_same_period(rules):
+    records = [rec("theme_day", "2026-07-01", photos=None), rec("theme_day", "2026-07-15")]
+    f = one(findings(rules, records), "theme_day", "2026-07")
+    assert f.status == "met" and f.flags == () and len(f.records) == 2
+
+
+def test_statuses_as_of_a_date(rules):
+    found = findings(rules, [], as_of="2026-11-25")
+    assert one(found, "theme_day", "2026-10").status == "missed"
+    f = one(found, "theme_day", "2026-11")
+    assert f.status == "due" and f.days_left == 5
+    assert one(found, "theme_day", "2026-12").status == "upcoming"
+
+
+def test_period_is_still_open_on_its_last_day(rules):
+    f = one(findings(rules, [], as_of="2026-11-30"), "theme_day", "2026-11")
+    assert f.status == "due" and f.days_left == 0
+    assert one(findings(rules, [], as_of="2026-12-01"), "theme_day", "2026-11").status == "missed"
+
+
+def test_meetings_after_the_as_of_date_are_not_counted(rules):
+    records = [rec("theme_day", "2026-11-20")]
+    assert one(findings(rules, records, as_of="2026-11-19"), "theme_day", "2026-11").status == "due"
+    assert one(findings(rules, records, as_of="2026-11-20"), "theme_day", "2026-11").status == "met"
+
+
+def test_branch_founded_mid_year_is_exempt_before_it_existed(rules):
+    new = OrgFacts(id=1, path="x/新支部", type="党支部", founded=date(2026, 5, 12), has_committee=True, full_members=9)
+    found = findings(rules, [], org=new)
+    assert one(found, "party_congress", "2026-Q1").status == "exempt"
+    assert one(found, "party_congress", "2026-Q2").status == "exempt"   # began before 05-12
+    assert one(found, "party_congress", "2026-Q3").status == "missed"
+    assert one(found, "branch_committee", "2026-05").status == "exempt"
+    assert one(found, "branch_committee", "2026-06").status == "missed"
+
+
+def test_tracked_from_date_exempts_earlier_periods(rules):
+    tracked = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2026, 7, 1), full_members=5)
+    found = findings(rules, [], org=tracked)
+    assert one(found, "theme_day", "2026-06").status == "exempt"
+    assert one(found, "theme_day", "2026-07").status == "missed"
+
+
+def test_study_day_on_the_shifted_working_day_counts(rules):
+    # 2026-05-10 is a Sunday: Monday 05-11 counts too.
+    f = one(findings(rules, [rec("study_day", "2026-05-11")]), "study_day", "2026-05-10")
+    assert f.status == "met"
+
+
+def test_study_day_on_another_day_is_invalid(rules):
+    f = one(findings(rules, [rec("study_day", "2026-11-12")]), "study_day", "2026-11-10")
+    assert f.status == "invalid" and "wrong_date" in f.flags
+
+
+def test_study_day_only_in_the_catalog_that_has_it(rules):
+    assert not [f for f in findings(rules, [], catalog="national-2018") if f.obligation == "study_day"]
+
+
+def test_life_meeting_at_year_end_must_be_in_the_fourth_quarter(rules):
+    early = one(findings(rules, [rec("life_meeting", "2026-09-28")]), "life_meeting", "2026")
+    assert early.status == "invalid" and "wrong_date" in early.flags
+    assert one(findings(rules, [rec("life_meeting", "2026-10-08")]), "life_meeting", "2026").status == "met"
+    # The national baseline says "generally" Q4: any time in the year counts.
+    assert one(findings(rules, [rec("life_meeting", "2026-09-28")], catalog="national-2018"), "life_meeting", "2026").status == "met"
+
+
+def test_year_end_obligation_is_upcoming_before_the_fourth_quarter(rules):
+    assert one(findings(rules, [], as_of="2026-06-30"), "life_meeting", "2026").status == "upcoming"
+
+
+def test_wujin_life_meeting_is_half_yearly(rules):
+    found = findings(rules, [rec("life_meeting", "2026-06-30")], catalog="wujin-2016")
+    assert one(found, "life_meeting", "2026-H1").status == "met"
+    assert one(found, "life_meeting", "2026-H2").status == "due"
+
+
+def test_group_meeting_is_owed_by_each_group(rules):
+    found = findings(rules, [rec("group_meeting", "2026-10-09", group="第一党小组")])
+    assert one(found, "group_meeting", "2026-10", group="第一党小组").status == "met"
+    assert one(found, "group_meeting", "2026-10", group="第二党小组").status == "missed"
+
+
+def test_mobile_member_reports_each_half_year(rules):
+    found = findings(rules, [rec("mobile_report", "2026-03-02", member="张流动")])
+    assert one(found, "mobile_report", "2026-H1", member="张流动").status == "met"
+    assert one(found, "mobile_report", "2026-H2", member="张流动").status == "due"
+    assert not [f for f in found if f.member == "李在家"]
+
+
+def test_township_archives_mobile_liaison_each_quarter(rules):
+    township = OrgFacts(id=1, path="图河镇党委", type="乡镇党委", sector="农村")
+    found = findings(rules, [rec("mobile_archive", "2026-03-31")], org=township)
+    assert one(found, "mobile_archive", "2026-Q1").status == "met"
+    assert one(found, "mobile_archive", "2026-Q2").status == "missed"
+    assert not [f for f in found if f.obligation == "party_congress"]
+
+
+def test_village_committee_term_is_five_years(rules):
+    found = findings(rules, [rec("committee_election", "2021-04-15")])
+    f = one(found, "committee_election", "2021-04-15/2026-04-14")
+    assert f.status == "missed"
+
+
+def test_term_is_three_years_outside_villages_and_communities(rules):
+    office = OrgFacts(id=1, path="x/机关党支部", type="党支部", sector="机关", full_members=9)
+    found = findings(rules, [rec("committee_election", "2023-11-01")], org=office, as_of="2026-11-25")
+    assert one(found, "committee_election", "2023-11-01/2026-10-31").status == "missed"
+
+
+def test_next_election_in_the_last_year_closes_the_term_and_opens_the_next(rules):
+    found = findings(rules, [rec("committee_election", "2021-04-15"), rec("committee_election", "2026-03-20")])
+    assert one(found, "committee_election", "2021-04-15/2026-04-14").status == "met"
+    assert one(found, "committee_election", "2026-03-20/2031-03-19").status == "upcoming"
+
+
+def test_worst_first_orders_missed_before_invalid_before_due_oldest_first(rules):
+    found = findings(rules, [rec("study_day", "2026-11-12")])
+    ordered = [f for f in worst_first(found) if f.status in ("missed", "invalid", "due")]
+    ranks = [("missed", "invalid", "due").index(f.status) for f in ordered]
+    assert ranks == sorted(ranks)
+    missed = [f.due for f in ordered if f.status == "missed"]
+    assert missed == sorted(missed)
+
+
+KINDS = ["party_congress", "branch_committee", "group_meeting", "theme_day", "study_day", "party_lecture", "mobile_report"]
+record_strategy = st.builds(
+    lambda kind, day, present, signed, group, member: rec(
+        kind, day.isoformat(), expected=10, present=present, secretary_signed=signed,
+        group=group if kind == "group_meeting" else None, member=member if kind == "mobile_report" else None),
+    st.sampled_from(KINDS), st.dates(date(2026, 1, 1), date(2026, 12, 31)), st.integers(0, 10), st.booleans(),
+    st.sampled_from(["第一党小组", "第二党小组"]), st.sampled_from(["张流动", "李在家"]))
+
+
+def _key(f):
+    return (f.obligation, f.period, f.member, f.group)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(record_strategy, max_size=25), record_strategy)
+def test_adding_a_record_never_adds_a_missed_finding(rules, records, extra):
+    before = {_key(f): f.status for f in findings(rules, records)}
+    after = {_key(f): f.status for f in findings(rules, records + [extra])}
+    assert before.keys() == after.keys()
+    assert {k for k, s in after.items() if s == "missed"} <= {k for k, s in before.items() if s == "missed"}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(record_strategy, max_size=25), st.randoms())
+def test_record_order_never_changes_the_result(rules, records, random):
+    shuffled = list(records)
+    random.shuffle(shuffled)
+    assert sorted(findings(rules, records), key=_key) == sorted(findings(rules, shuffled), key=_key)
