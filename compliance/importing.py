@@ -54,18 +54,23 @@ class ImportResult:
 
 
 class _Problems:
-    """Collects row problems; raises one InputError naming the first and counting the rest."""
+    """Collects row problems; raises one InputError naming the first and counting the rest.
+
+    Row 0 stands for the command line: the problem is named by its option, not by file and row.
+    """
 
     def __init__(self, table: Table):
         self.table = table
         self.messages: list[str] = []
+        self.from_command_line = all(number == 0 for number, _ in table.rows)
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
-        where = f"{self.table.path.name} 第{number}行" if number else self.table.path.name
-        if column:
-            header = self.table.headers.get(column, column)
-            shown = "" if value is None else f"：值「{value}」"
-            where += f"「{header}」列{shown}"
+        header = self.table.headers.get(column, column) if column else None
+        shown = "" if value is None else f"：值「{value}」"
+        if number == 0:
+            where = f"{header}{shown}" if header else "命令行参数"
+        else:
+            where = f"{self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
         self.messages.append(f"{where}：{reason}")
 
     def parse(self, number: int, values: dict[str, Any], column: str, parser: Callable[[Any], Any]) -> Any:
@@ -77,8 +82,9 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.messages:
-            more = f"（另有 {len(self.messages) - 1} 处错误，未导入任何数据）" if len(self.messages) > 1 else "（未导入任何数据）"
-            raise InputError(self.messages[0] + more)
+            nothing = "未登记" if self.from_command_line and self.table.rows else "未导入任何数据"
+            more = f"另有 {len(self.messages) - 1} 处错误，" if len(self.messages) > 1 else ""
+            raise InputError(f"{self.messages[0]}（{more}{nothing}）")
 
 
 def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:

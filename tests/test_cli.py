@@ -1,0 +1,161 @@
+"""The command line as users and scripts meet it: exit codes, one-line errors, JSON contract."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from compliance.cli import app
+from tests.conftest import TOWN_ORGS, roster_csv, write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+CONTRACT_FIELDS = {"org", "obligation", "name", "period", "member", "status", "due", "records", "flags"}
+
+
+@pytest.fixture
+def db(runner, tmp_path: Path) -> list[str]:
+    """A SQLite file with the test township loaded through the CLI; returns the --db arguments."""
+    args = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, args + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    result = runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))])
+    assert result.exit_code == 0, result.output
+    members = "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 10, 1, groups=2, mobile=1)
+    result = runner.invoke(app, args + ["member", "import", str(write_csv(tmp_path / "m.csv", members))])
+    assert result.exit_code == 0, result.output
+    return args
+
+
+def test_init_reports_the_database_and_catalog(runner, tmp_path: Path):
+    result = runner.invoke(app, ["--db", str(tmp_path / "x.db"), "init"])
+    assert result.exit_code == 0 and "national-2018" in result.output
+
+
+def test_db_from_environment(runner, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("COMPLIANCE_DB", str(tmp_path / "env.db"))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+
+
+def test_commands_on_an_uninitialized_database_say_so(runner, tmp_path: Path):
+    result = runner.invoke(app, ["--db", str(tmp_path / "none.db"), "overdue"])
+    assert result.exit_code == 4 and "compliance init" in result.stderr
+
+
+def test_log_then_status_json_follows_the_contract(runner, db):
+    result = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-10-15", "--expected", "10",
+                                      "--present", "9", "--topic", "学习", "--secretary-signed", "是", "--recorder-signed", "否"])
+    assert result.exit_code == 0, result.output
+    assert "记录编号 1" in result.output
+    result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert all(CONTRACT_FIELDS <= set(r) for r in rows)
+    congress = next(r for r in rows if r["obligation"] == "party_congress" and r["period"] == "2026-Q4")
+    assert congress == {**congress, "org": BRANCH, "name": "党员大会", "status": "met", "due": "2026-12-31",
+                        "records": [1], "flags": ["unsigned"], "member": None}
+    periods = {r["period"] for r in rows if r["obligation"] == "theme_day"}
+    assert periods == {f"2026-{m:02d}" for m in range(1, 12)}   # up to and including the current month
+
+
+def test_status_for_a_whole_year_lists_upcoming_periods(runner, db):
+    result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--year", "2026", "--format", "json"])
+    rows = json.loads(result.stdout)
+    december = next(r for r in rows if r["obligation"] == "theme_day" and r["period"] == "2026-12")
+    assert december["status"] == "upcoming"
+
+
+def test_logging_the_same_record_twice_adds_nothing(runner, db):
+    args = db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"]
+    runner.invoke(app, args)
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "未重复添加" in result.output
+
+
+@pytest.mark.parametrize("extra, words", [
+    (["--date", "2026-11-31"], "--date：值「2026-11-31」：不是有效日期（未登记）"),
+    (["--date", "2026-11-05", "--expected", "3", "--present", "5"], "实到人数大于应到人数"),
+    (["--date", "2026-11-05", "--secretary-signed", "也许"], "--secretary-signed：值「也许」：应为「是」或「否」"),
+])
+def test_log_errors_are_one_line(runner, db, extra, words):
+    result = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1"] + extra)
+    assert result.exit_code == 2
+    assert words in result.stderr and result.stderr.strip().count("\n") == 0
+
+
+def test_unknown_org_exits_with_a_clear_message(runner, db):
+    result = runner.invoke(app, db + ["status", "--org", "不存在支部"])
+    assert result.exit_code == 3 and "找不到党组织「不存在支部」" in result.stderr
+
+
+def test_overdue_is_worst_first_and_json_only(runner, db):
+    runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-12"])
+    result = runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"])
+    assert result.exit_code == 0
+    rows = json.loads(result.stdout)
+    order = [("missed", "invalid", "due").index(r["status"]) for r in rows]
+    assert order == sorted(order) and set(order) == {0, 1, 2}
+    missed_dues = [r["due"] for r in rows if r["status"] == "missed"]
+    assert missed_dues == sorted(missed_dues)
+    invalid = next(r for r in rows if r["status"] == "invalid")
+    assert invalid["obligation"] == "study_day" and invalid["period"] == "2026-11-10" and "wrong_date" in invalid["flags"]
+    # 马屯村党支部 was founded on 2026-05-12: nothing before Q3 is owed.
+    assert not [r for r in rows if r["org"].endswith("马屯村党支部") and r["period"] in ("2026-Q1", "2026-Q2", "2026-04")]
+
+
+def test_overdue_since_limits_the_window(runner, db):
+    result = runner.invoke(app, db + ["overdue", "--as-of", "2026-11-25", "--since", "2026-11-01", "--format", "json"])
+    rows = json.loads(result.stdout)
+    assert rows and all(r["due"] >= "2026-11-01" for r in rows)
+
+
+def test_overdue_csv_has_chinese_headers(runner, db):
+    result = runner.invoke(app, db + ["overdue", "--as-of", "2026-11-25", "--format", "csv"])
+    rows = list(csv.reader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["党组织", "事项", "事项代码"] and len(rows) > 1
+
+
+def test_overdue_table_is_in_chinese(runner, db):
+    result = runner.invoke(app, db + ["overdue", "--under", "朱庄村党总支", "--as-of", "2026-11-25"])
+    assert result.exit_code == 0
+    assert "逾期未完成" in result.output and "主题党日" in result.output
+
+
+def test_known_at_option_reproduces_a_past_view(runner, db):
+    runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "t", "--photos", "p",
+                             "--recorded-on", "2026-11-27"])
+    def theme(extra):
+        out = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--format", "json"] + extra)
+        return next(r for r in json.loads(out.stdout) if r["obligation"] == "theme_day" and r["period"] == "2026-11")["status"]
+    assert theme([]) == "met"
+    assert theme(["--known-at", "2026-11-25"]) == "due"
+    assert theme(["--known-at", "2026-11-27T13:00"]) == "met"
+
+
+def test_org_list_json(runner, db):
+    rows = json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)
+    branch = next(r for r in rows if r["path"] == BRANCH)
+    assert branch["catalog"] == "tuhe-2021" and branch["sector"] == "农村" and branch["code"] == "ZZ1"
+
+
+def test_import_commands_report_counts(runner, db, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026-11-05")
+    result = runner.invoke(app, db + ["record", "import", str(path)])
+    assert result.exit_code == 0 and "新增 1 条" in result.output
+    result = runner.invoke(app, db + ["record", "import", str(tmp_path / "missing.csv")])
+    assert result.exit_code == 2 and "文件不存在" in result.stderr
+
+
+def test_demo_runs_and_shows_an_overdue_table(runner):
+    result = runner.invoke(app, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "图河镇党委" in result.output and "逾期未完成" in result.output and "各党组织汇总" in result.output
+
+
+def test_demo_json_agrees_with_its_table(runner):
+    rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
+    assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}
+    assert any(r["obligation"] == "committee_election" for r in rows)

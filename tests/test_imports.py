@@ -1,0 +1,160 @@
+"""Imports: CSV (with or without BOM, GB18030) and XLSX, Chinese or English headers, every named error."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlalchemy import func, select
+
+from compliance import importing, model
+from compliance.errors import InputError
+from compliance.store import Store
+from tests.conftest import write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+HEADER = "党组织,类型,日期,应到,实到,党员,党小组,录入日期"
+
+
+def _records(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(model.Record.__table__)).scalar()
+
+
+def _import(town: Store, rules, tmp_path: Path, *rows: str) -> importing.ImportResult:
+    return importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join((HEADER,) + rows)))
+
+
+@pytest.mark.parametrize("row, column, value, words", [
+    (f"{BRANCH},党员大会,2026-02-30,10,8,,,", "日期", "2026-02-30", "不是有效日期"),
+    (f"{BRANCH},党员大会,下周一,10,8,,,", "日期", "下周一", "不是日期"),
+    ("图河镇党委/不存在村/第一党支部,党员大会,2026-02-03,10,8,,,", "党组织", "图河镇党委/不存在村/第一党支部", "找不到"),
+    (f"{BRANCH},茶话会,2026-02-03,10,8,,,", "类型", "茶话会", "未知的类型"),
+    (f"{BRANCH},党员大会,2026-02-03,8,10,,,", "实到", "10", "大于应到"),
+    (f"{BRANCH},党员大会,2026-02-03,-1,,,,", "应到", "-1", "负数"),
+    (f"{BRANCH},流动党员汇报,2026-02-03,,,外人,,", "党员", "外人", "不是「图河镇党委/朱庄村党总支/第一党支部」的党员"),
+    (f"{BRANCH},党小组会,2026-02-03,,,,第九党小组,", "党小组", "第九党小组", "没有这个党小组"),
+    (f"{BRANCH},党员大会,2026-02-03,10,8,,,2026-02-01", "录入日期", "2026-02-01", "早于会议日期"),
+])
+def test_a_bad_row_is_named_by_file_row_column_and_value(town: Store, rules, tmp_path: Path, row, column, value, words):
+    good = f"{BRANCH},党员大会,2026-01-05,10,8,,,"
+    with pytest.raises(InputError) as caught:
+        _import(town, rules, tmp_path, good, row)
+    message = str(caught.value)
+    assert message.startswith(f"records.csv 第3行「{column}」列：值「{value}」"), message
+    assert words in message and "\n" not in message
+    assert _records(town) == 0
+
+
+def test_an_ambiguous_bare_name_lists_the_candidates(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n第一党支部,图河镇党委/马屯村党支部,党支部"))
+    with pytest.raises(InputError) as caught:
+        _import(town, rules, tmp_path, "第一党支部,党员大会,2026-01-05,10,8,,,")
+    message = str(caught.value)
+    assert "不唯一" in message and BRANCH in message and "图河镇党委/马屯村党支部/第一党支部" in message
+
+
+def test_an_org_can_be_named_by_code_path_or_unique_name(town: Store, rules, tmp_path: Path):
+    result = _import(town, rules, tmp_path, "ZZ1,党员大会,2026-01-05,10,8,,,", "马屯村党支部,党员大会,2026-07-05,8,8,,,",
+                     "朱庄村党总支/第二党支部,主题党日,2026-07-05,,,,,")
+    assert result.added == 3
+
+
+def test_all_problems_are_counted_in_the_one_line(town: Store, rules, tmp_path: Path):
+    with pytest.raises(InputError, match="另有 1 处错误"):
+        _import(town, rules, tmp_path, f"{BRANCH},茶话会,2026-01-05,,,,,", f"{BRANCH},党员大会,2026-13-01,,,,,")
+
+
+def test_the_same_identity_twice_with_different_content_is_an_error(town: Store, rules, tmp_path: Path):
+    with pytest.raises(InputError, match="与第2行是同一条记录"):
+        _import(town, rules, tmp_path, f"{BRANCH},党员大会,2026-01-05,10,8,,,", f"{BRANCH},党员大会,2026-01-05,10,9,,,")
+
+
+def test_a_duplicated_row_is_added_once(town: Store, rules, tmp_path: Path):
+    result = _import(town, rules, tmp_path, f"{BRANCH},党员大会,2026-01-05,10,8,,,", f"{BRANCH},党员大会,2026-01-05,10,8,,,")
+    assert result.added == 1 and _records(town) == 1
+
+
+def test_missing_required_column_is_named(town: Store, rules, tmp_path: Path):
+    with pytest.raises(InputError, match="缺少必需的列「日期」"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类型\n{BRANCH},党员大会"))
+
+
+def test_unknown_column_is_named(town: Store, rules, tmp_path: Path):
+    with pytest.raises(InputError, match="未知的列「地点」"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类型,日期,地点\n{BRANCH},党员大会,2026-01-05,会议室"))
+
+
+def test_english_headers_bom_and_common_date_forms(town: Store, rules, tmp_path: Path):
+    path = tmp_path / "r.csv"
+    path.write_text(f"\ufefforg,kind,date,expected,present\n{BRANCH},party_congress,2026/1/5,10,8\n"
+                    f"{BRANCH},主题党日,2026年2月3日,,\n", encoding="utf-8")
+    assert importing.import_records(town, rules, path).added == 2
+
+
+def test_gb18030_csv_is_read(town: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", f"{HEADER}\n{BRANCH},党员大会,2026-01-05,10,8,,,", encoding="gb18030")
+    assert importing.import_records(town, rules, path).added == 1
+
+
+def test_xlsx_import_reads_dates_and_numbers(town: Store, rules, tmp_path: Path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党组织", "类型", "日期", "应到", "实到", "书记签字", "记录人签字"])
+    sheet.append([BRANCH, "党员大会", date(2026, 3, 2), 10, 7, "是", "是"])
+    sheet.append([BRANCH, "支委会", "2026-03-03", 5.0, 3, "是", "否"])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    result = importing.import_records(town, rules, path)
+    assert result.added == 2
+
+
+def test_xlsx_bad_cell_names_the_row(town: Store, rules, tmp_path: Path):
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党组织", "类型", "日期"])
+    sheet.append([BRANCH, "党员大会", "2026-02-31"])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    with pytest.raises(InputError, match="records.xlsx 第2行「日期」列：值「2026-02-31」"):
+        importing.import_records(town, rules, path)
+
+
+def test_empty_and_header_only_files(town: Store, rules, tmp_path: Path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputError, match="文件为空"):
+        importing.import_records(town, rules, empty)
+    assert _import(town, rules, tmp_path).added == 0
+
+
+def test_org_import_errors_name_the_row(store: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "orgs.csv", "名称,上级,类型,领域,执行规定\n图河镇党委,,乡镇党委,农村,\n"
+                     "朱庄村党总支,图河镇党委,村委会,,\n")
+    with pytest.raises(InputError, match="orgs.csv 第3行「类型」列：值「村委会」"):
+        importing.import_orgs(store, rules, path)
+    assert store.orgs() == []
+    path = write_csv(tmp_path / "orgs.csv", "名称,上级,类型,执行规定\n图河镇党委,,乡镇党委,haian-2030\n")
+    with pytest.raises(InputError, match="haian-2030"):
+        importing.import_orgs(store, rules, path)
+    path = write_csv(tmp_path / "orgs.csv", "名称,上级,类型\n第一党支部,不存在村党总支,党支部\n")
+    with pytest.raises(InputError, match="第2行「上级」列：值「不存在村党总支」"):
+        importing.import_orgs(store, rules, path)
+
+
+def test_org_file_may_list_children_before_parents(store: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "orgs.csv", "名称,上级,类型,书记\n第一党支部,图河镇党委/朱庄村党总支,党支部,空缺\n"
+                     "朱庄村党总支,图河镇党委,党总支,\n图河镇党委,,乡镇党委,\n")
+    assert importing.import_orgs(store, rules, path).added == 3
+    branch = next(o for o in store.orgs() if o.name == "第一党支部")
+    assert branch.path == "图河镇党委/朱庄村党总支/第一党支部" and branch.secretary_vacant
+    assert importing.import_orgs(store, rules, path).unchanged == 3
+
+
+def test_member_import_errors(town: Store, tmp_path: Path):
+    with pytest.raises(InputError, match="members.csv 第2行「党组织」列：值「无名支部」"):
+        importing.import_members(town, write_csv(tmp_path / "members.csv", "姓名,党组织\n张三,无名支部"))
+    with pytest.raises(InputError, match="第2行「类别」列：值「积极分子」"):
+        importing.import_members(town, write_csv(tmp_path / "members.csv", f"姓名,党组织,类别\n张三,{BRANCH},积极分子"))

@@ -1,0 +1,133 @@
+"""The store on a real SQLite file and a real PostgreSQL server: schema, imports, versions, views."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import event, func, select
+
+from compliance import importing, model
+from compliance.errors import InputError
+from compliance.store import TZ, Store
+from compliance.tracking import Window, org_status, overdue
+from tests.conftest import write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+RECORDS = f"""
+党组织,类型,日期,应到,实到,主题,书记签字,记录人签字,党小组,图片
+{BRANCH},党员大会,2026-03-31,10,8,学习党章,是,是,,
+{BRANCH},支委会,2026-11-03,5,4,研究发展党员,是,是,,
+{BRANCH},主题党日,2026-11-05,,,学习四中全会精神,,,,a.jpg
+ZZ1,党小组会,2026-11-06,,,学习,,,第一党小组,
+"""
+
+
+def _count(store: Store, table) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+def test_schema_from_migrations_matches_the_models(store: Store):
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), model.SQLModel.metadata)
+    assert diff == []
+
+
+def test_upgrade_twice_keeps_the_data(town: Store):
+    before = _count(town, model.Member.__table__)
+    town.upgrade()
+    assert _count(town, model.Member.__table__) == before > 0
+
+
+def test_orgs_get_paths_and_members_derive_committees(town: Store, rules):
+    paths = {o.path for o in town.orgs()}
+    assert BRANCH in paths and "图河镇党委/马屯村党支部" in paths
+    window = Window(date(2026, 1, 1), date(2026, 11, 25), date(2026, 11, 25))
+    big = {f.obligation for f in org_status(town, rules, BRANCH, window)}
+    small = {f.obligation for f in org_status(town, rules, "图河镇党委/朱庄村党总支/第二党支部", window)}
+    assert "branch_committee" in big and "branch_committee" not in small
+
+
+def test_record_import_then_status(town: Store, rules, tmp_path: Path):
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", RECORDS))
+    assert result.added == 4
+    window = Window(date(2026, 1, 1), date(2026, 11, 25), date(2026, 11, 25))
+    found = {(f.obligation, f.period, f.group): f for f in org_status(town, rules, "ZZ1", window)}
+    assert found[("party_congress", "2026-Q1", None)].status == "met"
+    assert found[("branch_committee", "2026-11", None)].status == "met"
+    assert found[("theme_day", "2026-11", None)].status == "met"
+    assert found[("group_meeting", "2026-11", "第一党小组")].status == "met"
+    assert found[("group_meeting", "2026-11", "第二党小组")].status == "due"
+
+
+def test_importing_the_same_file_again_adds_nothing(town: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", RECORDS)
+    importing.import_records(town, rules, path)
+    again = importing.import_records(town, rules, path)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 4)
+    assert _count(town, model.Record.__table__) == 4
+
+
+def test_a_changed_row_becomes_a_new_version_and_the_old_one_stays(town: Store, rules, tmp_path: Path):
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", RECORDS))
+    changed = RECORDS.replace("2026-03-31,10,8", "2026-03-31,10,4")
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r2.csv", changed))
+    assert (result.added, result.updated) == (0, 1)
+    with town.engine.connect() as conn:
+        rows = conn.execute(select(model.Record.__table__).where(model.Record.__table__.c.kind == "party_congress")
+                            .order_by(model.Record.__table__.c.version)).mappings().all()
+    assert [(r["version"], r["present"], r["superseded_at"] is None) for r in rows] == [(1, 8, False), (2, 4, True)]
+    assert rows[0]["record_id"] == rows[1]["record_id"]
+    window = Window(date(2026, 1, 1), date(2026, 11, 25), date(2026, 11, 25))
+    congress = [f for f in org_status(town, rules, "ZZ1", window) if f.period == "2026-Q1" and f.obligation == "party_congress"]
+    assert congress[0].status == "invalid"
+
+
+def test_known_at_reproduces_what_was_known_then(town: Store, rules, tmp_path: Path):
+    body = RECORDS.replace("党小组,图片", "党小组,图片,录入日期")
+    lines = body.strip().splitlines()
+    lines = [lines[0]] + [line + ",2026-11-10" for line in lines[1:3]] + [line + ",2026-11-26" for line in lines[3:]]
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", "\n".join(lines)))
+    day = date(2026, 11, 25)
+    then = datetime(2026, 11, 25, 23, 59, 59, tzinfo=TZ)
+    known = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day, then))}
+    now = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day))}
+    assert known[("theme_day", "2026-11")] == "due"      # recorded on the 26th
+    assert now[("theme_day", "2026-11")] == "met"
+    assert known[("party_congress", "2026-Q1")] == "met"
+
+
+def test_a_bad_row_writes_nothing(town: Store, rules, tmp_path: Path):
+    bad = RECORDS + f"{BRANCH},党员大会,2026-02-30,10,8,x,是,是,,\n"
+    before = _count(town, model.Record.__table__)
+    with pytest.raises(InputError, match="2026-02-30"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", bad))
+    assert _count(town, model.Record.__table__) == before == 0
+
+
+def test_overdue_fetches_records_once_per_scope(town: Store, rules, tmp_path: Path):
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", RECORDS))
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(town.engine, "before_cursor_execute", listener)
+    try:
+        day = date(2026, 11, 25)
+        found = overdue(town, rules, "图河镇党委", Window(date(2026, 1, 1), day, day))
+    finally:
+        event.remove(town.engine, "before_cursor_execute", listener)
+    assert found
+    record_queries = [s for s in statements if "FROM record" in s]
+    assert len(record_queries) == 1
+    assert len(statements) <= 5
+
+
+def test_org_import_updates_a_changed_org_and_keeps_the_rest(town: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "o.csv", "名称,上级,类型,执行规定\n朱庄村党总支,图河镇党委,党总支,wujin-2016")
+    result = importing.import_orgs(town, rules, path)
+    assert (result.added, result.updated) == (0, 1)
+    [org] = [o for o in town.orgs() if o.path == "图河镇党委/朱庄村党总支"]
+    assert org.catalog == "wujin-2016" and org.code == "ZZ"
