@@ -8,14 +8,13 @@ that finding's flags (DOMAIN.md, "Periods and statuses").
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from typing import Iterable
 
-from dateutil.relativedelta import relativedelta
-
-from obligations.cadence import Period, TermCadence, month_end
+from obligations.cadence import Period, TermCadence, next_month_end
 from obligations.catalog import Catalog, Obligation
 
 STATUSES = ("met", "invalid", "missed", "due", "upcoming", "exempt")
@@ -124,7 +123,7 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
         flags.append("unsigned")
     if any(not getattr(record, name) for name in obligation.require):
         flags.append("incomplete_evidence")
-    if catalog.late_entry and record.recorded_on > month_end(record.held_on + relativedelta(months=1)):
+    if catalog.late_entry and record.recorded_on > next_month_end(record.held_on):
         flags.append("late_entry")
     return valid, flags
 
@@ -150,7 +149,10 @@ def _finding(org: OrgFacts, ob: Obligation, period: Period, as_of: date, status:
 
 def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], as_of: date,
            catalog: Catalog, member: str | None = None, group: str | None = None) -> Finding:
-    matched = sorted((r for r in records if period.contains(r.held_on)), key=lambda r: (r.held_on, r.id))
+    # `records` is sorted by date: find the period's slice by bisection, not by a scan.
+    lo = bisect_left(records, period.start, key=lambda r: r.held_on)
+    hi = bisect_right(records, period.end, key=lambda r: r.held_on)
+    matched = records[lo:hi]
     judged = [(r, *record_problems(r, ob, period, org, catalog)) for r in matched]
     valid = [(r, flags) for r, ok, flags in judged if ok]
     if valid:
@@ -212,7 +214,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
     ended. Records of other organizations must not be passed.
     """
     by_kind: dict[str, list[Record]] = defaultdict(list)
-    for record in records:
+    for record in sorted(records, key=lambda r: (r.held_on, r.id)):
         if record.held_on <= as_of:
             by_kind[record.kind].append(record)
     findings: list[Finding] = []
@@ -225,7 +227,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
         if ob.cadence == "term":
             findings.extend(_terms(org, ob, kind_records, first, last, as_of))
             continue
-        periods = catalog.cadence(ob).periods(first, last)
+        periods = catalog.periods(ob, first, last)
         if ob.per == "group":
             for group in org.groups:
                 mine = [r for r in kind_records if r.group == group]

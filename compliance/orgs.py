@@ -93,21 +93,24 @@ class OrgIndex:
 
     def catalog_of(self, org: OrgRow, default: str) -> str:
         """Return the catalog `org` follows: its own, else its nearest ancestor's, else `default`."""
+        return self._inherited(org, "catalog") or default
+
+    def _inherited(self, org: OrgRow, field: str):
         row: OrgRow | None = org
         while row is not None:
-            if row.catalog:
-                return row.catalog
+            value = getattr(row, field)
+            if value:
+                return value
             row = self.by_id.get(row.parent_id) if row.parent_id else None
-        return default
+        return None
 
     def sector_of(self, org: OrgRow) -> str | None:
         """Return `org`'s sector, inherited from the nearest ancestor that has one."""
-        row: OrgRow | None = org
-        while row is not None:
-            if row.sector:
-                return row.sector
-            row = self.by_id.get(row.parent_id) if row.parent_id else None
-        return None
+        return self._inherited(org, "sector")
+
+    def tracked_from_of(self, org: OrgRow) -> date | None:
+        """Return the date tracking starts for `org`: its own 启用日期, else its nearest ancestor's."""
+        return self._inherited(org, "tracked_from")
 
 
 def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow]) -> OrgFacts:
@@ -118,6 +121,6 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow]) -> OrgFact
     refs = tuple(MemberRef(m.name, m.mobile, m.joined) for m in sorted(members, key=lambda m: m.name))
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
-        tracked_from=org.tracked_from, dissolved=org.dissolved, has_committee=has_committee,
+        tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,
         full_members=full, groups=groups, members=refs,
     )

@@ -12,8 +12,10 @@ A period ends at midnight after `due` (Asia/Shanghai): as of `due` itself it is 
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Iterator, Protocol
 
 from dateutil.relativedelta import relativedelta
@@ -52,9 +54,20 @@ class Cadence(Protocol):
         """Return the periods that overlap the window from `first` to `last`, in order."""
 
 
+@lru_cache(maxsize=4096)
+def _month_end(year: int, month: int) -> date:
+    return date(year, month, monthrange(year, month)[1])
+
+
 def month_end(day: date) -> date:
     """Return the last day of `day`'s month (28, 29, 30 or 31)."""
-    return day + relativedelta(day=31)
+    return _month_end(day.year, day.month)
+
+
+def next_month_end(day: date) -> date:
+    """Return the last day of the month after `day`'s (2026-01-31 -> 2026-02-28)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    return _month_end(year, month)
 
 
 def period_key(unit: str, start: date) -> str:

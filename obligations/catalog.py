@@ -20,6 +20,7 @@ from obligations.cadence import (
     CalendarCadence,
     Cadence,
     DatedCadence,
+    Period,
     TermCadence,
 )
 from obligations.workdays import WorkdayCalendar
@@ -107,10 +108,18 @@ class Catalog:
     default_sheet: str | None = None
     path: str = ""
     calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar, repr=False, compare=False)
+    _periods: dict[tuple[str, date, date], tuple[Period, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def obligation(self, slug: str) -> Obligation | None:
         """Return the obligation with `slug`, or None when this catalog has none."""
         return next((o for o in self.obligations if o.slug == slug), None)
+
+    def periods(self, obligation: Obligation, first: date, last: date) -> tuple[Period, ...]:
+        """Return `obligation`'s periods overlapping the window; computed once per window, not per organization."""
+        key = (obligation.slug, first, last)
+        if key not in self._periods:
+            self._periods[key] = tuple(self.cadence(obligation).periods(first, last))
+        return self._periods[key]
 
     def cadence(self, obligation: Obligation) -> Cadence:
         """Return the cadence object that generates `obligation`'s periods."""

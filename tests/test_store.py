@@ -131,3 +131,11 @@ def test_org_import_updates_a_changed_org_and_keeps_the_rest(town: Store, rules,
     assert (result.added, result.updated) == (0, 1)
     [org] = [o for o in town.orgs() if o.path == "图河镇党委/朱庄村党总支"]
     assert org.catalog == "wujin-2016" and org.code == "ZZ"
+
+
+def test_a_township_tracked_from_a_date_exempts_its_branches_before_it(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,启用日期\n图河镇党委,,乡镇党委,2026-07-01"))
+    window = Window(date(2026, 1, 1), date(2026, 11, 25), date(2026, 11, 25))
+    found = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", window)}
+    assert found[("theme_day", "2026-06")] == "exempt"
+    assert found[("theme_day", "2026-07")] == "missed"
