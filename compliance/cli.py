@@ -44,6 +44,12 @@ class Format(str, Enum):
     csv = "csv"
 
 
+# Options shared by the listing commands.
+FORMAT_OPTION = typer.Option(Format.table, "--format", help="table（表格）、json 或 csv。")
+AS_OF_OPTION = typer.Option(None, "--as-of", help="判断日期，默认今天。")
+KNOWN_AT_OPTION = typer.Option(None, "--known-at", help="只看此前录入的记录，复现当时结果。")
+
+
 class State:
     db: str | None = None
 
@@ -145,7 +151,7 @@ def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) 
 @org_app.command("list")
 @fails_cleanly
 def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列出此党组织及其下级。"),
-             fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+             fmt: Format = FORMAT_OPTION) -> None:
     """列出党组织（路径、代码、类型、领域、执行规定）。"""
     store = store_mod.open_store(state.db)
     index = OrgIndex(store.orgs())
@@ -212,9 +218,9 @@ def log(
 def status(
     org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
     year: Optional[int] = typer.Option(None, "--year", help="列出这一整年（含未开始的周期）。"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="按此日期判断（默认今天）。"),
-    known_at: Optional[str] = typer.Option(None, "--known-at", help="只看此时刻之前已录入的记录，复现当时的结果。"),
-    fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。"),
+    as_of: Optional[str] = AS_OF_OPTION,
+    known_at: Optional[str] = KNOWN_AT_OPTION,
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """一个党组织本年度到当前周期的各项完成情况。"""
     store = store_mod.open_store(state.db)
@@ -233,9 +239,9 @@ def status(
 def overdue(
     under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级（默认全部）。"),
     since: Optional[str] = typer.Option(None, "--since", help="从此日期起（默认当年1月1日）。"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="按此日期判断（默认今天）。"),
-    known_at: Optional[str] = typer.Option(None, "--known-at", help="只看此时刻之前已录入的记录。"),
-    fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。"),
+    as_of: Optional[str] = AS_OF_OPTION,
+    known_at: Optional[str] = KNOWN_AT_OPTION,
+    fmt: Format = FORMAT_OPTION,
 ) -> None:
     """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
     store = store_mod.open_store(state.db)
@@ -249,7 +255,7 @@ def overdue(
 
 @catalog_app.command("list")
 @fails_cleanly
-def catalog_list(fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+def catalog_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出所有规则集。"""
     catalog_report.print_catalogs(console, _rules(), fmt.value)
 
@@ -257,7 +263,7 @@ def catalog_list(fmt: Format = typer.Option(Format.table, "--format", help="tabl
 @catalog_app.command("show")
 @fails_cleanly
 def catalog_show(name: str = typer.Argument(..., help="规则集名称，如 tuhe-2021。"),
-                 fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+                 fmt: Format = FORMAT_OPTION) -> None:
     """查看一个规则集的全部事项、周期、证据要求和出处。"""
     catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
 
@@ -279,7 +285,7 @@ def catalog_check(file: Path = typer.Argument(..., help="规则集 TOML 文件�
 @app.command()
 @fails_cleanly
 def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日期判断（默认 {DEMO_AS_OF.isoformat()}，演示数据的督查日）。"),
-         fmt: Format = typer.Option(Format.table, "--format", help="table、json 或 csv。")) -> None:
+         fmt: Format = FORMAT_OPTION) -> None:
     """在临时数据库中载入示例乡镇（图河镇），列出逾期与待办事项。"""
     day = _date_option(as_of, "--as-of") or DEMO_AS_OF
     folder = Path(tempfile.mkdtemp(prefix="compliance-demo-"))
