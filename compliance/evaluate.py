@@ -129,12 +129,16 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
 
 
 def _status(period: Period, as_of: date, any_valid: bool, any_record: bool) -> str:
+    """Return the status of a period; a record that does not count leaves an open period open.
+
+    While a period is open (as of `due` or earlier), a record short of its quorum or held at
+    the wrong time can still be made good: the period is due (or upcoming), and the record's
+    problems are in the flags. Once the period has ended, such records make it invalid.
+    """
     if any_valid:
         return "met"
-    if any_record:
-        return "invalid"
     if as_of > period.due:
-        return "missed"
+        return "invalid" if any_record else "missed"
     if as_of < period.window_start:
         return "upcoming"
     return "due"
@@ -171,11 +175,19 @@ def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None =
     starts = org.starts
     if starts and period.start < starts:
         return True
-    if org.dissolved and period.start > org.dissolved:
-        return True
+    if org.dissolved and period.due > org.dissolved:
+        return True  # it could not be completed by an organization that no longer exists
     if joined and period.start < joined:
         return True
-    return period.start < ob.valid_from
+    # Only the oldest version of a rule exempts what began before it; newer versions hand
+    # earlier periods to the version they replaced (see `_in_force`).
+    return ob.previous is None and period.start < ob.valid_from
+
+
+def _in_force(ob: Obligation, periods: Iterable[Period], until: date | None) -> list[Period]:
+    """Return the periods version `ob` judges: those starting while it was the rule in force."""
+    return [p for p in periods
+            if (ob.previous is None or p.start >= ob.valid_from) and (until is None or p.start < until)]
 
 
 def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, last: date, as_of: date) -> list[Finding]:
@@ -197,9 +209,10 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
             status, matched, flags = "invalid", [following], ["late_election"]
         else:
             status, matched, flags = _status(term, as_of, False, False), [], []
-        if org.starts and term.due < org.starts:
+        if (org.starts and term.due < org.starts) or (org.dissolved and term.due > org.dissolved):
             status, matched, flags = "exempt", [], []
-        if term.due >= first:
+        # A term whose election is still outstanding stays listed, however long ago it ended.
+        if term.due >= first or status == "missed":
             findings.append(_finding(org, ob, term, as_of, status, matched, flags))
         if not following:
             break
@@ -218,31 +231,43 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
         if record.held_on <= as_of:
             by_kind[record.kind].append(record)
     findings: list[Finding] = []
-    for ob in catalog.obligations:
-        if not ob.applies_to(org.type, org.sector):
+    for newest in catalog.obligations:
+        kind_records = by_kind.get(newest.slug, [])
+        if newest.cadence == "term":
+            if newest.applies_to(org.type, org.sector):
+                findings.extend(_terms(org, newest, kind_records, first, last, as_of))
             continue
-        if ob.requires_committee and not org.has_committee:
-            continue
-        kind_records = by_kind.get(ob.slug, [])
-        if ob.cadence == "term":
-            findings.extend(_terms(org, ob, kind_records, first, last, as_of))
-            continue
-        periods = catalog.periods(ob, first, last)
-        if ob.per == "group":
-            for group in org.groups:
-                mine = [r for r in kind_records if r.group == group]
-                for p in periods:
-                    findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, group=group))
-        elif ob.per == "member":
-            for m in org.members:
-                if ob.members == "mobile" and not m.mobile:
-                    continue
-                mine = [r for r in kind_records if r.member == m.name]
-                for p in periods:
-                    findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined))
-        else:
+        # A local catalog that changes an inherited rule from its own date leaves the earlier
+        # periods to the rule it replaced: walk the versions, newest first.
+        ob: Obligation | None = newest
+        until: date | None = None
+        while ob is not None:
+            if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
+                periods = _in_force(ob, catalog.periods(ob, first, last), until)
+                findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of))
+            until, ob = ob.valid_from, ob.previous
+    return findings
+
+
+def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period],
+                   kind_records: list[Record], as_of: date) -> list[Finding]:
+    """Return the findings of one obligation's periods: per organization, party group or member."""
+    findings: list[Finding] = []
+    if ob.per == "group":
+        for group in org.groups:
+            mine = [r for r in kind_records if r.group == group]
             for p in periods:
-                findings.append(_exempt_or_judge(org, ob, p, kind_records, as_of, catalog))
+                findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, group=group))
+    elif ob.per == "member":
+        for m in org.members:
+            if ob.members == "mobile" and not m.mobile:
+                continue
+            mine = [r for r in kind_records if r.member == m.name]
+            for p in periods:
+                findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined))
+    else:
+        for p in periods:
+            findings.append(_exempt_or_judge(org, ob, p, kind_records, as_of, catalog))
     return findings
 
 

@@ -82,6 +82,7 @@ class Obligation:
     require: tuple[str, ...] = ()
     valid_from: date = date(1900, 1, 1)
     note: str = ""
+    previous: "Obligation | None" = field(default=None, repr=False)
 
     def term_years(self, sector: str | None) -> int:
         """Return the term length in years for an organization of `sector`."""
@@ -108,7 +109,7 @@ class Catalog:
     default_sheet: str | None = None
     path: str = ""
     calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar, repr=False, compare=False)
-    _periods: dict[tuple[str, date, date], tuple[Period, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _periods: dict[tuple[str, date, date, date], tuple[Period, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     def obligation(self, slug: str) -> Obligation | None:
         """Return the obligation with `slug`, or None when this catalog has none."""
@@ -116,7 +117,7 @@ class Catalog:
 
     def periods(self, obligation: Obligation, first: date, last: date) -> tuple[Period, ...]:
         """Return `obligation`'s periods overlapping the window; computed once per window, not per organization."""
-        key = (obligation.slug, first, last)
+        key = (obligation.slug, obligation.valid_from, first, last)
         if key not in self._periods:
             self._periods[key] = tuple(self.cadence(obligation).periods(first, last))
         return self._periods[key]
@@ -247,8 +248,12 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
     values["valid_from"] = valid_from
     if base is not None and "cadence" in values and "window" not in values:
         values["window"] = None  # a new cadence does not keep the old one's part of the year
-    if base is not None:
+    if base is not None and set(ob) <= {"slug", "source", "note"}:
+        # Citing the local source for an unchanged rule does not make the rule start later.
+        values["valid_from"] = base.valid_from
         obligation = replace(base, **values)
+    elif base is not None:
+        obligation = replace(base, **values, previous=base)
     else:
         values.setdefault("name", kinds[ob["slug"]].name)
         obligation = Obligation(**values)

@@ -153,11 +153,20 @@ def test_study_day_only_in_the_catalog_that_has_it(rules):
 
 
 def test_life_meeting_at_year_end_must_be_in_the_fourth_quarter(rules):
-    early = one(findings(rules, [rec("life_meeting", "2026-09-28")]), "life_meeting", "2026")
+    early = one(findings(rules, [rec("life_meeting", "2026-09-28")], as_of="2027-01-05"), "life_meeting", "2026")
     assert early.status == "invalid" and "wrong_date" in early.flags
     assert one(findings(rules, [rec("life_meeting", "2026-10-08")]), "life_meeting", "2026").status == "met"
     # The national baseline says "generally" Q4: any time in the year counts.
     assert one(findings(rules, [rec("life_meeting", "2026-09-28")], catalog="national-2018"), "life_meeting", "2026").status == "met"
+
+
+def test_a_record_that_does_not_count_leaves_an_open_period_due_with_its_flags(rules):
+    early = one(findings(rules, [rec("life_meeting", "2026-09-28")], as_of="2026-11-25"), "life_meeting", "2026")
+    assert early.status == "due" and "wrong_date" in early.flags and early.records
+    before_window = one(findings(rules, [rec("life_meeting", "2026-05-20")], as_of="2026-06-10"), "life_meeting", "2026")
+    assert before_window.status == "upcoming" and "wrong_date" in before_window.flags
+    short = one(findings(rules, [rec("party_congress", "2026-11-03", expected=10, present=4)]), "party_congress", "2026-Q4")
+    assert short.status == "due" and "no_quorum" in short.flags
 
 
 def test_year_end_obligation_is_upcoming_before_the_fourth_quarter(rules):
@@ -195,6 +204,44 @@ def test_village_committee_term_is_five_years(rules):
     found = findings(rules, [rec("committee_election", "2021-04-15")])
     f = one(found, "committee_election", "2021-04-15/2026-04-14")
     assert f.status == "missed"
+
+
+def test_an_outstanding_election_stays_listed_in_later_years(rules):
+    found = findings(rules, [rec("committee_election", "2021-04-15")], first="2027-01-01", last="2027-03-01", as_of="2027-03-01")
+    assert one(found, "committee_election", "2021-04-15/2026-04-14").status == "missed"
+
+
+def test_a_held_election_before_the_window_is_not_listed_but_the_current_term_is(rules):
+    found = findings(rules, [rec("committee_election", "2016-04-15"), rec("committee_election", "2021-04-10")],
+                     first="2026-01-01", last="2026-12-31", as_of="2026-11-25")
+    assert [f.period for f in found if f.obligation == "committee_election"] == ["2021-04-10/2026-04-09"]
+
+
+def test_dissolved_branch_owes_nothing_it_could_not_finish(rules):
+    gone = OrgFacts(id=1, path="x/撤销支部", type="党支部", dissolved=date(2026, 3, 15), full_members=9, has_committee=True)
+    found = findings(rules, [rec("committee_election", "2024-05-01")], org=gone, as_of="2027-01-05")
+    assert one(found, "branch_committee", "2026-02").status == "missed"
+    assert one(found, "branch_committee", "2026-03").status == "exempt"
+    assert one(found, "life_meeting", "2026").status == "exempt"
+    assert one(found, "committee_election", "2024-05-01/2027-04-30").status == "exempt"
+
+
+def test_citing_a_local_source_does_not_delay_the_baseline_rule(rules):
+    # tuhe-2021 repeats 支委会 only to cite seed 003: the national rule of 2018 still applies in 2021.
+    tracked = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2020, 1, 1), full_members=9, has_committee=True)
+    found = findings(rules, [], first="2021-01-01", last="2021-12-31", as_of="2022-01-10", org=tracked)
+    assert one(found, "branch_committee", "2021-03").status == "missed"
+
+
+def test_a_changed_local_rule_leaves_earlier_periods_to_the_rule_it_replaced(rules):
+    # tuhe-2021 (from 2021-09-29) puts 组织生活会 in Q4; the national rule judged the years before.
+    tracked = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2019, 1, 1), full_members=9)
+    found = findings(rules, [rec("life_meeting", "2020-06-10")], first="2020-01-01", last="2021-12-31",
+                     as_of="2022-01-10", org=tracked)
+    assert one(found, "life_meeting", "2020").status == "met"       # national: any time in the year
+    assert one(found, "life_meeting", "2021").status == "missed"    # tuhe took over from 2021-09-29? no: Jan 1 2021 < 09-29
+    study = [f for f in found if f.obligation == "study_day"]
+    assert study and all(f.period >= "2021-09-29" or f.status == "exempt" for f in study)
 
 
 def test_term_is_three_years_outside_villages_and_communities(rules):
