@@ -5,7 +5,7 @@ Reproducible from a seed. Used for the demo township under data/demo/ and for be
     python -m benchmarks.generate --branches 200 --out /tmp/town200
     python -m benchmarks.generate --demo --out data/demo
 
-Records cover one year up to the as-of date with realistic gaps: each branch has a diligence,
+Records cover one year up to `as_of` (2026-11-20: imports refuse meetings after today) with realistic gaps: each branch has a diligence,
 and a few records miss their quorum, their signatures or photos, fall on the wrong day, or are
 entered late.
 """
@@ -167,7 +167,7 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
                 w.record(path, "换届", again, full, full, "换届选举")
 
 
-def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of: date = date(2026, 11, 25),
+def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of: date = date(2026, 11, 20),
              town: str = "图河镇", villages: list[str] | None = None) -> dict[str, int]:
     """Write the three files for a township of about `branches` branches; return the row counts."""
     rng = random.Random(seed)

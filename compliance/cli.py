@@ -181,8 +181,8 @@ def log(
     kind: str = typer.Argument(..., help="类型：名称或代码，如 党员大会、支委会、主题党日、固定学习日。"),
     org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
     held_on: str = typer.Option(..., "--date", help="召开日期，如 2026-11-10。"),
-    expected: Optional[int] = typer.Option(None, "--expected", help="应到人数（党员大会为正式党员人数）。"),
-    present: Optional[int] = typer.Option(None, "--present", help="实到人数。"),
+    expected: Optional[str] = typer.Option(None, "--expected", help="应到人数（党员大会为正式党员人数）。"),
+    present: Optional[str] = typer.Option(None, "--present", help="实到人数。"),
     topic: Optional[str] = typer.Option(None, "--topic", help="主题。"),
     recorder: Optional[str] = typer.Option(None, "--recorder", help="记录人。"),
     secretary_signed: Optional[str] = typer.Option(None, "--secretary-signed", help="书记签字：是/否。"),
@@ -230,8 +230,9 @@ def status(
     target = year or day.year
     last = day if year is None else date(target, 12, 31)
     window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
+    path = tracking.org_path(store, org)
     findings = tracking.org_status(store, _rules(), org, window)
-    _emit(findings, fmt, f"{org} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False, year=target)
+    _emit(findings, fmt, f"{path} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False, year=target)
 
 
 @app.command()
@@ -307,8 +308,9 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     console.print(f"[bold]示例：图河镇党委[/]（规则集 tuhe-2021，{result.added} 条记录，判断日期 {day.isoformat()}）")
     catalog_report.print_overdue_summary(console, findings, root="图河镇党委")
     print_findings(console, findings, f"图河镇党委 待办与逾期事项（截至 {day.isoformat()}）", root="图河镇党委", year=day.year)
+    program = sys.argv[0] if Path(sys.argv[0]).name == "compliance" else "compliance"
     console.print(f"\n演示数据库保留在 {db_path}，可继续查看，例如：", soft_wrap=True)
-    console.print(f"  compliance --db {db_path} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
+    console.print(f"  {program} --db {db_path} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
 
 
 def main() -> None:

@@ -112,8 +112,9 @@ def import_orgs(store: Store, rules: Rules, path: Path) -> ImportResult:
             "dissolved": problems.parse(number, values, "dissolved", parse_date),
             "has_committee": problems.parse(number, values, "has_committee", parse_bool),
         }
+        # 空缺 declares a vacancy (a veto in seed 004); a name fills the post; blank is unknown.
         secretary = parse_text(values.get("secretary"))
-        row["secretary_vacant"] = secretary in VACANT_WORDS
+        row["secretary_vacant"] = None if secretary is None else secretary in VACANT_WORDS
         row["secretary"] = None if row["secretary_vacant"] else secretary
         if not row["name"] or "/" in row["name"]:
             problems.add(number, "name", row["name"], "名称不能为空，也不能包含 /")
@@ -177,10 +178,14 @@ def import_orgs(store: Store, rules: Rules, path: Path) -> ImportResult:
         current = by_path.get(row["path"])
         values = {k: row[k] for k in fields}
         if current is None:
+            values["secretary_vacant"] = bool(values["secretary_vacant"])
             new.append({"name": row["name"], "path": row["path"], "parent_path": row["parent_path"], **values})
             result.added += 1
         else:
+            # A blank cell keeps what is stored; a declared vacancy clears the name.
             changed = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
+            if row["secretary_vacant"] and current.secretary is not None:
+                changed["secretary"] = None
             if changed:
                 updates.append({"id": current.id, **changed})
                 result.updated += 1
@@ -195,6 +200,7 @@ def import_members(store: Store, path: Path) -> ImportResult:
     """Load members onto their branches' rosters; a member already there is updated."""
     table = read_table(path, MEMBER_COLUMNS)
     problems = _Problems(table)
+    today = store.today()
     index = OrgIndex(store.orgs())
     current = {(m.org_id, m.name): m for m in store.members()}
     seen: dict[tuple[int, str], int] = {}
@@ -208,12 +214,12 @@ def import_members(store: Store, path: Path) -> ImportResult:
         if org is None:
             problems.add(number, "org", values.get("org"), reason or "")
             continue
-        status = parse_text(values.get("status")) or "正式"
-        if status not in ("正式", "预备", "正式党员", "预备党员"):
+        status = parse_text(values.get("status"))
+        if status not in (None, "正式", "预备", "正式党员", "预备党员"):
             problems.add(number, "status", status, "类别应为「正式」或「预备」")
         row = {
             "org_id": org.id, "name": name, "group_name": parse_text(values.get("group")),
-            "status": status[:2], "mobile": bool(problems.parse(number, values, "mobile", parse_bool)),
+            "status": status[:2] if status else None, "mobile": problems.parse(number, values, "mobile", parse_bool),
             "liaison": parse_text(values.get("liaison")),
             "joined": problems.parse(number, values, "joined", parse_date),
             "born": problems.parse(number, values, "born", parse_date),
@@ -221,6 +227,9 @@ def import_members(store: Store, path: Path) -> ImportResult:
         }
         if row["gender"] not in (None, "男", "女"):
             problems.add(number, "gender", row["gender"], "性别应为「男」或「女」")
+        for column in ("joined", "born"):
+            if row[column] and row[column] > today:
+                problems.add(number, column, values.get(column), "日期晚于今天")
         key = (org.id, name)
         if key in seen:
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
@@ -228,11 +237,11 @@ def import_members(store: Store, path: Path) -> ImportResult:
         seen[key] = number
         old = current.get(key)
         if old is None:
-            new.append(row)
+            new.append({**row, "status": row["status"] or "正式", "mobile": bool(row["mobile"])})
             result.added += 1
         else:
-            changed = {k: v for k, v in row.items() if k in MemberRow.__dataclass_fields__ and getattr(old, k) != v}
-            changed |= {k: row[k] for k in ("liaison", "born", "gender") if row[k] is not None}
+            # A blank or absent column keeps what the roster has.
+            changed = {k: v for k, v in row.items() if v is not None and getattr(old, k) != v}
             if changed:
                 updates.append({"id": old.id, **changed})
                 result.updated += 1
@@ -249,8 +258,25 @@ def record_identity(org_id: int, kind: str, held_on: date, group: str | None, me
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-def _record_row(problems: _Problems, number: int, values: dict[str, Any], rules: Rules, index: OrgIndex,
-                roster: dict[int, dict[str, MemberRow]]) -> dict[str, Any] | None:
+@dataclass
+class _RecordContext:
+    """What checking a record row needs: the rules, the tree, the rosters, the default catalog, today."""
+
+    rules: Rules
+    index: OrgIndex
+    roster: dict[int, dict[str, MemberRow]]
+    default_catalog: str
+    today: date
+
+    def owed_per(self, org: OrgRow, kind: str) -> str | None:
+        """Return "group" or "member" when `org`'s catalog owes `kind` per group or member."""
+        catalog = self.rules.catalogs.get(self.index.catalog_of(org, self.default_catalog))
+        obligation = catalog.obligation(kind) if catalog else None
+        return obligation.per if obligation and obligation.per != "org" else None
+
+
+def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _RecordContext) -> dict[str, Any] | None:
+    rules, index, roster = ctx.rules, ctx.index, ctx.roster
     org, reason = _resolve(index, parse_text(values.get("org")) or "")
     if org is None:
         problems.add(number, "org", values.get("org"), reason or "")
@@ -278,6 +304,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], rules:
         "hours": problems.parse(number, values, "hours", parse_hours), "photos": parse_text(values.get("photos")),
         "member_id": None,
     }
+    if held_on > ctx.today:
+        problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = roster.get(org.id, {})
@@ -290,11 +318,18 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], rules:
             row["member_id"] = member.id
     if row["group_name"] and members and row["group_name"] not in {m.group_name for m in members.values()}:
         problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
+    per = ctx.owed_per(org, kind)
+    if per == "group" and not row["group_name"]:
+        problems.add(number, "group", None, f"{rules.kinds[kind].name}须填写党小组")
+    if per == "member" and not member_name:
+        problems.add(number, "member", None, f"{rules.kinds[kind].name}须填写党员")
     recorded_on = problems.parse(number, values, "recorded_on", parse_date)
     if recorded_on is not None:
         if recorded_on < held_on:
             problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期早于会议日期")
-        row["recorded_at"] = datetime.combine(recorded_on, time(12, 0), tzinfo=TZ)
+        elif recorded_on > ctx.today:
+            problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期晚于今天")
+        row["first_recorded_at"] = datetime.combine(recorded_on, time(12, 0), tzinfo=TZ)
     row["identity"] = record_identity(org.id, kind, held_on, row["group_name"], row["member_id"], row["topic"])
     return row
 
@@ -302,13 +337,13 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], rules:
 def load_records(store: Store, rules: Rules, table: Table, source: str) -> ImportResult:
     """Check every row of `table`, then write new records and new versions in one transaction."""
     problems = _Problems(table)
-    index = OrgIndex(store.orgs())
     roster: dict[int, dict[str, MemberRow]] = {}
     for m in store.members():
         roster.setdefault(m.org_id, {})[m.name] = m
+    ctx = _RecordContext(rules, OrgIndex(store.orgs()), roster, store.setting("default_catalog") or "national-2018", store.today())
     rows: dict[str, tuple[int, dict[str, Any]]] = {}
     for number, values in table.rows:
-        row = _record_row(problems, number, values, rules, index, roster)
+        row = _record_row(problems, number, values, ctx)
         if row is None:
             continue
         earlier = rows.get(row["identity"])
@@ -326,7 +361,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str) -> Impor
         elif old["voided_at"] is None and _content(old) == _content(row):
             result.unchanged += 1
         else:
-            content = {k: v for k, v in row.items() if k not in ("identity", "recorded_at")}
+            content = {k: v for k, v in row.items() if k not in ("identity", "first_recorded_at")}
             versions.append((old, content))
             result.updated += 1
     result.ids = store.write_records(new, versions, source)

@@ -48,6 +48,9 @@ class MemberRow:
     status: str
     mobile: bool
     joined: date | None
+    liaison: str | None = None
+    born: date | None = None
+    gender: str | None = None
 
 
 class OrgIndex:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import platformdirs
@@ -67,10 +67,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 class Store:
-    """A compliance database."""
+    """A compliance database.
 
-    def __init__(self, url: str):
+    `clock` returns the current instant; tests pass a fixed one (the way APScheduler injects
+    its clock), so what a record's entry time says can be controlled.
+    """
+
+    def __init__(self, url: str, clock: Callable[[], datetime] | None = None):
         self.url = url
+        self.clock = clock or now
         try:
             self.engine: Engine = create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -111,6 +116,10 @@ class Store:
         if current != head:
             raise DatabaseError(f"数据库结构版本为 {current}，需要 {head}：请运行 compliance init 升级")
 
+    def today(self) -> date:
+        """Return today's date in Asia/Shanghai by the store's clock."""
+        return self.clock().astimezone(TZ).date()
+
     # --- settings ---------------------------------------------------------------------
     def setting(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -148,7 +157,7 @@ class Store:
 
         A row's `parent_path` names its parent, which may be a row inserted earlier in `rows`.
         """
-        stamp = now()
+        stamp = self.clock()
         with self.engine.begin() as conn:
             ids = {r.path: r.id for r in self.orgs()}
             for row in rows:
@@ -163,7 +172,7 @@ class Store:
 
     def add_members(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
         """Insert new members and update changed ones, in one transaction."""
-        stamp = now()
+        stamp = self.clock()
         with self.engine.begin() as conn:
             if rows:
                 conn.execute(insert(MEMBER), [{**r, "created_at": stamp} for r in rows])
@@ -186,14 +195,16 @@ class Store:
         """Insert new records and new versions of existing ones; return the stable ids touched.
 
         `versions` pairs the current row (as `current_by_identity` returned it) with the new
-        content. Everything is written in one transaction.
+        content. Everything is written in one transaction. `recorded_at` is when this database
+        learned of a version (what `known_at` compares); `first_recorded_at` is when the record
+        was first made, which an import of old paper records may give (what `late_entry` checks).
         """
-        stamp = now()
+        stamp = self.clock()
         with self.engine.begin() as conn:
             first_new = None
             if new:
-                rows = [{**r, "version": 1, "recorded_at": r.get("recorded_at") or stamp,
-                         "first_recorded_at": r.get("recorded_at") or stamp, "source": source} for r in new]
+                rows = [{**r, "version": 1, "recorded_at": stamp,
+                         "first_recorded_at": r.get("first_recorded_at") or stamp, "source": source} for r in new]
                 conn.execute(insert(RECORD), rows)
                 first_new = conn.execute(select(func.min(RECORD.c.id)).where(RECORD.c.record_id.is_(None))).scalar()
                 conn.execute(update(RECORD).where(RECORD.c.record_id.is_(None)).values(record_id=RECORD.c.id))
@@ -255,8 +266,16 @@ def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 def open_store(db: str | None, *, must_exist: bool = True) -> Store:
-    """Return the store for `--db` (see `resolve_url`); check the schema unless `must_exist` is False."""
-    store = Store(resolve_url(db))
+    """Return the store for `--db` (see `resolve_url`); check the schema unless `must_exist` is False.
+
+    A SQLite file that does not exist is an error here, not an empty database created by a read.
+    """
+    url = resolve_url(db)
+    if must_exist and url.startswith("sqlite:///"):
+        path = Path(url[len("sqlite:///"):])
+        if str(path) != ":memory:" and not path.exists():
+            raise DatabaseError(f"数据库文件 {path} 不存在：请先运行 compliance init")
+    store = Store(url)
     if must_exist:
         store.require_current()
     return store

@@ -125,14 +125,47 @@ def test_overdue_table_is_in_chinese(runner, db):
 
 
 def test_known_at_option_reproduces_a_past_view(runner, db):
-    runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "t", "--photos", "p",
-                             "--recorded-on", "2026-11-27"])
+    from datetime import timedelta
+
+    from compliance.store import now
+
+    before = (now() - timedelta(seconds=1)).isoformat()
+    result = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "t", "--photos", "p"])
+    assert result.exit_code == 0, result.output
+
     def theme(extra):
         out = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--format", "json"] + extra)
         return next(r for r in json.loads(out.stdout) if r["obligation"] == "theme_day" and r["period"] == "2026-11")["status"]
+
     assert theme([]) == "met"
-    assert theme(["--known-at", "2026-11-25"]) == "due"
-    assert theme(["--known-at", "2026-11-27T13:00"]) == "met"
+    assert theme(["--known-at", "2026-11-04"]) == "due"
+    assert theme(["--known-at", before[:19]]) == "due"      # a moment before it was logged
+    assert theme(["--known-at", "2099-01-01"]) == "met"
+
+
+def test_meetings_and_entries_after_today_are_refused(runner, db):
+    result = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2099-01-05"])
+    assert result.exit_code == 2 and "晚于今天" in result.stderr
+    result = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--recorded-on", "2099-01-01"])
+    assert result.exit_code == 2 and "录入日期晚于今天" in result.stderr
+
+
+def test_per_group_and_per_member_records_must_name_them(runner, db):
+    result = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-05"])
+    assert result.exit_code == 2 and "党小组会须填写党小组" in result.stderr
+    result = runner.invoke(app, db + ["log", "流动党员汇报", "--org", "ZZ1", "--date", "2026-11-05"])
+    assert result.exit_code == 2 and "流动党员汇报须填写党员" in result.stderr
+
+
+def test_non_numeric_counts_are_one_line_errors(runner, db):
+    result = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--present", "abc"])
+    assert result.exit_code == 2 and result.stderr.strip() == "错误：--present：值「abc」：不是整数（未登记）"
+
+
+def test_reading_a_database_that_does_not_exist_creates_nothing(runner, tmp_path: Path):
+    result = runner.invoke(app, ["--db", str(tmp_path / "nope.db"), "status", "--org", "x"])
+    assert result.exit_code == 4 and "不存在" in result.stderr
+    assert not (tmp_path / "nope.db").exists()
 
 
 def test_org_list_json(runner, db):

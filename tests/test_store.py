@@ -88,17 +88,39 @@ def test_a_changed_row_becomes_a_new_version_and_the_old_one_stays(town: Store, 
 
 
 def test_known_at_reproduces_what_was_known_then(town: Store, rules, tmp_path: Path):
-    body = RECORDS.replace("党小组,图片", "党小组,图片,录入日期")
-    lines = body.strip().splitlines()
-    lines = [lines[0]] + [line + ",2026-11-10" for line in lines[1:3]] + [line + ",2026-11-26" for line in lines[3:]]
-    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", "\n".join(lines)))
+    lines = RECORDS.strip().splitlines()
+    town.clock = lambda: datetime(2026, 11, 10, 9, 0, tzinfo=TZ)
+    importing.import_records(town, rules, write_csv(tmp_path / "a.csv", "\n".join(lines[:3])))
+    town.clock = lambda: datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
+    importing.import_records(town, rules, write_csv(tmp_path / "b.csv", "\n".join([lines[0]] + lines[3:])))
     day = date(2026, 11, 25)
-    then = datetime(2026, 11, 25, 23, 59, 59, tzinfo=TZ)
-    known = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day, then))}
-    now = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day))}
-    assert known[("theme_day", "2026-11")] == "due"      # recorded on the 26th
-    assert now[("theme_day", "2026-11")] == "met"
-    assert known[("party_congress", "2026-Q1")] == "met"
+
+    def view(known_at):
+        return {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day, known_at))}
+
+    then = view(datetime(2026, 11, 25, 23, 59, 59, tzinfo=TZ))
+    assert then[("theme_day", "2026-11")] == "due"      # entered on the 26th
+    assert then[("party_congress", "2026-Q1")] == "met"
+    assert view(None)[("theme_day", "2026-11")] == "met"
+
+
+def test_a_backdated_entry_date_does_not_rewrite_a_past_view(town: Store, rules, tmp_path: Path):
+    # 录入日期 says the paper record was made on 11-06, but the database learned of it on the 26th.
+    town.clock = lambda: datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
+    body = f"党组织,类型,日期,主题,图片,录入日期\n{BRANCH},主题党日,2026-11-05,学习,a.jpg,2026-11-06"
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    day = date(2026, 11, 25)
+    window = Window(date(2026, 1, 1), day, day, datetime(2026, 11, 25, 23, 59, tzinfo=TZ))
+    [theme] = [f for f in org_status(town, rules, "ZZ1", window) if f.obligation == "theme_day" and f.period == "2026-11"]
+    assert theme.status == "due"
+
+
+def test_late_entry_uses_the_recorded_date_given_by_an_import(town: Store, rules, tmp_path: Path):
+    body = f"党组织,类型,日期,主题,图片,录入日期\n{BRANCH},主题党日,2026-08-05,学习,a.jpg,2026-10-02"
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    day = date(2026, 11, 20)
+    [theme] = [f for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.period == "2026-08" and f.obligation == "theme_day"]
+    assert theme.status == "met" and theme.flags == ("late_entry",)
 
 
 def test_a_bad_row_writes_nothing(town: Store, rules, tmp_path: Path):
@@ -139,3 +161,29 @@ def test_a_township_tracked_from_a_date_exempts_its_branches_before_it(town: Sto
     found = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", window)}
     assert found[("theme_day", "2026-06")] == "exempt"
     assert found[("theme_day", "2026-07")] == "missed"
+
+
+def test_member_reimport_with_fewer_columns_keeps_the_roster(town: Store, tmp_path: Path):
+    name = next(m.name for m in town.members() if m.mobile)
+    before = next(m for m in town.members() if m.name == name)
+    result = importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n{name},{BRANCH}"))
+    assert (result.updated, result.unchanged) == (0, 1)
+    assert next(m for m in town.members() if m.name == name) == before
+
+
+def test_member_reimport_of_the_same_rows_reports_unchanged(town: Store, tmp_path: Path):
+    body = f"姓名,党组织,党小组,类别,流动党员,联系人,性别\n新党员,{BRANCH},第一党小组,正式,否,陶英,女"
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", body)).added == 1
+    again = importing.import_members(town, write_csv(tmp_path / "m.csv", body))
+    assert (again.updated, again.unchanged) == (0, 1)
+
+
+def test_declaring_a_vacancy_clears_the_secretary_and_a_blank_keeps_it(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,书记\n第一党支部,朱庄村党总支,党支部,空缺"))
+    branch = next(o for o in town.orgs() if o.path == BRANCH)
+    assert branch.secretary_vacant and branch.secretary is None
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n第一党支部,朱庄村党总支,党支部"))
+    assert next(o for o in town.orgs() if o.path == BRANCH).secretary_vacant
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,书记\n第一党支部,朱庄村党总支,党支部,王新"))
+    branch = next(o for o in town.orgs() if o.path == BRANCH)
+    assert not branch.secretary_vacant and branch.secretary == "王新"
