@@ -10,7 +10,12 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils.datetime import from_excel
+
 from compliance.errors import InputError
+
+# Excel day numbers from 1954 to 2119: wide enough for any meeting or birth date here.
+_EXCEL_SERIALS = (20000, 80000)
 
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "√", "✓", "已签", "已签字"}
 FALSE_WORDS = {"否", "无", "n", "no", "false", "0", "×", "✗", "未签", "未签字"}
@@ -52,28 +57,37 @@ def read_table(path: Path, columns: list[Column]) -> Table:
     Blank cells become None; rows that are entirely blank are skipped.
     """
     if not path.is_file():
-        raise InputError(f"{path}: 文件不存在")
-    raw_rows = _read_xlsx(path) if path.suffix.lower() in (".xlsx", ".xlsm") else _read_csv(path)
-    if not raw_rows:
-        raise InputError(f"{path}: 文件为空，没有表头")
+        raise InputError(f"{path}：文件不存在")
     by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raw_rows, where = _read_xlsx(path, by_header)
+    else:
+        raw_rows, where = _read_csv(path), path.name
+    if not raw_rows:
+        raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
     headers: dict[str, str] = {}
     positions: list[tuple[int, str]] = []
+    unknown, repeated = [], []
     for i, cell in enumerate(raw_rows[0]):
         text = str(cell).strip() if cell is not None else ""
         if not text:
             continue
         column = by_header.get(text) or by_header.get(text.lower())
         if column is None:
-            known = "、".join(c.chinese for c in columns)
-            raise InputError(f"{path} 第1行: 未知的列「{text}」，可用的列：{known}")
-        if column.english in headers:
-            raise InputError(f"{path} 第1行: 列「{text}」重复")
-        headers[column.english] = text
-        positions.append((i, column.english))
+            unknown.append(text)
+        elif column.english in headers:
+            repeated.append(text)
+        else:
+            headers[column.english] = text
+            positions.append((i, column.english))
+    if unknown:
+        known = "、".join(c.chinese for c in columns)
+        raise InputError(f"{where} 第1行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
+    if repeated:
+        raise InputError(f"{where} 第1行：列「{'」「'.join(repeated)}」重复（未导入任何数据）")
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
-        raise InputError(f"{path} 第1行: 缺少必需的列「{'」「'.join(missing)}」")
+        raise InputError(f"{where} 第1行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
     rows = []
     for number, raw in enumerate(raw_rows[1:], start=2):
         values = {}
@@ -100,16 +114,25 @@ def _read_csv(path: Path) -> list[list[Any]]:
     return [row for row in csv.reader(io.StringIO(text, newline=""))]
 
 
-def _read_xlsx(path: Path) -> list[list[Any]]:
+def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str]:
+    """Return the rows of the first worksheet whose first row has a known header, and its name.
+
+    Offices often put an instructions sheet (填表说明) first; it is skipped.
+    """
     from openpyxl import load_workbook
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise InputError(f"{path}: 无法作为 XLSX 打开：{exc}") from exc
+        raise InputError(f"{path}：无法作为 XLSX 打开：{exc}") from exc
     try:
-        sheet = book.worksheets[0]
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
+        sheets = book.worksheets
+        for sheet in sheets:
+            rows = [list(row) for row in sheet.iter_rows(values_only=True)]
+            if rows and any(isinstance(c, str) and c.strip() in by_header for c in rows[0]):
+                return rows, f"{path.name}「{sheet.title}」表"
+        first = sheets[0]
+        return [list(row) for row in first.iter_rows(values_only=True)], f"{path.name}「{first.title}」表"
     finally:
         book.close()
 
@@ -122,6 +145,8 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and _EXCEL_SERIALS[0] <= value <= _EXCEL_SERIALS[1]:
+        return from_excel(value).date()  # an XLSX cell holding a date as Excel's day number
     text = str(value).strip()
     for pattern in _DATE_FORMS:
         m = pattern.match(text)

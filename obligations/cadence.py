@@ -125,8 +125,8 @@ class DatedCadence:
 
     Each occurrence is keyed by its nominal date and matches records up to the day before the
     next occurrence; `periods` lists the occurrences whose nominal date is in the window. With `shift_to_workday`, a nominal date that is a rest day may be kept on
-    the next working day instead: both days count, and `due` is the shifted one. Days past a
-    month's length are skipped that month (rrule's rule): use days 1 to 28 for every month.
+    the next working day instead: both days count, and `due` is the shifted one. Days are 1 to 28,
+    so that every month has each of them.
     """
 
     days: tuple[int, ...]
@@ -134,8 +134,8 @@ class DatedCadence:
     shift_to_workday: bool = False
 
     def __post_init__(self) -> None:
-        if not self.days or any(not 1 <= d <= 31 for d in self.days):
-            raise ValueError(f"days of the month must be 1 to 31, got {self.days!r}")
+        if not self.days or any(not 1 <= d <= 28 for d in self.days):
+            raise ValueError(f"days of the month must be 1 to 28, got {self.days!r}")
 
     def _nominal(self, first: date, last: date) -> Iterator[date]:
         rule = rrule(MONTHLY, bymonthday=sorted(set(self.days)), dtstart=first.replace(day=1), until=last)

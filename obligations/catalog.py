@@ -220,7 +220,7 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
     checks = [
         ("cadence", lambda v: v in CADENCES, f"未知的周期 cadence，可用：{', '.join(CADENCES)}"),
         ("window", lambda v: v in WINDOWS, f"未知的 window，可用：{', '.join(WINDOWS)}"),
-        ("days", lambda v: isinstance(v, list) and v and all(isinstance(d, int) and 1 <= d <= 31 for d in v), "days 必须是 1–31 的整数列表"),
+        ("days", lambda v: isinstance(v, list) and v and all(isinstance(d, int) and 1 <= d <= 28 for d in v), "days 必须是 1–28 的整数列表（每个月都有的日子）"),
         ("years", lambda v: isinstance(v, int) and v >= 1, "years 必须是正整数"),
         ("years_by_sector", lambda v: isinstance(v, dict) and all(k in SECTORS and isinstance(n, int) and n >= 1 for k, n in v.items()), "years_by_sector 的键必须是领域、值是正整数"),
         ("per", lambda v: v in PER, f"per 必须是 {', '.join(PER)} 之一"),
@@ -287,6 +287,8 @@ def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kin
     if not isinstance(entries, list):
         raise raw.error("obligation 必须写成 [[obligation]] 表", None, "obligation")
     for i, ob in enumerate(entries):
+        if not isinstance(ob, dict):
+            raise raw.error(f"第 {i + 1} 个 obligation 必须是 [[obligation]] 表（值：{ob!r}）", None, "obligation")
         slug = ob.get("slug")
         if slug in seen:
             raise raw.error(f"第 {i + 1} 个 obligation：事项 {slug!r} 重复", i, "slug")

@@ -128,3 +128,16 @@ def test_cli_catalog_show_lists_obligations_with_sources(runner):
 def test_cli_catalog_show_unknown_name_lists_the_known(runner):
     result = runner.invoke(app, ["catalog", "show", "nowhere"])
     assert result.exit_code == 2 and "tuhe-2021" in result.stderr
+
+
+def test_an_obligation_that_is_not_a_table_is_an_error_not_a_crash(tmp_path: Path):
+    body = 'name = "x"\nvalid_from = 2026-01-01\nsource = "x"\nobligation = [1]\n'
+    with pytest.raises(CatalogError, match="必须是") as caught:
+        load_rules(extra_catalog=_write(tmp_path, body))
+    assert caught.value.line == 4
+
+
+def test_days_past_the_28th_are_refused(tmp_path: Path):
+    body = GOOD.replace('cadence = "yearly"', 'cadence = "dated"\ndays = [31]')
+    with pytest.raises(CatalogError, match="1–28"):
+        load_rules(extra_catalog=_write(tmp_path, body))

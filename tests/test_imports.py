@@ -158,3 +158,27 @@ def test_member_import_errors(town: Store, tmp_path: Path):
         importing.import_members(town, write_csv(tmp_path / "members.csv", "姓名,党组织\n张三,无名支部"))
     with pytest.raises(InputError, match="第2行「类别」列：值「积极分子」"):
         importing.import_members(town, write_csv(tmp_path / "members.csv", f"姓名,党组织,类别\n张三,{BRANCH},积极分子"))
+
+
+def test_every_unknown_header_is_named_at_once(town: Store, rules, tmp_path: Path):
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类形,曰期\n{BRANCH},党员大会,2026-01-05"))
+    assert str(caught.value).startswith("r.csv 第1行：未知的列「类形」「曰期」")
+    assert str(caught.value).endswith("（未导入任何数据）")
+
+
+def test_xlsx_instructions_sheet_before_the_data_is_skipped(town: Store, rules, tmp_path: Path):
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["本表为会议记录，日期请写作 2026-11-05"])
+    sheet = book.create_sheet("会议记录")
+    sheet.append(["党组织", "类型", "日期"])
+    sheet.append([BRANCH, "主题党日", 46316])        # Excel's day number for 2026-10-20
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    assert importing.import_records(town, rules, path).added == 1
+    from compliance.tracking import Window, org_status
+
+    day = date(2026, 11, 20)
+    [theme] = [f for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.obligation == "theme_day" and f.period == "2026-10"]
+    assert theme.status == "met"

@@ -64,16 +64,25 @@ def applies_text(ob: Obligation) -> str:
     return text
 
 
+CSV_HEADINGS = {
+    "name": "名称", "title": "标题", "valid_from": "施行日期", "extends": "继承自", "obligations": "事项数",
+    "slug": "代码", "cadence": "周期", "applies_to": "适用", "evidence": "证据要求", "source": "出处",
+    "path": "路径", "code": "代码", "type": "类型", "sector": "领域", "catalog": "执行规定",
+    "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记",
+}
+
+
 def _write(rows: list[dict[str, Any]], fmt: str) -> None:
+    """Write rows as JSON (English keys, the stable form) or CSV (Chinese headings, for Excel)."""
     if fmt == "json":
         sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2, default=str) + "\n")
         return
     out = io.StringIO()
     out.write("\ufeff")
     if rows:
-        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow([CSV_HEADINGS.get(key, key) for key in rows[0]])
+        writer.writerows([["" if v is None else v for v in row.values()] for row in rows])
     sys.stdout.write(out.getvalue())
 
 

@@ -54,10 +54,12 @@ def to_csv(findings: Iterable[Finding]) -> str:
 
 
 def _when(f: Finding, year: int | None) -> str:
-    label = period_label(f.period, year)
+    """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）."""
+    notes = [flag_text(f.flags)] if f.flags else []
     if f.status == "due":
-        return f"{label}（剩{f.days_left}天）" if f.days_left else f"{label}（今天截止）"
-    return label
+        notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
+    label = period_label(f.period, year)
+    return f"{label}（{'，'.join(notes)}）" if notes else label
 
 
 def _short(path: str, root: str | None) -> str:
@@ -70,8 +72,8 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
                    year: int | None = None) -> Table:
     """Return a rich table of findings, one row per organization, obligation, object and status.
 
-    Periods with the same status are listed together in one cell, so a year of missed study
-    days reads as one line. Paths are
+    Periods with the same status are listed together in one cell, separated by spaces so that a
+    narrow terminal wraps between periods, each with its own problems in brackets. Paths are
     shown relative to `root`; the organization with the most missed items comes first, and years equal to `year` are left out of period labels.
     """
     groups: dict[tuple[str, str, str, str], list[Finding]] = {}
@@ -83,7 +85,6 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     org_rank = {org: (counts, org) for org, counts in tally.items()}
     ordered = sorted(groups.items(), key=lambda item: (org_rank[item[0][0]], SEVERITY[item[0][3]]))
     has_object = any(key[2] for key in groups)
-    has_flags = any(f.flags for f in findings)
     table = Table(title=title, header_style="bold")
     if show_org:
         table.add_column("党组织", overflow="fold")
@@ -91,16 +92,11 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     if has_object:
         table.add_column("对象", overflow="fold")
     table.add_column("状态", no_wrap=True)
-    table.add_column("周期", overflow="fold")
-    if has_flags:
-        table.add_column("问题", overflow="fold")
+    table.add_column("周期（问题）", overflow="fold")
     previous_org = None
     for (org, name, who, status), items in ordered:
-        flags = tuple(dict.fromkeys(flag for f in items for flag in f.flags))
         cells = [name] + ([who] if has_object else []) + [
-            f"[{STATUS_STYLES[status]}]{STATUS_LABELS[status]}[/]", "、".join(_when(f, year) for f in items)]
-        if has_flags:
-            cells.append(flag_text(flags))
+            f"[{STATUS_STYLES[status]}]{STATUS_LABELS[status]}[/]", " ".join(_when(f, year) for f in items)]
         if show_org:
             cells.insert(0, _short(org, root) if org != previous_org else "")
             if org != previous_org and previous_org is not None:
