@@ -99,3 +99,79 @@ class Record(SQLModel, table=True):
     voided_at: datetime | None = None
     void_reason: str | None = None
     source: str | None = Field(default=None, max_length=400)
+
+
+class Deduction(SQLModel, table=True):
+    """A manual deduction (or a veto, item `veto:KEY`) an inspector entered on a sheet item."""
+
+    __table_args__ = (Index("ix_deduction_org_period", "org_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id")
+    sheet: str = Field(max_length=64)
+    item: str = Field(max_length=64)
+    period: str = Field(max_length=32)
+    points: float = 0.0
+    reason: str = Field(max_length=1000)
+    created_at: datetime
+    voided_at: datetime | None = None
+    void_reason: str | None = None
+
+
+class SupervisionRun(SQLModel, table=True):
+    """One monthly supervision run of a scope; a published run is frozen, a re-run is a new revision."""
+
+    __table_args__ = (UniqueConstraint("scope_org_id", "month", "revision", name="uq_run_scope_month_revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    scope_org_id: int = Field(foreign_key="org.id")
+    month: str = Field(max_length=7)
+    revision: int = 1
+    as_of: date
+    fingerprint: str = Field(max_length=64)
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None = None
+
+
+class RunFinding(SQLModel, table=True):
+    """A finding as a supervision run saw it (the snapshot a bulletin is made from)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="supervisionrun.id", index=True)
+    org_id: int = Field(foreign_key="org.id")
+    org: str = Field(max_length=1000)
+    obligation: str = Field(max_length=64)
+    name: str = Field(max_length=100)
+    period: str = Field(max_length=32)
+    member: str | None = Field(default=None, max_length=100)
+    group_name: str | None = Field(default=None, max_length=100)
+    status: str = Field(max_length=16)
+    due: date
+    days_left: int | None = None
+    records: str = Field(default="", max_length=2000)
+    flags: str = Field(default="", max_length=400)
+
+
+class Rectification(SQLModel, table=True):
+    """An item of the rectification ledger (整改台账): opened for a gap, closed (销号) when made good."""
+
+    __table_args__ = (Index("ix_rectification_gap", "gap_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    gap_key: str = Field(max_length=64)
+    org_id: int = Field(foreign_key="org.id")
+    obligation: str = Field(max_length=64)
+    period: str = Field(max_length=32)
+    member: str | None = Field(default=None, max_length=100)
+    group_name: str | None = Field(default=None, max_length=100)
+    matter: str = Field(max_length=500)
+    measure: str = Field(max_length=500)
+    deadline: date
+    responsible: str = Field(max_length=100)
+    opened_run_id: int = Field(foreign_key="supervisionrun.id")
+    opened_on: date
+    closed_on: date | None = None
+    close_note: str | None = None
+    closed_run_id: int | None = Field(default=None, foreign_key="supervisionrun.id")
+    created_at: datetime

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Iterable
+from typing import Callable, Iterable
 
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
@@ -36,8 +36,9 @@ def default_catalog(store: Store) -> str:
     return store.setting("default_catalog") or DEFAULT_CATALOG
 
 
-def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window) -> list[Finding]:
-    """Return the findings of `orgs` (all at or below `root`) for the window."""
+def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
+                  progress: Callable[[int, int], None] | None = None) -> list[Finding]:
+    """Return the findings of `orgs` (all at or below `root`) for the window; `progress(done, total)` is told as it goes."""
     orgs = list(orgs)
     roster = defaultdict(list)
     for member in store.members([o.id for o in orgs]):
@@ -49,7 +50,9 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             records[record.org_id].append(record)
     fallback = default_catalog(store)
     findings: list[Finding] = []
-    for org in orgs:
+    for done, org in enumerate(orgs, start=1):
+        if progress is not None:
+            progress(done, len(orgs))
         try:
             catalog = rules.catalog(index.catalog_of(org, fallback))
         except KeyError as exc:

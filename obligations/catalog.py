@@ -165,6 +165,25 @@ def _line_of(text: str, table_index: int | None, key: str | None) -> int | None:
     return lo + 1
 
 
+def _line_of_table(text: str, table: str | None, index: int | None, key: str | None) -> int | None:
+    """Return the 1-based line of `key` in the `index`-th [[table]], or among the top-level keys."""
+    lines = text.splitlines()
+    if table is None:
+        lo = 0
+    else:
+        headers = [i for i, line in enumerate(lines) if line.strip() == f"[[{table}]]"]
+        if index is None or index >= len(headers):
+            return None
+        lo = headers[index]
+    hi = next((i for i in range(lo + 1, len(lines)) if lines[i].strip().startswith("[")), len(lines))
+    if key is not None:
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        for i in range(lo, hi):
+            if pattern.match(lines[i]):
+                return i + 1
+    return lo + 1 if table is not None else None
+
+
 @dataclass
 class _RawCatalog:
     path: Path

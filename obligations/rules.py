@@ -8,6 +8,7 @@ from pathlib import Path
 
 from obligations.catalog import Catalog, CatalogError, Kind, kind_lookup, load_catalogs, load_kinds
 from obligations.paths import data_dir
+from obligations.scoresheet import Grading, SheetSet, load_grading, load_sheets
 from obligations.workdays import WorkdayCalendar, load_calendar
 
 
@@ -19,10 +20,19 @@ class Rules:
     lookup: dict[str, str]
     calendar: WorkdayCalendar
     catalogs: dict[str, Catalog]
+    sheets: SheetSet
+    grading: Grading
 
     def kind(self, word: str) -> str | None:
         """Return the slug for a slug, Chinese name or alias (spaces ignored), or None."""
         return self.lookup.get(word.strip().replace(" ", ""))
+
+    def sheet(self, name: str):
+        """Return the scoring sheet called `name`; KeyError names the known ones."""
+        try:
+            return self.sheets.sheets[name]
+        except KeyError:
+            raise KeyError(f"没有名为 {name!r} 的评分表，可用：{'、'.join(sorted(self.sheets.sheets))}") from None
 
     def catalog(self, name: str) -> Catalog:
         """Return the catalog called `name`; KeyError names the known ones."""
@@ -38,7 +48,8 @@ def load_rules(folder: Path | None = None, extra_catalog: Path | None = None) ->
     kinds = load_kinds(folder / "kinds.toml")
     calendar = load_calendar(folder / "workdays")
     catalogs = load_catalogs(folder / "catalogs", kinds, calendar, extra_catalog)
-    return Rules(kinds, kind_lookup(kinds), calendar, catalogs)
+    sheets = load_sheets(folder / "scoresheets", set(kinds))
+    return Rules(kinds, kind_lookup(kinds), calendar, catalogs, sheets, load_grading(folder / "grading.toml"))
 
 
 @lru_cache(maxsize=4)

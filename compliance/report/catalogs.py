@@ -69,6 +69,7 @@ CSV_HEADINGS = {
     "slug": "代码", "cadence": "周期", "applies_to": "适用", "evidence": "证据要求", "source": "出处",
     "path": "路径", "code": "代码", "type": "类型", "sector": "领域", "catalog": "执行规定",
     "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记",
+    "sectors": "适用领域", "total": "标注总分", "items": "条目合计", "bar": "合格线", "warnings": "提醒",
 }
 
 
@@ -147,4 +148,17 @@ def print_overdue_summary(console: Console, findings: list[Finding], root: str |
     for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], item[0])):
         shown = org[len(root) + 1:] if root and org.startswith(root + "/") else org
         table.add_row(shown, str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
+    console.print(table)
+
+
+def print_sheets(console: Console, rows: list[dict[str, Any]], fmt: str) -> None:
+    """Print the scoring sheets: name, title, sectors, published total, items' total, bar, warnings."""
+    if fmt != "table":
+        return _write(rows, fmt)
+    table = Table(title="考核评分表", header_style="bold")
+    for heading in ("名称", "标题", "适用领域", "标注总分", "条目合计", "合格线", "提醒"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        table.add_row(r["name"], r["title"], r["sectors"] or "全部", f"{r['total']:g}", f"{r['items']:g}",
+                      "—" if r["bar"] is None else f"{r['bar']:g}", str(r["warnings"]) if r["warnings"] else "")
     console.print(table)

@@ -25,9 +25,10 @@ from compliance import model
 from compliance.errors import DatabaseError
 from compliance.evaluate import Record as EvalRecord
 from compliance.orgs import MemberRow, OrgRow
+from compliance.store.runs import SupervisionQueries
 
 TZ = ZoneInfo("Asia/Shanghai")
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 ORG = model.Org.__table__
 MEMBER = model.Member.__table__
 RECORD = model.Record.__table__
@@ -66,7 +67,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store:
+class Store(SupervisionQueries):
     """A compliance database.
 
     `clock` returns the current instant; tests pass a fixed one (the way APScheduler injects

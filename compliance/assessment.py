@@ -1,0 +1,120 @@
+"""Assessment scores for a scope and period: findings and inspectors' deductions on each unit's sheet."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+from datetime import date
+
+from compliance.errors import InputError, NotFound
+from compliance.orgs import OrgIndex, OrgRow
+from compliance.scoring import Deduction, Score, quota_warnings, rank, score_org
+from compliance.store import Store
+from compliance.tracking import Window, default_catalog, evaluate_orgs
+from obligations.cadence import parse_period_key
+from obligations.rules import Rules
+from obligations.scoresheet import Sheet
+
+TOWNSHIP_TYPES = ("乡镇党委", "街道党工委")
+VETO_PREFIX = "veto:"
+
+
+def pick_sheet(rules: Rules, index: OrgIndex, org: OrgRow, fallback_catalog: str, explicit: str | None = None) -> Sheet:
+    """Return the sheet for `org`: `explicit`, else its catalog's default sheet, else the sheet of its sector."""
+    if explicit:
+        return rules.sheet(explicit)
+    catalog = rules.catalog(index.catalog_of(org, fallback_catalog))
+    if catalog.default_sheet:
+        return rules.sheet(catalog.default_sheet)
+    sector = index.sector_of(org)
+    for sheet in rules.sheets.sheets.values():
+        if sector in sheet.sectors:
+            return sheet
+    raise NotFound(f"「{org.path}」（领域：{sector or '未填'}）没有适用的评分表：请用 --sheet 指定")
+
+
+def township_of(index: OrgIndex, org: OrgRow) -> str:
+    """Return the path of the township (乡镇党委/街道党工委) above `org`, else of its root."""
+    row: OrgRow | None = org
+    top = org
+    while row is not None:
+        if row.type in TOWNSHIP_TYPES:
+            return row.path
+        top = row
+        row = index.by_id.get(row.parent_id) if row.parent_id else None
+    return top.path
+
+
+def period_bounds(period: str) -> tuple[date, date]:
+    """Return the first and last day of an assessment period: a quarter, a half year or a year."""
+    try:
+        first, last = parse_period_key(period)
+    except ValueError:
+        raise InputError(f"--period：值「{period}」不是考核周期（如 2026-Q3、2026-H1、2026）") from None
+    if "-" in period and period[5] not in "QH":
+        raise InputError(f"--period：值「{period}」不是考核周期（如 2026-Q3、2026-H1、2026）")
+    return first, last
+
+
+def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str | None = None,
+                as_of: date | None = None) -> tuple[list[Score], list[str]]:
+    """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings."""
+    first, last = period_bounds(period)
+    day = as_of or min(store.today(), last)
+    index = OrgIndex(store.orgs())
+    root = index.resolve(under)
+    branches = [o for o in index.subtree(root) if o.type == "党支部"]
+    if not branches:
+        raise NotFound(f"「{root.path}」及其下级没有党支部可以考核")
+    findings = evaluate_orgs(store, rules, index, root, branches, Window(first, last, day))
+    by_org = defaultdict(list)
+    for f in findings:
+        if first <= f.due <= last:          # periods that ended within the assessment period
+            by_org[f.org_id].append(f)
+    fallback = default_catalog(store)
+    sheets = {o.id: pick_sheet(rules, index, o, fallback, sheet) for o in branches}
+    manual: dict[int, list[Deduction]] = defaultdict(list)
+    vetoes: dict[int, list[str]] = defaultdict(list)
+    for name in {s.name for s in sheets.values()}:
+        veto_texts = {v.key: v.text for v in rules.sheet(name).vetoes}
+        for row in store.deductions([o.id for o in branches if sheets[o.id].name == name], period, name):
+            if row["item"].startswith(VETO_PREFIX):
+                key = row["item"][len(VETO_PREFIX):]
+                vetoes[row["org_id"]].append(f"{veto_texts.get(key, key)}（{row['reason']}）")
+            else:
+                manual[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
+    scores = []
+    for org in branches:
+        sheet_ = sheets[org.id]
+        org_vetoes = list(vetoes[org.id])
+        if org.secretary_vacant and any(v.key == "secretary_vacant" for v in sheet_.vetoes):
+            org_vetoes.insert(0, next(v.text for v in sheet_.vetoes if v.key == "secretary_vacant"))
+        s = score_org(sheet_, rules.grading, org.id, org.path, period, by_org[org.id], manual[org.id], org_vetoes)
+        scores.append(replace(s, group=township_of(index, org)))
+    ranked = rank(scores)
+    warnings: list[str] = []
+    for group in sorted({s.group for s in ranked}):
+        warnings += [f"{group}：{w}" for w in quota_warnings([s for s in ranked if s.group == group], rules.grading)]
+    return ranked, warnings
+
+
+def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, item: str | None, veto: str | None,
+                  period: str, points: float | None, reason: str) -> int:
+    """Record an inspector's deduction on one item (or a veto) after checking every value; return its id."""
+    index = OrgIndex(store.orgs())
+    org = index.resolve(org_ref)
+    sheet = rules.sheet(sheet_name)
+    period_bounds(period)
+    if not reason or not reason.strip():
+        raise InputError("--reason：扣分须写明原因")
+    if veto:
+        if veto not in {v.key for v in sheet.vetoes}:
+            known = "、".join(f"{v.key}（{v.text}）" for v in sheet.vetoes) or "无"
+            raise InputError(f"--veto：值「{veto}」不是评分表 {sheet.name} 的否决情形，可用：{known}")
+        return store.add_deduction(org.id, sheet.name, VETO_PREFIX + veto, period, 0.0, reason.strip())
+    target = sheet.item(item or "")
+    if target is None:
+        raise InputError(f"--item：值「{item}」不是评分表 {sheet.name} 的条目（如 {sheet.items[0].id}）")
+    if points is None or not 0 < points <= target.points:
+        raise InputError(f"--points：值「{points}」应大于0且不超过该条目分值 {target.points:g}")
+    return store.add_deduction(org.id, sheet.name, target.id, period, float(points), reason.strip())

@@ -1,0 +1,128 @@
+"""Scores, supervision runs and the rectification ledger for the terminal, JSON and CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from datetime import date
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from compliance.scoring import Score
+from compliance.store.runs import RectificationRow
+from compliance.supervision import SupervisionResult
+
+
+def score_dict(s: Score) -> dict[str, Any]:
+    """Return a score as the JSON object `score --format json` prints."""
+    return {
+        "org": s.org, "sheet": s.sheet, "period": s.period, "total": s.total, "max_total": s.max_total,
+        "grade": s.grade, "qualified": s.qualified, "vetoes": list(s.vetoes), "rank": s.rank, "group": s.group,
+        "sections": [{"name": x.name, "points": x.points, "score": x.score} for x in s.sections],
+        "items": [{"id": i.item.id, "points": i.item.points, "score": i.score,
+                   "deductions": [{"points": d.points, "reason": d.reason, "auto": d.auto} for d in i.deductions]}
+                  for i in s.items],
+    }
+
+
+def rectification_dict(r: RectificationRow, org: str, today: date) -> dict[str, Any]:
+    return {"id": r.id, "org": org, "obligation": r.obligation, "period": r.period, "member": r.member,
+            "group": r.group_name, "matter": r.matter, "measure": r.measure, "deadline": r.deadline.isoformat(),
+            "responsible": r.responsible, "opened_on": r.opened_on.isoformat(),
+            "closed_on": r.closed_on.isoformat() if r.closed_on else None, "close_note": r.close_note,
+            "overdue": r.closed_on is None and today > r.deadline}
+
+
+def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
+    """Return a supervision run as the JSON object `supervise --format json` prints."""
+    c = result.comparison
+    gaps = result.gaps
+    by_obligation: dict[str, int] = {}
+    for f in gaps:
+        by_obligation[f.obligation] = by_obligation.get(f.obligation, 0) + 1
+    return {
+        "run": {"id": result.run.id, "scope": result.scope.path, "month": result.run.month, "revision": result.run.revision,
+                "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
+        "written": result.written, "opened": result.opened, "closed": result.closed,
+        "branches": len(result.branches), "branches_with_gaps": len({f.org for f in gaps}), "gaps": len(gaps),
+        "gaps_by_obligation": by_obligation,
+        "comparison": None if c.previous is None else {
+            "previous_month": c.previous.month, "previous_revision": c.previous.revision,
+            "new_gaps": len(c.new_gaps), "closed_gaps": len(c.closed_gaps),
+            "better": [{"org": o, "before": a, "after": b} for o, a, b in c.better],
+            "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
+        "files": files,
+    }
+
+
+def emit_rows(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
+    """Write rows as JSON (English keys) or CSV (Chinese headings)."""
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        return
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([headings[k] for k in headings])
+    for row in rows:
+        writer.writerow(["" if row.get(k) is None else row[k] for k in headings])
+    sys.stdout.write(out.getvalue())
+
+
+SCORE_HEADINGS = {"rank": "名次", "org": "党组织", "sheet": "评分表", "period": "周期", "total": "得分",
+                  "max_total": "满分", "grade": "等次", "qualified": "合格", "group": "所属乡镇"}
+RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "measure": "整改措施", "deadline": "整改时限",
+                    "responsible": "责任人", "closed_on": "完成销号时间", "close_note": "销号说明"}
+
+
+def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
+    table = Table(title=f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分", header_style="bold")
+    for heading in ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"):
+        table.add_column(heading, overflow="fold")
+    for s in scores:
+        worst = sorted((i for i in s.items if i.deducted), key=lambda i: -i.deducted)[:2]
+        reasons = "；".join(f"{i.item.id} 扣{i.deducted:g}" for i in worst)
+        qualified = "—" if s.qualified is None else ("合格" if s.qualified else "不合格")
+        if s.vetoes:
+            qualified += "（否决：" + "；".join(s.vetoes) + "）"
+        org = s.org[len(root) + 1:] if s.org.startswith(root + "/") else s.org
+        table.add_row(str(s.rank), org, s.sheet, f"{s.total:g}/{s.max_total:g}", s.grade, qualified, reasons)
+    console.print(table)
+    for w in warnings:
+        console.print(f"[yellow]提醒：{w}[/]")
+
+
+def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None) -> None:
+    if not rows:
+        console.print("整改台账：没有需要列出的事项。")
+        return
+    table = Table(title="整改台账", header_style="bold")
+    for heading in ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        org = r["org"][len(root) + 1:] if root and r["org"].startswith(root + "/") else r["org"]
+        deadline = f"[bold red]{r['deadline']}（已超期）[/]" if r["overdue"] else r["deadline"]
+        table.add_row(str(r["id"]), org, r["matter"], r["measure"], deadline, r["responsible"], r["closed_on"] or "")
+    console.print(table)
+    open_count = sum(1 for r in rows if not r["closed_on"])
+    overdue = sum(1 for r in rows if r["overdue"])
+    console.print(f"共 {len(rows)} 项：未销号 {open_count} 项，其中超期 {overdue} 项")
+
+
+def print_run(console: Console, result: SupervisionResult, files: list[str]) -> None:
+    d = run_dict(result, files)
+    state = "已发布（冻结）" if d["run"]["published"] else "草稿"
+    again = "" if result.written else "（与上次结果相同，未重复写入）"
+    console.print(f"[bold]{result.scope.path} {d['run']['month']} 督查[/] 第{d['run']['revision']}版 {state}，判断日期 {d['run']['as_of']}{again}")
+    console.print(f"检查党支部 {d['branches']} 个，存在问题的党组织 {d['branches_with_gaps']} 个，问题 {d['gaps']} 项；"
+                  f"新建整改事项 {d['opened']} 项，自动销号 {d['closed']} 项。")
+    if d["comparison"]:
+        c = d["comparison"]
+        console.print(f"与 {c['previous_month']} 相比：新增问题 {c['new_gaps']} 项，已解决 {c['closed_gaps']} 项；"
+                      f"好转 {len(c['better'])} 个，变差 {len(c['worse'])} 个。")
+    for f in files:
+        console.print(f"  已写出 {f}", soft_wrap=True)

@@ -1,0 +1,296 @@
+"""The supervision bulletin (通报): Markdown, XLSX, DOCX, and a PNG chart embedded in the DOCX."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from compliance.supervision import GAP_STATUSES, SupervisionResult
+
+CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
+             "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN"]
+
+
+@dataclass(frozen=True)
+class Bulletin:
+    """What a bulletin says, ready for any format."""
+
+    title: str
+    office: str
+    date: str
+    summary: str
+    comparison: str
+    branch_rows: list[list[str]]        # 党组织, 逾期未完成, 无效, 问题
+    ranking_rows: list[list[str]]       # 名次, 党组织, 完成率, 已完成, 应完成
+    ledger_rows: list[list[str]]        # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间
+    ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 整改时限, 责任人
+    requirements: list[str]
+    rates: dict[str, dict[str, float | None]]
+    revision: int
+    published: bool
+
+
+LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"]
+BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
+RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
+LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "整改时限", "责任人"]
+
+
+def _short(path: str, root: str) -> str:
+    return path[len(root) + 1:] if path.startswith(root + "/") else path
+
+
+def make_bulletin(result: SupervisionResult) -> Bulletin:
+    """Return the bulletin of a run: summary counts, gaps per branch, ranking, ledger, requirements."""
+    root = result.scope.path
+    month = result.run.month
+    year, mon = month.split("-")
+    gaps = result.gaps
+    by_branch: dict[str, list] = {}
+    for f in gaps:
+        by_branch.setdefault(f.org, []).append(f)
+    per_obligation = Counter(f.name for f in gaps)
+    checked = len(result.branches)
+    summary = (f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组对{result.scope.name}所属{checked}个党支部"
+               f"{int(year)}年以来的组织生活情况进行了督查。{len(by_branch)}个党组织存在问题，共发现问题{len(gaps)}项")
+    if per_obligation:
+        summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
+    summary += "。"
+    c = result.comparison
+    if c.previous is None:
+        comparison = "本月为首次督查，无上月结果可比。"
+    else:
+        comparison = (f"与{c.previous.month}督查相比，新增问题{len(c.new_gaps)}项，已解决{len(c.closed_gaps)}项；"
+                      f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
+        if c.worse:
+            comparison += "问题增加的有：" + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in c.worse) + "。"
+    branch_rows = []
+    for org, items in sorted(by_branch.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        missed = sum(f.status == "missed" for f in items)
+        names = Counter(f.name for f in items)
+        problems = "、".join(f"{n}{k}项" for n, k in names.most_common())
+        branch_rows.append([_short(org, root), str(missed), str(len(items) - missed), problems])
+    tally: dict[str, list[int]] = {}
+    branches = set(result.branches)
+    for f in result.findings:
+        if f.org in branches and f.status in ("met", *GAP_STATUSES):
+            counts = tally.setdefault(f.org, [0, 0])
+            counts[0] += f.status == "met"
+            counts[1] += 1
+    ordered = sorted(tally.items(), key=lambda kv: (-(kv[1][0] / kv[1][1]), kv[0]))
+    ranking_rows, place, previous = [], 0, None
+    for i, (org, (met, total)) in enumerate(ordered, start=1):
+        rate = met / total
+        place = i if rate != previous else place
+        previous = rate
+        ranking_rows.append([str(place), _short(org, root), f"{rate:.1%}", str(met), str(total)])
+    paths = result.org_paths
+    ledger_rows = [[str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.deadline.isoformat(),
+                    r.responsible, r.closed_on.isoformat() if r.closed_on else ""] for r in result.ledger]
+    per_org: dict[str, list] = {}
+    for r in result.ledger:
+        per_org.setdefault(_short(paths.get(r.org_id, ""), root), []).append(r)
+    ledger_summary = []
+    for org, items in sorted(per_org.items(), key=lambda kv: (-sum(r.closed_on is None for r in kv[1]), kv[0])):
+        still_open = [r for r in items if r.closed_on is None]
+        due = min((r.deadline for r in still_open), default=None)
+        ledger_summary.append([org, str(len(still_open)), str(len(items) - len(still_open)),
+                               due.isoformat() if due else "", items[-1].responsible])
+    deadline = min((r.deadline for r in result.ledger if r.closed_on is None), default=None)
+    requirements = [
+        "各党支部要对照问题清单逐项认领，查找原因，明确责任人和整改时限" + (f"，于{deadline.isoformat()}前完成整改" if deadline else "") + "。",
+        "整改完成后，将会议记录、签到表和图文资料报镇党建办，经“回头看”核实后逐项销号。",
+        "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
+    ]
+    return Bulletin(
+        title=f"关于{int(year)}年{int(mon)}月基层党组织组织生活督查情况的通报",
+        office=f"{result.scope.name}督导组", date=result.run.as_of.isoformat(), summary=summary, comparison=comparison,
+        branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
+        requirements=requirements,
+        rates={_short(o, root): r for o, r in result.rates.items() if o in branches}, revision=result.run.revision,
+        published=result.run.published_at is not None)
+
+
+def _md_table(headers: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(cell.replace("|", "／") for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def write_markdown(b: Bulletin, path: Path) -> Path:
+    parts = [f"# {b.title}", "", f"{b.office}　{b.date}" + ("" if b.published else "（草稿）") + (f"　第{b.revision}版" if b.revision > 1 else ""),
+             "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
+             _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
+             "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
+             "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
+             "", "## 附：整改台账（汇总）", "", _md_table(LEDGER_SUMMARY_HEADERS, b.ledger_summary) if b.ledger_summary else "无。",
+             "", "逐项台账见同名 XLSX 的「整改台账」表，或运行 `compliance rectify list`。", ""]
+    path.write_text("\n".join(parts), encoding="utf-8")
+    return path
+
+
+def write_xlsx(b: Bulletin, path: Path) -> Path:
+    """Write the bulletin as a workbook: 汇总, 问题清单, 排名, 整改台账."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    book = Workbook()
+    summary = book.active
+    summary.title = "汇总"
+    for row in ([b.title], [f"{b.office}　{b.date}"], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements]):
+        summary.append(row)
+    summary["A1"].font = Font(bold=True, size=14)
+    summary.column_dimensions["A"].width = 120
+    for cell in summary["A"]:
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for title, headers, rows, widths in (("问题清单", BRANCH_HEADERS, b.branch_rows, [30, 12, 8, 60]),
+                                         ("排名", RANKING_HEADERS, b.ranking_rows, [8, 30, 10, 8, 8]),
+                                         ("整改台账", LEDGER_HEADERS, b.ledger_rows, [8, 28, 40, 40, 12, 16, 14])):
+        sheet = book.create_sheet(title)
+        sheet.append(headers)
+        for cell in sheet[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            sheet.append([int(v) if v.isdigit() else v for v in row])
+        for i, width in enumerate(widths):
+            sheet.column_dimensions[chr(ord("A") + i)].width = width
+        sheet.freeze_panes = "A2"
+    book.save(path)
+    return path
+
+
+FONT_FILES = ["/usr/share/fonts/**/wqy-microhei.ttc", "/usr/share/fonts/**/wqy-zenhei.ttc", "/usr/share/fonts/**/NotoSansCJK*.ttc",
+              "/usr/share/fonts/**/NotoSansSC*", "C:/Windows/Fonts/msyh.ttc", "C:/Windows/Fonts/simhei.ttf",
+              "/System/Library/Fonts/PingFang.ttc"]
+
+
+def _cjk_font() -> str | None:
+    """Return the family of a Chinese font matplotlib can use, registering an installed file if needed."""
+    import glob
+
+    from matplotlib import font_manager
+
+    for family in CJK_FONTS:
+        try:
+            font_manager.findfont(family, fallback_to_default=False)
+            return family
+        except ValueError:
+            continue
+    # matplotlib's font cache predates fonts installed later: register a known file directly.
+    for pattern in FONT_FILES:
+        for file in sorted(glob.glob(pattern, recursive=True)):
+            font_manager.fontManager.addfont(file)
+            return font_manager.FontProperties(fname=file).get_name()
+    return None
+
+
+def write_chart(b: Bulletin, path: Path) -> tuple[Path, list[str]]:
+    """Draw each branch's completion rate per month as a heat map; return the PNG and its row key.
+
+    Rows are branches, columns months, each cell coloured red to green and labelled with its
+    percentage. Without a Chinese font on the machine, rows are numbered and the key (which
+    number is which branch) is printed under the chart in the DOCX.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import numpy as np
+    from matplotlib import pyplot as plt
+
+    font = _cjk_font()
+    if font:
+        plt.rcParams["font.sans-serif"] = [font]
+    months = sorted({m for rates in b.rates.values() for m in rates})
+    orgs = sorted(b.rates)
+    key = [f"{i}. {org}" for i, org in enumerate(orgs, start=1)]
+    values = np.array([[np.nan if b.rates[o].get(m) is None else b.rates[o][m] * 100 for m in months] for o in orgs]).reshape(len(orgs), len(months))
+    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(orgs), 1)), dpi=120)
+    ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
+    ax.set_xticks(range(len(months)), [m.replace("-", "/") for m in months])
+    ax.set_yticks(range(len(orgs)), orgs if font else [str(i) for i in range(1, len(orgs) + 1)], fontsize=8)
+    for (row, col), value in np.ndenumerate(values):
+        ax.text(col, row, "—" if np.isnan(value) else f"{value:.0f}%", ha="center", va="center", fontsize=7)
+    ax.set_title("各党支部逐月完成率" if font else "Completion rate by branch and month (%)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path, key
+
+
+def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) -> Path:
+    """Write the bulletin as an official notice: title, office and date, text, tables, chart, ledger."""
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.oxml.ns import qn
+    from docx.shared import Cm, Pt
+
+    doc = Document()
+    style = doc.styles["Normal"]
+    style.font.name = "SimSun"
+    style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
+    style.font.size = Pt(12)
+    title = doc.add_paragraph()
+    title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = title.add_run(b.title)
+    run.bold = True
+    run.font.size = Pt(18)
+    sub = doc.add_paragraph(f"{b.office}　{b.date}" + ("" if b.published else "（草稿）"))
+    sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    def heading(text: str) -> None:
+        p = doc.add_paragraph()
+        r = p.add_run(text)
+        r.bold = True
+
+    def table(headers: list[str], rows: list[list[str]], widths: list[float]) -> None:
+        t = doc.add_table(rows=1, cols=len(headers))
+        t.style = "Table Grid"
+        t.autofit = False
+        for cell, text in zip(t.rows[0].cells, headers):
+            cell.text = text
+            cell.paragraphs[0].runs[0].bold = True
+        for row in rows:
+            cells = t.add_row().cells
+            for cell, text in zip(cells, row):
+                cell.text = text
+        for column, width in zip(t.columns, widths):
+            column.width = Cm(width)      # the grid LibreOffice reads
+        for row in t.rows:
+            for cell, width in zip(row.cells, widths):
+                cell.width = Cm(width)    # the cell widths Word reads
+
+    heading("一、基本情况")
+    doc.add_paragraph(b.summary)
+    doc.add_paragraph(b.comparison)
+    heading("二、存在问题")
+    if b.branch_rows:
+        table(BRANCH_HEADERS, b.branch_rows, [4.5, 2.2, 1.5, 8.3])
+    else:
+        doc.add_paragraph("未发现问题。")
+    heading("三、完成率排名")
+    table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5])
+    doc.add_picture(str(chart), width=Cm(15))
+    if chart_labels and not _cjk_font():
+        doc.add_paragraph("图例：" + "；".join(chart_labels))
+    heading("四、整改要求")
+    for i, text in enumerate(b.requirements, 1):
+        doc.add_paragraph(f"{i}. {text}")
+    heading("附：整改台账（汇总）")
+    if b.ledger_summary:
+        table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3])
+        doc.add_paragraph("逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间）见同名 XLSX 的「整改台账」表。")
+    else:
+        doc.add_paragraph("无。")
+    doc.save(path)
+    return path
+
+
+def write_bulletin(result: SupervisionResult, out: Path) -> list[Path]:
+    """Write the bulletin of a run into folder `out`: .md, .xlsx, .docx and the chart .png."""
+    out.mkdir(parents=True, exist_ok=True)
+    b = make_bulletin(result)
+    stem = f"通报-{result.scope.name}-{result.run.month}" + (f"-第{b.revision}版" if b.revision > 1 else "")
+    chart, labels = write_chart(b, out / f"{stem}-完成率.png")
+    return [write_markdown(b, out / f"{stem}.md"), write_xlsx(b, out / f"{stem}.xlsx"),
+            write_docx(b, out / f"{stem}.docx", chart, labels), chart]

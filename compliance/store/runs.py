@@ -1,0 +1,185 @@
+"""Queries for supervision: manual deductions, runs and their snapshots, the rectification ledger.
+
+Mixed into `Store`; still the only place (with `compliance/store/__init__.py`) that talks SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from compliance import model
+from compliance.evaluate import Finding
+
+DEDUCTION = model.Deduction.__table__
+RUN = model.SupervisionRun.__table__
+RUN_FINDING = model.RunFinding.__table__
+RECTIFICATION = model.Rectification.__table__
+ORG = model.Org.__table__
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: int
+    scope_org_id: int
+    month: str
+    revision: int
+    as_of: date
+    fingerprint: str
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RectificationRow:
+    id: int
+    gap_key: str
+    org_id: int
+    obligation: str
+    period: str
+    member: str | None
+    group_name: str | None
+    matter: str
+    measure: str
+    deadline: date
+    responsible: str
+    opened_run_id: int
+    opened_on: date
+    closed_on: date | None
+    close_note: str | None
+    closed_run_id: int | None
+
+
+@dataclass(frozen=True)
+class SavedRun:
+    """What saving a run did: the run, and whether anything was written."""
+
+    run: RunRow
+    written: bool
+    opened: int = 0
+    closed: int = 0
+
+
+RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
+RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow.__dataclass_fields__]
+
+
+class SupervisionQueries:
+    """Supervision tables; expects `self.engine` and `self.clock` (see `Store`)."""
+
+    engine: Engine
+    clock: Callable[[], datetime]
+
+    # --- deductions -------------------------------------------------------------------
+    def add_deduction(self, org_id: int, sheet: str, item: str, period: str, points: float, reason: str) -> int:
+        """Record a manual deduction (or a veto: item `veto:KEY`, 0 points); return its id."""
+        with self.engine.begin() as conn:
+            return conn.execute(insert(DEDUCTION).values(
+                org_id=org_id, sheet=sheet, item=item, period=period, points=points, reason=reason,
+                created_at=self.clock())).inserted_primary_key[0]
+
+    def deductions(self, org_ids: Iterable[int], period: str, sheet: str) -> list[dict[str, Any]]:
+        """Return the manual deductions of `period` on `sheet` for the organizations, oldest first."""
+        ids = list(org_ids)
+        with self.engine.connect() as conn:
+            query = (select(DEDUCTION).where(DEDUCTION.c.org_id.in_(ids), DEDUCTION.c.period == period,
+                                              DEDUCTION.c.sheet == sheet, DEDUCTION.c.voided_at.is_(None))
+                     .order_by(DEDUCTION.c.id))
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    # --- runs -------------------------------------------------------------------------
+    def runs(self, scope_org_id: int, month: str | None = None) -> list[RunRow]:
+        """Return the runs of a scope (of one month, when given), by month and revision."""
+        query = select(*RUN_COLUMNS).where(RUN.c.scope_org_id == scope_org_id)
+        if month:
+            query = query.where(RUN.c.month == month)
+        with self.engine.connect() as conn:
+            return [RunRow(*row) for row in conn.execute(query.order_by(RUN.c.month, RUN.c.revision))]
+
+    def run_findings(self, run_id: int) -> list[Finding]:
+        """Return the snapshot a run saved."""
+        f = RUN_FINDING.c
+        query = select(f.org_id, f.org, f.obligation, f.name, f.period, f.status, f.due, f.days_left, f.records,
+                       f.flags, f.member, f.group_name).where(f.run_id == run_id).order_by(f.id)
+        with self.engine.connect() as conn:
+            return [Finding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                            tuple(int(x) for x in r[8].split()) if r[8] else (), tuple(r[9].split()) if r[9] else (),
+                            r[10], r[11]) for r in conn.execute(query)]
+
+    def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: list[Finding],
+                 to_open: list[dict[str, Any]], gaps_made_good: dict[str, date]) -> SavedRun:
+        """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
+
+        The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
+        on PostgreSQL), so a second run of the same scope waits, then finds this one. A draft
+        (unpublished) run of the month is replaced; if it already holds the same snapshot,
+        nothing is written. After a published run, a new revision is made.
+        `to_open` are new ledger items keyed by `gap_key` (opened unless the gap ever had one);
+        `gaps_made_good` maps gap keys now met to the date they are closed on.
+        """
+        stamp = self.clock()
+        with self.engine.begin() as conn:
+            conn.execute(update(ORG).where(ORG.c.id == scope_org_id).values(id=ORG.c.id))
+            latest = conn.execute(select(*RUN_COLUMNS).where(RUN.c.scope_org_id == scope_org_id, RUN.c.month == month)
+                                  .order_by(RUN.c.revision.desc()).limit(1)).first()
+            latest = RunRow(*latest) if latest else None
+            if latest and latest.published_at is None and latest.fingerprint == fingerprint:
+                return SavedRun(latest, written=False)
+            if latest and latest.published_at is None:
+                run_id = latest.id
+                conn.execute(update(RUN).where(RUN.c.id == run_id).values(as_of=as_of, fingerprint=fingerprint, updated_at=stamp))
+                conn.execute(delete(RUN_FINDING).where(RUN_FINDING.c.run_id == run_id))  # a draft's snapshot is replaced
+            else:
+                revision = latest.revision + 1 if latest else 1
+                run_id = conn.execute(insert(RUN).values(scope_org_id=scope_org_id, month=month, revision=revision, as_of=as_of,
+                                                         fingerprint=fingerprint, created_at=stamp, updated_at=stamp)).inserted_primary_key[0]
+            if findings:
+                conn.execute(insert(RUN_FINDING), [
+                    {"run_id": run_id, "org_id": f.org_id, "org": f.org, "obligation": f.obligation, "name": f.name,
+                     "period": f.period, "member": f.member, "group_name": f.group, "status": f.status, "due": f.due,
+                     "days_left": f.days_left, "records": " ".join(map(str, f.records)), "flags": " ".join(f.flags)}
+                    for f in findings])
+            known = set(conn.execute(select(RECTIFICATION.c.gap_key).where(
+                RECTIFICATION.c.gap_key.in_([r["gap_key"] for r in to_open] or [""]))).scalars())
+            fresh = [r for r in to_open if r["gap_key"] not in known]
+            if fresh:
+                conn.execute(insert(RECTIFICATION), [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in fresh])
+            closed = 0
+            if gaps_made_good:
+                open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
+                    RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(list(gaps_made_good)))).all()
+                for item_id, key in open_items:
+                    conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
+                        closed_on=gaps_made_good[key], close_note="已补录有效记录，督查自动销号", closed_run_id=run_id))
+                closed = len(open_items)
+            row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
+        return SavedRun(row, written=True, opened=len(fresh), closed=closed)
+
+    def publish_run(self, run_id: int) -> RunRow:
+        """Mark a run published (frozen); publishing twice keeps the first time."""
+        with self.engine.begin() as conn:
+            conn.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.published_at.is_(None)).values(published_at=self.clock()))
+            return RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
+
+    # --- the rectification ledger ---------------------------------------------------------
+    def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False) -> list[RectificationRow]:
+        """Return ledger items (of the given organizations), oldest first."""
+        query = select(*RECT_COLUMNS).order_by(RECTIFICATION.c.id)
+        if org_ids is not None:
+            query = query.where(RECTIFICATION.c.org_id.in_(list(org_ids)))
+        if open_only:
+            query = query.where(RECTIFICATION.c.closed_on.is_(None))
+        with self.engine.connect() as conn:
+            return [RectificationRow(*row) for row in conn.execute(query)]
+
+    def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
+        """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""
+        with self.engine.begin() as conn:
+            conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id, RECTIFICATION.c.closed_on.is_(None))
+                         .values(closed_on=closed_on, close_note=note))
+            row = conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).first()
+            return RectificationRow(*row) if row else None

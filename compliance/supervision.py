@@ -1,0 +1,170 @@
+"""A monthly supervision run: evaluate a scope, keep a snapshot, keep the rectification ledger.
+
+Seed 003 附件2 §五.2: from the 25th to the end of every month the township's discipline
+committee and Party-building office check every branch, report to the township committee and
+publish a bulletin (通报材料). The ledger columns follow seed 000 (整改台账).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Callable
+
+from compliance.errors import InputError
+from compliance.evaluate import Finding
+from compliance.orgs import OrgIndex, OrgRow
+from compliance.report.labels import STATUS_LABELS, flag_text, period_label
+from compliance.store import Store
+from compliance.store.runs import RectificationRow, RunRow
+from compliance.tracking import Window, evaluate_orgs
+from obligations.cadence import month_end, next_month_end
+from obligations.rules import Rules
+
+SNAPSHOT_STATUSES = ("met", "invalid", "missed", "due")
+GAP_STATUSES = ("missed", "invalid")
+MONTHS_CHARTED = 6
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What changed since the previous month's run."""
+
+    previous: RunRow | None
+    new_gaps: tuple[Finding, ...] = ()
+    closed_gaps: tuple[Finding, ...] = ()
+    better: tuple[tuple[str, int, int], ...] = ()   # (org, gaps before, gaps now)
+    worse: tuple[tuple[str, int, int], ...] = ()
+
+
+@dataclass
+class SupervisionResult:
+    """A run and everything a bulletin shows about it."""
+
+    scope: OrgRow
+    run: RunRow
+    written: bool
+    opened: int
+    closed: int
+    findings: list[Finding]
+    branches: list[str]
+    comparison: Comparison
+    ledger: list[RectificationRow]
+    org_paths: dict[int, str] = field(default_factory=dict)
+    rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+    @property
+    def gaps(self) -> list[Finding]:
+        return [f for f in self.findings if f.status in GAP_STATUSES]
+
+
+def gap_key(org_id: int, obligation: str, period: str, member: str | None, group: str | None) -> str:
+    """Return the key that ties a gap to its ledger item across runs."""
+    text = "\x1f".join([str(org_id), obligation, period, member or "", group or ""])
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+def _key(f: Finding) -> str:
+    return gap_key(f.org_id, f.obligation, f.period, f.member, f.group)
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    """Return the first and last day of a `YYYY-MM` month; InputError names the bad value."""
+    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise InputError(f"--month：值「{text}」不是月份（应写作 2026-11）")
+    first = date(int(m.group(1)), int(m.group(2)), 1)
+    return first, month_end(first)
+
+
+def fingerprint(as_of: date, findings: list[Finding]) -> str:
+    """Return a hash of what a run saw: two runs that saw the same have the same fingerprint."""
+    rows = sorted((f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records) for f in findings)
+    return hashlib.sha256(repr((as_of, rows)).encode("utf-8")).hexdigest()
+
+
+def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
+    """Return a new ledger item for a gap: matter, measure, deadline (end of next month), responsible."""
+    who = f" {f.group or f.member}" if f.group or f.member else ""
+    problems = f"（{flag_text(f.flags)}）" if f.flags else ""
+    matter = f"{f.name}{who} {period_label(f.period)} {STATUS_LABELS[f.status]}{problems}"
+    if f.status == "missed":
+        measure = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
+    else:
+        measure = f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
+    responsible = "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
+    return {"gap_key": _key(f), "org_id": f.org_id, "obligation": f.obligation, "period": f.period, "member": f.member,
+            "group_name": f.group, "matter": matter, "measure": measure, "deadline": next_month_end(run_month_first),
+            "responsible": responsible}
+
+
+def monthly_rates(findings: list[Finding], months: list[date], as_of: date) -> dict[str, dict[str, float | None]]:
+    """Return, per organization and month, the share of the periods that ended that month which were met."""
+    labels = {(m.year, m.month): f"{m:%Y-%m}" for m in months}
+    tally: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for f in findings:
+        label = labels.get((f.due.year, f.due.month))
+        if label is None or f.due >= as_of or f.status not in ("met", *GAP_STATUSES):
+            continue
+        counts = tally[f.org][label]
+        counts[0] += f.status == "met"
+        counts[1] += 1
+    return {org: {label: (by[label][0] / by[label][1] if by[label][1] else None) for label in labels.values()}
+            for org, by in tally.items()}
+
+
+def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None) -> Comparison:
+    """Return new and closed gaps and the branches that got better or worse since `previous`."""
+    if prev_run is None:
+        return Comparison(None)
+    now_gaps = {_key(f): f for f in current if f.status in GAP_STATUSES}
+    then_gaps = {_key(f): f for f in previous if f.status in GAP_STATUSES}
+    now_count = Counter(f.org for f in now_gaps.values())
+    then_count = Counter(f.org for f in then_gaps.values())
+    orgs = sorted(set(now_count) | set(then_count))
+    return Comparison(
+        prev_run,
+        tuple(f for k, f in now_gaps.items() if k not in then_gaps),
+        tuple(f for k, f in then_gaps.items() if k not in now_gaps),
+        tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
+        tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
+    )
+
+
+def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> SupervisionResult:
+    """Run the month's supervision of the scope `under`; running it again for the same month repeats nothing.
+
+    `as_of` defaults to today, or the month's last day for a past month; it must fall in the month.
+    """
+    first, last = parse_month(month)
+    day = as_of or min(store.today(), last)
+    if not first <= day <= last:
+        raise InputError(f"--as-of：值「{day.isoformat()}」不在督查月份 {month} 内")
+    index = OrgIndex(store.orgs())
+    scope = index.resolve(under)
+    orgs = index.subtree(scope)
+    found = evaluate_orgs(store, rules, index, scope, orgs, Window(date(day.year, 1, 1), day, day), progress=progress)
+    snapshot = [f for f in found if f.status in SNAPSHOT_STATUSES]
+    by_id = {o.id: o for o in orgs}
+    to_open = [ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES]
+    met_keys = {_key(f) for f in snapshot if f.status == "met"}
+    open_items = store.rectifications(by_id, open_only=True)
+    made_good = {item.gap_key: day for item in open_items if item.gap_key in met_keys}
+    saved = store.save_run(scope.id, month, day, fingerprint(day, snapshot), snapshot, to_open, made_good)
+    run = store.publish_run(saved.run.id) if publish else saved.run
+    previous_month = f"{first - timedelta(days=1):%Y-%m}"
+    previous_runs = store.runs(scope.id, previous_month)
+    prev_run = previous_runs[-1] if previous_runs else None
+    comparison = compare(snapshot, store.run_findings(prev_run.id) if prev_run else [], prev_run)
+    # The months before the run's month, which have ended; only this year's were evaluated.
+    months = [(first - timedelta(days=1)).replace(day=1)]
+    while len(months) < MONTHS_CHARTED:
+        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
+    months = [m for m in months if m.year == day.year]
+    branches = [o.path for o in orgs if o.type == "党支部"]
+    return SupervisionResult(scope, run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
+                             store.rectifications(by_id), {o.id: o.path for o in orgs}, monthly_rates(snapshot, months, day))
