@@ -182,13 +182,82 @@ def test_import_commands_report_counts(runner, db, tmp_path: Path):
     assert result.exit_code == 2 and "文件不存在" in result.stderr
 
 
-def test_demo_runs_and_shows_an_overdue_table(runner):
+def test_demo_runs_and_shows_an_overdue_table_and_a_bulletin(runner):
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     assert "图河镇党委" in result.output and "逾期未完成" in result.output and "各党组织汇总" in result.output
+    assert "2026-11 督查" in result.output and "与 2026-10 相比" in result.output
+    docx = next(line.split("已写出 ")[1].strip() for line in result.output.splitlines() if line.strip().endswith(".docx"))
+    assert Path(docx).is_file()
 
 
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}
     assert any(r["obligation"] == "committee_election" for r in rows)
+
+
+@pytest.fixture
+def logged(runner, db, tmp_path: Path) -> list[str]:
+    rows = [f"{BRANCH},主题党日,2026-{m:02d}-05,学习,a.jpg" for m in range(1, 9)]
+    path = write_csv(tmp_path / "r.csv", "党组织,类型,日期,主题,图片\n" + "\n".join(rows))
+    assert runner.invoke(app, db + ["record", "import", str(path)]).exit_code == 0
+    return db
+
+
+def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
+    out = tmp_path / "out"
+    result = runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20",
+                                          "--out", str(out), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.stdout)
+    assert set(run) >= {"run", "written", "opened", "closed", "branches", "branches_with_gaps", "gaps", "gaps_by_obligation", "comparison", "files"}
+    assert run["run"]["revision"] == 1 and run["run"]["published"] is False and run["written"] is True
+    assert run["opened"] == run["gaps"] and run["comparison"] is None
+    assert sorted(Path(f).suffix for f in run["files"]) == [".docx", ".md", ".png", ".xlsx"]
+    again = json.loads(runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11",
+                                                    "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert again["written"] is False and again["run"]["id"] == run["run"]["id"]
+
+
+def test_rectify_list_json_and_close(runner, logged):
+    runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"])
+    rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--under", "朱庄村党总支", "--format", "json"]).stdout)
+    assert rows and set(rows[0]) >= {"id", "org", "matter", "measure", "deadline", "responsible", "closed_on", "overdue"}
+    first = rows[0]
+    result = runner.invoke(app, logged + ["rectify", "close", str(first["id"]), "--note", "回头看：已整改", "--on", "2026-11-21"])
+    assert result.exit_code == 0, result.output
+    open_rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--open", "--format", "json"]).stdout)
+    assert first["id"] not in {r["id"] for r in open_rows}
+    again = runner.invoke(app, logged + ["rectify", "close", str(first["id"]), "--note", "再次"])
+    assert again.exit_code == 2 and "已于 2026-11-21 销号" in again.stderr
+    assert runner.invoke(app, logged + ["rectify", "close", "99999", "--note", "x"]).exit_code == 3
+
+
+def test_score_json(runner, logged):
+    result = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
+                                          "--item", "四.5", "--points", "1", "--reason", "在职党员报到台账不全"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, logged + ["score", "--under", "图河镇党委", "--period", "2026-Q3", "--as-of", "2026-10-10", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    branch = next(s for s in data["scores"] if s["org"] == BRANCH)
+    assert set(branch) >= {"org", "sheet", "period", "total", "max_total", "grade", "qualified", "vetoes", "rank", "sections", "items"}
+    item = next(i for i in branch["items"] if i["id"] == "四.5")
+    assert item["score"] == 2 and item["deductions"] == [{"points": 1.0, "reason": "在职党员报到台账不全", "auto": False}]
+    assert isinstance(data["warnings"], list)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--item", "四.5"], "--points"),
+    (["--item", "四.5", "--points", "1", "--veto", "x"], "二者选一"),
+    (["--veto", "nope"], "不是评分表 village-2020 的否决情形"),
+])
+def test_deduct_errors(runner, db, args, words):
+    result = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--reason", "r"] + args)
+    assert result.exit_code == 2 and words in result.stderr
+
+
+def test_score_rejects_a_month_as_period(runner, db):
+    result = runner.invoke(app, db + ["score", "--under", "图河镇党委", "--period", "2026-11"])
+    assert result.exit_code == 2 and "不是考核周期" in result.stderr

@@ -1,0 +1,113 @@
+"""Scoring read like an assessment: findings and deductions in, points, grades, bars and ranks out."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from compliance.evaluate import Finding
+from compliance.scoring import Deduction, auto_deductions, quota_warnings, rank, score_org
+
+
+def gap(obligation: str, period: str, status: str = "missed", flags: tuple[str, ...] = (), name: str = "党员大会") -> Finding:
+    return Finding(1, "镇/村/支部", obligation, name, period, status, date(2026, 9, 30), None, (), flags)
+
+
+@pytest.fixture
+def village(rules):
+    return rules.sheet("village-2020")
+
+
+@pytest.fixture
+def wujin(rules):
+    return rules.sheet("wujin-2016")
+
+
+def test_each_missed_meeting_takes_its_points_off_the_three_meetings_item(rules, village):
+    found = [gap("party_congress", "2026-Q3"), gap("branch_committee", "2026-07", name="支委会"),
+             gap("group_meeting", "2026-08", "invalid", name="党小组会")]
+    s = score_org(village, rules.grading, 1, "x", "2026-Q3", found)
+    item = next(i for i in s.items if i.item.id == "二.2")
+    assert len(item.deductions) == 3 and item.score == pytest.approx(3 - 0.6)
+    assert s.total == pytest.approx(100 - 0.6)
+    assert "党员大会 2026-Q3 逾期未完成" in item.deductions[0].reason
+
+
+def test_an_item_never_goes_below_zero(rules, village):
+    found = [gap("study_day", f"2026-07-{d:02d}", name="固定学习日") for d in range(1, 29)]
+    s = score_org(village, rules.grading, 1, "x", "2026-Q3", found)
+    item = next(i for i in s.items if i.item.id == "二.2")
+    assert item.score == 0 and sum(d.points for d in item.deductions) == pytest.approx(28 * 0.2)
+    assert s.total == pytest.approx(97)
+
+
+def test_flags_on_met_periods_deduct_only_where_the_item_names_them(rules, village):
+    found = [gap("party_congress", "2026-Q3", "met", ("unsigned",)), gap("theme_day", "2026-08", "met", ("incomplete_evidence",), "主题党日")]
+    s = score_org(village, rules.grading, 1, "x", "2026-Q3", found)
+    by_id = {i.item.id: i for i in s.items}
+    assert by_id["二.2"].deducted == pytest.approx(0.1)
+    assert by_id["四.1"].deducted == pytest.approx(0.2)
+    assert len(auto_deductions(village, found)) == 2
+
+
+def test_manual_deductions_add_to_automatic_ones(rules, village):
+    s = score_org(village, rules.grading, 1, "x", "2026-Q3", [gap("party_congress", "2026-Q3")],
+                  [Deduction("二.2", 1.0, "记录本未使用县委统一印制版本")])
+    assert next(i for i in s.items if i.item.id == "二.2").score == pytest.approx(1.8)
+
+
+@pytest.mark.parametrize("total, grade", [(59.9, "差"), (60, "一般"), (79.9, "一般"), (80, "良好"), (89.9, "良好"), (90, "优秀"), (100, "优秀")])
+def test_grade_bands(rules, total, grade):
+    assert rules.grading.grade(total) == grade
+
+
+def _wujin_score(rules, wujin, lost: float, vetoes=()):
+    """Take `lost` points off items 20, 19 and 17 (8, 8 and 6 points), in that order."""
+    deductions = []
+    for item, room in (("20", 8.0), ("19", 8.0), ("17", 6.0)):
+        take = min(lost, room)
+        if take > 0:
+            deductions.append(Deduction(item, take, "检查组扣分"))
+        lost -= take
+    return score_org(wujin, rules.grading, 1, "x", "2026", [], deductions, vetoes)
+
+
+def test_wujin_sheet_keeps_its_published_102_points(rules, wujin):
+    s = _wujin_score(rules, wujin, 0)
+    assert s.total == 102 and s.max_total == 102
+
+
+@pytest.mark.parametrize("lost, qualified", [(17, True), (17.5, False)])
+def test_85_point_bar(rules, wujin, lost, qualified):
+    s = _wujin_score(rules, wujin, lost)
+    assert s.total == pytest.approx(102 - lost) and s.qualified is qualified
+
+
+def test_a_veto_fails_the_bar_whatever_the_score(rules, wujin):
+    s = _wujin_score(rules, wujin, 0, ["党支部书记缺职"])
+    assert s.total == 102 and s.qualified is False and s.vetoes == ("党支部书记缺职",)
+
+
+def test_a_sheet_without_a_bar_says_nothing_about_qualifying(rules, village):
+    assert score_org(village, rules.grading, 1, "x", "2026", []).qualified is None
+
+
+def _scores(rules, village, totals):
+    base = score_org(village, rules.grading, 1, "x", "2026", [])
+    return [replace(base, org_id=i, org=f"镇/支部{i}", total=t, grade=rules.grading.grade(t), group="镇") for i, t in enumerate(totals)]
+
+
+def test_rank_within_the_township_shares_ties(rules, village):
+    ranked = rank(_scores(rules, village, [88, 95, 88, 70]))
+    assert [(s.total, s.rank) for s in ranked] == [(95, 1), (88, 2), (88, 2), (70, 4)]
+
+
+def test_quota_warnings(rules, village):
+    fine = _scores(rules, village, [95, 92, 91, 91, 85, 85, 84, 83, 82, 70])   # 40% 优秀, 10% 一般
+    assert quota_warnings(fine, rules.grading) == []
+    many_excellent = _scores(rules, village, [95, 92, 91, 91, 91, 85, 84, 83, 82, 70])
+    assert any("优秀 5 个" in w for w in quota_warnings(many_excellent, rules.grading))
+    no_low = _scores(rules, village, [95, 92, 85, 85, 85, 85, 84, 83, 82, 81])
+    assert any("一般、差共 0 个" in w for w in quota_warnings(no_low, rules.grading))

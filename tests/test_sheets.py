@@ -1,0 +1,75 @@
+"""Scoring sheets: the published ones load with their warnings; every `sheet check` error names its line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compliance.cli import app
+from obligations.catalog import CatalogError
+from obligations.scoresheet import read_sheet
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "scoresheets"
+
+
+def test_published_sheets_keep_their_figures_and_warn(rules):
+    warnings = rules.sheets.warnings
+    assert rules.sheet("wujin-2016").max_points == 102 and any("32" in w for w in warnings["wujin-2016"])
+    assert rules.sheet("grid-2023").max_points == 98 and any("26" in w for w in warnings["grid-2023"])
+    assert rules.sheet("two-new-2020").item("五.2").inferred and any("推定" in w for w in warnings["two-new-2020"])
+    assert warnings["village-2020"] == [] and rules.sheet("village-2020").max_points == 100
+
+
+GOOD = """name = "t"
+title = "测试表"
+source = "测试"
+
+[[section]]
+name = "甲"
+points = 5
+
+[[item]]
+id = "1"
+section = "甲"
+points = 5
+text = "三会一课"
+auto = { obligations = ["party_congress"], per_missed = 0.2 }
+"""
+
+
+@pytest.mark.parametrize("body, line, words", [
+    (GOOD.replace('title = "测试表"\n', 'title = "测试表"\ncolour = "red"\n'), 3, "未知字段"),
+    (GOOD.replace('source = "测试"\n', ""), None, "source"),
+    (GOOD.replace('section = "甲"\npoints = 5\ntext', 'section = "乙"\npoints = 5\ntext'), 11, "不在 [[section]] 中"),
+    (GOOD.replace('points = 5\ntext', 'points = -1\ntext'), 12, "points 必须是非负数"),
+    (GOOD.replace('obligations = ["party_congress"]', 'obligations = ["tea_party"]'), 14, "tea_party"),
+    (GOOD.replace('per_missed = 0.2', 'per_missed = 0.2, flags = ["late"]'), 14, "未知的问题标记"),
+    (GOOD + '\n[[item]]\nid = "1"\nsection = "甲"\npoints = 1\ntext = "重复"\n', 17, "重复"),
+    (GOOD.replace('[[section]]\nname = "甲"\npoints = 5\n', ""), None, "section"),
+])
+def test_sheet_check_names_the_line_and_the_reason(tmp_path: Path, rules, body, line, words):
+    path = tmp_path / "t.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(CatalogError) as caught:
+        read_sheet(path, set(rules.kinds))
+    assert words in caught.value.reason
+    assert caught.value.line == line, str(caught.value)
+
+
+def test_cli_sheet_check_warns_but_passes_a_sheet_that_does_not_add_up(runner):
+    result = runner.invoke(app, ["sheet", "check", str(DATA / "wujin-2016.toml")])
+    assert result.exit_code == 0 and "检查通过" in result.output and "提醒" in result.output and "102" in result.output
+
+
+def test_cli_sheet_check_fails_in_one_line(runner, tmp_path: Path):
+    path = tmp_path / "t.toml"
+    path.write_text(GOOD.replace('points = 5\ntext', 'points = "五"\ntext'), encoding="utf-8")
+    result = runner.invoke(app, ["sheet", "check", str(path)])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1 and f"{path}:12:" in result.stderr
+
+
+def test_cli_sheet_list_json(runner):
+    rows = json.loads(runner.invoke(app, ["sheet", "list", "--format", "json"]).stdout)
+    assert {r["name"] for r in rows} == {"village-2020", "two-new-2020", "wujin-2016", "grid-2023"}

@@ -1,0 +1,173 @@
+"""Supervision runs on SQLite and PostgreSQL: snapshots, revisions, the ledger, bulletins, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+from docx import Document
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from compliance import importing, model
+from compliance.assessment import add_deduction, score_scope
+from compliance.errors import InputError
+from compliance.report.bulletin import write_bulletin
+from compliance.store import TZ, Store
+from compliance.supervision import supervise
+from compliance.tracking import Window, overdue
+from tests.conftest import write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+TOWN = "图河镇党委"
+
+
+def _count(store: Store, table, **where) -> int:
+    query = select(func.count()).select_from(table)
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    with store.engine.connect() as conn:
+        return conn.execute(query).scalar()
+
+
+def _records(store: Store, rules, tmp_path: Path, body: str, name: str = "r.csv") -> None:
+    importing.import_records(store, rules, write_csv(tmp_path / name, "党组织,类型,日期,应到,实到,主题,书记签字,记录人签字,党小组,图片\n" + body))
+
+
+@pytest.fixture
+def busy_town(town: Store, rules, tmp_path: Path) -> Store:
+    """The township with some of 朱庄村第一党支部's meetings logged through October."""
+    rows = [f"{BRANCH},党员大会,2026-{m:02d}-15,10,8,学习,是,是,," for m in (3, 6, 9)]
+    rows += [f"{BRANCH},主题党日,2026-{m:02d}-05,,,学习,,,,a.jpg" for m in range(1, 9)]
+    _records(town, rules, tmp_path, "\n".join(rows))
+    return town
+
+
+def test_a_run_snapshots_findings_and_opens_a_ledger_item_per_gap(busy_town: Store, rules):
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    assert result.written and result.run.revision == 1 and result.run.published_at is None
+    assert _count(busy_town, model.RunFinding.__table__, run_id=result.run.id) == len(result.findings)
+    assert result.opened == len(result.gaps) == _count(busy_town, model.Rectification.__table__)
+    theme = next(r for r in result.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    assert theme.deadline == date(2026, 12, 31) and theme.responsible == "陶英" and "主题党日" in theme.matter
+
+
+def test_the_gaps_agree_with_overdue(busy_town: Store, rules):
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    day = date(2026, 11, 20)
+    listed = overdue(busy_town, rules, TOWN, Window(date(2026, 1, 1), day, day))
+    assert sorted((f.org, f.obligation, f.period, f.member, f.group) for f in listed if f.status != "due") == \
+        sorted((f.org, f.obligation, f.period, f.member, f.group) for f in result.gaps)
+
+
+def test_running_the_same_month_twice_duplicates_nothing(busy_town: Store, rules):
+    first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    assert not again.written and again.run.id == first.run.id and again.opened == 0
+    assert _count(busy_town, model.SupervisionRun.__table__) == 1
+    assert _count(busy_town, model.RunFinding.__table__) == len(first.findings)
+    assert _count(busy_town, model.Rectification.__table__) == first.opened
+
+
+def test_a_published_run_is_frozen_and_a_rerun_is_a_new_revision(busy_town: Store, rules, tmp_path: Path):
+    first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    frozen = _count(busy_town, model.RunFinding.__table__, run_id=first.run.id)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    second = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    assert second.run.revision == 2 and second.run.id != first.run.id
+    assert _count(busy_town, model.RunFinding.__table__, run_id=first.run.id) == frozen
+    assert busy_town.runs(first.run.scope_org_id, "2026-11")[0].published_at is not None
+
+
+def test_a_later_valid_record_closes_the_ledger_item(busy_town: Store, rules, tmp_path: Path):
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    assert result.closed == 1
+    item = next(r for r in result.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    assert item.closed_on == date(2026, 11, 21) and item.closed_run_id == result.run.id and "自动销号" in item.close_note
+
+
+def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):
+    first = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    item = first.ledger[0]
+    busy_town.close_rectification(item.id, "回头看：已补开并规范记录", date(2026, 11, 3))
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    reopened = [r for r in result.ledger if r.gap_key == item.gap_key]
+    assert len(reopened) == 1 and reopened[0].closed_on == date(2026, 11, 3)
+
+
+def test_the_run_compares_with_last_month(busy_town: Store, rules):
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    c = november.comparison
+    assert c.previous is not None and c.previous.id == october.run.id
+    assert c.new_gaps and all(f.due >= date(2026, 10, 1) for f in c.new_gaps)
+    assert any(org == BRANCH for org, _, _ in c.worse)
+
+
+def test_as_of_must_fall_in_the_month(busy_town: Store, rules):
+    with pytest.raises(InputError, match="不在督查月份"):
+        supervise(busy_town, rules, TOWN, "2026-11", date(2026, 10, 31))
+    with pytest.raises(InputError, match="不是月份"):
+        supervise(busy_town, rules, TOWN, "2026-13", None)
+
+
+def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp_path: Path):
+    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    md, xlsx, docx, png = write_bulletin(result, tmp_path / "out")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    book = load_workbook(xlsx)
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账"]
+    ledger = list(book["整改台账"].iter_rows(min_row=2, values_only=True))
+    assert len(ledger) == len(result.ledger)
+    problems = list(book["问题清单"].iter_rows(min_row=2, values_only=True))
+    assert sum(row[1] + row[2] for row in problems) == len(result.gaps)
+    doc = Document(str(docx))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "关于2026年11月基层党组织组织生活督查情况的通报" in text and "图河镇党委督导组" in text
+    assert f"共发现问题{len(result.gaps)}项" in text and "与2026-10督查相比" in text
+    assert len(doc.inline_shapes) == 1 and len(doc.tables) >= 3
+    assert f"共发现问题{len(result.gaps)}项" in md.read_text(encoding="utf-8")
+
+
+def test_scores_use_findings_manual_deductions_and_vetoes(busy_town: Store, rules):
+    add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1.5, "党群服务中心标识不统一")
+    scores, _ = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    branch = next(s for s in scores if s.org == BRANCH)
+    by_id = {i.item.id: i for i in branch.items}
+    assert by_id["一.1"].score == pytest.approx(1.5)
+    assert by_id["二.2"].deducted > 0               # 支委会 and 党小组会 missed in Q3
+    assert branch.sheet == "village-2020" and branch.rank is not None
+    assert all(s.group == TOWN for s in scores)
+    with pytest.raises(InputError, match="--points"):
+        add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 9, "超过分值")
+    with pytest.raises(InputError, match="--item"):
+        add_deduction(busy_town, rules, BRANCH, "village-2020", "九.9", None, "2026-Q3", 1, "无此条目")
+
+
+def test_wujin_veto_and_bar(busy_town: Store, rules):
+    add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "secretary_disciplined", "2026", None, "书记受党内警告处分")
+    scores, _ = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
+    branch = next(s for s in scores if s.org == BRANCH)
+    assert branch.qualified is False and any("党内警告" in v for v in branch.vetoes)
+
+
+def test_two_runs_started_at_once_write_once(busy_town: Store):
+    env = {**os.environ, "COMPLIANCE_DB": busy_town.url}
+    command = [sys.executable, "-m", "compliance", "supervise", "--under", TOWN, "--month", "2026-11",
+               "--as-of", "2026-11-20", "--format", "json"]
+    procs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1].decode() for o in outputs]
+    written = [json.loads(out)["written"] for out, _ in outputs]
+    assert sorted(written) == [False, True]
+    assert _count(busy_town, model.SupervisionRun.__table__) == 1
+    gaps = json.loads(outputs[0][0])["gaps"]
+    assert _count(busy_town, model.Rectification.__table__) == gaps
