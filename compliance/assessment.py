@@ -74,6 +74,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     fallback = default_catalog(store)
     sheets = {o.id: pick_sheet(rules, index, o, fallback, sheet) for o in branches}
     manual: dict[int, list[Deduction]] = defaultdict(list)
+    own: dict[int, list[Deduction]] = defaultdict(list)
     vetoes: dict[int, list[str]] = defaultdict(list)
     for name in {s.name for s in sheets.values()}:
         veto_texts = {v.key: v.text for v in rules.sheet(name).vetoes}
@@ -82,14 +83,15 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
                 key = row["item"][len(VETO_PREFIX):]
                 vetoes[row["org_id"]].append(f"{veto_texts.get(key, key)}（{row['reason']}）")
             else:
-                manual[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
+                target = own if row["self_assessed"] else manual
+                target[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
     scores = []
     for org in branches:
         sheet_ = sheets[org.id]
         org_vetoes = list(vetoes[org.id])
         if org.secretary_vacant and any(v.key == "secretary_vacant" for v in sheet_.vetoes):
             org_vetoes.insert(0, next(v.text for v in sheet_.vetoes if v.key == "secretary_vacant"))
-        s = score_org(sheet_, rules.grading, org.id, org.path, period, by_org[org.id], manual[org.id], org_vetoes)
+        s = score_org(sheet_, rules.grading, org.id, org.path, period, by_org[org.id], manual[org.id], org_vetoes, own[org.id])
         scores.append(replace(s, group=township_of(index, org)))
     ranked = rank(scores)
     warnings: list[str] = []
@@ -99,8 +101,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
 
 
 def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, item: str | None, veto: str | None,
-                  period: str, points: float | None, reason: str) -> int:
-    """Record an inspector's deduction on one item (or a veto) after checking every value; return its id."""
+                  period: str, points: float | None, reason: str, self_assessed: bool = False) -> int:
+    """Record an inspector's deduction on one item (or a veto, or the branch's self-assessment) after checking every value."""
     index = OrgIndex(store.orgs())
     org = index.resolve(org_ref)
     sheet = rules.sheet(sheet_name)
@@ -112,9 +114,11 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
             known = "、".join(f"{v.key}（{v.text}）" for v in sheet.vetoes) or "无"
             raise InputError(f"--veto：值「{veto}」不是评分表 {sheet.name} 的否决情形，可用：{known}")
         return store.add_deduction(org.id, sheet.name, VETO_PREFIX + veto, period, 0.0, reason.strip())
+    if self_assessed and (veto or not sheet.self_score):
+        raise InputError(f"--self：评分表 {sheet.name} 没有自评分" if not sheet.self_score else "--self 不能与 --veto 同用")
     target = sheet.item(item or "")
     if target is None:
         raise InputError(f"--item：值「{item}」不是评分表 {sheet.name} 的条目（如 {sheet.items[0].id}）")
     if points is None or not 0 < points <= target.points:
         raise InputError(f"--points：值「{points}」应大于0且不超过该条目分值 {target.points:g}")
-    return store.add_deduction(org.id, sheet.name, target.id, period, float(points), reason.strip())
+    return store.add_deduction(org.id, sheet.name, target.id, period, float(points), reason.strip(), self_assessed)

@@ -406,6 +406,7 @@ def deduct(
     item: Optional[str] = typer.Option(None, "--item", help="评分表条目编号，如 二.2。"),
     points: Optional[float] = typer.Option(None, "--points", help="扣分数。"),
     veto: Optional[str] = typer.Option(None, "--veto", help="一票否决情形，如 secretary_disciplined。"),
+    self_assessed: bool = typer.Option(False, "--self", help="党支部自评扣分（有自评分的评分表，如 wujin-2016）。"),
 ) -> None:
     """登记检查组的人工扣分（或一票否决情形）。"""
     from compliance.assessment import add_deduction
@@ -413,7 +414,7 @@ def deduct(
     if (item is None) == (veto is None):
         raise InputError("请给出 --item 和 --points（扣分），或 --veto（否决情形），二者选一")
     store = store_mod.open_store(state.db)
-    deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason)
+    deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
     console.print(f"已登记：编号 {deduction_id}")
 
 

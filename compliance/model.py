@@ -113,6 +113,7 @@ class Deduction(SQLModel, table=True):
     period: str = Field(max_length=32)
     points: float = 0.0
     reason: str = Field(max_length=1000)
+    self_assessed: bool = False     # the branch's own score (自评分) rather than the assessors' (考核分)
     created_at: datetime
     voided_at: datetime | None = None
     void_reason: str | None = None

@@ -35,6 +35,7 @@ class ItemScore:
     item: SheetItem
     deductions: tuple[Deduction, ...]
     score: float
+    self_score: float | None = None     # the branch's own score, on sheets that have one
 
     @property
     def deducted(self) -> float:
@@ -63,6 +64,7 @@ class Score:
     grade: str
     vetoes: tuple[str, ...]
     qualified: bool | None      # None when the sheet has no bar
+    self_total: float | None = None
     rank: int | None = None
     group: str = ""             # the township the unit is ranked in
 
@@ -91,14 +93,26 @@ def auto_deductions(sheet: Sheet, findings: Iterable[Finding]) -> list[Deduction
     return result
 
 
+def _points_left(points: float, deductions: Iterable[Deduction]) -> float:
+    return round(max(0.0, points - sum(d.points for d in deductions)), 2)
+
+
 def score_org(sheet: Sheet, grading: Grading, org_id: int, org: str, period: str, findings: Iterable[Finding],
-              manual: Iterable[Deduction] = (), vetoes: Iterable[str] = ()) -> Score:
-    """Return the score of one organization: items, sections, total, grade, vetoes and the bar."""
+              manual: Iterable[Deduction] = (), vetoes: Iterable[str] = (), self_assessed: Iterable[Deduction] = ()) -> Score:
+    """Return the score of one organization: items, sections, total, grade, vetoes and the bar.
+
+    On a sheet with self scores (武进), `self_assessed` are the branch's own deductions: each
+    item then has a self score beside the assessment score, and the sheet a self total.
+    """
     deductions: dict[str, list[Deduction]] = defaultdict(list)
     for d in [*auto_deductions(sheet, findings), *manual]:
         deductions[d.item].append(d)
+    own: dict[str, list[Deduction]] = defaultdict(list)
+    for d in self_assessed:
+        own[d.item].append(d)
     items = tuple(
-        ItemScore(item, tuple(deductions[item.id]), round(max(0.0, item.points - sum(d.points for d in deductions[item.id])), 2))
+        ItemScore(item, tuple(deductions[item.id]), _points_left(item.points, deductions[item.id]),
+                  _points_left(item.points, own[item.id]) if sheet.self_score else None)
         for item in sheet.items
     )
     sections = tuple(
@@ -107,7 +121,9 @@ def score_org(sheet: Sheet, grading: Grading, org_id: int, org: str, period: str
     total = round(sum(i.score for i in items), 2)
     veto_texts = tuple(dict.fromkeys(vetoes))
     qualified = None if sheet.bar is None else (total >= sheet.bar and not veto_texts)
-    return Score(org_id, org, sheet.name, period, items, sections, total, sheet.max_points, grading.grade(total), veto_texts, qualified)
+    self_total = round(sum(i.self_score or 0 for i in items), 2) if sheet.self_score else None
+    return Score(org_id, org, sheet.name, period, items, sections, total, sheet.max_points, grading.grade(total), veto_texts,
+                 qualified, self_total)
 
 
 def rank(scores: Iterable[Score]) -> list[Score]:

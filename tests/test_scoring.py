@@ -111,3 +111,16 @@ def test_quota_warnings(rules, village):
     assert any("优秀 5 个" in w for w in quota_warnings(many_excellent, rules.grading))
     no_low = _scores(rules, village, [95, 92, 85, 85, 85, 85, 84, 83, 82, 81])
     assert any("一般、差共 0 个" in w for w in quota_warnings(no_low, rules.grading))
+
+
+def test_wujin_items_carry_a_self_score_beside_the_assessment(rules, wujin):
+    s = score_org(wujin, rules.grading, 1, "x", "2026", [], [Deduction("20", 3, "检查组：制度未落实")],
+                  self_assessed=[Deduction("20", 1, "自评：服务载体较少")])
+    item = next(i for i in s.items if i.item.id == "20")
+    assert (item.score, item.self_score) == (5, 7)
+    assert s.total == 99 and s.self_total == 101
+
+
+def test_a_sheet_without_self_scores_has_none(rules, village):
+    s = score_org(village, rules.grading, 1, "x", "2026", [], self_assessed=[Deduction("一.1", 1, "自评")])
+    assert s.self_total is None and all(i.self_score is None for i in s.items)

@@ -22,8 +22,9 @@ def score_dict(s: Score) -> dict[str, Any]:
     return {
         "org": s.org, "sheet": s.sheet, "period": s.period, "total": s.total, "max_total": s.max_total,
         "grade": s.grade, "qualified": s.qualified, "vetoes": list(s.vetoes), "rank": s.rank, "group": s.group,
+        "self_total": s.self_total,
         "sections": [{"name": x.name, "points": x.points, "score": x.score} for x in s.sections],
-        "items": [{"id": i.item.id, "points": i.item.points, "score": i.score,
+        "items": [{"id": i.item.id, "points": i.item.points, "score": i.score, "self_score": i.self_score,
                    "deductions": [{"points": d.points, "reason": d.reason, "auto": d.auto} for d in i.deductions]}
                   for i in s.items],
     }
@@ -90,7 +91,8 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
         if s.vetoes:
             qualified += "（否决：" + "；".join(s.vetoes) + "）"
         org = s.org[len(root) + 1:] if s.org.startswith(root + "/") else s.org
-        table.add_row(str(s.rank), org, s.sheet, f"{s.total:g}/{s.max_total:g}", s.grade, qualified, reasons)
+        own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
+        table.add_row(str(s.rank), org, s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
     console.print(table)
     for w in warnings:
         console.print(f"[yellow]提醒：{w}[/]")

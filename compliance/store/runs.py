@@ -75,12 +75,13 @@ class SupervisionQueries:
     clock: Callable[[], datetime]
 
     # --- deductions -------------------------------------------------------------------
-    def add_deduction(self, org_id: int, sheet: str, item: str, period: str, points: float, reason: str) -> int:
+    def add_deduction(self, org_id: int, sheet: str, item: str, period: str, points: float, reason: str,
+                      self_assessed: bool = False) -> int:
         """Record a manual deduction (or a veto: item `veto:KEY`, 0 points); return its id."""
         with self.engine.begin() as conn:
             return conn.execute(insert(DEDUCTION).values(
                 org_id=org_id, sheet=sheet, item=item, period=period, points=points, reason=reason,
-                created_at=self.clock())).inserted_primary_key[0]
+                self_assessed=self_assessed, created_at=self.clock())).inserted_primary_key[0]
 
     def deductions(self, org_ids: Iterable[int], period: str, sheet: str) -> list[dict[str, Any]]:
         """Return the manual deductions of `period` on `sheet` for the organizations, oldest first."""

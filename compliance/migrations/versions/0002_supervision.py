@@ -23,6 +23,7 @@ def upgrade() -> None:
         sa.Column("period", sa.String(32), nullable=False),
         sa.Column("points", sa.Float, nullable=False),
         sa.Column("reason", sa.String(1000), nullable=False),
+        sa.Column("self_assessed", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("void_reason", sa.String, nullable=True),
