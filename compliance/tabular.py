@@ -10,8 +10,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from openpyxl.utils.datetime import from_excel
-
 from compliance.errors import InputError
 
 # Excel day numbers from 1954 to 2119: wide enough for any meeting or birth date here.
@@ -146,6 +144,8 @@ def parse_date(value: Any) -> date | None:
     if isinstance(value, date):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and _EXCEL_SERIALS[0] <= value <= _EXCEL_SERIALS[1]:
+        from openpyxl.utils.datetime import from_excel
+
         return from_excel(value).date()  # an XLSX cell holding a date as Excel's day number
     text = str(value).strip()
     for pattern in _DATE_FORMS:

@@ -187,3 +187,11 @@ def test_declaring_a_vacancy_clears_the_secretary_and_a_blank_keeps_it(town: Sto
     importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,书记\n第一党支部,朱庄村党总支,党支部,王新"))
     branch = next(o for o in town.orgs() if o.path == BRANCH)
     assert not branch.secretary_vacant and branch.secretary == "王新"
+
+
+def test_the_head_revision_commands_check_is_the_newest_migration(store: Store):
+    from alembic.script import ScriptDirectory
+
+    from compliance.store import HEAD_REVISION
+
+    assert ScriptDirectory.from_config(store._alembic()).get_current_head() == HEAD_REVISION == store.revision()

@@ -14,11 +14,7 @@ from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo
 
 import platformdirs
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from compliance import model
@@ -29,6 +25,9 @@ from compliance.store.runs import SupervisionQueries
 
 TZ = ZoneInfo("Asia/Shanghai")
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
+# The newest migration; tests/test_store.py checks it against the migrations folder. Commands
+# compare the database with it without loading Alembic, which is slow to import.
+HEAD_REVISION = "0002"
 ORG = model.Org.__table__
 MEMBER = model.Member.__table__
 RECORD = model.Record.__table__
@@ -85,7 +84,9 @@ class Store(SupervisionQueries):
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
     # --- schema -----------------------------------------------------------------------
-    def _alembic(self) -> Config:
+    def _alembic(self) -> Any:
+        from alembic.config import Config
+
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         return cfg
@@ -94,12 +95,16 @@ class Store(SupervisionQueries):
         """Return the schema revision of the database, or None when it has none."""
         try:
             with self.engine.connect() as conn:
-                return MigrationContext.configure(conn).get_current_revision()
+                if not inspect(conn).has_table("alembic_version"):
+                    return None
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except OperationalError as exc:
             raise DatabaseError(f"无法打开数据库 {self.url}：{exc.orig}") from exc
 
     def upgrade(self) -> None:
         """Create the schema or upgrade it to the newest revision; data is kept."""
+        from alembic import command
+
         cfg = self._alembic()
         try:
             with self.engine.begin() as conn:
@@ -110,7 +115,7 @@ class Store(SupervisionQueries):
 
     def require_current(self) -> None:
         """Raise DatabaseError unless the schema is at the newest revision."""
-        head = ScriptDirectory.from_config(self._alembic()).get_current_head()
+        head = HEAD_REVISION
         current = self.revision()
         if current is None:
             raise DatabaseError(f"数据库 {self.url} 尚未初始化：请先运行 compliance init")
