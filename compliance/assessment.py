@@ -61,6 +61,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings."""
     first, last = period_bounds(period)
     day = as_of or min(store.today(), last)
+    if day < first:
+        raise InputError(f"--period：考核周期 {period} 尚未开始（判断日期 {day.isoformat()}）")
     index = OrgIndex(store.orgs())
     root = index.resolve(under)
     branches = [o for o in index.subtree(root) if o.type == "党支部"]
@@ -69,10 +71,22 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     findings = evaluate_orgs(store, rules, index, root, branches, Window(first, last, day))
     by_org = defaultdict(list)
     for f in findings:
-        if first <= f.due <= last:          # periods that ended within the assessment period
+        # Periods that ended within the assessment period; and an election still outstanding,
+        # which fails every period until it is held.
+        outstanding_term = "/" in f.period and f.status == "missed" and f.due < first
+        if first <= f.due <= last or outstanding_term:
             by_org[f.org_id].append(f)
     fallback = default_catalog(store)
-    sheets = {o.id: pick_sheet(rules, index, o, fallback, sheet) for o in branches}
+    warnings: list[str] = []
+    sheets: dict[int, Sheet] = {}
+    for o in branches:
+        try:
+            sheets[o.id] = pick_sheet(rules, index, o, fallback, sheet)
+        except NotFound as exc:
+            warnings.append(f"未考核：{exc}")
+    branches = [o for o in branches if o.id in sheets]
+    if not branches:
+        raise NotFound("；".join(warnings))
     manual: dict[int, list[Deduction]] = defaultdict(list)
     own: dict[int, list[Deduction]] = defaultdict(list)
     vetoes: dict[int, list[str]] = defaultdict(list)
@@ -94,7 +108,6 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         s = score_org(sheet_, rules.grading, org.id, org.path, period, by_org[org.id], manual[org.id], org_vetoes, own[org.id])
         scores.append(replace(s, group=township_of(index, org)))
     ranked = rank(scores)
-    warnings: list[str] = []
     for group in sorted({s.group for s in ranked}):
         warnings += [f"{group}：{w}" for w in quota_warnings([s for s in ranked if s.group == group], rules.grading)]
     return ranked, warnings

@@ -346,6 +346,8 @@ def supervise(
 
     store = store_mod.open_store(state.db)
     day = _date_option(as_of, "--as-of")
+    if out is not None:
+        _check_writable(out)
     if fmt is Format.table:
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("正在检查各党组织…", total=None)
@@ -360,6 +362,17 @@ def supervise(
         sys.stdout.write(to_csv(result.gaps))
     else:
         assessments.print_run(console, result, files)
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before a run is saved (and perhaps published) when its bulletin could not be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".compliance-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
 
 
 def _write_bulletin(result: Any, out: Path) -> list[Path]:

@@ -157,7 +157,7 @@ class RunFinding(SQLModel, table=True):
 class Rectification(SQLModel, table=True):
     """An item of the rectification ledger (整改台账): opened for a gap, closed (销号) when made good."""
 
-    __table_args__ = (Index("ix_rectification_gap", "gap_key"),)
+    __table_args__ = (Index("ix_rectification_gap", "gap_key", unique=True),)
 
     id: int | None = Field(default=None, primary_key=True)
     gap_key: str = Field(max_length=64)

@@ -8,6 +8,7 @@ item's obligations; inspectors add manual ones. The total keeps the sheet's publ
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterable
@@ -155,7 +156,9 @@ def quota_warnings(scores: list[Score], grading: Grading) -> list[str]:
     if grading.low_grades:
         low = sum(counts[g] for g in grading.low_grades)
         lo, hi = grading.low_share - grading.low_tolerance, grading.low_share + grading.low_tolerance
-        if not lo <= low / n <= hi:
+        # Whole units: among 6 units, 0 or 1 is "about 10%".
+        fewest, most = math.floor(lo * n), math.ceil(hi * n)
+        if not fewest <= low <= most:
             names = "、".join(grading.low_grades)
-            warnings.append(f"{names}共 {low} 个，占 {low / n:.0%}，不在 {grading.low_share:.0%} 左右（{lo:.0%}–{hi:.0%}）")
+            warnings.append(f"{names}共 {low} 个，占 {low / n:.0%}，不在 {grading.low_share:.0%} 左右（{n} 个单位中应为 {fewest}–{most} 个）")
     return warnings

@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Callable
 
-from compliance.errors import InputError
+from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, flag_text, period_label
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.tracking import Window, evaluate_orgs
-from obligations.cadence import month_end, next_month_end
+from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.rules import Rules
 
 SNAPSHOT_STATUSES = ("met", "invalid", "missed", "due")
@@ -34,6 +34,7 @@ class Comparison:
     """What changed since the previous month's run."""
 
     previous: RunRow | None
+    cross_year: bool = False        # last month was last year: its window differs, nothing is compared
     new_gaps: tuple[Finding, ...] = ()
     closed_gaps: tuple[Finding, ...] = ()
     better: tuple[tuple[str, int, int], ...] = ()   # (org, gaps before, gaps now)
@@ -116,10 +117,15 @@ def monthly_rates(findings: list[Finding], months: list[date], as_of: date) -> d
             for org, by in tally.items()}
 
 
-def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None) -> Comparison:
-    """Return new and closed gaps and the branches that got better or worse since `previous`."""
+def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None, year: int) -> Comparison:
+    """Return new and closed gaps and the branches that got better or worse since `previous`.
+
+    Runs evaluate their own year from 1 January: a run in January is not compared with December's.
+    """
     if prev_run is None:
         return Comparison(None)
+    if prev_run.as_of.year != year:
+        return Comparison(prev_run, cross_year=True)
     now_gaps = {_key(f): f for f in current if f.status in GAP_STATUSES}
     then_gaps = {_key(f): f for f in previous if f.status in GAP_STATUSES}
     now_count = Counter(f.org for f in now_gaps.values())
@@ -127,10 +133,10 @@ def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | 
     orgs = sorted(set(now_count) | set(then_count))
     return Comparison(
         prev_run,
-        tuple(f for k, f in now_gaps.items() if k not in then_gaps),
-        tuple(f for k, f in then_gaps.items() if k not in now_gaps),
-        tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
-        tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
+        new_gaps=tuple(f for k, f in now_gaps.items() if k not in then_gaps),
+        closed_gaps=tuple(f for k, f in then_gaps.items() if k not in now_gaps),
+        better=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
+        worse=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
     )
 
 
@@ -141,30 +147,53 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     `as_of` defaults to today, or the month's last day for a past month; it must fall in the month.
     """
     first, last = parse_month(month)
+    if as_of is None and store.today() < first:
+        raise InputError(f"--month：督查月份 {month} 尚未开始")
     day = as_of or min(store.today(), last)
     if not first <= day <= last:
         raise InputError(f"--as-of：值「{day.isoformat()}」不在督查月份 {month} 内")
     index = OrgIndex(store.orgs())
     scope = index.resolve(under)
     orgs = index.subtree(scope)
-    found = evaluate_orgs(store, rules, index, scope, orgs, Window(date(day.year, 1, 1), day, day), progress=progress)
+    if not any(o.type == "党支部" for o in orgs):
+        raise NotFound(f"「{scope.path}」及其下级没有党支部可以督查")
+    window_first = date(day.year, 1, 1)
+    found = evaluate_orgs(store, rules, index, scope, orgs, Window(window_first, day, day), progress=progress)
     snapshot = [f for f in found if f.status in SNAPSHOT_STATUSES]
     by_id = {o.id: o for o in orgs}
     to_open = [ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES]
     met_keys = {_key(f) for f in snapshot if f.status == "met"}
     open_items = store.rectifications(by_id, open_only=True)
+    met_keys |= _older_met_keys(store, rules, index, scope, open_items, window_first, day)
     made_good = {item.gap_key: day for item in open_items if item.gap_key in met_keys}
-    saved = store.save_run(scope.id, month, day, fingerprint(day, snapshot), snapshot, to_open, made_good)
-    run = store.publish_run(saved.run.id) if publish else saved.run
+    saved = store.save_run(scope.id, month, day, fingerprint(day, snapshot), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
     previous_runs = store.runs(scope.id, previous_month)
-    prev_run = previous_runs[-1] if previous_runs else None
-    comparison = compare(snapshot, store.run_findings(prev_run.id) if prev_run else [], prev_run)
-    # The months before the run's month, which have ended; only this year's were evaluated.
+    published = [r for r in previous_runs if r.published_at is not None]
+    prev_run = (published or previous_runs or [None])[-1]
+    previous = store.run_findings(prev_run.id) if prev_run else []
+    comparison = compare(snapshot, previous, prev_run, day.year)
+    # The months before the run's month, which have ended; last year's come from last month's run.
     months = [(first - timedelta(days=1)).replace(day=1)]
     while len(months) < MONTHS_CHARTED:
         months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    months = [m for m in months if m.year == day.year]
+    charted = snapshot + [f for f in previous if f.due < window_first]
     branches = [o.path for o in orgs if o.type == "党支部"]
-    return SupervisionResult(scope, run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
-                             store.rectifications(by_id), {o.id: o.path for o in orgs}, monthly_rates(snapshot, months, day))
+    return SupervisionResult(scope, saved.run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
+                             store.rectifications(by_id), {o.id: o.path for o in orgs}, monthly_rates(charted, months, day))
+
+
+def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, open_items: list[RectificationRow],
+                    window_first: date, day: date) -> set[str]:
+    """Return the gap keys of open ledger items from before this year's window that are now met.
+
+    Items opened last year can still be made good by a record entered late; only their
+    organizations and years are evaluated again.
+    """
+    older = [item for item in open_items if parse_period_key(item.period)[0] < window_first]
+    if not older:
+        return set()
+    since = min(parse_period_key(item.period)[0] for item in older)
+    orgs = [index.by_id[i] for i in sorted({item.org_id for item in older})]
+    found = evaluate_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day))
+    return {_key(f) for f in found if f.status == "met"}

@@ -200,6 +200,13 @@ def sheet_warnings(sheet: Sheet) -> list[str]:
     for item in sheet.items:
         if item.inferred:
             warnings.append(f"条目 {item.id} 的分值 {item.points:g} 为推定（原文缺失）")
+    fed: dict[str, list[str]] = {}
+    for item in sheet.items:
+        for slug in item.auto.obligations if item.auto else ():
+            fed.setdefault(slug, []).append(item.id)
+    for slug, ids in fed.items():
+        if len(ids) > 1:
+            warnings.append(f"事项 {slug} 同时计入条目 {'、'.join(ids)}，一次缺失会重复扣分")
     return warnings
 
 

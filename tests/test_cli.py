@@ -261,3 +261,13 @@ def test_deduct_errors(runner, db, args, words):
 def test_score_rejects_a_month_as_period(runner, db):
     result = runner.invoke(app, db + ["score", "--under", "图河镇党委", "--period", "2026-11"])
     assert result.exit_code == 2 and "不是考核周期" in result.stderr
+
+
+def test_an_unwritable_out_folder_fails_before_the_run_is_saved(runner, logged, tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    result = runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20",
+                                          "--publish", "--out", str(blocker / "sub")])
+    assert result.exit_code == 2 and "--out" in result.stderr
+    listed = runner.invoke(app, logged + ["rectify", "list", "--format", "json"])
+    assert json.loads(listed.stdout) == []

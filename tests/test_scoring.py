@@ -36,10 +36,11 @@ def test_each_missed_meeting_takes_its_points_off_the_three_meetings_item(rules,
 
 
 def test_an_item_never_goes_below_zero(rules, village):
-    found = [gap("study_day", f"2026-07-{d:02d}", name="固定学习日") for d in range(1, 29)]
-    s = score_org(village, rules.grading, 1, "x", "2026-Q3", found)
+    found = [gap(kind, f"2026-{m:02d}", name=name) for m in range(1, 13)
+             for kind, name in (("branch_committee", "支委会"), ("group_meeting", "党小组会"))]
+    s = score_org(village, rules.grading, 1, "x", "2026", found)
     item = next(i for i in s.items if i.item.id == "二.2")
-    assert item.score == 0 and sum(d.points for d in item.deductions) == pytest.approx(28 * 0.2)
+    assert item.score == 0 and sum(d.points for d in item.deductions) == pytest.approx(24 * 0.2)
     assert s.total == pytest.approx(97)
 
 
@@ -109,8 +110,10 @@ def test_quota_warnings(rules, village):
     assert quota_warnings(fine, rules.grading) == []
     many_excellent = _scores(rules, village, [95, 92, 91, 91, 91, 85, 84, 83, 82, 70])
     assert any("优秀 5 个" in w for w in quota_warnings(many_excellent, rules.grading))
-    no_low = _scores(rules, village, [95, 92, 85, 85, 85, 85, 84, 83, 82, 81])
+    no_low = _scores(rules, village, [95, 92] + [85] * 18)        # 20 units: 1 to 3 一般/差 expected
     assert any("一般、差共 0 个" in w for w in quota_warnings(no_low, rules.grading))
+    too_many_low = _scores(rules, village, [95, 92, 85, 85, 85, 85, 84, 70, 65, 50])
+    assert any("一般、差共 3 个" in w for w in quota_warnings(too_many_low, rules.grading))
 
 
 def test_wujin_items_carry_a_self_score_beside_the_assessment(rules, wujin):
@@ -119,6 +122,13 @@ def test_wujin_items_carry_a_self_score_beside_the_assessment(rules, wujin):
     item = next(i for i in s.items if i.item.id == "20")
     assert (item.score, item.self_score) == (5, 7)
     assert s.total == 99 and s.self_total == 101
+
+
+def test_quota_band_is_counted_in_whole_units(rules, village):
+    # Among 6 units, "about 10%" (5%–15%) allows 0 or 1 一般/差.
+    assert quota_warnings(_scores(rules, village, [95, 92, 85, 85, 85, 85]), rules.grading) == []
+    assert quota_warnings(_scores(rules, village, [95, 92, 85, 85, 85, 70]), rules.grading) == []
+    assert quota_warnings(_scores(rules, village, [95, 92, 85, 85, 70, 70]), rules.grading)
 
 
 def test_a_sheet_without_self_scores_has_none(rules, village):

@@ -73,3 +73,11 @@ def test_cli_sheet_check_fails_in_one_line(runner, tmp_path: Path):
 def test_cli_sheet_list_json(runner):
     rows = json.loads(runner.invoke(app, ["sheet", "list", "--format", "json"]).stdout)
     assert {r["name"] for r in rows} == {"village-2020", "two-new-2020", "wujin-2016", "grid-2023"}
+
+
+def test_an_obligation_feeding_two_items_is_warned(tmp_path: Path, rules):
+    body = GOOD + '\n[[item]]\nid = "2"\nsection = "甲"\npoints = 1\ntext = "x"\nauto = { obligations = ["party_congress"] }\n'
+    path = tmp_path / "t.toml"
+    path.write_text(body, encoding="utf-8")
+    _, warnings = read_sheet(path, set(rules.kinds))
+    assert any("重复扣分" in w for w in warnings)

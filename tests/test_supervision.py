@@ -171,3 +171,109 @@ def test_two_runs_started_at_once_write_once(busy_town: Store):
     assert _count(busy_town, model.SupervisionRun.__table__) == 1
     gaps = json.loads(outputs[0][0])["gaps"]
     assert _count(busy_town, model.Rectification.__table__) == gaps
+
+
+def test_publishing_the_same_snapshot_again_makes_no_new_revision(busy_town: Store, rules):
+    first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    assert not again.written and again.run.id == first.run.id and again.run.revision == 1
+
+
+def test_publishing_a_draft_with_the_same_snapshot_freezes_it(busy_town: Store, rules):
+    draft = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    published = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    assert published.run.id == draft.run.id and published.run.published_at is not None
+
+
+def test_overlapping_scopes_run_at_once_open_each_gap_once(busy_town: Store):
+    env = {**os.environ, "COMPLIANCE_DB": busy_town.url}
+    base = [sys.executable, "-m", "compliance", "supervise", "--month", "2026-11", "--as-of", "2026-11-20", "--format", "json"]
+    procs = [subprocess.Popen(base + ["--under", scope], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for scope in (TOWN, "图河镇党委/朱庄村党总支", TOWN + "/朱庄村党总支/第一党支部")]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [o[1].decode()[-500:] for o in outputs]
+    with busy_town.engine.connect() as conn:
+        keys = conn.execute(select(model.Rectification.__table__.c.gap_key)).scalars().all()
+    assert len(keys) == len(set(keys)) == json.loads(outputs[0][0])["gaps"]
+
+
+def test_january_is_not_compared_with_december_and_last_years_items_can_still_close(busy_town: Store, rules, tmp_path: Path):
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    item = next(r for r in december.ledger if r.obligation == "theme_day" and r.period == "2026-10")
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-09,,,补录,,,,c.jpg", "late.csv")
+    january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
+    assert january.comparison.cross_year and not january.comparison.closed_gaps
+    closed = next(r for r in january.ledger if r.id == item.id)
+    assert closed.closed_on == date(2027, 1, 26)
+    assert any(rates for rates in january.rates.values())        # last year's months, from December's run
+    md, *_ = write_bulletin(january, tmp_path / "out")
+    assert "不与上年2026-12的结果比较" in md.read_text(encoding="utf-8")
+
+
+def test_a_scope_without_branches_and_a_month_not_begun_are_refused(busy_town: Store, rules, tmp_path: Path):
+    from compliance.errors import NotFound
+
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n空镇党委,,乡镇党委"))
+    with pytest.raises(NotFound, match="没有党支部"):
+        supervise(busy_town, rules, "空镇党委", "2026-11", date(2026, 11, 20))
+    with pytest.raises(InputError, match="尚未开始"):
+        supervise(busy_town, rules, TOWN, "2099-05")
+
+
+def test_an_outstanding_election_costs_points_in_every_later_quarter(busy_town: Store, rules, tmp_path: Path):
+    _records(busy_town, rules, tmp_path, f"{BRANCH},换届,2021-04-06,10,10,换届选举,是,是,,", "e.csv")
+    scores, _ = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    branch = next(s for s in scores if s.org == BRANCH)
+    assert next(i for i in branch.items if i.item.id == "一.2").deducted == pytest.approx(3.0)
+
+
+def test_a_branch_without_a_sheet_is_skipped_with_a_warning(busy_town: Store, rules, tmp_path: Path):
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,领域\n镇机关党支部,图河镇党委,党支部,机关"))
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    assert scores and not any(s.org.endswith("镇机关党支部") for s in scores)
+    assert any("镇机关党支部" in w and "没有适用的评分表" in w for w in warnings)
+
+
+def test_a_period_not_begun_is_refused(busy_town: Store, rules):
+    with pytest.raises(InputError, match="尚未开始"):
+        score_scope(busy_town, rules, TOWN, "2099-Q1")
+
+
+def test_overlapping_scopes_racing_to_open_the_same_gap_keep_one_item(busy_town: Store, monkeypatch):
+    """Two runs of overlapping scopes both find a gap new, then both insert it: one item is kept.
+
+    The runs are held together just before their inserts. SQLite serializes writers from the
+    first write of a run, so only PostgreSQL can interleave them like this.
+    """
+    import threading
+
+    from compliance.store import runs
+
+    if busy_town.engine.dialect.name == "sqlite":
+        pytest.skip("SQLite serializes the two runs from their first write: this interleaving cannot happen there")
+    barrier = threading.Barrier(2, timeout=20)
+    original = runs._insert_new
+
+    def held(*args):
+        barrier.wait()
+        return original(*args)
+
+    monkeypatch.setattr(runs, "_insert_new", held)
+    orgs = {o.path: o.id for o in busy_town.orgs()}
+    item = {"gap_key": "k" * 40, "org_id": orgs[BRANCH], "obligation": "theme_day", "period": "2026-09", "member": None,
+            "group_name": None, "matter": "主题党日 9月 逾期未完成", "measure": "补开", "deadline": date(2026, 12, 31), "responsible": "陶英"}
+    errors = []
+
+    def run(scope: str) -> None:
+        try:
+            busy_town.save_run(orgs[scope], "2026-11", date(2026, 11, 20), scope, [], [item], {})
+        except Exception as exc:  # the assertion below reports it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(scope,)) for scope in (TOWN, "图河镇党委/朱庄村党总支")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert _count(busy_town, model.Rectification.__table__, gap_key="k" * 40) == 1

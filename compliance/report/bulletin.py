@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compliance.supervision import GAP_STATUSES, SupervisionResult
+from obligations.cadence import next_month_end
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
              "SimHei", "Microsoft YaHei", "PingFang SC", "Heiti SC", "AR PL UMing CN"]
@@ -59,7 +60,9 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     summary += "。"
     c = result.comparison
     if c.previous is None:
-        comparison = "本月为首次督查，无上月结果可比。"
+        comparison = "上月没有督查记录，本次不作比较。"
+    elif c.cross_year:
+        comparison = f"本月为{int(year)}年度首次督查，不与上年{c.previous.month}的结果比较。"
     else:
         comparison = (f"与{c.previous.month}督查相比，新增问题{len(c.new_gaps)}项，已解决{len(c.closed_gaps)}项；"
                       f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
@@ -97,9 +100,11 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         due = min((r.deadline for r in still_open), default=None)
         ledger_summary.append([org, str(len(still_open)), str(len(items) - len(still_open)),
                                due.isoformat() if due else "", items[-1].responsible])
-    deadline = min((r.deadline for r in result.ledger if r.closed_on is None), default=None)
+    deadline = next_month_end(result.run.as_of.replace(day=1))
+    late = sum(1 for r in result.ledger if r.closed_on is None and r.deadline < result.run.as_of)
     requirements = [
-        "各党支部要对照问题清单逐项认领，查找原因，明确责任人和整改时限" + (f"，于{deadline.isoformat()}前完成整改" if deadline else "") + "。",
+        f"各党支部要对照问题清单逐项认领，查找原因，明确责任人，本月新发现的问题于{deadline.isoformat()}前完成整改"
+        + (f"；已超过整改时限的{late}项要立即整改" if late else "") + "。",
         "整改完成后，将会议记录、签到表和图文资料报镇党建办，经“回头看”核实后逐项销号。",
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
@@ -206,6 +211,12 @@ def write_chart(b: Bulletin, path: Path) -> tuple[Path, list[str]]:
     key = [f"{i}. {org}" for i, org in enumerate(orgs, start=1)]
     values = np.array([[np.nan if b.rates[o].get(m) is None else b.rates[o][m] * 100 for m in months] for o in orgs]).reshape(len(orgs), len(months))
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(orgs), 1)), dpi=120)
+    if not orgs or not months:
+        ax.axis("off")
+        ax.text(0.5, 0.5, "暂无已结束月份的数据" if font else "No ended month to show yet", ha="center", va="center")
+        fig.savefig(path)
+        plt.close(fig)
+        return path, key
     ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(months)), [m.replace("-", "/") for m in months])
     ax.set_yticks(range(len(orgs)), orgs if font else [str(i) for i in range(1, len(orgs) + 1)], fontsize=8)

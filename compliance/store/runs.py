@@ -65,6 +65,19 @@ class SavedRun:
 
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
+
+
+def _insert_new(dialect: str, table: Any, key: str) -> Any:
+    """Return an INSERT that skips rows whose unique `key` is already there (SQLite and PostgreSQL)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+    return insert(table)
 RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow.__dataclass_fields__]
 
 
@@ -112,13 +125,14 @@ class SupervisionQueries:
                             r[10], r[11]) for r in conn.execute(query)]
 
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: list[Finding],
-                 to_open: list[dict[str, Any]], gaps_made_good: dict[str, date]) -> SavedRun:
+                 to_open: list[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
         on PostgreSQL), so a second run of the same scope waits, then finds this one. A draft
         (unpublished) run of the month is replaced; if it already holds the same snapshot,
-        nothing is written. After a published run, a new revision is made.
+        nothing is written. After a published run, a new revision is made, unless the published
+        run already holds the same snapshot. `publish` freezes the run in the same transaction.
         `to_open` are new ledger items keyed by `gap_key` (opened unless the gap ever had one);
         `gaps_made_good` maps gap keys now met to the date they are closed on.
         """
@@ -128,7 +142,11 @@ class SupervisionQueries:
             latest = conn.execute(select(*RUN_COLUMNS).where(RUN.c.scope_org_id == scope_org_id, RUN.c.month == month)
                                   .order_by(RUN.c.revision.desc()).limit(1)).first()
             latest = RunRow(*latest) if latest else None
-            if latest and latest.published_at is None and latest.fingerprint == fingerprint:
+            if latest and latest.fingerprint == fingerprint:
+                # The same snapshot again: nothing to write, and no new revision of a published run.
+                if publish and latest.published_at is None:
+                    conn.execute(update(RUN).where(RUN.c.id == latest.id).values(published_at=stamp))
+                    latest = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == latest.id)).one())
                 return SavedRun(latest, written=False)
             if latest and latest.published_at is None:
                 run_id = latest.id
@@ -148,7 +166,12 @@ class SupervisionQueries:
                 RECTIFICATION.c.gap_key.in_([r["gap_key"] for r in to_open] or [""]))).scalars())
             fresh = [r for r in to_open if r["gap_key"] not in known]
             if fresh:
-                conn.execute(insert(RECTIFICATION), [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in fresh])
+                # A run of an overlapping scope (a 党总支 inside this township) may be adding the
+                # same gaps right now: the unique gap key lets exactly one of them in.
+                rows = [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in fresh]
+                conn.execute(_insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), rows)
+                fresh = list(conn.execute(select(RECTIFICATION.c.id).where(
+                    RECTIFICATION.c.opened_run_id == run_id, RECTIFICATION.c.gap_key.in_([r["gap_key"] for r in fresh]))).scalars())
             closed = 0
             if gaps_made_good:
                 open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
@@ -157,6 +180,8 @@ class SupervisionQueries:
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
                         closed_on=gaps_made_good[key], close_note="已补录有效记录，督查自动销号", closed_run_id=run_id))
                 closed = len(open_items)
+            if publish:
+                conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
         return SavedRun(row, written=True, opened=len(fresh), closed=closed)
 

@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("closed_run_id", sa.Integer, sa.ForeignKey("supervisionrun.id"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_rectification_gap", "rectification", ["gap_key"])
+    op.create_index("ix_rectification_gap", "rectification", ["gap_key"], unique=True)
 
 
 def downgrade() -> None:
