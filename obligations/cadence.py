@@ -167,15 +167,17 @@ class TermCadence:
             raise ValueError(f"a term lasts at least one year, got {self.years}")
 
     def term(self, elected_on: date, years: int | None = None) -> Period:
-        """Return the term opened by an election on `elected_on`; the next election is due at its end.
+        """Return the term opened by an election on `elected_on`: keyed by its interval, due on its anniversary.
 
-        An early election (at most one year early, 选举工作条例 2020) is on time: it falls in
-        the term's last year.
+        A committee elected 2021-11-20 for 5 years serves 2021-11-20/2026-11-19; the next election
+        is due by 2026-11-20 (a term from 29 February ends on 28 February). An early election, at
+        most one year early (选举工作条例 2020), is on time: it falls in the year before the due date.
         """
         n = years or self.years
-        end = elected_on + relativedelta(years=n, days=-1)
-        window_start = end - relativedelta(years=1) + timedelta(days=1)
-        return Period(f"{elected_on.isoformat()}/{end.isoformat()}", elected_on, end, end, window_start)
+        due = elected_on + relativedelta(years=n)
+        end = due - timedelta(days=1)
+        window_start = due - relativedelta(years=1)
+        return Period(f"{elected_on.isoformat()}/{end.isoformat()}", elected_on, end, due, window_start)
 
     def periods(self, first: date, last: date) -> list[Period]:
         return []

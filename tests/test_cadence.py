@@ -95,8 +95,14 @@ def test_occurrences_listed_are_those_whose_nominal_date_is_in_the_window(calend
 def test_term_from_feb_29_ends_the_day_before_the_anniversary():
     term = TermCadence(5).term(date(2028, 2, 29))
     assert term.key == "2028-02-29/2033-02-27"
-    assert term.due == date(2033, 2, 27)
+    assert term.due == date(2033, 2, 28)
     assert term.window_start == date(2032, 2, 28)
+
+
+def test_village_committee_elected_2021_11_20_is_due_2026_11_20():
+    term = TermCadence(5).term(date(2021, 11, 20))
+    assert (term.key, term.due) == ("2021-11-20/2026-11-19", date(2026, 11, 20))
+    assert TermCadence(3).term(date(2021, 11, 20)).due == date(2024, 11, 20)
 
 
 def test_three_year_term():

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from compliance import importing, model
 from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError
 from compliance.report.bulletin import write_bulletin
-from compliance.store import TZ, Store
+from compliance.store import Store
 from compliance.supervision import supervise
 from compliance.tracking import Window, overdue
 from tests.conftest import write_csv

@@ -1,0 +1,137 @@
+"""The `compliance` command: parse, call one library function, render. The only place that exits.
+
+This module holds the app, the shared options and the error handler; the commands live in
+`records.py` (organizations, members, records, status, catalogs), `supervision.py` (supervision,
+scores, sheets, the ledger) and `demo.py`.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from datetime import date, datetime, time
+from enum import Enum
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+
+from compliance import store as store_mod
+from compliance.errors import ComplianceError, InputError
+from compliance.report.findings import print_findings, to_csv, to_json
+from compliance.tabular import CellError, parse_date
+from obligations.catalog import CatalogError
+from obligations.rules import Rules, default_rules
+
+app = typer.Typer(help="基层党组织组织生活合规台账：三会一课、主题党日、固定学习日等按期提醒与督查。", no_args_is_help=True, add_completion=False)
+org_app = typer.Typer(help="党组织：导入与列表。", no_args_is_help=True)
+member_app = typer.Typer(help="党员花名册：导入。", no_args_is_help=True)
+record_app = typer.Typer(help="会议与活动记录：导入。", no_args_is_help=True)
+catalog_app = typer.Typer(help="规则集（执行规定）：列表、查看、检查。", no_args_is_help=True)
+sheet_app = typer.Typer(help="考核评分表：列表、检查。", no_args_is_help=True)
+rectify_app = typer.Typer(help="整改台账：列表、销号。", no_args_is_help=True)
+app.add_typer(org_app, name="org")
+app.add_typer(sheet_app, name="sheet")
+app.add_typer(rectify_app, name="rectify")
+app.add_typer(member_app, name="member")
+app.add_typer(record_app, name="record")
+app.add_typer(catalog_app, name="catalog")
+
+console = Console()
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+# Options shared by the listing commands.
+FORMAT_OPTION = typer.Option(Format.table, "--format", help="table（表格）、json 或 csv。")
+AS_OF_OPTION = typer.Option(None, "--as-of", help="判断日期，默认今天。")
+KNOWN_AT_OPTION = typer.Option(None, "--known-at", help="只看此前录入的记录，复现当时结果。")
+
+
+class State:
+    db: str | None = None
+
+
+state = State()
+
+
+def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a ComplianceError or CatalogError into a one-line message on stderr and its exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ComplianceError as exc:
+            typer.echo(f"错误：{exc}", err=True)
+            raise typer.Exit(exc.exit_code) from None
+        except (CatalogError, KeyError) as exc:
+            message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
+            typer.echo(f"错误：{message}", err=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@app.callback()
+def main_options(
+    db: Optional[str] = typer.Option(None, "--db", help="数据库：SQLAlchemy URL 或 SQLite 文件路径；默认取 COMPLIANCE_DB，否则用户数据目录下的 compliance.db。"),
+) -> None:
+    state.db = db
+
+
+def _rules() -> Rules:
+    return default_rules()
+
+
+def _date_option(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value)
+    except CellError as exc:
+        raise InputError(f"{option}：值「{value}」{exc}") from None
+
+
+def _known_at(value: str | None) -> datetime | None:
+    """Return --known-at as a wall-clock datetime; a bare date means the end of that day."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        day = _date_option(value, "--known-at")
+        assert day is not None
+        return datetime.combine(day, time(23, 59, 59), tzinfo=store_mod.TZ)
+    if len(value) == 10:
+        return datetime.combine(moment.date(), time(23, 59, 59), tzinfo=store_mod.TZ)
+    return moment if moment.tzinfo else moment.replace(tzinfo=store_mod.TZ)
+
+
+def _today() -> date:
+    return datetime.now(store_mod.TZ).date()
+
+
+def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True, root: str | None = None,
+          year: int | None = None) -> None:
+    if fmt is Format.json:
+        sys.stdout.write(to_json(findings) + "\n")
+    elif fmt is Format.csv:
+        sys.stdout.write(to_csv(findings))
+    else:
+        print_findings(console, findings, title, show_org, root, year)
+
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+
+# Register the commands (they import the app above).
+from compliance.cli import demo, records, supervision  # noqa: E402,F401

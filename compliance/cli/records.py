@@ -1,0 +1,178 @@
+"""Commands for the everyday records: init, imports, log, status, overdue, catalogs."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from compliance.cli import (
+    AS_OF_OPTION, FORMAT_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today,
+    app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, state,
+)
+from compliance import importing, store as store_mod, tracking
+from compliance.errors import InputError
+from compliance.orgs import OrgIndex
+from compliance.report import catalogs as catalog_report
+from obligations.rules import load_rules
+
+
+@app.command()
+@fails_cleanly
+def init(catalog: str = typer.Option(tracking.DEFAULT_CATALOG, "--catalog", help="默认规则集（未指定执行规定的党组织使用）。")) -> None:
+    """创建数据库或升级到最新结构（数据不丢失）。"""
+    rules = _rules()
+    rules.catalog(catalog)
+    store = store_mod.open_store(state.db, must_exist=False)
+    store.upgrade()
+    store.set_setting("default_catalog", catalog)
+    console.print(f"数据库已就绪：{store.url}（默认规则集：{catalog}）")
+
+
+def _report_import(what: str, result: importing.ImportResult) -> None:
+    console.print(f"{what}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。")
+
+
+@org_app.command("import")
+@fails_cleanly
+def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+    """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
+    store = store_mod.open_store(state.db)
+    _report_import("党组织", importing.import_orgs(store, _rules(), file))
+
+
+@org_app.command("list")
+@fails_cleanly
+def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列出此党组织及其下级。"),
+             fmt: Format = FORMAT_OPTION) -> None:
+    """列出党组织（路径、代码、类型、领域、执行规定）。"""
+    store = store_mod.open_store(state.db)
+    index = OrgIndex(store.orgs())
+    orgs = index.subtree(index.resolve(under)) if under else sorted(index.by_id.values(), key=lambda o: o.path)
+    catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value)
+
+
+@member_app.command("import")
+@fails_cleanly
+def member_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别）。"""
+    store = store_mod.open_store(state.db)
+    _report_import("党员", importing.import_members(store, file))
+
+
+@record_app.command("import")
+@fails_cleanly
+def record_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+    """导入会议与活动记录；同一行再次导入不会重复，内容变化的行成为新版本。"""
+    store = store_mod.open_store(state.db)
+    _report_import("记录", importing.import_records(store, _rules(), file))
+
+
+@app.command()
+@fails_cleanly
+def log(
+    kind: str = typer.Argument(..., help="类型：名称或代码，如 党员大会、支委会、主题党日、固定学习日。"),
+    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    held_on: str = typer.Option(..., "--date", help="召开日期，如 2026-11-10。"),
+    expected: Optional[str] = typer.Option(None, "--expected", help="应到人数（党员大会为正式党员人数）。"),
+    present: Optional[str] = typer.Option(None, "--present", help="实到人数。"),
+    topic: Optional[str] = typer.Option(None, "--topic", help="主题。"),
+    recorder: Optional[str] = typer.Option(None, "--recorder", help="记录人。"),
+    secretary_signed: Optional[str] = typer.Option(None, "--secretary-signed", help="书记签字：是/否。"),
+    recorder_signed: Optional[str] = typer.Option(None, "--recorder-signed", help="记录人签字：是/否。"),
+    member: Optional[str] = typer.Option(None, "--member", help="党员（按人计的记录，如流动党员汇报）。"),
+    group: Optional[str] = typer.Option(None, "--group", help="党小组（党小组会）。"),
+    lecturer: Optional[str] = typer.Option(None, "--lecturer", help="主讲人（党课）。"),
+    attendees: Optional[str] = typer.Option(None, "--attendees", help="参会人员，用顿号或逗号分隔。"),
+    excused: Optional[str] = typer.Option(None, "--excused", help="请假人员。"),
+    counterpart: Optional[str] = typer.Option(None, "--counterpart", help="谈话对象（谈心谈话）。"),
+    hours: Optional[str] = typer.Option(None, "--hours", help="学时。"),
+    photos: Optional[str] = typer.Option(None, "--photos", help="图片（文件名或链接）。"),
+    recorded_on: Optional[str] = typer.Option(None, "--recorded-on", help="录入日期（补录纸质记录时填写）。"),
+) -> None:
+    """登记一条会议或活动记录。"""
+    store = store_mod.open_store(state.db)
+    values = {
+        "org": org, "kind": kind, "date": held_on, "expected": expected, "present": present, "topic": topic,
+        "recorder": recorder, "secretary_signed": secretary_signed, "recorder_signed": recorder_signed,
+        "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
+        "counterpart": counterpart, "hours": hours, "photos": photos, "recorded_on": recorded_on,
+    }
+    result = importing.log_record(store, _rules(), values)
+    if result.unchanged:
+        console.print("这条记录已经登记过，未重复添加。")
+    else:
+        word = "已登记" if result.added else "已更新为新版本"
+        console.print(f"{word}：记录编号 {result.ids[0]}")
+
+
+@app.command()
+@fails_cleanly
+def status(
+    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    year: Optional[int] = typer.Option(None, "--year", help="列出这一整年（含未开始的周期）。"),
+    as_of: Optional[str] = AS_OF_OPTION,
+    known_at: Optional[str] = KNOWN_AT_OPTION,
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """一个党组织本年度到当前周期的各项完成情况。"""
+    store = store_mod.open_store(state.db)
+    day = _date_option(as_of, "--as-of") or _today()
+    if year is not None and not 1900 < year < 3000:
+        raise InputError(f"--year：值「{year}」不是有效年份")
+    target = year or day.year
+    last = day if year is None else date(target, 12, 31)
+    window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
+    path = tracking.org_path(store, org)
+    findings = tracking.org_status(store, _rules(), org, window)
+    _emit(findings, fmt, f"{path} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False, year=target)
+
+
+@app.command()
+@fails_cleanly
+def overdue(
+    under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级（默认全部）。"),
+    since: Optional[str] = typer.Option(None, "--since", help="从此日期起（默认当年1月1日）。"),
+    as_of: Optional[str] = AS_OF_OPTION,
+    known_at: Optional[str] = KNOWN_AT_OPTION,
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
+    store = store_mod.open_store(state.db)
+    day = _date_option(as_of, "--as-of") or _today()
+    first = _date_option(since, "--since") or date(day.year, 1, 1)
+    if first > day:
+        raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
+    findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)))
+    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=under and tracking.org_path(store, under), year=day.year)
+
+
+@catalog_app.command("list")
+@fails_cleanly
+def catalog_list(fmt: Format = FORMAT_OPTION) -> None:
+    """列出所有规则集。"""
+    catalog_report.print_catalogs(console, _rules(), fmt.value)
+
+
+@catalog_app.command("show")
+@fails_cleanly
+def catalog_show(name: str = typer.Argument(..., help="规则集名称，如 tuhe-2021。"),
+                 fmt: Format = FORMAT_OPTION) -> None:
+    """查看一个规则集的全部事项、周期、证据要求和出处。"""
+    catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
+
+
+@catalog_app.command("check")
+@fails_cleanly
+def catalog_check(file: Path = typer.Argument(..., help="规则集 TOML 文件。")) -> None:
+    """检查一个规则集文件；有错时指出行号和原因。"""
+    if not file.is_file():
+        raise InputError(f"{file}: 文件不存在")
+    from obligations.catalog import read_raw
+
+    name = read_raw(file).data.get("name")
+    rules = load_rules(extra_catalog=file)
+    catalog = rules.catalog(name)
+    console.print(f"{file}：规则集 {catalog.name} 检查通过，共 {len(catalog.obligations)} 项事项。")

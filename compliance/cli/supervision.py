@@ -1,0 +1,188 @@
+"""Commands for supervision and assessment: supervise, score, deduct, sheets, the rectification ledger."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from compliance.cli import (
+    AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _rules, app, console, fails_cleanly, rectify_app, sheet_app, state,
+)
+from compliance import store as store_mod, tracking
+from compliance.errors import InputError, NotFound
+from compliance.orgs import OrgIndex
+from compliance.report import catalogs as catalog_report
+from compliance.report.findings import to_csv
+
+
+@app.command()
+@fails_cleanly
+def supervise(
+    under: str = typer.Option(..., "--under", help="督查范围：乡镇党委等上级党组织。"),
+    month: str = typer.Option(..., "--month", help="督查月份，如 2026-11。"),
+    as_of: Optional[str] = AS_OF_OPTION,
+    out: Optional[Path] = typer.Option(None, "--out", help="通报输出目录（Markdown、XLSX、DOCX、PNG）。"),
+    publish: bool = typer.Option(False, "--publish", help="发布并冻结本次督查；之后再运行为新版本。"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """每月督查：检查范围内各党组织，保存快照，建立和销号整改台账，生成通报。"""
+    from rich.progress import Progress
+
+    from compliance.report import assessments
+    from compliance.supervision import supervise as run_supervision
+
+    store = store_mod.open_store(state.db)
+    day = _date_option(as_of, "--as-of")
+    if out is not None:
+        _check_writable(out)
+    if fmt is Format.table:
+        with Progress(console=console, transient=True) as bar:
+            task = bar.add_task("正在检查各党组织…", total=None)
+            result = run_supervision(store, _rules(), under, month, day, publish,
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+    else:
+        result = run_supervision(store, _rules(), under, month, day, publish)
+    files = [str(p) for p in _write_bulletin(result, out)] if out else []
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(assessments.run_dict(result, files), ensure_ascii=False, indent=2) + "\n")
+    elif fmt is Format.csv:
+        sys.stdout.write(to_csv(result.gaps))
+    else:
+        assessments.print_run(console, result, files)
+
+
+def _check_writable(out: Path) -> None:
+    """Fail before a run is saved (and perhaps published) when its bulletin could not be written."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".compliance-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
+
+
+def _write_bulletin(result: Any, out: Path) -> list[Path]:
+    from compliance.report.bulletin import write_bulletin
+
+    try:
+        return write_bulletin(result, out)
+    except OSError as exc:
+        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
+
+
+@app.command()
+@fails_cleanly
+def score(
+    under: str = typer.Option(..., "--under", help="考核范围：乡镇党委等上级党组织。"),
+    period: str = typer.Option(..., "--period", help="考核周期：2026-Q3、2026-H1 或 2026。"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="评分表（默认按规则集或领域选择）。"),
+    as_of: Optional[str] = AS_OF_OPTION,
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """考核打分：各党支部按评分表得分、等次、合格与否和乡镇内排名，并检查等次比例。"""
+    from compliance.assessment import score_scope
+    from compliance.report import assessments
+
+    store = store_mod.open_store(state.db)
+    scores, warnings = score_scope(store, _rules(), under, period, sheet, _date_option(as_of, "--as-of"))
+    if fmt is Format.table:
+        assessments.print_scores(console, scores, warnings, tracking.org_path(store, under))
+        return
+    rows = [assessments.score_dict(s) for s in scores]
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps({"scores": rows, "warnings": warnings}, ensure_ascii=False, indent=2) + "\n")
+    else:
+        assessments.emit_rows(rows, "csv", assessments.SCORE_HEADINGS)
+
+
+@app.command()
+@fails_cleanly
+def deduct(
+    org: str = typer.Option(..., "--org", help="被考核的党组织。"),
+    sheet: str = typer.Option(..., "--sheet", help="评分表名称，如 village-2020。"),
+    period: str = typer.Option(..., "--period", help="考核周期：2026-Q3、2026-H1 或 2026。"),
+    reason: str = typer.Option(..., "--reason", help="扣分原因。"),
+    item: Optional[str] = typer.Option(None, "--item", help="评分表条目编号，如 二.2。"),
+    points: Optional[float] = typer.Option(None, "--points", help="扣分数。"),
+    veto: Optional[str] = typer.Option(None, "--veto", help="一票否决情形，如 secretary_disciplined。"),
+    self_assessed: bool = typer.Option(False, "--self", help="党支部自评扣分（有自评分的评分表，如 wujin-2016）。"),
+) -> None:
+    """登记检查组的人工扣分（或一票否决情形）。"""
+    from compliance.assessment import add_deduction
+
+    if (item is None) == (veto is None):
+        raise InputError("请给出 --item 和 --points（扣分），或 --veto（否决情形），二者选一")
+    store = store_mod.open_store(state.db)
+    deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
+    console.print(f"已登记：编号 {deduction_id}")
+
+
+@sheet_app.command("list")
+@fails_cleanly
+def sheet_list(fmt: Format = FORMAT_OPTION) -> None:
+    """列出所有评分表及其分值。"""
+    rules = _rules()
+    rows = [{"name": s.name, "title": s.title, "sectors": "、".join(s.sectors), "total": s.total, "items": s.max_points,
+             "bar": s.bar, "warnings": len(rules.sheets.warnings[s.name])} for s in sorted(rules.sheets.sheets.values(), key=lambda s: s.name)]
+    catalog_report.print_sheets(console, rows, fmt.value)
+
+
+@sheet_app.command("check")
+@fails_cleanly
+def sheet_check(file: Path = typer.Argument(..., help="评分表 TOML 文件。")) -> None:
+    """检查一个评分表文件：有错时指出行号和原因；分值合计不符只提醒。"""
+    from obligations.scoresheet import read_sheet
+
+    if not file.is_file():
+        raise InputError(f"{file}：文件不存在")
+    sheet, warnings = read_sheet(file, set(_rules().kinds))
+    console.print(f"{file}：评分表 {sheet.name} 检查通过，共 {len(sheet.items)} 个条目，合计 {sheet.max_points:g} 分。")
+    for w in warnings:
+        console.print(f"[yellow]提醒：{w}[/]", soft_wrap=True)
+
+
+@rectify_app.command("list")
+@fails_cleanly
+def rectify_list(
+    under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+    only_open: bool = typer.Option(False, "--open", help="只看未销号的事项。"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """整改台账：组织、整改事项、整改措施、整改时限、责任人、完成销号时间；超期的标红。"""
+    from compliance.report import assessments
+
+    store = store_mod.open_store(state.db)
+    index = OrgIndex(store.orgs())
+    root = index.resolve(under) if under else None
+    ids = [o.id for o in index.subtree(root)] if root else None
+    today = store.today()
+    rows = [assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open)]
+    if fmt is Format.table:
+        assessments.print_ledger(console, rows, root.path if root else None)
+    else:
+        assessments.emit_rows(rows, fmt.value, assessments.RECTIFY_HEADINGS | ({"overdue": "超期"} if fmt is Format.csv else {}))
+
+
+@rectify_app.command("close")
+@fails_cleanly
+def rectify_close(
+    item_id: int = typer.Argument(..., help="整改事项编号。"),
+    note: str = typer.Option(..., "--note", help="销号说明（回头看核实情况）。"),
+    on: Optional[str] = typer.Option(None, "--on", help="销号日期（默认今天）。"),
+) -> None:
+    """回头看核实后，手工销号一项整改事项。"""
+    store = store_mod.open_store(state.db)
+    if not note.strip():
+        raise InputError("--note：销号须写明说明")
+    day = _date_option(on, "--on") or store.today()
+    row = store.close_rectification(item_id, note.strip(), day)
+    if row is None:
+        raise NotFound(f"没有编号为 {item_id} 的整改事项")
+    if row.close_note != note.strip() or row.closed_on != day:
+        raise InputError(f"整改事项 {item_id} 已于 {row.closed_on} 销号（{row.close_note}），未重复销号")
+    console.print(f"已销号：整改事项 {item_id}（{row.matter}），{day.isoformat()}")
