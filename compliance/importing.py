@@ -12,6 +12,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Callable
 
+from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.store import RECORD_CONTENT, TZ, Store
@@ -87,6 +88,11 @@ class _Problems:
             raise InputError(f"{self.messages[0]}（{more}{nothing}）")
 
 
+def file_meta(path: Path, table: Table) -> dict[str, Any]:
+    """Return what the audit log keeps of an imported file: its name, SHA-256 and row count."""
+    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "rows": len(table.rows)}
+
+
 def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
     found = index.find(ref)
     if isinstance(found, OrgRow):
@@ -96,8 +102,11 @@ def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
     return None, "找不到该党组织"
 
 
-def import_orgs(store: Store, rules: Rules, path: Path) -> ImportResult:
-    """Load organizations; parents may be existing ones or rows of the same file, in any order."""
+def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
+    """Load organizations; parents may be existing ones or rows of the same file, in any order.
+
+    With an `actor`, every organization the file adds or changes must be theirs to change.
+    """
     table = read_table(path, ORG_COLUMNS)
     problems = _Problems(table)
     existing = store.orgs()
@@ -192,11 +201,14 @@ def import_orgs(store: Store, rules: Rules, path: Path) -> ImportResult:
             else:
                 result.unchanged += 1
     problems.raise_if_any()
-    store.add_orgs(new, updates)
+    if actor is not None:
+        changed = {u["id"] for u in updates}
+        require_write(store, actor, "org_import", [r["path"] for r in new] + [o.path for o in existing if o.id in changed], SUPERVISORS)
+    store.add_orgs(new, updates, file_meta(path, table))
     return result
 
 
-def import_members(store: Store, path: Path) -> ImportResult:
+def import_members(store: Store, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load members onto their branches' rosters; a member already there is updated."""
     table = read_table(path, MEMBER_COLUMNS)
     problems = _Problems(table)
@@ -248,7 +260,10 @@ def import_members(store: Store, path: Path) -> ImportResult:
             else:
                 result.unchanged += 1
     problems.raise_if_any()
-    store.add_members(new, updates)
+    if actor is not None:
+        touched = {r["org_id"] for r in new} | {m.org_id for m in current.values() if m.id in {u["id"] for u in updates}}
+        require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
+    store.add_members(new, updates, file_meta(path, table))
     return result
 
 
@@ -334,7 +349,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     return row
 
 
-def load_records(store: Store, rules: Rules, table: Table, source: str) -> ImportResult:
+def load_records(store: Store, rules: Rules, table: Table, source: str, meta: dict[str, Any] | None = None,
+                 actor: Actor | None = None) -> ImportResult:
     """Check every row of `table`, then write new records and new versions in one transaction."""
     problems = _Problems(table)
     roster: dict[int, dict[str, MemberRow]] = {}
@@ -351,6 +367,8 @@ def load_records(store: Store, rules: Rules, table: Table, source: str) -> Impor
             problems.add(number, None, None, f"与第{earlier[0]}行是同一条记录（党组织、类型、日期、党小组、党员、主题相同）但内容不同")
         rows.setdefault(row["identity"], (number, row))
     problems.raise_if_any()
+    if actor is not None:
+        require_write(store, actor, "record_import" if meta else "log", [ctx.index.by_id[r["org_id"]].path for _, r in rows.values()])
     current = store.current_by_identity(rows)
     new, versions, result = [], [], ImportResult()
     for identity, (_, row) in rows.items():
@@ -364,7 +382,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str) -> Impor
             content = {k: v for k, v in row.items() if k not in ("identity", "first_recorded_at")}
             versions.append((old, content))
             result.updated += 1
-    result.ids = store.write_records(new, versions, source)
+    result.ids = store.write_records(new, versions, source, meta)
     return result
 
 
@@ -372,14 +390,62 @@ def _content(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(row.get(k) for k in RECORD_CONTENT)
 
 
-def import_records(store: Store, rules: Rules, path: Path) -> ImportResult:
+def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load meeting and activity records; the same row again adds nothing, a changed one adds a version."""
     table = read_table(path, RECORD_COLUMNS)
-    return load_records(store, rules, table, source=f"import:{path.name}")
+    return load_records(store, rules, table, source=f"import:{path.name}", meta=file_meta(path, table), actor=actor)
 
 
-def log_record(store: Store, rules: Rules, values: dict[str, Any]) -> ImportResult:
-    """Log one record given as import-column values (English names); checked like an import row."""
+def _option_table(values: dict[str, Any]) -> Table:
     headers = {c.english: f"--{c.english.replace('_', '-')}" for c in RECORD_COLUMNS}
-    table = Table(Path("命令行参数"), headers, [(0, values)])
-    return load_records(store, rules, table, source="log")
+    headers["date"], headers["recorded_on"] = "--date", "--recorded-on"
+    return Table(Path("命令行参数"), headers, [(0, values)])
+
+
+def log_record(store: Store, rules: Rules, values: dict[str, Any], actor: Actor | None = None) -> ImportResult:
+    """Log one record given as import-column values (English names); checked like an import row."""
+    return load_records(store, rules, _option_table(values), source="log", actor=actor)
+
+
+def record_values(version: dict[str, Any], org_path: str) -> dict[str, Any]:
+    """Return a stored version as import-column values, to be changed and checked again."""
+    return {
+        "org": org_path, "kind": version["kind"], "date": version["held_on"], "expected": version["expected"],
+        "present": version["present"], "topic": version["topic"], "recorder": version["recorder"],
+        "secretary_signed": version["secretary_signed"], "recorder_signed": version["recorder_signed"],
+        "member": version.get("member_name"), "group": version["group_name"], "lecturer": version["lecturer"],
+        "attendees": version["attendees"], "excused": version["excused"], "counterpart": version["counterpart"],
+        "hours": version["hours"], "photos": version["photos"],
+    }
+
+
+def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str, Any], reason: str,
+                   actor: Actor | None = None) -> int:
+    """Make a corrected version of a record with `changes` (import-column values), checked like an import row."""
+    if not reason or not reason.strip():
+        raise InputError("--reason：更正须写明原因")
+    current = store.record_versions(record_id)[-1]
+    index = OrgIndex(store.orgs())
+    org = index.by_id[current["org_id"]]
+    values = {**record_values(current, org.path), **{k: v for k, v in changes.items() if v is not None}}
+    problems = _Problems(_option_table(values))
+    roster: dict[int, dict[str, MemberRow]] = {}
+    for m in store.members():
+        roster.setdefault(m.org_id, {})[m.name] = m
+    ctx = _RecordContext(rules, index, roster, store.setting("default_catalog") or "national-2018", store.today())
+    row = _record_row(problems, 0, values, ctx)
+    problems.raise_if_any()
+    assert row is not None
+    if actor is not None:
+        require_write(store, actor, "correct", {org.path, index.by_id[row["org_id"]].path})
+    return store.correct_record(record_id, row, row["identity"], reason.strip())
+
+
+def void_record(store: Store, record_id: int, reason: str, actor: Actor | None = None) -> None:
+    """Withdraw a record with the reason; it stays readable and no longer counts."""
+    if not reason or not reason.strip():
+        raise InputError("--reason：作废须写明原因")
+    current = store.record_versions(record_id)[-1]
+    if actor is not None:
+        require_write(store, actor, "void", [OrgIndex(store.orgs()).by_id[current["org_id"]].path])
+    store.void_record(record_id, reason.strip())

@@ -176,3 +176,38 @@ class Rectification(SQLModel, table=True):
     close_note: str | None = None
     closed_run_id: int | None = Field(default=None, foreign_key="supervisionrun.id")
     created_at: datetime
+
+
+class AuditEntry(SQLModel, table=True):
+    """One entry of the append-only audit log; each holds the hash of the one before (a chain)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    seq: int = Field(unique=True)
+    at: datetime
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=32)
+    entity: str = Field(max_length=32)
+    entity_id: str | None = Field(default=None, max_length=64)
+    org_id: int | None = Field(default=None, index=True)
+    detail: str                       # canonical JSON: before, after, file, ids, …
+    reason: str | None = None
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditHead(SQLModel, table=True):
+    """The chain's head, a single row: appends lock it, so entries are chained one at a time."""
+
+    id: int = Field(default=1, primary_key=True)
+    seq: int = 0
+    last_hash: str = Field(default="0" * 64, max_length=64)
+
+
+class User(SQLModel, table=True):
+    """Someone who may act: a role and the organization whose subtree they act on."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    role: str = Field(max_length=16)          # branch, township, county
+    org_id: int | None = Field(default=None, foreign_key="org.id")
+    created_at: datetime

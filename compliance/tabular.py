@@ -57,8 +57,9 @@ def read_table(path: Path, columns: list[Column]) -> Table:
     if not path.is_file():
         raise InputError(f"{path}：文件不存在")
     by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
+    formulas: dict[tuple[int, int], str] = {}
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        raw_rows, where = _read_xlsx(path, by_header)
+        raw_rows, where, formulas = _read_xlsx(path, by_header)
     else:
         raw_rows, where = _read_csv(path), path.name
     if not raw_rows:
@@ -91,6 +92,9 @@ def read_table(path: Path, columns: list[Column]) -> Table:
         values = {}
         for i, name in positions:
             cell = raw[i] if i < len(raw) else None
+            if cell is None and (number - 1, i) in formulas:
+                raise InputError(f"{where} 第{number}行「{headers[name]}」列：值「{formulas[(number - 1, i)]}」：是公式且文件中没有保存计算结果，"
+                                 "请在 Excel 中打开后保存，或把公式粘贴为数值（未导入任何数据）")
             if isinstance(cell, str):
                 cell = cell.strip() or None
             values[name] = cell
@@ -112,10 +116,12 @@ def _read_csv(path: Path) -> list[list[Any]]:
     return [row for row in csv.reader(io.StringIO(text, newline=""))]
 
 
-def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str]:
-    """Return the rows of the first worksheet whose first row has a known header, and its name.
+def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:
+    """Return the rows of the first worksheet whose first row has a known header, its name, and its formulas.
 
-    Offices often put an instructions sheet (填表说明) first; it is skipped.
+    Offices often put an instructions sheet (填表说明) first; it is skipped. Values are the ones
+    Excel saved with the file; a formula cell without a saved value comes back as None, and the
+    returned map (row index, column index) -> formula says which those are.
     """
     from openpyxl import load_workbook
 
@@ -125,14 +131,27 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         raise InputError(f"{path}：无法作为 XLSX 打开：{exc}") from exc
     try:
         sheets = book.worksheets
+        chosen = sheets[0]
+        rows = [list(row) for row in chosen.iter_rows(values_only=True)]
         for sheet in sheets:
-            rows = [list(row) for row in sheet.iter_rows(values_only=True)]
-            if rows and any(isinstance(c, str) and c.strip() in by_header for c in rows[0]):
-                return rows, f"{path.name}「{sheet.title}」表"
-        first = sheets[0]
-        return [list(row) for row in first.iter_rows(values_only=True)], f"{path.name}「{first.title}」表"
+            candidate = [list(row) for row in sheet.iter_rows(values_only=True)]
+            if candidate and any(isinstance(c, str) and c.strip() in by_header for c in candidate[0]):
+                chosen, rows = sheet, candidate
+                break
+        title = chosen.title
     finally:
         book.close()
+    formulas: dict[tuple[int, int], str] = {}
+    if any(cell is None for row in rows for cell in row):
+        raw = load_workbook(path, read_only=True, data_only=False)
+        try:
+            for r, row in enumerate(raw[title].iter_rows(values_only=True)):
+                for c, cell in enumerate(row):
+                    if isinstance(cell, str) and cell.startswith("=") and (r >= len(rows) or c >= len(rows[r]) or rows[r][c] is None):
+                        formulas[(r, c)] = cell
+        finally:
+            raw.close()
+    return rows, f"{path.name}「{title}」表", formulas
 
 
 def parse_date(value: Any) -> date | None:

@@ -54,6 +54,7 @@ KNOWN_AT_OPTION = typer.Option(None, "--known-at", help="只看此前录入的�
 
 class State:
     db: str | None = None
+    user: str | None = None
 
 
 state = State()
@@ -80,8 +81,20 @@ def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
 @app.callback()
 def main_options(
     db: Optional[str] = typer.Option(None, "--db", help="数据库：SQLAlchemy URL 或 SQLite 文件路径；默认取 COMPLIANCE_DB，否则用户数据目录下的 compliance.db。"),
+    user: Optional[str] = typer.Option(None, "--user", envvar="COMPLIANCE_USER", help="操作用户（已有用户时修改数据必须指明）。"),
 ) -> None:
     state.db = db
+    state.user = user
+
+
+def session(must_exist: bool = True) -> tuple[store_mod.Store, Any]:
+    """Open the database and resolve the acting user; the audit log names them."""
+    from compliance.access import resolve_actor
+
+    store = store_mod.open_store(state.db, must_exist=must_exist)
+    actor = resolve_actor(store, state.user)
+    store.actor = actor.name or store.actor
+    return store, actor
 
 
 def _rules() -> Rules:
@@ -95,6 +108,17 @@ def _date_option(value: str | None, option: str) -> date | None:
         return parse_date(value)
     except CellError as exc:
         raise InputError(f"{option}：值「{value}」{exc}") from None
+
+
+def _id_argument(value: str, what: str) -> int:
+    """Return a numeric id typed on the command line; InputError names the value otherwise."""
+    try:
+        number = int(value.strip())
+    except ValueError:
+        raise InputError(f"{what}「{value}」不是编号（应为整数）") from None
+    if number < 1:
+        raise InputError(f"{what}「{value}」不是编号（应为正整数）")
+    return number
 
 
 def _known_at(value: str | None) -> datetime | None:
@@ -127,11 +151,32 @@ def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True, r
 
 
 
+USAGE_WORDS = {"NoSuchOption": "没有这个选项", "MissingParameter": "缺少必需的参数", "BadParameter": "参数值无效",
+               "BadOptionUsage": "选项用法有误", "BadArgumentUsage": "参数用法有误"}
+
+
 def main() -> None:
-    """Entry point of the console script."""
-    app()
+    """Entry point of the console script: usage errors become one line too, like every other error."""
+    if len(sys.argv) == 1:
+        sys.argv.append("--help")
+    try:
+        code = app(standalone_mode=False)
+    except KeyboardInterrupt:
+        typer.echo("错误：已取消", err=True)
+        sys.exit(130)
+    except Exception as exc:  # the command-line parser's usage errors (click's, vendored by typer)
+        if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())
+            sys.exit(0)
+        word = USAGE_WORDS.get(type(exc).__name__, "用法有误")
+        detail = " ".join(exc.format_message().split())
+        typer.echo(f"错误：{word}：{detail}（compliance --help 查看用法）", err=True)
+        sys.exit(exc.exit_code)
+    sys.exit(code or 0)
 
 
 
 # Register the commands (they import the app above).
-from compliance.cli import demo, records, supervision  # noqa: E402,F401
+from compliance.cli import admin, demo, records, supervision  # noqa: E402,F401

@@ -11,11 +11,21 @@ from typing import Optional
 
 import typer
 
+from compliance import importing, tracking
+from compliance import store as store_mod
 from compliance.cli import (
-    FORMAT_OPTION, Format, _date_option, _emit, _rules, app, console, fails_cleanly,
+    FORMAT_OPTION,
+    Format,
+    _date_option,
+    _emit,
+    _rules,
+    app,
+    console,
+    fails_cleanly,
+    state,
 )
-from compliance import importing, store as store_mod, tracking
 from compliance.cli.supervision import _write_bulletin
+from compliance.errors import InputError
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import print_findings
 from obligations.paths import data_dir
@@ -27,12 +37,17 @@ DEMO_AS_OF = date(2026, 11, 25)
 @fails_cleanly
 def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日期判断（默认 {DEMO_AS_OF.isoformat()}，演示数据的督查日）。"),
          fmt: Format = FORMAT_OPTION) -> None:
-    """在临时数据库中载入示例乡镇（图河镇），列出逾期与待办事项，并完成一次月度督查、生成通报。"""
+    """载入示例乡镇（图河镇），列出逾期与待办事项，并完成一次月度督查、生成通报。
+
+    默认用临时 SQLite 数据库；给出 --db 时载入该数据库（须为空库，如新建的 PostgreSQL 数据库）。
+    """
     day = _date_option(as_of, "--as-of") or DEMO_AS_OF
     folder = Path(tempfile.mkdtemp(prefix="compliance-demo-"))
-    db_path = folder / "demo.db"
-    store = store_mod.Store(store_mod.resolve_url(str(db_path)))
+    target = state.db or str(folder / "demo.db")
+    store = store_mod.Store(store_mod.resolve_url(target))
     store.upgrade()
+    if store.orgs():
+        raise InputError(f"数据库 {store.url} 已有党组织：演示只载入空数据库")
     store.set_setting("default_catalog", "tuhe-2021")
     rules = _rules()
     demo_dir = data_dir() / "demo"
@@ -59,5 +74,5 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     console.print()
     assessments.print_run(console, result, files)
     program = sys.argv[0] if Path(sys.argv[0]).name == "compliance" else "compliance"
-    console.print(f"\n演示数据库保留在 {db_path}，可继续查看，例如：", soft_wrap=True)
-    console.print(f"  {program} --db {db_path} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
+    console.print(f"\n演示数据库保留在 {target}，可继续查看，例如：", soft_wrap=True)
+    console.print(f"  {program} --db {target} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)

@@ -10,8 +10,9 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today,
-    app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, state,
+    app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
+from compliance.access import default_scope, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
 from compliance.orgs import OrgIndex
@@ -39,8 +40,8 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 @fails_cleanly
 def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
-    store = store_mod.open_store(state.db)
-    _report_import("党组织", importing.import_orgs(store, _rules(), file))
+    store, actor = session()
+    _report_import("党组织", importing.import_orgs(store, _rules(), file, actor))
 
 
 @org_app.command("list")
@@ -48,9 +49,13 @@ def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) 
 def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列出此党组织及其下级。"),
              fmt: Format = FORMAT_OPTION) -> None:
     """列出党组织（路径、代码、类型、领域、执行规定）。"""
-    store = store_mod.open_store(state.db)
+    store, actor = session()
     index = OrgIndex(store.orgs())
-    orgs = index.subtree(index.resolve(under)) if under else sorted(index.by_id.values(), key=lambda o: o.path)
+    scope = default_scope(actor, under)
+    if scope:
+        root = index.resolve(scope)
+        require_read(store, actor, root.path)
+    orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: o.path)
     catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value)
 
 
@@ -58,16 +63,16 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
 @fails_cleanly
 def member_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
     """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别）。"""
-    store = store_mod.open_store(state.db)
-    _report_import("党员", importing.import_members(store, file))
+    store, actor = session()
+    _report_import("党员", importing.import_members(store, file, actor))
 
 
 @record_app.command("import")
 @fails_cleanly
 def record_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
     """导入会议与活动记录；同一行再次导入不会重复，内容变化的行成为新版本。"""
-    store = store_mod.open_store(state.db)
-    _report_import("记录", importing.import_records(store, _rules(), file))
+    store, actor = session()
+    _report_import("记录", importing.import_records(store, _rules(), file, actor))
 
 
 @app.command()
@@ -93,14 +98,14 @@ def log(
     recorded_on: Optional[str] = typer.Option(None, "--recorded-on", help="录入日期（补录纸质记录时填写）。"),
 ) -> None:
     """登记一条会议或活动记录。"""
-    store = store_mod.open_store(state.db)
+    store, actor = session()
     values = {
         "org": org, "kind": kind, "date": held_on, "expected": expected, "present": present, "topic": topic,
         "recorder": recorder, "secretary_signed": secretary_signed, "recorder_signed": recorder_signed,
         "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
         "counterpart": counterpart, "hours": hours, "photos": photos, "recorded_on": recorded_on,
     }
-    result = importing.log_record(store, _rules(), values)
+    result = importing.log_record(store, _rules(), values, actor)
     if result.unchanged:
         console.print("这条记录已经登记过，未重复添加。")
     else:
@@ -118,7 +123,7 @@ def status(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """一个党组织本年度到当前周期的各项完成情况。"""
-    store = store_mod.open_store(state.db)
+    store, actor = session()
     day = _date_option(as_of, "--as-of") or _today()
     if year is not None and not 1900 < year < 3000:
         raise InputError(f"--year：值「{year}」不是有效年份")
@@ -126,6 +131,7 @@ def status(
     last = day if year is None else date(target, 12, 31)
     window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
     path = tracking.org_path(store, org)
+    require_read(store, actor, path)
     findings = tracking.org_status(store, _rules(), org, window)
     _emit(findings, fmt, f"{path} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False, year=target)
 
@@ -140,7 +146,10 @@ def overdue(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
-    store = store_mod.open_store(state.db)
+    store, actor = session()
+    under = default_scope(actor, under)
+    if under:
+        require_read(store, actor, tracking.org_path(store, under))
     day = _date_option(as_of, "--as-of") or _today()
     first = _date_option(since, "--since") or date(day.year, 1, 1)
     if first > day:

@@ -10,9 +10,10 @@ from typing import Any, Optional
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _rules, app, console, fails_cleanly, rectify_app, sheet_app, state,
+    AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, rectify_app, session, sheet_app,
 )
-from compliance import store as store_mod, tracking
+from compliance import tracking
+from compliance.access import SUPERVISORS, default_scope, require_read, require_write
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
 from compliance.report import catalogs as catalog_report
@@ -35,7 +36,8 @@ def supervise(
     from compliance.report import assessments
     from compliance.supervision import supervise as run_supervision
 
-    store = store_mod.open_store(state.db)
+    store, actor = session()
+    require_write(store, actor, "supervise", [tracking.org_path(store, under)], SUPERVISORS)
     day = _date_option(as_of, "--as-of")
     if out is not None:
         _check_writable(out)
@@ -88,7 +90,8 @@ def score(
     from compliance.assessment import score_scope
     from compliance.report import assessments
 
-    store = store_mod.open_store(state.db)
+    store, actor = session()
+    require_read(store, actor, tracking.org_path(store, under))
     scores, warnings = score_scope(store, _rules(), under, period, sheet, _date_option(as_of, "--as-of"))
     if fmt is Format.table:
         assessments.print_scores(console, scores, warnings, tracking.org_path(store, under))
@@ -117,7 +120,8 @@ def deduct(
 
     if (item is None) == (veto is None):
         raise InputError("请给出 --item 和 --points（扣分），或 --veto（否决情形），二者选一")
-    store = store_mod.open_store(state.db)
+    store, actor = session()
+    require_write(store, actor, "deduct", [tracking.org_path(store, org)], SUPERVISORS)
     deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
     console.print(f"已登记：编号 {deduction_id}")
 
@@ -156,9 +160,12 @@ def rectify_list(
     """整改台账：组织、整改事项、整改措施、整改时限、责任人、完成销号时间；超期的标红。"""
     from compliance.report import assessments
 
-    store = store_mod.open_store(state.db)
+    store, actor = session()
     index = OrgIndex(store.orgs())
+    under = default_scope(actor, under)
     root = index.resolve(under) if under else None
+    if root:
+        require_read(store, actor, root.path)
     ids = [o.id for o in index.subtree(root)] if root else None
     today = store.today()
     rows = [assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open)]
@@ -171,14 +178,19 @@ def rectify_list(
 @rectify_app.command("close")
 @fails_cleanly
 def rectify_close(
-    item_id: int = typer.Argument(..., help="整改事项编号。"),
+    item_id_text: str = typer.Argument(..., metavar="ID", help="整改事项编号。"),
     note: str = typer.Option(..., "--note", help="销号说明（回头看核实情况）。"),
     on: Optional[str] = typer.Option(None, "--on", help="销号日期（默认今天）。"),
 ) -> None:
     """回头看核实后，手工销号一项整改事项。"""
-    store = store_mod.open_store(state.db)
+    item_id = _id_argument(item_id_text, "整改事项编号")
+    store, actor = session()
     if not note.strip():
         raise InputError("--note：销号须写明说明")
+    item = next((r for r in store.rectifications() if r.id == item_id), None)
+    if item is None:
+        raise NotFound(f"没有编号为 {item_id} 的整改事项")
+    require_write(store, actor, "rectify_close", [OrgIndex(store.orgs()).by_id[item.org_id].path], SUPERVISORS)
     day = _date_option(on, "--on") or store.today()
     row = store.close_rectification(item_id, note.strip(), day)
     if row is None:

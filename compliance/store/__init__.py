@@ -21,13 +21,16 @@ from compliance import model
 from compliance.errors import DatabaseError
 from compliance.evaluate import Record as EvalRecord
 from compliance.orgs import MemberRow, OrgRow
+from compliance.store.audit import LOCAL_ADMIN, AuditQueries
+from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
+from compliance.store.users import UserQueries
 
 TZ = ZoneInfo("Asia/Shanghai")
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 ORG = model.Org.__table__
 MEMBER = model.Member.__table__
 RECORD = model.Record.__table__
@@ -66,7 +69,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store(SupervisionQueries):
+class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
     """A compliance database.
 
     `clock` returns the current instant; tests pass a fixed one (the way APScheduler injects
@@ -76,6 +79,7 @@ class Store(SupervisionQueries):
     def __init__(self, url: str, clock: Callable[[], datetime] | None = None):
         self.url = url
         self.clock = clock or now
+        self.actor = LOCAL_ADMIN        # who the audit log names; the command line sets the acting user
         try:
             self.engine: Engine = create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -158,13 +162,16 @@ class Store(SupervisionQueries):
                 result.extend(MemberRow(*row) for row in conn.execute(query.where(MEMBER.c.org_id.in_(chunk))))
             return result
 
-    def add_orgs(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]]) -> int:
+    def add_orgs(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> int:
         """Insert new organizations in order (parents first) and update changed ones; return the count added.
 
         A row's `parent_path` names its parent, which may be a row inserted earlier in `rows`.
+        `meta` (file, sha256, rows) goes into the one audit entry of the import.
         """
         stamp = self.clock()
         with self.engine.begin() as conn:
+            self.audit(conn, "import", "org", detail={**(meta or {}), "added": [r["path"] for r in rows],
+                                                      "updated": [{k: v for k, v in u.items()} for u in updates]})
             ids = {r.path: r.id for r in self.orgs()}
             for row in rows:
                 values = {k: v for k, v in row.items() if k != "parent_path"}
@@ -176,10 +183,11 @@ class Store(SupervisionQueries):
                 conn.execute(update(ORG).where(ORG.c.id == org_id).values(**change))
         return len(rows)
 
-    def add_members(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-        """Insert new members and update changed ones, in one transaction."""
+    def add_members(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> None:
+        """Insert new members and update changed ones, in one transaction with its audit entry."""
         stamp = self.clock()
         with self.engine.begin() as conn:
+            self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates)})
             if rows:
                 conn.execute(insert(MEMBER), [{**r, "created_at": stamp} for r in rows])
             for change in updates:
@@ -197,23 +205,26 @@ class Store(SupervisionQueries):
                     result[row["identity"]] = dict(row)
         return result
 
-    def write_records(self, new: list[dict[str, Any]], versions: list[tuple[dict[str, Any], dict[str, Any]]], source: str | None) -> list[int]:
+    def write_records(self, new: list[dict[str, Any]], versions: list[tuple[dict[str, Any], dict[str, Any]]], source: str | None,
+                      meta: dict[str, Any] | None = None) -> list[int]:
         """Insert new records and new versions of existing ones; return the stable ids touched.
 
         `versions` pairs the current row (as `current_by_identity` returned it) with the new
         content. Everything is written in one transaction. `recorded_at` is when this database
         learned of a version (what `known_at` compares); `first_recorded_at` is when the record
         was first made, which an import of old paper records may give (what `late_entry` checks).
+        An import is one audit entry (`meta`: file, sha256, rows; and the ids it created); a
+        single logged record's entry holds its content.
         """
         stamp = self.clock()
         with self.engine.begin() as conn:
-            first_new = None
+            created: list[int] = []
             if new:
                 rows = [{**r, "version": 1, "recorded_at": stamp,
                          "first_recorded_at": r.get("first_recorded_at") or stamp, "source": source} for r in new]
-                conn.execute(insert(RECORD), rows)
-                first_new = conn.execute(select(func.min(RECORD.c.id)).where(RECORD.c.record_id.is_(None))).scalar()
-                conn.execute(update(RECORD).where(RECORD.c.record_id.is_(None)).values(record_id=RECORD.c.id))
+                created = list(conn.execute(insert(RECORD).returning(RECORD.c.id), rows).scalars())
+                for chunk in _chunks(created, 5000):
+                    conn.execute(update(RECORD).where(RECORD.c.id.in_(chunk)).values(record_id=RECORD.c.id))
             if versions:
                 conn.execute(
                     update(RECORD).where(RECORD.c.id == bindparam("old_id")).values(superseded_at=stamp),
@@ -225,9 +236,14 @@ class Store(SupervisionQueries):
                      "recorded_at": stamp, "voided_at": None, "source": source}
                     for old, content in versions
                 ])
-            touched = [old["record_id"] for old, _ in versions]
-            if first_new is not None:
-                touched += list(conn.execute(select(RECORD.c.record_id).where(RECORD.c.id >= first_new, RECORD.c.version == 1)).scalars())
+            touched = [old["record_id"] for old, _ in versions] + created
+            if touched:
+                single = len(new) + len(versions) == 1 and meta is None
+                content = (new or [c for _, c in versions])[0] if single else None
+                detail = {"record": _jsonable(content)} if single else {**(meta or {}), "created": created,
+                                                                        "new_versions": [old["record_id"] for old, _ in versions]}
+                org_id = content["org_id"] if single else None
+                self.audit(conn, "log" if single else "import", "record", touched[0] if single else None, org_id, detail)
         return touched
 
     def scope_records(self, root_path: str, known_at: datetime | None = None) -> Iterator[EvalRecord]:
@@ -261,6 +277,13 @@ class Store(SupervisionQueries):
             return conn.execute(select(func.count()).select_from(RECORD).where(RECORD.c.superseded_at.is_(None))).scalar() or 0
 
 
+def _jsonable(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Return a record's content without the columns the store fills in."""
+    if row is None:
+        return None
+    return {k: v for k, v in row.items() if k in RECORD_CONTENT or k == "first_recorded_at"}
+
+
 def _like_prefix(path: str) -> str:
     escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "/%"
@@ -269,6 +292,73 @@ def _like_prefix(path: str) -> str:
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def backup_sqlite(store: Store, target: Path) -> int:
+    """Copy a live SQLite database with SQLite's online backup API; return the audit entries it verified."""
+    import sqlite3
+
+    source = store.engine.raw_connection()
+    try:
+        with sqlite3.connect(target) as dest:
+            source.driver_connection.backup(dest)
+        dest.close()
+    finally:
+        source.close()
+    copy = Store(resolve_url(str(target)))
+    try:
+        count, problem = copy.verify_audit()
+    finally:
+        copy.engine.dispose()
+    if problem:
+        target.unlink()
+        raise DatabaseError(f"备份的审计日志校验失败：{problem}；备份文件已删除")
+    return count
+
+
+def restore_sqlite(store: Store, backup: Path, target: Path) -> Path | None:
+    """Bring back a backup over `target` after checking it; return where the replaced database was kept.
+
+    The backup must pass SQLite's integrity check, carry this program's schema (an older one is
+    upgraded after the restore) and a verified audit chain. Nothing is changed when a check fails.
+    """
+    import sqlite3
+
+    if not backup.is_file():
+        raise DatabaseError(f"{backup}：文件不存在")
+    try:
+        with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as probe:
+            ok = probe.execute("PRAGMA integrity_check").fetchone()[0]
+            tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"{backup}：不是可用的 SQLite 数据库（{exc}）") from None
+    if ok != "ok":
+        raise DatabaseError(f"{backup}：完整性检查失败（{ok}）")
+    if "alembic_version" not in tables or "record" not in tables:
+        raise DatabaseError(f"{backup}：不是本程序的数据库备份")
+    copy = Store(resolve_url(str(backup)))
+    try:
+        revision = copy.revision()
+        if revision is None or revision > HEAD_REVISION:
+            raise DatabaseError(f"{backup}：数据库结构版本 {revision} 不是本程序能恢复的版本（最新 {HEAD_REVISION}）")
+        count, problem = copy.verify_audit() if "auditentry" in tables else (0, None)
+    finally:
+        copy.engine.dispose()
+    if problem:
+        raise DatabaseError(f"{backup}：审计日志校验失败：{problem}")
+    kept = None
+    store.engine.dispose()
+    if target.exists():
+        kept = target.with_name(f"{target.name}.before-restore-{store.clock():%Y%m%d%H%M%S}")
+        with sqlite3.connect(target) as current, sqlite3.connect(kept) as dest:
+            current.backup(dest)
+    with sqlite3.connect(backup) as source, sqlite3.connect(target) as dest:
+        source.backup(dest)
+    restored = Store(resolve_url(str(target)))
+    restored.upgrade()
+    restored.engine.dispose()
+    return kept
 
 
 def open_store(db: str | None, *, must_exist: bool = True) -> Store:

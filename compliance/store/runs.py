@@ -86,15 +86,19 @@ class SupervisionQueries:
 
     engine: Engine
     clock: Callable[[], datetime]
+    audit: Callable[..., None]
 
     # --- deductions -------------------------------------------------------------------
     def add_deduction(self, org_id: int, sheet: str, item: str, period: str, points: float, reason: str,
                       self_assessed: bool = False) -> int:
         """Record a manual deduction (or a veto: item `veto:KEY`, 0 points); return its id."""
         with self.engine.begin() as conn:
-            return conn.execute(insert(DEDUCTION).values(
+            deduction_id = conn.execute(insert(DEDUCTION).values(
                 org_id=org_id, sheet=sheet, item=item, period=period, points=points, reason=reason,
                 self_assessed=self_assessed, created_at=self.clock())).inserted_primary_key[0]
+            self.audit(conn, "deduct", "deduction", deduction_id, org_id,
+                       {"sheet": sheet, "item": item, "period": period, "points": points, "self": self_assessed}, reason)
+            return deduction_id
 
     def deductions(self, org_ids: Iterable[int], period: str, sheet: str) -> list[dict[str, Any]]:
         """Return the manual deductions of `period` on `sheet` for the organizations, oldest first."""
@@ -146,6 +150,7 @@ class SupervisionQueries:
                 # The same snapshot again: nothing to write, and no new revision of a published run.
                 if publish and latest.published_at is None:
                     conn.execute(update(RUN).where(RUN.c.id == latest.id).values(published_at=stamp))
+                    self.audit(conn, "publish", "run", latest.id, scope_org_id, {"month": month, "revision": latest.revision})
                     latest = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == latest.id)).one())
                 return SavedRun(latest, written=False)
             if latest and latest.published_at is None:
@@ -183,6 +188,9 @@ class SupervisionQueries:
             if publish:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
+            self.audit(conn, "supervise", "run", run_id, scope_org_id,
+                       {"month": month, "revision": row.revision, "as_of": as_of, "findings": len(findings),
+                        "opened": len(fresh), "closed": closed, "published": publish})
         return SavedRun(row, written=True, opened=len(fresh), closed=closed)
 
     def publish_run(self, run_id: int) -> RunRow:
@@ -205,7 +213,9 @@ class SupervisionQueries:
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""
         with self.engine.begin() as conn:
-            conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id, RECTIFICATION.c.closed_on.is_(None))
-                         .values(closed_on=closed_on, close_note=note))
+            changed = conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id, RECTIFICATION.c.closed_on.is_(None))
+                                   .values(closed_on=closed_on, close_note=note)).rowcount
             row = conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).first()
+            if row and changed:
+                self.audit(conn, "rectify_close", "rectification", item_id, row.org_id, {"closed_on": closed_on}, note)
             return RectificationRow(*row) if row else None

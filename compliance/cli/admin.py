@@ -1,0 +1,205 @@
+"""Commands that keep records trustworthy: record show/list/correct/void, the audit log, users, backups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from compliance.cli import FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, record_app, session
+from compliance import importing, store as store_mod
+from compliance.access import ROLE_NAMES, add_user, default_scope, require_read
+from compliance.errors import ComplianceError, DatabaseError, InputError
+from compliance.orgs import OrgIndex
+from compliance.report import admin as admin_report
+
+audit_app = typer.Typer(help="审计日志：查看、校验。", no_args_is_help=True)
+user_app = typer.Typer(help="用户：添加、列表。", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(user_app, name="user")
+
+
+class AuditBroken(ComplianceError):
+    """The audit chain does not verify."""
+
+    exit_code = 6
+
+
+@record_app.command("show")
+@fails_cleanly
+def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="记录编号。"),
+                history: bool = typer.Option(False, "--history", help="列出全部版本（更正前的内容）。"),
+                fmt: Format = FORMAT_OPTION) -> None:
+    """查看一条记录（--history 显示每次更正前后的版本）。"""
+    record_id = _id_argument(record_id_text, "记录编号")
+    store, actor = session()
+    versions = store.record_versions(record_id)
+    index = OrgIndex(store.orgs())
+    require_read(store, actor, index.by_id[versions[-1]["org_id"]].path)
+    shown = versions if history else versions[-1:]
+    rows = [admin_report.version_dict(v, index.by_id[v["org_id"]].path, _rules()) for v in shown]
+    if fmt is Format.table:
+        admin_report.print_versions(console, rows)
+    else:
+        admin_report.emit(rows, fmt.value, admin_report.RECORD_HEADINGS)
+
+
+@record_app.command("list")
+@fails_cleanly
+def record_list(org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+                kind: Optional[str] = typer.Option(None, "--kind", help="只看此类型，如 党员大会。"),
+                since: Optional[str] = typer.Option(None, "--since", help="从此日期起。"),
+                include_void: bool = typer.Option(False, "--all", help="包括已作废的记录。"),
+                fmt: Format = FORMAT_OPTION) -> None:
+    """列出一个党组织的记录（当前版本）及其编号。"""
+    store, actor = session()
+    index = OrgIndex(store.orgs())
+    target = index.resolve(org)
+    require_read(store, actor, target.path)
+    slug = None
+    if kind:
+        slug = _rules().kind(kind)
+        if slug is None:
+            raise InputError(f"--kind：值「{kind}」不是已知的类型")
+    rows = [admin_report.version_dict(v, target.path, _rules())
+            for v in store.org_records(target.id, slug, _date_option(since, "--since"), include_void)]
+    if fmt is Format.table:
+        admin_report.print_records(console, rows, target.path)
+    else:
+        admin_report.emit(rows, fmt.value, admin_report.RECORD_HEADINGS)
+
+
+@record_app.command("correct")
+@fails_cleanly
+def record_correct(
+    record_id_text: str = typer.Argument(..., metavar="ID", help="记录编号。"),
+    reason: str = typer.Option(..., "--reason", help="更正原因。"),
+    org: Optional[str] = typer.Option(None, "--org", help="更正后的党组织。"),
+    kind: Optional[str] = typer.Option(None, "--kind", help="更正后的类型。"),
+    held_on: Optional[str] = typer.Option(None, "--date", help="更正后的召开日期。"),
+    expected: Optional[str] = typer.Option(None, "--expected", help="应到人数。"),
+    present: Optional[str] = typer.Option(None, "--present", help="实到人数。"),
+    topic: Optional[str] = typer.Option(None, "--topic", help="主题。"),
+    recorder: Optional[str] = typer.Option(None, "--recorder", help="记录人。"),
+    secretary_signed: Optional[str] = typer.Option(None, "--secretary-signed", help="书记签字：是/否。"),
+    recorder_signed: Optional[str] = typer.Option(None, "--recorder-signed", help="记录人签字：是/否。"),
+    member: Optional[str] = typer.Option(None, "--member", help="党员。"),
+    group: Optional[str] = typer.Option(None, "--group", help="党小组。"),
+    lecturer: Optional[str] = typer.Option(None, "--lecturer", help="主讲人。"),
+    attendees: Optional[str] = typer.Option(None, "--attendees", help="参会人员。"),
+    excused: Optional[str] = typer.Option(None, "--excused", help="请假人员。"),
+    counterpart: Optional[str] = typer.Option(None, "--counterpart", help="谈话对象。"),
+    hours: Optional[str] = typer.Option(None, "--hours", help="学时。"),
+    photos: Optional[str] = typer.Option(None, "--photos", help="图片。"),
+) -> None:
+    """更正一条记录：生成新版本，旧版本保留（record show --history 可查）。"""
+    record_id = _id_argument(record_id_text, "记录编号")
+    store, actor = session()
+    changes = {"org": org, "kind": kind, "date": held_on, "expected": expected, "present": present, "topic": topic,
+               "recorder": recorder, "secretary_signed": secretary_signed, "recorder_signed": recorder_signed,
+               "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
+               "counterpart": counterpart, "hours": hours, "photos": photos}
+    version = importing.correct_record(store, _rules(), record_id, changes, reason, actor)
+    console.print(f"已更正：记录 {record_id} 现为第 {version} 版")
+
+
+@record_app.command("void")
+@fails_cleanly
+def record_void(record_id_text: str = typer.Argument(..., metavar="ID", help="记录编号。"),
+                reason: str = typer.Option(..., "--reason", help="作废原因。")) -> None:
+    """作废一条记录：记录保留并注明原因，不再计入完成情况。"""
+    record_id = _id_argument(record_id_text, "记录编号")
+    store, actor = session()
+    importing.void_record(store, record_id, reason, actor)
+    console.print(f"已作废：记录 {record_id}")
+
+
+@audit_app.command("log")
+@fails_cleanly
+def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此党组织及其下级。"),
+              since: Optional[str] = typer.Option(None, "--since", help="从此日期起。"),
+              fmt: Format = FORMAT_OPTION) -> None:
+    """审计日志：谁、何时、改了什么、为什么。"""
+    from datetime import datetime, time
+
+    store, actor = session()
+    index = OrgIndex(store.orgs())
+    scope = default_scope(actor, org)
+    ids = None
+    if scope:
+        root = index.resolve(scope)
+        require_read(store, actor, root.path)
+        ids = [o.id for o in index.subtree(root)]
+    day = _date_option(since, "--since")
+    start = datetime.combine(day, time(0), tzinfo=store_mod.TZ) if day else None
+    rows = [admin_report.audit_dict(e, index) for e in store.audit_log(ids, start)]
+    if fmt is Format.table:
+        admin_report.print_audit(console, rows)
+    else:
+        admin_report.emit(rows, fmt.value, admin_report.AUDIT_HEADINGS)
+
+
+@audit_app.command("verify")
+@fails_cleanly
+def audit_verify() -> None:
+    """校验审计日志的哈希链：发现被改动或删除的条目时指出第一处断点。"""
+    store, _ = session()
+    count, problem = store.verify_audit()
+    if problem:
+        raise AuditBroken(f"审计日志校验失败：{problem}（此前 {count} 条完好）")
+    console.print(f"审计日志完整：共 {count} 条，哈希链校验通过。")
+
+
+@user_app.command("add")
+@fails_cleanly
+def user_add(name: str = typer.Argument(..., help="用户名。"),
+             role: str = typer.Option(..., "--role", help="角色：支部书记、乡镇 或 县。"),
+             org: Optional[str] = typer.Option(None, "--org", help="所管的党组织（支部书记为其党支部，乡镇为乡镇党委）。")) -> None:
+    """添加用户（第一个用户由本地管理员添加；之后须由县或乡镇用户添加）。"""
+    store, actor = session()
+    user_id = add_user(store, actor, name, role, org)
+    console.print(f"已添加用户：{name}（编号 {user_id}）")
+
+
+@user_app.command("list")
+@fails_cleanly
+def user_list(fmt: Format = FORMAT_OPTION) -> None:
+    """列出用户、角色和范围。"""
+    store, _ = session()
+    index = OrgIndex(store.orgs())
+    rows = [{"name": u.name, "role": ROLE_NAMES[u.role], "org": index.by_id[u.org_id].path if u.org_id else "（全部）"}
+            for u in store.users()]
+    if fmt is Format.table:
+        admin_report.print_users(console, rows)
+    else:
+        admin_report.emit(rows, fmt.value, {"name": "用户", "role": "角色", "org": "范围"})
+
+
+def _sqlite_path(store: store_mod.Store) -> Path:
+    if store.engine.dialect.name != "sqlite":
+        raise DatabaseError("backup/restore 只用于 SQLite 文件；PostgreSQL 请用 pg_dump 和 pg_restore（见 README）")
+    return Path(store.engine.url.database or "")
+
+
+@app.command()
+@fails_cleanly
+def backup(file: Path = typer.Argument(..., help="备份文件路径（不能已存在）。")) -> None:
+    """备份正在使用的 SQLite 数据库（在线备份，得到一致的副本）。"""
+    store, _ = session()
+    _sqlite_path(store)
+    if file.exists():
+        raise InputError(f"{file}：文件已存在，不覆盖")
+    count = store_mod.backup_sqlite(store, file)
+    console.print(f"已备份到 {file}（审计日志 {count} 条，校验通过）")
+
+
+@app.command()
+@fails_cleanly
+def restore(file: Path = typer.Argument(..., help="要恢复的备份文件。")) -> None:
+    """检查备份文件（完整性、结构版本、审计日志）后恢复；当前数据库先另存一份。"""
+    store, _ = session(must_exist=False)
+    target = _sqlite_path(store)
+    kept = store_mod.restore_sqlite(store, file, target)
+    console.print(f"已从 {file} 恢复到 {target}" + (f"；恢复前的数据库另存为 {kept}" if kept else ""))
+

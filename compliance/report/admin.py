@@ -1,0 +1,98 @@
+"""Record versions, the audit log and users for the terminal, JSON and CSV."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from compliance.orgs import OrgIndex
+from compliance.report.assessments import emit_rows
+from compliance.store import TZ
+from compliance.store.audit import AuditRow
+from obligations.rules import Rules
+
+RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "kind": "类型", "name": "名称", "date": "日期",
+                   "expected": "应到", "present": "实到", "topic": "主题", "group": "党小组", "member": "党员",
+                   "recorded_at": "录入时间", "void": "作废原因"}
+AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
+                  "org": "党组织", "reason": "原因", "detail": "内容"}
+ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
+                 "publish": "发布", "rectify_close": "销号", "user_add": "添加用户", "denied": "拒绝"}
+
+
+def emit(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
+    emit_rows(rows, fmt, headings)
+
+
+def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
+    """Return one stored version as the JSON object `record show` and `record list` print."""
+    return {
+        "id": v["record_id"], "version": v["version"], "org": org, "kind": v["kind"], "name": rules.kinds[v["kind"]].name,
+        "date": v["held_on"].isoformat(), "expected": v["expected"], "present": v["present"], "topic": v["topic"],
+        "group": v["group_name"], "member": v.get("member_name"), "secretary_signed": v["secretary_signed"],
+        "recorder_signed": v["recorder_signed"], "photos": v["photos"], "hours": v["hours"],
+        "recorded_at": v["recorded_at"].astimezone(TZ).isoformat(timespec="seconds"),
+        "superseded": v["superseded_at"] is not None, "void": v["void_reason"] if v["voided_at"] else None,
+    }
+
+
+def audit_dict(e: AuditRow, index: OrgIndex) -> dict[str, Any]:
+    org = index.by_id.get(e.org_id) if e.org_id else None
+    return {"seq": e.seq, "at": e.at.astimezone(TZ).isoformat(timespec="seconds"), "actor": e.actor, "action": e.action,
+            "entity": e.entity, "entity_id": e.entity_id, "org": org.path if org else None, "reason": e.reason,
+            "detail": json.loads(e.detail), "hash": e.hash}
+
+
+def print_versions(console: Console, rows: list[dict[str, Any]]) -> None:
+    table = Table(title=f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", header_style="bold", show_lines=True)
+    for heading in ("版本", "日期", "应到/实到", "主题", "状态", "录入时间"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        state = f"已作废：{r['void']}" if r["void"] else ("已被更正" if r["superseded"] else "当前")
+        counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
+        table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["recorded_at"][:19].replace("T", " "))
+    console.print(table)
+
+
+def print_records(console: Console, rows: list[dict[str, Any]], org: str) -> None:
+    if not rows:
+        console.print(f"{org}：没有记录。")
+        return
+    table = Table(title=f"{org} 的记录", header_style="bold")
+    for heading in ("编号", "日期", "类型", "对象", "应到/实到", "主题", "版本"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        who = r["group"] or r["member"] or ""
+        mark = f"（已作废：{r['void']}）" if r["void"] else ""
+        table.add_row(str(r["id"]), r["date"], r["name"] + mark, who, f"{r['expected'] or '—'}/{r['present'] or '—'}",
+                      r["topic"] or "", str(r["version"]))
+    console.print(table)
+
+
+def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("审计日志：没有条目。")
+        return
+    table = Table(title="审计日志", header_style="bold")
+    for heading in ("序号", "时间", "操作人", "操作", "对象", "党组织", "原因"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        what = f"{r['entity']} {r['entity_id']}" if r["entity_id"] else r["entity"]
+        table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], ACTION_LABELS.get(r["action"], r["action"]), what,
+                      r["org"] or "", r["reason"] or "")
+    console.print(table)
+
+
+def print_users(console: Console, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        console.print("还没有用户：当前以本地管理员身份操作。")
+        return
+    table = Table(title="用户", header_style="bold")
+    for heading in ("用户", "角色", "范围"):
+        table.add_column(heading)
+    for r in rows:
+        table.add_row(r["name"], r["role"], r["org"])
+    console.print(table)

@@ -1,0 +1,119 @@
+"""The append-only audit log: who changed what, when and why, each entry chained to the one before.
+
+An entry's hash covers its own fields and the previous entry's hash, so editing or deleting an
+entry breaks the chain from there on; `verify_audit` names the first broken link. Appends lock
+the single `audithead` row first, so concurrent writers chain their entries one after another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, Callable
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from compliance import model
+
+AUDIT = model.AuditEntry.__table__
+HEAD = model.AuditHead.__table__
+GENESIS = "0" * 64
+LOCAL_ADMIN = "本地管理员"
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    id: int
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None
+    org_id: int | None
+    detail: str
+    reason: str | None
+    prev_hash: str
+    hash: str
+
+
+AUDIT_COLUMNS = [AUDIT.c[name] for name in AuditRow.__dataclass_fields__]
+
+
+def canonical(value: Any) -> str:
+    """Return `value` as JSON with sorted keys and no spaces: the form that is hashed."""
+    def default(v: Any) -> str:
+        if isinstance(v, datetime):
+            return v.astimezone(UTC).isoformat()
+        if isinstance(v, date):
+            return v.isoformat()
+        return str(v)
+
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=default)
+
+
+def entry_hash(seq: int, at: datetime, actor: str, action: str, entity: str, entity_id: str | None,
+               org_id: int | None, detail: str, reason: str | None, prev_hash: str) -> str:
+    """Return the hash of one entry's fields and the hash before it."""
+    body = canonical([seq, at.astimezone(UTC).replace(microsecond=0).isoformat(), actor, action, entity, entity_id,
+                      org_id, detail, reason, prev_hash])
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+class AuditQueries:
+    """Audit log queries; expects `self.engine`, `self.clock` and `self.actor` (see `Store`)."""
+
+    engine: Engine
+    clock: Callable[[], datetime]
+    actor: str
+
+    def audit(self, conn: Connection, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
+              detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        """Append an entry inside the caller's transaction, so it commits (or not) with the change."""
+        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq + 1))
+        seq, prev = conn.execute(select(HEAD.c.seq, HEAD.c.last_hash).where(HEAD.c.id == 1)).one()
+        at = self.clock().replace(microsecond=0)
+        text = canonical(detail or {})
+        key = None if entity_id is None else str(entity_id)
+        digest = entry_hash(seq, at, self.actor, action, entity, key, org_id, text, reason, prev)
+        conn.execute(insert(AUDIT).values(seq=seq, at=at, actor=self.actor, action=action, entity=entity, entity_id=key,
+                                          org_id=org_id, detail=text, reason=reason, prev_hash=prev, hash=digest))
+        conn.execute(update(HEAD).where(HEAD.c.id == 1).values(last_hash=digest))
+
+    def audit_now(self, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
+                  detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
+        """Append an entry in a transaction of its own (a refused action is logged although nothing else is written)."""
+        with self.engine.begin() as conn:
+            self.audit(conn, action, entity, entity_id, org_id, detail, reason)
+
+    def audit_log(self, org_ids: list[int] | None = None, since: datetime | None = None) -> list[AuditRow]:
+        """Return entries (of the given organizations, from `since`), oldest first."""
+        query = select(*AUDIT_COLUMNS).order_by(AUDIT.c.seq)
+        if org_ids is not None:
+            query = query.where(AUDIT.c.org_id.in_(org_ids))
+        if since is not None:
+            query = query.where(AUDIT.c.at >= since)
+        with self.engine.connect() as conn:
+            return [AuditRow(*row) for row in conn.execute(query)]
+
+    def verify_audit(self) -> tuple[int, str | None]:
+        """Return how many entries were checked and, when the chain is broken, where and how."""
+        expected_prev, expected_seq, count = GENESIS, 1, 0
+        with self.engine.connect() as conn:
+            for row in conn.execute(select(*AUDIT_COLUMNS).order_by(AUDIT.c.seq)):
+                entry = AuditRow(*row)
+                if entry.seq != expected_seq:
+                    return count, f"第 {expected_seq} 条缺失（下一条是第 {entry.seq} 条）：日志有条目被删除"
+                if entry.prev_hash != expected_prev:
+                    return count, f"第 {entry.seq} 条（编号 {entry.id}）记录的上一条哈希与第 {entry.seq - 1} 条不符：前一条被改动或删除"
+                digest = entry_hash(entry.seq, entry.at, entry.actor, entry.action, entry.entity, entry.entity_id,
+                                    entry.org_id, entry.detail, entry.reason, entry.prev_hash)
+                if digest != entry.hash:
+                    return count, f"第 {entry.seq} 条（编号 {entry.id}）的内容与其哈希不符：该条被改动"
+                expected_prev, expected_seq, count = entry.hash, entry.seq + 1, count + 1
+            head_seq, head_hash = conn.execute(select(HEAD.c.seq, HEAD.c.last_hash).where(HEAD.c.id == 1)).one()
+        if head_seq != count or head_hash != expected_prev:
+            return count, f"日志末尾缺少条目：应有 {head_seq} 条，实有 {count} 条"
+        return count, None

@@ -1,0 +1,44 @@
+"""Users: who may act, with a role and the organization whose subtree they act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlalchemy import Engine, func, insert, select
+
+from compliance import model
+
+USER = model.User.__table__
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    role: str
+    org_id: int | None
+
+
+class UserQueries:
+    """Users; expects `self.engine`, `self.clock` and `self.audit` (see `Store`)."""
+
+    engine: Engine
+    clock: Callable[[], datetime]
+    audit: Callable[..., None]
+
+    def users(self) -> list[UserRow]:
+        with self.engine.connect() as conn:
+            return [UserRow(*row) for row in conn.execute(select(USER.c.id, USER.c.name, USER.c.role, USER.c.org_id).order_by(USER.c.id))]
+
+    def user_count(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(USER)).scalar() or 0
+
+    def add_user(self, name: str, role: str, org_id: int | None) -> int:
+        """Add a user and its audit entry; return the id."""
+        with self.engine.begin() as conn:
+            user_id = conn.execute(insert(USER).values(name=name, role=role, org_id=org_id, created_at=self.clock())).inserted_primary_key[0]
+            self.audit(conn, "user_add", "user", user_id, org_id, {"name": name, "role": role})
+            return user_id

@@ -1,0 +1,112 @@
+"""Users, roles and scopes through the command line: refusals are clear and in the audit log."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compliance.cli import app
+from tests.conftest import TOWN_ORGS, roster_csv, write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+OTHER = "图河镇党委/马屯村党支部"
+
+
+@pytest.fixture
+def db(runner, tmp_path: Path) -> list[str]:
+    args = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, args + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))]).exit_code == 0
+    members = "姓名,党组织,党小组,类别\n" + roster_csv(BRANCH, 9) + "\n" + roster_csv(OTHER, 8)
+    assert runner.invoke(app, args + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+    return args
+
+
+@pytest.fixture
+def users(runner, db) -> list[str]:
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    result = runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, db + ["--user", "镇党建办", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"])
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def _log(runner, args, org="ZZ1"):
+    return runner.invoke(app, args + ["log", "主题党日", "--org", org, "--date", "2026-11-05", "--topic", "t", "--photos", "p"])
+
+
+def _audit_actions(runner, args):
+    rows = json.loads(runner.invoke(app, args + ["--user", "县管理员", "audit", "log", "--format", "json"]).stdout)
+    return [(r["actor"], r["action"], r["entity"]) for r in rows]
+
+
+def test_a_file_without_users_is_a_local_administrator(runner, db):
+    assert _log(runner, db).exit_code == 0
+    rows = json.loads(runner.invoke(app, db + ["audit", "log", "--format", "json"]).stdout)
+    assert rows[-1]["actor"] == "本地管理员" and rows[-1]["action"] == "log"
+
+
+def test_once_users_exist_a_write_needs_one(runner, users):
+    result = _log(runner, users)
+    assert result.exit_code == 5 and "须用 --user" in result.stderr
+    assert ("（未指明）", "denied", "log") in _audit_actions(runner, users)
+
+
+def test_a_branch_secretary_logs_for_their_branch_only(runner, users):
+    assert _log(runner, users + ["--user", "陶英"]).exit_code == 0
+    result = _log(runner, users + ["--user", "陶英"], org="MT")
+    assert result.exit_code == 5 and f"无权修改「{OTHER}」" in result.stderr and result.stderr.count("\n") == 1
+    assert ("陶英", "denied", "log") in _audit_actions(runner, users)
+
+
+def test_a_branch_secretary_reads_only_their_branch(runner, users):
+    assert runner.invoke(app, users + ["--user", "陶英", "status", "--org", "ZZ1"]).exit_code == 0
+    result = runner.invoke(app, users + ["--user", "陶英", "status", "--org", "MT"])
+    assert result.exit_code == 5 and "无权查看" in result.stderr
+    rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "overdue", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert rows and {r["org"] for r in rows} == {BRANCH}
+
+
+def test_a_branch_secretary_cannot_import_another_branchs_records(runner, users, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026-10-05\n{OTHER},主题党日,2026-10-05")
+    result = runner.invoke(app, users + ["--user", "陶英", "record", "import", str(path)])
+    assert result.exit_code == 5 and OTHER in result.stderr
+    listed = json.loads(runner.invoke(app, users + ["--user", "陶英", "record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert listed == []
+
+
+def test_correct_and_void_follow_the_same_scope(runner, users):
+    _log(runner, users + ["--user", "镇党建办"], org="MT")
+    result = runner.invoke(app, users + ["--user", "陶英", "record", "void", "1", "--reason", "x"])
+    assert result.exit_code == 5
+    result = runner.invoke(app, users + ["--user", "镇党建办", "record", "correct", "1", "--date", "2026-11-06", "--reason", "日期录错"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(runner.invoke(app, users + ["record", "show", "1", "--history", "--format", "json"]).stdout)
+    assert [r["date"] for r in shown] == ["2026-11-05", "2026-11-06"]
+
+
+def test_only_supervisors_supervise_deduct_and_close(runner, users):
+    result = runner.invoke(app, users + ["--user", "陶英", "supervise", "--under", "ZZ1", "--month", "2026-11", "--as-of", "2026-11-20"])
+    assert result.exit_code == 5 and "限乡镇、县" in result.stderr
+    result = runner.invoke(app, users + ["--user", "镇党建办", "supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"])
+    assert result.exit_code == 0, result.output
+
+
+def test_who_may_add_whom(runner, users):
+    result = runner.invoke(app, users + ["--user", "陶英", "user", "add", "新人", "--role", "支部书记", "--org", "ZZ1"])
+    assert result.exit_code == 5
+    result = runner.invoke(app, users + ["--user", "镇党建办", "user", "add", "市里", "--role", "县"])
+    assert result.exit_code == 5
+    result = runner.invoke(app, users + ["--user", "县管理员", "user", "add", "x", "--role", "书记"])
+    assert result.exit_code == 2 and "--role" in result.stderr
+    result = runner.invoke(app, users + ["--user", "不存在", "status", "--org", "ZZ1"])
+    assert result.exit_code == 3 and "不存在" in result.stderr
+    rows = json.loads(runner.invoke(app, users + ["user", "list", "--format", "json"]).stdout)
+    assert [(r["name"], r["role"]) for r in rows] == [("县管理员", "县"), ("镇党建办", "乡镇"), ("陶英", "支部书记")]
+
+
+def test_audit_verify_from_the_command_line(runner, users):
+    assert runner.invoke(app, users + ["audit", "verify"]).exit_code == 0

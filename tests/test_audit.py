@@ -1,0 +1,111 @@
+"""The audit trail on SQLite and PostgreSQL: every change is an entry, the chain catches tampering."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from compliance import importing, model
+from compliance.assessment import add_deduction
+from compliance.errors import InputError
+from compliance.store import Store
+from compliance.supervision import supervise
+from tests.conftest import write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+AUDIT = model.AuditEntry.__table__
+
+
+def _log(store: Store, rules, day: str = "2026-11-05", **extra) -> int:
+    values = {"org": "ZZ1", "kind": "主题党日", "date": day, "topic": "学习", "photos": "a.jpg", **extra}
+    return importing.log_record(store, rules, values).ids[0]
+
+
+def _entries(store: Store) -> list[dict]:
+    with store.engine.connect() as conn:
+        return [dict(r) for r in conn.execute(select(AUDIT).order_by(AUDIT.c.seq)).mappings()]
+
+
+def test_every_change_is_an_entry_and_an_import_is_one(town: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", "党组织,类型,日期,主题,图片\n" + "\n".join(f"{BRANCH},主题党日,2026-{m:02d}-05,学习,a.jpg" for m in range(1, 9)))
+    importing.import_records(town, rules, path)
+    record = _log(town, rules, "2026-11-05")
+    importing.correct_record(town, rules, record, {"date": "2026-11-06"}, "日期录错")
+    importing.void_record(town, record, "重复登记")
+    add_deduction(town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1.0, "标识不统一")
+    run = supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 20))
+    town.close_rectification(run.ledger[0].id, "回头看：已整改", date(2026, 11, 21))
+    actions = [e["action"] for e in _entries(town)]
+    assert actions == ["import", "import", "import", "log", "correct", "void", "deduct", "supervise", "rectify_close"]
+    record_import = json.loads(_entries(town)[2]["detail"])
+    assert record_import["file"] == "r.csv" and record_import["rows"] == 8 and len(record_import["created"]) == 8
+    assert len(record_import["sha256"]) == 64
+    correction = _entries(town)[4]
+    assert correction["reason"] == "日期录错"
+    assert json.loads(correction["detail"])["changed"]["held_on"] == {"before": "2026-11-05", "after": "2026-11-06"}
+    assert town.verify_audit() == (9, None)
+
+
+def test_an_edited_entry_is_named(town: Store, rules):
+    for day in ("2026-09-05", "2026-10-05", "2026-11-05"):
+        _log(town, rules, day)
+    with town.engine.begin() as conn:
+        conn.execute(update(AUDIT).where(AUDIT.c.seq == 4).values(actor="别人"))
+    count, problem = town.verify_audit()
+    assert count == 3 and "第 4 条" in problem and "被改动" in problem
+
+
+def test_a_deleted_entry_is_named(town: Store, rules):
+    for day in ("2026-09-05", "2026-10-05", "2026-11-05"):
+        _log(town, rules, day)
+    with town.engine.begin() as conn:
+        conn.execute(delete(AUDIT).where(AUDIT.c.seq == 3))
+    count, problem = town.verify_audit()
+    assert count == 2 and "第 3 条缺失" in problem
+
+
+def test_a_deleted_last_entry_is_noticed(town: Store, rules):
+    _log(town, rules)
+    with town.engine.begin() as conn:
+        conn.execute(delete(AUDIT).where(AUDIT.c.seq == 3))
+    assert "末尾" in town.verify_audit()[1]
+
+
+def test_correction_keeps_the_old_version_and_counts_the_new(town: Store, rules):
+    from compliance.tracking import Window, org_status
+
+    record = _log(town, rules, "2026-10-30")
+    importing.correct_record(town, rules, record, {"date": "2026-11-02"}, "日期录错")
+    versions = town.record_versions(record)
+    assert [(v["version"], v["held_on"], v["superseded_at"] is None) for v in versions] == [
+        (1, date(2026, 10, 30), False), (2, date(2026, 11, 2), True)]
+    day = date(2026, 11, 20)
+    found = {f.period: f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.obligation == "theme_day"}
+    assert found["2026-10"] == "missed" and found["2026-11"] == "met"
+
+
+def test_a_voided_record_stays_readable_and_no_longer_counts(town: Store, rules):
+    from compliance.tracking import Window, org_status
+
+    record = _log(town, rules)
+    importing.void_record(town, record, "重复登记")
+    [version] = town.record_versions(record)
+    assert version["void_reason"] == "重复登记"
+    day = date(2026, 11, 20)
+    found = {f.period: f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.obligation == "theme_day"}
+    assert found["2026-11"] == "due"
+    with pytest.raises(InputError, match="已于"):
+        importing.void_record(town, record, "再作废")
+
+
+def test_a_correction_that_collides_with_another_record_is_refused(town: Store, rules):
+    first = _log(town, rules, "2026-11-05")
+    second = _log(town, rules, "2026-11-06")
+    with pytest.raises(InputError, match=f"与记录 {first} 相同"):
+        importing.correct_record(town, rules, second, {"date": "2026-11-05"}, "日期")
+    with pytest.raises(InputError, match="没有改动"):
+        importing.correct_record(town, rules, second, {}, "无")

@@ -1,0 +1,118 @@
+"""Malformed input through the real command (`python -m compliance`): a correct import or one line, nothing half-written."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+
+from tests.conftest import TOWN_ORGS, write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("COMPLIANCE_DB", "COMPLIANCE_USER")}
+    return subprocess.run([sys.executable, "-m", "compliance", "--db", str(db), *args], capture_output=True, text=True, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("bad")
+    path = folder / "t.db"
+    assert run(path, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(path, "org", "import", str(write_csv(folder / "o.csv", TOWN_ORGS))).returncode == 0
+    return path
+
+
+def records(db: Path) -> int:
+    out = run(db, "record", "list", "--org", "ZZ1", "--all", "--format", "csv").stdout
+    return max(len(out.strip().splitlines()) - 1, 0)
+
+
+def one_line_error(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode != 0, result.stdout
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("错误："), result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def _xlsx(path: Path, rows: list[list]) -> Path:
+    book = Workbook()
+    for row in rows:
+        book.active.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize("name, content, words", [
+    ("empty.csv", b"", ["empty.csv", "文件为空"]),
+    ("negative.csv", f"党组织,类型,日期,应到\n{BRANCH},党员大会,2026-03-02,-3\n".encode(), ["第2行「应到」列", "-3", "负数"]),
+    ("badday.csv", f"党组织,类型,日期\n{BRANCH},党员大会,2026-02-30\n".encode(), ["第2行「日期」列", "2026-02-30"]),
+    ("latin1.csv", "党组织,类型,日期\n".encode() + b"\xff\xfe\xfa\n", ["无法识别文件编码"]),
+    ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
+])
+def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
+    before = records(db)
+    path = tmp_path / name
+    path.write_bytes(content)
+    one_line_error(run(db, "record", "import", str(path)), *words)
+    assert records(db) == before
+
+
+def test_formula_without_a_saved_value_is_named(db: Path, tmp_path: Path):
+    path = _xlsx(tmp_path / "f.xlsx", [["党组织", "类型", "日期", "应到"], [BRANCH, "党员大会", "2026-03-03", "=SUM(1,2)"]])
+    one_line_error(run(db, "record", "import", str(path)), "第2行「应到」列", "=SUM(1,2)", "公式")
+
+
+@pytest.mark.parametrize("name, body, encoding", [
+    ("gbk.csv", f"党组织,类型,日期\n{BRANCH},党员大会,2026-03-04\n", "gbk"),
+    ("slashes.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026/3/5\n", "utf-8"),
+    ("chinese_date.csv", f"党组织,类型,日期\n{BRANCH},党课,2026年3月6日\n", "utf-8"),
+    ("spaces.csv", f"党组织,类型,日期,主题\n  {BRANCH} , 支委会 ,2026-03-07,  学习   党章 \n", "utf-8"),
+    ("duplicated.csv", f"党组织,类型,日期\n{BRANCH},党员大会,2026-03-08\n{BRANCH},党员大会,2026-03-08\n", "utf-8"),
+    ("header_only.csv", "党组织,类型,日期\n", "utf-8"),
+])
+def test_common_forms_import(db: Path, tmp_path: Path, name: str, body: str, encoding: str):
+    before = records(db)
+    path = tmp_path / name
+    path.write_bytes(body.encode(encoding))
+    result = run(db, "record", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert records(db) == before + (0 if name == "header_only.csv" else 1)
+
+
+def test_a_10_mb_file_with_one_bad_row_at_the_end_writes_nothing(db: Path, tmp_path: Path):
+    rows = [f"{BRANCH},主题党日,2025-{1 + i % 12:02d}-{1 + i % 28:02d},第{i}次主题党日活动：学习贯彻党的二十届四中全会精神" for i in range(110000)]
+    path = write_csv(tmp_path / "big.csv", "党组织,类型,日期,主题\n" + "\n".join(rows) + f"\n{BRANCH},主题党日,2025-13-01,坏行")
+    assert path.stat().st_size > 10_000_000
+    before = records(db)
+    one_line_error(run(db, "record", "import", str(path)), "第110002行", "2025-13-01")
+    assert records(db) == before
+
+
+@pytest.mark.parametrize("args, words", [
+    (["overdue", "--as-of", "2026-13-01"], ["--as-of", "2026-13-01"]),
+    (["overdue", "--since", "昨天"], ["--since", "昨天"]),
+    (["overdue", "--known-at", "下午"], ["--known-at", "下午"]),
+    (["overdue", "--format", "xlsx"], ["--format", "xlsx"]),
+    (["status", "--org", "ZZ1", "--year", "二〇二六"], ["--year"]),
+    (["status", "--org", "ZZ1", "--year", "99999"], ["--year", "99999"]),
+    (["status"], ["--org"]),
+    (["log", "党员大会", "--org", "ZZ1", "--date", "2026-03-02", "--present", "-1"], ["--present", "负数"]),
+    (["log", "党员大会", "--org", "ZZ1", "--date", "2026-03-02", "--hours", "两小时"], ["--hours"]),
+    (["log", "茶话会", "--org", "ZZ1", "--date", "2026-03-02"], ["茶话会"]),
+    (["supervise", "--under", "图河镇党委", "--month", "2026-13"], ["--month", "2026-13"]),
+    (["score", "--under", "图河镇党委", "--period", "2026Q3"], ["--period", "2026Q3"]),
+    (["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "一.1", "--points", "很多", "--reason", "x"], ["--points"]),
+    (["rectify", "close", "abc", "--note", "x"], ["abc"]),
+    (["record", "show", "99999"], ["99999"]),
+    (["catalog", "show", "nowhere"], ["nowhere"]),
+    (["--nope"], ["--nope"]),
+])
+def test_bad_options_end_in_one_line(db: Path, args: list[str], words: list[str]):
+    one_line_error(run(db, *args), *words)

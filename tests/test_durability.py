@@ -1,0 +1,148 @@
+"""Concurrency, crashes, backups and schema upgrades, on a real SQLite file and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select, text
+
+from compliance import importing, model
+from compliance.errors import DatabaseError
+from compliance.store import Store, backup_sqlite, restore_sqlite
+from obligations.rules import default_rules
+from tests.conftest import write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+RECORD = model.Record.__table__
+
+
+def _records(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(RECORD)).scalar()
+
+
+def _logger(url: str, worker: int, count: int) -> None:
+    """Log `count` records, one transaction each, as one of several processes."""
+    store = Store(url)
+    rules = default_rules()
+    for i in range(count):
+        importing.log_record(store, rules, {"org": "ZZ1", "kind": "主题党日", "date": "2026-10-05", "topic": f"进程{worker}-第{i}条"})
+    store.engine.dispose()
+
+
+def test_eight_processes_logging_at_once_lose_nothing(town: Store):
+    town.engine.dispose()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_logger, args=(town.url, w, 200)) for w in range(8)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(300)
+    assert [p.exitcode for p in workers] == [0] * 8
+    assert _records(town) == 1600
+    count, problem = town.verify_audit()
+    assert problem is None and count == 2 + 1600     # two roster imports, then one entry per record
+
+
+def _big_import(path: Path, rows: int) -> Path:
+    lines = ["党组织,类型,日期,主题"] + [f"{BRANCH},主题党日,2026-{1 + i % 10:02d}-05,第{i}次学习" for i in range(rows)]
+    return write_csv(path, "\n".join(lines))
+
+
+@pytest.mark.parametrize("delay", [0.8, 1.6, 2.4])
+def test_an_import_killed_midway_leaves_nothing_half_written(town: Store, tmp_path: Path, delay: float):
+    path = _big_import(tmp_path / "big.csv", 30000)
+    env = {**os.environ, "COMPLIANCE_DB": town.url}
+    proc = subprocess.Popen([sys.executable, "-m", "compliance", "record", "import", str(path)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert _records(town) in (0, 30000)
+    assert town.verify_audit()[1] is None
+
+
+def test_backup_of_a_live_database_and_restore(tmp_path: Path, rules):
+    db = tmp_path / "live.db"
+    store = Store(f"sqlite:///{db}")
+    store.upgrade()
+    from tests.conftest import TOWN_ORGS
+
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS))
+    importing.import_records(store, rules, _big_import(tmp_path / "r.csv", 500))
+    assert backup_sqlite(store, tmp_path / "copy.db") == 2
+    importing.log_record(store, rules, {"org": "ZZ1", "kind": "党员大会", "date": "2026-11-02"})
+    assert _records(store) == 501
+    kept = restore_sqlite(store, tmp_path / "copy.db", db)
+    assert kept is not None and kept.exists()
+    restored = Store(f"sqlite:///{db}")
+    assert _records(restored) == 500 and restored.verify_audit() == (2, None)
+    assert _records(Store(f"sqlite:///{kept}")) == 501
+
+
+def test_restore_refuses_a_broken_or_tampered_backup(tmp_path: Path, rules):
+    db = tmp_path / "live.db"
+    store = Store(f"sqlite:///{db}")
+    store.upgrade()
+    from tests.conftest import TOWN_ORGS
+
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS))
+    not_a_db = tmp_path / "junk.db"
+    not_a_db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(DatabaseError, match="不是可用的 SQLite 数据库"):
+        restore_sqlite(store, not_a_db, db)
+    backup_sqlite(store, tmp_path / "copy.db")
+    with sqlite3.connect(tmp_path / "copy.db") as conn:
+        conn.execute("UPDATE auditentry SET actor = '别人'")
+    with pytest.raises(DatabaseError, match="审计日志校验失败"):
+        restore_sqlite(store, tmp_path / "copy.db", db)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_store(request: pytest.FixtureRequest):
+    """Yield a store on an empty database (no schema), on SQLite and on PostgreSQL."""
+    store = Store(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+    yield store
+    store.engine.dispose()
+
+
+def test_the_oldest_schema_with_data_upgrades_without_losing_a_row(empty_store: Store):
+    from alembic import command
+
+    store = empty_store
+    cfg = store._alembic()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+    from datetime import datetime
+
+    from compliance.store import TZ
+
+    stamp = datetime(2026, 3, 1, 9, 0, tzinfo=TZ)
+    with store.engine.begin() as conn:
+        conn.execute(insert(model.Org.__table__).values(id=1, name="镇党委", path="镇党委", type="乡镇党委", secretary_vacant=False, created_at=stamp))
+        conn.execute(insert(model.Org.__table__).values(id=2, name="支部", path="镇党委/支部", parent_id=1, type="党支部",
+                                                         secretary_vacant=True, created_at=stamp))
+        conn.execute(insert(model.Member.__table__).values(org_id=2, name="张三", status="正式", mobile=True, created_at=stamp))
+        conn.execute(insert(RECORD).values(record_id=1, version=1, identity="x" * 40, org_id=2, kind="theme_day",
+                                           held_on=date(2026, 2, 5), topic="学习", first_recorded_at=stamp, recorded_at=stamp))
+    before = {}
+    with store.engine.connect() as conn:
+        for table in ("org", "member", "record"):
+            before[table] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+    store.upgrade()
+    assert store.revision() == "0003"
+    with store.engine.connect() as conn:
+        for table, rows in before.items():
+            after = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+            assert after == rows, table
+        assert conn.execute(text("SELECT seq FROM audithead")).scalar() == 0
