@@ -86,8 +86,14 @@ def require_write(store: Store, actor: Actor, action: str, paths: Iterable[str],
 
 def require_read(store: Store, actor: Actor, path: str) -> None:
     """Raise PermissionDenied (and log it) unless `actor` may read the subtree at `path`."""
-    if not actor.covers(path):
+    if actor.anonymous or not actor.covers(path):
         raise deny(store, actor, "read", f"{actor.describe()} 无权查看「{path}」", [path])
+
+
+def require_administrator(store: Store, actor: Actor, action: str) -> None:
+    """Raise PermissionDenied (and log it) unless `actor` is a 县 user, or the local administrator of a file without users."""
+    if actor.anonymous or (actor.role is not None and actor.role != "county"):
+        raise deny(store, actor, action, f"{actor.describe()} 无权执行此操作（限县用户）")
 
 
 def default_scope(actor: Actor, under: str | None) -> str | None:
@@ -100,10 +106,14 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
     role = ROLE_WORDS.get(role_word.strip())
     if role is None:
         raise InputError(f"--role：值「{role_word}」应为 支部书记、乡镇 或 县")
-    if not name.strip():
-        raise InputError("用户名不能为空")
-    if any(u.name == name for u in store.users()):
+    name = " ".join(name.split())
+    if not name or len(name) > 100:
+        raise InputError("用户名不能为空，也不能超过100个字")
+    users = store.users()
+    if any(u.name == name for u in users):
         raise InputError(f"用户「{name}」已存在")
+    if not users and role != "county":
+        raise InputError("第一个用户须是县用户（--role 县），以便之后添加乡镇和支部书记用户")
     org: OrgRow | None = None
     if role != "county":
         if not org_ref:
@@ -116,4 +126,4 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
         raise deny(store, actor, "user_add", f"{actor.describe()} 无权添加{ROLE_NAMES[role]}用户", [target])
     require_write(store, actor, "user_add", [org.path] if org else [], ())
     store.actor = actor.name or LOCAL_ADMIN
-    return store.add_user(name.strip(), role, org.id if org else None)
+    return store.add_user(name, role, org.id if org else None)

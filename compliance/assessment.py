@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date
+from datetime import date, timedelta
 
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex, OrgRow
@@ -60,7 +60,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
                 as_of: date | None = None) -> tuple[list[Score], list[str]]:
     """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings."""
     first, last = period_bounds(period)
-    day = as_of or min(store.today(), last)
+    # A period ends at midnight after its last day: judged the day after, its last month counts too.
+    day = as_of or min(store.today(), last + timedelta(days=1))
     if day < first:
         raise InputError(f"--period：考核周期 {period} 尚未开始（判断日期 {day.isoformat()}）")
     index = OrgIndex(store.orgs())

@@ -23,23 +23,23 @@ from obligations.catalog import ORG_TYPES, SECTORS
 from obligations.rules import Rules
 
 ORG_COLUMNS = [
-    Column("名称", "name", True), Column("上级", "parent"), Column("类型", "type", True), Column("代码", "code"),
+    Column("名称", "name", True, 200), Column("上级", "parent", max_length=1000), Column("类型", "type", True), Column("代码", "code", max_length=64),
     Column("领域", "sector"), Column("执行规定", "catalog"), Column("成立日期", "founded"),
     Column("启用日期", "tracked_from"), Column("书记", "secretary"), Column("有支委会", "has_committee"),
     Column("撤销日期", "dissolved"),
 ]
 MEMBER_COLUMNS = [
-    Column("姓名", "name", True), Column("党组织", "org", True), Column("党小组", "group"),
+    Column("姓名", "name", True), Column("党组织", "org", True, 1000), Column("党小组", "group"),
     Column("类别", "status"), Column("流动党员", "mobile"), Column("联系人", "liaison"),
     Column("入党日期", "joined"), Column("出生日期", "born"), Column("性别", "gender"),
 ]
 RECORD_COLUMNS = [
-    Column("党组织", "org", True), Column("类型", "kind", True), Column("日期", "date", True),
-    Column("应到", "expected"), Column("实到", "present"), Column("主题", "topic"), Column("记录人", "recorder"),
+    Column("党组织", "org", True, 1000), Column("类型", "kind", True), Column("日期", "date", True),
+    Column("应到", "expected"), Column("实到", "present"), Column("主题", "topic", max_length=500), Column("记录人", "recorder"),
     Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),
-    Column("党小组", "group"), Column("主讲人", "lecturer"), Column("参会人员", "attendees"),
-    Column("请假人员", "excused"), Column("谈话对象", "counterpart"), Column("学时", "hours"),
-    Column("图片", "photos"), Column("录入日期", "recorded_on"),
+    Column("党小组", "group"), Column("主讲人", "lecturer"), Column("参会人员", "attendees", max_length=100000),
+    Column("请假人员", "excused", max_length=100000), Column("谈话对象", "counterpart"), Column("学时", "hours"),
+    Column("图片", "photos", max_length=100000), Column("录入日期", "recorded_on"),
 ]
 VACANT_WORDS = {"空缺", "缺职", "（空缺）", "(空缺)"}
 
@@ -301,6 +301,11 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if kind is None:
         problems.add(number, "kind", kind_text, "未知的类型（见 compliance catalog show）")
         return None
+    for column in RECORD_COLUMNS:
+        text = values.get(column.english)
+        if isinstance(text, str) and (len(text) > column.max_length or "\x00" in text):
+            problems.add(number, column.english, text[:20] + "…", f"超过 {column.max_length} 个字或含有空字符")
+            return None
     held_on = problems.parse(number, values, "date", parse_date)
     if held_on is None:
         if values.get("date") is None:
@@ -376,7 +381,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, meta: di
         if old is None:
             new.append(row)
             result.added += 1
-        elif old["voided_at"] is None and _content(old) == _content(row):
+        elif _content(old) == _content(row):     # also when it was voided: only `record correct` revives one
             result.unchanged += 1
         else:
             content = {k: v for k, v in row.items() if k not in ("identity", "first_recorded_at")}

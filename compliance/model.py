@@ -70,6 +70,7 @@ class Record(SQLModel, table=True):
         Index("ix_record_org_held", "org_id", "held_on"),
         Index("ix_record_identity", "identity"),
         Index("ix_record_record_id", "record_id"),
+        UniqueConstraint("record_id", "version", name="uq_record_version"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -28,11 +28,12 @@ _DATE_FORMS = [
 
 @dataclass(frozen=True)
 class Column:
-    """An import column: its Chinese header, English name, and whether it must be present."""
+    """An import column: its Chinese header, English name, whether it must be present, its longest value."""
 
     chinese: str
     english: str
     required: bool = False
+    max_length: int = 100
 
 
 @dataclass
@@ -97,6 +98,11 @@ def read_table(path: Path, columns: list[Column]) -> Table:
                                  "请在 Excel 中打开后保存，或把公式粘贴为数值（未导入任何数据）")
             if isinstance(cell, str):
                 cell = cell.strip() or None
+                longest = next(c.max_length for c in columns if c.english == name)
+                if cell and "\x00" in cell:
+                    raise InputError(f"{where} 第{number}行「{headers[name]}」列：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
+                if cell and len(cell) > longest:
+                    raise InputError(f"{where} 第{number}行「{headers[name]}」列：值「{cell[:20]}…」超过 {longest} 个字（未导入任何数据）")
             values[name] = cell
         if any(v is not None for v in values.values()):
             rows.append((number, values))

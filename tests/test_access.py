@@ -52,7 +52,7 @@ def test_a_file_without_users_is_a_local_administrator(runner, db):
 def test_once_users_exist_a_write_needs_one(runner, users):
     result = _log(runner, users)
     assert result.exit_code == 5 and "须用 --user" in result.stderr
-    assert ("（未指明）", "denied", "log") in _audit_actions(runner, users)
+    assert ("（未指明）", "denied", "session") in _audit_actions(runner, users)
 
 
 def test_a_branch_secretary_logs_for_their_branch_only(runner, users):
@@ -84,7 +84,7 @@ def test_correct_and_void_follow_the_same_scope(runner, users):
     assert result.exit_code == 5
     result = runner.invoke(app, users + ["--user", "镇党建办", "record", "correct", "1", "--date", "2026-11-06", "--reason", "日期录错"])
     assert result.exit_code == 0, result.output
-    shown = json.loads(runner.invoke(app, users + ["record", "show", "1", "--history", "--format", "json"]).stdout)
+    shown = json.loads(runner.invoke(app, users + ["--user", "县管理员", "record", "show", "1", "--history", "--format", "json"]).stdout)
     assert [r["date"] for r in shown] == ["2026-11-05", "2026-11-06"]
 
 
@@ -104,9 +104,51 @@ def test_who_may_add_whom(runner, users):
     assert result.exit_code == 2 and "--role" in result.stderr
     result = runner.invoke(app, users + ["--user", "不存在", "status", "--org", "ZZ1"])
     assert result.exit_code == 3 and "不存在" in result.stderr
-    rows = json.loads(runner.invoke(app, users + ["user", "list", "--format", "json"]).stdout)
+    rows = json.loads(runner.invoke(app, users + ["--user", "县管理员", "user", "list", "--format", "json"]).stdout)
     assert [(r["name"], r["role"]) for r in rows] == [("县管理员", "县"), ("镇党建办", "乡镇"), ("陶英", "支部书记")]
 
 
 def test_audit_verify_from_the_command_line(runner, users):
-    assert runner.invoke(app, users + ["audit", "verify"]).exit_code == 0
+    assert runner.invoke(app, users + ["--user", "县管理员", "audit", "verify"]).exit_code == 0
+
+
+def test_once_users_exist_reads_need_one_too(runner, users):
+    result = runner.invoke(app, users + ["record", "list", "--org", "ZZ1"])
+    assert result.exit_code == 5 and "须用 --user" in result.stderr
+
+
+def test_the_first_user_is_a_county_user(runner, db):
+    result = runner.invoke(app, db + ["user", "add", "李书记", "--role", "支部书记", "--org", "ZZ1"])
+    assert result.exit_code == 2 and "第一个用户须是县用户" in result.stderr
+
+
+def test_init_backup_and_restore_are_for_county_users(runner, users, tmp_path: Path):
+    assert runner.invoke(app, users + ["--user", "镇党建办", "init", "--catalog", "wujin-2016"]).exit_code == 5
+    assert runner.invoke(app, users + ["--user", "陶英", "backup", str(tmp_path / "b.db")]).exit_code == 5
+    result = runner.invoke(app, users + ["--user", "县管理员", "backup", str(tmp_path / "new" / "dir" / "b.db")])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(app, users + ["--user", "镇党建办", "restore", str(tmp_path / "new" / "dir" / "b.db")]).exit_code == 5
+    assert runner.invoke(app, users + ["--user", "县管理员", "restore", str(tmp_path / "new" / "dir" / "b.db")]).exit_code == 0
+
+
+def test_restore_into_a_missing_file(runner, db, tmp_path: Path):
+    assert runner.invoke(app, db + ["backup", str(tmp_path / "b.db")]).exit_code == 0
+    fresh = ["--db", str(tmp_path / "elsewhere" / "new.db")]
+    result = runner.invoke(app, fresh + ["restore", str(tmp_path / "b.db")])
+    assert result.exit_code == 0, result.output
+    assert "哈希链校验通过" in runner.invoke(app, fresh + ["audit", "verify"]).output
+
+
+def test_a_branch_enters_its_own_self_assessment_only(runner, users):
+    base = ["deduct", "--org", "ZZ1", "--sheet", "wujin-2016", "--period", "2026", "--item", "20", "--points", "1", "--reason", "自评"]
+    assert runner.invoke(app, users + ["--user", "陶英"] + base + ["--self"]).exit_code == 0
+    assert runner.invoke(app, users + ["--user", "陶英"] + base).exit_code == 5
+
+
+def test_too_long_and_nul_values_are_one_line(runner, db, tmp_path: Path):
+    result = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "长" * 600])
+    assert result.exit_code == 2 and "超过 500 个字" in result.stderr
+    path = tmp_path / "nul.csv"
+    path.write_text(f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-11-05,学\x00习\n", encoding="utf-8")
+    result = runner.invoke(app, db + ["record", "import", str(path)])
+    assert result.exit_code == 2 and "空字符" in result.stderr and result.stderr.count("\n") == 1

@@ -14,6 +14,7 @@ from compliance.assessment import add_deduction
 from compliance.errors import InputError
 from compliance.store import Store
 from compliance.supervision import supervise
+from obligations.rules import default_rules
 from tests.conftest import write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -40,38 +41,38 @@ def test_every_change_is_an_entry_and_an_import_is_one(town: Store, rules, tmp_p
     run = supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 20))
     town.close_rectification(run.ledger[0].id, "回头看：已整改", date(2026, 11, 21))
     actions = [e["action"] for e in _entries(town)]
-    assert actions == ["import", "import", "import", "log", "correct", "void", "deduct", "supervise", "rectify_close"]
-    record_import = json.loads(_entries(town)[2]["detail"])
+    assert actions == ["setting", "import", "import", "import", "log", "correct", "void", "deduct", "supervise", "rectify_close"]
+    record_import = json.loads(_entries(town)[3]["detail"])
     assert record_import["file"] == "r.csv" and record_import["rows"] == 8 and len(record_import["created"]) == 8
     assert len(record_import["sha256"]) == 64
-    correction = _entries(town)[4]
+    correction = _entries(town)[5]
     assert correction["reason"] == "日期录错"
     assert json.loads(correction["detail"])["changed"]["held_on"] == {"before": "2026-11-05", "after": "2026-11-06"}
-    assert town.verify_audit() == (9, None)
+    assert town.verify_audit() == (10, None)
 
 
 def test_an_edited_entry_is_named(town: Store, rules):
     for day in ("2026-09-05", "2026-10-05", "2026-11-05"):
         _log(town, rules, day)
     with town.engine.begin() as conn:
-        conn.execute(update(AUDIT).where(AUDIT.c.seq == 4).values(actor="别人"))
+        conn.execute(update(AUDIT).where(AUDIT.c.seq == 5).values(actor="别人"))
     count, problem = town.verify_audit()
-    assert count == 3 and "第 4 条" in problem and "被改动" in problem
+    assert count == 4 and "第 5 条" in problem and "被改动" in problem
 
 
 def test_a_deleted_entry_is_named(town: Store, rules):
     for day in ("2026-09-05", "2026-10-05", "2026-11-05"):
         _log(town, rules, day)
     with town.engine.begin() as conn:
-        conn.execute(delete(AUDIT).where(AUDIT.c.seq == 3))
+        conn.execute(delete(AUDIT).where(AUDIT.c.seq == 4))
     count, problem = town.verify_audit()
-    assert count == 2 and "第 3 条缺失" in problem
+    assert count == 3 and "第 4 条缺失" in problem
 
 
 def test_a_deleted_last_entry_is_noticed(town: Store, rules):
     _log(town, rules)
     with town.engine.begin() as conn:
-        conn.execute(delete(AUDIT).where(AUDIT.c.seq == 3))
+        conn.execute(delete(AUDIT).where(AUDIT.c.seq == 4))
     assert "末尾" in town.verify_audit()[1]
 
 
@@ -109,3 +110,46 @@ def test_a_correction_that_collides_with_another_record_is_refused(town: Store, 
         importing.correct_record(town, rules, second, {"date": "2026-11-05"}, "日期")
     with pytest.raises(InputError, match="没有改动"):
         importing.correct_record(town, rules, second, {}, "无")
+
+
+def _corrector(url: str, record_id: int, present: int) -> None:
+    store = Store(url)
+    try:
+        importing.correct_record(store, default_rules(), record_id, {"present": str(present)}, f"第{present}次更正")
+    except InputError:
+        pass          # "刚被其他操作改动" is an acceptable answer to a racing correction
+    store.engine.dispose()
+
+
+def test_racing_corrections_never_fork_a_record(town: Store, rules):
+    import multiprocessing
+
+    record = importing.log_record(town, rules, {"org": "ZZ1", "kind": "党员大会", "date": "2026-10-05", "expected": "9", "present": "6"}).ids[0]
+    town.engine.dispose()
+    context = multiprocessing.get_context("spawn")
+    workers = [context.Process(target=_corrector, args=(town.url, record, n)) for n in range(1, 9)]
+    for p in workers:
+        p.start()
+    for p in workers:
+        p.join(120)
+    versions = town.record_versions(record)
+    assert [v["version"] for v in versions] == list(range(1, len(versions) + 1))
+    assert sum(v["superseded_at"] is None for v in versions) == 1
+    assert town.verify_audit()[1] is None
+
+
+def test_reimporting_an_unchanged_file_keeps_a_record_void(town: Store, rules, tmp_path: Path):
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-10-05,学习,a.jpg")
+    record = importing.import_records(town, rules, path).ids[0]
+    importing.void_record(town, record, "重复登记")
+    again = importing.import_records(town, rules, path)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 1)
+    assert town.record_versions(record)[-1]["void_reason"] == "重复登记"
+
+
+def test_an_edited_time_is_caught_to_the_microsecond(town: Store, rules):
+    _log(town, rules)
+    with town.engine.begin() as conn:
+        at = conn.execute(select(AUDIT.c.at).where(AUDIT.c.seq == 2)).scalar()
+        conn.execute(update(AUDIT).where(AUDIT.c.seq == 2).values(at=at.replace(microsecond=999999)))
+    assert "第 2 条" in town.verify_audit()[1]

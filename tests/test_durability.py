@@ -50,7 +50,7 @@ def test_eight_processes_logging_at_once_lose_nothing(town: Store):
     assert [p.exitcode for p in workers] == [0] * 8
     assert _records(town) == 1600
     count, problem = town.verify_audit()
-    assert problem is None and count == 2 + 1600     # two roster imports, then one entry per record
+    assert problem is None and count == 3 + 1600     # the catalog setting, two roster imports, one entry per record
 
 
 def _big_import(path: Path, rows: int) -> Path:
@@ -85,7 +85,9 @@ def test_backup_of_a_live_database_and_restore(tmp_path: Path, rules):
     kept = restore_sqlite(store, tmp_path / "copy.db", db)
     assert kept is not None and kept.exists()
     restored = Store(f"sqlite:///{db}")
-    assert _records(restored) == 500 and restored.verify_audit() == (2, None)
+    assert _records(restored) == 500 and restored.verify_audit() == (3, None)
+    entry = restored.audit_log()[-1]
+    assert entry.action == "restore" and '"replaced":{"last_hash"' in entry.detail and '"seq":3' in entry.detail
     assert _records(Store(f"sqlite:///{kept}")) == 501
 
 

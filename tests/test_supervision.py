@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from compliance import importing, model
 from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError
 from compliance.report.bulletin import write_bulletin
-from compliance.store import Store
+from compliance.store import TZ, Store
 from compliance.supervision import supervise
 from compliance.tracking import Window, overdue
 from tests.conftest import write_csv
@@ -239,41 +239,43 @@ def test_a_period_not_begun_is_refused(busy_town: Store, rules):
         score_scope(busy_town, rules, TOWN, "2099-Q1")
 
 
-def test_overlapping_scopes_racing_to_open_the_same_gap_keep_one_item(busy_town: Store, monkeypatch):
-    """Two runs of overlapping scopes both find a gap new, then both insert it: one item is kept.
-
-    The runs are held together just before their inserts. SQLite serializes writers from the
-    first write of a run, so only PostgreSQL can interleave them like this.
-    """
+def test_every_write_waits_for_the_one_holding_the_audit_head(busy_town: Store):
+    """Writers take the audit head first, so a run of an overlapping scope cannot interleave with another write."""
     import threading
+    import time
 
-    from compliance.store import runs
+    order: list[str] = []
+    holding = threading.Event()
 
-    if busy_town.engine.dialect.name == "sqlite":
-        pytest.skip("SQLite serializes the two runs from their first write: this interleaving cannot happen there")
-    barrier = threading.Barrier(2, timeout=20)
-    original = runs._insert_new
+    def hold() -> None:
+        with busy_town.writing():
+            holding.set()
+            time.sleep(0.5)          # keep the lock while the other writer tries
+            order.append("first")
 
-    def held(*args):
-        barrier.wait()
-        return original(*args)
-
-    monkeypatch.setattr(runs, "_insert_new", held)
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert holding.wait(10)
     orgs = {o.path: o.id for o in busy_town.orgs()}
-    item = {"gap_key": "k" * 40, "org_id": orgs[BRANCH], "obligation": "theme_day", "period": "2026-09", "member": None,
-            "group_name": None, "matter": "主题党日 9月 逾期未完成", "measure": "补开", "deadline": date(2026, 12, 31), "responsible": "陶英"}
-    errors = []
+    busy_town.add_deduction(orgs[BRANCH], "village-2020", "一.1", "2026-Q3", 1.0, "标识不统一")
+    order.append("second")
+    thread.join(10)
+    assert order == ["first", "second"]
 
-    def run(scope: str) -> None:
-        try:
-            busy_town.save_run(orgs[scope], "2026-11", date(2026, 11, 20), scope, [], [item], {})
-        except Exception as exc:  # the assertion below reports it
-            errors.append(exc)
 
-    threads = [threading.Thread(target=run, args=(scope,)) for scope in (TOWN, "图河镇党委/朱庄村党总支")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert errors == []
-    assert _count(busy_town, model.Rectification.__table__, gap_key="k" * 40) == 1
+def test_a_past_quarter_is_scored_the_day_after_it_ends(busy_town: Store, rules):
+    busy_town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    scores, _ = score_scope(busy_town, rules, TOWN, "2026-Q3")
+    branch = next(s for s in scores if s.org == BRANCH)
+    reasons = [d.reason for i in branch.items for d in i.deductions]
+    assert any("2026-09" in r for r in reasons)          # September's missed meetings count
+
+
+def test_closing_a_rectification_on_an_impossible_date_is_refused(runner, tmp_path: Path, busy_town: Store, rules):
+    from compliance.cli import app
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    item = result.ledger[0].id
+    db = ["--db", busy_town.url]
+    bad = runner.invoke(app, db + ["rectify", "close", str(item), "--note", "x", "--on", "2026-10-01"])
+    assert bad.exit_code == 2 and "开立日期" in bad.stderr

@@ -8,6 +8,7 @@ scores, sheets, the ledger) and `demo.py`.
 from __future__ import annotations
 
 import functools
+import sqlite3
 import sys
 from datetime import date, datetime, time
 from enum import Enum
@@ -15,6 +16,7 @@ from typing import Any, Callable, Optional
 
 import typer
 from rich.console import Console
+from sqlalchemy.exc import SQLAlchemyError
 
 from compliance import store as store_mod
 from compliance.errors import ComplianceError, InputError
@@ -74,6 +76,11 @@ def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
             typer.echo(f"错误：{message}", err=True)
             raise typer.Exit(2) from None
+        except (SQLAlchemyError, sqlite3.Error) as exc:
+            # The last line of defence: a database refusal the checks above did not foresee.
+            detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
+            typer.echo(f"错误：数据库拒绝了这次操作：{detail}（未写入任何数据）", err=True)
+            raise typer.Exit(4) from None
 
     return wrapper
 
@@ -91,8 +98,12 @@ def session(must_exist: bool = True) -> tuple[store_mod.Store, Any]:
     """Open the database and resolve the acting user; the audit log names them."""
     from compliance.access import resolve_actor
 
+    from compliance.access import deny
+
     store = store_mod.open_store(state.db, must_exist=must_exist)
     actor = resolve_actor(store, state.user)
+    if actor.anonymous:
+        raise deny(store, actor, "session", "数据库已有用户：须用 --user 或 COMPLIANCE_USER 指明身份")
     store.actor = actor.name or store.actor
     return store, actor
 

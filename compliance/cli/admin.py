@@ -7,9 +7,11 @@ from typing import Optional
 
 import typer
 
-from compliance.cli import FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, record_app, session
+from compliance.cli import (
+    FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, record_app, session, state,
+)
 from compliance import importing, store as store_mod
-from compliance.access import ROLE_NAMES, add_user, default_scope, require_read
+from compliance.access import ROLE_NAMES, add_user, default_scope, require_administrator, require_read
 from compliance.errors import ComplianceError, DatabaseError, InputError
 from compliance.orgs import OrgIndex
 from compliance.report import admin as admin_report
@@ -36,8 +38,9 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
     store, actor = session()
     versions = store.record_versions(record_id)
     index = OrgIndex(store.orgs())
-    require_read(store, actor, index.by_id[versions[-1]["org_id"]].path)
     shown = versions if history else versions[-1:]
+    for path in sorted({index.by_id[v["org_id"]].path for v in shown}):
+        require_read(store, actor, path)
     rows = [admin_report.version_dict(v, index.by_id[v["org_id"]].path, _rules()) for v in shown]
     if fmt is Format.table:
         admin_report.print_versions(console, rows)
@@ -126,14 +129,15 @@ def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此�
     store, actor = session()
     index = OrgIndex(store.orgs())
     scope = default_scope(actor, org)
-    ids = None
+    root = None
     if scope:
         root = index.resolve(scope)
         require_read(store, actor, root.path)
-        ids = [o.id for o in index.subtree(root)]
     day = _date_option(since, "--since")
     start = datetime.combine(day, time(0), tzinfo=store_mod.TZ) if day else None
-    rows = [admin_report.audit_dict(e, index) for e in store.audit_log(ids, start)]
+    rows = [admin_report.audit_dict(e, index) for e in store.audit_log(None, start)]
+    if root is not None:
+        rows = [r for r in rows if admin_report.audit_touches(r, root.path)]
     if fmt is Format.table:
         admin_report.print_audit(console, rows)
     else:
@@ -166,10 +170,10 @@ def user_add(name: str = typer.Argument(..., help="用户名。"),
 @fails_cleanly
 def user_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出用户、角色和范围。"""
-    store, _ = session()
+    store, actor = session()
     index = OrgIndex(store.orgs())
     rows = [{"name": u.name, "role": ROLE_NAMES[u.role], "org": index.by_id[u.org_id].path if u.org_id else "（全部）"}
-            for u in store.users()]
+            for u in store.users() if u.org_id is None and actor.scope is None or u.org_id and actor.covers(index.by_id[u.org_id].path)]
     if fmt is Format.table:
         admin_report.print_users(console, rows)
     else:
@@ -186,10 +190,15 @@ def _sqlite_path(store: store_mod.Store) -> Path:
 @fails_cleanly
 def backup(file: Path = typer.Argument(..., help="备份文件路径（不能已存在）。")) -> None:
     """备份正在使用的 SQLite 数据库（在线备份，得到一致的副本）。"""
-    store, _ = session()
+    store, actor = session()
+    require_administrator(store, actor, "backup")
     _sqlite_path(store)
     if file.exists():
         raise InputError(f"{file}：文件已存在，不覆盖")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{file}：无法创建所在目录：{exc.strerror or exc}") from None
     count = store_mod.backup_sqlite(store, file)
     console.print(f"已备份到 {file}（审计日志 {count} 条，校验通过）")
 
@@ -198,8 +207,16 @@ def backup(file: Path = typer.Argument(..., help="备份文件路径（不能已
 @fails_cleanly
 def restore(file: Path = typer.Argument(..., help="要恢复的备份文件。")) -> None:
     """检查备份文件（完整性、结构版本、审计日志）后恢复；当前数据库先另存一份。"""
-    store, _ = session(must_exist=False)
+    store = store_mod.open_store(state.db, must_exist=False)
     target = _sqlite_path(store)
-    kept = store_mod.restore_sqlite(store, file, target)
+    actor_name = store.actor
+    if target.exists() and store.revision() is not None:
+        # Replacing a database that has users is a county user's decision.
+        store, actor = session()
+        require_administrator(store, actor, "restore")
+        actor_name = actor.name
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    kept = store_mod.restore_sqlite(store, file, target, actor_name)
     console.print(f"已从 {file} 恢复到 {target}" + (f"；恢复前的数据库另存为 {kept}" if kept else ""))
 

@@ -46,8 +46,8 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     target = state.db or str(folder / "demo.db")
     store = store_mod.Store(store_mod.resolve_url(target))
     store.upgrade()
-    if store.orgs():
-        raise InputError(f"数据库 {store.url} 已有党组织：演示只载入空数据库")
+    if store.orgs() or store.users():
+        raise InputError(f"数据库 {store.url} 已有党组织或用户：演示只载入空数据库")
     store.set_setting("default_catalog", "tuhe-2021")
     rules = _rules()
     demo_dir = data_dir() / "demo"

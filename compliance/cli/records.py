@@ -12,7 +12,7 @@ from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
-from compliance.access import default_scope, require_read
+from compliance.access import default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
 from compliance.orgs import OrgIndex
@@ -26,8 +26,9 @@ def init(catalog: str = typer.Option(tracking.DEFAULT_CATALOG, "--catalog", help
     """创建数据库或升级到最新结构（数据不丢失）。"""
     rules = _rules()
     rules.catalog(catalog)
-    store = store_mod.open_store(state.db, must_exist=False)
-    store.upgrade()
+    store_mod.open_store(state.db, must_exist=False).upgrade()
+    store, actor = session()
+    require_administrator(store, actor, "init")
     store.set_setting("default_catalog", catalog)
     console.print(f"数据库已就绪：{store.url}（默认规则集：{catalog}）")
 

@@ -121,7 +121,8 @@ def deduct(
     if (item is None) == (veto is None):
         raise InputError("请给出 --item 和 --points（扣分），或 --veto（否决情形），二者选一")
     store, actor = session()
-    require_write(store, actor, "deduct", [tracking.org_path(store, org)], SUPERVISORS)
+    # A branch enters its own self-assessment (自评分); the assessors' deductions are theirs.
+    require_write(store, actor, "deduct", [tracking.org_path(store, org)], () if self_assessed else SUPERVISORS)
     deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
     console.print(f"已登记：编号 {deduction_id}")
 
@@ -192,6 +193,8 @@ def rectify_close(
         raise NotFound(f"没有编号为 {item_id} 的整改事项")
     require_write(store, actor, "rectify_close", [OrgIndex(store.orgs()).by_id[item.org_id].path], SUPERVISORS)
     day = _date_option(on, "--on") or store.today()
+    if not item.opened_on <= day <= store.today():
+        raise InputError(f"--on：值「{day.isoformat()}」应在开立日期 {item.opened_on.isoformat()} 与今天之间")
     row = store.close_rectification(item_id, note.strip(), day)
     if row is None:
         raise NotFound(f"没有编号为 {item_id} 的整改事项")

@@ -20,7 +20,9 @@ RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "kin
 AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
                   "org": "党组织", "reason": "原因", "detail": "内容"}
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
-                 "publish": "发布", "rectify_close": "销号", "user_add": "添加用户", "denied": "拒绝"}
+                 "publish": "发布", "rectify_close": "销号", "user_add": "添加用户", "denied": "拒绝", "setting": "设置",
+                 "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
+                 "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录"}
 
 
 def emit(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
@@ -41,9 +43,22 @@ def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
 
 def audit_dict(e: AuditRow, index: OrgIndex) -> dict[str, Any]:
     org = index.by_id.get(e.org_id) if e.org_id else None
+    detail = json.loads(e.detail)
+    if isinstance(detail, dict) and detail.get("org_ids"):
+        detail["org_paths"] = [index.by_id[i].path for i in detail["org_ids"] if i in index.by_id]
     return {"seq": e.seq, "at": e.at.astimezone(TZ).isoformat(timespec="seconds"), "actor": e.actor, "action": e.action,
             "entity": e.entity, "entity_id": e.entity_id, "org": org.path if org else None, "reason": e.reason,
-            "detail": json.loads(e.detail), "hash": e.hash}
+            "detail": detail, "hash": e.hash}
+
+
+def audit_touches(row: dict[str, Any], root: str) -> bool:
+    """Return True when an audit entry concerns an organization at or below `root`."""
+    paths = [row["org"]] if row["org"] else []
+    detail = row["detail"] if isinstance(row["detail"], dict) else {}
+    paths += detail.get("org_paths", []) + detail.get("paths", [])
+    if isinstance(detail.get("added"), list):
+        paths += [p for p in detail["added"] if isinstance(p, str)]
+    return any(p == root or p.startswith(root + "/") for p in paths)
 
 
 def print_versions(console: Console, rows: list[dict[str, Any]]) -> None:
@@ -80,7 +95,8 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
     for heading in ("序号", "时间", "操作人", "操作", "对象", "党组织", "原因"):
         table.add_column(heading, overflow="fold")
     for r in rows:
-        what = f"{r['entity']} {r['entity_id']}" if r["entity_id"] else r["entity"]
+        entity = ACTION_LABELS.get(r["entity"], r["entity"]) if r["action"] == "denied" else r["entity"]
+        what = f"{entity} {r['entity_id']}" if r["entity_id"] else entity
         table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], ACTION_LABELS.get(r["action"], r["action"]), what,
                       r["org"] or "", r["reason"] or "")
     console.print(table)

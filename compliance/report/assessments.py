@@ -60,6 +60,16 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
     }
 
 
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return value
+
+
 def emit_rows(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
     """Write rows as JSON (English keys) or CSV (Chinese headings)."""
     if fmt == "json":
@@ -70,7 +80,7 @@ def emit_rows(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) ->
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([headings[k] for k in headings])
     for row in rows:
-        writer.writerow(["" if row.get(k) is None else row[k] for k in headings])
+        writer.writerow([_cell(row.get(k)) for k in headings])
     sys.stdout.write(out.getvalue())
 
 

@@ -11,10 +11,9 @@ import os
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
-from zoneinfo import ZoneInfo
 
 import platformdirs
-from sqlalchemy import Engine, bindparam, create_engine, event, func, insert, inspect, or_, select, text, update
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, or_, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from compliance import model
@@ -26,7 +25,7 @@ from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
 from compliance.store.users import UserQueries
 
-TZ = ZoneInfo("Asia/Shanghai")
+from compliance.store.timezone import TZ  # noqa: E402  (re-exported)
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
@@ -136,7 +135,12 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
             return conn.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar()
 
     def set_setting(self, key: str, value: str) -> None:
-        with self.engine.begin() as conn:
+        """Change a database-wide setting, with its audit entry."""
+        with self.writing() as conn:
+            before = conn.execute(select(SETTING.c.value).where(SETTING.c.key == key)).scalar()
+            if before == value:
+                return
+            self.audit(conn, "setting", "setting", key, detail={"before": before, "after": value})
             if conn.execute(select(SETTING.c.key).where(SETTING.c.key == key)).first():
                 conn.execute(update(SETTING).where(SETTING.c.key == key).values(value=value))
             else:
@@ -169,7 +173,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
         `meta` (file, sha256, rows) goes into the one audit entry of the import.
         """
         stamp = self.clock()
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             self.audit(conn, "import", "org", detail={**(meta or {}), "added": [r["path"] for r in rows],
                                                       "updated": [{k: v for k, v in u.items()} for u in updates]})
             ids = {r.path: r.id for r in self.orgs()}
@@ -186,8 +190,9 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
     def add_members(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> None:
         """Insert new members and update changed ones, in one transaction with its audit entry."""
         stamp = self.clock()
-        with self.engine.begin() as conn:
-            self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates)})
+        with self.writing() as conn:
+            self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates),
+                                                         "org_ids": sorted({r["org_id"] for r in rows})})
             if rows:
                 conn.execute(insert(MEMBER), [{**r, "created_at": stamp} for r in rows])
             for change in updates:
@@ -217,7 +222,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
         single logged record's entry holds its content.
         """
         stamp = self.clock()
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             created: list[int] = []
             if new:
                 rows = [{**r, "version": 1, "recorded_at": stamp,
@@ -226,10 +231,13 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
                 for chunk in _chunks(created, 5000):
                     conn.execute(update(RECORD).where(RECORD.c.id.in_(chunk)).values(record_id=RECORD.c.id))
             if versions:
-                conn.execute(
-                    update(RECORD).where(RECORD.c.id == bindparam("old_id")).values(superseded_at=stamp),
-                    [{"old_id": old["id"]} for old, _ in versions],
-                )
+                for old, _ in versions:
+                    # Under the write lock nobody else can have replaced the version we read;
+                    # the guard makes sure of it rather than forking the record.
+                    done = conn.execute(update(RECORD).where(RECORD.c.id == old["id"], RECORD.c.superseded_at.is_(None))
+                                        .values(superseded_at=stamp)).rowcount
+                    if done != 1:
+                        raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
                 conn.execute(insert(RECORD), [
                     {**content, "record_id": old["record_id"], "version": old["version"] + 1,
                      "identity": old["identity"], "first_recorded_at": old["first_recorded_at"],
@@ -240,7 +248,8 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
             if touched:
                 single = len(new) + len(versions) == 1 and meta is None
                 content = (new or [c for _, c in versions])[0] if single else None
-                detail = {"record": _jsonable(content)} if single else {**(meta or {}), "created": created,
+                org_ids = sorted({r["org_id"] for r in new} | {c["org_id"] for _, c in versions})
+                detail = {"record": _jsonable(content)} if single else {**(meta or {}), "created": created, "org_ids": org_ids,
                                                                         "new_versions": [old["record_id"] for old, _ in versions]}
                 org_id = content["org_id"] if single else None
                 self.audit(conn, "log" if single else "import", "record", touched[0] if single else None, org_id, detail)
@@ -316,7 +325,7 @@ def backup_sqlite(store: Store, target: Path) -> int:
     return count
 
 
-def restore_sqlite(store: Store, backup: Path, target: Path) -> Path | None:
+def restore_sqlite(store: Store, backup: Path, target: Path, actor: str = LOCAL_ADMIN) -> Path | None:
     """Bring back a backup over `target` after checking it; return where the replaced database was kept.
 
     The backup must pass SQLite's integrity check, carry this program's schema (an older one is
@@ -348,6 +357,10 @@ def restore_sqlite(store: Store, backup: Path, target: Path) -> Path | None:
     if problem:
         raise DatabaseError(f"{backup}：审计日志校验失败：{problem}")
     kept = None
+    replaced = None
+    if target.exists() and store.revision() is not None and inspect(store.engine).has_table("audithead"):
+        with store.engine.connect() as conn:
+            replaced = dict(conn.execute(text("SELECT seq, last_hash FROM audithead WHERE id = 1")).mappings().one())
     store.engine.dispose()
     if target.exists():
         kept = target.with_name(f"{target.name}.before-restore-{store.clock():%Y%m%d%H%M%S}")
@@ -357,8 +370,18 @@ def restore_sqlite(store: Store, backup: Path, target: Path) -> Path | None:
         source.backup(dest)
     restored = Store(resolve_url(str(target)))
     restored.upgrade()
+    # The restored chain records what it replaced: the head it overwrote and where that was kept.
+    restored.actor = actor
+    restored.audit_now("restore", "database", detail={"file": backup.name, "sha256": _sha256(backup),
+                                                      "replaced": replaced, "kept": str(kept) if kept else None})
     restored.engine.dispose()
     return kept
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def open_store(db: str | None, *, must_exist: bool = True) -> Store:

@@ -11,7 +11,8 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -57,7 +58,7 @@ def canonical(value: Any) -> str:
 def entry_hash(seq: int, at: datetime, actor: str, action: str, entity: str, entity_id: str | None,
                org_id: int | None, detail: str, reason: str | None, prev_hash: str) -> str:
     """Return the hash of one entry's fields and the hash before it."""
-    body = canonical([seq, at.astimezone(UTC).replace(microsecond=0).isoformat(), actor, action, entity, entity_id,
+    body = canonical([seq, at.astimezone(UTC).isoformat(), actor, action, entity, entity_id,
                       org_id, detail, reason, prev_hash])
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
@@ -68,6 +69,19 @@ class AuditQueries:
     engine: Engine
     clock: Callable[[], datetime]
     actor: str
+
+    @contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """Open a write transaction that holds the audit head first.
+
+        Every change appends an audit entry, so every write transaction takes the same lock, and
+        takes it first: writers are serialized in one order (no deadlock), and a read made
+        inside the transaction (the current version of a record, the latest run) is not
+        overtaken by another writer before this one commits.
+        """
+        with self.engine.begin() as conn:
+            conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))
+            yield conn
 
     def audit(self, conn: Connection, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
               detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
@@ -85,7 +99,7 @@ class AuditQueries:
     def audit_now(self, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
                   detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
         """Append an entry in a transaction of its own (a refused action is logged although nothing else is written)."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             self.audit(conn, action, entity, entity_id, org_id, detail, reason)
 
     def audit_log(self, org_ids: list[int] | None = None, since: datetime | None = None) -> list[AuditRow]:

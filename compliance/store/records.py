@@ -9,6 +9,7 @@ from sqlalchemy import Engine, insert, select, update
 
 from compliance import model
 from compliance.errors import InputError, NotFound
+from compliance.store.timezone import TZ
 
 RECORD = model.Record.__table__
 MEMBER = model.Member.__table__
@@ -18,12 +19,21 @@ CONTENT = (
 )
 
 
+def _replace(conn: Any, old: dict[str, Any], **values: Any) -> None:
+    """Mark the current version `old` superseded or void; refuse if it is no longer current."""
+    done = conn.execute(update(RECORD).where(RECORD.c.id == old["id"], RECORD.c.superseded_at.is_(None),
+                                             RECORD.c.voided_at.is_(None)).values(**values)).rowcount
+    if done != 1:
+        raise InputError(f"记录 {old['record_id']} 刚被其他操作改动，请重新查看后再试")
+
+
 class RecordQueries:
     """Record versions; expects `self.engine`, `self.clock` and `self.audit` (see `Store`)."""
 
     engine: Engine
     clock: Callable[[], datetime]
     audit: Callable[..., None]
+    writing: Callable[[], Any]
 
     def record_versions(self, record_id: int) -> list[dict[str, Any]]:
         """Return every version of a record, oldest first, with the member's name; NotFound if none."""
@@ -56,13 +66,13 @@ class RecordQueries:
         if row is None:
             raise NotFound(f"没有编号为 {record_id} 的记录")
         if row["voided_at"] is not None:
-            raise InputError(f"记录 {record_id} 已于 {row['voided_at']:%Y-%m-%d} 作废（{row['void_reason']}），不能再更正或作废")
+            raise InputError(f"记录 {record_id} 已于 {row['voided_at'].astimezone(TZ):%Y-%m-%d} 作废（{row['void_reason']}），不能再更正或作废")
         return dict(row)
 
     def correct_record(self, record_id: int, content: dict[str, Any], identity: str, reason: str) -> int:
         """Make a corrected version of a record (the old one stays readable); return the new version number."""
         stamp = self.clock()
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             old = self._current(conn, record_id)
             after = {k: content.get(k) for k in CONTENT}
             before = {k: old[k] for k in CONTENT}
@@ -72,18 +82,20 @@ class RecordQueries:
                 RECORD.c.identity == identity, RECORD.c.superseded_at.is_(None), RECORD.c.record_id != record_id)).scalar()
             if clash is not None:
                 raise InputError(f"更正后与记录 {clash} 相同（党组织、类型、日期、党小组、党员、主题一致）：请改为作废其中一条")
-            conn.execute(update(RECORD).where(RECORD.c.id == old["id"]).values(superseded_at=stamp))
+            _replace(conn, old, superseded_at=stamp)
             conn.execute(insert(RECORD).values(**after, record_id=record_id, version=old["version"] + 1, identity=identity,
                                                first_recorded_at=old["first_recorded_at"], recorded_at=stamp,
                                                source=f"correct:{old['version']}"))
             changed = {k: {"before": before[k], "after": after[k]} for k in CONTENT if before[k] != after[k]}
-            self.audit(conn, "correct", "record", record_id, old["org_id"], {"changed": changed, "version": old["version"] + 1}, reason)
+            # A record moved to another organization is logged under its new one, and names both.
+            self.audit(conn, "correct", "record", record_id, after["org_id"],
+                       {"changed": changed, "version": old["version"] + 1, "org_ids": sorted({old["org_id"], after["org_id"]})}, reason)
             return old["version"] + 1
 
     def void_record(self, record_id: int, reason: str) -> None:
         """Withdraw a record: it stays, marked void with the reason, and no longer counts."""
         stamp = self.clock()
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             old = self._current(conn, record_id)
-            conn.execute(update(RECORD).where(RECORD.c.id == old["id"]).values(voided_at=stamp, void_reason=reason))
+            _replace(conn, old, voided_at=stamp, void_reason=reason)
             self.audit(conn, "void", "record", record_id, old["org_id"], {"version": old["version"]}, reason)

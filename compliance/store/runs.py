@@ -87,12 +87,13 @@ class SupervisionQueries:
     engine: Engine
     clock: Callable[[], datetime]
     audit: Callable[..., None]
+    writing: Callable[[], Any]
 
     # --- deductions -------------------------------------------------------------------
     def add_deduction(self, org_id: int, sheet: str, item: str, period: str, points: float, reason: str,
                       self_assessed: bool = False) -> int:
         """Record a manual deduction (or a veto: item `veto:KEY`, 0 points); return its id."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             deduction_id = conn.execute(insert(DEDUCTION).values(
                 org_id=org_id, sheet=sheet, item=item, period=period, points=points, reason=reason,
                 self_assessed=self_assessed, created_at=self.clock())).inserted_primary_key[0]
@@ -141,7 +142,7 @@ class SupervisionQueries:
         `gaps_made_good` maps gap keys now met to the date they are closed on.
         """
         stamp = self.clock()
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(update(ORG).where(ORG.c.id == scope_org_id).values(id=ORG.c.id))
             latest = conn.execute(select(*RUN_COLUMNS).where(RUN.c.scope_org_id == scope_org_id, RUN.c.month == month)
                                   .order_by(RUN.c.revision.desc()).limit(1)).first()
@@ -195,7 +196,7 @@ class SupervisionQueries:
 
     def publish_run(self, run_id: int) -> RunRow:
         """Mark a run published (frozen); publishing twice keeps the first time."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             conn.execute(update(RUN).where(RUN.c.id == run_id, RUN.c.published_at.is_(None)).values(published_at=self.clock()))
             return RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
 
@@ -212,7 +213,7 @@ class SupervisionQueries:
 
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             changed = conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id, RECTIFICATION.c.closed_on.is_(None))
                                    .values(closed_on=closed_on, close_note=note)).rowcount
             row = conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).first()

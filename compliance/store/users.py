@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Any, Callable
 
 from sqlalchemy import Engine, func, insert, select
 
@@ -27,6 +27,7 @@ class UserQueries:
     engine: Engine
     clock: Callable[[], datetime]
     audit: Callable[..., None]
+    writing: Callable[[], Any]
 
     def users(self) -> list[UserRow]:
         with self.engine.connect() as conn:
@@ -38,7 +39,7 @@ class UserQueries:
 
     def add_user(self, name: str, role: str, org_id: int | None) -> int:
         """Add a user and its audit entry; return the id."""
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             user_id = conn.execute(insert(USER).values(name=name, role=role, org_id=org_id, created_at=self.clock())).inserted_primary_key[0]
             self.audit(conn, "user_add", "user", user_id, org_id, {"name": name, "role": role})
             return user_id

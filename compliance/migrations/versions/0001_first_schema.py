@@ -83,6 +83,7 @@ def upgrade() -> None:
         sa.Column("voided_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("void_reason", sa.String, nullable=True),
         sa.Column("source", sa.String(400), nullable=True),
+        sa.UniqueConstraint("record_id", "version", name="uq_record_version"),
     )
     op.create_index("ix_record_org_held", "record", ["org_id", "held_on"])
     op.create_index("ix_record_identity", "record", ["identity"])
