@@ -212,3 +212,32 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)          # branch, township, county
     org_id: int | None = Field(default=None, foreign_key="org.id")
     created_at: datetime
+
+
+class SchedulerLease(SQLModel, table=True):
+    """Which scheduler may run jobs on this database: one row, renewed by heartbeats."""
+
+    id: int = Field(default=1, primary_key=True)
+    holder: str | None = Field(default=None, max_length=200)
+    heartbeat_at: datetime | None = None
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A reminder to send: one per organization, day, channel and recipient; kept when sending fails."""
+
+    __table_args__ = (UniqueConstraint("org_id", "day", "channel", "recipient", name="uq_outbox_daily"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="org.id")
+    day: date
+    channel: str = Field(max_length=16)          # console, email, webhook
+    recipient: str = Field(max_length=400)
+    subject: str = Field(max_length=400)
+    body: str
+    reason: str = Field(max_length=400)
+    created_at: datetime
+    status: str = Field(default="pending", max_length=16)   # pending, sent, failed
+    attempts: int = 0
+    last_error: str | None = None
+    next_attempt_at: datetime
+    sent_at: datetime | None = None

@@ -23,13 +23,14 @@ from compliance.orgs import MemberRow, OrgRow
 from compliance.store.audit import LOCAL_ADMIN, AuditQueries
 from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
+from compliance.store.scheduling import SchedulingQueries
 from compliance.store.users import UserQueries
 
 from compliance.store.timezone import TZ  # noqa: E402  (re-exported)
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 ORG = model.Org.__table__
 MEMBER = model.Member.__table__
 RECORD = model.Record.__table__
@@ -68,7 +69,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries):
+class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, SchedulingQueries):
     """A compliance database.
 
     `clock` returns the current instant; tests pass a fixed one (the way APScheduler injects

@@ -67,16 +67,17 @@ class SavedRun:
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
 
 
-def _insert_new(dialect: str, table: Any, key: str) -> Any:
+def _insert_new(dialect: str, table: Any, key: str | list[str]) -> Any:
     """Return an INSERT that skips rows whose unique `key` is already there (SQLite and PostgreSQL)."""
+    keys = [key] if isinstance(key, str) else key
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        return pg_insert(table).on_conflict_do_nothing(index_elements=[key])
+        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
     if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=[key])
+        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
     return insert(table)
 RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow.__dataclass_fields__]
 

@@ -1,0 +1,180 @@
+"""Commands for the scheduler, the reminder outbox and the calendar feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from dateutil.relativedelta import relativedelta
+
+from compliance import tracking
+from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
+from compliance.cli import FORMAT_OPTION, Format, _rules, app, console, fails_cleanly, session
+from compliance.errors import InputError
+
+scheduler_app = typer.Typer(help="调度器：每月25日督查、每日提醒。", no_args_is_help=True)
+outbox_app = typer.Typer(help="提醒发件箱：查看、重发。", no_args_is_help=True)
+app.add_typer(scheduler_app, name="scheduler")
+app.add_typer(outbox_app, name="outbox")
+
+
+@scheduler_app.command("run")
+@fails_cleanly
+def scheduler_run(poll: float = typer.Option(30.0, "--poll", help="检查间隔（秒）。"),
+                  name: Optional[str] = typer.Option(None, "--name", help="本调度器的名称（默认 主机名:进程号）。")) -> None:
+    """在前台运行调度器（Ctrl-C 或 SIGTERM 停止）；同一数据库只有一个在运行，其余待命。"""
+    from compliance.config import load_settings
+    from compliance.schedule import Runner
+
+    store, actor = session()
+    require_administrator(store, actor, "scheduler")
+    if poll <= 0:
+        raise InputError("--poll：检查间隔须大于0秒")
+    runner = Runner(store, _rules(), load_settings(), name)
+    runner.run_forever(poll, lambda line: console.print(line, soft_wrap=True))
+
+
+@scheduler_app.command("jobs")
+@fails_cleanly
+def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
+    """列出定时任务及下次运行时间。"""
+    from compliance.report.assessments import emit_rows
+    from compliance.schedule import JobBook
+
+    store, actor = session()
+    book = JobBook(store)
+    try:
+        rows = book.jobs()
+    finally:
+        book.close()
+    holder, beat = store.lease_holder()
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则"})
+        return
+    if not rows:
+        console.print("还没有定时任务：compliance scheduler add-supervision --under 乡镇党委 可添加每月督查。")
+    for r in rows:
+        console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}", soft_wrap=True)
+    console.print(f"当前调度器：{holder}（最近心跳 {beat:%Y-%m-%d %H:%M:%S}）" if holder else "当前没有运行中的调度器。", soft_wrap=True)
+
+
+@scheduler_app.command("add-supervision")
+@fails_cleanly
+def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="督查范围，如 图河镇党委。"),
+                              day: int = typer.Option(25, "--day", help="每月几日（督查期为25日至月底）。"),
+                              at: str = typer.Option("09:00", "--time", help="时刻，如 09:00（北京时间）。"),
+                              out: Optional[Path] = typer.Option(None, "--out", help="通报输出目录（不给则只保存督查结果）。")) -> None:
+    """添加每月督查任务（同一范围再添加会替换原任务）。"""
+    from compliance.schedule import JobBook
+
+    store, actor = session()
+    require_write(store, actor, "scheduler", [tracking.org_path(store, under)], SUPERVISORS)
+    book = JobBook(store)
+    try:
+        job_id = book.add_supervision(under, day, at, str(out) if out else None)
+        next_run = next(j["next_run"] for j in book.jobs() if j["id"] == job_id)
+    finally:
+        book.close()
+    console.print(f"已添加任务 {job_id}，下次运行 {next_run}", soft_wrap=True)
+
+
+@scheduler_app.command("add-reminders")
+@fails_cleanly
+def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每天发送提醒的时刻（北京时间）。")) -> None:
+    """添加每日提醒任务：即将到期和已逾期的事项，每个党组织每天一条。"""
+    from compliance.schedule import JobBook
+
+    store, actor = session()
+    require_administrator(store, actor, "scheduler")
+    book = JobBook(store)
+    try:
+        book.add_reminders(at)
+        next_run = next(j["next_run"] for j in book.jobs() if j["id"] == "reminders")
+    finally:
+        book.close()
+    console.print(f"已添加任务 reminders，下次运行 {next_run}")
+
+
+@scheduler_app.command("remove")
+@fails_cleanly
+def scheduler_remove(job_id: str = typer.Argument(..., metavar="ID", help="任务编号（scheduler jobs 可查看）。")) -> None:
+    """删除一个定时任务。"""
+    from compliance.schedule import JobBook
+
+    store, actor = session()
+    require_administrator(store, actor, "scheduler")
+    book = JobBook(store)
+    try:
+        book.remove(job_id)
+    finally:
+        book.close()
+    console.print(f"已删除任务 {job_id}")
+
+
+@outbox_app.command("list")
+@fails_cleanly
+def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的。"), fmt: Format = FORMAT_OPTION) -> None:
+    """列出提醒消息：发给谁、内容、为什么、何时，已发送或失败及原因。"""
+    from compliance.orgs import OrgIndex
+    from compliance.report.assessments import emit_rows
+
+    store, actor = session()
+    index = OrgIndex(store.orgs())
+    rows = [{"id": m.id, "org": index.by_id[m.org_id].path, "day": m.day.isoformat(), "channel": m.channel,
+             "recipient": m.recipient, "subject": m.subject, "reason": m.reason, "status": m.status, "attempts": m.attempts,
+             "error": m.last_error, "body": m.body} for m in store.messages(failed)]
+    rows = [r for r in rows if actor.covers(r["org"])]
+    headings = {"id": "编号", "org": "党组织", "day": "日期", "channel": "渠道", "recipient": "收件人", "reason": "原因",
+                "status": "状态", "attempts": "次数", "error": "错误"}
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, headings | ({"body": "内容"} if fmt is Format.json else {}))
+        return
+    from rich.table import Table
+
+    table = Table(title="提醒发件箱", header_style="bold")
+    for heading in ("编号", "日期", "党组织", "渠道", "原因", "状态"):
+        table.add_column(heading, overflow="fold")
+    words = {"pending": "待发送", "sent": "已发送", "failed": "[red]失败[/]"}
+    for r in rows:
+        state = words[r["status"]] + (f"（{r['error']}）" if r["error"] and r["status"] != "sent" else "")
+        table.add_row(str(r["id"]), r["day"], r["org"].rsplit("/", 1)[-1], r["channel"], r["reason"], state)
+    console.print(table if rows else "发件箱是空的。")
+
+
+@outbox_app.command("retry")
+@fails_cleanly
+def outbox_retry() -> None:
+    """把发送失败的消息放回队列，下次调度时重发。"""
+    store, actor = session()
+    require_administrator(store, actor, "outbox")
+    count = store.retry_failed(store.clock())
+    console.print(f"已放回队列：{count} 条")
+
+
+@app.command()
+@fails_cleanly
+def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+             months: int = typer.Option(3, "--months", help="导出今后几个月。"),
+             out: Path = typer.Option(..., "--out", help="输出的 .ics 文件。")) -> None:
+    """导出今后的组织生活日程为 iCalendar（.ics），手机日历可导入；再次导出会更新而不是重复。"""
+    from compliance.config import load_settings
+    from compliance.report.ics import build_calendar, coming
+
+    store, actor = session()
+    path = tracking.org_path(store, org)
+    require_read(store, actor, path)
+    if not 1 <= months <= 24:
+        raise InputError(f"--months：值「{months}」应为 1 到 24")
+    today = store.today()
+    until = today + relativedelta(months=months)
+    findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
+    data = build_calendar(coming(findings, today, until), path, load_settings().lead_days, store.clock())
+    try:
+        out.write_bytes(data)
+    except OSError as exc:
+        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
+    console.print(f"已写出 {out}（{data.count(b'BEGIN:VEVENT')} 项，{today.isoformat()} 至 {until.isoformat()}）")
+
+
+

@@ -1,0 +1,139 @@
+"""Reminders: what each branch should hear about today, and sending it with retries.
+
+`compose` is pure: findings in, one message per organization out (what falls due soon, what is
+overdue). `deliver` sends what the outbox holds: console, e-mail over SMTP, or a group-robot
+webhook (WeCom / DingTalk text messages), retrying with back-off; nothing is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import smtplib
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from email.message import EmailMessage
+
+from compliance.config import Settings
+from compliance.evaluate import Finding
+from compliance.report.labels import STATUS_LABELS, flag_text, period_label
+
+log = logging.getLogger("compliance.reminders")
+MAX_ATTEMPTS = 5
+BACKOFF = timedelta(minutes=1)       # 1, 2, 4, 8 minutes between attempts
+
+
+@dataclass(frozen=True)
+class Reminder:
+    org_id: int
+    org: str
+    subject: str
+    body: str
+    reason: str
+
+
+def _line(f: Finding, today: date) -> str:
+    who = f" {f.group or f.member}" if f.group or f.member else ""
+    when = period_label(f.period, today.year)
+    if f.status == "due":
+        left = f"还剩{f.days_left}天（{f.due.isoformat()}截止）" if f.days_left else f"今天（{f.due.isoformat()}）截止"
+        return f"· {f.name}{who} {when}：{left}"
+    problems = f"（{flag_text(f.flags)}）" if f.flags else ""
+    return f"· {f.name}{who} {when}：{STATUS_LABELS[f.status]}，已逾期{(today - f.due).days}天{problems}"
+
+
+def compose(findings: list[Finding], today: date, settings: Settings) -> list[Reminder]:
+    """Return one reminder per organization: items due within their lead time, and overdue items."""
+    soon: dict[int, list[Finding]] = {}
+    late: dict[int, list[Finding]] = {}
+    names: dict[int, str] = {}
+    for f in findings:
+        names[f.org_id] = f.org
+        if f.status == "due" and f.days_left is not None and f.days_left <= settings.lead(f.obligation):
+            soon.setdefault(f.org_id, []).append(f)
+        elif f.status in ("missed", "invalid"):
+            late.setdefault(f.org_id, []).append(f)
+    result = []
+    for org_id in sorted(set(soon) | set(late), key=lambda i: names[i]):
+        parts, reasons = [], []
+        if soon.get(org_id):
+            parts.append("即将到期：\n" + "\n".join(_line(f, today) for f in sorted(soon[org_id], key=lambda f: f.due)))
+            reasons.append(f"{len(soon[org_id])}项即将到期")
+        if late.get(org_id):
+            parts.append("已经逾期：\n" + "\n".join(_line(f, today) for f in sorted(late[org_id], key=lambda f: f.due)))
+            reasons.append(f"{len(late[org_id])}项逾期")
+        org = names[org_id]
+        subject = f"【组织生活提醒】{org.rsplit('/', 1)[-1]} {today.isoformat()}"
+        body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时召开并及时登记会议记录。"
+        result.append(Reminder(org_id, org, subject, body, "，".join(reasons)))
+    return result
+
+
+class SendError(Exception):
+    """A message could not be delivered this time; the text says why."""
+
+
+def send_console(message: dict) -> None:
+    log.info("%s\n%s", message["subject"], message["body"])
+
+
+def send_email(settings: Settings, message: dict) -> None:
+    if not settings.smtp_host:
+        raise SendError("没有配置 SMTP 服务器")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = settings.smtp_sender, message["recipient"], message["subject"]
+    mail.set_content(message["body"])
+    try:
+        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
+            if settings.smtp_user:
+                smtp.login(settings.smtp_user, settings.smtp_password or "")
+            smtp.send_message(mail)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise SendError(f"SMTP：{exc}") from None
+
+
+def send_webhook(settings: Settings, message: dict) -> None:
+    """Post a text message in the WeCom / DingTalk group-robot format ({"msgtype": "text", ...})."""
+    url = message["recipient"] if message["recipient"].startswith("http") else settings.webhook_url
+    if not url:
+        raise SendError("没有配置 webhook 地址")
+    payload = {"msgtype": "text", "text": {"content": f"{message['subject']}\n{message['body']}"}}
+    request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
+                                     headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            answer = response.read().decode("utf-8", "replace")
+    except (OSError, urllib.error.URLError) as exc:
+        raise SendError(f"webhook：{exc}") from None
+    try:
+        code = json.loads(answer).get("errcode", 0)
+    except (ValueError, AttributeError):
+        code = 0
+    if code != 0:
+        raise SendError(f"webhook 返回错误：{answer[:200]}")
+
+
+def deliver(store, settings: Settings, now: datetime) -> tuple[int, int]:
+    """Send every message due at `now`; return (sent, failed for good). A failure is retried with back-off."""
+    sent = failed = 0
+    for message in store.due_messages(now):
+        data = {"recipient": message.recipient, "subject": message.subject, "body": message.body}
+        try:
+            if message.channel == "email":
+                send_email(settings, data)
+            elif message.channel == "webhook":
+                send_webhook(settings, data)
+            else:
+                send_console(data)
+        except SendError as exc:
+            attempt = message.attempts + 1
+            retry_at = now + BACKOFF * (2 ** (attempt - 1)) if attempt < MAX_ATTEMPTS else None
+            store.mark_failed(message.id, str(exc), retry_at)
+            failed += retry_at is None
+            log.warning("提醒 %s 第%s次发送失败：%s", message.id, attempt, exc)
+            continue
+        store.mark_sent(message.id, now)
+        sent += 1
+    return sent, failed

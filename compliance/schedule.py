@@ -1,0 +1,237 @@
+"""The scheduler: the monthly supervision on the 25th, daily reminders, and sending them.
+
+Jobs live in APScheduler 3's SQLAlchemy job store, in the same database, so a restart loses
+nothing; their times come from APScheduler's cron triggers (Asia/Shanghai). A `Runner` executes
+what is due at the instant it is given (`tick(now)`), which the long-running loop calls with the
+real time and tests call with a controlled clock. Missed runs are coalesced: a job whose time
+passed while no scheduler was up runs once at start-up if it is within its grace time (the
+supervision: 5 days, so a run missed on the 25th is made up before the month ends; reminders:
+12 hours). One database has one active scheduler: it holds a lease with a heartbeat; another
+waits as a standby and takes over when the heartbeat is older than the lease time.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import threading
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from compliance.config import Settings
+from compliance.errors import InputError, NotFound
+from compliance.orgs import OrgIndex
+from compliance.reminders import compose, deliver
+from compliance.store import TZ, Store, now as real_now
+from compliance.tracking import Window, overdue
+from obligations.cadence import month_end
+from obligations.rules import Rules
+
+log = logging.getLogger("compliance.schedule")
+JOBS_TABLE = "apscheduler_jobs"
+LEASE_TTL = timedelta(seconds=90)
+SUPERVISION_GRACE = timedelta(days=5)
+REMINDER_GRACE = timedelta(hours=12)
+
+
+@dataclass
+class Context:
+    """What a job needs: the store, the rules, the settings, and the instant it runs at."""
+
+    store: Store
+    rules: Rules
+    settings: Settings
+    now: datetime
+    outputs: list[str] = field(default_factory=list)
+
+
+def supervision_job(under: str, out: str | None = None, *, ctx: Context | None = None, fire_time: datetime | None = None) -> None:
+    """Run the month's supervision of `under` unless a run of that month already exists.
+
+    The stored arguments are the scope and the bulletin folder; the runner adds the context and
+    the time the job was due (keyword-only, so APScheduler's argument check accepts the job).
+    """
+    if ctx is None or fire_time is None:
+        raise TypeError("supervision_job runs under compliance.schedule.Runner, which passes ctx and fire_time")
+    from compliance.supervision import supervise
+
+    index = OrgIndex(ctx.store.orgs())
+    scope = index.resolve(under)
+    when = fire_time.astimezone(TZ).date()
+    month = f"{when:%Y-%m}"
+    if ctx.store.runs(scope.id, month):
+        ctx.outputs.append(f"{scope.path} {month} 督查已有结果，未重复运行")
+        return
+    day = min(ctx.now.astimezone(TZ).date(), month_end(when))
+    result = supervise(ctx.store, ctx.rules, under, month, day)
+    if out:
+        from compliance.report.bulletin import write_bulletin
+
+        write_bulletin(result, Path(out))
+    ctx.outputs.append(f"{scope.path} {month} 督查完成：问题 {len(result.gaps)} 项，新建整改事项 {result.opened} 项")
+
+
+def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = None) -> None:
+    """Queue today's reminders: one message per organization, day and channel."""
+    if ctx is None:
+        raise TypeError("reminders_job runs under compliance.schedule.Runner, which passes ctx")
+    today = ctx.now.astimezone(TZ).date()
+    findings = overdue(ctx.store, ctx.rules, None, Window(date(today.year, 1, 1), today, today))
+    reminders = compose(findings, today, ctx.settings)
+    index = OrgIndex(ctx.store.orgs())
+    by_org: dict[int, list] = {}
+    for recipient in ctx.settings.recipients:
+        found = index.find(recipient.org)
+        if hasattr(found, "id"):
+            by_org.setdefault(found.id, []).append(recipient)
+    rows = []
+    for r in reminders:
+        base = {"org_id": r.org_id, "day": today, "subject": r.subject, "body": r.body, "reason": r.reason}
+        rows.append({**base, "channel": "console", "recipient": r.org})
+        for recipient in by_org.get(r.org_id, []):
+            if recipient.email:
+                rows.append({**base, "channel": "email", "recipient": recipient.email})
+            if recipient.webhook and ctx.settings.webhook_url:
+                rows.append({**base, "channel": "webhook", "recipient": ctx.settings.webhook_url})
+    queued = ctx.store.queue_messages(rows, ctx.now)
+    ctx.outputs.append(f"提醒：{len(reminders)} 个党组织，新增待发消息 {queued} 条")
+
+
+JOBS: dict[str, Callable[..., None]] = {"supervision": supervision_job, "reminders": reminders_job}
+
+
+def _job_store(store: Store) -> SQLAlchemyJobStore:
+    return SQLAlchemyJobStore(engine=store.engine, tablename=JOBS_TABLE)
+
+
+class JobBook:
+    """The persistent list of jobs: add, remove, list (a paused APScheduler over the job store)."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] | None = None):
+        self.store = store
+        self.clock = clock or real_now
+        self.scheduler = BackgroundScheduler(jobstores={"default": _job_store(store)}, timezone=TZ)
+        self.scheduler.start(paused=True)
+
+    def close(self) -> None:
+        self.scheduler.shutdown(wait=False)
+
+    def add_supervision(self, under: str, day: int = 25, at: str = "09:00", out: str | None = None) -> str:
+        """Schedule the monthly supervision of `under` on `day` at `at`; return the job id."""
+        path = OrgIndex(self.store.orgs()).resolve(under).path
+        if not 1 <= day <= 28:
+            raise InputError(f"--day：值「{day}」应为 1 到 28（每个月都有的日子；督查期为25日至月底）")
+        hour, minute = _parse_time(at)
+        trigger = CronTrigger(day=day, hour=hour, minute=minute, timezone=TZ)
+        job_id = f"supervision:{path}"
+        self.scheduler.add_job(supervision_job, trigger, args=[path], kwargs={"out": out}, id=job_id,
+                               name=f"{path} 每月督查", replace_existing=True, coalesce=True,
+                               misfire_grace_time=int(SUPERVISION_GRACE.total_seconds()),
+                               next_run_time=trigger.get_next_fire_time(None, self.clock()))
+        return job_id
+
+    def add_reminders(self, at: str = "08:00") -> str:
+        """Schedule the daily reminders at `at`; return the job id."""
+        hour, minute = _parse_time(at)
+        trigger = CronTrigger(hour=hour, minute=minute, timezone=TZ)
+        self.scheduler.add_job(reminders_job, trigger, id="reminders", name="每日提醒", replace_existing=True,
+                               coalesce=True, misfire_grace_time=int(REMINDER_GRACE.total_seconds()),
+                               next_run_time=trigger.get_next_fire_time(None, self.clock()))
+        return "reminders"
+
+    def remove(self, job_id: str) -> None:
+        if self.scheduler.get_job(job_id) is None:
+            raise NotFound(f"没有编号为「{job_id}」的任务（compliance scheduler jobs 可查看）")
+        self.scheduler.remove_job(job_id)
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return [{"id": j.id, "name": j.name, "next_run": j.next_run_time.astimezone(TZ).isoformat(timespec="minutes") if j.next_run_time else None,
+                 "trigger": str(j.trigger)} for j in self.scheduler.get_jobs()]
+
+
+def _parse_time(text: str) -> tuple[int, int]:
+    try:
+        hour, minute = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise InputError(f"--time：值「{text}」应写作 09:00") from None
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise InputError(f"--time：值「{text}」不是有效时刻")
+    return hour, minute
+
+
+class Runner:
+    """Runs what is due at a given instant, while holding the database's scheduler lease."""
+
+    def __init__(self, store: Store, rules: Rules, settings: Settings, name: str | None = None, lease_ttl: timedelta = LEASE_TTL):
+        self.store, self.rules, self.settings = store, rules, settings
+        self.name = name or f"{socket.gethostname()}:{threading.get_native_id()}"
+        self.lease_ttl = lease_ttl
+        self.jobstore = _job_store(store)
+        self.jobstore.start(BackgroundScheduler(timezone=TZ), "default")
+
+    def tick(self, now: datetime) -> tuple[str | None, list[str]]:
+        """Run the jobs due at `now` and send due messages; return (holder when standing by, what ran)."""
+        holder = self.store.take_lease(self.name, now, self.lease_ttl)
+        if holder is not None:
+            return holder, []
+        ctx = Context(self.store, self.rules, self.settings, now)
+        for job in self.jobstore.get_due_jobs(now):
+            times, following = [], job.next_run_time
+            while following is not None and following <= now:
+                times.append(following)
+                following = job.trigger.get_next_fire_time(following, following + timedelta(seconds=1))
+            for fire_time in times[-1:] if job.coalesce else times:
+                late = now - fire_time
+                if job.misfire_grace_time is not None and late > timedelta(seconds=job.misfire_grace_time):
+                    ctx.outputs.append(f"{job.name}：{fire_time.astimezone(TZ):%Y-%m-%d %H:%M} 的运行已超过宽限时间，跳过")
+                    continue
+                try:
+                    job.func(*job.args, **job.kwargs, ctx=ctx, fire_time=fire_time)
+                except Exception as exc:  # one failing job must not stop the others
+                    log.exception("任务 %s 失败", job.id)
+                    ctx.outputs.append(f"{job.name}：运行失败：{exc}")
+            state = job.__getstate__()
+            state["next_run_time"] = following
+            job.__setstate__(state)
+            if following is None:
+                self.jobstore.remove_job(job.id)
+            else:
+                self.jobstore.update_job(job)
+        sent, failed = deliver(self.store, self.settings, now)
+        if sent or failed:
+            ctx.outputs.append(f"发送提醒：成功 {sent} 条，失败 {failed} 条")
+        return None, ctx.outputs
+
+    def run_forever(self, poll: float, say: Callable[[str], None], clock: Callable[[], datetime] = real_now) -> None:
+        """Tick every `poll` seconds until SIGTERM or Ctrl-C; give the lease up on the way out."""
+        stop = threading.Event()
+
+        def handle(signum: int, _frame: Any) -> None:
+            stop.set()
+
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        say(f"调度器已启动：{self.name}（每 {poll:g} 秒检查一次；Ctrl-C 停止）")
+        waiting_for = None
+        try:
+            while not stop.is_set():
+                holder, outputs = self.tick(clock())
+                if holder and holder != waiting_for:
+                    say(f"调度器由「{holder}」持有，本进程待命，租约过期后接管")
+                elif holder is None and waiting_for:
+                    say("已接管调度")
+                waiting_for = holder
+                for line in outputs:
+                    say(line)
+                stop.wait(poll)
+        finally:
+            self.store.release_lease(self.name)
+            for s, h in previous.items():
+                signal.signal(s, h)
+            say("调度器已停止")

@@ -1,0 +1,250 @@
+"""The scheduler with a controlled clock; reminders over real SMTP and HTTP servers on loopback; the calendar feed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from icalendar import Calendar
+
+from compliance.config import Recipient, Settings
+from compliance.reminders import deliver
+from compliance.schedule import JobBook, Runner
+from compliance.store import TZ, Store
+
+TOWN = "图河镇党委"
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+def supervision_runs(store: Store) -> list[tuple[str, int]]:
+    scope = next(o.id for o in store.orgs() if o.path == TOWN)
+    return [(r.month, r.revision) for r in store.runs(scope)]
+
+
+@pytest.fixture
+def book(town: Store):
+    jobs = JobBook(town, clock=lambda: at("2026-11-20T12:00"))
+    jobs.add_supervision(TOWN)
+    jobs.close()
+    return town
+
+
+def test_the_25th_job_fires_once_a_month(book: Store, rules):
+    runner = Runner(book, rules, Settings(), name="甲")
+    assert runner.tick(at("2026-11-25T08:59"))[1] == []
+    _, ran = runner.tick(at("2026-11-25T09:00:30"))
+    assert any("2026-11 督查完成" in line for line in ran)
+    assert runner.tick(at("2026-11-25T09:05"))[1] == []
+    assert runner.tick(at("2026-11-30T23:00"))[1] == []
+    runner.tick(at("2026-12-25T09:01"))
+    assert supervision_runs(book) == [("2026-11", 1), ("2026-12", 1)]
+
+
+def test_a_scheduler_down_on_the_25th_runs_the_missed_supervision_once_at_start_up(book: Store, rules):
+    runner = Runner(book, rules, Settings(), name="甲")
+    _, ran = runner.tick(at("2026-11-27T10:00"))
+    assert sum("督查完成" in line for line in ran) == 1
+    assert supervision_runs(book) == [("2026-11", 1)]
+    assert runner.tick(at("2026-11-27T10:01"))[1] == []
+
+
+def test_a_run_missed_beyond_its_grace_is_skipped_not_run_late(book: Store, rules):
+    _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-12-03T10:00"))
+    assert any("超过宽限时间" in line for line in ran) and supervision_runs(book) == []
+
+
+def test_an_existing_run_of_the_month_is_not_repeated(book: Store, rules):
+    from compliance.supervision import supervise
+
+    supervise(book, rules, TOWN, "2026-11", date(2026, 11, 24))
+    _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-11-25T09:01"))
+    assert any("已有结果" in line for line in ran) and supervision_runs(book) == [("2026-11", 1)]
+
+
+def test_jobs_survive_a_restart(book: Store, rules):
+    fresh = Store(book.url)
+    listing = JobBook(fresh)
+    try:
+        assert [j["id"] for j in listing.jobs()] == [f"supervision:{TOWN}"]
+    finally:
+        listing.close()
+    Runner(fresh, rules, Settings(), name="乙").tick(at("2026-11-25T09:01"))
+    assert supervision_runs(fresh) == [("2026-11", 1)]
+
+
+def test_a_second_scheduler_stands_by_and_takes_over_without_running_anything_twice(book: Store, rules):
+    first = Runner(book, rules, Settings(), name="甲")
+    second = Runner(Store(book.url), rules, Settings(), name="乙")
+    assert first.tick(at("2026-11-25T08:00"))[0] is None
+    holder, ran = second.tick(at("2026-11-25T08:00:30"))
+    assert holder == "甲" and ran == []
+    first.tick(at("2026-11-25T09:00:10"))                 # 甲 runs November, then dies
+    holder, _ = second.tick(at("2026-11-25T09:01:00"))    # heartbeat still fresh
+    assert holder == "甲"
+    holder, ran = second.tick(at("2026-11-25T09:03:00"))  # 甲's lease has expired
+    assert holder is None and not any("督查完成" in line for line in ran)
+    second.tick(at("2026-12-25T09:00:10"))
+    assert supervision_runs(book) == [("2026-11", 1), ("2026-12", 1)]
+
+
+def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lease(book: Store):
+    env = {**os.environ, "COMPLIANCE_DB": book.url}
+    proc = subprocess.Popen([sys.executable, "-m", "compliance", "scheduler", "run", "--poll", "0.2", "--name", "丙"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    assert "调度器已启动" in line, proc.stderr.read()
+    deadline = time.monotonic() + 20
+    while Store(book.url).lease_holder()[0] != "丙" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "调度器已停止" in out
+    assert Store(book.url).lease_holder() == (None, None)
+
+
+# --- reminders -----------------------------------------------------------------------------
+
+class Smtp:
+    """A real SMTP server on 127.0.0.1 that refuses the first `failures` messages."""
+
+    def __init__(self, failures: int):
+        from aiosmtpd.controller import Controller
+
+        self.failures, self.received = failures, []
+        outer = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):
+                if outer.failures > 0:
+                    outer.failures -= 1
+                    return "451 Try again later"
+                outer.received.append(envelope)
+                return "250 OK"
+
+        from tests.conftest import _free_port
+
+        self.port = _free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+class Hook:
+    """A real HTTP server on 127.0.0.1 answering like a group-robot webhook; fails the first `failures` posts."""
+
+    def __init__(self, failures: int):
+        self.failures, self.received = failures, []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if outer.failures != 0:
+                    outer.failures -= 1
+                    self.send_response(500)
+                    self.end_headers()
+                    return
+                outer.received.append(json.loads(body))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+
+    def __enter__(self):
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/cgi-bin/webhook/send?key=test"
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+
+
+def _remind(store: Store, rules, settings: Settings, when: str) -> None:
+    from compliance.schedule import Context, reminders_job
+
+    reminders_job(ctx=Context(store, rules, settings, at(when)), fire_time=at(when))
+
+
+def test_reminders_go_by_email_and_webhook_once_per_branch_and_day(town: Store, rules):
+    with Smtp(failures=2) as smtp, Hook(failures=2) as hook:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp.port, webhook_url=hook.url,
+                            recipients=(Recipient("ZZ1", email="zz1@example.cn", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        _remind(town, rules, settings, "2026-11-20T15:00")     # the same day again: nothing new
+        start = at("2026-11-20T08:00")
+        for minutes in (0, 1, 3, 7):                           # back-off: 1, 2, 4 minutes
+            deliver(town, settings, start + timedelta(minutes=minutes))
+        messages = town.messages()
+        email = [m for m in messages if m.channel == "email"]
+        webhook = [m for m in messages if m.channel == "webhook"]
+        assert len(email) == len(webhook) == 1
+        assert email[0].status == webhook[0].status == "sent" and email[0].attempts == 3
+        assert len(smtp.received) == 1 and len(hook.received) == 1
+        text = hook.received[0]["text"]["content"]
+        assert hook.received[0]["msgtype"] == "text" and "第一党支部" in text and "逾期" in text
+        mail = smtp.received[0].content.decode("utf-8", "replace")
+        assert "zz1@example.cn" in smtp.received[0].rcpt_tos and "Subject:" in mail
+
+
+def test_a_server_that_always_fails_leaves_the_message_failed_and_kept(town: Store, rules):
+    with Hook(failures=-1) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        start = at("2026-11-20T08:00")
+        for minutes in (0, 1, 3, 7, 15, 31):
+            deliver(town, settings, start + timedelta(minutes=minutes))
+        [message] = [m for m in town.messages() if m.channel == "webhook"]
+        assert message.status == "failed" and message.attempts == 5 and "webhook" in message.last_error
+        assert town.messages(failed_only=True) == [message]
+        assert town.retry_failed(start) == 1 and town.messages(failed_only=True) == []
+
+
+def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, rules):
+    from compliance.reminders import compose
+    from compliance.tracking import Window, overdue
+
+    today = date(2026, 11, 26)
+    findings = overdue(town, rules, "ZZ1", Window(date(2026, 1, 1), today, today))
+    [reminder] = compose(findings, today, Settings(lead_days={"default": 5}))
+    assert "主题党日" in reminder.body and "还剩4天（2026-11-30截止）" in reminder.body
+    assert "已逾期" in reminder.body and reminder.subject.startswith("【组织生活提醒】第一党支部")
+
+
+# --- calendar --------------------------------------------------------------------------------
+
+def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: Store):
+    from compliance.cli import app
+
+    args = ["--db", town.url, "calendar", "--org", "ZZ1", "--months", "3"]
+    first, second = tmp_path / "a.ics", tmp_path / "b.ics"
+    assert runner.invoke(app, args + ["--out", str(first)]).exit_code == 0
+    assert runner.invoke(app, args + ["--out", str(second)]).exit_code == 0
+    events = [Calendar.from_ical(p.read_bytes()).walk("VEVENT") for p in (first, second)]
+    uids = [sorted(str(e["UID"]) for e in found) for found in events]
+    assert uids[0] == uids[1] and len(uids[0]) == len(set(uids[0])) > 0
+    study = [e for e in events[0] if "固定学习日" in str(e["SUMMARY"])]
+    assert study and all(e.walk("VALARM") for e in events[0])
