@@ -76,6 +76,7 @@ class Record:
     counterpart: str | None = None
     hours: float | None = None
     photos: str | None = None
+    excused: str | None = None
 
 
 @dataclass(frozen=True)

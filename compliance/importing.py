@@ -17,6 +17,7 @@ from compliance.errors import InputError
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.tabular import (
+    split_names,
     CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table,
 )
 from obligations.catalog import ORG_TYPES, SECTORS
@@ -329,6 +330,23 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = roster.get(org.id, {})
+    for column in ("attendees", "excused"):
+        if row[column]:
+            names = split_names(row[column])
+            unknown = [n for n in names if n not in members]
+            if unknown:
+                problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员")
+            row[column] = "、".join(names)
+    if row["attendees"]:
+        # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
+        voting = kind == "party_congress"
+        listed = [n for n in split_names(row["attendees"]) if n in members and (not voting or members[n].status == "正式")]
+        on_roster = [m for m in members.values() if not voting or m.status == "正式"]
+        if row["present"] is not None and row["present"] != len(listed):
+            problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{len(listed)}人）")
+        row["present"] = len(listed)
+        if row["expected"] is None:
+            row["expected"] = len(on_roster)
     member_name = parse_text(values.get("member"))
     if member_name:
         member = members.get(member_name)

@@ -241,3 +241,27 @@ class OutboxMessage(SQLModel, table=True):
     last_error: str | None = None
     next_attempt_at: datetime
     sent_at: datetime | None = None
+
+
+class MemberExemption(SQLModel, table=True):
+    """An approved exemption of a member (illness, abroad with approval): those days do not count against them."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    start: date
+    end: date
+    reason: str = Field(max_length=400)
+    created_at: datetime
+
+
+class DuesPayment(SQLModel, table=True):
+    """A member's dues for one month (党费), paid on a date; advance payments are months ahead."""
+
+    __table_args__ = (UniqueConstraint("member_id", "month", name="uq_dues_member_month"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    month: str = Field(max_length=7)
+    amount: float
+    paid_on: date
+    created_at: datetime

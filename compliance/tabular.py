@@ -233,3 +233,8 @@ def parse_text(value: Any) -> str | None:
         value = int(value)
     text = " ".join(str(value).split())
     return text or None
+
+
+def split_names(text: str) -> list[str]:
+    """Return the names in a list typed with 、 , ; or spaces (Chinese or ASCII punctuation), in order, once each."""
+    return list(dict.fromkeys(n for n in re.split(r"[、,，;；\s]+", text) if n))

@@ -142,7 +142,7 @@ def test_the_oldest_schema_with_data_upgrades_without_losing_a_row(empty_store: 
         for table in ("org", "member", "record"):
             before[table] = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
     store.upgrade()
-    assert store.revision() == "0004"
+    assert store.revision() == "0005"
     with store.engine.connect() as conn:
         for table, rows in before.items():
             after = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]

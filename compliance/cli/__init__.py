@@ -190,4 +190,4 @@ def main() -> None:
 
 
 # Register the commands (they import the app above).
-from compliance.cli import admin, demo, records, scheduling, supervision  # noqa: E402,F401
+from compliance.cli import admin, demo, members, records, scheduling, supervision  # noqa: E402,F401

@@ -91,7 +91,7 @@ def log(
     member: Optional[str] = typer.Option(None, "--member", help="党员（按人计的记录，如流动党员汇报）。"),
     group: Optional[str] = typer.Option(None, "--group", help="党小组（党小组会）。"),
     lecturer: Optional[str] = typer.Option(None, "--lecturer", help="主讲人（党课）。"),
-    attendees: Optional[str] = typer.Option(None, "--attendees", help="参会人员，用顿号或逗号分隔。"),
+    attendees: Optional[str] = typer.Option(None, "--attendees", "--attendee", help="参会人员（花名册上的姓名，用顿号、逗号或空格分隔）；给出时实到人数按名单计。"),
     excused: Optional[str] = typer.Option(None, "--excused", help="请假人员。"),
     counterpart: Optional[str] = typer.Option(None, "--counterpart", help="谈话对象（谈心谈话）。"),
     hours: Optional[str] = typer.Option(None, "--hours", help="学时。"),

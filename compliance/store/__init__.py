@@ -21,6 +21,7 @@ from compliance.errors import DatabaseError
 from compliance.evaluate import Record as EvalRecord
 from compliance.orgs import MemberRow, OrgRow
 from compliance.store.audit import LOCAL_ADMIN, AuditQueries
+from compliance.store.members import MemberQueries
 from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
 from compliance.store.scheduling import SchedulingQueries
@@ -30,7 +31,7 @@ from compliance.store.timezone import TZ  # noqa: E402  (re-exported)
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 ORG = model.Org.__table__
 MEMBER = model.Member.__table__
 RECORD = model.Record.__table__
@@ -69,7 +70,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, SchedulingQueries):
+class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, SchedulingQueries, MemberQueries):
     """A compliance database.
 
     `clock` returns the current instant; tests pass a fixed one (the way APScheduler injects
@@ -266,7 +267,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         query = (
             select(r.record_id, r.org_id, r.kind, r.held_on, r.first_recorded_at, r.expected, r.present, r.topic,
                    r.recorder, r.lecturer, r.secretary_signed, r.recorder_signed, r.group_name, MEMBER.c.name,
-                   r.attendees, r.counterpart, r.hours, r.photos)
+                   r.attendees, r.counterpart, r.hours, r.photos, r.excused)
             .select_from(RECORD.join(ORG, ORG.c.id == r.org_id).outerjoin(MEMBER, MEMBER.c.id == r.member_id))
             .where(or_(ORG.c.path == root_path, ORG.c.path.like(_like_prefix(root_path), escape="\\")))
         )

@@ -1,0 +1,156 @@
+"""Commands for members: the six-month watch, exemptions, dues, mobile members, training hours."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from compliance.access import default_scope, require_read, require_write
+from compliance.cli import AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _today, app, console, fails_cleanly, member_app, session
+from compliance import membership, tracking
+from compliance.report.assessments import emit_rows
+
+members_app = typer.Typer(help="党员情况：六个月提示、学时。", no_args_is_help=True)
+dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
+mobile_app = typer.Typer(help="流动党员：列表、失联。", no_args_is_help=True)
+app.add_typer(members_app, name="members")
+app.add_typer(dues_app, name="dues")
+app.add_typer(mobile_app, name="mobile")
+LEVELS = {"watch": "[yellow]关注[/]", "review": "[bold red]提请支部审查[/]"}
+LEVEL_WORDS = {"watch": "关注", "review": "提请支部审查"}
+
+
+def _scope(store, actor, under: Optional[str]) -> Optional[str]:
+    under = default_scope(actor, under)
+    if under:
+        require_read(store, actor, tracking.org_path(store, under))
+    return under
+
+
+@members_app.command("watch")
+@fails_cleanly
+def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                  as_of: Optional[str] = AS_OF_OPTION,
+                  everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是需要关注的。"),
+                  fmt: Format = FORMAT_OPTION) -> None:
+    """六个月提示：连续3个月未参加组织生活或未交党费的党员需关注，6个月的提请支部审查（不作自行脱党认定）。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    day = _date_option(as_of, "--as-of") or _today()
+    rows = [r for r in membership.member_watch(store, under, day) if everyone or r.level]
+    data = [{"org": r.org, "member": r.member, "mobile": r.mobile,
+             "last_participation": r.last_participation.isoformat() if r.last_participation else None,
+             "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
+             "level": LEVEL_WORDS.get(r.level or ""), "reasons": "；".join(r.reasons)} for r in rows]
+    if fmt is not Format.table:
+        emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "mobile": "流动党员", "last_participation": "最近参加",
+                                    "months_absent": "未参加月数", "last_dues": "最近交费月份", "months_unpaid": "未交费月数",
+                                    "level": "提示", "reasons": "原因"})
+        return
+    if not rows:
+        console.print(f"截至 {day.isoformat()}，没有需要关注的党员。")
+        return
+    table = Table(title=f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）", header_style="bold")
+    for heading in ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        org = r.org[len(under) + 1:] if under and r.org.startswith(under + "/") else r.org
+        table.add_row(org, r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
+                      "—" if r.months_absent is None else f"{r.months_absent}个月", r.last_dues or "—",
+                      "—" if r.months_unpaid is None else f"{r.months_unpaid}个月", LEVELS.get(r.level or "", ""))
+    console.print(table)
+    console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
+
+
+@members_app.command("hours")
+@fails_cleanly
+def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                  year: Optional[int] = typer.Option(None, "--year", help="年份（默认今年）。"),
+                  everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是不足32学时的。"),
+                  fmt: Format = FORMAT_OPTION) -> None:
+    """集中学习培训学时：每名党员每年不少于32学时，列出不足的及差额。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    target = year or _today().year
+    rows = [r for r in membership.hours_list(store, under, target) if everyone or r["missing"] > 0]
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
+        return
+    table = Table(title=f"{target}年集中学习培训学时（不少于32学时）", header_style="bold")
+    for heading in ("党组织", "党员", "学时", "差额"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        table.add_row(r["org"], r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
+    console.print(table if rows else "全部党员学时已达标。")
+
+
+@member_app.command("exempt")
+@fails_cleanly
+def member_exempt(name: str = typer.Argument(..., help="党员姓名。"),
+                  org: str = typer.Option(..., "--org", help="所在党支部。"),
+                  start: str = typer.Option(..., "--from", help="开始日期。"),
+                  end: str = typer.Option(..., "--to", help="结束日期。"),
+                  reason: str = typer.Option(..., "--reason", help="原因，如 因病经批准、经批准出国。")) -> None:
+    """登记经批准的免除（因病、经批准出国等）：期间不计入未参加组织生活和未交党费的月数。"""
+    store, actor = session()
+    require_write(store, actor, "exempt", [tracking.org_path(store, org)])
+    first, last = _date_option(start, "--from"), _date_option(end, "--to")
+    assert first and last
+    exemption = membership.exempt_member(store, org, name, first, last, reason)
+    console.print(f"已登记免除：{name} {first.isoformat()} 至 {last.isoformat()}（编号 {exemption}）")
+
+
+@dues_app.command("import")
+@fails_cleanly
+def dues_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。")) -> None:
+    """导入党费交纳记录；已登记的月份不重复。"""
+    from compliance.orgs import OrgIndex, OrgRow
+    from compliance.tabular import read_table
+
+    store, actor = session()
+    index = OrgIndex(store.orgs())
+    found = [index.find(str(values.get("org") or "")) for _, values in read_table(file, membership.DUES_COLUMNS).rows]
+    require_write(store, actor, "dues", sorted({f.path for f in found if isinstance(f, OrgRow)}))
+    console.print(f"党费：新增 {membership.import_dues(store, file)} 条。")
+
+
+@dues_app.command("log")
+@fails_cleanly
+def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
+             member: str = typer.Option(..., "--member", help="党员姓名。"),
+             month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
+             amount: str = typer.Option(..., "--amount", help="金额（元）。"),
+             paid_on: Optional[str] = typer.Option(None, "--paid-on", help="交纳日期（默认今天）。")) -> None:
+    """登记一名党员一个月的党费。"""
+    store, actor = session()
+    require_write(store, actor, "dues", [tracking.org_path(store, org)])
+    added = membership.log_dues(store, {"org": org, "member": member, "month": month, "amount": amount, "paid_on": paid_on})
+    console.print("已登记。" if added else "该月党费已登记过，未重复添加。")
+
+
+@mobile_app.command("list")
+@fails_cleanly
+def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                as_of: Optional[str] = AS_OF_OPTION, fmt: Format = FORMAT_OPTION) -> None:
+    """流动党员：挂钩联系人、最近一次汇报或参加活动的日期；超过半年没有联系的标为失联。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    day = _date_option(as_of, "--as-of") or _today()
+    rows = membership.mobile_list(store, under, day)
+    data = [{"org": r.org, "member": r.member, "liaison": r.liaison, "last_contact": r.last_contact.isoformat() if r.last_contact else None,
+             "lost": r.lost} for r in rows]
+    if fmt is not Format.table:
+        emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "liaison": "联系人", "last_contact": "最近联系", "lost": "失联"})
+        return
+    table = Table(title=f"流动党员（截至 {day.isoformat()}）", header_style="bold")
+    for heading in ("党组织", "党员", "挂钩联系人", "最近联系", "状态"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        table.add_row(r.org, r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
+    console.print(table if rows else "没有流动党员。")
+    if rows and any(r.lost for r in rows):
+        console.print(f"失联：超过半年没有汇报或参加活动的记录（共 {sum(r.lost for r in rows)} 人）。")
+

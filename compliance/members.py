@@ -1,0 +1,185 @@
+"""Pure member-level checks: the six-month watch, mobile members out of contact, training hours.
+
+Party Constitution, Article 9: a member who, without proper reason, for six consecutive months
+takes no part in organizational life or pays no dues is regarded as having given up membership —
+a decision for the branch meeting. This module only counts months and prompts the branch to
+review (提请支部审查); it never labels anyone 自行脱党. Three months is the product's own early
+warning (关注), configurable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Iterable
+
+from dateutil.relativedelta import relativedelta
+
+from compliance.evaluate import Record
+from compliance.tabular import split_names
+
+# Organizational life that counts as taking part (DOMAIN.md; issue "member-level obligations").
+PARTICIPATION_KINDS = frozenset({"party_congress", "branch_committee", "group_meeting", "party_lecture", "theme_day",
+                                 "study_day", "life_meeting", "member_review"})
+MOBILE_KINDS = frozenset({"mobile_report"})
+WATCH_MONTHS = 3
+REVIEW_MONTHS = 6
+TRAINING_HOURS = 32.0
+LOST_CONTACT = timedelta(days=183)     # more than a half year
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """A member as these checks need them."""
+
+    id: int
+    org_id: int
+    org: str
+    name: str
+    status: str = "正式"
+    mobile: bool = False
+    liaison: str | None = None
+    joined: date | None = None
+    exemptions: tuple[tuple[date, date], ...] = ()
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    """One member's standing: months without organizational life and without dues."""
+
+    org: str
+    member: str
+    mobile: bool
+    last_participation: date | None
+    months_absent: int | None       # None: the branch keeps no attendance lists
+    last_dues: str | None
+    months_unpaid: int | None       # None: the branch records no dues
+    level: str | None               # "watch" (关注) or "review" (提请支部审查)
+    reasons: tuple[str, ...] = ()
+
+
+def month_key(day: date) -> str:
+    return f"{day.year}-{day.month:02d}"
+
+
+def _months(first: date, last: date) -> list[date]:
+    """Return the first days of the months from `first`'s to `last`'s."""
+    result, current = [], first.replace(day=1)
+    while current <= last:
+        result.append(current)
+        current += relativedelta(months=1)
+    return result
+
+
+@dataclass
+class Activity:
+    """What the records say one member did: the months they took part or were excused, their last part."""
+
+    covered: set[str] = field(default_factory=set)
+    last: date | None = None
+
+
+def activity(records: Iterable[Record], members: dict[tuple[int, str], MemberInfo]) -> tuple[dict[int, Activity], set[int]]:
+    """Return each member's activity from attendance lists and per-member records, and the orgs that keep lists."""
+    found: dict[int, Activity] = {}
+    listing_orgs: set[int] = set()
+
+    def mark(member: MemberInfo, day: date, took_part: bool) -> None:
+        a = found.setdefault(member.id, Activity())
+        a.covered.add(month_key(day))
+        if took_part and (a.last is None or day > a.last):
+            a.last = day
+
+    for r in records:
+        if r.kind in PARTICIPATION_KINDS and r.attendees is not None:
+            listing_orgs.add(r.org_id)
+        for text, took_part in ((r.attendees, True), (r.excused, False)):
+            if r.kind in PARTICIPATION_KINDS and text:
+                for name in split_names(text):
+                    member = members.get((r.org_id, name))
+                    if member:
+                        mark(member, r.held_on, took_part)
+        if r.member and (r.kind in MOBILE_KINDS or r.kind in PARTICIPATION_KINDS):
+            member = members.get((r.org_id, r.member))
+            if member:
+                mark(member, r.held_on, True)
+    return found, listing_orgs
+
+
+def consecutive_gap(covered: set[str], first: date, last_month: date, exemptions: Iterable[tuple[date, date]]) -> int:
+    """Return how many months up to `last_month` in a row are neither covered nor exempt, back to `first`."""
+    exempt = {month_key(m) for start, end in exemptions for m in _months(start, end)}
+    count = 0
+    for month in reversed(_months(first, last_month)):
+        key = month_key(month)
+        if key in covered or key in exempt:
+            break
+        count += 1
+    return count
+
+
+def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
+          dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS) -> list[WatchRow]:
+    """Return every member's standing as of `as_of`, counting whole months since `since` (or joining).
+
+    Only complete months count (the as-of month is still open). A branch that keeps no
+    attendance lists cannot be judged on participation, nor one that records no dues on dues.
+    """
+    members = list(members)
+    by_name = {(m.org_id, m.name): m for m in members}
+    seen, listing_orgs = activity(records, by_name)
+    last_month = as_of.replace(day=1) - relativedelta(months=1)
+    rows = []
+    for m in members:
+        first = max(d for d in (since, m.joined) if d) if m.joined else since
+        a = seen.get(m.id, Activity())
+        absent = consecutive_gap(a.covered, first, last_month, m.exemptions) if m.org_id in listing_orgs else None
+        paid = dues.get(m.id, {})
+        unpaid = consecutive_gap(set(paid), first, last_month, m.exemptions) if m.org_id in dues_orgs else None
+        worst = max(absent or 0, unpaid or 0)
+        level = "review" if worst >= review else "watch" if worst >= warn else None
+        reasons = []
+        if absent and absent >= warn:
+            reasons.append(f"连续{absent}个月未参加组织生活")
+        if unpaid and unpaid >= warn:
+            reasons.append(f"连续{unpaid}个月未交纳党费")
+        rows.append(WatchRow(m.org, m.name, m.mobile, a.last, absent, max(paid) if paid else None, unpaid, level, tuple(reasons)))
+    return rows
+
+
+@dataclass(frozen=True)
+class MobileRow:
+    org: str
+    member: str
+    liaison: str | None
+    last_contact: date | None
+    lost: bool
+
+
+def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_of: date) -> list[MobileRow]:
+    """Return each mobile member's last report or recorded participation, and whether contact is lost (失联)."""
+    members = [m for m in members if m.mobile]
+    seen, _ = activity(records, {(m.org_id, m.name): m for m in members})
+    rows = []
+    for m in members:
+        last = seen.get(m.id, Activity()).last
+        reference = last or m.joined
+        lost = reference is None or as_of - reference > LOST_CONTACT
+        rows.append(MobileRow(m.org, m.name, m.liaison, last, lost))
+    return rows
+
+
+def training_hours(members: Iterable[MemberInfo], records: Iterable[Record], year: int) -> dict[int, float]:
+    """Return each member's hours of training in `year`: records with 学时 they attended or that name them."""
+    members = list(members)
+    by_name = {(m.org_id, m.name): m for m in members}
+    hours = {m.id: 0.0 for m in members}
+    for r in records:
+        if not r.hours or r.held_on.year != year:
+            continue
+        names = split_names(r.attendees) if r.attendees else ([r.member] if r.member else [])
+        for name in names:
+            member = by_name.get((r.org_id, name))
+            if member:
+                hours[member.id] += r.hours
+    return hours

@@ -1,0 +1,62 @@
+"""Member-level data: exemptions and dues payments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Engine, insert, select
+
+from compliance import model
+
+EXEMPTION = model.MemberExemption.__table__
+DUES = model.DuesPayment.__table__
+
+
+class MemberQueries:
+    """Exemptions and dues; expects `self.engine`, `self.clock`, `self.writing` and `self.audit` (see `Store`)."""
+
+    engine: Engine
+    clock: Callable[[], datetime]
+    audit: Callable[..., None]
+    writing: Callable[[], Any]
+
+    def add_exemption(self, member_id: int, org_id: int, start: date, end: date, reason: str) -> int:
+        with self.writing() as conn:
+            exemption_id = conn.execute(insert(EXEMPTION).values(member_id=member_id, start=start, end=end, reason=reason,
+                                                                 created_at=self.clock())).inserted_primary_key[0]
+            self.audit(conn, "exempt", "member", member_id, org_id, {"start": start, "end": end}, reason)
+            return exemption_id
+
+    def exemptions(self, member_ids: Iterable[int]) -> dict[int, list[tuple[date, date]]]:
+        result: dict[int, list[tuple[date, date]]] = {}
+        with self.engine.connect() as conn:
+            for member_id, start, end in conn.execute(select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
+                                                      .where(EXEMPTION.c.member_id.in_(list(member_ids)))):
+                result.setdefault(member_id, []).append((start, end))
+        return result
+
+    def dues_paid(self, member_ids: Iterable[int]) -> dict[int, dict[str, date]]:
+        """Return, per member, the months paid and when."""
+        result: dict[int, dict[str, date]] = {}
+        with self.engine.connect() as conn:
+            for member_id, month, paid_on in conn.execute(select(DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
+                                                          .where(DUES.c.member_id.in_(list(member_ids)))):
+                result.setdefault(member_id, {})[month] = paid_on
+        return result
+
+    def add_dues(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> int:
+        """Insert dues payments (months already paid are skipped); one audit entry; return how many were new."""
+        from compliance.store.runs import _insert_new
+
+        if not rows:
+            return 0
+        with self.writing() as conn:
+            before = len(conn.execute(select(DUES.c.id)).all())
+            stamp = self.clock()
+            values = [{k: v for k, v in r.items() if k != "org_id"} | {"created_at": stamp} for r in rows]
+            conn.execute(_insert_new(conn.dialect.name, DUES, ["member_id", "month"]), values)
+            added = len(conn.execute(select(DUES.c.id)).all()) - before
+            self.audit(conn, "dues", "dues", detail={**meta, "rows": len(rows), "added": added,
+                                                     "org_ids": sorted({r.get("org_id") for r in rows if r.get("org_id")})})
+            return added

@@ -1,0 +1,129 @@
+"""Member-level checks read like the rules: attendance in, months without organizational life out."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from compliance import importing, membership
+from compliance.errors import InputError
+from compliance.evaluate import Record
+from compliance.members import MemberInfo, mobile_members, training_hours, watch
+from compliance.store import Store
+from tests.conftest import write_csv
+
+_ids = itertools.count(1)
+ZHANG = MemberInfo(1, 1, "镇/支部", "张三")
+LI = MemberInfo(2, 1, "镇/支部", "李四")
+WANG = MemberInfo(3, 1, "镇/支部", "王五", mobile=True)
+AS_OF = date(2026, 11, 20)       # complete months: up to October
+SINCE = date(2026, 1, 1)
+
+
+def meeting(day: str, attendees: str = "", excused: str | None = None, kind: str = "theme_day", member: str | None = None,
+            hours: float | None = None) -> Record:
+    d = date.fromisoformat(day)
+    return Record(next(_ids), 1, kind, d, d, attendees=attendees, excused=excused, member=member, hours=hours)
+
+
+def monthly(months, attendees="张三、李四"):
+    return [meeting(f"2026-{m:02d}-05", attendees) for m in months]
+
+
+def one(rows, name):
+    return next(r for r in rows if r.member == name)
+
+
+def test_absent_five_months_then_present_is_never_flagged():
+    records = monthly([1, 2, 3, 4, 5], "张三、李四") + monthly([6, 7, 8, 9], "李四") + monthly([10], "张三、李四")
+    rows = watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE)
+    assert one(rows, "张三").months_absent == 0 and one(rows, "张三").level is None
+
+
+def test_six_months_without_attendance_or_excuse_is_put_to_the_branch():
+    records = monthly([1, 2, 3, 4], "张三、李四") + monthly([5, 6, 7, 8, 9, 10], "李四")
+    rows = watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE)
+    zhang = one(rows, "张三")
+    assert zhang.months_absent == 6 and zhang.level == "review" and "连续6个月未参加组织生活" in zhang.reasons
+    assert one(rows, "李四").level is None
+
+
+def test_three_months_is_the_early_warning():
+    records = monthly(range(1, 8), "张三、李四") + monthly([8, 9, 10], "李四")
+    assert one(watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE), "张三").level == "watch"
+
+
+def test_an_excused_absence_does_not_count():
+    records = monthly([1, 2, 3, 4], "张三、李四") + [meeting(f"2026-{m:02d}-05", "李四", excused="张三") for m in (5, 6, 7, 8, 9, 10)]
+    assert one(watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE), "张三").months_absent == 0
+
+
+def test_an_approved_exemption_does_not_count():
+    sick = MemberInfo(1, 1, "镇/支部", "张三", exemptions=((date(2026, 5, 1), date(2026, 10, 31)),))
+    records = monthly([1, 2, 3, 4], "张三、李四") + monthly(range(5, 11), "李四")
+    assert one(watch([sick, LI], records, {}, set(), AS_OF, SINCE), "张三").level is None
+
+
+def test_a_mobile_member_taking_part_where_they_live_is_not_flagged():
+    records = monthly(range(1, 11), "李四") + [meeting("2026-07-15", kind="mobile_report", member="王五"),
+                                              meeting("2026-09-20", kind="theme_day", member="王五")]
+    wang = one(watch([LI, WANG], records, {}, set(), AS_OF, SINCE), "王五")
+    assert wang.months_absent == 1 and wang.level is None       # only October, after the 9-20 activity
+
+
+def test_a_branch_without_attendance_lists_is_not_judged_on_them():
+    records = [meeting("2026-03-05", attendees=None)]
+    assert one(watch([ZHANG], records, {}, set(), AS_OF, SINCE), "张三").months_absent is None
+
+
+def test_six_months_unpaid_dues_is_put_to_the_branch_and_advance_payment_covers_months():
+    paid = {1: {f"2026-{m:02d}": date(2026, m, 3) for m in range(1, 5)},
+            2: {f"2026-{m:02d}": date(2026, 1, 3) for m in range(1, 7)} | {f"2026-{m:02d}": date(2026, 7, 3) for m in range(7, 13)}}
+    rows = watch([ZHANG, LI], monthly(range(1, 11)), paid, {1}, AS_OF, SINCE)
+    assert one(rows, "张三").months_unpaid == 6 and one(rows, "张三").level == "review"
+    assert one(rows, "李四").months_unpaid == 0
+
+
+def test_mobile_member_without_contact_for_more_than_half_a_year_is_lost():
+    records = [meeting("2026-05-01", kind="mobile_report", member="王五")]
+    assert mobile_members([WANG], records, date(2026, 10, 31))[0].lost is False
+    assert mobile_members([WANG], records, date(2026, 11, 2))[0].lost is True
+
+
+@pytest.mark.parametrize("hours, short", [(31.5, True), (32.0, False)])
+def test_training_hours_32_a_year(hours: float, short: bool):
+    records = [meeting("2026-03-05", "张三", hours=hours - 4), meeting("2026-04-05", "张三、李四", kind="party_lecture", hours=4),
+               meeting("2025-12-20", "张三", hours=10)]
+    totals = training_hours([ZHANG, LI], records, 2026)
+    assert totals[1] == hours and (totals[1] < 32) is short and totals[2] == 4
+
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+
+
+def test_attendance_list_sets_counts_and_must_match_them(town: Store, rules, tmp_path: Path):
+    names = sorted(m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
+    full = [n for n in names if not n.endswith("10")]           # roster_csv makes the last one 预备
+    body = f"党组织,类型,日期,参会人员\n{BRANCH},党员大会,2026-10-05,\"{'、'.join(names[:8])}\""
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    [version] = town.record_versions(result.ids[0])
+    voting_present = sum(1 for n in names[:8] if n in full)
+    assert (version["present"], version["expected"]) == (voting_present, len(full))
+    with pytest.raises(InputError, match="与参会人员名单不一致"):
+        importing.log_record(town, rules, {"org": "ZZ1", "kind": "主题党日", "date": "2026-10-06", "attendees": "、".join(names[:3]), "present": "5"})
+    with pytest.raises(InputError, match="不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员"):
+        importing.log_record(town, rules, {"org": "ZZ1", "kind": "主题党日", "date": "2026-10-06", "attendees": "张三 外人"})
+
+
+def test_dues_import_limits_advance_payment_and_skips_paid_months(town: Store, tmp_path: Path):
+    member = next(m for m in town.members())
+    org = next(o.path for o in town.orgs() if o.id == member.org_id)
+    body = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org},2026-10,12.5,2026-10-08\n{member.name},{org},2026年11月,12.5,2026-11-08"
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", body)) == 2
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", body)) == 0
+    ahead = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org},2027-06,12.5,2026-11-08"
+    with pytest.raises(InputError, match="最多覆盖今后6个月"):
+        membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead))
