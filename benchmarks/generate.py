@@ -27,7 +27,9 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平�
 ORDINALS = "一二三四五六七八九十"
 ORG_HEADER = ["名称", "上级", "类型", "代码", "领域", "执行规定", "成立日期", "启用日期", "书记", "有支委会"]
 MEMBER_HEADER = ["姓名", "党组织", "党小组", "类别", "流动党员", "联系人", "入党日期", "出生日期", "性别"]
-RECORD_HEADER = ["党组织", "类型", "日期", "应到", "实到", "主题", "记录人", "书记签字", "记录人签字", "党员", "党小组", "图片", "录入日期"]
+RECORD_HEADER = ["党组织", "类型", "日期", "应到", "实到", "主题", "记录人", "书记签字", "记录人签字", "党员", "党小组", "图片", "录入日期",
+                 "参会人员", "请假人员"]
+DUES_HEADER = ["姓名", "党组织", "月份", "金额", "交纳日期"]
 TOPICS = ["学习贯彻党的二十届四中全会精神", "学习《中国共产党章程》", "乡村振兴与集体经济发展", "党员冬春训", "党风廉政建设警示教育",
           "人居环境整治志愿服务", "防汛抗旱动员", "学习习近平总书记重要讲话精神", "党员发展工作讨论", "民生实事办理"]
 
@@ -45,6 +47,7 @@ class Writer:
         self.orgs: list[list[str]] = []
         self.members: list[list[str]] = []
         self.records: list[list[str]] = []
+        self.dues: list[list[str]] = []
         self.names: set[str] = set()
 
     def person(self) -> str:
@@ -59,14 +62,17 @@ class Writer:
         return first + timedelta(days=self.rng.randrange((last - first).days + 1))
 
     def record(self, org: str, kind: str, held: date, expected: int | None = None, present: int | None = None,
-               topic: str = "", signed: bool = True, member: str = "", group: str = "", photos: str = "") -> None:
+               topic: str = "", signed: bool = True, member: str = "", group: str = "", photos: str = "",
+               attendees: list[str] | None = None, excused: list[str] | None = None) -> None:
         late = self.rng.random() < 0.04
         recorded = held + timedelta(days=self.rng.randrange(70, 120) if late else self.rng.randrange(0, 5))
         recorded = min(recorded, self.as_of)
         sign = "是" if signed else "否"
+        if attendees is not None:
+            expected = present = None          # counted from the list and the roster on import
         self.records.append([org, kind, held.isoformat(), "" if expected is None else str(expected),
                              "" if present is None else str(present), topic, "", sign, sign, member, group,
-                             photos, recorded.isoformat()])
+                             photos, recorded.isoformat(), "、".join(attendees or []), "、".join(excused or [])])
 
     def quarters(self) -> list[tuple[date, date]]:
         ends = [date(self.year, 3, 31), date(self.year, 6, 30), date(self.year, 9, 30), date(self.year, 12, 31)]
@@ -92,6 +98,7 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
     groups = max(1, size // 12)
     full = 0
     mobile_members = []
+    roster: list[tuple[str, str, str]] = []          # (name, status, group) of members at home
     for i in range(size):
         status = "预备" if rng.random() < 0.05 else "正式"
         full += status == "正式"
@@ -104,7 +111,41 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
                           joined.isoformat(), born.isoformat(), rng.choice("男男男女")])
         if mobile:
             mobile_members.append(member)
+        else:
+            roster.append((member, status, group))
     start = max(founded or date(w.year, 1, 1), date(w.year, 1, 1))
+    # A few members drift away: they stop taking part (and some stop paying) after a month.
+    drifting = {name: rng.choice((4, 5, 7)) for name, _, _ in roster if rng.random() < 0.025}
+    quarterly = {name for name, _, _ in roster if rng.random() < 0.1}
+    payers = roster + [(name, "正式", "") for name in mobile_members]
+
+    def here(day: date, pool: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+        return [m for m in pool if m[0] not in drifting or day.month <= drifting[m[0]]]
+
+    def attend(day: date, pool: list[tuple[str, str, str]], voting: bool = False, short: bool = False) -> tuple[list[str], list[str]]:
+        eligible = [m for m in here(day, pool) if not voting or m[1] == "正式"]
+        if short:      # short of a quorum: half of the full members
+            count = len([m for m in pool if m[1] == "正式"]) // 2
+        else:
+            count = max(1, round(len(eligible) * rng.uniform(0.78, 1.0)))
+        chosen = rng.sample(eligible, min(count, len(eligible)))
+        absent = [m[0] for m in pool if m not in chosen and m[0] not in drifting]
+        return [m[0] for m in chosen], rng.sample(absent, min(len(absent), rng.choice((0, 0, 1, 2))))
+
+    for month in range(1, 13):
+        first_day = date(w.year, month, 1)
+        if first_day < start or first_day > w.as_of:
+            continue
+        for name, _, _ in payers:
+            if name in drifting and month > drifting[name] + 1:
+                continue
+            if name in quarterly and (month - 1) % 3:
+                continue
+            months = [month] if name not in quarterly else [m for m in (month, month + 1, month + 2) if m <= 12]
+            paid = date(w.year, month, rng.randrange(3, 12))
+            if paid <= w.as_of:
+                for m in months:
+                    w.dues.append([name, path, f"{w.year}-{m:02d}", "12.5", paid.isoformat()])
 
     def held(first: date, last: date, chance: float = 1.0) -> date | None:
         first = max(first, start)
@@ -115,11 +156,12 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
     for first, last in w.quarters():
         day = held(first, last)
         if day:
-            present = full // 2 if rng.random() < 0.06 else rng.randrange(full // 2 + 1, full + 1)
-            w.record(path, "党员大会", day, full, present, rng.choice(TOPICS), signed=rng.random() > 0.08)
+            came, excused = attend(day, roster, voting=True, short=rng.random() < 0.06)
+            w.record(path, "党员大会", day, topic=rng.choice(TOPICS), signed=rng.random() > 0.08, attendees=came, excused=excused)
         day = held(first, last)
         if day:
-            w.record(path, "党课", day, size, None, rng.choice(TOPICS))
+            came, excused = attend(day, roster)
+            w.record(path, "党课", day, topic=rng.choice(TOPICS), attendees=came, excused=excused)
     for first, last in w.months():
         if full >= 7:
             day = held(first, last)
@@ -131,11 +173,14 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
             for g in range(groups):
                 day = held(first, last)
                 if day:
-                    w.record(path, "党小组会", day, topic=rng.choice(TOPICS), group=f"第{ORDINALS[g]}党小组")
+                    group = f"第{ORDINALS[g]}党小组"
+                    came, excused = attend(day, [m for m in roster if m[2] == group])
+                    w.record(path, "党小组会", day, topic=rng.choice(TOPICS), group=group, attendees=came, excused=excused)
         day = held(first, last)
         if day:
             photos = "" if rng.random() < 0.12 else f"IMG_{day:%Y%m%d}.jpg"
-            w.record(path, "主题党日", day, topic=rng.choice(TOPICS), photos=photos)
+            came, excused = attend(day, roster)
+            w.record(path, "主题党日", day, topic=rng.choice(TOPICS), photos=photos, attendees=came, excused=excused)
         for nominal in (first.replace(day=10), first.replace(day=20)):
             if nominal < start or nominal > w.as_of or rng.random() > diligence:
                 continue
@@ -147,15 +192,17 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
             if rng.random() < 0.03:
                 day = nominal + timedelta(days=2)   # kept on the wrong day
             if day <= w.as_of:
-                w.record(path, "固定学习日", day, topic=rng.choice(TOPICS))
+                came, excused = attend(day, roster)
+                w.record(path, "固定学习日", day, topic=rng.choice(TOPICS), attendees=came, excused=excused)
     q4 = date(w.year, 10, 1)
     for kind in ("组织生活会", "民主评议党员"):
         day = held(q4, date(w.year, 12, 31), chance=0.5)
         if day:
             w.record(path, kind, day, full, rng.randrange(full // 2 + 1, full + 1), "年度" + kind)
     for member in mobile_members:
+        lost = rng.random() < 0.3
         for first, last in ((date(w.year, 1, 1), date(w.year, 6, 30)), (date(w.year, 7, 1), date(w.year, 12, 31))):
-            day = held(first, last, chance=0.9)
+            day = held(first, min(last, date(w.year, 3, 31)) if lost else last, chance=0.9)
             if day:
                 w.record(path, "流动党员汇报", day, member=member, topic="思想工作情况汇报")
     if village and not founded:
@@ -200,12 +247,12 @@ def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of
             w.record(root, "流动党员双联归档", last - timedelta(days=rng.randrange(0, 5)), topic="流动党员双联情况归档")
     out.mkdir(parents=True, exist_ok=True)
     for name, header, rows in (("orgs.csv", ORG_HEADER, w.orgs), ("members.csv", MEMBER_HEADER, w.members),
-                               ("records.csv", RECORD_HEADER, w.records)):
+                               ("records.csv", RECORD_HEADER, w.records), ("dues.csv", DUES_HEADER, w.dues)):
         with open(out / name, "w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(rows)
-    return {"orgs": len(w.orgs), "members": len(w.members), "records": len(w.records)}
+    return {"orgs": len(w.orgs), "members": len(w.members), "records": len(w.records), "dues": len(w.dues)}
 
 
 def main() -> None:

@@ -79,10 +79,13 @@ class Activity:
     last: date | None = None
 
 
-def activity(records: Iterable[Record], members: dict[tuple[int, str], MemberInfo]) -> tuple[dict[int, Activity], set[int]]:
-    """Return each member's activity from attendance lists and per-member records, and the orgs that keep lists."""
+def activity(records: Iterable[Record], members: dict[tuple[int, str], MemberInfo]) -> tuple[dict[int, Activity], dict[int, set[str]]]:
+    """Return each member's activity, and per organization the months it held a meeting with an attendance list.
+
+    A mobile member's half-yearly report covers its whole half year: that is what they owe.
+    """
     found: dict[int, Activity] = {}
-    listing_orgs: set[int] = set()
+    listed: dict[int, set[str]] = {}
 
     def mark(member: MemberInfo, day: date, took_part: bool) -> None:
         a = found.setdefault(member.id, Activity())
@@ -91,8 +94,9 @@ def activity(records: Iterable[Record], members: dict[tuple[int, str], MemberInf
             a.last = day
 
     for r in records:
-        if r.kind in PARTICIPATION_KINDS and r.attendees is not None:
-            listing_orgs.add(r.org_id)
+        # Months when the whole branch was expected somewhere: a 党小组会 expects only its group.
+        if r.kind in PARTICIPATION_KINDS and r.kind != "group_meeting" and r.attendees:
+            listed.setdefault(r.org_id, set()).add(month_key(r.held_on))
         for text, took_part in ((r.attendees, True), (r.excused, False)):
             if r.kind in PARTICIPATION_KINDS and text:
                 for name in split_names(text):
@@ -103,7 +107,11 @@ def activity(records: Iterable[Record], members: dict[tuple[int, str], MemberInf
             member = members.get((r.org_id, r.member))
             if member:
                 mark(member, r.held_on, True)
-    return found, listing_orgs
+                if r.kind in MOBILE_KINDS:
+                    half = 1 if r.held_on.month <= 6 else 7
+                    for month in range(half, half + 6):
+                        found[member.id].covered.add(f"{r.held_on.year}-{month:02d}")
+    return found, listed
 
 
 def consecutive_gap(covered: set[str], first: date, last_month: date, exemptions: Iterable[tuple[date, date]]) -> int:
@@ -122,18 +130,23 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
           dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS) -> list[WatchRow]:
     """Return every member's standing as of `as_of`, counting whole months since `since` (or joining).
 
-    Only complete months count (the as-of month is still open). A branch that keeps no
+    Only complete months count (the as-of month is still open), and only months in which the
+    branch held a meeting with an attendance list. A branch that keeps no
     attendance lists cannot be judged on participation, nor one that records no dues on dues.
     """
     members = list(members)
     by_name = {(m.org_id, m.name): m for m in members}
-    seen, listing_orgs = activity(records, by_name)
+    seen, listed = activity(records, by_name)
     last_month = as_of.replace(day=1) - relativedelta(months=1)
     rows = []
     for m in members:
         first = max(d for d in (since, m.joined) if d) if m.joined else since
         a = seen.get(m.id, Activity())
-        absent = consecutive_gap(a.covered, first, last_month, m.exemptions) if m.org_id in listing_orgs else None
+        absent = None
+        if m.org_id in listed:
+            # A month the branch held no listed meeting is the branch's gap, not the member's.
+            quiet = {month_key(d) for d in _months(first, last_month)} - listed[m.org_id]
+            absent = consecutive_gap(a.covered | quiet, first, last_month, m.exemptions)
         paid = dues.get(m.id, {})
         unpaid = consecutive_gap(set(paid), first, last_month, m.exemptions) if m.org_id in dues_orgs else None
         worst = max(absent or 0, unpaid or 0)

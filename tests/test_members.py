@@ -71,7 +71,7 @@ def test_a_mobile_member_taking_part_where_they_live_is_not_flagged():
     records = monthly(range(1, 11), "李四") + [meeting("2026-07-15", kind="mobile_report", member="王五"),
                                               meeting("2026-09-20", kind="theme_day", member="王五")]
     wang = one(watch([LI, WANG], records, {}, set(), AS_OF, SINCE), "王五")
-    assert wang.months_absent == 1 and wang.level is None       # only October, after the 9-20 activity
+    assert wang.months_absent == 0 and wang.level is None       # the July report covers the second half year
 
 
 def test_a_branch_without_attendance_lists_is_not_judged_on_them():
@@ -127,3 +127,13 @@ def test_dues_import_limits_advance_payment_and_skips_paid_months(town: Store, t
     ahead = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org},2027-06,12.5,2026-11-08"
     with pytest.raises(InputError, match="最多覆盖今后6个月"):
         membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead))
+
+
+def test_a_month_the_branch_held_nothing_is_not_held_against_members():
+    records = monthly([1, 2, 3, 4], "张三、李四") + monthly([10], "张三、李四")      # nothing from May to September
+    assert one(watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE), "张三").months_absent == 0
+
+
+def test_a_group_meeting_of_another_group_is_not_a_missed_meeting():
+    records = monthly([1, 2, 3, 4], "张三、李四") + [meeting(f"2026-{m:02d}-08", "李四", kind="group_meeting") for m in range(5, 11)]
+    assert one(watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE), "张三").months_absent == 0

@@ -54,6 +54,9 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     importing.import_orgs(store, rules, demo_dir / "orgs.csv")
     importing.import_members(store, demo_dir / "members.csv")
     result = importing.import_records(store, rules, demo_dir / "records.csv")
+    from compliance import membership
+
+    membership.import_dues(store, demo_dir / "dues.csv")
     window = tracking.Window(date(day.year, 1, 1), day, day)
     findings = tracking.overdue(store, rules, None, window)
     if fmt is not Format.table:
@@ -63,6 +66,12 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     console.print(f"[bold]示例：图河镇党委[/]（规则集 tuhe-2021，{result.added} 条记录，判断日期 {day.isoformat()}）")
     catalog_report.print_overdue_summary(console, findings, root="图河镇党委")
     print_findings(console, findings, f"图河镇党委 待办与逾期事项（截至 {day.isoformat()}）", root="图河镇党委", year=day.year)
+    flagged = [r for r in membership.member_watch(store, "图河镇党委", day) if r.level]
+    if flagged:
+        console.print(f"\n[bold]党员六个月提示[/]（连续3个月关注、6个月提请支部审查；共 {len(flagged)} 人）：")
+        for r in flagged:
+            level = "提请支部审查" if r.level == "review" else "关注"
+            console.print(f"  {r.org.removeprefix('图河镇党委/')} {r.member}{'（流动）' if r.mobile else ''}：{'；'.join(r.reasons)}（{level}）", soft_wrap=True)
     from compliance.report import assessments
     from compliance.supervision import supervise as run_supervision
 
