@@ -15,6 +15,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from typing import Callable
 
 from compliance.config import Settings
 from compliance.evaluate import Finding
@@ -76,7 +77,7 @@ class SendError(Exception):
 
 
 def send_console(message: dict) -> None:
-    log.info("%s\n%s", message["subject"], message["body"])
+    log.warning("%s\n%s", message["subject"], message["body"])
 
 
 def send_email(settings: Settings, message: dict) -> None:
@@ -94,18 +95,37 @@ def send_email(settings: Settings, message: dict) -> None:
         raise SendError(f"SMTP：{exc}") from None
 
 
+# Group robots cap a text message: WeCom at 2048 bytes, DingTalk at 20000.
+WEBHOOK_LIMITS = {"wecom": 2048, "dingtalk": 20000}
+
+
+def fit(text: str, limit: int) -> str:
+    """Return `text` cut to at most `limit` UTF-8 bytes, saying so at the end when cut."""
+    if len(text.encode("utf-8")) <= limit:
+        return text
+    tail = "\n……（内容较长，详见 compliance overdue）"
+    budget = limit - len(tail.encode("utf-8"))
+    cut = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
+    return cut.rsplit("\n", 1)[0] + tail
+
+
 def send_webhook(settings: Settings, message: dict) -> None:
-    """Post a text message in the WeCom / DingTalk group-robot format ({"msgtype": "text", ...})."""
-    url = message["recipient"] if message["recipient"].startswith("http") else settings.webhook_url
-    if not url:
-        raise SendError("没有配置 webhook 地址")
-    payload = {"msgtype": "text", "text": {"content": f"{message['subject']}\n{message['body']}"}}
+    """Post a text message in the WeCom / DingTalk group-robot format ({"msgtype": "text", ...}).
+
+    The address is read from the settings when sending (the outbox keeps no keys), so a
+    corrected address applies to messages waiting for a retry.
+    """
+    url = settings.webhook_url
+    if not url or not url.startswith(("http://", "https://")):
+        raise SendError(f"webhook 地址未配置或不是 http(s) 地址：{url!r}")
+    content = fit(f"{message['subject']}\n{message['body']}", WEBHOOK_LIMITS.get(settings.webhook_format, 2048))
+    payload = {"msgtype": "text", "text": {"content": content}}
     request = urllib.request.Request(url, data=json.dumps(payload, ensure_ascii=False).encode("utf-8"),
                                      headers={"Content-Type": "application/json; charset=utf-8"}, method="POST")
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             answer = response.read().decode("utf-8", "replace")
-    except (OSError, urllib.error.URLError) as exc:
+    except (OSError, urllib.error.URLError, ValueError) as exc:
         raise SendError(f"webhook：{exc}") from None
     try:
         code = json.loads(answer).get("errcode", 0)
@@ -115,10 +135,18 @@ def send_webhook(settings: Settings, message: dict) -> None:
         raise SendError(f"webhook 返回错误：{answer[:200]}")
 
 
-def deliver(store, settings: Settings, now: datetime) -> tuple[int, int]:
-    """Send every message due at `now`; return (sent, failed for good). A failure is retried with back-off."""
+def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], bool] | None = None) -> tuple[int, int]:
+    """Send every message due at `now`; return (sent, failed for good). A failure is retried with back-off.
+
+    Each message is claimed before it is sent, so two senders never send the same one; with
+    `keep_lease`, the lease is renewed before each message and sending stops if it was lost.
+    """
     sent = failed = 0
     for message in store.due_messages(now):
+        if keep_lease is not None and not keep_lease():
+            break
+        if not store.claim_message(message.id):
+            continue
         data = {"recipient": message.recipient, "subject": message.subject, "body": message.body}
         try:
             if message.channel == "email":
@@ -127,7 +155,7 @@ def deliver(store, settings: Settings, now: datetime) -> tuple[int, int]:
                 send_webhook(settings, data)
             else:
                 send_console(data)
-        except SendError as exc:
+        except Exception as exc:  # any failure of one message is recorded; the others still go
             attempt = message.attempts + 1
             retry_at = now + BACKOFF * (2 ** (attempt - 1)) if attempt < MAX_ATTEMPTS else None
             store.mark_failed(message.id, str(exc), retry_at)

@@ -17,7 +17,7 @@ import signal
 import socket
 import threading
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Callable
 
@@ -37,7 +37,7 @@ from obligations.rules import Rules
 log = logging.getLogger("compliance.schedule")
 JOBS_TABLE = "apscheduler_jobs"
 LEASE_TTL = timedelta(seconds=90)
-SUPERVISION_GRACE = timedelta(days=5)
+SUPERVISION_GRACE = timedelta(days=7)     # the job itself also stops at the month's end
 REMINDER_GRACE = timedelta(hours=12)
 
 
@@ -69,6 +69,9 @@ def supervision_job(under: str, out: str | None = None, *, ctx: Context | None =
     if ctx.store.runs(scope.id, month):
         ctx.outputs.append(f"{scope.path} {month} 督查已有结果，未重复运行")
         return
+    if ctx.now.astimezone(TZ).date() > month_end(when):
+        ctx.outputs.append(f"{scope.path} {month} 督查期（25日至月底）已过，未补运行")
+        return
     day = min(ctx.now.astimezone(TZ).date(), month_end(when))
     result = supervise(ctx.store, ctx.rules, under, month, day)
     if out:
@@ -83,7 +86,8 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
     if ctx is None:
         raise TypeError("reminders_job runs under compliance.schedule.Runner, which passes ctx")
     today = ctx.now.astimezone(TZ).date()
-    findings = overdue(ctx.store, ctx.rules, None, Window(date(today.year, 1, 1), today, today))
+    # A year back, so that on 2 January last December's gaps are still overdue.
+    findings = overdue(ctx.store, ctx.rules, None, Window(today - timedelta(days=365), today, today))
     reminders = compose(findings, today, ctx.settings)
     index = OrgIndex(ctx.store.orgs())
     by_org: dict[int, list] = {}
@@ -91,6 +95,8 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
         found = index.find(recipient.org)
         if hasattr(found, "id"):
             by_org.setdefault(found.id, []).append(recipient)
+        else:
+            ctx.outputs.append(f"提醒：配置中的收件党组织「{recipient.org}」找不到或不唯一，已跳过")
     rows = []
     for r in reminders:
         base = {"org_id": r.org_id, "day": today, "subject": r.subject, "body": r.body, "reason": r.reason}
@@ -99,7 +105,7 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
             if recipient.email:
                 rows.append({**base, "channel": "email", "recipient": recipient.email})
             if recipient.webhook and ctx.settings.webhook_url:
-                rows.append({**base, "channel": "webhook", "recipient": ctx.settings.webhook_url})
+                rows.append({**base, "channel": "webhook", "recipient": "webhook"})
     queued = ctx.store.queue_messages(rows, ctx.now)
     ctx.outputs.append(f"提醒：{len(reminders)} 个党组织，新增待发消息 {queued} 条")
 
@@ -126,8 +132,10 @@ class JobBook:
     def add_supervision(self, under: str, day: int = 25, at: str = "09:00", out: str | None = None) -> str:
         """Schedule the monthly supervision of `under` on `day` at `at`; return the job id."""
         path = OrgIndex(self.store.orgs()).resolve(under).path
-        if not 1 <= day <= 28:
-            raise InputError(f"--day：值「{day}」应为 1 到 28（每个月都有的日子；督查期为25日至月底）")
+        if not 25 <= day <= 28:
+            raise InputError(f"--day：值「{day}」应为 25 到 28（督查期为每月25日至月底）")
+        if out:
+            out = str(Path(out).resolve())     # the scheduler may run from another folder
         hour, minute = _parse_time(at)
         trigger = CronTrigger(day=day, hour=hour, minute=minute, timezone=TZ)
         job_id = f"supervision:{path}"
@@ -204,7 +212,9 @@ class Runner:
                 self.jobstore.remove_job(job.id)
             else:
                 self.jobstore.update_job(job)
-        sent, failed = deliver(self.store, self.settings, now)
+        self.store.release_stuck(now - timedelta(minutes=30))
+        sent, failed = deliver(self.store, self.settings, now,
+                               keep_lease=lambda: self.store.take_lease(self.name, now, self.lease_ttl) is None)
         if sent or failed:
             ctx.outputs.append(f"发送提醒：成功 {sent} 条，失败 {failed} 条")
         return None, ctx.outputs
@@ -217,11 +227,17 @@ class Runner:
             stop.set()
 
         previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        if not logging.getLogger().handlers:
+            logging.basicConfig(level=logging.INFO, format="%(message)s")
         say(f"调度器已启动：{self.name}（每 {poll:g} 秒检查一次；Ctrl-C 停止）")
         waiting_for = None
         try:
             while not stop.is_set():
-                holder, outputs = self.tick(clock())
+                try:
+                    holder, outputs = self.tick(clock())
+                except Exception as exc:  # keep the scheduler alive; the error is shown and retried next time
+                    log.exception("调度检查失败")
+                    holder, outputs = None, [f"调度检查失败：{exc}"]
                 if holder and holder != waiting_for:
                     say(f"调度器由「{holder}」持有，本进程待命，租约过期后接管")
                 elif holder is None and waiting_for:

@@ -248,3 +248,27 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     assert uids[0] == uids[1] and len(uids[0]) == len(set(uids[0])) > 0
     study = [e for e in events[0] if "固定学习日" in str(e["SUMMARY"])]
     assert study and all(e.walk("VALARM") for e in events[0])
+
+
+def test_a_malformed_webhook_address_fails_the_message_not_the_scheduler(town: Store, rules):
+    settings = Settings(webhook_url="qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", recipients=(Recipient("ZZ1", webhook=True),))
+    _remind(town, rules, settings, "2026-11-20T08:00")
+    deliver(town, settings, at("2026-11-20T08:00"))
+    [message] = [m for m in town.messages() if m.channel == "webhook"]
+    assert message.status == "pending" and message.attempts == 1 and "http" in message.last_error
+    assert message.recipient == "webhook"          # the address (and its key) is read from the settings when sending
+
+
+def test_a_claimed_message_is_not_sent_by_a_second_sender(town: Store, rules):
+    _remind(town, rules, Settings(), "2026-11-20T08:00")
+    [message] = town.due_messages(at("2026-11-20T08:00"))[:1]
+    assert town.claim_message(message.id) is True
+    assert town.claim_message(message.id) is False
+
+
+def test_long_webhook_messages_are_cut_to_the_robot_limit():
+    from compliance.reminders import fit
+
+    text = "\n".join(f"· 固定学习日 第{i}次：已经逾期" for i in range(300))
+    cut = fit(text, 2048)
+    assert len(cut.encode("utf-8")) <= 2048 and cut.endswith("详见 compliance overdue）")

@@ -29,8 +29,8 @@ def scheduler_run(poll: float = typer.Option(30.0, "--poll", help="检查间隔�
 
     store, actor = session()
     require_administrator(store, actor, "scheduler")
-    if poll <= 0:
-        raise InputError("--poll：检查间隔须大于0秒")
+    if not 0 < poll <= 3600:
+        raise InputError(f"--poll：值「{poll}」应为 0 到 3600 秒之间")
     runner = Runner(store, _rules(), load_settings(), name)
     runner.run_forever(poll, lambda line: console.print(line, soft_wrap=True))
 
@@ -56,7 +56,14 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         console.print("还没有定时任务：compliance scheduler add-supervision --under 乡镇党委 可添加每月督查。")
     for r in rows:
         console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}", soft_wrap=True)
-    console.print(f"当前调度器：{holder}（最近心跳 {beat:%Y-%m-%d %H:%M:%S}）" if holder else "当前没有运行中的调度器。", soft_wrap=True)
+    if holder:
+        from compliance.schedule import LEASE_TTL
+        from compliance.store import TZ
+
+        stale = store.clock() - beat > LEASE_TTL
+        console.print(f"当前调度器：{holder}（最近心跳 {beat.astimezone(TZ):%Y-%m-%d %H:%M:%S}{'，已过期，等待接管' if stale else ''}）", soft_wrap=True)
+    else:
+        console.print("当前没有运行中的调度器。")
 
 
 @scheduler_app.command("add-supervision")

@@ -48,7 +48,8 @@ class SchedulingQueries:
         with self.engine.begin() as conn:
             conn.execute(update(LEASE).where(LEASE.c.id == 1).values(id=1))     # lock the row
             current, beat = conn.execute(select(LEASE.c.holder, LEASE.c.heartbeat_at).where(LEASE.c.id == 1)).one()
-            if current not in (None, holder) and beat is not None and now - beat < ttl:
+            # A heartbeat further in the future than the lease time comes from a wrong clock: stale too.
+            if current not in (None, holder) and beat is not None and -ttl < now - beat < ttl:
                 return current
             conn.execute(update(LEASE).where(LEASE.c.id == 1).values(holder=holder, heartbeat_at=now))
             return None
@@ -85,6 +86,18 @@ class SchedulingQueries:
             query = query.where(OUTBOX.c.status == "failed")
         with self.engine.connect() as conn:
             return [OutboxRow(*row) for row in conn.execute(query)]
+
+    def claim_message(self, message_id: int) -> bool:
+        """Take a pending message for sending; False when another sender already has it."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(OUTBOX).where(OUTBOX.c.id == message_id, OUTBOX.c.status == "pending")
+                                .values(status="sending")).rowcount == 1
+
+    def release_stuck(self, before: datetime) -> int:
+        """Put back messages left 'sending' by a sender that died (they may go out twice: at least once beats never)."""
+        with self.engine.begin() as conn:
+            return conn.execute(update(OUTBOX).where(OUTBOX.c.status == "sending", OUTBOX.c.next_attempt_at < before)
+                                .values(status="pending")).rowcount
 
     def mark_sent(self, message_id: int, now: datetime) -> None:
         with self.engine.begin() as conn:
