@@ -196,3 +196,37 @@ def training_hours(members: Iterable[MemberInfo], records: Iterable[Record], yea
             if member:
                 hours[member.id] += r.hours
     return hours
+
+
+@dataclass(frozen=True)
+class RosterIndicators:
+    """Seed 003 §二(二)3: a branch with no member under 35, no woman, or no new member for 3 years."""
+
+    org: str
+    members: int
+    under_35: int
+    women: int
+    newest_joined: date | None
+    flags: tuple[str, ...]
+
+
+def roster_indicators(org: str, roster: Iterable[tuple[date | None, date | None, str | None]], as_of: date) -> RosterIndicators:
+    """Return a branch's roster indicators from (born, joined, gender) of each member, as of `as_of`.
+
+    Unknown birth dates, genders or joining dates are not counted either way; a flag is raised
+    only when the roster says so for every member.
+    """
+    roster = list(roster)
+    young_limit = as_of - relativedelta(years=35)
+    under_35 = sum(1 for born, _, _ in roster if born and born > young_limit)
+    women = sum(1 for _, _, gender in roster if gender == "女")
+    joined = [j for _, j, _ in roster if j]
+    newest = max(joined) if joined else None
+    flags = []
+    if roster and all(born for born, _, _ in roster) and under_35 == 0:
+        flags.append("无35岁以下党员")
+    if roster and all(g for _, _, g in roster) and women == 0:
+        flags.append("无女党员")
+    if roster and len(joined) == len(roster) and newest and newest <= as_of - relativedelta(years=3):
+        flags.append("3年以上未发展党员")
+    return RosterIndicators(org, len(roster), under_35, women, newest, tuple(flags))

@@ -67,6 +67,17 @@ def hours_list(store: Store, under: str | None, year: int) -> list[dict[str, Any
             for m in members]
 
 
+def indicators(store: Store, under: str | None, as_of: date) -> list:
+    """Return the roster indicators of every branch in the scope (seed 003 §二(二)3)."""
+    from compliance.members import roster_indicators
+
+    index, orgs, _ = _scope(store, under)
+    by_org: dict[int, list] = defaultdict(list)
+    for m in store.members([o.id for o in orgs]):
+        by_org[m.org_id].append((m.born, m.joined, m.gender))
+    return [roster_indicators(o.path, by_org[o.id], as_of) for o in orgs if o.type == "党支部"]
+
+
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:
     index = OrgIndex(store.orgs())
     org = index.resolve(org_ref)

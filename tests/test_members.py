@@ -137,3 +137,16 @@ def test_a_month_the_branch_held_nothing_is_not_held_against_members():
 def test_a_group_meeting_of_another_group_is_not_a_missed_meeting():
     records = monthly([1, 2, 3, 4], "张三、李四") + [meeting(f"2026-{m:02d}-08", "李四", kind="group_meeting") for m in range(5, 11)]
     assert one(watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE), "张三").months_absent == 0
+
+
+def test_roster_indicators_of_seed_003():
+    from compliance.members import roster_indicators
+
+    as_of = date(2026, 11, 20)
+    old_men = [(date(1960, 1, 1), date(2015, 6, 1), "男"), (date(1970, 1, 1), date(2020, 3, 1), "男")]
+    flags = roster_indicators("x", old_men, as_of).flags
+    assert flags == ("无35岁以下党员", "无女党员", "3年以上未发展党员")
+    mixed = old_men + [(date(1995, 5, 5), date(2025, 7, 1), "女")]
+    assert roster_indicators("x", mixed, as_of).flags == ()
+    unknown = old_men + [(None, None, None)]
+    assert roster_indicators("x", unknown, as_of).flags == ()

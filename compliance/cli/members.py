@@ -87,6 +87,31 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     console.print(table if rows else "全部党员学时已达标。")
 
 
+@members_app.command("indicators")
+@fails_cleanly
+def members_indicators(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                       as_of: Optional[str] = AS_OF_OPTION,
+                       everyone: bool = typer.Option(False, "--all", help="列出全部党支部，不只是有提示的。"),
+                       fmt: Format = FORMAT_OPTION) -> None:
+    """花名册提示：没有35岁以下党员、没有女党员、3年以上未发展党员的党支部。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    day = _date_option(as_of, "--as-of") or _today()
+    rows = [r for r in membership.indicators(store, under, day) if everyone or r.flags]
+    data = [{"org": r.org, "members": r.members, "under_35": r.under_35, "women": r.women,
+             "newest_joined": r.newest_joined.isoformat() if r.newest_joined else None, "flags": "、".join(r.flags)} for r in rows]
+    if fmt is not Format.table:
+        emit_rows(data, fmt.value, {"org": "党组织", "members": "党员数", "under_35": "35岁以下", "women": "女党员",
+                                    "newest_joined": "最近入党", "flags": "提示"})
+        return
+    table = Table(title=f"花名册提示（截至 {day.isoformat()}）", header_style="bold")
+    for heading in ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"):
+        table.add_column(heading, overflow="fold")
+    for r in data:
+        table.add_row(r["org"], str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
+    console.print(table if rows else "没有需要提示的党支部。")
+
+
 @member_app.command("exempt")
 @fails_cleanly
 def member_exempt(name: str = typer.Argument(..., help="党员姓名。"),
