@@ -204,7 +204,7 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
         term = cadence.term(anchor)
         following = next((r for r in elections if r.held_on > anchor), None)
         if following and following.held_on <= term.due:
-            flags = [] if following.held_on >= term.window_start else ["early_election"]
+            flags = [] if following.held_on >= TermCadence.early_limit(term) else ["early_election"]
             status, matched = "met", [following]
         elif following:
             status, matched, flags = "invalid", [following], ["late_election"]

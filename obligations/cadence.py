@@ -170,14 +170,20 @@ class TermCadence:
         """Return the term opened by an election on `elected_on`: keyed by its interval, due on its anniversary.
 
         A committee elected 2021-11-20 for 5 years serves 2021-11-20/2026-11-19; the next election
-        is due by 2026-11-20 (a term from 29 February ends on 28 February). An early election, at
-        most one year early (选举工作条例 2020), is on time: it falls in the year before the due date.
+        is due by 2026-11-20 (a term from 29 February ends on 28 February). The term is "due"
+        (warned about) from six months before that date; before then it is upcoming. An early
+        election, at most one year early (选举工作条例 2020), is on time (see `early_limit`).
         """
         n = years or self.years
         due = elected_on + relativedelta(years=n)
         end = due - timedelta(days=1)
-        window_start = due - relativedelta(years=1)
-        return Period(f"{elected_on.isoformat()}/{end.isoformat()}", elected_on, end, due, window_start)
+        warn_from = due - relativedelta(months=6)
+        return Period(f"{elected_on.isoformat()}/{end.isoformat()}", elected_on, end, due, warn_from)
+
+    @staticmethod
+    def early_limit(term: Period) -> date:
+        """Return the earliest day an election counts as on time for `term`: one year before it is due."""
+        return term.due - relativedelta(years=1)
 
     def periods(self, first: date, last: date) -> list[Period]:
         return []

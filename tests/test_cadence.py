@@ -96,7 +96,8 @@ def test_term_from_feb_29_ends_the_day_before_the_anniversary():
     term = TermCadence(5).term(date(2028, 2, 29))
     assert term.key == "2028-02-29/2033-02-27"
     assert term.due == date(2033, 2, 28)
-    assert term.window_start == date(2032, 2, 28)
+    assert term.window_start == date(2032, 8, 28)                 # warned about six months ahead
+    assert TermCadence.early_limit(term) == date(2032, 2, 28)     # an election a year early is on time
 
 
 def test_village_committee_elected_2021_11_20_is_due_2026_11_20():

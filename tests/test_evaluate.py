@@ -293,3 +293,18 @@ def test_record_order_never_changes_the_result(rules, records, random):
     shuffled = list(records)
     random.shuffle(shuffled)
     assert sorted(findings(rules, records), key=_key) == sorted(findings(rules, shuffled), key=_key)
+
+
+def test_a_term_is_warned_about_six_months_ahead_and_overdue_the_day_after(rules):
+    records = [rec("committee_election", "2021-11-20")]
+    status = lambda day: one(findings(rules, records, first="2026-01-01", as_of=day), "committee_election", "2021-11-20/2026-11-19").status  # noqa: E731
+    assert status("2026-05-19") == "upcoming"
+    assert status("2026-05-20") == "due"
+    assert status("2026-11-20") == "due"          # due on the anniversary itself
+    assert status("2026-11-21") == "missed"       # overdue by one day
+
+
+def test_an_election_more_than_a_year_early_is_flagged(rules):
+    found = findings(rules, [rec("committee_election", "2021-11-20"), rec("committee_election", "2025-09-01")], as_of="2026-11-25")
+    f = one(found, "committee_election", "2021-11-20/2026-11-19")
+    assert f.status == "met" and f.flags == ("early_election",)
