@@ -13,7 +13,7 @@ from compliance.cli import AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _t
 from compliance import membership, tracking
 from compliance.report.assessments import emit_rows
 
-members_app = typer.Typer(help="党员情况：六个月提示、学时。", no_args_is_help=True)
+members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
 mobile_app = typer.Typer(help="流动党员：列表、失联。", no_args_is_help=True)
 app.add_typer(members_app, name="members")
