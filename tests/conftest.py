@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import uuid
 from datetime import date
 from pathlib import Path
@@ -57,7 +58,9 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if binaries is None:
         pytest.skip("PostgreSQL 不可用：没有找到 initdb/pg_ctl（apt-get install postgresql），PostgreSQL 测试跳过")
     initdb, pg_ctl = binaries
-    base = tmp_path_factory.mktemp("pg")
+    # Not under pytest's basetemp: another pytest session starting meanwhile prunes old basetemp
+    # folders, which would delete this running server's data directory.
+    base = Path(tempfile.mkdtemp(prefix="compliance-pg-"))
     datadir, sockets = base / "data", base / "sock"
     sockets.mkdir()
     prefix: list[str] = []
@@ -65,8 +68,6 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         # initdb refuses to run as root: run the server as the postgres user.
         shutil.chown(base, "postgres")
         shutil.chown(sockets, "postgres")
-        os.chmod(base.parent, 0o755)
-        os.chmod(base.parent.parent, 0o755)
         prefix = ["runuser", "-u", "postgres", "--"]
     port = _free_port()
     run = lambda args: subprocess.run(prefix + args, check=True, capture_output=True, text=True)  # noqa: E731
@@ -81,6 +82,7 @@ def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(prefix + [pg_ctl, "-D", str(datadir), "-m", "immediate", "stop"], capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
