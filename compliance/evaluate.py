@@ -8,9 +8,10 @@ that finding's flags (DOMAIN.md, "Periods and statuses").
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Iterable
 
@@ -191,8 +192,27 @@ def _in_force(ob: Obligation, periods: Iterable[Period], until: date | None) -> 
             if (ob.previous is None or p.start >= ob.valid_from) and (until is None or p.start < until)]
 
 
-def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, last: date, as_of: date) -> list[Finding]:
-    """Return one finding per committee term overlapping the window, terms chained by elections."""
+_DEADLINE = re.compile(r"(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})")
+
+
+def approved_deadline(record: Record) -> date | None:
+    """Return the deadline a 换届延期批准 record approves: the first date written in its topic."""
+    m = _DEADLINE.search(record.topic or "")
+    if not m:
+        return None
+    try:
+        return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+    except ValueError:
+        return None
+
+
+def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, last: date, as_of: date,
+           delays: list[Record] = ()) -> list[Finding]:
+    """Return one finding per committee term overlapping the window, terms chained by elections.
+
+    An approved delay (a 换届延期批准 record dated with the approved deadline) moves a term's due
+    date to that deadline, at most one year later (选举工作条例 2020).
+    """
     cadence = TermCadence(ob.term_years(org.sector))
     elections = sorted({r.held_on: r for r in records}.values(), key=lambda r: r.held_on)
     anchors = [d for d in (org.founded, elections[0].held_on if elections else None) if d]
@@ -202,14 +222,20 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
     findings = []
     while anchor <= last:
         term = cadence.term(anchor)
+        approved = [(deadline, d) for d in delays if (deadline := approved_deadline(d))
+                    and d.held_on <= deadline and term.due < deadline <= TermCadence.delay_limit(term)]
+        deadline, delay = max(approved, key=lambda pair: pair[0]) if approved else (None, None)
+        if delay and deadline:
+            term = replace(term, due=deadline, end=max(term.end, deadline))
         following = next((r for r in elections if r.held_on > anchor), None)
         if following and following.held_on <= term.due:
             flags = [] if following.held_on >= TermCadence.early_limit(term) else ["early_election"]
-            status, matched = "met", [following]
+            flags += ["approved_delay"] if delay else []
+            status, matched = "met", [following] + ([delay] if delay else [])
         elif following:
             status, matched, flags = "invalid", [following], ["late_election"]
         else:
-            status, matched, flags = _status(term, as_of, False, False), [], []
+            status, matched, flags = _status(term, as_of, False, False), [delay] if delay else [], ["approved_delay"] if delay else []
         if (org.starts and term.due < org.starts) or (org.dissolved and term.due > org.dissolved):
             status, matched, flags = "exempt", [], []
         # A term whose election is still outstanding stays listed, however long ago it ended.
@@ -236,7 +262,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
         kind_records = by_kind.get(newest.slug, [])
         if newest.cadence == "term":
             if newest.applies_to(org.type, org.sector):
-                findings.extend(_terms(org, newest, kind_records, first, last, as_of))
+                findings.extend(_terms(org, newest, kind_records, first, last, as_of, by_kind.get("term_delay", [])))
             continue
         # A local catalog that changes an inherited rule from its own date leaves the earlier
         # periods to the rule it replaced: walk the versions, newest first.

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
+from compliance.evaluate import Record as EvalRecord, approved_deadline
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.tabular import (
@@ -356,6 +357,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             row["member_id"] = member.id
     if row["group_name"] and members and row["group_name"] not in {m.group_name for m in members.values()}:
         problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
+    if kind == "term_delay" and approved_deadline(EvalRecord(0, org.id, kind, held_on, held_on, topic=row["topic"])) is None:
+        problems.add(number, "topic", row["topic"], "换届延期批准须在主题中写明批准延期至的日期，如 批准延期至2027-03-31（批复文号）")
     per = ctx.owed_per(org, kind)
     if per == "group" and not row["group_name"]:
         problems.add(number, "group", None, f"{rules.kinds[kind].name}须填写党小组")

@@ -181,6 +181,11 @@ class TermCadence:
         return Period(f"{elected_on.isoformat()}/{end.isoformat()}", elected_on, end, due, warn_from)
 
     @staticmethod
+    def delay_limit(term: Period) -> date:
+        """Return the latest deadline an approved delay may set for `term`: one year after it is due."""
+        return term.due + relativedelta(years=1)
+
+    @staticmethod
     def early_limit(term: Period) -> date:
         """Return the earliest day an election counts as on time for `term`: one year before it is due."""
         return term.due - relativedelta(years=1)

@@ -308,3 +308,17 @@ def test_an_election_more_than_a_year_early_is_flagged(rules):
     found = findings(rules, [rec("committee_election", "2021-11-20"), rec("committee_election", "2025-09-01")], as_of="2026-11-25")
     f = one(found, "committee_election", "2021-11-20/2026-11-19")
     assert f.status == "met" and f.flags == ("early_election",)
+
+
+def test_within_an_approved_delay_a_term_is_not_overdue(rules):
+    records = [rec("committee_election", "2021-11-20"), rec("term_delay", "2026-10-30", topic="批准延期至2027-03-31（镇党委批复〔2026〕12号）")]
+    f = one(findings(rules, records, first="2026-01-01", as_of="2026-12-15"), "committee_election", "2021-11-20/2026-11-19")
+    assert f.status == "due" and f.due == date(2027, 3, 31) and "approved_delay" in f.flags
+    late = one(findings(rules, records, first="2026-01-01", as_of="2027-04-01"), "committee_election", "2021-11-20/2026-11-19")
+    assert late.status == "missed"
+
+
+def test_a_delay_beyond_one_year_is_not_accepted(rules):
+    records = [rec("committee_election", "2021-11-20"), rec("term_delay", "2026-10-30", topic="批准延期至2027年12月31日")]
+    f = one(findings(rules, records, first="2026-01-01", as_of="2026-12-15"), "committee_election", "2021-11-20/2026-11-19")
+    assert f.status == "missed" and f.due == date(2026, 11, 20)

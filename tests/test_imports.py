@@ -182,3 +182,11 @@ def test_xlsx_instructions_sheet_before_the_data_is_skipped(town: Store, rules, 
     day = date(2026, 11, 20)
     [theme] = [f for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.obligation == "theme_day" and f.period == "2026-10"]
     assert theme.status == "met"
+
+
+def test_a_term_delay_must_name_its_approved_deadline(town: Store, rules, tmp_path: Path):
+    with pytest.raises(InputError, match="批准延期至的日期"):
+        importing.log_record(town, rules, {"org": "ZZ1", "kind": "换届延期批准", "date": "2026-10-30", "topic": "镇党委批复"})
+    result = importing.log_record(town, rules, {"org": "ZZ1", "kind": "换届延期批准", "date": "2026-10-30",
+                                                "topic": "批准延期至2027-03-31（镇党委批复〔2026〕12号）"})
+    assert result.added == 1

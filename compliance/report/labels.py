@@ -25,6 +25,7 @@ FLAG_LABELS = {
     "no_quorum": "人数不足",
     "early_election": "提前换届",
     "late_election": "逾期换届",
+    "approved_delay": "经批准延期",
 }
 
 
