@@ -44,6 +44,7 @@ class OrgFacts:
     tracked_from: date | None = None
     dissolved: date | None = None
     has_committee: bool = False
+    secretary: str | None = None
     full_members: int = 0
     groups: tuple[str, ...] = ()
     members: tuple[MemberRef, ...] = ()
@@ -121,6 +122,12 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
             elif record.present * 2 <= expected:
                 valid = False
                 flags.append("no_quorum")
+    if obligation.lecturer == "secretary":
+        if not org.secretary:
+            flags.append("unverified_lecturer")      # the roster does not say who the secretary is
+        elif record.lecturer != org.secretary:
+            valid = False
+            flags.append("not_secretary")
     if obligation.signatures and not (record.secretary_signed and record.recorder_signed):
         flags.append("unsigned")
     if any(not getattr(record, name) for name in obligation.require):
@@ -259,7 +266,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
             by_kind[record.kind].append(record)
     findings: list[Finding] = []
     for newest in catalog.obligations:
-        kind_records = by_kind.get(newest.slug, [])
+        kind_records = by_kind.get(newest.counts or newest.slug, [])
         if newest.cadence == "term":
             if newest.applies_to(org.type, org.sector):
                 findings.extend(_terms(org, newest, kind_records, first, last, as_of, by_kind.get("term_delay", [])))

@@ -125,5 +125,6 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow]) -> OrgFact
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
         tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,
+        secretary=None if org.secretary_vacant else org.secretary,
         full_members=full, groups=groups, members=refs,
     )

@@ -37,7 +37,7 @@ CATALOG_KEYS = {"name", "title", "valid_from", "extends", "source", "drop", "lat
 OBLIGATION_KEYS = {
     "slug", "name", "cadence", "window", "days", "shift_to_workday", "years", "years_by_sector",
     "per", "members", "org_types", "sectors", "requires_committee", "quorum", "signatures",
-    "require", "source", "note",
+    "require", "source", "note", "counts", "lecturer",
 }
 
 
@@ -82,6 +82,8 @@ class Obligation:
     require: tuple[str, ...] = ()
     valid_from: date = date(1900, 1, 1)
     note: str = ""
+    counts: str | None = None        # the kind of record that satisfies it, when not its own slug
+    lecturer: str | None = None      # "secretary": only a lecture given by the branch secretary counts
     previous: "Obligation | None" = field(default=None, repr=False)
 
     def term_years(self, sector: str | None) -> int:
@@ -249,6 +251,8 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("quorum", lambda v: v in QUORUMS, f"quorum 必须是 {', '.join(QUORUMS)} 之一"),
         ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
+        ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),
+        ("lecturer", lambda v: v == "secretary", "lecturer 只能是 secretary"),
         ("signatures", lambda v: isinstance(v, bool), "signatures 必须是 true 或 false"),
         ("requires_committee", lambda v: isinstance(v, bool), "requires_committee 必须是 true 或 false"),
     ]

@@ -322,3 +322,14 @@ def test_a_delay_beyond_one_year_is_not_accepted(rules):
     records = [rec("committee_election", "2021-11-20"), rec("term_delay", "2026-10-30", topic="批准延期至2027年12月31日")]
     f = one(findings(rules, records, first="2026-01-01", as_of="2026-12-15"), "committee_election", "2021-11-20/2026-11-19")
     assert f.status == "missed" and f.due == date(2026, 11, 20)
+
+
+def test_the_secretarys_own_lecture_counts_only_when_the_secretary_gives_it(rules):
+    branch = OrgFacts(id=1, path="x/支部", type="党支部", secretary="陶英", full_members=9)
+    by_other = one(findings(rules, [rec("party_lecture", "2026-05-06", lecturer="张三")], org=branch, catalog="wujin-2016",
+                            as_of="2027-01-05"), "secretary_lecture", "2026")
+    assert by_other.status == "invalid" and "not_secretary" in by_other.flags
+    by_secretary = one(findings(rules, [rec("party_lecture", "2026-05-06", lecturer="陶英")], org=branch, catalog="wujin-2016"),
+                       "secretary_lecture", "2026")
+    assert by_secretary.status == "met"
+    assert not [f for f in findings(rules, [], org=branch) if f.obligation == "secretary_lecture"]   # not in tuhe-2021
