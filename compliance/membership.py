@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +76,26 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
     for m in store.members([o.id for o in orgs]):
         by_org[m.org_id].append((m.born, m.joined, m.gender))
     return [roster_indicators(o.path, by_org[o.id], as_of) for o in orgs if o.type == "党支部"]
+
+
+def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]:
+    """Return members of branches that record dues who have not paid this month, and their unpaid run of months."""
+    from compliance.members import consecutive_gap, month_key
+
+    index, orgs, _ = _scope(store, under)
+    members = _members(store, index, orgs)
+    paid = store.dues_paid([m.id for m in members])
+    recording = {m.org_id for m in members if paid.get(m.id)}
+    current = month_key(as_of)
+    rows = []
+    for m in members:
+        if m.org_id not in recording or current in paid.get(m.id, {}):
+            continue
+        run = 1 + consecutive_gap(set(paid.get(m.id, {})), date(as_of.year - 1, as_of.month, 1),
+                                  (as_of.replace(day=1) - timedelta(days=1)).replace(day=1), m.exemptions)
+        rows.append({"org": m.org, "member": m.name, "last_paid": max(paid[m.id]) if paid.get(m.id) else None,
+                     "months": run, "three_or_more": run >= 3})
+    return rows
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:

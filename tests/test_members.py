@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ from compliance import importing, membership
 from compliance.errors import InputError
 from compliance.evaluate import Record
 from compliance.members import MemberInfo, mobile_members, training_hours, watch
-from compliance.store import Store
+from compliance.store import TZ, Store
 from tests.conftest import write_csv
 
 _ids = itertools.count(1)
@@ -150,3 +150,15 @@ def test_roster_indicators_of_seed_003():
     assert roster_indicators("x", mixed, as_of).flags == ()
     unknown = old_men + [(None, None, None)]
     assert roster_indicators("x", unknown, as_of).flags == ()
+
+
+def test_unpaid_this_month_and_for_three_months(town: Store, tmp_path: Path):
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    members = [m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:2]
+    rows = ["姓名,党组织,月份,金额,交纳日期"]
+    rows += [f"{members[0].name},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 12)]
+    rows += [f"{members[1].name},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 8)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(rows)))
+    found = {r["member"]: r for r in membership.unpaid(town, BRANCH, date(2026, 11, 20))}
+    assert members[0].name not in found
+    assert found[members[1].name]["months"] == 4 and found[members[1].name]["three_or_more"]

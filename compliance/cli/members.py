@@ -142,6 +142,30 @@ def dues_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件（列
     console.print(f"党费：新增 {membership.import_dues(store, file)} 条。")
 
 
+@dues_app.command("unpaid")
+@fails_cleanly
+def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                as_of: Optional[str] = AS_OF_OPTION,
+                three: bool = typer.Option(False, "--three-months", help="只看连续3个月及以上未交的。"),
+                fmt: Format = FORMAT_OPTION) -> None:
+    """本月尚未交纳党费的党员，及连续未交的月数（只看登记党费的党支部）。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    day = _date_option(as_of, "--as-of") or _today()
+    rows = [r for r in membership.unpaid(store, under, day) if r["three_or_more"] or not three]
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数",
+                                    "three_or_more": "三个月及以上"})
+        return
+    table = Table(title=f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）", header_style="bold")
+    for heading in ("党组织", "党员", "最近交费月份", "连续未交"):
+        table.add_column(heading, overflow="fold")
+    for r in rows:
+        months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
+        table.add_row(r["org"], r["member"], r["last_paid"] or "—", months)
+    console.print(table if rows else "本月党费已全部交纳。")
+
+
 @dues_app.command("log")
 @fails_cleanly
 def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
