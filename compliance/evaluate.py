@@ -30,6 +30,7 @@ class MemberRef:
     name: str
     mobile: bool = False
     joined: date | None = None
+    exemptions: tuple[tuple[date, date], ...] = ()   # approved: illness, abroad with approval
 
 
 @dataclass(frozen=True)
@@ -180,8 +181,11 @@ def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record],
     return _finding(org, ob, period, as_of, status, ordered, flags, member, group)
 
 
-def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None) -> bool:
+def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None,
+            exemptions: tuple[tuple[date, date], ...] = ()) -> bool:
     starts = org.starts
+    if any(start <= period.start and period.due <= end for start, end in exemptions):
+        return True  # the whole period falls in a member's approved exemption
     if starts and period.start < starts:
         return True
     if org.dissolved and period.due > org.dissolved:
@@ -298,7 +302,8 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
                 continue
             mine = [r for r in kind_records if r.member == m.name]
             for p in periods:
-                findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined))
+                findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined,
+                                                 exemptions=m.exemptions))
     else:
         for p in periods:
             findings.append(_exempt_or_judge(org, ob, p, kind_records, as_of, catalog))
@@ -306,8 +311,9 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
 
 
 def _exempt_or_judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], as_of: date,
-                     catalog: Catalog, member: str | None = None, group: str | None = None, joined: date | None = None) -> Finding:
-    if _exempt(org, ob, period, joined):
+                     catalog: Catalog, member: str | None = None, group: str | None = None, joined: date | None = None,
+                     exemptions: tuple[tuple[date, date], ...] = ()) -> Finding:
+    if _exempt(org, ob, period, joined, exemptions):
         return _finding(org, ob, period, as_of, "exempt", [], [], member, group)
     return _judge(org, ob, period, records, as_of, catalog, member, group)
 

@@ -116,12 +116,15 @@ class OrgIndex:
         return self._inherited(org, "tracked_from")
 
 
-def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow]) -> OrgFacts:
-    """Return what evaluation needs of `org`, given its roster."""
+def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
+              exemptions: dict[int, list[tuple[date, date]]] | None = None) -> OrgFacts:
+    """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions)."""
     full = sum(1 for m in members if m.status == "正式")
     has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
     groups = tuple(sorted({m.group_name for m in members if m.group_name}))
-    refs = tuple(MemberRef(m.name, m.mobile, m.joined) for m in sorted(members, key=lambda m: m.name))
+    exemptions = exemptions or {}
+    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())))
+                 for m in sorted(members, key=lambda m: m.name))
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
         tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,

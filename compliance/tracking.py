@@ -41,13 +41,25 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     """Return the findings of `orgs` (all at or below `root`) for the window; `progress(done, total)` is told as it goes."""
     orgs = list(orgs)
     roster = defaultdict(list)
-    for member in store.members([o.id for o in orgs]):
+    members = store.members([o.id for o in orgs])
+    for member in members:
         roster[member.org_id].append(member)
     wanted = {o.id for o in orgs}
     records: dict[int, list[Record]] = defaultdict(list)
     for record in store.scope_records(root.path, window.known_at):
         if record.org_id in wanted:
             records[record.org_id].append(record)
+    exemptions = store.exemptions([m.id for m in members])
+    # Dues payments join the records as monthly "dues" records of their member; a branch that
+    # records no dues at all is not judged on them.
+    dues_orgs: set[int] = set()
+    by_id = {m.id: m for m in members}
+    for member_id, months in store.dues_paid(by_id).items():
+        member = by_id[member_id]
+        dues_orgs.add(member.org_id)
+        for month, paid_on in months.items():
+            held = date(int(month[:4]), int(month[5:]), 1)
+            records[member.org_id].append(Record(-member_id, member.org_id, "dues", held, held, member=member.name))
     fallback = default_catalog(store)
     findings: list[Finding] = []
     for done, org in enumerate(orgs, start=1):
@@ -57,8 +69,9 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             catalog = rules.catalog(index.catalog_of(org, fallback))
         except KeyError as exc:
             raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
-        facts = org_facts(index, org, roster[org.id])
-        findings.extend(evaluate_org(catalog, facts, records[org.id], window.first, window.last, window.as_of))
+        facts = org_facts(index, org, roster[org.id], exemptions)
+        found = evaluate_org(catalog, facts, records[org.id], window.first, window.last, window.as_of)
+        findings.extend(f for f in found if f.obligation != "dues" or org.id in dues_orgs)
     return findings
 
 

@@ -76,7 +76,7 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('extends = "tuhe-2021"', 'extends = "nowhere"'), 2, "不存在的规则集"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nevery = 2'), 10, "未知字段"),
     (GOOD.replace("valid_from = 2026-01-01", 'valid_from = "soon"'), 3, "valid_from"),
-    (GOOD.replace('drop = ["mobile_archive"]', 'drop = ["dues"]'), 5, "drop"),
+    (GOOD.replace('drop = ["mobile_archive"]', 'drop = ["records_review"]'), 5, "drop"),
     (GOOD.replace('source = "某镇文件"', 'source = "某镇文件'), 4, "TOML"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "dated"'), 9, "days"),
 ])

@@ -162,3 +162,19 @@ def test_unpaid_this_month_and_for_three_months(town: Store, tmp_path: Path):
     found = {r["member"]: r for r in membership.unpaid(town, BRANCH, date(2026, 11, 20))}
     assert members[0].name not in found
     assert found[members[1].name]["months"] == 4 and found[members[1].name]["three_or_more"]
+
+
+def test_dues_appear_as_member_findings_only_where_dues_are_recorded(town: Store, rules, tmp_path: Path):
+    from compliance.tracking import Window, org_status
+
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    day = date(2026, 11, 20)
+    window = Window(date(2026, 1, 1), day, day)
+    assert not [f for f in org_status(town, rules, "ZZ1", window) if f.obligation == "dues"]
+    member = sorted(m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))[0]
+    rows = ["姓名,党组织,月份,金额,交纳日期"] + [f"{member},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in (1, 2, 3, 5)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(rows)))
+    membership.exempt_member(town, "ZZ1", member, date(2026, 6, 1), date(2026, 8, 31), "因病经批准")
+    dues = {f.period: f.status for f in org_status(town, rules, "ZZ1", window) if f.obligation == "dues" and f.member == member}
+    assert (dues["2026-03"], dues["2026-04"], dues["2026-05"]) == ("met", "missed", "met")
+    assert dues["2026-07"] == "exempt" and dues["2026-09"] == "missed" and dues["2026-11"] == "due"
