@@ -178,3 +178,31 @@ def test_dues_appear_as_member_findings_only_where_dues_are_recorded(town: Store
     dues = {f.period: f.status for f in org_status(town, rules, "ZZ1", window) if f.obligation == "dues" and f.member == member}
     assert (dues["2026-03"], dues["2026-04"], dues["2026-05"]) == ("met", "missed", "met")
     assert dues["2026-07"] == "exempt" and dues["2026-09"] == "missed" and dues["2026-11"] == "due"
+
+
+def test_member_commands_from_the_command_line(runner, tmp_path: Path):
+    import json
+
+    from compliance.cli import app
+    from tests.conftest import TOWN_ORGS, roster_csv
+
+    db = ["--db", str(tmp_path / "m.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))])
+    runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 8, mobile=1)))])
+    names = [f"党员第一党支部{i}" for i in range(1, 8)]
+    for month in range(1, 11):
+        attendees = names if month < 5 else names[1:]
+        result = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", f"2026-{month:02d}-05", "--topic", "学习",
+                                          "--photos", "p", "--attendee", "、".join(attendees)])
+        assert result.exit_code == 0, result.output
+    rows = json.loads(runner.invoke(app, db + ["members", "watch", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert [(r["member"], r["months_absent"], r["level"]) for r in rows] == [
+        ("党员第一党支部0", 10, "提请支部审查"),     # a mobile member with no report and no activity all year
+        ("党员第一党支部1", 6, "提请支部审查")]
+    table = runner.invoke(app, db + ["members", "watch", "--as-of", "2026-11-20"])
+    assert "提请支部审查" in table.output and "自行脱党" in table.output     # the reminder that it is the branch's decision
+    mobile = json.loads(runner.invoke(app, db + ["mobile", "list", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert [(r["member"], r["lost"]) for r in mobile] == [("党员第一党支部0", True)]
+    for command in (["members", "hours", "--year", "2026"], ["members", "indicators", "--all"], ["dues", "unpaid"]):
+        assert runner.invoke(app, db + command).exit_code == 0, command

@@ -23,6 +23,14 @@ LEVELS = {"watch": "[yellow]关注[/]", "review": "[bold red]提请支部审查[
 LEVEL_WORDS = {"watch": "关注", "review": "提请支部审查"}
 
 
+def _table(title: str, headings: tuple[str, ...]) -> Table:
+    """Return an empty rich table with these Chinese headings, folding long cells."""
+    table = Table(title=title, header_style="bold")
+    for heading in headings:
+        table.add_column(heading, overflow="fold")
+    return table
+
+
 def _scope(store, actor, under: Optional[str]) -> Optional[str]:
     under = default_scope(actor, under)
     if under:
@@ -53,9 +61,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     if not rows:
         console.print(f"截至 {day.isoformat()}，没有需要关注的党员。")
         return
-    table = Table(title=f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）", header_style="bold")
-    for heading in ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"):
-        table.add_column(heading, overflow="fold")
+    table = _table(f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）", ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"))
     for r in rows:
         org = r.org[len(under) + 1:] if under and r.org.startswith(under + "/") else r.org
         table.add_row(org, r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
@@ -79,9 +85,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
         return
-    table = Table(title=f"{target}年集中学习培训学时（不少于32学时）", header_style="bold")
-    for heading in ("党组织", "党员", "学时", "差额"):
-        table.add_column(heading, overflow="fold")
+    table = _table(f"{target}年集中学习培训学时（不少于32学时）", ("党组织", "党员", "学时", "差额"))
     for r in rows:
         table.add_row(r["org"], r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
     console.print(table if rows else "全部党员学时已达标。")
@@ -104,9 +108,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
         emit_rows(data, fmt.value, {"org": "党组织", "members": "党员数", "under_35": "35岁以下", "women": "女党员",
                                     "newest_joined": "最近入党", "flags": "提示"})
         return
-    table = Table(title=f"花名册提示（截至 {day.isoformat()}）", header_style="bold")
-    for heading in ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"):
-        table.add_column(heading, overflow="fold")
+    table = _table(f"花名册提示（截至 {day.isoformat()}）", ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"))
     for r in data:
         table.add_row(r["org"], str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
     console.print(table if rows else "没有需要提示的党支部。")
@@ -157,9 +159,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数",
                                     "three_or_more": "三个月及以上"})
         return
-    table = Table(title=f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）", header_style="bold")
-    for heading in ("党组织", "党员", "最近交费月份", "连续未交"):
-        table.add_column(heading, overflow="fold")
+    table = _table(f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）", ("党组织", "党员", "最近交费月份", "连续未交"))
     for r in rows:
         months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
         table.add_row(r["org"], r["member"], r["last_paid"] or "—", months)
@@ -194,9 +194,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "liaison": "联系人", "last_contact": "最近联系", "lost": "失联"})
         return
-    table = Table(title=f"流动党员（截至 {day.isoformat()}）", header_style="bold")
-    for heading in ("党组织", "党员", "挂钩联系人", "最近联系", "状态"):
-        table.add_column(heading, overflow="fold")
+    table = _table(f"流动党员（截至 {day.isoformat()}）", ("党组织", "党员", "挂钩联系人", "最近联系", "状态"))
     for r in rows:
         table.add_row(r.org, r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
     console.print(table if rows else "没有流动党员。")
