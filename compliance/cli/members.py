@@ -27,7 +27,9 @@ def _table(title: str, headings: tuple[str, ...]) -> Table:
     """Return an empty rich table with these Chinese headings, folding long cells."""
     table = Table(title=title, header_style="bold")
     for heading in headings:
-        table.add_column(heading, overflow="fold")
+        # Short labels stay whole; names and paths fold.
+        table.add_column(heading, overflow="fold", no_wrap=heading in ("提示", "状态", "未参加", "未交费", "连续未交", "最近参加",
+                                                                        "最近交费", "最近入党", "最近联系", "最近交费月份"))
     return table
 
 
