@@ -15,6 +15,7 @@ from compliance.access import ROLE_NAMES, add_user, default_scope, require_admin
 from compliance.errors import ComplianceError, DatabaseError, InputError
 from compliance.orgs import OrgIndex
 from compliance.report import admin as admin_report
+from compliance.report.assessments import emit_rows
 
 audit_app = typer.Typer(help="审计日志：查看、校验。", no_args_is_help=True)
 user_app = typer.Typer(help="用户：添加、列表。", no_args_is_help=True)
@@ -45,7 +46,7 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
     if fmt is Format.table:
         admin_report.print_versions(console, rows)
     else:
-        admin_report.emit(rows, fmt.value, admin_report.RECORD_HEADINGS)
+        emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS)
 
 
 @record_app.command("list")
@@ -70,7 +71,7 @@ def record_list(org: str = typer.Option(..., "--org", help="党组织：代码�
     if fmt is Format.table:
         admin_report.print_records(console, rows, target.path)
     else:
-        admin_report.emit(rows, fmt.value, admin_report.RECORD_HEADINGS)
+        emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS)
 
 
 @record_app.command("correct")
@@ -141,7 +142,7 @@ def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此�
     if fmt is Format.table:
         admin_report.print_audit(console, rows)
     else:
-        admin_report.emit(rows, fmt.value, admin_report.AUDIT_HEADINGS)
+        emit_rows(rows, fmt.value, admin_report.AUDIT_HEADINGS)
 
 
 @audit_app.command("verify")
@@ -177,7 +178,7 @@ def user_list(fmt: Format = FORMAT_OPTION) -> None:
     if fmt is Format.table:
         admin_report.print_users(console, rows)
     else:
-        admin_report.emit(rows, fmt.value, {"name": "用户", "role": "角色", "org": "范围"})
+        emit_rows(rows, fmt.value, {"name": "用户", "role": "角色", "org": "范围"})
 
 
 def _sqlite_path(store: store_mod.Store) -> Path:

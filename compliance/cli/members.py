@@ -6,12 +6,23 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from compliance.access import default_scope, require_read, require_write
-from compliance.cli import AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _today, app, console, fails_cleanly, member_app, session
 from compliance import membership, tracking
+from compliance.access import default_scope, require_read, require_write
+from compliance.cli import (
+    AS_OF_OPTION,
+    FORMAT_OPTION,
+    Format,
+    _date_option,
+    _today,
+    app,
+    console,
+    fails_cleanly,
+    member_app,
+    session,
+)
 from compliance.report.assessments import emit_rows
+from compliance.report.tables import titled_table
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
@@ -23,14 +34,7 @@ LEVELS = {"watch": "[yellow]关注[/]", "review": "[bold red]提请支部审查[
 LEVEL_WORDS = {"watch": "关注", "review": "提请支部审查"}
 
 
-def _table(title: str, headings: tuple[str, ...]) -> Table:
-    """Return an empty rich table with these Chinese headings, folding long cells."""
-    table = Table(title=title, header_style="bold")
-    for heading in headings:
-        # Short labels stay whole; names and paths fold.
-        table.add_column(heading, overflow="fold", no_wrap=heading in ("提示", "状态", "未参加", "未交费", "连续未交", "最近参加",
-                                                                        "最近交费", "最近入党", "最近联系", "最近交费月份"))
-    return table
+WHOLE = ("提示", "状态", "未参加", "未交费", "连续未交", "最近参加", "最近交费", "最近入党", "最近联系", "最近交费月份")
 
 
 def _scope(store, actor, under: Optional[str]) -> Optional[str]:
@@ -63,7 +67,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     if not rows:
         console.print(f"截至 {day.isoformat()}，没有需要关注的党员。")
         return
-    table = _table(f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）", ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"))
+    table = titled_table(f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）", ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"), WHOLE)
     for r in rows:
         org = r.org[len(under) + 1:] if under and r.org.startswith(under + "/") else r.org
         table.add_row(org, r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
@@ -87,7 +91,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
         return
-    table = _table(f"{target}年集中学习培训学时（不少于32学时）", ("党组织", "党员", "学时", "差额"))
+    table = titled_table(f"{target}年集中学习培训学时（不少于32学时）", ("党组织", "党员", "学时", "差额"), WHOLE)
     for r in rows:
         table.add_row(r["org"], r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
     console.print(table if rows else "全部党员学时已达标。")
@@ -110,7 +114,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
         emit_rows(data, fmt.value, {"org": "党组织", "members": "党员数", "under_35": "35岁以下", "women": "女党员",
                                     "newest_joined": "最近入党", "flags": "提示"})
         return
-    table = _table(f"花名册提示（截至 {day.isoformat()}）", ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"))
+    table = titled_table(f"花名册提示（截至 {day.isoformat()}）", ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"), WHOLE)
     for r in data:
         table.add_row(r["org"], str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
     console.print(table if rows else "没有需要提示的党支部。")
@@ -161,7 +165,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数",
                                     "three_or_more": "三个月及以上"})
         return
-    table = _table(f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）", ("党组织", "党员", "最近交费月份", "连续未交"))
+    table = titled_table(f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）", ("党组织", "党员", "最近交费月份", "连续未交"), WHOLE)
     for r in rows:
         months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
         table.add_row(r["org"], r["member"], r["last_paid"] or "—", months)
@@ -196,7 +200,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "liaison": "联系人", "last_contact": "最近联系", "lost": "失联"})
         return
-    table = _table(f"流动党员（截至 {day.isoformat()}）", ("党组织", "党员", "挂钩联系人", "最近联系", "状态"))
+    table = titled_table(f"流动党员（截至 {day.isoformat()}）", ("党组织", "党员", "挂钩联系人", "最近联系", "状态"), WHOLE)
     for r in rows:
         table.add_row(r.org, r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
     console.print(table if rows else "没有流动党员。")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from compliance.orgs import OrgIndex
-from compliance.report.assessments import emit_rows
+from compliance.report.tables import titled_table
 from compliance.store import TZ
 from compliance.store.audit import AuditRow
 from obligations.rules import Rules
@@ -23,10 +23,6 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "publish": "发布", "rectify_close": "销号", "user_add": "添加用户", "denied": "拒绝", "setting": "设置",
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录"}
-
-
-def emit(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
-    emit_rows(rows, fmt, headings)
 
 
 def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
@@ -62,9 +58,7 @@ def audit_touches(row: dict[str, Any], root: str) -> bool:
 
 
 def print_versions(console: Console, rows: list[dict[str, Any]]) -> None:
-    table = Table(title=f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", header_style="bold", show_lines=True)
-    for heading in ("版本", "日期", "应到/实到", "主题", "状态", "录入时间"):
-        table.add_column(heading, overflow="fold")
+    table = titled_table(f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", ("版本", "日期", "应到/实到", "主题", "状态", "录入时间"), lines=True)
     for r in rows:
         state = f"已作废：{r['void']}" if r["void"] else ("已被更正" if r["superseded"] else "当前")
         counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
@@ -76,9 +70,7 @@ def print_records(console: Console, rows: list[dict[str, Any]], org: str) -> Non
     if not rows:
         console.print(f"{org}：没有记录。")
         return
-    table = Table(title=f"{org} 的记录", header_style="bold")
-    for heading in ("编号", "日期", "类型", "对象", "应到/实到", "主题", "版本"):
-        table.add_column(heading, overflow="fold")
+    table = titled_table(f"{org} 的记录", ("编号", "日期", "类型", "对象", "应到/实到", "主题", "版本"))
     for r in rows:
         who = r["group"] or r["member"] or ""
         mark = f"（已作废：{r['void']}）" if r["void"] else ""
@@ -91,9 +83,7 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("审计日志：没有条目。")
         return
-    table = Table(title="审计日志", header_style="bold")
-    for heading in ("序号", "时间", "操作人", "操作", "对象", "党组织", "原因"):
-        table.add_column(heading, overflow="fold")
+    table = titled_table("审计日志", ("序号", "时间", "操作人", "操作", "对象", "党组织", "原因"))
     for r in rows:
         entity = ACTION_LABELS.get(r["entity"], r["entity"]) if r["action"] == "denied" else r["entity"]
         what = f"{entity} {r['entity_id']}" if r["entity_id"] else entity

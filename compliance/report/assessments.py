@@ -10,8 +10,8 @@ from datetime import date
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
+from compliance.report.tables import titled_table
 from compliance.scoring import Score
 from compliance.store.runs import RectificationRow
 from compliance.supervision import SupervisionResult
@@ -91,9 +91,7 @@ RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "
 
 
 def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
-    table = Table(title=f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分", header_style="bold")
-    for heading in ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"):
-        table.add_column(heading, overflow="fold")
+    table = titled_table(f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分", ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"))
     for s in scores:
         worst = sorted((i for i in s.items if i.deducted), key=lambda i: -i.deducted)[:2]
         reasons = "；".join(f"{i.item.id} 扣{i.deducted:g}" for i in worst)
@@ -112,9 +110,7 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
     if not rows:
         console.print("整改台账：没有需要列出的事项。")
         return
-    table = Table(title="整改台账", header_style="bold")
-    for heading in ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"):
-        table.add_column(heading, overflow="fold")
+    table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"))
     for r in rows:
         org = r["org"][len(root) + 1:] if root and r["org"].startswith(root + "/") else r["org"]
         deadline = f"[bold red]{r['deadline']}（已超期）[/]" if r["overdue"] else r["deadline"]

@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Engine, insert, select
 
 from compliance import model
+from compliance.store.sql import insert_counting_new
 
 EXEMPTION = model.MemberExemption.__table__
 DUES = model.DuesPayment.__table__
@@ -47,16 +48,12 @@ class MemberQueries:
 
     def add_dues(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> int:
         """Insert dues payments (months already paid are skipped); one audit entry; return how many were new."""
-        from compliance.store.runs import _insert_new
-
         if not rows:
             return 0
         with self.writing() as conn:
-            before = len(conn.execute(select(DUES.c.id)).all())
             stamp = self.clock()
             values = [{k: v for k, v in r.items() if k != "org_id"} | {"created_at": stamp} for r in rows]
-            conn.execute(_insert_new(conn.dialect.name, DUES, ["member_id", "month"]), values)
-            added = len(conn.execute(select(DUES.c.id)).all()) - before
+            added = insert_counting_new(conn, DUES, ["member_id", "month"], values)
             self.audit(conn, "dues", "dues", detail={**meta, "rows": len(rows), "added": added,
                                                      "org_ids": sorted({r.get("org_id") for r in rows if r.get("org_id")})})
             return added

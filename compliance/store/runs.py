@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
+from compliance.store.sql import insert_new
 
 DEDUCTION = model.Deduction.__table__
 RUN = model.SupervisionRun.__table__
@@ -67,18 +68,6 @@ class SavedRun:
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
 
 
-def _insert_new(dialect: str, table: Any, key: str | list[str]) -> Any:
-    """Return an INSERT that skips rows whose unique `key` is already there (SQLite and PostgreSQL)."""
-    keys = [key] if isinstance(key, str) else key
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table).on_conflict_do_nothing(index_elements=keys)
-    if dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        return sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
-    return insert(table)
 RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow.__dataclass_fields__]
 
 
@@ -176,7 +165,7 @@ class SupervisionQueries:
                 # A run of an overlapping scope (a 党总支 inside this township) may be adding the
                 # same gaps right now: the unique gap key lets exactly one of them in.
                 rows = [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in fresh]
-                conn.execute(_insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), rows)
+                conn.execute(insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), rows)
                 fresh = list(conn.execute(select(RECTIFICATION.c.id).where(
                     RECTIFICATION.c.opened_run_id == run_id, RECTIFICATION.c.gap_key.in_([r["gap_key"] for r in fresh]))).scalars())
             closed = 0

@@ -9,6 +9,7 @@ from typing import Any, Callable
 from sqlalchemy import Engine, select, update
 
 from compliance import model
+from compliance.store.sql import insert_counting_new
 
 LEASE = model.SchedulerLease.__table__
 OUTBOX = model.OutboxMessage.__table__
@@ -65,15 +66,11 @@ class SchedulingQueries:
 
     def queue_messages(self, rows: list[dict[str, Any]], now: datetime) -> int:
         """Queue messages; one per organization, day, channel and recipient (a second is skipped). Return how many were new."""
-        from compliance.store.runs import _insert_new
-
         if not rows:
             return 0
         with self.engine.begin() as conn:
-            before = conn.execute(select(OUTBOX.c.id)).all()
             values = [{**r, "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now} for r in rows]
-            conn.execute(_insert_new(conn.dialect.name, OUTBOX, ["org_id", "day", "channel", "recipient"]), values)
-            return len(conn.execute(select(OUTBOX.c.id)).all()) - len(before)
+            return insert_counting_new(conn, OUTBOX, ["org_id", "day", "channel", "recipient"], values)
 
     def due_messages(self, now: datetime) -> list[OutboxRow]:
         query = select(*OUTBOX_COLUMNS).where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now).order_by(OUTBOX.c.id)
