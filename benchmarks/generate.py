@@ -25,10 +25,11 @@ TUHE_VILLAGES = ["朱庄村", "马屯村", "义民村", "九段村", "图河村"
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国建华玉兰志强海燕国强红梅春梅德明文华金凤永红玉梅立新宏伟晓东"
 ORDINALS = "一二三四五六七八九十"
+HOURS = {"党课": 4, "主题党日": 2, "固定学习日": 1.5}     # 学时 a record adds to each attendee's year
 ORG_HEADER = ["名称", "上级", "类型", "代码", "领域", "执行规定", "成立日期", "启用日期", "书记", "有支委会"]
 MEMBER_HEADER = ["姓名", "党组织", "党小组", "类别", "流动党员", "联系人", "入党日期", "出生日期", "性别"]
 RECORD_HEADER = ["党组织", "类型", "日期", "应到", "实到", "主题", "记录人", "书记签字", "记录人签字", "党员", "党小组", "图片", "录入日期",
-                 "参会人员", "请假人员"]
+                 "参会人员", "请假人员", "谈话对象", "学时"]
 DUES_HEADER = ["姓名", "党组织", "月份", "金额", "交纳日期"]
 TOPICS = ["学习贯彻党的二十届四中全会精神", "学习《中国共产党章程》", "乡村振兴与集体经济发展", "党员冬春训", "党风廉政建设警示教育",
           "人居环境整治志愿服务", "防汛抗旱动员", "学习习近平总书记重要讲话精神", "党员发展工作讨论", "民生实事办理"]
@@ -63,16 +64,19 @@ class Writer:
 
     def record(self, org: str, kind: str, held: date, expected: int | None = None, present: int | None = None,
                topic: str = "", signed: bool = True, member: str = "", group: str = "", photos: str = "",
-               attendees: list[str] | None = None, excused: list[str] | None = None) -> None:
-        late = self.rng.random() < 0.04
-        recorded = held + timedelta(days=self.rng.randrange(70, 120) if late else self.rng.randrange(0, 5))
+               attendees: list[str] | None = None, excused: list[str] | None = None, counterpart: str = "",
+               hours: float | None = None, rng: random.Random | None = None) -> None:
+        rng = rng or self.rng
+        late = rng.random() < 0.04
+        recorded = held + timedelta(days=rng.randrange(70, 120) if late else rng.randrange(0, 5))
         recorded = min(recorded, self.as_of)
         sign = "是" if signed else "否"
         if attendees is not None:
             expected = present = None          # counted from the list and the roster on import
         self.records.append([org, kind, held.isoformat(), "" if expected is None else str(expected),
                              "" if present is None else str(present), topic, "", sign, sign, member, group,
-                             photos, recorded.isoformat(), "、".join(attendees or []), "、".join(excused or [])])
+                             photos, recorded.isoformat(), "、".join(attendees or []), "、".join(excused or []), counterpart,
+                             "" if hours is None else f"{hours:g}"])
 
     def quarters(self) -> list[tuple[date, date]]:
         ends = [date(self.year, 3, 31), date(self.year, 6, 30), date(self.year, 9, 30), date(self.year, 12, 31)]
@@ -86,6 +90,22 @@ class Writer:
             if first <= self.as_of:
                 result.append((first, last))
         return result
+
+
+def _talks(w: Writer, path: str, names: list[str], diligence: float) -> None:
+    """Write the year's 谈心谈话: members talk in pairs, so that each appears once; a few pairs have not talked yet.
+
+    A random generator of its own (seeded by the branch) leaves every other record as it was.
+    """
+    rng = random.Random(f"{path}/谈心谈话/{w.year}")
+    order = names[:]
+    rng.shuffle(order)
+    pairs = [(order[i], order[(i + 1) % len(order)]) for i in range(0, len(order), 2)] if len(order) > 1 else []
+    for member, other in pairs:
+        if rng.random() > diligence * 0.97:
+            continue
+        day = date(w.year, 1, 1) + timedelta(days=rng.randrange((w.as_of - date(w.year, 1, 1)).days + 1))
+        w.record(path, "谈心谈话", day, topic="谈心谈话", member=member, counterpart=other, rng=rng)
 
 
 def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, founded: date | None = None,
@@ -161,7 +181,7 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
         day = held(first, last)
         if day:
             came, excused = attend(day, roster)
-            w.record(path, "党课", day, topic=rng.choice(TOPICS), attendees=came, excused=excused)
+            w.record(path, "党课", day, topic=rng.choice(TOPICS), attendees=came, excused=excused, hours=HOURS["党课"])
     for first, last in w.months():
         if full >= 7:
             day = held(first, last)
@@ -180,7 +200,8 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
         if day:
             photos = "" if rng.random() < 0.12 else f"IMG_{day:%Y%m%d}.jpg"
             came, excused = attend(day, roster)
-            w.record(path, "主题党日", day, topic=rng.choice(TOPICS), photos=photos, attendees=came, excused=excused)
+            w.record(path, "主题党日", day, topic=rng.choice(TOPICS), photos=photos, attendees=came, excused=excused,
+                     hours=HOURS["主题党日"])
         for nominal in (first.replace(day=10), first.replace(day=20)):
             if nominal < start or nominal > w.as_of or rng.random() > diligence:
                 continue
@@ -193,7 +214,8 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
                 day = nominal + timedelta(days=2)   # kept on the wrong day
             if day <= w.as_of:
                 came, excused = attend(day, roster)
-                w.record(path, "固定学习日", day, topic=rng.choice(TOPICS), attendees=came, excused=excused)
+                w.record(path, "固定学习日", day, topic=rng.choice(TOPICS), attendees=came, excused=excused,
+                         hours=HOURS["固定学习日"])
     q4 = date(w.year, 10, 1)
     for kind in ("组织生活会", "民主评议党员"):
         day = held(q4, date(w.year, 12, 31), chance=0.5)
@@ -205,6 +227,7 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
             day = held(first, min(last, date(w.year, 3, 31)) if lost else last, chance=0.9)
             if day:
                 w.record(path, "流动党员汇报", day, member=member, topic="思想工作情况汇报")
+    _talks(w, path, [name for name, _, _ in roster] + mobile_members, diligence)
     if village and not founded:
         elected = date(w.year - 5, rng.randrange(3, 5), rng.randrange(1, 28))
         w.record(path, "换届", elected, full, full, "换届选举")

@@ -15,7 +15,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Iterable
 
-from obligations.cadence import Period, TermCadence, next_month_end
+from dateutil.relativedelta import relativedelta
+
+from compliance.tabular import split_names
+from obligations.cadence import Period, TermCadence, month_end, next_month_end
 from obligations.catalog import Catalog, Obligation
 
 STATUSES = ("met", "invalid", "missed", "due", "upcoming", "exempt")
@@ -133,7 +136,14 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
         flags.append("unsigned")
     if any(not getattr(record, name) for name in obligation.require):
         flags.append("incomplete_evidence")
-    if catalog.late_entry and record.recorded_on > next_month_end(record.held_on):
+    if obligation.arrears_months:
+        # A payment's recording date is the day it was paid: arrears are settled within the limit.
+        if record.recorded_on > period.due + relativedelta(months=obligation.arrears_months):
+            valid = False
+            flags.append("arrears_too_late")
+        elif record.recorded_on > period.due:
+            flags.append("paid_late")
+    elif catalog.late_entry and record.recorded_on > next_month_end(record.held_on):
         flags.append("late_entry")
     return valid, flags
 
@@ -152,6 +162,13 @@ def _status(period: Period, as_of: date, any_valid: bool, any_record: bool) -> s
     if as_of < period.window_start:
         return "upcoming"
     return "due"
+
+
+def _lead(ob: Obligation, period: Period, as_of: date, status: str) -> str:
+    """Return `status`, or "upcoming" for a due period still more than the obligation's lead time away."""
+    if status == "due" and ob.lead_days and (period.due - as_of).days > ob.lead_days:
+        return "upcoming"
+    return status
 
 
 def _finding(org: OrgFacts, ob: Obligation, period: Period, as_of: date, status: str,
@@ -177,8 +194,21 @@ def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record],
     else:
         flags = [f for _, _, fl in judged for f in fl]
         ordered = matched
-    status = _status(period, as_of, bool(valid), bool(matched))
+    status = _lead(ob, period, as_of, _status(period, as_of, bool(valid), bool(matched)))
     return _finding(org, ob, period, as_of, status, ordered, flags, member, group)
+
+
+def _judge_hours(org: OrgFacts, ob: Obligation, period: Period, attended: list[tuple[date, float, int]],
+                 as_of: date, member: str) -> Finding:
+    """Judge a member's hours (学时) in a period: met once the records they attended add up to `min_hours`."""
+    lo = bisect_left(attended, period.start, key=lambda a: a[0])
+    hi = bisect_right(attended, period.end, key=lambda a: a[0])
+    total = sum(hours for _, hours, _ in attended[lo:hi])
+    ids = [record_id for _, _, record_id in attended[lo:hi]]
+    if ob.min_hours is not None and total >= ob.min_hours:
+        return replace(_finding(org, ob, period, as_of, "met", [], [], member), records=tuple(ids))
+    status = _lead(ob, period, as_of, _status(period, as_of, False, False))
+    return replace(_finding(org, ob, period, as_of, status, [], ["short_hours"] if ids else [], member), records=tuple(ids))
 
 
 def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None,
@@ -282,13 +312,47 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
         while ob is not None:
             if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
                 periods = _in_force(ob, catalog.periods(ob, first, last), until)
-                findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of))
+                findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind))
             until, ob = ob.valid_from, ob.previous
     return findings
 
 
+def _by_member(records: Iterable[Record]) -> dict[str, list[Record]]:
+    """Return records by the members they concern: the member they name and, for a talk, the other party."""
+    found: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        if r.member:
+            found[r.member].append(r)
+        if r.counterpart and r.counterpart != r.member:
+            found[r.counterpart].append(r)
+    return found
+
+
+def _hours_by_member(by_kind: dict[str, list[Record]]) -> dict[str, list[tuple[date, float, int]]]:
+    """Return, per member, (date, hours, record id) of every record with 学时 they attended or that names them, by date."""
+    found: dict[str, list[tuple[date, float, int]]] = defaultdict(list)
+    for records in by_kind.values():
+        for r in records:
+            if not r.hours:
+                continue
+            names = split_names(r.attendees) if r.attendees else [r.member] if r.member else []
+            for name in names:
+                found[name].append((r.held_on, r.hours, r.id))
+    for attended in found.values():
+        attended.sort()
+    return found
+
+
+def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
+    """Return monthly periods from `since` on due at their quarter's end (payment by quarter with consent)."""
+    if since is None:
+        return periods
+    return [replace(p, due=month_end(date(p.start.year, (p.start.month - 1) // 3 * 3 + 3, 1))) if p.start >= since else p
+            for p in periods]
+
+
 def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period],
-                   kind_records: list[Record], as_of: date) -> list[Finding]:
+                   kind_records: list[Record], as_of: date, by_kind: dict[str, list[Record]]) -> list[Finding]:
     """Return the findings of one obligation's periods: per organization, party group or member."""
     findings: list[Finding] = []
     if ob.per == "group":
@@ -296,12 +360,27 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             mine = [r for r in kind_records if r.group == group]
             for p in periods:
                 findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, group=group))
-    elif ob.per == "member":
+    elif ob.per == "member" and ob.min_hours:
+        hours = _hours_by_member(by_kind)
+        if not hours:
+            return findings      # a branch that records no 学时 at all is not judged on them
         for m in org.members:
             if ob.members == "mobile" and not m.mobile:
                 continue
-            mine = [r for r in kind_records if r.member == m.name]
             for p in periods:
+                if _exempt(org, ob, p, m.joined, m.exemptions):
+                    findings.append(_finding(org, ob, p, as_of, "exempt", [], [], m.name))
+                else:
+                    findings.append(_judge_hours(org, ob, p, hours.get(m.name, []), as_of, m.name))
+    elif ob.per == "member":
+        by_member = _by_member(kind_records)
+        consent = by_kind.get(ob.quarterly_by, []) if ob.quarterly_by else []
+        for m in org.members:
+            if ob.members == "mobile" and not m.mobile:
+                continue
+            mine = by_member.get(m.name, [])
+            since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
+            for p in _quarterly(periods, since):
                 findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined,
                                                  exemptions=m.exemptions))
     else:

@@ -355,6 +355,10 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             problems.add(number, "member", member_name, f"不是「{org.path}」的党员")
         else:
             row["member_id"] = member.id
+    if row["counterpart"] and row["counterpart"] not in members:
+        problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
+    elif row["counterpart"] and row["counterpart"] == member_name:
+        problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
     if row["group_name"] and members and row["group_name"] not in {m.group_name for m in members.values()}:
         problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
     if kind == "term_delay" and approved_deadline(EvalRecord(0, org.id, kind, held_on, held_on, topic=row["topic"])) is None:
@@ -371,7 +375,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         elif recorded_on > ctx.today:
             problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期晚于今天")
         row["first_recorded_at"] = datetime.combine(recorded_on, time(12, 0), tzinfo=TZ)
-    row["identity"] = record_identity(org.id, kind, held_on, row["group_name"], row["member_id"], row["topic"])
+    # Two talks of one member on one day differ by whom they talked with.
+    topic_key = row["topic"] if not row["counterpart"] else f"{row['topic'] or ''}\x1e{row['counterpart']}"
+    row["identity"] = record_identity(org.id, kind, held_on, row["group_name"], row["member_id"], topic_key)
     return row
 
 

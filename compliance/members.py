@@ -126,6 +126,56 @@ def consecutive_gap(covered: set[str], first: date, last_month: date, exemptions
     return count
 
 
+def runs(covered: set[str], first: date, last_month: date, exemptions: Iterable[tuple[date, date]]) -> list[tuple[date, int, bool]]:
+    """Return the runs of months from `first`'s to `last_month` neither covered nor exempt: (first month, length, still running)."""
+    exempt = {month_key(m) for start, end in exemptions for m in _months(start, end)}
+    found: list[tuple[date, int, bool]] = []
+    start, length = None, 0
+    for month in _months(first, last_month):
+        key = month_key(month)
+        if key in covered or key in exempt:
+            if start is not None:
+                found.append((start, length, False))
+            start, length = None, 0
+        else:
+            start, length = start or month, length + 1
+    if start is not None:
+        found.append((start, length, True))
+    return found
+
+
+@dataclass(frozen=True)
+class WatchRun:
+    """A run of months a member took no part in organizational life ("absence") or paid no dues ("dues")."""
+
+    member: MemberInfo
+    what: str
+    first: date          # the run's first month
+    months: int
+    running: bool        # still running at the last complete month
+
+
+def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
+               dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS) -> list[WatchRun]:
+    """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month."""
+    members = list(members)
+    seen, listed = activity(records, {(m.org_id, m.name): m for m in members})
+    last_month = as_of.replace(day=1) - relativedelta(months=1)
+    found = []
+    for m in members:
+        first = max(since, m.joined) if m.joined else since
+        covers = []
+        if m.org_id in listed:
+            quiet = {month_key(d) for d in _months(first, last_month)} - listed[m.org_id]
+            covers.append(("absence", seen.get(m.id, Activity()).covered | quiet))
+        if m.org_id in dues_orgs:
+            covers.append(("dues", set(dues.get(m.id, {}))))
+        for what, covered in covers:
+            found.extend(WatchRun(m, what, start, length, running)
+                         for start, length, running in runs(covered, first, last_month, m.exemptions) if length >= warn)
+    return found
+
+
 def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
           dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS) -> list[WatchRow]:
     """Return every member's standing as of `as_of`, counting whole months since `since` (or joining).

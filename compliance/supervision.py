@@ -17,7 +17,7 @@ from typing import Callable
 from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.report.labels import STATUS_LABELS, flag_text, period_label
+from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, period_label
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.tracking import Window, evaluate_orgs
@@ -91,7 +91,7 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
     """Return a new ledger item for a gap: matter, measure, deadline (end of next month), responsible."""
     who = f" {f.group or f.member}" if f.group or f.member else ""
     problems = f"（{flag_text(f.flags)}）" if f.flags else ""
-    matter = f"{f.name}{who} {period_label(f.period)} {STATUS_LABELS[f.status]}{problems}"
+    matter = f"{f.name}{who} {finding_period(f.obligation, f.period)} {STATUS_LABELS[f.status]}{problems}"
     if f.status == "missed":
         measure = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
     else:

@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Callable, Iterable
 
+from dateutil.relativedelta import relativedelta
+
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
+from compliance.members import REVIEW_MONTHS, MemberInfo, WatchRun, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
+from obligations.cadence import month_end
 from obligations.rules import Rules
 
 DEFAULT_CATALOG = "national-2018"
@@ -54,12 +58,14 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     # records no dues at all is not judged on them.
     dues_orgs: set[int] = set()
     by_id = {m.id: m for m in members}
-    for member_id, months in store.dues_paid(by_id).items():
+    dues = store.dues_paid(by_id)
+    for member_id, months in dues.items():
         member = by_id[member_id]
         dues_orgs.add(member.org_id)
         for month, paid_on in months.items():
             held = date(int(month[:4]), int(month[5:]), 1)
-            records[member.org_id].append(Record(-member_id, member.org_id, "dues", held, held, member=member.name))
+            # The recording date of a payment is the day it was paid: arrears are judged by it.
+            records[member.org_id].append(Record(-member_id, member.org_id, "dues", held, paid_on, member=member.name))
     fallback = default_catalog(store)
     findings: list[Finding] = []
     for done, org in enumerate(orgs, start=1):
@@ -72,7 +78,43 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         facts = org_facts(index, org, roster[org.id], exemptions)
         found = evaluate_org(catalog, facts, records[org.id], window.first, window.last, window.as_of)
         findings.extend(f for f in found if f.obligation != "dues" or org.id in dues_orgs)
+        if roster[org.id]:
+            infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
+                                tuple(exemptions.get(m.id, ()))) for m in roster[org.id]]
+            runs = watch_runs(infos, records[org.id], dues, dues_orgs, window.as_of, _watch_since(window))
+            findings.extend(watch_findings(rules, org, runs, window))
     return findings
+
+
+WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
+
+
+def _watch_since(window: Window) -> date:
+    """Count runs from a year before the window: a run's first month (its key) stays put as the window moves."""
+    return window.first.replace(day=1) - relativedelta(years=1)
+
+
+def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: Window,
+                   review: int = REVIEW_MONTHS) -> list[Finding]:
+    """Return the six-month watch as findings: one per run of months, keyed by its first month.
+
+    A running run is due (关注, with days left until it reaches `review` months) and then missed
+    (提请支部审查, Article 9: the branch meeting decides; the tracker never labels anyone 自行脱党).
+    A run that has ended in the window is met, so a supervision ledger item for it closes.
+    """
+    found = []
+    for run in runs:
+        last = run.first + relativedelta(months=run.months - 1)
+        if not run.running and month_end(last) < window.first:
+            continue
+        slug = WATCH_SLUGS[run.what]
+        due = month_end(run.first + relativedelta(months=review - 1))
+        status = "met" if not run.running else "missed" if run.months >= review else "due"
+        days_left = (due - window.as_of).days if status == "due" else None
+        flags = () if not run.running else ("review_membership",) if run.months >= review else ("watch",)
+        found.append(Finding(org.id, org.path, slug, rules.kinds[slug].name, f"{run.first.year}-{run.first.month:02d}",
+                             status, due, days_left, (), flags, run.member.name))
+    return found
 
 
 def org_path(store: Store, org_ref: str) -> str:

@@ -37,7 +37,7 @@ CATALOG_KEYS = {"name", "title", "valid_from", "extends", "source", "drop", "lat
 OBLIGATION_KEYS = {
     "slug", "name", "cadence", "window", "days", "shift_to_workday", "years", "years_by_sector",
     "per", "members", "org_types", "sectors", "requires_committee", "quorum", "signatures",
-    "require", "source", "note", "counts", "lecturer",
+    "require", "source", "note", "counts", "lecturer", "lead_days", "min_hours", "arrears_months", "quarterly_by",
 }
 
 
@@ -57,6 +57,7 @@ class Kind:
     slug: str
     name: str
     aliases: tuple[str, ...] = ()
+    derived: bool = False        # a finding worked out from other records (the six-month watch), never a record's kind
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,10 @@ class Obligation:
     note: str = ""
     counts: str | None = None        # the kind of record that satisfies it, when not its own slug
     lecturer: str | None = None      # "secretary": only a lecture given by the branch secretary counts
+    lead_days: int | None = None     # listed as upcoming, not due, until this many days before the due date
+    min_hours: float | None = None   # met by the hours (学时) of the records a member attended in the period
+    arrears_months: int | None = None   # a payment (its recording date) later than this after the due date does not count
+    quarterly_by: str | None = None  # a record of this kind (the branch's consent) moves monthly due dates to the quarter's end
     previous: "Obligation | None" = field(default=None, repr=False)
 
     def term_years(self, sector: str | None) -> int:
@@ -136,13 +141,15 @@ class Catalog:
 def load_kinds(path: Path) -> dict[str, Kind]:
     """Return the vocabulary of kinds by slug."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {k["slug"]: Kind(k["slug"], k["name"], tuple(k.get("aliases", ()))) for k in raw["kind"]}
+    return {k["slug"]: Kind(k["slug"], k["name"], tuple(k.get("aliases", ())), bool(k.get("derived", False))) for k in raw["kind"]}
 
 
 def kind_lookup(kinds: dict[str, Kind]) -> dict[str, str]:
-    """Return a map from every slug, name and alias to its slug."""
+    """Return a map from every slug, name and alias of a record kind to its slug (derived kinds are no records)."""
     lookup: dict[str, str] = {}
     for kind in kinds.values():
+        if kind.derived:
+            continue
         for word in (kind.slug, kind.name, *kind.aliases):
             lookup[word] = kind.slug
     return lookup
@@ -231,7 +238,7 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         if key not in OBLIGATION_KEYS:
             raise fail(f"未知字段 {key!r}", key)
     slug = ob.get("slug")
-    if slug not in kinds:
+    if slug not in kinds or kinds[slug].derived:
         raise fail(f"未知的事项 slug {slug!r}（见 data/kinds.toml）", "slug")
     if not inherited:
         if "cadence" not in ob:
@@ -253,6 +260,10 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
         ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),
         ("lecturer", lambda v: v == "secretary", "lecturer 只能是 secretary"),
+        ("lead_days", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 366, "lead_days 必须是 1–366 的整数"),
+        ("min_hours", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "min_hours 必须是正数"),
+        ("arrears_months", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 24, "arrears_months 必须是 1–24 的整数"),
+        ("quarterly_by", lambda v: v in kinds, "quarterly_by 必须是已知的记录类型（见 data/kinds.toml）"),
         ("signatures", lambda v: isinstance(v, bool), "signatures 必须是 true 或 false"),
         ("requires_committee", lambda v: isinstance(v, bool), "requires_committee 必须是 true 或 false"),
     ]
@@ -290,6 +301,10 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
         raise fail("window 只能用于 yearly 周期", "window")
     if obligation.per == "member" and obligation.cadence in ("dated", "term"):
         raise fail("按党员计的事项不能用 dated 或 term 周期", "per")
+    if obligation.min_hours and obligation.per != "member":
+        raise fail("min_hours 只能用于按党员计（per = \"member\"）的事项", "min_hours")
+    if obligation.quarterly_by and obligation.cadence != "monthly":
+        raise fail("quarterly_by 只能用于 monthly 周期", "quarterly_by")
     return obligation
 
 

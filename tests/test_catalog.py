@@ -54,7 +54,7 @@ source = "某镇文件"
 drop = ["mobile_archive"]
 
 [[obligation]]
-slug = "heart_talk"
+slug = "joint_meeting"
 cadence = "yearly"
 source = "seed 000 组织建设 3"
 """
@@ -64,15 +64,15 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     rules = load_rules(extra_catalog=_write(tmp_path, GOOD))
     local = rules.catalog("local-2026")
     slugs = [o.slug for o in local.obligations]
-    assert "heart_talk" in slugs and "mobile_archive" not in slugs and "study_day" in slugs
-    assert local.obligation("heart_talk").valid_from.isoformat() == "2026-01-01"
+    assert "joint_meeting" in slugs and "mobile_archive" not in slugs and "study_day" in slugs
+    assert local.obligation("joint_meeting").valid_from.isoformat() == "2026-01-01"
 
 
 @pytest.mark.parametrize("body, line, words", [
     (GOOD.replace('cadence = "yearly"', 'cadence = "weekly"'), 9, "未知的周期"),
-    (GOOD + '\n[[obligation]]\nslug = "heart_talk"\ncadence = "yearly"\nsource = "x"\n', 13, "重复"),
+    (GOOD + '\n[[obligation]]\nslug = "joint_meeting"\ncadence = "yearly"\nsource = "x"\n', 13, "重复"),
     (GOOD.replace('source = "seed 000 组织建设 3"\n', ""), 7, "缺少 source"),
-    (GOOD.replace('slug = "heart_talk"', 'slug = "tea_party"'), 8, "未知的事项"),
+    (GOOD.replace('slug = "joint_meeting"', 'slug = "tea_party"'), 8, "未知的事项"),
     (GOOD.replace('extends = "tuhe-2021"', 'extends = "nowhere"'), 2, "不存在的规则集"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nevery = 2'), 10, "未知字段"),
     (GOOD.replace("valid_from = 2026-01-01", 'valid_from = "soon"'), 3, "valid_from"),

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from compliance.evaluate import SEVERITY, Finding
-from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, flag_text, period_label
+from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
 
 CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
 
@@ -58,7 +58,7 @@ def _when(f: Finding, year: int | None) -> str:
     notes = [flag_text(f.flags)] if f.flags else []
     if f.status == "due":
         notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
-    label = period_label(f.period, year)
+    label = finding_period(f.obligation, f.period, year)
     return f"{label}（{'，'.join(notes)}）" if notes else label
 
 

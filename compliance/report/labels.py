@@ -28,7 +28,22 @@ FLAG_LABELS = {
     "approved_delay": "经批准延期",
     "not_secretary": "非书记主讲",
     "unverified_lecturer": "未登记书记，无法核对主讲人",
+    "paid_late": "逾期补交",
+    "arrears_too_late": "补交超过6个月",
+    "short_hours": "学时不足",
+    "watch": "关注（满3个月）",
+    "review_membership": "满6个月，提请支部审查",
 }
+
+
+# Findings keyed by the month a run began (the six-month watch): "5月起".
+SINCE_OBLIGATIONS = frozenset({"absence_watch", "dues_watch"})
+
+
+def finding_period(obligation: str, key: str, year: int | None = None) -> str:
+    """Return a finding's period label; a watch run reads from its first month on (5月起)."""
+    label = period_label(key, year)
+    return f"{label}起" if obligation in SINCE_OBLIGATIONS else label
 
 
 def flag_text(flags: tuple[str, ...] | list[str]) -> str:

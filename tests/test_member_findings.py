@@ -1,0 +1,176 @@
+"""Member-level obligations as findings: talks, training hours, dues by quarter and in arrears, the six-month watch."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from compliance import importing, membership
+from compliance.evaluate import MemberRef, OrgFacts, Record, evaluate_org
+from compliance.members import MemberInfo, watch_runs
+from compliance.store import TZ, Store
+from compliance.tracking import Window, org_status, overdue, watch_findings
+from compliance.orgs import OrgRow
+from tests.conftest import write_csv
+
+_ids = itertools.count(1)
+BRANCH = OrgFacts(id=1, path="镇党委/一村党支部", type="党支部", sector="农村", full_members=3,
+                  members=(MemberRef("张三"), MemberRef("李四"), MemberRef("王五")))
+
+
+def rec(kind: str, held: str, recorded: str | None = None, **fields) -> Record:
+    day = date.fromisoformat(held)
+    return Record(next(_ids), 1, kind, day, date.fromisoformat(recorded) if recorded else day, **fields)
+
+
+def judged(rules, records, slug: str, as_of: str = "2026-11-25", org: OrgFacts = BRANCH) -> dict[tuple[str | None, str], object]:
+    found = evaluate_org(rules.catalog("national-2018"), org, records, date(2026, 1, 1), date(2026, 12, 31), date.fromisoformat(as_of))
+    return {(f.member, f.period): f for f in found if f.obligation == slug}
+
+
+def test_a_talk_counts_for_both_members_and_is_listed_only_from_october(rules):
+    talk = rec("heart_talk", "2026-03-04", member="张三", counterpart="李四")
+    march = judged(rules, [talk], "heart_talk", as_of="2026-09-30")
+    assert march[("张三", "2026")].status == "met" and march[("李四", "2026")].status == "met"
+    assert march[("王五", "2026")].status == "upcoming"          # a yearly item is not due all year
+    october = judged(rules, [talk], "heart_talk", as_of="2026-10-01")
+    assert october[("王五", "2026")].status == "due" and october[("王五", "2026")].days_left == 91
+    assert judged(rules, [talk], "heart_talk", as_of="2027-01-01")[("王五", "2026")].status == "missed"
+
+
+@pytest.mark.parametrize("extra, status", [(31.5 - 8, "missed"), (32 - 8, "met")])
+def test_training_hours_31_and_a_half_is_short_and_32_is_enough(rules, extra: float, status: str):
+    records = [rec("party_lecture", "2026-03-05", attendees="张三、李四", hours=8),
+               rec("study_day", "2026-06-10", attendees="张三", hours=extra),
+               rec("party_lecture", "2025-12-05", attendees="张三", hours=30)]       # last year's hours do not carry over
+    found = judged(rules, records, "training_hours", as_of="2027-01-05")
+    assert found[("张三", "2026")].status == status
+    assert found[("李四", "2026")].status == "missed" and found[("李四", "2026")].flags == ("short_hours",)
+    assert found[("王五", "2026")].flags == ()          # nothing attended at all
+
+
+def test_a_branch_that_records_no_hours_is_not_judged_on_them(rules):
+    assert judged(rules, [rec("theme_day", "2026-03-05", attendees="张三")], "training_hours") == {}
+
+
+def test_dues_paid_late_count_within_six_months_and_not_after(rules):
+    records = [rec("dues", "2026-01-01", "2026-01-05", member="张三"),
+               rec("dues", "2026-02-01", "2026-08-20", member="张三"),       # 28 Feb + 6 months = 28 Aug: in time
+               rec("dues", "2026-03-01", "2026-10-02", member="张三")]       # 31 Mar + 6 months = 30 Sep: too late
+    found = judged(rules, records, "dues")
+    assert (found[("张三", "2026-01")].status, found[("张三", "2026-01")].flags) == ("met", ())
+    assert (found[("张三", "2026-02")].status, found[("张三", "2026-02")].flags) == ("met", ("paid_late",))
+    assert (found[("张三", "2026-03")].status, found[("张三", "2026-03")].flags) == ("invalid", ("arrears_too_late",))
+
+
+def test_quarterly_payment_with_the_branch_consent_is_due_at_the_quarter_end(rules):
+    consent = rec("dues_by_quarter", "2026-07-01", member="张三")
+    paid = [rec("dues", f"2026-{m:02d}-01", member=name) for m in range(1, 10) for name in ("张三", "李四")]
+    found = judged(rules, paid + [consent], "dues", as_of="2026-11-20")
+    assert found[("张三", "2026-10")].status == "due" and found[("张三", "2026-10")].due == date(2026, 12, 31)
+    assert found[("李四", "2026-10")].status == "missed"                 # no consent: due at the month's end
+    assert found[("张三", "2026-06")].due == date(2026, 6, 30)           # before the consent: monthly
+    whole_branch = judged(rules, paid + [rec("dues_by_quarter", "2026-07-01")], "dues", as_of="2026-11-20")
+    assert whole_branch[("李四", "2026-10")].status == "due"
+
+
+ORG = OrgRow(1, "镇党委/一村党支部", "一村党支部", None, "党支部", None, None, None, None, None, None, None, None, False)
+ZHANG = MemberInfo(1, 1, ORG.path, "张三")
+LI = MemberInfo(2, 1, ORG.path, "李四")
+
+
+def _monthly(months, attendees):
+    return [rec("theme_day", f"2026-{m:02d}-05", attendees=attendees) for m in months]
+
+
+def _watch(rules, records, as_of: str, dues=None, dues_orgs=()):
+    day = date.fromisoformat(as_of)
+    window = Window(date(2026, 1, 1), day, day)
+    runs = watch_runs([ZHANG, LI], records, dues or {}, set(dues_orgs), day, date(2025, 1, 1))
+    return {(f.obligation, f.member): f for f in watch_findings(rules, ORG, runs, window)}
+
+
+def test_the_watch_as_findings_due_at_three_months_missed_at_six_never_for_five_then_back(rules):
+    six = _watch(rules, _monthly(range(1, 5), "张三、李四") + _monthly(range(5, 11), "李四"), "2026-11-20")
+    zhang = six[("absence_watch", "张三")]
+    assert (zhang.status, zhang.period, zhang.due, zhang.flags) == ("missed", "2026-05", date(2026, 10, 31), ("review_membership",))
+    assert ("absence_watch", "李四") not in six
+    three = _watch(rules, _monthly(range(1, 8), "张三、李四") + _monthly(range(8, 11), "李四"), "2026-11-20")
+    assert (three[("absence_watch", "张三")].status, three[("absence_watch", "张三")].days_left) == ("due", 72)
+    back = _watch(rules, _monthly(range(1, 5), "张三、李四") + _monthly(range(5, 10), "李四") + _monthly([10], "张三、李四"),
+                  "2026-11-20")
+    # Five months away and then back: never put to the branch; the run is met, so a ledger item for it closes.
+    assert (back[("absence_watch", "张三")].status, back[("absence_watch", "张三")].flags) == ("met", ())
+
+
+def test_the_watch_counts_unpaid_dues_where_the_branch_records_dues(rules):
+    paid = {1: {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 5)}, 2: {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 11)}}
+    found = _watch(rules, [], "2026-11-20", paid, dues_orgs=[1])
+    assert found[("dues_watch", "张三")].status == "missed" and ("dues_watch", "李四") not in found
+    assert _watch(rules, [], "2026-11-20", paid) == {}          # a branch that records no dues
+
+
+BRANCH_PATH = "图河镇党委/朱庄村党总支/第一党支部"
+
+
+def test_watch_talks_and_dues_appear_in_status_and_overdue(town: Store, rules, tmp_path: Path):
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    names = sorted(m.name for m in town.members() if m.org_id == branch.id and not m.mobile)
+    away, rest = names[0], names[1:]
+    rows = ["党组织,类型,日期,主题,图片,参会人员,党员,谈话对象,学时"]
+    rows += [f"ZZ1,主题党日,2026-{m:02d}-05,学习,p.jpg,{'、'.join(names if m < 5 else rest)},,,2" for m in range(1, 11)]
+    rows += [f"ZZ1,谈心谈话,2026-03-0{i + 1},谈心,,,{a},{b}," for i, (a, b) in enumerate(zip(rest[::2], rest[1::2]))]
+    rows += [f"ZZ1,党费按季交纳批准,2026-07-01,支部委员会同意按季交纳,,,{away},,"]
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", "\n".join(rows)))
+    dues = ["姓名,党组织,月份,金额,交纳日期"] + [f"{away},{BRANCH_PATH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 10)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(dues)))
+    day = date(2026, 11, 20)
+    window = Window(date(2026, 1, 1), day, day)
+    status = {(f.obligation, f.member): f for f in org_status(town, rules, "ZZ1", window)}
+    assert status[("absence_watch", away)].status == "missed"
+    assert status[("heart_talk", rest[0])].status == "met" and status[("heart_talk", rest[1])].status == "met"
+    assert status[("heart_talk", away)].status == "due"
+    assert status[("training_hours", rest[0])].status == "due"          # 20 of 32 hours, with six weeks left
+    listed = {(f.obligation, f.member, f.period): f.status for f in overdue(town, rules, "图河镇党委", window)}
+    assert listed[("absence_watch", away, "2026-05")] == "missed"
+    assert listed[("dues", away, "2026-10")] == "due"          # paid by quarter: due on 31 December, not missed
+
+
+def test_a_talk_must_name_a_member_of_the_roster_as_its_counterpart(town: Store, rules, tmp_path: Path):
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    member = sorted(m.name for m in town.members() if m.org_id == branch.id)[0]
+    bad = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,党员,谈话对象\nZZ1,谈心谈话,2026-03-01,{member},路人甲\n")
+    with pytest.raises(importing.InputError, match=r"r\.csv 第2行「谈话对象」列：值「路人甲」：不是.*花名册上的党员（未导入任何数据）$"):
+        importing.import_records(town, rules, bad)
+    assert town.record_count() == 0
+
+
+def test_derived_kinds_are_not_record_kinds(rules):
+    assert rules.kind("连续未参加组织生活") is None and rules.kind("absence_watch") is None
+    assert rules.kind("党费按季交纳批准") == "dues_by_quarter"
+
+
+def test_status_shows_the_watch_in_chinese(runner, tmp_path: Path):
+    from compliance.cli import app
+    from tests.conftest import TOWN_ORGS, roster_csv
+
+    db = ["--db", str(tmp_path / "w.db")]
+    assert runner.invoke(app, db + ["init"]).exit_code == 0
+    runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))])
+    runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH_PATH, 8)))])
+    names = [f"党员第一党支部{i}" for i in range(8)]
+    for month in range(1, 11):
+        result = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", f"2026-{month:02d}-05", "--topic", "学习",
+                                          "--photos", "p", "--attendee", "、".join(names if month < 5 else names[1:])])
+        assert result.exit_code == 0, result.output
+    rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    watch = [r for r in rows if r["obligation"] == "absence_watch"]
+    assert [(r["member"], r["status"], r["period"]) for r in watch] == [("党员第一党支部0", "missed", "2026-05")]
+    table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20"]).output
+    assert "连续未参加组织生活" in table and "5月起" in table and "提请" in table
