@@ -48,7 +48,9 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
     dues = store.dues_paid([m.id for m in members])
     dues_orgs = {m.org_id for m in members if dues.get(m.id)}
     start = since or date(as_of.year - 1, as_of.month, 1)
-    return watch(members, _records(store, index, orgs, root), dues, dues_orgs, as_of, start)
+    from compliance.tracking import watch_months
+
+    return watch(members, _records(store, index, orgs, root), dues, dues_orgs, as_of, start, warn=watch_months(store))
 
 
 def mobile_list(store: Store, under: str | None, as_of: date) -> list[MobileRow]:

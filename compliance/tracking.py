@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
-from compliance.members import REVIEW_MONTHS, MemberInfo, WatchRun, watch_runs
+from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from obligations.cadence import month_end
@@ -38,6 +38,11 @@ class Window:
 def default_catalog(store: Store) -> str:
     """Return the database's default catalog (set by `init --catalog`)."""
     return store.setting("default_catalog") or DEFAULT_CATALOG
+
+
+def watch_months(store: Store) -> int:
+    """Return the months after which a member is put on the watch list (关注): `init --watch-months`, 3 by default."""
+    return int(store.setting("watch_months") or WATCH_MONTHS)
 
 
 def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
@@ -67,6 +72,7 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             # The recording date of a payment is the day it was paid: arrears are judged by it.
             records[member.org_id].append(Record(-member_id, member.org_id, "dues", held, paid_on, member=member.name))
     fallback = default_catalog(store)
+    warn = watch_months(store)
     findings: list[Finding] = []
     for done, org in enumerate(orgs, start=1):
         if progress is not None:
@@ -81,7 +87,7 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         if roster[org.id]:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in roster[org.id]]
-            runs = watch_runs(infos, records[org.id], dues, dues_orgs, window.as_of, _watch_since(window))
+            runs = watch_runs(infos, records[org.id], dues, dues_orgs, window.as_of, _watch_since(window), warn)
             findings.extend(watch_findings(rules, org, runs, window))
     return findings
 

@@ -174,3 +174,24 @@ def test_status_shows_the_watch_in_chinese(runner, tmp_path: Path):
     assert [(r["member"], r["status"], r["period"]) for r in watch] == [("党员第一党支部0", "missed", "2026-05")]
     table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20"]).output
     assert "连续未参加组织生活" in table and "5月起" in table and "提请" in table
+
+
+def test_the_early_warning_is_configurable(runner, tmp_path: Path):
+    from compliance.cli import app
+    from tests.conftest import TOWN_ORGS, roster_csv
+
+    db = ["--db", str(tmp_path / "c.db")]
+    assert "1到5" in runner.invoke(app, db + ["init", "--watch-months", "9"]).output
+    assert runner.invoke(app, db + ["init", "--watch-months", "4"]).exit_code == 0
+    runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))])
+    runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH_PATH, 8)))])
+    names = [f"党员第一党支部{i}" for i in range(8)]
+    for month in range(1, 11):        # 党员第一党支部0 is away from August: three months by October
+        runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", f"2026-{month:02d}-05", "--topic", "学习",
+                                 "--photos", "p", "--attendee", "、".join(names if month < 8 else names[1:])])
+    status = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    watch = json.loads(runner.invoke(app, db + ["members", "watch", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert not [r for r in status if r["obligation"] == "absence_watch"] and not watch
+    assert runner.invoke(app, db + ["init", "--watch-months", "3"]).exit_code == 0
+    status = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert [(r["member"], r["status"]) for r in status if r["obligation"] == "absence_watch"] == [("党员第一党支部0", "due")]
