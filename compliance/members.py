@@ -62,86 +62,108 @@ def month_key(day: date) -> str:
     return f"{day.year}-{day.month:02d}"
 
 
-def _months(first: date, last: date) -> list[date]:
-    """Return the first days of the months from `first`'s to `last`'s."""
-    result, current = [], first.replace(day=1)
-    while current <= last:
-        result.append(current)
-        current += relativedelta(months=1)
-    return result
+def month_index(day: date) -> int:
+    """Return a month as one integer (year × 12 + month − 1): months in a row are consecutive integers."""
+    return day.year * 12 + day.month - 1
+
+
+def index_month(index: int) -> date:
+    """Return the first day of the month `index` stands for."""
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _exempt_months(exemptions: Iterable[tuple[date, date]]) -> set[int]:
+    return {i for start, end in exemptions for i in range(month_index(start), month_index(end) + 1)}
 
 
 @dataclass
 class Activity:
-    """What the records say one member did: the months they took part or were excused, their last part."""
+    """What the records say of the members of one organization, month by month.
 
-    covered: set[str] = field(default_factory=set)
-    last: date | None = None
-
-
-def activity(records: Iterable[Record], members: dict[tuple[int, str], MemberInfo]) -> tuple[dict[int, Activity], dict[int, set[str]]]:
-    """Return each member's activity, and per organization the months it held a meeting with an attendance list.
-
-    A mobile member's half-yearly report covers its whole half year: that is what they owe.
+    `took_part` and `excused` hold, per month index, the names on attendance lists (names as
+    stored: joined by 、); `reports` the dates of records that name a member (a mobile member's
+    report, or participation recorded where they live); `listed` the months the whole branch was
+    expected at a meeting with a list (a 党小组会 expects only its group).
     """
+
+    took_part: dict[int, set[str]] = field(default_factory=dict)
+    excused: dict[int, set[str]] = field(default_factory=dict)
+    reports: dict[str, list[tuple[date, str]]] = field(default_factory=dict)
+    listed: set[int] = field(default_factory=set)
+    days: dict[int, list[Record]] = field(default_factory=dict)
+
+    def covered(self, name: str, first: int, last: int) -> set[int]:
+        """Return the months from `first` to `last` in which `name` took part, was excused or was covered by a report."""
+        took, excused = self.took_part, self.excused
+        found = {i for i in range(first, last + 1) if name in took.get(i, ()) or name in excused.get(i, ())}
+        for day, kind in self.reports.get(name, ()):
+            if kind in MOBILE_KINDS:
+                # A mobile member's half-yearly report covers its whole half year: that is what they owe.
+                half = day.year * 12 + (0 if day.month <= 6 else 6)
+                found.update(range(half, half + 6))
+            else:
+                found.add(month_index(day))
+        return found
+
+    def last(self, name: str) -> date | None:
+        """Return the last day `name` took part (attended, or a record that names them)."""
+        best = max((day for day, _ in self.reports.get(name, ())), default=None)
+        for i in sorted(self.took_part, reverse=True):
+            if best is not None and i < month_index(best):
+                break
+            if name in self.took_part[i]:
+                day = max(r.held_on for r in self.days[i] if r.attendees and name in r.attendees.split("、"))
+                return day if best is None or day > best else best
+        return best
+
+
+def activity(records: Iterable[Record]) -> dict[int, Activity]:
+    """Return, per organization, its members' activity: one pass over the records, names gathered per month."""
     found: dict[int, Activity] = {}
-    listed: dict[int, set[str]] = {}
-
-    def mark(member: MemberInfo, day: date, took_part: bool) -> None:
-        a = found.setdefault(member.id, Activity())
-        a.covered.add(month_key(day))
-        if took_part and (a.last is None or day > a.last):
-            a.last = day
-
     for r in records:
-        # Months when the whole branch was expected somewhere: a 党小组会 expects only its group.
-        if r.kind in PARTICIPATION_KINDS and r.kind != "group_meeting" and r.attendees:
-            listed.setdefault(r.org_id, set()).add(month_key(r.held_on))
-        for text, took_part in ((r.attendees, True), (r.excused, False)):
-            if r.kind in PARTICIPATION_KINDS and text:
-                for name in split_names(text):
-                    member = members.get((r.org_id, name))
-                    if member:
-                        mark(member, r.held_on, took_part)
-        if r.member and (r.kind in MOBILE_KINDS or r.kind in PARTICIPATION_KINDS):
-            member = members.get((r.org_id, r.member))
-            if member:
-                mark(member, r.held_on, True)
-                if r.kind in MOBILE_KINDS:
-                    half = 1 if r.held_on.month <= 6 else 7
-                    for month in range(half, half + 6):
-                        found[member.id].covered.add(f"{r.held_on.year}-{month:02d}")
-    return found, listed
+        kind = r.kind
+        if kind not in PARTICIPATION_KINDS and kind not in MOBILE_KINDS:
+            continue
+        a = found.get(r.org_id)
+        if a is None:
+            a = found[r.org_id] = Activity()
+        if r.member:
+            a.reports.setdefault(r.member, []).append((r.held_on, kind))
+        if kind in MOBILE_KINDS:
+            continue
+        i = month_index(r.held_on)
+        if r.attendees:
+            # Stored lists are joined by 、 (imports and `log` normalize them).
+            a.took_part.setdefault(i, set()).update(r.attendees.split("、"))
+            a.days.setdefault(i, []).append(r)
+            if kind != "group_meeting":
+                a.listed.add(i)
+        if r.excused:
+            a.excused.setdefault(i, set()).update(r.excused.split("、"))
+    return found
+
+
+def runs(covered: set[int], first: int, last: int, exempt: set[int]) -> list[tuple[int, int, bool]]:
+    """Return the runs of months from `first` to `last` neither covered nor exempt: (first month, length, still running)."""
+    found: list[tuple[int, int, bool]] = []
+    start = None
+    for i in range(first, last + 1):
+        if i in covered or i in exempt:
+            if start is not None:
+                found.append((start, i - start, False))
+                start = None
+        elif start is None:
+            start = i
+    if start is not None:
+        found.append((start, last + 1 - start, True))
+    return found
 
 
 def consecutive_gap(covered: set[str], first: date, last_month: date, exemptions: Iterable[tuple[date, date]]) -> int:
-    """Return how many months up to `last_month` in a row are neither covered nor exempt, back to `first`."""
-    exempt = {month_key(m) for start, end in exemptions for m in _months(start, end)}
-    count = 0
-    for month in reversed(_months(first, last_month)):
-        key = month_key(month)
-        if key in covered or key in exempt:
-            break
-        count += 1
-    return count
-
-
-def runs(covered: set[str], first: date, last_month: date, exemptions: Iterable[tuple[date, date]]) -> list[tuple[date, int, bool]]:
-    """Return the runs of months from `first`'s to `last_month` neither covered nor exempt: (first month, length, still running)."""
-    exempt = {month_key(m) for start, end in exemptions for m in _months(start, end)}
-    found: list[tuple[date, int, bool]] = []
-    start, length = None, 0
-    for month in _months(first, last_month):
-        key = month_key(month)
-        if key in covered or key in exempt:
-            if start is not None:
-                found.append((start, length, False))
-            start, length = None, 0
-        else:
-            start, length = start or month, length + 1
-    if start is not None:
-        found.append((start, length, True))
-    return found
+    """Return how many months up to `last_month` in a row are neither covered (month keys) nor exempt, back to `first`."""
+    months = {month_index(date(int(k[:4]), int(k[5:7]), 1)) for k in covered}
+    found = runs(months, month_index(first), month_index(last_month), _exempt_months(exemptions))
+    return found[-1][1] if found and found[-1][2] else 0
 
 
 @dataclass(frozen=True)
@@ -155,24 +177,33 @@ class WatchRun:
     running: bool        # still running at the last complete month
 
 
+def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, since: date,
+              last: int) -> list[tuple[str, list[tuple[int, int, bool]]]]:
+    """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues)."""
+    first = month_index(max(since, m.joined) if m.joined else since)
+    exempt = _exempt_months(m.exemptions) if m.exemptions else set()
+    found = []
+    if a is not None and a.listed:
+        # A month the branch held no listed meeting is the branch's gap, not the member's.
+        quiet = set(range(first, last + 1)) - a.listed
+        found.append(("absence", runs(a.covered(m.name, first, last) | quiet, first, last, exempt)))
+    if paid is not None:
+        months = {month_index(date(int(k[:4]), int(k[5:7]), 1)) for k in paid}
+        found.append(("dues", runs(months, first, last, exempt)))
+    return found
+
+
 def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
                dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS) -> list[WatchRun]:
     """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month."""
-    members = list(members)
-    seen, listed = activity(records, {(m.org_id, m.name): m for m in members})
-    last_month = as_of.replace(day=1) - relativedelta(months=1)
+    seen = activity(records)
+    last = month_index(as_of) - 1
     found = []
     for m in members:
-        first = max(since, m.joined) if m.joined else since
-        covers = []
-        if m.org_id in listed:
-            quiet = {month_key(d) for d in _months(first, last_month)} - listed[m.org_id]
-            covers.append(("absence", seen.get(m.id, Activity()).covered | quiet))
-        if m.org_id in dues_orgs:
-            covers.append(("dues", set(dues.get(m.id, {}))))
-        for what, covered in covers:
-            found.extend(WatchRun(m, what, start, length, running)
-                         for start, length, running in runs(covered, first, last_month, m.exemptions) if length >= warn)
+        paid = dues.get(m.id, {}) if m.org_id in dues_orgs else None
+        for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last):
+            found.extend(WatchRun(m, what, index_month(start), length, running)
+                         for start, length, running in member_runs if length >= warn)
     return found
 
 
@@ -184,21 +215,20 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     branch held a meeting with an attendance list. A branch that keeps no
     attendance lists cannot be judged on participation, nor one that records no dues on dues.
     """
-    members = list(members)
-    by_name = {(m.org_id, m.name): m for m in members}
-    seen, listed = activity(records, by_name)
-    last_month = as_of.replace(day=1) - relativedelta(months=1)
+    seen = activity(records)
+    last = month_index(as_of) - 1
     rows = []
     for m in members:
-        first = max(d for d in (since, m.joined) if d) if m.joined else since
-        a = seen.get(m.id, Activity())
-        absent = None
-        if m.org_id in listed:
-            # A month the branch held no listed meeting is the branch's gap, not the member's.
-            quiet = {month_key(d) for d in _months(first, last_month)} - listed[m.org_id]
-            absent = consecutive_gap(a.covered | quiet, first, last_month, m.exemptions)
+        a = seen.get(m.org_id)
         paid = dues.get(m.id, {})
-        unpaid = consecutive_gap(set(paid), first, last_month, m.exemptions) if m.org_id in dues_orgs else None
+        standing = dict(_standing(m, a, paid if m.org_id in dues_orgs else None, since, last))
+        absent = unpaid = None
+        if "absence" in standing:
+            found = standing["absence"]
+            absent = found[-1][1] if found and found[-1][2] else 0
+        if "dues" in standing:
+            found = standing["dues"]
+            unpaid = found[-1][1] if found and found[-1][2] else 0
         worst = max(absent or 0, unpaid or 0)
         level = "review" if worst >= review else "watch" if worst >= warn else None
         reasons = []
@@ -206,7 +236,8 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
             reasons.append(f"连续{absent}个月未参加组织生活")
         if unpaid and unpaid >= warn:
             reasons.append(f"连续{unpaid}个月未交纳党费")
-        rows.append(WatchRow(m.org, m.name, m.mobile, a.last, absent, max(paid) if paid else None, unpaid, level, tuple(reasons)))
+        last_part = a.last(m.name) if a else None
+        rows.append(WatchRow(m.org, m.name, m.mobile, last_part, absent, max(paid) if paid else None, unpaid, level, tuple(reasons)))
     return rows
 
 
@@ -221,11 +252,13 @@ class MobileRow:
 
 def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_of: date) -> list[MobileRow]:
     """Return each mobile member's last report or recorded participation, and whether contact is lost (失联)."""
-    members = [m for m in members if m.mobile]
-    seen, _ = activity(records, {(m.org_id, m.name): m for m in members})
+    seen = activity(records)
     rows = []
     for m in members:
-        last = seen.get(m.id, Activity()).last
+        if not m.mobile:
+            continue
+        a = seen.get(m.org_id)
+        last = a.last(m.name) if a else None
         reference = last or m.joined
         lost = reference is None or as_of - reference > LOST_CONTACT
         rows.append(MobileRow(m.org, m.name, m.liaison, last, lost))
