@@ -1,9 +1,12 @@
-"""Write a realistic township (or several) as import files: orgs.csv, members.csv, records.csv.
+"""Write a realistic township as import files: orgs.csv, members.csv, records.csv, dues.csv.
 
 Reproducible from a seed. Used for the demo township under data/demo/ and for benchmarks:
 
     python -m benchmarks.generate --branches 200 --out /tmp/town200
     python -m benchmarks.generate --demo --out data/demo
+    python -m benchmarks.generate --province --branches 10000 --years 2 --out /tmp/prov10k
+
+(a province: see benchmarks/generate_province.py)
 
 Records cover one year up to `as_of` (2026-11-20: imports refuse meetings after today) with realistic gaps: each branch has a diligence,
 and a few records miss their quorum, their signatures or photos, fall on the wrong day, or are
@@ -128,7 +131,7 @@ class Branch:
     drifted: set[str] = field(default_factory=set)
 
 
-def _roster(w: Writer, path: str, parent: str, sector: str, founded: date | None = None, size: int | None = None,
+def write_roster(w: Writer, path: str, parent: str, sector: str, founded: date | None = None, size: int | None = None,
             vacant: bool = False, village: bool = True) -> Branch:
     """Write the branch and its members; return the branch."""
     rng = w.rng
@@ -157,7 +160,7 @@ def _roster(w: Writer, path: str, parent: str, sector: str, founded: date | None
     return Branch(path, secretary, vacant, village, founded, size, groups, full, roster, mobile_members)
 
 
-def _branch_year(w: Writer, b: Branch, diligence: float, dues: bool = True) -> None:
+def write_branch_year(w: Writer, b: Branch, diligence: float, dues: bool = True) -> None:
     """Write the branch's records (and dues payments) for `w.year`, with its gaps."""
     rng = w.rng
     path, size, groups, full, roster, mobile_members = b.path, b.size, b.groups, b.full, b.roster, b.mobile_members
@@ -258,7 +261,7 @@ def _branch_year(w: Writer, b: Branch, diligence: float, dues: bool = True) -> N
                 w.record(path, "流动党员汇报", day, member=member, topic="思想工作情况汇报")
 
 
-def _elections(w: Writer, b: Branch, year: int) -> None:
+def write_elections(w: Writer, b: Branch, year: int) -> None:
     """Write a village branch's election five years before `year`, and most of the re-elections due in `year`."""
     if b.village and not b.founded:
         rng = w.rng
@@ -273,9 +276,9 @@ def _elections(w: Writer, b: Branch, year: int) -> None:
 def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, founded: date | None = None,
             size: int | None = None, vacant: bool = False, village: bool = True) -> None:
     """Write a branch, its members and one year of its records."""
-    b = _roster(w, path, parent, sector, founded, size, vacant, village)
-    _branch_year(w, b, diligence)
-    _elections(w, b, w.year)
+    b = write_roster(w, path, parent, sector, founded, size, vacant, village)
+    write_branch_year(w, b, diligence)
+    write_elections(w, b, w.year)
 
 
 def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of: date = date(2026, 11, 20),
@@ -325,9 +328,17 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--demo", action="store_true", help="the demo township: 图河镇 with villages named in seed 003")
+    parser.add_argument("--province", action="store_true", help="a province of about --branches branches over --years years")
+    parser.add_argument("--years", type=int, default=2, help="years of records of a province, up to 2026-11-20")
+    parser.add_argument("--dues-share", type=float, default=0.1, help="share of a province's townships that record dues")
     args = parser.parse_args()
     if args.demo:
         counts = generate(args.out, 14, seed=20211012, villages=TUHE_VILLAGES)
+    elif args.province:
+        # Imported here: that module builds on this one.
+        from benchmarks.generate_province import generate_province
+
+        counts = generate_province(args.out, args.branches, seed=args.seed, years=args.years, dues_share=args.dues_share)
     else:
         counts = generate(args.out, args.branches, seed=args.seed)
     print(counts)
