@@ -54,11 +54,15 @@ class Province:
         self.dues = True
 
     def full(self) -> bool:
+        """Return whether the province has all its branches."""
         return self.count >= self.target
 
     def branch(self, path: str, parent: str, sector: str, diligence: float, size: int | None = None,
                vacant: bool = False, village: bool = True) -> None:
+        """Write a branch, its members and its records for every year, unless the province is full."""
         w, rng = self.w, self.w.rng
+        if self.full():
+            return
         w.names.clear()                  # member names are unique within a branch
         w.year = self.years[0]
         b = write_roster(w, path, parent, sector, size=size, vacant=vacant, village=village)
@@ -70,6 +74,7 @@ class Province:
         self.count += 1
 
     def township(self, parent: str, name: str, street: bool) -> None:
+        """Write a 乡镇 (villages) or a 街道 (communities) with its 机关 and "两新" branches."""
         w, rng = self.w, self.w.rng
         self.dues = rng.random() < self.dues_share
         root = f"{parent}/{name}"
@@ -84,7 +89,7 @@ class Province:
                 break
             diligence = rng.uniform(0.6, 0.8) if rng.random() < 0.2 else rng.uniform(0.93, 1.0)
             unit = place(n, "社区" if street else "村")
-            per_unit = rng.choice((1, 2, 3, 4) if street else (1, 2, 2, 3))
+            per_unit = min(rng.choice((1, 2, 3, 4) if street else (1, 2, 2, 3)), self.target - self.count)
             if per_unit == 1:
                 self.branch(f"{root}/{unit}党支部", root, sector, diligence, vacant=rng.random() < 0.05)
                 continue
@@ -106,6 +111,8 @@ class Province:
         w, rng = self.w, self.w.rng
         self.branch(f"{root}/{town}非公企业联合党支部", root, "两新", rng.uniform(0.6, 0.85), size=rng.randrange(5, 12), village=False)
         for n in range(rng.randrange(1, 4) if street else 0):
+            if self.full():
+                break
             firm = f"{town}{FIRMS[n]}有限公司"
             if rng.random() < 0.5:
                 self.branch(f"{root}/{firm}党支部", root, "两新", rng.uniform(0.7, 0.95), size=rng.randrange(5, 20), village=False)
