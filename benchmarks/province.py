@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -46,6 +47,19 @@ ROOT = "江淮省委"
 TIMEOUT = 1800.0
 # The issue's targets.
 IMPORT_RATE, IMPORT_RATIO, OVERDUE_RATIO, SUPERVISE_SECONDS, PEAK_MB, SCALING = 50_000, 3.0, 3.0, 120.0, 1024.0, 5.5
+WAIT4 = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+code = os.waitstatus_to_exitcode(status)
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{seconds} {usage.ru_maxrss} {code}")
+sys.exit(min(abs(code), 255))
+"""
 LIBRARY_OVERDUE = """
 import sys, time
 from datetime import date
@@ -98,31 +112,38 @@ def compliance(db: Path, *args: str) -> list[str]:
 
 
 def run(command: list[str], timeout: float | None = TIMEOUT, stdout: Path | None = None) -> Run:
-    """Run `command`; return its time and its own peak RSS (wait4), killing it after `timeout` seconds."""
+    """Run `command`; return its time and its own peak RSS, stopping it after `timeout` seconds.
+
+    The command runs under a small Python parent (WAIT4) that times it and reads its rusage with
+    wait4(): a child forked straight from this process would count this process's own pages in its
+    ru_maxrss until it execs.
+    """
     stopped = threading.Event()
-    with tempfile.TemporaryFile() as err, (open(stdout, "w+b") if stdout else tempfile.TemporaryFile()) as out:
-        start = time.perf_counter()
-        child = subprocess.Popen(command, stdout=out, stderr=err)
+    with tempfile.TemporaryFile() as err, (open(stdout, "w+b") if stdout else tempfile.TemporaryFile()) as out, \
+            tempfile.NamedTemporaryFile("r") as usage:
+        child = subprocess.Popen([sys.executable, "-c", WAIT4, usage.name, *command], stdout=out, stderr=err,
+                                 start_new_session=True)
 
         def stop() -> None:
             stopped.set()
-            child.kill()
+            os.killpg(child.pid, signal.SIGKILL)
 
         timer = threading.Timer(timeout, stop) if timeout else None
         if timer:
             timer.start()
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
+        code = child.wait()
         if timer:
             timer.cancel()
-        child.returncode = code = os.waitstatus_to_exitcode(status)
+        figures = usage.read().split()
         if code and not stopped.is_set():
             err.seek(0)
             sys.stderr.write(err.read()[-2000:].decode("utf-8", "replace"))
         out.seek(0)
         printed = out.read(4096).decode("utf-8", "replace") if not stdout else ""
-    state = "timeout" if stopped.is_set() else "ok" if code == 0 else f"exit {code}"
-    return Run(seconds, usage.ru_maxrss / 1024, state, printed)
+    if stopped.is_set() or not figures:
+        return Run(timeout or 0.0, 0.0, "timeout" if stopped.is_set() else f"exit {code}", printed)
+    seconds, peak_kb, code = float(figures[0]), int(figures[1]), int(figures[2])
+    return Run(seconds, peak_kb / 1024, "ok" if code == 0 else f"exit {code}", printed)
 
 
 def repeated(command: list[str], repeat: int, timeout: float | None, stdout: Path | None = None) -> Run:
