@@ -1,9 +1,12 @@
-"""Write a realistic township (or several) as import files: orgs.csv, members.csv, records.csv.
+"""Write a realistic township as import files: orgs.csv, members.csv, records.csv, dues.csv.
 
 Reproducible from a seed. Used for the demo township under data/demo/ and for benchmarks:
 
     python -m benchmarks.generate --branches 200 --out /tmp/town200
     python -m benchmarks.generate --demo --out data/demo
+    python -m benchmarks.generate --province --branches 10000 --years 2 --out /tmp/prov10k
+
+(a province: see benchmarks/generate_province.py)
 
 Records cover one year up to `as_of` (2026-11-20: imports refuse meetings after today) with realistic gaps: each branch has a diligence,
 and a few records miss their quorum, their signatures or photos, fall on the wrong day, or are
@@ -14,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import random
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -35,6 +40,7 @@ TOPICS = ["学习贯彻党的二十届四中全会精神", "学习《中国共�
           "人居环境整治志愿服务", "防汛抗旱动员", "学习习近平总书记重要讲话精神", "党员发展工作讨论", "民生实事办理"]
 
 
+@functools.cache
 def is_workday(day: date) -> bool:
     try:
         return chinese_calendar.is_workday(day)
@@ -42,13 +48,33 @@ def is_workday(day: date) -> bool:
         return day.weekday() < 5
 
 
+class Rows:
+    """A CSV file written row by row as the generator appends to it; counts its rows."""
+
+    def __init__(self, fh, header: list[str]):
+        self.writer = csv.writer(fh, lineterminator="\n")
+        self.writer.writerow(header)
+        self.count = 0
+
+    def append(self, row: list[str]) -> None:
+        self.writer.writerow(row)
+        self.count += 1
+
+    def __len__(self) -> int:
+        return self.count
+
+
 class Writer:
-    def __init__(self, rng: random.Random, year: int, as_of: date):
+    """The generator's state: its random source, the year being written, and where rows go."""
+
+    def __init__(self, rng: random.Random, year: int, as_of: date, sinks: dict[str, Rows] | None = None):
         self.rng, self.year, self.as_of = rng, year, as_of
-        self.orgs: list[list[str]] = []
-        self.members: list[list[str]] = []
-        self.records: list[list[str]] = []
-        self.dues: list[list[str]] = []
+        sinks = sinks or {}
+        # Lists keep a township in memory; a province streams to Rows instead.
+        self.orgs = sinks.get("orgs", [])
+        self.members = sinks.get("members", [])
+        self.records = sinks.get("records", [])
+        self.dues = sinks.get("dues", [])
         self.names: set[str] = set()
 
     def person(self) -> str:
@@ -108,8 +134,26 @@ def _talks(w: Writer, path: str, names: list[str], diligence: float) -> None:
         w.record(path, "谈心谈话", day, topic="谈心谈话", member=member, counterpart=other, rng=rng)
 
 
-def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, founded: date | None = None,
-            size: int | None = None, vacant: bool = False, village: bool = True) -> None:
+@dataclass
+class Branch:
+    """A generated 党支部: its roster and what carries over from one year to the next."""
+
+    path: str
+    secretary: str
+    vacant: bool
+    village: bool
+    founded: date | None
+    size: int
+    groups: int
+    full: int
+    roster: list[tuple[str, str, str]]          # (name, status, group) of members at home
+    mobile_members: list[str]
+    drifted: set[str] = field(default_factory=set)
+
+
+def write_roster(w: Writer, path: str, parent: str, sector: str, founded: date | None = None, size: int | None = None,
+            vacant: bool = False, village: bool = True) -> Branch:
+    """Write the branch and its members; return the branch."""
     rng = w.rng
     name = path.rsplit("/", 1)[1]
     secretary = "空缺" if vacant else w.person()
@@ -118,7 +162,7 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
     groups = max(1, size // 12)
     full = 0
     mobile_members = []
-    roster: list[tuple[str, str, str]] = []          # (name, status, group) of members at home
+    roster: list[tuple[str, str, str]] = []
     for i in range(size):
         status = "预备" if rng.random() < 0.05 else "正式"
         full += status == "正式"
@@ -133,9 +177,19 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
             mobile_members.append(member)
         else:
             roster.append((member, status, group))
-    start = max(founded or date(w.year, 1, 1), date(w.year, 1, 1))
-    # A few members drift away: they stop taking part (and some stop paying) after a month.
-    drifting = {name: rng.choice((4, 5, 7)) for name, _, _ in roster if rng.random() < 0.025}
+    return Branch(path, secretary, vacant, village, founded, size, groups, full, roster, mobile_members)
+
+
+def write_branch_year(w: Writer, b: Branch, diligence: float, dues: bool = True) -> None:
+    """Write the branch's records (and dues payments) for `w.year`, with its gaps."""
+    rng = w.rng
+    path, size, groups, full, roster, mobile_members = b.path, b.size, b.groups, b.full, b.roster, b.mobile_members
+    start = max(b.founded or date(w.year, 1, 1), date(w.year, 1, 1))
+    # A few members drift away: they stop taking part (and some stop paying) after a month,
+    # and stay away in the years after (-1: from the start of the year).
+    drifting = {name: -1 for name in b.drifted}
+    drifting.update({name: rng.choice((4, 5, 7)) for name, _, _ in roster if name not in b.drifted and rng.random() < 0.025})
+    b.drifted.update(drifting)
     quarterly = {name for name, _, _ in roster if rng.random() < 0.1}
     payers = roster + [(name, "正式", "") for name in mobile_members]
 
@@ -152,7 +206,7 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
         absent = [m[0] for m in pool if m not in chosen and m[0] not in drifting]
         return [m[0] for m in chosen], rng.sample(absent, min(len(absent), rng.choice((0, 0, 1, 2))))
 
-    for month in range(1, 13):
+    for month in range(1, 13 if dues else 1):
         first_day = date(w.year, month, 1)
         if first_day < start or first_day > w.as_of:
             continue
@@ -228,13 +282,26 @@ def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, fo
             if day:
                 w.record(path, "流动党员汇报", day, member=member, topic="思想工作情况汇报")
     _talks(w, path, [name for name, _, _ in roster] + mobile_members, diligence)
-    if village and not founded:
-        elected = date(w.year - 5, rng.randrange(3, 5), rng.randrange(1, 28))
-        w.record(path, "换届", elected, full, full, "换届选举")
+
+
+def write_elections(w: Writer, b: Branch, year: int) -> None:
+    """Write a village branch's election five years before `year`, and most of the re-elections due in `year`."""
+    if b.village and not b.founded:
+        rng = w.rng
+        elected = date(year - 5, rng.randrange(3, 5), rng.randrange(1, 28))
+        w.record(b.path, "换届", elected, b.full, b.full, "换届选举")
         if rng.random() < 0.85:
-            again = elected.replace(year=w.year) - timedelta(days=rng.randrange(0, 40))
+            again = elected.replace(year=year) - timedelta(days=rng.randrange(0, 40))
             if again <= w.as_of:
-                w.record(path, "换届", again, full, full, "换届选举")
+                w.record(b.path, "换届", again, b.full, b.full, "换届选举")
+
+
+def _branch(w: Writer, path: str, parent: str, sector: str, diligence: float, founded: date | None = None,
+            size: int | None = None, vacant: bool = False, village: bool = True) -> None:
+    """Write a branch, its members and one year of its records."""
+    b = write_roster(w, path, parent, sector, founded, size, vacant, village)
+    write_branch_year(w, b, diligence)
+    write_elections(w, b, w.year)
 
 
 def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of: date = date(2026, 11, 20),
@@ -284,9 +351,17 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--demo", action="store_true", help="the demo township: 图河镇 with villages named in seed 003")
+    parser.add_argument("--province", action="store_true", help="a province of about --branches branches over --years years")
+    parser.add_argument("--years", type=int, default=2, help="years of records of a province, up to 2026-11-20")
+    parser.add_argument("--dues-share", type=float, default=0.1, help="share of a province's townships that record dues")
     args = parser.parse_args()
     if args.demo:
         counts = generate(args.out, 14, seed=20211012, villages=TUHE_VILLAGES)
+    elif args.province:
+        # Imported here: that module builds on this one.
+        from benchmarks.generate_province import generate_province
+
+        counts = generate_province(args.out, args.branches, seed=args.seed, years=args.years, dues_share=args.dues_share)
     else:
         counts = generate(args.out, args.branches, seed=args.seed)
     print(counts)

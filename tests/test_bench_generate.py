@@ -1,0 +1,63 @@
+"""The benchmark generator: the demo township stays as committed, a province is reproducible and importable."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import date
+from pathlib import Path
+
+from benchmarks.generate import TUHE_VILLAGES, generate
+from benchmarks.generate_province import generate_province
+from compliance import importing, membership
+from compliance.store import Store
+from compliance.tracking import Window, overdue
+
+DEMO = Path(__file__).resolve().parent.parent / "data" / "demo"
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_demo_township_is_regenerated_byte_for_byte(tmp_path: Path) -> None:
+    generate(tmp_path, 14, seed=20211012, villages=TUHE_VILLAGES)
+    for name in ("orgs.csv", "members.csv", "records.csv", "dues.csv"):
+        assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
+
+
+def test_province_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
+    generate_province(tmp_path / "a", 60, seed=7)
+    generate_province(tmp_path / "b", 60, seed=7)
+    for name in ("orgs.csv", "members.csv", "records.csv", "dues.csv"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+
+
+def test_province_has_the_branches_asked_for_with_unique_paths_and_names(tmp_path: Path) -> None:
+    counts = generate_province(tmp_path, 120, seed=3, dues_share=0.5)
+    orgs = _rows(tmp_path / "orgs.csv")
+    paths = [f"{o['上级']}/{o['名称']}" if o["上级"] else o["名称"] for o in orgs]
+    assert counts["branches"] == sum(o["类型"] == "党支部" for o in orgs) == 120
+    assert len(set(paths)) == len(paths)
+    members = _rows(tmp_path / "members.csv")
+    assert max(Counter((m["党组织"], m["姓名"]) for m in members).values()) == 1
+    mobile = sum(m["流动党员"] == "是" for m in members) / len(members)
+    assert 0.05 < mobile < 0.15
+    years = Counter(r["日期"][:4] for r in _rows(tmp_path / "records.csv"))
+    assert years["2025"] > 1000 and years["2026"] > 1000
+    assert all(r["日期"] <= "2026-11-20" for r in _rows(tmp_path / "records.csv"))
+
+
+def test_province_imports_and_is_evaluated(sqlite_url: str, rules, tmp_path: Path) -> None:
+    counts = generate_province(tmp_path, 40, seed=11, dues_share=1.0)
+    store = Store(sqlite_url)
+    store.upgrade()
+    store.set_setting("default_catalog", "tuhe-2021")
+    importing.import_orgs(store, rules, tmp_path / "orgs.csv")
+    importing.import_members(store, tmp_path / "members.csv")
+    assert membership.import_dues(store, tmp_path / "dues.csv") == counts["dues"] > 0
+    assert importing.import_records(store, rules, tmp_path / "records.csv").added == counts["records"]
+    as_of = date(2026, 11, 20)
+    found = overdue(store, rules, "江淮省委", Window(date(2025, 1, 1), as_of, as_of))
+    assert found and {f.status for f in found} <= {"missed", "invalid", "due"}
