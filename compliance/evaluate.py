@@ -13,7 +13,8 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Iterable
+from functools import cached_property, lru_cache
+from typing import Collection, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -53,16 +54,15 @@ class OrgFacts:
     groups: tuple[str, ...] = ()
     members: tuple[MemberRef, ...] = ()
 
-    @property
+    @cached_property
     def starts(self) -> date | None:
         """Return the first day the organization owes anything: founded or tracked, the later."""
         days = [d for d in (self.founded, self.tracked_from) if d]
         return max(days) if days else None
 
 
-@dataclass(frozen=True)
-class Record:
-    """One current version of a meeting or activity record."""
+class Record(NamedTuple):
+    """One current version of a meeting or activity record (a named tuple: millions are made per province)."""
 
     id: int
     org_id: int
@@ -85,8 +85,7 @@ class Record:
     excused: str | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     """The status of one obligation for one period (and group or member) of one organization."""
 
     org_id: int
@@ -138,7 +137,7 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
         flags.append("incomplete_evidence")
     if obligation.arrears_months:
         # A payment's recording date is the day it was paid: arrears are settled within the limit.
-        if record.recorded_on > period.due + relativedelta(months=obligation.arrears_months):
+        if record.recorded_on > _months_after(period.due, obligation.arrears_months):
             valid = False
             flags.append("arrears_too_late")
         elif record.recorded_on > period.due:
@@ -146,6 +145,11 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
     elif catalog.late_entry and record.recorded_on > next_month_end(record.held_on):
         flags.append("late_entry")
     return valid, flags
+
+
+@lru_cache(maxsize=1024)
+def _months_after(day: date, months: int) -> date:
+    return day + relativedelta(months=months)
 
 
 def _status(period: Period, as_of: date, any_valid: bool, any_record: bool) -> str:
@@ -172,20 +176,32 @@ def _lead(ob: Obligation, period: Period, as_of: date, status: str) -> str:
 
 
 def _finding(org: OrgFacts, ob: Obligation, period: Period, as_of: date, status: str,
-             records: list[Record], flags: Iterable[str], member: str | None = None, group: str | None = None) -> Finding:
+             records: Iterable[Record], flags: Iterable[str], member: str | None = None, group: str | None = None,
+             ids: Iterable[int] | None = None) -> Finding:
     days_left = (period.due - as_of).days if status == "due" else None
     return Finding(org.id, org.path, ob.slug, ob.name, period.key, status, period.due, days_left,
-                   tuple(r.id for r in records), tuple(dict.fromkeys(flags)), member, group)
+                   tuple(r.id for r in records) if ids is None else tuple(ids), tuple(dict.fromkeys(flags)), member, group)
 
 
-def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], as_of: date,
-           catalog: Catalog, member: str | None = None, group: str | None = None) -> Finding:
-    # `records` is sorted by date: find the period's slice by bisection, not by a scan.
-    lo = bisect_left(records, period.start, key=lambda r: r.held_on)
-    hi = bisect_right(records, period.end, key=lambda r: r.held_on)
+def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], days: list[date], as_of: date,
+           catalog: Catalog, member: str | None = None, group: str | None = None,
+           keep: Collection[str] | None = None) -> Finding | None:
+    """Judge one period; return its finding, or None when its status is not one of `keep`.
+
+    `records` is sorted by date and `days` holds their dates: the period's slice is found by
+    bisection, not by a scan.
+    """
+    lo = bisect_left(days, period.start)
+    hi = bisect_right(days, period.end, lo)
+    if lo == hi:
+        status = _lead(ob, period, as_of, _status(period, as_of, False, False))
+        return None if keep is not None and status not in keep else _finding(org, ob, period, as_of, status, (), (), member, group)
     matched = records[lo:hi]
     judged = [(r, *record_problems(r, ob, period, org, catalog)) for r in matched]
     valid = [(r, flags) for r, ok, flags in judged if ok]
+    status = _lead(ob, period, as_of, _status(period, as_of, bool(valid), True))
+    if keep is not None and status not in keep:
+        return None
     if valid:
         # The best valid record speaks for the period; the others add nothing wrong to it.
         best_flags = min((flags for _, flags in valid), key=len)
@@ -194,21 +210,24 @@ def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record],
     else:
         flags = [f for _, _, fl in judged for f in fl]
         ordered = matched
-    status = _lead(ob, period, as_of, _status(period, as_of, bool(valid), bool(matched)))
     return _finding(org, ob, period, as_of, status, ordered, flags, member, group)
 
 
 def _judge_hours(org: OrgFacts, ob: Obligation, period: Period, attended: list[tuple[date, float, int]],
-                 as_of: date, member: str) -> Finding:
+                 as_of: date, member: str, keep: Collection[str] | None = None) -> Finding | None:
     """Judge a member's hours (学时) in a period: met once the records they attended add up to `min_hours`."""
-    lo = bisect_left(attended, period.start, key=lambda a: a[0])
-    hi = bisect_right(attended, period.end, key=lambda a: a[0])
+    lo = bisect_left(attended, (period.start,))
+    hi = bisect_right(attended, (period.end, float("inf")))
     total = sum(hours for _, hours, _ in attended[lo:hi])
     ids = [record_id for _, _, record_id in attended[lo:hi]]
     if ob.min_hours is not None and total >= ob.min_hours:
-        return replace(_finding(org, ob, period, as_of, "met", [], [], member), records=tuple(ids))
-    status = _lead(ob, period, as_of, _status(period, as_of, False, False))
-    return replace(_finding(org, ob, period, as_of, status, [], ["short_hours"] if ids else [], member), records=tuple(ids))
+        status, flags = "met", []
+    else:
+        status = _lead(ob, period, as_of, _status(period, as_of, False, False))
+        flags = ["short_hours"] if ids else []
+    if keep is not None and status not in keep:
+        return None
+    return _finding(org, ob, period, as_of, status, (), flags, member, ids=ids)
 
 
 def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None,
@@ -288,11 +307,14 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
     return findings
 
 
-def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date) -> list[Finding]:
+def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date,
+                 keep: Collection[str] | None = None, skip: Collection[str] = ()) -> list[Finding]:
     """Return the findings of every obligation `org` owes for periods from `first` to `last`.
 
     Only records held on or before `as_of` count, and `as_of` decides which periods have
-    ended. Records of other organizations must not be passed.
+    ended. Records of other organizations must not be passed. With `keep`, only findings of
+    those statuses are made (an overdue list has no use for the rest); obligations in `skip`
+    are not judged (dues, in a branch that records none).
     """
     by_kind: dict[str, list[Record]] = defaultdict(list)
     for record in sorted(records, key=lambda r: (r.held_on, r.id)):
@@ -300,10 +322,13 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
             by_kind[record.kind].append(record)
     findings: list[Finding] = []
     for newest in catalog.obligations:
+        if newest.slug in skip:
+            continue
         kind_records = by_kind.get(newest.counts or newest.slug, [])
         if newest.cadence == "term":
             if newest.applies_to(org.type, org.sector):
-                findings.extend(_terms(org, newest, kind_records, first, last, as_of, by_kind.get("term_delay", [])))
+                terms = _terms(org, newest, kind_records, first, last, as_of, by_kind.get("term_delay", []))
+                findings.extend(f for f in terms if keep is None or f.status in keep)
             continue
         # A local catalog that changes an inherited rule from its own date leaves the earlier
         # periods to the rule it replaced: walk the versions, newest first.
@@ -312,7 +337,8 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
         while ob is not None:
             if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
                 periods = _in_force(ob, catalog.periods(ob, first, last), until)
-                findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind))
+                if periods:
+                    findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep))
             until, ob = ob.valid_from, ob.previous
     return findings
 
@@ -351,27 +377,29 @@ def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
             for p in periods]
 
 
-def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period],
-                   kind_records: list[Record], as_of: date, by_kind: dict[str, list[Record]]) -> list[Finding]:
-    """Return the findings of one obligation's periods: per organization, party group or member."""
-    findings: list[Finding] = []
+def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period], kind_records: list[Record],
+                   as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None) -> list[Finding | None]:
+    """Return the findings of one obligation's periods: per organization, party group or member (None: not kept)."""
+    found: list[Finding | None] = []
     if ob.per == "group":
         for group in org.groups:
             mine = [r for r in kind_records if r.group == group]
-            for p in periods:
-                findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, group=group))
+            days = [r.held_on for r in mine]
+            found.extend(_exempt_or_judge(org, ob, p, mine, days, as_of, catalog, keep, group=group) for p in periods)
     elif ob.per == "member" and ob.min_hours:
         hours = _hours_by_member(by_kind)
         if not hours:
-            return findings      # a branch that records no 学时 at all is not judged on them
+            return found      # a branch that records no 学时 at all is not judged on them
         for m in org.members:
             if ob.members == "mobile" and not m.mobile:
                 continue
+            attended = hours.get(m.name, [])
             for p in periods:
                 if _exempt(org, ob, p, m.joined, m.exemptions):
-                    findings.append(_finding(org, ob, p, as_of, "exempt", [], [], m.name))
+                    if keep is None or "exempt" in keep:
+                        found.append(_finding(org, ob, p, as_of, "exempt", (), (), m.name))
                 else:
-                    findings.append(_judge_hours(org, ob, p, hours.get(m.name, []), as_of, m.name))
+                    found.append(_judge_hours(org, ob, p, attended, as_of, m.name, keep))
     elif ob.per == "member":
         by_member = _by_member(kind_records)
         consent = by_kind.get(ob.quarterly_by, []) if ob.quarterly_by else []
@@ -379,22 +407,24 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             if ob.members == "mobile" and not m.mobile:
                 continue
             mine = by_member.get(m.name, [])
+            days = [r.held_on for r in mine]
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
-            for p in _quarterly(periods, since):
-                findings.append(_exempt_or_judge(org, ob, p, mine, as_of, catalog, member=m.name, joined=m.joined,
-                                                 exemptions=m.exemptions))
+            found.extend(_exempt_or_judge(org, ob, p, mine, days, as_of, catalog, keep, member=m.name, joined=m.joined,
+                                          exemptions=m.exemptions) for p in _quarterly(periods, since))
     else:
-        for p in periods:
-            findings.append(_exempt_or_judge(org, ob, p, kind_records, as_of, catalog))
-    return findings
+        days = [r.held_on for r in kind_records]
+        found.extend(_exempt_or_judge(org, ob, p, kind_records, days, as_of, catalog, keep) for p in periods)
+    return [f for f in found if f is not None]
 
 
-def _exempt_or_judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], as_of: date,
-                     catalog: Catalog, member: str | None = None, group: str | None = None, joined: date | None = None,
-                     exemptions: tuple[tuple[date, date], ...] = ()) -> Finding:
+def _exempt_or_judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], days: list[date], as_of: date,
+                     catalog: Catalog, keep: Collection[str] | None, member: str | None = None, group: str | None = None,
+                     joined: date | None = None, exemptions: tuple[tuple[date, date], ...] = ()) -> Finding | None:
     if _exempt(org, ob, period, joined, exemptions):
-        return _finding(org, ob, period, as_of, "exempt", [], [], member, group)
-    return _judge(org, ob, period, records, as_of, catalog, member, group)
+        if keep is not None and "exempt" not in keep:
+            return None
+        return _finding(org, ob, period, as_of, "exempt", (), (), member, group)
+    return _judge(org, ob, period, records, days, as_of, catalog, member, group, keep)
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:

@@ -6,10 +6,9 @@ hands plain values to the pure evaluator.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Iterable
+from typing import Callable, Collection, Iterable
 
 from dateutil.relativedelta import relativedelta
 
@@ -18,6 +17,7 @@ from compliance.evaluate import Finding, Record, evaluate_org, worst_first
 from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
+from compliance.store.scope import by_org
 from obligations.cadence import month_end
 from obligations.rules import Rules
 
@@ -45,51 +45,83 @@ def watch_months(store: Store) -> int:
     return int(store.setting("watch_months") or WATCH_MONTHS)
 
 
+def _lasting_kinds(rules: Rules) -> frozenset[str]:
+    """Return the record kinds read however old they are: elections and approved delays (terms), and consents."""
+    kinds = {"term_delay"}
+    for catalog in rules.catalogs.values():
+        kinds.update(o.counts or o.slug for o in catalog.obligations if o.cadence == "term")
+        kinds.update(o.quarterly_by for o in catalog.obligations if o.quarterly_by)
+    return frozenset(kinds)
+
+
 def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
-                  progress: Callable[[int, int], None] | None = None) -> list[Finding]:
-    """Return the findings of `orgs` (all at or below `root`) for the window; `progress(done, total)` is told as it goes."""
-    orgs = list(orgs)
-    roster = defaultdict(list)
-    members = store.members([o.id for o in orgs])
-    for member in members:
-        roster[member.org_id].append(member)
-    wanted = {o.id for o in orgs}
-    records: dict[int, list[Record]] = defaultdict(list)
-    for record in store.scope_records(root.path, window.known_at):
-        if record.org_id in wanted:
-            records[record.org_id].append(record)
-    exemptions = store.exemptions([m.id for m in members])
-    # Dues payments join the records as monthly "dues" records of their member; a branch that
-    # records no dues at all is not judged on them.
-    dues_orgs: set[int] = set()
-    by_id = {m.id: m for m in members}
-    dues = store.dues_paid(by_id)
-    for member_id, months in dues.items():
-        member = by_id[member_id]
-        dues_orgs.add(member.org_id)
-        for month, paid_on in months.items():
-            held = date(int(month[:4]), int(month[5:]), 1)
-            # The recording date of a payment is the day it was paid: arrears are judged by it.
-            records[member.org_id].append(Record(-member_id, member.org_id, "dues", held, paid_on, member=member.name))
+                  progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None) -> list[Finding]:
+    """Return the findings of `orgs` (all at or below `root`) for the window; `progress(done, total)` is told as it goes.
+
+    The scope is read with one query each for records, members, dues and exemptions, whatever
+    its size, streamed in organization order: only one organization's rows are held at a time.
+    With `keep`, only findings of those statuses are made.
+    """
+    given = list(orgs)
+    orgs = sorted(given, key=lambda o: o.id)      # the order the scope's rows stream in
+    since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
+    records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules)))
+    roster = by_org(store.scope_members(root.path))
+    payments = by_org(store.scope_dues(root.path))
+    exemptions = store.scope_exemptions(root.path)
     fallback = default_catalog(store)
     warn = watch_months(store)
-    findings: list[Finding] = []
+    by_org_id: dict[int, list[Finding]] = {}
     for done, org in enumerate(orgs, start=1):
+        findings = by_org_id[org.id] = []
         if progress is not None:
             progress(done, len(orgs))
         try:
             catalog = rules.catalog(index.catalog_of(org, fallback))
         except KeyError as exc:
             raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
-        facts = org_facts(index, org, roster[org.id], exemptions)
-        found = evaluate_org(catalog, facts, records[org.id], window.first, window.last, window.as_of)
-        findings.extend(f for f in found if f.obligation != "dues" or org.id in dues_orgs)
-        if roster[org.id]:
+        org_records = records.take(org.id)
+        members = roster.take(org.id)
+        # Dues payments join the records as monthly "dues" records of their member, recorded on
+        # the day they were paid; a branch that records no dues at all is not judged on them.
+        dues: dict[int, dict[str, date]] = {}
+        if (paid := payments.take(org.id)):
+            names = {m.id: m.name for m in members}
+            for p in paid:
+                dues.setdefault(p.member_id, {})[p.month] = p.paid_on
+                held = date(int(p.month[:4]), int(p.month[5:]), 1)
+                org_records.append(Record(-p.member_id, org.id, "dues", held, p.paid_on, member=names.get(p.member_id)))
+        facts = org_facts(index, org, members, exemptions)
+        findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
+                                     skip=() if dues else ("dues",)))
+        if members:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
-                                tuple(exemptions.get(m.id, ()))) for m in roster[org.id]]
-            runs = watch_runs(infos, records[org.id], dues, dues_orgs, window.as_of, _watch_since(window), warn)
-            findings.extend(watch_findings(rules, org, runs, window))
-    return findings
+                                tuple(exemptions.get(m.id, ()))) for m in members]
+            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, since, warn)
+            findings.extend(f for f in watch_findings(rules, org, runs, window) if keep is None or f.status in keep)
+    return [f for org in given for f in by_org_id[org.id]]
+
+
+def org_path(store: Store, org_ref: str) -> str:
+    """Return the full path of the organization `org_ref` names."""
+    return OrgIndex(store.orgs()).resolve(org_ref).path
+
+
+def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list[Finding]:
+    """Return one organization's findings, in obligation and period order."""
+    index = OrgIndex(store.orgs())
+    org = index.resolve(org_ref)
+    return evaluate_orgs(store, rules, index, org, [org], window)
+
+
+def overdue(store: Store, rules: Rules, under: str | None, window: Window) -> list[Finding]:
+    """Return missed, invalid and due findings at or below `under` (every root when None), worst first."""
+    index = OrgIndex(store.orgs())
+    roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
+    findings: list[Finding] = []
+    for root in roots:
+        findings.extend(evaluate_orgs(store, rules, index, root, index.subtree(root), window, keep=OVERDUE_STATUSES))
+    return worst_first(findings)
 
 
 WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
@@ -123,23 +155,3 @@ def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: 
     return found
 
 
-def org_path(store: Store, org_ref: str) -> str:
-    """Return the full path of the organization `org_ref` names."""
-    return OrgIndex(store.orgs()).resolve(org_ref).path
-
-
-def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list[Finding]:
-    """Return one organization's findings, in obligation and period order."""
-    index = OrgIndex(store.orgs())
-    org = index.resolve(org_ref)
-    return evaluate_orgs(store, rules, index, org, [org], window)
-
-
-def overdue(store: Store, rules: Rules, under: str | None, window: Window) -> list[Finding]:
-    """Return missed, invalid and due findings at or below `under` (every root when None), worst first."""
-    index = OrgIndex(store.orgs())
-    roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
-    findings: list[Finding] = []
-    for root in roots:
-        findings.extend(evaluate_orgs(store, rules, index, root, index.subtree(root), window))
-    return worst_first(f for f in findings if f.status in OVERDUE_STATUSES)

@@ -24,6 +24,7 @@ from compliance.store.audit import LOCAL_ADMIN, AuditQueries
 from compliance.store.members import MemberQueries
 from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
+from compliance.store.scope import ScopeQueries
 from compliance.store.scheduling import SchedulingQueries
 from compliance.store.users import UserQueries
 
@@ -70,7 +71,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, SchedulingQueries, MemberQueries):
+class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, SchedulingQueries, MemberQueries, ScopeQueries):
     """A compliance database.
 
     `clock` returns the current instant; tests pass a fixed one (the way APScheduler injects
@@ -257,32 +258,6 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 self.audit(conn, "log" if single else "import", "record", touched[0] if single else None, org_id, detail)
         return touched
 
-    def scope_records(self, root_path: str, known_at: datetime | None = None) -> Iterator[EvalRecord]:
-        """Yield the current records of every organization at or below `root_path`, in one query.
-
-        With `known_at`, yield the versions that were current then, leaving out what was
-        recorded later and keeping what was voided or corrected later.
-        """
-        r = RECORD.c
-        query = (
-            select(r.record_id, r.org_id, r.kind, r.held_on, r.first_recorded_at, r.expected, r.present, r.topic,
-                   r.recorder, r.lecturer, r.secretary_signed, r.recorder_signed, r.group_name, MEMBER.c.name,
-                   r.attendees, r.counterpart, r.hours, r.photos, r.excused)
-            .select_from(RECORD.join(ORG, ORG.c.id == r.org_id).outerjoin(MEMBER, MEMBER.c.id == r.member_id))
-            .where(or_(ORG.c.path == root_path, ORG.c.path.like(_like_prefix(root_path), escape="\\")))
-        )
-        if known_at is None:
-            query = query.where(r.superseded_at.is_(None), r.voided_at.is_(None))
-        else:
-            query = query.where(
-                r.recorded_at <= known_at,
-                or_(r.superseded_at.is_(None), r.superseded_at > known_at),
-                or_(r.voided_at.is_(None), r.voided_at > known_at),
-            )
-        with self.engine.connect() as conn:
-            for row in conn.execution_options(yield_per=10000).execute(query):
-                yield EvalRecord(row[0], row[1], row[2], row[3], row[4].astimezone(TZ).date(), *row[5:])
-
     def record_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(RECORD).where(RECORD.c.superseded_at.is_(None))).scalar() or 0
@@ -293,11 +268,6 @@ def _jsonable(row: dict[str, Any] | None) -> dict[str, Any] | None:
     if row is None:
         return None
     return {k: v for k, v in row.items() if k in RECORD_CONTENT or k == "first_recorded_at"}
-
-
-def _like_prefix(path: str) -> str:
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "/%"
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
