@@ -1,0 +1,81 @@
+"""Cost grows with the records, not with organizations × queries: statement counts at 10 and 1,000 branches."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from benchmarks.generate_province import generate_province
+from compliance import importing, membership
+from compliance.store import Store
+from compliance.supervision import supervise
+from compliance.tracking import Window, org_status, overdue
+
+DAY = date(2026, 11, 20)
+
+
+def _province(tmp_path: Path, url: str, rules, branches: int) -> tuple[Store, str]:
+    folder = tmp_path / f"p{branches}"
+    generate_province(folder, branches, seed=7, years=1, dues_share=0.5)
+    store = Store(url)
+    store.upgrade()
+    importing.import_orgs(store, rules, folder / "orgs.csv")
+    importing.import_members(store, folder / "members.csv")
+    importing.import_records(store, rules, folder / "records.csv")
+    membership.import_dues(store, folder / "dues.csv")
+    root = next(o.path for o in store.orgs() if o.parent_id is None)
+    return store, root
+
+
+def _statements(store: Store, action) -> list[str]:
+    seen: list[str] = []
+
+    def listener(conn, cursor, statement, *args) -> None:
+        seen.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    return seen
+
+
+@pytest.fixture(scope="module")
+def provinces(tmp_path_factory, rules):
+    made = {}
+    for branches in (10, 1000):
+        folder = tmp_path_factory.mktemp(f"scale{branches}")
+        made[branches] = _province(folder, f"sqlite:///{folder / 'p.db'}", rules, branches)
+    return made
+
+
+def test_overdue_issues_the_same_statements_for_10_and_1000_branches(provinces, rules):
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    counts = {}
+    for branches, (store, root) in provinces.items():
+        found = []
+        counts[branches] = _statements(store, lambda: found.extend(overdue(store, rules, root, window)))
+        assert found
+    assert len(counts[10]) == len(counts[1000]) and len(counts[10]) <= 8
+    assert sum("FROM record" in s for s in counts[1000]) == 1
+
+
+def test_status_of_one_branch_does_not_read_the_province(provinces, rules):
+    store, root = provinces[1000]
+    branch = next(o for o in store.orgs() if o.type == "党支部")
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    assert len(_statements(store, lambda: org_status(store, rules, branch.path, window))) <= 8
+
+
+def test_a_supervision_run_issues_the_same_statements_for_10_and_1000_branches(provinces, rules):
+    counts = {}
+    for branches, (store, root) in provinces.items():
+        result = {}
+        counts[branches] = _statements(store, lambda: result.update(run=supervise(store, rules, root, "2026-11", DAY)))
+        assert result["run"].written
+    # Snapshot rows and ledger items are written with one executemany each, whatever their number.
+    assert len(counts[10]) == len(counts[1000]) and sum(s.startswith("INSERT INTO runfinding") for s in counts[1000]) == 1
