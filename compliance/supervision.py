@@ -20,11 +20,12 @@ from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, period_label
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
-from compliance.tracking import Window, evaluate_orgs
+from compliance.tracking import Window, evaluate_orgs, iter_findings
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.rules import Rules
 
-SNAPSHOT_STATUSES = ("met", "invalid", "missed", "due")
+# A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
+SNAPSHOT_STATUSES = ("invalid", "missed", "due")
 GAP_STATUSES = ("missed", "invalid")
 MONTHS_CHARTED = 6
 
@@ -56,6 +57,7 @@ class SupervisionResult:
     ledger: list[RectificationRow]
     org_paths: dict[int, str] = field(default_factory=dict)
     rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    tallies: dict[str, tuple[int, int]] = field(default_factory=dict)    # org → (met, met + gaps) of the year
 
     @property
     def gaps(self) -> list[Finding]:
@@ -81,10 +83,18 @@ def parse_month(text: str) -> tuple[date, date]:
     return first, month_end(first)
 
 
-def fingerprint(as_of: date, findings: list[Finding]) -> str:
-    """Return a hash of what a run saw: two runs that saw the same have the same fingerprint."""
-    rows = sorted((f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records) for f in findings)
-    return hashlib.sha256(repr((as_of, rows)).encode("utf-8")).hexdigest()
+class Fingerprint:
+    """A hash of what a run saw, fed finding by finding in evaluation order (which is fixed for the same data)."""
+
+    def __init__(self, as_of: date):
+        self._hash = hashlib.sha256(as_of.isoformat().encode())
+
+    def add(self, f: Finding) -> None:
+        row = (f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records)
+        self._hash.update(repr(row).encode("utf-8"))
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
 
 
 def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
@@ -102,19 +112,34 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
             "responsible": responsible}
 
 
-def monthly_rates(findings: list[Finding], months: list[date], as_of: date) -> dict[str, dict[str, float | None]]:
-    """Return, per organization and month, the share of the periods that ended that month which were met."""
-    labels = {(m.year, m.month): f"{m:%Y-%m}" for m in months}
-    tally: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    for f in findings:
-        label = labels.get((f.due.year, f.due.month))
-        if label is None or f.due >= as_of or f.status not in ("met", *GAP_STATUSES):
-            continue
-        counts = tally[f.org][label]
-        counts[0] += f.status == "met"
-        counts[1] += 1
-    return {org: {label: (by[label][0] / by[label][1] if by[label][1] else None) for label in labels.values()}
-            for org, by in tally.items()}
+class Rates:
+    """Per organization and month, the periods that ended that month and how many were met; per organization, the year's."""
+
+    def __init__(self, months: list[date], window_first: date, as_of: date):
+        self.labels = {(m.year, m.month): f"{m:%Y-%m}" for m in months}
+        self.window_first, self.as_of = window_first, as_of
+        self.monthly: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        self.yearly: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+
+    def add(self, f: Finding) -> None:
+        if f.status != "met" and f.status not in GAP_STATUSES:
+            return
+        if f.due >= self.window_first:
+            counts = self.yearly[f.org]
+            counts[0] += f.status == "met"
+            counts[1] += 1
+        label = self.labels.get((f.due.year, f.due.month))
+        if label is not None and f.due < self.as_of:
+            counts = self.monthly[f.org][label]
+            counts[0] += f.status == "met"
+            counts[1] += 1
+
+    def rates(self) -> dict[str, dict[str, float | None]]:
+        return {org: {label: (by[label][0] / by[label][1] if by[label][1] else None) for label in self.labels.values()}
+                for org, by in self.monthly.items()}
+
+    def tallies(self) -> dict[str, tuple[int, int]]:
+        return {org: (met, total) for org, (met, total) in self.yearly.items()}
 
 
 def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None, year: int) -> Comparison:
@@ -158,29 +183,50 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     if not any(o.type == "党支部" for o in orgs):
         raise NotFound(f"「{scope.path}」及其下级没有党支部可以督查")
     window_first = date(day.year, 1, 1)
-    found = evaluate_orgs(store, rules, index, scope, orgs, Window(window_first, day, day), progress=progress)
-    snapshot = [f for f in found if f.status in SNAPSHOT_STATUSES]
+    # The months charted before the run's month, which have ended; in the first months of a
+    # year they reach back into the last, which is evaluated for the chart only.
+    months = [(first - timedelta(days=1)).replace(day=1)]
+    while len(months) < MONTHS_CHARTED:
+        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
     by_id = {o.id: o for o in orgs}
-    to_open = [ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES]
-    met_keys = {_key(f) for f in snapshot if f.status == "met"}
     open_items = store.rectifications(by_id, open_only=True)
-    met_keys |= _older_met_keys(store, rules, index, scope, open_items, window_first, day)
-    made_good = {item.gap_key: day for item in open_items if item.gap_key in met_keys}
-    saved = store.save_run(scope.id, month, day, fingerprint(day, snapshot), snapshot, to_open, made_good, publish)
+    open_gaps = {(i.org_id, i.obligation, i.period, i.member, i.group_name): i.gap_key for i in open_items}
+    # One pass over the scope, organization by organization: the snapshot keeps what needs
+    # attention, met periods only count (rates, ranking) or close an open ledger item.
+    made_good: dict[str, date] = {}
+    rates = Rates(months, window_first, day)
+    seen = Fingerprint(day)
+    window = Window(min(window_first, months[0]), day, day)
+    kept: dict[int, list[Finding]] = {}
+    for org_id, found in iter_findings(store, rules, index, scope, orgs, window, progress=progress):
+        kept[org_id] = []
+        for f in found:
+            rates.add(f)
+            if f.due < window_first and not ("/" in f.period and f.status == "missed"):
+                continue      # last year's periods feed the chart only (an outstanding election stays listed)
+            if f.status == "met":
+                key = open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group))
+                if key is not None:
+                    made_good[key] = day
+            elif f.status in SNAPSHOT_STATUSES:
+                kept[org_id].append(f)
+            else:
+                continue
+            seen.add(f)
+    snapshot = [f for o in orgs for f in kept[o.id]]
+    to_open = [ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES]
+    for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day):
+        made_good.setdefault(key, day)
+    saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
     previous_runs = store.runs(scope.id, previous_month)
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
     previous = store.run_findings(prev_run.id) if prev_run else []
     comparison = compare(snapshot, previous, prev_run, day.year)
-    # The months before the run's month, which have ended; last year's come from last month's run.
-    months = [(first - timedelta(days=1)).replace(day=1)]
-    while len(months) < MONTHS_CHARTED:
-        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    charted = snapshot + [f for f in previous if f.due < window_first]
     branches = [o.path for o in orgs if o.type == "党支部"]
     return SupervisionResult(scope, saved.run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
-                             store.rectifications(by_id), {o.id: o.path for o in orgs}, monthly_rates(charted, months, day))
+                             store.rectifications(by_id), {o.id: o.path for o in orgs}, rates.rates(), rates.tallies())
 
 
 def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, open_items: list[RectificationRow],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, Collection, Iterable
+from typing import Callable, Collection, Iterable, Iterator
 
 from dateutil.relativedelta import relativedelta
 
@@ -56,14 +56,24 @@ def _lasting_kinds(rules: Rules) -> frozenset[str]:
 
 def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                   progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None) -> list[Finding]:
-    """Return the findings of `orgs` (all at or below `root`) for the window; `progress(done, total)` is told as it goes.
+    """Return the findings of `orgs` (all at or below `root`) for the window, in the order of `orgs`.
+
+    `progress(done, total)` is told as it goes; with `keep`, only findings of those statuses are made.
+    """
+    given = list(orgs)
+    by_org_id = dict(iter_findings(store, rules, index, root, given, window, progress, keep))
+    return [f for org in given for f in by_org_id[org.id]]
+
+
+def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
+                  progress: Callable[[int, int], None] | None = None,
+                  keep: Collection[str] | None = None) -> Iterator[tuple[int, list[Finding]]]:
+    """Yield (organization id, its findings) for `orgs` (all at or below `root`), in id order.
 
     The scope is read with one query each for records, members, dues and exemptions, whatever
     its size, streamed in organization order: only one organization's rows are held at a time.
-    With `keep`, only findings of those statuses are made.
     """
-    given = list(orgs)
-    orgs = sorted(given, key=lambda o: o.id)      # the order the scope's rows stream in
+    orgs = sorted(orgs, key=lambda o: o.id)      # the order the scope's rows stream in
     since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules)))
     roster = by_org(store.scope_members(root.path))
@@ -71,9 +81,8 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     exemptions = store.scope_exemptions(root.path)
     fallback = default_catalog(store)
     warn = watch_months(store)
-    by_org_id: dict[int, list[Finding]] = {}
     for done, org in enumerate(orgs, start=1):
-        findings = by_org_id[org.id] = []
+        findings: list[Finding] = []
         if progress is not None:
             progress(done, len(orgs))
         try:
@@ -99,7 +108,7 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                                 tuple(exemptions.get(m.id, ()))) for m in members]
             runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, since, warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window) if keep is None or f.status in keep)
-    return [f for org in given for f in by_org_id[org.id]]
+        yield org.id, findings
 
 
 def org_path(store: Store, org_ref: str) -> str:

@@ -279,3 +279,27 @@ def test_closing_a_rectification_on_an_impossible_date_is_refused(runner, tmp_pa
     db = ["--db", busy_town.url]
     bad = runner.invoke(app, db + ["rectify", "close", str(item), "--note", "x", "--on", "2026-10-01"])
     assert bad.exit_code == 2 and "开立日期" in bad.stderr
+
+
+def test_a_run_stores_what_needs_attention_and_counts_what_was_met(busy_town: Store, rules):
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    with busy_town.engine.connect() as conn:
+        statuses = {row[0] for row in conn.execute(select(model.RunFinding.__table__.c.status))}
+    assert statuses and "met" not in statuses          # met periods are counted, not stored one by one
+    met, total = result.tallies[BRANCH]
+    assert met >= 11 and total == met + sum(1 for f in result.gaps if f.org == BRANCH)    # 3 党员大会 and 8 主题党日 were held
+    assert result.rates[BRANCH]["2026-08"] is not None
+
+
+def test_a_large_scope_is_charted_by_its_units():
+    from compliance.report.bulletin import CHART_ROWS, chart_rates
+
+    few = {f"村{i}党支部": {"2026-10": 1.0} for i in range(3)}
+    assert chart_rates(few) == (few, "各党支部逐月完成率")
+    many = {f"{'甲乙'[i % 2]}镇党委/村{i}党支部": {"2026-09": i % 2 * 0.5, "2026-10": None} for i in range(CHART_ROWS + 2)}
+    rates, title = chart_rates(many)
+    assert rates == {"甲镇党委": {"2026-09": 0.0, "2026-10": None}, "乙镇党委": {"2026-09": 0.5, "2026-10": None}}
+    assert "下级党组织" in title
+    units = {f"镇{i}/村党支部": {"2026-10": i / 100} for i in range(CHART_ROWS + 5)}
+    rates, title = chart_rates(units)
+    assert len(rates) == CHART_ROWS and "镇44" not in rates and "镇0" in rates and "最低" in title

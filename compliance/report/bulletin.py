@@ -30,6 +30,33 @@ class Bulletin:
     rates: dict[str, dict[str, float | None]]
     revision: int
     published: bool
+    chart_title: str = "各党支部逐月完成率"
+
+
+CHART_ROWS = 40       # a heat map taller than this is unreadable: larger scopes are charted by their units
+
+
+def chart_rates(rates: dict[str, dict[str, float | None]]) -> tuple[dict[str, dict[str, float | None]], str]:
+    """Return the rates to chart and the chart's title: per branch, or for a scope of more than
+    `CHART_ROWS` branches, the mean per month over the branches of each unit directly below the scope."""
+    if len(rates) <= CHART_ROWS:
+        return rates, "各党支部逐月完成率"
+    units: dict[str, dict[str, list[float]]] = {}
+    for path, months in rates.items():
+        by_month = units.setdefault(path.split("/", 1)[0], {})
+        for month, rate in months.items():
+            values = by_month.setdefault(month, [])
+            if rate is not None:
+                values.append(rate)
+    means = {unit: {m: (sum(v) / len(v) if v else None) for m, v in by_month.items()} for unit, by_month in units.items()}
+    if len(means) > CHART_ROWS:
+        # Still too many units: the least complete ones, which are what a bulletin is about.
+        def mean(unit: str) -> float:
+            known = [v for v in means[unit].values() if v is not None]
+            return sum(known) / len(known) if known else 1.0
+        means = {u: means[u] for u in sorted(means, key=mean)[:CHART_ROWS]}
+        return means, f"完成率最低的{CHART_ROWS}个下级党组织逐月平均完成率"
+    return means, "各下级党组织所属党支部逐月平均完成率"
 
 
 LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"]
@@ -74,13 +101,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         names = Counter(f.name for f in items)
         problems = "、".join(f"{n}{k}项" for n, k in names.most_common())
         branch_rows.append([_short(org, root), str(missed), str(len(items) - missed), problems])
-    tally: dict[str, list[int]] = {}
     branches = set(result.branches)
-    for f in result.findings:
-        if f.org in branches and f.status in ("met", *GAP_STATUSES):
-            counts = tally.setdefault(f.org, [0, 0])
-            counts[0] += f.status == "met"
-            counts[1] += 1
+    tally = {org: counts for org, counts in result.tallies.items() if org in branches and counts[1]}
     ordered = sorted(tally.items(), key=lambda kv: (-(kv[1][0] / kv[1][1]), kv[0]))
     ranking_rows, place, previous = [], 0, None
     for i, (org, (met, total)) in enumerate(ordered, start=1):
@@ -108,13 +130,13 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         "整改完成后，将会议记录、签到表和图文资料报镇党建办，经“回头看”核实后逐项销号。",
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
+    charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
     return Bulletin(
         title=f"关于{int(year)}年{int(mon)}月基层党组织组织生活督查情况的通报",
         office=f"{result.scope.name}督导组", date=result.run.as_of.isoformat(), summary=summary, comparison=comparison,
         branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
         requirements=requirements,
-        rates={_short(o, root): r for o, r in result.rates.items() if o in branches}, revision=result.run.revision,
-        published=result.run.published_at is not None)
+        rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title)
 
 
 def _md_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -222,7 +244,7 @@ def write_chart(b: Bulletin, path: Path) -> tuple[Path, list[str]]:
     ax.set_yticks(range(len(orgs)), orgs if font else [str(i) for i in range(1, len(orgs) + 1)], fontsize=8)
     for (row, col), value in np.ndenumerate(values):
         ax.text(col, row, "—" if np.isnan(value) else f"{value:.0f}%", ha="center", va="center", fontsize=7)
-    ax.set_title("各党支部逐月完成率" if font else "Completion rate by branch and month (%)", fontsize=10)
+    ax.set_title(b.chart_title if font else "Completion rate by month (%)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
