@@ -289,17 +289,19 @@ class _RecordContext:
     once and remembered here, so checking a row costs a few dictionary lookups.
     """
 
-    def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, check_lengths: bool = True):
+    def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, file: Table | None = None):
         self.rules = rules
         self.index = index or OrgIndex(store.orgs())
         self.roster: dict[int, dict[str, MemberRow]] = {}
         for m in store.members():
             self.roster.setdefault(m.org_id, {})[m.name] = m
         self.groups = {org_id: {m.group_name for m in members.values()} for org_id, members in self.roster.items()}
-        self.full_members = {org_id: sum(m.status == "正式" for m in members.values()) for org_id, members in self.roster.items()}
+        self.full_members = {org_id: {m.name for m in members.values() if m.status == "正式"} for org_id, members in self.roster.items()}
         self.default_catalog = store.setting("default_catalog") or "national-2018"
         self.today = store.today()
-        self.check_lengths = check_lengths       # False when the file reader has checked every cell already
+        # A file's reader has checked every cell's length already, and may have normalized its text.
+        self.check_lengths = file is None
+        self.normalized = file is not None and file.normalized
         self._orgs: dict[str, tuple[OrgRow | None, str | None]] = {}
         self._kinds: dict[str, str | None] = {}
         self._per: dict[tuple[int, str], str | None] = {}
@@ -349,39 +351,39 @@ class _RecordContext:
 
 def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _RecordContext) -> dict[str, Any] | None:
     rules = ctx.rules
-    org, reason = ctx.org(parse_text(values.get("org")) or "")
+    get = values.get
+    text = get if ctx.normalized else lambda column: parse_text(get(column))
+    org, reason = ctx.org(text("org") or "")
     if org is None:
         problems.add(number, "org", values.get("org"), reason or "")
         return None
-    kind_text = parse_text(values.get("kind")) or ""
+    kind_text = text("kind") or ""
     kind = ctx.kind(kind_text)
     if kind is None:
         problems.add(number, "kind", kind_text, "未知的类型（见 compliance catalog show）")
         return None
     if ctx.check_lengths:
         for column in RECORD_COLUMNS:
-            text = values.get(column.english)
-            if isinstance(text, str) and (len(text) > column.max_length or "\x00" in text):
-                problems.add(number, column.english, text[:20] + "…", f"超过 {column.max_length} 个字或含有空字符")
+            cell = values.get(column.english)
+            if isinstance(cell, str) and (len(cell) > column.max_length or "\x00" in cell):
+                problems.add(number, column.english, cell[:20] + "…", f"超过 {column.max_length} 个字或含有空字符")
                 return None
     held_on = ctx.date(problems, number, values, "date")
     if held_on is None:
         if values.get("date") is None:
             problems.add(number, "date", None, "日期不能为空")
         return None
-    get = values.get
     row: dict[str, Any] = {
         "org_id": org.id, "kind": kind, "held_on": held_on,
         "expected": None if get("expected") is None else problems.parse(number, values, "expected", parse_count),
         "present": None if get("present") is None else problems.parse(number, values, "present", parse_count),
-        "topic": parse_text(get("topic")), "recorder": parse_text(get("recorder")),
-        "lecturer": parse_text(get("lecturer")),
+        "topic": text("topic"), "recorder": text("recorder"), "lecturer": text("lecturer"),
         "secretary_signed": _flag(problems, number, values, "secretary_signed"),
         "recorder_signed": _flag(problems, number, values, "recorder_signed"),
-        "group_name": parse_text(get("group")), "attendees": parse_text(get("attendees")),
-        "excused": parse_text(get("excused")), "counterpart": parse_text(get("counterpart")),
+        "group_name": text("group"), "attendees": text("attendees"), "excused": text("excused"),
+        "counterpart": text("counterpart"),
         "hours": None if get("hours") is None else problems.parse(number, values, "hours", parse_hours),
-        "photos": parse_text(get("photos")),
+        "photos": text("photos"),
         "member_id": None,
     }
     if held_on > ctx.today:
@@ -393,22 +395,24 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     for column in ("attendees", "excused"):
         if row[column]:
             names = split_names(row[column])
-            unknown = [n for n in names if n not in members]
-            if unknown:
+            known = members.keys() & names
+            if len(known) < len(names):
+                unknown = [n for n in names if n not in members]
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员")
             row[column] = "、".join(names)
             if column == "attendees" and names:
-                listed = names
+                listed = known
     if listed is not None:
         # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
         voting = kind == "party_congress"
-        counted = sum(1 for n in listed if n in members and (not voting or members[n].status == "正式"))
+        full = ctx.full_members.get(org.id, set())
+        counted = len(listed & full) if voting else len(listed)
         if row["present"] is not None and row["present"] != counted:
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
         row["present"] = counted
         if row["expected"] is None:
-            row["expected"] = ctx.full_members.get(org.id, 0) if voting else len(members)
-    member_name = parse_text(values.get("member"))
+            row["expected"] = len(full) if voting else len(members)
+    member_name = text("member")
     if member_name:
         member = members.get(member_name)
         if member is None:
@@ -494,7 +498,7 @@ class _Refused(Exception):
 
 
 def load_records(store: Store, rules: Rules, table: Table, source: str, path: Path | None = None,
-                 actor: Actor | None = None, ctx: _RecordContext | None = None) -> ImportResult:
+                 actor: Actor | None = None) -> ImportResult:
     """Check and write the rows of `table` in chunks, in one transaction that a bad row rolls back.
 
     A row whose identity an earlier row of the file (or a stored record) has is compared with it
@@ -502,7 +506,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     file, for the audit entry; without it the rows were given on the command line.
     """
     problems = _Problems(table)
-    ctx = ctx or _RecordContext(store, rules, check_lengths=path is None)
+    ctx = _RecordContext(store, rules, file=table if path else None)
     result = ImportResult()
     action = "record_import" if path else "log"
     try:
@@ -567,7 +571,7 @@ def _content(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load meeting and activity records; the same row again adds nothing, a changed one adds a version."""
-    table = stream_table(path, RECORD_COLUMNS)
+    table = stream_table(path, RECORD_COLUMNS, normalize=True)
     return load_records(store, rules, table, source=f"import:{path.name}", path=path, actor=actor)
 
 

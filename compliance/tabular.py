@@ -7,6 +7,7 @@ import csv
 import hashlib
 import re
 from dataclasses import dataclass
+from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -50,6 +51,7 @@ class Table:
     rows: Iterable[tuple[int, dict[str, Any]]]  # (spreadsheet row number, values)
     sha256: str | None = None        # the file's digest, when it was read from a file
     count: int = 0
+    normalized: bool = False         # every value is text as `parse_text` returns it, or None
 
 
 class CellError(InputError):
@@ -67,18 +69,20 @@ def read_table(path: Path, columns: list[Column]) -> Table:
     return table
 
 
-def stream_table(path: Path, columns: list[Column]) -> Table:
+def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> Table:
     """Return the table of a CSV or XLSX file as `read_table` does, but with rows read as they are walked.
 
     The header is checked at once. A CSV file is read twice: first in binary for its digest and
     its encoding, then row by row, so memory does not grow with the file. An XLSX file is read
-    whole (its formulas are matched to its values by position).
+    whole (its formulas are matched to its values by position). With `normalize`, the text of
+    a CSV file comes as `parse_text` returns it, and the table says so (`normalized`).
     """
     if not path.is_file():
         raise InputError(f"{path}：文件不存在")
     by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
     formulas: dict[tuple[int, int], str] = {}
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    spreadsheet = path.suffix.lower() in (".xlsx", ".xlsm")
+    if spreadsheet:
         raw_rows, where, formulas = _read_xlsx(path, by_header)
         digest = _digest(path)[0]
         lines: Iterator[list[Any]] = iter(raw_rows)
@@ -114,8 +118,21 @@ def stream_table(path: Path, columns: list[Column]) -> Table:
         raise InputError(f"{where} 第1行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
     table = Table(path, headers, (), digest)
     longest = {c.english: c.max_length for c in columns}
-    table.rows = _rows(table, lines, where, [(i, name, longest[name]) for i, name in positions], formulas)
+    limits = [(i, name, longest[name]) for i, name in positions]
+    if not spreadsheet:              # every cell of a CSV file is text
+        table.rows = _text_rows(table, lines, where, limits, normalize)
+        table.normalized = normalize
+    else:
+        table.rows = _rows(table, lines, where, limits, formulas)
     return table
+
+
+def _check_cell(cell: str, longest: int, where: str) -> None:
+    """Raise InputError naming `where` when a cell is longer than its column allows or holds a NUL."""
+    if len(cell) > longest:
+        raise InputError(f"{where}：值「{cell[:20]}…」超过 {longest} 个字（未导入任何数据）")
+    if "\x00" in cell:
+        raise InputError(f"{where}：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
 
 
 def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
@@ -132,10 +149,7 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
             if isinstance(cell, str):
                 cell = cell.strip() or None
                 if cell is not None:
-                    if len(cell) > longest:
-                        raise InputError(f"{where} 第{number}行「{table.headers[name]}」列：值「{cell[:20]}…」超过 {longest} 个字（未导入任何数据）")
-                    if "\x00" in cell:
-                        raise InputError(f"{where} 第{number}行「{table.headers[name]}」列：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
+                    _check_cell(cell, longest, f"{where} 第{number}行「{table.headers[name]}」列")
             elif cell is None and formulas and (number - 1, i) in formulas:
                 raise InputError(f"{where} 第{number}行「{table.headers[name]}」列：值「{formulas[(number - 1, i)]}」：是公式且文件中没有保存计算结果，"
                                  "请在 Excel 中打开后保存，或把公式粘贴为数值（未导入任何数据）")
@@ -145,6 +159,35 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
         if not blank:
             table.count += 1
             yield number, values
+
+
+# Whitespace that `parse_text` would change in text already stripped: any but a single space.
+_UNEVEN_SPACE = re.compile(r"[^\S ]|  ")
+
+
+def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
+               normalize: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one."""
+    names = [name for _, name, _ in positions]
+    limits = [longest for _, _, longest in positions]
+    if not names:
+        return
+    pick = itemgetter(*[i for i, _, _ in positions])
+    width = max((i for i, _, _ in positions), default=-1) + 1
+    for number, raw in enumerate(lines, start=2):
+        if len(raw) < width:
+            raw = raw + [""] * (width - len(raw))
+        cells = list(map(str.strip, pick(raw))) if len(names) > 1 else [raw[positions[0][0]].strip()]
+        if not any(cells):
+            continue
+        joined = "|".join(cells)
+        if "\x00" in joined or any(map(gt, map(len, cells), limits)):
+            for cell, name, longest in zip(cells, names, limits):
+                _check_cell(cell, longest, f"{where} 第{number}行「{table.headers[name]}」列")
+        if normalize and _UNEVEN_SPACE.search(joined):
+            cells = [" ".join(c.split()) for c in cells]
+        table.count += 1
+        yield number, dict(zip(names, [c or None for c in cells]))
 
 
 def _digest(path: Path, encoding: str | None = None) -> tuple[str, bool]:
@@ -295,6 +338,15 @@ def parse_text(value: Any) -> str | None:
     return text or None
 
 
+_NAME_SEPARATORS = re.compile(r"[、,，;；\s]+")
+# A list that splits on 、 alone: no other separator, no empty name.
+_NOT_PLAIN_NAMES = re.compile(r"[,，;；\s]|、、|^、|、$")
+
+
 def split_names(text: str) -> list[str]:
     """Return the names in a list typed with 、 , ; or spaces (Chinese or ASCII punctuation), in order, once each."""
-    return list(dict.fromkeys(n for n in re.split(r"[、,，;；\s]+", text) if n))
+    if text and not _NOT_PLAIN_NAMES.search(text):
+        names = text.split("、")
+        if len(set(names)) == len(names):
+            return names
+    return list(dict.fromkeys(n for n in _NAME_SEPARATORS.split(text) if n))

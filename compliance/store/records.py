@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
@@ -20,8 +21,9 @@ CONTENT = (
     "secretary_signed", "recorder_signed", "attendees", "excused", "counterpart", "hours", "photos",
 )
 
-# What a written version holds, in the order RecordBatch sends it to the database.
-WRITTEN = ("id", "record_id", "version", "identity", *CONTENT, "first_recorded_at", "recorded_at", "source")
+# What a written version holds, in the order RecordBatch sends it to the database: the dates last.
+PLAIN = tuple(k for k in CONTENT if k != "held_on")
+WRITTEN = ("id", "record_id", "version", "identity", *PLAIN, "source", "held_on", "first_recorded_at", "recorded_at")
 
 
 def _replace(conn: Any, old: dict[str, Any], **values: Any) -> None:
@@ -136,6 +138,9 @@ class RecordBatch:
         self.org_ids: set[int] = set()
         self.single: dict[str, Any] | None = None  # the content of the last record written
         self._columns = Columns(conn, RECORD, WRITTEN)
+        self._plain = itemgetter(*PLAIN)
+        self._day = self._columns.converter("held_on")
+        self._instant = self._columns.converter("recorded_at")
         self._lookup: dict[int, str] = {}
 
     def current(self, identities: list[str]) -> dict[str, dict[str, Any]]:
@@ -167,11 +172,13 @@ class RecordBatch:
         if not count:
             return range(0)
         ids = reserve_ids(self.conn, RECORD, count)
-        stamp, source = self.stamp, self.source
+        stamp, source, plain = self.stamp, self.source, self._plain
+        day, instant = self._day, self._instant
+        recorded = instant(stamp)
         rows = []
         for row_id, row in zip(ids, new):
-            rows.append((row_id, row_id, 1, row["identity"], *[row.get(k) for k in CONTENT],
-                         row.get("first_recorded_at") or stamp, stamp, source))
+            rows.append((row_id, row_id, 1, row["identity"], *plain(row), source, day(row["held_on"]),
+                         instant(row.get("first_recorded_at") or stamp), recorded))
         for row_id, (old, content) in zip(ids[len(new):], versions):
             # Under the write lock nobody else can have replaced the version we read;
             # the guard makes sure of it rather than forking the record.
@@ -179,8 +186,8 @@ class RecordBatch:
                                      .values(superseded_at=stamp)).rowcount
             if done != 1:
                 raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
-            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *[content.get(k) for k in CONTENT],
-                         old["first_recorded_at"], stamp, source))
+            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *plain(content), source,
+                         day(content["held_on"]), instant(old["first_recorded_at"]), recorded))
             self.new_versions.append(old["record_id"])
         self._columns.insert(rows)
         if new:

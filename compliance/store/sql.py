@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 
@@ -36,47 +36,47 @@ class Columns:
     """An INSERT of some columns of `table`, run with the driver's `executemany` on plain tuples.
 
     SQLAlchemy's own executemany compiles and converts every row's values through the column
-    types; here each column's converter (dates to text on SQLite, aware instants to UTC) is
-    found once, and its results are remembered per value, since dates repeat from row to row.
+    types. Here the caller passes values the driver takes as they are (text, numbers, booleans,
+    None), except dates and instants, which go through `converter(name)`: the column type's own
+    conversion (text on SQLite, UTC for aware instants), remembered per value, since dates
+    repeat from row to row.
     """
 
     def __init__(self, conn: Connection, table: Table, names: tuple[str, ...]):
         self.conn = conn
+        self.table = table
         self.names = names
-        dialect = conn.dialect
-        self.marker = _MARKERS.get(dialect.paramstyle, "")
+        self.marker = _MARKERS.get(conn.dialect.paramstyle, "")
         self.sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([self.marker] * len(names))})"
                     if self.marker else "")
-        self.table = table
-        self.converters: list[tuple[int, Any, dict[Any, Any]]] = []
-        for i, name in enumerate(names):
-            process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if process is not None:
-                self.converters.append((i, process, {}))
+
+    def converter(self, name: str) -> Callable[[Any], Any]:
+        """Return the function that turns a value of column `name` into what the driver is given."""
+        dialect = self.conn.dialect
+        process = self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None or not self.marker:
+            return lambda value: value
+        seen: dict[Any, Any] = {None: None}
+
+        def convert(value: Any) -> Any:
+            try:
+                return seen[value]
+            except KeyError:
+                if len(seen) > 100_000:
+                    seen.clear()
+                seen[value] = result = process(value)
+                return result
+
+        return convert
 
     def insert(self, rows: list[tuple[Any, ...]]) -> None:
-        """Insert `rows`, each a tuple of values in the order of `names`, as Python values."""
+        """Insert `rows`, each a tuple of values in the order of `names`, dates converted by `converter`."""
         if not rows:
             return
-        if not self.sql:
+        if self.sql:
+            self.conn.exec_driver_sql(self.sql, rows)
+        else:
             self.conn.execute(insert(self.table), [dict(zip(self.names, row)) for row in rows])
-            return
-        if self.converters:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, process, seen in self.converters:
-                    value = values[i]
-                    if value is not None:
-                        try:
-                            values[i] = seen[value]
-                        except KeyError:
-                            values[i] = seen[value] = process(value)
-                            if len(seen) > 100_000:
-                                seen.clear()
-                converted.append(tuple(values))
-            rows = converted
-        self.conn.exec_driver_sql(self.sql, rows)
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> range:
