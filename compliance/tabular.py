@@ -161,8 +161,8 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
             yield number, values
 
 
-# Whitespace that `parse_text` would change in text already stripped: any but a single space.
-_UNEVEN_SPACE = re.compile(r"[^\S ]|  ")
+# Whitespace other than the plain space: stripped, and squeezed to one space by `parse_text`.
+_ODD_SPACE = re.compile(r"[^\S ]")
 
 
 def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
@@ -172,22 +172,30 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
     limits = [longest for _, _, longest in positions]
     if not names:
         return
-    pick = itemgetter(*[i for i, _, _ in positions])
-    width = max((i for i, _, _ in positions), default=-1) + 1
+    indexes = [i for i, _, _ in positions]
+    pick = None if indexes == list(range(len(indexes))) else itemgetter(*indexes) if len(indexes) > 1 \
+        else lambda raw: (raw[indexes[0]],)
+    width = max(indexes) + 1
+    present = itemgetter(1)
+    shortest = min(limits)
     for number, raw in enumerate(lines, start=2):
-        if len(raw) < width:
-            raw = raw + [""] * (width - len(raw))
-        cells = list(map(str.strip, pick(raw))) if len(names) > 1 else [raw[positions[0][0]].strip()]
+        if len(raw) != width:
+            raw = raw[:width] + [""] * (width - len(raw))
+        cells = raw if pick is None else list(pick(raw))
+        # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
+        joined = "|".join(cells)
+        if (_ODD_SPACE.search(joined) or "  " in joined or " |" in joined or "| " in joined
+                or joined[:1] == " " or joined[-1:] == " "):
+            cells = [" ".join(c.split()) for c in cells] if normalize else [c.strip() for c in cells]
+            joined = "|".join(cells)
         if not any(cells):
             continue
-        joined = "|".join(cells)
-        if "\x00" in joined or any(map(gt, map(len, cells), limits)):
+        if "\x00" in joined or (max(map(len, cells)) > shortest and any(map(gt, map(len, cells), limits))):
             for cell, name, longest in zip(cells, names, limits):
                 _check_cell(cell, longest, f"{where} 第{number}行「{table.headers[name]}」列")
-        if normalize and _UNEVEN_SPACE.search(joined):
-            cells = [" ".join(c.split()) for c in cells]
         table.count += 1
-        yield number, dict(zip(names, [c or None for c in cells]))
+        # Blank cells are left out: values.get(name) is None for them, as for a missing column.
+        yield number, dict(filter(present, zip(names, cells)))
 
 
 def _digest(path: Path, encoding: str | None = None) -> tuple[str, bool]:
