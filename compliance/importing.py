@@ -7,8 +7,11 @@ the file, the row, the column and the value (and how many other problems there a
 from __future__ import annotations
 
 import hashlib
+from array import array
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from itertools import islice
 from pathlib import Path
 from typing import Any, Callable
 
@@ -17,9 +20,10 @@ from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.store import RECORD_CONTENT, TZ, Store
+from compliance.store.records import RecordBatch
 from compliance.tabular import (
-    split_names,
-    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table,
+    FALSE_WORDS, TRUE_WORDS, split_names,
+    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, stream_table,
 )
 from obligations.catalog import ORG_TYPES, SECTORS
 from obligations.rules import Rules
@@ -64,8 +68,9 @@ class _Problems:
 
     def __init__(self, table: Table):
         self.table = table
-        self.messages: list[str] = []
-        self.from_command_line = all(number == 0 for number, _ in table.rows)
+        self.first: str | None = None
+        self.count = 0
+        self.from_command_line = isinstance(table.rows, list) and all(number == 0 for number, _ in table.rows)
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
         header = self.table.headers.get(column, column) if column else None
@@ -74,7 +79,9 @@ class _Problems:
             where = f"{header}{shown}" if header else "命令行参数"
         else:
             where = f"{self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
-        self.messages.append(f"{where}：{reason}")
+        if self.first is None:
+            self.first = f"{where}：{reason}"
+        self.count += 1
 
     def parse(self, number: int, values: dict[str, Any], column: str, parser: Callable[[Any], Any]) -> Any:
         try:
@@ -84,15 +91,15 @@ class _Problems:
             return None
 
     def raise_if_any(self) -> None:
-        if self.messages:
+        if self.first is not None:
             nothing = "未登记" if self.from_command_line and self.table.rows else "未导入任何数据"
-            more = f"另有 {len(self.messages) - 1} 处错误，" if len(self.messages) > 1 else ""
-            raise InputError(f"{self.messages[0]}（{more}{nothing}）")
+            more = f"另有 {self.count - 1} 处错误，" if self.count > 1 else ""
+            raise InputError(f"{self.first}（{more}{nothing}）")
 
 
 def file_meta(path: Path, table: Table) -> dict[str, Any]:
-    """Return what the audit log keeps of an imported file: its name, SHA-256 and row count."""
-    return {"file": path.name, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(), "rows": len(table.rows)}
+    """Return what the audit log keeps of an imported file: its name, SHA-256 and row count (once its rows are read)."""
+    return {"file": path.name, "sha256": table.sha256, "rows": table.count}
 
 
 def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
@@ -275,80 +282,137 @@ def record_identity(org_id: int, kind: str, held_on: date, group: str | None, me
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-@dataclass
 class _RecordContext:
-    """What checking a record row needs: the rules, the tree, the rosters, the default catalog, today."""
+    """What checking a record row needs: the rules, the tree, the rosters, the default catalog, today.
 
-    rules: Rules
-    index: OrgIndex
-    roster: dict[int, dict[str, MemberRow]]
-    default_catalog: str
-    today: date
+    An import names the same organizations, kinds and dates over and over; each is looked up
+    once and remembered here, so checking a row costs a few dictionary lookups.
+    """
+
+    def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, file: Table | None = None):
+        self.rules = rules
+        self.index = index or OrgIndex(store.orgs())
+        self.roster: dict[int, dict[str, MemberRow]] = {}
+        for m in store.members():
+            self.roster.setdefault(m.org_id, {})[m.name] = m
+        self.groups = {org_id: {m.group_name for m in members.values()} for org_id, members in self.roster.items()}
+        self.full_members = {org_id: {m.name for m in members.values() if m.status == "正式"} for org_id, members in self.roster.items()}
+        self.default_catalog = store.setting("default_catalog") or "national-2018"
+        self.today = store.today()
+        # A file's reader has checked every cell's length already, and may have normalized its text.
+        self.check_lengths = file is None
+        self.normalized = file is not None and file.normalized
+        self._orgs: dict[str, tuple[OrgRow | None, str | None]] = {}
+        self._kinds: dict[str, str | None] = {}
+        self._per: dict[tuple[int, str], str | None] = {}
+        self._dates: dict[Any, date] = {}
+        self._noon: dict[date, datetime] = {}
+
+    def org(self, text: str) -> tuple[OrgRow | None, str | None]:
+        """Return the organization `text` names, or the reason it names none (see `_resolve`)."""
+        found = self._orgs.get(text)
+        if found is None:
+            found = self._orgs[text] = _resolve(self.index, text)
+        return found
+
+    def kind(self, text: str) -> str | None:
+        if text not in self._kinds:
+            self._kinds[text] = self.rules.kind(text)
+        return self._kinds[text]
 
     def owed_per(self, org: OrgRow, kind: str) -> str | None:
         """Return "group" or "member" when `org`'s catalog owes `kind` per group or member."""
-        catalog = self.rules.catalogs.get(self.index.catalog_of(org, self.default_catalog))
-        obligation = catalog.obligation(kind) if catalog else None
-        return obligation.per if obligation and obligation.per != "org" else None
+        key = (org.id, kind)
+        if key not in self._per:
+            catalog = self.rules.catalogs.get(self.index.catalog_of(org, self.default_catalog))
+            obligation = catalog.obligation(kind) if catalog else None
+            self._per[key] = obligation.per if obligation and obligation.per != "org" else None
+        return self._per[key]
+
+    def date(self, problems: _Problems, number: int, values: dict[str, Any], column: str) -> date | None:
+        """Return the date in `column`, None when blank or (with a problem added) unreadable."""
+        value = values.get(column)
+        if value is None:
+            return None
+        try:
+            return self._dates[value]
+        except (KeyError, TypeError):
+            parsed = problems.parse(number, values, column, parse_date)
+            if parsed is not None and isinstance(value, str):
+                self._dates[value] = parsed
+            return parsed
+
+    def noon(self, day: date) -> datetime:
+        """Return noon of `day` in Asia/Shanghai: the entry time given to a record with only an entry date."""
+        if day not in self._noon:
+            self._noon[day] = datetime.combine(day, time(12, 0), tzinfo=TZ)
+        return self._noon[day]
 
 
 def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _RecordContext) -> dict[str, Any] | None:
-    rules, index, roster = ctx.rules, ctx.index, ctx.roster
-    org, reason = _resolve(index, parse_text(values.get("org")) or "")
+    rules = ctx.rules
+    get = values.get
+    text = get if ctx.normalized else lambda column: parse_text(get(column))
+    org, reason = ctx.org(text("org") or "")
     if org is None:
         problems.add(number, "org", values.get("org"), reason or "")
         return None
-    kind_text = parse_text(values.get("kind")) or ""
-    kind = rules.kind(kind_text)
+    kind_text = text("kind") or ""
+    kind = ctx.kind(kind_text)
     if kind is None:
         problems.add(number, "kind", kind_text, "未知的类型（见 compliance catalog show）")
         return None
-    for column in RECORD_COLUMNS:
-        text = values.get(column.english)
-        if isinstance(text, str) and (len(text) > column.max_length or "\x00" in text):
-            problems.add(number, column.english, text[:20] + "…", f"超过 {column.max_length} 个字或含有空字符")
-            return None
-    held_on = problems.parse(number, values, "date", parse_date)
+    if ctx.check_lengths:
+        for column in RECORD_COLUMNS:
+            cell = values.get(column.english)
+            if isinstance(cell, str) and (len(cell) > column.max_length or "\x00" in cell):
+                problems.add(number, column.english, cell[:20] + "…", f"超过 {column.max_length} 个字或含有空字符")
+                return None
+    held_on = ctx.date(problems, number, values, "date")
     if held_on is None:
         if values.get("date") is None:
             problems.add(number, "date", None, "日期不能为空")
         return None
     row: dict[str, Any] = {
         "org_id": org.id, "kind": kind, "held_on": held_on,
-        "expected": problems.parse(number, values, "expected", parse_count),
-        "present": problems.parse(number, values, "present", parse_count),
-        "topic": parse_text(values.get("topic")), "recorder": parse_text(values.get("recorder")),
-        "lecturer": parse_text(values.get("lecturer")),
-        "secretary_signed": problems.parse(number, values, "secretary_signed", parse_bool),
-        "recorder_signed": problems.parse(number, values, "recorder_signed", parse_bool),
-        "group_name": parse_text(values.get("group")), "attendees": parse_text(values.get("attendees")),
-        "excused": parse_text(values.get("excused")), "counterpart": parse_text(values.get("counterpart")),
-        "hours": problems.parse(number, values, "hours", parse_hours), "photos": parse_text(values.get("photos")),
+        "expected": None if get("expected") is None else problems.parse(number, values, "expected", parse_count),
+        "present": None if get("present") is None else problems.parse(number, values, "present", parse_count),
+        "topic": text("topic"), "recorder": text("recorder"), "lecturer": text("lecturer"),
+        "secretary_signed": _flag(problems, number, values, "secretary_signed"),
+        "recorder_signed": _flag(problems, number, values, "recorder_signed"),
+        "group_name": text("group"), "attendees": text("attendees"), "excused": text("excused"),
+        "counterpart": text("counterpart"),
+        "hours": None if get("hours") is None else problems.parse(number, values, "hours", parse_hours),
+        "photos": text("photos"),
         "member_id": None,
     }
     if held_on > ctx.today:
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
-    members = roster.get(org.id, {})
+    members = ctx.roster.get(org.id, {})
+    listed = None
     for column in ("attendees", "excused"):
         if row[column]:
             names = split_names(row[column])
-            unknown = [n for n in names if n not in members]
-            if unknown:
+            known = members.keys() & names
+            if len(known) < len(names):
+                unknown = [n for n in names if n not in members]
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员")
             row[column] = "、".join(names)
-    if row["attendees"]:
+            if column == "attendees" and names:
+                listed = known
+    if listed is not None:
         # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
         voting = kind == "party_congress"
-        listed = [n for n in split_names(row["attendees"]) if n in members and (not voting or members[n].status == "正式")]
-        on_roster = [m for m in members.values() if not voting or m.status == "正式"]
-        if row["present"] is not None and row["present"] != len(listed):
-            problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{len(listed)}人）")
-        row["present"] = len(listed)
+        full = ctx.full_members.get(org.id, set())
+        counted = len(listed & full) if voting else len(listed)
+        if row["present"] is not None and row["present"] != counted:
+            problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
+        row["present"] = counted
         if row["expected"] is None:
-            row["expected"] = len(on_roster)
-    member_name = parse_text(values.get("member"))
+            row["expected"] = len(full) if voting else len(members)
+    member_name = text("member")
     if member_name:
         member = members.get(member_name)
         if member is None:
@@ -359,7 +423,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
     elif row["counterpart"] and row["counterpart"] == member_name:
         problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
-    if row["group_name"] and members and row["group_name"] not in {m.group_name for m in members.values()}:
+    if row["group_name"] and members and row["group_name"] not in ctx.groups[org.id]:
         problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
     if kind == "term_delay" and approved_deadline(EvalRecord(0, org.id, kind, held_on, held_on, topic=row["topic"])) is None:
         problems.add(number, "topic", row["topic"], "换届延期批准须在主题中写明批准延期至的日期，如 批准延期至2027-03-31（批复文号）")
@@ -368,54 +432,137 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "group", None, f"{rules.kinds[kind].name}须填写党小组")
     if per == "member" and not member_name:
         problems.add(number, "member", None, f"{rules.kinds[kind].name}须填写党员")
-    recorded_on = problems.parse(number, values, "recorded_on", parse_date)
+    recorded_on = ctx.date(problems, number, values, "recorded_on")
     if recorded_on is not None:
         if recorded_on < held_on:
             problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期早于会议日期")
         elif recorded_on > ctx.today:
             problems.add(number, "recorded_on", values.get("recorded_on"), "录入日期晚于今天")
-        row["first_recorded_at"] = datetime.combine(recorded_on, time(12, 0), tzinfo=TZ)
+        row["first_recorded_at"] = ctx.noon(recorded_on)
     # Two talks of one member on one day differ by whom they talked with.
     topic_key = row["topic"] if not row["counterpart"] else f"{row['topic'] or ''}\x1e{row['counterpart']}"
     row["identity"] = record_identity(org.id, kind, held_on, row["group_name"], row["member_id"], topic_key)
     return row
 
 
-def load_records(store: Store, rules: Rules, table: Table, source: str, meta: dict[str, Any] | None = None,
+_FLAGS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
+
+
+def _flag(problems: _Problems, number: int, values: dict[str, Any], column: str) -> bool | None:
+    """Return the 是/否 in `column` as `parse_bool` reads it, looking the common words up first."""
+    value = values.get(column)
+    if value is None:
+        return None
+    flag = _FLAGS.get(value) if isinstance(value, str) else None
+    return flag if flag is not None else problems.parse(number, values, column, parse_bool)
+
+
+# Rows checked, then written, at a time: big enough that the per-chunk queries cost little,
+# small enough that memory does not grow with the file.
+CHUNK = 20_000
+
+
+class _RowNumbers:
+    """Which row of the file wrote or matched each version, kept compactly for naming duplicates.
+
+    Versions this import wrote have ids above `before`, given in consecutive blocks; versions
+    that were there already and that a row found unchanged are marked in an array by id.
+    """
+
+    def __init__(self, before: int):
+        self.before = before
+        self.written = array("i")
+        self.blocks: list[tuple[int, int]] = []      # (first id, index in `written`)
+        self.matched: array | None = None
+
+    def wrote(self, ids: range, numbers: list[int]) -> None:
+        if ids:
+            self.blocks.append((ids.start, len(self.written)))
+            self.written.extend(numbers)
+
+    def match(self, version_id: int, number: int) -> None:
+        if self.matched is None:
+            self.matched = array("i", bytes(4 * (self.before + 1)))
+        self.matched[version_id] = number
+
+    def row_of(self, version_id: int) -> int | None:
+        """Return the row of this file that wrote or matched the version, None when no row did."""
+        if version_id <= self.before:
+            return (self.matched[version_id] or None) if self.matched is not None else None
+        first, offset = self.blocks[bisect_right(self.blocks, (version_id, len(self.written))) - 1]
+        return self.written[offset + version_id - first]
+
+
+class _Refused(Exception):
+    """The actor may not write every organization the rows name; raised to roll the import back."""
+
+
+def load_records(store: Store, rules: Rules, table: Table, source: str, path: Path | None = None,
                  actor: Actor | None = None) -> ImportResult:
-    """Check every row of `table`, then write new records and new versions in one transaction."""
+    """Check and write the rows of `table` in chunks, in one transaction that a bad row rolls back.
+
+    A row whose identity an earlier row of the file (or a stored record) has is compared with it
+    through the database, so the file's rows are never all in memory. `path` is the imported
+    file, for the audit entry; without it the rows were given on the command line.
+    """
     problems = _Problems(table)
-    roster: dict[int, dict[str, MemberRow]] = {}
-    for m in store.members():
-        roster.setdefault(m.org_id, {})[m.name] = m
-    ctx = _RecordContext(rules, OrgIndex(store.orgs()), roster, store.setting("default_catalog") or "national-2018", store.today())
-    rows: dict[str, tuple[int, dict[str, Any]]] = {}
-    for number, values in table.rows:
+    ctx = _RecordContext(store, rules, file=table if path else None)
+    result = ImportResult()
+    action = "record_import" if path else "log"
+    try:
+        with store.record_batch(source) as batch:
+            numbers = _RowNumbers(batch.before)
+            rows = iter(table.rows)
+            while chunk := list(islice(rows, CHUNK)):
+                _load_chunk(problems, ctx, batch, numbers, result, chunk)
+            problems.raise_if_any()
+            paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
+            if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
+                raise _Refused()
+            batch.audit(file_meta(path, table) if path else None)
+            result.ids = batch.touched()
+    except _Refused:
+        require_write(store, actor, action, paths)     # logs the refusal and raises
+        raise
+    return result
+
+
+def _load_chunk(problems: _Problems, ctx: _RecordContext, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
+                chunk: list[tuple[int, dict[str, Any]]]) -> None:
+    """Check one chunk of rows and write its new records and new versions."""
+    checked = []
+    for number, values in chunk:
         row = _record_row(problems, number, values, ctx)
-        if row is None:
-            continue
-        earlier = rows.get(row["identity"])
-        if earlier and _content(earlier[1]) != _content(row):
-            problems.add(number, None, None, f"与第{earlier[0]}行是同一条记录（党组织、类型、日期、党小组、党员、主题相同）但内容不同")
-        rows.setdefault(row["identity"], (number, row))
-    problems.raise_if_any()
-    if actor is not None:
-        require_write(store, actor, "record_import" if meta else "log", [ctx.index.by_id[r["org_id"]].path for _, r in rows.values()])
-    current = store.current_by_identity(rows)
-    new, versions, result = [], [], ImportResult()
-    for identity, (_, row) in rows.items():
+        if row is not None:
+            checked.append((number, row))
+    current = batch.current(list({row["identity"] for _, row in checked}))
+    pending: dict[str, tuple[int, dict[str, Any]]] = {}
+    new, new_numbers, versions, version_numbers = [], [], [], []
+    for number, row in checked:
+        identity = row["identity"]
+        earlier = pending.get(identity)
         old = current.get(identity)
+        if earlier is None and old is not None:
+            row_number = numbers.row_of(old["id"])
+            if row_number is not None:
+                earlier = (row_number, old)
+        if earlier is not None:
+            if _content(earlier[1]) != _content(row):
+                problems.add(number, None, None, f"与第{earlier[0]}行是同一条记录（党组织、类型、日期、党小组、党员、主题相同）但内容不同")
+            continue
+        pending[identity] = (number, row)
         if old is None:
             new.append(row)
+            new_numbers.append(number)
             result.added += 1
         elif _content(old) == _content(row):     # also when it was voided: only `record correct` revives one
+            numbers.match(old["id"], number)
             result.unchanged += 1
         else:
-            content = {k: v for k, v in row.items() if k not in ("identity", "first_recorded_at")}
-            versions.append((old, content))
+            versions.append((old, {k: v for k, v in row.items() if k not in ("identity", "first_recorded_at")}))
+            version_numbers.append(number)
             result.updated += 1
-    result.ids = store.write_records(new, versions, source, meta)
-    return result
+    numbers.wrote(batch.write(new, versions), new_numbers + version_numbers)
 
 
 def _content(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -424,8 +571,8 @@ def _content(row: dict[str, Any]) -> tuple[Any, ...]:
 
 def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load meeting and activity records; the same row again adds nothing, a changed one adds a version."""
-    table = read_table(path, RECORD_COLUMNS)
-    return load_records(store, rules, table, source=f"import:{path.name}", meta=file_meta(path, table), actor=actor)
+    table = stream_table(path, RECORD_COLUMNS, normalize=True)
+    return load_records(store, rules, table, source=f"import:{path.name}", path=path, actor=actor)
 
 
 def _option_table(values: dict[str, Any]) -> Table:
@@ -461,10 +608,7 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     org = index.by_id[current["org_id"]]
     values = {**record_values(current, org.path), **{k: v for k, v in changes.items() if v is not None}}
     problems = _Problems(_option_table(values))
-    roster: dict[int, dict[str, MemberRow]] = {}
-    for m in store.members():
-        roster.setdefault(m.org_id, {})[m.name] = m
-    ctx = _RecordContext(rules, index, roster, store.setting("default_catalog") or "national-2018", store.today())
+    ctx = _RecordContext(store, rules, index)
     row = _record_row(problems, 0, values, ctx)
     problems.raise_if_any()
     assert row is not None

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+import hashlib
 import re
 from dataclasses import dataclass
+from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from compliance.errors import InputError
 
@@ -38,11 +40,18 @@ class Column:
 
 @dataclass
 class Table:
-    """The rows of one file, keyed by English column name, with the header users wrote."""
+    """The rows of one file, keyed by English column name, with the header users wrote.
+
+    `rows` is a list, or, for a streamed CSV file, an iterator that reads the file as it goes
+    and can be walked once; `count` is how many rows have been read (all of them at the end).
+    """
 
     path: Path
     headers: dict[str, str]          # English name -> header as written in the file
-    rows: list[tuple[int, dict[str, Any]]]  # (spreadsheet row number, values)
+    rows: Iterable[tuple[int, dict[str, Any]]]  # (spreadsheet row number, values)
+    sha256: str | None = None        # the file's digest, when it was read from a file
+    count: int = 0
+    normalized: bool = False         # every value is text as `parse_text` returns it, or None
 
 
 class CellError(InputError):
@@ -50,25 +59,44 @@ class CellError(InputError):
 
 
 def read_table(path: Path, columns: list[Column]) -> Table:
-    """Return the rows of a CSV (UTF-8 with or without BOM, or GB18030) or XLSX file.
+    """Return the rows of a CSV (UTF-8 with or without BOM, or GB18030) or XLSX file, all in memory.
 
     Headers may be Chinese or English; unknown headers and missing required ones are errors.
     Blank cells become None; rows that are entirely blank are skipped.
+    """
+    table = stream_table(path, columns)
+    table.rows = list(table.rows)
+    return table
+
+
+def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> Table:
+    """Return the table of a CSV or XLSX file as `read_table` does, but with rows read as they are walked.
+
+    The header is checked at once. A CSV file is read twice: first in binary for its digest and
+    its encoding, then row by row, so memory does not grow with the file. An XLSX file is read
+    whole (its formulas are matched to its values by position). With `normalize`, the text of
+    a CSV file comes as `parse_text` returns it, and the table says so (`normalized`).
     """
     if not path.is_file():
         raise InputError(f"{path}：文件不存在")
     by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
     formulas: dict[tuple[int, int], str] = {}
-    if path.suffix.lower() in (".xlsx", ".xlsm"):
+    spreadsheet = path.suffix.lower() in (".xlsx", ".xlsm")
+    if spreadsheet:
         raw_rows, where, formulas = _read_xlsx(path, by_header)
+        digest = _digest(path)[0]
+        lines: Iterator[list[Any]] = iter(raw_rows)
     else:
-        raw_rows, where = _read_csv(path), path.name
-    if not raw_rows:
+        digest, encoding = _text_encoding(path)
+        where = path.name
+        lines = _csv_rows(path, encoding)
+    first = next(lines, None)
+    if first is None:
         raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
     headers: dict[str, str] = {}
     positions: list[tuple[int, str]] = []
     unknown, repeated = [], []
-    for i, cell in enumerate(raw_rows[0]):
+    for i, cell in enumerate(first):
         text = str(cell).strip() if cell is not None else ""
         if not text:
             continue
@@ -88,38 +116,121 @@ def read_table(path: Path, columns: list[Column]) -> Table:
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
         raise InputError(f"{where} 第1行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
-    rows = []
-    for number, raw in enumerate(raw_rows[1:], start=2):
+    table = Table(path, headers, (), digest)
+    longest = {c.english: c.max_length for c in columns}
+    limits = [(i, name, longest[name]) for i, name in positions]
+    if not spreadsheet:              # every cell of a CSV file is text
+        table.rows = _text_rows(table, lines, where, limits, normalize)
+        table.normalized = normalize
+    else:
+        table.rows = _rows(table, lines, where, limits, formulas)
+    return table
+
+
+def _check_cell(cell: str, longest: int, where: str) -> None:
+    """Raise InputError naming `where` when a cell is longer than its column allows or holds a NUL."""
+    if len(cell) > longest:
+        raise InputError(f"{where}：值「{cell[:20]}…」超过 {longest} 个字（未导入任何数据）")
+    if "\x00" in cell:
+        raise InputError(f"{where}：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
+
+
+def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
+          formulas: dict[tuple[int, int], str]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, values) of the lines after the header, counting them in `table.count`."""
+    width = max((i for i, _, _ in positions), default=-1) + 1
+    for number, raw in enumerate(lines, start=2):
+        if len(raw) < width:
+            raw = list(raw) + [None] * (width - len(raw))
         values = {}
-        for i, name in positions:
-            cell = raw[i] if i < len(raw) else None
-            if cell is None and (number - 1, i) in formulas:
-                raise InputError(f"{where} 第{number}行「{headers[name]}」列：值「{formulas[(number - 1, i)]}」：是公式且文件中没有保存计算结果，"
-                                 "请在 Excel 中打开后保存，或把公式粘贴为数值（未导入任何数据）")
+        blank = True
+        for i, name, longest in positions:
+            cell = raw[i]
             if isinstance(cell, str):
                 cell = cell.strip() or None
-                longest = next(c.max_length for c in columns if c.english == name)
-                if cell and "\x00" in cell:
-                    raise InputError(f"{where} 第{number}行「{headers[name]}」列：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
-                if cell and len(cell) > longest:
-                    raise InputError(f"{where} 第{number}行「{headers[name]}」列：值「{cell[:20]}…」超过 {longest} 个字（未导入任何数据）")
+                if cell is not None:
+                    _check_cell(cell, longest, f"{where} 第{number}行「{table.headers[name]}」列")
+            elif cell is None and formulas and (number - 1, i) in formulas:
+                raise InputError(f"{where} 第{number}行「{table.headers[name]}」列：值「{formulas[(number - 1, i)]}」：是公式且文件中没有保存计算结果，"
+                                 "请在 Excel 中打开后保存，或把公式粘贴为数值（未导入任何数据）")
+            if cell is not None:
+                blank = False
             values[name] = cell
-        if any(v is not None for v in values.values()):
-            rows.append((number, values))
-    return Table(path, headers, rows)
+        if not blank:
+            table.count += 1
+            yield number, values
 
 
-def _read_csv(path: Path) -> list[list[Any]]:
-    data = path.read_bytes()
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
+# Whitespace other than the plain space: stripped, and squeezed to one space by `parse_text`.
+_ODD_SPACE = re.compile(r"[^\S ]")
+
+
+def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
+               normalize: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one."""
+    names = [name for _, name, _ in positions]
+    limits = [longest for _, _, longest in positions]
+    if not names:
+        return
+    indexes = [i for i, _, _ in positions]
+    pick = None if indexes == list(range(len(indexes))) else itemgetter(*indexes) if len(indexes) > 1 \
+        else lambda raw: (raw[indexes[0]],)
+    width = max(indexes) + 1
+    present = itemgetter(1)
+    shortest = min(limits)
+    for number, raw in enumerate(lines, start=2):
+        if len(raw) != width:
+            raw = raw[:width] + [""] * (width - len(raw))
+        cells = raw if pick is None else list(pick(raw))
+        # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
+        joined = "|".join(cells)
+        if (_ODD_SPACE.search(joined) or "  " in joined or " |" in joined or "| " in joined
+                or joined[:1] == " " or joined[-1:] == " "):
+            cells = [" ".join(c.split()) for c in cells] if normalize else [c.strip() for c in cells]
+            joined = "|".join(cells)
+        if not any(cells):
             continue
-    else:
+        if "\x00" in joined or (max(map(len, cells)) > shortest and any(map(gt, map(len, cells), limits))):
+            for cell, name, longest in zip(cells, names, limits):
+                _check_cell(cell, longest, f"{where} 第{number}行「{table.headers[name]}」列")
+        table.count += 1
+        # Blank cells are left out: values.get(name) is None for them, as for a missing column.
+        yield number, dict(filter(present, zip(names, cells)))
+
+
+def _digest(path: Path, encoding: str | None = None) -> tuple[str, bool]:
+    """Return the SHA-256 of a file and whether its bytes are text in `encoding`, reading it in blocks."""
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder(encoding)() if encoding else None
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+            if decoder is not None:
+                try:
+                    decoder.decode(block)
+                except UnicodeDecodeError:
+                    decoder = None
+    if decoder is not None:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            decoder = None
+    return digest.hexdigest(), decoder is not None
+
+
+def _text_encoding(path: Path) -> tuple[str, str | None]:
+    """Return the SHA-256 of a CSV file and its encoding: UTF-8 (with or without BOM), else GB18030, else None."""
+    digest, utf8 = _digest(path, "utf-8")
+    if utf8:
+        return digest, "utf-8-sig"
+    return digest, "gb18030" if _digest(path, "gb18030")[1] else None
+
+
+def _csv_rows(path: Path, encoding: str | None) -> Iterator[list[str]]:
+    if not encoding:
         raise InputError(f"{path}: 无法识别文件编码（请保存为 UTF-8 的 CSV）")
-    return [row for row in csv.reader(io.StringIO(text, newline=""))]
+    with path.open(encoding=encoding, newline="") as fh:
+        yield from csv.reader(fh)
 
 
 def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:
@@ -235,6 +346,15 @@ def parse_text(value: Any) -> str | None:
     return text or None
 
 
+_NAME_SEPARATORS = re.compile(r"[、,，;；\s]+")
+# A list that splits on 、 alone: no other separator, no empty name.
+_NOT_PLAIN_NAMES = re.compile(r"[,，;；\s]|、、|^、|、$")
+
+
 def split_names(text: str) -> list[str]:
     """Return the names in a list typed with 、 , ; or spaces (Chinese or ASCII punctuation), in order, once each."""
-    return list(dict.fromkeys(n for n in re.split(r"[、,，;；\s]+", text) if n))
+    if text and not _NOT_PLAIN_NAMES.search(text):
+        names = text.split("、")
+        if len(set(names)) == len(names):
+            return names
+    return list(dict.fromkeys(n for n in _NAME_SEPARATORS.split(text) if n))

@@ -190,3 +190,59 @@ def test_a_term_delay_must_name_its_approved_deadline(town: Store, rules, tmp_pa
     result = importing.log_record(town, rules, {"org": "ZZ1", "kind": "换届延期批准", "date": "2026-10-30",
                                                 "topic": "批准延期至2027-03-31（镇党委批复〔2026〕12号）"})
     assert result.added == 1
+
+
+def test_the_same_identity_in_another_chunk_with_different_content_is_named(town: Store, rules, tmp_path: Path, monkeypatch):
+    # Rows are checked and written a chunk at a time; an earlier chunk's row is found through the database.
+    monkeypatch.setattr(importing, "CHUNK", 2)
+    with pytest.raises(InputError, match="records.csv 第5行：与第2行是同一条记录"):
+        _import(town, rules, tmp_path, f"{BRANCH},党员大会,2026-01-05,10,8,,,", f"{BRANCH},党员大会,2026-02-05,10,8,,,",
+                f"{BRANCH},党员大会,2026-03-05,10,8,,,", f"{BRANCH},党员大会,2026-01-05,10,9,,,")
+    assert _records(town) == 0
+
+
+def test_a_row_repeated_in_another_chunk_is_added_once(town: Store, rules, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK", 2)
+    rows = [f"{BRANCH},党员大会,2026-01-05,10,8,,,", f"{BRANCH},党员大会,2026-02-05,10,8,,,", f"{BRANCH},党员大会,2026-01-05,10,8,,,"]
+    result = _import(town, rules, tmp_path, *rows)
+    assert (result.added, result.updated, result.unchanged) == (2, 0, 0) and _records(town) == 2
+    again = _import(town, rules, tmp_path, *rows)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2) and _records(town) == 2
+
+
+def test_a_stored_record_matched_twice_with_different_content_names_the_first_row(town: Store, rules, tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(importing, "CHUNK", 2)
+    _import(town, rules, tmp_path, f"{BRANCH},党员大会,2026-01-05,10,8,,,")
+    with pytest.raises(InputError, match="第4行：与第2行是同一条记录"):
+        _import(town, rules, tmp_path, f"{BRANCH},党员大会,2026-01-05,10,8,,,", f"{BRANCH},党员大会,2026-02-05,10,8,,,",
+                f"{BRANCH},党员大会,2026-01-05,10,7,,,")
+    changed = _import(town, rules, tmp_path, f"{BRANCH},党员大会,2026-02-05,10,8,,,", f"{BRANCH},党员大会,2026-01-05,10,7,,,",
+                      f"{BRANCH},党员大会,2026-01-05,10,7,,,")
+    assert (changed.added, changed.updated, changed.unchanged) == (1, 1, 0) and _records(town) == 3
+
+
+def test_cells_are_stripped_and_spaces_squeezed_and_extra_cells_ignored(town: Store, rules, tmp_path: Path):
+    path = tmp_path / "records.csv"
+    path.write_text(f"党组织,类型,日期,主题\n {BRANCH}\t,党员大会 ,2026-01-05,学习\u3000 党章  \n"
+                    f"{BRANCH},党课,2026-01-06,学习党章,多余\n,,,,多余\n", encoding="utf-8")
+    result = importing.import_records(town, rules, path)
+    assert result.added == 2
+    topics = {r["topic"] for r in town.org_records(importing.OrgIndex(town.orgs()).resolve(BRANCH).id)}
+    assert topics == {"学习 党章", "学习党章"}
+
+
+def test_importing_a_big_file_keeps_memory_to_a_chunk(town: Store, rules, tmp_path: Path, monkeypatch):
+    import tracemalloc
+
+    monkeypatch.setattr(importing, "CHUNK", 1000)
+    lines = ["党组织,类型,日期,主题"] + [f"{BRANCH},主题党日,2025-{1 + i % 12:02d}-{1 + i % 28:02d},第{i}次主题党日活动" for i in range(20000)]
+    path = write_csv(tmp_path / "big.csv", "\n".join(lines))
+    tracemalloc.start()
+    try:
+        result = importing.import_records(town, rules, path)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.added == 20000
+    # Holding every row would take well over 20 MB; a chunk of 1,000 rows and the ids written take a few.
+    assert peak < 8_000_000, peak

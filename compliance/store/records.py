@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Callable
+from operator import itemgetter
+from typing import Any, Callable, Iterator
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from compliance import model
-from compliance.errors import InputError, NotFound
+from compliance.errors import DatabaseError, InputError, NotFound
+from compliance.store.sql import Columns, reserve_ids
 from compliance.store.timezone import TZ
 
 RECORD = model.Record.__table__
@@ -17,6 +20,10 @@ CONTENT = (
     "org_id", "kind", "held_on", "member_id", "group_name", "expected", "present", "topic", "recorder", "lecturer",
     "secretary_signed", "recorder_signed", "attendees", "excused", "counterpart", "hours", "photos",
 )
+
+# What a written version holds, in the order RecordBatch sends it to the database: the dates last.
+PLAIN = tuple(k for k in CONTENT if k != "held_on")
+WRITTEN = ("id", "record_id", "version", "identity", *PLAIN, "source", "held_on", "first_recorded_at", "recorded_at")
 
 
 def _replace(conn: Any, old: dict[str, Any], **values: Any) -> None:
@@ -99,3 +106,110 @@ class RecordQueries:
             old = self._current(conn, record_id)
             _replace(conn, old, voided_at=stamp, void_reason=reason)
             self.audit(conn, "void", "record", record_id, old["org_id"], {"version": old["version"]}, reason)
+
+    @contextmanager
+    def record_batch(self, source: str) -> Iterator["RecordBatch"]:
+        """Open one write transaction for records that arrive in chunks; commit when the block ends.
+
+        An exception inside the block rolls back everything the batch wrote, so an import that
+        finds a bad row after writing earlier chunks leaves nothing behind.
+        """
+        with self.writing() as conn:
+            before = conn.execute(select(func.max(RECORD.c.id))).scalar() or 0
+            yield RecordBatch(conn, self.clock(), source, self.audit, before)
+
+
+class RecordBatch:
+    """Records written as an import streams through its rows, inside one transaction.
+
+    `current` reads what the database holds for some identities, including the versions this
+    batch wrote earlier, so a later row of the same file is compared with an earlier one without
+    keeping the file's rows in memory. Versions with an id above `before` are this batch's.
+    """
+
+    def __init__(self, conn: Connection, stamp: datetime, source: str, audit: Callable[..., None], before: int):
+        self.conn = conn
+        self.before = before                      # the largest id before the batch: larger ones are its own
+        self.stamp = stamp
+        self.source = source
+        self._audit = audit
+        self.created: list[range] = []            # record ids of new records, in blocks
+        self.new_versions: list[int] = []         # record ids that got a new version
+        self.org_ids: set[int] = set()
+        self.single: dict[str, Any] | None = None  # the content of the last record written
+        self._columns = Columns(conn, RECORD, WRITTEN)
+        self._plain = itemgetter(*PLAIN)
+        self._day = self._columns.converter("held_on")
+        self._instant = self._columns.converter("recorded_at")
+        self._lookup: dict[int, str] = {}
+
+    def current(self, identities: list[str]) -> dict[str, dict[str, Any]]:
+        """Return the current version of each record with one of `identities` (those this batch wrote too)."""
+        found: dict[str, int] = {}
+        for i in range(0, len(identities), 5000):
+            chunk = identities[i:i + 5000]
+            if not self._columns.marker:
+                query = select(RECORD.c.identity, RECORD.c.id).where(RECORD.c.superseded_at.is_(None), RECORD.c.identity.in_(chunk))
+                found.update(self.conn.execute(query).all())
+                continue
+            sql = self._lookup.get(len(chunk))
+            if sql is None:
+                sql = self._lookup[len(chunk)] = (f"SELECT identity, id FROM record WHERE superseded_at IS NULL "
+                                                   f"AND identity IN ({', '.join([self._columns.marker] * len(chunk))})")
+            found.update(self.conn.exec_driver_sql(sql, tuple(chunk)).all())
+        if not found:
+            return {}
+        rows = {}
+        ids = list(found.values())
+        for i in range(0, len(ids), 5000):
+            for row in self.conn.execute(select(RECORD).where(RECORD.c.id.in_(ids[i:i + 5000]))).mappings():
+                rows[row["identity"]] = dict(row)
+        return rows
+
+    def write(self, new: list[dict[str, Any]], versions: list[tuple[dict[str, Any], dict[str, Any]]]) -> range:
+        """Insert new records and new versions of current ones (as `current` returned them); return the ids given, in order."""
+        count = len(new) + len(versions)
+        if not count:
+            return range(0)
+        ids = reserve_ids(self.conn, RECORD, count)
+        stamp, source, plain = self.stamp, self.source, self._plain
+        day, instant = self._day, self._instant
+        recorded = instant(stamp)
+        rows = []
+        for row_id, row in zip(ids, new):
+            rows.append((row_id, row_id, 1, row["identity"], *plain(row), source, day(row["held_on"]),
+                         instant(row.get("first_recorded_at") or stamp), recorded))
+        for row_id, (old, content) in zip(ids[len(new):], versions):
+            # Under the write lock nobody else can have replaced the version we read;
+            # the guard makes sure of it rather than forking the record.
+            done = self.conn.execute(update(RECORD).where(RECORD.c.id == old["id"], RECORD.c.superseded_at.is_(None))
+                                     .values(superseded_at=stamp)).rowcount
+            if done != 1:
+                raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
+            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *plain(content), source,
+                         day(content["held_on"]), instant(old["first_recorded_at"]), recorded))
+            self.new_versions.append(old["record_id"])
+        self._columns.insert(rows)
+        if new:
+            self.created.append(ids[:len(new)])
+        self.org_ids.update(r["org_id"] for r in new)
+        self.org_ids.update(c["org_id"] for _, c in versions)
+        self.single = (new or [c for _, c in versions])[-1]
+        return ids
+
+    def touched(self) -> list[int]:
+        """Return the record ids this batch wrote: those with a new version, then the new ones."""
+        return self.new_versions + [i for block in self.created for i in block]
+
+    def audit(self, meta: dict[str, Any] | None) -> None:
+        """Append the batch's one audit entry: the import (`meta`: file, sha256, rows), or the one record logged."""
+        touched = self.touched()
+        if not touched:
+            return
+        if meta is None and len(touched) == 1:
+            content = {k: v for k, v in (self.single or {}).items() if k in CONTENT or k == "first_recorded_at"}
+            self._audit(self.conn, "log", "record", touched[0], content["org_id"], {"record": content})
+            return
+        created = [i for block in self.created for i in block]
+        self._audit(self.conn, "import", "record", None, None, {**(meta or {}), "created": created, "org_ids": sorted(self.org_ids),
+                                                                "new_versions": self.new_versions})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
-from sqlalchemy import Connection, Table, func, insert, select
+from sqlalchemy import Connection, Table, func, insert, select, text
 
 
 def insert_new(dialect: str, table: Any, key: str | list[str]) -> Any:
@@ -27,3 +27,67 @@ def insert_counting_new(conn: Connection, table: Table, key: list[str], rows: li
     before = conn.execute(count).scalar() or 0
     conn.execute(insert_new(conn.dialect.name, table, key), rows)
     return (conn.execute(count).scalar() or 0) - before
+
+
+_MARKERS = {"qmark": "?", "format": "%s", "pyformat": "%s"}
+
+
+class Columns:
+    """An INSERT of some columns of `table`, run with the driver's `executemany` on plain tuples.
+
+    SQLAlchemy's own executemany compiles and converts every row's values through the column
+    types. Here the caller passes values the driver takes as they are (text, numbers, booleans,
+    None), except dates and instants, which go through `converter(name)`: the column type's own
+    conversion (text on SQLite, UTC for aware instants), remembered per value, since dates
+    repeat from row to row.
+    """
+
+    def __init__(self, conn: Connection, table: Table, names: tuple[str, ...]):
+        self.conn = conn
+        self.table = table
+        self.names = names
+        self.marker = _MARKERS.get(conn.dialect.paramstyle, "")
+        self.sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([self.marker] * len(names))})"
+                    if self.marker else "")
+
+    def converter(self, name: str) -> Callable[[Any], Any]:
+        """Return the function that turns a value of column `name` into what the driver is given."""
+        dialect = self.conn.dialect
+        process = self.table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None or not self.marker:
+            return lambda value: value
+        seen: dict[Any, Any] = {None: None}
+
+        def convert(value: Any) -> Any:
+            try:
+                return seen[value]
+            except KeyError:
+                if len(seen) > 100_000:
+                    seen.clear()
+                seen[value] = result = process(value)
+                return result
+
+        return convert
+
+    def insert(self, rows: list[tuple[Any, ...]]) -> None:
+        """Insert `rows`, each a tuple of values in the order of `names`, dates converted by `converter`."""
+        if not rows:
+            return
+        if self.sql:
+            self.conn.exec_driver_sql(self.sql, rows)
+        else:
+            self.conn.execute(insert(self.table), [dict(zip(self.names, row)) for row in rows])
+
+
+def reserve_ids(conn: Connection, table: Table, count: int) -> range:
+    """Return `count` consecutive new ids for `table`'s `id` column, to be inserted by the caller.
+
+    The caller holds the write lock (`writing()`), so nobody else inserts in between: on SQLite
+    the ids follow the largest one; on PostgreSQL the id sequence is moved past them.
+    """
+    if conn.dialect.name == "postgresql":
+        last = conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                                 f"nextval(pg_get_serial_sequence('{table.name}', 'id')) + :n - 1)"), {"n": count}).scalar_one()
+        return range(last - count + 1, last + 1)
+    first = (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    return range(first, first + count)
