@@ -17,7 +17,7 @@ from typing import Callable
 from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, period_label
+from compliance.report.labels import STATUS_LABELS, finding_period, flag_text
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.tracking import Window, evaluate_orgs, iter_findings

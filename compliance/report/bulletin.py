@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from compliance.supervision import GAP_STATUSES, SupervisionResult
+from compliance.supervision import SupervisionResult
 from obligations.cadence import next_month_end
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",

@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, or_, select, text, update
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from compliance import model
 from compliance.errors import DatabaseError
-from compliance.evaluate import Record as EvalRecord
 from compliance.orgs import MemberRow, OrgRow
 from compliance.store.audit import LOCAL_ADMIN, AuditQueries
 from compliance.store.members import MemberQueries
@@ -203,61 +202,6 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(**change))
 
     # --- records ----------------------------------------------------------------------
-    def current_by_identity(self, identities: Iterable[str]) -> dict[str, dict[str, Any]]:
-        """Return the current (not superseded) version of each record with one of `identities`."""
-        result: dict[str, dict[str, Any]] = {}
-        with self.engine.connect() as conn:
-            for chunk in _chunks(list(set(identities)), 5000):
-                query = select(RECORD).where(RECORD.c.identity.in_(chunk), RECORD.c.superseded_at.is_(None))
-                for row in conn.execute(query).mappings():
-                    result[row["identity"]] = dict(row)
-        return result
-
-    def write_records(self, new: list[dict[str, Any]], versions: list[tuple[dict[str, Any], dict[str, Any]]], source: str | None,
-                      meta: dict[str, Any] | None = None) -> list[int]:
-        """Insert new records and new versions of existing ones; return the stable ids touched.
-
-        `versions` pairs the current row (as `current_by_identity` returned it) with the new
-        content. Everything is written in one transaction. `recorded_at` is when this database
-        learned of a version (what `known_at` compares); `first_recorded_at` is when the record
-        was first made, which an import of old paper records may give (what `late_entry` checks).
-        An import is one audit entry (`meta`: file, sha256, rows; and the ids it created); a
-        single logged record's entry holds its content.
-        """
-        stamp = self.clock()
-        with self.writing() as conn:
-            created: list[int] = []
-            if new:
-                rows = [{**r, "version": 1, "recorded_at": stamp,
-                         "first_recorded_at": r.get("first_recorded_at") or stamp, "source": source} for r in new]
-                created = list(conn.execute(insert(RECORD).returning(RECORD.c.id), rows).scalars())
-                for chunk in _chunks(created, 5000):
-                    conn.execute(update(RECORD).where(RECORD.c.id.in_(chunk)).values(record_id=RECORD.c.id))
-            if versions:
-                for old, _ in versions:
-                    # Under the write lock nobody else can have replaced the version we read;
-                    # the guard makes sure of it rather than forking the record.
-                    done = conn.execute(update(RECORD).where(RECORD.c.id == old["id"], RECORD.c.superseded_at.is_(None))
-                                        .values(superseded_at=stamp)).rowcount
-                    if done != 1:
-                        raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
-                conn.execute(insert(RECORD), [
-                    {**content, "record_id": old["record_id"], "version": old["version"] + 1,
-                     "identity": old["identity"], "first_recorded_at": old["first_recorded_at"],
-                     "recorded_at": stamp, "voided_at": None, "source": source}
-                    for old, content in versions
-                ])
-            touched = [old["record_id"] for old, _ in versions] + created
-            if touched:
-                single = len(new) + len(versions) == 1 and meta is None
-                content = (new or [c for _, c in versions])[0] if single else None
-                org_ids = sorted({r["org_id"] for r in new} | {c["org_id"] for _, c in versions})
-                detail = {"record": _jsonable(content)} if single else {**(meta or {}), "created": created, "org_ids": org_ids,
-                                                                        "new_versions": [old["record_id"] for old, _ in versions]}
-                org_id = content["org_id"] if single else None
-                self.audit(conn, "log" if single else "import", "record", touched[0] if single else None, org_id, detail)
-        return touched
-
     def record_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(RECORD).where(RECORD.c.superseded_at.is_(None))).scalar() or 0
