@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from itertools import islice
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
@@ -57,7 +57,7 @@ class ImportResult:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
-    ids: list[int] = field(default_factory=list)
+    ids: Sequence[int] = field(default_factory=list)     # Ids from the store: ranges, not one int each
 
 
 class _Problems:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from compliance.errors import NotFound
 from compliance.evaluate import MemberRef, OrgFacts
@@ -37,9 +37,8 @@ class OrgRow:
     has_committee: bool | None
 
 
-@dataclass(frozen=True)
-class MemberRow:
-    """A member as stored."""
+class MemberRow(NamedTuple):
+    """A member as stored (a named tuple: a province has a million)."""
 
     id: int
     org_id: int

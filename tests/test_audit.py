@@ -43,7 +43,7 @@ def test_every_change_is_an_entry_and_an_import_is_one(town: Store, rules, tmp_p
     actions = [e["action"] for e in _entries(town)]
     assert actions == ["setting", "import", "import", "import", "log", "correct", "void", "deduct", "supervise", "rectify_close"]
     record_import = json.loads(_entries(town)[3]["detail"])
-    assert record_import["file"] == "r.csv" and record_import["rows"] == 8 and len(record_import["created"]) == 8
+    assert record_import["file"] == "r.csv" and record_import["rows"] == 8 and sum(b - a + 1 for a, b in record_import["created"]) == 8
     assert len(record_import["sha256"]) == 64
     correction = _entries(town)[5]
     assert correction["reason"] == "日期录错"

@@ -79,3 +79,13 @@ def test_a_supervision_run_issues_the_same_statements_for_10_and_1000_branches(p
         assert result["run"].written
     # Snapshot rows and ledger items are written with one executemany each, whatever their number.
     assert len(counts[10]) == len(counts[1000]) and sum(s.startswith("INSERT INTO runfinding") for s in counts[1000]) == 1
+
+
+def test_record_ids_of_an_import_are_kept_as_ranges():
+    from compliance.store.records import Ids
+
+    ids = Ids([[7, 3], range(10, 13), range(0), range(20, 22)])
+    assert list(ids) == [7, 3, 10, 11, 12, 20, 21] and len(ids) == 7
+    assert (ids[0], ids[2], ids[5], ids[-1]) == (7, 10, 20, 21) and ids[1:3] == [3, 10]
+    with pytest.raises(IndexError):
+        ids[7]

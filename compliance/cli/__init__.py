@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from compliance import store as store_mod
 from compliance.errors import ComplianceError, InputError
-from compliance.report.findings import print_findings, to_csv, to_json
+from compliance.report.findings import print_findings, write_csv, write_json
 from compliance.tabular import CellError, parse_date
 from obligations.catalog import CatalogError
 from obligations.rules import Rules, default_rules
@@ -154,9 +154,10 @@ def _today() -> date:
 def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True, root: str | None = None,
           year: int | None = None) -> None:
     if fmt is Format.json:
-        sys.stdout.write(to_json(findings) + "\n")
+        write_json(findings, sys.stdout)
+        sys.stdout.write("\n")
     elif fmt is Format.csv:
-        sys.stdout.write(to_csv(findings))
+        write_csv(findings, sys.stdout)
     else:
         print_findings(console, findings, title, show_org, root, year)
 

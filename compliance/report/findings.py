@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterable
+from typing import Any, Iterable, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -34,8 +34,30 @@ def finding_dict(f: Finding) -> dict[str, Any]:
 
 
 def to_json(findings: Iterable[Finding]) -> str:
-    """Return findings as a JSON list."""
-    return json.dumps([finding_dict(f) for f in findings], ensure_ascii=False, indent=2)
+    """Return findings as a JSON list, one finding per line."""
+    out = io.StringIO()
+    write_json(findings, out)
+    return out.getvalue()
+
+
+def write_json(findings: Iterable[Finding], out: TextIO) -> None:
+    """Write findings as a JSON list, one finding per line, as they come: a province lists millions."""
+    out.write("[")
+    sep = "\n"
+    for f in findings:
+        out.write(sep)
+        out.write(json.dumps(finding_dict(f), ensure_ascii=False))
+        sep = ",\n"
+    out.write("\n]" if sep != "\n" else "]")
+
+
+def write_csv(findings: Iterable[Finding], out: TextIO) -> None:
+    """Write findings as CSV (see `to_csv`) as they come."""
+    out.write("\ufeff")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_HEADERS)
+    for f in findings:
+        writer.writerow(_csv_row(f))
 
 
 def to_csv(findings: Iterable[Finding]) -> str:
@@ -45,12 +67,13 @@ def to_csv(findings: Iterable[Finding]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_HEADERS)
     for f in findings:
-        writer.writerow([
-            f.org, f.name, f.obligation, f.period, f.group or "", f.member or "", STATUS_LABELS[f.status],
-            f.due.isoformat(), "" if f.days_left is None else f.days_left,
-            " ".join(str(i) for i in f.records), flag_text(f.flags),
-        ])
+        writer.writerow(_csv_row(f))
     return out.getvalue()
+
+
+def _csv_row(f: Finding) -> list:
+    return [f.org, f.name, f.obligation, f.period, f.group or "", f.member or "", STATUS_LABELS[f.status],
+            f.due.isoformat(), "" if f.days_left is None else f.days_left, " ".join(str(i) for i in f.records), flag_text(f.flags)]
 
 
 def _when(f: Finding, year: int | None) -> str:

@@ -157,7 +157,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
 
     def members(self, org_ids: Iterable[int] | None = None) -> list[MemberRow]:
         """Return the members of the given organizations (all members when None)."""
-        cols = [MEMBER.c[name] for name in MemberRow.__dataclass_fields__]
+        cols = [MEMBER.c[name] for name in MemberRow._fields]
         query = select(*cols)
         with self.engine.connect() as conn:
             if org_ids is None:

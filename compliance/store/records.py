@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from datetime import date, datetime
 from operator import itemgetter
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -119,6 +119,31 @@ class RecordQueries:
             yield RecordBatch(conn, self.clock(), source, self.audit, before)
 
 
+class Ids(Sequence[int]):
+    """Record ids held as the lists and ranges they came in: an import of millions keeps a few ranges, not a list."""
+
+    def __init__(self, parts: list[Sequence[int]]):
+        self._parts = [p for p in parts if len(p)]
+
+    def __len__(self) -> int:
+        return sum(len(p) for p in self._parts)
+
+    def __iter__(self) -> Iterator[int]:
+        for part in self._parts:
+            yield from part
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return list(self)[index]
+        if index < 0:
+            index += len(self)
+        for part in self._parts:
+            if index < len(part):
+                return part[index]
+            index -= len(part)
+        raise IndexError("record id index out of range")
+
+
 class RecordBatch:
     """Records written as an import streams through its rows, inside one transaction.
 
@@ -197,9 +222,9 @@ class RecordBatch:
         self.single = (new or [c for _, c in versions])[-1]
         return ids
 
-    def touched(self) -> list[int]:
+    def touched(self) -> "Ids":
         """Return the record ids this batch wrote: those with a new version, then the new ones."""
-        return self.new_versions + [i for block in self.created for i in block]
+        return Ids([self.new_versions, *self.created])
 
     def audit(self, meta: dict[str, Any] | None) -> None:
         """Append the batch's one audit entry: the import (`meta`: file, sha256, rows), or the one record logged."""
@@ -210,6 +235,7 @@ class RecordBatch:
             content = {k: v for k, v in (self.single or {}).items() if k in CONTENT or k == "first_recorded_at"}
             self._audit(self.conn, "log", "record", touched[0], content["org_id"], {"record": content})
             return
-        created = [i for block in self.created for i in block]
+        # New ids come in blocks of consecutive numbers: kept as [first, last] pairs, not one by one.
+        created = [[block[0], block[-1]] for block in self.created if len(block)]
         self._audit(self.conn, "import", "record", None, None, {**(meta or {}), "created": created, "org_ids": sorted(self.org_ids),
                                                                 "new_versions": self.new_versions})

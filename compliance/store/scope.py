@@ -128,7 +128,7 @@ class ScopeQueries:
 
     def scope_members(self, root_path: str) -> Iterator[MemberRow]:
         """Yield the members of every organization at or below `root_path`, by organization."""
-        cols = [MEMBER.c[name] for name in MemberRow.__dataclass_fields__]
+        cols = [MEMBER.c[name] for name in MemberRow._fields]
         query = select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path))
         return self._stream(query.order_by(MEMBER.c.org_id, MEMBER.c.name), lambda row: MemberRow(*row))
 
