@@ -18,7 +18,6 @@ from typing import Collection, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from compliance.tabular import split_names
 from obligations.cadence import Period, TermCadence, month_end, next_month_end
 from obligations.catalog import Catalog, Obligation
 
@@ -361,7 +360,8 @@ def _hours_by_member(by_kind: dict[str, list[Record]]) -> dict[str, list[tuple[d
         for r in records:
             if not r.hours:
                 continue
-            names = split_names(r.attendees) if r.attendees else [r.member] if r.member else []
+            # Stored lists are joined by 、 (imports and `log` normalize them).
+            names = r.attendees.split("、") if r.attendees else [r.member] if r.member else []
             for name in names:
                 found[name].append((r.held_on, r.hours, r.id))
     for attended in found.values():
