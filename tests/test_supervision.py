@@ -303,3 +303,24 @@ def test_a_large_scope_is_charted_by_its_units():
     units = {f"镇{i}/村党支部": {"2026-10": i / 100} for i in range(CHART_ROWS + 5)}
     rates, title = chart_rates(units)
     assert len(rates) == CHART_ROWS and "镇44" not in rates and "镇0" in rates and "最低" in title
+
+
+def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_path: Path):
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from compliance.report.bulletin import DOCX_ROWS, Bulletin, write_chart, write_docx, write_xlsx
+
+    rows = [[f"镇{i}/村党支部", "2", "0", "主题党日2项"] for i in range(DOCX_ROWS + 30)]
+    ranking = [[str(i), f"镇{i}/村党支部", "50.0%", "1", "2"] for i in range(1, DOCX_ROWS + 31)]
+    b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=rows,
+                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "事项", "措施", "2026-12-31", "书记", ""]],
+                 ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
+    chart, labels = write_chart(b, tmp_path / "c.png")
+    doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
+    assert [len(t.rows) for t in doc.tables] == [DOCX_ROWS + 1, DOCX_ROWS + 1]
+    assert any(f"共{DOCX_ROWS + 30}行" in p.text and "问题清单" in p.text for p in doc.paragraphs)
+    book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx"))
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账"]
+    assert book["问题清单"].max_row == DOCX_ROWS + 31 and book["问题清单"]["A1"].font.bold
+    assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"

@@ -33,6 +33,7 @@ class Bulletin:
     chart_title: str = "各党支部逐月完成率"
 
 
+DOCX_ROWS = 100      # rows of a table in the DOCX notice; the XLSX has them all
 CHART_ROWS = 40       # a heat map taller than this is unreadable: larger scopes are charted by their units
 
 
@@ -158,31 +159,39 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
 
 
 def write_xlsx(b: Bulletin, path: Path) -> Path:
-    """Write the bulletin as a workbook: 汇总, 问题清单, 排名, 整改台账."""
+    """Write the bulletin as a workbook: 汇总, 问题清单, 排名, 整改台账 (streamed: a province's ledger has many rows)."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Alignment, Font
 
-    book = Workbook()
-    summary = book.active
-    summary.title = "汇总"
-    for row in ([b.title], [f"{b.office}　{b.date}"], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements]):
-        summary.append(row)
-    summary["A1"].font = Font(bold=True, size=14)
+    book = Workbook(write_only=True)
+    summary = book.create_sheet("汇总")
     summary.column_dimensions["A"].width = 120
-    for cell in summary["A"]:
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wrap = Alignment(wrap_text=True, vertical="top")
+    for i, row in enumerate(([b.title], [f"{b.office}　{b.date}"], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
+        cells = []
+        for value in row:
+            cell = WriteOnlyCell(summary, value=value)
+            cell.alignment = wrap
+            if i == 0:
+                cell.font = Font(bold=True, size=14)
+            cells.append(cell)
+        summary.append(cells)
     for title, headers, rows, widths in (("问题清单", BRANCH_HEADERS, b.branch_rows, [30, 12, 8, 60]),
                                          ("排名", RANKING_HEADERS, b.ranking_rows, [8, 30, 10, 8, 8]),
                                          ("整改台账", LEDGER_HEADERS, b.ledger_rows, [8, 28, 40, 40, 12, 16, 14])):
         sheet = book.create_sheet(title)
-        sheet.append(headers)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            sheet.append([int(v) if v.isdigit() else v for v in row])
         for i, width in enumerate(widths):
             sheet.column_dimensions[chr(ord("A") + i)].width = width
         sheet.freeze_panes = "A2"
+        bold = []
+        for text in headers:
+            cell = WriteOnlyCell(sheet, value=text)
+            cell.font = Font(bold=True)
+            bold.append(cell)
+        sheet.append(bold)
+        for row in rows:
+            sheet.append([int(v) if v.isdigit() else v for v in row])
     book.save(path)
     return path
 
@@ -276,7 +285,11 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         r = p.add_run(text)
         r.bold = True
 
-    def table(headers: list[str], rows: list[list[str]], widths: list[float]) -> None:
+    def table(headers: list[str], rows: list[list[str]], widths: list[float], sheet: str | None = None) -> None:
+        if sheet and len(rows) > DOCX_ROWS:
+            # A notice lists what a reader can take in; the workbook has every row.
+            doc.add_paragraph(f"（共{len(rows)}行，下表列出前{DOCX_ROWS}行，完整内容见同名 XLSX 的「{sheet}」表。）")
+            rows = rows[:DOCX_ROWS]
         t = doc.add_table(rows=1, cols=len(headers))
         t.style = "Table Grid"
         t.autofit = False
@@ -298,11 +311,11 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     doc.add_paragraph(b.comparison)
     heading("二、存在问题")
     if b.branch_rows:
-        table(BRANCH_HEADERS, b.branch_rows, [4.5, 2.2, 1.5, 8.3])
+        table(BRANCH_HEADERS, b.branch_rows, [4.5, 2.2, 1.5, 8.3], "问题清单")
     else:
         doc.add_paragraph("未发现问题。")
     heading("三、完成率排名")
-    table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5])
+    table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名")
     doc.add_picture(str(chart), width=Cm(15))
     if chart_labels and not _cjk_font():
         doc.add_paragraph("图例：" + "；".join(chart_labels))
@@ -311,7 +324,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         doc.add_paragraph(f"{i}. {text}")
     heading("附：整改台账（汇总）")
     if b.ledger_summary:
-        table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3])
+        table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3], "整改台账")
         doc.add_paragraph("逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间）见同名 XLSX 的「整改台账」表。")
     else:
         doc.add_paragraph("无。")
