@@ -17,7 +17,12 @@ from compliance.tabular import CellError, Column, Table, parse_date, parse_hours
 
 DUES_COLUMNS = [Column("姓名", "member", True), Column("党组织", "org", True, 1000), Column("月份", "month", True),
                 Column("金额", "amount", True), Column("交纳日期", "paid_on")]
-ADVANCE_LIMIT = 6       # months ahead a payment may cover (configurable here, 6 by default)
+ADVANCE_LIMIT = 6       # months ahead a payment may cover, by default (`init --dues-advance-months`)
+
+
+def advance_limit(store: Store) -> int:
+    """Return how many months ahead a dues payment may cover: `init --dues-advance-months`, 6 by default."""
+    return int(store.setting("dues_advance_months") or ADVANCE_LIMIT)
 
 
 def _scope(store: Store, under: str | None) -> tuple[OrgIndex, list[OrgRow], str | None]:
@@ -128,6 +133,7 @@ def load_dues(store: Store, table: Table, meta: dict[str, Any]) -> int:
     problems = _Problems(table)
     index = OrgIndex(store.orgs())
     today = store.today()
+    limit = advance_limit(store)
     rosters: dict[int, dict[str, Any]] = defaultdict(dict)
     for m in store.members():
         rosters[m.org_id][m.name] = m
@@ -152,8 +158,8 @@ def load_dues(store: Store, table: Table, meta: dict[str, Any]) -> int:
         if month:
             year, mon = (int(x) for x in month.split("-"))
             ahead = (year - paid_on.year) * 12 + mon - paid_on.month
-            if ahead > ADVANCE_LIMIT:
-                problems.add(number, "month", values.get("month"), f"预交党费最多覆盖今后{ADVANCE_LIMIT}个月")
+            if ahead > limit:
+                problems.add(number, "month", values.get("month"), f"预交党费最多覆盖今后{limit}个月")
         if month and amount:
             rows.append({"member_id": member.id, "org_id": found.id, "month": month, "amount": amount, "paid_on": paid_on})
     problems.raise_if_any()

@@ -127,6 +127,8 @@ def test_dues_import_limits_advance_payment_and_skips_paid_months(town: Store, t
     ahead = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org},2027-06,12.5,2026-11-08"
     with pytest.raises(InputError, match="最多覆盖今后6个月"):
         membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead))
+    town.set_setting("dues_advance_months", "8")           # `init --dues-advance-months 8`
+    assert membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead)) == 1
 
 
 def test_a_month_the_branch_held_nothing_is_not_held_against_members():
