@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import MemberRow, OrgIndex, OrgRow
+from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import RecordBatch
 from compliance.tabular import (
@@ -292,11 +292,17 @@ class _RecordContext:
     def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, file: Table | None = None):
         self.rules = rules
         self.index = index or OrgIndex(store.orgs())
-        self.roster: dict[int, dict[str, MemberRow]] = {}
-        for m in store.members():
-            self.roster.setdefault(m.org_id, {})[m.name] = m
-        self.groups = {org_id: {m.group_name for m in members.values()} for org_id, members in self.roster.items()}
-        self.full_members = {org_id: {m.name for m in members.values() if m.status == "正式"} for org_id, members in self.roster.items()}
+        # Per branch: member names to ids, its party groups, its full members (a province has a
+        # million members: plain values, not row objects).
+        self.roster: dict[int, dict[str, int]] = {}
+        self.groups: dict[int, set[str]] = {}
+        self.full_members: dict[int, set[str]] = {}
+        for member_id, org_id, name, group, status in store.member_keys():
+            self.roster.setdefault(org_id, {})[name] = member_id
+            if group:
+                self.groups.setdefault(org_id, set()).add(group)
+            if status == "正式":
+                self.full_members.setdefault(org_id, set()).add(name)
         self.default_catalog = store.setting("default_catalog") or "national-2018"
         self.today = store.today()
         # A file's reader has checked every cell's length already, and may have normalized its text.
@@ -414,16 +420,16 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             row["expected"] = len(full) if voting else len(members)
     member_name = text("member")
     if member_name:
-        member = members.get(member_name)
-        if member is None:
+        member_id = members.get(member_name)
+        if member_id is None:
             problems.add(number, "member", member_name, f"不是「{org.path}」的党员")
         else:
-            row["member_id"] = member.id
+            row["member_id"] = member_id
     if row["counterpart"] and row["counterpart"] not in members:
         problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
     elif row["counterpart"] and row["counterpart"] == member_name:
         problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
-    if row["group_name"] and members and row["group_name"] not in ctx.groups[org.id]:
+    if row["group_name"] and members and row["group_name"] not in ctx.groups.get(org.id, ()):
         problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
     if kind == "term_delay" and approved_deadline(EvalRecord(0, org.id, kind, held_on, held_on, topic=row["topic"])) is None:
         problems.add(number, "topic", row["topic"], "换届延期批准须在主题中写明批准延期至的日期，如 批准延期至2027-03-31（批复文号）")

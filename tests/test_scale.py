@@ -89,3 +89,25 @@ def test_record_ids_of_an_import_are_kept_as_ranges():
     assert (ids[0], ids[2], ids[5], ids[-1]) == (7, 10, 20, 21) and ids[1:3] == [3, 10]
     with pytest.raises(IndexError):
         ids[7]
+
+
+def test_a_province_has_more_organizations_and_gaps_than_a_statement_may_name(provinces, rules, monkeypatch, tmp_path):
+    """SQLite allows 32,766 variables a statement; here the limit is 200 and the province has 1,386 organizations."""
+    import sqlite3
+
+    from compliance.store import runs
+
+    store, root = provinces[1000]
+    monkeypatch.setattr(runs, "CHUNK", 100, raising=False)
+
+    def limit(dbapi_connection, _record) -> None:
+        dbapi_connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 200)
+
+    event.listen(store.engine, "connect", limit)
+    store.engine.dispose()       # new connections, with the limit
+    try:
+        result = supervise(store, rules, root, "2026-10", date(2026, 10, 31))
+        assert result.written and len(result.gaps) > 200 and len(result.ledger) >= len(result.gaps)
+    finally:
+        event.remove(store.engine, "connect", limit)
+        store.engine.dispose()

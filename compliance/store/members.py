@@ -10,6 +10,7 @@ from sqlalchemy import Engine, insert, select
 from compliance import model
 from compliance.store.sql import insert_counting_new
 
+CHUNK = 5000       # values named in one IN (...): SQLite allows 32,766 variables a statement
 EXEMPTION = model.MemberExemption.__table__
 DUES = model.DuesPayment.__table__
 
@@ -31,19 +32,23 @@ class MemberQueries:
 
     def exemptions(self, member_ids: Iterable[int]) -> dict[int, list[tuple[date, date]]]:
         result: dict[int, list[tuple[date, date]]] = {}
+        ids = list(member_ids)
         with self.engine.connect() as conn:
-            for member_id, start, end in conn.execute(select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
-                                                      .where(EXEMPTION.c.member_id.in_(list(member_ids)))):
-                result.setdefault(member_id, []).append((start, end))
+            for i in range(0, len(ids), CHUNK):
+                for member_id, start, end in conn.execute(select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
+                                                          .where(EXEMPTION.c.member_id.in_(ids[i:i + CHUNK]))):
+                    result.setdefault(member_id, []).append((start, end))
         return result
 
     def dues_paid(self, member_ids: Iterable[int]) -> dict[int, dict[str, date]]:
         """Return, per member, the months paid and when."""
         result: dict[int, dict[str, date]] = {}
+        ids = list(member_ids)
         with self.engine.connect() as conn:
-            for member_id, month, paid_on in conn.execute(select(DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
-                                                          .where(DUES.c.member_id.in_(list(member_ids)))):
-                result.setdefault(member_id, {})[month] = paid_on
+            for i in range(0, len(ids), CHUNK):
+                for member_id, month, paid_on in conn.execute(select(DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
+                                                              .where(DUES.c.member_id.in_(ids[i:i + CHUNK]))):
+                    result.setdefault(member_id, {})[month] = paid_on
         return result
 
     def add_dues(self, rows: list[dict[str, Any]], meta: dict[str, Any]) -> int:

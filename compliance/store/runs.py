@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
@@ -64,6 +64,8 @@ class SavedRun:
     opened: int = 0
     closed: int = 0
 
+
+CHUNK = 5000       # values named in one IN (...): SQLite allows 32,766 variables a statement
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
 
@@ -158,31 +160,31 @@ class SupervisionQueries:
                      "period": f.period, "member": f.member, "group_name": f.group, "status": f.status, "due": f.due,
                      "days_left": f.days_left, "records": " ".join(map(str, f.records)), "flags": " ".join(f.flags)}
                     for f in findings])
-            known = set(conn.execute(select(RECTIFICATION.c.gap_key).where(
-                RECTIFICATION.c.gap_key.in_([r["gap_key"] for r in to_open] or [""]))).scalars())
-            fresh = [r for r in to_open if r["gap_key"] not in known]
-            if fresh:
-                # A run of an overlapping scope (a 党总支 inside this township) may be adding the
-                # same gaps right now: the unique gap key lets exactly one of them in.
-                rows = [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in fresh]
+            # A gap that ever had a ledger item keeps it: the unique gap key lets only new ones in,
+            # also when a run of an overlapping scope (a 党总支 inside this township) adds the same
+            # gaps at the same time. New items are counted, not listed: a province has many.
+            mine = select(func.count()).select_from(RECTIFICATION).where(RECTIFICATION.c.opened_run_id == run_id)
+            before = conn.execute(mine).scalar() or 0
+            if to_open:
+                rows = [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in to_open]
                 conn.execute(insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), rows)
-                fresh = list(conn.execute(select(RECTIFICATION.c.id).where(
-                    RECTIFICATION.c.opened_run_id == run_id, RECTIFICATION.c.gap_key.in_([r["gap_key"] for r in fresh]))).scalars())
+            opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
-            if gaps_made_good:
+            keys = list(gaps_made_good)
+            for i in range(0, len(keys), CHUNK):
                 open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
-                    RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(list(gaps_made_good)))).all()
+                    RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys[i:i + CHUNK]))).all()
                 for item_id, key in open_items:
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
                         closed_on=gaps_made_good[key], close_note="已补录有效记录，督查自动销号", closed_run_id=run_id))
-                closed = len(open_items)
+                closed += len(open_items)
             if publish:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
             self.audit(conn, "supervise", "run", run_id, scope_org_id,
                        {"month": month, "revision": row.revision, "as_of": as_of, "findings": len(findings),
-                        "opened": len(fresh), "closed": closed, "published": publish})
-        return SavedRun(row, written=True, opened=len(fresh), closed=closed)
+                        "opened": opened, "closed": closed, "published": publish})
+        return SavedRun(row, written=True, opened=opened, closed=closed)
 
     def publish_run(self, run_id: int) -> RunRow:
         """Mark a run published (frozen); publishing twice keeps the first time."""
@@ -194,12 +196,16 @@ class SupervisionQueries:
     def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False) -> list[RectificationRow]:
         """Return ledger items (of the given organizations), oldest first."""
         query = select(*RECT_COLUMNS).order_by(RECTIFICATION.c.id)
-        if org_ids is not None:
-            query = query.where(RECTIFICATION.c.org_id.in_(list(org_ids)))
         if open_only:
             query = query.where(RECTIFICATION.c.closed_on.is_(None))
         with self.engine.connect() as conn:
-            return [RectificationRow(*row) for row in conn.execute(query)]
+            if org_ids is None:
+                return [RectificationRow(*row) for row in conn.execute(query)]
+            wanted = set(org_ids)
+            if len(wanted) <= CHUNK:
+                return [RectificationRow(*row) for row in conn.execute(query.where(RECTIFICATION.c.org_id.in_(sorted(wanted))))]
+            # A province's organizations are more than a statement may name: filter as the rows come.
+            return [RectificationRow(*row) for row in conn.execute(query) if row.org_id in wanted]
 
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""

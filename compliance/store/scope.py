@@ -132,6 +132,11 @@ class ScopeQueries:
         query = select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path))
         return self._stream(query.order_by(MEMBER.c.org_id, MEMBER.c.name), lambda row: MemberRow(*row))
 
+    def member_keys(self) -> Iterator[tuple[int, int, str, str | None, str]]:
+        """Yield (id, organization id, name, party group, status) of every member, as plain values."""
+        m = MEMBER.c
+        return self._stream(select(m.id, m.org_id, m.name, m.group_name, m.status), tuple)
+
     def scope_dues(self, root_path: str) -> Iterator[Payment]:
         """Yield the dues payments of the members at or below `root_path`, by organization."""
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
