@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
@@ -35,8 +35,9 @@ class RunRow:
     published_at: datetime | None
 
 
-@dataclass(frozen=True)
-class RectificationRow:
+class RectificationRow(NamedTuple):
+    """A ledger item as stored (a named tuple: a province-wide run opens hundreds of thousands)."""
+
     id: int
     gap_key: str
     org_id: int
@@ -70,7 +71,7 @@ CHUNK = 5000       # values named in one IN (...): SQLite allows 32,766 variable
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
 
 
-RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow.__dataclass_fields__]
+RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow._fields]
 
 
 class SupervisionQueries:
