@@ -159,11 +159,15 @@ def runs(covered: set[int], first: int, last: int, exempt: set[int]) -> list[tup
     return found
 
 
+def running(found: list[tuple[int, int, bool]]) -> int:
+    """Return the length of the run still running at the end of `found` (0 when the last month was covered)."""
+    return found[-1][1] if found and found[-1][2] else 0
+
+
 def consecutive_gap(covered: set[str], first: date, last_month: date, exemptions: Iterable[tuple[date, date]]) -> int:
     """Return how many months up to `last_month` in a row are neither covered (month keys) nor exempt, back to `first`."""
     months = {month_index(date(int(k[:4]), int(k[5:7]), 1)) for k in covered}
-    found = runs(months, month_index(first), month_index(last_month), _exempt_months(exemptions))
-    return found[-1][1] if found and found[-1][2] else 0
+    return running(runs(months, month_index(first), month_index(last_month), _exempt_months(exemptions)))
 
 
 @dataclass(frozen=True)
@@ -222,13 +226,8 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
         a = seen.get(m.org_id)
         paid = dues.get(m.id, {})
         standing = dict(_standing(m, a, paid if m.org_id in dues_orgs else None, since, last))
-        absent = unpaid = None
-        if "absence" in standing:
-            found = standing["absence"]
-            absent = found[-1][1] if found and found[-1][2] else 0
-        if "dues" in standing:
-            found = standing["dues"]
-            unpaid = found[-1][1] if found and found[-1][2] else 0
+        absent = running(standing["absence"]) if "absence" in standing else None
+        unpaid = running(standing["dues"]) if "dues" in standing else None
         worst = max(absent or 0, unpaid or 0)
         level = "review" if worst >= review else "watch" if worst >= warn else None
         reasons = []
