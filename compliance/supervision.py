@@ -214,7 +214,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                 continue
             seen.add(f)
     snapshot = [f for o in orgs for f in kept[o.id]]
-    to_open = [ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES]
+    to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
     for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day):
         made_good.setdefault(key, day)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)

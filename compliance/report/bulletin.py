@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
+from compliance.store.runs import RectificationRow
 from compliance.supervision import SupervisionResult
 from obligations.cadence import next_month_end
 
@@ -24,13 +26,32 @@ class Bulletin:
     comparison: str
     branch_rows: list[list[str]]        # 党组织, 逾期未完成, 无效, 问题
     ranking_rows: list[list[str]]       # 名次, 党组织, 完成率, 已完成, 应完成
-    ledger_rows: list[list[str]]        # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间
+    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间
     ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 整改时限, 责任人
     requirements: list[str]
     rates: dict[str, dict[str, float | None]]
     revision: int
     published: bool
     chart_title: str = "各党支部逐月完成率"
+
+
+class LedgerRows(Sequence[list[str]]):
+    """The ledger's rows as a bulletin shows them, made when read: a province's ledger is not copied."""
+
+    def __init__(self, ledger: Sequence[RectificationRow], paths: dict[int, str], root: str | None):
+        self._ledger, self._paths, self._root = ledger, paths, root
+
+    def __len__(self) -> int:
+        return len(self._ledger)
+
+    def _row(self, r: RectificationRow) -> list[str]:
+        return [str(r.id), _short(self._paths.get(r.org_id, ""), self._root), r.matter, r.measure, r.deadline.isoformat(),
+                r.responsible, r.closed_on.isoformat() if r.closed_on else ""]
+
+    def __getitem__(self, index):  # type: ignore[override]
+        if isinstance(index, slice):
+            return [self._row(r) for r in self._ledger[index]]
+        return self._row(self._ledger[index])
 
 
 DOCX_ROWS = 100      # rows of a table in the DOCX notice; the XLSX has them all
@@ -112,8 +133,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         previous = rate
         ranking_rows.append([str(place), _short(org, root), f"{rate:.1%}", str(met), str(total)])
     paths = result.org_paths
-    ledger_rows = [[str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.deadline.isoformat(),
-                    r.responsible, r.closed_on.isoformat() if r.closed_on else ""] for r in result.ledger]
+    ledger_rows = LedgerRows(result.ledger, paths, root)
     per_org: dict[str, list] = {}
     for r in result.ledger:
         per_org.setdefault(_short(paths.get(r.org_id, ""), root), []).append(r)

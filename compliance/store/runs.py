@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from typing import Any, Callable, Iterable, NamedTuple
 
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -67,6 +68,7 @@ class SavedRun:
 
 
 CHUNK = 5000       # values named in one IN (...): SQLite allows 32,766 variables a statement
+WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
 
@@ -123,7 +125,7 @@ class SupervisionQueries:
                             r[10], r[11]) for r in conn.execute(query)]
 
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: list[Finding],
-                 to_open: list[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False) -> SavedRun:
+                 to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -131,7 +133,8 @@ class SupervisionQueries:
         (unpublished) run of the month is replaced; if it already holds the same snapshot,
         nothing is written. After a published run, a new revision is made, unless the published
         run already holds the same snapshot. `publish` freezes the run in the same transaction.
-        `to_open` are new ledger items keyed by `gap_key` (opened unless the gap ever had one);
+        `to_open` are new ledger items keyed by `gap_key` (opened unless the gap ever had one),
+        taken a block at a time (a generator keeps a province's items from being held at once);
         `gaps_made_good` maps gap keys now met to the date they are closed on.
         """
         stamp = self.clock()
@@ -155,20 +158,21 @@ class SupervisionQueries:
                 revision = latest.revision + 1 if latest else 1
                 run_id = conn.execute(insert(RUN).values(scope_org_id=scope_org_id, month=month, revision=revision, as_of=as_of,
                                                          fingerprint=fingerprint, created_at=stamp, updated_at=stamp)).inserted_primary_key[0]
-            if findings:
+            # Rows go in blocks: a province's snapshot as one list of parameter dicts takes gigabytes.
+            for i in range(0, len(findings), WRITE_BLOCK):
                 conn.execute(insert(RUN_FINDING), [
                     {"run_id": run_id, "org_id": f.org_id, "org": f.org, "obligation": f.obligation, "name": f.name,
                      "period": f.period, "member": f.member, "group_name": f.group, "status": f.status, "due": f.due,
                      "days_left": f.days_left, "records": " ".join(map(str, f.records)), "flags": " ".join(f.flags)}
-                    for f in findings])
+                    for f in findings[i:i + WRITE_BLOCK]])
             # A gap that ever had a ledger item keeps it: the unique gap key lets only new ones in,
             # also when a run of an overlapping scope (a 党总支 inside this township) adds the same
             # gaps at the same time. New items are counted, not listed: a province has many.
             mine = select(func.count()).select_from(RECTIFICATION).where(RECTIFICATION.c.opened_run_id == run_id)
             before = conn.execute(mine).scalar() or 0
-            if to_open:
-                rows = [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in to_open]
-                conn.execute(insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), rows)
+            items = iter(to_open)
+            while block := [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in islice(items, WRITE_BLOCK)]:
+                conn.execute(insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), block)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
             keys = list(gaps_made_good)
