@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
@@ -23,8 +23,9 @@ from compliance.store.audit import LOCAL_ADMIN, AuditQueries
 from compliance.store.members import MemberQueries
 from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
-from compliance.store.scope import ScopeQueries
 from compliance.store.scheduling import SchedulingQueries
+from compliance.store.scope import ScopeQueries
+from compliance.store.sql import chunks
 from compliance.store.users import UserQueries
 
 from compliance.store.timezone import TZ  # noqa: E402  (re-exported)
@@ -164,7 +165,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 return [MemberRow(*row) for row in conn.execute(query)]
             ids = list(org_ids)
             result: list[MemberRow] = []
-            for chunk in _chunks(ids, 5000):
+            for chunk in chunks(ids):
                 result.extend(MemberRow(*row) for row in conn.execute(query.where(MEMBER.c.org_id.in_(chunk))))
             return result
 
@@ -213,10 +214,6 @@ def _jsonable(row: dict[str, Any] | None) -> dict[str, Any] | None:
         return None
     return {k: v for k, v in row.items() if k in RECORD_CONTENT or k == "first_recorded_at"}
 
-
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def backup_sqlite(store: Store, target: Path) -> int:

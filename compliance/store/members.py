@@ -8,9 +8,8 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import Engine, insert, select
 
 from compliance import model
-from compliance.store.sql import insert_counting_new
+from compliance.store.sql import chunks, insert_counting_new
 
-CHUNK = 5000       # values named in one IN (...): SQLite allows 32,766 variables a statement
 EXEMPTION = model.MemberExemption.__table__
 DUES = model.DuesPayment.__table__
 
@@ -34,9 +33,9 @@ class MemberQueries:
         result: dict[int, list[tuple[date, date]]] = {}
         ids = list(member_ids)
         with self.engine.connect() as conn:
-            for i in range(0, len(ids), CHUNK):
+            for chunk in chunks(ids):
                 for member_id, start, end in conn.execute(select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
-                                                          .where(EXEMPTION.c.member_id.in_(ids[i:i + CHUNK]))):
+                                                          .where(EXEMPTION.c.member_id.in_(chunk))):
                     result.setdefault(member_id, []).append((start, end))
         return result
 
@@ -45,9 +44,9 @@ class MemberQueries:
         result: dict[int, dict[str, date]] = {}
         ids = list(member_ids)
         with self.engine.connect() as conn:
-            for i in range(0, len(ids), CHUNK):
+            for chunk in chunks(ids):
                 for member_id, month, paid_on in conn.execute(select(DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
-                                                              .where(DUES.c.member_id.in_(ids[i:i + CHUNK]))):
+                                                              .where(DUES.c.member_id.in_(chunk))):
                     result.setdefault(member_id, {})[month] = paid_on
         return result
 

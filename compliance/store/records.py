@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from compliance import model
 from compliance.errors import DatabaseError, InputError, NotFound
-from compliance.store.sql import Columns, reserve_ids
+from compliance.store.sql import Columns, chunks, reserve_ids
 from compliance.store.timezone import TZ
 
 RECORD = model.Record.__table__
@@ -171,8 +171,7 @@ class RecordBatch:
     def current(self, identities: list[str]) -> dict[str, dict[str, Any]]:
         """Return the current version of each record with one of `identities` (those this batch wrote too)."""
         found: dict[str, int] = {}
-        for i in range(0, len(identities), 5000):
-            chunk = identities[i:i + 5000]
+        for chunk in chunks(identities):
             if not self._columns.marker:
                 query = select(RECORD.c.identity, RECORD.c.id).where(RECORD.c.superseded_at.is_(None), RECORD.c.identity.in_(chunk))
                 found.update(self.conn.execute(query).all())
@@ -185,9 +184,8 @@ class RecordBatch:
         if not found:
             return {}
         rows = {}
-        ids = list(found.values())
-        for i in range(0, len(ids), 5000):
-            for row in self.conn.execute(select(RECORD).where(RECORD.c.id.in_(ids[i:i + 5000]))).mappings():
+        for ids in chunks(list(found.values())):
+            for row in self.conn.execute(select(RECORD).where(RECORD.c.id.in_(ids))).mappings():
                 rows[row["identity"]] = dict(row)
         return rows
 

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
-from compliance.store.sql import insert_new
+from compliance.store.sql import IN_LIMIT, chunks, insert_new
 
 DEDUCTION = model.Deduction.__table__
 RUN = model.SupervisionRun.__table__
@@ -67,7 +67,7 @@ class SavedRun:
     closed: int = 0
 
 
-CHUNK = 5000       # values named in one IN (...): SQLite allows 32,766 variables a statement
+CHUNK = IN_LIMIT     # values named in one IN (...)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -175,10 +175,9 @@ class SupervisionQueries:
                 conn.execute(insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), block)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
-            keys = list(gaps_made_good)
-            for i in range(0, len(keys), CHUNK):
+            for keys in chunks(list(gaps_made_good), CHUNK):
                 open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
-                    RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys[i:i + CHUNK]))).all()
+                    RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
                 for item_id, key in open_items:
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
                         closed_on=gaps_made_good[key], close_note="已补录有效记录，督查自动销号", closed_run_id=run_id))

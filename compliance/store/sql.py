@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Connection, Table, func, insert, select, text
+
+
+IN_LIMIT = 5000      # values named in one IN (...): SQLite allows 32,766 variables a statement
+
+T = TypeVar("T")
+
+
+def chunks(items: Sequence[T], size: int = IN_LIMIT) -> Iterator[Sequence[T]]:
+    """Yield `items` in slices of at most `size`: the values of one IN (...) list."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
 
 
 def insert_new(dialect: str, table: Any, key: str | list[str]) -> Any:
