@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Callable
+from typing import Callable, Iterable, NamedTuple
 
 from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
@@ -20,7 +20,8 @@ from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
-from compliance.tracking import Window, evaluate_orgs, iter_findings
+from compliance.blocks import summarize_orgs
+from compliance.tracking import Window, evaluate_orgs
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.rules import Rules
 
@@ -84,14 +85,22 @@ def parse_month(text: str) -> tuple[date, date]:
 
 
 class Fingerprint:
-    """A hash of what a run saw, fed finding by finding in evaluation order (which is fixed for the same data)."""
+    """A hash of what a run saw: of each organization's findings in evaluation order (fixed for the same data), organizations in id order."""
 
     def __init__(self, as_of: date):
         self._hash = hashlib.sha256(as_of.isoformat().encode())
 
-    def add(self, f: Finding) -> None:
-        row = (f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records)
-        self._hash.update(repr(row).encode("utf-8"))
+    @staticmethod
+    def of_org(findings: Iterable[Finding]) -> bytes:
+        """Return the digest of one organization's findings (made where they are evaluated)."""
+        digest = hashlib.sha256()
+        for f in findings:
+            row = (f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records)
+            digest.update(repr(row).encode("utf-8"))
+        return digest.digest()
+
+    def add(self, org_digest: bytes) -> None:
+        self._hash.update(org_digest)
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
@@ -112,34 +121,86 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
             "responsible": responsible}
 
 
+class Tally(NamedTuple):
+    """One organization's met and counted periods: of the year, and per charted month."""
+
+    yearly: tuple[int, int] | None
+    monthly: dict[str, tuple[int, int]]
+
+
 class Rates:
     """Per organization and month, the periods that ended that month and how many were met; per organization, the year's."""
 
     def __init__(self, months: list[date], window_first: date, as_of: date):
         self.labels = {(m.year, m.month): f"{m:%Y-%m}" for m in months}
         self.window_first, self.as_of = window_first, as_of
-        self.monthly: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-        self.yearly: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        self.monthly: dict[str, dict[str, tuple[int, int]]] = {}
+        self.yearly: dict[str, tuple[int, int]] = {}
 
-    def add(self, f: Finding) -> None:
-        if f.status != "met" and f.status not in GAP_STATUSES:
-            return
-        if f.due >= self.window_first:
-            counts = self.yearly[f.org]
-            counts[0] += f.status == "met"
-            counts[1] += 1
-        label = self.labels.get((f.due.year, f.due.month))
-        if label is not None and f.due < self.as_of:
-            counts = self.monthly[f.org][label]
-            counts[0] += f.status == "met"
-            counts[1] += 1
+    def tally(self, findings: Iterable[Finding]) -> Tally:
+        """Return the counts of one organization's findings."""
+        met = total = 0
+        monthly: dict[str, list[int]] = {}
+        for f in findings:
+            if f.status != "met" and f.status not in GAP_STATUSES:
+                continue
+            if f.due >= self.window_first:
+                met += f.status == "met"
+                total += 1
+            label = self.labels.get((f.due.year, f.due.month))
+            if label is not None and f.due < self.as_of:
+                counts = monthly.setdefault(label, [0, 0])
+                counts[0] += f.status == "met"
+                counts[1] += 1
+        return Tally((met, total) if total else None, {label: (a, b) for label, (a, b) in monthly.items()})
+
+    def add(self, org: str, tally: Tally) -> None:
+        if tally.yearly:
+            self.yearly[org] = tally.yearly
+        if tally.monthly:
+            self.monthly[org] = tally.monthly
 
     def rates(self) -> dict[str, dict[str, float | None]]:
-        return {org: {label: (by[label][0] / by[label][1] if by[label][1] else None) for label in self.labels.values()}
+        return {org: {label: (by[label][0] / by[label][1] if label in by else None) for label in self.labels.values()}
                 for org, by in self.monthly.items()}
 
     def tallies(self) -> dict[str, tuple[int, int]]:
-        return {org: (met, total) for org, (met, total) in self.yearly.items()}
+        return dict(self.yearly)
+
+
+class OrgCheck(NamedTuple):
+    """What a supervision run keeps of one organization's findings."""
+
+    kept: list[Finding]        # the year's findings that need attention (the snapshot)
+    made_good: list[str]       # gap keys of open ledger items whose periods are now met
+    tally: Tally
+    digest: bytes              # of the findings kept or met (see `Fingerprint`)
+
+
+class _Check:
+    """Make an organization's `OrgCheck` from its findings (in a worker process, for a large scope)."""
+
+    def __init__(self, rates: Rates, open_gaps: dict[tuple, str]):
+        self.rates, self.open_gaps = rates, open_gaps
+
+    def __call__(self, _org_id: int, found: list[Finding]) -> OrgCheck:
+        window_first = self.rates.window_first
+        kept: list[Finding] = []
+        made_good: list[str] = []
+        seen: list[Finding] = []
+        for f in found:
+            if f.due < window_first and not ("/" in f.period and f.status == "missed"):
+                continue      # last year's periods feed the chart only (an outstanding election stays listed)
+            if f.status == "met":
+                key = self.open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group))
+                if key is not None:
+                    made_good.append(key)
+            elif f.status in SNAPSHOT_STATUSES:
+                kept.append(f)
+            else:
+                continue
+            seen.append(f)
+        return OrgCheck(kept, made_good, self.rates.tally(found), Fingerprint.of_org(seen))
 
 
 def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None, year: int) -> Comparison:
@@ -166,10 +227,11 @@ def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | 
 
 
 def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> SupervisionResult:
+              progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> SupervisionResult:
     """Run the month's supervision of the scope `under`; running it again for the same month repeats nothing.
 
     `as_of` defaults to today, or the month's last day for a past month; it must fall in the month.
+    With `jobs` above 1, a large scope is evaluated in that many processes (`compliance.blocks`).
     """
     first, last = parse_month(month)
     if as_of is None and store.today() < first:
@@ -198,21 +260,12 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     seen = Fingerprint(day)
     window = Window(min(window_first, months[0]), day, day)
     kept: dict[int, list[Finding]] = {}
-    for org_id, found in iter_findings(store, rules, index, scope, orgs, window, progress=progress):
-        kept[org_id] = []
-        for f in found:
-            rates.add(f)
-            if f.due < window_first and not ("/" in f.period and f.status == "missed"):
-                continue      # last year's periods feed the chart only (an outstanding election stays listed)
-            if f.status == "met":
-                key = open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group))
-                if key is not None:
-                    made_good[key] = day
-            elif f.status in SNAPSHOT_STATUSES:
-                kept[org_id].append(f)
-            else:
-                continue
-            seen.add(f)
+    checks = summarize_orgs(store, rules, index, scope, orgs, window, _Check(rates, open_gaps), jobs=jobs, progress=progress)
+    for org, check in zip(sorted(orgs, key=lambda o: o.id), checks):
+        kept[org.id] = check.kept
+        made_good.update(dict.fromkeys(check.made_good, day))
+        rates.add(org.path, check.tally)
+        seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
     to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
     for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day):

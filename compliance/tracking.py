@@ -66,19 +66,20 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
 
 
 def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
-                  progress: Callable[[int, int], None] | None = None,
-                  keep: Collection[str] | None = None) -> Iterator[tuple[int, list[Finding]]]:
+                  progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None,
+                  ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[Finding]]]:
     """Yield (organization id, its findings) for `orgs` (all at or below `root`), in id order.
 
     The scope is read with one query each for records, members, dues and exemptions, whatever
     its size, streamed in organization order: only one organization's rows are held at a time.
+    With `ids` (every one of `orgs` has an id in that range), only that range of the scope is read.
     """
     orgs = sorted(orgs, key=lambda o: o.id)      # the order the scope's rows stream in
     since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
-    records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules)))
-    roster = by_org(store.scope_members(root.path))
-    payments = by_org(store.scope_dues(root.path))
-    exemptions = store.scope_exemptions(root.path)
+    records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids))
+    roster = by_org(store.scope_members(root.path, ids))
+    payments = by_org(store.scope_dues(root.path, ids))
+    exemptions = store.scope_exemptions(root.path, ids)
     fallback = default_catalog(store)
     warn = watch_months(store)
     for done, org in enumerate(orgs, start=1):
@@ -123,14 +124,25 @@ def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list
     return evaluate_orgs(store, rules, index, org, [org], window)
 
 
-def overdue(store: Store, rules: Rules, under: str | None, window: Window) -> list[Finding]:
-    """Return missed, invalid and due findings at or below `under` (every root when None), worst first."""
+def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1) -> list[Finding]:
+    """Return missed, invalid and due findings at or below `under` (every root when None), worst first.
+
+    With `jobs` above 1, a large scope is evaluated in that many processes (`compliance.blocks`).
+    """
+    from compliance.blocks import summarize_orgs     # it builds on this module
+
     index = OrgIndex(store.orgs())
     roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
     findings: list[Finding] = []
     for root in roots:
-        findings.extend(evaluate_orgs(store, rules, index, root, index.subtree(root), window, keep=OVERDUE_STATUSES))
+        for found in summarize_orgs(store, rules, index, root, index.subtree(root), window, _as_they_are,
+                                    keep=OVERDUE_STATUSES, jobs=jobs):
+            findings.extend(found)
     return worst_first(findings)
+
+
+def _as_they_are(_org_id: int, findings: list[Finding]) -> list[Finding]:
+    return findings
 
 
 WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}

@@ -52,6 +52,14 @@ class Format(str, Enum):
 FORMAT_OPTION = typer.Option(Format.table, "--format", help="table（表格）、json 或 csv。")
 AS_OF_OPTION = typer.Option(None, "--as-of", help="判断日期，默认今天。")
 KNOWN_AT_OPTION = typer.Option(None, "--known-at", help="只看此前录入的记录，复现当时结果。")
+JOBS_OPTION = typer.Option(0, "--jobs", min=0, help="并行进程数：0 为每个 CPU 核一个（最多 4 个），1 为不并行；党组织少于 500 个时不并行。")
+
+
+def jobs_count(jobs: int) -> int:
+    """Return the worker processes `--jobs` asks for (0: one per core)."""
+    from compliance.blocks import default_jobs
+
+    return jobs or default_jobs()
 
 
 class State:

@@ -9,7 +9,7 @@ from typing import Optional
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today,
+    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today, jobs_count,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
 from compliance.access import default_scope, require_administrator, require_read
@@ -155,6 +155,7 @@ def overdue(
     as_of: Optional[str] = AS_OF_OPTION,
     known_at: Optional[str] = KNOWN_AT_OPTION,
     fmt: Format = FORMAT_OPTION,
+    jobs: int = JOBS_OPTION,
 ) -> None:
     """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
     store, actor = session()
@@ -165,7 +166,7 @@ def overdue(
     first = _date_option(since, "--since") or date(day.year, 1, 1)
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
-    findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)))
+    findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)), jobs_count(jobs))
     _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=under and tracking.org_path(store, under), year=day.year)
 
 

@@ -10,7 +10,7 @@ from typing import Any, Optional
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, rectify_app, session, sheet_app,
+    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, rectify_app, session, sheet_app, jobs_count,
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
@@ -29,6 +29,7 @@ def supervise(
     out: Optional[Path] = typer.Option(None, "--out", help="通报输出目录（Markdown、XLSX、DOCX、PNG）。"),
     publish: bool = typer.Option(False, "--publish", help="发布并冻结本次督查；之后再运行为新版本。"),
     fmt: Format = FORMAT_OPTION,
+    jobs: int = JOBS_OPTION,
 ) -> None:
     """每月督查：检查范围内各党组织，保存快照，建立和销号整改台账，生成通报。"""
     from rich.progress import Progress
@@ -44,10 +45,10 @@ def supervise(
     if fmt is Format.table:
         with Progress(console=console, transient=True) as bar:
             task = bar.add_task("正在检查各党组织…", total=None)
-            result = run_supervision(store, _rules(), under, month, day, publish,
+            result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs),
                                      progress=lambda done, total: bar.update(task, completed=done, total=total))
     else:
-        result = run_supervision(store, _rules(), under, month, day, publish)
+        result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs))
     files = [str(p) for p in _write_bulletin(result, out)] if out else []
     if fmt is Format.json:
         sys.stdout.write(json.dumps(assessments.run_dict(result, files), ensure_ascii=False, indent=2) + "\n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from compliance import model
 from compliance.evaluate import Record as EvalRecord
@@ -38,9 +38,10 @@ def like_prefix(path: str) -> str:
     return escaped + "/%"
 
 
-def in_scope(root_path: str) -> Any:
-    """Return the condition on ORG that keeps `root_path` and everything below it."""
-    return or_(ORG.c.path == root_path, ORG.c.path.like(like_prefix(root_path), escape="\\"))
+def in_scope(root_path: str, ids: tuple[int, int] | None = None) -> Any:
+    """Return the condition on ORG that keeps `root_path` and everything below it (with `ids`, only ids in that range)."""
+    found = or_(ORG.c.path == root_path, ORG.c.path.like(like_prefix(root_path), escape="\\"))
+    return found if ids is None else and_(found, ORG.c.id.between(*ids))
 
 
 T = TypeVar("T")
@@ -91,13 +92,13 @@ class ScopeQueries:
                     yield make(row)
 
     def scope_records(self, root_path: str, known_at: datetime | None = None, since: date | None = None,
-                      always: Collection[str] = ()) -> Iterator[EvalRecord]:
+                      always: Collection[str] = (), ids: tuple[int, int] | None = None) -> Iterator[EvalRecord]:
         """Yield the current records of every organization at or below `root_path`, in one query, by organization.
 
         With `known_at`, yield the versions that were current then, leaving out what was
         recorded later and keeping what was voided or corrected later. With `since`, leave out
         records held before it, except those of the kinds in `always` (elections, whose terms
-        reach back years).
+        reach back years). With `ids`, only organizations with an id in that range are read.
         """
         r = RECORD.c
         sqlite = self.engine.dialect.name == "sqlite"
@@ -108,7 +109,7 @@ class ScopeQueries:
                    r.recorder, r.lecturer, r.secretary_signed, r.recorder_signed, r.group_name, MEMBER.c.name,
                    r.attendees, r.counterpart, r.hours, r.photos, r.excused)
             .select_from(RECORD.join(ORG, ORG.c.id == r.org_id).outerjoin(MEMBER, MEMBER.c.id == r.member_id))
-            .where(in_scope(root_path))
+            .where(in_scope(root_path, ids))
             .order_by(r.org_id)
         )
         if since is not None:
@@ -126,10 +127,10 @@ class ScopeQueries:
             return self._stream_sqlite(query, lambda row: EvalRecord(row[0], row[1], row[2], day(row[3]), day(row[4]), *row[5:]))
         return self._stream(query, lambda row: EvalRecord(row[0], row[1], row[2], row[3], row[4].astimezone(TZ).date(), *row[5:]))
 
-    def scope_members(self, root_path: str) -> Iterator[MemberRow]:
-        """Yield the members of every organization at or below `root_path`, by organization."""
+    def scope_members(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[MemberRow]:
+        """Yield the members of every organization at or below `root_path` (with an id in `ids`), by organization."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
-        query = select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path))
+        query = select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
         return self._stream(query.order_by(MEMBER.c.org_id, MEMBER.c.name), lambda row: MemberRow(*row))
 
     def member_keys(self) -> Iterator[tuple[int, int, str, str | None, str]]:
@@ -137,18 +138,18 @@ class ScopeQueries:
         m = MEMBER.c
         return self._stream(select(m.id, m.org_id, m.name, m.group_name, m.status), tuple)
 
-    def scope_dues(self, root_path: str) -> Iterator[Payment]:
-        """Yield the dues payments of the members at or below `root_path`, by organization."""
+    def scope_dues(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[Payment]:
+        """Yield the dues payments of the members at or below `root_path` (in organizations with an id in `ids`), by organization."""
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path)).order_by(MEMBER.c.org_id))
+                 .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
         return self._stream(query, lambda row: Payment(*row))
 
-    def scope_exemptions(self, root_path: str) -> dict[int, list[tuple[date, date]]]:
-        """Return the approved exemptions of the members at or below `root_path`, by member id."""
+    def scope_exemptions(self, root_path: str, ids: tuple[int, int] | None = None) -> dict[int, list[tuple[date, date]]]:
+        """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
         query = (select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
                  .select_from(EXEMPTION.join(MEMBER, MEMBER.c.id == EXEMPTION.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path)))
+                 .where(in_scope(root_path, ids)))
         found: dict[int, list[tuple[date, date]]] = {}
         with self.engine.connect() as conn:
             for member_id, start, end in conn.execute(query):

@@ -1,0 +1,117 @@
+"""Evaluate a large scope in blocks of organizations, one worker process per core.
+
+Evaluating a province is Python work organization by organization, and a process uses one
+core. Above `PARALLEL_MIN` organizations the scope is cut into blocks of consecutive ids; worker
+processes (forked, so they share the parent's rules and tree without copying them) each read
+only their block's rows and hand back, per organization, what the caller's `summarize` makes of
+its findings. The caller gets the results in id order, exactly as one process would give them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
+
+from compliance.evaluate import Finding
+from compliance.orgs import OrgIndex, OrgRow
+from compliance.store import Store
+from compliance.tracking import Window, iter_findings
+from obligations.rules import Rules
+
+T = TypeVar("T")
+# Below this many organizations a second process costs more than it saves.
+PARALLEL_MIN = 500
+# Blocks per process: small enough that the processes finish at about the same time.
+BLOCKS_PER_JOB = 8
+# Branches hold most members and records; the committees above them weigh less in a block.
+WEIGHTS = {"党支部": 1.0}
+OTHER_WEIGHT = 0.25
+MAX_JOBS = 4
+
+
+def default_jobs() -> int:
+    """Return the worker processes to use: one per core, at most `MAX_JOBS`; 1 where processes cannot be forked."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_JOBS))
+
+
+@dataclass(frozen=True)
+class _Job(Generic[T]):
+    store: Store
+    rules: Rules
+    index: OrgIndex
+    root: OrgRow
+    window: Window
+    keep: Collection[str] | None
+    summarize: Callable[[int, list[Finding]], T]
+    blocks: list[list[OrgRow]]
+
+
+# The job the forked workers run: set before the pool starts, so they inherit it instead of
+# receiving it pickled (a province's tree and rules are large, and `summarize` may be a closure).
+_job: _Job[Any] | None = None
+
+
+def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
+                   summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None = None, jobs: int = 1,
+                   progress: Callable[[int, int], None] | None = None) -> Iterator[T]:
+    """Yield `summarize(org id, its findings)` for each of `orgs` (at or below `root`), in id order.
+
+    With `jobs` above 1 and a scope of at least `PARALLEL_MIN` organizations, blocks are
+    evaluated in that many worker processes; `summarize` then runs in the workers and its
+    results must pickle.
+    """
+    ordered = sorted(orgs, key=lambda o: o.id)
+    jobs = min(jobs, default_jobs())
+    if jobs <= 1 or len(ordered) < PARALLEL_MIN:
+        for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep):
+            yield summarize(org_id, found)
+        return
+    blocks = _blocks(ordered, jobs * BLOCKS_PER_JOB)
+    global _job
+    if _job is not None:
+        raise RuntimeError("summarize_orgs is already running in this process")
+    _job = _Job(store, rules, index, root, window, keep, summarize, blocks)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach) as pool:
+            done = 0
+            for block, results in zip(blocks, pool.map(_run_block, range(len(blocks)))):
+                done += len(block)
+                if progress is not None:
+                    progress(done, len(ordered))
+                yield from results
+    finally:
+        _job = None
+
+
+def _blocks(orgs: list[OrgRow], count: int) -> list[list[OrgRow]]:
+    """Cut `orgs` (in id order) into at most `count` runs of about equal weight."""
+    weights = [WEIGHTS.get(o.type, OTHER_WEIGHT) for o in orgs]
+    share = sum(weights) / count
+    blocks: list[list[OrgRow]] = [[]]
+    load = 0.0
+    for org, weight in zip(orgs, weights):
+        if load >= share and blocks[-1]:
+            blocks.append([])
+            load = 0.0
+        blocks[-1].append(org)
+        load += weight
+    return blocks
+
+
+def _detach() -> None:
+    """Drop the connections inherited from the parent (without closing them: they are the parent's)."""
+    assert _job is not None
+    _job.store.engine.dispose(close=False)
+
+
+def _run_block(number: int) -> list[Any]:
+    assert _job is not None
+    job, block = _job, _job.blocks[number]
+    found = iter_findings(job.store, job.rules, job.index, job.root, block, job.window, keep=job.keep,
+                          ids=(block[0].id, block[-1].id))
+    return [job.summarize(org_id, findings) for org_id, findings in found]

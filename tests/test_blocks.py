@@ -1,0 +1,87 @@
+"""Evaluation in worker processes gives what one process gives: overdue lists and supervision runs, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from benchmarks.generate_province import generate_province
+from compliance import blocks, importing, membership
+from compliance.store import Store
+from compliance.supervision import supervise
+from compliance.tracking import Window, overdue
+
+DAY = date(2026, 11, 20)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def province(request, tmp_path, rules, monkeypatch):
+    """A generated province of 60 branches, loaded twice (one copy per process count), with a low parallel threshold."""
+    folder = tmp_path / "p"
+    generate_province(folder, 60, seed=11, years=1, dues_share=0.5)
+    urls = [request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url")]
+    urls.append(f"sqlite:///{tmp_path / 'second.db'}" if request.param == "sqlite" else urls[0])
+    stores = []
+    for url in dict.fromkeys(urls):
+        store = Store(url)
+        store.upgrade()
+        importing.import_orgs(store, rules, folder / "orgs.csv")
+        importing.import_members(store, folder / "members.csv")
+        importing.import_records(store, rules, folder / "records.csv")
+        membership.import_dues(store, folder / "dues.csv")
+        stores.append(store)
+    monkeypatch.setattr(blocks, "PARALLEL_MIN", 10)
+    root = next(o.path for o in stores[0].orgs() if o.parent_id is None)
+    return stores, root
+
+
+def test_overdue_in_two_processes_lists_what_one_process_lists(province, rules):
+    stores, root = province
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    one = overdue(stores[0], rules, root, window, jobs=1)
+    two = overdue(stores[0], rules, root, window, jobs=2)
+    assert one and {f.status for f in one} >= {"missed", "due"}
+    assert two == one
+
+
+def test_a_supervision_run_in_two_processes_saves_what_one_process_saves(province, rules):
+    stores, root = province
+    if len(stores) == 1:
+        pytest.skip("one PostgreSQL database: the two runs are compared on SQLite")
+    one = supervise(stores[0], rules, root, "2026-11", DAY, jobs=1)
+    two = supervise(stores[1], rules, root, "2026-11", DAY, jobs=2)
+    assert one.opened > 0 and one.opened == two.opened
+    assert two.run.fingerprint == one.run.fingerprint
+    assert two.findings == one.findings
+    assert two.rates == one.rates and two.tallies == one.tallies
+    assert [(i.gap_key, i.matter) for i in two.ledger] == [(i.gap_key, i.matter) for i in one.ledger]
+
+
+def test_a_supervision_run_in_two_processes_repeats_nothing_and_closes_what_was_made_good(province, rules):
+    stores, root = province
+    store = stores[0]
+    first = supervise(store, rules, root, "2026-11", DAY, jobs=2)
+    again = supervise(store, rules, root, "2026-11", DAY, jobs=2)
+    assert first.written and not again.written and again.opened == 0
+    # A gap made good by a record logged late closes its ledger item in the next run.
+    item = next(i for i in first.ledger if i.obligation == "branch_committee" and i.member is None and i.group_name is None)
+    branch = next(o for o in store.orgs() if o.id == item.org_id)
+    year, month = (int(x) for x in item.period.split("-"))
+    importing.log_record(store, rules, {"org": branch.path, "kind": "支委会", "date": date(year, month, 15).isoformat(),
+                                        "present": "5", "expected": "5", "recorded_on": "2026-11-21"})
+    later = supervise(store, rules, root, "2026-11", date(2026, 11, 21), jobs=2)
+    assert later.closed >= 1
+    assert any(i.gap_key == item.gap_key and i.closed_on is not None for i in later.ledger)
+
+
+def test_a_scope_is_cut_into_blocks_of_consecutive_ids_and_even_weight(province):
+    stores, root = province
+    orgs = sorted(stores[0].orgs(), key=lambda o: o.id)
+    cut = blocks._blocks(orgs, 8)
+    assert [o for b in cut for o in b] == orgs
+    # A branch weighs 1, an organization above branches a quarter: each block but the last
+    # reaches an eighth of the whole and passes it by less than one branch.
+    weights = [sum(1 if o.type == "党支部" else 0.25 for o in b) for b in cut]
+    share = sum(weights) / 8
+    assert len(cut) == 8 and all(share <= w < share + 1 for w in weights[:-1]) and weights[-1] <= share
