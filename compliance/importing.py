@@ -11,14 +11,14 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from itertools import islice
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
 from compliance.orgs import OrgIndex, OrgRow
+from compliance.pipeline import can_fork, checked_chunks
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import RecordBatch
 from compliance.tabular import (
@@ -89,6 +89,12 @@ class _Problems:
         except CellError as exc:
             self.add(number, column, values.get(column), str(exc))
             return None
+
+    def merge(self, first: str | None, count: int) -> None:
+        """Add the problems another collector found (a chunk checked in the worker)."""
+        if self.first is None:
+            self.first = first
+        self.count += count
 
     def raise_if_any(self) -> None:
         if self.first is not None:
@@ -466,6 +472,8 @@ def _flag(problems: _Problems, number: int, values: dict[str, Any], column: str)
 # Rows checked, then written, at a time: big enough that the per-chunk queries cost little,
 # small enough that memory does not grow with the file.
 CHUNK = 20_000
+# Files from this size on are read and checked in a second process while this one writes.
+CHECK_AHEAD_BYTES = 1 << 20
 
 
 class _RowNumbers:
@@ -515,12 +523,14 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     ctx = _RecordContext(store, rules, file=table if path else None)
     result = ImportResult()
     action = "record_import" if path else "log"
+    ahead = path is not None and can_fork() and path.stat().st_size >= CHECK_AHEAD_BYTES
     try:
-        with store.record_batch(source) as batch:
+        with checked_chunks(table.rows, _Check(table, ctx), CHUNK, ahead) as checked, store.record_batch(source) as batch:
             numbers = _RowNumbers(batch.before)
-            rows = iter(table.rows)
-            while chunk := list(islice(rows, CHUNK)):
-                _load_chunk(problems, ctx, batch, numbers, result, chunk)
+            for chunk in checked:
+                problems.merge(chunk.first_problem, chunk.problems)
+                table.count = chunk.read
+                _load_chunk(problems, batch, numbers, result, chunk.rows)
             problems.raise_if_any()
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
@@ -533,14 +543,34 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     return result
 
 
-def _load_chunk(problems: _Problems, ctx: _RecordContext, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
-                chunk: list[tuple[int, dict[str, Any]]]) -> None:
-    """Check one chunk of rows and write its new records and new versions."""
-    checked = []
-    for number, values in chunk:
-        row = _record_row(problems, number, values, ctx)
-        if row is not None:
-            checked.append((number, row))
+class CheckedChunk(NamedTuple):
+    """A chunk of rows checked: those fit to write, the first problem and how many, and the rows read so far."""
+
+    rows: list[tuple[int, dict[str, Any]]]
+    first_problem: str | None
+    problems: int
+    read: int
+
+
+class _Check:
+    """Check one chunk of a file's rows (in the worker that reads ahead, for a large file)."""
+
+    def __init__(self, table: Table, ctx: _RecordContext):
+        self.table, self.ctx = table, ctx
+
+    def __call__(self, chunk: list[tuple[int, dict[str, Any]]]) -> CheckedChunk:
+        problems = _Problems(self.table)
+        checked = []
+        for number, values in chunk:
+            row = _record_row(problems, number, values, self.ctx)
+            if row is not None:
+                checked.append((number, row))
+        return CheckedChunk(checked, problems.first, problems.count, self.table.count)
+
+
+def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
+                checked: list[tuple[int, dict[str, Any]]]) -> None:
+    """Write one chunk of checked rows: new records and new versions; a row repeating an earlier one with other content is a problem."""
     current = batch.current(list({row["identity"] for _, row in checked}))
     pending: dict[str, tuple[int, dict[str, Any]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []

@@ -1,0 +1,91 @@
+"""A large file is read and checked in a second process while the first writes: the same records, the same errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from compliance import importing, model
+from compliance.errors import InputError
+from compliance.store import Store
+from tests.conftest import TOWN_ORGS, write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+HEADER = "党组织,类型,日期,应到,实到,主题,录入日期"
+
+
+@pytest.fixture(params=[False, True], ids=["one process", "checked ahead"])
+def ahead(request, monkeypatch) -> bool:
+    """Import in chunks of 3 rows, every file checked ahead in a worker, or none."""
+    monkeypatch.setattr(importing, "CHUNK", 3)
+    monkeypatch.setattr(importing, "CHECK_AHEAD_BYTES", 0 if request.param else 1 << 40)
+    return request.param
+
+
+def _stored(store: Store) -> list[tuple]:
+    r = model.Record.__table__.c
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(
+            select(r.record_id, r.version, r.org_id, r.kind, r.held_on, r.expected, r.present, r.topic, r.identity,
+                   r.first_recorded_at).order_by(r.id))]
+
+
+def _rows(count: int) -> list[str]:
+    return [f"{BRANCH},主题党日,2026-{1 + i % 10:02d}-{1 + i % 27:02d},10,8,第{i}次活动,2026-11-01" for i in range(count)]
+
+
+def _town(url: str, rules, tmp_path: Path) -> Store:
+    store = Store(url)
+    store.upgrade()
+    store.set_setting("default_catalog", "tuhe-2021")
+    importing.import_orgs(store, rules, write_csv(tmp_path / "orgs.csv", TOWN_ORGS))
+    return store
+
+
+def test_a_file_checked_ahead_stores_what_one_process_stores(rules, tmp_path: Path, monkeypatch):
+    path = write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(20)]))
+    monkeypatch.setattr(importing, "CHUNK", 3)
+    found = {}
+    for limit in (1 << 40, 0):
+        monkeypatch.setattr(importing, "CHECK_AHEAD_BYTES", limit)
+        store = _town(f"sqlite:///{tmp_path / f'{limit}.db'}", rules, tmp_path)
+        result = importing.import_records(store, rules, path)
+        found[limit] = (result.added, list(result.ids), _stored(store))
+        again = importing.import_records(store, rules, path)
+        assert (again.added, again.unchanged) == (0, 20)
+    assert found[0] == found[1 << 40]
+    assert found[0][:2] == (20, list(range(1, 21)))
+
+
+def test_bad_rows_in_later_chunks_are_named_in_file_order_and_nothing_is_written(town: Store, rules, tmp_path: Path, ahead):
+    rows = _rows(10)
+    rows[7] = f"{BRANCH},主题党日,2026-13-01,10,8,坏日期,2026-11-01"
+    rows[8] = f"{BRANCH},主题党日,2026-03-01,8,10,人数不对,2026-11-01"
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
+    message = str(caught.value)
+    assert message.startswith("records.csv 第9行「日期」列：值「2026-13-01」") and "另有 1 处错误" in message, message
+    assert _stored(town) == []
+
+
+def test_a_repeated_row_with_other_content_after_a_bad_row_counts_both(town: Store, rules, tmp_path: Path, ahead):
+    rows = _rows(8)
+    rows[1] = f"{BRANCH},茶话会,2026-03-01,8,8,,2026-11-01"
+    rows[6] = rows[0].replace(",10,8,", ",10,9,")
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
+    message = str(caught.value)
+    assert message.startswith("records.csv 第3行「类型」列：值「茶话会」") and "另有 1 处错误" in message, message
+    assert _stored(town) == []
+
+
+def test_an_unreadable_cell_stops_the_import_from_the_worker(town: Store, rules, tmp_path: Path, ahead):
+    rows = _rows(8)
+    rows[5] = f"{BRANCH},主题党日,2026-03-01,10,8,{'长' * 501},2026-11-01"
+    with pytest.raises(InputError, match="第7行「主题」列"):
+        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
+    assert _stored(town) == []
+    result = importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(8)])))
+    assert result.added == 8 and len(_stored(town)) == 8
