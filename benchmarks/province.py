@@ -5,7 +5,9 @@
 For each size a province is generated (benchmarks.generate_province: two years of records up
 to 2026-11-20) and loaded into a fresh SQLite database with the CLI (orgs, members, dues; timed
 apart, not measured). Then, each as a whole `python -m compliance` process whose own peak
-resident memory comes from wait4():
+resident memory comes from wait4(), and whose process tree (the command and the worker
+processes it forks: one per core by default) has its summed PSS sampled four times a second;
+the memory target is judged on the larger of the two:
 
 - `record import records.csv`, against the floor: sqlite3 `executemany` of the same rows, read
   back from the imported `record` table in chunks (untimed), into an empty table created with
@@ -13,7 +15,8 @@ resident memory comes from wait4():
 - `overdue --under <province> --since <first year> --format json`, against the floor: one query
   counting records per branch, kind and month over the same table, all rows fetched; `--since`
   is the first day of the records, so the evaluation covers what the floor reads;
-- `overdue` as a library call (compliance.tracking.overdue, no rendering) in its own process;
+- `overdue` as a library call (compliance.tracking.overdue with one process per core, no
+  rendering) in its own process;
 - `supervise --under <province> --month 2026-11 --out DIR` (no floor; target under 120 s).
 
 The app sets its own pragmas (WAL). The floor database keeps SQLite's default rollback journal
@@ -64,13 +67,14 @@ LIBRARY_OVERDUE = """
 import sys, time
 from datetime import date
 from compliance.store import Store, resolve_url
+from compliance.blocks import default_jobs
 from compliance.tracking import Window, overdue
 from obligations.rules import default_rules
 db, root, since, as_of = sys.argv[1:5]
 store, rules = Store(resolve_url(db)), default_rules()
 window = Window(date.fromisoformat(since), date.fromisoformat(as_of), date.fromisoformat(as_of))
 start = time.perf_counter()
-found = overdue(store, rules, root, window)
+found = overdue(store, rules, root, window, default_jobs())
 print(time.perf_counter() - start, len(found))
 """
 
@@ -83,6 +87,57 @@ class Run:
     peak_mb: float
     status: str                  # "ok", "timeout" or "exit N"
     stdout: str = ""
+    tree_mb: float = 0.0         # the largest sampled sum of PSS over the command and its worker processes
+
+    @property
+    def memory_mb(self) -> float:
+        """Return the memory the target is judged on: the process's peak RSS or its tree's sampled PSS, the larger."""
+        return max(self.peak_mb, self.tree_mb)
+
+
+def _descendants(pid: int) -> list[int]:
+    """Return the processes below `pid` (from /proc: Linux only; empty elsewhere)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        parents.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in parents.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _pss_mb(pids: list[int]) -> float:
+    """Return the summed proportional set size of `pids` (pages shared after a fork counted once in all)."""
+    total = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+                    break
+        except (OSError, ValueError):
+            continue
+    return total / 1024
+
+
+class TreeMemory(threading.Thread):
+    """Sample the memory of a command's process tree every `interval` seconds; keep the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.25):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak_mb = pid, interval, 0.0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(self.interval):
+            self.peak_mb = max(self.peak_mb, _pss_mb(_descendants(self.pid)))
 
 
 @dataclass
@@ -97,6 +152,7 @@ class Measure:
     peak_mb: float | None
     status: str
     target: str
+    tree_mb: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -131,7 +187,11 @@ def run(command: list[str], timeout: float | None = TIMEOUT, stdout: Path | None
         timer = threading.Timer(timeout, stop) if timeout else None
         if timer:
             timer.start()
+        sampler = TreeMemory(child.pid)     # below the WAIT4 wrapper: the command and its workers
+        sampler.start()
         code = child.wait()
+        sampler.done.set()
+        sampler.join()
         if timer:
             timer.cancel()
         figures = usage.read().split()
@@ -143,7 +203,7 @@ def run(command: list[str], timeout: float | None = TIMEOUT, stdout: Path | None
     if stopped.is_set() or not figures:
         return Run(timeout or 0.0, 0.0, "timeout" if stopped.is_set() else f"exit {code}", printed)
     seconds, peak_kb, code = float(figures[0]), int(figures[1]), int(figures[2])
-    return Run(seconds, peak_kb / 1024, "ok" if code == 0 else f"exit {code}", printed)
+    return Run(seconds, peak_kb / 1024, "ok" if code == 0 else f"exit {code}", printed, sampler.peak_mb)
 
 
 def repeated(command: list[str], repeat: int, timeout: float | None, stdout: Path | None = None) -> Run:
@@ -153,7 +213,8 @@ def repeated(command: list[str], repeat: int, timeout: float | None, stdout: Pat
         runs.append(run(command, timeout, stdout))
         if runs[-1].status != "ok":
             return runs[-1]
-    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs), "ok", runs[-1].stdout)
+    return Run(statistics.median(r.seconds for r in runs), max(r.peak_mb for r in runs), "ok", runs[-1].stdout,
+               max(r.tree_mb for r in runs))
 
 
 def best_of(func, times: int = 3) -> float:
@@ -239,9 +300,9 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
         ok = result.status == "ok"
         row = Measure(counts["branches"], records, name, round(result.seconds, 3) if ok else None,
                       None if floor is None else round(floor, 4), round(result.peak_mb, 1), result.status,
-                      target_text(met if ok else False))
+                      target_text(met if ok else False), round(result.tree_mb, 1))
         rows.append(row)
-        print(f"  {name}: {result.status} {result.seconds:.2f} s, peak {result.peak_mb:.0f} MB"
+        print(f"  {name}: {result.status} {result.seconds:.2f} s, peak {result.peak_mb:.0f} MB, tree PSS {result.tree_mb:.0f} MB"
               + (f", floor {floor:.3f} s" if floor else ""), file=sys.stderr, flush=True)
         return row
 
@@ -251,19 +312,19 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
     floor = import_floor(db, folder / "floor.db") if imported.status == "ok" else None
     rate = records / imported.seconds
     add("record import", imported, floor, rate >= IMPORT_RATE and imported.seconds <= IMPORT_RATIO * (floor or 0)
-        and imported.peak_mb < PEAK_MB)
+        and imported.memory_mb < PEAK_MB)
     floor = overdue_floor(db)
     found = repeated(compliance(db, "overdue", "--under", ROOT, "--since", since, "--as-of", AS_OF.isoformat(),
                                 "--format", "json"), args.repeat, args.timeout, folder / "overdue.json")
-    add("overdue", found, floor, found.seconds <= OVERDUE_RATIO * floor and found.peak_mb < PEAK_MB)
+    add("overdue", found, floor, found.seconds <= OVERDUE_RATIO * floor and found.memory_mb < PEAK_MB)
     library = repeated([sys.executable, "-c", LIBRARY_OVERDUE, str(db), ROOT, since, AS_OF.isoformat()], args.repeat,
                        args.timeout)
     if library.status == "ok":
         library.seconds = float(library.stdout.split()[0])        # the call alone, without start-up
-    add("overdue (library call)", library, floor, library.seconds <= OVERDUE_RATIO * floor and library.peak_mb < PEAK_MB)
+    add("overdue (library call)", library, floor, library.seconds <= OVERDUE_RATIO * floor and library.memory_mb < PEAK_MB)
     supervised = run(compliance(db, "supervise", "--under", ROOT, "--month", MONTH, "--as-of", AS_OF.isoformat(),
                                 "--out", str(folder / "bulletin"), "--format", "json"), args.timeout, folder / "supervise.json")
-    add("supervise", supervised, None, supervised.seconds < SUPERVISE_SECONDS and supervised.peak_mb < PEAK_MB)
+    add("supervise", supervised, None, supervised.seconds < SUPERVISE_SECONDS and supervised.memory_mb < PEAK_MB)
     if not args.keep:
         for name in ("records.csv", "dues.csv", "members.csv"):
             (folder / name).unlink()
@@ -284,7 +345,7 @@ def scaling(sizes: list[dict[str, object]]) -> dict[str, float]:
 
 
 def table(sizes: list[dict[str, object]]) -> str:
-    header = ["branches", "records", "measure", "seconds", "floor s", "ratio", "records/s", "peak MB", "target met"]
+    header = ["branches", "records", "measure", "seconds", "floor s", "ratio", "records/s", "peak MB", "tree PSS MB", "target met"]
     lines = [header]
     for size in sizes:
         for m in size["measures"]:
@@ -293,7 +354,7 @@ def table(sizes: list[dict[str, object]]) -> str:
                           "-" if m["floor_seconds"] is None else f"{m['floor_seconds']:.3f}",
                           "-" if m["ratio"] is None else f"{m['ratio']:.1f}x",
                           "-" if m["records_per_s"] is None or m["measure"].startswith("startup") else f"{m['records_per_s']:,}",
-                          f"{m['peak_mb']:.0f}", m["target"]])
+                          f"{m['peak_mb']:.0f}", "-" if not m.get("tree_mb") else f"{m['tree_mb']:.0f}", m["target"]])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     return "\n".join(" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines)
 
