@@ -17,6 +17,8 @@ from compliance.errors import ComplianceError
 
 T = TypeVar("T")
 R = TypeVar("R")
+# The worker's first chunk is this fraction of a full one; the next ones double up to full size.
+FIRST_CHUNK_SHARE = 16
 
 
 def can_fork() -> bool:
@@ -24,10 +26,13 @@ def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _chunks(rows: Iterable[T], size: int) -> Iterator[list[T]]:
+def _chunks(rows: Iterable[T], size: int, start: int | None = None) -> Iterator[list[T]]:
+    """Yield lists of `size` rows; with `start`, the first lists are smaller, doubling from `start` up to `size`."""
     rows = iter(rows)
-    while chunk := list(islice(rows, size)):
+    step = min(start or size, size)
+    while chunk := list(islice(rows, step)):
         yield chunk
+        step = min(step * 2, size)
 
 
 @contextmanager
@@ -70,9 +75,12 @@ def _received(receive: Any) -> Iterator[Any]:
 
 
 def _work(send: Any, rows: Iterable[T], check: Callable[[list[T]], R], size: int) -> None:
-    """In the worker: send ("chunk", checked) for each chunk, then ("end", None), or ("error", exception)."""
+    """In the worker: send ("chunk", checked) for each chunk, then ("end", None), or ("error", exception).
+
+    The first chunks are small, so the parent starts writing while the worker is still reading.
+    """
     try:
-        for chunk in _chunks(rows, size):
+        for chunk in _chunks(rows, size, start=max(1, size // FIRST_CHUNK_SHARE)):
             send.send(("chunk", check(chunk)))
         send.send(("end", None))
     except BrokenPipeError:

@@ -89,3 +89,11 @@ def test_an_unreadable_cell_stops_the_import_from_the_worker(town: Store, rules,
     assert _stored(town) == []
     result = importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(8)])))
     assert result.added == 8 and len(_stored(town)) == 8
+
+
+def test_the_worker_starts_with_small_chunks_and_doubles_them_up_to_full_size():
+    from compliance.pipeline import _chunks
+
+    assert [len(c) for c in _chunks(range(40), 8, start=1)] == [1, 2, 4, 8, 8, 8, 8, 1]
+    assert [c[0] for c in _chunks(range(40), 8, start=1)] == [0, 1, 3, 7, 15, 23, 31, 39]
+    assert [len(c) for c in _chunks(range(20), 8)] == [8, 8, 4]
