@@ -232,7 +232,7 @@ def _judge_hours(org: OrgFacts, ob: Obligation, period: Period, attended: list[t
 def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None,
             exemptions: tuple[tuple[date, date], ...] = ()) -> bool:
     starts = org.starts
-    if any(start <= period.start and period.due <= end for start, end in exemptions):
+    if exemptions and any(start <= period.start and period.due <= end for start, end in exemptions):
         return True  # the whole period falls in a member's approved exemption
     if starts and period.start < starts:
         return True
@@ -360,12 +360,12 @@ def _hours_by_member(by_kind: dict[str, list[Record]]) -> dict[str, list[tuple[d
         for r in records:
             if not r.hours:
                 continue
+            attended = (r.held_on, r.hours, r.id)     # one tuple, shared by everyone who attended
             # Stored lists are joined by 、 (imports and `log` normalize them).
-            names = r.attendees.split("、") if r.attendees else [r.member] if r.member else []
-            for name in names:
-                found[name].append((r.held_on, r.hours, r.id))
-    for attended in found.values():
-        attended.sort()
+            for name in r.attendees.split("、") if r.attendees else (r.member,) if r.member else ():
+                found[name].append(attended)
+    for attended_by_one in found.values():
+        attended_by_one.sort()
     return found
 
 

@@ -47,6 +47,10 @@ def in_scope(root_path: str, ids: tuple[int, int] | None = None) -> Any:
 T = TypeVar("T")
 
 
+def _day_or_none(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
 class by_org(Generic[T]):
     """Walk rows ordered by `org_id` alongside organizations taken in increasing id order."""
 
@@ -130,8 +134,13 @@ class ScopeQueries:
     def scope_members(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[MemberRow]:
         """Yield the members of every organization at or below `root_path` (with an id in `ids`), by organization."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
-        query = select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
-        return self._stream(query.order_by(MEMBER.c.org_id, MEMBER.c.name), lambda row: MemberRow(*row))
+        query = (select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
+                 .order_by(MEMBER.c.org_id, MEMBER.c.name))
+        if self.engine.dialect.name == "sqlite":
+            day = _day_or_none
+            return self._stream_sqlite(query, lambda row: MemberRow(row[0], row[1], row[2], row[3], row[4], bool(row[5]),
+                                                                     day(row[6]), row[7], day(row[8]), row[9]))
+        return self._stream(query, lambda row: MemberRow(*row))
 
     def member_keys(self) -> Iterator[tuple[int, int, str, str | None, str]]:
         """Yield (id, organization id, name, party group, status) of every member, as plain values."""
@@ -143,6 +152,9 @@ class ScopeQueries:
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
                  .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
+        if self.engine.dialect.name == "sqlite":
+            day = date.fromisoformat
+            return self._stream_sqlite(query, lambda row: Payment(row[0], row[1], row[2], day(row[3])))
         return self._stream(query, lambda row: Payment(*row))
 
     def scope_exemptions(self, root_path: str, ids: tuple[int, int] | None = None) -> dict[int, list[tuple[date, date]]]:
