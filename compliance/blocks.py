@@ -17,6 +17,7 @@ from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeV
 
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
+from compliance.pipeline import can_fork, exit_with_parent
 from compliance.store import Store
 from compliance.tracking import Window, iter_findings
 from obligations.rules import Rules
@@ -34,7 +35,7 @@ MAX_JOBS = 4
 
 def default_jobs() -> int:
     """Return the worker processes to use: one per core, at most `MAX_JOBS`; 1 where processes cannot be forked."""
-    if "fork" not in multiprocessing.get_all_start_methods():
+    if not can_fork():
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_JOBS))
 
@@ -104,9 +105,10 @@ def _blocks(orgs: list[OrgRow], count: int) -> list[list[OrgRow]]:
 
 
 def _detach() -> None:
-    """Drop the connections inherited from the parent (without closing them: they are the parent's)."""
+    """Drop the connections inherited from the parent (without closing them: they are the parent's); exit with it."""
     assert _job is not None
     _job.store.engine.dispose(close=False)
+    exit_with_parent()
 
 
 def _run_block(number: int) -> list[Any]:

@@ -9,6 +9,8 @@ a chunk or two ahead. The parent gets the chunks in file order, as it would have
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 from contextlib import contextmanager
 from itertools import islice
 from typing import Any, Callable, Iterable, Iterator, TypeVar
@@ -48,7 +50,7 @@ def checked_chunks(rows: Iterable[T], check: Callable[[list[T]], R], size: int, 
         return
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    worker = context.Process(target=_work, args=(send, rows, check, size), daemon=True)
+    worker = context.Process(target=_work, args=(receive, send, rows, check, size), daemon=True)
     worker.start()
     send.close()
     try:
@@ -74,11 +76,14 @@ def _received(receive: Any) -> Iterator[Any]:
             return
 
 
-def _work(send: Any, rows: Iterable[T], check: Callable[[list[T]], R], size: int) -> None:
+def _work(receive: Any, send: Any, rows: Iterable[T], check: Callable[[list[T]], R], size: int) -> None:
     """In the worker: send ("chunk", checked) for each chunk, then ("end", None), or ("error", exception).
 
     The first chunks are small, so the parent starts writing while the worker is still reading.
     """
+    # The fork copied the pipe's reading end too: closed here, a parent that dies leaves no
+    # reader, and the next send fails instead of waiting for ever.
+    receive.close()
     try:
         for chunk in _chunks(rows, size, start=max(1, size // FIRST_CHUNK_SHARE)):
             send.send(("chunk", check(chunk)))
@@ -92,3 +97,15 @@ def _work(send: Any, rows: Iterable[T], check: Callable[[list[T]], R], size: int
             send.send(("error", ComplianceError(f"检查数据时出错：{exc!r}")))
     finally:
         send.close()
+
+
+def exit_with_parent(interval: float = 1.0) -> None:
+    """In a worker: exit when the process that forked it is gone (killed, say), rather than wait for work for ever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(interval)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()

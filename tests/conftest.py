@@ -13,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from datetime import date
 from pathlib import Path
@@ -167,3 +168,25 @@ def runner() -> CliRunner:
 @pytest.fixture
 def as_of() -> date:
     return date(2026, 11, 25)
+
+
+def running(text: str) -> list[int]:
+    """Return the processes whose command line contains `text`."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if text.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def gone(text: str, seconds: float) -> bool:
+    """Return whether, within `seconds`, no process's command line contains `text`."""
+    deadline = time.monotonic() + seconds
+    while running(text):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
+    return True

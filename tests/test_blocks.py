@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from datetime import date
 
 import pytest
@@ -11,6 +15,7 @@ from compliance import blocks, importing, membership
 from compliance.store import Store
 from compliance.supervision import supervise
 from compliance.tracking import Window, overdue
+from tests.conftest import gone, running
 
 DAY = date(2026, 11, 20)
 
@@ -85,3 +90,27 @@ def test_a_scope_is_cut_into_blocks_of_consecutive_ids_and_even_weight(province)
     weights = [sum(1 if o.type == "党支部" else 0.25 for o in b) for b in cut]
     share = sum(weights) / 8
     assert len(cut) == 8 and all(share <= w < share + 1 for w in weights[:-1]) and weights[-1] <= share
+
+
+def test_worker_processes_exit_when_the_command_is_killed(tmp_path, rules):
+    folder = tmp_path / "p"
+    generate_province(folder, 600, seed=5, years=1, dues_share=0.0)
+    db = tmp_path / "killed.db"
+    store = Store(f"sqlite:///{db}")
+    store.upgrade()
+    importing.import_orgs(store, rules, folder / "orgs.csv")
+    importing.import_members(store, folder / "members.csv")
+    importing.import_records(store, rules, folder / "records.csv")
+    root = next(o for o in store.orgs() if o.parent_id is None)
+    assert len(store.orgs()) >= blocks.PARALLEL_MIN
+    proc = subprocess.Popen([sys.executable, "-m", "compliance", "--db", str(db), "overdue", "--under", root.path,
+                             "--as-of", DAY.isoformat(), "--jobs", "2", "--format", "json"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(running(str(db))) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    workers = [pid for pid in running(str(db)) if pid != proc.pid]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert workers, "the command ended before its workers were seen"
+    assert gone(str(db), 10), running(str(db))

@@ -19,7 +19,7 @@ from compliance import importing, model
 from compliance.errors import DatabaseError
 from compliance.store import Store, backup_sqlite, restore_sqlite
 from obligations.rules import default_rules
-from tests.conftest import write_csv
+from tests.conftest import gone, running, write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
 RECORD = model.Record.__table__
@@ -69,6 +69,9 @@ def test_an_import_killed_midway_leaves_nothing_half_written(town: Store, tmp_pa
     proc.wait(30)
     assert _records(town) in (0, 30000)
     assert town.verify_audit()[1] is None
+    # The worker that reads the file ahead goes with the import it was forked from.
+    assert gone(str(path), 10), running(str(path))
+
 
 
 def test_backup_of_a_live_database_and_restore(tmp_path: Path, rules):
