@@ -13,7 +13,7 @@ from compliance.store import Store
 from tests.conftest import TOWN_ORGS, write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
-HEADER = "党组织,类型,日期,应到,实到,主题,录入日期"
+HEADER = "党组织,类型,日期,应到,实到,主题,录入日期,记录人,书记签字,记录人签字,主讲人,学时,图片"
 
 
 @pytest.fixture(params=[False, True], ids=["one process", "checked ahead"])
@@ -25,15 +25,16 @@ def ahead(request, monkeypatch) -> bool:
 
 
 def _stored(store: Store) -> list[tuple]:
-    r = model.Record.__table__.c
+    """Return every column of every stored version but the moment of the import."""
+    table = model.Record.__table__
     with store.engine.connect() as conn:
         return [tuple(row) for row in conn.execute(
-            select(r.record_id, r.version, r.org_id, r.kind, r.held_on, r.expected, r.present, r.topic, r.identity,
-                   r.first_recorded_at).order_by(r.id))]
+            select(*[c for c in table.c if c.name != "recorded_at"]).order_by(table.c.id))]
 
 
 def _rows(count: int) -> list[str]:
-    return [f"{BRANCH},主题党日,2026-{1 + i % 10:02d}-{1 + i % 27:02d},10,8,第{i}次活动,2026-11-01" for i in range(count)]
+    return [f"{BRANCH},主题党日,2026-{1 + i % 10:02d}-{1 + i % 27:02d},10,8,第{i}次活动,2026-11-01,王{i},是,否,李{i},{i % 4},p{i}.jpg"
+            for i in range(count)]
 
 
 def _town(url: str, rules, tmp_path: Path) -> Store:
@@ -97,3 +98,20 @@ def test_the_worker_starts_with_small_chunks_and_doubles_them_up_to_full_size():
     assert [len(c) for c in _chunks(range(40), 8, start=1)] == [1, 2, 4, 8, 8, 8, 8, 1]
     assert [c[0] for c in _chunks(range(40), 8, start=1)] == [0, 1, 3, 7, 15, 23, 31, 39]
     assert [len(c) for c in _chunks(range(20), 8)] == [8, 8, 4]
+
+
+def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp_path: Path):
+    # A column added to the records but not to ROW_FIELDS would be lost by imports checked ahead.
+    header = ",".join(c.chinese for c in importing.RECORD_COLUMNS)
+    values = {"党组织": BRANCH, "类型": "谈心谈话", "日期": "2026-03-02", "应到": "2", "实到": "2", "主题": "谈心", "记录人": "王",
+              "书记签字": "是", "记录人签字": "是", "党员": "党员第一党支部0", "党小组": "第一党小组", "主讲人": "李",
+              "参会人员": "党员第一党支部0、党员第一党支部1", "请假人员": "", "谈话对象": "党员第一党支部1", "学时": "2",
+              "图片": "a.jpg", "录入日期": "2026-03-03"}
+    path = write_csv(tmp_path / "one.csv", header + "\n" + ",".join(values[c.chinese] for c in importing.RECORD_COLUMNS))
+    table = importing.stream_table(path, importing.RECORD_COLUMNS, normalize=True)
+    ctx = importing._RecordContext(town, rules, file=table)
+    chunk = list(table.rows)
+    as_dicts = importing._Check(table, ctx)(chunk)
+    as_tuples = importing._Check(table, ctx, as_tuples=True)(chunk)
+    assert as_dicts.problems == 0 and len(as_dicts.rows) == 1
+    assert as_tuples.dicts() == as_dicts.rows
