@@ -109,3 +109,4 @@ def exit_with_parent(interval: float = 1.0) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+

@@ -8,6 +8,7 @@ publish a bulletin (通报材料). The ledger columns follow seed 000 (整改台
 from __future__ import annotations
 
 import hashlib
+import marshal
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from obligations.rules import Rules
 # A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
 SNAPSHOT_STATUSES = ("invalid", "missed", "due")
 GAP_STATUSES = ("missed", "invalid")
+RUN_STATUSES = ("met", *SNAPSHOT_STATUSES)      # what a run counts, keeps or closes items with
 MONTHS_CHARTED = 6
 
 
@@ -93,11 +95,10 @@ class Fingerprint:
     @staticmethod
     def of_org(findings: Iterable[Finding]) -> bytes:
         """Return the digest of one organization's findings (made where they are evaluated)."""
-        digest = hashlib.sha256()
-        for f in findings:
-            row = (f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records)
-            digest.update(repr(row).encode("utf-8"))
-        return digest.digest()
+        rows = [(f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records)
+                for f in findings]
+        # marshal version 2 writes values only (no back-references), so equal rows give equal bytes.
+        return hashlib.sha256(marshal.dumps(rows, 2)).digest()
 
     def add(self, org_digest: bytes) -> None:
         self._hash.update(org_digest)
@@ -260,7 +261,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     seen = Fingerprint(day)
     window = Window(min(window_first, months[0]), day, day)
     kept: dict[int, list[Finding]] = {}
-    checks = summarize_orgs(store, rules, index, scope, orgs, window, _Check(rates, open_gaps), jobs=jobs, progress=progress)
+    # Periods not yet begun and exempt ones count nowhere: they are not made at all.
+    checks = summarize_orgs(store, rules, index, scope, orgs, window, _Check(rates, open_gaps), keep=RUN_STATUSES,
+                            jobs=jobs, progress=progress)
     for org, check in zip(sorted(orgs, key=lambda o: o.id), checks):
         kept[org.id] = check.kept
         made_good.update(dict.fromkeys(check.made_good, day))

@@ -114,3 +114,17 @@ def test_worker_processes_exit_when_the_command_is_killed(tmp_path, rules):
     proc.wait(30)
     assert workers, "the command ended before its workers were seen"
     assert gone(str(db), 10), running(str(db))
+
+
+def test_an_organization_digest_depends_on_the_values_of_its_findings_not_on_which_objects_hold_them():
+    from compliance.evaluate import Finding
+    from compliance.supervision import Fingerprint
+
+    def finding(status: str, org: str) -> Finding:
+        return Finding(7, org, "".join(["branch_", "committee"]), "支委会", "2026-03", status, DAY, None, (3, 4), ("unsigned",))
+
+    shared = "江淮省委/一支部"
+    one = Fingerprint.of_org([finding("met", shared), finding("missed", shared)])
+    other = Fingerprint.of_org([finding("met", "".join(["江淮省委/", "一支部"])), finding("missed", "江淮省委/一支部")])
+    assert one == other
+    assert Fingerprint.of_org([finding("met", shared), finding("invalid", shared)]) != one
