@@ -26,7 +26,7 @@ T = TypeVar("T")
 # Below this many organizations a second process costs more than it saves.
 PARALLEL_MIN = 500
 # Blocks per process: small enough that the processes finish at about the same time.
-BLOCKS_PER_JOB = 8
+BLOCKS_PER_JOB = 16
 # Branches hold most members and records; the committees above them weigh less in a block.
 WEIGHTS = {"党支部": 1.0}
 OTHER_WEIGHT = 0.25
