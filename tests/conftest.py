@@ -190,3 +190,17 @@ def gone(text: str, seconds: float) -> bool:
             return False
         time.sleep(0.1)
     return True
+
+
+def load_province(url: str, rules: Rules, folder: Path) -> Store:
+    """Return a new store at `url` loaded with a generated province in `folder` (benchmarks.generate_province)."""
+    from compliance import importing, membership
+
+    store = Store(url)
+    store.upgrade()
+    importing.import_orgs(store, rules, folder / "orgs.csv")
+    importing.import_members(store, folder / "members.csv")
+    importing.import_records(store, rules, folder / "records.csv")
+    if (folder / "dues.csv").exists():
+        membership.import_dues(store, folder / "dues.csv")
+    return store

@@ -60,25 +60,23 @@ def test_a_file_checked_ahead_stores_what_one_process_stores(rules, tmp_path: Pa
     assert found[0][:2] == (20, list(range(1, 21)))
 
 
-def test_bad_rows_in_later_chunks_are_named_in_file_order_and_nothing_is_written(town: Store, rules, tmp_path: Path, ahead):
+@pytest.mark.parametrize("changes, first", [
+    # Two bad rows in later chunks: the first in file order is named, the other counted.
+    ({7: f"{BRANCH},主题党日,2026-13-01,10,8,坏日期,2026-11-01", 8: f"{BRANCH},主题党日,2026-03-01,8,10,人数不对,2026-11-01"},
+     "records.csv 第9行「日期」列：值「2026-13-01」"),
+    # A bad row checked in the worker, then a repeated row with other content found by the writer.
+    ({1: f"{BRANCH},茶话会,2026-03-01,8,8,,2026-11-01", 6: _rows(1)[0].replace(",10,8,", ",10,9,")},
+     "records.csv 第3行「类型」列：值「茶话会」"),
+])
+def test_problems_found_by_either_process_are_named_in_file_order_and_nothing_is_written(town: Store, rules, tmp_path: Path,
+                                                                                        ahead, changes, first):
     rows = _rows(10)
-    rows[7] = f"{BRANCH},主题党日,2026-13-01,10,8,坏日期,2026-11-01"
-    rows[8] = f"{BRANCH},主题党日,2026-03-01,8,10,人数不对,2026-11-01"
+    for index, row in changes.items():
+        rows[index] = row
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
     message = str(caught.value)
-    assert message.startswith("records.csv 第9行「日期」列：值「2026-13-01」") and "另有 1 处错误" in message, message
-    assert _stored(town) == []
-
-
-def test_a_repeated_row_with_other_content_after_a_bad_row_counts_both(town: Store, rules, tmp_path: Path, ahead):
-    rows = _rows(8)
-    rows[1] = f"{BRANCH},茶话会,2026-03-01,8,8,,2026-11-01"
-    rows[6] = rows[0].replace(",10,8,", ",10,9,")
-    with pytest.raises(InputError) as caught:
-        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
-    message = str(caught.value)
-    assert message.startswith("records.csv 第3行「类型」列：值「茶话会」") and "另有 1 处错误" in message, message
+    assert message.startswith(first) and "另有 1 处错误" in message, message
     assert _stored(town) == []
 
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import event
 
 from benchmarks.generate_province import generate_province
-from compliance import importing, membership
 from compliance.store import Store
 from compliance.supervision import supervise
 from compliance.tracking import Window, org_status, overdue
+from tests.conftest import load_province
 
 DAY = date(2026, 11, 20)
 
@@ -20,12 +20,7 @@ DAY = date(2026, 11, 20)
 def _province(tmp_path: Path, url: str, rules, branches: int) -> tuple[Store, str]:
     folder = tmp_path / f"p{branches}"
     generate_province(folder, branches, seed=7, years=1, dues_share=0.5)
-    store = Store(url)
-    store.upgrade()
-    importing.import_orgs(store, rules, folder / "orgs.csv")
-    importing.import_members(store, folder / "members.csv")
-    importing.import_records(store, rules, folder / "records.csv")
-    membership.import_dues(store, folder / "dues.csv")
+    store = load_province(url, rules, folder)
     root = next(o.path for o in store.orgs() if o.parent_id is None)
     return store, root
 
