@@ -74,6 +74,24 @@ RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
 
 
 RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow._fields]
+# Columns whose values repeat from item to item (the measure follows the obligation, the
+# responsible person the branch): a province's ledger, read whole for its bulletin, keeps one
+# copy of each value rather than one per item.
+REPEATING = [i for i, name in enumerate(RectificationRow._fields)
+             if name in ("obligation", "period", "group_name", "measure", "deadline", "responsible", "opened_run_id",
+                         "opened_on", "close_note", "closed_on", "closed_run_id")]
+
+
+def _ledger_rows(rows: Iterable[Any]) -> list[RectificationRow]:
+    """Return ledger items from database rows, equal values in the repeating columns shared."""
+    seen: dict[tuple[int, Any], Any] = {}
+    found = []
+    for row in rows:
+        values = list(row)
+        for i in REPEATING:
+            values[i] = seen.setdefault((i, values[i]), values[i])
+        found.append(RectificationRow(*values))
+    return found
 
 
 class SupervisionQueries:
@@ -204,12 +222,12 @@ class SupervisionQueries:
             query = query.where(RECTIFICATION.c.closed_on.is_(None))
         with self.engine.connect() as conn:
             if org_ids is None:
-                return [RectificationRow(*row) for row in conn.execute(query)]
+                return _ledger_rows(conn.execute(query))
             wanted = set(org_ids)
             if len(wanted) <= CHUNK:
-                return [RectificationRow(*row) for row in conn.execute(query.where(RECTIFICATION.c.org_id.in_(sorted(wanted))))]
+                return _ledger_rows(conn.execute(query.where(RECTIFICATION.c.org_id.in_(sorted(wanted)))))
             # A province's organizations are more than a statement may name: filter as the rows come.
-            return [RectificationRow(*row) for row in conn.execute(query) if row.org_id in wanted]
+            return _ledger_rows(row for row in conn.execute(query) if row.org_id in wanted)
 
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""
