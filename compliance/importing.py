@@ -69,8 +69,8 @@ class _Problems:
     def __init__(self, table: Table):
         self.table = table
         self.first: str | None = None
+        self.first_row = 0           # the row `first` names: the earliest in the file wins, whoever found it
         self.count = 0
-        self.from_command_line = isinstance(table.rows, list) and all(number == 0 for number, _ in table.rows)
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
         header = self.table.headers.get(column, column) if column else None
@@ -79,8 +79,8 @@ class _Problems:
             where = f"{header}{shown}" if header else "命令行参数"
         else:
             where = f"{self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
-        if self.first is None:
-            self.first = f"{where}：{reason}"
+        if self.first is None or number < self.first_row:
+            self.first, self.first_row = f"{where}：{reason}", number
         self.count += 1
 
     def parse(self, number: int, values: dict[str, Any], column: str, parser: Callable[[Any], Any]) -> Any:
@@ -90,15 +90,17 @@ class _Problems:
             self.add(number, column, values.get(column), str(exc))
             return None
 
-    def merge(self, first: str | None, count: int) -> None:
-        """Add the problems another collector found (a chunk checked in the worker)."""
-        if self.first is None:
-            self.first = first
+    def merge(self, first: str | None, first_row: int, count: int) -> None:
+        """Add the problems another collector found (a chunk checked in the worker): the first of them and how many."""
+        if first is not None and (self.first is None or first_row < self.first_row):
+            self.first, self.first_row = first, first_row
         self.count += count
 
     def raise_if_any(self) -> None:
         if self.first is not None:
-            nothing = "未登记" if self.from_command_line and self.table.rows else "未导入任何数据"
+            rows = self.table.rows
+            from_command_line = isinstance(rows, list) and bool(rows) and all(number == 0 for number, _ in rows)
+            nothing = "未登记" if from_command_line else "未导入任何数据"
             more = f"另有 {self.count - 1} 处错误，" if self.count > 1 else ""
             raise InputError(f"{self.first}（{more}{nothing}）")
 
@@ -525,11 +527,11 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     action = "record_import" if path else "log"
     ahead = path is not None and can_fork() and path.stat().st_size >= CHECK_AHEAD_BYTES
     try:
-        with checked_chunks(table.rows, _Check(table, ctx, as_tuples=ahead), CHUNK, ahead) as checked, \
+        with checked_chunks(table.rows, _CheckRows(table, ctx, as_tuples=ahead), CHUNK, ahead) as checked, \
                 store.record_batch(source) as batch:
             numbers = _RowNumbers(batch.before)
             for chunk in checked:
-                problems.merge(chunk.first_problem, chunk.problems)
+                problems.merge(chunk.first_problem, chunk.first_row, chunk.problems)
                 table.count = chunk.read
                 _load_chunk(problems, batch, numbers, result, chunk.dicts())
             problems.raise_if_any()
@@ -551,10 +553,11 @@ ROW_FIELDS = ("org_id", "kind", "held_on", "expected", "present", "topic", "reco
 
 
 class CheckedChunk(NamedTuple):
-    """A chunk of rows checked: those fit to write (as dicts, or as tuples of `ROW_FIELDS`), the first problem and how many, and the rows read so far."""
+    """A chunk of rows checked: those fit to write (as dicts, or as tuples of `ROW_FIELDS`), the first problem, its row and how many, and the rows read so far."""
 
     rows: list[tuple[int, Any]]
     first_problem: str | None
+    first_row: int
     problems: int
     read: int
     as_tuples: bool = False
@@ -566,7 +569,7 @@ class CheckedChunk(NamedTuple):
         return [(number, dict(zip(ROW_FIELDS, values))) for number, values in self.rows]
 
 
-class _Check:
+class _CheckRows:
     """Check one chunk of a file's rows (in the worker that reads ahead, for a large file: `as_tuples` for the pipe)."""
 
     def __init__(self, table: Table, ctx: _RecordContext, as_tuples: bool = False):
@@ -579,7 +582,7 @@ class _Check:
             row = _record_row(problems, number, values, self.ctx)
             if row is not None:
                 checked.append((number, tuple(map(row.get, ROW_FIELDS)) if self.as_tuples else row))
-        return CheckedChunk(checked, problems.first, problems.count, self.table.count, self.as_tuples)
+        return CheckedChunk(checked, problems.first, problems.first_row, problems.count, self.table.count, self.as_tuples)
 
 
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,

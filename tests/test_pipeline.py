@@ -109,7 +109,19 @@ def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp
     table = importing.stream_table(path, importing.RECORD_COLUMNS, normalize=True)
     ctx = importing._RecordContext(town, rules, file=table)
     chunk = list(table.rows)
-    as_dicts = importing._Check(table, ctx)(chunk)
-    as_tuples = importing._Check(table, ctx, as_tuples=True)(chunk)
+    as_dicts = importing._CheckRows(table, ctx)(chunk)
+    as_tuples = importing._CheckRows(table, ctx, as_tuples=True)(chunk)
     assert as_dicts.problems == 0 and len(as_dicts.rows) == 1
     assert as_tuples.dicts() == as_dicts.rows
+
+
+def test_the_earliest_problem_in_the_file_is_named_whichever_process_found_it(town: Store, rules, tmp_path: Path, ahead):
+    # Row 5 repeats row 2 with other content (found while writing), row 6 has an unknown kind
+    # (found while checking); both are in one chunk, and row 5 comes first in the file.
+    rows = _rows(8)
+    rows[3] = rows[0].replace(",10,8,", ",10,9,")
+    rows[4] = rows[4].replace("主题党日", "茶话会")
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
+    message = str(caught.value)
+    assert message.startswith("records.csv 第5行：与第2行是同一条记录") and "另有 1 处错误" in message, message
