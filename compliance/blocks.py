@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
 
+from compliance.errors import ComplianceError
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.pipeline import can_fork, exit_with_parent
@@ -34,14 +37,16 @@ MAX_JOBS = 4
 
 
 def default_jobs() -> int:
-    """Return the worker processes to use: one per core, at most `MAX_JOBS`; 1 where processes cannot be forked."""
+    """Return the worker processes to use: one per core this process may run on, at most `MAX_JOBS`; 1 where processes cannot be forked."""
     if not can_fork():
         return 1
-    return max(1, min(os.cpu_count() or 1, MAX_JOBS))
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(cores, MAX_JOBS))
 
 
 @dataclass(frozen=True)
 class _Job(Generic[T]):
+    parent: int               # the process id of the caller, which the workers outlive for no longer than a second
     store: Store
     rules: Rules
     index: OrgIndex
@@ -62,12 +67,13 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
                    progress: Callable[[int, int], None] | None = None) -> Iterator[T]:
     """Yield `summarize(org id, its findings)` for each of `orgs` (at or below `root`), in id order.
 
-    With `jobs` above 1 and a scope of at least `PARALLEL_MIN` organizations, blocks are
-    evaluated in that many worker processes; `summarize` then runs in the workers and its
-    results must pickle.
+    With `jobs` above 1 (at most `MAX_JOBS`) and a scope of at least `PARALLEL_MIN`
+    organizations, blocks are evaluated in that many worker processes; `summarize` then runs
+    in the workers and its results must pickle. A database in memory, or a system that cannot
+    fork, is evaluated in this process.
     """
     ordered = sorted(orgs, key=lambda o: o.id)
-    jobs = min(jobs, default_jobs())
+    jobs = min(jobs, MAX_JOBS) if can_fork() and not _in_memory(store) else 1
     if jobs <= 1 or len(ordered) < PARALLEL_MIN:
         for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep):
             yield summarize(org_id, found)
@@ -76,17 +82,27 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
     global _job
     if _job is not None:
         raise RuntimeError("summarize_orgs is already running in this process")
-    _job = _Job(store, rules, index, root, window, keep, summarize, blocks)
+    _job = _Job(os.getpid(), store, rules, index, root, window, keep, summarize, blocks)
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
     try:
-        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach) as pool:
-            done = 0
-            for block, results in zip(blocks, pool.map(_run_block, range(len(blocks)))):
-                done += len(block)
-                if progress is not None:
-                    progress(done, len(ordered))
-                yield from results
+        done = 0
+        for block, results in zip(blocks, pool.map(_run_block, range(len(blocks)))):
+            done += len(block)
+            if progress is not None:
+                progress(done, len(ordered))
+            yield from results
+    except BrokenProcessPool:
+        raise ComplianceError("并行检查的工作进程意外退出（可能是内存不足），可加 --jobs 1 在一个进程中重试") from None
     finally:
+        # On an error or an interruption, blocks not yet begun are dropped rather than waited for.
+        pool.shutdown(wait=True, cancel_futures=True)
         _job = None
+
+
+def _in_memory(store: Store) -> bool:
+    """Return whether the store is a SQLite database in memory, which a worker's new connection would not see."""
+    url = store.engine.url
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _blocks(orgs: list[OrgRow], count: int) -> list[list[OrgRow]]:
@@ -105,10 +121,15 @@ def _blocks(orgs: list[OrgRow], count: int) -> list[list[OrgRow]]:
 
 
 def _detach() -> None:
-    """Drop the connections inherited from the parent (without closing them: they are the parent's); exit with it."""
+    """Drop the connections inherited from the parent (without closing them: they are the parent's); exit with it.
+
+    Ctrl-C reaches the whole process group: the parent stops the pool, and the workers leave
+    it to the parent rather than each print a traceback.
+    """
     assert _job is not None
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _job.store.engine.dispose(close=False)
-    exit_with_parent()
+    exit_with_parent(_job.parent)
 
 
 def _run_block(number: int) -> list[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from itertools import islice
@@ -24,8 +25,8 @@ FIRST_CHUNK_SHARE = 16
 
 
 def can_fork() -> bool:
-    """Return whether a worker can be forked here (Linux and the other Unixes; not Windows)."""
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Return whether workers are forked here: on Linux (macOS forks, but its system libraries are not safe to use after a fork)."""
+    return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
 
 
 def _chunks(rows: Iterable[T], size: int, start: int | None = None) -> Iterator[list[T]]:
@@ -66,7 +67,7 @@ def _received(receive: Any) -> Iterator[Any]:
     while True:
         try:
             what, value = receive.recv()
-        except EOFError:
+        except (EOFError, OSError):
             raise ComplianceError("检查数据的进程意外退出，未导入任何数据") from None
         if what == "chunk":
             yield value
@@ -91,17 +92,18 @@ def _work(receive: Any, send: Any, rows: Iterable[T], check: Callable[[list[T]],
     except BrokenPipeError:
         pass             # the parent stopped reading: it has failed or finished early
     except BaseException as exc:
+        # The user's errors travel as they are; anything else as one line the parent can show.
+        error = exc if isinstance(exc, ComplianceError) else ComplianceError(f"检查数据时出错：{type(exc).__name__}: {exc}")
         try:
-            send.send(("error", exc))
-        except Exception:
-            send.send(("error", ComplianceError(f"检查数据时出错：{exc!r}")))
+            send.send(("error", error))
+        except OSError:
+            pass         # the parent is gone
     finally:
         send.close()
 
 
-def exit_with_parent(interval: float = 1.0) -> None:
-    """In a worker: exit when the process that forked it is gone (killed, say), rather than wait for work for ever."""
-    parent = os.getppid()
+def exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """In a worker: exit when `parent` (the process that forked it) is gone, killed say, rather than wait for work for ever."""
 
     def watch() -> None:
         while os.getppid() == parent:

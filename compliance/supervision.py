@@ -175,10 +175,10 @@ class OrgCheck(NamedTuple):
     kept: list[Finding]        # the year's findings that need attention (the snapshot)
     made_good: list[str]       # gap keys of open ledger items whose periods are now met
     tally: Tally
-    digest: bytes              # of the findings kept or met (see `Fingerprint`)
+    digest: bytes | None       # of the findings kept or met (see `Fingerprint`); None when there are none
 
 
-class _Check:
+class _RunCheck:
     """Make an organization's `OrgCheck` from its findings (in a worker process, for a large scope)."""
 
     def __init__(self, rates: Rates, open_gaps: dict[tuple, str]):
@@ -201,7 +201,7 @@ class _Check:
             else:
                 continue
             seen.append(f)
-        return OrgCheck(kept, made_good, self.rates.tally(found), Fingerprint.of_org(seen))
+        return OrgCheck(kept, made_good, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None)
 
 
 def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None, year: int) -> Comparison:
@@ -262,13 +262,15 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     window = Window(min(window_first, months[0]), day, day)
     kept: dict[int, list[Finding]] = {}
     # Periods not yet begun and exempt ones count nowhere: they are not made at all.
-    checks = summarize_orgs(store, rules, index, scope, orgs, window, _Check(rates, open_gaps), keep=RUN_STATUSES,
+    checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, open_gaps), keep=RUN_STATUSES,
                             jobs=jobs, progress=progress)
-    for org, check in zip(sorted(orgs, key=lambda o: o.id), checks):
+    # strict: the checks are read to their end, so the worker processes are done with before saving.
+    for org, check in zip(sorted(orgs, key=lambda o: o.id), checks, strict=True):
         kept[org.id] = check.kept
         made_good.update(dict.fromkeys(check.made_good, day))
         rates.add(org.path, check.tally)
-        seen.add(check.digest)
+        if check.digest is not None:
+            seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
     to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
     for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day):

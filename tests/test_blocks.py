@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -118,3 +119,42 @@ def test_an_organization_digest_depends_on_the_values_of_its_findings_not_on_whi
     other = Fingerprint.of_org([finding("met", "".join(["江淮省委/", "一支部"])), finding("missed", "江淮省委/一支部")])
     assert one == other
     assert Fingerprint.of_org([finding("met", shared), finding("invalid", shared)]) != one
+
+
+def test_a_database_in_memory_is_evaluated_in_one_process(tmp_path, rules, monkeypatch):
+    # A worker's new connection to "sqlite://" would open another, empty database.
+    folder = tmp_path / "p"
+    generate_province(folder, 20, seed=2, years=1, dues_share=0.0)
+    memory = load_province("sqlite://", rules, folder)
+    monkeypatch.setattr(blocks, "PARALLEL_MIN", 10)
+    root = next(o.path for o in memory.orgs() if o.parent_id is None)
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    assert overdue(memory, rules, root, window, jobs=2) == overdue(memory, rules, root, window, jobs=1) != []
+
+
+def test_a_worker_that_dies_is_a_one_line_error(province, rules):
+    import multiprocessing
+
+    from compliance.errors import ComplianceError
+    from compliance.orgs import OrgIndex
+    from compliance.tracking import OVERDUE_STATUSES
+
+    stores, root_path = province
+    index = OrgIndex(stores[0].orgs())
+    root = index.resolve(root_path)
+
+    def kill_a_worker(done: int, total: int) -> None:
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    found = blocks.summarize_orgs(stores[0], rules, index, root, index.subtree(root), Window(date(2026, 1, 1), DAY, DAY),
+                                  lambda org_id, findings: findings, keep=OVERDUE_STATUSES, jobs=2, progress=kill_a_worker)
+    with pytest.raises(ComplianceError, match="工作进程意外退出.*--jobs 1"):
+        list(found)
+    assert not multiprocessing.active_children()
+
+
+def test_the_jobs_help_names_the_limits_the_code_uses():
+    from compliance.cli import JOBS_OPTION
+
+    assert f"最多 {blocks.MAX_JOBS} 个" in JOBS_OPTION.help and f"少于 {blocks.PARALLEL_MIN} 个" in JOBS_OPTION.help

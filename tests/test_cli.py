@@ -271,3 +271,10 @@ def test_an_unwritable_out_folder_fails_before_the_run_is_saved(runner, logged, 
     assert result.exit_code == 2 and "--out" in result.stderr
     listed = runner.invoke(app, logged + ["rectify", "list", "--format", "json"])
     assert json.loads(listed.stdout) == []
+
+
+@pytest.mark.parametrize("command", [["overdue"], ["supervise", "--under", "图河镇党委", "--month", "2026-11"]])
+def test_a_negative_jobs_count_is_a_one_line_error(runner, db, command):
+    result = runner.invoke(app, db + [*command, "--jobs", "-1"])
+    assert result.exit_code == 2
+    assert "--jobs：值「-1」不能为负数" in result.output and len(result.output.strip().splitlines()) == 1, result.output

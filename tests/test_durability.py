@@ -73,7 +73,6 @@ def test_an_import_killed_midway_leaves_nothing_half_written(town: Store, tmp_pa
     assert gone(str(path), 10), running(str(path))
 
 
-
 def test_backup_of_a_live_database_and_restore(tmp_path: Path, rules):
     db = tmp_path / "live.db"
     store = Store(f"sqlite:///{db}")

@@ -52,13 +52,16 @@ class Format(str, Enum):
 FORMAT_OPTION = typer.Option(Format.table, "--format", help="table（表格）、json 或 csv。")
 AS_OF_OPTION = typer.Option(None, "--as-of", help="判断日期，默认今天。")
 KNOWN_AT_OPTION = typer.Option(None, "--known-at", help="只看此前录入的记录，复现当时结果。")
-JOBS_OPTION = typer.Option(0, "--jobs", min=0, help="并行进程数：0 为每个 CPU 核一个（最多 4 个），1 为不并行；党组织少于 500 个时不并行。")
+# 500 and 4 are compliance.blocks.PARALLEL_MIN and MAX_JOBS (not imported here: every command would load it).
+JOBS_OPTION = typer.Option(0, "--jobs", help="并行进程数（最多 4 个）：0 为每个 CPU 核一个，1 为不并行；党组织少于 500 个时不并行。")
 
 
 def jobs_count(jobs: int) -> int:
-    """Return the worker processes `--jobs` asks for (0: one per core)."""
+    """Return the worker processes `--jobs` asks for (0: one per core); InputError for a negative number."""
     from compliance.blocks import default_jobs
 
+    if jobs < 0:
+        raise InputError(f"--jobs：值「{jobs}」不能为负数（0 为每个 CPU 核一个进程）")
     return jobs or default_jobs()
 
 

@@ -43,10 +43,11 @@ def supervise(
     if out is not None:
         _check_writable(out)
     if fmt is Format.table:
-        with Progress(console=console, transient=True) as bar:
+        # Refreshed by hand, not by rich's own thread: worker processes are forked during the run.
+        with Progress(console=console, transient=True, auto_refresh=False) as bar:
             task = bar.add_task("正在检查各党组织…", total=None)
             result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs),
-                                     progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                     progress=lambda done, total: bar.update(task, completed=done, total=total, refresh=True))
     else:
         result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs))
     files = [str(p) for p in _write_bulletin(result, out)] if out else []
