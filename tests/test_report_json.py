@@ -1,0 +1,53 @@
+"""The JSON findings output: exactly what `json.dumps` of the contract's objects gives."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from compliance.evaluate import STATUSES, Finding
+from compliance.report.findings import finding_dict, to_json, write_json
+
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+FINDINGS = st.builds(
+    Finding,
+    org_id=st.integers(1, 10**6),
+    org=st.sampled_from(["江淮省委/张河市委", 'a"b\\c', "党支部\n二"]) | TEXT,
+    obligation=TEXT,
+    name=TEXT,
+    period=TEXT,
+    status=st.sampled_from(STATUSES),
+    due=st.dates(date(1990, 1, 1), date(2100, 12, 31)),
+    days_left=st.none() | st.integers(-10**5, 10**5),
+    records=st.lists(st.integers(-10**9, 10**12), max_size=4).map(tuple),
+    flags=st.lists(TEXT, max_size=3).map(tuple),
+    member=st.none() | TEXT,
+    group=st.none() | TEXT,
+)
+
+
+def _dumps(findings: list[Finding]) -> str:
+    if not findings:
+        return "[]"
+    return "[\n" + ",\n".join(json.dumps(finding_dict(f), ensure_ascii=False) for f in findings) + "\n]"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(FINDINGS, max_size=6))
+def test_json_output_is_what_json_dumps_gives(findings):
+    assert to_json(findings) == _dumps(findings)
+    assert json.loads(to_json(findings)) == [finding_dict(f) for f in findings]
+
+
+def test_json_output_across_several_written_batches():
+    findings = [Finding(i, f"江淮省委/{i % 7}", "study_day", "固定学习日", "2025-01-10", "missed", date(2025, 1, 10),
+                        i % 5 or None, (i,) if i % 2 else (), ("unsigned",) if i % 3 else (), f"党员{i % 4}" if i % 3 else None)
+                for i in range(4500)]
+    out = io.StringIO()
+    write_json(iter(findings), out)
+    assert out.getvalue() == _dumps(findings)
+    assert len(json.loads(out.getvalue())) == 4500
