@@ -20,7 +20,7 @@ from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeV
 from compliance.errors import ComplianceError
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.pipeline import can_fork, exit_with_parent
+from compliance.pipeline import can_fork, exit_with_parent, fewer_collections
 from compliance.store import Store
 from compliance.tracking import Window, iter_findings
 from obligations.rules import Rules
@@ -72,6 +72,13 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
     in the workers and its results must pickle. A database in memory, or a system that cannot
     fork, is evaluated in this process.
     """
+    with fewer_collections():
+        yield from _summarize(store, rules, index, root, orgs, window, summarize, keep, jobs, progress)
+
+
+def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
+               summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None, jobs: int,
+               progress: Callable[[int, int], None] | None) -> Iterator[T]:
     ordered = sorted(orgs, key=lambda o: o.id)
     jobs = min(jobs, MAX_JOBS) if can_fork() and not _in_memory(store) else 1
     if jobs <= 1 or len(ordered) < PARALLEL_MIN:

@@ -8,6 +8,7 @@ a chunk or two ahead. The parent gets the chunks in file order, as it would have
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import sys
@@ -22,6 +23,27 @@ T = TypeVar("T")
 R = TypeVar("R")
 # The worker's first chunk is this fraction of a full one; the next ones double up to full size.
 FIRST_CHUNK_SHARE = 16
+
+
+# Objects made between young collections of the garbage collector (CPython's default is 700).
+YOUNG_COLLECTION = 100_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect garbage less often while a province's records and findings are made: they form no cycles.
+
+    A young collection every 700 new objects, each promoting its survivors to be traversed again,
+    cost 9% of a one-process `overdue` at 10,000 branches, and unpickling a worker's findings
+    three times as long as with no collections. Cycles are still collected, every 100,000 objects;
+    processes forked inside the block inherit the setting.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], YOUNG_COLLECTION), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def can_fork() -> bool:

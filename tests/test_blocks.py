@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import subprocess
@@ -12,7 +13,8 @@ from datetime import date
 import pytest
 
 from benchmarks.generate_province import generate_province
-from compliance import blocks, importing
+from compliance import blocks, importing, pipeline
+from compliance.orgs import OrgIndex
 from compliance.supervision import supervise
 from compliance.tracking import Window, overdue
 from tests.conftest import gone, load_province, running
@@ -158,3 +160,20 @@ def test_the_jobs_help_names_the_limits_the_code_uses():
     from compliance.cli import JOBS_OPTION
 
     assert f"最多 {blocks.MAX_JOBS} 个" in JOBS_OPTION.help and f"少于 {blocks.PARALLEL_MIN} 个" in JOBS_OPTION.help
+
+
+def _young_threshold(_org_id, _findings):
+    return gc.get_threshold()[0], os.getpid()
+
+
+def test_evaluation_collects_garbage_less_often_in_the_workers_too_and_restores_the_setting(province, rules):
+    stores, root = province
+    store = stores[0]
+    index = OrgIndex(store.orgs())
+    top = index.resolve(root)
+    before = gc.get_threshold()
+    seen = list(blocks.summarize_orgs(store, rules, index, top, index.subtree(top), Window(date(2026, 1, 1), DAY, DAY),
+                                      _young_threshold, keep=("missed",), jobs=2))
+    assert {threshold for threshold, _ in seen} == {pipeline.YOUNG_COLLECTION}
+    assert os.getpid() not in {pid for _, pid in seen}
+    assert gc.get_threshold() == before
