@@ -428,5 +428,14 @@ def _exempt_or_judge(org: OrgFacts, ob: Obligation, period: Period, records: lis
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
-    """Return findings ordered for an overdue list: missed and invalid before due, oldest first."""
-    return sorted(findings, key=lambda f: (SEVERITY[f.status], f.due, f.org, f.obligation, f.group or "", f.member or ""))
+    """Return findings ordered for an overdue list: missed and invalid before due, oldest first.
+
+    The order is (severity, due, organization path, obligation, group, member). Severity and due
+    date make one integer, and each path its rank among the paths: a province's paths share long
+    prefixes, and comparing them decided most of the time of sorting 700,000 findings.
+    """
+    findings = list(findings)
+    rank = {path: i for i, path in enumerate(sorted({f.org for f in findings}))}
+    severity = SEVERITY
+    return sorted(findings, key=lambda f: ((severity[f.status] << 32) + f.due.toordinal(), rank[f.org], f.obligation,
+                                           f.group or "", f.member or ""))

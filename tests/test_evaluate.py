@@ -333,3 +333,18 @@ def test_the_secretarys_own_lecture_counts_only_when_the_secretary_gives_it(rule
                        "secretary_lecture", "2026")
     assert by_secretary.status == "met"
     assert not [f for f in findings(rules, [], org=branch) if f.obligation == "secretary_lecture"]   # not in tuhe-2021
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["missed", "invalid", "due", "upcoming", "met", "exempt"]),
+                          st.dates(date(1, 1, 1), date(9999, 12, 31)),
+                          st.sampled_from(["江淮省委/张河市委/甲", "江淮省委/张河市委/乙", "江淮省委/李河市委", "a", "a/b"]),
+                          st.sampled_from(["dues", "study_day"]), st.none() | st.sampled_from(["一组", "二组"]),
+                          st.none() | st.sampled_from(["张三", "李四"])), max_size=30))
+def test_worst_first_is_the_order_of_severity_due_org_obligation_group_member(rows):
+    from compliance.evaluate import SEVERITY, Finding
+
+    findings = [Finding(1, org, ob, ob, "p", status, due, None, (), (), member, group)
+                for status, due, org, ob, group, member in rows]
+    assert worst_first(findings) == sorted(findings, key=lambda f: (SEVERITY[f.status], f.due, f.org, f.obligation,
+                                                                      f.group or "", f.member or ""))
