@@ -14,6 +14,7 @@ import pytest
 
 from benchmarks.generate_province import generate_province
 from compliance import blocks, importing, pipeline
+from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex
 from compliance.supervision import supervise
 from compliance.tracking import Window, overdue
@@ -42,6 +43,7 @@ def test_overdue_in_two_processes_lists_what_one_process_lists(province, rules):
     two = overdue(stores[0], rules, root, window, jobs=2)
     assert one and {f.status for f in one} >= {"missed", "due"}
     assert two == one
+    assert {type(f) for f in two} == {Finding}      # equal as tuples is not enough: callers read fields by name
 
 
 def test_a_supervision_run_in_two_processes_saves_what_one_process_saves(province, rules):
@@ -138,7 +140,6 @@ def test_a_worker_that_dies_is_a_one_line_error(province, rules):
     import multiprocessing
 
     from compliance.errors import ComplianceError
-    from compliance.orgs import OrgIndex
     from compliance.tracking import OVERDUE_STATUSES
 
     stores, root_path = province
