@@ -18,7 +18,7 @@ from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.pipeline import can_fork, checked_chunks
+from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import RecordBatch
 from compliance.tabular import (
@@ -513,6 +513,7 @@ class _Refused(Exception):
     """The actor may not write every organization the rows name; raised to roll the import back."""
 
 
+@fewer_collections()      # a chunk's rows, dicts and tuples form no cycles
 def load_records(store: Store, rules: Rules, table: Table, source: str, path: Path | None = None,
                  actor: Actor | None = None) -> ImportResult:
     """Check and write the rows of `table` in chunks, in one transaction that a bad row rolls back.

@@ -22,6 +22,7 @@ from compliance.report.labels import STATUS_LABELS, finding_period, flag_text
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
+from compliance.pipeline import fewer_collections
 from compliance.tracking import Window, evaluate_orgs
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.rules import Rules
@@ -227,6 +228,7 @@ def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | 
     )
 
 
+@fewer_collections()      # a province's findings, snapshot rows and ledger form no cycles
 def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
               progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> SupervisionResult:
     """Run the month's supervision of the scope `under`; running it again for the same month repeats nothing.

@@ -125,3 +125,23 @@ def test_the_earliest_problem_in_the_file_is_named_whichever_process_found_it(to
         importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
     message = str(caught.value)
     assert message.startswith("records.csv 第5行：与第2行是同一条记录") and "另有 1 处错误" in message, message
+
+
+def test_an_import_collects_garbage_less_often_and_restores_the_setting(town: Store, rules, tmp_path: Path, ahead,
+                                                                      monkeypatch):
+    import gc
+
+    from compliance import pipeline
+
+    seen = []
+    write = importing._load_chunk
+
+    def watched(*args):
+        seen.append(gc.get_threshold()[0])
+        return write(*args)
+
+    monkeypatch.setattr(importing, "_load_chunk", watched)
+    before = gc.get_threshold()
+    importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(10)])))
+    assert seen and set(seen) == {pipeline.YOUNG_COLLECTION}
+    assert gc.get_threshold() == before
