@@ -196,6 +196,8 @@ def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record],
         status = _lead(ob, period, as_of, _status(period, as_of, False, False))
         return None if keep is not None and status not in keep else _finding(org, ob, period, as_of, status, (), (), member, group)
     matched = records[lo:hi]
+    if keep is not None and "met" not in keep and any(record_problems(r, ob, period, org, catalog)[0] for r in matched):
+        return None     # met (a valid record), and met is not asked for: its flags need not be gathered
     judged = [(r, *record_problems(r, ob, period, org, catalog)) for r in matched]
     valid = [(r, flags) for r, ok, flags in judged if ok]
     status = _lead(ob, period, as_of, _status(period, as_of, bool(valid), True))
@@ -385,7 +387,7 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
         for group in org.groups:
             mine = [r for r in kind_records if r.group == group]
             days = [r.held_on for r in mine]
-            found.extend(_exempt_or_judge(org, ob, p, mine, days, as_of, catalog, keep, group=group) for p in periods)
+            found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group))
     elif ob.per == "member" and ob.min_hours:
         hours = _hours_by_member(by_kind)
         if not hours:
@@ -409,22 +411,46 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             mine = by_member.get(m.name, [])
             days = [r.held_on for r in mine]
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
-            found.extend(_exempt_or_judge(org, ob, p, mine, days, as_of, catalog, keep, member=m.name, joined=m.joined,
-                                          exemptions=m.exemptions) for p in _quarterly(periods, since))
+            found.extend(_judge_each(org, ob, _quarterly(periods, since), mine, days, as_of, catalog, keep, member=m.name,
+                                     joined=m.joined, exemptions=m.exemptions))
     else:
         days = [r.held_on for r in kind_records]
-        found.extend(_exempt_or_judge(org, ob, p, kind_records, days, as_of, catalog, keep) for p in periods)
+        found.extend(_judge_each(org, ob, periods, kind_records, days, as_of, catalog, keep))
     return [f for f in found if f is not None]
 
 
-def _exempt_or_judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], days: list[date], as_of: date,
-                     catalog: Catalog, keep: Collection[str] | None, member: str | None = None, group: str | None = None,
-                     joined: date | None = None, exemptions: tuple[tuple[date, date], ...] = ()) -> Finding | None:
-    if _exempt(org, ob, period, joined, exemptions):
-        if keep is not None and "exempt" not in keep:
-            return None
-        return _finding(org, ob, period, as_of, "exempt", (), (), member, group)
-    return _judge(org, ob, period, records, days, as_of, catalog, member, group, keep)
+def _judge_each(org: OrgFacts, ob: Obligation, periods: Iterable[Period], records: list[Record], days: list[date],
+                as_of: date, catalog: Catalog, keep: Collection[str] | None, member: str | None = None,
+                group: str | None = None, joined: date | None = None,
+                exemptions: tuple[tuple[date, date], ...] = ()) -> list[Finding]:
+    """Return the kept findings of `periods` of one obligation (for one group or member): exempt, or judged.
+
+    What `_exempt` decides period by period is worked out once here: a period is exempt when it
+    starts before the organization, the member or the oldest version of the rule, ends after
+    the organization was dissolved, or falls in one of the member's approved exemptions. A
+    period without records is judged without looking for them. A province judges millions of
+    periods, so this loop is kept flat.
+    """
+    found: list[Finding] = []
+    keep_exempt = keep is None or "exempt" in keep
+    floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
+    floor = max(floors) if floors else None
+    dissolved = org.dissolved
+    for period in periods:
+        if ((floor is not None and period.start < floor) or (dissolved is not None and period.due > dissolved)
+                or (exemptions and any(start <= period.start and period.due <= end for start, end in exemptions))):
+            if keep_exempt:
+                found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
+            continue
+        if days:
+            finding = _judge(org, ob, period, records, days, as_of, catalog, member, group, keep)
+        else:
+            status = _lead(ob, period, as_of, _status(period, as_of, False, False))
+            finding = None if keep is not None and status not in keep else \
+                _finding(org, ob, period, as_of, status, (), (), member, group)
+        if finding is not None:
+            found.append(finding)
+    return found
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:

@@ -348,3 +348,32 @@ def test_worst_first_is_the_order_of_severity_due_org_obligation_group_member(ro
                 for status, due, org, ob, group, member in rows]
     assert worst_first(findings) == sorted(findings, key=lambda f: (SEVERITY[f.status], f.due, f.org, f.obligation,
                                                                       f.group or "", f.member or ""))
+
+
+KEEPS = [("missed", "invalid", "due"), ("met",), ("exempt", "upcoming"), ("missed", "invalid", "due", "met")]
+EXEMPT_MEMBERS = (MemberRef("张流动", mobile=True, joined=date(2026, 4, 2)),
+                  MemberRef("李在家", exemptions=((date(2026, 3, 1), date(2026, 8, 31)),)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(record_strategy, max_size=25), st.sampled_from(KEEPS), st.booleans(),
+       st.dates(date(2026, 1, 1), date(2026, 12, 31)))
+def test_keeping_some_statuses_gives_the_same_findings_as_filtering_them_all(rules, records, keep, exempting, as_of):
+    org = BRANCH
+    if exempting:       # founded mid-year, dissolved before its end, members who joined late or were exempt
+        org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
+                       groups=BRANCH.groups, founded=date(2026, 2, 10), dissolved=date(2026, 10, 15), members=EXEMPT_MEMBERS)
+    catalog = rules.catalog("tuhe-2021")
+    every = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of)
+    kept = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep)
+    assert kept == [f for f in every if f.status in keep]
+
+
+def test_member_periods_before_joining_or_within_an_approved_exemption_are_exempt(rules):
+    org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
+                   groups=BRANCH.groups, members=EXEMPT_MEMBERS)
+    found = evaluate_org(rules.catalog("tuhe-2021"), org, [], date(2026, 1, 1), date(2026, 12, 31), date(2026, 11, 25))
+    exempt = {(f.member, f.period) for f in found if f.obligation == "dues" and f.status == "exempt"}
+    assert exempt == {("张流动", f"2026-{m:02d}") for m in range(1, 5)} | {("李在家", f"2026-{m:02d}") for m in range(3, 9)}
+    assert one(found, "mobile_report", "2026-H1", member="张流动").status == "exempt"    # it began before they joined
+    assert one(found, "mobile_report", "2026-H2", member="张流动").status != "exempt"
