@@ -131,7 +131,8 @@ def activity(records: Iterable[Record]) -> dict[int, Activity]:
             a.reports.setdefault(r.member, []).append((r.held_on, kind))
         if kind in MOBILE_KINDS:
             continue
-        i = month_index(r.held_on)
+        held = r.held_on
+        i = held.year * 12 + held.month - 1     # month_index, inline: once per record of a province
         if r.attendees:
             # Stored lists are joined by 、 (imports and `log` normalize them).
             a.took_part.setdefault(i, set()).update(r.attendees.split("、"))
@@ -192,7 +193,7 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
         quiet = set(range(first, last + 1)) - a.listed
         found.append(("absence", runs(a.covered(m.name, first, last) | quiet, first, last, exempt)))
     if paid is not None:
-        months = {month_index(date(int(k[:4]), int(k[5:7]), 1)) for k in paid}
+        months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}     # month_index of each YYYY-MM key
         found.append(("dues", runs(months, first, last, exempt)))
     return found
 

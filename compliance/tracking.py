@@ -14,7 +14,7 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
-from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, watch_runs
+from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import by_org
@@ -168,11 +168,11 @@ def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: 
     """
     found = []
     for run in runs:
-        last = run.first + relativedelta(months=run.months - 1)
-        if not run.running and month_end(last) < window.first:
+        first = month_index(run.first)       # months as integers: a run's months are consecutive ones
+        if not run.running and month_end(index_month(first + run.months - 1)) < window.first:
             continue
         slug = WATCH_SLUGS[run.what]
-        due = month_end(run.first + relativedelta(months=review - 1))
+        due = month_end(index_month(first + review - 1))
         status = "met" if not run.running else "missed" if run.months >= review else "due"
         days_left = (due - window.as_of).days if status == "due" else None
         flags = () if not run.running else ("review_membership",) if run.months >= review else ("watch",)
