@@ -14,6 +14,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property, lru_cache
+from operator import attrgetter
 from typing import Collection, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
@@ -308,6 +309,9 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
     return findings
 
 
+_BY_DATE = attrgetter("held_on", "id")
+
+
 def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date,
                  keep: Collection[str] | None = None, skip: Collection[str] = ()) -> list[Finding]:
     """Return the findings of every obligation `org` owes for periods from `first` to `last`.
@@ -318,7 +322,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
     are not judged (dues, in a branch that records none).
     """
     by_kind: dict[str, list[Record]] = defaultdict(list)
-    for record in sorted(records, key=lambda r: (r.held_on, r.id)):
+    for record in sorted(records, key=_BY_DATE):
         if record.held_on <= as_of:
             by_kind[record.kind].append(record)
     findings: list[Finding] = []
