@@ -460,12 +460,21 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: Iterable[Period], record
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     """Return findings ordered for an overdue list: missed and invalid before due, oldest first.
 
-    The order is (severity, due, organization path, obligation, group, member). Severity and due
-    date make one integer, and each path its rank among the paths: a province's paths share long
-    prefixes, and comparing them decided most of the time of sorting 700,000 findings.
+    The order is (severity, due, organization path, obligation, group, member). Findings are put
+    in buckets of one severity and due date, and each bucket is sorted on each path's rank among
+    the paths: a sort key for every finding at once took 300 MB for 2 million findings, and
+    comparing paths with long common prefixes decided most of the time.
     """
-    findings = list(findings)
-    rank = {path: i for i, path in enumerate(sorted({f.org for f in findings}))}
     severity = SEVERITY
-    return sorted(findings, key=lambda f: ((severity[f.status] << 32) + f.due.toordinal(), rank[f.org], f.obligation,
-                                           f.group or "", f.member or ""))
+    buckets: dict[tuple[int, date], list[Finding]] = defaultdict(list)
+    paths = set()
+    for f in findings:
+        buckets[(severity[f.status], f.due)].append(f)
+        paths.add(f.org)
+    rank = {path: i for i, path in enumerate(sorted(paths))}
+    ordered: list[Finding] = []
+    for key in sorted(buckets):
+        bucket = buckets.pop(key)
+        bucket.sort(key=lambda f: (rank[f.org], f.obligation, f.group or "", f.member or ""))
+        ordered.extend(bucket)
+    return ordered
