@@ -195,3 +195,25 @@ def test_the_head_revision_commands_check_is_the_newest_migration(store: Store):
     from compliance.store import HEAD_REVISION
 
     assert ScriptDirectory.from_config(store._alembic()).get_current_head() == HEAD_REVISION == store.revision()
+
+
+def test_a_record_batch_writes_with_a_larger_sqlite_page_cache_and_gives_the_connection_back_as_it_was(sqlite_url, rules,
+                                                                                                       tmp_path: Path):
+    from compliance.store.records import BATCH_CACHE_KB
+
+    store = Store(sqlite_url)
+    store.upgrade()
+
+    def cache_size(conn) -> int:
+        return conn.connection.dbapi_connection.execute("PRAGMA cache_size").fetchone()[0]
+
+    with store.engine.connect() as conn:
+        default = cache_size(conn)
+    with pytest.raises(RuntimeError):
+        with store.record_batch("test") as batch:
+            assert cache_size(batch.conn) == -BATCH_CACHE_KB
+            raise RuntimeError("a bad row")
+    with store.record_batch("test") as batch:
+        assert cache_size(batch.conn) == -BATCH_CACHE_KB
+    with store.engine.connect() as conn:
+        assert cache_size(conn) == default != -BATCH_CACHE_KB

@@ -114,9 +114,33 @@ class RecordQueries:
         An exception inside the block rolls back everything the batch wrote, so an import that
         finds a bad row after writing earlier chunks leaves nothing behind.
         """
-        with self.writing() as conn:
+        with self.writing() as conn, _page_cache(conn, BATCH_CACHE_KB):
             before = conn.execute(select(func.max(RECORD.c.id))).scalar() or 0
             yield RecordBatch(conn, self.clock(), source, self.audit, before)
+
+
+# SQLite's page cache while a batch writes (its default is 2 MB): the record_identity index of a
+# province takes random inserts. At 50,000 branches (8M records) an import took 165 s with the
+# default, 153 s with 64 MB and 152 s with 128 MB.
+BATCH_CACHE_KB = 64 * 1024
+
+
+@contextmanager
+def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
+    """Give a SQLite connection a page cache of `kib` KiB for the block, then the size it had (other databases: nothing)."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    # On the driver's connection: the setting is restored even when the block failed and
+    # SQLAlchemy would refuse statements until the transaction is rolled back.
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    before = raw.execute("PRAGMA cache_size").fetchone()[0]
+    raw.execute(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 class Ids(Sequence[int]):
