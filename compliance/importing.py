@@ -226,14 +226,21 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
 
 
 def import_members(store: Store, path: Path, actor: Actor | None = None) -> ImportResult:
-    """Load members onto their branches' rosters; a member already there is updated."""
-    table = read_table(path, MEMBER_COLUMNS)
+    """Load members onto their branches' rosters; a member already there is updated.
+
+    The file's rows are read as they are checked, not held: a province's roster is a million rows.
+    """
+    table = stream_table(path, MEMBER_COLUMNS)
     problems = _Problems(table)
     today = store.today()
     index = OrgIndex(store.orgs())
     current = {(m.org_id, m.name): m for m in store.members()}
     seen: dict[tuple[int, str], int] = {}
     new, updates, result = [], [], ImportResult()
+    shared: dict[Any, Any] = {}
+
+    def share(value: Any) -> Any:
+        return shared.setdefault(value, value)
     for number, values in table.rows:
         name = parse_text(values.get("name"))
         if not name:
@@ -266,7 +273,10 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         seen[key] = number
         old = current.get(key)
         if old is None:
-            new.append({**row, "status": row["status"] or "正式", "mobile": bool(row["mobile"])})
+            # Kept as a tuple of NEW_MEMBER_FIELDS: a province's new roster as dicts took 600 MB.
+            # Values that repeat from row to row (groups, dates, gender) are held once.
+            new.append((org.id, name, share(row["group_name"]), row["status"] or "正式", bool(row["mobile"]),
+                        share(row["liaison"]), share(row["joined"]), share(row["born"]), share(row["gender"])))
             result.added += 1
         else:
             # A blank or absent column keeps what the roster has.
@@ -278,10 +288,13 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                 result.unchanged += 1
     problems.raise_if_any()
     if actor is not None:
-        touched = {r["org_id"] for r in new} | {m.org_id for m in current.values() if m.id in {u["id"] for u in updates}}
+        touched = {r[0] for r in new} | {m.org_id for m in current.values() if m.id in {u["id"] for u in updates}}
         require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
-    store.add_members(new, updates, file_meta(path, table))
+    store.add_members(NEW_MEMBER_FIELDS, new, updates, file_meta(path, table))
     return result
+
+
+NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaison", "joined", "born", "gender")
 
 
 def record_identity(org_id: int, kind: str, held_on: date, group: str | None, member_id: int | None, topic: str | None) -> str:

@@ -217,3 +217,22 @@ def test_a_record_batch_writes_with_a_larger_sqlite_page_cache_and_gives_the_con
         assert cache_size(batch.conn) == -BATCH_CACHE_KB
     with store.engine.connect() as conn:
         assert cache_size(conn) == default != -BATCH_CACHE_KB
+
+
+def test_a_member_import_written_in_chunks_stores_every_column_of_every_row_and_one_audit_entry(town: Store, tmp_path: Path,
+                                                                                                 monkeypatch):
+    from compliance import store as store_module
+
+    monkeypatch.setattr(store_module, "MEMBER_CHUNK", 2)
+    rows = [f"新党员{i},{BRANCH},第{1 + i % 2}党小组,{'预备' if i % 3 == 0 else '正式'},{'是' if i == 1 else '否'},"
+            f"{'陶英' if i == 1 else ''},2020-0{1 + i}-15,1990-01-0{1 + i},{'女' if i % 2 else '男'}" for i in range(5)]
+    body = "姓名,党组织,党小组,类别,流动党员,联系人,入党日期,出生日期,性别\n" + "\n".join(rows)
+    before = len(town.audit_log())
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", body)).added == 5
+    stored = {m.name: m for m in town.members() if m.name.startswith("新党员")}
+    assert [(stored[f"新党员{i}"].group_name, stored[f"新党员{i}"].status, stored[f"新党员{i}"].mobile, stored[f"新党员{i}"].liaison,
+             stored[f"新党员{i}"].joined, stored[f"新党员{i}"].gender) for i in range(5)] == [
+        (f"第{1 + i % 2}党小组", "预备" if i % 3 == 0 else "正式", i == 1, "陶英" if i == 1 else None,
+         date(2020, 1 + i, 15), "女" if i % 2 else "男") for i in range(5)]
+    assert [stored[f"新党员{i}"].born for i in range(5)] == [date(1990, 1, 1 + i) for i in range(5)]
+    assert len(town.audit_log()) == before + 1

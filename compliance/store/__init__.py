@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, select, text, update
@@ -35,6 +35,7 @@ MIGRATIONS = Path(__file__).parent.parent / "migrations"
 HEAD_REVISION = "0005"
 ORG = model.Org.__table__
 MEMBER = model.Member.__table__
+MEMBER_CHUNK = 20_000
 RECORD = model.Record.__table__
 SETTING = model.Setting.__table__
 
@@ -190,14 +191,16 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 conn.execute(update(ORG).where(ORG.c.id == org_id).values(**change))
         return len(rows)
 
-    def add_members(self, rows: list[dict[str, Any]], updates: list[dict[str, Any]], meta: dict[str, Any] | None = None) -> None:
-        """Insert new members and update changed ones, in one transaction with its audit entry."""
+    def add_members(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], updates: list[dict[str, Any]],
+                    meta: dict[str, Any] | None = None) -> None:
+        """Insert new members (tuples of the values of `fields`, which include org_id) and update changed ones, in one transaction with its audit entry."""
         stamp = self.clock()
+        org_at = list(fields).index("org_id")
         with self.writing() as conn:
             self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates),
-                                                         "org_ids": sorted({r["org_id"] for r in rows})})
-            if rows:
-                conn.execute(insert(MEMBER), [{**r, "created_at": stamp} for r in rows])
+                                                         "org_ids": sorted({r[org_at] for r in rows})})
+            for part in chunks(rows, MEMBER_CHUNK):      # dicts for a chunk at a time, not for a province's roster
+                conn.execute(insert(MEMBER), [{**dict(zip(fields, r)), "created_at": stamp} for r in part])
             for change in updates:
                 member_id = change.pop("id")
                 conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(**change))
