@@ -152,3 +152,18 @@ def test_too_long_and_nul_values_are_one_line(runner, db, tmp_path: Path):
     path.write_text(f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-11-05,学\x00习\n", encoding="utf-8")
     result = runner.invoke(app, db + ["record", "import", str(path)])
     assert result.exit_code == 2 and "空字符" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_a_branch_secretary_cannot_import_another_branchs_dues(runner, users, tmp_path: Path):
+    from compliance.store import Store, resolve_url
+
+    store = Store(resolve_url(users[1]))
+    paths = {o.id: o.path for o in store.orgs()}
+    first = {paths[m.org_id]: m.name for m in reversed(store.members())}
+    body = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"{first[p]},{p},2026-10,12.5,2026-10-08" for p in (BRANCH, OTHER))
+    path = write_csv(tmp_path / "d.csv", body)
+    result = runner.invoke(app, users + ["--user", "陶英", "dues", "import", str(path)])
+    assert result.exit_code == 5 and OTHER in result.stderr
+    assert store.dues_paid([m.id for m in store.members()]) == {}
+    result = runner.invoke(app, users + ["--user", "镇党建办", "dues", "import", str(path)])
+    assert result.exit_code == 0 and "新增 2 条" in result.stdout, result.output

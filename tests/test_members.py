@@ -208,3 +208,15 @@ def test_member_commands_from_the_command_line(runner, tmp_path: Path):
     assert [(r["member"], r["lost"]) for r in mobile] == [("党员第一党支部0", True)]
     for command in (["members", "hours", "--year", "2026"], ["members", "indicators", "--all"], ["dues", "unpaid"]):
         assert runner.invoke(app, db + command).exit_code == 0, command
+
+
+def test_dues_written_in_chunks_are_every_row_of_the_file(town: Store, tmp_path: Path, monkeypatch):
+    from compliance.store import members as member_store
+
+    monkeypatch.setattr(member_store, "DUES_CHUNK", 2)
+    payer = sorted(town.members(), key=lambda m: m.id)[:3]
+    paths = {o.id: o.path for o in town.orgs()}
+    rows = [f"{m.name},{paths[m.org_id]},2026-{month:02d},{10 + month}.5,2026-{month:02d}-08" for m in payer for month in (7, 8, 9)]
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(rows))) == 9
+    assert town.dues_paid([m.id for m in payer]) == {m.id: {f"2026-{month:02d}": date(2026, month, 8) for month in (7, 8, 9)}
+                                                      for m in payer}

@@ -70,7 +70,7 @@ class SchedulingQueries:
             return 0
         with self.engine.begin() as conn:
             values = [{**r, "created_at": now, "status": "pending", "attempts": 0, "next_attempt_at": now} for r in rows]
-            return insert_counting_new(conn, OUTBOX, ["org_id", "day", "channel", "recipient"], values)
+            return insert_counting_new(conn, OUTBOX, ["org_id", "day", "channel", "recipient"], [values])
 
     def due_messages(self, now: datetime) -> list[OutboxRow]:
         query = select(*OUTBOX_COLUMNS).where(OUTBOX.c.status == "pending", OUTBOX.c.next_attempt_at <= now).order_by(OUTBOX.c.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from sqlalchemy import Connection, Table, func, insert, select, text
 
@@ -32,11 +32,14 @@ def insert_new(dialect: str, table: Any, key: str | list[str]) -> Any:
     return insert(table)
 
 
-def insert_counting_new(conn: Connection, table: Table, key: list[str], rows: list[dict[str, Any]]) -> int:
-    """Insert `rows`, skipping those whose unique `key` exists; return how many were new."""
+def insert_counting_new(conn: Connection, table: Table, key: list[str], rows: Iterable[list[dict[str, Any]]]) -> int:
+    """Insert `rows` (given in chunks), skipping those whose unique `key` exists; return how many were new."""
     count = select(func.count()).select_from(table)
     before = conn.execute(count).scalar() or 0
-    conn.execute(insert_new(conn.dialect.name, table, key), rows)
+    statement = insert_new(conn.dialect.name, table, key)
+    for part in rows:
+        if part:
+            conn.execute(statement, part)
     return (conn.execute(count).scalar() or 0) - before
 
 
