@@ -6,7 +6,7 @@ import re
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from compliance.errors import InputError
 from compliance.importing import file_meta
@@ -126,7 +126,7 @@ def _month(value: Any) -> str:
     return f"{int(m.group(1))}-{int(m.group(2)):02d}"
 
 
-def load_dues(store: Store, table: Table, meta: dict[str, Any]) -> int:
+def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]]) -> int:
     """Check every dues row, then add them in one transaction; a month already paid is skipped."""
     from compliance.importing import _Problems
 
@@ -170,7 +170,7 @@ def load_dues(store: Store, table: Table, meta: dict[str, Any]) -> int:
             # A tuple of DUES_FIELDS, months, amounts and dates held once: a province pays 2.9 million times.
             rows.append((member_id, found.id, share(month), share(amount), share(paid_on)))
     problems.raise_if_any()
-    return store.add_dues(DUES_FIELDS, rows, meta)
+    return store.add_dues(DUES_FIELDS, rows, meta())      # once the rows are read: a streamed file counts them as it goes
 
 
 DUES_FIELDS = ("member_id", "org_id", "month", "amount", "paid_on")
@@ -179,9 +179,9 @@ DUES_FIELDS = ("member_id", "org_id", "month", "amount", "paid_on")
 def import_dues(store: Store, path: Path) -> int:
     """Load a dues file; its rows are read as they are checked, not held."""
     table = stream_table(path, DUES_COLUMNS)
-    return load_dues(store, table, file_meta(path, table))
+    return load_dues(store, table, lambda: file_meta(path, table))
 
 
 def log_dues(store: Store, values: dict[str, Any]) -> int:
     headers = {"member": "--member", "org": "--org", "month": "--month", "amount": "--amount", "paid_on": "--paid-on"}
-    return load_dues(store, Table(Path("命令行参数"), headers, [(0, values)]), {"source": "log"})
+    return load_dues(store, Table(Path("命令行参数"), headers, [(0, values)]), lambda: {"source": "log"})

@@ -39,7 +39,8 @@ def fewer_collections() -> Iterator[None]:
     processes forked inside the block inherit the setting.
     """
     before = gc.get_threshold()
-    gc.set_threshold(max(before[0], YOUNG_COLLECTION), *before[1:])
+    if before[0]:        # a threshold of 0 turns automatic collection off: left so
+        gc.set_threshold(max(before[0], YOUNG_COLLECTION), *before[1:])
     try:
         yield
     finally:

@@ -11,6 +11,7 @@ import hashlib
 import marshal
 import re
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Callable, Iterable, NamedTuple
@@ -266,13 +267,15 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # Periods not yet begun and exempt ones count nowhere: they are not made at all.
     checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, open_gaps), keep=RUN_STATUSES,
                             jobs=jobs, progress=progress)
-    # strict: the checks are read to their end, so the worker processes are done with before saving.
-    for org, check in zip(sorted(orgs, key=lambda o: o.id), checks, strict=True):
-        kept[org.id] = check.kept
-        made_good.update(dict.fromkeys(check.made_good, day))
-        rates.add(org.path, check.tally)
-        if check.digest is not None:
-            seen.add(check.digest)
+    # strict: the checks are read to their end, so the worker processes are done with before saving;
+    # closed on an error too, so they stop (and give back the collector's setting) before this call does.
+    with closing(checks):
+        for org, check in zip(sorted(orgs, key=lambda o: o.id), checks, strict=True):
+            kept[org.id] = check.kept
+            made_good.update(dict.fromkeys(check.made_good, day))
+            rates.add(org.path, check.tally)
+            if check.digest is not None:
+                seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
     to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
     for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day):

@@ -145,3 +145,18 @@ def test_an_import_collects_garbage_less_often_and_restores_the_setting(town: St
     importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(10)])))
     assert seen and set(seen) == {pipeline.YOUNG_COLLECTION}
     assert gc.get_threshold() == before
+
+
+def test_collecting_less_often_leaves_automatic_collection_off_when_it_was_off():
+    import gc
+
+    from compliance import pipeline
+
+    before = gc.get_threshold()
+    gc.set_threshold(0)
+    try:
+        with pipeline.fewer_collections():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

@@ -236,3 +236,14 @@ def test_a_member_import_written_in_chunks_stores_every_column_of_every_row_and_
          date(2020, 1 + i, 15), "女" if i % 2 else "男") for i in range(5)]
     assert [stored[f"新党员{i}"].born for i in range(5)] == [date(1990, 1, 1 + i) for i in range(5)]
     assert len(town.audit_log()) == before + 1
+
+
+def test_an_interrupted_record_batch_raises_the_interruption_not_a_closed_connection(sqlite_url):
+    store = Store(sqlite_url)
+    store.upgrade()
+    with pytest.raises(KeyboardInterrupt):
+        with store.record_batch("test") as batch:
+            batch.conn.invalidate()       # what SQLAlchemy does when Ctrl-C interrupts a statement
+            raise KeyboardInterrupt
+    with store.record_batch("test") as batch:
+        assert batch.conn.connection.dbapi_connection.execute("PRAGMA cache_size").fetchone()[0] < 0

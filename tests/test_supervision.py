@@ -324,3 +324,19 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账"]
     assert book["问题清单"].max_row == DOCX_ROWS + 31 and book["问题清单"]["A1"].font.bold
     assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"
+
+
+def test_a_run_that_fails_midway_gives_back_the_collectors_setting(busy_town: Store, rules, monkeypatch):
+    import gc
+
+    from compliance import supervision
+
+    def broken(self, org, tally):
+        raise RuntimeError("counting failed")
+
+    monkeypatch.setattr(supervision.Rates, "add", broken)
+    before = gc.get_threshold()
+    with pytest.raises(RuntimeError, match="counting failed"):
+        supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    gc.collect()            # the evaluation's generator, if still open, is finished here at the latest
+    assert gc.get_threshold() == before

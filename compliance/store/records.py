@@ -140,7 +140,10 @@ def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
     try:
         yield
     finally:
-        raw.execute(f"PRAGMA cache_size = {int(before)}")
+        # SQLAlchemy closes the driver's connection when a statement is interrupted (Ctrl-C) or
+        # the database is lost: then there is nothing to restore, and the first error stands.
+        if not conn.invalidated:
+            raw.execute(f"PRAGMA cache_size = {int(before)}")
 
 
 class Ids(Sequence[int]):
