@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from functools import cached_property, lru_cache
 from operator import attrgetter
-from typing import Collection, Iterable, NamedTuple
+from typing import Callable, Collection, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -232,20 +232,25 @@ def _judge_hours(org: OrgFacts, ob: Obligation, period: Period, attended: list[t
     return _finding(org, ob, period, as_of, status, (), flags, member, ids=ids)
 
 
-def _exempt(org: OrgFacts, ob: Obligation, period: Period, joined: date | None = None,
-            exemptions: tuple[tuple[date, date], ...] = ()) -> bool:
-    starts = org.starts
-    if exemptions and any(start <= period.start and period.due <= end for start, end in exemptions):
-        return True  # the whole period falls in a member's approved exemption
-    if starts and period.start < starts:
-        return True
-    if org.dissolved and period.due > org.dissolved:
-        return True  # it could not be completed by an organization that no longer exists
-    if joined and period.start < joined:
-        return True
-    # Only the oldest version of a rule exempts what began before it; newer versions hand
-    # earlier periods to the version they replaced (see `_in_force`).
-    return ob.previous is None and period.start < ob.valid_from
+def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
+               exemptions: tuple[tuple[date, date], ...] = ()) -> Callable[[Period], bool]:
+    """Return the test of whether a period of `ob` is exempt for `org` (and a member who joined on `joined`).
+
+    A period is exempt when it starts before the organization, the member or the oldest version
+    of the rule (newer versions hand earlier periods to the version they replaced: see
+    `_in_force`), ends after the organization was dissolved (it could not be completed), or falls
+    wholly in one of the member's approved exemptions. The dates are worked out once per series
+    of periods: a province judges millions of them.
+    """
+    floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
+    floor = max(floors) if floors else None
+    dissolved = org.dissolved
+
+    def exempt(period: Period) -> bool:
+        return ((floor is not None and period.start < floor) or (dissolved is not None and period.due > dissolved)
+                or any(start <= period.start and period.due <= end for start, end in exemptions))
+
+    return exempt
 
 
 def _in_force(ob: Obligation, periods: Iterable[Period], until: date | None) -> list[Period]:
@@ -400,8 +405,9 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             if ob.members == "mobile" and not m.mobile:
                 continue
             attended = hours.get(m.name, [])
+            exempt = _exemption(org, ob, m.joined, m.exemptions)
             for p in periods:
-                if _exempt(org, ob, p, m.joined, m.exemptions):
+                if exempt(p):
                     if keep is None or "exempt" in keep:
                         found.append(_finding(org, ob, p, as_of, "exempt", (), (), m.name))
                 else:
@@ -429,20 +435,13 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: Iterable[Period], record
                 exemptions: tuple[tuple[date, date], ...] = ()) -> list[Finding]:
     """Return the kept findings of `periods` of one obligation (for one group or member): exempt, or judged.
 
-    What `_exempt` decides period by period is worked out once here: a period is exempt when it
-    starts before the organization, the member or the oldest version of the rule, ends after
-    the organization was dissolved, or falls in one of the member's approved exemptions. A
-    period without records is judged without looking for them. A province judges millions of
-    periods, so this loop is kept flat.
+    A period without records is judged without looking for them.
     """
     found: list[Finding] = []
     keep_exempt = keep is None or "exempt" in keep
-    floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
-    floor = max(floors) if floors else None
-    dissolved = org.dissolved
+    exempt = _exemption(org, ob, joined, exemptions)
     for period in periods:
-        if ((floor is not None and period.start < floor) or (dissolved is not None and period.due > dissolved)
-                or (exemptions and any(start <= period.start and period.due <= end for start, end in exemptions))):
+        if exempt(period):
             if keep_exempt:
                 found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
             continue
