@@ -23,7 +23,7 @@ from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import RecordBatch
 from compliance.tabular import (
     FALSE_WORDS, TRUE_WORDS, split_names,
-    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, stream_table,
+    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, sharing, stream_table,
 )
 from obligations.catalog import ORG_TYPES, SECTORS
 from obligations.rules import Rules
@@ -237,10 +237,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     current = {(m.org_id, m.name): m for m in store.members()}
     seen: dict[tuple[int, str], int] = {}
     new, updates, result = [], [], ImportResult()
-    shared: dict[Any, Any] = {}
-
-    def share(value: Any) -> Any:
-        return shared.setdefault(value, value)
+    share = sharing()
     for number, values in table.rows:
         name = parse_text(values.get("name"))
         if not name:

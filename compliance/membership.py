@@ -13,7 +13,7 @@ from compliance.importing import file_meta
 from compliance.members import MemberInfo, MobileRow, WatchRow, mobile_members, training_hours, watch
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
-from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, stream_table
+from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
 
 DUES_COLUMNS = [Column("姓名", "member", True), Column("党组织", "org", True, 1000), Column("月份", "month", True),
                 Column("金额", "amount", True), Column("交纳日期", "paid_on")]
@@ -139,11 +139,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]]) ->
     for member_id, org_id, name, _group, _status in store.member_keys():
         rosters[org_id][name] = member_id
     rows: list[tuple[Any, ...]] = []
-    shared: dict[Any, Any] = {}
-
-    def share(value: Any) -> Any:
-        return shared.setdefault(value, value)
-
+    share = sharing()
     for number, values in table.rows:
         found = index.find(parse_text(values.get("org")) or "")
         if not isinstance(found, OrgRow):

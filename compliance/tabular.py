@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from compliance.errors import InputError
 
@@ -334,6 +334,20 @@ def parse_hours(value: Any) -> float | None:
     if number < 0 or number != number:
         raise CellError("不能为负数")
     return number
+
+
+def sharing() -> Callable[[Any], Any]:
+    """Return a function that gives back, for a value, the first equal value it was given: repeated cells held once.
+
+    A province's file repeats its groups, months, amounts and dates millions of times; rows
+    kept until they are written hold one object for each distinct value instead.
+    """
+    seen: dict[Any, Any] = {}
+
+    def share(value: Any) -> Any:
+        return seen.setdefault(value, value)
+
+    return share
 
 
 def parse_text(value: Any) -> str | None:

@@ -200,7 +200,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
             self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates),
                                                          "org_ids": sorted({r[org_at] for r in rows})})
             for part in chunks(rows, MEMBER_CHUNK):      # dicts for a chunk at a time, not for a province's roster
-                conn.execute(insert(MEMBER), [{**dict(zip(fields, r)), "created_at": stamp} for r in part])
+                conn.execute(insert(MEMBER), [dict(zip(fields, r), created_at=stamp) for r in part])
             for change in updates:
                 member_id = change.pop("id")
                 conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(**change))

@@ -61,7 +61,7 @@ class MemberQueries:
         with self.writing() as conn:
             stamp = self.clock()
             # Dicts for a chunk at a time: a province's 2.9 million payments as dicts took gigabytes.
-            values = ([{**dict(zip(names, [r[i] for i in stored])), "created_at": stamp} for r in part]
+            values = ([dict(zip(names, [r[i] for i in stored]), created_at=stamp) for r in part]
                       for part in chunks(rows, DUES_CHUNK))
             added = insert_counting_new(conn, DUES, ["member_id", "month"], values)
             self.audit(conn, "dues", "dues", detail={**meta, "rows": len(rows), "added": added,
