@@ -147,6 +147,27 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
     return valid, flags
 
 
+def record_valid(record: Record, obligation: Obligation, period: Period, org: OrgFacts) -> bool:
+    """Return whether `record` satisfies `period`: `record_problems(...)[0]`, without gathering flags.
+
+    An overdue list drops met periods, and most periods of a province are met: their first
+    valid record is all that needs to be known of them.
+    """
+    day = record.held_on
+    if not period.window_start <= day <= period.due or (period.days is not None and day not in period.days):
+        return False
+    if obligation.quorum and record.present is not None:
+        expected = record.expected
+        if expected is None and obligation.quorum == "full_members":
+            expected = org.full_members or None
+        if expected is not None and record.present * 2 <= expected:
+            return False
+    if obligation.lecturer == "secretary" and org.secretary and record.lecturer != org.secretary:
+        return False
+    return not (obligation.arrears_months
+                and record.recorded_on > _months_after(period.due, obligation.arrears_months))
+
+
 @lru_cache(maxsize=1024)
 def _months_after(day: date, months: int) -> date:
     return day + relativedelta(months=months)
@@ -197,7 +218,7 @@ def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record],
         status = _lead(ob, period, as_of, _status(period, as_of, False, False))
         return None if keep is not None and status not in keep else _finding(org, ob, period, as_of, status, (), (), member, group)
     matched = records[lo:hi]
-    if keep is not None and "met" not in keep and any(record_problems(r, ob, period, org, catalog)[0] for r in matched):
+    if keep is not None and "met" not in keep and any(record_valid(r, ob, period, org) for r in matched):
         return None     # met (a valid record), and met is not asked for: its flags need not be gathered
     judged = [(r, *record_problems(r, ob, period, org, catalog)) for r in matched]
     valid = [(r, flags) for r, ok, flags in judged if ok]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -377,3 +377,28 @@ def test_member_periods_before_joining_or_within_an_approved_exemption_are_exemp
     assert exempt == {("张流动", f"2026-{m:02d}") for m in range(1, 5)} | {("李在家", f"2026-{m:02d}") for m in range(3, 9)}
     assert one(found, "mobile_report", "2026-H1", member="张流动").status == "exempt"    # it began before they joined
     assert one(found, "mobile_report", "2026-H2", member="张流动").status != "exempt"
+
+
+def test_record_valid_agrees_with_record_problems(rules):
+    """Every obligation of every catalog, around its periods' windows, with every kind of attendance and lecturer."""
+    from compliance.evaluate import record_problems, record_valid
+
+    attendance = [(None, None), (None, 0), (None, 3), (None, 4), (10, 5), (10, 6)]
+    orgs = [OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=full,
+                     secretary=secretary) for full in (0, 7) for secretary in (None, "陶英")]
+    checked = 0
+    for catalog in rules.catalogs.values():
+        for ob in catalog.obligations:
+            if ob.cadence == "term":
+                continue
+            periods = catalog.periods(ob, date(2026, 1, 1), date(2026, 12, 31))
+            for period in {periods[0], periods[1 % len(periods)], periods[-1]}:
+                days = {period.window_start + timedelta(days=n) for n in (-1, 0, 1)} | {period.due, period.due + timedelta(days=1)}
+                for held, late, (expected, present), lecturer, org in itertools.product(
+                        sorted(days), (0, 40, 200), attendance, (None, "陶英", "王五"), orgs):
+                    record = rec(ob.counts or ob.slug, held.isoformat(), (held + timedelta(days=late)).isoformat(),
+                                 expected=expected, present=present, lecturer=lecturer)
+                    assert record_valid(record, ob, period, org) == record_problems(record, ob, period, org, catalog)[0], \
+                        (catalog.name, ob.slug, period.key, record, org)
+                    checked += 1
+    assert checked > 50_000
