@@ -599,7 +599,7 @@ class _CheckRows:
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
                 checked: list[tuple[int, dict[str, Any]]]) -> None:
     """Write one chunk of checked rows: new records and new versions; a row repeating an earlier one with other content is a problem."""
-    current = batch.current(list({row["identity"] for _, row in checked}))
+    current = batch.current(list({(row["org_id"], row["identity"]) for _, row in checked}))
     pending: dict[str, tuple[int, dict[str, Any]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
     for number, row in checked:

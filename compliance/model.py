@@ -68,9 +68,8 @@ class Record(SQLModel, table=True):
 
     __table_args__ = (
         Index("ix_record_org_held", "org_id", "held_on"),
-        Index("ix_record_identity", "identity"),
-        Index("ix_record_record_id", "record_id"),
-        UniqueConstraint("record_id", "version", name="uq_record_version"),
+        Index("ix_record_org_identity", "org_id", "identity"),
+        UniqueConstraint("record_id", "version", name="uq_record_version"),     # also finds a record's versions
     )
 
     id: int | None = Field(default=None, primary_key=True)

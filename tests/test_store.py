@@ -247,3 +247,28 @@ def test_an_interrupted_record_batch_raises_the_interruption_not_a_closed_connec
             raise KeyboardInterrupt
     with store.record_batch("test") as batch:
         assert batch.conn.connection.dbapi_connection.execute("PRAGMA cache_size").fetchone()[0] < 0
+
+
+def test_an_import_looks_records_up_by_the_index_led_by_the_organization(sqlite_url, rules, tmp_path: Path):
+    """Each identity probe of a (re-)import is a search of ix_record_org_identity, never a scan of the table."""
+    store = Store(sqlite_url)
+    store.upgrade()
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,代码\n图河镇党委,,乡镇党委,\n"
+                                                                          "第一党支部,图河镇党委,党支部,ZZ1\n第二党支部,图河镇党委,党支部,ZZ2\n"))
+    body = "党组织,类型,日期,主题,应到,实到\nZZ1,主题党日,2026-11-05,学习,,\nZZ2,主题党日,2026-11-05,学习,,\nZZ1,支委会,2026-11-03,研究,5,3\n"
+    assert importing.import_records(store, rules, write_csv(tmp_path / "r.csv", body)).added == 3
+    probes: list[tuple[str, tuple]] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "identity" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            probes.append((statement, parameters))
+
+    again = importing.import_records(store, rules, write_csv(tmp_path / "r2.csv", body.replace("5,3", "5,4")))
+    assert (again.unchanged, again.updated) == (2, 1)
+    with store.engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        plans = [" ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
+                 for statement, parameters in probes]
+    assert not [plan for plan in plans if "SCAN record" in plan]
+    assert [plan for plan in plans if "USING INDEX ix_record_org_identity (org_id=? AND identity=?)" in plan]

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, Callable, Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
 
 from compliance import model
 from compliance.errors import DatabaseError, InputError, NotFound
@@ -86,7 +86,8 @@ class RecordQueries:
             if after == before:
                 raise InputError(f"记录 {record_id} 没有改动：请给出要更正的字段")
             clash = conn.execute(select(RECORD.c.record_id).where(
-                RECORD.c.identity == identity, RECORD.c.superseded_at.is_(None), RECORD.c.record_id != record_id)).scalar()
+                RECORD.c.org_id == after["org_id"], RECORD.c.identity == identity, RECORD.c.superseded_at.is_(None),
+                RECORD.c.record_id != record_id)).scalar()
             if clash is not None:
                 raise InputError(f"更正后与记录 {clash} 相同（党组织、类型、日期、党小组、党员、主题一致）：请改为作废其中一条")
             _replace(conn, old, superseded_at=stamp)
@@ -195,19 +196,28 @@ class RecordBatch:
         self._instant = self._columns.converter("recorded_at")
         self._lookup: dict[int, str] = {}
 
-    def current(self, identities: list[str]) -> dict[str, dict[str, Any]]:
-        """Return the current version of each record with one of `identities` (those this batch wrote too)."""
+    def current(self, keys: list[tuple[int, str]]) -> dict[str, dict[str, Any]]:
+        """Return the current version of each record with one of `keys`, (organization id, identity) (those this batch wrote too).
+
+        The identity index leads with the organization: an import's rows come organization by
+        organization, so its probes and inserts stay in a few pages instead of all over an
+        index of random hashes (see migration 0006).
+        """
         found: dict[str, int] = {}
-        for chunk in chunks(identities):
+        for chunk in chunks(keys):
             if not self._columns.marker:
-                query = select(RECORD.c.identity, RECORD.c.id).where(RECORD.c.superseded_at.is_(None), RECORD.c.identity.in_(chunk))
+                query = select(RECORD.c.identity, RECORD.c.id).where(RECORD.c.superseded_at.is_(None),
+                                                                     tuple_(RECORD.c.org_id, RECORD.c.identity).in_(chunk))
                 found.update(self.conn.execute(query).all())
                 continue
             sql = self._lookup.get(len(chunk))
             if sql is None:
-                sql = self._lookup[len(chunk)] = (f"SELECT identity, id FROM record WHERE superseded_at IS NULL "
-                                                   f"AND identity IN ({', '.join([self._columns.marker] * len(chunk))})")
-            found.update(self.conn.exec_driver_sql(sql, tuple(chunk)).all())
+                pair = f"({self._columns.marker}, {self._columns.marker})"
+                sql = self._lookup[len(chunk)] = (
+                    f"WITH wanted (org_id, identity) AS (VALUES {', '.join([pair] * len(chunk))}) "
+                    "SELECT record.identity, record.id FROM wanted JOIN record ON record.org_id = wanted.org_id "
+                    "AND record.identity = wanted.identity WHERE record.superseded_at IS NULL")
+            found.update(self.conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key)).all())
         if not found:
             return {}
         rows = {}
