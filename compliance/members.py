@@ -92,10 +92,22 @@ class Activity:
     listed: set[int] = field(default_factory=set)
     days: dict[int, list[Record]] = field(default_factory=dict)
 
-    def covered(self, name: str, first: int, last: int) -> set[int]:
-        """Return the months from `first` to `last` in which `name` took part, was excused or was covered by a report."""
+    def absent(self, names: Iterable[str]) -> dict[str, list[int]]:
+        """Return, for each of `names` who missed one, the listed months in which they neither took part nor were excused, in order.
+
+        Set differences per month, not a test per member and month: most members are on most lists.
+        """
+        found: dict[str, list[int]] = {}
+        roster = set(names)
         took, excused = self.took_part, self.excused
-        found = {i for i in range(first, last + 1) if name in took.get(i, ()) or name in excused.get(i, ())}
+        for i in sorted(self.listed):
+            for name in roster.difference(took.get(i, ()), excused.get(i, ())):
+                found.setdefault(name, []).append(i)
+        return found
+
+    def reported(self, name: str) -> set[int]:
+        """Return the months covered by the records that name `name` (a mobile member's report covers its half year)."""
+        found: set[int] = set()
         for day, kind in self.reports.get(name, ()):
             if kind in MOBILE_KINDS:
                 # A mobile member's half-yearly report covers its whole half year: that is what they owe.
@@ -146,18 +158,7 @@ def activity(records: Iterable[Record]) -> dict[int, Activity]:
 
 def runs(covered: set[int], first: int, last: int, exempt: set[int]) -> list[tuple[int, int, bool]]:
     """Return the runs of months from `first` to `last` neither covered nor exempt: (first month, length, still running)."""
-    found: list[tuple[int, int, bool]] = []
-    start = None
-    for i in range(first, last + 1):
-        if i in covered or i in exempt:
-            if start is not None:
-                found.append((start, i - start, False))
-                start = None
-        elif start is None:
-            start = i
-    if start is not None:
-        found.append((start, last + 1 - start, True))
-    return found
+    return gaps(sorted(set(range(first, last + 1)).difference(covered, exempt)), last)
 
 
 def running(found: list[tuple[int, int, bool]]) -> int:
@@ -182,31 +183,63 @@ class WatchRun:
     running: bool        # still running at the last complete month
 
 
-def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, since: date,
-              last: int) -> list[tuple[str, list[tuple[int, int, bool]]]]:
-    """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues)."""
+def gaps(months: Iterable[int], last: int) -> list[tuple[int, int, bool]]:
+    """Return the runs of consecutive months among `months` (ascending): (first month, length, still running at `last`)."""
+    found: list[tuple[int, int, bool]] = []
+    start = previous = None
+    for i in months:
+        if previous is not None and i == previous + 1:
+            previous = i
+            continue
+        if start is not None:
+            found.append((start, previous - start + 1, previous == last))
+        start = previous = i
+    if start is not None:
+        found.append((start, previous - start + 1, previous == last))
+    return found
+
+
+def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, since: date, last: int,
+              absent: dict[str, list[int]] | None = None) -> list[tuple[str, list[tuple[int, int, bool]]]]:
+    """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues).
+
+    A month counts against the member only when the branch held a meeting with a list that
+    month (a month without one is the branch's gap, not the member's) and they are neither on
+    it, nor excused, nor named by a record that month, nor exempt. `absent` is `a.absent()` of
+    the member's organization, when the caller has it.
+    """
     first = month_index(max(since, m.joined) if m.joined else since)
     exempt = _exempt_months(m.exemptions) if m.exemptions else set()
     found = []
     if a is not None and a.listed:
-        # A month the branch held no listed meeting is the branch's gap, not the member's.
-        quiet = set(range(first, last + 1)) - a.listed
-        found.append(("absence", runs(a.covered(m.name, first, last) | quiet, first, last, exempt)))
+        missed = (absent if absent is not None else a.absent([m.name])).get(m.name, ())
+        excluded = exempt | a.reported(m.name) if m.name in a.reports else exempt
+        found.append(("absence", gaps([i for i in missed if first <= i <= last and i not in excluded], last)))
     if paid is not None:
         months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}     # month_index of each YYYY-MM key
         found.append(("dues", runs(months, first, last, exempt)))
     return found
 
 
+def _absent_by_org(members: Iterable[MemberInfo], seen: dict[int, Activity]) -> dict[int, dict[str, list[int]]]:
+    """Return `Activity.absent` of each organization's members, by organization id."""
+    names: dict[int, list[str]] = {}
+    for m in members:
+        names.setdefault(m.org_id, []).append(m.name)
+    return {org_id: seen[org_id].absent(org_names) for org_id, org_names in names.items() if org_id in seen}
+
+
 def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
                dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS) -> list[WatchRun]:
     """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month."""
+    members = list(members)
     seen = activity(records)
     last = month_index(as_of) - 1
     found = []
+    missed = _absent_by_org(members, seen)
     for m in members:
         paid = dues.get(m.id, {}) if m.org_id in dues_orgs else None
-        for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last):
+        for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last, missed.get(m.org_id)):
             found.extend(WatchRun(m, what, index_month(start), length, running)
                          for start, length, running in member_runs if length >= warn)
     return found
@@ -220,13 +253,15 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     branch held a meeting with an attendance list. A branch that keeps no
     attendance lists cannot be judged on participation, nor one that records no dues on dues.
     """
+    members = list(members)
     seen = activity(records)
     last = month_index(as_of) - 1
     rows = []
+    missed = _absent_by_org(members, seen)
     for m in members:
         a = seen.get(m.org_id)
         paid = dues.get(m.id, {})
-        standing = dict(_standing(m, a, paid if m.org_id in dues_orgs else None, since, last))
+        standing = dict(_standing(m, a, paid if m.org_id in dues_orgs else None, since, last, missed.get(m.org_id)))
         absent = running(standing["absence"]) if "absence" in standing else None
         unpaid = running(standing["dues"]) if "dues" in standing else None
         worst = max(absent or 0, unpaid or 0)

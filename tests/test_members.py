@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from compliance import importing, membership
 from compliance.errors import InputError
@@ -220,3 +222,81 @@ def test_dues_written_in_chunks_are_every_row_of_the_file(town: Store, tmp_path:
     assert membership.import_dues(town, write_csv(tmp_path / "d.csv", "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(rows))) == 9
     assert town.dues_paid([m.id for m in payer]) == {m.id: {f"2026-{month:02d}": date(2026, month, 8) for month in (7, 8, 9)}
                                                       for m in payer}
+
+
+def _runs_by_definition(member, records, paid, since, last):
+    """The watch's months by the rule's words, one month at a time: the oracle for `_standing`."""
+    from compliance.members import MOBILE_KINDS, PARTICIPATION_KINDS, month_index
+
+    listed, there = set(), set()
+    for r in records:
+        i = month_index(r.held_on)
+        if r.member == member.name:
+            if r.kind in MOBILE_KINDS:
+                half = r.held_on.year * 12 + (0 if r.held_on.month <= 6 else 6)
+                there.update(range(half, half + 6))
+            elif r.kind in PARTICIPATION_KINDS:
+                there.add(i)
+        if r.kind not in PARTICIPATION_KINDS:
+            continue
+        if r.attendees and r.kind != "group_meeting":
+            listed.add(i)
+        if member.name in (r.attendees or "").split("、") or member.name in (r.excused or "").split("、"):
+            there.add(i)
+    exempt = {i for start, end in member.exemptions for i in range(month_index(start), month_index(end) + 1)}
+    first = month_index(max(since, member.joined) if member.joined else since)
+
+    def runs(bad):
+        found, start = [], None
+        for i in range(first, last + 2):
+            if i <= last and bad(i):
+                start = i if start is None else start
+            elif start is not None:
+                found.append((start, i - start, i == last + 1))
+                start = None
+        return found
+
+    found = []
+    if listed:
+        found.append(("absence", runs(lambda i: i in listed and i not in there and i not in exempt)))
+    if paid is not None:
+        months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}
+        found.append(("dues", runs(lambda i: i not in months and i not in exempt)))
+    return found
+
+
+NAMES = ["张三", "李四", "王五"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["theme_day", "group_meeting", "party_congress", "mobile_report", "dues_by_quarter"]),
+                          st.dates(date(2025, 6, 1), date(2026, 12, 31)),
+                          st.lists(st.sampled_from(NAMES), max_size=3, unique=True),
+                          st.lists(st.sampled_from(NAMES), max_size=2, unique=True), st.none() | st.sampled_from(NAMES)),
+                max_size=30),
+       st.sampled_from(NAMES), st.none() | st.dates(date(2025, 1, 1), date(2026, 12, 31)),
+       st.lists(st.tuples(st.dates(date(2025, 6, 1), date(2026, 12, 31)), st.integers(0, 200)), max_size=2),
+       st.none() | st.sets(st.dates(date(2025, 6, 1), date(2026, 12, 31)), max_size=20),
+       st.dates(date(2026, 1, 1), date(2027, 1, 31)))
+def test_watch_months_are_counted_as_the_rule_says(rows, name, joined, exemptions, paid_days, as_of):
+    from compliance.members import _standing, activity, month_index
+
+    records = [Record(next(_ids), 1, kind, day, day, attendees="、".join(attendees) or None, excused="、".join(excused) or None,
+                      member=member) for kind, day, attendees, excused, member in rows]
+    member = MemberInfo(1, 1, "镇/支部", name, joined=joined,
+                        exemptions=tuple((start, start + timedelta(days=length)) for start, length in exemptions))
+    paid = None if paid_days is None else {f"{d.year}-{d.month:02d}": d for d in paid_days}
+    since, last = date(2025, 11, 1), month_index(as_of) - 1
+    a = activity(records).get(1)
+    expected = _runs_by_definition(member, records, paid, since, last)
+    assert _standing(member, a, paid, since, last) == expected
+    if a is not None:
+        assert _standing(member, a, paid, since, last, a.absent(NAMES)) == expected
+
+
+def test_a_mobile_report_covers_its_half_year_and_another_record_its_month():
+    from compliance.members import activity, month_index
+
+    a = activity([meeting("2026-03-10", kind="mobile_report", member="王五"), meeting("2026-08-05", "张三", member="王五")])[1]
+    assert a.reported("王五") == {month_index(date(2026, m, 1)) for m in (1, 2, 3, 4, 5, 6, 8)}
+    assert a.reported("张三") == set()
