@@ -43,7 +43,7 @@ def _members(store: Store, index: OrgIndex, orgs: list[OrgRow]) -> list[MemberIn
 def _records(store: Store, index: OrgIndex, orgs: list[OrgRow], root: str | None) -> list:
     ids = {o.id for o in orgs}
     roots = [root] if root else [o.path for o in index.by_id.values() if o.parent_id is None]
-    return [r for path in roots for r in store.scope_records(path) if r.org_id in ids]
+    return [r for path in roots for org_id, rows in store.scope_records(path) if org_id in ids for r in rows]
 
 
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None) -> list[WatchRow]:

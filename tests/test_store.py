@@ -272,3 +272,19 @@ def test_an_import_looks_records_up_by_the_index_led_by_the_organization(sqlite_
                  for statement, parameters in probes]
     assert not [plan for plan in plans if "SCAN record" in plan]
     assert [plan for plan in plans if "USING INDEX ix_record_org_identity (org_id=? AND identity=?)" in plan]
+
+
+def test_scope_rows_come_grouped_by_organization_and_by_org_skips_those_not_asked_for(town: Store):
+    from compliance.store.scope import by_org
+
+    groups = list(town.scope_members("图河镇党委"))
+    ids = [org_id for org_id, _ in groups]
+    assert ids == sorted(set(ids)) and len(ids) >= 3
+    assert all(m.org_id == org_id for org_id, rows in groups for m in rows)
+    assert sum(len(rows) for _, rows in groups) == len([m for m in town.members() if m.org_id in ids])
+    walk = by_org(town.scope_members("图河镇党委"))
+    assert walk.take(0) == []                                  # before every organization
+    assert walk.take(ids[1]) == groups[1][1]                   # the first is skipped
+    assert walk.take(ids[1]) == []                             # taken once
+    assert walk.take(ids[-1]) == groups[-1][1]
+    assert walk.take(ids[-1] + 1) == []

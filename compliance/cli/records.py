@@ -160,14 +160,15 @@ def overdue(
     """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
     store, actor = session()
     under = default_scope(actor, under)
-    if under:
-        require_read(store, actor, tracking.org_path(store, under))
+    path = tracking.org_path(store, under) if under else None     # a province's tree is read once for both
+    if path:
+        require_read(store, actor, path)
     day = _date_option(as_of, "--as-of") or _today()
     first = _date_option(since, "--since") or date(day.year, 1, 1)
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
     findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)), jobs_count(jobs))
-    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=under and tracking.org_path(store, under), year=day.year)
+    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=path, year=day.year)
 
 
 @catalog_app.command("list")

@@ -1,13 +1,15 @@
 """What evaluation reads of a scope (an organization and everything below it), streamed in organization order.
 
-Each query is one statement for the whole scope, whatever its size, and yields rows ordered by
-organization id, so the caller can walk the organizations in the same order and hold only one
-organization's rows at a time (`by_org`).
+Each query is one statement for the whole scope, whatever its size, and yields each
+organization's rows together, by organization id, so the caller can walk the organizations in
+the same order and hold only one organization's rows at a time (`by_org`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import groupby
+from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, and_, func, or_, select
@@ -52,23 +54,22 @@ def _day_or_none(text: str | None) -> date | None:
 
 
 class by_org(Generic[T]):
-    """Walk rows ordered by `org_id` alongside organizations taken in increasing id order."""
+    """Walk the groups (organization id, its rows), by increasing id, alongside organizations taken in increasing id order."""
 
-    def __init__(self, rows: Iterable[T]):
-        self._rows = iter(rows)
-        self._head: Any = next(self._rows, None)
+    def __init__(self, groups: Iterable[tuple[int, list[T]]]):
+        self._groups = iter(groups)
+        self._head: tuple[int, list[T]] | None = next(self._groups, None)
 
     def take(self, org_id: int) -> list[T]:
         """Return the rows of `org_id`, skipping those of organizations before it that were not asked for."""
-        found = []
-        rows, head = self._rows, self._head
-        while head is not None and head.org_id < org_id:
-            head = next(rows, None)
-        while head is not None and head.org_id == org_id:
-            found.append(head)
-            head = next(rows, None)
-        self._head = head
-        return found
+        groups, head = self._groups, self._head
+        while head is not None and head[0] < org_id:
+            head = next(groups, None)
+        if head is None or head[0] != org_id:
+            self._head = head
+            return []
+        self._head = next(groups, None)
+        return head[1]
 
 
 class ScopeQueries:
@@ -81,23 +82,25 @@ class ScopeQueries:
             for row in conn.execution_options(yield_per=BATCH).execute(query):
                 yield make(row)
 
-    def _stream_sqlite(self, query: Any, make: Callable[[Any], T]) -> Iterator[T]:
-        """Yield rows from SQLite's own cursor: a third of the time of SQLAlchemy's result rows at a province's size.
+    def _groups(self, query: Any, make: Callable[[Iterable[Any]], list[T]], sqlite: bool,
+                key: int = 1) -> Iterator[tuple[int, list[T]]]:
+        """Yield (organization id, `make(its rows)`) for a query ordered by the organization id, its column number `key`.
 
-        The caller's query must select only values SQLite returns as they are needed (text
-        dates are converted by `make`).
+        On SQLite the rows are read from SQLite's own cursor (a third of the time of
+        SQLAlchemy's result rows at a province's size): the query must select only values
+        SQLite returns as they are needed, text dates being converted by `make`. Each
+        organization's rows are made in one call of `make`, not one call a row.
         """
         with self.engine.connect() as conn:
-            # SQLAlchemy binds the parameters (times to UTC text, lists expanded); the rows are
-            # then read from the DBAPI cursor as they are.
-            cursor = conn.execute(query).cursor
-            while rows := cursor.fetchmany(BATCH):
-                for row in rows:
-                    yield make(row)
+            # SQLAlchemy binds the parameters (times to UTC text, lists expanded); on SQLite the
+            # rows are then read from the DBAPI cursor as they are.
+            rows = conn.execute(query).cursor if sqlite else conn.execution_options(yield_per=BATCH).execute(query)
+            for org_id, group in groupby(rows, itemgetter(key)):
+                yield org_id, make(group)
 
     def scope_records(self, root_path: str, known_at: datetime | None = None, since: date | None = None,
-                      always: Collection[str] = (), ids: tuple[int, int] | None = None) -> Iterator[EvalRecord]:
-        """Yield the current records of every organization at or below `root_path`, in one query, by organization.
+                      always: Collection[str] = (), ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[EvalRecord]]]:
+        """Yield (organization id, its current records) for every organization at or below `root_path` that has any, in one query.
 
         With `known_at`, yield the versions that were current then, leaving out what was
         recorded later and keeping what was voided or corrected later. With `since`, leave out
@@ -126,36 +129,40 @@ class ScopeQueries:
                 or_(r.superseded_at.is_(None), r.superseded_at > known_at),
                 or_(r.voided_at.is_(None), r.voided_at > known_at),
             )
+        new, day = tuple.__new__, date.fromisoformat     # tuple.__new__: a named tuple's own __new__ is a Python call
         if sqlite:
-            day = date.fromisoformat
-            return self._stream_sqlite(query, lambda row: EvalRecord(row[0], row[1], row[2], day(row[3]), day(row[4]), *row[5:]))
-        return self._stream(query, lambda row: EvalRecord(row[0], row[1], row[2], row[3], row[4].astimezone(TZ).date(), *row[5:]))
+            return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], day(r[3]), day(r[4]), *r[5:]))
+                                                     for r in rows], sqlite)
+        return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], r[3], r[4].astimezone(TZ).date(), *r[5:]))
+                                                 for r in rows], sqlite)
 
-    def scope_members(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[MemberRow]:
-        """Yield the members of every organization at or below `root_path` (with an id in `ids`), by organization."""
+    def scope_members(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
+        """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
         query = (select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
                  .order_by(MEMBER.c.org_id, MEMBER.c.name))
-        if self.engine.dialect.name == "sqlite":
-            day = _day_or_none
-            return self._stream_sqlite(query, lambda row: MemberRow(row[0], row[1], row[2], row[3], row[4], bool(row[5]),
-                                                                     day(row[6]), row[7], day(row[8]), row[9]))
-        return self._stream(query, lambda row: MemberRow(*row))
+        sqlite = self.engine.dialect.name == "sqlite"
+        new, day = tuple.__new__, _day_or_none
+        if sqlite:
+            return self._groups(query, lambda rows: [new(MemberRow, (r[0], r[1], r[2], r[3], r[4], bool(r[5]), day(r[6]), r[7],
+                                                                     day(r[8]), r[9])) for r in rows], sqlite)
+        return self._groups(query, lambda rows: [new(MemberRow, r) for r in rows], sqlite)
 
     def member_keys(self) -> Iterator[tuple[int, int, str, str | None, str]]:
         """Yield (id, organization id, name, party group, status) of every member, as plain values."""
         m = MEMBER.c
         return self._stream(select(m.id, m.org_id, m.name, m.group_name, m.status), tuple)
 
-    def scope_dues(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[Payment]:
-        """Yield the dues payments of the members at or below `root_path` (in organizations with an id in `ids`), by organization."""
+    def scope_dues(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[Payment]]]:
+        """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`)."""
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
                  .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
-        if self.engine.dialect.name == "sqlite":
-            day = date.fromisoformat
-            return self._stream_sqlite(query, lambda row: Payment(row[0], row[1], row[2], day(row[3])))
-        return self._stream(query, lambda row: Payment(*row))
+        sqlite = self.engine.dialect.name == "sqlite"
+        new, day = tuple.__new__, date.fromisoformat
+        if sqlite:
+            return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], day(r[3]))) for r in rows], sqlite, key=0)
+        return self._groups(query, lambda rows: [new(Payment, r) for r in rows], sqlite, key=0)
 
     def scope_exemptions(self, root_path: str, ids: tuple[int, int] | None = None) -> dict[int, list[tuple[date, date]]]:
         """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
