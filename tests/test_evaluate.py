@@ -402,3 +402,40 @@ def test_record_valid_agrees_with_record_problems(rules):
                         (catalog.name, ob.slug, period.key, record, org)
                     checked += 1
     assert checked > 50_000
+
+
+HOURS = [0.2, 1.5, 4.0, 7.7, 8.0]
+hours_strategy = st.builds(
+    lambda kind, day, hours, attendees, member: rec(kind, day.isoformat(), hours=hours, attendees="、".join(attendees) or None,
+                                                     member=member),
+    st.sampled_from(["study_day", "theme_day", "party_lecture"]),
+    st.sampled_from([date(2025, 1, 1), date(2025, 12, 31), date(2026, 1, 1), date(2026, 12, 31)])
+    | st.dates(date(2025, 1, 1), date(2026, 12, 31)),
+    st.sampled_from(HOURS), st.lists(st.sampled_from(["张流动", "李在家", "王五"]), max_size=5),      # a name twice, at times
+    st.none() | st.sampled_from(["张流动", "李在家"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(hours_strategy, max_size=30), st.sampled_from(KEEPS), st.booleans(),
+       st.sampled_from([date(2026, 12, 31), date(2027, 1, 31)]) | st.dates(date(2025, 6, 1), date(2027, 1, 31)))
+def test_hours_kept_by_status_are_those_of_the_full_evaluation(rules, records, keep, exempting, as_of):
+    """Member-years plainly met are left out by counting hours per value; what is kept is what filtering all would keep."""
+    org = BRANCH if not exempting else OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True,
+                                                full_members=10, groups=BRANCH.groups, members=EXEMPT_MEMBERS)
+    catalog = rules.catalog("national-2018")
+    every = evaluate_org(catalog, org, records, date(2025, 1, 1), date(2026, 12, 31), as_of)
+    kept = evaluate_org(catalog, org, records, date(2025, 1, 1), date(2026, 12, 31), as_of, keep)
+    assert [f for f in every if f.obligation == "training_hours"] or \
+        not [r for r in records if (r.attendees or r.member) and r.held_on <= as_of]
+    assert [f for f in kept if f.obligation == "training_hours"] == \
+        [f for f in every if f.status in keep and f.obligation == "training_hours"]
+
+
+def test_hours_exactly_at_the_minimum_are_summed_in_date_order(rules):
+    """160 records of 0.2 hours add up, one by one in date order, to 31.99999999999992, short of 32; 160 × 0.2 is 32.0."""
+    records = [rec("study_day", (date(2026, 1, 1) + timedelta(days=i)).isoformat(), hours=0.2, attendees="李在家")
+               for i in range(160)]
+    for keep in (None, ("missed", "invalid", "due")):
+        found = [f for f in evaluate_org(rules.catalog("national-2018"), BRANCH, records, date(2026, 1, 1), date(2026, 12, 31),
+                                         date(2026, 11, 25), keep) if f.obligation == "training_hours" and f.member == "李在家"]
+        assert [(f.status, f.flags, len(f.records)) for f in found] == [("due", ("short_hours",), 160)]
