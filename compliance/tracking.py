@@ -7,6 +7,7 @@ hands plain values to the pure evaluator.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime
 from typing import Callable, Collection, Iterable, Iterator
 
@@ -99,8 +100,8 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             names = {m.id: m.name for m in members}
             for p in paid:
                 dues.setdefault(p.member_id, {})[p.month] = p.paid_on
-                held = date(int(p.month[:4]), int(p.month[5:]), 1)
-                org_records.append(Record(-p.member_id, org.id, "dues", held, p.paid_on, member=names.get(p.member_id)))
+            org_records.extend([_dues_record(org.id, p.member_id, _month_start(p.month), p.paid_on, names.get(p.member_id))
+                                for p in paid])
         facts = org_facts(index, org, members, exemptions)
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
                                      skip=() if dues else ("dues",)))
@@ -110,6 +111,24 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, since, warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window) if keep is None or f.status in keep)
         yield org.id, findings
+
+
+_NO_MEETING = (None,) * 8        # expected .. group: a payment has none of a meeting's fields
+_NO_LIST = (None,) * 5           # attendees .. excused
+
+
+def _dues_record(org_id: int, member_id: int, month: date, paid_on: date, member: str | None) -> Record:
+    """Return a dues payment as a monthly "dues" record of its member (held on the month's first day, recorded when paid).
+
+    Made with tuple.__new__ (a province's payments are millions; Record's own __new__ is a Python call).
+    """
+    return tuple.__new__(Record, (-member_id, org_id, "dues", month, paid_on, *_NO_MEETING, member, *_NO_LIST))
+
+
+@lru_cache(maxsize=1024)
+def _month_start(month: str) -> date:
+    """Return the first day of a YYYY-MM month."""
+    return date(int(month[:4]), int(month[5:]), 1)
 
 
 def org_path(store: Store, org_ref: str) -> str:

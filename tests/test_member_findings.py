@@ -195,3 +195,12 @@ def test_the_early_warning_is_configurable(runner, tmp_path: Path):
     assert runner.invoke(app, db + ["init", "--watch-months", "3"]).exit_code == 0
     status = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20", "--format", "json"]).stdout)
     assert [(r["member"], r["status"]) for r in status if r["obligation"] == "absence_watch"] == [("党员第一党支部0", "due")]
+
+
+def test_a_dues_payment_becomes_the_record_of_its_member_and_month():
+    from compliance.evaluate import Record
+    from compliance.tracking import _dues_record, _month_start
+
+    made = _dues_record(5, 7, _month_start("2026-03"), date(2026, 4, 9), "张三")
+    assert made == Record(-7, 5, "dues", date(2026, 3, 1), date(2026, 4, 9), member="张三")
+    assert (made.member, made.attendees, made.hours) == ("张三", None, None)
