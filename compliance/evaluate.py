@@ -407,9 +407,11 @@ class _Hours:
         self.records: list[tuple[date, float, int, list[str] | tuple[str, ...]]] = []
         for records in by_kind.values():
             for r in records:
+                if not r.hours:
+                    continue
                 # Stored lists are joined by 、 (imports and `log` normalize them).
                 names = r.attendees.split("、") if r.attendees else (r.member,) if r.member else ()
-                if r.hours and names:
+                if names:
                     self.records.append((r.held_on, r.hours, r.id, names))
 
     def about(self, period: Period) -> dict[str, float]:
