@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import math
 import re
 from dataclasses import dataclass
 from operator import gt, itemgetter
@@ -324,14 +325,16 @@ def parse_count(value: Any) -> int | None:
 
 
 def parse_hours(value: Any) -> float | None:
-    """Return a non-negative number of hours, None for blank."""
+    """Return a non-negative, finite number of hours, None for blank."""
     if value is None:
         return None
     try:
         number = float(str(value).strip())
     except ValueError:
         raise CellError("不是数字") from None
-    if number < 0 or number != number:
+    if not math.isfinite(number):
+        raise CellError("不是有限的数字")       # float() reads inf, nan and 1e999
+    if number < 0:
         raise CellError("不能为负数")
     return number
 

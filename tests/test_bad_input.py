@@ -55,6 +55,10 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("badday.csv", f"党组织,类型,日期\n{BRANCH},党员大会,2026-02-30\n".encode(), ["第2行「日期」列", "2026-02-30"]),
     ("latin1.csv", "党组织,类型,日期\n".encode() + b"\xff\xfe\xfa\n", ["无法识别文件编码"]),
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
+    # An infinite count of hours was once taken, then left out of a member's yearly sum by one path and counted by another.
+    ("infinite.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,1e999\n".encode(), ["第2行「学时」列", "1e999", "有限"]),
+    ("inf.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,inf\n".encode(), ["第2行「学时」列", "inf", "有限"]),
+    ("nan.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,nan\n".encode(), ["第2行「学时」列", "nan", "有限"]),
 ])
 def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
     before = records(db)
