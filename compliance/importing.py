@@ -10,8 +10,8 @@ import hashlib
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import date, datetime, time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 

@@ -7,8 +7,8 @@ hands plain values to the pure evaluator.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Callable, Collection, Iterable, Iterator
 
 from dateutil.relativedelta import relativedelta
