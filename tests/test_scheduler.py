@@ -74,6 +74,19 @@ def test_an_existing_run_of_the_month_is_not_repeated(book: Store, rules):
     assert any("已有结果" in line for line in ran) and supervision_runs(book) == [("2026-11", 1)]
 
 
+def test_listing_the_jobs_does_not_move_a_run_that_is_already_due(town: Store):
+    # The job book's paused scheduler, woken by its shutdown, used to process the jobs due by the
+    # real clock once: a missed run the scheduler would have caught up at start-up was skipped.
+    book = JobBook(town, clock=lambda: at("2020-01-20T12:00"))
+    book.add_supervision(TOWN)
+    book.close()
+    for _ in range(3):
+        again = JobBook(town)
+        assert [j["next_run"] for j in again.jobs()] == ["2020-01-25T09:00+08:00"]
+        again.close()
+        time.sleep(0.2)       # the scheduler's thread outlives close() for a moment
+
+
 def test_jobs_survive_a_restart(book: Store, rules):
     fresh = Store(book.url)
     listing = JobBook(fresh)
