@@ -12,7 +12,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from itertools import chain
 from operator import attrgetter
@@ -283,6 +283,50 @@ def _in_force(ob: Obligation, periods: Iterable[Period], until: date | None) -> 
             if (ob.previous is None or p.start >= ob.valid_from) and (until is None or p.start < until)]
 
 
+def _series(catalog: Catalog, ob: Obligation, first: date, last: date,
+            until: date | None) -> tuple[list[Period], dict[date, tuple[int, ...]]]:
+    """Return the periods version `ob` judges in the window, and `_on_time_days` of them: worked out once per catalog."""
+    def make() -> tuple[list[Period], dict[date, tuple[int, ...]]]:
+        periods = _in_force(ob, catalog.periods(ob, first, last), until)
+        return periods, _on_time_days(periods)
+
+    return catalog.memo(("series", ob.slug, ob.valid_from, first, last, until), make)
+
+
+def _on_time_days(periods: list[Period]) -> dict[date, tuple[int, ...]]:
+    """Return, for each day a record can satisfy one of `periods` on, the positions of those periods.
+
+    A record satisfies a period when it is held inside it (`start` to `end`, where `_judge`
+    looks for it) and on time (`Period.on_time`).
+    """
+    found: dict[date, list[int]] = defaultdict(list)
+    for i, p in enumerate(periods):
+        lo, hi = max(p.start, p.window_start), min(p.end, p.due)
+        days = sorted(p.days) if p.days is not None else (lo + timedelta(days=n) for n in range((hi - lo).days + 1))
+        for day in days:
+            if lo <= day <= hi:
+                found[day].append(i)
+    return {day: tuple(positions) for day, positions in found.items()}
+
+
+def _met(org: OrgFacts, ob: Obligation, periods: list[Period], records: list[Record],
+         on_time: dict[date, tuple[int, ...]]) -> set[int]:
+    """Return the positions of the periods a valid record satisfies (`record_valid`), each record looked up by its day.
+
+    Most periods of a province are met: this finds them in one pass over the records, without
+    the bisection and slice `_judge` makes for each period.
+    """
+    get = on_time.get
+    if not ob.quorum and not (ob.lecturer == "secretary" and org.secretary) and not ob.arrears_months:
+        return {i for r in records for i in get(r.held_on, ())}       # on time is valid
+    met: set[int] = set()
+    for r in records:
+        for i in get(r.held_on, ()):
+            if i not in met and record_valid(r, ob, periods[i], org):
+                met.add(i)
+    return met
+
+
 _DEADLINE = re.compile(r"(\d{4})[-/年.](\d{1,2})[-/月.](\d{1,2})")
 
 
@@ -370,9 +414,9 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
         until: date | None = None
         while ob is not None:
             if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
-                periods = _in_force(ob, catalog.periods(ob, first, last), until)
+                periods, on_time = _series(catalog, ob, first, last, until)
                 if periods:
-                    findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep))
+                    findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time))
             until, ob = ob.valid_from, ob.previous
     return findings
 
@@ -446,14 +490,18 @@ def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
 
 
 def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period], kind_records: list[Record],
-                   as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None) -> list[Finding | None]:
-    """Return the findings of one obligation's periods: per organization, party group or member (None: not kept)."""
+                   as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
+                   on_time: dict[date, tuple[int, ...]] | None = None) -> list[Finding | None]:
+    """Return the findings of one obligation's periods: per organization, party group or member (None: not kept).
+
+    `on_time` is `_on_time_days(periods)`, when the caller has it.
+    """
     found: list[Finding | None] = []
     if ob.per == "group":
         for group in org.groups:
             mine = [r for r in kind_records if r.group == group]
             days = [r.held_on for r in mine]
-            found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group))
+            found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group, on_time=on_time))
     elif ob.per == "member" and ob.min_hours:
         hours = _Hours(by_kind)
         if not hours.records:
@@ -488,25 +536,36 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             days = [r.held_on for r in mine]
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
             found.extend(_judge_each(org, ob, _quarterly(periods, since), mine, days, as_of, catalog, keep, member=m.name,
-                                     joined=m.joined, exemptions=m.exemptions))
+                                     joined=m.joined, exemptions=m.exemptions, on_time=on_time if since is None else None))
     else:
         days = [r.held_on for r in kind_records]
-        found.extend(_judge_each(org, ob, periods, kind_records, days, as_of, catalog, keep))
+        found.extend(_judge_each(org, ob, periods, kind_records, days, as_of, catalog, keep, on_time=on_time))
     return [f for f in found if f is not None]
 
 
-def _judge_each(org: OrgFacts, ob: Obligation, periods: Iterable[Period], records: list[Record], days: list[date],
+def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: list[Record], days: list[date],
                 as_of: date, catalog: Catalog, keep: Collection[str] | None, member: str | None = None,
                 group: str | None = None, joined: date | None = None,
-                exemptions: tuple[tuple[date, date], ...] = ()) -> list[Finding]:
+                exemptions: tuple[tuple[date, date], ...] = (),
+                on_time: dict[date, tuple[int, ...]] | None = None) -> list[Finding]:
     """Return the kept findings of `periods` of one obligation (for one group or member): exempt, or judged.
 
-    A period without records is judged without looking for them.
+    A period without records is judged without looking for them. When met is not kept, the
+    periods a valid record satisfies are found first (`_met`) and only the others are judged.
     """
     found: list[Finding] = []
     keep_exempt = keep is None or "exempt" in keep
     exempt = _exemption(org, ob, joined, exemptions)
-    for period in periods:
+    met: Collection[int] = ()
+    if days and keep is not None and "met" not in keep:
+        met = _met(org, ob, periods, records, _on_time_days(periods) if on_time is None else on_time)
+        if len(met) == len(periods) and not keep_exempt:
+            return found
+    for i, period in enumerate(periods):
+        if i in met:
+            if keep_exempt and exempt(period):
+                found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
+            continue
         if exempt(period):
             if keep_exempt:
                 found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))

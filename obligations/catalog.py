@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Hashable, TypeVar
 
 from obligations.cadence import (
     WINDOWS,
@@ -25,6 +25,7 @@ from obligations.cadence import (
 )
 from obligations.workdays import WorkdayCalendar
 
+T = TypeVar("T")
 CADENCES = ("monthly", "quarterly", "half_yearly", "yearly", "dated", "term")
 ORG_TYPES = ("县委", "乡镇党委", "街道党工委", "党委", "党总支", "党支部")
 SECTORS = ("农村", "社区", "两新", "机关", "事业单位", "国企")
@@ -117,6 +118,7 @@ class Catalog:
     path: str = ""
     calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar, repr=False, compare=False)
     _periods: dict[tuple[str, date, date, date], tuple[Period, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def obligation(self, slug: str) -> Obligation | None:
         """Return the obligation with `slug`, or None when this catalog has none."""
@@ -128,6 +130,14 @@ class Catalog:
         if key not in self._periods:
             self._periods[key] = tuple(self.cadence(obligation).periods(first, last))
         return self._periods[key]
+
+    def memo(self, key: Hashable, make: Callable[[], T]) -> T:
+        """Return what `make()` returns, made once per `key` for this catalog (what evaluation derives from its periods)."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
 
     def cadence(self, obligation: Obligation) -> Cadence:
         """Return the cadence object that generates `obligation`'s periods."""

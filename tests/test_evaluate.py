@@ -335,6 +335,15 @@ def test_the_secretarys_own_lecture_counts_only_when_the_secretary_gives_it(rule
     assert not [f for f in findings(rules, [], org=branch) if f.obligation == "secretary_lecture"]   # not in tuhe-2021
 
 
+@pytest.mark.parametrize("lecturer, listed", [("张三", True), ("陶英", False)])
+def test_an_overdue_list_judges_the_secretarys_lecture_as_the_full_evaluation_does(rules, lecturer, listed):
+    branch = OrgFacts(id=1, path="x/支部", type="党支部", secretary="陶英", full_members=9)
+    records = [rec("party_lecture", "2026-05-06", lecturer=lecturer)]
+    overdue = evaluate_org(rules.catalog("wujin-2016"), branch, records, date(2026, 1, 1), date(2026, 12, 31),
+                           date(2027, 1, 5), keep=("missed", "invalid", "due"))
+    assert [f.status for f in overdue if f.obligation == "secretary_lecture"] == (["invalid"] if listed else [])
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["missed", "invalid", "due", "upcoming", "met", "exempt"]),
                           st.dates(date(1, 1, 1), date(9999, 12, 31)),
@@ -350,7 +359,8 @@ def test_worst_first_is_the_order_of_severity_due_org_obligation_group_member(ro
                                                                       f.group or "", f.member or ""))
 
 
-KEEPS = [("missed", "invalid", "due"), ("met",), ("exempt", "upcoming"), ("missed", "invalid", "due", "met")]
+KEEPS = [("missed", "invalid", "due"), ("met",), ("exempt", "upcoming"), ("missed", "invalid", "due", "met"),
+         ("missed", "invalid", "due", "exempt")]
 EXEMPT_MEMBERS = (MemberRef("张流动", mobile=True, joined=date(2026, 4, 2)),
                   MemberRef("李在家", exemptions=((date(2026, 3, 1), date(2026, 8, 31)),)))
 
@@ -367,6 +377,36 @@ def test_keeping_some_statuses_gives_the_same_findings_as_filtering_them_all(rul
     every = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of)
     kept = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep)
     assert kept == [f for f in every if f.status in keep]
+
+
+# Every kind with a rule of its own: quorums, the secretary's lecture, dated study days, groups,
+# members (talks name two), dues with arrears and payment by quarter; days outside the window too.
+WIDE_KINDS = KINDS + ["heart_talk", "dues", "dues_by_quarter", "life_meeting", "member_review"]
+wide_record_strategy = st.builds(
+    lambda kind, day, late, present, expected, lecturer, group, member, counterpart: rec(
+        kind, day.isoformat(), (day + timedelta(days=late)).isoformat(), expected=expected, present=present,
+        lecturer=lecturer, group=group if kind == "group_meeting" else None,
+        member=member if kind in ("mobile_report", "heart_talk", "dues", "dues_by_quarter") else None,
+        counterpart=counterpart if kind == "heart_talk" else None),
+    st.sampled_from(WIDE_KINDS), st.dates(date(2025, 11, 1), date(2027, 2, 28)), st.sampled_from([0, 3, 40, 200]),
+    st.integers(0, 10), st.sampled_from([None, 4, 10]), st.sampled_from([None, "王书记", "李老师"]),
+    st.sampled_from(["第一党小组", "第二党小组"]), st.sampled_from(["张流动", "李在家", ""]),
+    st.sampled_from([None, "张流动", "李在家"]))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(wide_record_strategy, max_size=40), st.sampled_from(KEEPS), st.booleans(), st.booleans(),
+       st.dates(date(2026, 1, 1), date(2027, 1, 31)))
+def test_statuses_kept_are_those_of_the_full_evaluation_for_every_rule(rules, records, keep, exempting, secretary, as_of):
+    org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
+                   groups=BRANCH.groups, secretary="王书记" if secretary else None,
+                   members=EXEMPT_MEMBERS if exempting else BRANCH.members,
+                   founded=date(2026, 2, 10) if exempting else None, dissolved=date(2026, 10, 15) if exempting else None)
+    for name in ("national-2018", "tuhe-2021", "wujin-2016"):
+        catalog = rules.catalog(name)
+        every = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of)
+        kept = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep)
+        assert kept == [f for f in every if f.status in keep]
 
 
 def test_member_periods_before_joining_or_within_an_approved_exemption_are_exempt(rules):
