@@ -123,6 +123,20 @@ def test_late_entry_uses_the_recorded_date_given_by_an_import(town: Store, rules
     assert theme.status == "met" and theme.flags == ("late_entry",)
 
 
+@pytest.mark.parametrize("entered, late", [(datetime(2026, 10, 31, 23, 30, tzinfo=TZ), False),
+                                           (datetime(2026, 11, 1, 0, 30, tzinfo=TZ), True)])
+def test_the_entry_day_is_the_day_in_beijing_time(town: Store, rules, tmp_path: Path, entered: datetime, late: bool):
+    # Kept as UTC (15:30 and 16:30 on 10-31): the second is already 11-01 in Beijing, after the following month's end.
+    town.clock = lambda: entered
+    body = f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-09-05,学习,a.jpg"
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    [(_, [record])] = list(town.scope_records(BRANCH))
+    assert record.recorded_on == entered.date()
+    day = date(2026, 11, 20)
+    [theme] = [f for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.period == "2026-09" and f.obligation == "theme_day"]
+    assert theme.status == "met" and theme.flags == (("late_entry",) if late else ())
+
+
 def test_a_bad_row_writes_nothing(town: Store, rules, tmp_path: Path):
     bad = RECORDS + f"{BRANCH},党员大会,2026-02-30,10,8,x,是,是,,\n"
     before = _count(town, model.Record.__table__)

@@ -7,12 +7,12 @@ the same order and hold only one organization's rows at a time (`by_org`).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, or_, select
 
 from compliance import model
 from compliance.evaluate import Record as EvalRecord
@@ -47,6 +47,22 @@ def in_scope(root_path: str, ids: tuple[int, int] | None = None) -> Any:
 
 
 T = TypeVar("T")
+
+
+class _Days(dict):
+    """ISO day text -> date, each text converted once."""
+
+    def __missing__(self, text: str) -> date:
+        day = self[text] = date.fromisoformat(text)
+        return day
+
+
+class _ShanghaiDays(dict):
+    """A UTC time as SQLite keeps it, to the hour ("2026-11-20 16") -> its day in Asia/Shanghai (UTC+8, no summer time)."""
+
+    def __missing__(self, hour: str) -> date:
+        day = self[hour] = (datetime.fromisoformat(hour) + timedelta(hours=8)).date()
+        return day
 
 
 def _day_or_none(text: str | None) -> date | None:
@@ -109,10 +125,8 @@ class ScopeQueries:
         """
         r = RECORD.c
         sqlite = self.engine.dialect.name == "sqlite"
-        # SQLite keeps times as UTC text: the day in Asia/Shanghai is worked out in SQL there.
-        recorded = func.date(r.first_recorded_at, "+8 hours") if sqlite else r.first_recorded_at
         query = (
-            select(r.record_id, r.org_id, r.kind, r.held_on, recorded, r.expected, r.present, r.topic,
+            select(r.record_id, r.org_id, r.kind, r.held_on, r.first_recorded_at, r.expected, r.present, r.topic,
                    r.recorder, r.lecturer, r.secretary_signed, r.recorder_signed, r.group_name, MEMBER.c.name,
                    r.attendees, r.counterpart, r.hours, r.photos, r.excused)
             .select_from(RECORD.join(ORG, ORG.c.id == r.org_id).outerjoin(MEMBER, MEMBER.c.id == r.member_id))
@@ -129,9 +143,12 @@ class ScopeQueries:
                 or_(r.superseded_at.is_(None), r.superseded_at > known_at),
                 or_(r.voided_at.is_(None), r.voided_at > known_at),
             )
-        new, day = tuple.__new__, date.fromisoformat     # tuple.__new__: a named tuple's own __new__ is a Python call
+        new = tuple.__new__     # a named tuple's own __new__ is a Python call
         if sqlite:
-            return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], day(r[3]), day(r[4]), *r[5:]))
+            # SQLite keeps days and UTC times as text; a province repeats each day and hour
+            # thousands of times, and each is converted once (SQL's date() took 10% of the read).
+            held, shanghai = _Days(), _ShanghaiDays()
+            return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], held[r[3]], shanghai[r[4][:13]], *r[5:]))
                                                      for r in rows], sqlite)
         return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], r[3], r[4].astimezone(TZ).date(), *r[5:]))
                                                  for r in rows], sqlite)
