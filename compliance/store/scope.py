@@ -176,9 +176,9 @@ class ScopeQueries:
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
                  .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
         sqlite = self.engine.dialect.name == "sqlite"
-        new, day = tuple.__new__, date.fromisoformat
+        new, paid = tuple.__new__, _Days()
         if sqlite:
-            return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], day(r[3]))) for r in rows], sqlite, key=0)
+            return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], paid[r[3]])) for r in rows], sqlite, key=0)
         return self._groups(query, lambda rows: [new(Payment, r) for r in rows], sqlite, key=0)
 
     def scope_exemptions(self, root_path: str, ids: tuple[int, int] | None = None) -> dict[int, list[tuple[date, date]]]:
