@@ -46,8 +46,10 @@ def test_commands_on_an_uninitialized_database_say_so(runner, tmp_path: Path):
 
 
 def test_log_then_status_json_follows_the_contract(runner, db):
+    # Entered the next day: logged today (by the real clock), a meeting of October would be a late entry from December.
     result = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-10-15", "--expected", "10",
-                                      "--present", "9", "--topic", "学习", "--secretary-signed", "是", "--recorder-signed", "否"])
+                                      "--present", "9", "--topic", "学习", "--secretary-signed", "是", "--recorder-signed", "否",
+                                      "--recorded-on", "2026-10-16"])
     assert result.exit_code == 0, result.output
     assert "记录编号 1" in result.output
     result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--format", "json"])
