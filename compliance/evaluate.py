@@ -562,13 +562,13 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
         if len(met) == len(periods) and not keep_exempt:
             return found
     for i, period in enumerate(periods):
-        if i in met:
-            if keep_exempt and exempt(period):
-                found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
+        if i in met and not keep_exempt:
             continue
         if exempt(period):
             if keep_exempt:
                 found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
+            continue
+        if i in met:
             continue
         if days:
             finding = _judge(org, ob, period, records, days, as_of, catalog, member, group, keep)
