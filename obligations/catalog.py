@@ -117,7 +117,6 @@ class Catalog:
     default_sheet: str | None = None
     path: str = ""
     calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar, repr=False, compare=False)
-    _periods: dict[tuple[str, date, date, date], tuple[Period, ...]] = field(default_factory=dict, repr=False, compare=False)
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def obligation(self, slug: str) -> Obligation | None:
@@ -126,13 +125,11 @@ class Catalog:
 
     def periods(self, obligation: Obligation, first: date, last: date) -> tuple[Period, ...]:
         """Return `obligation`'s periods overlapping the window; computed once per window, not per organization."""
-        key = (obligation.slug, obligation.valid_from, first, last)
-        if key not in self._periods:
-            self._periods[key] = tuple(self.cadence(obligation).periods(first, last))
-        return self._periods[key]
+        return self.memo(("periods", obligation.slug, obligation.valid_from, first, last),
+                         lambda: tuple(self.cadence(obligation).periods(first, last)))
 
     def memo(self, key: Hashable, make: Callable[[], T]) -> T:
-        """Return what `make()` returns, made once per `key` for this catalog (what evaluation derives from its periods)."""
+        """Return what `make()` returns, made once per `key` for this catalog (its periods, and what evaluation derives from them)."""
         try:
             return self._memo[key]
         except KeyError:
