@@ -53,6 +53,7 @@ class _Job(Generic[T]):
     root: OrgRow
     window: Window
     keep: Collection[str] | None
+    bare_met: bool
     summarize: Callable[[int, list[Finding]], T]
     blocks: list[list[OrgRow]]
 
@@ -64,8 +65,10 @@ _job: _Job[Any] | None = None
 
 def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                    summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None = None, jobs: int = 1,
-                   progress: Callable[[int, int], None] | None = None) -> Iterator[T]:
+                   progress: Callable[[int, int], None] | None = None, bare_met: bool = False) -> Iterator[T]:
     """Yield `summarize(org id, its findings)` for each of `orgs` (at or below `root`), in id order.
+
+    `keep` and `bare_met` choose the findings made, as in `iter_findings`.
 
     With `jobs` above 1 (at most `MAX_JOBS`) and a scope of at least `PARALLEL_MIN`
     organizations, blocks are evaluated in that many worker processes; `summarize` then runs
@@ -73,23 +76,23 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
     fork, is evaluated in this process.
     """
     with fewer_collections():
-        yield from _summarize(store, rules, index, root, orgs, window, summarize, keep, jobs, progress)
+        yield from _summarize(store, rules, index, root, orgs, window, summarize, keep, jobs, progress, bare_met)
 
 
 def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None, jobs: int,
-               progress: Callable[[int, int], None] | None) -> Iterator[T]:
+               progress: Callable[[int, int], None] | None, bare_met: bool) -> Iterator[T]:
     ordered = sorted(orgs, key=lambda o: o.id)
     jobs = min(jobs, MAX_JOBS) if can_fork() and not _in_memory(store) else 1
     if jobs <= 1 or len(ordered) < PARALLEL_MIN:
-        for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep):
+        for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep, bare_met=bare_met):
             yield summarize(org_id, found)
         return
     blocks = _blocks(ordered, jobs * BLOCKS_PER_JOB)
     global _job
     if _job is not None:
         raise RuntimeError("summarize_orgs is already running in this process")
-    _job = _Job(os.getpid(), store, rules, index, root, window, keep, summarize, blocks)
+    _job = _Job(os.getpid(), store, rules, index, root, window, keep, bare_met, summarize, blocks)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
     try:
         done = 0
@@ -143,5 +146,5 @@ def _run_block(number: int) -> list[Any]:
     assert _job is not None
     job, block = _job, _job.blocks[number]
     found = iter_findings(job.store, job.rules, job.index, job.root, block, job.window, keep=job.keep,
-                          ids=(block[0].id, block[-1].id))
+                          ids=(block[0].id, block[-1].id), bare_met=job.bare_met)
     return [job.summarize(org_id, findings) for org_id, findings in found]

@@ -386,13 +386,16 @@ _BY_DATE = attrgetter("held_on", "id")
 
 
 def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date,
-                 keep: Collection[str] | None = None, skip: Collection[str] = ()) -> list[Finding]:
+                 keep: Collection[str] | None = None, skip: Collection[str] = (), bare_met: bool = False) -> list[Finding]:
     """Return the findings of every obligation `org` owes for periods from `first` to `last`.
 
     Only records held on or before `as_of` count, and `as_of` decides which periods have
     ended. Records of other organizations must not be passed. With `keep`, only findings of
     those statuses are made (an overdue list has no use for the rest); obligations in `skip`
-    are not judged (dues, in a branch that records none).
+    are not judged (dues, in a branch that records none). With `bare_met` (and met kept), met
+    findings of periods, other than committee terms, come without their records and flags: a
+    supervision run only counts and keys them, and their periods are found in one pass
+    (`_met`) instead of being judged one by one.
     """
     by_kind: dict[str, list[Record]] = defaultdict(list)
     for record in sorted(records, key=_BY_DATE):
@@ -416,7 +419,8 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
             if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
                 periods, on_time = _series(catalog, ob, first, last, until)
                 if periods:
-                    findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time))
+                    findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
+                                                   bare_met))
             until, ob = ob.valid_from, ob.previous
     return findings
 
@@ -491,41 +495,46 @@ def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
 
 def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period], kind_records: list[Record],
                    as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
-                   on_time: dict[date, tuple[int, ...]] | None = None) -> list[Finding | None]:
+                   on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False) -> list[Finding | None]:
     """Return the findings of one obligation's periods: per organization, party group or member (None: not kept).
 
-    `on_time` is `_on_time_days(periods)`, when the caller has it.
+    `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met` as in `evaluate_org`.
     """
     found: list[Finding | None] = []
     if ob.per == "group":
         for group in org.groups:
             mine = [r for r in kind_records if r.group == group]
             days = [r.held_on for r in mine]
-            found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group, on_time=on_time))
+            found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group, on_time=on_time,
+                                     bare_met=bare_met))
     elif ob.per == "member" and ob.min_hours:
         hours = _Hours(by_kind)
         if not hours.records:
             return found      # a branch that records no 学时 at all is not judged on them
         # Exempt, or judged on the member's records; a member-year plainly met is left out
-        # without them when met is not kept.
-        about = [hours.about(p) for p in periods] if keep is not None and "met" not in keep else None
+        # without them when met is not kept, and is met without them when it is kept bare.
+        about = [hours.about(p) for p in periods] if keep is not None and ("met" not in keep or bare_met) else None
         plenty = ob.min_hours + HOURS_MARGIN
-        judged: list[tuple[MemberRef, Period, bool]] = []
+        judged: list[tuple[MemberRef, Period, str]] = []
         for m in org.members:
             if ob.members == "mobile" and not m.mobile:
                 continue
             exempt = _exemption(org, ob, m.joined, m.exemptions)
             for i, p in enumerate(periods):
                 if exempt(p):
-                    judged.append((m, p, True))
+                    judged.append((m, p, "exempt"))
                 elif about is None or about[i].get(m.name, 0.0) < plenty:
-                    judged.append((m, p, False))
-        attended = hours.attended({m.name for m, _, exempt in judged if not exempt})
-        for m, p, exempt in judged:
-            if not exempt:
-                found.append(_judge_hours(org, ob, p, attended.get(m.name, []), as_of, m.name, keep))
-            elif keep is None or "exempt" in keep:
-                found.append(_finding(org, ob, p, as_of, "exempt", (), (), m.name))
+                    judged.append((m, p, "judge"))
+                elif bare_met:
+                    judged.append((m, p, "met"))
+        attended = hours.attended({m.name for m, _, how in judged if how == "judge"})
+        for m, p, how in judged:
+            if how == "judge":
+                finding = _judge_hours(org, ob, p, attended.get(m.name, []), as_of, m.name, keep)
+                # met only just (within `HOURS_MARGIN` of the minimum): judged on its records, kept bare all the same
+                found.append(finding._replace(records=()) if bare_met and finding and finding.status == "met" else finding)
+            elif how == "met" or keep is None or "exempt" in keep:
+                found.append(_finding(org, ob, p, as_of, how, (), (), m.name))
     elif ob.per == "member":
         by_member = _by_member(kind_records)
         consent = by_kind.get(ob.quarterly_by, []) if ob.quarterly_by else []
@@ -536,10 +545,12 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             days = [r.held_on for r in mine]
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
             found.extend(_judge_each(org, ob, _quarterly(periods, since), mine, days, as_of, catalog, keep, member=m.name,
-                                     joined=m.joined, exemptions=m.exemptions, on_time=on_time if since is None else None))
+                                     joined=m.joined, exemptions=m.exemptions, on_time=on_time if since is None else None,
+                                     bare_met=bare_met))
     else:
         days = [r.held_on for r in kind_records]
-        found.extend(_judge_each(org, ob, periods, kind_records, days, as_of, catalog, keep, on_time=on_time))
+        found.extend(_judge_each(org, ob, periods, kind_records, days, as_of, catalog, keep, on_time=on_time,
+                                 bare_met=bare_met))
     return [f for f in found if f is not None]
 
 
@@ -547,28 +558,32 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
                 as_of: date, catalog: Catalog, keep: Collection[str] | None, member: str | None = None,
                 group: str | None = None, joined: date | None = None,
                 exemptions: tuple[tuple[date, date], ...] = (),
-                on_time: dict[date, tuple[int, ...]] | None = None) -> list[Finding]:
+                on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False) -> list[Finding]:
     """Return the kept findings of `periods` of one obligation (for one group or member): exempt, or judged.
 
-    A period without records is judged without looking for them. When met is not kept, the
-    periods a valid record satisfies are found first (`_met`) and only the others are judged.
+    A period without records is judged without looking for them. When met is not kept, or kept
+    bare (`evaluate_org`), the periods a valid record satisfies are found first (`_met`) and
+    only the others are judged.
     """
     found: list[Finding] = []
     keep_exempt = keep is None or "exempt" in keep
+    keep_met = keep is None or "met" in keep
     exempt = _exemption(org, ob, joined, exemptions)
     met: Collection[int] = ()
-    if days and keep is not None and "met" not in keep:
+    if days and keep is not None and (bare_met or not keep_met):
         met = _met(org, ob, periods, records, _on_time_days(periods) if on_time is None else on_time)
-        if len(met) == len(periods) and not keep_exempt:
+        if len(met) == len(periods) and not keep_exempt and not keep_met:
             return found
     for i, period in enumerate(periods):
-        if i in met and not keep_exempt:
+        if i in met and not keep_exempt and not keep_met:
             continue
         if exempt(period):
             if keep_exempt:
                 found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
             continue
         if i in met:
+            if keep_met:
+                found.append(_finding(org, ob, period, as_of, "met", (), (), member, group))
             continue
         if days:
             finding = _judge(org, ob, period, records, days, as_of, catalog, member, group, keep)

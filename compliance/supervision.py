@@ -89,7 +89,12 @@ def parse_month(text: str) -> tuple[date, date]:
 
 
 class Fingerprint:
-    """A hash of what a run saw: of each organization's findings in evaluation order (fixed for the same data), organizations in id order."""
+    """A hash of what a run saw: of each organization's findings in evaluation order (fixed for the same data), organizations in id order.
+
+    Met findings come bare (without records and flags: see `supervise`), so they weigh by key,
+    status and due date: what a run counts and closes ledger items with. What it keeps (the
+    snapshot) weighs with its records and flags too.
+    """
 
     def __init__(self, as_of: date):
         self._hash = hashlib.sha256(as_of.isoformat().encode())
@@ -97,8 +102,8 @@ class Fingerprint:
     @staticmethod
     def of_org(findings: Iterable[Finding]) -> bytes:
         """Return the digest of one organization's findings (made where they are evaluated)."""
-        rows = [(f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.flags, f.records)
-                for f in findings]
+        rows = [(f.org_id, f.obligation, f.period, f.member or "", f.group or "", f.status, f.due.toordinal(), f.flags,
+                 f.records) for f in findings]
         # marshal version 2 writes values only (no back-references), so equal rows give equal bytes.
         return hashlib.sha256(marshal.dumps(rows, 2)).digest()
 
@@ -264,9 +269,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     seen = Fingerprint(day)
     window = Window(min(window_first, months[0]), day, day)
     kept: dict[int, list[Finding]] = {}
-    # Periods not yet begun and exempt ones count nowhere: they are not made at all.
+    # Periods not yet begun and exempt ones count nowhere: they are not made at all. Met ones
+    # are only counted and keyed: they come bare, without the records and flags of judging them.
     checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, open_gaps), keep=RUN_STATUSES,
-                            jobs=jobs, progress=progress)
+                            jobs=jobs, progress=progress, bare_met=True)
     # strict: the checks are read to their end, so the worker processes are done with before saving;
     # closed on an error too, so they stop (and give back the collector's setting) before this call does.
     with closing(checks):

@@ -68,8 +68,10 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
 
 def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                   progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None,
-                  ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[Finding]]]:
+                  ids: tuple[int, int] | None = None, bare_met: bool = False) -> Iterator[tuple[int, list[Finding]]]:
     """Yield (organization id, its findings) for `orgs` (all at or below `root`), in id order.
+
+    With `bare_met`, met findings come without records and flags (see `evaluate_org`).
 
     The scope is read with one query each for records, members, dues and exemptions, whatever
     its size, streamed in organization order: only one organization's rows are held at a time.
@@ -104,7 +106,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                                 for p in paid])
         facts = org_facts(index, org, members, exemptions)
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
-                                     skip=() if dues else ("dues",)))
+                                     skip=() if dues else ("dues",), bare_met=bare_met))
         if members:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]

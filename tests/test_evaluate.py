@@ -383,15 +383,18 @@ def test_keeping_some_statuses_gives_the_same_findings_as_filtering_them_all(rul
 # members (talks name two), dues with arrears and payment by quarter; days outside the window too.
 WIDE_KINDS = KINDS + ["heart_talk", "dues", "dues_by_quarter", "life_meeting", "member_review"]
 wide_record_strategy = st.builds(
-    lambda kind, day, late, present, expected, lecturer, group, member, counterpart: rec(
+    lambda kind, day, late, present, expected, lecturer, group, member, counterpart, hours, attendees: rec(
         kind, day.isoformat(), (day + timedelta(days=late)).isoformat(), expected=expected, present=present,
         lecturer=lecturer, group=group if kind == "group_meeting" else None,
         member=member if kind in ("mobile_report", "heart_talk", "dues", "dues_by_quarter") else None,
-        counterpart=counterpart if kind == "heart_talk" else None),
+        counterpart=counterpart if kind == "heart_talk" else None,
+        hours=None if kind.startswith("dues") else hours, attendees=None if kind.startswith("dues") else attendees),
     st.sampled_from(WIDE_KINDS), st.dates(date(2025, 11, 1), date(2027, 2, 28)), st.sampled_from([0, 3, 40, 200]),
     st.integers(0, 10), st.sampled_from([None, 4, 10]), st.sampled_from([None, "王书记", "李老师"]),
     st.sampled_from(["第一党小组", "第二党小组"]), st.sampled_from(["张流动", "李在家", ""]),
-    st.sampled_from([None, "张流动", "李在家"]))
+    st.sampled_from([None, "张流动", "李在家"]),
+    # 学时: a member-year is met at 32 hours, by one record or several
+    st.sampled_from([None, 1.5, 16.0, 32.0]), st.sampled_from([None, "张流动", "李在家", "张流动、李在家"]))
 
 
 @settings(max_examples=200, deadline=None)
@@ -407,6 +410,23 @@ def test_statuses_kept_are_those_of_the_full_evaluation_for_every_rule(rules, re
         every = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of)
         kept = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep)
         assert kept == [f for f in every if f.status in keep]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(wide_record_strategy, max_size=40), st.sampled_from([k for k in KEEPS if "met" in k]), st.booleans(),
+       st.booleans(), st.dates(date(2026, 1, 1), date(2027, 1, 31)))
+def test_met_kept_bare_is_the_full_evaluation_without_records_and_flags(rules, records, keep, exempting, secretary, as_of):
+    org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
+                   groups=BRANCH.groups, secretary="王书记" if secretary else None,
+                   members=EXEMPT_MEMBERS if exempting else BRANCH.members,
+                   founded=date(2026, 2, 10) if exempting else None, dissolved=date(2026, 10, 15) if exempting else None)
+    for name in ("national-2018", "tuhe-2021", "wujin-2016"):
+        catalog = rules.catalog(name)
+        terms = {o.slug for o in catalog.obligations if o.cadence == "term"}      # judged in full, bare or not
+        every = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of)
+        bare = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep, bare_met=True)
+        assert bare == [f._replace(records=(), flags=()) if f.status == "met" and f.obligation not in terms else f
+                        for f in every if f.status in keep]
 
 
 def test_member_periods_before_joining_or_within_an_approved_exemption_are_exempt(rules):
