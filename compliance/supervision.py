@@ -24,7 +24,7 @@ from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
-from compliance.tracking import Window, evaluate_orgs
+from compliance.tracking import Window
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.rules import Rules
 
@@ -284,7 +284,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
     to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
-    for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day):
+    for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day, jobs):
         made_good.setdefault(key, day)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
@@ -299,16 +299,24 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
 
 
 def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, open_items: list[RectificationRow],
-                    window_first: date, day: date) -> set[str]:
+                    window_first: date, day: date, jobs: int = 1) -> set[str]:
     """Return the gap keys of open ledger items from before this year's window that are now met.
 
     Items opened last year can still be made good by a record entered late; only their
-    organizations and years are evaluated again.
+    organizations and years are evaluated again, for their met periods alone (found in one
+    pass, as an overdue list finds them), in `jobs` processes when there are many.
     """
     older = [item for item in open_items if parse_period_key(item.period)[0] < window_first]
     if not older:
         return set()
     since = min(parse_period_key(item.period)[0] for item in older)
     orgs = [index.by_id[i] for i in sorted({item.org_id for item in older})]
-    found = evaluate_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day))
-    return {_key(f) for f in found if f.status == "met"}
+    keys: set[str] = set()
+    for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
+                                _met_keys, keep=("met",), jobs=jobs, bare_met=True):
+        keys.update(found)
+    return keys
+
+
+def _met_keys(_org_id: int, findings: list[Finding]) -> list[str]:
+    return [_key(f) for f in findings]

@@ -79,6 +79,28 @@ def test_a_supervision_run_in_two_processes_repeats_nothing_and_closes_what_was_
     assert any(i.gap_key == item.gap_key and i.closed_on is not None for i in later.ledger)
 
 
+def test_last_years_items_made_good_close_alike_in_one_process_and_in_two(province, rules):
+    stores, root = province
+    if len(stores) == 1:
+        pytest.skip("one PostgreSQL database: the two runs are compared on SQLite")
+    runs = []
+    for store, jobs in zip(stores, (1, 2)):
+        december = supervise(store, rules, root, "2026-12", date(2026, 12, 28), jobs=jobs)
+        item = next(i for i in december.ledger if i.obligation == "branch_committee" and i.member is None
+                    and i.group_name is None)
+        branch = next(o for o in store.orgs() if o.id == item.org_id)
+        year, month = (int(x) for x in item.period.split("-"))
+        importing.log_record(store, rules, {"org": branch.path, "kind": "支委会", "date": date(year, month, 15).isoformat(),
+                                            "present": "5", "expected": "5"})
+        # In January the year's window starts again: December's items are older, evaluated apart.
+        january = supervise(store, rules, root, "2027-01", date(2027, 1, 26), jobs=jobs)
+        closed = {i.gap_key for i in january.ledger if i.closed_on is not None}
+        assert item.gap_key in closed
+        assert len({i.org_id for i in january.ledger if i.period < "2027"}) >= blocks.PARALLEL_MIN
+        runs.append(closed)
+    assert runs[0] == runs[1]
+
+
 def test_a_scope_is_cut_into_blocks_of_consecutive_ids_and_even_weight(province):
     stores, root = province
     orgs = sorted(stores[0].orgs(), key=lambda o: o.id)
