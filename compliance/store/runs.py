@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
-from compliance.store.sql import IN_LIMIT, chunks, insert_new
+from compliance.store.sql import IN_LIMIT, Columns, chunks
 
 DEDUCTION = model.Deduction.__table__
 RUN = model.SupervisionRun.__table__
@@ -71,6 +71,11 @@ CHUNK = IN_LIMIT     # values named in one IN (...)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
+SNAPSHOT_COLUMNS = ("run_id", "org_id", "org", "obligation", "name", "period", "member", "group_name", "status", "due",
+                    "days_left", "records", "flags")
+# A new ledger item: what `ledger_item` gives (in this order), then the run that opens it.
+LEDGER_COLUMNS = ("gap_key", "org_id", "obligation", "period", "member", "group_name", "matter", "measure", "deadline",
+                  "responsible", "opened_run_id", "opened_on", "created_at")
 
 
 RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow._fields]
@@ -176,21 +181,27 @@ class SupervisionQueries:
                 revision = latest.revision + 1 if latest else 1
                 run_id = conn.execute(insert(RUN).values(scope_org_id=scope_org_id, month=month, revision=revision, as_of=as_of,
                                                          fingerprint=fingerprint, created_at=stamp, updated_at=stamp)).inserted_primary_key[0]
-            # Rows go in blocks: a province's snapshot as one list of parameter dicts takes gigabytes.
+            # Rows go in blocks of plain tuples, with the driver's executemany (`Columns`): a
+            # province's snapshot as one list of parameter dicts takes gigabytes, and SQLAlchemy's
+            # conversion of every row took most of the time of saving it.
+            snapshot = Columns(conn, RUN_FINDING, SNAPSHOT_COLUMNS)
+            due = snapshot.converter("due")
             for i in range(0, len(findings), WRITE_BLOCK):
-                conn.execute(insert(RUN_FINDING), [
-                    {"run_id": run_id, "org_id": f.org_id, "org": f.org, "obligation": f.obligation, "name": f.name,
-                     "period": f.period, "member": f.member, "group_name": f.group, "status": f.status, "due": f.due,
-                     "days_left": f.days_left, "records": " ".join(map(str, f.records)), "flags": " ".join(f.flags)}
-                    for f in findings[i:i + WRITE_BLOCK]])
+                snapshot.insert([(run_id, f.org_id, f.org, f.obligation, f.name, f.period, f.member, f.group, f.status,
+                                  due(f.due), f.days_left, " ".join(map(str, f.records)), " ".join(f.flags))
+                                 for f in findings[i:i + WRITE_BLOCK]])
             # A gap that ever had a ledger item keeps it: the unique gap key lets only new ones in,
             # also when a run of an overlapping scope (a 党总支 inside this township) adds the same
             # gaps at the same time. New items are counted, not listed: a province has many.
             mine = select(func.count()).select_from(RECTIFICATION).where(RECTIFICATION.c.opened_run_id == run_id)
             before = conn.execute(mine).scalar() or 0
+            ledger = Columns(conn, RECTIFICATION, LEDGER_COLUMNS, unique="gap_key")
+            deadline, opened_on, created_at = (ledger.converter(name) for name in ("deadline", "opened_on", "created_at"))
             items = iter(to_open)
-            while block := [{**r, "opened_run_id": run_id, "opened_on": as_of, "created_at": stamp} for r in islice(items, WRITE_BLOCK)]:
-                conn.execute(insert_new(conn.dialect.name, RECTIFICATION, "gap_key"), block)
+            while block := [(r["gap_key"], r["org_id"], r["obligation"], r["period"], r["member"], r["group_name"],
+                             r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
+                             opened_on(as_of), created_at(stamp)) for r in islice(items, WRITE_BLOCK)]:
+                ledger.insert(block)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
             for keys in chunks(list(gaps_made_good), CHUNK):

@@ -56,13 +56,15 @@ class Columns:
     repeat from row to row.
     """
 
-    def __init__(self, conn: Connection, table: Table, names: tuple[str, ...]):
+    def __init__(self, conn: Connection, table: Table, names: tuple[str, ...], unique: str | None = None):
+        """With `unique` (a column with a unique index), rows whose value there is already taken are skipped."""
         self.conn = conn
         self.table = table
         self.names = names
-        self.marker = _MARKERS.get(conn.dialect.paramstyle, "")
+        self.unique = unique
+        self.marker = _MARKERS.get(conn.dialect.paramstyle, "") if conn.dialect.name in ("sqlite", "postgresql") else ""
         self.sql = (f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([self.marker] * len(names))})"
-                    if self.marker else "")
+                    + (f" ON CONFLICT ({unique}) DO NOTHING" if unique else "") if self.marker else "")
 
     def converter(self, name: str) -> Callable[[Any], Any]:
         """Return the function that turns a value of column `name` into what the driver is given."""
@@ -90,7 +92,8 @@ class Columns:
         if self.sql:
             self.conn.exec_driver_sql(self.sql, rows)
         else:
-            self.conn.execute(insert(self.table), [dict(zip(self.names, row)) for row in rows])
+            statement = insert_new(self.conn.dialect.name, self.table, self.unique) if self.unique else insert(self.table)
+            self.conn.execute(statement, [dict(zip(self.names, row)) for row in rows])
 
 
 def reserve_ids(conn: Connection, table: Table, count: int) -> range:
