@@ -397,14 +397,19 @@ wide_record_strategy = st.builds(
     st.sampled_from([None, 1.5, 16.0, 32.0]), st.sampled_from([None, "张流动", "李在家", "张流动、李在家"]))
 
 
+def _wide_org(exempting: bool, secretary: bool) -> OrgFacts:
+    """A branch with or without a known secretary; exempting: founded mid-year, dissolved before its end, members who joined late or were exempt."""
+    return OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
+                    groups=BRANCH.groups, secretary="王书记" if secretary else None,
+                    members=EXEMPT_MEMBERS if exempting else BRANCH.members,
+                    founded=date(2026, 2, 10) if exempting else None, dissolved=date(2026, 10, 15) if exempting else None)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(wide_record_strategy, max_size=40), st.sampled_from(KEEPS), st.booleans(), st.booleans(),
        st.dates(date(2026, 1, 1), date(2027, 1, 31)))
 def test_statuses_kept_are_those_of_the_full_evaluation_for_every_rule(rules, records, keep, exempting, secretary, as_of):
-    org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
-                   groups=BRANCH.groups, secretary="王书记" if secretary else None,
-                   members=EXEMPT_MEMBERS if exempting else BRANCH.members,
-                   founded=date(2026, 2, 10) if exempting else None, dissolved=date(2026, 10, 15) if exempting else None)
+    org = _wide_org(exempting, secretary)
     for name in ("national-2018", "tuhe-2021", "wujin-2016"):
         catalog = rules.catalog(name)
         every = evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of)
@@ -416,10 +421,7 @@ def test_statuses_kept_are_those_of_the_full_evaluation_for_every_rule(rules, re
 @given(st.lists(wide_record_strategy, max_size=40), st.sampled_from([k for k in KEEPS if "met" in k]), st.booleans(),
        st.booleans(), st.dates(date(2026, 1, 1), date(2027, 1, 31)))
 def test_met_kept_bare_is_the_full_evaluation_without_records_and_flags(rules, records, keep, exempting, secretary, as_of):
-    org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", has_committee=True, full_members=10,
-                   groups=BRANCH.groups, secretary="王书记" if secretary else None,
-                   members=EXEMPT_MEMBERS if exempting else BRANCH.members,
-                   founded=date(2026, 2, 10) if exempting else None, dissolved=date(2026, 10, 15) if exempting else None)
+    org = _wide_org(exempting, secretary)
     for name in ("national-2018", "tuhe-2021", "wujin-2016"):
         catalog = rules.catalog(name)
         terms = {o.slug for o in catalog.obligations if o.cadence == "term"}      # judged in full, bare or not
