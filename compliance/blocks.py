@@ -9,6 +9,7 @@ its findings. The caller gets the results in id order, exactly as one process wo
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import signal
@@ -93,6 +94,10 @@ def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: 
     if _job is not None:
         raise RuntimeError("summarize_orgs is already running in this process")
     _job = _Job(os.getpid(), store, rules, index, root, window, keep, bare_met, summarize, blocks)
+    # The workers' collections leave the objects made before the fork alone: traversing them
+    # would copy every page of them into each worker (a supervision run's second pass forks
+    # from a process holding a province's open ledger and snapshot).
+    gc.freeze()
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
     try:
         done = 0
@@ -106,6 +111,7 @@ def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: 
     finally:
         # On an error or an interruption, blocks not yet begun are dropped rather than waited for.
         pool.shutdown(wait=True, cancel_futures=True)
+        gc.unfreeze()
         _job = None
 
 

@@ -262,6 +262,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     by_id = {o.id: o for o in orgs}
     open_items = store.rectifications(by_id, open_only=True)
     open_gaps = {(i.org_id, i.obligation, i.period, i.member, i.group_name): i.gap_key for i in open_items}
+    older = [i for i in open_items if parse_period_key(i.period)[0] < window_first]
+    # A province's open ledger is read again, whole, for the bulletin: it is not held twice.
+    del open_items
     # One pass over the scope, organization by organization: the snapshot keeps what needs
     # attention, met periods only count (rates, ranking) or close an open ledger item.
     made_good: dict[str, date] = {}
@@ -284,7 +287,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
     to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
-    for key in _older_met_keys(store, rules, index, scope, open_items, window_first, day, jobs):
+    for key in _older_met_keys(store, rules, index, scope, older, window_first, day, jobs):
         made_good.setdefault(key, day)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
@@ -298,15 +301,14 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              store.rectifications(by_id), {o.id: o.path for o in orgs}, rates.rates(), rates.tallies())
 
 
-def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, open_items: list[RectificationRow],
+def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, older: list[RectificationRow],
                     window_first: date, day: date, jobs: int = 1) -> set[str]:
-    """Return the gap keys of open ledger items from before this year's window that are now met.
+    """Return the gap keys of `older` (open ledger items from before this year's window) that are now met.
 
     Items opened last year can still be made good by a record entered late; only their
     organizations and years are evaluated again, for their met periods alone (found in one
     pass, as an overdue list finds them), in `jobs` processes when there are many.
     """
-    older = [item for item in open_items if parse_period_key(item.period)[0] < window_first]
     if not older:
         return set()
     since = min(parse_period_key(item.period)[0] for item in older)
