@@ -13,6 +13,7 @@ import re
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import date, timedelta
 from typing import Callable, Iterable, NamedTuple
 
@@ -313,12 +314,16 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
         return set()
     since = min(parse_period_key(item.period)[0] for item in older)
     orgs = [index.by_id[i] for i in sorted({item.org_id for item in older})]
+    # Those organizations have years of met periods: only the items' own are handed back.
+    items = {(i.org_id, i.obligation, i.period, i.member or "", i.group_name or ""): i.gap_key for i in older}
     keys: set[str] = set()
     for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
-                                _met_keys, keep=("met",), jobs=jobs, bare_met=True):
+                                partial(_item_keys, items), keep=("met",), jobs=jobs, bare_met=True):
         keys.update(found)
     return keys
 
 
-def _met_keys(_org_id: int, findings: list[Finding]) -> list[str]:
-    return [_key(f) for f in findings]
+def _item_keys(items: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[str]:
+    """Return the gap keys of `items` (by organization, obligation, period, member and group) among `findings`."""
+    found = (items.get((f.org_id, f.obligation, f.period, f.member or "", f.group or "")) for f in findings)
+    return [key for key in found if key is not None]
