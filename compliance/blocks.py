@@ -94,11 +94,11 @@ def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: 
     if _job is not None:
         raise RuntimeError("summarize_orgs is already running in this process")
     _job = _Job(os.getpid(), store, rules, index, root, window, keep, bare_met, summarize, blocks)
-    # The workers' collections leave the objects made before the fork alone: traversing them
-    # would copy every page of them into each worker (a supervision run's second pass forks
-    # from a process holding a province's open ledger and snapshot).
-    gc.freeze()
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
+    # The workers (forked at the first map) collect garbage without the objects made before the
+    # fork: traversing them would copy every page of them into each worker (a supervision run's
+    # second pass forks from a process holding a province's open ledger and snapshot).
+    gc.freeze()
     try:
         done = 0
         for block, results in zip(blocks, pool.map(_run_block, range(len(blocks)))):
