@@ -288,7 +288,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
     to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
-    for key in _older_met_keys(store, rules, index, scope, older, window_first, day, jobs):
+    for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
@@ -303,8 +303,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
 
 
 def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, older: list[RectificationRow],
-                    window_first: date, day: date, jobs: int = 1) -> set[str]:
+                    open_gaps: dict[tuple, str], window_first: date, day: date, jobs: int = 1) -> set[str]:
     """Return the gap keys of `older` (open ledger items from before this year's window) that are now met.
+
+    `open_gaps` holds the gap key of every open item, as `supervise` makes it.
 
     Items opened last year can still be made good by a record entered late; only their
     organizations and years are evaluated again, for their met periods alone (found in one
@@ -314,16 +316,15 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
         return set()
     since = min(parse_period_key(item.period)[0] for item in older)
     orgs = [index.by_id[i] for i in sorted({item.org_id for item in older})]
-    # Those organizations have years of met periods: only the items' own are handed back.
-    items = {(i.org_id, i.obligation, i.period, i.member or "", i.group_name or ""): i.gap_key for i in older}
+    # Those organizations have years of met periods: only the open items' own are handed back.
     keys: set[str] = set()
     for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
-                                partial(_item_keys, items), keep=("met",), jobs=jobs, bare_met=True):
+                                partial(_item_keys, open_gaps), keep=("met",), jobs=jobs, bare_met=True):
         keys.update(found)
     return keys
 
 
-def _item_keys(items: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[str]:
-    """Return the gap keys of `items` (by organization, obligation, period, member and group) among `findings`."""
-    found = (items.get((f.org_id, f.obligation, f.period, f.member or "", f.group or "")) for f in findings)
+def _item_keys(open_gaps: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[str]:
+    """Return the gap keys of the open items (`open_gaps`, keyed as `_RunCheck` looks them up) among `findings`."""
+    found = (open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group)) for f in findings)
     return [key for key in found if key is not None]
