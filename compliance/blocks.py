@@ -23,6 +23,7 @@ from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.pipeline import can_fork, exit_with_parent, fewer_collections
 from compliance.store import Store
+from compliance.store.sql import IN_LIMIT
 from compliance.tracking import Window, iter_findings
 from obligations.rules import Rules
 
@@ -55,6 +56,8 @@ class _Job(Generic[T]):
     window: Window
     keep: Collection[str] | None
     bare_met: bool
+    only: Collection[str] | None
+    listed: bool              # the blocks read their organizations by id, not the range of ids they span
     summarize: Callable[[int, list[Finding]], T]
     blocks: list[list[OrgRow]]
 
@@ -66,10 +69,11 @@ _job: _Job[Any] | None = None
 
 def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                    summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None = None, jobs: int = 1,
-                   progress: Callable[[int, int], None] | None = None, bare_met: bool = False) -> Iterator[T]:
+                   progress: Callable[[int, int], None] | None = None, bare_met: bool = False,
+                   only: Collection[str] | None = None) -> Iterator[T]:
     """Yield `summarize(org id, its findings)` for each of `orgs` (at or below `root`), in id order.
 
-    `keep` and `bare_met` choose the findings made, as in `iter_findings`.
+    `keep`, `bare_met` and `only` choose the findings made, as in `iter_findings`.
 
     With `jobs` above 1 (at most `MAX_JOBS`) and a scope of at least `PARALLEL_MIN`
     organizations, blocks are evaluated in that many worker processes; `summarize` then runs
@@ -77,23 +81,28 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
     fork, is evaluated in this process.
     """
     with fewer_collections():
-        yield from _summarize(store, rules, index, root, orgs, window, summarize, keep, jobs, progress, bare_met)
+        yield from _summarize(store, rules, index, root, orgs, window, summarize, keep, jobs, progress, bare_met, only)
 
 
 def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None, jobs: int,
-               progress: Callable[[int, int], None] | None, bare_met: bool) -> Iterator[T]:
+               progress: Callable[[int, int], None] | None, bare_met: bool, only: Collection[str] | None) -> Iterator[T]:
     ordered = sorted(orgs, key=lambda o: o.id)
     jobs = min(jobs, MAX_JOBS) if can_fork() and not _in_memory(store) else 1
+    # A few organizations scattered over a large scope (a supervision run's items of last
+    # year) are read by id: the ranges of ids they span would take in most of the scope.
+    prefix = root.path + "/"
+    listed = len(ordered) * 2 < sum(o.path.startswith(prefix) for o in index.by_id.values())
     if jobs <= 1 or len(ordered) < PARALLEL_MIN:
-        for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep, bare_met=bare_met):
+        for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep,
+                                           ids=_ids(ordered, listed), bare_met=bare_met, only=only):
             yield summarize(org_id, found)
         return
     blocks = _blocks(ordered, jobs * BLOCKS_PER_JOB)
     global _job
     if _job is not None:
         raise RuntimeError("summarize_orgs is already running in this process")
-    _job = _Job(os.getpid(), store, rules, index, root, window, keep, bare_met, summarize, blocks)
+    _job = _Job(os.getpid(), store, rules, index, root, window, keep, bare_met, only, listed, summarize, blocks)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
     # The workers (forked at the first map) collect garbage without the objects made before the
     # fork: traversing them would copy every page of them into each worker (a supervision run's
@@ -136,6 +145,11 @@ def _blocks(orgs: list[OrgRow], count: int) -> list[list[OrgRow]]:
     return blocks
 
 
+def _ids(orgs: list[OrgRow], listed: bool) -> frozenset[int] | None:
+    """Return the ids of `orgs` to read them by (see `in_scope`), when `listed` and they are few enough to name in one statement."""
+    return frozenset(o.id for o in orgs) if listed and len(orgs) <= IN_LIMIT else None
+
+
 def _detach() -> None:
     """Drop the connections inherited from the parent (without closing them: they are the parent's); exit with it.
 
@@ -152,5 +166,5 @@ def _run_block(number: int) -> list[Any]:
     assert _job is not None
     job, block = _job, _job.blocks[number]
     found = iter_findings(job.store, job.rules, job.index, job.root, block, job.window, keep=job.keep,
-                          ids=(block[0].id, block[-1].id), bare_met=job.bare_met)
+                          ids=_ids(block, job.listed) or (block[0].id, block[-1].id), bare_met=job.bare_met, only=job.only)
     return [job.summarize(org_id, findings) for org_id, findings in found]

@@ -309,8 +309,8 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
     `open_gaps` holds the gap key of every open item, as `supervise` makes it.
 
     Items opened last year can still be made good by a record entered late; only their
-    organizations and years are evaluated again, for their met periods alone (found in one
-    pass, as an overdue list finds them), in `jobs` processes when there are many.
+    organizations, years and obligations are evaluated again, for their met periods alone
+    (found in one pass, as an overdue list finds them), in `jobs` processes when there are many.
     """
     if not older:
         return set()
@@ -319,7 +319,8 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
     # Those organizations have years of met periods: only the open items' own are handed back.
     keys: set[str] = set()
     for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
-                                partial(_item_keys, open_gaps), keep=("met",), jobs=jobs, bare_met=True):
+                                partial(_item_keys, open_gaps), keep=("met",), jobs=jobs, bare_met=True,
+                                only={item.obligation for item in older}):
         keys.update(found)
     return keys
 

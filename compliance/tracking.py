@@ -20,9 +20,11 @@ from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import by_org
 from obligations.cadence import month_end
+from obligations.catalog import Obligation
 from obligations.rules import Rules
 
 DEFAULT_CATALOG = "national-2018"
+WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
 OVERDUE_STATUSES = ("missed", "invalid", "due")
 
 
@@ -68,20 +70,26 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
 
 def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                   progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None,
-                  ids: tuple[int, int] | None = None, bare_met: bool = False) -> Iterator[tuple[int, list[Finding]]]:
+                  ids: tuple[int, int] | frozenset[int] | None = None, bare_met: bool = False,
+                  only: Collection[str] | None = None) -> Iterator[tuple[int, list[Finding]]]:
     """Yield (organization id, its findings) for `orgs` (all at or below `root`), in id order.
 
-    With `bare_met`, met findings come without records and flags (see `evaluate_org`).
+    With `bare_met`, met findings come without records and flags (see `evaluate_org`). With
+    `only` (obligation slugs, the watch's among them), only those obligations are judged, and
+    only the records and payments they are judged on are read.
 
     The scope is read with one query each for records, members, dues and exemptions, whatever
     its size, streamed in organization order: only one organization's rows are held at a time.
-    With `ids` (every one of `orgs` has an id in that range), only that range of the scope is read.
+    With `ids` (a range of ids, first to last, or a frozenset of them, as `in_scope` takes them,
+    holding the id of every one of `orgs`), only those organizations of the scope are read.
     """
     orgs = sorted(orgs, key=lambda o: o.id)      # the order the scope's rows stream in
     since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
-    records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids))
+    watched = only is None or not set(WATCH_SLUGS.values()).isdisjoint(only)
+    kinds = None if only is None or watched else _judged_kinds(rules, only)
+    records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
-    payments = by_org(store.scope_dues(root.path, ids))
+    payments = by_org(store.scope_dues(root.path, ids) if watched or "dues" in only else ())
     exemptions = store.scope_exemptions(root.path, ids)
     fallback = default_catalog(store)
     warn = watch_months(store)
@@ -105,14 +113,33 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             org_records.extend([_dues_record(org.id, p.member_id, _month_start(p.month), p.paid_on, names.get(p.member_id))
                                 for p in paid])
         facts = org_facts(index, org, members, exemptions)
+        skip = [] if dues else ["dues"]
+        if only is not None:
+            skip.extend(o.slug for o in catalog.obligations if o.slug not in only)
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
-                                     skip=() if dues else ("dues",), bare_met=bare_met))
-        if members:
+                                     skip=skip, bare_met=bare_met))
+        if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]
             runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, since, warn)
-            findings.extend(f for f in watch_findings(rules, org, runs, window) if keep is None or f.status in keep)
+            findings.extend(f for f in watch_findings(rules, org, runs, window)
+                            if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings
+
+
+def _judged_kinds(rules: Rules, only: Collection[str]) -> frozenset[str] | None:
+    """Return the record kinds the obligations `only` are judged on (every version of them); None when that is every kind (学时)."""
+    kinds = {"term_delay"}
+    for catalog in rules.catalogs.values():
+        for newest in catalog.obligations:
+            ob: Obligation | None = newest
+            while ob is not None:
+                if ob.slug in only:
+                    if ob.min_hours:
+                        return None     # a member's hours add up over records of every kind
+                    kinds.update(k for k in (ob.counts or ob.slug, ob.quarterly_by) if k)
+                ob = ob.previous
+    return frozenset(kinds)
 
 
 _NO_MEETING = (None,) * 8        # expected .. group: a payment has none of a meeting's fields
@@ -171,7 +198,6 @@ def _as_tuples(_org_id: int, findings: list[Finding]) -> list[tuple]:
     return [tuple(f) for f in findings]
 
 
-WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
 
 
 def _watch_since(window: Window) -> date:

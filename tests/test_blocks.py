@@ -17,7 +17,7 @@ from compliance import blocks, importing, pipeline
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex
 from compliance.supervision import supervise
-from compliance.tracking import Window, overdue
+from compliance.tracking import Window, iter_findings, overdue
 from tests.conftest import gone, load_province, running
 
 DAY = date(2026, 11, 20)
@@ -99,6 +99,49 @@ def test_last_years_items_made_good_close_alike_in_one_process_and_in_two(provin
         assert len({i.org_id for i in january.ledger if i.period < "2027"}) >= blocks.PARALLEL_MIN
         runs.append(closed)
     assert runs[0] == runs[1]
+
+
+def test_the_findings_of_some_obligations_are_those_a_whole_evaluation_makes_of_them(province, rules):
+    stores, root_path = province
+    store = stores[0]
+    index = OrgIndex(store.orgs())
+    root = index.resolve(root_path)
+    orgs = index.subtree(root)
+    window = Window(date(2025, 1, 1), DAY, DAY)
+    for keep, bare_met in ((None, False), (("met",), True)):
+        whole = dict(iter_findings(store, rules, index, root, orgs, window, keep=keep, bare_met=bare_met))
+        slugs = {f.obligation for found in whole.values() for f in found}
+        # elections (terms), 学时 (every kind of record), payments, the watch and plain meetings
+        assert {"committee_election", "training_hours", "dues", "absence_watch", "branch_committee"} <= slugs, slugs
+        for only in [{slug} for slug in sorted(slugs)] + [{"committee_election", "branch_committee"}]:
+            part = dict(iter_findings(store, rules, index, root, orgs, window, keep=keep, bare_met=bare_met, only=only))
+            assert part == {org_id: [f for f in found if f.obligation in only] for org_id, found in whole.items()}, only
+
+
+def test_a_few_organizations_of_a_scope_are_read_by_id_and_judged_as_in_the_whole(province, rules):
+    from sqlalchemy import event
+
+    stores, root_path = province
+    store = stores[0]
+    index = OrgIndex(store.orgs())
+    root = index.resolve(root_path)
+    orgs = index.subtree(root)
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    whole = dict(iter_findings(store, rules, index, root, orgs, window))
+    few = sorted(orgs, key=lambda o: o.id)[::5]         # a fifth, spread over the whole range of ids
+    assert len(few) >= blocks.PARALLEL_MIN
+    statements: list[str] = []
+    listen = lambda _conn, _cursor, statement, *_args: statements.append(statement)  # noqa: E731
+    event.listen(store.engine, "before_cursor_execute", listen)
+    try:
+        for jobs in (1, 2):
+            found = list(blocks.summarize_orgs(store, rules, index, root, few, window, lambda i, f: (i, f), jobs=jobs))
+            assert found == [(o.id, whole[o.id]) for o in few], jobs
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listen)
+    # one process: the few by id; two (forked, their statements are not seen here): none of the scope
+    records = [s for s in statements if "FROM record" in s]
+    assert len(records) == 1 and "org.id IN (" in records[0] and " BETWEEN " not in records[0]
 
 
 def test_a_scope_is_cut_into_blocks_of_consecutive_ids_and_even_weight(province):

@@ -40,10 +40,16 @@ def like_prefix(path: str) -> str:
     return escaped + "/%"
 
 
-def in_scope(root_path: str, ids: tuple[int, int] | None = None) -> Any:
-    """Return the condition on ORG that keeps `root_path` and everything below it (with `ids`, only ids in that range)."""
+def in_scope(root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> Any:
+    """Return the condition on ORG that keeps `root_path` and everything below it.
+
+    With `ids`, only the ids from the first to the last of a pair, or those of a frozenset (at
+    most `IN_LIMIT`: a few organizations scattered over a large scope).
+    """
     found = or_(ORG.c.path == root_path, ORG.c.path.like(like_prefix(root_path), escape="\\"))
-    return found if ids is None else and_(found, ORG.c.id.between(*ids))
+    if ids is None:
+        return found
+    return and_(found, ORG.c.id.in_(sorted(ids)) if isinstance(ids, frozenset) else ORG.c.id.between(*ids))
 
 
 T = TypeVar("T")
@@ -115,13 +121,15 @@ class ScopeQueries:
                 yield org_id, make(group)
 
     def scope_records(self, root_path: str, known_at: datetime | None = None, since: date | None = None,
-                      always: Collection[str] = (), ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[EvalRecord]]]:
+                      always: Collection[str] = (), ids: tuple[int, int] | frozenset[int] | None = None,
+                      kinds: Collection[str] | None = None) -> Iterator[tuple[int, list[EvalRecord]]]:
         """Yield (organization id, its current records) for every organization at or below `root_path` that has any, in one query.
 
         With `known_at`, yield the versions that were current then, leaving out what was
         recorded later and keeping what was voided or corrected later. With `since`, leave out
         records held before it, except those of the kinds in `always` (elections, whose terms
-        reach back years). With `ids`, only organizations with an id in that range are read.
+        reach back years). With `ids` (see `in_scope`), only those organizations are read; with
+        `kinds`, only records of those kinds.
         """
         r = RECORD.c
         sqlite = self.engine.dialect.name == "sqlite"
@@ -135,6 +143,8 @@ class ScopeQueries:
         )
         if since is not None:
             query = query.where(or_(r.held_on >= since, r.kind.in_(sorted(always))) if always else r.held_on >= since)
+        if kinds is not None:
+            query = query.where(r.kind.in_(sorted(kinds)))
         if known_at is None:
             query = query.where(r.superseded_at.is_(None), r.voided_at.is_(None))
         else:
@@ -153,7 +163,7 @@ class ScopeQueries:
         return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], r[3], r[4].astimezone(TZ).date(), *r[5:]))
                                                  for r in rows], sqlite)
 
-    def scope_members(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
+    def scope_members(self, root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
         """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
         query = (select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
@@ -170,7 +180,7 @@ class ScopeQueries:
         m = MEMBER.c
         return self._stream(select(m.id, m.org_id, m.name, m.group_name, m.status), tuple)
 
-    def scope_dues(self, root_path: str, ids: tuple[int, int] | None = None) -> Iterator[tuple[int, list[Payment]]]:
+    def scope_dues(self, root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> Iterator[tuple[int, list[Payment]]]:
         """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`)."""
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
@@ -181,7 +191,7 @@ class ScopeQueries:
             return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], paid[r[3]])) for r in rows], sqlite, key=0)
         return self._groups(query, lambda rows: [new(Payment, r) for r in rows], sqlite, key=0)
 
-    def scope_exemptions(self, root_path: str, ids: tuple[int, int] | None = None) -> dict[int, list[tuple[date, date]]]:
+    def scope_exemptions(self, root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> dict[int, list[tuple[date, date]]]:
         """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
         query = (select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
                  .select_from(EXEMPTION.join(MEMBER, MEMBER.c.id == EXEMPTION.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
