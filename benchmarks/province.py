@@ -360,7 +360,7 @@ def table(sizes: list[dict[str, object]]) -> str:
             seconds = m["status"] if m["seconds"] is None else f"{m['seconds']:.2f}"
             lines.append([f"{m['branches']:,}", f"{m['records']:,}", m["measure"], seconds,
                           "-" if m["floor_seconds"] is None else f"{m['floor_seconds']:.3f}",
-                          "-" if m["ratio"] is None else f"{m['ratio']:.1f}x",
+                          "-" if m["ratio"] is None else f"{m['ratio']:.2f}x",
                           "-" if m["records_per_s"] is None or m["measure"].startswith("startup") else f"{m['records_per_s']:,}",
                           f"{m['peak_mb']:.0f}", "-" if not m.get("tree_mb") else f"{m['tree_mb']:.0f}", m["target"]])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
