@@ -18,7 +18,7 @@ from compliance.evaluate import Finding, Record, evaluate_org, worst_first
 from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
-from compliance.store.scope import by_org
+from compliance.store.scope import Ids, by_org
 from obligations.cadence import month_end
 from obligations.catalog import Obligation
 from obligations.rules import Rules
@@ -70,7 +70,7 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
 
 def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                   progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None,
-                  ids: tuple[int, int] | frozenset[int] | None = None, bare_met: bool = False,
+                  ids: Ids | None = None, bare_met: bool = False,
                   only: Collection[str] | None = None) -> Iterator[tuple[int, list[Finding]]]:
     """Yield (organization id, its findings) for `orgs` (all at or below `root`), in id order.
 

@@ -34,13 +34,17 @@ class Payment(NamedTuple):
     paid_on: date
 
 
+# Some organizations of a scope by id: the first and the last of a range, or a frozenset of them.
+Ids = tuple[int, int] | frozenset[int]
+
+
 def like_prefix(path: str) -> str:
     """Return the LIKE pattern of every path below `path`."""
     escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return escaped + "/%"
 
 
-def in_scope(root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> Any:
+def in_scope(root_path: str, ids: Ids | None = None) -> Any:
     """Return the condition on ORG that keeps `root_path` and everything below it.
 
     With `ids`, only the ids from the first to the last of a pair, or those of a frozenset (at
@@ -121,7 +125,7 @@ class ScopeQueries:
                 yield org_id, make(group)
 
     def scope_records(self, root_path: str, known_at: datetime | None = None, since: date | None = None,
-                      always: Collection[str] = (), ids: tuple[int, int] | frozenset[int] | None = None,
+                      always: Collection[str] = (), ids: Ids | None = None,
                       kinds: Collection[str] | None = None) -> Iterator[tuple[int, list[EvalRecord]]]:
         """Yield (organization id, its current records) for every organization at or below `root_path` that has any, in one query.
 
@@ -163,7 +167,7 @@ class ScopeQueries:
         return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], r[3], r[4].astimezone(TZ).date(), *r[5:]))
                                                  for r in rows], sqlite)
 
-    def scope_members(self, root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
+    def scope_members(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
         """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
         query = (select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
@@ -180,7 +184,7 @@ class ScopeQueries:
         m = MEMBER.c
         return self._stream(select(m.id, m.org_id, m.name, m.group_name, m.status), tuple)
 
-    def scope_dues(self, root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> Iterator[tuple[int, list[Payment]]]:
+    def scope_dues(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[Payment]]]:
         """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`)."""
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
@@ -191,7 +195,7 @@ class ScopeQueries:
             return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], paid[r[3]])) for r in rows], sqlite, key=0)
         return self._groups(query, lambda rows: [new(Payment, r) for r in rows], sqlite, key=0)
 
-    def scope_exemptions(self, root_path: str, ids: tuple[int, int] | frozenset[int] | None = None) -> dict[int, list[tuple[date, date]]]:
+    def scope_exemptions(self, root_path: str, ids: Ids | None = None) -> dict[int, list[tuple[date, date]]]:
         """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
         query = (select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
                  .select_from(EXEMPTION.join(MEMBER, MEMBER.c.id == EXEMPTION.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
