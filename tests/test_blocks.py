@@ -101,12 +101,17 @@ def test_last_years_items_made_good_close_alike_in_one_process_and_in_two(provin
     assert runs[0] == runs[1]
 
 
-def test_the_findings_of_some_obligations_are_those_a_whole_evaluation_makes_of_them(province, rules):
+@pytest.fixture
+def scope(province):
+    """The first store of `province`, its tree, its root and every organization at or below it."""
     stores, root_path = province
-    store = stores[0]
-    index = OrgIndex(store.orgs())
+    index = OrgIndex(stores[0].orgs())
     root = index.resolve(root_path)
-    orgs = index.subtree(root)
+    return stores[0], index, root, index.subtree(root)
+
+
+def test_the_findings_of_some_obligations_are_those_a_whole_evaluation_makes_of_them(scope, rules):
+    store, index, root, orgs = scope
     window = Window(date(2025, 1, 1), DAY, DAY)
     for keep, bare_met in ((None, False), (("met",), True)):
         whole = dict(iter_findings(store, rules, index, root, orgs, window, keep=keep, bare_met=bare_met))
@@ -118,14 +123,10 @@ def test_the_findings_of_some_obligations_are_those_a_whole_evaluation_makes_of_
             assert part == {org_id: [f for f in found if f.obligation in only] for org_id, found in whole.items()}, only
 
 
-def test_a_few_organizations_of_a_scope_are_read_by_id_and_judged_as_in_the_whole(province, rules):
+def test_a_few_organizations_of_a_scope_are_read_by_id_and_judged_as_in_the_whole(scope, rules):
     from sqlalchemy import event
 
-    stores, root_path = province
-    store = stores[0]
-    index = OrgIndex(store.orgs())
-    root = index.resolve(root_path)
-    orgs = index.subtree(root)
+    store, index, root, orgs = scope
     window = Window(date(2026, 1, 1), DAY, DAY)
     whole = dict(iter_findings(store, rules, index, root, orgs, window))
     few = sorted(orgs, key=lambda o: o.id)[::5]         # a fifth, spread over the whole range of ids
