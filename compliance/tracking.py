@@ -198,8 +198,6 @@ def _as_tuples(_org_id: int, findings: list[Finding]) -> list[tuple]:
     return [tuple(f) for f in findings]
 
 
-
-
 def _watch_since(window: Window) -> date:
     """Count runs from a year before the window: a run's first month (its key) stays put as the window moves."""
     return window.first.replace(day=1) - relativedelta(years=1)
