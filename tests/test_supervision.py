@@ -314,7 +314,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     rows = [[f"镇{i}/村党支部", "2", "0", "主题党日2项"] for i in range(DOCX_ROWS + 30)]
     ranking = [[str(i), f"镇{i}/村党支部", "50.0%", "1", "2"] for i in range(1, DOCX_ROWS + 31)]
     b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=rows,
-                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "事项", "措施", "2026-12-31", "书记", ""]],
+                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", ""]],
                  ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
     chart, labels = write_chart(b, tmp_path / "c.png")
     doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
@@ -324,6 +324,11 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账"]
     assert book["问题清单"].max_row == DOCX_ROWS + 31 and book["问题清单"]["A1"].font.bold
     assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"
+    # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
+    ledger = [[(c.value, c.data_type) for c in row] for row in book["整改台账"].iter_rows(min_row=2)]
+    assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), ("2026-12-31", "s"),
+                       ("²", "s"), (None, "n")]]
+    assert not book["整改台账"]._hyperlinks
 
 
 def test_a_run_that_fails_midway_gives_back_the_collectors_setting(busy_town: Store, rules, monkeypatch):
