@@ -331,6 +331,16 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert not book["整改台账"]._hyperlinks
 
 
+def test_a_workbook_that_cannot_be_written_raises_the_os_error_the_command_reports(tmp_path: Path):
+    from compliance.report.bulletin import Bulletin, write_xlsx
+
+    b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=[],
+                 ranking_rows=[], ledger_rows=[], ledger_summary=[], requirements=[], rates={}, revision=1, published=False)
+    with pytest.raises(FileNotFoundError):
+        write_xlsx(b, tmp_path / "missing" / "b.xlsx")
+    assert not (tmp_path / "missing").exists()
+
+
 def test_a_run_that_fails_midway_gives_back_the_collectors_setting(busy_town: Store, rules, monkeypatch):
     import gc
 
