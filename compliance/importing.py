@@ -12,6 +12,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -21,7 +22,7 @@ from compliance.evaluate import Record as EvalRecord, approved_deadline
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
-from compliance.store.records import RecordBatch
+from compliance.store.records import ROW, RecordBatch
 from compliance.tabular import (
     FALSE_WORDS, TRUE_WORDS, split_names,
     CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, sharing, stream_table,
@@ -297,7 +298,7 @@ NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaiso
 
 def record_identity(org_id: int, kind: str, held_on: date, group: str | None, member_id: int | None, topic: str | None) -> str:
     """Return the re-import key of a record: organization, kind, date, group, member and topic."""
-    text = "\x1f".join([str(org_id), kind, held_on.isoformat(), group or "", str(member_id or ""), topic or ""])
+    text = f"{org_id}\x1f{kind}\x1f{held_on.isoformat()}\x1f{group or ''}\x1f{member_id or ''}\x1f{topic or ''}"
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
@@ -464,11 +465,12 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     return row
 
 
-def row_identity(row: dict[str, Any]) -> str:
-    """Return the re-import key of a checked row (`record_identity`); an import works it out as it writes, not in its checking worker."""
+def row_identity(values: tuple[Any, ...]) -> str:
+    """Return the re-import key (`record_identity`) of a checked row, given as the values of `ROW_FIELDS`."""
     # Two talks of one member on one day differ by whom they talked with.
-    topic_key = row["topic"] if not row["counterpart"] else f"{row['topic'] or ''}\x1e{row['counterpart']}"
-    return record_identity(row["org_id"], row["kind"], row["held_on"], row["group_name"], row["member_id"], topic_key)
+    topic, counterpart = values[_TOPIC], values[_COUNTERPART]
+    topic_key = topic if not counterpart else f"{topic or ''}\x1e{counterpart}"
+    return record_identity(values[_ORG], values[_KIND], values[_HELD], values[_GROUP], values[_MEMBER], topic_key)
 
 
 _FLAGS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
@@ -540,13 +542,13 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     action = "record_import" if path else "log"
     ahead = path is not None and can_fork() and path.stat().st_size >= CHECK_AHEAD_BYTES
     try:
-        with checked_chunks(table.rows, _CheckRows(table, ctx, as_tuples=ahead), CHUNK, ahead) as checked, \
+        with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \
                 store.record_batch(source) as batch:
             numbers = _RowNumbers(batch.before)
             for chunk in checked:
                 problems.merge(chunk.first_problem, chunk.first_row, chunk.problems)
                 table.count = chunk.read
-                _load_chunk(problems, batch, numbers, result, chunk.dicts())
+                _load_chunk(problems, batch, numbers, result, chunk.values())
             problems.raise_if_any()
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
@@ -559,43 +561,41 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     return result
 
 
-# A checked row's values in the order a worker sends them: a tuple pickles in half the time of a dict.
-ROW_FIELDS = ("org_id", "kind", "held_on", "expected", "present", "topic", "recorder", "lecturer", "secretary_signed",
-              "recorder_signed", "group_name", "attendees", "excused", "counterpart", "hours", "photos", "member_id",
-              "first_recorded_at")
+# A checked row's values, in the order the store writes them (`ROW`): from the worker that checks
+# ahead, a tuple pickles in half the time of a dict, and the writer makes no dict of it either.
+ROW_FIELDS = ROW
+_ORG, _KIND, _TOPIC, _COUNTERPART, _GROUP, _MEMBER, _HELD, _FIRST = map(
+    ROW_FIELDS.index, ("org_id", "kind", "topic", "counterpart", "group_name", "member_id", "held_on", "first_recorded_at"))
+# A checked row's values that a re-import compares, in the order of the stored version's `_content`.
+_row_content = itemgetter(*map(ROW_FIELDS.index, RECORD_CONTENT))
 
 
 class CheckedChunk(NamedTuple):
-    """A chunk of rows checked: those fit to write (as dicts, or as tuples of `ROW_FIELDS`), the first problem, its row and how many, and the rows read so far."""
+    """A chunk of rows checked: those fit to write (as `_wire` makes them), the first problem, its row and how many, and the rows read so far."""
 
-    rows: list[tuple[int, Any]]
+    rows: list[tuple[int, tuple[Any, ...]]]
     first_problem: str | None
     first_row: int
     problems: int
     read: int
-    as_tuples: bool = False
 
-    def dicts(self) -> list[tuple[int, dict[str, Any]]]:
-        """Return the rows as (row number, values by column)."""
-        if not self.as_tuples:
-            return self.rows
-        rows = [(number, dict(zip(ROW_FIELDS, values))) for number, values in self.rows]
-        for _, row in rows:
-            row["held_on"] = _day(row["held_on"])
-            if row["first_recorded_at"] is not None:
-                row["first_recorded_at"] = _noon(row["first_recorded_at"])
-        return rows
+    def values(self) -> list[tuple[int, tuple[Any, ...]]]:
+        """Return the rows as (row number, values of `ROW_FIELDS`), dates as dates."""
+        return [(number, (*v[:_HELD], _day(v[_HELD]), None if v[_FIRST] is None else _noon(v[_FIRST])))
+                for number, v in self.rows]
 
 
-_HELD, _FIRST = ROW_FIELDS.index("held_on"), ROW_FIELDS.index("first_recorded_at")
+def _row_values(row: dict[str, Any]) -> tuple[Any, ...]:
+    """Return a checked row (as `_record_row` makes it) as the values of `ROW_FIELDS`."""
+    return tuple(map(row.get, ROW_FIELDS))
 
 
 def _wire(row: dict[str, Any]) -> tuple[Any, ...]:
-    """Return a checked row as a tuple of `ROW_FIELDS` for the pipe, its dates as day numbers (which pickle in half the time).
+    """Return a checked row as values of `ROW_FIELDS`, its dates as day numbers (which pickle in half the time).
 
     An entry time from a file is noon of its entry day in Asia/Shanghai (`_RecordContext.noon`): the day stands for it.
     """
-    values = list(map(row.get, ROW_FIELDS))
+    values = list(_row_values(row))
     values[_HELD] = values[_HELD].toordinal()
     if values[_FIRST] is not None:
         values[_FIRST] = values[_FIRST].date().toordinal()
@@ -614,58 +614,58 @@ def _noon(number: int) -> datetime:
 
 
 class _CheckRows:
-    """Check one chunk of a file's rows (in the worker that reads ahead, for a large file: `as_tuples` for the pipe)."""
+    """Check one chunk of a file's rows (in the worker that reads ahead, for a large file)."""
 
-    def __init__(self, table: Table, ctx: _RecordContext, as_tuples: bool = False):
-        self.table, self.ctx, self.as_tuples = table, ctx, as_tuples
+    def __init__(self, table: Table, ctx: _RecordContext):
+        self.table, self.ctx = table, ctx
 
     def __call__(self, chunk: list[tuple[int, dict[str, Any]]]) -> CheckedChunk:
         problems = _Problems(self.table)
-        checked: list[tuple[int, Any]] = []
+        checked: list[tuple[int, tuple[Any, ...]]] = []
         for number, values in chunk:
             row = _record_row(problems, number, values, self.ctx)
             if row is not None:
-                checked.append((number, _wire(row) if self.as_tuples else row))
-        return CheckedChunk(checked, problems.first, problems.first_row, problems.count, self.table.count, self.as_tuples)
+                checked.append((number, _wire(row)))
+        return CheckedChunk(checked, problems.first, problems.first_row, problems.count, self.table.count)
 
 
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
-                checked: list[tuple[int, dict[str, Any]]]) -> None:
-    """Write one chunk of checked rows: new records and new versions; a row repeating an earlier one with other content is a problem."""
-    for _, row in checked:
-        row["identity"] = row_identity(row)
-    current = batch.current(list({(row["org_id"], row["identity"]) for _, row in checked}))
-    pending: dict[str, tuple[int, dict[str, Any]]] = {}
+                checked: list[tuple[int, tuple[Any, ...]]]) -> None:
+    """Write one chunk of checked rows (values of `ROW_FIELDS`): new records and new versions; a row repeating an earlier one with other content is a problem."""
+    identities = [row_identity(values) for _, values in checked]
+    current = batch.current(list({(values[_ORG], identity) for (_, values), identity in zip(checked, identities)}))
+    pending: dict[str, tuple[int, tuple[Any, ...]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
-    for number, row in checked:
-        identity = row["identity"]
-        earlier = pending.get(identity)
+    for (number, values), identity in zip(checked, identities):
+        earlier: tuple[int, tuple[Any, ...]] | None = None
         old = current.get(identity)
-        if earlier is None and old is not None:
-            row_number = numbers.row_of(old["id"])
-            if row_number is not None:
-                earlier = (row_number, old)
+        if identity in pending:
+            row_number, earlier_values = pending[identity]
+            earlier = (row_number, _row_content(earlier_values))
+        elif old is not None and (row_number := numbers.row_of(old["id"])) is not None:
+            earlier = (row_number, _content(old))
         if earlier is not None:
-            if _content(earlier[1]) != _content(row):
+            if earlier[1] != _row_content(values):
                 problems.add(number, None, None, f"与第{earlier[0]}行是同一条记录（党组织、类型、日期、党小组、党员、主题相同）但内容不同")
             continue
-        pending[identity] = (number, row)
+        pending[identity] = (number, values)
         if old is None:
-            new.append(row)
+            new.append((identity, values))
             new_numbers.append(number)
             result.added += 1
-        elif _content(old) == _content(row):     # also when it was voided: only `record correct` revives one
+        elif _content(old) == _row_content(values):     # also when it was voided: only `record correct` revives one
             numbers.match(old["id"], number)
             result.unchanged += 1
         else:
-            versions.append((old, {k: v for k, v in row.items() if k not in ("identity", "first_recorded_at")}))
+            versions.append((old, values))
             version_numbers.append(number)
             result.updated += 1
     numbers.wrote(batch.write(new, versions), new_numbers + version_numbers)
 
 
-def _content(row: dict[str, Any]) -> tuple[Any, ...]:
-    return tuple(row.get(k) for k in RECORD_CONTENT)
+def _content(version: dict[str, Any]) -> tuple[Any, ...]:
+    """Return what a re-import compares of a stored version."""
+    return tuple(version.get(k) for k in RECORD_CONTENT)
 
 
 def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
@@ -713,7 +713,7 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     assert row is not None
     if actor is not None:
         require_write(store, actor, "correct", {org.path, index.by_id[row["org_id"]].path})
-    return store.correct_record(record_id, row, row_identity(row), reason.strip())
+    return store.correct_record(record_id, row, row_identity(_row_values(row)), reason.strip())
 
 
 def void_record(store: Store, record_id: int, reason: str, actor: Actor | None = None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -99,7 +100,7 @@ def test_the_worker_starts_with_small_chunks_and_doubles_them_up_to_full_size():
 
 
 def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp_path: Path):
-    # A column added to the records but not to ROW_FIELDS would be lost by imports checked ahead.
+    # A value the check makes but ROW_FIELDS leaves out would be lost by every import.
     header = ",".join(c.chinese for c in importing.RECORD_COLUMNS)
     values = {"党组织": BRANCH, "类型": "谈心谈话", "日期": "2026-03-02", "应到": "2", "实到": "2", "主题": "谈心", "记录人": "王",
               "书记签字": "是", "记录人签字": "是", "党员": "党员第一党支部0", "党小组": "第一党小组", "主讲人": "李",
@@ -109,10 +110,12 @@ def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp
     table = importing.stream_table(path, importing.RECORD_COLUMNS, normalize=True)
     ctx = importing._RecordContext(town, rules, file=table)
     chunk = list(table.rows)
-    as_dicts = importing._CheckRows(table, ctx)(chunk)
-    as_tuples = importing._CheckRows(table, ctx, as_tuples=True)(chunk)
-    assert as_dicts.problems == 0 and len(as_dicts.rows) == 1
-    assert as_tuples.dicts() == as_dicts.rows
+    checked = importing._CheckRows(table, ctx)(chunk)
+    row = importing._record_row(importing._Problems(table), chunk[0][0], chunk[0][1], ctx)
+    assert checked.problems == 0 and row is not None
+    assert set(row) == set(importing.ROW_FIELDS)
+    assert checked.values() == [(chunk[0][0], tuple(row[name] for name in importing.ROW_FIELDS))]
+    assert row["held_on"] == date(2026, 3, 2) and row["first_recorded_at"].date() == date(2026, 3, 3)
 
 
 def test_the_earliest_problem_in_the_file_is_named_whichever_process_found_it(town: Store, rules, tmp_path: Path, ahead):

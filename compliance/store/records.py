@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime
-from operator import itemgetter
 from typing import Any, Callable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
@@ -24,6 +23,9 @@ CONTENT = (
 # What a written version holds, in the order RecordBatch sends it to the database: the dates last.
 PLAIN = tuple(k for k in CONTENT if k != "held_on")
 WRITTEN = ("id", "record_id", "version", "identity", *PLAIN, "source", "held_on", "first_recorded_at", "recorded_at")
+# A checked row as `RecordBatch.write` takes it: a tuple (an import's millions of rows are not
+# made into dicts), the plain values first, as they are written.
+ROW = (*PLAIN, "held_on", "first_recorded_at")
 
 
 def _replace(conn: Any, old: dict[str, Any], **values: Any) -> None:
@@ -191,7 +193,6 @@ class RecordBatch:
         self.org_ids: set[int] = set()
         self.single: dict[str, Any] | None = None  # the content of the last record written
         self._columns = Columns(conn, RECORD, WRITTEN)
-        self._plain = itemgetter(*PLAIN)
         self._day = self._columns.converter("held_on")
         self._instant = self._columns.converter("recorded_at")
         self._lookup: dict[int, str] = {}
@@ -226,35 +227,41 @@ class RecordBatch:
                 rows[row["identity"]] = dict(row)
         return rows
 
-    def write(self, new: list[dict[str, Any]], versions: list[tuple[dict[str, Any], dict[str, Any]]]) -> range:
-        """Insert new records and new versions of current ones (as `current` returned them); return the ids given, in order."""
+    def write(self, new: list[tuple[str, tuple[Any, ...]]], versions: list[tuple[dict[str, Any], tuple[Any, ...]]]) -> range:
+        """Insert new records and new versions of current ones; return the ids given, in order.
+
+        `new` holds (identity, values of `ROW`); `versions` (current version as `current` returned
+        it, values of `ROW`), the current version's identity and first recording kept.
+        """
         count = len(new) + len(versions)
         if not count:
             return range(0)
         ids = reserve_ids(self.conn, RECORD, count)
-        stamp, source, plain = self.stamp, self.source, self._plain
+        stamp, source, plain = self.stamp, self.source, len(PLAIN)
         day, instant = self._day, self._instant
         recorded = instant(stamp)
         rows = []
-        for row_id, row in zip(ids, new):
-            rows.append((row_id, row_id, 1, row["identity"], *plain(row), source, day(row["held_on"]),
-                         instant(row.get("first_recorded_at") or stamp), recorded))
-        for row_id, (old, content) in zip(ids[len(new):], versions):
+        for row_id, (identity, values) in zip(ids, new):
+            rows.append((row_id, row_id, 1, identity, *values[:plain], source, day(values[plain]),
+                         instant(values[plain + 1] or stamp), recorded))
+        for row_id, (old, values) in zip(ids[len(new):], versions):
             # Under the write lock nobody else can have replaced the version we read;
             # the guard makes sure of it rather than forking the record.
             done = self.conn.execute(update(RECORD).where(RECORD.c.id == old["id"], RECORD.c.superseded_at.is_(None))
                                      .values(superseded_at=stamp)).rowcount
             if done != 1:
                 raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
-            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *plain(content), source,
-                         day(content["held_on"]), instant(old["first_recorded_at"]), recorded))
+            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *values[:plain], source,
+                         day(values[plain]), instant(old["first_recorded_at"]), recorded))
             self.new_versions.append(old["record_id"])
         self._columns.insert(rows)
         if new:
             self.created.append(ids[:len(new)])
-        self.org_ids.update(r["org_id"] for r in new)
-        self.org_ids.update(c["org_id"] for _, c in versions)
-        self.single = (new or [c for _, c in versions])[-1]
+        self.org_ids.update(values[0] for _, values in new)
+        self.org_ids.update(values[0] for _, values in versions)
+        self.single = dict(zip(ROW, (new or versions)[-1][1]))
+        if not new:
+            del self.single["first_recorded_at"]       # a new version keeps the record's first recording
         return ids
 
     def touched(self) -> "Ids":
