@@ -281,6 +281,33 @@ def test_closing_a_rectification_on_an_impossible_date_is_refused(runner, tmp_pa
     assert bad.exit_code == 2 and "开立日期" in bad.stderr
 
 
+def test_closing_one_rectification_reads_that_item_not_the_whole_ledger(runner, busy_town: Store, rules):
+    # A province's ledger has hundreds of thousands of items; the team closes them one at a time.
+    from sqlalchemy import Engine, event
+
+    from compliance.cli import app
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    item = result.ledger[1]
+    ledger_reads: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM rectification" in statement:
+            ledger_reads.append(" ".join(statement.split()))
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        closed = runner.invoke(app, ["--db", busy_town.url, "rectify", "close", str(item.id), "--note", "回头看：已整改",
+                                     "--on", "2026-11-20"])
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)
+    assert closed.exit_code == 0, closed.output
+    assert ledger_reads and all("WHERE rectification.id =" in s for s in ledger_reads), ledger_reads
+    assert {r.id: r.closed_on for r in busy_town.rectifications()}[item.id] == date(2026, 11, 20)
+    assert busy_town.rectification(item.id) == next(r for r in busy_town.rectifications() if r.id == item.id)
+    assert busy_town.rectification(10 ** 9) is None
+
+
 def test_a_run_stores_what_needs_attention_and_counts_what_was_met(busy_town: Store, rules):
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     with busy_town.engine.connect() as conn:

@@ -190,7 +190,7 @@ def rectify_close(
     store, actor = session()
     if not note.strip():
         raise InputError("--note：销号须写明说明")
-    item = next((r for r in store.rectifications() if r.id == item_id), None)
+    item = store.rectification(item_id)
     if item is None:
         raise NotFound(f"没有编号为 {item_id} 的整改事项")
     require_write(store, actor, "rectify_close", [OrgIndex(store.orgs()).by_id[item.org_id].path], SUPERVISORS)

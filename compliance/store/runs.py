@@ -14,6 +14,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
+from compliance.store.scope import Days
 from compliance.store.sql import IN_LIMIT, Columns, chunks
 
 DEDUCTION = model.Deduction.__table__
@@ -87,15 +88,28 @@ REPEATING = [i for i, name in enumerate(RectificationRow._fields)
                          "opened_on", "close_note", "closed_on", "closed_run_id")]
 
 
-def _ledger_rows(rows: Iterable[Any]) -> list[RectificationRow]:
-    """Return ledger items from database rows, equal values in the repeating columns shared."""
-    seen: dict[tuple[int, Any], Any] = {}
+DAYS = [i for i, name in enumerate(RectificationRow._fields) if name in ("deadline", "opened_on", "closed_on")]
+
+
+def _ledger_rows(rows: Iterable[Any], days_as_text: bool = False) -> list[RectificationRow]:
+    """Return ledger items from database rows, equal values in the repeating columns shared.
+
+    With `days_as_text`, the rows are SQLite's own, its days ISO text: each text is converted once.
+    """
+    columns: list[tuple[int, dict[Any, Any]]] = [(i, {}) for i in REPEATING]
+    days = Days()
+    new = tuple.__new__     # a named tuple's own __new__ is a Python call
     found = []
     for row in rows:
         values = list(row)
-        for i in REPEATING:
-            values[i] = seen.setdefault((i, values[i]), values[i])
-        found.append(RectificationRow(*values))
+        if days_as_text:
+            for i in DAYS:
+                if values[i] is not None:
+                    values[i] = days[values[i]]
+        for i, seen in columns:
+            value = values[i]
+            values[i] = seen.setdefault(value, value)
+        found.append(new(RectificationRow, values))
     return found
 
 
@@ -227,18 +241,33 @@ class SupervisionQueries:
 
     # --- the rectification ledger ---------------------------------------------------------
     def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False) -> list[RectificationRow]:
-        """Return ledger items (of the given organizations), oldest first."""
+        """Return ledger items (of the given organizations), oldest first.
+
+        On SQLite the rows are read from SQLite's own cursor: a province's ledger, read twice by
+        each supervision run, took 12–18 µs an item through SQLAlchemy's result rows.
+        """
         query = select(*RECT_COLUMNS).order_by(RECTIFICATION.c.id)
         if open_only:
             query = query.where(RECTIFICATION.c.closed_on.is_(None))
+        wanted = None if org_ids is None else set(org_ids)
+        if wanted is not None and len(wanted) <= CHUNK:
+            query = query.where(RECTIFICATION.c.org_id.in_(sorted(wanted)))
+            wanted = None
         with self.engine.connect() as conn:
-            if org_ids is None:
-                return _ledger_rows(conn.execute(query))
-            wanted = set(org_ids)
-            if len(wanted) <= CHUNK:
-                return _ledger_rows(conn.execute(query.where(RECTIFICATION.c.org_id.in_(sorted(wanted)))))
-            # A province's organizations are more than a statement may name: filter as the rows come.
-            return _ledger_rows(row for row in conn.execute(query) if row.org_id in wanted)
+            sqlite = conn.dialect.name == "sqlite"
+            result = conn.execute(query)
+            rows = result.cursor if sqlite else result
+            if wanted is not None:
+                # A province's organizations are more than a statement may name: filter as the rows come.
+                org_id = RectificationRow._fields.index("org_id")
+                rows = (row for row in rows if row[org_id] in wanted)
+            return _ledger_rows(rows, days_as_text=sqlite)
+
+    def rectification(self, item_id: int) -> RectificationRow | None:
+        """Return one ledger item, None when there is no such item."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).first()
+        return RectificationRow(*row) if row else None
 
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""

@@ -59,7 +59,7 @@ def in_scope(root_path: str, ids: Ids | None = None) -> Any:
 T = TypeVar("T")
 
 
-class _Days(dict):
+class Days(dict):
     """ISO day text -> date, each text converted once."""
 
     def __missing__(self, text: str) -> date:
@@ -161,7 +161,7 @@ class ScopeQueries:
         if sqlite:
             # SQLite keeps days and UTC times as text; a province repeats each day and hour
             # thousands of times, and each is converted once (SQL's date() took 10% of the read).
-            held, shanghai = _Days(), _ShanghaiDays()
+            held, shanghai = Days(), _ShanghaiDays()
             return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], held[r[3]], shanghai[r[4][:13]], *r[5:]))
                                                      for r in rows], sqlite)
         return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], r[3], r[4].astimezone(TZ).date(), *r[5:]))
@@ -190,7 +190,7 @@ class ScopeQueries:
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
                  .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
         sqlite = self.engine.dialect.name == "sqlite"
-        new, paid = tuple.__new__, _Days()
+        new, paid = tuple.__new__, Days()
         if sqlite:
             return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], paid[r[3]])) for r in rows], sqlite, key=0)
         return self._groups(query, lambda rows: [new(Payment, r) for r in rows], sqlite, key=0)
