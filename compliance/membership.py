@@ -13,6 +13,7 @@ from compliance.importing import file_meta
 from compliance.members import MemberInfo, MobileRow, WatchRow, mobile_members, training_hours, watch
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
+from compliance.store.scope import ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
 
 DUES_COLUMNS = [Column("姓名", "member", True), Column("党组织", "org", True, 1000), Column("月份", "month", True),
@@ -42,8 +43,10 @@ def _members(store: Store, index: OrgIndex, orgs: list[OrgRow]) -> list[MemberIn
 
 def _records(store: Store, index: OrgIndex, orgs: list[OrgRow], root: str | None) -> list:
     ids = {o.id for o in orgs}
+    if not ids:
+        return []
     roots = [root] if root else [o.path for o in index.by_id.values() if o.parent_id is None]
-    return [r for path in roots for org_id, rows in store.scope_records(path) if org_id in ids for r in rows]
+    return [r for path in roots for org_id, rows in store.scope_records(path, ids=ids_of(ids)) if org_id in ids for r in rows]
 
 
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None) -> list[WatchRow]:

@@ -18,7 +18,7 @@ from compliance.evaluate import Finding, Record, evaluate_org, worst_first
 from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
-from compliance.store.scope import Ids, by_org
+from compliance.store.scope import Ids, by_org, ids_of
 from obligations.cadence import month_end
 from obligations.catalog import Obligation
 from obligations.rules import Rules
@@ -81,9 +81,14 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     The scope is read with one query each for records, members, dues and exemptions, whatever
     its size, streamed in organization order: only one organization's rows are held at a time.
     With `ids` (a range of ids, first to last, or a frozenset of them, as `in_scope` takes them,
-    holding the id of every one of `orgs`), only those organizations of the scope are read.
+    holding the id of every one of `orgs`), only those organizations of the scope are read;
+    without, the ids of `orgs` (`ids_of`).
     """
     orgs = sorted(orgs, key=lambda o: o.id)      # the order the scope's rows stream in
+    if ids is None:
+        ids = ids_of(o.id for o in orgs)
+        if ids is None:
+            return
     since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
     watched = only is None or not set(WATCH_SLUGS.values()).isdisjoint(only)
     kinds = None if only is None or watched else _judged_kinds(rules, only)

@@ -59,11 +59,56 @@ def test_overdue_issues_the_same_statements_for_10_and_1000_branches(provinces, 
     assert sum("FROM record" in s for s in counts[1000]) == 1
 
 
+def _full_scans(store: Store, action) -> list[str]:
+    """Return the steps of the query plans of what `action` reads that go through a whole table of records, members, dues or exemptions."""
+    import re
+    import sqlite3
+
+    reads: list[tuple[str, tuple]] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and not executemany:
+            reads.append((statement, tuple(parameters)))
+
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        action()
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+    assert reads
+    con = sqlite3.connect(store.engine.url.database)
+    try:
+        return [detail for statement, parameters in reads for *_, detail in con.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+                if re.match(r"SCAN (record|member|duespayment|memberexemption)\b", detail)]
+    finally:
+        con.close()
+
+
 def test_status_of_one_branch_does_not_read_the_province(provinces, rules):
     store, root = provinces[1000]
     branch = next(o for o in store.orgs() if o.type == "党支部")
     window = Window(date(2026, 1, 1), DAY, DAY)
     assert len(_statements(store, lambda: org_status(store, rules, branch.path, window))) <= 8
+    # Nor does it look at every record of the province to find the branch's: 14 s at 50,000 branches.
+    found = []
+    assert _full_scans(store, lambda: found.extend(org_status(store, rules, branch.path, window))) == []
+    assert found and {f.org for f in found} == {branch.path}
+
+
+def test_overdue_of_one_township_reads_only_its_organizations(provinces, rules):
+    store, root = provinces[1000]
+    orgs = store.orgs()
+    children = {}
+    for o in orgs:
+        children.setdefault(o.parent_id, []).append(o)
+    township = next(o for o in orgs if o.type != "党支部" and o.parent_id is not None and
+                    any(c.type == "党支部" for c in children.get(o.id, [])) and
+                    any(c.type != "党支部" for c in children.get(o.id, [])))
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    found = []
+    assert _full_scans(store, lambda: found.extend(overdue(store, rules, township.path, window))) == []
+    assert found and all(f.org == township.path or f.org.startswith(township.path + "/") for f in found)
+    assert found == [f for f in overdue(store, rules, root, window) if f.org == township.path or f.org.startswith(township.path + "/")]
 
 
 def test_a_supervision_run_issues_the_same_statements_for_10_and_1000_branches(provinces, rules):

@@ -17,6 +17,7 @@ from sqlalchemy import Engine, and_, or_, select
 from compliance import model
 from compliance.evaluate import Record as EvalRecord
 from compliance.orgs import MemberRow
+from compliance.store.sql import IN_LIMIT
 from compliance.store.timezone import TZ
 
 RECORD = model.Record.__table__
@@ -36,6 +37,23 @@ class Payment(NamedTuple):
 
 # Some organizations of a scope by id: the first and the last of a range, or a frozenset of them.
 Ids = tuple[int, int] | frozenset[int]
+
+
+def ids_of(org_ids: Iterable[int]) -> Ids | None:
+    """Return how to read the organizations `org_ids` by id (see `in_scope`); None when there are none.
+
+    Their range, from the first to the last, when they fill at least half of it or are more
+    than one statement may name; otherwise the ids themselves. Without ids, a scope is found
+    by its path alone, which no index serves: SQLite then walks every record of the database
+    (a branch's status took 14 s in a database of 50,000 branches).
+    """
+    wanted = sorted(org_ids)
+    if not wanted:
+        return None
+    first, last = wanted[0], wanted[-1]
+    if last - first + 1 <= 2 * len(wanted) or len(wanted) > IN_LIMIT:
+        return (first, last)
+    return frozenset(wanted)
 
 
 def like_prefix(path: str) -> str:
