@@ -126,6 +126,34 @@ def test_overdue_table_is_in_chinese(runner, db):
     assert "逾期未完成" in result.output and "主题党日" in result.output
 
 
+def test_a_long_overdue_table_is_counted_per_unit_below_the_scope(runner, db, monkeypatch):
+    from compliance.report import findings as findings_report
+
+    rows = json.loads(runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]).stdout)
+    monkeypatch.setattr(findings_report, "TABLE_LIMIT", len(rows) - 1)
+    result = runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "按下级党组织汇总" in result.output and "--format csv" in result.output
+    assert "主要问题" not in result.output and "周期（问题）" not in result.output      # not the detailed table
+    # One row per unit directly below the township (the township's own findings as 本级), with its counts by status.
+    def unit(org: str) -> str:
+        return "（本级）" if org == "图河镇党委" else org.removeprefix("图河镇党委/").split("/")[0]
+
+    units: dict[str, list[int]] = {}
+    for r in rows:
+        units.setdefault(unit(r["org"]), [0, 0, 0])[("missed", "invalid", "due").index(r["status"])] += 1
+    cells = [[c.strip() for c in line.strip("│").split("│")] for line in result.output.splitlines() if line.startswith("│")]
+    firsts = [c for c in cells if c[0]]        # a row's first line: the rest are its wrapped text
+    assert sorted(c[0] for c in firsts) == sorted(units)
+    for c in firsts:
+        assert [int(n) for n in c[2:5]] == units[c[0]], c
+        assert int(c[1]) == len({r["org"] for r in rows if unit(r["org"]) == c[0]})
+    # Within the limit, the detailed table as before.
+    monkeypatch.setattr(findings_report, "TABLE_LIMIT", len(rows))
+    detailed = runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25"], terminal_width=200)
+    assert "周期（问题）" in detailed.output and "按下级党组织汇总" not in detailed.output
+
+
 def test_known_at_option_reproduces_a_past_view(runner, db):
     from datetime import timedelta
 
