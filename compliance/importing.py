@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
@@ -313,16 +313,16 @@ class _RecordContext:
         self.rules = rules
         self.index = index or OrgIndex(store.orgs())
         # Per branch: member names to ids, its party groups, its full members (a province has a
-        # million members: plain values, not row objects).
+        # million members: plain values, not row objects). A file's rows name many branches, and
+        # every roster is read at once; a row given on the command line (log, correct) reads its
+        # own branch's when it is checked (the whole province's took 6 s for one logged meeting).
         self.roster: dict[int, dict[str, int]] = {}
         self.groups: dict[int, set[str]] = {}
         self.full_members: dict[int, set[str]] = {}
-        for member_id, org_id, name, group, status in store.member_keys():
-            self.roster.setdefault(org_id, {})[name] = member_id
-            if group:
-                self.groups.setdefault(org_id, set()).add(group)
-            if status == "正式":
-                self.full_members.setdefault(org_id, set()).add(name)
+        self._store: Store | None = None if file is not None else store
+        self._read: set[int] = set()
+        if file is not None:
+            self._add(store.member_keys())
         self.default_catalog = store.setting("default_catalog") or "national-2018"
         self.today = store.today()
         # A file's reader has checked every cell's length already, and may have normalized its text.
@@ -332,6 +332,21 @@ class _RecordContext:
         self._kinds: dict[str, str | None] = {}
         self._per: dict[tuple[int, str], str | None] = {}
         self._dates: dict[Any, date] = {}
+
+    def _add(self, members: Iterable[tuple[int, int, str, str | None, str]]) -> None:
+        for member_id, org_id, name, group, status in members:
+            self.roster.setdefault(org_id, {})[name] = member_id
+            if group:
+                self.groups.setdefault(org_id, set()).add(group)
+            if status == "正式":
+                self.full_members.setdefault(org_id, set()).add(name)
+
+    def members(self, org_id: int) -> dict[str, int]:
+        """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
+        if self._store is not None and org_id not in self._read:
+            self._read.add(org_id)
+            self._add(self._store.member_keys([org_id]))
+        return self.roster.get(org_id, {})
 
     def org(self, text: str) -> tuple[OrgRow | None, str | None]:
         """Return the organization `text` names, or the reason it names none (see `_resolve`)."""
@@ -413,7 +428,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
-    members = ctx.roster.get(org.id, {})
+    members = ctx.members(org.id)
     listed = None
     for column in ("attendees", "excused"):
         if row[column]:

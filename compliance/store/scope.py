@@ -197,10 +197,13 @@ class ScopeQueries:
                                                                      day(r[8]), r[9])) for r in rows], sqlite)
         return self._groups(query, lambda rows: [new(MemberRow, r) for r in rows], sqlite)
 
-    def member_keys(self) -> Iterator[tuple[int, int, str, str | None, str]]:
-        """Yield (id, organization id, name, party group, status) of every member, as plain values."""
+    def member_keys(self, org_ids: Collection[int] | None = None) -> Iterator[tuple[int, int, str, str | None, str]]:
+        """Yield (id, organization id, name, party group, status) of every member (of the organizations `org_ids`), as plain values."""
         m = MEMBER.c
-        return self._stream(select(m.id, m.org_id, m.name, m.group_name, m.status), tuple)
+        query = select(m.id, m.org_id, m.name, m.group_name, m.status)
+        if org_ids is not None:
+            query = query.where(m.org_id.in_(sorted(org_ids)))
+        return self._stream(query, tuple)
 
     def scope_dues(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[Payment]]]:
         """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`)."""
