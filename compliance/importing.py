@@ -302,6 +302,39 @@ def record_identity(org_id: int, kind: str, held_on: date, group: str | None, me
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
+class Rosters:
+    """Per organization: member names to ids, its party groups and its full members (plain values: a province has a million members).
+
+    A file's rows name many organizations, and every roster is read at once (`whole`); a row
+    given on the command line (log, correct, dues log) reads its own organization's when it is
+    checked: the whole province's roster took 6 s for one logged meeting.
+    """
+
+    def __init__(self, store: Store, whole: bool):
+        self.names: dict[int, dict[str, int]] = {}
+        self.groups: dict[int, set[str]] = {}
+        self.full_members: dict[int, set[str]] = {}
+        self._store: Store | None = None if whole else store
+        self._read: set[int] = set()
+        if whole:
+            self._add(store.member_keys())
+
+    def _add(self, members: Iterable[tuple[int, int, str, str | None, str]]) -> None:
+        for member_id, org_id, name, group, status in members:
+            self.names.setdefault(org_id, {})[name] = member_id
+            if group:
+                self.groups.setdefault(org_id, set()).add(group)
+            if status == "正式":
+                self.full_members.setdefault(org_id, set()).add(name)
+
+    def of(self, org_id: int) -> dict[str, int]:
+        """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
+        if self._store is not None and org_id not in self._read:
+            self._read.add(org_id)
+            self._add(self._store.member_keys([org_id]))
+        return self.names.get(org_id, {})
+
+
 class _RecordContext:
     """What checking a record row needs: the rules, the tree, the rosters, the default catalog, today.
 
@@ -312,17 +345,7 @@ class _RecordContext:
     def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, file: Table | None = None):
         self.rules = rules
         self.index = index or OrgIndex(store.orgs())
-        # Per branch: member names to ids, its party groups, its full members (a province has a
-        # million members: plain values, not row objects). A file's rows name many branches, and
-        # every roster is read at once; a row given on the command line (log, correct) reads its
-        # own branch's when it is checked (the whole province's took 6 s for one logged meeting).
-        self.roster: dict[int, dict[str, int]] = {}
-        self.groups: dict[int, set[str]] = {}
-        self.full_members: dict[int, set[str]] = {}
-        self._store: Store | None = None if file is not None else store
-        self._read: set[int] = set()
-        if file is not None:
-            self._add(store.member_keys())
+        self.rosters = Rosters(store, whole=file is not None)
         self.default_catalog = store.setting("default_catalog") or "national-2018"
         self.today = store.today()
         # A file's reader has checked every cell's length already, and may have normalized its text.
@@ -332,21 +355,6 @@ class _RecordContext:
         self._kinds: dict[str, str | None] = {}
         self._per: dict[tuple[int, str], str | None] = {}
         self._dates: dict[Any, date] = {}
-
-    def _add(self, members: Iterable[tuple[int, int, str, str | None, str]]) -> None:
-        for member_id, org_id, name, group, status in members:
-            self.roster.setdefault(org_id, {})[name] = member_id
-            if group:
-                self.groups.setdefault(org_id, set()).add(group)
-            if status == "正式":
-                self.full_members.setdefault(org_id, set()).add(name)
-
-    def members(self, org_id: int) -> dict[str, int]:
-        """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
-        if self._store is not None and org_id not in self._read:
-            self._read.add(org_id)
-            self._add(self._store.member_keys([org_id]))
-        return self.roster.get(org_id, {})
 
     def org(self, text: str) -> tuple[OrgRow | None, str | None]:
         """Return the organization `text` names, or the reason it names none (see `_resolve`)."""
@@ -428,7 +436,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
-    members = ctx.members(org.id)
+    members = ctx.rosters.of(org.id)
     listed = None
     for column in ("attendees", "excused"):
         if row[column]:
@@ -443,7 +451,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if listed is not None:
         # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
         voting = kind == "party_congress"
-        full = ctx.full_members.get(org.id, set())
+        full = ctx.rosters.full_members.get(org.id, set())
         counted = len(listed & full) if voting else len(listed)
         if row["present"] is not None and row["present"] != counted:
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
@@ -461,7 +469,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
     elif row["counterpart"] and row["counterpart"] == member_name:
         problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
-    if row["group_name"] and members and row["group_name"] not in ctx.groups.get(org.id, ()):
+    if row["group_name"] and members and row["group_name"] not in ctx.rosters.groups.get(org.id, ()):
         problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
     if kind == "term_delay" and approved_deadline(EvalRecord(0, org.id, kind, held_on, held_on, topic=row["topic"])) is None:
         problems.add(number, "topic", row["topic"], "换届延期批准须在主题中写明批准延期至的日期，如 批准延期至2027-03-31（批复文号）")

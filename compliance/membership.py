@@ -129,18 +129,19 @@ def _month(value: Any) -> str:
     return f"{int(m.group(1))}-{int(m.group(2)):02d}"
 
 
-def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]]) -> int:
-    """Check every dues row, then add them in one transaction; a month already paid is skipped."""
-    from compliance.importing import _Problems
+def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True) -> int:
+    """Check every dues row, then add them in one transaction; a month already paid is skipped.
+
+    `whole`: the rows name many organizations (a file), whose rosters are read at once (`Rosters`).
+    """
+    from compliance.importing import Rosters, _Problems
 
     problems = _Problems(table)
     index = OrgIndex(store.orgs())
     today = store.today()
     limit = advance_limit(store)
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
-    rosters: dict[int, dict[str, int]] = defaultdict(dict)
-    for member_id, org_id, name, _group, _status in store.member_keys():
-        rosters[org_id][name] = member_id
+    rosters = Rosters(store, whole)
     rows: list[tuple[Any, ...]] = []
     share = sharing()
     for number, values in table.rows:
@@ -149,7 +150,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]]) ->
             problems.add(number, "org", values.get("org"), "找不到该党组织或名称不唯一")
             continue
         name = parse_text(values.get("member"))
-        member_id = rosters[found.id].get(name or "")
+        member_id = rosters.of(found.id).get(name or "")
         if member_id is None:
             problems.add(number, "member", name, f"不是「{found.path}」的党员")
             continue
@@ -183,4 +184,4 @@ def import_dues(store: Store, path: Path) -> int:
 
 def log_dues(store: Store, values: dict[str, Any]) -> int:
     headers = {"member": "--member", "org": "--org", "month": "--month", "amount": "--amount", "paid_on": "--paid-on"}
-    return load_dues(store, Table(Path("命令行参数"), headers, [(0, values)]), lambda: {"source": "log"})
+    return load_dues(store, Table(Path("命令行参数"), headers, [(0, values)]), lambda: {"source": "log"}, whole=False)

@@ -129,6 +129,22 @@ def test_logging_one_meeting_reads_its_branch_roster_not_the_province(provinces,
     assert record["present"] == len(names) and record["attendees"] == "、".join(names)
 
 
+def test_logging_one_dues_payment_reads_its_branch_roster_not_the_province(provinces, rules):
+    from compliance.membership import log_dues
+
+    store, root = provinces[1000]
+    branch = next(o for o in store.orgs() if o.type == "党支部")
+    member = store.members([branch.id])[0]
+    paid = store.dues_paid([member.id]).get(member.id, {})
+    month = next(m for m in (f"{y}-{n:02d}" for y in (2026, 2025, 2024) for n in range(12, 0, -1)) if m not in paid)
+    added = []
+    values = {"org": branch.path, "member": member.name, "month": month, "amount": "10", "paid_on": "2026-11-20"}
+    statements = _statements(store, lambda: added.append(log_dues(store, values)))
+    assert added == [1] and store.dues_paid([member.id])[member.id][month] == date(2026, 11, 20)
+    member_reads = [s for s in statements if " ".join(s.split()).startswith("SELECT member.id, member.org_id, member.name")]
+    assert member_reads and all("WHERE member.org_id IN" in " ".join(s.split()) for s in member_reads), member_reads
+
+
 def test_a_supervision_run_issues_the_same_statements_for_10_and_1000_branches(provinces, rules):
     counts = {}
     for branches, (store, root) in provinces.items():
