@@ -19,7 +19,9 @@ the memory target is judged on the larger of the two:
   rendering) in its own process;
 - `supervise --under <province> --month 2026-11 --out DIR` (no floor; target under 120 s), then
   the same again: the first run's ledger items are open, and those from before the year are
-  evaluated again for the ones made good.
+  evaluated again for the ones made good;
+- what is done every day, which should not grow with the province (no floor): `status` of the
+  first branch, `overdue` of the township it is in, and `log` of one meeting there.
 
 The app sets its own pragmas (WAL). The floor database keeps SQLite's default rollback journal
 and takes the page size of the app's database; in one transaction the journal barely matters.
@@ -266,6 +268,16 @@ def overdue_floor(db: Path) -> float:
     return seconds
 
 
+def everyday_scopes(db: Path) -> tuple[str, str]:
+    """Return the path of the province's first branch and of the township (or street) it is in: four levels down."""
+    con = sqlite3.connect(db)
+    try:
+        branch = con.execute("SELECT path FROM org WHERE type = '党支部' ORDER BY id LIMIT 1").fetchone()[0]
+    finally:
+        con.close()
+    return branch, "/".join(branch.split("/")[:4])
+
+
 def setup(folder: Path, db: Path, timeout: float | None) -> dict[str, float]:
     """Load orgs, members and dues with the CLI into a fresh `db`; return the seconds of each step."""
     db.unlink(missing_ok=True)
@@ -333,6 +345,15 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
                            "--out", str(folder / "bulletin-again"), "--format", "json"), args.timeout,
                 folder / "supervise-again.json")
     add("supervise (again)", again, None, again.seconds < SUPERVISE_SECONDS and again.memory_mb < PEAK_MB)
+    # What a branch secretary and a township office do every day; no floor, and no target but
+    # that they do not grow with the province.
+    branch, township = everyday_scopes(db)
+    add("status (one branch)", repeated(compliance(db, "status", "--org", branch, "--as-of", AS_OF.isoformat(), "--format", "json"),
+                                        args.repeat, args.timeout), None, None)
+    add("overdue (one township)", repeated(compliance(db, "overdue", "--under", township, "--as-of", AS_OF.isoformat(),
+                                                      "--format", "json"), args.repeat, args.timeout), None, None)
+    add("log (one meeting)", run(compliance(db, "log", "主题党日", "--org", branch, "--date", AS_OF.isoformat(), "--topic", "基准测试",
+                                            "--photos", "bench.jpg"), args.timeout), None, None)
     if not args.keep:
         for name in ("records.csv", "dues.csv", "members.csv"):
             (folder / name).unlink()
@@ -352,6 +373,10 @@ def scaling(sizes: list[dict[str, object]]) -> dict[str, float]:
             for m in large["measures"] if m["seconds"] and times.get(m["measure"])}
 
 
+# Measures that do not read the whole province: records per second means nothing for them.
+NOT_PER_RECORD = frozenset({"startup (--help)", "status (one branch)", "overdue (one township)", "log (one meeting)"})
+
+
 def table(sizes: list[dict[str, object]]) -> str:
     header = ["branches", "records", "measure", "seconds", "floor s", "ratio", "records/s", "peak MB", "tree PSS MB", "target met"]
     lines = [header]
@@ -361,7 +386,7 @@ def table(sizes: list[dict[str, object]]) -> str:
             lines.append([f"{m['branches']:,}", f"{m['records']:,}", m["measure"], seconds,
                           "-" if m["floor_seconds"] is None else f"{m['floor_seconds']:.3f}",
                           "-" if m["ratio"] is None else f"{m['ratio']:.2f}x",
-                          "-" if m["records_per_s"] is None or m["measure"].startswith("startup") else f"{m['records_per_s']:,}",
+                          "-" if m["records_per_s"] is None or m["measure"] in NOT_PER_RECORD else f"{m['records_per_s']:,}",
                           f"{m['peak_mb']:.0f}", "-" if not m.get("tree_mb") else f"{m['tree_mb']:.0f}", m["target"]])
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
     return "\n".join(" | ".join(str(c).ljust(w) for c, w in zip(line, widths)) for line in lines)

@@ -72,3 +72,25 @@ def test_the_benchmark_table_does_not_round_a_missed_ratio_onto_its_target() -> 
                "status": "ok", "target": "NO"}
     row = table([{"measures": [measure]}]).splitlines()[1]
     assert "3.05x" in row and "3.0x" not in row and row.rstrip().endswith("NO")
+
+
+def test_the_everyday_measures_take_the_first_branch_and_its_township(tmp_path: Path) -> None:
+    import sqlite3
+
+    from benchmarks.province import everyday_scopes, table
+
+    db = tmp_path / "p.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE org (id INTEGER PRIMARY KEY, path TEXT, type TEXT)")
+    con.executemany("INSERT INTO org VALUES (?, ?, ?)", [
+        (1, "省委", "党委"), (5, "省委/市委/县委/乙镇党委/乙村党支部", "党支部"),
+        (3, "省委/市委/县委/甲镇党委/甲村党总支/第一党支部", "党支部"), (4, "省委/市委/县委/甲镇党委", "党委")])
+    con.commit()
+    con.close()
+    assert everyday_scopes(db) == ("省委/市委/县委/甲镇党委/甲村党总支/第一党支部", "省委/市委/县委/甲镇党委")
+    # Records per second is shown for what reads the whole province, not for one branch's status.
+    rows = [{"branches": 10, "records": 1000, "measure": name, "seconds": 2.0, "floor_seconds": None, "ratio": None,
+             "records_per_s": 500, "peak_mb": 60.0, "tree_mb": 60.0, "status": "ok", "target": "-"}
+            for name in ("status (one branch)", "supervise")]
+    lines = table([{"measures": rows}]).splitlines()
+    assert " 500 " not in lines[1] and " 500 " in lines[2]
