@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event
@@ -25,11 +26,12 @@ def _province(tmp_path: Path, url: str, rules, branches: int) -> tuple[Store, st
     return store, root
 
 
-def _statements(store: Store, action) -> list[str]:
-    seen: list[str] = []
+def _executed(store: Store, action) -> list[tuple[str, Any, bool]]:
+    """Return (statement, parameters, whether executemany) of what `action` executes."""
+    seen: list[tuple[str, Any, bool]] = []
 
-    def listener(conn, cursor, statement, *args) -> None:
-        seen.append(statement)
+    def listener(conn, cursor, statement, parameters, context, executemany) -> None:
+        seen.append((statement, parameters, executemany))
 
     event.listen(store.engine, "before_cursor_execute", listener)
     try:
@@ -37,6 +39,10 @@ def _statements(store: Store, action) -> list[str]:
     finally:
         event.remove(store.engine, "before_cursor_execute", listener)
     return seen
+
+
+def _statements(store: Store, action) -> list[str]:
+    return [statement for statement, _, _ in _executed(store, action)]
 
 
 @pytest.fixture(scope="module")
@@ -64,17 +70,8 @@ def _full_scans(store: Store, action) -> list[str]:
     import re
     import sqlite3
 
-    reads: list[tuple[str, tuple]] = []
-
-    def listener(conn, cursor, statement, parameters, context, executemany) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and not executemany:
-            reads.append((statement, tuple(parameters)))
-
-    event.listen(store.engine, "before_cursor_execute", listener)
-    try:
-        action()
-    finally:
-        event.remove(store.engine, "before_cursor_execute", listener)
+    reads = [(statement, tuple(parameters)) for statement, parameters, many in _executed(store, action)
+             if statement.lstrip().upper().startswith("SELECT") and not many]
     assert reads
     con = sqlite3.connect(store.engine.url.database)
     try:
