@@ -243,8 +243,9 @@ class SupervisionQueries:
     def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False) -> list[RectificationRow]:
         """Return ledger items (of the given organizations), oldest first.
 
-        On SQLite the rows are read from SQLite's own cursor: a province's ledger, read twice by
-        each supervision run, took 12–18 µs an item through SQLAlchemy's result rows.
+        A province's ledger is read twice by each supervision run: on SQLite its rows come from
+        SQLite's own cursor, and `_ledger_rows` makes each item with one dict per repeating
+        column and tuple.__new__ (12–18 µs an item before, mostly in making the items; 7–11 now).
         """
         query = select(*RECT_COLUMNS).order_by(RECTIFICATION.c.id)
         if open_only:
