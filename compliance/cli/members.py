@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from pathlib import Path
 from typing import Optional
 
@@ -54,7 +55,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = [r for r in membership.member_watch(store, under, day) if everyone or r.level]
+    rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"))
     data = [{"org": r.org, "member": r.member, "mobile": r.mobile,
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
@@ -87,7 +88,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     store, actor = session()
     under = _scope(store, actor, under)
     target = year or _today().year
-    rows = [r for r in membership.hours_list(store, under, target) if everyone or r["missing"] > 0]
+    rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0)
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
         return
