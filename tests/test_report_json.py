@@ -51,3 +51,18 @@ def test_json_output_across_several_written_batches():
     write_json(iter(findings), out)
     assert out.getvalue() == _dumps(findings)
     assert len(json.loads(out.getvalue())) == 4500
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["org", "member", "note", "n"]),
+                                st.one_of(st.none(), st.integers(), st.booleans(), st.text(max_size=12),
+                                          st.lists(st.text(max_size=3), max_size=2)), max_size=4), max_size=4))
+def test_rows_written_one_at_a_time_are_the_json_of_the_whole_list(rows):
+    import contextlib
+
+    from compliance.report.assessments import emit_rows
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        emit_rows(iter(rows), "json", {})
+    assert out.getvalue() == json.dumps(rows, ensure_ascii=False, indent=2) + "\n"

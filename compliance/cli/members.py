@@ -56,10 +56,10 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
     rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"))
-    data = [{"org": r.org, "member": r.member, "mobile": r.mobile,
+    data = ({"org": r.org, "member": r.member, "mobile": r.mobile,
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
-             "level": LEVEL_WORDS.get(r.level or ""), "reasons": "；".join(r.reasons)} for r in rows]
+             "level": LEVEL_WORDS.get(r.level or ""), "reasons": "；".join(r.reasons)} for r in rows)
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "mobile": "流动党员", "last_participation": "最近参加",
                                     "months_absent": "未参加月数", "last_dues": "最近交费月份", "months_unpaid": "未交费月数",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import csv
-import io
 import json
 import sys
 from datetime import date
-from typing import Any
+from typing import Any, Iterable
 
 from rich.console import Console
 
@@ -70,18 +69,26 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def emit_rows(rows: list[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
-    """Write rows as JSON (English keys) or CSV (Chinese headings)."""
+def emit_rows(rows: Iterable[dict[str, Any]], fmt: str, headings: dict[str, str]) -> None:
+    """Write rows as JSON (English keys) or CSV (Chinese headings), one row at a time: a province's members are a million rows.
+
+    The JSON is what `json.dumps(list(rows), ensure_ascii=False, indent=2)` gives.
+    """
+    out = sys.stdout
     if fmt == "json":
-        sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+        opened = False
+        for row in rows:
+            out.write(",\n  " if opened else "[\n  ")
+            # Indentation is the only newline json.dumps writes (one inside a string is escaped).
+            out.write(json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+            opened = True
+        out.write("\n]\n" if opened else "[]\n")
         return
-    out = io.StringIO()
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([headings[k] for k in headings])
     for row in rows:
         writer.writerow([_cell(row.get(k)) for k in headings])
-    sys.stdout.write(out.getvalue())
 
 
 SCORE_HEADINGS = {"rank": "名次", "org": "党组织", "sheet": "评分表", "period": "周期", "total": "得分",
