@@ -34,6 +34,7 @@ MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # compare the database with it without loading Alembic, which is slow to import.
 HEAD_REVISION = "0006"
 ORG = model.Org.__table__
+AUDIT_HEAD = model.AuditHead.__table__
 MEMBER = model.Member.__table__
 MEMBER_CHUNK = 20_000
 RECORD = model.Record.__table__
@@ -83,6 +84,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         self.url = url
         self.clock = clock or now
         self.actor = LOCAL_ADMIN        # who the audit log names; the command line sets the acting user
+        self._orgs: tuple[tuple[Any, ...] | None, list[OrgRow]] | None = None     # (audit head, tree): see `orgs`
         try:
             self.engine: Engine = create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
@@ -119,6 +121,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 command.upgrade(cfg, "head")
         except OperationalError as exc:
             raise DatabaseError(f"无法初始化数据库 {self.url}：{exc.orig}") from exc
+        self._orgs = None        # a migration may change the tree without an audit entry
 
     def require_current(self) -> None:
         """Raise DatabaseError unless the schema is at the newest revision."""
@@ -152,10 +155,20 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
 
     # --- organizations and members ----------------------------------------------------
     def orgs(self) -> list[OrgRow]:
-        """Return every organization."""
+        """Return every organization; read again only when the audit log has grown since the last read.
+
+        Every change to the tree is audited, in its own transaction, so an unchanged head of the
+        audit chain means an unchanged tree. A command reads the tree two or three times (its
+        permission check, then its own work), 0.7 s each at 50,000 branches. The head is read
+        first: a change made between the two reads is seen as a change next time.
+        """
         cols = [ORG.c[name] for name in OrgRow.__dataclass_fields__]
         with self.engine.connect() as conn:
-            return [OrgRow(*row) for row in conn.execute(select(*cols))]
+            head = conn.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.last_hash)).first()
+            key = tuple(head) if head is not None else None
+            if self._orgs is None or self._orgs[0] != key or key is None:
+                self._orgs = (key, [OrgRow(*row) for row in conn.execute(select(*cols))])
+        return list(self._orgs[1])
 
     def members(self, org_ids: Iterable[int] | None = None) -> list[MemberRow]:
         """Return the members of the given organizations (all members when None)."""
