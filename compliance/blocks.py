@@ -1,10 +1,11 @@
-"""Evaluate a large scope in blocks of organizations, one worker process per core.
+"""Work a large scope in blocks of organizations, one worker process per core.
 
-Evaluating a province is Python work organization by organization, and a process uses one
-core. Above `PARALLEL_MIN` organizations the scope is cut into blocks of consecutive ids; worker
-processes (forked, so they share the parent's rules and tree without copying them) each read
-only their block's rows and hand back, per organization, what the caller's `summarize` makes of
-its findings. The caller gets the results in id order, exactly as one process would give them.
+Evaluating a province (or counting its members' months) is Python work organization by
+organization, and a process uses one core. Above `PARALLEL_MIN` organizations the scope is
+cut into blocks of consecutive ids; worker processes (forked, so they share the parent's rules
+and tree without copying them) each read only their block's rows and hand back what the
+caller's work makes of them: for evaluation, per organization, what `summarize` makes of its
+findings. The caller gets the results in id order, exactly as one process would give them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.pipeline import can_fork, exit_with_parent, fewer_collections
 from compliance.store import Store
+from compliance.store.scope import Ids
 from compliance.store.sql import IN_LIMIT
 from compliance.tracking import Window, iter_findings
 from obligations.rules import Rules
@@ -50,20 +52,13 @@ def default_jobs() -> int:
 class _Job(Generic[T]):
     parent: int               # the process id of the caller, which the workers outlive for no longer than a second
     store: Store
-    rules: Rules
-    index: OrgIndex
-    root: OrgRow
-    window: Window
-    keep: Collection[str] | None
-    bare_met: bool
-    only: Collection[str] | None
-    listed: bool              # the blocks read their organizations by id, not the range of ids they span
-    summarize: Callable[[int, list[Finding]], T]
+    work: Callable[[list[OrgRow], Ids | None, bool], Iterable[T]]
     blocks: list[list[OrgRow]]
+    listed: bool              # the blocks read their organizations by id, not the range of ids they span
 
 
 # The job the forked workers run: set before the pool starts, so they inherit it instead of
-# receiving it pickled (a province's tree and rules are large, and `summarize` may be a closure).
+# receiving it pickled (a province's tree and rules are large, and `work` is a closure).
 _job: _Job[Any] | None = None
 
 
@@ -80,13 +75,34 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
     in the workers and its results must pickle. A database in memory, or a system that cannot
     fork, is evaluated in this process.
     """
+    def work(block: list[OrgRow], ids: Ids | None, whole: bool) -> Iterator[T]:
+        for org_id, found in iter_findings(store, rules, index, root, block, window, progress if whole else None, keep,
+                                           ids=ids, bare_met=bare_met, only=only):
+            yield summarize(org_id, found)
+
+    yield from map_blocks(store, index, root, orgs, work, jobs, progress)
+
+
+def map_blocks(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
+               work: Callable[[list[OrgRow], Ids | None, bool], Iterable[T]], jobs: int = 1,
+               progress: Callable[[int, int], None] | None = None) -> Iterator[T]:
+    """Yield what `work(block, ids, whole)` makes of `orgs` (at or below `root`), block after block in id order.
+
+    `work` reads the organizations of `block` (in id order) by `ids` (see `in_scope`; None:
+    by their own range) and yields its results; `whole` is true when the block is every one of
+    `orgs`, in this process (it may then report progress itself).
+
+    With `jobs` above 1 (at most `MAX_JOBS`) and at least `PARALLEL_MIN` organizations, the
+    blocks are worked in that many forked processes, whose results must pickle; `progress`
+    hears of each block done.
+    """
     with fewer_collections():
-        yield from _summarize(store, rules, index, root, orgs, window, summarize, keep, jobs, progress, bare_met, only)
+        yield from _map(store, index, root, orgs, work, jobs, progress)
 
 
-def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
-               summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None, jobs: int,
-               progress: Callable[[int, int], None] | None, bare_met: bool, only: Collection[str] | None) -> Iterator[T]:
+def _map(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
+         work: Callable[[list[OrgRow], Ids | None, bool], Iterable[T]], jobs: int,
+         progress: Callable[[int, int], None] | None) -> Iterator[T]:
     ordered = sorted(orgs, key=lambda o: o.id)
     jobs = min(jobs, MAX_JOBS) if can_fork() and not _in_memory(store) else 1
     # A few organizations scattered over a large scope (a supervision run's items of last
@@ -94,15 +110,13 @@ def _summarize(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: 
     prefix = root.path + "/"
     listed = len(ordered) * 2 < sum(o.path.startswith(prefix) for o in index.by_id.values())
     if jobs <= 1 or len(ordered) < PARALLEL_MIN:
-        for org_id, found in iter_findings(store, rules, index, root, ordered, window, progress, keep,
-                                           ids=_ids(ordered, listed), bare_met=bare_met, only=only):
-            yield summarize(org_id, found)
+        yield from work(ordered, _ids(ordered, listed), True)
         return
     blocks = _blocks(ordered, jobs * BLOCKS_PER_JOB)
     global _job
     if _job is not None:
-        raise RuntimeError("summarize_orgs is already running in this process")
-    _job = _Job(os.getpid(), store, rules, index, root, window, keep, bare_met, only, listed, summarize, blocks)
+        raise RuntimeError("map_blocks is already running in this process")
+    _job = _Job(os.getpid(), store, work, blocks, listed)
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
     # The workers (forked at the first map) collect garbage without the objects made before the
     # fork: traversing them would copy every page of them into each worker (a supervision run's
@@ -164,7 +178,5 @@ def _detach() -> None:
 
 def _run_block(number: int) -> list[Any]:
     assert _job is not None
-    job, block = _job, _job.blocks[number]
-    found = iter_findings(job.store, job.rules, job.index, job.root, block, job.window, keep=job.keep,
-                          ids=_ids(block, job.listed) or (block[0].id, block[-1].id), bare_met=job.bare_met, only=job.only)
-    return [job.summarize(org_id, findings) for org_id, findings in found]
+    block = _job.blocks[number]
+    return list(_job.work(block, _ids(block, _job.listed) or (block[0].id, block[-1].id), False))

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any, Callable, Collection, Iterator, NamedTuple, TypeVar
+from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
 from compliance.errors import InputError
 from compliance.importing import file_meta
@@ -15,7 +15,7 @@ from compliance.members import (MOBILE_KINDS, PARTICIPATION_KINDS, TRAINING_HOUR
                                 mobile_members, training_hours, watch)
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
-from compliance.store.scope import by_org, ids_of
+from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
 
 DUES_COLUMNS = [Column("姓名", "member", True), Column("党组织", "org", True, 1000), Column("月份", "month", True),
@@ -45,38 +45,49 @@ class OrgMembers(NamedTuple):
     paid: dict[int, dict[str, date]]       # member id -> month -> day paid
 
 
-def org_members(store: Store, under: str | None, records: bool = False, kinds: Collection[str] | None = None,
-                since: date | None = None, dues: bool = False) -> Iterator[OrgMembers]:
-    """Yield each organization at or below `under` (everywhere when None) that has members, in id order.
+def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = None, records: bool = False,
+                kinds: Collection[str] | None = None, since: date | None = None, dues: bool = False) -> Iterator[OrgMembers]:
+    """Yield each of `orgs` (at or below the path `root`, in id order, read by `ids`: see `in_scope`) that has members.
 
     With `records`, its current records (of `kinds`, held from `since`); with `dues`, its
-    members' payments. The scope is read in one statement per table and streamed: one
-    organization's rows are held at a time (a province's records as one list took 2.3 GB at
-    10,000 branches).
+    members' payments. The organizations are read in one statement per table and streamed:
+    one organization's rows are held at a time (a province's records as one list took 2.3 GB
+    at 10,000 branches).
     """
+    ids = ids if ids is not None else ids_of(o.id for o in orgs)
+    roster = by_org(store.scope_members(root, ids))
+    found = by_org(store.scope_records(root, since=since, ids=ids, kinds=kinds) if records else ())
+    payments = by_org(store.scope_dues(root, ids) if dues else ())
+    exemptions = store.scope_exemptions(root, ids)
+    for org in orgs:
+        rows = roster.take(org.id)
+        if not rows:
+            continue
+        members = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
+                              tuple(exemptions.get(m.id, ()))) for m in rows]
+        paid: dict[int, dict[str, date]] = {}
+        for p in payments.take(org.id):
+            paid.setdefault(p.member_id, {})[p.month] = p.paid_on
+        yield OrgMembers(org, members, found.take(org.id), paid)
+
+
+def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMembers]], Iterable[T]],
+             path: Callable[[T], str], jobs: int, **read: Any) -> list[T]:
+    """Return the rows `rows_of` makes of the organizations at or below `under` (`org_members`, with `read`), by path.
+
+    A large scope is worked in blocks, in `jobs` processes (`compliance.blocks`); the rows of
+    each organization, its members by name, stay in their order.
+    """
+    from compliance.blocks import map_blocks      # it loads multiprocessing: only the commands that use it
+
     index = OrgIndex(store.orgs())
+    rows: list[T] = []
     for root in _roots(index, under):
-        orgs = sorted(index.subtree(root), key=attrgetter("id"))
-        ids = ids_of(o.id for o in orgs)
-        roster = by_org(store.scope_members(root.path, ids))
-        found = by_org(store.scope_records(root.path, since=since, ids=ids, kinds=kinds) if records else ())
-        payments = by_org(store.scope_dues(root.path, ids) if dues else ())
-        exemptions = store.scope_exemptions(root.path, ids)
-        for org in orgs:
-            rows = roster.take(org.id)
-            if not rows:
-                continue
-            members = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
-                                  tuple(exemptions.get(m.id, ()))) for m in rows]
-            paid: dict[int, dict[str, date]] = {}
-            for p in payments.take(org.id):
-                paid.setdefault(p.member_id, {})[p.month] = p.paid_on
-            yield OrgMembers(org, members, found.take(org.id), paid)
+        def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: str = root.path) -> Iterable[T]:
+            return rows_of(org_members(store, root, block, ids, **read))
 
-
-def _by_path(rows: list[T], path: Callable[[T], str]) -> list[T]:
-    """Return `rows` (made organization by organization, each one's members by name) ordered by organization path."""
-    rows.sort(key=path)         # stable: each organization's rows stay in name order
+        rows.extend(map_blocks(store, index, root, index.subtree(root), work, jobs))
+    rows.sort(key=path)         # stable
     return rows
 
 
@@ -85,38 +96,43 @@ ACTIVITY_KINDS = PARTICIPATION_KINDS | MOBILE_KINDS
 
 
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None,
-                 keep: Callable[[WatchRow], bool] | None = None) -> list[WatchRow]:
+                 keep: Callable[[WatchRow], bool] | None = None, jobs: int = 1) -> list[WatchRow]:
     """Return every member's months without organizational life and without dues, as of `as_of` (those `keep` keeps)."""
     from compliance.tracking import watch_months
 
     start = since or date(as_of.year - 1, as_of.month, 1)
     warn = watch_months(store)
-    rows: list[WatchRow] = []
-    for o in org_members(store, under, records=True, kinds=ACTIVITY_KINDS, dues=True):
-        dues_orgs = {o.org.id} if any(o.paid.values()) else set()
-        rows.extend(r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, start, warn=warn) if keep is None or keep(r))
-    return _by_path(rows, attrgetter("org"))
+
+    def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
+        for o in found:
+            dues_orgs = {o.org.id} if any(o.paid.values()) else set()
+            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, start, warn=warn) if keep is None or keep(r))
+
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True)
 
 
-def mobile_list(store: Store, under: str | None, as_of: date) -> list[MobileRow]:
+def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1) -> list[MobileRow]:
     """Return each mobile member's last contact, and whether it is lost."""
-    rows: list[MobileRow] = []
-    for o in org_members(store, under, records=True, kinds=ACTIVITY_KINDS):
-        if any(m.mobile for m in o.members):
-            rows.extend(mobile_members(o.members, o.records, as_of))
-    return _by_path(rows, attrgetter("org"))
+    def rows_of(found: Iterator[OrgMembers]) -> Iterator[MobileRow]:
+        for o in found:
+            if any(m.mobile for m in o.members):
+                yield from mobile_members(o.members, o.records, as_of)
+
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS)
 
 
-def hours_list(store: Store, under: str | None, year: int,
-               keep: Callable[[dict[str, Any]], bool] | None = None) -> list[dict[str, Any]]:
+def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[str, Any]], bool] | None = None,
+               jobs: int = 1) -> list[dict[str, Any]]:
     """Return each member's training hours in `year` and what is missing to 32 (the rows `keep` keeps)."""
-    rows: list[dict[str, Any]] = []
-    for o in org_members(store, under, records=True, since=date(year, 1, 1)):
-        totals = training_hours(o.members, o.records, year)
-        found = ({"org": m.org, "member": m.name, "hours": totals[m.id], "missing": max(0.0, TRAINING_HOURS - totals[m.id])}
-                 for m in o.members)
-        rows.extend(r for r in found if keep is None or keep(r))
-    return _by_path(rows, itemgetter("org"))
+    def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
+        for o in found:
+            totals = training_hours(o.members, o.records, year)
+            for m in o.members:
+                row = {"org": m.org, "member": m.name, "hours": totals[m.id], "missing": max(0.0, TRAINING_HOURS - totals[m.id])}
+                if keep is None or keep(row):
+                    yield row
+
+    return _by_path(store, under, rows_of, itemgetter("org"), jobs, records=True, since=date(year, 1, 1))
 
 
 def indicators(store: Store, under: str | None, as_of: date) -> list:
@@ -130,7 +146,8 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
         roster = by_org(store.scope_members(root.path, ids_of(o.id for o in branches)))
         rows.extend(roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in roster.take(o.id)], as_of)
                     for o in branches)
-    return _by_path(rows, attrgetter("org"))
+    rows.sort(key=attrgetter("org"))
+    return rows
 
 
 def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]:
@@ -139,18 +156,20 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
 
     current = month_key(as_of)
     first, last = date(as_of.year - 1, as_of.month, 1), (as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
-    rows = []
-    for o in org_members(store, under, dues=True):
-        if not any(o.paid.values()):
-            continue         # a branch that records no dues
-        for m in o.members:
-            paid = o.paid.get(m.id, {})
-            if current in paid:
-                continue
-            run = 1 + consecutive_gap(set(paid), first, last, m.exemptions)
-            rows.append({"org": m.org, "member": m.name, "last_paid": max(paid) if paid else None,
-                         "months": run, "three_or_more": run >= 3})
-    return _by_path(rows, itemgetter("org"))
+
+    def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
+        for o in found:
+            if not any(o.paid.values()):
+                continue         # a branch that records no dues
+            for m in o.members:
+                paid = o.paid.get(m.id, {})
+                if current in paid:
+                    continue
+                run = 1 + consecutive_gap(set(paid), first, last, m.exemptions)
+                yield {"org": m.org, "member": m.name, "last_paid": max(paid) if paid else None,
+                       "months": run, "three_or_more": run >= 3}
+
+    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True)
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:

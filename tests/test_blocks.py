@@ -46,6 +46,20 @@ def test_overdue_in_two_processes_lists_what_one_process_lists(province, rules):
     assert {type(f) for f in two} == {Finding}      # equal as tuples is not enough: callers read fields by name
 
 
+def test_member_checks_in_two_processes_list_what_one_process_lists(province):
+    from compliance import membership
+
+    store, root = province[0][0], province[1]
+    flagged = lambda r: r.level is not None      # noqa: E731  (made in the workers)
+    one = (membership.member_watch(store, root, DAY, jobs=1), membership.member_watch(store, root, DAY, keep=flagged, jobs=1),
+           membership.mobile_list(store, root, DAY, jobs=1), membership.hours_list(store, root, DAY.year, jobs=1))
+    two = (membership.member_watch(store, root, DAY, jobs=2), membership.member_watch(store, root, DAY, keep=flagged, jobs=2),
+           membership.mobile_list(store, root, DAY, jobs=2), membership.hours_list(store, root, DAY.year, jobs=2))
+    assert two == one
+    assert 0 < len(one[1]) < len(one[0]) and one[2] and one[3]
+    assert [r.org for r in one[0]] == sorted(r.org for r in one[0])
+
+
 def test_a_supervision_run_in_two_processes_saves_what_one_process_saves(province, rules):
     stores, root = province
     if len(stores) == 1:

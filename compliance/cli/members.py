@@ -13,12 +13,14 @@ from compliance.access import default_scope, require_read, require_write
 from compliance.cli import (
     AS_OF_OPTION,
     FORMAT_OPTION,
+    JOBS_OPTION,
     Format,
     _date_option,
     _today,
     app,
     console,
     fails_cleanly,
+    jobs_count,
     member_app,
     session,
 )
@@ -50,12 +52,12 @@ def _scope(store, actor, under: Optional[str]) -> Optional[str]:
 def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
                   as_of: Optional[str] = AS_OF_OPTION,
                   everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是需要关注的。"),
-                  fmt: Format = FORMAT_OPTION) -> None:
+                  fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """六个月提示：连续3个月未参加组织生活或未交党费的党员需关注，6个月的提请支部审查（不作自行脱党认定）。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"))
+    rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs))
     data = ({"org": r.org, "member": r.member, "mobile": r.mobile,
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
@@ -83,12 +85,13 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
 def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
                   year: Optional[int] = typer.Option(None, "--year", help="年份（默认今年）。"),
                   everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是不足32学时的。"),
-                  fmt: Format = FORMAT_OPTION) -> None:
+                  fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """集中学习培训学时：每名党员每年不少于32学时，列出不足的及差额。"""
     store, actor = session()
     under = _scope(store, actor, under)
     target = year or _today().year
-    rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0)
+    rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0,
+                                 jobs=jobs_count(jobs))
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
         return
@@ -192,12 +195,12 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
 @mobile_app.command("list")
 @fails_cleanly
 def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
-                as_of: Optional[str] = AS_OF_OPTION, fmt: Format = FORMAT_OPTION) -> None:
+                as_of: Optional[str] = AS_OF_OPTION, fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """流动党员：挂钩联系人、最近一次汇报或参加活动的日期；超过半年没有联系的标为失联。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = membership.mobile_list(store, under, day)
+    rows = membership.mobile_list(store, under, day, jobs_count(jobs))
     data = [{"org": r.org, "member": r.member, "liaison": r.liaison, "last_contact": r.last_contact.isoformat() if r.last_contact else None,
              "lost": r.lost} for r in rows]
     if fmt is not Format.table:
