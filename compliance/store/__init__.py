@@ -166,9 +166,10 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         with self.engine.connect() as conn:
             head = conn.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.last_hash)).first()
             key = tuple(head) if head is not None else None
-            if self._orgs is None or self._orgs[0] != key or key is None:
-                self._orgs = (key, [OrgRow(*row) for row in conn.execute(select(*cols))])
-        return list(self._orgs[1])
+            kept = self._orgs          # read once: a scheduler thread may replace it meanwhile
+            if kept is None or key is None or kept[0] != key:
+                kept = self._orgs = (key, [OrgRow(*row) for row in conn.execute(select(*cols))])
+        return list(kept[1])
 
     def members(self, org_ids: Iterable[int] | None = None) -> list[MemberRow]:
         """Return the members of the given organizations (all members when None)."""
