@@ -300,3 +300,41 @@ def test_a_mobile_report_covers_its_half_year_and_another_record_its_month():
     a = activity([meeting("2026-03-10", kind="mobile_report", member="王五"), meeting("2026-08-05", "张三", member="王五")])[1]
     assert a.reported("王五") == {month_index(date(2026, m, 1)) for m in (1, 2, 3, 4, 5, 6, 8)}
     assert a.reported("张三") == set()
+
+
+@pytest.fixture
+def pg_zh_url(postgres_server: str):
+    """Yield the URL of a new PostgreSQL database whose text sorts by the ICU Chinese collation (pinyin)."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = "zh_" + uuid.uuid4().hex[:12]
+    admin = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE \"{name}\" TEMPLATE template0 LOCALE_PROVIDER icu ICU_LOCALE 'zh' LOCALE 'C'"))
+    try:
+        yield postgres_server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def test_members_of_a_branch_come_in_the_same_order_whatever_the_database_collation(pg_zh_url: str, sqlite_url: str,
+                                                                                    rules, tmp_path: Path):
+    # 张 (U+5F20) < 李 (U+674E) < 王 (U+738B) by code point; by pinyin 李 < 王 < 张.
+    names = ["王五", "李四", "张三"]
+    orders = []
+    for url in (sqlite_url, pg_zh_url):
+        store = Store(url)
+        store.upgrade()
+        store.set_setting("default_catalog", "tuhe-2021")
+        importing.import_orgs(store, rules, write_csv(tmp_path / "orgs.csv", "名称,上级,类型\n图河镇党委,,乡镇党委\n"
+                                                                              "一支部,图河镇党委,党支部"))
+        importing.import_members(store, write_csv(tmp_path / "m.csv", "姓名,党组织,类别\n" + "\n".join(
+            f"{n},图河镇党委/一支部,正式党员" for n in names)))
+        orders.append([r["member"] for r in membership.hours_list(store, None, 2026)])
+        store.engine.dispose()
+    assert orders[0] == sorted(names) == ["张三", "李四", "王五"]
+    assert orders[1] == orders[0]

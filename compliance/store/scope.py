@@ -188,9 +188,12 @@ class ScopeQueries:
     def scope_members(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
         """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
-        query = (select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
-                 .order_by(MEMBER.c.org_id, MEMBER.c.name))
         sqlite = self.engine.dialect.name == "sqlite"
+        # By code point on every database: SQLite compares UTF-8 bytes, and PostgreSQL does with
+        # the "C" collation whatever the database's own (which may sort Chinese names by pinyin).
+        name = MEMBER.c.name if sqlite else MEMBER.c.name.collate("C")
+        query = (select(*cols).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id)).where(in_scope(root_path, ids))
+                 .order_by(MEMBER.c.org_id, name))
         new, day = tuple.__new__, _day_or_none
         if sqlite:
             return self._groups(query, lambda rows: [new(MemberRow, (r[0], r[1], r[2], r[3], r[4], bool(r[5]), day(r[6]), r[7],
