@@ -153,3 +153,14 @@ def test_an_edited_time_is_caught_to_the_microsecond(town: Store, rules):
         at = conn.execute(select(AUDIT.c.at).where(AUDIT.c.seq == 2)).scalar()
         conn.execute(update(AUDIT).where(AUDIT.c.seq == 2).values(at=at.replace(microsecond=999999)))
     assert "第 2 条" in town.verify_audit()[1]
+
+
+def test_an_organization_import_is_audited_in_a_database_in_memory(rules, tmp_path: Path):
+    # One connection serves every use of "sqlite://": a read made inside the import's
+    # transaction must not end it and lose the audit entry already written.
+    memory = Store("sqlite://")
+    memory.upgrade()
+    importing.import_orgs(memory, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n图河镇党委,,乡镇党委\n一支部,图河镇党委,党支部"))
+    assert [e["action"] for e in _entries(memory)] == ["import"]
+    assert [o.path for o in memory.orgs()] == ["图河镇党委", "图河镇党委/一支部"]
+    assert memory.verify_audit() == (1, None)

@@ -194,7 +194,9 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         with self.writing() as conn:
             self.audit(conn, "import", "org", detail={**(meta or {}), "added": [r["path"] for r in rows],
                                                       "updated": [{k: v for k, v in u.items()} for u in updates]})
-            ids = {r.path: r.id for r in self.orgs()}
+            # Read on this transaction's connection: on "sqlite://" every use shares one connection,
+            # and a read of its own would end this transaction, audit entry and all.
+            ids = {path: org_id for org_id, path in conn.execute(select(ORG.c.id, ORG.c.path))}
             for row in rows:
                 values = {k: v for k, v in row.items() if k != "parent_path"}
                 values["parent_id"] = ids.get(row["parent_path"]) if row.get("parent_path") else None
