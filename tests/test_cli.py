@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import app
+from compliance.report import tables
 from tests.conftest import TOWN_ORGS, roster_csv, write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -127,10 +128,8 @@ def test_overdue_table_is_in_chinese(runner, db):
 
 
 def test_a_long_overdue_table_is_counted_per_unit_below_the_scope(runner, db, monkeypatch):
-    from compliance.report import findings as findings_report
-
     rows = json.loads(runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]).stdout)
-    monkeypatch.setattr(findings_report, "TABLE_LIMIT", len(rows) - 1)
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows) - 1)
     result = runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25"], terminal_width=200)
     assert result.exit_code == 0, result.output
     assert "按下级党组织汇总" in result.output and "--format csv" in result.output
@@ -149,7 +148,7 @@ def test_a_long_overdue_table_is_counted_per_unit_below_the_scope(runner, db, mo
         assert [int(n) for n in c[2:5]] == units[c[0]], c
         assert int(c[1]) == len({r["org"] for r in rows if unit(r["org"]) == c[0]})
     # Within the limit, the detailed table as before.
-    monkeypatch.setattr(findings_report, "TABLE_LIMIT", len(rows))
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows))
     detailed = runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25"], terminal_width=200)
     assert "周期（问题）" in detailed.output and "按下级党组织汇总" not in detailed.output
 
@@ -308,3 +307,51 @@ def test_a_negative_jobs_count_is_a_one_line_error(runner, db, command):
     result = runner.invoke(app, db + [*command, "--jobs", "-1"])
     assert result.exit_code == 2
     assert "--jobs：值「-1」不能为负数" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+
+
+def _table_rows(output: str) -> list[list[str]]:
+    """Return the first line of each row of a rich table: its cells, stripped."""
+    cells = [[c.strip() for c in line.strip("│").split("│")] for line in output.splitlines() if line.startswith("│")]
+    return [c for c in cells if c[0]]
+
+
+def test_a_long_ledger_is_counted_per_unit_below_the_scope(runner, logged, monkeypatch):
+    runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"])
+    rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--format", "json"]).stdout)
+    closed = next(r for r in rows if r["org"] != BRANCH)
+    assert runner.invoke(app, logged + ["rectify", "close", str(closed["id"]), "--note", "回头看：已整改", "--on", "2026-11-21"]).exit_code == 0
+    rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--format", "json"]).stdout)
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows) - 1)
+    result = runner.invoke(app, logged + ["rectify", "list", "--under", "图河镇党委"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "按下级党组织汇总" in result.output and "--format csv" in result.output and "整改措施" not in result.output
+    units: dict[str, list] = {}
+    for r in rows:
+        unit = "（本级）" if r["org"] == "图河镇党委" else r["org"].removeprefix("图河镇党委/").split("/")[0]
+        orgs, counts = units.setdefault(unit, (set(), [0, 0, 0, 0]))
+        orgs.add(r["org"])
+        counts[0] += 1
+        counts[1] += r["closed_on"] is None
+        counts[2] += r["overdue"]
+        counts[3] += r["closed_on"] is not None
+    shown = {c[0]: [int(n) for n in c[1:6]] for c in _table_rows(result.output)}
+    assert shown == {unit: [len(orgs), *counts] for unit, (orgs, counts) in units.items()}
+    assert sum(n[4] for n in shown.values()) == 1
+    assert f"共 {len(rows)} 项：未销号 {len(rows) - 1} 项" in result.output
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows))
+    detailed = runner.invoke(app, logged + ["rectify", "list", "--under", "图河镇党委"], terminal_width=200)
+    assert "整改措施" in detailed.output and "按下级党组织汇总" not in detailed.output
+
+
+def test_a_long_organization_list_is_counted_per_unit(runner, db, monkeypatch):
+    rows = json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows) - 1)
+    result = runner.invoke(app, db + ["org", "list"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "按下级党组织汇总" in result.output and "执行规定" not in result.output
+    # The whole tree has one root: its units are those one level further down.
+    shown = {c[0]: [int(n) for n in c[1:4]] for c in _table_rows(result.output)}
+    assert shown == {"图河镇党委": [1, 0, 0], "图河镇党委/朱庄村党总支": [3, 2, 0], "图河镇党委/马屯村党支部": [1, 1, 0]}
+    monkeypatch.setattr(tables, "TABLE_LIMIT", 2)
+    under = runner.invoke(app, db + ["org", "list", "--under", "朱庄村党总支"], terminal_width=200)
+    assert {c[0] for c in _table_rows(under.output)} == {"（本级）", "第一党支部", "第二党支部"}

@@ -67,7 +67,7 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
         root = index.resolve(scope)
         require_read(store, actor, root.path)
     orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: o.path)
-    catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value)
+    catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value, root.path if scope else None)
 
 
 @member_app.command("import")

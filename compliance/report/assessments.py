@@ -6,10 +6,13 @@ import csv
 import json
 import sys
 from datetime import date
+from operator import itemgetter
 from typing import Any, Iterable
 
 from rich.console import Console
+from rich.table import Table
 
+from compliance.report import tables
 from compliance.report.tables import titled_table
 from compliance.scoring import Score
 from compliance.store.runs import RectificationRow
@@ -114,18 +117,40 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
 
 
 def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None) -> None:
+    """Print the ledger (above `tables.TABLE_LIMIT` items, its counts per unit below `root`) and its totals."""
     if not rows:
         console.print("整改台账：没有需要列出的事项。")
         return
+    if len(rows) > tables.TABLE_LIMIT:
+        console.print(_ledger_units(rows, root))
+        console.print(tables.too_many(len(rows)))
+    else:
+        console.print(_ledger_table(rows, root))
+    open_count = sum(1 for r in rows if not r["closed_on"])
+    overdue = sum(1 for r in rows if r["overdue"])
+    console.print(f"共 {len(rows)} 项：未销号 {open_count} 项，其中超期 {overdue} 项")
+
+
+def _ledger_units(rows: list[dict[str, Any]], root: str | None) -> Table:
+    """Return the ledger's items, open, overdue and closed, per unit below `root`; the most overdue first."""
+    counts = {}
+    for unit, items in tables.by_unit(rows, itemgetter("org"), root).items():
+        open_count = sum(1 for r in items if not r["closed_on"])
+        counts[unit] = (len({r["org"] for r in items}), len(items), open_count, sum(1 for r in items if r["overdue"]),
+                        len(items) - open_count)
+    table = titled_table("整改台账（按下级党组织汇总）", ("下级党组织", "有事项的党组织", "整改事项", "未销号", "其中超期", "已销号"))
+    for unit in sorted(counts, key=lambda u: (-counts[u][3], -counts[u][2], u)):
+        table.add_row(unit, *map(str, counts[unit]))
+    return table
+
+
+def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:
     table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"))
     for r in rows:
         org = r["org"][len(root) + 1:] if root and r["org"].startswith(root + "/") else r["org"]
         deadline = f"[bold red]{r['deadline']}（已超期）[/]" if r["overdue"] else r["deadline"]
         table.add_row(str(r["id"]), org, r["matter"], r["measure"], deadline, r["responsible"], r["closed_on"] or "")
-    console.print(table)
-    open_count = sum(1 for r in rows if not r["closed_on"])
-    overdue = sum(1 for r in rows if r["overdue"])
-    console.print(f"共 {len(rows)} 项：未销号 {open_count} 项，其中超期 {overdue} 项")
+    return table
 
 
 def print_run(console: Console, result: SupervisionResult, files: list[str]) -> None:

@@ -7,6 +7,7 @@ import io
 import json
 import sys
 from collections import Counter
+from operator import itemgetter
 from typing import Any
 
 from rich.console import Console
@@ -14,6 +15,8 @@ from rich.table import Table
 
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
+from compliance.report import tables
+from compliance.report.tables import titled_table
 from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
@@ -120,13 +123,22 @@ def print_catalog(console: Console, catalog: Catalog, fmt: str) -> None:
     console.print(table)
 
 
-def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_catalog: str, fmt: str) -> None:
-    """Print organizations with their effective catalog and sector."""
+def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_catalog: str, fmt: str,
+               root: str | None = None) -> None:
+    """Print organizations with their effective catalog and sector (above `tables.TABLE_LIMIT`, counts per unit below `root`)."""
     rows = [{"path": o.path, "code": o.code, "type": o.type, "sector": index.sector_of(o),
              "catalog": index.catalog_of(o, default_catalog), "founded": o.founded, "tracked_from": o.tracked_from,
              "secretary": "（空缺）" if o.secretary_vacant else o.secretary} for o in orgs]
     if fmt != "table":
         return _write(rows, fmt)
+    if len(rows) > tables.TABLE_LIMIT:
+        units = titled_table(f"党组织（{len(rows)} 个，按下级党组织汇总）", ("下级党组织", "党组织", "党支部", "书记空缺"))
+        for unit, found in tables.by_unit(rows, itemgetter("path"), root).items():
+            units.add_row(unit, str(len(found)), str(sum(1 for r in found if r["type"] == "党支部")),
+                          str(sum(1 for r in found if r["secretary"] == "（空缺）")))
+        console.print(units)
+        console.print(tables.too_many(len(rows), "个"))
+        return
     table = Table(title=f"党组织（{len(rows)} 个）", header_style="bold")
     for heading in ("路径", "代码", "类型", "领域", "执行规定", "书记"):
         table.add_column(heading, overflow="fold")

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Iterable, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
 from compliance.evaluate import SEVERITY, Finding
+from compliance.report import tables
 from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
 
 CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
@@ -151,23 +153,18 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     return table
 
 
-# A listing of more findings than this is shown on the terminal as counts per unit below the
-# scope: rich took 18 s to lay out a county's 18,508 findings as 30,000 lines, more than anyone
-# reads there. JSON and CSV always list every finding.
-TABLE_LIMIT = 2000
 SUMMARY_STATUSES = ("missed", "invalid", "due")
 
 
 def print_findings(console: Console, findings: list[Finding], title: str, show_org: bool = True,
                    root: str | None = None, year: int | None = None) -> None:
-    """Print a table of findings (or, above `TABLE_LIMIT` across organizations, `units_table`) and a one-line count by status."""
+    """Print a table of findings (or, above `tables.TABLE_LIMIT` across organizations, `units_table`) and a one-line count by status."""
     if not findings:
         console.print(f"{title}：没有需要列出的事项。")
         return
-    if show_org and len(findings) > TABLE_LIMIT:
+    if show_org and len(findings) > tables.TABLE_LIMIT:
         console.print(units_table(findings, title, root))
-        console.print(f"共 {len(findings)} 项，超过 {TABLE_LIMIT} 项，按下级党组织汇总；逐项清单请加 --format csv（可用 Excel 打开）"
-                      "或 --format json，或用 --under 指定下级党组织。")
+        console.print(tables.too_many(len(findings)))
     else:
         console.print(findings_table(findings, title, show_org, root, year))
     counts: dict[str, int] = {}
@@ -175,14 +172,6 @@ def print_findings(console: Console, findings: list[Finding], title: str, show_o
         counts[f.status] = counts.get(f.status, 0) + 1
     summary = "，".join(f"{STATUS_LABELS[s]} {n} 项" for s, n in counts.items())
     console.print(f"共 {len(findings)} 项：{summary}")
-
-
-def _unit(path: str, root: str | None, depth: int) -> str:
-    """Return the unit `depth` levels below `root` (below the top when None) that `path` belongs to; `root` itself for its own findings."""
-    below = path[len(root) + 1:] if root and path.startswith(root + "/") else None if root and path == root else path
-    if below is None:
-        return "（本级）"
-    return "/".join(below.split("/")[:depth])
 
 
 def units_table(findings: list[Finding], title: str, root: str | None = None) -> Table:
@@ -196,18 +185,15 @@ def units_table(findings: list[Finding], title: str, root: str | None = None) ->
         statuses, names = by_org.setdefault(f.org, ({}, {}))
         statuses[f.status] = statuses.get(f.status, 0) + 1
         names[f.name] = names.get(f.name, 0) + 1
-    depth = 1
-    while depth < 4 and len({_unit(o, root, depth) for o in by_org}) < 2 and \
-            any(_unit(o, root, depth) != _unit(o, root, depth + 1) for o in by_org):
-        depth += 1
     units: dict[str, tuple[dict[str, int], dict[str, int], list[str]]] = {}
-    for org, (statuses, names) in by_org.items():
-        counts, totals, orgs = units.setdefault(_unit(org, root, depth), ({}, {}, []))
-        orgs.append(org)
-        for key, n in statuses.items():
-            counts[key] = counts.get(key, 0) + n
-        for key, n in names.items():
-            totals[key] = totals.get(key, 0) + n
+    for unit, members in tables.by_unit(list(by_org.items()), itemgetter(0), root).items():
+        counts, totals, orgs = units[unit] = ({}, {}, [])
+        for org, (statuses, names) in members:
+            orgs.append(org)
+            for key, n in statuses.items():
+                counts[key] = counts.get(key, 0) + n
+            for key, n in names.items():
+                totals[key] = totals.get(key, 0) + n
     table = Table(title=f"{title}（按下级党组织汇总）", header_style="bold")
     table.add_column("下级党组织", overflow="fold")
     table.add_column("有事项的党组织", justify="right")
