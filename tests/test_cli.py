@@ -355,3 +355,29 @@ def test_a_long_organization_list_is_counted_per_unit(runner, db, monkeypatch):
     monkeypatch.setattr(tables, "TABLE_LIMIT", 2)
     under = runner.invoke(app, db + ["org", "list", "--under", "朱庄村党总支"], terminal_width=200)
     assert {c[0] for c in _table_rows(under.output)} == {"（本级）", "第一党支部", "第二党支部"}
+
+
+@pytest.mark.parametrize("command, count_at, counted", [
+    (["members", "watch", "--all"], 2, lambda r: r["level"] == "提请支部审查"),
+    (["members", "hours", "--all", "--year", "2026"], 2, lambda r: r["missing"] > 0),
+    (["members", "indicators", "--all"], 1, lambda r: r["flags"]),
+    (["mobile", "list"], 2, lambda r: r["lost"]),
+    (["dues", "unpaid"], 2, lambda r: r["three_or_more"]),
+])
+def test_a_long_member_listing_is_counted_per_unit(runner, db, tmp_path: Path, monkeypatch, command, count_at, counted):
+    first = json.loads(runner.invoke(app, db + ["members", "hours", "--all", "--format", "json"]).stdout)[0]["member"]
+    dues = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"{first},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 11))
+    assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
+    args = db + command + ["--under", "图河镇党委"] + (["--as-of", "2026-11-20"] if "--year" not in command else [])
+    rows = json.loads(runner.invoke(app, args + ["--format", "json"]).stdout)
+    assert rows
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows) - 1)
+    result = runner.invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "按下级党组织汇总" in result.output and "--format csv" in result.output
+    shown = _table_rows(result.output)
+    assert all(any((r["org"] + "/").startswith(f"图河镇党委/{c[0]}/") for r in rows) for c in shown)
+    assert sum(int(c[count_at]) for c in shown) == len(rows)
+    assert sum(int(c[count_at + 1]) for c in shown) == sum(1 for r in rows if counted(r))
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows))
+    assert "按下级党组织汇总" not in runner.invoke(app, args, terminal_width=200).output

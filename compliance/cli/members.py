@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Optional
 
 import typer
+from rich.table import Table
 
 from compliance import membership, tracking
 from compliance.access import default_scope, require_read, require_write
@@ -25,7 +26,7 @@ from compliance.cli import (
     session,
 )
 from compliance.report.assessments import emit_rows
-from compliance.report.tables import titled_table
+from compliance.report.tables import counts_table, print_listing, titled_table
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
@@ -41,9 +42,11 @@ WHOLE = ("提示", "状态", "未参加", "未交费", "连续未交", "最近�
 
 
 def _scope(store, actor, under: Optional[str]) -> Optional[str]:
+    """Return the path of the scope (`--under` as given, a code or a path, or the user's own), after checking it may be read."""
     under = default_scope(actor, under)
     if under:
-        require_read(store, actor, tracking.org_path(store, under))
+        under = tracking.org_path(store, under)
+        require_read(store, actor, under)
     return under
 
 
@@ -70,13 +73,19 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     if not rows:
         console.print(f"截至 {day.isoformat()}，没有需要关注的党员。")
         return
-    table = titled_table(f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）", ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"), WHOLE)
-    for r in rows:
-        org = r.org[len(under) + 1:] if under and r.org.startswith(under + "/") else r.org
-        table.add_row(org, r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
-                      "—" if r.months_absent is None else f"{r.months_absent}个月", r.last_dues or "—",
-                      "—" if r.months_unpaid is None else f"{r.months_unpaid}个月", LEVELS.get(r.level or "", ""))
-    console.print(table)
+    title = f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）"
+
+    def detail() -> Table:
+        table = titled_table(title, ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"), WHOLE)
+        for r in rows:
+            org = r.org[len(under) + 1:] if under and r.org.startswith(under + "/") else r.org
+            table.add_row(org, r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
+                          "—" if r.months_absent is None else f"{r.months_absent}个月", r.last_dues or "—",
+                          "—" if r.months_unpaid is None else f"{r.months_unpaid}个月", LEVELS.get(r.level or "", ""))
+        return table
+
+    print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
+        ("党员", bool), ("提请支部审查", lambda r: r.level == "review"), ("关注", lambda r: r.level == "watch")]), "人")
     console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
 
 
@@ -95,10 +104,19 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
         return
-    table = titled_table(f"{target}年集中学习培训学时（不少于32学时）", ("党组织", "党员", "学时", "差额"), WHOLE)
-    for r in rows:
-        table.add_row(r["org"], r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
-    console.print(table if rows else "全部党员学时已达标。")
+    if not rows:
+        console.print("全部党员学时已达标。")
+        return
+    title = f"{target}年集中学习培训学时（不少于32学时）"
+
+    def detail() -> Table:
+        table = titled_table(title, ("党组织", "党员", "学时", "差额"), WHOLE)
+        for r in rows:
+            table.add_row(r["org"], r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
+        return table
+
+    print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
+        ("党员", bool), ("不足32学时", lambda r: r["missing"] > 0)]), "人")
 
 
 @members_app.command("indicators")
@@ -118,10 +136,19 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
         emit_rows(data, fmt.value, {"org": "党组织", "members": "党员数", "under_35": "35岁以下", "women": "女党员",
                                     "newest_joined": "最近入党", "flags": "提示"})
         return
-    table = titled_table(f"花名册提示（截至 {day.isoformat()}）", ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"), WHOLE)
-    for r in data:
-        table.add_row(r["org"], str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
-    console.print(table if rows else "没有需要提示的党支部。")
+    if not rows:
+        console.print("没有需要提示的党支部。")
+        return
+    title = f"花名册提示（截至 {day.isoformat()}）"
+
+    def detail() -> Table:
+        table = titled_table(title, ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"), WHOLE)
+        for r in data:
+            table.add_row(r["org"], str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
+        return table
+
+    print_listing(console, data, detail, lambda: counts_table(title, data, itemgetter("org"), under, [
+        ("党支部", bool), ("有提示", itemgetter("flags"))], orgs=None), "个")
 
 
 @member_app.command("exempt")
@@ -171,11 +198,20 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数",
                                     "three_or_more": "三个月及以上"})
         return
-    table = titled_table(f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）", ("党组织", "党员", "最近交费月份", "连续未交"), WHOLE)
-    for r in rows:
-        months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
-        table.add_row(r["org"], r["member"], r["last_paid"] or "—", months)
-    console.print(table if rows else "本月党费已全部交纳。")
+    if not rows:
+        console.print("本月党费已全部交纳。")
+        return
+    title = f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）"
+
+    def detail() -> Table:
+        table = titled_table(title, ("党组织", "党员", "最近交费月份", "连续未交"), WHOLE)
+        for r in rows:
+            months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
+            table.add_row(r["org"], r["member"], r["last_paid"] or "—", months)
+        return table
+
+    print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
+        ("未交党员", bool), ("连续3个月及以上", itemgetter("three_or_more"))]), "人")
 
 
 @dues_app.command("log")
@@ -206,10 +242,19 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "liaison": "联系人", "last_contact": "最近联系", "lost": "失联"})
         return
-    table = titled_table(f"流动党员（截至 {day.isoformat()}）", ("党组织", "党员", "挂钩联系人", "最近联系", "状态"), WHOLE)
-    for r in rows:
-        table.add_row(r.org, r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
-    console.print(table if rows else "没有流动党员。")
+    if not rows:
+        console.print("没有流动党员。")
+        return
+    title = f"流动党员（截至 {day.isoformat()}）"
+
+    def detail() -> Table:
+        table = titled_table(title, ("党组织", "党员", "挂钩联系人", "最近联系", "状态"), WHOLE)
+        for r in rows:
+            table.add_row(r.org, r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
+        return table
+
+    print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
+        ("流动党员", bool), ("失联", attrgetter("lost"))]), "人")
     if rows and any(r.lost for r in rows):
         console.print(f"失联：超过半年没有汇报或参加活动的记录（共 {sum(r.lost for r in rows)} 人）。")
 

@@ -121,27 +121,13 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
     if not rows:
         console.print("整改台账：没有需要列出的事项。")
         return
-    if len(rows) > tables.TABLE_LIMIT:
-        console.print(_ledger_units(rows, root))
-        console.print(tables.too_many(len(rows)))
-    else:
-        console.print(_ledger_table(rows, root))
+    tables.print_listing(console, rows, lambda: _ledger_table(rows, root), lambda: tables.counts_table(
+        "整改台账", rows, itemgetter("org"), root,
+        [("整改事项", bool), ("未销号", lambda r: not r["closed_on"]), ("其中超期", itemgetter("overdue")), ("已销号", itemgetter("closed_on"))],
+        orgs="有事项的党组织"))
     open_count = sum(1 for r in rows if not r["closed_on"])
     overdue = sum(1 for r in rows if r["overdue"])
     console.print(f"共 {len(rows)} 项：未销号 {open_count} 项，其中超期 {overdue} 项")
-
-
-def _ledger_units(rows: list[dict[str, Any]], root: str | None) -> Table:
-    """Return the ledger's items, open, overdue and closed, per unit below `root`; the most overdue first."""
-    counts = {}
-    for unit, items in tables.by_unit(rows, itemgetter("org"), root).items():
-        open_count = sum(1 for r in items if not r["closed_on"])
-        counts[unit] = (len({r["org"] for r in items}), len(items), open_count, sum(1 for r in items if r["overdue"]),
-                        len(items) - open_count)
-    table = titled_table("整改台账（按下级党组织汇总）", ("下级党组织", "有事项的党组织", "整改事项", "未销号", "其中超期", "已销号"))
-    for unit in sorted(counts, key=lambda u: (-counts[u][3], -counts[u][2], u)):
-        table.add_row(unit, *map(str, counts[unit]))
-    return table
 
 
 def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:

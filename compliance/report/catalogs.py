@@ -16,7 +16,6 @@ from rich.table import Table
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import tables
-from compliance.report.tables import titled_table
 from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
@@ -131,20 +130,19 @@ def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_ca
              "secretary": "（空缺）" if o.secretary_vacant else o.secretary} for o in orgs]
     if fmt != "table":
         return _write(rows, fmt)
-    if len(rows) > tables.TABLE_LIMIT:
-        units = titled_table(f"党组织（{len(rows)} 个，按下级党组织汇总）", ("下级党组织", "党组织", "党支部", "书记空缺"))
-        for unit, found in tables.by_unit(rows, itemgetter("path"), root).items():
-            units.add_row(unit, str(len(found)), str(sum(1 for r in found if r["type"] == "党支部")),
-                          str(sum(1 for r in found if r["secretary"] == "（空缺）")))
-        console.print(units)
-        console.print(tables.too_many(len(rows), "个"))
-        return
+    tables.print_listing(console, rows, lambda: _orgs_table(rows), lambda: tables.counts_table(
+        f"党组织（{len(rows)} 个）", rows, itemgetter("path"), root,
+        [("党组织", bool), ("党支部", lambda r: r["type"] == "党支部"), ("书记空缺", lambda r: r["secretary"] == "（空缺）")],
+        orgs=None, ranked=False), "个")
+
+
+def _orgs_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"党组织（{len(rows)} 个）", header_style="bold")
     for heading in ("路径", "代码", "类型", "领域", "执行规定", "书记"):
         table.add_column(heading, overflow="fold")
     for r in rows:
         table.add_row(r["path"], r["code"] or "", r["type"], r["sector"] or "", r["catalog"], r["secretary"] or "")
-    console.print(table)
+    return table
 
 
 def print_overdue_summary(console: Console, findings: list[Finding], root: str | None = None) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
+from rich.console import Console
 from rich.table import Table
 
 T = TypeVar("T")
@@ -53,3 +54,35 @@ def by_unit(items: Iterable[T], path: Callable[[T], str], root: str | None) -> d
     for item in items:
         units.setdefault(unit_of(path(item), root, depth), []).append(item)
     return units
+
+
+def counts_table(title: str, rows: list[T], path: Callable[[T], str], root: str | None,
+                 counts: Sequence[tuple[str, Callable[[T], Any]]], orgs: str | None = "党组织", ranked: bool = True) -> Table:
+    """Return, per unit below `root` (`by_unit`), how many of its `rows` each of `counts` counts: (heading, test).
+
+    With `orgs`, a column of that heading counts the unit's organizations among the rows. With
+    `ranked`, units with the most rows of the later columns come first (a unit's worst first);
+    otherwise they keep the rows' order.
+    """
+    found = []
+    for unit, items in by_unit(rows, path, root).items():
+        numbers = [sum(1 for item in items if test(item)) for _, test in counts]
+        found.append((unit, ([len({path(item) for item in items})] if orgs else []) + numbers, numbers))
+    if ranked:
+        found.sort(key=lambda u: ([-n for n in u[2][1:]], -u[2][0], u[0]))
+    table = titled_table(f"{title}（按下级党组织汇总）", ("下级党组织", *([orgs] if orgs else []), *(h for h, _ in counts)))
+    for column in table.columns[1:]:
+        column.justify = "right"
+    for unit, numbers, _ in found:
+        table.add_row(unit, *map(str, numbers))
+    return table
+
+
+def print_listing(console: Console, rows: Sequence[Any], detail: Callable[[], Table], summary: Callable[[], Table],
+                  unit: str = "项") -> None:
+    """Print `detail()`, or above `TABLE_LIMIT` rows `summary()` (a `counts_table`) and how to list every row."""
+    if len(rows) > TABLE_LIMIT:
+        console.print(summary())
+        console.print(too_many(len(rows), unit))
+    else:
+        console.print(detail())
