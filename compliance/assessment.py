@@ -10,7 +10,7 @@ from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.scoring import Deduction, Score, quota_warnings, rank, score_org
 from compliance.store import Store
-from compliance.tracking import Window, default_catalog, evaluate_orgs
+from compliance.tracking import Window, default_catalog
 from obligations.cadence import parse_period_key
 from obligations.rules import Rules
 from obligations.scoresheet import Sheet
@@ -57,8 +57,14 @@ def period_bounds(period: str) -> tuple[date, date]:
 
 
 def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str | None = None,
-                as_of: date | None = None) -> tuple[list[Score], list[str]]:
-    """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings."""
+                as_of: date | None = None, jobs: int = 1) -> tuple[list[Score], list[str]]:
+    """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings.
+
+    Each branch is scored as its findings are made, in `jobs` processes for a large scope
+    (`compliance.blocks`): a province's findings are never held at once.
+    """
+    from compliance.blocks import summarize_orgs      # it loads multiprocessing: only when scoring
+
     first, last = period_bounds(period)
     # A period ends at midnight after its last day: judged the day after, its last month counts too.
     day = as_of or min(store.today(), last + timedelta(days=1))
@@ -69,14 +75,6 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     branches = [o for o in index.subtree(root) if o.type == "党支部"]
     if not branches:
         raise NotFound(f"「{root.path}」及其下级没有党支部可以考核")
-    findings = evaluate_orgs(store, rules, index, root, branches, Window(first, last, day))
-    by_org = defaultdict(list)
-    for f in findings:
-        # Periods that ended within the assessment period; and an election still outstanding,
-        # which fails every period until it is held.
-        outstanding_term = "/" in f.period and f.status == "missed" and f.due < first
-        if first <= f.due <= last or outstanding_term:
-            by_org[f.org_id].append(f)
     fallback = default_catalog(store)
     warnings: list[str] = []
     sheets: dict[int, Sheet] = {}
@@ -100,17 +98,26 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             else:
                 target = own if row["self_assessed"] else manual
                 target[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
-    scores = []
-    for org in branches:
-        sheet_ = sheets[org.id]
-        org_vetoes = list(vetoes[org.id])
+
+    def score(org_id: int, findings: list) -> Score:
+        # Periods that ended within the assessment period; and an election still outstanding,
+        # which fails every period until it is held.
+        counted = [f for f in findings if first <= f.due <= last or ("/" in f.period and f.status == "missed" and f.due < first)]
+        org = index.by_id[org_id]
+        sheet_ = sheets[org_id]
+        org_vetoes = list(vetoes[org_id])
         if org.secretary_vacant and any(v.key == "secretary_vacant" for v in sheet_.vetoes):
             org_vetoes.insert(0, next(v.text for v in sheet_.vetoes if v.key == "secretary_vacant"))
-        s = score_org(sheet_, rules.grading, org.id, org.path, period, by_org[org.id], manual[org.id], org_vetoes, own[org.id])
-        scores.append(replace(s, group=township_of(index, org)))
-    ranked = rank(scores)
-    for group in sorted({s.group for s in ranked}):
-        warnings += [f"{group}：{w}" for w in quota_warnings([s for s in ranked if s.group == group], rules.grading)]
+        s = score_org(sheet_, rules.grading, org_id, org.path, period, counted, manual[org_id], org_vetoes, own[org_id])
+        return replace(s, group=township_of(index, org))
+
+    found = {s.org_id: s for s in summarize_orgs(store, rules, index, root, branches, Window(first, last, day), score, jobs=jobs)}
+    ranked = rank(found[o.id] for o in branches)
+    groups: dict[str, list[Score]] = defaultdict(list)
+    for s in ranked:
+        groups[s.group].append(s)
+    for group in sorted(groups):
+        warnings += [f"{group}：{w}" for w in quota_warnings(groups[group], rules.grading)]
     return ranked, warnings
 
 

@@ -258,3 +258,14 @@ def test_evaluation_collects_garbage_less_often_in_the_workers_too_and_restores_
     assert {threshold for threshold, _ in seen} == {pipeline.YOUNG_COLLECTION}
     assert os.getpid() not in {pid for _, pid in seen}
     assert gc.get_threshold() == before
+
+
+def test_scores_in_two_processes_are_what_one_process_scores(province, rules):
+    from compliance.assessment import score_scope
+
+    stores, root = province
+    one = score_scope(stores[0], rules, root, "2026-Q3", as_of=DAY, jobs=1)
+    two = score_scope(stores[0], rules, root, "2026-Q3", as_of=DAY, jobs=2)
+    assert len(one[0]) >= blocks.PARALLEL_MIN and any(s.total < s.max_total for s in one[0])
+    assert len({s.rank for s in one[0]}) > 1 and one[1]
+    assert two == one

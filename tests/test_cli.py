@@ -381,3 +381,19 @@ def test_a_long_member_listing_is_counted_per_unit(runner, db, tmp_path: Path, m
     assert sum(int(c[count_at + 1]) for c in shown) == sum(1 for r in rows if counted(r))
     monkeypatch.setattr(tables, "TABLE_LIMIT", len(rows))
     assert "按下级党组织汇总" not in runner.invoke(app, args, terminal_width=200).output
+
+
+def test_many_scores_are_counted_per_unit_with_their_grades(runner, logged, monkeypatch):
+    args = logged + ["score", "--under", "图河镇党委", "--period", "2026-Q3", "--as-of", "2026-10-10"]
+    scores = json.loads(runner.invoke(app, args + ["--format", "json"]).stdout)["scores"]
+    monkeypatch.setattr(tables, "TABLE_LIMIT", len(scores) - 1)
+    result = runner.invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "按下级党组织汇总" in result.output and "主要扣分" not in result.output
+    headings = next(line for line in result.output.splitlines() if "下级党组织" in line)
+    grades = [h.strip() for h in headings.strip("┃").split("┃")][3:]
+    shown = _table_rows(result.output)
+    assert sum(int(c[1]) for c in shown) == len(scores)
+    assert sum(int(c[2]) for c in shown) == sum(1 for s in scores if s["qualified"] is False)
+    for i, grade in enumerate(grades, start=3):
+        assert sum(int(c[i]) for c in shown) == sum(1 for s in scores if s["grade"] == grade) > 0

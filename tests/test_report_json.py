@@ -66,3 +66,20 @@ def test_rows_written_one_at_a_time_are_the_json_of_the_whole_list(rows):
     with contextlib.redirect_stdout(out):
         emit_rows(iter(rows), "json", {})
     assert out.getvalue() == json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.dictionaries(st.sampled_from(["org", "total", "items"]),
+                                st.one_of(st.none(), st.floats(allow_nan=False), st.text(max_size=12),
+                                          st.lists(st.dictionaries(st.text(max_size=3), st.integers(), max_size=2), max_size=2)),
+                                max_size=3), max_size=4),
+       st.lists(st.text(max_size=12), max_size=3))
+def test_an_object_with_a_list_written_one_row_at_a_time_is_its_json(rows, warnings):
+    import contextlib
+
+    from compliance.report.assessments import emit_json
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        emit_json({"scores": iter(rows), "warnings": warnings, "empty": {}})
+    assert out.getvalue() == json.dumps({"scores": rows, "warnings": warnings, "empty": {}}, ensure_ascii=False, indent=2) + "\n"

@@ -87,6 +87,7 @@ def score(
     sheet: Optional[str] = typer.Option(None, "--sheet", help="评分表（默认按规则集或领域选择）。"),
     as_of: Optional[str] = AS_OF_OPTION,
     fmt: Format = FORMAT_OPTION,
+    jobs: int = JOBS_OPTION,
 ) -> None:
     """考核打分：各党支部按评分表得分、等次、合格与否和乡镇内排名，并检查等次比例。"""
     from compliance.assessment import score_scope
@@ -94,13 +95,13 @@ def score(
 
     store, actor = session()
     require_read(store, actor, tracking.org_path(store, under))
-    scores, warnings = score_scope(store, _rules(), under, period, sheet, _date_option(as_of, "--as-of"))
+    scores, warnings = score_scope(store, _rules(), under, period, sheet, _date_option(as_of, "--as-of"), jobs_count(jobs))
     if fmt is Format.table:
         assessments.print_scores(console, scores, warnings, tracking.org_path(store, under))
         return
-    rows = [assessments.score_dict(s) for s in scores]
+    rows = (assessments.score_dict(s) for s in scores)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps({"scores": rows, "warnings": warnings}, ensure_ascii=False, indent=2) + "\n")
+        assessments.emit_json({"scores": rows, "warnings": warnings})
     else:
         assessments.emit_rows(rows, "csv", assessments.SCORE_HEADINGS)
 

@@ -6,8 +6,8 @@ import csv
 import json
 import sys
 from datetime import date
-from operator import itemgetter
-from typing import Any, Iterable
+from operator import attrgetter, itemgetter
+from typing import Any, Iterable, Iterator, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -79,19 +79,40 @@ def emit_rows(rows: Iterable[dict[str, Any]], fmt: str, headings: dict[str, str]
     """
     out = sys.stdout
     if fmt == "json":
-        opened = False
-        for row in rows:
-            out.write(",\n  " if opened else "[\n  ")
-            # Indentation is the only newline json.dumps writes (one inside a string is escaped).
-            out.write(json.dumps(row, ensure_ascii=False, indent=2).replace("\n", "\n  "))
-            opened = True
-        out.write("\n]\n" if opened else "[]\n")
+        _write_json(iter(rows), out, 0)
+        out.write("\n")
         return
     out.write("\ufeff")
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([headings[k] for k in headings])
     for row in rows:
         writer.writerow([_cell(row.get(k)) for k in headings])
+
+
+def emit_json(value: dict[str, Any]) -> None:
+    """Write `value` as `json.dumps(value, ensure_ascii=False, indent=2)` does, and a newline; values that are iterators are written item by item."""
+    _write_json(value, sys.stdout, 0)
+    sys.stdout.write("\n")
+
+
+def _write_json(value: Any, out: TextIO, level: int) -> None:
+    """Write `value` as json.dumps with indent=2 writes it `level` levels deep: a dict key by key, an iterator item by item."""
+    inner = "\n" + "  " * (level + 1)
+    if isinstance(value, dict) and value:
+        for i, (key, item) in enumerate(value.items()):
+            out.write(("," if i else "{") + inner + json.dumps(key, ensure_ascii=False) + ": ")
+            _write_json(item, out, level + 1)
+        out.write("\n" + "  " * level + "}")
+    elif isinstance(value, Iterator):
+        opened = False
+        for item in value:
+            out.write(("," if opened else "[") + inner)
+            # Indentation is the only newline json.dumps writes (one inside a string is escaped).
+            out.write(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", inner))
+            opened = True
+        out.write("\n" + "  " * level + "]" if opened else "[]")
+    else:
+        out.write(json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * level))
 
 
 SCORE_HEADINGS = {"rank": "名次", "org": "党组织", "sheet": "评分表", "period": "周期", "total": "得分",
@@ -101,7 +122,19 @@ RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "
 
 
 def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
-    table = titled_table(f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分", ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"))
+    """Print the scores (above `tables.TABLE_LIMIT`, the grades per unit below `root`) and the quota warnings."""
+    title = f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分"
+    grades = sorted({s.grade for s in scores}, key=lambda g: -max(s.total for s in scores if s.grade == g))
+    tables.print_listing(console, scores, lambda: _scores_table(title, scores, root), lambda: tables.counts_table(
+        title, scores, attrgetter("org"), root,
+        [("党支部", bool), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
+        orgs=None, ranked=False), "个")
+    for w in warnings:
+        console.print(f"[yellow]提醒：{w}[/]")
+
+
+def _scores_table(title: str, scores: list[Score], root: str) -> Table:
+    table = titled_table(title, ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"))
     for s in scores:
         worst = sorted((i for i in s.items if i.deducted), key=lambda i: -i.deducted)[:2]
         reasons = "；".join(f"{i.item.id} 扣{i.deducted:g}" for i in worst)
@@ -111,9 +144,7 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
         org = s.org[len(root) + 1:] if s.org.startswith(root + "/") else s.org
         own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
         table.add_row(str(s.rank), org, s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
-    console.print(table)
-    for w in warnings:
-        console.print(f"[yellow]提醒：{w}[/]")
+    return table
 
 
 def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None) -> None:
