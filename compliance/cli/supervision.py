@@ -172,9 +172,10 @@ def rectify_list(
         require_read(store, actor, root.path)
     ids = [o.id for o in index.subtree(root)] if root else None
     today = store.today()
-    rows = [assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open)]
+    # A dict per item only as it is written: a province's ledger is hundreds of thousands of items.
+    rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open))
     if fmt is Format.table:
-        assessments.print_ledger(console, rows, root.path if root else None)
+        assessments.print_ledger(console, list(rows), root.path if root else None)
     else:
         assessments.emit_rows(rows, fmt.value, assessments.RECTIFY_HEADINGS | ({"overdue": "超期"} if fmt is Format.csv else {}))
 
