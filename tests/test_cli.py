@@ -397,3 +397,14 @@ def test_many_scores_are_counted_per_unit_with_their_grades(runner, logged, monk
     assert sum(int(c[2]) for c in shown) == sum(1 for s in scores if s["qualified"] is False)
     for i, grade in enumerate(grades, start=3):
         assert sum(int(c[i]) for c in shown) == sum(1 for s in scores if s["grade"] == grade) > 0
+
+
+@pytest.mark.parametrize("command, message", [
+    (["mobile", "list", "--under", "朱庄村党总支/第二党支部"], "没有流动党员。"),
+    (["members", "hours", "--under", "朱庄村党总支/第二党支部"], "全部党员学时已达标。"),
+    (["dues", "unpaid"], "本月党费已全部交纳。"),
+])
+def test_an_empty_member_listing_says_so_in_one_line(runner, db, command, message):
+    result = runner.invoke(app, db + command)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == message

@@ -104,9 +104,6 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
         return
-    if not rows:
-        console.print("全部党员学时已达标。")
-        return
     title = f"{target}年集中学习培训学时（不少于32学时）"
 
     def detail() -> Table:
@@ -116,7 +113,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("党员", bool), ("不足32学时", lambda r: r["missing"] > 0)]), "人")
+        ("党员", bool), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty="全部党员学时已达标。")
 
 
 @members_app.command("indicators")
@@ -136,9 +133,6 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
         emit_rows(data, fmt.value, {"org": "党组织", "members": "党员数", "under_35": "35岁以下", "women": "女党员",
                                     "newest_joined": "最近入党", "flags": "提示"})
         return
-    if not rows:
-        console.print("没有需要提示的党支部。")
-        return
     title = f"花名册提示（截至 {day.isoformat()}）"
 
     def detail() -> Table:
@@ -148,7 +142,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
         return table
 
     print_listing(console, data, detail, lambda: counts_table(title, data, itemgetter("org"), under, [
-        ("党支部", bool), ("有提示", itemgetter("flags"))], orgs=None), "个")
+        ("党支部", bool), ("有提示", itemgetter("flags"))], orgs=None), "个", empty="没有需要提示的党支部。")
 
 
 @member_app.command("exempt")
@@ -198,9 +192,6 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数",
                                     "three_or_more": "三个月及以上"})
         return
-    if not rows:
-        console.print("本月党费已全部交纳。")
-        return
     title = f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）"
 
     def detail() -> Table:
@@ -211,7 +202,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("未交党员", bool), ("连续3个月及以上", itemgetter("three_or_more"))]), "人")
+        ("未交党员", bool), ("连续3个月及以上", itemgetter("three_or_more"))]), "人", empty="本月党费已全部交纳。")
 
 
 @dues_app.command("log")
@@ -242,9 +233,6 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "liaison": "联系人", "last_contact": "最近联系", "lost": "失联"})
         return
-    if not rows:
-        console.print("没有流动党员。")
-        return
     title = f"流动党员（截至 {day.isoformat()}）"
 
     def detail() -> Table:
@@ -254,7 +242,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
-        ("流动党员", bool), ("失联", attrgetter("lost"))]), "人")
+        ("流动党员", bool), ("失联", attrgetter("lost"))]), "人", empty="没有流动党员。")
     if rows and any(r.lost for r in rows):
         console.print(f"失联：超过半年没有汇报或参加活动的记录（共 {sum(r.lost for r in rows)} 人）。")
 

@@ -79,9 +79,11 @@ def counts_table(title: str, rows: list[T], path: Callable[[T], str], root: str 
 
 
 def print_listing(console: Console, rows: Sequence[Any], detail: Callable[[], Table], summary: Callable[[], Table],
-                  unit: str = "项") -> None:
-    """Print `detail()`, or above `TABLE_LIMIT` rows `summary()` (a `counts_table`) and how to list every row."""
-    if len(rows) > TABLE_LIMIT:
+                  unit: str = "项", empty: str | None = None) -> None:
+    """Print `detail()`, or above `TABLE_LIMIT` rows `summary()` (a `counts_table`) and how to list every row; `empty` when there are no rows."""
+    if not rows and empty is not None:
+        console.print(empty)
+    elif len(rows) > TABLE_LIMIT:
         console.print(summary())
         console.print(too_many(len(rows), unit))
     else:
