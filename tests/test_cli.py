@@ -408,3 +408,21 @@ def test_an_empty_member_listing_says_so_in_one_line(runner, db, command, messag
     result = runner.invoke(app, db + command)
     assert result.exit_code == 0, result.output
     assert result.output.strip() == message
+
+
+def test_many_score_warnings_show_the_first_and_say_where_the_rest_are(runner, logged, monkeypatch):
+    from compliance.report import assessments
+
+    args = logged + ["score", "--under", "图河镇党委", "--period", "2026-Q3", "--as-of", "2026-10-10"]
+    warnings = json.loads(runner.invoke(app, args + ["--format", "json"]).stdout)["warnings"]
+    assert warnings
+    monkeypatch.setattr(assessments, "WARNINGS_LIMIT", len(warnings) - 1)
+    monkeypatch.setattr(assessments, "WARNINGS_SHOWN", len(warnings) - 1)
+    result = runner.invoke(app, args, terminal_width=400)
+    assert result.exit_code == 0, result.output
+    shown = [line for line in result.output.splitlines() if line.startswith("提醒：")]
+    assert shown == [f"提醒：{w}" for w in warnings[:-1]]
+    assert "另有 1 条提醒未列出" in result.output
+    monkeypatch.setattr(assessments, "WARNINGS_LIMIT", len(warnings))
+    everything = runner.invoke(app, args, terminal_width=400)
+    assert [line for line in everything.output.splitlines() if line.startswith("提醒：")] == [f"提醒：{w}" for w in warnings]

@@ -121,6 +121,12 @@ RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "
                     "responsible": "责任人", "closed_on": "完成销号时间", "close_note": "销号说明"}
 
 
+# A province's scores warn for hundreds of townships (quotas) and branches (no sheet): above
+# this many, the terminal shows the first few and where to read them all.
+WARNINGS_LIMIT = 20
+WARNINGS_SHOWN = 10
+
+
 def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
     """Print the scores (above `tables.TABLE_LIMIT`, the grades per unit below `root`) and the quota warnings."""
     title = f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分"
@@ -129,8 +135,10 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
         title, scores, attrgetter("org"), root,
         [("党支部", bool), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
         orgs=None, ranked=False), "个")
-    for w in warnings:
+    for w in warnings[:WARNINGS_SHOWN] if len(warnings) > WARNINGS_LIMIT else warnings:
         console.print(f"[yellow]提醒：{w}[/]")
+    if len(warnings) > WARNINGS_LIMIT:
+        console.print(f"[yellow]另有 {len(warnings) - WARNINGS_SHOWN} 条提醒未列出；全部提醒见 --format json 的 warnings。[/]")
 
 
 def _scores_table(title: str, scores: list[Score], root: str) -> Table:
