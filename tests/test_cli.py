@@ -426,3 +426,26 @@ def test_many_score_warnings_show_the_first_and_say_where_the_rest_are(runner, l
     monkeypatch.setattr(assessments, "WARNINGS_LIMIT", len(warnings))
     everything = runner.invoke(app, args, terminal_width=400)
     assert [line for line in everything.output.splitlines() if line.startswith("提醒：")] == [f"提醒：{w}" for w in warnings]
+
+
+def test_units_go_down_past_a_single_unit_even_when_the_scope_itself_is_listed():
+    # The review of session 10: the scope's own row counted as a second unit, so a province of
+    # one city was split into （本级） and the city instead of the city's counties.
+    paths = ["省", "省/市", "省/市/县甲", "省/市/县乙", "省/市/县甲/镇"]
+    assert {unit: len(rows) for unit, rows in tables.by_unit(paths, str, "省").items()} == \
+        {"（本级）": 1, "市": 1, "市/县甲": 2, "市/县乙": 1}
+    assert {unit: len(rows) for unit, rows in tables.by_unit(paths, str, None).items()} == \
+        {"省": 1, "省/市": 1, "省/市/县甲": 2, "省/市/县乙": 1}
+
+
+def test_the_grade_quota_warnings_come_before_the_branches_left_unscored():
+    from rich.console import Console
+
+    from compliance.report import assessments
+
+    warnings = [f"未考核：「省/支部{i}」没有适用的评分表" for i in range(25)] + ["省/镇：优秀 9 个，占 100%，超过 40% 的比例"]
+    out = io.StringIO()
+    assessments.print_scores(Console(file=out, width=200), [], warnings, "省")
+    shown = [line for line in out.getvalue().splitlines() if line.startswith("提醒：")]
+    assert shown[0] == "提醒：省/镇：优秀 9 个，占 100%，超过 40% 的比例" and len(shown) == assessments.WARNINGS_SHOWN
+    assert f"另有 {len(warnings) - assessments.WARNINGS_SHOWN} 条提醒未列出（共 26 条，其中未考核 25 条）" in out.getvalue()

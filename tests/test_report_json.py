@@ -83,3 +83,16 @@ def test_an_object_with_a_list_written_one_row_at_a_time_is_its_json(rows, warni
     with contextlib.redirect_stdout(out):
         emit_json({"scores": iter(rows), "warnings": warnings, "empty": {}})
     assert out.getvalue() == json.dumps({"scores": rows, "warnings": warnings, "empty": {}}, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_keys_that_are_not_strings_are_written_as_json_writes_them():
+    import contextlib
+
+    from compliance.report.assessments import emit_json
+
+    value = {1: iter([{2: 3}]), None: [1], False: "x", 1.5: {}, "键": iter([])}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        emit_json(value)
+    expected = {1: [{2: 3}], None: [1], False: "x", 1.5: {}, "键": []}
+    assert out.getvalue() == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"

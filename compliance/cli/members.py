@@ -26,7 +26,7 @@ from compliance.cli import (
     session,
 )
 from compliance.report.assessments import emit_rows
-from compliance.report.tables import counts_table, print_listing, titled_table
+from compliance.report.tables import counts_table, every, print_listing, titled_table
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
@@ -85,7 +85,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
-        ("党员", bool), ("提请支部审查", lambda r: r.level == "review"), ("关注", lambda r: r.level == "watch")]), "人")
+        ("党员", every), ("提请支部审查", lambda r: r.level == "review"), ("关注", lambda r: r.level == "watch")]), "人")
     console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
 
 
@@ -113,7 +113,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("党员", bool), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty="全部党员学时已达标。")
+        ("党员", every), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty="全部党员学时已达标。")
 
 
 @members_app.command("indicators")
@@ -142,7 +142,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
         return table
 
     print_listing(console, data, detail, lambda: counts_table(title, data, itemgetter("org"), under, [
-        ("党支部", bool), ("有提示", itemgetter("flags"))], orgs=None), "个", empty="没有需要提示的党支部。")
+        ("党支部", every), ("有提示", itemgetter("flags"))], orgs=None), "个", empty="没有需要提示的党支部。")
 
 
 @member_app.command("exempt")
@@ -202,7 +202,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("未交党员", bool), ("连续3个月及以上", itemgetter("three_or_more"))]), "人", empty="本月党费已全部交纳。")
+        ("未交党员", every), ("连续3个月及以上", itemgetter("three_or_more"))]), "人", empty="本月党费已全部交纳。")
 
 
 @dues_app.command("log")
@@ -242,7 +242,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
-        ("流动党员", bool), ("失联", attrgetter("lost"))]), "人", empty="没有流动党员。")
+        ("流动党员", every), ("失联", attrgetter("lost"))]), "人", empty="没有流动党员。")
     if rows and any(r.lost for r in rows):
         console.print(f"失联：超过半年没有汇报或参加活动的记录（共 {sum(r.lost for r in rows)} 人）。")
 

@@ -100,7 +100,9 @@ def _write_json(value: Any, out: TextIO, level: int) -> None:
     inner = "\n" + "  " * (level + 1)
     if isinstance(value, dict) and value:
         for i, (key, item) in enumerate(value.items()):
-            out.write(("," if i else "{") + inner + json.dumps(key, ensure_ascii=False) + ": ")
+            # json.dumps turns a key that is not a string into one (1 -> "1", None -> "null").
+            name = json.dumps(key, ensure_ascii=False) if isinstance(key, str) else json.dumps({key: 0})[1:-4]
+            out.write(("," if i else "{") + inner + name + ": ")
             _write_json(item, out, level + 1)
         out.write("\n" + "  " * level + "}")
     elif isinstance(value, Iterator):
@@ -125,6 +127,7 @@ RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "
 # this many, the terminal shows the first few and where to read them all.
 WARNINGS_LIMIT = 20
 WARNINGS_SHOWN = 10
+UNSCORED = "未考核："      # how `score_scope` begins the warning of a branch without a sheet
 
 
 def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
@@ -133,12 +136,17 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
     grades = sorted({s.grade for s in scores}, key=lambda g: -max(s.total for s in scores if s.grade == g))
     tables.print_listing(console, scores, lambda: _scores_table(title, scores, root), lambda: tables.counts_table(
         title, scores, attrgetter("org"), root,
-        [("党支部", bool), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
+        [("党支部", tables.every), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
         orgs=None, ranked=False), "个")
+    if len(warnings) > WARNINGS_LIMIT:
+        # The grade quotas are what scoring checks: they come before the branches left unscored.
+        unscored = [w for w in warnings if w.startswith(UNSCORED)]
+        warnings = [w for w in warnings if not w.startswith(UNSCORED)] + unscored
     for w in warnings[:WARNINGS_SHOWN] if len(warnings) > WARNINGS_LIMIT else warnings:
         console.print(f"[yellow]提醒：{w}[/]")
     if len(warnings) > WARNINGS_LIMIT:
-        console.print(f"[yellow]另有 {len(warnings) - WARNINGS_SHOWN} 条提醒未列出；全部提醒见 --format json 的 warnings。[/]")
+        console.print(f"[yellow]另有 {len(warnings) - WARNINGS_SHOWN} 条提醒未列出（共 {len(warnings)} 条，其中未考核 {len(unscored)} 条）；"
+                      "全部提醒见 --format json 的 warnings。[/]")
 
 
 def _scores_table(title: str, scores: list[Score], root: str) -> Table:
@@ -162,7 +170,7 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
         return
     tables.print_listing(console, rows, lambda: _ledger_table(rows, root), lambda: tables.counts_table(
         "整改台账", rows, itemgetter("org"), root,
-        [("整改事项", bool), ("未销号", lambda r: not r["closed_on"]), ("其中超期", itemgetter("overdue")), ("已销号", itemgetter("closed_on"))],
+        [("整改事项", tables.every), ("未销号", lambda r: not r["closed_on"]), ("其中超期", itemgetter("overdue")), ("已销号", itemgetter("closed_on"))],
         orgs="有事项的党组织"))
     open_count = sum(1 for r in rows if not r["closed_on"])
     overdue = sum(1 for r in rows if r["overdue"])

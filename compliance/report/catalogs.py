@@ -132,7 +132,7 @@ def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_ca
         return _write(rows, fmt)
     tables.print_listing(console, rows, lambda: _orgs_table(rows), lambda: tables.counts_table(
         f"党组织（{len(rows)} 个）", rows, itemgetter("path"), root,
-        [("党组织", bool), ("党支部", lambda r: r["type"] == "党支部"), ("书记空缺", lambda r: r["secretary"] == "（空缺）")],
+        [("党组织", tables.every), ("党支部", lambda r: r["type"] == "党支部"), ("书记空缺", lambda r: r["secretary"] == "（空缺）")],
         orgs=None, ranked=False), "个")
 
 

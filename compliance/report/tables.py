@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Sequence, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -31,29 +31,41 @@ def too_many(n: int, unit: str = "项") -> str:
             "或 --format json，或用 --under 指定下级党组织。")
 
 
+def _below(path: str, root: str | None) -> list[str]:
+    """Return the names on the way from `root` (the top when None) down to `path`: none for `root` itself."""
+    if root and path == root:
+        return []
+    return (path[len(root) + 1:] if root and path.startswith(root + "/") else path).split("/")
+
+
 def unit_of(path: str, root: str | None, depth: int) -> str:
     """Return the unit `depth` levels below `root` (below the top when None) that `path` belongs to; （本级） for `root` itself."""
-    below = path[len(root) + 1:] if root and path.startswith(root + "/") else None if root and path == root else path
-    if below is None:
-        return "（本级）"
-    return "/".join(below.split("/")[:depth])
+    return "/".join(_below(path, root)[:depth]) or "（本级）"
 
 
-def by_unit(items: Iterable[T], path: Callable[[T], str], root: str | None) -> dict[str, list[T]]:
+def by_unit(items: Sequence[T], path: Callable[[T], str], root: str | None) -> dict[str, list[T]]:
     """Return `items` by the unit below `root` their path is in, in their order.
 
     The units are those directly below the scope, or further down while there is only one of
-    them (a province of one city).
+    them (a province of one city). Organizations above a level (the scope itself, the city
+    above its counties) do not count as a unit of that level when it is chosen.
     """
-    paths = {path(item) for item in items}
+    below = [_below(p, root) for p in {path(item) for item in items}]
     depth = 1
-    while depth < 4 and len({unit_of(p, root, depth) for p in paths}) < 2 and \
-            any(unit_of(p, root, depth) != unit_of(p, root, depth + 1) for p in paths):
+    while depth < 4:
+        reaching = [names for names in below if len(names) >= depth]
+        if len({tuple(names[:depth]) for names in reaching}) >= 2 or not any(len(names) > depth for names in reaching):
+            break
         depth += 1
     units: dict[str, list[T]] = {}
     for item in items:
         units.setdefault(unit_of(path(item), root, depth), []).append(item)
     return units
+
+
+def every(_row: Any) -> bool:
+    """Count every row (the first column of a `counts_table`)."""
+    return True
 
 
 def counts_table(title: str, rows: list[T], path: Callable[[T], str], root: str | None,
