@@ -28,7 +28,7 @@ TRAINING_HOURS = 32.0
 LOST_CONTACT = timedelta(days=183)     # more than a half year
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemberInfo:
     """A member as these checks need them."""
 
@@ -43,7 +43,7 @@ class MemberInfo:
     exemptions: tuple[tuple[date, date], ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WatchRow:
     """One member's standing: months without organizational life and without dues."""
 
@@ -276,7 +276,7 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     return rows
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MobileRow:
     org: str
     member: str
@@ -316,7 +316,7 @@ def training_hours(members: Iterable[MemberInfo], records: Iterable[Record], yea
     return hours
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RosterIndicators:
     """Seed 003 §二(二)3: a branch with no member under 35, no woman, or no new member for 3 years."""
 
