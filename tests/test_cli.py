@@ -449,3 +449,12 @@ def test_the_grade_quota_warnings_come_before_the_branches_left_unscored():
     shown = [line for line in out.getvalue().splitlines() if line.startswith("提醒：")]
     assert shown[0] == "提醒：省/镇：优秀 9 个，占 100%，超过 40% 的比例" and len(shown) == assessments.WARNINGS_SHOWN
     assert f"另有 {len(warnings) - assessments.WARNINGS_SHOWN} 条提醒未列出（共 26 条，其中未考核 25 条）" in out.getvalue()
+
+
+@pytest.mark.parametrize("command", [["members", "hours", "--year", "2026"], ["mobile", "list", "--as-of", "2026-11-20"],
+                                     ["members", "watch", "--all", "--as-of", "2026-11-20"]])
+def test_member_listings_show_paths_below_their_scope(runner, db, command):
+    result = runner.invoke(app, db + command + ["--under", "ZZ"], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    firsts = [c[0] for c in _table_rows(result.output)]
+    assert firsts and set(firsts) == {"第一党支部"}
