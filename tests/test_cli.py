@@ -302,7 +302,8 @@ def test_an_unwritable_out_folder_fails_before_the_run_is_saved(runner, logged, 
     assert json.loads(listed.stdout) == []
 
 
-@pytest.mark.parametrize("command", [["overdue"], ["supervise", "--under", "图河镇党委", "--month", "2026-11"]])
+@pytest.mark.parametrize("command", [["overdue"], ["supervise", "--under", "图河镇党委", "--month", "2026-11"],
+                                     ["score", "--under", "图河镇党委", "--period", "2026-Q3"], ["members", "watch"]])
 def test_a_negative_jobs_count_is_a_one_line_error(runner, db, command):
     result = runner.invoke(app, db + [*command, "--jobs", "-1"])
     assert result.exit_code == 2
