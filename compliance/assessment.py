@@ -17,6 +17,7 @@ from obligations.scoresheet import Sheet
 
 TOWNSHIP_TYPES = ("乡镇党委", "街道党工委")
 VETO_PREFIX = "veto:"
+UNSCORED = "未考核："      # begins the warning of a branch without a sheet (the terminal lists those last)
 
 
 def pick_sheet(rules: Rules, index: OrgIndex, org: OrgRow, fallback_catalog: str, explicit: str | None = None) -> Sheet:
@@ -82,7 +83,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         try:
             sheets[o.id] = pick_sheet(rules, index, o, fallback, sheet)
         except NotFound as exc:
-            warnings.append(f"未考核：{exc}")
+            warnings.append(f"{UNSCORED}{exc}")
     branches = [o for o in branches if o.id in sheets]
     if not branches:
         raise NotFound("；".join(warnings))

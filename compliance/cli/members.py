@@ -26,7 +26,7 @@ from compliance.cli import (
     session,
 )
 from compliance.report.assessments import emit_rows
-from compliance.report.tables import counts_table, every, print_listing, titled_table
+from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
@@ -48,11 +48,6 @@ def _scope(store, actor, under: Optional[str]) -> Optional[str]:
         under = tracking.org_path(store, under)
         require_read(store, actor, under)
     return under
-
-
-def _shown(org: str, under: Optional[str]) -> str:
-    """Return an organization's path as a detailed table shows it: below the scope, or whole."""
-    return org[len(under) + 1:] if under and org.startswith(under + "/") else org
 
 
 @members_app.command("watch")
@@ -83,7 +78,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"), WHOLE)
         for r in rows:
-            table.add_row(_shown(r.org, under), r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
+            table.add_row(shown_path(r.org, under), r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
                           "—" if r.months_absent is None else f"{r.months_absent}个月", r.last_dues or "—",
                           "—" if r.months_unpaid is None else f"{r.months_unpaid}个月", LEVELS.get(r.level or "", ""))
         return table
@@ -113,7 +108,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "学时", "差额"), WHOLE)
         for r in rows:
-            table.add_row(_shown(r["org"], under), r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
+            table.add_row(shown_path(r["org"], under), r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
@@ -142,7 +137,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"), WHOLE)
         for r in data:
-            table.add_row(_shown(r["org"], under), str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
+            table.add_row(shown_path(r["org"], under), str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
         return table
 
     print_listing(console, data, detail, lambda: counts_table(title, data, itemgetter("org"), under, [
@@ -202,7 +197,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         table = titled_table(title, ("党组织", "党员", "最近交费月份", "连续未交"), WHOLE)
         for r in rows:
             months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
-            table.add_row(_shown(r["org"], under), r["member"], r["last_paid"] or "—", months)
+            table.add_row(shown_path(r["org"], under), r["member"], r["last_paid"] or "—", months)
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
@@ -242,7 +237,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "挂钩联系人", "最近联系", "状态"), WHOLE)
         for r in rows:
-            table.add_row(_shown(r.org, under), r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
+            table.add_row(shown_path(r.org, under), r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [

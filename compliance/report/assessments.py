@@ -12,6 +12,7 @@ from typing import Any, Iterable, Iterator, TextIO
 from rich.console import Console
 from rich.table import Table
 
+from compliance.assessment import UNSCORED
 from compliance.report import tables
 from compliance.report.tables import titled_table
 from compliance.scoring import Score
@@ -127,7 +128,6 @@ RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "
 # this many, the terminal shows the first few and where to read them all.
 WARNINGS_LIMIT = 20
 WARNINGS_SHOWN = 10
-UNSCORED = "未考核："      # how `score_scope` begins the warning of a branch without a sheet
 
 
 def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
@@ -138,13 +138,14 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
         title, scores, attrgetter("org"), root,
         [("党支部", tables.every), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
         orgs=None, ranked=False), "个")
-    if len(warnings) > WARNINGS_LIMIT:
+    if len(warnings) <= WARNINGS_LIMIT:
+        for w in warnings:
+            console.print(f"[yellow]提醒：{w}[/]")
+    else:
         # The grade quotas are what scoring checks: they come before the branches left unscored.
         unscored = [w for w in warnings if w.startswith(UNSCORED)]
-        warnings = [w for w in warnings if not w.startswith(UNSCORED)] + unscored
-    for w in warnings[:WARNINGS_SHOWN] if len(warnings) > WARNINGS_LIMIT else warnings:
-        console.print(f"[yellow]提醒：{w}[/]")
-    if len(warnings) > WARNINGS_LIMIT:
+        for w in ([w for w in warnings if not w.startswith(UNSCORED)] + unscored)[:WARNINGS_SHOWN]:
+            console.print(f"[yellow]提醒：{w}[/]")
         console.print(f"[yellow]另有 {len(warnings) - WARNINGS_SHOWN} 条提醒未列出（共 {len(warnings)} 条，其中未考核 {len(unscored)} 条）；"
                       "全部提醒见 --format json 的 warnings。[/]")
 
@@ -157,9 +158,8 @@ def _scores_table(title: str, scores: list[Score], root: str) -> Table:
         qualified = "—" if s.qualified is None else ("合格" if s.qualified else "不合格")
         if s.vetoes:
             qualified += "（否决：" + "；".join(s.vetoes) + "）"
-        org = s.org[len(root) + 1:] if s.org.startswith(root + "/") else s.org
         own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
-        table.add_row(str(s.rank), org, s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
+        table.add_row(str(s.rank), tables.shown_path(s.org, root), s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
     return table
 
 
@@ -180,9 +180,8 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
 def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:
     table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"))
     for r in rows:
-        org = r["org"][len(root) + 1:] if root and r["org"].startswith(root + "/") else r["org"]
         deadline = f"[bold red]{r['deadline']}（已超期）[/]" if r["overdue"] else r["deadline"]
-        table.add_row(str(r["id"]), org, r["matter"], r["measure"], deadline, r["responsible"], r["closed_on"] or "")
+        table.add_row(str(r["id"]), tables.shown_path(r["org"], root), r["matter"], r["measure"], deadline, r["responsible"], r["closed_on"] or "")
     return table
 
 

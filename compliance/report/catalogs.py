@@ -156,8 +156,7 @@ def print_overdue_summary(console: Console, findings: list[Finding], root: str |
     for heading in ("党组织", "逾期未完成", "无效", "待完成"):
         table.add_column(heading)
     for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], item[0])):
-        shown = org[len(root) + 1:] if root and org.startswith(root + "/") else org
-        table.add_row(shown, str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
+        table.add_row(tables.shown_path(org, root), str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
     console.print(table)
 
 

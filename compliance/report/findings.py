@@ -109,12 +109,6 @@ def _when(f: Finding, year: int | None) -> str:
     return f"{label}（{'，'.join(notes)}）" if notes else label
 
 
-def _short(path: str, root: str | None) -> str:
-    if root and path.startswith(root + "/"):
-        return path[len(root) + 1:]
-    return path
-
-
 def findings_table(findings: list[Finding], title: str, show_org: bool = True, root: str | None = None,
                    year: int | None = None) -> Table:
     """Return a rich table of findings, one row per organization, obligation, object and status.
@@ -145,7 +139,7 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
         cells = [name] + ([who] if has_object else []) + [
             f"[{STATUS_STYLES[status]}]{STATUS_LABELS[status]}[/]", " ".join(_when(f, year) for f in items)]
         if show_org:
-            cells.insert(0, _short(org, root) if org != previous_org else "")
+            cells.insert(0, tables.shown_path(org, root) if org != previous_org else "")
             if org != previous_org and previous_org is not None:
                 table.add_section()
         previous_org = org

@@ -31,11 +31,16 @@ def too_many(n: int, unit: str = "项") -> str:
             "或 --format json，或用 --under 指定下级党组织。")
 
 
+def shown_path(path: str, root: str | None) -> str:
+    """Return `path` as a table below `root` shows it: relative to `root` when under it, else whole."""
+    return path[len(root) + 1:] if root and path.startswith(root + "/") else path
+
+
 def _below(path: str, root: str | None) -> list[str]:
     """Return the names on the way from `root` (the top when None) down to `path`: none for `root` itself."""
     if root and path == root:
         return []
-    return (path[len(root) + 1:] if root and path.startswith(root + "/") else path).split("/")
+    return shown_path(path, root).split("/")
 
 
 def unit_of(path: str, root: str | None, depth: int) -> str:
