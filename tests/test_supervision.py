@@ -382,3 +382,26 @@ def test_a_run_that_fails_midway_gives_back_the_collectors_setting(busy_town: St
         supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     gc.collect()            # the evaluation's generator, if still open, is finished here at the latest
     assert gc.get_threshold() == before
+
+
+def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(tmp_path: Path):
+    from openpyxl import load_workbook
+    from xlsxwriter.worksheet import Worksheet
+
+    from compliance.report.bulletin import XLSX_ROWS, Bulletin, LEDGER_HEADERS, write_markdown, write_xlsx
+
+    assert XLSX_ROWS == Worksheet().xls_rowmax
+    ledger = [[str(i), f"镇{i}/村党支部", f"事项{i}", "措施", "2026-12-31", "张三", ""] for i in range(1, 8)]
+    b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=[],
+                 ranking_rows=[], ledger_rows=ledger, ledger_summary=[], requirements=[], rates={}, revision=1, published=False)
+    # Four rows a sheet: a header and three items, so seven items take three sheets and none is dropped.
+    book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx", sheet_rows=4))
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账", "整改台账（续1）", "整改台账（续2）"]
+    sheets = [book["整改台账"], book["整改台账（续1）"], book["整改台账（续2）"]]
+    assert all([c.value for c in sheet[1]] == LEDGER_HEADERS for sheet in sheets)
+    assert [[row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] for sheet in sheets] == [
+        ["事项1", "事项2", "事项3"], ["事项4", "事项5", "事项6"], ["事项7"]]
+    # Exactly full sheets make no empty sheet after them.
+    exact = load_workbook(write_xlsx(b, tmp_path / "exact.xlsx", sheet_rows=8))
+    assert exact.sheetnames[3:] == ["整改台账"] and exact["整改台账"].max_row == 8
+    assert "「整改台账」表" in write_markdown(b, tmp_path / "b.md").read_text(encoding="utf-8")

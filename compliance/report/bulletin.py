@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Sequence
 
@@ -54,6 +55,7 @@ class LedgerRows(Sequence[list[str]]):
         return self._row(self._ledger[index])
 
 
+XLSX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
 DOCX_ROWS = 100      # rows of a table in the DOCX notice; the XLSX has them all
 CHART_ROWS = 40       # a heat map taller than this is unreadable: larger scopes are charted by their units
 
@@ -160,6 +162,17 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title)
 
 
+def _sheets_for(rows: int, sheet_rows: int = XLSX_ROWS) -> int:
+    """Return how many sheets of `sheet_rows` rows, each with its header row, a table of `rows` rows takes."""
+    return max(1, -(-rows // (sheet_rows - 1)))
+
+
+def _ledger_sheets(b: Bulletin) -> str:
+    """Name the XLSX sheets that hold the ledger item by item, as `write_xlsx` splits them."""
+    sheets = _sheets_for(len(b.ledger_rows))
+    return "「整改台账」表" if sheets == 1 else f"「整改台账」至「整改台账（续{sheets - 1}）」{sheets}张表"
+
+
 def _md_table(headers: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     lines += ["| " + " | ".join(cell.replace("|", "／") for cell in row) + " |" for row in rows]
@@ -173,18 +186,20 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
              "", "## 附：整改台账（汇总）", "", _md_table(LEDGER_SUMMARY_HEADERS, b.ledger_summary) if b.ledger_summary else "无。",
-             "", "逐项台账见同名 XLSX 的「整改台账」表，或运行 `compliance rectify list`。", ""]
+             "", f"逐项台账见同名 XLSX 的{_ledger_sheets(b)}，或运行 `compliance rectify list`。", ""]
     path.write_text("\n".join(parts), encoding="utf-8")
     return path
 
 
-def write_xlsx(b: Bulletin, path: Path) -> Path:
+def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
     """Write the bulletin as a workbook: 汇总, 问题清单, 排名, 整改台账.
 
     A province's ledger has hundreds of thousands of rows: XlsxWriter writes them row by row
     to a temporary file (constant memory), in 28% less time than openpyxl's write-only mode
-    took for 83,695 of them. Cells hold text as it is, never read as a formula or a link; the
-    file itself is made only once every row is written.
+    took for 83,695 of them. A table longer than a sheet's `sheet_rows` (Excel's limit, header
+    included) goes on in sheets named 「整改台账（续1）」 and so on, each with the header: XlsxWriter
+    would otherwise drop the rows past the limit without raising. Cells hold text as it is, never
+    read as a formula or a link; the file itself is made only once every row is written.
     """
     import xlsxwriter
     from xlsxwriter.exceptions import FileCreateError
@@ -201,19 +216,22 @@ def write_xlsx(b: Bulletin, path: Path) -> Path:
     for title, headers, rows, widths in (("问题清单", BRANCH_HEADERS, b.branch_rows, [30, 12, 8, 60]),
                                          ("排名", RANKING_HEADERS, b.ranking_rows, [8, 30, 10, 8, 8]),
                                          ("整改台账", LEDGER_HEADERS, b.ledger_rows, [8, 28, 40, 40, 12, 16, 14])):
-        sheet = book.add_worksheet(title)
-        for i, width in enumerate(widths):
-            sheet.set_column(i, i, width)
-        sheet.freeze_panes(1, 0)
-        for j, text in enumerate(headers):
-            sheet.write_string(0, j, text, bold)
-        write_text, write_number = sheet.write_string, sheet.write_number
-        for i, row in enumerate(rows, start=1):
-            for j, value in enumerate(row):
-                if value.isdecimal():
-                    write_number(i, j, int(value))
-                elif value:
-                    write_text(i, j, value)
+        per_sheet = sheet_rows - 1
+        remaining = iter(rows)
+        for part in range(1, _sheets_for(len(rows), sheet_rows) + 1):
+            sheet = book.add_worksheet(title if part == 1 else f"{title}（续{part - 1}）")
+            for i, width in enumerate(widths):
+                sheet.set_column(i, i, width)
+            sheet.freeze_panes(1, 0)
+            for j, text in enumerate(headers):
+                sheet.write_string(0, j, text, bold)
+            write_text, write_number = sheet.write_string, sheet.write_number
+            for i, row in enumerate(islice(remaining, per_sheet), start=1):
+                for j, value in enumerate(row):
+                    if value.isdecimal():
+                        write_number(i, j, int(value))
+                    elif value:
+                        write_text(i, j, value)
     try:
         book.close()
     except FileCreateError as exc:
@@ -350,7 +368,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     heading("附：整改台账（汇总）")
     if b.ledger_summary:
         table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3], "整改台账")
-        doc.add_paragraph("逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间）见同名 XLSX 的「整改台账」表。")
+        doc.add_paragraph(f"逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间）见同名 XLSX 的{_ledger_sheets(b)}。")
     else:
         doc.add_paragraph("无。")
     doc.save(path)
