@@ -94,3 +94,25 @@ def test_the_everyday_measures_take_the_first_branch_and_its_township(tmp_path: 
             for name in ("status (one branch)", "supervise")]
     lines = table([{"measures": rows}]).splitlines()
     assert " 500 " not in lines[1] and " 500 " in lines[2]
+
+
+def test_the_read_floor_fetches_the_records_evaluation_reads(tmp_path: Path, rules) -> None:
+    import sqlite3
+
+    from benchmarks.province import READ_QUERY, read_floor
+    from tests.conftest import load_province
+
+    counts = generate_province(tmp_path, 40, seed=11, dues_share=0.0)
+    db = tmp_path / "p.db"
+    store = load_province(f"sqlite:///{db}", rules, tmp_path)
+    first, second = [rows[0].id for _, rows in list(store.scope_records("江淮省委"))[:2]]      # of two organizations
+    importing.void_record(store, first, "重复登记")
+    importing.correct_record(store, rules, second, {"topic": "更正后的议题"}, "议题写错")
+    with sqlite3.connect(db) as con:
+        fetched = sorted((r[0], r[1], r[2], r[7], r[14]) for r in con.execute(READ_QUERY))
+    read = sorted((r.id, r.org_id, r.kind, r.topic, r.attendees)
+                  for _, rows in store.scope_records("江淮省委", since=date(2000, 1, 1)) for r in rows)
+    # The same current versions, with the values the rules judge: the voided record left out, the corrected one as corrected.
+    assert fetched == read and len(read) == counts["records"] - 1
+    assert first not in {r[0] for r in read} and (second, "更正后的议题") in {(r[0], r[3]) for r in read}
+    assert read_floor(db) > 0
