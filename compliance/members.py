@@ -22,6 +22,8 @@ from compliance.tabular import split_names
 PARTICIPATION_KINDS = frozenset({"party_congress", "branch_committee", "group_meeting", "party_lecture", "theme_day",
                                  "study_day", "life_meeting", "member_review"})
 MOBILE_KINDS = frozenset({"mobile_report"})
+# What the six-month watch and the mobile members' last contact are read from (`activity`).
+ACTIVITY_KINDS = PARTICIPATION_KINDS | MOBILE_KINDS
 WATCH_MONTHS = 3
 REVIEW_MONTHS = 6
 TRAINING_HOURS = 32.0

@@ -11,7 +11,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Ty
 from compliance.errors import InputError
 from compliance.importing import file_meta
 from compliance.evaluate import Record
-from compliance.members import (MOBILE_KINDS, PARTICIPATION_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
+from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
                                 mobile_members, training_hours, watch)
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
@@ -89,10 +89,6 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
         rows.extend(map_blocks(store, index, root, index.subtree(root), work, jobs))
     rows.sort(key=path)         # stable
     return rows
-
-
-# What the six-month watch and the mobile members' last contact are read from (`members.activity`).
-ACTIVITY_KINDS = PARTICIPATION_KINDS | MOBILE_KINDS
 
 
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None,

@@ -25,7 +25,7 @@ from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
-from compliance.tracking import Window
+from compliance.tracking import WATCH_SLUGS, Window
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.rules import Rules
 
@@ -311,17 +311,21 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
     Items opened last year can still be made good by a record entered late; only their
     organizations, years and obligations are evaluated again, for their met periods alone
     (found in one pass, as an overdue list finds them), in `jobs` processes when there are many.
+    The watch's items (months of last year) and the others (a term can reach back years) are
+    evaluated apart, each from its own earliest period and on the records it is judged on.
     """
-    if not older:
-        return set()
-    since = min(parse_period_key(item.period)[0] for item in older)
-    orgs = [index.by_id[i] for i in sorted({item.org_id for item in older})]
-    # Those organizations have years of met periods: only the open items' own are handed back.
+    watch = set(WATCH_SLUGS.values())
     keys: set[str] = set()
-    for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
-                                partial(_item_keys, open_gaps), keep=("met",), jobs=jobs, bare_met=True,
-                                only={item.obligation for item in older}):
-        keys.update(found)
+    for items in ([i for i in older if i.obligation in watch], [i for i in older if i.obligation not in watch]):
+        if not items:
+            continue
+        since = min(parse_period_key(item.period)[0] for item in items)
+        orgs = [index.by_id[i] for i in sorted({item.org_id for item in items})]
+        # Those organizations have years of met periods: only the open items' own are handed back.
+        for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
+                                    partial(_item_keys, open_gaps), keep=("met",), jobs=jobs, bare_met=True,
+                                    only={item.obligation for item in items}):
+            keys.update(found)
     return keys
 
 

@@ -15,7 +15,7 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
-from compliance.members import REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index, watch_runs
+from compliance.members import ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index, watch_runs
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, by_org, ids_of
@@ -91,7 +91,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             return
     since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
     watched = only is None or not set(WATCH_SLUGS.values()).isdisjoint(only)
-    kinds = None if only is None or watched else _judged_kinds(rules, only)
+    kinds = None if only is None else _judged_kinds(rules, only, watched)
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
     payments = by_org(store.scope_dues(root.path, ids) if watched or "dues" in only else ())
@@ -132,9 +132,12 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         yield org.id, findings
 
 
-def _judged_kinds(rules: Rules, only: Collection[str]) -> frozenset[str] | None:
-    """Return the record kinds the obligations `only` are judged on (every version of them); None when that is every kind (学时)."""
-    kinds = {"term_delay"}
+def _judged_kinds(rules: Rules, only: Collection[str], watched: bool) -> frozenset[str] | None:
+    """Return the record kinds the obligations `only` are judged on (every version of them); None when that is every kind (学时).
+
+    With `watched`, the kinds the watch counts as taking part are among them.
+    """
+    kinds = {"term_delay", *(ACTIVITY_KINDS if watched else ())}
     for catalog in rules.catalogs.values():
         for newest in catalog.obligations:
             ob: Obligation | None = newest

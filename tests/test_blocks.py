@@ -11,13 +11,16 @@ import time
 from datetime import date
 
 import pytest
+from dateutil.relativedelta import relativedelta
 
 from benchmarks.generate_province import generate_province
 from compliance import blocks, importing, pipeline
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex
 from compliance.supervision import supervise
-from compliance.tracking import Window, iter_findings, overdue
+from obligations.cadence import parse_period_key
+from compliance.members import ACTIVITY_KINDS
+from compliance.tracking import WATCH_SLUGS, Window, iter_findings, overdue
 from tests.conftest import gone, load_province, running
 
 DAY = date(2026, 11, 20)
@@ -115,6 +118,31 @@ def test_last_years_items_made_good_close_alike_in_one_process_and_in_two(provin
     assert runs[0] == runs[1]
 
 
+def test_last_years_watch_items_are_judged_apart_on_the_records_the_watch_counts(province, rules, monkeypatch):
+    stores, root = province
+    store = stores[0]
+    supervise(store, rules, root, "2026-12", date(2026, 12, 28))
+    reads: list[tuple[date | None, frozenset[str] | None]] = []
+    read = type(store).scope_records
+
+    def spy(self, root_path, known_at=None, since=None, always=(), ids=None, kinds=None):
+        reads.append((since, None if kinds is None else frozenset(kinds)))
+        return read(self, root_path, known_at, since, always, ids, kinds)
+
+    monkeypatch.setattr(type(store), "scope_records", spy)
+    january = supervise(store, rules, root, "2027-01", date(2027, 1, 26))
+    older = [i for i in january.ledger if i.period < "2027"]
+    watch = [i for i in older if i.obligation in WATCH_SLUGS.values()]
+    other = [i for i in older if i.obligation not in WATCH_SLUGS.values()]
+    assert watch and other
+    since = {name: min(parse_period_key(i.period)[0] for i in items).replace(day=1) - relativedelta(years=1)
+             for name, items in (("watch", watch), ("other", other))}
+    # this year's window reads every kind; last year's items are read twice, the watch's on its own kinds
+    apart = [r for r in reads if r[1] is not None]
+    assert [s for s, _ in apart] == [since["watch"], since["other"]], (reads, since)
+    assert apart[0][1] <= ACTIVITY_KINDS | {"term_delay"}
+
+
 @pytest.fixture
 def scope(province):
     """The first store of `province`, its tree, its root and every organization at or below it."""
@@ -132,7 +160,8 @@ def test_the_findings_of_some_obligations_are_those_a_whole_evaluation_makes_of_
         slugs = {f.obligation for found in whole.values() for f in found}
         # elections (terms), 学时 (every kind of record), payments, the watch and plain meetings
         assert {"committee_election", "training_hours", "dues", "absence_watch", "branch_committee"} <= slugs, slugs
-        for only in [{slug} for slug in sorted(slugs)] + [{"committee_election", "branch_committee"}]:
+        for only in [{slug} for slug in sorted(slugs)] + [{"committee_election", "branch_committee"},
+                                                              {"absence_watch", "branch_committee"}, {"dues_watch", "committee_election"}]:
             part = dict(iter_findings(store, rules, index, root, orgs, window, keep=keep, bare_met=bare_met, only=only))
             assert part == {org_id: [f for f in found if f.obligation in only] for org_id, found in whole.items()}, only
 
