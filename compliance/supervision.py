@@ -120,14 +120,33 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
     who = f" {f.group or f.member}" if f.group or f.member else ""
     problems = f"（{flag_text(f.flags)}）" if f.flags else ""
     matter = f"{f.name}{who} {finding_period(f.obligation, f.period)} {STATUS_LABELS[f.status]}{problems}"
-    if f.status == "missed":
-        measure = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
-    else:
-        measure = f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
+    measure = _measure(f)
     responsible = "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
     return {"gap_key": _key(f), "org_id": f.org_id, "obligation": f.obligation, "period": f.period, "member": f.member,
             "group_name": f.group, "matter": matter, "measure": measure, "deadline": next_month_end(run_month_first),
             "responsible": responsible}
+
+
+# A member's own gaps are not meetings to hold again: what the branch does about each (Article 9
+# for six months: the branch reviews; the tracker never labels anyone 自行脱党).
+_WATCH_MEASURES = {
+    "absence_watch": "与{member}谈心谈话，查明未参加组织生活的原因，督促其按时参加",
+    "dues_watch": "提醒{member}按月交纳党费，查明未交原因，督促其补交",
+}
+_REVIEW_MEASURE = "；已满6个月的，提请支部审查"
+
+
+def _measure(f: Finding) -> str:
+    """Return the rectification measure (整改措施) of a gap: a meeting is held again, a member's gap followed up with them."""
+    if f.obligation in _WATCH_MEASURES:
+        return _WATCH_MEASURES[f.obligation].format(member=f.member) + (_REVIEW_MEASURE if f.status == "missed" else "")
+    if f.member:
+        if f.status == "missed":
+            return f"查明{f.member}未完成{f.name}的原因，督促其按要求完成并规范记录"
+        return f"对照要求规范{f.member}的{f.name}记录，补齐相关资料"
+    if f.status == "missed":
+        return f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
+    return f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
 
 
 class Tally(NamedTuple):
