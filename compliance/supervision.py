@@ -15,7 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from functools import partial
 from datetime import date, timedelta
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
@@ -27,6 +27,7 @@ from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
 from compliance.tracking import WATCH_SLUGS, Window
 from obligations.cadence import month_end, next_month_end, parse_period_key
+from obligations.catalog import Kind
 from obligations.rules import Rules
 
 # A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
@@ -115,38 +116,34 @@ class Fingerprint:
         return self._hash.hexdigest()
 
 
-def ledger_item(f: Finding, org: OrgRow, run_month_first: date) -> dict:
-    """Return a new ledger item for a gap: matter, measure, deadline (end of next month), responsible."""
+def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[str, Kind]) -> dict:
+    """Return a new ledger item for a gap: matter, measure (from `kinds`, the vocabulary), deadline (end of next month), responsible."""
     who = f" {f.group or f.member}" if f.group or f.member else ""
     problems = f"（{flag_text(f.flags)}）" if f.flags else ""
     matter = f"{f.name}{who} {finding_period(f.obligation, f.period)} {STATUS_LABELS[f.status]}{problems}"
-    measure = _measure(f)
+    measure = _measure(f, kinds[f.obligation].measure if f.obligation in kinds else None)
     responsible = "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
     return {"gap_key": _key(f), "org_id": f.org_id, "obligation": f.obligation, "period": f.period, "member": f.member,
             "group_name": f.group, "matter": matter, "measure": measure, "deadline": next_month_end(run_month_first),
             "responsible": responsible}
 
 
-# A member's own gaps are not meetings to hold again: what the branch does about each (Article 9
-# for six months: the branch reviews; the tracker never labels anyone 自行脱党).
-_WATCH_MEASURES = {
-    "absence_watch": "与{member}谈心谈话，查明未参加组织生活的原因，督促其按时参加",
-    "dues_watch": "提醒{member}按月交纳党费，查明未交原因，督促其补交",
-}
-_REVIEW_MEASURE = "；已满6个月的，提请支部审查"
+def _measure(f: Finding, given: str | None) -> str:
+    """Return the rectification measure (整改措施) of a gap: the kind's own (`given`), else a meeting held again or a member's gap followed up.
 
-
-def _measure(f: Finding) -> str:
-    """Return the rectification measure (整改措施) of a gap: a meeting is held again, a member's gap followed up with them."""
-    if f.obligation in _WATCH_MEASURES:
-        return _WATCH_MEASURES[f.obligation].format(member=f.member) + (_REVIEW_MEASURE if f.status == "missed" else "")
-    if f.member:
-        if f.status == "missed":
-            return f"查明{f.member}未完成{f.name}的原因，督促其按要求完成并规范记录"
-        return f"对照要求规范{f.member}的{f.name}记录，补齐相关资料"
-    if f.status == "missed":
-        return f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
-    return f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
+    A member put to the branch for review (six months, Article 9) is put to it here too; the
+    tracker never labels anyone 自行脱党.
+    """
+    if given is not None:
+        text = given.replace("{member}", f.member or "")
+    elif f.member:
+        text = (f"查明{f.member}未完成{f.name}的原因，督促其按要求完成并规范记录" if f.status == "missed"
+                else f"对照要求规范{f.member}的{f.name}记录，补齐相关资料")
+    elif f.status == "missed":
+        text = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
+    else:
+        text = f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
+    return text + ("；已满6个月的，提请支部审查" if "review_membership" in f.flags else "")
 
 
 class Tally(NamedTuple):
@@ -306,7 +303,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             if check.digest is not None:
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
-    to_open = (ledger_item(f, by_id[f.org_id], first) for f in snapshot if f.status in GAP_STATUSES)
+    to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot if f.status in GAP_STATUSES)
     for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)

@@ -59,6 +59,7 @@ class Kind:
     name: str
     aliases: tuple[str, ...] = ()
     derived: bool = False        # a finding worked out from other records (the six-month watch), never a record's kind
+    measure: str | None = None   # the 整改措施 of a gap of this kind, where holding it again is not the remedy; {member} names the member
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,8 @@ class Catalog:
 def load_kinds(path: Path) -> dict[str, Kind]:
     """Return the vocabulary of kinds by slug."""
     raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {k["slug"]: Kind(k["slug"], k["name"], tuple(k.get("aliases", ())), bool(k.get("derived", False))) for k in raw["kind"]}
+    return {k["slug"]: Kind(k["slug"], k["name"], tuple(k.get("aliases", ())), bool(k.get("derived", False)), k.get("measure"))
+            for k in raw["kind"]}
 
 
 def kind_lookup(kinds: dict[str, Kind]) -> dict[str, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from compliance import importing, membership
-from compliance.evaluate import MemberRef, OrgFacts, Record, evaluate_org
+from compliance.evaluate import Finding, MemberRef, OrgFacts, Record, evaluate_org
 from compliance.members import MemberInfo, watch_runs
 from compliance.store import TZ, Store
 from compliance.supervision import ledger_item
@@ -208,7 +208,7 @@ def test_a_dues_payment_becomes_the_record_of_its_member_and_month():
 
 
 def test_a_members_ledger_items_follow_the_member_up_instead_of_holding_a_meeting_again(rules):
-    measure = lambda f: ledger_item(f, ORG, date(2026, 11, 1))["measure"]  # noqa: E731
+    measure = lambda f: ledger_item(f, ORG, date(2026, 11, 1), rules.kinds)["measure"]  # noqa: E731
     six = _watch(rules, _monthly(range(1, 5), "张三、李四") + _monthly(range(5, 11), "李四"), "2026-11-20")
     assert measure(six[("absence_watch", "张三")]) == "与张三谈心谈话，查明未参加组织生活的原因，督促其按时参加；已满6个月的，提请支部审查"
     three = _watch(rules, _monthly(range(1, 8), "张三、李四") + _monthly(range(8, 11), "李四"), "2026-11-20")
@@ -218,6 +218,8 @@ def test_a_members_ledger_items_follow_the_member_up_instead_of_holding_a_meetin
     assert measure(unpaid) == "提醒张三按月交纳党费，查明未交原因，督促其补交；已满6个月的，提请支部审查"
     talk = judged(rules, [], "heart_talk", as_of="2027-01-05")[("张三", "2026")]
     assert talk.status == "missed" and measure(talk) == f"查明张三未完成{talk.name}的原因，督促其按要求完成并规范记录"
-    # a meeting not held is still held again
+    # an election is held by its procedure, or its delay approved; a meeting not held is still held again
+    election = Finding(1, ORG.path, "committee_election", "换届", "2021-04-15/2024-04-14", "missed", date(2024, 4, 14), None, (), ())
+    assert measure(election) == "按程序及时组织换届选举；确需延期的，报上级党组织批准"
     theme_day = judged(rules, [], "theme_day")[(None, "2026-10")]
     assert theme_day.status == "missed" and measure(theme_day).startswith(f"查明未开展{theme_day.name}的原因，按要求补开")
