@@ -129,21 +129,23 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
 
 
 def _measure(f: Finding, given: str | None) -> str:
-    """Return the rectification measure (整改措施) of a gap: the kind's own (`given`), else a meeting held again or a member's gap followed up.
+    """Return the rectification measure (整改措施) of a gap: the kind's own for a missed period (`given`), else a meeting held again or a member's gap followed up.
 
-    A member put to the branch for review (six months, Article 9) is put to it here too; the
-    tracker never labels anyone 自行脱党.
+    The item's matter names the member; the measure follows the obligation and status, so a
+    province's ledger keeps one copy of each (`REPEATING` in the store). A member put to the
+    branch for review (six months, Article 9) is put to it here too; the tracker never labels
+    anyone 自行脱党.
     """
-    if given is not None:
-        text = given.replace("{member}", f.member or "")
+    if given is not None and f.status == "missed":
+        text = given
     elif f.member:
-        text = (f"查明{f.member}未完成{f.name}的原因，督促其按要求完成并规范记录" if f.status == "missed"
-                else f"对照要求规范{f.member}的{f.name}记录，补齐相关资料")
+        text = (f"查明该党员未完成{f.name}的原因，督促其按要求完成并规范记录" if f.status == "missed"
+                else f"对照要求规范该党员的{f.name}记录，补齐相关资料")
     elif f.status == "missed":
         text = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
     else:
         text = f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
-    return text + ("；已满6个月的，提请支部审查" if "review_membership" in f.flags else "")
+    return text + ("；已连续满6个月，提请支部审查" if "review_membership" in f.flags else "")
 
 
 class Tally(NamedTuple):

@@ -59,7 +59,7 @@ class Kind:
     name: str
     aliases: tuple[str, ...] = ()
     derived: bool = False        # a finding worked out from other records (the six-month watch), never a record's kind
-    measure: str | None = None   # the 整改措施 of a gap of this kind, where holding it again is not the remedy; {member} names the member
+    measure: str | None = None   # the 整改措施 of a missed period of this kind, where holding it again is not the remedy
 
 
 @dataclass(frozen=True)
