@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from dateutil.relativedelta import relativedelta
@@ -17,6 +17,7 @@ from benchmarks.generate_province import generate_province
 from compliance import blocks, importing, pipeline
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex
+from compliance.store import TZ
 from compliance.supervision import supervise
 from obligations.cadence import parse_period_key
 from compliance.members import ACTIVITY_KINDS
@@ -141,6 +142,21 @@ def test_last_years_watch_items_are_judged_apart_on_the_records_the_watch_counts
     apart = [r for r in reads if r[1] is not None]
     assert [s for s, _ in apart] == [since["watch"], since["other"]], (reads, since)
     assert apart[0][1] <= ACTIVITY_KINDS | {"term_delay"}
+
+
+def test_last_years_watch_item_closes_when_the_member_takes_part_again(province, rules):
+    stores, root = province
+    store = stores[0]
+    december = supervise(store, rules, root, "2026-12", date(2026, 12, 28))
+    item = next(i for i in december.ledger if i.obligation == "absence_watch")
+    branch = next(o for o in store.orgs() if o.id == item.org_id)
+    store.clock = lambda: datetime(2026, 12, 20, 9, 0, tzinfo=TZ)
+    importing.log_record(store, rules, {"org": branch.path, "kind": "主题党日", "date": "2026-12-15", "topic": "学习",
+                                        "photos": "p.jpg", "attendees": item.member})
+    # In January the run of months without organizational life has ended in December: met, closed.
+    january = supervise(store, rules, root, "2027-01", date(2027, 1, 26))
+    closed = {i.gap_key: i for i in january.ledger if i.closed_on is not None}
+    assert item.gap_key in closed and closed[item.gap_key].closed_on == date(2027, 1, 26)
 
 
 @pytest.fixture
