@@ -405,3 +405,17 @@ def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(tmp_path: Pa
     exact = load_workbook(write_xlsx(b, tmp_path / "exact.xlsx", sheet_rows=8))
     assert exact.sheetnames[3:] == ["整改台账"] and exact["整改台账"].max_row == 8
     assert "「整改台账」表" in write_markdown(b, tmp_path / "b.md").read_text(encoding="utf-8")
+
+
+def test_the_notice_names_every_sheet_the_ledger_takes():
+    from types import SimpleNamespace
+
+    from compliance.report.bulletin import XLSX_ROWS, _ledger_sheets
+
+    def named(rows: int) -> str:
+        return _ledger_sheets(SimpleNamespace(ledger_rows=range(rows)))
+
+    # a sheet holds its header and XLSX_ROWS - 1 items
+    assert named(0) == named(XLSX_ROWS - 1) == "「整改台账」表"
+    assert named(XLSX_ROWS) == "「整改台账」至「整改台账（续1）」2张表"
+    assert named(2 * XLSX_ROWS) == "「整改台账」至「整改台账（续2）」3张表"
