@@ -25,7 +25,7 @@ from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
-from compliance.tracking import WATCH_SLUGS, Window
+from compliance.tracking import WATCH_OBLIGATIONS, Window
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.catalog import Kind
 from obligations.rules import Rules
@@ -129,7 +129,7 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
 
 
 def _measure(f: Finding, given: str | None) -> str:
-    """Return the rectification measure (整改措施) of a gap: the kind's own for a missed period (`given`), else a meeting held again or a member's gap followed up.
+    """Return the rectification measure (整改措施) of a gap: the kind's own (`given`) for a missed period, else the general one.
 
     The item's matter names the member; the measure follows the obligation and status, so a
     province's ledger keeps one copy of each (`REPEATING` in the store). A member put to the
@@ -332,9 +332,8 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
     The watch's items (months of last year) and the others (a term can reach back years) are
     evaluated apart, each from its own earliest period and on the records it is judged on.
     """
-    watch = set(WATCH_SLUGS.values())
     keys: set[str] = set()
-    for items in ([i for i in older if i.obligation in watch], [i for i in older if i.obligation not in watch]):
+    for items in ([i for i in older if i.obligation in WATCH_OBLIGATIONS], [i for i in older if i.obligation not in WATCH_OBLIGATIONS]):
         if not items:
             continue
         since = min(parse_period_key(item.period)[0] for item in items)

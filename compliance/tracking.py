@@ -25,6 +25,7 @@ from obligations.rules import Rules
 
 DEFAULT_CATALOG = "national-2018"
 WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
+WATCH_OBLIGATIONS = frozenset(WATCH_SLUGS.values())
 OVERDUE_STATUSES = ("missed", "invalid", "due")
 
 
@@ -90,7 +91,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         if ids is None:
             return
     since = _watch_since(window)      # yearly periods and the watch look back one year; terms further
-    watched = only is None or not set(WATCH_SLUGS.values()).isdisjoint(only)
+    watched = only is None or not WATCH_OBLIGATIONS.isdisjoint(only)
     kinds = None if only is None else _judged_kinds(rules, only, watched)
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
