@@ -128,8 +128,23 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
             "responsible": responsible}
 
 
+# The measure of an invalid period, by what made its record not count (`record_problems`, `_terms`).
+INVALID_MEASURES = {
+    "late_election": "换届已逾期完成，查明逾期原因并向上级党组织说明；今后按期换届，确需延期的，报上级党组织批准",
+    "wrong_date": "按规定的时间{redo}{name}并规范记录",
+    "no_quorum": "实到人数须超过应到人数的一半，按要求重新召开{name}并规范记录",
+    "not_secretary": "党组织书记每年至少讲1次党课，由书记按要求补讲并规范记录",
+    "arrears_too_late": "补交已超过6个月，查明未按月交纳的原因，提醒该党员今后按月交纳党费",
+}
+# What an invalid period's record lacks besides, to be supplied with it.
+EVIDENCE_LABELS = {"no_attendance": "到会人数", "unsigned": "签字", "incomplete_evidence": "图文资料"}
+
+
 def _measure(f: Finding, given: str | None) -> str:
     """Return the rectification measure (整改措施) of a gap: the kind's own (`given`) for a missed period, else the general one.
+
+    An invalid period's measure follows what made its record not count (`INVALID_MEASURES`): a
+    late election is not held again, a lecture is given again by the secretary.
 
     The item's matter names the member; the measure follows the obligation and status, so a
     province's ledger keeps one copy of each (`REPEATING` in the store). A member put to the
@@ -138,6 +153,10 @@ def _measure(f: Finding, given: str | None) -> str:
     """
     if given is not None and f.status == "missed":
         text = given
+    elif f.status == "invalid" and (remedies := [INVALID_MEASURES[flag] for flag in f.flags if flag in INVALID_MEASURES]):
+        text = "；".join(r.format(name=f.name, redo="督促该党员补做" if f.member else "补开") for r in remedies)
+        if evidence := [EVIDENCE_LABELS[flag] for flag in f.flags if flag in EVIDENCE_LABELS]:
+            text += f"；补齐{'、'.join(evidence)}"
     elif f.member:
         text = (f"查明该党员未完成{f.name}的原因，督促其按要求完成并规范记录" if f.status == "missed"
                 else f"对照要求规范该党员的{f.name}记录，补齐相关资料")
