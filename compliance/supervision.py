@@ -129,15 +129,16 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
 
 
 # The measure of an invalid period, by what made its record not count (`record_problems`, `_terms`).
+# Only organizations' periods have windows and quorums; a member's period is invalid by arrears alone.
 INVALID_MEASURES = {
-    "late_election": "换届已逾期完成，查明逾期原因并向上级党组织说明；今后按期换届，确需延期的，报上级党组织批准",
-    "wrong_date": "按规定的时间{redo}{name}并规范记录",
-    "no_quorum": "实到人数须超过应到人数的一半，按要求重新召开{name}并规范记录",
+    "late_election": "换届选举逾期进行，查明原因并向上级党组织作出说明；今后按期换届，确需延期的，报上级党组织批准，延期一般不超过1年",
+    "wrong_date": "查明{name}未在规定时间内完成的原因，今后按规定时间完成并规范记录",
+    "no_quorum": "到会人数须超过应到人数的半数，按要求重新召开{name}并规范记录",
     "not_secretary": "党组织书记每年至少讲1次党课，由书记按要求补讲并规范记录",
-    "arrears_too_late": "补交已超过6个月，查明未按月交纳的原因，提醒该党员今后按月交纳党费",
+    "arrears_too_late": "党费补交超过规定期限，对该党员进行提醒教育，督促其今后按规定按时足额交纳",
 }
 # What an invalid period's record lacks besides, to be supplied with it.
-EVIDENCE_LABELS = {"no_attendance": "到会人数", "unsigned": "签字", "incomplete_evidence": "图文资料"}
+EVIDENCE_LABELS = {"no_attendance": "应到、实到人数", "unsigned": "书记和记录人签字", "incomplete_evidence": "所缺资料"}
 
 
 def _measure(f: Finding, given: str | None) -> str:
@@ -154,7 +155,7 @@ def _measure(f: Finding, given: str | None) -> str:
     if given is not None and f.status == "missed":
         text = given
     elif f.status == "invalid" and (remedies := [INVALID_MEASURES[flag] for flag in f.flags if flag in INVALID_MEASURES]):
-        text = "；".join(r.format(name=f.name, redo="督促该党员补做" if f.member else "补开") for r in remedies)
+        text = "；".join(r.format(name=f.name) for r in remedies)
         if evidence := [EVIDENCE_LABELS[flag] for flag in f.flags if flag in EVIDENCE_LABELS]:
             text += f"；补齐{'、'.join(evidence)}"
     elif f.member:
