@@ -225,6 +225,8 @@ def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: 
         first = month_index(run.first)       # months as integers: a run's months are consecutive ones
         if not run.running and month_end(index_month(first + run.months - 1)) < window.first:
             continue
+        if run.first > window.last:
+            continue        # keyed by a month after the window (a past year's status, as of today)
         slug = WATCH_SLUGS[run.what]
         due = month_end(index_month(first + review - 1))
         status = "met" if not run.running else "missed" if run.months >= review else "due"

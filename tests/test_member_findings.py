@@ -108,6 +108,16 @@ def test_the_watch_as_findings_due_at_three_months_missed_at_six_never_for_five_
     assert (back[("absence_watch", "张三")].status, back[("absence_watch", "张三")].flags) == ("met", ())
 
 
+def test_a_past_years_status_lists_no_watch_run_begun_after_it(rules):
+    records = [rec("theme_day", f"2025-{m:02d}-05", attendees="张三、李四") for m in range(1, 13)]
+    records += _monthly(range(1, 11), "李四")            # 张三 away all 2026: a run from January 2026
+    day = date(2026, 11, 20)
+    runs = watch_runs([ZHANG, LI], records, {}, set(), day, date(2025, 1, 1))
+    assert [(r.member.name, r.first) for r in runs] == [("张三", date(2026, 1, 1))]
+    assert watch_findings(rules, ORG, runs, Window(date(2025, 1, 1), date(2025, 12, 31), day)) == []
+    assert [f.period for f in watch_findings(rules, ORG, runs, Window(date(2026, 1, 1), day, day))] == ["2026-01"]
+
+
 def test_the_watch_counts_unpaid_dues_where_the_branch_records_dues(rules):
     paid = {1: {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 5)}, 2: {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 11)}}
     found = _watch(rules, [], "2026-11-20", paid, dues_orgs=[1])
