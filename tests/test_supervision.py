@@ -358,6 +358,20 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert not book["整改台账"]._hyperlinks
 
 
+@pytest.mark.parametrize("published, revision, byline", [(False, 2, "督导组　2026-11-20（草稿）　第2版"),
+                                                       (True, 1, "督导组　2026-11-20")])
+def test_every_format_marks_a_draft_and_its_revision_alike(tmp_path: Path, published: bool, revision: int, byline: str):
+    from compliance.report.bulletin import Bulletin, write_chart, write_docx, write_markdown, write_xlsx
+
+    b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=[],
+                 ranking_rows=[], ledger_rows=[], ledger_summary=[], requirements=[], rates={}, revision=revision,
+                 published=published)
+    chart, labels = write_chart(b, tmp_path / "c.png")
+    assert write_markdown(b, tmp_path / "b.md").read_text(encoding="utf-8").splitlines()[2] == byline
+    assert Document(str(write_docx(b, tmp_path / "b.docx", chart, labels))).paragraphs[1].text == byline
+    assert load_workbook(write_xlsx(b, tmp_path / "b.xlsx"))["汇总"]["A2"].value == byline
+
+
 def test_a_workbook_that_cannot_be_written_raises_the_os_error_the_command_reports(tmp_path: Path):
     from compliance.report.bulletin import Bulletin, write_xlsx
 

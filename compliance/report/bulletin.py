@@ -179,8 +179,13 @@ def _md_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _byline(b: Bulletin) -> str:
+    """Return the line under the title, the same in every format: office, date, 草稿 until published, and the revision after the first."""
+    return f"{b.office}　{b.date}" + ("" if b.published else "（草稿）") + (f"　第{b.revision}版" if b.revision > 1 else "")
+
+
 def write_markdown(b: Bulletin, path: Path) -> Path:
-    parts = [f"# {b.title}", "", f"{b.office}　{b.date}" + ("" if b.published else "（草稿）") + (f"　第{b.revision}版" if b.revision > 1 else ""),
+    parts = [f"# {b.title}", "", _byline(b),
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
@@ -210,7 +215,7 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
     bold = book.add_format({"bold": True})
     summary = book.add_worksheet("汇总")
     summary.set_column(0, 0, 120)
-    for i, row in enumerate(([b.title], [f"{b.office}　{b.date}"], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
+    for i, row in enumerate(([b.title], [_byline(b)], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
         for j, value in enumerate(row):
             summary.write_string(i, j, value, heading if i == 0 else wrap)
     for title, headers, rows, widths in (("问题清单", BRANCH_HEADERS, b.branch_rows, [30, 12, 8, 60]),
@@ -320,7 +325,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     run = title.add_run(b.title)
     run.bold = True
     run.font.size = Pt(18)
-    sub = doc.add_paragraph(f"{b.office}　{b.date}" + ("" if b.published else "（草稿）"))
+    sub = doc.add_paragraph(_byline(b))
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     def heading(text: str) -> None:
