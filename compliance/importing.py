@@ -75,7 +75,8 @@ class _Problems:
         self.count = 0
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
-        header = self.table.headers.get(column, column) if column else None
+        # A column the file lacks is named by its Chinese header, as the file would have had it.
+        header = (self.table.headers.get(column) or self.table.names.get(column) or column) if column else None
         shown = "" if value is None else f"：值「{value}」"
         if number == 0:
             where = f"{header}{shown}" if header else "命令行参数"
@@ -700,6 +701,7 @@ def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None =
 def _option_table(values: dict[str, Any]) -> Table:
     headers = {c.english: f"--{c.english.replace('_', '-')}" for c in RECORD_COLUMNS}
     headers["date"], headers["recorded_on"] = "--date", "--recorded-on"
+    headers["kind"] = "类型"         # `log`'s first argument, not an option
     return Table(Path("命令行参数"), headers, [(0, values)])
 
 

@@ -7,7 +7,7 @@ import csv
 import hashlib
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
@@ -53,6 +53,7 @@ class Table:
     sha256: str | None = None        # the file's digest, when it was read from a file
     count: int = 0
     normalized: bool = False         # every value is text as `parse_text` returns it, or None
+    names: dict[str, str] = field(default_factory=dict)   # English name -> Chinese header, of every column the file may have
 
 
 class CellError(InputError):
@@ -117,7 +118,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
         raise InputError(f"{where} 第1行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
-    table = Table(path, headers, (), digest)
+    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns})
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text

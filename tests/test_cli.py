@@ -186,6 +186,17 @@ def test_per_group_and_per_member_records_must_name_them(runner, db):
     assert result.exit_code == 2 and "流动党员汇报须填写党员" in result.stderr
 
 
+def test_errors_name_columns_and_arguments_as_the_user_knows_them(runner, db, tmp_path: Path):
+    # a file without the column a row needs: named by its Chinese header, not the program's name for it
+    path = write_csv(tmp_path / "r.csv", "党组织,类型,日期\nZZ1,主题党日,2026-11-05\nZZ1,党小组会,2026-11-06")
+    result = runner.invoke(app, db + ["record", "import", str(path)])
+    assert result.exit_code == 2 and "r.csv 第3行「党小组」列：党小组会须填写党小组" in result.stderr
+    assert "group" not in result.stderr
+    # `log`'s kind is its first argument, not an option
+    result = runner.invoke(app, db + ["log", "座谈会", "--org", "ZZ1", "--date", "2026-11-05"])
+    assert result.exit_code == 2 and "类型：值「座谈会」" in result.stderr and "--kind" not in result.stderr
+
+
 def test_non_numeric_counts_are_one_line_errors(runner, db):
     result = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--present", "abc"])
     assert result.exit_code == 2 and result.stderr.strip() == "错误：--present：值「abc」：不是整数（未登记）"
