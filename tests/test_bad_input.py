@@ -99,6 +99,15 @@ def test_a_10_mb_file_with_one_bad_row_at_the_end_writes_nothing(db: Path, tmp_p
     assert records(db) == before
 
 
+def test_a_supervision_day_after_today_is_refused_and_nothing_is_written(db: Path, tmp_path: Path):
+    out = tmp_path / "bulletin"
+    one_line_error(run(db, "supervise", "--under", "图河镇党委", "--month", "2099-01", "--as-of", "2099-01-05", "--out", str(out)),
+                   "--as-of", "2099-01-05", "晚于今天")
+    assert not out.exists()
+    listed = run(db, "rectify", "list", "--under", "图河镇党委", "--format", "csv")
+    assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 1      # the header only
+
+
 @pytest.mark.parametrize("args, words", [
     (["overdue", "--as-of", "2026-13-01"], ["--as-of", "2026-13-01"]),
     (["overdue", "--since", "昨天"], ["--since", "昨天"]),

@@ -25,7 +25,7 @@ from compliance.report.findings import to_csv
 def supervise(
     under: str = typer.Option(..., "--under", help="督查范围：乡镇党委等上级党组织。"),
     month: str = typer.Option(..., "--month", help="督查月份，如 2026-11。"),
-    as_of: Optional[str] = AS_OF_OPTION,
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="督查日期，须在督查月份内且不晚于今天；默认今天，过去的月份为该月最后一天。"),
     out: Optional[Path] = typer.Option(None, "--out", help="通报输出目录（Markdown、XLSX、DOCX、PNG）。"),
     publish: bool = typer.Option(False, "--publish", help="发布并冻结本次督查；之后再运行为新版本。"),
     fmt: Format = FORMAT_OPTION,
@@ -40,6 +40,9 @@ def supervise(
     store, actor = session()
     require_write(store, actor, "supervise", [tracking.org_path(store, under)], SUPERVISORS)
     day = _date_option(as_of, "--as-of")
+    if day is not None and day > store.today():
+        # A run is the record of a check: its ledger items would be gaps that have not happened yet.
+        raise InputError(f"--as-of：督查日期「{day.isoformat()}」晚于今天（{store.today().isoformat()}），督查只能检查已经发生的情况")
     if out is not None:
         _check_writable(out)
     if fmt is Format.table:
