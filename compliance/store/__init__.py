@@ -19,7 +19,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from compliance import model
 from compliance.errors import DatabaseError
 from compliance.orgs import MemberRow, OrgRow
-from compliance.store.audit import LOCAL_ADMIN, AuditQueries
+from compliance.store.audit import AUDIT, LOCAL_ADMIN, AuditQueries
 from compliance.store.members import MemberQueries
 from compliance.store.records import RecordQueries
 from compliance.store.runs import SupervisionQueries
@@ -155,18 +155,22 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
 
     # --- organizations and members ----------------------------------------------------
     def orgs(self) -> list[OrgRow]:
-        """Return every organization; read again only when the audit log has grown since the last read.
+        """Return every organization; read again only when the tree has changed since the last read.
 
-        Every change to the tree is audited, in its own transaction, so an unchanged head of the
-        audit chain means an unchanged tree. A command reads the tree two or three times (its
-        permission check, then its own work), 0.7 s each at 50,000 branches. The head is read
-        first: a change made between the two reads is seen as a change next time.
+        Every change to the tree is audited (entity "org"), in its own transaction, so an
+        unchanged head of the audit chain means an unchanged tree, and so does a chain that has
+        only grown since, by entries of other things (a record logged, a run saved). A command
+        reads the tree two or three times (its permission check, then its own work), 0.7 s each
+        at 50,000 branches. The head is read first: a change made between the two reads is seen
+        as a change next time.
         """
         cols = [ORG.c[name] for name in OrgRow.__dataclass_fields__]
         with self.engine.connect() as conn:
             head = conn.execute(select(AUDIT_HEAD.c.seq, AUDIT_HEAD.c.last_hash)).first()
             key = tuple(head) if head is not None else None
             kept = self._orgs          # read once: a scheduler thread may replace it meanwhile
+            if kept is not None and key is not None and kept[0] != key and _only_grown(conn, kept[0]):
+                kept = self._orgs = (key, kept[1])
             if kept is None or key is None or kept[0] != key:
                 kept = self._orgs = (key, [OrgRow(*row) for row in conn.execute(select(*cols))])
         return list(kept[1])
@@ -333,3 +337,14 @@ def open_store(db: str | None, *, must_exist: bool = True) -> Store:
 
 
 __all__ = ["Store", "open_store", "resolve_url", "now", "TZ", "date"]
+
+
+def _only_grown(conn: Any, key: tuple[int, str] | None) -> bool:
+    """Return whether the audit chain still holds the entry `key` (seq, hash) and no entry since has changed the tree."""
+    if key is None:
+        return False
+    seq, last_hash = key
+    if conn.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == seq)).scalar() != last_hash:
+        return False         # rewritten (a restored backup) or no entry at all yet
+    changed = select(AUDIT.c.seq).where(AUDIT.c.seq > seq, AUDIT.c.entity == "org").limit(1)
+    return conn.execute(changed).first() is None
