@@ -181,6 +181,24 @@ def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list
     return evaluate_orgs(store, rules, index, org, [org], window)
 
 
+def record_alone(store: Store, rules: Rules, record_id: int, window: Window) -> list[Finding]:
+    """Return the findings the current version of record `record_id` makes of its organization's periods by itself.
+
+    What a secretary who has just logged it needs to hear: whether it counts, whatever other
+    records of the same period say. Only findings that list the record are returned.
+    """
+    index = OrgIndex(store.orgs())
+    org_id = store.record_versions(record_id)[-1]["org_id"]
+    org = index.by_id[org_id]
+    ids = (org_id, org_id)
+    mine = [r for _, records in store.scope_records(org.path, window.known_at, None, (), ids) for r in records if r.id == record_id]
+    members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
+    facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
+    catalog = rules.catalog(index.catalog_of(org, default_catalog(store)))
+    found = evaluate_org(catalog, facts, mine, window.first, window.last, window.as_of)
+    return [f for f in found if record_id in f.records]
+
+
 def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1) -> list[Finding]:
     """Return missed, invalid and due findings at or below `under` (every root when None), worst first.
 

@@ -179,6 +179,19 @@ def test_meetings_and_entries_after_today_are_refused(runner, db):
     assert result.exit_code == 2 and "录入日期晚于今天" in result.stderr
 
 
+def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
+    short = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--expected", "10", "--present", "3"])
+    assert short.exit_code == 0
+    assert short.stdout.splitlines()[1:] == ["注意：这条记录不计入「党员大会 2026年四季度」：人数不足（另：未签字）"]
+    # a second record of the same quarter is judged by itself, not by the period another record has met
+    whole = ["--expected", "10", "--present", "8", "--secretary-signed", "是", "--recorder-signed", "是"]
+    assert runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", *whole]).stdout.count("\n") == 1
+    again = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-07", "--expected", "10", "--present", "4"])
+    assert "注意：这条记录不计入「党员大会 2026年四季度」：人数不足" in again.stdout
+    day = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-12", "--topic", "学习"])
+    assert "注意：这条记录不计入「固定学习日 2026年11月10日」：时间不符" in day.stdout
+
+
 def test_per_group_and_per_member_records_must_name_them(runner, db):
     result = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-05"])
     assert result.exit_code == 2 and "党小组会须填写党小组" in result.stderr

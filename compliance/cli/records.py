@@ -122,6 +122,35 @@ def log(
     else:
         word = "已登记" if result.added else "已更新为新版本"
         console.print(f"{word}：记录编号 {result.ids[0]}")
+        for note in _record_notes(store, result.ids[0]):
+            console.print(note, style="yellow", markup=False)
+
+
+# What a secretary can mend in a record just logged; 学时 and the watch are about members, not it.
+NOT_COUNTED = ("wrong_date", "no_quorum", "not_secretary", "arrears_too_late", "late_election")
+RECORD_FLAGS = frozenset({*NOT_COUNTED, "no_attendance", "unsigned", "incomplete_evidence", "late_entry", "unverified_lecturer",
+                          "early_election"})
+
+
+def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
+    """Return what the record `record_id`, judged by itself as of today, cannot complete and why; and its other flags."""
+    from compliance.report.labels import finding_period, flag_text
+
+    today = store.today()
+    held = store.record_versions(record_id)[-1]["held_on"]
+    notes = []
+    for f in tracking.record_alone(store, _rules(), record_id, tracking.Window(date(held.year, 1, 1), today, today)):
+        flags = tuple(flag for flag in f.flags if flag in RECORD_FLAGS)
+        if not flags:
+            continue
+        what = f"{f.name}{' ' + (f.group or f.member) if f.group or f.member else ''} {finding_period(f.obligation, f.period)}"
+        why = tuple(flag for flag in flags if flag in NOT_COUNTED)
+        if f.status == "met" or not why:
+            notes.append(f"提示：这条记录计入「{what}」，但{flag_text(flags)}")
+        else:
+            also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
+            notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（另：{flag_text(also)}）" if also else ""))
+    return notes
 
 
 @app.command()
