@@ -192,6 +192,18 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     assert "注意：这条记录不计入「固定学习日 2026年11月10日」：时间不符" in day.stdout
 
 
+def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
+    undated = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))])
+    assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout
+    dated = write_csv(tmp_path / "b.csv", "名称,上级,类型,启用日期\n新屯党支部,图河镇党委,党支部,2026-11-01")
+    assert "提示" not in runner.invoke(app, db + ["org", "import", str(dated)]).stdout
+    # the first import of a tree is not told: every organization of it is tracked from the start
+    fresh = ["--db", str(tmp_path / "fresh.db")]
+    assert runner.invoke(app, fresh + ["init"]).exit_code == 0
+    first = runner.invoke(app, fresh + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))])
+    assert first.exit_code == 0 and "提示" not in first.stdout
+
+
 def test_per_group_and_per_member_records_must_name_them(runner, db):
     result = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-05"])
     assert result.exit_code == 2 and "党小组会须填写党小组" in result.stderr

@@ -52,7 +52,16 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
     store, actor = session()
+    before = {o.id for o in store.orgs()}
     _report_import("党组织", importing.import_orgs(store, _rules(), file, actor))
+    if before:
+        # Added to a tree already tracked: without dates of its own, it owes every period its
+        # superior's 启用日期 (or January) reaches back to, at once.
+        undated = [o.path for o in store.orgs() if o.id not in before and o.founded is None and o.tracked_from is None]
+        if undated:
+            console.print(f"提示：新增的党组织「{'」「'.join(undated[:3])}」{'等' if len(undated) > 3 else ''}{len(undated)}个"
+                          "没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活；新成立或新纳入管理的，"
+                          "请在「成立日期」或「启用日期」列填写后重新导入。", style="yellow", markup=False, soft_wrap=True)
 
 
 @org_app.command("list")
@@ -123,7 +132,7 @@ def log(
         word = "已登记" if result.added else "已更新为新版本"
         console.print(f"{word}：记录编号 {result.ids[0]}")
         for note in _record_notes(store, result.ids[0]):
-            console.print(note, style="yellow", markup=False)
+            console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
 # What a secretary can mend in a record just logged; 学时 and the watch are about members, not it.
