@@ -194,7 +194,10 @@ def record_alone(store: Store, rules: Rules, record_id: int, window: Window) -> 
     mine = [r for _, records in store.scope_records(org.path, window.known_at, None, (), ids) for r in records if r.id == record_id]
     members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
     facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
-    catalog = rules.catalog(index.catalog_of(org, default_catalog(store)))
+    try:
+        catalog = rules.catalog(index.catalog_of(org, default_catalog(store)))
+    except KeyError as exc:
+        raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
     found = evaluate_org(catalog, facts, mine, window.first, window.last, window.as_of)
     return [f for f in found if record_id in f.records]
 
