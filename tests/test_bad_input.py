@@ -108,6 +108,16 @@ def test_a_supervision_day_after_today_is_refused_and_nothing_is_written(db: Pat
     assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 1      # the header only
 
 
+@pytest.mark.parametrize("args, line", [
+    (["record", "correct", "1", "--date", "2026-11-03"], "错误：缺少必需的选项：--reason（compliance --help 查看用法）"),
+    (["log", "--org", "ZZ1"], "错误：缺少必需的参数：KIND（compliance --help 查看用法）"),
+    (["overdue", "--format"], "错误：选项用法有误：--format 后面需要给出值（compliance --help 查看用法）"),
+])
+def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: str):
+    result = run(db, *args)
+    assert result.returncode == 2 and result.stderr == line + "\n"
+
+
 @pytest.mark.parametrize("args, words", [
     (["overdue", "--as-of", "2026-13-01"], ["--as-of", "2026-13-01"]),
     (["overdue", "--since", "昨天"], ["--since", "昨天"]),

@@ -178,6 +178,22 @@ USAGE_WORDS = {"NoSuchOption": "没有这个选项", "MissingParameter": "缺少
                "BadOptionUsage": "选项用法有误", "BadArgumentUsage": "参数用法有误"}
 
 
+def _usage_words(exc: Exception) -> tuple[str, str] | None:
+    """Return (what is wrong, what it is about) for the parser's complaints that name an option or argument; None for the rest."""
+    name = type(exc).__name__
+    if name == "MissingParameter" and getattr(exc, "param", None) is not None:
+        param = exc.param          # type: ignore[attr-defined]
+        if getattr(param, "param_type_name", None) == "option" and getattr(param, "opts", None):
+            return "缺少必需的选项", "、".join(param.opts)
+        return "缺少必需的参数", (param.name or "").upper()
+    if name == "BadOptionUsage" and getattr(exc, "option_name", None) and "requires an argument" in exc.format_message():
+        return "选项用法有误", f"{exc.option_name} 后面需要给出值"      # type: ignore[attr-defined]
+    if name == "NoSuchOption":
+        hints = sorted(getattr(exc, "possibilities", None) or ())
+        return "没有这个选项", exc.option_name + (f"（是否要用 {'、'.join(hints)}？）" if hints else "")   # type: ignore[attr-defined]
+    return None
+
+
 def main() -> None:
     """Entry point of the console script: usage errors become one line too, like every other error."""
     if len(sys.argv) == 1:
@@ -193,8 +209,7 @@ def main() -> None:
         if type(exc).__name__ == "NoArgsIsHelpError":
             typer.echo(exc.format_message())
             sys.exit(0)
-        word = USAGE_WORDS.get(type(exc).__name__, "用法有误")
-        detail = " ".join(exc.format_message().split())
+        word, detail = _usage_words(exc) or (USAGE_WORDS.get(type(exc).__name__, "用法有误"), " ".join(exc.format_message().split()))
         typer.echo(f"错误：{word}：{detail}（compliance --help 查看用法）", err=True)
         sys.exit(exc.exit_code)
     sys.exit(code or 0)
