@@ -52,6 +52,9 @@ class MemberRow(NamedTuple):
     gender: str | None = None
 
 
+NEAR_SHOWN = 5         # candidates a "not found" names
+
+
 class OrgIndex:
     """Finds organizations by code, path or unique name, and walks the tree."""
 
@@ -86,7 +89,11 @@ class OrgIndex:
         if found:
             paths = "、".join(sorted(r.path for r in found))
             raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{paths}")
-        raise NotFound(f"找不到党组织「{ref}」（可用代码、完整路径或唯一的名称）")
+        # A name typed short (九段村 for 九段村党支部): those whose name begins with it.
+        tail = ref.strip().rstrip("/").rsplit("/", 1)[-1]
+        near = sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail))
+        hint = f"，是否是：{'、'.join(near[:NEAR_SHOWN])}{'等' if len(near) > NEAR_SHOWN else ''}" if near else ""
+        raise NotFound(f"找不到党组织「{ref}」{hint}（可用代码、完整路径或唯一的名称）")
 
     def subtree(self, root: OrgRow) -> list[OrgRow]:
         """Return `root` and every organization below it, in path order."""

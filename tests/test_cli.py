@@ -91,7 +91,10 @@ def test_log_errors_are_one_line(runner, db, extra, words):
 
 def test_unknown_org_exits_with_a_clear_message(runner, db):
     result = runner.invoke(app, db + ["status", "--org", "不存在支部"])
-    assert result.exit_code == 3 and "找不到党组织「不存在支部」" in result.stderr
+    assert result.exit_code == 3 and "找不到党组织「不存在支部」（" in result.stderr
+    # a name typed short is answered with the names it begins
+    short = runner.invoke(app, db + ["status", "--org", "马屯村"])
+    assert short.exit_code == 3 and "找不到党组织「马屯村」，是否是：图河镇党委/马屯村党支部（" in short.stderr
 
 
 def test_overdue_is_worst_first_and_json_only(runner, db):
