@@ -20,7 +20,7 @@ from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, by_org, ids_of
 from obligations.cadence import month_end
-from obligations.catalog import Obligation
+from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
 DEFAULT_CATALOG = "national-2018"
@@ -103,10 +103,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         findings: list[Finding] = []
         if progress is not None:
             progress(done, len(orgs))
-        try:
-            catalog = rules.catalog(index.catalog_of(org, fallback))
-        except KeyError as exc:
-            raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
+        catalog = _catalog(rules, index, org, fallback)
         org_records = records.take(org.id)
         members = roster.take(org.id)
         # Dues payments join the records as monthly "dues" records of their member, recorded on
@@ -181,25 +178,30 @@ def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list
     return evaluate_orgs(store, rules, index, org, [org], window)
 
 
-def record_alone(store: Store, rules: Rules, record_id: int, window: Window) -> list[Finding]:
-    """Return the findings the current version of record `record_id` makes of its organization's periods by itself.
+def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> list[Finding]:
+    """Return the findings the current version of record `record_id` makes by itself of its organization's periods, from its year to `as_of`.
 
     What a secretary who has just logged it needs to hear: whether it counts, whatever other
     records of the same period say. Only findings that list the record are returned.
     """
+    current = store.record_versions(record_id)[-1]
     index = OrgIndex(store.orgs())
-    org_id = store.record_versions(record_id)[-1]["org_id"]
-    org = index.by_id[org_id]
-    ids = (org_id, org_id)
-    mine = [r for _, records in store.scope_records(org.path, window.known_at, None, (), ids) for r in records if r.id == record_id]
+    org = index.by_id[current["org_id"]]
+    ids = (org.id, org.id)
+    mine = [r for _, records in store.scope_records(org.path, None, None, (), ids) for r in records if r.id == record_id]
     members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
     facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
+    catalog = _catalog(rules, index, org, default_catalog(store))
+    found = evaluate_org(catalog, facts, mine, date(current["held_on"].year, 1, 1), as_of, as_of)
+    return [f for f in found if record_id in f.records]
+
+
+def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catalog:
+    """Return the catalog `org` follows; an InputError naming it when that catalog is unknown."""
     try:
-        catalog = rules.catalog(index.catalog_of(org, default_catalog(store)))
+        return rules.catalog(index.catalog_of(org, fallback))
     except KeyError as exc:
         raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
-    found = evaluate_org(catalog, facts, mine, window.first, window.last, window.as_of)
-    return [f for f in found if record_id in f.records]
 
 
 def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1) -> list[Finding]:

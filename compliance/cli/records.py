@@ -145,10 +145,8 @@ def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
     """Return what the record `record_id`, judged by itself as of today, cannot complete and why; and its other flags."""
     from compliance.report.labels import finding_period, flag_text
 
-    today = store.today()
-    held = store.record_versions(record_id)[-1]["held_on"]
     notes = []
-    for f in tracking.record_alone(store, _rules(), record_id, tracking.Window(date(held.year, 1, 1), today, today)):
+    for f in tracking.record_alone(store, _rules(), record_id, store.today()):
         flags = tuple(flag for flag in f.flags if flag in RECORD_FLAGS)
         if not flags:
             continue
