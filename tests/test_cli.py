@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -257,6 +258,37 @@ def test_demo_runs_and_shows_an_overdue_table_and_a_bulletin(runner):
     assert "2026-11 督查" in result.output and "与 2026-10 相比" in result.output
     docx = next(line.split("已写出 ")[1].strip() for line in result.output.splitlines() if line.strip().endswith(".docx"))
     assert Path(docx).is_file()
+
+
+def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path: Path):
+    """The demo replays its year: `--known-at` a past day shows what had been entered by then."""
+    from datetime import datetime, time
+
+    from compliance.store import TZ, Store, resolve_url
+    from obligations.paths import data_dir
+
+    target = tmp_path / "demo.db"
+    result = runner.invoke(app, ["--db", str(target), "demo"])
+    assert result.exit_code == 0, result.output
+    assert "--known-at 2026-10-25" in result.output
+    entered = [r["录入日期"] for r in csv.DictReader((data_dir() / "demo" / "records.csv").open(encoding="utf-8"))]
+    store = Store(resolve_url(str(target)))
+    for day in ("2026-03-31", "2026-10-25", "2026-11-25"):
+        known_at = datetime.combine(date.fromisoformat(day), time(18), tzinfo=TZ)
+        known = sum(len(records) for _, records in store.scope_records("图河镇党委", known_at=known_at))
+        assert known == sum(e <= day for e in entered)
+    assert sum(e <= "2026-10-25" for e in entered) < len(entered) == sum(e <= "2026-11-25" for e in entered)
+    # The audit trail runs forward in time and its chain holds.
+    stamps = [e.at for e in store.audit_log()]
+    assert stamps == sorted(stamps) and store.verify_audit()[1] is None
+    # On the check day everything had been entered: the README's --known-at example shows all of it.
+    args = ["--db", str(target), "status", "--org", "朱庄村党总支/第一党支部", "--as-of", "2026-11-25", "--format", "json"]
+    plain = runner.invoke(app, args)
+    assert plain.exit_code == 0 and plain.stdout == runner.invoke(app, [*args, "--known-at", "2026-11-25T18:00"]).stdout
+    # October's run saw only what had been entered by its day: some of its gaps were closed by later entries.
+    assert "自动销号 0 项" not in result.output
+    early = runner.invoke(app, ["demo", "--as-of", "2025-06-01"])
+    assert early.exit_code == 2 and "--as-of：值「2025-06-01」须晚于示例乡镇启用本工具的日期 2025-12-31" in early.stderr
 
 
 def test_demo_json_agrees_with_its_table(runner):
