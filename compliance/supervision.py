@@ -65,6 +65,7 @@ class SupervisionResult:
     org_paths: dict[int, str] = field(default_factory=dict)
     rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
     tallies: dict[str, tuple[int, int]] = field(default_factory=dict)    # org → (met, met + gaps) of the year
+    published_draft: bool = False    # the same snapshot as the month's draft, which this run published
 
     @property
     def gaps(self) -> list[Finding]:
@@ -337,7 +338,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     comparison = compare(snapshot, previous, prev_run, day.year)
     branches = [o.path for o in orgs if o.type == "党支部"]
     return SupervisionResult(scope, saved.run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
-                             store.rectifications(by_id), {o.id: o.path for o in orgs}, rates.rates(), rates.tallies())
+                             store.rectifications(by_id), {o.id: o.path for o in orgs}, rates.rates(), rates.tallies(),
+                             saved.published)
 
 
 def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, older: list[RectificationRow],

@@ -271,6 +271,18 @@ def test_a_past_quarter_is_scored_the_day_after_it_ends(busy_town: Store, rules)
     assert any("2026-09" in r for r in reasons)          # September's missed meetings count
 
 
+def test_publishing_an_unchanged_draft_says_it_was_published(runner, tmp_path: Path, busy_town: Store):
+    from compliance.cli import app
+
+    args = ["--db", busy_town.url, "supervise", "--under", TOWN, "--month", "2026-11", "--as-of", "2026-11-20", "--out", str(tmp_path)]
+    assert "草稿" in runner.invoke(app, args).output
+    published = runner.invoke(app, [*args, "--publish"])
+    assert published.exit_code == 0 and "第1版 已发布（冻结）" in published.output
+    assert "（与草稿结果相同，未重复写入，已将草稿发布）" in published.output
+    again = runner.invoke(app, [*args, "--publish"])
+    assert "（与上次结果相同，未重复写入）" in again.output and "已将草稿发布" not in again.output
+
+
 def test_closing_a_rectification_on_an_impossible_date_is_refused(runner, tmp_path: Path, busy_town: Store, rules):
     from compliance.cli import app
 

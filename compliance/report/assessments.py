@@ -188,7 +188,7 @@ def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:
 def print_run(console: Console, result: SupervisionResult, files: list[str]) -> None:
     d = run_dict(result, files)
     state = "已发布（冻结）" if d["run"]["published"] else "草稿"
-    again = "" if result.written else "（与上次结果相同，未重复写入）"
+    again = "" if result.written else "（与草稿结果相同，未重复写入，已将草稿发布）" if result.published_draft else "（与上次结果相同，未重复写入）"
     console.print(f"[bold]{result.scope.path} {d['run']['month']} 督查[/] 第{d['run']['revision']}版 {state}，判断日期 {d['run']['as_of']}{again}")
     console.print(f"检查党支部 {d['branches']} 个，存在问题的党组织 {d['branches_with_gaps']} 个，问题 {d['gaps']} 项；"
                   f"新建整改事项 {d['opened']} 项，自动销号 {d['closed']} 项。")

@@ -66,6 +66,7 @@ class SavedRun:
     written: bool
     opened: int = 0
     closed: int = 0
+    published: bool = False      # this call published a draft that already held the same snapshot
 
 
 CHUNK = IN_LIMIT     # values named in one IN (...)
@@ -186,6 +187,7 @@ class SupervisionQueries:
                     conn.execute(update(RUN).where(RUN.c.id == latest.id).values(published_at=stamp))
                     self.audit(conn, "publish", "run", latest.id, scope_org_id, {"month": month, "revision": latest.revision})
                     latest = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == latest.id)).one())
+                    return SavedRun(latest, written=False, published=True)
                 return SavedRun(latest, written=False)
             if latest and latest.published_at is None:
                 run_id = latest.id
