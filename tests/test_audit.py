@@ -89,6 +89,19 @@ def test_correction_keeps_the_old_version_and_counts_the_new(town: Store, rules)
     assert found["2026-10"] == "missed" and found["2026-11"] == "met"
 
 
+def test_record_show_gives_the_entry_date_that_decides_late_entry_for_every_version(runner, town: Store, rules):
+    from compliance.cli import app
+
+    record = _log(town, rules, "2026-11-05", recorded_on="2026-11-08")
+    importing.correct_record(town, rules, record, {"present": 1}, "人数录错")
+    args = ["--db", town.url, "record", "show", str(record), "--history"]
+    shown = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert [v["entered_on"] for v in shown] == ["2026-11-08", "2026-11-08"]
+    assert all(v["recorded_at"][:10] != "2026-11-08" for v in shown)
+    table = runner.invoke(app, args).output
+    assert "录入日期" in table and table.count("2026-11-08") == 2
+
+
 def test_a_voided_record_stays_readable_and_no_longer_counts(town: Store, rules):
     from compliance.tracking import Window, org_status
 

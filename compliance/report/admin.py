@@ -16,7 +16,7 @@ from obligations.rules import Rules
 
 RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "kind": "类型", "name": "名称", "date": "日期",
                    "expected": "应到", "present": "实到", "topic": "主题", "group": "党小组", "member": "党员",
-                   "recorded_at": "录入时间", "void": "作废原因"}
+                   "entered_on": "录入日期", "recorded_at": "录入时间", "void": "作废原因"}
 AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
                   "org": "党组织", "reason": "原因", "detail": "内容"}
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
@@ -32,6 +32,9 @@ def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
         "date": v["held_on"].isoformat(), "expected": v["expected"], "present": v["present"], "topic": v["topic"],
         "group": v["group_name"], "member": v.get("member_name"), "secretary_signed": v["secretary_signed"],
         "recorder_signed": v["recorder_signed"], "photos": v["photos"], "hours": v["hours"],
+        # 录入日期: when the record was first entered (an import's 录入日期, else its first version's
+        # time), which decides 逾期录入; 录入时间: when this version was written to the database.
+        "entered_on": v["first_recorded_at"].astimezone(TZ).date().isoformat(),
         "recorded_at": v["recorded_at"].astimezone(TZ).isoformat(timespec="seconds"),
         "superseded": v["superseded_at"] is not None, "void": v["void_reason"] if v["voided_at"] else None,
     }
@@ -58,11 +61,11 @@ def audit_touches(row: dict[str, Any], root: str) -> bool:
 
 
 def print_versions(console: Console, rows: list[dict[str, Any]]) -> None:
-    table = titled_table(f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", ("版本", "日期", "应到/实到", "主题", "状态", "录入时间"), lines=True)
+    table = titled_table(f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", ("版本", "日期", "应到/实到", "主题", "状态", "录入日期", "录入时间"), lines=True)
     for r in rows:
         state = f"已作废：{r['void']}" if r["void"] else ("已被更正" if r["superseded"] else "当前")
         counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
-        table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["recorded_at"][:19].replace("T", " "))
+        table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["entered_on"], r["recorded_at"][:19].replace("T", " "))
     console.print(table)
 
 
