@@ -2,9 +2,14 @@
 
 
 class ComplianceError(Exception):
-    """Base class: `str()` is the one-line message shown to the user."""
+    """Base class: `str()` is the one-line message shown to the user.
+
+    `details` are further one-line messages of the same kind, shown after it (a file's next bad
+    rows, so that one round of fixing can mend them all).
+    """
 
     exit_code = 1
+    details: tuple[str, ...] = ()
 
 
 class InputError(ComplianceError):

@@ -62,16 +62,20 @@ class ImportResult:
     ids: Sequence[int] = field(default_factory=list)     # Ids from the store: ranges, not one int each
 
 
+# How many of a file's problems an import names: the first in the message, the rest below it.
+PROBLEMS_SHOWN = 10
+
+
 class _Problems:
-    """Collects row problems; raises one InputError naming the first and counting the rest.
+    """Collects row problems; raises one InputError naming the first, listing the next few and counting the rest.
 
     Row 0 stands for the command line: the problem is named by its option, not by file and row.
+    Only the earliest PROBLEMS_SHOWN problems (by row) are kept, however many a file has.
     """
 
     def __init__(self, table: Table):
         self.table = table
-        self.first: str | None = None
-        self.first_row = 0           # the row `first` names: the earliest in the file wins, whoever found it
+        self.listed: list[tuple[int, str]] = []     # (row, problem): the earliest in the file win, whoever found them
         self.count = 0
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
@@ -82,9 +86,17 @@ class _Problems:
             where = f"{header}{shown}" if header else "命令行参数"
         else:
             where = f"{self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
-        if self.first is None or number < self.first_row:
-            self.first, self.first_row = f"{where}：{reason}", number
+        self._keep([(number, f"{where}：{reason}")])
         self.count += 1
+
+    def _keep(self, problems: list[tuple[int, str]]) -> None:
+        self.listed += problems
+        if len(self.listed) > 2 * PROBLEMS_SHOWN:
+            self.listed = self.earliest()
+
+    def earliest(self) -> list[tuple[int, str]]:
+        """Return the problems to name, by row (a row's own in the order found)."""
+        return sorted(self.listed, key=itemgetter(0))[:PROBLEMS_SHOWN]
 
     def parse(self, number: int, values: dict[str, Any], column: str, parser: Callable[[Any], Any]) -> Any:
         try:
@@ -93,19 +105,23 @@ class _Problems:
             self.add(number, column, values.get(column), str(exc))
             return None
 
-    def merge(self, first: str | None, first_row: int, count: int) -> None:
-        """Add the problems another collector found (a chunk checked in the worker): the first of them and how many."""
-        if first is not None and (self.first is None or first_row < self.first_row):
-            self.first, self.first_row = first, first_row
+    def merge(self, listed: list[tuple[int, str]], count: int) -> None:
+        """Add the problems another collector found (a chunk checked in the worker): the earliest of them and how many."""
+        self._keep(listed)
         self.count += count
 
     def raise_if_any(self) -> None:
-        if self.first is not None:
+        if self.listed:
             rows = self.table.rows
             from_command_line = isinstance(rows, list) and bool(rows) and all(number == 0 for number, _ in rows)
             nothing = "未登记" if from_command_line else "未导入任何数据"
             more = f"另有 {self.count - 1} 处错误，" if self.count > 1 else ""
-            raise InputError(f"{self.first}（{more}{nothing}）")
+            (_, first), *rest = self.earliest()
+            error = InputError(f"{first}（{more}{nothing}）")
+            error.details = tuple(problem for _, problem in rest)
+            if self.count > PROBLEMS_SHOWN:
+                error.details += (f"……其余 {self.count - PROBLEMS_SHOWN} 处错误未列出",)
+            raise error
 
 
 def file_meta(path: Path, table: Table) -> dict[str, Any]:
@@ -570,7 +586,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
                 store.record_batch(source) as batch:
             numbers = _RowNumbers(batch.before)
             for chunk in checked:
-                problems.merge(chunk.first_problem, chunk.first_row, chunk.problems)
+                problems.merge(chunk.listed, chunk.problems)
                 table.count = chunk.read
                 _load_chunk(problems, batch, numbers, result, chunk.values())
             problems.raise_if_any()
@@ -595,11 +611,10 @@ _row_content = itemgetter(*map(ROW_FIELDS.index, RECORD_CONTENT))
 
 
 class CheckedChunk(NamedTuple):
-    """A chunk of rows checked: those fit to write (as `_wire` makes them), the first problem, its row and how many, and the rows read so far."""
+    """A chunk of rows checked: those fit to write (as `_wire` makes them), its earliest problems (row, text) and how many, and the rows read so far."""
 
     rows: list[tuple[int, tuple[Any, ...]]]
-    first_problem: str | None
-    first_row: int
+    listed: list[tuple[int, str]]
     problems: int
     read: int
 
@@ -650,7 +665,7 @@ class _CheckRows:
             row = _record_row(problems, number, values, self.ctx)
             if row is not None:
                 checked.append((number, _wire(row)))
-        return CheckedChunk(checked, problems.first, problems.first_row, problems.count, self.table.count)
+        return CheckedChunk(checked, problems.earliest(), problems.count, self.table.count)
 
 
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,

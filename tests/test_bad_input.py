@@ -68,6 +68,16 @@ def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, n
     assert records(db) == before
 
 
+def test_every_bad_row_of_a_file_is_named_on_a_line_of_its_own(db: Path, tmp_path: Path):
+    before = records(db)
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,应到,实到\n{BRANCH},党员大会,2026-13-01,5,3\n{BRANCH},党员大会,2026-10-01,x,3")
+    result = run(db, "record", "import", str(path))
+    assert result.returncode == 2 and result.stderr.splitlines() == [
+        "错误：r.csv 第2行「日期」列：值「2026-13-01」：不是有效日期（另有 1 处错误，未导入任何数据）",
+        "  r.csv 第3行「应到」列：值「x」：不是整数"]
+    assert records(db) == before
+
+
 def test_formula_without_a_saved_value_is_named(db: Path, tmp_path: Path):
     path = _xlsx(tmp_path / "f.xlsx", [["党组织", "类型", "日期", "应到"], [BRANCH, "党员大会", "2026-03-03", "=SUM(1,2)"]])
     one_line_error(run(db, "record", "import", str(path)), "第2行「应到」列", "=SUM(1,2)", "公式")

@@ -163,3 +163,18 @@ def test_collecting_less_often_leaves_automatic_collection_off_when_it_was_off()
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_a_files_earliest_problems_are_all_named_whichever_process_found_them(town: Store, rules, tmp_path: Path,
+                                                                               ahead, monkeypatch):
+    monkeypatch.setattr(importing, "PROBLEMS_SHOWN", 3)
+    rows = _rows(16)
+    for index in (13, 4, 10, 1, 7):       # one bad date in each chunk of 3 rows
+        rows[index] = f"{BRANCH},主题党日,2026-13-{index:02d},10,8,坏日期{index},2026-11-01"
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
+    assert str(caught.value) == "records.csv 第3行「日期」列：值「2026-13-01」：不是有效日期（另有 4 处错误，未导入任何数据）"
+    assert caught.value.details == ("records.csv 第6行「日期」列：值「2026-13-04」：不是有效日期",
+                                    "records.csv 第9行「日期」列：值「2026-13-07」：不是有效日期",
+                                    "……其余 2 处错误未列出")
+    assert _stored(town) == []

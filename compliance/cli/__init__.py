@@ -82,6 +82,8 @@ def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
             return func(*args, **kwargs)
         except ComplianceError as exc:
             typer.echo(f"错误：{exc}", err=True)
+            for line in exc.details:
+                typer.echo(f"  {line}", err=True)
             raise typer.Exit(exc.exit_code) from None
         except (CatalogError, KeyError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
