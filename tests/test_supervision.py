@@ -283,6 +283,32 @@ def test_publishing_an_unchanged_draft_says_it_was_published(runner, tmp_path: P
     assert "（与上次结果相同，未重复写入）" in again.output and "已将草稿发布" not in again.output
 
 
+def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_town: Store, rules, tmp_path: Path):
+    import csv
+    import io
+
+    from compliance.cli import app
+
+    result = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26))     # deadlines: 2026-11-30
+    late, in_time = result.ledger[0], result.ledger[1]
+    assert late.deadline == in_time.deadline == date(2026, 11, 30)
+    db = ["--db", busy_town.url]
+    for item, day in ((late, "2026-12-01"), (in_time, "2026-11-30")):
+        assert runner.invoke(app, db + ["rectify", "close", str(item.id), "--note", "已整改", "--on", day]).exit_code == 0
+    listed = runner.invoke(app, db + ["rectify", "list", "--format", "csv"]).stdout.lstrip("\ufeff")
+    rows = {r["编号"]: r for r in csv.DictReader(io.StringIO(listed))}
+    assert (rows[str(late.id)]["逾期销号"], rows[str(late.id)]["超期"]) == ("是", "否")
+    assert rows[str(in_time.id)]["逾期销号"] == "否"
+    org = next(r["组织"] for r in rows.values() if r["编号"] == str(late.id))
+    table = runner.invoke(app, db + ["rectify", "list", "--under", org]).output
+    assert "（逾期）" in table and "；逾期销号 1 项" in table
+    # The next month's bulletin shows it in its ledger too.
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
+    xlsx = write_bulletin(december, tmp_path / "out")[1]
+    closed = {str(row[0]): row[6] for row in load_workbook(xlsx)["整改台账"].iter_rows(min_row=2, values_only=True)}
+    assert (closed[str(late.id)], closed[str(in_time.id)]) == ("2026-12-01（逾期）", "2026-11-30")
+
+
 def test_closing_a_rectification_on_an_impossible_date_is_refused(runner, tmp_path: Path, busy_town: Store, rules):
     from compliance.cli import app
 

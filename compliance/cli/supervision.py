@@ -164,7 +164,7 @@ def rectify_list(
     only_open: bool = typer.Option(False, "--open", help="只看未销号的事项。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """整改台账：组织、整改事项、整改措施、整改时限、责任人、完成销号时间；超期的标红。"""
+    """整改台账：组织、整改事项、整改措施、整改时限、责任人、完成销号时间；超期未销号和逾期销号的标红。"""
     from compliance.report import assessments
 
     store, actor = session()
@@ -180,7 +180,7 @@ def rectify_list(
     if fmt is Format.table:
         assessments.print_ledger(console, list(rows), root.path if root else None)
     else:
-        assessments.emit_rows(rows, fmt.value, assessments.RECTIFY_HEADINGS | ({"overdue": "超期"} if fmt is Format.csv else {}))
+        assessments.emit_rows(rows, fmt.value, assessments.RECTIFY_HEADINGS | ({"overdue": "超期", "closed_late": "逾期销号"} if fmt is Format.csv else {}))
 
 
 @rectify_app.command("close")

@@ -38,7 +38,8 @@ def rectification_dict(r: RectificationRow, org: str, today: date) -> dict[str, 
             "group": r.group_name, "matter": r.matter, "measure": r.measure, "deadline": r.deadline.isoformat(),
             "responsible": r.responsible, "opened_on": r.opened_on.isoformat(),
             "closed_on": r.closed_on.isoformat() if r.closed_on else None, "close_note": r.close_note,
-            "overdue": r.closed_on is None and today > r.deadline}
+            "overdue": r.closed_on is None and today > r.deadline,
+            "closed_late": r.closed_on is not None and r.closed_on > r.deadline}
 
 
 def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
@@ -174,14 +175,16 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
         orgs="有事项的党组织"))
     open_count = sum(1 for r in rows if not r["closed_on"])
     overdue = sum(1 for r in rows if r["overdue"])
-    console.print(f"共 {len(rows)} 项：未销号 {open_count} 项，其中超期 {overdue} 项")
+    late = sum(1 for r in rows if r["closed_late"])
+    console.print(f"共 {len(rows)} 项：未销号 {open_count} 项，其中超期 {overdue} 项" + (f"；逾期销号 {late} 项" if late else ""))
 
 
 def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:
     table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"))
     for r in rows:
         deadline = f"[bold red]{r['deadline']}（已超期）[/]" if r["overdue"] else r["deadline"]
-        table.add_row(str(r["id"]), tables.shown_path(r["org"], root), r["matter"], r["measure"], deadline, r["responsible"], r["closed_on"] or "")
+        table.add_row(str(r["id"]), tables.shown_path(r["org"], root), r["matter"], r["measure"], deadline, r["responsible"],
+                      f"[red]{r['closed_on']}（逾期）[/]" if r["closed_late"] else r["closed_on"] or "")
     return table
 
 

@@ -47,7 +47,7 @@ class LedgerRows(Sequence[list[str]]):
 
     def _row(self, r: RectificationRow) -> list[str]:
         return [str(r.id), _short(self._paths.get(r.org_id, ""), self._root), r.matter, r.measure, r.deadline.isoformat(),
-                r.responsible, r.closed_on.isoformat() if r.closed_on else ""]
+                r.responsible, _closed(r)]
 
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
@@ -87,6 +87,13 @@ LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时
 BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
 LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "整改时限", "责任人"]
+
+
+def _closed(r: RectificationRow) -> str:
+    """Return an item's 完成销号时间 as the ledger shows it: marked 逾期 when closed after its deadline."""
+    if r.closed_on is None:
+        return ""
+    return f"{r.closed_on.isoformat()}（逾期）" if r.closed_on > r.deadline else r.closed_on.isoformat()
 
 
 def _short(path: str, root: str) -> str:
