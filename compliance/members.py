@@ -69,6 +69,14 @@ def month_index(day: date) -> int:
     return day.year * 12 + day.month - 1
 
 
+def first_owed_month(day: date) -> date:
+    """Return the first month an organization owes from `day` (its founding or 启用日期): its own when it is the 1st, else the next.
+
+    As evaluation has it: a period that starts before the organization does is exempt.
+    """
+    return day if day.day == 1 else (day.replace(day=1) + relativedelta(months=1))
+
+
 def index_month(index: int) -> date:
     """Return the first day of the month `index` stands for."""
     return date(index // 12, index % 12 + 1, 1)

@@ -12,7 +12,7 @@ from compliance.errors import InputError
 from compliance.importing import file_meta
 from compliance.evaluate import Record
 from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
-                                mobile_members, training_hours, watch)
+                                first_owed_month, mobile_members, training_hours, watch)
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
 from compliance.store.scope import Ids, by_org, ids_of
@@ -43,21 +43,24 @@ class OrgMembers(NamedTuple):
     members: list[MemberInfo]
     records: list[Record]
     paid: dict[int, dict[str, date]]       # member id -> month -> day paid
+    starts: date | None = None             # the first day the organization owes anything (OrgIndex.starts_of)
 
 
 def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = None, records: bool = False,
-                kinds: Collection[str] | None = None, since: date | None = None, dues: bool = False) -> Iterator[OrgMembers]:
+                kinds: Collection[str] | None = None, since: date | None = None, dues: bool = False,
+                until: date | None = None, index: OrgIndex | None = None) -> Iterator[OrgMembers]:
     """Yield each of `orgs` (at or below the path `root`, in id order, read by `ids`: see `in_scope`) that has members.
 
     With `records`, its current records (of `kinds`, held from `since`); with `dues`, its
-    members' payments. The organizations are read in one statement per table and streamed:
+    members' payments; with `until`, only the records held and the dues paid by that day (a
+    past day's view); with `index`, the day each organization starts owing. The organizations are read in one statement per table and streamed:
     one organization's rows are held at a time (a province's records as one list took 2.3 GB
     at 10,000 branches).
     """
     ids = ids if ids is not None else ids_of(o.id for o in orgs)
     roster = by_org(store.scope_members(root, ids))
     found = by_org(store.scope_records(root, since=since, ids=ids, kinds=kinds) if records else ())
-    payments = by_org(store.scope_dues(root, ids) if dues else ())
+    payments = by_org(store.scope_dues(root, ids, until) if dues else ())
     exemptions = store.scope_exemptions(root, ids)
     for org in orgs:
         rows = roster.take(org.id)
@@ -68,7 +71,10 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
         paid: dict[int, dict[str, date]] = {}
         for p in payments.take(org.id):
             paid.setdefault(p.member_id, {})[p.month] = p.paid_on
-        yield OrgMembers(org, members, found.take(org.id), paid)
+        held = found.take(org.id)
+        if until is not None:
+            held = [r for r in held if r.held_on <= until]
+        yield OrgMembers(org, members, held, paid, index.starts_of(org) if index else None)
 
 
 def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMembers]], Iterable[T]],
@@ -84,7 +90,7 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
     rows: list[T] = []
     for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: str = root.path) -> Iterable[T]:
-            return rows_of(org_members(store, root, block, ids, **read))
+            return rows_of(org_members(store, root, block, ids, index=index, **read))
 
         rows.extend(map_blocks(store, index, root, index.subtree(root), work, jobs))
     rows.sort(key=path)         # stable
@@ -102,9 +108,10 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
         for o in found:
             dues_orgs = {o.org.id} if any(o.paid.values()) else set()
-            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, start, warn=warn) if keep is None or keep(r))
+            since = max(start, first_owed_month(o.starts)) if o.starts else start
+            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn) if keep is None or keep(r))
 
-    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True)
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True, until=as_of)
 
 
 def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1) -> list[MobileRow]:
@@ -114,7 +121,7 @@ def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1) -> 
             if any(m.mobile for m in o.members):
                 yield from mobile_members(o.members, o.records, as_of)
 
-    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS)
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, until=as_of)
 
 
 def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[str, Any]], bool] | None = None,
@@ -161,11 +168,12 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
                 paid = o.paid.get(m.id, {})
                 if current in paid:
                     continue
-                run = 1 + consecutive_gap(set(paid), first, last, m.exemptions)
+                owed = max(first, first_owed_month(o.starts) if o.starts else first, m.joined.replace(day=1) if m.joined else first)
+                run = 1 + consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 1
                 yield {"org": m.org, "member": m.name, "last_paid": max(paid) if paid else None,
                        "months": run, "three_or_more": run >= 3}
 
-    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True)
+    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of)
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:

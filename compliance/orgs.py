@@ -121,6 +121,11 @@ class OrgIndex:
         """Return the date tracking starts for `org`: its own 启用日期, else its nearest ancestor's."""
         return self._inherited(org, "tracked_from")
 
+    def starts_of(self, org: OrgRow) -> date | None:
+        """Return the first day `org` owes anything (OrgFacts.starts): founded or tracked, the later."""
+        days = [d for d in (org.founded, self.tracked_from_of(org)) if d]
+        return max(days) if days else None
+
 
 def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
               exemptions: dict[int, list[tuple[date, date]]] | None = None) -> OrgFacts:

@@ -15,7 +15,8 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
-from compliance.members import ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index, watch_runs
+from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, first_owed_month, index_month,
+                                month_index, watch_runs)
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, by_org, ids_of
@@ -95,7 +96,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     kinds = None if only is None else _judged_kinds(rules, only, watched)
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
-    payments = by_org(store.scope_dues(root.path, ids) if watched or "dues" in only else ())
+    payments = by_org(store.scope_dues(root.path, ids, window.as_of, window.known_at) if watched or "dues" in only else ())
     exemptions = store.scope_exemptions(root.path, ids)
     fallback = default_catalog(store)
     warn = watch_months(store)
@@ -124,7 +125,9 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]
-            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, since, warn)
+            # Months before the organization owed anything are not counted against its members.
+            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of,
+                              max(since, first_owed_month(facts.starts)) if facts.starts else since, warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings

@@ -13,7 +13,7 @@ from compliance import importing, membership
 from compliance.evaluate import Finding, MemberRef, OrgFacts, Record, evaluate_org
 from compliance.members import MemberInfo, watch_runs
 from compliance.store import TZ, Store
-from compliance.supervision import ledger_item
+from compliance.supervision import ledger_item, supervise
 from compliance.tracking import Window, org_status, overdue, watch_findings
 from compliance.orgs import OrgRow
 from tests.conftest import write_csv
@@ -270,3 +270,67 @@ def test_an_invalid_periods_measure_follows_what_made_its_record_not_count(rules
     assert measure(plan) == f"查明{plan.name}未在规定时间内完成的原因，今后按规定时间完成并规范记录；补齐所缺资料"
     # a flag this table does not know keeps the general measure
     assert measure(congress._replace(flags=("flag_of_a_local_rule",))) == f"对照要求重新规范开展{congress.name}，补齐到会人数、签字和图文资料"
+
+
+MATUN = "图河镇党委/马屯村党支部"       # founded 2026-05-12, in a township tracked from 2025-01-01
+
+
+def _dues(store: Store, tmp_path: Path, name: str, rows: list[tuple[str, str, str]]) -> None:
+    """Import dues (member, month, day paid) with the store's clock at `name`'s import day."""
+    body = ["姓名,党组织,月份,金额,交纳日期"] + [f"{member},{MATUN},{month},10,{paid}" for member, month, paid in rows]
+    membership.import_dues(store, write_csv(tmp_path / f"{name}.csv", "\n".join(body)))
+
+
+def test_dues_and_meetings_count_in_a_past_view_only_once_paid_held_and_entered(town: Store, rules, tmp_path: Path):
+    matun = next(o for o in town.orgs() if o.path == MATUN)
+    payer = sorted(m.name for m in town.members() if m.org_id == matun.id)[0]
+    town.clock = lambda: datetime(2026, 8, 20, 9, 0, tzinfo=TZ)
+    _dues(town, tmp_path, "summer", [(payer, "2026-06", "2026-06-05"), (payer, "2026-08", "2026-08-05")])
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    _dues(town, tmp_path, "late", [(payer, "2026-07", "2026-11-20"), (payer, "2026-09", "2026-11-20")])
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片,参会人员\nMT,主题党日,2026-10-05,学习,p.jpg,{payer}"))
+
+    def paid(as_of: str, known_at: datetime | None = None) -> str:
+        day = date.fromisoformat(as_of)
+        found = org_status(town, rules, "MT", Window(date(2026, 1, 1), day, day, known_at))
+        return next(f.status for f in found if (f.obligation, f.member, f.period) == ("dues", payer, "2026-07"))
+
+    assert paid("2026-11-25") == "met"
+    assert paid("2026-08-15") != "met"                                  # paid on 11-20: not yet on 08-15
+    assert paid("2026-11-25", datetime(2026, 11, 19, 18, 0, tzinfo=TZ)) != "met"     # nor known on 11-19
+    # A supervision run of August does not count it either: July stays an open item.
+    result = supervise(town, rules, MATUN, "2026-08", date(2026, 8, 26))
+    assert any((i.obligation, i.member, i.period) == ("dues", payer, "2026-07") for i in result.ledger)
+    # The watch as of 15 August shows what was paid and attended by then, not later.
+    row = next(r for r in membership.member_watch(town, MATUN, date(2026, 8, 15)) if r.member == payer)
+    assert (row.last_dues, row.last_participation) == ("2026-08", None)
+
+
+def test_the_dues_watch_counts_no_month_before_the_branch_or_the_member_owed_dues(town: Store, rules, tmp_path: Path):
+    matun = next(o for o in town.orgs() if o.path == MATUN)
+    payer, never = sorted(m.name for m in town.members() if m.org_id == matun.id)[:2]
+    town.clock = lambda: datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+    _dues(town, tmp_path, "d", [(payer, f"2026-{m:02d}", f"2026-{m:02d}-05") for m in range(6, 12)])
+    # Founded 12 May: nobody has owed anything long enough for the watch by 15 June.
+    assert membership.member_watch(town, MATUN, date(2026, 6, 15), keep=lambda r: r.level is not None) == []
+    rows = {r.member: r for r in membership.member_watch(town, MATUN, date(2026, 11, 30))}
+    assert rows[never].months_unpaid == 5 and rows[never].level == "watch"          # June to October
+    day = date(2026, 11, 30)
+    found = [f for f in overdue(town, rules, MATUN, Window(date(2026, 1, 1), day, day)) if f.obligation == "dues_watch"]
+    assert {(f.member, f.period) for f in found} == {(n, "2026-06") for n in rows if n != payer}
+    unpaid = {r["member"]: r["months"] for r in membership.unpaid(town, MATUN, day)}
+    assert unpaid[never] == 6 and payer not in unpaid                           # June to November
+
+
+def test_a_run_lists_a_members_run_of_months_begun_last_year_as_overdue_does(town: Store, rules, tmp_path: Path):
+    town.clock = lambda: datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    payer, never = sorted(m.name for m in town.members() if m.org_id == branch.id and not m.mobile)[:2]
+    body = ["姓名,党组织,月份,金额,交纳日期"] + [f"{payer},{BRANCH_PATH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 12)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(body)))
+    day = date(2026, 11, 25)
+    listed = {(f.obligation, f.member, f.period): f.status for f in overdue(town, rules, BRANCH_PATH, Window(date(2026, 1, 1), day, day))}
+    assert listed[("dues_watch", never, "2025-01")] == "missed"          # the township is tracked from 2025-01-01
+    result = supervise(town, rules, "图河镇党委", "2026-11", day)
+    assert ("dues_watch", never, "2025-01") in {(f.obligation, f.member, f.period) for f in result.gaps}
+    assert any((i.obligation, i.member, i.period) == ("dues_watch", never, "2025-01") for i in result.ledger)

@@ -208,11 +208,19 @@ class ScopeQueries:
             query = query.where(m.org_id.in_(sorted(org_ids)))
         return self._stream(query, tuple)
 
-    def scope_dues(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[Payment]]]:
-        """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`)."""
+    def scope_dues(self, root_path: str, ids: Ids | None = None, until: date | None = None,
+                   known_at: datetime | None = None) -> Iterator[tuple[int, list[Payment]]]:
+        """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`).
+
+        With `until`, only what was paid by that day; with `known_at`, only what this database had been told by then.
+        """
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
                  .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
+        if until is not None:
+            query = query.where(DUES.c.paid_on <= until)
+        if known_at is not None:
+            query = query.where(DUES.c.created_at <= known_at)
         sqlite = self.engine.dialect.name == "sqlite"
         new, paid = tuple.__new__, Days()
         if sqlite:
