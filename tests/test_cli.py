@@ -36,6 +36,17 @@ def test_init_reports_the_database_and_catalog(runner, tmp_path: Path):
     assert result.exit_code == 0 and "national-2018" in result.output
 
 
+def test_init_again_without_a_catalog_keeps_the_one_chosen(runner, tmp_path: Path):
+    from compliance.store import Store, resolve_url
+
+    db = ["--db", str(tmp_path / "x.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021", "--watch-months", "4"]).exit_code == 0
+    again = runner.invoke(app, db + ["init"])
+    assert again.exit_code == 0 and "默认规则集：tuhe-2021；满4个月" in again.output
+    assert Store(resolve_url(str(tmp_path / "x.db"))).setting("default_catalog") == "tuhe-2021"
+    assert "默认规则集：wujin-2016" in runner.invoke(app, db + ["init", "--catalog", "wujin-2016"]).output
+
+
 def test_db_from_environment(runner, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("COMPLIANCE_DB", str(tmp_path / "env.db"))
     assert runner.invoke(app, ["init"]).exit_code == 0

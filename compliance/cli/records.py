@@ -22,12 +22,13 @@ from obligations.rules import load_rules
 
 @app.command()
 @fails_cleanly
-def init(catalog: str = typer.Option(tracking.DEFAULT_CATALOG, "--catalog", help="默认规则集（未指定执行规定的党组织使用）。"),
+def init(catalog: Optional[str] = typer.Option(None, "--catalog", help=f"默认规则集（未指定执行规定的党组织使用；新建时默认 {tracking.DEFAULT_CATALOG}，升级时不变）。"),
          watch_months: Optional[int] = typer.Option(None, "--watch-months", help="连续几个月未参加组织生活或未交党费即列为“关注”（默认3；满6个月提请支部审查）。"),
          dues_advance_months: Optional[int] = typer.Option(None, "--dues-advance-months", help="预交党费最多可覆盖今后几个月（默认6）。")) -> None:
     """创建数据库或升级到最新结构（数据不丢失）。"""
     rules = _rules()
-    rules.catalog(catalog)
+    if catalog is not None:
+        rules.catalog(catalog)
     if watch_months is not None and not 1 <= watch_months <= 5:
         raise InputError(f"--watch-months：须是1到5之间的整数（值：{watch_months}）")
     if dues_advance_months is not None and not 0 <= dues_advance_months <= 12:
@@ -35,12 +36,15 @@ def init(catalog: str = typer.Option(tracking.DEFAULT_CATALOG, "--catalog", help
     store_mod.open_store(state.db, must_exist=False).upgrade()
     store, actor = session()
     require_administrator(store, actor, "init")
-    store.set_setting("default_catalog", catalog)
+    # Upgrading without --catalog keeps the rule set chosen before: every organization without
+    # rules of its own follows it.
+    if catalog is not None or store.setting("default_catalog") is None:
+        store.set_setting("default_catalog", catalog or tracking.DEFAULT_CATALOG)
     if watch_months is not None:
         store.set_setting("watch_months", str(watch_months))
     if dues_advance_months is not None:
         store.set_setting("dues_advance_months", str(dues_advance_months))
-    console.print(f"数据库已就绪：{store.url}（默认规则集：{catalog}；满{tracking.watch_months(store)}个月列为关注）")
+    console.print(f"数据库已就绪：{store.url}（默认规则集：{tracking.default_catalog(store)}；满{tracking.watch_months(store)}个月列为关注）")
 
 
 def _report_import(what: str, result: importing.ImportResult) -> None:
