@@ -8,6 +8,7 @@ scores, sheets, the ledger) and `demo.py`.
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 import sys
 from datetime import date, datetime, time
@@ -193,6 +194,35 @@ def _usage_words(exc: Exception) -> tuple[str, str] | None:
     if name == "NoSuchOption":
         hints = sorted(getattr(exc, "possibilities", None) or ())
         return "没有这个选项", exc.option_name + (f"（是否要用 {'、'.join(hints)}？）" if hints else "")   # type: ignore[attr-defined]
+    text = exc.format_message()       # type: ignore[attr-defined]
+    if name == "UsageError" and (command := re.match(r"No such command '(.+)'", text)):
+        ctx = getattr(exc, "ctx", None)
+        group = getattr(ctx, "command", None)
+        available = group.list_commands(ctx) if hasattr(group, "list_commands") else []
+        return "没有这个命令", command.group(1) + (f"（可用：{'、'.join(available)}）" if available else "")
+    opts = getattr(getattr(exc, "param", None), "opts", None)
+    if name == "BadParameter" and opts:
+        value = _given(opts)
+        where = "、".join(opts) + (f"：值「{value}」" if value is not None else "")
+        if (choices := re.search(r"is not one of (.+)", text)):
+            allowed = "、".join(re.findall(r"'([^']*)'", choices.group(1)))
+            return "参数值无效", f"{where}不在可选值中（可选：{allowed}）"
+        if "valid integer" in text:
+            return "参数值无效", f"{where}不是整数"
+        if "valid number" in text:
+            return "参数值无效", f"{where}不是数字"
+    return None
+
+
+def _given(opts: list[str]) -> str | None:
+    """Return the value typed on the command line after one of `opts` (`--opt value` or `--opt=value`)."""
+    args = sys.argv[1:]
+    for i, arg in enumerate(args):
+        for opt in opts:
+            if arg == opt and i + 1 < len(args):
+                return args[i + 1]
+            if arg.startswith(opt + "="):
+                return arg[len(opt) + 1:]
     return None
 
 
