@@ -197,6 +197,19 @@ def _month(value: Any) -> str:
     return f"{int(m.group(1))}-{int(m.group(2)):02d}"
 
 
+def _amount(value: Any) -> float | None:
+    """Return a dues amount: a finite number above 0 (None for blank, which the row then lacks)."""
+    try:
+        number = parse_hours(value)
+    except CellError as exc:
+        if str(exc) != "不能为负数":
+            raise
+        number = 0.0
+    if number is not None and number <= 0:
+        raise CellError("金额应大于0")
+    return number
+
+
 def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True) -> int:
     """Check every dues row, then add them in one transaction; a month already paid is skipped.
 
@@ -223,10 +236,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             problems.add(number, "member", name, f"不是「{found.path}」的党员")
             continue
         month = problems.parse(number, values, "month", _month)
-        amount = problems.parse(number, values, "amount", parse_hours)
+        amount = problems.parse(number, values, "amount", _amount)
         paid_on = problems.parse(number, values, "paid_on", parse_date) or today
-        if amount is not None and amount <= 0:
-            problems.add(number, "amount", values.get("amount"), "金额应大于0")
         if paid_on > today:
             problems.add(number, "paid_on", values.get("paid_on"), "交纳日期晚于今天")
         if month:
