@@ -217,6 +217,17 @@ def test_a_held_election_before_the_window_is_not_listed_but_the_current_term_is
     assert [f.period for f in found if f.obligation == "committee_election"] == ["2021-04-10/2026-04-09"]
 
 
+def test_an_election_already_overdue_when_tracking_began_is_listed(rules):
+    tracked = OrgFacts(id=1, path="x/东村党支部", type="党支部", sector="农村", founded=date(2020, 3, 1),
+                       tracked_from=date(2026, 1, 1), full_members=9, has_committee=True)
+    found = findings(rules, [rec("committee_election", "2020-03-01")], org=tracked)
+    assert one(found, "committee_election", "2020-03-01/2025-02-28").status == "missed"
+    # A term closed by an election before tracking began stays out of it, late or not.
+    found = findings(rules, [rec("committee_election", "2015-02-20"), rec("committee_election", "2020-03-01"),
+                             rec("committee_election", "2025-02-10")], org=tracked)
+    assert [(f.period, f.status) for f in found if f.obligation == "committee_election"] == [("2025-02-10/2030-02-09", "upcoming")]
+
+
 def test_dissolved_branch_owes_nothing_it_could_not_finish(rules):
     gone = OrgFacts(id=1, path="x/撤销支部", type="党支部", dissolved=date(2026, 3, 15), full_members=9, has_committee=True)
     found = findings(rules, [rec("committee_election", "2024-05-01")], org=gone, as_of="2027-01-05")
