@@ -137,6 +137,18 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     assert f"共发现问题{len(result.gaps)}项" in md.read_text(encoding="utf-8")
 
 
+def test_the_bulletin_counts_branches_with_gaps_apart_from_a_committees_own(busy_town: Store, rules):
+    from compliance.report.bulletin import make_bulletin
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    orgs = {f.org for f in result.gaps}
+    branches = orgs & set(result.branches)
+    assert branches and orgs - branches            # 朱庄村党总支 owes meetings of its own
+    summary = make_bulletin(result).summary
+    assert f"所属{len(result.branches)}个党支部" in summary
+    assert f"{len(branches)}个党支部存在问题，另有{len(orgs - branches)}个党委（党总支）本级存在问题" in summary
+
+
 def test_scores_use_findings_manual_deductions_and_vetoes(busy_town: Store, rules):
     add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1.5, "党群服务中心标识不统一")
     scores, _ = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))

@@ -111,8 +111,13 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         by_branch.setdefault(f.org, []).append(f)
     per_obligation = Counter(f.name for f in gaps)
     checked = len(result.branches)
+    # Gaps of a 党委 or 党总支 itself are counted apart from the branches checked.
+    branches = set(result.branches)
+    with_gaps = sum(1 for org in by_branch if org in branches)
+    others = len(by_branch) - with_gaps
     summary = (f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组对{result.scope.name}所属{checked}个党支部"
-               f"{int(year)}年以来的组织生活情况进行了督查。{len(by_branch)}个党组织存在问题，共发现问题{len(gaps)}项")
+               f"{int(year)}年以来的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
+               + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{len(gaps)}项")
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
     summary += "。"
