@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
-from typing import Callable, Collection, Iterable, Iterator
+from typing import Callable, Collection, Iterable, Iterator, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -181,11 +181,20 @@ def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list
     return evaluate_orgs(store, rules, index, org, [org], window)
 
 
-def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> list[Finding]:
+class AloneRecord(NamedTuple):
+    """A record judged by itself (`record_alone`)."""
+
+    findings: list[Finding]                    # of its organization's periods that list it
+    expected_below_roster: tuple[int, int] | None    # (应到, full members on the roster) of a meeting whose quorum counts them
+
+
+def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
     """Return the findings the current version of record `record_id` makes by itself of its organization's periods, from its year to `as_of`.
 
     What a secretary who has just logged it needs to hear: whether it counts, whatever other
-    records of the same period say. Only findings that list the record are returned.
+    records of the same period say. Only findings that list the record are returned. A
+    meeting whose quorum is counted against full members and whose 应到 is below the roster's
+    full members today is pointed out: the quorum is judged on the 应到 written down.
     """
     current = store.record_versions(record_id)[-1]
     index = OrgIndex(store.orgs())
@@ -196,7 +205,12 @@ def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> lis
     facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
     catalog = _catalog(rules, index, org, default_catalog(store))
     found = evaluate_org(catalog, facts, mine, date(current["held_on"].year, 1, 1), as_of, as_of)
-    return [f for f in found if record_id in f.records]
+    expected = current["expected"]
+    short = None
+    if expected is not None and expected < facts.full_members and any(
+            ob.quorum == "full_members" and (ob.counts or ob.slug) == current["kind"] for ob in catalog.obligations):
+        short = (expected, facts.full_members)
+    return AloneRecord([f for f in found if record_id in f.records], short)
 
 
 def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catalog:

@@ -207,6 +207,19 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     assert "注意：这条记录不计入「固定学习日 2026年11月10日」：时间不符" in day.stdout
 
 
+def test_log_points_out_a_congress_whose_expected_is_below_the_roster(runner, db):
+    # ZZ1 has 10 full members: 6 of 7 expected make the quorum, but not of the 10 on the roster.
+    whole = ["--secretary-signed", "是", "--recorder-signed", "是"]
+    low = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--expected", "7", "--present", "6", *whole])
+    assert low.exit_code == 0
+    assert low.stdout.splitlines()[1:] == ["提示：应到 7 人，少于花名册上的正式党员 10 人；到会人数按应到人数判断是否过半，请核实应到人数"]
+    full = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", "--expected", "10", "--present", "6", *whole])
+    assert full.stdout.count("\n") == 1
+    # 支委会 counts its committee, which the roster does not give: nothing to compare.
+    committee = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-07", "--expected", "3", "--present", "3", *whole])
+    assert "花名册" not in committee.stdout
+
+
 def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     undated = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))])
     assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout

@@ -150,7 +150,8 @@ def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
     from compliance.report.labels import finding_period, flag_text
 
     notes = []
-    for f in tracking.record_alone(store, _rules(), record_id, store.today()):
+    alone = tracking.record_alone(store, _rules(), record_id, store.today())
+    for f in alone.findings:
         flags = tuple(flag for flag in f.flags if flag in RECORD_FLAGS)
         if not flags:
             continue
@@ -161,6 +162,9 @@ def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
             notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（另：{flag_text(also)}）" if also else ""))
+    if alone.expected_below_roster:
+        expected, full = alone.expected_below_roster
+        notes.append(f"提示：应到 {expected} 人，少于花名册上的正式党员 {full} 人；到会人数按应到人数判断是否过半，请核实应到人数")
     return notes
 
 
