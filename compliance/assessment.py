@@ -127,6 +127,9 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
     """Record an inspector's deduction on one item (or a veto, or the branch's self-assessment) after checking every value."""
     index = OrgIndex(store.orgs())
     org = index.resolve(org_ref)
+    if org.type != "党支部":
+        # `score` scores branches only: a deduction elsewhere would count nowhere.
+        raise InputError(f"--org：「{org.path}」是{org.type}；考核只给党支部评分，扣分请记在党支部上")
     sheet = rules.sheet(sheet_name)
     period_bounds(period)
     if not reason or not reason.strip():

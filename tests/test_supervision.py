@@ -164,6 +164,12 @@ def test_scores_use_findings_manual_deductions_and_vetoes(busy_town: Store, rule
         add_deduction(busy_town, rules, BRANCH, "village-2020", "九.9", None, "2026-Q3", 1, "无此条目")
 
 
+def test_a_deduction_on_an_organization_that_is_not_scored_is_refused(busy_town: Store, rules):
+    for ref, kind in (("图河镇党委", "乡镇党委"), ("ZZ", "党总支")):
+        with pytest.raises(InputError, match=f"是{kind}；考核只给党支部评分，扣分请记在党支部上"):
+            add_deduction(busy_town, rules, ref, "village-2020", "一.1", None, "2026-Q3", 1, "标识不统一")
+
+
 def test_wujin_veto_and_bar(busy_town: Store, rules):
     add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "secretary_disciplined", "2026", None, "书记受党内警告处分")
     scores, _ = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
