@@ -139,4 +139,4 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     console.print(f"  {program} --db {target} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
     if previous > DEMO_START:
         console.print(f"  {program} --db {target} status --org 朱庄村党总支/第一党支部 --as-of {previous.isoformat()} "
-                      f"--known-at {previous.isoformat()}（{previous.month}月督查日所见）", soft_wrap=True)
+                      f"--known-at {previous.isoformat()}  # {previous.month}月督查日所见", soft_wrap=True)
