@@ -225,13 +225,6 @@ class OrgCheck(NamedTuple):
     digest: bytes | None       # of the findings kept or met (see `Fingerprint`); None when there are none
 
 
-def _still_outstanding(f: Finding) -> bool:
-    """Return True for a finding due before the year that stays listed: an election still not held, a member's run of months still running."""
-    if f.obligation in WATCH_OBLIGATIONS:
-        return f.status in ("due", "missed")
-    return "/" in f.period and f.status == "missed"
-
-
 class _RunCheck:
     """Make an organization's `OrgCheck` from its findings (in a worker process, for a large scope)."""
 
@@ -244,8 +237,12 @@ class _RunCheck:
         made_good: list[str] = []
         seen: list[Finding] = []
         for f in found:
-            if f.due < window_first and not _still_outstanding(f):
-                continue      # last year's periods feed the chart only
+            # Last year's periods feed the chart only; an election still not held stays listed.
+            # A member's run of months begun before the year does not: its key, its first month,
+            # is counted from a look-back that moves with the chart's window, so every monthly
+            # run would open a new ledger item for the same run.
+            if f.due < window_first and not ("/" in f.period and f.status == "missed"):
+                continue
             if f.status == "met":
                 key = self.open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group))
                 if key is not None:
