@@ -373,7 +373,8 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
             status, matched, flags = _status(term, as_of, False, False), [delay] if delay else [], ["approved_delay"] if delay else []
         # A term that ended before tracking began is history, unless its election is still owed:
         # that can still be held, and is overdue from the first day tracked.
-        if (org.starts and term.due < org.starts and following) or (org.dissolved and term.due > org.dissolved):
+        if (org.starts and term.due < org.starts and following and following.held_on < org.starts) or (
+                org.dissolved and term.due > org.dissolved):
             status, matched, flags = "exempt", [], []
         # A term whose election is still outstanding stays listed, however long ago it ended.
         if term.due >= first or status == "missed":

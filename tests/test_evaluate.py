@@ -226,6 +226,11 @@ def test_an_election_already_overdue_when_tracking_began_is_listed(rules):
     found = findings(rules, [rec("committee_election", "2015-02-20"), rec("committee_election", "2020-03-01"),
                              rec("committee_election", "2025-02-10")], org=tracked)
     assert [(f.period, f.status) for f in found if f.obligation == "committee_election"] == [("2025-02-10/2030-02-09", "upcoming")]
+    # Held only after tracking began, it is a late election, as any other (listed in a window that reaches its term).
+    found = findings(rules, [rec("committee_election", "2020-03-01"), rec("committee_election", "2026-06-10")], org=tracked,
+                     first="2025-01-01")
+    late = one(found, "committee_election", "2020-03-01/2025-02-28")
+    assert (late.status, late.flags) == ("invalid", ("late_election",))
 
 
 def test_dissolved_branch_owes_nothing_it_could_not_finish(rules):
