@@ -59,7 +59,7 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
     """
     ids = ids if ids is not None else ids_of(o.id for o in orgs)
     roster = by_org(store.scope_members(root, ids))
-    found = by_org(store.scope_records(root, since=since, ids=ids, kinds=kinds) if records else ())
+    found = by_org(store.scope_records(root, since=since, ids=ids, kinds=kinds, until=until) if records else ())
     payments = by_org(store.scope_dues(root, ids, until) if dues else ())
     exemptions = store.scope_exemptions(root, ids)
     for org in orgs:
@@ -71,10 +71,7 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
         paid: dict[int, dict[str, date]] = {}
         for p in payments.take(org.id):
             paid.setdefault(p.member_id, {})[p.month] = p.paid_on
-        held = found.take(org.id)
-        if until is not None:
-            held = [r for r in held if r.held_on <= until]
-        yield OrgMembers(org, members, held, paid, index.starts_of(org) if index else None)
+        yield OrgMembers(org, members, found.take(org.id), paid, index.starts_of(org) if index else None)
 
 
 def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMembers]], Iterable[T]],
@@ -169,6 +166,8 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
                 if current in paid:
                     continue
                 owed = max(first, first_owed_month(o.starts) if o.starts else first, m.joined.replace(day=1) if m.joined else first)
+                if owed > as_of.replace(day=1):
+                    continue     # the organization owes nothing yet this month
                 run = 1 + consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 1
                 yield {"org": m.org, "member": m.name, "last_paid": max(paid) if paid else None,
                        "months": run, "three_or_more": run >= 3}
@@ -237,6 +236,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             continue
         month = problems.parse(number, values, "month", _month)
         amount = problems.parse(number, values, "amount", _amount)
+        if values.get("amount") is None:
+            problems.add(number, "amount", None, "金额不能为空")
         paid_on = problems.parse(number, values, "paid_on", parse_date) or today
         if paid_on > today:
             problems.add(number, "paid_on", values.get("paid_on"), "交纳日期晚于今天")

@@ -322,6 +322,15 @@ def test_the_dues_watch_counts_no_month_before_the_branch_or_the_member_owed_due
     assert unpaid[never] == 6 and payer not in unpaid                           # June to November
 
 
+def test_dues_unpaid_lists_nobody_in_a_branch_that_owes_nothing_yet_this_month(town: Store, rules, tmp_path: Path):
+    matun = next(o for o in town.orgs() if o.path == MATUN)
+    payer = sorted(m.name for m in town.members() if m.org_id == matun.id)[0]
+    town.clock = lambda: datetime(2026, 5, 31, 9, 0, tzinfo=TZ)
+    _dues(town, tmp_path, "ahead", [(payer, "2026-06", "2026-05-25")])        # paid ahead, before June
+    assert membership.unpaid(town, MATUN, date(2026, 5, 31)) == []            # founded 12 May: June is its first month
+    assert len(membership.unpaid(town, MATUN, date(2026, 6, 30))) == 7
+
+
 def test_monthly_runs_open_no_new_item_for_a_members_run_that_goes_on(town: Store, rules, tmp_path: Path):
     """A run of unpaid months that never ends is one ledger item at most, however many runs see it."""
     town.clock = lambda: datetime(2026, 11, 30, 9, 0, tzinfo=TZ)

@@ -133,14 +133,15 @@ def test_dues_import_limits_advance_payment_and_skips_paid_months(town: Store, t
     assert membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead)) == 1
 
 
-@pytest.mark.parametrize("amount", ["-5", "0", "0.0"])
-def test_a_dues_amount_that_is_not_above_zero_is_refused_with_the_rule(town: Store, tmp_path: Path, amount: str):
+@pytest.mark.parametrize("amount, problem", [("-5", "：值「-5」：金额应大于0"), ("0", "：值「0」：金额应大于0"),
+                                             ("0.0", "：值「0.0」：金额应大于0"), ("", "：金额不能为空")])
+def test_a_dues_amount_that_is_not_above_zero_is_refused_with_the_rule(town: Store, tmp_path: Path, amount: str, problem: str):
     member = next(m for m in town.members())
     org = next(o.path for o in town.orgs() if o.id == member.org_id)
     body = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org},2026-10,{amount},2026-10-08"
     with pytest.raises(InputError) as caught:
         membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
-    assert str(caught.value) == f"d.csv 第2行「金额」列：值「{amount}」：金额应大于0（未导入任何数据）"
+    assert str(caught.value) == f"d.csv 第2行「金额」列{problem}（未导入任何数据）"
 
 
 def test_a_month_the_branch_held_nothing_is_not_held_against_members():

@@ -144,14 +144,14 @@ class ScopeQueries:
 
     def scope_records(self, root_path: str, known_at: datetime | None = None, since: date | None = None,
                       always: Collection[str] = (), ids: Ids | None = None,
-                      kinds: Collection[str] | None = None) -> Iterator[tuple[int, list[EvalRecord]]]:
+                      kinds: Collection[str] | None = None, until: date | None = None) -> Iterator[tuple[int, list[EvalRecord]]]:
         """Yield (organization id, its current records) for every organization at or below `root_path` that has any, in one query.
 
         With `known_at`, yield the versions that were current then, leaving out what was
         recorded later and keeping what was voided or corrected later. With `since`, leave out
         records held before it, except those of the kinds in `always` (elections, whose terms
-        reach back years). With `ids` (see `in_scope`), only those organizations are read; with
-        `kinds`, only records of those kinds.
+        reach back years); with `until`, those held after it. With `ids` (see `in_scope`), only
+        those organizations are read; with `kinds`, only records of those kinds.
         """
         r = RECORD.c
         sqlite = self.engine.dialect.name == "sqlite"
@@ -165,6 +165,8 @@ class ScopeQueries:
         )
         if since is not None:
             query = query.where(or_(r.held_on >= since, r.kind.in_(sorted(always))) if always else r.held_on >= since)
+        if until is not None:
+            query = query.where(r.held_on <= until)
         if kinds is not None:
             query = query.where(r.kind.in_(sorted(kinds)))
         if known_at is None:
