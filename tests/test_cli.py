@@ -339,7 +339,7 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
                                           "--out", str(out), "--format", "json"])
     assert result.exit_code == 0, result.output
     run = json.loads(result.stdout)
-    assert set(run) >= {"run", "written", "opened", "closed", "branches", "branches_with_gaps", "gaps", "gaps_by_obligation", "comparison", "files"}
+    assert set(run) >= {"run", "written", "opened", "closed", "branches", "branches_with_gaps", "committees_with_gaps", "gaps", "gaps_by_obligation", "comparison", "files"}
     assert run["run"]["revision"] == 1 and run["run"]["published"] is False and run["written"] is True
     assert run["opened"] == run["gaps"] and run["comparison"] is None
     assert sorted(Path(f).suffix for f in run["files"]) == [".docx", ".md", ".png", ".xlsx"]

@@ -138,6 +138,7 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
 
 
 def test_the_bulletin_counts_branches_with_gaps_apart_from_a_committees_own(busy_town: Store, rules):
+    from compliance.report.assessments import run_dict
     from compliance.report.bulletin import make_bulletin
 
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
@@ -147,6 +148,8 @@ def test_the_bulletin_counts_branches_with_gaps_apart_from_a_committees_own(busy
     summary = make_bulletin(result).summary
     assert f"所属{len(result.branches)}个党支部" in summary
     assert f"{len(branches)}个党支部存在问题，另有{len(orgs - branches)}个党委（党总支）本级存在问题" in summary
+    counted = run_dict(result, [])
+    assert (counted["branches_with_gaps"], counted["committees_with_gaps"]) == (len(branches), len(orgs - branches))
 
 
 def test_scores_use_findings_manual_deductions_and_vetoes(busy_town: Store, rules):

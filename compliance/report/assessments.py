@@ -46,6 +46,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
     """Return a supervision run as the JSON object `supervise --format json` prints."""
     c = result.comparison
     gaps = result.gaps
+    with_gaps = {f.org for f in gaps}      # branches, and 党委 or 党总支 with gaps of their own
     by_obligation: dict[str, int] = {}
     for f in gaps:
         by_obligation[f.obligation] = by_obligation.get(f.obligation, 0) + 1
@@ -53,7 +54,8 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         "run": {"id": result.run.id, "scope": result.scope.path, "month": result.run.month, "revision": result.run.revision,
                 "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
         "written": result.written, "opened": result.opened, "closed": result.closed,
-        "branches": len(result.branches), "branches_with_gaps": len({f.org for f in gaps}), "gaps": len(gaps),
+        "branches": len(result.branches), "branches_with_gaps": len(with_gaps & set(result.branches)),
+        "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": len(gaps),
         "gaps_by_obligation": by_obligation,
         "comparison": None if c.previous is None else {
             "previous_month": c.previous.month, "previous_revision": c.previous.revision,
@@ -193,7 +195,8 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
     state = "已发布（冻结）" if d["run"]["published"] else "草稿"
     again = "" if result.written else "（与草稿结果相同，未重复写入，已将草稿发布）" if result.published_draft else "（与上次结果相同，未重复写入）"
     console.print(f"[bold]{result.scope.path} {d['run']['month']} 督查[/] 第{d['run']['revision']}版 {state}，判断日期 {d['run']['as_of']}{again}")
-    console.print(f"检查党支部 {d['branches']} 个，存在问题的党组织 {d['branches_with_gaps']} 个，问题 {d['gaps']} 项；"
+    others = f"（另有党委、党总支本级 {d['committees_with_gaps']} 个）" if d["committees_with_gaps"] else ""
+    console.print(f"检查党支部 {d['branches']} 个，存在问题的党支部 {d['branches_with_gaps']} 个{others}，问题 {d['gaps']} 项；"
                   f"新建整改事项 {d['opened']} 项，自动销号 {d['closed']} 项。")
     if d["comparison"]:
         c = d["comparison"]
