@@ -53,9 +53,9 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
 
     With `records`, its current records (of `kinds`, held from `since`); with `dues`, its
     members' payments; with `until`, only the records held and the dues paid by that day (a
-    past day's view); with `index`, the day each organization starts owing. The organizations are read in one statement per table and streamed:
-    one organization's rows are held at a time (a province's records as one list took 2.3 GB
-    at 10,000 branches).
+    past day's view); with `index`, the day each organization starts owing. The organizations
+    are read in one statement per table and streamed: one organization's rows are held at a
+    time (a province's records as one list took 2.3 GB at 10,000 branches).
     """
     ids = ids if ids is not None else ids_of(o.id for o in orgs)
     roster = by_org(store.scope_members(root, ids))
@@ -197,7 +197,7 @@ def _month(value: Any) -> str:
 
 
 def _amount(value: Any) -> float | None:
-    """Return a dues amount: a finite number above 0 (None for blank, which the row then lacks)."""
+    """Return a dues amount: a finite number above 0; None for blank (which `load_dues` reports as missing)."""
     try:
         number = parse_hours(value)
     except CellError as exc:
