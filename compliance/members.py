@@ -77,6 +77,14 @@ def first_owed_month(day: date) -> date:
     return day if day.day == 1 else (day.replace(day=1) + relativedelta(months=1))
 
 
+def watch_start(since: date, starts: date | None) -> date:
+    """Return the first month the watch counts: `since`, or the first month the organization owes if later.
+
+    Months before the organization owed anything are not counted against its members.
+    """
+    return max(since, first_owed_month(starts)) if starts else since
+
+
 def index_month(index: int) -> date:
     """Return the first day of the month `index` stands for."""
     return date(index // 12, index % 12 + 1, 1)

@@ -12,7 +12,7 @@ from compliance.errors import InputError
 from compliance.importing import file_meta
 from compliance.evaluate import Record
 from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
-                                first_owed_month, mobile_members, training_hours, watch)
+                                first_owed_month, mobile_members, training_hours, watch, watch_start)
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
 from compliance.store.scope import Ids, by_org, ids_of
@@ -105,7 +105,7 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
         for o in found:
             dues_orgs = {o.org.id} if any(o.paid.values()) else set()
-            since = max(start, first_owed_month(o.starts)) if o.starts else start
+            since = watch_start(start, o.starts)
             yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn) if keep is None or keep(r))
 
     return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True, until=as_of)
@@ -198,15 +198,13 @@ def _month(value: Any) -> str:
 
 def _amount(value: Any) -> float | None:
     """Return a dues amount: a finite number above 0; None for blank (which `load_dues` reports as missing)."""
-    try:
-        number = parse_hours(value)
-    except CellError as exc:
-        if str(exc) != "不能为负数":
-            raise
-        number = 0.0
-    if number is not None and number <= 0:
-        raise CellError("金额应大于0")
-    return number
+    if value is not None:
+        try:
+            if float(str(value).strip()) <= 0:
+                raise CellError("金额应大于0")
+        except ValueError:
+            pass        # not a number: parse_hours says so
+    return parse_hours(value)
 
 
 def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True) -> int:

@@ -15,8 +15,8 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError
 from compliance.evaluate import Finding, Record, evaluate_org, worst_first
-from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, first_owed_month, index_month,
-                                month_index, watch_runs)
+from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
+                                watch_runs, watch_start)
 from compliance.orgs import OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, by_org, ids_of
@@ -125,9 +125,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]
-            # Months before the organization owed anything are not counted against its members.
-            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of,
-                              max(since, first_owed_month(facts.starts)) if facts.starts else since, warn)
+            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, watch_start(since, facts.starts), warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings
