@@ -237,11 +237,9 @@ class _RunCheck:
         made_good: list[str] = []
         seen: list[Finding] = []
         for f in found:
-            # Last year's periods feed the chart only; an election still not held stays listed.
-            # A member's run of months begun before the year does not: its key, its first month,
-            # is counted from a look-back that moves with the chart's window, so every monthly
-            # run would open a new ledger item for the same run.
-            if f.due < window_first and not ("/" in f.period and f.status == "missed"):
+            # Last year's periods feed the chart only; an election still not held stays listed, and
+            # so does a member's run of months begun before the year (counted from `watch_from`).
+            if f.due < window_first and not ("/" in f.period and f.status == "missed") and f.obligation not in WATCH_OBLIGATIONS:
                 continue
             if f.status == "met":
                 key = self.open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group))
@@ -314,7 +312,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     made_good: dict[str, date] = {}
     rates = Rates(months, window_first, day)
     seen = Fingerprint(day)
-    window = Window(min(window_first, months[0]), day, day)
+    # A member's run of months is counted from January of last year all year long, so each
+    # month's run keys it by the same first month; one begun earlier is keyed by that January.
+    watch_from = date(day.year - 1, 1, 1)
+    window = Window(min(window_first, months[0]), day, day, watch_from=watch_from)
     kept: dict[int, list[Finding]] = {}
     # Periods not yet begun and exempt ones count nowhere: they are not made at all. Met ones
     # are only counted and keyed: they come bare, without the records and flags of judging them.
@@ -330,9 +331,11 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             if check.digest is not None:
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
-    to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot if f.status in GAP_STATUSES)
     for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
+    carried = _carried_runs(older, made_good, watch_from)
+    to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot
+               if f.status in GAP_STATUSES and (f.org_id, f.obligation, f.member, f.period) not in carried)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
     previous_runs = store.runs(scope.id, previous_month)
@@ -344,6 +347,18 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     return SupervisionResult(scope, saved.run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
                              store.rectifications(by_id), {o.id: o.path for o in orgs}, rates.rates(), rates.tallies(),
                              saved.published)
+
+
+def _carried_runs(older: list[RectificationRow], made_good: Mapping[str, date], watch_from: date) -> set[tuple]:
+    """Return (organization id, obligation, member, period) of the watch runs that go on an open item of an earlier year.
+
+    A run begun before `watch_from` is keyed by that month; at the new year `watch_from` moves on,
+    and the run's key with it. While the item opened for it in an earlier year stays open (it is
+    not made good now), the run is that item's, not a new one.
+    """
+    clipped = f"{watch_from:%Y-%m}"
+    return {(i.org_id, i.obligation, i.member, clipped) for i in older
+            if i.obligation in WATCH_OBLIGATIONS and i.period < clipped and i.gap_key not in made_good}
 
 
 def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, older: list[RectificationRow],
@@ -359,15 +374,19 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
     evaluated apart, each from its own earliest period and on the records it is judged on.
     """
     keys: set[str] = set()
-    for items in ([i for i in older if i.obligation in WATCH_OBLIGATIONS], [i for i in older if i.obligation not in WATCH_OBLIGATIONS]):
-        if not items:
-            continue
+    # A watch item's run was counted from January of the year before the run that opened it,
+    # which is no later than the January of its own first month: counted from there, it has the
+    # same first month again (`supervise`'s `watch_from`).
+    groups: dict[int | None, list[RectificationRow]] = {}
+    for item in older:
+        groups.setdefault(int(item.period[:4]) if item.obligation in WATCH_OBLIGATIONS else None, []).append(item)
+    for year, items in sorted(groups.items(), key=lambda g: (g[0] is None, g[0] or 0)):
         since = min(parse_period_key(item.period)[0] for item in items)
         orgs = [index.by_id[i] for i in sorted({item.org_id for item in items})]
+        window = Window(since, window_first - timedelta(days=1), day, watch_from=date(year, 1, 1) if year else None)
         # Those organizations have years of met periods: only the open items' own are handed back.
-        for found in summarize_orgs(store, rules, index, scope, orgs, Window(since, window_first - timedelta(days=1), day),
-                                    partial(_item_keys, open_gaps), keep=("met",), jobs=jobs, bare_met=True,
-                                    only={item.obligation for item in items}):
+        for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps), keep=("met",),
+                                    jobs=jobs, bare_met=True, only={item.obligation for item in items}):
             keys.update(found)
     return keys
 

@@ -38,6 +38,9 @@ class Window:
     last: date
     as_of: date
     known_at: datetime | None = None
+    # The month a member's run of months is counted from (its key is its first month, so a
+    # supervision year keeps one); by default a year before `first`.
+    watch_from: date | None = None
 
 
 def default_catalog(store: Store) -> str:
@@ -125,7 +128,8 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]
-            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of, watch_start(since, facts.starts), warn)
+            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of,
+                              watch_start(window.watch_from or since, facts.starts), warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings
@@ -246,8 +250,10 @@ def _as_tuples(_org_id: int, findings: list[Finding]) -> list[tuple]:
 
 
 def _watch_since(window: Window) -> date:
-    """Count runs from a year before the window: a run's first month (its key) stays put as the window moves."""
-    return window.first.replace(day=1) - relativedelta(years=1)
+    """Return the day records are read from: a year before the window (a run's first month, its key, stays put as the
+    window moves), or the watch's own first month (`Window.watch_from`) if earlier."""
+    since = window.first.replace(day=1) - relativedelta(years=1)
+    return min(since, window.watch_from) if window.watch_from else since
 
 
 def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: Window,
