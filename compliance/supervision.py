@@ -331,7 +331,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             if check.digest is not None:
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
-    for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
+    # A watch item of last year's January or later is this run's to close: it counts runs from there too.
+    earlier = [i for i in older if i.obligation not in WATCH_OBLIGATIONS or i.period < f"{watch_from:%Y-%m}"]
+    for key in _older_met_keys(store, rules, index, scope, earlier, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
     carried = _carried_runs(older, made_good, watch_from)
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot

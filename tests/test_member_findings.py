@@ -344,7 +344,12 @@ def test_monthly_runs_open_no_new_item_for_a_members_run_that_goes_on(town: Stor
     for month in range(1, 6):
         supervise(town, rules, "图河镇党委", f"2026-{month:02d}", date(2026, month, 25))
     items = [i for i in town.rectifications(open_only=True) if (i.obligation, i.member) == ("dues_watch", never)]
-    assert len(items) <= 1, [i.period for i in items]
+    assert [i.period for i in items] == ["2025-01"]          # counted from January of last year
+    # Paid for May: June's run sees the run ended, and closes the item (its sixth month was last year).
+    membership.import_dues(town, write_csv(tmp_path / "may.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},2026-05,10,2026-06-03"))
+    supervise(town, rules, "图河镇党委", "2026-06", date(2026, 6, 25))
+    assert [(i.period, i.closed_on) for i in town.rectifications() if (i.obligation, i.member) == ("dues_watch", never)] \
+        == [("2025-01", date(2026, 6, 25))]
 
 
 def test_a_run_begun_before_the_year_is_listed_each_month_on_one_item_across_new_years(town: Store, rules, tmp_path: Path):
