@@ -166,6 +166,8 @@ def _measure(f: Finding, given: str | None) -> str:
         text = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
     else:
         text = f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
+    if "no_election_record" in f.flags:
+        text = f"核实最近一次换届选举情况，已换届的补录换届选举记录；未换届的，{text}"
     return text + ("；已连续满6个月，提请支部审查" if "review_membership" in f.flags else "")
 
 

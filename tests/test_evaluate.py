@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
@@ -222,6 +223,12 @@ def test_an_election_already_overdue_when_tracking_began_is_listed(rules):
                        tracked_from=date(2026, 1, 1), full_members=9, has_committee=True)
     found = findings(rules, [rec("committee_election", "2020-03-01")], org=tracked)
     assert one(found, "committee_election", "2020-03-01/2025-02-28").status == "missed"
+    assert one(found, "committee_election", "2020-03-01/2025-02-28").flags == ()
+    # With no election on record at all, a term from its founding is listed too, and says so:
+    # the last election was most likely not imported.
+    old = replace(tracked, founded=date(1985, 3, 1))
+    unknown = one(findings(rules, [], org=old), "committee_election", "1985-03-01/1990-02-28")
+    assert (unknown.status, unknown.flags) == ("missed", ("no_election_record",))
     # A term closed by an election before tracking began stays out of it, late or not.
     found = findings(rules, [rec("committee_election", "2015-02-20"), rec("committee_election", "2020-03-01"),
                              rec("committee_election", "2025-02-10")], org=tracked)

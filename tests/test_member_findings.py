@@ -234,6 +234,9 @@ def test_a_members_ledger_items_follow_the_member_up_instead_of_holding_a_meetin
     # an election is held by its procedure, or its delay approved; a meeting not held is still held again
     election = Finding(1, ORG.path, "committee_election", "换届", "2021-04-15/2024-04-14", "missed", date(2024, 4, 14), None, (), ())
     assert measure(election) == "按程序及时组织换届选举；确需延期的，报上级党组织批准"
+    # none on record: the last one may only not have been imported
+    assert measure(election._replace(flags=("no_election_record",))) == \
+        "核实最近一次换届选举情况，已换届的补录换届选举记录；未换届的，按程序及时组织换届选举；确需延期的，报上级党组织批准"
     theme_day = judged(rules, [], "theme_day")[(None, "2026-10")]
     assert theme_day.status == "missed" and measure(theme_day).startswith(f"查明未开展{theme_day.name}的原因，按要求补开")
 

@@ -26,6 +26,7 @@ FLAG_LABELS = {
     "early_election": "提前换届",
     "late_election": "逾期换届",
     "approved_delay": "经批准延期",
+    "no_election_record": "无换届选举记录，如已换届请补录",
     "not_secretary": "非书记主讲",
     "unverified_lecturer": "未登记书记，无法核对主讲人",
     "paid_late": "逾期补交",
