@@ -315,6 +315,11 @@ def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path
     assert plain.exit_code == 0 and plain.stdout == runner.invoke(app, [*args, "--known-at", "2026-11-25T18:00"]).stdout
     # October's run saw only what had been entered by its day: some of its gaps were closed by later entries.
     assert "自动销号 0 项" not in result.output
+    # An earlier day replays the year up to it: what was entered later is not there, for any list.
+    june = tmp_path / "june.db"
+    assert runner.invoke(app, ["--db", str(june), "demo", "--as-of", "2026-06-30"]).exit_code == 0
+    held = sum(len(records) for _, records in Store(resolve_url(str(june))).scope_records("图河镇党委"))
+    assert held == sum(e <= "2026-06-30" for e in entered) < len(entered)
     early = runner.invoke(app, ["demo", "--as-of", "2025-06-01"])
     assert early.exit_code == 2 and "--as-of：值「2025-06-01」须晚于示例乡镇启用本工具的日期 2025-12-31" in early.stderr
 

@@ -43,7 +43,7 @@ DEMO_START = date(2025, 12, 31)     # the day the sample township moved its book
 
 @app.command()
 @fails_cleanly
-def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日期判断（默认 {DEMO_AS_OF.isoformat()}，演示数据的督查日）。"),
+def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数据录入至此日期，并按此日期判断（默认 {DEMO_AS_OF.isoformat()}，演示数据的督查日）。"),
          fmt: Format = FORMAT_OPTION) -> None:
     """载入示例乡镇（图河镇），列出逾期与待办事项，并完成一次月度督查、生成通报。
 
@@ -107,8 +107,10 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"按此日�
     if previous > DEMO_START:
         steps.append((at(previous, 18), partial(supervise, previous, True)))
     steps.append((at(day, 18), partial(supervise, day, False)))
+    # Replayed up to the run on its day: what was entered later was not yet there, for the
+    # lists and the watch below as for the runs.
     try:
-        for stamp, step in sorted(steps, key=itemgetter(0)):
+        for stamp, step in sorted((s for s in steps if s[0] <= at(day, 18)), key=itemgetter(0)):
             store.clock = lambda stamp=stamp: stamp
             step()
     finally:
