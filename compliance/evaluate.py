@@ -260,12 +260,15 @@ def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
                exemptions: tuple[tuple[date, date], ...] = ()) -> Callable[[Period], bool]:
     """Return the test of whether a period of `ob` is exempt for `org` (and a member who joined on `joined`).
 
-    A period is exempt when it starts before the organization, the member or the oldest version
+    A period is exempt when it starts before the organization, the member (the month they joined,
+    for an obligation owed `from_joining_month`) or the oldest version
     of the rule (newer versions hand earlier periods to the version they replaced: see
     `_in_force`), ends after the organization was dissolved (it could not be completed), or falls
     wholly in one of the member's approved exemptions. The dates are worked out once per series
     of periods: a province judges millions of them.
     """
+    if joined is not None and ob.from_joining_month:
+        joined = joined.replace(day=1)        # owed from the month of joining (dues)
     floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
     floor = max(floors) if floors else None
     dissolved = org.dissolved

@@ -39,6 +39,7 @@ OBLIGATION_KEYS = {
     "slug", "name", "cadence", "window", "days", "shift_to_workday", "years", "years_by_sector",
     "per", "members", "org_types", "sectors", "requires_committee", "quorum", "signatures",
     "require", "source", "note", "counts", "lecturer", "lead_days", "min_hours", "arrears_months", "quarterly_by",
+    "from_joining_month",
 }
 
 
@@ -91,6 +92,7 @@ class Obligation:
     min_hours: float | None = None   # met by the hours (学时) of the records a member attended in the period
     arrears_months: int | None = None   # a payment (its recording date) later than this after the due date does not count
     quarterly_by: str | None = None  # a record of this kind (the branch's consent) moves monthly due dates to the quarter's end
+    from_joining_month: bool = False  # a member owes the month they joined in, not only whole months after
     previous: "Obligation | None" = field(default=None, repr=False)
 
     def term_years(self, sector: str | None) -> int:
@@ -275,6 +277,7 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("quarterly_by", lambda v: v in kinds, "quarterly_by 必须是已知的记录类型（见 data/kinds.toml）"),
         ("signatures", lambda v: isinstance(v, bool), "signatures 必须是 true 或 false"),
         ("requires_committee", lambda v: isinstance(v, bool), "requires_committee 必须是 true 或 false"),
+        ("from_joining_month", lambda v: isinstance(v, bool), "from_joining_month 必须是 true 或 false"),
     ]
     for key, ok, reason in checks:
         if key in ob and not ok(ob[key]):
@@ -314,6 +317,8 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
         raise fail("min_hours 只能用于按党员计（per = \"member\"）的事项", "min_hours")
     if obligation.quarterly_by and obligation.cadence != "monthly":
         raise fail("quarterly_by 只能用于 monthly 周期", "quarterly_by")
+    if obligation.from_joining_month and (obligation.per != "member" or obligation.cadence != "monthly"):
+        raise fail("from_joining_month 只能用于按党员计（per = \"member\"）的 monthly 事项", "from_joining_month")
     return obligation
 
 

@@ -79,6 +79,8 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('drop = ["mobile_archive"]', 'drop = ["records_review"]'), 5, "drop"),
     (GOOD.replace('source = "某镇文件"', 'source = "某镇文件'), 4, "TOML"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "dated"'), 9, "days"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nfrom_joining_month = true'), 10, "from_joining_month 只能用于"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nfrom_joining_month = "yes"'), 10, "true 或 false"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)

@@ -378,3 +378,20 @@ def test_a_run_begun_before_the_year_is_listed_each_month_on_one_item_across_new
     result = supervise(town, rules, "图河镇党委", "2027-03", date(2027, 3, 26))
     assert not any((f.obligation, f.member) == ("dues_watch", never) for f in result.findings)
     assert items() == [] and [(i.period, i.closed_on) for i in items(open_only=False)] == [("2024-01", date(2027, 3, 26))]
+
+
+def test_dues_are_owed_from_the_month_a_member_joined_in_as_the_watch_counts_them(rules):
+    """预备党员从党支部党员大会通过其为预备党员之日起交纳党费 (2008): joined on 15 April, April is owed."""
+    joined = date(2026, 4, 15)
+    org = OrgFacts(id=1, path=BRANCH.path, type="党支部", sector="农村", full_members=3,
+                   members=(MemberRef("张三"), MemberRef("新党员", joined=joined)))
+    found = evaluate_org(rules.catalog("national-2018"), org, [], date(2026, 1, 1), date(2026, 12, 31), date(2026, 11, 25))
+    dues = {f.period: f.status for f in found if (f.obligation, f.member) == ("dues", "新党员")}
+    assert (dues["2026-03"], dues["2026-04"], dues["2026-05"]) == ("exempt", "missed", "missed")
+    # A yearly talk is still owed only from the first whole year after joining.
+    assert {f.status for f in found if (f.obligation, f.member) == ("heart_talk", "新党员")} == {"exempt"}
+    # The watch counts the same months: its run of unpaid months begins in April.
+    runs = watch_runs([MemberInfo(2, 1, BRANCH.path, "新党员", joined=joined)], [], {2: {}}, {1}, date(2026, 11, 25),
+                      date(2025, 1, 1))
+    assert [(r.what, r.first, r.months) for r in runs] == [("dues", date(2026, 4, 1), 7)]
+    assert min(p for p, s in dues.items() if s == "missed") == f"{runs[0].first:%Y-%m}"
