@@ -563,3 +563,12 @@ def test_member_listings_show_paths_below_their_scope(runner, db, command):
     assert result.exit_code == 0, result.output
     firsts = [c[0] for c in _table_rows(result.output)]
     assert firsts and set(firsts) == {"第一党支部"}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["record", "import", "--help"], ["members", "--help"]])
+def test_help_pages_are_in_chinese_to_the_words_typer_adds(runner, args: list[str]):
+    shown = runner.invoke(app, args, terminal_width=100)
+    assert shown.exit_code == 0
+    assert "用法：" in shown.stdout and "显示此帮助并退出。" in shown.stdout and "─ 选项 ─" in shown.stdout
+    for english in ("Usage:", "Show this message", "Options", "Commands", "Arguments", "required", "env var"):
+        assert english not in shown.stdout, english

@@ -26,6 +26,42 @@ from compliance.tabular import CellError, parse_date
 from obligations.catalog import CatalogError
 from obligations.rules import Rules, default_rules
 
+def _help_in_chinese() -> None:
+    """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
+
+    The panel titles are module settings of `typer.rich_utils`; the help option's text and the
+    usage prefix are fixed in the command classes, so both are set as each page is made.
+    """
+    from typer import core, rich_utils
+
+    words = {"ARGUMENTS_PANEL_TITLE": "参数", "OPTIONS_PANEL_TITLE": "选项", "COMMANDS_PANEL_TITLE": "命令",
+             "ERRORS_PANEL_TITLE": "错误", "ABORTED_TEXT": "已中止。", "DEFAULT_STRING": "[默认：{}]",
+             "ENVVAR_STRING": "[环境变量：{}]", "REQUIRED_LONG_STRING": "[必填]", "DEPRECATED_STRING": "（已弃用）"}
+    for name, text in words.items():
+        if hasattr(rich_utils, name):
+            setattr(rich_utils, name, text)
+
+    def format_usage(self: Any, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
+
+    for cls in (core.TyperCommand, core.TyperGroup):
+        cls.get_help_option = _chinese_help_option(cls.get_help_option)
+        cls.format_usage = format_usage
+
+
+def _chinese_help_option(get_help_option: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """Wrap a command class's `get_help_option` so that the option it makes says what it does in Chinese."""
+    def wrapped(self: Any, ctx: Any) -> Any:
+        option = get_help_option(self, ctx)
+        if option is not None:
+            option.help = "显示此帮助并退出。"
+        return option
+
+    return wrapped
+
+
+_help_in_chinese()
+
 app = typer.Typer(help="基层党组织组织生活合规台账：三会一课、主题党日、固定学习日等按期提醒与督查。", no_args_is_help=True, add_completion=False)
 org_app = typer.Typer(help="党组织：导入与列表。", no_args_is_help=True)
 member_app = typer.Typer(help="党员花名册：导入、登记免除。", no_args_is_help=True)
