@@ -382,7 +382,7 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
         # No election on record at all for a term that ended before tracking began: most likely
         # the last one was not imported, which the finding says.
         if not elections and status == "missed" and org.starts and term.due < org.starts:
-            flags = ["no_election_record"]
+            flags = [*flags, "no_election_record"]
         # A term whose election is still outstanding stays listed, however long ago it ended.
         if term.due >= first or status == "missed":
             findings.append(_finding(org, ob, term, as_of, status, matched, flags))

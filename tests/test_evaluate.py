@@ -229,6 +229,9 @@ def test_an_election_already_overdue_when_tracking_began_is_listed(rules):
     old = replace(tracked, founded=date(1985, 3, 1))
     unknown = one(findings(rules, [], org=old), "committee_election", "1985-03-01/1990-02-28")
     assert (unknown.status, unknown.flags) == ("missed", ("no_election_record",))
+    delayed = one(findings(rules, [rec("term_delay", "1990-01-10", topic="批准延期至1990-12-31")], org=old),
+                  "committee_election", "1985-03-01/1990-02-28")
+    assert (delayed.status, delayed.flags) == ("missed", ("approved_delay", "no_election_record"))
     # A term closed by an election before tracking began stays out of it, late or not.
     found = findings(rules, [rec("committee_election", "2015-02-20"), rec("committee_election", "2020-03-01"),
                              rec("committee_election", "2025-02-10")], org=tracked)
