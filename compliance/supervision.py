@@ -307,6 +307,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     open_items = store.rectifications(by_id, open_only=True)
     open_gaps = {(i.org_id, i.obligation, i.period, i.member, i.group_name): i.gap_key for i in open_items}
     older = [i for i in open_items if parse_period_key(i.period)[0] < window_first]
+    watched = _watched(open_items)
     # A province's open ledger is read again, whole, for the bulletin: it is not held twice.
     del open_items
     # One pass over the scope, organization by organization: the snapshot keeps what needs
@@ -333,13 +334,13 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             if check.digest is not None:
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
-    # A watch item of last year's January or later is this run's to close: it counts runs from there too.
-    earlier = [i for i in older if i.obligation not in WATCH_OBLIGATIONS or i.period < f"{watch_from:%Y-%m}"]
-    for key in _older_met_keys(store, rules, index, scope, earlier, open_gaps, window_first, day, jobs):
+    for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
-    carried = _carried_runs(older, made_good, watch_from)
+    # A member has one run of each kind going at a time: while an item is open for it, under
+    # whatever first month, the run is that item's.
+    carried = {who for who, keys in watched.items() if not all(key in made_good for key in keys)}
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot
-               if f.status in GAP_STATUSES and (f.org_id, f.obligation, f.member, f.period) not in carried)
+               if f.status in GAP_STATUSES and (f.org_id, f.obligation, f.member) not in carried)
     saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
     previous_runs = store.runs(scope.id, previous_month)
@@ -353,26 +354,29 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              saved.published)
 
 
-def _carried_runs(older: list[RectificationRow], made_good: Mapping[str, date], watch_from: date) -> set[tuple]:
-    """Return (organization id, obligation, member, period) of the watch runs that go on an open item of an earlier year.
+def _watched(items: Iterable[RectificationRow]) -> dict[tuple, list[str]]:
+    """Return the gap keys of the open watch items, by (organization id, obligation, member).
 
-    A run begun before `watch_from` is keyed by that month; at the new year `watch_from` moves on,
-    and the run's key with it. While the item opened for it in an earlier year stays open (it is
-    not made good now), the run is that item's, not a new one.
+    A run's key is its first month, counted from January of the year before the run that
+    opened its item: a run begun before it is keyed by that January, and the key moves on at a
+    new year (or in a run of a past month) while the run is the same.
     """
-    clipped = f"{watch_from:%Y-%m}"
-    return {(i.org_id, i.obligation, i.member, clipped) for i in older
-            if i.obligation in WATCH_OBLIGATIONS and i.period < clipped and i.gap_key not in made_good}
+    found: dict[tuple, list[str]] = {}
+    for i in items:
+        if i.obligation in WATCH_OBLIGATIONS:
+            found.setdefault((i.org_id, i.obligation, i.member), []).append(i.gap_key)
+    return found
 
 
 def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, older: list[RectificationRow],
                     open_gaps: dict[tuple, str], window_first: date, day: date, jobs: int = 1) -> set[str]:
-    """Return the gap keys of `older` (open ledger items from before this year's window) that are now met.
+    """Return the gap keys of `older` (open ledger items from before this year's window) that are now met, or no longer owed.
 
     `open_gaps` holds the gap key of every open item, as `supervise` makes it.
 
-    Items opened last year can still be made good by a record entered late; only their
-    organizations, years and obligations are evaluated again, for their met periods alone
+    Items opened last year can still be made good by a record entered late, or stop being owed
+    (exempt: a term closed by an election held before tracking began, entered late); only their
+    organizations, years and obligations are evaluated again, for their met and exempt periods alone
     (found in one pass, as an overdue list finds them), in `jobs` processes when there are many.
     The watch's items (months of last year) and the others (a term can reach back years) are
     evaluated apart, each from its own earliest period and on the records it is judged on.
@@ -389,8 +393,8 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
         orgs = [index.by_id[i] for i in sorted({item.org_id for item in items})]
         window = Window(since, window_first - timedelta(days=1), day, watch_from=date(year, 1, 1) if year else None)
         # Those organizations have years of met periods: only the open items' own are handed back.
-        for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps), keep=("met",),
-                                    jobs=jobs, bare_met=True, only={item.obligation for item in items}):
+        for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps),
+                                    keep=("met", "exempt"), jobs=jobs, bare_met=True, only={item.obligation for item in items}):
             keys.update(found)
     return keys
 

@@ -395,3 +395,44 @@ def test_dues_are_owed_from_the_month_a_member_joined_in_as_the_watch_counts_the
                       date(2025, 1, 1))
     assert [(r.what, r.first, r.months) for r in runs] == [("dues", date(2026, 4, 1), 7)]
     assert min(p for p, s in dues.items() if s == "missed") == f"{runs[0].first:%Y-%m}"
+
+
+def _never_paying(town: Store, rules, tmp_path: Path, paid_until: tuple[int, int]) -> str:
+    """Track the township from 2023; every member of the branch pays each month but one, who pays only until `paid_until`."""
+    town.clock = lambda: datetime(2027, 3, 31, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace("2025-01-01", "2023-01-01")))
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    names = sorted(m.name for m in town.members() if m.org_id == branch.id)
+    never = sorted(m.name for m in town.members() if m.org_id == branch.id and not m.mobile)[1]
+    months = [(y, m) for y in range(2023, 2028) for m in range(1, 13) if (y, m) < (2027, 3)]
+    body = ["姓名,党组织,月份,金额,交纳日期"] + [f"{name},{BRANCH_PATH},{y}-{m:02d},10,{y}-{m:02d}-05" for name in names
+                                               for y, m in months if name != never or (y, m) <= paid_until]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(body)))
+    return never
+
+
+def _watch_items(town: Store, member: str, open_only: bool = False) -> list[tuple[str, date | None]]:
+    return [(i.period, i.closed_on) for i in town.rectifications(open_only=open_only) if (i.obligation, i.member) == ("dues_watch", member)]
+
+
+def test_last_years_watch_item_closes_when_dues_entered_late_end_its_run(town: Store, rules, tmp_path: Path):
+    never = _never_paying(town, rules, tmp_path, (2025, 2))
+    supervise(town, rules, "图河镇党委", "2025-09", date(2025, 9, 25))
+    assert _watch_items(town, never) == [("2025-03", None)]
+    # Paid on time from November on, but the dues book is entered only in July: the run ended in October.
+    town.clock = lambda: datetime(2026, 7, 20, 9, 0, tzinfo=TZ)
+    body = ["姓名,党组织,月份,金额,交纳日期"] + [f"{never},{BRANCH_PATH},{y}-{m:02d},10,{y}-{m:02d}-05"
+                                               for y in (2025, 2026) for m in range(1, 13) if (2025, 11) <= (y, m) <= (2026, 7)]
+    membership.import_dues(town, write_csv(tmp_path / "late.csv", "\n".join(body)))
+    supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
+    assert _watch_items(town, never) == [("2025-03", date(2026, 7, 27))]
+
+
+def test_a_run_for_a_past_month_opens_no_second_item_for_a_run_that_has_one(town: Store, rules, tmp_path: Path):
+    never = _never_paying(town, rules, tmp_path, (2022, 12))
+    supervise(town, rules, "图河镇党委", "2026-01", date(2026, 1, 26))
+    assert _watch_items(town, never) == [("2025-01", None)]
+    # December's run made late, in February: counted from January 2024, the same run is keyed 2024-01.
+    supervise(town, rules, "图河镇党委", "2025-12", date(2025, 12, 28))
+    supervise(town, rules, "图河镇党委", "2026-02", date(2026, 2, 25))
+    assert _watch_items(town, never) == [("2025-01", None)]

@@ -492,3 +492,20 @@ def test_the_notice_names_every_sheet_the_ledger_takes():
     assert named(0) == named(XLSX_ROWS - 1) == "「整改台账」表"
     assert named(XLSX_ROWS) == "「整改台账」至「整改台账（续1）」2张表"
     assert named(2 * XLSX_ROWS) == "「整改台账」至「整改台账（续2）」3张表"
+
+
+def test_an_election_item_closes_when_the_last_election_before_tracking_is_entered(town: Store, rules, tmp_path: Path):
+    """无换届选举记录，如已换届请补录: entering it, as the measure asks, makes the old term history, and closes its item."""
+    from tests.conftest import TOWN_ORGS
+
+    town.clock = lambda: datetime(2026, 3, 20, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace(
+        "第一党支部,朱庄村党总支,党支部,ZZ1,,,,", "第一党支部,朱庄村党总支,党支部,ZZ1,,,2015-03-01,")))
+    branch = next(o.id for o in town.orgs() if o.path == BRANCH)
+    supervise(town, rules, TOWN, "2026-03", date(2026, 3, 25))
+    item = next(i for i in town.rectifications() if (i.obligation, i.org_id) == ("committee_election", branch))
+    assert (item.period, item.closed_on) == ("2015-03-01/2020-02-29", None) and "无换届选举记录" in item.matter
+    town.clock = lambda: datetime(2026, 4, 20, 9, 0, tzinfo=TZ)
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": "2024-06-01"})
+    supervise(town, rules, TOWN, "2026-04", date(2026, 4, 27))
+    assert next(i for i in town.rectifications() if i.id == item.id).closed_on == date(2026, 4, 27)
