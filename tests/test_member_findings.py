@@ -336,48 +336,34 @@ def test_dues_unpaid_lists_nobody_in_a_branch_that_owes_nothing_yet_this_month(t
 
 def test_monthly_runs_open_no_new_item_for_a_members_run_that_goes_on(town: Store, rules, tmp_path: Path):
     """A run of unpaid months that never ends is one ledger item at most, however many runs see it."""
-    town.clock = lambda: datetime(2026, 11, 30, 9, 0, tzinfo=TZ)
     # Tracked from 2023: the run is older than any look-back, which then decides its first month.
-    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace("2025-01-01", "2023-01-01")))
-    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
-    payer, never = sorted(m.name for m in town.members() if m.org_id == branch.id and not m.mobile)[:2]
-    body = ["姓名,党组织,月份,金额,交纳日期"] + [f"{payer},{BRANCH_PATH},{y}-{m:02d},10,{y}-{m:02d}-05"
-                                               for y in (2025, 2026) for m in range(1, 13) if (y, m) < (2026, 12)]
-    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(body)))
+    never = _never_paying(town, rules, tmp_path, (2022, 12))
     for month in range(1, 6):
         supervise(town, rules, "图河镇党委", f"2026-{month:02d}", date(2026, month, 25))
-    items = [i for i in town.rectifications(open_only=True) if (i.obligation, i.member) == ("dues_watch", never)]
-    assert [i.period for i in items] == ["2025-01"]          # counted from January of last year
+    assert _watch_items(town, never, open_only=True) == [("2025-01", None)]         # counted from January of last year
     # Paid for May: June's run sees the run ended, and closes the item (its sixth month was last year).
     membership.import_dues(town, write_csv(tmp_path / "may.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},2026-05,10,2026-06-03"))
     supervise(town, rules, "图河镇党委", "2026-06", date(2026, 6, 25))
-    assert [(i.period, i.closed_on) for i in town.rectifications() if (i.obligation, i.member) == ("dues_watch", never)] \
-        == [("2025-01", date(2026, 6, 25))]
+    assert _watch_items(town, never) == [("2025-01", date(2026, 6, 25))]
 
 
 def test_a_run_begun_before_the_year_is_listed_each_month_on_one_item_across_new_years(town: Store, rules, tmp_path: Path):
     """A member who has paid nothing since 2023 is in every month's snapshot, on one ledger item, until they pay."""
-    town.clock = lambda: datetime(2027, 3, 31, 9, 0, tzinfo=TZ)
-    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace("2025-01-01", "2023-01-01")))
-    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
-    payer, never = sorted(m.name for m in town.members() if m.org_id == branch.id and not m.mobile)[:2]
-    body = ["姓名,党组织,月份,金额,交纳日期"] + [f"{payer},{BRANCH_PATH},{y}-{m:02d},10,{y}-{m:02d}-05"
-                                               for y in range(2023, 2028) for m in range(1, 13) if (y, m) < (2027, 3)]
-    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(body)))
+    never = _never_paying(town, rules, tmp_path, (2022, 12))
 
-    def items(open_only: bool = True) -> list:
-        return [i for i in town.rectifications(open_only=open_only) if (i.obligation, i.member) == ("dues_watch", never)]
+    def items(open_only: bool = True) -> list[tuple[str, date | None]]:
+        return _watch_items(town, never, open_only)
 
     for month, day in [("2025-12", 26), ("2026-01", 26), ("2026-06", 25), ("2026-12", 28), ("2027-01", 25), ("2027-02", 25)]:
         result = supervise(town, rules, "图河镇党委", month, date(int(month[:4]), int(month[5:]), day))
         listed = [f for f in result.findings if (f.obligation, f.member) == ("dues_watch", never)]
         assert [(f.status, f.flags) for f in listed] == [("missed", ("review_membership",))], month
-        assert [i.period for i in items()] == ["2024-01"], month        # opened in 2025, counted from January 2024
+        assert items() == [("2024-01", None)], month        # opened in 2025, counted from January 2024
     # Paid for January at last: the run has ended, and the item opened in 2025 closes.
     membership.import_dues(town, write_csv(tmp_path / "late.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},2027-01,10,2027-03-20"))
     result = supervise(town, rules, "图河镇党委", "2027-03", date(2027, 3, 26))
     assert not any((f.obligation, f.member) == ("dues_watch", never) for f in result.findings)
-    assert items() == [] and [(i.period, i.closed_on) for i in items(open_only=False)] == [("2024-01", date(2027, 3, 26))]
+    assert items() == [] and items(open_only=False) == [("2024-01", date(2027, 3, 26))]
 
 
 def test_dues_are_owed_from_the_month_a_member_joined_in_as_the_watch_counts_them(rules):
