@@ -26,6 +26,7 @@ from compliance.tabular import CellError, parse_date
 from obligations.catalog import CatalogError
 from obligations.rules import Rules, default_rules
 
+
 def _help_in_chinese() -> None:
     """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
 
