@@ -82,6 +82,11 @@ def _key(f: Finding) -> str:
     return gap_key(f.org_id, f.obligation, f.period, f.member, f.group)
 
 
+def _gap_of(f: Finding) -> tuple:
+    """Return what ties a finding to an open ledger item in a run's `open_gaps` (the columns its gap key is made of)."""
+    return f.org_id, f.obligation, f.period, f.member, f.group
+
+
 def parse_month(text: str) -> tuple[date, date]:
     """Return the first and last day of a `YYYY-MM` month; InputError names the bad value."""
     m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
@@ -244,7 +249,7 @@ class _RunCheck:
             if f.due < window_first and not ("/" in f.period and f.status == "missed") and f.obligation not in WATCH_OBLIGATIONS:
                 continue
             if f.status == "met":
-                key = self.open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group))
+                key = self.open_gaps.get(_gap_of(f))
                 if key is not None:
                     made_good.append(key)
             elif f.status in SNAPSHOT_STATUSES:
@@ -334,6 +339,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             if check.digest is not None:
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
+    # An older item this pass has judged already, under its own key, is not evaluated again: still
+    # kept (a member's run going on, an election not held), or made good (a run that ended this year).
+    judged = made_good.keys() | {key for f in snapshot if (key := open_gaps.get(_gap_of(f))) is not None}
+    older = [i for i in older if i.gap_key not in judged]
     for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
     # A member has one run of each kind going at a time: while an item is open for it, under
@@ -401,5 +410,5 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
 
 def _item_keys(open_gaps: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[str]:
     """Return the gap keys of the open items (`open_gaps`, keyed as `_RunCheck` looks them up) among `findings`."""
-    found = (open_gaps.get((f.org_id, f.obligation, f.period, f.member, f.group)) for f in findings)
+    found = (open_gaps.get(_gap_of(f)) for f in findings)
     return [key for key in found if key is not None]

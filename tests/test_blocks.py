@@ -18,7 +18,7 @@ from compliance import blocks, importing, pipeline
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex
 from compliance.store import TZ
-from compliance.supervision import supervise
+from compliance.supervision import gap_key, supervise
 from obligations.cadence import parse_period_key
 from compliance.members import ACTIVITY_KINDS
 from compliance.tracking import WATCH_SLUGS, Window, iter_findings, overdue
@@ -122,7 +122,15 @@ def test_last_years_items_made_good_close_alike_in_one_process_and_in_two(provin
 def test_last_years_watch_items_are_judged_apart_on_the_records_the_watch_counts(province, rules, monkeypatch):
     stores, root = province
     store = stores[0]
-    supervise(store, rules, root, "2026-12", date(2026, 12, 28))
+    december = supervise(store, rules, root, "2026-12", date(2026, 12, 28))
+    # A meeting of May entered late ends a run of 2026-01 before January's window (July on): only
+    # a pass of its own, counted from January 2026, sees that run end.
+    watch_items = [i for i in december.ledger if i.obligation == "absence_watch"]
+    ended = min(watch_items, key=lambda i: i.period)
+    branch = next(o for o in store.orgs() if o.id == ended.org_id)
+    store.clock = lambda: datetime(2027, 1, 10, 9, 0, tzinfo=TZ)
+    importing.log_record(store, rules, {"org": branch.path, "kind": "主题党日", "date": "2026-05-15", "topic": "学习",
+                                        "photos": "p.jpg", "attendees": ended.member})
     reads: list[tuple[date | None, frozenset[str] | None]] = []
     read = type(store).scope_records
 
@@ -132,10 +140,15 @@ def test_last_years_watch_items_are_judged_apart_on_the_records_the_watch_counts
 
     monkeypatch.setattr(type(store), "scope_records", spy)
     january = supervise(store, rules, root, "2027-01", date(2027, 1, 26))
+    assert {i.gap_key: i.closed_on for i in january.ledger}[ended.gap_key] == date(2027, 1, 26)
+    # Those the month's own pass keeps under the same key (a run going on, counted from January
+    # 2026 as the item's was) are judged there, and not read again.
+    kept = {gap_key(f.org_id, f.obligation, f.period, f.member, f.group) for f in january.findings}
     older = [i for i in january.ledger if i.period < "2027"]
-    watch = [i for i in older if i.obligation in WATCH_SLUGS.values()]
-    other = [i for i in older if i.obligation not in WATCH_SLUGS.values()]
-    assert watch and other
+    assert any(i.obligation in WATCH_SLUGS.values() and i.gap_key in kept for i in older)
+    watch = [i for i in older if i.obligation in WATCH_SLUGS.values() and i.gap_key not in kept]
+    other = [i for i in older if i.obligation not in WATCH_SLUGS.values() and i.gap_key not in kept]
+    assert ended.gap_key in {i.gap_key for i in watch} and other
     since = {name: min(parse_period_key(i.period)[0] for i in items).replace(day=1) - relativedelta(years=1)
              for name, items in (("watch", watch), ("other", other))}
     # this year's window reads every kind; last year's items are read twice, the watch's on its own kinds

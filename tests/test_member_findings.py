@@ -422,3 +422,28 @@ def test_a_run_for_a_past_month_opens_no_second_item_for_a_run_that_has_one(town
     supervise(town, rules, "图河镇党委", "2025-12", date(2025, 12, 28))
     supervise(town, rules, "图河镇党委", "2026-02", date(2026, 2, 25))
     assert _watch_items(town, never) == [("2025-01", None)]
+
+
+def test_last_years_items_the_months_check_has_judged_are_not_evaluated_again(town: Store, rules, tmp_path: Path):
+    """An item of last year whose run the month's check keeps under the same key is still open: no second pass reads records for it."""
+    import re
+
+    from sqlalchemy import event
+
+    never = _never_paying(town, rules, tmp_path, (2025, 2))
+    supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
+    assert _watch_items(town, never) == [("2025-03", None)]           # counted from January 2025, like the run below
+    reads: list[str] = []
+
+    def listen(_conn, _cursor, statement, *_args):
+        if re.search(r"\bFROM record\b", statement):
+            reads.append(statement)
+
+    event.listen(town.engine, "before_cursor_execute", listen)
+    try:
+        result = supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
+    finally:
+        event.remove(town.engine, "before_cursor_execute", listen)
+    assert len(reads) == 1, reads           # the month's own pass: the run is still going, under 2025-03
+    assert [(f.period, f.status) for f in result.findings if (f.obligation, f.member) == ("dues_watch", never)] == [("2025-03", "missed")]
+    assert _watch_items(town, never) == [("2025-03", None)]
