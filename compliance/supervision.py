@@ -311,7 +311,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     by_id = {o.id: o for o in orgs}
     open_items = store.rectifications(by_id, open_only=True)
     open_gaps = {(i.org_id, i.obligation, i.period, i.member, i.group_name): i.gap_key for i in open_items}
-    older = [i for i in open_items if parse_period_key(i.period)[0] < window_first]
+    # Open items the month's own pass may not judge: last year's periods, and the watch's items (a
+    # member's run broken up by payments or records entered late is found by no pass as it was).
+    recheck = [i for i in open_items if parse_period_key(i.period)[0] < window_first
+               or (i.obligation in WATCH_OBLIGATIONS and i.opened_on <= day)]
     watched = _watched(open_items)
     # A province's open ledger is read again, whole, for the bulletin: it is not held twice.
     del open_items
@@ -339,11 +342,11 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             if check.digest is not None:
                 seen.add(check.digest)
     snapshot = [f for o in orgs for f in kept[o.id]]
-    # An older item this pass has judged already, under its own key, is not evaluated again: still
-    # kept (a member's run going on, an election not held), or made good (a run that ended this year).
+    # An item this pass has judged, under its own key, is not evaluated again: still kept (a
+    # member's run going on, an election not held), or made good (a run that ended this year).
     judged = made_good.keys() | {key for f in snapshot if (key := open_gaps.get(_gap_of(f))) is not None}
-    older = [i for i in older if i.gap_key not in judged]
-    for key in _older_met_keys(store, rules, index, scope, older, open_gaps, window_first, day, jobs):
+    recheck = [i for i in recheck if i.gap_key not in judged]
+    for key in _recheck(store, rules, index, scope, recheck, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
     # A member has one run of each kind going at a time: while an item is open for it, under
     # whatever first month, the run is that item's.
@@ -377,9 +380,9 @@ def _watched(items: Iterable[RectificationRow]) -> dict[tuple, list[str]]:
     return found
 
 
-def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, older: list[RectificationRow],
-                    open_gaps: dict[tuple, str], window_first: date, day: date, jobs: int = 1) -> set[str]:
-    """Return the gap keys of `older` (open ledger items from before this year's window) that are now met, or no longer owed.
+def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[RectificationRow],
+             open_gaps: dict[tuple, str], window_first: date, day: date, jobs: int = 1) -> set[str]:
+    """Return the gap keys of `items` (open ledger items the month's own pass has not judged) that are now made good.
 
     `open_gaps` holds the gap key of every open item, as `supervise` makes it.
 
@@ -387,28 +390,41 @@ def _older_met_keys(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, 
     (exempt: a term closed by an election held before tracking began, entered late); only their
     organizations, years and obligations are evaluated again, for their met and exempt periods alone
     (found in one pass, as an overdue list finds them), in `jobs` processes when there are many.
-    The watch's items (months of last year) and the others (a term can reach back years) are
-    evaluated apart, each from its own earliest period and on the records it is judged on.
+    The watch's items and the others (a term can reach back years) are evaluated apart, each from
+    its own earliest period and on the records it is judged on. A watch item whose run is found
+    neither going on nor ended has been made good too: payments or records entered late have
+    broken its run into runs too short to list (or ended it before it began), and the member's
+    later run, if any, is found under its own first month.
     """
     keys: set[str] = set()
     # A watch item's run was counted from January of the year before the run that opened it,
     # which is no later than the January of its own first month: counted from there, it has the
     # same first month again (`supervise`'s `watch_from`).
     groups: dict[int | None, list[RectificationRow]] = {}
-    for item in older:
+    for item in items:
         groups.setdefault(int(item.period[:4]) if item.obligation in WATCH_OBLIGATIONS else None, []).append(item)
-    for year, items in sorted(groups.items(), key=lambda g: (g[0] is None, g[0] or 0)):
-        since = min(parse_period_key(item.period)[0] for item in items)
-        orgs = [index.by_id[i] for i in sorted({item.org_id for item in items})]
-        window = Window(since, window_first - timedelta(days=1), day, watch_from=date(year, 1, 1) if year else None)
+    for year, group in sorted(groups.items(), key=lambda g: (g[0] is None, g[0] or 0)):
+        since = min(parse_period_key(item.period)[0] for item in group)
+        orgs = [index.by_id[i] for i in sorted({item.org_id for item in group})]
+        if year is None:
+            window, keep = Window(since, window_first - timedelta(days=1), day), ("met", "exempt")
+        else:
+            window, keep = Window(since, min(date(year, 12, 31), day), day, watch_from=date(year, 1, 1)), ("met", "due", "missed")
+        found: set[str] = set()
         # Those organizations have years of met periods: only the open items' own are handed back.
-        for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps),
-                                    keep=("met", "exempt"), jobs=jobs, bare_met=True, only={item.obligation for item in items}):
-            keys.update(found)
+        for keyed in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps),
+                                    keep=keep, jobs=jobs, bare_met=True, only={item.obligation for item in group}):
+            for key, status in keyed:
+                found.add(key)
+                if status in ("met", "exempt"):
+                    keys.add(key)
+        if year is not None:
+            # Only items opened by then: a run of a past month does not yet see a later item's run.
+            keys.update(item.gap_key for item in group if item.gap_key not in found and item.opened_on <= day)
     return keys
 
 
-def _item_keys(open_gaps: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[str]:
-    """Return the gap keys of the open items (`open_gaps`, keyed as `_RunCheck` looks them up) among `findings`."""
-    found = (open_gaps.get(_gap_of(f)) for f in findings)
-    return [key for key in found if key is not None]
+def _item_keys(open_gaps: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[tuple[str, str]]:
+    """Return (gap key, status) of the open items (`open_gaps`, keyed as `_RunCheck` looks them up) among `findings`."""
+    found = ((open_gaps.get(_gap_of(f)), f.status) for f in findings)
+    return [(key, status) for key, status in found if key is not None]

@@ -447,3 +447,19 @@ def test_last_years_items_the_months_check_has_judged_are_not_evaluated_again(to
     assert len(reads) == 1, reads           # the month's own pass: the run is still going, under 2025-03
     assert [(f.period, f.status) for f in result.findings if (f.obligation, f.member) == ("dues_watch", never)] == [("2025-03", "missed")]
     assert _watch_items(town, never) == [("2025-03", None)]
+
+
+@pytest.mark.parametrize("paid_until, opened, late, new_run", [
+    ((2025, 2), "2025-03", "2025-04", [("2025-05", None)]),     # a run of last year: the rest is a new run of six months and more
+    ((2025, 12), "2026-01", "2026-02", []),                     # of this year: the rest (March to July) is five months, not yet an item
+])
+def test_a_watch_item_closes_when_payments_entered_late_break_its_run_into_runs_too_short_to_list(
+        town: Store, rules, tmp_path: Path, paid_until, opened, late, new_run):
+    never = _never_paying(town, rules, tmp_path, paid_until)
+    supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
+    assert _watch_items(town, never) == [(opened, None)]
+    # One month paid, entered late: the run's first month is now a run of one month.
+    town.clock = lambda: datetime(2026, 8, 10, 9, 0, tzinfo=TZ)
+    membership.import_dues(town, write_csv(tmp_path / "late.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},{late},10,2026-08-05"))
+    supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
+    assert _watch_items(town, never) == [(opened, date(2026, 8, 26)), *new_run]
