@@ -65,10 +65,10 @@ _job: _Job[Any] | None = None
 def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                    summarize: Callable[[int, list[Finding]], T], keep: Collection[str] | None = None, jobs: int = 1,
                    progress: Callable[[int, int], None] | None = None, bare_met: bool = False,
-                   only: Collection[str] | None = None) -> Iterator[T]:
+                   only: Collection[str] | None = None, spans: bool = False) -> Iterator[T]:
     """Yield `summarize(org id, its findings)` for each of `orgs` (at or below `root`), in id order.
 
-    `keep`, `bare_met` and `only` choose the findings made, as in `iter_findings`.
+    `keep`, `bare_met`, `only` and `spans` choose the findings made, as in `iter_findings`.
 
     With `jobs` above 1 (at most `MAX_JOBS`) and a scope of at least `PARALLEL_MIN`
     organizations, blocks are evaluated in that many worker processes; `summarize` then runs
@@ -77,7 +77,7 @@ def summarize_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, or
     """
     def work(block: list[OrgRow], ids: Ids | None, whole: bool) -> Iterator[T]:
         for org_id, found in iter_findings(store, rules, index, root, block, window, progress if whole else None, keep,
-                                           ids=ids, bare_met=bare_met, only=only):
+                                           ids=ids, bare_met=bare_met, only=only, spans=spans):
             yield summarize(org_id, found)
 
     yield from map_blocks(store, index, root, orgs, work, jobs, progress)

@@ -25,7 +25,7 @@ from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
-from compliance.tracking import WATCH_OBLIGATIONS, Window
+from compliance.tracking import WATCH_OBLIGATIONS, Window, run_span
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.catalog import Kind
 from obligations.rules import Rules
@@ -391,40 +391,64 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
     organizations, years and obligations are evaluated again, for their met and exempt periods alone
     (found in one pass, as an overdue list finds them), in `jobs` processes when there are many.
     The watch's items and the others (a term can reach back years) are evaluated apart, each from
-    its own earliest period and on the records it is judged on. A watch item whose run is found
-    neither going on nor ended has been made good too: payments or records entered late have
-    broken its run into runs too short to list (or ended it before it began), and the member's
-    later run, if any, is found under its own first month.
+    its own earliest period and on the records it is judged on.
+
+    A watch item stands for the member's run that its first month is in, whatever month the run
+    begins in now (a meeting entered late, without the member, can make it begin earlier, or join
+    it to an earlier run): open while that run goes on, made good once it has ended, or when no run
+    is in that month any more (payments or records entered late have broken it up into runs too
+    short to list; the member's later run is found under its own first month).
     """
     keys: set[str] = set()
     # A watch item's run was counted from January of the year before the run that opened it,
-    # which is no later than the January of its own first month: counted from there, it has the
-    # same first month again (`supervise`'s `watch_from`).
+    # which is no later than the January of its own first month: counted from there, the run
+    # is found again in the same months (`supervise`'s `watch_from`).
     groups: dict[int | None, list[RectificationRow]] = {}
     for item in items:
         groups.setdefault(int(item.period[:4]) if item.obligation in WATCH_OBLIGATIONS else None, []).append(item)
     for year, group in sorted(groups.items(), key=lambda g: (g[0] is None, g[0] or 0)):
         since = min(parse_period_key(item.period)[0] for item in group)
         orgs = [index.by_id[i] for i in sorted({item.org_id for item in group})]
-        if year is None:
-            window, keep = Window(since, window_first - timedelta(days=1), day), ("met", "exempt")
-        else:
-            window, keep = Window(since, min(date(year, 12, 31), day), day, watch_from=date(year, 1, 1)), ("met", "due", "missed")
-        found: set[str] = set()
+        only = {item.obligation for item in group}
         # Those organizations have years of met periods: only the open items' own are handed back.
-        for keyed in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps),
-                                    keep=keep, jobs=jobs, bare_met=True, only={item.obligation for item in group}):
-            for key, status in keyed:
-                found.add(key)
-                if status in ("met", "exempt"):
+        if year is None:
+            window = Window(since, window_first - timedelta(days=1), day)
+            for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps),
+                                        keep=("met", "exempt"), jobs=jobs, bare_met=True, only=only):
+                keys.update(found)
+            continue
+        window = Window(since, min(date(year, 12, 31), day), day, watch_from=date(year, 1, 1))
+        firsts: dict[tuple, list[tuple[int, str]]] = {}
+        for item in group:
+            first = parse_period_key(item.period)[0]
+            firsts.setdefault((item.org_id, item.obligation, item.member), []).append((first.year * 12 + first.month - 1, item.gap_key))
+        in_a_run: set[str] = set()
+        for found_runs in summarize_orgs(store, rules, index, scope, orgs, window, partial(_runs_of_items, firsts),
+                                         keep=("met", "due", "missed"), jobs=jobs, bare_met=True, only=only, spans=True):
+            for key, ended in found_runs:
+                in_a_run.add(key)
+                if ended:
                     keys.add(key)
-        if year is not None:
-            # Only items opened by then: a run of a past month does not yet see a later item's run.
-            keys.update(item.gap_key for item in group if item.gap_key not in found and item.opened_on <= day)
+        # Only items opened by then: a run of a past month does not yet see a later item's run.
+        keys.update(item.gap_key for item in group if item.gap_key not in in_a_run and item.opened_on <= day)
     return keys
 
 
-def _item_keys(open_gaps: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[tuple[str, str]]:
-    """Return (gap key, status) of the open items (`open_gaps`, keyed as `_RunCheck` looks them up) among `findings`."""
-    found = ((open_gaps.get(_gap_of(f)), f.status) for f in findings)
-    return [(key, status) for key, status in found if key is not None]
+def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, findings: list[Finding]) -> list[tuple[str, bool]]:
+    """Return (gap key, whether the run has ended) of the watch items whose first month is in one of the runs `findings` span.
+
+    `firsts` holds, by (organization id, obligation, member), the first month (`month_index`) and gap key of each item.
+    """
+    found = []
+    for f in findings:
+        for first, key in firsts.get((f.org_id, f.obligation, f.member), ()):
+            start, end = run_span(f.period)
+            if start <= first <= end:
+                found.append((key, f.status == "met"))
+    return found
+
+
+def _item_keys(open_gaps: dict[tuple, str], _org_id: int, findings: list[Finding]) -> list[str]:
+    """Return the gap keys of the open items (`open_gaps`, keyed as `_RunCheck` looks them up) among `findings`."""
+    found = (open_gaps.get(_gap_of(f)) for f in findings)
+    return [key for key in found if key is not None]

@@ -76,12 +76,13 @@ def evaluate_orgs(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
 def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow], window: Window,
                   progress: Callable[[int, int], None] | None = None, keep: Collection[str] | None = None,
                   ids: Ids | None = None, bare_met: bool = False,
-                  only: Collection[str] | None = None) -> Iterator[tuple[int, list[Finding]]]:
+                  only: Collection[str] | None = None, spans: bool = False) -> Iterator[tuple[int, list[Finding]]]:
     """Yield (organization id, its findings) for `orgs` (all at or below `root`), in id order.
 
     With `bare_met`, met findings come without records and flags (see `evaluate_org`). With
     `only` (obligation slugs, the watch's among them), only those obligations are judged, and
-    only the records and payments they are judged on are read.
+    only the records and payments they are judged on are read. With `spans`, a member's run of
+    months has the months it spans as its period (see `watch_findings`).
 
     The scope is read with one query each for records, members, dues and exemptions, whatever
     its size, streamed in organization order: only one organization's rows are held at a time.
@@ -130,7 +131,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                                 tuple(exemptions.get(m.id, ()))) for m in members]
             runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of,
                               watch_start(window.watch_from or since, facts.starts), warn)
-            findings.extend(f for f in watch_findings(rules, org, runs, window)
+            findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings
 
@@ -257,8 +258,11 @@ def _watch_since(window: Window) -> date:
 
 
 def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: Window,
-                   review: int = REVIEW_MONTHS) -> list[Finding]:
+                   review: int = REVIEW_MONTHS, spans: bool = False) -> list[Finding]:
     """Return the six-month watch as findings: one per run of months, keyed by its first month.
+
+    With `spans`, a finding's period is the months its run spans, first to last (2025-03/2025-10,
+    `run_span` reads it), instead of its first month: which run a ledger item's first month is in.
 
     A running run is due (关注, with days left until it reaches `review` months) and then missed
     (提请支部审查, Article 9: the branch meeting decides; the tracker never labels anyone 自行脱党).
@@ -276,8 +280,16 @@ def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: 
         status = "met" if not run.running else "missed" if run.months >= review else "due"
         days_left = (due - window.as_of).days if status == "due" else None
         flags = () if not run.running else ("review_membership",) if run.months >= review else ("watch",)
-        found.append(Finding(org.id, org.path, slug, rules.kinds[slug].name, f"{run.first.year}-{run.first.month:02d}",
-                             status, due, days_left, (), flags, run.member.name))
+        period = f"{run.first.year}-{run.first.month:02d}"
+        if spans:
+            end = index_month(first + run.months - 1)
+            period = f"{period}/{end.year}-{end.month:02d}"
+        found.append(Finding(org.id, org.path, slug, rules.kinds[slug].name, period, status, due, days_left, (), flags,
+                             run.member.name))
     return found
 
 
+def run_span(period: str) -> tuple[int, int]:
+    """Return the first and last months (`month_index`) of a run's period as `watch_findings` makes it with `spans`."""
+    first, _, last = period.partition("/")
+    return int(first[:4]) * 12 + int(first[5:7]) - 1, int(last[:4]) * 12 + int(last[5:7]) - 1

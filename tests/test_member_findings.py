@@ -463,3 +463,68 @@ def test_a_watch_item_closes_when_payments_entered_late_break_its_run_into_runs_
     membership.import_dues(town, write_csv(tmp_path / "late.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},{late},10,2026-08-05"))
     supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
     assert _watch_items(town, never) == [(opened, date(2026, 8, 26)), *new_run]
+
+
+def _absent_from(town: Store, rules, tmp_path: Path, no_meeting: tuple[int, int], absent_from: tuple[int, int]) -> tuple[list[str], str]:
+    """Track the township from 2023; the branch holds a theme day with a list each month to July 2026 but `no_meeting`; one member is absent from `absent_from` on."""
+    town.clock = lambda: datetime(2026, 7, 20, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace("2025-01-01", "2023-01-01")))
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    names = sorted(m.name for m in town.members() if m.org_id == branch.id and not m.mobile)
+    away = names[1]
+    rows = ["党组织,类型,日期,主题,图片,参会人员"] + [
+        f"ZZ1,主题党日,{y}-{m:02d}-05,学习,p.jpg,{'、'.join(n for n in names if n != away or (y, m) < absent_from)}"
+        for y in (2024, 2025, 2026) for m in range(1, 13) if (y, m) <= (2026, 7) and (y, m) != no_meeting]
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", "\n".join(rows)))
+    return names, away
+
+
+def _theme_day(town: Store, rules, held: str, attendees: list[str]) -> None:
+    importing.log_record(town, rules, {"org": BRANCH_PATH, "kind": "主题党日", "date": held, "topic": "学习", "photos": "p.jpg",
+                                       "attendees": "、".join(attendees)})
+
+
+def _absence_items(town: Store, member: str) -> list[tuple[str, date | None]]:
+    return [(i.period, i.closed_on) for i in town.rectifications() if (i.obligation, i.member) == ("absence_watch", member)]
+
+
+def test_a_watch_item_stays_with_its_run_when_a_meeting_entered_late_makes_the_run_begin_earlier(town: Store, rules, tmp_path: Path):
+    names, away = _absent_from(town, rules, tmp_path, (2025, 4), (2025, 5))
+    supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
+    assert _absence_items(town, away) == [("2025-05", None)]
+    # April 2025's meeting entered late, the member not on its list: the run now begins in April.
+    town.clock = lambda: datetime(2026, 8, 10, 9, 0, tzinfo=TZ)
+    _theme_day(town, rules, "2025-04-05", [n for n in names if n != away])
+    _theme_day(town, rules, "2026-08-05", [n for n in names if n != away])
+    result = supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
+    assert [(f.period, f.status) for f in result.findings if (f.obligation, f.member) == ("absence_watch", away)] == [("2025-04", "missed")]
+    assert _absence_items(town, away) == [("2025-05", None)]       # the run's one item, open
+    # The member takes part in September: the run, which its item's first month is in, has ended.
+    town.clock = lambda: datetime(2026, 10, 10, 9, 0, tzinfo=TZ)
+    _theme_day(town, rules, "2026-09-05", names)
+    supervise(town, rules, "图河镇党委", "2026-10", date(2026, 10, 26))
+    assert _absence_items(town, away) == [("2025-05", date(2026, 10, 26))]
+
+
+def test_a_watch_item_stays_open_when_a_meeting_entered_late_joins_its_run_to_an_earlier_one(town: Store, rules, tmp_path: Path):
+    # Absent from January 2025; no meeting with a list in August 2025 (the branch's gap ends the member's run).
+    names, away = _absent_from(town, rules, tmp_path, (2025, 8), (2025, 1))
+    for month, day in [("2025-08", 25), ("2025-09", 25), ("2026-07", 27)]:
+        supervise(town, rules, "图河镇党委", month, date(int(month[:4]), int(month[5:]), day))
+    assert _absence_items(town, away) == [("2025-01", date(2025, 9, 25)), ("2025-09", None)]
+    # August 2025's meeting entered late, the member not on its list: one run from January 2025 on.
+    town.clock = lambda: datetime(2026, 8, 10, 9, 0, tzinfo=TZ)
+    _theme_day(town, rules, "2025-08-05", [n for n in names if n != away])
+    supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
+    assert _absence_items(town, away) == [("2025-01", date(2025, 9, 25)), ("2025-09", None)]
+
+
+def test_a_joining_date_entered_after_a_watch_items_first_month_closes_it_and_the_run_gets_its_own(town: Store, rules, tmp_path: Path):
+    """The item stood for months the member did not owe: its run is now another one, from the joining month."""
+    never = _never_paying(town, rules, tmp_path, (2022, 12))
+    supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
+    assert _watch_items(town, never) == [("2025-01", None)]
+    town.clock = lambda: datetime(2026, 8, 10, 9, 0, tzinfo=TZ)
+    importing.import_members(town, write_csv(tmp_path / "m2.csv", f"姓名,党组织,入党日期\n{never},{BRANCH_PATH},2025-03-10"))
+    supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
+    assert _watch_items(town, never) == [("2025-01", date(2026, 8, 26)), ("2025-03", None)]
