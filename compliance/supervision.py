@@ -19,6 +19,7 @@ from typing import Callable, Iterable, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
+from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text
 from compliance.store import Store
@@ -420,8 +421,8 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
         window = Window(since, min(date(year, 12, 31), day), day, watch_from=date(year, 1, 1))
         firsts: dict[tuple, list[tuple[int, str]]] = {}
         for item in group:
-            first = parse_period_key(item.period)[0]
-            firsts.setdefault((item.org_id, item.obligation, item.member), []).append((first.year * 12 + first.month - 1, item.gap_key))
+            firsts.setdefault((item.org_id, item.obligation, item.member), []).append(
+                (month_index(parse_period_key(item.period)[0]), item.gap_key))
         in_a_run: set[str] = set()
         for found_runs in summarize_orgs(store, rules, index, scope, orgs, window, partial(_runs_of_items, firsts),
                                          keep=("met", "due", "missed"), jobs=jobs, bare_met=True, only=only, spans=True):

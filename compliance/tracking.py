@@ -292,4 +292,4 @@ def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: 
 def run_span(period: str) -> tuple[int, int]:
     """Return the first and last months (`month_index`) of a run's period as `watch_findings` makes it with `spans`."""
     first, _, last = period.partition("/")
-    return int(first[:4]) * 12 + int(first[5:7]) - 1, int(last[:4]) * 12 + int(last[5:7]) - 1
+    return month_index(date(int(first[:4]), int(first[5:7]), 1)), month_index(date(int(last[:4]), int(last[5:7]), 1))
