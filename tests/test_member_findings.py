@@ -397,8 +397,8 @@ def _never_paying(town: Store, rules, tmp_path: Path, paid_until: tuple[int, int
     return never
 
 
-def _watch_items(town: Store, member: str, open_only: bool = False) -> list[tuple[str, date | None]]:
-    return [(i.period, i.closed_on) for i in town.rectifications(open_only=open_only) if (i.obligation, i.member) == ("dues_watch", member)]
+def _watch_items(town: Store, member: str, open_only: bool = False, slug: str = "dues_watch") -> list[tuple[str, date | None]]:
+    return [(i.period, i.closed_on) for i in town.rectifications(open_only=open_only) if (i.obligation, i.member) == (slug, member)]
 
 
 def test_last_years_watch_item_closes_when_dues_entered_late_end_its_run(town: Store, rules, tmp_path: Path):
@@ -485,7 +485,7 @@ def _theme_day(town: Store, rules, held: str, attendees: list[str]) -> None:
 
 
 def _absence_items(town: Store, member: str) -> list[tuple[str, date | None]]:
-    return [(i.period, i.closed_on) for i in town.rectifications() if (i.obligation, i.member) == ("absence_watch", member)]
+    return _watch_items(town, member, slug="absence_watch")
 
 
 def test_a_watch_item_stays_with_its_run_when_a_meeting_entered_late_makes_the_run_begin_earlier(town: Store, rules, tmp_path: Path):
