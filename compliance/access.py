@@ -59,8 +59,7 @@ def resolve_actor(store: Store, name: str | None) -> Actor:
     user = next((u for u in users if u.name == name), None)
     if user is None:
         raise NotFound(f"用户「{name}」不存在（compliance user list 可查看用户）")
-    index = OrgIndex(store.orgs())
-    scope = None if user.role == "county" else index.by_id[user.org_id].path
+    scope = None if user.role == "county" else store.org_path(user.org_id)
     return Actor(user.name, user.role, scope)
 
 

@@ -359,9 +359,11 @@ class _RecordContext:
     once and remembered here, so checking a row costs a few dictionary lookups.
     """
 
-    def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, file: Table | None = None):
+    def __init__(self, store: Store, rules: Rules, index: OrgIndex | None = None, file: Table | None = None, around: bool = False):
         self.rules = rules
-        self.index = index or OrgIndex(store.orgs())
+        # With `around` (a row given on the command line), the tree is read only around the organizations rows name.
+        self._store = store if around else None
+        self.index = index or OrgIndex(() if around else store.orgs())
         self.rosters = Rosters(store, whole=file is not None)
         self.default_catalog = store.setting("default_catalog") or "national-2018"
         self.today = store.today()
@@ -377,6 +379,9 @@ class _RecordContext:
         """Return the organization `text` names, or the reason it names none (see `_resolve`)."""
         found = self._orgs.get(text)
         if found is None:
+            if self._store is not None:
+                around = self._store.index_around(text)
+                self.index = OrgIndex({**self.index.by_id, **around.by_id}.values()) if self.index.by_id else around
             found = self._orgs[text] = _resolve(self.index, text)
         return found
 
@@ -569,15 +574,16 @@ class _Refused(Exception):
 
 @fewer_collections()      # a chunk's rows, dicts and tuples form no cycles
 def load_records(store: Store, rules: Rules, table: Table, source: str, path: Path | None = None,
-                 actor: Actor | None = None) -> ImportResult:
+                 actor: Actor | None = None, around: bool = False) -> ImportResult:
     """Check and write the rows of `table` in chunks, in one transaction that a bad row rolls back.
 
     A row whose identity an earlier row of the file (or a stored record) has is compared with it
     through the database, so the file's rows are never all in memory. `path` is the imported
-    file, for the audit entry; without it the rows were given on the command line.
+    file, for the audit entry; without it the rows were given on the command line. With
+    `around` (a row or two), the tree is read only around the organizations they name.
     """
     problems = _Problems(table)
-    ctx = _RecordContext(store, rules, file=table if path else None)
+    ctx = _RecordContext(store, rules, file=table if path else None, around=around)
     result = ImportResult()
     action = "record_import" if path else "log"
     ahead = path is not None and can_fork() and path.stat().st_size >= CHECK_AHEAD_BYTES
@@ -722,7 +728,7 @@ def _option_table(values: dict[str, Any]) -> Table:
 
 def log_record(store: Store, rules: Rules, values: dict[str, Any], actor: Actor | None = None) -> ImportResult:
     """Log one record given as import-column values (English names); checked like an import row."""
-    return load_records(store, rules, _option_table(values), source="log", actor=actor)
+    return load_records(store, rules, _option_table(values), source="log", actor=actor, around=True)
 
 
 def record_values(version: dict[str, Any], org_path: str) -> dict[str, Any]:
@@ -743,16 +749,15 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     if not reason or not reason.strip():
         raise InputError("--reason：更正须写明原因")
     current = store.record_versions(record_id)[-1]
-    index = OrgIndex(store.orgs())
-    org = index.by_id[current["org_id"]]
-    values = {**record_values(current, org.path), **{k: v for k, v in changes.items() if v is not None}}
+    path = store.org_path(current["org_id"])
+    values = {**record_values(current, path), **{k: v for k, v in changes.items() if v is not None}}
     problems = _Problems(_option_table(values))
-    ctx = _RecordContext(store, rules, index)
+    ctx = _RecordContext(store, rules, around=True)
     row = _record_row(problems, 0, values, ctx)
     problems.raise_if_any()
     assert row is not None
     if actor is not None:
-        require_write(store, actor, "correct", {org.path, index.by_id[row["org_id"]].path})
+        require_write(store, actor, "correct", {path, ctx.index.by_id[row["org_id"]].path})
     return store.correct_record(record_id, row, row_identity(_row_values(row)), reason.strip())
 
 
@@ -762,5 +767,5 @@ def void_record(store: Store, record_id: int, reason: str, actor: Actor | None =
         raise InputError("--reason：作废须写明原因")
     current = store.record_versions(record_id)[-1]
     if actor is not None:
-        require_write(store, actor, "void", [OrgIndex(store.orgs()).by_id[current["org_id"]].path])
+        require_write(store, actor, "void", [store.org_path(current["org_id"])])
     store.void_record(record_id, reason.strip())

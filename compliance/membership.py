@@ -83,7 +83,7 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
     """
     from compliance.blocks import map_blocks      # it loads multiprocessing: only the commands that use it
 
-    index = OrgIndex(store.orgs())
+    index = store.index_around(under) if under else OrgIndex(store.orgs())
     rows: list[T] = []
     for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: str = root.path) -> Iterable[T]:
@@ -139,7 +139,7 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
     """Return the roster indicators of every branch in the scope (seed 003 §二(二)3), by path."""
     from compliance.members import roster_indicators
 
-    index = OrgIndex(store.orgs())
+    index = store.index_around(under) if under else OrgIndex(store.orgs())
     rows = []
     for root in _roots(index, under):
         branches = sorted((o for o in index.subtree(root) if o.type == "党支部"), key=attrgetter("id"))
@@ -176,8 +176,7 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:
-    index = OrgIndex(store.orgs())
-    org = index.resolve(org_ref)
+    org = store.index_around(org_ref).resolve(org_ref)
     member = next((m for m in store.members([org.id]) if m.name == name.strip()), None)
     if member is None:
         raise InputError(f"「{name}」不是「{org.path}」的党员")
@@ -210,12 +209,13 @@ def _amount(value: Any) -> float | None:
 def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True) -> int:
     """Check every dues row, then add them in one transaction; a month already paid is skipped.
 
-    `whole`: the rows name many organizations (a file), whose rosters are read at once (`Rosters`).
+    `whole`: the rows name many organizations (a file), whose rosters are read at once (`Rosters`);
+    otherwise only the tree around the organization each row names is read.
     """
     from compliance.importing import Rosters, _Problems
 
     problems = _Problems(table)
-    index = OrgIndex(store.orgs())
+    index = OrgIndex(store.orgs()) if whole else None     # a payment logged: the tree around its organization
     today = store.today()
     limit = advance_limit(store)
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
@@ -223,7 +223,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     rows: list[tuple[Any, ...]] = []
     share = sharing()
     for number, values in table.rows:
-        found = index.find(parse_text(values.get("org")) or "")
+        ref = parse_text(values.get("org")) or ""
+        found = (index or store.index_around(ref)).find(ref)
         if not isinstance(found, OrgRow):
             problems.add(number, "org", values.get("org"), "找不到该党组织或名称不唯一")
             continue

@@ -66,9 +66,18 @@ class OrgIndex:
         for r in self.by_id.values():
             self.by_name[r.name].append(r)
 
+    @staticmethod
+    def clean(ref: str) -> str:
+        """Return `ref` as `find` reads it: without the spaces and slashes around it."""
+        return ref.strip().strip("/")
+
     def find(self, ref: str) -> OrgRow | None | list[OrgRow]:
-        """Return the organization `ref` names, None when none, or the candidates when ambiguous."""
-        ref = ref.strip().strip("/")
+        """Return the organization `ref` names, None when none, or the candidates when ambiguous.
+
+        Only organizations whose code, path or name is `ref`, or whose path ends with "/" + `ref`,
+        bear on the answer (`Store.index_around` reads just those).
+        """
+        ref = self.clean(ref)
         if ref in self.by_code:
             return self.by_code[ref]
         if ref in self.by_path:

@@ -174,12 +174,12 @@ def _month_start(month: str) -> date:
 
 def org_path(store: Store, org_ref: str) -> str:
     """Return the full path of the organization `org_ref` names."""
-    return OrgIndex(store.orgs()).resolve(org_ref).path
+    return store.index_around(org_ref).resolve(org_ref).path
 
 
 def org_status(store: Store, rules: Rules, org_ref: str, window: Window) -> list[Finding]:
     """Return one organization's findings, in obligation and period order."""
-    index = OrgIndex(store.orgs())
+    index = store.index_around(org_ref)
     org = index.resolve(org_ref)
     return evaluate_orgs(store, rules, index, org, [org], window)
 
@@ -200,7 +200,7 @@ def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> Alo
     full members today is pointed out: the quorum is judged on the 应到 written down.
     """
     current = store.record_versions(record_id)[-1]
-    index = OrgIndex(store.orgs())
+    index = store.index_of(current["org_id"])
     org = index.by_id[current["org_id"]]
     ids = (org.id, org.id)
     mine = [r for _, records in store.scope_records(org.path, None, None, (), ids) for r in records if r.id == record_id]
@@ -231,7 +231,7 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
     """
     from compliance.blocks import summarize_orgs     # it builds on this module
 
-    index = OrgIndex(store.orgs())
+    index = store.index_around(under) if under else OrgIndex(store.orgs())
     roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
     findings: list[Finding] = []
     for root in roots:

@@ -102,6 +102,13 @@ def test_log_errors_are_one_line(runner, db, extra, words):
     assert words in result.stderr and result.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.parametrize("command", [["status", "--org"], ["overdue", "--under"], ["org", "list", "--under"]])
+def test_an_org_argument_that_was_not_utf8_is_not_found_not_a_traceback(runner, db, command):
+    """A byte that is not UTF-8 reaches Python as a lone surrogate, which no database query can carry."""
+    result = runner.invoke(app, db + command + ["\udcff"])
+    assert result.exit_code == 3 and "找不到党组织" in result.stderr
+
+
 def test_unknown_org_exits_with_a_clear_message(runner, db):
     result = runner.invoke(app, db + ["status", "--org", "不存在支部"])
     assert result.exit_code == 3 and "找不到党组织「不存在支部」（" in result.stderr

@@ -11,7 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import event, func, select
 
 from compliance import importing, model
-from compliance.errors import InputError
+from compliance.errors import InputError, NotFound
+from compliance.orgs import OrgIndex
 from compliance.store import TZ, Store
 from compliance.tracking import Window, org_status, overdue
 from tests.conftest import write_csv
@@ -195,6 +196,97 @@ def test_the_tree_is_read_again_only_after_a_change_by_any_process(town: Store, 
         other.engine.dispose()
     finally:
         event.remove(town.engine, "before_cursor_execute", listener)
+
+
+# A second township, with names that LIKE would match carelessly: Latin letters in another case
+# (SQLite's LIKE ignores it) and the pattern characters % and _.
+OTHER_ORGS = """
+名称,上级,类型,代码
+河口镇党委,,乡镇党委,HK
+Ab村党支部,河口镇党委,党总支,
+第一党支部,Ab村党支部,党支部,
+aB村党支部,河口镇党委,党总支,
+第三党支部,aB村党支部,党支部,
+x_1%村党支部,河口镇党委,党支部,
+xa1b村党支部,河口镇党委,党支部,
+"""
+
+
+@pytest.mark.parametrize("ref", ["ZZ1", BRANCH, "第二党支部", "朱庄村党总支/第一党支部", " /图河镇党委/朱庄村党总支/ ", "TH", "河口镇党委/Ab村党支部",
+                                 "x_1%村党支部", "Ab村党支部/第一党支部"])
+def test_an_index_around_one_organization_answers_as_the_whole_trees_and_holds_only_its_line_and_subtree(
+        town: Store, rules, tmp_path: Path, ref: str):
+    """Status, overdue of a township and a logged meeting read the tree around one organization, not a province's."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", OTHER_ORGS))
+    whole = OrgIndex(town.orgs())
+    org = whole.resolve(ref)
+    index = Store(town.url).index_around(ref)
+    assert index.resolve(ref) == org and index.find(ref) == whole.find(ref)
+    line = {org.path} | {a for a in (org.path.rsplit("/", n)[0] for n in range(1, org.path.count("/") + 1))}
+    below = {o.path for o in whole.subtree(org)}
+    # Every name `ref` might match is in too, so that `find` sees what it would see on the whole tree.
+    named = {o.path for o in whole.by_id.values() if o.code == OrgIndex.clean(ref) or o.name == OrgIndex.clean(ref)}
+    # A root's subtree is most of the tree: the whole tree, kept for the process, is read instead.
+    assert set(index.by_path) == (set(whole.by_path) if org.parent_id is None else line | below | named)
+    assert index.subtree(org) == whole.subtree(org)
+    assert (index.catalog_of(org, "x"), index.sector_of(org), index.starts_of(org)) == (
+        whole.catalog_of(org, "x"), whole.sector_of(org), whole.starts_of(org))
+
+
+@pytest.mark.parametrize("ref", ["第一党支部", "不存在支部", "马屯村", "图河镇党委/第一党支部"])
+def test_a_name_that_names_several_organizations_or_none_gets_the_whole_trees_answer(town: Store, rules, tmp_path: Path, ref: str):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", OTHER_ORGS))
+    with pytest.raises(NotFound) as expected:
+        OrgIndex(town.orgs()).resolve(ref)
+    with pytest.raises(NotFound) as got:
+        Store(town.url).index_around(ref).resolve(ref)
+    assert str(got.value) == str(expected.value)
+
+
+def test_the_index_around_an_organization_is_read_again_after_a_change_to_the_tree(town: Store, rules, tmp_path: Path):
+    reads: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany) -> None:
+        if " ".join(statement.split()).startswith("SELECT org.id, org.code, org.name"):
+            reads.append(statement)
+
+    store = Store(town.url)          # a command's own store, which has not read the whole tree
+    event.listen(store.engine, "before_cursor_execute", listener)
+    try:
+        first = store.index_around("ZZ")
+        read = len(reads)
+        importing.log_record(Store(town.url), rules, {"org": "ZZ1", "kind": "主题党日", "date": "2026-11-05"})
+        assert store.index_around("ZZ") is first and len(reads) == read
+        assert store.index_around("ZZ1") is not first and len(reads) > read      # another organization
+        importing.import_orgs(Store(town.url), rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n第三党支部,朱庄村党总支,党支部"))
+        again = store.index_around("ZZ")
+        assert "图河镇党委/朱庄村党总支/第三党支部" in again.by_path and "图河镇党委/马屯村党支部" not in again.by_path
+        # Once the whole tree is in hand, it answers.
+        whole = store.orgs()
+        read = len(reads)
+        assert set(store.index_around("ZZ2").by_id.values()) == set(whole) and len(reads) == read
+    finally:
+        event.remove(store.engine, "before_cursor_execute", listener)
+
+
+def test_the_index_of_an_organization_by_id_is_around_it_when_another_organizations_code_is_its_path(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv",
+                                                 "名称,上级,类型,代码\n河口镇党委,,乡镇党委,HK\n某支部,河口镇党委,党支部,图河镇党委/马屯村党支部"))
+    whole = OrgIndex(town.orgs())
+    mt = whole.by_code["MT"]
+    index = Store(town.url).index_of(mt.id)
+    assert index.sector_of(index.by_id[mt.id]) == whole.sector_of(mt) == "农村"
+    assert index.subtree(mt) == whole.subtree(mt) and "河口镇党委" not in index.by_path
+    with pytest.raises(NotFound):
+        Store(town.url).index_of(max(whole.by_id) + 1)
+
+
+def test_a_correction_may_move_a_record_to_an_organization_outside_its_own_subtree(town: Store, rules):
+    logged = importing.log_record(town, rules, {"org": "ZZ1", "kind": "主题党日", "date": "2026-11-05", "topic": "学习"})
+    record_id = logged.ids[0]
+    importing.correct_record(town, rules, record_id, {"org": "马屯村党支部"}, "登记错了支部")
+    current = town.record_versions(record_id)[-1]
+    assert current["org_id"] == OrgIndex(town.orgs()).resolve("MT").id and current["version"] == 2
 
 
 def test_a_township_tracked_from_a_date_exempts_its_branches_before_it(town: Store, rules, tmp_path: Path):

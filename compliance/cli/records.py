@@ -74,8 +74,8 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
              fmt: Format = FORMAT_OPTION) -> None:
     """列出党组织（路径、代码、类型、领域、执行规定）。"""
     store, actor = session()
-    index = OrgIndex(store.orgs())
     scope = default_scope(actor, under)
+    index = store.index_around(scope) if scope else OrgIndex(store.orgs())
     if scope:
         root = index.resolve(scope)
         require_read(store, actor, root.path)

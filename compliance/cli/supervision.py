@@ -168,8 +168,8 @@ def rectify_list(
     from compliance.report import assessments
 
     store, actor = session()
-    index = OrgIndex(store.orgs())
     under = default_scope(actor, under)
+    index = store.index_around(under) if under else OrgIndex(store.orgs())
     root = index.resolve(under) if under else None
     if root:
         require_read(store, actor, root.path)
@@ -198,7 +198,7 @@ def rectify_close(
     item = store.rectification(item_id)
     if item is None:
         raise NotFound(f"没有编号为 {item_id} 的整改事项")
-    require_write(store, actor, "rectify_close", [OrgIndex(store.orgs()).by_id[item.org_id].path], SUPERVISORS)
+    require_write(store, actor, "rectify_close", [store.org_path(item.org_id)], SUPERVISORS)
     day = _date_option(on, "--on") or store.today()
     if not item.opened_on <= day <= store.today():
         raise InputError(f"--on：值「{day.isoformat()}」应在开立日期 {item.opened_on.isoformat()} 与今天之间")

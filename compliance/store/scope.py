@@ -56,10 +56,14 @@ def ids_of(org_ids: Iterable[int]) -> Ids | None:
     return frozenset(wanted)
 
 
+def like_escape(text: str) -> str:
+    """Return `text` for a LIKE pattern whose escape character is a backslash: it matches only itself."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def like_prefix(path: str) -> str:
     """Return the LIKE pattern of every path below `path`."""
-    escaped = path.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return escaped + "/%"
+    return like_escape(path) + "/%"
 
 
 def in_scope(root_path: str, ids: Ids | None = None) -> Any:
