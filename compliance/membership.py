@@ -209,8 +209,9 @@ def _amount(value: Any) -> float | None:
 def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True) -> int:
     """Check every dues row, then add them in one transaction; a month already paid is skipped.
 
-    `whole`: the rows name many organizations (a file), whose rosters are read at once (`Rosters`);
-    otherwise only the tree around the organization each row names is read.
+    `whole`: the rows may name many organizations (a file), and the whole tree is read;
+    otherwise only the tree around the organization each row names. Rosters are read as rows
+    name their organizations, all at once when many (`Rosters`).
     """
     from compliance.importing import Rosters, _Problems
 
@@ -219,7 +220,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     today = store.today()
     limit = advance_limit(store)
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
-    rosters = Rosters(store, whole)
+    rosters = Rosters(store, whole=False)
     rows: list[tuple[Any, ...]] = []
     share = sharing()
     for number, values in table.rows:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from compliance import importing, model
 from compliance.errors import InputError
@@ -246,3 +246,47 @@ def test_importing_a_big_file_keeps_memory_to_a_chunk(town: Store, rules, tmp_pa
     assert result.added == 20000
     # Holding every row would take well over 20 MB; a chunk of 1,000 rows and the ids written take a few.
     assert peak < 8_000_000, peak
+
+
+@pytest.mark.parametrize("few", [200, 1])
+def test_a_small_file_reads_the_rosters_it_names_and_every_roster_once_it_names_many(town: Store, rules, tmp_path: Path, monkeypatch, few):
+    """A township's month of meetings read the province's whole roster: 5 s of a 7 s import at 50,000 branches."""
+    monkeypatch.setattr(importing.Rosters, "FEW_ORGS", few)
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany) -> None:
+        if "FROM member" in statement:
+            statements.append(" ".join(statement.split()))
+
+    event.listen(town.engine, "before_cursor_execute", listener)
+    try:
+        result = _import(town, rules, tmp_path, f"{BRANCH},流动党员汇报,2026-02-03,,,党员第一党支部0,,",
+                         f"{BRANCH},党小组会,2026-02-04,,,,第二党小组,", "ZZ2,党小组会,2026-02-05,,,,第一党小组,",
+                         "MT,党小组会,2026-07-06,,,,第一党小组,")
+    finally:
+        event.remove(town.engine, "before_cursor_execute", listener)
+    assert result.added == 4
+    whole = [s for s in statements if "WHERE" not in s]
+    assert (len(statements), len(whole)) == ((3, 0) if few > 3 else (2, 1))
+    with town.engine.connect() as conn:
+        member = conn.execute(select(model.Record.__table__.c.member_id).where(model.Record.__table__.c.kind == "mobile_report")).scalar()
+        named = conn.execute(select(model.Member.__table__.c.name).where(model.Member.__table__.c.id == member)).scalar()
+    assert named == "党员第一党支部0"
+    with pytest.raises(InputError, match="第九党小组"):
+        _import(town, rules, tmp_path, "ZZ2,党小组会,2026-03-05,,,,第一党小组,", "MT,党小组会,2026-08-06,,,,第九党小组,")
+
+
+def test_a_small_dues_file_reads_only_the_rosters_it_names(town: Store, tmp_path: Path):
+    from compliance import membership
+
+    statements: list[str] = []
+    listener = lambda *args: statements.append(" ".join(args[2].split()))  # noqa: E731
+    event.listen(town.engine, "before_cursor_execute", listener)
+    try:
+        added = membership.import_dues(town, write_csv(tmp_path / "d.csv", "姓名,党组织,月份,金额,交纳日期\n"
+                                                       f"党员第一党支部0,{BRANCH},2026-01,10,2026-01-05\n党员屯村党支部1,MT,2026-06,20,2026-06-05"))
+    finally:
+        event.remove(town.engine, "before_cursor_execute", listener)
+    assert added == 2
+    reads = [s for s in statements if s.startswith("SELECT") and "FROM member" in s]
+    assert len(reads) == 2 and all("WHERE member.org_id IN" in s for s in reads)
