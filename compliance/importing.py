@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import OrgIndex, OrgRow
+from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -253,8 +253,9 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     problems = _Problems(table)
     today = store.today()
     index = OrgIndex(store.orgs())
-    current = {(m.org_id, m.name): m for m in store.members()}
+    current = _StoredMembers(store)
     seen: dict[tuple[int, str], int] = {}
+    touched: set[int] = set()          # organizations whose roster the file changes
     new, updates, result = [], [], ImportResult()
     share = sharing()
     for number, values in table.rows:
@@ -287,24 +288,25 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
             continue
         seen[key] = number
-        old = current.get(key)
+        old = current.get(*key)
         if old is None:
             # Kept as a tuple of NEW_MEMBER_FIELDS: a province's new roster as dicts took 600 MB.
             # Values that repeat from row to row (groups, dates, gender) are held once.
             new.append((org.id, name, share(row["group_name"]), row["status"] or "正式", bool(row["mobile"]),
                         share(row["liaison"]), share(row["joined"]), share(row["born"]), share(row["gender"])))
+            touched.add(org.id)
             result.added += 1
         else:
             # A blank or absent column keeps what the roster has.
             changed = {k: v for k, v in row.items() if v is not None and getattr(old, k) != v}
             if changed:
                 updates.append({"id": old.id, **changed})
+                touched.add(org.id)
                 result.updated += 1
             else:
                 result.unchanged += 1
     problems.raise_if_any()
     if actor is not None:
-        touched = {r[0] for r in new} | {m.org_id for m in current.values() if m.id in {u["id"] for u in updates}}
         require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
     store.add_members(NEW_MEMBER_FIELDS, new, updates, file_meta(path, table))
     return result
@@ -319,26 +321,47 @@ def record_identity(org_id: int, kind: str, held_on: date, group: str | None, me
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
 
 
-class Rosters:
-    """Per organization: member names to ids, its party groups and its full members (plain values: a province has a million members).
+class _ReadByOrg:
+    """Reads the rows of the organizations a file's rows name, each organization's once, as rows name it.
 
-    Read an organization at a time as rows name them, while they are few: a township's file
-    of a month's meetings named 10 branches, and reading the province's whole roster for it
-    took 5 s of a 7 s import at 50,000 branches. Once rows have named `FEW_ORGS`, every
-    roster is read at once, as it is from the start with `whole` (a large file, whose rows a
-    worker process checks: it reads nothing itself).
+    An organization at a time while they are few: a township's file of a month's meetings
+    named 10 branches, and reading the province's whole roster for it took 5 s of a 7 s
+    import at 50,000 branches. Once rows have named `FEW_ORGS`, every organization's rows are
+    read at once, as they are from the start with `whole` (a large file, whose rows a worker
+    process checks: it reads nothing itself). `read` returns the rows of some organizations
+    (of all with None), `add` keeps them, `clear` forgets them.
     """
 
     FEW_ORGS = 200
+
+    def __init__(self, read: Callable[[list[int] | None], Iterable[Any]], add: Callable[[Iterable[Any]], None],
+                 clear: Callable[[], None], whole: bool):
+        self._read, self._add, self._clear = read, add, clear
+        self._done: set[int] | None = None if whole else set()
+        if whole:
+            add(read(None))
+
+    def need(self, org_id: int) -> None:
+        """Read `org_id`'s rows unless they are in hand (every organization's, when many have been read)."""
+        if self._done is None or org_id in self._done:
+            return
+        if len(self._done) < self.FEW_ORGS:
+            self._done.add(org_id)
+            self._add(self._read([org_id]))
+        else:
+            self._clear()
+            self._add(self._read(None))
+            self._done = None
+
+
+class Rosters:
+    """Per organization: member names to ids, its party groups and its full members (plain values: a province has a million members)."""
 
     def __init__(self, store: Store, whole: bool):
         self.names: dict[int, dict[str, int]] = {}
         self.groups: dict[int, set[str]] = {}
         self.full_members: dict[int, set[str]] = {}
-        self._store: Store | None = None if whole else store
-        self._read: set[int] = set()
-        if whole:
-            self._add(store.member_keys())
+        self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
     def _add(self, members: Iterable[tuple[int, int, str, str | None, str]]) -> None:
         for member_id, org_id, name, group, status in members:
@@ -348,18 +371,29 @@ class Rosters:
             if status == "正式":
                 self.full_members.setdefault(org_id, set()).add(name)
 
+    def _clear(self) -> None:
+        for read in (self.names, self.groups, self.full_members):
+            read.clear()
+
     def of(self, org_id: int) -> dict[str, int]:
         """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
-        if self._store is not None and org_id not in self._read:
-            if len(self._read) < self.FEW_ORGS:
-                self._read.add(org_id)
-                self._add(self._store.member_keys([org_id]))
-            else:
-                for read in (self.names, self.groups, self.full_members):
-                    read.clear()
-                self._add(self._store.member_keys())
-                self._store = None
+        self._reader.need(org_id)
         return self.names.get(org_id, {})
+
+
+class _StoredMembers:
+    """The stored members of the organizations a member file names, by (organization id, name)."""
+
+    def __init__(self, store: Store):
+        self.by_key: dict[tuple[int, str], MemberRow] = {}
+        self._reader = _ReadByOrg(store.members, self._add, self.by_key.clear, whole=False)
+
+    def _add(self, members: Iterable[MemberRow]) -> None:
+        self.by_key.update(((m.org_id, m.name), m) for m in members)
+
+    def get(self, org_id: int, name: str) -> MemberRow | None:
+        self._reader.need(org_id)
+        return self.by_key.get((org_id, name))
 
 
 class _RecordContext:
