@@ -71,7 +71,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     day = as_of or min(store.today(), last + timedelta(days=1))
     if day < first:
         raise InputError(f"--period：考核周期 {period} 尚未开始（判断日期 {day.isoformat()}）")
-    index = OrgIndex(store.orgs())
+    index = store.index_around(under)
     root = index.resolve(under)
     branches = [o for o in index.subtree(root) if o.type == "党支部"]
     if not branches:
@@ -125,8 +125,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
 def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, item: str | None, veto: str | None,
                   period: str, points: float | None, reason: str, self_assessed: bool = False) -> int:
     """Record an inspector's deduction on one item (or a veto, or the branch's self-assessment) after checking every value."""
-    index = OrgIndex(store.orgs())
-    org = index.resolve(org_ref)
+    org = store.index_around(org_ref).resolve(org_ref)
     if org.type != "党支部":
         # `score` scores branches only: a deduction elsewhere would count nowhere.
         raise InputError(f"--org：「{org.path}」是{org.type}；考核只给党支部评分，扣分请记在党支部上")

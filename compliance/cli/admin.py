@@ -38,11 +38,11 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
     record_id = _id_argument(record_id_text, "记录编号")
     store, actor = session()
     versions = store.record_versions(record_id)
-    index = OrgIndex(store.orgs())
     shown = versions if history else versions[-1:]
-    for path in sorted({index.by_id[v["org_id"]].path for v in shown}):
+    paths = {org_id: store.org_path(org_id) for org_id in {v["org_id"] for v in shown}}
+    for path in sorted(paths.values()):
         require_read(store, actor, path)
-    rows = [admin_report.version_dict(v, index.by_id[v["org_id"]].path, _rules()) for v in shown]
+    rows = [admin_report.version_dict(v, paths[v["org_id"]], _rules()) for v in shown]
     if fmt is Format.table:
         admin_report.print_versions(console, rows)
     else:
@@ -58,8 +58,7 @@ def record_list(org: str = typer.Option(..., "--org", help="党组织：代码�
                 fmt: Format = FORMAT_OPTION) -> None:
     """列出一个党组织的记录（当前版本）及其编号。"""
     store, actor = session()
-    index = OrgIndex(store.orgs())
-    target = index.resolve(org)
+    target = store.index_around(org).resolve(org)
     require_read(store, actor, target.path)
     slug = None
     if kind:
