@@ -104,7 +104,7 @@ def _map(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
          work: Callable[[list[OrgRow], Ids | None, bool], Iterable[T]], jobs: int,
          progress: Callable[[int, int], None] | None) -> Iterator[T]:
     ordered = sorted(orgs, key=lambda o: o.id)
-    jobs = min(jobs, MAX_JOBS) if can_fork() and not _in_memory(store) else 1
+    jobs = min(jobs, MAX_JOBS) if can_fork() and not store.in_memory else 1
     # A few organizations scattered over a large scope (a supervision run's items of last
     # year) are read by id: the ranges of ids they span would take in most of the scope.
     prefix = root.path + "/"
@@ -138,10 +138,6 @@ def _map(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
         _job = None
 
 
-def _in_memory(store: Store) -> bool:
-    """Return whether the store is a SQLite database in memory, which a worker's new connection would not see."""
-    url = store.engine.url
-    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
 
 
 def _blocks(orgs: list[OrgRow], count: int) -> list[list[OrgRow]]:

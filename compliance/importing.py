@@ -629,7 +629,9 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     """
     problems = _Problems(table)
     ahead = path is not None and can_fork() and path.stat().st_size >= CHECK_AHEAD_BYTES
-    ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead)
+    # The rosters are read before the batch writes when a worker checks the rows, and in memory,
+    # where a read's closing would roll the batch back (`Store.in_memory`).
+    ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
     result = ImportResult()
     action = "record_import" if path else "log"
     try:

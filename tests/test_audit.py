@@ -177,3 +177,23 @@ def test_an_organization_import_is_audited_in_a_database_in_memory(rules, tmp_pa
     assert [e["action"] for e in _entries(memory)] == ["import"]
     assert [o.path for o in memory.orgs()] == ["图河镇党委", "图河镇党委/一支部"]
     assert memory.verify_audit() == (1, None)
+
+
+def test_a_record_file_naming_a_new_organization_in_a_later_chunk_keeps_what_it_wrote_in_memory(rules, tmp_path: Path, monkeypatch):
+    """A roster read as a later chunk named its organization ended the batch's transaction in memory, losing its records."""
+    from sqlalchemy import func
+
+    from tests.conftest import TOWN_ORGS, roster_csv
+
+    monkeypatch.setattr(importing, "CHUNK", 1)
+    memory = Store("sqlite://")
+    memory.upgrade()
+    importing.import_orgs(memory, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS))
+    importing.import_members(memory, write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + "\n".join(
+        roster_csv(org, 6) for org in ("图河镇党委/朱庄村党总支/第一党支部", "图河镇党委/马屯村党支部"))))
+    result = importing.import_records(memory, rules, write_csv(tmp_path / "r.csv", "党组织,类型,日期,应到,实到\n"
+                                                               "ZZ1,党员大会,2026-01-05,6,5\nMT,党员大会,2026-06-06,6,6"))
+    with memory.engine.connect() as conn:
+        stored = conn.execute(select(func.count()).select_from(model.Record.__table__)).scalar()
+    assert result.added == stored == 2
+    assert memory.verify_audit()[1] is None

@@ -93,6 +93,13 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
+    @property
+    def in_memory(self) -> bool:
+        """Whether the database is SQLite in memory: one connection for every use, which a worker's own would not see,
+        and which a read closing rolls back, with whatever a write in progress has written."""
+        url = self.engine.url
+        return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
     # --- schema -----------------------------------------------------------------------
     def _alembic(self) -> Any:
         from alembic.config import Config
