@@ -167,3 +167,17 @@ def test_a_branch_secretary_cannot_import_another_branchs_dues(runner, users, tm
     assert store.dues_paid([m.id for m in store.members()]) == {}
     result = runner.invoke(app, users + ["--user", "镇党建办", "dues", "import", str(path)])
     assert result.exit_code == 0 and "新增 2 条" in result.stdout, result.output
+
+
+def test_a_dues_file_is_checked_for_permission_on_the_organizations_its_rows_are_written_to(runner, users, tmp_path: Path):
+    """The check read the cell as it is; the import squeezed its spaces first, and so named another branch."""
+    admin = users + ["--user", "县管理员"]
+    result = runner.invoke(app, admin + ["org", "import", str(write_csv(tmp_path / "o.csv", "名称,上级,类型\n甲 支部,图河镇党委,党支部"))])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(app, admin + ["member", "import", str(write_csv(tmp_path / "m.csv", "姓名,党组织\n张三,图河镇党委/甲 支部"))])
+    assert result.exit_code == 0, result.output
+    path = write_csv(tmp_path / "d.csv", "姓名,党组织,月份,金额,交纳日期\n张三,图河镇党委/甲  支部,2026-10,12.5,2026-10-08")
+    result = runner.invoke(app, users + ["--user", "陶英", "dues", "import", str(path)])
+    assert result.exit_code == 5 and "图河镇党委/甲 支部" in result.stderr
+    result = runner.invoke(app, users + ["--user", "镇党建办", "dues", "import", str(path)])
+    assert result.exit_code == 0 and "新增 1 条" in result.stdout, result.output

@@ -165,13 +165,13 @@ def member_exempt(name: str = typer.Argument(..., help="党员姓名。"),
 def dues_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。")) -> None:
     """导入党费交纳记录；已登记的月份不重复。"""
     from compliance.orgs import OrgIndex, OrgRow
-    from compliance.tabular import stream_table
+    from compliance.tabular import parse_text, stream_table
 
     store, actor = session()
     index = OrgIndex(store.orgs())
     # The organizations the file names, read as the rows stream by: a province's file is millions of rows.
     paths = {f.path for _, values in stream_table(file, membership.DUES_COLUMNS).rows
-             if isinstance(f := index.find(str(values.get("org") or "")), OrgRow)}
+             if isinstance(f := index.find(parse_text(values.get("org")) or ""), OrgRow)}
     require_write(store, actor, "dues", sorted(paths))
     console.print(f"党费：新增 {membership.import_dues(store, file)} 条。")
 
