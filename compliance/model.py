@@ -161,7 +161,7 @@ class Rectification(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     gap_key: str = Field(max_length=64)
-    org_id: int = Field(foreign_key="org.id")
+    org_id: int = Field(foreign_key="org.id", index=True)
     obligation: str = Field(max_length=64)
     period: str = Field(max_length=32)
     member: str | None = Field(default=None, max_length=100)

@@ -66,7 +66,7 @@ def test_overdue_issues_the_same_statements_for_10_and_1000_branches(provinces, 
 
 
 def _full_scans(store: Store, action) -> list[str]:
-    """Return the steps of the query plans of what `action` reads that go through a whole table of records, members, dues or exemptions."""
+    """Return the steps of the query plans of what `action` reads that go through a whole table of records, members, dues, exemptions or ledger items."""
     import re
     import sqlite3
 
@@ -76,7 +76,7 @@ def _full_scans(store: Store, action) -> list[str]:
     con = sqlite3.connect(store.engine.url.database)
     try:
         return [detail for statement, parameters in reads for *_, detail in con.execute("EXPLAIN QUERY PLAN " + statement, parameters)
-                if re.match(r"SCAN (record|member|duespayment|memberexemption)\b", detail)]
+                if re.match(r"SCAN (record|member|duespayment|memberexemption|rectification)\b", detail)]
     finally:
         con.close()
 
@@ -106,6 +106,15 @@ def test_overdue_of_one_township_reads_only_its_organizations(provinces, rules):
     assert _full_scans(store, lambda: found.extend(overdue(store, rules, township.path, window))) == []
     assert found and all(f.org == township.path or f.org.startswith(township.path + "/") for f in found)
     assert found == [f for f in overdue(store, rules, root, window) if f.org == township.path or f.org.startswith(township.path + "/")]
+
+
+@pytest.mark.parametrize("open_only", [False, True])
+def test_the_ledger_of_one_township_is_read_by_its_organizations_not_the_provinces_items(provinces, open_only):
+    """A province's first month opened 455,308 ledger items, and the ledger keeps every item ever."""
+    store, _ = provinces[1000]
+    township = next(o for o in store.orgs() if o.type == "乡镇党委")
+    ids = [o.id for o in store.index_around(township.path).subtree(township)]
+    assert _full_scans(store, lambda: store.rectifications(ids, open_only)) == []
 
 
 def test_logging_one_meeting_reads_its_branch_roster_not_the_province(provinces, rules):
