@@ -83,7 +83,7 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
     """
     from compliance.blocks import map_blocks      # it loads multiprocessing: only the commands that use it
 
-    index = store.index_around(under) if under else OrgIndex(store.orgs())
+    index = store.index_around(under)
     rows: list[T] = []
     for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: str = root.path) -> Iterable[T]:
@@ -139,7 +139,7 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
     """Return the roster indicators of every branch in the scope (seed 003 §二(二)3), by path."""
     from compliance.members import roster_indicators
 
-    index = store.index_around(under) if under else OrgIndex(store.orgs())
+    index = store.index_around(under)
     rows = []
     for root in _roots(index, under):
         branches = sorted((o for o in index.subtree(root) if o.type == "党支部"), key=attrgetter("id"))

@@ -231,7 +231,7 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
     """
     from compliance.blocks import summarize_orgs     # it builds on this module
 
-    index = store.index_around(under) if under else OrgIndex(store.orgs())
+    index = store.index_around(under)
     roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
     findings: list[Finding] = []
     for root in roots:

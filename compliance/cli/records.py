@@ -15,7 +15,6 @@ from compliance.cli import (
 from compliance.access import default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
-from compliance.orgs import OrgIndex
 from compliance.report import catalogs as catalog_report
 from obligations.rules import load_rules
 
@@ -75,7 +74,7 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
     """列出党组织（路径、代码、类型、领域、执行规定）。"""
     store, actor = session()
     scope = default_scope(actor, under)
-    index = store.index_around(scope) if scope else OrgIndex(store.orgs())
+    index = store.index_around(scope)
     if scope:
         root = index.resolve(scope)
         require_read(store, actor, root.path)

@@ -15,7 +15,6 @@ from compliance.cli import (
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
 from compliance.errors import InputError, NotFound
-from compliance.orgs import OrgIndex
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import to_csv
 
@@ -169,7 +168,7 @@ def rectify_list(
 
     store, actor = session()
     under = default_scope(actor, under)
-    index = store.index_around(under) if under else OrgIndex(store.orgs())
+    index = store.index_around(under)
     root = index.resolve(under) if under else None
     if root:
         require_read(store, actor, root.path)

@@ -184,7 +184,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
             kept = self._orgs = (head, kept[1])
         return kept[1]
 
-    def index_around(self, ref: str) -> OrgIndex:
+    def index_around(self, ref: str | None) -> OrgIndex:
         """Return an index of the organizations `ref` may name and, when it names one, of its ancestors and everything below it.
 
         What a command about one organization's subtree needs (a branch's status, a township's
@@ -192,8 +192,11 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         50,000 branches. `find` and `resolve` of `ref` answer as on the whole tree, since every
         organization whose code, path or name is `ref`, or whose path ends with it, is in. When
         `ref` names none or several, the index is the whole tree's, for the names the error
-        suggests. The last index is kept while the tree is unchanged (see `orgs`).
+        suggests. The last index is kept while the tree is unchanged (see `orgs`). Without
+        `ref` (a listing of every root), the index is the whole tree's.
         """
+        if not ref:
+            return OrgIndex(self.orgs())
         text = OrgIndex.clean(ref)
         try:
             text.encode("utf-8")
