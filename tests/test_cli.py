@@ -5,7 +5,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shlex
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -579,3 +582,18 @@ def test_help_pages_are_in_chinese_to_the_words_typer_adds(runner, args: list[st
     assert "用法：" in shown.stdout and "显示此帮助并退出。" in shown.stdout and "─ 选项 ─" in shown.stdout
     for english in ("Usage:", "Show this message", "Options", "Commands", "Arguments", "required", "env var"):
         assert english not in shown.stdout, english
+
+
+def test_a_command_that_draws_no_help_does_not_import_the_help_renderer(tmp_path):
+    """typer.rich_utils (with rich's markdown and traceback) is imported as the first help page is drawn, and then in Chinese."""
+    script = ("import sys\n"
+              "from compliance.cli import app\n"
+              "app(['catalog', 'list', '--format', 'json'], standalone_mode=False)\n"
+              "print('RICH_UTILS', 'typer.rich_utils' in sys.modules)\n"
+              "app(['org', '--help'], standalone_mode=False)\n")
+    env = {**os.environ, "COLUMNS": "100", "COMPLIANCE_DB": str(tmp_path / "c.db")}
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    assert "RICH_UTILS False" in shown.stdout
+    after = shown.stdout.split("RICH_UTILS False", 1)[1]
+    assert "─ 选项 ─" in after and "─ 命令 ─" in after and "用法：" in after and "Options" not in after

@@ -30,10 +30,26 @@ from obligations.rules import Rules, default_rules
 def _help_in_chinese() -> None:
     """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
 
-    The panel titles are module settings of `typer.rich_utils`; the help option's text and the
-    usage prefix are fixed in the command classes, so both are set as each page is made.
+    The panel titles are module settings of `typer.rich_utils`, which typer imports only to draw a
+    help page (or a usage error, which `main` words itself): they are set as the first page is drawn,
+    so a command that draws none does not import it, nor rich's markdown and traceback (0.07 s). The
+    help option's text and the usage prefix are fixed in the command classes, so both are set as
+    each page is made.
     """
-    from typer import core, rich_utils
+    from typer import core
+
+    def format_usage(self: Any, ctx: Any, formatter: Any) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
+
+    for cls in (core.TyperCommand, core.TyperGroup):
+        cls.get_help_option = _chinese_help_option(cls.get_help_option)
+        cls.format_usage = format_usage
+        cls.format_help = _chinese_panels(cls.format_help)
+
+
+def _panel_words() -> None:
+    """Set the Chinese panel titles and notes of `typer.rich_utils` (importing it)."""
+    from typer import rich_utils
 
     words = {"ARGUMENTS_PANEL_TITLE": "参数", "OPTIONS_PANEL_TITLE": "选项", "COMMANDS_PANEL_TITLE": "命令",
              "ERRORS_PANEL_TITLE": "错误", "ABORTED_TEXT": "已中止。", "DEFAULT_STRING": "[默认：{}]",
@@ -42,12 +58,14 @@ def _help_in_chinese() -> None:
         if hasattr(rich_utils, name):
             setattr(rich_utils, name, text)
 
-    def format_usage(self: Any, ctx: Any, formatter: Any) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
 
-    for cls in (core.TyperCommand, core.TyperGroup):
-        cls.get_help_option = _chinese_help_option(cls.get_help_option)
-        cls.format_usage = format_usage
+def _chinese_panels(format_help: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any, Any], None]:
+    """Wrap a command class's `format_help` so that the panels it draws have Chinese titles."""
+    def wrapped(self: Any, ctx: Any, formatter: Any) -> None:
+        _panel_words()
+        format_help(self, ctx, formatter)
+
+    return wrapped
 
 
 def _chinese_help_option(get_help_option: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
