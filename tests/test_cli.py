@@ -597,3 +597,7 @@ def test_a_command_that_draws_no_help_does_not_import_the_help_renderer(tmp_path
     assert "RICH_UTILS False" in shown.stdout
     after = shown.stdout.split("RICH_UTILS False", 1)[1]
     assert "─ 选项 ─" in after and "─ 命令 ─" in after and "用法：" in after and "Options" not in after
+    # typer's own error panel, drawn when the app is called in standalone mode, is in Chinese too.
+    script = "from compliance.cli import app\napp(['org', 'list', '--bogus'])\n"
+    failed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert failed.returncode == 2 and "─ 错误 ─" in failed.stderr and "Error" not in failed.stderr, failed.stderr

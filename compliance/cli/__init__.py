@@ -31,8 +31,9 @@ def _help_in_chinese() -> None:
     """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
 
     The panel titles are module settings of `typer.rich_utils`, which typer imports only to draw a
-    help page (or a usage error, which `main` words itself): they are set as the first page is drawn,
-    so a command that draws none does not import it, nor rich's markdown and traceback (0.07 s). The
+    help page, or an error in standalone mode (`main` words errors itself): they are set as the first
+    page is drawn or a standalone run starts, so a command run by `main` that draws no page does
+    not import it, nor rich's markdown and traceback (0.07 s). The
     help option's text and the usage prefix are fixed in the command classes, so both are set as
     each page is made.
     """
@@ -45,6 +46,7 @@ def _help_in_chinese() -> None:
         cls.get_help_option = _chinese_help_option(cls.get_help_option)
         cls.format_usage = format_usage
         cls.format_help = _chinese_panels(cls.format_help)
+        cls.main = _chinese_errors(cls.main)
 
 
 def _panel_words() -> None:
@@ -57,6 +59,21 @@ def _panel_words() -> None:
     for name, text in words.items():
         if hasattr(rich_utils, name):
             setattr(rich_utils, name, text)
+
+
+def _chinese_errors(main: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a command class's `main` so that typer's own error panel and abort text are in Chinese.
+
+    typer draws them only in standalone mode (`app(...)` called directly, as tests do); `main`
+    below runs the app without it and words every error itself, so it imports nothing more.
+    """
+    def wrapped(self: Any, args: Any = None, prog_name: Any = None, complete_var: Any = None,
+                standalone_mode: bool = True, *rest: Any, **extra: Any) -> Any:
+        if standalone_mode:
+            _panel_words()
+        return main(self, args, prog_name, complete_var, standalone_mode, *rest, **extra)
+
+    return wrapped
 
 
 def _chinese_panels(format_help: Callable[[Any, Any, Any], None]) -> Callable[[Any, Any, Any], None]:
