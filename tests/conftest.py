@@ -17,6 +17,7 @@ import time
 import uuid
 from datetime import date
 from pathlib import Path
+from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
@@ -204,3 +205,24 @@ def load_province(url: str, rules: Rules, folder: Path) -> Store:
     if (folder / "dues.csv").exists():
         membership.import_dues(store, folder / "dues.csv")
     return store
+
+
+@contextmanager
+def whole_tree_reads() -> Iterator[list[str]]:
+    """Collect, from every engine (a command's own store too), the statements that read the organization table with no condition."""
+    import re
+
+    from sqlalchemy import Engine, event
+
+    found: list[str] = []
+
+    def listen(conn, cursor, statement, parameters, context, executemany):
+        text = " ".join(statement.split())
+        if re.search(r"\bFROM org\b", text) and " WHERE " not in text:
+            found.append(text)
+
+    event.listen(Engine, "before_cursor_execute", listen)
+    try:
+        yield found
+    finally:
+        event.remove(Engine, "before_cursor_execute", listen)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import app
-from tests.conftest import TOWN_ORGS, roster_csv, write_csv
+from tests.conftest import TOWN_ORGS, roster_csv, whole_tree_reads, write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
 OTHER = "图河镇党委/马屯村党支部"
@@ -106,6 +106,16 @@ def test_who_may_add_whom(runner, users):
     assert result.exit_code == 3 and "不存在" in result.stderr
     rows = json.loads(runner.invoke(app, users + ["--user", "县管理员", "user", "list", "--format", "json"]).stdout)
     assert [(r["name"], r["role"]) for r in rows] == [("县管理员", "县"), ("镇党建办", "乡镇"), ("陶英", "支部书记")]
+
+
+def test_user_list_shows_the_users_in_scope_with_their_paths_without_reading_the_whole_tree(runner, users):
+    with whole_tree_reads() as whole:
+        result = runner.invoke(app, users + ["--user", "镇党建办", "user", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert [(r["name"], r["org"]) for r in json.loads(result.stdout)] == [("镇党建办", "图河镇党委"), ("陶英", BRANCH)]
+    assert whole == []
+    rows = json.loads(runner.invoke(app, users + ["--user", "县管理员", "user", "list", "--format", "json"]).stdout)
+    assert [r["org"] for r in rows] == ["（全部）", "图河镇党委", BRANCH]
 
 
 def test_audit_verify_from_the_command_line(runner, users):

@@ -236,6 +236,22 @@ def test_a_server_that_always_fails_leaves_the_message_failed_and_kept(town: Sto
         assert town.retry_failed(start) == 1 and town.messages(failed_only=True) == []
 
 
+def test_outbox_list_names_each_messages_branch_without_reading_the_whole_tree(runner, town: Store, rules):
+    from compliance.cli import app
+    from tests.conftest import whole_tree_reads
+
+    settings = Settings(webhook_url="http://127.0.0.1:9/none", recipients=(Recipient("ZZ1", webhook=True),))
+    _remind(town, rules, settings, "2026-11-20T08:00")
+    with whole_tree_reads() as whole:
+        result = runner.invoke(app, ["--db", town.url, "outbox", "list", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    branch = "图河镇党委/朱庄村党总支/第一党支部"
+    assert [r["org"] for r in rows if r["channel"] == "webhook"] == [branch]
+    assert {r["org"] for r in rows} == {"图河镇党委", branch, "图河镇党委/朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"}
+    assert whole == []
+
+
 def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, rules):
     from compliance.reminders import compose
     from compliance.tracking import Window, overdue

@@ -243,6 +243,14 @@ def test_a_name_that_names_several_organizations_or_none_gets_the_whole_trees_an
     assert str(got.value) == str(expected.value)
 
 
+def test_org_paths_are_those_of_the_ids_given_in_any_number(town: Store):
+    index = OrgIndex(town.orgs())
+    ids = list(index.by_id)
+    unknown = list(range(10**6, 10**6 + 6000))        # more than one IN list's worth (IN_LIMIT)
+    assert town.org_paths(ids + ids[:2] + unknown) == {i: index.by_id[i].path for i in ids}
+    assert town.org_paths([]) == {}
+
+
 def test_the_index_around_an_organization_is_read_again_after_a_change_to_the_tree(town: Store, rules, tmp_path: Path):
     reads: list[str] = []
 

@@ -171,9 +171,10 @@ def user_add(name: str = typer.Argument(..., help="用户名。"),
 def user_list(fmt: Format = FORMAT_OPTION) -> None:
     """列出用户、角色和范围。"""
     store, actor = session()
-    index = OrgIndex(store.orgs())
-    rows = [{"name": u.name, "role": ROLE_NAMES[u.role], "org": index.by_id[u.org_id].path if u.org_id else "（全部）"}
-            for u in store.users() if u.org_id is None and actor.scope is None or u.org_id and actor.covers(index.by_id[u.org_id].path)]
+    users = store.users()
+    paths = store.org_paths(u.org_id for u in users if u.org_id)
+    rows = [{"name": u.name, "role": ROLE_NAMES[u.role], "org": paths[u.org_id] if u.org_id else "（全部）"}
+            for u in users if u.org_id is None and actor.scope is None or u.org_id and actor.covers(paths[u.org_id])]
     if fmt is Format.table:
         admin_report.print_users(console, rows)
     else:

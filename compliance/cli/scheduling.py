@@ -123,14 +123,14 @@ def scheduler_remove(job_id: str = typer.Argument(..., metavar="ID", help="任�
 @fails_cleanly
 def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的。"), fmt: Format = FORMAT_OPTION) -> None:
     """列出提醒消息：发给谁、内容、为什么、何时，已发送或失败及原因。"""
-    from compliance.orgs import OrgIndex
     from compliance.report.assessments import emit_rows
 
     store, actor = session()
-    index = OrgIndex(store.orgs())
-    rows = [{"id": m.id, "org": index.by_id[m.org_id].path, "day": m.day.isoformat(), "channel": m.channel,
+    messages = store.messages(failed)
+    paths = store.org_paths(m.org_id for m in messages)
+    rows = [{"id": m.id, "org": paths[m.org_id], "day": m.day.isoformat(), "channel": m.channel,
              "recipient": m.recipient, "subject": m.subject, "reason": m.reason, "status": m.status, "attempts": m.attempts,
-             "error": m.last_error, "body": m.body} for m in store.messages(failed)]
+             "error": m.last_error, "body": m.body} for m in messages]
     rows = [r for r in rows if actor.covers(r["org"])]
     headings = {"id": "编号", "org": "党组织", "day": "日期", "channel": "渠道", "recipient": "收件人", "reason": "原因",
                 "status": "状态", "attempts": "次数", "error": "错误"}
