@@ -118,6 +118,21 @@ def test_user_list_shows_the_users_in_scope_with_their_paths_without_reading_the
     assert [r["org"] for r in rows] == ["（全部）", "图河镇党委", BRANCH]
 
 
+def test_a_branchs_audit_log_holds_its_entries_with_their_paths_without_reading_the_whole_tree(runner, users):
+    assert _log(runner, users + ["--user", "陶英"]).exit_code == 0
+    assert _log(runner, users + ["--user", "镇党建办"], org="MT").exit_code == 0
+    with whole_tree_reads() as whole:
+        result = runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.stdout)
+    assert [(r["actor"], r["org"]) for r in rows if r["action"] == "log"] == [("陶英", BRANCH)]
+    [members] = [r for r in rows if (r["action"], r["entity"]) == ("import", "member")]
+    assert members["org"] is None and set(members["detail"]["org_paths"]) == {BRANCH, OTHER}
+    assert whole == []
+    everything = json.loads(runner.invoke(app, users + ["--user", "县管理员", "audit", "log", "--format", "json"]).stdout)
+    assert [(r["actor"], r["org"]) for r in everything if r["action"] == "log"] == [("陶英", BRANCH), ("镇党建办", OTHER)]
+
+
 def test_audit_verify_from_the_command_line(runner, users):
     assert runner.invoke(app, users + ["--user", "县管理员", "audit", "verify"]).exit_code == 0
 

@@ -13,7 +13,6 @@ from compliance.cli import (
 from compliance import importing, store as store_mod
 from compliance.access import ROLE_NAMES, add_user, default_scope, require_administrator, require_read
 from compliance.errors import ComplianceError, DatabaseError, InputError
-from compliance.orgs import OrgIndex
 from compliance.report import admin as admin_report
 from compliance.report.assessments import emit_rows
 
@@ -127,15 +126,14 @@ def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此�
     from datetime import datetime, time
 
     store, actor = session()
-    index = OrgIndex(store.orgs())
     scope = default_scope(actor, org)
     root = None
     if scope:
-        root = index.resolve(scope)
+        root = store.index_around(scope).resolve(scope)
         require_read(store, actor, root.path)
     day = _date_option(since, "--since")
     start = datetime.combine(day, time(0), tzinfo=store_mod.TZ) if day else None
-    rows = [admin_report.audit_dict(e, index) for e in store.audit_log(None, start)]
+    rows = admin_report.audit_rows(store.audit_log(None, start), store.org_paths)
     if root is not None:
         rows = [r for r in rows if admin_report.audit_touches(r, root.path)]
     if fmt is Format.table:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Callable, Iterable
 
 from rich.console import Console
 from rich.table import Table
 
-from compliance.orgs import OrgIndex
 from compliance.report.tables import titled_table
 from compliance.store import TZ
 from compliance.store.audit import AuditRow
@@ -40,13 +39,23 @@ def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
     }
 
 
-def audit_dict(e: AuditRow, index: OrgIndex) -> dict[str, Any]:
-    org = index.by_id.get(e.org_id) if e.org_id else None
-    detail = json.loads(e.detail)
+def audit_rows(entries: list[AuditRow], org_paths: Callable[[Iterable[int]], dict[int, str]]) -> list[dict[str, Any]]:
+    """Return entries as the JSON objects `audit log` prints, the paths of the organizations they name read by `org_paths`."""
+    details = [json.loads(e.detail) for e in entries]
+    ids = {e.org_id for e in entries if e.org_id}
+    for detail in details:
+        if isinstance(detail, dict) and detail.get("org_ids"):
+            ids.update(detail["org_ids"])
+    paths = org_paths(ids)
+    return [audit_dict(e, detail, paths) for e, detail in zip(entries, details)]
+
+
+def audit_dict(e: AuditRow, detail: Any, paths: dict[int, str]) -> dict[str, Any]:
+    """Return one entry, its `detail` parsed, with the paths of the organizations it names."""
     if isinstance(detail, dict) and detail.get("org_ids"):
-        detail["org_paths"] = [index.by_id[i].path for i in detail["org_ids"] if i in index.by_id]
+        detail["org_paths"] = [paths[i] for i in detail["org_ids"] if i in paths]
     return {"seq": e.seq, "at": e.at.astimezone(TZ).isoformat(timespec="seconds"), "actor": e.actor, "action": e.action,
-            "entity": e.entity, "entity_id": e.entity_id, "org": org.path if org else None, "reason": e.reason,
+            "entity": e.entity, "entity_id": e.entity_id, "org": paths.get(e.org_id) if e.org_id else None, "reason": e.reason,
             "detail": detail, "hash": e.hash}
 
 
