@@ -31,11 +31,10 @@ def _help_in_chinese() -> None:
     """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
 
     The panel titles are module settings of `typer.rich_utils`, which typer imports only to draw a
-    help page, or an error in standalone mode (`main` words errors itself): they are set as the first
-    page is drawn or a standalone run starts, so a command run by `main` that draws no page does
-    not import it, nor rich's markdown and traceback (0.07 s). The
-    help option's text and the usage prefix are fixed in the command classes, so both are set as
-    each page is made.
+    help page, or an error in standalone mode (`main` words errors itself): they are set as the
+    first page is drawn or a standalone run starts, so a command run by `main` that draws no page
+    does not import it, nor rich's markdown and traceback (0.07 s). The help option's text and the
+    usage prefix are fixed in the command classes, so both are set as each page is made.
     """
     from typer import core
 
