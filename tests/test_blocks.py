@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -48,6 +49,120 @@ def test_overdue_in_two_processes_lists_what_one_process_lists(province, rules):
     assert one and {f.status for f in one} >= {"missed", "due"}
     assert two == one
     assert {type(f) for f in two} == {Finding}      # equal as tuples is not enough: callers read fields by name
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_overdue_json_written_block_by_block_and_merged_is_the_list_written_at_once(province, rules, tmp_path, jobs):
+    import io
+
+    from compliance.report.findings import json_encoder, write_json, write_json_lines
+    from compliance.tracking import RUN_KEY_WIDTH, merged_lines, overdue_runs
+
+    stores, root = province
+    window = Window(date(2026, 1, 1), DAY, DAY)
+    whole = io.StringIO()
+    write_json(overdue(stores[0], rules, root, window, jobs=1), whole)
+    folder = tmp_path / f"runs{jobs}"
+    folder.mkdir()
+    runs = overdue_runs(stores[0], rules, root, window, json_encoder(), folder, jobs)
+    merged = io.StringIO()
+    write_json_lines(merged_lines(runs), merged)
+    assert merged.getvalue() == whole.getvalue()
+    assert sorted(runs) == sorted(folder.iterdir())
+    if jobs == 2:
+        # One file a block, and the merge is what orders them: read one after another, the
+        # missed items of a later block would follow the due ones of an earlier.
+        assert len(runs) > 2
+        lines = [line[RUN_KEY_WIDTH:-1] for run in runs for line in run.read_text(encoding="utf-8").splitlines(keepends=True)]
+        assert sorted(lines) == sorted(merged.getvalue()[2:-2].split(",\n")) and lines != merged.getvalue()[2:-2].split(",\n")
+
+
+def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_path, rules):
+    import io
+
+    from compliance.report.findings import json_encoder, write_json, write_json_lines
+    from compliance.tracking import merged_lines, overdue_runs
+
+    store = load_province(f"sqlite:///{tmp_path / 'two.db'}", rules, _two_provinces(tmp_path))
+    assert len([o for o in store.orgs() if o.parent_id is None]) == 2
+    before = date(2024, 6, 30)      # the generated provinces keep their rules from 2025
+    outputs = []
+    for window in (Window(date(2026, 1, 1), DAY, DAY), Window(date(2024, 1, 1), before, before)):
+        whole, merged = io.StringIO(), io.StringIO()
+        write_json(overdue(store, rules, None, window, jobs=1), whole)
+        write_json_lines(merged_lines(overdue_runs(store, rules, None, window, json_encoder(), tmp_path, 1)), merged)
+        assert merged.getvalue() == whole.getvalue()
+        outputs.append(whole.getvalue())
+    assert "\"org\": \"江淮省委/" in outputs[0] and "\"org\": \"江海省委/" in outputs[0]
+    assert outputs[1] == "[]"
+
+
+def test_overdue_json_on_the_command_line_is_the_list_and_leaves_no_files(province, rules, runner, tmp_path, monkeypatch):
+    import io
+    import tempfile
+
+    from compliance.cli import app
+    from compliance.report.findings import write_json
+
+    stores, root = province
+    whole = io.StringIO()
+    write_json(overdue(stores[0], rules, root, Window(date(2026, 1, 1), DAY, DAY), jobs=1), whole)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    result = runner.invoke(app, ["--db", stores[0].url, "overdue", "--under", root, "--as-of", DAY.isoformat(), "--jobs", "2",
+                                 "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == whole.getvalue() + "\n"
+    assert list(scratch.iterdir()) == []
+
+
+def test_overdue_json_that_cannot_write_its_scratch_files_is_a_one_line_error(tmp_path, rules, runner, monkeypatch):
+    import resource
+    import tempfile
+
+    folder = tmp_path / "p"
+    generate_province(folder, 600, seed=5, years=1, dues_share=0.0)
+    store = load_province(f"sqlite:///{tmp_path / 'scratch.db'}", rules, folder)
+    root = next(o.path for o in store.orgs() if o.parent_id is None)
+    assert len(store.orgs()) >= blocks.PARALLEL_MIN
+
+    def small_files() -> None:      # in the command's process: a file may not grow past 40,000 bytes
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (40_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+
+    args = [sys.executable, "-m", "compliance", "--db", store.url, "overdue", "--under", root, "--as-of", DAY.isoformat(),
+            "--format", "json"]
+    for jobs, scratch in (("1", tmp_path / "one"), ("2", tmp_path / "two")):
+        scratch.mkdir()
+        done = subprocess.run(args + ["--jobs", jobs], capture_output=True, text=True, preexec_fn=small_files, timeout=300,
+                              env={**os.environ, "TMPDIR": str(scratch)})
+        assert done.returncode == 1 and done.stdout == ""
+        assert re.fullmatch(rf"错误：无法写入临时文件夹 {re.escape(str(scratch))}/compliance-overdue-\w+：文件超出允许的大小（.*TMPDIR.*）\n",
+                            done.stderr), done.stderr
+        assert list(scratch.iterdir()) == []
+    # A temporary folder that cannot be made (tempfile falls back to /tmp from a bad TMPDIR, not from its own setting).
+    from compliance.cli import app
+
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
+    result = runner.invoke(app, args[3:])
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr == f"错误：无法写入临时文件夹 {not_a_folder}：不是文件夹（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）\n"
+
+
+def _two_provinces(tmp_path):
+    """Return a folder of generated CSVs holding two provinces (the second one's root renamed and recoded)."""
+    first, second, both = tmp_path / "a", tmp_path / "b", tmp_path / "both"
+    generate_province(first, 12, seed=3, years=1, dues_share=0.5)
+    generate_province(second, 12, seed=4, years=1, dues_share=0.5)
+    both.mkdir()
+    for name in sorted(p.name for p in first.iterdir() if p.suffix == ".csv"):
+        one = first.joinpath(name).read_text(encoding="utf-8")
+        header, *rows = second.joinpath(name).read_text(encoding="utf-8").splitlines(keepends=True)
+        both.joinpath(name).write_text(one + "".join(rows).replace("江淮省委", "江海省委").replace(",JH,", ",JX,"), encoding="utf-8")
+    return both
 
 
 def test_member_checks_in_two_processes_list_what_one_process_lists(province):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import errno
+import sys
+import tempfile
 from datetime import date
 from pathlib import Path
 from typing import Optional
@@ -14,8 +17,9 @@ from compliance.cli import (
 )
 from compliance.access import default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
-from compliance.errors import InputError
+from compliance.errors import ComplianceError, InputError
 from compliance.report import catalogs as catalog_report
+from compliance.report.findings import json_encoder, write_json_lines
 from obligations.rules import load_rules
 
 
@@ -210,8 +214,34 @@ def overdue(
     first = _date_option(since, "--since") or date(day.year, 1, 1)
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
-    findings = tracking.overdue(store, _rules(), under, tracking.Window(first, day, day, _known_at(known_at)), jobs_count(jobs))
+    window = tracking.Window(first, day, day, _known_at(known_at))
+    if fmt is Format.json:
+        # Written block by block where each is evaluated, then merged: a province's findings are not held here.
+        try:
+            scratch = tempfile.TemporaryDirectory(prefix="compliance-overdue-")
+        except OSError as exc:
+            raise _scratch_error(exc, tempfile.gettempdir()) from None
+        with scratch as folder:
+            try:
+                runs = tracking.overdue_runs(store, _rules(), under, window, json_encoder(), Path(folder), jobs_count(jobs))
+            except OSError as exc:
+                raise _scratch_error(exc, folder) from None
+            write_json_lines(tracking.merged_lines(runs), sys.stdout)
+            sys.stdout.write("\n")
+        return
+    findings = tracking.overdue(store, _rules(), under, window, jobs_count(jobs))
     _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=path, year=day.year)
+
+
+def _scratch_error(exc: OSError, folder: str) -> ComplianceError:
+    reason = OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+    return ComplianceError(f"无法写入临时文件夹 {folder}：{reason}（清单的临时文件约与输出一样大；"
+                           "可将环境变量 TMPDIR 设为空间足够的文件夹后重试）")
+
+
+OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
+              errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读", errno.ENOENT: "文件夹不存在",
+              errno.ENOTDIR: "不是文件夹"}
 
 
 @catalog_app.command("list")
