@@ -28,3 +28,7 @@ class DatabaseError(ComplianceError):
     """The database cannot be opened, is not initialized, or refused a change."""
 
     exit_code = 4
+
+
+class ScratchError(ComplianceError):
+    """Temporary files could not be made or written: a full disk, a folder that cannot be written."""

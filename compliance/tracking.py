@@ -6,6 +6,7 @@ hands plain values to the pure evaluator.
 
 from __future__ import annotations
 
+import errno
 import heapq
 import tempfile
 from contextlib import ExitStack
@@ -13,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Iterator, NamedTuple
+from typing import Callable, Collection, Iterable, Iterator, NamedTuple, TextIO
 
 from dateutil.relativedelta import relativedelta
 
-from compliance.errors import InputError
+from compliance.errors import InputError, ScratchError
 from compliance.evaluate import SEVERITY, Finding, Record, evaluate_org, worst_first
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
                                 watch_runs, watch_start)
@@ -249,6 +250,18 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
 # of its organization's path, at fixed widths (room for 100 million organizations).
 RUN_KEY = "{:1d}{:07d}{:08d}"
 RUN_KEY_WIDTH = 16
+# Files merged at once, far below the usual limit of 1,024 open files; more are merged in rounds.
+MERGE_FAN_IN = 64
+OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
+              errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读", errno.ENOENT: "文件夹不存在",
+              errno.ENOTDIR: "不是文件夹", errno.EMFILE: "打开的文件过多"}
+
+
+def scratch_error(exc: OSError, folder: Path | str | None = None) -> ScratchError:
+    """Return the one-line error for temporary files that could not be made or written (in `folder`)."""
+    reason = OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+    where = f"临时文件夹 {folder}" if folder else "临时文件夹"
+    return ScratchError(f"无法写入{where}：{reason}（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）")
 
 
 def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, line: Callable[[Finding], str],
@@ -259,39 +272,77 @@ def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, 
     evaluated, a worker process when `jobs` is above 1, and written to a file of its own, each
     line prefixed by its sort key: `merged_lines` reads them back in `overdue`'s order. A
     province's findings (2,234,733 of them at 50,000 branches) are then neither sent back to
-    this process nor held in it.
+    this process nor held in it. A scope evaluated in this process is one block.
+    A file that cannot be written is a `ScratchError`.
     """
     from compliance.blocks import map_blocks     # it builds on this module
 
     index = store.index_around(under)
     roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
     rank = {o.id: i for i, o in enumerate(sorted(index.by_id.values(), key=lambda o: o.path))}
-    severity = SEVERITY
+    severity, key = SEVERITY, RUN_KEY.format
     runs: list[Path] = []
     for root in roots:
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: OrgRow = root) -> Iterator[Path]:
             found = [f for _, fs in iter_findings(store, rules, index, root, block, window, None, OVERDUE_STATUSES, ids=ids)
                      for f in fs]
-            handle, name = tempfile.mkstemp(dir=folder, suffix=".txt")
-            with open(handle, "w", encoding="utf-8", newline="\n") as out:
-                for f in worst_first(found):
-                    out.write(RUN_KEY.format(severity[f.status], f.due.toordinal(), rank[f.org_id]) + line(f) + "\n")
-            yield Path(name)
+            if found:
+                yield _scratch_file(folder, (key(severity[f.status], f.due.toordinal(), rank[f.org_id]) + line(f) + "\n"
+                                             for f in worst_first(found)))
 
         runs.extend(map_blocks(store, index, root, index.subtree(root), work, jobs))
     return runs
 
 
-def merged_lines(runs: Iterable[Path]) -> Iterator[str]:
-    """Yield the lines of files `overdue_runs` wrote, without their keys, in the order `overdue` gives their findings.
+def merged_lines(runs: list[Path], folder: Path, fan_in: int = MERGE_FAN_IN) -> Iterator[str]:
+    """Return the lines of files `overdue_runs` wrote, without their keys, in the order `overdue` gives their findings.
 
     Each file is in order, and no two files hold the same key (an organization's findings are
-    all in one), so the merge compares whole lines and keeps each file's own order.
+    all in one), so the merge compares whole lines and keeps each file's own order. More than
+    `fan_in` files are first merged, `fan_in` at a time, into files in `folder`. Every file is
+    open before this returns, so an error comes before the first line.
     """
+    while len(runs) > fan_in:
+        groups = [runs[i:i + fan_in] for i in range(0, len(runs), fan_in)]
+        runs = []
+        for group in groups:
+            runs.append(_scratch_file(folder, _merged(group)))
+            for path in group:
+                path.unlink()
+    files: list[TextIO] = []
+    try:
+        for path in runs:
+            files.append(open(path, encoding="utf-8", newline="\n"))
+    except OSError as exc:
+        for file in files:
+            file.close()
+        raise scratch_error(exc, folder.parent) from None
+    return _without_keys(files)
+
+
+def _merged(runs: list[Path]) -> Iterator[str]:
     with ExitStack() as stack:
-        files = [stack.enter_context(open(path, encoding="utf-8", newline="\n")) for path in runs]
+        yield from heapq.merge(*[stack.enter_context(open(path, encoding="utf-8", newline="\n")) for path in runs])
+
+
+def _without_keys(files: list[TextIO]) -> Iterator[str]:
+    try:
         for text in heapq.merge(*files):
             yield text[RUN_KEY_WIDTH:-1]
+    finally:
+        for file in files:
+            file.close()
+
+
+def _scratch_file(folder: Path, lines: Iterable[str]) -> Path:
+    """Write `lines` to a new file in `folder` and return it; an OSError is a `ScratchError` naming the folder `folder` is in."""
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, suffix=".txt")
+        with open(handle, "w", encoding="utf-8", newline="\n") as out:
+            out.writelines(lines)
+    except OSError as exc:
+        raise scratch_error(exc, folder.parent) from None
+    return Path(name)
 
 
 def _as_they_are(_org_id: int, findings: list[Finding]) -> list[Finding]:

@@ -66,7 +66,7 @@ def test_overdue_json_written_block_by_block_and_merged_is_the_list_written_at_o
     folder.mkdir()
     runs = overdue_runs(stores[0], rules, root, window, json_encoder(), folder, jobs)
     merged = io.StringIO()
-    write_json_lines(merged_lines(runs), merged)
+    write_json_lines(merged_lines(runs, folder), merged)
     assert merged.getvalue() == whole.getvalue()
     assert sorted(runs) == sorted(folder.iterdir())
     if jobs == 2:
@@ -75,6 +75,11 @@ def test_overdue_json_written_block_by_block_and_merged_is_the_list_written_at_o
         assert len(runs) > 2
         lines = [line[RUN_KEY_WIDTH:-1] for run in runs for line in run.read_text(encoding="utf-8").splitlines(keepends=True)]
         assert sorted(lines) == sorted(merged.getvalue()[2:-2].split(",\n")) and lines != merged.getvalue()[2:-2].split(",\n")
+        # More files than are merged at once: merged in rounds, in files that replace them.
+        again = io.StringIO()
+        write_json_lines(merged_lines(runs, folder, fan_in=2), again)
+        assert again.getvalue() == whole.getvalue()
+        assert len(list(folder.iterdir())) == 2 and not any(run.exists() for run in runs)
 
 
 def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_path, rules):
@@ -90,7 +95,7 @@ def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_p
     for window in (Window(date(2026, 1, 1), DAY, DAY), Window(date(2024, 1, 1), before, before)):
         whole, merged = io.StringIO(), io.StringIO()
         write_json(overdue(store, rules, None, window, jobs=1), whole)
-        write_json_lines(merged_lines(overdue_runs(store, rules, None, window, json_encoder(), tmp_path, 1)), merged)
+        write_json_lines(merged_lines(overdue_runs(store, rules, None, window, json_encoder(), tmp_path, 1), tmp_path), merged)
         assert merged.getvalue() == whole.getvalue()
         outputs.append(whole.getvalue())
     assert "\"org\": \"江淮省委/" in outputs[0] and "\"org\": \"江海省委/" in outputs[0]
@@ -117,7 +122,7 @@ def test_overdue_json_on_the_command_line_is_the_list_and_leaves_no_files(provin
     assert list(scratch.iterdir()) == []
 
 
-def test_overdue_json_that_cannot_write_its_scratch_files_is_a_one_line_error(tmp_path, rules, runner, monkeypatch):
+def test_overdue_json_scratch_files_that_cannot_be_written_are_a_one_line_error_and_are_removed_when_stopped(tmp_path, rules, runner, monkeypatch):
     import resource
     import tempfile
 
@@ -138,7 +143,7 @@ def test_overdue_json_that_cannot_write_its_scratch_files_is_a_one_line_error(tm
         done = subprocess.run(args + ["--jobs", jobs], capture_output=True, text=True, preexec_fn=small_files, timeout=300,
                               env={**os.environ, "TMPDIR": str(scratch)})
         assert done.returncode == 1 and done.stdout == ""
-        assert re.fullmatch(rf"错误：无法写入临时文件夹 {re.escape(str(scratch))}/compliance-overdue-\w+：文件超出允许的大小（.*TMPDIR.*）\n",
+        assert re.fullmatch(rf"错误：无法写入临时文件夹 {re.escape(str(scratch))}：文件超出允许的大小（.*TMPDIR.*）\n",
                             done.stderr), done.stderr
         assert list(scratch.iterdir()) == []
     # A temporary folder that cannot be made (tempfile falls back to /tmp from a bad TMPDIR, not from its own setting).
@@ -149,7 +154,21 @@ def test_overdue_json_that_cannot_write_its_scratch_files_is_a_one_line_error(tm
     monkeypatch.setattr(tempfile, "tempdir", str(not_a_folder))
     result = runner.invoke(app, args[3:])
     assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr == f"错误：无法写入临时文件夹 {not_a_folder}：不是文件夹（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）\n"
+    assert result.stderr == "错误：无法写入临时文件夹：不是文件夹（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）\n"
+    # Stopped by SIGTERM (a timeout, a service stopped): the temporary folder is removed all the same.
+    scratch = tmp_path / "stopped"
+    scratch.mkdir()
+    proc = subprocess.Popen(args + ["--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "TMPDIR": str(scratch)})
+    deadline = time.monotonic() + 60
+    while not any(scratch.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert any(scratch.iterdir()), "the command ended before its temporary folder was seen"
+    proc.send_signal(signal.SIGTERM)
+    out, _err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM and out == b""
+    assert list(scratch.iterdir()) == []
+    assert gone(store.url, 10), running(store.url)
 
 
 def _two_provinces(tmp_path):

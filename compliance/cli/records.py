@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import errno
+import signal
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Any, Iterator, Optional
 
 import typer
 
@@ -17,7 +19,7 @@ from compliance.cli import (
 )
 from compliance.access import default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
-from compliance.errors import ComplianceError, InputError
+from compliance.errors import InputError
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import json_encoder, write_json_lines
 from obligations.rules import load_rules
@@ -217,31 +219,35 @@ def overdue(
     window = tracking.Window(first, day, day, _known_at(known_at))
     if fmt is Format.json:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.
-        try:
-            scratch = tempfile.TemporaryDirectory(prefix="compliance-overdue-")
-        except OSError as exc:
-            raise _scratch_error(exc, tempfile.gettempdir()) from None
-        with scratch as folder:
-            try:
-                runs = tracking.overdue_runs(store, _rules(), under, window, json_encoder(), Path(folder), jobs_count(jobs))
-            except OSError as exc:
-                raise _scratch_error(exc, folder) from None
-            write_json_lines(tracking.merged_lines(runs), sys.stdout)
+        with _scratch_folder() as folder:
+            runs = tracking.overdue_runs(store, _rules(), under, window, json_encoder(), folder, jobs_count(jobs))
+            write_json_lines(tracking.merged_lines(runs, folder), sys.stdout)
             sys.stdout.write("\n")
         return
     findings = tracking.overdue(store, _rules(), under, window, jobs_count(jobs))
     _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=path, year=day.year)
 
 
-def _scratch_error(exc: OSError, folder: str) -> ComplianceError:
-    reason = OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
-    return ComplianceError(f"无法写入临时文件夹 {folder}：{reason}（清单的临时文件约与输出一样大；"
-                           "可将环境变量 TMPDIR 设为空间足够的文件夹后重试）")
+@contextmanager
+def _scratch_folder() -> Iterator[Path]:
+    """Yield a new temporary folder, removed afterwards, also when the command is stopped by SIGTERM or SIGHUP."""
+    try:
+        scratch = tempfile.TemporaryDirectory(prefix="compliance-overdue-")
+    except OSError as exc:
+        raise tracking.scratch_error(exc) from None
 
+    def stop(signum: int, _frame: Any) -> None:
+        raise SystemExit(128 + signum)
 
-OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
-              errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读", errno.ENOENT: "文件夹不存在",
-              errno.ENOTDIR: "不是文件夹"}
+    stops = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
+    main = threading.current_thread() is threading.main_thread()      # only the main thread may set handlers
+    previous = {s: signal.signal(s, stop) for s in stops} if main else {}
+    try:
+        with scratch as folder:
+            yield Path(folder)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
 @catalog_app.command("list")
