@@ -168,9 +168,6 @@ def _detach() -> None:
     """
     assert _job is not None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for stop in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):     # the parent may catch them to clean up; a worker just ends
-        if stop is not None:
-            signal.signal(stop, signal.SIG_DFL)
     _job.store.engine.dispose(close=False)
     exit_with_parent(_job.parent)
 

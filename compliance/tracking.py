@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import errno
 import heapq
+import os
+import shutil
 import tempfile
-from contextlib import ExitStack
+import time
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
@@ -254,14 +257,62 @@ RUN_KEY_WIDTH = 16
 MERGE_FAN_IN = 64
 OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
               errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读", errno.ENOENT: "文件夹不存在",
-              errno.ENOTDIR: "不是文件夹", errno.EMFILE: "打开的文件过多"}
+              errno.ENOTDIR: "不是文件夹", errno.EMFILE: "打开的文件过多", errno.ENFILE: "打开的文件过多"}
+SCRATCH_PREFIX = "compliance-overdue-"
+# A scratch folder left behind by a command that was killed, untouched this long, is removed by the next.
+STALE_SECONDS = 3600
 
 
 def scratch_error(exc: OSError, folder: Path | str | None = None) -> ScratchError:
     """Return the one-line error for temporary files that could not be made or written (in `folder`)."""
     reason = OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
     where = f"临时文件夹 {folder}" if folder else "临时文件夹"
-    return ScratchError(f"无法写入{where}：{reason}（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）")
+    advice = "" if exc.errno in (errno.EMFILE, errno.ENFILE) else \
+        "（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）"
+    return ScratchError(f"无法写入{where}：{reason}{advice}")
+
+
+@contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """Yield a new temporary folder for `overdue_runs` (in TMPDIR), removed afterwards.
+
+    A command killed before it could remove its folder (by SIGTERM, SIGKILL or the kernel's
+    out-of-memory killer) leaves it behind: the folder's name holds its process id, and a later
+    command removes the folders of processes that are gone, once untouched for `STALE_SECONDS`.
+    """
+    try:
+        temp = Path(tempfile.gettempdir())
+        _sweep(temp)
+        scratch = tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-", dir=temp)
+    except OSError as exc:
+        raise scratch_error(exc) from None
+    with scratch as folder:
+        yield Path(folder)
+
+
+def _sweep(temp: Path) -> None:
+    """Remove the scratch folders in `temp` of processes that are gone, untouched for `STALE_SECONDS`; skip what cannot be."""
+    if os.name != "posix":      # os.kill(pid, 0) ends the process on Windows
+        return
+    for folder in temp.glob(SCRATCH_PREFIX + "*"):
+        pid = folder.name[len(SCRATCH_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            if time.time() - folder.stat().st_mtime >= STALE_SECONDS:
+                shutil.rmtree(folder)
+        except OSError:
+            continue        # another user's, or removed meanwhile
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True         # another user's process
+    return True
 
 
 def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, line: Callable[[Finding], str],
@@ -298,19 +349,23 @@ def merged_lines(runs: list[Path], folder: Path, fan_in: int = MERGE_FAN_IN) -> 
     """Return the lines of files `overdue_runs` wrote, without their keys, in the order `overdue` gives their findings.
 
     Each file is in order, and no two files hold the same key (an organization's findings are
-    all in one), so the merge compares whole lines and keeps each file's own order. More than
-    `fan_in` files are first merged, `fan_in` at a time, into files in `folder`. Every file is
-    open before this returns, so an error comes before the first line.
+    all in one), so the merge compares whole lines and keeps each file's own order. Of more than
+    `fan_in` files, the smallest are first merged into one in `folder` (and removed), until
+    `fan_in` are left. Every file is open before this returns, so an error comes before the
+    first line.
     """
-    while len(runs) > fan_in:
-        groups = [runs[i:i + fan_in] for i in range(0, len(runs), fan_in)]
-        runs = []
-        for group in groups:
+    if fan_in < 2:
+        raise ValueError("fan_in must be at least 2")
+    runs = list(runs)
+    files: list[TextIO] = []
+    try:
+        while len(runs) > fan_in:
+            runs.sort(key=lambda path: path.stat().st_size)
+            count = min(fan_in, len(runs) - fan_in + 1)
+            group, runs = runs[:count], runs[count:]
             runs.append(_scratch_file(folder, _merged(group)))
             for path in group:
                 path.unlink()
-    files: list[TextIO] = []
-    try:
         for path in runs:
             files.append(open(path, encoding="utf-8", newline="\n"))
     except OSError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import json
 import os
 import re
 import signal
@@ -79,7 +80,9 @@ def test_overdue_json_written_block_by_block_and_merged_is_the_list_written_at_o
         again = io.StringIO()
         write_json_lines(merged_lines(runs, folder, fan_in=2), again)
         assert again.getvalue() == whole.getvalue()
-        assert len(list(folder.iterdir())) == 2 and not any(run.exists() for run in runs)
+        assert len(list(folder.iterdir())) == 2 and sum(run.exists() for run in runs) <= 1
+        with pytest.raises(ValueError):
+            merged_lines(runs, folder, fan_in=1)
 
 
 def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_path, rules):
@@ -122,7 +125,7 @@ def test_overdue_json_on_the_command_line_is_the_list_and_leaves_no_files(provin
     assert list(scratch.iterdir()) == []
 
 
-def test_overdue_json_scratch_files_that_cannot_be_written_are_a_one_line_error_and_are_removed_when_stopped(tmp_path, rules, runner, monkeypatch):
+def test_overdue_json_scratch_files_that_cannot_be_written_are_a_one_line_error_and_left_ones_are_removed(tmp_path, rules, runner, monkeypatch):
     import resource
     import tempfile
 
@@ -155,20 +158,32 @@ def test_overdue_json_scratch_files_that_cannot_be_written_are_a_one_line_error_
     result = runner.invoke(app, args[3:])
     assert result.exit_code == 1 and result.stdout == ""
     assert result.stderr == "错误：无法写入临时文件夹：不是文件夹（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）\n"
-    # Stopped by SIGTERM (a timeout, a service stopped): the temporary folder is removed all the same.
-    scratch = tmp_path / "stopped"
+    # Killed (kill -9, out of memory): the folder stays, and a later command removes it once it
+    # has been untouched for an hour, but not a live process's, nor a fresh one.
+    scratch = tmp_path / "killed"
     scratch.mkdir()
-    proc = subprocess.Popen(args + ["--jobs", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.Popen(args + ["--jobs", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env={**os.environ, "TMPDIR": str(scratch)})
     deadline = time.monotonic() + 60
-    while not any(scratch.iterdir()) and proc.poll() is None and time.monotonic() < deadline:
+    while not any(scratch.glob("*/*")) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert any(scratch.iterdir()), "the command ended before its temporary folder was seen"
-    proc.send_signal(signal.SIGTERM)
-    out, _err = proc.communicate(timeout=120)
-    assert proc.returncode == 128 + signal.SIGTERM and out == b""
-    assert list(scratch.iterdir()) == []
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
     assert gone(store.url, 10), running(store.url)
+    [left] = scratch.iterdir()
+    assert left.name.startswith(f"compliance-overdue-{proc.pid}-") and any(left.iterdir())
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    fresh = scratch / f"compliance-overdue-{int(ended.stdout)}-fresh"
+    live = scratch / f"compliance-overdue-{os.getpid()}-live"
+    for folder in (fresh, live):
+        folder.mkdir()
+    hour_ago = time.time() - 3601
+    for folder in (left, live):
+        os.utime(folder, (hour_ago, hour_ago))
+    done = subprocess.run(args + ["--jobs", "2"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TMPDIR": str(scratch)})
+    assert done.returncode == 0 and json.loads(done.stdout), done.stderr
+    assert sorted(scratch.iterdir()) == sorted([fresh, live])
 
 
 def _two_provinces(tmp_path):
@@ -372,7 +387,7 @@ def test_worker_processes_exit_when_the_command_is_killed(tmp_path, rules):
     assert len(store.orgs()) >= blocks.PARALLEL_MIN
     proc = subprocess.Popen([sys.executable, "-m", "compliance", "--db", str(db), "overdue", "--under", root.path,
                              "--as-of", DAY.isoformat(), "--jobs", "2", "--format", "json"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(tmp_path)})
     deadline = time.monotonic() + 60
     while len(running(str(db))) < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import tempfile
-import threading
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Optional
 
 import typer
 
@@ -219,35 +215,13 @@ def overdue(
     window = tracking.Window(first, day, day, _known_at(known_at))
     if fmt is Format.json:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.
-        with _scratch_folder() as folder:
+        with tracking.scratch_folder() as folder:
             runs = tracking.overdue_runs(store, _rules(), under, window, json_encoder(), folder, jobs_count(jobs))
             write_json_lines(tracking.merged_lines(runs, folder), sys.stdout)
             sys.stdout.write("\n")
         return
     findings = tracking.overdue(store, _rules(), under, window, jobs_count(jobs))
     _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=path, year=day.year)
-
-
-@contextmanager
-def _scratch_folder() -> Iterator[Path]:
-    """Yield a new temporary folder, removed afterwards, also when the command is stopped by SIGTERM or SIGHUP."""
-    try:
-        scratch = tempfile.TemporaryDirectory(prefix="compliance-overdue-")
-    except OSError as exc:
-        raise tracking.scratch_error(exc) from None
-
-    def stop(signum: int, _frame: Any) -> None:
-        raise SystemExit(128 + signum)
-
-    stops = [s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None]
-    main = threading.current_thread() is threading.main_thread()      # only the main thread may set handlers
-    previous = {s: signal.signal(s, stop) for s in stops} if main else {}
-    try:
-        with scratch as folder:
-            yield Path(folder)
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
 
 
 @catalog_app.command("list")
