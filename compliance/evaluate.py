@@ -606,6 +606,16 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
     return found
 
 
+def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
+    """Return the count of `findings` by status and by obligation name."""
+    statuses: dict[str, int] = {}
+    names: dict[str, int] = {}
+    for f in findings:
+        statuses[f.status] = statuses.get(f.status, 0) + 1
+        names[f.name] = names.get(f.name, 0) + 1
+    return statuses, names
+
+
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     """Return findings ordered for an overdue list: missed and invalid before due, oldest first.
 

@@ -22,7 +22,7 @@ from typing import Callable, Collection, Iterable, Iterator, NamedTuple, TextIO
 from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError, ScratchError
-from compliance.evaluate import SEVERITY, Finding, Record, evaluate_org, worst_first
+from compliance.evaluate import SEVERITY, Finding, Record, evaluate_org, tally, worst_first
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
                                 watch_runs, watch_start)
 from compliance.orgs import OrgIndex, OrgRow, org_facts
@@ -240,9 +240,8 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
     from compliance.blocks import summarize_orgs     # it builds on this module
 
     index = store.index_around(under)
-    roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
     findings: list[Finding] = []
-    for root in roots:
+    for root in _roots(index, under):
         for found in summarize_orgs(store, rules, index, root, index.subtree(root), window,
                                     _as_tuples if jobs > 1 else _as_they_are, keep=OVERDUE_STATUSES, jobs=jobs):
             findings.extend(found if jobs <= 1 else map(Finding._make, found))
@@ -329,11 +328,10 @@ def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, 
     from compliance.blocks import map_blocks     # it builds on this module
 
     index = store.index_around(under)
-    roots = [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
     rank = {o.id: i for i, o in enumerate(sorted(index.by_id.values(), key=lambda o: o.path))}
     severity, key = SEVERITY, RUN_KEY.format
     runs: list[Path] = []
-    for root in roots:
+    for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: OrgRow = root) -> Iterator[Path]:
             found = [f for _, fs in iter_findings(store, rules, index, root, block, window, None, OVERDUE_STATUSES, ids=ids)
                      for f in fs]
@@ -398,6 +396,39 @@ def _scratch_file(folder: Path, lines: Iterable[str]) -> Path:
     except OSError as exc:
         raise scratch_error(exc, folder.parent) from None
     return Path(name)
+
+
+def overdue_counts(store: Store, rules: Rules, under: str | None, window: Window,
+                   jobs: int = 1) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Return, by organization path, the count of the findings `overdue` returns by status and by obligation name.
+
+    Organizations without findings are left out. Each organization's findings are counted where
+    they are made (in `jobs` processes for a large scope) and then dropped.
+    """
+    from compliance.blocks import summarize_orgs     # it builds on this module
+
+    index = store.index_around(under)
+    found: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+    for root in _roots(index, under):
+        for counted in summarize_orgs(store, rules, index, root, index.subtree(root), window, _tally, keep=OVERDUE_STATUSES,
+                                      jobs=jobs):
+            if counted is not None:
+                found[counted[0]] = counted[1]
+    return found
+
+
+def scope_size(store: Store, under: str | None) -> int:
+    """Return the number of organizations at or below `under` (every one when None)."""
+    index = store.index_around(under)
+    return sum(len(index.subtree(root)) for root in _roots(index, under))
+
+
+def _roots(index: OrgIndex, under: str | None) -> list[OrgRow]:
+    return [index.resolve(under)] if under else [o for o in index.by_id.values() if o.parent_id is None]
+
+
+def _tally(_org_id: int, findings: list[Finding]) -> tuple[str, tuple[dict[str, int], dict[str, int]]] | None:
+    return (findings[0].org, tally(findings)) if findings else None
 
 
 def _as_they_are(_org_id: int, findings: list[Finding]) -> list[Finding]:

@@ -186,6 +186,30 @@ def test_overdue_json_scratch_files_that_cannot_be_written_are_a_one_line_error_
     assert sorted(scratch.iterdir()) == sorted([fresh, live])
 
 
+@pytest.mark.parametrize("limit", [50, 10 ** 6])
+def test_overdue_table_of_a_large_scope_is_counted_where_made_and_prints_what_the_list_prints(province, rules, runner, monkeypatch,
+                                                                                               limit):
+    from compliance import tracking
+    from compliance.cli import app, console
+    from compliance.report import tables
+    from compliance.report.findings import print_findings
+
+    stores, root = province
+    monkeypatch.setattr(tables, "TABLE_LIMIT", limit)
+    findings = overdue(stores[0], rules, root, Window(date(2026, 1, 1), DAY, DAY), jobs=1)
+    assert 50 < len(findings) < 10 ** 6
+    with console.capture() as captured:
+        print_findings(console, findings, f"{root} 待办与逾期事项（截至 {DAY.isoformat()}）", root=root, year=DAY.year)
+    lists = []
+    real = tracking.overdue
+    monkeypatch.setattr(tracking, "overdue", lambda *args, **kwargs: lists.append(1) or real(*args, **kwargs))
+    result = runner.invoke(app, ["--db", stores[0].url, "overdue", "--under", root, "--as-of", DAY.isoformat(), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == captured.get()
+    # Above the limit the counts alone are printed, and no list is made; below it the list is.
+    assert ("按下级党组织汇总" in result.stdout, len(lists)) == ((True, 0) if limit == 50 else (False, 1))
+
+
 def _two_provinces(tmp_path):
     """Return a folder of generated CSVs holding two provinces (the second one's root renamed and recoded)."""
     first, second, both = tmp_path / "a", tmp_path / "b", tmp_path / "both"

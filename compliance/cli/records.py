@@ -17,7 +17,8 @@ from compliance.access import default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
 from compliance.report import catalogs as catalog_report
-from compliance.report.findings import json_encoder, write_json_lines
+from compliance.report import tables
+from compliance.report.findings import json_encoder, print_counts, write_json_lines
 from obligations.rules import load_rules
 
 
@@ -220,8 +221,18 @@ def overdue(
             write_json_lines(tracking.merged_lines(runs, folder), sys.stdout)
             sys.stdout.write("\n")
         return
+    title = f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）"
+    from compliance import blocks      # loaded by the evaluation in any case
+
+    if fmt is Format.table and tracking.scope_size(store, under) >= blocks.PARALLEL_MIN:
+        # A large scope's table counts its findings by unit: they are counted where they are made.
+        # (A scope of so many organizations with at most TABLE_LIMIT findings is evaluated again, to list them.)
+        counts = tracking.overdue_counts(store, _rules(), under, window, jobs_count(jobs))
+        if sum(n for statuses, _names in counts.values() for n in statuses.values()) > tables.TABLE_LIMIT:
+            print_counts(console, counts, title, path)
+            return
     findings = tracking.overdue(store, _rules(), under, window, jobs_count(jobs))
-    _emit(findings, fmt, f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）", root=path, year=day.year)
+    _emit(findings, fmt, title, root=path, year=day.year)
 
 
 @catalog_app.command("list")

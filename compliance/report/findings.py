@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from compliance.evaluate import SEVERITY, Finding
+from compliance.evaluate import SEVERITY, Finding, tally
 from compliance.report import tables
 from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
 
@@ -158,35 +158,54 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
 SUMMARY_STATUSES = ("missed", "invalid", "due")
 
 
+# Organization path -> (count of its findings by status, by obligation name).
+OrgCounts = dict[str, tuple[dict[str, int], dict[str, int]]]
+
+
 def print_findings(console: Console, findings: list[Finding], title: str, show_org: bool = True,
                    root: str | None = None, year: int | None = None) -> None:
-    """Print a table of findings (or, above `tables.TABLE_LIMIT` across organizations, `units_table`) and a one-line count by status."""
+    """Print a table of findings (or, above `tables.TABLE_LIMIT` across organizations, `print_counts`) and a one-line count by status."""
     if not findings:
         console.print(f"{title}：没有需要列出的事项。")
         return
     if show_org and len(findings) > tables.TABLE_LIMIT:
-        console.print(units_table(findings, title, root))
-        console.print(tables.too_many(len(findings)))
-    else:
-        console.print(findings_table(findings, title, show_org, root, year))
+        print_counts(console, org_counts(findings), title, root)
+        return
+    console.print(findings_table(findings, title, show_org, root, year))
+    console.print(_total(tally(findings)[0]))
+
+
+def print_counts(console: Console, by_org: OrgCounts, title: str, root: str | None = None) -> None:
+    """Print what `print_findings` prints of more than `tables.TABLE_LIMIT` findings, from their counts by organization."""
     counts: dict[str, int] = {}
-    for f in findings:
-        counts[f.status] = counts.get(f.status, 0) + 1
+    for statuses, _names in by_org.values():
+        for status, n in statuses.items():
+            counts[status] = counts.get(status, 0) + n
+    console.print(counts_table(by_org, title, root))
+    console.print(tables.too_many(sum(counts.values())))
+    console.print(_total({s: counts[s] for s in sorted(counts, key=SEVERITY.__getitem__)}))      # as in a list worst first
+
+
+def _total(counts: dict[str, int]) -> str:
+    """Return the line counting findings by status, in the order of `counts`."""
     summary = "，".join(f"{STATUS_LABELS[s]} {n} 项" for s, n in counts.items())
-    console.print(f"共 {len(findings)} 项：{summary}")
+    return f"共 {sum(counts.values())} 项：{summary}"
 
 
-def units_table(findings: list[Finding], title: str, root: str | None = None) -> Table:
+def org_counts(findings: Iterable[Finding]) -> OrgCounts:
+    """Return the counts of `findings` by organization path (see `OrgCounts`)."""
+    by_org: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_org.setdefault(f.org, []).append(f)
+    return {org: tally(found) for org, found in by_org.items()}
+
+
+def counts_table(by_org: OrgCounts, title: str, root: str | None = None) -> Table:
     """Return counts of findings per unit below `root`: organizations with findings, each status, the most frequent obligations.
 
     The units are those directly below the scope, or further down while there is only one of
     them (a province of one city); the unit with the most missed items comes first.
     """
-    by_org: dict[str, tuple[dict[str, int], dict[str, int]]] = {}      # path -> (count by status, by obligation name)
-    for f in findings:
-        statuses, names = by_org.setdefault(f.org, ({}, {}))
-        statuses[f.status] = statuses.get(f.status, 0) + 1
-        names[f.name] = names.get(f.name, 0) + 1
     units: dict[str, tuple[dict[str, int], dict[str, int], list[str]]] = {}
     for unit, members in tables.by_unit(list(by_org.items()), itemgetter(0), root).items():
         counts, totals, orgs = units[unit] = ({}, {}, [])
