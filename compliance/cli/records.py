@@ -222,7 +222,7 @@ def overdue(
             sys.stdout.write("\n")
         return
     title = f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）"
-    from compliance import blocks      # loaded by the evaluation in any case
+    from compliance import blocks      # already loaded with the CLI (compliance.supervision imports it)
 
     if fmt is Format.table and tracking.scope_size(store, under) >= blocks.PARALLEL_MIN:
         # A large scope's table counts its findings by unit: they are counted where they are made.

@@ -128,10 +128,10 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     groups: dict[tuple[str, str, str, str], list[Finding]] = {}
     for f in findings:
         groups.setdefault((f.org, f.name, f.group or f.member or "", f.status), []).append(f)
-    tally: dict[str, list[int]] = {}
+    worst: dict[str, list[int]] = {}
     for f in findings:
-        tally.setdefault(f.org, [0, 0, 0])[min(SEVERITY[f.status], 2)] -= 1
-    org_rank = {org: (counts, org) for org, counts in tally.items()}
+        worst.setdefault(f.org, [0, 0, 0])[min(SEVERITY[f.status], 2)] -= 1
+    org_rank = {org: (counts, org) for org, counts in worst.items()}
     ordered = sorted(groups.items(), key=lambda item: (org_rank[item[0][0]], SEVERITY[item[0][3]]))
     has_object = any(key[2] for key in groups)
     table = Table(title=title, header_style="bold")
