@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import heapq
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -249,9 +250,11 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
 
 
 # A line of `overdue_runs` begins with its sort key: severity, due day (its ordinal) and the rank
-# of its organization's path, at fixed widths (room for 100 million organizations).
+# of its organization's path, at fixed widths (room for 100 million organizations). Then comes a
+# mark: a space, or a backslash when the text that follows has its line breaks escaped (`_one_line`).
 RUN_KEY = "{:1d}{:07d}{:08d}"
 RUN_KEY_WIDTH = 16
+TEXT_START = RUN_KEY_WIDTH + 1
 # Files merged at once, far below the usual limit of 1,024 open files; more are merged in rounds.
 MERGE_FAN_IN = 64
 OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
@@ -336,7 +339,7 @@ def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, 
             found = [f for _, fs in iter_findings(store, rules, index, root, block, window, None, OVERDUE_STATUSES, ids=ids)
                      for f in fs]
             if found:
-                yield _scratch_file(folder, (key(severity[f.status], f.due.toordinal(), rank[f.org_id]) + line(f) + "\n"
+                yield _scratch_file(folder, (key(severity[f.status], f.due.toordinal(), rank[f.org_id]) + _one_line(line(f)) + "\n"
                                              for f in worst_first(found)))
 
         runs.extend(map_blocks(store, index, root, index.subtree(root), work, jobs))
@@ -381,10 +384,27 @@ def _merged(runs: list[Path]) -> Iterator[str]:
 def _without_keys(files: list[TextIO]) -> Iterator[str]:
     try:
         for text in heapq.merge(*files):
-            yield text[RUN_KEY_WIDTH:-1]
+            yield text[TEXT_START:-1] if text[RUN_KEY_WIDTH] == " " else _ESCAPED.sub(_unescape, text[TEXT_START:-1])
     finally:
         for file in files:
             file.close()
+
+
+def _one_line(text: str) -> str:
+    """Return `text` marked for a line of a scratch file: a space before it, or a backslash before it with its line breaks escaped.
+
+    A JSON line never holds a line break; a CSV row does when a value does (a quoted cell).
+    """
+    if "\n" not in text:
+        return " " + text
+    return "\\" + text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def _unescape(match: re.Match) -> str:
+    return "\n" if match.group(1) == "n" else match.group(1)
 
 
 def _scratch_file(folder: Path, lines: Iterable[str]) -> Path:

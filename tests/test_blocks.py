@@ -16,7 +16,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 
 from benchmarks.generate_province import generate_province
-from compliance import blocks, importing, pipeline
+from compliance import blocks, importing, pipeline, tracking
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex
 from compliance.store import TZ
@@ -53,36 +53,55 @@ def test_overdue_in_two_processes_lists_what_one_process_lists(province, rules):
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-def test_overdue_json_written_block_by_block_and_merged_is_the_list_written_at_once(province, rules, tmp_path, jobs):
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_overdue_written_block_by_block_and_merged_is_the_list_written_at_once(province, rules, tmp_path, jobs, fmt):
     import io
 
-    from compliance.report.findings import json_encoder, write_json, write_json_lines
-    from compliance.tracking import RUN_KEY_WIDTH, merged_lines, overdue_runs
+    from compliance.report.findings import csv_encoder, json_encoder, write_csv, write_csv_lines, write_json, write_json_lines
+    from compliance.tracking import TEXT_START, merged_lines, overdue_runs
 
+    encoder, write_list, write_lines, sep = ((json_encoder, write_json, write_json_lines, ",\n") if fmt == "json"
+                                             else (csv_encoder, write_csv, write_csv_lines, "\n"))
     stores, root = province
     window = Window(date(2026, 1, 1), DAY, DAY)
     whole = io.StringIO()
-    write_json(overdue(stores[0], rules, root, window, jobs=1), whole)
+    write_list(overdue(stores[0], rules, root, window, jobs=1), whole)
     folder = tmp_path / f"runs{jobs}"
     folder.mkdir()
-    runs = overdue_runs(stores[0], rules, root, window, json_encoder(), folder, jobs)
+    runs = overdue_runs(stores[0], rules, root, window, encoder(), folder, jobs)
     merged = io.StringIO()
-    write_json_lines(merged_lines(runs, folder), merged)
+    write_lines(merged_lines(runs, folder), merged)
     assert merged.getvalue() == whole.getvalue()
     assert sorted(runs) == sorted(folder.iterdir())
     if jobs == 2:
         # One file a block, and the merge is what orders them: read one after another, the
         # missed items of a later block would follow the due ones of an earlier.
         assert len(runs) > 2
-        lines = [line[RUN_KEY_WIDTH:-1] for run in runs for line in run.read_text(encoding="utf-8").splitlines(keepends=True)]
-        assert sorted(lines) == sorted(merged.getvalue()[2:-2].split(",\n")) and lines != merged.getvalue()[2:-2].split(",\n")
+        lines = [line[TEXT_START:-1] for run in runs for line in run.read_text(encoding="utf-8").splitlines(keepends=True)]
+        body = merged.getvalue()[2:-2] if fmt == "json" else merged.getvalue().split("\n", 1)[1][:-1]
+        assert sorted(lines) == sorted(body.split(sep)) and lines != body.split(sep)
         # More files than are merged at once: merged in rounds, in files that replace them.
         again = io.StringIO()
-        write_json_lines(merged_lines(runs, folder, fan_in=2), again)
+        write_lines(merged_lines(runs, folder, fan_in=2), again)
         assert again.getvalue() == whole.getvalue()
         assert len(list(folder.iterdir())) == 2 and sum(run.exists() for run in runs) <= 1
         with pytest.raises(ValueError):
             merged_lines(runs, folder, fan_in=1)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_overdue_lines_that_hold_line_breaks_and_backslashes_come_back_as_they_were_made(province, rules, tmp_path, jobs):
+    from compliance.tracking import merged_lines, overdue_runs
+
+    stores, root = province
+    window = Window(date(2026, 1, 1), DAY, DAY)
+
+    def line(f: Finding) -> str:      # what a CSV row holds when a value has a line break: some lines have one, some not
+        return f"{f.org}\n{f.period}\\n\\\\{f.status}\n" if f.status == "missed" else f"{f.org} {f.period}\\{f.status}"
+
+    made = [line(f) for f in overdue(stores[0], rules, root, window, jobs=1)]
+    assert any("\n" in text for text in made) and any("\n" not in text for text in made)
+    assert list(merged_lines(overdue_runs(stores[0], rules, root, window, line, tmp_path, jobs), tmp_path)) == made
 
 
 def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_path, rules):
@@ -105,23 +124,31 @@ def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_p
     assert outputs[1] == "[]"
 
 
-def test_overdue_json_on_the_command_line_is_the_list_and_leaves_no_files(province, rules, runner, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fmt", ["json", "csv"])
+def test_overdue_json_and_csv_on_the_command_line_are_the_list_and_leave_no_files(province, rules, runner, tmp_path, monkeypatch, fmt):
     import io
     import tempfile
 
     from compliance.cli import app
-    from compliance.report.findings import write_json
+    from compliance.report.findings import write_csv, write_json
 
     stores, root = province
     whole = io.StringIO()
-    write_json(overdue(stores[0], rules, root, Window(date(2026, 1, 1), DAY, DAY), jobs=1), whole)
+    findings = overdue(stores[0], rules, root, Window(date(2026, 1, 1), DAY, DAY), jobs=1)
+    (write_json if fmt == "json" else write_csv)(findings, whole)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+
+    def no_list(*args, **kwargs):
+        raise AssertionError("the command made the whole list")
+
+    monkeypatch.setattr(tracking, "overdue", no_list)
     result = runner.invoke(app, ["--db", stores[0].url, "overdue", "--under", root, "--as-of", DAY.isoformat(), "--jobs", "2",
-                                 "--format", "json"])
+                                 "--format", fmt])
     assert result.exit_code == 0, result.output
-    assert result.stdout == whole.getvalue() + "\n"
+    assert result.stdout == whole.getvalue() + ("\n" if fmt == "json" else "")
+    assert result.stdout.count("\n") > len(findings) > 100
     assert list(scratch.iterdir()) == []
 
 

@@ -18,7 +18,7 @@ from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
-from compliance.report.findings import json_encoder, print_counts, write_json_lines
+from compliance.report.findings import csv_encoder, json_encoder, print_counts, write_csv_lines, write_json_lines
 from obligations.rules import load_rules
 
 
@@ -214,17 +214,19 @@ def overdue(
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
     window = tracking.Window(first, day, day, _known_at(known_at))
-    if fmt is Format.json:
+    if fmt is not Format.table:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.
+        encode, write = (json_encoder(), write_json_lines) if fmt is Format.json else (csv_encoder(), write_csv_lines)
         with tracking.scratch_folder() as folder:
-            runs = tracking.overdue_runs(store, _rules(), under, window, json_encoder(), folder, jobs_count(jobs))
-            write_json_lines(tracking.merged_lines(runs, folder), sys.stdout)
-            sys.stdout.write("\n")
+            runs = tracking.overdue_runs(store, _rules(), under, window, encode, folder, jobs_count(jobs))
+            write(tracking.merged_lines(runs, folder), sys.stdout)
+            if fmt is Format.json:
+                sys.stdout.write("\n")
         return
     title = f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）"
     from compliance import blocks      # already loaded with the CLI (compliance.supervision imports it)
 
-    if fmt is Format.table and tracking.scope_size(store, under) >= blocks.PARALLEL_MIN:
+    if tracking.scope_size(store, under) >= blocks.PARALLEL_MIN:
         # A large scope's table counts its findings by unit: they are counted where they are made.
         # (A scope of so many organizations with at most TABLE_LIMIT findings is evaluated again, to list them.)
         counts = tracking.overdue_counts(store, _rules(), under, window, jobs_count(jobs))

@@ -16,7 +16,7 @@ from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
 from compliance.errors import InputError, NotFound
 from compliance.report import catalogs as catalog_report
-from compliance.report.findings import to_csv
+from compliance.report.findings import write_csv
 
 
 @app.command()
@@ -56,7 +56,7 @@ def supervise(
     if fmt is Format.json:
         sys.stdout.write(json.dumps(assessments.run_dict(result, files), ensure_ascii=False, indent=2) + "\n")
     elif fmt is Format.csv:
-        sys.stdout.write(to_csv(result.gaps))
+        write_csv(result.gaps, sys.stdout)
     else:
         assessments.print_run(console, result, files)
 

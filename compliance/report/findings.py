@@ -85,22 +85,35 @@ _LINES = 2000
 
 def write_csv(findings: Iterable[Finding], out: TextIO) -> None:
     """Write findings as CSV (see `to_csv`) as they come."""
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADERS)
-    for f in findings:
-        writer.writerow(_csv_row(f))
+    write_csv_lines(map(csv_encoder(), findings), out)
 
 
 def to_csv(findings: Iterable[Finding]) -> str:
     """Return findings as CSV with Chinese headers (UTF-8 with BOM, so Excel opens it as Chinese)."""
     out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_HEADERS)
-    for f in findings:
-        writer.writerow(_csv_row(f))
+    write_csv(findings, out)
     return out.getvalue()
+
+
+def csv_encoder() -> Callable[[Finding], str]:
+    """Return a function giving a finding's row of `write_csv`, without its line ending."""
+    row = csv.writer(_Echo(), lineterminator="").writerow
+    return lambda f: row(_csv_row(f))
+
+
+def write_csv_lines(lines: Iterable[str], out: TextIO) -> None:
+    """Write `lines` (rows `csv_encoder` made) after the BOM and the header, a few thousand lines at a time."""
+    lines = iter(lines)
+    out.write("\ufeff" + csv.writer(_Echo(), lineterminator="").writerow(CSV_HEADERS) + "\n")
+    while (chunk := list(islice(lines, _LINES))):
+        out.write("\n".join(chunk) + "\n")
+
+
+class _Echo:
+    """A file that gives back what is written to it: a csv writer's `writerow` then returns the row's text."""
+
+    def write(self, text: str) -> str:
+        return text
 
 
 def _csv_row(f: Finding) -> list:
