@@ -23,7 +23,7 @@ from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text
 from compliance.store import Store
-from compliance.store.runs import RectificationRow, RunRow
+from compliance.store.runs import OpenGap, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
 from compliance.tracking import WATCH_OBLIGATIONS, Window, run_span
@@ -310,7 +310,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     while len(months) < MONTHS_CHARTED:
         months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
     by_id = {o.id: o for o in orgs}
-    open_items = store.rectifications(by_id, open_only=True)
+    open_items = store.open_gaps(by_id)
     open_gaps = {(i.org_id, i.obligation, i.period, i.member, i.group_name): i.gap_key for i in open_items}
     # Open items the month's own pass may not judge: last year's periods, and the watch's items (a
     # member's run broken up by payments or records entered late is found by no pass as it was).
@@ -349,6 +349,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     recheck = [i for i in recheck if i.gap_key not in judged]
     for key in _recheck(store, rules, index, scope, recheck, open_gaps, window_first, day, jobs):
         made_good.setdefault(key, day)
+    del open_gaps, recheck      # the ledger is read again, whole, after saving
     # A member has one run of each kind going at a time: while an item is open for it, under
     # whatever first month, the run is that item's.
     carried = {who for who, keys in watched.items() if not all(key in made_good for key in keys)}
@@ -367,7 +368,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              saved.published)
 
 
-def _watched(items: Iterable[RectificationRow]) -> dict[tuple, list[str]]:
+def _watched(items: Iterable[OpenGap]) -> dict[tuple, list[str]]:
     """Return the gap keys of the open watch items, by (organization id, obligation, member).
 
     A run's key is its first month, counted from January of the year before the run that
@@ -381,7 +382,7 @@ def _watched(items: Iterable[RectificationRow]) -> dict[tuple, list[str]]:
     return found
 
 
-def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[RectificationRow],
+def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],
              open_gaps: dict[tuple, str], window_first: date, day: date, jobs: int = 1) -> set[str]:
     """Return the gap keys of `items` (open ledger items the month's own pass has not judged) that are now made good.
 
@@ -404,7 +405,7 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
     # A watch item's run was counted from January of the year before the run that opened it,
     # which is no later than the January of its own first month: counted from there, the run
     # is found again in the same months (`supervise`'s `watch_from`).
-    groups: dict[int | None, list[RectificationRow]] = {}
+    groups: dict[int | None, list[OpenGap]] = {}
     for item in items:
         groups.setdefault(int(item.period[:4]) if item.obligation in WATCH_OBLIGATIONS else None, []).append(item)
     for year, group in sorted(groups.items(), key=lambda g: (g[0] is None, g[0] or 0)):

@@ -367,6 +367,27 @@ def test_closing_one_rectification_reads_that_item_not_the_whole_ledger(runner, 
     assert busy_town.rectification(10 ** 9) is None
 
 
+def test_open_gaps_are_the_open_items_fields_a_run_matches_by_and_read_by_organization(busy_town: Store, rules, monkeypatch):
+    from compliance.store import runs
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    closed = result.ledger[0]
+    assert busy_town.close_rectification(closed.id, "回头看：已整改", date(2026, 11, 20)) is not None
+
+    def expected(ids):
+        return [runs.OpenGap(*(getattr(i, name) for name in runs.OpenGap._fields)) for i in busy_town.rectifications(ids, True)]
+
+    orgs = sorted({i.org_id for i in result.ledger})
+    assert len(orgs) > 2
+    for ids in (None, orgs, orgs[:1]):
+        found = busy_town.open_gaps(ids)
+        assert found == expected(ids) and found
+        assert closed.gap_key not in {g.gap_key for g in found} and all(type(g.opened_on) is date for g in found)
+    # More organizations than a statement names: the rows are filtered as they come.
+    monkeypatch.setattr(runs, "CHUNK", 1)
+    assert busy_town.open_gaps(orgs[1:]) == [g for g in expected(None) if g.org_id in orgs[1:]]
+
+
 def test_a_run_stores_what_needs_attention_and_counts_what_was_met(busy_town: Store, rules):
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     with busy_town.engine.connect() as conn:
