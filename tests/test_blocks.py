@@ -27,6 +27,7 @@ from compliance.tracking import WATCH_SLUGS, Window, iter_findings, overdue
 from tests.conftest import gone, load_province, running
 
 DAY = date(2026, 11, 20)
+CSV_HEADER = "党组织,事项,事项代码,周期,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -91,6 +92,9 @@ def test_overdue_written_block_by_block_and_merged_is_the_list_written_at_once(p
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_overdue_lines_that_hold_line_breaks_and_backslashes_come_back_as_they_were_made(province, rules, tmp_path, jobs):
+    import io
+
+    from compliance.report.findings import csv_encoder, write_csv_lines
     from compliance.tracking import merged_lines, overdue_runs
 
     stores, root = province
@@ -102,6 +106,16 @@ def test_overdue_lines_that_hold_line_breaks_and_backslashes_come_back_as_they_w
     made = [line(f) for f in overdue(stores[0], rules, root, window, jobs=1)]
     assert any("\n" in text for text in made) and any("\n" not in text for text in made)
     assert list(merged_lines(overdue_runs(stores[0], rules, root, window, line, tmp_path, jobs), tmp_path)) == made
+    # CSV rows whose cells hold line breaks: quoted, and merged back whole.
+    encode = csv_encoder()
+
+    def row(f: Finding) -> str:
+        return encode(f._replace(member=f"{f.member or ''}\r\n乙", group="甲\n") if f.status == "missed" else f)
+
+    merged = io.StringIO()
+    write_csv_lines(merged_lines(overdue_runs(stores[0], rules, root, window, row, tmp_path, jobs), tmp_path), merged)
+    assert merged.getvalue() == "\ufeff" + CSV_HEADER + "".join(row(f) + "\n" for f in overdue(stores[0], rules, root, window, jobs=1))
+    assert ',"甲\n",' in merged.getvalue() and '乙",' in merged.getvalue()
 
 
 def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_path, rules):

@@ -147,6 +147,18 @@ def test_overdue_csv_has_chinese_headers(runner, db):
     assert rows[0][:3] == ["党组织", "事项", "事项代码"] and len(rows) > 1
 
 
+def test_csv_cells_with_line_breaks_quotes_and_commas_are_quoted_and_read_back_whole():
+    from compliance.evaluate import Finding
+    from compliance.report.findings import to_csv
+
+    f = Finding(1, "图河镇党委/马屯村党支部", "party_congress", "党员大会", "2026-Q3", "missed", date(2026, 9, 30), None, (3, 4),
+                ("unsigned",), "张三\r\n李", '第一\n小组,"甲"')
+    text = to_csv([f])
+    assert text == ("\ufeff党组织,事项,事项代码,周期,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
+                    '图河镇党委/马屯村党支部,党员大会,party_congress,2026-Q3,"第一\n小组,""甲""","张三\r\n李",逾期未完成,2026-09-30,,3 4,未签字\n')
+    assert list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))[1][4:6] == ['第一\n小组,"甲"', "张三\r\n李"]
+
+
 def test_overdue_table_is_in_chinese(runner, db):
     result = runner.invoke(app, db + ["overdue", "--under", "朱庄村党总支", "--as-of", "2026-11-25"])
     assert result.exit_code == 0

@@ -97,14 +97,16 @@ def to_csv(findings: Iterable[Finding]) -> str:
 
 def csv_encoder() -> Callable[[Finding], str]:
     """Return a function giving a finding's row of `write_csv`, without its line ending."""
-    row = csv.writer(_Echo(), lineterminator="").writerow
-    return lambda f: row(_csv_row(f))
+    # The line ending is cut off after: before Python 3.13, a cell is quoted for a line break
+    # only when the writer's line ending holds that character.
+    row = csv.writer(_Echo(), lineterminator="\n").writerow
+    return lambda f: row(_csv_row(f))[:-1]
 
 
 def write_csv_lines(lines: Iterable[str], out: TextIO) -> None:
     """Write `lines` (rows `csv_encoder` made) after the BOM and the header, a few thousand lines at a time."""
     lines = iter(lines)
-    out.write("\ufeff" + csv.writer(_Echo(), lineterminator="").writerow(CSV_HEADERS) + "\n")
+    out.write("\ufeff" + csv.writer(_Echo(), lineterminator="\n").writerow(CSV_HEADERS))
     while (chunk := list(islice(lines, _LINES))):
         out.write("\n".join(chunk) + "\n")
 

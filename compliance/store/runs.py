@@ -107,7 +107,7 @@ DAYS = ("deadline", "opened_on", "closed_on")
 LedgerRow = TypeVar("LedgerRow", RectificationRow, OpenGap)
 
 
-def _ledger_rows(rows: Iterable[Any], row_type: type[LedgerRow] = RectificationRow, days_as_text: bool = False) -> list[LedgerRow]:
+def _ledger_rows(rows: Iterable[Any], row_type: type[LedgerRow], days_as_text: bool = False) -> list[LedgerRow]:
     """Return ledger items of `row_type` from database rows of its columns, equal values in the repeating columns shared.
 
     With `days_as_text`, the rows are SQLite's own, its days ISO text: each text is converted once.
