@@ -637,6 +637,8 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     try:
         with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \
                 store.record_batch(source) as batch:
+            if table.digest is not None:
+                table.digest.start()        # the worker that checks ahead is forked: hashed meanwhile
             numbers = _RowNumbers(batch.before)
             for chunk in checked:
                 problems.merge(chunk.listed, chunk.problems)

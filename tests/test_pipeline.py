@@ -178,3 +178,73 @@ def test_a_files_earliest_problems_are_all_named_whichever_process_found_them(to
                                     "records.csv 第9行「日期」列：值「2026-13-07」：不是有效日期",
                                     "……其余 2 处错误未列出")
     assert _stored(town) == []
+
+
+def _import_detail(store: Store) -> dict:
+    import json
+
+    return json.loads([e for e in store.audit_log() if e.action == "import" and e.entity == "record"][-1].detail)
+
+
+@pytest.mark.parametrize("head", [64, 1 << 20], ids=["told from the first bytes", "decoded whole"])
+def test_the_audit_keeps_the_sha256_of_the_imported_file_however_it_was_read(town: Store, rules, tmp_path: Path, ahead,
+                                                                              head, monkeypatch):
+    import hashlib
+
+    from compliance import tabular
+
+    # With a head of 64 bytes the file's digest is worked out beside the import (in a thread
+    # once the worker that checks ahead is forked); otherwise at once, from the whole file.
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", head)
+    path = write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(12)]))
+    assert path.stat().st_size > 64
+    assert importing.import_records(town, rules, path).added == 12
+    detail = _import_detail(town)
+    assert detail["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest() and detail["rows"] == 12
+
+
+def test_a_gb18030_file_is_told_from_its_first_bytes_and_read_whole(town: Store, rules, tmp_path: Path, ahead,
+                                                                    monkeypatch):
+    from compliance import tabular
+
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", 64)
+    path = write_csv(tmp_path / "records.csv", "\n".join([HEADER, *_rows(12)]), encoding="gb18030")
+    assert importing.import_records(town, rules, path).added == 12
+    topics = {r.topic for _, records in town.scope_records(BRANCH) for r in records}
+    assert topics == {f"第{i}次活动" for i in range(12)}
+
+
+def test_ascii_first_bytes_leave_the_encoding_to_the_whole_file(town: Store, rules, tmp_path: Path, ahead, monkeypatch):
+    # English headers and a first row of ASCII fill the first bytes: GB18030 comes only later,
+    # and the file is decoded whole to tell, as any file was before.
+    from compliance import tabular
+
+    header = "org,kind,date,expected,present,topic"
+    first = f"{header}\n"
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", len(first))
+    path = tmp_path / "records.csv"
+    path.write_bytes((first + f"{BRANCH},主题党日,2026-03-05,10,8,学习\n").encode("gb18030"))
+    assert path.read_bytes()[:len(first)].isascii()
+    assert importing.import_records(town, rules, path).added == 1
+    assert [r.topic for _, records in town.scope_records(BRANCH) for r in records] == ["学习"]
+
+
+def test_a_byte_further_on_that_the_encoding_does_not_allow_names_the_line_and_writes_nothing(
+        town: Store, rules, tmp_path: Path, ahead, monkeypatch):
+    from compliance import tabular
+
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", 200)
+    rows = _rows(12)
+    path = tmp_path / "records.csv"
+    # UTF-8 in the first bytes; row 10 (line 11 of the file) holds a GBK-encoded topic.
+    text = "\n".join([HEADER, *rows[:9]]) + "\n"
+    before, after = rows[9].split("第9次活动")
+    path.write_bytes(text.encode("utf-8") + before.encode("utf-8") + "党员".encode("gbk") + after.encode("utf-8")
+                     + ("\n" + "\n".join(rows[10:]) + "\n").encode("utf-8"))
+    assert len(text.encode("utf-8")) > 200
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, path)
+    message = str(caught.value)
+    assert message.startswith("records.csv 第11行：含有 UTF-8 编码不允许的字节（十六进制 B5"), message
+    assert "未导入任何数据" in message
+    assert _stored(town) == []
