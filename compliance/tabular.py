@@ -279,10 +279,11 @@ def _decodes(data: bytes, encoding: str, final: bool) -> bool:
 def _text_encoding(path: Path) -> tuple[FileDigest, str | None]:
     """Return the digest of a CSV file and its encoding: UTF-8 (with or without BOM), else GB18030, else None.
 
-    A file of at most `ENCODING_HEAD` bytes, or one whose first `ENCODING_HEAD` bytes are all
-    ASCII (which every encoding reads alike), is decoded whole to tell. Otherwise the first
-    bytes tell, the Chinese of the header among them, and the rest is decoded as the rows are
-    read: a byte that encoding does not allow there is an error naming the line (`_csv_rows`).
+    A file of at most `ENCODING_HEAD` bytes, or one whose whole lines in its first
+    `ENCODING_HEAD` bytes are all ASCII (which every encoding reads alike), is decoded whole to
+    tell. Otherwise those lines tell, the Chinese of the header among them, and the rest is
+    decoded as the rows are read: a byte that encoding does not allow there is an error naming
+    the row and column (`_csv_rows`).
     The digest of a larger file is left to be worked out (`FileDigest`).
     """
     with path.open("rb") as fh:
@@ -291,13 +292,15 @@ def _text_encoding(path: Path) -> tuple[FileDigest, str | None]:
     if whole:
         digest = FileDigest(path, hashlib.sha256(head).hexdigest())
         return digest, "utf-8-sig" if _decodes(head, "utf-8", True) else "gb18030" if _decodes(head, "gb18030", True) else None
-    if head.isascii():
+    # Whole lines: neither encoding has a line break inside a character, so none is cut in two.
+    lines = head[:head.rfind(b"\n") + 1]
+    if lines.isascii():
         value, utf8 = _digest(path, "utf-8")
         if utf8:
             return FileDigest(path, value), "utf-8-sig"
         return FileDigest(path, value), "gb18030" if _digest(path, "gb18030")[1] else None
     digest = FileDigest(path)
-    return digest, "utf-8-sig" if _decodes(head, "utf-8", False) else "gb18030" if _decodes(head, "gb18030", False) else None
+    return digest, "utf-8-sig" if _decodes(lines, "utf-8", True) else "gb18030" if _decodes(lines, "gb18030", True) else None
 
 
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GB18030"}
@@ -311,25 +314,31 @@ def _csv_rows(path: Path, encoding: str | None) -> Iterator[list[str]]:
         try:
             yield from reader
         except UnicodeDecodeError:
-            # Told from the file's first bytes (`_text_encoding`), the encoding fails further on.
-            number, bad = _undecodable_line(path, encoding)
-            raise InputError(f"{path.name} 第{number}行：含有 {ENCODING_NAMES[encoding]} 编码不允许的字节（十六进制 {bad}），"
-                             "文件前后所用的编码不同或已损坏（请保存为 UTF-8 的 CSV；未导入任何数据）") from None
+            # Told from the file's first lines (`_text_encoding`), the encoding fails further on.
+            raise _undecodable(path, encoding) from None
 
 
-def _undecodable_line(path: Path, encoding: str) -> tuple[int, str]:
-    """Return the number of the first line of `path` that `encoding` cannot decode, and its first bad bytes in hex.
+# What a byte that the encoding does not allow becomes, read with errors="surrogateescape".
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]+")
 
-    Read line by line: neither UTF-8 nor GB18030 has a line break inside a character. The text
-    reader decodes a block at a time, so its own line count is no help.
+
+def _undecodable(path: Path, encoding: str) -> InputError:
+    """Return the error naming the first row and column of `path` holding bytes `encoding` does not allow.
+
+    The file is read again with those bytes kept as they are: the text reader that failed
+    decodes a block at a time, so where it stopped says nothing of the row.
     """
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                line.decode(encoding)
-            except UnicodeDecodeError as exc:
-                return number, exc.object[exc.start:exc.end].hex(" ").upper()
-    return 0, ""
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as fh:
+        header: list[str] = []
+        for number, cells in enumerate(csv.reader(fh), start=1):
+            header = header or cells
+            for i, cell in enumerate(cells):
+                if found := _ESCAPED_BYTES.search(cell):
+                    column = f"「{header[i].strip()}」列" if number > 1 and i < len(header) else f"第{i + 1}列"
+                    bad = bytes(ord(c) - 0xDC00 for c in found.group()).hex(" ").upper()
+                    return InputError(f"{path.name} 第{number}行{column}：含有 {ENCODING_NAMES[encoding]} 编码不允许的字节"
+                                      f"（十六进制 {bad}），文件前后所用的编码不同或已损坏（请保存为 UTF-8 的 CSV；未导入任何数据）")
+    return InputError(f"{path}：无法按 {ENCODING_NAMES[encoding]} 编码读取（请保存为 UTF-8 的 CSV；未导入任何数据）")
 
 
 def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:

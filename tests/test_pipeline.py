@@ -245,6 +245,40 @@ def test_a_byte_further_on_that_the_encoding_does_not_allow_names_the_line_and_w
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, path)
     message = str(caught.value)
-    assert message.startswith("records.csv 第11行：含有 UTF-8 编码不允许的字节（十六进制 B5"), message
+    assert message.startswith("records.csv 第11行「主题」列：含有 UTF-8 编码不允许的字节（十六进制 B5 B3）"), message
     assert "未导入任何数据" in message
     assert _stored(town) == []
+
+
+def test_the_row_named_is_the_rows_number_when_a_cell_before_it_holds_a_line_break(town: Store, rules, tmp_path: Path,
+                                                                                  ahead, monkeypatch):
+    from compliance import tabular
+
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", 200)
+    rows = _rows(12)
+    rows[2] = rows[2].replace("第2次活动", '"第2次\n活动"')       # row 4 spans two lines of the file
+    before, after = rows[9].split("第9次活动")
+    path = tmp_path / "records.csv"
+    path.write_bytes(("\n".join([HEADER, *rows[:9]]) + "\n" + before).encode("utf-8") + "党员".encode("gbk")
+                     + (after + "\n" + "\n".join(rows[10:]) + "\n").encode("utf-8"))
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, path)
+    assert str(caught.value).startswith("records.csv 第11行「主题」列：含有 UTF-8 编码不允许的字节"), str(caught.value)
+    assert _stored(town) == []
+
+
+def test_a_character_cut_at_the_end_of_the_first_bytes_does_not_decide_the_encoding(town: Store, rules, tmp_path: Path,
+                                                                                    ahead, monkeypatch):
+    # The first bytes are ASCII but for the first byte of a GB18030 character (D6 D0, 中), which
+    # UTF-8 would take for the start of one of its own: whole lines tell, and they are all ASCII.
+    from compliance import tabular
+
+    ascii_lines = "org,kind,date,expected,present,topic\n" + "".join(f"ZZ1,KIND,2026-03-{d:02d},10,8,t{d}\n" for d in (1, 2))
+    data = (ascii_lines + "ZZ1,KIND,2026-03-05,10,8,中\n").replace("KIND", "theme_day").encode("gb18030")
+    head = data.index("中".encode("gb18030")) + 1
+    assert data[:head - 1].isascii() and not data[:head].isascii()
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", head)
+    path = tmp_path / "records.csv"
+    path.write_bytes(data)
+    assert importing.import_records(town, rules, path).added == 3
+    assert "中" in {r.topic for _, records in town.scope_records(BRANCH) for r in records}
