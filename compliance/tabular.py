@@ -334,7 +334,8 @@ def _undecodable(path: Path, encoding: str) -> InputError:
             header = header or cells
             for i, cell in enumerate(cells):
                 if found := _ESCAPED_BYTES.search(cell):
-                    column = f"「{header[i].strip()}」列" if number > 1 and i < len(header) else f"第{i + 1}列"
+                    name = header[i].strip() if number > 1 and i < len(header) else ""
+                    column = f"「{name}」列" if name else f"第{i + 1}列"
                     bad = bytes(ord(c) - 0xDC00 for c in found.group()).hex(" ").upper()
                     return InputError(f"{path.name} 第{number}行{column}：含有 {ENCODING_NAMES[encoding]} 编码不允许的字节"
                                       f"（十六进制 {bad}），文件前后所用的编码不同或已损坏（请保存为 UTF-8 的 CSV；未导入任何数据）")

@@ -282,3 +282,17 @@ def test_a_character_cut_at_the_end_of_the_first_bytes_does_not_decide_the_encod
     path.write_bytes(data)
     assert importing.import_records(town, rules, path).added == 3
     assert "中" in {r.topic for _, records in town.scope_records(BRANCH) for r in records}
+
+
+def test_a_bad_byte_in_a_column_without_a_header_is_named_by_its_position(town: Store, rules, tmp_path: Path, ahead,
+                                                                         monkeypatch):
+    from compliance import tabular
+
+    monkeypatch.setattr(tabular, "ENCODING_HEAD", 200)
+    rows = [row + ",备注" for row in _rows(12)]          # a 14th column, its header left blank: not read
+    path = tmp_path / "records.csv"
+    path.write_bytes(("\n".join([HEADER + ",", *rows[:9]]) + "\n" + rows[9][:-2]).encode("utf-8") + "备注".encode("gbk")
+                     + ("\n" + "\n".join(rows[10:]) + "\n").encode("utf-8"))
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, path)
+    assert str(caught.value).startswith("records.csv 第11行第14列：含有 UTF-8 编码不允许的字节"), str(caught.value)
