@@ -263,8 +263,9 @@ def _digest(path: Path, encoding: str | None = None) -> tuple[str, bool]:
     return digest.hexdigest(), decoder is not None
 
 
-# The bytes of a CSV file its encoding is told from. A large file was read whole for it before
-# its rows, 4.6 s of a 2.3 GB file (50,000 branches) in which nothing else happened.
+# The bytes of a CSV file its encoding is told from. A large file was read whole for it, and
+# hashed, before its rows: the worker that checks the rows of a 2.3 GB file (50,000 branches)
+# started 8 s after the command, against 2.6 s since.
 ENCODING_HEAD = 1 << 20
 
 
