@@ -90,11 +90,11 @@ class FileDigest:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+        elif self._value is None and self._error is None:
+            self._work()
         if self._error is not None:
             raise InputError(f"{self.path}：无法读取：{self._error.strerror or self._error}（未导入任何数据）")
-        if self._value is None:
-            self._work()
-            return self.value()
+        assert self._value is not None
         return self._value
 
 
@@ -269,9 +269,9 @@ def _digest(path: Path, encoding: str | None = None) -> tuple[str, bool]:
 ENCODING_HEAD = 1 << 20
 
 
-def _decodes(data: bytes, encoding: str, final: bool) -> bool:
+def _decodes(data: bytes, encoding: str) -> bool:
     try:
-        codecs.getincrementaldecoder(encoding)().decode(data, final)
+        data.decode(encoding)
     except UnicodeDecodeError:
         return False
     return True
@@ -291,17 +291,18 @@ def _text_encoding(path: Path) -> tuple[FileDigest, str | None]:
         head = fh.read(ENCODING_HEAD)
         whole = not fh.read(1)
     if whole:
-        digest = FileDigest(path, hashlib.sha256(head).hexdigest())
-        return digest, "utf-8-sig" if _decodes(head, "utf-8", True) else "gb18030" if _decodes(head, "gb18030", True) else None
+        return FileDigest(path, hashlib.sha256(head).hexdigest()), _encoding_of(head)
     # Whole lines: neither encoding has a line break inside a character, so none is cut in two.
     lines = head[:head.rfind(b"\n") + 1]
     if lines.isascii():
         value, utf8 = _digest(path, "utf-8")
-        if utf8:
-            return FileDigest(path, value), "utf-8-sig"
-        return FileDigest(path, value), "gb18030" if _digest(path, "gb18030")[1] else None
-    digest = FileDigest(path)
-    return digest, "utf-8-sig" if _decodes(lines, "utf-8", True) else "gb18030" if _decodes(lines, "gb18030", True) else None
+        return FileDigest(path, value), "utf-8-sig" if utf8 else "gb18030" if _digest(path, "gb18030")[1] else None
+    return FileDigest(path), _encoding_of(lines)
+
+
+def _encoding_of(text: bytes) -> str | None:
+    """Return the encoding whole lines of text are in: UTF-8 (with or without BOM), else GB18030, else None."""
+    return "utf-8-sig" if _decodes(text, "utf-8") else "gb18030" if _decodes(text, "gb18030") else None
 
 
 ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GB18030"}
