@@ -661,6 +661,8 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
 ROW_FIELDS = ROW
 _ORG, _KIND, _TOPIC, _COUNTERPART, _GROUP, _MEMBER, _HELD, _FIRST = map(
     ROW_FIELDS.index, ("org_id", "kind", "topic", "counterpart", "group_name", "member_id", "held_on", "first_recorded_at"))
+# A checked row's values before its dates (`_record_row` gives every one of them).
+_plain_values = itemgetter(*ROW_FIELDS[:_HELD])
 # A checked row's values that a re-import compares, in the order of the stored version's `_content`.
 _row_content = itemgetter(*map(ROW_FIELDS.index, RECORD_CONTENT))
 
@@ -689,11 +691,8 @@ def _wire(row: dict[str, Any]) -> tuple[Any, ...]:
 
     An entry time from a file is noon of its entry day in Asia/Shanghai (`_RecordContext.noon`): the day stands for it.
     """
-    values = list(_row_values(row))
-    values[_HELD] = values[_HELD].toordinal()
-    if values[_FIRST] is not None:
-        values[_FIRST] = values[_FIRST].date().toordinal()
-    return tuple(values)
+    first = row.get("first_recorded_at")
+    return (*_plain_values(row), row["held_on"].toordinal(), None if first is None else first.date().toordinal())
 
 
 @lru_cache(maxsize=4096)

@@ -312,3 +312,20 @@ def test_a_small_member_file_reads_the_stored_members_of_the_organizations_it_na
     members = {(m.org_id, m.name): m for m in town.members()}
     zz2 = OrgIndex(town.orgs()).resolve("ZZ2").id
     assert members[(zz2, "党员第二党支部0")].group_name == "第二党小组"
+
+
+@pytest.mark.parametrize("text, names", [
+    ("张三、李四、王五", ["张三", "李四", "王五"]),          # the common list: split on 、 alone
+    ("张三", ["张三"]),
+    ("张三、、李四", ["张三", "李四"]),                     # an empty name between two 、
+    ("、张三、李四、", ["张三", "李四"]),                   # 、 at either end
+    ("、", []),
+    ("张三、李四、张三", ["张三", "李四"]),                 # once each, in the order first named
+    ("张三，李四;王五；赵六,钱七", ["张三", "李四", "王五", "赵六", "钱七"]),
+    ("张三 李四\t王五\u3000赵六", ["张三", "李四", "王五", "赵六"]),
+    ("张三、 李四", ["张三", "李四"]),
+])
+def test_split_names_reads_every_separator_and_names_each_member_once(text, names):
+    from compliance.tabular import split_names
+
+    assert split_names(text) == names
