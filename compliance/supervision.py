@@ -261,24 +261,37 @@ class _RunCheck:
         return OrgCheck(kept, made_good, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None)
 
 
-def compare(current: list[Finding], previous: list[Finding], prev_run: RunRow | None, year: int) -> Comparison:
+def compare(current: list[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int) -> Comparison:
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
     Runs evaluate their own year from 1 January: a run in January is not compared with December's.
+    `previous` (the previous run's snapshot, or its gaps) is read once, as it comes, and only
+    the keys of its gaps and the gaps closed since are held: a province's snapshot beside the
+    month before's took 1.56 GB at 50,000 branches.
     """
     if prev_run is None:
         return Comparison(None)
     if prev_run.as_of.year != year:
         return Comparison(prev_run, cross_year=True)
     now_gaps = {_key(f): f for f in current if f.status in GAP_STATUSES}
-    then_gaps = {_key(f): f for f in previous if f.status in GAP_STATUSES}
+    then_keys: set[str] = set()
+    then_count: Counter[str] = Counter()
+    closed: dict[str, Finding] = {}
+    for f in previous:
+        if f.status not in GAP_STATUSES:
+            continue
+        key = _key(f)
+        if key not in then_keys:
+            then_keys.add(key)
+            then_count[f.org] += 1
+        if key not in now_gaps:
+            closed[key] = f
     now_count = Counter(f.org for f in now_gaps.values())
-    then_count = Counter(f.org for f in then_gaps.values())
     orgs = sorted(set(now_count) | set(then_count))
     return Comparison(
         prev_run,
-        new_gaps=tuple(f for k, f in now_gaps.items() if k not in then_gaps),
-        closed_gaps=tuple(f for k, f in then_gaps.items() if k not in now_gaps),
+        new_gaps=tuple(f for k, f in now_gaps.items() if k not in then_keys),
+        closed_gaps=tuple(closed.values()),
         better=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
         worse=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
     )
@@ -360,7 +373,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     previous_runs = store.runs(scope.id, previous_month)
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
-    previous = store.run_findings(prev_run.id) if prev_run else []
+    previous = store.run_findings(prev_run.id, GAP_STATUSES) if prev_run else ()
     comparison = compare(snapshot, previous, prev_run, day.year)
     branches = [o.path for o in orgs if o.type == "党支部"]
     return SupervisionResult(scope, saved.run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,

@@ -19,7 +19,7 @@ from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
-from compliance.supervision import supervise
+from compliance.supervision import GAP_STATUSES, compare, supervise
 from compliance.tracking import Window, overdue
 from tests.conftest import write_csv
 
@@ -109,6 +109,30 @@ def test_the_run_compares_with_last_month(busy_town: Store, rules):
     assert c.previous is not None and c.previous.id == october.run.id
     assert c.new_gaps and all(f.due >= date(2026, 10, 1) for f in c.new_gaps)
     assert any(org == BRANCH for org, _, _ in c.worse)
+
+
+def test_a_run_reads_the_month_befores_gaps_as_they_come(busy_town: Store, rules):
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    gaps = busy_town.run_findings(october.run.id, GAP_STATUSES)
+    assert iter(gaps) is gaps       # read as it comes: a province's snapshot is not held a second time
+    assert list(gaps) == [f for f in october.findings if f.status in GAP_STATUSES] != []
+    assert list(busy_town.run_findings(october.run.id)) == october.findings
+
+
+def test_the_comparison_counts_each_gap_once_and_lists_the_gaps_closed(busy_town: Store, rules, tmp_path: Path):
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-20,,,学习,,,,a.jpg", name="late.csv")
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    c = november.comparison
+    closed = [f for f in c.closed_gaps if f.org == BRANCH and f.obligation == "theme_day" and f.period == "2026-09"]
+    assert len(closed) == 1 and closed[0].status == "missed"
+    # Given whole, as its gaps, or each gap twice, the month before compares the same.
+    assert compare(november.findings, october.findings, october.run, 2026) == c
+    assert compare(november.findings, (f for f in october.findings * 2), october.run, 2026) == c
+    before = {f.org: 0 for f in october.gaps}
+    for f in october.gaps:
+        before[f.org] += 1
+    assert all(before[org] == then for org, then, _ in c.better + c.worse)
 
 
 def test_as_of_must_fall_in_the_month(busy_town: Store, rules):

@@ -8,13 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import islice
-from typing import Any, Callable, Iterable, NamedTuple, TypeVar
+from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
-from compliance.store.scope import Days
+from compliance.store.scope import BATCH, Days
 from compliance.store.sql import IN_LIMIT, Columns, chunks
 
 DEDUCTION = model.Deduction.__table__
@@ -167,15 +167,22 @@ class SupervisionQueries:
         with self.engine.connect() as conn:
             return [RunRow(*row) for row in conn.execute(query.order_by(RUN.c.month, RUN.c.revision))]
 
-    def run_findings(self, run_id: int) -> list[Finding]:
-        """Return the snapshot a run saved."""
+    def run_findings(self, run_id: int, statuses: Collection[str] | None = None) -> Iterator[Finding]:
+        """Yield the snapshot a run saved (its findings of `statuses`, when given), in the order saved, as it is read.
+
+        A province's snapshot holds half a million findings: the month after compares its gaps
+        with them (`supervision.compare`) without holding them all.
+        """
         f = RUN_FINDING.c
         query = select(f.org_id, f.org, f.obligation, f.name, f.period, f.status, f.due, f.days_left, f.records,
                        f.flags, f.member, f.group_name).where(f.run_id == run_id).order_by(f.id)
+        if statuses is not None:
+            query = query.where(f.status.in_(sorted(statuses)))
         with self.engine.connect() as conn:
-            return [Finding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
-                            tuple(int(x) for x in r[8].split()) if r[8] else (), tuple(r[9].split()) if r[9] else (),
-                            r[10], r[11]) for r in conn.execute(query)]
+            for r in conn.execution_options(yield_per=BATCH).execute(query):
+                yield Finding(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7],
+                              tuple(int(x) for x in r[8].split()) if r[8] else (), tuple(r[9].split()) if r[9] else (),
+                              r[10], r[11])
 
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: list[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False) -> SavedRun:
