@@ -19,9 +19,10 @@ the memory target is judged on the larger of the two:
   the rules judge of every current record (`READ_QUERY`), without making any object;
 - `overdue` as a library call (compliance.tracking.overdue with one process per core, no
   rendering) in its own process;
-- `supervise --under <province> --month 2026-11 --out DIR` (no floor; target under 120 s), then
-  the same again: the first run's ledger items are open, and those from before the year are
-  evaluated again for the ones made good;
+- `supervise --under <province> --month 2026-10` (the month before, as of its last day), then
+  `--month 2026-11`, which compares with it and finds its ledger items open, as a team's monthly
+  run does (no floor; target under 120 s), then November again: that run's ledger items are open
+  too, and those from before the year are evaluated again for the ones made good;
 - what is done every day, which should not grow with the province (no floor): `status` of the
   first branch, `overdue` of the township it is in, and `log` of one meeting there.
 
@@ -58,6 +59,7 @@ from benchmarks.generate_province import generate_province
 
 AS_OF = date(2026, 11, 20)
 MONTH = "2026-11"
+PREVIOUS_MONTH, PREVIOUS_AS_OF = "2026-10", date(2026, 10, 31)
 ROOT = "江淮省委"
 TIMEOUT = 1800.0
 # The targets.
@@ -379,6 +381,12 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
         library.seconds = float(library.stdout.split()[0])        # the call alone, without start-up
     add("overdue (library call)", library, floor, library.seconds <= OVERDUE_RATIO * floor and library.memory_mb < PEAK_MB,
         read)
+    # The month before, first: a team's monthly run compares with the month before's snapshot
+    # (and its ledger has that month's items), as a province's first run ever does not.
+    before = run(compliance(db, "supervise", "--under", ROOT, "--month", PREVIOUS_MONTH, "--as-of", PREVIOUS_AS_OF.isoformat(),
+                            "--out", str(folder / "bulletin-month-before"), "--format", "json"), args.timeout,
+                 folder / "supervise-month-before.json")
+    add("supervise (month before)", before, None, before.seconds < SUPERVISE_SECONDS and before.memory_mb < PEAK_MB)
     supervised = run(compliance(db, "supervise", "--under", ROOT, "--month", MONTH, "--as-of", AS_OF.isoformat(),
                                 "--out", str(folder / "bulletin"), "--format", "json"), args.timeout, folder / "supervise.json")
     add("supervise", supervised, None, supervised.seconds < SUPERVISE_SECONDS and supervised.memory_mb < PEAK_MB)
