@@ -204,8 +204,13 @@ _KEY_PATTERNS = [
 ]
 
 
+@lru_cache(maxsize=4096)
 def parse_period_key(key: str) -> tuple[date, date]:
-    """Return the first and last day of the period a key names; ValueError when it names none."""
+    """Return the first and last day of the period a key names; ValueError when it names none.
+
+    Cached: a province's ledger names a few hundred periods in hundreds of thousands of items,
+    and each parse costs ~10 µs (a relativedelta for the last day).
+    """
     for pattern, kind in _KEY_PATTERNS:
         m = pattern.match(key)
         if not m:
