@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from docx import Document
@@ -523,6 +524,21 @@ def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(tmp_path: Pa
     exact = load_workbook(write_xlsx(b, tmp_path / "exact.xlsx", sheet_rows=8))
     assert exact.sheetnames[3:] == ["整改台账"] and exact["整改台账"].max_row == 8
     assert "「整改台账」表" in write_markdown(b, tmp_path / "b.md").read_text(encoding="utf-8")
+
+
+def test_the_comparison_names_the_organizations_whose_problems_grew_most_not_every_one():
+    from compliance.report.bulletin import WORSE_NAMED, comparison_text
+    from compliance.supervision import Comparison
+
+    previous = SimpleNamespace(month="2026-10")
+    few = Comparison(previous, worse=(("省/乙", 1, 2), ("省/甲", 0, 4)))
+    assert comparison_text(few, 2026, "省").endswith("增加的2个。问题增加的有：乙（1→2）、甲（0→4）。")
+    # A province's run: 24,140 organizations made a paragraph of two million characters.
+    many = Comparison(previous, worse=tuple((f"省/组织{i:03d}", 1, 1 + i % 50) for i in range(1, 1001)))
+    text = comparison_text(many, 2026, "省")
+    named = text.split("：", 1)[1].rstrip("。").split("、")
+    assert "增加的1000个" in text and f"问题增加最多的{WORSE_NAMED}个是" in text and len(named) == WORSE_NAMED
+    assert named[0] == "组织049（1→50）" and all("→50）" in n or "→49）" in n for n in named) and len(text) < 1000
 
 
 def test_the_notice_names_every_sheet_the_ledger_takes():
