@@ -299,11 +299,14 @@ def compare(current: list[Finding], previous: Iterable[Finding], prev_run: RunRo
 
 @fewer_collections()      # a province's findings, snapshot rows and ledger form no cycles
 def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
-              progress: Callable[[int, int], None] | None = None, jobs: int = 1) -> SupervisionResult:
+              progress: Callable[[int, int], None] | None = None, jobs: int = 1,
+              saved: Callable[[OrgRow, dict[int, str], RunRow], None] | None = None) -> SupervisionResult:
     """Run the month's supervision of the scope `under`; running it again for the same month repeats nothing.
 
     `as_of` defaults to today, or the month's last day for a past month; it must fall in the month.
     With `jobs` above 1, a large scope is evaluated in that many processes (`compliance.blocks`).
+    `saved(scope, paths of its organizations by id, run)` is called once the run and its ledger are
+    saved, before the comparison with the month before: the bulletin's ledger can be written from then on.
     """
     first, last = parse_month(month)
     if as_of is None and store.today() < first:
@@ -368,7 +371,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     carried = {who for who, keys in watched.items() if not all(key in made_good for key in keys)}
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot
                if f.status in GAP_STATUSES and (f.org_id, f.obligation, f.member) not in carried)
-    saved = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
+    stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
+    paths = {o.id: o.path for o in orgs}
+    if saved is not None:
+        saved(scope, paths, stored.run)
     previous_month = f"{first - timedelta(days=1):%Y-%m}"
     previous_runs = store.runs(scope.id, previous_month)
     published = [r for r in previous_runs if r.published_at is not None]
@@ -376,9 +382,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     previous = store.run_findings(prev_run.id, GAP_STATUSES) if prev_run else ()
     comparison = compare(snapshot, previous, prev_run, day.year)
     branches = [o.path for o in orgs if o.type == "党支部"]
-    return SupervisionResult(scope, saved.run, saved.written, saved.opened, saved.closed, snapshot, branches, comparison,
-                             store.rectifications(by_id), {o.id: o.path for o in orgs}, rates.rates(), rates.tallies(),
-                             saved.published)
+    return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
+                             store.rectifications(by_id), paths, rates.rates(), rates.tallies(), stored.published)
 
 
 def _watched(items: Iterable[OpenGap]) -> dict[tuple, list[str]]:

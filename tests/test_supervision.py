@@ -503,6 +503,69 @@ def test_a_run_that_fails_midway_gives_back_the_collectors_setting(busy_town: St
     assert gc.get_threshold() == before
 
 
+def _cells(path: Path) -> dict[str, list[tuple]]:
+    book = load_workbook(path)
+    return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+
+
+def test_the_workbook_begun_when_the_run_is_saved_is_the_one_written_after_it(busy_town: Store, rules, tmp_path: Path):
+    from compliance.report.bulletin import LedgerXlsx, bulletin_stem, make_bulletin, write_xlsx
+
+    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    started: list[LedgerXlsx | None] = []
+
+    def saved(scope, paths, run) -> None:
+        # The ledger is saved: read now, it is the ledger the run returns.
+        assert [r.id for r in busy_town.iter_rectifications(paths)] == [r.id for r in busy_town.rectifications(paths)]
+        started.append(LedgerXlsx.start(busy_town, tmp_path / "beside" / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths))
+
+    (tmp_path / "beside").mkdir()
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), saved=saved)
+    job = started[0]
+    assert job is not None and job.process.poll() is None     # its ledger written, it waits for the rest
+    b = make_bulletin(result)
+    path = job.finish(b)
+    assert path == tmp_path / "beside" / "通报-图河镇党委-2026-11.xlsx" and job.process.returncode == 0
+    beside, serial = _cells(path), _cells(write_xlsx(b, tmp_path / "serial.xlsx"))
+    assert beside == serial
+    assert len(beside["整改台账"]) == len(result.ledger) + 1 and beside["汇总"][0][0] == b.title
+
+
+def test_a_workbook_that_cannot_be_written_reports_the_file_and_one_stopped_leaves_nothing(busy_town: Store, rules,
+                                                                                          tmp_path: Path):
+    from compliance.report.bulletin import LedgerXlsx, make_bulletin
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    paths = result.org_paths
+    missing = LedgerXlsx.start(busy_town, tmp_path / "missing" / "b.xlsx", TOWN, paths)
+    with pytest.raises(OSError) as raised:
+        missing.finish(make_bulletin(result))
+    assert raised.value.filename and "missing" in str(raised.value.filename)
+    assert missing.process.returncode == 0 and not Path(missing._tmpdir.name).exists()
+    # A run that fails after saving stops the process: no workbook, no temporary files.
+    stopped = LedgerXlsx.start(busy_town, tmp_path / "stopped.xlsx", TOWN, paths)
+    stopped.close()
+    assert stopped.process.returncode is not None and not (tmp_path / "stopped.xlsx").exists()
+    assert not Path(stopped._tmpdir.name).exists()
+
+
+def test_the_cli_writes_the_same_workbook_with_one_process_or_more(busy_town: Store, rules, tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from compliance.cli import app
+
+    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    books = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs{jobs}"
+        result = CliRunner().invoke(app, ["--db", busy_town.url, "supervise", "--under", TOWN, "--month", "2026-11", "--as-of", "2026-11-20",
+                                          "--out", str(out), "--format", "json", "--jobs", jobs])
+        assert result.exit_code == 0, result.output
+        files = json.loads(result.stdout)["files"]
+        books[jobs] = _cells(next(Path(f) for f in files if f.endswith(".xlsx")))
+    assert books["1"] == books["2"] and len(books["2"]["整改台账"]) > 1
+
+
 def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(tmp_path: Path):
     from openpyxl import load_workbook
     from xlsxwriter.worksheet import Worksheet

@@ -44,15 +44,27 @@ def supervise(
         raise InputError(f"--as-of：督查日期「{day.isoformat()}」晚于今天（{store.today().isoformat()}），督查只能检查已经发生的情况")
     if out is not None:
         _check_writable(out)
-    if fmt is Format.table:
-        # Refreshed by hand, not by rich's own thread: worker processes are forked during the run.
-        with Progress(console=console, transient=True, auto_refresh=False) as bar:
-            task = bar.add_task("正在检查各党组织…", total=None)
-            result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs),
-                                     progress=lambda done, total: bar.update(task, completed=done, total=total, refresh=True))
-    else:
-        result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs))
-    files = [str(p) for p in _write_bulletin(result, out)] if out else []
+    workbook: list[Any] = []      # the bulletin's XLSX, begun in another process once the run is saved
+
+    def saved(scope: Any, paths: dict[int, str], run: Any) -> None:
+        if out is not None and jobs_count(jobs) > 1:
+            from compliance.report.bulletin import LedgerXlsx, bulletin_stem
+
+            workbook.append(LedgerXlsx.start(store, out / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths))
+
+    try:
+        if fmt is Format.table:
+            # Refreshed by hand, not by rich's own thread: worker processes are forked during the run.
+            with Progress(console=console, transient=True, auto_refresh=False) as bar:
+                task = bar.add_task("正在检查各党组织…", total=None)
+                result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs), saved=saved,
+                                         progress=lambda done, total: bar.update(task, completed=done, total=total, refresh=True))
+        else:
+            result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs), saved=saved)
+        files = [str(p) for p in _write_bulletin(result, out, workbook[0] if workbook else None)] if out else []
+    finally:
+        if workbook and workbook[0] is not None:
+            workbook[0].close()
     if fmt is Format.json:
         sys.stdout.write(json.dumps(assessments.run_dict(result, files), ensure_ascii=False, indent=2) + "\n")
     elif fmt is Format.csv:
@@ -72,11 +84,11 @@ def _check_writable(out: Path) -> None:
         raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
 
 
-def _write_bulletin(result: Any, out: Path) -> list[Path]:
+def _write_bulletin(result: Any, out: Path, xlsx: Any = None) -> list[Path]:
     from compliance.report.bulletin import write_bulletin
 
     try:
-        return write_bulletin(result, out)
+        return write_bulletin(result, out, xlsx)
     except OSError as exc:
         raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
+import tempfile
 from collections import Counter
-from dataclasses import dataclass
-from itertools import islice
+from dataclasses import dataclass, replace
+from itertools import chain, islice
 from pathlib import Path
-from typing import Sequence
+from typing import Any, BinaryIO, Iterable, Sequence
 
-from compliance.store.runs import RectificationRow
+from compliance.errors import ComplianceError
+from compliance.pipeline import exit_with_parent
+from compliance.store import Store
+from compliance.store.runs import RectificationRow, RunRow
 from compliance.supervision import Comparison, SupervisionResult
 from obligations.cadence import next_month_end
 
@@ -45,14 +53,16 @@ class LedgerRows(Sequence[list[str]]):
     def __len__(self) -> int:
         return len(self._ledger)
 
-    def _row(self, r: RectificationRow) -> list[str]:
-        return [str(r.id), _short(self._paths.get(r.org_id, ""), self._root), r.matter, r.measure, r.deadline.isoformat(),
-                r.responsible, _closed(r)]
-
     def __getitem__(self, index):  # type: ignore[override]
         if isinstance(index, slice):
-            return [self._row(r) for r in self._ledger[index]]
-        return self._row(self._ledger[index])
+            return [_ledger_row(r, self._paths, self._root) for r in self._ledger[index]]
+        return _ledger_row(self._ledger[index], self._paths, self._root)
+
+
+def _ledger_row(r: RectificationRow, paths: dict[int, str], root: str | None) -> list[str]:
+    """Return a ledger item as the bulletin's ledger shows it (LEDGER_HEADERS)."""
+    return [str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.deadline.isoformat(), r.responsible,
+            _closed(r)]
 
 
 XLSX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
@@ -231,42 +241,183 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
     would otherwise drop the rows past the limit without raising. Cells hold text as it is, never
     read as a formula or a link; the file itself is made only once every row is written.
     """
-    import xlsxwriter
-    from xlsxwriter.exceptions import FileCreateError
+    book = _Workbook(path)
+    summary = book.summary_sheet()
+    book.table(book.table_sheet(*BRANCH_TABLE), b.branch_rows, sheet_rows)
+    book.table(book.table_sheet(*RANKING_TABLE), b.ranking_rows, sheet_rows)
+    book.table(book.table_sheet(*LEDGER_TABLE), b.ledger_rows, sheet_rows)
+    book.finish(b, summary)
+    return path
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False})
-    wrap = book.add_format({"text_wrap": True, "valign": "top"})
-    heading = book.add_format({"text_wrap": True, "valign": "top", "bold": True, "font_size": 14})
-    bold = book.add_format({"bold": True})
-    summary = book.add_worksheet("汇总")
-    summary.set_column(0, 0, 120)
-    for i, row in enumerate(([b.title], [_byline(b)], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
-        for j, value in enumerate(row):
-            summary.write_string(i, j, value, heading if i == 0 else wrap)
-    for title, headers, rows, widths in (("问题清单", BRANCH_HEADERS, b.branch_rows, [30, 12, 8, 60]),
-                                         ("排名", RANKING_HEADERS, b.ranking_rows, [8, 30, 10, 8, 8]),
-                                         ("整改台账", LEDGER_HEADERS, b.ledger_rows, [8, 28, 40, 40, 12, 16, 14])):
-        per_sheet = sheet_rows - 1
-        remaining = iter(rows)
-        for part in range(1, _sheets_for(len(rows), sheet_rows) + 1):
-            sheet = book.add_worksheet(title if part == 1 else f"{title}（续{part - 1}）")
-            for i, width in enumerate(widths):
-                sheet.set_column(i, i, width)
-            sheet.freeze_panes(1, 0)
-            for j, text in enumerate(headers):
-                sheet.write_string(0, j, text, bold)
+
+# Each table of the workbook: its sheet, headers and column widths.
+BRANCH_TABLE = ("问题清单", BRANCH_HEADERS, [30, 12, 8, 60])
+RANKING_TABLE = ("排名", RANKING_HEADERS, [8, 30, 10, 8, 8])
+LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14])
+
+
+class _Workbook:
+    """The bulletin's workbook as XlsxWriter makes it: sheets in their order, each filled row by row, any sheet first."""
+
+    def __init__(self, path: Path, tmpdir: str | None = None):
+        import xlsxwriter
+
+        options: dict[str, Any] = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+        if tmpdir is not None:
+            options["tmpdir"] = tmpdir
+        self.book = xlsxwriter.Workbook(str(path), options)
+        self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
+        self.heading = self.book.add_format({"text_wrap": True, "valign": "top", "bold": True, "font_size": 14})
+        self.bold = self.book.add_format({"bold": True})
+        self.tables: dict[str, tuple[str, list[str], list[int]]] = {}     # sheet name: its table
+
+    def summary_sheet(self) -> Any:
+        sheet = self.book.add_worksheet("汇总")
+        sheet.set_column(0, 0, 120)
+        return sheet
+
+    def table_sheet(self, title: str, headers: list[str], widths: list[int], name: str | None = None) -> Any:
+        """Add the sheet `name` (default `title`) of table `title`, its header written."""
+        sheet = self.book.add_worksheet(name or title)
+        self.tables[sheet.name] = (title, headers, widths)
+        for i, width in enumerate(widths):
+            sheet.set_column(i, i, width)
+        sheet.freeze_panes(1, 0)
+        for j, text in enumerate(headers):
+            sheet.write_string(0, j, text, self.bold)
+        return sheet
+
+    def table(self, sheet: Any, rows: Iterable[list[str]], sheet_rows: int) -> None:
+        """Write `rows` under the header of `sheet`, going on in sheets 「…（续1）」 and so on, added as they are needed."""
+        title, headers, widths = self.tables[sheet.name]
+        per_sheet, part = sheet_rows - 1, 1
+        rows = iter(rows)
+        while True:
             write_text, write_number = sheet.write_string, sheet.write_number
-            for i, row in enumerate(islice(remaining, per_sheet), start=1):
+            written = 0
+            for i, row in enumerate(islice(rows, per_sheet), start=1):
+                written = i
                 for j, value in enumerate(row):
                     if value.isdecimal():
                         write_number(i, j, int(value))
                     elif value:
                         write_text(i, j, value)
+            if written < per_sheet or (first := next(rows, None)) is None:
+                return
+            rows = chain([first], rows)
+            sheet = self.table_sheet(title, headers, widths, f"{title}（续{part}）")
+            part += 1
+
+    def finish(self, b: Bulletin, summary: Any) -> None:
+        """Write the summary into its sheet, then make the file."""
+        from xlsxwriter.exceptions import FileCreateError
+
+        for i, row in enumerate(([b.title], [_byline(b)], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
+            for j, value in enumerate(row):
+                summary.write_string(i, j, value, self.heading if i == 0 else self.wrap)
+        try:
+            self.book.close()
+        except FileCreateError as exc:
+            raise exc.args[0] from None     # the OSError it wraps: callers report a file they could not write
+
+
+class LedgerXlsx:
+    """A run's bulletin workbook whose ledger is written, once the run is saved, by another process reading the database.
+
+    The ledger is most of a province's workbook (455,426 items at 50,000 branches, ~25 s of
+    XlsxWriter making each cell's XML: 59% of the command's own time after its workers were
+    done, py-spy). Started as soon as the run is saved, the process writes the ledger while
+    this one compares with the month before and makes the bulletin, the Markdown, chart and
+    DOCX; `finish` then hands it the summary, the problems and the ranking, and waits.
+
+    The process is a new interpreter (`python -m compliance.report.xlsx_process`), not a fork
+    of this one: a fork keeps this process's pages as they were, and each page this one then
+    touches (comparing, freeing the snapshot) is copied: the command's processes held 1,365 MB
+    together at 50,000 branches. It reads the items itself, as they come, and holds none of them.
+    """
+
+    def __init__(self, process: subprocess.Popen, path: Path, tmpdir: tempfile.TemporaryDirectory):
+        self.process, self.path, self._tmpdir = process, path, tmpdir
+
+    @classmethod
+    def start(cls, store: Store, path: Path, root: str, paths: dict[int, str]) -> LedgerXlsx | None:
+        """Start writing the workbook `path` of the run just saved for the organizations `paths` (id: path) below `root`.
+
+        None for a database in memory, which another process cannot read, or where the problems
+        or the ranking might need a second sheet (over a million organizations): `write_xlsx`
+        writes the workbook then, after the bulletin is made.
+        """
+        if store.in_memory or len(paths) >= XLSX_ROWS - 1:
+            return None
+        tmpdir = tempfile.TemporaryDirectory(prefix="compliance-xlsx-")
+        process = subprocess.Popen([sys.executable, "-m", "compliance.report.xlsx_process"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE)
+        job = cls(process, path, tmpdir)
+        try:
+            job._send((store.url, path, root, paths, os.getpid(), tmpdir.name))
+        except OSError:
+            job.close()
+            return None     # it could not start: the workbook is written here, after the bulletin
+        return job
+
+    def _send(self, value: Any) -> None:
+        assert self.process.stdin is not None
+        pickle.dump(value, self.process.stdin, pickle.HIGHEST_PROTOCOL)
+        self.process.stdin.flush()
+
+    def finish(self, b: Bulletin) -> Path:
+        """Hand the process the rest of bulletin `b`, wait for the workbook, and return its path; raise what stopped it."""
+        try:
+            self._send(replace(b, ledger_rows=(), ledger_summary=[], rates={}))
+            what, value = pickle.load(self.process.stdout)      # type: ignore[arg-type]
+            self.process.wait()     # it has sent its last word: let it end rather than be stopped
+        except (EOFError, OSError, pickle.UnpicklingError):
+            raise ComplianceError("写入通报 XLSX 的进程意外退出，通报的 XLSX 未生成") from None
+        finally:
+            self.close()
+        if what == "error":
+            raise value
+        return self.path
+
+    def close(self) -> None:
+        """Stop the process if it is still at work (the run failed before its bulletin), and remove its temporary files."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.process.wait()
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                pipe.close()
+        self._tmpdir.cleanup()
+
+
+def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
+    """In the process `LedgerXlsx` starts: write the workbook's ledger, then what `finish` sends; answer ("done", None) or ("error", exception)."""
+    url, path, root, paths, parent, tmpdir = pickle.load(receive)
+    exit_with_parent(parent)
     try:
-        book.close()
-    except FileCreateError as exc:
-        raise exc.args[0] from None     # the OSError it wraps: callers report a file they could not write
-    return path
+        store = Store(url)
+        book = _Workbook(path, tmpdir)
+        summary = book.summary_sheet()
+        branches, ranking = book.table_sheet(*BRANCH_TABLE), book.table_sheet(*RANKING_TABLE)
+        book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root) for r in store.iter_rectifications(paths)),
+                   XLSX_ROWS)
+        store.engine.dispose()
+        b = pickle.load(receive)
+        # No second sheet: `start` made sure each table has fewer rows than a sheet.
+        book.table(branches, b.branch_rows, XLSX_ROWS)
+        book.table(ranking, b.ranking_rows, XLSX_ROWS)
+        book.finish(b, summary)
+        result: tuple[str, Any] = ("done", None)
+    except EOFError:
+        return      # the parent has given up on the bulletin
+    except BaseException as exc:
+        result = ("error", exc if isinstance(exc, (OSError, ComplianceError))
+                  else ComplianceError(f"写入通报 XLSX 时出错：{type(exc).__name__}: {exc}"))
+    try:
+        pickle.dump(result, answer, pickle.HIGHEST_PROTOCOL)
+        answer.flush()
+    except OSError:
+        pass        # the parent is gone
 
 
 FONT_FILES = ["/usr/share/fonts/**/wqy-microhei.ttc", "/usr/share/fonts/**/wqy-zenhei.ttc", "/usr/share/fonts/**/NotoSansCJK*.ttc",
@@ -405,11 +556,21 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     return path
 
 
-def write_bulletin(result: SupervisionResult, out: Path) -> list[Path]:
-    """Write the bulletin of a run into folder `out`: .md, .xlsx, .docx and the chart .png."""
+def bulletin_stem(scope_name: str, run: RunRow) -> str:
+    """Return the name of a run's bulletin files, without the suffix: the scope, the month, and the revision after the first."""
+    return f"通报-{scope_name}-{run.month}" + (f"-第{run.revision}版" if run.revision > 1 else "")
+
+
+def write_bulletin(result: SupervisionResult, out: Path, xlsx: LedgerXlsx | None = None) -> list[Path]:
+    """Write the bulletin of a run into folder `out`: .md, .xlsx, .docx and the chart .png.
+
+    With `xlsx` (started when the run was saved), the workbook is that process's, finished last.
+    """
     out.mkdir(parents=True, exist_ok=True)
     b = make_bulletin(result)
-    stem = f"通报-{result.scope.name}-{result.run.month}" + (f"-第{b.revision}版" if b.revision > 1 else "")
+    stem = bulletin_stem(result.scope.name, result.run)
     chart, labels = write_chart(b, out / f"{stem}-完成率.png")
-    return [write_markdown(b, out / f"{stem}.md"), write_xlsx(b, out / f"{stem}.xlsx"),
-            write_docx(b, out / f"{stem}.docx", chart, labels), chart]
+    md = write_markdown(b, out / f"{stem}.md")
+    docx = write_docx(b, out / f"{stem}.docx", chart, labels)
+    book = xlsx.finish(b) if xlsx is not None else write_xlsx(b, out / f"{stem}.xlsx")
+    return [md, book, docx, chart]
