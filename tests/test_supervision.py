@@ -549,6 +549,19 @@ def test_a_workbook_that_cannot_be_written_reports_the_file_and_one_stopped_leav
     assert not Path(stopped._tmpdir.name).exists()
 
 
+def test_a_workbook_process_that_cannot_start_leaves_the_workbook_to_the_command(busy_town: Store, rules, tmp_path: Path,
+                                                                                  monkeypatch: pytest.MonkeyPatch):
+    import tempfile
+
+    from compliance.report.bulletin import LedgerXlsx
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert LedgerXlsx.start(busy_town, tmp_path / "b.xlsx", TOWN, result.org_paths) is None
+    assert not list(tmp_path.glob("compliance-xlsx-*"))
+
+
 def test_the_cli_writes_the_same_workbook_with_one_process_or_more(busy_town: Store, rules, tmp_path: Path):
     from typer.testing import CliRunner
 

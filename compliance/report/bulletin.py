@@ -350,8 +350,12 @@ class LedgerXlsx:
         if store.in_memory or len(paths) >= XLSX_ROWS - 1:
             return None
         tmpdir = tempfile.TemporaryDirectory(prefix="compliance-xlsx-")
-        process = subprocess.Popen([sys.executable, "-m", "compliance.report.xlsx_process"], stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE)
+        try:
+            process = subprocess.Popen([sys.executable, "-m", "compliance.report.xlsx_process"], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE)
+        except OSError:
+            tmpdir.cleanup()
+            return None     # no process to start (no interpreter to run, no memory): written here, after the bulletin
         job = cls(process, path, tmpdir)
         try:
             job._send((store.url, path, root, paths, os.getpid(), tmpdir.name))
