@@ -192,9 +192,10 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
     if not c.worse:
         return text
     if len(c.worse) <= WORSE_NAMED:
-        return text + "问题增加的有：" + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in c.worse) + "。"
-    most = sorted(c.worse, key=lambda w: (w[1] - w[2], w[0]))[:WORSE_NAMED]
-    return text + f"问题增加最多的{WORSE_NAMED}个是：" + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in most) + "。"
+        lead, named = "问题增加的有：", c.worse
+    else:
+        lead, named = f"问题增加最多的{WORSE_NAMED}个是：", sorted(c.worse, key=lambda w: (w[1] - w[2], w[0]))[:WORSE_NAMED]
+    return text + lead + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in named) + "。"
 
 
 def _sheets_for(rows: int, sheet_rows: int = XLSX_ROWS) -> int:
