@@ -562,6 +562,19 @@ def test_a_workbook_process_that_cannot_start_leaves_the_workbook_to_the_command
     assert not list(tmp_path.glob("compliance-xlsx-*"))
 
 
+def test_a_workbook_process_that_failed_early_reports_its_own_error(busy_town: Store, rules, tmp_path: Path):
+    from compliance.errors import ComplianceError
+    from compliance.report.bulletin import LedgerXlsx, make_bulletin
+
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    empty = Store(f"sqlite:///{tmp_path / 'empty.db'}")      # no tables: reading the ledger fails at once
+    job = LedgerXlsx.start(empty, tmp_path / "b.xlsx", TOWN, result.org_paths)
+    job.process.wait()      # it has answered and gone before the rest of the bulletin is sent
+    with pytest.raises(ComplianceError, match="写入通报 XLSX 时出错：OperationalError"):
+        job.finish(make_bulletin(result))
+    assert not (tmp_path / "b.xlsx").exists()
+
+
 def test_the_cli_writes_the_same_workbook_with_one_process_or_more(busy_town: Store, rules, tmp_path: Path):
     from typer.testing import CliRunner
 

@@ -373,7 +373,10 @@ class LedgerXlsx:
     def finish(self, b: Bulletin) -> Path:
         """Hand the process the rest of bulletin `b`, wait for the workbook, and return its path; raise what stopped it."""
         try:
-            self._send(replace(b, ledger_rows=(), ledger_summary=[], rates={}))
+            try:
+                self._send(replace(b, ledger_rows=(), ledger_summary=[], rates={}))
+            except BrokenPipeError:
+                pass        # it stopped before the rest was needed: its answer says why
             what, value = pickle.load(self.process.stdout)      # type: ignore[arg-type]
             self.process.wait()     # it has sent its last word: let it end rather than be stopped
         except (EOFError, OSError, pickle.UnpicklingError):
@@ -391,7 +394,10 @@ class LedgerXlsx:
         self.process.wait()
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
-                pipe.close()
+                try:
+                    pipe.close()
+                except BrokenPipeError:
+                    pass    # what was left unsent to a process that has ended
         self._tmpdir.cleanup()
 
 
