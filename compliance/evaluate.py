@@ -197,12 +197,17 @@ def _lead(ob: Obligation, period: Period, as_of: date, status: str) -> str:
     return status
 
 
+_new = tuple.__new__     # a named tuple's own __new__ is a Python call: a province makes millions of findings
+
+
 def _finding(org: OrgFacts, ob: Obligation, period: Period, as_of: date, status: str,
-             records: Iterable[Record], flags: Iterable[str], member: str | None = None, group: str | None = None,
+             records: Collection[Record], flags: Collection[str], member: str | None = None, group: str | None = None,
              ids: Iterable[int] | None = None) -> Finding:
     days_left = (period.due - as_of).days if status == "due" else None
-    return Finding(org.id, org.path, ob.slug, ob.name, period.key, status, period.due, days_left,
-                   tuple(r.id for r in records) if ids is None else tuple(ids), tuple(dict.fromkeys(flags)), member, group)
+    if ids is None:
+        ids = [r.id for r in records] if records else ()
+    return _new(Finding, (org.id, org.path, ob.slug, ob.name, period.key, status, period.due, days_left, tuple(ids),
+                          tuple(dict.fromkeys(flags)) if flags else (), member, group))
 
 
 def _judge(org: OrgFacts, ob: Obligation, period: Period, records: list[Record], days: list[date], as_of: date,
@@ -267,10 +272,7 @@ def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
     wholly in one of the member's approved exemptions. The dates are worked out once per series
     of periods: a province judges millions of them.
     """
-    if joined is not None and ob.from_joining_month:
-        joined = joined.replace(day=1)        # owed from the month of joining (dues)
-    floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
-    floor = max(floors) if floors else None
+    floor = _floor(org, ob, joined)
     dissolved = org.dissolved
 
     def exempt(period: Period) -> bool:
@@ -278,6 +280,29 @@ def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
                 or any(start <= period.start and period.due <= end for start, end in exemptions))
 
     return exempt
+
+
+def _floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | None:
+    """Return the day before which periods of `ob` are exempt (see `_exemption`); None when there is none."""
+    if joined is not None and ob.from_joining_month:
+        joined = joined.replace(day=1)        # owed from the month of joining (dues)
+    floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
+    return max(floors) if floors else None
+
+
+def _exempt_periods(org: OrgFacts, ob: Obligation, periods: list[Period], joined: date | None = None,
+                    exemptions: tuple[tuple[date, date], ...] = ()) -> Collection[int]:
+    """Return the positions of the exempt periods among `periods` (see `_exemption`).
+
+    Most organizations and members owe every period of the year: with no dissolution, no
+    approved exemption and no period starting before the floor, none is tested one by one.
+    """
+    if not exemptions and org.dissolved is None:
+        floor = _floor(org, ob, joined)
+        if floor is None or all(floor <= p.start for p in periods):
+            return ()
+    exempt = _exemption(org, ob, joined, exemptions)
+    return {i for i, p in enumerate(periods) if exempt(p)}
 
 
 def _in_force(ob: Obligation, periods: Iterable[Period], until: date | None) -> list[Period]:
@@ -578,7 +603,7 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
     found: list[Finding] = []
     keep_exempt = keep is None or "exempt" in keep
     keep_met = keep is None or "met" in keep
-    exempt = _exemption(org, ob, joined, exemptions)
+    exempt = _exempt_periods(org, ob, periods, joined, exemptions)
     met: Collection[int] = ()
     if days and keep is not None and (bare_met or not keep_met):
         met = _met(org, ob, periods, records, _on_time_days(periods) if on_time is None else on_time)
@@ -587,13 +612,15 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
     for i, period in enumerate(periods):
         if i in met and not keep_exempt and not keep_met:
             continue
-        if exempt(period):
+        if i in exempt:
             if keep_exempt:
                 found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
             continue
         if i in met:
             if keep_met:
-                found.append(_finding(org, ob, period, as_of, "met", (), (), member, group))
+                # `_finding` of a bare met period, inline: most of a province's periods are met
+                found.append(_new(Finding, (org.id, org.path, ob.slug, ob.name, period.key, "met", period.due, None, (), (),
+                                            member, group)))
             continue
         if days:
             finding = _judge(org, ob, period, records, days, as_of, catalog, member, group, keep)
