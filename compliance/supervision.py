@@ -184,6 +184,9 @@ class Tally(NamedTuple):
     monthly: dict[str, tuple[int, int]]
 
 
+_UNSEEN = object()
+
+
 class Rates:
     """Per organization and month, the periods that ended that month and how many were met; per organization, the year's."""
 
@@ -192,21 +195,27 @@ class Rates:
         self.window_first, self.as_of = window_first, as_of
         self.monthly: dict[str, dict[str, tuple[int, int]]] = {}
         self.yearly: dict[str, tuple[int, int]] = {}
+        self._label_of: dict[date, str | None] = {}      # a due day's charted month, None when not charted
 
     def tally(self, findings: Iterable[Finding]) -> Tally:
         """Return the counts of one organization's findings."""
         met = total = 0
         monthly: dict[str, list[int]] = {}
+        window_first, label_of = self.window_first, self._label_of
         for f in findings:
-            if f.status != "met" and f.status not in GAP_STATUSES:
+            status, due = f.status, f.due
+            if status != "met" and status not in GAP_STATUSES:
                 continue
-            if f.due >= self.window_first:
-                met += f.status == "met"
+            if due >= window_first:
+                met += status == "met"
                 total += 1
-            label = self.labels.get((f.due.year, f.due.month))
-            if label is not None and f.due < self.as_of:
+            # A province's periods fall due on a few hundred days: each day's label is found once.
+            label = label_of.get(due, _UNSEEN)
+            if label is _UNSEEN:
+                label = label_of[due] = self.labels.get((due.year, due.month)) if due < self.as_of else None
+            if label is not None:
                 counts = monthly.setdefault(label, [0, 0])
-                counts[0] += f.status == "met"
+                counts[0] += status == "met"
                 counts[1] += 1
         return Tally((met, total) if total else None, {label: (a, b) for label, (a, b) in monthly.items()})
 
@@ -238,9 +247,15 @@ class _RunCheck:
 
     def __init__(self, rates: Rates, open_gaps: dict[tuple, str]):
         self.rates, self.open_gaps = rates, open_gaps
+        # Most met periods are of an obligation with no open item in their organization: their
+        # gap is not made to be looked up.
+        self.open_obligations: dict[int, set[str]] = {}
+        for org_id, obligation, *_ in open_gaps:
+            self.open_obligations.setdefault(org_id, set()).add(obligation)
 
-    def __call__(self, _org_id: int, found: list[Finding]) -> OrgCheck:
+    def __call__(self, org_id: int, found: list[Finding]) -> OrgCheck:
         window_first = self.rates.window_first
+        open_here = self.open_obligations.get(org_id, ())
         kept: list[Finding] = []
         made_good: list[str] = []
         seen: list[Finding] = []
@@ -250,8 +265,7 @@ class _RunCheck:
             if f.due < window_first and not ("/" in f.period and f.status == "missed") and f.obligation not in WATCH_OBLIGATIONS:
                 continue
             if f.status == "met":
-                key = self.open_gaps.get(_gap_of(f))
-                if key is not None:
+                if f.obligation in open_here and (key := self.open_gaps.get(_gap_of(f))) is not None:
                     made_good.append(key)
             elif f.status in SNAPSHOT_STATUSES:
                 kept.append(f)
