@@ -486,11 +486,17 @@ class _Hours:
     date order as before, is made only for the members who need it (`attended`).
     """
 
-    def __init__(self, by_kind: dict[str, list[Record]]):
+    def __init__(self, by_kind: dict[str, list[Record]], first: date, last: date):
+        """Gather the records with 学时 held from `first` to `last` (the periods judged); `any_hours` tells whether any record has them, held when it may."""
         self.records: list[tuple[date, float, int, list[str] | tuple[str, ...]]] = []
+        self.any_hours = False
         for records in by_kind.values():
             for r in records:
                 if not r.hours:
+                    continue
+                self.any_hours = True
+                # The records of a year before the window (read for the watch) add to no period here.
+                if not first <= r.held_on <= last:
                     continue
                 # Stored lists are joined by 、 (imports and `log` normalize them).
                 names = r.attendees.split("、") if r.attendees else (r.member,) if r.member else ()
@@ -537,14 +543,17 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
     """
     found: list[Finding | None] = []
     if ob.per == "group":
+        by_group: dict[str | None, list[Record]] = defaultdict(list)
+        for r in kind_records:
+            by_group[r.group].append(r)
         for group in org.groups:
-            mine = [r for r in kind_records if r.group == group]
+            mine = by_group.get(group, [])
             days = [r.held_on for r in mine]
             found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group, on_time=on_time,
                                      bare_met=bare_met))
     elif ob.per == "member" and ob.min_hours:
-        hours = _Hours(by_kind)
-        if not hours.records:
+        hours = _Hours(by_kind, min(p.start for p in periods), max(p.end for p in periods))
+        if not hours.any_hours:
             return found      # a branch that records no 学时 at all is not judged on them
         # Exempt, or judged on the member's records; a member-year plainly met is left out
         # without them when met is not kept, and is met without them when it is kept bare.

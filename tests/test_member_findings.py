@@ -58,6 +58,14 @@ def test_a_branch_that_records_no_hours_is_not_judged_on_them(rules):
     assert judged(rules, [rec("theme_day", "2026-03-05", attendees="张三")], "training_hours") == {}
 
 
+def test_a_branch_that_recorded_hours_only_last_year_is_judged_on_this_years(rules):
+    # Evaluation gathers only the hours held in the periods judged; last year's still show the branch keeps them.
+    found = judged(rules, [rec("party_lecture", "2025-12-05", attendees="张三", hours=30)], "training_hours",
+                   as_of="2027-01-05")
+    assert {member: f.status for (member, _), f in found.items()} == {"张三": "missed", "李四": "missed", "王五": "missed"}
+    assert found[("张三", "2026")].records == () and found[("张三", "2026")].flags == ()
+
+
 def test_dues_paid_late_count_within_six_months_and_not_after(rules):
     records = [rec("dues", "2026-01-01", "2026-01-05", member="张三"),
                rec("dues", "2026-02-01", "2026-08-20", member="张三"),       # 28 Feb + 6 months = 28 Aug: in time
