@@ -28,9 +28,8 @@ STATUSES = ("met", "invalid", "missed", "due", "upcoming", "exempt")
 SEVERITY = {"missed": 0, "invalid": 1, "due": 2, "upcoming": 3, "met": 4, "exempt": 5}
 
 
-@dataclass(frozen=True)
-class MemberRef:
-    """A member as evaluation needs them."""
+class MemberRef(NamedTuple):
+    """A member as evaluation needs them (a named tuple: a province has a million)."""
 
     name: str
     mobile: bool = False

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -30,9 +30,8 @@ TRAINING_HOURS = 32.0
 LOST_CONTACT = timedelta(days=183)     # more than a half year
 
 
-@dataclass(frozen=True, slots=True)
-class MemberInfo:
-    """A member as these checks need them."""
+class MemberInfo(NamedTuple):
+    """A member as these checks need them (a named tuple: a province has a million)."""
 
     id: int
     org_id: int
