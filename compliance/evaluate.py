@@ -486,7 +486,10 @@ class _Hours:
     """
 
     def __init__(self, by_kind: dict[str, list[Record]], first: date, last: date):
-        """Gather the records with 学时 held from `first` to `last` (the periods judged); `any_hours` tells whether any record has them, held when it may."""
+        """Gather the records with 学时 held from `first` to `last` (the periods judged).
+
+        `any_hours` tells whether any of the records, held whenever, has 学时.
+        """
         self.records: list[tuple[date, float, int, list[str] | tuple[str, ...]]] = []
         self.any_hours = False
         for records in by_kind.values():
