@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from datetime import date, timedelta
 from typing import Callable, Iterable, Mapping, NamedTuple
 
@@ -23,7 +23,7 @@ from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text
 from compliance.store import Store
-from compliance.store.runs import OpenGap, RectificationRow, RunRow
+from compliance.store.runs import OpenGap, OrgLedger, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
 from compliance.tracking import WATCH_OBLIGATIONS, Window, run_span
@@ -62,7 +62,8 @@ class SupervisionResult:
     findings: list[Finding]
     branches: list[str]
     comparison: Comparison
-    ledger: list[RectificationRow]
+    ledger_counts: list[OrgLedger]      # the scope's ledger, counted by organization
+    read_ledger: Callable[[], list[RectificationRow]]
     org_paths: dict[int, str] = field(default_factory=dict)
     rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
     tallies: dict[str, tuple[int, int]] = field(default_factory=dict)    # org → (met, met + gaps) of the year
@@ -71,6 +72,12 @@ class SupervisionResult:
     @property
     def gaps(self) -> list[Finding]:
         return [f for f in self.findings if f.status in GAP_STATUSES]
+
+    @cached_property
+    def ledger(self) -> list[RectificationRow]:
+        """The scope's ledger items, oldest first, read when first asked for: a province's bulletin counts them
+        (`ledger_counts`), and its workbook is written by a process that reads them itself."""
+        return self.read_ledger()
 
 
 def gap_key(org_id: int, obligation: str, period: str, member: str | None, group: str | None) -> str:
@@ -397,7 +404,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     comparison = compare(snapshot, previous, prev_run, day.year)
     branches = [o.path for o in orgs if o.type == "党支部"]
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
-                             store.rectifications(by_id), paths, rates.rates(), rates.tallies(), stored.published)
+                             store.ledger_counts(by_id, stored.run.as_of), partial(store.rectifications, by_id), paths, rates.rates(),
+                             rates.tallies(), stored.published)
 
 
 def _watched(items: Iterable[OpenGap]) -> dict[tuple, list[str]]:

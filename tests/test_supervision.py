@@ -355,6 +355,30 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     assert (closed[str(late.id)], closed[str(in_time.id)]) == ("2026-12-01（逾期）", "2026-11-30")
 
 
+def test_the_ledger_counted_in_sql_is_the_ledger_counted_item_by_item(busy_town: Store, rules):
+    from compliance.report.bulletin import make_bulletin
+
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26))     # deadlines: 2026-11-30
+    busy_town.close_rectification(october.ledger[0].id, "已整改", date(2026, 12, 1))
+    busy_town.close_rectification(october.ledger[1].id, "已整改", date(2026, 11, 20))
+    result = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
+    assert "ledger" not in vars(result)
+    by_org: dict[int, list] = {}
+    for item in result.ledger:
+        by_org.setdefault(item.org_id, []).append(item)
+    expected = [(org_id, sum(i.closed_on is None for i in items), sum(i.closed_on is not None for i in items),
+                 sum(i.closed_on is None and i.deadline < date(2026, 12, 1) for i in items),
+                 min((i.deadline for i in items if i.closed_on is None), default=None), items[-1].responsible)
+                for org_id, items in sorted(by_org.items())]
+    assert [tuple(c) for c in result.ledger_counts] == expected
+    late = sum(row[3] for row in expected)
+    assert late and any(row[2] for row in expected)      # items past their deadline, and items closed
+    b = make_bulletin(result)
+    assert len(b.ledger_rows) == len(result.ledger) and f"已超过整改时限的{late}项" in b.requirements[0]
+    assert sorted(b.ledger_summary) == sorted([result.org_paths[row[0]].removeprefix(TOWN + "/"), str(row[1]), str(row[2]),
+                                               row[4].isoformat() if row[4] else "", row[5]] for row in expected)
+
+
 def test_closing_a_rectification_on_an_impossible_date_is_refused(runner, tmp_path: Path, busy_town: Store, rules):
     from compliance.cli import app
 
@@ -526,6 +550,7 @@ def test_the_workbook_begun_when_the_run_is_saved_is_the_one_written_after_it(bu
     b = make_bulletin(result)
     path = job.finish(b)
     assert path == tmp_path / "beside" / "通报-图河镇党委-2026-11.xlsx" and job.process.returncode == 0
+    assert "ledger" not in vars(result)      # the command counted the ledger; only the process read its items
     beside, serial = _cells(path), _cells(write_xlsx(b, tmp_path / "serial.xlsx"))
     assert beside == serial
     assert len(beside["整改台账"]) == len(result.ledger) + 1 and beside["汇总"][0][0] == b.title

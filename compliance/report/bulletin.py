@@ -45,18 +45,23 @@ class Bulletin:
 
 
 class LedgerRows(Sequence[list[str]]):
-    """The ledger's rows as a bulletin shows them, made when read: a province's ledger is not copied."""
+    """The ledger's rows as a bulletin shows them, made when read: a province's ledger is not copied.
 
-    def __init__(self, ledger: Sequence[RectificationRow], paths: dict[int, str], root: str | None):
-        self._ledger, self._paths, self._root = ledger, paths, root
+    Its length is the count of items; the items themselves are read (`SupervisionResult.ledger`)
+    only when a row is: a workbook written by another process reads them itself.
+    """
+
+    def __init__(self, result: SupervisionResult, count: int):
+        self._result, self._count = result, count
 
     def __len__(self) -> int:
-        return len(self._ledger)
+        return self._count
 
     def __getitem__(self, index):  # type: ignore[override]
+        ledger, paths, root = self._result.ledger, self._result.org_paths, self._result.scope.path
         if isinstance(index, slice):
-            return [_ledger_row(r, self._paths, self._root) for r in self._ledger[index]]
-        return _ledger_row(self._ledger[index], self._paths, self._root)
+            return [_ledger_row(r, paths, root) for r in ledger[index]]
+        return _ledger_row(ledger[index], paths, root)
 
 
 def _ledger_row(r: RectificationRow, paths: dict[int, str], root: str | None) -> list[str]:
@@ -149,18 +154,12 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         previous = rate
         ranking_rows.append([str(place), _short(org, root), f"{rate:.1%}", str(met), str(total)])
     paths = result.org_paths
-    ledger_rows = LedgerRows(result.ledger, paths, root)
-    per_org: dict[str, list] = {}
-    for r in result.ledger:
-        per_org.setdefault(_short(paths.get(r.org_id, ""), root), []).append(r)
-    ledger_summary = []
-    for org, items in sorted(per_org.items(), key=lambda kv: (-sum(r.closed_on is None for r in kv[1]), kv[0])):
-        still_open = [r for r in items if r.closed_on is None]
-        due = min((r.deadline for r in still_open), default=None)
-        ledger_summary.append([org, str(len(still_open)), str(len(items) - len(still_open)),
-                               due.isoformat() if due else "", items[-1].responsible])
+    counts = result.ledger_counts
+    ledger_rows = LedgerRows(result, sum(c.open + c.closed for c in counts))
+    named = sorted(((_short(paths.get(c.org_id, ""), root), c) for c in counts), key=lambda nc: (-nc[1].open, nc[0]))
+    ledger_summary = [[org, str(c.open), str(c.closed), c.due.isoformat() if c.due else "", c.responsible] for org, c in named]
     deadline = next_month_end(result.run.as_of.replace(day=1))
-    late = sum(1 for r in result.ledger if r.closed_on is None and r.deadline < result.run.as_of)
+    late = sum(c.late for c in counts)
     requirements = [
         f"各党支部要对照问题清单逐项认领，查找原因，明确责任人，本月新发现的问题于{deadline.isoformat()}前完成整改"
         + (f"；已超过整改时限的{late}项要立即整改" if late else "") + "。",
