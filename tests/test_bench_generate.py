@@ -116,3 +116,20 @@ def test_the_read_floor_fetches_the_records_evaluation_reads(tmp_path: Path, rul
     assert fetched == read and len(read) == counts["records"] - 1
     assert first not in {r[0] for r in read} and (second, "更正后的议题") in {(r[0], r[3]) for r in read}
     assert read_floor(db) > 0
+
+
+def test_the_import_floors_leave_no_database_behind_and_the_table_names_the_second(tmp_path: Path, rules) -> None:
+    from benchmarks.province import import_floor, table
+    from tests.conftest import load_province
+
+    generate_province(tmp_path, 20, seed=5, dues_share=0.0)
+    db = tmp_path / "p.db"
+    load_province(f"sqlite:///{db}", rules, tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert import_floor(db, tmp_path / "floor.db") > 0 and import_floor(db, tmp_path / "floor.db", wal=True) > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    measure = {"branches": 20, "records": 3000, "measure": "record import", "seconds": 3.0, "floor_seconds": 1.0,
+               "ratio": 3.0, "floor2_seconds": 1.5, "floor2": "WAL", "ratio2": 2.0, "records_per_s": 1000,
+               "peak_mb": 60.0, "tree_mb": 80.0, "status": "ok", "target": "yes"}
+    row = table([{"measures": [measure]}]).splitlines()[1]
+    assert "1.500 (WAL)" in row and "2.00x" in row
