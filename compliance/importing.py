@@ -555,12 +555,15 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     return row
 
 
-def row_identity(values: tuple[Any, ...]) -> str:
-    """Return the re-import key (`record_identity`) of a checked row, given as the values of `ROW_FIELDS`."""
+def row_identity(values: tuple[Any, ...], held_on: date | None = None) -> str:
+    """Return the re-import key (`record_identity`) of a checked row, given as the values of `ROW_FIELDS`.
+
+    `held_on` stands for the row's date when its values carry it otherwise (a day number, on the wire).
+    """
     # Two talks of one member on one day differ by whom they talked with.
     topic, counterpart = values[_TOPIC], values[_COUNTERPART]
     topic_key = topic if not counterpart else f"{topic or ''}\x1e{counterpart}"
-    return record_identity(values[_ORG], values[_KIND], values[_HELD], values[_GROUP], values[_MEMBER], topic_key)
+    return record_identity(values[_ORG], values[_KIND], held_on or values[_HELD], values[_GROUP], values[_MEMBER], topic_key)
 
 
 _FLAGS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
@@ -668,17 +671,17 @@ _row_content = itemgetter(*map(ROW_FIELDS.index, RECORD_CONTENT))
 
 
 class CheckedChunk(NamedTuple):
-    """A chunk of rows checked: those fit to write (as `_wire` makes them), its earliest problems (row, text) and how many, and the rows read so far."""
+    """A chunk of rows checked: those fit to write (row number, values as `_wire` makes them, identity), its earliest problems (row, text) and how many, and the rows read so far."""
 
-    rows: list[tuple[int, tuple[Any, ...]]]
+    rows: list[tuple[int, tuple[Any, ...], str]]
     listed: list[tuple[int, str]]
     problems: int
     read: int
 
-    def values(self) -> list[tuple[int, tuple[Any, ...]]]:
-        """Return the rows as (row number, values of `ROW_FIELDS`), dates as dates."""
-        return [(number, (*v[:_HELD], _day(v[_HELD]), None if v[_FIRST] is None else _noon(v[_FIRST])))
-                for number, v in self.rows]
+    def values(self) -> list[tuple[int, tuple[Any, ...], str]]:
+        """Return the rows as (row number, values of `ROW_FIELDS`, identity), dates as dates."""
+        return [(number, (*v[:_HELD], _day(v[_HELD]), None if v[_FIRST] is None else _noon(v[_FIRST])), identity)
+                for number, v, identity in self.rows]
 
 
 def _row_values(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -714,22 +717,23 @@ class _CheckRows:
 
     def __call__(self, chunk: list[tuple[int, dict[str, Any]]]) -> CheckedChunk:
         problems = _Problems(self.table)
-        checked: list[tuple[int, tuple[Any, ...]]] = []
+        checked: list[tuple[int, tuple[Any, ...], str]] = []
         for number, values in chunk:
             row = _record_row(problems, number, values, self.ctx)
             if row is not None:
-                checked.append((number, _wire(row)))
+                wire = _wire(row)
+                # Hashed here, in the worker that checks ahead: the writing process is the busier one.
+                checked.append((number, wire, row_identity(wire, row["held_on"])))
         return CheckedChunk(checked, problems.earliest(), problems.count, self.table.count)
 
 
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
-                checked: list[tuple[int, tuple[Any, ...]]]) -> None:
-    """Write one chunk of checked rows (values of `ROW_FIELDS`): new records and new versions; a row repeating an earlier one with other content is a problem."""
-    identities = [row_identity(values) for _, values in checked]
-    current = batch.current(list({(values[_ORG], identity) for (_, values), identity in zip(checked, identities)}))
+                checked: list[tuple[int, tuple[Any, ...], str]]) -> None:
+    """Write one chunk of checked rows (row number, values of `ROW_FIELDS`, identity): new records and new versions; a row repeating an earlier one with other content is a problem."""
+    current = batch.current(list({(values[_ORG], identity) for _, values, identity in checked}))
     pending: dict[str, tuple[int, tuple[Any, ...]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
-    for (number, values), identity in zip(checked, identities):
+    for number, values, identity in checked:
         earlier: tuple[int, tuple[Any, ...]] | None = None
         old = current.get(identity)
         if identity in pending:

@@ -114,7 +114,11 @@ def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp
     row = importing._record_row(importing._Problems(table), chunk[0][0], chunk[0][1], ctx)
     assert checked.problems == 0 and row is not None
     assert set(row) == set(importing.ROW_FIELDS)
-    assert checked.values() == [(chunk[0][0], tuple(row[name] for name in importing.ROW_FIELDS))]
+    values = tuple(row[name] for name in importing.ROW_FIELDS)
+    # The identity is hashed where the row is checked: the one `record correct` gives the same values.
+    assert checked.values() == [(chunk[0][0], values, importing.row_identity(values))]
+    assert importing.row_identity(values) == importing.record_identity(
+        row["org_id"], "heart_talk", date(2026, 3, 2), "第一党小组", row["member_id"], "谈心\x1e党员第一党支部1")
     assert row["held_on"] == date(2026, 3, 2) and row["first_recorded_at"].date() == date(2026, 3, 3)
 
 
