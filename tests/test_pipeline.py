@@ -300,3 +300,30 @@ def test_a_bad_byte_in_a_column_without_a_header_is_named_by_its_position(town: 
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, path)
     assert str(caught.value).startswith("records.csv 第11行第14列：含有 UTF-8 编码不允许的字节"), str(caught.value)
+
+
+def test_the_worker_checks_chunks_ahead_while_the_parent_is_busy():
+    import multiprocessing
+    import time
+
+    from compliance import pipeline
+
+    if not pipeline.can_fork():
+        pytest.skip("workers are forked on Linux only")
+    checked = multiprocessing.get_context("fork").Value("i", 0)
+
+    def check(chunk: list[int]) -> bytes:
+        with checked.get_lock():
+            checked.value += 1
+        return bytes(100_000)        # larger than a pipe's buffer: a send waits until the parent reads
+
+    with pipeline.checked_chunks(range(40), check, 2, ahead=True) as chunks:
+        first = next(chunks)
+        # The parent is busy with the first chunk: the worker goes on with the next ones.
+        deadline = time.monotonic() + 30
+        while checked.value < 2 + pipeline.AHEAD and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert checked.value >= 2 + pipeline.AHEAD
+        # Every chunk arrives, in order (the first of one row, then of two).
+        assert len(first) == 100_000 and 1 + sum(1 for _ in chunks) == len(list(pipeline._chunks(range(40), 2, start=1)))
+    assert checked.value == len(list(pipeline._chunks(range(40), 2, start=1)))
