@@ -143,7 +143,7 @@ class _Outbox:
 
     def __init__(self, send: Any):
         self._send = send
-        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=AHEAD)
+        self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=AHEAD)       # as ForkingPickler.dumps gives them
         self.closed = threading.Event()
         self._thread = threading.Thread(target=self._write, daemon=True, name="checked-chunks")
         self._thread.start()
