@@ -730,7 +730,10 @@ class _CheckRows:
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
                 checked: list[tuple[int, tuple[Any, ...], str]]) -> None:
     """Write one chunk of checked rows (row number, values of `ROW_FIELDS`, identity): new records and new versions; a row repeating an earlier one with other content is a problem."""
-    current = batch.current(list({(values[_ORG], identity) for _, values, identity in checked}))
+    # A province's first import finds no stored record: its rows' keys are not even gathered.
+    findable = batch.findable({values[_ORG] for _, values, _ in checked})
+    current = batch.current(list({(values[_ORG], identity) for _, values, identity in checked if values[_ORG] in findable})
+                            if findable else [])
     pending: dict[str, tuple[int, tuple[Any, ...]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
     for number, values, identity in checked:

@@ -222,6 +222,30 @@ def test_a_stored_record_matched_twice_with_different_content_names_the_first_ro
     assert (changed.added, changed.updated, changed.unchanged) == (1, 1, 0) and _records(town) == 3
 
 
+def test_a_first_import_looks_up_no_stored_record_and_a_second_one_does(town: Store, rules, tmp_path: Path, monkeypatch):
+    """A province's first import probed the identity index for each of its rows: 3 s of a 42 s import at 10,000 branches."""
+    monkeypatch.setattr(importing, "CHUNK", 2)
+    lookups: list = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany) -> None:
+        if statement.lstrip().startswith(("SELECT", "WITH")) and "record.identity" in statement \
+                and "superseded_at IS NULL" in statement:
+            lookups.append(parameters)
+
+    rows = [f"{BRANCH},党员大会,2026-01-05,10,8,,,", f"{BRANCH},党员大会,2026-02-05,10,8,,,",
+            f"{BRANCH},党员大会,2026-03-05,10,8,,,", "ZZ2,党员大会,2026-01-05,10,8,,,"]
+    event.listen(town.engine, "before_cursor_execute", listener)
+    try:
+        first = _import(town, rules, tmp_path, *rows)
+        # The second chunk looks up its row of the branch the first chunk wrote, not ZZ2's.
+        assert (first.added, len(lookups)) == (4, 1) and len(lookups[0]) == 2
+        lookups.clear()
+        again = _import(town, rules, tmp_path, *rows)
+    finally:
+        event.remove(town.engine, "before_cursor_execute", listener)
+    assert (again.added, again.unchanged) == (0, 4) and [len(p) for p in lookups] == [4, 4]
+
+
 def test_cells_are_stripped_and_spaces_squeezed_and_extra_cells_ignored(town: Store, rules, tmp_path: Path):
     path = tmp_path / "records.csv"
     path.write_text(f"党组织,类型,日期,主题\n {BRANCH}\t,党员大会 ,2026-01-05,学习\u3000 党章  \n"

@@ -196,13 +196,14 @@ class RecordBatch:
         self._day = self._columns.converter("held_on")
         self._instant = self._columns.converter("recorded_at")
         self._lookup: dict[int, str] = {}
+        self._stored: dict[int, bool] = {}       # organization id: whether it had records before the batch
 
     def current(self, keys: list[tuple[int, str]]) -> dict[str, dict[str, Any]]:
         """Return the current version of each record with one of `keys`, (organization id, identity) (those this batch wrote too).
 
         The identity index leads with the organization: an import's rows come organization by
         organization, so its probes and inserts stay in a few pages instead of all over an
-        index of random hashes (see migration 0006).
+        index of random hashes (see migration 0006). Only organizations `findable` returns hold any.
         """
         found: dict[str, int] = {}
         for chunk in chunks(keys):
@@ -226,6 +227,15 @@ class RecordBatch:
             for row in self.conn.execute(select(RECORD).where(RECORD.c.id.in_(ids))).mappings():
                 rows[row["identity"]] = dict(row)
         return rows
+
+    def findable(self, org_ids: set[int]) -> set[int]:
+        """Return those of `org_ids` that may hold records `current` finds: they had some before the batch, or it wrote some."""
+        unknown = [org_id for org_id in org_ids if org_id not in self._stored]
+        for chunk in chunks(unknown):
+            query = select(RECORD.c.org_id).where(RECORD.c.org_id.in_(chunk), RECORD.c.id <= self.before).distinct()
+            stored = set(self.conn.execute(query).scalars())
+            self._stored.update((org_id, org_id in stored) for org_id in chunk)
+        return {org_id for org_id in org_ids if self._stored[org_id] or org_id in self.org_ids}
 
     def write(self, new: list[tuple[str, tuple[Any, ...]]], versions: list[tuple[dict[str, Any], tuple[Any, ...]]]) -> range:
         """Insert new records and new versions of current ones; return the ids given, in order.
