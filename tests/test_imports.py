@@ -256,6 +256,17 @@ def test_cells_are_stripped_and_spaces_squeezed_and_extra_cells_ignored(town: St
     assert topics == {"学习 党章", "学习党章"}
 
 
+@pytest.mark.parametrize("space", ["\t", "\u3000", "\xa0", "\u2003", "\u2028"])
+def test_a_cell_whose_only_odd_character_is_a_space_other_than_the_plain_one_is_squeezed(town: Store, rules, tmp_path: Path,
+                                                                                        space):
+    # Nothing else in the row (no double space, no space at either end of a cell) asks for squeezing.
+    path = tmp_path / "records.csv"            # not write_csv: its splitlines would split at U+2028
+    path.write_text(f"党组织,类型,日期,主题\n{BRANCH},党员大会,2026-01-05,学习{space}党章\n", encoding="utf-8")
+    assert importing.import_records(town, rules, path).added == 1
+    topics = [r["topic"] for r in town.org_records(importing.OrgIndex(town.orgs()).resolve(BRANCH).id)]
+    assert topics == ["学习 党章"]
+
+
 def test_importing_a_big_file_keeps_memory_to_a_chunk(town: Store, rules, tmp_path: Path, monkeypatch):
     import tracemalloc
 
