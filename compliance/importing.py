@@ -639,14 +639,14 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     action = "record_import" if path else "log"
     try:
         with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \
-                store.record_batch(source) as batch:
+                store.record_batch(source, held=_day, first=_first) as batch:
             if table.digest is not None:
                 table.digest.start()        # the worker that checks ahead is forked: hashed meanwhile
             numbers = _RowNumbers(batch.before)
             for chunk in checked:
                 problems.merge(chunk.listed, chunk.problems)
                 table.count = chunk.read
-                _load_chunk(problems, batch, numbers, result, chunk.values())
+                _load_chunk(problems, batch, numbers, result, chunk.rows)
             problems.raise_if_any()
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
@@ -678,11 +678,6 @@ class CheckedChunk(NamedTuple):
     problems: int
     read: int
 
-    def values(self) -> list[tuple[int, tuple[Any, ...], str]]:
-        """Return the rows as (row number, values of `ROW_FIELDS`, identity), dates as dates."""
-        return [(number, (*v[:_HELD], _day(v[_HELD]), None if v[_FIRST] is None else _noon(v[_FIRST])), identity)
-                for number, v, identity in self.rows]
-
 
 def _row_values(row: dict[str, Any]) -> tuple[Any, ...]:
     """Return a checked row (as `_record_row` makes it) as the values of `ROW_FIELDS`."""
@@ -709,6 +704,11 @@ def _noon(number: int) -> datetime:
     return datetime.combine(date.fromordinal(number), time(12, 0), tzinfo=TZ)
 
 
+def _first(number: int | None) -> datetime | None:
+    """Return a row's first recording from its day number (`_wire`), or None."""
+    return None if number is None else _noon(number)
+
+
 class _CheckRows:
     """Check one chunk of a file's rows (in the worker that reads ahead, for a large file)."""
 
@@ -729,7 +729,7 @@ class _CheckRows:
 
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
                 checked: list[tuple[int, tuple[Any, ...], str]]) -> None:
-    """Write one chunk of checked rows (row number, values of `ROW_FIELDS`, identity): new records and new versions; a row repeating an earlier one with other content is a problem."""
+    """Write one chunk of checked rows (row number, values as `_wire` makes them, identity): new records and new versions; a row repeating an earlier one with other content is a problem."""
     # A province's first import finds no stored record: its rows' keys are not even gathered.
     findable = batch.findable({values[_ORG] for _, values, _ in checked})
     current = batch.current(list({(values[_ORG], identity) for _, values, identity in checked if values[_ORG] in findable})
@@ -764,8 +764,8 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
 
 
 def _content(version: dict[str, Any]) -> tuple[Any, ...]:
-    """Return what a re-import compares of a stored version."""
-    return tuple(version.get(k) for k in RECORD_CONTENT)
+    """Return what a re-import compares of a stored version, as `_row_content` gives it of a checked row (the day as its number)."""
+    return tuple(version["held_on"].toordinal() if k == "held_on" else version.get(k) for k in RECORD_CONTENT)
 
 
 def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:

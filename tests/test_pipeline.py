@@ -116,7 +116,10 @@ def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp
     assert set(row) == set(importing.ROW_FIELDS)
     values = tuple(row[name] for name in importing.ROW_FIELDS)
     # The identity is hashed where the row is checked: the one `record correct` gives the same values.
-    assert checked.values() == [(chunk[0][0], values, importing.row_identity(values))]
+    wire = (*values[:importing._HELD], date(2026, 3, 2).toordinal(), date(2026, 3, 3).toordinal())
+    assert checked.rows == [(chunk[0][0], wire, importing.row_identity(values))]
+    # The writer turns the day numbers back into the day held and the first recording.
+    assert (importing._day(wire[importing._HELD]), importing._first(wire[importing._FIRST])) == (row["held_on"], row["first_recorded_at"])
     assert importing.row_identity(values) == importing.record_identity(
         row["org_id"], "heart_talk", date(2026, 3, 2), "第一党小组", row["member_id"], "谈心\x1e党员第一党支部1")
     assert row["held_on"] == date(2026, 3, 2) and row["first_recorded_at"].date() == date(2026, 3, 3)

@@ -36,6 +36,22 @@ def _replace(conn: Any, old: dict[str, Any], **values: Any) -> None:
         raise InputError(f"记录 {old['record_id']} 刚被其他操作改动，请重新查看后再试")
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+class _Memo(dict):
+    """value -> `make(value)`, each value made once."""
+
+    def __init__(self, make: Callable[[Any], Any]):
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, value: Any) -> Any:
+        made = self[value] = self._make(value)
+        return made
+
+
 class RecordQueries:
     """Record versions; expects `self.engine`, `self.clock` and `self.audit` (see `Store`)."""
 
@@ -111,15 +127,18 @@ class RecordQueries:
             self.audit(conn, "void", "record", record_id, old["org_id"], {"version": old["version"]}, reason)
 
     @contextmanager
-    def record_batch(self, source: str) -> Iterator["RecordBatch"]:
+    def record_batch(self, source: str, held: Callable[[Any], date] = _same,
+                     first: Callable[[Any], datetime | None] = _same) -> Iterator["RecordBatch"]:
         """Open one write transaction for records that arrive in chunks; commit when the block ends.
 
         An exception inside the block rolls back everything the batch wrote, so an import that
-        finds a bad row after writing earlier chunks leaves nothing behind.
+        finds a bad row after writing earlier chunks leaves nothing behind. A row may give its
+        day held and its first recording as other values (day numbers, say) that `held` and
+        `first` turn into a date and a time.
         """
         with self.writing() as conn, _page_cache(conn, BATCH_CACHE_KB):
             before = conn.execute(select(func.max(RECORD.c.id))).scalar() or 0
-            yield RecordBatch(conn, self.clock(), source, self.audit, before)
+            yield RecordBatch(conn, self.clock(), source, self.audit, before, held, first)
 
 
 # SQLite's page cache while a batch writes (its default is 2 MB): the record_identity index of a
@@ -182,7 +201,8 @@ class RecordBatch:
     keeping the file's rows in memory. Versions with an id above `before` are this batch's.
     """
 
-    def __init__(self, conn: Connection, stamp: datetime, source: str, audit: Callable[..., None], before: int):
+    def __init__(self, conn: Connection, stamp: datetime, source: str, audit: Callable[..., None], before: int,
+                 held: Callable[[Any], date] = _same, first: Callable[[Any], datetime | None] = _same):
         self.conn = conn
         self.before = before                      # the largest id before the batch: larger ones are its own
         self.stamp = stamp
@@ -193,8 +213,12 @@ class RecordBatch:
         self.org_ids: set[int] = set()
         self.single: dict[str, Any] | None = None  # the content of the last record written
         self._columns = Columns(conn, RECORD, WRITTEN)
-        self._day = self._columns.converter("held_on")
-        self._instant = self._columns.converter("recorded_at")
+        self._held, self._first = held, first
+        # What the driver is given for a row's day held and first recording, each value converted once.
+        day, instant = self._columns.converter("held_on"), self._columns.converter("recorded_at")
+        self._day = _Memo(lambda value: day(held(value)))
+        self._first_instant = _Memo(lambda value: instant(first(value)))
+        self._instant = instant
         self._lookup: dict[int, str] = {}
         self._stored: dict[int, bool] = {}       # organization id: whether it had records before the batch
 
@@ -248,12 +272,12 @@ class RecordBatch:
             return range(0)
         ids = reserve_ids(self.conn, RECORD, count)
         stamp, source, plain = self.stamp, self.source, len(PLAIN)
-        day, instant = self._day, self._instant
+        day, first, instant = self._day, self._first_instant, self._instant
         recorded = instant(stamp)
         rows = []
         for row_id, (identity, values) in zip(ids, new):
-            rows.append((row_id, row_id, 1, identity, *values[:plain], source, day(values[plain]),
-                         instant(values[plain + 1] or stamp), recorded))
+            rows.append((row_id, row_id, 1, identity, *values[:plain], source, day[values[plain]],
+                         recorded if values[plain + 1] is None else first[values[plain + 1]], recorded))
         for row_id, (old, values) in zip(ids[len(new):], versions):
             # Under the write lock nobody else can have replaced the version we read;
             # the guard makes sure of it rather than forking the record.
@@ -262,14 +286,15 @@ class RecordBatch:
             if done != 1:
                 raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
             rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *values[:plain], source,
-                         day(values[plain]), instant(old["first_recorded_at"]), recorded))
+                         day[values[plain]], instant(old["first_recorded_at"]), recorded))
             self.new_versions.append(old["record_id"])
         self._columns.insert(rows)
         if new:
             self.created.append(ids[:len(new)])
         self.org_ids.update(values[0] for _, values in new)
         self.org_ids.update(values[0] for _, values in versions)
-        self.single = dict(zip(ROW, (new or versions)[-1][1]))
+        last = (new or versions)[-1][1]
+        self.single = dict(zip(ROW, (*last[:plain], self._held(last[plain]), self._first(last[plain + 1]))))
         if not new:
             del self.single["first_recorded_at"]       # a new version keeps the record's first recording
         return ids
