@@ -189,6 +189,9 @@ def test_member_checks_of_a_province_hold_one_organization_at_a_time(provinces, 
 def test_a_supervision_run_issues_the_same_statements_for_10_and_1000_branches(provinces, rules):
     counts = {}
     for branches, (store, root) in provinces.items():
+        # The tree as the store last read it is checked against the audit chain: an earlier test
+        # that logged dues in one province (not in the other) costs that check two more statements.
+        store.orgs()
         result = {}
         counts[branches] = _statements(store, lambda: result.update(run=supervise(store, rules, root, "2026-11", DAY)))
         assert result["run"].written
