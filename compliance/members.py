@@ -216,6 +216,17 @@ def gaps(months: Iterable[int], last: int) -> list[tuple[int, int, bool]]:
     return found
 
 
+class _MonthIndexes(dict):
+    """A YYYY-MM month -> its `month_index`, each month converted once (a province pays dues for millions of member-months)."""
+
+    def __missing__(self, month: str) -> int:
+        i = self[month] = int(month[:4]) * 12 + int(month[5:7]) - 1
+        return i
+
+
+_MONTH_INDEXES = _MonthIndexes()
+
+
 def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, since: date, last: int,
               absent: dict[str, list[int]] | None = None) -> list[tuple[str, list[tuple[int, int, bool]]]]:
     """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues).
@@ -233,7 +244,7 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
         excluded = exempt | a.reported(m.name) if m.name in a.reports else exempt
         found.append(("absence", gaps([i for i in missed if first <= i <= last and i not in excluded], last)))
     if paid is not None:
-        months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}     # month_index of each YYYY-MM key
+        months = set(map(_MONTH_INDEXES.__getitem__, paid))     # month_index of each YYYY-MM key
         found.append(("dues", runs(months, first, last, exempt)))
     return found
 

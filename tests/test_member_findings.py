@@ -218,11 +218,18 @@ def test_the_early_warning_is_configurable(runner, tmp_path: Path):
 
 def test_a_dues_payment_becomes_the_record_of_its_member_and_month():
     from compliance.evaluate import Record
-    from compliance.tracking import _dues_record, _month_start
+    from compliance.orgs import MemberRow
+    from compliance.store.scope import Payment
+    from compliance.tracking import _dues_records
 
-    made = _dues_record(5, 7, _month_start("2026-03"), date(2026, 4, 9), "张三")
-    assert made == Record(-7, 5, "dues", date(2026, 3, 1), date(2026, 4, 9), member="张三")
-    assert (made.member, made.attendees, made.hours) == ("张三", None, None)
+    members = [MemberRow(7, 5, "张三", None, "正式党员", False, None), MemberRow(8, 5, "李四", None, "正式党员", False, None)]
+    paid = [Payment(5, 7, "2026-03", date(2026, 4, 9)), Payment(5, 7, "2026-04", date(2026, 4, 9)), Payment(5, 9, "2026-12", date(2026, 12, 1))]
+    dues: dict = {}
+    made = _dues_records(5, paid, members, dues)
+    assert made[0] == Record(-7, 5, "dues", date(2026, 3, 1), date(2026, 4, 9), member="张三")
+    assert (made[0].member, made[0].attendees, made[0].hours) == ("张三", None, None)
+    assert [(r.held_on, r.member) for r in made[1:]] == [(date(2026, 4, 1), "张三"), (date(2026, 12, 1), None)]    # 9: not on the roster
+    assert dues == {7: {"2026-03": date(2026, 4, 9), "2026-04": date(2026, 4, 9)}, 9: {"2026-12": date(2026, 12, 1)}}
 
 
 def test_a_members_ledger_items_follow_the_member_up_instead_of_holding_a_meeting_again(rules):
