@@ -256,10 +256,13 @@ class MemberExemption(SQLModel, table=True):
 class DuesPayment(SQLModel, table=True):
     """A member's dues for one month (党费), paid on a date; advance payments are months ahead."""
 
-    __table_args__ = (UniqueConstraint("member_id", "month", name="uq_dues_member_month"),)
+    # A scope's payments are read member by member (`ScopeQueries.scope_dues`): the index holds every
+    # column read, so the rows themselves are not looked up.
+    __table_args__ = (UniqueConstraint("member_id", "month", name="uq_dues_member_month"),
+                      Index("ix_duespayment_member_month_paid", "member_id", "month", "paid_on"))
 
     id: int | None = Field(default=None, primary_key=True)
-    member_id: int = Field(foreign_key="member.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
     month: str = Field(max_length=7)
     amount: float
     paid_on: date

@@ -38,6 +38,28 @@ def test_schema_from_migrations_matches_the_models(store: Store):
     assert diff == []
 
 
+def test_a_scopes_dues_are_read_from_an_index_without_looking_up_their_rows(sqlite_url: str):
+    """Evaluation reads a scope's payments member by member: where every township records dues they
+    outnumber the records three to one, and each payment's row was looked up through the member index."""
+    store = Store(sqlite_url)
+    store.upgrade()
+    executed: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        executed.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        assert list(store.scope_dues("图河镇党委", (1, 10), date(2026, 11, 20))) == []
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    statement, parameters = next((s, p) for s, p in executed if "duespayment" in s)
+    with store.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert any(line.startswith("SEARCH duespayment USING COVERING INDEX") for line in plan), plan
+    store.engine.dispose()
+
+
 def test_upgrade_twice_keeps_the_data(town: Store):
     before = _count(town, model.Member.__table__)
     town.upgrade()
