@@ -173,7 +173,7 @@ def _dues_records(org_id: int, paid: Iterable[Payment], members: Iterable[Member
     """Return an organization's dues payments as monthly "dues" records of their members, and gather each member's months paid in `dues`.
 
     A payment is a record of its member held on its month's first day and recorded the day it
-    was paid. A province's payments can outnumber its records four to one: each is made in one
+    was paid. A province's payments can outnumber its records three to one: each is made in one
     loop, as a plain tuple (a named tuple's own __new__ is a Python call).
     """
     names = {m.id: m.name for m in members}
