@@ -92,8 +92,10 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     only the records and payments they are judged on are read. With `spans`, a member's run of
     months has the months it spans as its period (see `watch_findings`).
 
-    The scope is read with one query each for records, members, dues and exemptions, whatever
-    its size, streamed in organization order: only one organization's rows are held at a time.
+    The scope is read with one query each for records, members, dues and exemptions, and one
+    for which organizations record dues, whatever its size, streamed in organization order: only
+    one organization's rows are held at a time. Records and payments are read from `_watch_since`
+    on (records of lasting kinds whenever held), so that years of history cost nothing.
     With `ids` (a range of ids, first to last, or a frozenset of them, as `in_scope` takes them,
     holding the id of every one of `orgs`), only those organizations of the scope are read;
     without, the ids of `orgs` (`ids_of`).
@@ -108,7 +110,11 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     kinds = None if only is None else _judged_kinds(rules, only, watched)
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
-    payments = by_org(store.scope_dues(root.path, ids, window.as_of, window.known_at) if watched or "dues" in only else ())
+    # Payments for months before `since` are judged by nothing, however many years of them there are; whether
+    # an organization records dues at all is asked of every payment (its members' first ones in the index).
+    dues_read = watched or "dues" in only
+    payments = by_org(store.scope_dues(root.path, ids, window.as_of, window.known_at, since) if dues_read else ())
+    dues_orgs = store.dues_orgs(root.path, ids, window.as_of, window.known_at) if dues_read else set()
     exemptions = store.scope_exemptions(root.path, ids)
     fallback = default_catalog(store)
     warn = watch_months(store)
@@ -124,8 +130,9 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         dues: dict[int, dict[str, date]] = {}
         if (paid := payments.take(org.id)):
             org_records.extend(_dues_records(org.id, paid, members, dues))
+        records_dues = org.id in dues_orgs
         facts = org_facts(index, org, members, exemptions)
-        skip = [] if dues else ["dues"]
+        skip = [] if records_dues else ["dues"]
         if only is not None:
             skip.extend(o.slug for o in catalog.obligations if o.slug not in only)
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
@@ -133,7 +140,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]
-            runs = watch_runs(infos, org_records, dues, {org.id} if dues else set(), window.as_of,
+            runs = watch_runs(infos, org_records, dues, {org.id} if records_dues else set(), window.as_of,
                               watch_start(window.watch_from or since, facts.starts), warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from compliance import importing, membership
 from compliance.evaluate import Finding, MemberRef, OrgFacts, Record, evaluate_org
@@ -158,6 +159,36 @@ def test_watch_talks_and_dues_appear_in_status_and_overdue(town: Store, rules, t
     listed = {(f.obligation, f.member, f.period): f.status for f in overdue(town, rules, "图河镇党委", window)}
     assert listed[("absence_watch", away, "2026-05")] == "missed"
     assert listed[("dues", away, "2026-10")] == "due"          # paid by quarter: due on 31 December, not missed
+
+
+def test_dues_paid_only_years_ago_are_not_read_and_the_branch_is_still_judged_on_dues(town: Store, rules, tmp_path: Path):
+    """Evaluation reads payments for the months from a year before its window on, as it reads records,
+    so that years of payments cost nothing; a branch whose last payment is older still records dues."""
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    payer = sorted(m.name for m in town.members() if m.org_id == branch.id)[0]
+    dues = ["姓名,党组织,月份,金额,交纳日期"] + [f"{payer},{BRANCH_PATH},2024-{m:02d},10,2024-{m:02d}-05" for m in range(1, 13)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(dues)))
+    day = date(2026, 11, 20)
+    read: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "duespayment.month >=" in statement:
+            read.append((statement, parameters))
+
+    event.listen(town.engine, "before_cursor_execute", capture)
+    try:
+        listed = {(f.obligation, f.member, f.period): f.status for f in overdue(town, rules, "图河镇党委", Window(date(2026, 1, 1), day, day))}
+    finally:
+        event.remove(town.engine, "before_cursor_execute", capture)
+    assert len(read) == 1 and "2025-01" in str(read[0][1])          # a year before the window's first month
+    assert listed[("dues", payer, "2026-05")] == "missed"
+    assert any(obligation == "dues_watch" and member == payer for obligation, member, _ in listed)
+    here = {m.name for m in town.members() if m.org_id == branch.id}
+    assert {member for obligation, member, _ in listed if obligation == "dues"} == here      # no other branch records dues
+    assert list(town.scope_dues("图河镇党委", None, day, None, date(2025, 1, 1))) == []
+    assert town.dues_orgs("图河镇党委", None, day) == {branch.id}
+    assert town.dues_orgs("图河镇党委", None, date(2023, 12, 31)) == set()         # nothing paid yet then
 
 
 def test_a_talk_must_name_a_member_of_the_roster_as_its_counterpart(town: Store, rules, tmp_path: Path):

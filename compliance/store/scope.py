@@ -215,23 +215,36 @@ class ScopeQueries:
         return self._stream(query, tuple)
 
     def scope_dues(self, root_path: str, ids: Ids | None = None, until: date | None = None,
-                   known_at: datetime | None = None) -> Iterator[tuple[int, list[Payment]]]:
+                   known_at: datetime | None = None, since: date | None = None) -> Iterator[tuple[int, list[Payment]]]:
         """Yield (organization id, its members' dues payments) at or below `root_path` (in organizations with an id in `ids`).
 
-        With `until`, only what was paid by that day; with `known_at`, only what this database had been told by then.
+        With `until`, only what was paid by that day; with `known_at`, only what this database had
+        been told by then; with `since`, only the payments for its month and later ones.
         """
         query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
                  .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
                  .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
-        if until is not None:
-            query = query.where(DUES.c.paid_on <= until)
-        if known_at is not None:
-            query = query.where(DUES.c.created_at <= known_at)
+        query = query.where(*_paid(until, known_at))
+        if since is not None:
+            query = query.where(DUES.c.month >= f"{since:%Y-%m}")
         sqlite = self.engine.dialect.name == "sqlite"
         new, paid = tuple.__new__, Days()
         if sqlite:
             return self._groups(query, lambda rows: [new(Payment, (r[0], r[1], r[2], paid[r[3]])) for r in rows], sqlite, key=0)
         return self._groups(query, lambda rows: [new(Payment, r) for r in rows], sqlite, key=0)
+
+    def dues_orgs(self, root_path: str, ids: Ids | None = None, until: date | None = None,
+                  known_at: datetime | None = None) -> set[int]:
+        """Return the ids of the organizations at or below `root_path` (with an id in `ids`) that record dues: one of their members has a payment.
+
+        `until` and `known_at` as in `scope_dues`. Each member's payments are looked up in their
+        index, and the first one found will do: the payments themselves are not read.
+        """
+        paid = select(DUES.c.member_id).where(DUES.c.member_id == MEMBER.c.id, *_paid(until, known_at))
+        query = (select(MEMBER.c.org_id).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id))
+                 .where(in_scope(root_path, ids), paid.exists()).group_by(MEMBER.c.org_id))
+        with self.engine.connect() as conn:
+            return set(conn.scalars(query))
 
     def scope_exemptions(self, root_path: str, ids: Ids | None = None) -> dict[int, list[tuple[date, date]]]:
         """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
@@ -243,3 +256,13 @@ class ScopeQueries:
             for member_id, start, end in conn.execute(query):
                 found.setdefault(member_id, []).append((start, end))
         return found
+
+
+def _paid(until: date | None, known_at: datetime | None) -> list[Any]:
+    """Return the conditions on DUES of what was paid by `until` and known by `known_at` (each when given)."""
+    found = []
+    if until is not None:
+        found.append(DUES.c.paid_on <= until)
+    if known_at is not None:
+        found.append(DUES.c.created_at <= known_at)
+    return found
