@@ -173,6 +173,12 @@ def _months_after(day: date, months: int) -> date:
     return day + relativedelta(months=months)
 
 
+@lru_cache(maxsize=256)
+def _arrears_limits(dues: tuple[date, ...], months: int) -> tuple[date, ...]:
+    """Return, for each of some periods' due days, the last day a payment settles its period (`record_valid`)."""
+    return tuple(_months_after(day, months) for day in dues)
+
+
 def _status(period: Period, as_of: date, any_valid: bool, any_record: bool) -> str:
     """Return the status of a period; a record that does not count leaves an open period open.
 
@@ -344,8 +350,12 @@ def _met(org: OrgFacts, ob: Obligation, periods: list[Period], records: list[Rec
     the bisection and slice `_judge` makes for each period.
     """
     get = on_time.get
-    if not ob.quorum and not (ob.lecturer == "secretary" and org.secretary) and not ob.arrears_months:
-        return {i for r in records for i in get(r.held_on, ())}       # on time is valid
+    if not ob.quorum and not (ob.lecturer == "secretary" and org.secretary):
+        if not ob.arrears_months:
+            return {i for r in records for i in get(r.held_on, ())}       # on time is valid
+        # Dues: on time and paid within the limit (`record_valid`), a member's months one by one.
+        limits = _arrears_limits(tuple(p.due for p in periods), ob.arrears_months)
+        return {i for r in records for i in get(r.held_on, ()) if r.recorded_on <= limits[i]}
     met: set[int] = set()
     for r in records:
         for i in get(r.held_on, ()):
