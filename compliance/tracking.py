@@ -110,8 +110,8 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     kinds = None if only is None else _judged_kinds(rules, only, watched)
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
-    # Payments for months before `since` are judged by nothing, however many years of them there are; whether
-    # an organization records dues at all is asked of every payment (its members' first ones in the index).
+    # Payments for months before `since` are judged by nothing, however many years of them there are;
+    # whether an organization records dues at all is asked apart (`dues_orgs`), of payments however old.
     dues_read = watched or "dues" in only
     payments = by_org(store.scope_dues(root.path, ids, window.as_of, window.known_at, since) if dues_read else ())
     dues_orgs = store.dues_orgs(root.path, ids, window.as_of, window.known_at) if dues_read else set()
