@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Iterable, NamedTuple
+from typing import Callable, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -274,12 +274,15 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
 
 
 def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
-          dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS) -> list[WatchRow]:
+          dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS,
+          last_paid: Callable[[int], str | None] | None = None) -> list[WatchRow]:
     """Return every member's standing as of `as_of`, counting whole months since `since` (or joining).
 
     Only complete months count (the as-of month is still open), and only months in which the
     branch held a meeting with an attendance list. A branch that keeps no
     attendance lists cannot be judged on participation, nor one that records no dues on dues.
+    `last_paid` gives a member's last month paid when `dues` holds only the months from `since`
+    on; without it, the last of the member's months in `dues`.
     """
     members = list(members)
     seen = activity(records)
@@ -300,7 +303,8 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
         if unpaid and unpaid >= warn:
             reasons.append(f"连续{unpaid}个月未交纳党费")
         last_part = a.last(m.name) if a else None
-        rows.append(WatchRow(m.org, m.name, m.mobile, last_part, absent, max(paid) if paid else None, unpaid, level, tuple(reasons)))
+        last_month = last_paid(m.id) if last_paid is not None else max(paid) if paid else None
+        rows.append(WatchRow(m.org, m.name, m.mobile, last_part, absent, last_month, unpaid, level, tuple(reasons)))
     return rows
 
 

@@ -44,23 +44,36 @@ class OrgMembers(NamedTuple):
     records: list[Record]
     paid: dict[int, dict[str, date]]       # member id -> month -> day paid
     starts: date | None = None             # the first day the organization owes anything (OrgIndex.starts_of)
+    paid_before: dict[int, str] | None = None      # member id -> last month paid before the months in `paid` (`dues_since`)
+
+    def records_dues(self) -> bool:
+        """Tell whether the organization records dues: one of its members has a payment."""
+        return any(self.paid.values()) or bool(self.paid_before)
+
+    def last_paid(self, member_id: int) -> str | None:
+        """Return the last month `member_id` paid for, however long ago (None: never)."""
+        months = self.paid.get(member_id)
+        return max(months) if months else (self.paid_before or {}).get(member_id)
 
 
 def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = None, records: bool = False,
                 kinds: Collection[str] | None = None, since: date | None = None, dues: bool = False,
-                until: date | None = None, index: OrgIndex | None = None) -> Iterator[OrgMembers]:
+                until: date | None = None, index: OrgIndex | None = None, dues_since: date | None = None) -> Iterator[OrgMembers]:
     """Yield each of `orgs` (at or below the path `root`, in id order, read by `ids`: see `in_scope`) that has members.
 
     With `records`, its current records (of `kinds`, held from `since`); with `dues`, its
-    members' payments; with `until`, only the records held and the dues paid by that day (a
-    past day's view); with `index`, the day each organization starts owing. The organizations
+    members' payments (with `dues_since`, those for its month and later, and each member's last
+    month paid before it: years of payments are not read); with `until`, only the records held
+    and the dues paid by that day (a past day's view); with `index`, the day each organization
+    starts owing. The organizations
     are read in one statement per table and streamed: one organization's rows are held at a
     time (a province's records as one list took 2.3 GB at 10,000 branches).
     """
     ids = ids if ids is not None else ids_of(o.id for o in orgs)
     roster = by_org(store.scope_members(root, ids))
     found = by_org(store.scope_records(root, since=since, ids=ids, kinds=kinds, until=until) if records else ())
-    payments = by_org(store.scope_dues(root, ids, until) if dues else ())
+    payments = by_org(store.scope_dues(root, ids, until, since=dues_since) if dues else ())
+    before = by_org(store.last_paid(root, ids, until, dues_since) if dues and dues_since else ())
     exemptions = store.scope_exemptions(root, ids)
     for org in orgs:
         rows = roster.take(org.id)
@@ -71,7 +84,8 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
         paid: dict[int, dict[str, date]] = {}
         for p in payments.take(org.id):
             paid.setdefault(p.member_id, {})[p.month] = p.paid_on
-        yield OrgMembers(org, members, found.take(org.id), paid, index.starts_of(org) if index else None)
+        yield OrgMembers(org, members, found.take(org.id), paid, index.starts_of(org) if index else None,
+                         (before.take(org.id) or {}) if dues and dues_since else None)
 
 
 def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMembers]], Iterable[T]],
@@ -104,11 +118,14 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
         for o in found:
-            dues_orgs = {o.org.id} if any(o.paid.values()) else set()
+            dues_orgs = {o.org.id} if o.records_dues() else set()
             since = watch_start(start, o.starts)
-            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn) if keep is None or keep(r))
+            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn, last_paid=o.last_paid)
+                        if keep is None or keep(r))
 
-    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True, until=as_of)
+    # No month before `start` is counted: of the payments before it, each member's last month paid will do.
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True, until=as_of,
+                    dues_since=start)
 
 
 def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1) -> list[MobileRow]:
@@ -159,7 +176,7 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
         for o in found:
-            if not any(o.paid.values()):
+            if not o.records_dues():
                 continue         # a branch that records no dues
             for m in o.members:
                 paid = o.paid.get(m.id, {})
@@ -169,10 +186,11 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
                 if owed > as_of.replace(day=1):
                     continue     # the organization owes nothing yet this month
                 run = 1 + consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 1
-                yield {"org": m.org, "member": m.name, "last_paid": max(paid) if paid else None,
+                yield {"org": m.org, "member": m.name, "last_paid": o.last_paid(m.id),
                        "months": run, "three_or_more": run >= 3}
 
-    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of)
+    # No month before `first` is counted: of the payments before it, each member's last month paid will do.
+    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first)
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:

@@ -191,6 +191,43 @@ def test_dues_paid_only_years_ago_are_not_read_and_the_branch_is_still_judged_on
     assert town.dues_orgs("图河镇党委", None, date(2023, 12, 31)) == set()         # nothing paid yet then
 
 
+def test_the_watch_and_unpaid_read_payments_from_their_year_on_and_still_show_the_last_month_paid(town: Store, tmp_path: Path):
+    """`members watch` and `dues unpaid` count no month before a year back: they read the payments
+    from then on, and of the years before only each member's last month paid."""
+    town.clock = lambda: datetime(2026, 11, 26, 9, 0, tzinfo=TZ)
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    old, both, never = sorted(m.name for m in town.members() if m.org_id == branch.id)[:3]
+    rows = [(old, f"2024-{m:02d}", f"2024-{m:02d}-05") for m in range(1, 13)]
+    rows += [(both, "2024-03", "2024-03-05"), (both, "2026-02", "2026-02-10"),
+             (both, "2025-01", "2026-11-25")]            # paid after the as-of day: not yet paid then
+    dues = ["姓名,党组织,月份,金额,交纳日期"] + [f"{n},{BRANCH_PATH},{month},10,{day}" for n, month, day in rows]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(dues)))
+    day = date(2026, 11, 20)
+    read: list[object] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if "FROM duespayment" in statement:
+            read.append(parameters)
+
+    event.listen(town.engine, "before_cursor_execute", capture)
+    try:
+        watched = {r.member: r for r in membership.member_watch(town, BRANCH_PATH, day)}
+        unpaid = {r["member"]: r for r in membership.unpaid(town, BRANCH_PATH, day)}
+    finally:
+        event.remove(town.engine, "before_cursor_execute", capture)
+    # Two reads each, both bounded by the watch's first month: its payments, and the last month before it.
+    assert len(read) == 4 and all("2025-11" in str(p) for p in read)
+    assert (watched[old].last_dues, watched[old].months_unpaid) == ("2024-12", 12)     # November 2025 to October 2026
+    assert (watched[both].last_dues, watched[both].months_unpaid) == ("2026-02", 8)     # March to October 2026
+    assert (watched[never].last_dues, watched[never].months_unpaid) == (None, 12)
+    assert (unpaid[old]["last_paid"], unpaid[old]["months"]) == ("2024-12", 13)
+    assert (unpaid[both]["last_paid"], unpaid[both]["months"]) == ("2026-02", 9)
+    assert unpaid[never]["last_paid"] is None
+    # A branch whose members all last paid years ago still records dues.
+    assert town.dues_orgs(BRANCH_PATH, None, day) == {branch.id}
+    assert {r.member for r in membership.member_watch(town, "图河镇党委", day) if r.months_unpaid is not None} == set(watched)
+
+
 def test_a_talk_must_name_a_member_of_the_roster_as_its_counterpart(town: Store, rules, tmp_path: Path):
     town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
     branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)

@@ -12,7 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, or_, select
+from sqlalchemy import Engine, and_, func, or_, select
 
 from compliance import model
 from compliance.evaluate import Record as EvalRecord
@@ -245,6 +245,20 @@ class ScopeQueries:
                  .where(in_scope(root_path, ids), paid.exists()).group_by(MEMBER.c.org_id))
         with self.engine.connect() as conn:
             return set(conn.scalars(query))
+
+    def last_paid(self, root_path: str, ids: Ids | None, until: date | None, before: date) -> Iterator[tuple[int, dict[int, str]]]:
+        """Yield (organization id, member id -> the last month paid for before `before`'s month) at or below `root_path`.
+
+        `ids` and `until` as in `scope_dues`. What a view that reads payments from a month on
+        (`scope_dues`'s `since`) needs of the years before it: each member's last month paid,
+        found in SQL from the (member, month, paid_on) index, one row per member.
+        """
+        query = (select(MEMBER.c.org_id, DUES.c.member_id, func.max(DUES.c.month))
+                 .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
+                 .where(in_scope(root_path, ids), DUES.c.month < f"{before:%Y-%m}", *_paid(until, None))
+                 .group_by(MEMBER.c.org_id, DUES.c.member_id).order_by(MEMBER.c.org_id))
+        return self._groups(query, lambda rows: {member_id: month for _, member_id, month in rows},
+                            self.engine.dialect.name == "sqlite", key=0)
 
     def scope_exemptions(self, root_path: str, ids: Ids | None = None) -> dict[int, list[tuple[date, date]]]:
         """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
