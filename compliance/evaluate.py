@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from itertools import chain
 from operator import attrgetter
-from typing import Callable, Collection, Iterable, NamedTuple
+from typing import Callable, Collection, Iterable, Mapping, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -177,6 +177,76 @@ def _months_after(day: date, months: int) -> date:
 def _arrears_limits(dues: tuple[date, ...], months: int) -> tuple[date, ...]:
     """Return, for each of some periods' due days, the last day a payment settles its period (`record_valid`)."""
     return tuple(_months_after(day, months) for day in dues)
+
+
+DUES = "dues"       # the record kind of a member's monthly dues payment
+
+
+class _MonthStarts(dict):
+    """A YYYY-MM month -> its first day, each month converted once."""
+
+    def __missing__(self, month: str) -> date:
+        day = self[month] = date(int(month[:4]), int(month[5:]), 1)
+        return day
+
+
+MONTH_STARTS = _MonthStarts()
+
+# A member's dues payments as `evaluate_org` takes them without records: member name -> (member id,
+# month YYYY-MM -> day paid) of each member of that name (names are unique on a roster, nearly always).
+Paid = Mapping[str, list[tuple[int, Mapping[str, date]]]]
+
+
+def judges_dues_by_member(catalog: Catalog) -> bool:
+    """Tell whether every obligation of `catalog` (every version) that is judged on dues payments judges each member's own.
+
+    Then `evaluate_org` can take the payments as they are (`paid`) instead of as records of kind
+    "dues": a local catalog could count them per organization, or add up their 学时.
+    """
+    def make() -> bool:
+        for newest in catalog.obligations:
+            ob: Obligation | None = newest
+            while ob is not None:
+                if ob.quarterly_by == DUES or ((ob.counts or ob.slug) == DUES and (
+                        ob.per != "member" or ob.min_hours or ob.cadence == "term")):
+                    return False
+                ob = ob.previous
+        return True
+
+    return catalog.memo(("dues by member",), make)
+
+
+@lru_cache(maxsize=64)
+def _month_of(day: date) -> str:
+    return f"{day:%Y-%m}"
+
+
+def _paid_met(org: OrgFacts, ob: Obligation, periods: list[Period], paid: list[tuple[int, Mapping[str, date]]],
+              as_of: date, on_time: dict[date, tuple[int, ...]]) -> set[int]:
+    """Return `_met` of a member's dues payments (months up to `as_of`'s), looked up by month without making records of them.
+
+    A payment is a record of its member held on its month's first day and recorded the day it
+    was paid (`_paid_records`); it names no lecturer and no attendance, so only the day and the
+    arrears limit can fail it (`record_valid`).
+    """
+    if ob.lecturer == "secretary" and org.secretary:
+        return set()
+    last, starts, get = _month_of(as_of), MONTH_STARTS, on_time.get
+    if not ob.arrears_months:
+        return {i for _, months in paid for month in months if month <= last for i in get(starts[month], ())}
+    limits = _arrears_limits(tuple(p.due for p in periods), ob.arrears_months)
+    return {i for _, months in paid for month, paid_on in months.items() if month <= last
+            for i in get(starts[month], ()) if paid_on <= limits[i]}
+
+
+def _paid_records(org: OrgFacts, name: str, paid: list[tuple[int, Mapping[str, date]]], as_of: date) -> list[Record]:
+    """Return a member's dues payments (months up to `as_of`'s) as records of kind "dues", by date: what `_judge` reports."""
+    last, starts, new = _month_of(as_of), MONTH_STARTS, tuple.__new__
+    found = [new(Record, (-member_id, org.id, DUES, starts[month], paid_on, None, None, None, None, None, None, None, None,
+                          name, None, None, None, None, None))
+             for member_id, months in paid for month, paid_on in months.items() if month <= last]
+    found.sort(key=_BY_DATE)
+    return found
 
 
 def _status(period: Period, as_of: date, any_valid: bool, any_record: bool) -> str:
@@ -430,7 +500,8 @@ _BY_DATE = attrgetter("held_on", "id")
 
 
 def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date,
-                 keep: Collection[str] | None = None, skip: Collection[str] = (), bare_met: bool = False) -> list[Finding]:
+                 keep: Collection[str] | None = None, skip: Collection[str] = (), bare_met: bool = False,
+                 paid: Paid | None = None) -> list[Finding]:
     """Return the findings of every obligation `org` owes for periods from `first` to `last`.
 
     Only records held on or before `as_of` count, and `as_of` decides which periods have
@@ -439,7 +510,10 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
     are not judged (dues, in a branch that records none). With `bare_met` (and met kept), met
     findings of periods, other than committee terms, come without their records and flags: a
     supervision run only counts and keys them, and their periods are found in one pass
-    (`_met`) instead of being judged one by one.
+    (`_met`) instead of being judged one by one. With `paid` (a catalog that
+    `judges_dues_by_member`), the members' dues payments are taken from it, not from records of
+    kind "dues": a province's payments outnumber its records three to one, and most months are
+    plainly paid; records are made only of the payments of a member with a month not met.
     """
     by_kind: dict[str, list[Record]] = defaultdict(list)
     for record in sorted(records, key=_BY_DATE):
@@ -464,7 +538,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
                 periods, on_time = _series(catalog, ob, first, last, until)
                 if periods:
                     findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
-                                                   bare_met))
+                                                   bare_met, paid if (ob.counts or ob.slug) == DUES else None))
             until, ob = ob.valid_from, ob.previous
     return findings
 
@@ -548,10 +622,12 @@ def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
 
 def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period], kind_records: list[Record],
                    as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
-                   on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False) -> list[Finding | None]:
+                   on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False,
+                   paid: Paid | None = None) -> list[Finding | None]:
     """Return the findings of one obligation's periods: per organization, party group or member (None: not kept).
 
-    `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met` as in `evaluate_org`.
+    `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met` and `paid` as in
+    `evaluate_org` (`paid` for an obligation judged on dues payments per member).
     """
     found: list[Finding | None] = []
     if ob.per == "group":
@@ -597,12 +673,25 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
         for m in org.members:
             if ob.members == "mobile" and not m.mobile:
                 continue
-            mine = by_member.get(m.name, [])
-            days = [r.held_on for r in mine]
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
-            found.extend(_judge_each(org, ob, _quarterly(periods, since), mine, days, as_of, catalog, keep, member=m.name,
-                                     joined=m.joined, exemptions=m.exemptions, on_time=on_time if since is None else None,
-                                     bare_met=bare_met))
+            mine_periods, mine_on_time = _quarterly(periods, since), on_time if since is None else None
+            met: set[int] | None = None
+            if paid is None:
+                mine = by_member.get(m.name, [])
+            elif not (payments := paid.get(m.name)):
+                mine = []
+            else:
+                # The months plainly paid are found from the payments; their records are made only
+                # when a month is left to judge (and report the payments of).
+                if keep is not None and (bare_met or "met" not in keep):
+                    if mine_on_time is None:
+                        mine_on_time = _on_time_days(mine_periods)
+                    met = _paid_met(org, ob, mine_periods, payments, as_of, mine_on_time)
+                mine = _paid_records(org, m.name, payments, as_of) if met is None or len(met) < len(mine_periods) else []
+            days = [r.held_on for r in mine]
+            found.extend(_judge_each(org, ob, mine_periods, mine, days, as_of, catalog, keep, member=m.name,
+                                     joined=m.joined, exemptions=m.exemptions, on_time=mine_on_time,
+                                     bare_met=bare_met, met=met))
     else:
         days = [r.held_on for r in kind_records]
         found.extend(_judge_each(org, ob, periods, kind_records, days, as_of, catalog, keep, on_time=on_time,
@@ -614,22 +703,24 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
                 as_of: date, catalog: Catalog, keep: Collection[str] | None, member: str | None = None,
                 group: str | None = None, joined: date | None = None,
                 exemptions: tuple[tuple[date, date], ...] = (),
-                on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False) -> list[Finding]:
+                on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False,
+                met: Collection[int] | None = None) -> list[Finding]:
     """Return the kept findings of `periods` of one obligation (for one group or member): exempt, or judged.
 
     A period without records is judged without looking for them. When met is not kept, or kept
-    bare (`evaluate_org`), the periods a valid record satisfies are found first (`_met`) and
-    only the others are judged.
+    bare (`evaluate_org`), the periods a valid record satisfies are found first (`_met`, or
+    `met` when the caller found them) and only the others are judged.
     """
     found: list[Finding] = []
     keep_exempt = keep is None or "exempt" in keep
     keep_met = keep is None or "met" in keep
     exempt = _exempt_periods(org, ob, periods, joined, exemptions)
-    met: Collection[int] = ()
-    if days and keep is not None and (bare_met or not keep_met):
-        met = _met(org, ob, periods, records, _on_time_days(periods) if on_time is None else on_time)
-        if len(met) == len(periods) and not keep_exempt and not keep_met:
-            return found
+    if met is None:
+        met = ()
+        if days and keep is not None and (bare_met or not keep_met):
+            met = _met(org, ob, periods, records, _on_time_days(periods) if on_time is None else on_time)
+    if met and len(met) == len(periods) and not keep_exempt and not keep_met:
+        return found
     for i, period in enumerate(periods):
         if i in met and not keep_exempt and not keep_met:
             continue

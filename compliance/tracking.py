@@ -22,7 +22,7 @@ from typing import Callable, Collection, Iterable, Iterator, NamedTuple, TextIO
 from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError, ScratchError
-from compliance.evaluate import SEVERITY, Finding, Record, evaluate_org, tally, worst_first
+from compliance.evaluate import MONTH_STARTS, SEVERITY, Finding, Paid, Record, evaluate_org, judges_dues_by_member, tally, worst_first
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
                                 watch_runs, watch_start)
 from compliance.orgs import MemberRow, OrgIndex, OrgRow, org_facts
@@ -125,18 +125,28 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         catalog = _catalog(rules, index, org, fallback)
         org_records = records.take(org.id)
         members = roster.take(org.id)
-        # Dues payments join the records as monthly "dues" records of their member, recorded on
-        # the day they were paid; a branch that records no dues at all is not judged on them.
+        # Dues payments are judged as they are where the catalog judges each member's own (nearly
+        # always), else as monthly "dues" records of their member, recorded on the day they were
+        # paid; a branch that records no dues at all is not judged on them.
         dues: dict[int, dict[str, date]] = {}
+        by_member = judges_dues_by_member(catalog)
         if (paid := payments.take(org.id)):
-            org_records.extend(_dues_records(org.id, paid, members, dues))
+            if by_member:
+                _dues_months(paid, dues)
+            else:
+                org_records.extend(_dues_records(org.id, paid, members, dues))
+        by_name: Paid | None = {} if by_member else None
+        if by_name is not None and dues:
+            for m in members:
+                if m.id in dues:
+                    by_name.setdefault(m.name, []).append((m.id, dues[m.id]))
         records_dues = org.id in dues_orgs
         facts = org_facts(index, org, members, exemptions)
         skip = [] if records_dues else ["dues"]
         if only is not None:
             skip.extend(o.slug for o in catalog.obligations if o.slug not in only)
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
-                                     skip=skip, bare_met=bare_met))
+                                     skip=skip, bare_met=bare_met, paid=by_name))
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ()))) for m in members]
@@ -165,15 +175,13 @@ def _judged_kinds(rules: Rules, only: Collection[str], watched: bool) -> frozens
     return frozenset(kinds)
 
 
-class _MonthStarts(dict):
-    """A YYYY-MM month -> its first day, each month converted once."""
-
-    def __missing__(self, month: str) -> date:
-        day = self[month] = date(int(month[:4]), int(month[5:]), 1)
-        return day
-
-
-_MONTH_STARTS = _MonthStarts()
+def _dues_months(paid: Iterable[Payment], dues: dict[int, dict[str, date]]) -> None:
+    """Gather each member's months paid (month -> day paid) in `dues`, in one loop."""
+    for _, member_id, month, paid_on in paid:
+        months = dues.get(member_id)
+        if months is None:
+            months = dues[member_id] = {}
+        months[month] = paid_on
 
 
 def _dues_records(org_id: int, paid: Iterable[Payment], members: Iterable[MemberRow], dues: dict[int, dict[str, date]]) -> list[Record]:
@@ -184,7 +192,7 @@ def _dues_records(org_id: int, paid: Iterable[Payment], members: Iterable[Member
     loop, as a plain tuple (a named tuple's own __new__ is a Python call).
     """
     names = {m.id: m.name for m in members}
-    starts, new, found = _MONTH_STARTS, tuple.__new__, []
+    starts, new, found = MONTH_STARTS, tuple.__new__, []
     for _, member_id, month, paid_on in paid:
         months = dues.get(member_id)
         if months is None:

@@ -528,3 +528,41 @@ def test_hours_exactly_at_the_minimum_are_summed_in_date_order(rules):
         found = [f for f in evaluate_org(rules.catalog("national-2018"), BRANCH, records, date(2026, 1, 1), date(2026, 12, 31),
                                          date(2026, 11, 25), keep) if f.obligation == "training_hours" and f.member == "李在家"]
         assert [(f.status, f.flags, len(f.records)) for f in found] == [("due", ("short_hours",), 160)]
+
+
+PAYERS = {"张流动": 1, "李在家": 2, "王五": 9}     # 王五 is on no roster: their payments are judged for nobody
+MONTHS = [f"{y}-{m:02d}" for y, m in [(2025, 11), (2025, 12)] + [(2026, m) for m in range(1, 13)] + [(2027, 1), (2027, 2)]]
+# Each month: not paid, paid ahead (20 days before it), some days after its first, on the last day of the arrears limit, or the day after.
+paid_strategy = st.lists(st.sampled_from([None, -20, 0, 0, 0, 3, 40, 150, "limit", "after"]), min_size=len(MONTHS), max_size=len(MONTHS))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(sorted(PAYERS)), st.booleans(), paid_strategy), max_size=3),
+       st.lists(wide_record_strategy.filter(lambda r: r.kind != "dues"), max_size=12),
+       st.sampled_from([None, *KEEPS]), st.booleans(), st.booleans(), st.dates(date(2026, 1, 1), date(2027, 1, 31)))
+def test_dues_judged_from_the_payments_are_those_judged_from_their_records(rules, payers, records, keep, exempting, bare, as_of):
+    """`evaluate_org` with `paid` gives what it gives with each payment as a record of kind "dues" (as tracking made them)."""
+    from dateutil.relativedelta import relativedelta
+
+    from compliance.evaluate import judges_dues_by_member
+
+    org = _wide_org(exempting, False)
+    paid: dict[str, dict[int, dict[str, date]]] = {}
+    for name, second, days in payers:      # a second member of the same name, at times
+        member_id = PAYERS[name] + (100 if second else 0)
+        for month, late in zip(MONTHS, days):
+            start = date(int(month[:4]), int(month[5:]), 1)
+            limit = start + relativedelta(months=7) - timedelta(days=1)      # the month's end, 6 months on
+            if late is not None:
+                day = limit if late == "limit" else limit + timedelta(days=1) if late == "after" else start + timedelta(days=late)
+                paid.setdefault(name, {}).setdefault(member_id, {})[month] = day
+    as_records = [Record(-member_id, 1, "dues", date(int(month[:4]), int(month[5:]), 1), paid_on, member=name)
+                  for name, members in paid.items() for member_id, months in members.items() for month, paid_on in months.items()]
+    on_roster = {m.name for m in org.members}
+    by_name = {name: list(members.items()) for name, members in paid.items() if name in on_roster}
+    bare = bare and keep is not None and "met" in keep
+    for catalog in rules.catalogs.values():
+        assert judges_dues_by_member(catalog)
+        expected = evaluate_org(catalog, org, records + as_records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep, bare_met=bare)
+        assert evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep, bare_met=bare,
+                            paid=by_name) == expected, catalog.name

@@ -17,7 +17,7 @@ from compliance.store import TZ, Store
 from compliance.supervision import ledger_item, supervise
 from compliance.tracking import Window, org_status, overdue, watch_findings
 from compliance.orgs import OrgRow
-from tests.conftest import TOWN_ORGS, write_csv
+from tests.conftest import TOWN_ORGS, roster_csv, write_csv
 
 _ids = itertools.count(1)
 BRANCH = OrgFacts(id=1, path="镇党委/一村党支部", type="党支部", sector="农村", full_members=3,
@@ -226,6 +226,43 @@ def test_the_watch_and_unpaid_read_payments_from_their_year_on_and_still_show_th
     # A branch whose members all last paid years ago still records dues.
     assert town.dues_orgs(BRANCH_PATH, None, day) == {branch.id}
     assert {r.member for r in membership.member_watch(town, "图河镇党委", day) if r.months_unpaid is not None} == set(watched)
+
+
+LOCAL_DUES = """name = "local-2026"
+extends = "tuhe-2021"
+valid_from = 2026-01-01
+source = "某镇文件"
+
+[[obligation]]
+slug = "dues_base_review"
+cadence = "monthly"
+counts = "dues"
+source = "某镇文件：党支部每月收缴党费"
+"""
+
+
+def test_a_local_rule_that_counts_dues_per_branch_is_judged_on_the_payments(store: Store, tmp_path: Path):
+    """Payments are judged as they are only where every rule judged on them is each member's own;
+    a local rule counting them per branch gets them as records of the branch, as before."""
+    from compliance.evaluate import judges_dues_by_member
+    from obligations.rules import load_rules
+
+    local = load_rules(extra_catalog=write_csv(tmp_path / "local.toml", LOCAL_DUES))
+    assert not judges_dues_by_member(local.catalog("local-2026")) and judges_dues_by_member(local.catalog("tuhe-2021"))
+    store.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    importing.import_orgs(store, local, write_csv(tmp_path / "orgs.csv", TOWN_ORGS.replace(",tuhe-2021,", ",local-2026,")))
+    importing.import_members(store, write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n"
+                                              + roster_csv(BRANCH_PATH, 4)))
+    payer = sorted(m.name for m in store.members())[0]
+    dues = ["姓名,党组织,月份,金额,交纳日期"] + [f"{payer},{BRANCH_PATH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 10)]
+    membership.import_dues(store, write_csv(tmp_path / "d.csv", "\n".join(dues)))
+    day = date(2026, 11, 20)
+    found = {(f.obligation, f.member, f.period): f.status for f in overdue(store, local, "图河镇党委", Window(date(2026, 1, 1), day, day))
+             if f.org.endswith("第一党支部")}
+    # The branch collected dues from January to September: October is missed, November still due.
+    assert {period for obligation, _, period in found if obligation == "dues_base_review"} == {"2026-10", "2026-11"}
+    assert found[("dues_base_review", None, "2026-10")] == "missed"
+    assert ("dues", payer, "2026-09") not in found and found[("dues", payer, "2026-10")] == "missed"
 
 
 def test_a_talk_must_name_a_member_of_the_roster_as_its_counterpart(town: Store, rules, tmp_path: Path):
