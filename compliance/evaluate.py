@@ -676,18 +676,21 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
             mine_periods, mine_on_time = _quarterly(periods, since), on_time if since is None else None
             met: set[int] | None = None
-            if paid is None:
-                mine = by_member.get(m.name, [])
-            elif not (payments := paid.get(m.name)):
-                mine = []
-            else:
+            mine = by_member.get(m.name, [])
+            if paid is not None and (payments := paid.get(m.name)):
+                if mine:
+                    # Records of kind "dues" too (logged as meetings): judged together with the
+                    # payments, all as records.
+                    mine = sorted(mine + _paid_records(org, m.name, payments, as_of), key=_BY_DATE)
                 # The months plainly paid are found from the payments; their records are made only
                 # when a month is left to judge (and report the payments of).
-                if keep is not None and (bare_met or "met" not in keep):
+                elif keep is not None and (bare_met or "met" not in keep):
                     if mine_on_time is None:
                         mine_on_time = _on_time_days(mine_periods)
                     met = _paid_met(org, ob, mine_periods, payments, as_of, mine_on_time)
-                mine = _paid_records(org, m.name, payments, as_of) if met is None or len(met) < len(mine_periods) else []
+                    mine = _paid_records(org, m.name, payments, as_of) if len(met) < len(mine_periods) else []
+                else:
+                    mine = _paid_records(org, m.name, payments, as_of)
             days = [r.held_on for r in mine]
             found.extend(_judge_each(org, ob, mine_periods, mine, days, as_of, catalog, keep, member=m.name,
                                      joined=m.joined, exemptions=m.exemptions, on_time=mine_on_time,
