@@ -201,14 +201,15 @@ def judges_dues_by_member(catalog: Catalog) -> bool:
     """Tell whether every obligation of `catalog` (every version) that is judged on dues payments judges each member's own.
 
     Then `evaluate_org` can take the payments as they are (`paid`) instead of as records of kind
-    "dues": a local catalog could count them per organization, or add up their 学时.
+    "dues": a local catalog could count them per organization, or add up their 学时. Every
+    version of an obligation is judged on the records of its newest version's kind (`evaluate_org`).
     """
     def make() -> bool:
         for newest in catalog.obligations:
+            on_dues = (newest.counts or newest.slug) == DUES
             ob: Obligation | None = newest
             while ob is not None:
-                if ob.quarterly_by == DUES or ((ob.counts or ob.slug) == DUES and (
-                        ob.per != "member" or ob.min_hours or ob.cadence == "term")):
+                if ob.quarterly_by == DUES or (on_dues and (ob.per != "member" or ob.min_hours or ob.cadence == "term")):
                     return False
                 ob = ob.previous
         return True
@@ -538,7 +539,7 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
                 periods, on_time = _series(catalog, ob, first, last, until)
                 if periods:
                     findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
-                                                   bare_met, paid if (ob.counts or ob.slug) == DUES else None))
+                                                   bare_met, paid if (newest.counts or newest.slug) == DUES else None))
             until, ob = ob.valid_from, ob.previous
     return findings
 

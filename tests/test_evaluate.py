@@ -569,3 +569,51 @@ def test_dues_judged_from_the_payments_are_those_judged_from_their_records(rules
         expected = evaluate_org(catalog, org, records + as_records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep, bare_met=bare)
         assert evaluate_org(catalog, org, records, date(2026, 1, 1), date(2026, 12, 31), as_of, keep, bare_met=bare,
                             paid=by_name) == expected, catalog.name
+
+
+# A rule changed from its own date: its earlier periods are judged by the version before, on the
+# records of the newest version's kind (`evaluate_org`).
+NEWER_COUNTS_DUES = """name = "local-2026"
+extends = "wujin-2016"
+valid_from = 2026-07-01
+source = "某镇文件"
+
+[[obligation]]
+slug = "dues_base_review"
+cadence = "monthly"
+per = "member"
+counts = "dues"
+source = "某镇文件"
+"""
+OLDER_COUNTS_DUES = """name = "local-2026"
+extends = "national-2018"
+valid_from = 2026-07-01
+source = "某镇文件"
+
+[[obligation]]
+slug = "dues"
+cadence = "monthly"
+per = "member"
+counts = "dues_base_review"
+source = "某镇文件"
+"""
+
+
+@pytest.mark.parametrize("body, by_member", [(NEWER_COUNTS_DUES, False), (OLDER_COUNTS_DUES, True)])
+def test_a_rule_changed_from_its_date_is_judged_on_the_payments_as_its_newest_version_counts_them(tmp_path, body, by_member):
+    """Where the catalog lets evaluation take the payments as they are, it finds what the payments as records give."""
+    from compliance.evaluate import judges_dues_by_member
+    from obligations.rules import load_rules
+
+    path = tmp_path / "local.toml"
+    path.write_text(body, encoding="utf-8")
+    catalog = load_rules(extra_catalog=path).catalog("local-2026")
+    assert judges_dues_by_member(catalog) is by_member
+    org = _wide_org(False, False)
+    months = {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 12)}
+    as_records = [Record(-2, 1, "dues", date(2026, int(month[5:]), 1), paid_on, member="李在家") for month, paid_on in months.items()]
+    for keep, bare in [(None, False), (KEEPS[0], False), (KEEPS[3], True)]:
+        expected = evaluate_org(catalog, org, as_records, date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 20), keep, bare_met=bare)
+        if by_member:
+            assert evaluate_org(catalog, org, [], date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 20), keep, bare_met=bare,
+                                paid={"李在家": [(2, months)]}) == expected
