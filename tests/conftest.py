@@ -119,6 +119,14 @@ def store(request: pytest.FixtureRequest) -> Iterator[Store]:
     store.engine.dispose()
 
 
+def local_catalog(extends: str, valid_from: str, slug: str, counts: str, per: str | None = None) -> str:
+    """Return a local catalog "local-2026" (TOML) extending `extends` from `valid_from` with one monthly rule `slug` counting `counts`."""
+    lines = ['name = "local-2026"', f'extends = "{extends}"', f"valid_from = {valid_from}", 'source = "某镇文件"', "",
+             "[[obligation]]", f'slug = "{slug}"', 'cadence = "monthly"', *([f'per = "{per}"'] if per else []),
+             f'counts = "{counts}"', 'source = "某镇文件"']
+    return "\n".join(lines) + "\n"
+
+
 def write_csv(path: Path, text_: str, encoding: str = "utf-8") -> Path:
     """Write a CSV file from a dedented block of lines."""
     lines = [line.strip() for line in text_.strip().splitlines()]

@@ -11,6 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from compliance.evaluate import MemberRef, OrgFacts, Record, evaluate_org, worst_first
+from tests.conftest import local_catalog
 
 _ids = itertools.count(1)
 BRANCH = OrgFacts(id=1, path="图河镇党委/朱庄村党总支/第一党支部", type="党支部", sector="农村",
@@ -573,30 +574,8 @@ def test_dues_judged_from_the_payments_are_those_judged_from_their_records(rules
 
 # A rule changed from its own date: its earlier periods are judged by the version before, on the
 # records of the newest version's kind (`evaluate_org`).
-NEWER_COUNTS_DUES = """name = "local-2026"
-extends = "wujin-2016"
-valid_from = 2026-07-01
-source = "某镇文件"
-
-[[obligation]]
-slug = "dues_base_review"
-cadence = "monthly"
-per = "member"
-counts = "dues"
-source = "某镇文件"
-"""
-OLDER_COUNTS_DUES = """name = "local-2026"
-extends = "national-2018"
-valid_from = 2026-07-01
-source = "某镇文件"
-
-[[obligation]]
-slug = "dues"
-cadence = "monthly"
-per = "member"
-counts = "dues_base_review"
-source = "某镇文件"
-"""
+NEWER_COUNTS_DUES = local_catalog("wujin-2016", "2026-07-01", "dues_base_review", "dues", per="member")
+OLDER_COUNTS_DUES = local_catalog("national-2018", "2026-07-01", "dues", "dues_base_review", per="member")
 
 
 @pytest.mark.parametrize("body, by_member", [(NEWER_COUNTS_DUES, False), (OLDER_COUNTS_DUES, True)])

@@ -17,7 +17,7 @@ from compliance.store import TZ, Store
 from compliance.supervision import ledger_item, supervise
 from compliance.tracking import Window, org_status, overdue, watch_findings
 from compliance.orgs import OrgRow
-from tests.conftest import TOWN_ORGS, roster_csv, write_csv
+from tests.conftest import TOWN_ORGS, local_catalog, roster_csv, write_csv
 
 _ids = itertools.count(1)
 BRANCH = OrgFacts(id=1, path="镇党委/一村党支部", type="党支部", sector="农村", full_members=3,
@@ -228,17 +228,7 @@ def test_the_watch_and_unpaid_read_payments_from_their_year_on_and_still_show_th
     assert {r.member for r in membership.member_watch(town, "图河镇党委", day) if r.months_unpaid is not None} == set(watched)
 
 
-LOCAL_DUES = """name = "local-2026"
-extends = "tuhe-2021"
-valid_from = 2026-01-01
-source = "某镇文件"
-
-[[obligation]]
-slug = "dues_base_review"
-cadence = "monthly"
-counts = "dues"
-source = "某镇文件：党支部每月收缴党费"
-"""
+LOCAL_DUES = local_catalog("tuhe-2021", "2026-01-01", "dues_base_review", "dues")      # 党支部每月收缴党费
 
 
 def test_a_local_rule_that_counts_dues_per_branch_is_judged_on_the_payments(store: Store, tmp_path: Path):
