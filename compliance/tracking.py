@@ -184,24 +184,19 @@ def _dues_months(paid: Iterable[Payment], dues: dict[int, dict[str, date]]) -> N
         months[month] = paid_on
 
 
-def _dues_records(org_id: int, paid: Iterable[Payment], members: Iterable[MemberRow], dues: dict[int, dict[str, date]]) -> list[Record]:
+def _dues_records(org_id: int, paid: list[Payment], members: Iterable[MemberRow], dues: dict[int, dict[str, date]]) -> list[Record]:
     """Return an organization's dues payments as monthly "dues" records of their members, and gather each member's months paid in `dues`.
 
     A payment is a record of its member held on its month's first day and recorded the day it
-    was paid. A province's payments can outnumber its records three to one: each is made in one
-    loop, as a plain tuple (a named tuple's own __new__ is a Python call).
+    was paid: what a catalog that does not judge dues by member (`judges_dues_by_member`) is
+    given. Each is made as a plain tuple (a named tuple's own __new__ is a Python call).
     """
+    _dues_months(paid, dues)
     names = {m.id: m.name for m in members}
-    starts, new, found = MONTH_STARTS, tuple.__new__, []
-    for _, member_id, month, paid_on in paid:
-        months = dues.get(member_id)
-        if months is None:
-            months = dues[member_id] = {}
-        months[month] = paid_on
-        # Record's fields: id, org_id, kind, held_on, recorded_on, eight of a meeting's, member, five lists.
-        found.append(new(Record, (-member_id, org_id, "dues", starts[month], paid_on, None, None, None, None, None, None, None, None,
-                                  names.get(member_id), None, None, None, None, None)))
-    return found
+    starts, new = MONTH_STARTS, tuple.__new__
+    # Record's fields: id, org_id, kind, held_on, recorded_on, eight of a meeting's, member, five lists.
+    return [new(Record, (-member_id, org_id, "dues", starts[month], paid_on, None, None, None, None, None, None, None, None,
+                         names.get(member_id), None, None, None, None, None)) for _, member_id, month, paid_on in paid]
 
 
 def org_path(store: Store, org_ref: str) -> str:
