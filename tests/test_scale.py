@@ -115,7 +115,7 @@ def test_the_ledger_of_one_township_is_read_by_its_organizations_not_the_provinc
     township = next(o for o in store.orgs() if o.type == "乡镇党委")
     ids = [o.id for o in store.index_around(township.path).subtree(township)]
     assert _full_scans(store, lambda: store.rectifications(ids, open_only)) == []
-    assert _full_scans(store, lambda: store.open_gaps(ids)) == []
+    assert _full_scans(store, lambda: list(store.open_gaps(ids))) == []
 
 
 def test_logging_one_meeting_reads_its_branch_roster_not_the_province(provinces, rules):

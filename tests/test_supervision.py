@@ -20,7 +20,7 @@ from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
-from compliance.supervision import GAP_STATUSES, compare, supervise
+from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
 from compliance.tracking import Window, overdue
 from tests.conftest import write_csv
 
@@ -429,12 +429,21 @@ def test_open_gaps_are_the_open_items_fields_a_run_matches_by_and_read_by_organi
     orgs = sorted({i.org_id for i in result.ledger})
     assert len(orgs) > 2
     for ids in (None, orgs, orgs[:1]):
-        found = busy_town.open_gaps(ids)
+        found = list(busy_town.open_gaps(ids))
         assert found == expected(ids) and found
         assert closed.gap_key not in {g.gap_key for g in found} and all(type(g.opened_on) is date for g in found)
+    # A run holds the gaps alone and makes the keys of those it finds (`OpenLedger`): every
+    # item's key is made of its own gap.
+    found = list(busy_town.open_gaps())
+    assert all(g.gap_key == gap_key(g.org_id, g.obligation, g.period, g.member, g.group_name) for g in found)
+    # Equal values are one object: a province's open ledger repeats its periods and members.
+    by_period: dict[str, set[int]] = {}
+    for g in found:
+        by_period.setdefault(g.period, set()).add(id(g.period))
+    assert len(by_period) < len(found) and all(len(ids) == 1 for ids in by_period.values())
     # More organizations than a statement names: the rows are filtered as they come.
     monkeypatch.setattr(runs, "CHUNK", 1)
-    assert busy_town.open_gaps(orgs[1:]) == [g for g in expected(None) if g.org_id in orgs[1:]]
+    assert list(busy_town.open_gaps(orgs[1:])) == [g for g in expected(None) if g.org_id in orgs[1:]]
 
 
 def test_a_run_stores_what_needs_attention_and_counts_what_was_met(busy_town: Store, rules):

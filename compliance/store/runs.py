@@ -109,9 +109,9 @@ LEDGER_COLUMNS = ("gap_key", "org_id", "obligation", "period", "member", "group_
 
 RECT_COLUMNS = [RECTIFICATION.c[name] for name in RectificationRow._fields]
 # Columns whose values repeat from item to item (the measure follows the obligation, the
-# responsible person the branch): a province's ledger, read whole for its bulletin, keeps one
-# copy of each value rather than one per item.
-REPEATING = ("obligation", "period", "group_name", "measure", "deadline", "responsible", "opened_run_id", "opened_on",
+# responsible person the branch, a member has an item for each month unpaid): a province's
+# ledger, read whole for its bulletin, keeps one copy of each value rather than one per item.
+REPEATING = ("obligation", "period", "member", "group_name", "measure", "deadline", "responsible", "opened_run_id", "opened_on",
              "close_note", "closed_on", "closed_run_id")
 DAYS = ("deadline", "opened_on", "closed_on")
 
@@ -310,13 +310,20 @@ class SupervisionQueries:
                           responsible)
                 for org_id, items, closed, late, due, responsible in rows if org_id in wanted]
 
-    def open_gaps(self, org_ids: Iterable[int] | None = None) -> list[OpenGap]:
-        """Return the open ledger items (of the given organizations), oldest first, as a supervision run matches them to gaps."""
-        return list(self._ledger(OpenGap, org_ids, open_only=True))
+    def open_gaps(self, org_ids: Iterable[int] | None = None) -> Iterator[OpenGap]:
+        """Yield the open ledger items (of the given organizations), oldest first, as they are read, as a supervision run matches them to gaps.
+
+        Their repeating values are shared: a run keeps only the gaps of a province's open
+        ledger (`supervision.OpenLedger`), not its items.
+        """
+        yield from self._ledger(OpenGap, org_ids, open_only=True, stream=True, share=True)
 
     def _ledger(self, row_type: type[LedgerRow], org_ids: Iterable[int] | None, open_only: bool,
-                stream: bool = False) -> Iterator[LedgerRow]:
-        """Yield ledger items as `rectifications` describes; with `stream`, PostgreSQL sends them a batch at a time too."""
+                stream: bool = False, share: bool | None = None) -> Iterator[LedgerRow]:
+        """Yield ledger items as `rectifications` describes; with `stream`, PostgreSQL sends them a batch at a time too.
+
+        `share` (by default when not streamed) shares equal values of the repeating columns.
+        """
         query = select(*(RECTIFICATION.c[name] for name in row_type._fields)).order_by(RECTIFICATION.c.id)
         if open_only:
             query = query.where(RECTIFICATION.c.closed_on.is_(None))
@@ -333,7 +340,7 @@ class SupervisionQueries:
                 org_id = row_type._fields.index("org_id")
                 rows = (row for row in rows if row[org_id] in wanted)
             # Items held together share their repeating values; items streamed are let go one by one.
-            yield from _ledger_rows(rows, row_type, days_as_text=sqlite, share=not stream)
+            yield from _ledger_rows(rows, row_type, days_as_text=sqlite, share=not stream if share is None else share)
 
     def rectification(self, item_id: int) -> RectificationRow | None:
         """Return one ledger item, None when there is no such item."""
