@@ -127,9 +127,16 @@ def test_the_comparison_counts_each_gap_once_and_lists_the_gaps_closed(busy_town
     c = november.comparison
     closed = [f for f in c.closed_gaps if f.org == BRANCH and f.obligation == "theme_day" and f.period == "2026-09"]
     assert len(closed) == 1 and closed[0].status == "missed"
-    # Given whole, as its gaps, or each gap twice, the month before compares the same.
+    # Given whole, as its gaps, or each gap twice, the month before compares the same; its
+    # organizations' findings come together (a run reads them so), or it says they do not.
     assert compare(november.findings, october.findings, october.run, 2026) == c
-    assert compare(november.findings, (f for f in october.findings * 2), october.run, 2026) == c
+    assert compare(november.findings, (f for f in october.findings for _ in range(2)), october.run, 2026) == c
+    with pytest.raises(ValueError, match="not together"):
+        compare(november.findings, october.gaps * 2, october.run, 2026)
+    # Read by organization, a snapshot saved in any order compares the same.
+    by_org = list(busy_town.run_findings(october.run.id, GAP_STATUSES, by_org=True))
+    assert sorted(by_org, key=lambda f: f.org_id) == by_org and sorted(by_org) == sorted(october.gaps)
+    assert compare(november.findings, by_org, october.run, 2026) == c
     before = {f.org: 0 for f in october.gaps}
     for f in october.gaps:
         before[f.org] += 1

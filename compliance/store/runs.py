@@ -176,15 +176,16 @@ class SupervisionQueries:
         with self.engine.connect() as conn:
             return [RunRow(*row) for row in conn.execute(query.order_by(RUN.c.month, RUN.c.revision))]
 
-    def run_findings(self, run_id: int, statuses: Collection[str] | None = None) -> Iterator[Finding]:
+    def run_findings(self, run_id: int, statuses: Collection[str] | None = None, by_org: bool = False) -> Iterator[Finding]:
         """Yield the snapshot a run saved (its findings of `statuses`, when given), in the order saved, as it is read.
 
         A province's snapshot holds half a million findings: the month after compares its gaps
-        with them (`supervision.compare`) without holding them all.
+        with them (`supervision.compare`) without holding them all, one organization at a time,
+        so `by_org` gives each organization's findings together (by organization id, then in the order saved).
         """
         f = RUN_FINDING.c
         query = select(f.org_id, f.org, f.obligation, f.name, f.period, f.status, f.due, f.days_left, f.records,
-                       f.flags, f.member, f.group_name).where(f.run_id == run_id).order_by(f.id)
+                       f.flags, f.member, f.group_name).where(f.run_id == run_id).order_by(*([f.org_id] if by_org else []), f.id)
         if statuses is not None:
             query = query.where(f.status.in_(sorted(statuses)))
         with self.engine.connect() as conn:
