@@ -78,7 +78,7 @@ def supervision_job(under: str, out: str | None = None, *, ctx: Context | None =
         from compliance.report.bulletin import write_bulletin
 
         write_bulletin(result, Path(out))
-    ctx.outputs.append(f"{scope.path} {month} 督查完成：问题 {len(result.gaps)} 项，新建整改事项 {result.opened} 项")
+    ctx.outputs.append(f"{scope.path} {month} 督查完成：问题 {result.snapshot.gap_count} 项，新建整改事项 {result.opened} 项")
 
 
 def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = None) -> None:

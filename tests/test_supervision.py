@@ -143,6 +143,29 @@ def test_the_comparison_counts_each_gap_once_and_lists_the_gaps_closed(busy_town
     assert all(before[org] == then for org, then, _ in c.better + c.worse)
 
 
+def test_a_snapshot_gives_back_every_finding_as_it_was_each_organizations_gaps_first():
+    from compliance.evaluate import Finding
+    from compliance.supervision import Snapshot
+
+    def finding(org_id, status, period, due, days_left=None, records=(), flags=(), member=None, group=None):
+        return Finding(org_id, f"江淮省委/支部{org_id}", "dues" if member else "theme_day", "主题党日", period, status, due, days_left,
+                       records, flags, member, group)
+
+    findings = [finding(2, "due", "2026-11", date(2026, 11, 30), 10),
+                finding(2, "missed", "2026-10", date(2026, 10, 31), -20, member="王芳"),
+                finding(1, "invalid", "2026-09", date(2026, 9, 30), None, (7, 12), ("wrong_date", "unsigned"), group="第一党小组"),
+                finding(2, "invalid", "2026-08", date(2026, 8, 31), -100000, (3,), ("arrears_too_late",), member="王芳"),
+                finding(1, "due", "2026-11", date(2026, 11, 30), 0)]
+    snapshot = Snapshot.of(findings)
+    assert len(snapshot) == 5 and snapshot.gap_count == 3 and snapshot.orgs_with_gaps() == [2, 1]
+    # Organizations in the order they first come, each one's gaps first, then in the order given.
+    assert list(snapshot) == [findings[1], findings[3], findings[0], findings[2], findings[4]]
+    assert all(type(f) is Finding and type(f.due) is date for f in snapshot)
+    assert list(snapshot.gaps()) == [findings[1], findings[3], findings[2]]
+    assert snapshot.gaps_of(1) == [findings[2]] and snapshot.of_org(3) == [] and snapshot.gaps_of(3) == []
+    assert Snapshot.of([]).gap_count == len(Snapshot.of([])) == 0 and list(Snapshot.of([])) == []
+
+
 def test_as_of_must_fall_in_the_month(busy_town: Store, rules):
     with pytest.raises(InputError, match="不在督查月份"):
         supervise(busy_town, rules, TOWN, "2026-11", date(2026, 10, 31))

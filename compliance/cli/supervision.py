@@ -68,7 +68,7 @@ def supervise(
     if fmt is Format.json:
         sys.stdout.write(json.dumps(assessments.run_dict(result, files), ensure_ascii=False, indent=2) + "\n")
     elif fmt is Format.csv:
-        write_csv(result.gaps, sys.stdout)
+        write_csv(result.snapshot.gaps(), sys.stdout)
     else:
         assessments.print_run(console, result, files)
 

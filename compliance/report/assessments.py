@@ -45,17 +45,17 @@ def rectification_dict(r: RectificationRow, org: str, today: date) -> dict[str, 
 def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
     """Return a supervision run as the JSON object `supervise --format json` prints."""
     c = result.comparison
-    gaps = result.gaps
-    with_gaps = {f.org for f in gaps}      # branches, and 党委 or 党总支 with gaps of their own
+    with_gaps: set[str] = set()      # branches, and 党委 or 党总支 with gaps of their own
     by_obligation: dict[str, int] = {}
-    for f in gaps:
+    for f in result.snapshot.gaps():
+        with_gaps.add(f.org)
         by_obligation[f.obligation] = by_obligation.get(f.obligation, 0) + 1
     return {
         "run": {"id": result.run.id, "scope": result.scope.path, "month": result.run.month, "revision": result.run.revision,
                 "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
         "written": result.written, "opened": result.opened, "closed": result.closed,
         "branches": len(result.branches), "branches_with_gaps": len(with_gaps & set(result.branches)),
-        "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": len(gaps),
+        "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": result.snapshot.gap_count,
         "gaps_by_obligation": by_obligation,
         "comparison": None if c.previous is None else {
             "previous_month": c.previous.month, "previous_revision": c.previous.revision,

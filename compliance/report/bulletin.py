@@ -121,11 +121,16 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     root = result.scope.path
     month = result.run.month
     year, mon = month.split("-")
-    gaps = result.gaps
-    by_branch: dict[str, list] = {}
-    for f in gaps:
-        by_branch.setdefault(f.org, []).append(f)
-    per_obligation = Counter(f.name for f in gaps)
+    # Counted as the snapshot is read, an organization at a time: a province's gaps are not unpacked at once.
+    by_branch: dict[str, Counter[str]] = {}      # organization → its gaps by obligation name
+    missed_of: Counter[str] = Counter()
+    for f in result.snapshot.gaps():
+        by_branch.setdefault(f.org, Counter())[f.name] += 1
+        missed_of[f.org] += f.status == "missed"
+    per_obligation: Counter[str] = Counter()
+    for names in by_branch.values():
+        per_obligation.update(names)
+    gap_count = result.snapshot.gap_count
     checked = len(result.branches)
     # Gaps of a 党委 or 党总支 itself are counted apart from the branches checked.
     branches = set(result.branches)
@@ -133,17 +138,15 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     others = len(by_branch) - with_gaps
     summary = (f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组对{result.scope.name}所属{checked}个党支部"
                f"{int(year)}年以来的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
-               + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{len(gaps)}项")
+               + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{gap_count}项")
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
     summary += "。"
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
-    for org, items in sorted(by_branch.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        missed = sum(f.status == "missed" for f in items)
-        names = Counter(f.name for f in items)
+    for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
         problems = "、".join(f"{n}{k}项" for n, k in names.most_common())
-        branch_rows.append([_short(org, root), str(missed), str(len(items) - missed), problems])
+        branch_rows.append([_short(org, root), str(missed_of[org]), str(names.total() - missed_of[org]), problems])
     branches = set(result.branches)
     tally = {org: counts for org, counts in result.tallies.items() if org in branches and counts[1]}
     ordered = sorted(tally.items(), key=lambda kv: (-(kv[1][0] / kv[1][1]), kv[0]))

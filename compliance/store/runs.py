@@ -194,7 +194,7 @@ class SupervisionQueries:
                               tuple(int(x) for x in r[8].split()) if r[8] else (), tuple(r[9].split()) if r[9] else (),
                               r[10], r[11])
 
-    def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: list[Finding],
+    def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
@@ -234,10 +234,12 @@ class SupervisionQueries:
             # conversion of every row took most of the time of saving it.
             snapshot = Columns(conn, RUN_FINDING, SNAPSHOT_COLUMNS)
             due = snapshot.converter("due")
-            for i in range(0, len(findings), WRITE_BLOCK):
+            rows, saved = iter(findings), 0
+            while block := list(islice(rows, WRITE_BLOCK)):
+                saved += len(block)
                 snapshot.insert([(run_id, f.org_id, f.org, f.obligation, f.name, f.period, f.member, f.group, f.status,
                                   due(f.due), f.days_left, " ".join(map(str, f.records)), " ".join(f.flags))
-                                 for f in findings[i:i + WRITE_BLOCK]])
+                                 for f in block])
             # A gap that ever had a ledger item keeps it: the unique gap key lets only new ones in,
             # also when a run of an overlapping scope (a 党总支 inside this township) adds the same
             # gaps at the same time. New items are counted, not listed: a province has many.
@@ -263,7 +265,7 @@ class SupervisionQueries:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
             self.audit(conn, "supervise", "run", run_id, scope_org_id,
-                       {"month": month, "revision": row.revision, "as_of": as_of, "findings": len(findings),
+                       {"month": month, "revision": row.revision, "as_of": as_of, "findings": saved,
                         "opened": opened, "closed": closed, "published": publish})
         return SavedRun(row, written=True, opened=opened, closed=closed)
 
