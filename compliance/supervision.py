@@ -112,9 +112,10 @@ class OpenLedger:
     """What a supervision run keeps of its scope's open ledger items: their gaps, and the items it evaluates apart.
 
     An item's gap key is made of its gap (`gap_key`), so a run holds the gaps alone, tuples of
-    shared values, and makes the keys of the gaps it finds among them. As items, with a map
-    of their gaps to keys, the 687,014 open items of a province of 50,000 branches with dues
-    everywhere took 366 MB before its evaluation began.
+    shared values, and makes the keys of the gaps it finds among them (`key`). As items, with a
+    map of their gaps to keys, the 687,014 open items of a province of 50,000 branches with dues
+    everywhere took 366 MB before its evaluation began. An item whose key is not made of its gap
+    (a database edited by hand) keeps its own, in `keys`: made good, it is closed all the same.
     """
 
     def __init__(self, items: Iterable[OpenGap], window_first: date, day: date):
@@ -128,9 +129,13 @@ class OpenLedger:
         # item: a run begun before it is keyed by that January, and the key moves on at a new year
         # (or in a run of a past month) while the run is the same.
         self.watched: dict[tuple, list[str]] = {}
+        self.keys: dict[tuple, str] = {}
         starts: dict[str, date] = {}
         for item in items:
-            self.gaps.add(_item_gap(item))
+            gap = _item_gap(item)
+            self.gaps.add(gap)
+            if gap_key(*gap) != item.gap_key:
+                self.keys[gap] = item.gap_key
             self.obligations.setdefault(item.org_id, set()).add(item.obligation)
             watch = item.obligation in WATCH_OBLIGATIONS
             if watch:
@@ -138,6 +143,10 @@ class OpenLedger:
             start = starts.get(item.period) or starts.setdefault(item.period, parse_period_key(item.period)[0])
             if start < window_first or (watch and item.opened_on <= day):
                 self.recheck.append(item)
+
+    def key(self, gap: tuple) -> str:
+        """Return the gap key of the open item kept for `gap` (one of `gaps`)."""
+        return self.keys.get(gap) or gap_key(*gap)
 
 
 def parse_month(text: str) -> tuple[date, date]:
@@ -389,7 +398,7 @@ class _RunCheck:
     """Make an organization's `OrgCheck` from its findings (in a worker process, for a large scope)."""
 
     def __init__(self, rates: Rates, ledger: OpenLedger):
-        self.rates, self.open_gaps = rates, ledger.gaps
+        self.rates, self.ledger, self.open_gaps = rates, ledger, ledger.gaps
         # Most met periods are of an obligation with no open item in their organization: their
         # gap is not made to be looked up.
         self.open_obligations = ledger.obligations
@@ -407,8 +416,8 @@ class _RunCheck:
             if f.due < window_first and not ("/" in f.period and f.status == "missed") and f.obligation not in WATCH_OBLIGATIONS:
                 continue
             if f.status == "met":
-                if f.obligation in open_here and _gap_of(f) in open_gaps:
-                    made_good.append(_key(f))
+                if f.obligation in open_here and (gap := _gap_of(f)) in open_gaps:
+                    made_good.append(self.ledger.key(gap))
             elif f.status in SNAPSHOT_STATUSES:
                 kept.append(f)
             else:
@@ -531,7 +540,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     kept_again = {gap for org_id in {i.org_id for i in ledger.recheck} for f in snapshot.of_org(org_id)
                   if (gap := _gap_of(f)) in again}
     recheck = [i for i in ledger.recheck if i.gap_key not in made_good and _item_gap(i) not in kept_again]
-    for key in _recheck(store, rules, index, scope, recheck, ledger.gaps, window_first, day, jobs):
+    for key in _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs):
         made_good.setdefault(key, day)
     # A member has one run of each kind going at a time: while an item is open for it, under
     # whatever first month, the run is that item's.
@@ -556,10 +565,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
 
 
 def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],
-             open_gaps: set[tuple], window_first: date, day: date, jobs: int = 1) -> set[str]:
+             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1) -> set[str]:
     """Return the gap keys of `items` (open ledger items the month's own pass has not judged) that are now made good.
 
-    `open_gaps` holds the gap of every open item (`OpenLedger.gaps`).
+    `ledger` holds the gap of every open item.
 
     Items opened last year can still be made good by a record entered late, or stop being owed
     (exempt: a term closed by an election held before tracking began, entered late); only their
@@ -588,7 +597,7 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
         # Those organizations have years of met periods: only the open items' own are handed back.
         if year is None:
             window = Window(since, window_first - timedelta(days=1), day)
-            for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, open_gaps),
+            for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, ledger),
                                         keep=("met", "exempt"), jobs=jobs, bare_met=True, only=only):
                 keys.update(found)
             continue
@@ -623,6 +632,6 @@ def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, fin
     return found
 
 
-def _item_keys(open_gaps: set[tuple], _org_id: int, findings: list[Finding]) -> list[str]:
-    """Return the gap keys of the findings among `findings` whose gaps have open items (`open_gaps`, as `OpenLedger.gaps`)."""
-    return [_key(f) for f in findings if _gap_of(f) in open_gaps]
+def _item_keys(ledger: OpenLedger, _org_id: int, findings: list[Finding]) -> list[str]:
+    """Return the gap keys of the open items (in `ledger`) kept for the gaps of `findings`."""
+    return [ledger.key(gap) for f in findings if (gap := _gap_of(f)) in ledger.gaps]

@@ -94,6 +94,20 @@ def test_a_later_valid_record_closes_the_ledger_item(busy_town: Store, rules, tm
     assert item.closed_on == date(2026, 11, 21) and item.closed_run_id == result.run.id and "自动销号" in item.close_note
 
 
+def test_a_ledger_item_whose_key_is_not_made_of_its_gap_is_closed_all_the_same(busy_town: Store, rules, tmp_path: Path):
+    """A run holds open items as gaps and makes their keys (`OpenLedger`); one edited by hand keeps its own key."""
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "theme_day" and r.period == "2026-09")
+    table = model.Rectification.__table__
+    with busy_town.engine.begin() as conn:
+        conn.execute(table.update().where(table.c.id == item.id).values(gap_key="legacy-item-6"))
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    assert result.closed == 1
+    closed = busy_town.rectification(item.id)
+    assert closed.gap_key == "legacy-item-6" and closed.closed_on == date(2026, 11, 21) and "自动销号" in closed.close_note
+
+
 def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):
     first = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     item = first.ledger[0]
