@@ -430,18 +430,8 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
                                       "records_per_s": r.records_per_s and round(r.records_per_s)} for r in rows]}
 
 
-def scaling(sizes: list[dict[str, object]]) -> dict[str, float]:
-    """Return, per measure, the time at the largest size over the time at the one before it."""
-    if len(sizes) < 2:
-        return {}
-    small, large = sizes[-2], sizes[-1]
-    times = {m["measure"]: m["seconds"] for m in small["measures"]}
-    return {f"{m['measure']} {large['branches']}/{small['branches']}": round(m["seconds"] / times[m["measure"]], 2)
-            for m in large["measures"] if m["seconds"] and times.get(m["measure"])}
-
-
-def floor_scaling(sizes: list[dict[str, object]]) -> dict[str, float]:
-    """Return, per measure with a floor, its floor's time at the largest size over its floor's at the one before.
+def scaling(sizes: list[dict[str, object]], column: str = "seconds") -> dict[str, float]:
+    """Return, per measure, its time at the largest size over its time at the one before; with `column` "floor_seconds", its floor's.
 
     The floors are plain sqlite3 on the same data, timed in the same spell as their measures:
     how they scale tells how much of a measure's scaling is the machine's. (This machine's speed
@@ -451,9 +441,9 @@ def floor_scaling(sizes: list[dict[str, object]]) -> dict[str, float]:
     if len(sizes) < 2:
         return {}
     small, large = sizes[-2], sizes[-1]
-    floors = {m["measure"]: m["floor_seconds"] for m in small["measures"]}
-    return {f"{m['measure']} {large['branches']}/{small['branches']}": round(m["floor_seconds"] / floors[m["measure"]], 2)
-            for m in large["measures"] if m["floor_seconds"] and floors.get(m["measure"])}
+    times = {m["measure"]: m[column] for m in small["measures"]}
+    return {f"{m['measure']} {large['branches']}/{small['branches']}": round(m[column] / times[m["measure"]], 2)
+            for m in large["measures"] if m[column] and times.get(m["measure"])}
 
 
 # Measures that do not read the whole province: records per second means nothing for them.
@@ -511,7 +501,7 @@ def main() -> None:
     print(f"machine: {info['machine']}, {info['cpus']} cores, Python {info['python']}, SQLite {info['sqlite']}; "
           f"as of {AS_OF}, {args.years} years, dues in {args.dues_share:.0%} of townships")
     print(table(sizes))
-    ratios, floors = scaling(sizes), floor_scaling(sizes)
+    ratios, floors = scaling(sizes), scaling(sizes, "floor_seconds")
     if len(sizes) >= 2:
         # The issue allows 5.5x the time for 5x the branches: 1.1 times linear.
         allowed = SCALING / 5 * sizes[-1]["branches"] / sizes[-2]["branches"]

@@ -75,7 +75,7 @@ def test_the_benchmark_table_does_not_round_a_missed_ratio_onto_its_target() -> 
 
 
 def test_the_benchmark_scales_each_floor_beside_its_measure() -> None:
-    from benchmarks.province import floor_scaling, scaling
+    from benchmarks.province import scaling
 
     def size(branches, import_s, import_floor, overdue_s, overdue_floor, supervise_s):
         return {"branches": branches, "measures": [
@@ -86,8 +86,8 @@ def test_the_benchmark_scales_each_floor_beside_its_measure() -> None:
     # run34's 10,000 and 50,000 branches: the second half in a faster spell
     sizes = [size(10000, 33.67, 17.676, 17.28, 3.25, 26.31), size(50000, 179.09, 66.214, 48.67, 15.458, 64.72)]
     assert scaling(sizes) == {"record import 50000/10000": 5.32, "overdue 50000/10000": 2.82, "supervise 50000/10000": 2.46}
-    assert floor_scaling(sizes) == {"record import 50000/10000": 3.75, "overdue 50000/10000": 4.76}
-    assert floor_scaling(sizes[:1]) == {}
+    assert scaling(sizes, "floor_seconds") == {"record import 50000/10000": 3.75, "overdue 50000/10000": 4.76}
+    assert scaling(sizes[:1], "floor_seconds") == {}
 
 
 def test_the_everyday_measures_take_the_first_branch_and_its_township(tmp_path: Path) -> None:
