@@ -9,15 +9,16 @@ from __future__ import annotations
 import errno
 import heapq
 import os
-import re
 import shutil
 import tempfile
 import time
+from array import array
+from bisect import bisect_left
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Callable, Collection, Iterable, Iterator, NamedTuple, TextIO
+from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -267,14 +268,15 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
     return worst_first(findings)
 
 
-# A line of `overdue_runs` begins with its sort key: severity, due day (its ordinal) and the rank
-# of its organization's path, at fixed widths (room for 100 million organizations). Then comes a
-# mark: a space, or a backslash when the text that follows has its line breaks escaped (`_one_line`).
-RUN_KEY = "{:1d}{:07d}{:08d}"
-RUN_KEY_WIDTH = 16
-TEXT_START = RUN_KEY_WIDTH + 1
+# A scratch file of `overdue_runs` holds its findings' text in `overdue`'s order, in groups of
+# one sort key: severity, due day (its ordinal) and the rank of its organization's path, made
+# one integer (room for 100 million organizations).
+KEY_SEVERITY = 10 ** 15
+KEY_DUE = 10 ** 8
 # Files merged at once, far below the usual limit of 1,024 open files; more are merged in rounds.
 MERGE_FAN_IN = 64
+# Bytes read from a scratch file at once.
+COPY_SIZE = 1 << 20
 OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
               errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读", errno.ENOENT: "文件夹不存在",
               errno.ENOTDIR: "不是文件夹", errno.EMFILE: "打开的文件过多", errno.ENFILE: "打开的文件过多"}
@@ -335,105 +337,164 @@ def _alive(pid: int) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class Run:
+    """A scratch file of `overdue_runs`, and where each group of its findings (those of one sort key) ends.
+
+    `keys` are the groups' sort keys, strictly increasing; `ends` the byte offset after each
+    group. No two files hold the same key: an organization's findings are all in one file.
+    """
+
+    path: Path
+    keys: array
+    ends: array
+
+
 def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, line: Callable[[Finding], str],
-                 folder: Path, jobs: int = 1) -> list[Path]:
-    """Write the findings `overdue` returns as `line` makes them, into files in `folder`; return the files.
+                 folder: Path, jobs: int = 1, end: str = "\n") -> list[Run]:
+    """Write the findings `overdue` returns as `line` makes them, each followed by `end`, into files in `folder`; return them.
 
     Each block of organizations (`compliance.blocks`) is sorted worst first where it is
-    evaluated, a worker process when `jobs` is above 1, and written to a file of its own, each
-    line prefixed by its sort key: `merged_lines` reads them back in `overdue`'s order. A
-    province's findings (2,234,733 of them at 50,000 branches) are then neither sent back to
-    this process nor held in it. A scope evaluated in this process is one block.
-    A file that cannot be written is a `ScratchError`.
+    evaluated, a worker process when `jobs` is above 1, and written to a file of its own with
+    the sort key of each group of its findings: `merged_bytes` copies the files' groups in
+    `overdue`'s order. A province's findings (2,234,733 of them at 50,000 branches) are then
+    neither sent back to this process nor held in it, and neither are their lines: the merge
+    copies stretches of bytes. A scope evaluated in this process is one block. A file that
+    cannot be written is a `ScratchError`.
     """
     from compliance.blocks import map_blocks     # it builds on this module
 
     index = store.index_around(under)
     rank = {o.id: i for i, o in enumerate(sorted(index.by_id.values(), key=lambda o: o.path))}
-    severity, key = SEVERITY, RUN_KEY.format
-    runs: list[Path] = []
+    runs: list[Run] = []
     for root in _roots(index, under):
-        def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: OrgRow = root) -> Iterator[Path]:
+        def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: OrgRow = root) -> Iterator[Run]:
             found = [f for _, fs in iter_findings(store, rules, index, root, block, window, None, OVERDUE_STATUSES, ids=ids)
                      for f in fs]
             if found:
-                yield _scratch_file(folder, (key(severity[f.status], f.due.toordinal(), rank[f.org_id]) + _one_line(line(f)) + "\n"
-                                             for f in worst_first(found)))
+                yield _scratch_run(folder, worst_first(found), rank, line, end)
 
         runs.extend(map_blocks(store, index, root, index.subtree(root), work, jobs))
     return runs
 
 
-def merged_lines(runs: list[Path], folder: Path, fan_in: int = MERGE_FAN_IN) -> Iterator[str]:
-    """Return the lines of files `overdue_runs` wrote, without their keys, in the order `overdue` gives their findings.
+def _scratch_run(folder: Path, findings: list[Finding], rank: dict[int, int], line: Callable[[Finding], str], end: str) -> Run:
+    """Write `findings` (worst first) to a new file in `folder` as `line` makes them, each followed by `end`; return it as a `Run`."""
+    severity = SEVERITY
+    keys, ends = array("q"), array("q")
+    try:
+        handle, name = tempfile.mkstemp(dir=folder, suffix=".txt")
+        with open(handle, "wb") as out:
+            written, current, texts = 0, -1, []
+            for f in findings:
+                key = severity[f.status] * KEY_SEVERITY + f.due.toordinal() * KEY_DUE + rank[f.org_id]
+                if key != current:
+                    if texts:
+                        written += out.write((end.join(texts) + end).encode())
+                        keys.append(current)
+                        ends.append(written)
+                        texts = []
+                    current = key
+                texts.append(line(f))
+            if texts:
+                written += out.write((end.join(texts) + end).encode())
+                keys.append(current)
+                ends.append(written)
+    except OSError as exc:
+        raise scratch_error(exc, folder.parent) from None
+    return Run(Path(name), keys, ends)
 
-    Each file is in order, and no two files hold the same key (an organization's findings are
-    all in one), so the merge compares whole lines and keeps each file's own order. Of more than
-    `fan_in` files, the smallest are first merged into one in `folder` (and removed), until
-    `fan_in` are left. Every file is open before this returns, so an error comes before the
-    first line.
+
+def merged_bytes(runs: list[Run], folder: Path, fan_in: int = MERGE_FAN_IN) -> Iterator[bytes]:
+    """Return the bytes of the files `overdue_runs` wrote, in the order `overdue` gives their findings.
+
+    Each file is in order and no two hold the same key, so the merge copies from the file with
+    the smallest next key every group before the next key of any other file: stretches of many
+    findings, as organizations with near ids are near in path. Of more than `fan_in` files,
+    the smallest are first merged into one in `folder` (and removed), until `fan_in` are left.
+    Every file is open before this returns, so an error comes before the first byte.
     """
     if fan_in < 2:
         raise ValueError("fan_in must be at least 2")
     runs = list(runs)
-    files: list[TextIO] = []
+    files: list[BinaryIO] = []
     try:
         while len(runs) > fan_in:
-            runs.sort(key=lambda path: path.stat().st_size)
+            runs.sort(key=lambda run: run.ends[-1] if run.ends else 0)
             count = min(fan_in, len(runs) - fan_in + 1)
             group, runs = runs[:count], runs[count:]
-            runs.append(_scratch_file(folder, _merged(group)))
-            for path in group:
-                path.unlink()
-        for path in runs:
-            files.append(open(path, encoding="utf-8", newline="\n"))
+            runs.append(_merged_run(group, folder))
+            for run in group:
+                run.path.unlink()
+        for run in runs:
+            files.append(open(run.path, "rb"))
     except OSError as exc:
         for file in files:
             file.close()
         raise scratch_error(exc, folder.parent) from None
-    return _without_keys(files)
+    return _copied(runs, files, folder)
 
 
-def _merged(runs: list[Path]) -> Iterator[str]:
-    with ExitStack() as stack:
-        yield from heapq.merge(*[stack.enter_context(open(path, encoding="utf-8", newline="\n")) for path in runs])
+def _segments(runs: list[Run]) -> Iterator[tuple[int, int, int]]:
+    """Yield (run number, its first group, the group after its last) in key order: each a run's groups before any other run's next."""
+    heap = [(run.keys[0], n) for n, run in enumerate(runs) if run.keys]
+    heapq.heapify(heap)
+    at = [0] * len(runs)
+    while heap:
+        n = heap[0][1]
+        keys, first = runs[n].keys, at[n]
+        if len(heap) == 1:
+            after = len(keys)
+        else:
+            after = bisect_left(keys, heap[1][0] if len(heap) == 2 else min(heap[1][0], heap[2][0]), first + 1)
+        yield n, first, after
+        at[n] = after
+        if after < len(keys):
+            heapq.heapreplace(heap, (keys[after], n))
+        else:
+            heapq.heappop(heap)
 
 
-def _without_keys(files: list[TextIO]) -> Iterator[str]:
+def _pieces(file: BinaryIO, size: int) -> Iterator[bytes]:
+    """Yield the next `size` bytes of `file`, at most `COPY_SIZE` at a time."""
+    while size > 0:
+        piece = file.read(min(size, COPY_SIZE))
+        if not piece:
+            raise OSError(errno.EIO, "临时文件短于预期")
+        size -= len(piece)
+        yield piece
+
+
+def _copied(runs: list[Run], files: list[BinaryIO], folder: Path) -> Iterator[bytes]:
     try:
-        for text in heapq.merge(*files):
-            yield text[TEXT_START:-1] if text[RUN_KEY_WIDTH] == " " else _ESCAPED.sub(_unescape, text[TEXT_START:-1])
+        for n, first, after in _segments(runs):
+            ends = runs[n].ends
+            yield from _pieces(files[n], ends[after - 1] - (ends[first - 1] if first else 0))
+    except OSError as exc:
+        raise scratch_error(exc, folder.parent) from None
     finally:
         for file in files:
             file.close()
 
 
-def _one_line(text: str) -> str:
-    """Return `text` marked for a line of a scratch file: a space before it, or a backslash before it with its line breaks escaped.
-
-    A JSON line never holds a line break; a CSV row does when a value does (a quoted cell).
-    """
-    if "\n" not in text:
-        return " " + text
-    return "\\" + text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-_ESCAPED = re.compile(r"\\(.)")
-
-
-def _unescape(match: re.Match) -> str:
-    return "\n" if match.group(1) == "n" else match.group(1)
-
-
-def _scratch_file(folder: Path, lines: Iterable[str]) -> Path:
-    """Write `lines` to a new file in `folder` and return it; an OSError is a `ScratchError` naming the folder `folder` is in."""
+def _merged_run(runs: list[Run], folder: Path) -> Run:
+    """Merge `runs` into a new file in `folder`; return it."""
+    keys, ends = array("q"), array("q")
     try:
         handle, name = tempfile.mkstemp(dir=folder, suffix=".txt")
-        with open(handle, "w", encoding="utf-8", newline="\n") as out:
-            out.writelines(lines)
+        with ExitStack() as stack:
+            out = stack.enter_context(open(handle, "wb"))
+            files = [stack.enter_context(open(run.path, "rb")) for run in runs]
+            for n, first, after in _segments(runs):
+                run = runs[n]
+                shift = out.tell() - (run.ends[first - 1] if first else 0)
+                for piece in _pieces(files[n], run.ends[after - 1] - (run.ends[first - 1] if first else 0)):
+                    out.write(piece)
+                keys.extend(run.keys[first:after])
+                ends.extend(end + shift for end in run.ends[first:after])
     except OSError as exc:
         raise scratch_error(exc, folder.parent) from None
-    return Path(name)
+    return Run(Path(name), keys, ends)
 
 
 def overdue_counts(store: Store, rules: Rules, under: str | None, window: Window,

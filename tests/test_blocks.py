@@ -58,44 +58,123 @@ def test_overdue_in_two_processes_lists_what_one_process_lists(province, rules):
 def test_overdue_written_block_by_block_and_merged_is_the_list_written_at_once(province, rules, tmp_path, jobs, fmt):
     import io
 
-    from compliance.report.findings import csv_encoder, json_encoder, write_csv, write_csv_lines, write_json, write_json_lines
-    from compliance.tracking import TEXT_START, merged_lines, overdue_runs
+    from compliance.report.findings import JSON_END, csv_encoder, json_encoder, write_csv, write_csv_bytes, write_json, write_json_bytes
+    from compliance.tracking import _segments, merged_bytes, overdue_runs
 
-    encoder, write_list, write_lines, sep = ((json_encoder, write_json, write_json_lines, ",\n") if fmt == "json"
-                                             else (csv_encoder, write_csv, write_csv_lines, "\n"))
+    encoder, write_list, write_bytes, end = ((json_encoder, write_json, write_json_bytes, JSON_END) if fmt == "json"
+                                             else (csv_encoder, write_csv, write_csv_bytes, "\n"))
     stores, root = province
     window = Window(date(2026, 1, 1), DAY, DAY)
     whole = io.StringIO()
     write_list(overdue(stores[0], rules, root, window, jobs=1), whole)
     folder = tmp_path / f"runs{jobs}"
     folder.mkdir()
-    runs = overdue_runs(stores[0], rules, root, window, encoder(), folder, jobs)
-    merged = io.StringIO()
-    write_lines(merged_lines(runs, folder), merged)
-    assert merged.getvalue() == whole.getvalue()
-    assert sorted(runs) == sorted(folder.iterdir())
+    runs = overdue_runs(stores[0], rules, root, window, encoder(), folder, jobs, end)
+    merged = io.BytesIO()
+    write_bytes(merged_bytes(runs, folder), merged)
+    assert merged.getvalue() == whole.getvalue().encode()
+    assert sorted(run.path for run in runs) == sorted(folder.iterdir())
+    assert all(run.ends[-1] == run.path.stat().st_size and list(run.keys) == sorted(set(run.keys)) for run in runs)
     if jobs == 2:
         # One file a block, and the merge is what orders them: read one after another, the
         # missed items of a later block would follow the due ones of an earlier.
         assert len(runs) > 2
-        lines = [line[TEXT_START:-1] for run in runs for line in run.read_text(encoding="utf-8").splitlines(keepends=True)]
-        body = merged.getvalue()[2:-2] if fmt == "json" else merged.getvalue().split("\n", 1)[1][:-1]
-        assert sorted(lines) == sorted(body.split(sep)) and lines != body.split(sep)
+        read = b"".join(run.path.read_bytes() for run in runs)
+        body = merged.getvalue()
+        body = body[2:-2] + end.encode() if fmt == "json" else body.split(b"\n", 1)[1]
+        assert sorted(read.split(b"\n")) == sorted(body.split(b"\n")) and read != body
+        # The merge copies stretches of groups, not a group at a time.
+        assert len(list(_segments(runs))) < sum(len(run.keys) for run in runs)
         # More files than are merged at once: merged in rounds, in files that replace them.
-        again = io.StringIO()
-        write_lines(merged_lines(runs, folder, fan_in=2), again)
-        assert again.getvalue() == whole.getvalue()
-        assert len(list(folder.iterdir())) == 2 and sum(run.exists() for run in runs) <= 1
+        again = io.BytesIO()
+        write_bytes(merged_bytes(runs, folder, fan_in=2), again)
+        assert again.getvalue() == merged.getvalue()
+        assert len(list(folder.iterdir())) == 2 and sum(run.path.exists() for run in runs) <= 1
         with pytest.raises(ValueError):
-            merged_lines(runs, folder, fan_in=1)
+            merged_bytes(runs, folder, fan_in=1)
+
+
+def _run(folder, name: str, groups: list[tuple[int, str]]):
+    """A scratch file of `overdue_runs` made by hand: its groups' keys and texts, in order."""
+    from array import array
+
+    from compliance.tracking import Run
+
+    path = folder / name
+    data, ends = b"", array("q")
+    for _key, text in groups:
+        data += text.encode()
+        ends.append(len(data))
+    path.write_bytes(data)
+    return Run(path, array("q", [key for key, _ in groups]), ends)
+
+
+@pytest.mark.parametrize("fan_in", [2, 3, 64])
+def test_scratch_files_whose_keys_interleave_are_merged_group_by_group(tmp_path, fan_in):
+    from compliance.tracking import merged_bytes
+
+    # Organizations whose ids are not in the order of their paths: each file's groups fall between another's.
+    runs = [_run(tmp_path, "a", [(1, "一\n"), (4, "四\n四\n"), (7, "七\n")]),
+            _run(tmp_path, "b", [(2, "二\n"), (3, "三\n"), (8, "八\n"), (9, "九\n")]),
+            _run(tmp_path, "c", [(5, "五\n"), (6, "六\n")]),
+            _run(tmp_path, "d", []),
+            _run(tmp_path, "e", [(10, "十" * 400_000 + "\n")])]
+    merged = b"".join(merged_bytes(runs, tmp_path, fan_in=fan_in)).decode()
+    assert merged == "一\n二\n三\n四\n四\n五\n六\n七\n八\n九\n" + "十" * 400_000 + "\n"
+    assert len(list(tmp_path.iterdir())) == (5 if fan_in >= 5 else fan_in)
+
+
+def test_a_scratch_file_shorter_than_its_groups_is_a_one_line_error(tmp_path):
+    from compliance.errors import ScratchError
+    from compliance.tracking import merged_bytes
+
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    run = _run(folder, "a", [(1, "一\n"), (2, "二\n")])
+    run.path.write_bytes("一\n".encode())
+    with pytest.raises(ScratchError, match="临时文件短于预期"):
+        b"".join(merged_bytes([run], folder))
+
+
+@pytest.mark.parametrize("values", [[], ["{}"], ["{\"a\": 1}", "[]", "\"乙\""]])
+def test_json_values_in_chunks_of_any_size_are_written_as_the_values_are(values):
+    import io
+
+    from compliance.report.findings import JSON_END, write_json_bytes, write_json_lines
+
+    expected = io.StringIO()
+    write_json_lines(values, expected)
+    data = "".join(value + JSON_END for value in values).encode()
+    for size in (1, 2, 3, 7, len(data) or 1):
+        out = io.BytesIO()
+        write_json_bytes((data[i:i + size] for i in range(0, len(data), size)), out)
+        assert out.getvalue().decode() == expected.getvalue(), size
+
+
+def test_bytes_for_a_terminal_that_is_not_utf8_are_decoded_whole_characters_at_a_time():
+    import io
+
+    from compliance.report.findings import binary_out
+
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="gb18030")
+    text.write("表头\n")
+    out = binary_out(text)
+    data = "江淮省委/第一党支部\n".encode()
+    for i in range(len(data)):          # one byte at a time: characters split between writes
+        out.write(data[i:i + 1])
+    out.flush()
+    assert raw.getvalue().decode("gb18030") == "表头\n江淮省委/第一党支部\n"
+    utf8 = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    assert binary_out(utf8) is utf8.buffer
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_overdue_lines_that_hold_line_breaks_and_backslashes_come_back_as_they_were_made(province, rules, tmp_path, jobs):
     import io
 
-    from compliance.report.findings import csv_encoder, write_csv_lines
-    from compliance.tracking import merged_lines, overdue_runs
+    from compliance.report.findings import csv_encoder, write_csv_bytes
+    from compliance.tracking import merged_bytes, overdue_runs
 
     stores, root = province
     window = Window(date(2026, 1, 1), DAY, DAY)
@@ -103,36 +182,38 @@ def test_overdue_lines_that_hold_line_breaks_and_backslashes_come_back_as_they_w
     def line(f: Finding) -> str:      # what a CSV row holds when a value has a line break: some lines have one, some not
         return f"{f.org}\n{f.period}\\n\\\\{f.status}\n" if f.status == "missed" else f"{f.org} {f.period}\\{f.status}"
 
-    made = [line(f) for f in overdue(stores[0], rules, root, window, jobs=1)]
-    assert any("\n" in text for text in made) and any("\n" not in text for text in made)
-    assert list(merged_lines(overdue_runs(stores[0], rules, root, window, line, tmp_path, jobs), tmp_path)) == made
+    made = "".join(line(f) + "\n" for f in overdue(stores[0], rules, root, window, jobs=1))
+    assert "\\n" in made
+    assert b"".join(merged_bytes(overdue_runs(stores[0], rules, root, window, line, tmp_path, jobs), tmp_path)) == made.encode()
     # CSV rows whose cells hold line breaks: quoted, and merged back whole.
     encode = csv_encoder()
 
     def row(f: Finding) -> str:
         return encode(f._replace(member=f"{f.member or ''}\r\n乙", group="甲\n") if f.status == "missed" else f)
 
-    merged = io.StringIO()
-    write_csv_lines(merged_lines(overdue_runs(stores[0], rules, root, window, row, tmp_path, jobs), tmp_path), merged)
-    assert merged.getvalue() == "\ufeff" + CSV_HEADER + "".join(row(f) + "\n" for f in overdue(stores[0], rules, root, window, jobs=1))
-    assert ',"甲\n",' in merged.getvalue() and '乙",' in merged.getvalue()
+    merged = io.BytesIO()
+    write_csv_bytes(merged_bytes(overdue_runs(stores[0], rules, root, window, row, tmp_path, jobs), tmp_path), merged)
+    text = merged.getvalue().decode()
+    assert text == "\ufeff" + CSV_HEADER + "".join(row(f) + "\n" for f in overdue(stores[0], rules, root, window, jobs=1))
+    assert ',"甲\n",' in text and '乙",' in text
 
 
 def test_overdue_json_of_every_root_and_of_nothing_is_what_one_list_writes(tmp_path, rules):
     import io
 
-    from compliance.report.findings import json_encoder, write_json, write_json_lines
-    from compliance.tracking import merged_lines, overdue_runs
+    from compliance.report.findings import JSON_END, json_encoder, write_json, write_json_bytes
+    from compliance.tracking import merged_bytes, overdue_runs
 
     store = load_province(f"sqlite:///{tmp_path / 'two.db'}", rules, _two_provinces(tmp_path))
     assert len([o for o in store.orgs() if o.parent_id is None]) == 2
     before = date(2024, 6, 30)      # the generated provinces keep their rules from 2025
     outputs = []
     for window in (Window(date(2026, 1, 1), DAY, DAY), Window(date(2024, 1, 1), before, before)):
-        whole, merged = io.StringIO(), io.StringIO()
+        whole, merged = io.StringIO(), io.BytesIO()
         write_json(overdue(store, rules, None, window, jobs=1), whole)
-        write_json_lines(merged_lines(overdue_runs(store, rules, None, window, json_encoder(), tmp_path, 1), tmp_path), merged)
-        assert merged.getvalue() == whole.getvalue()
+        write_json_bytes(merged_bytes(overdue_runs(store, rules, None, window, json_encoder(), tmp_path, 1, JSON_END), tmp_path),
+                         merged)
+        assert merged.getvalue().decode() == whole.getvalue()
         outputs.append(whole.getvalue())
     assert "\"org\": \"江淮省委/" in outputs[0] and "\"org\": \"江海省委/" in outputs[0]
     assert outputs[1] == "[]"

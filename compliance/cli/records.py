@@ -18,7 +18,8 @@ from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
-from compliance.report.findings import csv_encoder, json_encoder, print_counts, write_csv_lines, write_json_lines
+from compliance.report.findings import (JSON_END, binary_out, csv_encoder, json_encoder, print_counts, write_csv_bytes,
+                                        write_json_bytes)
 from obligations.rules import load_rules
 
 
@@ -216,12 +217,15 @@ def overdue(
     window = tracking.Window(first, day, day, _known_at(known_at))
     if fmt is not Format.table:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.
-        encode, write = (json_encoder(), write_json_lines) if fmt is Format.json else (csv_encoder(), write_csv_lines)
+        encode, end, write = ((json_encoder(), JSON_END, write_json_bytes) if fmt is Format.json
+                              else (csv_encoder(), "\n", write_csv_bytes))
         with tracking.scratch_folder() as folder:
-            runs = tracking.overdue_runs(store, _rules(), under, window, encode, folder, jobs_count(jobs))
-            write(tracking.merged_lines(runs, folder), sys.stdout)
+            runs = tracking.overdue_runs(store, _rules(), under, window, encode, folder, jobs_count(jobs), end)
+            out = binary_out(sys.stdout)
+            write(tracking.merged_bytes(runs, folder), out)
             if fmt is Format.json:
-                sys.stdout.write("\n")
+                out.write(b"\n")
+            out.flush()
         return
     title = f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）"
     from compliance import blocks      # already loaded with the CLI (compliance.supervision imports it)

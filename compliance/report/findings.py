@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
 from functools import lru_cache
 from itertools import islice
 from operator import itemgetter
-from typing import Any, Callable, Iterable, TextIO
+from typing import Any, BinaryIO, Callable, Iterable, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -78,6 +79,27 @@ def write_json_lines(lines: Iterable[str], out: TextIO) -> None:
     out.write("\n]" if sep != "\n" else "]")
 
 
+def write_json_bytes(chunks: Iterable[bytes], out: BinaryIO) -> None:
+    """Write UTF-8 `chunks` of JSON values, each value followed by ",\\n" (`JSON_END`), as `write_json_lines` writes the values."""
+    out.write(b"[")
+    tail: bytes | None = None       # the last two bytes so far: the last value's ",\n", which the list's end replaces
+    for chunk in chunks:
+        if not chunk:
+            continue
+        if tail is None:
+            out.write(b"\n")
+            tail = b""
+        if len(chunk) < 2:
+            chunk, tail = tail + chunk, b""
+        out.write(tail)
+        out.write(memoryview(chunk)[:-2])
+        tail = chunk[-2:]
+    out.write(b"]" if tail is None else tail[:-2] + b"\n]")
+
+
+JSON_END = ",\n"
+
+
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
 _NULL = "null"
 _LINES = 2000
@@ -109,6 +131,38 @@ def write_csv_lines(lines: Iterable[str], out: TextIO) -> None:
     out.write("\ufeff" + csv.writer(_Echo(), lineterminator="\n").writerow(CSV_HEADERS))
     while (chunk := list(islice(lines, _LINES))):
         out.write("\n".join(chunk) + "\n")
+
+
+def write_csv_bytes(chunks: Iterable[bytes], out: BinaryIO) -> None:
+    """Write UTF-8 `chunks` of rows (`csv_encoder`'s, each followed by "\\n") after the BOM and the header, as `write_csv_lines` writes the rows."""
+    out.write(("\ufeff" + csv.writer(_Echo(), lineterminator="\n").writerow(CSV_HEADERS)).encode())
+    for chunk in chunks:
+        out.write(chunk)
+
+
+def binary_out(text: TextIO) -> BinaryIO:
+    """Return a binary file writing UTF-8 bytes to `text`: its own buffer when it encodes as UTF-8 (flushed first)."""
+    text.flush()
+    buffer = getattr(text, "buffer", None)
+    if buffer is not None and codecs.lookup(getattr(text, "encoding", None) or "ascii").name == "utf-8":
+        return buffer
+    return _Decoded(text)  # type: ignore[return-value]
+
+
+class _Decoded:
+    """A binary file that writes UTF-8 bytes, decoded, to a text file (one whose encoding is not UTF-8)."""
+
+    def __init__(self, text: TextIO):
+        self._text = text
+        self._decode = codecs.getincrementaldecoder("utf-8")().decode
+
+    def write(self, data: bytes) -> int:
+        self._text.write(self._decode(bytes(data)))
+        return len(data)
+
+    def flush(self) -> None:
+        self._text.write(self._decode(b"", final=True))
+        self._text.flush()
 
 
 class _Echo:
