@@ -60,11 +60,13 @@ def json_encoder() -> Callable[[Finding], str]:
     text = lru_cache(maxsize=8192)(_ENCODE)
 
     def line(f: Finding) -> str:
-        return (f'{{"org": {text(f.org)}, "obligation": {text(f.obligation)}, "name": {text(f.name)}, '
-                f'"period": {text(f.period)}, "group": {_NULL if f.group is None else text(f.group)}, '
-                f'"member": {_NULL if f.member is None else text(f.member)}, "status": {text(f.status)}, '
-                f'"due": "{f.due.isoformat()}", "days_left": {_NULL if f.days_left is None else int(f.days_left)}, '
-                f'"records": [{", ".join([str(int(i)) for i in f.records])}], "flags": [{", ".join(map(text, f.flags))}]}}')
+        _, org, obligation, name, period, status, due, days_left, records, flags, member, group = f
+        return (f'{{"org": {text(org)}, "obligation": {text(obligation)}, "name": {text(name)}, '
+                f'"period": {text(period)}, "group": {_NULL if group is None else text(group)}, '
+                f'"member": {_NULL if member is None else text(member)}, "status": {text(status)}, '
+                f'"due": "{due.isoformat()}", "days_left": {_NULL if days_left is None else int(days_left)}, '
+                f'"records": [{", ".join([str(int(i)) for i in records]) if records else ""}], '
+                f'"flags": [{", ".join(map(text, flags)) if flags else ""}]}}')
     return line
 
 
