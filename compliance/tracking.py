@@ -17,6 +17,7 @@ from bisect import bisect_left
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import groupby
 from pathlib import Path
 from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTuple
 
@@ -349,6 +350,10 @@ class Run:
     keys: array
     ends: array
 
+    def start(self, group: int) -> int:
+        """Return the byte offset where `group` begins."""
+        return self.ends[group - 1] if group else 0
+
 
 def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, line: Callable[[Finding], str],
                  folder: Path, jobs: int = 1, end: str = "\n") -> list[Run]:
@@ -385,20 +390,11 @@ def _scratch_run(folder: Path, findings: list[Finding], rank: dict[int, int], li
     try:
         handle, name = tempfile.mkstemp(dir=folder, suffix=".txt")
         with open(handle, "wb") as out:
-            written, current, texts = 0, -1, []
-            for f in findings:
-                key = severity[f.status] * KEY_SEVERITY + f.due.toordinal() * KEY_DUE + rank[f.org_id]
-                if key != current:
-                    if texts:
-                        written += out.write((end.join(texts) + end).encode())
-                        keys.append(current)
-                        ends.append(written)
-                        texts = []
-                    current = key
-                texts.append(line(f))
-            if texts:
-                written += out.write((end.join(texts) + end).encode())
-                keys.append(current)
+            written = 0
+            for key, group in groupby(findings, lambda f: severity[f.status] * KEY_SEVERITY + f.due.toordinal() * KEY_DUE
+                                      + rank[f.org_id]):
+                written += out.write((end.join(map(line, group)) + end).encode())
+                keys.append(key)
                 ends.append(written)
     except OSError as exc:
         raise scratch_error(exc, folder.parent) from None
@@ -468,8 +464,7 @@ def _pieces(file: BinaryIO, size: int) -> Iterator[bytes]:
 def _copied(runs: list[Run], files: list[BinaryIO], folder: Path) -> Iterator[bytes]:
     try:
         for n, first, after in _segments(runs):
-            ends = runs[n].ends
-            yield from _pieces(files[n], ends[after - 1] - (ends[first - 1] if first else 0))
+            yield from _pieces(files[n], runs[n].start(after) - runs[n].start(first))
     except OSError as exc:
         raise scratch_error(exc, folder.parent) from None
     finally:
@@ -487,8 +482,8 @@ def _merged_run(runs: list[Run], folder: Path) -> Run:
             files = [stack.enter_context(open(run.path, "rb")) for run in runs]
             for n, first, after in _segments(runs):
                 run = runs[n]
-                shift = out.tell() - (run.ends[first - 1] if first else 0)
-                for piece in _pieces(files[n], run.ends[after - 1] - (run.ends[first - 1] if first else 0)):
+                shift = out.tell() - run.start(first)
+                for piece in _pieces(files[n], run.start(after) - run.start(first)):
                     out.write(piece)
                 keys.extend(run.keys[first:after])
                 ends.extend(end + shift for end in run.ends[first:after])
