@@ -169,6 +169,24 @@ def test_bytes_for_a_terminal_that_is_not_utf8_are_decoded_whole_characters_at_a
     assert binary_out(utf8) is utf8.buffer
 
 
+def test_bytes_for_a_terminal_that_writes_its_own_line_ends_go_through_it(monkeypatch):
+    import io
+
+    from compliance.report import findings
+    from compliance.report.findings import binary_out
+
+    # Where the system's line end is not "\n" (Windows), text written to stdout has its "\n" made "\r\n":
+    # the bytes must be written through the text layer, as the text was before, not to its buffer.
+    monkeypatch.setattr(findings.os, "linesep", "\r\n")
+    raw = io.BytesIO()
+    text = io.TextIOWrapper(raw, encoding="utf-8", newline="\r\n")
+    out = binary_out(text)
+    assert out is not text.buffer
+    out.write("[\n{},\n第一\n]".encode())
+    out.flush()
+    assert raw.getvalue() == "[\r\n{},\r\n第一\r\n]".encode()
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_overdue_lines_that_hold_line_breaks_and_backslashes_come_back_as_they_were_made(province, rules, tmp_path, jobs):
     import io

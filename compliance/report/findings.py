@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import json
+import os
 from functools import lru_cache
 from itertools import islice
 from operator import itemgetter
@@ -143,10 +144,11 @@ def write_csv_bytes(chunks: Iterable[bytes], out: BinaryIO) -> None:
 
 
 def binary_out(text: TextIO) -> BinaryIO:
-    """Return a binary file writing UTF-8 bytes to `text`: its own buffer when it encodes as UTF-8 (flushed first)."""
+    """Return a binary file writing UTF-8 bytes to `text`: its own buffer (`text` flushed first) when it encodes as UTF-8
+    and the system's line end is "\\n"; elsewhere (Windows) the text layer makes the line ends, as for text."""
     text.flush()
     buffer = getattr(text, "buffer", None)
-    if buffer is not None and codecs.lookup(getattr(text, "encoding", None) or "ascii").name == "utf-8":
+    if buffer is not None and os.linesep == "\n" and codecs.lookup(getattr(text, "encoding", None) or "ascii").name == "utf-8":
         return buffer
     return _Decoded(text)  # type: ignore[return-value]
 
