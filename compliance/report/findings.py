@@ -131,14 +131,14 @@ def csv_encoder() -> Callable[[Finding], str]:
 def write_csv_lines(lines: Iterable[str], out: TextIO) -> None:
     """Write `lines` (rows `csv_encoder` made) after the BOM and the header, a few thousand lines at a time."""
     lines = iter(lines)
-    out.write("\ufeff" + csv.writer(_Echo(), lineterminator="\n").writerow(CSV_HEADERS))
+    out.write(_csv_head())
     while (chunk := list(islice(lines, _LINES))):
         out.write("\n".join(chunk) + "\n")
 
 
 def write_csv_bytes(chunks: Iterable[bytes], out: BinaryIO) -> None:
     """Write UTF-8 `chunks` of rows (`csv_encoder`'s, each followed by "\\n") after the BOM and the header, as `write_csv_lines` writes the rows."""
-    out.write(("\ufeff" + csv.writer(_Echo(), lineterminator="\n").writerow(CSV_HEADERS)).encode())
+    out.write(_csv_head().encode())
     for chunk in chunks:
         out.write(chunk)
 
@@ -167,6 +167,11 @@ class _Decoded:
     def flush(self) -> None:
         self._text.write(self._decode(b"", final=True))
         self._text.flush()
+
+
+def _csv_head() -> str:
+    """Return what a findings CSV begins with: the BOM (so Excel opens it as Chinese) and the header row."""
+    return "\ufeff" + csv.writer(_Echo(), lineterminator="\n").writerow(CSV_HEADERS)
 
 
 class _Echo:
