@@ -44,9 +44,12 @@ class MemberInfo(NamedTuple):
     exemptions: tuple[tuple[date, date], ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class WatchRow:
-    """One member's standing: months without organizational life and without dues."""
+class WatchRow(NamedTuple):
+    """One member's standing: months without organizational life and without dues.
+
+    A named tuple: a province's workers hand back a row for each of a million members, and a
+    frozen dataclass pickles by walking its fields for each one.
+    """
 
     org: str
     member: str
@@ -108,6 +111,10 @@ class Activity:
     reports: dict[str, list[tuple[date, str]]] = field(default_factory=dict)
     listed: set[int] = field(default_factory=set)
     days: dict[int, list[Record]] = field(default_factory=dict)
+    # Worked out by `last` once the activity is gathered: the months with lists, latest first, and
+    # for each month looked at, each name's last day on a list (a list is split once, not once a member).
+    _latest_first: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    _last_days: dict[int, dict[str, date]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def absent(self, names: Iterable[str]) -> dict[str, list[int]]:
         """Return, for each of `names` who missed one, the listed months in which they neither took part nor were excused, in order.
@@ -137,13 +144,27 @@ class Activity:
     def last(self, name: str) -> date | None:
         """Return the last day `name` took part (attended, or a record that names them)."""
         best = max((day for day, _ in self.reports.get(name, ())), default=None)
-        for i in sorted(self.took_part, reverse=True):
+        if self._latest_first is None:
+            self._latest_first = sorted(self.took_part, reverse=True)
+        for i in self._latest_first:
             if best is not None and i < month_index(best):
                 break
             if name in self.took_part[i]:
-                day = max(r.held_on for r in self.days[i] if r.attendees and name in r.attendees.split("、"))
+                day = self._last_on_lists(i)[name]
                 return day if best is None or day > best else best
         return best
+
+    def _last_on_lists(self, month: int) -> dict[str, date]:
+        """Return each name on a list in month `month` (a `month_index`) and the last day it was on one."""
+        found = self._last_days.get(month)
+        if found is None:
+            found = self._last_days[month] = {}
+            for r in self.days[month]:       # the records of the month with a list
+                day = r.held_on
+                for name in r.attendees.split("、"):
+                    if found.get(name, day) <= day:
+                        found[name] = day
+        return found
 
 
 def activity(records: Iterable[Record]) -> dict[int, Activity]:
@@ -308,8 +329,9 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     return rows
 
 
-@dataclass(frozen=True, slots=True)
-class MobileRow:
+class MobileRow(NamedTuple):
+    """A mobile member's last contact (a named tuple, as `WatchRow`)."""
+
     org: str
     member: str
     liaison: str | None

@@ -305,6 +305,25 @@ def test_watch_months_are_counted_as_the_rule_says(rows, name, joined, exemption
         assert _standing(member, a, paid, since, last, a.absent(NAMES)) == expected
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["theme_day", "group_meeting", "party_congress", "mobile_report", "dues_by_quarter"]),
+                          st.dates(date(2025, 6, 1), date(2026, 12, 31)),
+                          st.lists(st.sampled_from(NAMES), max_size=3, unique=True), st.none() | st.sampled_from(NAMES)),
+                max_size=30))
+def test_a_members_last_day_taking_part_is_the_last_list_or_record_that_names_them(rows):
+    from compliance.members import ACTIVITY_KINDS, PARTICIPATION_KINDS, activity
+
+    records = [Record(next(_ids), 1, kind, day, day, attendees="、".join(attendees) or None, member=member)
+               for kind, day, attendees, member in rows]
+    a = activity(records).get(1)
+    for name in NAMES:
+        days = [r.held_on for r in records if (r.kind in PARTICIPATION_KINDS and name in (r.attendees or "").split("、"))
+                or (r.kind in ACTIVITY_KINDS and r.member == name)]
+        assert (a.last(name) if a else None) == max(days, default=None)
+    if a is not None:        # asked again, from what the first questions worked out
+        assert [a.last(name) for name in NAMES] == [a.last(name) for name in reversed(NAMES)][::-1]
+
+
 def test_a_mobile_report_covers_its_half_year_and_another_record_its_month():
     from compliance.members import activity, month_index
 
