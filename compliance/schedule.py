@@ -16,6 +16,7 @@ import logging
 import signal
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,6 +38,8 @@ from obligations.rules import Rules
 log = logging.getLogger("compliance.schedule")
 JOBS_TABLE = "apscheduler_jobs"
 LEASE_TTL = timedelta(seconds=90)
+# Seconds between looks at whether a signal asked the scheduler to stop, while it waits to tick again.
+STOP_CHECK = 0.2
 SUPERVISION_GRACE = timedelta(days=7)     # the job itself also stops at the month's end
 REMINDER_GRACE = timedelta(hours=12)
 
@@ -224,10 +227,13 @@ class Runner:
 
     def run_forever(self, poll: float, say: Callable[[str], None], clock: Callable[[], datetime] = real_now) -> None:
         """Tick every `poll` seconds until SIGTERM or Ctrl-C; give the lease up on the way out."""
-        stop = threading.Event()
+        # The handler only sets a flag: it runs in this thread between two bytecodes, and setting a
+        # threading.Event there deadlocked when the signal came while the wait held the event's lock.
+        stopped = False
 
         def handle(signum: int, _frame: Any) -> None:
-            stop.set()
+            nonlocal stopped
+            stopped = True
 
         previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
         if not logging.getLogger().handlers:
@@ -235,7 +241,7 @@ class Runner:
         say(f"调度器已启动：{self.name}（每 {poll:g} 秒检查一次；Ctrl-C 停止）")
         waiting_for = None
         try:
-            while not stop.is_set():
+            while not stopped:
                 try:
                     holder, outputs = self.tick(clock())
                 except Exception as exc:  # keep the scheduler alive; the error is shown and retried next time
@@ -248,7 +254,9 @@ class Runner:
                 waiting_for = holder
                 for line in outputs:
                     say(line)
-                stop.wait(poll)
+                wake = time.monotonic() + poll
+                while not stopped and (left := wake - time.monotonic()) > 0:
+                    time.sleep(min(left, STOP_CHECK))
         finally:
             self.store.release_lease(self.name)
             for s, h in previous.items():

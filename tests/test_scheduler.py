@@ -129,6 +129,55 @@ def test_sigterm_stops_the_scheduler_cleanly_and_frees_the_lease(book: Store):
     assert Store(book.url).lease_holder() == (None, None)
 
 
+# Run in its own process: the scheduler, its SIGTERM sent by the first wait between ticks, from the
+# waiting thread itself while it holds a lock (threading.Event's wait holds its own for an instant
+# each time: a handler that set the event then waited for that lock for ever, once in ~40 runs of
+# the test above). Sent only once the scheduler has put its own handler in.
+SIGNAL_IN_THE_WAIT = """
+import os, signal, sys, threading, time
+
+sent = []
+
+def send():
+    if threading.current_thread() is threading.main_thread() and not sent \\
+            and signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        sent.append(True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        sum(range(10000))        # the handler runs here, between bytecodes
+
+real_wait, real_sleep = threading.Event.wait, time.sleep
+
+def wait(self, timeout=None):
+    with self._cond:
+        send()
+    return real_wait(self, timeout)
+
+def sleep(seconds):
+    send()
+    return real_sleep(seconds)
+
+threading.Event.wait, time.sleep = wait, sleep
+sys.argv = ["compliance", "scheduler", "run", "--poll", "0.2", "--name", "丁"]
+from compliance.cli import main
+main()
+"""
+
+
+def test_a_sigterm_that_comes_while_the_scheduler_waits_to_tick_stops_it(book: Store):
+    env = {**os.environ, "COMPLIANCE_DB": book.url}
+    proc = subprocess.Popen([sys.executable, "-c", SIGNAL_IN_THE_WAIT], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("the scheduler did not stop within 60 s of a SIGTERM that came while it waited")
+    assert proc.returncode == 0, err
+    assert "调度器已启动" in out and "调度器已停止" in out
+    assert Store(book.url).lease_holder() == (None, None)
+
+
 # --- reminders -----------------------------------------------------------------------------
 
 class Smtp:
