@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from functools import cached_property, lru_cache
 from itertools import chain
 from operator import attrgetter
-from typing import Callable, Collection, Iterable, Mapping, NamedTuple
+from typing import Callable, Collection, Iterable, Mapping, NamedTuple, Sequence
 
 from dateutil.relativedelta import relativedelta
 
@@ -74,8 +74,8 @@ class Record(NamedTuple):
     topic: str | None = None
     recorder: str | None = None
     lecturer: str | None = None
-    secretary_signed: bool | None = None
-    recorder_signed: bool | None = None
+    secretary_signed: int | None = None      # a flag: SQLite's rows give 0 or 1, PostgreSQL's a bool
+    recorder_signed: int | None = None
     group: str | None = None
     member: str | None = None
     attendees: str | None = None
@@ -450,7 +450,7 @@ def approved_deadline(record: Record) -> date | None:
 
 
 def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, last: date, as_of: date,
-           delays: list[Record] = ()) -> list[Finding]:
+           delays: Sequence[Record] = ()) -> list[Finding]:
     """Return one finding per committee term overlapping the window, terms chained by elections.
 
     An approved delay (a 换届延期批准 record dated with the approved deadline) moves a term's due
@@ -624,7 +624,7 @@ def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
 def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period], kind_records: list[Record],
                    as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
                    on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False,
-                   paid: Paid | None = None) -> list[Finding | None]:
+                   paid: Paid | None = None) -> list[Finding]:
     """Return the findings of one obligation's periods: per organization, party group or member (None: not kept).
 
     `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met` and `paid` as in
@@ -643,7 +643,7 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
     elif ob.per == "member" and ob.min_hours:
         hours = _Hours(by_kind, min(p.start for p in periods), max(p.end for p in periods))
         if not hours.any_hours:
-            return found      # a branch that records no 学时 at all is not judged on them
+            return []         # a branch that records no 学时 at all is not judged on them
         # Exempt, or judged on the member's records; a member-year plainly met is left out
         # without them when met is not kept, and is met without them when it is kept bare.
         about = [hours.about(p) for p in periods] if keep is not None and ("met" not in keep or bare_met) else None

@@ -160,8 +160,8 @@ class Activity:
         if found is None:
             found = self._last_days[month] = {}
             for r in self.days[month]:       # the records of the month with a list
-                day = r.held_on
-                for name in r.attendees.split("、"):
+                day, names = r.held_on, r.attendees
+                for name in names.split("、") if names else ():
                     if found.get(name, day) <= day:
                         found[name] = day
         return found
@@ -224,16 +224,18 @@ class WatchRun:
 def gaps(months: Iterable[int], last: int) -> list[tuple[int, int, bool]]:
     """Return the runs of consecutive months among `months` (ascending): (first month, length, still running at `last`)."""
     found: list[tuple[int, int, bool]] = []
-    start = previous = None
-    for i in months:
-        if previous is not None and i == previous + 1:
+    ascending = iter(months)
+    start = next(ascending, None)
+    if start is None:
+        return found
+    previous = start
+    for i in ascending:
+        if i == previous + 1:
             previous = i
             continue
-        if start is not None:
-            found.append((start, previous - start + 1, previous == last))
-        start = previous = i
-    if start is not None:
         found.append((start, previous - start + 1, previous == last))
+        start = previous = i
+    found.append((start, previous - start + 1, previous == last))
     return found
 
 
@@ -284,7 +286,7 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
     members = list(members)
     seen = activity(records)
     last = month_index(as_of) - 1
-    found = []
+    found: list[WatchRun] = []
     missed = _absent_by_org(members, seen)
     for m in members:
         paid = dues.get(m.id, {}) if m.org_id in dues_orgs else None

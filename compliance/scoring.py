@@ -132,7 +132,7 @@ def rank(scores: Iterable[Score]) -> list[Score]:
     groups: dict[str, list[Score]] = defaultdict(list)
     for s in scores:
         groups[s.group].append(s)
-    result = []
+    result: list[Score] = []
     for group in sorted(groups):
         ordered = sorted(groups[group], key=lambda s: (-s.total, s.org))
         for i, s in enumerate(ordered):

@@ -341,11 +341,11 @@ def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kin
     for i, ob in enumerate(entries):
         if not isinstance(ob, dict):
             raise raw.error(f"第 {i + 1} 个 obligation 必须是 [[obligation]] 表（值：{ob!r}）", None, "obligation")
-        slug = ob.get("slug")
+        _check_obligation(raw, i, ob, kinds, ob.get("slug") in inherited)
+        slug = ob["slug"]       # a known kind's slug: checked just above
         if slug in seen:
             raise raw.error(f"第 {i + 1} 个 obligation：事项 {slug!r} 重复", i, "slug")
         seen.add(slug)
-        _check_obligation(raw, i, ob, kinds, slug in inherited)
         obligations[slug] = _build(raw, ob, i, inherited.get(slug), kinds, data["valid_from"])
         if slug not in order:
             order.append(slug)
