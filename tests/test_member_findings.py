@@ -88,7 +88,7 @@ def test_quarterly_payment_with_the_branch_consent_is_due_at_the_quarter_end(rul
     assert whole_branch[("李四", "2026-10")].status == "due"
 
 
-ORG = OrgRow(1, "镇党委/一村党支部", "一村党支部", None, "党支部", None, None, None, None, None, None, None, None, False)
+ORG = OrgRow(1, None, "一村党支部", None, "镇党委/一村党支部", "党支部", None, None, None, None, None, None, False, None)
 ZHANG = MemberInfo(1, 1, ORG.path, "张三")
 LI = MemberInfo(2, 1, ORG.path, "李四")
 
