@@ -113,7 +113,9 @@ class Activity:
     days: dict[int, list[Record]] = field(default_factory=dict)
     # Worked out by `last` once the activity is gathered: the months with lists, latest first, and
     # for each month looked at, each name's last day on a list (a list is split once, not once a member).
-    _latest_first: list[int] | None = field(default=None, init=False, repr=False, compare=False)
+    # (A factory, not `default=None`: a field with init=False and a plain default is left unset in
+    # the compiled build.) Empty until worked out, and when no month has a list.
+    _latest_first: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
     _last_days: dict[int, dict[str, date]] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def absent(self, names: Iterable[str]) -> dict[str, list[int]]:
@@ -144,7 +146,7 @@ class Activity:
     def last(self, name: str) -> date | None:
         """Return the last day `name` took part (attended, or a record that names them)."""
         best = max((day for day, _ in self.reports.get(name, ())), default=None)
-        if self._latest_first is None:
+        if not self._latest_first:
             self._latest_first = sorted(self.took_part, reverse=True)
         for i in self._latest_first:
             if best is not None and i < month_index(best):
