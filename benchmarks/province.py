@@ -60,7 +60,9 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 
+import obligations.rules
 from benchmarks.generate_province import generate_province
+from compliance import evaluate
 
 AS_OF = date(2026, 11, 20)
 MONTH = "2026-11"
@@ -469,15 +471,24 @@ def table(sizes: list[dict[str, object]]) -> str:
 
 
 def compiled_bytecode() -> None:
-    """Let the measured commands load the project's compiled bytecode instead of compiling it at each start (see the module's note)."""
+    """Let the measured commands load the project's compiled bytecode instead of compiling it at each start (see the module's note).
+
+    The packages compiled are the ones imported here, which the measured commands import too
+    (the same interpreter, from the same folder): the sources, or an installed build.
+    """
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-    root = Path(__file__).resolve().parent.parent
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / "compliance"), str(root / "obligations")], check=True)
+    folders = [str(Path(module.__file__ or "").parent) for module in (evaluate, obligations.rules)]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *folders], check=True)
+
+
+def build() -> str:
+    """Return "mypyc" when the evaluation's modules are the opt-in compiled build (README), else "pure"."""
+    return "pure" if (evaluate.__file__ or "").endswith(".py") else "mypyc"
 
 
 def machine() -> dict[str, object]:
     return {"platform": platform.platform(), "machine": platform.machine(), "cpus": os.cpu_count(),
-            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+            "python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "build": build()}
 
 
 def main() -> None:
@@ -498,7 +509,8 @@ def main() -> None:
         for branches in args.branches:
             sizes.append(measure_size(branches, work, args))
     info = machine()
-    print(f"machine: {info['machine']}, {info['cpus']} cores, Python {info['python']}, SQLite {info['sqlite']}; "
+    print(f"machine: {info['machine']}, {info['cpus']} cores, Python {info['python']}, SQLite {info['sqlite']}, "
+          f"{info['build']} build; "
           f"as of {AS_OF}, {args.years} years, dues in {args.dues_share:.0%} of townships")
     print(table(sizes))
     ratios, floors = scaling(sizes), scaling(sizes, "floor_seconds")

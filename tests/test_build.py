@@ -28,3 +28,9 @@ def test_the_modules_under_test_are_of_the_build_meant():
     for name in modules:
         path = importlib.import_module(name).__file__ or ""
         assert path.endswith(".py") != compiled, f"{name} was loaded from {path}"
+
+
+def test_the_benchmark_names_the_build_it_measured():
+    from benchmarks.province import machine
+
+    assert machine()["build"] == ("mypyc" if os.environ.get("COMPLIANCE_COMPILED") == "1" else "pure")
