@@ -625,7 +625,7 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
                    as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
                    on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False,
                    paid: Paid | None = None) -> list[Finding]:
-    """Return the findings of one obligation's periods: per organization, party group or member (None: not kept).
+    """Return the findings of one obligation's periods: per organization, party group or member (those kept).
 
     `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met` and `paid` as in
     `evaluate_org` (`paid` for an obligation judged on dues payments per member).
