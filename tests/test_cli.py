@@ -613,3 +613,19 @@ def test_a_command_that_draws_no_help_does_not_import_the_help_renderer(tmp_path
     script = "from compliance.cli import app\napp(['org', 'list', '--bogus'])\n"
     failed = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert failed.returncode == 2 and "─ 错误 ─" in failed.stderr and "Error" not in failed.stderr, failed.stderr
+
+
+def test_the_command_line_leaves_what_importing_made_out_of_the_collectors_way(tmp_path):
+    """`main` freezes the objects importing made; what the command makes after is collected as before."""
+    script = ("import atexit, gc, sys\n"
+              "from compliance.cli import main\n"
+              "made = len(gc.get_objects())\n"
+              "atexit.register(lambda: print('FROZEN', gc.get_freeze_count(), made, gc.isenabled()))\n"
+              "sys.argv = ['compliance', 'catalog', 'list', '--format', 'json']\n"
+              "main()\n")
+    env = {**os.environ, "COMPLIANCE_DB": str(tmp_path / "c.db")}
+    shown = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    frozen, made, enabled = shown.stdout.split("FROZEN ", 1)[1].split()
+    assert int(frozen) > int(made) * 0.9 > 10_000 and enabled == "True"     # a few were freed before the command ran
+    assert json.loads(shown.stdout.split("FROZEN ", 1)[0])      # the command's own output, whole

@@ -8,6 +8,7 @@ scores, sheets, the ledger) and `demo.py`.
 from __future__ import annotations
 
 import functools
+import gc
 import re
 import sqlite3
 import sys
@@ -299,6 +300,10 @@ def _given(opts: list[str]) -> str | None:
 
 def main() -> None:
     """Entry point of the console script: usage errors become one line too, like every other error."""
+    # What importing made lives as long as the process: frozen, the collector does not traverse
+    # it again, in the command's collections nor in the interpreter's passes at exit (0.19 s of a
+    # one-branch `status`'s 1.1 s; the objects made later are collected as before).
+    gc.freeze()
     if len(sys.argv) == 1:
         sys.argv.append("--help")
     try:
