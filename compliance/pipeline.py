@@ -69,15 +69,20 @@ def _chunks(rows: Iterable[T], size: int, start: int | None = None) -> Iterator[
 
 
 @contextmanager
-def checked_chunks(rows: Iterable[T], check: Callable[[list[T]], R], size: int, ahead: bool) -> Iterator[Iterator[R]]:
-    """Yield an iterator of `check(chunk)` for the chunks of `size` rows of `rows`, in order.
+def checked_chunks(rows: Iterable[T], check: Callable[[list[T], bool], R], size: int, ahead: bool) -> Iterator[Iterator[R]]:
+    """Yield an iterator of `check(chunk, spare)` for the chunks of `size` rows of `rows`, in order.
 
     With `ahead`, the rows are read and checked in a forked worker, started on entry (before the
     caller opens its write transaction); what `check` returns must pickle, and an error it
     raises is raised again here. Leaving the block early stops the worker.
+
+    `spare` says whether the process checking has time to spare, so that work either side can
+    do is done by the one that is ahead: True without `ahead` (one process does it all either
+    way), and in the worker while checked chunks wait for the parent to take them; False while
+    the parent waits for the worker.
     """
     if not ahead:
-        yield (check(chunk) for chunk in _chunks(rows, size))
+        yield (check(chunk, True) for chunk in _chunks(rows, size))
         return
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
@@ -107,7 +112,7 @@ def _received(receive: Any) -> Iterator[Any]:
             return
 
 
-def _work(receive: Any, send: Any, rows: Iterable[T], check: Callable[[list[T]], R], size: int) -> None:
+def _work(receive: Any, send: Any, rows: Iterable[T], check: Callable[[list[T], bool], R], size: int) -> None:
     """In the worker: send ("chunk", checked) for each chunk, then ("end", None), or ("error", exception).
 
     The first chunks are small, so the parent starts writing while the worker is still reading.
@@ -122,7 +127,7 @@ def _work(receive: Any, send: Any, rows: Iterable[T], check: Callable[[list[T]],
         for chunk in _chunks(rows, size, start=max(1, size // FIRST_CHUNK_SHARE)):
             if outbox.closed.is_set():
                 return       # the parent stopped reading: it has failed or finished early
-            outbox.post(("chunk", check(chunk)))
+            outbox.post(("chunk", check(chunk, outbox.waiting())))
         outbox.post(("end", None))
     except BaseException as exc:
         # The user's errors travel as they are; anything else as one line the parent can show.
@@ -152,6 +157,10 @@ class _Outbox:
         """Queue a message for the parent, waiting while `AHEAD` are queued; dropped once the parent is gone."""
         if not self.closed.is_set():
             self._queue.put(ForkingPickler.dumps(message))
+
+    def waiting(self) -> bool:
+        """Return whether messages wait to be written: the pipe is full, the parent busy with an earlier chunk."""
+        return not self._queue.empty()
 
     def finish(self) -> None:
         """Wait until every queued message is written (or dropped, the parent gone)."""

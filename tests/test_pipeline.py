@@ -99,6 +99,28 @@ def test_the_worker_starts_with_small_chunks_and_doubles_them_up_to_full_size():
     assert [len(c) for c in _chunks(range(20), 8)] == [8, 8, 4]
 
 
+def test_the_worker_has_time_to_spare_only_while_checked_chunks_wait_for_the_parent():
+    import time
+
+    from compliance import pipeline
+
+    if not pipeline.can_fork():
+        pytest.skip("workers are forked on Linux only")
+
+    def check(chunk: list[int], spare: bool) -> tuple[bool, bytes]:
+        return spare, bytes(100_000)     # larger than a pipe's buffer: a send waits until the parent reads
+
+    with pipeline.checked_chunks(range(40), check, 2, ahead=True) as chunks:
+        spares = [next(chunks)[0]]
+        time.sleep(0.5)                  # busy with the first chunk: the next ones queue up in the worker
+        spares += [spare for spare, _ in chunks]
+    # Nothing waited when the worker began; while the parent was busy, chunks did.
+    assert spares[0] is False and True in spares[1:]
+    # Without a worker, one process does all the work either way.
+    with pipeline.checked_chunks(range(4), check, 2, ahead=False) as chunks:
+        assert [spare for spare, _ in chunks] == [True, True]
+
+
 def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp_path: Path):
     # A value the check makes but ROW_FIELDS leaves out would be lost by every import.
     header = ",".join(c.chinese for c in importing.RECORD_COLUMNS)
@@ -118,6 +140,10 @@ def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp
     # The identity is hashed where the row is checked: the one `record correct` gives the same values.
     wire = (*values[:importing._HELD], date(2026, 3, 2).toordinal(), date(2026, 3, 3).toordinal())
     assert checked.rows == [(chunk[0][0], wire, importing.row_identity(values))]
+    # Left to the writer (the checking worker had no time to spare), it is the same identity.
+    unhashed = importing._CheckRows(table, ctx)(chunk, False).rows
+    assert unhashed == [(chunk[0][0], wire, None)]
+    assert importing._with_identities(unhashed) == checked.rows
     # The writer turns the day numbers back into the day held and the first recording.
     assert (importing._day(wire[importing._HELD]), importing._first(wire[importing._FIRST])) == (row["held_on"], row["first_recorded_at"])
     assert importing.row_identity(values) == importing.record_identity(
@@ -315,7 +341,7 @@ def test_the_worker_checks_chunks_ahead_while_the_parent_is_busy():
         pytest.skip("workers are forked on Linux only")
     checked = multiprocessing.get_context("fork").Value("i", 0)
 
-    def check(chunk: list[int]) -> bytes:
+    def check(chunk: list[int], spare: bool) -> bytes:
         with checked.get_lock():
             checked.value += 1
         return bytes(100_000)        # larger than a pipe's buffer: a send waits until the parent reads
