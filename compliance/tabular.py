@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from compliance.errors import InputError
+from compliance.errors import InputError, os_reason
 
 # Excel day numbers from 1954 to 2119: wide enough for any meeting or birth date here.
 _EXCEL_SERIALS = (20000, 80000)
@@ -93,7 +93,7 @@ class FileDigest:
         elif self._value is None and self._error is None:
             self._work()
         if self._error is not None:
-            raise InputError(f"{self.path}：无法读取：{self._error.strerror or self._error}（未导入任何数据）")
+            raise InputError(f"{self.path}：无法读取：{os_reason(self._error)}（未导入任何数据）")
         assert self._value is not None
         return self._value
 
@@ -123,7 +123,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     the table says so (`normalized`).
     """
     if not path.is_file():
-        raise InputError(f"{path}：文件不存在")
+        raise InputError(f"{path}：{'是文件夹，不是文件' if path.is_dir() else '文件不存在'}")
     by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
     formulas: dict[tuple[int, int], str] = {}
     spreadsheet = path.suffix.lower() in (".xlsx", ".xlsm")
@@ -180,13 +180,35 @@ def _check_cell(cell: str, longest: int, where: str) -> None:
         raise InputError(f"{where}：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
 
 
+def _holes(positions: list[tuple[int, str, int]], width: int) -> list[int]:
+    """Return the positions before `width` of the columns without a header (a blank header cell between two named ones)."""
+    named = {i for i, _, _ in positions}
+    return [i for i in range(width) if i not in named]
+
+
+def _filled(cell: Any) -> bool:
+    return cell is not None and (not isinstance(cell, str) or bool(cell.strip()))
+
+
+def _unlabeled(where: str, number: int, raw: list[Any], positions: list[tuple[int, str, int]]) -> InputError:
+    """Return the error naming the first value of row `number` in a column without a header: a value that would be dropped."""
+    named = {i for i, _, _ in positions}
+    i = next(i for i, cell in enumerate(raw) if i not in named and _filled(cell))
+    value = str(raw[i]).strip()
+    return InputError(f"{where} 第{number}行第{i + 1}列：值「{value[:20]}」：这一列没有表头，值无处可放（常因值中有未加引号的英文逗号，"
+                      "可把含逗号的值放进英文双引号，或改用中文逗号）（未导入任何数据）")
+
+
 def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
           formulas: dict[tuple[int, int], str]) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, values) of the lines after the header, counting them in `table.count`."""
     width = max((i for i, _, _ in positions), default=-1) + 1
+    holes = _holes(positions, width)
     for number, raw in enumerate(lines, start=2):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
+        elif (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
+            raise _unlabeled(where, number, raw, positions)
         values = {}
         blank = True
         for i, name, longest in positions:
@@ -217,11 +239,16 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
     pick = None if indexes == list(range(len(indexes))) else itemgetter(*indexes) if len(indexes) > 1 \
         else lambda raw: (raw[indexes[0]],)
     width = max(indexes) + 1
+    holes = _holes(positions, width)
     present = itemgetter(1)
     shortest = min(limits)
     for number, raw in enumerate(lines, start=2):
         if len(raw) != width:
+            if len(raw) > width and any(map(str.strip, raw[width:])):
+                raise _unlabeled(where, number, raw, positions)
             raw = raw[:width] + [""] * (width - len(raw))
+        if holes and any(raw[i].strip() for i in holes):
+            raise _unlabeled(where, number, raw, positions)
         cells = raw if pick is None else list(pick(raw))
         # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
         # Whitespace other than " " is never printable: isprintable takes half the time of a regex.
@@ -308,14 +335,103 @@ ENCODING_NAMES = {"utf-8-sig": "UTF-8", "gb18030": "GB18030"}
 
 def _csv_rows(path: Path, encoding: str | None) -> Iterator[list[str]]:
     if not encoding:
-        raise InputError(f"{path}: 无法识别文件编码（请保存为 UTF-8 的 CSV）")
+        raise _undecodable(path, _likelier_encoding(path))
     with path.open(encoding=encoding, newline="") as fh:
-        reader = csv.reader(fh)
+        # Strict: a quote left open would otherwise take in the rest of the file as one value.
+        reader = csv.reader(fh, strict=True)
         try:
             yield from reader
         except UnicodeDecodeError:
             # Told from the file's first lines (`_text_encoding`), the encoding fails further on.
             raise _undecodable(path, encoding) from None
+        except csv.Error:
+            raise _bad_quotes(path, encoding) from None
+
+
+def _likelier_encoding(path: Path) -> str:
+    """Return the encoding a file in neither reads further in (its first `ENCODING_HEAD` bytes): UTF-8, unless GB18030 does.
+
+    The further, not the fewer bytes broken: GB18030 reads most UTF-8 text (as other characters),
+    so a UTF-8 file with a GBK row breaks less often in GB18030, but from its first line.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(ENCODING_HEAD)
+
+    def first_fault(name: str) -> int:
+        try:
+            head.decode(name)
+        except UnicodeDecodeError as exc:
+            return exc.start
+        return len(head)
+
+    return max(ENCODING_NAMES, key=first_fault)
+
+
+def _bad_quotes(path: Path, encoding: str) -> InputError:
+    """Return the error naming the row, column and value of `path` where its quotes stop making sense.
+
+    The file is read again up to the row the reader could not finish, and that row's text is
+    looked at field by field (`_quote_fault`): the reader itself says neither which row (it
+    counts lines, and a quoted value may span several) nor which column.
+    """
+    with path.open(encoding=encoding, errors="surrogateescape", newline="") as fh:
+        reader = csv.reader(fh, strict=True)
+        header: list[str] = []
+        number, end = 0, 0        # the last row read whole, and the line it ended on
+        try:
+            for number, cells in enumerate(reader, start=1):
+                header, end = header or cells, reader.line_num
+        except csv.Error:
+            pass
+        fh.seek(0)
+        for _ in range(end):
+            fh.readline()
+        text = fh.read(QUOTE_CONTEXT)
+    number += 1
+    fault = _quote_fault(text)
+    if fault is None:
+        return InputError(f"{path.name} 第{number}行：引号不成对（以引号开头的值须以引号结束，值中的引号须写成两个）（未导入任何数据）")
+    i, value = fault
+    name = header[i].strip() if number > 1 and i < len(header) else ""
+    column = f"「{name}」列" if name else f"第{i + 1}列"
+    return InputError(f"{path.name} 第{number}行{column}：值「{value[:20]}」：引号不成对（以引号开头的值须以引号结束，"
+                      "值中的引号须写成两个）（未导入任何数据）")
+
+
+# How much of a file, from the row whose quotes are wrong, is looked at to find the column.
+QUOTE_CONTEXT = 1 << 20
+
+
+def _quote_fault(text: str) -> tuple[int, str] | None:
+    """Return (column index, value as written) of the first field of the CSV row at the start of `text` whose quotes are wrong.
+
+    A quoted field must end with a quote (a quote inside it doubled) followed by a comma or the
+    end of the row. None when the row's quotes are right (the fault is not in this row).
+    """
+    i, column = 0, 0
+    while i < len(text):
+        if text[i] == '"':
+            close = i + 1
+            while True:
+                close = text.find('"', close)
+                if close == -1:
+                    return column, text[i:].splitlines()[0]
+                if text[close + 1:close + 2] == '"':
+                    close += 2
+                    continue
+                break
+            after = text[close + 1:close + 2]
+            if after not in ("", ",", "\r", "\n"):
+                stop = text.find(",", close)
+                return column, text[i:stop if stop != -1 else None].splitlines()[0]
+            i = close + 1
+        else:
+            stops = [found for found in (text.find(c, i) for c in ",\r\n") if found != -1]
+            i = min(stops) if stops else len(text)
+        if i >= len(text) or text[i] in "\r\n":
+            return None
+        i, column = i + 1, column + 1
+    return None
 
 
 # What a byte that the encoding does not allow becomes, read with errors="surrogateescape".
@@ -353,8 +469,11 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
 
     try:
         book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a damaged file
-        raise InputError(f"{path}：无法作为 XLSX 打开：{exc}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}：无法读取：{os_reason(exc)}（未导入任何数据）") from exc
+    except Exception as exc:  # openpyxl raises many types for a damaged file; their messages are English
+        raise InputError(f"{path}：无法作为 XLSX 打开：文件已损坏，或不是 .xlsx 格式（旧版 .xls、改了扩展名的文件等），"
+                         "请在 Excel 中另存为 .xlsx 或 CSV 后重试（未导入任何数据）") from exc
     try:
         sheets = book.worksheets
         chosen = sheets[0]

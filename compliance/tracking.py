@@ -23,7 +23,7 @@ from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTupl
 
 from dateutil.relativedelta import relativedelta
 
-from compliance.errors import InputError, ScratchError
+from compliance.errors import InputError, ScratchError, os_reason
 from compliance.evaluate import MONTH_STARTS, SEVERITY, Finding, Paid, Record, evaluate_org, judges_dues_by_member, tally, worst_first
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
                                 watch_runs, watch_start)
@@ -278,9 +278,6 @@ KEY_DUE = 10 ** 8
 MERGE_FAN_IN = 64
 # Bytes read from a scratch file at once.
 COPY_SIZE = 1 << 20
-OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
-              errno.EACCES: "没有写入权限", errno.EROFS: "文件系统只读", errno.ENOENT: "文件夹不存在",
-              errno.ENOTDIR: "不是文件夹", errno.EMFILE: "打开的文件过多", errno.ENFILE: "打开的文件过多"}
 SCRATCH_PREFIX = "compliance-overdue-"
 # A scratch folder left behind by a command that was killed, untouched this long, is removed by the next.
 STALE_SECONDS = 3600
@@ -288,7 +285,7 @@ STALE_SECONDS = 3600
 
 def scratch_error(exc: OSError, folder: Path | str | None = None) -> ScratchError:
     """Return the one-line error for temporary files that could not be made or written (in `folder`)."""
-    reason = OS_REASONS.get(exc.errno or 0) or exc.strerror or str(exc)
+    reason = os_reason(exc)
     where = f"临时文件夹 {folder}" if folder else "临时文件夹"
     advice = "" if exc.errno in (errno.EMFILE, errno.ENFILE) else \
         "（清单的临时文件约与输出一样大；可将环境变量 TMPDIR 设为空间足够的文件夹后重试）"

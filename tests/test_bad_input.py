@@ -53,7 +53,18 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("empty.csv", b"", ["empty.csv", "文件为空"]),
     ("negative.csv", f"党组织,类型,日期,应到\n{BRANCH},党员大会,2026-03-02,-3\n".encode(), ["第2行「应到」列", "-3", "负数"]),
     ("badday.csv", f"党组织,类型,日期\n{BRANCH},党员大会,2026-02-30\n".encode(), ["第2行「日期」列", "2026-02-30"]),
-    ("latin1.csv", "党组织,类型,日期\n".encode() + b"\xff\xfe\xfa\n", ["无法识别文件编码"]),
+    ("latin1.csv", "党组织,类型,日期\n".encode() + b"\xff\xfe\xfa\n", ["latin1.csv 第2行「党组织」列", "FF FE FA", "编码不允许的字节"]),
+    # A file under 1 MB in two encodings was refused without naming where.
+    ("mixed.csv", f"党组织,类型,日期,主题\n{BRANCH},党员大会,2026-03-02,学习\n".encode()
+     + f"{BRANCH},党课,2026-03-03,党章\n".encode("gbk"), ["mixed.csv 第3行「党组织」列", "UTF-8 编码不允许的字节"]),
+    # A quote left open once took in the rest of the file as one topic, and the next row with it.
+    ("unclosed.csv", f"党组织,类型,日期,主题,书记签字\n{BRANCH},支委会,2026-08-03,\"未闭合,是\n{BRANCH},支委会,2026-08-04,z,是\n".encode(),
+     ["unclosed.csv 第2行「主题」列", "未闭合", "引号不成对"]),
+    ("after_quote.csv", f"党组织,类型,日期,主题\n{BRANCH},支委会,2026-08-03,z\n{BRANCH},支委会,2026-08-04,\"学习\"党章\n".encode(),
+     ["after_quote.csv 第3行「主题」列", "学习", "引号不成对"]),
+    # A value in a column without a header (an unquoted comma in a topic) was dropped.
+    ("extra.csv", f"党组织,类型,日期,主题\n{BRANCH},支委会,2026-08-03,学习,贯彻\n".encode(), ["extra.csv 第2行第5列", "贯彻", "没有表头"]),
+    ("hole.csv", f"党组织,,类型,日期\n{BRANCH},备注,支委会,2026-08-03\n".encode(), ["hole.csv 第2行第2列", "备注", "没有表头"]),
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
     # An infinite count of hours was once taken, then left out of a member's yearly sum by one path and counted by another.
     ("infinite.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,1e999\n".encode(), ["第2行「学时」列", "1e999", "有限"]),
@@ -76,6 +87,22 @@ def test_every_bad_row_of_a_file_is_named_on_a_line_of_its_own(db: Path, tmp_pat
         "错误：r.csv 第2行「日期」列：值「2026-13-01」：不是有效日期（另有 1 处错误，未导入任何数据）",
         "  r.csv 第3行「应到」列：值「x」：不是整数"]
     assert records(db) == before
+
+
+def test_a_value_beside_a_spreadsheets_table_is_named_not_dropped(db: Path, tmp_path: Path):
+    before = records(db)
+    path = _xlsx(tmp_path / "x.xlsx", [["党组织", "类型", "日期", None], [BRANCH, "党员大会", "2026-03-03", None],
+                                       [BRANCH, "党员大会", "2026-03-04", "补开"]])
+    one_line_error(run(db, "record", "import", str(path)), "第3行第4列", "补开", "没有表头")
+    assert records(db) == before
+
+
+def test_rows_short_of_the_header_and_blank_columns_after_it_import(db: Path, tmp_path: Path):
+    before = records(db)
+    path = write_csv(tmp_path / "short.csv", f"党组织,类型,日期,主题,,\n{BRANCH},党课,2026-03-09\n{BRANCH},党课,2026-03-10,z,, \n")
+    result = run(db, "record", "import", str(path))
+    assert result.returncode == 0, result.stderr
+    assert records(db) == before + 2
 
 
 def test_formula_without_a_saved_value_is_named(db: Path, tmp_path: Path):
@@ -152,3 +179,20 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
 ])
 def test_bad_options_end_in_one_line(db: Path, args: list[str], words: list[str]):
     one_line_error(run(db, *args), *words)
+
+
+@pytest.mark.parametrize("args, words", [
+    # Each of these once ended in the system's or the parser's English ("No such file or directory",
+    # "File is not a zip file", "Did you mean 'status'?").
+    (["statuss"], ["没有这个命令：statuss（是否要用 status？）"]),
+    (["calendar", "--org", "ZZ1", "--out", "{tmp}/nowhere/x.ics"], ["--out", "x.ics", "文件或文件夹不存在"]),
+    (["record", "import", "{tmp}/fake.xlsx"], ["fake.xlsx", "不是 .xlsx 格式"]),
+    (["record", "import", "{tmp}/folder.xlsx"], ["folder.xlsx", "是文件夹，不是文件"]),
+])
+def test_the_reasons_given_are_in_chinese(db: Path, tmp_path: Path, args: list[str], words: list[str]):
+    (tmp_path / "fake.xlsx").write_text("这不是表格")
+    (tmp_path / "folder.xlsx").mkdir()
+    result = run(db, *[a.format(tmp=tmp_path) for a in args])
+    one_line_error(result, *words)
+    for english in ("No such", "Did you mean", "zip file", "directory", "Errno", "Permission", "denied"):
+        assert english not in result.stderr, result.stderr

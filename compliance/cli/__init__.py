@@ -267,11 +267,14 @@ def _usage_words(exc: Exception) -> tuple[str, str] | None:
         hints = sorted(getattr(exc, "possibilities", None) or ())
         return "没有这个选项", exc.option_name + (f"（是否要用 {'、'.join(hints)}？）" if hints else "")   # type: ignore[attr-defined]
     text = exc.format_message()       # type: ignore[attr-defined]
-    if name == "UsageError" and (command := re.match(r"No such command '(.+)'", text)):
+    if name == "UsageError" and (command := re.match(r"No such command '([^']+)'", text)):
         ctx = getattr(exc, "ctx", None)
         group = getattr(ctx, "command", None)
         available = group.list_commands(ctx) if hasattr(group, "list_commands") else []
-        return "没有这个命令", command.group(1) + (f"（可用：{'、'.join(available)}）" if available else "")
+        # The parser's guess at a misspelt command, in its own English ("Did you mean 'status'?").
+        hint = re.search(r"Did you mean '([^']+)'", text)
+        return "没有这个命令", command.group(1) + (f"（是否要用 {hint.group(1)}？）" if hint else "") \
+            + (f"（可用：{'、'.join(available)}）" if available else "")
     opts = getattr(getattr(exc, "param", None), "opts", None)
     if name == "BadParameter" and opts:
         value = _given(opts)

@@ -12,7 +12,7 @@ from compliance.cli import (
 )
 from compliance import importing, store as store_mod
 from compliance.access import ROLE_NAMES, add_user, default_scope, require_administrator, require_read
-from compliance.errors import ComplianceError, DatabaseError, InputError
+from compliance.errors import ComplianceError, DatabaseError, InputError, os_reason
 from compliance.report import admin as admin_report
 from compliance.report.assessments import emit_rows
 
@@ -197,7 +197,7 @@ def backup(file: Path = typer.Argument(..., help="备份文件路径（不能已
     try:
         file.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"{file}：无法创建所在目录：{exc.strerror or exc}") from None
+        raise InputError(f"{file}：无法创建所在目录：{os_reason(exc)}") from None
     count = store_mod.backup_sqlite(store, file)
     console.print(f"已备份到 {file}（审计日志 {count} 条，校验通过）")
 

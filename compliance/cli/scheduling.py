@@ -11,7 +11,7 @@ from dateutil.relativedelta import relativedelta
 from compliance import tracking
 from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
 from compliance.cli import FORMAT_OPTION, Format, _rules, app, console, fails_cleanly, session
-from compliance.errors import InputError
+from compliance.errors import InputError, os_reason
 
 scheduler_app = typer.Typer(help="调度器：每月25日督查、每日提醒。", no_args_is_help=True)
 outbox_app = typer.Typer(help="提醒发件箱：查看、重发。", no_args_is_help=True)
@@ -180,7 +180,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
     try:
         out.write_bytes(data)
     except OSError as exc:
-        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
+        raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
     console.print(f"已写出 {out}（{data.count(b'BEGIN:VEVENT')} 项，{today.isoformat()} 至 {until.isoformat()}）")
 
 

@@ -14,7 +14,7 @@ from compliance.cli import (
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
-from compliance.errors import InputError, NotFound
+from compliance.errors import InputError, NotFound, os_reason
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import write_csv
 
@@ -81,7 +81,7 @@ def _check_writable(out: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
+        raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
 
 
 def _write_bulletin(result: Any, out: Path, xlsx: Any = None) -> list[Path]:
@@ -90,7 +90,7 @@ def _write_bulletin(result: Any, out: Path, xlsx: Any = None) -> list[Path]:
     try:
         return write_bulletin(result, out, xlsx)
     except OSError as exc:
-        raise InputError(f"--out：无法写入 {out}：{exc.strerror or exc}") from None
+        raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
 
 
 @app.command()
