@@ -39,13 +39,15 @@ class ScratchError(ComplianceError):
 # Why a file or folder could not be read or written, in the user's words (the system's own are English).
 OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配额", errno.EFBIG: "文件超出允许的大小",
               errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "文件系统只读",
-              errno.ENOENT: "文件或文件夹不存在", errno.ENOTDIR: "路径中有一项不是文件夹", errno.EISDIR: "是文件夹，不是文件",
+              errno.ENOENT: "文件或文件夹不存在", errno.ENOTDIR: "不是文件夹", errno.EISDIR: "是文件夹，不是文件",
               errno.EEXIST: "已存在", errno.ENAMETOOLONG: "文件名过长", errno.EMFILE: "打开的文件过多",
               errno.ENFILE: "打开的文件过多", errno.EIO: "读写出错（磁盘或网络存储故障）", errno.EBUSY: "正被占用"}
 
 
 def os_reason(exc: OSError) -> str:
-    """Return why `exc` happened in Chinese: the reason for its errno, else the errno's name."""
+    """Return why `exc` happened in Chinese: its own reason when this program gave it one, else the reason for its errno, else the errno's name."""
+    if exc.strerror and not exc.strerror.isascii():
+        return exc.strerror
     if exc.errno in OS_REASONS:
         return OS_REASONS[exc.errno]
     return f"系统错误 {errno.errorcode.get(exc.errno, exc.errno)}" if exc.errno else "系统错误"

@@ -19,7 +19,7 @@ def db(runner, tmp_path: Path) -> list[str]:
     args = ["--db", str(tmp_path / "t.db")]
     assert runner.invoke(app, args + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
     assert runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))]).exit_code == 0
-    members = "姓名,党组织,党小组,类别\n" + roster_csv(BRANCH, 9) + "\n" + roster_csv(OTHER, 8)
+    members = "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 9) + "\n" + roster_csv(OTHER, 8)
     assert runner.invoke(app, args + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
     return args
 

@@ -246,14 +246,22 @@ def test_a_first_import_looks_up_no_stored_record_and_a_second_one_does(town: St
     assert (again.added, again.unchanged) == (0, 4) and [len(p) for p in lookups] == [4, 4]
 
 
-def test_cells_are_stripped_and_spaces_squeezed_and_extra_cells_ignored(town: Store, rules, tmp_path: Path):
+def test_cells_are_stripped_and_spaces_squeezed_and_blank_cells_past_the_header_ignored(town: Store, rules, tmp_path: Path):
     path = tmp_path / "records.csv"
     path.write_text(f"党组织,类型,日期,主题\n {BRANCH}\t,党员大会 ,2026-01-05,学习\u3000 党章  \n"
-                    f"{BRANCH},党课,2026-01-06,学习党章,多余\n,,,,多余\n", encoding="utf-8")
+                    f"{BRANCH},党课,2026-01-06,学习党章,, \n,,,,\n", encoding="utf-8")
     result = importing.import_records(town, rules, path)
     assert result.added == 2
     topics = {r["topic"] for r in town.org_records(importing.OrgIndex(town.orgs()).resolve(BRANCH).id)}
     assert topics == {"学习 党章", "学习党章"}
+
+
+def test_a_value_past_the_header_is_an_error_not_dropped(town: Store, rules, tmp_path: Path):
+    # Once ignored: "学习,贯彻" unquoted stored the topic 学习 and dropped 贯彻 without a word.
+    path = write_csv(tmp_path / "records.csv", f"党组织,类型,日期,主题\n{BRANCH},党课,2026-01-06,学习,贯彻\n")
+    with pytest.raises(InputError, match="records.csv 第2行第5列：值「贯彻」：这一列没有表头"):
+        importing.import_records(town, rules, path)
+    assert town.org_records(importing.OrgIndex(town.orgs()).resolve(BRANCH).id) == []
 
 
 @pytest.mark.parametrize("space", ["\t", "\u3000", "\xa0", "\u2003", "\u2028"])
