@@ -77,22 +77,22 @@ def require_write(store: Store, actor: Actor, action: str, paths: Iterable[str],
         raise deny(store, actor, action, "数据库已有用户：修改数据须用 --user 或 COMPLIANCE_USER 指明身份", paths)
     if actor.role is not None and roles and actor.role not in roles:
         allowed = "、".join(ROLE_NAMES[r] for r in roles)
-        raise deny(store, actor, action, f"{actor.describe()} 无权执行此操作（限{allowed}）", paths)
+        raise deny(store, actor, action, f"{actor.describe()}无权执行此操作（限{allowed}）", paths)
     outside = [p for p in paths if not actor.covers(p)]
     if outside:
-        raise deny(store, actor, action, f"{actor.describe()} 无权修改「{outside[0]}」", paths)
+        raise deny(store, actor, action, f"{actor.describe()}无权修改「{outside[0]}」", paths)
 
 
 def require_read(store: Store, actor: Actor, path: str) -> None:
     """Raise PermissionDenied (and log it) unless `actor` may read the subtree at `path`."""
     if actor.anonymous or not actor.covers(path):
-        raise deny(store, actor, "read", f"{actor.describe()} 无权查看「{path}」", [path])
+        raise deny(store, actor, "read", f"{actor.describe()}无权查看「{path}」", [path])
 
 
 def require_administrator(store: Store, actor: Actor, action: str) -> None:
     """Raise PermissionDenied (and log it) unless `actor` is a 县 user, or the local administrator of a file without users."""
     if actor.anonymous or (actor.role is not None and actor.role != "county"):
-        raise deny(store, actor, action, f"{actor.describe()} 无权执行此操作（限县用户）")
+        raise deny(store, actor, action, f"{actor.describe()}无权执行此操作（限县用户）")
 
 
 def default_scope(actor: Actor, under: str | None) -> str | None:
@@ -122,7 +122,7 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
             raise InputError(f"--org：支部书记用户须对应一个党支部，「{org.path}」是{org.type}")
     target = org.path if org else "（全部）"
     if actor.role == "branch" or (actor.role == "township" and role == "county"):
-        raise deny(store, actor, "user_add", f"{actor.describe()} 无权添加{ROLE_NAMES[role]}用户", [target])
+        raise deny(store, actor, "user_add", f"{actor.describe()}无权添加{ROLE_NAMES[role]}用户", [target])
     require_write(store, actor, "user_add", [org.path] if org else [], ())
     store.actor = actor.name or LOCAL_ADMIN
     return store.add_user(name, role, org.id if org else None)

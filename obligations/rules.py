@@ -32,14 +32,14 @@ class Rules:
         try:
             return self.sheets.sheets[name]
         except KeyError:
-            raise KeyError(f"没有名为 {name!r} 的评分表，可用：{'、'.join(sorted(self.sheets.sheets))}") from None
+            raise KeyError(f"没有名为「{name}」的评分表，可用：{'、'.join(sorted(self.sheets.sheets))}") from None
 
     def catalog(self, name: str) -> Catalog:
         """Return the catalog called `name`; KeyError names the known ones."""
         try:
             return self.catalogs[name]
         except KeyError:
-            raise KeyError(f"没有名为 {name!r} 的规则集，可用：{'、'.join(sorted(self.catalogs))}") from None
+            raise KeyError(f"没有名为「{name}」的规则集，可用：{'、'.join(sorted(self.catalogs))}") from None
 
 
 def load_rules(folder: Path | None = None, extra_catalog: Path | None = None) -> Rules:

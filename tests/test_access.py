@@ -59,6 +59,7 @@ def test_a_branch_secretary_logs_for_their_branch_only(runner, users):
     assert _log(runner, users + ["--user", "陶英"]).exit_code == 0
     result = _log(runner, users + ["--user", "陶英"], org="MT")
     assert result.exit_code == 5 and f"无权修改「{OTHER}」" in result.stderr and result.stderr.count("\n") == 1
+    assert "）无权修改" in result.stderr       # no space between who and what, as Chinese is written
     assert ("陶英", "denied", "log") in _audit_actions(runner, users)
 
 

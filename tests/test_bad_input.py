@@ -171,6 +171,7 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
     (["log", "茶话会", "--org", "ZZ1", "--date", "2026-03-02"], ["茶话会"]),
     (["supervise", "--under", "图河镇党委", "--month", "2026-13"], ["--month", "2026-13"]),
     (["score", "--under", "图河镇党委", "--period", "2026Q3"], ["--period", "2026Q3"]),
+    (["score", "--under", "图河镇党委", "--period", "2026-Q3", "--sheet", "nosuch"], ["没有名为「nosuch」的评分表"]),
     (["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "一.1", "--points", "很多", "--reason", "x"], ["--points"]),
     (["rectify", "close", "abc", "--note", "x"], ["abc"]),
     (["record", "show", "99999"], ["99999"]),

@@ -96,3 +96,20 @@ def test_keys_that_are_not_strings_are_written_as_json_writes_them():
         emit_json(value)
     expected = {1: [{2: 3}], None: [1], False: "x", 1.5: {}, "键": []}
     assert out.getvalue() == json.dumps(expected, ensure_ascii=False, indent=2) + "\n"
+
+
+def test_the_count_line_puts_the_worst_first_whatever_the_order_of_the_findings():
+    # A branch's status once said 待完成 before 已完成 in one run and after it in the next.
+    from rich.console import Console
+
+    from compliance.report.findings import print_findings
+
+    met = Finding(1, "镇/支部", "branch_committee", "支委会", "2026-01", "met", date(2026, 1, 31), None, (), ())
+    later = [met._replace(period="2026-02"), met._replace(period="2026-11", status="due", due=date(2026, 11, 30), days_left=10),
+             met._replace(period="2026-10", status="missed", due=date(2026, 10, 31))]
+    lines = []
+    for findings in ([met, *later], [*reversed(later), met]):
+        console = Console(record=True, width=200)
+        print_findings(console, findings, "支部", show_org=False, year=2026)
+        lines.append(console.export_text().strip().splitlines()[-1])
+    assert lines == ["共 4 项：逾期未完成 1 项，待完成 1 项，已完成 2 项"] * 2

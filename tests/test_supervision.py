@@ -203,6 +203,11 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     assert "关于2026年11月基层党组织组织生活督查情况的通报" in text and "图河镇党委督导组" in text
     assert f"共发现问题{len(result.gaps)}项" in text and "与2026-10督查相比" in text
     assert len(doc.inline_shapes) == 1 and len(doc.tables) >= 3
+    # A4, as official documents are printed (python-docx's own template is US Letter).
+    assert [(round(s.page_width.mm), round(s.page_height.mm)) for s in doc.sections] == [(210, 297)]
+    # A rate is a number the sheet can sort and sum, shown as a percentage, not the text "99.6%".
+    rates = [row[2] for row in book["排名"].iter_rows(min_row=2)]
+    assert rates and all(isinstance(c.value, (int, float)) and 0 <= c.value <= 1 and c.number_format == "0.0%" for c in rates)
     assert f"共发现问题{len(result.gaps)}项" in md.read_text(encoding="utf-8")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import re
 import subprocess
 import sys
 import tempfile
@@ -259,6 +260,9 @@ RANKING_TABLE = ("排名", RANKING_HEADERS, [8, 30, 10, 8, 8])
 LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14])
 
 
+_PERCENT = re.compile(r"\d+(?:\.\d+)?%")
+
+
 class _Workbook:
     """The bulletin's workbook as XlsxWriter makes it: sheets in their order, each filled row by row, any sheet first."""
 
@@ -272,6 +276,7 @@ class _Workbook:
         self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
         self.heading = self.book.add_format({"text_wrap": True, "valign": "top", "bold": True, "font_size": 14})
         self.bold = self.book.add_format({"bold": True})
+        self.percent = self.book.add_format({"num_format": "0.0%"})
         self.tables: dict[str, tuple[str, list[str], list[int]]] = {}     # sheet name: its table
 
     def summary_sheet(self) -> Any:
@@ -303,6 +308,8 @@ class _Workbook:
                 for j, value in enumerate(row):
                     if value.isdecimal():
                         write_number(i, j, int(value))
+                    elif value[-1:] == "%" and _PERCENT.fullmatch(value):
+                        write_number(i, j, float(value[:-1]) / 100, self.percent)     # a rate: a number shown as one
                     elif value:
                         write_text(i, j, value)
             if written < per_sheet or (first := next(rows, None)) is None:
@@ -502,9 +509,13 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Cm, Pt
+    from docx.shared import Cm, Mm, Pt
 
     doc = Document()
+    for section in doc.sections:
+        # A4 and the margins of GB/T 9704 (党政机关公文格式); python-docx's template is US Letter.
+        section.page_width, section.page_height = Mm(210), Mm(297)
+        section.top_margin, section.bottom_margin, section.left_margin, section.right_margin = Mm(37), Mm(35), Mm(28), Mm(26)
     style = doc.styles["Normal"]
     style.font.name = "SimSun"
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")

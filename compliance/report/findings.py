@@ -261,12 +261,12 @@ def print_counts(console: Console, by_org: OrgCounts, title: str, root: str | No
             counts[status] = counts.get(status, 0) + n
     console.print(counts_table(by_org, title, root))
     console.print(tables.too_many(sum(counts.values())))
-    console.print(_total({s: counts[s] for s in sorted(counts, key=SEVERITY.__getitem__)}))      # as in a list worst first
+    console.print(_total(counts))
 
 
 def _total(counts: dict[str, int]) -> str:
-    """Return the line counting findings by status, in the order of `counts`."""
-    summary = "，".join(f"{STATUS_LABELS[s]} {n} 项" for s, n in counts.items())
+    """Return the line counting findings by status, worst first (as a list is ordered), whatever the order of `counts`."""
+    summary = "，".join(f"{STATUS_LABELS[s]} {counts[s]} 项" for s in sorted(counts, key=SEVERITY.__getitem__))
     return f"共 {sum(counts.values())} 项：{summary}"
 
 
