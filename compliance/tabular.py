@@ -190,10 +190,9 @@ def _filled(cell: Any) -> bool:
     return cell is not None and (not isinstance(cell, str) or bool(cell.strip()))
 
 
-def _unlabeled(where: str, number: int, raw: list[Any], positions: list[tuple[int, str, int]]) -> InputError:
-    """Return the error naming the first value of row `number` in a column without a header: a value that would be dropped."""
-    named = {i for i, _, _ in positions}
-    i = next(i for i, cell in enumerate(raw) if i not in named and _filled(cell))
+def _unlabeled(where: str, number: int, raw: list[Any], width: int, holes: list[int]) -> InputError:
+    """Return the error naming the first value of row `number` in a column without a header (`_holes`, or past `width`): a value that would be dropped."""
+    i = next(i for i, cell in enumerate(raw) if (i >= width or i in holes) and _filled(cell))
     value = str(raw[i]).strip()
     return InputError(f"{where} 第{number}行第{i + 1}列：值「{value[:20]}」：这一列没有表头，值无处可放（常因值中有未加引号的英文逗号，"
                       "可把含逗号的值放进英文双引号，或改用中文逗号）（未导入任何数据）")
@@ -207,8 +206,8 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
     for number, raw in enumerate(lines, start=2):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
-        elif (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
-            raise _unlabeled(where, number, raw, positions)
+        if (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
+            raise _unlabeled(where, number, raw, width, holes)
         values = {}
         blank = True
         for i, name, longest in positions:
@@ -245,10 +244,10 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
     for number, raw in enumerate(lines, start=2):
         if len(raw) != width:
             if len(raw) > width and any(map(str.strip, raw[width:])):
-                raise _unlabeled(where, number, raw, positions)
+                raise _unlabeled(where, number, raw, width, holes)
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
-            raise _unlabeled(where, number, raw, positions)
+            raise _unlabeled(where, number, raw, width, holes)
         cells = raw if pick is None else list(pick(raw))
         # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
         # Whitespace other than " " is never printable: isprintable takes half the time of a regex.
