@@ -596,6 +596,51 @@ def test_help_pages_are_in_chinese_to_the_words_typer_adds(runner, args: list[st
         assert english not in shown.stdout, english
 
 
+def _commands(group, path=()):
+    """Yield the path of every command below `group`, groups included."""
+    for name in group.list_commands(None):
+        command = group.get_command(None, name)
+        yield (*path, name)
+        if hasattr(command, "list_commands"):
+            yield from _commands(command, (*path, name))
+
+
+def test_help_at_80_columns_folds_chinese_instead_of_cutting_it(runner, monkeypatch):
+    """Rich breaks lines at spaces and cut a longer run with "…": an option's help lost its middle (「判断（默 … 2026-11-25」)."""
+    import typer.main
+
+    monkeypatch.setenv("COLUMNS", "80")
+    root = typer.main.get_command(app)
+    paths = list(_commands(root))
+    assert len(paths) > 40
+    for path in paths:
+        shown = runner.invoke(app, [*path, "--help"], terminal_width=80)
+        assert shown.exit_code == 0, path
+        page = shown.stdout
+        assert "…" not in page, (path, page)
+        assert max(len(line) for line in page.splitlines()) <= 80
+        usage = next(line for line in page.splitlines() if "用法：" in line)
+        assert "[选项]" in usage and "OPTIONS" not in usage and "COMMAND" not in usage and "ARGS" not in usage, usage
+        # Each option's and subcommand's help is all there, whatever lines it was folded over.
+        flat = "".join(ch for ch in page if not ch.isspace() and ch not in "│╭╮╰╯─")
+        command = root
+        for name in path:
+            command = command.get_command(None, name)
+        helps = [p.help for p in command.params if getattr(p, "help", None)]
+        if hasattr(command, "list_commands"):
+            helps += [command.get_command(None, n).get_short_help_str(limit=10_000) for n in command.list_commands(None)]
+        for text in helps:
+            assert "".join(text.split()) in flat, (path, text)
+
+
+def test_a_missing_argument_is_named_as_its_help_names_it(tmp_path):
+    env = {**os.environ, "COMPLIANCE_DB": str(tmp_path / "c.db")}
+    shown = subprocess.run([sys.executable, "-m", "compliance", "record", "import"], capture_output=True, text=True,
+                           env=env, timeout=120)
+    assert shown.returncode == 2
+    assert shown.stderr == "错误：缺少必需的参数：文件（compliance record import --help 查看用法）\n"
+
+
 def test_a_command_that_draws_no_help_does_not_import_the_help_renderer(tmp_path):
     """typer.rich_utils (with rich's markdown and traceback) is imported as the first help page is drawn, and then in Chinese."""
     script = ("import sys\n"

@@ -28,6 +28,10 @@ from obligations.catalog import CatalogError
 from obligations.rules import Rules, default_rules
 
 
+# The placeholders of the usage line (click's words).
+USAGE_PLACEHOLDERS = {"[OPTIONS]": "[选项]", "COMMAND [ARGS]...": "命令 [参数]..."}
+
+
 def _help_in_chinese() -> None:
     """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
 
@@ -40,7 +44,8 @@ def _help_in_chinese() -> None:
     from typer import core
 
     def format_usage(self: Any, ctx: Any, formatter: Any) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix="用法：")
+        pieces = [USAGE_PLACEHOLDERS.get(piece, piece) for piece in self.collect_usage_pieces(ctx)]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix="用法：")
 
     for cls in (core.TyperCommand, core.TyperGroup):
         cls.get_help_option = _chinese_help_option(cls.get_help_option)
@@ -59,6 +64,30 @@ def _panel_words() -> None:
     for name, text in words.items():
         if hasattr(rich_utils, name):
             setattr(rich_utils, name, text)
+    for name in ("_get_parameter_help", "_make_command_help"):
+        made = getattr(rich_utils, name, None)
+        if made is not None and not getattr(made, "folds", False):
+            setattr(rich_utils, name, _folded(made))
+
+
+def _folded(make: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a `typer.rich_utils` function that makes the help text of an option or a command so that a line too long is folded, not cut.
+
+    Rich breaks lines at spaces, and a table cell cuts a longer run with "…": Chinese has no
+    spaces, so at 80 columns an option's help lost its middle (「判断（默 … 2026-11-25」).
+    """
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        from rich.columns import Columns
+        from rich.text import Text
+
+        made = make(*args, **kwargs)
+        for part in made.renderables if isinstance(made, Columns) else [made]:
+            if isinstance(part, Text):
+                part.overflow = "fold"
+        return made
+
+    wrapped.folds = True     # type: ignore[attr-defined]
+    return wrapped
 
 
 def _chinese_errors(main: Callable[..., Any]) -> Callable[..., Any]:
@@ -260,7 +289,7 @@ def _usage_words(exc: Exception) -> tuple[str, str] | None:
         param = exc.param          # type: ignore[attr-defined]
         if getattr(param, "param_type_name", None) == "option" and getattr(param, "opts", None):
             return "缺少必需的选项", "、".join(param.opts)
-        return "缺少必需的参数", (param.name or "").upper()
+        return "缺少必需的参数", getattr(param, "metavar", None) or (param.name or "").upper()
     if name == "BadOptionUsage" and getattr(exc, "option_name", None) and "requires an argument" in exc.format_message():
         return "选项用法有误", f"{exc.option_name} 后面需要给出值"      # type: ignore[attr-defined]
     if name == "NoSuchOption":
@@ -287,6 +316,15 @@ def _usage_words(exc: Exception) -> tuple[str, str] | None:
         if "valid number" in text:
             return "参数值无效", f"{where}不是数字"
     return None
+
+
+def _help_command(ctx: Any) -> str:
+    """Return the command that shows the help page of the command a usage error is about (`compliance record correct --help`)."""
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.insert(0, ctx.info_name)
+        ctx = ctx.parent
+    return " ".join(["compliance", *names, "--help"])
 
 
 def _given(opts: list[str]) -> str | None:
@@ -321,7 +359,7 @@ def main() -> None:
             typer.echo(exc.format_message())
             sys.exit(0)
         word, detail = _usage_words(exc) or (USAGE_WORDS.get(type(exc).__name__, "用法有误"), " ".join(exc.format_message().split()))
-        typer.echo(f"错误：{word}：{detail}（compliance --help 查看用法）", err=True)
+        typer.echo(f"错误：{word}：{detail}（{_help_command(getattr(exc, 'ctx', None))} 查看用法）", err=True)
         sys.exit(exc.exit_code)
     sys.exit(code or 0)
 

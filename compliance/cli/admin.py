@@ -155,7 +155,7 @@ def audit_verify() -> None:
 
 @user_app.command("add")
 @fails_cleanly
-def user_add(name: str = typer.Argument(..., help="用户名。"),
+def user_add(name: str = typer.Argument(..., metavar="用户名", help="用户名。"),
              role: str = typer.Option(..., "--role", help="角色：支部书记、乡镇 或 县。"),
              org: Optional[str] = typer.Option(None, "--org", help="所管的党组织（支部书记为其党支部，乡镇为乡镇党委）。")) -> None:
     """添加用户（第一个用户由本地管理员添加；之后须由县或乡镇用户添加）。"""
@@ -187,7 +187,7 @@ def _sqlite_path(store: store_mod.Store) -> Path:
 
 @app.command()
 @fails_cleanly
-def backup(file: Path = typer.Argument(..., help="备份文件路径（不能已存在）。")) -> None:
+def backup(file: Path = typer.Argument(..., metavar="文件", help="备份文件路径（不能已存在）。")) -> None:
     """备份正在使用的 SQLite 数据库（在线备份，得到一致的副本）。"""
     store, actor = session()
     require_administrator(store, actor, "backup")
@@ -204,7 +204,7 @@ def backup(file: Path = typer.Argument(..., help="备份文件路径（不能已
 
 @app.command()
 @fails_cleanly
-def restore(file: Path = typer.Argument(..., help="要恢复的备份文件。")) -> None:
+def restore(file: Path = typer.Argument(..., metavar="文件", help="要恢复的备份文件。")) -> None:
     """检查备份文件（完整性、结构版本、审计日志）后恢复；当前数据库先另存一份。"""
     store = store_mod.open_store(state.db, must_exist=False)
     target = _sqlite_path(store)

@@ -146,7 +146,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
 
 @member_app.command("exempt")
 @fails_cleanly
-def member_exempt(name: str = typer.Argument(..., help="党员姓名。"),
+def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
                   org: str = typer.Option(..., "--org", help="所在党支部。"),
                   start: str = typer.Option(..., "--from", help="开始日期。"),
                   end: str = typer.Option(..., "--to", help="结束日期。"),
@@ -162,7 +162,7 @@ def member_exempt(name: str = typer.Argument(..., help="党员姓名。"),
 
 @dues_app.command("import")
 @fails_cleanly
-def dues_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。")) -> None:
+def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。")) -> None:
     """导入党费交纳记录；已登记的月份不重复。"""
     from compliance.orgs import OrgIndex, OrgRow
     from compliance.tabular import parse_text, stream_table

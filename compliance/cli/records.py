@@ -56,7 +56,7 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 
 @org_app.command("import")
 @fails_cleanly
-def org_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
     store, actor = session()
     before = {o.id for o in store.orgs()}
@@ -88,7 +88,7 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
 
 @member_app.command("import")
 @fails_cleanly
-def member_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别）。"""
     store, actor = session()
     _report_import("党员", importing.import_members(store, file, actor))
@@ -96,7 +96,7 @@ def member_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。"
 
 @record_app.command("import")
 @fails_cleanly
-def record_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。")) -> None:
+def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入会议与活动记录；同一行再次导入不会重复，内容变化的行成为新版本。"""
     store, actor = session()
     _report_import("记录", importing.import_records(store, _rules(), file, actor))
@@ -105,7 +105,7 @@ def record_import(file: Path = typer.Argument(..., help="CSV 或 XLSX 文件。"
 @app.command()
 @fails_cleanly
 def log(
-    kind: str = typer.Argument(..., help="类型：名称或代码，如 党员大会、支委会、主题党日、固定学习日。"),
+    kind: str = typer.Argument(..., metavar="类型", help="类型：名称或代码，如 党员大会、支委会、主题党日、固定学习日。"),
     org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
     held_on: str = typer.Option(..., "--date", help="召开日期，如 2026-11-10。"),
     expected: Optional[str] = typer.Option(None, "--expected", help="应到人数（党员大会为正式党员人数）。"),
@@ -250,7 +250,7 @@ def catalog_list(fmt: Format = FORMAT_OPTION) -> None:
 
 @catalog_app.command("show")
 @fails_cleanly
-def catalog_show(name: str = typer.Argument(..., help="规则集名称，如 tuhe-2021。"),
+def catalog_show(name: str = typer.Argument(..., metavar="规则集", help="规则集名称，如 tuhe-2021。"),
                  fmt: Format = FORMAT_OPTION) -> None:
     """查看一个规则集的全部事项、周期、证据要求和出处。"""
     catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
@@ -258,7 +258,7 @@ def catalog_show(name: str = typer.Argument(..., help="规则集名称，如 tuh
 
 @catalog_app.command("check")
 @fails_cleanly
-def catalog_check(file: Path = typer.Argument(..., help="规则集 TOML 文件。")) -> None:
+def catalog_check(file: Path = typer.Argument(..., metavar="文件", help="规则集 TOML 文件。")) -> None:
     """检查一个规则集文件；有错时指出行号和原因。"""
     if not file.is_file():
         raise InputError(f"{file}: 文件不存在")

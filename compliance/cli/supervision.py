@@ -156,7 +156,7 @@ def sheet_list(fmt: Format = FORMAT_OPTION) -> None:
 
 @sheet_app.command("check")
 @fails_cleanly
-def sheet_check(file: Path = typer.Argument(..., help="评分表 TOML 文件。")) -> None:
+def sheet_check(file: Path = typer.Argument(..., metavar="文件", help="评分表 TOML 文件。")) -> None:
     """检查一个评分表文件：有错时指出行号和原因；分值合计不符只提醒。"""
     from obligations.scoresheet import read_sheet
 
