@@ -404,6 +404,17 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     assert (closed[str(late.id)], closed[str(in_time.id)]) == ("2026-12-01（逾期）", "2026-11-30")
 
 
+def test_the_bulletin_sends_evidence_to_the_office_of_its_scope(busy_town: Store, rules):
+    """A township's bulletin names its own 党建办 (seed 003, 附件2 §五); a scope above or below a township, its team."""
+    from compliance.report.bulletin import make_bulletin
+
+    town = make_bulletin(supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25)))
+    village = make_bulletin(supervise(busy_town, rules, "朱庄村党总支", "2026-11", date(2026, 11, 25)))
+    assert "报图河镇党建办，" in town.requirements[1]
+    assert "报朱庄村党总支督导组，" in village.requirements[1] and village.office == "朱庄村党总支督导组"
+    assert "镇党建办" not in village.requirements[1]
+
+
 def test_the_ledger_counted_in_sql_is_the_ledger_counted_item_by_item(busy_town: Store, rules):
     from compliance.report.bulletin import make_bulletin
 

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO, Iterable, Sequence
 from compliance.errors import ComplianceError
 from compliance.pipeline import exit_with_parent
 from compliance.store import Store
+from compliance.orgs import OrgRow
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.supervision import Comparison, SupervisionResult
 from obligations.cadence import next_month_end
@@ -167,7 +168,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     requirements = [
         f"各党支部要对照问题清单逐项认领，查找原因，明确责任人，本月新发现的问题于{deadline.isoformat()}前完成整改"
         + (f"；已超过整改时限的{late}项要立即整改" if late else "") + "。",
-        "整改完成后，将会议记录、签到表和图文资料报镇党建办，经“回头看”核实后逐项销号。",
+        f"整改完成后，将会议记录、签到表和图文资料报{reporting_office(result.scope)}，经“回头看”核实后逐项销号。",
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
@@ -177,6 +178,14 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
         requirements=requirements,
         rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title)
+
+
+def reporting_office(scope: OrgRow) -> str:
+    """Return who takes a scope's rectification evidence and closes its items: a township's 党建办 (seed 003, 附件2 §五), else the team that issued the bulletin."""
+    for kind, suffix in (("乡镇党委", "党委"), ("街道党工委", "党工委")):
+        if scope.type == kind:
+            return scope.name.removesuffix(suffix) + "党建办"
+    return f"{scope.name}督导组"
 
 
 def comparison_text(c: Comparison, year: int, root: str) -> str:
