@@ -73,8 +73,9 @@ class _Problems:
     Only the earliest PROBLEMS_SHOWN problems (by row) are kept, however many a file has.
     """
 
-    def __init__(self, table: Table):
+    def __init__(self, table: Table, nothing: str = "未登记"):
         self.table = table
+        self.nothing = nothing      # what a problem on the command line leaves undone
         self.listed: list[tuple[int, str]] = []     # (row, problem): the earliest in the file win, whoever found them
         self.count = 0
 
@@ -114,7 +115,7 @@ class _Problems:
         if self.listed:
             rows = self.table.rows
             from_command_line = isinstance(rows, list) and bool(rows) and all(number == 0 for number, _ in rows)
-            nothing = "未登记" if from_command_line else "未导入任何数据"
+            nothing = self.nothing if from_command_line else "未导入任何数据"
             more = f"另有 {self.count - 1} 处错误，" if self.count > 1 else ""
             (_, first), *rest = self.earliest()
             error = InputError(f"{first}（{more}{nothing}）")
@@ -821,7 +822,7 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     current = store.record_versions(record_id)[-1]
     path = store.org_path(current["org_id"])
     values = {**record_values(current, path), **{k: v for k, v in changes.items() if v is not None}}
-    problems = _Problems(_option_table(values))
+    problems = _Problems(_option_table(values), "未更正")
     ctx = _RecordContext(store, rules, around=True)
     row = _record_row(problems, 0, values, ctx)
     problems.raise_if_any()

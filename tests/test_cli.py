@@ -278,6 +278,15 @@ def test_non_numeric_counts_are_one_line_errors(runner, db):
     assert result.exit_code == 2 and result.stderr.strip() == "错误：--present：值「abc」：不是整数（未登记）"
 
 
+def test_a_correction_refused_says_nothing_was_corrected(runner, db):
+    logged = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习"])
+    assert logged.exit_code == 0
+    result = runner.invoke(app, db + ["record", "correct", "1", "--present", "abc", "--reason", "人数录错"])
+    assert result.exit_code == 2 and result.stderr.strip() == "错误：--present：值「abc」：不是整数（未更正）"
+    shown = runner.invoke(app, db + ["record", "show", "1", "--history"])
+    assert shown.exit_code == 0 and "人数录错" not in shown.stdout
+
+
 def test_reading_a_database_that_does_not_exist_creates_nothing(runner, tmp_path: Path):
     result = runner.invoke(app, ["--db", str(tmp_path / "nope.db"), "status", "--org", "x"])
     assert result.exit_code == 4 and "不存在" in result.stderr
