@@ -493,6 +493,15 @@ def test_a_long_organization_list_is_counted_per_unit(runner, db, monkeypatch):
     assert {c[0] for c in _table_rows(under.output)} == {"（本级）", "第一党支部", "第二党支部"}
 
 
+def test_hours_in_csv_are_written_as_the_table_shows_them(runner, db):
+    logged = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-03-05", "--topic", "党章", "--hours", "1.5",
+                                      "--lecturer", "陶英", "--attendee", "党员第一党支部0"])
+    assert logged.exit_code == 0, logged.output
+    result = runner.invoke(app, db + ["members", "hours", "--all", "--year", "2026", "--format", "csv"])
+    rows = {r["党员"]: (r["学时"], r["差额"]) for r in csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff")))}
+    assert rows["党员第一党支部0"] == ("1.5", "30.5") and rows["党员第一党支部1"] == ("0", "32")
+
+
 @pytest.mark.parametrize("command, count_at, counted", [
     (["members", "watch", "--all"], 2, lambda r: r["level"] == "提请支部审查"),
     (["members", "hours", "--all", "--year", "2026"], 2, lambda r: r["missing"] > 0),

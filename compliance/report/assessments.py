@@ -73,6 +73,8 @@ def _cell(value: Any) -> Any:
         return "是" if value else "否"
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)       # 32, as the table shows it, not 32.0
     return value
 
 
