@@ -218,6 +218,8 @@ class AloneRecord(NamedTuple):
 
     findings: list[Finding]                    # of its organization's periods that list it
     expected_below_roster: tuple[int, int] | None    # (应到, full members on the roster) of a meeting whose quorum counts them
+    not_mobile: tuple[str, str] | None = None  # (member, obligation) of a record only mobile members owe, naming one who is not mobile
+    alone_in_talk: str | None = None           # the member of a 谈心谈话 that names no counterpart: it counts for them alone
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
@@ -242,7 +244,14 @@ def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> Alo
     if expected is not None and expected < facts.full_members and any(
             ob.quorum == "full_members" and (ob.counts or ob.slug) == current["kind"] for ob in catalog.obligations):
         short = (expected, facts.full_members)
-    return AloneRecord([f for f in found if record_id in f.records], short)
+    member = current.get("member_name")
+    not_mobile = None
+    if member is not None and not any(m.mobile for m in members if m.name == member):
+        owed = [ob for ob in catalog.obligations if ob.members == "mobile" and (ob.counts or ob.slug) == current["kind"]]
+        if owed:
+            not_mobile = (member, owed[0].name)
+    alone = member if current["kind"] == "heart_talk" and member is not None and not current["counterpart"] else None
+    return AloneRecord([f for f in found if record_id in f.records], short, not_mobile, alone)
 
 
 def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catalog:

@@ -273,6 +273,19 @@ def test_errors_name_columns_and_arguments_as_the_user_knows_them(runner, db, tm
     assert result.exit_code == 2 and "类型：值「座谈会」" in result.stderr and "--kind" not in result.stderr
 
 
+def test_logging_says_when_a_member_record_counts_for_less_than_meant(runner, db):
+    log = db + ["log", "--org", "ZZ1", "--date", "2026-11-05"]
+    report = runner.invoke(app, log + ["流动党员汇报", "--member", "党员第一党支部1"])
+    assert report.exit_code == 0
+    assert "提示：「党员第一党支部1」在花名册上不是流动党员，这条记录不计入「流动党员汇报」" in report.stdout
+    mobile = runner.invoke(app, log + ["流动党员汇报", "--member", "党员第一党支部0"])
+    assert mobile.exit_code == 0 and "提示" not in mobile.stdout
+    talk = runner.invoke(app, log + ["谈心谈话", "--member", "党员第一党支部2"])
+    assert talk.exit_code == 0 and "提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「党员第一党支部2」本人" in talk.stdout
+    both = runner.invoke(app, log + ["谈心谈话", "--member", "党员第一党支部2", "--counterpart", "党员第一党支部3"])
+    assert both.exit_code == 0 and "提示" not in both.stdout
+
+
 def test_non_numeric_counts_are_one_line_errors(runner, db):
     result = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--present", "abc"])
     assert result.exit_code == 2 and result.stderr.strip() == "错误：--present：值「abc」：不是整数（未登记）"

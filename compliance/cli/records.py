@@ -165,6 +165,11 @@ def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
             notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（另：{flag_text(also)}）" if also else ""))
+    if alone.not_mobile:
+        member, owed = alone.not_mobile
+        notes.append(f"提示：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
+    if alone.alone_in_talk:
+        notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")
     if alone.expected_below_roster:
         expected, full = alone.expected_below_roster
         notes.append(f"提示：应到 {expected} 人，少于花名册上的正式党员 {full} 人；到会人数按应到人数判断是否过半，请核实应到人数")
