@@ -64,6 +64,9 @@ class ImportResult:
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
 PROBLEMS_SHOWN = 10
+# No organization, membership or meeting of the Party is older than its founding: an earlier date is a mistyped year (1025 for 2025).
+PARTY_FOUNDED = date(1921, 7, 1)
+TOO_EARLY = f"早于中国共产党成立（{PARTY_FOUNDED.isoformat()}），请核对年份"
 
 
 class _Problems:
@@ -147,6 +150,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     table = read_table(path, ORG_COLUMNS)
     problems = _Problems(table)
     existing = store.orgs()
+    today = store.today()
     parsed = []
     for number, values in table.rows:
         row = {
@@ -170,6 +174,14 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
             problems.add(number, "sector", row["sector"], f"领域应为 {'、'.join(SECTORS)} 之一")
         if row["catalog"] and row["catalog"] not in rules.catalogs:
             problems.add(number, "catalog", row["catalog"], f"没有这个规则集，可用：{'、'.join(sorted(rules.catalogs))}")
+        founded, dissolved = row["founded"], row["dissolved"]
+        if founded and founded > today:
+            # An organization owes nothing before it is founded: a mistyped year would hide it from every check.
+            problems.add(number, "founded", values.get("founded"), f"日期晚于今天（{today.isoformat()}）")
+        elif founded and founded < PARTY_FOUNDED:
+            problems.add(number, "founded", values.get("founded"), f"日期{TOO_EARLY}")
+        if founded and dissolved and dissolved < founded:
+            problems.add(number, "dissolved", values.get("dissolved"), f"撤销日期早于成立日期（{founded.isoformat()}）")
         parsed.append((number, row))
     problems.raise_if_any()
 
@@ -284,6 +296,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         for column in ("joined", "born"):
             if row[column] and row[column] > today:
                 problems.add(number, column, values.get(column), "日期晚于今天")
+        if row["joined"] and row["joined"] < PARTY_FOUNDED:
+            problems.add(number, "joined", values.get("joined"), f"日期{TOO_EARLY}")
         key = (org.id, name)
         if key in seen:
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
@@ -502,6 +516,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     }
     if held_on > ctx.today:
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
+    elif held_on < PARTY_FOUNDED:
+        problems.add(number, "date", values.get("date"), f"日期{TOO_EARLY}")
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)

@@ -70,6 +70,9 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("infinite.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,1e999\n".encode(), ["第2行「学时」列", "1e999", "有限"]),
     ("inf.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,inf\n".encode(), ["第2行「学时」列", "inf", "有限"]),
     ("nan.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,nan\n".encode(), ["第2行「学时」列", "nan", "有限"]),
+    # A mistyped year before the Party was founded was taken, and the meeting counted for nothing.
+    ("old.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n{BRANCH},支委会,1025-08-04\n".encode(),
+     ["old.csv 第3行「日期」列", "1025-08-04", "早于中国共产党成立（1921-07-01）"]),
 ])
 def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
     before = records(db)
@@ -77,6 +80,24 @@ def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, n
     path.write_bytes(content)
     one_line_error(run(db, "record", "import", str(path)), *words)
     assert records(db) == before
+
+
+@pytest.mark.parametrize("row, words", [
+    # A founding year mistyped into the future hid the organization from every check until then.
+    ("新村党支部,图河镇党委,党支部,2062-05-01,", ["第2行「成立日期」列", "2062-05-01", "晚于今天"]),
+    ("新村党支部,图河镇党委,党支部,1899-05-01,", ["第2行「成立日期」列", "1899-05-01", "早于中国共产党成立"]),
+    ("新村党支部,图河镇党委,党支部,2020-05-01,2019-01-01", ["第2行「撤销日期」列", "2019-01-01", "撤销日期早于成立日期（2020-05-01）"]),
+])
+def test_impossible_dates_of_an_organization_are_refused(db: Path, tmp_path: Path, row: str, words: list[str]):
+    path = write_csv(tmp_path / "o.csv", "名称,上级,类型,成立日期,撤销日期\n" + row)
+    one_line_error(run(db, "org", "import", str(path)), "o.csv", *words)
+    listed = run(db, "org", "list", "--format", "csv")
+    assert listed.returncode == 0 and "新村党支部" not in listed.stdout
+
+
+def test_a_member_who_joined_before_the_party_was_founded_is_refused(db: Path, tmp_path: Path):
+    path = write_csv(tmp_path / "m.csv", f"姓名,党组织,入党日期\n张三,{BRANCH},2001-07-01\n李四,{BRANCH},1902-07-01")
+    one_line_error(run(db, "member", "import", str(path)), "m.csv 第3行「入党日期」列", "1902-07-01", "早于中国共产党成立")
 
 
 def test_every_bad_row_of_a_file_is_named_on_a_line_of_its_own(db: Path, tmp_path: Path):
