@@ -150,7 +150,6 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     table = read_table(path, ORG_COLUMNS)
     problems = _Problems(table)
     existing = store.orgs()
-    today = store.today()
     parsed = []
     for number, values in table.rows:
         row = {
@@ -175,10 +174,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         if row["catalog"] and row["catalog"] not in rules.catalogs:
             problems.add(number, "catalog", row["catalog"], f"没有这个规则集，可用：{'、'.join(sorted(rules.catalogs))}")
         founded, dissolved = row["founded"], row["dissolved"]
-        if founded and founded > today:
-            # An organization owes nothing before it is founded: a mistyped year would hide it from every check.
-            problems.add(number, "founded", values.get("founded"), f"日期晚于今天（{today.isoformat()}）")
-        elif founded and founded < PARTY_FOUNDED:
+        if founded and founded < PARTY_FOUNDED:
             problems.add(number, "founded", values.get("founded"), f"日期{TOO_EARLY}")
         if founded and dissolved and dissolved < founded:
             problems.add(number, "dissolved", values.get("dissolved"), f"撤销日期早于成立日期（{founded.isoformat()}）")

@@ -83,8 +83,6 @@ def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, n
 
 
 @pytest.mark.parametrize("row, words", [
-    # A founding year mistyped into the future hid the organization from every check until then.
-    ("新村党支部,图河镇党委,党支部,2062-05-01,", ["第2行「成立日期」列", "2062-05-01", "晚于今天"]),
     ("新村党支部,图河镇党委,党支部,1899-05-01,", ["第2行「成立日期」列", "1899-05-01", "早于中国共产党成立"]),
     ("新村党支部,图河镇党委,党支部,2020-05-01,2019-01-01", ["第2行「撤销日期」列", "2019-01-01", "撤销日期早于成立日期（2020-05-01）"]),
 ])

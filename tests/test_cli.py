@@ -243,6 +243,16 @@ def test_log_points_out_a_congress_whose_expected_is_below_the_roster(runner, db
     assert "花名册" not in committee.stdout
 
 
+def test_an_org_founded_after_today_is_pointed_out(runner, db, tmp_path: Path):
+    """One may be registered ahead of its founding; a mistyped year (2062) kept it out of every check without a word."""
+    later = write_csv(tmp_path / "a.csv", "名称,上级,类型,成立日期\n新村党支部,图河镇党委,党支部,2062-05-01")
+    result = runner.invoke(app, db + ["org", "import", str(later)])
+    assert result.exit_code == 0
+    assert "提示：党组织「图河镇党委/新村党支部（2062-05-01）」1个的成立日期晚于今天，成立之前不检查其组织生活" in result.stdout
+    listed = runner.invoke(app, db + ["org", "list", "--format", "csv"])
+    assert "图河镇党委/新村党支部" in listed.stdout
+
+
 def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     undated = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))])
     assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout

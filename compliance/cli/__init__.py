@@ -319,11 +319,25 @@ def _usage_words(exc: Exception) -> tuple[str, str] | None:
 
 
 def _help_command(ctx: Any) -> str:
-    """Return the command that shows the help page of the command a usage error is about (`compliance record correct --help`)."""
+    """Return the command that shows the help page of the command a usage error is about (`compliance record correct --help`).
+
+    From the error's context; the parser's complaints about an option's value come without one,
+    and the command is then the longest run of command names on the command line.
+    """
     names: list[str] = []
-    while ctx is not None and ctx.parent is not None:
-        names.insert(0, ctx.info_name)
-        ctx = ctx.parent
+    if ctx is not None:
+        while ctx.parent is not None:
+            names.insert(0, ctx.info_name)
+            ctx = ctx.parent
+    else:
+        from typer.main import get_command
+
+        group = get_command(app)
+        for arg in sys.argv[1:]:
+            command = group.get_command(None, arg) if hasattr(group, "get_command") and not arg.startswith("-") else None
+            if command is not None:
+                names.append(arg)
+                group = command
     return " ".join(["compliance", *names, "--help"])
 
 

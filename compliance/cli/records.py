@@ -61,6 +61,13 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     store, actor = session()
     before = {o.id for o in store.orgs()}
     _report_import("党组织", importing.import_orgs(store, _rules(), file, actor))
+    # One may be registered ahead of its founding; until then it owes nothing, and a mistyped year
+    # (2062 for 2026) would keep it out of every check for decades.
+    today = store.today()
+    later = [f"{o.path}（{o.founded.isoformat()}）" for o in store.orgs() if o.founded is not None and o.founded > today]
+    if later:
+        console.print(f"提示：党组织「{'」「'.join(later[:3])}」{'等' if len(later) > 3 else ''}{len(later)}个的成立日期晚于今天，"
+                      "成立之前不检查其组织生活；如为笔误，请改正后重新导入。", style="yellow", markup=False, soft_wrap=True)
     if before:
         # Added to a tree already tracked: without dates of its own, it owes every period its
         # superior's 启用日期 (or January) reaches back to, at once.
