@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -209,6 +209,15 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     rates = [row[2] for row in book["排名"].iter_rows(min_row=2)]
     assert rates and all(isinstance(c.value, (int, float)) and 0 <= c.value <= 1 and c.number_format == "0.0%" for c in rates)
     assert f"共发现问题{len(result.gaps)}项" in md.read_text(encoding="utf-8")
+    # The files say what they are, who issued them and when the run was saved: python-docx's template
+    # said "python-docx" on 2013-12-23, and XlsxWriter the moment of writing.
+    made = result.run.updated_at.astimezone(timezone.utc).replace(tzinfo=None)
+    props = doc.core_properties
+    assert (props.title, props.author, props.last_modified_by) == (text.split("\n")[0], "图河镇党委督导组", "图河镇党委督导组")
+    assert props.comments == "" and props.created.replace(tzinfo=None) == made
+    assert (book.properties.title, book.properties.creator, book.properties.created) == (props.title, props.author, made)
+    # Made again from the same run, the workbook is the same to the byte.
+    assert write_bulletin(result, tmp_path / "again")[1].read_bytes() == xlsx.read_bytes()
 
 
 def test_the_bulletin_counts_branches_with_gaps_apart_from_a_committees_own(busy_town: Store, rules):

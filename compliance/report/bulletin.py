@@ -10,6 +10,7 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Sequence
@@ -44,6 +45,7 @@ class Bulletin:
     revision: int
     published: bool
     chart_title: str = "各党支部逐月完成率"
+    made: datetime | None = None        # when the run's revision was saved (UTC): the files' own date, the same each time they are made
 
 
 class LedgerRows(Sequence[list[str]]):
@@ -114,6 +116,11 @@ def _closed(r: RectificationRow) -> str:
     return f"{r.closed_on.isoformat()}（逾期）" if r.closed_on > r.deadline else r.closed_on.isoformat()
 
 
+def _utc(moment: datetime) -> datetime:
+    """Return `moment` as a naive UTC time, as XlsxWriter and python-docx write a file's dates (with a Z)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
 def _short(path: str, root: str) -> str:
     return path[len(root) + 1:] if path.startswith(root + "/") else path
 
@@ -177,7 +184,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         office=f"{result.scope.name}督导组", date=result.run.as_of.isoformat(), summary=summary, comparison=comparison,
         branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
         requirements=requirements,
-        rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title)
+        rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title,
+        made=result.run.updated_at)
 
 
 def reporting_office(scope: OrgRow) -> str:
@@ -334,6 +342,11 @@ class _Workbook:
         for i, row in enumerate(([b.title], [_byline(b)], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
             for j, value in enumerate(row):
                 summary.write_string(i, j, value, self.heading if i == 0 else self.wrap)
+        # The workbook's own title, author and date (XlsxWriter's default date is now: each file of the same run differed).
+        properties: dict[str, Any] = {"title": b.title, "author": b.office}
+        if b.made is not None:
+            properties["created"] = _utc(b.made)
+        self.book.set_properties(properties)
         try:
             self.book.close()
         except FileCreateError as exc:
@@ -525,6 +538,12 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         # A4 and the margins of GB/T 9704 (党政机关公文格式); python-docx's template is US Letter.
         section.page_width, section.page_height = Mm(210), Mm(297)
         section.top_margin, section.bottom_margin, section.left_margin, section.right_margin = Mm(37), Mm(35), Mm(28), Mm(26)
+    # python-docx's template says it was written by "python-docx" on 2013-12-23.
+    props = doc.core_properties
+    props.title, props.author, props.last_modified_by, props.revision = b.title, b.office, b.office, b.revision
+    props.comments = props.keywords = props.subject = props.category = ""
+    if b.made is not None:
+        props.created = props.modified = _utc(b.made)
     style = doc.styles["Normal"]
     style.font.name = "SimSun"
     style.element.rPr.rFonts.set(qn("w:eastAsia"), "宋体")
