@@ -120,6 +120,10 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
         org = OrgIndex(store.orgs()).resolve(org_ref)
         if role == "branch" and org.type != "党支部":
             raise InputError(f"--org：支部书记用户须对应一个党支部，「{org.path}」是{org.type}")
+        if role == "township" and org.type == "党支部":
+            # It would supervise, score and close items (销号) of its own branch: what the township checks.
+            raise InputError(f"--org：乡镇用户须对应乡镇党委（或街道党工委等上级党组织），「{org.path}」是党支部；"
+                             "支部书记请用 --role 支部书记")
     target = org.path if org else "（全部）"
     if actor.role == "branch" or (actor.role == "township" and role == "county"):
         raise deny(store, actor, "user_add", f"{actor.describe()}无权添加{ROLE_NAMES[role]}用户", [target])

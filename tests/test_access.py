@@ -43,6 +43,15 @@ def _audit_actions(runner, args):
     return [(r["actor"], r["action"], r["entity"]) for r in rows]
 
 
+def test_a_township_user_is_not_scoped_to_a_branch(runner, users):
+    """A 乡镇 user on one branch would supervise, score and close the items (销号) of that branch itself."""
+    result = runner.invoke(app, users + ["--user", "县管理员", "user", "add", "王六", "--role", "乡镇", "--org", "ZZ1"])
+    assert result.exit_code == 2
+    assert "--org：乡镇用户须对应乡镇党委（或街道党工委等上级党组织），「图河镇党委/朱庄村党总支/第一党支部」是党支部" in result.stderr
+    listed = runner.invoke(app, users + ["user", "list", "--format", "csv"])
+    assert "王六" not in listed.stdout
+
+
 def test_a_file_without_users_is_a_local_administrator(runner, db):
     assert _log(runner, db).exit_code == 0
     rows = json.loads(runner.invoke(app, db + ["audit", "log", "--format", "json"]).stdout)
