@@ -20,6 +20,15 @@ VETO_PREFIX = "veto:"
 UNSCORED = "未考核："      # begins the warning of a branch without a sheet (the terminal lists those last)
 
 
+def own_sheet(store: Store, rules: Rules, org_ref: str) -> str | None:
+    """Return the name of the sheet `score` scores the organization `org_ref` on without --sheet; None when none applies."""
+    index = store.index_around(org_ref)
+    try:
+        return pick_sheet(rules, index, index.resolve(org_ref), default_catalog(store)).name
+    except NotFound:
+        return None
+
+
 def pick_sheet(rules: Rules, index: OrgIndex, org: OrgRow, fallback_catalog: str, explicit: str | None = None) -> Sheet:
     """Return the sheet for `org`: `explicit`, else its catalog's default sheet, else the sheet of its sector."""
     if explicit:
@@ -130,7 +139,10 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
         # `score` scores branches only: a deduction elsewhere would count nowhere.
         raise InputError(f"--org：「{org.path}」是{org.type}；考核只给党支部评分，扣分请记在党支部上")
     sheet = rules.sheet(sheet_name)
-    period_bounds(period)
+    first, _ = period_bounds(period)
+    if first > store.today():
+        # `score` refuses a period not begun: a deduction for it could not be seen or withdrawn until then.
+        raise InputError(f"--period：考核周期 {period} 尚未开始（今天 {store.today().isoformat()}）")
     if not reason or not reason.strip():
         raise InputError("--reason：扣分须写明原因")
     if veto:
@@ -143,6 +155,8 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
     target = sheet.item(item or "")
     if target is None:
         raise InputError(f"--item：值「{item}」不是评分表 {sheet.name} 的条目（如 {sheet.items[0].id}）")
-    if points is None or not 0 < points <= target.points:
+    if points is None:
+        raise InputError(f"--points：扣分须给出分数（大于0且不超过该条目分值 {target.points:g}）")
+    if not 0 < points <= target.points:
         raise InputError(f"--points：值「{points}」应大于0且不超过该条目分值 {target.points:g}")
     return store.add_deduction(org.id, sheet.name, target.id, period, float(points), reason.strip(), self_assessed)

@@ -436,13 +436,24 @@ def test_score_json(runner, logged):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--item", "四.5"], "--points"),
+    (["--item", "四.5"], "--points：扣分须给出分数（大于0且不超过该条目分值 3）"),     # it said 值「None」
     (["--item", "四.5", "--points", "1", "--veto", "x"], "二者选一"),
     (["--veto", "nope"], "不是评分表 village-2020 的否决情形"),
+    # `score` refuses a period not begun; a deduction for it was taken and could not be seen.
+    (["--item", "四.5", "--points", "1", "--period", "2099-Q3"], "--period：考核周期 2099-Q3 尚未开始"),
 ])
 def test_deduct_errors(runner, db, args, words):
     result = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--reason", "r"] + args)
-    assert result.exit_code == 2 and words in result.stderr
+    assert result.exit_code == 2 and words in result.stderr, result.stderr
+
+
+def test_a_deduction_on_another_sheet_than_the_branchs_own_is_pointed_out(runner, db):
+    args = db + ["deduct", "--org", "ZZ1", "--period", "2026-Q3", "--item", "一.1", "--points", "1", "--reason", "r"]
+    other = runner.invoke(app, args + ["--sheet", "two-new-2020"])
+    assert other.exit_code == 0
+    assert "提示：「图河镇党委/朱庄村党总支/第一党支部」按评分表 village-2020 考核，这条扣分只在 score --sheet two-new-2020 时计入" in other.stdout
+    own = runner.invoke(app, args + ["--sheet", "village-2020"])
+    assert own.exit_code == 0 and "提示" not in own.stdout
 
 
 def test_score_rejects_a_month_as_period(runner, db):
