@@ -41,7 +41,9 @@ OS_REASONS = {errno.ENOSPC: "磁盘空间不足", errno.EDQUOT: "超出磁盘配
               errno.EACCES: "没有权限", errno.EPERM: "没有权限", errno.EROFS: "文件系统只读",
               errno.ENOENT: "文件或文件夹不存在", errno.ENOTDIR: "不是文件夹", errno.EISDIR: "是文件夹，不是文件",
               errno.EEXIST: "已存在", errno.ENAMETOOLONG: "文件名过长", errno.EMFILE: "打开的文件过多",
-              errno.ENFILE: "打开的文件过多", errno.EIO: "读写出错（磁盘或网络存储故障）", errno.EBUSY: "正被占用"}
+              errno.ENFILE: "打开的文件过多", errno.EIO: "读写出错（磁盘或网络存储故障）", errno.EBUSY: "正被占用",
+              errno.ECONNREFUSED: "连接被拒绝", errno.ECONNRESET: "连接被对方重置", errno.ETIMEDOUT: "连接超时",
+              errno.EHOSTUNREACH: "无法到达主机", errno.ENETUNREACH: "网络不可达"}
 
 
 def os_reason(exc: OSError) -> str:
@@ -51,3 +53,32 @@ def os_reason(exc: OSError) -> str:
     if exc.errno in OS_REASONS:
         return OS_REASONS[exc.errno]
     return f"系统错误 {errno.errorcode.get(exc.errno, exc.errno)}" if exc.errno else "系统错误"
+
+
+def send_reason(exc: BaseException) -> str:
+    """Return why sending to a mail server or a web address failed, in Chinese (urllib's and smtplib's own words are English)."""
+    import smtplib
+    import socket
+    import urllib.error
+
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"服务器返回 HTTP {exc.code}"
+    if isinstance(exc, urllib.error.URLError) and isinstance(exc.reason, BaseException):
+        return send_reason(exc.reason)
+    if isinstance(exc, urllib.error.URLError):
+        return f"地址无法访问（{exc.reason}）"
+    if isinstance(exc, socket.gaierror):
+        return "无法解析主机名"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return "连接超时"
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return "登录失败（用户名或密码不对）"
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return "收件人被拒绝"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"服务器拒绝（代码 {exc.smtp_code}）"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "服务器断开了连接"
+    if isinstance(exc, OSError):
+        return os_reason(exc)
+    return type(exc).__name__

@@ -11,6 +11,7 @@ import json
 import logging
 import smtplib
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -18,6 +19,7 @@ from email.message import EmailMessage
 from typing import Callable
 
 from compliance.config import Settings
+from compliance.errors import send_reason
 from compliance.evaluate import Finding
 from compliance.report.labels import STATUS_LABELS, flag_text, period_label
 
@@ -92,7 +94,7 @@ def send_email(settings: Settings, message: dict) -> None:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
             smtp.send_message(mail)
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"SMTP：{exc}") from None
+        raise SendError(f"SMTP {settings.smtp_host}:{settings.smtp_port}：{send_reason(exc)}") from None
 
 
 # Group robots cap a text message: WeCom at 2048 bytes, DingTalk at 20000.
@@ -107,6 +109,11 @@ def fit(text: str, limit: int) -> str:
     budget = limit - len(tail.encode("utf-8"))
     cut = text.encode("utf-8")[:budget].decode("utf-8", "ignore")
     return cut.rsplit("\n", 1)[0] + tail
+
+
+def _host(url: str) -> str:
+    """Return the host (and port) of a web address: the address itself may carry a key (WeCom's ?key=...)."""
+    return urllib.parse.urlsplit(url).netloc
 
 
 def send_webhook(settings: Settings, message: dict) -> None:
@@ -126,7 +133,7 @@ def send_webhook(settings: Settings, message: dict) -> None:
         with urllib.request.urlopen(request, timeout=20) as response:
             answer = response.read().decode("utf-8", "replace")
     except (OSError, urllib.error.URLError, ValueError) as exc:
-        raise SendError(f"webhook：{exc}") from None
+        raise SendError(f"webhook {_host(url)}：{send_reason(exc)}") from None
     try:
         code = json.loads(answer).get("errcode", 0)
     except (ValueError, AttributeError):

@@ -217,14 +217,18 @@ class _RawCatalog:
 def read_raw(path: Path) -> _RawCatalog:
     """Parse one catalog file's TOML; a syntax error becomes a CatalogError with its line."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(path, None, f"无法读取文件：{exc}") from exc
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CatalogError(path, None, f"不是 UTF-8 编码（第{exc.start + 1}个字节 0x{exc.object[exc.start]:02X}）：请另存为 UTF-8") from exc
+    except OSError as exc:
+        raise CatalogError(path, None, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"line (\d+)", str(exc))
-        raise CatalogError(path, int(m.group(1)) if m else None, f"TOML 语法错误：{exc}") from exc
+        # tomllib's reasons are English: the line and column are what a reader needs.
+        m = re.search(r"line (\d+), column (\d+)", str(exc))
+        raise CatalogError(path, int(m.group(1)) if m else None,
+                           f"TOML 语法错误（第{m.group(2)}列附近）" if m else "TOML 语法错误") from exc
     return _RawCatalog(path, text, data)
 
 

@@ -102,7 +102,7 @@ def test_restore_refuses_a_broken_or_tampered_backup(tmp_path: Path, rules):
     importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS))
     not_a_db = tmp_path / "junk.db"
     not_a_db.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(DatabaseError, match="不是可用的 SQLite 数据库"):
+    with pytest.raises(DatabaseError, match=r"不是可用的 SQLite 数据库（文件不是数据库）$"):      # SQLite's "file is not a database"
         restore_sqlite(store, not_a_db, db)
     backup_sqlite(store, tmp_path / "copy.db")
     with sqlite3.connect(tmp_path / "copy.db") as conn:

@@ -280,9 +280,26 @@ def test_a_server_that_always_fails_leaves_the_message_failed_and_kept(town: Sto
         for minutes in (0, 1, 3, 7, 15, 31):
             deliver(town, settings, start + timedelta(minutes=minutes))
         [message] = [m for m in town.messages() if m.channel == "webhook"]
-        assert message.status == "failed" and message.attempts == 5 and "webhook" in message.last_error
+        assert message.status == "failed" and message.attempts == 5
+        # In Chinese, naming the server but not the address's key (urllib said "HTTP Error 500: Internal Server Error").
+        assert message.last_error == f"webhook 127.0.0.1:{hook.server.server_address[1]}：服务器返回 HTTP 500"
         assert town.messages(failed_only=True) == [message]
         assert town.retry_failed(start) == 1 and town.messages(failed_only=True) == []
+
+
+def test_a_server_that_refuses_the_connection_is_named_in_chinese(town: Store, rules):
+    import socket
+
+    with socket.socket() as closed:      # a port just given up: nothing listens on it
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings = Settings(smtp_host="127.0.0.1", smtp_port=port, webhook_url=f"http://127.0.0.1:{port}/send?key=secret",
+                        recipients=(Recipient("ZZ1", email="zz1@example.cn", webhook=True),))
+    _remind(town, rules, settings, "2026-11-20T08:00")
+    deliver(town, settings, at("2026-11-20T08:00"))
+    errors = {m.channel: m.last_error for m in town.messages() if m.channel in ("email", "webhook")}
+    # It said "<urlopen error [Errno 111] Connection refused>" and "SMTP：[Errno 111] Connection refused".
+    assert errors == {"webhook": f"webhook 127.0.0.1:{port}：连接被拒绝", "email": f"SMTP 127.0.0.1:{port}：连接被拒绝"}
 
 
 def test_outbox_list_names_each_messages_branch_without_reading_the_whole_tree(runner, town: Store, rules):

@@ -70,6 +70,19 @@ def test_cli_sheet_check_fails_in_one_line(runner, tmp_path: Path):
     assert result.exit_code == 2 and result.stderr.count("\n") == 1 and f"{path}:12:" in result.stderr
 
 
+@pytest.mark.parametrize("content, line, reason", [
+    # tomllib's and the codec's words were shown: "Expected ']]' at the end of an array declaration (at line 2, column 10)".
+    ("name = \"x\"\n[[item\n".encode(), 2, "TOML 语法错误（第7列附近）"),
+    (b"\xff\xfename = 1\n", None, "不是 UTF-8 编码（第1个字节 0xFF）：请另存为 UTF-8"),
+])
+def test_cli_sheet_check_names_a_broken_file_in_chinese(runner, tmp_path: Path, content: bytes, line, reason: str):
+    path = tmp_path / "t.toml"
+    path.write_bytes(content)
+    result = runner.invoke(app, ["sheet", "check", str(path)])
+    where = f"{path}:{line}" if line else str(path)
+    assert result.exit_code == 2 and result.stderr == f"错误：{where}: {reason}\n"
+
+
 def test_cli_sheet_list_json(runner):
     rows = json.loads(runner.invoke(app, ["sheet", "list", "--format", "json"]).stdout)
     assert {r["name"] for r in rows} == {"village-2020", "two-new-2020", "wujin-2016", "grid-2023"}

@@ -383,7 +383,9 @@ def restore_sqlite(store: Store, backup: Path, target: Path, actor: str = LOCAL_
             tables = {r[0] for r in probe.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         probe.close()
     except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"{backup}：不是可用的 SQLite 数据库（{exc}）") from None
+        # SQLite's own reasons are English.
+        reason = {"file is not a database": "文件不是数据库", "database disk image is malformed": "文件已损坏"}.get(str(exc), "无法读取")
+        raise DatabaseError(f"{backup}：不是可用的 SQLite 数据库（{reason}）") from None
     if ok != "ok":
         raise DatabaseError(f"{backup}：完整性检查失败（{ok}）")
     if "alembic_version" not in tables or "record" not in tables:
