@@ -47,6 +47,11 @@ def _line(f: Finding, today: date) -> str:
     return f"· {f.name}{who} {when}：{STATUS_LABELS[f.status]}，已逾期{(today - f.due).days}天{problems}"
 
 
+def short_path(path: str) -> str:
+    """Return an organization as a reminder names it: with its superior, as every village has a 第一党支部 (朱庄村党总支/第一党支部)."""
+    return "/".join(path.split("/")[-2:])
+
+
 def compose(findings: list[Finding], today: date, settings: Settings) -> list[Reminder]:
     """Return one reminder per organization: items due within their lead time, and overdue items."""
     soon: dict[int, list[Finding]] = {}
@@ -68,7 +73,7 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
             parts.append("已经逾期：\n" + "\n".join(_line(f, today) for f in sorted(late[org_id], key=lambda f: f.due)))
             reasons.append(f"{len(late[org_id])}项逾期")
         org = names[org_id]
-        subject = f"【组织生活提醒】{org.rsplit('/', 1)[-1]} {today.isoformat()}"
+        subject = f"【组织生活提醒】{short_path(org)} {today.isoformat()}"
         body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时召开并及时登记会议记录。"
         result.append(Reminder(org_id, org, subject, body, "，".join(reasons)))
     return result

@@ -302,7 +302,7 @@ def test_a_server_that_refuses_the_connection_is_named_in_chinese(town: Store, r
     assert errors == {"webhook": f"webhook 127.0.0.1:{port}：连接被拒绝", "email": f"SMTP 127.0.0.1:{port}：连接被拒绝"}
 
 
-def test_outbox_list_names_each_messages_branch_without_reading_the_whole_tree(runner, town: Store, rules):
+def test_outbox_list_names_each_messages_branch_without_reading_the_whole_tree(runner, town: Store, rules, monkeypatch):
     from compliance.cli import app
     from tests.conftest import whole_tree_reads
 
@@ -316,6 +316,12 @@ def test_outbox_list_names_each_messages_branch_without_reading_the_whole_tree(r
     assert [r["org"] for r in rows if r["channel"] == "webhook"] == [branch]
     assert {r["org"] for r in rows} == {"图河镇党委", branch, "图河镇党委/朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"}
     assert whole == []
+    monkeypatch.setenv("COLUMNS", "200")
+    table = runner.invoke(app, ["--db", town.url, "outbox", "list"], terminal_width=200)
+    assert "朱庄村党总支/第一党支部" in table.stdout
+    # Nothing failed: said so, not that the outbox is empty.
+    failed = runner.invoke(app, ["--db", town.url, "outbox", "list", "--failed"])
+    assert failed.exit_code == 0 and failed.stdout.strip() == "没有发送失败的消息。"
 
 
 def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, rules):
@@ -326,7 +332,8 @@ def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, 
     findings = overdue(town, rules, "ZZ1", Window(date(2026, 1, 1), today, today))
     [reminder] = compose(findings, today, Settings(lead_days={"default": 5}))
     assert "主题党日" in reminder.body and "还剩4天（2026-11-30截止）" in reminder.body
-    assert "已逾期" in reminder.body and reminder.subject.startswith("【组织生活提醒】第一党支部")
+    # With its superior: every village has a 第一党支部, and a township's group chat gets all of them.
+    assert "已逾期" in reminder.body and reminder.subject == "【组织生活提醒】朱庄村党总支/第一党支部 2026-11-26"
 
 
 # --- calendar --------------------------------------------------------------------------------

@@ -124,6 +124,7 @@ def scheduler_remove(job_id: str = typer.Argument(..., metavar="ID", help="任�
 def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的。"), fmt: Format = FORMAT_OPTION) -> None:
     """列出提醒消息：发给谁、内容、为什么、何时，已发送或失败及原因。"""
     from compliance.report.assessments import emit_rows
+    from compliance.reminders import short_path
 
     store, actor = session()
     messages = store.messages(failed)
@@ -145,8 +146,8 @@ def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发�
     words = {"pending": "待发送", "sent": "已发送", "failed": "[red]失败[/]"}
     for r in rows:
         state = words[r["status"]] + (f"（{r['error']}）" if r["error"] and r["status"] != "sent" else "")
-        table.add_row(str(r["id"]), r["day"], r["org"].rsplit("/", 1)[-1], r["channel"], r["reason"], state)
-    console.print(table if rows else "发件箱是空的。")
+        table.add_row(str(r["id"]), r["day"], short_path(r["org"]), r["channel"], r["reason"], state)
+    console.print(table if rows else "没有发送失败的消息。" if failed else "发件箱是空的。")
 
 
 @outbox_app.command("retry")
