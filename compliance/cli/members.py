@@ -25,6 +25,7 @@ from compliance.cli import (
     member_app,
     session,
 )
+from compliance.errors import InputError
 from compliance.report.assessments import emit_rows
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
 
@@ -97,7 +98,11 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     """集中学习培训学时：每名党员每年不少于32学时，列出不足的及差额。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    target = year or _today().year
+    this_year = _today().year
+    if year is not None and not 1921 <= year <= this_year:
+        # A year not begun, or a typed 26 for 2026, listed every member as short of all 32 hours.
+        raise InputError(f"--year：值「{year}」应为 1921 至 {this_year} 之间的年份")
+    target = this_year if year is None else year
     rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0,
                                  jobs=jobs_count(jobs))
     if fmt is not Format.table:
