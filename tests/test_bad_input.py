@@ -211,6 +211,10 @@ def test_bad_options_end_in_one_line(db: Path, args: list[str], words: list[str]
     (["calendar", "--org", "ZZ1", "--out", "{tmp}/nowhere/x.ics"], ["--out", "x.ics", "文件或文件夹不存在"]),
     (["record", "import", "{tmp}/fake.xlsx"], ["fake.xlsx", "不是 .xlsx 格式"]),
     (["record", "import", "{tmp}/folder.xlsx"], ["folder.xlsx", "是文件夹，不是文件"]),
+    # A folder given as a file was said not to exist.
+    (["sheet", "check", "{tmp}/folder.xlsx"], ["folder.xlsx：是文件夹，不是文件"]),
+    (["catalog", "check", "{tmp}/folder.xlsx"], ["folder.xlsx：是文件夹，不是文件"]),
+    (["restore", "{tmp}/folder.xlsx"], ["folder.xlsx：是文件夹，不是文件"]),
 ])
 def test_the_reasons_given_are_in_chinese(db: Path, tmp_path: Path, args: list[str], words: list[str]):
     (tmp_path / "fake.xlsx").write_text("这不是表格")

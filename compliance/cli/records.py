@@ -273,7 +273,7 @@ def catalog_show(name: str = typer.Argument(..., metavar="规则集", help="规�
 def catalog_check(file: Path = typer.Argument(..., metavar="文件", help="规则集 TOML 文件。")) -> None:
     """检查一个规则集文件；有错时指出行号和原因。"""
     if not file.is_file():
-        raise InputError(f"{file}: 文件不存在")
+        raise InputError(f"{file}：{'是文件夹，不是文件' if file.is_dir() else '文件不存在'}")
     from obligations.catalog import read_raw
 
     name = read_raw(file).data.get("name")

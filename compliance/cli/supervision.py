@@ -165,7 +165,7 @@ def sheet_check(file: Path = typer.Argument(..., metavar="文件", help="评分�
     from obligations.scoresheet import read_sheet
 
     if not file.is_file():
-        raise InputError(f"{file}：文件不存在")
+        raise InputError(f"{file}：{'是文件夹，不是文件' if file.is_dir() else '文件不存在'}")
     sheet, warnings = read_sheet(file, set(_rules().kinds))
     console.print(f"{file}：评分表 {sheet.name} 检查通过，共 {len(sheet.items)} 个条目，合计 {sheet.max_points:g} 分。")
     for w in warnings:

@@ -376,7 +376,7 @@ def restore_sqlite(store: Store, backup: Path, target: Path, actor: str = LOCAL_
     import sqlite3
 
     if not backup.is_file():
-        raise DatabaseError(f"{backup}：文件不存在")
+        raise DatabaseError(f"{backup}：{'是文件夹，不是文件' if backup.is_dir() else '文件不存在'}")
     try:
         with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as probe:
             ok = probe.execute("PRAGMA integrity_check").fetchone()[0]
