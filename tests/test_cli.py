@@ -407,6 +407,23 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
     assert again["written"] is False and again["run"]["id"] == run["run"]["id"]
 
 
+def test_dates_names_and_numbers_stay_whole_in_80_columns(runner, logged, monkeypatch):
+    """At 80 columns a deadline was cut as 2026-11-3 / 0（已超期）, a time as 2026-12-0 / 5, a sheet's name as village-202 / 0."""
+    monkeypatch.setenv("COLUMNS", "80")
+    runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-10", "--as-of", "2026-10-26"])
+    rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--format", "json"]).stdout)
+    assert rows and all(r["overdue"] for r in rows)        # due 2026-11-30, before today
+    shown = runner.invoke(app, logged + ["rectify", "list"], terminal_width=80).stdout
+    assert shown.count("2026-11-30") == len(rows) and shown.count("（已超期）") == len(rows)
+    assert all(str(r["id"]) in shown for r in rows)
+    audit = json.loads(runner.invoke(app, logged + ["audit", "log", "--format", "json"]).stdout)
+    shown = runner.invoke(app, logged + ["audit", "log"], terminal_width=80).stdout
+    assert all(entry["at"][:10] in shown for entry in audit)
+    assert "督查" in shown and "run" not in shown           # what an entry is about, in Chinese
+    shown = runner.invoke(app, ["sheet", "list"], terminal_width=80).stdout
+    assert all(name in shown for name in ("village-2020", "two-new-2020", "wujin-2016", "grid-2023"))
+
+
 def test_rectify_list_json_and_close(runner, logged):
     runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"])
     rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--under", "朱庄村党总支", "--format", "json"]).stdout)

@@ -23,6 +23,10 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录"}
 
+# What an audit entry is about, as its JSON names it and its table shows it.
+ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "dues": "党费", "deduction": "扣分", "run": "督查",
+                 "rectification": "整改事项", "user": "用户", "setting": "设置", "database": "数据库"}
+
 
 def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
     """Return one stored version as the JSON object `record show` and `record list` print."""
@@ -95,9 +99,9 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("审计日志：没有条目。")
         return
-    table = titled_table("审计日志", ("序号", "时间", "操作人", "操作", "对象", "党组织", "原因"))
+    table = titled_table("审计日志", ("序号", "时间", "操作人", "操作", "对象", "党组织", "原因"), whole=("序号", "时间"))
     for r in rows:
-        entity = ACTION_LABELS.get(r["entity"], r["entity"]) if r["action"] == "denied" else r["entity"]
+        entity = ACTION_LABELS.get(r["entity"], r["entity"]) if r["action"] == "denied" else ENTITY_LABELS.get(r["entity"], r["entity"])
         what = f"{entity} {r['entity_id']}" if r["entity_id"] else entity
         table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], ACTION_LABELS.get(r["action"], r["action"]), what,
                       r["org"] or "", r["reason"] or "")

@@ -184,11 +184,13 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
 
 
 def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:
-    table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"))
+    # Dates and numbers whole, their marks on a line of their own: at 80 columns a date was cut as 2026-11-3 / 0（已超期）.
+    table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"),
+                         whole=("编号", "整改时限", "完成销号时间"))
     for r in rows:
-        deadline = f"[bold red]{r['deadline']}（已超期）[/]" if r["overdue"] else r["deadline"]
+        deadline = f"[bold red]{r['deadline']}\n（已超期）[/]" if r["overdue"] else r["deadline"]
         table.add_row(str(r["id"]), tables.shown_path(r["org"], root), r["matter"], r["measure"], deadline, r["responsible"],
-                      f"[red]{r['closed_on']}（逾期）[/]" if r["closed_late"] else r["closed_on"] or "")
+                      f"[red]{r['closed_on']}\n（逾期）[/]" if r["closed_late"] else r["closed_on"] or "")
     return table
 
 

@@ -166,7 +166,7 @@ def print_sheets(console: Console, rows: list[dict[str, Any]], fmt: str) -> None
         return _write(rows, fmt)
     table = Table(title="考核评分表", header_style="bold")
     for heading in ("名称", "标题", "适用领域", "标注总分", "条目合计", "合格线", "提醒"):
-        table.add_column(heading, overflow="fold")
+        table.add_column(heading, overflow="fold", no_wrap=heading == "名称")      # the name --sheet takes: whole
     for r in rows:
         table.add_row(r["name"], r["title"], r["sectors"] or "全部", f"{r['total']:g}", f"{r['items']:g}",
                       "—" if r["bar"] is None else f"{r['bar']:g}", str(r["warnings"]) if r["warnings"] else "")
