@@ -127,7 +127,12 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     for s in ranked:
         groups[s.group].append(s)
     for group in sorted(groups):
+        # The quotas are a township's: a scope below one (a village, one branch) holds only part of its branches.
+        if root.path.startswith(group + "/"):
+            continue
         warnings += [f"{group}：{w}" for w in quota_warnings(groups[group], rules.grading)]
+    if day <= last:
+        warnings.insert(0, f"考核周期 {period} 尚未结束：得分为截至 {day.isoformat()} 的情况，周期结束后可能变化")
     return ranked, warnings
 
 

@@ -338,6 +338,16 @@ def test_a_branch_without_a_sheet_is_skipped_with_a_warning(busy_town: Store, ru
     assert any("镇机关党支部" in w and "没有适用的评分表" in w for w in warnings)
 
 
+def test_a_period_still_running_is_said_to_be_and_quotas_are_a_whole_townships(busy_town: Store, rules):
+    _, ended = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    assert not any("尚未结束" in w for w in ended)
+    _, running = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 8, 1))
+    assert running[0] == "考核周期 2026-Q3 尚未结束：得分为截至 2026-08-01 的情况，周期结束后可能变化"
+    # One branch's score is not a township's share of grades ("优秀 1 个，占 100%" was warned of).
+    scores, alone = score_scope(busy_town, rules, BRANCH, "2026-Q3", as_of=date(2026, 10, 10))
+    assert len(scores) == 1 and not any("占" in w for w in alone)
+
+
 def test_a_period_not_begun_is_refused(busy_town: Store, rules):
     with pytest.raises(InputError, match="尚未开始"):
         score_scope(busy_town, rules, TOWN, "2099-Q1")
