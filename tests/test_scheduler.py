@@ -352,6 +352,19 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     assert study and all(e.walk("VALARM") for e in events[0])
 
 
+def test_a_calendar_of_a_committee_with_nothing_of_its_own_points_to_its_branches(runner, tmp_path: Path, town: Store):
+    from compliance.cli import app
+
+    # A 党总支 owes its own elections only (a village's term: 5 years from 2025), none within a month.
+    result = runner.invoke(app, ["--db", town.url, "calendar", "--org", "朱庄村党总支", "--months", "1", "--out", str(tmp_path / "t.ics")])
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.stdout.split())
+    assert "（0项" in flat and "提示：「图河镇党委/朱庄村党总支」本身在这段时间没有要召开的会议" in flat
+    assert "（如--org图河镇党委/朱庄村党总支/第一党支部）" in flat
+    branch = runner.invoke(app, ["--db", town.url, "calendar", "--org", "ZZ1", "--months", "1", "--out", str(tmp_path / "b.ics")])
+    assert branch.exit_code == 0 and "（0项" not in "".join(branch.stdout.split()) and "提示" not in branch.stdout
+
+
 def test_a_malformed_webhook_address_fails_the_message_not_the_scheduler(town: Store, rules):
     settings = Settings(webhook_url="qyapi.weixin.qq.com/cgi-bin/webhook/send?key=abc", recipients=(Recipient("ZZ1", webhook=True),))
     _remind(town, rules, settings, "2026-11-20T08:00")

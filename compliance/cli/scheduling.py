@@ -182,7 +182,14 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
         out.write_bytes(data)
     except OSError as exc:
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
-    console.print(f"已写出 {out}（{data.count(b'BEGIN:VEVENT')} 项，{today.isoformat()} 至 {until.isoformat()}）")
+    events = data.count(b"BEGIN:VEVENT")
+    console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}）")
+    if not events:
+        index = store.index_around(org)
+        below = [o.path for o in index.subtree(index.resolve(org)) if o.type == "党支部" and o.path != path]
+        if below:
+            console.print(f"提示：「{path}」本身在这段时间没有要召开的会议；三会一课等由各党支部召开，请分别导出（如 --org {below[0]}）",
+                          style="yellow", markup=False, soft_wrap=True)
 
 
 
