@@ -69,8 +69,11 @@ def supervision_job(under: str, out: str | None = None, *, ctx: Context | None =
     scope = index.resolve(under)
     when = fire_time.astimezone(TZ).date()
     month = f"{when:%Y-%m}"
-    if ctx.store.runs(scope.id, month):
-        ctx.outputs.append(f"{scope.path} {month} 督查已有结果，未重复运行")
+    # A run made in the supervision period (from the job's day on) is the month's check; one made
+    # earlier in the month (a check on the 5th) saw the month's meetings still due, not missed.
+    done = [r for r in ctx.store.runs(scope.id, month) if r.as_of >= when]
+    if done:
+        ctx.outputs.append(f"{scope.path} {month} 督查已有结果（判断日期 {done[-1].as_of.isoformat()}），未重复运行")
         return
     if ctx.now.astimezone(TZ).date() > month_end(when):
         ctx.outputs.append(f"{scope.path} {month} 督查期（25日至月底）已过，未补运行")

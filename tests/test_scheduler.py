@@ -69,9 +69,20 @@ def test_a_run_missed_beyond_its_grace_is_skipped_not_run_late(book: Store, rule
 def test_an_existing_run_of_the_month_is_not_repeated(book: Store, rules):
     from compliance.supervision import supervise
 
-    supervise(book, rules, TOWN, "2026-11", date(2026, 11, 24))
+    supervise(book, rules, TOWN, "2026-11", date(2026, 11, 25))      # the team ran it by hand that morning
     _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-11-25T09:01"))
-    assert any("已有结果" in line for line in ran) and supervision_runs(book) == [("2026-11", 1)]
+    assert any("已有结果（判断日期 2026-11-25）" in line for line in ran) and supervision_runs(book) == [("2026-11", 1)]
+
+
+def test_a_run_before_the_supervision_period_does_not_stand_for_the_months_check(book: Store, rules):
+    """A check on the 5th saw the month's meetings still due: it kept the scheduled run of the 25th from running at all."""
+    from compliance.supervision import supervise
+
+    early = supervise(book, rules, TOWN, "2026-11", date(2026, 11, 5))
+    _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-11-25T09:01"))
+    assert any("2026-11 督查完成" in line for line in ran)
+    scope = next(o.id for o in book.orgs() if o.path == TOWN)
+    assert [r.as_of for r in book.runs(scope, "2026-11")][-1] == date(2026, 11, 25) and early.run.as_of == date(2026, 11, 5)
 
 
 def test_listing_the_jobs_does_not_move_a_run_that_is_already_due(town: Store):
