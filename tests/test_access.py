@@ -105,6 +105,16 @@ def test_only_supervisors_supervise_deduct_and_close(runner, users):
     assert result.exit_code == 0, result.output
 
 
+def test_only_the_assessors_withdraw_their_deductions(runner, users):
+    args = ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "四.5", "--points", "1", "--reason", "r"]
+    assert runner.invoke(app, users + ["--user", "镇党建办", *args]).exit_code == 0
+    [entered] = json.loads(runner.invoke(app, users + ["--user", "镇党建办", "deduction", "list", "--format", "json"]).stdout)
+    refused = runner.invoke(app, users + ["--user", "陶英", "deduction", "void", str(entered["id"]), "--reason", "不服"])
+    assert refused.exit_code == 5 and "限乡镇、县" in refused.stderr
+    withdrawn = runner.invoke(app, users + ["--user", "镇党建办", "deduction", "void", str(entered["id"]), "--reason", "录错"])
+    assert withdrawn.exit_code == 0, withdrawn.output
+
+
 def test_who_may_add_whom(runner, users):
     result = runner.invoke(app, users + ["--user", "陶英", "user", "add", "新人", "--role", "支部书记", "--org", "ZZ1"])
     assert result.exit_code == 5

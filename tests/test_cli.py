@@ -464,6 +464,32 @@ def test_deduct_errors(runner, db, args, words):
     assert result.exit_code == 2 and words in result.stderr, result.stderr
 
 
+def test_a_deduction_entered_by_mistake_is_withdrawn_and_no_longer_counts(runner, logged):
+    """There was no way to take back a deduction: it counted in every score of its period for good."""
+    def item_score() -> float:
+        args = ["score", "--under", "图河镇党委", "--period", "2026-Q3", "--as-of", "2026-10-10", "--format", "json"]
+        branch = next(s for s in json.loads(runner.invoke(app, logged + args).stdout)["scores"] if s["org"] == BRANCH)
+        return next(i["score"] for i in branch["items"] if i["id"] == "四.5")
+
+    full = item_score()
+    added = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
+                                         "--item", "四.5", "--points", "1", "--reason", "在职党员报到台账不全"])
+    assert added.exit_code == 0 and item_score() == full - 1
+    [listed] = json.loads(runner.invoke(app, logged + ["deduction", "list", "--under", "图河镇党委", "--format", "json"]).stdout)
+    assert (listed["org"], listed["period"], listed["item"], listed["points"]) == (BRANCH, "2026-Q3", "四.5", 1.0)
+    assert listed["entered"].endswith("+08:00")
+    voided = runner.invoke(app, logged + ["deduction", "void", str(listed["id"]), "--reason", "录错了支部"])
+    assert voided.exit_code == 0 and f"已撤销：扣分 {listed['id']}" in voided.stdout
+    assert item_score() == full
+    assert json.loads(runner.invoke(app, logged + ["deduction", "list", "--format", "json"]).stdout) == []
+    again = runner.invoke(app, logged + ["deduction", "void", str(listed["id"]), "--reason", "再次"])
+    assert again.exit_code == 2 and "未重复撤销" in again.stderr and "录错了支部" in again.stderr
+    audit = json.loads(runner.invoke(app, logged + ["audit", "log", "--format", "json"]).stdout)
+    assert (audit[-1]["action"], audit[-1]["entity"], audit[-1]["reason"]) == ("void", "deduction", "录错了支部")
+    missing = runner.invoke(app, logged + ["deduction", "void", "999", "--reason", "x"])
+    assert missing.exit_code == 3 and "没有编号为 999 的扣分" in missing.stderr
+
+
 def test_a_deduction_on_another_sheet_than_the_branchs_own_is_pointed_out(runner, db):
     args = db + ["deduct", "--org", "ZZ1", "--period", "2026-Q3", "--item", "一.1", "--points", "1", "--reason", "r"]
     other = runner.invoke(app, args + ["--sheet", "two-new-2020"])

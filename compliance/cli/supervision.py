@@ -10,7 +10,8 @@ from typing import Any, Optional
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, rectify_app, session, sheet_app, jobs_count,
+    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, Format, _date_option, _id_argument, _rules, app, console, deduction_app, fails_cleanly,
+    rectify_app, session, sheet_app, jobs_count,
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
@@ -146,6 +147,74 @@ def deduct(
     if own is not None and own != sheet.strip():
         console.print(f"提示：「{tracking.org_path(store, org)}」按评分表 {own} 考核，这条扣分只在 score --sheet {sheet.strip()} 时计入",
                       style="yellow", markup=False, soft_wrap=True)
+
+
+DEDUCTION_HEADINGS = {"id": "编号", "org": "党组织", "period": "考核周期", "sheet": "评分表", "item": "条目", "points": "扣分",
+                      "reason": "原因", "self": "自评", "entered": "登记时间"}
+
+
+@deduction_app.command("list")
+@fails_cleanly
+def deduction_list(
+    under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+    period: Optional[str] = typer.Option(None, "--period", help="只看此考核周期，如 2026-Q3。"),
+    fmt: Format = FORMAT_OPTION,
+) -> None:
+    """列出登记的人工扣分和否决情形（已撤销的不列出）及其编号。"""
+    from compliance.assessment import VETO_PREFIX, period_bounds
+    from compliance.report import assessments
+    from compliance.store import TZ
+    from compliance.report.tables import shown_path, titled_table
+
+    if period is not None:
+        period_bounds(period)
+    store, actor = session()
+    under = default_scope(actor, under)
+    index = store.index_around(under)
+    root = index.resolve(under) if under else None
+    if root:
+        require_read(store, actor, root.path)
+    ids = [o.id for o in index.subtree(root)] if root else None
+    rows = [{"id": d["id"], "org": index.by_id[d["org_id"]].path, "period": d["period"], "sheet": d["sheet"],
+             "item": "否决：" + d["item"][len(VETO_PREFIX):] if d["item"].startswith(VETO_PREFIX) else d["item"],
+             "points": d["points"], "reason": d["reason"], "self": bool(d["self_assessed"]),
+             "entered": d["created_at"].astimezone(TZ).isoformat(timespec="seconds")}
+            for d in store.list_deductions(ids, period)]
+    if fmt is not Format.table:
+        assessments.emit_rows(rows, fmt.value, DEDUCTION_HEADINGS)
+        return
+    if not rows:
+        console.print("没有人工扣分。")
+        return
+    table = titled_table("人工扣分", ("编号", "党组织", "考核周期", "评分表", "条目", "扣分", "原因"), whole=("编号", "考核周期", "评分表"))
+    for r in rows:
+        table.add_row(str(r["id"]), shown_path(r["org"], root.path if root else None), r["period"], r["sheet"], r["item"],
+                      f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"])
+    console.print(table)
+
+
+@deduction_app.command("void")
+@fails_cleanly
+def deduction_void(
+    deduction_id_text: str = typer.Argument(..., metavar="ID", help="扣分编号（deduction list 可查）。"),
+    reason: str = typer.Option(..., "--reason", help="撤销原因。"),
+) -> None:
+    """撤销一条登记错的人工扣分：记录保留并注明原因，不再计入得分。"""
+    from compliance.store import TZ
+
+    deduction_id = _id_argument(deduction_id_text, "扣分编号")
+    if not reason.strip():
+        raise InputError("--reason：撤销须写明原因")
+    store, actor = session()
+    found = store.deduction(deduction_id)
+    if found is None:
+        raise NotFound(f"没有编号为 {deduction_id} 的扣分")
+    # Who may enter it may withdraw it: the assessors theirs, a branch its own self-assessment.
+    require_write(store, actor, "void", [store.org_path(found["org_id"])], () if found["self_assessed"] else SUPERVISORS)
+    if not store.void_deduction(deduction_id, reason.strip()):
+        again = store.deduction(deduction_id) or found
+        raise InputError(f"扣分 {deduction_id} 已于 {again['voided_at'].astimezone(TZ):%Y-%m-%d} 撤销（{again['void_reason']}），未重复撤销")
+    console.print(f"已撤销：扣分 {deduction_id}（{found['period']} {found['sheet']} {found['item']}，{found['points']:g} 分）")
 
 
 @sheet_app.command("list")

@@ -158,6 +158,32 @@ class SupervisionQueries:
                        {"sheet": sheet, "item": item, "period": period, "points": points, "self": self_assessed}, reason)
             return deduction_id
 
+    def deduction(self, deduction_id: int) -> dict[str, Any] | None:
+        """Return one manual deduction, voided or not; None when there is no such one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(DEDUCTION).where(DEDUCTION.c.id == deduction_id)).mappings().first()
+            return dict(row) if row else None
+
+    def list_deductions(self, org_ids: Iterable[int] | None = None, period: str | None = None) -> list[dict[str, Any]]:
+        """Return the manual deductions in force (of the organizations, of `period`), oldest first."""
+        query = select(DEDUCTION).where(DEDUCTION.c.voided_at.is_(None)).order_by(DEDUCTION.c.id)
+        if org_ids is not None:
+            query = query.where(DEDUCTION.c.org_id.in_(list(org_ids)))
+        if period is not None:
+            query = query.where(DEDUCTION.c.period == period)
+        with self.engine.connect() as conn:
+            return [dict(row) for row in conn.execute(query).mappings()]
+
+    def void_deduction(self, deduction_id: int, reason: str) -> bool:
+        """Withdraw a manual deduction with the reason: it stays readable and no longer counts; False when it was already withdrawn."""
+        with self.writing() as conn:
+            changed = conn.execute(update(DEDUCTION).where(DEDUCTION.c.id == deduction_id, DEDUCTION.c.voided_at.is_(None))
+                                   .values(voided_at=self.clock(), void_reason=reason)).rowcount
+            if changed:
+                org_id = conn.execute(select(DEDUCTION.c.org_id).where(DEDUCTION.c.id == deduction_id)).scalar_one()
+                self.audit(conn, "void", "deduction", deduction_id, org_id, None, reason)
+            return bool(changed)
+
     def deductions(self, org_ids: Iterable[int], period: str, sheet: str) -> list[dict[str, Any]]:
         """Return the manual deductions of `period` on `sheet` for the organizations, oldest first."""
         ids = list(org_ids)
