@@ -231,7 +231,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     otherwise only the tree around the organization each row names. Rosters are read as rows
     name their organizations, all at once when many (`Rosters`).
     """
-    from compliance.importing import Rosters, _Problems
+    from compliance.importing import Rosters, _Problems, _resolve
 
     problems = _Problems(table)
     index = OrgIndex(store.orgs()) if whole else None     # a payment logged: the tree around its organization
@@ -243,9 +243,9 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     share = sharing()
     for number, values in table.rows:
         ref = parse_text(values.get("org")) or ""
-        found = (index or store.index_around(ref)).find(ref)
-        if not isinstance(found, OrgRow):
-            problems.add(number, "org", values.get("org"), "找不到该党组织或名称不唯一")
+        found, why = _resolve(index or store.index_around(ref), ref)
+        if found is None:
+            problems.add(number, "org", values.get("org"), why or "找不到该党组织")
             continue
         name = parse_text(values.get("member"))
         member_id = rosters.of(found.id).get(name or "")

@@ -223,6 +223,18 @@ def test_member_commands_from_the_command_line(runner, tmp_path: Path):
         assert runner.invoke(app, db + command).exit_code == 0, command
 
 
+def test_a_dues_row_naming_an_ambiguous_branch_lists_the_candidates(town: Store, rules, tmp_path: Path):
+    """Every village has a 第一党支部: the row said only 找不到该党组织或名称不唯一, unlike --org and the other imports."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新村党总支,图河镇党委,党总支\n"
+                                                                       "第一党支部,新村党总支,党支部"))
+    payer = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path.endswith("朱庄村党总支/第一党支部")))
+    path = write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{payer.name},第一党支部,2026-07,10,2026-07-08")
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, path)
+    assert str(caught.value).startswith("d.csv 第2行「党组织」列：值「第一党支部」：党组织名称不唯一，请用代码或完整路径："
+                                        "图河镇党委/新村党总支/第一党支部、图河镇党委/朱庄村党总支/第一党支部")
+
+
 def test_dues_written_in_chunks_are_every_row_of_the_file(town: Store, tmp_path: Path, monkeypatch):
     from compliance.store import members as member_store
 
