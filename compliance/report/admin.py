@@ -23,7 +23,7 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录"}
 
-# What an audit entry is about, as its JSON names it and its table shows it.
+# What an audit entry is about, as its table shows it (its JSON keeps the program's word).
 ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "dues": "党费", "deduction": "扣分", "run": "督查",
                  "rectification": "整改事项", "user": "用户", "setting": "设置", "database": "数据库"}
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Sequence
 
 from compliance.errors import ComplianceError
+from compliance.orgs import OrgRow
 from compliance.pipeline import exit_with_parent
 from compliance.store import Store
-from compliance.orgs import OrgRow
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.supervision import Comparison, SupervisionResult
 from obligations.cadence import next_month_end
