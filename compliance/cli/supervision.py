@@ -153,6 +153,17 @@ DEDUCTION_HEADINGS = {"id": "编号", "org": "党组织", "period": "考核周�
                       "reason": "原因", "self": "自评", "entered": "登记时间"}
 
 
+def _listed_scope(store: Any, actor: Any, under: str | None) -> tuple[Any, Any, list[int] | None]:
+    """Return what a listing of the ledger or the deductions covers: the index, the scope asked for (else the actor's own, else
+    everything: None) and its organizations' ids (None for everything), once the actor may read it."""
+    under = default_scope(actor, under)
+    index = store.index_around(under)
+    root = index.resolve(under) if under else None
+    if root:
+        require_read(store, actor, root.path)
+    return index, root, [o.id for o in index.subtree(root)] if root else None
+
+
 @deduction_app.command("list")
 @fails_cleanly
 def deduction_list(
@@ -163,18 +174,13 @@ def deduction_list(
     """列出登记的人工扣分和否决情形（已撤销的不列出）及其编号。"""
     from compliance.assessment import VETO_PREFIX, period_bounds
     from compliance.report import assessments
-    from compliance.store import TZ
     from compliance.report.tables import shown_path, titled_table
+    from compliance.store import TZ
 
     if period is not None:
         period_bounds(period)
     store, actor = session()
-    under = default_scope(actor, under)
-    index = store.index_around(under)
-    root = index.resolve(under) if under else None
-    if root:
-        require_read(store, actor, root.path)
-    ids = [o.id for o in index.subtree(root)] if root else None
+    index, root, ids = _listed_scope(store, actor, under)
     rows = [{"id": d["id"], "org": index.by_id[d["org_id"]].path, "period": d["period"], "sheet": d["sheet"],
              "item": "否决：" + d["item"][len(VETO_PREFIX):] if d["item"].startswith(VETO_PREFIX) else d["item"],
              "points": d["points"], "reason": d["reason"], "self": bool(d["self_assessed"]),
@@ -252,12 +258,7 @@ def rectify_list(
     from compliance.report import assessments
 
     store, actor = session()
-    under = default_scope(actor, under)
-    index = store.index_around(under)
-    root = index.resolve(under) if under else None
-    if root:
-        require_read(store, actor, root.path)
-    ids = [o.id for o in index.subtree(root)] if root else None
+    index, root, ids = _listed_scope(store, actor, under)
     today = store.today()
     # A dict per item only as it is written: a province's ledger is hundreds of thousands of items.
     rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open))
