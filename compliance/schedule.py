@@ -140,9 +140,11 @@ class JobBook:
 
     def add_supervision(self, under: str, day: int = 25, at: str = "09:00", out: str | None = None) -> str:
         """Schedule the monthly supervision of `under` on `day` at `at`; return the job id."""
+        from compliance.supervision import SUPERVISION_FIRST_DAY
+
         path = OrgIndex(self.store.orgs()).resolve(under).path
-        if not 25 <= day <= 28:
-            raise InputError(f"--day：值「{day}」应为 25 到 28（督查期为每月25日至月底）")
+        if not SUPERVISION_FIRST_DAY <= day <= 28:
+            raise InputError(f"--day：值「{day}」应为 {SUPERVISION_FIRST_DAY} 到 28（督查期为每月{SUPERVISION_FIRST_DAY}日至月底）")
         if out:
             out = str(Path(out).resolve())     # the scheduler may run from another folder
         hour, minute = _parse_time(at)

@@ -38,6 +38,8 @@ SNAPSHOT_STATUSES = ("invalid", "missed", "due")
 GAP_STATUSES = ("missed", "invalid")
 RUN_STATUSES = ("met", *SNAPSHOT_STATUSES)      # what a run counts, keeps or closes items with
 MONTHS_CHARTED = 6
+# The supervision period is the 25th to the month's end (seed 003, 附件2 §五.2).
+SUPERVISION_FIRST_DAY = 25
 
 
 @dataclass(frozen=True)
@@ -478,6 +480,14 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
 
 
 @fewer_collections()      # a province's findings, snapshot rows and ledger form no cycles
+def early_notice(as_of: date) -> str | None:
+    """Say so when a run is made before the month's supervision period: it sees the month's meetings as still due."""
+    if as_of.day >= SUPERVISION_FIRST_DAY:
+        return None
+    return (f"督查日期 {as_of.isoformat()} 早于本月督查期（{SUPERVISION_FIRST_DAY}日至月底）：本月应开的会议尚未到期，"
+            f"只计为待完成；定时督查仍会在督查期内运行")
+
+
 def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
               progress: Callable[[int, int], None] | None = None, jobs: int = 1,
               saved: Callable[[OrgRow, dict[int, str], RunRow], None] | None = None) -> SupervisionResult:

@@ -407,6 +407,20 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
     assert again["written"] is False and again["run"]["id"] == run["run"]["id"]
 
 
+def test_a_supervision_before_the_25th_says_the_month_is_not_yet_due(runner, logged):
+    """A check on the 20th saw the month's meetings as still due, and nothing said the supervision period is the 25th on."""
+    early = json.loads(runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-10", "--as-of", "2026-10-20",
+                                                    "--format", "json"]).stdout)
+    assert len(early["warnings"]) == 1 and "早于本月督查期（25日至月底）" in early["warnings"][0]
+    shown = runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-10", "--as-of", "2026-10-20"])
+    assert "提示：督查日期 2026-10-20 早于本月督查期" in shown.stdout
+    on_time = json.loads(runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-10", "--as-of", "2026-10-25",
+                                                      "--format", "json"]).stdout)
+    assert on_time["warnings"] == []
+    shown = runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-09"])   # a past month: its last day
+    assert shown.exit_code == 0 and "提示" not in shown.stdout
+
+
 def test_dates_names_and_numbers_stay_whole_in_80_columns(runner, logged, monkeypatch):
     """At 80 columns a deadline was cut as 2026-11-3 / 0（已超期）, a time as 2026-12-0 / 5, a sheet's name as village-202 / 0."""
     monkeypatch.setenv("COLUMNS", "80")

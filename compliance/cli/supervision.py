@@ -35,7 +35,7 @@ def supervise(
     from rich.progress import Progress
 
     from compliance.report import assessments
-    from compliance.supervision import supervise as run_supervision
+    from compliance.supervision import early_notice, supervise as run_supervision
 
     store, actor = session()
     require_write(store, actor, "supervise", [tracking.org_path(store, under)], SUPERVISORS)
@@ -66,12 +66,18 @@ def supervise(
     finally:
         if workbook and workbook[0] is not None:
             workbook[0].close()
+    notice = early_notice(result.run.as_of)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps(assessments.run_dict(result, files), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.write(json.dumps({**assessments.run_dict(result, files), "warnings": [notice] if notice else []},
+                                    ensure_ascii=False, indent=2) + "\n")
     elif fmt is Format.csv:
         write_csv(result.snapshot.gaps(), sys.stdout)
+        if notice:
+            sys.stderr.write(f"提示：{notice}\n")
     else:
         assessments.print_run(console, result, files)
+        if notice:
+            console.print(f"提示：{notice}", style="yellow", markup=False, soft_wrap=True)
 
 
 def _check_writable(out: Path) -> None:
