@@ -363,6 +363,16 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     assert study and all(e.walk("VALARM") for e in events[0])
 
 
+def test_a_calendar_goes_into_a_folder_not_yet_made(runner, tmp_path: Path, town: Store):
+    """`supervise --out` and `backup` make a missing folder; `calendar --out` refused it with 没有那个文件或目录."""
+    from compliance.cli import app
+
+    out = tmp_path / "日程" / "第一党支部.ics"
+    result = runner.invoke(app, ["--db", town.url, "calendar", "--org", "ZZ1", "--months", "1", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+
+
 def test_a_calendar_of_a_committee_with_nothing_of_its_own_points_to_its_branches(runner, tmp_path: Path, town: Store):
     from compliance.cli import app
 

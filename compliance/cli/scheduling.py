@@ -179,6 +179,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
     data = build_calendar(coming(findings, today, until), path, load_settings().lead_days, store.clock())
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)      # as supervise --out and backup do
         out.write_bytes(data)
     except OSError as exc:
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
