@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from array import array
 from datetime import date, timedelta
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -240,6 +241,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
     rosters = Rosters(store, whole=False)
     rows: list[tuple[Any, ...]] = []
+    numbers = array("I")        # each row's number in the file, and whether it gave the date paid
+    dated = bytearray()
     share = sharing()
     for number, values in table.rows:
         ref = parse_text(values.get("org")) or ""
@@ -267,8 +270,31 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         if month and amount:
             # A tuple of DUES_FIELDS, months, amounts and dates held once: a province pays 2.9 million times.
             rows.append((member_id, found.id, share(month), share(amount), share(paid_on)))
+            numbers.append(number)
+            dated.append(values.get("paid_on") is not None)
     problems.raise_if_any()
-    return store.add_dues(DUES_FIELDS, rows, meta())      # once the rows are read: a streamed file counts them as it goes
+
+    def refuse(held: Iterator[tuple[int, float, date]]) -> None:
+        # A month is paid once: a row that says otherwise than what it holds (an earlier import, or an
+        # earlier row of this file) is a mistake in one of them, and nothing of the file is added.
+        for at, amount, paid_on in held:
+            _, _, month, new_amount, new_paid_on = rows[at]
+            if new_amount != amount:
+                problems.add(numbers[at], "amount", _yuan(new_amount), _held_text(month, amount, paid_on))
+            elif dated[at] and new_paid_on != paid_on:
+                problems.add(numbers[at], "paid_on", new_paid_on.isoformat(), _held_text(month, amount, paid_on))
+        problems.raise_if_any()
+
+    return store.add_dues(DUES_FIELDS, rows, meta(), refuse)      # once the rows are read: a streamed file counts them as it goes
+
+
+def _yuan(amount: float) -> str:
+    return str(int(amount)) if float(amount).is_integer() else str(amount)
+
+
+def _held_text(month: str, amount: float, paid_on: date) -> str:
+    return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳，已导入或在本文件前面的行），"
+            f"与本行不同；一个月的党费只登记一次，请核对后改正或删去本行")
 
 
 DUES_FIELDS = ("member_id", "org_id", "month", "amount", "paid_on")

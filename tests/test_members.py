@@ -133,6 +133,29 @@ def test_dues_import_limits_advance_payment_and_skips_paid_months(town: Store, t
     assert membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead)) == 1
 
 
+def test_a_dues_row_that_contradicts_the_month_already_paid_is_refused_and_nothing_is_added(town: Store, tmp_path: Path):
+    """A file paying a month again with another amount said only 新增 0 条, and the rows after it were added."""
+    member, other = list(town.members())[:2]
+    org = next(o.path for o in town.orgs() if o.id == member.org_id)
+    other_org = next(o.path for o in town.orgs() if o.id == other.org_id)
+    head = "姓名,党组织,月份,金额,交纳日期\n"
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", head + f"{member.name},{org},2026-10,12.5,2026-10-08")) == 1
+    again = head + f"{other.name},{other_org},2026-10,20,2026-10-09\n{member.name},{org},2026-10,15,2026-10-08"
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, write_csv(tmp_path / "e.csv", again))
+    assert str(caught.value) == ("e.csv 第3行「金额」列：值「15」：该党员 2026-10 的党费已登记为 12.5 元（2026-10-08 交纳，已导入或在本文件前面的行），"
+                                 "与本行不同；一个月的党费只登记一次，请核对后改正或删去本行（未导入任何数据）")
+    # Nothing of the file was added: the other member's row goes in once the file is mended.
+    assert membership.import_dues(town, write_csv(tmp_path / "e.csv", head + f"{other.name},{other_org},2026-10,20,2026-10-09")) == 1
+    # Two rows of one file for one month, paid on different days; a row without a date paid agrees with any.
+    twice = head + f"{other.name},{other_org},2026-11,20,2026-11-02\n{other.name},{other_org},2026-11,20,2026-11-03"
+    with pytest.raises(InputError, match="e.csv 第3行「交纳日期」列：值「2026-11-03」：该党员 2026-11 的党费已登记为 20 元（2026-11-02 交纳"):
+        membership.import_dues(town, write_csv(tmp_path / "e.csv", twice))
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", head + f"{member.name},{org},2026-10,12.5,")) == 0
+    with pytest.raises(InputError, match="--amount：值「30」：该党员 2026-10 的党费已登记为 12.5 元"):
+        membership.log_dues(town, {"org": org, "member": member.name, "month": "2026-10", "amount": "30", "paid_on": None})
+
+
 @pytest.mark.parametrize("amount, problem", [("-5", "：值「-5」：金额应大于0"), ("0", "：值「0」：金额应大于0"),
                                              ("0.0", "：值「0.0」：金额应大于0"), ("", "：金额不能为空")])
 def test_a_dues_amount_that_is_not_above_zero_is_refused_with_the_rule(town: Store, tmp_path: Path, amount: str, problem: str):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, insert, select
 
@@ -51,8 +51,13 @@ class MemberQueries:
                     result.setdefault(member_id, {})[month] = paid_on
         return result
 
-    def add_dues(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], meta: dict[str, Any]) -> int:
-        """Insert dues payments (tuples of the values of `fields`, which include member_id and org_id; months already paid are skipped); one audit entry; return how many were new."""
+    def add_dues(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], meta: dict[str, Any],
+                 refuse: Callable[[Iterator[tuple[int, float, date]]], None] | None = None) -> int:
+        """Insert dues payments (tuples of the values of `fields`, which include member_id and org_id; months already paid are skipped); one audit entry; return how many were new.
+
+        When rows were skipped, `refuse` is given, in the transaction, each skipped row's index with
+        the amount and date paid that the month holds; it raises to write nothing.
+        """
         if not rows:
             return 0
         org_at = list(fields).index("org_id")
@@ -64,6 +69,21 @@ class MemberQueries:
             values = ([dict(zip(names, [r[i] for i in stored]), created_at=stamp) for r in part]
                       for part in chunks(rows, DUES_CHUNK))
             added = insert_counting_new(conn, DUES, ["member_id", "month"], values)
+            if refuse is not None and added < len(rows):
+                refuse(_held(conn, [fields.index(name) for name in ("member_id", "month")], rows))
             self.audit(conn, "dues", "dues", detail={**meta, "rows": len(rows), "added": added,
                                                      "org_ids": sorted({r[org_at] for r in rows if r[org_at]})})
             return added
+
+
+def _held(conn: Any, key: list[int], rows: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, float, date]]:
+    """Yield each row's index with the amount and date paid stored for its member and month, a chunk of rows at a time."""
+    member_at, month_at = key
+    for first in range(0, len(rows), DUES_CHUNK):
+        part = rows[first:first + DUES_CHUNK]
+        members = sorted({r[member_at] for r in part})
+        query = select(DUES.c.member_id, DUES.c.month, DUES.c.amount, DUES.c.paid_on).where(DUES.c.member_id.in_(members))
+        paid = {(m, month): (amount, on) for m, month, amount, on in conn.execute(query)}
+        for at, r in enumerate(part, first):
+            amount, on = paid[r[member_at], r[month_at]]
+            yield at, amount, on
