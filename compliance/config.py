@@ -56,6 +56,20 @@ class Settings:
     recipients: tuple[Recipient, ...] = ()
     path: str | None = None
 
+    def unreached(self) -> list[str]:
+        """Return what in the settings sends nothing: a channel without recipients, or recipients without their channel."""
+        where = self.path or "配置"
+        said = []
+        if self.webhook_url and not any(r.webhook for r in self.recipients):
+            said.append(f"{where}：已配置 webhook 地址，但没有 [[recipient]] 设 webhook = true，不会发出群消息")
+        if not self.webhook_url and any(r.webhook for r in self.recipients):
+            said.append(f"{where}：有 [[recipient]] 设 webhook = true，但没有配置 webhook 地址（[webhook] url 或 COMPLIANCE_WEBHOOK_URL），不会发出群消息")
+        if self.smtp_host and not any(r.email for r in self.recipients):
+            said.append(f"{where}：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件")
+        if not self.smtp_host and any(r.email for r in self.recipients):
+            said.append(f"{where}：有 [[recipient]] 填写了 email，但没有配置 SMTP 服务器（[smtp] host 或 COMPLIANCE_SMTP_HOST），邮件发送会失败")
+        return said
+
     def lead(self, obligation: str) -> int:
         """Return how many days before a due date reminders start for `obligation`."""
         return self.lead_days.get(obligation, self.lead_days.get("default", 5))

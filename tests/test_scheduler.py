@@ -408,3 +408,28 @@ def test_long_webhook_messages_are_cut_to_the_robot_limit():
     text = "\n".join(f"· 固定学习日 第{i}次：已经逾期" for i in range(300))
     cut = fit(text, 2048)
     assert len(cut.encode("utf-8")) <= 2048 and cut.endswith("详见 compliance overdue）")
+
+
+# --- settings that send nothing ---------------------------------------------------------------
+
+def test_a_webhook_without_recipients_is_pointed_out_when_reminders_are_added(runner, tmp_path: Path, town: Store, monkeypatch):
+    """COMPLIANCE_WEBHOOK_URL without a [[recipient]] that takes it sent nothing, and nothing said so."""
+    from compliance.cli import app
+
+    config = tmp_path / "compliance.toml"
+    config.write_text('[webhook]\nurl = "http://127.0.0.1:9/hook"\n\n[[recipient]]\norg = "ZZ1"\nemail = "zz1@example.org"\n',
+                      encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_CONFIG", str(config))
+    result = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
+    assert result.exit_code == 0, result.output
+    flat = "".join(result.stdout.split())
+    assert "提示：" + str(config) + "：已配置webhook地址，但没有[[recipient]]设webhook=true，不会发出群消息" in flat
+    assert "没有配置SMTP服务器（[smtp]host或COMPLIANCE_SMTP_HOST），邮件发送会失败" in flat
+
+
+def test_settings_whose_channels_reach_their_recipients_say_nothing():
+    both = Settings(smtp_host="127.0.0.1", webhook_url="http://127.0.0.1:9/hook",
+                    recipients=(Recipient("ZZ1", email="a@example.org"), Recipient("XZ1", webhook=True)))
+    assert both.unreached() == [] and Settings().unreached() == []
+    assert Settings(smtp_host="127.0.0.1").unreached() == ["配置：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件"]
+    assert "没有配置 webhook 地址" in Settings(recipients=(Recipient("ZZ1", webhook=True),)).unreached()[0]

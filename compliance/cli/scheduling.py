@@ -31,7 +31,10 @@ def scheduler_run(poll: float = typer.Option(30.0, "--poll", help="检查间隔�
     require_administrator(store, actor, "scheduler")
     if not 0 < poll <= 3600:
         raise InputError(f"--poll：值「{poll}」应为 0 到 3600 秒之间")
-    runner = Runner(store, _rules(), load_settings(), name)
+    settings = load_settings()
+    for warning in settings.unreached():
+        console.print(f"提示：{warning}", style="yellow", markup=False, soft_wrap=True)
+    runner = Runner(store, _rules(), settings, name)
     runner.run_forever(poll, lambda line: console.print(line, soft_wrap=True))
 
 
@@ -90,6 +93,7 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="�
 @fails_cleanly
 def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每天发送提醒的时刻（北京时间）。")) -> None:
     """添加每日提醒任务：即将到期和已逾期的事项，每个党组织每天一条。"""
+    from compliance.config import load_settings
     from compliance.schedule import JobBook
 
     store, actor = session()
@@ -101,6 +105,8 @@ def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每�
     finally:
         book.close()
     console.print(f"已添加任务 reminders，下次运行 {next_run}")
+    for warning in load_settings().unreached():
+        console.print(f"提示：{warning}", style="yellow", markup=False, soft_wrap=True)
 
 
 @scheduler_app.command("remove")
