@@ -378,6 +378,20 @@ def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path
     assert early.exit_code == 2 and "--as-of：值「2025-06-01」须晚于示例乡镇启用本工具的日期 2025-12-31" in early.stderr
 
 
+def test_dues_months_list_no_records_a_user_cannot_look_up(runner, db, tmp_path: Path):
+    """A month paid showed the member's id negated as its record (`"records": [-3]`): payments are not records."""
+    first = json.loads(runner.invoke(app, db + ["members", "hours", "--all", "--format", "json"]).stdout)[0]["member"]
+    dues = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"{first},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 11))
+    assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
+    for command in (["status", "--org", "ZZ1"], ["overdue", "--under", "图河镇党委", "--since", "2026-01-01"]):
+        rows = json.loads(runner.invoke(app, db + command + ["--as-of", "2026-11-20", "--format", "json"]).stdout)
+        paid = [r for r in rows if r["obligation"] == "dues" and r["member"] == first]
+        assert paid and all(r["records"] == [] for r in paid)
+        assert all(i > 0 for r in rows for i in r["records"])
+    table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20", "--format", "csv"]).stdout
+    assert all(not cell.startswith("-") for row in csv.reader(io.StringIO(table.lstrip("\ufeff"))) for cell in row[9:10])
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

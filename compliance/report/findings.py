@@ -23,7 +23,11 @@ CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "�
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
-    """Return a finding as the JSON contract's object."""
+    """Return a finding as the JSON contract's object.
+
+    Its records are those a user can look up: a dues payment judged as a record of its member
+    has no record of its own (its id there is the member's, negated), and is not listed.
+    """
     return {
         "org": f.org,
         "obligation": f.obligation,
@@ -34,7 +38,7 @@ def finding_dict(f: Finding) -> dict[str, Any]:
         "status": f.status,
         "due": f.due.isoformat(),
         "days_left": f.days_left,
-        "records": list(f.records),
+        "records": [i for i in f.records if i > 0],
         "flags": list(f.flags),
     }
 
@@ -66,7 +70,7 @@ def json_encoder() -> Callable[[Finding], str]:
                 f'"period": {text(period)}, "group": {_NULL if group is None else text(group)}, '
                 f'"member": {_NULL if member is None else text(member)}, "status": {text(status)}, '
                 f'"due": "{due.isoformat()}", "days_left": {_NULL if days_left is None else int(days_left)}, '
-                f'"records": [{", ".join([str(int(i)) for i in records]) if records else ""}], '
+                f'"records": [{", ".join([str(int(i)) for i in records if i > 0]) if records else ""}], '
                 f'"flags": [{", ".join(map(text, flags)) if flags else ""}]}}')
     return line
 
@@ -183,7 +187,7 @@ class _Echo:
 
 def _csv_row(f: Finding) -> list:
     return [f.org, f.name, f.obligation, f.period, f.group or "", f.member or "", STATUS_LABELS[f.status],
-            f.due.isoformat(), "" if f.days_left is None else f.days_left, " ".join(str(i) for i in f.records), flag_text(f.flags)]
+            f.due.isoformat(), "" if f.days_left is None else f.days_left, " ".join(str(i) for i in f.records if i > 0), flag_text(f.flags)]
 
 
 def _when(f: Finding, year: int | None) -> str:
