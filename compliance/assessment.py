@@ -87,6 +87,19 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         raise NotFound(f"「{root.path}」及其下级没有党支部可以考核")
     fallback = default_catalog(store)
     warnings: list[str] = []
+    # A branch that owed nothing in the period would score full marks for periods it was exempt from.
+    owing = []
+    for o in branches:
+        start = index.starts_of(o)
+        if start is not None and start > last:
+            warnings.append(f"{UNSCORED}「{o.path}」{start.isoformat()} 才成立或启用，考核周期 {period} 内没有应完成的事项")
+        elif o.dissolved is not None and o.dissolved < first:
+            warnings.append(f"{UNSCORED}「{o.path}」已于 {o.dissolved.isoformat()} 撤销，考核周期 {period} 内没有应完成的事项")
+        else:
+            owing.append(o)
+    if not owing:
+        raise NotFound(f"「{root.path}」及其下级在考核周期 {period} 内没有已成立、未撤销的党支部可以考核")
+    branches = owing
     sheets: dict[int, Sheet] = {}
     for o in branches:
         try:

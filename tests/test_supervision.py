@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from compliance import importing, model
 from compliance.assessment import add_deduction, score_scope
-from compliance.errors import InputError
+from compliance.errors import InputError, NotFound
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
 from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
@@ -351,6 +351,17 @@ def test_a_period_still_running_is_said_to_be_and_quotas_are_a_whole_townships(b
 def test_a_period_not_begun_is_refused(busy_town: Store, rules):
     with pytest.raises(InputError, match="尚未开始"):
         score_scope(busy_town, rules, TOWN, "2099-Q1")
+
+
+def test_a_branch_that_owed_nothing_in_the_period_is_not_scored(busy_town: Store, rules):
+    """score --period 1999 gave every branch 100: each period was exempt, before the branches were tracked."""
+    with pytest.raises(NotFound, match="在考核周期 1999 内没有已成立、未撤销的党支部可以考核"):
+        score_scope(busy_town, rules, TOWN, "1999")
+    # 马屯村党支部 was founded on 2026-05-12: it is not scored for the first quarter, and says why.
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q1", as_of=date(2026, 4, 10))
+    assert scores and not any(s.org.endswith("马屯村党支部") for s in scores)
+    assert "未考核：「图河镇党委/马屯村党支部」2026-05-12 才成立或启用，考核周期 2026-Q1 内没有应完成的事项" in warnings
+    assert any(s.org.endswith("马屯村党支部") for s in score_scope(busy_town, rules, TOWN, "2026-Q2", as_of=date(2026, 7, 10))[0])
 
 
 def test_every_write_waits_for_the_one_holding_the_audit_head(busy_town: Store):
