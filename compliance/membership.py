@@ -169,7 +169,10 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
 
 
 def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]:
-    """Return members of branches that record dues who have not paid this month, and their unpaid run of months."""
+    """Return members of branches that record dues who have not paid this month, and their unpaid run of months.
+
+    `months` counts this month in; `months_ended` and `three_or_more` count the months ended before it.
+    """
     from compliance.members import consecutive_gap, month_key
 
     current = month_key(as_of)
@@ -186,9 +189,10 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
                 owed = max(first, first_owed_month(o.starts) if o.starts else first, m.joined.replace(day=1) if m.joined else first)
                 if owed > as_of.replace(day=1):
                     continue     # the organization owes nothing yet this month
-                run = 1 + consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 1
+                ended = consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 0
+                # This month is not yet overdue: three months are counted as the six-month watch counts them, whole months ended.
                 yield {"org": m.org, "member": m.name, "last_paid": o.last_paid(m.id),
-                       "months": run, "three_or_more": run >= 3}
+                       "months": ended + 1, "months_ended": ended, "three_or_more": ended >= 3}
 
     # No month before `first` is counted: of the payments before it, each member's last month paid will do.
     return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first)

@@ -202,6 +202,16 @@ def test_unpaid_this_month_and_for_three_months(town: Store, tmp_path: Path):
     assert found[members[1].name]["months"] == 4 and found[members[1].name]["three_or_more"]
 
 
+def test_three_months_unpaid_are_months_ended_as_the_watch_counts_them(town: Store, tmp_path: Path):
+    """Two months ended unpaid and this month not yet paid was listed as 3 months, and under --three-months."""
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    member = [m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][0]
+    rows = ["姓名,党组织,月份,金额,交纳日期"] + [f"{member.name},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 9)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(rows)))
+    found = {r["member"]: r for r in membership.unpaid(town, BRANCH, date(2026, 11, 20))}[member.name]
+    assert (found["months"], found["months_ended"], found["three_or_more"]) == (3, 2, False)
+
+
 def test_dues_appear_as_member_findings_only_where_dues_are_recorded(town: Store, rules, tmp_path: Path):
     from compliance.tracking import Window, org_status
 

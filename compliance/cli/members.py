@@ -39,7 +39,7 @@ LEVELS = {"watch": "[yellow]关注[/]", "review": "[bold red]提请支部审查[
 LEVEL_WORDS = {"watch": "关注", "review": "提请支部审查"}
 
 
-WHOLE = ("提示", "状态", "未参加", "未交费", "连续未交", "最近参加", "最近交费", "最近入党", "最近联系", "最近交费月份")
+WHOLE = ("提示", "状态", "未参加", "未交费", "连续未交", "连续未交（含本月）", "最近参加", "最近交费", "最近入党", "最近联系", "最近交费月份")
 
 
 def _scope(store, actor, under: Optional[str]) -> Optional[str]:
@@ -185,7 +185,7 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
 @fails_cleanly
 def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
                 as_of: Optional[str] = AS_OF_OPTION,
-                three: bool = typer.Option(False, "--three-months", help="只看连续3个月及以上未交的。"),
+                three: bool = typer.Option(False, "--three-months", help="只看本月之前已连续3个月及以上未交的（与六个月提示一样只计完整月份）。"),
                 fmt: Format = FORMAT_OPTION) -> None:
     """本月尚未交纳党费的党员，及连续未交的月数（只看登记党费的党支部）。"""
     store, actor = session()
@@ -193,20 +193,20 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
     day = _date_option(as_of, "--as-of") or _today()
     rows = [r for r in membership.unpaid(store, under, day) if r["three_or_more"] or not three]
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数",
-                                    "three_or_more": "三个月及以上"})
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数（含本月）",
+                                    "months_ended": "此前连续未交月数", "three_or_more": "此前三个月及以上"})
         return
     title = f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）"
 
     def detail() -> Table:
-        table = titled_table(title, ("党组织", "党员", "最近交费月份", "连续未交"), WHOLE)
+        table = titled_table(title, ("党组织", "党员", "最近交费月份", "连续未交（含本月）"), WHOLE)
         for r in rows:
             months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
             table.add_row(shown_path(r["org"], under), r["member"], r["last_paid"] or "—", months)
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("未交党员", every), ("连续3个月及以上", itemgetter("three_or_more"))]), "人", empty="本月党费已全部交纳。")
+        ("未交党员", every), ("此前连续3个月及以上", itemgetter("three_or_more"))]), "人", empty="本月党费已全部交纳。")
 
 
 @dues_app.command("log")
