@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from array import array
+from dataclasses import replace
 from datetime import date, timedelta
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -153,6 +154,9 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
     return _by_path(store, under, rows_of, itemgetter("org"), jobs, records=True, since=date(year, 1, 1))
 
 
+VILLAGE_SECTORS = ("农村", None)      # a branch of no stated sector is taken for a village's, as the seed's are
+
+
 def indicators(store: Store, under: str | None, as_of: date) -> list:
     """Return the roster indicators of every branch in the scope (seed 003 §二(二)3), by path."""
     from compliance.members import roster_indicators
@@ -162,8 +166,10 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
     for root in _roots(index, under):
         branches = sorted((o for o in index.subtree(root) if o.type == "党支部"), key=attrgetter("id"))
         roster = by_org(store.scope_members(root.path, ids_of(o.id for o in branches)))
-        rows.extend(roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in roster.take(o.id)], as_of)
-                    for o in branches)
+        for o in branches:
+            found = roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in roster.take(o.id)], as_of)
+            # Seed 003 watches villages (行政村): a 两新 or 机关 branch is counted and not flagged.
+            rows.append(found if index.sector_of(o) in VILLAGE_SECTORS else replace(found, flags=()))
     rows.sort(key=attrgetter("org"))
     return rows
 

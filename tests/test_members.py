@@ -413,3 +413,15 @@ def test_members_of_a_branch_come_in_the_same_order_whatever_the_database_collat
         store.engine.dispose()
     assert orders[0] == sorted(names) == ["张三", "李四", "王五"]
     assert orders[1] == orders[0]
+
+
+def test_roster_indicators_flag_villages_and_only_count_other_branches(town: Store, rules, tmp_path: Path):
+    """A 两新 branch was flagged 无女党员 and 无35岁以下党员: seed 003 watches villages (行政村)."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,领域\n新材料公司党支部,图河镇党委,党支部,两新\n"
+                                                                       "新庄村党支部,图河镇党委,党支部,"))
+    body = "姓名,党组织,党小组,类别,流动党员,出生日期,性别,入党日期\n" + "\n".join(
+        f"{name},{org},,正式,否,1960-01-01,男,2000-07-01" for name, org in (("甲", "新材料公司党支部"), ("乙", "新庄村党支部")))
+    importing.import_members(town, write_csv(tmp_path / "m.csv", body))
+    found = {r.org.rsplit("/", 1)[-1]: r for r in membership.indicators(town, "图河镇党委", date(2026, 11, 20))}
+    assert found["新庄村党支部"].flags == ("无35岁以下党员", "无女党员", "3年以上未发展党员")     # 农村, from the township
+    assert found["新材料公司党支部"].flags == () and (found["新材料公司党支部"].members, found["新材料公司党支部"].women) == (1, 0)
