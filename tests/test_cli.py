@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -744,6 +745,8 @@ def test_help_at_80_columns_folds_chinese_instead_of_cutting_it(runner, monkeypa
         assert max(len(line) for line in page.splitlines()) <= 80
         usage = next(line for line in page.splitlines() if "用法：" in line)
         assert "[选项]" in usage and "OPTIONS" not in usage and "COMMAND" not in usage and "ARGS" not in usage, usage
+        # What an option takes, in Chinese: typer showed Python's types (<str>, <int>, and <bool> for a switch).
+        assert not re.search(r"<(str|int|float|bool|path)>", page), (path, page)
         # Each option's and subcommand's help is all there, whatever lines it was folded over.
         flat = "".join(ch for ch in page if not ch.isspace() and ch not in "│╭╮╰╯─")
         command = root
@@ -754,6 +757,14 @@ def test_help_at_80_columns_folds_chinese_instead_of_cutting_it(runner, monkeypa
             helps += [command.get_command(None, n).get_short_help_str(limit=10_000) for n in command.list_commands(None)]
         for text in helps:
             assert "".join(text.split()) in flat, (path, text)
+
+
+def test_the_help_names_what_an_option_takes(runner):
+    page = "\n".join(" ".join(line.split()) for line in runner.invoke(app, ["overdue", "--help"], terminal_width=120).stdout.splitlines())
+    assert "--under 党组织" in page and "--since 日期" in page and "--known-at 日期或时间" in page and "--jobs 整数" in page
+    assert "--format <table|json|csv>" in page
+    flag = next(line for line in runner.invoke(app, ["supervise", "--help"], terminal_width=120).stdout.splitlines() if "--publish" in line)
+    assert flag.split()[2].startswith("发布并冻结本次督查")      # a switch: nothing between the option and its help
 
 
 def test_a_missing_argument_is_named_as_its_help_names_it(tmp_path):

@@ -31,6 +31,21 @@ from obligations.rules import Rules, default_rules
 # The placeholders of the usage line (click's words).
 USAGE_PLACEHOLDERS = {"[OPTIONS]": "[选项]", "COMMAND [ARGS]...": "命令 [参数]..."}
 
+# What an option's value is, in the help's type column (typer shows Python's types: <str>, <int>).
+OPTION_VALUES = {
+    **dict.fromkeys(("--as-of", "--date", "--from", "--to", "--on", "--paid-on", "--recorded-on", "--since"), "日期"),
+    "--known-at": "日期或时间", "--month": "月份", "--period": "周期", "--year": "年份", "--time": "时:分",
+    "--org": "党组织", "--under": "党组织", "--db": "数据库", "--user": "用户名", "--role": "角色",
+    "--catalog": "规则集", "--sheet": "评分表", "--item": "条目", "--veto": "情形", "--kind": "类型",
+    **dict.fromkeys(("--member", "--counterpart", "--lecturer", "--recorder"), "姓名"),
+    "--attendees": "名单", "--excused": "名单", "--group": "党小组", "--photos": "图片",
+    **dict.fromkeys(("--topic", "--note", "--reason", "--name"), "文字"),
+    "--expected": "人数", "--present": "人数", "--hours": "学时", "--amount": "金额", "--points": "分数",
+    "--secretary-signed": "是|否", "--recorder-signed": "是|否", "--out": "路径", "--poll": "秒",
+    **dict.fromkeys(("--jobs", "--day", "--months", "--watch-months", "--dues-advance-months"), "整数"),
+}
+TYPE_VALUES = {"<str>": "文字", "<int>": "整数", "<float>": "数字", "<path>": "路径"}
+
 
 def _help_in_chinese() -> None:
     """Put the words typer adds to every help page in Chinese: panel titles, the help option, the usage line.
@@ -47,6 +62,23 @@ def _help_in_chinese() -> None:
         pieces = [USAGE_PLACEHOLDERS.get(piece, piece) for piece in self.collect_usage_pieces(ctx)]
         formatter.write_usage(ctx.command_path, " ".join(pieces), prefix="用法：")
 
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        if self.is_flag:
+            return None         # a switch takes no value
+        if self.metavar is None and self.opts[0] in OPTION_VALUES:
+            return OPTION_VALUES[self.opts[0]]
+        shown = typed(self, ctx)
+        return TYPE_VALUES.get(shown, shown)
+
+    def argument_type_rich(self: Any, ctx: Any) -> str | None:
+        shown = argument_typed(self, ctx)
+        return shown if shown and "|" in shown else None      # its name says what it is (文件, 类型); choices are kept
+
+    typed, argument_typed = core.TyperOption.display_type_rich, core.TyperArgument.display_type_rich
+    if not getattr(typed, "chinese", False):
+        display_type_rich.chinese = argument_type_rich.chinese = True     # type: ignore[attr-defined]
+        core.TyperOption.display_type_rich = display_type_rich      # type: ignore[method-assign]
+        core.TyperArgument.display_type_rich = argument_type_rich      # type: ignore[method-assign]
     for cls in (core.TyperCommand, core.TyperGroup):
         cls.get_help_option = _chinese_help_option(cls.get_help_option)
         cls.format_usage = format_usage
