@@ -28,7 +28,7 @@ from compliance.store import Store
 from compliance.store.runs import OpenGap, OrgLedger, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
-from compliance.tracking import WATCH_OBLIGATIONS, Window, run_span
+from compliance.tracking import WATCH_OBLIGATIONS, Window, run_span, year_start
 from obligations.cadence import month_end, next_month_end, parse_period_key
 from obligations.catalog import Kind
 from obligations.rules import Rules
@@ -399,23 +399,25 @@ class OrgCheck(NamedTuple):
 class _RunCheck:
     """Make an organization's `OrgCheck` from its findings (in a worker process, for a large scope)."""
 
-    def __init__(self, rates: Rates, ledger: OpenLedger):
+    def __init__(self, rates: Rates, ledger: OpenLedger, keep_from: date):
         self.rates, self.ledger, self.open_gaps = rates, ledger, ledger.gaps
+        self.keep_from = keep_from
         # Most met periods are of an obligation with no open item in their organization: their
         # gap is not made to be looked up.
         self.open_obligations = ledger.obligations
 
     def __call__(self, org_id: int, found: list[Finding]) -> OrgCheck:
-        window_first = self.rates.window_first
+        keep_from = self.keep_from
         open_gaps = self.open_gaps
         open_here = self.open_obligations.get(org_id, ())
         kept: list[Finding] = []
         made_good: list[str] = []
         seen: list[Finding] = []
         for f in found:
-            # Last year's periods feed the chart only; an election still not held stays listed, and
-            # so does a member's run of months begun before the year (counted from `watch_from`).
-            if f.due < window_first and not ("/" in f.period and f.status == "missed") and f.obligation not in WATCH_OBLIGATIONS:
+            # Last year's periods feed the chart only, but for those that ended in its December (`year_start`);
+            # an election still not held stays listed, and so does a member's run of months begun before the
+            # year (counted from `watch_from`).
+            if f.due < keep_from and not ("/" in f.period and f.status == "missed") and f.obligation not in WATCH_OBLIGATIONS:
                 continue
             if f.status == "met":
                 if f.obligation in open_here and (gap := _gap_of(f)) in open_gaps:
@@ -529,7 +531,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     kept: dict[int, Packed] = {}
     # Periods not yet begun and exempt ones count nowhere: they are not made at all. Met ones
     # are only counted and keyed: they come bare, without the records and flags of judging them.
-    checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, ledger), keep=RUN_STATUSES,
+    checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, ledger, year_start(day)), keep=RUN_STATUSES,
                             jobs=jobs, progress=progress, bare_met=True)
     # strict: the checks are read to their end, so the worker processes are done with before saving;
     # closed on an error too, so they stop (and give back the collector's setting) before this call does.

@@ -53,6 +53,16 @@ class Window:
     watch_from: date | None = None
 
 
+def year_start(day: date) -> date:
+    """Return the first day of the periods a check on `day` lists: 1 January, and in January 1 December before it.
+
+    December's periods, and the fourth quarter's, the second half's and the year's own, end on
+    the year's last day: a check in December sees them still open, and one in January from its
+    own 1 January would never judge them.
+    """
+    return date(day.year - 1, 12, 1) if day.month == 1 else date(day.year, 1, 1)
+
+
 def default_catalog(store: Store) -> str:
     """Return the database's default catalog (set by `init --catalog`)."""
     return store.setting("default_catalog") or DEFAULT_CATALOG

@@ -21,7 +21,7 @@ from compliance.errors import InputError, NotFound
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
 from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
-from compliance.tracking import Window, overdue
+from compliance.tracking import Window, overdue, year_start
 from tests.conftest import write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -312,6 +312,25 @@ def test_january_is_not_compared_with_december_and_last_years_items_can_still_cl
     assert any(rates for rates in january.rates.values())        # last year's months, from December's run
     md, *_ = write_bulletin(january, tmp_path / "out")
     assert "不与上年2026-12的结果比较" in md.read_text(encoding="utf-8")
+
+
+def test_the_periods_that_end_on_the_years_last_day_are_judged_in_january(busy_town: Store, rules):
+    """December's run sees December's meetings, the fourth quarter's and the year's own still open; January's kept
+    only its own year's periods: 8 of a branch's gaps a year never reached the ledger."""
+    supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
+    ledger = [(r.org_id, r.obligation, r.period, r.member, r.group_name) for r in january.ledger]
+    assert len(ledger) == len(set(ledger))          # December's study days were opened once, in December
+    branch = {(r.obligation, r.period) for r in january.ledger if january.org_paths[r.org_id] == BRANCH}
+    assert {("theme_day", "2026-12"), ("branch_committee", "2026-12"), ("party_congress", "2026-Q4"),
+            ("party_lecture", "2026-Q4"), ("life_meeting", "2026")} <= branch
+    # Not last year's earlier periods: they were December's run's to keep.
+    assert not any(f.period in ("2026-11", "2026-Q3") for f in january.gaps)
+    again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 27))
+    assert again.opened == 0
+    listed = overdue(busy_town, rules, TOWN, Window(year_start(date(2027, 1, 5)), date(2027, 1, 5), date(2027, 1, 5)))
+    assert any(f.obligation == "theme_day" and f.period == "2026-12" and f.status == "missed" for f in listed)
+    assert year_start(date(2027, 2, 1)) == date(2027, 1, 1) and year_start(date(2027, 1, 31)) == date(2026, 12, 1)
 
 
 def test_a_scope_without_branches_and_a_month_not_begun_are_refused(busy_town: Store, rules, tmp_path: Path):

@@ -210,7 +210,7 @@ def status(
 @fails_cleanly
 def overdue(
     under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级（默认全部）。"),
-    since: Optional[str] = typer.Option(None, "--since", help="从此日期起（默认当年1月1日）。"),
+    since: Optional[str] = typer.Option(None, "--since", help="从此日期起（默认当年1月1日；1月份从上年12月1日起，上年年底到期的事项仍列出）。"),
     as_of: Optional[str] = AS_OF_OPTION,
     known_at: Optional[str] = KNOWN_AT_OPTION,
     fmt: Format = FORMAT_OPTION,
@@ -223,7 +223,7 @@ def overdue(
     if path:
         require_read(store, actor, path)
     day = _date_option(as_of, "--as-of") or _today()
-    first = _date_option(since, "--since") or date(day.year, 1, 1)
+    first = _date_option(since, "--since") or tracking.year_start(day)
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
     window = tracking.Window(first, day, day, _known_at(known_at))
