@@ -208,7 +208,9 @@ def test_bad_options_end_in_one_line(db: Path, args: list[str], words: list[str]
     # Each of these once ended in the system's or the parser's English ("No such file or directory",
     # "File is not a zip file", "Did you mean 'status'?").
     (["statuss"], ["没有这个命令：statuss（是否要用 status？）"]),
-    (["calendar", "--org", "ZZ1", "--out", "{tmp}/nowhere/x.ics"], ["--out", "x.ics", "文件或文件夹不存在"]),
+    (["calendar", "--org", "ZZ1", "--out", "{tmp}/fake.xlsx/x.ics"], ["--out", "x.ics", "不是文件夹"]),
+    (["supervise", "--under", "图河镇党委", "--month", "2026-11", "--out", "{tmp}/fake.xlsx/通报"], ["--out", "通报", "不是文件夹"]),
+    (["supervise", "--under", "图河镇党委", "--month", "2026-11", "--out", "{tmp}/fake.xlsx"], ["--out", "fake.xlsx", "不是文件夹"]),
     (["record", "import", "{tmp}/fake.xlsx"], ["fake.xlsx", "不是 .xlsx 格式"]),
     (["record", "import", "{tmp}/folder.xlsx"], ["folder.xlsx", "是文件夹，不是文件"]),
     # A folder given as a file was said not to exist.

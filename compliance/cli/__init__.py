@@ -7,13 +7,16 @@ scores, sheets, the ledger) and `demo.py`.
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
+import os
 import re
 import sqlite3
 import sys
 from datetime import date, datetime, time
 from enum import Enum
+from pathlib import Path
 from typing import Any, Callable, Optional
 
 import typer
@@ -259,6 +262,14 @@ def session(must_exist: bool = True) -> tuple[store_mod.Store, Any]:
 
 def _rules() -> Rules:
     return default_rules()
+
+
+def make_folder(folder: Path) -> None:
+    """Make `folder` and the folders above it; a file in its place is 不是文件夹 (mkdir said only 已存在)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
 
 def _date_option(value: str | None, option: str) -> date | None:

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from compliance.cli import (
-    FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, record_app, session, state,
+    FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, make_folder, record_app, session, state,
 )
 from compliance import importing, store as store_mod
 from compliance.access import ROLE_NAMES, add_user, default_scope, require_administrator, require_read
@@ -195,7 +195,7 @@ def backup(file: Path = typer.Argument(..., metavar="文件", help="备份文件
     if file.exists():
         raise InputError(f"{file}：文件已存在，不覆盖")
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(file.parent)
     except OSError as exc:
         raise InputError(f"{file}：无法创建所在目录：{os_reason(exc)}") from None
     count = store_mod.backup_sqlite(store, file)

@@ -11,7 +11,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, Format, _date_option, _id_argument, _rules, app, console, deduction_app, fails_cleanly,
-    rectify_app, session, sheet_app, jobs_count,
+    make_folder, rectify_app, session, sheet_app, jobs_count,
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
@@ -83,7 +83,7 @@ def supervise(
 def _check_writable(out: Path) -> None:
     """Fail before a run is saved (and perhaps published) when its bulletin could not be written."""
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        make_folder(out)
         probe = out / ".compliance-write-test"
         probe.write_bytes(b"")
         probe.unlink()
