@@ -1,6 +1,7 @@
 """One error hierarchy: each error carries its one-line message and exit code (todoman's way)."""
 
 import errno
+import re
 
 
 class ComplianceError(Exception):
@@ -53,6 +54,42 @@ def os_reason(exc: OSError) -> str:
     if exc.errno in OS_REASONS:
         return OS_REASONS[exc.errno]
     return f"系统错误 {errno.errorcode.get(exc.errno, exc.errno)}" if exc.errno else "系统错误"
+
+
+# SQLite's and the PostgreSQL driver's words for what went wrong (English), and the user's.
+DB_REASONS = (("unable to open database file", "无法打开数据库文件（所在文件夹不存在，或没有权限）"),
+              ("file is not a database", "不是数据库文件"),
+              ("database is locked", "数据库正被其他程序写入（已锁定），请稍后再试"),
+              ("attempt to write a readonly database", "数据库文件只读，无法写入"),
+              ("database or disk is full", "磁盘空间不足"),
+              ("disk I/O error", "磁盘读写出错"),
+              ("database disk image is malformed", "数据库文件已损坏"),
+              ("Connection refused", "无法连接数据库服务器（连接被拒绝：服务器是否在运行、地址和端口是否正确？）"),
+              ("password authentication failed", "登录数据库服务器失败（用户名或密码不对）"),
+              ("could not translate host name", "无法解析数据库服务器的主机名"),
+              ("timeout expired", "连接数据库服务器超时"))
+DRIVERS = {"psycopg": "pip install 'compliance[postgres]'", "psycopg2": "pip install 'compliance[postgres]'"}
+
+
+def db_reason(exc: BaseException) -> str:
+    """Return why the database could not be opened or used, in Chinese where the reason is a known one (the drivers' own words are English)."""
+    if isinstance(exc, ImportError):
+        module = (exc.name or "").split(".")[0]
+        how = DRIVERS.get(module)
+        return f"缺少数据库驱动 {module}" + (f"，请安装：{how}" if how else "")
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if text.startswith("Can't load plugin: sqlalchemy.dialects:"):
+        kind = text.rsplit(":", 1)[-1]
+        return f"不认识的数据库类型「{kind}」（应为 SQLite 文件路径，或 sqlite:///…、postgresql+psycopg://… 地址）"
+    if text.startswith("Could not parse SQLAlchemy URL"):
+        return "不是数据库地址（应为 SQLite 文件路径，或 sqlite:///…、postgresql+psycopg://… 地址）"
+    for words, reason in DB_REASONS:
+        if words in text:
+            return reason
+    missing = re.search(r'database "([^"]+)" does not exist', text)
+    if missing:
+        return f"数据库服务器上没有名为「{missing.group(1)}」的数据库"
+    return text[:300]
 
 
 def send_reason(exc: BaseException) -> str:

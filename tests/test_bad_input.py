@@ -225,3 +225,24 @@ def test_the_reasons_given_are_in_chinese(db: Path, tmp_path: Path, args: list[s
     one_line_error(result, *words)
     for english in ("No such", "Did you mean", "zip file", "directory", "Errno", "Permission", "denied"):
         assert english not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("url, args, words", [
+    # Each of these ended in SQLAlchemy's, SQLite's or the driver's English.
+    ("{tmp}/nowhere/x.db", ["init"], ["无法初始化数据库", "无法打开数据库文件（所在文件夹不存在，或没有权限）"]),
+    ("{tmp}/text.db", ["overdue"], ["无法打开数据库", "不是数据库文件"]),
+    ("foo://bar", ["overdue"], ["不认识的数据库类型「foo」"]),
+    ("postgresql+asyncpg://u@127.0.0.1/x", ["overdue"], ["缺少数据库驱动 asyncpg"]),
+    ("postgresql+psycopg://u@127.0.0.1:{port}/x", ["overdue"], ["无法连接数据库服务器（连接被拒绝"]),
+])
+def test_a_database_that_cannot_be_used_is_explained_in_chinese(tmp_path: Path, url: str, args: list[str], words: list[str]):
+    import socket
+
+    with socket.socket() as probe:        # a port on loopback that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "text.db").write_text("不是数据库\n", encoding="utf-8")
+    result = run(url.format(tmp=tmp_path, port=port), *args)     # type: ignore[arg-type]
+    one_line_error(result, *words)
+    assert not any(w in result.stderr for w in ("unable to open", "not a database", "Can't load", "No module", "Connection refused"))
+    assert (tmp_path / "text.db").read_text(encoding="utf-8") == "不是数据库\n"

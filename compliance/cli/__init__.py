@@ -24,7 +24,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from compliance import store as store_mod
-from compliance.errors import ComplianceError, InputError
+from compliance.errors import ComplianceError, InputError, db_reason
 from compliance.report.findings import print_findings, write_csv, write_json
 from compliance.tabular import CellError, parse_date
 from obligations.catalog import CatalogError
@@ -230,8 +230,7 @@ def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(2) from None
         except (SQLAlchemyError, sqlite3.Error) as exc:
             # The last line of defence: a database refusal the checks above did not foresee.
-            detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
-            typer.echo(f"错误：数据库拒绝了这次操作：{detail}（未写入任何数据）", err=True)
+            typer.echo(f"错误：数据库出错，这次操作未完成：{db_reason(exc)}（未写入任何数据）", err=True)
             raise typer.Exit(4) from None
 
     return wrapper

@@ -14,10 +14,10 @@ from typing import Any, Callable, Iterable, Sequence
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, or_, select, text, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DatabaseError as DriverError, SQLAlchemyError
 
 from compliance import model
-from compliance.errors import DatabaseError, NotFound
+from compliance.errors import DatabaseError, NotFound, db_reason
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.store.audit import AUDIT, LOCAL_ADMIN, AuditQueries
 from compliance.store.members import MemberQueries
@@ -89,7 +89,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         try:
             self.engine: Engine = create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise DatabaseError(f"无法打开数据库 {url}：{exc}") from exc
+            raise DatabaseError(f"无法打开数据库 {url}：{db_reason(exc)}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -115,8 +115,8 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 if not inspect(conn).has_table("alembic_version"):
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except OperationalError as exc:
-            raise DatabaseError(f"无法打开数据库 {self.url}：{exc.orig}") from exc
+        except DriverError as exc:      # OperationalError (cannot open), or SQLite's 「file is not a database」
+            raise DatabaseError(f"无法打开数据库 {self.url}：{db_reason(exc)}") from exc
 
     def upgrade(self) -> None:
         """Create the schema or upgrade it to the newest revision; data is kept."""
@@ -127,8 +127,8 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
-        except OperationalError as exc:
-            raise DatabaseError(f"无法初始化数据库 {self.url}：{exc.orig}") from exc
+        except DriverError as exc:
+            raise DatabaseError(f"无法初始化数据库 {self.url}：{db_reason(exc)}") from exc
         self._orgs = self._around = None        # a migration may change the tree without an audit entry
 
     def require_current(self) -> None:
