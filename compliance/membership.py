@@ -217,6 +217,11 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
 
 
 def _month(value: Any) -> str:
+    if isinstance(value, date):
+        # Excel makes 2026-11 typed in a cell the date 2026-11-01.
+        if value.day != 1:
+            raise CellError(f"是日期 {value:%Y-%m-%d}，不是月份（应写作 {value:%Y-%m}）")
+        return f"{value.year}-{value.month:02d}"
     text = str(value or "").strip()
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -290,9 +295,9 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         for at, amount, paid_on in held:
             _, _, month, new_amount, new_paid_on = rows[at]
             if new_amount != amount:
-                problems.add(numbers[at], "amount", _yuan(new_amount), _held_text(month, amount, paid_on))
+                problems.add(numbers[at], "amount", _yuan(new_amount), _held_text(month, amount, paid_on, whole))
             elif dated[at] and new_paid_on != paid_on:
-                problems.add(numbers[at], "paid_on", new_paid_on.isoformat(), _held_text(month, amount, paid_on))
+                problems.add(numbers[at], "paid_on", new_paid_on.isoformat(), _held_text(month, amount, paid_on, whole))
         problems.raise_if_any()
 
     return store.add_dues(DUES_FIELDS, rows, meta(), refuse)      # once the rows are read: a streamed file counts them as it goes
@@ -302,7 +307,11 @@ def _yuan(amount: float) -> str:
     return str(int(amount)) if float(amount).is_integer() else str(amount)
 
 
-def _held_text(month: str, amount: float, paid_on: date) -> str:
+def _held_text(month: str, amount: float, paid_on: date, file: bool) -> str:
+    if not file:
+        # Logged on the command line: a payment once registered is not changed by logging it again.
+        return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳），与本次不同；"
+                f"一个月的党费只登记一次，已登记的不能更改")
     return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳，已导入或在本文件前面的行），"
             f"与本行不同；一个月的党费只登记一次，请核对后改正或删去本行")
 
