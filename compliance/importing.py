@@ -7,6 +7,7 @@ the file, the row, the column and the value (and how many other problems there a
 from __future__ import annotations
 
 import hashlib
+import re
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
+
+from dateutil.relativedelta import relativedelta
 
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
@@ -85,6 +88,8 @@ class _Problems:
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
         # A column the file lacks is named by its Chinese header, as the file would have had it.
         header = (self.table.headers.get(column) or self.table.names.get(column) or column) if column else None
+        if isinstance(value, datetime) and value.time() == time():
+            value = value.date()        # an XLSX date cell, as the user typed it
         shown = "" if value is None else f"：值「{value}」"
         if number == 0:
             where = f"{header}{shown}" if header else "命令行参数"
@@ -253,6 +258,9 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     return result
 
 
+_NAME_BREAKS = re.compile(r"[、,，;；\s]")      # what splits an attendance list (`split_names`)
+
+
 def import_members(store: Store, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load members onto their branches' rosters; a member already there is updated.
 
@@ -271,6 +279,10 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         name = parse_text(values.get("name"))
         if not name:
             problems.add(number, "name", None, "姓名不能为空")
+            continue
+        if _NAME_BREAKS.search(name):
+            # 「孙　九」 would be two names in every attendance list, and could never be listed as present.
+            problems.add(number, "name", name, "姓名中不能有空格、顿号、逗号或分号（参会人员名单用它们分隔姓名）；少数民族姓名可用间隔号「·」")
             continue
         org, reason = _resolve(index, parse_text(values.get("org")) or "")
         if org is None:
@@ -294,6 +306,9 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                 problems.add(number, column, values.get(column), "日期晚于今天")
         if row["joined"] and row["joined"] < PARTY_FOUNDED:
             problems.add(number, "joined", values.get("joined"), f"日期{TOO_EARLY}")
+        elif row["joined"] and row["born"] and row["joined"] < row["born"] + relativedelta(years=18):
+            # 党章第一条: 年满十八岁.
+            problems.add(number, "joined", values.get("joined"), f"入党时未满18岁（出生日期 {row['born'].isoformat()}），请核对入党日期或出生日期")
         key = (org.id, name)
         if key in seen:
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
@@ -528,6 +543,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             row[column] = "、".join(names)
             if column == "attendees" and names:
                 listed = known
+            elif column == "excused" and listed and (both := [n for n in names if n in listed]):
+                problems.add(number, column, row[column], f"「{'、'.join(both)}」也在参会人员名单中：请假的不算到会")
     if listed is not None:
         # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
         voting = kind == "party_congress"
@@ -635,8 +652,11 @@ class _Refused(Exception):
 
 @fewer_collections()      # a chunk's rows, dicts and tuples form no cycles
 def load_records(store: Store, rules: Rules, table: Table, source: str, path: Path | None = None,
-                 actor: Actor | None = None, around: bool = False) -> ImportResult:
+                 actor: Actor | None = None, around: bool = False, replace: bool = True) -> ImportResult:
     """Check and write the rows of `table` in chunks, in one transaction that a bad row rolls back.
+
+    A row with a stored record's identity and other content is a new version of it; with
+    `replace` false (one record logged) it is refused, naming the record to correct instead.
 
     A row whose identity an earlier row of the file (or a stored record) has is compared with it
     through the database, so the file's rows are never all in memory. `path` is the imported
@@ -659,7 +679,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
             for chunk in checked:
                 problems.merge(chunk.listed, chunk.problems)
                 table.count = chunk.read
-                _load_chunk(problems, batch, numbers, result, chunk.rows)
+                _load_chunk(problems, batch, numbers, result, chunk.rows, replace)
             problems.raise_if_any()
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
@@ -754,7 +774,7 @@ def _with_identities(checked: list[tuple[int, tuple[Any, ...], str | None]]) -> 
 
 
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
-                unhashed: list[tuple[int, tuple[Any, ...], str | None]]) -> None:
+                unhashed: list[tuple[int, tuple[Any, ...], str | None]], replace: bool = True) -> None:
     """Write one chunk of checked rows (row number, values as `_wire` makes them, identity or None): new records and new versions; a row repeating an earlier one with other content is a problem."""
     # A chunk's rows come all hashed or none.
     checked = _with_identities(unhashed) if unhashed and unhashed[-1][2] is None else cast(list[tuple[int, tuple[Any, ...], str]], unhashed)
@@ -784,6 +804,10 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
         elif _content(old) == _row_content(values):     # also when it was voided: only `record correct` revives one
             numbers.match(old["id"], number)
             result.unchanged += 1
+        elif not replace:
+            # `log` gives only some of a record's values: as a new version it would blank the others.
+            problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同）"
+                                             f"但内容不同；修改已登记的记录请用 compliance record correct {old['record_id']} --reason 原因")
         else:
             versions.append((old, values))
             version_numbers.append(number)
@@ -811,7 +835,7 @@ def _option_table(values: dict[str, Any]) -> Table:
 
 def log_record(store: Store, rules: Rules, values: dict[str, Any], actor: Actor | None = None) -> ImportResult:
     """Log one record given as import-column values (English names); checked like an import row."""
-    return load_records(store, rules, _option_table(values), source="log", actor=actor, around=True)
+    return load_records(store, rules, _option_table(values), source="log", actor=actor, around=True, replace=False)
 
 
 def record_values(version: dict[str, Any], org_path: str) -> dict[str, Any]:

@@ -393,6 +393,26 @@ def test_dues_months_list_no_records_a_user_cannot_look_up(runner, db, tmp_path:
     assert all(not cell.startswith("-") for row in csv.reader(io.StringIO(table.lstrip("\ufeff"))) for cell in row[9:10])
 
 
+def test_logging_a_logged_meeting_again_with_less_does_not_blank_it(runner, db):
+    """`log` made a new version from only the options given: the counts and lists it was not given were blanked, with no reason."""
+    first = db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--expected", "10", "--present", "9",
+                  "--photos", "a.jpg", "--recorded-on", "2026-11-05"]
+    assert runner.invoke(app, first).exit_code == 0
+    again = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026/11/05", "--topic", "学习"])
+    assert again.exit_code == 2
+    assert again.stderr.startswith("错误：命令行参数：同一条记录已登记（记录编号 1：")
+    assert "compliance record correct 1 --reason 原因" in again.stderr and again.stderr.count("\n") == 1
+    shown = json.loads(runner.invoke(app, db + ["record", "show", "1", "--history", "--format", "json"]).stdout)
+    versions = shown if isinstance(shown, list) else shown["versions"]
+    assert len(versions) == 1 and versions[0]["present"] == 9
+    # The same meeting logged again as it was adds nothing, as before.
+    assert "已经登记过" in runner.invoke(app, first).stdout
+    # What the error points to works, with log's own spelling of the list (--attendee too).
+    corrected = runner.invoke(app, db + ["record", "correct", "1", "--attendee", "党员第一党支部0、党员第一党支部1", "--present", "2",
+                                               "--reason", "补记名单"])
+    assert corrected.exit_code == 0, corrected.output
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

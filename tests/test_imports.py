@@ -161,6 +161,51 @@ def test_member_import_errors(town: Store, tmp_path: Path):
         importing.import_members(town, write_csv(tmp_path / "members.csv", f"姓名,党组织,类别\n张三,{BRANCH},积极分子"))
 
 
+def test_a_name_that_an_attendance_list_would_split_is_refused(town: Store, tmp_path: Path):
+    """「孙　九」 was stored as 孙 九, a second member beside 孙九, and could never be named as present (孙、九)."""
+    for name in ("孙　九", "孙 九", "孙九、", "\"孙,九\""):
+        with pytest.raises(InputError, match="「姓名」列：值「孙.?九.?」：姓名中不能有空格、顿号、逗号或分号"):
+            importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n{name},{BRANCH}"))
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n阿依古丽·买买提,{BRANCH}")).added == 1
+
+
+def test_a_member_who_joined_before_eighteen_is_refused(town: Store, tmp_path: Path):
+    """A member born in 2010 who joined in 2020 was taken; the Party constitution admits at eighteen."""
+    body = f"姓名,党组织,入党日期,出生日期\n张小,{BRANCH},2020-02-03,2010-01-01"
+    with pytest.raises(InputError) as caught:
+        importing.import_members(town, write_csv(tmp_path / "m.csv", body))
+    assert str(caught.value) == ("m.csv 第2行「入党日期」列：值「2020-02-03」：入党时未满18岁（出生日期 2010-01-01），"
+                                 "请核对入党日期或出生日期（未导入任何数据）")
+    grown = f"姓名,党组织,入党日期,出生日期\n张大,{BRANCH},2018-01-01,2000-01-01"     # eighteen that day
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", grown)).added == 1
+
+
+def test_a_member_both_present_and_excused_is_refused(town: Store, rules, tmp_path: Path):
+    names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:3]
+    body = f"党组织,类型,日期,参会人员,请假人员\n{BRANCH},主题党日,2026-11-04,{'、'.join(names[:2])},{names[1]}、{names[2]}"
+    with pytest.raises(InputError, match=f"第2行「请假人员」列：值「{names[1]}、{names[2]}」：「{names[1]}」也在参会人员名单中"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    with pytest.raises(InputError, match="也在参会人员名单中"):
+        importing.log_record(town, rules, {"org": BRANCH, "kind": "主题党日", "date": "2026-11-04", "attendees": names[0],
+                                           "excused": names[0]})
+
+
+def test_a_month_cell_excel_made_a_date_is_read_as_its_month(town: Store, tmp_path: Path):
+    from compliance import membership
+
+    member = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "党组织", "月份", "金额", "交纳日期"])
+    sheet.append([member.name, BRANCH, date(2026, 10, 1), 10, date(2026, 10, 8)])
+    book.save(tmp_path / "d.xlsx")
+    assert membership.import_dues(town, tmp_path / "d.xlsx") == 1
+    sheet.append([member.name, BRANCH, date(2026, 11, 15), 10, date(2026, 11, 8)])
+    book.save(tmp_path / "d.xlsx")
+    with pytest.raises(InputError, match="d.xlsx 第3行「月份」列：值「2026-11-15」：是日期 2026-11-15，不是月份（应写作 2026-11）"):
+        membership.import_dues(town, tmp_path / "d.xlsx")
+
+
 def test_every_unknown_header_is_named_at_once(town: Store, rules, tmp_path: Path):
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类形,曰期\n{BRANCH},党员大会,2026-01-05"))

@@ -89,7 +89,7 @@ def record_correct(
     member: Optional[str] = typer.Option(None, "--member", help="党员。"),
     group: Optional[str] = typer.Option(None, "--group", help="党小组。"),
     lecturer: Optional[str] = typer.Option(None, "--lecturer", help="主讲人。"),
-    attendees: Optional[str] = typer.Option(None, "--attendees", help="参会人员。"),
+    attendees: Optional[str] = typer.Option(None, "--attendees", "--attendee", help="参会人员（用顿号、逗号或空格分隔）；给出时实到人数按名单计。"),
     excused: Optional[str] = typer.Option(None, "--excused", help="请假人员。"),
     counterpart: Optional[str] = typer.Option(None, "--counterpart", help="谈话对象。"),
     hours: Optional[str] = typer.Option(None, "--hours", help="学时。"),
