@@ -147,6 +147,21 @@ def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
     return None, "找不到该党组织"
 
 
+def misplaced(parent_type: str, child_type: str) -> str | None:
+    """Say why an organization of `child_type` cannot be directly under one of `parent_type`, or None when it can.
+
+    A 党支部 has no organizations below it (its 党小组 are groups of its members), a 党总支 has
+    党支部 only, and a 乡镇党委, 街道党工委 or 县委 is led by a 县委 or a higher 党委.
+    """
+    if parent_type == "党支部":
+        return f"上级是党支部：党支部下面不设党组织（党小组请填在党员的「党小组」列），{child_type}应设在党总支或党委下"
+    if parent_type == "党总支" and child_type != "党支部":
+        return f"上级是党总支：党总支下面只设党支部，{child_type}应设在党委下"
+    if child_type in ("乡镇党委", "街道党工委", "县委") and parent_type not in ("县委", "党委"):
+        return f"{child_type}的上级应为县委或更高一级的党委，不能是{parent_type}"
+    return None
+
+
 def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load organizations; parents may be existing ones or rows of the same file, in any order.
 
@@ -203,6 +218,8 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                     continue
             row["path"] = f"{parent.path}/{row['name']}" if parent else row["name"]
             row["parent_path"] = parent.path if parent else None
+            if parent is not None and (wrong := misplaced(parent.type, row["type"])):
+                problems.add(number, "parent", row["parent"], wrong)
             placed.append((number, row))
             if row["path"] not in index.by_path:
                 known.append(OrgRow(fake_id, row["code"], row["name"], parent.id if parent else None, row["path"],
@@ -243,6 +260,10 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         else:
             # A blank cell keeps what is stored; a declared vacancy clears the name.
             changed = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
+            if "type" in changed:
+                below = [o for o in existing if o.parent_id == current.id]
+                if wrong := next((w for o in below if (w := misplaced(changed["type"], o.type))), None):
+                    problems.add(number, "type", row["type"], f"「{row['path']}」下已有党组织，改为{row['type']}后不成立（{wrong}）")
             if row["secretary_vacant"] and current.secretary is not None:
                 changed["secretary"] = None
             if changed:

@@ -50,11 +50,11 @@ def test_a_bad_row_is_named_by_file_row_column_and_value(town: Store, rules, tmp
 
 
 def test_an_ambiguous_bare_name_lists_the_candidates(town: Store, rules, tmp_path: Path):
-    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n第一党支部,图河镇党委/马屯村党支部,党支部"))
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新村党总支,图河镇党委,党总支\n第一党支部,新村党总支,党支部"))
     with pytest.raises(InputError) as caught:
         _import(town, rules, tmp_path, "第一党支部,党员大会,2026-01-05,10,8,,,")
     message = str(caught.value)
-    assert "不唯一" in message and BRANCH in message and "图河镇党委/马屯村党支部/第一党支部" in message
+    assert "不唯一" in message and BRANCH in message and "图河镇党委/新村党总支/第一党支部" in message
 
 
 def test_an_org_can_be_named_by_code_path_or_unique_name(town: Store, rules, tmp_path: Path):
@@ -143,6 +143,32 @@ def test_org_import_errors_name_the_row(store: Store, rules, tmp_path: Path):
     path = write_csv(tmp_path / "orgs.csv", "名称,上级,类型\n第一党支部,不存在村党总支,党支部\n")
     with pytest.raises(InputError, match="第2行「上级」列：值「不存在村党总支」"):
         importing.import_orgs(store, rules, path)
+
+
+def test_an_organization_the_tree_cannot_hold_there_is_refused(town: Store, rules, tmp_path: Path):
+    """A 党支部 under a 党支部 was taken, and put another branch inside its secretary's scope; so was a 乡镇党委 under a 乡镇党委."""
+    cases = [("南村党支部,ZZ1,党支部", "值「ZZ1」：上级是党支部：党支部下面不设党组织"),
+             ("南村党委,朱庄村党总支,党委", "值「朱庄村党总支」：上级是党总支：党总支下面只设党支部，党委应设在党委下"),
+             ("南镇党委,图河镇党委,乡镇党委", "值「图河镇党委」：乡镇党委的上级应为县委或更高一级的党委，不能是乡镇党委")]
+    for row, words in cases:
+        with pytest.raises(InputError) as caught:
+            importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", f"名称,上级,类型\n{row}"))
+        assert str(caught.value).startswith(f"o.csv 第2行「上级」列：{words}"), str(caught.value)
+    # An existing branch made a 党总支 keeps its place; a 党总支 with branches made a 党支部 is refused.
+    with pytest.raises(InputError, match="「图河镇党委/朱庄村党总支」下已有党组织，改为党支部后不成立"):
+        importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n朱庄村党总支,图河镇党委,党支部"))
+    assert importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n马屯村党支部,图河镇党委,党总支")).updated == 1
+
+
+def test_an_org_import_names_only_the_future_founding_dates_it_sets(runner, tmp_path: Path):
+    from compliance.cli import app
+
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init"]).exit_code == 0
+    first = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型,成立日期\n新镇党委,,乡镇党委,2099-01-01"))])
+    assert "提示：党组织「新镇党委（2099-01-01）」" in first.stdout
+    later = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "b.csv", "名称,上级,类型\n新村党支部,新镇党委,党支部"))])
+    assert later.exit_code == 0 and "2099-01-01" not in later.stdout
 
 
 def test_org_file_may_list_children_before_parents(store: Store, rules, tmp_path: Path):

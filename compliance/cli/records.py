@@ -59,12 +59,13 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
     store, actor = session()
-    before = {o.id for o in store.orgs()}
+    before = {o.id: o.founded for o in store.orgs()}
     _report_import("党组织", importing.import_orgs(store, _rules(), file, actor))
     # One may be registered ahead of its founding; until then it owes nothing, and a mistyped year
-    # (2062 for 2026) would keep it out of every check for decades.
+    # (2062 for 2026) would keep it out of every check for decades. Named once, by the import that dates it.
     today = store.today()
-    later = [f"{o.path}（{o.founded.isoformat()}）" for o in store.orgs() if o.founded is not None and o.founded > today]
+    later = [f"{o.path}（{o.founded.isoformat()}）" for o in store.orgs()
+             if o.founded is not None and o.founded > today and before.get(o.id, date.min) != o.founded]
     if later:
         console.print(f"提示：党组织「{'」「'.join(later[:3])}」{'等' if len(later) > 3 else ''}{len(later)}个的成立日期晚于今天，"
                       "成立之前不检查其组织生活；如为笔误，请改正后重新导入。", style="yellow", markup=False, soft_wrap=True)
