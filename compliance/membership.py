@@ -252,6 +252,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     problems = _Problems(table)
     index = OrgIndex(store.orgs()) if whole else None     # a payment logged: the tree around its organization
     today = store.today()
+    current = f"{today:%Y-%m}"
     limit = advance_limit(store)
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
     rosters = Rosters(store, whole=False)
@@ -275,6 +276,9 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         if values.get("amount") is None:
             problems.add(number, "amount", None, "金额不能为空")
         paid_on = problems.parse(number, values, "paid_on", parse_date) or today
+        if whole and month and values.get("paid_on") is None and month < current:
+            # Taken as paid today, a past month would be paid late (or too late to count), and nothing would say so.
+            problems.add(number, "paid_on", None, f"{month} 已过，交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）")
         if paid_on > today:
             problems.add(number, "paid_on", values.get("paid_on"), "交纳日期晚于今天")
         if month:

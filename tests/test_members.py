@@ -151,12 +151,27 @@ def test_a_dues_row_that_contradicts_the_month_already_paid_is_refused_and_nothi
     twice = head + f"{other.name},{other_org},2026-11,20,2026-11-02\n{other.name},{other_org},2026-11,20,2026-11-03"
     with pytest.raises(InputError, match="e.csv 第3行「交纳日期」列：值「2026-11-03」：该党员 2026-11 的党费已登记为 20 元（2026-11-02 交纳"):
         membership.import_dues(town, write_csv(tmp_path / "e.csv", twice))
-    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", head + f"{member.name},{org},2026-10,12.5,")) == 0
+    # A row without its date paid is taken as paid today: it agrees with the month held so far.
+    current = f"{town.today():%Y-%m}"
+    assert membership.import_dues(town, write_csv(tmp_path / "c.csv", head + f"{member.name},{org},{current},12.5,")) == 1
+    assert membership.import_dues(town, write_csv(tmp_path / "c.csv", head + f"{member.name},{org},{current},12.5,")) == 0
     with pytest.raises(InputError) as logged:
         membership.log_dues(town, {"org": org, "member": member.name, "month": "2026-10", "amount": "30", "paid_on": None})
     # Logged on the command line, there is no file and no row to mend.
     assert str(logged.value).startswith("--amount：值「30」：该党员 2026-10 的党费已登记为 12.5 元（2026-10-08 交纳），与本次不同")
     assert "本行" not in str(logged.value) and "文件" not in str(logged.value)
+
+
+def test_a_past_month_in_a_dues_file_needs_its_date_paid(town: Store, tmp_path: Path):
+    """A blank 交纳日期 was taken as today: March paid in December counted as paid too late (arrears_too_late), without a word."""
+    member = next(m for m in town.members())
+    org = next(o.path for o in town.orgs() if o.id == member.org_id)
+    body = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org},2026-03,10,"
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
+    assert str(caught.value).startswith("d.csv 第2行「交纳日期」列：2026-03 已过，交纳日期不能为空")
+    # Logged on the command line, the day is today unless --paid-on says otherwise: it is shown to whoever logs it.
+    assert membership.log_dues(town, {"org": org, "member": member.name, "month": "2026-03", "amount": "10", "paid_on": None}) == 1
 
 
 @pytest.mark.parametrize("amount, problem", [("-5", "：值「-5」：金额应大于0"), ("0", "：值「0」：金额应大于0"),
