@@ -112,12 +112,14 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     manual: dict[int, list[Deduction]] = defaultdict(list)
     own: dict[int, list[Deduction]] = defaultdict(list)
     vetoes: dict[int, list[str]] = defaultdict(list)
+    entered: dict[int, set[str]] = defaultdict(set)       # the keys of the vetoes entered
     for name in {s.name for s in sheets.values()}:
         veto_texts = {v.key: v.text for v in rules.sheet(name).vetoes}
         for row in store.deductions([o.id for o in branches if sheets[o.id].name == name], period, name):
             if row["item"].startswith(VETO_PREFIX):
                 key = row["item"][len(VETO_PREFIX):]
                 vetoes[row["org_id"]].append(f"{veto_texts.get(key, key)}（{row['reason']}）")
+                entered[row["org_id"]].add(key)
             else:
                 target = own if row["self_assessed"] else manual
                 target[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
@@ -129,7 +131,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         org = index.by_id[org_id]
         sheet_ = sheets[org_id]
         org_vetoes = list(vetoes[org_id])
-        if org.secretary_vacant and any(v.key == "secretary_vacant" for v in sheet_.vetoes):
+        # A vacancy the roster declares is a veto of itself, unless an assessor has entered it (with its reason).
+        if org.secretary_vacant and any(v.key == "secretary_vacant" for v in sheet_.vetoes) and "secretary_vacant" not in entered[org_id]:
             org_vetoes.insert(0, next(v.text for v in sheet_.vetoes if v.key == "secretary_vacant"))
         s = score_org(sheet_, rules.grading, org_id, org.path, period, counted, manual[org_id], org_vetoes, own[org_id])
         return replace(s, group=township_of(index, org))
@@ -164,10 +167,13 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
     if not reason or not reason.strip():
         raise InputError("--reason：扣分须写明原因")
     if veto:
-        if veto not in {v.key for v in sheet.vetoes}:
+        # By its key or its words on the sheet (党支部书记缺职).
+        key = next((v.key for v in sheet.vetoes if veto.strip() in (v.key, v.text)), None)
+        if key is None:
             known = "、".join(f"{v.key}（{v.text}）" for v in sheet.vetoes) or "无"
             raise InputError(f"--veto：值「{veto}」不是评分表 {sheet.name} 的否决情形，可用：{known}")
-        return store.add_deduction(org.id, sheet.name, VETO_PREFIX + veto, period, 0.0, reason.strip())
+        _refuse_repeat(store, org.id, sheet.name, VETO_PREFIX + key, period, 0.0, reason.strip(), False)
+        return store.add_deduction(org.id, sheet.name, VETO_PREFIX + key, period, 0.0, reason.strip())
     if self_assessed and (veto or not sheet.self_score):
         raise InputError(f"--self：评分表 {sheet.name} 没有自评分" if not sheet.self_score else "--self 不能与 --veto 同用")
     target = sheet.item(item or "")
@@ -176,5 +182,23 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
     if points is None:
         raise InputError(f"--points：扣分须给出分数（大于0且不超过该条目分值 {target.points:g}）")
     if not 0 < points <= target.points:
-        raise InputError(f"--points：值「{points}」应大于0且不超过该条目分值 {target.points:g}")
+        raise InputError(f"--points：值「{points:g}」应大于0且不超过该条目分值 {target.points:g}")
+    _refuse_repeat(store, org.id, sheet.name, target.id, period, float(points), reason.strip(), self_assessed)
     return store.add_deduction(org.id, sheet.name, target.id, period, float(points), reason.strip(), self_assessed)
+
+
+def _refuse_repeat(store: Store, org_id: int, sheet: str, item: str, period: str, points: float, reason: str, self_assessed: bool) -> None:
+    """Refuse a deduction the same as one in force: run twice by mistake, it would count twice."""
+    for d in store.list_deductions([org_id], period):
+        if (d["sheet"], d["item"], float(d["points"]), d["reason"], bool(d["self_assessed"])) == (sheet, item, points, reason, self_assessed):
+            raise InputError(f"与已登记的扣分（编号 {d['id']}）相同：同一党支部、考核周期、评分表、条目、分数和原因；"
+                             "如确是另一次扣分，请在原因中写明（deduction list 可查看）")
+
+
+def veto_text(rules: Rules, sheet: str, item: str) -> str:
+    """Return how a veto's deduction row (item `veto:KEY`) is shown: the words of the sheet, else the key."""
+    key = item[len(VETO_PREFIX):]
+    try:
+        return next((v.text for v in rules.sheet(sheet).vetoes if v.key == key), key)
+    except (KeyError, NotFound):
+        return key

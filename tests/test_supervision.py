@@ -263,6 +263,27 @@ def test_wujin_veto_and_bar(busy_town: Store, rules):
     assert branch.qualified is False and any("党内警告" in v for v in branch.vetoes)
 
 
+def test_a_veto_is_named_in_the_sheets_words_and_a_deduction_is_not_entered_twice(busy_town: Store, rules, tmp_path: Path):
+    """--veto took only the English key and the list showed it; the same deduction run twice counted twice; a vacancy on the
+    roster and the same veto entered by an assessor were both listed."""
+    from compliance.assessment import veto_text
+
+    add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "未落实党建工作专项经费", "2026", None, "经费未列入预算")
+    [entered] = busy_town.list_deductions()
+    assert entered["item"] == "veto:no_dedicated_funds" and veto_text(rules, "wujin-2016", entered["item"]) == "未落实党建工作专项经费"
+    add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1, "标识不统一")
+    with pytest.raises(InputError, match=r"与已登记的扣分（编号 \d+）相同"):
+        add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1.0, " 标识不统一 ")
+    add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1, "标识不统一（第二次检查）")
+    with pytest.raises(InputError, match="--points：值「100」应大于0"):
+        add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 100.0, "过多")
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,书记\n马屯村党支部,图河镇党委,党支部,空缺"))
+    add_deduction(busy_town, rules, "马屯村党支部", "wujin-2016", None, "secretary_vacant", "2026", None, "书记调离后未配备")
+    scores, _ = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
+    vacant = next(s for s in scores if s.org.endswith("马屯村党支部"))
+    assert list(vacant.vetoes) == ["党支部书记缺职（书记调离后未配备）"]
+
+
 def test_two_runs_started_at_once_write_once(busy_town: Store):
     env = {**os.environ, "COMPLIANCE_DB": busy_town.url}
     command = [sys.executable, "-m", "compliance", "supervise", "--under", TOWN, "--month", "2026-11",

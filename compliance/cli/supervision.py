@@ -136,7 +136,7 @@ def deduct(
     reason: str = typer.Option(..., "--reason", help="扣分原因。"),
     item: Optional[str] = typer.Option(None, "--item", help="评分表条目编号，如 二.2。"),
     points: Optional[float] = typer.Option(None, "--points", help="扣分数。"),
-    veto: Optional[str] = typer.Option(None, "--veto", help="一票否决情形，如 secretary_disciplined。"),
+    veto: Optional[str] = typer.Option(None, "--veto", help="一票否决情形：评分表上的文字或代码，如 党支部书记缺职 或 secretary_vacant。"),
     self_assessed: bool = typer.Option(False, "--self", help="党支部自评扣分（有自评分的评分表，如 wujin-2016）。"),
 ) -> None:
     """登记检查组的人工扣分（或一票否决情形）。"""
@@ -178,7 +178,7 @@ def deduction_list(
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """列出登记的人工扣分和否决情形（已撤销的不列出）及其编号。"""
-    from compliance.assessment import VETO_PREFIX, period_bounds
+    from compliance.assessment import VETO_PREFIX, period_bounds, veto_text
     from compliance.report import assessments
     from compliance.report.tables import shown_path, titled_table
     from compliance.store import TZ
@@ -188,7 +188,7 @@ def deduction_list(
     store, actor = session()
     index, root, ids = _listed_scope(store, actor, under)
     rows = [{"id": d["id"], "org": index.by_id[d["org_id"]].path, "period": d["period"], "sheet": d["sheet"],
-             "item": "否决：" + d["item"][len(VETO_PREFIX):] if d["item"].startswith(VETO_PREFIX) else d["item"],
+             "item": "否决：" + veto_text(_rules(), d["sheet"], d["item"]) if d["item"].startswith(VETO_PREFIX) else d["item"],
              "points": d["points"], "reason": d["reason"], "self": bool(d["self_assessed"]),
              "entered": d["created_at"].astimezone(TZ).isoformat(timespec="seconds")}
             for d in store.list_deductions(ids, period)]
