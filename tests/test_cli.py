@@ -413,6 +413,21 @@ def test_logging_a_logged_meeting_again_with_less_does_not_blank_it(runner, db):
     assert corrected.exit_code == 0, corrected.output
 
 
+def test_a_branchs_first_dues_payment_says_what_it_starts(runner, db, tmp_path: Path):
+    """The first dues logged put the whole branch in arrears (every member's every month unpaid), without a word."""
+    dues = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-11,10,2026-11-05"
+    first = runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))])
+    assert first.exit_code == 0, first.output
+    assert "提示：「图河镇党委/朱庄村党总支/第一党支部」1个党组织首次登记党费" in "".join(first.stdout.split())
+    second = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2026-11", "--amount", "10"])
+    assert second.exit_code == 0 and "首次" not in second.stdout
+    # A branch of the township's other village: its first payment, logged, says so too.
+    members = "姓名,党组织\n张甲,图河镇党委/马屯村党支部"
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m2.csv", members))]).exit_code == 0
+    third = runner.invoke(app, db + ["dues", "log", "--org", "马屯村党支部", "--member", "张甲", "--month", "2026-11", "--amount", "10"])
+    assert third.exit_code == 0 and "「图河镇党委/马屯村党支部」1个党组织首次登记党费" in "".join(third.stdout.split())
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -178,7 +178,10 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     paths = {f.path for _, values in stream_table(file, membership.DUES_COLUMNS).rows
              if isinstance(f := index.find(parse_text(values.get("org")) or ""), OrgRow)}
     require_write(store, actor, "dues", sorted(paths))
+    roots = [o.path for o in index.by_id.values() if o.parent_id is None]
+    before = set().union(*(store.dues_orgs(root) for root in roots))
     console.print(f"党费：新增 {membership.import_dues(store, file)} 条。")
+    _first_dues(set().union(*(store.dues_orgs(root) for root in roots)) - before, index)
 
 
 @dues_app.command("unpaid")
@@ -218,9 +221,22 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
              paid_on: Optional[str] = typer.Option(None, "--paid-on", help="交纳日期（默认今天）。")) -> None:
     """登记一名党员一个月的党费。"""
     store, actor = session()
-    require_write(store, actor, "dues", [tracking.org_path(store, org)])
+    path = tracking.org_path(store, org)
+    require_write(store, actor, "dues", [path])
+    before = store.dues_orgs(path)
     added = membership.log_dues(store, {"org": org, "member": member, "month": month, "amount": amount, "paid_on": paid_on})
     console.print("已登记。" if added else "该月党费已登记过，未重复添加。")
+    _first_dues(store.dues_orgs(path) - before, store.index_around(path))
+
+
+def _first_dues(first: set[int], index: Any) -> None:
+    """Say what a branch's first dues payment starts: every member's every month is checked from then on."""
+    if not first:
+        return
+    names = sorted(index.by_id[i].path for i in first)
+    console.print(f"提示：「{'」「'.join(names[:3])}」{'等' if len(names) > 3 else ''}{len(names)}个党组织首次登记党费："
+                  "从此按月检查其每名党员的党费，此前未登记的月份都算未交；以往的党费如另有记录，请一并导入（dues import）。",
+                  style="yellow", markup=False, soft_wrap=True)
 
 
 @mobile_app.command("list")
