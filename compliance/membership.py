@@ -142,12 +142,21 @@ def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1) -> 
 
 def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[str, Any]], bool] | None = None,
                jobs: int = 1) -> list[dict[str, Any]]:
-    """Return each member's training hours in `year` and what is missing to 32 (the rows `keep` keeps)."""
+    """Return each member's training hours in `year` and what is missing to 32 (the rows `keep` keeps), in branches that record 学时."""
+    first, last = date(year, 1, 1), date(year, 12, 31)
+
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
         for o in found:
+            if not any(r.hours for r in o.records):
+                continue        # a branch that records no 学时 is not judged on them (the catalog's note), nor listed here
             totals = training_hours(o.members, o.records, year)
             for m in o.members:
-                row = {"org": m.org, "member": m.name, "hours": totals[m.id], "missing": max(0.0, TRAINING_HOURS - totals[m.id])}
+                # As `status` judges the year: not owed when it began before the branch or the member (joined in
+                # the year), or falls wholly in an approved exemption.
+                exempt = bool((o.starts and o.starts > first) or (m.joined and m.joined > first)
+                              or any(a <= first and last <= b for a, b in m.exemptions))
+                row = {"org": m.org, "member": m.name, "hours": totals[m.id],
+                       "missing": 0.0 if exempt else max(0.0, TRAINING_HOURS - totals[m.id]), "exempt": exempt}
                 if keep is None or keep(row):
                     yield row
 

@@ -381,7 +381,7 @@ def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path
 
 def test_dues_months_list_no_records_a_user_cannot_look_up(runner, db, tmp_path: Path):
     """A month paid showed the member's id negated as its record (`"records": [-3]`): payments are not records."""
-    first = json.loads(runner.invoke(app, db + ["members", "hours", "--all", "--format", "json"]).stdout)[0]["member"]
+    first = "党员第一党支部0"
     dues = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"{first},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 11))
     assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
     for command in (["status", "--org", "ZZ1"], ["overdue", "--under", "图河镇党委", "--since", "2026-01-01"]):
@@ -651,7 +651,10 @@ def test_hours_in_csv_are_written_as_the_table_shows_them(runner, db):
     (["dues", "unpaid"], 2, lambda r: r["three_or_more"]),
 ])
 def test_a_long_member_listing_is_counted_per_unit(runner, db, tmp_path: Path, monkeypatch, command, count_at, counted):
-    first = json.loads(runner.invoke(app, db + ["members", "hours", "--all", "--format", "json"]).stdout)[0]["member"]
+    first = "党员第一党支部0"
+    if command[1] == "hours":       # only a branch that records 学时 is listed
+        assert runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-03-05", "--topic", "党章", "--hours", "2",
+                                        "--lecturer", "陶英", "--attendee", first]).exit_code == 0
     dues = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"{first},{BRANCH},2026-{m:02d},10,2026-{m:02d}-05" for m in range(1, 11))
     assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
     args = db + command + ["--under", "图河镇党委"] + (["--as-of", "2026-11-20"] if "--year" not in command else [])
@@ -687,7 +690,7 @@ def test_many_scores_are_counted_per_unit_with_their_grades(runner, logged, monk
 
 @pytest.mark.parametrize("command, message", [
     (["mobile", "list", "--under", "朱庄村党总支/第二党支部"], "没有流动党员。"),
-    (["members", "hours", "--under", "朱庄村党总支/第二党支部"], "全部党员学时已达标。"),
+    (["members", "hours", "--under", "朱庄村党总支/第二党支部"], "没有不足32学时的党员（只看登记了学时的党支部）。"),
     (["dues", "unpaid"], "本月党费已全部交纳。"),
 ])
 def test_an_empty_member_listing_says_so_in_one_line(runner, db, command, message):
@@ -740,6 +743,8 @@ def test_the_grade_quota_warnings_come_before_the_branches_left_unscored():
 @pytest.mark.parametrize("command", [["members", "hours", "--year", "2026"], ["mobile", "list", "--as-of", "2026-11-20"],
                                      ["members", "watch", "--all", "--as-of", "2026-11-20"]])
 def test_member_listings_show_paths_below_their_scope(runner, db, command):
+    assert runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-03-05", "--topic", "党章", "--hours", "2",
+                                    "--lecturer", "陶英", "--attendee", "党员第一党支部0"]).exit_code == 0       # it records 学时
     result = runner.invoke(app, db + command + ["--under", "ZZ"], terminal_width=200)
     assert result.exit_code == 0, result.output
     firsts = [c[0] for c in _table_rows(result.output)]

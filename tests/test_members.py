@@ -443,3 +443,23 @@ def test_roster_indicators_flag_villages_and_only_count_other_branches(town: Sto
     found = {r.org.rsplit("/", 1)[-1]: r for r in membership.indicators(town, "图河镇党委", date(2026, 11, 20))}
     assert found["新庄村党支部"].flags == ("无35岁以下党员", "无女党员", "3年以上未发展党员")     # 农村, from the township
     assert found["新材料公司党支部"].flags == () and (found["新材料公司党支部"].members, found["新材料公司党支部"].women) == (1, 0)
+
+
+def test_members_hours_agrees_with_status_on_who_owes_the_years_hours(town: Store, rules, tmp_path: Path):
+    """A member who joined in March was 免除 in `status` and 32 hours short in `members hours`."""
+    from compliance.tracking import Window, org_status
+
+    day = date(2026, 11, 20)
+    assert membership.hours_list(town, BRANCH, 2026) == []       # a branch that records no 学时 is judged on none, as in status
+    importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织,入党日期\n周九,{BRANCH},2026-03-01"))
+    branch_id = next(o.id for o in town.orgs() if o.path == BRANCH)
+    first = next(m.name for m in town.members() if m.org_id == branch_id and m.name != "周九")
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "党课", "date": "2026-05-06", "topic": "党章", "hours": "2",
+                                       "lecturer": first, "attendees": first})
+    status = {f.member: f.status for f in org_status(town, rules, BRANCH, Window(date(2026, 1, 1), day, day))
+              if f.obligation == "training_hours"}
+    listed = {r["member"]: r for r in membership.hours_list(town, BRANCH, 2026)}
+    assert status["周九"] == "exempt" and listed["周九"]["exempt"] and listed["周九"]["missing"] == 0
+    owed = [name for name, r in listed.items() if not r["exempt"]]
+    assert owed and all(status[name] != "exempt" for name in owed)
+    assert "周九" not in {r["member"] for r in membership.hours_list(town, BRANCH, 2026, keep=lambda r: r["missing"] > 0)}

@@ -95,7 +95,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
                   year: Optional[int] = typer.Option(None, "--year", help="年份（默认今年）。"),
                   everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是不足32学时的。"),
                   fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
-    """集中学习培训学时：每名党员每年不少于32学时，列出不足的及差额。"""
+    """集中学习培训学时：每名党员每年不少于32学时，列出不足的及差额（只看登记了学时的党支部）。"""
     store, actor = session()
     under = _scope(store, actor, under)
     this_year = _today().year
@@ -106,18 +106,18 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
     rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0,
                                  jobs=jobs_count(jobs))
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额"})
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额", "exempt": "免除"})
         return
     title = f"{target}年集中学习培训学时（不少于32学时）"
 
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "学时", "差额"), WHOLE)
         for r in rows:
-            table.add_row(shown_path(r["org"], under), r["member"], f"{r['hours']:g}", f"{r['missing']:g}")
+            table.add_row(shown_path(r["org"], under), r["member"], f"{r['hours']:g}", "免除" if r["exempt"] else f"{r['missing']:g}")
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("党员", every), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty="全部党员学时已达标。")
+        ("党员", every), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty="没有不足32学时的党员（只看登记了学时的党支部）。")
 
 
 @members_app.command("indicators")
