@@ -488,6 +488,21 @@ def test_dates_names_and_numbers_stay_whole_in_80_columns(runner, logged, monkey
     assert all(name in shown for name in ("village-2020", "two-new-2020", "wujin-2016", "grid-2023"))
 
 
+def test_roster_indicators_at_80_columns_keep_their_headers_and_paths_readable(runner, db, tmp_path: Path):
+    """The flags were kept whole: the 党组织 column was two characters wide (东/村/党/总/支…) and 35岁以下 split."""
+    orgs = "名称,上级,类型\n东村党总支,图河镇党委,党总支\n东村第一党支部,东村党总支,党支部"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    members = "姓名,党组织,出生日期,性别,入党日期\n" + "\n".join(f"老{i},东村第一党支部,1950-01-0{i},男,1980-01-01" for i in range(1, 4))
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "old.csv", members))]).exit_code == 0
+    rows = json.loads(runner.invoke(app, db + ["members", "indicators", "--all", "--format", "json"]).stdout)
+    shown = runner.invoke(app, db + ["members", "indicators", "--all"], terminal_width=80).stdout
+    assert "35岁以下" in shown and "最近入党" in shown
+    assert all(len(line) <= 80 for line in shown.splitlines())
+    first_cells = [line.split("│")[1].strip() for line in shown.splitlines() if line.count("│") > 2]
+    assert max(len(cell) for cell in first_cells) >= 8, first_cells       # a readable width, not 东/村 one by one
+    assert any("无女党员" in r["flags"] and "3年以上未发展党员" in r["flags"] for r in rows)
+
+
 def test_rectify_list_json_and_close(runner, logged):
     runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"])
     rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--under", "朱庄村党总支", "--format", "json"]).stdout)

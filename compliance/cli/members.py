@@ -140,7 +140,8 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
     title = f"花名册提示（截至 {day.isoformat()}）"
 
     def detail() -> Table:
-        table = titled_table(title, ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"), WHOLE)
+        # The flags fold: kept whole, three of them left the 党组织 column two characters wide at 80 columns.
+        table = titled_table(title, ("党组织", "党员数", "35岁以下", "女党员", "最近入党", "提示"), ("党员数", "35岁以下", "女党员", "最近入党"))
         for r in data:
             table.add_row(shown_path(r["org"], under), str(r["members"]), str(r["under_35"]), str(r["women"]), r["newest_joined"] or "—", r["flags"])
         return table
