@@ -428,6 +428,14 @@ def test_a_branchs_first_dues_payment_says_what_it_starts(runner, db, tmp_path: 
     assert third.exit_code == 0 and "「图河镇党委/马屯村党支部」1个党组织首次登记党费" in "".join(third.stdout.split())
 
 
+def test_status_shows_the_coming_study_days_of_the_month(runner, db):
+    """On 4 December the 10th's and 20th's 固定学习日 were left out (shown only with --year)."""
+    rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04", "--format", "json"]).stdout)
+    study = {r["period"]: r["status"] for r in rows if r["obligation"] == "study_day" and r["period"].startswith("2026-12")}
+    assert study == {"2026-12-10": "upcoming", "2026-12-20": "upcoming"}
+    assert not any(r["period"].startswith("2027") for r in rows)
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

@@ -20,6 +20,7 @@ from compliance.report import catalogs as catalog_report
 from compliance.report import tables
 from compliance.report.findings import (JSON_END, binary_out, csv_encoder, json_encoder, print_counts, write_csv_bytes,
                                         write_json_bytes)
+from obligations.cadence import month_end
 from obligations.rules import load_rules
 
 
@@ -193,13 +194,14 @@ def status(
     known_at: Optional[str] = KNOWN_AT_OPTION,
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """一个党组织本年度到当前周期的各项完成情况。"""
+    """一个党组织本年度到当前周期的各项完成情况（含本月尚未到日子的固定学习日等）。"""
     store, actor = session()
     day = _date_option(as_of, "--as-of") or _today()
     if year is not None and not 1900 < year < 3000:
         raise InputError(f"--year：值「{year}」不是有效年份")
     target = year or day.year
-    last = day if year is None else date(target, 12, 31)
+    # To the end of the month: its coming 固定学习日 are what a secretary looks for (未开始 until their day).
+    last = month_end(day) if year is None else date(target, 12, 31)
     window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
