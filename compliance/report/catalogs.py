@@ -168,6 +168,7 @@ def print_sheets(console: Console, rows: list[dict[str, Any]], fmt: str) -> None
     for heading in ("名称", "标题", "适用领域", "标注总分", "条目合计", "合格线", "提醒"):
         table.add_column(heading, overflow="fold", no_wrap=heading == "名称")      # the name --sheet takes: whole
     for r in rows:
-        table.add_row(r["name"], r["title"], r["sectors"] or "全部", f"{r['total']:g}", f"{r['items']:g}",
+        # A sheet of no sector is chosen for none: by --sheet, or as a catalog's default sheet.
+        table.add_row(r["name"], r["title"], r["sectors"] or "不自动选用（用 --sheet 或规则集指定）", f"{r['total']:g}", f"{r['items']:g}",
                       "—" if r["bar"] is None else f"{r['bar']:g}", str(r["warnings"]) if r["warnings"] else "")
     console.print(table)
