@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from array import array
 from dataclasses import replace
 from datetime import date, timedelta
@@ -231,7 +232,7 @@ def _month(value: Any) -> str:
         if value.day != 1:
             raise CellError(f"是日期 {value:%Y-%m-%d}，不是月份（应写作 {value:%Y-%m}）")
         return f"{value.year}-{value.month:02d}"
-    text = str(value or "").strip()
+    text = unicodedata.normalize("NFKC", str(value or "").strip())
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise CellError("不是月份（应写作 2026-11）")

@@ -8,6 +8,7 @@ import hashlib
 import math
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from operator import gt, itemgetter
 from datetime import date, datetime
@@ -511,6 +512,8 @@ def parse_date(value: Any) -> date | None:
 
         return from_excel(value).date()  # an XLSX cell holding a date as Excel's day number
     text = str(value).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)      # full-width ２０２６－１１－０５, as typed with a Chinese input method
     for pattern in _DATE_FORMS:
         m = pattern.match(text)
         if m:

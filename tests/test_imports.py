@@ -95,6 +95,19 @@ def test_english_headers_bom_and_common_date_forms(town: Store, rules, tmp_path:
     assert importing.import_records(town, rules, path).added == 2
 
 
+def test_full_width_dates_and_months_are_read_as_typed_with_a_chinese_input_method(town: Store, rules, tmp_path: Path):
+    """２ as a count was taken, ２０２６－１１－０５ as a date was refused."""
+    from compliance import membership
+    from compliance.tabular import parse_date
+
+    assert parse_date("２０２６－１１－０５") == parse_date("２０２６／１１／５") == parse_date("２０２６年１１月５日") == date(2026, 11, 5)
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,应到,实到\n{BRANCH},党员大会,２０２６－１０－０５,１０,８")
+    assert importing.import_records(town, rules, path).added == 1
+    member = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
+    dues = write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},２０２６－１０,10,２０２６－１０－０８")
+    assert membership.import_dues(town, dues) == 1
+
+
 def test_gb18030_csv_is_read(town: Store, rules, tmp_path: Path):
     path = write_csv(tmp_path / "r.csv", f"{HEADER}\n{BRANCH},党员大会,2026-01-05,10,8,,,", encoding="gb18030")
     assert importing.import_records(town, rules, path).added == 1
