@@ -172,7 +172,17 @@ class JobBook:
 
     def jobs(self) -> list[dict[str, Any]]:
         return [{"id": j.id, "name": j.name, "next_run": j.next_run_time.astimezone(TZ).isoformat(timespec="minutes") if j.next_run_time else None,
-                 "trigger": str(j.trigger)} for j in self.scheduler.get_jobs()]
+                 "trigger": describe_trigger(j.trigger), "out": j.kwargs.get("out")} for j in self.scheduler.get_jobs()]
+
+
+def describe_trigger(trigger: Any) -> str:
+    """Say when a job's cron trigger fires, in Chinese (每月25日 09:00, 每天 08:00); APScheduler's own text is cron[...]."""
+    fields = {f.name: str(f) for f in getattr(trigger, "fields", ())}
+    if not fields:
+        return str(trigger)
+    clock = f"{int(fields['hour']):02d}:{int(fields['minute']):02d}" if fields["hour"].isdigit() and fields["minute"].isdigit() else \
+        f"{fields['hour']}时{fields['minute']}分"
+    return f"每月{fields['day']}日 {clock}" if fields["day"] != "*" else f"每天 {clock}"
 
 
 def _parse_time(text: str) -> tuple[int, int]:

@@ -181,6 +181,7 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
     (["overdue", "--as-of", "2026-13-01"], ["--as-of", "2026-13-01"]),
     (["overdue", "--since", "昨天"], ["--since", "昨天"]),
     (["overdue", "--known-at", "下午"], ["--known-at", "下午"]),
+    (["overdue", "--known-at", "2026-12-05T25:00"], ["--known-at：值「2026-12-05T25:00」不是日期或时间（应写作 2026-11-25 或 2026-11-25T18:00）"]),
     (["overdue", "--format", "xlsx"], ["--format", "xlsx"]),
     (["status", "--org", "ZZ1", "--year", "二〇二六"], ["--year"]),
     (["status", "--org", "ZZ1", "--year", "99999"], ["--year", "99999"]),

@@ -433,3 +433,21 @@ def test_settings_whose_channels_reach_their_recipients_say_nothing():
     assert both.unreached() == [] and Settings().unreached() == []
     assert Settings(smtp_host="127.0.0.1").unreached() == ["配置：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件"]
     assert "没有配置 webhook 地址" in Settings(recipients=(Recipient("ZZ1", webhook=True),)).unreached()[0]
+
+
+def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it_drops(runner, tmp_path: Path, town: Store):
+    """The second add-supervision said 已添加 and dropped the first one's --out without a word; jobs showed cron[day='25', …]."""
+    from compliance.cli import app
+
+    args = ["--db", town.url, "scheduler", "add-supervision", "--under", TOWN]
+    first = runner.invoke(app, args + ["--out", str(tmp_path / "通报")])
+    assert first.exit_code == 0 and "已添加任务supervision:图河镇党委（每月25日09:00）" in "".join(first.stdout.split())
+    second = runner.invoke(app, args + ["--day", "26"])
+    flat = "".join(second.stdout.split())
+    assert "已替换任务supervision:图河镇党委（每月26日09:00）" in flat
+    assert f"提示：原任务的通报输出目录{tmp_path / '通报'}不再使用；本任务不写通报文件，需要时请加--out" in flat
+    rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
+    assert [(r["trigger"], r["out"]) for r in rows] == [("每月26日 09:00", None)]
+    assert runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders", "--time", "08:00"]).exit_code == 0
+    rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
+    assert sorted(r["trigger"] for r in rows) == ["每天 08:00", "每月26日 09:00"]

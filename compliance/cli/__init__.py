@@ -298,7 +298,10 @@ def _known_at(value: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        day = _date_option(value, "--known-at")
+        try:
+            day = parse_date(value)
+        except CellError:
+            raise InputError(f"--known-at：值「{value}」不是日期或时间（应写作 2026-11-25 或 2026-11-25T18:00）") from None
         assert day is not None
         return datetime.combine(day, time(23, 59, 59), tzinfo=store_mod.TZ)
     if len(value) == 10:

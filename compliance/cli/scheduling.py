@@ -53,7 +53,7 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         book.close()
     holder, beat = store.lease_holder()
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则"})
+        emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录"})
         return
     if not rows:
         console.print("还没有定时任务：compliance scheduler add-supervision --under 乡镇党委 可添加每月督查。")
@@ -82,11 +82,16 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="�
     require_write(store, actor, "scheduler", [tracking.org_path(store, under)], SUPERVISORS)
     book = JobBook(store)
     try:
+        before = {j["id"]: j for j in book.jobs()}
         job_id = book.add_supervision(under, day, at, str(out) if out else None)
-        next_run = next(j["next_run"] for j in book.jobs() if j["id"] == job_id)
+        job = next(j for j in book.jobs() if j["id"] == job_id)
     finally:
         book.close()
-    console.print(f"已添加任务 {job_id}，下次运行 {next_run}", soft_wrap=True)
+    old = before.get(job_id)
+    console.print(f"{'已替换' if old else '已添加'}任务 {job_id}（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
+    if old and old["out"] and old["out"] != job["out"]:
+        console.print(f"提示：原任务的通报输出目录 {old['out']} 不再使用" + ("；本任务不写通报文件，需要时请加 --out" if not job["out"] else ""),
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 @scheduler_app.command("add-reminders")
