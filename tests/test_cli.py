@@ -443,6 +443,19 @@ def test_sheet_list_does_not_say_a_sheet_of_no_sector_applies_to_all(runner):
     assert column.count("不自动选用（用--sheet或规则集指定）") == 2 and "全部" not in column and "农村、社区" in column
 
 
+def test_record_show_shows_who_came_and_who_spoke(runner, db):
+    """record show (table and JSON) had no attendees, excused, lecturer, recorder or counterpart."""
+    logged = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "党章", "--lecturer", "陶英",
+                                      "--recorder", "党员第一党支部1", "--attendee", "党员第一党支部0、党员第一党支部1",
+                                      "--excused", "党员第一党支部2", "--hours", "1.5"])
+    assert logged.exit_code == 0, logged.output
+    [shown] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (shown["attendees"], shown["excused"], shown["lecturer"], shown["recorder"]) == (
+        "党员第一党支部0、党员第一党支部1", "党员第一党支部2", "陶英", "党员第一党支部1")
+    table = "".join(runner.invoke(app, db + ["record", "show", "1"]).stdout.split())
+    assert "主讲人：陶英；记录人：党员第一党支部1；参会人员：党员第一党支部0、党员第一党支部1；请假人员：党员第一党支部2；学时：1.5" in table
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

@@ -15,7 +15,8 @@ from obligations.rules import Rules
 
 RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "kind": "类型", "name": "名称", "date": "日期",
                    "expected": "应到", "present": "实到", "topic": "主题", "group": "党小组", "member": "党员",
-                   "entered_on": "录入日期", "recorded_at": "录入时间", "void": "作废原因"}
+                   "entered_on": "录入日期", "recorded_at": "录入时间", "void": "作废原因", "recorder": "记录人", "lecturer": "主讲人",
+                   "attendees": "参会人员", "excused": "请假人员", "counterpart": "谈话对象"}
 AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
                   "org": "党组织", "reason": "原因", "detail": "内容"}
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
@@ -35,6 +36,8 @@ def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
         "date": v["held_on"].isoformat(), "expected": v["expected"], "present": v["present"], "topic": v["topic"],
         "group": v["group_name"], "member": v.get("member_name"), "secretary_signed": v["secretary_signed"],
         "recorder_signed": v["recorder_signed"], "photos": v["photos"], "hours": v["hours"],
+        "recorder": v["recorder"], "lecturer": v["lecturer"], "attendees": v["attendees"], "excused": v["excused"],
+        "counterpart": v["counterpart"],
         # 录入日期: when the record was first entered (an import's 录入日期, else its first version's
         # time), which decides 逾期录入; 录入时间: when this version was written to the database.
         "entered_on": v["first_recorded_at"].astimezone(TZ).date().isoformat(),
@@ -80,6 +83,18 @@ def print_versions(console: Console, rows: list[dict[str, Any]]) -> None:
         counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
         table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["entered_on"], r["recorded_at"][:19].replace("T", " "))
     console.print(table)
+    for r in rows:
+        # What the table has no room for: who came, who spoke, who signed.
+        signed = {True: "是", False: "否", None: "—"}
+        details = [(label, r[key]) for key, label in VERSION_DETAILS if r[key] not in (None, "")]
+        details.append(("签字", f"书记 {signed[r['secretary_signed']]}，记录人 {signed[r['recorder_signed']]}"))
+        prefix = f"第{r['version']}版 " if len(rows) > 1 else ""
+        console.print(prefix + "；".join(f"{label}：{value:g}" if isinstance(value, float) else f"{label}：{value}" for label, value in details),
+                      markup=False, soft_wrap=True)
+
+
+VERSION_DETAILS = (("group", "党小组"), ("member", "党员"), ("counterpart", "谈话对象"), ("lecturer", "主讲人"), ("recorder", "记录人"),
+                   ("attendees", "参会人员"), ("excused", "请假人员"), ("hours", "学时"), ("photos", "图片"))
 
 
 def print_records(console: Console, rows: list[dict[str, Any]], org: str) -> None:
