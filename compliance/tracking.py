@@ -230,6 +230,7 @@ class AloneRecord(NamedTuple):
     expected_below_roster: tuple[int, int] | None    # (应到, full members on the roster) of a meeting whose quorum counts them
     not_mobile: tuple[str, str] | None = None  # (member, obligation) of a record only mobile members owe, naming one who is not mobile
     alone_in_talk: str | None = None           # the member of a 谈心谈话 that names no counterpart: it counts for them alone
+    not_owed: bool = False                     # a kind the catalog asks of some organizations, which this one does not owe
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
@@ -261,7 +262,11 @@ def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> Alo
         if owed:
             not_mobile = (member, owed[0].name)
     alone = member if current["kind"] == "heart_talk" and member is not None and not current["counterpart"] else None
-    return AloneRecord([f for f in found if record_id in f.records], short, not_mobile, alone)
+    listed = [f for f in found if record_id in f.records]
+    # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
+    counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == current["kind"]}
+    not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)
+    return AloneRecord(listed, short, not_mobile, alone, not_owed)
 
 
 def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catalog:

@@ -456,6 +456,17 @@ def test_record_show_shows_who_came_and_who_spoke(runner, db):
     assert "主讲人：陶英；记录人：党员第一党支部1；参会人员：党员第一党支部0、党员第一党支部1；请假人员：党员第一党支部2；学时：1.5" in table
 
 
+def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(runner, db, tmp_path: Path):
+    """A 支委会 of a branch without a committee was taken without a word, and counted for nothing."""
+    orgs = "名称,上级,类型,有支委会\n小村党支部,图河镇党委,党支部,否"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    logged = runner.invoke(app, db + ["log", "支委会", "--org", "小村党支部", "--date", "2026-11-03", "--topic", "研究工作"])
+    assert logged.exit_code == 0, logged.output
+    assert "提示：这个党组织不需要召开支委会（如没有支委会或党小组），这条记录只作留存" in "".join(logged.stdout.split())
+    owed = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "研究工作"])
+    assert owed.exit_code == 0 and "不需要召开" not in owed.stdout
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}
