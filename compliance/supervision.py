@@ -430,10 +430,14 @@ class _RunCheck:
         return OrgCheck(Packed.of(kept), made_good, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None)
 
 
-def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int) -> Comparison:
+def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int,
+            keep_from: date | None = None) -> Comparison:
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
     Runs evaluate their own year from 1 January: a run in January is not compared with December's.
+    With `keep_from` (the current run's `year_start`), the previous run's gaps the current run
+    does not keep are left out: January's run keeps last December's periods, February's does not,
+    and they were not resolved for it.
     `previous` (the previous run's snapshot, or its gaps) comes organization by organization
     (`Store.run_findings` with `by_org`), each organization's findings together; a ValueError
     says when they do not. It is read once, as it comes, and compared one organization at a
@@ -452,7 +456,8 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     then_count: Counter[str] = Counter()
     now_count: Counter[str] = Counter()
     done: set[int] = set()
-    for org_id, group in groupby((f for f in previous if f.status in GAP_STATUSES), key=attrgetter("org_id")):
+    kept = previous if keep_from is None else (f for f in previous if _kept_by_run(f, keep_from))
+    for org_id, group in groupby((f for f in kept if f.status in GAP_STATUSES), key=attrgetter("org_id")):
         if org_id in done:
             raise ValueError(f"the findings of organization {org_id} are not together")
         done.add(org_id)
@@ -481,7 +486,12 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     )
 
 
-@fewer_collections()      # a province's findings, snapshot rows and ledger form no cycles
+def _kept_by_run(f: Finding, keep_from: date) -> bool:
+    """Whether a run from `keep_from` keeps finding `f` (as `_RunCheck` does): its periods from then, an election
+    still not held, a member's run of months."""
+    return f.due >= keep_from or ("/" in f.period and f.status == "missed") or f.obligation in WATCH_OBLIGATIONS
+
+
 def early_notice(as_of: date) -> str | None:
     """Say so when a run is made before the month's supervision period: it sees the month's meetings as still due."""
     if as_of.day >= SUPERVISION_FIRST_DAY:
@@ -490,6 +500,7 @@ def early_notice(as_of: date) -> str | None:
             f"只计为待完成；定时督查仍会在督查期内运行")
 
 
+@fewer_collections()      # a province's findings, snapshot rows and ledger form no cycles
 def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
               progress: Callable[[int, int], None] | None = None, jobs: int = 1,
               saved: Callable[[OrgRow, dict[int, str], RunRow], None] | None = None) -> SupervisionResult:
@@ -569,7 +580,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
     previous = store.run_findings(prev_run.id, GAP_STATUSES, by_org=True) if prev_run else ()
-    comparison = compare(snapshot, previous, prev_run, day.year)
+    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day))
     branches = [o.path for o in orgs if o.type == "党支部"]
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run.as_of), partial(store.rectifications, by_id), paths, rates.rates(),

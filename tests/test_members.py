@@ -427,6 +427,8 @@ def test_members_of_a_branch_come_in_the_same_order_whatever_the_database_collat
                                                                               "一支部,图河镇党委,党支部"))
         importing.import_members(store, write_csv(tmp_path / "m.csv", "姓名,党组织,类别\n" + "\n".join(
             f"{n},图河镇党委/一支部,正式党员" for n in names)))
+        importing.log_record(store, rules, {"org": "图河镇党委/一支部", "kind": "党课", "date": "2026-03-05", "topic": "党章",
+                                            "hours": "1", "lecturer": "张三", "attendees": "张三"})      # a branch that records 学时
         orders.append([r["member"] for r in membership.hours_list(store, None, 2026)])
         store.engine.dispose()
     assert orders[0] == sorted(names) == ["张三", "李四", "王五"]

@@ -349,6 +349,10 @@ def test_the_periods_that_end_on_the_years_last_day_are_judged_in_january(busy_t
     assert not any(f.period in ("2026-11", "2026-Q3") for f in january.gaps)
     again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 27))
     assert again.opened == 0
+    # February keeps its own year's periods again: last December's gaps are not 已解决 for it, nor any branch better.
+    february = supervise(busy_town, rules, TOWN, "2027-02", date(2027, 2, 26))
+    assert february.comparison.previous is not None and not february.comparison.better
+    assert not any(f.period.startswith("2026") for f in february.comparison.closed_gaps)
     listed = overdue(busy_town, rules, TOWN, Window(year_start(date(2027, 1, 5)), date(2027, 1, 5), date(2027, 1, 5)))
     assert any(f.obligation == "theme_day" and f.period == "2026-12" and f.status == "missed" for f in listed)
     assert year_start(date(2027, 2, 1)) == date(2027, 1, 1) and year_start(date(2027, 1, 31)) == date(2026, 12, 1)
