@@ -267,6 +267,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
     rosters = Rosters(store, whole=False)
     rows: list[tuple[Any, ...]] = []
+    undated: list[tuple[int, int, str]] = []     # (row, member id, month) of months ended without a date paid
     numbers = array("I")        # each row's number in the file, and whether it gave the date paid
     dated = bytearray()
     share = sharing()
@@ -287,8 +288,9 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             problems.add(number, "amount", None, "金额不能为空")
         paid_on = problems.parse(number, values, "paid_on", parse_date) or today
         if whole and month and values.get("paid_on") is None and month < current:
-            # Taken as paid today, a past month would be paid late (or too late to count), and nothing would say so.
-            problems.add(number, "paid_on", None, f"{month} 已过，交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）")
+            # Taken as paid today, a past month would be paid late (or too late to count), and nothing would say so;
+            # refused below unless the month is registered already (a file imported before, read again).
+            undated.append((number, member_id, month))
         if paid_on > today:
             problems.add(number, "paid_on", values.get("paid_on"), "交纳日期晚于今天")
         if month:
@@ -301,6 +303,11 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             rows.append((member_id, found.id, share(month), share(amount), share(paid_on)))
             numbers.append(number)
             dated.append(values.get("paid_on") is not None)
+    if undated:
+        held = store.paid_months([(member_id, month) for _, member_id, month in undated])
+        for number, member_id, month in undated:
+            if (member_id, month) not in held:
+                problems.add(number, "paid_on", None, f"{month} 已过，交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）")
     problems.raise_if_any()
 
     def refuse(held: Iterator[tuple[int, float, date]]) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 from sqlalchemy import Engine, insert, select
 
 from compliance import model
-from compliance.store.sql import chunks, insert_counting_new
+from compliance.store.sql import IN_LIMIT, chunks, insert_counting_new
 
 EXEMPTION = model.MemberExemption.__table__
 DUES = model.DuesPayment.__table__
@@ -51,12 +51,23 @@ class MemberQueries:
                     result.setdefault(member_id, {})[month] = paid_on
         return result
 
+    def paid_months(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
+        """Return those of `keys` (member id, month) that hold a payment."""
+        found: set[tuple[int, str]] = set()
+        with self.engine.connect() as conn:
+            for first in range(0, len(keys), IN_LIMIT):
+                part = keys[first:first + IN_LIMIT]
+                query = select(DUES.c.member_id, DUES.c.month).where(DUES.c.member_id.in_(sorted({m for m, _ in part})),
+                                                                     DUES.c.month.in_(sorted({month for _, month in part})))
+                found.update((m, month) for m, month in conn.execute(query))
+        return found & set(keys)
+
     def add_dues(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], meta: dict[str, Any],
                  refuse: Callable[[Iterator[tuple[int, float, date]]], None] | None = None) -> int:
         """Insert dues payments (tuples of the values of `fields`, which include member_id and org_id; months already paid are skipped); one audit entry; return how many were new.
 
-        When rows were skipped, `refuse` is given, in the transaction, each skipped row's index with
-        the amount and date paid that the month holds; it raises to write nothing.
+        When rows were skipped, `refuse` is given, in the transaction, every row's index with the
+        amount and date paid that its month holds now; it raises to write nothing.
         """
         if not rows:
             return 0
@@ -77,12 +88,16 @@ class MemberQueries:
 
 
 def _held(conn: Any, key: list[int], rows: Sequence[tuple[Any, ...]]) -> Iterator[tuple[int, float, date]]:
-    """Yield each row's index with the amount and date paid stored for its member and month, a chunk of rows at a time."""
+    """Yield each row's index with the amount and date paid stored for its member and month, a chunk of rows at a time.
+
+    Each chunk reads only its members' payments for its months: a province's history is not read whole.
+    """
     member_at, month_at = key
-    for first in range(0, len(rows), DUES_CHUNK):
-        part = rows[first:first + DUES_CHUNK]
-        members = sorted({r[member_at] for r in part})
-        query = select(DUES.c.member_id, DUES.c.month, DUES.c.amount, DUES.c.paid_on).where(DUES.c.member_id.in_(members))
+    for first in range(0, len(rows), IN_LIMIT):
+        part = rows[first:first + IN_LIMIT]
+        members, months = sorted({r[member_at] for r in part}), sorted({r[month_at] for r in part})
+        query = (select(DUES.c.member_id, DUES.c.month, DUES.c.amount, DUES.c.paid_on)
+                 .where(DUES.c.member_id.in_(members), DUES.c.month.in_(months)))
         paid = {(m, month): (amount, on) for m, month, amount, on in conn.execute(query)}
         for at, r in enumerate(part, first):
             amount, on = paid[r[member_at], r[month_at]]
