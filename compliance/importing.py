@@ -17,8 +17,6 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
 
-from dateutil.relativedelta import relativedelta
-
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
@@ -162,6 +160,35 @@ def misplaced(parent_type: str, child_type: str) -> str | None:
     return None
 
 
+def _check_places(problems: _Problems, existing: list[OrgRow], placed: list[tuple[int, dict[str, Any]]]) -> None:
+    """Refuse the rows that put an organization where the tree cannot hold it (`misplaced`), by the types the import leaves.
+
+    Only rows that add an organization or change its type are checked: a tree stored before the
+    rule, read again unchanged, stays loadable.
+    """
+    stored = {o.path: o.type for o in existing}
+    types = dict(stored)
+    types.update((row["path"], row["type"]) for _, row in placed)
+    children: dict[str, list[str]] | None = None
+    for number, row in placed:
+        was = stored.get(row["path"])
+        if was == row["type"]:
+            continue
+        if row["parent_path"] and (wrong := misplaced(types[row["parent_path"]], row["type"])):
+            problems.add(number, "parent", row["parent"], wrong)
+        if was is None:
+            continue
+        if children is None:        # made once, when a type changes
+            children = {}
+            for path in stored:
+                if "/" in path:
+                    children.setdefault(path.rsplit("/", 1)[0], []).append(path)
+        for child in children.get(row["path"], ()):
+            if wrong := misplaced(row["type"], types[child]):
+                problems.add(number, "type", row["type"], f"「{row['path']}」下已有党组织，改为{row['type']}后不成立（{wrong}）")
+                break
+
+
 def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load organizations; parents may be existing ones or rows of the same file, in any order.
 
@@ -218,8 +245,6 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                     continue
             row["path"] = f"{parent.path}/{row['name']}" if parent else row["name"]
             row["parent_path"] = parent.path if parent else None
-            if parent is not None and (wrong := misplaced(parent.type, row["type"])):
-                problems.add(number, "parent", row["parent"], wrong)
             placed.append((number, row))
             if row["path"] not in index.by_path:
                 known.append(OrgRow(fake_id, row["code"], row["name"], parent.id if parent else None, row["path"],
@@ -232,6 +257,9 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                 problems.add(number, "parent", row["parent"], f"上级{reason}")
             break
         pending = later
+    problems.raise_if_any()
+
+    _check_places(problems, existing, placed)
     problems.raise_if_any()
 
     by_path = {o.path: o for o in existing}
@@ -260,10 +288,6 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         else:
             # A blank cell keeps what is stored; a declared vacancy clears the name.
             changed = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
-            if "type" in changed:
-                below = [o for o in existing if o.parent_id == current.id]
-                if wrong := next((w for o in below if (w := misplaced(changed["type"], o.type))), None):
-                    problems.add(number, "type", row["type"], f"「{row['path']}」下已有党组织，改为{row['type']}后不成立（{wrong}）")
             if row["secretary_vacant"] and current.secretary is not None:
                 changed["secretary"] = None
             if changed:
@@ -279,6 +303,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     return result
 
 
+ADULT = 18      # 党章第一条: 年满十八岁的中国工人、农民、军人、知识分子和其他社会阶层的先进分子
 _NAME_BREAKS = re.compile(r"[、,，;；\s]")      # what splits an attendance list (`split_names`)
 
 
@@ -327,15 +352,18 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                 problems.add(number, column, values.get(column), "日期晚于今天")
         if row["joined"] and row["joined"] < PARTY_FOUNDED:
             problems.add(number, "joined", values.get("joined"), f"日期{TOO_EARLY}")
-        elif row["joined"] and row["born"] and row["joined"] < row["born"] + relativedelta(years=18):
-            # 党章第一条: 年满十八岁.
-            problems.add(number, "joined", values.get("joined"), f"入党时未满18岁（出生日期 {row['born'].isoformat()}），请核对入党日期或出生日期")
         key = (org.id, name)
+        old = current.get(*key)
+        joined, born = row["joined"] or (old and old.joined), row["born"] or (old and old.born)
+        if (row["joined"] or row["born"]) and joined and born and \
+                (joined.year - born.year, joined.month, joined.day) < (ADULT, born.month, born.day):
+            # 党章第一条: 年满十八岁 (the day's order compared by hand: a province's roster is a million rows).
+            problems.add(number, "joined" if row["joined"] else "born", values.get("joined" if row["joined"] else "born"),
+                         f"入党时未满18岁（出生日期 {born.isoformat()}，入党日期 {joined.isoformat()}），请核对入党日期或出生日期")
         if key in seen:
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
             continue
         seen[key] = number
-        old = current.get(*key)
         if old is None:
             # Kept as a tuple of NEW_MEMBER_FIELDS: a province's new roster as dicts took 600 MB.
             # Values that repeat from row to row (groups, dates, gender) are held once.

@@ -171,6 +171,11 @@ def test_an_organization_the_tree_cannot_hold_there_is_refused(town: Store, rule
     with pytest.raises(InputError, match="「图河镇党委/朱庄村党总支」下已有党组织，改为党支部后不成立"):
         importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n朱庄村党总支,图河镇党委,党支部"))
     assert importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n马屯村党支部,图河镇党委,党总支")).updated == 1
+    # The types the file leaves count: a branch made a 党总支 takes branches in the same file, in either order.
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n北村党支部,图河镇党委,党支部"))
+    grown = "名称,上级,类型\n北村一支部,北村党支部,党支部\n北村党支部,图河镇党委,党总支"
+    result = importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", grown))
+    assert (result.added, result.updated) == (1, 1)
 
 
 def test_an_org_import_names_only_the_future_founding_dates_it_sets(runner, tmp_path: Path):
@@ -213,10 +218,13 @@ def test_a_member_who_joined_before_eighteen_is_refused(town: Store, tmp_path: P
     body = f"姓名,党组织,入党日期,出生日期\n张小,{BRANCH},2020-02-03,2010-01-01"
     with pytest.raises(InputError) as caught:
         importing.import_members(town, write_csv(tmp_path / "m.csv", body))
-    assert str(caught.value) == ("m.csv 第2行「入党日期」列：值「2020-02-03」：入党时未满18岁（出生日期 2010-01-01），"
+    assert str(caught.value) == ("m.csv 第2行「入党日期」列：值「2020-02-03」：入党时未满18岁（出生日期 2010-01-01，入党日期 2020-02-03），"
                                  "请核对入党日期或出生日期（未导入任何数据）")
     grown = f"姓名,党组织,入党日期,出生日期\n张大,{BRANCH},2018-01-01,2000-01-01"     # eighteen that day
     assert importing.import_members(town, write_csv(tmp_path / "m.csv", grown)).added == 1
+    # A row giving one of the dates is checked against the other as the roster has it.
+    with pytest.raises(InputError, match="第2行「出生日期」列：值「2001-06-01」：入党时未满18岁（出生日期 2001-06-01，入党日期 2018-01-01）"):
+        importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织,出生日期\n张大,{BRANCH},2001-06-01"))
 
 
 def test_a_member_both_present_and_excused_is_refused(town: Store, rules, tmp_path: Path):
