@@ -74,7 +74,9 @@ DRIVERS = {"psycopg": "pip install 'compliance[postgres]'", "psycopg2": "pip ins
 def db_reason(exc: BaseException) -> str:
     """Return why the database could not be opened or used, in Chinese where the reason is a known one (the drivers' own words are English)."""
     if isinstance(exc, ImportError):
-        module = (exc.name or "").split(".")[0]
+        if not exc.name:        # a driver that is there but cannot load (psycopg without its libpq)
+            return f"数据库驱动无法加载：{exc}"
+        module = exc.name.split(".")[0]
         how = DRIVERS.get(module)
         return f"缺少数据库驱动 {module}" + (f"，请安装：{how}" if how else "")
     text = " ".join(str(getattr(exc, "orig", None) or exc).split())

@@ -155,6 +155,7 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
                 # As `status` judges the year: not owed when it began before the branch or the member (joined in
                 # the year), or falls wholly in an approved exemption.
                 exempt = bool((o.starts and o.starts > first) or (m.joined and m.joined > first)
+                              or (o.org.dissolved and o.org.dissolved < last)
                               or any(a <= first and last <= b for a, b in m.exemptions))
                 row = {"org": m.org, "member": m.name, "hours": totals[m.id],
                        "missing": 0.0 if exempt else max(0.0, TRAINING_HOURS - totals[m.id]), "exempt": exempt}

@@ -77,8 +77,8 @@ def _help_in_chinese() -> None:
         shown = argument_typed(self, ctx)
         return shown if shown and "|" in shown else None      # its name says what it is (文件, 类型); choices are kept
 
-    typed, argument_typed = core.TyperOption.display_type_rich, core.TyperArgument.display_type_rich
-    if not getattr(typed, "chinese", False):
+    typed, argument_typed = getattr(core.TyperOption, "display_type_rich", None), getattr(core.TyperArgument, "display_type_rich", None)
+    if typed is not None and argument_typed is not None and not getattr(typed, "chinese", False):
         display_type_rich.chinese = argument_type_rich.chinese = True     # type: ignore[attr-defined]
         core.TyperOption.display_type_rich = display_type_rich      # type: ignore[method-assign]
         core.TyperArgument.display_type_rich = argument_type_rich      # type: ignore[method-assign]
