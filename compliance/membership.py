@@ -215,6 +215,18 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
     return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first)
 
 
+def exemption_list(store: Store, under: str | None) -> list[dict[str, Any]]:
+    """Return the approved exemptions of the members at or below `under` (every one when None), by organization and member."""
+    index = store.index_around(under)
+    orgs = [o for root in _roots(index, under) for o in index.subtree(root)]
+    members = {m.id: m for m in store.members([o.id for o in orgs])}
+    paths = {o.id: o.path for o in orgs}
+    rows = [{"id": row["id"], "org": paths[members[row["member_id"]].org_id], "member": members[row["member_id"]].name,
+             "start": row["start"].isoformat(), "end": row["end"].isoformat(), "reason": row["reason"]}
+            for row in store.exemption_rows(list(members))]
+    return sorted(rows, key=itemgetter("org", "member", "start"))
+
+
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:
     org = store.index_around(org_ref).resolve(org_ref)
     member = next((m for m in store.members([org.id]) if m.name == name.strip()), None)
@@ -224,6 +236,10 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
         raise InputError(f"--to：结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}")
     if not reason.strip():
         raise InputError("--reason：须写明原因（如 因病经批准、经批准出国）")
+    # Entered twice by mistake, it would be listed twice, and could not be withdrawn.
+    same = next((row for row in store.exemption_rows([member.id]) if (row["start"], row["end"]) == (start, end)), None)
+    if same is not None:
+        raise InputError(f"「{name.strip()}」{start.isoformat()} 至 {end.isoformat()} 的免除已登记（编号 {same['id']}：{same['reason']}）")
     return store.add_exemption(member.id, org.id, start, end, reason.strip())
 
 

@@ -467,6 +467,23 @@ def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(ru
     assert owed.exit_code == 0 and "不需要召开" not in owed.stdout
 
 
+def test_exemptions_are_listed_and_not_entered_twice(runner, db):
+    """The same exemption entered twice was two entries, none could be listed, and a four-year one passed without a word."""
+    args = db + ["member", "exempt", "党员第一党支部3", "--org", "ZZ1", "--from", "2026-05-01", "--to", "2026-10-31", "--reason", "因病经批准"]
+    assert runner.invoke(app, args).exit_code == 0
+    again = runner.invoke(app, args)
+    assert again.exit_code == 2 and "「党员第一党支部3」2026-05-01 至 2026-10-31 的免除已登记（编号 1：因病经批准）" in again.stderr
+    long = runner.invoke(app, db + ["member", "exempt", "党员第一党支部4", "--org", "ZZ1", "--from", "2026-05-01", "--to", "2030-10-31",
+                                    "--reason", "经批准出国"])
+    assert long.exit_code == 0 and "提示：免除期超过一年" in "".join(long.stdout.split())
+    rows = json.loads(runner.invoke(app, db + ["member", "exemptions", "--under", "图河镇党委", "--format", "json"]).stdout)
+    assert [(r["id"], r["member"], r["start"], r["end"], r["reason"]) for r in rows] == [
+        (1, "党员第一党支部3", "2026-05-01", "2026-10-31", "因病经批准"), (2, "党员第一党支部4", "2026-05-01", "2030-10-31", "经批准出国")]
+    assert all(r["org"] == BRANCH for r in rows)
+    table = runner.invoke(app, db + ["member", "exemptions"]).stdout
+    assert "因病经批准" in table and "2030-10-31" in table
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

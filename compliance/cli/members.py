@@ -164,6 +164,29 @@ def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员
     assert first and last
     exemption = membership.exempt_member(store, org, name, first, last, reason)
     console.print(f"已登记免除：{name} {first.isoformat()} 至 {last.isoformat()}（编号 {exemption}）")
+    if (last - first).days > 366:
+        console.print(f"提示：免除期超过一年（{first.isoformat()} 至 {last.isoformat()}），期间不计其未参加组织生活和未交党费；"
+                      "如结束日期有误，请核对（member exemptions 可查看已登记的免除）", style="yellow", markup=False, soft_wrap=True)
+
+
+@member_app.command("exemptions")
+@fails_cleanly
+def member_exemptions(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                      fmt: Format = FORMAT_OPTION) -> None:
+    """列出已登记的免除（编号、党员、起止日期、原因）。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    rows = membership.exemption_list(store, under)
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"id": "编号", "org": "党组织", "member": "党员", "start": "开始", "end": "结束", "reason": "原因"})
+        return
+    if not rows:
+        console.print("没有登记的免除。")
+        return
+    table = titled_table("已登记的免除", ("编号", "党组织", "党员", "开始", "结束", "原因"), ("编号", "开始", "结束"))
+    for r in rows:
+        table.add_row(str(r["id"]), shown_path(r["org"], under), r["member"], r["start"], r["end"], r["reason"])
+    console.print(table)
 
 
 @dues_app.command("import")

@@ -30,6 +30,14 @@ class MemberQueries:
             self.audit(conn, "exempt", "member", member_id, org_id, {"start": start, "end": end}, reason)
             return exemption_id
 
+    def exemption_rows(self, member_ids: Iterable[int]) -> list[dict[str, Any]]:
+        """Return the approved exemptions of `member_ids` as stored (id, member_id, start, end, reason, created_at)."""
+        rows: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(member_ids)):
+                rows.extend(dict(row) for row in conn.execute(select(EXEMPTION).where(EXEMPTION.c.member_id.in_(chunk))).mappings())
+        return rows
+
     def exemptions(self, member_ids: Iterable[int]) -> dict[int, list[tuple[date, date]]]:
         result: dict[int, list[tuple[date, date]]] = {}
         ids = list(member_ids)
