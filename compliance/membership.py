@@ -11,13 +11,14 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
-from compliance.errors import InputError
+from compliance.access import Actor, require_write
+from compliance.errors import InputError, NotFound
 from compliance.importing import file_meta
 from compliance.evaluate import Record
 from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
                                 first_owed_month, mobile_members, training_hours, watch, watch_start)
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.store import Store
+from compliance.store import TZ, Store
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
 
@@ -222,9 +223,31 @@ def exemption_list(store: Store, under: str | None) -> list[dict[str, Any]]:
     members = {m.id: m for m in store.members([o.id for o in orgs])}
     paths = {o.id: o.path for o in orgs}
     rows = [{"id": row["id"], "org": paths[members[row["member_id"]].org_id], "member": members[row["member_id"]].name,
-             "start": row["start"].isoformat(), "end": row["end"].isoformat(), "reason": row["reason"]}
+             "start": row["start"].isoformat(), "end": row["end"].isoformat(), "reason": row["reason"],
+             "withdrawn": row["void_reason"] if row["voided_at"] is not None else None}
             for row in store.exemption_rows(list(members))]
     return sorted(rows, key=itemgetter("org", "member", "start"))
+
+
+def withdraw_exemption(store: Store, exemption_id: int, reason: str, actor: Actor | None = None) -> dict[str, Any]:
+    """Withdraw the approved exemption `exemption_id` (entered by mistake) with the reason; return it as `exemption_list` lists it.
+
+    It stays listed, marked withdrawn, and no longer counts. One withdrawn already is refused.
+    """
+    if not reason.strip():
+        raise InputError("--reason：撤销须写明原因")
+    found = store.exemption(exemption_id)
+    if found is None:
+        raise NotFound(f"没有编号为 {exemption_id} 的免除（member exemptions 可查看已登记的免除）")
+    path = store.org_path(found["org_id"])
+    if actor is not None:
+        require_write(store, actor, "exempt", [path])
+    shown = f"「{found['name']}」{found['start'].isoformat()} 至 {found['end'].isoformat()} 的免除"
+    if not store.void_exemption(exemption_id, found["org_id"], reason.strip()):
+        again = store.exemption(exemption_id) or found
+        raise InputError(f"{shown}（编号 {exemption_id}）已于 {again['voided_at'].astimezone(TZ):%Y-%m-%d} 撤销（{again['void_reason']}），未重复撤销")
+    return {"id": exemption_id, "org": path, "member": found["name"], "start": found["start"].isoformat(),
+            "end": found["end"].isoformat(), "reason": found["reason"], "withdrawn": reason.strip()}
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:
@@ -237,7 +260,8 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
     if not reason.strip():
         raise InputError("--reason：须写明原因（如 因病经批准、经批准出国）")
     # Entered twice by mistake, it would be listed twice, and could not be withdrawn.
-    same = next((row for row in store.exemption_rows([member.id]) if (row["start"], row["end"]) == (start, end)), None)
+    same = next((row for row in store.exemption_rows([member.id])
+                 if (row["start"], row["end"]) == (start, end) and row["voided_at"] is None), None)
     if same is not None:
         raise InputError(f"「{name.strip()}」{start.isoformat()} 至 {end.isoformat()} 的免除已登记（编号 {same['id']}：{same['reason']}）")
     return store.add_exemption(member.id, org.id, start, end, reason.strip())

@@ -251,6 +251,8 @@ class MemberExemption(SQLModel, table=True):
     end: date
     reason: str = Field(max_length=400)
     created_at: datetime
+    voided_at: datetime | None = None        # withdrawn (`member unexempt`): kept, and no longer counts
+    void_reason: str | None = None
 
 
 class DuesPayment(SQLModel, table=True):

@@ -127,7 +127,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     dues_read = watched or "dues" in only
     payments = by_org(store.scope_dues(root.path, ids, window.as_of, window.known_at, since) if dues_read else ())
     dues_orgs = store.dues_orgs(root.path, ids, window.as_of, window.known_at) if dues_read else set()
-    exemptions = store.scope_exemptions(root.path, ids)
+    exemptions = store.scope_exemptions(root.path, ids, window.known_at)
     fallback = default_catalog(store)
     warn = watch_months(store)
     for done, org in enumerate(orgs, start=1):

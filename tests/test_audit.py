@@ -197,3 +197,24 @@ def test_a_record_file_naming_a_new_organization_in_a_later_chunk_keeps_what_it_
         stored = conn.execute(select(func.count()).select_from(model.Record.__table__)).scalar()
     assert result.added == stored == 2
     assert memory.verify_audit()[1] is None
+
+
+def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monkeypatch):
+    """Dues registered, an exemption entered and a refused scheduler change showed as `dues`, `exempt` and `scheduler`."""
+    from compliance.cli import app
+
+    db = ["--db", town.url]
+    assert runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2026-11",
+                                    "--amount", "12", "--paid-on", "2026-11-03"]).exit_code == 0
+    assert runner.invoke(app, db + ["member", "exempt", "党员第一党支部2", "--org", "ZZ1", "--from", "2026-05-01",
+                                    "--to", "2026-06-30", "--reason", "因病经批准"]).exit_code == 0
+    assert runner.invoke(app, db + ["member", "unexempt", "1", "--reason", "登记错人"]).exit_code == 0
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
+    refused = runner.invoke(app, db + ["--user", "陶英", "scheduler", "add-supervision", "--under", "图河镇党委"])
+    assert refused.exit_code != 0
+    monkeypatch.setenv("COLUMNS", "200")
+    table = runner.invoke(app, db + ["--user", "县管理员", "audit", "log"], terminal_width=200).stdout
+    lines = {line.split("│")[4].strip() + "/" + line.split("│")[5].strip().split()[0] for line in table.splitlines() if line.count("│") > 6}
+    assert {"登记党费/党费", "登记免除/党员", "作废/免除", "拒绝/定时任务"} <= lines, lines
+    assert not any(word in table for word in ("dues", "exempt", "scheduler"))

@@ -484,6 +484,70 @@ def test_exemptions_are_listed_and_not_entered_twice(runner, db):
     assert "因病经批准" in table and "2030-10-31" in table
 
 
+def test_an_exemption_entered_by_mistake_is_withdrawn_and_kept(runner, db, monkeypatch):
+    """An exemption entered for the wrong member or months excused them for good: no command could take it back."""
+    mobile = "党员第一党支部0"
+
+    def report(known_at: str | None = None) -> str:
+        args = db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]
+        rows = json.loads(runner.invoke(app, args + (["--known-at", known_at] if known_at else [])).stdout)
+        found = [r["status"] for r in rows if r["obligation"] == "mobile_report" and r["member"] == mobile and r["period"] == "2026-H1"]
+        return found[0] if found else "not listed"
+
+    assert report() == "missed"
+    assert runner.invoke(app, db + ["member", "exempt", mobile, "--org", "ZZ1", "--from", "2026-01-01", "--to", "2026-06-30",
+                                    "--reason", "因病经批准"]).exit_code == 0
+    assert report() == "not listed"
+    done = runner.invoke(app, db + ["member", "unexempt", "1", "--reason", "登记错人"])
+    assert done.exit_code == 0, done.output
+    assert "已撤销：免除 1（党员第一党支部0 2026-01-01 至 2026-06-30，因病经批准）" in done.stdout
+    assert report() == "missed"
+    again = runner.invoke(app, db + ["member", "unexempt", "1", "--reason", "登记错人"])
+    assert again.exit_code == 2 and "的免除（编号1）已于" in "".join(again.stderr.split()) and "撤销（登记错人），未重复撤销" in again.stderr
+    missing = runner.invoke(app, db + ["member", "unexempt", "9", "--reason", "登记错人"])
+    assert missing.exit_code != 0 and "没有编号为 9 的免除" in missing.stderr
+    blank = runner.invoke(app, db + ["member", "unexempt", "1", "--reason", " "])
+    assert blank.exit_code == 2 and "--reason：撤销须写明原因" in blank.stderr
+    # Kept, marked, and it may be entered again rightly.
+    rows = json.loads(runner.invoke(app, db + ["member", "exemptions", "--format", "json"]).stdout)
+    assert [(r["id"], r["withdrawn"]) for r in rows] == [(1, "登记错人")]
+    monkeypatch.setenv("COLUMNS", "200")
+    assert "因病经批准（已撤销：登记错人）" in runner.invoke(app, db + ["member", "exemptions"], terminal_width=200).stdout
+    assert runner.invoke(app, db + ["member", "exempt", mobile, "--org", "ZZ1", "--from", "2026-01-01", "--to", "2026-06-30",
+                                    "--reason", "因病经批准"]).exit_code == 0
+    assert report() == "not listed"
+    audit = json.loads(runner.invoke(app, db + ["audit", "log", "--format", "json"]).stdout)
+    assert [(a["action"], a["entity"], a["reason"]) for a in audit if a["entity"] == "exemption"] == [("void", "exemption", "登记错人")]
+
+
+def test_an_exemption_counts_from_when_it_was_entered_until_it_was_withdrawn(store, rules, town, tmp_path: Path):
+    """`--known-at` reproduces a past list: an exemption entered later, or withdrawn later, was counted as it is now."""
+    from datetime import datetime, timedelta
+
+    from compliance import membership, tracking
+
+    from compliance.store import TZ
+
+    member = next(m for m in town.members() if m.mobile)
+    stamp, withdrawn = datetime(2026, 11, 2, 9, 30, tzinfo=TZ), datetime(2026, 11, 10, 15, 0, tzinfo=TZ)
+    town.clock = lambda: stamp
+    entered = town.add_exemption(member.id, member.org_id, date(2026, 1, 1), date(2026, 6, 30), "因病经批准")
+
+    def status(known_at: datetime | None) -> str:
+        window = tracking.Window(date(2026, 1, 1), date(2026, 11, 25), date(2026, 11, 25), known_at=known_at)
+        found = tracking.overdue(town, rules, "图河镇党委", window)
+        keys = [(f.obligation, f.member, f.period) for f in found]
+        return "exempt" if ("mobile_report", member.name, "2026-H1") not in keys else "missed"
+
+    assert status(stamp - timedelta(seconds=1)) == "missed"       # not entered yet then
+    assert status(stamp) == "exempt"
+    town.clock = lambda: withdrawn
+    membership.withdraw_exemption(town, entered, "登记错人")
+    assert status(None) == "missed"
+    assert status(withdrawn - timedelta(seconds=1)) == "exempt"   # still in force then
+    assert status(withdrawn) == "missed"
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

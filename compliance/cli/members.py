@@ -17,6 +17,7 @@ from compliance.cli import (
     JOBS_OPTION,
     Format,
     _date_option,
+    _id_argument,
     _today,
     app,
     console,
@@ -178,15 +179,29 @@ def member_exemptions(under: Optional[str] = typer.Option(None, "--under", help=
     under = _scope(store, actor, under)
     rows = membership.exemption_list(store, under)
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"id": "编号", "org": "党组织", "member": "党员", "start": "开始", "end": "结束", "reason": "原因"})
+        emit_rows(rows, fmt.value, {"id": "编号", "org": "党组织", "member": "党员", "start": "开始", "end": "结束", "reason": "原因",
+                                    "withdrawn": "撤销原因"})
         return
     if not rows:
         console.print("没有登记的免除。")
         return
     table = titled_table("已登记的免除", ("编号", "党组织", "党员", "开始", "结束", "原因"), ("编号", "开始", "结束"))
     for r in rows:
-        table.add_row(str(r["id"]), shown_path(r["org"], under), r["member"], r["start"], r["end"], r["reason"])
+        reason = r["reason"] + (f"（已撤销：{r['withdrawn']}）" if r["withdrawn"] is not None else "")
+        table.add_row(str(r["id"]), shown_path(r["org"], under), r["member"], r["start"], r["end"], reason)
     console.print(table)
+
+
+@member_app.command("unexempt")
+@fails_cleanly
+def member_unexempt(exemption_id_text: str = typer.Argument(..., metavar="ID", help="免除编号（member exemptions 可查）。"),
+                    reason: str = typer.Option(..., "--reason", help="撤销原因，如 登记错人、日期有误。")) -> None:
+    """撤销一条登记错的免除：记录保留并注明原因，期间重新计入未参加组织生活和未交党费的月数。"""
+    exemption_id = _id_argument(exemption_id_text, "免除编号")
+    store, actor = session()
+    done = membership.withdraw_exemption(store, exemption_id, reason, actor)
+    console.print(f"已撤销：免除 {exemption_id}（{done['member']} {done['start']} 至 {done['end']}，{done['reason']}）",
+                  markup=False, soft_wrap=True)
 
 
 @dues_app.command("import")

@@ -22,11 +22,13 @@ AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
                  "publish": "发布", "rectify_close": "销号", "user_add": "添加用户", "denied": "拒绝", "setting": "设置",
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
-                 "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录"}
+                 "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
+                 "dues": "登记党费", "exempt": "登记免除", "scheduler": "定时任务"}
 
 # What an audit entry is about, as its table shows it (its JSON keeps the program's word).
 ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "dues": "党费", "deduction": "扣分", "run": "督查",
-                 "rectification": "整改事项", "user": "用户", "setting": "设置", "database": "数据库"}
+                 "rectification": "整改事项", "user": "用户", "setting": "设置", "database": "数据库",
+                 "exemption": "免除"}
 
 
 def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:

@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, update
 
 from compliance import model
+from compliance.store.scope import exemptions_in_force
 from compliance.store.sql import IN_LIMIT, chunks, insert_counting_new
 
 EXEMPTION = model.MemberExemption.__table__
+MEMBER = model.Member.__table__
 DUES = model.DuesPayment.__table__
 DUES_CHUNK = 20_000
 
@@ -30,8 +32,26 @@ class MemberQueries:
             self.audit(conn, "exempt", "member", member_id, org_id, {"start": start, "end": end}, reason)
             return exemption_id
 
+    def void_exemption(self, exemption_id: int, org_id: int, reason: str) -> bool:
+        """Withdraw an approved exemption with the reason: it stays listed and no longer counts; False when it was already withdrawn."""
+        with self.writing() as conn:
+            changed = conn.execute(update(EXEMPTION).where(EXEMPTION.c.id == exemption_id, EXEMPTION.c.voided_at.is_(None))
+                                   .values(voided_at=self.clock(), void_reason=reason)).rowcount
+            if changed:
+                member_id = conn.execute(select(EXEMPTION.c.member_id).where(EXEMPTION.c.id == exemption_id)).scalar_one()
+                self.audit(conn, "void", "exemption", exemption_id, org_id, {"member_id": member_id}, reason)
+            return bool(changed)
+
+    def exemption(self, exemption_id: int) -> dict[str, Any] | None:
+        """Return an exemption as stored, withdrawn or not, with its member's `name` and `org_id`; None when there is none with that id."""
+        query = (select(EXEMPTION, MEMBER.c.name, MEMBER.c.org_id).join(MEMBER, MEMBER.c.id == EXEMPTION.c.member_id)
+                 .where(EXEMPTION.c.id == exemption_id))
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+            return dict(row) if row is not None else None
+
     def exemption_rows(self, member_ids: Iterable[int]) -> list[dict[str, Any]]:
-        """Return the approved exemptions of `member_ids` as stored (id, member_id, start, end, reason, created_at)."""
+        """Return the exemptions of `member_ids` as stored, withdrawn ones too (id, member_id, start, end, reason, created_at, voided_at, void_reason)."""
         rows: list[dict[str, Any]] = []
         with self.engine.connect() as conn:
             for chunk in chunks(list(member_ids)):
@@ -44,7 +64,7 @@ class MemberQueries:
         with self.engine.connect() as conn:
             for chunk in chunks(ids):
                 for member_id, start, end in conn.execute(select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
-                                                          .where(EXEMPTION.c.member_id.in_(chunk))):
+                                                          .where(EXEMPTION.c.member_id.in_(chunk), *exemptions_in_force())):
                     result.setdefault(member_id, []).append((start, end))
         return result
 

@@ -260,16 +260,29 @@ class ScopeQueries:
         return self._groups(query, lambda rows: {member_id: month for _, member_id, month in rows},
                             self.engine.dialect.name == "sqlite", key=0)
 
-    def scope_exemptions(self, root_path: str, ids: Ids | None = None) -> dict[int, list[tuple[date, date]]]:
-        """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id."""
+    def scope_exemptions(self, root_path: str, ids: Ids | None = None,
+                         known_at: datetime | None = None) -> dict[int, list[tuple[date, date]]]:
+        """Return the approved exemptions of the members at or below `root_path` (with `ids`, of those organizations), by member id.
+
+        Withdrawn ones are left out; with `known_at`, those in force then: entered by then, and
+        not withdrawn by then.
+        """
         query = (select(EXEMPTION.c.member_id, EXEMPTION.c.start, EXEMPTION.c.end)
                  .select_from(EXEMPTION.join(MEMBER, MEMBER.c.id == EXEMPTION.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path, ids)))
+                 .where(in_scope(root_path, ids), *exemptions_in_force(known_at)))
         found: dict[int, list[tuple[date, date]]] = {}
         with self.engine.connect() as conn:
             for member_id, start, end in conn.execute(query):
                 found.setdefault(member_id, []).append((start, end))
         return found
+
+
+def exemptions_in_force(known_at: datetime | None = None) -> list[Any]:
+    """Return the conditions on the exemption table of the exemptions in force: not withdrawn (with `known_at`, as known then)."""
+    e = EXEMPTION.c
+    if known_at is None:
+        return [e.voided_at.is_(None)]
+    return [e.created_at <= known_at, or_(e.voided_at.is_(None), e.voided_at > known_at)]
 
 
 def _paid(until: date | None, known_at: datetime | None) -> list[Any]:
