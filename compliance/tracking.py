@@ -27,7 +27,7 @@ from compliance.errors import InputError, ScratchError, os_reason
 from compliance.evaluate import MONTH_STARTS, SEVERITY, Finding, Paid, Record, evaluate_org, judges_dues_by_member, tally, worst_first
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
                                 watch_runs, watch_start)
-from compliance.orgs import MemberRow, OrgIndex, OrgRow, org_facts
+from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, Payment, by_org, ids_of
 from obligations.cadence import month_end
@@ -231,6 +231,7 @@ class AloneRecord(NamedTuple):
     not_mobile: tuple[str, str] | None = None  # (member, obligation) of a record only mobile members owe, naming one who is not mobile
     alone_in_talk: str | None = None           # the member of a 谈心谈话 that names no counterpart: it counts for them alone
     not_owed: bool = False                     # a kind the catalog asks of some organizations, which this one does not owe
+    record: Record | None = None               # the record judged
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
@@ -241,32 +242,71 @@ def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> Alo
     meeting whose quorum is counted against full members and whose 应到 is below the roster's
     full members today is pointed out: the quorum is judged on the 应到 written down.
     """
-    current = store.record_versions(record_id)[-1]
-    index = store.index_of(current["org_id"])
-    org = index.by_id[current["org_id"]]
-    ids = (org.id, org.id)
-    mine = [r for _, records in store.scope_records(org.path, None, None, (), ids) for r in records if r.id == record_id]
-    members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
-    facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
-    catalog = _catalog(rules, index, org, default_catalog(store))
-    found = evaluate_org(catalog, facts, mine, date(current["held_on"].year, 1, 1), as_of, as_of)
-    expected = current["expected"]
+    store.record_versions(record_id)          # NotFound when there is none
+    return dict(records_alone(store, rules, [record_id], as_of)).get(record_id, AloneRecord([], None))
+
+
+def records_alone(store: Store, rules: Rules, record_ids: Iterable[int], as_of: date) -> Iterator[tuple[int, AloneRecord]]:
+    """Yield (record id, `record_alone` of it) for those of `record_ids` that are current, organization by organization.
+
+    Each organization's records, roster and exemptions are read once, whatever number of its records is asked about.
+    """
+    orgs = store.record_orgs(record_ids)
+    wanted: dict[int, set[int]] = {}
+    for record_id, org_id in orgs.items():
+        wanted.setdefault(org_id, set()).add(record_id)
+    fallback = default_catalog(store)
+    unrelated: dict[tuple[str, str], frozenset[str]] = {}      # by catalog name and record kind
+    for org_id in sorted(wanted):
+        index = store.index_of(org_id)
+        org = index.by_id[org_id]
+        ids = (org.id, org.id)
+        mine = [r for _, records in store.scope_records(org.path, None, None, (), ids) for r in records if r.id in wanted[org_id]]
+        members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
+        facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
+        catalog = _catalog(rules, index, org, fallback)
+        for record in sorted(mine, key=lambda r: r.id):
+            key = (catalog.name, record.kind)
+            if key not in unrelated:
+                unrelated[key] = _unrelated(catalog, record.kind)
+            yield record.id, _alone(catalog, facts, members, record, as_of, unrelated[key])
+
+
+def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: Record, as_of: date,
+           unrelated: frozenset[str]) -> AloneRecord:
+    found = evaluate_org(catalog, facts, [record], date(record.held_on.year, 1, 1), as_of, as_of, skip=unrelated)
     short = None
-    if expected is not None and expected < facts.full_members and any(
-            ob.quorum == "full_members" and (ob.counts or ob.slug) == current["kind"] for ob in catalog.obligations):
-        short = (expected, facts.full_members)
-    member = current.get("member_name")
+    if record.expected is not None and record.expected < facts.full_members and any(
+            ob.quorum == "full_members" and (ob.counts or ob.slug) == record.kind for ob in catalog.obligations):
+        short = (record.expected, facts.full_members)
+    member = record.member
     not_mobile = None
     if member is not None and not any(m.mobile for m in members if m.name == member):
-        owed = [ob for ob in catalog.obligations if ob.members == "mobile" and (ob.counts or ob.slug) == current["kind"]]
+        owed = [ob for ob in catalog.obligations if ob.members == "mobile" and (ob.counts or ob.slug) == record.kind]
         if owed:
             not_mobile = (member, owed[0].name)
-    alone = member if current["kind"] == "heart_talk" and member is not None and not current["counterpart"] else None
-    listed = [f for f in found if record_id in f.records]
+    alone = member if record.kind == "heart_talk" and member is not None and not record.counterpart else None
+    listed = [f for f in found if record.id in f.records]
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
-    counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == current["kind"]}
+    counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}
     not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)
-    return AloneRecord(listed, short, not_mobile, alone, not_owed)
+    return AloneRecord(listed, short, not_mobile, alone, not_owed, record)
+
+
+def _unrelated(catalog: Catalog, kind: str) -> frozenset[str]:
+    """Return the slugs of the obligations no version of which a record of `kind` can bear on: judging them alone lists nothing of it.
+
+    An obligation bears on the records it counts, the consent (quarterly_by) that moves its dates,
+    every record for a member's hours, and, for a committee term, its approved delays.
+    """
+    related = set()
+    for newest in catalog.obligations:
+        ob: Obligation | None = newest
+        while ob is not None:
+            if kind in ((ob.counts or ob.slug), ob.quarterly_by) or ob.min_hours or ob.cadence == "term":
+                related.add(newest.slug)
+            ob = ob.previous
+    return frozenset(o.slug for o in catalog.obligations if o.slug not in related)
 
 
 def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catalog:

@@ -467,6 +467,38 @@ def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(ru
     assert owed.exit_code == 0 and "不需要召开" not in owed.stdout
 
 
+def test_a_record_import_says_which_records_do_not_count(runner, db, tmp_path: Path, monkeypatch):
+    """`log` said when a record counts for nothing; `record import` of the same rows said only how many were added."""
+    orgs = "名称,上级,类型,有支委会\n小村党支部,图河镇党委,党支部,否"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    rows = ["党组织,类型,日期,应到,实到,主题,党员,书记签字,记录人签字,图片",
+            f"{BRANCH},党员大会,2026-11-05,10,2,学习,,是,是,a.jpg",          # 2 of 10: no quorum
+            f"{BRANCH},流动党员汇报,2026-11-06,,,汇报,党员第一党支部1,,,",      # not a mobile member
+            "小村党支部,支委会,2026-11-09,3,3,研究,,是,是,",                      # owes no 支委会
+            f"{BRANCH},主题党日,2026-11-10,,,学习,,是,是,a.jpg"]                  # counts
+    path = write_csv(tmp_path / "r.csv", "\n".join(rows))
+    monkeypatch.setenv("COLUMNS", "200")
+    result = runner.invoke(app, db + ["record", "import", str(path)], terminal_width=200)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "记录：新增 4 条，更新 0 条，未变 0 条。"
+    assert lines[1].startswith(f"注意：记录 1（{BRANCH} 党员大会 2026-11-05）不计入「党员大会 2026年四季度」：人数不足")
+    assert f"「党员第一党支部1」在花名册上不是流动党员，记录 2（{BRANCH} 流动党员汇报 2026-11-06）不计入「流动党员汇报」" in result.stdout
+    assert "这个党组织不需要召开支委会（如没有支委会或党小组），记录 3（图河镇党委/小村党支部 支委会 2026-11-09）只作留存" in result.stdout
+    assert "记录 4" not in result.stdout and len(lines) == 4
+    # Read again, nothing is new: nothing to say.
+    again = runner.invoke(app, db + ["record", "import", str(path)], terminal_width=200)
+    assert again.stdout.splitlines() == ["记录：新增 0 条，更新 0 条，未变 4 条。"]
+    # A large import is not judged record by record; it says where to look.
+    from compliance.cli import records as records_cli
+
+    monkeypatch.setattr(records_cli, "IMPORT_NOTES_LIMIT", 1)
+    more = write_csv(tmp_path / "r2.csv", "\n".join([rows[0], f"{BRANCH},主题党日,2026-10-10,,,学习,,是,是,a.jpg",
+                                                     f"{BRANCH},主题党日,2026-09-10,,,学习,,是,是,a.jpg"]))
+    large = runner.invoke(app, db + ["record", "import", str(more)], terminal_width=200)
+    assert large.stdout.splitlines()[1] == "提示：本次新增或更新 2 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况"
+
+
 def test_exemptions_are_listed_and_not_entered_twice(runner, db):
     """The same exemption entered twice was two entries, none could be listed, and a four-year one passed without a word."""
     args = db + ["member", "exempt", "党员第一党支部3", "--org", "ZZ1", "--from", "2026-05-01", "--to", "2026-10-31", "--reason", "因病经批准"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import typer
 
@@ -108,7 +108,37 @@ def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
 def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入会议与活动记录；同一行再次导入不会重复，内容变化的行成为新版本。"""
     store, actor = session()
-    _report_import("记录", importing.import_records(store, _rules(), file, actor))
+    result = importing.import_records(store, _rules(), file, actor)
+    _report_import("记录", result)
+    written = result.added + result.updated
+    if written > IMPORT_NOTES_LIMIT:
+        console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
+                      style="yellow", markup=False, soft_wrap=True)
+    elif written:
+        for note in _import_notes(store, result.ids):
+            console.print(note, style="yellow", markup=False, soft_wrap=True)
+
+
+# An import of up to this many new or changed records says, record by record, what does not count
+# (as `log` does); each organization's records and roster are read once for them.
+IMPORT_NOTES_LIMIT = 2000
+
+
+def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str]:
+    """Return `_alone_notes` of each of `record_ids`, each naming its record; at most `PROBLEMS_SHOWN`, then how many more."""
+    found = [(alone.record, note) for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())
+             for note in _alone_notes(alone) if alone.record is not None]
+    found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
+    paths = store.org_paths({record.org_id for record, _ in found})
+    notes = []
+    for record, note in found[:importing.PROBLEMS_SHOWN]:
+        named = f"记录 {record.id}（{paths[record.org_id]} {_rules().kinds[record.kind].name} {record.held_on.isoformat()}）"
+        note = note.replace("（--counterpart）", "")
+        head, _, body = note.partition("：")
+        notes.append(f"{head}：{body.replace('这条记录', named, 1)}" if "这条记录" in body else f"{head}：{named}{body}")
+    if len(found) > importing.PROBLEMS_SHOWN:
+        notes.append(f"（另有 {len(found) - importing.PROBLEMS_SHOWN} 条提示未列出，可用 record show 编号 或 status 查看）")
+    return notes
 
 
 @app.command()
@@ -159,10 +189,14 @@ RECORD_FLAGS = frozenset({*NOT_COUNTED, "no_attendance", "unsigned", "incomplete
 
 def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
     """Return what the record `record_id`, judged by itself as of today, cannot complete and why; and its other flags."""
+    return _alone_notes(tracking.record_alone(store, _rules(), record_id, store.today()))
+
+
+def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
+    """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags."""
     from compliance.report.labels import finding_period, flag_text
 
     notes = []
-    alone = tracking.record_alone(store, _rules(), record_id, store.today())
     for f in alone.findings:
         flags = tuple(flag for flag in f.flags if flag in RECORD_FLAGS)
         if not flags:
@@ -177,8 +211,8 @@ def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
     if alone.not_mobile:
         member, owed = alone.not_mobile
         notes.append(f"提示：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
-    if alone.not_owed:
-        kind = _rules().kinds[store.record_versions(record_id)[-1]["kind"]].name
+    if alone.not_owed and alone.record is not None:
+        kind = _rules().kinds[alone.record.kind].name
         notes.append(f"提示：这个党组织不需要召开{kind}（如没有支委会或党小组），这条记录只作留存，不计入任何一项完成情况")
     if alone.alone_in_talk:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")

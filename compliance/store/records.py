@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
 
@@ -70,6 +70,16 @@ class RecordQueries:
         if not rows:
             raise NotFound(f"没有编号为 {record_id} 的记录")
         return rows
+
+    def record_orgs(self, record_ids: Iterable[int]) -> dict[int, int]:
+        """Return the organization id of each of `record_ids` that has a current version (not voided)."""
+        found: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(record_ids)):
+                query = select(RECORD.c.record_id, RECORD.c.org_id).where(RECORD.c.record_id.in_(chunk), RECORD.c.superseded_at.is_(None),
+                                                                           RECORD.c.voided_at.is_(None))
+                found.update(conn.execute(query).all())
+        return found
 
     def org_records(self, org_id: int, kind: str | None = None, since: date | None = None,
                     include_void: bool = False) -> list[dict[str, Any]]:
