@@ -609,6 +609,13 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
     assert again["written"] is False and again["run"]["id"] == run["run"]["id"]
 
 
+def test_supervise_to_a_file_starts_with_its_first_line(runner, logged):
+    """Written to a pipe or a file, the table began with a blank line: what the progress bar left."""
+    result = runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-26"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("图河镇党委 2026-11 督查")
+
+
 def test_a_supervision_before_the_25th_says_the_month_is_not_yet_due(runner, logged):
     """A check on the 20th saw the month's meetings as still due, and nothing said the supervision period is the 25th on."""
     early = json.loads(runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-10", "--as-of", "2026-10-20",

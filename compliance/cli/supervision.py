@@ -56,7 +56,8 @@ def supervise(
     try:
         if fmt is Format.table:
             # Refreshed by hand, not by rich's own thread: worker processes are forked during the run.
-            with Progress(console=console, transient=True, auto_refresh=False) as bar:
+            # Not on a pipe or a file: there it left only a blank first line.
+            with Progress(console=console, transient=True, auto_refresh=False, disable=not console.is_terminal) as bar:
                 task = bar.add_task("正在检查各党组织…", total=None)
                 result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs), saved=saved,
                                          progress=lambda done, total: bar.update(task, completed=done, total=total, refresh=True))
