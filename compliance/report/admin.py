@@ -120,8 +120,14 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
     for r in rows:
         entity = ACTION_LABELS.get(r["entity"], r["entity"]) if r["action"] == "denied" else ENTITY_LABELS.get(r["entity"], r["entity"])
         what = f"{entity} {r['entity_id']}" if r["entity_id"] else entity
+        org, reason = r["org"] or "", r["reason"] or ""
+        detail = r["detail"] if isinstance(r["detail"], dict) else {}
+        if r["action"] == "denied":
+            # A refusal names what it was refused on and why in its detail only.
+            org = org or "、".join(detail.get("paths") or [])
+            reason = reason or detail.get("message") or ""
         table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], ACTION_LABELS.get(r["action"], r["action"]), what,
-                      r["org"] or "", r["reason"] or "")
+                      org, reason)
     console.print(table)
 
 
