@@ -373,12 +373,59 @@ def _held_text(month: str, amount: float, paid_on: date, file: bool) -> str:
     if not file:
         # Logged on the command line: a payment once registered is not changed by logging it again.
         return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳），与本次不同；"
-                f"一个月的党费只登记一次，已登记的不能更改")
+                f"一个月的党费只登记一次；如已登记的有误，用 dues correct 更正")
     return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳，已导入或在本文件前面的行），"
-            f"与本行不同；一个月的党费只登记一次，请核对后改正或删去本行")
+            f"与本行不同；一个月的党费只登记一次：请核对后改正或删去本行，已登记的有误时用 dues correct 更正")
 
 
 DUES_FIELDS = ("member_id", "org_id", "month", "amount", "paid_on")
+
+
+def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: str, amount_text: str | None = None,
+                paid_on: date | None = None, actor: Actor | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Correct a registered payment's amount and/or date, or withdraw it when neither is given; return it (before, after).
+
+    After: None for a withdrawal. The values it had are kept with when they stood. Refused when
+    the month holds no payment, when nothing would change, and for a date after today or one a
+    month paid in advance could not have (as `dues log` refuses them).
+    """
+    if not reason.strip():
+        raise InputError("--reason：须写明原因（如 金额录错、交纳日期录错、登记错人）")
+    org = store.index_around(org_ref).resolve(org_ref)
+    if actor is not None:
+        require_write(store, actor, "dues", [org.path])
+    member = next((m for m in store.members([org.id]) if m.name == name.strip()), None)
+    if member is None:
+        raise InputError(f"--member：「{name}」不是「{org.path}」的党员")
+    try:
+        month = _month(month_text)
+    except CellError as exc:
+        raise InputError(f"--month：值「{month_text}」{exc}") from None
+    amount = None
+    if amount_text is not None:
+        try:
+            amount = _amount(amount_text)
+        except CellError as exc:
+            raise InputError(f"--amount：值「{amount_text}」{exc}") from None
+    if paid_on is not None:
+        if paid_on > store.today():
+            raise InputError(f"--paid-on：{paid_on.isoformat()} 晚于今天")
+        year, mon = (int(x) for x in month.split("-"))
+        if (year - paid_on.year) * 12 + mon - paid_on.month > (limit := advance_limit(store)):
+            raise InputError(f"--paid-on：{paid_on.isoformat()} 交纳的党费最多覆盖今后{limit}个月，不能是 {month} 的")
+    held = store.dues_payment(member.id, month)
+    if held is None:
+        raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正（登记用 dues log）")
+    if amount_text is not None or paid_on is not None:
+        if (amount is None or amount == held["amount"]) and (paid_on is None or paid_on == held["paid_on"]):
+            raise InputError(f"「{member.name}」{month} 的党费已是 {_yuan(held['amount'])} 元（{held['paid_on'].isoformat()} 交纳），未作更改")
+    before = store.change_dues(member.id, org.id, month, reason.strip(), amount, paid_on)
+    if before is None:      # withdrawn meanwhile by someone else
+        raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正（登记用 dues log）")
+    shown = {"org": org.path, "member": member.name, "month": month}
+    after = None if amount is None and paid_on is None else {
+        **shown, "amount": before["amount"] if amount is None else amount, "paid_on": before["paid_on"] if paid_on is None else paid_on}
+    return {**shown, "amount": before["amount"], "paid_on": before["paid_on"]}, after
 
 
 def import_dues(store: Store, path: Path) -> int:

@@ -269,3 +269,18 @@ class DuesPayment(SQLModel, table=True):
     amount: float
     paid_on: date
     created_at: datetime
+    corrected_at: datetime | None = None     # when `dues correct` last changed it (its earlier values: DuesVersion)
+
+
+class DuesVersion(SQLModel, table=True):
+    """A dues payment's earlier values, corrected or withdrawn (`dues correct`, `dues void`), and from when to when they stood."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    month: str = Field(max_length=7)
+    amount: float
+    paid_on: date
+    valid_from: datetime            # when the database was told these values
+    superseded_at: datetime         # when they were corrected or withdrawn
+    change: str = Field(max_length=16)      # correct, void
+    reason: str = Field(max_length=400)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -144,7 +145,7 @@ def test_a_dues_row_that_contradicts_the_month_already_paid_is_refused_and_nothi
     with pytest.raises(InputError) as caught:
         membership.import_dues(town, write_csv(tmp_path / "e.csv", again))
     assert str(caught.value) == ("e.csv 第3行「金额」列：值「15」：该党员 2026-10 的党费已登记为 12.5 元（2026-10-08 交纳，已导入或在本文件前面的行），"
-                                 "与本行不同；一个月的党费只登记一次，请核对后改正或删去本行（未导入任何数据）")
+                                 "与本行不同；一个月的党费只登记一次：请核对后改正或删去本行，已登记的有误时用 dues correct 更正（未导入任何数据）")
     # Nothing of the file was added: the other member's row goes in once the file is mended.
     assert membership.import_dues(town, write_csv(tmp_path / "e.csv", head + f"{other.name},{other_org},2026-10,20,2026-10-09")) == 1
     # Two rows of one file for one month, paid on different days; a row without a date paid agrees with any.
@@ -468,3 +469,78 @@ def test_members_hours_agrees_with_status_on_who_owes_the_years_hours(town: Stor
     owed = [name for name, r in listed.items() if not r["exempt"]]
     assert owed and all(status[name] != "exempt" for name in owed)
     assert "周九" not in {r["member"] for r in membership.hours_list(town, BRANCH, 2026, keep=lambda r: r["missing"] > 0)}
+
+
+def test_a_dues_payment_is_corrected_or_withdrawn_and_known_at_sees_it_as_it_stood(town: Store):
+    """A payment once registered could not be changed: a wrong 交纳日期 or a payment for the wrong member stayed for good."""
+    from compliance.errors import NotFound
+
+    member = next(m for m in town.members())
+    org = next(o for o in town.orgs() if o.id == member.org_id)
+    times = [datetime(2026, 11, day, 10, tzinfo=TZ) for day in (2, 10, 20, 28)]
+    town.clock = lambda: times[0]
+    assert membership.log_dues(town, {"org": org.path, "member": member.name, "month": "2026-03", "amount": "10", "paid_on": "2026-11-02"}) == 1
+
+    def paid(known_at: datetime | None = None) -> dict[str, tuple[date, ...]]:
+        found = {p.month: p.paid_on for _, rows in town.scope_dues(org.path, known_at=known_at) for p in rows if p.member_id == member.id}
+        records = org.id in town.dues_orgs(org.path, known_at=known_at)
+        return {"months": found, "records_dues": records}
+
+    town.clock = lambda: times[1]
+    before, after = membership.change_dues(town, org.path, member.name, "2026-03", "交纳日期录错", paid_on=date(2026, 3, 3))
+    assert (before["paid_on"], after["paid_on"], after["amount"]) == (date(2026, 11, 2), date(2026, 3, 3), 10)
+    town.clock = lambda: times[2]
+    membership.change_dues(town, org.path, member.name, "2026-03", "金额录错", amount_text="12.5")
+    assert town.dues_payment(member.id, "2026-03")["amount"] == 12.5
+    town.clock = lambda: times[3]
+    membership.change_dues(town, org.path, member.name, "2026-03", "登记错人")
+    assert town.dues_payment(member.id, "2026-03") is None
+    # Now: nothing; at each moment before, what stood then.
+    assert paid() == {"months": {}, "records_dues": False}
+    assert paid(times[0] - timedelta(seconds=1)) == {"months": {}, "records_dues": False}
+    assert paid(times[0]) == {"months": {"2026-03": date(2026, 11, 2)}, "records_dues": True}
+    assert paid(times[1]) == {"months": {"2026-03": date(2026, 3, 3)}, "records_dues": True}
+    assert paid(times[3] - timedelta(seconds=1)) == {"months": {"2026-03": date(2026, 3, 3)}, "records_dues": True}
+    assert paid(times[3]) == {"months": {}, "records_dues": False}
+    assert [(v["change"], v["paid_on"], v["amount"], v["reason"]) for v in town.dues_versions(member.id, "2026-03")] == [
+        ("correct", date(2026, 11, 2), 10, "交纳日期录错"), ("correct", date(2026, 3, 3), 10, "金额录错"),
+        ("void", date(2026, 3, 3), 12.5, "登记错人")]
+    # Withdrawn, the month may be registered again, and nothing is corrected where nothing is registered.
+    assert membership.log_dues(town, {"org": org.path, "member": member.name, "month": "2026-03", "amount": "10", "paid_on": "2026-03-03"}) == 1
+    with pytest.raises(NotFound, match="2026-04 没有登记党费"):
+        membership.change_dues(town, org.path, member.name, "2026-04", "x", amount_text="5")
+    with pytest.raises(InputError, match="的党费已是 10 元（2026-03-03 交纳），未作更改"):
+        membership.change_dues(town, org.path, member.name, "2026-03", "x", paid_on=date(2026, 3, 3))
+    with pytest.raises(InputError, match="--paid-on：2025-01-03 交纳的党费最多覆盖今后6个月，不能是 2026-03 的"):
+        membership.change_dues(town, org.path, member.name, "2026-03", "x", paid_on=date(2025, 1, 3))
+    with pytest.raises(InputError, match="--reason：须写明原因"):
+        membership.change_dues(town, org.path, member.name, "2026-03", " ", amount_text="5")
+
+
+def test_a_corrected_date_paid_is_judged_as_corrected(runner, town: Store):
+    """March registered as paid in November (too late to count) stayed a gap however it was really paid."""
+    from compliance.cli import app
+
+    member = next(m for m in town.members())
+    org = next(o for o in town.orgs() if o.id == member.org_id)
+    db = ["--db", town.url]
+    for month in range(1, 11):
+        day = "2026-11-02" if month == 3 else f"2026-{month:02d}-05"
+        assert runner.invoke(app, db + ["dues", "log", "--org", org.path, "--member", member.name, "--month", f"2026-{month:02d}",
+                                        "--amount", "10", "--paid-on", day]).exit_code == 0
+
+    def march() -> list[str]:
+        rows = json.loads(runner.invoke(app, db + ["status", "--org", org.path, "--as-of", "2026-11-25", "--format", "json"]).stdout)
+        return [r["status"] for r in rows if r["obligation"] == "dues" and r["member"] == member.name and r["period"] == "2026-03"]
+
+    assert march() == ["invalid"]
+    done = runner.invoke(app, db + ["dues", "correct", "--org", org.path, "--member", member.name, "--month", "2026-03",
+                                    "--paid-on", "2026-03-05", "--reason", "交纳日期录错"])
+    assert done.exit_code == 0, done.output
+    assert done.stdout.strip() == f"已更正：{member.name} 2026-03 的党费 10 元（2026-11-02 交纳）改为 10 元（2026-03-05 交纳）"
+    assert march() == ["met"]
+    neither = runner.invoke(app, db + ["dues", "correct", "--org", org.path, "--member", member.name, "--month", "2026-03", "--reason", "x"])
+    assert neither.exit_code == 2 and "须给出 --amount 或 --paid-on" in neither.stderr
+    void = runner.invoke(app, db + ["dues", "void", "--org", org.path, "--member", member.name, "--month", "2026-03", "--reason", "月份录错"])
+    assert void.exit_code == 0 and "该月现为未交" in void.stdout
+    assert march() == ["missed"]

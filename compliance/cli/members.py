@@ -268,6 +268,37 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
     _first_dues(store.dues_orgs(path) - before, store.index_around(path))
 
 
+@dues_app.command("correct")
+@fails_cleanly
+def dues_correct(org: str = typer.Option(..., "--org", help="党支部。"),
+                 member: str = typer.Option(..., "--member", help="党员姓名。"),
+                 month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
+                 amount: Optional[str] = typer.Option(None, "--amount", help="改正后的金额（元）。"),
+                 paid_on: Optional[str] = typer.Option(None, "--paid-on", help="改正后的交纳日期。"),
+                 reason: str = typer.Option(..., "--reason", help="更正原因，如 金额录错、交纳日期录错。")) -> None:
+    """更正一笔已登记党费的金额或交纳日期：原值连同原因保留，按当时情况复现（--known-at）时仍用原值。"""
+    if amount is None and paid_on is None:
+        raise InputError("须给出 --amount 或 --paid-on（撤销登记错的党费用 dues void）")
+    store, actor = session()
+    before, after = membership.change_dues(store, org, member, month, reason, amount, _date_option(paid_on, "--paid-on"), actor)
+    assert after is not None
+    console.print(f"已更正：{before['member']} {before['month']} 的党费 {membership._yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）"
+                  f"改为 {membership._yuan(after['amount'])} 元（{after['paid_on'].isoformat()} 交纳）", markup=False, soft_wrap=True)
+
+
+@dues_app.command("void")
+@fails_cleanly
+def dues_void(org: str = typer.Option(..., "--org", help="党支部。"),
+              member: str = typer.Option(..., "--member", help="党员姓名。"),
+              month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
+              reason: str = typer.Option(..., "--reason", help="撤销原因，如 登记错人、月份录错。")) -> None:
+    """撤销一笔登记错的党费（登记错人或错月）：原值连同原因保留，该月重新算作未交，可重新登记。"""
+    store, actor = session()
+    before, _ = membership.change_dues(store, org, member, month, reason, actor=actor)
+    console.print(f"已撤销：{before['member']} {before['month']} 的党费 {membership._yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）；"
+                  "该月现为未交", markup=False, soft_wrap=True)
+
+
 def _first_dues(first: set[int], index: Any) -> None:
     """Say what a branch's first dues payment starts: every member's every month is checked from then on."""
     if not first:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from compliance import model
 from compliance.store.scope import exemptions_in_force
@@ -14,6 +14,7 @@ from compliance.store.sql import IN_LIMIT, chunks, insert_counting_new
 EXEMPTION = model.MemberExemption.__table__
 MEMBER = model.Member.__table__
 DUES = model.DuesPayment.__table__
+DUES_VERSION = model.DuesVersion.__table__
 DUES_CHUNK = 20_000
 
 
@@ -89,6 +90,48 @@ class MemberQueries:
                                                                      DUES.c.month.in_(sorted({month for _, month in part})))
                 found.update((m, month) for m, month in conn.execute(query))
         return found & set(keys)
+
+    def dues_payment(self, member_id: int, month: str) -> dict[str, Any] | None:
+        """Return a member's payment for `month` as stored; None when none is registered."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(DUES).where(DUES.c.member_id == member_id, DUES.c.month == month)).mappings().first()
+            return dict(row) if row is not None else None
+
+    def change_dues(self, member_id: int, org_id: int, month: str, reason: str, amount: float | None = None,
+                    paid_on: date | None = None) -> dict[str, Any] | None:
+        """Correct a member's payment for `month` (its amount and/or date), or withdraw it when neither is given; return it as it was.
+
+        Its values before go to the version table with when they stood, so `--known-at` sees them;
+        one audit entry. None, and nothing written, when the month holds no payment.
+        """
+        withdraw = amount is None and paid_on is None
+        with self.writing() as conn:
+            old = conn.execute(select(DUES).where(DUES.c.member_id == member_id, DUES.c.month == month)).mappings().first()
+            if old is None:
+                return None
+            stamp = self.clock()
+            conn.execute(insert(DUES_VERSION).values(
+                member_id=member_id, month=month, amount=old["amount"], paid_on=old["paid_on"],
+                valid_from=old["corrected_at"] or old["created_at"], superseded_at=stamp, change="void" if withdraw else "correct",
+                reason=reason))
+            where = (DUES.c.id == old["id"],)
+            before = {"amount": old["amount"], "paid_on": old["paid_on"]}
+            if withdraw:
+                conn.execute(delete(DUES).where(*where))     # kept in the version table, with its reason
+                after = None
+            else:
+                after = {"amount": old["amount"] if amount is None else amount, "paid_on": old["paid_on"] if paid_on is None else paid_on}
+                conn.execute(update(DUES).where(*where).values(**after, corrected_at=stamp))
+            self.audit(conn, "void" if withdraw else "correct", "dues", f"{member_id}:{month}", org_id,
+                       {"member_id": member_id, "month": month, "before": before, "after": after}, reason)
+            return dict(old)
+
+    def dues_versions(self, member_id: int, month: str) -> list[dict[str, Any]]:
+        """Return a member's earlier values for `month`, corrected or withdrawn, oldest first."""
+        with self.engine.connect() as conn:
+            query = (select(DUES_VERSION).where(DUES_VERSION.c.member_id == member_id, DUES_VERSION.c.month == month)
+                     .order_by(DUES_VERSION.c.superseded_at, DUES_VERSION.c.id))
+            return [dict(row) for row in conn.execute(query).mappings()]
 
     def add_dues(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], meta: dict[str, Any],
                  refuse: Callable[[Iterator[tuple[int, float, date]]], None] | None = None) -> int:

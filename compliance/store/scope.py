@@ -12,7 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, func, or_, select
+from sqlalchemy import Engine, and_, func, or_, select, union_all
 
 from compliance import model
 from compliance.evaluate import Record as EvalRecord
@@ -25,6 +25,7 @@ ORG = model.Org.__table__
 MEMBER = model.Member.__table__
 EXEMPTION = model.MemberExemption.__table__
 DUES = model.DuesPayment.__table__
+DUES_VERSION = model.DuesVersion.__table__
 BATCH = 10000
 
 
@@ -221,12 +222,22 @@ class ScopeQueries:
         With `until`, only what was paid by that day; with `known_at`, only what this database had
         been told by then; with `since`, only the payments for its month and later ones.
         """
-        query = (select(MEMBER.c.org_id, DUES.c.member_id, DUES.c.month, DUES.c.paid_on)
-                 .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path, ids)).order_by(MEMBER.c.org_id))
-        query = query.where(*_paid(until, known_at))
-        if since is not None:
-            query = query.where(DUES.c.month >= f"{since:%Y-%m}")
+        def payments(table: Any, *known: Any) -> Any:
+            query = (select(MEMBER.c.org_id, table.c.member_id, table.c.month, table.c.paid_on)
+                     .select_from(table.join(MEMBER, MEMBER.c.id == table.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
+                     .where(in_scope(root_path, ids), *known))
+            if until is not None:
+                query = query.where(table.c.paid_on <= until)
+            if since is not None:
+                query = query.where(table.c.month >= f"{since:%Y-%m}")
+            return query
+
+        if known_at is None:
+            query = payments(DUES).order_by(MEMBER.c.org_id)
+        else:
+            # What was known then: payments as they stood then, those corrected or withdrawn since among them.
+            both = union_all(payments(DUES, *_known(known_at)), payments(DUES_VERSION, *_known_version(known_at))).subquery()
+            query = select(*both.c).order_by(both.c.org_id)
         sqlite = self.engine.dialect.name == "sqlite"
         new, paid = tuple.__new__, Days()
         if sqlite:
@@ -240,9 +251,13 @@ class ScopeQueries:
         `until` and `known_at` as in `scope_dues`. Each member's payments are looked up in their
         index, and the first one found will do: the payments themselves are not read.
         """
-        paid = select(DUES.c.member_id).where(DUES.c.member_id == MEMBER.c.id, *_paid(until, known_at))
+        paid: Any = select(DUES.c.member_id).where(DUES.c.member_id == MEMBER.c.id, *_paid(until, known_at)).exists()
+        if known_at is not None:
+            paid = or_(paid, select(DUES_VERSION.c.member_id).where(
+                DUES_VERSION.c.member_id == MEMBER.c.id, *_known_version(known_at),
+                *([DUES_VERSION.c.paid_on <= until] if until is not None else [])).exists())
         query = (select(MEMBER.c.org_id).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path, ids), paid.exists()).group_by(MEMBER.c.org_id))
+                 .where(in_scope(root_path, ids), paid).group_by(MEMBER.c.org_id))
         with self.engine.connect() as conn:
             return set(conn.scalars(query))
 
@@ -286,10 +301,18 @@ def exemptions_in_force(known_at: datetime | None = None) -> list[Any]:
 
 
 def _paid(until: date | None, known_at: datetime | None) -> list[Any]:
-    """Return the conditions on DUES of what was paid by `until` and known by `known_at` (each when given)."""
+    """Return the conditions on DUES of what was paid by `until` and known, as it stands now, by `known_at` (each when given)."""
     found = []
     if until is not None:
         found.append(DUES.c.paid_on <= until)
-    if known_at is not None:
-        found.append(DUES.c.created_at <= known_at)
-    return found
+    return found + _known(known_at)
+
+
+def _known(known_at: datetime | None) -> list[Any]:
+    """Return the conditions on DUES of the payments that stood as they are now at `known_at` (none without it)."""
+    return [] if known_at is None else [func.coalesce(DUES.c.corrected_at, DUES.c.created_at) <= known_at]
+
+
+def _known_version(known_at: datetime) -> list[Any]:
+    """Return the conditions on the version table of the earlier values that stood at `known_at`."""
+    return [DUES_VERSION.c.valid_from <= known_at, DUES_VERSION.c.superseded_at > known_at]
