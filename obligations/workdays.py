@@ -32,6 +32,11 @@ class WorkdayCalendar:
 
     holidays: frozenset[date] = field(default_factory=frozenset)
     workdays: frozenset[date] = field(default_factory=frozenset)
+    years: frozenset[int] = field(default_factory=frozenset)      # the years whose notice it holds
+
+    def missing_years(self, first: date, last: date) -> list[int]:
+        """Return the years from `first` to `last` whose holidays it does not know: there only weekends are rest days."""
+        return [year for year in range(first.year, last.year + 1) if year not in self.years]
 
     def is_workday(self, day: date) -> bool:
         """Return True when `day` is a working day (a 调休 Saturday counts as one)."""
@@ -52,11 +57,13 @@ def load_calendar(folder: Path | None = None) -> WorkdayCalendar:
     """Return the package's calendar extended and overridden by the files in `folder`."""
     holidays = set(chinese_calendar.holidays)
     workdays = set(chinese_calendar.workdays)
+    years = {d.year for d in holidays}
     for path in sorted(folder.glob("*.toml")) if folder and folder.is_dir() else []:
         year, extra_holidays, extra_workdays = _read_year_file(path)
         holidays = {d for d in holidays if d.year != year} | extra_holidays
         workdays = {d for d in workdays if d.year != year} | extra_workdays
-    return WorkdayCalendar(frozenset(holidays), frozenset(workdays))
+        years.add(year)
+    return WorkdayCalendar(frozenset(holidays), frozenset(workdays), frozenset(years))
 
 
 def _read_year_file(path: Path) -> tuple[int, set[date], set[date]]:

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 from datetime import date
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import app
+from obligations.rules import default_rules
 from compliance.report import tables
 from tests.conftest import TOWN_ORGS, roster_csv, write_csv
 
@@ -578,6 +580,28 @@ def test_an_exemption_counts_from_when_it_was_entered_until_it_was_withdrawn(sto
     assert status(None) == "missed"
     assert status(withdrawn - timedelta(seconds=1)) == "exempt"   # still in force then
     assert status(withdrawn) == "missed"
+
+
+def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: Path, monkeypatch):
+    """Without the State Council's notice for a year (chinesecalendar knows up to 2026), its 固定学习日 on holidays were kept without a word."""
+    later = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2099", "--format", "json"])
+    assert later.exit_code == 0 and json.loads(later.stdout)
+    assert "提示：没有2099年的节假日安排（国务院办公厅通知），这些年份只按周末判断工作日" in later.stderr
+    assert "workdays/2099.toml" in later.stderr
+    now = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2026", "--as-of", "2026-11-25"])
+    assert now.exit_code == 0 and "节假日安排" not in now.stderr
+    # Its file added (as README's "Working days" says), the year is known.
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    (data / "workdays").mkdir()
+    (data / "workdays" / "2099.toml").write_text('year = 2099\nsource = "通知"\nholidays = [2099-01-01]\n', encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_DATA", str(data))
+    default_rules.cache_clear()         # the rules are read once a process
+    try:
+        known = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2099", "--format", "json"])
+    finally:
+        default_rules.cache_clear()
+    assert known.exit_code == 0 and "节假日安排" not in known.stderr
 
 
 def test_demo_json_agrees_with_its_table(runner):

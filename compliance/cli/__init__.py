@@ -309,6 +309,17 @@ def _known_at(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=store_mod.TZ)
 
 
+def workdays_notice(first: date, last: date) -> None:
+    """Point out, on stderr, the years from `first` to `last` whose holiday notice the rules lack: their 固定学习日 are not moved off holidays."""
+    from obligations.paths import data_dir
+
+    missing = _rules().calendar.missing_years(first, last)
+    if missing:
+        years = "、".join(f"{y}年" for y in missing)
+        typer.echo(f"提示：没有{years}的节假日安排（国务院办公厅通知），这些年份只按周末判断工作日，节假日上的固定学习日不会顺延；"
+                   f"通知发布后请按其补充 {data_dir() / 'workdays' / f'{missing[0]}.toml'}（见 README「Working days」）", err=True)
+
+
 def _today() -> date:
     return datetime.now(store_mod.TZ).date()
 

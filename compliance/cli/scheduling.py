@@ -10,7 +10,7 @@ from dateutil.relativedelta import relativedelta
 
 from compliance import tracking
 from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
-from compliance.cli import FORMAT_OPTION, Format, _rules, app, console, fails_cleanly, make_folder, session
+from compliance.cli import FORMAT_OPTION, Format, _rules, app, console, fails_cleanly, make_folder, session, workdays_notice
 from compliance.errors import InputError, os_reason
 
 scheduler_app = typer.Typer(help="调度器：每月25日督查、每日提醒。", no_args_is_help=True)
@@ -187,6 +187,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
         raise InputError(f"--months：值「{months}」应为 1 到 24")
     today = store.today()
     until = today + relativedelta(months=months)
+    workdays_notice(today, until)
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
     data = build_calendar(coming(findings, today, until), path, load_settings().lead_days, store.clock())
     try:

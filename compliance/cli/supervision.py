@@ -11,7 +11,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, Format, _date_option, _id_argument, _rules, app, console, deduction_app, fails_cleanly,
-    make_folder, rectify_app, session, sheet_app, jobs_count,
+    make_folder, rectify_app, session, sheet_app, jobs_count, workdays_notice,
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
@@ -68,6 +68,7 @@ def supervise(
         if workbook and workbook[0] is not None:
             workbook[0].close()
     notice = early_notice(result.run.as_of)
+    workdays_notice(tracking.year_start(result.run.as_of), result.run.as_of)
     if fmt is Format.json:
         sys.stdout.write(json.dumps({**assessments.run_dict(result, files), "warnings": [notice] if notice else []},
                                     ensure_ascii=False, indent=2) + "\n")
