@@ -9,7 +9,6 @@ Errors are values with a place: `CatalogError` carries the file, the line and th
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -23,6 +22,7 @@ from obligations.cadence import (
     Period,
     TermCadence,
 )
+from obligations.files import CatalogError, read_toml
 from obligations.workdays import WorkdayCalendar
 
 T = TypeVar("T")
@@ -41,15 +41,6 @@ OBLIGATION_KEYS = {
     "require", "source", "note", "counts", "lecturer", "lead_days", "min_hours", "arrears_months", "quarterly_by",
     "from_joining_month",
 }
-
-
-class CatalogError(ValueError):
-    """A catalog that cannot be used: `str()` is one line naming the file, line and reason."""
-
-    def __init__(self, path: Path | str, line: int | None, reason: str):
-        self.path, self.line, self.reason = str(path), line, reason
-        where = f"{self.path}:{line}" if line else self.path
-        super().__init__(f"{where}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -148,11 +139,46 @@ class Catalog:
         return CalendarCadence(obligation.cadence, obligation.window)
 
 
+KIND_KEYS = frozenset({"slug", "name", "aliases", "derived", "measure"})
+
+
 def load_kinds(path: Path) -> dict[str, Kind]:
-    """Return the vocabulary of kinds by slug."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {k["slug"]: Kind(k["slug"], k["name"], tuple(k.get("aliases", ())), bool(k.get("derived", False)), k.get("measure"))
-            for k in raw["kind"]}
+    """Return the vocabulary of kinds by slug.
+
+    Raises CatalogError naming the file, line and reason for a syntax error, an unknown field, a
+    missing slug or name, and a slug, name or alias given twice: a second 「党课」 would take the
+    word over, and records typed 党课 would count for nothing.
+    """
+    raw = read_raw(path)
+    tables = raw.data.get("kind")
+    if not isinstance(tables, list) or not tables:
+        raise CatalogError(path, None, "没有任何 [[kind]]（记录类型）")
+    kinds: dict[str, Kind] = {}
+    words: dict[str, str] = {}
+
+    def error(reason: str, index: int, key: str | None) -> CatalogError:
+        return CatalogError(path, _line_of_table(raw.text, "kind", index, key), reason)
+
+    for i, k in enumerate(tables):
+        for key in k:
+            if key not in KIND_KEYS:
+                raise error(f"第 {i + 1} 个 kind：未知字段 {key!r}（可用：{'、'.join(sorted(KIND_KEYS))}）", i, key)
+        for key in ("slug", "name"):
+            if not isinstance(k.get(key), str) or not k[key].strip():
+                raise error(f"第 {i + 1} 个 kind：缺少字段 {key}", i, key if key in k else None)
+        aliases = k.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip() for a in aliases):
+            raise error(f"第 {i + 1} 个 kind：aliases 必须是名称的列表，如 [\"支部党员大会\"]", i, "aliases")
+        slug = k["slug"]
+        if slug in kinds:
+            raise error(f"记录类型 {slug!r} 重复", i, "slug")
+        for key, word in (("slug", slug), ("name", k["name"]), *(("aliases", a) for a in aliases)):
+            owner = words.get(word)
+            if owner is not None and owner != slug:
+                raise error(f"「{word}」已是记录类型 {owner!r} 的名称或别名，不能再用于 {slug!r}", i, key)
+            words[word] = slug
+        kinds[slug] = Kind(slug, k["name"], tuple(aliases), bool(k.get("derived", False)), k.get("measure"))
+    return kinds
 
 
 def kind_lookup(kinds: dict[str, Kind]) -> dict[str, str]:
@@ -216,19 +242,7 @@ class _RawCatalog:
 
 def read_raw(path: Path) -> _RawCatalog:
     """Parse one catalog file's TOML; a syntax error becomes a CatalogError with its line."""
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise CatalogError(path, None, f"不是 UTF-8 编码（第{exc.start + 1}个字节 0x{exc.object[exc.start]:02X}）：请另存为 UTF-8") from exc
-    except OSError as exc:
-        raise CatalogError(path, None, f"无法读取文件（{exc.strerror or type(exc).__name__}）") from exc
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib's reasons are English: the line and column are what a reader needs.
-        m = re.search(r"line (\d+), column (\d+)", str(exc))
-        raise CatalogError(path, int(m.group(1)) if m else None,
-                           f"TOML 语法错误（第{m.group(2)}列附近）" if m else "TOML 语法错误") from exc
+    text, data = read_toml(path)
     return _RawCatalog(path, text, data)
 
 
@@ -383,7 +397,10 @@ def load_catalogs(folder: Path, kinds: dict[str, Kind], calendar: WorkdayCalenda
         if not isinstance(name, str) or not name:
             raise raw.error("缺少字段 name（规则集名称）")
         if name in raws and extra is not None and path == extra:
-            pass  # the checked file replaces the installed catalog of the same name
+            # The checked file stands for the installed catalog of the same name (a new version of
+            # it, edited elsewhere); in the folder beside it, both would be loaded, and every command refused.
+            if extra.resolve().parent == folder.resolve():
+                raise raw.error(f"规则集名称 {name!r} 与同一目录中的 {raws[name].path} 重复：新的规则集须改用新名称", None, "name")
         elif name in raws:
             raise raw.error(f"规则集名称 {name!r} 与 {raws[name].path} 重复", None, "name")
         raws[name] = raw

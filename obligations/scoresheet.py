@@ -7,12 +7,12 @@ the grid sheet 98): `check_sheet` returns those as warnings, not errors. Errors 
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from obligations.catalog import SECTORS, CatalogError, _line_of_table, read_raw
+from obligations.files import read_toml
 
 SHEET_KEYS = {"name", "title", "source", "sectors", "total", "self_score", "bar", "veto", "section", "item", "note"}
 ITEM_KEYS = {"id", "section", "points", "text", "source", "auto", "inferred", "note"}
@@ -102,11 +102,14 @@ class Grading:
 
 def load_grading(path: Path) -> Grading:
     """Return the grade bands and quotas from `data/grading.toml`."""
-    raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    bands = tuple(sorted(((g["name"], float(g["min"])) for g in raw["grade"]), key=lambda b: -b[1]))
-    quota = raw.get("quota", {})
-    return Grading(bands, tuple(quota.get("max_share", {}).items()), tuple(quota.get("low_grades", ())),
-                   float(quota.get("low_share", 0.10)), float(quota.get("low_tolerance", 0.05)), raw.get("source", ""))
+    _, raw = read_toml(path)
+    try:
+        bands = tuple(sorted(((g["name"], float(g["min"])) for g in raw["grade"]), key=lambda b: -b[1]))
+        quota = raw.get("quota", {})
+        return Grading(bands, tuple(quota.get("max_share", {}).items()), tuple(quota.get("low_grades", ())),
+                       float(quota.get("low_share", 0.10)), float(quota.get("low_tolerance", 0.05)), raw.get("source", ""))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise CatalogError(path, None, "格式不对：须有 [[grade]]（name 与数字 min），[quota] 的份额须是数字") from None
 
 
 def _number(value: Any) -> bool:

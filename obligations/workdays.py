@@ -14,16 +14,17 @@ A file's dates override the package for that year.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import chinese_calendar
 
+from obligations.files import CatalogError, line_of_key, read_toml
 
-class WorkdayFileError(ValueError):
-    """A working-day file that cannot be used; the message names the file and the value."""
+
+class WorkdayFileError(CatalogError):
+    """A working-day file that cannot be used; the message names the file, the line and the value."""
 
 
 @dataclass(frozen=True)
@@ -66,21 +67,35 @@ def load_calendar(folder: Path | None = None) -> WorkdayCalendar:
     return WorkdayCalendar(frozenset(holidays), frozenset(workdays), frozenset(years))
 
 
+YEAR_KEYS = frozenset({"year", "source", "holidays", "workdays"})
+
+
 def _read_year_file(path: Path) -> tuple[int, set[date], set[date]]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise WorkdayFileError(f"{path}: {exc}") from exc
+        text, raw = read_toml(path)
+    except CatalogError as exc:
+        raise WorkdayFileError(exc.path, exc.line, exc.reason) from exc
+
+    def error(reason: str, key: str | None = None) -> WorkdayFileError:
+        return WorkdayFileError(path, line_of_key(text, key) if key else None, reason)
+
+    for key in raw:
+        if key not in YEAR_KEYS:
+            raise error(f"未知字段 {key!r}（可用：year、source、holidays、workdays）", key)
     year = raw.get("year")
-    if not isinstance(year, int):
-        raise WorkdayFileError(f"{path}: 缺少整数字段 year")
-    if not raw.get("source"):
-        raise WorkdayFileError(f"{path}: 缺少字段 source（国务院通知的名称）")
+    if not isinstance(year, int) or isinstance(year, bool):
+        raise error("缺少整数字段 year（如 year = 2027）", "year" if "year" in raw else None)
+    if not isinstance(raw.get("source"), str) or not raw["source"].strip():
+        raise error("缺少字段 source（国务院通知的名称）", "source" if "source" in raw else None)
     result = []
     for key in ("holidays", "workdays"):
         days = raw.get(key, [])
+        if not isinstance(days, list):
+            raise error(f"{key} 必须是日期的列表，如 [{year}-01-01]", key)
         for value in days:
+            if isinstance(value, str):
+                raise error(f"{key} 中的值 {value!r} 是文字：日期不加引号，写作 {value.strip(chr(34))}", key)
             if not isinstance(value, date) or value.year != year:
-                raise WorkdayFileError(f"{path}: {key} 中的值 {value} 不是 {year} 年的日期")
+                raise error(f"{key} 中的值 {value} 不是 {year} 年的日期", key)
         result.append(set(days))
     return year, result[0], result[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,53 @@ def test_days_past_the_28th_are_refused(tmp_path: Path):
     body = GOOD.replace('cadence = "yearly"', 'cadence = "dated"\ndays = [31]')
     with pytest.raises(CatalogError, match="1–28"):
         load_rules(extra_catalog=_write(tmp_path, body))
+
+
+def _data_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    shutil.copytree(DATA, folder)
+    return folder
+
+
+def test_a_copy_of_a_catalog_keeping_its_name_fails_its_check(runner, tmp_path: Path, monkeypatch):
+    """A copy of tuhe-2021 left with its name passed `catalog check`, then every command refused the folder."""
+    folder = _data_copy(tmp_path)
+    monkeypatch.setenv("COMPLIANCE_DATA", str(folder))
+    copy = folder / "catalogs" / "guanyun.toml"
+    copy.write_text((DATA / "catalogs" / "tuhe-2021.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    result = runner.invoke(app, ["catalog", "check", str(copy)])
+    assert result.exit_code == 2
+    assert f"guanyun.toml:2: 规则集名称 'tuhe-2021' 与同一目录中的 {folder / 'catalogs' / 'tuhe-2021.toml'} 重复：新的规则集须改用新名称" in result.stderr
+    # Edited elsewhere, it is checked as the new version of the installed one.
+    copy.unlink()
+    outside = tmp_path / "tuhe-2021.toml"
+    outside.write_text((DATA / "catalogs" / "tuhe-2021.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    assert runner.invoke(app, ["catalog", "check", str(outside)]).exit_code == 0
+
+
+@pytest.mark.parametrize("extra, line, words", [
+    # A second 「党课」 took the word over: `log 党课` made records that counted for nothing.
+    ('[[kind]]\nslug = "volunteer_service2"\nname = "党课"\n', 3, "「党课」已是记录类型 'party_lecture' 的名称或别名，不能再用于 'volunteer_service2'"),
+    ('[[kind]]\nslug = "party_lecture"\nname = "党课2"\n', 2, "记录类型 'party_lecture' 重复"),
+    ('[[kind]]\nslug = "x_kind"\nnmae = "某活动"\n', 3, "未知字段 'nmae'"),
+    ('[[kind]]\nslug = "x_kind"\naliases = ["支部党员大会"]\nname = "某活动"\n', 3, "「支部党员大会」已是记录类型 'party_congress'"),
+    ('[[kind\nslug = "x"\n', 1, "TOML 语法错误"),
+])
+def test_a_bad_vocabulary_is_named_by_file_line_and_reason(tmp_path: Path, extra: str, line: int, words: str):
+    folder = _data_copy(tmp_path)
+    kinds = folder / "kinds.toml"
+    before = kinds.read_text(encoding="utf-8").rstrip("\n") + "\n\n"
+    kinds.write_text(before + extra, encoding="utf-8")
+    with pytest.raises(CatalogError) as caught:
+        load_rules(folder)
+    assert caught.value.path == str(kinds) and words in caught.value.reason
+    assert caught.value.line == before.count("\n") + line
+
+
+def test_a_missing_rule_file_is_named(tmp_path: Path):
+    """A data folder without grading.toml ended every command in a FileNotFoundError traceback."""
+    folder = _data_copy(tmp_path)
+    (folder / "grading.toml").unlink()
+    with pytest.raises(CatalogError) as caught:
+        load_rules(folder)
+    assert str(caught.value) == f"{folder / 'grading.toml'}: 文件不存在（规则目录不全：请从本软件的 data 目录复制）"

@@ -36,7 +36,10 @@ def test_a_year_file_replaces_the_package_for_its_year(tmp_path: Path):
     ('source = "x"\n', "year"),
     ("year = 2031\n", "source"),
     ('year = 2031\nsource = "x"\nholidays = [2030-01-01]\n', "2030-01-01"),
-    ("year = = 2031", "2031.toml"),
+    ("year = = 2031", "2031.toml:1: TOML 语法错误"),
+    # A quoted date was called "not a date of 2031"; a misspelt key was taken without a word.
+    ('year = 2031\nsource = "x"\nholidays = ["2031-01-01"]\n', r"2031.toml:3: holidays 中的值 '2031-01-01' 是文字：日期不加引号"),
+    ('year = 2031\nsource = "x"\nworkday = [2031-02-08]\n', "2031.toml:3: 未知字段 'workday'"),
 ])
 def test_bad_year_files_name_the_file_and_the_problem(tmp_path: Path, body: str, words: str):
     (tmp_path / "2031.toml").write_text(body, encoding="utf-8")
