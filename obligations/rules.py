@@ -27,6 +27,11 @@ class Rules:
         """Return the slug for a slug, Chinese name or alias (spaces ignored), or None."""
         return self.lookup.get(word.strip().replace(" ", ""))
 
+    def kind_name(self, slug: str) -> str:
+        """Return the name users see for a record kind; a kind the vocabulary no longer (or not here) defines is shown by its slug, marked."""
+        kind = self.kinds.get(slug)
+        return kind.name if kind is not None else f"{slug}（规则中无此类型）"
+
     def sheet(self, name: str):
         """Return the scoring sheet called `name`; KeyError names the known ones."""
         try:

@@ -604,6 +604,27 @@ def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: 
     assert known.exit_code == 0 and "节假日安排" not in known.stderr
 
 
+def test_a_record_of_a_kind_these_rules_lack_is_still_listed(runner, db, tmp_path: Path, monkeypatch):
+    """Logged where the county's data folder adds a kind, a record made `record list` and `record show` fail elsewhere with its bare slug."""
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    with (data / "kinds.toml").open("a", encoding="utf-8") as kinds:
+        kinds.write('\n[[kind]]\nslug = "volunteer_service"\nname = "志愿服务"\n')
+    monkeypatch.setenv("COMPLIANCE_DATA", str(data))
+    default_rules.cache_clear()
+    try:
+        logged = runner.invoke(app, db + ["log", "志愿服务", "--org", "ZZ1", "--date", "2026-11-20", "--topic", "环境整治"])
+    finally:
+        monkeypatch.delenv("COMPLIANCE_DATA")
+        default_rules.cache_clear()
+    assert logged.exit_code == 0, logged.output
+    listed = runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [r["name"] for r in json.loads(listed.stdout)] == ["volunteer_service（规则中无此类型）"]
+    shown = runner.invoke(app, db + ["record", "show", "1"])
+    assert shown.exit_code == 0 and "volunteer_service" in shown.stdout
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

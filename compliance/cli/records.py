@@ -133,7 +133,7 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str
     paths = store.org_paths({record.org_id for record, _ in found})
     notes = []
     for record, note in found[:importing.PROBLEMS_SHOWN]:
-        named = f"记录 {record.id}（{paths[record.org_id]} {_rules().kinds[record.kind].name} {record.held_on.isoformat()}）"
+        named = f"记录 {record.id}（{paths[record.org_id]} {_rules().kind_name(record.kind)} {record.held_on.isoformat()}）"
         note = note.replace("（--counterpart）", "")
         head, _, body = note.partition("：")
         notes.append(f"{head}：{body.replace('这条记录', named, 1)}" if "这条记录" in body else f"{head}：{named}{body}")
@@ -213,7 +213,7 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
         member, owed = alone.not_mobile
         notes.append(f"提示：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
     if alone.not_owed and alone.record is not None:
-        kind = _rules().kinds[alone.record.kind].name
+        kind = _rules().kind_name(alone.record.kind)
         notes.append(f"提示：这个党组织不需要召开{kind}（如没有支委会或党小组），这条记录只作留存，不计入任何一项完成情况")
     if alone.alone_in_talk:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")

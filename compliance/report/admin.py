@@ -34,7 +34,7 @@ ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "du
 def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
     """Return one stored version as the JSON object `record show` and `record list` print."""
     return {
-        "id": v["record_id"], "version": v["version"], "org": org, "kind": v["kind"], "name": rules.kinds[v["kind"]].name,
+        "id": v["record_id"], "version": v["version"], "org": org, "kind": v["kind"], "name": rules.kind_name(v["kind"]),
         "date": v["held_on"].isoformat(), "expected": v["expected"], "present": v["present"], "topic": v["topic"],
         "group": v["group_name"], "member": v.get("member_name"), "secretary_signed": v["secretary_signed"],
         "recorder_signed": v["recorder_signed"], "photos": v["photos"], "hours": v["hours"],
