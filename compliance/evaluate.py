@@ -205,7 +205,7 @@ def judges_dues_by_member(catalog: Catalog) -> bool:
     version of an obligation is judged on the records of its newest version's kind (`evaluate_org`).
     """
     def make() -> bool:
-        for newest in catalog.obligations:
+        for newest in (*catalog.obligations, *(o for o, _ in catalog.dropped)):
             on_dues = (newest.counts or newest.slug) == DUES
             ob: Obligation | None = newest
             while ob is not None:
@@ -530,18 +530,31 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
                 terms = _terms(org, newest, kind_records, first, last, as_of, by_kind.get("term_delay", []))
                 findings.extend(f for f in terms if keep is None or f.status in keep)
             continue
-        # A local catalog that changes an inherited rule from its own date leaves the earlier
-        # periods to the rule it replaced: walk the versions, newest first.
-        ob: Obligation | None = newest
-        until: date | None = None
-        while ob is not None:
-            if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
-                periods, on_time = _series(catalog, ob, first, last, until)
-                if periods:
-                    findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
-                                                   bare_met, paid if (newest.counts or newest.slug) == DUES else None))
-            until, ob = ob.valid_from, ob.previous
+        _judge_versions(catalog, org, newest, None, kind_records, first, last, as_of, by_kind, keep, bare_met, paid, findings)
+    # One a local catalog dropped from its own date is still owed for the periods before it.
+    for newest, until in catalog.dropped:
+        if newest.slug not in skip and newest.cadence != "term":
+            _judge_versions(catalog, org, newest, until, by_kind.get(newest.counts or newest.slug, []), first, last, as_of, by_kind,
+                            keep, bare_met, paid, findings)
     return findings
+
+
+def _judge_versions(catalog: Catalog, org: OrgFacts, newest: Obligation, until: date | None, kind_records: list[Record],
+                    first: date, last: date, as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
+                    bare_met: bool, paid: Paid | None, findings: list[Finding]) -> None:
+    """Judge the periods of `newest` and its earlier versions that start before `until` (every one when None), into `findings`.
+
+    A local catalog that changes an inherited rule from its own date leaves the earlier periods
+    to the rule it replaced: the versions are walked newest first.
+    """
+    ob: Obligation | None = newest
+    while ob is not None:
+        if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
+            periods, on_time = _series(catalog, ob, first, last, until)
+            if periods:
+                findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
+                                               bare_met, paid if (newest.counts or newest.slug) == DUES else None))
+        until, ob = ob.valid_from, ob.previous
 
 
 def _by_member(records: Iterable[Record]) -> dict[str, list[Record]]:

@@ -111,6 +111,9 @@ class Catalog:
     default_sheet: str | None = None
     path: str = ""
     calendar: WorkdayCalendar = field(default_factory=WorkdayCalendar, repr=False, compare=False)
+    # Inherited obligations `drop` removed, each with the day from which it is no longer owed: the
+    # periods before that day are still judged by the rule as it was (the catalog's valid_from).
+    dropped: tuple[tuple[Obligation, date], ...] = ()
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def obligation(self, slug: str) -> Obligation | None:
@@ -346,10 +349,11 @@ def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kin
     data = raw.data
     inherited = {o.slug: o for o in parent.obligations} if parent else {}
     order = list(inherited)
+    dropped = list(parent.dropped) if parent else []
     for slug in data.get("drop", []):
         if slug not in inherited:
             raise raw.error(f"drop 中的 {slug!r} 不是继承来的事项", None, "drop")
-        del inherited[slug]
+        dropped.append((inherited.pop(slug), data["valid_from"]))
         order.remove(slug)
     seen: set[str] = set()
     obligations = dict(inherited)
@@ -378,6 +382,8 @@ def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kin
         default_sheet=data.get("default_sheet", parent.default_sheet if parent else None),
         path=str(raw.path),
         calendar=calendar,
+        # One added again under its slug is a new rule: it alone judges it.
+        dropped=tuple((ob, until) for ob, until in dropped if ob.slug not in obligations),
     )
 
 

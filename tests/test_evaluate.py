@@ -596,3 +596,23 @@ def test_a_rule_changed_from_its_date_is_judged_on_the_payments_as_its_newest_ve
         if by_member:
             assert evaluate_org(catalog, org, [], date(2026, 1, 1), date(2026, 12, 31), date(2026, 12, 20), keep, bare_met=bare,
                                 paid={"李在家": [(2, months)]}) == expected
+
+
+def test_an_obligation_dropped_from_a_date_is_still_owed_before_it(tmp_path):
+    """`drop` removed the obligation from every year: 民主评议 of 2025 vanished under a catalog valid from 2026."""
+    from obligations.rules import load_rules
+
+    path = tmp_path / "haian.toml"
+    path.write_text('name = "haian-2026"\nextends = "national-2018"\nvalid_from = 2026-01-01\nsource = "某组发〔2026〕1号"\n'
+                    'drop = ["member_review"]\n', encoding="utf-8")
+    catalog = load_rules(extra_catalog=path).catalog("haian-2026")
+    assert catalog.obligation("member_review") is None
+    found = evaluate_org(catalog, BRANCH, [Record(7, 1, "member_review", date(2025, 12, 10), date(2025, 12, 10), 9, 9)],
+                         date(2025, 1, 1), date(2026, 12, 31), date(2026, 12, 31))
+    reviews = [(f.period, f.status, f.records) for f in found if f.obligation == "member_review"]
+    assert reviews == [("2025", "met", (7,))]
+    # Unmet, it is missed for 2025 and owed nothing for 2026; and a supervision's narrowed judging keeps it apart.
+    missed = evaluate_org(catalog, BRANCH, [], date(2025, 1, 1), date(2026, 12, 31), date(2026, 12, 31), keep=("missed",))
+    assert [(f.period, f.status) for f in missed if f.obligation == "member_review"] == [("2025", "missed")]
+    skipped = evaluate_org(catalog, BRANCH, [], date(2025, 1, 1), date(2026, 12, 31), date(2026, 12, 31), skip=("member_review",))
+    assert not [f for f in skipped if f.obligation == "member_review"]
