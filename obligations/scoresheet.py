@@ -228,6 +228,13 @@ def load_sheets(folder: Path, obligations: set[str]) -> SheetSet:
         sheet, warnings = read_sheet(path, obligations)
         if sheet.name in found.sheets:
             raise CatalogError(path, None, f"评分表名称 {sheet.name!r} 与 {found.sheets[sheet.name].path} 重复")
+        # A sector's sheet is chosen by its sectors; with two, the file names' order chose one for every branch of it.
+        for other in found.sheets.values():
+            shared = [s for s in sheet.sectors if s in other.sectors]
+            if shared:
+                raise CatalogError(path, _line_of_table(read_raw(path).text, None, None, "sectors"),
+                                   f"评分表 {sheet.name!r} 与 {other.name!r}（{other.path}）都按领域适用于{'、'.join(shared)}：一个领域只能有一份；"
+                                   "只给部分党组织用的评分表请去掉 sectors，由其规则集的 default_sheet 或 score --sheet 选用")
         found.sheets[sheet.name] = sheet
         found.warnings[sheet.name] = warnings
     return found

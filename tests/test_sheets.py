@@ -94,3 +94,25 @@ def test_an_obligation_feeding_two_items_is_warned(tmp_path: Path, rules):
     path.write_text(body, encoding="utf-8")
     _, warnings = read_sheet(path, set(rules.kinds))
     assert any("重复扣分" in w for w in warnings)
+
+
+def test_two_sheets_for_one_sector_are_refused(runner, tmp_path: Path, monkeypatch):
+    """A county's sheet copied from village-2020 took over every 农村 branch, chosen by the file names' order, without a word."""
+    import shutil
+
+    from obligations.rules import load_rules
+
+    body = (DATA / "village-2020.toml").read_text(encoding="utf-8").replace('name = "village-2020"', 'name = "gy-2026"')
+    outside = tmp_path / "gy-2026.toml"
+    outside.write_text(body, encoding="utf-8")
+    checked = runner.invoke(app, ["sheet", "check", str(outside)])
+    assert checked.exit_code == 2 and "评分表 gy-2026 与已安装的 village-2020" in checked.stderr and "都按领域适用于农村、社区" in checked.stderr
+    data = tmp_path / "data"
+    shutil.copytree(DATA.parent, data)
+    (data / "scoresheets" / "gy-2026.toml").write_text(body, encoding="utf-8")
+    with pytest.raises(CatalogError, match="与 'gy-2026'.*都按领域适用于农村、社区：一个领域只能有一份") as caught:
+        load_rules(data)
+    assert caught.value.path == str(data / "scoresheets" / "village-2020.toml") and caught.value.line == 5
+    # Without sectors it is chosen only where named (a catalog's default_sheet, or --sheet).
+    (data / "scoresheets" / "gy-2026.toml").write_text(body.replace('sectors = ["农村", "社区"]', "sectors = []"), encoding="utf-8")
+    assert set(load_rules(data).sheets.sheets) >= {"gy-2026", "village-2020"}

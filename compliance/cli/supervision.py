@@ -250,6 +250,11 @@ def sheet_check(file: Path = typer.Argument(..., metavar="文件", help="评分�
     if not file.is_file():
         raise InputError(f"{file}：{'是文件夹，不是文件' if file.is_dir() else '文件不存在'}")
     sheet, warnings = read_sheet(file, set(_rules().kinds))
+    for other in _rules().sheets.sheets.values():
+        shared = [s for s in sheet.sectors if s in other.sectors]
+        if shared and other.name != sheet.name:       # the same name: a new version of an installed sheet
+            raise InputError(f"{file}：评分表 {sheet.name} 与已安装的 {other.name}（{other.path}）都按领域适用于{'、'.join(shared)}："
+                             "一个领域只能有一份；只给部分党组织用的评分表请去掉 sectors，由其规则集的 default_sheet 或 score --sheet 选用")
     console.print(f"{file}：评分表 {sheet.name} 检查通过，共 {len(sheet.items)} 个条目，合计 {sheet.max_points:g} 分。")
     for w in warnings:
         console.print(f"[yellow]提醒：{w}[/]", soft_wrap=True)
