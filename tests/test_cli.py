@@ -625,6 +625,22 @@ def test_a_record_of_a_kind_these_rules_lack_is_still_listed(runner, db, tmp_pat
     assert shown.exit_code == 0 and "volunteer_service" in shown.stdout
 
 
+def test_a_new_catalog_for_a_branch_is_said_to_rejudge_its_past(runner, db, tmp_path: Path, monkeypatch):
+    """A township user gave a branch another 执行规定; its past misses vanished and others appeared, without a word."""
+    changed = "名称,上级,类型,代码,执行规定\n第一党支部,朱庄村党总支,党支部,ZZ1,wujin-2016"
+    monkeypatch.setenv("COLUMNS", "300")
+    result = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", changed))], terminal_width=300)
+    assert result.exit_code == 0, result.output
+    assert (f"提示：「{BRANCH}」的执行规定由 tuhe-2021 改为 wujin-2016：以往各期（包括已督查的月份）也将按 wujin-2016 重新判断；"
+            '如只从某日起执行新规定，请让新规则集 extends = "tuhe-2021" 并以 valid_from 写明起始日期') in result.stdout
+    again = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", changed))], terminal_width=300)
+    assert "执行规定" not in again.stdout
+    # Set on the township, it reaches every branch below that follows it.
+    town = "名称,上级,类型,代码,执行规定\n图河镇党委,,乡镇党委,TH,national-2018"
+    moved = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "t.csv", town))], terminal_width=300)
+    assert "提示：「图河镇党委」等4个党组织的执行规定由 tuhe-2021 改为 national-2018" in moved.stdout
+
+
 def test_demo_json_agrees_with_its_table(runner):
     rows = json.loads(runner.invoke(app, ["demo", "--format", "json"]).stdout)
     assert rows and {r["status"] for r in rows} <= {"missed", "invalid", "due"}

@@ -60,9 +60,23 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 @fails_cleanly
 def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
+    from compliance.orgs import OrgIndex
+
     store, actor = session()
-    before = {o.id: o.founded for o in store.orgs()}
+    earlier = store.orgs()
+    before = {o.id: o.founded for o in earlier}
     _report_import("党组织", importing.import_orgs(store, _rules(), file, actor))
+    # A branch's rules are its catalog's for every period, past ones too: a new 执行规定 rejudges its history.
+    fallback = tracking.default_catalog(store)
+    old, new = OrgIndex(earlier), OrgIndex(store.orgs())
+    moved = [(o.path, old.catalog_of(old.by_id[o.id], fallback), new.catalog_of(o, fallback)) for o in new.by_id.values()
+             if o.id in old.by_id and old.catalog_of(old.by_id[o.id], fallback) != new.catalog_of(o, fallback)]
+    if moved:
+        path, was, now = moved[0]
+        more = f"等{len(moved)}个党组织" if len(moved) > 1 else ""
+        console.print(f"提示：「{path}」{more}的执行规定由 {was} 改为 {now}：以往各期（包括已督查的月份）也将按 {now} 重新判断；"
+                      f"如只从某日起执行新规定，请让新规则集 extends = \"{was}\" 并以 valid_from 写明起始日期（见 README「Adding a catalog」）",
+                      style="yellow", markup=False, soft_wrap=True)
     # One may be registered ahead of its founding; until then it owes nothing, and a mistyped year
     # (2062 for 2026) would keep it out of every check for decades. Named once, by the import that dates it.
     today = store.today()
