@@ -25,13 +25,15 @@ COMPLIANCE_WEBHOOK_URL, COMPLIANCE_WEBHOOK_FORMAT), which wins over the file.
 from __future__ import annotations
 
 import os
-import tomllib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Collection
 
 import platformdirs
 
 from compliance.errors import InputError
+from obligations.files import CatalogError, line_in_table, read_toml
 
 WEBHOOK_FORMATS = ("wecom", "dingtalk")
 
@@ -79,30 +81,83 @@ def config_path() -> Path:
     return Path(os.environ.get("COMPLIANCE_CONFIG") or platformdirs.user_config_path("compliance", appauthor=False) / "compliance.toml")
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Return the settings; a missing file means defaults (console reminders only)."""
+SECTIONS = {"smtp": {"host", "port", "sender", "user", "password"}, "webhook": {"url", "format"}}
+TOP_KEYS = {"smtp", "webhook", "lead_days", "recipient"}
+RECIPIENT_KEYS = {"org", "email", "webhook"}
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def load_settings(path: Path | None = None, obligations: Collection[str] | None = None) -> Settings:
+    """Return the settings; a missing file means defaults (console reminders only).
+
+    A setting that cannot be used is an InputError naming the file (or variable), the line and
+    the value: an unknown section or key (a misspelt one would be ignored), a port that is not a
+    number, an address that is not one, a lead time that is not a whole number of days or (given
+    `obligations`, the slugs it may name) names no obligation.
+    """
     path = path or config_path()
     raw: dict = {}
+    text = ""
     if path.is_file():
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}：配置文件格式错误：{exc}") from None
+            text, raw = read_toml(path)
+        except CatalogError as exc:
+            raise InputError(f"配置文件 {exc}") from None
+
+    def fail(reason: str, key: str | None = None, header: str | None = None, index: int = 0) -> InputError:
+        line = line_in_table(text, header, key, index) if key or header else None
+        return InputError(f"配置文件 {path}{f':{line}' if line else ''}：{reason}")
+
+    for key, value in raw.items():
+        if key not in TOP_KEYS:
+            header = next((h for h in (f"[{key}]", f"[[{key}]]") if line_in_table(text, h, None)), None)
+            raise fail(f"未知的设置「{key}」（可用：smtp、webhook、lead_days、recipient）", None if header else key, header)
+        if key in SECTIONS:
+            if not isinstance(value, dict):
+                raise fail(f"{key} 应写成 [{key}] 一节", key)
+            for name in value:
+                if name not in SECTIONS[key]:
+                    raise fail(f"[{key}] 中未知的设置「{name}」（可用：{'、'.join(sorted(SECTIONS[key]))}）", name, f"[{key}]")
     smtp, hook = raw.get("smtp", {}), raw.get("webhook", {})
     env = os.environ
     fmt = env.get("COMPLIANCE_WEBHOOK_FORMAT") or hook.get("format", "wecom")
     if fmt not in WEBHOOK_FORMATS:
-        raise InputError(f"{path}：webhook format 应为 {' 或 '.join(WEBHOOK_FORMATS)}（值：{fmt}）")
-    lead = {"default": 5, **{k: int(v) for k, v in raw.get("lead_days", {}).items()}}
+        if env.get("COMPLIANCE_WEBHOOK_FORMAT"):
+            raise InputError(f"环境变量 COMPLIANCE_WEBHOOK_FORMAT：值「{fmt}」应为 {' 或 '.join(WEBHOOK_FORMATS)}")
+        raise fail(f"[webhook] format 应为 {' 或 '.join(WEBHOOK_FORMATS)}（值：{fmt}）", "format", "[webhook]")
+    leads = raw.get("lead_days", {})
+    if not isinstance(leads, dict):
+        raise fail("lead_days 应写成 [lead_days] 一节", "lead_days")
+    lead = {"default": 5}
+    for name, days in leads.items():
+        if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 366:
+            raise fail(f"[lead_days] {name} 应为 0 到 366 的整数天数（值：{days!r}）", name, "[lead_days]")
+        if obligations is not None and name != "default" and name not in obligations:
+            raise fail(f"[lead_days] 中的「{name}」不是事项代码（如 study_day、party_congress，见 data/kinds.toml）", name, "[lead_days]")
+        lead[name] = days
     recipients = []
     for i, r in enumerate(raw.get("recipient", []), start=1):
-        if not isinstance(r, dict) or not r.get("org"):
-            raise InputError(f"{path}：第 {i} 个 [[recipient]] 须有 org")
-        recipients.append(Recipient(r["org"], r.get("email"), bool(r.get("webhook", False))))
+        if not isinstance(r, dict) or not r.get("org") or not isinstance(r["org"], str):
+            raise fail(f"第 {i} 个 [[recipient]] 须有 org（党组织的代码、路径或唯一名称）", "org", "[[recipient]]", i - 1)
+        for name in r:
+            if name not in RECIPIENT_KEYS:
+                raise fail(f"第 {i} 个 [[recipient]] 中未知的设置「{name}」（可用：org、email、webhook）", name, "[[recipient]]", i - 1)
+        email = r.get("email")
+        if email is not None and (not isinstance(email, str) or not EMAIL.fullmatch(email.strip())):
+            raise fail(f"第 {i} 个 [[recipient]] 的 email「{email}」不是邮箱地址", "email", "[[recipient]]", i - 1)
+        if not isinstance(r.get("webhook", False), bool):
+            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 应为 true 或 false（值：{r['webhook']!r}）", "webhook", "[[recipient]]", i - 1)
+        recipients.append(Recipient(r["org"].strip(), email.strip() if email else None, r.get("webhook", False)))
+    port_text = env.get("COMPLIANCE_SMTP_PORT")
+    port_value: object = port_text if port_text else smtp.get("port", 25)
     try:
-        port = int(env.get("COMPLIANCE_SMTP_PORT") or smtp.get("port", 25))
-    except ValueError:
-        raise InputError(f"SMTP 端口「{env.get('COMPLIANCE_SMTP_PORT')}」不是整数") from None
+        port = int(port_value) if not isinstance(port_value, bool) else -1
+    except (TypeError, ValueError):
+        port = -1
+    if not 1 <= port <= 65535:
+        if port_text:
+            raise InputError(f"环境变量 COMPLIANCE_SMTP_PORT：值「{port_text}」不是端口号（1 到 65535 的整数）")
+        raise fail(f"[smtp] port：值「{port_value}」不是端口号（1 到 65535 的整数）", "port", "[smtp]")
     return Settings(
         smtp_host=env.get("COMPLIANCE_SMTP_HOST") or smtp.get("host"), smtp_port=port,
         smtp_sender=env.get("COMPLIANCE_SMTP_SENDER") or smtp.get("sender", "compliance@localhost"),

@@ -42,3 +42,25 @@ def line_of_key(text: str, key: str) -> int | None:
     """Return the 1-based line where the top-level `key` is set, if any."""
     pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
     return next((i + 1 for i, line in enumerate(text.splitlines()) if pattern.match(line)), None)
+
+
+def line_in_table(text: str, header: str | None, key: str | None, index: int = 0) -> int | None:
+    """Return the 1-based line of `key` in the `index`-th table headed `header` ("[smtp]", "[[recipient]]"), or of the header itself.
+
+    Without `header`, among the top-level keys. None when there is no such table.
+    """
+    lines = text.splitlines()
+    if header is None:
+        lo = -1
+    else:
+        starts = [i for i, line in enumerate(lines) if line.strip() == header]
+        if index >= len(starts):
+            return None
+        lo = starts[index]
+    hi = next((i for i in range(lo + 1, len(lines)) if lines[i].lstrip().startswith("[")), len(lines))
+    if key is not None:
+        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=")
+        found = next((i for i in range(lo + 1, hi) if pattern.match(lines[i])), None)
+        if found is not None:
+            return found + 1
+    return lo + 1 if header is not None else None

@@ -451,3 +451,49 @@ def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it
     assert runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders", "--time", "08:00"]).exit_code == 0
     rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
     assert sorted(r["trigger"] for r in rows) == ["每天 08:00", "每月26日 09:00"]
+
+
+@pytest.mark.parametrize("body, message", [
+    # The port's value was shown as None, with no file, after the job had been changed.
+    ('[smtp]\nhost = "127.0.0.1"\nport = "twenty-five"\n', ":3：[smtp] port：值「twenty-five」不是端口号（1 到 65535 的整数）"),
+    ('[smtp]\nhost = "127.0.0.1"\nprot = 25\n', ":3：[smtp] 中未知的设置「prot」"),
+    ('[lead_days]\nstudy_dya = 3\n', ":2：[lead_days] 中的「study_dya」不是事项代码"),
+    ('[lead_days]\nparty_congress = -2\n', ":2：[lead_days] party_congress 应为 0 到 366 的整数天数（值：-2）"),
+    ('[[recipient]]\norg = "ZZ1"\n\n[[recipient]]\norg = "ZZ2"\nemail = "not-an-email"\n',
+     ":6：第 2 个 [[recipient]] 的 email「not-an-email」不是邮箱地址"),
+    ('[[recipient]]\norg = "ZZ1"\nwebhook = "yes"\n', ":3：第 1 个 [[recipient]] 的 webhook 应为 true 或 false"),
+    ('[smpt]\nhost = "x"\n', ":1：未知的设置「smpt」"),
+    ('[smtp\nhost = "x"\n', ":1: TOML 语法错误"),
+])
+def test_a_reminder_setting_that_cannot_be_used_is_named_before_anything_changes(runner, tmp_path: Path, town: Store, monkeypatch,
+                                                                                 body: str, message: str):
+    """Misspelt keys, impossible lead times and addresses passed; a bad port was named as 「None」 once the job was changed."""
+    from compliance.cli import app
+    from compliance.schedule import JobBook
+
+    config = tmp_path / "compliance.toml"
+    config.write_text(body, encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_CONFIG", str(config))
+    result = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith(f"错误：配置文件 {config}") and message in result.stderr, result.stderr
+    book = JobBook(town)
+    try:
+        assert book.jobs() == []
+    finally:
+        book.close()
+
+
+def test_a_recipient_the_tree_does_not_hold_is_pointed_out(runner, tmp_path: Path, town: Store, monkeypatch):
+    from compliance.cli import app
+
+    config = tmp_path / "compliance.toml"
+    config.write_text('[smtp]\nhost = "127.0.0.1"\n\n[[recipient]]\norg = "不存在村党支部"\nemail = "a@example.org"\n', encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_CONFIG", str(config))
+    monkeypatch.setenv("COMPLIANCE_SMTP_PORT", "0")
+    refused = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
+    assert refused.exit_code == 2 and "环境变量 COMPLIANCE_SMTP_PORT：值「0」不是端口号" in refused.stderr
+    monkeypatch.delenv("COMPLIANCE_SMTP_PORT")
+    result = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
+    assert result.exit_code == 0, result.output
+    assert "收件党组织「不存在村党支部」找不到，不会收到提醒" in "".join(result.stdout.split())

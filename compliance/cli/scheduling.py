@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from dateutil.relativedelta import relativedelta
@@ -31,9 +31,8 @@ def scheduler_run(poll: float = typer.Option(30.0, "--poll", help="检查间隔�
     require_administrator(store, actor, "scheduler")
     if not 0 < poll <= 3600:
         raise InputError(f"--poll：值「{poll}」应为 0 到 3600 秒之间")
-    settings = load_settings()
-    for warning in settings.unreached():
-        console.print(f"提示：{warning}", style="yellow", markup=False, soft_wrap=True)
+    settings = load_settings(obligations=_rules().kinds)
+    _settings_notes(store, settings)
     runner = Runner(store, _rules(), settings, name)
     runner.run_forever(poll, lambda line: console.print(line, soft_wrap=True))
 
@@ -103,6 +102,7 @@ def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每�
 
     store, actor = session()
     require_administrator(store, actor, "scheduler")
+    settings = load_settings(obligations=_rules().kinds)      # a setting that cannot be used stops it before the job changes
     book = JobBook(store)
     try:
         book.add_reminders(at)
@@ -110,8 +110,22 @@ def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每�
     finally:
         book.close()
     console.print(f"已添加任务 reminders，下次运行 {next_run}")
-    for warning in load_settings().unreached():
-        console.print(f"提示：{warning}", style="yellow", markup=False, soft_wrap=True)
+    _settings_notes(store, settings)
+
+
+def _settings_notes(store: Any, settings: Any) -> None:
+    """Point out what in the reminder settings reaches nobody: a channel without recipients, a recipient the tree does not hold."""
+    from compliance.orgs import OrgIndex
+
+    notes = list(settings.unreached())
+    index = OrgIndex(store.orgs())
+    for r in settings.recipients:
+        found = index.find(r.org)
+        if not hasattr(found, "id"):
+            notes.append(f"{settings.path or '配置'}：收件党组织「{r.org}」{'不唯一' if found else '找不到'}，不会收到提醒"
+                         "（请写代码或完整路径）")
+    for note in notes:
+        console.print(f"提示：{note}", style="yellow", markup=False, soft_wrap=True)
 
 
 @scheduler_app.command("remove")
@@ -189,7 +203,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
     until = today + relativedelta(months=months)
     workdays_notice(today, until)
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
-    data = build_calendar(coming(findings, today, until), path, load_settings().lead_days, store.clock())
+    data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock())
     try:
         make_folder(out.parent)      # as supervise --out and backup do
         out.write_bytes(data)
