@@ -37,14 +37,33 @@ class Reminder:
     reason: str
 
 
-def _line(f: Finding, today: date) -> str:
-    who = f" {f.group or f.member}" if f.group or f.member else ""
+# Members named in one line of a reminder; the rest are counted.
+NAMES_SHOWN = 5
+
+
+def _line(f: Finding, today: date, members: list[str] | None = None) -> str:
+    """Return a reminder's line for a finding; with `members`, for that item of each of them (one line, not one each)."""
+    if members:
+        shown = "、".join(members[:NAMES_SHOWN]) + (f"等{len(members)}人" if len(members) > NAMES_SHOWN else "")
+        who = f" {shown}"
+    else:
+        who = f" {f.group or f.member}" if f.group or f.member else ""
     when = period_label(f.period, today.year)
     if f.status == "due":
         left = f"还剩{f.days_left}天（{f.due.isoformat()}截止）" if f.days_left else f"今天（{f.due.isoformat()}）截止"
         return f"· {f.name}{who} {when}：{left}"
-    problems = f"（{flag_text(f.flags)}）" if f.flags else ""
+    problems = f"（{flag_text(f.flags)}）" if f.flags and not members else ""
     return f"· {f.name}{who} {when}：{STATUS_LABELS[f.status]}，已逾期{(today - f.due).days}天{problems}"
+
+
+def _lines(findings: list[Finding], today: date, newest_first: bool) -> list[str]:
+    """Return the lines for `findings`, by due date: one line per item, members owing the same item on one line."""
+    groups: dict[tuple, list[Finding]] = {}
+    for f in findings:
+        key = (f.obligation, f.period, f.status, f.due) if f.member else (id(f),)
+        groups.setdefault(key, []).append(f)
+    ordered = sorted(groups.values(), key=lambda g: g[0].due, reverse=newest_first)
+    return [_line(g[0], today, [f.member for f in g if f.member] if g[0].member else None) for g in ordered]
 
 
 def short_path(path: str) -> str:
@@ -53,7 +72,12 @@ def short_path(path: str) -> str:
 
 
 def compose(findings: list[Finding], today: date, settings: Settings) -> list[Reminder]:
-    """Return one reminder per organization: items due within their lead time, and overdue items."""
+    """Return one reminder per organization: items due within their lead time, then overdue items, the latest first.
+
+    An item every member owes (dues, a talk, training hours) is one line naming who has not done
+    it, not a line per member: a branch's list ran to a hundred lines and a group robot's message
+    was cut after the oldest of them.
+    """
     soon: dict[int, list[Finding]] = {}
     late: dict[int, list[Finding]] = {}
     names: dict[int, str] = {}
@@ -67,16 +91,32 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
     for org_id in sorted(set(soon) | set(late), key=lambda i: names[i]):
         parts, reasons = [], []
         if soon.get(org_id):
-            parts.append("即将到期：\n" + "\n".join(_line(f, today) for f in sorted(soon[org_id], key=lambda f: f.due)))
+            parts.append("即将到期：\n" + "\n".join(_lines(soon[org_id], today, newest_first=False)))
             reasons.append(f"{len(soon[org_id])}项即将到期")
         if late.get(org_id):
-            parts.append("已经逾期：\n" + "\n".join(_line(f, today) for f in sorted(late[org_id], key=lambda f: f.due)))
+            parts.append("已经逾期（最近的在前）：\n" + "\n".join(_lines(late[org_id], today, newest_first=True)))
             reasons.append(f"{len(late[org_id])}项逾期")
         org = names[org_id]
         subject = f"【组织生活提醒】{short_path(org)} {today.isoformat()}"
         body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时召开并及时登记会议记录。"
         result.append(Reminder(org_id, org, subject, body, "，".join(reasons)))
     return result
+
+
+def with_digest(org_id: int, org: str, own: Reminder | None, below: list[Reminder], today: date) -> Reminder | None:
+    """Return the reminder for a recipient at `org` (a township, say): its own items, then a line per organization below it that has any.
+
+    A township office chases its villages: it got only its own items. None when neither has any.
+    """
+    if not below:
+        return own
+    lines = [f"· {short_path(r.org)}：{r.reason}" for r in sorted(below, key=lambda r: r.org)]
+    digest = f"下属党组织（{len(below)}个有待办或逾期事项）：\n" + "\n".join(lines)
+    if own is None:
+        body = f"{org}：\n{digest}\n\n详见 compliance overdue --under {org}"
+        return Reminder(org_id, org, f"【组织生活提醒】{short_path(org)} {today.isoformat()}", body, f"下属{len(below)}个党组织有事项")
+    body = own.body + f"\n\n{digest}\n\n详见 compliance overdue --under {org}"
+    return Reminder(org_id, org, own.subject, body, f"{own.reason}；下属{len(below)}个党组织有事项")
 
 
 class SendError(Exception):

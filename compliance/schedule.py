@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from compliance.config import Settings
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
-from compliance.reminders import compose, deliver
+from compliance.reminders import compose, deliver, with_digest
 from compliance.store import TZ, Store, now as real_now
 from compliance.tracking import Window, overdue
 from obligations.cadence import month_end
@@ -104,10 +104,19 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
         else:
             ctx.outputs.append(f"提醒：配置中的收件党组织「{recipient.org}」找不到或不唯一，已跳过")
     rows = []
+    own = {r.org_id: r for r in reminders}
     for r in reminders:
-        base = {"org_id": r.org_id, "day": today, "subject": r.subject, "body": r.body, "reason": r.reason}
-        rows.append({**base, "channel": "console", "recipient": r.org})
-        for recipient in by_org.get(r.org_id, []):
+        rows.append({"org_id": r.org_id, "day": today, "subject": r.subject, "body": r.body, "reason": r.reason,
+                     "channel": "console", "recipient": r.org})
+    for org_id, recipients in by_org.items():
+        # A recipient above branches (a township office) hears its own items and which organizations below it have any.
+        path = index.by_id[org_id].path
+        below = [r for r in reminders if r.org.startswith(path + "/")]
+        sent = with_digest(org_id, path, own.get(org_id), below, today)
+        if sent is None:
+            continue
+        base = {"org_id": org_id, "day": today, "subject": sent.subject, "body": sent.body, "reason": sent.reason}
+        for recipient in recipients:
             if recipient.email:
                 rows.append({**base, "channel": "email", "recipient": recipient.email})
             if recipient.webhook and ctx.settings.webhook_url:

@@ -497,3 +497,37 @@ def test_a_recipient_the_tree_does_not_hold_is_pointed_out(runner, tmp_path: Pat
     result = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
     assert result.exit_code == 0, result.output
     assert "收件党组织「不存在村党支部」找不到，不会收到提醒" in "".join(result.stdout.split())
+
+
+def test_a_reminder_names_members_owing_one_item_on_one_line_latest_first():
+    """One line per member and oldest first: a branch got 51-140 lines and the robot's cut kept only year-old dues."""
+    from compliance.evaluate import Finding
+    from compliance.reminders import compose
+
+    today = date(2026, 12, 5)
+    path = "图河镇党委/朱庄村党总支/第一党支部"
+    members = [f"党员{i}" for i in range(7)]
+    findings = [Finding(1, path, "dues", "党费", month, "missed", due, None, (), (), member=m)
+                for month, due in (("2025-12", date(2025, 12, 31)), ("2026-10", date(2026, 10, 31))) for m in members]
+    findings.append(Finding(1, path, "party_congress", "党员大会", "2026-Q3", "missed", date(2026, 9, 30), None, (), ("unsigned",)))
+    [reminder] = compose(findings, today, Settings())
+    lines = [line for line in reminder.body.splitlines() if line.startswith("·")]
+    assert lines == ["· 党费 党员0、党员1、党员2、党员3、党员4等7人 10月：逾期未完成，已逾期35天",
+                     "· 党员大会 三季度：逾期未完成，已逾期66天（未签字）",
+                     "· 党费 党员0、党员1、党员2、党员3、党员4等7人 2025年12月：逾期未完成，已逾期339天"]
+    assert reminder.reason == "15项逾期"
+
+
+def test_a_township_recipient_hears_which_branches_below_it_have_items(town: Store, rules):
+    """A [[recipient]] at the township got only the township's own item, not its villages' overdue items."""
+    with Hook(failures=0) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("TH", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        deliver(town, settings, at("2026-11-20T08:00"))
+        [sent] = [m for m in town.messages() if m.channel == "webhook"]
+        assert sent.status == "sent"
+        text = hook.received[0]["text"]["content"]
+    assert "下属党组织（3个有待办或逾期事项）：" in text
+    for branch in ("朱庄村党总支/第一党支部", "朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"):
+        assert f"· {branch}：" in text
+    assert "详见 compliance overdue --under 图河镇党委" in text
