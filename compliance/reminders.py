@@ -187,13 +187,13 @@ def send_webhook(settings: Settings, message: dict) -> None:
         raise SendError(f"webhook 返回错误：{answer[:200]}")
 
 
-def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], bool] | None = None) -> tuple[int, int]:
-    """Send every message due at `now`; return (sent, failed for good). A failure is retried with back-off.
+def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], bool] | None = None) -> tuple[int, int, int]:
+    """Send every message due at `now`; return (sent, failed and to be retried, failed for good). A failure is retried with back-off.
 
     Each message is claimed before it is sent, so two senders never send the same one; with
     `keep_lease`, the lease is renewed before each message and sending stops if it was lost.
     """
-    sent = failed = 0
+    sent = retrying = failed = 0
     for message in store.due_messages(now):
         if keep_lease is not None and not keep_lease():
             break
@@ -212,8 +212,9 @@ def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], b
             retry_at = now + BACKOFF * (2 ** (attempt - 1)) if attempt < MAX_ATTEMPTS else None
             store.mark_failed(message.id, str(exc), retry_at)
             failed += retry_at is None
+            retrying += retry_at is not None
             log.warning("提醒 %s 第%s次发送失败：%s", message.id, attempt, exc)
             continue
         store.mark_sent(message.id, now)
         sent += 1
-    return sent, failed
+    return sent, retrying, failed

@@ -531,3 +531,31 @@ def test_a_township_recipient_hears_which_branches_below_it_have_items(town: Sto
     for branch in ("朱庄村党总支/第一党支部", "朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"):
         assert f"· {branch}：" in text
     assert "详见 compliance overdue --under 图河镇党委" in text
+
+
+def test_a_send_to_be_retried_is_not_counted_as_failed_nor_as_sent(town: Store, rules):
+    """`scheduler run` said 成功 16 条，失败 0 条 when 6 sends had just failed and waited to be retried."""
+    with Hook(failures=1) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        _, said = Runner(town, rules, settings, name="甲").tick(at("2026-11-20T08:00:30"))
+    assert [line for line in said if line.startswith("发送提醒")] == ["发送提醒：成功 4 条，发送失败稍后重试 1 条，失败 0 条"]
+
+
+def test_outbox_csv_and_table_say_channel_and_status_in_chinese(runner, town: Store, rules, monkeypatch):
+    """The CSV said `webhook` and `pending`, the table `console`; the help promised the content, which only JSON had."""
+    import csv
+    import io
+
+    from compliance.cli import app
+
+    settings = Settings(webhook_url="http://127.0.0.1:9/none", recipients=(Recipient("ZZ1", webhook=True),))
+    _remind(town, rules, settings, "2026-11-20T08:00")
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, ["--db", town.url, "outbox", "list", "--format", "csv"]).stdout)))
+    assert {(r["渠道"], r["状态"]) for r in rows} == {("日志", "待发送"), ("群机器人", "待发送")}
+    assert all(r["内容"].startswith(r["党组织"]) for r in rows)
+    as_json = json.loads(runner.invoke(app, ["--db", town.url, "outbox", "list", "--format", "json"]).stdout)
+    assert {(r["channel"], r["status"]) for r in as_json} == {("console", "pending"), ("webhook", "pending")}
+    monkeypatch.setenv("COLUMNS", "200")
+    table = runner.invoke(app, ["--db", town.url, "outbox", "list"], terminal_width=200).stdout
+    assert "console" not in table and "webhook" not in table and "群机器人" in table and "日志" in table

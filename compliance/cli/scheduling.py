@@ -144,35 +144,44 @@ def scheduler_remove(job_id: str = typer.Argument(..., metavar="ID", help="任�
     console.print(f"已删除任务 {job_id}")
 
 
+CHANNEL_WORDS = {"console": "日志", "email": "邮件", "webhook": "群机器人"}
+STATUS_WORDS = {"pending": "待发送", "sent": "已发送", "failed": "失败"}
+
+
 @outbox_app.command("list")
 @fails_cleanly
 def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的。"), fmt: Format = FORMAT_OPTION) -> None:
-    """列出提醒消息：发给谁、内容、为什么、何时，已发送或失败及原因。"""
+    """列出提醒消息：发给谁、为什么、何时，已发送或失败及原因；内容见 --format json 或 csv。"""
     from compliance.report.assessments import emit_rows
     from compliance.reminders import short_path
 
     store, actor = session()
     messages = store.messages(failed)
     paths = store.org_paths(m.org_id for m in messages)
-    rows = [{"id": m.id, "org": paths[m.org_id], "day": m.day.isoformat(), "channel": m.channel,
-             "recipient": m.recipient, "subject": m.subject, "reason": m.reason, "status": m.status, "attempts": m.attempts,
+    # JSON keeps the program's words (channel, status); CSV and the table are read by people.
+    readable = fmt is not Format.json
+    rows = [{"id": m.id, "org": paths[m.org_id], "day": m.day.isoformat(),
+             "channel": CHANNEL_WORDS.get(m.channel, m.channel) if readable else m.channel,
+             "recipient": m.recipient, "subject": m.subject, "reason": m.reason,
+             "status": STATUS_WORDS.get(m.status, m.status) if readable else m.status, "attempts": m.attempts,
              "error": m.last_error, "body": m.body} for m in messages]
     rows = [r for r in rows if actor.covers(r["org"])]
-    headings = {"id": "编号", "org": "党组织", "day": "日期", "channel": "渠道", "recipient": "收件人", "reason": "原因",
-                "status": "状态", "attempts": "次数", "error": "错误"}
+    headings = {"id": "编号", "org": "党组织", "day": "日期", "channel": "渠道", "recipient": "收件人", "subject": "标题",
+                "reason": "原因", "status": "状态", "attempts": "次数", "error": "错误", "body": "内容"}
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, headings | ({"body": "内容"} if fmt is Format.json else {}))
+        emit_rows(rows, fmt.value, headings)
         return
     from rich.table import Table
 
     table = Table(title="提醒发件箱", header_style="bold")
     for heading in ("编号", "日期", "党组织", "渠道", "原因", "状态"):
         table.add_column(heading, overflow="fold")
-    words = {"pending": "待发送", "sent": "已发送", "failed": "[red]失败[/]"}
-    for r in rows:
-        state = words[r["status"]] + (f"（{r['error']}）" if r["error"] and r["status"] != "sent" else "")
+    for m, r in zip([m for m in messages if actor.covers(paths[m.org_id])], rows):
+        state = ("[red]失败[/]" if m.status == "failed" else r["status"]) + (f"（{r['error']}）" if r["error"] and m.status != "sent" else "")
         table.add_row(str(r["id"]), r["day"], short_path(r["org"]), r["channel"], r["reason"], state)
     console.print(table if rows else "没有发送失败的消息。" if failed else "发件箱是空的。")
+    if rows:
+        console.print("（消息内容：compliance outbox list --format json 或 csv）", style="dim")
 
 
 @outbox_app.command("retry")
