@@ -8,11 +8,12 @@ Errors are values with a place: `CatalogError` carries the file, the line and th
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Hashable, TypeVar
+from typing import Any, Callable, Hashable, Iterable, TypeVar
 
 from obligations.cadence import (
     WINDOWS,
@@ -249,13 +250,24 @@ def read_raw(path: Path) -> _RawCatalog:
     return _RawCatalog(path, text, data)
 
 
+def _did_you_mean(word: Any, known: Iterable[str]) -> str:
+    """Return 「（是否应为 X？）」 for a misspelt word close to one of `known`, else ""."""
+    close = difflib.get_close_matches(str(word), list(known), n=1, cutoff=0.75)
+    return f"（是否应为 {close[0]!r}？）" if close else ""
+
+
 def _check_top(raw: _RawCatalog) -> None:
     data = raw.data
     for key in data:
         if key not in CATALOG_KEYS:
-            raise raw.error(f"未知字段 {key!r}", None, key)
+            raise raw.error(f"未知字段 {key!r}{_did_you_mean(key, CATALOG_KEYS)}", None, key)
     if not isinstance(data.get("name"), str) or not data["name"]:
         raise raw.error("缺少字段 name（规则集名称）")
+    if "valid_from" not in data:
+        raise raw.error("缺少字段 valid_from（开始执行的日期，如 valid_from = 2026-01-01）")
+    if isinstance(data["valid_from"], str):
+        raise raw.error(f"valid_from 的值 {data['valid_from']!r} 是文字：日期不加引号，写作 valid_from = {data['valid_from']}",
+                        None, "valid_from")
     if not isinstance(data.get("valid_from"), date):
         raise raw.error("valid_from 必须是日期，如 2018-10-28", None, "valid_from")
     if not data.get("source"):
@@ -268,17 +280,19 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
 
     for key in ob:
         if key not in OBLIGATION_KEYS:
-            raise fail(f"未知字段 {key!r}", key)
+            raise fail(f"未知字段 {key!r}{_did_you_mean(key, OBLIGATION_KEYS)}", key)
     slug = ob.get("slug")
     if slug not in kinds or kinds[slug].derived:
-        raise fail(f"未知的事项 slug {slug!r}（见 data/kinds.toml）", "slug")
+        named = next((k.slug for k in kinds.values() if slug in (k.name, *k.aliases) and not k.derived), None)
+        hint = f"（「{slug}」的 slug 是 {named!r}）" if named else _did_you_mean(slug, [k for k in kinds if not kinds[k].derived])
+        raise fail(f"未知的事项 slug {slug!r}{hint}（见 data/kinds.toml）", "slug")
     if not inherited:
         if "cadence" not in ob:
             raise fail(f"{slug}：缺少 cadence", None)
         if not ob.get("source"):
             raise fail(f"{slug}：缺少 source（规则出处）", None)
     checks = [
-        ("cadence", lambda v: v in CADENCES, f"未知的周期 cadence，可用：{', '.join(CADENCES)}"),
+        ("cadence", lambda v: v in CADENCES, f"未知的周期 cadence{_did_you_mean(ob.get('cadence'), CADENCES)}，可用：{', '.join(CADENCES)}"),
         ("window", lambda v: v in WINDOWS, f"未知的 window，可用：{', '.join(WINDOWS)}"),
         ("days", lambda v: isinstance(v, list) and v and all(isinstance(d, int) and 1 <= d <= 28 for d in v), "days 必须是 1–28 的整数列表（每个月都有的日子）"),
         ("years", lambda v: isinstance(v, int) and v >= 1, "years 必须是正整数"),
@@ -328,6 +342,8 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
         return raw.error(f"第 {i + 1} 个 obligation：{obligation.slug}：{reason}", i, key)
     if obligation.cadence == "dated" and not obligation.days:
         raise fail("周期为 dated 时必须给出 days", "cadence")
+    if "days" in ob and obligation.cadence != "dated":
+        raise fail(f"days 只用于 dated 周期（每月的固定日子），周期为 {obligation.cadence} 时不起作用", "days")
     if obligation.cadence == "term" and obligation.years < 1:
         raise fail("周期为 term 时必须给出 years", "cadence")
     if obligation.window and obligation.cadence != "yearly":

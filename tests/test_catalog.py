@@ -82,6 +82,14 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('cadence = "yearly"', 'cadence = "dated"'), 9, "days"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nfrom_joining_month = true'), 10, "from_joining_month 只能用于"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nfrom_joining_month = "yes"'), 10, "true 或 false"),
+    # An author's slips: a quoted date, a missing date said as "must be a date", days that do nothing, misspellings.
+    (GOOD.replace("valid_from = 2026-01-01", 'valid_from = "2026-07-01"'), 3, "是文字：日期不加引号，写作 valid_from = 2026-07-01"),
+    (GOOD.replace("valid_from = 2026-01-01\n", ""), 1, "缺少字段 valid_from"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "monthly"\ndays = [5]'), 10, "days 只用于 dated 周期"),
+    (GOOD.replace('cadence = "yearly"', 'cadance = "yearly"'), 9, "未知字段 'cadance'（是否应为 'cadence'？）"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "quartely"'), 9, "未知的周期 cadence（是否应为 'quarterly'？）"),
+    (GOOD.replace('slug = "joint_meeting"', 'slug = "party_lectrue"'), 8, "未知的事项 slug 'party_lectrue'（是否应为 'party_lecture'？）"),
+    (GOOD.replace('slug = "joint_meeting"', 'slug = "党课"'), 8, "未知的事项 slug '党课'（「党课」的 slug 是 'party_lecture'）"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)
