@@ -17,7 +17,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
 
-from compliance.access import SUPERVISORS, Actor, require_write
+from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
@@ -696,7 +696,11 @@ class _RowNumbers:
 
 
 class _Refused(Exception):
-    """The actor may not write every organization the rows name; raised to roll the import back."""
+    """The actor may not write every organization the rows name; raised to roll the import back, with the first such row."""
+
+    def __init__(self, row: int | None = None):
+        super().__init__(row)
+        self.row = row
 
 
 @fewer_collections()      # a chunk's rows, dicts and tuples form no cycles
@@ -732,11 +736,20 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
             problems.raise_if_any()
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
-                raise _Refused()
+                # The file's first row for an organization out of reach, named with the refusal.
+                outside = next((i for i in sorted(batch.org_ids) if not actor.covers(ctx.index.by_id[i].path)), None)
+                first = batch.first_of(outside) if outside is not None and path is not None else None
+                raise _Refused(numbers.row_of(first) if first is not None else None)
             batch.audit(file_meta(path, table) if path else None)
             result.ids = batch.touched()
-    except _Refused:
-        require_write(store, actor, action, paths)     # logs the refusal and raises
+    except _Refused as refused:
+        try:
+            require_write(store, actor, action, paths)     # logs the refusal and raises
+        except PermissionDenied as exc:
+            if path is None:
+                raise
+            where = f"{path.name} 第{refused.row}行「党组织」列" if refused.row else path.name
+            raise PermissionDenied(f"{where}：{exc}（未导入任何数据）") from None
         raise
     return result
 

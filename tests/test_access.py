@@ -84,6 +84,8 @@ def test_a_branch_secretary_cannot_import_another_branchs_records(runner, users,
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026-10-05\n{OTHER},主题党日,2026-10-05")
     result = runner.invoke(app, users + ["--user", "陶英", "record", "import", str(path)])
     assert result.exit_code == 5 and OTHER in result.stderr
+    # Named as any bad row is: the file, its row and column (it named neither).
+    assert result.stderr.startswith(f"错误：r.csv 第3行「党组织」列：陶英（支部书记") and result.stderr.rstrip().endswith("（未导入任何数据）")
     listed = json.loads(runner.invoke(app, users + ["--user", "陶英", "record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
     assert listed == []
 

@@ -309,6 +309,10 @@ class RecordBatch:
             del self.single["first_recorded_at"]       # a new version keeps the record's first recording
         return ids
 
+    def first_of(self, org_id: int) -> int | None:
+        """Return the id of the first version this batch wrote for organization `org_id`, if any."""
+        return self.conn.execute(select(func.min(RECORD.c.id)).where(RECORD.c.org_id == org_id, RECORD.c.id > self.before)).scalar()
+
     def touched(self) -> "Ids":
         """Return the record ids this batch wrote: those with a new version, then the new ones."""
         return Ids([self.new_versions, *self.created])
