@@ -178,7 +178,7 @@ app.add_typer(member_app, name="member")
 app.add_typer(record_app, name="record")
 app.add_typer(catalog_app, name="catalog")
 
-console = Console()
+console = Console(soft_wrap=True)     # one message, one line: the terminal folds it, and a file or pipe gets it whole
 
 
 class Format(str, Enum):

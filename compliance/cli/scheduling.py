@@ -210,7 +210,6 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
         raise InputError(f"--months：值「{months}」应为 1 到 24")
     today = store.today()
     until = today + relativedelta(months=months)
-    workdays_notice(today, until)
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
     data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock())
     try:
@@ -220,6 +219,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
     events = data.count(b"BEGIN:VEVENT")
     console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}）")
+    workdays_notice(today, until)
     if not events:
         index = store.index_around(org)
         below = [o.path for o in index.subtree(index.resolve(org)) if o.type == "党支部" and o.path != path]
