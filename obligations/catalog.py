@@ -385,6 +385,12 @@ def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kin
             raise raw.error(f"第 {i + 1} 个 obligation：事项 {slug!r} 重复", i, "slug")
         seen.add(slug)
         obligations[slug] = _build(raw, ob, i, inherited.get(slug), kinds, data["valid_from"])
+        was = next(((old, until) for old, until in dropped if old.slug == slug), None)
+        if was is not None:
+            # Added again after a drop: the periods before it keep the dropped rule (up to the drop), none between.
+            old, until = was
+            gap = old if until >= data["valid_from"] else replace(old, org_types=(), valid_from=until, previous=old)
+            obligations[slug] = replace(obligations[slug], previous=gap)
         if slug not in order:
             order.append(slug)
     return Catalog(
@@ -398,7 +404,7 @@ def build_catalog(raw: _RawCatalog, parent: Catalog | None, kinds: dict[str, Kin
         default_sheet=data.get("default_sheet", parent.default_sheet if parent else None),
         path=str(raw.path),
         calendar=calendar,
-        # One added again under its slug is a new rule: it alone judges it.
+        # One added again under its slug judges it, the dropped rule as its earlier version.
         dropped=tuple((ob, until) for ob, until in dropped if ob.slug not in obligations),
     )
 

@@ -616,3 +616,34 @@ def test_an_obligation_dropped_from_a_date_is_still_owed_before_it(tmp_path):
     assert [(f.period, f.status) for f in missed if f.obligation == "member_review"] == [("2025", "missed")]
     skipped = evaluate_org(catalog, BRANCH, [], date(2025, 1, 1), date(2026, 12, 31), date(2026, 12, 31), skip=("member_review",))
     assert not [f for f in skipped if f.obligation == "member_review"]
+
+
+@pytest.mark.parametrize("again, expected", [
+    # Dropped and added again in the same catalog: monthly from 2026, yearly before.
+    ('name = "haian-2026"\nextends = "national-2018"\nvalid_from = 2026-01-01\nsource = "x"\ndrop = ["member_review"]\n'
+     '[[obligation]]\nslug = "member_review"\ncadence = "half_yearly"\nsource = "x"\n', [("2025", "missed"), ("2026-H1", "missed"), ("2026-H2", "missed")]),
+    # Dropped by a parent from 2025 and added again by its child from 2026: owed before 2025, not in 2025, again from 2026.
+    ('name = "haian-2025"\nextends = "national-2018"\nvalid_from = 2025-01-01\nsource = "x"\ndrop = ["member_review"]\n', None),
+])
+def test_an_obligation_dropped_and_added_again_keeps_the_dropped_rule_for_the_periods_before(tmp_path, again, expected):
+    """Added again after a drop, its earlier periods were 免除 (exempt): the new rule alone judged it, from its own date."""
+    from obligations.rules import load_rules
+
+    (tmp_path / "a.toml").write_text(again, encoding="utf-8")
+    if expected is None:
+        child = ('name = "haian-2026"\nextends = "haian-2025"\nvalid_from = 2026-01-01\nsource = "x"\n'
+                 '[[obligation]]\nslug = "member_review"\ncadence = "yearly"\nsource = "x"\n')
+        folder = tmp_path / "data"
+        import shutil
+        from pathlib import Path
+
+        shutil.copytree(Path(__file__).parent.parent / "data", folder)
+        (folder / "catalogs" / "a.toml").write_text(again, encoding="utf-8")
+        (folder / "catalogs" / "b.toml").write_text(child, encoding="utf-8")
+        catalog = load_rules(folder).catalog("haian-2026")
+        first, expected = date(2024, 1, 1), [("2024", "missed"), ("2026", "missed")]
+    else:
+        catalog = load_rules(extra_catalog=tmp_path / "a.toml").catalog("haian-2026")
+        first = date(2025, 1, 1)
+    found = evaluate_org(catalog, BRANCH, [], first, date(2026, 12, 31), date(2027, 1, 31))
+    assert sorted((f.period, f.status) for f in found if f.obligation == "member_review") == expected
