@@ -1083,3 +1083,12 @@ def test_the_command_line_leaves_what_importing_made_out_of_the_collectors_way(t
     frozen, made, enabled = shown.stdout.split("FROZEN ", 1)[1].split()
     assert int(frozen) > int(made) * 0.9 > 10_000 and enabled == "True"     # a few were freed before the command ran
     assert json.loads(shown.stdout.split("FROZEN ", 1)[0])      # the command's own output, whole
+
+
+def test_a_long_message_is_one_line_in_a_file_or_pipe(runner, tmp_path: Path):
+    """`init` at 80 columns broke its message before the closing 「）」, which stood alone on the next line."""
+    deep = tmp_path / ("很长的文件夹名称" * 4) / "t.db"
+    deep.parent.mkdir()
+    result = runner.invoke(app, ["--db", str(deep), "init", "--catalog", "tuhe-2021"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == [f"数据库已就绪：sqlite:///{deep}（默认规则集：tuhe-2021；满3个月列为关注）"]
