@@ -229,6 +229,19 @@ def exemption_list(store: Store, under: str | None) -> list[dict[str, Any]]:
     return sorted(rows, key=itemgetter("org", "member", "start"))
 
 
+REASON_LIMIT = 400       # the column's length (PostgreSQL refuses a longer one; SQLite kept it)
+
+
+def _reason(reason: str, example: str) -> str:
+    """Return a --reason stripped; InputError when it is blank or longer than the column holds."""
+    text = reason.strip()
+    if not text:
+        raise InputError(f"--reason：须写明原因（如 {example}）")
+    if len(text) > REASON_LIMIT:
+        raise InputError(f"--reason：原因最多 {REASON_LIMIT} 字（现为 {len(text)} 字）")
+    return text
+
+
 def withdraw_exemption(store: Store, exemption_id: int, reason: str, actor: Actor | None = None) -> dict[str, Any]:
     """Withdraw the approved exemption `exemption_id` (entered by mistake) with the reason; return it as `exemption_list` lists it.
 
@@ -236,6 +249,7 @@ def withdraw_exemption(store: Store, exemption_id: int, reason: str, actor: Acto
     """
     if not reason.strip():
         raise InputError("--reason：撤销须写明原因")
+    reason = _reason(reason, "登记错人")
     found = store.exemption(exemption_id)
     if found is None:
         raise NotFound(f"没有编号为 {exemption_id} 的免除（member exemptions 可查看已登记的免除）")
@@ -257,8 +271,7 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
         raise InputError(f"「{name}」不是「{org.path}」的党员")
     if end < start:
         raise InputError(f"--to：结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}")
-    if not reason.strip():
-        raise InputError("--reason：须写明原因（如 因病经批准、经批准出国）")
+    reason = _reason(reason, "因病经批准、经批准出国")
     # Entered twice by mistake, it would be listed twice, and could not be withdrawn.
     same = next((row for row in store.exemption_rows([member.id])
                  if (row["start"], row["end"]) == (start, end) and row["voided_at"] is None), None)
@@ -349,6 +362,15 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         for number, member_id, month in undated:
             if (member_id, month) not in held:
                 problems.add(number, "paid_on", None, f"{month} 已过，交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）")
+    if whole and rows:
+        # A payment withdrawn (`dues void`) came back when the file that had it was imported again.
+        voided = store.voided_dues([(r[0], r[2]) for r in rows])
+        for at, r in enumerate(rows):
+            for amount, paid_on, when, why in voided.get((r[0], r[2]), ()):
+                if (amount, paid_on) == (r[3], r[4]) or (amount == r[3] and not dated[at]):
+                    problems.add(numbers[at], "month", r[2], f"该党员 {r[2]} 的这笔党费（{_yuan(amount)} 元，{paid_on.isoformat()} 交纳）"
+                                 f"已于 {when.astimezone(TZ):%Y-%m-%d} 撤销（{why}）：请从文件中删去本行；确需重新登记的，用 dues log 登记")
+                    break
     problems.raise_if_any()
 
     def refuse(held: Iterator[tuple[int, float, date]]) -> None:
@@ -389,8 +411,7 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
     the month holds no payment, when nothing would change, and for a date after today or one a
     month paid in advance could not have (as `dues log` refuses them).
     """
-    if not reason.strip():
-        raise InputError("--reason：须写明原因（如 金额录错、交纳日期录错、登记错人）")
+    reason = _reason(reason, "金额录错、交纳日期录错、登记错人")
     org = store.index_around(org_ref).resolve(org_ref)
     if actor is not None:
         require_write(store, actor, "dues", [org.path])

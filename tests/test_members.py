@@ -471,7 +471,7 @@ def test_members_hours_agrees_with_status_on_who_owes_the_years_hours(town: Stor
     assert "周九" not in {r["member"] for r in membership.hours_list(town, BRANCH, 2026, keep=lambda r: r["missing"] > 0)}
 
 
-def test_a_dues_payment_is_corrected_or_withdrawn_and_known_at_sees_it_as_it_stood(town: Store):
+def test_a_dues_payment_is_corrected_or_withdrawn_and_known_at_sees_it_as_it_stood(town: Store, tmp_path: Path):
     """A payment once registered could not be changed: a wrong 交纳日期 or a payment for the wrong member stayed for good."""
     from compliance.errors import NotFound
 
@@ -505,7 +505,12 @@ def test_a_dues_payment_is_corrected_or_withdrawn_and_known_at_sees_it_as_it_sto
     assert [(v["change"], v["paid_on"], v["amount"], v["reason"]) for v in town.dues_versions(member.id, "2026-03")] == [
         ("correct", date(2026, 11, 2), 10, "交纳日期录错"), ("correct", date(2026, 3, 3), 10, "金额录错"),
         ("void", date(2026, 3, 3), 12.5, "登记错人")]
-    # Withdrawn, the month may be registered again, and nothing is corrected where nothing is registered.
+    # The file that had it, imported again, does not bring it back; logged on purpose, the month is registered again.
+    wrong = write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{org.path},2026-03,12.5,2026-03-03")
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, wrong)
+    assert str(caught.value).startswith("d.csv 第2行「月份」列：值「2026-03」：该党员 2026-03 的这笔党费（12.5 元，2026-03-03 交纳）"
+                                        "已于 2026-11-28 撤销（登记错人）：请从文件中删去本行")
     assert membership.log_dues(town, {"org": org.path, "member": member.name, "month": "2026-03", "amount": "10", "paid_on": "2026-03-03"}) == 1
     with pytest.raises(NotFound, match="2026-04 没有登记党费"):
         membership.change_dues(town, org.path, member.name, "2026-04", "x", amount_text="5")
@@ -515,6 +520,11 @@ def test_a_dues_payment_is_corrected_or_withdrawn_and_known_at_sees_it_as_it_sto
         membership.change_dues(town, org.path, member.name, "2026-03", "x", paid_on=date(2025, 1, 3))
     with pytest.raises(InputError, match="--reason：须写明原因"):
         membership.change_dues(town, org.path, member.name, "2026-03", " ", amount_text="5")
+    # PostgreSQL refused a reason longer than its column with a driver's error; SQLite kept it.
+    with pytest.raises(InputError, match="--reason：原因最多 400 字（现为 401 字）"):
+        membership.change_dues(town, org.path, member.name, "2026-03", "错" * 401, amount_text="5")
+    with pytest.raises(InputError, match="--reason：原因最多 400 字"):
+        membership.exempt_member(town, org.path, member.name, date(2026, 1, 1), date(2026, 2, 1), "病" * 401)
 
 
 def test_a_corrected_date_paid_is_judged_as_corrected(runner, town: Store):

@@ -126,6 +126,22 @@ class MemberQueries:
                        {"member_id": member_id, "month": month, "before": before, "after": after}, reason)
             return dict(old)
 
+    def voided_dues(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], list[tuple[float, date, datetime, str]]]:
+        """Return, for those of `keys` (member id, month) with a withdrawn payment, each withdrawn one's amount, date paid, when and why."""
+        found: dict[tuple[int, str], list[tuple[float, date, datetime, str]]] = {}
+        v = DUES_VERSION.c
+        with self.engine.connect() as conn:
+            if conn.execute(select(v.id).where(v.change == "void").limit(1)).first() is None:
+                return found         # nothing was ever withdrawn: a province's import reads nothing more
+            for first in range(0, len(keys), IN_LIMIT):
+                part = keys[first:first + IN_LIMIT]
+                query = select(v.member_id, v.month, v.amount, v.paid_on, v.superseded_at, v.reason).where(
+                    v.change == "void", v.member_id.in_(sorted({m for m, _ in part})), v.month.in_(sorted({month for _, month in part})))
+                for member_id, month, amount, paid_on, at, reason in conn.execute(query):
+                    found.setdefault((member_id, month), []).append((amount, paid_on, at, reason))
+        wanted = set(keys)
+        return {key: rows for key, rows in found.items() if key in wanted}
+
     def dues_versions(self, member_id: int, month: str) -> list[dict[str, Any]]:
         """Return a member's earlier values for `month`, corrected or withdrawn, oldest first."""
         with self.engine.connect() as conn:
