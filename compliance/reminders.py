@@ -35,6 +35,7 @@ class Reminder:
     subject: str
     body: str
     reason: str
+    late: int = 0           # lines of overdue items
 
 
 # Members named in one line of a reminder; the rest are counted.
@@ -52,7 +53,7 @@ def _line(f: Finding, today: date, members: list[str] | None = None) -> str:
     if f.status == "due":
         left = f"还剩{f.days_left}天（{f.due.isoformat()}截止）" if f.days_left else f"今天（{f.due.isoformat()}）截止"
         return f"· {f.name}{who} {when}：{left}"
-    problems = f"（{flag_text(f.flags)}）" if f.flags and not members else ""
+    problems = f"（{flag_text(f.flags)}）" if f.flags else ""
     return f"· {f.name}{who} {when}：{STATUS_LABELS[f.status]}，已逾期{(today - f.due).days}天{problems}"
 
 
@@ -60,7 +61,7 @@ def _lines(findings: list[Finding], today: date, newest_first: bool) -> list[str
     """Return the lines for `findings`, by due date: one line per item, members owing the same item on one line."""
     groups: dict[tuple, list[Finding]] = {}
     for f in findings:
-        key = (f.obligation, f.period, f.status, f.due) if f.member else (id(f),)
+        key = (f.obligation, f.period, f.status, f.due, f.flags) if f.member else (id(f),)
         groups.setdefault(key, []).append(f)
     ordered = sorted(groups.values(), key=lambda g: g[0].due, reverse=newest_first)
     return [_line(g[0], today, [f.member for f in g if f.member] if g[0].member else None) for g in ordered]
@@ -89,18 +90,26 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
             late.setdefault(f.org_id, []).append(f)
     result = []
     for org_id in sorted(set(soon) | set(late), key=lambda i: names[i]):
-        parts, reasons = [], []
+        parts, reasons, late_lines = [], [], 0
+        # Counted as the lines are: an item owed by several members is one.
         if soon.get(org_id):
-            parts.append("即将到期：\n" + "\n".join(_lines(soon[org_id], today, newest_first=False)))
-            reasons.append(f"{len(soon[org_id])}项即将到期")
+            lines = _lines(soon[org_id], today, newest_first=False)
+            parts.append("即将到期：\n" + "\n".join(lines))
+            reasons.append(f"{len(lines)}项即将到期")
         if late.get(org_id):
-            parts.append("已经逾期（最近的在前）：\n" + "\n".join(_lines(late[org_id], today, newest_first=True)))
-            reasons.append(f"{len(late[org_id])}项逾期")
+            lines = _lines(late[org_id], today, newest_first=True)
+            parts.append("已经逾期（最近的在前）：\n" + "\n".join(lines))
+            reasons.append(f"{len(lines)}项逾期")
+            late_lines = len(lines)
         org = names[org_id]
         subject = f"【组织生活提醒】{short_path(org)} {today.isoformat()}"
         body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时召开并及时登记会议记录。"
-        result.append(Reminder(org_id, org, subject, body, "，".join(reasons)))
+        result.append(Reminder(org_id, org, subject, body, "，".join(reasons), late_lines))
     return result
+
+
+# Organizations below a recipient named one by one in its reminder; the rest are counted.
+DIGEST_SHOWN = 10
 
 
 def with_digest(org_id: int, org: str, own: Reminder | None, below: list[Reminder], today: date) -> Reminder | None:
@@ -110,8 +119,12 @@ def with_digest(org_id: int, org: str, own: Reminder | None, below: list[Reminde
     """
     if not below:
         return own
-    lines = [f"· {short_path(r.org)}：{r.reason}" for r in sorted(below, key=lambda r: r.org)]
-    digest = f"下属党组织（{len(below)}个有待办或逾期事项）：\n" + "\n".join(lines)
+    # The most overdue first, a few of them: a group robot cuts a long message, and a county has hundreds below it.
+    ranked = sorted(below, key=lambda r: (-r.late, r.org))
+    lines = [f"· {short_path(r.org)}：{r.reason}" for r in ranked[:DIGEST_SHOWN]]
+    if len(ranked) > DIGEST_SHOWN:
+        lines.append(f"· 等{len(ranked)}个党组织")
+    digest = f"下属党组织（{len(below)}个有待办或逾期事项，逾期多的在前）：\n" + "\n".join(lines)
     if own is None:
         body = f"{org}：\n{digest}\n\n详见 compliance overdue --under {org}"
         return Reminder(org_id, org, f"【组织生活提醒】{short_path(org)} {today.isoformat()}", body, f"下属{len(below)}个党组织有事项")

@@ -510,12 +510,15 @@ def test_a_reminder_names_members_owing_one_item_on_one_line_latest_first():
     findings = [Finding(1, path, "dues", "党费", month, "missed", due, None, (), (), member=m)
                 for month, due in (("2025-12", date(2025, 12, 31)), ("2026-10", date(2026, 10, 31))) for m in members]
     findings.append(Finding(1, path, "party_congress", "党员大会", "2026-Q3", "missed", date(2026, 9, 30), None, (), ("unsigned",)))
+    # A member's month paid too late is said so, apart from those not paid.
+    findings.append(Finding(1, path, "dues", "党费", "2026-03", "invalid", date(2026, 3, 31), None, (-9,), ("arrears_too_late",), member="张三"))
     [reminder] = compose(findings, today, Settings())
     lines = [line for line in reminder.body.splitlines() if line.startswith("·")]
     assert lines == ["· 党费 党员0、党员1、党员2、党员3、党员4等7人 10月：逾期未完成，已逾期35天",
                      "· 党员大会 三季度：逾期未完成，已逾期66天（未签字）",
+                     "· 党费 张三 3月：无效，已逾期249天（补交超过6个月）",
                      "· 党费 党员0、党员1、党员2、党员3、党员4等7人 2025年12月：逾期未完成，已逾期339天"]
-    assert reminder.reason == "15项逾期"
+    assert reminder.reason == "4项逾期" and reminder.late == 4      # as many as the lines
 
 
 def test_a_township_recipient_hears_which_branches_below_it_have_items(town: Store, rules):
@@ -527,7 +530,7 @@ def test_a_township_recipient_hears_which_branches_below_it_have_items(town: Sto
         [sent] = [m for m in town.messages() if m.channel == "webhook"]
         assert sent.status == "sent"
         text = hook.received[0]["text"]["content"]
-    assert "下属党组织（3个有待办或逾期事项）：" in text
+    assert "下属党组织（3个有待办或逾期事项，逾期多的在前）：" in text
     for branch in ("朱庄村党总支/第一党支部", "朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"):
         assert f"· {branch}：" in text
     assert "详见 compliance overdue --under 图河镇党委" in text
@@ -559,3 +562,14 @@ def test_outbox_csv_and_table_say_channel_and_status_in_chinese(runner, town: St
     monkeypatch.setenv("COLUMNS", "200")
     table = runner.invoke(app, ["--db", town.url, "outbox", "list"], terminal_width=200).stdout
     assert "console" not in table and "webhook" not in table and "群机器人" in table and "日志" in table
+
+
+def test_a_digest_names_the_most_overdue_organizations_first_and_counts_the_rest():
+    from compliance.reminders import Reminder, with_digest
+
+    today = date(2026, 12, 5)
+    below = [Reminder(i, f"图河镇党委/村{i:02d}党支部", "s", "b", f"{i}项逾期", i) for i in range(1, 13)]
+    sent = with_digest(99, "图河镇党委", None, below, today)
+    lines = [line for line in sent.body.splitlines() if line.startswith("·")]
+    assert lines[0] == "· 图河镇党委/村12党支部：12项逾期" and lines[9] == "· 图河镇党委/村03党支部：3项逾期"
+    assert lines[10:] == ["· 等12个党组织"] and "逾期多的在前" in sent.body
