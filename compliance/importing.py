@@ -737,9 +737,13 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
                 # The file's first row for an organization out of reach, named with the refusal.
-                outside = next((i for i in sorted(batch.org_ids) if not actor.covers(ctx.index.by_id[i].path)), None)
-                first = batch.first_of(outside) if outside is not None and path is not None else None
-                raise _Refused(numbers.row_of(first) if first is not None else None)
+                outside = [i for i in sorted(batch.org_ids) if not actor.covers(ctx.index.by_id[i].path)]
+                rows = sorted((row, i) for i in outside if path is not None and (first := batch.first_of(i)) is not None
+                              and (row := numbers.row_of(first)))
+                if rows:        # the refusal names the organization of the row it names
+                    named = ctx.index.by_id[rows[0][1]].path
+                    paths = [named] + [p for p in paths if p != named]
+                raise _Refused(rows[0][0] if rows else None)
             batch.audit(file_meta(path, table) if path else None)
             result.ids = batch.touched()
     except _Refused as refused:

@@ -436,13 +436,13 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
             raise InputError(f"--paid-on：{paid_on.isoformat()} 交纳的党费最多覆盖今后{limit}个月，不能是 {month} 的")
     held = store.dues_payment(member.id, month)
     if held is None:
-        raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正（登记用 dues log）")
+        raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正或撤销（登记用 dues log）")
     if amount_text is not None or paid_on is not None:
         if (amount is None or amount == held["amount"]) and (paid_on is None or paid_on == held["paid_on"]):
             raise InputError(f"「{member.name}」{month} 的党费已是 {_yuan(held['amount'])} 元（{held['paid_on'].isoformat()} 交纳），未作更改")
     before = store.change_dues(member.id, org.id, month, reason.strip(), amount, paid_on)
     if before is None:      # withdrawn meanwhile by someone else
-        raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正（登记用 dues log）")
+        raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正或撤销（登记用 dues log）")
     shown = {"org": org.path, "member": member.name, "month": month}
     after = None if amount is None and paid_on is None else {
         **shown, "amount": before["amount"] if amount is None else amount, "paid_on": before["paid_on"] if paid_on is None else paid_on}

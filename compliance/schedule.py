@@ -247,8 +247,8 @@ class Runner:
                                          keep_lease=lambda: self.store.take_lease(self.name, now, self.lease_ttl) is None)
         if sent or retrying or failed:
             # A send that failed is retried with back-off: said apart from those that failed for good.
-            ctx.outputs.append(f"发送提醒：成功 {sent} 条" + (f"，发送失败稍后重试 {retrying} 条" if retrying else "")
-                               + f"，失败 {failed} 条" + ("（compliance outbox list --failed 查看）" if failed else ""))
+            ctx.outputs.append(f"发送提醒：成功 {sent} 条" + (f"，待重试 {retrying} 条" if retrying else "")
+                               + f"，最终失败 {failed} 条" + ("（compliance outbox list --failed 查看）" if failed else ""))
         return None, ctx.outputs
 
     def run_forever(self, poll: float, say: Callable[[str], None], clock: Callable[[], datetime] = real_now) -> None:

@@ -81,11 +81,14 @@ def test_a_branch_secretary_reads_only_their_branch(runner, users):
 
 
 def test_a_branch_secretary_cannot_import_another_branchs_records(runner, users, tmp_path: Path):
-    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026-10-05\n{OTHER},主题党日,2026-10-05")
+    second = "图河镇党委/朱庄村党总支/第二党支部"     # registered before 马屯村党支部, and named later in the file
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026-10-05\n{OTHER},主题党日,2026-10-05\n"
+                                         f"{second},主题党日,2026-10-05")
     result = runner.invoke(app, users + ["--user", "陶英", "record", "import", str(path)])
     assert result.exit_code == 5 and OTHER in result.stderr
-    # Named as any bad row is: the file, its row and column (it named neither).
+    # Named as any bad row is: the file, its first such row and column (it named neither), and that row's organization.
     assert result.stderr.startswith(f"错误：r.csv 第3行「党组织」列：陶英（支部书记") and result.stderr.rstrip().endswith("（未导入任何数据）")
+    assert f"无权修改「{OTHER}」" in result.stderr
     listed = json.loads(runner.invoke(app, users + ["--user", "陶英", "record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
     assert listed == []
 

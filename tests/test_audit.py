@@ -217,7 +217,7 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     table = runner.invoke(app, db + ["--user", "县管理员", "audit", "log"], terminal_width=200).stdout
     entries = [[cell.strip() for cell in line.split("│")] for line in table.splitlines() if line.count("│") > 6 and line.split("│")[1].strip()]
     lines = {cells[4] + "/" + cells[5].split()[0] for cells in entries}
-    assert {"登记党费/党费", "登记免除/党员", "作废/免除", "拒绝/定时任务"} <= lines, lines
+    assert {"登记党费/党费", "登记免除/党员", "作废/免除", "拒绝/调度器"} <= lines, lines
     assert not any(word in table for word in ("dues", "exempt", "scheduler"))
     # A refusal shows what it was refused on, and why, where other entries show them.
     denied = next(cells for cells in entries if cells[4] == "拒绝")

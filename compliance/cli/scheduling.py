@@ -145,7 +145,7 @@ def scheduler_remove(job_id: str = typer.Argument(..., metavar="ID", help="任�
 
 
 CHANNEL_WORDS = {"console": "日志", "email": "邮件", "webhook": "群机器人"}
-STATUS_WORDS = {"pending": "待发送", "sent": "已发送", "failed": "失败"}
+STATUS_WORDS = {"pending": "待发送", "sending": "发送中", "sent": "已发送", "failed": "失败"}
 
 
 @outbox_app.command("list")

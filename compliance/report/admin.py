@@ -23,7 +23,7 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "publish": "发布", "rectify_close": "销号", "user_add": "添加用户", "denied": "拒绝", "setting": "设置",
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
-                 "dues": "登记党费", "exempt": "登记免除", "scheduler": "定时任务"}
+                 "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器"}
 
 # What an audit entry is about, as its table shows it (its JSON keeps the program's word).
 ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "dues": "党费", "deduction": "扣分", "run": "督查",
