@@ -118,6 +118,8 @@ def load_settings(path: Path | None = None, obligations: Collection[str] | None 
             for name in value:
                 if name not in SECTIONS[key]:
                     raise fail(f"[{key}] 中未知的设置「{name}」（可用：{'、'.join(sorted(SECTIONS[key]))}）", name, f"[{key}]")
+                if name != "port" and not isinstance(value[name], str):
+                    raise fail(f"[{key}] {name} 应为文字，写在引号里（值：{value[name]!r}）", name, f"[{key}]")
     smtp, hook = raw.get("smtp", {}), raw.get("webhook", {})
     env = os.environ
     fmt = env.get("COMPLIANCE_WEBHOOK_FORMAT") or hook.get("format", "wecom")
@@ -136,6 +138,8 @@ def load_settings(path: Path | None = None, obligations: Collection[str] | None 
             raise fail(f"[lead_days] 中的「{name}」不是事项代码（如 study_day、party_congress，见 data/kinds.toml）", name, "[lead_days]")
         lead[name] = days
     recipients = []
+    if not isinstance(raw.get("recipient", []), list):
+        raise fail("收件人应写成 [[recipient]]（两层方括号），每个收件党组织一节", None, "[recipient]")
     for i, r in enumerate(raw.get("recipient", []), start=1):
         if not isinstance(r, dict) or not r.get("org") or not isinstance(r["org"], str):
             raise fail(f"第 {i} 个 [[recipient]] 须有 org（党组织的代码、路径或唯一名称）", "org", "[[recipient]]", i - 1)

@@ -464,6 +464,9 @@ def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it
     ('[[recipient]]\norg = "ZZ1"\nwebhook = "yes"\n', ":3：第 1 个 [[recipient]] 的 webhook 应为 true 或 false"),
     ('[smpt]\nhost = "x"\n', ":1：未知的设置「smpt」"),
     ('[smtp\nhost = "x"\n', ":1: TOML 语法错误"),
+    # A number where an address goes failed every send with Python's English; one pair of brackets read as "no org".
+    ('[webhook]\nurl = 123\n', ":2：[webhook] url 应为文字，写在引号里（值：123）"),
+    ('[recipient]\norg = "ZZ1"\nemail = "a@example.org"\n', ":1：收件人应写成 [[recipient]]（两层方括号）"),
 ])
 def test_a_reminder_setting_that_cannot_be_used_is_named_before_anything_changes(runner, tmp_path: Path, town: Store, monkeypatch,
                                                                                  body: str, message: str):
