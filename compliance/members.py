@@ -131,11 +131,17 @@ class Activity:
                 found.setdefault(name, []).append(i)
         return found
 
-    def reported(self, name: str) -> set[int]:
-        """Return the months covered by the records that name `name` (a mobile member's report covers its half year)."""
+    def reported(self, name: str, mobile: bool = True) -> set[int]:
+        """Return the months covered by the records that name `name` (a mobile member's report covers its half year).
+
+        A 流动党员汇报 of a member the roster does not mark mobile counts for nothing (`log` says
+        so), here too: it wiped out a member's run of months away, back to the half year's start.
+        """
         found: set[int] = set()
         for day, kind in self.reports.get(name, ()):
             if kind in MOBILE_KINDS:
+                if not mobile:
+                    continue
                 # A mobile member's half-yearly report covers its whole half year: that is what they owe.
                 half = day.year * 12 + (0 if day.month <= 6 else 6)
                 found.update(range(half, half + 6))
@@ -143,9 +149,9 @@ class Activity:
                 found.add(month_index(day))
         return found
 
-    def last(self, name: str) -> date | None:
-        """Return the last day `name` took part (attended, or a record that names them)."""
-        best = max((day for day, _ in self.reports.get(name, ())), default=None)
+    def last(self, name: str, mobile: bool = True) -> date | None:
+        """Return the last day `name` took part (attended, or a record that names them; a mobile report only when `mobile`)."""
+        best = max((day for day, kind in self.reports.get(name, ()) if mobile or kind not in MOBILE_KINDS), default=None)
         if not self._latest_first:
             self._latest_first = sorted(self.took_part, reverse=True)
         for i in self._latest_first:
@@ -169,12 +175,18 @@ class Activity:
         return found
 
 
-def activity(records: Iterable[Record]) -> dict[int, Activity]:
-    """Return, per organization, its members' activity: one pass over the records, names gathered per month."""
+def activity(records: Iterable[Record], until: date | None = None) -> dict[int, Activity]:
+    """Return, per organization, its members' activity: one pass over the records, names gathered per month.
+
+    With `until`, records held after it are left out: a day's view does not see what came later
+    (a report held in December covered the half year for a view of November).
+    """
     found: dict[int, Activity] = {}
     for r in records:
         kind = r.kind
         if kind not in PARTICIPATION_KINDS and kind not in MOBILE_KINDS:
+            continue
+        if until is not None and r.held_on > until:
             continue
         a = found.get(r.org_id)
         if a is None:
@@ -266,7 +278,7 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
     found = []
     if a is not None and a.listed:
         missed = (absent if absent is not None else a.absent([m.name])).get(m.name, ())
-        excluded = exempt | a.reported(m.name) if m.name in a.reports else exempt
+        excluded = exempt | a.reported(m.name, m.mobile) if m.name in a.reports else exempt
         found.append(("absence", gaps([i for i in missed if first <= i <= last and i not in excluded], last)))
     if paid is not None:
         months = set(map(_MONTH_INDEXES.__getitem__, paid))     # month_index of each YYYY-MM key
@@ -286,7 +298,7 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
                dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS) -> list[WatchRun]:
     """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month."""
     members = list(members)
-    seen = activity(records)
+    seen = activity(records, as_of)
     last = month_index(as_of) - 1
     found: list[WatchRun] = []
     missed = _absent_by_org(members, seen)
@@ -310,7 +322,7 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     on; without it, the last of the member's months in `dues`.
     """
     members = list(members)
-    seen = activity(records)
+    seen = activity(records, as_of)
     last = month_index(as_of) - 1
     rows = []
     missed = _absent_by_org(members, seen)
@@ -327,7 +339,7 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
             reasons.append(f"连续{absent}个月未参加组织生活")
         if unpaid and unpaid >= warn:
             reasons.append(f"连续{unpaid}个月未交纳党费")
-        last_part = a.last(m.name) if a else None
+        last_part = a.last(m.name, m.mobile) if a else None
         last_month = last_paid(m.id) if last_paid is not None else max(paid) if paid else None
         rows.append(WatchRow(m.org, m.name, m.mobile, last_part, absent, last_month, unpaid, level, tuple(reasons)))
     return rows
@@ -345,7 +357,7 @@ class MobileRow(NamedTuple):
 
 def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_of: date) -> list[MobileRow]:
     """Return each mobile member's last report or recorded participation, and whether contact is lost (失联)."""
-    seen = activity(records)
+    seen = activity(records, as_of)
     rows = []
     for m in members:
         if not m.mobile:

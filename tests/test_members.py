@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from compliance import importing, membership
 from compliance.errors import InputError
 from compliance.evaluate import Record
-from compliance.members import MemberInfo, mobile_members, training_hours, watch
+from compliance.members import MemberInfo, mobile_members, training_hours, watch, watch_runs
 from compliance.store import TZ, Store
 from tests.conftest import write_csv
 
@@ -554,3 +554,23 @@ def test_a_corrected_date_paid_is_judged_as_corrected(runner, town: Store):
     void = runner.invoke(app, db + ["dues", "void", "--org", org.path, "--member", member.name, "--month", "2026-03", "--reason", "月份录错"])
     assert void.exit_code == 0 and "该月现为未交" in void.stdout
     assert march() == ["missed"]
+
+
+def test_a_mobile_report_of_a_member_not_marked_mobile_does_not_cover_their_months():
+    """A 流动党员汇报 mistyped for 张三 (not mobile) wiped out his six months away, back to the half year's start."""
+    records = monthly([1, 2, 3, 4], "张三、李四") + monthly([5, 6, 7, 8, 9, 10], "李四") + [meeting("2026-11-03", kind="mobile_report", member="张三")]
+    zhang = one(watch([ZHANG, LI], records, {}, set(), AS_OF, SINCE), "张三")
+    assert zhang.months_absent == 6 and zhang.level == "review"
+    # The same report of a mobile member covers their half year, as it should.
+    wang = one(watch([WANG, LI], records[:-1] + [meeting("2026-11-03", kind="mobile_report", member="王五")], {}, set(), AS_OF, SINCE), "王五")
+    assert wang.months_absent == 0
+
+
+def test_a_view_of_a_day_does_not_see_records_held_after_it():
+    """As of 30 November, a mobile member's report held on 3 December covered July to December already."""
+    records = monthly(range(1, 12), "李四") + [meeting("2026-12-03", kind="mobile_report", member="王五")]
+    as_of = date(2026, 11, 30)
+    wang = one(watch([WANG, LI], records, {}, set(), as_of, SINCE), "王五")
+    assert wang.months_absent == 10 and wang.level == "review"
+    runs = watch_runs([WANG, LI], records, {}, set(), as_of, SINCE)
+    assert [(r.member.name, r.months) for r in runs] == [("王五", 10)]
