@@ -132,6 +132,10 @@ class OpenLedger:
         # (or in a run of a past month) while the run is the same.
         self.watched: dict[tuple, list[str]] = {}
         self.keys: dict[tuple, str] = {}
+        # By organization, the gaps of the open items of the periods the month's own pass judges
+        # (neither last year's, nor the watch's, nor a committee's term): one the pass finds
+        # neither kept nor met is owed no more (an exemption entered since, a rule no longer in force).
+        self.current: dict[int, list[tuple]] = {}
         starts: dict[str, date] = {}
         for item in items:
             gap = _item_gap(item)
@@ -145,6 +149,8 @@ class OpenLedger:
             start = starts.get(item.period) or starts.setdefault(item.period, parse_period_key(item.period)[0])
             if start < window_first or (watch and item.opened_on <= day):
                 self.recheck.append(item)
+            elif not watch and "/" not in item.period:
+                self.current.setdefault(item.org_id, []).append(gap)
 
     def key(self, gap: tuple) -> str:
         """Return the gap key of the open item kept for `gap` (one of `gaps`)."""
@@ -392,6 +398,7 @@ class OrgCheck(NamedTuple):
 
     kept: Packed               # the year's findings that need attention (the snapshot)
     made_good: list[str]       # gap keys of open ledger items whose periods are now met
+    not_owed: list[str]        # gap keys of open ledger items whose periods are owed no more (now exempt, say)
     tally: Tally
     digest: bytes | None       # of the findings kept or met (see `Fingerprint`); None when there are none
 
@@ -413,6 +420,8 @@ class _RunCheck:
         kept: list[Finding] = []
         made_good: list[str] = []
         seen: list[Finding] = []
+        current = self.ledger.current.get(org_id)
+        judged: set[tuple] = set()      # the gaps of the open items of this pass's periods that it found kept or met
         for f in found:
             # Last year's periods feed the chart only, but for those that ended in its December (`year_start`);
             # an election still not held stays listed, and so does a member's run of months begun before the
@@ -424,10 +433,16 @@ class _RunCheck:
                     made_good.append(self.ledger.key(gap))
             elif f.status in SNAPSHOT_STATUSES:
                 kept.append(f)
+                if current is not None and f.obligation in open_here:
+                    judged.add(_gap_of(f))
             else:
                 continue
             seen.append(f)
-        return OrgCheck(Packed.of(kept), made_good, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None)
+        not_owed = []
+        if current is not None:
+            met = set(made_good)
+            not_owed = [key for gap in current if gap not in judged and (key := self.ledger.key(gap)) not in met]
+        return OrgCheck(Packed.of(kept), made_good, not_owed, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None)
 
 
 def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int,
@@ -533,6 +548,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # One pass over the scope, organization by organization: the snapshot keeps what needs
     # attention, met periods only count (rates, ranking) or close an open ledger item.
     made_good: dict[str, date] = {}
+    not_owed: set[str] = set()
     rates = Rates(months, window_first, day)
     seen = Fingerprint(day)
     # A member's run of months is counted from January of last year all year long, so each
@@ -550,6 +566,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         for org, check in zip(sorted(orgs, key=lambda o: o.id), checks, strict=True):
             kept[org.id] = check.kept
             made_good.update(dict.fromkeys(check.made_good, day))
+            made_good.update(dict.fromkeys(check.not_owed, day))
+            not_owed.update(check.not_owed)
             rates.add(org.path, check.tally)
             if check.digest is not None:
                 seen.add(check.digest)
@@ -563,15 +581,17 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     kept_again = {gap for org_id in {i.org_id for i in ledger.recheck} for f in snapshot.of_org(org_id)
                   if (gap := _gap_of(f)) in again}
     recheck = [i for i in ledger.recheck if i.gap_key not in made_good and _item_gap(i) not in kept_again]
-    for key in _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs):
+    for key, exempt in _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs):
         made_good.setdefault(key, day)
+        if exempt:
+            not_owed.add(key)
     # A member has one run of each kind going at a time: while an item is open for it, under
     # whatever first month, the run is that item's.
     carried = {who for who, keys in ledger.watched.items() if not all(key in made_good for key in keys)}
     del ledger, again, kept_again, recheck      # the ledger is read again, whole, after saving
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds) for f in snapshot.gaps()
                if (f.org_id, f.obligation, f.member) not in carried)
-    stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish)
+    stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed)
     paths = {o.id: o.path for o in orgs}
     if saved is not None:
         saved(scope, paths, stored.run)
@@ -588,8 +608,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
 
 
 def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],
-             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1) -> set[str]:
-    """Return the gap keys of `items` (open ledger items the month's own pass has not judged) that are now made good.
+             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1) -> set[tuple[str, bool]]:
+    """Return (gap key, whether it is owed no more rather than met) of `items` (open ledger items the month's own pass has not judged) now made good.
 
     `ledger` holds the gap of every open item.
 
@@ -606,7 +626,7 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
     is in that month any more (payments or records entered late have broken it up into runs too
     short to list; the member's later run is found under its own first month).
     """
-    keys: set[str] = set()
+    keys: set[tuple[str, bool]] = set()
     # A watch item's run was counted from January of the year before the run that opened it,
     # which is no later than the January of its own first month: counted from there, the run
     # is found again in the same months (`supervise`'s `watch_from`).
@@ -635,9 +655,9 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
             for key, ended in found_runs:
                 in_a_run.add(key)
                 if ended:
-                    keys.add(key)
+                    keys.add((key, False))
         # Only items opened by then: a run of a past month does not yet see a later item's run.
-        keys.update(item.gap_key for item in group if item.gap_key not in in_a_run and item.opened_on <= day)
+        keys.update((item.gap_key, False) for item in group if item.gap_key not in in_a_run and item.opened_on <= day)
     return keys
 
 
@@ -655,6 +675,6 @@ def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, fin
     return found
 
 
-def _item_keys(ledger: OpenLedger, _org_id: int, findings: list[Finding]) -> list[str]:
-    """Return the gap keys of the open items (in `ledger`) kept for the gaps of `findings`."""
-    return [ledger.key(gap) for f in findings if (gap := _gap_of(f)) in ledger.gaps]
+def _item_keys(ledger: OpenLedger, _org_id: int, findings: list[Finding]) -> list[tuple[str, bool]]:
+    """Return (gap key, whether its period is now exempt) of the open items (in `ledger`) kept for the gaps of `findings`."""
+    return [(ledger.key(gap), f.status == "exempt") for f in findings if (gap := _gap_of(f)) in ledger.gaps]

@@ -94,6 +94,20 @@ def test_a_later_valid_record_closes_the_ledger_item(busy_town: Store, rules, tm
     assert item.closed_on == date(2026, 11, 21) and item.closed_run_id == result.run.id and "自动销号" in item.close_note
 
 
+def test_an_item_whose_period_is_now_exempt_is_closed_as_owed_no_more(busy_town: Store, rules):
+    """An exemption entered after a run left that member's items open (21 in the ledger, 15 in the bulletin), to be chased."""
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    mobile = next(m for m in busy_town.members() if m.mobile and busy_town.org_path(m.org_id) == BRANCH)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "mobile_report" and r.member == mobile.name)
+    assert item.period == "2026-H1" and item.closed_on is None
+    busy_town.add_exemption(mobile.id, mobile.org_id, date(2026, 1, 1), date(2026, 6, 30), "因病经批准")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    closed = next(r for r in result.ledger if r.id == item.id)
+    assert closed.closed_on == date(2026, 11, 21) and closed.close_note == "已不再需要（已登记免除、不再适用或不再检查此项），督查自动销号"
+    # The other items stay open: only the exempt period's was closed.
+    assert result.closed == 1
+
+
 def test_a_ledger_item_whose_key_is_not_made_of_its_gap_is_closed_all_the_same(busy_town: Store, rules, tmp_path: Path):
     """A run holds open items as gaps and makes their keys (`OpenLedger`); one edited by hand keeps its own key."""
     supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)

@@ -24,6 +24,10 @@ RECTIFICATION = model.Rectification.__table__
 ORG = model.Org.__table__
 
 
+MADE_GOOD_NOTE = "已补录有效记录，督查自动销号"
+NOT_OWED_NOTE = "已不再需要（已登记免除、不再适用或不再检查此项），督查自动销号"
+
+
 class OrgLedger(NamedTuple):
     """One organization's ledger items, counted: what a bulletin's ledger summary shows of it."""
 
@@ -221,7 +225,8 @@ class SupervisionQueries:
                               r[10], r[11])
 
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
-                 to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False) -> SavedRun:
+                 to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
+                 not_owed: Collection[str] = ()) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -231,7 +236,8 @@ class SupervisionQueries:
         run already holds the same snapshot. `publish` freezes the run in the same transaction.
         `to_open` are new ledger items keyed by `gap_key` (opened unless the gap ever had one),
         taken a block at a time (a generator keeps a province's items from being held at once);
-        `gaps_made_good` maps gap keys now met to the date they are closed on.
+        `gaps_made_good` maps gap keys now met to the date they are closed on; those in `not_owed`
+        are closed as owed no more (now exempt, say), not as made good.
         """
         stamp = self.clock()
         with self.writing() as conn:
@@ -285,7 +291,8 @@ class SupervisionQueries:
                     RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
                 for item_id, key in open_items:
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
-                        closed_on=gaps_made_good[key], close_note="已补录有效记录，督查自动销号", closed_run_id=run_id))
+                        closed_on=gaps_made_good[key], close_note=NOT_OWED_NOTE if key in not_owed else MADE_GOOD_NOTE,
+                        closed_run_id=run_id))
                 closed += len(open_items)
             if publish:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
