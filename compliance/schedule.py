@@ -31,7 +31,7 @@ from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
 from compliance.reminders import compose, deliver, with_digest
 from compliance.store import TZ, Store, now as real_now
-from compliance.tracking import Window, overdue
+from compliance.tracking import Window, overdue, year_start
 from obligations.cadence import month_end
 from obligations.rules import Rules
 
@@ -92,8 +92,10 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
     if ctx is None:
         raise TypeError("reminders_job runs under compliance.schedule.Runner, which passes ctx")
     today = ctx.now.astimezone(TZ).date()
-    # A year back, so that on 2 January last December's gaps are still overdue.
-    findings = overdue(ctx.store, ctx.rules, None, Window(today - timedelta(days=365), today, today))
+    # The same window as `overdue` and a supervision run (`year_start`): the year, and in January
+    # also the periods that ended in December. A year back listed last year's periods that
+    # `overdue` never shows, and counted them in every reminder.
+    findings = overdue(ctx.store, ctx.rules, None, Window(year_start(today), today, today))
     reminders = compose(findings, today, ctx.settings)
     index = OrgIndex(ctx.store.orgs())
     by_org: dict[int, list] = {}

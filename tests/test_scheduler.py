@@ -576,3 +576,17 @@ def test_a_digest_names_the_most_overdue_organizations_first_and_counts_the_rest
     lines = [line for line in sent.body.splitlines() if line.startswith("·")]
     assert lines[0] == "· 图河镇党委/村12党支部：12项逾期" and lines[9] == "· 图河镇党委/村03党支部：3项逾期"
     assert lines[10:] == ["· 等12个党组织"] and "逾期多的在前" in sent.body
+
+
+def test_reminders_list_what_overdue_lists(town: Store, rules):
+    """Reminders looked back a year: last year's periods, which `overdue` never shows, filled every message."""
+    from compliance.tracking import Window, overdue, year_start
+
+    with Hook(failures=0) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        _remind(town, rules, settings, "2026-02-10T08:00")
+        deliver(town, settings, at("2026-02-10T08:00"))
+        text = hook.received[0]["text"]["content"]
+    today = date(2026, 2, 10)
+    listed = overdue(town, rules, "ZZ1", Window(year_start(today), today, today))
+    assert "2025年" not in text and listed and all(f.due.year == 2026 for f in listed if f.status in ("missed", "invalid"))
