@@ -311,6 +311,8 @@ def _runs_by_definition(member, records, paid, since, last):
         i = month_index(r.held_on)
         if r.member == member.name:
             if r.kind in MOBILE_KINDS:
+                if not member.mobile:
+                    continue        # a mobile report of a member not marked mobile counts for nothing
                 half = r.held_on.year * 12 + (0 if r.held_on.month <= 6 else 6)
                 there.update(range(half, half + 6))
             elif r.kind in PARTICIPATION_KINDS:
@@ -355,13 +357,13 @@ NAMES = ["张三", "李四", "王五"]
        st.sampled_from(NAMES), st.none() | st.dates(date(2025, 1, 1), date(2026, 12, 31)),
        st.lists(st.tuples(st.dates(date(2025, 6, 1), date(2026, 12, 31)), st.integers(0, 200)), max_size=2),
        st.none() | st.sets(st.dates(date(2025, 6, 1), date(2026, 12, 31)), max_size=20),
-       st.dates(date(2026, 1, 1), date(2027, 1, 31)))
-def test_watch_months_are_counted_as_the_rule_says(rows, name, joined, exemptions, paid_days, as_of):
+       st.dates(date(2026, 1, 1), date(2027, 1, 31)), st.booleans())
+def test_watch_months_are_counted_as_the_rule_says(rows, name, joined, exemptions, paid_days, as_of, mobile):
     from compliance.members import _standing, activity, month_index
 
     records = [Record(next(_ids), 1, kind, day, day, attendees="、".join(attendees) or None, excused="、".join(excused) or None,
                       member=member) for kind, day, attendees, excused, member in rows]
-    member = MemberInfo(1, 1, "镇/支部", name, joined=joined,
+    member = MemberInfo(1, 1, "镇/支部", name, mobile=mobile, joined=joined,
                         exemptions=tuple((start, start + timedelta(days=length)) for start, length in exemptions))
     paid = None if paid_days is None else {f"{d.year}-{d.month:02d}": d for d in paid_days}
     since, last = date(2025, 11, 1), month_index(as_of) - 1
