@@ -321,6 +321,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     # Member ids by organization and name, from plain rows: a province's whole roster as rows took 700 MB.
     rosters = Rosters(store, whole=False)
     rows: list[tuple[Any, ...]] = []
+    last_name: str | None = None
     undated: list[tuple[int, int, str]] = []     # (row, member id, month) of months ended without a date paid
     numbers = array("I")        # each row's number in the file, and whether it gave the date paid
     dated = bytearray()
@@ -355,6 +356,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         if month and amount:
             # A tuple of DUES_FIELDS, months, amounts and dates held once: a province pays 2.9 million times.
             rows.append((member_id, found.id, share(month), share(amount), share(paid_on)))
+            last_name = name
             numbers.append(number)
             dated.append(values.get("paid_on") is not None)
     if undated:
@@ -384,7 +386,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
                 problems.add(numbers[at], "paid_on", new_paid_on.isoformat(), _held_text(month, amount, paid_on, whole))
         problems.raise_if_any()
 
-    return store.add_dues(DUES_FIELDS, rows, meta(), refuse)      # once the rows are read: a streamed file counts them as it goes
+    # meta() once the rows are read: a streamed file counts them as it goes.
+    return store.add_dues(DUES_FIELDS, rows, meta(), refuse, last_name if len(rows) == 1 else None)
 
 
 def _yuan(amount: float) -> str:
@@ -440,7 +443,7 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
     if amount_text is not None or paid_on is not None:
         if (amount is None or amount == held["amount"]) and (paid_on is None or paid_on == held["paid_on"]):
             raise InputError(f"「{member.name}」{month} 的党费已是 {_yuan(held['amount'])} 元（{held['paid_on'].isoformat()} 交纳），未作更改")
-    before = store.change_dues(member.id, org.id, month, reason.strip(), amount, paid_on)
+    before = store.change_dues(member.id, org.id, month, reason.strip(), amount, paid_on, member.name)
     if before is None:      # withdrawn meanwhile by someone else
         raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正或撤销（登记用 dues log）")
     shown = {"org": org.path, "member": member.name, "month": month}

@@ -213,11 +213,14 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
     refused = runner.invoke(app, db + ["--user", "陶英", "scheduler", "add-supervision", "--under", "图河镇党委"])
     assert refused.exit_code != 0
-    monkeypatch.setenv("COLUMNS", "200")
-    table = runner.invoke(app, db + ["--user", "县管理员", "audit", "log"], terminal_width=200).stdout
+    monkeypatch.setenv("COLUMNS", "400")
+    table = runner.invoke(app, db + ["--user", "县管理员", "audit", "log"], terminal_width=400).stdout
     entries = [[cell.strip() for cell in line.split("│")] for line in table.splitlines() if line.count("│") > 6 and line.split("│")[1].strip()]
     lines = {cells[4] + "/" + cells[5].split()[0] for cells in entries}
-    assert {"登记党费/党费", "登记免除/党员", "作废/免除", "拒绝/调度器"} <= lines, lines
+    assert {"登记党费/党费", "登记免除/党员", "撤销/免除", "拒绝/调度器"} <= lines, lines
+    # A payment is named by its member, month, amount and day, in its organization's row.
+    paid = next(cells for cells in entries if cells[4] == "登记党费")
+    assert paid[5] == "党费 党员第一党支部1 2026-11（12 元，2026-11-03 交纳）" and paid[6] == "图河镇党委/朱庄村党总支/第一党支部"
     assert not any(word in table for word in ("dues", "exempt", "scheduler"))
     # A refusal shows what it was refused on, and why, where other entries show them.
     denied = next(cells for cells in entries if cells[4] == "拒绝")

@@ -25,6 +25,9 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
                  "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器"}
 
+# Entries whose void the commands call a withdrawal (撤销).
+WITHDRAWN = frozenset({"exemption", "dues", "deduction"})
+
 # What an audit entry is about, as its table shows it (its JSON keeps the program's word).
 ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "dues": "党费", "deduction": "扣分", "run": "督查",
                  "rectification": "整改事项", "user": "用户", "setting": "设置", "database": "数据库",
@@ -126,8 +129,23 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
             # A refusal names what it was refused on and why in its detail only.
             org = org or "、".join(detail.get("paths") or [])
             reason = reason or detail.get("message") or ""
-        table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], ACTION_LABELS.get(r["action"], r["action"]), what,
-                      org, reason)
+        elif r["entity"] == "dues":
+            # A payment by its member and month, as a secretary names it (its key is the member's number).
+            payment = detail.get("payment") or {}
+            month = detail.get("month") or payment.get("month")
+            if detail.get("member") and month:
+                what = f"{entity} {detail['member']} {month}"
+                if payment:
+                    amount = payment.get("amount")
+                    shown = str(int(amount)) if isinstance(amount, (int, float)) and float(amount).is_integer() else str(amount)
+                    what += f"（{shown} 元，{payment.get('paid_on')} 交纳）"
+        paths = detail.get("org_paths") or []
+        if not org and paths:
+            org = paths[0] + (f" 等{len(paths)}个" if len(paths) > 1 else "")
+        action = ACTION_LABELS.get(r["action"], r["action"])
+        if r["action"] == "void" and r["entity"] in WITHDRAWN:
+            action = "撤销"         # as the commands say (已撤销); a record is 作废
+        table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], action, what, org, reason)
     console.print(table)
 
 

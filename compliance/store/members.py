@@ -98,7 +98,7 @@ class MemberQueries:
             return dict(row) if row is not None else None
 
     def change_dues(self, member_id: int, org_id: int, month: str, reason: str, amount: float | None = None,
-                    paid_on: date | None = None) -> dict[str, Any] | None:
+                    paid_on: date | None = None, member_name: str | None = None) -> dict[str, Any] | None:
         """Correct a member's payment for `month` (its amount and/or date), or withdraw it when neither is given; return it as it was.
 
         Its values before go to the version table with when they stood, so `--known-at` sees them;
@@ -123,7 +123,7 @@ class MemberQueries:
                 after = {"amount": old["amount"] if amount is None else amount, "paid_on": old["paid_on"] if paid_on is None else paid_on}
                 conn.execute(update(DUES).where(*where).values(**after, corrected_at=stamp))
             self.audit(conn, "void" if withdraw else "correct", "dues", f"{member_id}:{month}", org_id,
-                       {"member_id": member_id, "month": month, "before": before, "after": after}, reason)
+                       {"member_id": member_id, "member": member_name, "month": month, "before": before, "after": after}, reason)
             return dict(old)
 
     def voided_dues(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], list[tuple[float, date, datetime, str]]]:
@@ -150,7 +150,7 @@ class MemberQueries:
             return [dict(row) for row in conn.execute(query).mappings()]
 
     def add_dues(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], meta: dict[str, Any],
-                 refuse: Callable[[Iterator[tuple[int, float, date]]], None] | None = None) -> int:
+                 refuse: Callable[[Iterator[tuple[int, float, date]]], None] | None = None, member_name: str | None = None) -> int:
         """Insert dues payments (tuples of the values of `fields`, which include member_id and org_id; months already paid are skipped); one audit entry; return how many were new.
 
         When rows were skipped, `refuse` is given, in the transaction, every row's index with the
@@ -169,8 +169,16 @@ class MemberQueries:
             added = insert_counting_new(conn, DUES, ["member_id", "month"], values)
             if refuse is not None and added < len(rows):
                 refuse(_held(conn, [fields.index(name) for name in ("member_id", "month")], rows))
-            self.audit(conn, "dues", "dues", detail={**meta, "rows": len(rows), "added": added,
-                                                     "org_ids": sorted({r[org_at] for r in rows if r[org_at]})})
+            if not added:
+                return 0        # nothing registered: nothing to account for
+            org_ids = sorted({r[org_at] for r in rows if r[org_at]})
+            detail = {**meta, "rows": len(rows), "added": added, "org_ids": org_ids}
+            if len(rows) == 1:
+                # One payment logged: what was paid, by whom, for which month and when.
+                detail["payment"] = {name: rows[0][i] for i, name in enumerate(fields) if name != "org_id"}
+                if member_name is not None:
+                    detail["member"] = member_name
+            self.audit(conn, "dues", "dues", None, org_ids[0] if len(org_ids) == 1 else None, detail)
             return added
 
 
