@@ -206,6 +206,10 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     db = ["--db", town.url]
     assert runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2026-11",
                                     "--amount", "12", "--paid-on", "2026-11-03"]).exit_code == 0
+    again = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2026-11",
+                                     "--amount", "12", "--paid-on", "2026-11-03"])
+    assert again.exit_code == 0 and "已登记过" in again.stdout
+    assert [e["action"] for e in _entries(town)].count("dues") == 1       # the second registered nothing, and is no entry
     assert runner.invoke(app, db + ["member", "exempt", "党员第一党支部2", "--org", "ZZ1", "--from", "2026-05-01",
                                     "--to", "2026-06-30", "--reason", "因病经批准"]).exit_code == 0
     assert runner.invoke(app, db + ["member", "unexempt", "1", "--reason", "登记错人"]).exit_code == 0
