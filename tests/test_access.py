@@ -214,6 +214,7 @@ def test_a_branch_secretary_cannot_import_another_branchs_dues(runner, users, tm
     path = write_csv(tmp_path / "d.csv", body)
     result = runner.invoke(app, users + ["--user", "陶英", "dues", "import", str(path)])
     assert result.exit_code == 5 and OTHER in result.stderr
+    assert result.stderr.startswith("错误：d.csv 第3行「党组织」列：陶英（支部书记") and f"无权修改「{OTHER}」" in result.stderr
     assert store.dues_paid([m.id for m in store.members()]) == {}
     result = runner.invoke(app, users + ["--user", "镇党建办", "dues", "import", str(path)])
     assert result.exit_code == 0 and "新增 2 条" in result.stdout, result.output

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from compliance import membership, tracking
-from compliance.access import default_scope, require_read, require_write
+from compliance.access import PermissionDenied, default_scope, require_read, require_write
 from compliance.cli import (
     AS_OF_OPTION,
     FORMAT_OPTION,
@@ -213,10 +213,21 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
 
     store, actor = session()
     index = OrgIndex(store.orgs())
-    # The organizations the file names, read as the rows stream by: a province's file is millions of rows.
-    paths = {f.path for _, values in stream_table(file, membership.DUES_COLUMNS).rows
-             if isinstance(f := index.find(parse_text(values.get("org")) or ""), OrgRow)}
-    require_write(store, actor, "dues", sorted(paths))
+    # The organizations the file names, with the first row naming each, read as the rows stream by:
+    # a province's file is millions of rows.
+    first_rows: dict[str, int] = {}
+    for number, values in stream_table(file, membership.DUES_COLUMNS).rows:
+        if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow):
+            first_rows.setdefault(found.path, number)
+    ordered = sorted(first_rows, key=first_rows.__getitem__)
+    try:
+        require_write(store, actor, "dues", ordered)
+    except PermissionDenied as exc:
+        # Named as a bad row is: the file's first row out of reach (the refusal names its organization).
+        outside = next((p for p in ordered if not actor.anonymous and not actor.covers(p)), None)
+        if outside is None:
+            raise
+        raise PermissionDenied(f"{file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = set().union(*(store.dues_orgs(root) for root in roots))
     console.print(f"党费：新增 {membership.import_dues(store, file)} 条。")
