@@ -28,7 +28,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Collection
+from typing import Any, Mapping
 
 import platformdirs
 
@@ -87,13 +87,13 @@ RECIPIENT_KEYS = {"org", "email", "webhook"}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def load_settings(path: Path | None = None, obligations: Collection[str] | None = None) -> Settings:
+def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | None = None) -> Settings:
     """Return the settings; a missing file means defaults (console reminders only).
 
     A setting that cannot be used is an InputError naming the file (or variable), the line and
     the value: an unknown section or key (a misspelt one would be ignored), a port that is not a
     number, an address that is not one, a lead time that is not a whole number of days or (given
-    `obligations`, the slugs it may name) names no obligation.
+    `obligations`, the vocabulary by slug: `Rules.kinds`) names no obligation, by code or name.
     """
     path = path or config_path()
     raw: dict = {}
@@ -102,7 +102,8 @@ def load_settings(path: Path | None = None, obligations: Collection[str] | None 
         try:
             text, raw = read_toml(path)
         except CatalogError as exc:
-            raise InputError(f"配置文件 {exc}") from None
+            hint = "（设置名用英文，如 study_day；中文名须加引号，如 \"固定学习日\" = 3）" if "TOML" in exc.reason else ""
+            raise InputError(f"配置文件 {exc}{hint}") from None
 
     def fail(reason: str, key: str | None = None, header: str | None = None, index: int = 0) -> InputError:
         line = line_in_table(text, header, key, index) if key or header else None
@@ -122,6 +123,16 @@ def load_settings(path: Path | None = None, obligations: Collection[str] | None 
                     raise fail(f"[{key}] {name} 应为文字，写在引号里（值：{value[name]!r}）", name, f"[{key}]")
     smtp, hook = raw.get("smtp", {}), raw.get("webhook", {})
     env = os.environ
+    url = env.get("COMPLIANCE_WEBHOOK_URL") or hook.get("url")
+    if url and not re.match(r"https?://", url.strip()):
+        where = "环境变量 COMPLIANCE_WEBHOOK_URL" if env.get("COMPLIANCE_WEBHOOK_URL") else None
+        reason = f"webhook 地址「{url}」应以 http:// 或 https:// 开头（群机器人的完整地址）"
+        raise InputError(f"{where}：{reason}") if where else fail(f"[webhook] url：{reason}", "url", "[webhook]")
+    sender = env.get("COMPLIANCE_SMTP_SENDER") or smtp.get("sender")
+    if sender is not None and not EMAIL.fullmatch(sender.strip()):
+        where = "环境变量 COMPLIANCE_SMTP_SENDER" if env.get("COMPLIANCE_SMTP_SENDER") else None
+        reason = f"发件人「{sender}」不是邮箱地址"
+        raise InputError(f"{where}：{reason}") if where else fail(f"[smtp] sender：{reason}", "sender", "[smtp]")
     fmt = env.get("COMPLIANCE_WEBHOOK_FORMAT") or hook.get("format", "wecom")
     if fmt not in WEBHOOK_FORMATS:
         if env.get("COMPLIANCE_WEBHOOK_FORMAT"):
@@ -134,9 +145,14 @@ def load_settings(path: Path | None = None, obligations: Collection[str] | None 
     for name, days in leads.items():
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 366:
             raise fail(f"[lead_days] {name} 应为 0 到 366 的整数天数（值：{days!r}）", name, "[lead_days]")
+        slug = name
         if obligations is not None and name != "default" and name not in obligations:
-            raise fail(f"[lead_days] 中的「{name}」不是事项代码（如 study_day、party_congress，见 data/kinds.toml）", name, "[lead_days]")
-        lead[name] = days
+            # A Chinese name (quoted in TOML) is taken for its obligation's code.
+            slug = next((k for k, kind in obligations.items() if name in (kind.name, *kind.aliases)), "")
+            if not slug:
+                raise fail(f"[lead_days] 中的「{name}」不是事项代码或名称（如 study_day 或 \"固定学习日\"，见 data/kinds.toml）",
+                           name, "[lead_days]")
+        lead[slug] = days
     recipients = []
     if not isinstance(raw.get("recipient", []), list):
         raise fail("收件人应写成 [[recipient]]（两层方括号），每个收件党组织一节", None, "[recipient]")

@@ -20,7 +20,7 @@ class CatalogError(ValueError):
 def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
     """Return a TOML file's text and data; CatalogError names the file (and line) when it is not UTF-8 or not TOML."""
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = path.read_bytes().decode("utf-8-sig")     # Windows Notepad saves UTF-8 with a byte-order mark
     except UnicodeDecodeError as exc:
         raise CatalogError(path, None, f"不是 UTF-8 编码（第{exc.start + 1}个字节 0x{exc.object[exc.start]:02X}）：请另存为 UTF-8") from exc
     except FileNotFoundError as exc:

@@ -467,6 +467,10 @@ def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it
     # A number where an address goes failed every send with Python's English; one pair of brackets read as "no org".
     ('[webhook]\nurl = 123\n', ":2：[webhook] url 应为文字，写在引号里（值：123）"),
     ('[recipient]\norg = "ZZ1"\nemail = "a@example.org"\n', ":1：收件人应写成 [[recipient]]（两层方括号）"),
+    # An address without its scheme failed every send later; a sender that is no address was taken.
+    ('[webhook]\nurl = "127.0.0.1:18765/send"\n', ":2：[webhook] url：webhook 地址「127.0.0.1:18765/send」应以 http:// 或 https:// 开头"),
+    ('[smtp]\nhost = "127.0.0.1"\nsender = "dangjianban"\n', ":3：[smtp] sender：发件人「dangjianban」不是邮箱地址"),
+    ('[lead_days]\n固定学习日 = 3\n', ":2: TOML 语法错误（第1列附近）（设置名用英文，如 study_day；中文名须加引号"),
 ])
 def test_a_reminder_setting_that_cannot_be_used_is_named_before_anything_changes(runner, tmp_path: Path, town: Store, monkeypatch,
                                                                                  body: str, message: str):
@@ -590,3 +594,13 @@ def test_reminders_list_what_overdue_lists(town: Store, rules):
     today = date(2026, 2, 10)
     listed = overdue(town, rules, "ZZ1", Window(year_start(today), today, today))
     assert "2025年" not in text and listed and all(f.due.year == 2026 for f in listed if f.status in ("missed", "invalid"))
+
+
+def test_reminder_settings_take_a_notepad_file_and_chinese_names_of_obligations(tmp_path: Path, rules):
+    """A file saved by Notepad (with a byte-order mark) was a TOML syntax error at line 1; 固定学习日 was no key."""
+    from compliance.config import load_settings
+
+    config = tmp_path / "compliance.toml"
+    config.write_bytes('[lead_days]\n"固定学习日" = 3\nparty_congress = 7\n'.encode("utf-8-sig"))
+    settings = load_settings(config, obligations=rules.kinds)
+    assert settings.lead("study_day") == 3 and settings.lead("party_congress") == 7 and settings.lead("theme_day") == 5
