@@ -1092,3 +1092,16 @@ def test_a_long_message_is_one_line_in_a_file_or_pipe(runner, tmp_path: Path):
     result = runner.invoke(app, ["--db", str(deep), "init", "--catalog", "tuhe-2021"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"数据库已就绪：sqlite:///{deep}（默认规则集：tuhe-2021；满3个月列为关注）"]
+
+
+def test_db_and_user_are_taken_after_the_command_too(db, tmp_path: Path):
+    """`compliance demo --db FILE` said 「没有这个选项：--db」: they are the program's options, taken only before the command."""
+    from compliance.cli import global_options_first
+
+    assert global_options_first(["demo", "--db", "x.db"]) == ["--db", "x.db", "demo"]
+    assert global_options_first(["status", "--org", "ZZ1", "--user=陶英", "--db", "x.db"]) == ["--user=陶英", "--db", "x.db", "status", "--org", "ZZ1"]
+    assert global_options_first(["log", "主题党日", "--", "--db"]) == ["log", "主题党日", "--", "--db"]
+    run = subprocess.run([sys.executable, "-m", "compliance", "status", "--org", "ZZ1", "--format", "json", *db],
+                         capture_output=True, text=True, env={**os.environ, "COMPLIANCE_DB": str(tmp_path / "none.db")})
+    assert run.returncode == 0, run.stderr
+    assert {r["org"] for r in json.loads(run.stdout)} == {BRANCH}

@@ -411,6 +411,35 @@ def _given(opts: list[str]) -> str | None:
     return None
 
 
+GLOBAL_OPTIONS = ("--db", "--user")
+
+
+def global_options_first(args: list[str]) -> list[str]:
+    """Return the arguments with --db and --user (options of every command) moved before the command, wherever they were typed.
+
+    `compliance demo --db FILE` said 「没有这个选项：--db」: the options belong to the program,
+    and the parser takes them only before the command's name.
+    """
+    front: list[str] = []
+    rest: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            rest.extend(args[i:])
+            break
+        if word in GLOBAL_OPTIONS and i + 1 < len(args):
+            front.extend(args[i:i + 2])
+            i += 2
+            continue
+        if word.startswith(tuple(f"{o}=" for o in GLOBAL_OPTIONS)):
+            front.append(word)
+        else:
+            rest.append(word)
+        i += 1
+    return front + rest
+
+
 def main() -> None:
     """Entry point of the console script: usage errors become one line too, like every other error."""
     # What importing made lives as long as the process: frozen, the collector does not traverse
@@ -419,6 +448,7 @@ def main() -> None:
     gc.freeze()
     if len(sys.argv) == 1:
         sys.argv.append("--help")
+    sys.argv[1:] = global_options_first(sys.argv[1:])
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
