@@ -363,6 +363,23 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     assert study and all(e.walk("VALARM") for e in events[0])
 
 
+def test_a_calendar_has_one_event_for_an_item_every_member_owes(runner, tmp_path: Path, town: Store):
+    """Six months made 154 events, 19 of them each month for each member's dues, and a member's run of months away as a deadline."""
+    from compliance.cli import app
+
+    member = next(m for m in town.members() if town.org_path(m.org_id).endswith("第一党支部"))
+    assert runner.invoke(app, ["--db", town.url, "dues", "log", "--org", "ZZ1", "--member", member.name, "--month", "2026-10",
+                               "--amount", "10", "--paid-on", "2026-10-05"]).exit_code == 0
+    out = tmp_path / "c.ics"
+    assert runner.invoke(app, ["--db", town.url, "calendar", "--org", "ZZ1", "--months", "3", "--out", str(out)]).exit_code == 0
+    events = Calendar.from_ical(out.read_bytes()).walk("VEVENT")
+    dues = [str(e["SUMMARY"]) for e in events if str(e["SUMMARY"]).startswith("党费")]
+    months = {s[s.index("（"):] for s in dues}
+    assert dues and len(dues) == len(months)                # one a month, not one a member
+    assert all("等11人" in s for s in dues)
+    assert not [e for e in events if "连续" in str(e["SUMMARY"])]
+
+
 def test_a_calendar_goes_into_a_folder_not_yet_made(runner, tmp_path: Path, town: Store):
     """`supervise --out` and `backup` make a missing folder; `calendar --out` refused it with 没有那个文件或目录."""
     from compliance.cli import app
