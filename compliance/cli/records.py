@@ -225,10 +225,10 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
             notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（另：{flag_text(also)}）" if also else ""))
     if alone.not_mobile:
         member, owed = alone.not_mobile
-        notes.append(f"提示：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
+        notes.append(f"注意：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
     if alone.not_owed and alone.record is not None:
         kind = _rules().kind_name(alone.record.kind)
-        notes.append(f"提示：这个党组织不需要召开{kind}（如没有支委会或党小组），这条记录只作留存，不计入任何一项完成情况")
+        notes.append(f"注意：这个党组织不需要召开{kind}（如没有支委会或党小组），这条记录只作留存，不计入任何一项完成情况")
     if alone.alone_in_talk:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")
     if alone.expected_below_roster:
