@@ -567,6 +567,9 @@ def test_a_send_to_be_retried_is_not_counted_as_failed_nor_as_sent(town: Store, 
         _remind(town, rules, settings, "2026-11-20T08:00")
         _, said = Runner(town, rules, settings, name="甲").tick(at("2026-11-20T08:00:30"))
     assert [line for line in said if line.startswith("发送提醒")] == ["发送提醒：成功 4 条，待重试 1 条，最终失败 0 条"]
+    # `outbox list --failed` showed nothing while it waited to be retried.
+    [waiting] = town.messages(failed_only=True)
+    assert waiting.channel == "webhook" and waiting.status == "pending" and waiting.last_error
 
 
 def test_outbox_csv_and_table_say_channel_and_status_in_chinese(runner, town: Store, rules, monkeypatch):

@@ -150,7 +150,7 @@ STATUS_WORDS = {"pending": "待发送", "sending": "发送中", "sent": "已发�
 
 @outbox_app.command("list")
 @fails_cleanly
-def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的。"), fmt: Format = FORMAT_OPTION) -> None:
+def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的（含等待重试的）。"), fmt: Format = FORMAT_OPTION) -> None:
     """列出提醒消息：发给谁、为什么、何时，已发送或失败及原因；内容见 --format json 或 csv。"""
     from compliance.report.assessments import emit_rows
     from compliance.reminders import short_path

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, and_, or_, select, update
 
 from compliance import model
 from compliance.store.sql import insert_counting_new
@@ -78,9 +78,10 @@ class SchedulingQueries:
             return [OutboxRow(*row) for row in conn.execute(query)]
 
     def messages(self, failed_only: bool = False) -> list[OutboxRow]:
+        """Return the outbox's messages; with `failed_only`, those failed for good and those failed and waiting to be retried."""
         query = select(*OUTBOX_COLUMNS).order_by(OUTBOX.c.id)
         if failed_only:
-            query = query.where(OUTBOX.c.status == "failed")
+            query = query.where(or_(OUTBOX.c.status == "failed", and_(OUTBOX.c.status == "pending", OUTBOX.c.last_error.is_not(None))))
         with self.engine.connect() as conn:
             return [OutboxRow(*row) for row in conn.execute(query)]
 
@@ -112,4 +113,4 @@ class SchedulingQueries:
         """Put failed messages back in the queue; return how many."""
         with self.engine.begin() as conn:
             return conn.execute(update(OUTBOX).where(OUTBOX.c.status == "failed").values(
-                status="pending", attempts=0, next_attempt_at=now)).rowcount
+                status="pending", attempts=0, next_attempt_at=now, last_error=None)).rowcount
