@@ -37,6 +37,8 @@ def pick_sheet(rules: Rules, index: OrgIndex, org: OrgRow, fallback_catalog: str
     if catalog.default_sheet:
         return rules.sheet(catalog.default_sheet)
     sector = index.sector_of(org)
+    if sector in rules.sheets.shared:
+        raise InputError(f"「{org.path}」（领域：{sector}）：{rules.sheets.shared_text(sector)}")
     for sheet in rules.sheets.sheets.values():
         if sector in sheet.sectors:
             return sheet

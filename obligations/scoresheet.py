@@ -219,6 +219,14 @@ class SheetSet:
 
     sheets: dict[str, Sheet] = field(default_factory=dict)
     warnings: dict[str, list[str]] = field(default_factory=dict)
+    shared: dict[str, list[str]] = field(default_factory=dict)     # a sector two or more sheets claim: their names
+
+    def shared_text(self, sector: str) -> str:
+        """Return why no sheet is chosen for `sector`: which sheets claim it."""
+        names = self.shared[sector]
+        paths = "、".join(f"{n}（{self.sheets[n].path}）" for n in names)
+        return (f"评分表 {paths} 都按领域适用于{sector}：一个领域只能有一份；只给部分党组织用的评分表请去掉 sectors，"
+                "由其规则集的 default_sheet 或 score --sheet 选用")
 
 
 def load_sheets(folder: Path, obligations: set[str]) -> SheetSet:
@@ -228,13 +236,12 @@ def load_sheets(folder: Path, obligations: set[str]) -> SheetSet:
         sheet, warnings = read_sheet(path, obligations)
         if sheet.name in found.sheets:
             raise CatalogError(path, None, f"评分表名称 {sheet.name!r} 与 {found.sheets[sheet.name].path} 重复")
-        # A sector's sheet is chosen by its sectors; with two, the file names' order chose one for every branch of it.
+        # A sector's sheet is chosen by its sectors; with two, the file names' order chose one for every
+        # branch of it. Only scoring is stopped (`pick_sheet`), not every command that loads the rules.
         for other in found.sheets.values():
-            shared = [s for s in sheet.sectors if s in other.sectors]
-            if shared:
-                raise CatalogError(path, _line_of_table(read_raw(path).text, None, None, "sectors"),
-                                   f"评分表 {sheet.name!r} 与 {other.name!r}（{other.path}）都按领域适用于{'、'.join(shared)}：一个领域只能有一份；"
-                                   "只给部分党组织用的评分表请去掉 sectors，由其规则集的 default_sheet 或 score --sheet 选用")
+            for sector in sheet.sectors:
+                if sector in other.sectors:
+                    found.shared.setdefault(sector, [other.name]).append(sheet.name)
         found.sheets[sheet.name] = sheet
         found.warnings[sheet.name] = warnings
     return found

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import app
+from compliance.errors import InputError
 from obligations.catalog import CatalogError
 from obligations.scoresheet import read_sheet
 
@@ -110,9 +111,16 @@ def test_two_sheets_for_one_sector_are_refused(runner, tmp_path: Path, monkeypat
     data = tmp_path / "data"
     shutil.copytree(DATA.parent, data)
     (data / "scoresheets" / "gy-2026.toml").write_text(body, encoding="utf-8")
-    with pytest.raises(CatalogError, match="与 'gy-2026'.*都按领域适用于农村、社区：一个领域只能有一份") as caught:
-        load_rules(data)
-    assert caught.value.path == str(data / "scoresheets" / "village-2020.toml") and caught.value.line == 5
+    # Installed all the same, it stops scoring the sector's branches, not every command.
+    rules = load_rules(data)
+    assert rules.sheets.shared == {"农村": ["gy-2026", "village-2020"], "社区": ["gy-2026", "village-2020"]}
+    from compliance.assessment import pick_sheet
+    from compliance.orgs import OrgIndex, OrgRow
+
+    village = OrgRow(1, "V", "某村党支部", None, "某村党支部", "党支部", "农村", None, None, None, None, None, False, None)
+    with pytest.raises(InputError, match="评分表 gy-2026.*village-2020.*都按领域适用于农村：一个领域只能有一份"):
+        pick_sheet(rules, OrgIndex([village]), village, "tuhe-2021")
+    assert pick_sheet(rules, OrgIndex([village]), village, "tuhe-2021", "village-2020").name == "village-2020"
     # Without sectors it is chosen only where named (a catalog's default_sheet, or --sheet).
     (data / "scoresheets" / "gy-2026.toml").write_text(body.replace('sectors = ["农村", "社区"]', "sectors = []"), encoding="utf-8")
-    assert set(load_rules(data).sheets.sheets) >= {"gy-2026", "village-2020"}
+    assert set(load_rules(data).sheets.sheets) >= {"gy-2026", "village-2020"} and load_rules(data).sheets.shared == {}

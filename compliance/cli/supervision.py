@@ -239,6 +239,8 @@ def sheet_list(fmt: Format = FORMAT_OPTION) -> None:
     rows = [{"name": s.name, "title": s.title, "sectors": "、".join(s.sectors), "total": s.total, "items": s.max_points,
              "bar": s.bar, "warnings": len(rules.sheets.warnings[s.name])} for s in sorted(rules.sheets.sheets.values(), key=lambda s: s.name)]
     catalog_report.print_sheets(console, rows, fmt.value)
+    for sector in rules.sheets.shared if fmt is Format.table else ():
+        console.print(f"提示：{rules.sheets.shared_text(sector)}", style="yellow", markup=False)
 
 
 @sheet_app.command("check")
