@@ -647,3 +647,24 @@ def test_an_obligation_dropped_and_added_again_keeps_the_dropped_rule_for_the_pe
         first = date(2025, 1, 1)
     found = evaluate_org(catalog, BRANCH, [], first, date(2026, 12, 31), date(2027, 1, 31))
     assert sorted((f.period, f.status) for f in found if f.obligation == "member_review") == expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(["national-2018", "tuhe-2021", "wujin-2016"]), st.data(),
+       st.sampled_from([BRANCH, replace(BRANCH, has_committee=False, groups=()), replace(BRANCH, type="党总支", sector="社区"),
+                        replace(BRANCH, sector="两新", secretary="陶英")]),
+       st.dates(date(2025, 1, 1), date(2026, 11, 25)))
+def test_a_record_judged_alone_on_the_obligations_its_kind_bears_on_is_judged_as_on_all(rules, catalog_name, data, org, held):
+    """`record import` and `log` judge each record only on the obligations its kind can bear on (`_unrelated`): the same notes as on all."""
+    from compliance.orgs import MemberRow
+    from compliance.tracking import _alone, _unrelated
+
+    catalog = rules.catalog(catalog_name)
+    kind = data.draw(st.sampled_from(sorted(k for k, v in rules.kinds.items() if not v.derived)))
+    member = data.draw(st.sampled_from([None, "张流动", "李在家"]))
+    record = rec(kind, held.isoformat(), member=member, expected=data.draw(st.sampled_from([None, 3, 10])),
+                 present=data.draw(st.sampled_from([None, 2, 9])), hours=data.draw(st.sampled_from([None, 2.0])),
+                 counterpart=data.draw(st.sampled_from([None, "李在家"])), lecturer=data.draw(st.sampled_from([None, "陶英"])))
+    members = [MemberRow(1, 1, "张流动", None, "正式", True, None), MemberRow(2, 1, "李在家", None, "正式", False, None)]
+    as_of = date(2026, 11, 25)
+    assert _alone(catalog, org, members, record, as_of, _unrelated(catalog, kind)) == _alone(catalog, org, members, record, as_of, frozenset())
