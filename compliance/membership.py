@@ -280,6 +280,15 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
     return store.add_exemption(member.id, org.id, start, end, reason.strip())
 
 
+def overlapping_exemptions(store: Store, org_ref: str, name: str, exemption_id: int) -> list[dict[str, Any]]:
+    """Return the member's other exemptions in force whose days overlap those of `exemption_id` (entered twice, a date mistyped)."""
+    org = store.index_around(org_ref).resolve(org_ref)
+    member = next(m for m in store.members([org.id]) if m.name == name.strip())
+    rows = [r for r in store.exemption_rows([member.id]) if r["voided_at"] is None]
+    mine = next(r for r in rows if r["id"] == exemption_id)
+    return [r for r in rows if r["id"] != exemption_id and r["start"] <= mine["end"] and mine["start"] <= r["end"]]
+
+
 def _month(value: Any) -> str:
     if isinstance(value, date):
         # Excel makes 2026-11 typed in a cell the date 2026-11-01.
@@ -439,6 +448,11 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
             raise InputError(f"--paid-on：{paid_on.isoformat()} 交纳的党费最多覆盖今后{limit}个月，不能是 {month} 的")
     held = store.dues_payment(member.id, month)
     if held is None:
+        withdrawn = [v for v in store.dues_versions(member.id, month) if v["change"] == "void"]
+        if withdrawn:
+            last = withdrawn[-1]
+            raise NotFound(f"「{member.name}」{month} 的党费（{_yuan(last['amount'])} 元）已于 {last['superseded_at'].astimezone(TZ):%Y-%m-%d} "
+                           f"撤销（{last['reason']}），现在没有登记，无可更正或撤销（登记用 dues log）")
         raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正或撤销（登记用 dues log）")
     if amount_text is not None or paid_on is not None:
         if (amount is None or amount == held["amount"]) and (paid_on is None or paid_on == held["paid_on"]):

@@ -576,3 +576,25 @@ def test_a_view_of_a_day_does_not_see_records_held_after_it():
     assert wang.months_absent == 10 and wang.level == "review"
     runs = watch_runs([WANG, LI], records, {}, set(), as_of, SINCE)
     assert [(r.member.name, r.months) for r in runs] == [("王五", 10)]
+
+
+def test_dues_log_says_what_it_registered_and_exempt_points_out_an_overlap(runner, town: Store):
+    """`dues log` said only 已登记。; a second exemption overlapping the first passed without a word; a month withdrawn was 没有登记."""
+    from compliance.cli import app
+
+    member = next(m for m in town.members())
+    org = town.org_path(member.org_id)
+    db = ["--db", town.url]
+    logged = runner.invoke(app, db + ["dues", "log", "--org", org, "--member", member.name, "--month", "2026-09", "--amount", "12.5",
+                                      "--paid-on", "2026-11-03"])
+    assert logged.exit_code == 0, logged.output
+    lines = logged.stdout.splitlines()
+    assert lines[0] == f"已登记：{member.name} 2026-09 的党费 12.5 元（2026-11-03 交纳）"
+    assert lines[1].startswith("提示：交纳日期晚于该月月底")
+    assert runner.invoke(app, db + ["dues", "void", "--org", org, "--member", member.name, "--month", "2026-09", "--reason", "月份录错"]).exit_code == 0
+    twice = runner.invoke(app, db + ["dues", "void", "--org", org, "--member", member.name, "--month", "2026-09", "--reason", "月份录错"])
+    assert twice.exit_code != 0 and "2026-09 的党费（12.5 元）已于" in twice.stderr and "撤销（月份录错），现在没有登记" in twice.stderr
+    args = ["member", "exempt", member.name, "--org", org, "--reason", "因病经批准"]
+    assert runner.invoke(app, db + args + ["--from", "2026-05-01", "--to", "2026-08-31"]).exit_code == 0
+    second = runner.invoke(app, db + args + ["--from", "2026-07-01", "--to", "2026-10-31"])
+    assert second.exit_code == 0 and "提示：与已登记的免除（编号 1：2026-05-01 至 2026-08-31，因病经批准）时间重叠" in second.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Optional
@@ -29,6 +30,7 @@ from compliance.cli import (
 from compliance.errors import InputError
 from compliance.report.assessments import emit_rows
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
+from obligations.cadence import month_end
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
@@ -165,6 +167,9 @@ def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员
     assert first and last
     exemption = membership.exempt_member(store, org, name, first, last, reason)
     console.print(f"已登记免除：{name} {first.isoformat()} 至 {last.isoformat()}（编号 {exemption}）")
+    for other in membership.overlapping_exemptions(store, org, name, exemption):
+        console.print(f"提示：与已登记的免除（编号 {other['id']}：{other['start'].isoformat()} 至 {other['end'].isoformat()}，{other['reason']}）"
+                      "时间重叠；如为重复登记或日期有误，请用 member unexempt 撤销其一", style="yellow", markup=False)
     if (last - first).days > 366:
         console.print(f"提示：免除期超过一年（{first.isoformat()} 至 {last.isoformat()}），期间不计其未参加组织生活和未交党费；"
                       "如结束日期有误，请核对（member exemptions 可查看已登记的免除）", style="yellow", markup=False, soft_wrap=True)
@@ -275,7 +280,18 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
     require_write(store, actor, "dues", [path])
     before = store.dues_orgs(path)
     added = membership.log_dues(store, {"org": org, "member": member, "month": month, "amount": amount, "paid_on": paid_on})
-    console.print("已登记。" if added else "该月党费已登记过，未重复添加。")
+    if added:
+        # What was registered, as the secretary typed it, and when a month is paid late.
+        day = _date_option(paid_on, "--paid-on") or store.today()
+        paid_month = membership._month(month)
+        amount_paid = membership._amount(amount)
+        shown = f"{member.strip()} {paid_month} 的党费 {membership._yuan(amount_paid or 0)} 元（{day.isoformat()} 交纳）"
+        console.print(f"已登记：{shown}", markup=False)
+        if day > month_end(date.fromisoformat(paid_month + "-01")):
+            console.print("提示：交纳日期晚于该月月底：如无按季交纳的批准，按逾期补交计（补交超过6个月的不计入）",
+                          style="yellow", markup=False)
+    else:
+        console.print("该月党费已登记过，未重复添加。")
     _first_dues(store.dues_orgs(path) - before, store.index_around(path))
 
 
