@@ -551,6 +551,12 @@ def test_a_corrected_date_paid_is_judged_as_corrected(runner, town: Store):
     assert done.exit_code == 0, done.output
     assert done.stdout.strip() == f"已更正：{member.name} 2026-03 的党费 10 元（2026-11-02 交纳）改为 10 元（2026-03-05 交纳）"
     assert march() == ["met"]
+    # A secretary sees what is registered, and what was corrected, before mending anything else.
+    listed = json.loads(runner.invoke(app, db + ["dues", "list", "--org", org.path, "--member", member.name, "--year", "2026",
+                                                 "--format", "json"]).stdout)
+    assert [(r["month"], r["amount"], r["paid_on"], r["corrected"]) for r in listed][2:4] == [
+        ("2026-03", 10, "2026-03-05", True), ("2026-04", 10, "2026-04-05", False)]
+    assert len(listed) == 10 and {r["member"] for r in listed} == {member.name}
     neither = runner.invoke(app, db + ["dues", "correct", "--org", org.path, "--member", member.name, "--month", "2026-03", "--reason", "x"])
     assert neither.exit_code == 2 and "须给出 --amount 或 --paid-on" in neither.stderr
     void = runner.invoke(app, db + ["dues", "void", "--org", org.path, "--member", member.name, "--month", "2026-03", "--reason", "月份录错"])

@@ -295,6 +295,30 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
     _first_dues(store.dues_orgs(path) - before, store.index_around(path))
 
 
+@dues_app.command("list")
+@fails_cleanly
+def dues_list(org: str = typer.Option(..., "--org", help="党支部。"),
+              member: Optional[str] = typer.Option(None, "--member", help="只看这名党员。"),
+              year: Optional[int] = typer.Option(None, "--year", help="只看这一年的月份。"),
+              fmt: Format = FORMAT_OPTION) -> None:
+    """列出已登记的党费：党员、月份、金额、交纳日期（更正或撤销前可先查看）。"""
+    store, actor = session()
+    path = tracking.org_path(store, org)
+    require_read(store, actor, path)
+    rows = membership.dues_list(store, path, member, year)
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "month": "月份", "amount": "金额", "paid_on": "交纳日期",
+                                    "corrected": "已更正"})
+        return
+    if not rows:
+        console.print("没有登记的党费。")
+        return
+    table = titled_table(f"{path} 已登记的党费", ("党员", "月份", "金额", "交纳日期", "备注"), ("月份", "交纳日期"))
+    for r in rows:
+        table.add_row(r["member"], r["month"], membership._yuan(r["amount"]), r["paid_on"], "已更正" if r["corrected"] else "")
+    console.print(table)
+
+
 @dues_app.command("correct")
 @fails_cleanly
 def dues_correct(org: str = typer.Option(..., "--org", help="党支部。"),

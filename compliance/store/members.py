@@ -142,6 +142,17 @@ class MemberQueries:
         wanted = set(keys)
         return {key: rows for key, rows in found.items() if key in wanted}
 
+    def dues_rows(self, member_ids: Sequence[int], year: int | None = None) -> list[dict[str, Any]]:
+        """Return the payments registered for `member_ids` (of `year`'s months), as stored, by member and month."""
+        rows: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(member_ids)):
+                query = select(DUES).where(DUES.c.member_id.in_(chunk))
+                if year is not None:
+                    query = query.where(DUES.c.month.like(f"{year}-%"))
+                rows.extend(dict(row) for row in conn.execute(query).mappings())
+        return sorted(rows, key=lambda r: (r["member_id"], r["month"]))
+
     def dues_versions(self, member_id: int, month: str) -> list[dict[str, Any]]:
         """Return a member's earlier values for `month`, corrected or withdrawn, oldest first."""
         with self.engine.connect() as conn:
