@@ -588,7 +588,7 @@ def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: 
     """Without the State Council's notice for a year (chinesecalendar knows up to 2026), its 固定学习日 on holidays were kept without a word."""
     later = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2099", "--format", "json"])
     assert later.exit_code == 0 and json.loads(later.stdout)
-    assert "提示：没有2099年的节假日安排（国务院办公厅通知），这些年份只按周末判断工作日" in later.stderr
+    assert "提示：没有2099年的节假日安排（国务院办公厅通知），这一年只按周末判断工作日" in later.stderr
     assert "workdays/2099.toml" in later.stderr
     now = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2026", "--as-of", "2026-11-25"])
     assert now.exit_code == 0 and "节假日安排" not in now.stderr

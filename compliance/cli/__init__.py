@@ -316,8 +316,10 @@ def workdays_notice(first: date, last: date) -> None:
     missing = _rules().calendar.missing_years(first, last)
     if missing:
         years = "、".join(f"{y}年" for y in missing)
-        typer.echo(f"提示：没有{years}的节假日安排（国务院办公厅通知），这些年份只按周末判断工作日，节假日上的固定学习日不会顺延；"
-                   f"通知发布后请按其补充 {data_dir() / 'workdays' / f'{missing[0]}.toml'}（见 README「Working days」）", err=True)
+        which = "这一年" if len(missing) == 1 else "这些年份"
+        typer.echo(f"提示：没有{years}的节假日安排（国务院办公厅通知），{which}只按周末判断工作日，节假日上的固定学习日不会顺延；"
+                   f"通知发布后请按其写成规则目录下的 workdays/{missing[0]}.toml（现用的规则目录：{data_dir()}，"
+                   "可用 COMPLIANCE_DATA 指定自己的副本；写法见 README 的 Working days 一节）", err=True)
 
 
 def _today() -> date:
