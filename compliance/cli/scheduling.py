@@ -55,8 +55,8 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录"})
         return
     if not rows:
-        console.print("还没有定时任务。每月督查：compliance scheduler add-supervision --under 乡镇党委；"
-                      "每日提醒：compliance scheduler add-reminders（均限县用户或本地管理员）", markup=False)
+        console.print("还没有定时任务。每月督查：compliance scheduler add-supervision --under 乡镇党委（乡镇或县用户）；"
+                      "每日提醒：compliance scheduler add-reminders（县用户）", markup=False)
     for r in rows:
         console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}", soft_wrap=True)
     if holder:
