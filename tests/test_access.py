@@ -87,7 +87,7 @@ def test_a_branch_secretary_cannot_import_another_branchs_records(runner, users,
     result = runner.invoke(app, users + ["--user", "陶英", "record", "import", str(path)])
     assert result.exit_code == 5 and OTHER in result.stderr
     # Named as any bad row is: the file, its first such row and column (it named neither), and that row's organization.
-    assert result.stderr.startswith(f"错误：r.csv 第3行「党组织」列：陶英（支部书记") and result.stderr.rstrip().endswith("（未导入任何数据）")
+    assert result.stderr.startswith("错误：r.csv 第3行「党组织」列：陶英（支部书记") and result.stderr.rstrip().endswith("（未导入任何数据）")
     assert f"无权修改「{OTHER}」" in result.stderr
     listed = json.loads(runner.invoke(app, users + ["--user", "陶英", "record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
     assert listed == []
