@@ -516,6 +516,9 @@ class _RecordContext:
         if key not in self._per:
             catalog = self.rules.catalogs.get(self.index.catalog_of(org, self.default_catalog))
             obligation = catalog.obligation(kind) if catalog else None
+            if obligation is None and catalog is not None:
+                # Dropped from a date, it is still owed per member before it: a row of then needs its 党员.
+                obligation = next((ob for ob, _ in catalog.dropped if ob.slug == kind), None)
             self._per[key] = obligation.per if obligation and obligation.per != "org" else None
         return self._per[key]
 

@@ -1107,3 +1107,31 @@ def test_db_and_user_are_taken_after_the_command_too(db, tmp_path: Path):
                          capture_output=True, text=True, env={**os.environ, "COMPLIANCE_DB": str(tmp_path / "none.db")})
     assert run.returncode == 0, run.stderr
     assert {r["org"] for r in json.loads(run.stdout)} == {BRANCH}
+
+
+def test_a_row_of_a_rule_dropped_later_still_needs_its_member(runner, db, tmp_path: Path, monkeypatch):
+    """Under a catalog that dropped 谈心谈话 from 2026, a 2025 talk without its 党员 was taken, and could never count."""
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    (data / "catalogs" / "haian-2026.toml").write_text(
+        'name = "haian-2026"\nextends = "tuhe-2021"\nvalid_from = 2026-01-01\nsource = "某组发〔2026〕1号"\ndrop = ["heart_talk"]\n',
+        encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_DATA", str(data))
+    default_rules.cache_clear()
+    try:
+        orgs = "名称,上级,类型,代码,执行规定\n第一党支部,朱庄村党总支,党支部,ZZ1,haian-2026"
+        assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+        rows = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题\n{BRANCH},谈心谈话,2025-06-05,谈心")
+        result = runner.invoke(app, db + ["record", "import", str(rows)])
+    finally:
+        monkeypatch.delenv("COMPLIANCE_DATA")
+        default_rules.cache_clear()
+    assert result.exit_code == 2 and "r.csv 第2行「党员」列" in result.stderr and "谈心谈话须填写党员" in result.stderr
+
+
+def test_withdrawing_a_branchs_only_payment_says_it_is_no_longer_judged_on_dues(runner, db):
+    """`dues void` said 该月现为未交 when it took the branch's only payment: the branch records no dues any more."""
+    args = ["--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2026-10"]
+    assert runner.invoke(app, db + ["dues", "log", *args, "--amount", "10", "--paid-on", "2026-10-05"]).exit_code == 0
+    void = runner.invoke(app, db + ["dues", "void", *args, "--reason", "登记错人"])
+    assert void.exit_code == 0 and "该党支部现已没有任何党费登记，不再按月检查党费" in "".join(void.stdout.split())

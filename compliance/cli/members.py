@@ -346,8 +346,12 @@ def dues_void(org: str = typer.Option(..., "--org", help="党支部。"),
     """撤销一笔登记错的党费（登记错人或错月）：原值连同原因保留，该月重新算作未交，可重新登记。"""
     store, actor = session()
     before, _ = membership.change_dues(store, org, member, month, reason, actor=actor)
+    path = tracking.org_path(store, org)
+    index = store.index_around(path)
+    # With its last payment gone, a branch records no dues: it is no longer judged on them at all.
+    now = "该月现为未交" if index.resolve(path).id in store.dues_orgs(path) else "该党支部现已没有任何党费登记，不再按月检查党费"
     console.print(f"已撤销：{before['member']} {before['month']} 的党费 {membership._yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）；"
-                  "该月现为未交", markup=False, soft_wrap=True)
+                  f"{now}", markup=False, soft_wrap=True)
 
 
 def _first_dues(first: set[int], index: Any) -> None:
