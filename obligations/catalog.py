@@ -176,7 +176,7 @@ def load_kinds(path: Path) -> dict[str, Kind]:
         slug = k["slug"]
         if slug in kinds:
             raise error(f"记录类型 {slug!r} 重复", i, "slug")
-        for key, word in (("slug", slug), ("name", k["name"]), *(("aliases", a) for a in aliases)):
+        for key, word in [("slug", slug), ("name", k["name"])] + [("aliases", a) for a in aliases]:
             owner = words.get(word)
             if owner is not None and owner != slug:
                 raise error(f"「{word}」已是记录类型 {owner!r} 的名称或别名，不能再用于 {slug!r}", i, key)
@@ -283,7 +283,7 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
             raise fail(f"未知字段 {key!r}{_did_you_mean(key, OBLIGATION_KEYS)}", key)
     slug = ob.get("slug")
     if slug not in kinds or kinds[slug].derived:
-        named = next((k.slug for k in kinds.values() if slug in (k.name, *k.aliases) and not k.derived), None)
+        named = next((k.slug for k in kinds.values() if (slug == k.name or slug in k.aliases) and not k.derived), None)
         hint = f"（「{slug}」的 slug 是 {named!r}）" if named else _did_you_mean(slug, [k for k in kinds if not kinds[k].derived])
         raise fail(f"未知的事项 slug {slug!r}{hint}（见 data/kinds.toml）", "slug")
     if not inherited:
