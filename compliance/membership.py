@@ -18,6 +18,7 @@ from compliance.evaluate import Record
 from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
                                 first_owed_month, mobile_members, training_hours, watch, watch_start)
 from compliance.orgs import OrgIndex, OrgRow
+from compliance.report.labels import yuan
 from compliance.store import TZ, Store
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
@@ -232,11 +233,11 @@ def exemption_list(store: Store, under: str | None) -> list[dict[str, Any]]:
 REASON_LIMIT = 400       # the column's length (PostgreSQL refuses a longer one; SQLite kept it)
 
 
-def _reason(reason: str, example: str) -> str:
-    """Return a --reason stripped; InputError when it is blank or longer than the column holds."""
+def _reason(reason: str, example: str, blank: str | None = None) -> str:
+    """Return a --reason stripped; InputError (`blank`, if given, for a blank one) when it is blank or longer than the column holds."""
     text = reason.strip()
     if not text:
-        raise InputError(f"--reason：须写明原因（如 {example}）")
+        raise InputError(blank or f"--reason：须写明原因（如 {example}）")
     if len(text) > REASON_LIMIT:
         raise InputError(f"--reason：原因最多 {REASON_LIMIT} 字（现为 {len(text)} 字）")
     return text
@@ -247,9 +248,7 @@ def withdraw_exemption(store: Store, exemption_id: int, reason: str, actor: Acto
 
     It stays listed, marked withdrawn, and no longer counts. One withdrawn already is refused.
     """
-    if not reason.strip():
-        raise InputError("--reason：撤销须写明原因")
-    reason = _reason(reason, "登记错人")
+    reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
     found = store.exemption(exemption_id)
     if found is None:
         raise NotFound(f"没有编号为 {exemption_id} 的免除（member exemptions 可查看已登记的免除）")
@@ -257,11 +256,11 @@ def withdraw_exemption(store: Store, exemption_id: int, reason: str, actor: Acto
     if actor is not None:
         require_write(store, actor, "exempt", [path])
     shown = f"「{found['name']}」{found['start'].isoformat()} 至 {found['end'].isoformat()} 的免除"
-    if not store.void_exemption(exemption_id, found["org_id"], reason.strip()):
+    if not store.void_exemption(exemption_id, found["org_id"], reason):
         again = store.exemption(exemption_id) or found
         raise InputError(f"{shown}（编号 {exemption_id}）已于 {again['voided_at'].astimezone(TZ):%Y-%m-%d} 撤销（{again['void_reason']}），未重复撤销")
     return {"id": exemption_id, "org": path, "member": found["name"], "start": found["start"].isoformat(),
-            "end": found["end"].isoformat(), "reason": found["reason"], "withdrawn": reason.strip()}
+            "end": found["end"].isoformat(), "reason": found["reason"], "withdrawn": reason}
 
 
 def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date, reason: str) -> int:
@@ -277,7 +276,7 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
                  if (row["start"], row["end"]) == (start, end) and row["voided_at"] is None), None)
     if same is not None:
         raise InputError(f"「{name.strip()}」{start.isoformat()} 至 {end.isoformat()} 的免除已登记（编号 {same['id']}：{same['reason']}）")
-    return store.add_exemption(member.id, org.id, start, end, reason.strip())
+    return store.add_exemption(member.id, org.id, start, end, reason)
 
 
 def overlapping_exemptions(store: Store, org_ref: str, name: str, exemption_id: int) -> list[dict[str, Any]]:
@@ -379,7 +378,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         for at, r in enumerate(rows):
             for amount, paid_on, when, why in voided.get((r[0], r[2]), ()):
                 if (amount, paid_on) == (r[3], r[4]) or (amount == r[3] and not dated[at]):
-                    problems.add(numbers[at], "month", r[2], f"该党员 {r[2]} 的这笔党费（{_yuan(amount)} 元，{paid_on.isoformat()} 交纳）"
+                    problems.add(numbers[at], "month", r[2], f"该党员 {r[2]} 的这笔党费（{yuan(amount)} 元，{paid_on.isoformat()} 交纳）"
                                  f"已于 {when.astimezone(TZ):%Y-%m-%d} 撤销（{why}）：请从文件中删去本行；确需重新登记的，用 dues log 登记")
                     break
     problems.raise_if_any()
@@ -390,7 +389,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         for at, amount, paid_on in held:
             _, _, month, new_amount, new_paid_on = rows[at]
             if new_amount != amount:
-                problems.add(numbers[at], "amount", _yuan(new_amount), _held_text(month, amount, paid_on, whole))
+                problems.add(numbers[at], "amount", yuan(new_amount), _held_text(month, amount, paid_on, whole))
             elif dated[at] and new_paid_on != paid_on:
                 problems.add(numbers[at], "paid_on", new_paid_on.isoformat(), _held_text(month, amount, paid_on, whole))
         problems.raise_if_any()
@@ -399,16 +398,12 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     return store.add_dues(DUES_FIELDS, rows, meta(), refuse, last_name if len(rows) == 1 else None)
 
 
-def _yuan(amount: float) -> str:
-    return str(int(amount)) if float(amount).is_integer() else str(amount)
-
-
 def _held_text(month: str, amount: float, paid_on: date, file: bool) -> str:
     if not file:
         # Logged on the command line: a payment once registered is not changed by logging it again.
-        return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳），与本次不同；"
+        return (f"该党员 {month} 的党费已登记为 {yuan(amount)} 元（{paid_on.isoformat()} 交纳），与本次不同；"
                 f"一个月的党费只登记一次；如已登记的有误，用 dues correct 更正")
-    return (f"该党员 {month} 的党费已登记为 {_yuan(amount)} 元（{paid_on.isoformat()} 交纳，已导入或在本文件前面的行），"
+    return (f"该党员 {month} 的党费已登记为 {yuan(amount)} 元（{paid_on.isoformat()} 交纳，已导入或在本文件前面的行），"
             f"与本行不同；一个月的党费只登记一次：请核对后改正或删去本行，已登记的有误时用 dues correct 更正")
 
 
@@ -464,13 +459,13 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
         withdrawn = [v for v in store.dues_versions(member.id, month) if v["change"] == "void"]
         if withdrawn:
             last = withdrawn[-1]
-            raise NotFound(f"「{member.name}」{month} 的党费（{_yuan(last['amount'])} 元）已于 {last['superseded_at'].astimezone(TZ):%Y-%m-%d} "
+            raise NotFound(f"「{member.name}」{month} 的党费（{yuan(last['amount'])} 元）已于 {last['superseded_at'].astimezone(TZ):%Y-%m-%d} "
                            f"撤销（{last['reason']}），现在没有登记，无可更正或撤销（登记用 dues log）")
         raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正或撤销（登记用 dues log）")
     if amount_text is not None or paid_on is not None:
         if (amount is None or amount == held["amount"]) and (paid_on is None or paid_on == held["paid_on"]):
-            raise InputError(f"「{member.name}」{month} 的党费已是 {_yuan(held['amount'])} 元（{held['paid_on'].isoformat()} 交纳），未作更改")
-    before = store.change_dues(member.id, org.id, month, reason.strip(), amount, paid_on, member.name)
+            raise InputError(f"「{member.name}」{month} 的党费已是 {yuan(held['amount'])} 元（{held['paid_on'].isoformat()} 交纳），未作更改")
+    before = store.change_dues(member.id, org.id, month, reason, amount, paid_on, member.name)
     if before is None:      # withdrawn meanwhile by someone else
         raise NotFound(f"「{member.name}」{month} 没有登记党费，无可更正或撤销（登记用 dues log）")
     shown = {"org": org.path, "member": member.name, "month": month}

@@ -29,6 +29,7 @@ from compliance.cli import (
 )
 from compliance.errors import InputError
 from compliance.report.assessments import emit_rows
+from compliance.report.labels import yuan
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
 from obligations.cadence import month_end
 
@@ -285,7 +286,7 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
         day = _date_option(paid_on, "--paid-on") or store.today()
         paid_month = membership._month(month)
         amount_paid = membership._amount(amount)
-        shown = f"{member.strip()} {paid_month} 的党费 {membership._yuan(amount_paid or 0)} 元（{day.isoformat()} 交纳）"
+        shown = f"{member.strip()} {paid_month} 的党费 {yuan(amount_paid or 0)} 元（{day.isoformat()} 交纳）"
         console.print(f"已登记：{shown}", markup=False)
         if day > month_end(date.fromisoformat(paid_month + "-01")):
             console.print("提示：交纳日期晚于该月月底：如无按季交纳的批准，按逾期补交计（补交超过6个月的不计入）",
@@ -315,7 +316,7 @@ def dues_list(org: str = typer.Option(..., "--org", help="党支部。"),
         return
     table = titled_table(f"{path} 已登记的党费", ("党员", "月份", "金额", "交纳日期", "备注"), ("月份", "交纳日期"))
     for r in rows:
-        table.add_row(r["member"], r["month"], membership._yuan(r["amount"]), r["paid_on"], "已更正" if r["corrected"] else "")
+        table.add_row(r["member"], r["month"], yuan(r["amount"]), r["paid_on"], "已更正" if r["corrected"] else "")
     console.print(table)
 
 
@@ -333,8 +334,8 @@ def dues_correct(org: str = typer.Option(..., "--org", help="党支部。"),
     store, actor = session()
     before, after = membership.change_dues(store, org, member, month, reason, amount, _date_option(paid_on, "--paid-on"), actor)
     assert after is not None
-    console.print(f"已更正：{before['member']} {before['month']} 的党费 {membership._yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）"
-                  f"改为 {membership._yuan(after['amount'])} 元（{after['paid_on'].isoformat()} 交纳）", markup=False, soft_wrap=True)
+    console.print(f"已更正：{before['member']} {before['month']} 的党费 {yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）"
+                  f"改为 {yuan(after['amount'])} 元（{after['paid_on'].isoformat()} 交纳）", markup=False, soft_wrap=True)
 
 
 @dues_app.command("void")
@@ -350,7 +351,7 @@ def dues_void(org: str = typer.Option(..., "--org", help="党支部。"),
     index = store.index_around(path)
     # With its last payment gone, a branch records no dues: it is no longer judged on them at all.
     now = "该月现为未交" if index.resolve(path).id in store.dues_orgs(path) else "该党支部现已没有任何党费登记，不再按月检查党费"
-    console.print(f"已撤销：{before['member']} {before['month']} 的党费 {membership._yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）；"
+    console.print(f"已撤销：{before['member']} {before['month']} 的党费 {yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）；"
                   f"{now}", markup=False, soft_wrap=True)
 
 

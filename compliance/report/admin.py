@@ -8,6 +8,7 @@ from typing import Any, Callable, Iterable
 from rich.console import Console
 from rich.table import Table
 
+from compliance.report.labels import yuan
 from compliance.report.tables import titled_table
 from compliance.store import TZ
 from compliance.store.audit import AuditRow
@@ -137,8 +138,7 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
                 what = f"{entity} {detail['member']} {month}"
                 if payment:
                     amount = payment.get("amount")
-                    shown = str(int(amount)) if isinstance(amount, (int, float)) and float(amount).is_integer() else str(amount)
-                    what += f"（{shown} 元，{payment.get('paid_on')} 交纳）"
+                    what += f"（{yuan(amount) if isinstance(amount, (int, float)) else amount} 元，{payment.get('paid_on')} 交纳）"
         paths = detail.get("org_paths") or []
         if not org and paths:
             org = paths[0] + (f" 等{len(paths)}个" if len(paths) > 1 else "")

@@ -73,3 +73,8 @@ def period_label(key: str, year: int | None = None) -> str:
     if tail.startswith("H"):
         return f"{prefix}{'上' if tail == 'H1' else '下'}半年"
     return f"{prefix}{int(tail)}月"
+
+
+def yuan(amount: float) -> str:
+    """Return an amount of money as written: 12 for 12.0, 12.5 as it is."""
+    return str(int(amount)) if float(amount).is_integer() else str(amount)
