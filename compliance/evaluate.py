@@ -205,7 +205,7 @@ def judges_dues_by_member(catalog: Catalog) -> bool:
     version of an obligation is judged on the records of its newest version's kind (`evaluate_org`).
     """
     def make() -> bool:
-        for newest in list(catalog.obligations) + [o for o, _ in catalog.dropped]:
+        for newest in catalog.every_obligation():
             on_dues = (newest.counts or newest.slug) == DUES
             ob: Obligation | None = newest
             while ob is not None:

@@ -78,8 +78,7 @@ def _lasting_kinds(rules: Rules) -> frozenset[str]:
     kinds = {"term_delay"}
     for catalog in rules.catalogs.values():
         kinds.update(o.counts or o.slug for o in catalog.obligations if o.cadence == "term")
-        kinds.update(o.quarterly_by for o in catalog.obligations if o.quarterly_by)
-        kinds.update(o.quarterly_by for o, _ in catalog.dropped if o.quarterly_by)
+        kinds.update(o.quarterly_by for o in catalog.every_obligation() if o.quarterly_by)
     return frozenset(kinds)
 
 
@@ -157,8 +156,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         facts = org_facts(index, org, members, exemptions)
         skip = [] if records_dues else ["dues"]
         if only is not None:
-            skip.extend(o.slug for o in catalog.obligations if o.slug not in only)
-            skip.extend(o.slug for o, _ in catalog.dropped if o.slug not in only)
+            skip.extend(o.slug for o in catalog.every_obligation() if o.slug not in only)
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
                                      skip=skip, bare_met=bare_met, paid=by_name))
         if members and watched:
@@ -178,7 +176,7 @@ def _judged_kinds(rules: Rules, only: Collection[str], watched: bool) -> frozens
     """
     kinds = {"term_delay", *(ACTIVITY_KINDS if watched else ())}
     for catalog in rules.catalogs.values():
-        for newest in (*catalog.obligations, *(o for o, _ in catalog.dropped)):
+        for newest in catalog.every_obligation():
             ob: Obligation | None = newest
             while ob is not None:
                 if ob.slug in only:
@@ -302,13 +300,13 @@ def _unrelated(catalog: Catalog, kind: str) -> frozenset[str]:
     every record for a member's hours, and, for a committee term, its approved delays.
     """
     related = set()
-    for newest in (*catalog.obligations, *(o for o, _ in catalog.dropped)):
+    for newest in catalog.every_obligation():
         ob: Obligation | None = newest
         while ob is not None:
             if kind in ((ob.counts or ob.slug), ob.quarterly_by) or ob.min_hours or ob.cadence == "term":
                 related.add(newest.slug)
             ob = ob.previous
-    return frozenset(o.slug for o in (*catalog.obligations, *(o for o, _ in catalog.dropped)) if o.slug not in related)
+    return frozenset(o.slug for o in catalog.every_obligation() if o.slug not in related)
 
 
 def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catalog:

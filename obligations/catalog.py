@@ -117,6 +117,10 @@ class Catalog:
     dropped: tuple[tuple[Obligation, date], ...] = ()
     _memo: dict[Hashable, Any] = field(default_factory=dict, repr=False, compare=False)
 
+    def every_obligation(self) -> tuple[Obligation, ...]:
+        """Return the obligations in force and those dropped from a date (still owed before it), newest version of each."""
+        return self.obligations + tuple(ob for ob, _ in self.dropped)
+
     def obligation(self, slug: str) -> Obligation | None:
         """Return the obligation with `slug`, or None when this catalog has none."""
         return next((o for o in self.obligations if o.slug == slug), None)
