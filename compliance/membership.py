@@ -6,7 +6,7 @@ import re
 import unicodedata
 from array import array
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
@@ -63,23 +63,25 @@ class OrgMembers(NamedTuple):
 
 def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = None, records: bool = False,
                 kinds: Collection[str] | None = None, since: date | None = None, dues: bool = False,
-                until: date | None = None, index: OrgIndex | None = None, dues_since: date | None = None) -> Iterator[OrgMembers]:
+                until: date | None = None, index: OrgIndex | None = None, dues_since: date | None = None,
+                known_at: datetime | None = None) -> Iterator[OrgMembers]:
     """Yield each of `orgs` (at or below the path `root`, in id order, read by `ids`: see `in_scope`) that has members.
 
     With `records`, its current records (of `kinds`, held from `since`); with `dues`, its
     members' payments (with `dues_since`, those for its month and later, and each member's last
     month paid before it: years of payments are not read); with `until`, only the records held
-    and the dues paid by that day (a past day's view); with `index`, the day each organization
-    starts owing. The organizations
+    and the dues paid by that day (a past day's view); with `known_at`, only what this database
+    had been told by then, as it stood then (records, payments and exemptions: the roster is
+    today's); with `index`, the day each organization starts owing. The organizations
     are read in one statement per table and streamed: one organization's rows are held at a
     time (a province's records as one list took 2.3 GB at 10,000 branches).
     """
     ids = ids if ids is not None else ids_of(o.id for o in orgs)
     roster = by_org(store.scope_members(root, ids))
-    found = by_org(store.scope_records(root, since=since, ids=ids, kinds=kinds, until=until) if records else ())
-    payments = by_org(store.scope_dues(root, ids, until, since=dues_since) if dues else ())
-    before = by_org(store.last_paid(root, ids, until, dues_since) if dues and dues_since else ())
-    exemptions = store.scope_exemptions(root, ids)
+    found = by_org(store.scope_records(root, known_at, since=since, ids=ids, kinds=kinds, until=until) if records else ())
+    payments = by_org(store.scope_dues(root, ids, until, known_at, since=dues_since) if dues else ())
+    before = by_org(store.last_paid(root, ids, until, dues_since, known_at) if dues and dues_since else ())
+    exemptions = store.scope_exemptions(root, ids, known_at)
     for org in orgs:
         rows = roster.take(org.id)
         if not rows:
@@ -114,8 +116,11 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
 
 
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None,
-                 keep: Callable[[WatchRow], bool] | None = None, jobs: int = 1) -> list[WatchRow]:
-    """Return every member's months without organizational life and without dues, as of `as_of` (those `keep` keeps)."""
+                 keep: Callable[[WatchRow], bool] | None = None, jobs: int = 1, known_at: datetime | None = None) -> list[WatchRow]:
+    """Return every member's months without organizational life and without dues, as of `as_of` (those `keep` keeps).
+
+    With `known_at`, from what this database had been told by then (see `org_members`).
+    """
     from compliance.tracking import watch_months
 
     start = since or date(as_of.year - 1, as_of.month, 1)
@@ -130,22 +135,26 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
 
     # No month before `start` is counted: of the payments before it, each member's last month paid will do.
     return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True, until=as_of,
-                    dues_since=start)
+                    dues_since=start, known_at=known_at)
 
 
-def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1) -> list[MobileRow]:
-    """Return each mobile member's last contact, and whether it is lost."""
+def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1, known_at: datetime | None = None) -> list[MobileRow]:
+    """Return each mobile member's last contact, and whether it is lost (with `known_at`, from the records known then)."""
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[MobileRow]:
         for o in found:
             if any(m.mobile for m in o.members):
                 yield from mobile_members(o.members, o.records, as_of)
 
-    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, until=as_of)
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, until=as_of,
+                    known_at=known_at)
 
 
 def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[str, Any]], bool] | None = None,
-               jobs: int = 1) -> list[dict[str, Any]]:
-    """Return each member's training hours in `year` and what is missing to 32 (the rows `keep` keeps), in branches that record 学时."""
+               jobs: int = 1, known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """Return each member's training hours in `year` and what is missing to 32 (the rows `keep` keeps), in branches that record 学时.
+
+    With `known_at`, from the records and exemptions known then.
+    """
     first, last = date(year, 1, 1), date(year, 12, 31)
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
@@ -164,7 +173,7 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
                 if keep is None or keep(row):
                     yield row
 
-    return _by_path(store, under, rows_of, itemgetter("org"), jobs, records=True, since=date(year, 1, 1))
+    return _by_path(store, under, rows_of, itemgetter("org"), jobs, records=True, since=date(year, 1, 1), known_at=known_at)
 
 
 VILLAGE_SECTORS = ("农村", None)      # a branch of no stated sector is taken for a village's, as the seed's are
@@ -187,10 +196,11 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
     return rows
 
 
-def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]:
+def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | None = None) -> list[dict[str, Any]]:
     """Return members of branches that record dues who have not paid this month, and their unpaid run of months.
 
     `months` counts this month in; `months_ended` and `three_or_more` count the months ended before it.
+    With `known_at`, from the payments and exemptions as this database knew them then.
     """
     from compliance.members import consecutive_gap, month_key
 
@@ -214,19 +224,27 @@ def unpaid(store: Store, under: str | None, as_of: date) -> list[dict[str, Any]]
                        "months": ended + 1, "months_ended": ended, "three_or_more": ended >= 3}
 
     # No month before `first` is counted: of the payments before it, each member's last month paid will do.
-    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first)
+    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first, known_at=known_at)
 
 
-def exemption_list(store: Store, under: str | None) -> list[dict[str, Any]]:
-    """Return the approved exemptions of the members at or below `under` (every one when None), by organization and member."""
+def exemption_list(store: Store, under: str | None, known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """Return the approved exemptions of the members at or below `under` (every one when None), by organization and member.
+
+    With `known_at`, those entered by then, withdrawn only if they had been by then.
+    """
     index = store.index_around(under)
     orgs = [o for root in _roots(index, under) for o in index.subtree(root)]
     members = {m.id: m for m in store.members([o.id for o in orgs])}
     paths = {o.id: o.path for o in orgs}
+
+    def withdrawn(row: dict[str, Any]) -> str | None:
+        voided = row["voided_at"]
+        return row["void_reason"] if voided is not None and (known_at is None or voided <= known_at) else None
+
     rows = [{"id": row["id"], "org": paths[members[row["member_id"]].org_id], "member": members[row["member_id"]].name,
              "start": row["start"].isoformat(), "end": row["end"].isoformat(), "reason": row["reason"],
-             "withdrawn": row["void_reason"] if row["voided_at"] is not None else None}
-            for row in store.exemption_rows(list(members))]
+             "withdrawn": withdrawn(row)}
+            for row in store.exemption_rows(list(members)) if known_at is None or row["created_at"] <= known_at]
     return sorted(rows, key=itemgetter("org", "member", "start"))
 
 

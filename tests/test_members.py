@@ -604,3 +604,55 @@ def test_dues_log_says_what_it_registered_and_exempt_points_out_an_overlap(runne
     assert runner.invoke(app, db + args + ["--from", "2026-05-01", "--to", "2026-08-31"]).exit_code == 0
     second = runner.invoke(app, db + args + ["--from", "2026-07-01", "--to", "2026-10-31"])
     assert second.exit_code == 0 and "提示：与已登记的免除（编号 1：2026-05-01 至 2026-08-31，因病经批准）时间重叠" in second.stdout
+
+
+def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_they_stood(runner, town: Store, rules):
+    """`members watch`, `dues unpaid`, `mobile list` and `member exemptions` had no --known-at: a supervision day's view was lost."""
+    from compliance.cli import app
+
+    org = next(o for o in town.orgs() if o.path == BRANCH)
+    roster = [m for m in town.members() if m.org_id == org.id]
+    payer, exempted = [m for m in roster if not m.mobile][:2]
+    mobile = next(m for m in roster if m.mobile)
+    first, second = datetime(2026, 11, 2, 10, tzinfo=TZ), datetime(2026, 11, 10, 10, tzinfo=TZ)
+    between = "2026-11-05T12:00"
+    town.clock = lambda: first
+    for month in ("2025-06", "2025-09"):
+        membership.log_dues(town, {"org": BRANCH, "member": payer.name, "month": month, "amount": "10", "paid_on": f"{month}-05"})
+    exemption = membership.exempt_member(town, BRANCH, exempted.name, date(2026, 5, 1), date(2026, 10, 31), "因病经批准")
+    town.clock = lambda: second
+    membership.log_dues(town, {"org": BRANCH, "member": payer.name, "month": "2025-08", "amount": "10", "paid_on": "2025-08-05"})
+    membership.change_dues(town, BRANCH, payer.name, "2025-09", "月份录错")
+    membership.withdraw_exemption(town, exemption, "登记错人")
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "流动党员汇报", "date": "2026-11-08", "member": mobile.name})
+    db = ["--db", town.url]
+
+    def listed(*command: str, known_at: str | None = None) -> list[dict]:
+        args = db + list(command) + ["--format", "json"] + (["--known-at", known_at] if known_at else [])
+        done = runner.invoke(app, args)
+        assert done.exit_code == 0, done.output
+        return json.loads(done.stdout)
+
+    def last_paid(known_at: str | None = None) -> str | None:
+        rows = listed("dues", "unpaid", "--under", BRANCH, "--as-of", "2026-11-20", known_at=known_at)
+        return next((r["last_paid"] for r in rows if r["member"] == payer.name), "not listed")
+
+    # 2025-09, withdrawn since, is the last month paid as it stood; 2025-08 was registered later.
+    # Before the first payment the branch recorded no dues, and nobody is listed.
+    assert (last_paid(), last_paid(between), last_paid("2026-11-01")) == ("2025-08", "2025-09", "not listed")
+    watched = listed("members", "watch", "--under", BRANCH, "--as-of", "2026-11-20", "--all", known_at=between)
+    assert next(r["last_dues"] for r in watched if r["member"] == payer.name) == "2025-09"
+    assert next(r["last_dues"] for r in listed("members", "watch", "--under", BRANCH, "--as-of", "2026-11-20", "--all")
+                if r["member"] == payer.name) == "2025-08"
+
+    def exemptions(known_at: str | None = None) -> list[tuple[str, str | None]]:
+        return [(r["member"], r["withdrawn"]) for r in listed("member", "exemptions", "--under", BRANCH, known_at=known_at)]
+
+    assert (exemptions(), exemptions(between), exemptions("2026-11-01")) == (
+        [(exempted.name, "登记错人")], [(exempted.name, None)], [])
+
+    def contact(known_at: str | None = None) -> str | None:
+        rows = listed("mobile", "list", "--under", BRANCH, "--as-of", "2026-11-20", known_at=known_at)
+        return next(r["last_contact"] for r in rows if r["member"] == mobile.name)
+
+    assert (contact(), contact(between)) == ("2026-11-08", None)

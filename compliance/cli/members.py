@@ -16,9 +16,11 @@ from compliance.cli import (
     AS_OF_OPTION,
     FORMAT_OPTION,
     JOBS_OPTION,
+    KNOWN_AT_OPTION,
     Format,
     _date_option,
     _id_argument,
+    _known_at,
     _today,
     app,
     console,
@@ -58,14 +60,15 @@ def _scope(store, actor, under: Optional[str]) -> Optional[str]:
 @members_app.command("watch")
 @fails_cleanly
 def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
-                  as_of: Optional[str] = AS_OF_OPTION,
+                  as_of: Optional[str] = AS_OF_OPTION, known_at: Optional[str] = KNOWN_AT_OPTION,
                   everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是需要关注的。"),
                   fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """六个月提示：连续3个月未参加组织生活或未交党费的党员需关注，6个月的提请支部审查（不作自行脱党认定）。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs))
+    rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs),
+                                   known_at=_known_at(known_at))
     data = ({"org": r.org, "member": r.member, "mobile": r.mobile,
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
@@ -97,6 +100,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
 @fails_cleanly
 def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
                   year: Optional[int] = typer.Option(None, "--year", help="年份（默认今年）。"),
+                  known_at: Optional[str] = KNOWN_AT_OPTION,
                   everyone: bool = typer.Option(False, "--all", help="列出全部党员，不只是不足32学时的。"),
                   fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """集中学习培训学时：每名党员每年不少于32学时，列出不足的及差额（只看登记了学时的党支部）。"""
@@ -108,7 +112,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
         raise InputError(f"--year：值「{year}」应为 1921 至 {this_year} 之间的年份")
     target = this_year if year is None else year
     rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0,
-                                 jobs=jobs_count(jobs))
+                                 jobs=jobs_count(jobs), known_at=_known_at(known_at))
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额", "exempt": "免除"})
         return
@@ -179,11 +183,12 @@ def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员
 @member_app.command("exemptions")
 @fails_cleanly
 def member_exemptions(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                      known_at: Optional[str] = typer.Option(None, "--known-at", help="只看此前登记的免除，撤销也只计此前的，复现当时结果。"),
                       fmt: Format = FORMAT_OPTION) -> None:
     """列出已登记的免除（编号、党员、起止日期、原因）。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    rows = membership.exemption_list(store, under)
+    rows = membership.exemption_list(store, under, _known_at(known_at))
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"id": "编号", "org": "党组织", "member": "党员", "start": "开始", "end": "结束", "reason": "原因",
                                     "withdrawn": "撤销原因"})
@@ -243,14 +248,14 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
 @dues_app.command("unpaid")
 @fails_cleanly
 def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
-                as_of: Optional[str] = AS_OF_OPTION,
+                as_of: Optional[str] = AS_OF_OPTION, known_at: Optional[str] = KNOWN_AT_OPTION,
                 three: bool = typer.Option(False, "--three-months", help="只看本月之前已连续3个月及以上未交的（与六个月提示一样只计完整月份）。"),
                 fmt: Format = FORMAT_OPTION) -> None:
     """本月尚未交纳党费的党员，及连续未交的月数（只看登记党费的党支部）。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = [r for r in membership.unpaid(store, under, day) if r["three_or_more"] or not three]
+    rows = [r for r in membership.unpaid(store, under, day, _known_at(known_at)) if r["three_or_more"] or not three]
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数（含本月）",
                                     "months_ended": "此前连续未交月数", "three_or_more": "此前三个月及以上"})
@@ -368,12 +373,13 @@ def _first_dues(first: set[int], index: Any) -> None:
 @mobile_app.command("list")
 @fails_cleanly
 def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
-                as_of: Optional[str] = AS_OF_OPTION, fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
+                as_of: Optional[str] = AS_OF_OPTION, known_at: Optional[str] = KNOWN_AT_OPTION,
+                fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """流动党员：挂钩联系人、最近一次汇报或参加活动的日期；超过半年没有联系的标为失联。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = membership.mobile_list(store, under, day, jobs_count(jobs))
+    rows = membership.mobile_list(store, under, day, jobs_count(jobs), _known_at(known_at))
     data = [{"org": r.org, "member": r.member, "liaison": r.liaison, "last_contact": r.last_contact.isoformat() if r.last_contact else None,
              "lost": r.lost} for r in rows]
     if fmt is not Format.table:

@@ -263,17 +263,30 @@ class ScopeQueries:
         with self.engine.connect() as conn:
             return set(conn.scalars(query))
 
-    def last_paid(self, root_path: str, ids: Ids | None, until: date | None, before: date) -> Iterator[tuple[int, dict[int, str]]]:
+    def last_paid(self, root_path: str, ids: Ids | None, until: date | None, before: date,
+                  known_at: datetime | None = None) -> Iterator[tuple[int, dict[int, str]]]:
         """Yield (organization id, member id -> the last month paid for before `before`'s month) at or below `root_path`.
 
-        `ids` and `until` as in `scope_dues`. What a view that reads payments from a month on
-        (`scope_dues`'s `since`) needs of the years before it: each member's last month paid,
-        found in SQL from the (member, month, paid_on) index, one row per member.
+        `ids`, `until` and `known_at` as in `scope_dues`. What a view that reads payments from a
+        month on (`scope_dues`'s `since`) needs of the years before it: each member's last month
+        paid, found in SQL from the (member, month, paid_on) index, one row per member.
         """
-        query = (select(MEMBER.c.org_id, DUES.c.member_id, func.max(DUES.c.month))
-                 .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path, ids), DUES.c.month < f"{before:%Y-%m}", *_paid(until, None))
-                 .group_by(MEMBER.c.org_id, DUES.c.member_id).order_by(MEMBER.c.org_id))
+        def months(table: Any, *known: Any) -> Any:
+            query = (select(MEMBER.c.org_id, table.c.member_id, table.c.month)
+                     .select_from(table.join(MEMBER, MEMBER.c.id == table.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
+                     .where(in_scope(root_path, ids), table.c.month < f"{before:%Y-%m}", *known))
+            return query if until is None else query.where(table.c.paid_on <= until)
+
+        if known_at is None:
+            query = (select(MEMBER.c.org_id, DUES.c.member_id, func.max(DUES.c.month))
+                     .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
+                     .where(in_scope(root_path, ids), DUES.c.month < f"{before:%Y-%m}", *_paid(until, None))
+                     .group_by(MEMBER.c.org_id, DUES.c.member_id).order_by(MEMBER.c.org_id))
+        else:
+            # As `scope_dues` reads them then: payments as they stood, those corrected or withdrawn since among them.
+            both = union_all(months(DUES, *_known(known_at)), months(DUES_VERSION, *_known_version(known_at))).subquery()
+            query = (select(both.c.org_id, both.c.member_id, func.max(both.c.month))
+                     .group_by(both.c.org_id, both.c.member_id).order_by(both.c.org_id))
         return self._groups(query, lambda rows: {member_id: month for _, member_id, month in rows},
                             self.engine.dialect.name == "sqlite", key=0)
 
