@@ -229,3 +229,19 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     # A refusal shows what it was refused on, and why, where other entries show them.
     denied = next(cells for cells in entries if cells[4] == "拒绝")
     assert denied[6] == "图河镇党委" and denied[7].startswith("陶英（支部书记"), denied
+
+
+def test_an_org_or_member_file_imported_again_unchanged_writes_no_audit_entry(rules, tmp_path: Path):
+    """The same roster imported twice logged a second 导入 entry of 0 added and 0 updated."""
+    from tests.conftest import TOWN_ORGS, roster_csv
+
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.upgrade()
+    orgs = write_csv(tmp_path / "o.csv", TOWN_ORGS)
+    members = write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + roster_csv("图河镇党委/马屯村党支部", 3))
+    for _ in range(2):
+        importing.import_orgs(store, rules, orgs)
+        result = importing.import_members(store, members)
+    assert (result.added, result.updated, result.unchanged) == (0, 0, 3)
+    assert [(e["action"], e["entity"]) for e in _entries(store)] == [("import", "org"), ("import", "member")]
+    assert store.verify_audit() == (2, None)

@@ -298,8 +298,11 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         """Insert new organizations in order (parents first) and update changed ones; return the count added.
 
         A row's `parent_path` names its parent, which may be a row inserted earlier in `rows`.
-        `meta` (file, sha256, rows) goes into the one audit entry of the import.
+        `meta` (file, sha256, rows) goes into the one audit entry of the import. A file that changes
+        nothing writes nothing, not even an audit entry.
         """
+        if not rows and not updates:
+            return 0
         stamp = self.clock()
         with self.writing() as conn:
             self.audit(conn, "import", "org", detail={**(meta or {}), "added": [r["path"] for r in rows],
@@ -319,7 +322,12 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
 
     def add_members(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], updates: list[dict[str, Any]],
                     meta: dict[str, Any] | None = None) -> None:
-        """Insert new members (tuples of the values of `fields`, which include org_id) and update changed ones, in one transaction with its audit entry."""
+        """Insert new members (tuples of the values of `fields`, which include org_id) and update changed ones, in one transaction with its audit entry.
+
+        A file that changes nothing writes nothing, not even an audit entry.
+        """
+        if not rows and not updates:
+            return
         stamp = self.clock()
         org_at = list(fields).index("org_id")
         with self.writing() as conn:
