@@ -23,7 +23,8 @@ from compliance.store import TZ, Store
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
 
-DUES_COLUMNS = [Column("姓名", "member", True), Column("党组织", "org", True, 1000), Column("月份", "month", True),
+# `name` as well as `member`: the English header of 姓名 in a member file.
+DUES_COLUMNS = [Column("姓名", "member", True, aliases=("name",)), Column("党组织", "org", True, 1000), Column("月份", "month", True),
                 Column("金额", "amount", True), Column("交纳日期", "paid_on")]
 T = TypeVar("T")
 ADVANCE_LIMIT = 6       # months ahead a payment may cover, by default (`init --dues-advance-months`)

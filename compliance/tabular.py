@@ -33,12 +33,13 @@ _DATE_FORMS = [
 
 @dataclass(frozen=True)
 class Column:
-    """An import column: its Chinese header, English name, whether it must be present, its longest value."""
+    """An import column: its Chinese header, English name, whether it must be present, its longest value, other English headers it takes."""
 
     chinese: str
     english: str
     required: bool = False
     max_length: int = 100
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass
@@ -125,7 +126,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     """
     if not path.is_file():
         raise InputError(f"{path}：{'是文件夹，不是文件' if path.is_dir() else '文件不存在'}")
-    by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns}
+    by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns} | {a: c for c in columns for a in c.aliases}
     formulas: dict[tuple[int, int], str] = {}
     spreadsheet = path.suffix.lower() in (".xlsx", ".xlsm")
     if spreadsheet:

@@ -656,3 +656,12 @@ def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_t
         return next(r["last_contact"] for r in rows if r["member"] == mobile.name)
 
     assert (contact(), contact(between)) == ("2026-11-08", None)
+
+
+@pytest.mark.parametrize("header", ["name", "member", "姓名"])
+def test_a_dues_file_takes_the_english_header_of_a_member_file_for_the_name(town: Store, tmp_path: Path, header: str):
+    """`name` (姓名's English header in a member file) was an unknown column in a dues file, which took only `member`."""
+    member = next(m for m in town.members() if town.org_path(m.org_id) == BRANCH)
+    path = write_csv(tmp_path / "d.csv", f"{header},org,month,amount,paid_on\n{member.name},{BRANCH},2026-10,10,2026-10-05")
+    assert membership.import_dues(town, path) == 1
+    assert town.dues_payment(member.id, "2026-10")["amount"] == 10
