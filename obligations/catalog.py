@@ -31,6 +31,8 @@ CADENCES = ("monthly", "quarterly", "half_yearly", "yearly", "dated", "term")
 ORG_TYPES = ("县委", "乡镇党委", "街道党工委", "党委", "党总支", "党支部")
 SECTORS = ("农村", "社区", "两新", "机关", "事业单位", "国企")
 QUORUMS = ("full_members", "committee")
+# A quorum's share written as a fraction: those present must be more than it of those due.
+SHARE = re.compile(r"\s*([1-9])\s*/\s*([1-9]|10)\s*")
 EVIDENCE_FIELDS = ("topic", "photos", "attendees", "recorder", "lecturer", "hours", "counterpart")
 PER = ("org", "group", "member")
 MEMBER_FILTERS = ("all", "mobile")
@@ -38,7 +40,7 @@ MEMBER_FILTERS = ("all", "mobile")
 CATALOG_KEYS = {"name", "title", "valid_from", "extends", "source", "drop", "late_entry", "default_sheet", "obligation"}
 OBLIGATION_KEYS = {
     "slug", "name", "cadence", "window", "days", "shift_to_workday", "years", "years_by_sector",
-    "per", "members", "org_types", "sectors", "requires_committee", "quorum", "signatures",
+    "per", "members", "org_types", "sectors", "requires_committee", "quorum", "quorum_share", "signatures",
     "require", "source", "note", "counts", "lecturer", "lead_days", "min_hours", "arrears_months", "quarterly_by",
     "from_joining_month",
 }
@@ -74,6 +76,7 @@ class Obligation:
     sectors: tuple[str, ...] = ()
     requires_committee: bool = False
     quorum: str | None = None
+    quorum_share: tuple[int, int] = (1, 2)      # present must be more than this share of those due (过半数 by default)
     signatures: bool = False
     require: tuple[str, ...] = ()
     valid_from: date = date(1900, 1, 1)
@@ -260,6 +263,15 @@ def _did_you_mean(word: Any, known: Iterable[str]) -> str:
     return f"（是否应为 {close[0]!r}？）" if close else ""
 
 
+def parse_share(value: Any) -> tuple[int, int] | None:
+    """Return a quorum share written "2/3" as (2, 3); None unless it is a fraction below 1 with a denominator of 2 to 10."""
+    m = SHARE.fullmatch(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    share = (int(m.group(1)), int(m.group(2)))
+    return share if share[0] < share[1] else None
+
+
 def _check_top(raw: _RawCatalog) -> None:
     data = raw.data
     for key in data:
@@ -306,6 +318,8 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("org_types", lambda v: isinstance(v, list) and v and all(t in ORG_TYPES for t in v), f"org_types 只能包含 {'、'.join(ORG_TYPES)}"),
         ("sectors", lambda v: isinstance(v, list) and all(s in SECTORS for s in v), f"sectors 只能包含 {'、'.join(SECTORS)}"),
         ("quorum", lambda v: v in QUORUMS, f"quorum 必须是 {', '.join(QUORUMS)} 之一"),
+        ("quorum_share", lambda v: parse_share(v) is not None,
+         "quorum_share 须写作小于 1 的分数，如 \"2/3\"（到会人数须超过应到人数的这一比例；分母 2–10）"),
         ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
         ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),
@@ -330,6 +344,8 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
             values[key] = tuple(values[key])
     if "years_by_sector" in values:
         values["years_by_sector"] = tuple(sorted(values["years_by_sector"].items()))
+    if "quorum_share" in values:
+        values["quorum_share"] = parse_share(values["quorum_share"])
     values["valid_from"] = valid_from
     if base is not None and "cadence" in values and "window" not in values:
         values["window"] = None  # a new cadence does not keep the old one's part of the year
@@ -354,6 +370,8 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
         raise fail("window 只能用于 yearly 周期", "window")
     if obligation.per == "member" and obligation.cadence in ("dated", "term"):
         raise fail("按党员计的事项不能用 dated 或 term 周期", "per")
+    if "quorum_share" in ob and not obligation.quorum:
+        raise fail("quorum_share 只能用于有 quorum（到会人数要求）的事项", "quorum_share")
     if obligation.min_hours and obligation.per != "member":
         raise fail("min_hours 只能用于按党员计（per = \"member\"）的事项", "min_hours")
     if obligation.quarterly_by and obligation.cadence != "monthly":

@@ -90,6 +90,10 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('cadence = "yearly"', 'cadence = "quartely"'), 9, "未知的周期 cadence（是否应为 'quarterly'？）"),
     (GOOD.replace('slug = "joint_meeting"', 'slug = "party_lectrue"'), 8, "未知的事项 slug 'party_lectrue'（是否应为 'party_lecture'？）"),
     (GOOD.replace('slug = "joint_meeting"', 'slug = "党课"'), 8, "未知的事项 slug '党课'（「党课」的 slug 是 'party_lecture'）"),
+    # A share of those due: a fraction below one, and only where there is a quorum to share.
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = "3/2"'), 11, "小于 1 的分数"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = 0.67'), 11, "如 \"2/3\""),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum_share = "2/3"'), 10, "quorum_share 只能用于有 quorum"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)
@@ -202,3 +206,17 @@ def test_a_missing_rule_file_is_named(tmp_path: Path):
     with pytest.raises(CatalogError) as caught:
         load_rules(folder)
     assert str(caught.value) == f"{folder / 'grading.toml'}: 文件不存在（规则目录不全：请从本软件的 data 目录复制）"
+
+
+def test_a_county_tightens_the_quorum_to_two_thirds_and_catalog_show_says_so(runner, tmp_path: Path):
+    """No catalog could ask for more than 过半: a county requiring two thirds at a 党员大会 had no way to write it."""
+    from compliance.report.catalogs import evidence_text
+
+    body = ('name = "county-2026"\nextends = "national-2018"\nvalid_from = 2026-01-01\nsource = "某县组发〔2026〕3号"\n\n'
+            '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3"\nsource = "某县组发〔2026〕3号"\n')
+    rules = load_rules(extra_catalog=_write(tmp_path, body))
+    tightened = rules.catalog("county-2026").obligation("party_congress")
+    assert tightened.quorum == "full_members" and tightened.quorum_share == (2, 3)
+    assert tightened.previous is not None and tightened.previous.quorum_share == (1, 2)
+    assert evidence_text(tightened).startswith("正式党员超过三分之二到会")
+    assert evidence_text(rules.catalog("national-2018").obligation("party_congress")).startswith("正式党员过半数到会")

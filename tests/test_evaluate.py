@@ -54,6 +54,28 @@ def test_party_congress_needs_more_than_half_of_full_members(rules, present, sta
     assert ("no_quorum" in f.flags) == (status == "invalid")
 
 
+@pytest.mark.parametrize("present, status", [(6, "invalid"), (7, "met")])
+def test_a_quorum_of_two_thirds_needs_more_than_two_thirds(tmp_path, present, status):
+    """A county's 党员大会 that needs more than two thirds: 6 of 9 is not more, 7 is; before its date, half will do."""
+    from obligations.rules import load_rules
+
+    path = tmp_path / "county.toml"
+    path.write_text('name = "county-2026"\nextends = "national-2018"\nvalid_from = 2026-04-01\nsource = "某县组发〔2026〕3号"\n\n'
+                    '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+    catalog = load_rules(extra_catalog=path).catalog("county-2026")
+    records = [rec("party_congress", "2026-03-20", expected=9, present=present),
+               rec("party_congress", "2026-05-20", expected=9, present=present)]
+    found = evaluate_org(catalog, BRANCH, records, date(2026, 1, 1), date(2026, 12, 31), date(2026, 11, 25))
+    assert one(found, "party_congress", "2026-Q1").status == "met"      # the national rule: more than half
+    q2 = one(found, "party_congress", "2026-Q2")
+    assert q2.status == status and ("no_quorum" in q2.flags) == (status == "invalid")
+    # An overdue list's fast path (`record_valid`, without flags) counts the record the same.
+    gaps = evaluate_org(catalog, BRANCH, records, date(2026, 1, 1), date(2026, 12, 31), date(2026, 11, 25),
+                        ("missed", "invalid", "due"), bare_met=True)
+    assert [f.period for f in gaps if f.obligation == "party_congress" and f.period < "2026-Q3"] == (
+        [] if status == "met" else ["2026-Q2"])
+
+
 def test_party_congress_quorum_falls_back_to_the_roster(rules):
     # No 应到 given: the branch has 10 full members, so 5 present is not a quorum.
     f = one(findings(rules, [rec("party_congress", "2026-05-20", present=5)]), "party_congress", "2026-Q2")

@@ -841,3 +841,23 @@ def test_an_election_item_closes_when_the_last_election_before_tracking_is_enter
     importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": "2024-06-01"})
     supervise(town, rules, TOWN, "2026-04", date(2026, 4, 27))
     assert next(i for i in town.rectifications() if i.id == item.id).closed_on == date(2026, 4, 27)
+
+
+def test_a_meeting_short_of_a_tightened_quorum_is_held_again_with_the_share_its_rule_asks(town: Store, tmp_path: Path):
+    """The measure of a meeting short of its quorum said 「超过应到人数的半数」 whatever share the catalog asked."""
+    from obligations.rules import load_rules
+    from tests.conftest import TOWN_ORGS
+
+    path = tmp_path / "county.toml"
+    path.write_text('name = "county-2026"\nextends = "tuhe-2021"\nvalid_from = 2026-07-01\nsource = "某县组发〔2026〕3号"\n\n'
+                    '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+    rules = load_rules(extra_catalog=path)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace("tuhe-2021", "county-2026")))
+    # 4 of 10 in February (short of half, the rule then); 6 of 10 in August (half is not two thirds).
+    _records(town, rules, tmp_path, f"{BRANCH},党员大会,2026-02-10,10,4,学习,是,是,,\n{BRANCH},党员大会,2026-08-10,10,6,学习,是,是,,")
+    result = supervise(town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    branch = next(o.id for o in town.orgs() if o.path == BRANCH)
+    measures = {r.period: r.measure for r in result.ledger if r.obligation == "party_congress" and r.org_id == branch}
+    name = rules.kind_name("party_congress")
+    assert measures["2026-Q1"] == f"到会人数须超过应到人数的半数，按要求重新召开{name}并规范记录"
+    assert measures["2026-Q3"] == f"到会人数须超过应到人数的三分之二，按要求重新召开{name}并规范记录"

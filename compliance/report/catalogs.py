@@ -16,6 +16,7 @@ from rich.table import Table
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import tables
+from compliance.report.labels import share_words
 from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
@@ -42,10 +43,11 @@ def cadence_text(ob: Obligation) -> str:
 def evidence_text(ob: Obligation) -> str:
     """Return an obligation's evidence rules in Chinese."""
     parts = []
+    share = "过半数" if ob.quorum_share == (1, 2) else f"超过{share_words(ob.quorum_share)}"
     if ob.quorum == "full_members":
-        parts.append("正式党员过半数到会")
+        parts.append(f"正式党员{share}到会")
     if ob.quorum == "committee":
-        parts.append("支委过半数到会")
+        parts.append(f"支委{share}到会")
     if ob.signatures:
         parts.append("书记和记录人签字")
     names = {"topic": "主题", "photos": "图片", "attendees": "参会人员", "recorder": "记录人", "lecturer": "主讲人", "hours": "学时", "counterpart": "谈话对象"}

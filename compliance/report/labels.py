@@ -78,3 +78,12 @@ def period_label(key: str, year: int | None = None) -> str:
 def yuan(amount: float) -> str:
     """Return an amount of money as written: 12 for 12.0, 12.5 as it is."""
     return str(int(amount)) if float(amount).is_integer() else str(amount)
+
+
+_CN_NUMBERS = "零一二三四五六七八九十"
+
+
+def share_words(share: tuple[int, int]) -> str:
+    """Return a quorum share in words: 半数 for (1, 2), 三分之二 for (2, 3)."""
+    numerator, denominator = share
+    return "半数" if share == (1, 2) else f"{_CN_NUMBERS[denominator]}分之{_CN_NUMBERS[numerator]}"
