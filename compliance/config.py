@@ -19,7 +19,7 @@ COMPLIANCE_WEBHOOK_URL, COMPLIANCE_WEBHOOK_FORMAT), which wins over the file.
     [[recipient]]
     org = "图河镇党委/朱庄村党总支/第一党支部"    # code, path or unique name
     email = "zz1@example.cn"
-    webhook = true
+    webhook = true              # the [webhook] robot; or its own robot's address: webhook = "https://…"
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ class Recipient:
     org: str
     email: str | None = None
     webhook: bool = False
+    webhook_url: str | None = None     # the recipient's own group robot, instead of [webhook] url
+
+
+# The outbox's recipient of a message to a recipient's own robot: this and the recipient's org as
+# configured. The address itself is read from the settings when sending: the outbox keeps no keys.
+OWN_WEBHOOK = "webhook:"
 
 
 @dataclass(frozen=True)
@@ -62,15 +68,22 @@ class Settings:
         """Return what in the settings sends nothing: a channel without recipients, or recipients without their channel."""
         where = self.path or "配置"
         said = []
-        if self.webhook_url and not any(r.webhook for r in self.recipients):
+        if self.webhook_url and not any(r.webhook and not r.webhook_url for r in self.recipients):
             said.append(f"{where}：已配置 webhook 地址，但没有 [[recipient]] 设 webhook = true，不会发出群消息")
-        if not self.webhook_url and any(r.webhook for r in self.recipients):
+        if not self.webhook_url and any(r.webhook and not r.webhook_url for r in self.recipients):
             said.append(f"{where}：有 [[recipient]] 设 webhook = true，但没有配置 webhook 地址（[webhook] url 或 COMPLIANCE_WEBHOOK_URL），不会发出群消息")
         if self.smtp_host and not any(r.email for r in self.recipients):
             said.append(f"{where}：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件")
         if not self.smtp_host and any(r.email for r in self.recipients):
             said.append(f"{where}：有 [[recipient]] 填写了 email，但没有配置 SMTP 服务器（[smtp] host 或 COMPLIANCE_SMTP_HOST），邮件发送会失败")
         return said
+
+    def webhook_for(self, recipient: str) -> str | None:
+        """Return the address a webhook message goes to: a recipient's own robot (`OWN_WEBHOOK` + org), else [webhook] url."""
+        if recipient.startswith(OWN_WEBHOOK):
+            org = recipient[len(OWN_WEBHOOK):]
+            return next((r.webhook_url for r in self.recipients if r.org == org and r.webhook_url), None)
+        return self.webhook_url
 
     def lead(self, obligation: str) -> int:
         """Return how many days before a due date reminders start for `obligation`."""
@@ -165,9 +178,14 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
         email = r.get("email")
         if email is not None and (not isinstance(email, str) or not EMAIL.fullmatch(email.strip())):
             raise fail(f"第 {i} 个 [[recipient]] 的 email「{email}」不是邮箱地址", "email", "[[recipient]]", i - 1)
-        if not isinstance(r.get("webhook", False), bool):
-            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 应为 true 或 false（值：{r['webhook']!r}）", "webhook", "[[recipient]]", i - 1)
-        recipients.append(Recipient(r["org"].strip(), email.strip() if email else None, r.get("webhook", False)))
+        hook_value = r.get("webhook", False)
+        own = hook_value.strip() if isinstance(hook_value, str) else None
+        if own is None and not isinstance(hook_value, bool):
+            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 应为 true、false 或群机器人地址（值：{hook_value!r}）", "webhook", "[[recipient]]", i - 1)
+        if own is not None and not re.match(r"https?://\S+$", own):
+            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 地址「{own}」应以 http:// 或 https:// 开头（群机器人的完整地址）",
+                       "webhook", "[[recipient]]", i - 1)
+        recipients.append(Recipient(r["org"].strip(), email.strip() if email else None, bool(hook_value), own))
     port_text = env.get("COMPLIANCE_SMTP_PORT")
     port_value: object = port_text if port_text else smtp.get("port", 25)
     try:

@@ -178,9 +178,10 @@ def send_webhook(settings: Settings, message: dict) -> None:
     """Post a text message in the WeCom / DingTalk group-robot format ({"msgtype": "text", ...}).
 
     The address is read from the settings when sending (the outbox keeps no keys), so a
-    corrected address applies to messages waiting for a retry.
+    corrected address applies to messages waiting for a retry: the recipient's own robot for a
+    message to one (`Settings.webhook_for`), else [webhook] url.
     """
-    url = settings.webhook_url
+    url = settings.webhook_for(message["recipient"])
     if not url or not url.startswith(("http://", "https://")):
         raise SendError(f"webhook 地址未配置或不是 http(s) 地址：{url!r}")
     content = fit(f"{message['subject']}\n{message['body']}", WEBHOOK_LIMITS.get(settings.webhook_format, 2048))

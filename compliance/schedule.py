@@ -26,7 +26,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from compliance.config import Settings
+from compliance.config import OWN_WEBHOOK, Settings
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
 from compliance.reminders import compose, deliver, with_digest
@@ -121,7 +121,9 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
         for recipient in recipients:
             if recipient.email:
                 rows.append({**base, "channel": "email", "recipient": recipient.email})
-            if recipient.webhook and ctx.settings.webhook_url:
+            if recipient.webhook_url:
+                rows.append({**base, "channel": "webhook", "recipient": OWN_WEBHOOK + recipient.org})
+            elif recipient.webhook and ctx.settings.webhook_url:
                 rows.append({**base, "channel": "webhook", "recipient": "webhook"})
     queued = ctx.store.queue_messages(rows, ctx.now)
     ctx.outputs.append(f"提醒：{len(reminders)} 个党组织，新增待发消息 {queued} 条")

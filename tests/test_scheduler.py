@@ -624,3 +624,41 @@ def test_reminder_settings_take_a_notepad_file_and_chinese_names_of_obligations(
     config.write_bytes('[lead_days]\n"固定学习日" = 3\nparty_congress = 7\n'.encode("utf-8-sig"))
     settings = load_settings(config, obligations=rules.kinds)
     assert settings.lead("study_day") == 3 and settings.lead("party_congress") == 7 and settings.lead("theme_day") == 5
+
+
+def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, town: Store, rules, monkeypatch):
+    """Every `webhook = true` posted to the one [webhook] robot: a branch's own group could not be reached."""
+    from compliance.config import load_settings
+
+    monkeypatch.delenv("COMPLIANCE_WEBHOOK_URL", raising=False)
+    with Hook(failures=0) as township, Hook(failures=0) as branch:
+        config = tmp_path / "compliance.toml"
+        config.write_text(f'[webhook]\nurl = "{township.url}"\n\n[[recipient]]\norg = "ZZ1"\nwebhook = "{branch.url}"\n\n'
+                          '[[recipient]]\norg = "ZZ2"\nwebhook = true\n', encoding="utf-8")
+        settings = load_settings(config, obligations=rules.kinds)
+        assert settings.unreached() == []
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        assert deliver(town, settings, at("2026-11-20T08:00"))[1:] == (0, 0)
+        own = [m["text"]["content"] for m in branch.received]
+        shared = [m["text"]["content"] for m in township.received]
+    assert len(own) == len(shared) == 1
+    assert "第一党支部" in own[0] and "第二党支部" not in own[0]
+    assert "第二党支部" in shared[0] and "第一党支部" not in shared[0]
+    # The outbox names which robot, not its key.
+    assert sorted(m.recipient for m in town.messages() if m.channel == "webhook") == ["webhook", "webhook:ZZ1"]
+    # Only a recipient's own robot: no [webhook] url is needed, and none is pointed out as missing.
+    config.write_text(f'[[recipient]]\norg = "ZZ1"\nwebhook = "{branch.url}"\n', encoding="utf-8")
+    assert load_settings(config).unreached() == []
+
+
+@pytest.mark.parametrize("value, words", [('"ftp://robot.example.cn/send"', "应以 http:// 或 https:// 开头"),
+                                           ("1", "应为 true、false 或群机器人地址")])
+def test_a_recipients_robot_address_that_is_not_one_is_refused_with_its_line(tmp_path: Path, value: str, words: str):
+    from compliance.config import load_settings
+    from compliance.errors import InputError
+
+    config = tmp_path / "compliance.toml"
+    config.write_text(f'[[recipient]]\norg = "ZZ1"\nwebhook = {value}\n', encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_settings(config)
+    assert str(caught.value).startswith(f"配置文件 {config}:3：第 1 个 [[recipient]] 的 webhook") and words in str(caught.value)
