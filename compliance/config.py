@@ -78,11 +78,25 @@ class Settings:
             said.append(f"{where}：有 [[recipient]] 填写了 email，但没有配置 SMTP 服务器（[smtp] host 或 COMPLIANCE_SMTP_HOST），邮件发送会失败")
         return said
 
+    def own_webhooks(self) -> list[tuple[str, Recipient]]:
+        """Return the recipients with their own robot, each with the outbox's name of its messages.
+
+        `OWN_WEBHOOK` + the org as configured; a second robot of the same org (a township's
+        committee group and its office's) is `#2`, and so on, so that neither message is taken
+        for the other's.
+        """
+        seen: dict[str, int] = {}
+        found = []
+        for r in self.recipients:
+            if r.webhook_url:
+                n = seen[r.org] = seen.get(r.org, 0) + 1
+                found.append((f"{OWN_WEBHOOK}{r.org}" + (f"#{n}" if n > 1 else ""), r))
+        return found
+
     def webhook_for(self, recipient: str) -> str | None:
-        """Return the address a webhook message goes to: a recipient's own robot (`OWN_WEBHOOK` + org), else [webhook] url."""
+        """Return the address a webhook message goes to: a recipient's own robot (named by `own_webhooks`), else [webhook] url."""
         if recipient.startswith(OWN_WEBHOOK):
-            org = recipient[len(OWN_WEBHOOK):]
-            return next((r.webhook_url for r in self.recipients if r.org == org and r.webhook_url), None)
+            return next((r.webhook_url for name, r in self.own_webhooks() if name == recipient), None)
         return self.webhook_url
 
     def lead(self, obligation: str) -> int:

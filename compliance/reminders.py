@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from email.message import EmailMessage
 from typing import Callable
 
-from compliance.config import Settings
+from compliance.config import OWN_WEBHOOK, Settings
 from compliance.errors import send_reason
 from compliance.evaluate import Finding
 from compliance.report.labels import STATUS_LABELS, flag_text, period_label
@@ -182,6 +182,8 @@ def send_webhook(settings: Settings, message: dict) -> None:
     message to one (`Settings.webhook_for`), else [webhook] url.
     """
     url = settings.webhook_for(message["recipient"])
+    if url is None and message["recipient"].startswith(OWN_WEBHOOK):
+        raise SendError(f"配置中已没有收件人「{message['recipient'][len(OWN_WEBHOOK):]}」的群机器人地址（[[recipient]] webhook）")
     if not url or not url.startswith(("http://", "https://")):
         raise SendError(f"webhook 地址未配置或不是 http(s) 地址：{url!r}")
     content = fit(f"{message['subject']}\n{message['body']}", WEBHOOK_LIMITS.get(settings.webhook_format, 2048))

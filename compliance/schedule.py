@@ -26,7 +26,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from compliance.config import OWN_WEBHOOK, Settings
+from compliance.config import Settings
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
 from compliance.reminders import compose, deliver, with_digest
@@ -106,6 +106,7 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
         else:
             ctx.outputs.append(f"提醒：配置中的收件党组织「{recipient.org}」找不到或不唯一，已跳过")
     rows = []
+    own_robot = {id(r): name for name, r in ctx.settings.own_webhooks()}
     own = {r.org_id: r for r in reminders}
     for r in reminders:
         rows.append({"org_id": r.org_id, "day": today, "subject": r.subject, "body": r.body, "reason": r.reason,
@@ -122,7 +123,7 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
             if recipient.email:
                 rows.append({**base, "channel": "email", "recipient": recipient.email})
             if recipient.webhook_url:
-                rows.append({**base, "channel": "webhook", "recipient": OWN_WEBHOOK + recipient.org})
+                rows.append({**base, "channel": "webhook", "recipient": own_robot[id(recipient)]})
             elif recipient.webhook and ctx.settings.webhook_url:
                 rows.append({**base, "channel": "webhook", "recipient": "webhook"})
     queued = ctx.store.queue_messages(rows, ctx.now)

@@ -599,7 +599,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
 
     def quorum_share(f: Finding) -> tuple[int, int]:
         # The rule the period was judged by: the newest version in force when it began (`_judge_versions`).
-        found = rules.catalogs[index.catalog_of(by_id[f.org_id], default)].obligation(f.obligation)
+        catalog = rules.catalogs[index.catalog_of(by_id[f.org_id], default)]
+        found = next((o for o in catalog.every_obligation() if o.slug == f.obligation), None)     # dropped ones too
         start = parse_period_key(f.period)[0]
         while found is not None and found.previous is not None and start < found.valid_from:
             found = found.previous

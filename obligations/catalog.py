@@ -9,6 +9,7 @@ Errors are values with a place: `CatalogError` carries the file, the line and th
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -264,12 +265,18 @@ def _did_you_mean(word: Any, known: Iterable[str]) -> str:
 
 
 def parse_share(value: Any) -> tuple[int, int] | None:
-    """Return a quorum share written "2/3" as (2, 3); None unless it is a fraction below 1 with a denominator of 2 to 10."""
+    """Return a quorum share written "2/3" as (2, 3), in lowest terms; None unless it is from one half to below one, with a denominator of 2 to 10.
+
+    Below one half it would loosen 过半数, which a local rule cannot do (支部工作条例 第十一、十二条).
+    """
     m = SHARE.fullmatch(value) if isinstance(value, str) else None
     if m is None:
         return None
-    share = (int(m.group(1)), int(m.group(2)))
-    return share if share[0] < share[1] else None
+    numerator, denominator = int(m.group(1)), int(m.group(2))
+    if not denominator <= 2 * numerator < 2 * denominator:
+        return None
+    common = math.gcd(numerator, denominator)
+    return numerator // common, denominator // common
 
 
 def _check_top(raw: _RawCatalog) -> None:
@@ -319,7 +326,7 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("sectors", lambda v: isinstance(v, list) and all(s in SECTORS for s in v), f"sectors 只能包含 {'、'.join(SECTORS)}"),
         ("quorum", lambda v: v in QUORUMS, f"quorum 必须是 {', '.join(QUORUMS)} 之一"),
         ("quorum_share", lambda v: parse_share(v) is not None,
-         "quorum_share 须写作小于 1 的分数，如 \"2/3\"（到会人数须超过应到人数的这一比例；分母 2–10）"),
+         "quorum_share 须写作不低于 1/2、小于 1 的分数，如 \"2/3\"（到会人数须超过应到人数的这一比例；分母 2–10；不能低于过半数）"),
         ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
         ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),

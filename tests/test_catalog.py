@@ -94,6 +94,8 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = "3/2"'), 11, "小于 1 的分数"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = 0.67'), 11, "如 \"2/3\""),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum_share = "2/3"'), 10, "quorum_share 只能用于有 quorum"),
+    # Below half would loosen 过半数.
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = "1/3"'), 11, "不能低于过半数"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)
@@ -211,6 +213,7 @@ def test_a_missing_rule_file_is_named(tmp_path: Path):
 def test_a_county_tightens_the_quorum_to_two_thirds_and_catalog_show_says_so(runner, tmp_path: Path):
     """No catalog could ask for more than 过半: a county requiring two thirds at a 党员大会 had no way to write it."""
     from compliance.report.catalogs import evidence_text
+    from obligations.catalog import parse_share
 
     body = ('name = "county-2026"\nextends = "national-2018"\nvalid_from = 2026-01-01\nsource = "某县组发〔2026〕3号"\n\n'
             '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3"\nsource = "某县组发〔2026〕3号"\n')
@@ -220,3 +223,5 @@ def test_a_county_tightens_the_quorum_to_two_thirds_and_catalog_show_says_so(run
     assert tightened.previous is not None and tightened.previous.quorum_share == (1, 2)
     assert evidence_text(tightened).startswith("正式党员超过三分之二到会")
     assert evidence_text(rules.catalog("national-2018").obligation("party_congress")).startswith("正式党员过半数到会")
+    # Written in higher terms, a share is kept in its lowest: 4/6 is 三分之二, not 六分之四.
+    assert (parse_share("4/6"), parse_share(" 1 / 2 "), parse_share("5/5"), parse_share("2/5")) == ((2, 3), (1, 2), None, None)

@@ -238,7 +238,7 @@ def test_log_points_out_a_congress_whose_expected_is_below_the_roster(runner, db
     whole = ["--secretary-signed", "是", "--recorder-signed", "是"]
     low = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--expected", "7", "--present", "6", *whole])
     assert low.exit_code == 0
-    assert low.stdout.splitlines()[1:] == ["提示：应到 7 人，少于花名册上的正式党员 10 人；到会人数按应到人数判断是否过半，请核实应到人数"]
+    assert low.stdout.splitlines()[1:] == ["提示：应到 7 人，少于花名册上的正式党员 10 人；到会人数按应到人数判断是否达到到会要求，请核实应到人数"]
     full = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", "--expected", "10", "--present", "6", *whole])
     assert full.stdout.count("\n") == 1
     # 支委会 counts its committee, which the roster does not give: nothing to compare.

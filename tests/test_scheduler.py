@@ -646,6 +646,22 @@ def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, 
     assert "第二党支部" in shared[0] and "第一党支部" not in shared[0]
     # The outbox names which robot, not its key.
     assert sorted(m.recipient for m in town.messages() if m.channel == "webhook") == ["webhook", "webhook:ZZ1"]
+    # A township's two groups: each robot of the same organization gets its own message.
+    with Hook(failures=0) as committee, Hook(failures=0) as office:
+        config.write_text(f'[[recipient]]\norg = "TH"\nwebhook = "{committee.url}"\n\n'
+                          f'[[recipient]]\norg = "TH"\nwebhook = "{office.url}"\n', encoding="utf-8")
+        both = load_settings(config)
+        _remind(town, rules, both, "2026-11-21T08:00")
+        deliver(town, both, at("2026-11-21T08:00"))
+        assert len(committee.received) == len(office.received) == 1
+    assert sorted(m.recipient for m in town.messages() if m.day == date(2026, 11, 21) and m.channel == "webhook") == [
+        "webhook:TH", "webhook:TH#2"]
+    # A robot taken out of the settings while its message waits: the message fails naming the recipient.
+    config.write_text(f'[[recipient]]\norg = "TH"\nwebhook = "{branch.url}"\n', encoding="utf-8")
+    _remind(town, rules, both, "2026-11-22T08:00")
+    deliver(town, load_settings(config), at("2026-11-22T08:00"))
+    [lost] = [m for m in town.messages() if m.day == date(2026, 11, 22) and m.recipient == "webhook:TH#2"]
+    assert lost.last_error == "配置中已没有收件人「TH#2」的群机器人地址（[[recipient]] webhook）"
     # Only a recipient's own robot: no [webhook] url is needed, and none is pointed out as missing.
     config.write_text(f'[[recipient]]\norg = "ZZ1"\nwebhook = "{branch.url}"\n', encoding="utf-8")
     assert load_settings(config).unreached() == []

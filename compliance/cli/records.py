@@ -233,7 +233,7 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")
     if alone.expected_below_roster:
         expected, full = alone.expected_below_roster
-        notes.append(f"提示：应到 {expected} 人，少于花名册上的正式党员 {full} 人；到会人数按应到人数判断是否过半，请核实应到人数")
+        notes.append(f"提示：应到 {expected} 人，少于花名册上的正式党员 {full} 人；到会人数按应到人数判断是否达到到会要求，请核实应到人数")
     return notes
 
 
