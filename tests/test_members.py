@@ -625,6 +625,7 @@ def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_t
     membership.change_dues(town, BRANCH, payer.name, "2025-09", "月份录错")
     membership.withdraw_exemption(town, exemption, "登记错人")
     importing.log_record(town, rules, {"org": BRANCH, "kind": "流动党员汇报", "date": "2026-11-08", "member": mobile.name})
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "主题党日", "date": "2026-11-06", "attendees": payer.name, "hours": "4"})
     db = ["--db", town.url]
 
     def listed(*command: str, known_at: str | None = None) -> list[dict]:
@@ -656,6 +657,13 @@ def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_t
         return next(r["last_contact"] for r in rows if r["member"] == mobile.name)
 
     assert (contact(), contact(between)) == ("2026-11-08", None)
+
+    def hours(known_at: str | None = None) -> list[float]:
+        rows = listed("members", "hours", "--under", BRANCH, "--year", "2026", "--all", known_at=known_at)
+        return [r["hours"] for r in rows if r["member"] == payer.name]
+
+    # Before the only record with 学时 was entered, the branch recorded none and is not listed.
+    assert (hours(), hours(between)) == ([4], [])
 
 
 @pytest.mark.parametrize("header", ["name", "member", "姓名"])
