@@ -664,6 +664,11 @@ def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_t
 
     # Before the only record with 学时 was entered, the branch recorded none and is not listed.
     assert (hours(), hours(between)) == ([4], [])
+    # A table says which view it is, as `status` and `overdue` do.
+    for command in (["members", "watch", "--all"], ["dues", "unpaid"], ["overdue"]):
+        shown = runner.invoke(app, db + command + ["--under", BRANCH, "--as-of", "2026-11-20", "--known-at", between],
+                              terminal_width=200, env={"COLUMNS": "200"})
+        assert shown.exit_code == 0 and "截至 2026-11-20，按 2026-11-05 12:00 时已录入的数据" in shown.stdout, (command, shown.output)
 
 
 @pytest.mark.parametrize("header", ["name", "member", "姓名"])

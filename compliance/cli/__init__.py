@@ -291,6 +291,16 @@ def _id_argument(value: str, what: str) -> int:
     return number
 
 
+def known_words(known_at: datetime | None) -> str:
+    """Return the words a listing's title gives a --known-at view ("" without one)."""
+    return "" if known_at is None else f"按 {known_at.astimezone(store_mod.TZ):%Y-%m-%d %H:%M} 时已录入的数据"
+
+
+def as_of_words(day: date, known_at: datetime | None = None) -> str:
+    """Return the words a listing's title gives its view: 截至 the day, and what was known then, with --known-at."""
+    return f"截至 {day.isoformat()}" + (f"，{known_words(known_at)}" if known_at is not None else "")
+
+
 def _known_at(value: str | None) -> datetime | None:
     """Return --known-at as a wall-clock datetime; a bare date means the end of that day."""
     if value is None:

@@ -21,6 +21,8 @@ from compliance.cli import (
     _date_option,
     _id_argument,
     _known_at,
+    as_of_words,
+    known_words,
     _today,
     app,
     console,
@@ -67,8 +69,9 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
+    known = _known_at(known_at)
     rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs),
-                                   known_at=_known_at(known_at))
+                                   known_at=known)
     data = ({"org": r.org, "member": r.member, "mobile": r.mobile,
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
@@ -79,9 +82,9 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
                                     "level": "提示", "reasons": "原因"})
         return
     if not rows:
-        console.print(f"截至 {day.isoformat()}，没有需要关注的党员。")
+        console.print(f"{as_of_words(day, known)}，没有需要关注的党员。")
         return
-    title = f"党员六个月提示（截至 {day.isoformat()}，只计完整月份）"
+    title = f"党员六个月提示（{as_of_words(day, known)}，只计完整月份）"
 
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "最近参加", "未参加", "最近交费", "未交费", "提示"), WHOLE)
@@ -111,12 +114,13 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
         # A year not begun, or a typed 26 for 2026, listed every member as short of all 32 hours.
         raise InputError(f"--year：值「{year}」应为 1921 至 {this_year} 之间的年份")
     target = this_year if year is None else year
+    known = _known_at(known_at)
     rows = membership.hours_list(store, under, target, keep=None if everyone else lambda r: r["missing"] > 0,
-                                 jobs=jobs_count(jobs), known_at=_known_at(known_at))
+                                 jobs=jobs_count(jobs), known_at=known)
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "hours": "学时", "missing": "差额", "exempt": "免除"})
         return
-    title = f"{target}年集中学习培训学时（不少于32学时）"
+    title = f"{target}年集中学习培训学时（不少于32学时{'，' + known_words(known) if known else ''}）"
 
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "学时", "差额"), WHOLE)
@@ -255,12 +259,13 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = [r for r in membership.unpaid(store, under, day, _known_at(known_at)) if r["three_or_more"] or not three]
+    known = _known_at(known_at)
+    rows = [r for r in membership.unpaid(store, under, day, known) if r["three_or_more"] or not three]
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数（含本月）",
                                     "months_ended": "此前连续未交月数", "three_or_more": "此前三个月及以上"})
         return
-    title = f"{day:%Y年%m月} 未交党费（截至 {day.isoformat()}）"
+    title = f"{day:%Y年%m月} 未交党费（{as_of_words(day, known)}）"
 
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "最近交费月份", "连续未交（含本月）"), WHOLE)
@@ -379,13 +384,14 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = membership.mobile_list(store, under, day, jobs_count(jobs), _known_at(known_at))
+    known = _known_at(known_at)
+    rows = membership.mobile_list(store, under, day, jobs_count(jobs), known)
     data = [{"org": r.org, "member": r.member, "liaison": r.liaison, "last_contact": r.last_contact.isoformat() if r.last_contact else None,
              "lost": r.lost} for r in rows]
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "liaison": "联系人", "last_contact": "最近联系", "lost": "失联"})
         return
-    title = f"流动党员（截至 {day.isoformat()}）"
+    title = f"流动党员（{as_of_words(day, known)}）"
 
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "挂钩联系人", "最近联系", "状态"), WHOLE)

@@ -10,7 +10,8 @@ from typing import Optional, Sequence
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today, jobs_count,
+    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today, as_of_words,
+    jobs_count,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
@@ -259,7 +260,7 @@ def status(
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
     findings = tracking.org_status(store, _rules(), org, window)
-    _emit(findings, fmt, f"{path} 组织生活完成情况（截至 {day.isoformat()}）", show_org=False, year=target)
+    _emit(findings, fmt, f"{path} 组织生活完成情况（{as_of_words(day, window.known_at)}）", show_org=False, year=target)
 
 
 @app.command()
@@ -296,7 +297,7 @@ def overdue(
                 out.write(b"\n")
             out.flush()
         return
-    title = f"{under or '全部'} 待办与逾期事项（截至 {day.isoformat()}）"
+    title = f"{under or '全部'} 待办与逾期事项（{as_of_words(day, window.known_at)}）"
     from compliance import blocks      # already loaded with the CLI (compliance.supervision imports it)
 
     if tracking.scope_size(store, under) >= blocks.PARALLEL_MIN:
