@@ -355,7 +355,7 @@ def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path
     # The example the demo prints runs as printed (its note is a shell comment).
     example = next(line for line in result.output.splitlines() if "--known-at 2026-10-25" in line)
     shown = runner.invoke(app, shlex.split(example, comments=True)[1:])
-    assert shown.exit_code == 0 and "组织生活完成情况（截至 2026-10-25）" in shown.output
+    assert shown.exit_code == 0 and "组织生活完成情况（截至 2026-10-25，按 2026-10-25 23:59 时已录入的数据）" in shown.output
     entered = [r["录入日期"] for r in csv.DictReader((data_dir() / "demo" / "records.csv").open(encoding="utf-8"))]
     store = Store(resolve_url(str(target)))
     for day in ("2026-03-31", "2026-10-25", "2026-11-25"):
