@@ -114,6 +114,18 @@ RECIPIENT_KEYS = {"org", "email", "webhook"}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
+def _whole_address(url: str) -> bool:
+    """Return whether `url` (beginning http:// or https://) has a host, no spaces and a valid port, if any."""
+    import urllib.parse
+
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port      # ValueError when out of range
+    except ValueError:
+        return False
+    return bool(parts.hostname) and not re.search(r"\s", url)
+
+
 def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | None = None) -> Settings:
     """Return the settings; a missing file means defaults (console reminders only).
 
@@ -196,8 +208,11 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
         own = hook_value.strip() if isinstance(hook_value, str) else None
         if own is None and not isinstance(hook_value, bool):
             raise fail(f"第 {i} 个 [[recipient]] 的 webhook 应为 true、false 或群机器人地址（值：{hook_value!r}）", "webhook", "[[recipient]]", i - 1)
-        if own is not None and not re.match(r"https?://\S+$", own):
-            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 地址「{own}」应以 http:// 或 https:// 开头（群机器人的完整地址）",
+        if own is not None and not re.match(r"https?://", own):
+            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 应为 true、false 或以 http:// 或 https:// 开头的群机器人地址（值：{own!r}）",
+                       "webhook", "[[recipient]]", i - 1)
+        if own is not None and not _whole_address(own):
+            raise fail(f"第 {i} 个 [[recipient]] 的 webhook 地址「{own}」不是完整的群机器人地址（缺少主机名、含空格或端口号无效）",
                        "webhook", "[[recipient]]", i - 1)
         recipients.append(Recipient(r["org"].strip(), email.strip() if email else None, bool(hook_value), own))
     port_text = env.get("COMPLIANCE_SMTP_PORT")

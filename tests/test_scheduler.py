@@ -478,7 +478,7 @@ def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it
     ('[lead_days]\nparty_congress = -2\n', ":2：[lead_days] party_congress 应为 0 到 366 的整数天数（值：-2）"),
     ('[[recipient]]\norg = "ZZ1"\n\n[[recipient]]\norg = "ZZ2"\nemail = "not-an-email"\n',
      ":6：第 2 个 [[recipient]] 的 email「not-an-email」不是邮箱地址"),
-    ('[[recipient]]\norg = "ZZ1"\nwebhook = "yes"\n', ":3：第 1 个 [[recipient]] 的 webhook 应为 true 或 false"),
+    ('[[recipient]]\norg = "ZZ1"\nwebhook = "yes"\n', ":3：第 1 个 [[recipient]] 的 webhook 应为 true、false 或以 http:// 或 https:// 开头的群机器人地址"),
     ('[smpt]\nhost = "x"\n', ":1：未知的设置「smpt」"),
     ('[smtp\nhost = "x"\n', ":1: TOML 语法错误"),
     # A number where an address goes failed every send with Python's English; one pair of brackets read as "no org".
@@ -667,8 +667,11 @@ def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, 
     assert load_settings(config).unreached() == []
 
 
-@pytest.mark.parametrize("value, words", [('"ftp://robot.example.cn/send"', "应以 http:// 或 https:// 开头"),
-                                           ("1", "应为 true、false 或群机器人地址")])
+@pytest.mark.parametrize("value, words", [('"ftp://robot.example.cn/send"', "应为 true、false 或以 http:// 或 https:// 开头的群机器人地址"),
+                                           ("1", "应为 true、false 或群机器人地址"),
+                                           ('"https://"', "不是完整的群机器人地址"),
+                                           ('"https://exa mple.cn/send"', "不是完整的群机器人地址"),
+                                           ('"https://robot.example.cn:99999/send"', "不是完整的群机器人地址")])
 def test_a_recipients_robot_address_that_is_not_one_is_refused_with_its_line(tmp_path: Path, value: str, words: str):
     from compliance.config import load_settings
     from compliance.errors import InputError
