@@ -208,12 +208,17 @@ def activity(records: Iterable[Record], until: date | None = None) -> dict[int, 
     return found
 
 
-def runs(covered: set[int], first: int, last: int, exempt: set[int]) -> list[tuple[int, int, bool]]:
-    """Return the runs of months from `first` to `last` neither covered nor exempt: (first month, length, still running)."""
+# A run of months: its first month, how many months count in it, whether it is still running at the
+# last complete month, and the months that count (month_index), in order.
+Run = tuple[int, int, bool, tuple[int, ...]]
+
+
+def runs(covered: set[int], first: int, last: int, exempt: set[int]) -> list[Run]:
+    """Return the runs of months from `first` to `last` neither covered nor exempt (see `Run`)."""
     return gaps(sorted(set(range(first, last + 1)).difference(covered, exempt)), last)
 
 
-def running(found: list[tuple[int, int, bool]]) -> int:
+def running(found: list[Run]) -> int:
     """Return the length of the run still running at the end of `found` (0 when the last month was covered)."""
     return found[-1][1] if found and found[-1][2] else 0
 
@@ -231,26 +236,40 @@ class WatchRun:
     member: MemberInfo
     what: str
     first: date          # the run's first month
-    months: int
+    months: int          # the months that count in it
     running: bool        # still running at the last complete month
+    # The months that count (month_index), in order: consecutive but for months without a listed
+    # meeting, which neither count nor end a run of absence (`_standing`).
+    counted: tuple[int, ...] = ()
+
+    def through(self) -> int:
+        """Return the run's last counted month (month_index)."""
+        return self.counted[-1] if self.counted else month_index(self.first) + self.months - 1
 
 
-def gaps(months: Iterable[int], last: int) -> list[tuple[int, int, bool]]:
-    """Return the runs of consecutive months among `months` (ascending): (first month, length, still running at `last`)."""
-    found: list[tuple[int, int, bool]] = []
-    ascending = iter(months)
-    start = next(ascending, None)
-    if start is None:
-        return found
-    previous = start
-    for i in ascending:
-        if i == previous + 1:
-            previous = i
-            continue
-        found.append((start, previous - start + 1, previous == last))
-        start = previous = i
-    found.append((start, previous - start + 1, previous == last))
+def gaps(months: Iterable[int], last: int, neutral: Callable[[int], bool] | None = None) -> list[Run]:
+    """Return the runs of consecutive months among `months` (ascending), still running or not at `last` (see `Run`).
+
+    With `neutral`, a month it holds for neither breaks a run nor counts in it: two months with
+    only such months between them are in one run, and a run followed by only such months up to
+    `last` is still running.
+    """
+    found: list[Run] = []
+    run: list[int] = []
+    for i in months:
+        if run and i != run[-1] + 1 and (neutral is None or not all(neutral(j) for j in range(run[-1] + 1, i))):
+            found.append(_run(run, last, neutral))
+            run = []
+        run.append(i)
+    if run:
+        found.append(_run(run, last, neutral))
     return found
+
+
+def _run(months: list[int], last: int, neutral: Callable[[int], bool] | None) -> Run:
+    end = months[-1]
+    still = end == last or (neutral is not None and end < last and all(neutral(j) for j in range(end + 1, last + 1)))
+    return months[0], len(months), still, tuple(months)
 
 
 class _MonthIndexes(dict):
@@ -265,13 +284,15 @@ _MONTH_INDEXES = _MonthIndexes()
 
 
 def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, since: date, last: int,
-              absent: dict[str, list[int]] | None = None) -> list[tuple[str, list[tuple[int, int, bool]]]]:
+              absent: dict[str, list[int]] | None = None) -> list[tuple[str, list[Run]]]:
     """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues).
 
     A month counts against the member only when the branch held a meeting with a list that
-    month (a month without one is the branch's gap, not the member's) and they are neither on
-    it, nor excused, nor named by a record that month, nor exempt. `absent` is `a.absent()` of
-    the member's organization, when the caller has it.
+    month and they are neither on it, nor excused, nor named by a record that month, nor exempt.
+    A month without a list is the branch's gap, not the member's: it neither counts nor ends a
+    run, unless the member took part, was excused or was exempt that month (a branch that held
+    no listed meeting in November wiped out its members' runs, and closed their ledger items).
+    `absent` is `a.absent()` of the member's organization, when the caller has it.
     """
     first = month_index(max(since, m.joined) if m.joined else since)
     exempt = _exempt_months(m.exemptions) if m.exemptions else set()
@@ -279,7 +300,12 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
     if a is not None and a.listed:
         missed = (absent if absent is not None else a.absent([m.name])).get(m.name, ())
         excluded = exempt | a.reported(m.name, m.mobile) if m.name in a.reports else exempt
-        found.append(("absence", gaps([i for i in missed if first <= i <= last and i not in excluded], last)))
+        listed, took, excused, name = a.listed, a.took_part, a.excused, m.name
+
+        def neutral(i: int) -> bool:
+            return i not in listed and i not in excluded and name not in took.get(i, ()) and name not in excused.get(i, ())
+
+        found.append(("absence", gaps([i for i in missed if first <= i <= last and i not in excluded], last, neutral)))
     if paid is not None:
         months = set(map(_MONTH_INDEXES.__getitem__, paid))     # month_index of each YYYY-MM key
         found.append(("dues", runs(months, first, last, exempt)))
@@ -305,8 +331,8 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
     for m in members:
         paid = dues.get(m.id, {}) if m.org_id in dues_orgs else None
         for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last, missed.get(m.org_id)):
-            found.extend(WatchRun(m, what, index_month(start), length, running)
-                         for start, length, running in member_runs if length >= warn)
+            found.extend(WatchRun(m, what, index_month(start), length, running, counted)
+                         for start, length, running, counted in member_runs if length >= warn)
     return found
 
 

@@ -615,19 +615,25 @@ def watch_findings(rules: Rules, org: OrgRow, runs: Iterable[WatchRun], window: 
     """
     found = []
     for run in runs:
-        first = month_index(run.first)       # months as integers: a run's months are consecutive ones
-        if not run.running and month_end(index_month(first + run.months - 1)) < window.first:
+        through = run.through()              # months as integers (month_index)
+        if not run.running and month_end(index_month(through)) < window.first:
             continue
         if run.first > window.last:
             continue        # keyed by a month after the window (a past year's status, as of today)
         slug = WATCH_SLUGS[run.what]
-        due = month_end(index_month(first + review - 1))
+        # Due when its `review`th month counts: reached, or ahead, each month to come counting.
+        if run.months >= review and len(run.counted) >= review:
+            reached = run.counted[review - 1]
+        else:
+            base = max(through, month_index(window.as_of) - 1) if run.running else through
+            reached = base + review - run.months
+        due = month_end(index_month(reached))
         status = "met" if not run.running else "missed" if run.months >= review else "due"
         days_left = (due - window.as_of).days if status == "due" else None
         flags = () if not run.running else ("review_membership",) if run.months >= review else ("watch",)
         period = f"{run.first.year}-{run.first.month:02d}"
         if spans:
-            end = index_month(first + run.months - 1)
+            end = index_month(through)
             period = f"{period}/{end.year}-{end.month:02d}"
         found.append(Finding(org.id, org.path, slug, rules.kinds[slug].name, period, status, due, days_left, (), flags,
                              run.member.name))

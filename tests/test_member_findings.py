@@ -616,17 +616,18 @@ def test_a_watch_item_stays_with_its_run_when_a_meeting_entered_late_makes_the_r
     assert _absence_items(town, away) == [("2025-05", date(2026, 10, 26))]
 
 
-def test_a_watch_item_stays_open_when_a_meeting_entered_late_joins_its_run_to_an_earlier_one(town: Store, rules, tmp_path: Path):
-    # Absent from January 2025; no meeting with a list in August 2025 (the branch's gap ends the member's run).
+def test_a_month_without_a_listed_meeting_keeps_a_members_watch_item_open(town: Store, rules, tmp_path: Path):
+    """No meeting with a list in August 2025 (the branch's gap) ended the member's run: September's run closed January's item."""
+    # Absent from January 2025; no meeting with a list in August 2025: the run goes on through it.
     names, away = _absent_from(town, rules, tmp_path, (2025, 8), (2025, 1))
     for month, day in [("2025-08", 25), ("2025-09", 25), ("2026-07", 27)]:
         supervise(town, rules, "图河镇党委", month, date(int(month[:4]), int(month[5:]), day))
-    assert _absence_items(town, away) == [("2025-01", date(2025, 9, 25)), ("2025-09", None)]
-    # August 2025's meeting entered late, the member not on its list: one run from January 2025 on.
+    assert _absence_items(town, away) == [("2025-01", None)]
+    # August 2025's meeting entered late, the member not on its list: the same run, the same item.
     town.clock = lambda: datetime(2026, 8, 10, 9, 0, tzinfo=TZ)
     _theme_day(town, rules, "2025-08-05", [n for n in names if n != away])
     supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
-    assert _absence_items(town, away) == [("2025-01", date(2025, 9, 25)), ("2025-09", None)]
+    assert _absence_items(town, away) == [("2025-01", None)]
 
 
 def test_a_joining_date_entered_after_a_watch_items_first_month_closes_it_and_the_run_gets_its_own(town: Store, rules, tmp_path: Path):

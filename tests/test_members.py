@@ -326,19 +326,24 @@ def _runs_by_definition(member, records, paid, since, last):
     exempt = {i for start, end in member.exemptions for i in range(month_index(start), month_index(end) + 1)}
     first = month_index(max(since, member.joined) if member.joined else since)
 
-    def runs(bad):
-        found, start = [], None
+    def runs(bad, neutral=lambda i: False):
+        # Month by month: a bad month counts, a neutral one neither counts nor ends the run, any other ends it.
+        found, counted = [], []
         for i in range(first, last + 2):
             if i <= last and bad(i):
-                start = i if start is None else start
-            elif start is not None:
-                found.append((start, i - start, i == last + 1))
-                start = None
+                counted.append(i)
+            elif i <= last and neutral(i):
+                continue
+            elif counted:
+                found.append((counted[0], len(counted), i == last + 1, tuple(counted)))
+                counted = []
         return found
 
     found = []
     if listed:
-        found.append(("absence", runs(lambda i: i in listed and i not in there and i not in exempt)))
+        # A month without a listed meeting, in which the member neither took part nor was exempt, is the branch's gap.
+        found.append(("absence", runs(lambda i: i in listed and i not in there and i not in exempt,
+                                      lambda i: i not in listed and i not in there and i not in exempt)))
     if paid is not None:
         months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}
         found.append(("dues", runs(lambda i: i not in months and i not in exempt)))
@@ -678,3 +683,30 @@ def test_a_dues_file_takes_the_english_header_of_a_member_file_for_the_name(town
     path = write_csv(tmp_path / "d.csv", f"{header},org,month,amount,paid_on\n{member.name},{BRANCH},2026-10,10,2026-10-05")
     assert membership.import_dues(town, path) == 1
     assert town.dues_payment(member.id, "2026-10")["amount"] == 10
+
+
+def test_a_month_the_branch_held_no_listed_meeting_neither_counts_nor_ends_a_members_run(rules):
+    """A branch that held no listed meeting in November wiped out 张三's six months away (0个月) and closed his ledger item."""
+    from types import SimpleNamespace
+
+    from compliance.tracking import Window, watch_findings
+
+    records = monthly([1, 2, 3, 4], "张三、李四") + monthly([5, 6, 7, 8, 9, 10], "李四")     # nothing listed in November
+    as_of = date(2026, 12, 5)
+    zhang = one(watch([ZHANG, LI], records, {}, set(), as_of, SINCE), "张三")
+    assert zhang.months_absent == 6 and zhang.level == "review"
+    [run] = watch_runs([ZHANG, LI], records, {}, set(), as_of, SINCE)
+    assert (run.first, run.months, run.running) == (date(2026, 5, 1), 6, True)
+    # Found as 提请支部审查, due at October's end (its sixth month), spanning May to October.
+    org = SimpleNamespace(id=1, path="镇/支部")
+    window = Window(date(2026, 1, 1), as_of, as_of)
+    [found] = watch_findings(rules, org, [run], window, spans=True)
+    assert (found.status, found.period, found.due, found.flags) == ("missed", "2026-05/2026-10", date(2026, 10, 31), ("review_membership",))
+    # December's meeting without him makes seven; one he attends ends the run.
+    later = records + [meeting("2026-12-03", "李四")]
+    assert one(watch([ZHANG, LI], later, {}, set(), date(2027, 1, 5), SINCE), "张三").months_absent == 7
+    back = records + [meeting("2026-12-03", "张三、李四")]
+    assert one(watch([ZHANG, LI], back, {}, set(), date(2027, 1, 5), SINCE), "张三").months_absent == 0
+    # A month without a list in which he took part (a group meeting) still ends it.
+    grouped = records + [meeting("2026-11-12", "张三", kind="group_meeting")]
+    assert one(watch([ZHANG, LI], grouped, {}, set(), as_of, SINCE), "张三").months_absent == 0
