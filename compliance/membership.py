@@ -197,11 +197,13 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
     return rows
 
 
-def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | None = None) -> list[dict[str, Any]]:
+def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | None = None,
+           judged: list[int] | None = None) -> list[dict[str, Any]]:
     """Return members of branches that record dues who have not paid this month, and their unpaid run of months.
 
     `months` counts this month in; `months_ended` and `three_or_more` count the months ended before it.
-    With `known_at`, from the payments and exemptions as this database knew them then.
+    With `known_at`, from the payments and exemptions as this database knew them then. `judged`,
+    if given, gets the id of each organization judged (one that records dues).
     """
     from compliance.members import consecutive_gap, month_key
 
@@ -212,6 +214,8 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
         for o in found:
             if not o.records_dues():
                 continue         # a branch that records no dues
+            if judged is not None:
+                judged.append(o.org.id)     # in this process: the scope is read in one (`_by_path` with one job)
             for m in o.members:
                 paid = o.paid.get(m.id, {})
                 if current in paid:

@@ -136,6 +136,10 @@ class SendError(Exception):
     """A message could not be delivered this time; the text says why."""
 
 
+class Undeliverable(SendError):
+    """A message that no retry can deliver (its recipient's robot is no longer in the settings): it fails for good at once."""
+
+
 def send_console(message: dict) -> None:
     log.warning("%s\n%s", message["subject"], message["body"])
 
@@ -183,7 +187,7 @@ def send_webhook(settings: Settings, message: dict) -> None:
     """
     url = settings.webhook_for(message["recipient"])
     if url is None and message["recipient"].startswith(OWN_WEBHOOK):
-        raise SendError(f"配置中已没有收件人「{message['recipient'][len(OWN_WEBHOOK):]}」的群机器人地址（[[recipient]] webhook）")
+        raise Undeliverable(f"配置中已没有收件人「{message['recipient'][len(OWN_WEBHOOK):]}」的群机器人地址（[[recipient]] webhook）")
     if not url or not url.startswith(("http://", "https://")):
         raise SendError(f"webhook 地址未配置或不是 http(s) 地址：{url!r}")
     content = fit(f"{message['subject']}\n{message['body']}", WEBHOOK_LIMITS.get(settings.webhook_format, 2048))
@@ -225,7 +229,7 @@ def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], b
                 send_console(data)
         except Exception as exc:  # any failure of one message is recorded; the others still go
             attempt = message.attempts + 1
-            retry_at = now + BACKOFF * (2 ** (attempt - 1)) if attempt < MAX_ATTEMPTS else None
+            retry_at = now + BACKOFF * (2 ** (attempt - 1)) if attempt < MAX_ATTEMPTS and not isinstance(exc, Undeliverable) else None
             store.mark_failed(message.id, str(exc), retry_at)
             failed += retry_at is None
             retrying += retry_at is not None

@@ -674,6 +674,15 @@ def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_t
         shown = runner.invoke(app, db + command + ["--under", BRANCH, "--as-of", "2026-11-20", "--known-at", between],
                               terminal_width=200, env={"COLUMNS": "200"})
         assert shown.exit_code == 0 and "截至 2026-11-20，按 2026-11-05 12:00 时已录入的数据" in shown.stdout, (command, shown.output)
+    listed_then = runner.invoke(app, db + ["member", "exemptions", "--under", BRANCH, "--known-at", between], env={"COLUMNS": "200"})
+    assert "已登记的免除（按 2026-11-05 12:00 时已录入的数据）" in listed_then.stdout
+    # Without --as-of, today's periods would be judged on what was known then: said on stderr, JSON untouched.
+    alone = runner.invoke(app, db + ["members", "watch", "--under", BRANCH, "--known-at", between, "--format", "json"])
+    assert alone.exit_code == 0 and json.loads(alone.stdout) is not None
+    assert "提示：只给了 --known-at，仍按今天" in alone.stderr and "请同时给 --as-of 2026-11-05" in alone.stderr
+    # A scope where no branch records dues has nothing to judge: not 「已全部交纳」.
+    nothing = runner.invoke(app, db + ["dues", "unpaid", "--under", "图河镇党委/马屯村党支部", "--as-of", "2026-11-20"])
+    assert nothing.stdout.strip() == "范围内没有登记党费的党支部，无从判断（dues import 或 dues log 登记党费）。"
 
 
 @pytest.mark.parametrize("header", ["name", "member", "姓名"])

@@ -662,6 +662,13 @@ def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, 
     deliver(town, load_settings(config), at("2026-11-22T08:00"))
     [lost] = [m for m in town.messages() if m.day == date(2026, 11, 22) and m.recipient == "webhook:TH#2"]
     assert lost.last_error == "配置中已没有收件人「TH#2」的群机器人地址（[[recipient]] webhook）"
+    # No retry can deliver it: it fails for good at once, and the outbox shows its error as written.
+    assert (lost.status, lost.attempts) == ("failed", 1)
+    from compliance.cli import app
+    from typer.testing import CliRunner
+
+    table = CliRunner().invoke(app, ["--db", town.url, "outbox", "list", "--failed"], terminal_width=250, env={"COLUMNS": "250"})
+    assert "（[[recipient]] webhook）" in table.stdout, table.output
     # Only a recipient's own robot: no [webhook] url is needed, and none is pointed out as missing.
     config.write_text(f'[[recipient]]\norg = "ZZ1"\nwebhook = "{branch.url}"\n', encoding="utf-8")
     assert load_settings(config).unreached() == []

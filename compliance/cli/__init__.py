@@ -296,6 +296,16 @@ def known_words(known_at: datetime | None) -> str:
     return "" if known_at is None else f"按 {known_at.astimezone(store_mod.TZ):%Y-%m-%d %H:%M} 时已录入的数据"
 
 
+def known_at_alone(as_of: str | None, known_at: datetime | None) -> None:
+    """Point out, on stderr, a --known-at before today given without --as-of: today's periods are then judged on what was known then."""
+    if known_at is None or as_of is not None:
+        return
+    day = known_at.astimezone(store_mod.TZ).date()
+    if day < _today():
+        typer.echo(f"提示：只给了 --known-at，仍按今天（{_today().isoformat()}）判断哪些周期已结束、哪些月份已满；"
+                   f"复现当时的结果，请同时给 --as-of {day.isoformat()}", err=True)
+
+
 def as_of_words(day: date, known_at: datetime | None = None) -> str:
     """Return the words a listing's title gives its view: 截至 the day, and what was known then, with --known-at."""
     return f"截至 {day.isoformat()}" + (f"，{known_words(known_at)}" if known_at is not None else "")

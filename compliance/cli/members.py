@@ -22,6 +22,7 @@ from compliance.cli import (
     _id_argument,
     _known_at,
     as_of_words,
+    known_at_alone,
     known_words,
     _today,
     app,
@@ -70,6 +71,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
     known = _known_at(known_at)
+    known_at_alone(as_of, known)
     rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs),
                                    known_at=known)
     data = ({"org": r.org, "member": r.member, "mobile": r.mobile,
@@ -192,15 +194,16 @@ def member_exemptions(under: Optional[str] = typer.Option(None, "--under", help=
     """列出已登记的免除（编号、党员、起止日期、原因）。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    rows = membership.exemption_list(store, under, _known_at(known_at))
+    known = _known_at(known_at)
+    rows = membership.exemption_list(store, under, known)
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"id": "编号", "org": "党组织", "member": "党员", "start": "开始", "end": "结束", "reason": "原因",
                                     "withdrawn": "撤销原因"})
         return
     if not rows:
-        console.print("没有登记的免除。")
+        console.print(f"没有登记的免除{'（' + known_words(known) + '）' if known else ''}。")
         return
-    table = titled_table("已登记的免除", ("编号", "党组织", "党员", "开始", "结束", "原因"), ("编号", "开始", "结束"))
+    table = titled_table("已登记的免除" + (f"（{known_words(known)}）" if known else ""), ("编号", "党组织", "党员", "开始", "结束", "原因"), ("编号", "开始", "结束"))
     for r in rows:
         reason = r["reason"] + (f"（已撤销：{r['withdrawn']}）" if r["withdrawn"] is not None else "")
         table.add_row(str(r["id"]), shown_path(r["org"], under), r["member"], r["start"], r["end"], reason)
@@ -260,7 +263,9 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
     known = _known_at(known_at)
-    rows = [r for r in membership.unpaid(store, under, day, known) if r["three_or_more"] or not three]
+    known_at_alone(as_of, known)
+    judged: list[int] = []
+    rows = [r for r in membership.unpaid(store, under, day, known, judged) if r["three_or_more"] or not three]
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数（含本月）",
                                     "months_ended": "此前连续未交月数", "three_or_more": "此前三个月及以上"})
@@ -275,7 +280,9 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("未交党员", every), ("此前连续3个月及以上", itemgetter("three_or_more"))]), "人", empty="本月党费已全部交纳。")
+        ("未交党员", every), ("此前连续3个月及以上", itemgetter("three_or_more"))]), "人",
+        empty=("本月党费已全部交纳。" if not three else "没有此前连续3个月及以上未交党费的党员。") if judged
+        else "范围内没有登记党费的党支部，无从判断（dues import 或 dues log 登记党费）。")
 
 
 @dues_app.command("log")
@@ -385,6 +392,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
     known = _known_at(known_at)
+    known_at_alone(as_of, known)
     rows = membership.mobile_list(store, under, day, jobs_count(jobs), known)
     data = [{"org": r.org, "member": r.member, "liaison": r.liaison, "last_contact": r.last_contact.isoformat() if r.last_contact else None,
              "lost": r.lost} for r in rows]

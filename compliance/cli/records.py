@@ -11,7 +11,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today, as_of_words,
-    jobs_count,
+    jobs_count, known_at_alone,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
@@ -256,6 +256,7 @@ def status(
     # To the end of the month: its coming 固定学习日 are what a secretary looks for (未开始 until their day).
     last = month_end(day) if year is None else date(target, 12, 31)
     window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
+    known_at_alone(as_of, window.known_at)
     workdays_notice(window.first, window.last)
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
@@ -284,6 +285,7 @@ def overdue(
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
     window = tracking.Window(first, day, day, _known_at(known_at))
+    known_at_alone(as_of, window.known_at)
     workdays_notice(window.first, window.last)
     if fmt is not Format.table:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.
