@@ -383,7 +383,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     problems.raise_if_any()
     if actor is not None:
         require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
-    store.add_members(NEW_MEMBER_FIELDS, new, updates, file_meta(path, table))
+    store.add_members(NEW_MEMBER_FIELDS, new, updates, file_meta(path, table), org_ids=touched)
     return result
 
 

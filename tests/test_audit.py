@@ -245,3 +245,21 @@ def test_an_org_or_member_file_imported_again_unchanged_writes_no_audit_entry(ru
     assert (result.added, result.updated, result.unchanged) == (0, 0, 3)
     assert [(e["action"], e["entity"]) for e in _entries(store)] == [("import", "org"), ("import", "member")]
     assert store.verify_audit() == (2, None)
+
+
+def test_an_import_that_only_updates_is_found_under_its_organizations(runner, rules, tmp_path: Path):
+    """An org or member file that only changed rows named no organization: `audit log --org` left it out."""
+    from compliance.cli import app
+    from tests.conftest import TOWN_ORGS, roster_csv
+
+    store = Store(f"sqlite:///{tmp_path / 'a.db'}")
+    store.upgrade()
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS))
+    importing.import_members(store, write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + roster_csv("图河镇党委/马屯村党支部", 3)))
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o2.csv", TOWN_ORGS.replace("闫梅", "闫海")))
+    name = store.members()[0].name
+    importing.import_members(store, write_csv(tmp_path / "m2.csv", f"姓名,党组织,性别\n{name},图河镇党委/马屯村党支部,女"))
+    done = runner.invoke(app, ["--db", store.url, "audit", "log", "--org", "MT", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    files = [r["detail"].get("file") for r in json.loads(done.stdout) if r["action"] == "import"]
+    assert files == ["o.csv", "m.csv", "o2.csv", "m2.csv"]

@@ -305,8 +305,10 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
             return 0
         stamp = self.clock()
         with self.writing() as conn:
+            # The updated organizations by id too, so that `audit log --org` finds the entry under them.
             self.audit(conn, "import", "org", detail={**(meta or {}), "added": [r["path"] for r in rows],
-                                                      "updated": [{k: v for k, v in u.items()} for u in updates]})
+                                                      "updated": [{k: v for k, v in u.items()} for u in updates],
+                                                      "org_ids": sorted({u["id"] for u in updates})})
             # Read on this transaction's connection: on "sqlite://" every use shares one connection,
             # and a read of its own would end this transaction, audit entry and all.
             ids = {path: org_id for org_id, path in conn.execute(select(ORG.c.id, ORG.c.path))}
@@ -321,10 +323,11 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         return len(rows)
 
     def add_members(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], updates: list[dict[str, Any]],
-                    meta: dict[str, Any] | None = None) -> None:
+                    meta: dict[str, Any] | None = None, org_ids: Iterable[int] = ()) -> None:
         """Insert new members (tuples of the values of `fields`, which include org_id) and update changed ones, in one transaction with its audit entry.
 
-        A file that changes nothing writes nothing, not even an audit entry.
+        A file that changes nothing writes nothing, not even an audit entry. `org_ids` names the
+        organizations whose members it updates, for the audit entry.
         """
         if not rows and not updates:
             return
@@ -332,7 +335,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         org_at = list(fields).index("org_id")
         with self.writing() as conn:
             self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates),
-                                                         "org_ids": sorted({r[org_at] for r in rows})})
+                                                         "org_ids": sorted({r[org_at] for r in rows} | set(org_ids))})
             for part in chunks(rows, MEMBER_CHUNK):      # dicts for a chunk at a time, not for a province's roster
                 conn.execute(insert(MEMBER), [dict(zip(fields, r), created_at=stamp) for r in part])
             for change in updates:
