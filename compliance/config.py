@@ -74,6 +74,9 @@ class Settings:
             said.append(f"{where}：有 [[recipient]] 设 webhook = true，但没有配置 webhook 地址（[webhook] url 或 COMPLIANCE_WEBHOOK_URL），不会发出群消息")
         if self.smtp_host and not any(r.email for r in self.recipients):
             said.append(f"{where}：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件")
+        for r in self.recipients:
+            if not r.email and not r.webhook:
+                said.append(f"{where}：[[recipient]] {r.org} 没有 email，也没有 webhook，收不到任何消息")
         if not self.smtp_host and any(r.email for r in self.recipients):
             said.append(f"{where}：有 [[recipient]] 填写了 email，但没有配置 SMTP 服务器（[smtp] host 或 COMPLIANCE_SMTP_HOST），邮件发送会失败")
         return said

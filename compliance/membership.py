@@ -324,14 +324,24 @@ def _month(value: Any) -> str:
     return f"{int(m.group(1))}-{int(m.group(2)):02d}"
 
 
+_YUAN = re.compile(r"\d+(\.\d{1,2})?|\.\d{1,2}")
+
+
 def _amount(value: Any) -> float | None:
-    """Return a dues amount: a finite number above 0; None for blank (which `load_dues` reports as missing)."""
+    """Return a dues amount: a number above 0 in yuan and fen (at most two decimals); None for blank (which `load_dues` reports as missing).
+
+    12.555 was taken, and 1e2 as 100: money is written as money.
+    """
     if value is not None:
         try:
             if float(str(value).strip()) <= 0:
                 raise CellError("金额应大于0")
         except ValueError:
             pass        # not a number: parse_hours says so
+        if isinstance(value, str) and not _YUAN.fullmatch(value.strip()) and parse_hours(value) is not None:
+            raise CellError("金额应写作元，最多两位小数（如 12 或 12.50）")
+        if isinstance(value, float) and round(value, 2) != value:
+            raise CellError("金额最多两位小数（到分）")
     return parse_hours(value)
 
 

@@ -156,7 +156,9 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
             headers[column.english] = text
             positions.append((i, column.english))
     if unknown:
-        known = "、".join(c.chinese for c in columns)
+        # A file with English headers is told the English names.
+        english = all(text.isascii() for text in unknown)
+        known = "、".join(f"{c.english}（{c.chinese}）" if english else c.chinese for c in columns)
         raise InputError(f"{where} 第1行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
     if repeated:
         raise InputError(f"{where} 第1行：列「{'」「'.join(repeated)}」重复（未导入任何数据）")

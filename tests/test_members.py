@@ -719,3 +719,23 @@ def test_a_month_the_branch_held_no_listed_meeting_neither_counts_nor_ends_a_mem
     # A month without a list in which he took part (a group meeting) still ends it.
     grouped = records + [meeting("2026-11-12", "张三", kind="group_meeting")]
     assert one(watch([ZHANG, LI], grouped, {}, set(), as_of, SINCE), "张三").months_absent == 0
+
+
+@pytest.mark.parametrize("amount, words", [("12.555", "最多两位小数"), ("1e2", "最多两位小数"), ("12.5", None), (".5", None)])
+def test_a_dues_amount_is_written_in_yuan_and_fen(town: Store, tmp_path: Path, amount: str, words: str | None):
+    """12.555 was registered, and 1e2 as 100 元."""
+    member = next(m for m in town.members() if town.org_path(m.org_id) == BRANCH)
+    path = write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},2026-10,{amount},2026-10-05")
+    if words is None:
+        assert membership.import_dues(town, path) == 1
+        return
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, path)
+    assert str(caught.value).startswith(f"d.csv 第2行「金额」列：值「{amount}」") and words in str(caught.value)
+
+
+def test_an_unknown_english_header_is_told_the_english_names(town: Store, tmp_path: Path):
+    path = write_csv(tmp_path / "d.csv", "name,org,month,amount,paid on\n张三,ZZ1,2026-10,10,2026-10-05")
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, path)
+    assert "未知的列「paid on」" in str(caught.value) and "paid_on（交纳日期）" in str(caught.value)

@@ -669,6 +669,9 @@ def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, 
 
     table = CliRunner().invoke(app, ["--db", town.url, "outbox", "list", "--failed"], terminal_width=250, env={"COLUMNS": "250"})
     assert "（[[recipient]] webhook）" in table.stdout, table.output
+    # A recipient with neither channel is pointed out.
+    config.write_text('[[recipient]]\norg = "ZZ1"\n', encoding="utf-8")
+    assert load_settings(config).unreached() == [f"{config}：[[recipient]] ZZ1 没有 email，也没有 webhook，收不到任何消息"]
     # Only a recipient's own robot: no [webhook] url is needed, and none is pointed out as missing.
     config.write_text(f'[[recipient]]\norg = "ZZ1"\nwebhook = "{branch.url}"\n', encoding="utf-8")
     assert load_settings(config).unreached() == []
@@ -688,3 +691,16 @@ def test_a_recipients_robot_address_that_is_not_one_is_refused_with_its_line(tmp
     with pytest.raises(InputError) as caught:
         load_settings(config)
     assert str(caught.value).startswith(f"配置文件 {config}:3：第 1 个 [[recipient]] 的 webhook") and words in str(caught.value)
+
+
+def test_outbox_retry_says_which_failed_messages_wait_for_their_own_retry(runner, town: Store, rules):
+    """`outbox list --failed` listed a message waiting to be retried, and `outbox retry` then said 0 without a word on it."""
+    from compliance.cli import app
+
+    with Hook(failures=-1) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        deliver(town, settings, at("2026-11-20T08:00"))
+    done = runner.invoke(app, ["--db", town.url, "outbox", "retry"], env={"COLUMNS": "200"})
+    assert done.exit_code == 0, done.output
+    assert done.stdout.splitlines() == ["已放回队列：0 条", "另有 1 条发送失败、正等待自动重试（下次重试：2026-11-20 08:01），不必放回"]

@@ -194,8 +194,15 @@ def outbox_retry() -> None:
     """把发送失败的消息放回队列，下次调度时重发。"""
     store, actor = session()
     require_administrator(store, actor, "outbox")
+    from compliance.store import TZ
+
     count = store.retry_failed(store.clock())
     console.print(f"已放回队列：{count} 条")
+    waiting = [m for m in store.messages(True) if m.status == "pending"]
+    if waiting:
+        # `outbox list --failed` lists them too: they are retried without being put back.
+        console.print(f"另有 {len(waiting)} 条发送失败、正等待自动重试（下次重试：{min(m.next_attempt_at for m in waiting).astimezone(TZ):%Y-%m-%d %H:%M}），"
+                      "不必放回", soft_wrap=True)
 
 
 @app.command()
