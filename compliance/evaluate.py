@@ -106,7 +106,8 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
     """Return whether `record` satisfies `period`, and its flags.
 
     Invalid: held outside the period's window (`wrong_date`), or short of the quorum
-    (`no_quorum`: present no more than the obligation's share, half by default, of those due). Flags that do not invalidate: `no_attendance`, `unsigned`,
+    (`no_quorum`: present no more than the obligation's share, half by default, of those due, or
+    fewer than it where the share itself will do; in whole numbers, present × d + 1 ≤ due × n then). Flags that do not invalidate: `no_attendance`, `unsigned`,
     `incomplete_evidence`, `late_entry`.
     """
     flags: list[str] = []
@@ -122,7 +123,7 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
                 expected = org.full_members or None
             if expected is None:
                 flags.append("no_attendance")
-            elif record.present * obligation.quorum_share[1] <= expected * obligation.quorum_share[0]:
+            elif record.present * obligation.quorum_share[1] + obligation.quorum_share[2] <= expected * obligation.quorum_share[0]:
                 valid = False
                 flags.append("no_quorum")
     if obligation.lecturer == "secretary":
@@ -160,7 +161,8 @@ def record_valid(record: Record, obligation: Obligation, period: Period, org: Or
         expected = record.expected
         if expected is None and obligation.quorum == "full_members":
             expected = org.full_members or None
-        if expected is not None and record.present * obligation.quorum_share[1] <= expected * obligation.quorum_share[0]:
+        if expected is not None and (record.present * obligation.quorum_share[1] + obligation.quorum_share[2]
+                                     <= expected * obligation.quorum_share[0]):
             return False
     if obligation.lecturer == "secretary" and org.secretary and record.lecturer != org.secretary:
         return False

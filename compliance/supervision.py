@@ -23,7 +23,7 @@ from compliance.errors import InputError, NotFound
 from compliance.evaluate import Finding
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, share_words
+from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, quorum_words
 from compliance.store import Store
 from compliance.store.runs import OpenGap, OrgLedger, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
@@ -193,7 +193,7 @@ class Fingerprint:
 
 
 def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[str, Kind],
-                quorum_share: Callable[[Finding], tuple[int, int]] | None = None) -> dict:
+                quorum_share: Callable[[Finding], tuple[int, int, int]] | None = None) -> dict:
     """Return a new ledger item for a gap: matter, measure (from `kinds`, the vocabulary), deadline (end of next month), responsible.
 
     `quorum_share` gives the share of those due a meeting of the gap's obligation needs present
@@ -202,7 +202,7 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
     who = f" {f.group or f.member}" if f.group or f.member else ""
     problems = f"（{flag_text(f.flags)}）" if f.flags else ""
     matter = f"{f.name}{who} {finding_period(f.obligation, f.period)} {STATUS_LABELS[f.status]}{problems}"
-    share = quorum_share(f) if quorum_share is not None and "no_quorum" in f.flags else (1, 2)
+    share = quorum_share(f) if quorum_share is not None and "no_quorum" in f.flags else (1, 2, 0)
     measure = _measure(f, kinds[f.obligation].measure if f.obligation in kinds else None, share)
     responsible = "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
     return {"gap_key": _key(f), "org_id": f.org_id, "obligation": f.obligation, "period": f.period, "member": f.member,
@@ -215,7 +215,7 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
 INVALID_MEASURES = {
     "late_election": "换届选举逾期进行，查明原因并向上级党组织作出说明；今后按期换届，确需延期的，报上级党组织批准，延期一般不超过1年",
     "wrong_date": "查明{name}未在规定时间内完成的原因，今后按规定时间完成并规范记录",
-    "no_quorum": "到会人数须超过应到人数的{share}，按要求重新召开{name}并规范记录",
+    "no_quorum": "到会人数须{share}，按要求重新召开{name}并规范记录",
     "not_secretary": "党组织书记每年至少讲1次党课，由书记按要求补讲并规范记录",
     "arrears_too_late": "党费补交超过规定期限，对该党员进行提醒教育，督促其今后按规定按时足额交纳",
 }
@@ -223,7 +223,7 @@ INVALID_MEASURES = {
 EVIDENCE_LABELS = {"no_attendance": "应到、实到人数", "unsigned": "书记和记录人签字", "incomplete_evidence": "所缺资料"}
 
 
-def _measure(f: Finding, given: str | None, share: tuple[int, int] = (1, 2)) -> str:
+def _measure(f: Finding, given: str | None, share: tuple[int, int, int] = (1, 2, 0)) -> str:
     """Return the rectification measure (整改措施) of a gap: the kind's own (`given`) for a missed period, else the general one.
 
     An invalid period's measure follows what made its record not count (`INVALID_MEASURES`): a
@@ -237,7 +237,7 @@ def _measure(f: Finding, given: str | None, share: tuple[int, int] = (1, 2)) -> 
     if given is not None and f.status == "missed":
         text = given
     elif f.status == "invalid" and (remedies := [INVALID_MEASURES[flag] for flag in f.flags if flag in INVALID_MEASURES]):
-        text = "；".join(r.format(name=f.name, share=share_words(share)) for r in remedies)
+        text = "；".join(r.format(name=f.name, share=quorum_words(share)) for r in remedies)
         if evidence := [EVIDENCE_LABELS[flag] for flag in f.flags if flag in EVIDENCE_LABELS]:
             text += f"；补齐{'、'.join(evidence)}"
     elif f.member:
@@ -597,14 +597,14 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     del ledger, again, kept_again, recheck      # the ledger is read again, whole, after saving
     default = store.setting("default_catalog") or DEFAULT_CATALOG
 
-    def quorum_share(f: Finding) -> tuple[int, int]:
+    def quorum_share(f: Finding) -> tuple[int, int, int]:
         # The rule the period was judged by: the newest version in force when it began (`_judge_versions`).
         catalog = rules.catalogs[index.catalog_of(by_id[f.org_id], default)]
         found = next((o for o in catalog.every_obligation() if o.slug == f.obligation), None)     # dropped ones too
         start = parse_period_key(f.period)[0]
         while found is not None and found.previous is not None and start < found.valid_from:
             found = found.previous
-        return found.quorum_share if found is not None else (1, 2)
+        return found.quorum_share if found is not None else (1, 2, 0)
 
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in snapshot.gaps()
                if (f.org_id, f.obligation, f.member) not in carried)

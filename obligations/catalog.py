@@ -33,7 +33,8 @@ ORG_TYPES = ("县委", "乡镇党委", "街道党工委", "党委", "党总支",
 SECTORS = ("农村", "社区", "两新", "机关", "事业单位", "国企")
 QUORUMS = ("full_members", "committee")
 # A quorum's share written as a fraction: those present must be more than it of those due.
-SHARE = re.compile(r"\s*([1-9])\s*/\s*([1-9]|10)\s*")
+# "2/3": more than two thirds (超过); ">=2/3", "≥2/3" or "2/3以上": two thirds or more (以上 includes the number).
+SHARE = re.compile(r"\s*(>=|≥)?\s*([1-9])\s*/\s*([1-9]|10)\s*(以上)?\s*")
 EVIDENCE_FIELDS = ("topic", "photos", "attendees", "recorder", "lecturer", "hours", "counterpart")
 PER = ("org", "group", "member")
 MEMBER_FILTERS = ("all", "mobile")
@@ -77,7 +78,8 @@ class Obligation:
     sectors: tuple[str, ...] = ()
     requires_committee: bool = False
     quorum: str | None = None
-    quorum_share: tuple[int, int] = (1, 2)      # present must be more than this share of those due (过半数 by default)
+    # Present must be more than this share of those due (过半数 by default), or with a third 1, at least it.
+    quorum_share: tuple[int, int, int] = (1, 2, 0)
     signatures: bool = False
     require: tuple[str, ...] = ()
     valid_from: date = date(1900, 1, 1)
@@ -264,19 +266,22 @@ def _did_you_mean(word: Any, known: Iterable[str]) -> str:
     return f"（是否应为 {close[0]!r}？）" if close else ""
 
 
-def parse_share(value: Any) -> tuple[int, int] | None:
-    """Return a quorum share written "2/3" as (2, 3), in lowest terms; None unless it is from one half to below one, with a denominator of 2 to 10.
+def parse_share(value: Any) -> tuple[int, int, int] | None:
+    """Return a quorum share as (numerator, denominator, 1 when the share itself will do), in lowest terms; None when it is not one.
 
-    Below one half it would loosen 过半数, which a local rule cannot do (支部工作条例 第十一、十二条).
+    "2/3" is more than two thirds, (2, 3, 0); ">=2/3", "≥2/3" or "2/3以上" two thirds or more,
+    (2, 3, 1). The denominator is 2 to 10, and the share below one and no looser than 过半数,
+    which a local rule cannot loosen (支部工作条例 第十一、十二条): "1/2以上" is refused.
     """
     m = SHARE.fullmatch(value) if isinstance(value, str) else None
-    if m is None:
+    if m is None or (m.group(1) and m.group(4)):
         return None
-    numerator, denominator = int(m.group(1)), int(m.group(2))
-    if not denominator <= 2 * numerator < 2 * denominator:
+    numerator, denominator = int(m.group(2)), int(m.group(3))
+    at_least = 1 if m.group(1) or m.group(4) else 0
+    if not denominator + at_least <= 2 * numerator < 2 * denominator:
         return None
     common = math.gcd(numerator, denominator)
-    return numerator // common, denominator // common
+    return numerator // common, denominator // common, at_least
 
 
 def _check_top(raw: _RawCatalog) -> None:
@@ -326,7 +331,8 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("sectors", lambda v: isinstance(v, list) and all(s in SECTORS for s in v), f"sectors 只能包含 {'、'.join(SECTORS)}"),
         ("quorum", lambda v: v in QUORUMS, f"quorum 必须是 {', '.join(QUORUMS)} 之一"),
         ("quorum_share", lambda v: parse_share(v) is not None,
-         "quorum_share 须写作不低于 1/2、小于 1 的分数，如 \"2/3\"（到会人数须超过应到人数的这一比例；分母 2–10；不能低于过半数）"),
+         "quorum_share 须写作小于 1 的分数，如 \"2/3\"（到会人数须超过应到人数的这一比例）或 \"2/3以上\"（达到即可）；"
+         "分母 2–10；不能低于过半数"),
         ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
         ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),

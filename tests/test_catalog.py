@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -92,6 +93,7 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('slug = "joint_meeting"', 'slug = "党课"'), 8, "未知的事项 slug '党课'（「党课」的 slug 是 'party_lecture'）"),
     # A share of those due: a fraction below one, and only where there is a quorum to share.
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = "3/2"'), 11, "小于 1 的分数"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = "1/2以上"'), 11, "不能低于过半数"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = 0.67'), 11, "如 \"2/3\""),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum_share = "2/3"'), 10, "quorum_share 只能用于有 quorum"),
     # Below half would loosen 过半数.
@@ -219,9 +221,18 @@ def test_a_county_tightens_the_quorum_to_two_thirds_and_catalog_show_says_so(run
             '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3"\nsource = "某县组发〔2026〕3号"\n')
     rules = load_rules(extra_catalog=_write(tmp_path, body))
     tightened = rules.catalog("county-2026").obligation("party_congress")
-    assert tightened.quorum == "full_members" and tightened.quorum_share == (2, 3)
-    assert tightened.previous is not None and tightened.previous.quorum_share == (1, 2)
+    assert tightened.quorum == "full_members" and tightened.quorum_share == (2, 3, 0)
+    assert tightened.previous is not None and tightened.previous.quorum_share == (1, 2, 0)
     assert evidence_text(tightened).startswith("正式党员超过三分之二到会")
     assert evidence_text(rules.catalog("national-2018").obligation("party_congress")).startswith("正式党员过半数到会")
     # Written in higher terms, a share is kept in its lowest: 4/6 is 三分之二, not 六分之四.
-    assert (parse_share("4/6"), parse_share(" 1 / 2 "), parse_share("5/5"), parse_share("2/5")) == ((2, 3), (1, 2), None, None)
+    assert (parse_share("4/6"), parse_share(" 1 / 2 "), parse_share("5/5"), parse_share("2/5")) == ((2, 3, 0), (1, 2, 0), None, None)
+    # 以上 includes the number (two thirds will do); so do >= and ≥; 半数以上 would loosen 过半数.
+    assert (parse_share("2/3以上"), parse_share(">=2/3"), parse_share("≥ 4/6"), parse_share("1/2以上"), parse_share(">=2/3以上")) == (
+        (2, 3, 1), (2, 3, 1), (2, 3, 1), None, None)
+    assert evidence_text(replace(tightened, quorum_share=(2, 3, 1))).startswith("正式党员三分之二以上到会")
+    # The ledger's measure says what is asked of those present.
+    from compliance.report.labels import quorum_words
+
+    assert [quorum_words(s) for s in ((1, 2, 0), (2, 3, 0), (2, 3, 1))] == [
+        "超过应到人数的半数", "超过应到人数的三分之二", "达到应到人数的三分之二以上"]

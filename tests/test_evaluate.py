@@ -54,14 +54,15 @@ def test_party_congress_needs_more_than_half_of_full_members(rules, present, sta
     assert ("no_quorum" in f.flags) == (status == "invalid")
 
 
-@pytest.mark.parametrize("present, status", [(6, "invalid"), (7, "met")])
-def test_a_quorum_of_two_thirds_needs_more_than_two_thirds(tmp_path, present, status):
-    """A county's 党员大会 that needs more than two thirds: 6 of 9 is not more, 7 is; before its date, half will do."""
+@pytest.mark.parametrize("share, present, status", [("2/3", 6, "invalid"), ("2/3", 7, "met"), ("2/3以上", 6, "met"),
+                                                    ("2/3以上", 5, "invalid")])
+def test_a_quorum_of_two_thirds_needs_more_than_two_thirds_or_two_thirds_and_more(tmp_path, share, present, status):
+    """A county's 党员大会 that needs more than two thirds: 6 of 9 is not more, 7 is; with 以上, 6 will do; before its date, half will do."""
     from obligations.rules import load_rules
 
     path = tmp_path / "county.toml"
     path.write_text('name = "county-2026"\nextends = "national-2018"\nvalid_from = 2026-04-01\nsource = "某县组发〔2026〕3号"\n\n'
-                    '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+                    f'[[obligation]]\nslug = "party_congress"\nquorum_share = "{share}"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
     catalog = load_rules(extra_catalog=path).catalog("county-2026")
     records = [rec("party_congress", "2026-03-20", expected=9, present=present),
                rec("party_congress", "2026-05-20", expected=9, present=present)]

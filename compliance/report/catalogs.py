@@ -43,7 +43,8 @@ def cadence_text(ob: Obligation) -> str:
 def evidence_text(ob: Obligation) -> str:
     """Return an obligation's evidence rules in Chinese."""
     parts = []
-    share = "过半数" if ob.quorum_share == (1, 2) else f"超过{share_words(ob.quorum_share)}"
+    share = ("过半数" if ob.quorum_share == (1, 2, 0) else share_words(ob.quorum_share) if ob.quorum_share[2]
+             else f"超过{share_words(ob.quorum_share)}")
     if ob.quorum == "full_members":
         parts.append(f"正式党员{share}到会")
     if ob.quorum == "committee":

@@ -83,7 +83,13 @@ def yuan(amount: float) -> str:
 _CN_NUMBERS = "零一二三四五六七八九十"
 
 
-def share_words(share: tuple[int, int]) -> str:
-    """Return a quorum share in words: 半数 for (1, 2), 三分之二 for (2, 3)."""
-    numerator, denominator = share
-    return "半数" if share == (1, 2) else f"{_CN_NUMBERS[denominator]}分之{_CN_NUMBERS[numerator]}"
+def share_words(share: tuple[int, int, int]) -> str:
+    """Return a quorum share in words: 半数 for (1, 2, 0), 三分之二 for (2, 3, 0), 三分之二以上 for (2, 3, 1)."""
+    numerator, denominator, at_least = share
+    words = "半数" if (numerator, denominator) == (1, 2) else f"{_CN_NUMBERS[denominator]}分之{_CN_NUMBERS[numerator]}"
+    return words + ("以上" if at_least else "")
+
+
+def quorum_words(share: tuple[int, int, int]) -> str:
+    """Return what a quorum asks of those present, against those due: 超过应到人数的半数, 达到应到人数的三分之二以上."""
+    return f"{'达到' if share[2] else '超过'}应到人数的{share_words(share)}"
