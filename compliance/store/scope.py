@@ -278,9 +278,7 @@ class ScopeQueries:
             return query if until is None else query.where(table.c.paid_on <= until)
 
         if known_at is None:
-            query = (select(MEMBER.c.org_id, DUES.c.member_id, func.max(DUES.c.month))
-                     .select_from(DUES.join(MEMBER, MEMBER.c.id == DUES.c.member_id).join(ORG, ORG.c.id == MEMBER.c.org_id))
-                     .where(in_scope(root_path, ids), DUES.c.month < f"{before:%Y-%m}", *_paid(until, None))
+            query = (months(DUES).with_only_columns(MEMBER.c.org_id, DUES.c.member_id, func.max(DUES.c.month))
                      .group_by(MEMBER.c.org_id, DUES.c.member_id).order_by(MEMBER.c.org_id))
         else:
             # As `scope_dues` reads them then: payments as they stood, those corrected or withdrawn since among them.
