@@ -599,11 +599,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
 
     def quorum_share(f: Finding) -> tuple[int, int, int]:
         # The rule the period was judged by: the newest version in force when it began (`_judge_versions`).
-        catalog = rules.catalogs[index.catalog_of(by_id[f.org_id], default)]
-        found = next((o for o in catalog.every_obligation() if o.slug == f.obligation), None)     # dropped ones too
-        start = parse_period_key(f.period)[0]
-        while found is not None and found.previous is not None and start < found.valid_from:
-            found = found.previous
+        found = rules.catalogs[index.catalog_of(by_id[f.org_id], default)].version_at(f.obligation, parse_period_key(f.period)[0])
         return found.quorum_share if found is not None else (1, 2, 0)
 
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in snapshot.gaps()

@@ -30,7 +30,7 @@ from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, Mem
 from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, Payment, by_org, ids_of
-from obligations.cadence import month_end
+from obligations.cadence import month_end, parse_period_key
 from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
@@ -232,6 +232,7 @@ class AloneRecord(NamedTuple):
     alone_in_talk: str | None = None           # the member of a 谈心谈话 that names no counterpart: it counts for them alone
     not_owed: bool = False                     # a kind the catalog asks of some organizations, which this one does not owe
     record: Record | None = None               # the record judged
+    short_of: tuple[int, int, tuple[int, int, int]] | None = None   # (实到, 应到 judged against, share) of a meeting short of its quorum
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
@@ -287,10 +288,16 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
             not_mobile = (member, owed[0].name)
     alone = member if record.kind == "heart_talk" and member is not None and not record.counterpart else None
     listed = [f for f in found if record.id in f.records]
+    short_of = None
+    if record.present is not None and (lacking := next((f for f in listed if "no_quorum" in f.flags), None)):
+        ob = catalog.version_at(lacking.obligation, parse_period_key(lacking.period)[0])
+        due = record.expected if record.expected is not None else facts.full_members
+        if ob is not None:
+            short_of = (record.present, due, ob.quorum_share)
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
     counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}
     not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)
-    return AloneRecord(listed, short, not_mobile, alone, not_owed, record)
+    return AloneRecord(listed, short, not_mobile, alone, not_owed, record, short_of)
 
 
 def _unrelated(catalog: Catalog, kind: str) -> frozenset[str]:

@@ -131,6 +131,13 @@ class Catalog:
         """Return the obligation with `slug`, or None when this catalog has none."""
         return next((o for o in self.obligations if o.slug == slug), None)
 
+    def version_at(self, slug: str, start: date) -> Obligation | None:
+        """Return the version of obligation `slug` (a dropped one's too) that judges a period beginning on `start`: the newest in force then."""
+        found = next((o for o in self.every_obligation() if o.slug == slug), None)
+        while found is not None and found.previous is not None and start < found.valid_from:
+            found = found.previous
+        return found
+
     def periods(self, obligation: Obligation, first: date, last: date) -> tuple[Period, ...]:
         """Return `obligation`'s periods overlapping the window; computed once per window, not per organization."""
         return self.memo(("periods", obligation.slug, obligation.valid_from, first, last),

@@ -210,7 +210,7 @@ def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
 
 def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
     """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags."""
-    from compliance.report.labels import finding_period, flag_text
+    from compliance.report.labels import finding_period, flag_text, quorum_words
 
     notes = []
     for f in alone.findings:
@@ -223,7 +223,13 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
             notes.append(f"提示：这条记录计入「{what}」，但{flag_text(flags)}")
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
-            notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（另：{flag_text(also)}）" if also else ""))
+            asides = []
+            if "no_quorum" in why and alone.short_of is not None:
+                present, due, share = alone.short_of
+                asides.append(f"实到 {present} 人，应到 {due} 人，须{quorum_words(share)}")
+            if also:
+                asides.append(f"另：{flag_text(also)}")
+            notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（{'；'.join(asides)}）" if asides else ""))
     if alone.not_mobile:
         member, owed = alone.not_mobile
         notes.append(f"注意：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
