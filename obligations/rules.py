@@ -22,6 +22,7 @@ class Rules:
     catalogs: dict[str, Catalog]
     sheets: SheetSet
     grading: Grading
+    folder: Path | None = None       # the data folder they were read from
 
     def kind(self, word: str) -> str | None:
         """Return the slug for a slug, Chinese name or alias (spaces ignored), or None."""
@@ -44,7 +45,8 @@ class Rules:
         try:
             return self.catalogs[name]
         except KeyError:
-            raise KeyError(f"没有名为「{name}」的规则集，可用：{'、'.join(sorted(self.catalogs))}") from None
+            where = f"（读自 {self.folder / 'catalogs'}；其他文件夹的规则用环境变量 COMPLIANCE_DATA 指定）" if self.folder else ""
+            raise KeyError(f"没有名为「{name}」的规则集，可用：{'、'.join(sorted(self.catalogs))}{where}") from None
 
 
 def load_rules(folder: Path | None = None, extra_catalog: Path | None = None) -> Rules:
@@ -54,7 +56,7 @@ def load_rules(folder: Path | None = None, extra_catalog: Path | None = None) ->
     calendar = load_calendar(folder / "workdays")
     catalogs = load_catalogs(folder / "catalogs", kinds, calendar, extra_catalog)
     sheets = load_sheets(folder / "scoresheets", set(kinds))
-    return Rules(kinds, kind_lookup(kinds), calendar, catalogs, sheets, load_grading(folder / "grading.toml"))
+    return Rules(kinds, kind_lookup(kinds), calendar, catalogs, sheets, load_grading(folder / "grading.toml"), folder)
 
 
 @lru_cache(maxsize=4)
