@@ -223,7 +223,7 @@ def test_meetings_and_entries_after_today_are_refused(runner, db):
 def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     short = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--expected", "10", "--present", "3"])
     assert short.exit_code == 0
-    assert short.stdout.splitlines()[1:] == ["注意：这条记录不计入「党员大会 2026年四季度」：人数不足（另：未签字）"]
+    assert short.stdout.splitlines()[1:] == ["注意：这条记录不计入「党员大会 2026年四季度」：人数不足（实到 3 人，应到 10 人，须超过应到人数的半数；另：未签字）"]
     # a second record of the same quarter is judged by itself, not by the period another record has met
     whole = ["--expected", "10", "--present", "8", "--secretary-signed", "是", "--recorder-signed", "是"]
     assert runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", *whole]).stdout.count("\n") == 1
@@ -231,6 +231,41 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     assert "注意：这条记录不计入「党员大会 2026年四季度」：人数不足" in again.stdout
     day = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-12", "--topic", "学习"])
     assert "注意：这条记录不计入「固定学习日 2026年11月10日」：时间不符" in day.stdout
+
+
+def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):
+    """`log` said 人数不足 alone: not how many came, against how many, or what share the rule asks."""
+    signed = ["--secretary-signed", "是", "--recorder-signed", "是"]
+    half = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--expected", "10", "--present", "5", *signed])
+    assert half.stdout.splitlines()[1:] == ["注意：这条记录不计入「党员大会 2026年四季度」：人数不足（实到 5 人，应到 10 人，须超过应到人数的半数）"]
+    # Without 应到, the quorum is judged against the roster's full members (ZZ1 has 10).
+    roster = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", "--present", "4", *signed])
+    assert "人数不足（实到 4 人，应到 10 人，须超过应到人数的半数）" in roster.stdout
+    # A county's catalog that asks two thirds or more: its own words, from its own date.
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    (data / "catalogs" / "county-2026.toml").write_text(
+        'name = "county-2026"\nextends = "tuhe-2021"\nvalid_from = 2026-04-01\nsource = "某县组发〔2026〕3号"\n\n'
+        '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3以上"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_DATA", str(data))
+    default_rules.cache_clear()
+    try:
+        county = ["--db", str(tmp_path / "county.db")]
+        assert runner.invoke(app, county + ["init", "--catalog", "county-2026"]).exit_code == 0
+        county_orgs = TOWN_ORGS.replace(",tuhe-2021,", ",county-2026,")        # the township follows the county's catalog
+        assert runner.invoke(app, county + ["org", "import", str(write_csv(tmp_path / "o.csv", county_orgs))]).exit_code == 0
+        members = "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 10, 1, groups=2, mobile=1)
+        assert runner.invoke(app, county + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+        early = runner.invoke(app, county + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-03-05", "--expected", "9",
+                                             "--present", "4", *signed])
+        late = runner.invoke(app, county + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-05", "--expected", "9",
+                                            "--present", "5", *signed])
+    finally:
+        default_rules.cache_clear()
+    assert early.exit_code == 0 and late.exit_code == 0, early.output + late.output
+    # The first quarter is judged by the rule before the county's date: more than half.
+    assert "人数不足（实到 4 人，应到 9 人，须超过应到人数的半数；另：逾期录入）" in early.stdout
+    assert "人数不足（实到 5 人，应到 9 人，须达到应到人数的三分之二以上）" in late.stdout
 
 
 def test_log_points_out_a_congress_whose_expected_is_below_the_roster(runner, db):
@@ -604,6 +639,31 @@ def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: 
     finally:
         default_rules.cache_clear()
     assert known.exit_code == 0 and "节假日安排" not in known.stderr
+
+
+def test_a_catalog_not_found_says_where_the_rules_were_read_from(runner, tmp_path: Path, monkeypatch):
+    """A database set up with a county's catalog (COMPLIANCE_DATA), used without it: the error named the catalogs it knew, not where they came from."""
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "data", data)
+    (data / "catalogs" / "county-2026.toml").write_text(
+        'name = "county-2026"\nextends = "tuhe-2021"\nvalid_from = 2026-04-01\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+    db = ["--db", str(tmp_path / "county.db")]
+    monkeypatch.setenv("COMPLIANCE_DATA", str(data))
+    default_rules.cache_clear()
+    try:
+        assert runner.invoke(app, db + ["init", "--catalog", "county-2026"]).exit_code == 0
+        orgs = TOWN_ORGS.replace(",tuhe-2021,", ",,")          # the township follows the database's default
+        assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+        monkeypatch.delenv("COMPLIANCE_DATA")
+        default_rules.cache_clear()
+        result = runner.invoke(app, db + ["status", "--org", "ZZ1"])
+    finally:
+        default_rules.cache_clear()
+    assert result.exit_code == 2
+    bundled = default_rules().folder
+    assert bundled is not None and bundled != data
+    assert result.stderr.strip().endswith(f"没有名为「county-2026」的规则集，可用：national-2018、tuhe-2021、wujin-2016"
+                                          f"（读自 {bundled / 'catalogs'}；其他文件夹的规则用环境变量 COMPLIANCE_DATA 指定）")
 
 
 def test_a_record_of_a_kind_these_rules_lack_is_still_listed(runner, db, tmp_path: Path, monkeypatch):
