@@ -152,27 +152,33 @@ class JobBook:
         self.scheduler.remove_jobstore("default", shutdown=False)
         self.scheduler.shutdown(wait=False)
 
-    def add_supervision(self, under: str, day: int = 25, at: str = "09:00", out: str | None = None) -> str:
-        """Schedule the monthly supervision of `under` on `day` at `at`; return the job id."""
+    def add_supervision(self, under: str, day: int | None = None, at: str | None = None, out: str | None = None) -> str:
+        """Schedule the monthly supervision of `under` on `day` at `at`; return the job id.
+
+        A day or time not given is the scope's job's own, when it has one (else the 25th, 09:00).
+        """
         from compliance.supervision import SUPERVISION_FIRST_DAY
 
         path = OrgIndex(self.store.orgs()).resolve(under).path
+        job_id = f"supervision:{path}"
+        kept = _cron_fields(self.scheduler.get_job(job_id))
+        day = day if day is not None else kept.get("day", 25)
         if not SUPERVISION_FIRST_DAY <= day <= 28:
             raise InputError(f"--day：值「{day}」应为 {SUPERVISION_FIRST_DAY} 到 28（督查期为每月{SUPERVISION_FIRST_DAY}日至月底）")
         if out:
             out = str(Path(out).resolve())     # the scheduler may run from another folder
-        hour, minute = _parse_time(at)
+        hour, minute = _parse_time(at) if at is not None else (kept.get("hour", 9), kept.get("minute", 0))
         trigger = CronTrigger(day=day, hour=hour, minute=minute, timezone=TZ)
-        job_id = f"supervision:{path}"
         self.scheduler.add_job(supervision_job, trigger, args=[path], kwargs={"out": out}, id=job_id,
                                name=f"{path} 每月督查", replace_existing=True, coalesce=True,
                                misfire_grace_time=int(SUPERVISION_GRACE.total_seconds()),
                                next_run_time=trigger.get_next_fire_time(None, self.clock()))
         return job_id
 
-    def add_reminders(self, at: str = "08:00") -> str:
-        """Schedule the daily reminders at `at`; return the job id."""
-        hour, minute = _parse_time(at)
+    def add_reminders(self, at: str | None = None) -> str:
+        """Schedule the daily reminders at `at` (not given: the job's own time, when there is one, else 08:00); return the job id."""
+        kept = _cron_fields(self.scheduler.get_job("reminders"))
+        hour, minute = _parse_time(at) if at is not None else (kept.get("hour", 8), kept.get("minute", 0))
         trigger = CronTrigger(hour=hour, minute=minute, timezone=TZ)
         self.scheduler.add_job(reminders_job, trigger, id="reminders", name="每日提醒", replace_existing=True,
                                coalesce=True, misfire_grace_time=int(REMINDER_GRACE.total_seconds()),
@@ -197,6 +203,12 @@ def describe_trigger(trigger: Any) -> str:
     clock = f"{int(fields['hour']):02d}:{int(fields['minute']):02d}" if fields["hour"].isdigit() and fields["minute"].isdigit() else \
         f"{fields['hour']}时{fields['minute']}分"
     return f"每月{fields['day']}日 {clock}" if fields["day"] != "*" else f"每天 {clock}"
+
+
+def _cron_fields(job: Any) -> dict[str, int]:
+    """Return the day, hour and minute a job's cron trigger fires at, those that are plain numbers (no job: none)."""
+    fields = {f.name: str(f) for f in getattr(getattr(job, "trigger", None), "fields", ())}
+    return {name: int(fields[name]) for name in ("day", "hour", "minute") if fields.get(name, "").isdigit()}
 
 
 def _parse_time(text: str) -> tuple[int, int]:

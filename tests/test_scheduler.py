@@ -470,6 +470,27 @@ def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it
     assert sorted(r["trigger"] for r in rows) == ["每天 08:00", "每月26日 09:00"]
 
 
+def test_adding_a_job_again_without_its_time_keeps_the_job_s_time(runner, town: Store):
+    """add-reminders again without --time put the job back to 08:00 and said 已添加; add-supervision likewise went back to the 25th, 09:00."""
+    from compliance.cli import app
+
+    def said(*args: str) -> str:
+        result = runner.invoke(app, ["--db", town.url, "scheduler", *args])
+        assert result.exit_code == 0, result.output
+        return "".join(result.stdout.split())
+
+    assert said("add-reminders", "--time", "07:30").startswith("已添加任务reminders（每天07:30），下次运行")
+    assert said("add-reminders").startswith("保留原任务reminders（每天07:30），下次运行")
+    assert said("add-reminders", "--time", "09:00").startswith("已替换任务reminders（每天09:00），下次运行")
+    supervision = ("add-supervision", "--under", TOWN)
+    assert said(*supervision, "--day", "27", "--time", "10:15").startswith(f"已添加任务supervision:{TOWN}（每月27日10:15）")
+    assert said(*supervision).startswith(f"保留原任务supervision:{TOWN}（每月27日10:15）")
+    assert said(*supervision, "--time", "11:00").startswith(f"已替换任务supervision:{TOWN}（每月27日11:00）")
+    assert said(*supervision, "--day", "26").startswith(f"已替换任务supervision:{TOWN}（每月26日11:00）")
+    rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
+    assert sorted(r["trigger"] for r in rows) == ["每天 09:00", "每月26日 11:00"]
+
+
 @pytest.mark.parametrize("body, message", [
     # The port's value was shown as None, with no file, after the job had been changed.
     ('[smtp]\nhost = "127.0.0.1"\nport = "twenty-five"\n', ":3：[smtp] port：值「twenty-five」不是端口号（1 到 65535 的整数）"),

@@ -72,8 +72,8 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
 @scheduler_app.command("add-supervision")
 @fails_cleanly
 def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="督查范围，如 图河镇党委。"),
-                              day: int = typer.Option(25, "--day", help="每月几日（督查期为25日至月底）。"),
-                              at: str = typer.Option("09:00", "--time", help="时刻，如 09:00（北京时间）。"),
+                              day: Optional[int] = typer.Option(None, "--day", help="每月几日（督查期为25日至月底；默认25日，再添加时沿用原任务的）。"),
+                              at: Optional[str] = typer.Option(None, "--time", help="时刻，如 09:00（北京时间；默认 09:00，再添加时沿用原任务的）。"),
                               out: Optional[Path] = typer.Option(None, "--out", help="通报输出目录（不给则只保存督查结果）。")) -> None:
     """添加每月督查任务（同一范围再添加会替换原任务）。"""
     from compliance.schedule import JobBook
@@ -88,7 +88,7 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="�
     finally:
         book.close()
     old = before.get(job_id)
-    console.print(f"{'已替换' if old else '已添加'}任务 {job_id}（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
+    console.print(f"{_added_word(old, job)}任务 {job_id}（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
     if old and old["out"] and old["out"] != job["out"]:
         console.print(f"提示：原任务的通报输出目录 {old['out']} 不再使用" + ("；本任务不写通报文件，需要时请加 --out" if not job["out"] else ""),
                       style="yellow", markup=False, soft_wrap=True)
@@ -96,7 +96,7 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="�
 
 @scheduler_app.command("add-reminders")
 @fails_cleanly
-def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每天发送提醒的时刻（北京时间）。")) -> None:
+def scheduler_add_reminders(at: Optional[str] = typer.Option(None, "--time", help="每天发送提醒的时刻（北京时间；默认 08:00，再添加时沿用原任务的）。")) -> None:
     """添加每日提醒任务：即将到期和已逾期的事项，每个党组织每天一条。"""
     from compliance.config import load_settings
     from compliance.schedule import JobBook
@@ -106,12 +106,20 @@ def scheduler_add_reminders(at: str = typer.Option("08:00", "--time", help="每�
     settings = load_settings(obligations=_rules().kinds)      # a setting that cannot be used stops it before the job changes
     book = JobBook(store)
     try:
+        old = next((j for j in book.jobs() if j["id"] == "reminders"), None)
         book.add_reminders(at)
-        next_run = next(j["next_run"] for j in book.jobs() if j["id"] == "reminders")
+        job = next(j for j in book.jobs() if j["id"] == "reminders")
     finally:
         book.close()
-    console.print(f"已添加任务 reminders，下次运行 {next_run}")
+    console.print(f"{_added_word(old, job)}任务 reminders（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
     _settings_notes(store, settings)
+
+
+def _added_word(old: dict[str, Any] | None, job: dict[str, Any]) -> str:
+    """Return how adding a job went: 已添加 a new one, 已替换 one whose time or output changed, 保留原 one added again as it was."""
+    if old is None:
+        return "已添加"
+    return "保留原" if (old["trigger"], old["out"]) == (job["trigger"], job["out"]) else "已替换"
 
 
 def _settings_notes(store: Any, settings: Any) -> None:
