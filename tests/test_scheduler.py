@@ -610,6 +610,8 @@ def test_outbox_csv_and_table_say_channel_and_status_in_chinese(runner, town: St
     monkeypatch.setenv("COLUMNS", "200")
     table = runner.invoke(app, ["--db", town.url, "outbox", "list"], terminal_width=200).stdout
     assert "console" not in table and "webhook" not in table and "群机器人" in table and "日志" in table
+    # The table named no recipient: which robot or address a message goes to was only in JSON and CSV.
+    assert "共用群机器人" in table
 
 
 def test_a_digest_names_the_most_overdue_organizations_first_and_counts_the_rest():
@@ -690,6 +692,7 @@ def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, 
 
     table = CliRunner().invoke(app, ["--db", town.url, "outbox", "list", "--failed"], terminal_width=250, env={"COLUMNS": "250"})
     assert "（[[recipient]] webhook）" in table.stdout, table.output
+    assert "TH#2 的群机器人" in table.stdout
     # A recipient with neither channel is pointed out.
     config.write_text('[[recipient]]\norg = "ZZ1"\n', encoding="utf-8")
     assert load_settings(config).unreached() == [f"{config}：[[recipient]] ZZ1 没有 email，也没有 webhook，收不到任何消息"]

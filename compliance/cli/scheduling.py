@@ -184,16 +184,28 @@ def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发�
     from rich.table import Table
 
     table = Table(title="提醒发件箱", header_style="bold")
-    for heading in ("编号", "日期", "党组织", "渠道", "原因", "状态"):
+    for heading in ("编号", "日期", "党组织", "渠道", "收件人", "原因", "状态"):
         table.add_column(heading, overflow="fold")
     for m, r in zip([m for m in messages if actor.covers(paths[m.org_id])], rows):
         # Errors and reasons are shown as written: 「[[recipient]]」 in one was taken for a style tag and lost.
         error = f"（{escape(r['error'])}）" if r["error"] and m.status != "sent" else ""
         state = ("[red]失败[/]" if m.status == "failed" else escape(r["status"])) + error
-        table.add_row(str(r["id"]), r["day"], escape(short_path(r["org"])), r["channel"], escape(r["reason"]), state)
+        table.add_row(str(r["id"]), r["day"], escape(short_path(r["org"])), r["channel"], escape(_recipient_words(m.channel, m.recipient)),
+                      escape(r["reason"]), state)
     console.print(table if rows else "没有发送失败的消息。" if failed else "发件箱是空的。")
     if rows:
         console.print("（消息内容：compliance outbox list --format json 或 csv）", style="dim")
+
+
+def _recipient_words(channel: str, recipient: str) -> str:
+    """Return who a message goes to, for the outbox table: the address, whose robot, or — for the log (its organization is shown)."""
+    from compliance.config import OWN_WEBHOOK
+
+    if channel == "console":
+        return "—"
+    if channel == "webhook":
+        return f"{recipient[len(OWN_WEBHOOK):]} 的群机器人" if recipient.startswith(OWN_WEBHOOK) else "共用群机器人"
+    return recipient
 
 
 @outbox_app.command("retry")
