@@ -231,6 +231,26 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     assert denied[6] == "图河镇党委" and denied[7].startswith("陶英（支部书记"), denied
 
 
+def test_the_audit_table_names_the_file_an_import_read(runner, town: Store, tmp_path: Path, monkeypatch):
+    """A dues file showed as 登记党费, like one payment logged, and no import named its file but in JSON."""
+    from compliance.cli import app
+
+    db = ["--db", town.url]
+    dues = write_csv(tmp_path / "十一月党费.csv", "姓名,党组织,月份,金额,交纳日期\n党员第一党支部1,ZZ1,2026-11,12,2026-11-03\n"
+                                                 "党员第一党支部2,ZZ1,2026-11,8,2026-11-04")
+    assert runner.invoke(app, db + ["dues", "import", str(dues)]).exit_code == 0
+    assert runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部3", "--month", "2026-11",
+                                    "--amount", "10", "--paid-on", "2026-11-05"]).exit_code == 0
+    records = write_csv(tmp_path / "记录.csv", "党组织,类型,日期,主题\nZZ1,主题党日,2026-11-05,学习")
+    assert runner.invoke(app, db + ["record", "import", str(records)]).exit_code == 0
+    monkeypatch.setenv("COLUMNS", "400")
+    table = runner.invoke(app, db + ["audit", "log"], terminal_width=400).stdout
+    entries = [[cell.strip() for cell in line.split("│")] for line in table.splitlines() if line.count("│") > 6 and line.split("│")[1].strip()]
+    shown = [(cells[4], cells[5]) for cells in entries if cells[5].startswith(("党费", "记录"))]
+    assert shown == [("导入", "党费（文件 十一月党费.csv）"), ("登记党费", "党费 党员第一党支部3 2026-11（10 元，2026-11-05 交纳）"),
+                     ("导入", "记录（文件 记录.csv）")]
+
+
 def test_an_org_or_member_file_imported_again_unchanged_writes_no_audit_entry(rules, tmp_path: Path):
     """The same roster imported twice logged a second 导入 entry of 0 added and 0 updated."""
     from tests.conftest import TOWN_ORGS, roster_csv

@@ -145,6 +145,11 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
         action = ACTION_LABELS.get(r["action"], r["action"])
         if r["action"] == "void" and r["entity"] in WITHDRAWN:
             action = "撤销"         # as the commands say (已撤销); a record is 作废
+        if isinstance(detail.get("file"), str):
+            # An import by the file it read (its SHA-256 is in the JSON); payments from a file are imported, not logged.
+            what += f"（文件 {detail['file']}）"
+            if r["action"] == "dues":
+                action = "导入"
         table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], action, what, org, reason)
     console.print(table)
 
