@@ -92,7 +92,7 @@ class _Problems:
         if number == 0:
             where = f"{header}{shown}" if header else "命令行参数"
         else:
-            where = f"{self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
+            where = f"{self.table.where or self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
         self._keep([(number, f"{where}：{reason}")])
         self.count += 1
 

@@ -57,6 +57,7 @@ class Table:
     count: int = 0
     normalized: bool = False         # every value is text as `parse_text` returns it, or None
     names: dict[str, str] = field(default_factory=dict)   # English name -> Chinese header, of every column the file may have
+    where: str = ""                  # how problems name the file: its name, and for a workbook the sheet read (x.xlsx「党员」表)
 
     @property
     def sha256(self) -> str | None:
@@ -165,7 +166,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
         raise InputError(f"{where} 第1行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
-    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns})
+    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where)
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
@@ -462,7 +463,7 @@ def _undecodable(path: Path, encoding: str) -> InputError:
 
 
 def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:
-    """Return the rows of the first worksheet whose first row has a known header, its name, and its formulas.
+    """Return the rows of the first worksheet whose first row has a known header, how to name it, and its formulas.
 
     Offices often put an instructions sheet (填表说明) first; it is skipped. Values are the ones
     Excel saved with the file; a formula cell without a saved value comes back as None, and the
@@ -487,6 +488,7 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
                 chosen, rows = sheet, candidate
                 break
         title = chosen.title
+        several = len(sheets) > 1
     finally:
         book.close()
     formulas: dict[tuple[int, int], str] = {}
@@ -499,7 +501,8 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
                         formulas[(r, c)] = cell
         finally:
             raw.close()
-    return rows, f"{path.name}「{title}」表", formulas
+    # The sheet is named where there is more than one to look in.
+    return rows, f"{path.name}「{title}」表" if several else path.name, formulas
 
 
 def parse_date(value: Any) -> date | None:

@@ -116,6 +116,20 @@ def test_a_value_beside_a_spreadsheets_table_is_named_not_dropped(db: Path, tmp_
     assert records(db) == before
 
 
+def test_a_bad_value_in_a_workbook_names_the_sheet_it_is_on(db: Path, tmp_path: Path):
+    """A row's problem named the file and row only: in a workbook with an instructions sheet first, not where to look."""
+    before = records(db)
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["日期写作 2026-03-03"])
+    sheet = book.create_sheet("三月记录")
+    for row in (["党组织", "类型", "日期", "应到"], [BRANCH, "党员大会", "2026-03-03", 8], [BRANCH, "党员大会", "2026-03-04", "八"]):
+        sheet.append(row)
+    book.save(tmp_path / "w.xlsx")
+    one_line_error(run(db, "record", "import", str(tmp_path / "w.xlsx")), "w.xlsx「三月记录」表 第3行「应到」列：值「八」")
+    assert records(db) == before
+
+
 def test_rows_short_of_the_header_and_blank_columns_after_it_import(db: Path, tmp_path: Path):
     before = records(db)
     path = write_csv(tmp_path / "short.csv", f"党组织,类型,日期,主题,,\n{BRANCH},党课,2026-03-09\n{BRANCH},党课,2026-03-10,z,, \n")
