@@ -443,8 +443,9 @@ def _held_text(month: str, amount: float, paid_on: date, file: bool) -> str:
 DUES_FIELDS = ("member_id", "org_id", "month", "amount", "paid_on")
 
 
-def dues_list(store: Store, org_ref: str, name: str | None = None, year: int | None = None) -> list[dict[str, Any]]:
-    """Return the payments registered for the members of the organization `org_ref` (or the one named), by member and month."""
+def dues_list(store: Store, org_ref: str, name: str | None = None, year: int | None = None,
+              known_at: datetime | None = None) -> list[dict[str, Any]]:
+    """Return the payments registered for the members of the organization `org_ref` (or the one named), by member and month; with `known_at`, as they stood then."""
     org = store.index_around(org_ref).resolve(org_ref)
     members = {m.id: m for m in store.members([org.id])}
     if name is not None:
@@ -453,7 +454,7 @@ def dues_list(store: Store, org_ref: str, name: str | None = None, year: int | N
             raise InputError(f"--member：「{name}」不是「{org.path}」的党员")
     return [{"org": org.path, "member": members[r["member_id"]].name, "month": r["month"], "amount": r["amount"],
              "paid_on": r["paid_on"].isoformat(), "corrected": r["corrected_at"] is not None}
-            for r in sorted(store.dues_rows(list(members), year), key=lambda r: (members[r["member_id"]].name, r["month"]))]
+            for r in sorted(store.dues_rows(list(members), year, known_at), key=lambda r: (members[r["member_id"]].name, r["month"]))]
 
 
 def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: str, amount_text: str | None = None,

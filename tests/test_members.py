@@ -685,6 +685,44 @@ def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_t
     assert nothing.stdout.strip() == "范围内没有登记党费的党支部，无从判断（dues import 或 dues log 登记党费）。"
 
 
+def test_dues_list_takes_known_at_and_shows_payments_as_they_stood(runner, town: Store):
+    """`dues list` had no --known-at: a payment corrected or withdrawn since could not be shown as it stood."""
+    from compliance.cli import app
+
+    org = next(o for o in town.orgs() if o.path == BRANCH)
+    payer = next(m for m in town.members() if m.org_id == org.id and not m.mobile)
+    first, second, third = (datetime(2026, 11, day, 10, tzinfo=TZ) for day in (2, 10, 15))
+    town.clock = lambda: first
+    for month in ("2026-07", "2026-08", "2026-09"):
+        membership.log_dues(town, {"org": BRANCH, "member": payer.name, "month": month, "amount": "10", "paid_on": f"{month}-05"})
+    town.clock = lambda: second
+    membership.change_dues(town, BRANCH, payer.name, "2026-08", "金额录错", amount_text="12")
+    membership.change_dues(town, BRANCH, payer.name, "2026-09", "月份录错")
+    membership.log_dues(town, {"org": BRANCH, "member": payer.name, "month": "2026-10", "amount": "10", "paid_on": "2026-10-05"})
+    town.clock = lambda: third
+    membership.change_dues(town, BRANCH, payer.name, "2026-08", "日期录错", paid_on=date(2026, 8, 6))
+
+    def listed(known_at: str | None = None) -> list[tuple[str, float, str, bool]]:
+        args = ["--db", town.url, "dues", "list", "--org", BRANCH, "--member", payer.name, "--format", "json"]
+        done = runner.invoke(app, args + (["--known-at", known_at] if known_at else []))
+        assert done.exit_code == 0, done.output
+        return [(r["month"], r["amount"], r["paid_on"], r["corrected"]) for r in json.loads(done.stdout)]
+
+    assert listed() == [("2026-07", 10, "2026-07-05", False), ("2026-08", 12, "2026-08-06", True), ("2026-10", 10, "2026-10-05", False)]
+    # Before the corrections: 2026-08 as first entered, 2026-09 not yet withdrawn, 2026-10 not yet registered.
+    assert listed("2026-11-05") == [("2026-07", 10, "2026-07-05", False), ("2026-08", 10, "2026-08-05", False),
+                                    ("2026-09", 10, "2026-09-05", False)]
+    # Between the two corrections of 2026-08: its first correction, marked as one.
+    assert listed("2026-11-12") == [("2026-07", 10, "2026-07-05", False), ("2026-08", 12, "2026-08-05", True),
+                                    ("2026-10", 10, "2026-10-05", False)]
+    assert listed("2026-11-01") == []
+    shown = runner.invoke(app, ["--db", town.url, "dues", "list", "--org", BRANCH, "--known-at", "2026-11-05T12:00"],
+                          terminal_width=200, env={"COLUMNS": "200"})
+    assert "已登记的党费（按 2026-11-05 12:00 时已录入的数据）" in shown.stdout
+    empty = runner.invoke(app, ["--db", town.url, "dues", "list", "--org", BRANCH, "--known-at", "2026-11-01"])
+    assert empty.stdout.strip() == "没有登记的党费（按 2026-11-01 23:59 时已录入的数据）。"
+
+
 @pytest.mark.parametrize("header", ["name", "member", "姓名"])
 def test_a_dues_file_takes_the_english_header_of_a_member_file_for_the_name(town: Store, tmp_path: Path, header: str):
     """`name` (姓名's English header in a member file) was an unknown column in a dues file, which took only `member`."""

@@ -318,20 +318,23 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
 def dues_list(org: str = typer.Option(..., "--org", help="党支部。"),
               member: Optional[str] = typer.Option(None, "--member", help="只看这名党员。"),
               year: Optional[int] = typer.Option(None, "--year", help="只看这一年的月份。"),
+              known_at: Optional[str] = typer.Option(None, "--known-at", help="按此时已登记的数据列出（其后的登记、更正和撤销不算）。"),
               fmt: Format = FORMAT_OPTION) -> None:
     """列出已登记的党费：党员、月份、金额、交纳日期（更正或撤销前可先查看）。"""
     store, actor = session()
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
-    rows = membership.dues_list(store, path, member, year)
+    moment = _known_at(known_at)
+    rows = membership.dues_list(store, path, member, year, moment)
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "month": "月份", "amount": "金额", "paid_on": "交纳日期",
                                     "corrected": "已更正"})
         return
     if not rows:
-        console.print("没有登记的党费。")
+        console.print("没有登记的党费" + (f"（{known_words(moment)}）" if moment is not None else "") + "。")
         return
-    table = titled_table(f"{path} 已登记的党费", ("党员", "月份", "金额", "交纳日期", "备注"), ("月份", "交纳日期"))
+    title = f"{path} 已登记的党费" + (f"（{known_words(moment)}）" if moment is not None else "")
+    table = titled_table(title, ("党员", "月份", "金额", "交纳日期", "备注"), ("月份", "交纳日期"))
     for r in rows:
         table.add_row(r["member"], r["month"], yuan(r["amount"]), r["paid_on"], "已更正" if r["corrected"] else "")
     console.print(table)

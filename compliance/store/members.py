@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from compliance import model
 from compliance.store.scope import exemptions_in_force
@@ -142,15 +142,33 @@ class MemberQueries:
         wanted = set(keys)
         return {key: rows for key, rows in found.items() if key in wanted}
 
-    def dues_rows(self, member_ids: Sequence[int], year: int | None = None) -> list[dict[str, Any]]:
-        """Return the payments registered for `member_ids` (of `year`'s months), as stored, by member and month."""
+    def dues_rows(self, member_ids: Sequence[int], year: int | None = None, known_at: datetime | None = None) -> list[dict[str, Any]]:
+        """Return the payments registered for `member_ids` (of `year`'s months), as stored, by member and month.
+
+        With `known_at`, those registered by then, with the values they had then (`corrected_at`:
+        when they replaced earlier ones, if they did), those corrected or withdrawn since among them.
+        """
         rows: list[dict[str, Any]] = []
+        v = DUES_VERSION.c
         with self.engine.connect() as conn:
             for chunk in chunks(list(member_ids)):
                 query = select(DUES).where(DUES.c.member_id.in_(chunk))
                 if year is not None:
                     query = query.where(DUES.c.month.like(f"{year}-%"))
+                if known_at is None:
+                    rows.extend(dict(row) for row in conn.execute(query).mappings())
+                    continue
+                query = query.where(func.coalesce(DUES.c.corrected_at, DUES.c.created_at) <= known_at)
                 rows.extend(dict(row) for row in conn.execute(query).mappings())
+                versions = select(DUES_VERSION).where(v.member_id.in_(chunk))
+                if year is not None:
+                    versions = versions.where(v.month.like(f"{year}-%"))
+                history = [dict(row) for row in conn.execute(versions).mappings()]
+                # A version's values were a correction when an earlier one was corrected at the moment they came.
+                corrections = {(h["member_id"], h["month"], h["superseded_at"]) for h in history if h["change"] == "correct"}
+                rows.extend({"member_id": h["member_id"], "month": h["month"], "amount": h["amount"], "paid_on": h["paid_on"],
+                             "corrected_at": h["valid_from"] if (h["member_id"], h["month"], h["valid_from"]) in corrections else None}
+                            for h in history if h["valid_from"] <= known_at < h["superseded_at"])
         return sorted(rows, key=lambda r: (r["member_id"], r["month"]))
 
     def dues_versions(self, member_id: int, month: str) -> list[dict[str, Any]]:
