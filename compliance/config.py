@@ -166,10 +166,17 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
     smtp, hook = raw.get("smtp", {}), raw.get("webhook", {})
     env = os.environ
     url = env.get("COMPLIANCE_WEBHOOK_URL") or hook.get("url")
-    if url and not re.match(r"https?://", url.strip()):
+    if url:
+        url = url.strip()
         where = "环境变量 COMPLIANCE_WEBHOOK_URL" if env.get("COMPLIANCE_WEBHOOK_URL") else None
-        reason = f"webhook 地址「{url}」应以 http:// 或 https:// 开头（群机器人的完整地址）"
-        raise InputError(f"{where}：{reason}") if where else fail(f"[webhook] url：{reason}", "url", "[webhook]")
+        reason = None
+        if not re.match(r"https?://", url):
+            reason = f"webhook 地址「{url}」应以 http:// 或 https:// 开头（群机器人的完整地址）"
+        elif not _whole_address(url):
+            # As a recipient's own robot is checked: "https://" alone failed every send later.
+            reason = f"webhook 地址「{url}」不是完整的群机器人地址（缺少主机名、含空格或端口号无效）"
+        if reason is not None:
+            raise InputError(f"{where}：{reason}") if where else fail(f"[webhook] url：{reason}", "url", "[webhook]")
     sender = env.get("COMPLIANCE_SMTP_SENDER") or smtp.get("sender")
     if sender is not None and not EMAIL.fullmatch(sender.strip()):
         where = "环境变量 COMPLIANCE_SMTP_SENDER" if env.get("COMPLIANCE_SMTP_SENDER") else None
@@ -233,6 +240,6 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
         smtp_sender=env.get("COMPLIANCE_SMTP_SENDER") or smtp.get("sender", "compliance@localhost"),
         smtp_user=env.get("COMPLIANCE_SMTP_USER") or smtp.get("user"),
         smtp_password=env.get("COMPLIANCE_SMTP_PASSWORD") or smtp.get("password"),
-        webhook_url=env.get("COMPLIANCE_WEBHOOK_URL") or hook.get("url"), webhook_format=fmt,
+        webhook_url=url or None, webhook_format=fmt,
         lead_days=lead, recipients=tuple(recipients), path=str(path) if path.is_file() else None,
     )

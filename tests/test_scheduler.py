@@ -507,6 +507,9 @@ def test_adding_a_job_again_without_its_time_keeps_the_job_s_time(runner, town: 
     ('[recipient]\norg = "ZZ1"\nemail = "a@example.org"\n', ":1：收件人应写成 [[recipient]]（两层方括号）"),
     # An address without its scheme failed every send later; a sender that is no address was taken.
     ('[webhook]\nurl = "127.0.0.1:18765/send"\n', ":2：[webhook] url：webhook 地址「127.0.0.1:18765/send」应以 http:// 或 https:// 开头"),
+    # The shared robot's address was checked for its scheme only: "https://" alone was taken, and every send failed.
+    ('[webhook]\nurl = "https://"\n', ":2：[webhook] url：webhook 地址「https://」不是完整的群机器人地址（缺少主机名、含空格或端口号无效）"),
+    ('[webhook]\nurl = "https://qyapi.weixin.qq.com:99999/send"\n', "「https://qyapi.weixin.qq.com:99999/send」不是完整的群机器人地址"),
     ('[smtp]\nhost = "127.0.0.1"\nsender = "dangjianban"\n', ":3：[smtp] sender：发件人「dangjianban」不是邮箱地址"),
     ('[lead_days]\n固定学习日 = 3\n', ":2: TOML 语法错误（第1列附近）（设置名用英文，如 study_day；中文名须加引号"),
 ])
