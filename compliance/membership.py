@@ -509,9 +509,14 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
 
 
 def import_dues(store: Store, path: Path) -> int:
-    """Load a dues file; its rows are read as they are checked, not held."""
+    """Load a dues file; its rows are read as they are checked, not held. Return how many payments were new."""
+    return import_dues_counted(store, path)[0]
+
+
+def import_dues_counted(store: Store, path: Path) -> tuple[int, int]:
+    """Load a dues file as `import_dues` does; return how many payments were new and how many rows it had."""
     table = stream_table(path, DUES_COLUMNS)
-    return load_dues(store, table, lambda: file_meta(path, table))
+    return load_dues(store, table, lambda: file_meta(path, table)), table.count
 
 
 def log_dues(store: Store, values: dict[str, Any]) -> int:

@@ -238,7 +238,11 @@ def test_the_audit_table_names_the_file_an_import_read(runner, town: Store, tmp_
     db = ["--db", town.url]
     dues = write_csv(tmp_path / "十一月党费.csv", "姓名,党组织,月份,金额,交纳日期\n党员第一党支部1,ZZ1,2026-11,12,2026-11-03\n"
                                                  "党员第一党支部2,ZZ1,2026-11,8,2026-11-04")
-    assert runner.invoke(app, db + ["dues", "import", str(dues)]).exit_code == 0
+    first = runner.invoke(app, db + ["dues", "import", str(dues)])
+    assert first.exit_code == 0 and first.stdout.startswith("党费：新增 2 条。"), first.output
+    # Read again, it said 「新增 0 条」 alone, as if its rows had been lost.
+    again = runner.invoke(app, db + ["dues", "import", str(dues)])
+    assert again.exit_code == 0 and again.stdout.strip() == "党费：新增 0 条，2 条此前已登记，未重复添加。", again.output
     assert runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部3", "--month", "2026-11",
                                     "--amount", "10", "--paid-on", "2026-11-05"]).exit_code == 0
     records = write_csv(tmp_path / "记录.csv", "党组织,类型,日期,主题\nZZ1,主题党日,2026-11-05,学习")

@@ -248,7 +248,9 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         raise PermissionDenied(f"{file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = set().union(*(store.dues_orgs(root) for root in roots))
-    console.print(f"党费：新增 {membership.import_dues(store, file)} 条。")
+    added, read = membership.import_dues_counted(store, file)
+    # A file read again added nothing: said why, as the other imports say 未变.
+    console.print(f"党费：新增 {added} 条" + (f"，{read - added} 条此前已登记，未重复添加" if read > added else "") + "。")
     _first_dues(set().union(*(store.dues_orgs(root) for root in roots)) - before, index)
 
 
