@@ -169,6 +169,8 @@ class JobBook:
             out = str(Path(out).resolve())     # the scheduler may run from another folder
         hour, minute = _parse_time(at) if at is not None else (kept.get("hour", 9), kept.get("minute", 0))
         trigger = CronTrigger(day=day, hour=hour, minute=minute, timezone=TZ)
+        if _unchanged(self.scheduler.get_job(job_id), trigger, {"out": out}):
+            return job_id       # replaced, its next run would be counted from now: a run still owed would be lost
         self.scheduler.add_job(supervision_job, trigger, args=[path], kwargs={"out": out}, id=job_id,
                                name=f"{path} 每月督查", replace_existing=True, coalesce=True,
                                misfire_grace_time=int(SUPERVISION_GRACE.total_seconds()),
@@ -180,6 +182,8 @@ class JobBook:
         kept = _cron_fields(self.scheduler.get_job("reminders"))
         hour, minute = _parse_time(at) if at is not None else (kept.get("hour", 8), kept.get("minute", 0))
         trigger = CronTrigger(hour=hour, minute=minute, timezone=TZ)
+        if _unchanged(self.scheduler.get_job("reminders"), trigger, {}):
+            return "reminders"
         self.scheduler.add_job(reminders_job, trigger, id="reminders", name="每日提醒", replace_existing=True,
                                coalesce=True, misfire_grace_time=int(REMINDER_GRACE.total_seconds()),
                                next_run_time=trigger.get_next_fire_time(None, self.clock()))
@@ -203,6 +207,11 @@ def describe_trigger(trigger: Any) -> str:
     clock = f"{int(fields['hour']):02d}:{int(fields['minute']):02d}" if fields["hour"].isdigit() and fields["minute"].isdigit() else \
         f"{fields['hour']}时{fields['minute']}分"
     return f"每月{fields['day']}日 {clock}" if fields["day"] != "*" else f"每天 {clock}"
+
+
+def _unchanged(job: Any, trigger: CronTrigger, kwargs: dict[str, Any]) -> bool:
+    """Return whether `job` exists and already fires on `trigger`'s times with `kwargs`."""
+    return job is not None and describe_trigger(job.trigger) == describe_trigger(trigger) and dict(job.kwargs) == kwargs
 
 
 def _cron_fields(job: Any) -> dict[str, int]:

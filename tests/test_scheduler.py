@@ -491,6 +491,24 @@ def test_adding_a_job_again_without_its_time_keeps_the_job_s_time(runner, town: 
     assert sorted(r["trigger"] for r in rows) == ["每天 09:00", "每月26日 11:00"]
 
 
+def test_a_job_added_again_unchanged_keeps_the_run_it_still_owes(town: Store):
+    """Added again as it was (保留原任务) after its time had passed while no scheduler ran, the job was rebuilt and November's run was lost."""
+    first = JobBook(town, clock=lambda: at("2026-11-20T12:00"))
+    try:
+        first.add_supervision(TOWN)
+        first.add_reminders()
+    finally:
+        first.close()
+    later = JobBook(town, clock=lambda: at("2026-11-26T12:00"))
+    try:
+        later.add_supervision(TOWN)
+        later.add_reminders()
+        runs = {j["id"]: j["next_run"] for j in later.jobs()}
+    finally:
+        later.close()
+    assert runs == {f"supervision:{TOWN}": "2026-11-25T09:00+08:00", "reminders": "2026-11-21T08:00+08:00"}
+
+
 @pytest.mark.parametrize("body, message", [
     # The port's value was shown as None, with no file, after the job had been changed.
     ('[smtp]\nhost = "127.0.0.1"\nport = "twenty-five"\n', ":3：[smtp] port：值「twenty-five」不是端口号（1 到 65535 的整数）"),
