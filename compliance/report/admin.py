@@ -6,6 +6,7 @@ import json
 from typing import Any, Callable, Iterable
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from compliance.report.labels import yuan
@@ -150,7 +151,8 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
             what += f"（文件 {detail['file']}）"
             if r["action"] == "dues":
                 action = "导入"
-        table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), r["actor"], action, what, org, reason)
+        # As written: a file, a name or a reason with [brackets] was taken for a style tag and lost.
+        table.add_row(str(r["seq"]), r["at"][:19].replace("T", " "), escape(r["actor"]), action, escape(what), escape(org), escape(reason))
     console.print(table)
 
 
