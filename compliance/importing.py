@@ -755,7 +755,8 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
         except PermissionDenied as exc:
             if path is None:
                 raise
-            where = f"{path.name} 第{refused.row}行「党组织」列" if refused.row else path.name
+            name = table.where or path.name
+            where = f"{name} 第{refused.row}行「党组织」列" if refused.row else name
             raise PermissionDenied(f"{where}：{exc}（未导入任何数据）") from None
         raise
     return result

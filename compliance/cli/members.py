@@ -234,7 +234,8 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     # The organizations the file names, with the first row naming each, read as the rows stream by:
     # a province's file is millions of rows.
     first_rows: dict[str, int] = {}
-    for number, values in stream_table(file, membership.DUES_COLUMNS).rows:
+    scanned = stream_table(file, membership.DUES_COLUMNS)
+    for number, values in scanned.rows:
         if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow):
             first_rows.setdefault(found.path, number)
     ordered = sorted(first_rows, key=first_rows.__getitem__)
@@ -245,12 +246,12 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         outside = next((p for p in ordered if not actor.anonymous and not actor.covers(p)), None)
         if outside is None:
             raise
-        raise PermissionDenied(f"{file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
+        raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = set().union(*(store.dues_orgs(root) for root in roots))
     added, read = membership.import_dues_counted(store, file)
     # A file read again added nothing: said why, as the other imports say 未变.
-    console.print(f"党费：新增 {added} 条" + (f"，{read - added} 条此前已登记，未重复添加" if read > added else "") + "。")
+    console.print(f"党费：新增 {added} 条" + (f"，{read - added} 行是此前已登记或文件中重复的月份，未重复添加" if read > added else "") + "。")
     _first_dues(set().union(*(store.dues_orgs(root) for root in roots)) - before, index)
 
 
