@@ -232,7 +232,9 @@ class AloneRecord(NamedTuple):
     alone_in_talk: str | None = None           # the member of a 谈心谈话 that names no counterpart: it counts for them alone
     not_owed: bool = False                     # a kind the catalog asks of some organizations, which this one does not owe
     record: Record | None = None               # the record judged
-    short_of: tuple[int, int, tuple[int, int, int]] | None = None   # (实到, 应到 judged against, share) of a meeting short of its quorum
+    # Of each period (obligation, period key) the record is short of the quorum for: (实到, 应到 judged against, whether that is
+    # the roster's full members (no 应到 entered), the share asked).
+    short_of: dict[tuple[str, str], tuple[int, int, bool, tuple[int, int, int]]] = {}
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
@@ -288,12 +290,13 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
             not_mobile = (member, owed[0].name)
     alone = member if record.kind == "heart_talk" and member is not None and not record.counterpart else None
     listed = [f for f in found if record.id in f.records]
-    short_of = None
-    if record.present is not None and (lacking := next((f for f in listed if "no_quorum" in f.flags), None)):
-        ob = catalog.version_at(lacking.obligation, parse_period_key(lacking.period)[0])
-        due = record.expected if record.expected is not None else facts.full_members
-        if ob is not None:
-            short_of = (record.present, due, ob.quorum_share)
+    short_of = {}
+    for lacking in listed:
+        if "no_quorum" in lacking.flags and record.present is not None:
+            ob = catalog.version_at(lacking.obligation, parse_period_key(lacking.period)[0])
+            if ob is not None:
+                due, roster = (record.expected, False) if record.expected is not None else (facts.full_members, True)
+                short_of[(lacking.obligation, lacking.period)] = (record.present, due, roster, ob.quorum_share)
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
     counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}
     not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)

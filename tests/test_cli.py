@@ -240,13 +240,18 @@ def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path:
     assert half.stdout.splitlines()[1:] == ["注意：这条记录不计入「党员大会 2026年四季度」：人数不足（实到 5 人，应到 10 人，须超过应到人数的半数）"]
     # Without 应到, the quorum is judged against the roster's full members (ZZ1 has 10).
     roster = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", "--present", "4", *signed])
-    assert "人数不足（实到 4 人，应到 10 人，须超过应到人数的半数）" in roster.stdout
+    assert "人数不足（实到 4 人，未填应到，按花名册正式党员 10 人，须超过应到人数的半数）" in roster.stdout
     # A county's catalog that asks two thirds or more: its own words, from its own date.
     data = tmp_path / "data"
     shutil.copytree(Path(__file__).parent.parent / "data", data)
     (data / "catalogs" / "county-2026.toml").write_text(
         'name = "county-2026"\nextends = "tuhe-2021"\nvalid_from = 2026-04-01\nsource = "某县组发〔2026〕3号"\n\n'
-        '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3以上"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+        '[[obligation]]\nslug = "party_congress"\nquorum_share = "2/3以上"\nsource = "某县组发〔2026〕3号"\n\n'
+        # A second obligation the same meeting counts for, with a share of its own: each note names its own.
+        '[[obligation]]\nslug = "annual_congress"\ncadence = "quarterly"\ncounts = "party_congress"\n'
+        'quorum = "full_members"\nquorum_share = "3/4以上"\nsource = "某县组发〔2026〕3号"\n', encoding="utf-8")
+    with (data / "kinds.toml").open("a", encoding="utf-8") as kinds:
+        kinds.write('\n[[kind]]\nslug = "annual_congress"\nname = "年度党员大会"\n')
     monkeypatch.setenv("COMPLIANCE_DATA", str(data))
     default_rules.cache_clear()
     try:
@@ -265,7 +270,8 @@ def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path:
     assert early.exit_code == 0 and late.exit_code == 0, early.output + late.output
     # The first quarter is judged by the rule before the county's date: more than half.
     assert "人数不足（实到 4 人，应到 9 人，须超过应到人数的半数；另：逾期录入）" in early.stdout
-    assert "人数不足（实到 5 人，应到 9 人，须达到应到人数的三分之二以上）" in late.stdout
+    assert late.stdout.splitlines()[1:3] == ["注意：这条记录不计入「党员大会 2026年四季度」：人数不足（实到 5 人，应到 9 人，须达到应到人数的三分之二以上）",
+                                             "注意：这条记录不计入「年度党员大会 2026年四季度」：人数不足（实到 5 人，应到 9 人，须达到应到人数的四分之三以上）"]
 
 
 def test_log_points_out_a_congress_whose_expected_is_below_the_roster(runner, db):

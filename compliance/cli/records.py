@@ -224,9 +224,9 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
             asides = []
-            if "no_quorum" in why and alone.short_of is not None:
-                present, due, share = alone.short_of
-                asides.append(f"实到 {present} 人，应到 {due} 人，须{quorum_words(share)}")
+            if "no_quorum" in why and (short := alone.short_of.get((f.obligation, f.period))) is not None:
+                present, due, roster, share = short
+                asides.append(f"实到 {present} 人，{'未填应到，按花名册正式党员' if roster else '应到'} {due} 人，须{quorum_words(share)}")
             if also:
                 asides.append(f"另：{flag_text(also)}")
             notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（{'；'.join(asides)}）" if asides else ""))
