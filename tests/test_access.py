@@ -93,6 +93,29 @@ def test_a_branch_secretary_cannot_import_another_branchs_records(runner, users,
     assert listed == []
 
 
+def test_a_refused_row_of_a_workbook_names_its_sheet(runner, users, tmp_path: Path):
+    """A workbook with an instructions sheet first: the refusal named the file and row, not the sheet they are on."""
+    from openpyxl import Workbook
+
+    from compliance.store import Store, resolve_url
+
+    store = Store(resolve_url(users[1]))
+    paths = {o.id: o.path for o in store.orgs()}
+    first = {paths[m.org_id]: m.name for m in reversed(store.members())}
+    for command, rows in (("record", [["党组织", "类型", "日期"], [BRANCH, "主题党日", "2026-10-05"], [OTHER, "主题党日", "2026-10-05"]]),
+                          ("dues", [["姓名", "党组织", "月份", "金额", "交纳日期"], [first[BRANCH], BRANCH, "2026-10", 12.5, "2026-10-08"],
+                                    [first[OTHER], OTHER, "2026-10", 12.5, "2026-10-08"]])):
+        book = Workbook()
+        book.active.title = "填表说明"
+        book.active.append(["每行一条"])
+        sheet = book.create_sheet("十月")
+        for row in rows:
+            sheet.append(row)
+        book.save(tmp_path / f"{command}.xlsx")
+        result = runner.invoke(app, users + ["--user", "陶英", command, "import", str(tmp_path / f"{command}.xlsx")])
+        assert result.exit_code == 5 and result.stderr.startswith(f"错误：{command}.xlsx「十月」表 第3行「党组织」列：陶英（支部书记"), result.stderr
+
+
 def test_correct_and_void_follow_the_same_scope(runner, users):
     _log(runner, users + ["--user", "镇党建办"], org="MT")
     result = runner.invoke(app, users + ["--user", "陶英", "record", "void", "1", "--reason", "x"])
