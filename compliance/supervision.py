@@ -207,7 +207,7 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
     responsible = "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
     return {"gap_key": _key(f), "org_id": f.org_id, "obligation": f.obligation, "period": f.period, "member": f.member,
             "group_name": f.group, "matter": matter, "measure": measure, "deadline": next_month_end(run_month_first),
-            "responsible": responsible}
+            "responsible": responsible, "status": f.status}
 
 
 # The measure of an invalid period, by what made its record not count (`record_problems`, `_terms`).

@@ -122,6 +122,53 @@ def test_a_ledger_item_whose_key_is_not_made_of_its_gap_is_closed_all_the_same(b
     assert closed.gap_key == "legacy-item-6" and closed.closed_on == date(2026, 11, 21) and "自动销号" in closed.close_note
 
 
+def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town: Store, rules, tmp_path: Path):
+    """The record that made a gap good was voided: overdue listed the gap again, but its item stayed closed as 已补录有效记录."""
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    closing = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21), publish=True)
+    item = next(r for r in closing.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    assert item.closed_on == date(2026, 11, 21)
+    with busy_town.engine.connect() as conn:
+        late = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
+    importing.void_record(busy_town, late, "重复登记")
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
+    reopened = busy_town.rectification(item.id)
+    assert (reopened.closed_on, reopened.close_note, reopened.closed_run_id) == (None, None, None)
+    assert (reopened.opened_run_id, reopened.opened_on) == (again.run.id, date(2026, 11, 22)) and again.opened == 1
+    assert [r.id for r in again.ledger if (r.org_id, r.obligation, r.period) == (item.org_id, "theme_day", "2026-09")] == [item.id]
+    # What it was closed on, and why, is kept in the run's audit entry.
+    entry = next(e for e in reversed(busy_town.audit_log()) if e.action == "supervise")
+    assert json.loads(entry.detail)["reopened"] == [{"id": item.id, "closed_on": "2026-11-21", "close_note": "已补录有效记录，督查自动销号"}]
+    # Run again, the item is not reopened twice.
+    assert supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22)).opened == 0
+
+
+def test_an_item_closed_as_owed_no_more_is_opened_again_when_the_exemption_is_withdrawn(busy_town: Store, rules):
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    mobile = next(m for m in busy_town.members() if m.mobile and busy_town.org_path(m.org_id) == BRANCH)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "mobile_report" and r.member == mobile.name)
+    exemption = busy_town.add_exemption(mobile.id, mobile.org_id, date(2026, 1, 1), date(2026, 6, 30), "因病经批准")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21), publish=True)
+    assert busy_town.rectification(item.id).closed_on == date(2026, 11, 21)
+    busy_town.void_exemption(exemption, mobile.org_id, "登记错人")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
+    assert busy_town.rectification(item.id).closed_on is None
+
+
+def test_an_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Store, rules, tmp_path: Path):
+    """A meeting entered late and short of its quorum made the period invalid: the bulletin said 无效, its ledger item 逾期未完成."""
+    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.period == "2026-09")
+    assert item.matter == "支委会 2026年9月 逾期未完成" and item.measure.startswith("查明未开展支委会的原因")
+    _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-09-28,5,2,研究,是,是,,", "short.csv")
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    now = busy_town.rectification(item.id)
+    found = next(f for f in november.gaps if f.obligation == "branch_committee" and f.period == "2026-09")
+    assert found.status == "invalid" and now.closed_on is None
+    assert now.matter == "支委会 2026年9月 无效（人数不足、逾期录入）" and now.measure.startswith("到会人数须超过应到人数的半数")
+
+
 def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):
     first = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     item = first.ledger[0]

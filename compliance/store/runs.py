@@ -280,10 +280,12 @@ class SupervisionQueries:
             ledger = Columns(conn, RECTIFICATION, LEDGER_COLUMNS, unique="gap_key")
             deadline, opened_on, created_at = (ledger.converter(name) for name in ("deadline", "opened_on", "created_at"))
             items = iter(to_open)
-            while block := [(r["gap_key"], r["org_id"], r["obligation"], r["period"], r["member"], r["group_name"],
-                             r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
-                             opened_on(as_of), created_at(stamp)) for r in islice(items, WRITE_BLOCK)]:
-                ledger.insert(block)
+            reopened: list[dict[str, Any]] = []
+            while rows := list(islice(items, WRITE_BLOCK)):
+                ledger.insert([(r["gap_key"], r["org_id"], r["obligation"], r["period"], r["member"], r["group_name"],
+                                r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
+                                opened_on(as_of), created_at(stamp)) for r in rows])
+                reopened += _renew(conn, rows, run_id, as_of)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
@@ -299,7 +301,8 @@ class SupervisionQueries:
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
             self.audit(conn, "supervise", "run", run_id, scope_org_id,
                        {"month": month, "revision": row.revision, "as_of": as_of, "findings": saved,
-                        "opened": opened, "closed": closed, "published": publish})
+                        "opened": opened, "closed": closed, "published": publish}
+                       | ({"reopened": reopened} if reopened else {}))
         return SavedRun(row, written=True, opened=opened, closed=closed)
 
     def publish_run(self, run_id: int) -> RunRow:
@@ -393,3 +396,38 @@ class SupervisionQueries:
             if row and changed:
                 self.audit(conn, "rectify_close", "rectification", item_id, row.org_id, {"closed_on": closed_on}, note)
             return RectificationRow(*row) if row else None
+
+
+# Items closed by a run, not by hand: a gap of theirs found again is theirs again.
+AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE)
+
+
+def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date) -> list[dict[str, Any]]:
+    """Bring the ledger items of a run's gaps (`rows`, as `ledger_item` makes them) up to what the run found; return those reopened.
+
+    An item a run closed (made good, or owed no more) whose gap is found again, because the
+    record that made it good was voided or corrected, say, or an exemption was withdrawn, is
+    opened again by this run, with this run's matter, measure and deadline; what it was closed
+    on and why goes to the run's audit entry. An item closed by hand (回头看) stays closed. An
+    open item whose gap is now an invalid period (a meeting entered late, short of its quorum)
+    takes the matter and measure of that: the bulletin and its ledger say the same.
+    """
+    r = RECTIFICATION.c
+    by_key = {row["gap_key"]: row for row in rows}
+    reopened: list[dict[str, Any]] = []
+    for part in chunks(list(by_key), CHUNK):
+        closed = conn.execute(select(r.id, r.gap_key, r.closed_on, r.close_note).where(
+            r.gap_key.in_(part), r.closed_on.is_not(None), r.close_note.in_(AUTO_NOTES))).all()
+        for item_id, key, closed_on, note in closed:
+            row = by_key[key]
+            conn.execute(update(RECTIFICATION).where(r.id == item_id).values(
+                matter=row["matter"], measure=row["measure"], deadline=row["deadline"], responsible=row["responsible"],
+                opened_run_id=run_id, opened_on=as_of, closed_on=None, close_note=None, closed_run_id=None))
+            reopened.append({"id": item_id, "closed_on": closed_on.isoformat(), "close_note": note})
+    invalid = [key for key, row in by_key.items() if row.get("status") == "invalid"]
+    for part in chunks(invalid, CHUNK):
+        for item_id, key, matter in conn.execute(select(r.id, r.gap_key, r.matter).where(r.gap_key.in_(part), r.closed_on.is_(None))).all():
+            row = by_key[key]
+            if matter != row["matter"]:
+                conn.execute(update(RECTIFICATION).where(r.id == item_id).values(matter=row["matter"], measure=row["measure"]))
+    return reopened
