@@ -58,7 +58,9 @@ def resolve_actor(store: Store, name: str | None) -> Actor:
         return Actor("", anonymous=True)
     user = next((u for u in users if u.name == name), None)
     if user is None:
-        raise NotFound(f"用户「{name}」不存在：用户名须与添加时（user add）一致；县级用户可用 compliance --user 县级用户名 user list 查看全部用户")
+        # Refused as a missing --user is, and logged under the name given: someone acted as a user the database does not have.
+        raise deny(store, Actor(name), "session",
+                   f"用户「{name}」不存在：用户名须与添加时（user add）一致；县级用户可用 compliance --user 县级用户名 user list 查看全部用户")
     scope = None if user.role == "county" else store.org_path(user.org_id)
     return Actor(user.name, user.role, scope)
 

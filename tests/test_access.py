@@ -150,8 +150,10 @@ def test_who_may_add_whom(runner, users):
     assert result.exit_code == 5
     result = runner.invoke(app, users + ["--user", "县管理员", "user", "add", "x", "--role", "书记"])
     assert result.exit_code == 2 and "--role" in result.stderr
+    # Refused, as a missing --user is, and logged under the name given (it exited 3, and left no trace).
     result = runner.invoke(app, users + ["--user", "不存在", "status", "--org", "ZZ1"])
-    assert result.exit_code == 3 and "不存在" in result.stderr
+    assert result.exit_code == 5 and "用户「不存在」不存在" in result.stderr
+    assert _audit_actions(runner, users)[-1] == ("不存在", "denied", "session")
     rows = json.loads(runner.invoke(app, users + ["--user", "县管理员", "user", "list", "--format", "json"]).stdout)
     assert [(r["name"], r["role"]) for r in rows] == [("县管理员", "县"), ("镇党建办", "乡镇"), ("陶英", "支部书记")]
 
