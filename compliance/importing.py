@@ -61,6 +61,7 @@ class ImportResult:
     updated: int = 0
     unchanged: int = 0
     ids: Sequence[int] = field(default_factory=list)     # Ids from the store: ranges, not one int each
+    overrode: list[int] = field(default_factory=list)   # records whose `record correct` version a row of the file replaced
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -882,6 +883,8 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
             versions.append((old, values))
             version_numbers.append(number)
             result.updated += 1
+            if str(old.get("source") or "").startswith("correct:"):
+                result.overrode.append(old["record_id"])
     numbers.wrote(batch.write(new, versions), new_numbers + version_numbers)
 
 

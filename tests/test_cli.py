@@ -510,6 +510,24 @@ def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(ru
     assert owed.exit_code == 0 and "不需要召开" not in owed.stdout
 
 
+def test_a_record_import_that_replaces_a_correction_says_so(runner, db, tmp_path: Path, monkeypatch):
+    """The same file imported again after `record correct` made the file's content current again, without a word."""
+    rows = "党组织,类型,日期,主题,书记签字,记录人签字\n" + f"{BRANCH},支委会,2026-11-05,研究,是,否\n{BRANCH},主题党日,2026-11-06,学习,是,是"
+    path = write_csv(tmp_path / "r.csv", rows)
+    assert runner.invoke(app, db + ["record", "import", str(path)]).exit_code == 0
+    fixed = runner.invoke(app, db + ["record", "correct", "1", "--recorder-signed", "是", "--reason", "补签"])
+    assert fixed.exit_code == 0, fixed.output
+    monkeypatch.setenv("COLUMNS", "300")
+    again = runner.invoke(app, db + ["record", "import", str(path)], terminal_width=300)
+    assert again.exit_code == 0, again.output
+    lines = again.stdout.splitlines()
+    assert lines[0] == "记录：新增 0 条，更新 1 条，未变 1 条。"
+    assert lines[1].startswith("注意：记录 1 曾用 record correct 更正，本次导入按文件内容生成了新版本，更正的内容被覆盖")
+    # A third time, the file's content is current: nothing is replaced, nothing said.
+    third = runner.invoke(app, db + ["record", "import", str(path)], terminal_width=300)
+    assert third.stdout.splitlines() == ["记录：新增 0 条，更新 0 条，未变 2 条。"]
+
+
 def test_a_record_import_says_which_records_do_not_count(runner, db, tmp_path: Path, monkeypatch):
     """`log` said when a record counts for nothing; `record import` of the same rows said only how many were added."""
     orgs = "名称,上级,类型,有支委会\n小村党支部,图河镇党委,党支部,否"

@@ -126,6 +126,12 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
     store, actor = session()
     result = importing.import_records(store, _rules(), file, actor)
     _report_import("记录", result)
+    if result.overrode:
+        # A correction (with its reason) is replaced by the file's older content without a word otherwise.
+        shown = "、".join(map(str, result.overrode[:10])) + (f" 等{len(result.overrode)}条" if len(result.overrode) > 10 else "")
+        console.print(f"注意：记录 {shown} 曾用 record correct 更正，本次导入按文件内容生成了新版本，更正的内容被覆盖"
+                      "（record show 编号 --history 可查看各版本）；如更正无误，请改正文件后再导入，或再次 record correct",
+                      style="yellow", markup=False, soft_wrap=True)
     written = result.added + result.updated
     if written > IMPORT_NOTES_LIMIT:
         console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
