@@ -451,6 +451,10 @@ def approved_deadline(record: Record) -> date | None:
         return None
 
 
+# An organization's first election within this long after its founding date is its founding election.
+FOUNDING_ELECTION = timedelta(days=90)
+
+
 def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, last: date, as_of: date,
            delays: Sequence[Record] = ()) -> list[Finding]:
     """Return one finding per committee term overlapping the window, terms chained by elections.
@@ -464,6 +468,10 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
     if not anchors:
         return []
     anchor = min(anchors)
+    if org.founded is not None and elections and org.founded < elections[0].held_on <= org.founded + FOUNDING_ELECTION:
+        # The election that set up a new organization's committee, entered with its own date: its term begins
+        # there. Taken as an election cutting a term short, it was 提前换届 beside a second, overlapping term.
+        anchor = elections[0].held_on
     findings = []
     while anchor <= last:
         term = cadence.term(anchor)

@@ -360,6 +360,20 @@ def test_an_election_more_than_a_year_early_is_flagged(rules):
     assert f.status == "met" and f.flags == ("early_election",)
 
 
+@pytest.mark.parametrize("elected, early", [("2024-03-20", False), ("2024-06-13", False), ("2024-06-14", True)])
+def test_a_new_branchs_first_election_soon_after_its_founding_begins_its_first_term(rules, elected, early):
+    """A village branch founded 2024-03-15 that elected its committee on the 20th: 提前换届, beside a second, overlapping term."""
+    new = OrgFacts(id=1, path="x/南岭村党支部", type="党支部", sector="农村", founded=date(2024, 3, 15), has_committee=True, full_members=9)
+    found = [f for f in findings(rules, [rec("committee_election", elected)], first="2024-01-01", org=new) if f.obligation == "committee_election"]
+    if not early:
+        # Within 90 days of the founding date it is the founding election: one term, five years from it.
+        end = date.fromisoformat(elected).replace(year=2029) - timedelta(days=1)
+        assert [(f.period, f.status, f.flags) for f in found] == [(f"{elected}/{end.isoformat()}", "upcoming", ())]
+    else:
+        # Later, the founding date anchors the first term, and an election in it cuts it short, as before.
+        assert [(f.period, f.status, f.flags) for f in found][0] == ("2024-03-15/2029-03-14", "met", ("early_election",))
+
+
 def test_within_an_approved_delay_a_term_is_not_overdue(rules):
     records = [rec("committee_election", "2021-11-20"), rec("term_delay", "2026-10-30", topic="批准延期至2027-03-31（镇党委批复〔2026〕12号）")]
     f = one(findings(rules, records, first="2026-01-01", as_of="2026-12-15"), "committee_election", "2021-11-20/2026-11-19")
