@@ -344,12 +344,43 @@ def _csv_rows(path: Path, encoding: str | None) -> Iterator[list[str]]:
         # Strict: a quote left open would otherwise take in the rest of the file as one value.
         reader = csv.reader(fh, strict=True)
         try:
-            yield from reader
+            if encoding == "gb18030":
+                yield from _same_encoding(path, reader)
+            else:
+                yield from reader
         except UnicodeDecodeError:
             # Told from the file's first lines (`_text_encoding`), the encoding fails further on.
             raise _undecodable(path, encoding) from None
         except csv.Error:
             raise _bad_quotes(path, encoding) from None
+
+
+def _same_encoding(path: Path, reader: Iterator[list[str]]) -> Iterator[list[str]]:
+    """Yield the rows of a GB18030 file, refusing one saved as UTF-8 (an error naming its row, column and value).
+
+    GB18030 reads most UTF-8 bytes, as other characters: a row pasted in from a UTF-8 file
+    came in as mojibake (瀛︿範 for 学习). A cell whose bytes read as UTF-8 with Chinese in it
+    is such a row: GBK's own Chinese seldom makes UTF-8's three-byte sequences.
+    """
+    header: list[str] = []
+    for number, cells in enumerate(reader, start=1):
+        header = header or cells
+        for i, cell in enumerate(cells):
+            if cell.isascii():
+                continue
+            try:
+                text = cell.encode("gb18030").decode("utf-8")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if _CJK.search(text):
+                name = header[i].strip() if number > 1 and i < len(header) else ""
+                column = f"「{name}」列" if name else f"第{i + 1}列"
+                raise InputError(f"{path.name} 第{number}行{column}：值「{text[:20]}」是 UTF-8 编码，而文件其余部分是 GB18030（GBK）编码："
+                                 "文件前后所用的编码不同（请将整个文件保存为 UTF-8 的 CSV；未导入任何数据）")
+        yield cells
+
+
+_CJK = re.compile("[\u4e00-\u9fff]")
 
 
 def _likelier_encoding(path: Path) -> str:

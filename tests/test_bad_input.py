@@ -57,6 +57,9 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     # A file under 1 MB in two encodings was refused without naming where.
     ("mixed.csv", f"党组织,类型,日期,主题\n{BRANCH},党员大会,2026-03-02,学习\n".encode()
      + f"{BRANCH},党课,2026-03-03,党章\n".encode("gbk"), ["mixed.csv 第3行「党组织」列", "UTF-8 编码不允许的字节"]),
+    # A UTF-8 row in a GBK file read as other characters (瀛︿範 for 学习), and was imported so.
+    ("mixed_gbk.csv", f"党组织,类型,日期,主题\n{BRANCH},党员大会,2026-03-02,学习党章\n".encode("gbk")
+     + "ZZ1,主题党日,2026-03-05,学习\n".encode(), ["mixed_gbk.csv 第3行「类型」列", "值「主题党日」是 UTF-8 编码", "GB18030（GBK）"]),
     # A quote left open once took in the rest of the file as one topic, and the next row with it.
     ("unclosed.csv", f"党组织,类型,日期,主题,书记签字\n{BRANCH},支委会,2026-08-03,\"未闭合,是\n{BRANCH},支委会,2026-08-04,z,是\n".encode(),
      ["unclosed.csv 第2行「主题」列", "未闭合", "引号不成对"]),
