@@ -226,6 +226,13 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     paid = next(cells for cells in entries if cells[4] == "登记党费")
     assert paid[5] == "党费 党员第一党支部1 2026-11（12 元，2026-11-03 交纳）" and paid[6] == "图河镇党委/朱庄村党总支/第一党支部"
     assert not any(word in table for word in ("dues", "exempt", "scheduler"))
+    # The CSV is read by people too: it said `dues`, `denied` and `scheduler` (JSON keeps the program's words).
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, db + ["--user", "县管理员", "audit", "log", "--format", "csv"]).stdout)))
+    assert {(r["操作"], r["对象"]) for r in rows} >= {("登记党费", "党费"), ("登记免除", "党员"), ("撤销", "免除"), ("拒绝", "调度器")}
+    assert not any(r["操作"].isascii() or r["对象"].isascii() for r in rows), rows
     # A refusal shows what it was refused on, and why, where other entries show them.
     denied = next(cells for cells in entries if cells[4] == "拒绝")
     assert denied[6] == "图河镇党委" and denied[7].startswith("陶英（支部书记"), denied

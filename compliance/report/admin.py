@@ -117,6 +117,13 @@ def print_records(console: Console, rows: list[dict[str, Any]], org: str) -> Non
     console.print(table)
 
 
+def audit_words(row: dict[str, Any]) -> dict[str, Any]:
+    """Return an audit entry with its action and what it is about in Chinese, as the table names them."""
+    action = "撤销" if row["action"] == "void" and row["entity"] in WITHDRAWN else ACTION_LABELS.get(row["action"], row["action"])
+    labels = ACTION_LABELS if row["action"] == "denied" else ENTITY_LABELS
+    return {**row, "action": action, "entity": labels.get(row["entity"], row["entity"])}
+
+
 def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
     if not rows:
         console.print("审计日志：没有条目。")
