@@ -270,6 +270,9 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     rates = [row[2] for row in book["排名"].iter_rows(min_row=2)]
     assert rates and all(isinstance(c.value, (int, float)) and 0 <= c.value <= 1 and c.number_format == "0.0%" for c in rates)
     assert f"共发现问题{len(result.gaps)}项" in md.read_text(encoding="utf-8")
+    # The summary of the ledger gives each branch's earliest deadline, and says so: 整改时限 alone read as the month's.
+    assert "| 组织 | 未销号 | 已销号 | 最早整改时限 | 责任人 |" in md.read_text(encoding="utf-8")
+    assert [c.text for c in doc.tables[-1].rows[0].cells] == ["组织", "未销号", "已销号", "最早整改时限", "责任人"]
     # The files say what they are, who issued them and when the run was saved: python-docx's template
     # said "python-docx" on 2013-12-23, and XlsxWriter the moment of writing.
     made = result.run.updated_at.astimezone(timezone.utc).replace(tzinfo=None)

@@ -39,7 +39,7 @@ class Bulletin:
     branch_rows: list[list[str]]        # 党组织, 逾期未完成, 无效, 问题
     ranking_rows: list[list[str]]       # 名次, 党组织, 完成率, 已完成, 应完成
     ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间
-    ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 整改时限, 责任人
+    ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 最早整改时限, 责任人
     requirements: list[str]
     rates: dict[str, dict[str, float | None]]
     revision: int
@@ -106,7 +106,7 @@ def chart_rates(rates: dict[str, dict[str, float | None]]) -> tuple[dict[str, di
 LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"]
 BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
-LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "整改时限", "责任人"]
+LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "最早整改时限", "责任人"]   # the earliest deadline of the open items
 
 
 def _closed(r: RectificationRow) -> str:
