@@ -156,6 +156,10 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         else:
             headers[column.english] = text
             positions.append((i, column.english))
+    if unknown and not headers and len(unknown) == 1:
+        # One cell and no column name: a title above the header (青石镇2026年11月组织生活记录表), as offices make them.
+        raise InputError(f"{where} 第1行：「{unknown[0]}」不是列名，像是表头上方的标题：请删去标题行，"
+                         f"使第1行为列名（如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
     if unknown:
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
