@@ -860,6 +860,11 @@ def test_the_comparison_names_the_organizations_whose_problems_grew_most_not_eve
     named = text.split("：", 1)[1].rstrip("。").split("、")
     assert "增加的1000个" in text and f"问题增加最多的{WORSE_NAMED}个是" in text and len(named) == WORSE_NAMED
     assert named[0] == "组织049（1→50）" and all("→50）" in n or "→49）" in n for n in named) and len(text) < 1000
+    # Those whose problems fell are named too, most improved first (they were only counted).
+    mixed = Comparison(previous, better=(("省/丙", 5, 1), ("省/丁", 3, 2)), worse=(("省/乙", 1, 2),))
+    assert comparison_text(mixed, 2026, "省").endswith("问题增加的有：乙（1→2）。问题减少的有：丙（5→1）、丁（3→2）。")
+    fell = comparison_text(Comparison(previous, better=tuple((f"省/组织{i:03d}", 60, 60 - i % 50) for i in range(1, 1001))), 2026, "省")
+    assert f"问题减少最多的{WORSE_NAMED}个是：组织049（60→11）" in fell and "问题增加" not in fell and len(fell) < 1000
 
 
 def test_the_notice_names_every_sheet_the_ledger_takes():

@@ -199,8 +199,8 @@ def reporting_office(scope: OrgRow) -> str:
 def comparison_text(c: Comparison, year: int, root: str) -> str:
     """Return the bulletin's paragraph comparing with the month before.
 
-    It names the organizations whose problems grew, at most `WORSE_NAMED` of them, those that
-    grew most: a province's run finds tens of thousands (24,140 at 50,000 branches), which made
+    It names the organizations whose problems grew, and those whose problems fell, at most
+    `WORSE_NAMED` of each, those that changed most: a province's run finds tens of thousands (24,140 at 50,000 branches), which made
     a paragraph of two million characters, and a summary cell XlsxWriter cut at 32,767 without a word.
     """
     if c.previous is None:
@@ -209,13 +209,16 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
         return f"本月为{year}年度首次督查，不与上年{c.previous.month}的结果比较。"
     text = (f"与{c.previous.month}督查相比，新增问题{len(c.new_gaps)}项，已解决{len(c.closed_gaps)}项；"
             f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
-    if not c.worse:
-        return text
-    if len(c.worse) <= WORSE_NAMED:
-        lead, named = "问题增加的有：", c.worse
-    else:
-        lead, named = f"问题增加最多的{WORSE_NAMED}个是：", sorted(c.worse, key=lambda w: (w[1] - w[2], w[0]))[:WORSE_NAMED]
-    return text + lead + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in named) + "。"
+    # Those that improved most are named too, as a bulletin commends them (they were only counted).
+    for grew, changed in (("增加", c.worse), ("减少", c.better)):
+        if not changed:
+            continue
+        if len(changed) <= WORSE_NAMED:
+            lead, named = f"问题{grew}的有：", changed
+        else:
+            lead, named = f"问题{grew}最多的{WORSE_NAMED}个是：", sorted(changed, key=lambda w: (-abs(w[2] - w[1]), w[0]))[:WORSE_NAMED]
+        text += lead + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in named) + "。"
+    return text
 
 
 def _sheets_for(rows: int, sheet_rows: int = XLSX_ROWS) -> int:
