@@ -10,11 +10,11 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, case, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, select, update
 
 from compliance import model
 from compliance.evaluate import Finding
-from compliance.store.scope import BATCH, Days
+from compliance.store.scope import BATCH, Days, in_scope
 from compliance.store.sql import IN_LIMIT, Columns, chunks
 
 DEDUCTION = model.Deduction.__table__
@@ -281,11 +281,13 @@ class SupervisionQueries:
             deadline, opened_on, created_at = (ledger.converter(name) for name in ("deadline", "opened_on", "created_at"))
             items = iter(to_open)
             reopened: list[dict[str, Any]] = []
+            scope_path = conn.execute(select(ORG.c.path).where(ORG.c.id == scope_org_id)).scalar_one()
+            auto_closed = _auto_closed(conn, scope_path)
             while rows := list(islice(items, WRITE_BLOCK)):
                 ledger.insert([(r["gap_key"], r["org_id"], r["obligation"], r["period"], r["member"], r["group_name"],
                                 r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
                                 opened_on(as_of), created_at(stamp)) for r in rows])
-                reopened += _renew(conn, rows, run_id, as_of)
+                reopened += _renew(conn, rows, run_id, as_of, auto_closed)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
@@ -402,32 +404,40 @@ class SupervisionQueries:
 AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE)
 
 
-def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date) -> list[dict[str, Any]]:
+def _auto_closed(conn: Any, scope_path: str) -> dict[str, tuple[int, date, str]]:
+    """Return the items of a scope that a run closed, by gap key: (id, closed on, note), in one statement whatever their number."""
+    r = RECTIFICATION.c
+    query = (select(r.gap_key, r.id, r.closed_on, r.close_note).select_from(RECTIFICATION.join(ORG, ORG.c.id == r.org_id))
+             .where(in_scope(scope_path), r.closed_on.is_not(None), r.close_note.in_(AUTO_NOTES)))
+    return {key: (item_id, closed_on, note) for key, item_id, closed_on, note in conn.execute(query)}
+
+
+def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
+           auto_closed: dict[str, tuple[int, date, str]]) -> list[dict[str, Any]]:
     """Bring the ledger items of a run's gaps (`rows`, as `ledger_item` makes them) up to what the run found; return those reopened.
 
-    An item a run closed (made good, or owed no more) whose gap is found again, because the
-    record that made it good was voided or corrected, say, or an exemption was withdrawn, is
-    opened again by this run, with this run's matter, measure and deadline; what it was closed
-    on and why goes to the run's audit entry. An item closed by hand (回头看) stays closed. An
-    open item whose gap is now an invalid period (a meeting entered late, short of its quorum)
-    takes the matter and measure of that: the bulletin and its ledger say the same.
+    An item a run closed (made good, or owed no more; `auto_closed`, read once for the scope) whose
+    gap is found again, because the record that made it good was voided or corrected, say, or an
+    exemption was withdrawn, is opened again by this run, with this run's matter, measure and
+    deadline; what it was closed on and why goes to the run's audit entry. An item closed by hand
+    (回头看) stays closed. An open item whose gap is now an invalid period (a meeting entered late,
+    short of its quorum) takes the matter and measure of that: the bulletin and its ledger say the
+    same. One statement each a block, whatever the number of items (tests/test_scale.py).
     """
     r = RECTIFICATION.c
-    by_key = {row["gap_key"]: row for row in rows}
-    reopened: list[dict[str, Any]] = []
-    for part in chunks(list(by_key), CHUNK):
-        closed = conn.execute(select(r.id, r.gap_key, r.closed_on, r.close_note).where(
-            r.gap_key.in_(part), r.closed_on.is_not(None), r.close_note.in_(AUTO_NOTES))).all()
-        for item_id, key, closed_on, note in closed:
-            row = by_key[key]
-            conn.execute(update(RECTIFICATION).where(r.id == item_id).values(
-                matter=row["matter"], measure=row["measure"], deadline=row["deadline"], responsible=row["responsible"],
-                opened_run_id=run_id, opened_on=as_of, closed_on=None, close_note=None, closed_run_id=None))
-            reopened.append({"id": item_id, "closed_on": closed_on.isoformat(), "close_note": note})
-    invalid = [key for key, row in by_key.items() if row.get("status") == "invalid"]
-    for part in chunks(invalid, CHUNK):
-        for item_id, key, matter in conn.execute(select(r.id, r.gap_key, r.matter).where(r.gap_key.in_(part), r.closed_on.is_(None))).all():
-            row = by_key[key]
-            if matter != row["matter"]:
-                conn.execute(update(RECTIFICATION).where(r.id == item_id).values(matter=row["matter"], measure=row["measure"]))
-    return reopened
+    again = [(row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed]
+    if again:
+        conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
+            matter=bindparam("new_matter"), measure=bindparam("new_measure"), deadline=bindparam("new_deadline"),
+            responsible=bindparam("new_responsible"), opened_run_id=run_id, opened_on=as_of, closed_on=None, close_note=None,
+            closed_run_id=None),
+            [{"item_id": item_id, "new_matter": row["matter"], "new_measure": row["measure"], "new_deadline": row["deadline"],
+              "new_responsible": row["responsible"]} for row, (item_id, _, _) in again])
+        for row, _ in again:
+            del auto_closed[row["gap_key"]]
+    invalid = [{"key": row["gap_key"], "new_matter": row["matter"], "new_measure": row["measure"]}
+               for row in rows if row.get("status") == "invalid"]
+    if invalid:
+        conn.execute(update(RECTIFICATION).where(r.gap_key == bindparam("key"), r.closed_on.is_(None), r.matter != bindparam("new_matter"))
+                     .values(matter=bindparam("new_matter"), measure=bindparam("new_measure")), invalid)
+    return [{"id": item_id, "closed_on": closed_on.isoformat(), "close_note": note} for _, (item_id, closed_on, note) in again]
