@@ -35,6 +35,22 @@ class MemberRef(NamedTuple):
     mobile: bool = False
     joined: date | None = None
     exemptions: tuple[tuple[date, date], ...] = ()   # approved: illness, abroad with approval
+    left: date | None = None         # the day they left the roster (transferred out, died...)
+
+
+def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | None) -> list[Period]:
+    """Return the periods of `ob` a member who left the roster on `left` owes: those before it (all when None).
+
+    A member owes a monthly obligation from the month they joined (`from_joining_month`, dues)
+    up to the month they left, that one included, as they owe the month they joined; any
+    other (a half-year report, a year's 学时) only for the periods that ended before they left:
+    one they left in is owed where they went, or no more.
+    """
+    if left is None:
+        return periods
+    if ob.from_joining_month:
+        return [p for p in periods if p.start < left]
+    return [p for p in periods if p.end < left]
 
 
 @dataclass(frozen=True)
@@ -676,7 +692,8 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             if ob.members == "mobile" and not m.mobile:
                 continue
             exempt = _exemption(org, ob, m.joined, m.exemptions)
-            for i, p in enumerate(periods):
+            owed = len(owed_while_on_roster(ob, periods, m.left))       # periods are in order: those owed come first
+            for i, p in enumerate(periods[:owed]):
                 if exempt(p):
                     judged.append((m, p, "exempt"))
                 elif about is None or about[i].get(m.name, 0.0) < plenty:
@@ -699,6 +716,8 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
                 continue
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
             mine_periods, mine_on_time = _quarterly(periods, since), on_time if since is None else None
+            if m.left is not None:
+                mine_periods, mine_on_time = owed_while_on_roster(ob, mine_periods, m.left), None
             met: set[int] | None = None
             mine = by_member.get(m.name, [])
             if paid is not None and (payments := paid.get(m.name)):

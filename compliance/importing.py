@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import MemberRow, OrgIndex, OrgRow
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -41,6 +41,7 @@ MEMBER_COLUMNS = [
     Column("姓名", "name", True), Column("党组织", "org", True, 1000), Column("党小组", "group"),
     Column("类别", "status"), Column("流动党员", "mobile"), Column("联系人", "liaison"),
     Column("入党日期", "joined"), Column("出生日期", "born"), Column("性别", "gender"),
+    Column("离开日期", "left_on"), Column("离开原因", "left_reason"),
 ]
 RECORD_COLUMNS = [
     Column("党组织", "org", True, 1000), Column("类型", "kind", True), Column("日期", "date", True),
@@ -345,10 +346,14 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             "joined": problems.parse(number, values, "joined", parse_date),
             "born": problems.parse(number, values, "born", parse_date),
             "gender": parse_text(values.get("gender")),
+            "left_on": problems.parse(number, values, "left_on", parse_date),
+            "left_reason": parse_text(values.get("left_reason")),
         }
         if row["gender"] not in (None, "男", "女"):
             problems.add(number, "gender", row["gender"], "性别应为「男」或「女」")
-        for column in ("joined", "born"):
+        if row["left_reason"] is not None and row["left_reason"] not in LEAVE_REASONS:
+            problems.add(number, "left_reason", row["left_reason"], f"离开原因应为 {'、'.join(LEAVE_REASONS)} 之一")
+        for column in ("joined", "born", "left_on"):
             if row[column] and row[column] > today:
                 problems.add(number, column, values.get(column), "日期晚于今天")
         if row["joined"] and row["joined"] < PARTY_FOUNDED:
@@ -356,6 +361,12 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         key = (org.id, name)
         old = current.get(*key)
         joined, born = row["joined"] or (old and old.joined), row["born"] or (old and old.born)
+        # A member leaves on a day for a reason (`member leave`): one without the other is refused unless they have left already.
+        if (row["left_on"] is None) != (row["left_reason"] is None) and not (old and old.left_on):
+            column = "left_reason" if row["left_on"] else "left_on"
+            problems.add(number, column, None, "离开日期和离开原因须同时填写")
+        if row["left_on"] and joined and row["left_on"] < joined:
+            problems.add(number, "left_on", values.get("left_on"), f"离开日期早于入党日期 {joined.isoformat()}")
         if (row["joined"] or row["born"]) and joined and born and \
                 (joined.year - born.year, joined.month, joined.day) < (ADULT, born.month, born.day):
             # 党章第一条: 年满十八岁 (the day's order compared by hand: a province's roster is a million rows).
@@ -369,7 +380,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             # Kept as a tuple of NEW_MEMBER_FIELDS: a province's new roster as dicts took 600 MB.
             # Values that repeat from row to row (groups, dates, gender) are held once.
             new.append((org.id, name, share(row["group_name"]), row["status"] or "正式", bool(row["mobile"]),
-                        share(row["liaison"]), share(row["joined"]), share(row["born"]), share(row["gender"])))
+                        share(row["liaison"]), share(row["joined"]), share(row["born"]), share(row["gender"]),
+                        row["left_on"], row["left_reason"]))
             touched.add(org.id)
             result.added += 1
         else:
@@ -388,7 +400,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     return result
 
 
-NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaison", "joined", "born", "gender")
+NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaison", "joined", "born", "gender", "left_on",
+                     "left_reason")
 
 
 def record_identity(org_id: int, kind: str, held_on: date, group: str | None, member_id: int | None, topic: str | None) -> str:
@@ -437,24 +450,37 @@ class Rosters:
         self.names: dict[int, dict[str, int]] = {}
         self.groups: dict[int, set[str]] = {}
         self.full_members: dict[int, set[str]] = {}
+        self.left: dict[int, dict[str, date]] = {}       # the few who left a roster, the day they did
         self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
-    def _add(self, members: Iterable[tuple[int, int, str, str | None, str]]) -> None:
-        for member_id, org_id, name, group, status in members:
+    def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None]]) -> None:
+        for member_id, org_id, name, group, status, left_on in members:
             self.names.setdefault(org_id, {})[name] = member_id
             if group:
                 self.groups.setdefault(org_id, set()).add(group)
             if status == "正式":
                 self.full_members.setdefault(org_id, set()).add(name)
+            if left_on is not None:
+                self.left.setdefault(org_id, {})[name] = left_on
 
     def _clear(self) -> None:
-        for read in (self.names, self.groups, self.full_members):
+        for read in (self.names, self.groups, self.full_members, self.left):
             read.clear()
+
+    def gone(self, org_id: int, day: date) -> dict[str, date]:
+        """Return the members of an organization's roster (read by `of`) who had left it by `day`, to the day they left."""
+        return {name: left for name, left in self.left.get(org_id, {}).items() if left <= day}
 
     def of(self, org_id: int) -> dict[str, int]:
         """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
         self._reader.need(org_id)
         return self.names.get(org_id, {})
+
+
+def _gone_words(names: list[str], gone: dict[str, date], org_path: str) -> str:
+    """Say that `names` had left the roster of `org_path` by the record's day (`Rosters.gone`)."""
+    return "、".join(f"「{n}」已于 {gone[n].isoformat()} 离开「{org_path}」" for n in names) + \
+        "，不在会议当日的花名册上（member leave 登记；如登记有误，可用 member unleave 撤销）"
 
 
 class _StoredMembers:
@@ -585,6 +611,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)
+    gone = ctx.rosters.gone(org.id, held_on) if ctx.rosters.left else {}
     listed = None
     for column in ("attendees", "excused"):
         if row[column]:
@@ -593,6 +620,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员")
+            elif gone and (left := [n for n in names if n in gone]):
+                problems.add(number, column, row[column], _gone_words(left, gone, org.path))
             row[column] = "、".join(names)
             if column == "attendees" and names:
                 listed = known
@@ -607,12 +636,15 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
         row["present"] = counted
         if row["expected"] is None:
-            row["expected"] = len(full) if voting else len(members)
+            # The roster of the day: those who had left it by then are not expected.
+            row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
     member_name = text("member")
     if member_name:
         member_id = members.get(member_name)
         if member_id is None:
             problems.add(number, "member", member_name, f"不是「{org.path}」的党员")
+        elif member_name in gone:
+            problems.add(number, "member", member_name, _gone_words([member_name], gone, org.path))
         else:
             row["member_id"] = member_id
     if row["counterpart"] and row["counterpart"] not in members:

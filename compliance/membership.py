@@ -17,7 +17,7 @@ from compliance.importing import file_meta
 from compliance.evaluate import Record
 from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
                                 first_owed_month, mobile_members, training_hours, watch, watch_start)
-from compliance.orgs import OrgIndex, OrgRow
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow
 from compliance.report.labels import yuan
 from compliance.store import TZ, Store
 from compliance.store.scope import Ids, by_org, ids_of
@@ -65,8 +65,11 @@ class OrgMembers(NamedTuple):
 def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = None, records: bool = False,
                 kinds: Collection[str] | None = None, since: date | None = None, dues: bool = False,
                 until: date | None = None, index: OrgIndex | None = None, dues_since: date | None = None,
-                known_at: datetime | None = None) -> Iterator[OrgMembers]:
+                known_at: datetime | None = None, on_roster: date | None = None) -> Iterator[OrgMembers]:
     """Yield each of `orgs` (at or below the path `root`, in id order, read by `ids`: see `in_scope`) that has members.
+
+    The members are those on the roster on `on_roster` (else `until`; else those who have not
+    left it).
 
     With `records`, its current records (of `kinds`, held from `since`); with `dues`, its
     members' payments (with `dues_since`, those for its month and later, and each member's last
@@ -83,8 +86,9 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
     payments = by_org(store.scope_dues(root, ids, until, known_at, since=dues_since) if dues else ())
     before = by_org(store.last_paid(root, ids, until, dues_since, known_at) if dues and dues_since else ())
     exemptions = store.scope_exemptions(root, ids, known_at)
+    day = on_roster or until
     for org in orgs:
-        rows = roster.take(org.id)
+        rows = [m for m in roster.take(org.id) if m.left_on is None or (day is not None and day < m.left_on)]
         if not rows:
             continue
         members = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
@@ -174,7 +178,9 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
                 if keep is None or keep(row):
                     yield row
 
-    return _by_path(store, under, rows_of, itemgetter("org"), jobs, records=True, since=date(year, 1, 1), known_at=known_at)
+    # A member who left in the year owes no 学时 for it (`owed_while_on_roster`): not listed.
+    return _by_path(store, under, rows_of, itemgetter("org"), jobs, records=True, since=date(year, 1, 1), known_at=known_at,
+                    on_roster=last)
 
 
 VILLAGE_SECTORS = ("农村", None)      # a branch of no stated sector is taken for a village's, as the seed's are
@@ -190,7 +196,7 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
         branches = sorted((o for o in index.subtree(root) if o.type == "党支部"), key=attrgetter("id"))
         roster = by_org(store.scope_members(root.path, ids_of(o.id for o in branches)))
         for o in branches:
-            found = roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in roster.take(o.id)], as_of)
+            found = roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in roster.take(o.id) if m.on_roster(as_of)], as_of)
             # Seed 003 watches villages (行政村): a 两新 or 机关 branch is counted and not flagged.
             rows.append(found if index.sector_of(o) in VILLAGE_SECTORS else replace(found, flags=()))
     rows.sort(key=attrgetter("org"))
@@ -229,7 +235,9 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
                        "months": ended + 1, "months_ended": ended, "three_or_more": ended >= 3}
 
     # No month before `first` is counted: of the payments before it, each member's last month paid will do.
-    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first, known_at=known_at)
+    # A member who left this month still owes it (`owed_while_on_roster`).
+    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first, known_at=known_at,
+                    on_roster=as_of.replace(day=1))
 
 
 def exemption_list(store: Store, under: str | None, known_at: datetime | None = None) -> list[dict[str, Any]]:
@@ -300,6 +308,56 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
     if same is not None:
         raise InputError(f"「{name.strip()}」{start.isoformat()} 至 {end.isoformat()} 的免除已登记（编号 {same['id']}：{same['reason']}）")
     return store.add_exemption(member.id, org.id, start, end, reason)
+
+
+def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, note: str | None,
+                 actor: Actor | None = None) -> dict[str, Any]:
+    """Mark a member as having left the branch's roster on `day`; their row and records stay.
+
+    From that day they count neither in the roster's quorums nor for its committee or groups;
+    they owe dues up to that month and other periods that ended before it, and the six-month
+    watch no longer lists them.
+    """
+    org = store.index_around(org_ref).resolve(org_ref)
+    if actor is not None:
+        require_write(store, actor, "leave", [org.path])
+    member = _roster_member(store, org, name)
+    if reason not in LEAVE_REASONS:
+        raise InputError(f"--reason：「{reason}」不是离开原因，应为 {'、'.join(LEAVE_REASONS)} 之一")
+    if member.left_on is not None:
+        raise InputError(f"「{member.name}」已于 {member.left_on.isoformat()} 离开「{org.path}」（{member.left_reason}），未重复登记；"
+                         "如登记有误，请先用 member unleave 撤销")
+    if day > store.today():
+        raise InputError(f"--date：{day.isoformat()} 晚于今天（{store.today().isoformat()}），离开须在办理后登记")
+    if member.joined is not None and day < member.joined:
+        raise InputError(f"--date：{day.isoformat()} 早于「{member.name}」的入党日期 {member.joined.isoformat()}")
+    note = note.strip() if note and note.strip() else None
+    if note is not None and len(note) > REASON_LIMIT:
+        raise InputError(f"--note：说明过长（{len(note)} 字），最多 {REASON_LIMIT} 字")
+    if not store.set_member_left(member.id, org.id, day, reason, note or reason):
+        raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
+    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason}
+
+
+def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Actor | None = None) -> dict[str, Any]:
+    """Put back on the roster a member marked as having left by mistake; the audit log keeps what was undone and why."""
+    org = store.index_around(org_ref).resolve(org_ref)
+    if actor is not None:
+        require_write(store, actor, "leave", [org.path])
+    member = _roster_member(store, org, name)
+    reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
+    if member.left_on is None:
+        raise InputError(f"「{member.name}」在「{org.path}」的花名册上，没有登记离开")
+    if not store.set_member_left(member.id, org.id, None, None, reason):
+        raise InputError(f"「{member.name}」的离开已由他人同时撤销")
+    return {"org": org.path, "member": member.name, "left_on": member.left_on.isoformat(), "reason": member.left_reason}
+
+
+def _roster_member(store: Store, org: OrgRow, name: str) -> MemberRow:
+    member = next((m for m in store.members([org.id]) if m.name == name.strip()), None)
+    if member is None:
+        raise InputError(f"「{name}」不是「{org.path}」的党员")
+    return member
 
 
 def overlapping_exemptions(store: Store, org_ref: str, name: str, exemption_id: int) -> list[dict[str, Any]]:

@@ -57,6 +57,8 @@ class Member(SQLModel, table=True):
     born: date | None = None
     gender: str | None = Field(default=None, max_length=4)
     created_at: datetime
+    left_on: date | None = None         # left the roster (transferred out, died...) on this day
+    left_reason: str | None = Field(default=None, max_length=16)
 
 
 class Record(SQLModel, table=True):

@@ -37,6 +37,11 @@ class OrgRow:
     has_committee: bool | None
 
 
+# Why a member leaves a roster: their membership moved elsewhere (组织关系转出), death, leaving the
+# Party (开除、除名、劝退、退党), 停止党籍 (a member long out of touch: seed 004's 失联党员), or another.
+LEAVE_REASONS = ("转出", "去世", "出党", "停止党籍", "其他")
+
+
 class MemberRow(NamedTuple):
     """A member as stored (a named tuple: a province has a million)."""
 
@@ -50,6 +55,12 @@ class MemberRow(NamedTuple):
     liaison: str | None = None
     born: date | None = None
     gender: str | None = None
+    left_on: date | None = None
+    left_reason: str | None = None
+
+    def on_roster(self, day: date) -> bool:
+        """Return whether the member is on the roster on `day`: not yet left (they leave on their day)."""
+        return self.left_on is None or day < self.left_on
 
 
 NEAR_SHOWN = 5         # candidates a "not found" names
@@ -137,13 +148,19 @@ class OrgIndex:
 
 
 def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
-              exemptions: dict[int, list[tuple[date, date]]] | None = None) -> OrgFacts:
-    """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions)."""
-    full = sum(1 for m in members if m.status == "正式")
+              exemptions: dict[int, list[tuple[date, date]]] | None = None, as_of: date | None = None) -> OrgFacts:
+    """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions).
+
+    Members who had left the roster by `as_of` (by now when None) count neither as full members
+    nor for the party groups; they are among its members, each with the day they left, for
+    the periods they still owed.
+    """
+    staying = [m for m in members if m.left_on is None or (as_of is not None and as_of < m.left_on)]
+    full = sum(1 for m in staying if m.status == "正式")
     has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
-    groups = tuple(sorted({m.group_name for m in members if m.group_name}))
+    groups = tuple(sorted({m.group_name for m in staying if m.group_name}))
     exemptions = exemptions or {}
-    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())))
+    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), m.left_on)
                  for m in sorted(members, key=lambda m: m.name))
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,

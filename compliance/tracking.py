@@ -153,7 +153,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                 if m.id in dues:
                     by_name.setdefault(m.name, []).append((m.id, dues[m.id]))
         records_dues = org.id in dues_orgs
-        facts = org_facts(index, org, members, exemptions)
+        facts = org_facts(index, org, members, exemptions, window.as_of)
         skip = [] if records_dues else ["dues"]
         if only is not None:
             skip.extend(o.slug for o in catalog.every_obligation() if o.slug not in only)
@@ -161,7 +161,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                                      skip=skip, bare_met=bare_met, paid=by_name))
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
-                                tuple(exemptions.get(m.id, ()))) for m in members]
+                                tuple(exemptions.get(m.id, ()))) for m in members if m.left_on is None or window.as_of < m.left_on]
             runs = watch_runs(infos, org_records, dues, {org.id} if records_dues else set(), window.as_of,
                               watch_start(window.watch_from or since, facts.starts), warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)
@@ -266,7 +266,7 @@ def records_alone(store: Store, rules: Rules, record_ids: Iterable[int], as_of: 
         ids = (org.id, org.id)
         mine = [r for _, records in store.scope_records(org.path, None, None, (), ids) for r in records if r.id in wanted[org_id]]
         members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
-        facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids))
+        facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids), as_of)
         catalog = _catalog(rules, index, org, fallback)
         for record in sorted(mine, key=lambda r: r.id):
             key = (catalog.name, record.kind)

@@ -426,7 +426,8 @@ def test_worst_first_is_the_order_of_severity_due_org_obligation_group_member(ro
 KEEPS = [("missed", "invalid", "due"), ("met",), ("exempt", "upcoming"), ("missed", "invalid", "due", "met"),
          ("missed", "invalid", "due", "exempt")]
 EXEMPT_MEMBERS = (MemberRef("张流动", mobile=True, joined=date(2026, 4, 2)),
-                  MemberRef("李在家", exemptions=((date(2026, 3, 1), date(2026, 8, 31)),)))
+                  MemberRef("李在家", exemptions=((date(2026, 3, 1), date(2026, 8, 31)),)),
+                  MemberRef("王五", mobile=True, left=date(2026, 7, 15)))
 
 
 @settings(max_examples=80, deadline=None)
@@ -504,6 +505,25 @@ def test_member_periods_before_joining_or_within_an_approved_exemption_are_exemp
     assert exempt == {("张流动", f"2026-{m:02d}") for m in range(1, 4)} | {("李在家", f"2026-{m:02d}") for m in range(3, 9)}
     assert one(found, "mobile_report", "2026-H1", member="张流动").status == "exempt"    # it began before they joined
     assert one(found, "mobile_report", "2026-H2", member="张流动").status != "exempt"
+
+
+def test_a_member_who_left_owes_dues_to_the_month_they_left_and_other_periods_ended_before(rules):
+    """A member transferred out, dead or expelled stayed on the roster: owed dues and reports for good."""
+    org = replace(BRANCH, members=(MemberRef("张流动", mobile=True, left=date(2026, 7, 15)), MemberRef("李在家")))
+    found = findings(rules, [], first="2025-01-01")
+    gone = findings(rules, [], first="2025-01-01", org=org)
+    dues = sorted(f.period for f in gone if f.obligation == "dues" and f.member == "张流动")
+    assert dues == [f"2025-{m:02d}" for m in range(1, 13)] + [f"2026-{m:02d}" for m in range(1, 8)]      # July, the month they left, too
+    reports = sorted(f.period for f in gone if f.obligation == "mobile_report" and f.member == "张流动")
+    assert reports == ["2025-H1", "2025-H2", "2026-H1"]      # 2026-H2 is owed where they went
+    # Nothing else changes: the other member, and every obligation of the branch's own.
+    assert [f for f in gone if f.member != "张流动"] == [f for f in found if f.member != "张流动"]
+    # Left on the first day of a half year: the one before was over and is owed; left on its last day, it is not.
+    on_first = replace(org, members=(MemberRef("张流动", mobile=True, left=date(2026, 7, 1)),))
+    assert sorted(f.period for f in findings(rules, [], first="2026-01-01", org=on_first)
+                  if f.obligation == "mobile_report") == ["2026-H1"]
+    on_last = replace(org, members=(MemberRef("张流动", mobile=True, left=date(2026, 6, 30)),))
+    assert [f.period for f in findings(rules, [], first="2026-01-01", org=on_last) if f.obligation == "mobile_report"] == []
 
 
 def test_record_valid_agrees_with_record_problems(rules):

@@ -164,7 +164,7 @@ _help_in_chinese()
 
 app = typer.Typer(help="基层党组织组织生活合规台账：三会一课、主题党日、固定学习日等按期提醒与督查。", no_args_is_help=True, add_completion=False)
 org_app = typer.Typer(help="党组织：导入与列表。", no_args_is_help=True)
-member_app = typer.Typer(help="党员花名册：导入、登记和列出免除。", no_args_is_help=True)
+member_app = typer.Typer(help="党员花名册：导入、登记和列出免除、登记离开。", no_args_is_help=True)
 record_app = typer.Typer(help="会议与活动记录：导入、列表、查看、更正、作废。", no_args_is_help=True)
 catalog_app = typer.Typer(help="规则集（执行规定）：列表、查看、检查。", no_args_is_help=True)
 sheet_app = typer.Typer(help="考核评分表：列表、检查。", no_args_is_help=True)

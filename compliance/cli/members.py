@@ -186,6 +186,35 @@ def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员
                       "如结束日期有误，请核对（member exemptions 可查看已登记的免除）", style="yellow", markup=False, soft_wrap=True)
 
 
+@member_app.command("leave")
+@fails_cleanly
+def member_leave(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
+                 org: str = typer.Option(..., "--org", help="所在党支部。"),
+                 day: str = typer.Option(..., "--date", help="离开日期（如组织关系转出之日）。"),
+                 reason: str = typer.Option(..., "--reason", help=f"离开原因：{'、'.join(membership.LEAVE_REASONS)}。"),
+                 note: Optional[str] = typer.Option(None, "--note", help="说明，如 转往某某党支部、批准文号。")) -> None:
+    """登记党员离开本支部花名册（组织关系转出、去世、出党等）：此后不计入应到人数和各项提示，记录保留。"""
+    store, actor = session()
+    left_on = _date_option(day, "--date")
+    assert left_on
+    done = membership.leave_member(store, org, name, left_on, reason.strip(), note, actor)
+    console.print(f"已登记离开：{done['member']}（{done['org']}）{done['left_on']} {done['reason']}；"
+                  "此后不计入应到人数、六个月提示和党费，当月及以前的党费、此前已结束各期的事项仍照常检查",
+                  markup=False, soft_wrap=True)
+
+
+@member_app.command("unleave")
+@fails_cleanly
+def member_unleave(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
+                   org: str = typer.Option(..., "--org", help="所在党支部。"),
+                   reason: str = typer.Option(..., "--reason", help="撤销原因，如 登记错人、日期有误。")) -> None:
+    """撤销登记错的离开：党员回到花名册，审计日志保留原登记和撤销原因。"""
+    store, actor = session()
+    done = membership.unleave_member(store, org, name, reason, actor)
+    console.print(f"已撤销离开：{done['member']}（{done['org']}）原登记 {done['left_on']} {done['reason']}",
+                  markup=False, soft_wrap=True)
+
+
 @member_app.command("exemptions")
 @fails_cleanly
 def member_exemptions(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),

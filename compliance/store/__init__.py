@@ -32,7 +32,7 @@ from compliance.store.timezone import TZ  # noqa: E402  (re-exported)
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 ORG = model.Org.__table__
 AUDIT_HEAD = model.AuditHead.__table__
 MEMBER = model.Member.__table__

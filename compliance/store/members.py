@@ -33,6 +33,22 @@ class MemberQueries:
             self.audit(conn, "exempt", "member", member_id, org_id, {"start": start, "end": end}, reason)
             return exemption_id
 
+    def set_member_left(self, member_id: int, org_id: int, left_on: date | None, left_reason: str | None, note: str) -> bool:
+        """Mark a member as having left the roster on `left_on` for `left_reason` (None, None: back on it); False when another writer did first.
+
+        The change is made only while the member still stands as the caller read them, and the
+        audit entry keeps what it replaced.
+        """
+        with self.writing() as conn:
+            before = conn.execute(select(MEMBER.c.left_on, MEMBER.c.left_reason).where(MEMBER.c.id == member_id)).one()
+            if (before.left_on is None) != (left_on is not None):
+                return False
+            conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=left_on, left_reason=left_reason))
+            detail = {"left_on": left_on, "left_reason": left_reason} if left_on is not None else \
+                {"was_left_on": before.left_on, "was_left_reason": before.left_reason}
+            self.audit(conn, "leave" if left_on is not None else "unleave", "member", member_id, org_id, detail, note)
+            return True
+
     def void_exemption(self, exemption_id: int, org_id: int, reason: str) -> bool:
         """Withdraw an approved exemption with the reason: it stays listed and no longer counts; False when it was already withdrawn."""
         with self.writing() as conn:

@@ -1,0 +1,178 @@
+"""A member leaves a roster (transferred out, died, expelled): the day and reason are kept, and everything reads them."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+from compliance import importing, membership, tracking
+from compliance.cli import app
+from compliance.errors import InputError
+from compliance.store import TZ, Store
+from tests.conftest import TOWN_ORGS, roster_csv, write_csv
+
+BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
+MOBILE = "党员第一党支部0"          # the branch's one mobile member (roster_csv)
+
+
+def _overdue(town: Store, rules, as_of: date, under: str = "图河镇党委") -> list:
+    return tracking.overdue(town, rules, under, tracking.Window(date(2026, 1, 1), as_of, as_of))
+
+
+def test_member_leave_and_unleave_on_the_command_line(runner, tmp_path: Path):
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))]).exit_code == 0
+    members = "姓名,党组织,党小组,类别,流动党员,入党日期\n" + "\n".join(
+        line + ",2001-07-01" for line in roster_csv(BRANCH, 10, 1, groups=2, mobile=1).splitlines())
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+
+    def reports() -> list[str]:
+        rows = json.loads(runner.invoke(app, db + ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]).stdout)
+        return sorted(r["period"] for r in rows if r["obligation"] == "mobile_report" and r["member"] == MOBILE)
+
+    assert reports() == ["2026-H1", "2026-H2"]
+    leave = db + ["member", "leave", MOBILE, "--org", "ZZ1", "--date", "2026-06-18", "--reason", "转出"]
+    done = runner.invoke(app, leave + ["--note", "转往县城第三党支部"])
+    assert done.exit_code == 0, done.output
+    assert f"已登记离开：{MOBILE}（{BRANCH}）2026-06-18 转出" in done.stdout
+    assert reports() == []      # the half year they left in is owed where they went
+    again = runner.invoke(app, leave)
+    assert again.exit_code == 2 and f"「{MOBILE}」已于 2026-06-18 离开「{BRANCH}」（转出），未重复登记" in again.stderr
+    for args, said in (
+            (["党员第一党支部1", "--org", "ZZ1", "--date", "2099-01-01", "--reason", "转出"], "--date：2099-01-01 晚于今天"),
+            (["党员第一党支部1", "--org", "ZZ1", "--date", "2026-06-18", "--reason", "调走"],
+             "--reason：「调走」不是离开原因，应为 转出、去世、出党、停止党籍、其他 之一"),
+            (["周九", "--org", "ZZ1", "--date", "2026-06-18", "--reason", "转出"], f"「周九」不是「{BRANCH}」的党员"),
+            ([MOBILE.replace("0", "1"), "--org", "ZZ1", "--date", "2026-06-18", "--reason", "转出", "--note", "说" * 401],
+             "--note：说明过长（401 字），最多 400 字"),
+            ([MOBILE, "--org", "ZZ1", "--date", "2026-06-18", "--reason", "去世"], "已于 2026-06-18 离开")):
+        refused = runner.invoke(app, db + ["member", "leave", *args])
+        assert refused.exit_code == 2 and said in refused.stderr, (args, refused.output)
+    undone = runner.invoke(app, db + ["member", "unleave", MOBILE, "--org", "ZZ1", "--reason", "登记错人"])
+    assert undone.exit_code == 0 and f"已撤销离开：{MOBILE}（{BRANCH}）原登记 2026-06-18 转出" in undone.stdout
+    assert reports() == ["2026-H1", "2026-H2"]
+    twice = runner.invoke(app, db + ["member", "unleave", MOBILE, "--org", "ZZ1", "--reason", "登记错人"])
+    assert twice.exit_code == 2 and "没有登记离开" in twice.stderr
+    # Before they joined the Party: no.
+    early = runner.invoke(app, db + ["member", "leave", MOBILE, "--org", "ZZ1", "--date", "2000-01-01", "--reason", "转出"])
+    assert early.exit_code == 2 and "--date：2000-01-01 早于「党员第一党支部0」的入党日期 2001-07-01" in early.stderr
+    audit = json.loads(runner.invoke(app, db + ["audit", "log", "--format", "json"]).stdout)
+    assert [(a["action"], a["entity"], a["reason"], a["detail"]) for a in audit if a["action"] in ("leave", "unleave")] == [
+        ("leave", "member", "转往县城第三党支部", {"left_on": "2026-06-18", "left_reason": "转出"}),
+        ("unleave", "member", "登记错人", {"was_left_on": "2026-06-18", "was_left_reason": "转出"})]
+    table = runner.invoke(app, db + ["audit", "log", "--format", "csv"]).stdout
+    assert "登记离开" in table and "撤销离开" in table
+
+
+def test_a_branch_whose_members_left_counts_the_roster_it_has(town: Store, rules):
+    """Members who left counted as full members for good: a branch down to six kept owing monthly 支委会."""
+    as_of = date(2026, 11, 25)
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    committee = {f.period for f in _overdue(town, rules, as_of, BRANCH) if f.obligation == "branch_committee"}
+    assert "2026-10" in committee
+    for i in (6, 7, 8, 9):       # ten full members, four leave in August: six are fewer than seven (条例 第八条)
+        membership.leave_member(town, "ZZ1", f"党员第一党支部{i}", date(2026, 8, 3), "转出", None)
+    stored = {m.name: (m.left_on, m.left_reason) for m in town.members() if m.name.startswith("党员第一党支部")}
+    assert stored["党员第一党支部6"] == (date(2026, 8, 3), "转出") and stored["党员第一党支部5"] == (None, None)
+    committee = {f.period for f in _overdue(town, rules, as_of, BRANCH) if f.obligation == "branch_committee"}
+    assert "2026-10" not in committee
+    # A view of a day before they left still sees them.
+    before = {f.period for f in _overdue(town, rules, date(2026, 7, 31), BRANCH) if f.obligation == "branch_committee"}
+    assert "2026-06" in before
+
+
+def test_a_meeting_after_a_member_left_neither_lists_them_nor_expects_them(town: Store, rules, tmp_path: Path):
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    membership.leave_member(town, "ZZ1", "党员第一党支部9", date(2026, 5, 20), "去世", None)
+    header = "党组织,类型,日期,参会人员,主题,记录人,书记签字,记录人签字,图片\n"
+    present = "、".join(f"党员第一党支部{i}" for i in range(1, 6))
+    rows = [f"ZZ1,党员大会,2026-03-10,{present}、党员第一党支部9,学习,陶英,是,是,a.jpg",      # before: on the roster
+            f"ZZ1,党员大会,2026-06-10,{present},学习,陶英,是,是,a.jpg"]
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", header + "\n".join(rows)))
+    assert result.added == 2
+    versions = [town.record_versions(i)[-1] for i in result.ids]
+    assert sorted((v["held_on"], v["expected"], v["present"]) for v in versions) == [
+        (date(2026, 3, 10), 10, 6), (date(2026, 6, 10), 9, 5)]      # 党员大会: full members of the day's roster
+    late = write_csv(tmp_path / "late.csv", header + f"ZZ1,主题党日,2026-07-10,{present}、党员第一党支部9,学习,陶英,是,是,a.jpg")
+    try:
+        importing.import_records(town, rules, late)
+    except InputError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("a member who had left was taken as attending")
+    assert "late.csv 第2行「参会人员」列" in message
+    assert f"「党员第一党支部9」已于 2026-05-20 离开「{BRANCH}」，不在会议当日的花名册上" in message
+    mobile_report = write_csv(tmp_path / "m.csv", "党组织,类型,日期,党员\nZZ1,流动党员汇报,2026-07-01,党员第一党支部9")
+    try:
+        importing.import_records(town, rules, mobile_report)
+    except InputError as exc:
+        assert "第2行「党员」列" in str(exc) and "已于 2026-05-20 离开" in str(exc)
+    else:
+        raise AssertionError("a report of a member who had left was taken")
+
+
+def test_member_views_leave_out_who_left(town: Store, rules, tmp_path: Path):
+    """The six-month watch, mobile members, unpaid dues and the roster indicators listed a member who had left, for good."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    as_of = date(2026, 11, 20)
+    header = "党组织,类型,日期,参会人员,主题,记录人,书记签字,记录人签字,图片\n"
+    everyone_but_one = "、".join(f"党员第一党支部{i}" for i in range(0, 10))      # 党员第一党支部10, the probationary one, never comes
+    rows = [f"ZZ1,主题党日,2026-{m:02d}-10,{everyone_but_one},学习,陶英,是,是,a.jpg" for m in range(1, 11)]
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", header + "\n".join(rows)))
+    dues = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"党员第一党支部{i},ZZ1,2026-10,10,2026-10-08" for i in range(0, 11))
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", dues))
+
+    def watched() -> set[str]:
+        return {r.member for r in membership.member_watch(town, BRANCH, as_of) if r.level}
+
+    assert watched() == {"党员第一党支部10"}
+
+    def overdue_watch() -> list:
+        return [f.obligation for f in _overdue(town, rules, as_of, BRANCH) if f.member == "党员第一党支部10" and f.obligation.endswith("_watch")]
+
+    assert overdue_watch() == ["absence_watch"]
+    assert {r.member for r in membership.mobile_list(town, BRANCH, as_of)} == {MOBILE}
+    assert {r["member"] for r in membership.unpaid(town, BRANCH, as_of)} == {f"党员第一党支部{i}" for i in range(11)}
+    membership.leave_member(town, "ZZ1", "党员第一党支部10", date(2026, 10, 28), "停止党籍", None)
+    membership.leave_member(town, "ZZ1", MOBILE, date(2026, 11, 3), "转出", None)
+    assert watched() == set()
+    assert membership.mobile_list(town, BRANCH, as_of) == []
+    # November's dues: owed by who left in November, not by who left in October.
+    assert {r["member"] for r in membership.unpaid(town, BRANCH, as_of)} == {f"党员第一党支部{i}" for i in range(10)}
+    found = {r.org: r for r in membership.indicators(town, "图河镇党委", as_of)}
+    assert found[BRANCH].members == 9
+    # Overdue's own watch too: its 提请支部审查 item of the member gone (their dues up to October stay owed).
+    assert overdue_watch() == []
+
+
+def test_a_roster_file_marks_members_who_left(town: Store, rules, tmp_path: Path):
+    """A township's yearly roster update (党内统计) names who left: one `member leave` a member was the only way."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    body = ("姓名,党组织,入党日期,离开日期,离开原因\n"
+            f"党员第一党支部1,{BRANCH},,2026-04-02,转出\n"
+            f"周九,{BRANCH},1990-07-01,2025-12-01,去世\n"          # back-loaded with the records of a year he was on it
+            f"党员第一党支部2,{BRANCH},,,\n")
+    result = importing.import_members(town, write_csv(tmp_path / "m.csv", body))
+    assert (result.added, result.updated, result.unchanged) == (1, 1, 1)
+    left = {m.name: (m.left_on, m.left_reason) for m in town.members() if m.left_on}
+    assert left == {"党员第一党支部1": (date(2026, 4, 2), "转出"), "周九": (date(2025, 12, 1), "去世")}
+    # The same file again changes nothing; a blank cell keeps the day, as it keeps every other value.
+    again = importing.import_members(town, write_csv(tmp_path / "m2.csv", body.replace("2026-04-02,转出", ",")))
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 3)
+    assert {m.name for m in town.members() if m.left_on} == {"党员第一党支部1", "周九"}
+    for row, said in ((f"党员第一党支部3,{BRANCH},,2026-04-02,", "第2行「离开原因」列：离开日期和离开原因须同时填写"),
+                      (f"党员第一党支部3,{BRANCH},,,转出", "第2行「离开日期」列：离开日期和离开原因须同时填写"),
+                      (f"党员第一党支部3,{BRANCH},,2026-04-02,调走", "第2行「离开原因」列：值「调走」：离开原因应为 转出、去世、出党、停止党籍、其他 之一"),
+                      (f"党员第一党支部3,{BRANCH},,2099-04-02,转出", "第2行「离开日期」列：值「2099-04-02」：日期晚于今天"),
+                      (f"党员第一党支部3,{BRANCH},2001-07-01,2000-04-02,转出",
+                       "第2行「离开日期」列：值「2000-04-02」：离开日期早于入党日期 2001-07-01")):
+        bad = write_csv(tmp_path / "bad.csv", "姓名,党组织,入党日期,离开日期,离开原因\n" + row)
+        try:
+            importing.import_members(town, bad)
+        except InputError as exc:
+            assert said in str(exc), (row, str(exc))
+        else:
+            raise AssertionError(row)
+    assert {m.name for m in town.members() if m.left_on} == {"党员第一党支部1", "周九"}     # nothing half-written
