@@ -161,12 +161,19 @@ def test_an_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Sto
     supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     item = next(r for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.period == "2026-09")
     assert item.matter == "支委会 2026年9月 逾期未完成" and item.measure.startswith("查明未开展支委会的原因")
-    _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-09-28,5,2,研究,是,是,,", "short.csv")
+    short = importing.import_records(busy_town, rules, write_csv(tmp_path / "short.csv", "党组织,类型,日期,应到,实到,主题,书记签字,记录人签字\n"
+                                                                  f"{BRANCH},支委会,2026-09-28,5,2,研究,是,是"))
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     now = busy_town.rectification(item.id)
     found = next(f for f in november.gaps if f.obligation == "branch_committee" and f.period == "2026-09")
     assert found.status == "invalid" and now.closed_on is None
     assert now.matter == "支委会 2026年9月 无效（人数不足、逾期录入）" and now.measure.startswith("到会人数须超过应到人数的半数")
+    # Its record voided, the period is missed again, and the item says so (it kept saying 无效).
+    [record_id] = short.ids
+    busy_town.void_record(record_id, "录错支部")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    again = busy_town.rectification(item.id)
+    assert (again.matter, again.measure, again.closed_on) == (item.matter, item.measure, None)
 
 
 def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):

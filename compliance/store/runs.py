@@ -14,6 +14,7 @@ from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, sele
 
 from compliance import model
 from compliance.evaluate import Finding
+from compliance.report.labels import STATUS_LABELS
 from compliance.store.scope import BATCH, Days, in_scope
 from compliance.store.sql import IN_LIMIT, Columns, chunks
 
@@ -283,11 +284,12 @@ class SupervisionQueries:
             reopened: list[dict[str, Any]] = []
             scope_path = conn.execute(select(ORG.c.path).where(ORG.c.id == scope_org_id)).scalar_one()
             auto_closed = _auto_closed(conn, scope_path)
+            said_invalid = _said_invalid(conn, scope_path)
             while rows := list(islice(items, WRITE_BLOCK)):
                 ledger.insert([(r["gap_key"], r["org_id"], r["obligation"], r["period"], r["member"], r["group_name"],
                                 r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
                                 opened_on(as_of), created_at(stamp)) for r in rows])
-                reopened += _renew(conn, rows, run_id, as_of, auto_closed)
+                reopened += _renew(conn, rows, run_id, as_of, auto_closed, said_invalid)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
@@ -412,8 +414,20 @@ def _auto_closed(conn: Any, scope_path: str) -> dict[str, tuple[int, date, str]]
     return {key: (item_id, closed_on, note) for key, item_id, closed_on, note in conn.execute(query)}
 
 
+# How an item's matter says its period is invalid (its status label, `ledger_item`).
+INVALID_MATTER = f" {STATUS_LABELS['invalid']}"
+
+
+def _said_invalid(conn: Any, scope_path: str) -> set[str]:
+    """Return the gap keys of the scope's open items whose matter says their period is invalid, in one statement."""
+    r = RECTIFICATION.c
+    query = (select(r.gap_key).select_from(RECTIFICATION.join(ORG, ORG.c.id == r.org_id))
+             .where(in_scope(scope_path), r.closed_on.is_(None), r.matter.contains(INVALID_MATTER, autoescape=True)))
+    return set(conn.execute(query).scalars())
+
+
 def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
-           auto_closed: dict[str, tuple[int, date, str]]) -> list[dict[str, Any]]:
+           auto_closed: dict[str, tuple[int, date, str]], said_invalid: Collection[str] = ()) -> list[dict[str, Any]]:
     """Bring the ledger items of a run's gaps (`rows`, as `ledger_item` makes them) up to what the run found; return those reopened.
 
     An item a run closed (made good, or owed no more; `auto_closed`, read once for the scope) whose
@@ -421,8 +435,10 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
     exemption was withdrawn, is opened again by this run, with this run's matter, measure and
     deadline; what it was closed on and why goes to the run's audit entry. An item closed by hand
     (回头看) stays closed. An open item whose gap is now an invalid period (a meeting entered late,
-    short of its quorum) takes the matter and measure of that: the bulletin and its ledger say the
-    same. One statement each a block, whatever the number of items (tests/test_scale.py).
+    short of its quorum) takes the matter and measure of that, and one that said invalid
+    (`said_invalid`, read once for the scope) takes those of a missed period when its record was
+    voided: the bulletin and its ledger say the same. One statement each a block, whatever the
+    number of items (tests/test_scale.py).
     """
     r = RECTIFICATION.c
     again = [(row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed]
@@ -436,7 +452,7 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
         for row, _ in again:
             del auto_closed[row["gap_key"]]
     invalid = [{"key": row["gap_key"], "new_matter": row["matter"], "new_measure": row["measure"]}
-               for row in rows if row.get("status") == "invalid"]
+               for row in rows if row.get("status") == "invalid" or row["gap_key"] in said_invalid]
     if invalid:
         conn.execute(update(RECTIFICATION).where(r.gap_key == bindparam("key"), r.closed_on.is_(None), r.matter != bindparam("new_matter"))
                      .values(matter=bindparam("new_matter"), measure=bindparam("new_measure")), invalid)
