@@ -48,9 +48,12 @@ def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | Non
     """
     if left is None:
         return periods
-    if ob.from_joining_month:
-        return [p for p in periods if p.start < left]
-    return [p for p in periods if p.end < left]
+    return [p for p in periods if owed_before_leaving(ob, p.start, p.end, left)]
+
+
+def owed_before_leaving(ob: Obligation, start: date, end: date, left: date) -> bool:
+    """Return whether a member who left the roster on `left` owes the period of `ob` from `start` to `end` (`owed_while_on_roster`)."""
+    return start < left if ob.from_joining_month else end < left
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,17 @@ class OrgFacts:
     full_members: int = 0
     groups: tuple[str, ...] = ()
     members: tuple[MemberRef, ...] = ()
+    # Members who left the roster (see `orgs.org_facts`): the days full members left, in order (those
+    # not among `full_members`); the day a committee derived from the roster ended, its full members
+    # fewer than seven; and the party groups all of whose members left, with the day the last did.
+    full_left: tuple[date, ...] = ()
+    committee_until: date | None = None
+    groups_until: tuple[tuple[str, date], ...] = ()
+
+    def full_on(self, day: date) -> int:
+        """Return the number of full members on the roster on `day` (`full_members` and those who left after it)."""
+        left = self.full_left
+        return self.full_members + len(left) - bisect_right(left, day) if left else self.full_members
 
     @cached_property
     def starts(self) -> date | None:
@@ -136,7 +150,7 @@ def record_problems(record: Record, obligation: Obligation, period: Period, org:
         else:
             expected = record.expected
             if expected is None and obligation.quorum == "full_members":
-                expected = org.full_members or None
+                expected = org.full_on(record.held_on) or None
             if expected is None:
                 flags.append("no_attendance")
             elif record.present * obligation.quorum_share[1] + obligation.quorum_share[2] <= expected * obligation.quorum_share[0]:
@@ -176,7 +190,7 @@ def record_valid(record: Record, obligation: Obligation, period: Period, org: Or
     if obligation.quorum and record.present is not None:
         expected = record.expected
         if expected is None and obligation.quorum == "full_members":
-            expected = org.full_members or None
+            expected = org.full_on(day) or None
         if expected is not None and (record.present * obligation.quorum_share[1] + obligation.quorum_share[2]
                                      <= expected * obligation.quorum_share[0]):
             return False
@@ -576,7 +590,10 @@ def _judge_versions(catalog: Catalog, org: OrgFacts, newest: Obligation, until: 
     ob: Obligation | None = newest
     while ob is not None:
         if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
-            periods, on_time = _series(catalog, ob, first, last, until)
+            # A committee that ended owes the periods that began before it did.
+            ended = org.committee_until if ob.requires_committee else None
+            periods, on_time = _series(catalog, ob, first, last, until if ended is None or (until is not None and until < ended)
+                                       else ended)
             if periods:
                 findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
                                                bare_met, paid if (newest.counts or newest.slug) == DUES else None))
@@ -674,10 +691,15 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
         by_group: dict[str | None, list[Record]] = defaultdict(list)
         for r in kind_records:
             by_group[r.group].append(r)
-        for group in org.groups:
+        spans: list[tuple[str, date | None]] = [(group, None) for group in org.groups]
+        if org.groups_until:
+            spans = sorted(spans + list(org.groups_until))
+        for group, until in spans:
             mine = by_group.get(group, [])
             days = [r.held_on for r in mine]
-            found.extend(_judge_each(org, ob, periods, mine, days, as_of, catalog, keep, group=group, on_time=on_time,
+            # A group whose members all left owes the periods that began before the last of them did.
+            owed, owed_on_time = (periods, on_time) if until is None else ([p for p in periods if p.start < until], None)
+            found.extend(_judge_each(org, ob, owed, mine, days, as_of, catalog, keep, group=group, on_time=owed_on_time,
                                      bare_met=bare_met))
     elif ob.per == "member" and ob.min_hours:
         hours = _Hours(by_kind, min(p.start for p in periods), max(p.end for p in periods))

@@ -322,6 +322,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     seen: dict[tuple[int, str], int] = {}
     touched: set[int] = set()          # organizations whose roster the file changes
     new, updates, result = [], [], ImportResult()
+    left: list[tuple[int, str, date, str | None]] = []     # who the file says left, for the audit entry
     share = sharing()
     for number, values in table.rows:
         name = parse_text(values.get("name"))
@@ -361,12 +362,23 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         key = (org.id, name)
         old = current.get(*key)
         joined, born = row["joined"] or (old and old.joined), row["born"] or (old and old.born)
-        # A member leaves on a day for a reason (`member leave`): one without the other is refused unless they have left already.
-        if (row["left_on"] is None) != (row["left_reason"] is None) and not (old and old.left_on):
+        # A member leaves on a day for a reason (`member leave`): both or neither. One who has left
+        # keeps the day and reason the audit log has: changed only through `member unleave`.
+        if old is not None and old.left_on is not None and (row["left_on"] or row["left_reason"]) and \
+                (row["left_on"] or old.left_on, row["left_reason"] or old.left_reason) != (old.left_on, old.left_reason):
+            problems.add(number, "left_on" if row["left_on"] else "left_reason", values.get("left_on") or values.get("left_reason"),
+                         f"「{name}」已登记于 {old.left_on.isoformat()} 离开（{old.left_reason}）；如登记有误，请先用 member unleave 撤销")
+        elif (row["left_on"] is None) != (row["left_reason"] is None):
             column = "left_reason" if row["left_on"] else "left_on"
             problems.add(number, column, None, "离开日期和离开原因须同时填写")
-        if row["left_on"] and joined and row["left_on"] < joined:
-            problems.add(number, "left_on", values.get("left_on"), f"离开日期早于入党日期 {joined.isoformat()}")
+        left_on = row["left_on"] or (old and old.left_on)
+        if left_on and joined and left_on < joined:
+            problems.add(number, "left_on" if row["left_on"] else "joined", values.get("left_on" if row["left_on"] else "joined"),
+                         f"离开日期 {left_on.isoformat()} 早于入党日期 {joined.isoformat()}")
+        elif row["left_on"] and old is not None and old.left_on is None and \
+                (named := store.records_naming(org.id, old.id, name, row["left_on"])):
+            from compliance.membership import records_after_leaving      # it builds on this module
+            problems.add(number, "left_on", values.get("left_on"), records_after_leaving(name, row["left_on"], named))
         if (row["joined"] or row["born"]) and joined and born and \
                 (joined.year - born.year, joined.month, joined.day) < (ADULT, born.month, born.day):
             # 党章第一条: 年满十八岁 (the day's order compared by hand: a province's roster is a million rows).
@@ -376,6 +388,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
             continue
         seen[key] = number
+        if row["left_on"] and not (old and old.left_on):
+            left.append((org.id, name, row["left_on"], row["left_reason"]))
         if old is None:
             # Kept as a tuple of NEW_MEMBER_FIELDS: a province's new roster as dicts took 600 MB.
             # Values that repeat from row to row (groups, dates, gender) are held once.
@@ -396,7 +410,10 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     problems.raise_if_any()
     if actor is not None:
         require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
-    store.add_members(NEW_MEMBER_FIELDS, new, updates, file_meta(path, table), org_ids=touched)
+    meta = file_meta(path, table)
+    if left:
+        meta["left"] = [list(who) for who in left]      # (organization id, name, day, reason) of each
+    store.add_members(NEW_MEMBER_FIELDS, new, updates, meta, org_ids=touched)
     return result
 
 
@@ -649,6 +666,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             row["member_id"] = member_id
     if row["counterpart"] and row["counterpart"] not in members:
         problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
+    elif row["counterpart"] and row["counterpart"] in gone:
+        problems.add(number, "counterpart", row["counterpart"], _gone_words([row["counterpart"]], gone, org.path))
     elif row["counterpart"] and row["counterpart"] == member_name:
         problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
     if row["group_name"] and members and row["group_name"] not in ctx.rosters.groups.get(org.id, ()):

@@ -334,16 +334,25 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
     note = note.strip() if note and note.strip() else None
     if note is not None and len(note) > REASON_LIMIT:
         raise InputError(f"--note：说明过长（{len(note)} 字），最多 {REASON_LIMIT} 字")
+    if named := store.records_naming(org.id, member.id, member.name, day):
+        raise InputError(f"--date：{records_after_leaving(member.name, day, named)}")
     if not store.set_member_left(member.id, org.id, day, reason, note or reason):
         raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
     return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason}
+
+
+def records_after_leaving(name: str, day: date, named: list[tuple[int, date]]) -> str:
+    """Say that records of `day` or later (`Store.records_naming`) name a member said to have left on `day`."""
+    shown = "、".join(str(record_id) for record_id, _ in named[:10]) + (f" 等{len(named)}条" if len(named) > 10 else "")
+    return (f"「{name}」在 {day.isoformat()} 当天或之后的记录中仍被列为参会、请假、谈话对象或汇报人（记录 {shown}，"
+            f"最晚 {named[-1][1].isoformat()}）；请核对离开日期，或先更正、作废这些记录（record correct / record void）")
 
 
 def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Actor | None = None) -> dict[str, Any]:
     """Put back on the roster a member marked as having left by mistake; the audit log keeps what was undone and why."""
     org = store.index_around(org_ref).resolve(org_ref)
     if actor is not None:
-        require_write(store, actor, "leave", [org.path])
+        require_write(store, actor, "unleave", [org.path])
     member = _roster_member(store, org, name)
     reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
     if member.left_on is None:
@@ -438,6 +447,10 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             continue
         month = problems.parse(number, values, "month", _month)
         amount = problems.parse(number, values, "amount", _amount)
+        left = rosters.left.get(found.id, {}).get(name or "")
+        if month and left is not None and month > f"{left:%Y-%m}":
+            problems.add(number, "month", values.get("month"), f"「{name}」已于 {left.isoformat()} 离开「{found.path}」，"
+                                                                "离开当月以后的党费不在本支部交纳")
         if values.get("amount") is None:
             problems.add(number, "amount", None, "金额不能为空")
         paid_on = problems.parse(number, values, "paid_on", parse_date) or today

@@ -152,19 +152,49 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
     """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions).
 
     Members who had left the roster by `as_of` (by now when None) count neither as full members
-    nor for the party groups; they are among its members, each with the day they left, for
-    the periods they still owed.
+    nor for the party groups from the day they left: a committee the roster implied, or a party
+    group, whose members left owes the periods that began before they did, and a meeting of a
+    day before they left is judged on the full members of that day (`OrgFacts.full_on`). They
+    are among its members, each with the day they left, for the periods they still owed.
     """
-    staying = [m for m in members if m.left_on is None or (as_of is not None and as_of < m.left_on)]
-    full = sum(1 for m in staying if m.status == "正式")
-    has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
-    groups = tuple(sorted({m.group_name for m in staying if m.group_name}))
+    def left(m: MemberRow) -> date | None:
+        """Return the day `m` left, when it is known by `as_of`: a view of a day before it does not know it."""
+        return m.left_on if m.left_on is not None and (as_of is None or m.left_on <= as_of) else None
+
+    gone = [m for m in members if left(m) is not None]
+    if not gone:
+        full = sum(1 for m in members if m.status == "正式")
+        has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
+        groups = tuple(sorted({m.group_name for m in members if m.group_name}))
+        full_left: tuple[date, ...] = ()
+        committee_until = None
+        groups_until: tuple[tuple[str, date], ...] = ()
+    else:
+        staying = [m for m in members if left(m) is None]
+        full = sum(1 for m in staying if m.status == "正式")
+        full_left = tuple(sorted(m.left_on for m in gone if m.status == "正式" and m.left_on is not None))
+        # A committee the roster implies (seven full members) ends the day the seventh-last of them leaves.
+        ever = full + len(full_left)
+        committee_until = None
+        if org.has_committee is not None:
+            has_committee = org.has_committee
+        else:
+            has_committee = ever >= COMMITTEE_MIN_FULL_MEMBERS
+            if has_committee and full < COMMITTEE_MIN_FULL_MEMBERS:
+                committee_until = full_left[ever - COMMITTEE_MIN_FULL_MEMBERS]
+        groups = tuple(sorted({m.group_name for m in staying if m.group_name}))
+        ended: dict[str, date] = {}
+        for m in gone:
+            if m.group_name and m.group_name not in groups and m.left_on is not None:
+                ended[m.group_name] = max(ended.get(m.group_name, m.left_on), m.left_on)
+        groups_until = tuple(sorted(ended.items()))
     exemptions = exemptions or {}
-    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), m.left_on)
+    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), left(m))
                  for m in sorted(members, key=lambda m: m.name))
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
         tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,
         secretary=None if org.secretary_vacant else org.secretary,
-        full_members=full, groups=groups, members=refs,
+        full_members=full, groups=groups, members=refs, full_left=full_left, committee_until=committee_until,
+        groups_until=groups_until,
     )

@@ -279,9 +279,10 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
            unrelated: frozenset[str]) -> AloneRecord:
     found = evaluate_org(catalog, facts, [record], date(record.held_on.year, 1, 1), as_of, as_of, skip=unrelated)
     short = None
-    if record.expected is not None and record.expected < facts.full_members and any(
+    full = facts.full_on(record.held_on)       # the full members of the meeting's day
+    if record.expected is not None and record.expected < full and any(
             ob.quorum == "full_members" and (ob.counts or ob.slug) == record.kind for ob in catalog.obligations):
-        short = (record.expected, facts.full_members)
+        short = (record.expected, full)
     member = record.member
     not_mobile = None
     if member is not None and not any(m.mobile for m in members if m.name == member):
@@ -295,7 +296,7 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
         if "no_quorum" in lacking.flags and record.present is not None:
             ob = catalog.version_at(lacking.obligation, parse_period_key(lacking.period)[0])
             if ob is not None:
-                due, roster = (record.expected, False) if record.expected is not None else (facts.full_members, True)
+                due, roster = (record.expected, False) if record.expected is not None else (full, True)
                 short_of[(lacking.obligation, lacking.period)] = (record.present, due, roster, ob.quorum_share)
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
     counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}

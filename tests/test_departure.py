@@ -77,7 +77,7 @@ def test_a_branch_whose_members_left_counts_the_roster_it_has(town: Store, rules
     stored = {m.name: (m.left_on, m.left_reason) for m in town.members() if m.name.startswith("党员第一党支部")}
     assert stored["党员第一党支部6"] == (date(2026, 8, 3), "转出") and stored["党员第一党支部5"] == (None, None)
     committee = {f.period for f in _overdue(town, rules, as_of, BRANCH) if f.obligation == "branch_committee"}
-    assert "2026-10" not in committee
+    assert "2026-10" not in committee and {"2026-07", "2026-08"} <= committee      # owed while it had its committee
     # A view of a day before they left still sees them.
     before = {f.period for f in _overdue(town, rules, date(2026, 7, 31), BRANCH) if f.obligation == "branch_committee"}
     assert "2026-06" in before
@@ -158,6 +158,11 @@ def test_a_roster_file_marks_members_who_left(town: Store, rules, tmp_path: Path
     assert (result.added, result.updated, result.unchanged) == (1, 1, 1)
     left = {m.name: (m.left_on, m.left_reason) for m in town.members() if m.left_on}
     assert left == {"党员第一党支部1": (date(2026, 4, 2), "转出"), "周九": (date(2025, 12, 1), "去世")}
+    entry = json.loads(next(e for e in reversed(town.audit_log()) if e.action == "import").detail)
+    branch_id = next(o.id for o in town.orgs() if o.path == BRANCH)
+    assert entry["left"] == [[branch_id, "党员第一党支部1", "2026-04-02", "转出"], [branch_id, "周九", "2025-12-01", "去世"]]
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "主题党日", "date": "2026-03-05", "topic": "学习", "photos": "a.jpg",
+                                       "attendees": "党员第一党支部4、党员第一党支部5"})
     # The same file again changes nothing; a blank cell keeps the day, as it keeps every other value.
     again = importing.import_members(town, write_csv(tmp_path / "m2.csv", body.replace("2026-04-02,转出", ",")))
     assert (again.added, again.updated, again.unchanged) == (0, 0, 3)
@@ -167,7 +172,15 @@ def test_a_roster_file_marks_members_who_left(town: Store, rules, tmp_path: Path
                       (f"党员第一党支部3,{BRANCH},,2026-04-02,调走", "第2行「离开原因」列：值「调走」：离开原因应为 转出、去世、出党、停止党籍、其他 之一"),
                       (f"党员第一党支部3,{BRANCH},,2099-04-02,转出", "第2行「离开日期」列：值「2099-04-02」：日期晚于今天"),
                       (f"党员第一党支部3,{BRANCH},2001-07-01,2000-04-02,转出",
-                       "第2行「离开日期」列：值「2000-04-02」：离开日期早于入党日期 2001-07-01")):
+                       "第2行「离开日期」列：值「2000-04-02」：离开日期 2000-04-02 早于入党日期 2001-07-01"),
+                      # One who has left: the day and reason change through `member unleave` (audited) only.
+                      (f"党员第一党支部1,{BRANCH},,2026-05-02,转出", "第2行「离开日期」列：值「2026-05-02」：「党员第一党支部1」已登记于 "
+                                                                   "2026-04-02 离开（转出）；如登记有误，请先用 member unleave 撤销"),
+                      (f"党员第一党支部1,{BRANCH},,,去世", "第2行「离开原因」列：值「去世」：「党员第一党支部1」已登记于 2026-04-02 离开（转出）"),
+                      (f"党员第一党支部1,{BRANCH},2026-06-01,,", "第2行「入党日期」列：值「2026-06-01」：离开日期 2026-04-02 早于入党日期 2026-06-01"),
+                      # Records of the day or later name them.
+                      (f"党员第一党支部4,{BRANCH},,2026-03-01,转出",
+                       "第2行「离开日期」列：值「2026-03-01」：「党员第一党支部4」在 2026-03-01 当天或之后的记录中仍被列为参会")):
         bad = write_csv(tmp_path / "bad.csv", "姓名,党组织,入党日期,离开日期,离开原因\n" + row)
         try:
             importing.import_members(town, bad)
@@ -176,3 +189,60 @@ def test_a_roster_file_marks_members_who_left(town: Store, rules, tmp_path: Path
         else:
             raise AssertionError(row)
     assert {m.name for m in town.members() if m.left_on} == {"党员第一党支部1", "周九"}     # nothing half-written
+
+
+def test_the_ledger_items_of_a_member_who_left_are_owed_no_more(town: Store, rules, tmp_path: Path):
+    """A run closed the six-month item of a member who left as 已补录有效记录, and kept last year's items of periods they no longer owed open for good."""
+    from compliance.supervision import supervise
+    from compliance.store.runs import NOT_OWED_NOTE
+
+    header = "党组织,类型,日期,参会人员,主题,记录人,书记签字,记录人签字,图片\n"
+    everyone_but_one = "、".join(f"党员第一党支部{i}" for i in range(1, 10))      # the mobile member reports where they live
+    rows = [f"ZZ1,主题党日,{y}-{m:02d}-10,{everyone_but_one},学习,陶英,是,是,a.jpg" for y in (2025, 2026) for m in range(1, 13)
+            if (y, m) <= (2026, 10)]
+    town.clock = lambda: datetime(2026, 12, 20, 10, tzinfo=TZ)
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", header + "\n".join(rows)))
+    town.clock = lambda: datetime(2025, 12, 26, 10, tzinfo=TZ)
+    supervise(town, rules, "图河镇党委", "2025-12", date(2025, 12, 26))
+    town.clock = lambda: datetime(2026, 11, 26, 10, tzinfo=TZ)
+    supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 26))
+    mine = [r for r in town.rectifications() if r.member in (MOBILE, "党员第一党支部10") and r.closed_on is None]
+    reports = [next(r for r in mine if r.member == MOBILE and r.period == period) for period in ("2025-H1", "2026-H1")]   # last year's, this year's
+    watch = next(r for r in mine if r.member == "党员第一党支部10" and r.obligation == "absence_watch")
+    membership.leave_member(town, "ZZ1", MOBILE, date(2025, 6, 20), "转出", None)
+    membership.leave_member(town, "ZZ1", "党员第一党支部10", date(2026, 11, 10), "停止党籍", None)
+    town.clock = lambda: datetime(2026, 11, 27, 10, tzinfo=TZ)
+    supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 27))
+    for item in (*reports, watch):
+        now = town.rectification(item.id)
+        assert (now.closed_on, now.close_note) == (date(2026, 11, 27), NOT_OWED_NOTE), item
+
+
+def test_what_names_a_member_after_they_left_is_refused_and_so_is_leaving_before_it(town: Store, rules, tmp_path: Path):
+    """A leave dated before meetings that list the member made those records uncorrectable; dues and talks after it were taken."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    talk = importing.log_record(town, rules, {"org": BRANCH, "kind": "谈心谈话", "date": "2026-09-25", "member": "党员第一党支部2",
+                                              "counterpart": "党员第一党支部3", "topic": "谈心"})
+    try:
+        membership.leave_member(town, "ZZ1", "党员第一党支部3", date(2026, 9, 15), "转出", None)
+    except InputError as exc:
+        assert str(exc) == (f"--date：「党员第一党支部3」在 2026-09-15 当天或之后的记录中仍被列为参会、请假、谈话对象或汇报人（记录 {talk.ids[0]}，"
+                            "最晚 2026-09-25）；请核对离开日期，或先更正、作废这些记录（record correct / record void）")
+    else:
+        raise AssertionError("left before a talk that names them")
+    membership.leave_member(town, "ZZ1", "党员第一党支部3", date(2026, 9, 26), "转出", None)
+    try:
+        importing.log_record(town, rules, {"org": BRANCH, "kind": "谈心谈话", "date": "2026-10-05", "member": "党员第一党支部2",
+                                           "counterpart": "党员第一党支部3", "topic": "谈心"})
+    except InputError as exc:
+        assert "「党员第一党支部3」已于 2026-09-26 离开" in str(exc) and "--counterpart" in str(exc)
+    else:
+        raise AssertionError("a talk with a member who had left")
+    dues = "姓名,党组织,月份,金额,交纳日期\n" + "党员第一党支部3,ZZ1,2026-09,10,2026-09-20\n党员第一党支部3,ZZ1,2026-10,10,2026-10-08"
+    try:
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", dues))
+    except InputError as exc:
+        assert "d.csv 第3行「月份」列：值「2026-10」：「党员第一党支部3」已于 2026-09-26 离开" in str(exc)
+    else:
+        raise AssertionError("dues for a month after they left")
+    assert membership.import_dues(town, write_csv(tmp_path / "d2.csv", dues.rsplit("\n", 1)[0])) == 1     # the month they left

@@ -526,6 +526,24 @@ def test_a_member_who_left_owes_dues_to_the_month_they_left_and_other_periods_en
     assert [f.period for f in findings(rules, [], first="2026-01-01", org=on_last) if f.obligation == "mobile_report"] == []
 
 
+def test_a_branch_judges_each_meeting_and_period_on_the_roster_of_its_day(rules):
+    """Members who left in August made a June 党员大会 with 5 of 10 present valid, and its groups' and committee's past periods go."""
+    left = date(2026, 8, 3)
+    org = replace(BRANCH, full_members=6, full_left=(left,) * 4, committee_until=left, groups=("第一党小组",),
+                  groups_until=(("第二党小组", date(2026, 5, 20)),))
+    congress = [rec("party_congress", "2026-06-10", present=5), rec("party_congress", "2026-09-10", present=4)]
+    found = findings(rules, congress, org=org)
+    assert one(found, "party_congress", "2026-Q2").status == "invalid"       # 5 of the 10 of June: not more than half
+    assert one(found, "party_congress", "2026-Q3").status == "met"           # 4 of the 6 of September
+    assert org.full_on(date(2026, 8, 2)) == 10 and org.full_on(left) == 6
+    committee = sorted(f.period for f in found if f.obligation == "branch_committee")
+    assert committee == [f"2026-{m:02d}" for m in range(1, 9)]              # August began before the committee ended
+    second = sorted(f.period for f in found if f.obligation == "group_meeting" and f.group == "第二党小组")
+    assert second == [f"2026-{m:02d}" for m in range(1, 6)]
+    first = sorted(f.period for f in found if f.obligation == "group_meeting" and f.group == "第一党小组")
+    assert first == sorted(f.period for f in findings(rules, []) if f.obligation == "group_meeting" and f.group == "第一党小组")
+
+
 def test_record_valid_agrees_with_record_problems(rules):
     """Every obligation of every catalog, around its periods' windows, with every kind of attendance and lecturer."""
     from compliance.evaluate import record_problems, record_valid

@@ -114,7 +114,7 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
 @member_app.command("import")
 @fails_cleanly
 def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
-    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别）。"""
+    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因）。"""
     store, actor = session()
     _report_import("党员", importing.import_members(store, file, actor))
 

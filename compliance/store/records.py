@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, func, insert, or_, select, tuple_, update
 
 from compliance import model
 from compliance.errors import DatabaseError, InputError, NotFound
@@ -70,6 +70,23 @@ class RecordQueries:
         if not rows:
             raise NotFound(f"没有编号为 {record_id} 的记录")
         return rows
+
+    def records_naming(self, org_id: int, member_id: int, name: str, since: date) -> list[tuple[int, date]]:
+        """Return (record id, day held) of an organization's current records held on or after `since` that name a member.
+
+        A record names them as its member, its talk's other party, or in its lists of attendees
+        and of the excused (names joined by 、, matched whole).
+        """
+        r = RECORD.c
+        query = (select(r.record_id, r.held_on, r.member_id, r.counterpart, r.attendees, r.excused)
+                 .where(r.org_id == org_id, r.held_on >= since, r.superseded_at.is_(None), r.voided_at.is_(None),
+                        or_(r.member_id == member_id, r.counterpart == name, r.attendees.contains(name, autoescape=True),
+                            r.excused.contains(name, autoescape=True)))
+                 .order_by(r.held_on, r.record_id))
+        with self.engine.connect() as conn:
+            return [(record_id, held_on) for record_id, held_on, member, counterpart, attendees, excused in conn.execute(query)
+                    if member == member_id or counterpart == name or name in (attendees or "").split("、")
+                    or name in (excused or "").split("、")]
 
     def record_orgs(self, record_ids: Iterable[int]) -> dict[int, int]:
         """Return the organization id of each of `record_ids` that has a current version (not voided)."""
