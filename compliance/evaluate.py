@@ -714,8 +714,8 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             if ob.members == "mobile" and not m.mobile:
                 continue
             exempt = _exemption(org, ob, m.joined, m.exemptions)
-            owed = len(owed_while_on_roster(ob, periods, m.left))       # periods are in order: those owed come first
-            for i, p in enumerate(periods[:owed]):
+            owing = len(owed_while_on_roster(ob, periods, m.left))       # periods are in order: those owed come first
+            for i, p in enumerate(periods[:owing]):
                 if exempt(p):
                     judged.append((m, p, "exempt"))
                 elif about is None or about[i].get(m.name, 0.0) < plenty:
