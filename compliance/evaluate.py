@@ -41,10 +41,11 @@ class MemberRef(NamedTuple):
 def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | None) -> list[Period]:
     """Return the periods of `ob` a member who left the roster on `left` owes: those before it (all when None).
 
-    A member owes a monthly obligation from the month they joined (`from_joining_month`, dues)
-    up to the month they left, that one included, as they owe the month they joined; any
-    other (a half-year report, a year's 学时) only for the periods that ended before they left:
-    one they left in is owed where they went, or no more.
+    A member owes a monthly obligation owed from the month of joining (`from_joining_month`,
+    dues) for every month whose first day they were on the roster: the month they left in
+    too, unless they left on its first day (a member moving between branches pays each month
+    once, where they were as it began); any other (a half-year report, a year's 学时) only for
+    the periods that ended before they left: one they left in is owed where they went, or no more.
     """
     if left is None:
         return periods

@@ -368,8 +368,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                 (row["left_on"] or old.left_on, row["left_reason"] or old.left_reason) != (old.left_on, old.left_reason):
             problems.add(number, "left_on" if row["left_on"] else "left_reason", values.get("left_on") or values.get("left_reason"),
                          f"「{name}」已登记于 {old.left_on.isoformat()} 离开（{old.left_reason}）；如登记有误，请先用 member unleave 撤销")
-        elif (row["left_on"] is None) != (row["left_reason"] is None):
-            column = "left_reason" if row["left_on"] else "left_on"
+        elif (values.get("left_on") is None) != (values.get("left_reason") is None):     # blank cells, not bad ones
+            column = "left_reason" if values.get("left_on") is not None else "left_on"
             problems.add(number, column, None, "离开日期和离开原因须同时填写")
         left_on = row["left_on"] or (old and old.left_on)
         if left_on and joined and left_on < joined:

@@ -336,16 +336,23 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
         raise InputError(f"--note：说明过长（{len(note)} 字），最多 {REASON_LIMIT} 字")
     if named := store.records_naming(org.id, member.id, member.name, day):
         raise InputError(f"--date：{records_after_leaving(member.name, day, named)}")
+    last_owed = f"{day - timedelta(days=1):%Y-%m}"
+    if later := sorted(month for month in store.dues_paid([member.id]).get(member.id, {}) if month > last_owed):
+        raise InputError(f"--date：「{member.name}」已交纳 {'、'.join(later[:6])}{' 等' if len(later) > 6 else ''} 的党费，"
+                         f"按离开日期 {day.isoformat()}，这些月份不在本支部交纳；请核对离开日期，或先撤销这些党费（dues void）")
     if not store.set_member_left(member.id, org.id, day, reason, note or reason):
         raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
-    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason}
+    # An 应到 stored with a list of attendees was the roster's then, this member among them.
+    counted = store.listed_meetings(org.id, day)
+    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason, "counted": counted}
 
 
 def records_after_leaving(name: str, day: date, named: list[tuple[int, date]]) -> str:
     """Say that records of `day` or later (`Store.records_naming`) name a member said to have left on `day`."""
-    shown = "、".join(str(record_id) for record_id, _ in named[:10]) + (f" 等{len(named)}条" if len(named) > 10 else "")
+    ids = sorted(record_id for record_id, _ in named)
+    shown = "、".join(map(str, ids[:10])) + (f" 等{len(ids)}条" if len(ids) > 10 else "")
     return (f"「{name}」在 {day.isoformat()} 当天或之后的记录中仍被列为参会、请假、谈话对象或汇报人（记录 {shown}，"
-            f"最晚 {named[-1][1].isoformat()}）；请核对离开日期，或先更正、作废这些记录（record correct / record void）")
+            f"最晚 {max(held for _, held in named).isoformat()}）；请核对离开日期，或先更正、作废这些记录（record correct / record void）")
 
 
 def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Actor | None = None) -> dict[str, Any]:
@@ -448,9 +455,10 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         month = problems.parse(number, values, "month", _month)
         amount = problems.parse(number, values, "amount", _amount)
         left = rosters.left.get(found.id, {}).get(name or "")
-        if month and left is not None and month > f"{left:%Y-%m}":
+        # Owed for each month whose first day they were on the roster (`owed_while_on_roster`).
+        if month and left is not None and month > f"{left - timedelta(days=1):%Y-%m}":
             problems.add(number, "month", values.get("month"), f"「{name}」已于 {left.isoformat()} 离开「{found.path}」，"
-                                                                "离开当月以后的党费不在本支部交纳")
+                                                                f"{month} 的党费不在本支部交纳")
         if values.get("amount") is None:
             problems.add(number, "amount", None, "金额不能为空")
         paid_on = problems.parse(number, values, "paid_on", parse_date) or today

@@ -189,6 +189,13 @@ def test_a_roster_file_marks_members_who_left(town: Store, rules, tmp_path: Path
         else:
             raise AssertionError(row)
     assert {m.name for m in town.members() if m.left_on} == {"党员第一党支部1", "周九"}     # nothing half-written
+    # A day that is no date is that one error, not also "both or neither" (the try-out).
+    try:
+        importing.import_members(town, write_csv(tmp_path / "bad.csv", f"姓名,党组织,离开日期,离开原因\n党员第一党支部3,{BRANCH},2026-11-31,转出"))
+    except InputError as exc:
+        assert "第2行「离开日期」列：值「2026-11-31」" in str(exc) and "须同时填写" not in str(exc)
+    else:
+        raise AssertionError("2026-11-31")
 
 
 def test_the_ledger_items_of_a_member_who_left_are_owed_no_more(town: Store, rules, tmp_path: Path):
@@ -246,3 +253,49 @@ def test_what_names_a_member_after_they_left_is_refused_and_so_is_leaving_before
     else:
         raise AssertionError("dues for a month after they left")
     assert membership.import_dues(town, write_csv(tmp_path / "d2.csv", dues.rsplit("\n", 1)[0])) == 1     # the month they left
+
+
+def test_a_member_owes_the_months_whose_first_day_they_were_on_the_roster(town: Store, rules, tmp_path: Path, runner):
+    """Leaving on the 1st of a month left that month owed and payable, though the README said the month left in is owed (try-out)."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    dues = "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(f"党员第一党支部{i},ZZ1,2026-{m:02d},10,2026-{m:02d}-05"
+                                                    for i in (1, 2) for m in (7, 8, 9))
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", dues))
+    try:
+        membership.leave_member(town, "ZZ1", "党员第一党支部1", date(2026, 8, 1), "转出", None)
+    except InputError as exc:
+        assert str(exc) == ("--date：「党员第一党支部1」已交纳 2026-08、2026-09 的党费，按离开日期 2026-08-01，这些月份不在本支部交纳；"
+                            "请核对离开日期，或先撤销这些党费（dues void）")
+    else:
+        raise AssertionError("left before months they paid for")
+    membership.leave_member(town, "ZZ1", "党员第一党支部1", date(2026, 10, 1), "转出", None)       # October: owed where they went
+    membership.leave_member(town, "ZZ1", "党员第一党支部2", date(2026, 10, 2), "转出", None)       # October: owed here
+    months = {(f.member, f.period) for f in _overdue(town, rules, date(2026, 11, 25), BRANCH) if f.obligation == "dues"}
+    assert ("党员第一党支部1", "2026-10") not in months and ("党员第一党支部2", "2026-10") in months
+    assert ("党员第一党支部2", "2026-11") not in months
+    late = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部1,ZZ1,2026-10,10,2026-10-05"
+    try:
+        membership.import_dues(town, write_csv(tmp_path / "late.csv", late))
+    except InputError as exc:
+        assert "第2行「月份」列：值「2026-10」：「党员第一党支部1」已于 2026-10-01 离开" in str(exc) and "2026-10 的党费不在本支部交纳" in str(exc)
+    else:
+        raise AssertionError("dues of a month they no longer owe")
+    assert membership.import_dues(town, write_csv(tmp_path / "ok.csv", late.replace("党员第一党支部1", "党员第一党支部2"))) == 1
+
+
+def test_member_leave_points_out_the_meetings_whose_roster_count_included_the_member(runner, tmp_path: Path):
+    """A 党员大会 logged with a list before a late leave kept the 应到 of the roster it was logged with (try-out)."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))]).exit_code == 0
+    members = "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 10, 1, groups=2, mobile=1)
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+    logged = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-10-20", "--topic", "学习",
+                                      "--attendee", "、".join(f"党员第一党支部{i}" for i in range(1, 5))])
+    assert logged.exit_code == 0, logged.output
+    done = runner.invoke(app, db + ["member", "leave", "党员第一党支部9", "--org", "ZZ1", "--date", "2026-10-01", "--reason", "去世"],
+                         terminal_width=300)
+    assert done.exit_code == 0, done.output
+    assert "提示：2026-10-01 及以后已登记的会议记录 1 填有参会名单和应到人数" in done.stdout and "record correct 编号 --expected" in done.stdout
+    quiet = runner.invoke(app, db + ["member", "leave", "党员第一党支部8", "--org", "ZZ1", "--date", "2026-10-21", "--reason", "转出"])
+    assert quiet.exit_code == 0 and "提示：" not in quiet.stdout

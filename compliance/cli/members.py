@@ -199,8 +199,13 @@ def member_leave(name: str = typer.Argument(..., metavar="姓名", help="党员�
     assert left_on
     done = membership.leave_member(store, org, name, left_on, reason.strip(), note, actor)
     console.print(f"已登记离开：{done['member']}（{done['org']}）{done['left_on']} {done['reason']}；"
-                  "此后不计入应到人数、六个月提示和党费，当月及以前的党费、此前已结束各期的事项仍照常检查",
+                  "此后不计入应到人数、六个月提示和党费，离开前各月的党费和此前已结束各期的事项仍照常检查",
                   markup=False, soft_wrap=True)
+    if counted := done["counted"]:
+        shown = "、".join(map(str, counted[:10])) + (f" 等{len(counted)}条" if len(counted) > 10 else "")
+        console.print(f"提示：{done['left_on']} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册计算的，"
+                      "其中仍包含此人，请用 record correct 编号 --expected 人数 --reason 原因 更正", style="yellow", markup=False,
+                      soft_wrap=True)
 
 
 @member_app.command("unleave")

@@ -88,6 +88,14 @@ class RecordQueries:
                     if member == member_id or counterpart == name or name in (attendees or "").split("、")
                     or name in (excused or "").split("、")]
 
+    def listed_meetings(self, org_id: int, since: date) -> list[int]:
+        """Return the ids of an organization's current records held on or after `since` with a list of attendees and an 应到, in order."""
+        r = RECORD.c
+        query = (select(r.record_id).where(r.org_id == org_id, r.held_on >= since, r.superseded_at.is_(None), r.voided_at.is_(None),
+                                           r.attendees.is_not(None), r.expected.is_not(None)).order_by(r.record_id))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def record_orgs(self, record_ids: Iterable[int]) -> dict[int, int]:
         """Return the organization id of each of `record_ids` that has a current version (not voided)."""
         found: dict[int, int] = {}
