@@ -36,25 +36,31 @@ class MemberRef(NamedTuple):
     joined: date | None = None
     exemptions: tuple[tuple[date, date], ...] = ()   # approved: illness, abroad with approval
     left: date | None = None         # the day they left the roster (transferred out, died...)
+    arrived: date | None = None      # the day they came onto it (transferred in)
 
 
-def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | None) -> list[Period]:
-    """Return the periods of `ob` a member who left the roster on `left` owes: those before it (all when None).
+def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | None,
+                         arrived: date | None = None) -> list[Period]:
+    """Return the periods of `ob` a member on the roster from `arrived` until `left` owes (all when both are None).
 
     A member owes a monthly obligation owed from the month of joining (`from_joining_month`,
     dues) for every month whose first day they were on the roster: the month they left in
     too, unless they left on its first day (a member moving between branches pays each month
     once, where they were as it began); any other (a half-year report, a year's 学时) only for
     the periods that ended before they left: one they left in is owed where they went, or no more.
+    A member who arrived on a day owes, in turn, the months that began on the roster, and the
+    other periods that ended on it: one they arrived in is theirs here.
     """
-    if left is None:
+    if left is None and arrived is None:
         return periods
-    return [p for p in periods if owed_before_leaving(ob, p.start, p.end, left)]
+    return [p for p in periods if owed_on_roster(ob, p.start, p.end, left, arrived)]
 
 
-def owed_before_leaving(ob: Obligation, start: date, end: date, left: date) -> bool:
-    """Return whether a member who left the roster on `left` owes the period of `ob` from `start` to `end` (`owed_while_on_roster`)."""
-    return start < left if ob.from_joining_month else end < left
+def owed_on_roster(ob: Obligation, start: date, end: date, left: date | None, arrived: date | None) -> bool:
+    """Return whether a member on the roster from `arrived` until `left` owes the period of `ob` from `start` to `end` (`owed_while_on_roster`)."""
+    if ob.from_joining_month:
+        return (left is None or start < left) and (arrived is None or arrived <= start)
+    return (left is None or end < left) and (arrived is None or arrived <= end)
 
 
 @dataclass(frozen=True)
@@ -73,23 +79,31 @@ class OrgFacts:
     full_members: int = 0
     groups: tuple[str, ...] = ()
     members: tuple[MemberRef, ...] = ()
-    # Members who left the roster (see `orgs.org_facts`): the days full members left, in order (those
-    # not among `full_members`); the day a committee derived from the roster ended, its full members
-    # fewer than seven; and the party groups all of whose members left, with the day the last did.
-    full_left: tuple[date, ...] = ()
-    committee_until: date | None = None
+    # Members who came onto the roster or left it (see `orgs.org_facts`): the full members who did,
+    # each as (day arrived, day left), and the number of the others (`full_on`); whether a committee
+    # is the roster's, seven full members, each period by its first day; and the party groups all of
+    # whose members left, with the day the last did.
+    full_moved: tuple[tuple[date | None, date | None], ...] = ()
+    full_steady: int = 0
+    committee_by_roster: bool = False
     groups_until: tuple[tuple[str, date], ...] = ()
 
     def full_on(self, day: date) -> int:
-        """Return the number of full members on the roster on `day` (`full_members` and those who left after it)."""
-        left = self.full_left
-        return self.full_members + len(left) - bisect_right(left, day) if left else self.full_members
+        """Return the number of full members on the roster on `day` (`full_members` when none came or left)."""
+        if not self.full_moved:
+            return self.full_members
+        return self.full_steady + sum(1 for arrived, left in self.full_moved
+                                      if (arrived is None or arrived <= day) and (left is None or day < left))
 
     @cached_property
     def starts(self) -> date | None:
         """Return the first day the organization owes anything: founded or tracked, the later."""
         days = [d for d in (self.founded, self.tracked_from) if d]
         return max(days) if days else None
+
+
+# A branch with fewer full members than this has no committee (条例 第八条).
+COMMITTEE_MIN_FULL_MEMBERS = 7
 
 
 class Record(NamedTuple):
@@ -591,10 +605,11 @@ def _judge_versions(catalog: Catalog, org: OrgFacts, newest: Obligation, until: 
     ob: Obligation | None = newest
     while ob is not None:
         if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
-            # A committee that ended owes the periods that began before it did.
-            ended = org.committee_until if ob.requires_committee else None
-            periods, on_time = _series(catalog, ob, first, last, until if ended is None or (until is not None and until < ended)
-                                       else ended)
+            periods, on_time = _series(catalog, ob, first, last, until)
+            if ob.requires_committee and org.committee_by_roster:
+                # A committee of the roster's: owed for the periods that began with seven full members on it.
+                periods = [p for p in periods if org.full_on(p.start) >= COMMITTEE_MIN_FULL_MEMBERS]
+                on_time = _on_time_days(periods)
             if periods:
                 findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
                                                bare_met, paid if (newest.counts or newest.slug) == DUES else None))
@@ -715,8 +730,10 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             if ob.members == "mobile" and not m.mobile:
                 continue
             exempt = _exemption(org, ob, m.joined, m.exemptions)
-            owing = len(owed_while_on_roster(ob, periods, m.left))       # periods are in order: those owed come first
-            for i, p in enumerate(periods[:owing]):
+            moved = m.left is not None or m.arrived is not None
+            for i, p in enumerate(periods):
+                if moved and not owed_on_roster(ob, p.start, p.end, m.left, m.arrived):
+                    continue
                 if exempt(p):
                     judged.append((m, p, "exempt"))
                 elif about is None or about[i].get(m.name, 0.0) < plenty:
@@ -739,8 +756,8 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
                 continue
             since = min((r.held_on for r in consent if r.member in (None, "", m.name)), default=None)
             mine_periods, mine_on_time = _quarterly(periods, since), on_time if since is None else None
-            if m.left is not None:
-                mine_periods, mine_on_time = owed_while_on_roster(ob, mine_periods, m.left), None
+            if m.left is not None or m.arrived is not None:
+                mine_periods, mine_on_time = owed_while_on_roster(ob, mine_periods, m.left, m.arrived), None
             met: set[int] | None = None
             mine = by_member.get(m.name, [])
             if paid is not None and (payments := paid.get(m.name)):

@@ -41,7 +41,7 @@ MEMBER_COLUMNS = [
     Column("姓名", "name", True), Column("党组织", "org", True, 1000), Column("党小组", "group"),
     Column("类别", "status"), Column("流动党员", "mobile"), Column("联系人", "liaison"),
     Column("入党日期", "joined"), Column("出生日期", "born"), Column("性别", "gender"),
-    Column("离开日期", "left_on"), Column("离开原因", "left_reason"),
+    Column("离开日期", "left_on"), Column("离开原因", "left_reason"), Column("转入日期", "arrived_on"),
 ]
 RECORD_COLUMNS = [
     Column("党组织", "org", True, 1000), Column("类型", "kind", True), Column("日期", "date", True),
@@ -349,12 +349,13 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             "gender": parse_text(values.get("gender")),
             "left_on": problems.parse(number, values, "left_on", parse_date),
             "left_reason": parse_text(values.get("left_reason")),
+            "arrived_on": problems.parse(number, values, "arrived_on", parse_date),
         }
         if row["gender"] not in (None, "男", "女"):
             problems.add(number, "gender", row["gender"], "性别应为「男」或「女」")
         if row["left_reason"] is not None and row["left_reason"] not in LEAVE_REASONS:
             problems.add(number, "left_reason", row["left_reason"], f"离开原因应为 {'、'.join(LEAVE_REASONS)} 之一")
-        for column in ("joined", "born", "left_on"):
+        for column in ("joined", "born", "left_on", "arrived_on"):
             if row[column] and row[column] > today:
                 problems.add(number, column, values.get(column), "日期晚于今天")
         if row["joined"] and row["joined"] < PARTY_FOUNDED:
@@ -372,7 +373,13 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             column = "left_reason" if values.get("left_on") is not None else "left_on"
             problems.add(number, column, None, "离开日期和离开原因须同时填写")
         left_on = row["left_on"] or (old and old.left_on)
-        if left_on and joined and left_on < joined:
+        arrived = row["arrived_on"] or (old and old.arrived_on)
+        if row["arrived_on"] and joined and row["arrived_on"] < joined:
+            problems.add(number, "arrived_on", values.get("arrived_on"), f"转入日期早于入党日期 {joined.isoformat()}")
+        if left_on and arrived and left_on <= arrived:
+            problems.add(number, "left_on" if row["left_on"] else "arrived_on", values.get("left_on" if row["left_on"] else "arrived_on"),
+                         f"离开日期 {left_on.isoformat()} 不晚于转入日期 {arrived.isoformat()}")
+        elif left_on and joined and left_on < joined:
             problems.add(number, "left_on" if row["left_on"] else "joined", values.get("left_on" if row["left_on"] else "joined"),
                          f"离开日期 {left_on.isoformat()} 早于入党日期 {joined.isoformat()}")
         elif row["left_on"] and old is not None and old.left_on is None and \
@@ -395,7 +402,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             # Values that repeat from row to row (groups, dates, gender) are held once.
             new.append((org.id, name, share(row["group_name"]), row["status"] or "正式", bool(row["mobile"]),
                         share(row["liaison"]), share(row["joined"]), share(row["born"]), share(row["gender"]),
-                        row["left_on"], row["left_reason"]))
+                        row["left_on"], row["left_reason"], share(row["arrived_on"])))
             touched.add(org.id)
             result.added += 1
         else:
@@ -418,7 +425,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
 
 
 NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaison", "joined", "born", "gender", "left_on",
-                     "left_reason")
+                     "left_reason", "arrived_on")
 
 
 def record_identity(org_id: int, kind: str, held_on: date, group: str | None, member_id: int | None, topic: str | None) -> str:
@@ -467,26 +474,32 @@ class Rosters:
         self.names: dict[int, dict[str, int]] = {}
         self.groups: dict[int, set[str]] = {}
         self.full_members: dict[int, set[str]] = {}
-        self.left: dict[int, dict[str, date]] = {}       # the few who left a roster, the day they did
+        # The few who came onto a roster or left it: (day arrived, day left), either None.
+        self.moved: dict[int, dict[str, tuple[date | None, date | None]]] = {}
         self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
-    def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None]]) -> None:
-        for member_id, org_id, name, group, status, left_on in members:
+    def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None, date | None]]) -> None:
+        for member_id, org_id, name, group, status, left_on, arrived_on in members:
             self.names.setdefault(org_id, {})[name] = member_id
             if group:
                 self.groups.setdefault(org_id, set()).add(group)
             if status == "正式":
                 self.full_members.setdefault(org_id, set()).add(name)
-            if left_on is not None:
-                self.left.setdefault(org_id, {})[name] = left_on
+            if left_on is not None or arrived_on is not None:
+                self.moved.setdefault(org_id, {})[name] = (arrived_on, left_on)
 
     def _clear(self) -> None:
-        for read in (self.names, self.groups, self.full_members, self.left):
+        for read in (self.names, self.groups, self.full_members, self.moved):
             read.clear()
 
-    def gone(self, org_id: int, day: date) -> dict[str, date]:
-        """Return the members of an organization's roster (read by `of`) who had left it by `day`, to the day they left."""
-        return {name: left for name, left in self.left.get(org_id, {}).items() if left <= day}
+    def gone(self, org_id: int, day: date) -> dict[str, tuple[date | None, date | None]]:
+        """Return the members of an organization's roster (read by `of`) not on it on `day`, to (day arrived, day left): not yet come, or left."""
+        return {name: (arrived, left) for name, (arrived, left) in self.moved.get(org_id, {}).items()
+                if (left is not None and left <= day) or (arrived is not None and day < arrived)}
+
+    def left(self, org_id: int, name: str) -> date | None:
+        """Return the day a member of an organization's roster (read by `of`) left it; None when they have not."""
+        return self.moved.get(org_id, {}).get(name, (None, None))[1]
 
     def of(self, org_id: int) -> dict[str, int]:
         """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
@@ -494,10 +507,16 @@ class Rosters:
         return self.names.get(org_id, {})
 
 
-def _gone_words(names: list[str], gone: dict[str, date], org_path: str) -> str:
-    """Say that `names` had left the roster of `org_path` by the record's day (`Rosters.gone`)."""
-    return "、".join(f"「{n}」已于 {gone[n].isoformat()} 离开「{org_path}」" for n in names) + \
-        "，不在会议当日的花名册上（member leave 登记；如登记有误，可用 member unleave 撤销）"
+def _gone_words(names: list[str], gone: dict[str, tuple[date | None, date | None]], org_path: str, day: date) -> str:
+    """Say that `names` were not on the roster of `org_path` on `day` (`Rosters.gone`): they had left it, or came later."""
+    said = []
+    for n in names:
+        arrived, left = gone[n]
+        if left is not None and left <= day:
+            said.append(f"「{n}」已于 {left.isoformat()} 离开「{org_path}」")
+        else:
+            said.append(f"「{n}」于 {arrived.isoformat() if arrived else ''} 才转入「{org_path}」")
+    return "、".join(said) + "，不在会议当日的花名册上"
 
 
 class _StoredMembers:
@@ -628,7 +647,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)
-    gone = ctx.rosters.gone(org.id, held_on) if ctx.rosters.left else {}
+    gone = ctx.rosters.gone(org.id, held_on) if ctx.rosters.moved else {}
     listed = None
     for column in ("attendees", "excused"):
         if row[column]:
@@ -638,7 +657,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
                 unknown = [n for n in names if n not in members]
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员")
             elif gone and (left := [n for n in names if n in gone]):
-                problems.add(number, column, row[column], _gone_words(left, gone, org.path))
+                problems.add(number, column, row[column], _gone_words(left, gone, org.path, held_on))
             row[column] = "、".join(names)
             if column == "attendees" and names:
                 listed = known
@@ -661,13 +680,13 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         if member_id is None:
             problems.add(number, "member", member_name, f"不是「{org.path}」的党员")
         elif member_name in gone:
-            problems.add(number, "member", member_name, _gone_words([member_name], gone, org.path))
+            problems.add(number, "member", member_name, _gone_words([member_name], gone, org.path, held_on))
         else:
             row["member_id"] = member_id
     if row["counterpart"] and row["counterpart"] not in members:
         problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
     elif row["counterpart"] and row["counterpart"] in gone:
-        problems.add(number, "counterpart", row["counterpart"], _gone_words([row["counterpart"]], gone, org.path))
+        problems.add(number, "counterpart", row["counterpart"], _gone_words([row["counterpart"]], gone, org.path, held_on))
     elif row["counterpart"] and row["counterpart"] == member_name:
         problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
     if row["group_name"] and members and row["group_name"] not in ctx.rosters.groups.get(org.id, ()):

@@ -42,6 +42,11 @@ class MemberInfo(NamedTuple):
     liaison: str | None = None
     joined: date | None = None
     exemptions: tuple[tuple[date, date], ...] = ()
+    counted_from: date | None = None      # a member transferred in: the first day of their first month here
+
+    def since(self) -> date | None:
+        """Return the day the member's months count from on this roster: their first month here, else their 入党日期."""
+        return self.counted_from or self.joined
 
 
 class WatchRow(NamedTuple):
@@ -294,7 +299,8 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
     no listed meeting in November wiped out its members' runs, and closed their ledger items).
     `absent` is `a.absent()` of the member's organization, when the caller has it.
     """
-    first = month_index(max(since, m.joined) if m.joined else since)
+    start = m.since()
+    first = month_index(max(since, start) if start else since)
     exempt = _exempt_months(m.exemptions) if m.exemptions else set()
     found = []
     if a is not None and a.listed:
@@ -390,7 +396,7 @@ def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_
             continue
         a = seen.get(m.org_id)
         last = a.last(m.name) if a else None
-        reference = last or m.joined
+        reference = last or m.since()
         lost = reference is None or as_of - reference > LOST_CONTACT
         rows.append(MobileRow(m.org, m.name, m.liaison, last, lost))
     return rows

@@ -88,11 +88,12 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
     exemptions = store.scope_exemptions(root, ids, known_at)
     day = on_roster or until
     for org in orgs:
-        rows = [m for m in roster.take(org.id) if m.left_on is None or (day is not None and day < m.left_on)]
+        rows = [m for m in roster.take(org.id) if (m.left_on is None or (day is not None and day < m.left_on))
+                and (m.arrived_on is None or day is None or m.arrived_on <= day)]
         if not rows:
             continue
         members = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
-                              tuple(exemptions.get(m.id, ()))) for m in rows]
+                              tuple(exemptions.get(m.id, ())), m.counted_from() if m.arrived_on else None) for m in rows]
         paid: dict[int, dict[str, date]] = {}
         for p in payments.take(org.id):
             paid.setdefault(p.member_id, {})[p.month] = p.paid_on
@@ -226,7 +227,8 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
                 paid = o.paid.get(m.id, {})
                 if current in paid:
                     continue
-                owed = max(first, first_owed_month(o.starts) if o.starts else first, m.joined.replace(day=1) if m.joined else first)
+                start = m.since()
+                owed = max(first, first_owed_month(o.starts) if o.starts else first, start.replace(day=1) if start else first)
                 if owed > as_of.replace(day=1):
                     continue     # the organization owes nothing yet this month
                 ended = consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 0
@@ -315,15 +317,52 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
     """Mark a member as having left the branch's roster on `day`; their row and records stay.
 
     From that day they count neither in the roster's quorums nor for its committee or groups;
-    they owe dues up to that month and other periods that ended before it, and the six-month
-    watch no longer lists them.
+    they owe dues for the months whose first day they were on it and other periods that ended
+    before it, and the six-month watch no longer lists them.
     """
     org = store.index_around(org_ref).resolve(org_ref)
     if actor is not None:
         require_write(store, actor, "leave", [org.path])
-    member = _roster_member(store, org, name)
     if reason not in LEAVE_REASONS:
         raise InputError(f"--reason：「{reason}」不是离开原因，应为 {'、'.join(LEAVE_REASONS)} 之一")
+    member, note = _may_leave(store, org, name, day, note)
+    if not store.set_member_left(member.id, org.id, day, reason, note or reason):
+        raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
+    # An 应到 stored with a list of attendees was the roster's then, this member among them.
+    counted = store.listed_meetings(org.id, day)
+    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason, "counted": counted}
+
+
+def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: date, group: str | None = None,
+                    note: str | None = None, actor: Actor | None = None) -> dict[str, Any]:
+    """Move a member to another organization's roster in this database on `day` (组织关系转接): they leave this one (转出) and arrive there.
+
+    Each month is owed once, where they were as it began, and each other period where they were
+    as it ended (`owed_while_on_roster`); their records stay where they were held.
+    """
+    index = store.index_around(org_ref)
+    org = index.resolve(org_ref)
+    target = store.index_around(to_ref).resolve(to_ref)
+    if actor is not None:
+        require_write(store, actor, "transfer", [org.path, target.path])
+    if target.id == org.id:
+        raise InputError(f"--to：「{target.path}」就是党员现在的党组织")
+    if target.type != "党支部":
+        raise InputError(f"--to：「{target.path}」是{target.type}，党员只能转入党支部")
+    member, note = _may_leave(store, org, name, day, note)
+    if any(m.name == member.name for m in store.members([target.id])):
+        raise InputError(f"--to：「{target.path}」的花名册上已有「{member.name}」，未转接；如是同一人，请用 member leave 登记其离开本支部")
+    group = group.strip() if group and group.strip() else None
+    new_id = store.transfer_member(member.id, org.id, target.id, day, group, note or f"转往{target.path}")
+    if new_id is None:
+        raise InputError(f"「{member.name}」的离开已由他人同时登记，未转接")
+    return {"org": org.path, "to": target.path, "member": member.name, "day": day.isoformat(),
+            "counted": store.listed_meetings(org.id, day)}
+
+
+def _may_leave(store: Store, org: OrgRow, name: str, day: date, note: str | None) -> tuple[MemberRow, str | None]:
+    """Return the member `name` of `org`'s roster and the note stripped, if they may leave it on `day`; else an InputError saying why."""
+    member = _roster_member(store, org, name)
     if member.left_on is not None:
         raise InputError(f"「{member.name}」已于 {member.left_on.isoformat()} 离开「{org.path}」（{member.left_reason}），未重复登记；"
                          "如登记有误，请先用 member unleave 撤销")
@@ -331,6 +370,8 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
         raise InputError(f"--date：{day.isoformat()} 晚于今天（{store.today().isoformat()}），离开须在办理后登记")
     if member.joined is not None and day < member.joined:
         raise InputError(f"--date：{day.isoformat()} 早于「{member.name}」的入党日期 {member.joined.isoformat()}")
+    if member.arrived_on is not None and day <= member.arrived_on:
+        raise InputError(f"--date：{day.isoformat()} 不晚于「{member.name}」转入「{org.path}」的日期 {member.arrived_on.isoformat()}")
     note = note.strip() if note and note.strip() else None
     if note is not None and len(note) > REASON_LIMIT:
         raise InputError(f"--note：说明过长（{len(note)} 字），最多 {REASON_LIMIT} 字")
@@ -340,11 +381,7 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
     if later := sorted(month for month in store.dues_paid([member.id]).get(member.id, {}) if month > last_owed):
         raise InputError(f"--date：「{member.name}」已交纳 {'、'.join(later[:6])}{' 等' if len(later) > 6 else ''} 的党费，"
                          f"按离开日期 {day.isoformat()}，这些月份不在本支部交纳；请核对离开日期，或先撤销这些党费（dues void）")
-    if not store.set_member_left(member.id, org.id, day, reason, note or reason):
-        raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
-    # An 应到 stored with a list of attendees was the roster's then, this member among them.
-    counted = store.listed_meetings(org.id, day)
-    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason, "counted": counted}
+    return member, note
 
 
 def records_after_leaving(name: str, day: date, named: list[tuple[int, date]]) -> str:
@@ -454,10 +491,13 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             continue
         month = problems.parse(number, values, "month", _month)
         amount = problems.parse(number, values, "amount", _amount)
-        left = rosters.left.get(found.id, {}).get(name or "")
+        arrived, left = rosters.moved.get(found.id, {}).get(name or "", (None, None))
         # Owed for each month whose first day they were on the roster (`owed_while_on_roster`).
         if month and left is not None and month > f"{left - timedelta(days=1):%Y-%m}":
             problems.add(number, "month", values.get("month"), f"「{name}」已于 {left.isoformat()} 离开「{found.path}」，"
+                                                                f"{month} 的党费不在本支部交纳")
+        elif month and arrived is not None and month < f"{arrived.replace(day=28) + timedelta(days=4) if arrived.day > 1 else arrived:%Y-%m}":
+            problems.add(number, "month", values.get("month"), f"「{name}」于 {arrived.isoformat()} 转入「{found.path}」，"
                                                                 f"{month} 的党费不在本支部交纳")
         if values.get("amount") is None:
             problems.add(number, "amount", None, "金额不能为空")

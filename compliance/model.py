@@ -59,6 +59,7 @@ class Member(SQLModel, table=True):
     created_at: datetime
     left_on: date | None = None         # left the roster (transferred out, died...) on this day
     left_reason: str | None = Field(default=None, max_length=16)
+    arrived_on: date | None = None      # came onto this roster on this day (transferred in); None: on it from the start
 
 
 class Record(SQLModel, table=True):

@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Iterable, NamedTuple
 
 from compliance.errors import NotFound
-from compliance.evaluate import MemberRef, OrgFacts
+from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, MemberRef, OrgFacts
 
-# A branch with fewer full members than this has no committee (条例 第八条).
-COMMITTEE_MIN_FULL_MEMBERS = 7
 
 
 @dataclass(frozen=True)
@@ -57,10 +55,19 @@ class MemberRow(NamedTuple):
     gender: str | None = None
     left_on: date | None = None
     left_reason: str | None = None
+    arrived_on: date | None = None
 
     def on_roster(self, day: date) -> bool:
-        """Return whether the member is on the roster on `day`: not yet left (they leave on their day)."""
-        return self.left_on is None or day < self.left_on
+        """Return whether the member is on the roster on `day`: arrived by then, not yet left (they leave on their day)."""
+        return (self.left_on is None or day < self.left_on) and (self.arrived_on is None or self.arrived_on <= day)
+
+    def counted_from(self) -> date | None:
+        """Return the day the member's months count from here: their 入党日期, or the first month that began on this roster."""
+        arrived = self.arrived_on
+        if arrived is None:
+            return self.joined
+        start = arrived if arrived.day == 1 else (arrived.replace(day=28) + timedelta(days=4)).replace(day=1)
+        return max(start, self.joined) if self.joined else start
 
 
 NEAR_SHOWN = 5         # candidates a "not found" names
@@ -151,50 +158,51 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
               exemptions: dict[int, list[tuple[date, date]]] | None = None, as_of: date | None = None) -> OrgFacts:
     """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions).
 
-    Members who had left the roster by `as_of` (by now when None) count neither as full members
-    nor for the party groups from the day they left: a committee the roster implied, or a party
-    group, whose members left owes the periods that began before they did, and a meeting of a
-    day before they left is judged on the full members of that day (`OrgFacts.full_on`). They
-    are among its members, each with the day they left, for the periods they still owed.
+    The roster is that of `as_of` (of now when None): a member who had left it by then, or
+    arrives later, counts neither as a full member nor for the party groups. Each meeting is
+    judged on the full members of its day (`OrgFacts.full_on`); a committee the roster implies
+    (seven full members) is owed each period that began with seven on it; a party group whose
+    members all left owes the periods that began before the last did. The members who came or
+    left are among its members, each with their days, for the periods they owe.
     """
     def left(m: MemberRow) -> date | None:
         """Return the day `m` left, when it is known by `as_of`: a view of a day before it does not know it."""
         return m.left_on if m.left_on is not None and (as_of is None or m.left_on <= as_of) else None
 
-    gone = [m for m in members if left(m) is not None]
-    if not gone:
-        full = sum(1 for m in members if m.status == "正式")
+    moved = [m for m in members if left(m) is not None or m.arrived_on is not None]
+    groups_until: tuple[tuple[str, date], ...] = ()
+    full_moved: tuple[tuple[date | None, date | None], ...] = ()
+    if not moved:
+        full = steady = sum(1 for m in members if m.status == "正式")
         has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
         groups = tuple(sorted({m.group_name for m in members if m.group_name}))
-        full_left: tuple[date, ...] = ()
-        committee_until = None
-        groups_until: tuple[tuple[str, date], ...] = ()
     else:
-        staying = [m for m in members if left(m) is None]
+        day = as_of or date.max
+        staying = [m for m in members if (m.arrived_on is None or m.arrived_on <= day) and left(m) is None]
         full = sum(1 for m in staying if m.status == "正式")
-        full_left = tuple(sorted(m.left_on for m in gone if m.status == "正式" and m.left_on is not None))
-        # A committee the roster implies (seven full members) ends the day the seventh-last of them leaves.
-        ever = full + len(full_left)
-        committee_until = None
+        steady = sum(1 for m in members if m.status == "正式" and m.arrived_on is None and left(m) is None)
+        full_moved = tuple(sorted(((m.arrived_on, left(m)) for m in moved if m.status == "正式"),
+                                  key=lambda span: (span[0] or date.min, span[1] or date.max)))
         if org.has_committee is not None:
             has_committee = org.has_committee
         else:
-            has_committee = ever >= COMMITTEE_MIN_FULL_MEMBERS
-            if has_committee and full < COMMITTEE_MIN_FULL_MEMBERS:
-                committee_until = full_left[ever - COMMITTEE_MIN_FULL_MEMBERS]
+            # Seven on the roster on any day known: each period is then judged by its first day.
+            counts = [full] + [steady + sum(1 for a, l in full_moved if (a is None or a <= d) and (l is None or d < l))
+                               for d in {a for a, _ in full_moved if a} | {l - timedelta(days=1) for _, l in full_moved if l}]
+            has_committee = max(counts) >= COMMITTEE_MIN_FULL_MEMBERS
         groups = tuple(sorted({m.group_name for m in staying if m.group_name}))
         ended: dict[str, date] = {}
-        for m in gone:
-            if m.group_name and m.group_name not in groups and m.left_on is not None:
-                ended[m.group_name] = max(ended.get(m.group_name, m.left_on), m.left_on)
+        for m in members:
+            if m.group_name and m.group_name not in groups and (gone := left(m)) is not None:
+                ended[m.group_name] = max(ended.get(m.group_name, gone), gone)
         groups_until = tuple(sorted(ended.items()))
     exemptions = exemptions or {}
-    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), left(m))
+    refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), left(m), m.arrived_on)
                  for m in sorted(members, key=lambda m: m.name))
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
         tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,
         secretary=None if org.secretary_vacant else org.secretary,
-        full_members=full, groups=groups, members=refs, full_left=full_left, committee_until=committee_until,
-        groups_until=groups_until,
+        full_members=full, groups=groups, members=refs, full_moved=full_moved, full_steady=steady,
+        committee_by_roster=bool(full_moved) and org.has_committee is None, groups_until=groups_until,
     )

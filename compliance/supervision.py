@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
-from compliance.evaluate import Finding, owed_before_leaving
+from compliance.evaluate import Finding, owed_on_roster
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, quorum_words
@@ -640,18 +640,18 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
     short to list; the member's later run is found under its own first month).
     """
     keys: set[tuple[str, bool]] = set()
-    # A member who has left the roster owes no more the periods that had not ended (or, for dues,
-    # begun) when they left, and is watched no more: their items are owed no more, not made good.
-    left = store.left_members(day)
-    if left:
+    # A member who has left the roster, or came onto it, owes only the periods of their days on it
+    # (`owed_on_roster`), and is watched no more, or from then: their other items are owed no more, not made good.
+    moved = store.moved_members(day)
+    if moved:
         default = store.setting("default_catalog") or DEFAULT_CATALOG
         for item in items:
-            gone = left.get((item.org_id, item.member)) if item.member else None
-            if gone is None or item.obligation in WATCH_OBLIGATIONS:
+            days = moved.get((item.org_id, item.member)) if item.member else None
+            if days is None or item.obligation in WATCH_OBLIGATIONS:
                 continue
             start, end = parse_period_key(item.period)
             ob = rules.catalogs[index.catalog_of(index.by_id[item.org_id], default)].version_at(item.obligation, start)
-            if ob is not None and not owed_before_leaving(ob, start, end, gone):
+            if ob is not None and not owed_on_roster(ob, start, end, days[1], days[0]):
                 keys.add((item.gap_key, True))
     # A watch item's run was counted from January of the year before the run that opened it,
     # which is no later than the January of its own first month: counted from there, the run
@@ -683,7 +683,7 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
                 if ended:
                     keys.add((key, False))
         # Only items opened by then: a run of a past month does not yet see a later item's run.
-        keys.update((item.gap_key, (item.org_id, item.member) in left) for item in group
+        keys.update((item.gap_key, (item.org_id, item.member) in moved) for item in group
                     if item.gap_key not in in_a_run and item.opened_on <= day)
     return keys
 

@@ -161,7 +161,8 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                                      skip=skip, bare_met=bare_met, paid=by_name))
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
-                                tuple(exemptions.get(m.id, ()))) for m in members if m.left_on is None or window.as_of < m.left_on]
+                                tuple(exemptions.get(m.id, ())), m.counted_from() if m.arrived_on else None) for m in members
+                     if (m.left_on is None or window.as_of < m.left_on) and (m.arrived_on is None or m.arrived_on <= window.as_of)]
             runs = watch_runs(infos, org_records, dues, {org.id} if records_dues else set(), window.as_of,
                               watch_start(window.watch_from or since, facts.starts), warn)
             findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)

@@ -299,3 +299,99 @@ def test_member_leave_points_out_the_meetings_whose_roster_count_included_the_me
     assert "提示：2026-10-01 及以后已登记的会议记录 1 填有参会名单和应到人数" in done.stdout and "record correct 编号 --expected" in done.stdout
     quiet = runner.invoke(app, db + ["member", "leave", "党员第一党支部8", "--org", "ZZ1", "--date", "2026-10-21", "--reason", "转出"])
     assert quiet.exit_code == 0 and "提示：" not in quiet.stdout
+
+
+SECOND = "图河镇党委/朱庄村党总支/第二党支部"
+
+
+def test_a_member_moved_between_branches_owes_each_month_once_and_each_other_period_where_it_ends(town: Store, rules, tmp_path: Path):
+    """A member transferred in owed dues from January, was 提请支部审查 for the months before arriving, and September was owed twice (try-out)."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    as_of = date(2026, 11, 25)
+    header = "党组织,类型,日期,参会人员,主题,记录人,书记签字,记录人签字,图片\n"
+    second = "、".join(f"党员第二党支部{i}" for i in range(5))
+    rows = [f"ZZ2,主题党日,2026-{m:02d}-12,{second},学习,莫军,是,是,a.jpg" for m in range(1, 11)]
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", header + "\n".join(rows)))
+    # Both branches record dues (a branch that records none is not judged on them).
+    membership.import_dues(town, write_csv(tmp_path / "d0.csv", "姓名,党组织,月份,金额,交纳日期\n"
+                                           "党员第一党支部1,ZZ1,2026-01,10,2026-01-05\n党员第二党支部1,ZZ2,2026-01,10,2026-01-05"))
+    done = membership.transfer_member(town, "ZZ1", MOBILE, "ZZ2", date(2026, 9, 15), note="介绍信 2026-031")
+    assert (done["org"], done["to"], done["member"], done["day"]) == (BRANCH, SECOND, MOBILE, "2026-09-15")
+    by_org = {(m.org_id, m.name): m for m in town.members()}
+    old, new = (next(m for (o, n), m in by_org.items() if n == MOBILE and town.org_path(o) == path) for path in (BRANCH, SECOND))
+    assert (old.left_on, old.left_reason, new.arrived_on, new.mobile, new.status) == (date(2026, 9, 15), "转出", date(2026, 9, 15), True, "正式")
+    found = _overdue(town, rules, as_of)
+    dues = {(f.org, f.period) for f in found if f.obligation == "dues" and f.member == MOBILE}
+    assert {p for o, p in dues if o == BRANCH} == {f"2026-{m:02d}" for m in range(1, 10)}       # September: owed where it began
+    assert {p for o, p in dues if o == SECOND} == {"2026-10", "2026-11"}      # November: due, not yet missed
+    reports = {(f.org, f.period) for f in found if f.obligation == "mobile_report" and f.member == MOBILE}
+    assert reports == {(BRANCH, "2026-H1"), (SECOND, "2026-H2")}       # the half year they arrived in is theirs there
+    # Not listed at the meetings before they came, so no months without organizational life there.
+    assert not [f for f in found if f.member == MOBILE and f.obligation == "absence_watch"]
+    assert MOBILE not in {r.member for r in membership.member_watch(town, SECOND, as_of) if r.level}
+    assert MOBILE in {r.member for r in membership.member_watch(town, SECOND, as_of)}      # watched there, from October
+    # The new branch's meetings before the day do not expect them; its dues before October are refused.
+    early = write_csv(tmp_path / "early.csv", header + f"ZZ2,主题党日,2026-09-10,{second}、{MOBILE},学习,莫军,是,是,a.jpg")
+    try:
+        importing.import_records(town, rules, early)
+    except InputError as exc:
+        assert f"「{MOBILE}」于 2026-09-15 才转入「{SECOND}」，不在会议当日的花名册上" in str(exc)
+    else:
+        raise AssertionError("listed before arriving")
+    try:
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{MOBILE},ZZ2,2026-09,10,2026-09-20"))
+    except InputError as exc:
+        assert f"「{MOBILE}」于 2026-09-15 转入「{SECOND}」，2026-09 的党费不在本支部交纳" in str(exc)
+    else:
+        raise AssertionError("dues of a month owed where they were")
+    assert membership.import_dues(town, write_csv(tmp_path / "d2.csv", f"姓名,党组织,月份,金额,交纳日期\n{MOBILE},ZZ2,2026-10,10,2026-10-20")) == 1
+    audit = [e for e in town.audit_log() if e.action == "transfer"]
+    assert len(audit) == 1 and audit[0].reason == "介绍信 2026-031" and json.loads(audit[0].detail)["member_id"] == new.id
+    # Twice, to a branch that has the name, to itself, to a 党总支: refused, nothing written.
+    for to, said in (("ZZ2", "已于 2026-09-15 离开"), ("ZZ", "是党总支，党员只能转入党支部")):
+        try:
+            membership.transfer_member(town, "ZZ1", MOBILE, to, date(2026, 10, 15))
+        except InputError as exc:
+            assert said in str(exc), str(exc)
+        else:
+            raise AssertionError(to)
+    for name, to, said in (("党员第一党支部1", "ZZ1", "就是党员现在的党组织"),):
+        try:
+            membership.transfer_member(town, "ZZ1", name, to, date(2026, 10, 15))
+        except InputError as exc:
+            assert said in str(exc)
+        else:
+            raise AssertionError(name)
+    importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n党员第一党支部2,{SECOND}"))
+    try:
+        membership.transfer_member(town, "ZZ1", "党员第一党支部2", "ZZ2", date(2026, 10, 15))
+    except InputError as exc:
+        assert f"「{SECOND}」的花名册上已有「党员第一党支部2」" in str(exc)
+    else:
+        raise AssertionError("a name the target has")
+    assert len([e for e in town.audit_log() if e.action == "transfer"]) == 1
+
+
+def test_a_member_file_dates_an_arrival(town: Store, rules, tmp_path: Path, runner):
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    body = f"姓名,党组织,类别,入党日期,转入日期\n吴十,{SECOND},正式,2001-07-01,2026-07-01\n"
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", body)).added == 1
+    membership.import_dues(town, write_csv(tmp_path / "d0.csv", "姓名,党组织,月份,金额,交纳日期\n党员第二党支部1,ZZ2,2026-01,10,2026-01-05"))
+    dues = sorted(f.period for f in _overdue(town, rules, date(2026, 11, 25), SECOND) if f.obligation == "dues" and f.member == "吴十")
+    assert dues == [f"2026-{m:02d}" for m in range(7, 12)]       # from July, the first of which they arrived on
+    for row, said in ((f"吴十一,{SECOND},正式,2001-07-01,2000-07-01", "第2行「转入日期」列：值「2000-07-01」：转入日期早于入党日期 2001-07-01"),
+                      (f"吴十一,{SECOND},正式,,2099-07-01", "第2行「转入日期」列：值「2099-07-01」：日期晚于今天")):
+        try:
+            importing.import_members(town, write_csv(tmp_path / "bad.csv", "姓名,党组织,类别,入党日期,转入日期\n" + row))
+        except InputError as exc:
+            assert said in str(exc), str(exc)
+        else:
+            raise AssertionError(row)
+    try:
+        membership.leave_member(town, SECOND, "吴十", date(2026, 7, 1), "转出", None)
+    except InputError as exc:
+        assert str(exc) == f"--date：2026-07-01 不晚于「吴十」转入「{SECOND}」的日期 2026-07-01"
+    else:
+        raise AssertionError("left the day they arrived")
+    done = runner.invoke(app, ["--help"])
+    assert done.exit_code == 0

@@ -148,5 +148,7 @@ def test_the_oldest_schema_with_data_upgrades_without_losing_a_row(empty_store: 
     with store.engine.connect() as conn:
         for table, rows in before.items():
             after = [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
-            assert after == rows, table
+            # Columns added since (a member's days on the roster, 0011) come last, empty.
+            width = len(rows[0])
+            assert [r[:width] for r in after] == rows and all(v is None for r in after for v in r[width:]), table
         assert conn.execute(text("SELECT seq FROM audithead")).scalar() == 0

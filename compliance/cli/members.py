@@ -201,11 +201,33 @@ def member_leave(name: str = typer.Argument(..., metavar="姓名", help="党员�
     console.print(f"已登记离开：{done['member']}（{done['org']}）{done['left_on']} {done['reason']}；"
                   "此后不计入应到人数、六个月提示和党费，离开前各月的党费和此前已结束各期的事项仍照常检查",
                   markup=False, soft_wrap=True)
-    if counted := done["counted"]:
+    _counted_note(done["left_on"], done["counted"])
+
+
+def _counted_note(day: str, counted: list[int]) -> None:
+    """Point out the meetings of `day` or later whose 应到, stored with a list of attendees, counted a member who left."""
+    if counted:
         shown = "、".join(map(str, counted[:10])) + (f" 等{len(counted)}条" if len(counted) > 10 else "")
-        console.print(f"提示：{done['left_on']} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册计算的，"
+        console.print(f"提示：{day} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册计算的，"
                       "其中仍包含此人，请用 record correct 编号 --expected 人数 --reason 原因 更正", style="yellow", markup=False,
                       soft_wrap=True)
+
+
+@member_app.command("transfer")
+@fails_cleanly
+def member_transfer(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
+                    org: str = typer.Option(..., "--org", help="转出的党支部。"),
+                    to: str = typer.Option(..., "--to", help="转入的党支部（同一数据库中）。"),
+                    day: str = typer.Option(..., "--date", help="转接日期。"),
+                    group: Optional[str] = typer.Option(None, "--group", help="转入后所在党小组。"),
+                    note: Optional[str] = typer.Option(None, "--note", help="说明，如 介绍信编号。")) -> None:
+    """党员组织关系在本库党支部之间转接：从原支部花名册离开（转出），同日列入新支部花名册；每月党费只在月初所在的支部计。"""
+    store, actor = session()
+    moved_on = _date_option(day, "--date")
+    assert moved_on
+    done = membership.transfer_member(store, org, name, to, moved_on, group, note, actor)
+    console.print(f"已转接：{done['member']} {done['day']} 从「{done['org']}」转入「{done['to']}」", markup=False, soft_wrap=True)
+    _counted_note(done["day"], done["counted"])
 
 
 @member_app.command("unleave")

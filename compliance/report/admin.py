@@ -26,7 +26,7 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
                  "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器",
-                 "leave": "登记离开", "unleave": "撤销离开"}
+                 "leave": "登记离开", "unleave": "撤销离开", "transfer": "组织关系转接"}
 
 # Entries whose void the commands call a withdrawal (撤销).
 WITHDRAWN = frozenset({"exemption", "dues", "deduction"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
 from compliance import model
 from compliance.store.scope import exemptions_in_force
@@ -49,11 +49,34 @@ class MemberQueries:
             self.audit(conn, "leave" if left_on is not None else "unleave", "member", member_id, org_id, detail, note)
             return True
 
-    def left_members(self, day: date) -> dict[tuple[int, str], date]:
-        """Return the members who had left a roster by `day`, by (organization id, name), to the day they left: few, in one statement."""
-        query = select(MEMBER.c.org_id, MEMBER.c.name, MEMBER.c.left_on).where(MEMBER.c.left_on.is_not(None), MEMBER.c.left_on <= day)
+    def transfer_member(self, member_id: int, org_id: int, to_org_id: int, day: date, group: str | None, note: str) -> int | None:
+        """Move a member to another organization's roster on `day`, in one transaction; return their new id, None when they had left meanwhile.
+
+        They leave this roster (转出) and are added to the other with their own values, arrived that
+        day; the audit entry names both.
+        """
+        with self.writing() as conn:
+            before = conn.execute(select(MEMBER).where(MEMBER.c.id == member_id)).mappings().one()
+            if before["left_on"] is not None:
+                return None
+            conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=day, left_reason="转出"))
+            values = {k: before[k] for k in ("name", "status", "mobile", "joined", "born", "gender")}
+            new_id = conn.execute(insert(MEMBER).values(**values, org_id=to_org_id, group_name=group, arrived_on=day,
+                                                        created_at=self.clock())).inserted_primary_key[0]
+            self.audit(conn, "transfer", "member", member_id, org_id, {"left_on": day, "to_org_id": to_org_id, "member_id": new_id},
+                       note)
+            return new_id
+
+    def moved_members(self, day: date) -> dict[tuple[int, str], tuple[date | None, date | None]]:
+        """Return the members who came onto a roster, or had left one by `day`, by (organization id, name): few, in one statement.
+
+        Each to (day arrived, day left by `day`), either None.
+        """
+        m = MEMBER.c
+        query = select(m.org_id, m.name, m.arrived_on, m.left_on).where(or_(m.arrived_on.is_not(None), m.left_on <= day))
         with self.engine.connect() as conn:
-            return {(org_id, name): left_on for org_id, name, left_on in conn.execute(query)}
+            return {(org_id, name): (arrived, left if left is not None and left <= day else None)
+                    for org_id, name, arrived, left in conn.execute(query)}
 
     def void_exemption(self, exemption_id: int, org_id: int, reason: str) -> bool:
         """Withdraw an approved exemption with the reason: it stays listed and no longer counts; False when it was already withdrawn."""

@@ -206,13 +206,15 @@ class ScopeQueries:
         new, day = tuple.__new__, _day_or_none
         if sqlite:
             return self._groups(query, lambda rows: [new(MemberRow, (r[0], r[1], r[2], r[3], r[4], bool(r[5]), day(r[6]), r[7],
-                                                                     day(r[8]), r[9], day(r[10]), r[11])) for r in rows], sqlite)
+                                                                     day(r[8]), r[9], day(r[10]), r[11], day(r[12])))
+                                                     for r in rows], sqlite)
         return self._groups(query, lambda rows: [new(MemberRow, r) for r in rows], sqlite)
 
-    def member_keys(self, org_ids: Collection[int] | None = None) -> Iterator[tuple[int, int, str, str | None, str, date | None]]:
-        """Yield (id, organization id, name, party group, status, day left) of every member (of the organizations `org_ids`), as plain values."""
+    def member_keys(self, org_ids: Collection[int] | None = None) -> Iterator[tuple[int, int, str, str | None, str, date | None,
+                                                                                    date | None]]:
+        """Yield (id, organization id, name, party group, status, day left, day arrived) of every member (of the organizations `org_ids`), as plain values."""
         m = MEMBER.c
-        query = select(m.id, m.org_id, m.name, m.group_name, m.status, m.left_on)
+        query = select(m.id, m.org_id, m.name, m.group_name, m.status, m.left_on, m.arrived_on)
         if org_ids is not None:
             query = query.where(m.org_id.in_(sorted(org_ids)))
         return self._stream(query, tuple)
