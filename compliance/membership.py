@@ -187,6 +187,21 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
 VILLAGE_SECTORS = ("农村", None)      # a branch of no stated sector is taken for a village's, as the seed's are
 
 
+def roster(store: Store, under: str | None, day: date, everyone: bool = False) -> list[dict[str, Any]]:
+    """Return the members on the rosters at or below `under` on `day` (with `everyone`, also those who left or came later), by organization and name."""
+    index = store.index_around(under)
+    orgs = {o.id: o.path for root in _roots(index, under) for o in index.subtree(root)}
+    rows = [{"org": orgs[m.org_id], "member": m.name, "group": m.group_name, "status": m.status, "mobile": m.mobile,
+             "joined": _iso(m.joined), "arrived": _iso(m.arrived_on), "left": _iso(m.left_on), "left_reason": m.left_reason,
+             "on_roster": m.on_roster(day)}
+            for m in store.members(list(orgs)) if everyone or m.on_roster(day)]
+    return sorted(rows, key=itemgetter("org", "member"))
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
 def indicators(store: Store, under: str | None, as_of: date) -> list:
     """Return the roster indicators of every branch in the scope (seed 003 §二(二)3), by path."""
     from compliance.members import roster_indicators

@@ -395,3 +395,29 @@ def test_a_member_file_dates_an_arrival(town: Store, rules, tmp_path: Path, runn
         raise AssertionError("left the day they arrived")
     done = runner.invoke(app, ["--help"])
     assert done.exit_code == 0
+
+
+def test_member_list_shows_the_roster_of_a_day(runner, tmp_path: Path, monkeypatch):
+    """No command listed a roster: a clerk could not see who was on it, nor who had left and when (try-out)."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))]).exit_code == 0
+    members = "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 3, 1, mobile=1)
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+    moved = runner.invoke(app, db + ["member", "transfer", "党员第一党支部1", "--org", "ZZ1", "--to", "ZZ2", "--date", "2026-09-15"])
+    assert moved.exit_code == 0 and f"已转接：党员第一党支部1 2026-09-15 从「{BRANCH}」转入「{SECOND}」" in moved.stdout
+
+    def listed(*args: str) -> list[tuple]:
+        rows = json.loads(runner.invoke(app, db + ["member", "list", "--format", "json", *args]).stdout)
+        return [(r["org"].rsplit("/", 1)[-1], r["member"], r["arrived"], r["left"], r["left_reason"], r["on_roster"]) for r in rows]
+
+    assert listed("--under", "ZZ") == [("第一党支部", "党员第一党支部0", None, None, None, True),
+                                       ("第一党支部", "党员第一党支部2", None, None, None, True),
+                                       ("第一党支部", "党员第一党支部3", None, None, None, True),
+                                       ("第二党支部", "党员第一党支部1", "2026-09-15", None, None, True)]
+    assert ("第一党支部", "党员第一党支部1", None, "2026-09-15", "转出", True) in listed("--under", "ZZ", "--as-of", "2026-09-14")
+    everyone = listed("--under", "ZZ1", "--all")
+    assert ("第一党支部", "党员第一党支部1", None, "2026-09-15", "转出", False) in everyone and len(everyone) == 4
+    monkeypatch.setenv("COLUMNS", "200")
+    table = runner.invoke(app, db + ["member", "list", "--under", "ZZ1", "--all"], terminal_width=200).stdout
+    assert "2026-09-15 转出" in table and "共 3 人在册，另有 1 人已离开或尚未转入" in table

@@ -186,6 +186,35 @@ def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员
                       "如结束日期有误，请核对（member exemptions 可查看已登记的免除）", style="yellow", markup=False, soft_wrap=True)
 
 
+@member_app.command("list")
+@fails_cleanly
+def member_list(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                as_of: Optional[str] = AS_OF_OPTION,
+                everyone: bool = typer.Option(False, "--all", help="也列出已离开和尚未转入的党员。"),
+                fmt: Format = FORMAT_OPTION) -> None:
+    """列出花名册：党员、党小组、类别、入党日期，转入和离开的日期。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    day = _date_option(as_of, "--as-of") or _today()
+    rows = membership.roster(store, under, day, everyone)
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "姓名", "group": "党小组", "status": "类别", "mobile": "流动党员",
+                                    "joined": "入党日期", "arrived": "转入日期", "left": "离开日期", "left_reason": "离开原因",
+                                    "on_roster": "在册"})
+        return
+    if not rows:
+        console.print(f"{day.isoformat()} 花名册上没有党员。")
+        return
+    table = titled_table(f"花名册（{day.isoformat()}）", ("党组织", "姓名", "党小组", "类别", "流动党员", "入党日期", "转入日期", "离开"),
+                         ("姓名", "类别", "入党日期", "转入日期"))
+    for r in rows:
+        table.add_row(shown_path(r["org"], under), r["member"], r["group"] or "—", r["status"], "是" if r["mobile"] else "",
+                      r["joined"] or "—", r["arrived"] or "", f"{r['left']} {r['left_reason']}" if r["left"] else "")
+    console.print(table)
+    console.print(f"共 {sum(r['on_roster'] for r in rows)} 人在册" + (f"，另有 {sum(not r['on_roster'] for r in rows)} 人已离开或尚未转入"
+                                                                       if everyone else ""), markup=False)
+
+
 @member_app.command("leave")
 @fails_cleanly
 def member_leave(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
