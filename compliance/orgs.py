@@ -169,7 +169,9 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
         """Return the day `m` left, when it is known by `as_of`: a view of a day before it does not know it."""
         return m.left_on if m.left_on is not None and (as_of is None or m.left_on <= as_of) else None
 
-    moved = [m for m in members if left(m) is not None or m.arrived_on is not None]
+    moved = [m for m in members if m.left_on is not None or m.arrived_on is not None]
+    if moved and all(left(m) is None and m.arrived_on is None for m in moved):
+        moved = []        # they leave after `as_of`: not known then
     groups_until: tuple[tuple[str, date], ...] = ()
     full_moved: tuple[tuple[date | None, date | None], ...] = ()
     if not moved:

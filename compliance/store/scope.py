@@ -206,7 +206,8 @@ class ScopeQueries:
         new, day = tuple.__new__, _day_or_none
         if sqlite:
             return self._groups(query, lambda rows: [new(MemberRow, (r[0], r[1], r[2], r[3], r[4], bool(r[5]), day(r[6]), r[7],
-                                                                     day(r[8]), r[9], day(r[10]), r[11], day(r[12])))
+                                                                     day(r[8]), r[9], r[10] and day(r[10]), r[11],
+                                                                     r[12] and day(r[12])))
                                                      for r in rows], sqlite)
         return self._groups(query, lambda rows: [new(MemberRow, r) for r in rows], sqlite)
 
