@@ -48,8 +48,9 @@ def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | Non
     too, unless they left on its first day (a member moving between branches pays each month
     once, where they were as it began); any other (a half-year report, a year's 学时) only for
     the periods that ended before they left: one they left in is owed where they went, or no more.
-    A member who arrived on a day owes, in turn, the months that began on the roster, and the
-    other periods that ended on it: one they arrived in is theirs here.
+    A member who arrived on a day owes, in turn, the periods that began on the roster: a month or
+    longer period they arrived in is owed where they were as it began (a move on the same day is
+    owed each month once; a half year or year they moved in, where it began, or no more).
     """
     if left is None and arrived is None:
         return periods
@@ -58,9 +59,9 @@ def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | Non
 
 def owed_on_roster(ob: Obligation, start: date, end: date, left: date | None, arrived: date | None) -> bool:
     """Return whether a member on the roster from `arrived` until `left` owes the period of `ob` from `start` to `end` (`owed_while_on_roster`)."""
-    if ob.from_joining_month:
-        return (left is None or start < left) and (arrived is None or arrived <= start)
-    return (left is None or end < left) and (arrived is None or arrived <= end)
+    if arrived is not None and start < arrived:
+        return False
+    return left is None or (start < left if ob.from_joining_month else end < left)
 
 
 @dataclass(frozen=True)
@@ -83,17 +84,21 @@ class OrgFacts:
     # each as (day arrived, day left), and the number of the others (`full_on`); whether a committee
     # is the roster's, seven full members, each period by its first day; and the party groups all of
     # whose members left, with the day the last did.
-    full_moved: tuple[tuple[date | None, date | None], ...] = ()
-    full_steady: int = 0
+    full_arrived: tuple[date, ...] = ()       # in order
+    full_left: tuple[date, ...] = ()          # in order
+    full_steady: int = 0                      # the other full members, and those who left but had not arrived
     committee_by_roster: bool = False
     groups_until: tuple[tuple[str, date], ...] = ()
 
     def full_on(self, day: date) -> int:
-        """Return the number of full members on the roster on `day` (`full_members` when none came or left)."""
-        if not self.full_moved:
+        """Return the number of full members on the roster on `day` (`full_members` when none came or left).
+
+        Each who came and left counts from the day they came until the day they left (a member
+        leaves after arriving), so the count is those arrived by then less those left by then.
+        """
+        if not self.full_arrived and not self.full_left:
             return self.full_members
-        return self.full_steady + sum(1 for arrived, left in self.full_moved
-                                      if (arrived is None or arrived <= day) and (left is None or day < left))
+        return self.full_steady + bisect_right(self.full_arrived, day) - bisect_right(self.full_left, day)
 
     @cached_property
     def starts(self) -> date | None:

@@ -376,6 +376,14 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         arrived = row["arrived_on"] or (old and old.arrived_on)
         if row["arrived_on"] and joined and row["arrived_on"] < joined:
             problems.add(number, "arrived_on", values.get("arrived_on"), f"转入日期早于入党日期 {joined.isoformat()}")
+        elif row["arrived_on"] and old is not None and old.arrived_on not in (None, row["arrived_on"]):
+            problems.add(number, "arrived_on", values.get("arrived_on"), f"「{name}」已登记于 {old.arrived_on.isoformat()} 转入，"
+                                                                          "转入日期登记后不能用名册文件更改")
+        elif row["arrived_on"] and old is not None and old.arrived_on is None and \
+                (named := store.records_naming(org.id, old.id, name, before=row["arrived_on"])):
+            problems.add(number, "arrived_on", values.get("arrived_on"),
+                         f"「{name}」在 {row['arrived_on'].isoformat()} 之前的记录中已被列为参会、请假、谈话对象或汇报人"
+                         f"（记录 {'、'.join(str(i) for i in sorted(i for i, _ in named)[:10])}）；请核对转入日期")
         if left_on and arrived and left_on <= arrived:
             problems.add(number, "left_on" if row["left_on"] else "arrived_on", values.get("left_on" if row["left_on"] else "arrived_on"),
                          f"离开日期 {left_on.isoformat()} 不晚于转入日期 {arrived.isoformat()}")
@@ -496,10 +504,6 @@ class Rosters:
         """Return the members of an organization's roster (read by `of`) not on it on `day`, to (day arrived, day left): not yet come, or left."""
         return {name: (arrived, left) for name, (arrived, left) in self.moved.get(org_id, {}).items()
                 if (left is not None and left <= day) or (arrived is not None and day < arrived)}
-
-    def left(self, org_id: int, name: str) -> date | None:
-        """Return the day a member of an organization's roster (read by `of`) left it; None when they have not."""
-        return self.moved.get(org_id, {}).get(name, (None, None))[1]
 
     def of(self, org_id: int) -> dict[str, int]:
         """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
@@ -647,7 +651,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)
-    gone = ctx.rosters.gone(org.id, held_on) if ctx.rosters.moved else {}
+    gone = ctx.rosters.gone(org.id, held_on) if org.id in ctx.rosters.moved else {}
     listed = None
     for column in ("attendees", "excused"):
         if row[column]:

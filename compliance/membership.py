@@ -187,15 +187,22 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
 VILLAGE_SECTORS = ("农村", None)      # a branch of no stated sector is taken for a village's, as the seed's are
 
 
-def roster(store: Store, under: str | None, day: date, everyone: bool = False) -> list[dict[str, Any]]:
-    """Return the members on the rosters at or below `under` on `day` (with `everyone`, also those who left or came later), by organization and name."""
+def roster(store: Store, under: str | None, day: date, everyone: bool = False) -> Iterator[dict[str, Any]]:
+    """Yield the members on the rosters at or below `under` on `day` (with `everyone`, also those who left or came later).
+
+    By organization (in the order they were registered) and name, read as they come: a
+    province's roster is a million members.
+    """
     index = store.index_around(under)
-    orgs = {o.id: o.path for root in _roots(index, under) for o in index.subtree(root)}
-    rows = [{"org": orgs[m.org_id], "member": m.name, "group": m.group_name, "status": m.status, "mobile": m.mobile,
-             "joined": _iso(m.joined), "arrived": _iso(m.arrived_on), "left": _iso(m.left_on), "left_reason": m.left_reason,
-             "on_roster": m.on_roster(day)}
-            for m in store.members(list(orgs)) if everyone or m.on_roster(day)]
-    return sorted(rows, key=itemgetter("org", "member"))
+    for root in _roots(index, under):
+        for org_id, members in store.scope_members(root.path):
+            path = index.by_id[org_id].path
+            for m in members:
+                here = m.on_roster(day)
+                if everyone or here:
+                    yield {"org": path, "member": m.name, "group": m.group_name, "status": m.status, "mobile": m.mobile,
+                           "joined": _iso(m.joined), "arrived": _iso(m.arrived_on), "left": _iso(m.left_on),
+                           "left_reason": m.left_reason, "on_roster": here}
 
 
 def _iso(day: date | None) -> str | None:
@@ -368,6 +375,8 @@ def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: dat
     if any(m.name == member.name for m in store.members([target.id])):
         raise InputError(f"--to：「{target.path}」的花名册上已有「{member.name}」，未转接；如是同一人，请用 member leave 登记其离开本支部")
     group = group.strip() if group and group.strip() else None
+    if group is not None and group not in {m.group_name for m in store.members([target.id]) if m.on_roster(day)}:
+        raise InputError(f"--group：「{target.path}」的花名册上没有党小组「{group}」；新设党小组请用 member import")
     new_id = store.transfer_member(member.id, org.id, target.id, day, group, note or f"转往{target.path}")
     if new_id is None:
         raise InputError(f"「{member.name}」的离开已由他人同时登记，未转接")
@@ -416,6 +425,23 @@ def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Ac
     reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
     if member.left_on is None:
         raise InputError(f"「{member.name}」在「{org.path}」的花名册上，没有登记离开")
+    if member.left_reason == "转出" and (moved := store.transferred_to(member.id)) is not None:
+        # A transfer entered by mistake: undone on both rosters, or the member would be on two.
+        new_id, to_org_id = moved
+        target = store.org_path(to_org_id)
+        if actor is not None:
+            require_write(store, actor, "unleave", [target])
+        named = store.records_naming(to_org_id, new_id, member.name, member.left_on)
+        paid = sorted(store.dues_paid([new_id]).get(new_id, {}))
+        if named or paid:
+            what = "、".join(([f"记录 {'、'.join(str(i) for i, _ in named[:10])}"] if named else [])
+                            + ([f"{'、'.join(paid[:6])} 的党费"] if paid else []))
+            raise InputError(f"「{member.name}」{member.left_on.isoformat()} 转入「{target}」后已有{what}，未撤销转接；"
+                             "如转接有误，请先更正、作废这些记录或撤销党费")
+        if not store.undo_transfer(member.id, org.id, new_id, to_org_id, reason):
+            raise InputError(f"「{member.name}」在「{target}」的花名册已有变动（已离开或转入日期不同），未撤销转接")
+        return {"org": org.path, "member": member.name, "left_on": member.left_on.isoformat(), "reason": member.left_reason,
+                "transfer": target}
     if not store.set_member_left(member.id, org.id, None, None, reason):
         raise InputError(f"「{member.name}」的离开已由他人同时撤销")
     return {"org": org.path, "member": member.name, "left_on": member.left_on.isoformat(), "reason": member.left_reason}

@@ -5,6 +5,7 @@ Built from plain rows the store returns; no SQL here.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -170,10 +171,11 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
         return m.left_on if m.left_on is not None and (as_of is None or m.left_on <= as_of) else None
 
     moved = [m for m in members if m.left_on is not None or m.arrived_on is not None]
-    if moved and all(left(m) is None and m.arrived_on is None for m in moved):
-        moved = []        # they leave after `as_of`: not known then
+    if moved:         # those who leave after `as_of` are not known to have moved then
+        moved = [m for m in moved if left(m) is not None or m.arrived_on is not None]
     groups_until: tuple[tuple[str, date], ...] = ()
-    full_moved: tuple[tuple[date | None, date | None], ...] = ()
+    full_arrived: tuple[date, ...] = ()
+    full_left: tuple[date, ...] = ()
     if not moved:
         full = steady = sum(1 for m in members if m.status == "正式")
         has_committee = org.has_committee if org.has_committee is not None else full >= COMMITTEE_MIN_FULL_MEMBERS
@@ -182,16 +184,18 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
         day = as_of or date.max
         staying = [m for m in members if (m.arrived_on is None or m.arrived_on <= day) and left(m) is None]
         full = sum(1 for m in staying if m.status == "正式")
-        steady = sum(1 for m in members if m.status == "正式" and m.arrived_on is None and left(m) is None)
-        full_moved = tuple(sorted(((m.arrived_on, left(m)) for m in moved if m.status == "正式"),
-                                  key=lambda span: (span[0] or date.min, span[1] or date.max)))
+        full_arrived = tuple(sorted(m.arrived_on for m in moved if m.status == "正式" and m.arrived_on is not None))
+        full_left = tuple(sorted(gone for m in moved if m.status == "正式" and (gone := left(m)) is not None))
+        steady = sum(1 for m in members if m.status == "正式" and m.arrived_on is None)
         if org.has_committee is not None:
             has_committee = org.has_committee
         else:
             # Seven on the roster on any day known: each period is then judged by its first day.
-            counts = [full] + [steady + sum(1 for a, l in full_moved if (a is None or a <= d) and (l is None or d < l))
-                               for d in {a for a, _ in full_moved if a} | {l - timedelta(days=1) for _, l in full_moved if l}]
-            has_committee = max(counts) >= COMMITTEE_MIN_FULL_MEMBERS
+            def count(d: date) -> int:
+                return steady + bisect_right(full_arrived, d) - bisect_right(full_left, d)
+
+            days = {*full_arrived, *(d - timedelta(days=1) for d in full_left), day if as_of else date.min}
+            has_committee = max(map(count, days)) >= COMMITTEE_MIN_FULL_MEMBERS
         groups = tuple(sorted({m.group_name for m in staying if m.group_name}))
         ended: dict[str, date] = {}
         for m in members:
@@ -199,12 +203,13 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
                 ended[m.group_name] = max(ended.get(m.group_name, gone), gone)
         groups_until = tuple(sorted(ended.items()))
     exemptions = exemptions or {}
+    # A member who arrives after `as_of` is not there yet in a view of then.
     refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), left(m), m.arrived_on)
-                 for m in sorted(members, key=lambda m: m.name))
+                 for m in sorted(members, key=lambda m: m.name) if m.arrived_on is None or as_of is None or m.arrived_on <= as_of)
     return OrgFacts(
         id=org.id, path=org.path, type=org.type, sector=index.sector_of(org), founded=org.founded,
         tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,
         secretary=None if org.secretary_vacant else org.secretary,
-        full_members=full, groups=groups, members=refs, full_moved=full_moved, full_steady=steady,
-        committee_by_roster=bool(full_moved) and org.has_committee is None, groups_until=groups_until,
+        full_members=full, groups=groups, members=refs, full_arrived=full_arrived, full_left=full_left, full_steady=steady,
+        committee_by_roster=bool(full_arrived or full_left) and org.has_committee is None, groups_until=groups_until,
     )

@@ -683,7 +683,8 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
                 if ended:
                     keys.add((key, False))
         # Only items opened by then: a run of a past month does not yet see a later item's run.
-        keys.update((item.gap_key, (item.org_id, item.member) in moved) for item in group
+        # A member who left is watched no more: their run is owed no more, not made good.
+        keys.update((item.gap_key, moved.get((item.org_id, item.member), (None, None))[1] is not None) for item in group
                     if item.gap_key not in in_a_run and item.opened_on <= day)
     return keys
 

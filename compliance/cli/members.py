@@ -196,12 +196,13 @@ def member_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     store, actor = session()
     under = _scope(store, actor, under)
     day = _date_option(as_of, "--as-of") or _today()
-    rows = membership.roster(store, under, day, everyone)
+    found = membership.roster(store, under, day, everyone)
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"org": "党组织", "member": "姓名", "group": "党小组", "status": "类别", "mobile": "流动党员",
+        emit_rows(found, fmt.value, {"org": "党组织", "member": "姓名", "group": "党小组", "status": "类别", "mobile": "流动党员",
                                     "joined": "入党日期", "arrived": "转入日期", "left": "离开日期", "left_reason": "离开原因",
                                     "on_roster": "在册"})
         return
+    rows = list(found)
     if not rows:
         console.print(f"{day.isoformat()} 花名册上没有党员。")
         return
@@ -267,7 +268,8 @@ def member_unleave(name: str = typer.Argument(..., metavar="姓名", help="党�
     """撤销登记错的离开：党员回到花名册，审计日志保留原登记和撤销原因。"""
     store, actor = session()
     done = membership.unleave_member(store, org, name, reason, actor)
-    console.print(f"已撤销离开：{done['member']}（{done['org']}）原登记 {done['left_on']} {done['reason']}",
+    console.print(f"已撤销离开：{done['member']}（{done['org']}）原登记 {done['left_on']} {done['reason']}"
+                  + (f"；转入「{done['transfer']}」一并撤销，不在其花名册上" if done.get("transfer") else ""),
                   markup=False, soft_wrap=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
@@ -12,6 +13,7 @@ from compliance.store.scope import exemptions_in_force
 from compliance.store.sql import IN_LIMIT, chunks, insert_counting_new
 
 EXEMPTION = model.MemberExemption.__table__
+AUDIT = model.AuditEntry.__table__
 MEMBER = model.Member.__table__
 DUES = model.DuesPayment.__table__
 DUES_VERSION = model.DuesVersion.__table__
@@ -33,6 +35,17 @@ class MemberQueries:
             self.audit(conn, "exempt", "member", member_id, org_id, {"start": start, "end": end}, reason)
             return exemption_id
 
+    def transferred_to(self, member_id: int) -> tuple[int, int] | None:
+        """Return (member id, organization id) a transfer of `member_id` made on the other roster (the latest), None when it was not transferred."""
+        query = (select(AUDIT.c.detail).where(AUDIT.c.action == "transfer", AUDIT.c.entity == "member",
+                                              AUDIT.c.entity_id == str(member_id)).order_by(AUDIT.c.seq.desc()).limit(1))
+        with self.engine.connect() as conn:
+            detail = conn.execute(query).scalar()
+        if not detail:
+            return None
+        found = json.loads(detail)
+        return found["member_id"], found["org_ids"][1]
+
     def set_member_left(self, member_id: int, org_id: int, left_on: date | None, left_reason: str | None, note: str) -> bool:
         """Mark a member as having left the roster on `left_on` for `left_reason` (None, None: back on it); False when another writer did first.
 
@@ -53,8 +66,10 @@ class MemberQueries:
         """Move a member to another organization's roster on `day`, in one transaction; return their new id, None when they had left meanwhile.
 
         They leave this roster (转出) and are added to the other with their own values, arrived that
-        day; the audit entry names both.
+        day, with the approved exemptions still in force then; the audit entry names both
+        organizations (`org_ids`, so that either one's log lists it) and the new member id.
         """
+        stamp = self.clock()
         with self.writing() as conn:
             before = conn.execute(select(MEMBER).where(MEMBER.c.id == member_id)).mappings().one()
             if before["left_on"] is not None:
@@ -62,10 +77,31 @@ class MemberQueries:
             conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=day, left_reason="转出"))
             values = {k: before[k] for k in ("name", "status", "mobile", "joined", "born", "gender")}
             new_id = conn.execute(insert(MEMBER).values(**values, org_id=to_org_id, group_name=group, arrived_on=day,
-                                                        created_at=self.clock())).inserted_primary_key[0]
-            self.audit(conn, "transfer", "member", member_id, org_id, {"left_on": day, "to_org_id": to_org_id, "member_id": new_id},
-                       note)
+                                                        created_at=stamp)).inserted_primary_key[0]
+            e = EXEMPTION.c
+            kept = conn.execute(select(e.start, e.end, e.reason).where(e.member_id == member_id, e.voided_at.is_(None),
+                                                                        e.end >= day)).all()
+            if kept:
+                conn.execute(insert(EXEMPTION), [{"member_id": new_id, "start": start, "end": end, "reason": reason, "created_at": stamp}
+                                                 for start, end, reason in kept])
+            self.audit(conn, "transfer", "member", member_id, org_id, {"left_on": day, "org_ids": [org_id, to_org_id],
+                                                                        "member_id": new_id, "exemptions": len(kept)}, note)
             return new_id
+
+    def undo_transfer(self, member_id: int, org_id: int, new_id: int, to_org_id: int, reason: str) -> bool:
+        """Undo a transfer entered by mistake: the member is back on this roster, and off the other from the day they came; False when either changed meanwhile."""
+        with self.writing() as conn:
+            old = conn.execute(select(MEMBER.c.left_on).where(MEMBER.c.id == member_id)).scalar_one()
+            new = conn.execute(select(MEMBER.c.arrived_on, MEMBER.c.left_on).where(MEMBER.c.id == new_id)).one()
+            if old is None or new.left_on is not None or new.arrived_on != old:
+                return False
+            conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=None, left_reason=None))
+            # On the other roster from the day they came until that day: never.
+            conn.execute(update(MEMBER).where(MEMBER.c.id == new_id).values(left_on=new.arrived_on, left_reason="其他"))
+            self.audit(conn, "unleave", "member", member_id, org_id, {"was_left_on": old, "was_left_reason": "转出",
+                                                                       "org_ids": [org_id, to_org_id], "undid_transfer_to": new_id},
+                       reason)
+            return True
 
     def moved_members(self, day: date) -> dict[tuple[int, str], tuple[date | None, date | None]]:
         """Return the members who came onto a roster, or had left one by `day`, by (organization id, name): few, in one statement.

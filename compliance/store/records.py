@@ -71,15 +71,17 @@ class RecordQueries:
             raise NotFound(f"没有编号为 {record_id} 的记录")
         return rows
 
-    def records_naming(self, org_id: int, member_id: int, name: str, since: date) -> list[tuple[int, date]]:
-        """Return (record id, day held) of an organization's current records held on or after `since` that name a member.
+    def records_naming(self, org_id: int, member_id: int, name: str, since: date | None = None,
+                       before: date | None = None) -> list[tuple[int, date]]:
+        """Return (record id, day held) of an organization's current records held on or after `since` (and before `before`) that name a member.
 
         A record names them as its member, its talk's other party, or in its lists of attendees
         and of the excused (names joined by 、, matched whole).
         """
         r = RECORD.c
         query = (select(r.record_id, r.held_on, r.member_id, r.counterpart, r.attendees, r.excused)
-                 .where(r.org_id == org_id, r.held_on >= since, r.superseded_at.is_(None), r.voided_at.is_(None),
+                 .where(r.org_id == org_id, *([r.held_on >= since] if since is not None else []),
+                        *([r.held_on < before] if before is not None else []), r.superseded_at.is_(None), r.voided_at.is_(None),
                         or_(r.member_id == member_id, r.counterpart == name, r.attendees.contains(name, autoescape=True),
                             r.excused.contains(name, autoescape=True)))
                  .order_by(r.held_on, r.record_id))
