@@ -367,7 +367,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         # keeps the day and reason the audit log has: changed only through `member unleave`.
         if old is not None and old.left_on is not None and (row["left_on"] or row["left_reason"]) and \
                 (row["left_on"] or old.left_on, row["left_reason"] or old.left_reason) != (old.left_on, old.left_reason):
-            problems.add(number, "left_on" if row["left_on"] else "left_reason", values.get("left_on") or values.get("left_reason"),
+            differs = "left_on" if row["left_on"] and row["left_on"] != old.left_on else "left_reason"
+            problems.add(number, differs, values.get(differs),
                          f"「{name}」已登记于 {old.left_on.isoformat()} 离开（{old.left_reason}）；如登记有误，请先用 member unleave 撤销")
         elif (values.get("left_on") is None) != (values.get("left_reason") is None):     # blank cells, not bad ones
             column = "left_reason" if values.get("left_on") is not None else "left_on"

@@ -20,6 +20,7 @@ from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, Mobi
 from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow
 from compliance.report.labels import yuan
 from compliance.store import TZ, Store
+from compliance.store.members import UNDONE_TRANSFER
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
 
@@ -172,6 +173,7 @@ def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[
                 # As `status` judges the year: not owed when it began before the branch or the member (joined in
                 # the year), or falls wholly in an approved exemption.
                 exempt = bool((o.starts and o.starts > first) or (m.joined and m.joined > first)
+                              or (m.counted_from and m.counted_from > first)     # a year they moved in is owed in neither branch
                               or (o.org.dissolved and o.org.dissolved < last)
                               or any(a <= first and last <= b for a, b in m.exemptions))
                 row = {"org": m.org, "member": m.name, "hours": totals[m.id],
@@ -348,7 +350,7 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
     if reason not in LEAVE_REASONS:
         raise InputError(f"--reason：「{reason}」不是离开原因，应为 {'、'.join(LEAVE_REASONS)} 之一")
     member, note = _may_leave(store, org, name, day, note)
-    if not store.set_member_left(member.id, org.id, day, reason, note or reason):
+    if not store.set_member_left(member.id, org.id, day, reason, note or reason, member.name):
         raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
     # An 应到 stored with a list of attendees was the roster's then, this member among them.
     counted = store.listed_meetings(org.id, day)
@@ -364,15 +366,26 @@ def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: dat
     """
     index = store.index_around(org_ref)
     org = index.resolve(org_ref)
-    target = store.index_around(to_ref).resolve(to_ref)
+    try:
+        target = store.index_around(to_ref).resolve(to_ref)
+    except NotFound as exc:
+        raise NotFound(f"--to：{exc}") from None
     if actor is not None:
         require_write(store, actor, "transfer", [org.path, target.path])
     if target.id == org.id:
         raise InputError(f"--to：「{target.path}」就是党员现在的党组织")
     if target.type != "党支部":
         raise InputError(f"--to：「{target.path}」是{target.type}，党员只能转入党支部")
+    if target.dissolved is not None and day >= target.dissolved:
+        raise InputError(f"--to：「{target.path}」已于 {target.dissolved.isoformat()} 撤销")
+    if target.founded is not None and day < target.founded:
+        raise InputError(f"--to：「{target.path}」{target.founded.isoformat()} 才成立，早于转接日期 {day.isoformat()}")
     member, note = _may_leave(store, org, name, day, note)
-    if any(m.name == member.name for m in store.members([target.id])):
+    there = next((m for m in store.members([target.id]) if m.name == member.name), None)
+    if there is not None and there.left_reason != UNDONE_TRANSFER:
+        if there.left_on is not None:
+            raise InputError(f"--to：「{target.path}」的花名册上有 {there.left_on.isoformat()} 离开（{there.left_reason}）的同名党员"
+                             f"「{member.name}」；同一党支部一个姓名只有一条党员记录，暂不能转回，未转接")
         raise InputError(f"--to：「{target.path}」的花名册上已有「{member.name}」，未转接；如是同一人，请用 member leave 登记其离开本支部")
     group = group.strip() if group and group.strip() else None
     if group is not None and group not in {m.group_name for m in store.members([target.id]) if m.on_roster(day)}:
@@ -380,8 +393,11 @@ def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: dat
     new_id = store.transfer_member(member.id, org.id, target.id, day, group, note or f"转往{target.path}")
     if new_id is None:
         raise InputError(f"「{member.name}」的离开已由他人同时登记，未转接")
+    # Approved exemptions stay with the member's row here: said, not copied (two copies would drift apart).
+    exemptions = [r for r in store.exemption_rows([member.id]) if r["voided_at"] is None and r["end"] >= day]
     return {"org": org.path, "to": target.path, "member": member.name, "day": day.isoformat(),
-            "counted": store.listed_meetings(org.id, day)}
+            "counted": store.listed_meetings(org.id, day), "counted_there": store.listed_meetings(target.id, day),
+            "exemptions": sorted(exemptions, key=itemgetter("id"))}
 
 
 def _may_leave(store: Store, org: OrgRow, name: str, day: date, note: str | None) -> tuple[MemberRow, str | None]:
@@ -423,8 +439,11 @@ def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Ac
         require_write(store, actor, "unleave", [org.path])
     member = _roster_member(store, org, name)
     reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
+    if member.left_reason == UNDONE_TRANSFER:
+        raise InputError(f"「{member.name}」在「{org.path}」的这条记录是撤销转接留下的，从未在其花名册上；再次转入请用 member transfer")
     if member.left_on is None:
-        raise InputError(f"「{member.name}」在「{org.path}」的花名册上，没有登记离开")
+        raise InputError(f"「{member.name}」在「{org.path}」的花名册上，没有登记离开"
+                         + ("；如是转接有误，请在原支部用 member unleave 撤销转接" if member.arrived_on else ""))
     if member.left_reason == "转出" and (moved := store.transferred_to(member.id)) is not None:
         # A transfer entered by mistake: undone on both rosters, or the member would be on two.
         new_id, to_org_id = moved
@@ -442,7 +461,7 @@ def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Ac
             raise InputError(f"「{member.name}」在「{target}」的花名册已有变动（已离开或转入日期不同），未撤销转接")
         return {"org": org.path, "member": member.name, "left_on": member.left_on.isoformat(), "reason": member.left_reason,
                 "transfer": target}
-    if not store.set_member_left(member.id, org.id, None, None, reason):
+    if not store.set_member_left(member.id, org.id, None, None, reason, member.name):
         raise InputError(f"「{member.name}」的离开已由他人同时撤销")
     return {"org": org.path, "member": member.name, "left_on": member.left_on.isoformat(), "reason": member.left_reason}
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime
 from pathlib import Path
 
 from compliance import importing, membership, tracking
 from compliance.cli import app
-from compliance.errors import InputError
+from compliance.errors import InputError, NotFound
 from compliance.store import TZ, Store
 from tests.conftest import TOWN_ORGS, roster_csv, write_csv
 
@@ -60,8 +61,8 @@ def test_member_leave_and_unleave_on_the_command_line(runner, tmp_path: Path):
     assert early.exit_code == 2 and "--date：2000-01-01 早于「党员第一党支部0」的入党日期 2001-07-01" in early.stderr
     audit = json.loads(runner.invoke(app, db + ["audit", "log", "--format", "json"]).stdout)
     assert [(a["action"], a["entity"], a["reason"], a["detail"]) for a in audit if a["action"] in ("leave", "unleave")] == [
-        ("leave", "member", "转往县城第三党支部", {"left_on": "2026-06-18", "left_reason": "转出"}),
-        ("unleave", "member", "登记错人", {"was_left_on": "2026-06-18", "was_left_reason": "转出"})]
+        ("leave", "member", "转往县城第三党支部", {"left_on": "2026-06-18", "left_reason": "转出", "name": MOBILE}),
+        ("unleave", "member", "登记错人", {"was_left_on": "2026-06-18", "was_left_reason": "转出", "name": MOBILE})]
     table = runner.invoke(app, db + ["audit", "log", "--format", "csv"]).stdout
     assert "登记离开" in table and "撤销离开" in table
 
@@ -454,10 +455,12 @@ def test_a_transfer_is_in_both_logs_keeps_exemptions_and_is_undone_on_both_roste
         assert str(exc) == f"--group：「{SECOND}」的花名册上没有党小组「第九党小组」；新设党小组请用 member import"
     else:
         raise AssertionError("a group the branch does not have")
-    membership.transfer_member(town, "ZZ1", "党员第一党支部4", "ZZ2", date(2026, 9, 15), group="第一党小组")
+    done = membership.transfer_member(town, "ZZ1", "党员第一党支部4", "ZZ2", date(2026, 9, 15), group="第一党小组")
     new = next(m for m in town.members() if m.name == "党员第一党支部4" and m.org_id != mover.org_id)
     assert new.group_name == "第一党小组"
-    assert [(r["start"], r["end"]) for r in town.exemption_rows([new.id])] == [(date(2026, 8, 1), date(2027, 2, 28))]
+    # The exemption in force is pointed out, not copied: two copies would drift apart (the try-out).
+    assert [(r["start"], r["end"]) for r in done["exemptions"]] == [(date(2026, 8, 1), date(2027, 2, 28))]
+    assert town.exemption_rows([new.id]) == []
     from compliance.report.admin import audit_rows, audit_touches
     rows = audit_rows(town.audit_log(None, None), town.org_paths)
     assert [r["action"] for r in rows if audit_touches(r, SECOND)][-1] == "transfer"
@@ -468,6 +471,18 @@ def test_a_transfer_is_in_both_logs_keeps_exemptions_and_is_undone_on_both_roste
     on = {(town.org_path(m.org_id), m.name) for m in town.members() if m.name == "党员第一党支部4" and m.on_roster(day)}
     assert on == {(BRANCH, "党员第一党支部4")}
     assert not [f for f in _overdue(town, rules, day, SECOND) if f.member == "党员第一党支部4"]
+    # The row the undone transfer left is never on the roster: not put back on it, but taken again by a transfer.
+    try:
+        membership.unleave_member(town, "ZZ2", "党员第一党支部4", "清理")
+    except InputError as exc:
+        assert "这条记录是撤销转接留下的，从未在其花名册上" in str(exc)
+    else:
+        raise AssertionError("a member on two rosters")
+    membership.transfer_member(town, "ZZ1", "党员第一党支部4", "ZZ2", date(2026, 10, 8))
+    rows = {(town.org_path(m.org_id), m.arrived_on, m.left_on) for m in town.members() if m.name == "党员第一党支部4"}
+    assert rows == {(BRANCH, None, date(2026, 10, 8)), (SECOND, date(2026, 10, 8), None)}
+    back = membership.unleave_member(town, "ZZ1", "党员第一党支部4", "又转错")
+    assert back["transfer"] == SECOND
     # A transfer whose new branch has since recorded the member is not undone.
     membership.transfer_member(town, "ZZ1", "党员第一党支部5", "ZZ2", date(2026, 9, 15))
     importing.log_record(town, rules, {"org": SECOND, "kind": "主题党日", "date": "2026-10-10", "topic": "学习", "photos": "a.jpg",
@@ -494,3 +509,45 @@ def test_a_member_file_does_not_move_an_arrival(town: Store, rules, tmp_path: Pa
         else:
             raise AssertionError(row)
     assert importing.import_members(town, write_csv(tmp_path / "same.csv", f"姓名,党组织,转入日期\n吴十,{SECOND},2026-07-01")).unchanged == 1
+
+
+
+def test_a_transfer_refuses_a_branch_that_cannot_take_the_member_and_says_what_to_check(town: Store, rules, runner, tmp_path: Path):
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    importing.log_record(town, rules, {"org": SECOND, "kind": "党员大会", "date": "2026-10-20", "topic": "学习",
+                                       "attendees": "党员第二党支部0、党员第二党支部1、党员第二党支部2"})
+    done = membership.transfer_member(town, "ZZ1", "党员第一党支部3", "ZZ2", date(2026, 10, 1))
+    assert done["counted_there"] and not done["counted"]      # the new branch's 应到 of the 20th left them out
+    for to, day, said in (("MT", date(2026, 5, 1), "「图河镇党委/马屯村党支部」2026-05-12 才成立，早于转接日期 2026-05-01"),
+                          ("不存在的支部", date(2026, 10, 1), "--to："),
+                          ("ZZ1", date(2026, 11, 1), "--to：「图河镇党委/朱庄村党总支/第一党支部」的花名册上有 2026-10-01 离开（转出）的同名党员")):
+        source = "ZZ2" if to == "ZZ1" else "ZZ1"
+        name = "党员第一党支部3" if to == "ZZ1" else "党员第一党支部2"
+        try:
+            membership.transfer_member(town, source, name, to, day)
+        except (InputError, NotFound) as exc:
+            assert said in str(exc), str(exc)
+        else:
+            raise AssertionError(to)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,撤销日期\n旧村党支部,图河镇党委,党支部,2026-06-30"))
+    try:
+        membership.transfer_member(town, "ZZ1", "党员第一党支部2", "旧村党支部", date(2026, 8, 1))
+    except InputError as exc:
+        assert str(exc) == "--to：「图河镇党委/旧村党支部」已于 2026-06-30 撤销"
+    else:
+        raise AssertionError("a dissolved branch")
+    shown = runner.invoke(app, ["member", "transfer", "--help"], terminal_width=200).stdout
+    assert re.search(r"--to\s+党组织", shown)
+
+
+def test_members_hours_owes_no_year_a_member_moved_in(town: Store, rules):
+    """`members hours` listed a member transferred in November as 32 hours short; status owes the year in neither branch (try-out)."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    importing.log_record(town, rules, {"org": SECOND, "kind": "党课", "date": "2026-03-05", "topic": "党章", "hours": "2",
+                                       "lecturer": "莫军", "attendees": "党员第二党支部0"})
+    membership.transfer_member(town, "ZZ1", "党员第一党支部3", "ZZ2", date(2026, 11, 2))
+    rows = {r["member"]: r for r in membership.hours_list(town, SECOND, 2026)}
+    assert rows["党员第一党支部3"]["exempt"] and rows["党员第一党支部3"]["missing"] == 0.0
+    assert not rows["党员第二党支部1"]["exempt"]
+    assert not [f for f in _overdue(town, rules, date(2026, 11, 25), SECOND)
+                if f.member == "党员第一党支部3" and f.obligation == "training_hours"]

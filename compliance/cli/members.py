@@ -247,7 +247,7 @@ def _counted_note(day: str, counted: list[int]) -> None:
 @fails_cleanly
 def member_transfer(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
                     org: str = typer.Option(..., "--org", help="转出的党支部。"),
-                    to: str = typer.Option(..., "--to", help="转入的党支部（同一数据库中）。"),
+                    to: str = typer.Option(..., "--to", metavar="党组织", help="转入的党支部（同一数据库中）。"),
                     day: str = typer.Option(..., "--date", help="转接日期。"),
                     group: Optional[str] = typer.Option(None, "--group", help="转入后所在党小组。"),
                     note: Optional[str] = typer.Option(None, "--note", help="说明，如 介绍信编号。")) -> None:
@@ -258,6 +258,15 @@ def member_transfer(name: str = typer.Argument(..., metavar="姓名", help="党�
     done = membership.transfer_member(store, org, name, to, moved_on, group, note, actor)
     console.print(f"已转接：{done['member']} {done['day']} 从「{done['org']}」转入「{done['to']}」", markup=False, soft_wrap=True)
     _counted_note(done["day"], done["counted"])
+    if arrived := done["counted_there"]:
+        shown = "、".join(map(str, arrived[:10])) + (f" 等{len(arrived)}条" if len(arrived) > 10 else "")
+        console.print(f"提示：「{done['to']}」{done['day']} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册"
+                      "计算的，其中没有此人，请用 record correct 编号 --expected 人数 --reason 原因 更正", style="yellow", markup=False,
+                      soft_wrap=True)
+    for e in done["exemptions"]:
+        console.print(f"提示：「{done['member']}」在「{done['org']}」登记的免除（编号 {e['id']}：{e['start'].isoformat()} 至 "
+                      f"{e['end'].isoformat()}，{e['reason']}）不随转接带到新支部；如仍适用，请在新支部用 member exempt 登记",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 @member_app.command("unleave")

@@ -14,6 +14,9 @@ from compliance.store.sql import IN_LIMIT, chunks, insert_counting_new
 
 EXEMPTION = model.MemberExemption.__table__
 AUDIT = model.AuditEntry.__table__
+# The 离开原因 of the row a transfer left on the other roster when it was undone: never on it; taken
+# again by a later transfer there.
+UNDONE_TRANSFER = "撤销转接"
 MEMBER = model.Member.__table__
 DUES = model.DuesPayment.__table__
 DUES_VERSION = model.DuesVersion.__table__
@@ -46,7 +49,8 @@ class MemberQueries:
         found = json.loads(detail)
         return found["member_id"], found["org_ids"][1]
 
-    def set_member_left(self, member_id: int, org_id: int, left_on: date | None, left_reason: str | None, note: str) -> bool:
+    def set_member_left(self, member_id: int, org_id: int, left_on: date | None, left_reason: str | None, note: str,
+                        name: str | None = None) -> bool:
         """Mark a member as having left the roster on `left_on` for `left_reason` (None, None: back on it); False when another writer did first.
 
         The change is made only while the member still stands as the caller read them, and the
@@ -59,6 +63,8 @@ class MemberQueries:
             conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=left_on, left_reason=left_reason))
             detail = {"left_on": left_on, "left_reason": left_reason} if left_on is not None else \
                 {"was_left_on": before.left_on, "was_left_reason": before.left_reason}
+            if name is not None:
+                detail["name"] = name
             self.audit(conn, "leave" if left_on is not None else "unleave", "member", member_id, org_id, detail, note)
             return True
 
@@ -66,8 +72,9 @@ class MemberQueries:
         """Move a member to another organization's roster on `day`, in one transaction; return their new id, None when they had left meanwhile.
 
         They leave this roster (转出) and are added to the other with their own values, arrived that
-        day, with the approved exemptions still in force then; the audit entry names both
-        organizations (`org_ids`, so that either one's log lists it) and the new member id.
+        day, or take again the row a transfer there left when it was undone (`undo_transfer`); the
+        audit entry names both organizations (`org_ids`, so that either one's log lists it), the
+        member and the new member id.
         """
         stamp = self.clock()
         with self.writing() as conn:
@@ -75,17 +82,19 @@ class MemberQueries:
             if before["left_on"] is not None:
                 return None
             conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=day, left_reason="转出"))
-            values = {k: before[k] for k in ("name", "status", "mobile", "joined", "born", "gender")}
-            new_id = conn.execute(insert(MEMBER).values(**values, org_id=to_org_id, group_name=group, arrived_on=day,
-                                                        created_at=stamp)).inserted_primary_key[0]
-            e = EXEMPTION.c
-            kept = conn.execute(select(e.start, e.end, e.reason).where(e.member_id == member_id, e.voided_at.is_(None),
-                                                                        e.end >= day)).all()
-            if kept:
-                conn.execute(insert(EXEMPTION), [{"member_id": new_id, "start": start, "end": end, "reason": reason, "created_at": stamp}
-                                                 for start, end, reason in kept])
-            self.audit(conn, "transfer", "member", member_id, org_id, {"left_on": day, "org_ids": [org_id, to_org_id],
-                                                                        "member_id": new_id, "exemptions": len(kept)}, note)
+            values = {k: before[k] for k in ("status", "mobile", "joined", "born", "gender")}
+            m = MEMBER.c
+            undone = conn.execute(select(m.id).where(m.org_id == to_org_id, m.name == before["name"],
+                                                     m.left_reason == UNDONE_TRANSFER)).scalar()
+            if undone is not None:
+                conn.execute(update(MEMBER).where(m.id == undone).values(**values, group_name=group, arrived_on=day, left_on=None,
+                                                                         left_reason=None))
+                new_id = undone
+            else:
+                new_id = conn.execute(insert(MEMBER).values(**values, name=before["name"], org_id=to_org_id, group_name=group,
+                                                            arrived_on=day, created_at=stamp)).inserted_primary_key[0]
+            self.audit(conn, "transfer", "member", member_id, org_id, {"name": before["name"], "left_on": day,
+                                                                        "org_ids": [org_id, to_org_id], "member_id": new_id}, note)
             return new_id
 
     def undo_transfer(self, member_id: int, org_id: int, new_id: int, to_org_id: int, reason: str) -> bool:
@@ -97,7 +106,7 @@ class MemberQueries:
                 return False
             conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(left_on=None, left_reason=None))
             # On the other roster from the day they came until that day: never.
-            conn.execute(update(MEMBER).where(MEMBER.c.id == new_id).values(left_on=new.arrived_on, left_reason="其他"))
+            conn.execute(update(MEMBER).where(MEMBER.c.id == new_id).values(left_on=new.arrived_on, left_reason=UNDONE_TRANSFER))
             self.audit(conn, "unleave", "member", member_id, org_id, {"was_left_on": old, "was_left_reason": "转出",
                                                                        "org_ids": [org_id, to_org_id], "undid_transfer_to": new_id},
                        reason)
