@@ -354,7 +354,8 @@ def leave_member(store: Store, org_ref: str, name: str, day: date, reason: str, 
         raise InputError(f"「{member.name}」的离开已由他人同时登记，未重复登记")
     # An 应到 stored with a list of attendees was the roster's then, this member among them.
     counted = store.listed_meetings(org.id, day)
-    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason, "counted": counted}
+    return {"org": org.path, "member": member.name, "left_on": day.isoformat(), "reason": reason, "counted": counted,
+            "secretary": org.secretary == member.name and not org.secretary_vacant}
 
 
 def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: date, group: str | None = None,
@@ -397,7 +398,7 @@ def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: dat
     exemptions = [r for r in store.exemption_rows([member.id]) if r["voided_at"] is None and r["end"] >= day]
     return {"org": org.path, "to": target.path, "member": member.name, "day": day.isoformat(),
             "counted": store.listed_meetings(org.id, day), "counted_there": store.listed_meetings(target.id, day),
-            "exemptions": sorted(exemptions, key=itemgetter("id"))}
+            "exemptions": sorted(exemptions, key=itemgetter("id")), "secretary": org.secretary == member.name and not org.secretary_vacant}
 
 
 def _may_leave(store: Store, org: OrgRow, name: str, day: date, note: str | None) -> tuple[MemberRow, str | None]:

@@ -551,3 +551,20 @@ def test_members_hours_owes_no_year_a_member_moved_in(town: Store, rules):
     assert not rows["党员第二党支部1"]["exempt"]
     assert not [f for f in _overdue(town, rules, date(2026, 11, 25), SECOND)
                 if f.member == "党员第一党支部3" and f.obligation == "training_hours"]
+
+
+def test_a_secretary_who_leaves_is_pointed_out(runner, tmp_path: Path, monkeypatch):
+    """The branch's 书记 left and stayed its secretary: the ledger's 责任人 and the lecture check went on naming them (try-out)."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))]).exit_code == 0
+    members = f"姓名,党组织,类别\n陶英,{BRANCH},正式\n党员甲,{BRANCH},正式"
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+    monkeypatch.setenv("COLUMNS", "300")
+    plain = runner.invoke(app, db + ["member", "leave", "党员甲", "--org", "ZZ1", "--date", "2026-11-02", "--reason", "转出"],
+                          terminal_width=300)
+    assert plain.exit_code == 0 and "书记" not in plain.stdout
+    done = runner.invoke(app, db + ["member", "transfer", "陶英", "--org", "ZZ1", "--to", "ZZ2", "--date", "2026-11-02"],
+                         terminal_width=300)
+    assert done.exit_code == 0, done.output
+    assert f"提示：「陶英」是「{BRANCH}」的书记；请用 org import 更新其「书记」列" in done.stdout

@@ -232,6 +232,14 @@ def member_leave(name: str = typer.Argument(..., metavar="姓名", help="党员�
                   "此后不计入应到人数、六个月提示和党费，离开前各月的党费和此前已结束各期的事项仍照常检查",
                   markup=False, soft_wrap=True)
     _counted_note(done["left_on"], done["counted"])
+    _secretary_note(done)
+
+
+def _secretary_note(done: dict[str, Any]) -> None:
+    """Point out that the member who left was the branch's 书记, named on the organization, not on the roster."""
+    if done["secretary"]:
+        console.print(f"提示：「{done['member']}」是「{done['org']}」的书记；请用 org import 更新其「书记」列（书记空缺请在「书记」列填 空缺），"
+                      "否则整改台账的责任人和书记讲党课的核对仍按此人", style="yellow", markup=False, soft_wrap=True)
 
 
 def _counted_note(day: str, counted: list[int]) -> None:
@@ -267,6 +275,7 @@ def member_transfer(name: str = typer.Argument(..., metavar="姓名", help="党�
         console.print(f"提示：「{done['member']}」在「{done['org']}」登记的免除（编号 {e['id']}：{e['start'].isoformat()} 至 "
                       f"{e['end'].isoformat()}，{e['reason']}）不随转接带到新支部；如仍适用，请在新支部用 member exempt 登记",
                       style="yellow", markup=False, soft_wrap=True)
+    _secretary_note(done)
 
 
 @member_app.command("unleave")
