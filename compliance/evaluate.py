@@ -48,9 +48,9 @@ def owed_while_on_roster(ob: Obligation, periods: list[Period], left: date | Non
     too, unless they left on its first day (a member moving between branches pays each month
     once, where they were as it began); any other (a half-year report, a year's 学时) only for
     the periods that ended before they left: one they left in is owed where they went, or no more.
-    A member who arrived on a day owes, in turn, the periods that began on the roster: a month or
-    longer period they arrived in is owed where they were as it began (a move on the same day is
-    owed each month once; a half year or year they moved in, where it began, or no more).
+    A member who arrived on a day owes, in turn, the periods that began on the roster: a move on
+    one day is owed each month once, where the member was as it began, and a half year or year
+    they moved in in neither branch (its reports and talks may be in either).
     """
     if left is None and arrived is None:
         return periods
@@ -80,10 +80,10 @@ class OrgFacts:
     full_members: int = 0
     groups: tuple[str, ...] = ()
     members: tuple[MemberRef, ...] = ()
-    # Members who came onto the roster or left it (see `orgs.org_facts`): the full members who did,
-    # each as (day arrived, day left), and the number of the others (`full_on`); whether a committee
-    # is the roster's, seven full members, each period by its first day; and the party groups all of
-    # whose members left, with the day the last did.
+    # Members who came onto the roster or left it (see `orgs.org_facts`): the days full members
+    # arrived and the days they left, each in order, and the full members who did not arrive
+    # (`full_on`); whether a committee is the roster's, seven full members, each period by its
+    # first day; and the party groups all of whose members left, with the day the last did.
     full_arrived: tuple[date, ...] = ()       # in order
     full_left: tuple[date, ...] = ()          # in order
     full_steady: int = 0                      # the other full members, and those who left but had not arrived

@@ -677,7 +677,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
         row["present"] = counted
         if row["expected"] is None:
-            # The roster of the day: those who had left it by then are not expected.
+            # The roster of the day: those who had left it by then, or came later, are not expected.
             row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
     member_name = text("member")
     if member_name:

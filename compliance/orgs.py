@@ -15,7 +15,6 @@ from compliance.errors import NotFound
 from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, MemberRef, OrgFacts
 
 
-
 @dataclass(frozen=True)
 class OrgRow:
     """An organization as stored."""
