@@ -382,14 +382,15 @@ def transfer_member(store: Store, org_ref: str, name: str, to_ref: str, day: dat
     if target.founded is not None and day < target.founded:
         raise InputError(f"--to：「{target.path}」{target.founded.isoformat()} 才成立，早于转接日期 {day.isoformat()}")
     member, note = _may_leave(store, org, name, day, note)
-    there = next((m for m in store.members([target.id]) if m.name == member.name), None)
+    roster = store.members([target.id])
+    there = next((m for m in roster if m.name == member.name), None)
     if there is not None and there.left_reason != UNDONE_TRANSFER:
         if there.left_on is not None:
             raise InputError(f"--to：「{target.path}」的花名册上有 {there.left_on.isoformat()} 离开（{there.left_reason}）的同名党员"
                              f"「{member.name}」；同一党支部一个姓名只有一条党员记录，暂不能转回，未转接")
         raise InputError(f"--to：「{target.path}」的花名册上已有「{member.name}」，未转接；如是同一人，请用 member leave 登记其离开本支部")
     group = group.strip() if group and group.strip() else None
-    if group is not None and group not in {m.group_name for m in store.members([target.id]) if m.on_roster(day)}:
+    if group is not None and group not in {m.group_name for m in roster if m.on_roster(day)}:
         raise InputError(f"--group：「{target.path}」的花名册上没有党小组「{group}」；新设党小组请用 member import")
     new_id = store.transfer_member(member.id, org.id, target.id, day, group, note or f"转往{target.path}")
     if new_id is None:

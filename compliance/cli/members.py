@@ -242,13 +242,14 @@ def _secretary_note(done: dict[str, Any]) -> None:
                       "否则整改台账的责任人和书记讲党课的核对仍按此人", style="yellow", markup=False, soft_wrap=True)
 
 
-def _counted_note(day: str, counted: list[int]) -> None:
-    """Point out the meetings of `day` or later whose 应到, stored with a list of attendees, counted a member who left."""
+def _counted_note(day: str, counted: list[int], arrived_at: str | None = None) -> None:
+    """Point out the meetings of `day` or later whose 应到, stored with a list of attendees, counted a member who left (or, `arrived_at`, left out one who came)."""
     if counted:
         shown = "、".join(map(str, counted[:10])) + (f" 等{len(counted)}条" if len(counted) > 10 else "")
-        console.print(f"提示：{day} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册计算的，"
-                      "其中仍包含此人，请用 record correct 编号 --expected 人数 --reason 原因 更正", style="yellow", markup=False,
-                      soft_wrap=True)
+        where = f"「{arrived_at}」" if arrived_at else ""
+        console.print(f"提示：{where}{day} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册计算的，"
+                      f"其中{'没有' if arrived_at else '仍包含'}此人，请用 record correct 编号 --expected 人数 --reason 原因 更正",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 @member_app.command("transfer")
@@ -266,11 +267,7 @@ def member_transfer(name: str = typer.Argument(..., metavar="姓名", help="党�
     done = membership.transfer_member(store, org, name, to, moved_on, group, note, actor)
     console.print(f"已转接：{done['member']} {done['day']} 从「{done['org']}」转入「{done['to']}」", markup=False, soft_wrap=True)
     _counted_note(done["day"], done["counted"])
-    if arrived := done["counted_there"]:
-        shown = "、".join(map(str, arrived[:10])) + (f" 等{len(arrived)}条" if len(arrived) > 10 else "")
-        console.print(f"提示：「{done['to']}」{done['day']} 及以后已登记的会议记录 {shown} 填有参会名单和应到人数；如应到人数是按当时的花名册"
-                      "计算的，其中没有此人，请用 record correct 编号 --expected 人数 --reason 原因 更正", style="yellow", markup=False,
-                      soft_wrap=True)
+    _counted_note(done["day"], done["counted_there"], arrived_at=done["to"])
     for e in done["exemptions"]:
         console.print(f"提示：「{done['member']}」在「{done['org']}」登记的免除（编号 {e['id']}：{e['start'].isoformat()} 至 "
                       f"{e['end'].isoformat()}，{e['reason']}）不随转接带到新支部；如仍适用，请在新支部用 member exempt 登记",
