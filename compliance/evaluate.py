@@ -83,12 +83,13 @@ class OrgFacts:
     # Members who came onto the roster or left it (see `orgs.org_facts`): the days full members
     # arrived and the days they left, each in order, and the full members who did not arrive
     # (`full_on`); whether a committee is the roster's, seven full members, each period by its
-    # first day; and the party groups all of whose members left, with the day the last did.
+    # first day; and the party groups not there all along: (name, the day the first of its members
+    # came or date.min, the day the last left or date.max).
     full_arrived: tuple[date, ...] = ()       # in order
     full_left: tuple[date, ...] = ()          # in order
     full_steady: int = 0                      # the other full members, and those who left but had not arrived
     committee_by_roster: bool = False
-    groups_until: tuple[tuple[str, date], ...] = ()
+    group_spans: tuple[tuple[str, date, date], ...] = ()
 
     def full_on(self, day: date) -> int:
         """Return the number of full members on the roster on `day` (`full_members` when none came or left).
@@ -712,14 +713,17 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
         by_group: dict[str | None, list[Record]] = defaultdict(list)
         for r in kind_records:
             by_group[r.group].append(r)
-        spans: list[tuple[str, date | None]] = [(group, None) for group in org.groups]
-        if org.groups_until:
-            spans = sorted(spans + list(org.groups_until))
-        for group, until in spans:
+        spans = [(group, date.min, date.max) for group in org.groups]
+        if org.group_spans:
+            dated = {group for group, _, _ in org.group_spans}
+            spans = sorted([span for span in spans if span[0] not in dated] + list(org.group_spans))
+        for group, came, went in spans:
             mine = by_group.get(group, [])
             days = [r.held_on for r in mine]
-            # A group whose members all left owes the periods that began before the last of them did.
-            owed, owed_on_time = (periods, on_time) if until is None else ([p for p in periods if p.start < until], None)
+            # A group owes the periods that began on or after the day its first member came, and
+            # before the day its last left (`orgs.org_facts`), as a member does (`owed_on_roster`).
+            whole = came == date.min and went == date.max
+            owed, owed_on_time = (periods, on_time) if whole else ([p for p in periods if came <= p.start < went], None)
             found.extend(_judge_each(org, ob, owed, mine, days, as_of, catalog, keep, group=group, on_time=owed_on_time,
                                      bare_met=bare_met))
     elif ob.per == "member" and ob.min_hours:

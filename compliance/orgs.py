@@ -161,8 +161,8 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
     The roster is that of `as_of` (of now when None): a member who had left it by then, or
     arrives later, counts neither as a full member nor for the party groups. Each meeting is
     judged on the full members of its day (`OrgFacts.full_on`); a committee the roster implies
-    (seven full members) is owed each period that began with seven on it; a party group whose
-    members all left owes the periods that began before the last did. The members who came or
+    (seven full members) is owed each period that began with seven on it; a party group owes
+    the periods that began after the first of its members came and before the last left. The members who came or
     left are among its members, each with their days, for the periods they owe.
     """
     def left(m: MemberRow) -> date | None:
@@ -172,7 +172,7 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
     moved = [m for m in members if m.left_on is not None or m.arrived_on is not None]
     if moved:         # those who leave after `as_of` are not known to have moved then
         moved = [m for m in moved if left(m) is not None or m.arrived_on is not None]
-    groups_until: tuple[tuple[str, date], ...] = ()
+    group_spans: tuple[tuple[str, date, date], ...] = ()
     full_arrived: tuple[date, ...] = ()
     full_left: tuple[date, ...] = ()
     if not moved:
@@ -196,11 +196,17 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
             days = {*full_arrived, *(d - timedelta(days=1) for d in full_left), day if as_of else date.min}
             has_committee = max(map(count, days)) >= COMMITTEE_MIN_FULL_MEMBERS
         groups = tuple(sorted({m.group_name for m in staying if m.group_name}))
-        ended: dict[str, date] = {}
+        # A party group is there from the day its first member came (from the start when one of
+        # them did not arrive) until the day its last left (for good when one of them stays).
+        came: dict[str, date] = {}
+        went: dict[str, date] = {}
         for m in members:
-            if m.group_name and m.group_name not in groups and (gone := left(m)) is not None:
-                ended[m.group_name] = max(ended.get(m.group_name, gone), gone)
-        groups_until = tuple(sorted(ended.items()))
+            if m.group_name and (m.arrived_on is None or m.arrived_on <= day):
+                name = m.group_name
+                came[name] = min(came.get(name, date.max), m.arrived_on or date.min)
+                went[name] = max(went.get(name, date.min), left(m) or date.max)
+        group_spans = tuple(sorted((name, since, went[name]) for name, since in came.items()
+                                   if since != date.min or went[name] != date.max))
     exemptions = exemptions or {}
     # A member who arrives after `as_of` is not there yet in a view of then.
     refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), left(m), m.arrived_on)
@@ -210,5 +216,5 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
         tracked_from=index.tracked_from_of(org), dissolved=org.dissolved, has_committee=has_committee,
         secretary=None if org.secretary_vacant else org.secretary,
         full_members=full, groups=groups, members=refs, full_arrived=full_arrived, full_left=full_left, full_steady=steady,
-        committee_by_roster=bool(full_arrived or full_left) and org.has_committee is None, groups_until=groups_until,
+        committee_by_roster=bool(full_arrived or full_left) and org.has_committee is None, group_spans=group_spans,
     )

@@ -568,3 +568,24 @@ def test_a_secretary_who_leaves_is_pointed_out(runner, tmp_path: Path, monkeypat
                          terminal_width=300)
     assert done.exit_code == 0, done.output
     assert f"提示：「陶英」是「{BRANCH}」的书记；请用 org import 更新其「书记」列" in done.stdout
+
+
+def test_a_party_group_of_members_who_all_arrived_owes_from_the_first_arrival(town: Store, rules, tmp_path: Path):
+    """A group formed by two members transferred in on October 15 owes its 党小组会 from November, not from January."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    body = (f"姓名,党组织,党小组,类别,入党日期,转入日期\n吴十,{SECOND},第三党小组,正式,2001-07-01,2026-10-15\n"
+            f"吴十一,{SECOND},第三党小组,正式,2003-07-01,2026-10-20\n")
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", body)).added == 2
+
+    def group_periods(as_of: date, group: str) -> list[str]:
+        return sorted(f.period for f in _overdue(town, rules, as_of, SECOND) if f.obligation == "group_meeting" and f.group == group)
+
+    assert group_periods(date(2026, 11, 25), "第三党小组") == ["2026-11"]
+    assert group_periods(date(2026, 11, 25), "第一党小组") == [f"2026-{m:02d}" for m in range(1, 12)]   # there all along
+    # A view of a day before they came knows no such group.
+    assert group_periods(date(2026, 10, 10), "第三党小组") == []
+    # When both have left again, it owes what began while one of them was there.
+    membership.leave_member(town, SECOND, "吴十", date(2026, 11, 20), "转出", None)
+    assert group_periods(date(2026, 11, 25), "第三党小组") == ["2026-11"]
+    membership.leave_member(town, SECOND, "吴十一", date(2026, 11, 1), "转出", None)
+    assert group_periods(date(2026, 11, 25), "第三党小组") == ["2026-11"]

@@ -531,7 +531,7 @@ def test_a_branch_judges_each_meeting_and_period_on_the_roster_of_its_day(rules)
     """Members who left in August made a June 党员大会 with 5 of 10 present valid, and its groups' and committee's past periods go."""
     left = date(2026, 8, 3)
     org = replace(BRANCH, full_members=6, full_left=(left,) * 4, full_steady=10, committee_by_roster=True,
-                  groups=("第一党小组",), groups_until=(("第二党小组", date(2026, 5, 20)),))
+                  groups=("第一党小组",), group_spans=(("第二党小组", date.min, date(2026, 5, 20)),))
     congress = [rec("party_congress", "2026-06-10", present=5), rec("party_congress", "2026-09-10", present=4)]
     found = findings(rules, congress, org=org)
     assert one(found, "party_congress", "2026-Q2").status == "invalid"       # 5 of the 10 of June: not more than half
