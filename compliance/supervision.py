@@ -554,6 +554,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # One pass over the scope, organization by organization: the snapshot keeps what needs
     # attention, met periods only count (rates, ranking) or close an open ledger item.
     made_good: dict[str, date] = {}
+    # Items are closed (销号) on the run's day; a month run again after its end, as of its last
+    # day by default, closes them today, when it does. A day given (`as_of`) is acted as of.
+    closed_on = max(day, store.today()) if as_of is None else day
     not_owed: set[str] = set()
     rates = Rates(months, window_first, day)
     seen = Fingerprint(day)
@@ -571,8 +574,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     with closing(checks):
         for org, check in zip(sorted(orgs, key=lambda o: o.id), checks, strict=True):
             kept[org.id] = check.kept
-            made_good.update(dict.fromkeys(check.made_good, day))
-            made_good.update(dict.fromkeys(check.not_owed, day))
+            made_good.update(dict.fromkeys(check.made_good, closed_on))
+            made_good.update(dict.fromkeys(check.not_owed, closed_on))
             not_owed.update(check.not_owed)
             rates.add(org.path, check.tally)
             if check.digest is not None:
@@ -588,7 +591,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                   if (gap := _gap_of(f)) in again}
     recheck = [i for i in ledger.recheck if i.gap_key not in made_good and _item_gap(i) not in kept_again]
     for key, exempt in _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs):
-        made_good.setdefault(key, day)
+        made_good.setdefault(key, closed_on)
         if exempt:
             not_owed.add(key)
     # A member has one run of each kind going at a time: while an item is open for it, under

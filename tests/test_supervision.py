@@ -923,3 +923,20 @@ def test_a_meeting_short_of_a_tightened_quorum_is_held_again_with_the_share_its_
     name = rules.kind_name("party_congress")
     assert measures["2026-Q1"] == f"到会人数须超过应到人数的半数，按要求重新召开{name}并规范记录"
     assert measures["2026-Q3"] == f"到会人数须超过应到人数的三分之二，按要求重新召开{name}并规范记录"
+
+
+def test_a_month_run_again_after_its_end_closes_items_on_the_day_it_does(busy_town: Store, rules, tmp_path: Path):
+    """November run again on 5 December (as of 30 November) closes what was made good on 5 December, not on 30 November."""
+    busy_town.clock = lambda: datetime(2026, 12, 1, 9, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-11", publish=True)
+    busy_town.clock = lambda: datetime(2026, 12, 5, 17, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11")
+    assert result.run.as_of == date(2026, 11, 30) and result.closed == 1
+    item = next(r for r in result.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    assert (item.opened_on, item.closed_on) == (date(2026, 11, 30), date(2026, 12, 5))
+    # A run given its day (--as-of) acts as of that day: what it closes, it closes on that day.
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-08,,,补录,,,,c.jpg", "later.csv")
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
+    item = next(r for r in again.ledger if r.obligation == "theme_day" and r.period == "2026-10")
+    assert item.closed_on == date(2026, 11, 30)
