@@ -43,6 +43,17 @@ def test_init_reports_the_database_and_catalog(runner, tmp_path: Path):
     assert result.exit_code == 0 and "national-2018" in result.output
 
 
+def test_a_database_password_is_never_shown(runner, pg_url: str):
+    """A PostgreSQL role per office has a password: `init` and a refused connection showed it in clear."""
+    url = pg_url.replace("postgres@", "postgres:S3cretPW@", 1)
+    done = runner.invoke(app, ["--db", url, "init"])
+    assert done.exit_code == 0 and "S3cretPW" not in done.output and "postgres:***@127.0.0.1" in done.output, done.output
+    port = url.split("@127.0.0.1:", 1)[1].split("/", 1)[0]
+    wrong = url.replace(f"127.0.0.1:{port}", "127.0.0.1:1")
+    refused = runner.invoke(app, ["--db", wrong, "init"])
+    assert refused.exit_code != 0 and "S3cretPW" not in refused.output and "无法" in refused.output, refused.output
+
+
 def test_init_again_without_a_catalog_keeps_the_one_chosen(runner, tmp_path: Path):
     from compliance.store import Store, resolve_url
 

@@ -32,7 +32,7 @@ from compliance.cli.supervision import _write_bulletin
 from compliance.errors import InputError
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import print_findings
-from compliance.store import TZ
+from compliance.store import TZ, shown_url
 from compliance.supervision import SupervisionResult
 from compliance.tabular import Table, read_table
 from obligations.paths import data_dir
@@ -57,7 +57,7 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
     store = store_mod.Store(store_mod.resolve_url(target))
     store.upgrade()
     if store.orgs() or store.users():
-        raise InputError(f"数据库 {store.url} 已有党组织或用户：演示只载入空数据库")
+        raise InputError(f"数据库 {shown_url(store.url)} 已有党组织或用户：演示只载入空数据库")
     rules = _rules()
     demo_dir = data_dir() / "demo"
     from compliance import membership

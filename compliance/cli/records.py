@@ -50,7 +50,7 @@ def init(catalog: Optional[str] = typer.Option(None, "--catalog", help=f"默认�
         store.set_setting("watch_months", str(watch_months))
     if dues_advance_months is not None:
         store.set_setting("dues_advance_months", str(dues_advance_months))
-    console.print(f"数据库已就绪：{store.url}（默认规则集：{tracking.default_catalog(store)}；满{tracking.watch_months(store)}个月列为关注）")
+    console.print(f"数据库已就绪：{store_mod.shown_url(store.url)}（默认规则集：{tracking.default_catalog(store)}；满{tracking.watch_months(store)}个月列为关注）")
 
 
 def _report_import(what: str, result: importing.ImportResult) -> None:

@@ -8,13 +8,14 @@ loaded whole or not at all.
 from __future__ import annotations
 
 import os
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 import platformdirs
-from sqlalchemy import Engine, create_engine, event, func, insert, inspect, or_, select, text, update
-from sqlalchemy.exc import DatabaseError as DriverError, SQLAlchemyError
+from sqlalchemy import Engine, create_engine, event, func, insert, inspect, make_url, or_, select, text, update
+from sqlalchemy.exc import ArgumentError, DatabaseError as DriverError, SQLAlchemyError
 
 from compliance import model
 from compliance.errors import DatabaseError, NotFound, db_reason
@@ -65,6 +66,14 @@ def resolve_url(db: str | None) -> str:
     return value
 
 
+def shown_url(url: str) -> str:
+    """Return a database URL as it may be shown: its password, if any, as ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):     # not a URL SQLAlchemy reads: the part between :// and @ hidden all the same
+        return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", url)
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -89,7 +98,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         try:
             self.engine: Engine = create_engine(url)
         except (SQLAlchemyError, ImportError, ValueError) as exc:
-            raise DatabaseError(f"无法打开数据库 {url}：{db_reason(exc)}") from exc
+            raise DatabaseError(f"无法打开数据库 {shown_url(url)}：{db_reason(exc)}") from exc
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
 
@@ -116,7 +125,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                     return None
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except DriverError as exc:      # OperationalError (cannot open), or SQLite's 「file is not a database」
-            raise DatabaseError(f"无法打开数据库 {self.url}：{db_reason(exc)}") from exc
+            raise DatabaseError(f"无法打开数据库 {shown_url(self.url)}：{db_reason(exc)}") from exc
 
     def upgrade(self) -> None:
         """Create the schema or upgrade it to the newest revision; data is kept."""
@@ -128,7 +137,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, "head")
         except DriverError as exc:
-            raise DatabaseError(f"无法初始化数据库 {self.url}：{db_reason(exc)}") from exc
+            raise DatabaseError(f"无法初始化数据库 {shown_url(self.url)}：{db_reason(exc)}") from exc
         self._orgs = self._around = None        # a migration may change the tree without an audit entry
 
     def require_current(self) -> None:
@@ -136,7 +145,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         head = HEAD_REVISION
         current = self.revision()
         if current is None:
-            raise DatabaseError(f"数据库 {self.url} 尚未初始化：请先运行 compliance init")
+            raise DatabaseError(f"数据库 {shown_url(self.url)} 尚未初始化：请先运行 compliance init")
         if current != head:
             raise DatabaseError(f"数据库结构版本为 {current}，需要 {head}：请运行 compliance init 升级")
 
