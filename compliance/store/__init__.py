@@ -69,9 +69,11 @@ def resolve_url(db: str | None) -> str:
 def shown_url(url: str) -> str:
     """Return a database URL as it may be shown: its password, if any, as ***."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):     # not a URL SQLAlchemy reads: the part between :// and @ hidden all the same
-        return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", url)
+        if make_url(url).password is None:
+            return url          # as given: SQLAlchemy's own rendering would quote a file's Chinese path
+    except (ArgumentError, ValueError):
+        pass                    # not a URL SQLAlchemy reads: what stands where a password would is hidden all the same
+    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", url)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
