@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, NamedTuple, Sequence, cast
+from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, cast
 
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
@@ -28,7 +28,7 @@ from compliance.tabular import (
     FALSE_WORDS, TRUE_WORDS, split_names,
     CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, sharing, stream_table,
 )
-from obligations.catalog import ORG_TYPES, SECTORS
+from obligations.catalog import ORG_TYPES, SECTORS, Obligation
 from obligations.rules import Rules
 
 ORG_COLUMNS = [
@@ -539,6 +539,13 @@ class _StoredMembers:
         return self.by_key.get((org_id, name))
 
 
+def _versions(ob: Obligation | None) -> Iterator[Obligation]:
+    """Yield an obligation and the versions it replaced, newest first."""
+    while ob is not None:
+        yield ob
+        ob = ob.previous
+
+
 class _RecordContext:
     """What checking a record row needs: the rules, the tree, the rosters, the default catalog, today.
 
@@ -562,6 +569,10 @@ class _RecordContext:
         self._kinds: dict[str, str | None] = {}
         self._per: dict[tuple[int, str], str | None] = {}
         self._dates: dict[Any, date] = {}
+        # Kinds whose quorum is the committee's (支委会): the roster does not say who is on it.
+        self.committee_kinds = frozenset(ob.counts or ob.slug for catalog in rules.catalogs.values()
+                                         for newest in catalog.every_obligation() for ob in _versions(newest)
+                                         if ob.quorum == "committee")
 
     def org(self, text: str) -> tuple[OrgRow | None, str | None]:
         """Return the organization `text` names, or the reason it names none (see `_resolve`)."""
@@ -676,8 +687,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         if row["present"] is not None and row["present"] != counted:
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
         row["present"] = counted
-        if row["expected"] is None:
+        if row["expected"] is None and kind not in ctx.committee_kinds:
             # The roster of the day: those who had left it by then, or came later, are not expected.
+            # Not for a 支委会: more than half of the committee must come, and the roster does not say who is on it.
             row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
     member_name = text("member")
     if member_name:

@@ -17,7 +17,7 @@ from compliance.evaluate import Finding
 from obligations.scoresheet import Grading, Sheet, SheetItem
 
 STATUS_WORDS = {"missed": "逾期未完成", "invalid": "无效"}
-FLAG_WORDS = {"unsigned": "未签字", "no_attendance": "无出席人数", "incomplete_evidence": "材料不全",
+FLAG_WORDS = {"unsigned": "未签字", "no_attendance": "未记应到或实到人数", "incomplete_evidence": "材料不全",
               "late_entry": "逾期录入", "wrong_date": "时间不符", "no_quorum": "人数不足"}
 
 

@@ -510,6 +510,23 @@ def test_record_show_shows_who_came_and_who_spoke(runner, db):
     assert "主讲人：陶英；记录人：党员第一党支部1；参会人员：党员第一党支部0、党员第一党支部1；请假人员：党员第一党支部2；学时：1.5" in table
 
 
+def test_a_committee_meeting_with_a_list_of_attendees_is_not_judged_against_the_whole_branch(runner, db):
+    """A 支委会 of three committee members got 应到 11 from the roster and was 人数不足: the roster does not say who is on the committee."""
+    logged = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "研究发展党员",
+                                      "--attendee", "党员第一党支部0、党员第一党支部1、党员第一党支部2",
+                                      "--secretary-signed", "是", "--recorder-signed", "是"])
+    assert logged.exit_code == 0, logged.output
+    said = "".join(logged.stdout.split())
+    assert "不计入" not in said and "人数不足" not in said, said
+    assert "但未记应到或实到人数；请用--expected填写应到人数（支委会为支委人数），以核对到会人数" in said, said
+    [shown] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (shown["present"], shown["expected"]) == (3, None)
+    # With the committee's number entered, the quorum is judged on it.
+    short = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-13", "--topic", "研究工作",
+                                     "--attendee", "党员第一党支部0、党员第一党支部1", "--expected", "5"])
+    assert "人数不足（实到2人，应到5人" in "".join(short.stdout.split()), short.output
+
+
 def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(runner, db, tmp_path: Path):
     """A 支委会 of a branch without a committee was taken without a word, and counted for nothing."""
     orgs = "名称,上级,类型,有支委会\n小村党支部,图河镇党委,党支部,否"

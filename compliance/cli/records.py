@@ -226,7 +226,9 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
         what = f"{f.name}{' ' + (f.group or f.member) if f.group or f.member else ''} {finding_period(f.obligation, f.period)}"
         why = tuple(flag for flag in flags if flag in NOT_COUNTED)
         if f.status == "met" or not why:
-            notes.append(f"提示：这条记录计入「{what}」，但{flag_text(flags)}")
+            counts = alone.record is not None and alone.record.present is not None and alone.record.expected is None
+            ask = "；请用 --expected 填写应到人数（支委会为支委人数），以核对到会人数" if "no_attendance" in flags and counts else ""
+            notes.append(f"提示：这条记录计入「{what}」，但{flag_text(flags)}{ask}")
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
             asides = []

@@ -18,7 +18,7 @@ STATUS_STYLES = {
 }
 FLAG_LABELS = {
     "unsigned": "未签字",
-    "no_attendance": "无出席人数",
+    "no_attendance": "未记应到或实到人数",
     "incomplete_evidence": "材料不全",
     "late_entry": "逾期录入",
     "wrong_date": "时间不符",
