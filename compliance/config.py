@@ -102,6 +102,10 @@ class Settings:
             return next((r.webhook_url for name, r in self.own_webhooks() if name == recipient), None)
         return self.webhook_url
 
+    def longest_lead(self) -> int:
+        """Return the longest lead time of any obligation, in days."""
+        return max([self.lead_days.get("default", 5), *self.lead_days.values()])
+
     def lead(self, obligation: str) -> int:
         """Return how many days before a due date reminders start for `obligation`."""
         return self.lead_days.get(obligation, self.lead_days.get("default", 5))

@@ -38,6 +38,8 @@ class Reminder:
     late: int = 0           # lines of overdue items
 
 
+# What a reminder tells of: items due within their lead time (those not yet begun among them), and overdue ones.
+REMINDED_STATUSES = ("missed", "invalid", "due", "upcoming")
 # Members named in one line of a reminder; the rest are counted.
 NAMES_SHOWN = 5
 
@@ -50,6 +52,8 @@ def _line(f: Finding, today: date, members: list[str] | None = None) -> str:
     else:
         who = f" {f.group or f.member}" if f.group or f.member else ""
     when = period_label(f.period, today.year)
+    if f.status == "upcoming":
+        return f"· {f.name}{who} {when}：{(f.due - today).days}天后（{f.due.isoformat()}）"
     if f.status == "due":
         left = f"还剩{f.days_left}天（{f.due.isoformat()}截止）" if f.days_left else f"今天（{f.due.isoformat()}）截止"
         return f"· {f.name}{who} {when}：{left}"
@@ -86,6 +90,8 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
         names[f.org_id] = f.org
         if f.status == "due" and f.days_left is not None and f.days_left <= settings.lead(f.obligation):
             soon.setdefault(f.org_id, []).append(f)
+        elif f.status == "upcoming" and (f.due - today).days <= settings.lead(f.obligation):
+            soon.setdefault(f.org_id, []).append(f)     # a day of its own, not yet come (a 固定学习日)
         elif f.status in ("missed", "invalid"):
             late.setdefault(f.org_id, []).append(f)
     result = []

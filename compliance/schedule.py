@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from compliance.config import Settings
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
-from compliance.reminders import compose, deliver, with_digest
+from compliance.reminders import REMINDED_STATUSES, compose, deliver, with_digest
 from compliance.store import TZ, Store, now as real_now
 from compliance.tracking import Window, overdue, year_start
 from obligations.cadence import month_end
@@ -95,7 +95,10 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
     # The same window as `overdue` and a supervision run (`year_start`): the year, and in January
     # also the periods that ended in December. A year back listed last year's periods that
     # `overdue` never shows, and counted them in every reminder.
-    findings = overdue(ctx.store, ctx.rules, None, Window(year_start(today), today, today))
+    # Periods not yet begun are listed as far ahead as the longest lead time: a 固定学习日 on the
+    # 10th is a day of its own, which stays 未开始 until it comes, and is reminded of before.
+    ahead = today + timedelta(days=ctx.settings.longest_lead())
+    findings = overdue(ctx.store, ctx.rules, None, Window(year_start(today), ahead, today), keep=REMINDED_STATUSES)
     reminders = compose(findings, today, ctx.settings)
     index = OrgIndex(ctx.store.orgs())
     by_org: dict[int, list] = {}

@@ -329,8 +329,9 @@ def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catal
         raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
 
 
-def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1) -> list[Finding]:
-    """Return missed, invalid and due findings at or below `under` (every root when None), worst first.
+def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1,
+            keep: Collection[str] = OVERDUE_STATUSES) -> list[Finding]:
+    """Return missed, invalid and due findings (those of `keep`) at or below `under` (every root when None), worst first.
 
     With `jobs` above 1, a large scope is evaluated in that many processes (`compliance.blocks`).
     """
@@ -340,7 +341,7 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
     findings: list[Finding] = []
     for root in _roots(index, under):
         for found in summarize_orgs(store, rules, index, root, index.subtree(root), window,
-                                    _as_tuples if jobs > 1 else _as_they_are, keep=OVERDUE_STATUSES, jobs=jobs):
+                                    _as_tuples if jobs > 1 else _as_they_are, keep=keep, jobs=jobs):
             findings.extend(found if jobs <= 1 else map(Finding._make, found))
     return worst_first(findings)
 

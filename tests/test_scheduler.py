@@ -749,3 +749,16 @@ def test_outbox_retry_says_which_failed_messages_wait_for_their_own_retry(runner
     done = runner.invoke(app, ["--db", town.url, "outbox", "retry"], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
     assert done.stdout.splitlines() == ["已放回队列：0 条", "另有 1 条发送失败、正等待自动重试（下次重试：2026-11-20 08:01），不必放回"]
+
+
+def test_a_study_day_is_reminded_of_within_its_lead_time(town: Store, rules):
+    """A 固定学习日 on the 10th stays 未开始 until it comes: reminders only told of it on the day or once missed."""
+    with Hook(failures=0) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),),
+                            lead_days={"default": 5, "study_day": 7})
+        _remind(town, rules, settings, "2026-12-05T08:00")
+        deliver(town, settings, at("2026-12-05T08:00"))
+        text = hook.received[0]["text"]["content"]
+    soon = text.split("即将到期：", 1)[1].split("已经逾期", 1)[0]
+    assert "固定学习日 12月10日：5天后（2026-12-10）" in soon, text
+    assert "12月20日" not in soon         # 15 days ahead: beyond its 7 days
