@@ -3,12 +3,15 @@
 Read from the TOML file in $COMPLIANCE_CONFIG, else `compliance.toml` in the user's config
 folder; SMTP and webhook settings may also come from the environment (COMPLIANCE_SMTP_HOST,
 COMPLIANCE_SMTP_PORT, COMPLIANCE_SMTP_SENDER, COMPLIANCE_SMTP_USER, COMPLIANCE_SMTP_PASSWORD,
-COMPLIANCE_WEBHOOK_URL, COMPLIANCE_WEBHOOK_FORMAT), which wins over the file.
+COMPLIANCE_SMTP_SECURITY, COMPLIANCE_SMTP_CA_FILE, COMPLIANCE_WEBHOOK_URL, COMPLIANCE_WEBHOOK_FORMAT),
+which wins over the file.
 
     [smtp]
     host = "smtp.example.cn"
     port = 465
     sender = "dangjianban@example.cn"
+    security = "auto"           # ssl (port 465), starttls, none; auto: ssl on 465, else STARTTLS when offered
+    ca_file = "/etc/ssl/our-ca.pem"     # a CA of the office's own, when the server's certificate is issued by one
     [webhook]
     url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
     format = "wecom"            # or "dingtalk"
@@ -36,6 +39,9 @@ from compliance.errors import InputError
 from obligations.files import CatalogError, line_in_table, read_toml
 
 WEBHOOK_FORMATS = ("wecom", "dingtalk")
+# How a mail server's connection is secured: TLS from the start (port 465), STARTTLS required,
+# none at all; auto: TLS from the start on port 465, elsewhere STARTTLS whenever the server offers it.
+SMTP_SECURITY = ("auto", "ssl", "starttls", "none")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,8 @@ class Settings:
     smtp_sender: str = "compliance@localhost"
     smtp_user: str | None = None
     smtp_password: str | None = None
+    smtp_security: str = "auto"
+    smtp_ca_file: str | None = None      # PEM certificates to trust for the mail server, instead of the system's
     webhook_url: str | None = None
     webhook_format: str = "wecom"
     lead_days: dict[str, int] = field(default_factory=lambda: {"default": 5})
@@ -115,7 +123,7 @@ def config_path() -> Path:
     return Path(os.environ.get("COMPLIANCE_CONFIG") or platformdirs.user_config_path("compliance", appauthor=False) / "compliance.toml")
 
 
-SECTIONS = {"smtp": {"host", "port", "sender", "user", "password"}, "webhook": {"url", "format"}}
+SECTIONS = {"smtp": {"host", "port", "sender", "user", "password", "security", "ca_file"}, "webhook": {"url", "format"}}
 TOP_KEYS = {"smtp", "webhook", "lead_days", "recipient"}
 RECIPIENT_KEYS = {"org", "email", "webhook"}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
@@ -186,6 +194,18 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
         where = "环境变量 COMPLIANCE_SMTP_SENDER" if env.get("COMPLIANCE_SMTP_SENDER") else None
         reason = f"发件人「{sender}」不是邮箱地址"
         raise InputError(f"{where}：{reason}") if where else fail(f"[smtp] sender：{reason}", "sender", "[smtp]")
+    security = (env.get("COMPLIANCE_SMTP_SECURITY") or smtp.get("security", "auto")).strip().lower()
+    if security not in SMTP_SECURITY:
+        reason = f"值「{security}」应为 {'、'.join(SMTP_SECURITY)} 之一（ssl：465端口；starttls：587等端口；auto：465用ssl，其他端口服务器支持时用starttls）"
+        if env.get("COMPLIANCE_SMTP_SECURITY"):
+            raise InputError(f"环境变量 COMPLIANCE_SMTP_SECURITY：{reason}")
+        raise fail(f"[smtp] security：{reason}", "security", "[smtp]")
+    ca_file = env.get("COMPLIANCE_SMTP_CA_FILE") or smtp.get("ca_file")
+    if ca_file and not Path(ca_file).expanduser().is_file():
+        reason = f"证书文件「{ca_file}」不存在"
+        if env.get("COMPLIANCE_SMTP_CA_FILE"):
+            raise InputError(f"环境变量 COMPLIANCE_SMTP_CA_FILE：{reason}")
+        raise fail(f"[smtp] ca_file：{reason}", "ca_file", "[smtp]")
     fmt = env.get("COMPLIANCE_WEBHOOK_FORMAT") or hook.get("format", "wecom")
     if fmt not in WEBHOOK_FORMATS:
         if env.get("COMPLIANCE_WEBHOOK_FORMAT"):
@@ -244,6 +264,7 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
         smtp_sender=env.get("COMPLIANCE_SMTP_SENDER") or smtp.get("sender", "compliance@localhost"),
         smtp_user=env.get("COMPLIANCE_SMTP_USER") or smtp.get("user"),
         smtp_password=env.get("COMPLIANCE_SMTP_PASSWORD") or smtp.get("password"),
+        smtp_security=security, smtp_ca_file=str(Path(ca_file).expanduser()) if ca_file else None,
         webhook_url=url or None, webhook_format=fmt,
         lead_days=lead, recipients=tuple(recipients), path=str(path) if path.is_file() else None,
     )

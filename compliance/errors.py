@@ -98,6 +98,7 @@ def send_reason(exc: BaseException) -> str:
     """Return why sending to a mail server or a web address failed, in Chinese (urllib's and smtplib's own words are English)."""
     import smtplib
     import socket
+    import ssl
     import urllib.error
 
     if isinstance(exc, urllib.error.HTTPError):
@@ -110,6 +111,12 @@ def send_reason(exc: BaseException) -> str:
         return "无法解析主机名"
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "连接超时"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return "服务器不支持登录（AUTH）：不需要登录的服务器请去掉 user 和 password；需要的，多在加密连接后才提供（security）"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"服务器证书无法验证（{exc.verify_message}）；单位自建的证书请用 [smtp] ca_file 指定其根证书"
+    if isinstance(exc, ssl.SSLError):
+        return f"加密连接失败（{exc.reason or exc}）：请核对端口与 [smtp] security（465 用 ssl，587 用 starttls）"
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "登录失败（用户名或密码不对）"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):

@@ -10,18 +10,21 @@ from __future__ import annotations
 import json
 import logging
 import smtplib
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from typing import Callable
 
 from compliance.config import OWN_WEBHOOK, Settings
 from compliance.errors import send_reason
 from compliance.evaluate import Finding
 from compliance.report.labels import STATUS_LABELS, flag_text, period_label
+from compliance.store.timezone import TZ
 
 log = logging.getLogger("compliance.reminders")
 MAX_ATTEMPTS = 5
@@ -151,18 +154,43 @@ def send_console(message: dict) -> None:
 
 
 def send_email(settings: Settings, message: dict) -> None:
+    """Send `message` by e-mail, over TLS as `settings.smtp_security` says (see `config.SMTP_SECURITY`).
+
+    It has a Date and a Message-ID (RFC 5322; mail without them is often taken for spam). The
+    Message-ID is the outbox message's own, `id` in `message`, so that a retry is the same mail.
+    """
     if not settings.smtp_host:
         raise SendError("没有配置 SMTP 服务器")
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = settings.smtp_sender, message["recipient"], message["subject"]
+    mail["Date"] = format_datetime(datetime.now(TZ).replace(microsecond=0))
+    domain = settings.smtp_sender.rpartition("@")[2] or "localhost"
+    mail["Message-ID"] = f"<compliance.{message['id']}@{domain}>" if message.get("id") is not None else make_msgid(domain=domain)
     mail.set_content(message["body"])
+    security = settings.smtp_security
+    if security == "auto":
+        security = "ssl" if settings.smtp_port == 465 else "auto"
+    where = f"SMTP {settings.smtp_host}:{settings.smtp_port}"
     try:
-        with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=20) as smtp:
+        context = ssl.create_default_context(cafile=settings.smtp_ca_file)
+        connect = smtplib.SMTP_SSL if security == "ssl" else smtplib.SMTP
+        kwargs = {"context": context} if security == "ssl" else {}
+        with connect(settings.smtp_host, settings.smtp_port, timeout=20, **kwargs) as smtp:
+            if security in ("starttls", "auto"):
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=context)
+                    smtp.ehlo()
+                elif security == "starttls":
+                    raise SendError(f"{where}：服务器不支持 STARTTLS（[smtp] security = \"starttls\"）；"
+                                    "如服务器用465端口加密，请设 security = \"ssl\"")
             if settings.smtp_user:
                 smtp.login(settings.smtp_user, settings.smtp_password or "")
             smtp.send_message(mail)
+    except SendError:
+        raise
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"SMTP {settings.smtp_host}:{settings.smtp_port}：{send_reason(exc)}") from None
+        raise SendError(f"{where}：{send_reason(exc)}") from None
 
 
 # Group robots cap a text message: WeCom at 2048 bytes, DingTalk at 20000.
@@ -225,7 +253,7 @@ def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], b
             break
         if not store.claim_message(message.id):
             continue
-        data = {"recipient": message.recipient, "subject": message.subject, "body": message.body}
+        data = {"id": message.id, "recipient": message.recipient, "subject": message.subject, "body": message.body}
         try:
             if message.channel == "email":
                 send_email(settings, data)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -192,12 +193,20 @@ def test_a_sigterm_that_comes_while_the_scheduler_waits_to_tick_stops_it(book: S
 # --- reminders -----------------------------------------------------------------------------
 
 class Smtp:
-    """A real SMTP server on 127.0.0.1 that refuses the first `failures` messages."""
+    """A real SMTP server on 127.0.0.1 that refuses the first `failures` messages.
 
-    def __init__(self, failures: int):
+    With `tls` ("starttls" or "ssl"), it offers STARTTLS (and then only takes mail and logins
+    after it) or speaks TLS from the start, with a certificate for 127.0.0.1 from `ca` (a
+    trustme.CA); with `login`, a (user, password) it requires.
+    """
+
+    def __init__(self, failures: int, tls: str | None = None, ca=None, login: tuple[str, str] | None = None):
+        import ssl
+
         from aiosmtpd.controller import Controller
+        from aiosmtpd.smtp import AuthResult
 
-        self.failures, self.received = failures, []
+        self.failures, self.received, self.logins = failures, [], []
         outer = self
 
         class Handler:
@@ -208,10 +217,23 @@ class Smtp:
                 outer.received.append(envelope)
                 return "250 OK"
 
+        def authenticate(server, session, envelope, mechanism, auth_data):
+            given = (auth_data.login.decode(), auth_data.password.decode())
+            outer.logins.append(given)
+            return AuthResult(success=given == login)
+
         from tests.conftest import _free_port
 
         self.port = _free_port()
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+        options: dict = {}
+        if tls is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            ca.issue_cert("127.0.0.1").configure_cert(context)
+            options = {"ssl_context": context} if tls == "ssl" else {"tls_context": context, "require_starttls": True}
+        if login is not None:
+            # Logins only after STARTTLS; a connection in TLS from the start (which aiosmtpd does not count as such) is one already.
+            options.update(authenticator=authenticate, auth_require_tls=tls == "starttls")
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port, **options)
 
     def __enter__(self):
         self.controller.start()
@@ -762,3 +784,63 @@ def test_a_study_day_is_reminded_of_within_its_lead_time(town: Store, rules):
     soon = text.split("即将到期：", 1)[1].split("已经逾期", 1)[0]
     assert "固定学习日 12月10日：5天后（2026-12-10）" in soon, text
     assert "12月20日" not in soon         # 15 days ahead: beyond its 7 days
+
+
+def _mail(settings: Settings) -> tuple[str, str]:
+    """Send one e-mail through `settings`; return (its status, its last error)."""
+    from compliance.reminders import send_email
+
+    try:
+        send_email(settings, {"id": 7, "recipient": "zz1@example.cn", "subject": "【组织生活提醒】测试", "body": "请按时召开。"})
+    except Exception as exc:        # SendError: its text is what the outbox keeps
+        return "failed", str(exc)
+    return "sent", ""
+
+
+def test_mail_goes_over_starttls_or_tls_with_a_login_a_date_and_a_message_id(tmp_path: Path):
+    """[smtp] took no TLS setting: port 465 could not work and a password went in clear; mails had no Date or Message-ID."""
+    import trustme
+
+    ca = trustme.CA()
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    for tls, port_security in (("starttls", "auto"), ("starttls", "starttls"), ("ssl", "ssl")):
+        with Smtp(failures=0, tls=tls, ca=ca, login=("dangjianban", "s3cret")) as smtp:
+            settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp.port, smtp_sender="dangjianban@example.cn",
+                                smtp_user="dangjianban", smtp_password="s3cret", smtp_security=port_security,
+                                smtp_ca_file=str(ca_file))
+            assert _mail(settings) == ("sent", ""), (tls, port_security)
+            assert smtp.logins == [("dangjianban", "s3cret")]
+            mail = smtp.received[0].content.decode()
+            assert "\nDate: " in mail and "Message-ID: <compliance.7@example.cn>" in mail, mail
+            # Not trusting the office's own CA, the server's certificate is refused, and said so.
+            status, error = _mail(replace(settings, smtp_ca_file=None))
+            assert status == "failed" and "服务器证书无法验证" in error and "ca_file" in error, error
+    # STARTTLS required of a server that does not offer it; a login to a server that takes none.
+    with Smtp(failures=0) as plain:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=plain.port, smtp_security="starttls")
+        status, error = _mail(settings)
+        assert status == "failed" and "服务器不支持 STARTTLS" in error, error
+        status, error = _mail(replace(settings, smtp_security="auto", smtp_user="u", smtp_password="p"))
+        assert status == "failed" and "服务器不支持登录（AUTH）" in error, error
+        assert _mail(replace(settings, smtp_security="auto")) == ("sent", "")
+
+
+def test_smtp_security_and_ca_file_settings_are_checked(tmp_path: Path, monkeypatch):
+    from compliance.config import load_settings
+    from compliance.errors import InputError
+
+    monkeypatch.delenv("COMPLIANCE_SMTP_SECURITY", raising=False)
+    monkeypatch.delenv("COMPLIANCE_SMTP_CA_FILE", raising=False)
+    for body, said in (('[smtp]\nhost = "smtp.example.cn"\nsecurity = "tls"\n', ":3：[smtp] security：值「tls」应为 auto、ssl、starttls、none 之一"),
+                       ('[smtp]\nhost = "smtp.example.cn"\nca_file = "/nowhere/ca.pem"\n', ":3：[smtp] ca_file：证书文件「/nowhere/ca.pem」不存在")):
+        path = tmp_path / "c.toml"
+        path.write_text(body, encoding="utf-8")
+        try:
+            load_settings(path)
+        except InputError as exc:
+            assert said in str(exc), str(exc)
+        else:
+            raise AssertionError(body)
+    path.write_text('[smtp]\nhost = "smtp.example.cn"\nsecurity = "SSL"\n', encoding="utf-8")
+    assert load_settings(path).smtp_security == "ssl"
