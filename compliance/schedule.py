@@ -198,8 +198,10 @@ class JobBook:
         self.scheduler.remove_job(job_id)
 
     def jobs(self) -> list[dict[str, Any]]:
+        """Return the jobs, each with the scope it supervises (`scope`; None for the reminders, which cover every organization)."""
         return [{"id": j.id, "name": j.name, "next_run": j.next_run_time.astimezone(TZ).isoformat(timespec="minutes") if j.next_run_time else None,
-                 "trigger": describe_trigger(j.trigger), "out": j.kwargs.get("out")} for j in self.scheduler.get_jobs()]
+                 "trigger": describe_trigger(j.trigger), "out": j.kwargs.get("out"),
+                 "scope": j.args[0] if j.args and isinstance(j.args[0], str) else None} for j in self.scheduler.get_jobs()]
 
 
 def describe_trigger(trigger: Any) -> str:

@@ -176,11 +176,18 @@ def test_a_branchs_audit_log_holds_its_entries_with_their_paths_without_reading_
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     assert [(r["actor"], r["org"]) for r in rows if r["action"] == "log"] == [("陶英", BRANCH)]
+    # Imports of the whole roster and tree: the branch's secretary sees their own part of each, not the other branches'.
     [members] = [r for r in rows if (r["action"], r["entity"]) == ("import", "member")]
-    assert members["org"] is None and set(members["detail"]["org_paths"]) == {BRANCH, OTHER}
+    assert members["org"] is None and members["detail"]["org_paths"] == [BRANCH] and len(members["detail"]["org_ids"]) == 1
+    [orgs] = [r for r in rows if (r["action"], r["entity"]) == ("import", "org")]
+    assert orgs["detail"]["added"] == [BRANCH]
     assert whole == []
     everything = json.loads(runner.invoke(app, users + ["--user", "县管理员", "audit", "log", "--format", "json"]).stdout)
     assert [(r["actor"], r["org"]) for r in everything if r["action"] == "log"] == [("陶英", BRANCH), ("镇党建办", OTHER)]
+    [members] = [r for r in everything if (r["action"], r["entity"]) == ("import", "member")]
+    assert set(members["detail"]["org_paths"]) == {BRANCH, OTHER}
+    [orgs] = [r for r in everything if (r["action"], r["entity"]) == ("import", "org")]
+    assert BRANCH in orgs["detail"]["added"] and OTHER in orgs["detail"]["added"]
 
 
 def test_audit_verify_from_the_command_line(runner, users):
@@ -257,3 +264,22 @@ def test_a_dues_file_is_checked_for_permission_on_the_organizations_its_rows_are
     assert result.exit_code == 5 and "图河镇党委/甲 支部" in result.stderr
     result = runner.invoke(app, users + ["--user", "镇党建办", "dues", "import", str(path)])
     assert result.exit_code == 0 and "新增 1 条" in result.stdout, result.output
+
+
+def test_scheduler_jobs_show_a_user_the_jobs_over_their_reach_not_another_townships(runner, users, tmp_path: Path):
+    """A branch secretary listed the supervision job of another township."""
+    other = "名称,上级,类型,领域\n百禄镇党委,,乡镇党委,农村\n新华村党支部,百禄镇党委,党支部,"
+    assert runner.invoke(app, users + ["--user", "县管理员", "org", "import", str(write_csv(tmp_path / "o2.csv", other))]).exit_code == 0
+    for town in ("图河镇党委", "百禄镇党委"):
+        added = runner.invoke(app, users + ["--user", "县管理员", "scheduler", "add-supervision", "--under", town])
+        assert added.exit_code == 0, added.output
+    assert runner.invoke(app, users + ["--user", "县管理员", "scheduler", "add-reminders"]).exit_code == 0
+
+    def listed(user: str) -> list[str]:
+        shown = runner.invoke(app, users + ["--user", user, "scheduler", "jobs", "--format", "json"])
+        assert shown.exit_code == 0, shown.output
+        return sorted(j["id"] for j in json.loads(shown.stdout))
+
+    everything = sorted(["reminders", "supervision:百禄镇党委", "supervision:图河镇党委"])
+    assert listed("县管理员") == everything
+    assert listed("镇党建办") == listed("陶英") == ["reminders", "supervision:图河镇党委"]

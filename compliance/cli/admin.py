@@ -136,6 +136,8 @@ def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此�
     rows = admin_report.audit_rows(store.audit_log(None, start), store.org_paths)
     if root is not None:
         rows = [r for r in rows if admin_report.audit_touches(r, root.path)]
+    if actor.scope is not None:
+        rows = [admin_report.audit_within(r, actor.covers) for r in rows]
     if fmt is Format.table:
         admin_report.print_audit(console, rows)
     elif fmt is Format.csv:

@@ -50,6 +50,9 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         rows = book.jobs()
     finally:
         book.close()
+    # A user of one township or branch sees the jobs that supervise it or what is below it: not another township's.
+    rows = [{k: v for k, v in r.items() if k != "scope"} for r in rows
+            if r["scope"] is None or actor.covers(r["scope"]) or (actor.scope or "").startswith(r["scope"] + "/")]
     holder, beat = store.lease_holder()
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录"})

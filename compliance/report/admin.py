@@ -74,6 +74,33 @@ def audit_dict(e: AuditRow, detail: Any, paths: dict[int, str]) -> dict[str, Any
             "detail": detail, "hash": e.hash}
 
 
+def audit_within(row: dict[str, Any], covers: Callable[[str], bool]) -> dict[str, Any]:
+    """Return an entry as a user whose reach is `covers` may see it: the organizations its detail names, only those within reach.
+
+    An import of a county's tree or roster touches a branch and every other township: its
+    secretary sees the entry, and of its lists (added, updated, org_ids and their paths) the part that is theirs.
+    """
+    detail = row["detail"]
+    if not isinstance(detail, dict):
+        return row
+    trimmed = dict(detail)
+    if isinstance(detail.get("org_ids"), list) and isinstance(detail.get("org_paths"), list) and \
+            len(detail["org_ids"]) == len(detail["org_paths"]):
+        kept = [(i, p) for i, p in zip(detail["org_ids"], detail["org_paths"]) if covers(p)]
+        trimmed["org_ids"], trimmed["org_paths"] = [i for i, _ in kept], [p for _, p in kept]
+    elif isinstance(detail.get("org_paths"), list):
+        trimmed["org_paths"] = [p for p in detail["org_paths"] if covers(p)]
+        trimmed.pop("org_ids", None)
+    for key in ("added", "paths"):
+        if isinstance(detail.get(key), list):
+            trimmed[key] = [p for p in detail[key] if not isinstance(p, str) or covers(p)]
+    if isinstance(detail.get("updated"), list):
+        # An organization updated is named by its id, among org_ids.
+        ids = set(trimmed.get("org_ids") or ())
+        trimmed["updated"] = [u for u in detail["updated"] if not isinstance(u, dict) or u.get("id") in ids]
+    return {**row, "detail": trimmed}
+
+
 def audit_touches(row: dict[str, Any], root: str) -> bool:
     """Return True when an audit entry concerns an organization at or below `root`."""
     paths = [row["org"]] if row["org"] else []
