@@ -116,15 +116,18 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
     if not users and role != "county":
         raise InputError("第一个用户须是县用户（--role 县），以便之后添加乡镇和支部书记用户")
     org: OrgRow | None = None
+    if role == "county" and org_ref:
+        # A 县 user acts on everything: an --org was dropped without a word, the user listed as （全部）.
+        raise InputError(f"--org：县用户管理全部党组织，不指定 --org（值「{org_ref}」）；只管一个乡镇的请用 --role 乡镇")
     if role != "county":
         if not org_ref:
             raise InputError(f"--org：{ROLE_NAMES[role]}用户须指定所管的党组织")
         org = OrgIndex(store.orgs()).resolve(org_ref)
         if role == "branch" and org.type != "党支部":
             raise InputError(f"--org：支部书记用户须对应一个党支部，「{org.path}」是{org.type}")
-        if role == "township" and org.type == "党支部":
-            # It would supervise, score and close items (销号) of its own branch: what the township checks.
-            raise InputError(f"--org：乡镇用户须对应乡镇党委（或街道党工委等上级党组织），「{org.path}」是党支部；"
+        if role == "township" and org.type in ("党支部", "党总支"):
+            # It would supervise, score and close items (销号) of its own branches: what the township checks.
+            raise InputError(f"--org：乡镇用户须对应乡镇党委（或街道党工委等上级党组织），「{org.path}」是{org.type}；"
                              "支部书记请用 --role 支部书记")
     target = org.path if org else "（全部）"
     if actor.role == "branch" or (actor.role == "township" and role == "county"):

@@ -50,6 +50,13 @@ def test_a_township_user_is_not_scoped_to_a_branch(runner, users):
     assert "--org：乡镇用户须对应乡镇党委（或街道党工委等上级党组织），「图河镇党委/朱庄村党总支/第一党支部」是党支部" in result.stderr
     listed = runner.invoke(app, users + ["user", "list", "--format", "csv"])
     assert "王六" not in listed.stdout
+    # Nor to a 党总支, below the township as its branches are; and a 县 user takes no --org, which was dropped without a word.
+    general = runner.invoke(app, users + ["--user", "县管理员", "user", "add", "王七", "--role", "乡镇", "--org", "朱庄村党总支"])
+    assert general.exit_code == 2 and "「图河镇党委/朱庄村党总支」是党总支" in general.stderr, general.output
+    county = runner.invoke(app, users + ["--user", "县管理员", "user", "add", "王八", "--role", "县", "--org", "ZZ1"])
+    assert county.exit_code == 2 and "--org：县用户管理全部党组织，不指定 --org（值「ZZ1」）" in county.stderr, county.output
+    listed = runner.invoke(app, users + ["user", "list", "--format", "csv"])
+    assert "王七" not in listed.stdout and "王八" not in listed.stdout
 
 
 def test_a_file_without_users_is_a_local_administrator(runner, db):
