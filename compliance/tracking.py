@@ -228,7 +228,7 @@ class AloneRecord(NamedTuple):
     """A record judged by itself (`record_alone`)."""
 
     findings: list[Finding]                    # of its organization's periods that list it
-    expected_below_roster: tuple[int, int] | None    # (应到, full members on the roster) of a meeting whose quorum counts them
+    expected_unlike_roster: tuple[int, int] | None   # (应到, full members on the roster) of a meeting whose quorum counts them, when they differ
     not_mobile: tuple[str, str] | None = None  # (member, obligation) of a record only mobile members owe, naming one who is not mobile
     alone_in_talk: str | None = None           # the member of a 谈心谈话 that names no counterpart: it counts for them alone
     not_owed: bool = False                     # a kind the catalog asks of some organizations, which this one does not owe
@@ -243,8 +243,8 @@ def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> Alo
 
     What a secretary who has just logged it needs to hear: whether it counts, whatever other
     records of the same period say. Only findings that list the record are returned. A
-    meeting whose quorum is counted against full members and whose 应到 is below the roster's
-    full members today is pointed out: the quorum is judged on the 应到 written down.
+    meeting whose quorum is counted against full members and whose 应到 is not the roster's
+    full members of its day is pointed out: the quorum is judged on the 应到 written down.
     """
     store.record_versions(record_id)          # NotFound when there is none
     return dict(records_alone(store, rules, [record_id], as_of)).get(record_id, AloneRecord([], None))
@@ -281,7 +281,8 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
     found = evaluate_org(catalog, facts, [record], date(record.held_on.year, 1, 1), as_of, as_of, skip=unrelated)
     short = None
     full = facts.full_on(record.held_on)       # the full members of the meeting's day
-    if record.expected is not None and record.expected < full and any(
+    # An 应到 above the roster (a typo: 30 for 3) or below it (the quorum is judged on it): either way worth checking.
+    if record.expected is not None and full and record.expected != full and any(
             ob.quorum == "full_members" and (ob.counts or ob.slug) == record.kind for ob in catalog.obligations):
         short = (record.expected, full)
     member = record.member

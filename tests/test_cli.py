@@ -11,7 +11,7 @@ import shlex
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -293,6 +293,9 @@ def test_log_points_out_a_congress_whose_expected_is_below_the_roster(runner, db
     assert low.stdout.splitlines()[1:] == ["提示：应到 7 人，少于花名册上的正式党员 10 人；到会人数按应到人数判断是否达到到会要求，请核实应到人数"]
     full = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-06", "--expected", "10", "--present", "6", *whole])
     assert full.stdout.count("\n") == 1
+    # Above the roster too: 30 for a branch of 10 was taken without a word, and 16 present made it count.
+    high = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-08", "--expected", "30", "--present", "16", *whole])
+    assert high.stdout.splitlines()[1:] == ["提示：应到 30 人，多于花名册上的正式党员 10 人；到会人数按应到人数判断是否达到到会要求，请核实应到人数"]
     # 支委会 counts its committee, which the roster does not give: nothing to compare.
     committee = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-07", "--expected", "3", "--present", "3", *whole])
     assert "花名册" not in committee.stdout
@@ -525,6 +528,30 @@ def test_a_committee_meeting_with_a_list_of_attendees_is_not_judged_against_the_
     short = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-13", "--topic", "研究工作",
                                      "--attendee", "党员第一党支部0、党员第一党支部1", "--expected", "5"])
     assert "人数不足（实到2人，应到5人" in "".join(short.stdout.split()), short.output
+
+
+def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monkeypatch):
+    """record correct moved a branch's only November 支委会 into December, or made a 党员大会 short of its quorum, without a word."""
+    from compliance import store as store_mod
+
+    monkeypatch.setattr(store_mod, "now", lambda: datetime(2026, 12, 5, 10, tzinfo=store_mod.TZ))
+    signed = ["--secretary-signed", "是", "--recorder-signed", "是"]
+    assert runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "研究工作",
+                                     "--expected", "5", "--present", "4", *signed]).exit_code == 0
+    moved = runner.invoke(app, db + ["record", "correct", "1", "--date", "2026-12-01", "--reason", "日期录错"])
+    assert moved.exit_code == 0, moved.output
+    assert moved.stdout.splitlines()[1:] == ["注意：更正后这条记录不再计入「支委会 2026年11月」"], moved.output
+    logged = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-09-10", "--topic", "学习",
+                                      "--expected", "10", "--present", "8", *signed])
+    congress = logged.stdout.split("记录编号 ", 1)[1].split()[0]
+    short = runner.invoke(app, db + ["record", "correct", congress, "--expected", "10", "--present", "3", "--reason", "人数录错"])
+    assert short.exit_code == 0, short.output
+    assert short.stdout.splitlines()[1:] == [
+        "注意：更正后这条记录不再计入「党员大会 2026年三季度」",
+        "注意：这条记录不计入「党员大会 2026年三季度」：人数不足（实到 3 人，应到 10 人，须超过应到人数的半数；另：逾期录入）"], short.output
+    # Still short, it no longer counted before this correction either: only why it does not count.
+    again = runner.invoke(app, db + ["record", "correct", congress, "--present", "4", "--reason", "人数录错"])
+    assert "更正后" not in again.stdout and "人数不足（实到 4 人" in again.stdout, again.output
 
 
 def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(runner, db, tmp_path: Path):

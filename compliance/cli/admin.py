@@ -102,8 +102,22 @@ def record_correct(
                "recorder": recorder, "secretary_signed": secretary_signed, "recorder_signed": recorder_signed,
                "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
                "counterpart": counterpart, "hours": hours, "photos": photos}
+    from compliance import tracking
+    from compliance.cli.records import counted_in, record_notes
+
+    # What the record completed before, to say what the correction takes from it (a date moved out of its month, say).
+    try:
+        before = counted_in(tracking.record_alone(store, _rules(), record_id, store.today()))
+    except ComplianceError:
+        before = {}     # no such record: the correction says so
     version = importing.correct_record(store, _rules(), record_id, changes, reason, actor)
     console.print(f"已更正：记录 {record_id} 现为第 {version} 版")
+    after = counted_in(tracking.record_alone(store, _rules(), record_id, store.today()))
+    for key, what in before.items():
+        if key not in after:
+            console.print(f"注意：更正后这条记录不再计入「{what}」", style="yellow", markup=False, soft_wrap=True)
+    for note in record_notes(store, record_id):
+        console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
 @record_app.command("void")

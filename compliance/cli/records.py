@@ -199,7 +199,7 @@ def log(
     else:
         word = "已登记" if result.added else "已更新为新版本"
         console.print(f"{word}：记录编号 {result.ids[0]}")
-        for note in _record_notes(store, result.ids[0]):
+        for note in record_notes(store, result.ids[0]):
             console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
@@ -209,9 +209,18 @@ RECORD_FLAGS = frozenset({*NOT_COUNTED, "no_attendance", "unsigned", "incomplete
                           "early_election"})
 
 
-def _record_notes(store: store_mod.Store, record_id: int) -> list[str]:
+def record_notes(store: store_mod.Store, record_id: int) -> list[str]:
     """Return what the record `record_id`, judged by itself as of today, cannot complete and why; and its other flags."""
     return _alone_notes(tracking.record_alone(store, _rules(), record_id, store.today()))
+
+
+def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None], str]:
+    """Return the periods a record judged by itself completes (`record_alone`), each with how a note names it."""
+    from compliance.report.labels import finding_period
+
+    return {(f.obligation, f.period, f.group or f.member):
+            f"{f.name}{' ' + (f.group or f.member) if f.group or f.member else ''} {finding_period(f.obligation, f.period)}"
+            for f in alone.findings if f.status == "met"}
 
 
 def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
@@ -246,9 +255,10 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
         notes.append(f"注意：这个党组织不需要召开{kind}（如没有支委会或党小组），这条记录只作留存，不计入任何一项完成情况")
     if alone.alone_in_talk:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")
-    if alone.expected_below_roster:
-        expected, full = alone.expected_below_roster
-        notes.append(f"提示：应到 {expected} 人，少于花名册上的正式党员 {full} 人；到会人数按应到人数判断是否达到到会要求，请核实应到人数")
+    if alone.expected_unlike_roster:
+        expected, full = alone.expected_unlike_roster
+        notes.append(f"提示：应到 {expected} 人，{'少' if expected < full else '多'}于花名册上的正式党员 {full} 人；"
+                     "到会人数按应到人数判断是否达到到会要求，请核实应到人数")
     return notes
 
 
