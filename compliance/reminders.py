@@ -23,7 +23,7 @@ from typing import Callable
 from compliance.config import OWN_WEBHOOK, Settings
 from compliance.errors import send_reason
 from compliance.evaluate import Finding
-from compliance.report.labels import STATUS_LABELS, flag_text, period_label
+from compliance.report.labels import SINCE_OBLIGATIONS, STATUS_LABELS, finding_period, flag_text
 from compliance.store.timezone import TZ
 
 log = logging.getLogger("compliance.reminders")
@@ -54,7 +54,12 @@ def _line(f: Finding, today: date, members: list[str] | None = None) -> str:
         who = f" {shown}"
     else:
         who = f" {f.group or f.member}" if f.group or f.member else ""
-    when = period_label(f.period, today.year)
+    when = finding_period(f.obligation, f.period, today.year)
+    if f.obligation in SINCE_OBLIGATIONS:
+        # The six-month watch is no task with a deadline: the branch looks into it, and at six months reviews it.
+        if f.status == "due":
+            return f"· {f.name}{who} {when}：{flag_text(f.flags) or '关注'}，{f.due.isoformat()}满6个月"
+        return f"· {f.name}{who} {when}：{flag_text(f.flags) or STATUS_LABELS[f.status]}"
     if f.status == "upcoming":
         return f"· {f.name}{who} {when}：{(f.due - today).days}天后（{f.due.isoformat()}）"
     if f.status == "due":
@@ -112,7 +117,7 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
             late_lines = len(lines)
         org = names[org_id]
         subject = f"【组织生活提醒】{short_path(org)} {today.isoformat()}"
-        body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时召开并及时登记会议记录。"
+        body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时完成并及时登记。"
         result.append(Reminder(org_id, org, subject, body, "，".join(reasons), late_lines))
     return result
 
@@ -132,7 +137,7 @@ def with_digest(org_id: int, org: str, own: Reminder | None, below: list[Reminde
     ranked = sorted(below, key=lambda r: (-r.late, r.org))
     lines = [f"· {short_path(r.org)}：{r.reason}" for r in ranked[:DIGEST_SHOWN]]
     if len(ranked) > DIGEST_SHOWN:
-        lines.append(f"· 等{len(ranked)}个党组织")
+        lines.append(f"· 另有{len(ranked) - DIGEST_SHOWN}个党组织")
     digest = f"下属党组织（{len(below)}个有待办或逾期事项，逾期多的在前）：\n" + "\n".join(lines)
     if own is None:
         body = f"{org}：\n{digest}\n\n详见 compliance overdue --under {org}"

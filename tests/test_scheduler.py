@@ -665,7 +665,7 @@ def test_a_digest_names_the_most_overdue_organizations_first_and_counts_the_rest
     sent = with_digest(99, "图河镇党委", None, below, today)
     lines = [line for line in sent.body.splitlines() if line.startswith("·")]
     assert lines[0] == "· 图河镇党委/村12党支部：12项逾期" and lines[9] == "· 图河镇党委/村03党支部：3项逾期"
-    assert lines[10:] == ["· 等12个党组织"] and "逾期多的在前" in sent.body
+    assert lines[10:] == ["· 另有2个党组织"] and "下属党组织（12个有待办或逾期事项" in sent.body and "逾期多的在前" in sent.body
 
 
 def test_reminders_list_what_overdue_lists(town: Store, rules):
@@ -844,3 +844,19 @@ def test_smtp_security_and_ca_file_settings_are_checked(tmp_path: Path, monkeypa
             raise AssertionError(body)
     path.write_text('[smtp]\nhost = "smtp.example.cn"\nsecurity = "SSL"\n', encoding="utf-8")
     assert load_settings(path).smtp_security == "ssl"
+
+
+def test_a_reminder_tells_of_the_six_month_watch_as_a_watch_not_a_task_overdue():
+    """姜强 6月：逾期未完成，已逾期5天 and 孟娜国 7月：还剩26天（…截止）: the tracker only prompts the branch to review."""
+    from compliance.evaluate import Finding
+    from compliance.reminders import compose
+
+    today = date(2026, 12, 5)
+    org = (4, "图河镇党委/朱庄村党总支/第一党支部")
+    review = Finding(*org, "dues_watch", "连续未交纳党费", "2026-06", "missed", date(2026, 11, 30), None, (), ("review_membership",), "姜强")
+    watch = Finding(*org, "absence_watch", "连续未参加组织生活", "2026-07", "due", date(2026, 12, 31), 26, (), ("watch",), "孟娜国")
+    [reminder] = compose([review, watch], today, Settings(lead_days={"default": 30}))
+    lines = reminder.body.splitlines()
+    assert "· 连续未交纳党费 姜强 6月起：满6个月，提请支部审查" in lines, reminder.body
+    assert "· 连续未参加组织生活 孟娜国 7月起：关注（满3个月），2026-12-31满6个月" in lines, reminder.body
+    assert "逾期未完成" not in reminder.body and "截止" not in reminder.body and lines[-1] == "请按时完成并及时登记。"
