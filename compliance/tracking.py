@@ -330,6 +330,31 @@ def _catalog(rules: Rules, index: OrgIndex, org: OrgRow, fallback: str) -> Catal
         raise InputError(f"党组织「{org.path}」：{exc.args[0]}") from None
 
 
+def terms_untracked(store: Store, rules: Rules, index: OrgIndex, orgs: Iterable[OrgRow]) -> list[OrgRow]:
+    """Return those of `orgs` whose committee term their catalog asks for but cannot be followed: no 成立日期 and no election on record.
+
+    A term is chained from the founding or from an election (`evaluate._terms`); with neither, it
+    is left out of every view, which a user would take for nothing owed.
+    """
+    fallback = default_catalog(store)
+    owing: dict[int, tuple[OrgRow, set[str]]] = {}
+    for org in orgs:
+        if org.founded is not None:
+            continue
+        try:
+            catalog = rules.catalog(index.catalog_of(org, fallback))
+        except KeyError:
+            continue
+        kinds = {ob.counts or ob.slug for ob in catalog.obligations
+                 if ob.cadence == "term" and ob.applies_to(org.type, index.sector_of(org))}
+        if kinds:
+            owing[org.id] = (org, kinds)
+    if not owing:
+        return []
+    held = store.orgs_with_kinds(owing, {kind for _, kinds in owing.values() for kind in kinds})
+    return sorted((org for org_id, (org, _) in owing.items() if org_id not in held), key=lambda o: o.path)
+
+
 def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1,
             keep: Collection[str] = OVERDUE_STATUSES) -> list[Finding]:
     """Return missed, invalid and due findings (those of `keep`) at or below `under` (every root when None), worst first.

@@ -315,12 +315,12 @@ def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     undated = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))])
     assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout
     dated = write_csv(tmp_path / "b.csv", "名称,上级,类型,启用日期\n新屯党支部,图河镇党委,党支部,2026-11-01")
-    assert "提示" not in runner.invoke(app, db + ["org", "import", str(dated)]).stdout
+    assert "以往各期" not in runner.invoke(app, db + ["org", "import", str(dated)]).stdout
     # the first import of a tree is not told: every organization of it is tracked from the start
     fresh = ["--db", str(tmp_path / "fresh.db")]
     assert runner.invoke(app, fresh + ["init"]).exit_code == 0
     first = runner.invoke(app, fresh + ["org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))])
-    assert first.exit_code == 0 and "提示" not in first.stdout
+    assert first.exit_code == 0 and "以往各期" not in first.stdout
 
 
 def test_per_group_and_per_member_records_must_name_them(runner, db):
@@ -552,6 +552,23 @@ def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monke
     # Still short, it no longer counted before this correction either: only why it does not count.
     again = runner.invoke(app, db + ["record", "correct", congress, "--present", "4", "--reason", "人数录错"])
     assert "更正后" not in again.stdout and "人数不足（实到 4 人" in again.stdout, again.output
+
+
+def test_an_organization_whose_term_cannot_be_followed_is_pointed_out(runner, tmp_path: Path):
+    """Without a 成立日期 or an election on record, 换届 was left out of every view without a word."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    imported = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))])
+    said = "".join(imported.stdout.split())
+    assert "提示：党组织「图河镇党委/朱庄村党总支」「图河镇党委/朱庄村党总支/第一党支部」「图河镇党委/朱庄村党总支/第二党支部」3个没有成立日期，" \
+           "也没有换届选举记录，无法跟踪换届" in said, imported.output
+    status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])
+    assert "无法跟踪换届" in status.stderr and not any(r["obligation"] == "committee_election" for r in json.loads(status.stdout))
+    assert "无法跟踪换届" not in runner.invoke(app, db + ["status", "--org", "MT"]).stderr      # founded 2026-05-12
+    logged = runner.invoke(app, db + ["log", "换届选举", "--org", "ZZ1", "--date", "2024-03-01", "--topic", "支部委员会换届"])
+    assert logged.exit_code == 0, logged.output
+    status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])
+    assert "无法跟踪换届" not in status.stderr and any(r["obligation"] == "committee_election" for r in json.loads(status.stdout))
 
 
 def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(runner, db, tmp_path: Path):

@@ -86,6 +86,13 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     if later:
         console.print(f"提示：党组织「{'」「'.join(later[:3])}」{'等' if len(later) > 3 else ''}{len(later)}个的成立日期晚于今天，"
                       "成立之前不检查其组织生活；如为笔误，请改正后重新导入。", style="yellow", markup=False, soft_wrap=True)
+    # Named once, by the import that adds it (status names it each time).
+    untracked = tracking.terms_untracked(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
+    if untracked:
+        names = "」「".join(o.path for o in untracked[:3])
+        console.print(f"提示：党组织「{names}」{'等' if len(untracked) > 3 else ''}{len(untracked)}个没有成立日期，也没有换届选举记录，"
+                      "无法跟踪换届（届满时间无从算起）：请在「成立日期」列填写后重新导入，或补录最近一次换届选举。",
+                      style="yellow", markup=False, soft_wrap=True)
     if before:
         # Added to a tree already tracked: without dates of its own, it owes every period its
         # superior's 启用日期 (or January) reaches back to, at once.
@@ -285,6 +292,10 @@ def status(
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
     findings = tracking.org_status(store, _rules(), org, window)
+    index = store.index_around(org)
+    if tracking.terms_untracked(store, _rules(), index, [index.resolve(org)]):
+        typer.echo("提示：这个党组织没有成立日期，也没有换届选举记录，无法跟踪换届（届满时间无从算起）："
+                   "请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。", err=True)
     _emit(findings, fmt, f"{path} 组织生活完成情况（{as_of_words(day, window.known_at)}）", show_org=False, year=target)
 
 

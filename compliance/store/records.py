@@ -108,6 +108,20 @@ class RecordQueries:
                 found.update(conn.execute(query).all())
         return found
 
+    def orgs_with_kinds(self, org_ids: Iterable[int], kinds: Iterable[str]) -> set[int]:
+        """Return those of `org_ids` that hold a current record of one of `kinds` (any date)."""
+        found: set[int] = set()
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return found
+        with self.engine.connect() as conn:
+            for chunk in chunks(list(org_ids)):
+                query = (select(RECORD.c.org_id).where(RECORD.c.org_id.in_(chunk), RECORD.c.kind.in_(wanted),
+                                                        RECORD.c.superseded_at.is_(None), RECORD.c.voided_at.is_(None))
+                         .group_by(RECORD.c.org_id))
+                found.update(conn.scalars(query))
+        return found
+
     def org_records(self, org_id: int, kind: str | None = None, since: date | None = None,
                     include_void: bool = False) -> list[dict[str, Any]]:
         """Return the current versions of an organization's records, by date."""
