@@ -571,6 +571,21 @@ def test_an_organization_whose_term_cannot_be_followed_is_pointed_out(runner, tm
     assert "无法跟踪换届" not in status.stderr and any(r["obligation"] == "committee_election" for r in json.loads(status.stdout))
 
 
+def test_a_meeting_logged_again_under_another_topic_is_pointed_out(runner, db):
+    """The same 党课 entered twice with a reworded topic was two records, and doubled everyone's 学时 without a word."""
+    lecture = ["log", "党课", "--org", "ZZ1", "--date", "2026-11-21", "--lecturer", "陶英", "--hours", "4",
+               "--attendee", "党员第一党支部0、党员第一党支部1"]
+    first = runner.invoke(app, db + lecture + ["--topic", "学习全会精神"])
+    assert first.exit_code == 0 and "同一天已登记过" not in first.stdout, first.output
+    again = runner.invoke(app, db + lecture + ["--topic", "学习二十届四中全会精神"])
+    assert again.exit_code == 0, again.output
+    assert "提示：同一天已登记过党课（记录编号1，主题「学习全会精神」）；如是同一次会议重复录入，请用compliancerecordvoid编号" \
+        in "".join(again.stdout.split()), again.output
+    # Another kind, or another party group's meeting, that day is no repeat.
+    other = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-21", "--topic", "学习", "--photos", "p"])
+    assert "同一天已登记过" not in other.stdout, other.output
+
+
 def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(runner, db, tmp_path: Path):
     """A 支委会 of a branch without a committee was taken without a word, and counted for nothing."""
     orgs = "名称,上级,类型,有支委会\n小村党支部,图河镇党委,党支部,否"

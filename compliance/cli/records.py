@@ -217,8 +217,19 @@ RECORD_FLAGS = frozenset({*NOT_COUNTED, "no_attendance", "unsigned", "incomplete
 
 
 def record_notes(store: store_mod.Store, record_id: int) -> list[str]:
-    """Return what the record `record_id`, judged by itself as of today, cannot complete and why; and its other flags."""
-    return _alone_notes(tracking.record_alone(store, _rules(), record_id, store.today()))
+    """Return what the record `record_id`, judged by itself as of today, cannot complete and why; its other flags; and
+    the records of the same kind, day (group and member) under another topic, which may be the same meeting entered twice."""
+    alone = tracking.record_alone(store, _rules(), record_id, store.today())
+    notes = _alone_notes(alone)
+    r = alone.record
+    if r is not None:
+        twins = [v for v in store.org_records(r.org_id, r.kind, r.held_on) if v["held_on"] == r.held_on and v["record_id"] != r.id
+                 and (v["group_name"], v["member_name"], v["counterpart"]) == (r.group, r.member, r.counterpart)]
+        if twins:
+            said = "、".join(f"记录编号 {v['record_id']}，主题「{v['topic'] or '（无）'}」" for v in twins[:3])
+            notes.append(f"提示：同一天已登记过{_rules().kind_name(r.kind)}（{said}）；如是同一次会议重复录入，"
+                         "请用 compliance record void 编号 --reason 重复登记 作废其一，以免重复计算学时和参会")
+    return notes
 
 
 def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None], str]:
