@@ -30,7 +30,7 @@ from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
 from compliance.tracking import DEFAULT_CATALOG, WATCH_OBLIGATIONS, Window, run_span, year_start
 from obligations.cadence import month_end, next_month_end, parse_period_key
-from obligations.catalog import Kind
+from obligations.catalog import EVIDENCE_FIELDS, Kind
 from obligations.rules import Rules
 
 # A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
@@ -72,6 +72,8 @@ class SupervisionResult:
     rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
     tallies: dict[str, tuple[int, int]] = field(default_factory=dict)    # org → (met, met + gaps) of the year
     published_draft: bool = False    # the same snapshot as the month's draft, which this run published
+    # org → (records of the month not signed by the secretary and the recorder, records lacking evidence the rules ask for)
+    record_marks: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def findings(self) -> list[Finding]:
@@ -618,9 +620,44 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     previous = store.run_findings(prev_run.id, GAP_STATUSES, by_org=True) if prev_run else ()
     comparison = compare(snapshot, previous, prev_run, day.year, year_start(day))
     branches = [o.path for o in orgs if o.type == "党支部"]
+    marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run.as_of), partial(store.rectifications, by_id), paths, rates.rates(),
-                             rates.tallies(), stored.published)
+                             rates.tallies(), stored.published, marks)
+
+
+def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, orgs: list[OrgRow], first: date, last: date,
+                 default: str) -> dict[str, tuple[int, int]]:
+    """Return, by organization path, how many of the records of `orgs` (`scope` and below) held from `first` to `last` are unsigned and how many lack evidence.
+
+    What the team finds reading the month's minutes (seed 000 组织建设 2: signed by the secretary
+    and the recorder; 活动开展 1: topic and photos): a record of a kind an obligation of the
+    organization's catalog asks `signatures` of, not signed by both; one lacking a field its
+    `require` lists. Such a record still counts (the flags `unsigned` and `incomplete_evidence`);
+    it is told here, to be mended, not put on the ledger.
+    """
+    from compliance.store.scope import ids_of
+
+    by_id = {o.id: o for o in orgs}
+    asked: dict[tuple[str, str], tuple[bool, tuple[int, ...]]] = {}
+    found: dict[str, tuple[int, int]] = {}
+    for org_id, kind, signed, lacks, n in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS):
+        org = by_id.get(org_id)
+        catalog = rules.catalogs.get(index.catalog_of(org, default)) if org is not None else None
+        if catalog is None:
+            continue
+        key = (catalog.name, kind)
+        if key not in asked:
+            counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind]
+            require = {f for ob in counting for f in ob.require}
+            asked[key] = (any(ob.signatures for ob in counting), tuple(i for i, f in enumerate(EVIDENCE_FIELDS) if f in require))
+        signatures, required = asked[key]
+        unsigned = n if signatures and not signed else 0
+        lacking = n if any(lacks[i] for i in required) else 0
+        if unsigned or lacking:
+            was = found.get(org.path, (0, 0))
+            found[org.path] = (was[0] + unsigned, was[1] + lacking)
+    return found
 
 
 def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],

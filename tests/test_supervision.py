@@ -261,7 +261,7 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     md, xlsx, docx, png = write_bulletin(result, tmp_path / "out")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     book = load_workbook(xlsx)
-    assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账"]
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "整改台账"]
     ledger = list(book["整改台账"].iter_rows(min_row=2, values_only=True))
     assert len(ledger) == len(result.ledger)
     problems = list(book["问题清单"].iter_rows(min_row=2, values_only=True))
@@ -691,7 +691,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert [len(t.rows) for t in doc.tables] == [DOCX_ROWS + 1, DOCX_ROWS + 1]
     assert any(f"共{DOCX_ROWS + 30}行" in p.text and "问题清单" in p.text for p in doc.paragraphs)
     book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx"))
-    assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账"]
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "整改台账"]
     assert book["问题清单"].max_row == DOCX_ROWS + 31 and book["问题清单"]["A1"].font.bold
     assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
@@ -843,14 +843,14 @@ def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(tmp_path: Pa
                  ranking_rows=[], ledger_rows=ledger, ledger_summary=[], requirements=[], rates={}, revision=1, published=False)
     # Four rows a sheet: a header and three items, so seven items take three sheets and none is dropped.
     book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx", sheet_rows=4))
-    assert book.sheetnames == ["汇总", "问题清单", "排名", "整改台账", "整改台账（续1）", "整改台账（续2）"]
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "整改台账", "整改台账（续1）", "整改台账（续2）"]
     sheets = [book["整改台账"], book["整改台账（续1）"], book["整改台账（续2）"]]
     assert all([c.value for c in sheet[1]] == LEDGER_HEADERS for sheet in sheets)
     assert [[row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] for sheet in sheets] == [
         ["事项1", "事项2", "事项3"], ["事项4", "事项5", "事项6"], ["事项7"]]
     # Exactly full sheets make no empty sheet after them.
     exact = load_workbook(write_xlsx(b, tmp_path / "exact.xlsx", sheet_rows=8))
-    assert exact.sheetnames[3:] == ["整改台账"] and exact["整改台账"].max_row == 8
+    assert exact.sheetnames[4:] == ["整改台账"] and exact["整改台账"].max_row == 8
     assert "「整改台账」表" in write_markdown(b, tmp_path / "b.md").read_text(encoding="utf-8")
 
 
@@ -940,3 +940,38 @@ def test_a_month_run_again_after_its_end_closes_items_on_the_day_it_does(busy_to
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
     item = next(r for r in again.ledger if r.obligation == "theme_day" and r.period == "2026-10")
     assert item.closed_on == date(2026, 11, 30)
+
+
+def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_the_bulletin(busy_town: Store, rules, tmp_path: Path):
+    """28 unsigned minutes in the demo, a 主题党日 without photos: counted, never in a bulletin, whose own 整改要求 asks for signatures."""
+    other = "图河镇党委/朱庄村党总支/第二党支部"
+    _records(busy_town, rules, tmp_path, "\n".join([
+        f"{BRANCH},支委会,2026-11-03,5,4,研究工作,否,是,,",           # unsigned
+        f"{BRANCH},支委会,2026-10-30,5,4,研究工作,否,否,,",           # unsigned, but October's: November's check reads November's
+        f"{BRANCH},主题党日,2026-11-05,,,学习,,,,",                   # no photos
+        f"{other},党员大会,2026-11-06,5,4,学习,否,否,,",              # unsigned
+        f"{other},主题党日,2026-11-07,,,,,,,",                        # neither topic nor photos: one record
+        f"{other},主题党日,2026-11-08,,,学习,,,,c.jpg",              # in order
+    ]), "marks.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    assert result.record_marks == {BRANCH: (1, 1), other: (1, 1)}
+    md, xlsx, docx, _png = write_bulletin(result, tmp_path / "out")
+    text = md.read_text(encoding="utf-8")
+    assert "本月（11月1日至28日）登记的会议和活动记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织" in text
+    assert "| 朱庄村党总支/第一党支部 | 1 | 1 |" in text and "由书记和记录人补签" in text
+    rows = list(load_workbook(xlsx)["记录不规范"].iter_rows(values_only=True))
+    assert rows[0] == ("党组织", "未签字", "材料不全") and sorted(rows[1:]) == [("朱庄村党总支/第一党支部", 1, 1), ("朱庄村党总支/第二党支部", 1, 1)]
+    doc = Document(str(docx))
+    assert any([c.text for c in t.rows[0].cells] == ["党组织", "未签字", "材料不全"] for t in doc.tables)
+    # Signed since, the branch's 支委会 is told no more.
+    table, orgs = model.Record.__table__, model.Org.__table__
+    with busy_town.engine.connect() as conn:
+        [committee] = conn.execute(select(table.c.record_id).join(orgs, orgs.c.id == table.c.org_id).where(
+            orgs.c.path == BRANCH, table.c.kind == "branch_committee", table.c.held_on == date(2026, 11, 3))).scalars().all()
+    importing.correct_record(busy_town, rules, committee, {"secretary_signed": "是"}, "已补签")
+    later = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    assert later.record_marks == {BRANCH: (0, 1), other: (1, 1)}
+    from compliance.report.assessments import run_dict
+
+    assert run_dict(later, [])["record_marks"] == [{"org": BRANCH, "unsigned": 0, "incomplete_evidence": 1},
+                                                  {"org": other, "unsigned": 1, "incomplete_evidence": 1}]

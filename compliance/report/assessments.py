@@ -62,6 +62,8 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
             "new_gaps": len(c.new_gaps), "closed_gaps": len(c.closed_gaps),
             "better": [{"org": o, "before": a, "after": b} for o, a, b in c.better],
             "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
+        # The month's records that count but are not in order (`supervision.record_marks`), by organization.
+        "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items())],
         "files": files,
     }
 
@@ -206,5 +208,8 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
         c = d["comparison"]
         console.print(f"与 {c['previous_month']} 相比：新增问题 {c['new_gaps']} 项，已解决 {c['closed_gaps']} 项；"
                       f"好转 {len(c['better'])} 个，变差 {len(c['worse'])} 个。")
+    if d["record_marks"]:
+        unsigned, lacking = (sum(m[k] for m in d["record_marks"]) for k in ("unsigned", "incomplete_evidence"))
+        console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（仍计入完成情况，见通报）。")
     for f in files:
         console.print(f"  已写出 {f}", soft_wrap=True)

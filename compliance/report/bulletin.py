@@ -46,6 +46,7 @@ class Bulletin:
     published: bool
     chart_title: str = "各党支部逐月完成率"
     made: datetime | None = None        # when the run's revision was saved (UTC): the files' own date, the same each time they are made
+    mark_rows: Sequence[list[str]] = ()     # 党组织, 未签字, 材料不全: the month's records that count but are not in order
 
 
 class LedgerRows(Sequence[list[str]]):
@@ -107,6 +108,7 @@ LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时
 BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
 LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "最早整改时限", "责任人"]   # the earliest deadline of the open items
+MARK_HEADERS = ["党组织", "未签字", "材料不全"]
 
 
 def _closed(r: RectificationRow) -> str:
@@ -151,6 +153,14 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
     summary += "。"
+    marks = result.record_marks
+    mark_rows = [[_short(org, root), str(u), str(i)] for org, (u, i) in sorted(marks.items(), key=lambda kv: (-sum(kv[1]), kv[0]))]
+    if marks:
+        unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
+        said = "、".join(t for t in (f"{unsigned}条未经书记和记录人签字" if unsigned else "",
+                                      f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
+        summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）登记的会议和活动记录中，{said}，涉及{len(marks)}个党组织，"
+                    "这些记录仍计入完成情况，但须补签、补齐（见“记录不规范”）。")
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
     for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
@@ -178,6 +188,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         f"整改完成后，将会议记录、签到表和图文资料报{reporting_office(result.scope)}，经“回头看”核实后逐项销号。",
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
+    if marks:
+        requirements.insert(1, "本月未签字的会议记录由书记和记录人补签，缺少材料的补齐主题、图片等，并据实更正登记（compliance record correct）。")
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
     return Bulletin(
         title=f"关于{int(year)}年{int(mon)}月基层党组织组织生活督查情况的通报",
@@ -185,7 +197,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
         requirements=requirements,
         rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title,
-        made=result.run.updated_at)
+        made=result.run.updated_at, mark_rows=mark_rows)
 
 
 def reporting_office(scope: OrgRow) -> str:
@@ -247,6 +259,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
     parts = [f"# {b.title}", "", _byline(b),
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
+             *(["### 记录不规范（本月登记，仍计入完成情况）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
              "", "## 附：整改台账（汇总）", "", _md_table(LEDGER_SUMMARY_HEADERS, b.ledger_summary) if b.ledger_summary else "无。",
@@ -269,6 +282,7 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
     summary = book.summary_sheet()
     book.table(book.table_sheet(*BRANCH_TABLE), b.branch_rows, sheet_rows)
     book.table(book.table_sheet(*RANKING_TABLE), b.ranking_rows, sheet_rows)
+    book.table(book.table_sheet(*MARK_TABLE), b.mark_rows, sheet_rows)
     book.table(book.table_sheet(*LEDGER_TABLE), b.ledger_rows, sheet_rows)
     book.finish(b, summary)
     return path
@@ -277,6 +291,7 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
 # Each table of the workbook: its sheet, headers and column widths.
 BRANCH_TABLE = ("问题清单", BRANCH_HEADERS, [30, 12, 8, 60])
 RANKING_TABLE = ("排名", RANKING_HEADERS, [8, 30, 10, 8, 8])
+MARK_TABLE = ("记录不规范", MARK_HEADERS, [30, 10, 10])
 LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14])
 
 
@@ -443,7 +458,7 @@ def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
         store = Store(url)
         book = _Workbook(path, tmpdir)
         summary = book.summary_sheet()
-        branches, ranking = book.table_sheet(*BRANCH_TABLE), book.table_sheet(*RANKING_TABLE)
+        branches, ranking, marks = book.table_sheet(*BRANCH_TABLE), book.table_sheet(*RANKING_TABLE), book.table_sheet(*MARK_TABLE)
         book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root) for r in store.iter_rectifications(paths)),
                    XLSX_ROWS)
         store.engine.dispose()
@@ -451,6 +466,7 @@ def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
         # No second sheet: `start` made sure each table has fewer rows than a sheet.
         book.table(branches, b.branch_rows, XLSX_ROWS)
         book.table(ranking, b.ranking_rows, XLSX_ROWS)
+        book.table(marks, b.mark_rows, XLSX_ROWS)
         book.finish(b, summary)
         result: tuple[str, Any] = ("done", None)
     except EOFError:
@@ -593,6 +609,9 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         table(BRANCH_HEADERS, b.branch_rows, [4.5, 2.2, 1.5, 8.3], "问题清单")
     else:
         doc.add_paragraph("未发现问题。")
+    if b.mark_rows:
+        doc.add_paragraph("记录不规范（本月登记，仍计入完成情况）：")
+        table(MARK_HEADERS, list(b.mark_rows), [8.5, 4, 4], "记录不规范")
     heading("三、完成率排名")
     table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名")
     doc.add_picture(str(chart), width=Cm(15))

@@ -12,7 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, func, or_, select, union_all
+from sqlalchemy import Engine, and_, case, func, or_, select, union_all
 
 from compliance import model
 from compliance.evaluate import Record as EvalRecord
@@ -193,6 +193,26 @@ class ScopeQueries:
                                                      for r in rows], sqlite)
         return self._groups(query, lambda rows: [new(EvalRecord, (r[0], r[1], r[2], r[3], r[4].astimezone(TZ).date(), *r[5:]))
                                                  for r in rows], sqlite)
+
+    def record_marks(self, root_path: str, ids: Ids | None, first: date, last: date,
+                     fields: Collection[str]) -> list[tuple[int, str, bool, tuple[bool, ...], int]]:
+        """Return, of the current records held from `first` to `last` at or below `root_path` (with `ids`, of those
+        organizations), how many of each organization and kind are signed or not and lack which of `fields`.
+
+        Rows of (organization id, kind, signed by the secretary and the recorder, for each of `fields`
+        whether it is empty, count), grouped in SQL: a province's month of records is not read.
+        """
+        r = RECORD.c
+        signed = case((and_(r.secretary_signed.is_(True), r.recorder_signed.is_(True)), 1), else_=0)
+        empty = [case((or_(r[f].is_(None), r[f] == (0 if f == "hours" else "")), 1), else_=0) for f in fields]
+        columns = [r.org_id, r.kind, signed, *empty]
+        query = (select(*columns, func.count())
+                 .where(r.org_id.in_(select(ORG.c.id).where(in_scope(root_path, ids)).scalar_subquery()),
+                        r.held_on >= first, r.held_on <= last, r.superseded_at.is_(None), r.voided_at.is_(None))
+                 .group_by(*columns))
+        with self.engine.connect() as conn:
+            return [(org_id, kind, bool(ok), tuple(bool(e) for e in lacks), n)
+                    for org_id, kind, ok, *lacks, n in conn.execute(query)]
 
     def scope_members(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
         """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
