@@ -1017,9 +1017,21 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
         raise InputError("--reason：更正须写明原因")
     current = store.record_versions(record_id)[-1]
     path = store.org_path(current["org_id"])
+    if actor is not None:
+        require_write(store, actor, "correct", [path])      # before the values are checked: their errors name its members
     values = {**record_values(current, path), **{k: v for k, v in changes.items() if v is not None}}
     problems = _Problems(_option_table(values), "未更正")
     ctx = _RecordContext(store, rules, around=True)
+    if changes.get("org") is not None:
+        moved_to, _ = ctx.org(changes["org"])
+        # The lists name the old branch's members: checked against the new roster, they were "not its members", and
+        # 实到 "disagreed" with a list of none, an option never given.
+        kept = [(label, option) for key, label, option in (("attendees", "参会人员", "--attendee"), ("excused", "请假人员", "--excused"))
+                if current.get(key) and changes.get(key) is None]
+        if moved_to is not None and moved_to.id != current["org_id"] and kept:
+            said = "和".join(label for label, _ in kept)
+            raise InputError(f"--org：原记录列有{said}（「{path}」的党员），更正到「{moved_to.path}」须同时给出该党组织的{said}"
+                             f"（{'、'.join(option for _, option in kept)}），未更正")
     row = _record_row(problems, 0, values, ctx)
     problems.raise_if_any()
     assert row is not None

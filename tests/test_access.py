@@ -131,6 +131,12 @@ def test_correct_and_void_follow_the_same_scope(runner, users):
     assert result.exit_code == 0, result.output
     shown = json.loads(runner.invoke(app, users + ["--user", "县管理员", "record", "show", "1", "--history", "--format", "json"]).stdout)
     assert [r["date"] for r in shown] == ["2026-11-05", "2026-11-06"]
+    # A record of another branch that lists its members: refused for its branch, not checked first (the errors named its members).
+    listed = runner.invoke(app, users + ["--user", "镇党建办", "log", "主题党日", "--org", "MT", "--date", "2026-11-12", "--topic", "t",
+                                         "--photos", "p", "--attendee", "党员屯村党支部0"])
+    number = listed.stdout.split("记录编号 ", 1)[1].split()[0]
+    result = runner.invoke(app, users + ["--user", "陶英", "record", "correct", number, "--org", "ZZ1", "--reason", "x"])
+    assert result.exit_code == 5 and "党员屯村党支部0" not in result.output, result.output
 
 
 def test_only_supervisors_supervise_deduct_and_close(runner, users):

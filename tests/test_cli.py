@@ -586,6 +586,23 @@ def test_a_meeting_logged_again_under_another_topic_is_pointed_out(runner, db):
     assert "同一天已登记过" not in other.stdout, other.output
 
 
+def test_correcting_the_branch_of_a_record_with_a_list_asks_for_the_new_branchs_list(runner, db, tmp_path: Path):
+    """The old branch's attendees were checked against the new roster (「…」不是…的党员), and 实到 against a list of none: --present never given."""
+    orgs = "名称,上级,类型\n小村党支部,图河镇党委,党支部"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    members = "姓名,党组织,类别\n吴一,图河镇党委/小村党支部,正式\n吴二,图河镇党委/小村党支部,正式"
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+    logged = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "p",
+                                      "--attendee", "党员第一党支部0、党员第一党支部1"])
+    assert logged.exit_code == 0, logged.output
+    moved = runner.invoke(app, db + ["record", "correct", "1", "--org", "小村党支部", "--reason", "录错支部"])
+    assert moved.exit_code == 2
+    assert moved.stderr.strip() == ("错误：--org：原记录列有参会人员（「图河镇党委/朱庄村党总支/第一党支部」的党员），更正到「图河镇党委/小村党支部」"
+                                    "须同时给出该党组织的参会人员（--attendee），未更正"), moved.stderr
+    done = runner.invoke(app, db + ["record", "correct", "1", "--org", "小村党支部", "--attendee", "吴一、吴二", "--reason", "录错支部"])
+    assert done.exit_code == 0, done.output
+
+
 def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(runner, db, tmp_path: Path):
     """A 支委会 of a branch without a committee was taken without a word, and counted for nothing."""
     orgs = "名称,上级,类型,有支委会\n小村党支部,图河镇党委,党支部,否"
