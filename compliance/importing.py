@@ -321,6 +321,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     current = _StoredMembers(store)
     seen: dict[tuple[int, str], int] = {}
     touched: set[int] = set()          # organizations whose roster the file changes
+    first_row: dict[int, int] = {}     # the first row of each organization it changes: a refusal names it
     new, updates, result = [], [], ImportResult()
     left: list[tuple[int, str, date, str | None]] = []     # who the file says left, for the audit entry
     share = sharing()
@@ -413,6 +414,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                         share(row["liaison"]), share(row["joined"]), share(row["born"]), share(row["gender"]),
                         row["left_on"], row["left_reason"], share(row["arrived_on"])))
             touched.add(org.id)
+            first_row.setdefault(org.id, number)
             result.added += 1
         else:
             # A blank or absent column keeps what the roster has.
@@ -420,12 +422,19 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             if changed:
                 updates.append({"id": old.id, **changed})
                 touched.add(org.id)
+                first_row.setdefault(org.id, number)
                 result.updated += 1
             else:
                 result.unchanged += 1
     problems.raise_if_any()
     if actor is not None:
-        require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
+        try:
+            require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
+        except PermissionDenied as exc:
+            # Named as the other imports name it: the file, and the first row of an organization out of reach.
+            rows = sorted(first_row[i] for i in touched if not actor.covers(index.by_id[i].path))
+            where = f"{table.where or path.name} 第{rows[0]}行「党组织」列" if rows else (table.where or path.name)
+            raise PermissionDenied(f"{where}：{exc}（未导入任何数据）") from None
     meta = file_meta(path, table)
     if left:
         meta["left"] = [list(who) for who in left]      # (organization id, name, day, reason) of each

@@ -296,3 +296,18 @@ def test_scheduler_jobs_show_a_user_the_jobs_over_their_reach_not_another_townsh
     everything = sorted(["reminders", "supervision:百禄镇党委", "supervision:图河镇党委"])
     assert listed("县管理员") == everything
     assert listed("镇党建办") == listed("陶英") == ["reminders", "supervision:图河镇党委"]
+
+
+def test_a_member_file_out_of_reach_names_its_row_and_leavers_of_other_branches_stay_unseen(runner, users, tmp_path: Path):
+    """member import's refusal named no file, row or column; the audit entry of a file showed every branch's leavers to a secretary."""
+    body = f"姓名,党组织,类别\n新党员甲,{BRANCH},正式\n新党员乙,{OTHER},正式\n"
+    refused = runner.invoke(app, users + ["--user", "陶英", "member", "import", str(write_csv(tmp_path / "m2.csv", body))])
+    assert refused.exit_code == 5
+    assert refused.stderr.startswith("错误：m2.csv 第3行「党组织」列：") and "（未导入任何数据）" in refused.stderr, refused.stderr
+    leaving = (f"姓名,党组织,离开日期,离开原因\n党员第一党支部1,{BRANCH},2026-11-20,转出\n"
+               f"党员屯村党支部1,{OTHER},2026-11-20,转出\n")
+    done = runner.invoke(app, users + ["--user", "镇党建办", "member", "import", str(write_csv(tmp_path / "m3.csv", leaving))])
+    assert done.exit_code == 0, done.output
+    rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
+    [entry] = [r for r in rows if r["detail"].get("file") == "m3.csv"]
+    assert [who[1] for who in entry["detail"]["left"]] == ["党员第一党支部1"] and entry["detail"]["org_paths"] == [BRANCH]

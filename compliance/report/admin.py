@@ -94,10 +94,13 @@ def audit_within(row: dict[str, Any], covers: Callable[[str], bool]) -> dict[str
     for key in ("added", "paths"):
         if isinstance(detail.get(key), list):
             trimmed[key] = [p for p in detail[key] if not isinstance(p, str) or covers(p)]
+    ids = set(trimmed.get("org_ids") or ())
     if isinstance(detail.get("updated"), list):
         # An organization updated is named by its id, among org_ids.
-        ids = set(trimmed.get("org_ids") or ())
         trimmed["updated"] = [u for u in detail["updated"] if not isinstance(u, dict) or u.get("id") in ids]
+    if isinstance(detail.get("left"), list):
+        # A member file's leavers: (organization id, name, day, reason) each.
+        trimmed["left"] = [who for who in detail["left"] if isinstance(who, list) and who and who[0] in ids]
     return {**row, "detail": trimmed}
 
 
