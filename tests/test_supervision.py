@@ -546,7 +546,7 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
     xlsx = write_bulletin(december, tmp_path / "out")[1]
     closed = {str(row[0]): row[6] for row in load_workbook(xlsx)["整改台账"].iter_rows(min_row=2, values_only=True)}
-    assert (closed[str(late.id)], closed[str(in_time.id)]) == ("2026-12-01（逾期）", "2026-11-30")
+    assert (closed[str(late.id)], closed[str(in_time.id)]) == ("2026-12-01（逾期）", datetime(2026, 11, 30))
 
 
 def test_the_bulletin_sends_evidence_to_the_office_of_its_scope(busy_town: Store, rules):
@@ -696,8 +696,10 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
     ledger = [[(c.value, c.data_type) for c in row] for row in book["整改台账"].iter_rows(min_row=2)]
-    assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), ("2026-12-31", "s"),
+    assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), (datetime(2026, 12, 31), "d"),
                        ("²", "s"), (None, "n")]]
+    # A day is a date Excel sorts and filters (text before), shown as it is written.
+    assert book["整改台账"]["E2"].number_format == "yyyy-mm-dd"
     assert not book["整改台账"]._hyperlinks
 
 

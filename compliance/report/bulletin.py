@@ -296,6 +296,15 @@ LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14])
 
 
 _PERCENT = re.compile(r"\d+(?:\.\d+)?%")
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _day(text: str) -> datetime | None:
+    """Return an ISO day as the midnight XlsxWriter writes as a date; None when it is no day (2026-13-45)."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%d")
+    except ValueError:
+        return None
 
 
 class _Workbook:
@@ -312,6 +321,7 @@ class _Workbook:
         self.heading = self.book.add_format({"text_wrap": True, "valign": "top", "bold": True, "font_size": 14})
         self.bold = self.book.add_format({"bold": True})
         self.percent = self.book.add_format({"num_format": "0.0%"})
+        self.day = self.book.add_format({"num_format": "yyyy-mm-dd"})
         self.tables: dict[str, tuple[str, list[str], list[int]]] = {}     # sheet name: its table
 
     def summary_sheet(self) -> Any:
@@ -345,6 +355,9 @@ class _Workbook:
                         write_number(i, j, int(value))
                     elif value[-1:] == "%" and _PERCENT.fullmatch(value):
                         write_number(i, j, float(value[:-1]) / 100, self.percent)     # a rate: a number shown as one
+                    elif len(value) == 10 and _ISO_DAY.fullmatch(value) and (day := _day(value)) is not None:
+                        # A day (整改时限, 完成销号时间): a date Excel sorts and filters, shown as written.
+                        sheet.write_datetime(i, j, day, self.day)
                     elif value:
                         write_text(i, j, value)
             if written < per_sheet or (first := next(rows, None)) is None:
