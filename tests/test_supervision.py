@@ -271,6 +271,11 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     assert "关于2026年11月基层党组织组织生活督查情况的通报" in text and "图河镇党委督导组" in text
     assert f"共发现问题{len(result.gaps)}项" in text and "与2026-10督查相比" in text
     assert len(doc.inline_shapes) == 1 and len(doc.tables) >= 3
+    # Its sections are headings (Word's outline read none), in black 黑体 as GB/T 9704 sets them, not the template's blue.
+    headings = [p for p in doc.paragraphs if p.style.name == "Heading 1"]
+    assert [p.text for p in headings][:4] == ["一、基本情况", "二、存在问题", "三、完成率排名", "四、整改要求"]
+    level = doc.styles["Heading 1"]
+    assert level.font.color.rgb == (0, 0, 0) and level.font.name == "SimHei" and level.font.size.pt == 16
     # A4, as official documents are printed (python-docx's own template is US Letter).
     assert [(round(s.page_width.mm), round(s.page_height.mm)) for s in doc.sections] == [(210, 297)]
     # A rate is a number the sheet can sort and sum, shown as a percentage, not the text "99.6%".

@@ -563,7 +563,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     from docx import Document
     from docx.enum.text import WD_ALIGN_PARAGRAPH
     from docx.oxml.ns import qn
-    from docx.shared import Cm, Mm, Pt
+    from docx.shared import Cm, Mm, Pt, RGBColor
 
     doc = Document()
     for section in doc.sections:
@@ -588,10 +588,15 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     sub = doc.add_paragraph(_byline(b))
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
 
+    # Section headings as headings (Word's navigation pane and outline read them), set as GB/T 9704 sets
+    # a first-level heading: 黑体, 三号 (16 pt), black; python-docx's template has blue Calibri.
+    level = doc.styles["Heading 1"]
+    level.font.name, level.font.size, level.font.bold, level.font.italic = "SimHei", Pt(16), False, False
+    level.font.color.rgb = RGBColor(0, 0, 0)
+    level.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), "黑体")
+
     def heading(text: str) -> None:
-        p = doc.add_paragraph()
-        r = p.add_run(text)
-        r.bold = True
+        doc.add_paragraph(text, style="Heading 1")
 
     def table(headers: list[str], rows: list[list[str]], widths: list[float], sheet: str | None = None) -> None:
         if sheet and len(rows) > DOCX_ROWS:
