@@ -52,6 +52,16 @@ def test_a_database_password_is_never_shown(runner, pg_url: str):
     wrong = url.replace(f"127.0.0.1:{port}", "127.0.0.1:1")
     refused = runner.invoke(app, ["--db", wrong, "init"])
     assert refused.exit_code != 0 and "S3cretPW" not in refused.output and "无法" in refused.output, refused.output
+    # Passwords with a slash or a raw @, or given as a query parameter (the review found each shown).
+    from compliance.store import shown_url
+
+    assert shown_url("postgresql+psycopg://postgres:pa/ss@127.0.0.1:5432/db") == "postgresql+psycopg://postgres:***@127.0.0.1:5432/db"
+    assert shown_url("postgresql+psycopg://u:p@ss@h/db") == "postgresql+psycopg://u:***@h/db"
+    assert shown_url("postgresql+psycopg://u@h/db?password=S3cret") == "postgresql+psycopg://u@h/db?password=***"
+    assert shown_url("sqlite:////tmp/很长的文件夹/t.db") == "sqlite:////tmp/很长的文件夹/t.db"
+    # The demo's closing lines, which print the database given.
+    demo = runner.invoke(app, ["--db", url, "demo"])
+    assert demo.exit_code == 0 and "S3cretPW" not in demo.output and "postgres:***@127.0.0.1" in demo.output, demo.output[-500:]
 
 
 def test_init_again_without_a_catalog_keeps_the_one_chosen(runner, tmp_path: Path):

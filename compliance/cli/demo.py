@@ -137,8 +137,9 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
     console.print()
     assessments.print_run(console, result, files)
     program = sys.argv[0] if Path(sys.argv[0]).name == "compliance" else "compliance"
-    console.print(f"\n演示数据库保留在 {target}，可继续查看，例如：", soft_wrap=True)
-    console.print(f"  {program} --db {target} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
+    shown = shown_url(target) if "://" in target else target
+    console.print(f"\n演示数据库保留在 {shown}，可继续查看，例如：", soft_wrap=True)
+    console.print(f"  {program} --db {shown} status --org 朱庄村党总支/第一党支部 --as-of {day.isoformat()}", soft_wrap=True)
     if previous > DEMO_START:
-        console.print(f"  {program} --db {target} status --org 朱庄村党总支/第一党支部 --as-of {previous.isoformat()} "
+        console.print(f"  {program} --db {shown} status --org 朱庄村党总支/第一党支部 --as-of {previous.isoformat()} "
                       f"--known-at {previous.isoformat()}  # {previous.month}月督查日所见", soft_wrap=True)

@@ -67,13 +67,20 @@ def resolve_url(db: str | None) -> str:
 
 
 def shown_url(url: str) -> str:
-    """Return a database URL as it may be shown: its password, if any, as ***."""
+    """Return a database URL as it may be shown: its password, if any, as *** (in the address or as a query parameter)."""
     try:
-        if make_url(url).password is None:
-            return url          # as given: SQLAlchemy's own rendering would quote a file's Chinese path
+        parsed = make_url(url)
     except (ArgumentError, ValueError):
-        pass                    # not a URL SQLAlchemy reads: what stands where a password would is hidden all the same
-    return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", url)
+        # Not a URL SQLAlchemy reads: everything between :// and the last @ is hidden.
+        return re.sub(r"://.*@", "://***@", url) if "@" in url else url
+    secret = {k for k in parsed.query if k.lower() in ("password", "passwd", "pwd")}
+    if parsed.password is None and not secret:
+        return url          # as given: SQLAlchemy's own rendering would quote a file's Chinese path
+    if secret:
+        parsed = parsed.update_query_dict({k: "***" for k in secret})
+    shown = parsed.render_as_string(hide_password=True).replace("%2A%2A%2A", "***")
+    # A raw @ in a password (p@ss, which SQLAlchemy reads as host "ss@…"): hidden up to the last @ before the path.
+    return re.sub(r"(://[^:/@]*:)[^/]*@", r"\1***@", shown)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
