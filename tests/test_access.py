@@ -311,3 +311,12 @@ def test_a_member_file_out_of_reach_names_its_row_and_leavers_of_other_branches_
     rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
     [entry] = [r for r in rows if r["detail"].get("file") == "m3.csv"]
     assert [who[1] for who in entry["detail"]["left"]] == ["党员第一党支部1"] and entry["detail"]["org_paths"] == [BRANCH]
+    # A township user refused for a file naming the branch and a branch of another township: the secretary sees the refusal
+    # (it names their branch), not the other township's branch it names.
+    other = "名称,上级,类型,领域\n百禄镇党委,,乡镇党委,农村\n新华村党支部,百禄镇党委,党支部,"
+    assert runner.invoke(app, users + ["--user", "县管理员", "org", "import", str(write_csv(tmp_path / "o2.csv", other))]).exit_code == 0
+    body = f"姓名,党组织,类别\n新党员丙,{BRANCH},正式\n新党员丁,百禄镇党委/新华村党支部,正式\n"
+    assert runner.invoke(app, users + ["--user", "镇党建办", "member", "import", str(write_csv(tmp_path / "m4.csv", body))]).exit_code == 5
+    rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
+    [denied] = [r for r in rows if r["action"] == "denied" and r["actor"] == "镇党建办"]
+    assert "新华村" not in json.dumps(denied, ensure_ascii=False) and "（其他党组织）" in denied["detail"]["message"], denied

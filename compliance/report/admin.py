@@ -94,6 +94,12 @@ def audit_within(row: dict[str, Any], covers: Callable[[str], bool]) -> dict[str
     for key in ("added", "paths"):
         if isinstance(detail.get(key), list):
             trimmed[key] = [p for p in detail[key] if not isinstance(p, str) or covers(p)]
+    if isinstance(detail.get("message"), str) and isinstance(detail.get("paths"), list):
+        # A refusal's words name what was refused: those out of reach, the longest first (a path may begin another).
+        message = detail["message"]
+        for p in sorted((p for p in detail["paths"] if isinstance(p, str) and not covers(p)), key=len, reverse=True):
+            message = message.replace(p, "（其他党组织）")
+        trimmed["message"] = message
     ids = set(trimmed.get("org_ids") or ())
     if isinstance(detail.get("updated"), list):
         # An organization updated is named by its id, among org_ids.
