@@ -41,8 +41,6 @@ class Reminder:
     late: int = 0           # lines of overdue items
 
 
-# What a reminder tells of: items due within their lead time (those not yet begun among them), and overdue ones.
-REMINDED_STATUSES = ("missed", "invalid", "due", "upcoming")
 # Members named in one line of a reminder; the rest are counted.
 NAMES_SHOWN = 5
 

@@ -29,7 +29,7 @@ from apscheduler.triggers.cron import CronTrigger
 from compliance.config import Settings
 from compliance.errors import InputError, NotFound
 from compliance.orgs import OrgIndex
-from compliance.reminders import REMINDED_STATUSES, compose, deliver, with_digest
+from compliance.reminders import compose, deliver, with_digest
 from compliance.store import TZ, Store, now as real_now
 from compliance.tracking import Window, overdue, year_start
 from obligations.cadence import month_end
@@ -95,10 +95,14 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
     # The same window as `overdue` and a supervision run (`year_start`): the year, and in January
     # also the periods that ended in December. A year back listed last year's periods that
     # `overdue` never shows, and counted them in every reminder.
-    # Periods not yet begun are listed as far ahead as the longest lead time: a 固定学习日 on the
-    # 10th is a day of its own, which stays 未开始 until it comes, and is reminded of before.
-    ahead = today + timedelta(days=ctx.settings.longest_lead())
-    findings = overdue(ctx.store, ctx.rules, None, Window(year_start(today), ahead, today), keep=REMINDED_STATUSES)
+    findings = overdue(ctx.store, ctx.rules, None, Window(year_start(today), today, today))
+    # A 固定学习日 on the 10th is a day of its own, which stays 未开始 until it comes: the obligations
+    # held on days are judged again, alone, as far ahead as the longest lead time, for those not yet
+    # begun. (Keeping every period not yet begun made a member's year of talks and next year's dues too.)
+    dated = {ob.slug for catalog in ctx.rules.catalogs.values() for ob in catalog.every_obligation() if ob.days}
+    if dated:
+        ahead = today + timedelta(days=ctx.settings.longest_lead())
+        findings += overdue(ctx.store, ctx.rules, None, Window(year_start(today), ahead, today), keep=("upcoming",), only=dated)
     reminders = compose(findings, today, ctx.settings)
     index = OrgIndex(ctx.store.orgs())
     by_org: dict[int, list] = {}

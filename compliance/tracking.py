@@ -356,10 +356,11 @@ def terms_untracked(store: Store, rules: Rules, index: OrgIndex, orgs: Iterable[
 
 
 def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1,
-            keep: Collection[str] = OVERDUE_STATUSES) -> list[Finding]:
+            keep: Collection[str] = OVERDUE_STATUSES, only: Collection[str] | None = None) -> list[Finding]:
     """Return missed, invalid and due findings (those of `keep`) at or below `under` (every root when None), worst first.
 
-    With `jobs` above 1, a large scope is evaluated in that many processes (`compliance.blocks`).
+    With `jobs` above 1, a large scope is evaluated in that many processes (`compliance.blocks`);
+    with `only`, only those obligations are judged (`iter_findings`).
     """
     from compliance.blocks import summarize_orgs     # it builds on this module
 
@@ -367,7 +368,7 @@ def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs:
     findings: list[Finding] = []
     for root in _roots(index, under):
         for found in summarize_orgs(store, rules, index, root, index.subtree(root), window,
-                                    _as_tuples if jobs > 1 else _as_they_are, keep=keep, jobs=jobs):
+                                    _as_tuples if jobs > 1 else _as_they_are, keep=keep, jobs=jobs, only=only):
             findings.extend(found if jobs <= 1 else map(Finding._make, found))
     return worst_first(findings)
 
