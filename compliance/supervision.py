@@ -632,23 +632,26 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
 
     What the team finds reading the month's minutes (seed 000 组织建设 2: signed by the secretary
     and the recorder; 活动开展 1: topic and photos): a record of a kind an obligation of the
-    organization's catalog asks `signatures` of, not signed by both; one lacking a field its
-    `require` lists. Such a record still counts (the flags `unsigned` and `incomplete_evidence`);
-    it is told here, to be mended, not put on the ledger.
+    organization's catalog asks `signatures` of (of the obligations it owes), not signed by both;
+    one lacking a field its `require` lists. These flags (`unsigned`, `incomplete_evidence`) do not
+    make a record invalid, though it may not count for other reasons (a quorum); they are told
+    here, to be mended, not put on the ledger.
     """
     from compliance.store.scope import ids_of
 
     by_id = {o.id: o for o in orgs}
-    asked: dict[tuple[str, str], tuple[bool, tuple[int, ...]]] = {}
+    asked: dict[tuple[str, str, str, str | None], tuple[bool, tuple[int, ...]]] = {}
     found: dict[str, tuple[int, int]] = {}
     for org_id, kind, signed, lacks, n in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS):
         org = by_id.get(org_id)
         catalog = rules.catalogs.get(index.catalog_of(org, default)) if org is not None else None
         if catalog is None:
             continue
-        key = (catalog.name, kind)
+        sector = index.sector_of(org)
+        key = (catalog.name, kind, org.type, sector)
         if key not in asked:
-            counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind]
+            # The obligations this organization owes that a record of this kind counts for.
+            counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind and ob.applies_to(org.type, sector)]
             require = {f for ob in counting for f in ob.require}
             asked[key] = (any(ob.signatures for ob in counting), tuple(i for i, f in enumerate(EVIDENCE_FIELDS) if f in require))
         signatures, required = asked[key]

@@ -959,12 +959,13 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
         f"{other},党员大会,2026-11-06,5,4,学习,否,否,,",              # unsigned
         f"{other},主题党日,2026-11-07,,,,,,,",                        # neither topic nor photos: one record
         f"{other},主题党日,2026-11-08,,,学习,,,,c.jpg",              # in order
+        "图河镇党委/朱庄村党总支,支委会,2026-11-04,5,4,研究工作,否,否,,",  # a 党总支 owes no 支委会: kept, counts for nothing
     ]), "marks.csv")
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
     assert result.record_marks == {BRANCH: (1, 1), other: (1, 1)}
     md, xlsx, docx, _png = write_bulletin(result, tmp_path / "out")
     text = md.read_text(encoding="utf-8")
-    assert "本月（11月1日至28日）登记的会议和活动记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织" in text
+    assert "本月（11月1日至28日）登记的会议和活动记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织，须补签、补齐" in text
     assert "| 朱庄村党总支/第一党支部 | 1 | 1 |" in text and "由书记和记录人补签" in text
     rows = list(load_workbook(xlsx)["记录不规范"].iter_rows(values_only=True))
     assert rows[0] == ("党组织", "未签字", "材料不全") and sorted(rows[1:]) == [("朱庄村党总支/第一党支部", 1, 1), ("朱庄村党总支/第二党支部", 1, 1)]

@@ -210,6 +210,6 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
                       f"好转 {len(c['better'])} 个，变差 {len(c['worse'])} 个。")
     if d["record_marks"]:
         unsigned, lacking = (sum(m[k] for m in d["record_marks"]) for k in ("unsigned", "incomplete_evidence"))
-        console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（仍计入完成情况，见通报）。")
+        console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（见通报）。")
     for f in files:
         console.print(f"  已写出 {f}", soft_wrap=True)

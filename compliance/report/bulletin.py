@@ -46,7 +46,7 @@ class Bulletin:
     published: bool
     chart_title: str = "各党支部逐月完成率"
     made: datetime | None = None        # when the run's revision was saved (UTC): the files' own date, the same each time they are made
-    mark_rows: Sequence[list[str]] = ()     # 党组织, 未签字, 材料不全: the month's records that count but are not in order
+    mark_rows: Sequence[list[str]] = ()     # 党组织, 未签字, 材料不全: the month's records not in order
 
 
 class LedgerRows(Sequence[list[str]]):
@@ -160,7 +160,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         said = "、".join(t for t in (f"{unsigned}条未经书记和记录人签字" if unsigned else "",
                                       f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
         summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）登记的会议和活动记录中，{said}，涉及{len(marks)}个党组织，"
-                    "这些记录仍计入完成情况，但须补签、补齐（见“记录不规范”）。")
+                    "须补签、补齐（见“记录不规范”）。")
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
     for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
@@ -259,7 +259,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
     parts = [f"# {b.title}", "", _byline(b),
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
-             *(["### 记录不规范（本月登记，仍计入完成情况）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
+             *(["### 记录不规范（本月登记的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
              "", "## 附：整改台账（汇总）", "", _md_table(LEDGER_SUMMARY_HEADERS, b.ledger_summary) if b.ledger_summary else "无。",
@@ -628,7 +628,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     else:
         doc.add_paragraph("未发现问题。")
     if b.mark_rows:
-        doc.add_paragraph("记录不规范（本月登记，仍计入完成情况）：")
+        doc.add_paragraph("记录不规范（本月登记的记录）：")
         table(MARK_HEADERS, list(b.mark_rows), [8.5, 4, 4], "记录不规范")
     heading("三、完成率排名")
     table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名")
