@@ -10,7 +10,7 @@ which wins over the file.
     host = "smtp.example.cn"
     port = 465
     sender = "dangjianban@example.cn"
-    security = "auto"           # ssl (port 465), starttls, none; auto: ssl on 465, else STARTTLS when offered
+    security = "auto"           # ssl (port 465), starttls, none; auto: ssl on 465, else STARTTLS when offered (required with a user)
     ca_file = "/etc/ssl/our-ca.pem"     # a CA of the office's own, when the server's certificate is issued by one
     [webhook]
     url = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…"
@@ -40,7 +40,8 @@ from obligations.files import CatalogError, line_in_table, read_toml
 
 WEBHOOK_FORMATS = ("wecom", "dingtalk")
 # How a mail server's connection is secured: TLS from the start (port 465), STARTTLS required,
-# none at all; auto: TLS from the start on port 465, elsewhere STARTTLS whenever the server offers it.
+# none at all; auto: TLS from the start on port 465, elsewhere STARTTLS whenever the server offers
+# it, and required when a user is set (a password goes in clear only with none).
 SMTP_SECURITY = ("auto", "ssl", "starttls", "none")
 
 

@@ -112,7 +112,7 @@ def send_reason(exc: BaseException) -> str:
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return "连接超时"
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return "服务器不支持登录（AUTH）：不需要登录的服务器请去掉 user 和 password；需要的，多在加密连接后才提供（security）"
+        return "服务器不支持此请求（含中文的邮箱地址须服务器支持 SMTPUTF8）"
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"服务器证书无法验证（{exc.verify_message}）；单位自建的证书请用 [smtp] ca_file 指定其根证书"
     if isinstance(exc, ssl.SSLError):

@@ -159,8 +159,10 @@ def send_console(message: dict) -> None:
 def send_email(settings: Settings, message: dict) -> None:
     """Send `message` by e-mail, over TLS as `settings.smtp_security` says (see `config.SMTP_SECURITY`).
 
-    It has a Date and a Message-ID (RFC 5322; mail without them is often taken for spam). The
-    Message-ID is the outbox message's own, `id` in `message`, so that a retry is the same mail.
+    It has a Date and a Message-ID (RFC 5322; mail without them is often taken for spam), unique
+    to each sending, with the outbox message's `id` in it. A user and password never go over a
+    connection that is not encrypted unless `security` is "none": in "auto", a server on a port
+    other than 465 that offers no STARTTLS is refused when a login is set.
     """
     if not settings.smtp_host:
         raise SendError("没有配置 SMTP 服务器")
@@ -168,7 +170,7 @@ def send_email(settings: Settings, message: dict) -> None:
     mail["From"], mail["To"], mail["Subject"] = settings.smtp_sender, message["recipient"], message["subject"]
     mail["Date"] = format_datetime(datetime.now(TZ).replace(microsecond=0))
     domain = settings.smtp_sender.rpartition("@")[2] or "localhost"
-    mail["Message-ID"] = f"<compliance.{message['id']}@{domain}>" if message.get("id") is not None else make_msgid(domain=domain)
+    mail["Message-ID"] = make_msgid(idstring=f"compliance.{message['id']}" if message.get("id") is not None else "compliance", domain=domain)
     mail.set_content(message["body"])
     security = settings.smtp_security
     if security == "auto":
@@ -184,11 +186,15 @@ def send_email(settings: Settings, message: dict) -> None:
                 if smtp.has_extn("starttls"):
                     smtp.starttls(context=context)
                     smtp.ehlo()
-                elif security == "starttls":
-                    raise SendError(f"{where}：服务器不支持 STARTTLS（[smtp] security = \"starttls\"）；"
-                                    "如服务器用465端口加密，请设 security = \"ssl\"")
+                elif security == "starttls" or settings.smtp_user:
+                    why = "（[smtp] security = \"starttls\"）" if security == "starttls" else "，不以明文发送用户名和密码"
+                    raise SendError(f"{where}：服务器不支持 STARTTLS{why}；如服务器用465端口加密，请设 security = \"ssl\"；"
+                                    "确需明文登录的内网服务器，设 security = \"none\"")
             if settings.smtp_user:
-                smtp.login(settings.smtp_user, settings.smtp_password or "")
+                try:
+                    smtp.login(settings.smtp_user, settings.smtp_password or "")
+                except smtplib.SMTPNotSupportedError:
+                    raise SendError(f"{where}：服务器不支持登录（AUTH）：不需要登录的服务器请去掉 user 和 password") from None
             smtp.send_message(mail)
     except SendError:
         raise
