@@ -91,17 +91,21 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
     """
     soon: dict[int, list[Finding]] = {}
     late: dict[int, list[Finding]] = {}
+    watched: dict[int, list[Finding]] = {}     # the six-month watch: members for the branch to look into, not tasks
     names: dict[int, str] = {}
     for f in findings:
         names[f.org_id] = f.org
-        if f.status == "due" and f.days_left is not None and f.days_left <= settings.lead(f.obligation):
+        if f.obligation in SINCE_OBLIGATIONS:
+            if f.status in ("due", "missed"):
+                watched.setdefault(f.org_id, []).append(f)
+        elif f.status == "due" and f.days_left is not None and f.days_left <= settings.lead(f.obligation):
             soon.setdefault(f.org_id, []).append(f)
         elif f.status == "upcoming" and (f.due - today).days <= settings.lead(f.obligation):
             soon.setdefault(f.org_id, []).append(f)     # a day of its own, not yet come (a 固定学习日)
         elif f.status in ("missed", "invalid"):
             late.setdefault(f.org_id, []).append(f)
     result = []
-    for org_id in sorted(set(soon) | set(late), key=lambda i: names[i]):
+    for org_id in sorted(set(soon) | set(late) | set(watched), key=lambda i: names[i]):
         parts, reasons, late_lines = [], [], 0
         # Counted as the lines are: an item owed by several members is one.
         if soon.get(org_id):
@@ -113,6 +117,10 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
             parts.append("已经逾期（最近的在前）：\n" + "\n".join(lines))
             reasons.append(f"{len(lines)}项逾期")
             late_lines = len(lines)
+        if watched.get(org_id):
+            lines = _lines(watched[org_id], today, newest_first=False)
+            parts.append("党员情况（请支部了解原因；满6个月的提请支部审查）：\n" + "\n".join(lines))
+            reasons.append(f"{len(lines)}项党员情况")
         org = names[org_id]
         subject = f"【组织生活提醒】{short_path(org)} {today.isoformat()}"
         body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时完成并及时登记。"
