@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 import uuid
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from contextlib import contextmanager
 from typing import Iterator
@@ -24,8 +24,21 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from compliance.store import Store
+from compliance.store import TZ, Store
 from obligations.rules import Rules, default_rules
+
+# "Now" for every test in this process, unless a test sets a store's clock itself: the tests
+# log 2026's meetings and compare what the commands say of them, which on the real clock would
+# change with the date they run on (a November meeting is 逾期录入 from 2027).
+NOW = datetime(2026, 12, 5, 10, 0, tzinfo=TZ)
+
+
+@pytest.fixture(autouse=True)
+def fixed_now(monkeypatch: pytest.MonkeyPatch) -> datetime:
+    import compliance.store as store_mod
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW)
+    return NOW
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

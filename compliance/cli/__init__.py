@@ -343,7 +343,7 @@ def workdays_notice(first: date, last: date) -> None:
 
 
 def _today() -> date:
-    return datetime.now(store_mod.TZ).date()
+    return store_mod.now().date()       # the store's clock, which tests set
 
 
 def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True, root: str | None = None,
