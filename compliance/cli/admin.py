@@ -112,11 +112,12 @@ def record_correct(
         before = {}     # no such record: the correction says so
     version = importing.correct_record(store, _rules(), record_id, changes, reason, actor)
     console.print(f"已更正：记录 {record_id} 现为第 {version} 版")
-    after = counted_in(tracking.record_alone(store, _rules(), record_id, store.today()))
+    alone = tracking.record_alone(store, _rules(), record_id, store.today())
+    after = counted_in(alone)
     for key, what in before.items():
         if key not in after:
             console.print(f"注意：更正后这条记录不再计入「{what}」", style="yellow", markup=False, soft_wrap=True)
-    for note in record_notes(store, record_id):
+    for note in record_notes(store, record_id, alone):
         console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 

@@ -216,10 +216,12 @@ RECORD_FLAGS = frozenset({*NOT_COUNTED, "no_attendance", "unsigned", "incomplete
                           "early_election"})
 
 
-def record_notes(store: store_mod.Store, record_id: int) -> list[str]:
-    """Return what the record `record_id`, judged by itself as of today, cannot complete and why; its other flags; and
-    the records of the same kind, day (group and member) under another topic, which may be the same meeting entered twice."""
-    alone = tracking.record_alone(store, _rules(), record_id, store.today())
+def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRecord | None = None) -> list[str]:
+    """Return what the record `record_id`, judged by itself as of today (`alone`, when the caller has it), cannot complete
+    and why; its other flags; and the records of the same kind, day (group and member) under another topic, which may be
+    the same meeting entered twice."""
+    if alone is None:
+        alone = tracking.record_alone(store, _rules(), record_id, store.today())
     notes = _alone_notes(alone)
     r = alone.record
     if r is not None:
@@ -232,25 +234,28 @@ def record_notes(store: store_mod.Store, record_id: int) -> list[str]:
     return notes
 
 
-def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None], str]:
-    """Return the periods a record judged by itself completes (`record_alone`), each with how a note names it."""
+def _named(f: tracking.Finding) -> str:
+    """Return how a note names a finding's period: 支委会 2026年11月, 党小组会 第一党小组 2026年11月."""
     from compliance.report.labels import finding_period
 
-    return {(f.obligation, f.period, f.group or f.member):
-            f"{f.name}{' ' + (f.group or f.member) if f.group or f.member else ''} {finding_period(f.obligation, f.period)}"
-            for f in alone.findings if f.status == "met"}
+    return f"{f.name}{' ' + (f.group or f.member) if f.group or f.member else ''} {finding_period(f.obligation, f.period)}"
+
+
+def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None], str]:
+    """Return the periods a record judged by itself completes (`record_alone`), each as a note names it."""
+    return {(f.obligation, f.period, f.group or f.member): _named(f) for f in alone.findings if f.status == "met"}
 
 
 def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
     """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags."""
-    from compliance.report.labels import finding_period, flag_text, quorum_words
+    from compliance.report.labels import flag_text, quorum_words
 
     notes = []
     for f in alone.findings:
         flags = tuple(flag for flag in f.flags if flag in RECORD_FLAGS)
         if not flags:
             continue
-        what = f"{f.name}{' ' + (f.group or f.member) if f.group or f.member else ''} {finding_period(f.obligation, f.period)}"
+        what = _named(f)
         why = tuple(flag for flag in flags if flag in NOT_COUNTED)
         if f.status == "met" or not why:
             counts = alone.record is not None and alone.record.present is not None and alone.record.expected is None

@@ -62,7 +62,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
             "new_gaps": len(c.new_gaps), "closed_gaps": len(c.closed_gaps),
             "better": [{"org": o, "before": a, "after": b} for o, a, b in c.better],
             "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
-        # The month's records that count but are not in order (`supervision.record_marks`), by organization.
+        # The month's records not in order: unsigned, or lacking evidence (`supervision.record_marks`), by organization.
         "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items())],
         "files": files,
     }
