@@ -86,6 +86,21 @@ class SupervisionResult:
         return list(self.snapshot.gaps())
 
     @cached_property
+    def due_in_month(self) -> dict[str, Counter[tuple[str, str]]]:
+        """The month's periods still open on the run's day with nothing that meets them yet, by organization: (obligation, its name) → count.
+
+        The six-month watch is left out: its runs of months are members' own, not the month's to do.
+
+        Not gaps: they are missed only once the month has ended, and counted in the next month's run
+        if they are; a run from the 25th shows them so that they are done by the month's end.
+        """
+        found: dict[str, Counter[tuple[str, str]]] = {}
+        for f in self.snapshot.due_by(parse_month(self.run.month)[1]):
+            if f.obligation not in WATCH_OBLIGATIONS:       # a member's run of months: the watch's, not the month's to do
+                found.setdefault(f.org, Counter())[f.obligation, f.name] += 1
+        return found
+
+    @cached_property
     def ledger(self) -> list[RectificationRow]:
         """The scope's ledger items, oldest first, read when first asked for: a province's bulletin counts them
         (`ledger_counts`), and its workbook is written by a process that reads them itself."""
@@ -337,11 +352,13 @@ _DAYS: dict[int, date] = {}     # a snapshot's due days, by ordinal: a province'
 
 
 def _unpack(packed: bytes) -> list[Finding]:
-    if not packed:
-        return []
+    return _findings(marshal.loads(packed)) if packed else []
+
+
+def _findings(rows: Iterable[tuple]) -> list[Finding]:
     days, new = _DAYS, tuple.__new__
     found = []
-    for row in marshal.loads(packed):
+    for row in rows:
         ordinal = row[11]
         due = days.get(ordinal) or days.setdefault(ordinal, date.fromordinal(ordinal))
         found.append(new(Finding, (*row[:6], due, *row[6:11])))
@@ -388,6 +405,18 @@ class Snapshot:
     def gaps(self) -> Iterator[Finding]:
         for packed in self._orgs.values():
             yield from _unpack(packed.gaps)
+
+    def due_by(self, last: date) -> Iterator[Finding]:
+        """Yield the findings still due (their periods not yet ended) whose due day is `last` or before, an organization at a time.
+
+        Rows due later (a quarter's, a year's, members' yearly hours) are passed over as unpacked, not made into findings.
+        """
+        ordinal = last.toordinal()
+        for packed in self._orgs.values():
+            if packed.others:
+                rows = [row for row in marshal.loads(packed.others) if row[11] <= ordinal and row[5] == "due"]
+                if rows:
+                    yield from _findings(rows)
 
     def of_org(self, org_id: int) -> list[Finding]:
         packed = self._orgs.get(org_id)

@@ -21,7 +21,7 @@ from compliance.errors import InputError, NotFound
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
 from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
-from compliance.tracking import Window, overdue, year_start
+from compliance.tracking import WATCH_OBLIGATIONS, Window, overdue, year_start
 from tests.conftest import write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -261,7 +261,7 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     md, xlsx, docx, png = write_bulletin(result, tmp_path / "out")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     book = load_workbook(xlsx)
-    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "整改台账"]
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "本月待完成", "整改台账"]
     ledger = list(book["整改台账"].iter_rows(min_row=2, values_only=True))
     assert len(ledger) == len(result.ledger)
     problems = list(book["问题清单"].iter_rows(min_row=2, values_only=True))
@@ -696,7 +696,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert [len(t.rows) for t in doc.tables] == [DOCX_ROWS + 1, DOCX_ROWS + 1]
     assert any(f"共{DOCX_ROWS + 30}行" in p.text and "问题清单" in p.text for p in doc.paragraphs)
     book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx"))
-    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "整改台账"]
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "本月待完成", "整改台账"]
     assert book["问题清单"].max_row == DOCX_ROWS + 31 and book["问题清单"]["A1"].font.bold
     assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
@@ -850,14 +850,14 @@ def test_a_table_longer_than_a_sheet_goes_on_in_continuation_sheets(tmp_path: Pa
                  ranking_rows=[], ledger_rows=ledger, ledger_summary=[], requirements=[], rates={}, revision=1, published=False)
     # Four rows a sheet: a header and three items, so seven items take three sheets and none is dropped.
     book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx", sheet_rows=4))
-    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "整改台账", "整改台账（续1）", "整改台账（续2）"]
+    assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "本月待完成", "整改台账", "整改台账（续1）", "整改台账（续2）"]
     sheets = [book["整改台账"], book["整改台账（续1）"], book["整改台账（续2）"]]
     assert all([c.value for c in sheet[1]] == LEDGER_HEADERS for sheet in sheets)
     assert [[row[2] for row in sheet.iter_rows(min_row=2, values_only=True)] for sheet in sheets] == [
         ["事项1", "事项2", "事项3"], ["事项4", "事项5", "事项6"], ["事项7"]]
     # Exactly full sheets make no empty sheet after them.
     exact = load_workbook(write_xlsx(b, tmp_path / "exact.xlsx", sheet_rows=8))
-    assert exact.sheetnames[4:] == ["整改台账"] and exact["整改台账"].max_row == 8
+    assert exact.sheetnames[5:] == ["整改台账"] and exact["整改台账"].max_row == 8
     assert "「整改台账」表" in write_markdown(b, tmp_path / "b.md").read_text(encoding="utf-8")
 
 
@@ -983,3 +983,44 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
 
     assert run_dict(later, [])["record_marks"] == [{"org": BRANCH, "unsigned": 0, "incomplete_evidence": 1},
                                                   {"org": other, "unsigned": 1, "incomplete_evidence": 1}]
+
+
+def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_done_by_its_end(busy_town: Store, rules, tmp_path: Path):
+    """A team checking from the 25th saw last month's gaps only: the month's own 支委会 not yet held came a month later, if at all."""
+    from compliance.report.assessments import run_dict
+
+    other = "图河镇党委/马屯村党支部"     # 8 members: it has a committee
+    _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-11-03,5,4,研究工作,是,是,,\n{BRANCH},主题党日,2026-11-05,,,学习,,,,a.jpg",
+             "nov.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
+    due = result.due_in_month
+    # What overdue calls due by the month's last day, the six-month watch apart, and nothing else.
+    window = Window(date(2026, 1, 1), date(2026, 11, 25), date(2026, 11, 25))
+    expected: dict[str, dict[tuple[str, str], int]] = {}
+    for f in overdue(busy_town, rules, TOWN, window, keep=("due",)):
+        if f.due <= date(2026, 11, 30) and f.obligation not in WATCH_OBLIGATIONS:
+            expected.setdefault(f.org, {}).setdefault((f.obligation, f.name), 0)
+            expected[f.org][f.obligation, f.name] += 1
+    assert {org: dict(c) for org, c in due.items()} == expected
+    assert ("branch_committee", "支委会") not in due.get(BRANCH, {}) and ("theme_day", "主题党日") not in due.get(BRANCH, {})
+    assert due[other][("branch_committee", "支委会")] == 1 and due[other][("theme_day", "主题党日")] == 1
+    # A quarter's or a year's period still open is not the month's to do.
+    assert not any(obligation in ("party_congress", "life_meeting", "member_review") for c in due.values() for obligation, _ in c)
+    total = sum(c.total() for c in due.values())
+    md, xlsx, docx, _png = write_bulletin(result, tmp_path / "out")
+    text = md.read_text(encoding="utf-8")
+    assert f"截至11月25日，{len(due)}个党组织本月还有{total}项尚未完成：" in text and "须于11月30日前完成并登记，到期未完成的计入下月督查" in text
+    assert "本月尚未完成的会议和活动，于2026-11-30前按时开展并及时登记。" in text
+    rows = list(load_workbook(xlsx)["本月待完成"].iter_rows(values_only=True))
+    assert rows[0] == ("党组织", "待完成", "事项") and sum(r[1] for r in rows[1:]) == total
+    mine = next(r for r in rows[1:] if r[0] == "马屯村党支部")
+    assert "支委会1项" in mine[2] and "主题党日1项" in mine[2]
+    assert any([c.text for c in t.rows[0].cells] == ["党组织", "待完成", "事项"] for t in Document(str(docx)).tables)
+    d = run_dict(result, [])
+    assert sum(o["items"] for o in d["due_in_month"]) == total
+    assert next(o for o in d["due_in_month"] if o["org"] == other)["by_obligation"]["branch_committee"] == 1
+    # Held since, the 支委会 is to do no more; once the month has ended, a run of the next month counts it missed.
+    _records(busy_town, rules, tmp_path, f"{other},支委会,2026-11-26,5,4,研究工作,是,是,,", "late.csv")
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 27))
+    assert ("branch_committee", "支委会") not in again.due_in_month.get(other, {})
+    assert again.due_in_month[other][("theme_day", "主题党日")] == 1

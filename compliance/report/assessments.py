@@ -64,6 +64,9 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
             "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
         # The month's records not in order: unsigned, or lacking evidence (`supervision.record_marks`), by organization.
         "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items())],
+        # The month's periods still open on the run's day with nothing that meets them (`SupervisionResult.due_in_month`).
+        "due_in_month": [{"org": org, "items": names.total(), "by_obligation": {slug: n for (slug, _), n in sorted(names.items())}}
+                         for org, names in sorted(result.due_in_month.items())],
         "files": files,
     }
 
@@ -211,5 +214,8 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
     if d["record_marks"]:
         unsigned, lacking = (sum(m[k] for m in d["record_marks"]) for k in ("unsigned", "incomplete_evidence"))
         console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（见通报）。")
+    if d["due_in_month"]:
+        items = sum(o["items"] for o in d["due_in_month"])
+        console.print(f"本月待完成：{items} 项，涉及 {len(d['due_in_month'])} 个党组织（月底前完成，到期未完成的计入下月督查；见通报）。")
     for f in files:
         console.print(f"  已写出 {f}", soft_wrap=True)

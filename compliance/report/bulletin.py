@@ -20,7 +20,7 @@ from compliance.orgs import OrgRow
 from compliance.pipeline import exit_with_parent
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
-from compliance.supervision import Comparison, SupervisionResult
+from compliance.supervision import Comparison, SupervisionResult, parse_month
 from obligations.cadence import next_month_end
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
@@ -47,6 +47,7 @@ class Bulletin:
     chart_title: str = "各党支部逐月完成率"
     made: datetime | None = None        # when the run's revision was saved (UTC): the files' own date, the same each time they are made
     mark_rows: Sequence[list[str]] = ()     # 党组织, 未签字, 材料不全: the month's records not in order
+    due_rows: Sequence[list[str]] = ()      # 党组织, 待完成, 事项: the month's periods still open with nothing that meets them
 
 
 class LedgerRows(Sequence[list[str]]):
@@ -109,6 +110,7 @@ BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
 LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "最早整改时限", "责任人"]   # the earliest deadline of the open items
 MARK_HEADERS = ["党组织", "未签字", "材料不全"]
+DUE_HEADERS = ["党组织", "待完成", "事项"]
 
 
 def _closed(r: RectificationRow) -> str:
@@ -161,6 +163,17 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
                                       f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
         summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）登记的会议和活动记录中，{said}，涉及{len(marks)}个党组织，"
                     "须补签、补齐（见“记录不规范”）。")
+    month_last = parse_month(month)[1]
+    due = result.due_in_month
+    due_rows = [[_short(org, root), str(names.total()), "、".join(f"{name}{n}项" for (_, name), n in names.most_common())]
+                for org, names in sorted(due.items(), key=lambda kv: (-kv[1].total(), kv[0]))]
+    if due:
+        due_of: Counter[str] = Counter()
+        for names in due.values():
+            due_of.update({name: n for (_, name), n in names.items()})
+        summary += (f"截至{int(mon)}月{result.run.as_of.day}日，{len(due)}个党组织本月还有{due_of.total()}项尚未完成："
+                    + "、".join(f"{name}{n}项" for name, n in due_of.most_common())
+                    + f"，须于{int(mon)}月{month_last.day}日前完成并登记，到期未完成的计入下月督查（见“本月待完成”）。")
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
     for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
@@ -188,6 +201,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         f"整改完成后，将会议记录、签到表和图文资料报{reporting_office(result.scope)}，经“回头看”核实后逐项销号。",
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
+    if due:
+        requirements.insert(len(requirements) - 1, f"本月尚未完成的会议和活动，于{month_last.isoformat()}前按时开展并及时登记。")
     if marks:
         requirements.insert(1, "本月未签字的会议记录由书记和记录人补签，缺少材料的补齐主题、图片等，并据实更正登记（compliance record correct）。")
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
@@ -197,7 +212,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
         requirements=requirements,
         rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title,
-        made=result.run.updated_at, mark_rows=mark_rows)
+        made=result.run.updated_at, mark_rows=mark_rows, due_rows=due_rows)
 
 
 def reporting_office(scope: OrgRow) -> str:
@@ -260,6 +275,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
              *(["### 记录不规范（本月登记的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
+             *([f"### {DUE_TITLE}", "", _md_table(DUE_HEADERS, list(b.due_rows)), ""] if b.due_rows else []),
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
              "", "## 附：整改台账（汇总）", "", _md_table(LEDGER_SUMMARY_HEADERS, b.ledger_summary) if b.ledger_summary else "无。",
@@ -269,7 +285,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
 
 
 def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
-    """Write the bulletin as a workbook: 汇总, 问题清单, 排名, 整改台账.
+    """Write the bulletin as a workbook: 汇总, 问题清单, 排名, 记录不规范, 本月待完成, 整改台账.
 
     A province's ledger has hundreds of thousands of rows: XlsxWriter writes them row by row
     to a temporary file (constant memory), in 28% less time than openpyxl's write-only mode
@@ -283,6 +299,7 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
     book.table(book.table_sheet(*BRANCH_TABLE), b.branch_rows, sheet_rows)
     book.table(book.table_sheet(*RANKING_TABLE), b.ranking_rows, sheet_rows)
     book.table(book.table_sheet(*MARK_TABLE), b.mark_rows, sheet_rows)
+    book.table(book.table_sheet(*DUE_TABLE), b.due_rows, sheet_rows)
     book.table(book.table_sheet(*LEDGER_TABLE), b.ledger_rows, sheet_rows)
     book.finish(b, summary)
     return path
@@ -292,6 +309,9 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
 BRANCH_TABLE = ("问题清单", BRANCH_HEADERS, [30, 12, 8, 60])
 RANKING_TABLE = ("排名", RANKING_HEADERS, [8, 30, 10, 8, 8])
 MARK_TABLE = ("记录不规范", MARK_HEADERS, [30, 10, 10])
+DUE_TABLE = ("本月待完成", DUE_HEADERS, [30, 10, 60])
+# Not problems yet: the month's periods are missed only once it has ended.
+DUE_TITLE = "本月待完成（截至督查日尚未完成，月底前完成；到期未完成的计入下月督查）"
 LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14])
 
 
@@ -472,6 +492,7 @@ def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
         book = _Workbook(path, tmpdir)
         summary = book.summary_sheet()
         branches, ranking, marks = book.table_sheet(*BRANCH_TABLE), book.table_sheet(*RANKING_TABLE), book.table_sheet(*MARK_TABLE)
+        due = book.table_sheet(*DUE_TABLE)
         book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root) for r in store.iter_rectifications(paths)),
                    XLSX_ROWS)
         store.engine.dispose()
@@ -480,6 +501,7 @@ def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
         book.table(branches, b.branch_rows, XLSX_ROWS)
         book.table(ranking, b.ranking_rows, XLSX_ROWS)
         book.table(marks, b.mark_rows, XLSX_ROWS)
+        book.table(due, b.due_rows, XLSX_ROWS)
         book.finish(b, summary)
         result: tuple[str, Any] = ("done", None)
     except EOFError:
@@ -630,6 +652,9 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     if b.mark_rows:
         doc.add_paragraph("记录不规范（本月登记的记录）：")
         table(MARK_HEADERS, list(b.mark_rows), [8.5, 4, 4], "记录不规范")
+    if b.due_rows:
+        doc.add_paragraph(DUE_TITLE + "：")
+        table(DUE_HEADERS, list(b.due_rows), [4.5, 2, 9.5], "本月待完成")
     heading("三、完成率排名")
     table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名")
     doc.add_picture(str(chart), width=Cm(15))
