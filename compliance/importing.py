@@ -10,12 +10,13 @@ import hashlib
 import re
 from array import array
 from bisect import bisect_right
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, NamedTuple, Sequence, cast
+from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Sequence, cast
 
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
@@ -492,8 +493,11 @@ class Rosters:
         self.names: dict[int, dict[str, int]] = {}
         self.groups: dict[int, set[str]] = {}
         self.full_members: dict[int, set[str]] = {}
-        # The few who came onto a roster or left it: (day arrived, day left), either None.
+        # How many members each party group has (counts, not names: a province's groups hold a million).
+        self.group_sizes: dict[int, Counter[str]] = {}
+        # The few who came onto a roster or left it: (day arrived, day left), either None; and their groups.
         self.moved: dict[int, dict[str, tuple[date | None, date | None]]] = {}
+        self.moved_groups: dict[int, dict[str, str]] = {}
         self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
     def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None, date | None]]) -> None:
@@ -501,14 +505,22 @@ class Rosters:
             self.names.setdefault(org_id, {})[name] = member_id
             if group:
                 self.groups.setdefault(org_id, set()).add(group)
+                self.group_sizes.setdefault(org_id, Counter())[group] += 1
             if status == "正式":
                 self.full_members.setdefault(org_id, set()).add(name)
             if left_on is not None or arrived_on is not None:
                 self.moved.setdefault(org_id, {})[name] = (arrived_on, left_on)
+                if group:
+                    self.moved_groups.setdefault(org_id, {})[name] = group
 
     def _clear(self) -> None:
-        for read in (self.names, self.groups, self.full_members, self.moved):
+        for read in (self.names, self.groups, self.full_members, self.group_sizes, self.moved, self.moved_groups):
             read.clear()
+
+    def group_size(self, org_id: int, group: str, gone: Collection[str]) -> int:
+        """Return how many members of an organization's party group `group` are on its roster, less those of `gone` (see `gone`)."""
+        moved = self.moved_groups.get(org_id, {})
+        return self.group_sizes.get(org_id, Counter())[group] - sum(1 for name in gone if moved.get(name) == group)
 
     def gone(self, org_id: int, day: date) -> dict[str, tuple[date | None, date | None]]:
         """Return the members of an organization's roster (read by `of`) not on it on `day`, to (day arrived, day left): not yet come, or left."""
@@ -699,7 +711,13 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         if row["expected"] is None and kind not in ctx.committee_kinds:
             # The roster of the day: those who had left it by then, or came later, are not expected.
             # Not for a 支委会: more than half of the committee must come, and the roster does not say who is on it.
-            row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
+            group = row["group_name"]
+            if group and ctx.owed_per(org, kind) == "group":
+                # A 党小组会 expects its own group, not the whole branch (and nothing from a group not on the roster).
+                if group in ctx.rosters.groups.get(org.id, ()):
+                    row["expected"] = ctx.rosters.group_size(org.id, group, gone)
+            else:
+                row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
     member_name = text("member")
     if member_name:
         member_id = members.get(member_name)

@@ -1334,3 +1334,25 @@ def test_withdrawing_a_branchs_only_payment_says_it_is_no_longer_judged_on_dues(
     assert runner.invoke(app, db + ["dues", "log", *args, "--amount", "10", "--paid-on", "2026-10-05"]).exit_code == 0
     void = runner.invoke(app, db + ["dues", "void", *args, "--reason", "登记错人"])
     assert void.exit_code == 0 and "该党支部现已没有任何党费登记，不再按月检查党费" in "".join(void.stdout.split())
+
+
+def test_a_party_group_meeting_with_a_list_of_attendees_expects_its_own_group(runner, db):
+    """A 党小组会 of a group of six, all six there, was stored as 应到 11 (the whole branch): it read as half the group absent."""
+    group = [f"党员第一党支部{i}" for i in (0, 2, 4, 6, 8, 10)]         # the roster's 第一党小组 (every other member)
+    logged = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-04", "--group", "第一党小组",
+                                      "--topic", "学习", "--attendee", "、".join(group)])
+    assert logged.exit_code == 0, logged.output
+    [shown] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (shown["present"], shown["expected"]) == (6, 6)
+    # One of the group transferred out before the meeting is not expected at it; the whole branch still is at a 党员大会.
+    left = runner.invoke(app, db + ["member", "leave", "党员第一党支部2", "--org", "ZZ1", "--date", "2026-11-10", "--reason", "转出"])
+    assert left.exit_code == 0, left.output
+    later = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-20", "--group", "第一党小组",
+                                     "--topic", "学习", "--attendee", "党员第一党支部0、党员第一党支部4"])
+    assert later.exit_code == 0, later.output
+    congress = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-21", "--topic", "学习",
+                                        "--attendee", "、".join(f"党员第一党支部{i}" for i in (0, 1, 3, 4, 5, 6, 7))])
+    assert congress.exit_code == 0, congress.output
+    shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert sorted((r["kind"], r["present"], r["expected"]) for r in shown) == [
+        ("group_meeting", 2, 5), ("group_meeting", 6, 6), ("party_congress", 7, 9)]
