@@ -10,7 +10,6 @@ import hashlib
 import re
 from array import array
 from bisect import bisect_right
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from functools import lru_cache
@@ -491,36 +490,45 @@ class Rosters:
 
     def __init__(self, store: Store, whole: bool):
         self.names: dict[int, dict[str, int]] = {}
-        self.groups: dict[int, set[str]] = {}
         self.full_members: dict[int, set[str]] = {}
-        # How many members each party group has (counts, not names: a province's groups hold a million).
-        self.group_sizes: dict[int, Counter[str]] = {}
+        # Its party groups, to how many members each has (counts, not names: a province's groups hold a million).
+        self.groups: dict[int, dict[str, int]] = {}
         # The few who came onto a roster or left it: (day arrived, day left), either None; and their groups.
         self.moved: dict[int, dict[str, tuple[date | None, date | None]]] = {}
         self.moved_groups: dict[int, dict[str, str]] = {}
         self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
     def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None, date | None]]) -> None:
+        # Members mostly come in runs of one organization (in the order rosters were imported): its maps
+        # are looked up once a run, not once a member.
+        last: int | None = None
+        names: dict[str, int] = {}
+        groups: dict[str, int] = {}
+        full: set[str] = set()
         for member_id, org_id, name, group, status, left_on, arrived_on in members:
-            self.names.setdefault(org_id, {})[name] = member_id
+            if org_id != last:
+                last = org_id
+                names = self.names.setdefault(org_id, {})
+                groups = self.groups.setdefault(org_id, {})
+                full = self.full_members.setdefault(org_id, set())
+            names[name] = member_id
             if group:
-                self.groups.setdefault(org_id, set()).add(group)
-                self.group_sizes.setdefault(org_id, Counter())[group] += 1
+                groups[group] = groups.get(group, 0) + 1
             if status == "正式":
-                self.full_members.setdefault(org_id, set()).add(name)
+                full.add(name)
             if left_on is not None or arrived_on is not None:
                 self.moved.setdefault(org_id, {})[name] = (arrived_on, left_on)
                 if group:
                     self.moved_groups.setdefault(org_id, {})[name] = group
 
     def _clear(self) -> None:
-        for read in (self.names, self.groups, self.full_members, self.group_sizes, self.moved, self.moved_groups):
+        for read in (self.names, self.groups, self.full_members, self.moved, self.moved_groups):
             read.clear()
 
     def group_size(self, org_id: int, group: str, gone: Collection[str]) -> int:
         """Return how many members of an organization's party group `group` are on its roster, less those of `gone` (see `gone`)."""
         moved = self.moved_groups.get(org_id, {})
-        return self.group_sizes.get(org_id, Counter())[group] - sum(1 for name in gone if moved.get(name) == group)
+        return self.groups.get(org_id, {}).get(group, 0) - sum(1 for name in gone if moved.get(name) == group)
 
     def gone(self, org_id: int, day: date) -> dict[str, tuple[date | None, date | None]]:
         """Return the members of an organization's roster (read by `of`) not on it on `day`, to (day arrived, day left): not yet come, or left."""
