@@ -63,6 +63,10 @@ class ImportResult:
     unchanged: int = 0
     ids: Sequence[int] = field(default_factory=list)     # Ids from the store: ranges, not one int each
     overrode: list[int] = field(default_factory=list)   # records whose `record correct` version a row of the file replaced
+    # Rows of a roster naming members who have left it, the file giving no 离开日期: how many, and the first few
+    # as (organization path, name, day left, reason). They stay off the roster.
+    still_left: int = 0
+    still_left_named: list[tuple[str, str, date, str | None]] = field(default_factory=list)
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -426,6 +430,10 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                 result.updated += 1
             else:
                 result.unchanged += 1
+            if old.left_on is not None and row["left_on"] is None:
+                result.still_left += 1
+                if len(result.still_left_named) < STILL_LEFT_NAMED:
+                    result.still_left_named.append((org.path, name, old.left_on, old.left_reason))
     problems.raise_if_any()
     if actor is not None:
         try:
@@ -442,6 +450,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     return result
 
 
+STILL_LEFT_NAMED = 3
 NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaison", "joined", "born", "gender", "left_on",
                      "left_reason", "arrived_on")
 

@@ -589,3 +589,25 @@ def test_a_party_group_of_members_who_all_arrived_owes_from_the_first_arrival(to
     assert group_periods(date(2026, 11, 25), "第三党小组") == ["2026-11"]
     membership.leave_member(town, SECOND, "吴十一", date(2026, 11, 1), "转出", None)
     assert group_periods(date(2026, 11, 25), "第三党小组") == ["2026-11"]
+
+
+def test_a_roster_read_again_after_a_departure_says_who_stays_off_it(runner, tmp_path: Path):
+    """The month's roster file of before a transfer, imported again, said 未变 for the member gone: nothing said they stay gone."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))]).exit_code == 0
+    roster = write_csv(tmp_path / "m.csv", "姓名,党组织,党小组,类别,流动党员\n" + roster_csv(BRANCH, 10, 1, groups=2, mobile=1))
+    assert runner.invoke(app, db + ["member", "import", str(roster)]).exit_code == 0
+    moved = runner.invoke(app, db + ["member", "transfer", MOBILE, "--org", "ZZ1", "--to", "ZZ2", "--date", "2026-06-18"])
+    assert moved.exit_code == 0, moved.output
+    again = runner.invoke(app, db + ["member", "import", str(roster)])
+    assert again.exit_code == 0, again.output
+    said = "".join(again.stdout.split())
+    assert "党员：新增0条，更新0条，未变11条。" in said
+    assert f"提示：文件中的「{BRANCH}」{MOBILE}（2026-06-18转出）已离开花名册，仍按已离开处理" in said, said
+    listed = json.loads(runner.invoke(app, db + ["member", "list", "--under", "ZZ1", "--format", "json"]).stdout)
+    assert MOBILE not in [m["member"] for m in listed] and len(listed) == 10
+    # A file that gives the day they left says nothing more.
+    with_day = write_csv(tmp_path / "m2.csv", f"姓名,党组织,离开日期,离开原因\n{MOBILE},{BRANCH},2026-06-18,转出")
+    quiet = runner.invoke(app, db + ["member", "import", str(with_day)])
+    assert quiet.exit_code == 0 and "提示" not in quiet.stdout, quiet.output

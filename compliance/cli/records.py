@@ -123,7 +123,15 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
 def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因）。"""
     store, actor = session()
-    _report_import("党员", importing.import_members(store, file, actor))
+    result = importing.import_members(store, file, actor)
+    _report_import("党员", result)
+    if result.still_left:
+        # A roster file of before the departures, read again: its rows bring no one back, and said so.
+        named = "、".join(f"「{path}」{name}（{left.isoformat()}{reason or '离开'}）" for path, name, left, reason in result.still_left_named)
+        more = f"等{result.still_left}人" if result.still_left > len(result.still_left_named) else ""
+        console.print(f"提示：文件中的{named}{more}已离开花名册，仍按已离开处理；如离开是误登记，"
+                      "请用 compliance member unleave 撤销，转出的人员在转入的党组织花名册上。",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 @record_app.command("import")
