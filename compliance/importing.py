@@ -1064,6 +1064,9 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     if actor is not None:
         require_write(store, actor, "correct", [path])      # before the values are checked: their errors name its members
     values = {**record_values(current, path), **{k: v for k, v in changes.items() if v is not None}}
+    if changes.get("attendees") is not None and changes.get("present") is None:
+        # 实到 follows the new list, as when logged with one: the stored count was the old list's, never given now.
+        values["present"] = None
     problems = _Problems(_option_table(values), "未更正")
     ctx = _RecordContext(store, rules, around=True)
     if changes.get("org") is not None:

@@ -1356,3 +1356,18 @@ def test_a_party_group_meeting_with_a_list_of_attendees_expects_its_own_group(ru
     shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
     assert sorted((r["kind"], r["present"], r["expected"]) for r in shown) == [
         ("group_meeting", 2, 5), ("group_meeting", 6, 6), ("party_congress", 7, 9)]
+
+
+def test_a_correction_of_the_list_of_attendees_counts_present_from_the_new_list(runner, db):
+    """record correct --attendee was refused: 实到 stored from the old list "disagreed" with the new one, though never given."""
+    logged = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-10", "--topic", "学习",
+                                      "--attendee", "党员第一党支部0、党员第一党支部1、党员第一党支部3"])
+    assert logged.exit_code == 0, logged.output
+    five = "党员第一党支部0、党员第一党支部1、党员第一党支部3、党员第一党支部4、党员第一党支部5、党员第一党支部6"
+    corrected = runner.invoke(app, db + ["record", "correct", "1", "--attendee", five, "--reason", "补全签到名单"])
+    assert corrected.exit_code == 0, corrected.output
+    [shown] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (shown["present"], shown["expected"]) == (6, 10)
+    # 实到 given with the list is still checked against it.
+    wrong = runner.invoke(app, db + ["record", "correct", "1", "--attendee", five, "--present", "5", "--reason", "再改"])
+    assert wrong.exit_code != 0 and "与参会人员名单不一致（名单中正式党员6人）" in wrong.output
