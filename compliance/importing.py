@@ -66,6 +66,7 @@ class ImportResult:
     # Rows of a roster naming members who have left it, the file giving no 离开日期: how many, and the first few
     # as (organization path, name, day left, reason). They stay off the roster.
     still_left: int = 0
+    voided: list[int] = field(default_factory=list)     # voided records a row of the file names unchanged: they stay void
     still_left_named: list[tuple[str, str, date, str | None]] = field(default_factory=list)
 
 
@@ -1003,9 +1004,18 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
             new.append((identity, values))
             new_numbers.append(number)
             result.added += 1
-        elif _content(old) == _row_content(values):     # also when it was voided: only `record correct` revives one
+        elif old["voided_at"] is not None and not replace:
+            # Logged again after being voided: not a new record, and not silently left void either.
+            voided = old["voided_at"].astimezone(TZ).date().isoformat()
+            problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同），"
+                                             f"并于 {voided} 作废（{old['void_reason']}）；如需恢复，请用 compliance record restore "
+                                             f"{old['record_id']} --reason 原因")
+        elif _content(old) == _row_content(values):
+            # A voided record read again stays void (a file of before the void): said so (`voided`), restored only on request.
             numbers.match(old["id"], number)
             result.unchanged += 1
+            if old["voided_at"] is not None:
+                result.voided.append(old["record_id"])
         elif not replace:
             # `log` gives only some of a record's values: as a new version it would blank the others.
             problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同）"
@@ -1085,6 +1095,16 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     if actor is not None:
         require_write(store, actor, "correct", {path, ctx.index.by_id[row["org_id"]].path})
     return store.correct_record(record_id, row, row_identity(_row_values(row)), reason.strip())
+
+
+def restore_record(store: Store, record_id: int, reason: str, actor: Actor | None = None) -> int:
+    """Bring back a voided record as it was, with the reason; return its new version number."""
+    if not reason or not reason.strip():
+        raise InputError("--reason：恢复须写明原因")
+    current = store.record_versions(record_id)[-1]
+    if actor is not None:
+        require_write(store, actor, "restore", [store.org_path(current["org_id"])])
+    return store.restore_record(record_id, reason.strip())
 
 
 def void_record(store: Store, record_id: int, reason: str, actor: Actor | None = None) -> None:

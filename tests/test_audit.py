@@ -294,3 +294,48 @@ def test_an_import_that_only_updates_is_found_under_its_organizations(runner, ru
     assert done.exit_code == 0, done.output
     files = [r["detail"].get("file") for r in json.loads(done.stdout) if r["action"] == "import"]
     assert files == ["o.csv", "m.csv", "o2.csv", "m2.csv"]
+
+
+def test_a_voided_record_can_be_restored_and_logging_it_again_says_how(town: Store, rules, tmp_path: Path):
+    """A record voided by mistake had no way back: logged again it was "已经登记过" and stayed void; record correct refused it."""
+    from datetime import datetime
+
+    from compliance.store import TZ
+    from compliance.tracking import Window, org_status
+
+    day = date(2026, 11, 20)
+
+    def november() -> str:
+        found = org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day, known_at))
+        return next(f.status for f in found if f.obligation == "theme_day" and f.period == "2026-11")
+
+    town.clock = lambda: datetime(2026, 11, 6, 9, tzinfo=TZ)
+    record = _log(town, rules)
+    town.clock = lambda: datetime(2026, 11, 7, 9, tzinfo=TZ)
+    importing.void_record(town, record, "重复登记")
+    with pytest.raises(InputError, match=f"记录编号 {record}.*作废（重复登记）；如需恢复，请用 compliance record restore {record}"):
+        _log(town, rules)
+    with pytest.raises(InputError, match=f"记录编号 {record}.*如需恢复"):
+        _log(town, rules, photos="b.jpg")          # other content: not a new version of a void record either
+    # A file of before the void, read again, leaves it void and says which.
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,a.jpg")
+    again = importing.import_records(town, rules, path)
+    assert (again.unchanged, again.voided) == (1, [record])
+    town.clock = lambda: datetime(2026, 11, 8, 9, tzinfo=TZ)
+    assert importing.restore_record(town, record, "误作废") == 2
+    versions = town.record_versions(record)
+    assert [(v["version"], v["void_reason"], v["superseded_at"] is None) for v in versions] == [(1, "重复登记", False), (2, None, True)]
+    known_at = None
+    assert november() == "met"
+    # As the database knew it on each day: counted, then void, then back.
+    for when, status in ((datetime(2026, 11, 6, 12, tzinfo=TZ), "met"), (datetime(2026, 11, 7, 12, tzinfo=TZ), "due"),
+                         (datetime(2026, 11, 8, 12, tzinfo=TZ), "met")):
+        known_at = when
+        assert november() == status, when
+    with pytest.raises(InputError, match="没有作废，无需恢复"):
+        importing.restore_record(town, record, "再恢复")
+    with pytest.raises(InputError, match="恢复须写明原因"):
+        importing.restore_record(town, record, " ")
+    entry = _entries(town)[-1]
+    assert (entry["action"], entry["entity_id"], entry["reason"]) == ("restore", str(record), "误作废")
+    assert town.verify_audit()[1] is None

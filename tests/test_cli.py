@@ -1371,3 +1371,22 @@ def test_a_correction_of_the_list_of_attendees_counts_present_from_the_new_list(
     # 实到 given with the list is still checked against it.
     wrong = runner.invoke(app, db + ["record", "correct", "1", "--attendee", five, "--present", "5", "--reason", "再改"])
     assert wrong.exit_code != 0 and "与参会人员名单不一致（名单中正式党员6人）" in wrong.output
+
+
+def test_record_restore_brings_back_a_voided_record_and_an_import_says_which_stay_void(runner, db, tmp_path: Path):
+    args = ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"]
+    assert runner.invoke(app, db + args).exit_code == 0
+    assert runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"]).exit_code == 0
+    again = runner.invoke(app, db + args)
+    assert again.exit_code == 2 and "如需恢复，请用 compliance record restore 1 --reason 原因（未登记）" in again.stderr, again.output
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,a.jpg")
+    imported = runner.invoke(app, db + ["record", "import", str(path)])
+    assert "注意：文件中有与已作废的记录1相同的行，这些记录仍为作废" in "".join(imported.stdout.split()), imported.output
+    restored = runner.invoke(app, db + ["record", "restore", "1", "--reason", "误作废"])
+    assert restored.exit_code == 0 and "已恢复：记录 1 现为第 2 版" in restored.stdout, restored.output
+    history = "".join(runner.invoke(app, db + ["record", "show", "1", "--history"], env={"COLUMNS": "200"}).stdout.split())
+    assert "已作废：重复登记（后已恢复）" in history and "当前" in history
+    status = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-20", "--format", "json"]).stdout)
+    assert next(f["status"] for f in status if f["obligation"] == "theme_day" and f["period"] == "2026-11") == "met"
+    twice = runner.invoke(app, db + ["record", "restore", "1", "--reason", "误作废"])
+    assert twice.exit_code == 2 and "没有作废，无需恢复" in twice.stderr

@@ -132,6 +132,22 @@ def record_void(record_id_text: str = typer.Argument(..., metavar="ID", help="�
     console.print(f"已作废：记录 {record_id}")
 
 
+@record_app.command("restore")
+@fails_cleanly
+def record_restore(record_id_text: str = typer.Argument(..., metavar="ID", help="记录编号。"),
+                   reason: str = typer.Option(..., "--reason", help="恢复原因，如 误作废。")) -> None:
+    """恢复一条作废的记录：按作废前的内容重新计入，作废和恢复都保留在记录的历史中。"""
+    from compliance import tracking
+    from compliance.cli.records import record_notes
+
+    record_id = _id_argument(record_id_text, "记录编号")
+    store, actor = session()
+    version = importing.restore_record(store, record_id, reason, actor)
+    console.print(f"已恢复：记录 {record_id} 现为第 {version} 版")
+    for note in record_notes(store, record_id, tracking.record_alone(store, _rules(), record_id, store.today())):
+        console.print(note, style="yellow", markup=False, soft_wrap=True)
+
+
 @audit_app.command("log")
 @fails_cleanly
 def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此党组织及其下级。"),

@@ -141,6 +141,10 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
     store, actor = session()
     result = importing.import_records(store, _rules(), file, actor)
     _report_import("记录", result)
+    if result.voided:
+        shown = "、".join(map(str, result.voided[:10])) + (f" 等{len(result.voided)}条" if len(result.voided) > 10 else "")
+        console.print(f"注意：文件中有与已作废的记录 {shown} 相同的行，这些记录仍为作废、不计入完成情况；"
+                      "如是误作废，请用 compliance record restore 编号 --reason 原因 恢复", style="yellow", markup=False, soft_wrap=True)
     if result.overrode:
         # A correction (with its reason) is replaced by the file's older content without a word otherwise.
         shown = "、".join(map(str, result.overrode[:10])) + (f" 等{len(result.overrode)}条" if len(result.overrode) > 10 else "")

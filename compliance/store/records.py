@@ -177,6 +177,32 @@ class RecordQueries:
             _replace(conn, old, voided_at=stamp, void_reason=reason)
             self.audit(conn, "void", "record", record_id, old["org_id"], {"version": old["version"]}, reason)
 
+    def restore_record(self, record_id: int, reason: str) -> int:
+        """Bring back a voided record as it was: a new version, the void kept in its history; return the new version number."""
+        stamp = self.clock()
+        with self.writing() as conn:
+            row = conn.execute(select(RECORD).where(RECORD.c.record_id == record_id, RECORD.c.superseded_at.is_(None))).mappings().first()
+            if row is None:
+                raise NotFound(f"没有编号为 {record_id} 的记录")
+            if row["voided_at"] is None:
+                raise InputError(f"记录 {record_id} 没有作废，无需恢复")
+            clash = conn.execute(select(RECORD.c.record_id).where(
+                RECORD.c.org_id == row["org_id"], RECORD.c.identity == row["identity"], RECORD.c.superseded_at.is_(None),
+                RECORD.c.voided_at.is_(None), RECORD.c.record_id != record_id)).scalar()
+            if clash is not None:
+                raise InputError(f"记录 {record_id} 与记录 {clash} 相同（党组织、类型、日期、党小组、党员、主题一致），"
+                                 f"记录 {clash} 有效，未恢复")
+            done = conn.execute(update(RECORD).where(RECORD.c.id == row["id"], RECORD.c.superseded_at.is_(None))
+                                .values(superseded_at=stamp)).rowcount
+            if done != 1:
+                raise InputError(f"记录 {record_id} 刚被其他操作改动，请重新查看后再试")
+            conn.execute(insert(RECORD).values(**{k: row[k] for k in CONTENT}, record_id=record_id, version=row["version"] + 1,
+                                               identity=row["identity"], first_recorded_at=row["first_recorded_at"],
+                                               recorded_at=stamp, source=f"restore:{row['version']}"))
+            self.audit(conn, "restore", "record", record_id, row["org_id"],
+                       {"version": row["version"] + 1, "voided_at": row["voided_at"], "void_reason": row["void_reason"]}, reason)
+            return row["version"] + 1
+
     @contextmanager
     def record_batch(self, source: str, held: Callable[[Any], date] = _same,
                      first: Callable[[Any], datetime | None] = _same) -> Iterator["RecordBatch"]:
