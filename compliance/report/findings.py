@@ -195,6 +195,9 @@ def _when(f: Finding, year: int | None) -> str:
     notes = [flag_text(f.flags)] if f.flags else []
     if f.status == "due":
         notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
+    elif f.status == "upcoming" and "/" in f.period:
+        # A committee's term running: its election is 未开始 until its window, which read as the term not begun.
+        notes.insert(0, "任期内，届满时换届")
     label = finding_period(f.obligation, f.period, year)
     return f"{label}（{'，'.join(notes)}）" if notes else label
 
