@@ -134,6 +134,22 @@ def test_the_watch_counts_unpaid_dues_where_the_branch_records_dues(rules):
     assert _watch(rules, [], "2026-11-20", paid) == {}          # a branch that records no dues
 
 
+def test_taking_part_or_paying_in_the_month_still_open_ends_a_run(rules):
+    """Paid on 6 November, a member stood as 未交费10个月（提请支部审查） beside 党费 11月 已完成 until December (try-out)."""
+    paid = {1: {"2026-11": date(2026, 11, 6)}, 2: {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 12)}}
+    found = _watch(rules, _monthly(range(1, 7), "张三、李四") + _monthly(range(7, 11), "李四")
+                   + [rec("theme_day", "2026-11-25", attendees="张三、李四")], "2026-11-27", paid, dues_orgs=[1])
+    assert (found[("dues_watch", "张三")].status, found[("dues_watch", "张三")].flags) == ("met", ())
+    assert (found[("absence_watch", "张三")].status, found[("absence_watch", "张三")].flags) == ("met", ())
+    # Not before the day they took part: as of the 24th the run goes on.
+    before = _watch(rules, _monthly(range(1, 7), "张三、李四") + _monthly(range(7, 11), "李四")
+                    + [rec("theme_day", "2026-11-25", attendees="张三、李四")], "2026-11-24")
+    assert (before[("absence_watch", "张三")].status, before[("absence_watch", "张三")].flags) == ("due", ("watch",))
+    # A meeting this month with a list that leaves them out ends nothing.
+    absent = _watch(rules, _monthly(range(1, 7), "张三、李四") + _monthly(range(7, 12), "李四"), "2026-11-27")
+    assert absent[("absence_watch", "张三")].status == "due"
+
+
 BRANCH_PATH = "图河镇党委/朱庄村党总支/第一党支部"
 
 

@@ -326,8 +326,9 @@ def _runs_by_definition(member, records, paid, since, last):
     exempt = {i for start, end in member.exemptions for i in range(month_index(start), month_index(end) + 1)}
     first = month_index(max(since, member.joined) if member.joined else since)
 
-    def runs(bad, neutral=lambda i: False):
-        # Month by month: a bad month counts, a neutral one neither counts nor ends the run, any other ends it.
+    def runs(bad, neutral=lambda i: False, good=lambda i: False):
+        # Month by month: a bad month counts, a neutral one neither counts nor ends the run, any other ends it; a run
+        # going on at the last complete month ends too if the month still open is a good one (taken part in, paid).
         found, counted = [], []
         for i in range(first, last + 2):
             if i <= last and bad(i):
@@ -335,7 +336,7 @@ def _runs_by_definition(member, records, paid, since, last):
             elif i <= last and neutral(i):
                 continue
             elif counted:
-                found.append((counted[0], len(counted), i == last + 1, tuple(counted)))
+                found.append((counted[0], len(counted), i == last + 1 and not good(i), tuple(counted)))
                 counted = []
         return found
 
@@ -343,10 +344,11 @@ def _runs_by_definition(member, records, paid, since, last):
     if listed:
         # A month without a listed meeting, in which the member neither took part nor was exempt, is the branch's gap.
         found.append(("absence", runs(lambda i: i in listed and i not in there and i not in exempt,
-                                      lambda i: i not in listed and i not in there and i not in exempt)))
+                                      lambda i: i not in listed and i not in there and i not in exempt,
+                                      lambda i: i in there or i in exempt)))
     if paid is not None:
         months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}
-        found.append(("dues", runs(lambda i: i not in months and i not in exempt)))
+        found.append(("dues", runs(lambda i: i not in months and i not in exempt, good=lambda i: i in months or i in exempt)))
     return found
 
 
