@@ -86,18 +86,19 @@ class SupervisionResult:
         return list(self.snapshot.gaps())
 
     @cached_property
-    def due_in_month(self) -> dict[str, Counter[tuple[str, str]]]:
-        """The month's periods still open on the run's day with nothing that meets them yet, by organization: (obligation, its name) → count.
-
-        The six-month watch is left out: its runs of months are members' own, not the month's to do.
+    def due_in_month(self) -> dict[str, dict[tuple[str, str], list[str]]]:
+        """The month's periods still open on the run's day with nothing that meets them yet, by organization:
+        (obligation, its name) → one entry per period, its member or party group ("" for the organization's own).
 
         Not gaps: they are missed only once the month has ended, and counted in the next month's run
-        if they are; a run from the 25th shows them so that they are done by the month's end.
+        if they are; a run from the 25th shows them so that they are done by the month's end. The
+        periods that end in the month are all there: the month's, and a quarter's or year's ending with it.
+        The six-month watch is left out: its runs of months are members' own, not the month's to do.
         """
-        found: dict[str, Counter[tuple[str, str]]] = {}
+        found: dict[str, dict[tuple[str, str], list[str]]] = {}
         for f in self.snapshot.due_by(parse_month(self.run.month)[1]):
             if f.obligation not in WATCH_OBLIGATIONS:       # a member's run of months: the watch's, not the month's to do
-                found.setdefault(f.org, Counter())[f.obligation, f.name] += 1
+                found.setdefault(f.org, {}).setdefault((f.obligation, f.name), []).append(f.member or f.group or "")
         return found
 
     @cached_property

@@ -965,12 +965,13 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
     assert result.record_marks == {BRANCH: (1, 1), other: (1, 1)}
     md, xlsx, docx, _png = write_bulletin(result, tmp_path / "out")
     text = md.read_text(encoding="utf-8")
-    assert "本月（11月1日至28日）登记的会议和活动记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织，须补签、补齐" in text
+    assert "本月（11月1日至28日）召开的会议和活动的记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织，须补签、补齐" in text
     assert "| 朱庄村党总支/第一党支部 | 1 | 1 |" in text and "由书记和记录人补签" in text
     rows = list(load_workbook(xlsx)["记录不规范"].iter_rows(values_only=True))
     assert rows[0] == ("党组织", "未签字", "材料不全") and sorted(rows[1:]) == [("朱庄村党总支/第一党支部", 1, 1), ("朱庄村党总支/第二党支部", 1, 1)]
     doc = Document(str(docx))
     assert any([c.text for c in t.rows[0].cells] == ["党组织", "未签字", "材料不全"] for t in doc.tables)
+    assert not any("compliance" in p.text for p in doc.paragraphs)      # an official notice, not a command line
     # Signed since, the branch's 支委会 is told no more.
     table, orgs = model.Record.__table__, model.Org.__table__
     with busy_town.engine.connect() as conn:
@@ -999,28 +1000,40 @@ def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_
     expected: dict[str, dict[tuple[str, str], int]] = {}
     for f in overdue(busy_town, rules, TOWN, window, keep=("due",)):
         if f.due <= date(2026, 11, 30) and f.obligation not in WATCH_OBLIGATIONS:
-            expected.setdefault(f.org, {}).setdefault((f.obligation, f.name), 0)
-            expected[f.org][f.obligation, f.name] += 1
-    assert {org: dict(c) for org, c in due.items()} == expected
+            expected.setdefault(f.org, {}).setdefault((f.obligation, f.name), []).append(f.member or f.group or "")
+    assert {org: {k: sorted(v) for k, v in items.items()} for org, items in due.items()} == \
+        {org: {k: sorted(v) for k, v in items.items()} for org, items in expected.items()}
     assert ("branch_committee", "支委会") not in due.get(BRANCH, {}) and ("theme_day", "主题党日") not in due.get(BRANCH, {})
-    assert due[other][("branch_committee", "支委会")] == 1 and due[other][("theme_day", "主题党日")] == 1
+    assert due[other][("branch_committee", "支委会")] == [""] and due[other][("theme_day", "主题党日")] == [""]
     # A quarter's or a year's period still open is not the month's to do.
     assert not any(obligation in ("party_congress", "life_meeting", "member_review") for c in due.values() for obligation, _ in c)
-    total = sum(c.total() for c in due.values())
+    total = sum(len(who) for items in due.values() for who in items.values())
     md, xlsx, docx, _png = write_bulletin(result, tmp_path / "out")
     text = md.read_text(encoding="utf-8")
     assert f"截至11月25日，{len(due)}个党组织本月还有{total}项尚未完成：" in text and "须于11月30日前完成并登记，到期未完成的计入下月督查" in text
-    assert "本月尚未完成的会议和活动，于2026-11-30前按时开展并及时登记。" in text
+    assert "本月尚未完成的事项（会议、活动、党费等），于2026-11-30前完成并及时登记。" in text
     rows = list(load_workbook(xlsx)["本月待完成"].iter_rows(values_only=True))
     assert rows[0] == ("党组织", "待完成", "事项") and sum(r[1] for r in rows[1:]) == total
     mine = next(r for r in rows[1:] if r[0] == "马屯村党支部")
     assert "支委会1项" in mine[2] and "主题党日1项" in mine[2]
+    assert not any("compliance" in p.text for p in Document(str(docx)).paragraphs)     # an official notice, not a command line
+    # Owed by members or party groups, it names them: the clerk need not run overdue to know whose.
+    groups = next(r for r in rows[1:] if r[0] == "朱庄村党总支/第一党支部")
+    assert "党小组会2项（第一党小组、第二党小组）" in groups[2]
     assert any([c.text for c in t.rows[0].cells] == ["党组织", "待完成", "事项"] for t in Document(str(docx)).tables)
     d = run_dict(result, [])
     assert sum(o["items"] for o in d["due_in_month"]) == total
     assert next(o for o in d["due_in_month"] if o["org"] == other)["by_obligation"]["branch_committee"] == 1
+    assert next(o for o in d["due_in_month"] if o["org"] == BRANCH)["who"]["group_meeting"] == ["第一党小组", "第二党小组"]
     # Held since, the 支委会 is to do no more; once the month has ended, a run of the next month counts it missed.
     _records(busy_town, rules, tmp_path, f"{other},支委会,2026-11-26,5,4,研究工作,是,是,,", "late.csv")
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 27))
     assert ("branch_committee", "支委会") not in again.due_in_month.get(other, {})
-    assert again.due_in_month[other][("theme_day", "主题党日")] == 1
+    assert again.due_in_month[other][("theme_day", "主题党日")] == [""]
+
+
+def test_a_row_of_items_due_names_five_members_of_each_obligation_and_counts_them_all():
+    from compliance.report.bulletin import _due_items
+
+    items = {("dues", "党费"): [f"党员{i}" for i in range(7, 0, -1)], ("branch_committee", "支委会"): [""]}
+    assert _due_items(items) == "党费7项（党员1、党员2、党员3、党员4、党员5等）、支委会1项"

@@ -65,8 +65,10 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         # The month's records not in order: unsigned, or lacking evidence (`supervision.record_marks`), by organization.
         "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items())],
         # The month's periods still open on the run's day with nothing that meets them (`SupervisionResult.due_in_month`).
-        "due_in_month": [{"org": org, "items": names.total(), "by_obligation": {slug: n for (slug, _), n in sorted(names.items())}}
-                         for org, names in sorted(result.due_in_month.items())],
+        "due_in_month": [{"org": org, "items": sum(map(len, items.values())),
+                          "by_obligation": {slug: len(who) for (slug, _), who in sorted(items.items())},
+                          "who": {slug: sorted(w for w in who if w) for (slug, _), who in sorted(items.items()) if any(who)}}
+                         for org, items in sorted(result.due_in_month.items())],
         "files": files,
     }
 

@@ -161,16 +161,16 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
         said = "、".join(t for t in (f"{unsigned}条未经书记和记录人签字" if unsigned else "",
                                       f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
-        summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）登记的会议和活动记录中，{said}，涉及{len(marks)}个党组织，"
+        summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）召开的会议和活动的记录中，{said}，涉及{len(marks)}个党组织，"
                     "须补签、补齐（见“记录不规范”）。")
     month_last = parse_month(month)[1]
     due = result.due_in_month
-    due_rows = [[_short(org, root), str(names.total()), "、".join(f"{name}{n}项" for (_, name), n in names.most_common())]
-                for org, names in sorted(due.items(), key=lambda kv: (-kv[1].total(), kv[0]))]
+    due_rows = [[_short(org, root), str(sum(map(len, items.values()))), _due_items(items)]
+                for org, items in sorted(due.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0]))]
     if due:
         due_of: Counter[str] = Counter()
-        for names in due.values():
-            due_of.update({name: n for (_, name), n in names.items()})
+        for items in due.values():
+            due_of.update({name: len(who) for (_, name), who in items.items()})
         summary += (f"截至{int(mon)}月{result.run.as_of.day}日，{len(due)}个党组织本月还有{due_of.total()}项尚未完成："
                     + "、".join(f"{name}{n}项" for name, n in due_of.most_common())
                     + f"，须于{int(mon)}月{month_last.day}日前完成并登记，到期未完成的计入下月督查（见“本月待完成”）。")
@@ -202,9 +202,9 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
     if due:
-        requirements.insert(len(requirements) - 1, f"本月尚未完成的会议和活动，于{month_last.isoformat()}前按时开展并及时登记。")
+        requirements.insert(len(requirements) - 1, f"本月尚未完成的事项（会议、活动、党费等），于{month_last.isoformat()}前完成并及时登记。")
     if marks:
-        requirements.insert(1, "本月未签字的会议记录由书记和记录人补签，缺少材料的补齐主题、图片等，并据实更正登记（compliance record correct）。")
+        requirements.insert(1, "本月未签字的会议记录由书记和记录人补签，缺少材料的补齐主题、图片等，并据实更正登记。")
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
     return Bulletin(
         title=f"关于{int(year)}年{int(mon)}月基层党组织组织生活督查情况的通报",
@@ -213,6 +213,19 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         requirements=requirements,
         rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title,
         made=result.run.updated_at, mark_rows=mark_rows, due_rows=due_rows)
+
+
+DUE_NAMED = 5      # members or party groups named for each obligation of a 本月待完成 row
+
+
+def _due_items(items: dict[tuple[str, str], list[str]]) -> str:
+    """Return an organization's items still due as a 本月待完成 row says them: 党费3项（张伟、刘芳、陈刚）、支委会1项."""
+    said = []
+    for (_, name), who in sorted(items.items(), key=lambda kv: (-len(kv[1]), kv[0][1])):
+        named = sorted(w for w in who if w)
+        shown = "、".join(named[:DUE_NAMED]) + ("等" if len(named) > DUE_NAMED else "")
+        said.append(f"{name}{len(who)}项" + (f"（{shown}）" if named else ""))
+    return "、".join(said)
 
 
 def reporting_office(scope: OrgRow) -> str:
@@ -274,7 +287,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
     parts = [f"# {b.title}", "", _byline(b),
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
-             *(["### 记录不规范（本月登记的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
+             *(["### 记录不规范（本月召开的会议和活动的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
              *([f"### {DUE_TITLE}", "", _md_table(DUE_HEADERS, list(b.due_rows)), ""] if b.due_rows else []),
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
@@ -650,7 +663,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     else:
         doc.add_paragraph("未发现问题。")
     if b.mark_rows:
-        doc.add_paragraph("记录不规范（本月登记的记录）：")
+        doc.add_paragraph("记录不规范（本月召开的会议和活动的记录）：")
         table(MARK_HEADERS, list(b.mark_rows), [8.5, 4, 4], "记录不规范")
     if b.due_rows:
         doc.add_paragraph(DUE_TITLE + "：")
