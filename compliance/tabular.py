@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from compliance.errors import InputError, os_reason
 
@@ -105,6 +105,12 @@ class CellError(InputError):
     """A value that cannot be read; the import adds the file, row and column."""
 
 
+# Columns an office's spreadsheet has beside the data, which every import passes over: 序号 (the row
+# numbers) and 备注 (remarks). Any other unknown column is refused: a misspelt one (参会人 for 参会人员)
+# would lose its values without a word.
+IGNORED_HEADERS = frozenset({"序号", "备注"})
+
+
 def read_table(path: Path, columns: list[Column]) -> Table:
     """Return the rows of a CSV (UTF-8 with or without BOM, or GB18030) or XLSX file, all in memory.
 
@@ -143,12 +149,16 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
     headers: dict[str, str] = {}
     positions: list[tuple[int, str]] = []
+    passed: list[int] = []          # the columns passed over (`IGNORED_HEADERS`)
     unknown, repeated = [], []
     for i, cell in enumerate(first):
         text = str(cell).strip() if cell is not None else ""
         if not text:
             continue
         column = by_header.get(text) or by_header.get(text.lower())
+        if column is None and text in IGNORED_HEADERS:
+            passed.append(i)        # a spreadsheet's own row numbers and remarks: read by people, not by the tool
+            continue
         if column is None:
             unknown.append(text)
         elif column.english in headers:
@@ -174,10 +184,10 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
-        table.rows = _text_rows(table, lines, where, limits, normalize)
+        table.rows = _text_rows(table, lines, where, limits, normalize, passed)
         table.normalized = normalize
     else:
-        table.rows = _rows(table, lines, where, limits, formulas)
+        table.rows = _rows(table, lines, where, limits, formulas, passed)
     return table
 
 
@@ -189,10 +199,15 @@ def _check_cell(cell: str, longest: int, where: str) -> None:
         raise InputError(f"{where}：含有空字符（NUL），文件可能已损坏（未导入任何数据）")
 
 
-def _holes(positions: list[tuple[int, str, int]], width: int) -> list[int]:
-    """Return the positions before `width` of the columns without a header (a blank header cell between two named ones)."""
-    named = {i for i, _, _ in positions}
+def _holes(positions: list[tuple[int, str, int]], width: int, passed: Sequence[int] = ()) -> list[int]:
+    """Return the positions before `width` of the columns without a header (a blank header cell between two named ones), not `passed` over."""
+    named = {i for i, _, _ in positions}.union(passed)
     return [i for i in range(width) if i not in named]
+
+
+def _width(positions: list[tuple[int, str, int]], passed: Sequence[int]) -> int:
+    """Return how many cells a row has up to its last column read or passed over."""
+    return max([i for i, _, _ in positions] + list(passed), default=-1) + 1
 
 
 def _filled(cell: Any) -> bool:
@@ -208,10 +223,10 @@ def _unlabeled(where: str, number: int, raw: list[Any], width: int, holes: list[
 
 
 def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
-          formulas: dict[tuple[int, int], str]) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (row number, values) of the lines after the header, counting them in `table.count`."""
-    width = max((i for i, _, _ in positions), default=-1) + 1
-    holes = _holes(positions, width)
+          formulas: dict[tuple[int, int], str], passed: Sequence[int] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, values) of the lines after the header, counting them in `table.count`; the columns `passed` are not read."""
+    width = _width(positions, passed)
+    holes = _holes(positions, width, passed)
     for number, raw in enumerate(lines, start=2):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
@@ -237,7 +252,7 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
 
 
 def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
-               normalize: bool) -> Iterator[tuple[int, dict[str, Any]]]:
+               normalize: bool, passed: Sequence[int] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one."""
     names = [name for _, name, _ in positions]
     limits = [longest for _, _, longest in positions]
@@ -246,8 +261,8 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
     indexes = [i for i, _, _ in positions]
     pick = None if indexes == list(range(len(indexes))) else itemgetter(*indexes) if len(indexes) > 1 \
         else lambda raw: (raw[indexes[0]],)
-    width = max(indexes) + 1
-    holes = _holes(positions, width)
+    width = _width(positions, passed)
+    holes = _holes(positions, width, passed)
     present = itemgetter(1)
     shortest = min(limits)
     for number, raw in enumerate(lines, start=2):

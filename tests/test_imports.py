@@ -88,6 +88,24 @@ def test_unknown_column_is_named(town: Store, rules, tmp_path: Path):
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类型,日期,地点\n{BRANCH},党员大会,2026-01-05,会议室"))
 
 
+def test_a_spreadsheets_row_numbers_and_remarks_are_passed_over(town: Store, rules, tmp_path: Path):
+    """A clerk's export nearly always has 序号 and 备注: the whole file was refused for them (try-out)."""
+    path = write_csv(tmp_path / "r.csv", f"序号,党组织,类型,日期,主题,图片,备注\n1,{BRANCH},主题党日,2026-11-05,学习,a.jpg,下雨改在室内\n")
+    assert importing.import_records(town, rules, path).added == 1
+    members = write_csv(tmp_path / "m.csv", f"序号,姓名,党组织,备注\n1,新党员,{BRANCH},从外县转入\n")
+    assert importing.import_members(town, members).added == 1
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["序号", "党组织", "类型", "日期", "主题", "备注", "图片"])
+    book.active.append([1, BRANCH, "主题党日", "2026-10-05", "学习", "补录", "b.jpg"])
+    book.save(tmp_path / "r.xlsx")
+    assert importing.import_records(town, rules, tmp_path / "r.xlsx").added == 1
+    # Any other column is still refused: a misspelt one would lose its values.
+    with pytest.raises(InputError, match="未知的列「参会人」"):
+        importing.import_records(town, rules, write_csv(tmp_path / "t.csv", f"党组织,类型,日期,参会人\n{BRANCH},主题党日,2026-11-06,张三"))
+
+
 def test_english_headers_bom_and_common_date_forms(town: Store, rules, tmp_path: Path):
     path = tmp_path / "r.csv"
     path.write_text(f"\ufefforg,kind,date,expected,present\n{BRANCH},party_congress,2026/1/5,10,8\n"
