@@ -184,6 +184,13 @@ def test_a_supervision_day_after_today_is_refused_and_nothing_is_written(db: Pat
     assert listed.returncode == 0 and len(listed.stdout.strip().splitlines()) == 1      # the header only
 
 
+@pytest.mark.parametrize("args", [["status", "--org", "ZZ1"], ["overdue", "--under", "图河镇党委"], ["members", "watch"],
+                                  ["dues", "unpaid"], ["mobile", "list"], ["members", "indicators"]])
+def test_a_view_as_of_a_day_after_today_is_refused(db: Path, args: list[str]):
+    """A mistyped year (2027 for 2026) listed every period until then as 逾期未完成: periods that had not ended."""
+    one_line_error(run(db, *args, "--as-of", "2099-01-05"), "--as-of", "2099-01-05", "晚于今天", "status --year 或 calendar")
+
+
 @pytest.mark.parametrize("args, line", [
     (["record", "correct", "1", "--date", "2026-11-03"], "错误：缺少必需的选项：--reason（compliance record correct --help 查看用法）"),
     (["log", "--org", "ZZ1"], "错误：缺少必需的参数：类型（compliance log --help 查看用法）"),

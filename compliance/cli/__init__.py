@@ -280,6 +280,21 @@ def _date_option(value: str | None, option: str) -> date | None:
         raise InputError(f"{option}：值「{value}」{exc}") from None
 
 
+def _as_of_option(value: str | None) -> date:
+    """Return --as-of of a view that judges periods, today when not given; a day after today is refused.
+
+    A mistyped year (2027 for 2026) listed every period until then as 逾期未完成, periods that had not ended yet.
+    """
+    today = _today()
+    day = _date_option(value, "--as-of")
+    if day is None:
+        return today
+    if day > today:
+        raise InputError(f"--as-of：值「{value}」晚于今天（{today.isoformat()}）：以后的期限尚未到来，无法判断是否完成；"
+                         "要看今后各期的安排，用 status --year 或 calendar")
+    return day
+
+
 def _id_argument(value: str, what: str) -> int:
     """Return a numeric id typed on the command line; InputError names the value otherwise."""
     try:

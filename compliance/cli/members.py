@@ -18,6 +18,7 @@ from compliance.cli import (
     JOBS_OPTION,
     KNOWN_AT_OPTION,
     Format,
+    _as_of_option,
     _date_option,
     _id_argument,
     _known_at,
@@ -69,7 +70,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     """六个月提示：连续3个月未参加组织生活或未交党费的党员需关注，6个月的提请支部审查（不作自行脱党认定）。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    day = _date_option(as_of, "--as-of") or _today()
+    day = _as_of_option(as_of)
     known = _known_at(known_at)
     known_at_alone(as_of, known)
     rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs),
@@ -143,7 +144,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
     """花名册提示：没有35岁以下党员、没有女党员、3年以上未发展党员的党支部。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    day = _date_option(as_of, "--as-of") or _today()
+    day = _as_of_option(as_of)
     rows = [r for r in membership.indicators(store, under, day) if everyone or r.flags]
     data = [{"org": r.org, "members": r.members, "under_35": r.under_35, "women": r.women,
              "newest_joined": r.newest_joined.isoformat() if r.newest_joined else None, "flags": "、".join(r.flags)} for r in rows]
@@ -366,7 +367,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
     """本月尚未交纳党费的党员，及连续未交的月数（只看登记党费的党支部）。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    day = _date_option(as_of, "--as-of") or _today()
+    day = _as_of_option(as_of)
     known = _known_at(known_at)
     known_at_alone(as_of, known)
     judged: list[int] = []
@@ -498,7 +499,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     """流动党员：挂钩联系人、最近一次汇报或参加活动的日期；超过半年没有联系的标为失联。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    day = _date_option(as_of, "--as-of") or _today()
+    day = _as_of_option(as_of)
     known = _known_at(known_at)
     known_at_alone(as_of, known)
     rows = membership.mobile_list(store, under, day, jobs_count(jobs), known)

@@ -10,7 +10,7 @@ from typing import Optional, Sequence
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _date_option, _emit, _known_at, _rules, _today, as_of_words,
+    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
     jobs_count, known_at_alone,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
@@ -308,7 +308,7 @@ def status(
 ) -> None:
     """一个党组织本年度到当前周期的各项完成情况（含本月尚未到日子的固定学习日等）。"""
     store, actor = session()
-    day = _date_option(as_of, "--as-of") or _today()
+    day = _as_of_option(as_of)
     if year is not None and not 1900 < year < 3000:
         raise InputError(f"--year：值「{year}」不是有效年份")
     target = year or day.year
@@ -343,7 +343,7 @@ def overdue(
     path = tracking.org_path(store, under) if under else None     # a province's tree is read once for both
     if path:
         require_read(store, actor, path)
-    day = _date_option(as_of, "--as-of") or _today()
+    day = _as_of_option(as_of)
     first = _date_option(since, "--since") or tracking.year_start(day)
     if first > day:
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
