@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
-from compliance.evaluate import Finding, owed_on_roster
+from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, Finding, owed_on_roster
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, quorum_words
@@ -670,8 +670,11 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
     from compliance.store.scope import ids_of
 
     by_id = {o.id: o for o in orgs}
-    asked: dict[tuple[str, str, str, str | None], tuple[bool, tuple[int, ...]]] = {}
+    asked: dict[tuple[str, str, str, str | None], tuple[bool, tuple[int, ...], bool]] = {}
     found: dict[str, tuple[int, int]] = {}
+    # Records only a committee's obligations count (支委会) of organizations whose committee the roster decides:
+    # a branch of fewer than seven full members has none, and owes none (条例 第八条).
+    committee_only: list[tuple[OrgRow, int, int]] = []
     for org_id, kind, signed, lacks, n in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS):
         org = by_id.get(org_id)
         catalog = rules.catalogs.get(index.catalog_of(org, default)) if org is not None else None
@@ -683,13 +686,24 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
             # The obligations this organization owes that a record of this kind counts for.
             counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind and ob.applies_to(org.type, sector)]
             require = {f for ob in counting for f in ob.require}
-            asked[key] = (any(ob.signatures for ob in counting), tuple(i for i, f in enumerate(EVIDENCE_FIELDS) if f in require))
-        signatures, required = asked[key]
+            asked[key] = (any(ob.signatures for ob in counting), tuple(i for i, f in enumerate(EVIDENCE_FIELDS) if f in require),
+                          bool(counting) and all(ob.requires_committee for ob in counting))
+        signatures, required, needs_committee = asked[key]
         unsigned = n if signatures and not signed else 0
         lacking = n if any(lacks[i] for i in required) else 0
-        if unsigned or lacking:
-            was = found.get(org.path, (0, 0))
-            found[org.path] = (was[0] + unsigned, was[1] + lacking)
+        if not (unsigned or lacking) or (needs_committee and org.has_committee is False):
+            continue
+        if needs_committee and org.has_committee is None:
+            committee_only.append((org, unsigned, lacking))
+            continue
+        was = found.get(org.path, (0, 0))
+        found[org.path] = (was[0] + unsigned, was[1] + lacking)
+    if committee_only:
+        full = store.full_members_within({org.id for org, _, _ in committee_only}, first, last)
+        for org, unsigned, lacking in committee_only:
+            if full.get(org.id, 0) >= COMMITTEE_MIN_FULL_MEMBERS:
+                was = found.get(org.path, (0, 0))
+                found[org.path] = (was[0] + unsigned, was[1] + lacking)
     return found
 
 

@@ -622,7 +622,11 @@ def test_logging_a_meeting_the_branch_does_not_owe_says_it_counts_for_nothing(ru
     assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
     logged = runner.invoke(app, db + ["log", "支委会", "--org", "小村党支部", "--date", "2026-11-03", "--topic", "研究工作"])
     assert logged.exit_code == 0, logged.output
-    assert "注意：这个党组织不需要召开支委会（如没有支委会或党小组），这条记录只作留存" in "".join(logged.stdout.split())
+    assert "注意：党组织文件登记这个党支部没有支委会，不需要召开支委会，这条记录只作留存" in "".join(logged.stdout.split())
+    # One the roster decides on says why (it said 如没有支委会或党小组, try-out).
+    small = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ2", "--date", "2026-11-03", "--topic", "研究工作"])
+    assert "注意：这个党支部正式党员不足7人，不设支委会（《中国共产党支部工作条例（试行）》第八条），不需要召开支委会，" \
+           "这条记录只作留存" in "".join(small.stdout.split()), small.output
     owed = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "研究工作"])
     assert owed.exit_code == 0 and "不需要召开" not in owed.stdout
 
@@ -664,7 +668,7 @@ def test_a_record_import_says_which_records_do_not_count(runner, db, tmp_path: P
     # What does not count comes first, each said as 注意 (they were 提示, after the others).
     assert lines[2] == (f"注意：「党员第一党支部1」在花名册上不是流动党员，记录 2（{BRANCH} 流动党员汇报 2026-11-06）不计入「流动党员汇报」；"
                         "如其已外出流动，请在花名册上标明流动党员")
-    assert lines[3].startswith("注意：这个党组织不需要召开支委会（如没有支委会或党小组），记录 3（图河镇党委/小村党支部 支委会 2026-11-09）只作留存")
+    assert lines[3].startswith("注意：党组织文件登记这个党支部没有支委会，不需要召开支委会，记录 3（图河镇党委/小村党支部 支委会 2026-11-09）只作留存")
     assert "记录 4" not in result.stdout and len(lines) == 4
     # Read again, nothing is new: nothing to say.
     again = runner.invoke(app, db + ["record", "import", str(path)], terminal_width=200)

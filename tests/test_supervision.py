@@ -960,6 +960,7 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
         f"{other},主题党日,2026-11-07,,,,,,,",                        # neither topic nor photos: one record
         f"{other},主题党日,2026-11-08,,,学习,,,,c.jpg",              # in order
         "图河镇党委/朱庄村党总支,支委会,2026-11-04,5,4,研究工作,否,否,,",  # a 党总支 owes no 支委会: kept, counts for nothing
+        f"{other},支委会,2026-11-09,3,3,研究工作,否,否,,",              # 5 full members: no committee, owes no 支委会 (try-out)
     ]), "marks.csv")
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
     assert result.record_marks == {BRANCH: (1, 1), other: (1, 1)}

@@ -168,7 +168,7 @@ IMPORT_NOTES_LIMIT = 2000
 def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record; at most `PROBLEMS_SHOWN`, then how many more."""
     found = [(alone.record, note) for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())
-             for note in _alone_notes(alone) if alone.record is not None]
+             for note in _alone_notes(alone, store) if alone.record is not None]
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
     paths = store.org_paths({record.org_id for record, _ in found})
     notes = []
@@ -222,6 +222,25 @@ def log(
             console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
+def _not_owed_words(store: store_mod.Store, record: tracking.Record) -> str:
+    """Say why an organization owes no record of this kind: a branch without a committee (and why), without party groups, or of a type that owes none."""
+    rules = _rules()
+    name = rules.kind_name(record.kind)
+    path = store.org_path(record.org_id)
+    org = store.index_around(path).resolve(path)
+    kept = "这条记录只作留存，不计入任何一项完成情况"
+    needs_committee = [ob for catalog in rules.catalogs.values() for ob in catalog.every_obligation()
+                       if (ob.counts or ob.slug) == record.kind]
+    if org.type == "党支部" and needs_committee and all(ob.requires_committee for ob in needs_committee):
+        if org.has_committee is False:
+            return f"注意：党组织文件登记这个党支部没有支委会，不需要召开{name}，{kept}；如已设支委会，请在「有支委会」列填「是」后重新导入"
+        return (f"注意：这个党支部正式党员不足7人，不设支委会（《中国共产党支部工作条例（试行）》第八条），不需要召开{name}，{kept}；"
+                "如确已设支委会，请在党组织文件的「有支委会」列填「是」后重新导入")
+    if org.type == "党支部" and any(ob.per == "group" for ob in needs_committee):
+        return f"注意：这个党支部的花名册上没有党小组，不需要召开{name}，{kept}；如已划分党小组，请在花名册的「党小组」列填写"
+    return f"注意：{org.type}不需要召开{name}，{kept}"
+
+
 # What a secretary can mend in a record just logged; 学时 and the watch are about members, not it.
 NOT_COUNTED = ("wrong_date", "no_quorum", "not_secretary", "arrears_too_late", "late_election")
 RECORD_FLAGS = frozenset({*NOT_COUNTED, "no_attendance", "unsigned", "incomplete_evidence", "late_entry", "unverified_lecturer",
@@ -234,7 +253,7 @@ def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRe
     the same meeting entered twice."""
     if alone is None:
         alone = tracking.record_alone(store, _rules(), record_id, store.today())
-    notes = _alone_notes(alone)
+    notes = _alone_notes(alone, store)
     r = alone.record
     if r is not None:
         twins = [v for v in store.org_records(r.org_id, r.kind, r.held_on) if v["held_on"] == r.held_on and v["record_id"] != r.id
@@ -258,7 +277,7 @@ def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None],
     return {(f.obligation, f.period, f.group or f.member): _named(f) for f in alone.findings if f.status == "met"}
 
 
-def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
+def _alone_notes(alone: tracking.AloneRecord, store: store_mod.Store) -> list[str]:
     """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags."""
     from compliance.report.labels import flag_text, quorum_words
 
@@ -286,8 +305,7 @@ def _alone_notes(alone: tracking.AloneRecord) -> list[str]:
         member, owed = alone.not_mobile
         notes.append(f"注意：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
     if alone.not_owed and alone.record is not None:
-        kind = _rules().kind_name(alone.record.kind)
-        notes.append(f"注意：这个党组织不需要召开{kind}（如没有支委会或党小组），这条记录只作留存，不计入任何一项完成情况")
+        notes.append(_not_owed_words(store, alone.record))
     if alone.alone_in_talk:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")
     if alone.expected_unlike_roster:

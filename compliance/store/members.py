@@ -181,6 +181,19 @@ class MemberQueries:
                 found.update((m, month) for m, month in conn.execute(query))
         return found & set(keys)
 
+    def full_members_within(self, org_ids: Iterable[int], first: date, last: date) -> dict[int, int]:
+        """Return, of each of `org_ids` with any, how many full members (正式) were on its roster on some day from `first` to `last`."""
+        m = MEMBER.c
+        found: dict[int, int] = {}
+        with self.engine.connect() as conn:
+            for chunk in chunks(sorted(set(org_ids))):
+                query = (select(m.org_id, func.count()).where(m.org_id.in_(chunk), m.status == "正式",
+                                                               or_(m.arrived_on.is_(None), m.arrived_on <= last),
+                                                               or_(m.left_on.is_(None), m.left_on > first))
+                         .group_by(m.org_id))
+                found.update((org_id, n) for org_id, n in conn.execute(query))
+        return found
+
     def dues_payment(self, member_id: int, month: str) -> dict[str, Any] | None:
         """Return a member's payment for `month` as stored; None when none is registered."""
         with self.engine.connect() as conn:
