@@ -67,6 +67,8 @@ class ImportResult:
     # as (organization path, name, day left, reason). They stay off the roster.
     still_left: int = 0
     voided: list[int] = field(default_factory=list)     # voided records a row of the file names unchanged: they stay void
+    # Rows of a roster whose 联系人 is on neither the stored roster nor the file's of the branch: (row, path, liaison).
+    strange_liaisons: list[tuple[int, str, str]] = field(default_factory=list)
     still_left_named: list[tuple[str, str, date, str | None]] = field(default_factory=list)
 
 
@@ -329,6 +331,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     first_row: dict[int, int] = {}     # the first row of each organization it changes: a refusal names it
     new, updates, result = [], [], ImportResult()
     left: list[tuple[int, str, date, str | None]] = []     # who the file says left, for the audit entry
+    liaisons: list[tuple[int, OrgRow, str]] = []            # (row, organization, 联系人) of the rows that name one
     share = sharing()
     for number, values in table.rows:
         name = parse_text(values.get("name"))
@@ -410,6 +413,8 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
             continue
         seen[key] = number
+        if row["liaison"] and row["liaison"] != name:
+            liaisons.append((number, org, row["liaison"]))
         if row["left_on"] and not (old and old.left_on):
             left.append((org.id, name, row["left_on"], row["left_reason"]))
         if old is None:
@@ -436,6 +441,10 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
                 if len(result.still_left_named) < STILL_LEFT_NAMED:
                     result.still_left_named.append((org.path, name, old.left_on, old.left_reason))
     problems.raise_if_any()
+    # The liaison (挂钩联系人) is one of the branch's committee: a name on neither roster is pointed out, not refused
+    # (a township may name one of its own cadres).
+    result.strange_liaisons = [(number, org.path, who) for number, org, who in liaisons
+                               if (org.id, who) not in seen and current.get(org.id, who) is None]
     if actor is not None:
         try:
             require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])

@@ -1397,3 +1397,12 @@ def test_record_restore_brings_back_a_voided_record_and_an_import_says_which_sta
     assert next(f["status"] for f in status if f["obligation"] == "theme_day" and f["period"] == "2026-11") == "met"
     twice = runner.invoke(app, db + ["record", "restore", "1", "--reason", "误作废"])
     assert twice.exit_code == 2 and "没有作废，无需恢复" in twice.stderr
+
+
+@pytest.mark.parametrize("command, columns", [("record", "RECORD_COLUMNS"), ("member", "MEMBER_COLUMNS")])
+def test_an_imports_help_lists_every_column_it_reads(runner, command: str, columns: str):
+    """record import --help listed no columns, and member import --help left out 转入日期 (try-out)."""
+    from compliance import importing
+
+    said = "".join(runner.invoke(app, [command, "import", "--help"], env={"COLUMNS": "300"}).stdout.split())
+    assert all(c.chinese in said for c in getattr(importing, columns)), said

@@ -611,3 +611,24 @@ def test_a_roster_read_again_after_a_departure_says_who_stays_off_it(runner, tmp
     with_day = write_csv(tmp_path / "m2.csv", f"姓名,党组织,离开日期,离开原因\n{MOBILE},{BRANCH},2026-06-18,转出")
     quiet = runner.invoke(app, db + ["member", "import", str(with_day)])
     assert quiet.exit_code == 0 and "提示" not in quiet.stdout, quiet.output
+
+
+def test_a_liaison_who_is_not_on_the_branchs_roster_is_pointed_out(runner, tmp_path: Path):
+    """A mobile member's 联系人 「不存在的人」 was taken without a word, and listed by mobile list (try-out)."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))]).exit_code == 0
+    rows = ("姓名,党组织,类别,流动党员,联系人\n"
+            f"陶英,{BRANCH},正式,否,\n"
+            f"钱七,{BRANCH},预备,是,不存在的人\n"
+            f"孙八,{BRANCH},正式,是,陶英\n"          # on the file's roster
+            f"周九,{BRANCH},正式,是,党员第二党支部0\n")  # another branch's member
+    result = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", rows))], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    said = result.stdout.splitlines()
+    assert said[0] == "党员：新增 4 条，更新 0 条，未变 0 条。"
+    assert said[1:] == [f"提示：m.csv 第3行「联系人」列：「不存在的人」不在「{BRANCH}」的花名册上；挂钩联系人一般是本支部的支委，请核对",
+                        f"提示：m.csv 第5行「联系人」列：「党员第二党支部0」不在「{BRANCH}」的花名册上；挂钩联系人一般是本支部的支委，请核对"]
+    # On the stored roster since: read again, nothing to say about 孙八's.
+    again = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "n.csv", f"姓名,党组织,联系人\n孙八,{BRANCH},陶英\n"))])
+    assert "提示" not in again.stdout, again.output

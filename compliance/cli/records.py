@@ -121,10 +121,15 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
 @member_app.command("import")
 @fails_cleanly
 def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
-    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因）。"""
+    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因、转入日期；序号、备注列不读）。"""
     store, actor = session()
     result = importing.import_members(store, file, actor)
     _report_import("党员", result)
+    for number, path, who in result.strange_liaisons[:importing.PROBLEMS_SHOWN]:
+        console.print(f"提示：{file.name} 第{number}行「联系人」列：「{who}」不在「{path}」的花名册上；挂钩联系人一般是本支部的支委，请核对",
+                      style="yellow", markup=False, soft_wrap=True)
+    if len(result.strange_liaisons) > importing.PROBLEMS_SHOWN:
+        console.print(f"（另有 {len(result.strange_liaisons) - importing.PROBLEMS_SHOWN} 行的联系人不在花名册上）", style="yellow", markup=False)
     if result.still_left:
         # A roster file of before the departures, read again: its rows bring no one back, and said so.
         named = "、".join(f"「{path}」{name}（{left.isoformat()}{reason or '离开'}）" for path, name, left, reason in result.still_left_named)
@@ -137,7 +142,7 @@ def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
 @record_app.command("import")
 @fails_cleanly
 def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
-    """导入会议与活动记录；同一行再次导入不会重复，内容变化的行成为新版本。"""
+    """导入会议与活动记录（列：党组织、类型、日期、应到、实到、主题、记录人、书记签字、记录人签字、党员、党小组、主讲人、参会人员、请假人员、谈话对象、学时、图片、录入日期；序号、备注列不读）；同一行再次导入不会重复，内容变化的行成为新版本。"""
     store, actor = session()
     result = importing.import_records(store, _rules(), file, actor)
     _report_import("记录", result)
