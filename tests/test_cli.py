@@ -252,6 +252,8 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     assert "注意：这条记录不计入「党员大会 2026年四季度」：人数不足" in again.stdout
     day = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-12", "--topic", "学习"])
     assert "注意：这条记录不计入「固定学习日 2026年11月10日」：时间不符" in day.stdout
+    # The rule's days are said: the occurrence named is only the nearest (try-out).
+    assert "时间不符（固定学习日为每月10日、20日，遇休息日顺延至下一个工作日）" in "".join(day.stdout.split()), day.stdout
 
 
 def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):

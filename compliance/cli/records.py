@@ -227,6 +227,17 @@ def log(
             console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
+def _fixed_days(store: store_mod.Store, f: tracking.Finding) -> str:
+    """Return the days of the month an obligation held on fixed days is held (10日、20日, and the shift to a working day where the rule has it), "" for another."""
+    path = store.org_path(f.org_id)
+    index = store.index_around(path)
+    catalog = _rules().catalogs.get(index.catalog_of(index.resolve(path), tracking.default_catalog(store)))
+    ob = catalog.obligation(f.obligation) if catalog is not None else None
+    if ob is None or not ob.days:
+        return ""
+    return "、".join(f"{d}日" for d in ob.days) + ("，遇休息日顺延至下一个工作日" if ob.shift_to_workday else "")
+
+
 def _not_owed_words(store: store_mod.Store, record: tracking.Record) -> str:
     """Say why an organization owes no record of this kind: a branch without a committee (and why), without party groups, or of a type that owes none."""
     rules = _rules()
@@ -303,6 +314,9 @@ def _alone_notes(alone: tracking.AloneRecord, store: store_mod.Store) -> list[st
             if "no_quorum" in why and (short := alone.short_of.get((f.obligation, f.period))) is not None:
                 present, due, roster, share = short
                 asides.append(f"实到 {present} 人，{'未填应到，按花名册正式党员' if roster else '应到'} {due} 人，须{quorum_words(share)}")
+            if "wrong_date" in why and (days := _fixed_days(store, f)):
+                # Which occurrence was named is the nearest; the secretary needs the rule's days.
+                asides.append(f"{f.name}为每月{days}")
             if also:
                 asides.append(f"另：{flag_text(also)}")
             notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（{'；'.join(asides)}）" if asides else ""))
