@@ -164,9 +164,11 @@ class JobBook:
 
         A day or time not given is the scope's job's own, when it has one (else the 25th, 09:00).
         """
-        from compliance.supervision import SUPERVISION_FIRST_DAY
+        from compliance.supervision import SUPERVISION_FIRST_DAY, refuse_branch_scope
 
-        path = OrgIndex(self.store.orgs()).resolve(under).path
+        scope = OrgIndex(self.store.orgs()).resolve(under)
+        refuse_branch_scope(scope)
+        path = scope.path
         job_id = f"supervision:{path}"
         kept = _cron_fields(self.scheduler.get_job(job_id))
         day = day if day is not None else kept.get("day", 25)

@@ -553,6 +553,16 @@ def early_notice(as_of: date) -> str | None:
             f"只计为待完成；定时督查仍会在督查期内运行")
 
 
+def refuse_branch_scope(scope: OrgRow) -> None:
+    """Raise InputError when `scope` is a branch: a team checks the branches of an organization above them.
+
+    Its bulletin read 第二党支部督导组 对第二党支部所属1个党支部….
+    """
+    if scope.type == "党支部":
+        raise InputError(f"--under：「{scope.path}」是党支部；督查的是乡镇党委、党总支等所属的各党支部，"
+                         "请给出上级党组织；一个党支部的完成情况请用 status --org 查看")
+
+
 @fewer_collections()      # a province's findings, snapshot rows and ledger form no cycles
 def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | None = None, publish: bool = False,
               progress: Callable[[int, int], None] | None = None, jobs: int = 1,
@@ -572,6 +582,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         raise InputError(f"--as-of：值「{day.isoformat()}」不在督查月份 {month} 内")
     index = OrgIndex(store.orgs())
     scope = index.resolve(under)
+    refuse_branch_scope(scope)
     orgs = index.subtree(scope)
     if not any(o.type == "党支部" for o in orgs):
         raise NotFound(f"「{scope.path}」及其下级没有党支部可以督查")

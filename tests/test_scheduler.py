@@ -871,3 +871,16 @@ def test_a_reminder_tells_of_the_six_month_watch_as_a_watch_not_a_task_overdue()
     # Under a heading of their own, not 已经逾期 or 即将到期, and counted apart from what is overdue.
     assert "已经逾期" not in reminder.body and "即将到期" not in reminder.body and "党员情况（请支部了解原因；满6个月的提请支部审查）：" in lines
     assert reminder.late == 0 and reminder.reason == "2项党员情况"
+
+
+def test_a_branch_is_refused_as_a_supervision_jobs_scope(town: Store):
+    """A job for one branch would write a bulletin of 第一党支部督导组 every month; supervise refuses that scope, and so does the job."""
+    from compliance.errors import InputError
+
+    jobs = JobBook(town, clock=lambda: at("2026-11-20T12:00"))
+    try:
+        with pytest.raises(InputError, match="是党支部；督查的是乡镇党委、党总支等所属的各党支部"):
+            jobs.add_supervision("ZZ1")
+        assert jobs.jobs() == []
+    finally:
+        jobs.close()

@@ -390,7 +390,7 @@ def test_overlapping_scopes_run_at_once_open_each_gap_once(busy_town: Store):
     env = {**os.environ, "COMPLIANCE_DB": busy_town.url}
     base = [sys.executable, "-m", "compliance", "supervise", "--month", "2026-11", "--as-of", "2026-11-20", "--format", "json"]
     procs = [subprocess.Popen(base + ["--under", scope], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for scope in (TOWN, "图河镇党委/朱庄村党总支", TOWN + "/朱庄村党总支/第一党支部")]
+             for scope in (TOWN, "图河镇党委/朱庄村党总支", TOWN)]
     outputs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), [o[1].decode()[-500:] for o in outputs]
     with busy_town.engine.connect() as conn:
@@ -442,6 +442,9 @@ def test_a_scope_without_branches_and_a_month_not_begun_are_refused(busy_town: S
         supervise(busy_town, rules, "空镇党委", "2026-11", date(2026, 11, 20))
     with pytest.raises(InputError, match="尚未开始"):
         supervise(busy_town, rules, TOWN, "2099-05")
+    # A branch is what a team checks, not a team's scope: its bulletin read 第一党支部督导组 对第一党支部所属1个党支部 (try-out).
+    with pytest.raises(InputError, match="是党支部；督查的是乡镇党委、党总支等所属的各党支部"):
+        supervise(busy_town, rules, BRANCH, "2026-11", date(2026, 11, 20))
 
 
 def test_an_outstanding_election_costs_points_in_every_later_quarter(busy_town: Store, rules, tmp_path: Path):
