@@ -86,8 +86,8 @@ class OrgIndex:
 
     @staticmethod
     def clean(ref: str) -> str:
-        """Return `ref` as `find` reads it: without the spaces and slashes around it."""
-        return ref.strip().strip("/")
+        """Return `ref` as `find` reads it: full-width slashes (／, typed with a Chinese input method) as /, without the spaces and slashes around it."""
+        return ref.strip().replace("／", "/").strip("/")
 
     def find(self, ref: str) -> OrgRow | None | list[OrgRow]:
         """Return the organization `ref` names, None when none, or the candidates when ambiguous.
@@ -106,6 +106,11 @@ class OrgIndex:
             candidates = self.by_name.get(ref, [])
         if len(candidates) == 1:
             return candidates[0]
+        if not candidates and ref.isascii():
+            # A code typed in the other case (lw1 for LW1), when only one code reads so.
+            folded = [r for code, r in self.by_code.items() if code.upper() == ref.upper()]
+            if len(folded) == 1:
+                return folded[0]
         return candidates or None
 
     def resolve(self, ref: str) -> OrgRow:

@@ -1408,3 +1408,11 @@ def test_an_imports_help_lists_every_column_it_reads(runner, command: str, colum
 
     said = "".join(runner.invoke(app, [command, "import", "--help"], env={"COLUMNS": "300"}).stdout.split())
     assert all(c.chinese in said for c in getattr(importing, columns)), said
+
+
+def test_an_organization_named_with_a_full_width_slash_or_its_code_in_lower_case_is_found(runner, db):
+    """柳湾村党总支／第一党支部 (a Chinese input method's slash) and lw1 for LW1 were 找不到党组织, with no suggestion (try-out)."""
+    for ref in ("朱庄村党总支／第一党支部", "zz1", " 图河镇党委／朱庄村党总支／第一党支部 "):
+        found = runner.invoke(app, db + ["status", "--org", ref, "--as-of", "2026-11-20", "--format", "json"])
+        assert found.exit_code == 0, (ref, found.output)
+        assert {r["org"] for r in json.loads(found.stdout)} == {BRANCH}

@@ -224,6 +224,8 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
 
         def named(conn: Any) -> tuple[OrgRow | None, list[OrgRow]]:
             match = or_(o.code == text, o.path == text, o.name == text)
+            if text.isascii():
+                match = or_(match, func.upper(o.code) == text.upper())     # a code typed in the other case
             if "/" in text:
                 match = or_(match, o.path.like("%/" + like_escape(text), escape="\\"))
             rows = _org_rows(conn, match)
