@@ -151,6 +151,9 @@ def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
         return found, None
     if found:
         return None, f"党组织名称不唯一，请用代码或完整路径：{'、'.join(sorted(r.path for r in found))}"
+    if not index.by_id:
+        # A roster or records imported before the tree: every row said 找不到该党组织, and nothing said why.
+        return None, "找不到该党组织：数据库中还没有党组织，请先导入组织结构（compliance org import）"
     return None, "找不到该党组织"
 
 
@@ -263,6 +266,8 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
             index = OrgIndex(known)
             for number, row in later:
                 _, reason = _resolve(index, row["parent"])
+                if not index.by_id:
+                    reason = "找不到该党组织（上级须已导入，或在本文件中）"      # this file is the tree's first: no `org import` to point to
                 problems.add(number, "parent", row["parent"], f"上级{reason}")
             break
         pending = later

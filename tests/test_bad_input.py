@@ -274,3 +274,22 @@ def test_a_database_that_cannot_be_used_is_explained_in_chinese(tmp_path: Path, 
     one_line_error(result, *words)
     assert not any(w in result.stderr for w in ("unable to open", "not a database", "Can't load", "No module", "Connection refused"))
     assert (tmp_path / "text.db").read_text(encoding="utf-8") == "不是数据库\n"
+
+
+def test_a_roster_or_records_before_the_tree_say_to_import_the_tree_first(tmp_path: Path):
+    """Members imported into an empty database: 16 lines of 找不到该党组织, and nothing said the tree comes first (try-out)."""
+    empty = tmp_path / "e.db"
+    assert run(empty, "init").returncode == 0
+    first = "找不到该党组织：数据库中还没有党组织，请先导入组织结构（compliance org import）"
+    one_line_error(run(empty, "record", "import", str(write_csv(tmp_path / "r.csv", "党组织,类型,日期\n甲村党支部,主题党日,2026-11-05"))),
+                   "r.csv 第2行「党组织」列", first)
+    one_line_error(run(empty, "log", "主题党日", "--org", "甲村党支部", "--date", "2026-11-05"), first)
+    # The tree's own first file is not told to import a tree.
+    tree = run(empty, "org", "import", str(write_csv(tmp_path / "o.csv", "名称,上级,类型\n甲村党支部,乙镇党委,党支部")))
+    one_line_error(tree, "上级找不到该党组织（上级须已导入，或在本文件中）")
+    assert "org import" not in tree.stderr
+    # With a tree, a name not in it is only not found.
+    assert run(empty, "org", "import", str(write_csv(tmp_path / "t.csv", "名称,上级,类型\n乙镇党委,,乡镇党委"))).returncode == 0
+    later = run(empty, "log", "主题党日", "--org", "甲村党支部", "--date", "2026-11-05")
+    one_line_error(later, "--org：值「甲村党支部」：找不到该党组织（未登记）")
+    assert "org import" not in later.stderr
