@@ -449,7 +449,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     # The liaison (挂钩联系人) is one of the branch's committee: a name on neither roster is pointed out, not refused
     # (a township may name one of its own cadres).
     result.strange_liaisons = [(number, org.path, who) for number, org, who in liaisons
-                               if (org.id, who) not in seen and current.get(org.id, who) is None]
+                               if (org.id, who) not in seen and who not in _secretaries(index, org) and current.get(org.id, who) is None]
     if actor is not None:
         try:
             require_write(store, actor, "member_import", [index.by_id[i].path for i in touched])
@@ -466,6 +466,17 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
 
 
 STILL_LEFT_NAMED = 3
+def _secretaries(index: OrgIndex, org: OrgRow) -> set[str]:
+    """Return the secretaries (书记) the tree records for `org` and the organizations above it."""
+    found = set()
+    row: OrgRow | None = org
+    while row is not None:
+        if row.secretary:
+            found.add(row.secretary)
+        row = index.by_id.get(row.parent_id) if row.parent_id else None
+    return found
+
+
 NEW_MEMBER_FIELDS = ("org_id", "name", "group_name", "status", "mobile", "liaison", "joined", "born", "gender", "left_on",
                      "left_reason", "arrived_on")
 
@@ -739,6 +750,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         counted = len(listed & full) if voting else len(listed)
         if row["present"] is not None and row["present"] != counted:
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
+        if row["expected"] is not None and row["present"] is None and counted > row["expected"]:
+            problems.add(number, "expected", row["expected"],
+                         f"应到人数小于参会人员名单中的{'正式党员' if voting else ''}人数（{counted}人）")
         row["present"] = counted
         if row["expected"] is None and kind not in ctx.committee_kinds:
             # The roster of the day: those who had left it by then, or came later, are not expected.
@@ -746,8 +760,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             group = row["group_name"]
             if group and ctx.owed_per(org, kind) == "group":
                 # A 党小组会 expects its own group, not the whole branch (and nothing from a group not on the roster).
-                if group in ctx.rosters.groups.get(org.id, ()):
-                    row["expected"] = ctx.rosters.group_size(org.id, group, gone)
+                # A list longer than the group names members of other groups too: its 应到 is not the group's size then.
+                if group in ctx.rosters.groups.get(org.id, ()) and (size := ctx.rosters.group_size(org.id, group, gone)) >= counted:
+                    row["expected"] = size
             else:
                 row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
     member_name = text("member")
@@ -1024,12 +1039,15 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
             problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同），"
                                              f"并于 {voided} 作废（{old['void_reason']}）；如需恢复，请用 compliance record restore "
                                              f"{old['record_id']} --reason 原因")
-        elif _content(old) == _row_content(values):
-            # A voided record read again stays void (a file of before the void): said so (`voided`), restored only on request.
+        elif old["voided_at"] is not None:
+            # A voided record read again, as it was or changed, stays void (a file of before the void): said so
+            # (`voided`), restored only on request. A changed row made a new version that revived it without a word.
             numbers.match(old["id"], number)
             result.unchanged += 1
-            if old["voided_at"] is not None:
-                result.voided.append(old["record_id"])
+            result.voided.append(old["record_id"])
+        elif _content(old) == _row_content(values):
+            numbers.match(old["id"], number)
+            result.unchanged += 1
         elif not replace:
             # `log` gives only some of a record's values: as a new version it would blank the others.
             problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同）"

@@ -299,8 +299,10 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
     no listed meeting in November wiped out its members' runs, and closed their ledger items).
     `absent` is `a.absent()` of the member's organization, when the caller has it.
 
-    A run still going at `last` has ended when the member takes part (or pays) in the month
-    after it, the one still open: it no longer runs, though that month does not count yet.
+    A run still going at `last` has ended when the member takes part, is excused, reports or
+    pays in the month after it, the one still open: it no longer runs, though that month does not
+    count yet. An exemption of that month does not end it before the month is over: it may begin
+    after the day looked at.
     """
     start = m.since()
     first = month_index(max(since, start) if start else since)
@@ -309,24 +311,25 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
     now = last + 1          # the month still open
     if a is not None and a.listed:
         missed = (absent if absent is not None else a.absent([m.name])).get(m.name, ())
-        excluded = exempt | a.reported(m.name, m.mobile) if m.name in a.reports else exempt
+        reported = a.reported(m.name, m.mobile) if m.name in a.reports else set()
+        excluded = exempt | reported if reported else exempt
         listed, took, excused, name = a.listed, a.took_part, a.excused, m.name
 
         def neutral(i: int) -> bool:
             return i not in listed and i not in excluded and name not in took.get(i, ()) and name not in excused.get(i, ())
 
         found_runs = gaps([i for i in missed if first <= i <= last and i not in excluded], last, neutral)
-        took_part_now = now in excluded or name in took.get(now, ()) or name in excused.get(now, ())
+        took_part_now = now in reported or name in took.get(now, ()) or name in excused.get(now, ())
         found.append(("absence", _ended(found_runs) if found_runs and took_part_now else found_runs))
     if paid is not None:
         months = set(map(_MONTH_INDEXES.__getitem__, paid))     # month_index of each YYYY-MM key
         found_runs = runs(months, first, last, exempt)
-        found.append(("dues", _ended(found_runs) if found_runs and (now in months or now in exempt) else found_runs))
+        found.append(("dues", _ended(found_runs) if found_runs and now in months else found_runs))
     return found
 
 
 def _ended(found: list[Run]) -> list[Run]:
-    """Return `found` with its last run no longer running: the member took part, paid or was exempt in the month still open."""
+    """Return `found` with its last run no longer running: the member took part or paid in the month still open."""
     start, length, _, counted = found[-1]
     return [*found[:-1], (start, length, False, counted)]
 

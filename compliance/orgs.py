@@ -83,19 +83,30 @@ class OrgIndex:
         self.by_name: dict[str, list[OrgRow]] = defaultdict(list)
         for r in self.by_id.values():
             self.by_name[r.name].append(r)
+        self._by_folded_code: dict[str, list[OrgRow]] | None = None
 
     @staticmethod
     def clean(ref: str) -> str:
-        """Return `ref` as `find` reads it: full-width slashes (／, typed with a Chinese input method) as /, without the spaces and slashes around it."""
-        return ref.strip().replace("／", "/").strip("/")
+        """Return `ref` as `find` reads it: without the spaces and slashes around it."""
+        return ref.strip().strip("/")
+
+    @staticmethod
+    def slashed(ref: str) -> str:
+        """Return `ref` with full-width slashes (／, as a Chinese input method types them) as "/": what `find` tries when `ref` names none."""
+        return OrgIndex.clean(ref.replace("／", "/"))
 
     def find(self, ref: str) -> OrgRow | None | list[OrgRow]:
         """Return the organization `ref` names, None when none, or the candidates when ambiguous.
 
-        Only organizations whose code, path or name is `ref`, or whose path ends with "/" + `ref`,
-        bear on the answer (`Store.index_around` reads just those).
+        Only organizations whose code, path or name is `ref` (or `slashed(ref)`), or whose path ends with "/" + it,
+        bear on the answer (`Store.index_around` reads just those). A name may hold a full-width slash itself.
         """
-        ref = self.clean(ref)
+        found = self._find(self.clean(ref))
+        if found is None and "／" in ref:
+            found = self._find(self.slashed(ref))
+        return found
+
+    def _find(self, ref: str) -> OrgRow | None | list[OrgRow]:
         if ref in self.by_code:
             return self.by_code[ref]
         if ref in self.by_path:
@@ -108,10 +119,19 @@ class OrgIndex:
             return candidates[0]
         if not candidates and ref.isascii():
             # A code typed in the other case (lw1 for LW1), when only one code reads so.
-            folded = [r for code, r in self.by_code.items() if code.upper() == ref.upper()]
+            folded = self._folded_codes().get(ref.upper(), [])
             if len(folded) == 1:
                 return folded[0]
         return candidates or None
+
+    def _folded_codes(self) -> dict[str, list[OrgRow]]:
+        """Return the organizations by code in upper case, made on first use: a file's rows each look one up."""
+        if self._by_folded_code is None:
+            folded: dict[str, list[OrgRow]] = {}
+            for code, r in self.by_code.items():
+                folded.setdefault(code.upper(), []).append(r)
+            self._by_folded_code = folded
+        return self._by_folded_code
 
     def resolve(self, ref: str) -> OrgRow:
         """Return the organization `ref` names; NotFound lists the candidates when it is ambiguous."""
@@ -122,7 +142,7 @@ class OrgIndex:
             paths = "、".join(sorted(r.path for r in found))
             raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{paths}")
         # A name typed short (九段村 for 九段村党支部): those whose name begins with it.
-        tail = ref.strip().rstrip("/").rsplit("/", 1)[-1]
+        tail = self.slashed(ref).rsplit("/", 1)[-1]
         near = sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail))
         hint = f"，是否是：{'、'.join(near[:NEAR_SHOWN])}{'等' if len(near) > NEAR_SHOWN else ''}" if near else ""
         raise NotFound(f"找不到党组织「{ref}」{hint}（可用代码、完整路径或唯一的名称）")

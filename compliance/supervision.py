@@ -710,7 +710,8 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
         was = found.get(org.path, (0, 0))
         found[org.path] = (was[0] + unsigned, was[1] + lacking)
     if committee_only:
-        full = store.full_members_within({org.id for org, _, _ in committee_only}, first, last)
+        # As evaluation owes a month's 支委会: by the full members on the roster on its first day (`OrgFacts.full_on`).
+        full = store.full_members_on({org.id for org, _, _ in committee_only}, first)
         for org, unsigned, lacking in committee_only:
             if full.get(org.id, 0) >= COMMITTEE_MIN_FULL_MEMBERS:
                 was = found.get(org.path, (0, 0))

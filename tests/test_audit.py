@@ -321,6 +321,11 @@ def test_a_voided_record_can_be_restored_and_logging_it_again_says_how(town: Sto
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,a.jpg")
     again = importing.import_records(town, rules, path)
     assert (again.unchanged, again.voided) == (1, [record])
+    # Changed in the file, it stays void too: a new version revived it without a word (review).
+    changed = write_csv(tmp_path / "c.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,c.jpg")
+    edited = importing.import_records(town, rules, changed)
+    assert (edited.updated, edited.unchanged, edited.voided) == (0, 1, [record])
+    assert len(town.record_versions(record)) == 1 and town.record_versions(record)[0]["void_reason"] == "重复登记"
     town.clock = lambda: datetime(2026, 11, 8, 9, tzinfo=TZ)
     assert importing.restore_record(town, record, "误作废") == 2
     versions = town.record_versions(record)

@@ -1362,9 +1362,17 @@ def test_a_party_group_meeting_with_a_list_of_attendees_expects_its_own_group(ru
     congress = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-21", "--topic", "学习",
                                         "--attendee", "、".join(f"党员第一党支部{i}" for i in (0, 1, 3, 4, 5, 6, 7))])
     assert congress.exit_code == 0, congress.output
+    # Members of another group at it too: the list is longer than the group, and no 应到 is made up (review).
+    mixed = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-22", "--group", "第一党小组", "--topic", "联组学习",
+                                     "--attendee", "、".join(f"党员第一党支部{i}" for i in (0, 1, 3, 4, 5, 6, 7))])
+    assert mixed.exit_code == 0, mixed.output
     shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
-    assert sorted((r["kind"], r["present"], r["expected"]) for r in shown) == [
-        ("group_meeting", 2, 5), ("group_meeting", 6, 6), ("party_congress", 7, 9)]
+    assert sorted((r["kind"], r["present"], r["expected"] or 0) for r in shown) == [
+        ("group_meeting", 2, 5), ("group_meeting", 6, 6), ("group_meeting", 7, 0), ("party_congress", 7, 9)]
+    # An 应到 given below the list's count is refused, as one below a 实到 given is.
+    low = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-23", "--topic", "学习", "--expected", "3",
+                                   "--attendee", "党员第一党支部0、党员第一党支部1、党员第一党支部3、党员第一党支部4"])
+    assert low.exit_code == 2 and "--expected：值「3」：应到人数小于参会人员名单中的正式党员人数（4人）" in low.stderr, low.output
 
 
 def test_a_correction_of_the_list_of_attendees_counts_present_from_the_new_list(runner, db):
@@ -1390,7 +1398,7 @@ def test_record_restore_brings_back_a_voided_record_and_an_import_says_which_sta
     assert again.exit_code == 2 and "如需恢复，请用 compliance record restore 1 --reason 原因（未登记）" in again.stderr, again.output
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,a.jpg")
     imported = runner.invoke(app, db + ["record", "import", str(path)])
-    assert "注意：文件中有与已作废的记录1相同的行，这些记录仍为作废" in "".join(imported.stdout.split()), imported.output
+    assert "注意：文件中有已作废的记录1的行（党组织、类型、日期、党小组、党员、主题相同），这些记录仍为作废" in "".join(imported.stdout.split()), imported.output
     restored = runner.invoke(app, db + ["record", "restore", "1", "--reason", "误作废"])
     assert restored.exit_code == 0 and "已恢复：记录 1 现为第 2 版" in restored.stdout, restored.output
     history = "".join(runner.invoke(app, db + ["record", "show", "1", "--history"], env={"COLUMNS": "200"}).stdout.split())
@@ -1410,9 +1418,15 @@ def test_an_imports_help_lists_every_column_it_reads(runner, command: str, colum
     assert all(c.chinese in said for c in getattr(importing, columns)), said
 
 
-def test_an_organization_named_with_a_full_width_slash_or_its_code_in_lower_case_is_found(runner, db):
+def test_an_organization_named_with_a_full_width_slash_or_its_code_in_lower_case_is_found(runner, db, tmp_path: Path):
     """柳湾村党总支／第一党支部 (a Chinese input method's slash) and lw1 for LW1 were 找不到党组织, with no suggestion (try-out)."""
     for ref in ("朱庄村党总支／第一党支部", "zz1", " 图河镇党委／朱庄村党总支／第一党支部 "):
         found = runner.invoke(app, db + ["status", "--org", ref, "--as-of", "2026-11-20", "--format", "json"])
         assert found.exit_code == 0, (ref, found.output)
         assert {r["org"] for r in json.loads(found.stdout)} == {BRANCH}
+    # A name that holds a full-width slash itself is still found as typed (review).
+    joint = "名称,上级,类型\n甲厂／乙厂联合党支部,图河镇党委,党支部"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", joint))]).exit_code == 0
+    for ref in ("甲厂／乙厂联合党支部", "图河镇党委/甲厂／乙厂联合党支部"):
+        found = runner.invoke(app, db + ["status", "--org", ref, "--as-of", "2026-11-20", "--format", "json"])
+        assert found.exit_code == 0 and {r["org"] for r in json.loads(found.stdout)} == {"图河镇党委/甲厂／乙厂联合党支部"}, found.output

@@ -622,11 +622,12 @@ def test_a_liaison_who_is_not_on_the_branchs_roster_is_pointed_out(runner, tmp_p
             f"陶英,{BRANCH},正式,否,\n"
             f"钱七,{BRANCH},预备,是,不存在的人\n"
             f"孙八,{BRANCH},正式,是,陶英\n"          # on the file's roster
-            f"周九,{BRANCH},正式,是,党员第二党支部0\n")  # another branch's member
+            f"周九,{BRANCH},正式,是,党员第二党支部0\n"  # another branch's member
+            f"吴十,{BRANCH},正式,是,江春\n")          # the 党总支's 书记 in the tree, not on a roster: no hint (review)
     result = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", rows))], env={"COLUMNS": "300"})
     assert result.exit_code == 0, result.output
     said = result.stdout.splitlines()
-    assert said[0] == "党员：新增 4 条，更新 0 条，未变 0 条。"
+    assert said[0] == "党员：新增 5 条，更新 0 条，未变 0 条。"
     assert said[1:] == [f"提示：m.csv 第3行「联系人」列：「不存在的人」不在「{BRANCH}」的花名册上；挂钩联系人一般是本支部的支委，请核对",
                         f"提示：m.csv 第5行「联系人」列：「党员第二党支部0」不在「{BRANCH}」的花名册上；挂钩联系人一般是本支部的支委，请核对"]
     # On the stored roster since: read again, nothing to say about 孙八's.

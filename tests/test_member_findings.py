@@ -148,6 +148,11 @@ def test_taking_part_or_paying_in_the_month_still_open_ends_a_run(rules):
     # A meeting this month with a list that leaves them out ends nothing.
     absent = _watch(rules, _monthly(range(1, 7), "张三、李四") + _monthly(range(7, 12), "李四"), "2026-11-27")
     assert absent[("absence_watch", "张三")].status == "due"
+    # Nor does an exemption from the 28th, looked at on the 27th (review): it had not begun.
+    exempt = ZHANG._replace(exemptions=((date(2026, 11, 28), date(2027, 2, 28)),))
+    runs = watch_runs([exempt], _monthly(range(1, 7), "张三、李四") + _monthly(range(7, 12), "李四"), {}, set(),
+                      date(2026, 11, 27), date(2025, 1, 1))
+    assert [(r.what, r.running) for r in runs] == [("absence", True)]
 
 
 BRANCH_PATH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -428,7 +433,7 @@ def test_dues_and_meetings_count_in_a_past_view_only_once_paid_held_and_entered(
     assert paid("2026-08-15") != "met"                                  # paid on 11-20: not yet on 08-15
     assert paid("2026-11-25", datetime(2026, 11, 19, 18, 0, tzinfo=TZ)) != "met"     # nor known on 11-19
     # A supervision run of August does not count it either: July stays an open item.
-    result = supervise(town, rules, MATUN, "2026-08", date(2026, 8, 26))
+    result = supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
     assert any((i.obligation, i.member, i.period) == ("dues", payer, "2026-07") for i in result.ledger)
     # The watch as of 15 August shows what was paid and attended by then, not later.
     row = next(r for r in membership.member_watch(town, MATUN, date(2026, 8, 15)) if r.member == payer)

@@ -345,10 +345,10 @@ def _runs_by_definition(member, records, paid, since, last):
         # A month without a listed meeting, in which the member neither took part nor was exempt, is the branch's gap.
         found.append(("absence", runs(lambda i: i in listed and i not in there and i not in exempt,
                                       lambda i: i not in listed and i not in there and i not in exempt,
-                                      lambda i: i in there or i in exempt)))
+                                      lambda i: i in there)))
     if paid is not None:
         months = {int(k[:4]) * 12 + int(k[5:7]) - 1 for k in paid}
-        found.append(("dues", runs(lambda i: i not in months and i not in exempt, good=lambda i: i in months or i in exempt)))
+        found.append(("dues", runs(lambda i: i not in months and i not in exempt, good=lambda i: i in months)))
     return found
 
 

@@ -988,6 +988,10 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
 
     assert run_dict(later, [])["record_marks"] == [{"org": BRANCH, "unsigned": 0, "incomplete_evidence": 1},
                                                   {"org": other, "unsigned": 1, "incomplete_evidence": 1}]
+    # Two full members came on 10 November: seven since, but November began with five, and its 支委会 is not owed (review).
+    arrivals = "姓名,党组织,类别,转入日期\n" + "\n".join(f"新来{i},{other},正式,2026-11-10" for i in range(2))
+    importing.import_members(busy_town, write_csv(tmp_path / "arrivals.csv", arrivals))
+    assert supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28)).record_marks[other] == (1, 1)
 
 
 def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_done_by_its_end(busy_town: Store, rules, tmp_path: Path):

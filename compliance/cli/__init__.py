@@ -290,7 +290,7 @@ def _as_of_option(value: str | None) -> date:
     if day is None:
         return today
     if day > today:
-        raise InputError(f"--as-of：值「{value}」晚于今天（{today.isoformat()}）：以后的期限尚未到来，无法判断是否完成；"
+        raise InputError(f"--as-of：值「{value}」晚于今天（{today.isoformat()}）：以后的事尚未发生，无法据此判断；"
                          "要看今后各期的安排，用 status --year 或 calendar")
     return day
 

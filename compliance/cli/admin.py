@@ -43,7 +43,8 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="шо
         require_read(store, actor, path)
     rows = [admin_report.version_dict(v, paths[v["org_id"]], _rules()) for v in shown]
     if fmt is Format.table:
-        admin_report.print_versions(console, rows)
+        restored = {v["version"] - 1 for v in shown if str(v.get("source") or "").startswith("restore:")}
+        admin_report.print_versions(console, rows, restored)
     else:
         emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS)
 

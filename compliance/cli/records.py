@@ -18,6 +18,7 @@ from compliance.cli import (
 from compliance.access import default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
+from compliance.orgs import OrgRow
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
 from compliance.report.findings import (JSON_END, binary_out, csv_encoder, json_encoder, print_counts, write_csv_bytes,
@@ -148,7 +149,7 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
     _report_import("记录", result)
     if result.voided:
         shown = "、".join(map(str, result.voided[:10])) + (f" 等{len(result.voided)}条" if len(result.voided) > 10 else "")
-        console.print(f"注意：文件中有与已作废的记录 {shown} 相同的行，这些记录仍为作废、不计入完成情况；"
+        console.print(f"注意：文件中有已作废的记录 {shown} 的行（党组织、类型、日期、党小组、党员、主题相同），这些记录仍为作废、不计入完成情况；"
                       "如是误作废，请用 compliance record restore 编号 --reason 原因 恢复", style="yellow", markup=False, soft_wrap=True)
     if result.overrode:
         # A correction (with its reason) is replaced by the file's older content without a word otherwise.
@@ -172,8 +173,9 @@ IMPORT_NOTES_LIMIT = 2000
 
 def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record; at most `PROBLEMS_SHOWN`, then how many more."""
+    orgs = _Orgs(store)
     found = [(alone.record, note) for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())
-             for note in _alone_notes(alone, store) if alone.record is not None]
+             for note in _alone_notes(alone, orgs) if alone.record is not None]
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
     paths = store.org_paths({record.org_id for record, _ in found})
     notes = []
@@ -227,23 +229,35 @@ def log(
             console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
-def _fixed_days(store: store_mod.Store, f: tracking.Finding) -> str:
+class _Orgs(dict):
+    """Organization id -> (its row, its catalog's name), each read once: an import's notes name hundreds of organizations."""
+
+    def __init__(self, store: store_mod.Store):
+        super().__init__()
+        self.store = store
+
+    def __missing__(self, org_id: int) -> tuple[OrgRow, str]:
+        path = self.store.org_path(org_id)
+        index = self.store.index_around(path)
+        org = index.resolve(path)
+        found = self[org_id] = (org, index.catalog_of(org, tracking.default_catalog(self.store)))
+        return found
+
+
+def _fixed_days(orgs: _Orgs, f: tracking.Finding) -> str:
     """Return the days of the month an obligation held on fixed days is held (10日、20日, and the shift to a working day where the rule has it), "" for another."""
-    path = store.org_path(f.org_id)
-    index = store.index_around(path)
-    catalog = _rules().catalogs.get(index.catalog_of(index.resolve(path), tracking.default_catalog(store)))
+    catalog = _rules().catalogs.get(orgs[f.org_id][1])
     ob = catalog.obligation(f.obligation) if catalog is not None else None
     if ob is None or not ob.days:
         return ""
     return "、".join(f"{d}日" for d in ob.days) + ("，遇休息日顺延至下一个工作日" if ob.shift_to_workday else "")
 
 
-def _not_owed_words(store: store_mod.Store, record: tracking.Record) -> str:
+def _not_owed_words(orgs: _Orgs, record: tracking.Record) -> str:
     """Say why an organization owes no record of this kind: a branch without a committee (and why), without party groups, or of a type that owes none."""
     rules = _rules()
     name = rules.kind_name(record.kind)
-    path = store.org_path(record.org_id)
-    org = store.index_around(path).resolve(path)
+    org = orgs[record.org_id][0]
     kept = "这条记录只作留存，不计入任何一项完成情况"
     needs_committee = [ob for catalog in rules.catalogs.values() for ob in catalog.every_obligation()
                        if (ob.counts or ob.slug) == record.kind]
@@ -269,7 +283,7 @@ def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRe
     the same meeting entered twice."""
     if alone is None:
         alone = tracking.record_alone(store, _rules(), record_id, store.today())
-    notes = _alone_notes(alone, store)
+    notes = _alone_notes(alone, _Orgs(store))
     r = alone.record
     if r is not None:
         twins = [v for v in store.org_records(r.org_id, r.kind, r.held_on) if v["held_on"] == r.held_on and v["record_id"] != r.id
@@ -293,7 +307,7 @@ def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None],
     return {(f.obligation, f.period, f.group or f.member): _named(f) for f in alone.findings if f.status == "met"}
 
 
-def _alone_notes(alone: tracking.AloneRecord, store: store_mod.Store) -> list[str]:
+def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
     """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags."""
     from compliance.report.labels import flag_text, quorum_words
 
@@ -314,7 +328,7 @@ def _alone_notes(alone: tracking.AloneRecord, store: store_mod.Store) -> list[st
             if "no_quorum" in why and (short := alone.short_of.get((f.obligation, f.period))) is not None:
                 present, due, roster, share = short
                 asides.append(f"实到 {present} 人，{'未填应到，按花名册正式党员' if roster else '应到'} {due} 人，须{quorum_words(share)}")
-            if "wrong_date" in why and (days := _fixed_days(store, f)):
+            if "wrong_date" in why and (days := _fixed_days(orgs, f)):
                 # Which occurrence was named is the nearest; the secretary needs the rule's days.
                 asides.append(f"{f.name}为每月{days}")
             if also:
@@ -324,7 +338,7 @@ def _alone_notes(alone: tracking.AloneRecord, store: store_mod.Store) -> list[st
         member, owed = alone.not_mobile
         notes.append(f"注意：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
     if alone.not_owed and alone.record is not None:
-        notes.append(_not_owed_words(store, alone.record))
+        notes.append(_not_owed_words(orgs, alone.record))
     if alone.alone_in_talk:
         notes.append(f"提示：未填写谈话对象（--counterpart），这次谈心谈话只计入「{alone.alone_in_talk}」本人")
     if alone.expected_unlike_roster:

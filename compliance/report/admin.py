@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Collection, Iterable
 
 from rich.console import Console
 from rich.markup import escape
@@ -120,10 +120,11 @@ def audit_touches(row: dict[str, Any], root: str) -> bool:
     return any(p == root or p.startswith(root + "/") for p in paths)
 
 
-def print_versions(console: Console, rows: list[dict[str, Any]]) -> None:
+def print_versions(console: Console, rows: list[dict[str, Any]], restored: Collection[int] = ()) -> None:
+    """Print a record's versions; those of `restored` (version numbers) were voided and later brought back (`record restore`)."""
     table = titled_table(f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", ("版本", "日期", "应到/实到", "主题", "状态", "录入日期", "录入时间"), lines=True)
     for r in rows:
-        state = (f"已作废：{r['void']}" + ("（后已恢复）" if r["superseded"] else "")) if r["void"] else ("已被更正" if r["superseded"] else "当前")
+        state = (f"已作废：{r['void']}" + ("（后已恢复）" if r["version"] in restored else "")) if r["void"] else ("已被更正" if r["superseded"] else "当前")
         counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
         table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["entered_on"], r["recorded_at"][:19].replace("T", " "))
     console.print(table)

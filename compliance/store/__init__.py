@@ -223,12 +223,14 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         o = ORG.c
 
         def named(conn: Any) -> tuple[OrgRow | None, list[OrgRow]]:
-            match = or_(o.code == text, o.path == text, o.name == text)
-            if text.isascii():
-                match = or_(match, func.upper(o.code) == text.upper())     # a code typed in the other case
-            if "/" in text:
-                match = or_(match, o.path.like("%/" + like_escape(text), escape="\\"))
-            rows = _org_rows(conn, match)
+            rows: list[OrgRow] = []
+            for variant in dict.fromkeys((text, OrgIndex.slashed(text))):     # as typed, then with ／ read as /
+                match = or_(o.code == variant, o.path == variant, o.name == variant)
+                if "/" in variant:
+                    match = or_(match, o.path.like("%/" + like_escape(variant), escape="\\"))
+                rows += _org_rows(conn, match)
+            if not rows and text.isascii():
+                rows = _org_rows(conn, func.upper(o.code) == text.upper())     # a code typed in the other case: no index serves it
             found = OrgIndex(rows).find(text)
             return (found if isinstance(found, OrgRow) else None), rows
 

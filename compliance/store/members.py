@@ -181,15 +181,15 @@ class MemberQueries:
                 found.update((m, month) for m, month in conn.execute(query))
         return found & set(keys)
 
-    def full_members_within(self, org_ids: Iterable[int], first: date, last: date) -> dict[int, int]:
-        """Return, of each of `org_ids` with any, how many full members (正式) were on its roster on some day from `first` to `last`."""
+    def full_members_on(self, org_ids: Iterable[int], day: date) -> dict[int, int]:
+        """Return, of each of `org_ids` with any, how many full members (正式) were on its roster on `day`."""
         m = MEMBER.c
         found: dict[int, int] = {}
         with self.engine.connect() as conn:
             for chunk in chunks(sorted(set(org_ids))):
                 query = (select(m.org_id, func.count()).where(m.org_id.in_(chunk), m.status == "正式",
-                                                               or_(m.arrived_on.is_(None), m.arrived_on <= last),
-                                                               or_(m.left_on.is_(None), m.left_on > first))
+                                                               or_(m.arrived_on.is_(None), m.arrived_on <= day),
+                                                               or_(m.left_on.is_(None), m.left_on > day))
                          .group_by(m.org_id))
                 found.update((org_id, n) for org_id, n in conn.execute(query))
         return found
