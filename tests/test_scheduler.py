@@ -884,3 +884,25 @@ def test_a_branch_is_refused_as_a_supervision_jobs_scope(town: Store):
         assert jobs.jobs() == []
     finally:
         jobs.close()
+
+
+def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, town: Store):
+    """A job scheduled for one branch before such scopes were refused fails every month: scheduler jobs says so (review)."""
+    from apscheduler.triggers.cron import CronTrigger
+
+    from compliance.cli import app
+    from compliance.schedule import supervision_job
+
+    path = "图河镇党委/朱庄村党总支/第一党支部"
+    jobs = JobBook(town, clock=lambda: at("2026-11-20T12:00"))
+    try:
+        jobs.add_supervision(TOWN)
+        jobs.scheduler.add_job(supervision_job, CronTrigger(day=25, hour=9, timezone=TZ), args=[path], kwargs={"out": None},
+                               id=f"supervision:{path}", name=f"{path} 每月督查")
+    finally:
+        jobs.close()
+    listed = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})
+    assert listed.exit_code == 0, listed.output
+    said = [line for line in listed.stdout.splitlines() if line.startswith("注意")]
+    assert said == [f"注意：任务 supervision:{path} 督查的「{path}」是党支部，每次运行都会被拒绝；请删除"
+                    f"（compliance scheduler remove supervision:{path}），并为其上级党组织添加督查任务"], listed.output

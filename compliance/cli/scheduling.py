@@ -12,6 +12,7 @@ from compliance import tracking
 from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
 from compliance.cli import FORMAT_OPTION, Format, _rules, app, console, fails_cleanly, make_folder, session, workdays_notice
 from compliance.errors import InputError, os_reason
+from compliance.orgs import OrgRow
 
 scheduler_app = typer.Typer(help="调度器：每月25日督查、每日提醒。", no_args_is_help=True)
 outbox_app = typer.Typer(help="提醒发件箱：查看、重发。", no_args_is_help=True)
@@ -51,8 +52,9 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
     finally:
         book.close()
     # A user of one township or branch sees the jobs that supervise it or what is below it: not another township's.
-    rows = [{k: v for k, v in r.items() if k != "scope"} for r in rows
-            if r["scope"] is None or actor.covers(r["scope"]) or (actor.scope or "").startswith(r["scope"] + "/")]
+    scoped = [r for r in rows if r["scope"] is None or actor.covers(r["scope"]) or (actor.scope or "").startswith(r["scope"] + "/")]
+    rows = [{k: v for k, v in r.items() if k != "scope"} for r in scoped]
+    scoped = [r for r in scoped if r["scope"] is not None]
     holder, beat = store.lease_holder()
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录"})
@@ -62,6 +64,13 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
                       "每日提醒：compliance scheduler add-reminders（县用户）", markup=False)
     for r in rows:
         console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}", soft_wrap=True)
+    for r in scoped:
+        # Added before a branch was refused as a supervision's scope: each of its runs is refused now.
+        found = store.index_around(r["scope"]).find(r["scope"])
+        if isinstance(found, OrgRow) and found.type == "党支部":
+            console.print(f"注意：任务 {r['id']} 督查的「{r['scope']}」是党支部，每次运行都会被拒绝；请删除"
+                          f"（compliance scheduler remove {r['id']}），并为其上级党组织添加督查任务", style="yellow", markup=False,
+                          soft_wrap=True)
     if holder:
         from compliance.schedule import LEASE_TTL
         from compliance.store import TZ
