@@ -8,7 +8,9 @@ the previous one superseded; a withdrawal sets `voided_at` and keeps the row.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -287,3 +289,78 @@ class DuesVersion(SQLModel, table=True):
     superseded_at: datetime         # when they were corrected or withdrawn
     change: str = Field(max_length=16)      # correct, void
     reason: str = Field(max_length=400)
+
+
+# The store queries plain SQLAlchemy Core copies of these tables (`compliance.store.tables`),
+# generated from them here, so that a command starts without importing SQLModel and pydantic.
+TABLES_HEADER = '''"""The tables of `compliance.model` as plain SQLAlchemy Core, which the store queries. Generated: do not edit.
+
+Regenerate after changing a model: python -m compliance.model > compliance/store/tables.py
+(tests/test_tables.py checks that this file is what that prints, and that its tables are the
+models' on SQLite and PostgreSQL: the same DDL, defaults and conversions). The commands query
+these rather than the models' own tables so that they start without importing SQLModel and
+pydantic: 0.2 s of every command's start. Creating and upgrading the schema (alembic) uses the
+models.
+"""
+
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table, UniqueConstraint
+
+from compliance.store.coltypes import UTCDateTime
+
+METADATA = MetaData(naming_convention={naming})
+'''
+
+
+def _q(value: Any) -> str:
+    """Return `value` as Python source, text in double quotes as the project writes it."""
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) else repr(value)
+
+
+def _core_name(cls_name: str) -> str:
+    """Return the Core table's name in `compliance.store.tables` for a model class: Org -> ORG, AuditEntry -> AUDIT_ENTRY."""
+    return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(cls_name)).upper()
+
+
+def _core_type(column: Any) -> str:
+    kind = column.type
+    if type(kind).__name__ == "AutoString":
+        return f"String({kind.impl.length})" if kind.impl.length is not None else "String()"
+    if type(kind).__name__ == "UTCDateTime" or type(kind).__module__.startswith("sqlalchemy."):
+        return repr(kind)
+    raise TypeError(f"{column.table.name}.{column.name}: no Core rendering for {kind!r}")
+
+
+def core_tables_source() -> str:
+    """Return the source of `compliance.store.tables`: every model's table as SQLAlchemy Core, in the models' order."""
+    out = [TABLES_HEADER.replace("{naming}", "{" + ", ".join(f"{_q(k)}: {_q(v)}" for k, v in SQLModel.metadata.naming_convention.items()) + "}")]
+    for mapper in sorted(SQLModel._sa_registry.mappers, key=lambda m: list(globals()).index(m.class_.__name__)):
+        cls, table = mapper.class_, mapper.class_.__table__
+        lines = []
+        for column in table.columns:
+            args = [_q(column.name), _core_type(column)]
+            args += [f"ForeignKey({_q(fk.target_fullname)})" for fk in column.foreign_keys]
+            if column.primary_key:
+                args.append("primary_key=True")
+            else:
+                args.append(f"nullable={column.nullable}")
+            if column.unique:
+                args.append("unique=True")
+            if column.index:
+                args.append("index=True")
+            if column.default is not None:
+                args.append(f"default={_q(column.default.arg)}")
+            lines.append(f"Column({', '.join(args)})")
+        for constraint in sorted(table.constraints, key=lambda c: c.name or ""):
+            if type(constraint).__name__ == "UniqueConstraint" and not constraint._column_flag:
+                lines.append(f"UniqueConstraint({', '.join(_q(c.name) for c in constraint.columns)}, name={_q(constraint.name)})")
+        for index in sorted(table.indexes, key=lambda i: i.name or ""):
+            if not index._column_flag:
+                unique = ", unique=True" if index.unique else ""
+                lines.append(f"Index({_q(index.name)}, {', '.join(_q(c.name) for c in index.columns)}{unique})")
+        body = "".join(f"    {line},\n" for line in lines)
+        out.append(f"\n{_core_name(cls.__name__)} = Table(\n    {_q(table.name)},\n    METADATA,\n{body})\n")
+    return "".join(out)
+
+
+if __name__ == "__main__":
+    print(core_tables_source(), end="")

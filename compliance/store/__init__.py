@@ -17,7 +17,7 @@ import platformdirs
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, make_url, or_, select, text, update
 from sqlalchemy.exc import ArgumentError, DatabaseError as DriverError, SQLAlchemyError
 
-from compliance import model
+from compliance.store import tables
 from compliance.errors import DatabaseError, NotFound, db_reason
 from compliance.orgs import MemberRow, OrgIndex, OrgRow
 from compliance.store.audit import AUDIT, LOCAL_ADMIN, AuditQueries
@@ -34,12 +34,12 @@ MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
 HEAD_REVISION = "0011"
-ORG = model.Org.__table__
-AUDIT_HEAD = model.AuditHead.__table__
-MEMBER = model.Member.__table__
+ORG = tables.ORG
+AUDIT_HEAD = tables.AUDIT_HEAD
+MEMBER = tables.MEMBER
 MEMBER_CHUNK = 20_000
-RECORD = model.Record.__table__
-SETTING = model.Setting.__table__
+RECORD = tables.RECORD
+SETTING = tables.SETTING
 
 # The columns a re-import compares: a change in any of them makes a new version.
 RECORD_CONTENT = (

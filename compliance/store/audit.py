@@ -16,10 +16,10 @@ from typing import Any, Callable, Iterator
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
-from compliance import model
+from compliance.store import tables
 
-AUDIT = model.AuditEntry.__table__
-HEAD = model.AuditHead.__table__
+AUDIT = tables.AUDIT_ENTRY
+HEAD = tables.AUDIT_HEAD
 GENESIS = "0" * 64
 LOCAL_ADMIN = "本地管理员"
 

@@ -8,18 +8,18 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
-from compliance import model
+from compliance.store import tables
 from compliance.store.scope import exemptions_in_force
 from compliance.store.sql import IN_LIMIT, chunks, insert_counting_new
 
-EXEMPTION = model.MemberExemption.__table__
-AUDIT = model.AuditEntry.__table__
+EXEMPTION = tables.MEMBER_EXEMPTION
+AUDIT = tables.AUDIT_ENTRY
 # The 离开原因 of the row a transfer left on the other roster when it was undone: never on it; taken
 # again by a later transfer there.
 UNDONE_TRANSFER = "撤销转接"
-MEMBER = model.Member.__table__
-DUES = model.DuesPayment.__table__
-DUES_VERSION = model.DuesVersion.__table__
+MEMBER = tables.MEMBER
+DUES = tables.DUES_PAYMENT
+DUES_VERSION = tables.DUES_VERSION
 DUES_CHUNK = 20_000
 
 

@@ -8,13 +8,13 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select, tuple_, update
 
-from compliance import model
+from compliance.store import tables
 from compliance.errors import DatabaseError, InputError, NotFound
 from compliance.store.sql import Columns, chunks, reserve_ids
 from compliance.store.timezone import TZ
 
-RECORD = model.Record.__table__
-MEMBER = model.Member.__table__
+RECORD = tables.RECORD
+MEMBER = tables.MEMBER
 CONTENT = (
     "org_id", "kind", "held_on", "member_id", "group_name", "expected", "present", "topic", "recorder", "lecturer",
     "secretary_signed", "recorder_signed", "attendees", "excused", "counterpart", "hours", "photos",

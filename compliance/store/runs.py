@@ -12,17 +12,17 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Ty
 
 from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, select, update
 
-from compliance import model
+from compliance.store import tables
 from compliance.evaluate import Finding
 from compliance.report.labels import STATUS_LABELS
 from compliance.store.scope import BATCH, Days, in_scope
 from compliance.store.sql import IN_LIMIT, Columns, chunks
 
-DEDUCTION = model.Deduction.__table__
-RUN = model.SupervisionRun.__table__
-RUN_FINDING = model.RunFinding.__table__
-RECTIFICATION = model.Rectification.__table__
-ORG = model.Org.__table__
+DEDUCTION = tables.DEDUCTION
+RUN = tables.SUPERVISION_RUN
+RUN_FINDING = tables.RUN_FINDING
+RECTIFICATION = tables.RECTIFICATION
+ORG = tables.ORG
 
 
 MADE_GOOD_NOTE = "已补录有效记录，督查自动销号"

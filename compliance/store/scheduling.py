@@ -8,11 +8,11 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine, and_, or_, select, update
 
-from compliance import model
+from compliance.store import tables
 from compliance.store.sql import insert_counting_new
 
-LEASE = model.SchedulerLease.__table__
-OUTBOX = model.OutboxMessage.__table__
+LEASE = tables.SCHEDULER_LEASE
+OUTBOX = tables.OUTBOX_MESSAGE
 
 
 @dataclass(frozen=True)

@@ -14,18 +14,18 @@ from typing import Any, Callable, Collection, Generic, Iterable, Iterator, Named
 
 from sqlalchemy import Engine, and_, case, func, or_, select, union_all
 
-from compliance import model
+from compliance.store import tables
 from compliance.evaluate import Record as EvalRecord
 from compliance.orgs import MemberRow
 from compliance.store.sql import IN_LIMIT
 from compliance.store.timezone import TZ
 
-RECORD = model.Record.__table__
-ORG = model.Org.__table__
-MEMBER = model.Member.__table__
-EXEMPTION = model.MemberExemption.__table__
-DUES = model.DuesPayment.__table__
-DUES_VERSION = model.DuesVersion.__table__
+RECORD = tables.RECORD
+ORG = tables.ORG
+MEMBER = tables.MEMBER
+EXEMPTION = tables.MEMBER_EXEMPTION
+DUES = tables.DUES_PAYMENT
+DUES_VERSION = tables.DUES_VERSION
 BATCH = 10000
 
 

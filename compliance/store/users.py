@@ -8,9 +8,9 @@ from typing import Any, Callable
 
 from sqlalchemy import Engine, func, insert, select
 
-from compliance import model
+from compliance.store import tables
 
-USER = model.User.__table__
+USER = tables.USER
 
 
 @dataclass(frozen=True)
