@@ -955,7 +955,7 @@ def _wire(row: dict[str, Any]) -> tuple[Any, ...]:
     An entry time from a file is noon of its entry day in Asia/Shanghai (`_RecordContext.noon`): the day stands for it.
     """
     first = row.get("first_recorded_at")
-    return (*_plain_values(row), row["held_on"].toordinal(), None if first is None else first.date().toordinal())
+    return (*_plain_values(row), row["held_on"].toordinal(), None if first is None else first.toordinal())
 
 
 @lru_cache(maxsize=4096)

@@ -477,6 +477,15 @@ def test_a_small_member_file_reads_the_stored_members_of_the_organizations_it_na
     ("张三，李四;王五；赵六,钱七", ["张三", "李四", "王五", "赵六", "钱七"]),
     ("张三 李四\t王五\u3000赵六", ["张三", "李四", "王五", "赵六"]),
     ("张三、 李四", ["张三", "李四"]),
+    # Each separator alone beside 、 (the common list is told apart by a scan for each).
+    ("张三、李四,王五", ["张三", "李四", "王五"]),
+    ("张三、李四，王五", ["张三", "李四", "王五"]),
+    ("张三、李四;王五", ["张三", "李四", "王五"]),
+    ("张三、李四；王五", ["张三", "李四", "王五"]),
+    ("张三、李四 王五", ["张三", "李四", "王五"]),
+    ("张三、李四\u3000王五", ["张三", "李四", "王五"]),
+    ("张三、李四\n王五", ["张三", "李四", "王五"]),
+    ("张三、李四\x85王五", ["张三", "李四", "王五"]),
 ])
 def test_split_names_reads_every_separator_and_names_each_member_once(text, names):
     from compliance.tabular import split_names
