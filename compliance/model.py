@@ -1,7 +1,9 @@
-"""SQLModel tables: the only place that defines them.
+"""SQLModel tables: the only hand-written definition of them.
 
-Instants are aware datetimes; SQLModel stores them in UTC and returns them in UTC, and the
-store converts them back to Asia/Shanghai.
+The store queries plain SQLAlchemy Core copies, generated from these (`compliance.store.tables`:
+`python -m compliance.model` writes it after a model changes, beside the Alembic migration).
+Instants are aware datetimes; their column type (`UTCDateTime`) stores them in UTC and returns
+them in UTC, and the store converts them back to Asia/Shanghai.
 Records are never deleted: a changed re-import or a correction adds a version row and marks
 the previous one superseded; a withdrawal sets `voided_at` and keeps the row.
 """
@@ -10,6 +12,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Index, UniqueConstraint
@@ -295,12 +298,12 @@ class DuesVersion(SQLModel, table=True):
 # generated from them here, so that a command starts without importing SQLModel and pydantic.
 TABLES_HEADER = '''"""The tables of `compliance.model` as plain SQLAlchemy Core, which the store queries. Generated: do not edit.
 
-Regenerate after changing a model: python -m compliance.model > compliance/store/tables.py
-(tests/test_tables.py checks that this file is what that prints, and that its tables are the
-models' on SQLite and PostgreSQL: the same DDL, defaults and conversions). The commands query
-these rather than the models' own tables so that they start without importing SQLModel and
-pydantic: 0.2 s of every command's start. Creating and upgrading the schema (alembic) uses the
-models.
+Regenerate after changing a model: python -m compliance.model (tests/test_tables.py checks that
+this file is what that writes, and that its tables are the models' on SQLite and PostgreSQL:
+the same DDL, defaults and conversions). The commands query these rather than the models' own
+tables so that they start without importing SQLModel and building the models with it: 0.2 s of
+every command's start. Alembic's env.py loads the models (to compare a migration with them); the
+migrations carry their own DDL.
 """
 
 from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table, UniqueConstraint
@@ -321,13 +324,32 @@ def _core_name(cls_name: str) -> str:
     return "".join(f"_{c}" if c.isupper() and i else c for i, c in enumerate(cls_name)).upper()
 
 
+# The column types `TABLES_HEADER` imports, written as their repr gives them.
+_CORE_TYPES = {"Boolean", "Date", "Float", "Integer", "UTCDateTime"}
+
+
 def _core_type(column: Any) -> str:
+    """Return the source of a column's type in the Core copy; TypeError for one the copy's header does not import."""
     kind = column.type
     if type(kind).__name__ == "AutoString":
         return f"String({kind.impl.length})" if kind.impl.length is not None else "String()"
-    if type(kind).__name__ == "UTCDateTime" or type(kind).__module__.startswith("sqlalchemy."):
+    if type(kind).__name__ in _CORE_TYPES and repr(kind) == f"{type(kind).__name__}()":
         return repr(kind)
-    raise TypeError(f"{column.table.name}.{column.name}: no Core rendering for {kind!r}")
+    raise TypeError(f"{column.table.name}.{column.name}: {kind!r} is not among the types compliance.store.tables imports")
+
+
+def _unwritten(column: Any) -> str | None:
+    """Return what of a column's settings the Core copy would leave out, if anything."""
+    if column.key != column.name:
+        return f"key {column.key!r}"
+    for setting in ("onupdate", "server_default", "server_onupdate", "comment"):
+        if getattr(column, setting) is not None:
+            return setting
+    if column.default is not None and not column.default.is_scalar:
+        return f"default {column.default!r}"
+    if column.autoincrement != "auto":
+        return "autoincrement"
+    return None
 
 
 def core_tables_source() -> str:
@@ -337,6 +359,8 @@ def core_tables_source() -> str:
         cls, table = mapper.class_, mapper.class_.__table__
         lines = []
         for column in table.columns:
+            if (left_out := _unwritten(column)) is not None:
+                raise TypeError(f"{table.name}.{column.name}: the Core copy does not write its {left_out}")
             args = [_q(column.name), _core_type(column)]
             args += [f"ForeignKey({_q(fk.target_fullname)})" for fk in column.foreign_keys]
             if column.primary_key:
@@ -362,5 +386,8 @@ def core_tables_source() -> str:
     return "".join(out)
 
 
+TABLES_FILE = Path(__file__).parent / "store" / "tables.py"
+
 if __name__ == "__main__":
-    print(core_tables_source(), end="")
+    TABLES_FILE.write_text(core_tables_source(), encoding="utf-8")
+    print(f"wrote {TABLES_FILE}")

@@ -397,3 +397,20 @@ def test_a_chunk_that_cannot_be_pickled_stops_the_import_with_one_line():
     with pytest.raises(ComplianceError, match="检查数据时出错：ValueError"):
         with pipeline.checked_chunks(range(4), check, 2, ahead=True) as chunks:
             list(chunks)
+
+
+def test_an_error_that_will_not_pickle_reaches_the_parent_as_its_text():
+    from compliance import pipeline
+    from compliance.errors import ComplianceError
+
+    if not pipeline.can_fork():
+        pytest.skip("workers are forked on Linux only")
+
+    def check(chunk: list[int], spare: bool) -> list[int]:
+        error = ComplianceError("第3行：坏数据")
+        error.me = error          # refers to itself: no pickle without the memo
+        raise error
+
+    with pytest.raises(ComplianceError, match="第3行：坏数据"):
+        with pipeline.checked_chunks(range(4), check, 2, ahead=True) as chunks:
+            list(chunks)

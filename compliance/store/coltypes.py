@@ -2,7 +2,7 @@
 
 `UTCDateTime` behaves as SQLModel's own (`sqlmodel.sql.sqltypes.UTCDateTime`, which the models in
 `compliance.model` use for every `datetime` field): that class cannot be imported without
-importing SQLModel and pydantic, which the commands no longer load (see `compliance.store.tables`).
+importing SQLModel, which the commands no longer load (see `compliance.store.tables`).
 tests/test_tables.py checks that the two bind and return the same values.
 """
 

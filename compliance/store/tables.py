@@ -1,11 +1,11 @@
 """The tables of `compliance.model` as plain SQLAlchemy Core, which the store queries. Generated: do not edit.
 
-Regenerate after changing a model: python -m compliance.model > compliance/store/tables.py
-(tests/test_tables.py checks that this file is what that prints, and that its tables are the
-models' on SQLite and PostgreSQL: the same DDL, defaults and conversions). The commands query
-these rather than the models' own tables so that they start without importing SQLModel and
-pydantic: 0.2 s of every command's start. Creating and upgrading the schema (alembic) uses the
-models.
+Regenerate after changing a model: python -m compliance.model (tests/test_tables.py checks that
+this file is what that writes, and that its tables are the models' on SQLite and PostgreSQL:
+the same DDL, defaults and conversions). The commands query these rather than the models' own
+tables so that they start without importing SQLModel and building the models with it: 0.2 s of
+every command's start. Alembic's env.py loads the models (to compare a migration with them); the
+migrations carry their own DDL.
 """
 
 from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Index, Integer, MetaData, String, Table, UniqueConstraint
