@@ -295,7 +295,7 @@ class DuesVersion(SQLModel, table=True):
 
 
 # The store queries plain SQLAlchemy Core copies of these tables (`compliance.store.tables`),
-# generated from them here, so that a command starts without importing SQLModel and pydantic.
+# generated from them here, so that a command starts without importing SQLModel and building the models.
 TABLES_HEADER = '''"""The tables of `compliance.model` as plain SQLAlchemy Core, which the store queries. Generated: do not edit.
 
 Regenerate after changing a model: python -m compliance.model (tests/test_tables.py checks that
