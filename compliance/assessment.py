@@ -111,6 +111,11 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     branches = [o for o in branches if o.id in sheets]
     if not branches:
         raise NotFound("；".join(warnings))
+    # A branch whose roster is empty owes nothing per member: scored on its meetings alone, it
+    # ranked first (优秀) with nothing done. Most likely its roster was never imported.
+    staffed = store.on_roster_between([o.id for o in branches], first, min(last, day))
+    warnings += [f"「{o.path}」花名册上没有党员（考核周期 {period} 内）：涉及党员的事项（党员大会人数、民主评议、党费等）无从考核，"
+                 "得分偏高，不宜评定等次；请先导入花名册（compliance member import）" for o in branches if o.id not in staffed]
     manual: dict[int, list[Deduction]] = defaultdict(list)
     own: dict[int, list[Deduction]] = defaultdict(list)
     vetoes: dict[int, list[str]] = defaultdict(list)

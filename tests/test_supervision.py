@@ -326,6 +326,27 @@ def test_scores_use_findings_manual_deductions_and_vetoes(busy_town: Store, rule
         add_deduction(busy_town, rules, BRANCH, "village-2020", "九.9", None, "2026-Q3", 1, "无此条目")
 
 
+def test_a_branch_with_an_empty_roster_is_scored_with_a_warning(busy_town: Store, rules, tmp_path: Path):
+    """A branch with no members and no records scored 99 (优秀) and ranked first, with nothing said."""
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "new.csv", """
+        名称,上级,类型,代码,成立日期,启用日期,书记
+        新村党支部,图河镇党委,党支部,XC,2026-01-01,2026-01-01,王五
+    """))
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    assert "图河镇党委/新村党支部" in {s.org for s in scores}          # still scored: its meetings count
+    empty = [w for w in warnings if "花名册上没有党员" in w]
+    assert len(empty) == 1 and empty[0].startswith("「图河镇党委/新村党支部」") and "member import" in empty[0]
+    # A branch whose members all left before the period is empty in it too; one that had members then is not.
+    importing.import_members(busy_town, write_csv(tmp_path / "m.csv", """
+        姓名,党组织,类别,离开日期,离开原因
+        赵一,图河镇党委/新村党支部,正式,2026-06-30,转出
+    """))
+    _, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    assert sum("新村党支部」花名册上没有党员" in w for w in warnings) == 1
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026-H1", as_of=date(2026, 7, 10))
+    assert "图河镇党委/新村党支部" in {s.org for s in scores} and not [w for w in warnings if "新村党支部」花名册上没有党员" in w]
+
+
 def test_a_deduction_on_an_organization_that_is_not_scored_is_refused(busy_town: Store, rules):
     for ref, kind in (("图河镇党委", "乡镇党委"), ("ZZ", "党总支")):
         with pytest.raises(InputError, match=f"是{kind}；考核只给党支部评分，扣分请记在党支部上"):

@@ -194,6 +194,18 @@ class MemberQueries:
                 found.update((org_id, n) for org_id, n in conn.execute(query))
         return found
 
+    def on_roster_between(self, org_ids: Iterable[int], first: date, last: date) -> set[int]:
+        """Return those of `org_ids` that had a member on their roster at some time from `first` to `last`."""
+        m = MEMBER.c
+        found: set[int] = set()
+        with self.engine.connect() as conn:
+            for chunk in chunks(sorted(set(org_ids))):
+                query = (select(m.org_id).where(m.org_id.in_(chunk), or_(m.arrived_on.is_(None), m.arrived_on <= last),
+                                                or_(m.left_on.is_(None), m.left_on > first))
+                         .distinct())
+                found.update(conn.execute(query).scalars())
+        return found
+
     def dues_payment(self, member_id: int, month: str) -> dict[str, Any] | None:
         """Return a member's payment for `month` as stored; None when none is registered."""
         with self.engine.connect() as conn:
