@@ -595,9 +595,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
                     problems.add(numbers[at], "month", r[2], f"该党员 {r[2]} 的这笔党费（{yuan(amount)} 元，{paid_on.isoformat()} 交纳）"
                                  f"已于 {when.astimezone(TZ):%Y-%m-%d} 撤销（{why}）：请从文件中删去本行；确需重新登记的，用 dues log 登记")
                     break
-    problems.raise_if_any()
 
-    def refuse(held: Iterator[tuple[int, float, date]]) -> None:
+    def conflicting(held: Iterator[tuple[int, float, date]]) -> None:
         # A month is paid once: a row that says otherwise than what it holds (an earlier import, or an
         # earlier row of this file) is a mistake in one of them, and nothing of the file is added.
         for at, amount, paid_on in held:
@@ -606,10 +605,32 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
                 problems.add(numbers[at], "amount", yuan(new_amount), _held_text(month, amount, paid_on, whole))
             elif dated[at] and new_paid_on != paid_on:
                 problems.add(numbers[at], "paid_on", new_paid_on.isoformat(), _held_text(month, amount, paid_on, whole))
+
+    if problems.count and rows:
+        # The file is refused already: its rows that disagree with a month paid are named with the rest,
+        # not in a second round once the rest are mended. (Otherwise they are found as they are written.)
+        conflicting(_held_before(store.paid_months([(r[0], r[2]) for r in rows]), rows))
+    problems.raise_if_any()
+
+    def refuse(held: Iterator[tuple[int, float, date]]) -> None:
+        conflicting(held)
         problems.raise_if_any()
 
     # meta() once the rows are read: a streamed file counts them as it goes.
     return store.add_dues(DUES_FIELDS, rows, meta(), refuse, last_name if len(rows) == 1 else None)
+
+
+def _held_before(stored: dict[tuple[int, str], tuple[float, date]], rows: list[tuple[Any, ...]]) -> Iterator[tuple[int, float, date]]:
+    """Yield, as `Store.add_dues` gives `refuse` them, each row's index with the payment its month would hold once the rows
+    before it were added: the one `stored`, else that of the first row of the file for the member and month."""
+    first: dict[tuple[int, str], tuple[float, date]] = {}
+    for at, (member_id, _, month, amount, paid_on) in enumerate(rows):
+        key = (member_id, month)
+        held = stored.get(key) or first.get(key)
+        if held is None:
+            first[key] = (amount, paid_on)
+        else:
+            yield at, *held
 
 
 def _held_text(month: str, amount: float, paid_on: date, file: bool) -> str:

@@ -163,6 +163,31 @@ def test_a_dues_row_that_contradicts_the_month_already_paid_is_refused_and_nothi
     assert "本行" not in str(logged.value) and "文件" not in str(logged.value)
 
 
+def test_a_dues_row_that_contradicts_a_paid_month_is_named_with_the_files_other_errors(town: Store, tmp_path: Path):
+    """It was named only once the file's other errors were mended: two rounds of corrections, not one."""
+    member, other = list(town.members())[:2]
+    org = next(o.path for o in town.orgs() if o.id == member.org_id)
+    other_org = next(o.path for o in town.orgs() if o.id == other.org_id)
+    head = "姓名,党组织,月份,金额,交纳日期\n"
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", head + f"{member.name},{org},2026-10,12.5,2026-10-08")) == 1
+    rows = [f"{other.name},{other_org},2026-10,abc,2026-10-09",        # row 2: not an amount
+            f"{member.name},{org},2026-10,15,2026-10-08",               # row 3: October is paid, 12.5 yuan
+            f"{other.name},{other_org},2026-11,20,2026-11-02",
+            f"{other.name},{other_org},2026-11,20,2026-11-03"]          # row 5: the row before paid November on the 2nd
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, write_csv(tmp_path / "e.csv", head + "\n".join(rows)))
+    text = str(caught.value) + "\n" + "\n".join(caught.value.details)
+    assert text.startswith("e.csv 第2行「金额」列：值「abc」")
+    assert "第3行「金额」列：值「15」：该党员 2026-10 的党费已登记为 12.5 元（2026-10-08 交纳" in text
+    assert "第5行「交纳日期」列：值「2026-11-03」：该党员 2026-11 的党费已登记为 20 元（2026-11-02 交纳" in text
+    assert [p["month"] for p in membership.dues_list(town, org, member.name)] == ["2026-10"]      # nothing added
+    # Mended but for the contradiction, the file names it as before, once.
+    rows[0] = f"{other.name},{other_org},2026-10,20,2026-10-09"
+    with pytest.raises(InputError) as again:
+        membership.import_dues(town, write_csv(tmp_path / "e.csv", head + "\n".join(rows)))
+    assert str(again.value).startswith("e.csv 第3行「金额」列：值「15」") and "另有 1 处错误" in str(again.value)
+
+
 def test_a_past_month_in_a_dues_file_needs_its_date_paid(town: Store, tmp_path: Path):
     """A blank 交纳日期 was taken as today: March paid in December counted as paid too late (arrears_too_late), without a word."""
     member = next(m for m in town.members())

@@ -170,16 +170,17 @@ class MemberQueries:
                     result.setdefault(member_id, {})[month] = paid_on
         return result
 
-    def paid_months(self, keys: Sequence[tuple[int, str]]) -> set[tuple[int, str]]:
-        """Return those of `keys` (member id, month) that hold a payment."""
-        found: set[tuple[int, str]] = set()
+    def paid_months(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], tuple[float, date]]:
+        """Return those of `keys` (member id, month) that hold a payment, to its amount and day paid."""
+        found: dict[tuple[int, str], tuple[float, date]] = {}
         with self.engine.connect() as conn:
             for first in range(0, len(keys), IN_LIMIT):
                 part = keys[first:first + IN_LIMIT]
-                query = select(DUES.c.member_id, DUES.c.month).where(DUES.c.member_id.in_(sorted({m for m, _ in part})),
-                                                                     DUES.c.month.in_(sorted({month for _, month in part})))
-                found.update((m, month) for m, month in conn.execute(query))
-        return found & set(keys)
+                query = (select(DUES.c.member_id, DUES.c.month, DUES.c.amount, DUES.c.paid_on)
+                         .where(DUES.c.member_id.in_(sorted({m for m, _ in part})), DUES.c.month.in_(sorted({month for _, month in part}))))
+                found.update(((m, month), (amount, paid_on)) for m, month, amount, paid_on in conn.execute(query))
+        wanted = set(keys)
+        return {key: held for key, held in found.items() if key in wanted}
 
     def full_members_on(self, org_ids: Iterable[int], day: date) -> dict[int, int]:
         """Return, of each of `org_ids` with any, how many full members (正式) were on its roster on `day`."""
