@@ -40,6 +40,8 @@ RUN_STATUSES = ("met", *SNAPSHOT_STATUSES)      # what a run counts, keeps or cl
 MONTHS_CHARTED = 6
 # The supervision period is the 25th to the month's end (seed 003, 附件2 §五.2).
 SUPERVISION_FIRST_DAY = 25
+# The flags of a record that does not count for its period (`record_problems`; a member's hours short of the year's).
+NOT_COUNTED = ("no_quorum", "wrong_date", "not_secretary", "arrears_too_late", "short_hours")
 
 
 @dataclass(frozen=True)
@@ -95,11 +97,28 @@ class SupervisionResult:
         periods that end in the month are all there: the month's, and a quarter's or year's ending with it.
         The six-month watch is left out: its runs of months are members' own, not the month's to do.
         """
+        return self._due[0]
+
+    @property
+    def due_recorded(self) -> dict[str, dict[tuple[str, str], list[tuple[str, ...]]]]:
+        """Those of `due_in_month`'s periods that have records which do not count (yet), by organization:
+        (obligation, its name) → the flags that keep each such period's records from counting (`NOT_COUNTED`).
+
+        A month's only 支委会 short of its quorum leaves the period due: the clerk is told why, not only that it is.
+        """
+        return self._due[1]
+
+    @cached_property
+    def _due(self) -> tuple[dict[str, dict[tuple[str, str], list[str]]], dict[str, dict[tuple[str, str], list[tuple[str, ...]]]]]:
         found: dict[str, dict[tuple[str, str], list[str]]] = {}
+        recorded: dict[str, dict[tuple[str, str], list[tuple[str, ...]]]] = {}
         for f in self.snapshot.due_by(parse_month(self.run.month)[1]):
             if f.obligation not in WATCH_OBLIGATIONS:       # a member's run of months: the watch's, not the month's to do
                 found.setdefault(f.org, {}).setdefault((f.obligation, f.name), []).append(f.member or f.group or "")
-        return found
+                if f.records:
+                    why = tuple(flag for flag in f.flags if flag in NOT_COUNTED)
+                    recorded.setdefault(f.org, {}).setdefault((f.obligation, f.name), []).append(why)
+        return found, recorded
 
     @cached_property
     def ledger(self) -> list[RectificationRow]:

@@ -1061,6 +1061,40 @@ def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_
     assert again.due_in_month[other][("theme_day", "主题党日")] == [""]
 
 
+def test_items_due_with_records_that_do_not_count_yet_say_why(busy_town: Store, rules, tmp_path: Path):
+    """A month's only 支委会, short of its quorum, left the period due: 本月待完成 listed 支委会1项 and said nothing of the record."""
+    from compliance.report.assessments import run_dict
+
+    other = "图河镇党委/马屯村党支部"
+    _records(busy_town, rules, tmp_path, f"{other},支委会,2026-11-03,5,2,研究工作,是,是,,\n{BRANCH},支委会,2026-11-03,5,4,研究工作,是,是,,",
+             "nov.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
+    assert result.due_in_month[other][("branch_committee", "支委会")] == [""]
+    assert result.due_recorded[other] == {("branch_committee", "支委会"): [("no_quorum",)]}
+    assert BRANCH not in result.due_recorded          # its 支委会 counts: not due at all
+    md, xlsx, docx, _png = write_bulletin(result, tmp_path / "out")
+    rows = list(load_workbook(xlsx)["本月待完成"].iter_rows(values_only=True))
+    mine = next(r for r in rows[1:] if r[0] == "马屯村党支部")
+    assert "支委会1项（已有记录但人数不足）" in mine[2] and "主题党日1项" in mine[2] and "主题党日1项（" not in mine[2]
+    assert "（其中1项已有记录，但人数不足，不能计入）" in md.read_text(encoding="utf-8")
+    assert any("支委会1项（已有记录但人数不足）" in c.text for t in Document(str(docx)).tables for row in t.rows for c in row.cells)
+    d = run_dict(result, [])
+    assert next(o for o in d["due_in_month"] if o["org"] == other)["not_counted"] == {"branch_committee": {"items": 1, "flags": ["no_quorum"]}}
+    # Held again with enough present, it is to do no more.
+    _records(busy_town, rules, tmp_path, f"{other},支委会,2026-11-20,5,4,研究工作,是,是,,", "again.csv")
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 26))
+    assert ("branch_committee", "支委会") not in again.due_in_month.get(other, {}) and other not in again.due_recorded
+
+
+def test_a_row_of_items_due_says_which_have_records_that_do_not_count():
+    from compliance.report.bulletin import _due_items
+
+    items = {("group_meeting", "党小组会"): ["第一党小组", "第二党小组"], ("party_congress", "党员大会"): [""]}
+    recorded = {("group_meeting", "党小组会"): [("wrong_date",)], ("party_congress", "党员大会"): [("no_quorum", "wrong_date")]}
+    assert _due_items(items, recorded) == "党小组会2项（第一党小组、第二党小组；其中1项已有记录但时间不符）、党员大会1项（已有记录但人数不足、时间不符）"
+    assert _due_items(items) == "党小组会2项（第一党小组、第二党小组）、党员大会1项"
+
+
 def test_a_row_of_items_due_names_five_members_of_each_obligation_and_counts_them_all():
     from compliance.report.bulletin import _due_items
 

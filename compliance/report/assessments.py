@@ -67,7 +67,10 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         # The month's periods still open on the run's day with nothing that meets them (`SupervisionResult.due_in_month`).
         "due_in_month": [{"org": org, "items": sum(map(len, items.values())),
                           "by_obligation": {slug: len(who) for (slug, _), who in sorted(items.items())},
-                          "who": {slug: sorted(w for w in who if w) for (slug, _), who in sorted(items.items()) if any(who)}}
+                          "who": {slug: sorted(w for w in who if w) for (slug, _), who in sorted(items.items()) if any(who)},
+                          # Periods with records that do not count yet, and why (`SupervisionResult.due_recorded`).
+                          "not_counted": {slug: {"items": len(why), "flags": sorted({f for flags in why for f in flags})}
+                                          for (slug, _), why in sorted(result.due_recorded.get(org, {}).items())}}
                          for org, items in sorted(result.due_in_month.items())],
         "files": files,
     }

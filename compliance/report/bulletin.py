@@ -20,6 +20,7 @@ from compliance.orgs import OrgRow
 from compliance.pipeline import exit_with_parent
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
+from compliance.report.labels import FLAG_LABELS
 from compliance.supervision import Comparison, SupervisionResult, parse_month
 from obligations.cadence import next_month_end
 
@@ -165,14 +166,19 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
                     "须补签、补齐（见“记录不规范”）。")
     month_last = parse_month(month)[1]
     due = result.due_in_month
-    due_rows = [[_short(org, root), str(sum(map(len, items.values()))), _due_items(items)]
+    recorded = result.due_recorded
+    due_rows = [[_short(org, root), str(sum(map(len, items.values()))), _due_items(items, recorded.get(org))]
                 for org, items in sorted(due.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0]))]
     if due:
         due_of: Counter[str] = Counter()
         for items in due.values():
             due_of.update({name: len(who) for (_, name), who in items.items()})
+        why = [flag for items in recorded.values() for flags in items.values() for item in flags for flag in item]
+        held = sum(len(flags) for items in recorded.values() for flags in items.values())
         summary += (f"截至{int(mon)}月{result.run.as_of.day}日，{len(due)}个党组织本月还有{due_of.total()}项尚未完成："
                     + "、".join(f"{name}{n}项" for name, n in due_of.most_common())
+                    + (f"（其中{held}项已有记录，但" + ("、".join(FLAG_LABELS.get(f, f) for f in dict.fromkeys(sorted(why))) or "不符合要求")
+                       + "，不能计入）" if held else "")
                     + f"，须于{int(mon)}月{month_last.day}日前完成并登记，到期未完成的计入下月督查（见“本月待完成”）。")
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
@@ -218,13 +224,21 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
 DUE_NAMED = 5      # members or party groups named for each obligation of a 本月待完成 row
 
 
-def _due_items(items: dict[tuple[str, str], list[str]]) -> str:
-    """Return an organization's items still due as a 本月待完成 row says them: 党费3项（张伟、刘芳、陈刚）、支委会1项."""
+def _due_items(items: dict[tuple[str, str], list[str]], recorded: dict[tuple[str, str], list[tuple[str, ...]]] | None = None) -> str:
+    """Return an organization's items still due as a 本月待完成 row says them: 党费3项（张伟、刘芳、陈刚）、支委会1项.
+
+    Items with records that do not count yet (`SupervisionResult.due_recorded`) say why:
+    支委会1项（已有记录但人数不足）; 党小组会2项（第一党小组、第二党小组；其中1项已有记录但时间不符）.
+    """
     said = []
-    for (_, name), who in sorted(items.items(), key=lambda kv: (-len(kv[1]), kv[0][1])):
+    for key, who in sorted(items.items(), key=lambda kv: (-len(kv[1]), kv[0][1])):
         named = sorted(w for w in who if w)
-        shown = "、".join(named[:DUE_NAMED]) + ("等" if len(named) > DUE_NAMED else "")
-        said.append(f"{name}{len(who)}项" + (f"（{shown}）" if named else ""))
+        notes = ["、".join(named[:DUE_NAMED]) + ("等" if len(named) > DUE_NAMED else "")] if named else []
+        if recorded and (why := recorded.get(key)):
+            labels = "、".join(FLAG_LABELS.get(flag, flag) for flag in dict.fromkeys(sorted(f for flags in why for f in flags)))
+            lead = "已有记录" if len(why) == len(who) == 1 else f"其中{len(why)}项已有记录"
+            notes.append(lead + (f"但{labels}" if labels else "但不符合要求"))
+        said.append(f"{key[1]}{len(who)}项" + (f"（{'；'.join(notes)}）" if notes else ""))
     return "、".join(said)
 
 
