@@ -170,8 +170,10 @@ class OpenLedger:
         self.watched: dict[tuple, list[str]] = {}
         self.keys: dict[tuple, str] = {}
         # By organization, the gaps of the open items of the periods the month's own pass judges
-        # (neither last year's, nor the watch's, nor a committee's term): one the pass finds
-        # neither kept nor met is owed no more (an exemption entered since, a rule no longer in force).
+        # (neither last year's, nor the watch's, nor a committee's term): one the pass finds neither
+        # kept nor met is owed no more (an exemption entered since, a rule no longer in force). Not
+        # an item a later run opened: a past month's run made again sees its period not yet begun
+        # or not yet over, and would close it as owed no more.
         self.current: dict[int, list[tuple]] = {}
         starts: dict[str, date] = {}
         for item in items:
@@ -186,7 +188,7 @@ class OpenLedger:
             start = starts.get(item.period) or starts.setdefault(item.period, parse_period_key(item.period)[0])
             if start < window_first or (watch and item.opened_on <= day):
                 self.recheck.append(item)
-            elif not watch and "/" not in item.period:
+            elif not watch and "/" not in item.period and item.opened_on <= day:
                 self.current.setdefault(item.org_id, []).append(gap)
 
     def key(self, gap: tuple) -> str:

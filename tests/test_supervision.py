@@ -432,6 +432,26 @@ def test_january_is_not_compared_with_december_and_last_years_items_can_still_cl
     assert "不与上年2026-12的结果比较" in md.read_text(encoding="utf-8")
 
 
+def test_a_past_months_run_made_again_leaves_the_items_of_later_periods_open(busy_town: Store, rules):
+    """November's run made again after December's closed December's 固定学习日 items as 已不再需要, and December's
+    made again in 2027 closed the items of 2027's periods (1,267 in the try-out): periods it never judged, as owed no more."""
+    from obligations.cadence import parse_period_key
+
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28), publish=True)
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    later = {r.id for r in december.ledger if r.closed_on is None and parse_period_key(r.period)[1] > date(2026, 11, 30)}
+    assert {r.period for r in december.ledger if r.id in later} >= {"2026-12-10", "2026-12-20"}
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
+    assert november.run.revision == 2 and later <= {r.id for r in november.ledger if r.closed_on is None}
+    january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26), publish=True)
+    this_year = {r.id for r in january.ledger if r.closed_on is None and parse_period_key(r.period)[0].year == 2027}
+    assert this_year       # January's 固定学习日 of the 10th and 20th, say
+    again = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 31))
+    assert this_year | later <= {r.id for r in again.ledger if r.closed_on is None}
+    # What the runs of their own months did close stays closed, and what they judge they still close.
+    assert again.closed == 0
+
+
 def test_the_periods_that_end_on_the_years_last_day_are_judged_in_january(busy_town: Store, rules):
     """December's run sees December's meetings, the fourth quarter's and the year's own still open; January's kept
     only its own year's periods: 8 of a branch's gaps a year never reached the ledger."""
