@@ -14,10 +14,10 @@ from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property, partial
-from itertools import groupby
+from itertools import chain, groupby
 from operator import attrgetter
 from datetime import date, timedelta
-from typing import Callable, Iterable, Iterator, Mapping, NamedTuple
+from typing import Callable, Collection, Iterable, Iterator, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
 from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, Finding, owed_on_roster
@@ -654,7 +654,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     kept_again = {gap for org_id in {i.org_id for i in ledger.recheck} for f in snapshot.of_org(org_id)
                   if (gap := _gap_of(f)) in again}
     recheck = [i for i in ledger.recheck if i.gap_key not in made_good and _item_gap(i) not in kept_again]
-    for key, exempt in _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs):
+    rechecked, restated = _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs)
+    for key, exempt in rechecked:
         made_good.setdefault(key, closed_on)
         if exempt:
             not_owed.add(key)
@@ -669,8 +670,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         found = rules.catalogs[index.catalog_of(by_id[f.org_id], default)].version_at(f.obligation, parse_period_key(f.period)[0])
         return found.quorum_share if found is not None else (1, 2, 0)
 
-    to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in snapshot.gaps()
-               if (f.org_id, f.obligation, f.member) not in carried)
+    # Last year's gaps still open come after the run's own: their items exist, and only say what the gap is now.
+    to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in chain(
+        (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated))
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed)
     paths = {o.id: o.path for o in orgs}
     if saved is not None:
@@ -741,8 +743,9 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
 
 
 def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],
-             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1) -> set[tuple[str, bool]]:
-    """Return (gap key, whether it is owed no more rather than met) of `items` (open ledger items the month's own pass has not judged) now made good.
+             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1) -> tuple[set[tuple[str, bool]], list[Finding]]:
+    """Return (gap key, whether it is owed no more rather than met) of `items` (open ledger items the month's own pass has not judged) now made good,
+    and the gaps of last year's items still open, as they are now (missed, or invalid), for their items to say so.
 
     `ledger` holds the gap of every open item.
 
@@ -760,6 +763,7 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
     short to list; the member's later run is found under its own first month).
     """
     keys: set[tuple[str, bool]] = set()
+    restated: list[Finding] = []
     # A member who has left the roster, or came onto it, owes only the periods of their days on it
     # (`owed_on_roster`), and is watched no more, or from then: their other items are owed no more, not made good.
     moved = store.moved_members(day)
@@ -786,9 +790,15 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
         # Those organizations have years of met periods: only the open items' own are handed back.
         if year is None:
             window = Window(since, window_first - timedelta(days=1), day)
-            for found in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_keys, ledger),
-                                        keep=("met", "exempt"), jobs=jobs, bare_met=True, only=only):
+            # Those still gaps are handed back too where their items are to be restated: a record entered since has
+            # made a missed period invalid (an election held late), or voiding one has made it missed again. Not an
+            # item a later run opened, which a run of a past month made again sees as it was before.
+            mine = {_item_gap(item) for item in group if item.opened_on <= day}
+            said = store.said_invalid(scope.path) if mine else set()
+            for found, gaps in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_states, ledger, mine, said),
+                                              keep=("met", "exempt", "invalid", "missed"), jobs=jobs, bare_met=True, only=only):
                 keys.update(found)
+                restated.extend(map(Finding._make, gaps))
             continue
         window = Window(since, min(date(year, 12, 31), day), day, watch_from=date(year, 1, 1))
         firsts: dict[tuple, list[tuple[int, str]]] = {}
@@ -806,7 +816,7 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
         # A member who left is watched no more: their run is owed no more, not made good.
         keys.update((item.gap_key, moved.get((item.org_id, item.member), (None, None))[1] is not None) for item in group
                     if item.gap_key not in in_a_run and item.opened_on <= day)
-    return keys
+    return keys, restated
 
 
 def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, findings: list[Finding]) -> list[tuple[str, bool]]:
@@ -823,6 +833,17 @@ def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, fin
     return found
 
 
-def _item_keys(ledger: OpenLedger, _org_id: int, findings: list[Finding]) -> list[tuple[str, bool]]:
-    """Return (gap key, whether its period is now exempt) of the open items (in `ledger`) kept for the gaps of `findings`."""
-    return [(ledger.key(gap), f.status == "exempt") for f in findings if (gap := _gap_of(f)) in ledger.gaps]
+def _item_states(ledger: OpenLedger, restate: Collection[tuple], said_invalid: Collection[str], _org_id: int,
+                 findings: list[Finding]) -> tuple[list[tuple[str, bool]], list[tuple]]:
+    """Return (gap key, whether its period is now exempt) of the open items (in `ledger`) kept for the met and exempt periods
+    of `findings`; and, as plain tuples (which pickle faster), its gaps whose items are in `restate` and do not say what
+    they are: invalid ones, and missed ones whose items say invalid (their gap keys in `said_invalid`)."""
+    closed, gaps = [], []
+    for f in findings:
+        gap = _gap_of(f)
+        if f.status in GAP_STATUSES:
+            if gap in restate and (f.status == "invalid" or ledger.key(gap) in said_invalid):
+                gaps.append(tuple(f))
+        elif gap in ledger.gaps:
+            closed.append((ledger.key(gap), f.status == "exempt"))
+    return closed, gaps

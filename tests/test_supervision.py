@@ -176,6 +176,31 @@ def test_an_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Sto
     assert (again.matter, again.measure, again.closed_on) == (item.matter, item.measure, None)
 
 
+def test_last_years_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Store, rules, tmp_path: Path):
+    """After New Year a late 支委会 short of its quorum (or an election held late) left last year's item saying 逾期未完成, 补开:
+    only this year's items were restated, last year's were only checked for being met."""
+    other = "图河镇党委/马屯村党支部"
+    supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26), publish=True)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.period == "2026-11"
+                and busy_town.org_paths([r.org_id])[r.org_id] == other)
+    assert item.matter == "支委会 2026年11月 逾期未完成" and item.closed_on is None
+    short = importing.import_records(busy_town, rules, write_csv(tmp_path / "short.csv", "党组织,类型,日期,应到,实到,主题,书记签字,记录人签字\n"
+                                                                  f"{other},支委会,2026-11-27,5,2,研究,是,是"))
+    february = supervise(busy_town, rules, TOWN, "2027-02", date(2027, 2, 26))
+    now = busy_town.rectification(item.id)
+    assert now.closed_on is None and now.matter == "支委会 2026年11月 无效（人数不足）"
+    assert now.measure.startswith("到会人数须超过应到人数的半数")
+    assert [r.id for r in busy_town.rectifications() if r.gap_key == item.gap_key] == [item.id]
+    assert not any(f.period == "2026-11" for f in february.gaps)      # still last year's: restated, not in this year's list
+    # Its record voided, the period is missed again, and the item says so.
+    [record_id] = short.ids
+    busy_town.void_record(record_id, "录错支部")
+    supervise(busy_town, rules, TOWN, "2027-02", date(2027, 2, 27))
+    again = busy_town.rectification(item.id)
+    assert (again.matter, again.measure, again.closed_on) == (item.matter, item.measure, None)
+
+
 def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):
     first = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     item = first.ledger[0]
@@ -954,6 +979,24 @@ def test_an_election_item_closes_when_the_last_election_before_tracking_is_enter
     importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": "2024-06-01"})
     supervise(town, rules, TOWN, "2026-04", date(2026, 4, 27))
     assert next(i for i in town.rectifications() if i.id == item.id).closed_on == date(2026, 4, 27)
+
+
+def test_last_years_election_item_says_invalid_once_the_late_election_is_held(town: Store, rules, tmp_path: Path):
+    """A term that ended in 2026, its election held in April 2027: the item kept asking 按程序及时组织换届选举."""
+    from tests.conftest import TOWN_ORGS
+
+    town.clock = lambda: datetime(2026, 3, 20, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace(
+        "第一党支部,朱庄村党总支,党支部,ZZ1,,,,", "第一党支部,朱庄村党总支,党支部,ZZ1,,,2021-03-05,")))
+    branch = next(o.id for o in town.orgs() if o.path == BRANCH)
+    supervise(town, rules, TOWN, "2026-03", date(2026, 3, 25))
+    item = next(i for i in town.rectifications() if (i.obligation, i.org_id) == ("committee_election", branch))
+    assert item.period == "2021-03-05/2026-03-04" and "逾期未完成" in item.matter
+    town.clock = lambda: datetime(2027, 4, 3, 9, 0, tzinfo=TZ)
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": "2027-04-02"})
+    supervise(town, rules, TOWN, "2027-04", date(2027, 4, 27))
+    now = next(i for i in town.rectifications() if i.id == item.id)
+    assert now.closed_on is None and "无效（逾期换届）" in now.matter and now.measure.startswith("换届选举逾期进行")
 
 
 def test_a_meeting_short_of_a_tightened_quorum_is_held_again_with_the_share_its_rule_asks(town: Store, tmp_path: Path):

@@ -361,6 +361,11 @@ class SupervisionQueries:
         """
         yield from self._ledger(OpenGap, org_ids, open_only=True, stream=True, share=True)
 
+    def said_invalid(self, scope_path: str) -> set[str]:
+        """Return the gap keys of the open items at or below `scope_path` whose matter says their period is invalid."""
+        with self.engine.connect() as conn:
+            return _said_invalid(conn, scope_path)
+
     def _ledger(self, row_type: type[LedgerRow], org_ids: Iterable[int] | None, open_only: bool,
                 stream: bool = False, share: bool | None = None) -> Iterator[LedgerRow]:
         """Yield ledger items as `rectifications` describes; with `stream`, PostgreSQL sends them a batch at a time too.
