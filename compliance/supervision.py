@@ -54,6 +54,8 @@ class Comparison:
     closed_gaps: tuple[Finding, ...] = ()
     better: tuple[tuple[str, int, int], ...] = ()   # (org, gaps before, gaps now)
     worse: tuple[tuple[str, int, int], ...] = ()
+    # The previous run's gaps of periods before this run's first (last year's, in February): not compared.
+    left_out: int = 0
 
 
 @dataclass
@@ -530,8 +532,16 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     then_count: Counter[str] = Counter()
     now_count: Counter[str] = Counter()
     done: set[int] = set()
-    kept = previous if keep_from is None else (f for f in previous if _kept_by_run(f, keep_from))
-    for org_id, group in groupby((f for f in kept if f.status in GAP_STATUSES), key=attrgetter("org_id")):
+    dropped = [0]
+
+    def kept_by_run(f: Finding) -> bool:
+        if keep_from is None or _kept_by_run(f, keep_from):
+            return True
+        dropped[0] += 1
+        return False
+
+    kept = (f for f in previous if f.status in GAP_STATUSES and kept_by_run(f))
+    for org_id, group in groupby(kept, key=attrgetter("org_id")):
         if org_id in done:
             raise ValueError(f"the findings of organization {org_id} are not together")
         done.add(org_id)
@@ -557,6 +567,7 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         closed_gaps=tuple(closed),
         better=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
         worse=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
+        left_out=dropped[0],
     )
 
 
@@ -622,7 +633,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # day by default, closes them today, when it does. A day given (`as_of`) is acted as of.
     closed_on = max(day, store.today()) if as_of is None else day
     not_owed: set[str] = set()
-    rates = Rates(months, window_first, day)
+    # The ranking counts the periods the run lists: in January, last December's and the year's own too (`year_start`).
+    rates = Rates(months, year_start(day), day)
     seen = Fingerprint(day)
     # A member's run of months is counted from January of last year all year long, so each
     # month's run keys it by the same first month; one begun earlier is keyed by that January.

@@ -454,7 +454,19 @@ def test_january_is_not_compared_with_december_and_last_years_items_can_still_cl
     assert closed.closed_on == date(2027, 1, 26)
     assert any(rates for rates in january.rates.values())        # last year's months, from December's run
     md, *_ = write_bulletin(january, tmp_path / "out")
-    assert "不与上年2026-12的结果比较" in md.read_text(encoding="utf-8")
+    text = md.read_text(encoding="utf-8")
+    assert "不与上年2026-12的结果比较" in text
+    # What it checked is said as it is: last December's periods and the year's own are among its problems.
+    assert "督导组对图河镇党委所属3个党支部2026年12月以来（含2026年第四季度、下半年和全年事项）的组织生活情况进行了督查" in text
+    # The console and JSON said 与 2026-12 相比：新增问题 0 项 while the bulletin said it did not compare (try-out).
+    from compliance.report.assessments import print_run, run_dict
+    from rich.console import Console
+
+    assert run_dict(january, [])["comparison"]["cross_year"] is True
+    console = Console(record=True, width=200)
+    print_run(console, january, [])
+    said = console.export_text()
+    assert "本月为2027年度首次督查，不与上年 2026-12 的结果比较。" in said and "相比" not in said
 
 
 def test_a_past_months_run_made_again_leaves_the_items_of_later_periods_open(busy_town: Store, rules):
@@ -495,6 +507,17 @@ def test_the_periods_that_end_on_the_years_last_day_are_judged_in_january(busy_t
     february = supervise(busy_town, rules, TOWN, "2027-02", date(2027, 2, 26))
     assert february.comparison.previous is not None and not february.comparison.better
     assert not any(f.period.startswith("2026") for f in february.comparison.closed_gaps)
+    from compliance.report.bulletin import comparison_text
+
+    # January's own count had them: the comparison says how many it leaves out, rather than show every branch worse unexplained.
+    left_out = sum(1 for f in january.gaps if f.period.startswith("2026") and "/" not in f.period)
+    assert february.comparison.left_out == left_out > 0
+    assert f"（2027-01督查发现的上年度问题{left_out}项不在本年度督查之列，未计入比较，其整改情况见整改台账。）" in \
+        comparison_text(february.comparison, 2027, TOWN)
+    # January's ranking counts the periods it lists: last December's and the year's own among them.
+    met, total = january.tallies[BRANCH]
+    assert total - met == sum(1 for f in january.gaps if f.org == BRANCH and f.due >= date(2026, 12, 1))
+    assert any(f.org == BRANCH and f.due.year == 2026 for f in january.gaps)
     listed = overdue(busy_town, rules, TOWN, Window(year_start(date(2027, 1, 5)), date(2027, 1, 5), date(2027, 1, 5)))
     assert any(f.obligation == "theme_day" and f.period == "2026-12" and f.status == "missed" for f in listed)
     assert year_start(date(2027, 2, 1)) == date(2027, 1, 1) and year_start(date(2027, 1, 31)) == date(2026, 12, 1)

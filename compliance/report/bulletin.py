@@ -150,8 +150,11 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     branches = set(result.branches)
     with_gaps = sum(1 for org in by_branch if org in branches)
     others = len(by_branch) - with_gaps
+    # What the run lists (`year_start`): in January, last December's periods and those ending with last year too.
+    since = (f"{int(year)}年以来" if mon != "01"
+             else f"{int(year) - 1}年12月以来（含{int(year) - 1}年第四季度、下半年和全年事项）")
     summary = (f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组对{result.scope.name}所属{checked}个党支部"
-               f"{int(year)}年以来的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
+               f"{since}的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
                + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{gap_count}项")
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
@@ -263,6 +266,8 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
         return f"本月为{year}年度首次督查，不与上年{c.previous.month}的结果比较。"
     text = (f"与{c.previous.month}督查相比，新增问题{len(c.new_gaps)}项，已解决{len(c.closed_gaps)}项；"
             f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
+    if c.left_out:
+        text += f"（{c.previous.month}督查发现的上年度问题{c.left_out}项不在本年度督查之列，未计入比较，其整改情况见整改台账。）"
     # Those that improved most are named too, as a bulletin commends them (they were only counted).
     for grew, changed in (("增加", c.worse), ("减少", c.better)):
         if not changed:
