@@ -239,7 +239,7 @@ class AloneRecord(NamedTuple):
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
-    """Return the findings the current version of record `record_id` makes by itself of its organization's periods, from its year to `as_of`.
+    """Return the findings the current version of record `record_id` makes by itself of its organization's periods, from its year (in January, from last December: `year_start`) to `as_of`.
 
     What a secretary who has just logged it needs to hear: whether it counts, whatever other
     records of the same period say. Only findings that list the record are returned. A
@@ -278,7 +278,8 @@ def records_alone(store: Store, rules: Rules, record_ids: Iterable[int], as_of: 
 
 def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: Record, as_of: date,
            unrelated: frozenset[str]) -> AloneRecord:
-    found = evaluate_org(catalog, facts, [record], date(record.held_on.year, 1, 1), as_of, as_of, skip=unrelated)
+    # From its year's periods, and in January last December's too: a 固定学习日 held on 5 January falls to 20 December's.
+    found = evaluate_org(catalog, facts, [record], year_start(record.held_on), as_of, as_of, skip=unrelated)
     short = None
     full = facts.full_on(record.held_on)       # the full members of the meeting's day
     # An 应到 above the roster (a typo: 30 for 3) or below it (the quorum is judged on it): either way worth checking.

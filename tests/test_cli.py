@@ -256,6 +256,17 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     assert "时间不符（固定学习日为每月10日、20日，遇休息日顺延至下一个工作日）" in "".join(day.stdout.split()), day.stdout
 
 
+def test_log_says_when_a_january_record_falls_to_last_decembers_study_day(runner, db, monkeypatch):
+    """A 固定学习日 held on 5 January counted against 2026-12-20 (无效, 时间不符) and `log` said only 已登记."""
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW.replace(year=2027, month=1, day=10))
+    day = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2027-01-05", "--topic", "学习"])
+    assert day.exit_code == 0
+    assert "注意：这条记录不计入「固定学习日 2026年12月20日」：时间不符" in day.stdout, day.stdout
+
+
 def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):
     """`log` said 人数不足 alone: not how many came, against how many, or what share the rule asks."""
     signed = ["--secretary-signed", "是", "--recorder-signed", "是"]
