@@ -267,6 +267,21 @@ def test_log_says_when_a_january_record_falls_to_last_decembers_study_day(runner
     assert "注意：这条记录不计入「固定学习日 2026年12月20日」：时间不符" in day.stdout, day.stdout
 
 
+def test_log_of_a_study_day_in_a_year_without_its_holidays_says_so(runner, db, monkeypatch):
+    """`log` judged 2027's study days by weekends alone without a word; status, overdue and supervise said so (try-out)."""
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    # A year far enough that no holiday calendar knows it (2027's will come with a release of chinesecalendar).
+    monkeypatch.setattr(store_mod, "now", lambda: NOW.replace(year=2099, month=2, day=20))
+    late = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2099-02-18", "--topic", "学习"])
+    assert late.exit_code == 0 and "提示：没有2099年的节假日安排" in late.stderr and "workdays/2099.toml" in late.stderr
+    committee = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2099-02-18", "--topic", "学习"])
+    assert committee.exit_code == 0 and committee.stderr == ""
+    known = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-10", "--topic", "学习"])
+    assert known.exit_code == 0 and known.stderr == ""
+
+
 def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):
     """`log` said 人数不足 alone: not how many came, against how many, or what share the rule asks."""
     signed = ["--secretary-signed", "是", "--recorder-signed", "是"]

@@ -225,8 +225,14 @@ def log(
     else:
         word = "已登记" if result.added else "已更新为新版本"
         console.print(f"{word}：记录编号 {result.ids[0]}")
-        for note in record_notes(store, result.ids[0]):
+        alone = tracking.record_alone(store, _rules(), result.ids[0], store.today())
+        for note in record_notes(store, result.ids[0], alone):
             console.print(note, style="yellow", markup=False, soft_wrap=True)
+        # Held on fixed days moved off holidays (固定学习日): a year whose holidays the rules lack is judged by weekends alone.
+        r = alone.record
+        if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
+                                 for catalog in _rules().catalogs.values() for ob in catalog.every_obligation()):
+            workdays_notice(r.held_on, r.held_on)
 
 
 class _Orgs(dict):
