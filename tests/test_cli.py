@@ -267,6 +267,17 @@ def test_log_says_when_a_january_record_falls_to_last_decembers_study_day(runner
     assert "注意：这条记录不计入「固定学习日 2026年12月20日」：时间不符" in day.stdout, day.stdout
 
 
+def test_log_says_which_part_of_the_year_a_yearly_meeting_is_held_in(runner, db, monkeypatch):
+    """A 民主评议党员 logged in January (last year's review, held late) was told 时间不符 alone: not that it is held at the year's end."""
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW.replace(year=2027, month=1, day=10))
+    review = runner.invoke(app, db + ["log", "民主评议党员", "--org", "ZZ1", "--date", "2027-01-04", "--topic", "评议"])
+    assert review.exit_code == 0
+    assert "注意：这条记录不计入「民主评议党员2027年」：时间不符（民主评议党员须在每年第四季度（年底）进行）" in "".join(review.stdout.split())
+
+
 def test_log_of_a_study_day_in_a_year_without_its_holidays_says_so(runner, db, monkeypatch):
     """`log` judged 2027's study days by weekends alone without a word; status, overdue and supervise said so (try-out)."""
     import compliance.store as store_mod

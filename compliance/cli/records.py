@@ -23,7 +23,7 @@ from compliance.report import catalogs as catalog_report
 from compliance.report import tables
 from compliance.report.findings import (JSON_END, binary_out, csv_encoder, json_encoder, print_counts, write_csv_bytes,
                                         write_json_bytes)
-from obligations.cadence import month_end
+from obligations.cadence import month_end, parse_period_key
 from obligations.rules import load_rules
 
 
@@ -259,6 +259,15 @@ def _fixed_days(orgs: _Orgs, f: tracking.Finding) -> str:
     return "、".join(f"{d}日" for d in ob.days) + ("，遇休息日顺延至下一个工作日" if ob.shift_to_workday else "")
 
 
+def _window_words(orgs: _Orgs, f: tracking.Finding) -> str:
+    """Return the part of the year a yearly obligation is held in (第四季度（年底）), "" for one without."""
+    from compliance.report.catalogs import WINDOW_LABELS
+
+    catalog = _rules().catalogs.get(orgs[f.org_id][1])
+    ob = catalog.version_at(f.obligation, parse_period_key(f.period)[0]) if catalog is not None else None
+    return WINDOW_LABELS.get(ob.window, ob.window) if ob is not None and ob.window else ""
+
+
 def _not_owed_words(orgs: _Orgs, record: tracking.Record) -> str:
     """Say why an organization owes no record of this kind: a branch without a committee (and why), without party groups, or of a type that owes none."""
     rules = _rules()
@@ -337,6 +346,9 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
             if "wrong_date" in why and (days := _fixed_days(orgs, f)):
                 # Which occurrence was named is the nearest; the secretary needs the rule's days.
                 asides.append(f"{f.name}为每月{days}")
+            elif "wrong_date" in why and (part := _window_words(orgs, f)):
+                # A yearly meeting held in its part of the year (民主评议 at the year's end): one in January is the new year's, too early.
+                asides.append(f"{f.name}须在每年{part}进行")
             if also:
                 asides.append(f"另：{flag_text(also)}")
             notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（{'；'.join(asides)}）" if asides else ""))
