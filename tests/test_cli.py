@@ -278,6 +278,22 @@ def test_log_says_which_part_of_the_year_a_yearly_meeting_is_held_in(runner, db,
     assert "注意：这条记录不计入「民主评议党员2027年」：时间不符（民主评议党员须在每年第四季度（年底）进行）" in "".join(review.stdout.split())
 
 
+def test_status_in_january_shows_what_ended_with_december_and_a_year_asked_for_is_named(runner, db, monkeypatch):
+    """In January a branch's status began on 1 January: last year's 组织生活会 and 民主评议, missed on 31 December, were in
+    no status (overdue listed them); `status --year 2026` showed 2月 and 一季度 under a title that named no year."""
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW.replace(year=2027, month=1, day=10))
+    january = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])
+    assert january.exit_code == 0
+    shown = {(f["obligation"], f["period"]): f["status"] for f in json.loads(january.stdout)}
+    assert shown[("life_meeting", "2026")] == shown[("member_review", "2026")] == "missed"
+    assert shown[("branch_committee", "2026-12")] == "missed" and ("branch_committee", "2026-11") not in shown
+    year = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2026"])
+    assert year.exit_code == 0 and "2026年组织生活完成情况（截至2027-01-10）" in "".join(year.stdout.split())
+
+
 def test_log_of_a_study_day_in_a_year_without_its_holidays_says_so(runner, db, monkeypatch):
     """`log` judged 2027's study days by weekends alone without a word; status, overdue and supervise said so (try-out)."""
     import compliance.store as store_mod

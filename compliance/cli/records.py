@@ -383,7 +383,9 @@ def status(
     target = year or day.year
     # To the end of the month: its coming 固定学习日 are what a secretary looks for (未开始 until their day).
     last = month_end(day) if year is None else date(target, 12, 31)
-    window = tracking.Window(date(target, 1, 1), last, day, _known_at(known_at))
+    # The year so far; in January also what ended with December, as overdue lists it (`year_start`): last
+    # year's 组织生活会 and 民主评议, missed on 31 December, were in no status a secretary looked at.
+    window = tracking.Window(date(target, 1, 1) if year is not None else tracking.year_start(day), last, day, _known_at(known_at))
     known_at_alone(as_of, window.known_at)
     workdays_notice(window.first, window.last)
     path = tracking.org_path(store, org)
@@ -393,7 +395,9 @@ def status(
     if tracking.terms_untracked(store, _rules(), index, [index.resolve(org)]):
         typer.echo("提示：这个党组织没有成立日期，也没有换届选举记录，无法跟踪换届（届满时间无从算起）："
                    "请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。", err=True)
-    _emit(findings, fmt, f"{path} 组织生活完成情况（{as_of_words(day, window.known_at)}）", show_org=False, year=target)
+    # A year asked for is named: its periods are shown without it (2月, 一季度).
+    named = f"{year}年" if year is not None else ""
+    _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}）", show_org=False, year=target)
 
 
 @app.command()
