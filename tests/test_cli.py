@@ -187,6 +187,15 @@ def test_overdue_table_is_in_chinese(runner, db):
     result = runner.invoke(app, db + ["overdue", "--under", "朱庄村党总支", "--as-of", "2026-11-25"])
     assert result.exit_code == 0
     assert "逾期未完成" in result.output and "主题党日" in result.output
+    # Its title names the organization by its path, whatever was typed: 「ZZ 待办与逾期事项」 said the code (try-out).
+    coded = runner.invoke(app, db + ["overdue", "--under", "ZZ", "--as-of", "2026-11-25"], terminal_width=200)
+    assert coded.exit_code == 0 and "图河镇党委/朱庄村党总支 待办与逾期事项（截至 2026-11-25）" in coded.output
+    # A month is written as everywhere else: 2026年1月, not 2026年01月.
+    paid = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", f"党员{BRANCH[-5:]}0", "--month", "2026-01",
+                                    "--amount", "1", "--paid-on", "2026-01-05"])
+    assert paid.exit_code == 0, paid.output
+    unpaid = runner.invoke(app, db + ["dues", "unpaid", "--as-of", "2026-01-25"], terminal_width=200)
+    assert unpaid.exit_code == 0 and "2026年1月 未交党费" in unpaid.output and "年01月" not in unpaid.output
 
 
 def test_a_long_overdue_table_is_counted_per_unit_below_the_scope(runner, db, monkeypatch):

@@ -376,7 +376,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "last_paid": "最近交费月份", "months": "连续未交月数（含本月）",
                                     "months_ended": "此前连续未交月数", "three_or_more": "此前三个月及以上"})
         return
-    title = f"{day:%Y年%m月} 未交党费（{as_of_words(day, known)}）"
+    title = f"{day.year}年{day.month}月 未交党费（{as_of_words(day, known)}）"
 
     def detail() -> Table:
         table = titled_table(title, ("党组织", "党员", "最近交费月份", "连续未交（含本月）"), WHOLE)

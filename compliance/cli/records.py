@@ -435,7 +435,7 @@ def overdue(
                 out.write(b"\n")
             out.flush()
         return
-    title = f"{under or '全部'} 待办与逾期事项（{as_of_words(day, window.known_at)}）"
+    title = f"{path or '全部'} 待办与逾期事项（{as_of_words(day, window.known_at)}）"     # the path, not a code typed (XH)
     from compliance import blocks      # already loaded with the CLI (compliance.supervision imports it)
 
     if tracking.scope_size(store, under) >= blocks.PARALLEL_MIN:
