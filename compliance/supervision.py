@@ -74,7 +74,7 @@ class SupervisionResult:
     read_ledger: Callable[[], list[RectificationRow]]
     org_paths: dict[int, str] = field(default_factory=dict)
     rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
-    tallies: dict[str, tuple[int, int]] = field(default_factory=dict)    # org → (met, met + gaps) of the year
+    tallies: dict[str, tuple[int, int]] = field(default_factory=dict)    # org → (met, met + gaps) of the periods listed (`year_start` on)
     published_draft: bool = False    # the same snapshot as the month's draft, which this run published
     # org → (records of the month not signed by the secretary and the recorder, records lacking evidence the rules ask for)
     record_marks: dict[str, tuple[int, int]] = field(default_factory=dict)
@@ -304,7 +304,7 @@ _UNSEEN = object()
 
 
 class Rates:
-    """Per organization and month, the periods that ended that month and how many were met; per organization, the year's."""
+    """Per organization and month, the periods that ended that month and how many were met; per organization, those due from `window_first` (the run's `year_start`)."""
 
     def __init__(self, months: list[date], window_first: date, as_of: date):
         self.labels = {(m.year, m.month): f"{m:%Y-%m}" for m in months}
@@ -510,7 +510,8 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
             keep_from: date | None = None) -> Comparison:
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
-    Runs evaluate their own year from 1 January: a run in January is not compared with December's.
+    Runs keep their own year's periods (in January, from 1 December: `year_start`): a run in January is not
+    compared with December's, whose year it is not.
     With `keep_from` (the current run's `year_start`), the previous run's gaps the current run
     does not keep are left out: January's run keeps last December's periods, February's does not,
     and they were not resolved for it.
@@ -666,7 +667,11 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     kept_again = {gap for org_id in {i.org_id for i in ledger.recheck} for f in snapshot.of_org(org_id)
                   if (gap := _gap_of(f)) in again}
     recheck = [i for i in ledger.recheck if i.gap_key not in made_good and _item_gap(i) not in kept_again]
-    rechecked, restated = _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs)
+    # A month run again after a later run (of this scope, or one inside or around it) leaves the items as that run left
+    # them, but for closing those now met or owed no more: a later run may have restated or reopened them on records
+    # held after this run's day, which this one does not see.
+    latest = not store.later_run(scope.path, day)
+    rechecked, restated = _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs, latest)
     for key, exempt in rechecked:
         made_good.setdefault(key, closed_on)
         if exempt:
@@ -685,7 +690,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # Last year's gaps still open come after the run's own: their items exist, and only say what the gap is now.
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in chain(
         (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated))
-    stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed)
+    # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
+    stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
+                            renew=latest, pending=bool(rechecked or restated))
     paths = {o.id: o.path for o in orgs}
     if saved is not None:
         saved(scope, paths, stored.run)
@@ -755,16 +762,20 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
 
 
 def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],
-             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1) -> tuple[set[tuple[str, bool]], list[Finding]]:
-    """Return (gap key, whether it is owed no more rather than met) of `items` (open ledger items the month's own pass has not judged) now made good,
-    and the gaps of last year's items still open, as they are now (missed, or invalid), for their items to say so.
+             ledger: OpenLedger, window_first: date, day: date, jobs: int = 1,
+             restate: bool = True) -> tuple[set[tuple[str, bool]], list[Finding]]:
+    """Return (gap key, whether it is owed no more rather than met) of `items` (open ledger items the month's own pass has not judged) now made good;
+    and, with `restate`, the gaps of those items whose items no longer say what they are (missed now invalid, invalid now missed).
 
     `ledger` holds the gap of every open item.
 
-    Items opened last year can still be made good by a record entered late, or stop being owed
-    (exempt: a term closed by an election held before tracking began, entered late); only their
-    organizations, years and obligations are evaluated again, for their met and exempt periods alone
-    (found in one pass, as an overdue list finds them), in `jobs` processes when there are many.
+    Items of periods before this year (last year's, and committee terms that began earlier) can
+    still be made good by a record entered late, or stop being owed (exempt: a term closed by an
+    election held before tracking began, entered late), or change (an election held late makes a
+    missed term invalid; voiding a record makes an invalid period missed again); only their
+    organizations, years and obligations are evaluated again, for their met and exempt periods
+    and, with `restate`, their gaps (found in one pass, as an overdue list finds them), in `jobs`
+    processes when there are many.
     The watch's items and the others (a term can reach back years) are evaluated apart, each from
     its own earliest period and on the records it is judged on.
 
@@ -803,12 +814,11 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
         if year is None:
             window = Window(since, window_first - timedelta(days=1), day)
             # Those still gaps are handed back too where their items are to be restated: a record entered since has
-            # made a missed period invalid (an election held late), or voiding one has made it missed again. Not an
-            # item a later run opened, which a run of a past month made again sees as it was before.
-            mine = {_item_gap(item) for item in group if item.opened_on <= day}
-            said = store.said_invalid(scope.path) if mine else set()
-            for found, gaps in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_states, ledger, mine, said),
-                                              keep=("met", "exempt", "invalid", "missed"), jobs=jobs, bare_met=True, only=only):
+            # made a missed period invalid (an election held late), or voiding one has made it missed again.
+            said = store.said_invalid(scope.path) if restate else None
+            for found, gaps in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_states, ledger, said),
+                                              keep=("met", "exempt", "invalid", "missed") if restate else ("met", "exempt"),
+                                              jobs=jobs, bare_met=True, only=only):
                 keys.update(found)
                 restated.extend(map(Finding._make, gaps))
             continue
@@ -845,16 +855,18 @@ def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, fin
     return found
 
 
-def _item_states(ledger: OpenLedger, restate: Collection[tuple], said_invalid: Collection[str], _org_id: int,
+def _item_states(ledger: OpenLedger, said_invalid: Collection[str] | None, _org_id: int,
                  findings: list[Finding]) -> tuple[list[tuple[str, bool]], list[tuple]]:
     """Return (gap key, whether its period is now exempt) of the open items (in `ledger`) kept for the met and exempt periods
-    of `findings`; and, as plain tuples (which pickle faster), its gaps whose items are in `restate` and do not say what
-    they are: invalid ones, and missed ones whose items say invalid (their gap keys in `said_invalid`)."""
+    of `findings`; and, as plain tuples (which pickle faster), its gaps whose open items do not say what they are:
+    invalid ones whose items say missed, missed ones whose items say invalid (gap keys in `said_invalid`). An item whose
+    key is not made of its gap (a database edited by hand) is not restated: its gap's ledger item is keyed by the gap."""
     closed, gaps = [], []
     for f in findings:
         gap = _gap_of(f)
         if f.status in GAP_STATUSES:
-            if gap in restate and (f.status == "invalid" or ledger.key(gap) in said_invalid):
+            if (said_invalid is not None and gap in ledger.gaps and gap not in ledger.keys
+                    and (f.status == "invalid") != (ledger.key(gap) in said_invalid)):
                 gaps.append(tuple(f))
         elif gap in ledger.gaps:
             closed.append((ledger.key(gap), f.status == "exempt"))

@@ -185,6 +185,8 @@ def test_last_years_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_t
     item = next(r for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.period == "2026-11"
                 and busy_town.org_paths([r.org_id])[r.org_id] == other)
     assert item.matter == "支委会 2026年11月 逾期未完成" and item.closed_on is None
+    supervise(busy_town, rules, TOWN, "2027-02", date(2027, 2, 26))
+    # Entered late, then the same day's run made again: its snapshot is the same, but the item is restated (review).
     short = importing.import_records(busy_town, rules, write_csv(tmp_path / "short.csv", "党组织,类型,日期,应到,实到,主题,书记签字,记录人签字\n"
                                                                   f"{other},支委会,2026-11-27,5,2,研究,是,是"))
     february = supervise(busy_town, rules, TOWN, "2027-02", date(2027, 2, 26))
@@ -512,7 +514,7 @@ def test_the_periods_that_end_on_the_years_last_day_are_judged_in_january(busy_t
     # January's own count had them: the comparison says how many it leaves out, rather than show every branch worse unexplained.
     left_out = sum(1 for f in january.gaps if f.period.startswith("2026") and "/" not in f.period)
     assert february.comparison.left_out == left_out > 0
-    assert f"（2027-01督查发现的上年度问题{left_out}项不在本年度督查之列，未计入比较，其整改情况见整改台账。）" in \
+    assert f"（2027-01督查发现的上年度问题{left_out}项不在本月督查清单之列，未计入比较，其整改情况见整改台账。）" in \
         comparison_text(february.comparison, 2027, TOWN)
     # January's ranking counts the periods it lists: last December's and the year's own among them.
     met, total = january.tallies[BRANCH]
@@ -1020,6 +1022,9 @@ def test_last_years_election_item_says_invalid_once_the_late_election_is_held(to
     supervise(town, rules, TOWN, "2027-04", date(2027, 4, 27))
     now = next(i for i in town.rectifications() if i.id == item.id)
     assert now.closed_on is None and "无效（逾期换届）" in now.matter and now.measure.startswith("换届选举逾期进行")
+    # December made again in April does not see the election (held after its day): the item stays as April's run left it.
+    december = supervise(town, rules, TOWN, "2026-12", date(2026, 12, 31))
+    assert december.written and next(i for i in town.rectifications() if i.id == item.id) == now
 
 
 def test_a_meeting_short_of_a_tightened_quorum_is_held_again_with_the_share_its_rule_asks(town: Store, tmp_path: Path):

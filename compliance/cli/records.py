@@ -232,7 +232,7 @@ def log(
         r = alone.record
         if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
                                  for catalog in _rules().catalogs.values() for ob in catalog.every_obligation()):
-            workdays_notice(r.held_on, r.held_on)
+            workdays_notice(tracking.year_start(r.held_on), r.held_on)     # judged from there (`record_alone`)
 
 
 class _Orgs(dict):

@@ -59,7 +59,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         "gaps_by_obligation": by_obligation,
         "comparison": None if c.previous is None else {
             "previous_month": c.previous.month, "previous_revision": c.previous.revision,
-            # A year's first run is not compared with last year's last (its own year is judged from 1 January).
+            # A year's first run is not compared with last year's last; February's leaves out January's gaps of last year's periods.
             "cross_year": c.cross_year, "left_out": c.left_out,
             "new_gaps": len(c.new_gaps), "closed_gaps": len(c.closed_gaps),
             "better": [{"org": o, "before": a, "after": b} for o, a, b in c.better],
@@ -219,8 +219,9 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
         if c["cross_year"]:
             console.print(f"本月为{d['run']['month'][:4]}年度首次督查，不与上年 {c['previous_month']} 的结果比较。")
         else:
+            left = f"（{c['previous_month']} 的上年度问题 {c['left_out']} 项未计入比较）" if c["left_out"] else ""
             console.print(f"与 {c['previous_month']} 相比：新增问题 {c['new_gaps']} 项，已解决 {c['closed_gaps']} 项；"
-                          f"好转 {len(c['better'])} 个，变差 {len(c['worse'])} 个。")
+                          f"好转 {len(c['better'])} 个，变差 {len(c['worse'])} 个{left}。")
     if d["record_marks"]:
         unsigned, lacking = (sum(m[k] for m in d["record_marks"]) for k in ("unsigned", "incomplete_evidence"))
         console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（见通报）。")

@@ -267,7 +267,7 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
     text = (f"与{c.previous.month}督查相比，新增问题{len(c.new_gaps)}项，已解决{len(c.closed_gaps)}项；"
             f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
     if c.left_out:
-        text += f"（{c.previous.month}督查发现的上年度问题{c.left_out}项不在本年度督查之列，未计入比较，其整改情况见整改台账。）"
+        text += f"（{c.previous.month}督查发现的上年度问题{c.left_out}项不在本月督查清单之列，未计入比较，其整改情况见整改台账。）"
     # Those that improved most are named too, as a bulletin commends them (they were only counted).
     for grew, changed in (("增加", c.worse), ("减少", c.better)):
         if not changed:

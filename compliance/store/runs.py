@@ -10,7 +10,7 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, or_, select, update
 
 from compliance.store import tables
 from compliance.evaluate import Finding
@@ -225,9 +225,18 @@ class SupervisionQueries:
                               tuple(int(x) for x in r[8].split()) if r[8] else (), tuple(r[9].split()) if r[9] else (),
                               r[10], r[11])
 
+    def later_run(self, scope_path: str, day: date) -> bool:
+        """Return whether a run of `scope_path`, of an organization below it or of one above it was made as of a day after `day`."""
+        parts = scope_path.split("/")
+        above = ["/".join(parts[:i]) for i in range(1, len(parts))]
+        query = (select(RUN.c.id).select_from(RUN.join(ORG, ORG.c.id == RUN.c.scope_org_id))
+                 .where(RUN.c.as_of > day, or_(in_scope(scope_path), ORG.c.path.in_(above))).limit(1))
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
-                 not_owed: Collection[str] = ()) -> SavedRun:
+                 not_owed: Collection[str] = (), renew: bool = True, pending: bool = False) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -238,7 +247,11 @@ class SupervisionQueries:
         `to_open` are new ledger items keyed by `gap_key` (opened unless the gap ever had one),
         taken a block at a time (a generator keeps a province's items from being held at once);
         `gaps_made_good` maps gap keys now met to the date they are closed on; those in `not_owed`
-        are closed as owed no more (now exempt, say), not as made good.
+        are closed as owed no more (now exempt, say), not as made good. Without `renew` (a past
+        month run again after a later run), existing items are neither reopened nor restated
+        (`_renew`): what a later run knew stands. `pending` says the ledger has changes the
+        snapshot does not show (last year's items made good or restated): the run is saved even
+        when its snapshot is the same as the month's last.
         """
         stamp = self.clock()
         with self.writing() as conn:
@@ -246,7 +259,7 @@ class SupervisionQueries:
             latest = conn.execute(select(*RUN_COLUMNS).where(RUN.c.scope_org_id == scope_org_id, RUN.c.month == month)
                                   .order_by(RUN.c.revision.desc()).limit(1)).first()
             latest = RunRow(*latest) if latest else None
-            if latest and latest.fingerprint == fingerprint:
+            if latest and latest.fingerprint == fingerprint and not pending:
                 # The same snapshot again: nothing to write, and no new revision of a published run.
                 if publish and latest.published_at is None:
                     conn.execute(update(RUN).where(RUN.c.id == latest.id).values(published_at=stamp))
@@ -283,13 +296,14 @@ class SupervisionQueries:
             items = iter(to_open)
             reopened: list[dict[str, Any]] = []
             scope_path = conn.execute(select(ORG.c.path).where(ORG.c.id == scope_org_id)).scalar_one()
-            auto_closed = _auto_closed(conn, scope_path)
-            said_invalid = _said_invalid(conn, scope_path)
+            auto_closed = _auto_closed(conn, scope_path) if renew else {}
+            said_invalid = _said_invalid(conn, scope_path) if renew else set()
             while rows := list(islice(items, WRITE_BLOCK)):
                 ledger.insert([(r["gap_key"], r["org_id"], r["obligation"], r["period"], r["member"], r["group_name"],
                                 r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
                                 opened_on(as_of), created_at(stamp)) for r in rows])
-                reopened += _renew(conn, rows, run_id, as_of, auto_closed, said_invalid)
+                if renew:
+                    reopened += _renew(conn, rows, run_id, as_of, auto_closed, said_invalid)
             opened = (conn.execute(mine).scalar() or 0) - before
             closed = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
