@@ -141,6 +141,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         digest = FileDigest(path)
         lines: Iterator[list[Any]] = iter(raw_rows)
     else:
+        _refuse_not_csv(path)
         digest, encoding = _text_encoding(path)
         where = path.name
         lines = _csv_rows(path, encoding)
@@ -315,6 +316,31 @@ def _digest(path: Path, encoding: str | None = None) -> tuple[str, bool]:
 # hashed, before its rows: the worker that checks the rows of a 2.3 GB file (50,000 branches)
 # started 8 s after the command, against 2.6 s since.
 ENCODING_HEAD = 1 << 20
+
+
+# The first bytes of files an office saves that are not CSV, and what to do with each.
+NOT_CSV = (
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "是旧版 Excel（.xls）或 WPS 表格（.et）文件，不是 CSV：请在 Excel 或 WPS 中另存为 .xlsx，或「CSV UTF-8（逗号分隔）」"),
+    (b"PK\x03\x04", "是 .xlsx 等压缩格式的表格文件，不是 CSV：如是 Excel 表格，请将扩展名改为 .xlsx，或另存为 .xlsx"),
+    (b"\xff\xfe", "是 UTF-16 编码的文本（Excel 的「Unicode 文本」），不是 CSV：请另存为「CSV UTF-8（逗号分隔）」"),
+    (b"\xfe\xff", "是 UTF-16 编码的文本（Excel 的「Unicode 文本」），不是 CSV：请另存为「CSV UTF-8（逗号分隔）」"),
+)
+
+
+def _refuse_not_csv(path: Path) -> None:
+    """Raise InputError when a file read as CSV is a workbook or UTF-16 text by its first bytes, or its first line is tab-separated.
+
+    Such a file was told it held bytes its encoding does not allow (hex B1, FF FE) and was perhaps damaged.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    for magic, what in NOT_CSV:
+        if head.startswith(magic):
+            raise InputError(f"{path.name}：{what}（未导入任何数据）")
+    line = head.split(b"\n", 1)[0]
+    if b"\t" in line and b"," not in line:
+        raise InputError(f"{path.name} 第1行：列之间用的是制表符，不是逗号（Excel 的「文本文件（制表符分隔）」）："
+                         "请另存为「CSV UTF-8（逗号分隔）」（未导入任何数据）")
 
 
 def _decodes(data: bytes, encoding: str) -> bool:

@@ -79,6 +79,12 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     # A mistyped year before the Party was founded was taken, and the meeting counted for nothing.
     ("old.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n{BRANCH},支委会,1025-08-04\n".encode(),
      ["old.csv 第3行「日期」列", "1025-08-04", "早于中国共产党成立（1921-07-01）"]),
+    # Files an office saves that are not CSV were told of bytes their encoding does not allow (hex B1, FF FE), or of a
+    # title row (a tab-separated header), and to mend the wrong thing (try-out).
+    ("book.xls", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), ["book.xls：是旧版 Excel（.xls）或 WPS 表格（.et）文件，不是 CSV", "另存为 .xlsx"]),
+    ("renamed.et", b"PK\x03\x04" + bytes(500), ["renamed.et：是 .xlsx 等压缩格式的表格文件", "扩展名改为 .xlsx"]),
+    ("unicode.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n".encode("utf-16"), ["unicode.csv：是 UTF-16 编码的文本", "CSV UTF-8"]),
+    ("tabs.csv", f"党组织\t类型\t日期\n{BRANCH}\t支委会\t2026-08-03\n".encode(), ["tabs.csv 第1行：列之间用的是制表符", "CSV UTF-8"]),
 ])
 def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
     before = records(db)
