@@ -539,9 +539,10 @@ def _undecodable(path: Path, encoding: str) -> InputError:
 
 
 def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:
-    """Return the rows of the first worksheet whose first row has a known header, how to name it, and its formulas.
+    """Return the rows of the visible worksheet whose first (or second) row has a known header, how to name it, and its formulas.
 
-    Offices often put an instructions sheet (填表说明) first; it is skipped. Values are the ones
+    Offices often put an instructions sheet (填表说明) first; it is skipped. A workbook with
+    several such sheets (a sheet a month) is refused, naming them. Values are the ones
     Excel saved with the file; a formula cell without a saved value comes back as None, and the
     returned map (row index, column index) -> formula says which those are.
     """
@@ -555,16 +556,17 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         raise InputError(f"{path}：无法作为 XLSX 打开：文件已损坏，或不是 .xlsx 格式（旧版 .xls、改了扩展名的文件等），"
                          "请在 Excel 中另存为 .xlsx 或 CSV 后重试（未导入任何数据）") from exc
     try:
-        sheets = book.worksheets
-        chosen = sheets[0]
-        rows = [list(row) for row in chosen.iter_rows(values_only=True)]
-        for sheet in sheets:
-            candidate = [list(row) for row in sheet.iter_rows(values_only=True)]
-            if candidate and any(isinstance(c, str) and c.strip() in by_header for c in candidate[0]):
-                chosen, rows = sheet, candidate
-                break
+        # Hidden sheets are an office's own (last year's, a lookup list): the table is on a visible one.
+        sheets = [sheet for sheet in book.worksheets if sheet.sheet_state == "visible"] or book.worksheets
+        tables = [sheet for sheet in sheets if _headed(sheet, by_header)]
+        if len(tables) > 1:
+            # 一月, 二月, 三月: one was read and the others dropped without a word.
+            raise InputError(f"{path.name}：有{len(tables)}张表带有列名（「{'」「'.join(sheet.title for sheet in tables)}」），"
+                             "一次只导入一张表：请把数据合并到一张表，或分别另存为文件后逐个导入（未导入任何数据）")
+        chosen = tables[0] if tables else sheets[0]
+        rows = _sheet_rows(chosen)
         title = chosen.title
-        several = len(sheets) > 1
+        several = len(book.worksheets) > 1
     finally:
         book.close()
     formulas: dict[tuple[int, int], str] = {}
@@ -579,6 +581,26 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
             raw.close()
     # The sheet is named where there is more than one to look in.
     return rows, f"{path.name}「{title}」表" if several else path.name, formulas
+
+
+def _headed(sheet: Any, by_header: dict[str, Column]) -> bool:
+    """Return whether a worksheet's first or second row (a title above the header) names a known column."""
+    return any(isinstance(c, str) and c.strip() in by_header for row in sheet.iter_rows(max_row=2, values_only=True) for c in row)
+
+
+def _sheet_rows(sheet: Any) -> list[list[Any]]:
+    """Return a worksheet's rows as lists, each blank one the same empty list, and none after the last row with a value.
+
+    A sheet whose used range reached row 1,048,576 (one formatted cell at the bottom) held a
+    million rows of empty cells: 1.09 GB for a file of 5 KB.
+    """
+    rows: list[list[Any]] = []
+    blank: list[Any] = []
+    for row in sheet.iter_rows(values_only=True):
+        rows.append(blank if all(cell is None for cell in row) else list(row))
+    while rows and rows[-1] is blank:
+        rows.pop()
+    return rows
 
 
 def parse_date(value: Any) -> date | None:
