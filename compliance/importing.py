@@ -717,9 +717,11 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         "group_name": text("group"), "attendees": text("attendees"), "excused": text("excused"),
         "counterpart": text("counterpart"),
         "hours": None if get("hours") is None else problems.parse(number, values, "hours", parse_hours),
-        "photos": text("photos"),
+        "photos": None if (photos := text("photos")) in NONE_WORDS else photos,
         "member_id": None,
     }
+    if row["topic"] in NONE_WORDS:
+        row["topic"] = None
     if held_on > ctx.today:
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     elif held_on < PARTY_FOUNDED:
@@ -811,6 +813,10 @@ def row_identity(values: tuple[Any, ...], held_on: date | None = None) -> str:
 
 
 _FLAGS = {word: True for word in TRUE_WORDS} | {word: False for word in FALSE_WORDS}
+
+
+# What a clerk writes in a 主题 or 图片 cell for "there is none": 图片 无 was taken for photos, and the 材料不全 mark went away.
+NONE_WORDS = frozenset({"无", "暂无", "没有", "无图片", "无照片", "没有图片", "没有照片", "无主题", "/", "／", "-", "－", "—", "——", "无。"})
 
 
 def _flag(problems: _Problems, number: int, values: dict[str, Any], column: str) -> bool | None:
