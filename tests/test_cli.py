@@ -332,6 +332,23 @@ def test_photos_written_as_none_are_none(runner, db, tmp_path: Path, none: str):
     assert october["status"] == "met" and "incomplete_evidence" in october["flags"]
 
 
+def test_an_import_points_out_a_record_of_the_same_kind_and_day_under_another_topic(runner, db, tmp_path: Path):
+    """A file imported again after a full stop was added to a topic made a second 党课 beside the first: twice the hours
+    for every attendee, and only `log` said so (try-out)."""
+    row = f"党组织,类型,日期,主题,学时\n{BRANCH},党课,2026-11-05,学习党的二十届四中全会精神{{}},4\n"
+    first = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "a.csv", row.format("")))])
+    assert first.exit_code == 0 and "同一天已登记过" not in first.stdout
+    again = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "b.csv", row.format("。")))])
+    assert again.exit_code == 0
+    said = "".join(again.stdout.split())
+    assert "提示：记录2（图河镇党委/朱庄村党总支/第一党支部党课2026-11-05）同一天已登记过党课（记录编号1，主题「学习党的二十届四中全会精神」）" in said
+    assert "record void 编号 --reason 重复登记".replace(" ", "") in said
+    # Two rows of one file: the second is named, once.
+    both = f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-11-06,甲\n{BRANCH},主题党日,2026-11-06,乙\n"
+    pair = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "c.csv", both))])
+    assert "".join(pair.stdout.split()).count("同一天已登记过主题党日（记录编号3，主题「甲」）") == 1
+
+
 def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):
     """`log` said 人数不足 alone: not how many came, against how many, or what share the rule asks."""
     signed = ["--secretary-signed", "是", "--recorder-signed", "是"]

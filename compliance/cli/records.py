@@ -5,7 +5,9 @@ from __future__ import annotations
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Optional, Sequence
+from itertools import groupby
+from operator import attrgetter
+from typing import Any, Optional, Sequence
 
 import typer
 
@@ -174,8 +176,13 @@ IMPORT_NOTES_LIMIT = 2000
 def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record; at most `PROBLEMS_SHOWN`, then how many more."""
     orgs = _Orgs(store)
-    found = [(alone.record, note) for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())
-             for note in _alone_notes(alone, orgs) if alone.record is not None]
+    alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
+    found = [(alone.record, note) for alone in alones for note in _alone_notes(alone, orgs) if alone.record is not None]
+    # A row whose topic was mended (学习 to 学习。) is a new record beside the old one: twice the hours, twice the attendance.
+    for org_id, records in groupby(sorted((a.record for a in alones if a.record is not None), key=attrgetter("org_id", "id")),
+                                   attrgetter("org_id")):
+        rows = store.org_records(org_id)
+        found.extend((r, twin) for r in records if (twin := _twin_note(r, rows, earlier=True)))
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
     paths = store.org_paths({record.org_id for record, _ in found})
     notes = []
@@ -300,14 +307,23 @@ def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRe
         alone = tracking.record_alone(store, _rules(), record_id, store.today())
     notes = _alone_notes(alone, _Orgs(store))
     r = alone.record
-    if r is not None:
-        twins = [v for v in store.org_records(r.org_id, r.kind, r.held_on) if v["held_on"] == r.held_on and v["record_id"] != r.id
-                 and (v["group_name"], v["member_name"], v["counterpart"]) == (r.group, r.member, r.counterpart)]
-        if twins:
-            said = "、".join(f"记录编号 {v['record_id']}，主题「{v['topic'] or '（无）'}」" for v in twins[:3])
-            notes.append(f"提示：同一天已登记过{_rules().kind_name(r.kind)}（{said}）；如是同一次会议重复录入，"
-                         "请用 compliance record void 编号 --reason 重复登记 作废其一，以免重复计算学时和参会")
+    if r is not None and (twin := _twin_note(r, store.org_records(r.org_id, r.kind, r.held_on))):
+        notes.append(twin)
     return notes
+
+
+def _twin_note(r: tracking.Record, rows: Sequence[dict[str, Any]], earlier: bool = False) -> str | None:
+    """Say so when `rows` (current records of its organization, as `org_records` gives them) hold another of the same
+    kind, day, group, member and counterpart as `r`: perhaps the same meeting entered twice, under another topic.
+    With `earlier`, only one with a smaller id counts (of two in one file, the second is named)."""
+    twins = [v for v in rows if v["kind"] == r.kind and v["held_on"] == r.held_on and v["record_id"] != r.id
+             and (v["group_name"], v["member_name"], v["counterpart"]) == (r.group, r.member, r.counterpart)
+             and (not earlier or v["record_id"] < r.id)]
+    if not twins:
+        return None
+    said = "、".join(f"记录编号 {v['record_id']}，主题「{v['topic'] or '（无）'}」" for v in twins[:3])
+    return (f"提示：同一天已登记过{_rules().kind_name(r.kind)}（{said}）；如是同一次会议重复录入，"
+            "请用 compliance record void 编号 --reason 重复登记 作废其一，以免重复计算学时和参会")
 
 
 def _named(f: tracking.Finding) -> str:
