@@ -6,8 +6,10 @@ the file, the row, the column and the value (and how many other problems there a
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+import unicodedata
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
@@ -145,7 +147,9 @@ def file_meta(path: Path, table: Table) -> dict[str, Any]:
     return {"file": path.name, "sha256": table.sha256, "rows": table.count}
 
 
-def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
+def _resolve(index: OrgIndex, ref: str, known: Iterable[OrgRow] | None = None) -> tuple[OrgRow | None, str | None]:
+    """Return the organization `ref` names, or None and why; `known` (by default the index's) are the
+    organizations a name not found is compared with, to suggest the one meant (`similar_orgs`)."""
     found = index.find(ref)
     if isinstance(found, OrgRow):
         return found, None
@@ -154,7 +158,40 @@ def _resolve(index: OrgIndex, ref: str) -> tuple[OrgRow | None, str | None]:
     if not index.by_id:
         # A roster or records imported before the tree: every row said 找不到该党组织, and nothing said why.
         return None, "找不到该党组织：数据库中还没有党组织，请先导入组织结构（compliance org import）"
-    return None, "找不到该党组织"
+    meant = similar_orgs(ref, index.by_id.values() if known is None else known)
+    return None, "找不到该党组织" + (f"（是否是「{'」「'.join(meant)}」？）" if meant else "")
+
+
+# Dots typed for the interpunct of a minority name (阿依古丽·买买提): a bullet, a katakana middle dot, a full stop.
+DOT_LOOKALIKES = str.maketrans({c: "·" for c in "•・･‧∙⋅.．"})
+
+
+def interpunct(name: str) -> str:
+    """Return a name with the dots typed for its interpunct written as one (阿依古丽•买买提 as 阿依古丽·买买提)."""
+    return name.translate(DOT_LOOKALIKES)
+
+
+# Above this many organizations, a name not found is compared only for a difference of width or spaces, not spelled near.
+SIMILAR_SCAN = 5000
+
+
+def _org_key(text: str) -> str:
+    """Return a name as compared for a suggestion: full-width forms as half-width ones (（南院） as (南院)), without spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def similar_orgs(ref: str, orgs: Iterable[OrgRow], most: int = 3) -> list[str]:
+    """Return the paths of up to `most` organizations `ref` may mean: the same but for width and spaces, else a name spelled near it."""
+    orgs = list(orgs)
+    key = _org_key(ref)
+    same = sorted({o.path for o in orgs if key in (_org_key(o.name), _org_key(o.path))})
+    if same or len(orgs) > SIMILAR_SCAN:
+        return same[:most]
+    by_name: dict[str, list[str]] = {}
+    for o in orgs:
+        by_name.setdefault(o.name, []).append(o.path)
+    return sorted(p for name in difflib.get_close_matches(ref.strip().rsplit("/", 1)[-1], list(by_name), n=most, cutoff=0.75)
+                  for p in by_name[name])[:most]
 
 
 def misplaced(parent_type: str, child_type: str) -> str | None:
@@ -417,6 +454,11 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         if key in seen:
             problems.add(number, "name", name, f"与第{seen[key]}行重复（同一党组织的同名党员）")
             continue
+        if old is None and (dotted := interpunct(name)) != name and (
+                current.get(org.id, dotted) is not None or (org.id, dotted) in seen):
+            # 阿依古丽•买买提 beside 阿依古丽·买买提: one member twice on the roster, each owing dues and counted as 应到.
+            problems.add(number, "name", name, f"与花名册上的「{dotted}」只差间隔号：如是同一人，请写作「{dotted}」")
+            continue
         seen[key] = number
         if row["liaison"] and row["liaison"] != name:
             liaisons.append((number, org, row["liaison"]))
@@ -622,6 +664,7 @@ class _RecordContext:
         self.rules = rules
         # With `around` (a row given on the command line), the tree is read only around the organizations rows name.
         self._store = store if around else None
+        self._every: list[OrgRow] | None = None
         self.index = index or OrgIndex(() if around else store.orgs())
         self.rosters = Rosters(store, whole=whole)
         self.default_catalog = store.setting("default_catalog") or "national-2018"
@@ -645,8 +688,15 @@ class _RecordContext:
             if self._store is not None:
                 around = self._store.index_around(text)
                 self.index = OrgIndex({**self.index.by_id, **around.by_id}.values()) if self.index.by_id else around
-            found = self._orgs[text] = _resolve(self.index, text)
+            found = self._orgs[text] = _resolve(self.index, text, self._known() if self._store is not None else None)
         return found
+
+    def _known(self) -> list[OrgRow]:
+        """Return every organization, read once: what a name not found is compared with (the index holds those named)."""
+        if self._every is None:
+            assert self._store is not None
+            self._every = self._store.orgs()
+        return self._every
 
     def kind(self, text: str) -> str | None:
         if text not in self._kinds:
@@ -737,7 +787,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             known = members.keys() & names
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
-                problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员")
+                meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]
+                problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员"
+                             + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else ""))
             elif gone and (left := [n for n in names if n in gone]):
                 problems.add(number, column, row[column], _gone_words(left, gone, org.path, held_on))
             row[column] = "、".join(names)

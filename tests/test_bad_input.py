@@ -85,6 +85,9 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("renamed.et", b"PK\x03\x04" + bytes(500), ["renamed.et：是 .xlsx 等压缩格式的表格文件", "扩展名改为 .xlsx"]),
     ("unicode.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n".encode("utf-16"), ["unicode.csv：是 UTF-16 编码的文本", "CSV UTF-8"]),
     ("tabs.csv", f"党组织\t类型\t日期\n{BRANCH}\t支委会\t2026-08-03\n".encode(), ["tabs.csv 第1行：列之间用的是制表符", "CSV UTF-8"]),
+    # An organization not found was only 找不到该党组织: not the one meant, a character or a space away (try-out).
+    ("near.csv", "党组织,类型,日期\n马屯村支部,支委会,2026-08-03\n".encode(), ["第2行「党组织」列", "找不到该党组织（是否是「图河镇党委/马屯村党支部」？）"]),
+    ("spaced.csv", "党组织,类型,日期\n马屯村　党支部,支委会,2026-08-03\n".encode(), ["找不到该党组织（是否是「图河镇党委/马屯村党支部」？）"]),
 ])
 def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
     before = records(db)
@@ -173,6 +176,22 @@ def test_a_workbook_with_a_table_on_several_sheets_is_refused_and_a_hidden_sheet
     assert run(db, "record", "import", str(tmp_path / "hidden.xlsx")).returncode == 0
     listed = run(db, "record", "list", "--org", "ZZ1", "--all", "--format", "csv").stdout
     assert "2026-04-07" in listed and "2025-01-06" not in listed
+
+
+def test_a_name_typed_with_another_dot_for_its_interpunct_is_not_a_second_member(tmp_path: Path):
+    """阿依古丽•买买提 beside 阿依古丽·买买提 made a second member (each owing dues, each counted as 应到); in an attendance list
+    it was only 「…」不是…花名册上的党员 (try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(db, "org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))).returncode == 0
+    roster = "姓名,党组织,类别\n阿依古丽·买买提,ZZ1,正式\n陶英,ZZ1,正式\n"
+    assert run(db, "member", "import", str(write_csv(tmp_path / "m.csv", roster))).returncode == 0
+    again = run(db, "member", "import", str(write_csv(tmp_path / "m2.csv", "姓名,党组织,类别\n阿依古丽•买买提,ZZ1,正式\n")))
+    one_line_error(again, "m2.csv 第2行「姓名」列", "与花名册上的「阿依古丽·买买提」只差间隔号：如是同一人，请写作「阿依古丽·买买提」")
+    listed = run(db, "member", "list", "--under", "ZZ1", "--format", "csv").stdout
+    assert listed.count("买买提") == 1
+    attended = write_csv(tmp_path / "r.csv", "党组织,类型,日期,参会人员\nZZ1,支委会,2026-08-03,阿依古丽・买买提、陶英\n")
+    one_line_error(run(db, "record", "import", str(attended)), "「阿依古丽・买买提」不是", "（花名册上的写法：「阿依古丽・买买提」应为「阿依古丽·买买提」）")
 
 
 def test_a_sheets_blank_rows_cost_nothing_and_none_are_read_after_its_last_value(tmp_path: Path):
