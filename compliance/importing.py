@@ -147,9 +147,18 @@ def file_meta(path: Path, table: Table) -> dict[str, Any]:
     return {"file": path.name, "sha256": table.sha256, "rows": table.count}
 
 
+# What a row of an office's sheet beside its table starts with: a totals row, a note under the table.
+NOT_ROWS = ("合计", "总计", "小计", "共计", "注：", "注:", "说明", "备注：", "填表人", "审核人")
+
+
 def _resolve(index: OrgIndex, ref: str, known: Iterable[OrgRow] | None = None) -> tuple[OrgRow | None, str | None]:
     """Return the organization `ref` names, or None and why; `known` (by default the index's) are the
     organizations a name not found is compared with, to suggest the one meant (`similar_orgs`)."""
+    if not ref.strip():
+        # Merged cells (one 党组织 for several rows) leave every row but the first blank.
+        return None, "党组织不能为空（如是合并单元格，请取消合并，并在每一行填写党组织）"
+    if ref.strip().startswith(NOT_ROWS):
+        return None, "找不到该党组织：像是表格下方的合计行或说明行，请删去这一行"
     found = index.find(ref)
     if isinstance(found, OrgRow):
         return found, None

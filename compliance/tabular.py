@@ -651,7 +651,9 @@ def parse_count(value: Any) -> int | None:
     try:
         number = int(str(value).strip())
     except ValueError:
-        raise CellError("不是整数") from None
+        text = str(value).strip()
+        unit = text[-1:] if text[:-1].strip().isdigit() and text[-1:] in "人名个" else ""
+        raise CellError(f"不是整数（只填数字，不带「{unit}」）" if unit else "不是整数") from None
     if number < 0:
         raise CellError("不能为负数")
     return number
