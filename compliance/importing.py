@@ -39,19 +39,24 @@ ORG_COLUMNS = [
     Column("启用日期", "tracked_from"), Column("书记", "secretary"), Column("有支委会", "has_committee"),
     Column("撤销日期", "dissolved"),
 ]
+# `aliases` are the other headers an office's sheets have for a column (入党时间, 应到人数, 会议日期).
 MEMBER_COLUMNS = [
-    Column("姓名", "name", True), Column("党组织", "org", True, 1000), Column("党小组", "group"),
-    Column("类别", "status"), Column("流动党员", "mobile"), Column("联系人", "liaison"),
-    Column("入党日期", "joined"), Column("出生日期", "born"), Column("性别", "gender"),
-    Column("离开日期", "left_on"), Column("离开原因", "left_reason"), Column("转入日期", "arrived_on"),
+    Column("姓名", "name", True, aliases=("党员姓名",)), Column("党组织", "org", True, 1000, aliases=("所在党支部", "所在党组织")),
+    Column("党小组", "group", aliases=("所在党小组",)), Column("类别", "status", aliases=("党员类别", "人员类别")),
+    Column("流动党员", "mobile", aliases=("是否流动党员",)), Column("联系人", "liaison"),
+    Column("入党日期", "joined", aliases=("入党时间",)), Column("出生日期", "born", aliases=("出生时间",)), Column("性别", "gender"),
+    Column("离开日期", "left_on", aliases=("离开时间",)), Column("离开原因", "left_reason"), Column("转入日期", "arrived_on", aliases=("转入时间",)),
 ]
 RECORD_COLUMNS = [
-    Column("党组织", "org", True, 1000), Column("类型", "kind", True), Column("日期", "date", True),
-    Column("应到", "expected"), Column("实到", "present"), Column("主题", "topic", max_length=500), Column("记录人", "recorder"),
+    Column("党组织", "org", True, 1000), Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
+    Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间")),
+    Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数",)),
+    Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题")), Column("记录人", "recorder"),
     Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),
-    Column("党小组", "group"), Column("主讲人", "lecturer"), Column("参会人员", "attendees", max_length=100000),
-    Column("请假人员", "excused", max_length=100000), Column("谈话对象", "counterpart"), Column("学时", "hours"),
-    Column("图片", "photos", max_length=100000), Column("录入日期", "recorded_on"),
+    Column("党小组", "group"), Column("主讲人", "lecturer", aliases=("授课人",)),
+    Column("参会人员", "attendees", max_length=100000, aliases=("参会党员", "参加人员")),
+    Column("请假人员", "excused", max_length=100000, aliases=("请假党员",)), Column("谈话对象", "counterpart"), Column("学时", "hours"),
+    Column("图片", "photos", max_length=100000, aliases=("照片",)), Column("录入日期", "recorded_on"),
 ]
 VACANT_WORDS = {"空缺", "缺职", "（空缺）", "(空缺)"}
 

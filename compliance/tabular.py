@@ -106,9 +106,11 @@ class CellError(InputError):
 
 
 # Columns an office's spreadsheet has beside the data, which every import passes over: 序号 (the row
-# numbers) and 备注 (remarks). Any other unknown column is refused: a misspelt one (参会人 for 参会人员)
-# would lose its values without a word.
-IGNORED_HEADERS = frozenset({"序号", "备注"})
+# numbers), 备注 (remarks), and what a 花名册 records of a member that the tool does not use (a roster
+# with 身份证号 or 学历 was refused whole). Any other unknown column is refused: a misspelt one (参会人
+# for 参会人员) would lose its values without a word.
+IGNORED_HEADERS = frozenset({"序号", "备注", "身份证号", "身份证号码", "公民身份号码", "学历", "民族", "籍贯", "联系电话", "手机号码",
+                             "手机号", "职务", "工作单位", "家庭住址", "现居住地"})
 
 
 def read_table(path: Path, columns: list[Column]) -> Table:

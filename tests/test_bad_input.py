@@ -200,6 +200,23 @@ def test_a_name_typed_with_another_dot_for_its_interpunct_is_not_a_second_member
     one_line_error(run(db, "record", "import", str(attended)), "「阿依古丽・买买提」不是", "（花名册上的写法：「阿依古丽・买买提」应为「阿依古丽·买买提」）")
 
 
+def test_an_offices_own_headers_and_a_rosters_other_columns_import(tmp_path: Path):
+    """A 花名册 with 身份证号 and 学历, headed 入党时间, and a record sheet headed 会议日期, 会议类型, 应到人数, 实到人数 with a
+    支部大会 were refused whole (try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(db, "org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))).returncode == 0
+    roster = "序号,党员姓名,身份证号,所在党支部,党员类别,入党时间,学历,联系电话\n1,陶英,320000199001010000,ZZ1,正式党员,2010-07-01,本科,13800000000\n"
+    imported = run(db, "member", "import", str(write_csv(tmp_path / "m.csv", roster)))
+    assert imported.returncode == 0, imported.stderr
+    assert "2010-07-01" in run(db, "member", "list", "--under", "ZZ1", "--format", "csv").stdout
+    sheet = "党组织,会议类型,会议日期,应到人数,实到人数,会议主题\nZZ1,支部大会,2026-08-03,1,1,学习\n"
+    logged = run(db, "record", "import", str(write_csv(tmp_path / "r.csv", sheet)))
+    assert logged.returncode == 0, logged.stderr
+    shown = run(db, "record", "list", "--org", "ZZ1", "--format", "csv").stdout
+    assert "党员大会" in shown and "2026-08-03" in shown
+
+
 def test_a_sheets_blank_rows_cost_nothing_and_none_are_read_after_its_last_value(tmp_path: Path):
     """One formatted cell at the bottom of a sheet made its used range a million rows: 11.6 s and 1.09 GB for 3 rows (try-out)."""
     from openpyxl import load_workbook
