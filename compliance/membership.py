@@ -525,7 +525,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     otherwise only the tree around the organization each row names. Rosters are read as rows
     name their organizations, all at once when many (`Rosters`).
     """
-    from compliance.importing import Rosters, _Problems, _resolve
+    from compliance.importing import Rosters, Suggestions, _Problems, _resolve
 
     problems = _Problems(table)
     index = OrgIndex(store.orgs()) if whole else None     # a payment logged: the tree around its organization
@@ -540,9 +540,10 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     numbers = array("I")        # each row's number in the file, and whether it gave the date paid
     dated = bytearray()
     share = sharing()
+    suggest = Suggestions(store.orgs)
     for number, values in table.rows:
         ref = parse_text(values.get("org")) or ""
-        found, why = _resolve(index or store.index_around(ref), ref)
+        found, why = _resolve(index or store.index_around(ref), ref, suggest)
         if found is None:
             problems.add(number, "org", values.get("org"), why or "找不到该党组织")
             continue

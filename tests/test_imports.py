@@ -491,3 +491,34 @@ def test_split_names_reads_every_separator_and_names_each_member_once(text, name
     from compliance.tabular import split_names
 
     assert split_names(text) == names
+
+
+def test_a_tree_listed_children_first_compares_no_names_and_one_not_found_is_told_the_one_meant(store: Store, rules, tmp_path: Path,
+                                                                                              monkeypatch):
+    """Suggesting the organization meant ran for every row whose parent came later in the file: a province's tree took
+    138 s to import instead of 22 s. Names are compared only for an error, and once an import."""
+    keyed = []
+    real = importing._org_key
+    monkeypatch.setattr(importing, "_org_key", lambda text: keyed.append(text) or real(text))
+    rows = [f"第{i}党支部,第{i // 10}村党总支,党支部" for i in range(100)] + [f"第{j}村党总支,图河镇党委,党总支" for j in range(10)]
+    tree = "名称,上级,类型\n" + "\n".join(rows) + "\n图河镇党委,,乡镇党委\n"
+    importing.import_orgs(store, rules, write_csv(tmp_path / "tree.csv", tree))
+    assert len(store.orgs()) == 111 and keyed == []
+    stray = "名称,上级,类型\n新村党支部,第3村党总支（南）,党支部\n另一党支部,第3村党总支（南）,党支部\n"
+    with pytest.raises(InputError, match="找不到"):
+        importing.import_orgs(store, rules, write_csv(tmp_path / "stray.csv", stray))
+    # Each organization's name and path made comparable once, for the one name not found.
+    assert 0 < len(keyed) <= 2 * 111 + 2
+
+
+def test_logging_a_meeting_reads_only_the_tree_around_its_organization(town: Store, rules, monkeypatch):
+    """The suggestion of an organization meant read a province's whole tree for every meeting logged: `log` of one meeting
+    took 0.84 s and 112 MB at 50,000 branches against 0.43 s and 60 MB. The tree is read only for a name not found."""
+    read = []
+    real = town.orgs
+    monkeypatch.setattr(town, "orgs", lambda *a, **k: read.append(1) or real(*a, **k))
+    importing.log_record(town, rules, {"org": "ZZ1", "kind": "主题党日", "date": "2026-11-05", "topic": "学习"})
+    assert read == []
+    with pytest.raises(InputError, match="找不到该党组织（是否是「图河镇党委/马屯村党支部」？）"):
+        importing.log_record(town, rules, {"org": "马屯村支部", "kind": "主题党日", "date": "2026-11-05"})
+    assert read == [1]
