@@ -77,6 +77,7 @@ class ImportResult:
     # Rows of a roster whose 联系人 is on neither the stored roster nor the file's of the branch: (row, path, liaison).
     strange_liaisons: list[tuple[int, str, str]] = field(default_factory=list)
     still_left_named: list[tuple[str, str, date, str | None]] = field(default_factory=list)
+    where: str = ""          # the file, and for a workbook of several sheets the sheet read (x.xlsx「党员」表)
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -352,7 +353,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     by_code = {o.code: o for o in existing if o.code}
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
-    new, updates, result = [], [], ImportResult()
+    new, updates, result = [], [], ImportResult(where=table.where)
     fields = ("code", "type", "sector", "catalog", "founded", "tracked_from", "dissolved", "secretary", "secretary_vacant", "has_committee")
     for number, row in sorted(placed, key=lambda item: item[1]["path"].count("/")):
         if row["path"] in seen_paths:
@@ -406,7 +407,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     seen: dict[tuple[int, str], int] = {}
     touched: set[int] = set()          # organizations whose roster the file changes
     first_row: dict[int, int] = {}     # the first row of each organization it changes: a refusal names it
-    new, updates, result = [], [], ImportResult()
+    new, updates, result = [], [], ImportResult(where=table.where)
     left: list[tuple[int, str, date, str | None]] = []     # who the file says left, for the audit entry
     liaisons: list[tuple[int, OrgRow, str]] = []            # (row, organization, 联系人) of the rows that name one
     share = sharing()
@@ -806,7 +807,11 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     elif held_on < PARTY_FOUNDED:
         problems.add(number, "date", values.get("date"), f"日期{TOO_EARLY}")
-    if row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
+    if row["expected"] == 0:
+        problems.add(number, "expected", 0, "应到人数不能为0")
+    elif row["present"] == 0:
+        problems.add(number, "present", 0, "实到人数为0：无人到会的会议不能登记")
+    elif row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)
     gone = ctx.rosters.gone(org.id, held_on) if org.id in ctx.rosters.moved else {}
@@ -974,7 +979,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # The rosters are read before the batch writes when a worker checks the rows, and in memory,
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
-    result = ImportResult()
+    result = ImportResult(where=table.where)
     action = "record_import" if path else "log"
     try:
         with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \

@@ -22,13 +22,17 @@ _EXCEL_SERIALS = (20000, 80000)
 
 TRUE_WORDS = {"是", "有", "y", "yes", "true", "1", "√", "✓", "已签", "已签字"}
 FALSE_WORDS = {"否", "无", "n", "no", "false", "0", "×", "✗", "未签", "未签字"}
+# A time after the date is passed over: Excel saves a date cell to CSV as 2026/11/5 0:00 or 2026-11-05 00:00:00.
+_TIME = r"(?:[ T](?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?)?"
 _DATE_FORMS = [
-    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
-    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})" + _TIME + "$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})" + _TIME + "$"),
     re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
-    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 ]
+# A year and month with no day (2001.07, 2001年7月), as rosters often give 入党时间: which day is not for us to guess.
+_MONTH_ONLY = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})月?$")
 
 
 @dataclass(frozen=True)
@@ -569,8 +573,15 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         rows = _sheet_rows(chosen)
         title = chosen.title
         several = len(book.worksheets) > 1
+        hidden = [n for n in _hidden_rows(chosen) if n <= len(rows) and rows[n - 1]]
     finally:
         book.close()
+    if hidden:
+        # A filter (筛选) hides rows from the office's view, not from the file: they would be imported unseen,
+        # and records are never deleted.
+        shown = "、".join(map(str, hidden[:10])) + (f"等{len(hidden)}行" if len(hidden) > 10 else "行")
+        raise InputError(f"{path.name}{f'「{title}」表' if several else ''}：第{shown}被隐藏（筛选或隐藏行）。隐藏的行也会导入，"
+                         "请在 Excel 中清除筛选、取消隐藏，核对这些行（不应导入的删去）后重新导入（未导入任何数据）")
     formulas: dict[tuple[int, int], str] = {}
     if any(cell is None for row in rows for cell in row):
         raw = load_workbook(path, read_only=True, data_only=False)
@@ -583,6 +594,32 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
             raw.close()
     # The sheet is named where there is more than one to look in.
     return rows, f"{path.name}「{title}」表" if several else path.name, formulas
+
+
+_ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+
+
+def _hidden_rows(sheet: Any) -> list[int]:
+    """Return the numbers of a read-only worksheet's hidden rows (hidden by hand or by a filter).
+
+    openpyxl's read-only sheets do not keep row properties, so the sheet's XML is read once more
+    for its <row hidden="1"> elements alone.
+    """
+    from xml.etree.ElementTree import iterparse
+
+    hidden: list[int] = []
+    number = 0
+    source = sheet._get_source()
+    try:
+        for _, element in iterparse(source):
+            if element.tag == _ROW_TAG:
+                number = int(element.get("r") or number + 1)
+                if element.get("hidden") in ("1", "true"):
+                    hidden.append(number)
+                element.clear()
+    finally:
+        source.close()
+    return hidden
 
 
 def _headed(sheet: Any, by_header: dict[str, Column]) -> bool:
@@ -606,7 +643,7 @@ def _sheet_rows(sheet: Any) -> list[list[Any]]:
 
 
 def parse_date(value: Any) -> date | None:
-    """Return a date from an XLSX date or the common written forms (2026-11-05, 2026/11/5, 2026年11月5日)."""
+    """Return a date from an XLSX date or the common written forms (2026-11-05, 2026/11/5, 2026年11月5日, 2026/11/5 0:00)."""
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -619,7 +656,8 @@ def parse_date(value: Any) -> date | None:
         return from_excel(value).date()  # an XLSX cell holding a date as Excel's day number
     text = str(value).strip()
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)      # full-width ２０２６－１１－０５, as typed with a Chinese input method
+        # Full-width ２０２６－１１－０５, as typed with a Chinese input method, and 2026 年 11 月 5 日 with spaces.
+        text = unicodedata.normalize("NFKC", text).replace(" ", "")
     for pattern in _DATE_FORMS:
         m = pattern.match(text)
         if m:
@@ -627,6 +665,9 @@ def parse_date(value: Any) -> date | None:
                 return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             except ValueError:
                 raise CellError("不是有效日期") from None
+    m = _MONTH_ONLY.match(text)
+    if m and 1 <= int(m.group(2)) <= 12:
+        raise CellError(f"只有年月，没有日（请按档案写完整日期，如 {m.group(1)}-{int(m.group(2)):02d}-01）")
     raise CellError("不是日期（应写作 2026-11-05）")
 
 

@@ -121,6 +121,7 @@ def test_logging_the_same_record_twice_adds_nothing(runner, db):
 @pytest.mark.parametrize("extra, words", [
     (["--date", "2026-11-31"], "--date：值「2026-11-31」：不是有效日期（未登记）"),
     (["--date", "2026-11-05", "--expected", "3", "--present", "5"], "实到人数大于应到人数"),
+    (["--date", "2026-11-05", "--expected", "3", "--present", "0"], "--present：值「0」：实到人数为0：无人到会的会议不能登记"),
     (["--date", "2026-11-05", "--secretary-signed", "也许"], "--secretary-signed：值「也许」：应为「是」或「否」"),
 ])
 def test_log_errors_are_one_line(runner, db, extra, words):
@@ -1523,3 +1524,16 @@ def test_an_organization_named_with_a_full_width_slash_or_its_code_in_lower_case
     for ref in ("甲厂／乙厂联合党支部", "图河镇党委/甲厂／乙厂联合党支部"):
         found = runner.invoke(app, db + ["status", "--org", ref, "--as-of", "2026-11-20", "--format", "json"])
         assert found.exit_code == 0 and {r["org"] for r in json.loads(found.stdout)} == {"图河镇党委/甲厂／乙厂联合党支部"}, found.output
+
+
+def test_a_record_import_from_a_workbook_of_several_sheets_names_the_sheet_it_read(runner, db, tmp_path: Path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "填表说明"
+    sheet = book.create_sheet("十一月")
+    sheet.append(["党组织", "类型", "日期", "主题", "图片"])
+    sheet.append([BRANCH, "主题党日", "2026-11-08", "学习", "a.jpg"])
+    book.save(tmp_path / "r.xlsx")
+    result = runner.invoke(app, db + ["record", "import", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 0 and "记录（r.xlsx「十一月」表）：新增 1 条" in result.output, result.output

@@ -34,6 +34,9 @@ def _import(town: Store, rules, tmp_path: Path, *rows: str) -> importing.ImportR
     ("图河镇党委/不存在村/第一党支部,党员大会,2026-02-03,10,8,,,", "党组织", "图河镇党委/不存在村/第一党支部", "找不到"),
     (f"{BRANCH},茶话会,2026-02-03,10,8,,,", "类型", "茶话会", "未知的类型"),
     (f"{BRANCH},党员大会,2026-02-03,8,10,,,", "实到", "10", "大于应到"),
+    (f"{BRANCH},党员大会,2026-02-03,0,0,,,", "应到", "0", "应到人数不能为0"),
+    (f"{BRANCH},党员大会,2026-02-03,10,0,,,", "实到", "0", "无人到会的会议不能登记"),
+    (f"{BRANCH},党员大会,2026年2月,10,8,,,", "日期", "2026年2月", "只有年月，没有日"),
     (f"{BRANCH},党员大会,2026-02-03,-1,,,,", "应到", "-1", "负数"),
     (f"{BRANCH},流动党员汇报,2026-02-03,,,外人,,", "党员", "外人", "不是「图河镇党委/朱庄村党总支/第一党支部」的党员"),
     (f"{BRANCH},党小组会,2026-02-03,,,,第九党小组,", "党小组", "第九党小组", "没有这个党小组"),
@@ -124,6 +127,20 @@ def test_full_width_dates_and_months_are_read_as_typed_with_a_chinese_input_meth
     member = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
     dues = write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},２０２６－１０,10,２０２６－１０－０８")
     assert membership.import_dues(town, dues) == 1
+
+
+def test_dates_excel_saved_with_a_time_or_typed_with_hao_are_read(town: Store, rules, tmp_path: Path):
+    """Excel saves a date cell to CSV as 2026/11/5 0:00; an office types 5号 and 2026 年 11 月 5 日: all were refused."""
+    from compliance.tabular import parse_date
+
+    written = ["2026-11-05 00:00:00", "2026/11/5 0:00", "2026-11-05T09:30", "2026年11月5号", "2026 年 11 月 5 日"]
+    assert {parse_date(text) for text in written} == {date(2026, 11, 5)}
+    for wrong in ("2026-11-05 25:00", "2026/11/5 9:60"):
+        with pytest.raises(InputError, match="不是日期"):
+            parse_date(wrong)
+    path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,应到,实到\n{BRANCH},党员大会,2026/10/5 0:00,10,8\n"
+                                         f"{BRANCH},主题党日,2026年10月8号,,")
+    assert importing.import_records(town, rules, path).added == 2
 
 
 def test_gb18030_csv_is_read(town: Store, rules, tmp_path: Path):
@@ -293,6 +310,39 @@ def test_xlsx_instructions_sheet_before_the_data_is_skipped(town: Store, rules, 
     day = date(2026, 11, 20)
     [theme] = [f for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day)) if f.obligation == "theme_day" and f.period == "2026-10"]
     assert theme.status == "met"
+
+
+def test_xlsx_rows_hidden_by_a_filter_are_refused_not_imported_unseen(town: Store, rules, tmp_path: Path):
+    """An office filtered its sheet to November and imported it: the hidden months came in too, and records are never deleted."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党组织", "类型", "日期"])
+    for month in range(1, 6):
+        sheet.append([BRANCH, "主题党日", f"2026-{month:02d}-08"])
+    sheet.append([])
+    sheet.auto_filter.ref = "A1:C6"
+    sheet.row_dimensions[3].hidden = sheet.row_dimensions[5].hidden = True
+    sheet.row_dimensions[7].hidden = True           # blank: nothing to import
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, path)
+    assert str(caught.value).startswith("records.xlsx：第3、5行被隐藏（筛选或隐藏行）")
+    assert str(caught.value).endswith("（未导入任何数据）") and _records(town) == 0
+    sheet.row_dimensions[3].hidden = sheet.row_dimensions[5].hidden = False
+    book.save(path)
+    assert importing.import_records(town, rules, path).added == 5
+
+
+def test_the_sheet_read_from_a_workbook_of_several_is_named_in_the_result(town: Store, rules, tmp_path: Path):
+    book = Workbook()
+    book.active.title = "填表说明"
+    sheet = book.create_sheet("十一月")
+    sheet.append(["党组织", "类型", "日期"])
+    sheet.append([BRANCH, "主题党日", "2026-11-08"])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    assert importing.import_records(town, rules, path).where == "records.xlsx「十一月」表"
 
 
 def test_a_term_delay_must_name_its_approved_deadline(town: Store, rules, tmp_path: Path):

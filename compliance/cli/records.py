@@ -57,7 +57,9 @@ def init(catalog: Optional[str] = typer.Option(None, "--catalog", help=f"默认�
 
 
 def _report_import(what: str, result: importing.ImportResult) -> None:
-    console.print(f"{what}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。")
+    # A workbook's sheet is named: the one read among several may not be the one meant.
+    sheet = f"（{result.where}）" if "「" in result.where else ""
+    console.print(f"{what}{sheet}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。", markup=False)
 
 
 @org_app.command("import")
