@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
+from operator import le
 from typing import Callable, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from compliance.evaluate import Record
+from compliance.evaluate import MONTH_STARTS, Record
 from compliance.tabular import split_names
+from obligations.cadence import month_end
 
 # Organizational life that counts as taking part (DOMAIN.md; issue "member-level obligations").
 PARTICIPATION_KINDS = frozenset({"party_congress", "branch_committee", "group_meeting", "party_lecture", "theme_day",
@@ -328,6 +331,46 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
     return found
 
 
+class DuesLimit(NamedTuple):
+    """The dues rule's limit on arrears (`arrears_months`), as the watch applies it to an organization's members.
+
+    A month paid later than `months` after its due day (the month's end; from the branch's
+    consent to payment by quarter on, the quarter's end) is 无效（补交超过N个月） in `status`
+    (`evaluate.record_valid`): it is no payment to the watch either.
+    """
+
+    months: int
+    consent_from: Callable[[str], date | None]     # a member's (by name) first day of payment by quarter; None: no consent
+
+
+@lru_cache(maxsize=4096)
+def _pay_by(month: str, months: int, quarterly: bool) -> date:
+    """Return the last day a payment settles `month` (YYYY-MM): `months` after its due day."""
+    start = MONTH_STARTS[month]
+    due = month_end(date(start.year, (start.month - 1) // 3 * 3 + 3, 1) if quarterly else start)
+    return due + relativedelta(months=months)
+
+
+# Arrears limit in months -> YYYY-MM month -> `_pay_by` of it without consent: a dict lookup a payment.
+_PAY_BY: dict[int, dict[str, date]] = {}
+
+
+def timely_payments(paid: dict[str, date], limit: DuesLimit, name: str) -> dict[str, date]:
+    """Return the months of `paid` (month -> day paid) that `name` paid within `limit`: the ones that count as paid.
+
+    Nearly every member paid every month in time by the stricter due day (without consent): that
+    is told in one pass in C, and the consent is looked for only otherwise.
+    """
+    by = _PAY_BY.setdefault(limit.months, {})
+    for month in paid.keys() - by.keys():
+        by[month] = _pay_by(month, limit.months, False)
+    if all(map(le, paid.values(), map(by.__getitem__, paid))):
+        return paid
+    since = limit.consent_from(name)
+    return {month: day for month, day in paid.items()
+            if day <= _pay_by(month, limit.months, since is not None and MONTH_STARTS[month] >= since)}
+
+
 def _ended(found: list[Run]) -> list[Run]:
     """Return `found` with its last run no longer running: the member took part or paid in the month still open."""
     start, length, _, counted = found[-1]
@@ -343,7 +386,8 @@ def _absent_by_org(members: Iterable[MemberInfo], seen: dict[int, Activity]) -> 
 
 
 def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
-               dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS) -> list[WatchRun]:
+               dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS,
+               dues_limit: DuesLimit | None = None) -> list[WatchRun]:
     """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month."""
     members = list(members)
     seen = activity(records, as_of)
@@ -352,6 +396,8 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
     missed = _absent_by_org(members, seen)
     for m in members:
         paid = dues.get(m.id, {}) if m.org_id in dues_orgs else None
+        if paid and dues_limit is not None:
+            paid = timely_payments(paid, dues_limit, m.name)
         for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last, missed.get(m.org_id)):
             found.extend(WatchRun(m, what, index_month(start), length, running, counted)
                          for start, length, running, counted in member_runs if length >= warn)
@@ -360,14 +406,15 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
 
 def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
           dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS,
-          last_paid: Callable[[int], str | None] | None = None) -> list[WatchRow]:
+          last_paid: Callable[[int], str | None] | None = None, dues_limit: DuesLimit | None = None) -> list[WatchRow]:
     """Return every member's standing as of `as_of`, counting whole months since `since` (or joining).
 
     Only complete months count (the as-of month is still open), and only months in which the
     branch held a meeting with an attendance list. A branch that keeps no
     attendance lists cannot be judged on participation, nor one that records no dues on dues.
     `last_paid` gives a member's last month paid when `dues` holds only the months from `since`
-    on; without it, the last of the member's months in `dues`.
+    on; without it, the last of the member's months in `dues`. With `dues_limit`, a month paid
+    too late is unpaid (`timely_payments`), though still the last month paid if it is the last.
     """
     members = list(members)
     seen = activity(records, as_of)
@@ -377,7 +424,8 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     for m in members:
         a = seen.get(m.org_id)
         paid = dues.get(m.id, {})
-        standing = dict(_standing(m, a, paid if m.org_id in dues_orgs else None, since, last, missed.get(m.org_id)))
+        counted = timely_payments(paid, dues_limit, m.name) if dues_limit is not None else paid
+        standing = dict(_standing(m, a, counted if m.org_id in dues_orgs else None, since, last, missed.get(m.org_id)))
         absent = running(standing["absence"]) if "absence" in standing else None
         unpaid = running(standing["dues"]) if "dues" in standing else None
         worst = max(absent or 0, unpaid or 0)

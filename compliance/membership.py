@@ -23,6 +23,7 @@ from compliance.store import TZ, Store
 from compliance.store.members import UNDONE_TRANSFER
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
+from obligations.rules import Rules, default_rules
 
 # `name` as well as `member`: the English header of 姓名 in a member file.
 DUES_COLUMNS = [Column("姓名", "member", True, aliases=("name",)), Column("党组织", "org", True, 1000), Column("月份", "month", True),
@@ -103,15 +104,16 @@ def org_members(store: Store, root: str, orgs: list[OrgRow], ids: Ids | None = N
 
 
 def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMembers]], Iterable[T]],
-             path: Callable[[T], str], jobs: int, **read: Any) -> list[T]:
+             path: Callable[[T], str], jobs: int, index: OrgIndex | None = None, **read: Any) -> list[T]:
     """Return the rows `rows_of` makes of the organizations at or below `under` (`org_members`, with `read`), by path.
 
     A large scope is worked in blocks, in `jobs` processes (`compliance.blocks`); the rows of
-    each organization, its members by name, stay in their order.
+    each organization, its members by name, stay in their order. `index` is `store.index_around(under)`,
+    when the caller has it.
     """
     from compliance.blocks import map_blocks      # it loads multiprocessing: only the commands that use it
 
-    index = store.index_around(under)
+    index = index or store.index_around(under)
     rows: list[T] = []
     for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: str = root.path) -> Iterable[T]:
@@ -123,26 +125,35 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
 
 
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None,
-                 keep: Callable[[WatchRow], bool] | None = None, jobs: int = 1, known_at: datetime | None = None) -> list[WatchRow]:
+                 keep: Callable[[WatchRow], bool] | None = None, jobs: int = 1, known_at: datetime | None = None,
+                 rules: Rules | None = None) -> list[WatchRow]:
     """Return every member's months without organizational life and without dues, as of `as_of` (those `keep` keeps).
 
     With `known_at`, from what this database had been told by then (see `org_members`).
     """
-    from compliance.tracking import watch_months
+    from compliance.tracking import default_catalog, dues_limit, dues_rule, watch_months
 
     start = since or date(as_of.year - 1, as_of.month, 1)
     warn = watch_months(store)
+    rules = rules or default_rules()
+    index = store.index_around(under)
+    fallback = default_catalog(store)
+    rules_of_dues = {name: dues_rule(catalog) for name, catalog in rules.catalogs.items()}
+    consents = {kind for _, kind in rules_of_dues.values() if kind}
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
         for o in found:
             dues_orgs = {o.org.id} if o.records_dues() else set()
             since = watch_start(start, o.starts)
-            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn, last_paid=o.last_paid)
+            # A month paid too late is unpaid, as `status` judges it (`dues_limit`).
+            limit = dues_limit(rules_of_dues.get(index.catalog_of(o.org, fallback), (0, None)), o.records) if o.paid else None
+            yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn, last_paid=o.last_paid,
+                                         dues_limit=limit)
                         if keep is None or keep(r))
 
     # No month before `start` is counted: of the payments before it, each member's last month paid will do.
-    return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, dues=True, until=as_of,
-                    dues_since=start, known_at=known_at)
+    return _by_path(store, under, rows_of, attrgetter("org"), jobs, index=index, records=True, kinds=ACTIVITY_KINDS | consents,
+                    dues=True, until=as_of, dues_since=start, known_at=known_at)
 
 
 def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1, known_at: datetime | None = None) -> list[MobileRow]:

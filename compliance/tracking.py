@@ -25,8 +25,8 @@ from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError, ScratchError, os_reason
 from compliance.evaluate import MONTH_STARTS, SEVERITY, Finding, Paid, Record, evaluate_org, judges_dues_by_member, tally, worst_first
-from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, MemberInfo, WatchRun, index_month, month_index,
-                                watch_runs, watch_start)
+from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, DuesLimit, MemberInfo, WatchRun, index_month,
+                                month_index, watch_runs, watch_start)
 from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, Payment, by_org, ids_of
@@ -130,6 +130,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     exemptions = store.scope_exemptions(root.path, ids, window.known_at)
     fallback = default_catalog(store)
     warn = watch_months(store)
+    rules_of_dues: dict[str, tuple[int, str | None]] = {}     # catalog name -> its `dues_rule`
     for done, org in enumerate(orgs, start=1):
         findings: list[Finding] = []
         if progress is not None:
@@ -164,18 +165,45 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
                                 tuple(exemptions.get(m.id, ())), m.counted_from() if m.arrived_on else None) for m in members
                      if (m.left_on is None or window.as_of < m.left_on) and (m.arrived_on is None or m.arrived_on <= window.as_of)]
             runs = watch_runs(infos, org_records, dues, {org.id} if records_dues else set(), window.as_of,
-                              watch_start(window.watch_from or since, facts.starts), warn)
+                              watch_start(window.watch_from or since, facts.starts), warn,
+                              dues_limit(rules_of_dues.get(catalog.name) or rules_of_dues.setdefault(catalog.name, dues_rule(catalog)),
+                                         org_records) if dues else None)
             findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings
 
 
+def dues_rule(catalog: Catalog) -> tuple[int, str | None]:
+    """Return the arrears limit in months of `catalog`'s dues judged per member (0: none), and the kind of record that is consent to payment by quarter."""
+    ob = next((o for o in catalog.every_obligation() if (o.counts or o.slug) == "dues" and o.per == "member"), None)
+    return (ob.arrears_months or 0, ob.quarterly_by) if ob is not None else (0, None)
+
+
+def dues_limit(rule: tuple[int, str | None], records: list[Record]) -> DuesLimit | None:
+    """Return the `DuesLimit` of a `dues_rule` for an organization's members (None: the rule has no limit).
+
+    A member's consent to payment by quarter is looked for among `records` (the organization's,
+    of the consent's kind among them) only when one of their payments is late.
+    """
+    months, kind = rule
+    if not months:
+        return None
+
+    def consent_from(name: str) -> date | None:
+        return min((r.held_on for r in records if r.kind == kind and r.member in (None, "", name)), default=None) if kind else None
+
+    return DuesLimit(months, consent_from)
+
+
 def _judged_kinds(rules: Rules, only: Collection[str], watched: bool) -> frozenset[str] | None:
     """Return the record kinds the obligations `only` are judged on (every version of them); None when that is every kind (学时).
 
-    With `watched`, the kinds the watch counts as taking part are among them.
+    With `watched`, the kinds the watch counts as taking part are among them, and the consents
+    to payment of dues by quarter, which move the day a payment is too late (`dues_limit`).
     """
     kinds = {"term_delay", *(ACTIVITY_KINDS if watched else ())}
+    if watched:
+        kinds.update(o.quarterly_by for catalog in rules.catalogs.values() for o in catalog.every_obligation() if o.quarterly_by)
     for catalog in rules.catalogs.values():
         for newest in catalog.every_obligation():
             ob: Obligation | None = newest

@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from compliance import importing, membership
 from compliance.evaluate import Finding, MemberRef, OrgFacts, Record, evaluate_org
-from compliance.members import MemberInfo, watch_runs
+from compliance.members import DuesLimit, MemberInfo, timely_payments, watch_runs
 from compliance.store import TZ, Store
 from compliance.supervision import ledger_item, supervise
 from compliance.tracking import Window, org_status, overdue, watch_findings
@@ -134,6 +134,23 @@ def test_the_watch_counts_unpaid_dues_where_the_branch_records_dues(rules):
     assert _watch(rules, [], "2026-11-20", paid) == {}          # a branch that records no dues
 
 
+def test_a_month_paid_more_than_six_months_late_is_unpaid_to_the_watch_as_in_status(rules):
+    """January to June paid together on 2 November: status judged January to April 无效（补交超过6个月）, while the watch
+    saw every month paid and no run at all."""
+    late = {f"2026-{m:02d}": date(2026, 11, 2) for m in range(1, 7)}
+    limit = DuesLimit(6, lambda name: None)
+    assert sorted(timely_payments(late, limit, "张三")) == ["2026-05", "2026-06"]      # 31 May + 6 months = 30 Nov
+    # With the branch's consent to payment by quarter from January, April to June are due on 30 June: all in time.
+    consent = DuesLimit(6, lambda name: date(2026, 1, 1) if name == "张三" else None)
+    assert sorted(timely_payments(late, consent, "张三")) == ["2026-04", "2026-05", "2026-06"]
+    on_time = {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 11)}
+    assert timely_payments(on_time, limit, "张三") is on_time
+    paid = {1: late | {f"2026-{m:02d}": date(2026, m, 5) for m in range(7, 11)}, 2: on_time}
+    runs = watch_runs([ZHANG, LI], [], paid, {1}, date(2026, 11, 20), date(2026, 1, 1), dues_limit=limit)
+    assert [(r.member.name, r.what, r.first, r.months, r.running) for r in runs] == [("张三", "dues", date(2026, 1, 1), 4, False)]
+    assert watch_runs([ZHANG, LI], [], paid, {1}, date(2026, 11, 20), date(2026, 1, 1)) == []
+
+
 def test_taking_part_or_paying_in_the_month_still_open_ends_a_run(rules):
     """Paid on 6 November, a member stood as 未交费10个月（提请支部审查） beside 党费 11月 已完成 until December (try-out)."""
     paid = {1: {"2026-11": date(2026, 11, 6)}, 2: {f"2026-{m:02d}": date(2026, m, 5) for m in range(1, 12)}}
@@ -180,6 +197,25 @@ def test_watch_talks_and_dues_appear_in_status_and_overdue(town: Store, rules, t
     listed = {(f.obligation, f.member, f.period): f.status for f in overdue(town, rules, "图河镇党委", window)}
     assert listed[("absence_watch", away, "2026-05")] == "missed"
     assert listed[("dues", away, "2026-10")] == "due"          # paid by quarter: due on 31 December, not missed
+
+
+def test_months_paid_too_late_do_not_end_a_run_in_status_nor_in_members_watch(town: Store, rules, tmp_path: Path):
+    """January to March paid on 2 November are 无效（补交超过6个月） in status; the watch took them as paid and counted 7 months, not 10."""
+    town.clock = lambda: datetime(2026, 11, 20, 9, 0, tzinfo=TZ)
+    branch = next(o for o in town.orgs() if o.path == BRANCH_PATH)
+    names = sorted(m.name for m in town.members() if m.org_id == branch.id)
+    late, others = names[0], names[1:]
+    dues = ["姓名,党组织,月份,金额,交纳日期"] + [f"{late},{BRANCH_PATH},2026-{m:02d},10,2026-11-02" for m in range(1, 4)]
+    dues += [f"{name},{BRANCH_PATH},2026-{m:02d},10,2026-{m:02d}-05" for name in others for m in range(1, 11)]
+    dues += [f"{name},{BRANCH_PATH},2025-{m:02d},10,2025-{m:02d}-05" for name in names for m in range(1, 13)]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(dues)))
+    day = date(2026, 11, 20)
+    status = {(f.obligation, f.member, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day))}
+    assert [status[("dues", late, f"2026-{m:02d}")] for m in range(1, 4)] == ["invalid"] * 3
+    assert status[("dues_watch", late, "2026-01")] == "missed" and ("dues_watch", late, "2026-04") not in status
+    assert not any(key[0] == "dues_watch" and key[1] != late for key in status)
+    [row] = [r for r in membership.member_watch(town, BRANCH_PATH, day, rules=rules) if r.member == late]
+    assert (row.months_unpaid, row.last_dues, row.level) == (10, "2026-03", "review")
 
 
 def test_dues_paid_only_years_ago_are_not_read_and_the_branch_is_still_judged_on_dues(town: Store, rules, tmp_path: Path):
@@ -590,9 +626,10 @@ def test_a_watch_item_closes_when_payments_entered_late_break_its_run_into_runs_
     never = _never_paying(town, rules, tmp_path, paid_until)
     supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
     assert _watch_items(town, never) == [(opened, None)]
-    # One month paid, entered late: the run's first month is now a run of one month.
+    # One month paid in time, entered late: the run's first month is now a run of one month. (Paid in
+    # August 2026, more than six months late, it would be no payment, as in status.)
     town.clock = lambda: datetime(2026, 8, 10, 9, 0, tzinfo=TZ)
-    membership.import_dues(town, write_csv(tmp_path / "late.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},{late},10,2026-08-05"))
+    membership.import_dues(town, write_csv(tmp_path / "late.csv", f"姓名,党组织,月份,金额,交纳日期\n{never},{BRANCH_PATH},{late},10,{late}-05"))
     supervise(town, rules, "图河镇党委", "2026-08", date(2026, 8, 26))
     assert _watch_items(town, never) == [(opened, date(2026, 8, 26)), *new_run]
 

@@ -124,7 +124,7 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
     console.print(f"[bold]示例：图河镇党委[/]（规则集 tuhe-2021，{sum(added)} 条记录，判断日期 {day.isoformat()}）")
     catalog_report.print_overdue_summary(console, findings, root="图河镇党委")
     print_findings(console, findings, f"图河镇党委 待办与逾期事项（截至 {day.isoformat()}）", root="图河镇党委", year=day.year)
-    flagged = membership.member_watch(store, "图河镇党委", day, keep=attrgetter("level"))
+    flagged = membership.member_watch(store, "图河镇党委", day, keep=attrgetter("level"), rules=rules)
     if flagged:
         console.print(f"\n[bold]党员六个月提示[/]（连续3个月关注、6个月提请支部审查；共 {len(flagged)} 人）：")
         for r in flagged:

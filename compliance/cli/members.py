@@ -21,6 +21,7 @@ from compliance.cli import (
     _as_of_option,
     _date_option,
     _id_argument,
+    _rules,
     _known_at,
     as_of_words,
     known_at_alone,
@@ -74,7 +75,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     known = _known_at(known_at)
     known_at_alone(as_of, known)
     rows = membership.member_watch(store, under, day, keep=None if everyone else attrgetter("level"), jobs=jobs_count(jobs),
-                                   known_at=known)
+                                   known_at=known, rules=_rules())
     data = ({"org": r.org, "member": r.member, "mobile": r.mobile,
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
