@@ -35,6 +35,15 @@ def test_each_missed_meeting_takes_its_points_off_the_three_meetings_item(rules,
     assert "党员大会 2026-Q3 逾期未完成" in item.deductions[0].reason
 
 
+@pytest.mark.parametrize("sheet, item", [("village-2020", "三.3"), ("two-new-2020", "三.3")])
+def test_unpaid_dues_take_points_off_the_dues_item_of_each_sheet_that_has_one(rules, sheet, item):
+    """The two-new sheet's 党费按月收缴 deducted nothing: its branch ranked first with six members' December dues unpaid."""
+    found = [gap("dues", "2026-12", name="党费")._replace(member=f"党员{i}") for i in range(6)]
+    s = score_org(rules.sheet(sheet), rules.grading, 1, "x", "2026-Q4", found)
+    dues = next(i for i in s.items if i.item.id == item)
+    assert "党费" in dues.item.text and len(dues.deductions) == 6 and s.total == pytest.approx(100 - 0.6)
+
+
 def test_an_item_never_goes_below_zero(rules, village):
     found = [gap(kind, f"2026-{m:02d}", name=name) for m in range(1, 13)
              for kind, name in (("branch_committee", "支委会"), ("group_meeting", "党小组会"))]
