@@ -152,6 +152,12 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     for group in sorted(groups):
         # The quotas are a township's: a scope below one (a village, one branch) holds only part of its branches.
         if root.path.startswith(group + "/"):
+            if index.resolve(group).type not in TOWNSHIP_TYPES:
+                continue        # no township above: the top of the tree, which may be a province
+            # And so is the ranking: within the scope, one branch of fourteen was 名次 1.
+            places = {s.org_id: s.rank for s in score_scope(store, rules, group, period, sheet, as_of, jobs)[0]}
+            ranked = [replace(s, rank=places.get(s.org_id)) if s.group == group else s for s in ranked]
+            warnings.append(f"名次为在「{group}」全部党支部中的名次")
             continue
         warnings += [f"{group}：{w}" for w in quota_warnings(groups[group], rules.grading)]
     if day <= last:

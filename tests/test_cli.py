@@ -1054,6 +1054,19 @@ def test_score_json(runner, logged):
     assert isinstance(data["warnings"], list)
 
 
+def test_a_branch_scored_below_its_township_is_given_its_rank_in_the_township(runner, logged):
+    """score --under one branch said 名次 1 for a branch 11th of 14 in its township."""
+    runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
+                                 "--item", "四.5", "--points", "3", "--reason", "在职党员报到台账不全"])
+    args = ["--period", "2026-Q3", "--as-of", "2026-10-10", "--format", "json"]
+    town = json.loads(runner.invoke(app, logged + ["score", "--under", "图河镇党委"] + args).stdout)
+    places = {s["org"]: s["rank"] for s in town["scores"]}
+    assert len(places) > 1 and places[BRANCH] > 1
+    alone = json.loads(runner.invoke(app, logged + ["score", "--under", BRANCH] + args).stdout)
+    assert [(s["org"], s["rank"]) for s in alone["scores"]] == [(BRANCH, places[BRANCH])]
+    assert "名次为在「图河镇党委」全部党支部中的名次" in alone["warnings"]
+
+
 @pytest.mark.parametrize("args, words", [
     (["--item", "四.5"], "--points：扣分须给出分数（大于0且不超过该条目分值 3）"),     # it said 值「None」
     (["--item", "四.5", "--points", "1", "--veto", "x"], "二者选一"),
