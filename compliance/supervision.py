@@ -672,6 +672,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # held after this run's day, which this one does not see.
     latest = not store.later_run(scope.path, day)
     rechecked, restated = _recheck(store, rules, index, scope, recheck, ledger, window_first, day, jobs, latest)
+    if latest:
+        restated += _reopened(store, rules, index, scope, window_first, day, jobs)
     for key, exempt in rechecked:
         made_good.setdefault(key, closed_on)
         if exempt:
@@ -839,6 +841,34 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
         keys.update((item.gap_key, moved.get((item.org_id, item.member), (None, None))[1] is not None) for item in group
                     if item.gap_key not in in_a_run and item.opened_on <= day)
     return keys, restated
+
+
+def _reopened(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, window_first: date, day: date,
+              jobs: int = 1) -> list[Finding]:
+    """Return the gaps, found again, of the items of periods before this year that a run closed, since voided or corrected
+    records or payments have left them undone (`Store.reopenable`): the run opens their items again (`save_run`).
+
+    Within the year the month's own pass finds such a gap and reopens its item; in January it
+    reaches back to December only, so a 支委会 of last February made good in January, whose record
+    was then voided as a duplicate, stayed 已销号 while status said 逾期未完成. Only the
+    organizations, obligations and periods of those items are evaluated again.
+    """
+    items = [i for i in store.reopenable(scope.path, window_first.year, WATCH_OBLIGATIONS) if i.org_id in index.by_id]
+    if not items:
+        return []
+    wanted = {_item_gap(i) for i in items}
+    window = Window(min(parse_period_key(i.period)[0] for i in items), window_first - timedelta(days=1), day)
+    orgs = [index.by_id[org_id] for org_id in sorted({i.org_id for i in items})]
+    found: list[Finding] = []
+    for gaps in summarize_orgs(store, rules, index, scope, orgs, window, partial(_gaps_of_items, wanted),
+                               keep=GAP_STATUSES, jobs=jobs, bare_met=True, only={i.obligation for i in items}):
+        found.extend(map(Finding._make, gaps))
+    return found
+
+
+def _gaps_of_items(wanted: Collection[tuple], _org_id: int, findings: list[Finding]) -> list[tuple]:
+    """Return, as plain tuples (which pickle faster), the gaps of `findings` that are among `wanted` (`_gap_of`)."""
+    return [tuple(f) for f in findings if _gap_of(f) in wanted]
 
 
 def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, findings: list[Finding]) -> list[tuple[str, bool]]:

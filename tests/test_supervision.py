@@ -471,6 +471,39 @@ def test_january_is_not_compared_with_december_and_last_years_items_can_still_cl
     assert "本月为2027年度首次督查，不与上年 2026-12 的结果比较。" in said and "相比" not in said
 
 
+def _at(store: Store, day: str) -> None:
+    store.clock = lambda: datetime.fromisoformat(day).replace(tzinfo=TZ)
+
+
+def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is_voided(busy_town: Store, rules, tmp_path: Path):
+    """A meeting of last October entered in January closed its item; voided as a duplicate, the item stayed 已销号 while
+    status said 逾期未完成 (try-out): January's own pass reaches back to December only."""
+    _at(busy_town, "2026-12-28T10:00")
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    item = next(r for r in december.ledger if r.obligation == "theme_day" and r.period == "2026-10")
+    other = next(r for r in december.ledger if r.obligation == "theme_day" and r.period == "2026-11")
+    _at(busy_town, "2027-01-05T10:00")
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-09,,,补录,,,,c.jpg\n{BRANCH},主题党日,2026-11-09,,,补录,,,,c.jpg",
+             "late.csv")
+    _at(busy_town, "2027-01-26T10:00")
+    supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
+    assert busy_town.rectification(item.id).closed_on == busy_town.rectification(other.id).closed_on == date(2027, 1, 26)
+    # The same again, nothing changed since: nothing reopens.
+    assert supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26)).run.revision == 1
+    _at(busy_town, "2027-01-27T10:00")
+    october = next(r["record_id"] for r in busy_town.org_records(busy_town.index_around(BRANCH).resolve(BRANCH).id, "theme_day",
+                                                                   date(2026, 10, 9)) if r["topic"] == "补录")
+    busy_town.void_record(october, "重复登记")
+    _at(busy_town, "2027-01-28T10:00")
+    again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 28))
+    reopened = busy_town.rectification(item.id)
+    assert (reopened.closed_on, reopened.matter) == (None, item.matter)
+    assert busy_town.rectification(other.id).closed_on == date(2027, 1, 26)       # its record stands
+    assert [r.id for r in again.ledger if r.gap_key == item.gap_key] == [item.id]
+    status = {(f.obligation, f.period): f.status for f in overdue(busy_town, rules, BRANCH, Window(date(2026, 1, 1), date(2027, 1, 28), date(2027, 1, 28)))}
+    assert status[("theme_day", "2026-10")] == "missed"
+
+
 def test_a_past_months_run_made_again_leaves_the_items_of_later_periods_open(busy_town: Store, rules):
     """November's run made again after December's closed December's 固定学习日 items as 已不再需要, and December's
     made again in 2027 closed the items of 2027's periods (1,267 in the try-out): periods it never judged, as owed no more."""
@@ -644,8 +677,15 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     # The next month's bulletin shows it in its ledger too.
     december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
     xlsx = write_bulletin(december, tmp_path / "out")[1]
-    closed = {str(row[0]): row[6] for row in load_workbook(xlsx)["整改台账"].iter_rows(min_row=2, values_only=True)}
-    assert (closed[str(late.id)], closed[str(in_time.id)]) == ("2026-12-01（逾期）", datetime(2026, 11, 30))
+    sheet = load_workbook(xlsx)["整改台账"]
+    assert [c.value for c in sheet[1]][6:] == ["完成销号时间", "状态"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    closed = {str(row[0]): row[6:] for row in rows}
+    # The day stays a day (it was "2026-12-01（逾期）", text among dates); the state is a column of its own.
+    assert (closed[str(late.id)], closed[str(in_time.id)]) == ((datetime(2026, 12, 1), "逾期销号"), (datetime(2026, 11, 30), "已销号"))
+    # An item still open past its deadline was not marked at all (try-out).
+    still = {(row[4] < datetime(2026, 12, 1), row[7]) for row in rows if row[6] is None}
+    assert still == {(True, "超期未销号"), (False, "未销号")}
 
 
 def test_the_bulletin_sends_evidence_to_the_office_of_its_scope(busy_town: Store, rules):
@@ -783,7 +823,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     rows = [[f"镇{i}/村党支部", "2", "0", "主题党日2项"] for i in range(DOCX_ROWS + 30)]
     ranking = [[str(i), f"镇{i}/村党支部", "50.0%", "1", "2"] for i in range(1, DOCX_ROWS + 31)]
     b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=rows,
-                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", ""]],
+                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", "", "未销号"]],
                  ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
     chart, labels = write_chart(b, tmp_path / "c.png")
     doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
@@ -796,7 +836,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
     ledger = [[(c.value, c.data_type) for c in row] for row in book["整改台账"].iter_rows(min_row=2)]
     assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), (datetime(2026, 12, 31), "d"),
-                       ("²", "s"), (None, "n")]]
+                       ("²", "s"), (None, "n"), ("未销号", "s")]]
     # A day is a date Excel sorts and filters (text before), shown as it is written.
     assert book["整改台账"]["E2"].number_format == "yyyy-mm-dd"
     assert not book["整改台账"]._hyperlinks
@@ -856,7 +896,7 @@ def test_the_workbook_begun_when_the_run_is_saved_is_the_one_written_after_it(bu
     def saved(scope, paths, run) -> None:
         # The ledger is saved: read now, it is the ledger the run returns.
         assert [r.id for r in busy_town.iter_rectifications(paths)] == [r.id for r in busy_town.rectifications(paths)]
-        started.append(LedgerXlsx.start(busy_town, tmp_path / "beside" / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths))
+        started.append(LedgerXlsx.start(busy_town, tmp_path / "beside" / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths, run.as_of))
 
     (tmp_path / "beside").mkdir()
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), saved=saved)
@@ -877,13 +917,13 @@ def test_a_workbook_that_cannot_be_written_reports_the_file_and_one_stopped_leav
 
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     paths = result.org_paths
-    missing = LedgerXlsx.start(busy_town, tmp_path / "missing" / "b.xlsx", TOWN, paths)
+    missing = LedgerXlsx.start(busy_town, tmp_path / "missing" / "b.xlsx", TOWN, paths, result.run.as_of)
     with pytest.raises(OSError) as raised:
         missing.finish(make_bulletin(result))
     assert raised.value.filename and "missing" in str(raised.value.filename)
     assert missing.process.returncode == 0 and not Path(missing._tmpdir.name).exists()
     # A run that fails after saving stops the process: no workbook, no temporary files.
-    stopped = LedgerXlsx.start(busy_town, tmp_path / "stopped.xlsx", TOWN, paths)
+    stopped = LedgerXlsx.start(busy_town, tmp_path / "stopped.xlsx", TOWN, paths, result.run.as_of)
     stopped.close()
     assert stopped.process.returncode is not None and not (tmp_path / "stopped.xlsx").exists()
     assert not Path(stopped._tmpdir.name).exists()
@@ -898,7 +938,7 @@ def test_a_workbook_process_that_cannot_start_leaves_the_workbook_to_the_command
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    assert LedgerXlsx.start(busy_town, tmp_path / "b.xlsx", TOWN, result.org_paths) is None
+    assert LedgerXlsx.start(busy_town, tmp_path / "b.xlsx", TOWN, result.org_paths, result.run.as_of) is None
     assert not list(tmp_path.glob("compliance-xlsx-*"))
 
 
@@ -908,7 +948,7 @@ def test_a_workbook_process_that_failed_early_reports_its_own_error(busy_town: S
 
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     empty = Store(f"sqlite:///{tmp_path / 'empty.db'}")      # no tables: reading the ledger fails at once
-    job = LedgerXlsx.start(empty, tmp_path / "b.xlsx", TOWN, result.org_paths)
+    job = LedgerXlsx.start(empty, tmp_path / "b.xlsx", TOWN, result.org_paths, result.run.as_of)
     job.process.wait()      # it has answered and gone before the rest of the bulletin is sent
     with pytest.raises(ComplianceError, match="写入通报 XLSX 时出错：OperationalError"):
         job.finish(make_bulletin(result))

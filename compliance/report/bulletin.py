@@ -10,7 +10,7 @@ import sys
 import tempfile
 from collections import Counter
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from itertools import chain, islice
 from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Sequence
@@ -39,7 +39,7 @@ class Bulletin:
     comparison: str
     branch_rows: list[list[str]]        # 党组织, 逾期未完成, 无效, 问题
     ranking_rows: list[list[str]]       # 名次, 党组织, 完成率, 已完成, 应完成
-    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间
+    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间, 状态
     ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 最早整改时限, 责任人
     requirements: list[str]
     rates: dict[str, dict[str, float | None]]
@@ -65,16 +65,20 @@ class LedgerRows(Sequence[list[str]]):
         return self._count
 
     def __getitem__(self, index):  # type: ignore[override]
-        ledger, paths, root = self._result.ledger, self._result.org_paths, self._result.scope.path
+        ledger, paths, root, day = self._result.ledger, self._result.org_paths, self._result.scope.path, self._result.run.as_of
         if isinstance(index, slice):
-            return [_ledger_row(r, paths, root) for r in ledger[index]]
-        return _ledger_row(ledger[index], paths, root)
+            return [_ledger_row(r, paths, root, day) for r in ledger[index]]
+        return _ledger_row(ledger[index], paths, root, day)
 
 
-def _ledger_row(r: RectificationRow, paths: dict[int, str], root: str | None) -> list[str]:
-    """Return a ledger item as the bulletin's ledger shows it (LEDGER_HEADERS)."""
+def _ledger_row(r: RectificationRow, paths: dict[int, str], root: str | None, as_of: date) -> list[str]:
+    """Return a ledger item as the bulletin's ledger shows it (LEDGER_HEADERS), its state as of the run's day `as_of`.
+
+    The day it was closed stays a day, which a spreadsheet sorts and filters; whether it was
+    closed late, or is open past its deadline, is said in a column of its own.
+    """
     return [str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.deadline.isoformat(), r.responsible,
-            _closed(r)]
+            r.closed_on.isoformat() if r.closed_on else "", _state(r, as_of)]
 
 
 XLSX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
@@ -106,7 +110,7 @@ def chart_rates(rates: dict[str, dict[str, float | None]]) -> tuple[dict[str, di
     return means, "各下级党组织所属党支部逐月平均完成率"
 
 
-LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间"]
+LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间", "状态"]
 BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
 LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "最早整改时限", "责任人"]   # the earliest deadline of the open items
@@ -114,11 +118,11 @@ MARK_HEADERS = ["党组织", "未签字", "材料不全"]
 DUE_HEADERS = ["党组织", "待完成", "事项"]
 
 
-def _closed(r: RectificationRow) -> str:
-    """Return an item's 完成销号时间 as the ledger shows it: marked 逾期 when closed after its deadline."""
+def _state(r: RectificationRow, as_of: date) -> str:
+    """Return an item's state as the ledger shows it: open, open past its deadline (超期), closed, or closed after it (逾期)."""
     if r.closed_on is None:
-        return ""
-    return f"{r.closed_on.isoformat()}（逾期）" if r.closed_on > r.deadline else r.closed_on.isoformat()
+        return "超期未销号" if r.deadline < as_of else "未销号"
+    return "逾期销号" if r.closed_on > r.deadline else "已销号"
 
 
 def _utc(moment: datetime) -> datetime:
@@ -344,7 +348,7 @@ MARK_TABLE = ("记录不规范", MARK_HEADERS, [30, 10, 10])
 DUE_TABLE = ("本月待完成", DUE_HEADERS, [30, 10, 60])
 # Not problems yet: the month's periods are missed only once it has ended.
 DUE_TITLE = "本月待完成（截至督查日尚未完成，月底前完成；到期未完成的计入下月督查）"
-LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14])
+LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14, 12])
 
 
 _PERCENT = re.compile(r"\d+(?:\.\d+)?%")
@@ -455,8 +459,8 @@ class LedgerXlsx:
         self.process, self.path, self._tmpdir = process, path, tmpdir
 
     @classmethod
-    def start(cls, store: Store, path: Path, root: str, paths: dict[int, str]) -> LedgerXlsx | None:
-        """Start writing the workbook `path` of the run just saved for the organizations `paths` (id: path) below `root`.
+    def start(cls, store: Store, path: Path, root: str, paths: dict[int, str], as_of: date) -> LedgerXlsx | None:
+        """Start writing the workbook `path` of the run just saved, as of `as_of`, for the organizations `paths` (id: path) below `root`.
 
         None for a database in memory, which another process cannot read, or where the problems
         or the ranking might need a second sheet (over a million organizations): `write_xlsx`
@@ -473,7 +477,7 @@ class LedgerXlsx:
             return None     # no process to start (no interpreter to run, no memory): written here, after the bulletin
         job = cls(process, path, tmpdir)
         try:
-            job._send((store.url, path, root, paths, os.getpid(), tmpdir.name))
+            job._send((store.url, path, root, paths, as_of, os.getpid(), tmpdir.name))
         except OSError:
             job.close()
             return None     # it could not start: the workbook is written here, after the bulletin
@@ -517,7 +521,7 @@ class LedgerXlsx:
 
 def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
     """In the process `LedgerXlsx` starts: write the workbook's ledger, then what `finish` sends; answer ("done", None) or ("error", exception)."""
-    url, path, root, paths, parent, tmpdir = pickle.load(receive)
+    url, path, root, paths, as_of, parent, tmpdir = pickle.load(receive)
     exit_with_parent(parent)
     try:
         store = Store(url)
@@ -525,7 +529,7 @@ def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
         summary = book.summary_sheet()
         branches, ranking, marks = book.table_sheet(*BRANCH_TABLE), book.table_sheet(*RANKING_TABLE), book.table_sheet(*MARK_TABLE)
         due = book.table_sheet(*DUE_TABLE)
-        book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root) for r in store.iter_rectifications(paths)),
+        book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root, as_of) for r in store.iter_rectifications(paths)),
                    XLSX_ROWS)
         store.engine.dispose()
         b = pickle.load(receive)
@@ -698,7 +702,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     heading("附：整改台账（汇总）")
     if b.ledger_summary:
         table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3], "整改台账")
-        doc.add_paragraph(f"逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间）见同名 XLSX 的{_ledger_sheets(b)}。")
+        doc.add_paragraph(f"逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间、状态）见同名 XLSX 的{_ledger_sheets(b)}。")
     else:
         doc.add_paragraph("无。")
     doc.save(path)

@@ -6,7 +6,7 @@ Mixed into `Store`; still the only place (with `compliance/store/__init__.py`) t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
@@ -17,6 +17,7 @@ from compliance.evaluate import Finding
 from compliance.report.labels import STATUS_LABELS
 from compliance.store.scope import BATCH, Days, in_scope
 from compliance.store.sql import IN_LIMIT, Columns, chunks
+from compliance.store.timezone import TZ
 
 DEDUCTION = tables.DEDUCTION
 RUN = tables.SUPERVISION_RUN
@@ -234,6 +235,36 @@ class SupervisionQueries:
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
+    def reopenable(self, scope_path: str, year: int, watch: Collection[str]) -> list[OpenGap]:
+        """Return the items at or below `scope_path` a run closed (made good or owed no more) of periods before `year`, but for the
+        `watch` obligations', whose organization has had a record, a dues payment or an exemption voided or corrected since
+        the day before the item was closed; as `OpenGap`s, each with the day it was closed for `opened_on`.
+
+        A run of `year` evaluates none of those periods of itself: it evaluates them again for these
+        items alone, which the void or correction may have made gaps again. The voids and corrections
+        are found in the audit log (one entry each, with its organization); an import, which can
+        replace a record with a version that no longer counts, has none, so after one the records
+        held before `year` that were replaced or voided since are looked for too.
+        """
+        r = RECTIFICATION.c
+        closed = and_(in_scope(scope_path), r.closed_on.is_not(None), r.close_note.in_(AUTO_NOTES), r.period < str(year),
+                      r.obligation.not_in(sorted(watch)))
+        joined = RECTIFICATION.join(ORG, ORG.c.id == r.org_id)
+        with self.engine.connect() as conn:
+            first = conn.execute(select(func.min(r.closed_on)).select_from(joined).where(closed)).scalar()
+            if first is None:
+                return []
+            first = date.fromisoformat(first) if isinstance(first, str) else first
+            changed = _changed_orgs(conn, datetime.combine(first - timedelta(days=1), time(), tzinfo=TZ), date(year, 1, 1))
+            found = []
+            for part in chunks(sorted(changed), CHUNK):
+                for key, org_id, obligation, period, member, group, closed_on in conn.execute(
+                        select(r.gap_key, r.org_id, r.obligation, r.period, r.member, r.group_name, r.closed_on)
+                        .select_from(joined).where(closed, r.org_id.in_(part))):
+                    if changed[org_id] >= closed_on - timedelta(days=1):
+                        found.append(OpenGap(key, org_id, obligation, period, member, group, closed_on))
+        return found
+
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
                  not_owed: Collection[str] = (), renew: bool = True, pending: bool = False) -> SavedRun:
@@ -431,6 +462,30 @@ def _auto_closed(conn: Any, scope_path: str) -> dict[str, tuple[int, date, str]]
     query = (select(r.gap_key, r.id, r.closed_on, r.close_note).select_from(RECTIFICATION.join(ORG, ORG.c.id == r.org_id))
              .where(in_scope(scope_path), r.closed_on.is_not(None), r.close_note.in_(AUTO_NOTES)))
     return {key: (item_id, closed_on, note) for key, item_id, closed_on, note in conn.execute(query)}
+
+
+def _changed_orgs(conn: Any, since: datetime, before: date) -> dict[int, date]:
+    """Return, by organization id, the last day (Asia/Shanghai) from `since` on that one of its records, dues payments or
+    exemptions was voided or corrected; records held before `before` that an import replaced or voided count too."""
+    a, rc = tables.AUDIT_ENTRY.c, tables.RECORD.c
+    changed: dict[int, date] = {}
+
+    def add(org_id: int, at: datetime) -> None:
+        day = at.astimezone(TZ).date()
+        if changed.get(org_id, date.min) < day:
+            changed[org_id] = day
+
+    imported = False
+    for action, org_id, at in conn.execute(select(a.action, a.org_id, a.at).where(a.at >= since, a.action.in_(("void", "correct", "import")))):
+        if action == "import":
+            imported = True
+        elif org_id is not None:
+            add(org_id, at)
+    if imported:
+        for org_id, superseded, voided in conn.execute(select(rc.org_id, rc.superseded_at, rc.voided_at).where(
+                rc.held_on < before, or_(rc.superseded_at >= since, rc.voided_at >= since))):
+            add(org_id, max(at for at in (superseded, voided) if at is not None))
+    return changed
 
 
 # How an item's matter says its period is invalid (its status label, `ledger_item`).
