@@ -135,7 +135,7 @@ def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town:
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
     reopened = busy_town.rectification(item.id)
     assert (reopened.closed_on, reopened.close_note, reopened.closed_run_id) == (None, None, None)
-    assert (reopened.opened_run_id, reopened.opened_on) == (again.run.id, date(2026, 11, 22)) and again.opened == 1
+    assert (reopened.opened_run_id, reopened.opened_on) == (again.run.id, date(2026, 11, 22)) and (again.opened, again.reopened) == (0, 1)
     assert [r.id for r in again.ledger if (r.org_id, r.obligation, r.period) == (item.org_id, "theme_day", "2026-09")] == [item.id]
     # What it was closed on, and why, is kept in the run's audit entry.
     entry = next(e for e in reversed(busy_town.audit_log()) if e.action == "supervise")
@@ -500,6 +500,13 @@ def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is
     assert (reopened.closed_on, reopened.matter) == (None, item.matter)
     assert busy_town.rectification(other.id).closed_on == date(2027, 1, 26)       # its record stands
     assert [r.id for r in again.ledger if r.gap_key == item.gap_key] == [item.id]
+    assert (again.opened, again.reopened) == (0, 1)         # it said 新建整改事项 1 项 of an item opened again
+    from compliance.report.assessments import print_run
+    from rich.console import Console
+
+    console = Console(record=True, width=200)
+    print_run(console, again, [])
+    assert "新建整改事项 0 项，重新打开 1 项，自动销号 0 项。" in console.export_text()
     status = {(f.obligation, f.period): f.status for f in overdue(busy_town, rules, BRANCH, Window(date(2026, 1, 1), date(2027, 1, 28), date(2027, 1, 28)))}
     assert status[("theme_day", "2026-10")] == "missed"
 

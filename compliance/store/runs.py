@@ -100,6 +100,7 @@ class SavedRun:
     opened: int = 0
     closed: int = 0
     published: bool = False      # this call published a draft that already held the same snapshot
+    reopened: int = 0            # items a run had closed, opened again by this one (not among `opened`)
 
 
 CHUNK = IN_LIMIT     # values named in one IN (...)
@@ -335,7 +336,8 @@ class SupervisionQueries:
                                 opened_on(as_of), created_at(stamp)) for r in rows])
                 if renew:
                     reopened += _renew(conn, rows, run_id, as_of, auto_closed, said_invalid)
-            opened = (conn.execute(mine).scalar() or 0) - before
+            # A reopened item is this run's too (opened_run_id), but not a new one.
+            opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
             closed = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
                 open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
@@ -352,7 +354,7 @@ class SupervisionQueries:
                        {"month": month, "revision": row.revision, "as_of": as_of, "findings": saved,
                         "opened": opened, "closed": closed, "published": publish}
                        | ({"reopened": reopened} if reopened else {}))
-        return SavedRun(row, written=True, opened=opened, closed=closed)
+        return SavedRun(row, written=True, opened=opened, closed=closed, reopened=len(reopened))
 
     def publish_run(self, run_id: int) -> RunRow:
         """Mark a run published (frozen); publishing twice keeps the first time."""
