@@ -182,10 +182,16 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
     if veto:
         # By its key or its words on the sheet (党支部书记缺职).
         key = next((v.key for v in sheet.vetoes if veto.strip() in (v.key, v.text)), None)
+        if key is None and not sheet.vetoes:
+            raise InputError(f"--veto：评分表 {sheet.name} 没有一票否决情形")
         if key is None:
-            known = "、".join(f"{v.key}（{v.text}）" for v in sheet.vetoes) or "无"
+            known = "、".join(f"{v.key}（{v.text}）" for v in sheet.vetoes)
             raise InputError(f"--veto：值「{veto}」不是评分表 {sheet.name} 的否决情形，可用：{known}")
-        _refuse_repeat(store, org.id, sheet.name, VETO_PREFIX + key, period, 0.0, reason.strip(), False)
+        # A veto is one whatever its reason: entered twice, it was listed twice on the branch's score.
+        for d in store.list_deductions([org.id], period):
+            if (d["sheet"], d["item"]) == (sheet.name, VETO_PREFIX + key):
+                raise InputError(f"--veto：「{org.path}」{period} 已登记此否决情形（编号 {d['id']}，原因：{d['reason']}）；"
+                                 f"如需更改原因，请先用 compliance deduction void {d['id']} --reason 原因 撤销后再登记")
         return store.add_deduction(org.id, sheet.name, VETO_PREFIX + key, period, 0.0, reason.strip())
     if self_assessed and (veto or not sheet.self_score):
         raise InputError(f"--self：评分表 {sheet.name} 没有自评分" if not sheet.self_score else "--self 不能与 --veto 同用")
@@ -198,6 +204,29 @@ def add_deduction(store: Store, rules: Rules, org_ref: str, sheet_name: str, ite
         raise InputError(f"--points：值「{points:g}」应大于0且不超过该条目分值 {target.points:g}")
     _refuse_repeat(store, org.id, sheet.name, target.id, period, float(points), reason.strip(), self_assessed)
     return store.add_deduction(org.id, sheet.name, target.id, period, float(points), reason.strip(), self_assessed)
+
+
+def deduction_notes(store: Store, rules: Rules, deduction_id: int) -> list[str]:
+    """Return what an assessor should know of a deduction just entered: entered silently, these were found only in the scores.
+
+    The manual deductions of its item adding up to more than the item's points (the item scores 0,
+    the rest counts nowhere); a veto of a vacant secretary for a branch whose record names one.
+    """
+    d = store.deduction(deduction_id)
+    if d is None:
+        return []
+    org = store.index_around(store.org_path(d["org_id"])).by_id[d["org_id"]]
+    if d["item"] == VETO_PREFIX + "secretary_vacant" and org.secretary and not org.secretary_vacant:
+        return [f"提示：党组织信息中「{org.path}」的书记为 {org.secretary}，与书记缺职不符；如书记确已缺职，请在党组织信息中更正"]
+    item = None if d["item"].startswith(VETO_PREFIX) else rules.sheet(d["sheet"]).item(d["item"])
+    if item is None:
+        return []
+    total = sum(float(e["points"]) for e in store.list_deductions([org.id], d["period"])
+                if (e["sheet"], e["item"], bool(e["self_assessed"])) == (d["sheet"], d["item"], bool(d["self_assessed"])))
+    if total > item.points:
+        return [f"提示：条目 {item.id} 在 {d['period']} 已登记{'自评' if d['self_assessed'] else '人工'}扣分合计 {total:g} 分，"
+                f"超过其分值 {item.points:g} 分：该条目得0分，超出的部分不计入得分"]
+    return []
 
 
 def _refuse_repeat(store: Store, org_id: int, sheet: str, item: str, period: str, points: float, reason: str, self_assessed: bool) -> None:

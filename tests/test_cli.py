@@ -1070,7 +1070,7 @@ def test_a_branch_scored_below_its_township_is_given_its_rank_in_the_township(ru
 @pytest.mark.parametrize("args, words", [
     (["--item", "四.5"], "--points：扣分须给出分数（大于0且不超过该条目分值 3）"),     # it said 值「None」
     (["--item", "四.5", "--points", "1", "--veto", "x"], "二者选一"),
-    (["--veto", "nope"], "不是评分表 village-2020 的否决情形"),
+    (["--veto", "nope"], "--veto：评分表 village-2020 没有一票否决情形"),       # it said 可用：无
     # `score` refuses a period not begun; a deduction for it was taken and could not be seen.
     (["--item", "四.5", "--points", "1", "--period", "2099-Q3"], "--period：考核周期 2099-Q3 尚未开始"),
 ])
@@ -1103,6 +1103,24 @@ def test_a_deduction_entered_by_mistake_is_withdrawn_and_no_longer_counts(runner
     assert (audit[-1]["action"], audit[-1]["entity"], audit[-1]["reason"]) == ("void", "deduction", "录错了支部")
     missing = runner.invoke(app, logged + ["deduction", "void", "999", "--reason", "x"])
     assert missing.exit_code == 3 and "没有编号为 999 的扣分" in missing.stderr
+
+
+def test_a_veto_is_entered_once_and_an_assessor_is_told_what_the_scores_would_hide(runner, db):
+    """The same veto with another reason was taken and listed twice; a vacancy veto for a branch with a secretary, and
+    deductions beyond an item's points, were taken without a word (try-out)."""
+    args = db + ["deduct", "--org", "ZZ1", "--sheet", "wujin-2016", "--period", "2026-Q3"]
+    first = runner.invoke(app, args + ["--veto", "党支部书记缺职", "--reason", "书记调离"])
+    assert first.exit_code == 0 and "提示：党组织信息中「图河镇党委/朱庄村党总支/第一党支部」的书记为 陶英，与书记缺职不符" in first.stdout
+    again = runner.invoke(app, args + ["--veto", "secretary_vacant", "--reason", "书记调离，尚未补选"])
+    assert again.exit_code == 2 and "已登记此否决情形（编号 1，原因：书记调离）" in again.stderr
+    assert "deduction void 1 --reason" in again.stderr
+    listed = runner.invoke(app, db + ["deduction", "list"]).stdout
+    assert "否决" in listed and "│ — " in listed and "│ 0 " not in listed
+    item = db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "一.1"]
+    within = runner.invoke(app, item + ["--points", "1", "--reason", "组织设置不全"])
+    assert within.exit_code == 0 and "提示" not in within.stdout
+    beyond = runner.invoke(app, item + ["--points", "2.5", "--reason", "台账缺失"])
+    assert beyond.exit_code == 0 and "提示：条目 一.1 在 2026-Q3 已登记人工扣分合计 3.5 分，超过其分值 3 分" in beyond.stdout
 
 
 def test_a_deduction_on_another_sheet_than_the_branchs_own_is_pointed_out(runner, db):

@@ -142,7 +142,7 @@ def deduct(
     self_assessed: bool = typer.Option(False, "--self", help="党支部自评扣分（有自评分的评分表，如 wujin-2016）。"),
 ) -> None:
     """登记检查组的人工扣分（或一票否决情形）。"""
-    from compliance.assessment import add_deduction, own_sheet
+    from compliance.assessment import add_deduction, deduction_notes, own_sheet
 
     if (item is None) == (veto is None):
         raise InputError("请给出 --item 和 --points（扣分），或 --veto（否决情形），二者选一")
@@ -151,6 +151,8 @@ def deduct(
     require_write(store, actor, "deduct", [tracking.org_path(store, org)], () if self_assessed else SUPERVISORS)
     deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
     console.print(f"已登记：编号 {deduction_id}")
+    for note in deduction_notes(store, _rules(), deduction_id):
+        console.print(note, style="yellow", markup=False, soft_wrap=True)
     own = own_sheet(store, _rules(), org)
     if own is not None and own != sheet.strip():
         console.print(f"提示：「{tracking.org_path(store, org)}」按评分表 {own} 考核，这条扣分只在 score --sheet {sheet.strip()} 时计入",
@@ -203,7 +205,7 @@ def deduction_list(
     table = titled_table("人工扣分", ("编号", "党组织", "考核周期", "评分表", "条目", "扣分", "原因"), whole=("编号", "考核周期", "评分表"))
     for r in rows:
         table.add_row(str(r["id"]), shown_path(r["org"], root.path if root else None), r["period"], r["sheet"], r["item"],
-                      f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"])
+                      "—" if r["item"].startswith("否决：") else f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"])
     console.print(table)
 
 
