@@ -1518,7 +1518,9 @@ def test_a_correction_of_the_list_of_attendees_counts_present_from_the_new_list(
 def test_record_restore_brings_back_a_voided_record_and_an_import_says_which_stay_void(runner, db, tmp_path: Path):
     args = ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"]
     assert runner.invoke(app, db + args).exit_code == 0
-    assert runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"]).exit_code == 0
+    voided = runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"])
+    # It said 已作废 alone, where `record correct` names what the record no longer completes (try-out).
+    assert voided.exit_code == 0 and "注意：这条记录原计入「主题党日2026年11月」，作废后不再计入" in "".join(voided.stdout.split()), voided.output
     again = runner.invoke(app, db + args)
     assert again.exit_code == 2 and "如需恢复，请用 compliance record restore 1 --reason 原因（未登记）" in again.stderr, again.output
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,a.jpg")

@@ -127,10 +127,21 @@ def record_correct(
 def record_void(record_id_text: str = typer.Argument(..., metavar="ID", help="记录编号。"),
                 reason: str = typer.Option(..., "--reason", help="作废原因。")) -> None:
     """作废一条记录：记录保留并注明原因，不再计入完成情况。"""
+    from compliance import tracking
+    from compliance.cli.records import counted_in
+
     record_id = _id_argument(record_id_text, "记录编号")
     store, actor = session()
+    # What it completed, to say what the void takes away (as `record correct` does).
+    try:
+        before = counted_in(tracking.record_alone(store, _rules(), record_id, store.today()))
+    except ComplianceError:
+        before = {}     # no such record: the void says so
     importing.void_record(store, record_id, reason, actor)
     console.print(f"已作废：记录 {record_id}")
+    if before:
+        console.print(f"注意：这条记录原计入「{'」「'.join(before.values())}」，作废后不再计入；该期如没有其他有效记录，"
+                      "将列为未完成（督查中已销号的整改事项会重新打开）", style="yellow", markup=False, soft_wrap=True)
 
 
 @record_app.command("restore")
