@@ -27,7 +27,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from compliance.config import Settings
-from compliance.errors import InputError, NotFound
+from compliance.errors import ComplianceError, InputError, NotFound, os_reason
 from compliance.orgs import OrgIndex
 from compliance.reminders import compose, deliver, with_digest
 from compliance.store import TZ, Store, now as real_now
@@ -80,11 +80,20 @@ def supervision_job(under: str, out: str | None = None, *, ctx: Context | None =
         return
     day = min(ctx.now.astimezone(TZ).date(), month_end(when))
     result = supervise(ctx.store, ctx.rules, under, month, day)
+    done_words = f"{scope.path} {month} 督查完成：问题 {result.snapshot.gap_count} 项，新建整改事项 {result.opened} 项"
     if out:
         from compliance.report.bulletin import write_bulletin
 
-        write_bulletin(result, Path(out))
-    ctx.outputs.append(f"{scope.path} {month} 督查完成：问题 {result.snapshot.gap_count} 项，新建整改事项 {result.opened} 项")
+        try:
+            files = write_bulletin(result, Path(out))
+        except (OSError, ComplianceError) as exc:
+            # The run is saved, so the month counts as done and the job will not run it again: say how to finish.
+            reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            raise ComplianceError(f"{done_words}，已保存；但通报文件未能写入 {out}（{reason}）。请处理后运行 compliance supervise "
+                                  f"--under {scope.path} --month {month} --out 目录 生成通报（调度器不会再为本月运行）") from None
+        ctx.outputs.append(f"{done_words}；通报：{files[0].parent}")
+        return
+    ctx.outputs.append(done_words)
 
 
 def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = None) -> None:
@@ -265,10 +274,15 @@ class Runner:
             for fire_time in times[-1:] if job.coalesce else times:
                 late = now - fire_time
                 if job.misfire_grace_time is not None and late > timedelta(seconds=job.misfire_grace_time):
-                    ctx.outputs.append(f"{job.name}：{fire_time.astimezone(TZ):%Y-%m-%d %H:%M} 的运行已超过宽限时间，跳过")
+                    catch_up = (f"；如需补做，请运行 compliance supervise --under {job.args[0]} --month {fire_time.astimezone(TZ):%Y-%m}"
+                                if job.func is supervision_job and job.args else "")
+                    ctx.outputs.append(f"{job.name}：{fire_time.astimezone(TZ):%Y-%m-%d %H:%M} 的运行已超过宽限时间，跳过{catch_up}")
                     continue
                 try:
                     job.func(*job.args, **job.kwargs, ctx=ctx, fire_time=fire_time)
+                except ComplianceError as exc:      # said in Chinese, with what to do: no traceback
+                    log.error("任务 %s 失败：%s", job.id, exc)
+                    ctx.outputs.append(f"{job.name}：运行失败：{exc}")
                 except Exception as exc:  # one failing job must not stop the others
                     log.exception("任务 %s 失败", job.id)
                     ctx.outputs.append(f"{job.name}：运行失败：{exc}")

@@ -66,6 +66,32 @@ def test_a_scheduler_down_on_the_25th_runs_the_missed_supervision_once_at_start_
 def test_a_run_missed_beyond_its_grace_is_skipped_not_run_late(book: Store, rules):
     _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-12-03T10:00"))
     assert any("超过宽限时间" in line for line in ran) and supervision_runs(book) == []
+    # How to make up for it is said (try-out).
+    assert any("如需补做，请运行 compliance supervise --under 图河镇党委 --month 2026-11" in line for line in ran), ran
+
+
+def test_a_bulletin_the_job_cannot_write_is_one_line_saying_how_to_write_it(town: Store, rules, tmp_path: Path, runner, caplog):
+    """A file where the bulletin's folder was: a traceback in the log, and the month's bulletin never written (try-out)."""
+    from compliance.cli import app
+
+    blocker = tmp_path / "afile"
+    blocker.write_text("x", encoding="utf-8")
+    refused = runner.invoke(app, ["--db", town.url, "scheduler", "add-supervision", "--under", TOWN, "--out", str(blocker)])
+    assert refused.exit_code == 2 and "--out：无法写入" in refused.stderr
+    folder = tmp_path / "通报"
+    jobs = JobBook(town, clock=lambda: at("2026-11-20T12:00"))
+    jobs.add_supervision(TOWN, out=str(folder))
+    jobs.close()
+    folder.write_text("x", encoding="utf-8")         # the share unmounted, a file in its place
+    with caplog.at_level("ERROR", logger="compliance.schedule"):
+        _, ran = Runner(town, rules, Settings(), name="甲").tick(at("2026-11-25T09:01"))
+    [line] = [line for line in ran if "督查" in line]
+    assert "2026-11 督查完成" in line and "已保存；但通报文件未能写入" in line and "\n" not in line
+    assert "compliance supervise --under 图河镇党委 --month 2026-11 --out 目录" in line
+    assert supervision_runs(town) == [("2026-11", 1)] and not any(r.exc_info for r in caplog.records)
+    folder.unlink()
+    _, ran = Runner(town, rules, Settings(), name="甲").tick(at("2026-12-25T09:01"))
+    assert any("2026-12 督查完成" in line and f"通报：{folder}" in line for line in ran), ran
 
 
 def test_an_existing_run_of_the_month_is_not_repeated(book: Store, rules):

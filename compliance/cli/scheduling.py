@@ -92,6 +92,10 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="Áù
 
     store, actor = session()
     require_write(store, actor, "scheduler", [tracking.org_path(store, under)], SUPERVISORS)
+    if out is not None:
+        from compliance.cli.supervision import check_writable
+
+        check_writable(out)        # a file there was taken, and every month's bulletin then failed
     book = JobBook(store)
     try:
         before = {j["id"]: j for j in book.jobs()}

@@ -44,7 +44,7 @@ def supervise(
         # A run is the record of a check: its ledger items would be gaps that have not happened yet.
         raise InputError(f"--as-of：督查日期「{day.isoformat()}」晚于今天（{store.today().isoformat()}），督查只能检查已经发生的情况")
     if out is not None:
-        _check_writable(out)
+        check_writable(out)
     workbook: list[Any] = []      # the bulletin's XLSX, begun in another process once the run is saved
 
     def saved(scope: Any, paths: dict[int, str], run: Any) -> None:
@@ -82,7 +82,7 @@ def supervise(
             console.print(f"提示：{notice}", style="yellow", markup=False, soft_wrap=True)
 
 
-def _check_writable(out: Path) -> None:
+def check_writable(out: Path) -> None:
     """Fail before a run is saved (and perhaps published) when its bulletin could not be written."""
     try:
         make_folder(out)
