@@ -88,6 +88,8 @@ class Settings:
                 said.append(f"{where}：[[recipient]] {r.org} 没有 email，也没有 webhook，收不到任何消息")
         if not self.smtp_host and any(r.email for r in self.recipients):
             said.append(f"{where}：有 [[recipient]] 填写了 email，但没有配置 SMTP 服务器（[smtp] host 或 COMPLIANCE_SMTP_HOST），邮件发送会失败")
+        if not self.recipients and not self.smtp_host and not self.webhook_url:
+            said.append(f"没有配置收件人（配置文件 {config_path()}，写法见 README 的 Reminders 一节）：提醒只写入日志和发件箱，不发邮件或群消息")
         return said
 
     def own_webhooks(self) -> list[tuple[str, Recipient]]:
@@ -153,6 +155,11 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
     path = path or config_path()
     raw: dict = {}
     text = ""
+    named = os.environ.get("COMPLIANCE_CONFIG")
+    if named and Path(named) == path and not path.is_file():
+        # Mistyped, it turned e-mail and webhooks off without a word: reminders went to the log alone.
+        raise InputError(f"COMPLIANCE_CONFIG：配置文件 {path} {'是文件夹' if path.is_dir() else '不存在'}；"
+                         "请改正路径，或取消这个环境变量以使用默认位置")
     if path.is_file():
         try:
             text, raw = read_toml(path)
