@@ -396,6 +396,19 @@ def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, 
     assert "已逾期" in reminder.body and reminder.subject == "【组织生活提醒】朱庄村党总支/第一党支部 2026-11-26"
 
 
+def test_a_reminder_says_a_meeting_held_short_of_its_quorum_does_not_count(town: Store, rules):
+    """The reminder said only 还剩6天 of a 党员大会 held with 8 of 17: the secretary took it for done (try-out)."""
+    from compliance import importing
+    from compliance.reminders import compose
+    from compliance.tracking import Window, overdue
+
+    importing.log_record(town, rules, {"org": "ZZ1", "kind": "党员大会", "date": "2026-11-16", "expected": "10", "present": "4",
+                                       "topic": "学习", "secretary_signed": "是", "recorder_signed": "是"})
+    today = date(2026, 12, 25)
+    [reminder] = compose(overdue(town, rules, "ZZ1", Window(date(2026, 1, 1), today, today)), today, Settings(lead_days={"default": 7}))
+    assert "党员大会 四季度：还剩6天（2026-12-31截止）；已有记录但人数不足" in reminder.body, reminder.body
+
+
 # --- calendar --------------------------------------------------------------------------------
 
 def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: Store):
@@ -410,6 +423,29 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     assert uids[0] == uids[1] and len(uids[0]) == len(set(uids[0])) > 0
     study = [e for e in events[0] if "固定学习日" in str(e["SUMMARY"])]
     assert study and all(e.walk("VALARM") for e in events[0])
+
+
+def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_path: Path, town: Store, rules, monkeypatch):
+    """A meeting held since was left out of the next export: a phone that had the first kept it, alarm and all (try-out)."""
+    from compliance import importing, store as store_module
+    from compliance.cli import app
+
+    args = ["--db", town.url, "calendar", "--org", "ZZ1", "--months", "2"]
+    first, second = tmp_path / "a.ics", tmp_path / "b.ics"
+    assert runner.invoke(app, args + ["--out", str(first)]).exit_code == 0
+    importing.log_record(town, rules, {"org": "ZZ1", "kind": "支委会", "date": "2026-12-04", "expected": "3", "present": "3",
+                                       "topic": "研究年终组织生活会", "secretary_signed": "是", "recorder_signed": "是"})
+    monkeypatch.setattr(store_module, "now", lambda: datetime(2026, 12, 5, 11, 0, tzinfo=TZ))
+    result = runner.invoke(app, args + ["--out", str(second)])
+    assert result.exit_code == 0, result.output
+    before, after = ({str(e["UID"]): e for e in Calendar.from_ical(p.read_bytes()).walk("VEVENT")} for p in (first, second))
+    [held] = [key for key in before if "-branch_committee-2026-12-" in key]
+    assert str(after[held]["STATUS"]) == "CANCELLED" and not after[held].walk("VALARM")
+    assert str(after[held]["SUMMARY"]).startswith("已完成：支委会")
+    assert all(int(after[key]["SEQUENCE"]) > int(event["SEQUENCE"]) for key, event in before.items())
+    assert f"（{len(after) - 1}项" in "".join(result.stdout.split())
+    # What it says of an item is in words: 周期 2026-Q4 was the period's key.
+    assert all("周期 20" not in str(e["DESCRIPTION"]) for e in before.values())
 
 
 def test_a_calendar_has_one_event_for_an_item_every_member_owes(runner, tmp_path: Path, town: Store):

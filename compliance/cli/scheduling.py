@@ -248,7 +248,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
              out: Path = typer.Option(..., "--out", help="输出的 .ics 文件。")) -> None:
     """导出今后的组织生活日程为 iCalendar（.ics），手机日历可导入；再次导出会更新而不是重复。"""
     from compliance.config import load_settings
-    from compliance.report.ics import build_calendar, coming
+    from compliance.report.ics import build_calendar, coming, done_by_then
 
     store, actor = session()
     path = tracking.org_path(store, org)
@@ -258,13 +258,14 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
     today = store.today()
     until = today + relativedelta(months=months)
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
-    data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock())
+    data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock(),
+                          done_by_then(findings, today, until))
     try:
         make_folder(out.parent)      # as supervise --out and backup do
         out.write_bytes(data)
     except OSError as exc:
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
-    events = data.count(b"BEGIN:VEVENT")
+    events = data.count(b"BEGIN:VEVENT") - data.count(b"STATUS:CANCELLED")
     console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}）")
     workdays_notice(today, until)
     if not events:

@@ -3,18 +3,24 @@
 Dated occurrences (固定学习日) are all-day events on their day; period obligations are all-day
 events on the period's last day with an alarm some days before. A UID is made from the
 organization, obligation, period and group or member, so importing an updated file into a
-phone's calendar updates its events instead of adding copies.
+phone's calendar updates its events instead of adding copies. An item done since is exported
+cancelled (STATUS:CANCELLED, without its alarm), and every export carries a higher SEQUENCE: left
+out, it stayed in a phone that had imported it, with its alarm.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
+from typing import Sequence
 
 from icalendar import Alarm, Calendar, Event
 
 from compliance.evaluate import Finding
-from compliance.report.labels import period_label
+from compliance.report.labels import not_counted_words, period_label
 from compliance.tracking import WATCH_OBLIGATIONS
+
+# SEQUENCE counts minutes from here: each export's is higher than the last one's.
+_SEQUENCE_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
 
 
 def uid(f: Finding) -> str:
@@ -38,12 +44,14 @@ def _events(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
     return events
 
 
-def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int], stamp: datetime) -> bytes:
-    """Return the .ics bytes for `findings` (their due dates), with an alarm `lead_days` before each.
+def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int], stamp: datetime,
+                   done: Sequence[Finding] = ()) -> bytes:
+    """Return the .ics bytes for `findings` (their due dates), with an alarm `lead_days` before each; and the items `done`, cancelled.
 
     Members' own items of one period are one event naming them; a calendar of six months had
     154 events, 19 of them each month for the members' dues.
     """
+    sequence = max(0, int((stamp - _SEQUENCE_FROM).total_seconds() // 60))
     cal = Calendar()
     cal.add("prodid", "-//compliance//组织生活日历//ZH")
     cal.add("version", "2.0")
@@ -59,10 +67,12 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
             who = f" {f.group}" if f.group else ""
             event.add("uid", uid(f))
         event.add("dtstamp", stamp)
+        event.add("sequence", sequence)
         event.add("summary", f"{f.name}{who}（{period_label(f.period)}）")
         event.add("dtstart", f.due)
         event.add("dtend", f.due + timedelta(days=1))
-        event.add("description", f"{org}：{f.name}{who}，周期 {f.period}，截止 {f.due.isoformat()}")
+        counted = not_counted_words(f.flags)
+        event.add("description", f"{org}：{f.name}{who}，{period_label(f.period)}，截止 {f.due.isoformat()}" + (f"；{counted}" if counted else ""))
         lead = lead_days.get(f.obligation, lead_days.get("default", 5))
         if lead:
             alarm = Alarm()
@@ -71,9 +81,28 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
             alarm.add("trigger", timedelta(days=-lead))
             event.add_component(alarm)
         cal.add_component(event)
+    shown = {str(e["uid"]) for e in cal.walk("VEVENT")}
+    for f, members in _events(list(done)):
+        event_uid = f"{f.org_id}-{f.obligation}-{f.period}-members@compliance" if members else uid(f)
+        if event_uid in shown:
+            continue        # some members still owe it: the event stands for them
+        event = Event()
+        event.add("uid", event_uid)
+        event.add("dtstamp", stamp)
+        event.add("sequence", sequence)
+        event.add("status", "CANCELLED")
+        event.add("summary", f"已完成：{f.name}{f' {f.group}' if f.group else ''}（{period_label(f.period)}）")
+        event.add("dtstart", f.due)
+        event.add("dtend", f.due + timedelta(days=1))
+        cal.add_component(event)
     return cal.to_ical()
 
 
 def coming(findings: list[Finding], today: date, until: date) -> list[Finding]:
     """Return the findings still to do between today and `until` (due or upcoming); a member's run of months away is no date to keep."""
     return [f for f in findings if f.status in ("due", "upcoming") and today <= f.due <= until and f.obligation not in WATCH_OBLIGATIONS]
+
+
+def done_by_then(findings: list[Finding], today: date, until: date) -> list[Finding]:
+    """Return the findings done (met or exempt) whose due day falls between today and `until`: a calendar exported before has them."""
+    return [f for f in findings if f.status in ("met", "exempt") and today <= f.due <= until and f.obligation not in WATCH_OBLIGATIONS]

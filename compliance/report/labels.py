@@ -47,6 +47,16 @@ def finding_period(obligation: str, key: str, year: int | None = None) -> str:
     return f"{label}起" if obligation in SINCE_OBLIGATIONS else label
 
 
+# Flags of a record that does not count for its period: a period with only such records is still to do.
+NOT_COUNTED_FLAGS = frozenset({"no_quorum", "wrong_date", "not_secretary", "arrears_too_late", "short_hours", "late_election"})
+
+
+def not_counted_words(flags: tuple[str, ...] | list[str]) -> str:
+    """Return what a period still due with records that do not count says of them (已有记录但人数不足), else ""."""
+    why = [f for f in flags if f in NOT_COUNTED_FLAGS]
+    return f"已有记录但{flag_text(why)}" if why else ""
+
+
 def flag_text(flags: tuple[str, ...] | list[str]) -> str:
     """Return flags as Chinese words joined by 、."""
     return "、".join(FLAG_LABELS.get(f, f) for f in flags)
