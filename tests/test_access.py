@@ -320,3 +320,25 @@ def test_a_member_file_out_of_reach_names_its_row_and_leavers_of_other_branches_
     rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
     [denied] = [r for r in rows if r["action"] == "denied" and r["actor"] == "镇党建办"]
     assert "新华村" not in json.dumps(denied, ensure_ascii=False) and "（其他党组织）" in denied["detail"]["message"], denied
+
+
+def test_a_township_office_removes_its_own_supervision_job_and_every_job_change_is_logged(runner, users, tmp_path: Path):
+    """It could add its township's job, and replace it, but not remove it; and no job change reached the audit log (try-out)."""
+    other = "名称,上级,类型,领域\n百禄镇党委,,乡镇党委,农村\n新华村党支部,百禄镇党委,党支部,"
+    assert runner.invoke(app, users + ["--user", "县管理员", "org", "import", str(write_csv(tmp_path / "o2.csv", other))]).exit_code == 0
+    for town in ("图河镇党委", "百禄镇党委"):
+        assert runner.invoke(app, users + ["--user", "县管理员", "scheduler", "add-supervision", "--under", town]).exit_code == 0
+    assert runner.invoke(app, users + ["--user", "县管理员", "scheduler", "add-reminders"]).exit_code == 0
+    moved = runner.invoke(app, users + ["--user", "镇党建办", "scheduler", "add-supervision", "--under", "图河镇党委", "--day", "26"])
+    assert moved.exit_code == 0, moved.output
+    assert runner.invoke(app, users + ["--user", "镇党建办", "scheduler", "remove", "supervision:百禄镇党委"]).exit_code == 5
+    assert runner.invoke(app, users + ["--user", "镇党建办", "scheduler", "remove", "reminders"]).exit_code == 5
+    removed = runner.invoke(app, users + ["--user", "镇党建办", "scheduler", "remove", "supervision:图河镇党委"])
+    assert removed.exit_code == 0, removed.output
+    log = json.loads(runner.invoke(app, users + ["--user", "县管理员", "audit", "log", "--format", "json"]).stdout)
+    changes = [(e["actor"], e["action"], e["entity_id"]) for e in log if e["entity"] == "job"]
+    assert changes == [("县管理员", "schedule", "supervision:图河镇党委"), ("县管理员", "schedule", "supervision:百禄镇党委"),
+                       ("县管理员", "schedule", "reminders"), ("镇党建办", "schedule", "supervision:图河镇党委"),
+                       ("镇党建办", "unschedule", "supervision:图河镇党委")]
+    moved_entry = [e for e in log if e["entity"] == "job"][3]
+    assert moved_entry["detail"]["after"]["trigger"] == "每月26日 09:00"

@@ -347,6 +347,22 @@ def test_a_server_that_always_fails_leaves_the_message_failed_and_kept(town: Sto
         assert town.retry_failed(start) == 1 and town.messages(failed_only=True) == []
 
 
+def test_putting_failed_messages_back_is_logged(runner, town: Store, rules):
+    """`outbox retry` changed the outbox and left no audit entry (try-out)."""
+    from compliance.cli import app
+
+    with Hook(failures=-1) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        start = at("2026-11-20T08:00")
+        for minutes in (0, 1, 3, 7, 15, 31):
+            deliver(town, settings, start + timedelta(minutes=minutes))
+    done = runner.invoke(app, ["--db", town.url, "outbox", "retry"])
+    assert done.exit_code == 0 and "已放回队列：1 条" in done.stdout
+    [entry] = [e for e in town.audit_log() if e.entity == "outbox"]
+    assert (entry.action, json.loads(entry.detail)) == ("retry", {"messages": 1})
+
+
 def test_a_server_that_refuses_the_connection_is_named_in_chinese(town: Store, rules):
     import socket
 
@@ -846,7 +862,7 @@ def test_outbox_retry_says_which_failed_messages_wait_for_their_own_retry(runner
         deliver(town, settings, at("2026-11-20T08:00"))
     done = runner.invoke(app, ["--db", town.url, "outbox", "retry"], env={"COLUMNS": "200"})
     assert done.exit_code == 0, done.output
-    assert done.stdout.splitlines() == ["已放回队列：0 条", "另有 1 条发送失败、正等待自动重试（下次重试：2026-11-20 08:01），不必放回"]
+    assert done.stdout.splitlines() == ["没有需要放回队列的消息。", "另有 1 条发送失败、正等待自动重试（下次重试：2026-11-20 08:01），不必放回"]
 
 
 def test_a_study_day_is_reminded_of_within_its_lead_time(town: Store, rules):

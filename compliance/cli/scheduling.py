@@ -104,6 +104,7 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="�
     finally:
         book.close()
     old = before.get(job_id)
+    _audit_job(store, "schedule", job_id, old, job, tracking.org_path(store, under))
     console.print(f"{_added_word(old, job)}任务 {job_id}（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
     if old and old["out"] and old["out"] != job["out"]:
         console.print(f"提示：原任务的通报输出目录 {old['out']} 不再使用" + ("；本任务不写通报文件，需要时请加 --out" if not job["out"] else ""),
@@ -127,8 +128,20 @@ def scheduler_add_reminders(at: Optional[str] = typer.Option(None, "--time", hel
         job = next(j for j in book.jobs() if j["id"] == "reminders")
     finally:
         book.close()
+    _audit_job(store, "schedule", "reminders", old, job)
     console.print(f"{_added_word(old, job)}任务 reminders（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
     _settings_notes(store, settings)
+
+
+def _audit_job(store: Any, action: str, job_id: str, old: dict[str, Any] | None, job: dict[str, Any] | None,
+               scope: str | None = None) -> None:
+    """Log a change of the scheduled jobs (the README: every change is logged); a job added again unchanged is none."""
+    if old is not None and job is not None and (old["trigger"], old["out"]) == (job["trigger"], job["out"]):
+        return
+    found = store.index_around(scope).find(scope) if scope else None
+    org_id = found.id if isinstance(found, OrgRow) else None
+    store.audit_now(action, "job", job_id, org_id, {"before": {k: old[k] for k in ("trigger", "out")} if old else None,
+                                                   "after": {k: job[k] for k in ("trigger", "out")} if job else None})
 
 
 def _added_word(old: dict[str, Any] | None, job: dict[str, Any]) -> str:
@@ -160,12 +173,19 @@ def scheduler_remove(job_id: str = typer.Argument(..., metavar="ID", help="任�
     from compliance.schedule import JobBook
 
     store, actor = session()
-    require_administrator(store, actor, "scheduler")
+    scope = job_id.removeprefix("supervision:") if job_id.startswith("supervision:") else None
+    if scope and isinstance(store.index_around(scope).find(scope), OrgRow):
+        # Who may add a scope's supervision may remove it: a township office its own.
+        require_write(store, actor, "scheduler", [tracking.org_path(store, scope)], SUPERVISORS)
+    else:
+        require_administrator(store, actor, "scheduler")
     book = JobBook(store)
     try:
+        old = next((j for j in book.jobs() if j["id"] == job_id), None)
         book.remove(job_id)
     finally:
         book.close()
+    _audit_job(store, "unschedule", job_id, old, None, scope)
     console.print(f"已删除任务 {job_id}")
 
 
@@ -233,7 +253,9 @@ def outbox_retry() -> None:
     from compliance.store import TZ
 
     count = store.retry_failed(store.clock())
-    console.print(f"已放回队列：{count} 条")
+    if count:
+        store.audit_now("retry", "outbox", detail={"messages": count})
+    console.print(f"已放回队列：{count} 条" if count else "没有需要放回队列的消息。")
     waiting = [m for m in store.messages(True) if m.status == "pending"]
     if waiting:
         # `outbox list --failed` lists them too: they are retried without being put back.
