@@ -226,6 +226,15 @@ def test_init_backup_and_restore_are_for_county_users(runner, users, tmp_path: P
     assert runner.invoke(app, users + ["--user", "县管理员", "restore", str(tmp_path / "new" / "dir" / "b.db")]).exit_code == 0
 
 
+def test_restoring_a_backup_made_before_the_users_says_they_are_gone(runner, db, tmp_path: Path):
+    """user list then said 还没有用户, and anyone acted as administrator, without a word from restore (try-out)."""
+    assert runner.invoke(app, db + ["backup", str(tmp_path / "before-users.db")]).exit_code == 0
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    result = runner.invoke(app, db + ["--user", "县管理员", "restore", str(tmp_path / "before-users.db")])
+    assert result.exit_code == 0, result.output
+    assert "注意：备份中没有用户，恢复后不再区分用户，任何人都能以管理员身份修改数据" in "".join(result.stdout.split())
+
+
 def test_restore_into_a_missing_file(runner, db, tmp_path: Path):
     assert runner.invoke(app, db + ["backup", str(tmp_path / "b.db")]).exit_code == 0
     fresh = ["--db", str(tmp_path / "elsewhere" / "new.db")]

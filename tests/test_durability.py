@@ -93,6 +93,35 @@ def test_backup_of_a_live_database_and_restore(tmp_path: Path, rules):
     assert _records(Store(f"sqlite:///{kept}")) == 501
 
 
+def test_a_restore_keeps_the_outbox_so_the_days_reminders_are_not_sent_again(tmp_path: Path, rules):
+    """Restored as the backup had it, the day's reminders went out a second time: what was sent cannot be unsent (try-out)."""
+    from datetime import datetime
+
+    from compliance.reminders import deliver
+    from compliance.config import Settings
+    from compliance.store import TZ
+    from tests.conftest import TOWN_ORGS
+
+    db = tmp_path / "live.db"
+    store = Store(f"sqlite:///{db}")
+    store.upgrade()
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS))
+    org = next(o.id for o in store.orgs() if o.code == "ZZ1")
+    now = datetime(2026, 12, 25, 7, 30, tzinfo=TZ)
+    early = {"org_id": org, "day": date(2026, 12, 25), "channel": "console", "recipient": "ZZ1", "subject": "s", "body": "b", "reason": "r"}
+    assert store.queue_messages([early], now) == 1          # queued before the backup, sent after it
+    backup_sqlite(store, tmp_path / "copy.db")
+    later = early | {"recipient": "ZZ1-2"}
+    assert store.queue_messages([later], now) == 1
+    deliver(store, Settings(), now)
+    assert {m.recipient: m.status for m in store.messages()} == {"ZZ1": "sent", "ZZ1-2": "sent"}
+    restore_sqlite(store, tmp_path / "copy.db", db)
+    restored = Store(f"sqlite:///{db}")
+    assert {m.recipient: m.status for m in restored.messages()} == {"ZZ1": "sent", "ZZ1-2": "sent"}
+    assert restored.queue_messages([early, later], now) == 0 and restored.due_messages(now) == []
+    assert '"outbox_kept":2' in restored.audit_log()[-1].detail
+
+
 def test_restore_refuses_a_broken_or_tampered_backup(tmp_path: Path, rules):
     db = tmp_path / "live.db"
     store = Store(f"sqlite:///{db}")

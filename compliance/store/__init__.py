@@ -447,12 +447,41 @@ def restore_sqlite(store: Store, backup: Path, target: Path, actor: str = LOCAL_
         source.backup(dest)
     restored = Store(resolve_url(str(target)))
     restored.upgrade()
+    outbox = _keep_outbox(target, kept) if kept else 0
     # The restored chain records what it replaced: the head it overwrote and where that was kept.
     restored.actor = actor
     restored.audit_now("restore", "database", detail={"file": backup.name, "sha256": _sha256(backup),
-                                                      "replaced": replaced, "kept": str(kept) if kept else None})
+                                                      "replaced": replaced, "kept": str(kept) if kept else None}
+                       | ({"outbox_kept": outbox} if outbox else {}))
     restored.engine.dispose()
     return kept
+
+
+def _keep_outbox(target: Path, kept: Path) -> int:
+    """Carry the outbox of the database a restore replaced (`kept`) into the restored one (`target`); return the messages carried.
+
+    What was sent cannot be unsent: restored as the backup had it, the day's reminders went out a
+    second time (the job found its messages missing, those pending in the backup were sent again).
+    Each message of `kept` replaces the restored one of its organization, day, channel and
+    recipient; a message of an organization the backup does not hold is left out.
+    """
+    import sqlite3
+
+    conn = sqlite3.connect(target)
+    try:
+        with conn:      # one transaction, committed at its end
+            conn.execute("ATTACH DATABASE ? AS kept", (str(kept),))
+            columns = [row[1] for row in conn.execute("PRAGMA main.table_info(outboxmessage)") if row[1] != "id"]
+            theirs = {row[1] for row in conn.execute("PRAGMA kept.table_info(outboxmessage)")}
+            if not columns or not set(columns) <= theirs:
+                return 0
+            names = ", ".join(columns)
+            key = "m.org_id = k.org_id AND m.day = k.day AND m.channel = k.channel AND m.recipient = k.recipient"
+            conn.execute(f"DELETE FROM main.outboxmessage AS m WHERE EXISTS (SELECT 1 FROM kept.outboxmessage AS k WHERE {key})")
+            return conn.execute(f"INSERT INTO main.outboxmessage ({names}) SELECT {names} FROM kept.outboxmessage "
+                                "WHERE org_id IN (SELECT id FROM main.org) ORDER BY id").rowcount
+    finally:
+        conn.close()
 
 
 def _sha256(path: Path) -> str:
