@@ -363,6 +363,21 @@ def test_putting_failed_messages_back_is_logged(runner, town: Store, rules):
     assert (entry.action, json.loads(entry.detail)) == ("retry", {"messages": 1})
 
 
+def test_putting_failed_messages_back_leaves_those_a_later_days_message_replaced(town: Store, rules):
+    """With the server down on the 2nd and back by the 5th, the 2nd's reminder, its day counts stale, went out just before the 5th's."""
+    with Hook(failures=-1) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        for day in ("2026-11-02", "2026-11-05"):
+            _remind(town, rules, settings, f"{day}T08:00")
+            start = at(f"{day}T08:00")
+            for minutes in (0, 1, 3, 7, 15, 31):
+                deliver(town, settings, start + timedelta(minutes=minutes))
+    failed = {m.day.isoformat(): m for m in town.messages(failed_only=True) if m.channel == "webhook"}
+    assert sorted(failed) == ["2026-11-02", "2026-11-05"]
+    assert town.retry_failed(at("2026-11-05T09:00")) == 1
+    assert [m.day.isoformat() for m in town.messages(failed_only=True) if m.channel == "webhook"] == ["2026-11-02"]
+
+
 def test_a_server_that_refuses_the_connection_is_named_in_chinese(town: Store, rules):
     import socket
 

@@ -256,6 +256,9 @@ def outbox_retry() -> None:
     if count:
         store.audit_now("retry", "outbox", detail={"messages": count})
     console.print(f"已放回队列：{count} 条" if count else "没有需要放回队列的消息。")
+    stale = [m for m in store.messages(True) if m.status == "failed"]
+    if stale:
+        console.print(f"另有 {len(stale)} 条发送失败的提醒已有之后日期的提醒发给同一收件人，不再重发（内容已过时）", soft_wrap=True)
     waiting = [m for m in store.messages(True) if m.status == "pending"]
     if waiting:
         # `outbox list --failed` lists them too: they are retried without being put back.

@@ -110,7 +110,14 @@ class SchedulingQueries:
                 status="pending" if retry_at else "failed", next_attempt_at=retry_at or OUTBOX.c.next_attempt_at))
 
     def retry_failed(self, now: datetime) -> int:
-        """Put failed messages back in the queue; return how many."""
+        """Put failed messages back in the queue, but those a later day's message to the same recipient has replaced; return how many.
+
+        A reminder lists what is due as of its day: sent after a later one, the day counts it gave
+        were stale (the 2nd's arrived just before the 5th's).
+        """
+        newer = OUTBOX.alias("newer")
+        replaced = (select(newer.c.id).where(newer.c.org_id == OUTBOX.c.org_id, newer.c.channel == OUTBOX.c.channel,
+                                             newer.c.recipient == OUTBOX.c.recipient, newer.c.day > OUTBOX.c.day).exists())
         with self.engine.begin() as conn:
-            return conn.execute(update(OUTBOX).where(OUTBOX.c.status == "failed").values(
+            return conn.execute(update(OUTBOX).where(OUTBOX.c.status == "failed", ~replaced).values(
                 status="pending", attempts=0, next_attempt_at=now, last_error=None)).rowcount
