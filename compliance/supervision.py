@@ -79,6 +79,8 @@ class SupervisionResult:
     # org → (records of the month not signed by the secretary and the recorder, records lacking evidence the rules ask for)
     record_marks: dict[str, tuple[int, int]] = field(default_factory=dict)
     reopened: int = 0       # items a run had closed (自动销号), opened again by this one: not among `opened`
+    # The gaps (`_gap_of`) of the scope whose items were closed by hand (回头看): still gaps on the calendar, but rectified.
+    closed_by_hand: frozenset[tuple] = frozenset()
 
     @property
     def findings(self) -> list[Finding]:
@@ -709,7 +711,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run.as_of), partial(store.rectifications, by_id), paths, rates.rates(),
-                             rates.tallies(), stored.published, marks, stored.reopened)
+                             rates.tallies(), stored.published, marks, stored.reopened,
+                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)))
 
 
 def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, orgs: list[OrgRow], first: date, last: date,

@@ -142,9 +142,15 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     # Counted as the snapshot is read, an organization at a time: a province's gaps are not unpacked at once.
     by_branch: dict[str, Counter[str]] = {}      # organization → its gaps by obligation name
     missed_of: Counter[str] = Counter()
+    # A gap whose item the team closed by hand (回头看) is still one on the calendar, and said to be rectified:
+    # counted among the problems with no word, it contradicted the ledger's 已销号.
+    rectified: Counter[str] = Counter()
+    by_hand = result.closed_by_hand
     for f in result.snapshot.gaps():
         by_branch.setdefault(f.org, Counter())[f.name] += 1
         missed_of[f.org] += f.status == "missed"
+        if by_hand and (f.org_id, f.obligation, f.period, f.member, f.group) in by_hand:
+            rectified[f.org] += 1
     per_obligation: Counter[str] = Counter()
     for names in by_branch.values():
         per_obligation.update(names)
@@ -159,7 +165,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
              else f"{int(year) - 1}年12月以来（含{int(year) - 1}年第四季度、下半年和全年事项）")
     summary = (f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组对{result.scope.name}所属{checked}个党支部"
                f"{since}的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
-               + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{gap_count}项")
+               + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{gap_count}项"
+               + (f"（其中{rectified.total()}项已经回头看整改销号，见整改台账）" if rectified else ""))
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
     summary += "。"
@@ -190,7 +197,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
     for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
-        problems = "、".join(f"{n}{k}项" for n, k in names.most_common())
+        problems = "、".join(f"{n}{k}项" for n, k in names.most_common()) + (f"（其中{rectified[org]}项已整改销号）" if rectified[org] else "")
         branch_rows.append([_short(org, root), str(missed_of[org]), str(names.total() - missed_of[org]), problems])
     branches = set(result.branches)
     tally = {org: counts for org, counts in result.tallies.items() if org in branches and counts[1]}

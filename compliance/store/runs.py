@@ -443,6 +443,14 @@ class SupervisionQueries:
             row = conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).first()
         return RectificationRow(*row) if row else None
 
+    def closed_by_hand(self, scope_path: str, as_of: date) -> set[tuple]:
+        """Return the gaps (org id, obligation, period, member, group) of the items at or below `scope_path` closed by hand by `as_of`."""
+        r = RECTIFICATION.c
+        query = (select(r.org_id, r.obligation, r.period, r.member, r.group_name).select_from(RECTIFICATION.join(ORG, ORG.c.id == r.org_id))
+                 .where(in_scope(scope_path), r.closed_on.is_not(None), r.closed_on <= as_of, r.close_note.not_in(AUTO_NOTES)))
+        with self.engine.connect() as conn:
+            return {tuple(row) for row in conn.execute(query)}
+
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""
         with self.writing() as conn:
