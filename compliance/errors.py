@@ -94,6 +94,12 @@ def db_reason(exc: BaseException) -> str:
     return text[:300]
 
 
+def _reply(text: bytes | str) -> str:
+    """Return a mail server's reply text, decoded and cut short."""
+    said = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return said.strip()[:120]
+
+
 def send_reason(exc: BaseException) -> str:
     """Return why sending to a mail server or a web address failed, in Chinese (urllib's and smtplib's own words are English)."""
     import smtplib
@@ -120,11 +126,14 @@ def send_reason(exc: BaseException) -> str:
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return "登录失败（用户名或密码不对）"
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return "收件人被拒绝"
+        # The server's own reply says why (550 5.1.1 User unknown): an address mistyped in the settings, say.
+        replies = [f"{address}：{code} {_reply(text)}" for address, (code, text) in exc.recipients.items()]
+        return "收件人被拒绝" + (f"（{'；'.join(replies)}）" if replies else "")
     if isinstance(exc, smtplib.SMTPResponseException):
-        return f"服务器拒绝（代码 {exc.smtp_code}）"
+        return f"服务器拒绝（{exc.smtp_code} {_reply(exc.smtp_error)}）"
     if isinstance(exc, smtplib.SMTPServerDisconnected):
-        return "服务器断开了连接"
+        # smtplib reports a server that took the connection and never answered as a disconnection.
+        return "连接超时（服务器接受了连接但没有应答）" if "timed out" in str(exc) else "服务器断开了连接"
     if isinstance(exc, OSError):
         return os_reason(exc)
     return type(exc).__name__

@@ -209,9 +209,15 @@ def send_email(settings: Settings, message: dict) -> None:
     except SendError:
         raise
     except (OSError, smtplib.SMTPException) as exc:
-        raise SendError(f"{where}：{send_reason(exc)}") from None
+        # A refusal the server says is permanent (5xx: no such mailbox) is not retried five times over a quarter of an hour.
+        codes = ([code for code, _ in exc.recipients.values()] if isinstance(exc, smtplib.SMTPRecipientsRefused)
+                 else [exc.smtp_code] if isinstance(exc, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)) else [])
+        permanent = bool(codes) and all(500 <= code < 600 for code in codes)
+        raise (Undeliverable if permanent else SendError)(f"{where}：{send_reason(exc)}") from None
 
 
+# Group robots' error codes that a later try may get past: system busy (-1), over the rate limit (WeCom 45009, DingTalk 130101).
+WEBHOOK_TRANSIENT = frozenset({-1, 45009, 130101})
 # Group robots cap a text message: WeCom at 2048 bytes, DingTalk at 20000.
 WEBHOOK_LIMITS = {"wecom": 2048, "dingtalk": 20000}
 
@@ -253,11 +259,14 @@ def send_webhook(settings: Settings, message: dict) -> None:
     except (OSError, urllib.error.URLError, ValueError) as exc:
         raise SendError(f"webhook {_host(url)}：{send_reason(exc)}") from None
     try:
-        code = json.loads(answer).get("errcode", 0)
+        said = json.loads(answer)
+        code, why = said.get("errcode", 0), said.get("errmsg", "")
     except (ValueError, AttributeError):
-        code = 0
+        code, why = 0, ""
     if code != 0:
-        raise SendError(f"webhook 返回错误：{answer[:200]}")
+        # Busy or over its rate limit, the robot may take it later; any other error (a key no longer valid) it never will.
+        error = Undeliverable if code not in WEBHOOK_TRANSIENT else SendError
+        raise error(f"webhook {_host(url)}：群机器人返回错误（errcode {code}：{str(why)[:120]}）")
 
 
 def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], bool] | None = None) -> tuple[int, int, int]:

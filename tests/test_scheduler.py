@@ -227,7 +227,8 @@ class Smtp:
     trustme.CA); with `login`, a (user, password) it requires.
     """
 
-    def __init__(self, failures: int, tls: str | None = None, ca=None, login: tuple[str, str] | None = None):
+    def __init__(self, failures: int, tls: str | None = None, ca=None, login: tuple[str, str] | None = None,
+                 refuse: str | None = None):
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -237,6 +238,12 @@ class Smtp:
         outer = self
 
         class Handler:
+            async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+                if refuse is not None:
+                    return refuse           # the reply to every recipient: 550 5.1.1 User unknown, say
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
+
             async def handle_DATA(self, server, session, envelope):
                 if outer.failures > 0:
                     outer.failures -= 1
@@ -273,7 +280,7 @@ class Smtp:
 class Hook:
     """A real HTTP server on 127.0.0.1 answering like a group-robot webhook; fails the first `failures` posts."""
 
-    def __init__(self, failures: int):
+    def __init__(self, failures: int, answer: bytes = b'{"errcode":0,"errmsg":"ok"}'):
         self.failures, self.received = failures, []
         outer = self
 
@@ -289,7 +296,7 @@ class Hook:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
-                self.wfile.write(b'{"errcode":0,"errmsg":"ok"}')
+                self.wfile.write(answer)
 
             def log_message(self, *args):
                 pass
@@ -376,6 +383,36 @@ def test_putting_failed_messages_back_leaves_those_a_later_days_message_replaced
     assert sorted(failed) == ["2026-11-02", "2026-11-05"]
     assert town.retry_failed(at("2026-11-05T09:00")) == 1
     assert [m.day.isoformat() for m in town.messages(failed_only=True) if m.channel == "webhook"] == ["2026-11-02"]
+
+
+def test_a_refusal_no_retry_can_get_past_fails_at_once_and_says_the_servers_reason(town: Store, rules):
+    """A 550 for a mistyped address, and a robot's errcode 93000, were each tried five times over a quarter of an hour,
+    one said as 收件人被拒绝 without the server's reason, the other as raw JSON (try-out)."""
+    answer = '{"errcode":93000,"errmsg":"invalid webhook url, hint: [1700000000_1]"}'.encode()
+    with Smtp(failures=0, refuse="550 5.1.1 User unknown") as smtp, Hook(failures=0, answer=answer) as hook:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=smtp.port, webhook_url=hook.url,
+                            recipients=(Recipient("ZZ1", email="zz1@example.cn", webhook=True),))
+        _remind(town, rules, settings, "2026-11-20T08:00")
+        assert deliver(town, settings, at("2026-11-20T08:00"))[2] == 2        # failed for good, at the first try
+    errors = {m.channel: (m.status, m.attempts, m.last_error) for m in town.messages() if m.channel != "console"}
+    assert errors["email"] == ("failed", 1, f"SMTP 127.0.0.1:{smtp.port}：收件人被拒绝（zz1@example.cn：550 5.1.1 User unknown）")
+    port = hook.server.server_address[1]
+    assert errors["webhook"] == ("failed", 1, f"webhook 127.0.0.1:{port}：群机器人返回错误（errcode 93000：invalid webhook url, hint: [1700000000_1]）")
+    # Over its rate limit, a robot is tried again later.
+    with Hook(failures=0, answer=b'{"errcode":45009,"errmsg":"api freq out of limit"}') as busy:
+        settings = Settings(webhook_url=busy.url, recipients=(Recipient("ZZ2", webhook=True),))
+        _remind(town, rules, settings, "2026-11-21T08:00")
+        assert deliver(town, settings, at("2026-11-21T08:00"))[1] == 1
+
+
+def test_a_server_that_never_answers_is_said_to_time_out():
+    """smtplib reports a server that took the connection and never replied as a disconnection, which the try-out took at its word."""
+    import smtplib
+
+    from compliance.errors import send_reason
+
+    assert send_reason(smtplib.SMTPServerDisconnected("Connection unexpectedly closed: timed out")) == "连接超时（服务器接受了连接但没有应答）"
+    assert send_reason(smtplib.SMTPServerDisconnected("Connection unexpectedly closed")) == "服务器断开了连接"
 
 
 def test_a_server_that_refuses_the_connection_is_named_in_chinese(town: Store, rules):
