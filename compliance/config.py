@@ -88,9 +88,13 @@ class Settings:
                 said.append(f"{where}：[[recipient]] {r.org} 没有 email，也没有 webhook，收不到任何消息")
         if not self.smtp_host and any(r.email for r in self.recipients):
             said.append(f"{where}：有 [[recipient]] 填写了 email，但没有配置 SMTP 服务器（[smtp] host 或 COMPLIANCE_SMTP_HOST），邮件发送会失败")
-        if not self.recipients and not self.smtp_host and not self.webhook_url:
-            said.append(f"没有配置收件人（配置文件 {config_path()}，写法见 README 的 Reminders 一节）：提醒只写入日志和发件箱，不发邮件或群消息")
         return said
+
+    def nobody(self) -> str | None:
+        """Return what reminders reach with no settings at all (the log and the outbox alone), else None."""
+        if self.recipients or self.smtp_host or self.webhook_url:
+            return None
+        return f"没有配置收件人（配置文件 {config_path()}，写法见 README 的 Reminders 一节）：提醒只写入日志和发件箱，不发邮件或群消息"
 
     def own_webhooks(self) -> list[tuple[str, Recipient]]:
         """Return the recipients with their own robot, each with the outbox's name of its messages.

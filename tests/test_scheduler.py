@@ -600,9 +600,9 @@ def test_a_webhook_without_recipients_is_pointed_out_when_reminders_are_added(ru
 def test_settings_whose_channels_reach_their_recipients_say_nothing():
     both = Settings(smtp_host="127.0.0.1", webhook_url="http://127.0.0.1:9/hook",
                     recipients=(Recipient("ZZ1", email="a@example.org"), Recipient("XZ1", webhook=True)))
-    assert both.unreached() == []
+    assert both.unreached() == [] and Settings().unreached() == [] and both.nobody() is None
     # No settings at all: reminders reach the log alone, said when they are added (the try-out expected mail).
-    [alone] = Settings().unreached()
+    alone = Settings().nobody()
     assert alone.startswith("没有配置收件人（配置文件 ") and alone.endswith("提醒只写入日志和发件箱，不发邮件或群消息")
     assert Settings(smtp_host="127.0.0.1").unreached() == ["配置：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件"]
     assert "没有配置 webhook 地址" in Settings(recipients=(Recipient("ZZ1", webhook=True),)).unreached()[0]
@@ -616,6 +616,10 @@ def test_a_config_file_named_but_missing_is_an_error_not_reminders_to_nobody(run
     result = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
     assert result.exit_code == 2 and f"COMPLIANCE_CONFIG：配置文件 {tmp_path / 'typo.toml'} 不存在" in result.stderr
     assert json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout) == []
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_CONFIG", str(tmp_path / "empty.toml"))
+    added = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"])
+    assert added.exit_code == 0 and "提示：没有配置收件人" in added.stdout and "不发邮件或群消息" in "".join(added.stdout.split())
 
 
 def test_adding_a_scope_s_supervision_again_says_it_replaces_the_job_and_what_it_drops(runner, tmp_path: Path, town: Store):

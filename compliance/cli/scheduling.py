@@ -131,6 +131,8 @@ def scheduler_add_reminders(at: Optional[str] = typer.Option(None, "--time", hel
     _audit_job(store, "schedule", "reminders", old, job)
     console.print(f"{_added_word(old, job)}任务 reminders（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
     _settings_notes(store, settings)
+    if (alone := settings.nobody()) is not None:
+        console.print(f"提示：{alone}", style="yellow", markup=False, soft_wrap=True)
 
 
 def _audit_job(store: Any, action: str, job_id: str, old: dict[str, Any] | None, job: dict[str, Any] | None,
