@@ -339,13 +339,19 @@ def test_reminders_go_by_email_and_webhook_once_per_branch_and_day(town: Store, 
         assert "zz1@example.cn" in smtp.received[0].rcpt_tos and "Subject:" in mail
 
 
+def _fail_for_good(town: Store, rules, settings: Settings, day: str) -> None:
+    """Queue the reminders of `day` and try them as the back-off does, until their five attempts are spent."""
+    _remind(town, rules, settings, f"{day}T08:00")
+    start = at(f"{day}T08:00")
+    for minutes in (0, 1, 3, 7, 15, 31):
+        deliver(town, settings, start + timedelta(minutes=minutes))
+
+
 def test_a_server_that_always_fails_leaves_the_message_failed_and_kept(town: Store, rules):
     with Hook(failures=-1) as hook:
         settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
-        _remind(town, rules, settings, "2026-11-20T08:00")
+        _fail_for_good(town, rules, settings, "2026-11-20")
         start = at("2026-11-20T08:00")
-        for minutes in (0, 1, 3, 7, 15, 31):
-            deliver(town, settings, start + timedelta(minutes=minutes))
         [message] = [m for m in town.messages() if m.channel == "webhook"]
         assert message.status == "failed" and message.attempts == 5
         # In Chinese, naming the server but not the address's key (urllib said "HTTP Error 500: Internal Server Error").
@@ -359,11 +365,7 @@ def test_putting_failed_messages_back_is_logged(runner, town: Store, rules):
     from compliance.cli import app
 
     with Hook(failures=-1) as hook:
-        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
-        _remind(town, rules, settings, "2026-11-20T08:00")
-        start = at("2026-11-20T08:00")
-        for minutes in (0, 1, 3, 7, 15, 31):
-            deliver(town, settings, start + timedelta(minutes=minutes))
+        _fail_for_good(town, rules, Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),)), "2026-11-20")
     done = runner.invoke(app, ["--db", town.url, "outbox", "retry"])
     assert done.exit_code == 0 and "已放回队列：1 条" in done.stdout
     [entry] = [e for e in town.audit_log() if e.entity == "outbox"]
@@ -375,10 +377,7 @@ def test_putting_failed_messages_back_leaves_those_a_later_days_message_replaced
     with Hook(failures=-1) as hook:
         settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
         for day in ("2026-11-02", "2026-11-05"):
-            _remind(town, rules, settings, f"{day}T08:00")
-            start = at(f"{day}T08:00")
-            for minutes in (0, 1, 3, 7, 15, 31):
-                deliver(town, settings, start + timedelta(minutes=minutes))
+            _fail_for_good(town, rules, settings, day)
     failed = {m.day.isoformat(): m for m in town.messages(failed_only=True) if m.channel == "webhook"}
     assert sorted(failed) == ["2026-11-02", "2026-11-05"]
     assert town.retry_failed(at("2026-11-05T09:00")) == 1
