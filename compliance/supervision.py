@@ -855,9 +855,13 @@ def _reopened(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, window
     Within the year the month's own pass finds such a gap and reopens its item; in January it
     reaches back to December only, so a 支委会 of last February made good in January, whose record
     was then voided as a duplicate, stayed 已销号 while status said 逾期未完成. Only the
-    organizations, obligations and periods of those items are evaluated again.
+    organizations, obligations and periods of those items are evaluated again: not those the
+    run's own pass finds (`_kept_by_run`: periods ending from `year_start` on, in January last
+    December's and the year's; a committee's term), whose gaps it hands over itself.
     """
-    items = [i for i in store.reopenable(scope.path, window_first.year, WATCH_OBLIGATIONS) if i.org_id in index.by_id]
+    keep_from = year_start(day)
+    items = [i for i in store.reopenable(scope.path, window_first.year, WATCH_OBLIGATIONS)
+             if i.org_id in index.by_id and "/" not in i.period and parse_period_key(i.period)[1] < keep_from]
     if not items:
         return []
     wanted = {_item_gap(i) for i in items}

@@ -521,6 +521,25 @@ def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is
     assert status[("theme_day", "2026-10")] == "missed"
 
 
+def test_last_decembers_item_voided_in_january_is_reopened_once_by_januarys_own_pass(busy_town: Store, rules, tmp_path: Path):
+    """December's periods are January's own (`year_start`): looked for among last year's closed items too, the gap was handed
+    over twice, and the run failed with a KeyError (review)."""
+    _at(busy_town, "2027-01-25T10:00")
+    january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 25))
+    item = next(r for r in january.ledger if r.obligation == "theme_day" and r.period == "2026-12")
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-12-09,,,补录,,,,c.jpg", "late.csv")
+    _at(busy_town, "2027-01-26T10:00")
+    supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
+    assert busy_town.rectification(item.id).closed_on == date(2027, 1, 26)
+    _at(busy_town, "2027-01-27T10:00")
+    held = next(r["record_id"] for r in busy_town.org_records(busy_town.index_around(BRANCH).resolve(BRANCH).id, "theme_day",
+                                                                 date(2026, 12, 9)) if r["topic"] == "补录")
+    busy_town.void_record(held, "重复登记")
+    _at(busy_town, "2027-01-28T10:00")
+    again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 28))
+    assert busy_town.rectification(item.id).closed_on is None and again.reopened == 1
+
+
 def test_a_past_months_run_made_again_leaves_the_items_of_later_periods_open(busy_town: Store, rules):
     """November's run made again after December's closed December's 固定学习日 items as 已不再需要, and December's
     made again in 2027 closed the items of 2027's periods (1,267 in the try-out): periods it never judged, as owed no more."""

@@ -525,7 +525,8 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
     number of items (tests/test_scale.py).
     """
     r = RECTIFICATION.c
-    again = [(row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed]
+    # A gap handed over twice (the run's own pass and a recheck) reopens its item once.
+    again = list({row["gap_key"]: (row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed}.values())
     if again:
         conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
             matter=bindparam("new_matter"), measure=bindparam("new_measure"), deadline=bindparam("new_deadline"),
