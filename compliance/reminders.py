@@ -209,15 +209,16 @@ def send_email(settings: Settings, message: dict) -> None:
     except SendError:
         raise
     except (OSError, smtplib.SMTPException) as exc:
-        # A refusal the server says is permanent (5xx: no such mailbox) is not retried five times over a quarter of an hour.
-        codes = ([code for code, _ in exc.recipients.values()] if isinstance(exc, smtplib.SMTPRecipientsRefused)
-                 else [exc.smtp_code] if isinstance(exc, (smtplib.SMTPDataError, smtplib.SMTPSenderRefused)) else [])
+        # A recipient the server refuses for good (5xx: no such mailbox) is not retried five times over a quarter of an
+        # hour. Other 5xx replies are retried: some providers answer a rate limit with 550.
+        codes = [code for code, _ in exc.recipients.values()] if isinstance(exc, smtplib.SMTPRecipientsRefused) else []
         permanent = bool(codes) and all(500 <= code < 600 for code in codes)
         raise (Undeliverable if permanent else SendError)(f"{where}：{send_reason(exc)}") from None
 
 
-# Group robots' error codes that a later try may get past: system busy (-1), over the rate limit (WeCom 45009, DingTalk 130101).
-WEBHOOK_TRANSIENT = frozenset({-1, 45009, 130101})
+# Group robots' error codes that a later try may get past: system busy (-1), over a rate or concurrency limit
+# (WeCom 45009, 45033; DingTalk 130101, 410100).
+WEBHOOK_TRANSIENT = frozenset({-1, 45009, 45033, 130101, 410100})
 # Group robots cap a text message: WeCom at 2048 bytes, DingTalk at 20000.
 WEBHOOK_LIMITS = {"wecom": 2048, "dingtalk": 20000}
 

@@ -228,7 +228,7 @@ class Smtp:
     """
 
     def __init__(self, failures: int, tls: str | None = None, ca=None, login: tuple[str, str] | None = None,
-                 refuse: str | None = None):
+                 refuse: str | None = None, busy: str = "451 Try again later"):
         import ssl
 
         from aiosmtpd.controller import Controller
@@ -247,7 +247,7 @@ class Smtp:
             async def handle_DATA(self, server, session, envelope):
                 if outer.failures > 0:
                     outer.failures -= 1
-                    return "451 Try again later"
+                    return busy
                 outer.received.append(envelope)
                 return "250 OK"
 
@@ -397,11 +397,13 @@ def test_a_refusal_no_retry_can_get_past_fails_at_once_and_says_the_servers_reas
     assert errors["email"] == ("failed", 1, f"SMTP 127.0.0.1:{smtp.port}：收件人被拒绝（zz1@example.cn：550 5.1.1 User unknown）")
     port = hook.server.server_address[1]
     assert errors["webhook"] == ("failed", 1, f"webhook 127.0.0.1:{port}：群机器人返回错误（errcode 93000：invalid webhook url, hint: [1700000000_1]）")
-    # Over its rate limit, a robot is tried again later.
-    with Hook(failures=0, answer=b'{"errcode":45009,"errmsg":"api freq out of limit"}') as busy:
-        settings = Settings(webhook_url=busy.url, recipients=(Recipient("ZZ2", webhook=True),))
+    # Over its rate limit, a robot is tried again later; so is mail some providers refuse with 550 for sending too fast.
+    with Hook(failures=0, answer=b'{"errcode":45009,"errmsg":"api freq out of limit"}') as busy, \
+            Smtp(failures=1, busy="550 Ip frequency limited") as limited:
+        settings = Settings(smtp_host="127.0.0.1", smtp_port=limited.port, webhook_url=busy.url,
+                            recipients=(Recipient("ZZ2", email="zz2@example.cn", webhook=True),))
         _remind(town, rules, settings, "2026-11-21T08:00")
-        assert deliver(town, settings, at("2026-11-21T08:00"))[1] == 1
+        assert deliver(town, settings, at("2026-11-21T08:00"))[1:] == (2, 0)
 
 
 def test_a_server_that_never_answers_is_said_to_time_out():
