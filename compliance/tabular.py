@@ -32,6 +32,7 @@ _DATE_FORMS = [
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 ]
 # A year and month with no day (2001.07, 2001年7月), as rosters often give 入党时间: which day is not for us to guess.
+_SPACED = re.compile(r"\s*([年月日号/.\-])\s*")
 _MONTH_ONLY = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})月?$")
 
 
@@ -656,8 +657,9 @@ def parse_date(value: Any) -> date | None:
         return from_excel(value).date()  # an XLSX cell holding a date as Excel's day number
     text = str(value).strip()
     if not text.isascii():
-        # Full-width ２０２６－１１－０５, as typed with a Chinese input method, and 2026 年 11 月 5 日 with spaces.
-        text = unicodedata.normalize("NFKC", text).replace(" ", "")
+        # Full-width ２０２６－１１－０５, as typed with a Chinese input method, and 2026 年 11 月 5 日 with spaces
+        # (the one before a time, 2026/11/5　0:00 with an ideographic space, stays).
+        text = _SPACED.sub(r"\1", unicodedata.normalize("NFKC", text)).strip()
     for pattern in _DATE_FORMS:
         m = pattern.match(text)
         if m:
@@ -665,7 +667,7 @@ def parse_date(value: Any) -> date | None:
                 return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             except ValueError:
                 raise CellError("不是有效日期") from None
-    m = _MONTH_ONLY.match(text)
+    m = _MONTH_ONLY.match(text) if isinstance(value, str) else None     # a number 2001.10 is 2001.1: no month to name
     if m and 1 <= int(m.group(2)) <= 12:
         raise CellError(f"只有年月，没有日（请按档案写完整日期，如 {m.group(1)}-{int(m.group(2)):02d}-01）")
     raise CellError("不是日期（应写作 2026-11-05）")

@@ -133,7 +133,7 @@ def test_dates_excel_saved_with_a_time_or_typed_with_hao_are_read(town: Store, r
     """Excel saves a date cell to CSV as 2026/11/5 0:00; an office types 5号 and 2026 年 11 月 5 日: all were refused."""
     from compliance.tabular import parse_date
 
-    written = ["2026-11-05 00:00:00", "2026/11/5 0:00", "2026-11-05T09:30", "2026年11月5号", "2026 年 11 月 5 日"]
+    written = ["2026-11-05 00:00:00", "2026/11/5 0:00", "2026-11-05T09:30", "2026年11月5号", "2026 年 11 月 5 日", "2026/11/5\u30000:00"]
     assert {parse_date(text) for text in written} == {date(2026, 11, 5)}
     for wrong in ("2026-11-05 25:00", "2026/11/5 9:60"):
         with pytest.raises(InputError, match="不是日期"):
