@@ -6,7 +6,7 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import date, timedelta
 
-from compliance.errors import InputError, NotFound
+from compliance.errors import ComplianceError, InputError, NotFound
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.scoring import Deduction, Score, quota_warnings, rank, score_org
 from compliance.store import Store
@@ -155,7 +155,13 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             if index.resolve(group).type not in TOWNSHIP_TYPES:
                 continue        # no township above: the top of the tree, which may be a province
             # And so is the ranking: within the scope, one branch of fourteen was 名次 1.
-            places = {s.org_id: s.rank for s in score_scope(store, rules, group, period, sheet, as_of, jobs)[0]}
+            try:
+                places = {s.org_id: s.rank for s in score_scope(store, rules, group, period, sheet, as_of, jobs)[0]}
+            except ComplianceError as exc:
+                # Another branch of the township cannot be scored (no sheet for its sector, say): no place to give.
+                ranked = [replace(s, rank=None) if s.group == group else s for s in ranked]
+                warnings.append(f"「{group}」的其他党支部无法一并考核（{exc}），未给出名次")
+                continue
             ranked = [replace(s, rank=places.get(s.org_id)) if s.group == group else s for s in ranked]
             warnings.append(f"名次为在「{group}」全部党支部中的名次")
             continue

@@ -176,7 +176,7 @@ def _scores_table(title: str, scores: list[Score], root: str) -> Table:
         if s.vetoes:
             qualified += "（否决：" + "；".join(s.vetoes) + "）"
         own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
-        table.add_row(str(s.rank), tables.shown_path(s.org, root), s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
+        table.add_row(str(s.rank) if s.rank is not None else "—", tables.shown_path(s.org, root), s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
     return table
 
 
