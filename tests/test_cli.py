@@ -513,6 +513,8 @@ def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path
     target = tmp_path / "demo.db"
     result = runner.invoke(app, ["--db", str(target), "demo"])
     assert result.exit_code == 0, result.output
+    # Its bulletin is beside the database it was asked to keep, not in a temporary folder (try-out).
+    assert sorted(p.suffix for p in (tmp_path / "通报").iterdir()) == [".docx", ".md", ".png", ".xlsx"]
     # The example the demo prints runs as printed (its note is a shell comment).
     example = next(line for line in result.output.splitlines() if "--known-at 2026-10-25" in line)
     shown = runner.invoke(app, shlex.split(example, comments=True)[1:])

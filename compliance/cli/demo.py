@@ -52,7 +52,9 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
     day = _date_option(as_of, "--as-of") or DEMO_AS_OF
     if day <= DEMO_START:
         raise InputError(f"--as-of：值「{day.isoformat()}」须晚于示例乡镇启用本工具的日期 {DEMO_START.isoformat()}")
-    folder = Path(tempfile.mkdtemp(prefix="compliance-demo-"))
+    # Without --db, a folder of its own holds the database and the bulletin; with a database file, the
+    # bulletin goes beside it (it went to a temporary folder the user was never told of but in passing).
+    folder = None if state.db else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
     target = state.db or str(folder / "demo.db")
     store = store_mod.Store(store_mod.resolve_url(target))
     store.upgrade()
@@ -119,7 +121,8 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
     findings = tracking.overdue(store, rules, None, window)
     if fmt is not Format.table:
         _emit(findings, fmt, "")
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
         return
     console.print(f"[bold]示例：图河镇党委[/]（规则集 tuhe-2021，{sum(added)} 条记录，判断日期 {day.isoformat()}）")
     catalog_report.print_overdue_summary(console, findings, root="图河镇党委")
@@ -133,6 +136,8 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
     from compliance.report import assessments
 
     result = runs[-1]
+    if folder is None:
+        folder = Path(target).resolve().parent if "://" not in target else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
     files = [str(p) for p in _write_bulletin(result, folder / "通报")]
     console.print()
     assessments.print_run(console, result, files)
