@@ -348,6 +348,19 @@ def test_the_bulletin_counts_branches_with_gaps_apart_from_a_committees_own(busy
     assert (counted["branches_with_gaps"], counted["committees_with_gaps"]) == (len(branches), len(orgs - branches))
 
 
+def test_a_branch_scored_alone_when_its_township_cannot_be_scored_whole_gets_no_place(busy_town: Store, rules, tmp_path: Path,
+                                                                                      monkeypatch):
+    """Ranked in its township, a branch's score failed outright when another branch of the township had no sheet to be
+    scored on (a sector two sheets claim): it scored on its own before (review)."""
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o2.csv", "名称,上级,类型,领域\n图河镇非公企业党支部,图河镇党委,党支部,两新"))
+    monkeypatch.setitem(rules.sheets.shared, "两新", ["two-new-2020", "grid-2023"])
+    with pytest.raises(InputError, match="图河镇非公企业党支部"):
+        score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    [alone], warnings = score_scope(busy_town, rules, BRANCH, "2026-Q3", as_of=date(2026, 10, 10))
+    assert alone.org == BRANCH and alone.rank is None
+    assert any(w.startswith(f"「{TOWN}」的其他党支部无法一并考核") and w.endswith("未给出名次") for w in warnings), warnings
+
+
 def test_scores_use_findings_manual_deductions_and_vetoes(busy_town: Store, rules):
     add_deduction(busy_town, rules, BRANCH, "village-2020", "一.1", None, "2026-Q3", 1.5, "党群服务中心标识不统一")
     scores, _ = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
