@@ -498,6 +498,16 @@ def _at(store: Store, day: str) -> None:
     store.clock = lambda: datetime.fromisoformat(day).replace(tzinfo=TZ)
 
 
+def _void_late_theme_day_and_run_again(store: Store, rules, held: date):
+    """Void, on 27 January 2027, the 主题党日 of `held` entered late (topic 补录), and run January again on the 28th."""
+    _at(store, "2027-01-27T10:00")
+    late = next(r["record_id"] for r in store.org_records(store.index_around(BRANCH).resolve(BRANCH).id, "theme_day", held)
+                if r["topic"] == "补录")
+    store.void_record(late, "重复登记")
+    _at(store, "2027-01-28T10:00")
+    return supervise(store, rules, TOWN, "2027-01", date(2027, 1, 28))
+
+
 def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is_voided(busy_town: Store, rules, tmp_path: Path):
     """A meeting of last October entered in January closed its item; voided as a duplicate, the item stayed 已销号 while
     status said 逾期未完成 (try-out): January's own pass reaches back to December only."""
@@ -513,12 +523,7 @@ def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is
     assert busy_town.rectification(item.id).closed_on == busy_town.rectification(other.id).closed_on == date(2027, 1, 26)
     # The same again, nothing changed since: nothing reopens.
     assert supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26)).run.revision == 1
-    _at(busy_town, "2027-01-27T10:00")
-    october = next(r["record_id"] for r in busy_town.org_records(busy_town.index_around(BRANCH).resolve(BRANCH).id, "theme_day",
-                                                                   date(2026, 10, 9)) if r["topic"] == "补录")
-    busy_town.void_record(october, "重复登记")
-    _at(busy_town, "2027-01-28T10:00")
-    again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 28))
+    again = _void_late_theme_day_and_run_again(busy_town, rules, date(2026, 10, 9))
     reopened = busy_town.rectification(item.id)
     assert (reopened.closed_on, reopened.matter) == (None, item.matter)
     assert busy_town.rectification(other.id).closed_on == date(2027, 1, 26)       # its record stands
@@ -544,12 +549,7 @@ def test_last_decembers_item_voided_in_january_is_reopened_once_by_januarys_own_
     _at(busy_town, "2027-01-26T10:00")
     supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
     assert busy_town.rectification(item.id).closed_on == date(2027, 1, 26)
-    _at(busy_town, "2027-01-27T10:00")
-    held = next(r["record_id"] for r in busy_town.org_records(busy_town.index_around(BRANCH).resolve(BRANCH).id, "theme_day",
-                                                                 date(2026, 12, 9)) if r["topic"] == "补录")
-    busy_town.void_record(held, "重复登记")
-    _at(busy_town, "2027-01-28T10:00")
-    again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 28))
+    again = _void_late_theme_day_and_run_again(busy_town, rules, date(2026, 12, 9))
     assert busy_town.rectification(item.id).closed_on is None and again.reopened == 1
 
 
