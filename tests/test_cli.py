@@ -1118,6 +1118,11 @@ def test_a_veto_is_entered_once_and_an_assessor_is_told_what_the_scores_would_hi
     assert "deduction void 1 --reason" in again.stderr
     listed = runner.invoke(app, db + ["deduction", "list"]).stdout
     assert "否决" in listed and "│ — " in listed and "│ 0 " not in listed
+    # In JSON and CSV a veto's points were 0, as if it took none and counted.
+    [veto] = json.loads(runner.invoke(app, db + ["deduction", "list", "--format", "json"]).stdout)
+    assert (veto["veto"], veto["points"]) == (True, None)
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, db + ["deduction", "list", "--format", "csv"]).stdout.lstrip("\ufeff"))))
+    assert (rows[0]["一票否决"], rows[0]["扣分"]) == ("是", "")
     item = db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "一.1"]
     within = runner.invoke(app, item + ["--points", "1", "--reason", "组织设置不全"])
     assert within.exit_code == 0 and "提示" not in within.stdout

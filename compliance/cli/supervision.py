@@ -159,8 +159,8 @@ def deduct(
                       style="yellow", markup=False, soft_wrap=True)
 
 
-DEDUCTION_HEADINGS = {"id": "编号", "org": "党组织", "period": "考核周期", "sheet": "评分表", "item": "条目", "points": "扣分",
-                      "reason": "原因", "self": "自评", "entered": "登记时间"}
+DEDUCTION_HEADINGS = {"id": "编号", "org": "党组织", "period": "考核周期", "sheet": "评分表", "item": "条目", "veto": "一票否决",
+                      "points": "扣分", "reason": "原因", "self": "自评", "entered": "登记时间"}
 
 
 def _listed_scope(store: Any, actor: Any, under: str | None) -> tuple[Any, Any, list[int] | None]:
@@ -191,9 +191,10 @@ def deduction_list(
         period_bounds(period)
     store, actor = session()
     index, root, ids = _listed_scope(store, actor, under)
+    # A veto takes no points: it fails the branch whatever its score (null in JSON, blank in CSV; it was 0).
     rows = [{"id": d["id"], "org": index.by_id[d["org_id"]].path, "period": d["period"], "sheet": d["sheet"],
-             "item": "否决：" + veto_text(_rules(), d["sheet"], d["item"]) if d["item"].startswith(VETO_PREFIX) else d["item"],
-             "points": d["points"], "reason": d["reason"], "self": bool(d["self_assessed"]),
+             "item": "否决：" + veto_text(_rules(), d["sheet"], d["item"]) if (veto := d["item"].startswith(VETO_PREFIX)) else d["item"],
+             "veto": veto, "points": None if veto else d["points"], "reason": d["reason"], "self": bool(d["self_assessed"]),
              "entered": d["created_at"].astimezone(TZ).isoformat(timespec="seconds")}
             for d in store.list_deductions(ids, period)]
     if fmt is not Format.table:
@@ -205,7 +206,7 @@ def deduction_list(
     table = titled_table("人工扣分", ("编号", "党组织", "考核周期", "评分表", "条目", "扣分", "原因"), whole=("编号", "考核周期", "评分表"))
     for r in rows:
         table.add_row(str(r["id"]), shown_path(r["org"], root.path if root else None), r["period"], r["sheet"], r["item"],
-                      "—" if r["item"].startswith("否决：") else f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"])
+                      "—" if r["veto"] else f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"])
     console.print(table)
 
 
