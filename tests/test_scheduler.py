@@ -492,6 +492,11 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     assert uids[0] == uids[1] and len(uids[0]) == len(set(uids[0])) > 0
     study = [e for e in events[0] if "固定学习日" in str(e["SUMMARY"])]
     assert study and all(e.walk("VALARM") for e in events[0])
+    # An alarm 5 days before 10 December rings on 5 December at 09:00; it rang at midnight.
+    [alarm] = study[0].walk("VALARM")
+    start = study[0].decoded("DTSTART")
+    rings = datetime.combine(start, datetime.min.time()) + alarm.decoded("TRIGGER")
+    assert ((start - rings.date()).days, rings.hour) == (5, 9) and "还有5天截止" in str(alarm["DESCRIPTION"])
 
 
 def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_path: Path, town: Store, rules, monkeypatch):

@@ -44,6 +44,10 @@ def _events(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
     return events
 
 
+# The hour of the day an alarm rings, in the phone's time (an all-day event has no time zone).
+ALARM_HOUR = 9
+
+
 def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int], stamp: datetime,
                    done: Sequence[Finding] = ()) -> bytes:
     """Return the .ics bytes for `findings` (their due dates), with an alarm `lead_days` before each; and the items `done`, cancelled.
@@ -78,7 +82,8 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
             alarm = Alarm()
             alarm.add("action", "DISPLAY")
             alarm.add("description", f"{f.name}{who} 还有{lead}天截止")
-            alarm.add("trigger", timedelta(days=-lead))
+            # At 09:00 of the day `lead` days before: relative to an all-day event's start, -lead days alone rang at midnight.
+            alarm.add("trigger", timedelta(days=-lead, hours=ALARM_HOUR))
             event.add_component(alarm)
         cal.add_component(event)
     shown = {str(e["uid"]) for e in cal.walk("VEVENT")}
