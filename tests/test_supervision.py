@@ -539,6 +539,28 @@ def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is
     assert status[("theme_day", "2026-10")] == "missed"
 
 
+def test_last_years_item_opens_again_when_its_record_is_moved_to_another_branch(busy_town: Store, rules, tmp_path: Path):
+    """A record of last October corrected to another branch (登记错了支部) left the first branch's item 已销号: the correction
+    is logged under the branch it moved to, and only that one was looked at again."""
+    from compliance import importing
+
+    _at(busy_town, "2026-12-28T10:00")
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    item = next(r for r in december.ledger if r.obligation == "theme_day" and r.period == "2026-10")
+    _at(busy_town, "2027-01-05T10:00")
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-09,,,补录,,,,c.jpg", "late.csv")
+    _at(busy_town, "2027-01-26T10:00")
+    supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
+    assert busy_town.rectification(item.id).closed_on == date(2027, 1, 26)
+    _at(busy_town, "2027-01-27T10:00")
+    late = next(r["record_id"] for r in busy_town.org_records(busy_town.index_around(BRANCH).resolve(BRANCH).id, "theme_day",
+                                                              date(2026, 10, 9)) if r["topic"] == "补录")
+    importing.correct_record(busy_town, rules, late, {"org": "图河镇党委/朱庄村党总支/第二党支部"}, "登记错了支部")
+    _at(busy_town, "2027-01-28T10:00")
+    again = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 28))
+    assert busy_town.rectification(item.id).closed_on is None and again.reopened == 1
+
+
 def test_last_decembers_item_voided_in_january_is_reopened_once_by_januarys_own_pass(busy_town: Store, rules, tmp_path: Path):
     """December's periods are January's own (`year_start`): looked for among last year's closed items too, the gap was handed
     over twice, and the run failed with a KeyError (review)."""

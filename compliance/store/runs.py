@@ -5,6 +5,7 @@ Mixed into `Store`; still the only place (with `compliance/store/__init__.py`) t
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
@@ -486,11 +487,16 @@ def _changed_orgs(conn: Any, since: datetime, before: date) -> dict[int, date]:
             changed[org_id] = day
 
     imported = False
-    for action, org_id, at in conn.execute(select(a.action, a.org_id, a.at).where(a.at >= since, a.action.in_(("void", "correct", "import")))):
+    for action, entity, org_id, at, detail in conn.execute(select(a.action, a.entity, a.org_id, a.at, a.detail)
+                                                           .where(a.at >= since, a.action.in_(("void", "correct", "import")))):
         if action == "import":
             imported = True
         elif org_id is not None:
             add(org_id, at)
+            if action == "correct" and entity == "record":
+                # A record moved to another organization is logged under its new one; the one it left lost it too.
+                for moved_from in json.loads(detail).get("org_ids", ()):
+                    add(moved_from, at)
     if imported:
         for org_id, superseded, voided in conn.execute(select(rc.org_id, rc.superseded_at, rc.voided_at).where(
                 rc.held_on < before, or_(rc.superseded_at >= since, rc.voided_at >= since))):
