@@ -560,10 +560,23 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
 
 _BY_DATE = attrgetter("held_on", "id")
 
+# Attendance lists split into names, by the stored text (joined by 、: imports and `log` normalize them),
+# for one organization's records: its yearly hours and its members' watch each read every list, and a
+# province's lists are 17 million names, each split once (`split_list`).
+NameLists = dict[str, list[str]]
+
+
+def split_list(names: NameLists, text: str) -> list[str]:
+    """Return the names of the attendance list `text`, split once for `names`."""
+    found = names.get(text)
+    if found is None:
+        found = names[text] = text.split("、")
+    return found
+
 
 def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], first: date, last: date, as_of: date,
                  keep: Collection[str] | None = None, skip: Collection[str] = (), bare_met: bool = False,
-                 paid: Paid | None = None) -> list[Finding]:
+                 paid: Paid | None = None, names: NameLists | None = None) -> list[Finding]:
     """Return the findings of every obligation `org` owes for periods from `first` to `last`.
 
     Only records held on or before `as_of` count, and `as_of` decides which periods have
@@ -576,12 +589,15 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
     `judges_dues_by_member`), the members' dues payments are taken from it, not from records of
     kind "dues": a province's payments outnumber its records three to one, and most months are
     plainly paid; records are made only of the payments of a member with a month not met.
+    `names` keeps the attendance lists split for the caller (`split_list`).
     """
     by_kind: dict[str, list[Record]] = defaultdict(list)
     for record in sorted(records, key=_BY_DATE):
         if record.held_on <= as_of:
             by_kind[record.kind].append(record)
     findings: list[Finding] = []
+    if names is None:
+        names = {}
     for newest in catalog.obligations:
         if newest.slug in skip:
             continue
@@ -591,18 +607,18 @@ def evaluate_org(catalog: Catalog, org: OrgFacts, records: Iterable[Record], fir
                 terms = _terms(org, newest, kind_records, first, last, as_of, by_kind.get("term_delay", []))
                 findings.extend(f for f in terms if keep is None or f.status in keep)
             continue
-        _judge_versions(catalog, org, newest, None, kind_records, first, last, as_of, by_kind, keep, bare_met, paid, findings)
+        _judge_versions(catalog, org, newest, None, kind_records, first, last, as_of, by_kind, keep, bare_met, paid, findings, names)
     # One a local catalog dropped from its own date is still owed for the periods before it.
     for newest, until in catalog.dropped:
         if newest.slug not in skip and newest.cadence != "term":
             _judge_versions(catalog, org, newest, until, by_kind.get(newest.counts or newest.slug, []), first, last, as_of, by_kind,
-                            keep, bare_met, paid, findings)
+                            keep, bare_met, paid, findings, names)
     return findings
 
 
 def _judge_versions(catalog: Catalog, org: OrgFacts, newest: Obligation, until: date | None, kind_records: list[Record],
                     first: date, last: date, as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
-                    bare_met: bool, paid: Paid | None, findings: list[Finding]) -> None:
+                    bare_met: bool, paid: Paid | None, findings: list[Finding], names: NameLists) -> None:
     """Judge the periods of `newest` and its earlier versions that start before `until` (every one when None), into `findings`.
 
     A local catalog that changes an inherited rule from its own date leaves the earlier periods
@@ -618,7 +634,7 @@ def _judge_versions(catalog: Catalog, org: OrgFacts, newest: Obligation, until: 
                 on_time = _on_time_days(periods)
             if periods:
                 findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
-                                               bare_met, paid if (newest.counts or newest.slug) == DUES else None))
+                                               bare_met, paid if (newest.counts or newest.slug) == DUES else None, names))
         until, ob = ob.valid_from, ob.previous
 
 
@@ -648,8 +664,8 @@ class _Hours:
     date order as before, is made only for the members who need it (`attended`).
     """
 
-    def __init__(self, by_kind: dict[str, list[Record]], first: date, last: date):
-        """Gather the records with 学时 held from `first` to `last` (the periods judged).
+    def __init__(self, by_kind: dict[str, list[Record]], first: date, last: date, names: NameLists):
+        """Gather the records with 学时 held from `first` to `last` (the periods judged); their lists split as `split_list` does.
 
         `any_hours` tells whether any of the records, held whenever, has 学时.
         """
@@ -663,10 +679,9 @@ class _Hours:
                 # The records of a year before the window (read for the watch) add to no period here.
                 if not first <= r.held_on <= last:
                     continue
-                # Stored lists are joined by 、 (imports and `log` normalize them).
-                names = r.attendees.split("、") if r.attendees else (r.member,) if r.member else ()
-                if names:
-                    self.records.append((r.held_on, r.hours, r.id, names))
+                listed = split_list(names, r.attendees) if r.attendees else (r.member,) if r.member else ()
+                if listed:
+                    self.records.append((r.held_on, r.hours, r.id, listed))
 
     def about(self, period: Period) -> dict[str, float]:
         """Return each member's hours in `period`, counted per value of hours: exact to within `HOURS_MARGIN`."""
@@ -702,10 +717,10 @@ def _quarterly(periods: list[Period], since: date | None) -> list[Period]:
 def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: list[Period], kind_records: list[Record],
                    as_of: date, by_kind: dict[str, list[Record]], keep: Collection[str] | None,
                    on_time: dict[date, tuple[int, ...]] | None = None, bare_met: bool = False,
-                   paid: Paid | None = None) -> list[Finding]:
+                   paid: Paid | None = None, names: NameLists | None = None) -> list[Finding]:
     """Return the findings of one obligation's periods: per organization, party group or member (those kept).
 
-    `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met` and `paid` as in
+    `on_time` is `_on_time_days(periods)`, when the caller has it; `bare_met`, `paid` and `names` as in
     `evaluate_org` (`paid` for an obligation judged on dues payments per member).
     """
     found: list[Finding | None] = []
@@ -727,7 +742,7 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
             found.extend(_judge_each(org, ob, owed, mine, days, as_of, catalog, keep, group=group, on_time=owed_on_time,
                                      bare_met=bare_met))
     elif ob.per == "member" and ob.min_hours:
-        hours = _Hours(by_kind, min(p.start for p in periods), max(p.end for p in periods))
+        hours = _Hours(by_kind, min(p.start for p in periods), max(p.end for p in periods), {} if names is None else names)
         if not hours.any_hours:
             return []         # a branch that records no 学时 at all is not judged on them
         # Exempt, or judged on the member's records; a member-year plainly met is left out

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
-from compliance.evaluate import MONTH_STARTS, Record
+from compliance.evaluate import MONTH_STARTS, NameLists, Record, split_list
 from compliance.tabular import split_names
 from obligations.cadence import month_end
 
@@ -183,12 +183,15 @@ class Activity:
         return found
 
 
-def activity(records: Iterable[Record], until: date | None = None) -> dict[int, Activity]:
+def activity(records: Iterable[Record], until: date | None = None, names: NameLists | None = None) -> dict[int, Activity]:
     """Return, per organization, its members' activity: one pass over the records, names gathered per month.
 
     With `until`, records held after it are left out: a day's view does not see what came later
-    (a report held in December covered the half year for a view of November).
+    (a report held in December covered the half year for a view of November). `names` keeps the
+    lists split for the caller (`split_list`).
     """
+    if names is None:
+        names = {}
     found: dict[int, Activity] = {}
     for r in records:
         kind = r.kind
@@ -207,7 +210,10 @@ def activity(records: Iterable[Record], until: date | None = None) -> dict[int, 
         i = held.year * 12 + held.month - 1     # month_index, inline: once per record of a province
         if r.attendees:
             # Stored lists are joined by 、 (imports and `log` normalize them).
-            a.took_part.setdefault(i, set()).update(r.attendees.split("、"))
+            took = a.took_part.get(i)
+            if took is None:
+                took = a.took_part[i] = set()
+            took.update(split_list(names, r.attendees))
             a.days.setdefault(i, []).append(r)
             if kind != "group_meeting":
                 a.listed.add(i)
@@ -387,10 +393,13 @@ def _absent_by_org(members: Iterable[MemberInfo], seen: dict[int, Activity]) -> 
 
 def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
                dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS,
-               dues_limit: DuesLimit | None = None) -> list[WatchRun]:
-    """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month."""
+               dues_limit: DuesLimit | None = None, names: NameLists | None = None) -> list[WatchRun]:
+    """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month.
+
+    `names` as in `activity`.
+    """
     members = list(members)
-    seen = activity(records, as_of)
+    seen = activity(records, as_of, names)
     last = month_index(as_of) - 1
     found: list[WatchRun] = []
     missed = _absent_by_org(members, seen)

@@ -24,7 +24,8 @@ from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTupl
 from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError, ScratchError, os_reason
-from compliance.evaluate import MONTH_STARTS, SEVERITY, Finding, Paid, Record, evaluate_org, judges_dues_by_member, tally, worst_first
+from compliance.evaluate import (MONTH_STARTS, SEVERITY, Finding, NameLists, Paid, Record, evaluate_org, judges_dues_by_member, tally,
+                                 worst_first)
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, DuesLimit, MemberInfo, WatchRun, index_month,
                                 month_index, watch_runs, watch_start)
 from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
@@ -158,8 +159,9 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
         skip = [] if records_dues else ["dues"]
         if only is not None:
             skip.extend(o.slug for o in catalog.every_obligation() if o.slug not in only)
+        names: NameLists = {}       # its attendance lists, split once for its hours and its watch
         findings.extend(evaluate_org(catalog, facts, org_records, window.first, window.last, window.as_of, keep,
-                                     skip=skip, bare_met=bare_met, paid=by_name))
+                                     skip=skip, bare_met=bare_met, paid=by_name, names=names))
         if members and watched:
             infos = [MemberInfo(m.id, org.id, org.path, m.name, m.status, m.mobile, m.liaison, m.joined,
                                 tuple(exemptions.get(m.id, ())), m.counted_from() if m.arrived_on else None) for m in members
@@ -167,7 +169,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             runs = watch_runs(infos, org_records, dues, {org.id} if records_dues else set(), window.as_of,
                               watch_start(window.watch_from or since, facts.starts), warn,
                               dues_limit(rules_of_dues.get(catalog.name) or rules_of_dues.setdefault(catalog.name, dues_rule(catalog)),
-                                         org_records) if dues else None)
+                                         org_records) if dues else None, names)
             findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings
