@@ -28,6 +28,14 @@ def uid(f: Finding) -> str:
     return f"{f.org_id}-{f.obligation}-{f.period}-{who}@compliance"
 
 
+def _when(f: Finding) -> str:
+    """Return the period of `f` in words, and the day it moved to when a dated occurrence falls on a day of rest (顺延)."""
+    label = period_label(f.period)
+    if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period:
+        return f"{label}，顺延至{f.due.month}月{f.due.day}日"
+    return label
+
+
 def _events(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
     """Return each event's finding, with the members it stands for: an item each member owes (党费 of a month) is one event, not one a member."""
     grouped: dict[tuple, tuple[Finding, list[str]]] = {}
@@ -72,11 +80,11 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
             event.add("uid", uid(f))
         event.add("dtstamp", stamp)
         event.add("sequence", sequence)
-        event.add("summary", f"{f.name}{who}（{period_label(f.period)}）")
+        event.add("summary", f"{f.name}{who}（{_when(f)}）")
         event.add("dtstart", f.due)
         event.add("dtend", f.due + timedelta(days=1))
         counted = not_counted_words(f.flags)
-        event.add("description", f"{org}：{f.name}{who}，{period_label(f.period)}，截止 {f.due.isoformat()}" + (f"；{counted}" if counted else ""))
+        event.add("description", f"{org}：{f.name}{who}，{_when(f)}，截止 {f.due.isoformat()}" + (f"；{counted}" if counted else ""))
         lead = lead_days.get(f.obligation, lead_days.get("default", 5))
         if lead:
             alarm = Alarm()
@@ -96,7 +104,7 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
         event.add("dtstamp", stamp)
         event.add("sequence", sequence)
         event.add("status", "CANCELLED")
-        event.add("summary", f"已完成：{f.name}{f' {f.group}' if f.group else ''}（{period_label(f.period)}）")
+        event.add("summary", f"已完成：{f.name}{f' {f.group}' if f.group else ''}（{_when(f)}）")
         event.add("dtstart", f.due)
         event.add("dtend", f.due + timedelta(days=1))
         cal.add_component(event)
