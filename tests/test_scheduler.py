@@ -500,6 +500,7 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     # 20 December 2026 is a Sunday: its study day sits on the 21st, and its title said the 20th alone.
     [moved] = [e for e in study if e.decoded("DTSTART") == date(2026, 12, 21)]
     assert str(moved["SUMMARY"]) == "固定学习日（2026年12月20日，顺延至12月21日）"
+    assert str(Calendar.from_ical(first.read_bytes())["X-WR-CALNAME"]) == "朱庄村党总支第一党支部 组织生活"
 
 
 def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_path: Path, town: Store, rules, monkeypatch):

@@ -67,7 +67,8 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
     cal = Calendar()
     cal.add("prodid", "-//compliance//组织生活日历//ZH")
     cal.add("version", "2.0")
-    cal.add("x-wr-calname", f"{org.rsplit('/', 1)[-1]} 组织生活")
+    # With its parent's name: a phone holding the calendars of several branches had three called 第一党支部 组织生活.
+    cal.add("x-wr-calname", f"{''.join(org.split('/')[-2:])} 组织生活")
     cal.add("x-wr-timezone", "Asia/Shanghai")
     for f, members in sorted(_events(findings), key=lambda e: (e[0].due, e[0].obligation, e[0].period)):
         event = Event()
