@@ -477,6 +477,10 @@ def global_options_first(args: list[str]) -> list[str]:
     return front + rest
 
 
+# The exit code of a command stopped by Ctrl-C (128 + SIGINT), as a shell gives it.
+INTERRUPTED = 130
+
+
 def main() -> None:
     """Entry point of the console script: usage errors become one line too, like every other error."""
     # What importing made lives as long as the process: frozen, the collector does not traverse
@@ -490,7 +494,7 @@ def main() -> None:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
         typer.echo("错误：已取消", err=True)
-        sys.exit(130)
+        sys.exit(INTERRUPTED)
     except Exception as exc:  # the command-line parser's usage errors (click's, vendored by typer)
         if not (hasattr(exc, "format_message") and hasattr(exc, "exit_code")):
             raise
@@ -500,6 +504,9 @@ def main() -> None:
         word, detail = _usage_words(exc) or (USAGE_WORDS.get(type(exc).__name__, "用法有误"), " ".join(exc.format_message().split()))
         typer.echo(f"错误：{word}：{detail}（{_help_command(getattr(exc, 'ctx', None))} 查看用法）", err=True)
         sys.exit(exc.exit_code)
+    if code == INTERRUPTED:
+        # Typer makes a Ctrl-C in a command this exit code, and says nothing.
+        typer.echo("错误：已取消", err=True)
     sys.exit(code or 0)
 
 
