@@ -14,7 +14,8 @@ import gc
 import multiprocessing
 import os
 import signal
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeVar
@@ -22,7 +23,7 @@ from typing import Any, Callable, Collection, Generic, Iterable, Iterator, TypeV
 from compliance.errors import ComplianceError
 from compliance.evaluate import Finding
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.pipeline import can_fork, exit_with_parent, fewer_collections
+from compliance.pipeline import can_fork, exit_with_parent, fewer_collections, interrupts_noted
 from compliance.store import Store
 from compliance.store.scope import Ids
 from compliance.store.sql import IN_LIMIT
@@ -38,6 +39,8 @@ BLOCKS_PER_JOB = 16
 WEIGHTS = {"党支部": 1.0}
 OTHER_WEIGHT = 0.25
 MAX_JOBS = 4
+# Seconds between looks for a Ctrl-C noted while waiting for a block (`interrupts_noted`).
+INTERRUPT_POLL = 0.1
 
 
 def default_jobs() -> int:
@@ -117,25 +120,42 @@ def _map(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
     if _job is not None:
         raise RuntimeError("map_blocks is already running in this process")
     _job = _Job(os.getpid(), store, work, blocks, listed)
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
-    # The workers (forked at the first map) collect garbage without the objects made before the
-    # fork: traversing them would copy every page of them into each worker (a supervision run's
-    # second pass forks from a process holding a province's open ledger and snapshot).
-    gc.freeze()
-    try:
-        done = 0
-        for block, results in zip(blocks, pool.map(_run_block, range(len(blocks)))):
-            done += len(block)
-            if progress is not None:
-                progress(done, len(ordered))
-            yield from results
-    except BrokenProcessPool:
-        raise ComplianceError("并行检查的工作进程意外退出（可能是内存不足），可加 --jobs 1 在一个进程中重试") from None
-    finally:
-        # On an error or an interruption, blocks not yet begun are dropped rather than waited for.
-        pool.shutdown(wait=True, cancel_futures=True)
-        gc.unfreeze()
-        _job = None
+    # Ctrl-C is noted while the pool runs, and raised between blocks (`interrupts_noted`).
+    with interrupts_noted() as interrupted:
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"), initializer=_detach)
+        # The workers (forked at the first submit) collect garbage without the objects made before the
+        # fork: traversing them would copy every page of them into each worker (a supervision run's
+        # second pass forks from a process holding a province's open ledger and snapshot).
+        gc.freeze()
+        try:
+            futures = [pool.submit(_run_block, number) for number in range(len(blocks))]
+            done = 0
+            for block, future in zip(blocks, futures):
+                results = _result(future, interrupted)
+                done += len(block)
+                if progress is not None:
+                    progress(done, len(ordered))
+                yield from results
+            if interrupted():
+                raise KeyboardInterrupt
+        except BrokenProcessPool:
+            raise ComplianceError("并行检查的工作进程意外退出（可能是内存不足），可加 --jobs 1 在一个进程中重试") from None
+        finally:
+            # On an error or an interruption, blocks not yet begun are dropped, and the ones begun
+            # (a few seconds each at most) are waited for; a second Ctrl-C meanwhile is noted too.
+            pool.shutdown(wait=True, cancel_futures=True)
+            gc.unfreeze()
+            _job = None
+
+
+def _result(future: Future[list[T]], interrupted: Callable[[], bool]) -> list[T]:
+    """Return what `future` gives once done; `KeyboardInterrupt` as soon as `interrupted()` says Ctrl-C came."""
+    while not interrupted():
+        try:
+            return future.result(timeout=INTERRUPT_POLL)
+        except FuturesTimeout:
+            continue
+    raise KeyboardInterrupt
 
 
 

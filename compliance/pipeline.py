@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import signal
 import sys
 import threading
 from contextlib import contextmanager
@@ -56,6 +57,28 @@ def fewer_collections() -> Iterator[None]:
         gc.set_threshold(*before)
 
 
+@contextmanager
+def interrupts_noted() -> Iterator[Callable[[], bool]]:
+    """Within the block, Ctrl-C (SIGINT) is noted rather than raised; yield a test of whether it has come.
+
+    Ctrl-C reaches the whole process group. Raised wherever the main thread happened to be, inside
+    a process pool's locks and queues, it left `overdue` hung with its workers waiting on each
+    other (try-out); and a worker forked a moment before could die of it before it set SIGINT
+    aside. Processes forked inside the block inherit this handler, and the caller raises
+    `KeyboardInterrupt` where it is safe to. Outside the main thread (no handler can be set
+    there), or where SIGINT is ignored already, the block changes nothing.
+    """
+    came: list[bool] = []
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        yield lambda: False
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: came.append(True))
+    try:
+        yield lambda: bool(came)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def can_fork() -> bool:
     """Return whether workers are forked here: on Linux (macOS forks, but its system libraries are not safe to use after a fork)."""
     return sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods()
@@ -89,8 +112,15 @@ def checked_chunks(rows: Iterable[T], check: Callable[[list[T], bool], R], size:
     context = multiprocessing.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_work, args=(receive, send, rows, check, size), daemon=True)
-    worker.start()
+    # Forked with Ctrl-C noted, the worker cannot die of one before it ignores it (`_work`): it
+    # printed a traceback of its own. The parent stops it.
+    with interrupts_noted() as interrupted:
+        worker.start()
     send.close()
+    if interrupted():
+        worker.terminate()
+        worker.join()
+        raise KeyboardInterrupt
     try:
         yield _received(receive)
     finally:
@@ -121,6 +151,7 @@ def _work(receive: Any, send: Any, rows: Iterable[T], check: Callable[[list[T], 
     Messages are pickled here and written to the pipe by a thread (`_Outbox`), so that checking
     goes on while the parent is busy, up to `AHEAD` chunks.
     """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)      # Ctrl-C reaches the whole group: the parent stops this process
     # The fork copied the pipe's reading end too: closed here, a parent that dies leaves no
     # reader, and the next send fails instead of waiting for ever.
     receive.close()

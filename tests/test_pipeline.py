@@ -121,6 +121,26 @@ def test_the_worker_has_time_to_spare_only_while_checked_chunks_wait_for_the_par
         assert [spare for spare, _ in chunks] == [True, True]
 
 
+def test_the_import_worker_leaves_a_ctrl_c_to_the_command():
+    """Ctrl-C reaches the whole process group: the worker died of it with a traceback of its own (Process ForkProcess-1:
+    ... KeyboardInterrupt) among the command's words (try-out). The command stops it."""
+    import os
+    import signal
+
+    from compliance import pipeline
+
+    if not pipeline.can_fork():
+        pytest.skip("workers are forked on Linux only")
+
+    def check(chunk: list[int], spare: bool) -> list[int]:
+        if 4 in chunk:
+            os.kill(os.getpid(), signal.SIGINT)     # in the worker
+        return chunk
+
+    with pipeline.checked_chunks(range(10), check, 2, ahead=True) as chunks:
+        assert [n for chunk in chunks for n in chunk] == list(range(10))
+
+
 def test_a_checked_row_sent_as_a_tuple_keeps_every_value(town: Store, rules, tmp_path: Path):
     # A value the check makes but ROW_FIELDS leaves out would be lost by every import.
     header = ",".join(c.chinese for c in importing.RECORD_COLUMNS)
