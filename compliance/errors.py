@@ -33,6 +33,12 @@ class DatabaseError(ComplianceError):
     exit_code = 4
 
 
+class Cancelled(ComplianceError):
+    """Ctrl-C stopped a command after it had written something the user must be told of."""
+
+    exit_code = 130
+
+
 class ScratchError(ComplianceError):
     """Temporary files could not be made or written: a full disk, a folder that cannot be written."""
 

@@ -975,6 +975,35 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
     assert again["written"] is False and again["run"]["id"] == run["run"]["id"]
 
 
+def test_a_ctrl_c_while_the_bulletin_is_written_says_the_run_is_saved_and_leaves_no_half_bulletin(runner, logged, tmp_path: Path,
+                                                                                                  monkeypatch):
+    """Stopped while its bulletin was written, a run stood saved with an empty folder, or a Markdown and DOCX without the
+    XLSX they refer to, and nothing was said (try-out)."""
+    from compliance.report import bulletin
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    args = logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"]
+    out = tmp_path / "通报"
+    with monkeypatch.context() as patch:
+        patch.setattr(bulletin, "write_docx", interrupted)
+        result = runner.invoke(app, args + ["--out", str(out)])
+    assert result.exit_code == 130 and result.stderr == \
+        "错误：已取消：2026-11 督查结果已保存（第1版），通报未写出；再次运行同一命令即可写出通报（结果相同时不会重复保存）\n"
+    assert not out.exists()             # made by the command, and left empty
+    kept = tmp_path / "已有"
+    kept.mkdir()
+    (kept / "上月通报.md").write_text("上月")
+    with monkeypatch.context() as patch:
+        patch.setattr(bulletin, "write_docx", interrupted)
+        assert runner.invoke(app, args + ["--out", str(kept)]).exit_code == 130
+    assert [p.name for p in kept.iterdir()] == ["上月通报.md"]       # the chart and Markdown written first are gone
+    again = runner.invoke(app, args + ["--out", str(out)])
+    assert again.exit_code == 0 and "未重复写入" in again.stdout
+    assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".md", ".png", ".xlsx"]
+
+
 def test_supervise_to_a_file_starts_with_its_first_line(runner, logged):
     """Written to a pipe or a file, the table began with a blank line: what the progress bar left."""
     result = runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-26"])

@@ -15,7 +15,7 @@ from compliance.cli import (
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
-from compliance.errors import InputError, NotFound, os_reason
+from compliance.errors import Cancelled, InputError, NotFound, os_reason
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import write_csv
 
@@ -43,11 +43,14 @@ def supervise(
     if day is not None and day > store.today():
         # A run is the record of a check: its ledger items would be gaps that have not happened yet.
         raise InputError(f"--as-of：督查日期「{day.isoformat()}」晚于今天（{store.today().isoformat()}），督查只能检查已经发生的情况")
+    made = out is not None and not out.exists()
     if out is not None:
         check_writable(out)
     workbook: list[Any] = []      # the bulletin's XLSX, begun in another process once the run is saved
+    saved_runs: list[Any] = []
 
     def saved(scope: Any, paths: dict[int, str], run: Any) -> None:
+        saved_runs.append(run)
         if out is not None and jobs_count(jobs) > 1:
             from compliance.report.bulletin import LedgerXlsx, bulletin_stem
 
@@ -64,6 +67,15 @@ def supervise(
         else:
             result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs), saved=saved)
         files = [str(p) for p in _write_bulletin(result, out, workbook[0] if workbook else None)] if out else []
+    except KeyboardInterrupt:
+        if made:
+            _remove_if_empty(out)
+        if not saved_runs:
+            raise       # nothing was saved
+        # Saved, the run stood with a bulletin half written, or none, and nothing said so (try-out).
+        run = saved_runs[-1]
+        raise Cancelled(f"已取消：{run.month} 督查结果已保存（第{run.revision}版）" + ("，通报未写出" if out else "")
+                        + "；再次运行同一命令即可" + ("写出通报" if out else "查看结果") + "（结果相同时不会重复保存）") from None
     finally:
         if workbook and workbook[0] is not None:
             workbook[0].close()
@@ -80,6 +92,15 @@ def supervise(
         assessments.print_run(console, result, files)
         if notice:
             console.print(f"提示：{notice}", style="yellow", markup=False, soft_wrap=True)
+
+
+def _remove_if_empty(folder: Path | None) -> None:
+    """Remove `folder` (made by this command) when nothing is in it."""
+    try:
+        if folder is not None and not any(folder.iterdir()):
+            folder.rmdir()
+    except OSError:
+        pass
 
 
 def check_writable(out: Path) -> None:

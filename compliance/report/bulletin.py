@@ -477,8 +477,10 @@ class LedgerXlsx:
             return None
         tmpdir = tempfile.TemporaryDirectory(prefix="compliance-xlsx-")
         try:
+            # In a process group of its own, a Ctrl-C (sent to the command's group) does not reach it while it starts, before it
+            # could set Ctrl-C aside: it printed a traceback among the command's words. The command stops it (`close`).
             process = subprocess.Popen([sys.executable, "-m", "compliance.report.xlsx_process"], stdin=subprocess.PIPE,
-                                       stdout=subprocess.PIPE)
+                                       stdout=subprocess.PIPE, **({"process_group": 0} if os.name == "posix" else {}))
         except OSError:
             tmpdir.cleanup()
             return None     # no process to start (no interpreter to run, no memory): written here, after the bulletin
@@ -729,8 +731,21 @@ def write_bulletin(result: SupervisionResult, out: Path, xlsx: LedgerXlsx | None
     out.mkdir(parents=True, exist_ok=True)
     b = make_bulletin(result)
     stem = bulletin_stem(result.scope.name, result.run)
-    chart, labels = write_chart(b, out / f"{stem}-完成率.png")
-    md = write_markdown(b, out / f"{stem}.md")
-    docx = write_docx(b, out / f"{stem}.docx", chart, labels)
-    book = xlsx.finish(b) if xlsx is not None else write_xlsx(b, out / f"{stem}.xlsx")
+    files = [out / f"{stem}.md", out / f"{stem}.xlsx", out / f"{stem}.docx", out / f"{stem}-完成率.png"]
+    try:
+        chart, labels = write_chart(b, files[3])
+        md = write_markdown(b, files[0])
+        docx = write_docx(b, files[2], chart, labels)
+        book = xlsx.finish(b) if xlsx is not None else write_xlsx(b, files[1])
+    except BaseException:
+        # Stopped half way (Ctrl-C, a full disk), the bulletin's files are removed rather than left to be taken for a whole
+        # bulletin: the Markdown and DOCX were there without the XLSX they refer to (try-out).
+        if xlsx is not None:
+            xlsx.close()
+        for path in files:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        raise
     return [md, book, docx, chart]
