@@ -70,7 +70,7 @@ class SupervisionResult:
     snapshot: Snapshot
     branches: list[str]
     comparison: Comparison
-    ledger_counts: list[OrgLedger]      # the scope's ledger, counted by organization
+    ledger_counts: list[OrgLedger]      # the scope's ledger as it stood on the run's day, counted by organization
     read_ledger: Callable[[], list[RectificationRow]]
     org_paths: dict[int, str] = field(default_factory=dict)
     rates: dict[str, dict[str, float | None]] = field(default_factory=dict)
@@ -127,8 +127,9 @@ class SupervisionResult:
 
     @cached_property
     def ledger(self) -> list[RectificationRow]:
-        """The scope's ledger items, oldest first, read when first asked for: a province's bulletin counts them
-        (`ledger_counts`), and its workbook is written by a process that reads them itself."""
+        """The scope's ledger items as they stood on the run's day (those later runs opened left out, those closed later
+        open), oldest first, read when first asked for: a province's bulletin counts them (`ledger_counts`), and its
+        workbook is written by a process that reads them itself."""
         return self.read_ledger()
 
 
@@ -709,10 +710,22 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     comparison = compare(snapshot, previous, prev_run, day.year, year_start(day))
     branches = [o.path for o in orgs if o.type == "党支部"]
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
+    gaps = ledger_gaps(store, scope.path, stored.run)
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
-                             store.ledger_counts(by_id, stored.run.as_of), partial(store.rectifications, by_id), paths, rates.rates(),
+                             store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
                              frozenset(store.closed_by_hand(scope.path, stored.run.as_of)))
+
+
+def ledger_gaps(store: Store, scope_path: str, run: RunRow) -> frozenset[str]:
+    """Return the keys of `run`'s gaps when a later run was made of its scope (or one inside or around it), else none.
+
+    A bulletin shows the ledger as it stood on its run's day (`Store.rectifications`); a past
+    month's run made after later runs lists too the items of its own gaps that a later run opened.
+    """
+    if not store.later_run(scope_path, run.as_of):
+        return frozenset()
+    return frozenset(map(_key, store.run_findings(run.id, GAP_STATUSES)))
 
 
 def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, orgs: list[OrgRow], first: date, last: date,

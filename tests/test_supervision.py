@@ -585,12 +585,14 @@ def test_a_past_months_run_made_again_leaves_the_items_of_later_periods_open(bus
     later = {r.id for r in december.ledger if r.closed_on is None and parse_period_key(r.period)[1] > date(2026, 11, 30)}
     assert {r.period for r in december.ledger if r.id in later} >= {"2026-12-10", "2026-12-20"}
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
-    assert november.run.revision == 2 and later <= {r.id for r in november.ledger if r.closed_on is None}
+    # The ledger as it stands (a run's own `ledger` is as it stood on its day: without the later items).
+    assert november.run.revision == 2 and later <= {r.id for r in busy_town.rectifications() if r.closed_on is None}
+    assert not later & {r.id for r in november.ledger}
     january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26), publish=True)
     this_year = {r.id for r in january.ledger if r.closed_on is None and parse_period_key(r.period)[0].year == 2027}
     assert this_year       # January's 固定学习日 of the 10th and 20th, say
     again = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 31))
-    assert this_year | later <= {r.id for r in again.ledger if r.closed_on is None}
+    assert this_year | later <= {r.id for r in busy_town.rectifications() if r.closed_on is None}
     # What the runs of their own months did close stays closed, and what they judge they still close.
     assert again.closed == 0
 
@@ -967,7 +969,7 @@ def test_the_workbook_begun_when_the_run_is_saved_is_the_one_written_after_it(bu
     def saved(scope, paths, run) -> None:
         # The ledger is saved: read now, it is the ledger the run returns.
         assert [r.id for r in busy_town.iter_rectifications(paths)] == [r.id for r in busy_town.rectifications(paths)]
-        started.append(LedgerXlsx.start(busy_town, tmp_path / "beside" / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths, run.as_of))
+        started.append(LedgerXlsx.start(busy_town, tmp_path / "beside" / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths, run))
 
     (tmp_path / "beside").mkdir()
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), saved=saved)
@@ -982,19 +984,53 @@ def test_the_workbook_begun_when_the_run_is_saved_is_the_one_written_after_it(bu
     assert len(beside["整改台账"]) == len(result.ledger) + 1 and beside["汇总"][0][0] == b.title
 
 
+def test_a_past_months_bulletin_made_after_later_runs_shows_the_ledger_as_it_stood_on_its_day(busy_town: Store, rules,
+                                                                                                tmp_path: Path):
+    """November's bulletin, published after December's run, listed December's items (432 of them, for periods not yet over
+    on its day) and a closure of 5 December, against its 问题 count (try-out)."""
+    from compliance.report.bulletin import LedgerXlsx, bulletin_stem, make_bulletin
+
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    first = {r.id for r in november.ledger}
+    busy_town.close_rectification(november.ledger[0].id, "回头看：已整改", date(2026, 12, 5))
+    _at(busy_town, "2026-12-28T10:00")
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28))
+    assert december.opened and len(december.ledger) > len(first)
+    started: list[LedgerXlsx | None] = []
+
+    def saved(scope, paths, run) -> None:
+        started.append(LedgerXlsx.start(busy_town, tmp_path / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths, run))
+
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28), publish=True, saved=saved)
+    assert {r.id for r in again.ledger} == first and all(r.closed_on is None for r in again.ledger)
+    assert sum(c.open for c in again.ledger_counts) == len(first) and not any(c.closed for c in again.ledger_counts)
+    b = make_bulletin(again)
+    rows = _cells(started[0].finish(b))["整改台账"][1:]
+    assert sorted(int(row[0]) for row in rows) == sorted(first) and not any(row[6] for row in rows)
+    # The ledger itself is as December's run and the hand closure left it.
+    assert busy_town.rectification(november.ledger[0].id).closed_on == date(2026, 12, 5)
+    # October, run for the first time after them: its gaps' items, which November's run opened, are its ledger's.
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 31))
+    listed = {r.gap_key: r for r in october.ledger}
+    assert {gap_key(f.org_id, f.obligation, f.period, f.member, f.group) for f in october.gaps} <= set(listed)
+    assert any(r.opened_on == date(2026, 11, 28) for r in listed.values())
+    assert not any(r.opened_on == date(2026, 12, 28) for r in listed.values())
+    assert sum(c.open + c.closed for c in october.ledger_counts) == len(october.ledger)
+
+
 def test_a_workbook_that_cannot_be_written_reports_the_file_and_one_stopped_leaves_nothing(busy_town: Store, rules,
                                                                                           tmp_path: Path):
     from compliance.report.bulletin import LedgerXlsx, make_bulletin
 
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     paths = result.org_paths
-    missing = LedgerXlsx.start(busy_town, tmp_path / "missing" / "b.xlsx", TOWN, paths, result.run.as_of)
+    missing = LedgerXlsx.start(busy_town, tmp_path / "missing" / "b.xlsx", TOWN, paths, result.run)
     with pytest.raises(OSError) as raised:
         missing.finish(make_bulletin(result))
     assert raised.value.filename and "missing" in str(raised.value.filename)
     assert missing.process.returncode == 0 and not Path(missing._tmpdir.name).exists()
     # A run that fails after saving stops the process: no workbook, no temporary files.
-    stopped = LedgerXlsx.start(busy_town, tmp_path / "stopped.xlsx", TOWN, paths, result.run.as_of)
+    stopped = LedgerXlsx.start(busy_town, tmp_path / "stopped.xlsx", TOWN, paths, result.run)
     stopped.close()
     assert stopped.process.returncode is not None and not (tmp_path / "stopped.xlsx").exists()
     assert not Path(stopped._tmpdir.name).exists()
@@ -1009,7 +1045,7 @@ def test_a_workbook_process_that_cannot_start_leaves_the_workbook_to_the_command
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-such-python"))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    assert LedgerXlsx.start(busy_town, tmp_path / "b.xlsx", TOWN, result.org_paths, result.run.as_of) is None
+    assert LedgerXlsx.start(busy_town, tmp_path / "b.xlsx", TOWN, result.org_paths, result.run) is None
     assert not list(tmp_path.glob("compliance-xlsx-*"))
 
 
@@ -1019,7 +1055,7 @@ def test_a_workbook_process_that_failed_early_reports_its_own_error(busy_town: S
 
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     empty = Store(f"sqlite:///{tmp_path / 'empty.db'}")      # no tables: reading the ledger fails at once
-    job = LedgerXlsx.start(empty, tmp_path / "b.xlsx", TOWN, result.org_paths, result.run.as_of)
+    job = LedgerXlsx.start(empty, tmp_path / "b.xlsx", TOWN, result.org_paths, result.run)
     job.process.wait()      # it has answered and gone before the rest of the bulletin is sent
     with pytest.raises(ComplianceError, match="写入通报 XLSX 时出错：OperationalError"):
         job.finish(make_bulletin(result))

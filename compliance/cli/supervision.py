@@ -54,7 +54,7 @@ def supervise(
         if out is not None and jobs_count(jobs) > 1:
             from compliance.report.bulletin import LedgerXlsx, bulletin_stem
 
-            workbook.append(LedgerXlsx.start(store, out / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths, run.as_of))
+            workbook.append(LedgerXlsx.start(store, out / f"{bulletin_stem(scope.name, run)}.xlsx", scope.path, paths, run))
 
     try:
         if fmt is Format.table:

@@ -21,7 +21,7 @@ from compliance.pipeline import exit_with_parent
 from compliance.store import Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.report.labels import FLAG_LABELS
-from compliance.supervision import Comparison, SupervisionResult, parse_month
+from compliance.supervision import Comparison, SupervisionResult, ledger_gaps, parse_month
 from obligations.cadence import next_month_end
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
@@ -466,8 +466,8 @@ class LedgerXlsx:
         self.process, self.path, self._tmpdir = process, path, tmpdir
 
     @classmethod
-    def start(cls, store: Store, path: Path, root: str, paths: dict[int, str], as_of: date) -> LedgerXlsx | None:
-        """Start writing the workbook `path` of the run just saved, as of `as_of`, for the organizations `paths` (id: path) below `root`.
+    def start(cls, store: Store, path: Path, root: str, paths: dict[int, str], run: RunRow) -> LedgerXlsx | None:
+        """Start writing the workbook `path` of `run`, just saved, for the organizations `paths` (id: path) below `root`.
 
         None for a database in memory, which another process cannot read, or where the problems
         or the ranking might need a second sheet (over a million organizations): `write_xlsx`
@@ -486,7 +486,7 @@ class LedgerXlsx:
             return None     # no process to start (no interpreter to run, no memory): written here, after the bulletin
         job = cls(process, path, tmpdir)
         try:
-            job._send((store.url, path, root, paths, as_of, os.getpid(), tmpdir.name))
+            job._send((store.url, path, root, paths, run, os.getpid(), tmpdir.name))
         except OSError:
             job.close()
             return None     # it could not start: the workbook is written here, after the bulletin
@@ -530,7 +530,7 @@ class LedgerXlsx:
 
 def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
     """In the process `LedgerXlsx` starts: write the workbook's ledger, then what `finish` sends; answer ("done", None) or ("error", exception)."""
-    url, path, root, paths, as_of, parent, tmpdir = pickle.load(receive)
+    url, path, root, paths, run, parent, tmpdir = pickle.load(receive)
     exit_with_parent(parent)
     try:
         store = Store(url)
@@ -538,7 +538,8 @@ def write_ledger_first(receive: BinaryIO, answer: BinaryIO) -> None:
         summary = book.summary_sheet()
         branches, ranking, marks = book.table_sheet(*BRANCH_TABLE), book.table_sheet(*RANKING_TABLE), book.table_sheet(*MARK_TABLE)
         due = book.table_sheet(*DUE_TABLE)
-        book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root, as_of) for r in store.iter_rectifications(paths)),
+        gaps = ledger_gaps(store, root, run)
+        book.table(book.table_sheet(*LEDGER_TABLE), (_ledger_row(r, paths, root, run.as_of) for r in store.iter_rectifications(paths, run, gaps)),
                    XLSX_ROWS)
         store.engine.dispose()
         b = pickle.load(receive)

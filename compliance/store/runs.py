@@ -105,6 +105,34 @@ class SavedRun:
 
 
 CHUNK = IN_LIMIT     # values named in one IN (...)
+# What an item's closing sets: none of it, for a run before it was closed.
+_CLOSING = ("closed_on", "close_note", "closed_run_id")
+
+
+def _counted(items: Iterable[RectificationRow], as_of: date) -> list[OrgLedger]:
+    """Return `items` (by id) counted by organization as `ledger_counts` counts them in SQL."""
+    counts: dict[int, list[Any]] = {}
+    for item in items:
+        count = counts.setdefault(item.org_id, [0, 0, 0, None, ""])
+        if item.closed_on is None:
+            count[0] += 1
+            count[2] += item.deadline < as_of
+            count[3] = item.deadline if count[3] is None else min(count[3], item.deadline)
+        else:
+            count[1] += 1
+        count[4] = item.responsible         # the newest item's
+    return [OrgLedger(org_id, *count) for org_id, count in sorted(counts.items())]
+
+
+def _closed_for(run: RunRow) -> Any:
+    """Return the condition that a ledger item is closed as `run`'s bulletin shows the ledger.
+
+    The ledger as it stood on the run's day: the items opened by then (`opened_on`, the day of
+    the run that opened them), closed if closed by then or by this run (a past month's run made
+    later closes what was made good since on the day it is made).
+    """
+    r = RECTIFICATION.c
+    return and_(r.closed_on.is_not(None), or_(r.closed_on <= run.as_of, r.closed_run_id == run.id))
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -364,31 +392,39 @@ class SupervisionQueries:
             return RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
 
     # --- the rectification ledger ---------------------------------------------------------
-    def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False) -> list[RectificationRow]:
-        """Return ledger items (of the given organizations), oldest first.
+    def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False,
+                       as_of: RunRow | None = None, gaps: Collection[str] = ()) -> list[RectificationRow]:
+        """Return ledger items (of the given organizations), oldest first; with `as_of` (and `gaps`), as they stood for that run (`_ledger`).
 
         A province's ledger is read twice by each supervision run: on SQLite its rows come from
         SQLite's own cursor, and `_ledger_rows` makes each item with one dict per repeating
         column and tuple.__new__ (12–18 µs an item before, mostly in making the items; 7–11 now).
         """
-        return list(self._ledger(RectificationRow, org_ids, open_only))
+        return list(self._ledger(RectificationRow, org_ids, open_only, as_of=as_of, gaps=gaps))
 
-    def iter_rectifications(self, org_ids: Iterable[int] | None = None) -> Iterator[RectificationRow]:
+    def iter_rectifications(self, org_ids: Iterable[int] | None = None, as_of: RunRow | None = None,
+                            gaps: Collection[str] = ()) -> Iterator[RectificationRow]:
         """Yield the ledger items `rectifications` returns, as they are read: a process writing a province's ledger out need not hold it."""
-        yield from self._ledger(RectificationRow, org_ids, False, stream=True)
+        yield from self._ledger(RectificationRow, org_ids, False, stream=True, as_of=as_of, gaps=gaps)
 
-    def ledger_counts(self, org_ids: Iterable[int], as_of: date) -> list[OrgLedger]:
-        """Return, for each of the organizations `org_ids` with ledger items, its items counted (`OrgLedger`) as of `as_of`, by id.
+    def ledger_counts(self, org_ids: Iterable[int], run: RunRow, gaps: Collection[str] = ()) -> list[OrgLedger]:
+        """Return, for each of the organizations `org_ids` with ledger items, its items counted (`OrgLedger`) as they stood for
+        `run`'s bulletin (`_ledger`, with `gaps`), by id.
 
         Counted in one grouped query: a province's bulletin needs no item of its hundreds of
-        thousands, and its command holds none while another process writes them out.
+        thousands, and its command holds none while another process writes them out. With `gaps`
+        (a past month's run made after later runs), they are counted as they are read.
         """
+        if gaps:
+            return _counted(self._ledger(RectificationRow, org_ids, False, stream=True, as_of=run, gaps=gaps), run.as_of)
         r = RECTIFICATION.c
-        still_open = r.closed_on.is_(None)
-        grouped = (select(r.org_id, func.count().label("total"), func.count(r.closed_on).label("closed"),
+        as_of = run.as_of
+        closed = _closed_for(run)
+        still_open = or_(r.closed_on.is_(None), ~closed)
+        grouped = (select(r.org_id, func.count().label("total"), func.count(case((closed, 1))).label("closed"),
                           func.sum(case((and_(still_open, r.deadline < as_of), 1), else_=0)).label("late"),
                           func.min(case((still_open, r.deadline))).label("due"), func.max(r.id).label("newest"))
-                   .group_by(r.org_id).subquery())
+                   .where(r.opened_on <= as_of).group_by(r.org_id).subquery())
         newest = RECTIFICATION.alias("newest")
         query = (select(grouped.c.org_id, grouped.c.total, grouped.c.closed, grouped.c.late, grouped.c.due,
                         newest.c.responsible)
@@ -415,14 +451,26 @@ class SupervisionQueries:
             return _said_invalid(conn, scope_path)
 
     def _ledger(self, row_type: type[LedgerRow], org_ids: Iterable[int] | None, open_only: bool,
-                stream: bool = False, share: bool | None = None) -> Iterator[LedgerRow]:
+                stream: bool = False, share: bool | None = None, as_of: RunRow | None = None,
+                gaps: Collection[str] = ()) -> Iterator[LedgerRow]:
         """Yield ledger items as `rectifications` describes; with `stream`, PostgreSQL sends them a batch at a time too.
 
-        `share` (by default when not streamed) shares equal values of the repeating columns.
+        `share` (by default when not streamed) shares equal values of the repeating columns. With
+        `as_of` (a run), the items as they stood for its bulletin (`_closed_for`), and, when a later
+        run was made, the items of the run's own `gaps` (their keys) that a later run opened: a
+        bulletin of a past month made again after later runs listed their items, 432 of them for
+        periods not yet over on its day, and closures dated after it (try-out).
         """
-        query = select(*(RECTIFICATION.c[name] for name in row_type._fields)).order_by(RECTIFICATION.c.id)
+        r = RECTIFICATION.c
+        columns = [r[name] for name in row_type._fields]
+        if as_of is not None:
+            closed = _closed_for(as_of)
+            columns = [case((closed, c)).label(c.name) if c.name in _CLOSING else c for c in columns]
+        query = select(*columns).order_by(r.id)
+        if as_of is not None and not gaps:
+            query = query.where(r.opened_on <= as_of.as_of)
         if open_only:
-            query = query.where(RECTIFICATION.c.closed_on.is_(None))
+            query = query.where(r.closed_on.is_(None) if as_of is None else or_(r.closed_on.is_(None), ~closed))
         wanted = None if org_ids is None else set(org_ids)
         if wanted is not None and len(wanted) <= CHUNK:
             query = query.where(RECTIFICATION.c.org_id.in_(sorted(wanted)))
@@ -436,7 +484,11 @@ class SupervisionQueries:
                 org_id = row_type._fields.index("org_id")
                 rows = (row for row in rows if row[org_id] in wanted)
             # Items held together share their repeating values; items streamed are let go one by one.
-            yield from _ledger_rows(rows, row_type, days_as_text=sqlite, share=not stream if share is None else share)
+            items = _ledger_rows(rows, row_type, days_as_text=sqlite, share=not stream if share is None else share)
+            if as_of is not None and gaps:
+                day = as_of.as_of
+                items = (item for item in items if item.opened_on <= day or item.gap_key in gaps)
+            yield from items
 
     def rectification(self, item_id: int) -> RectificationRow | None:
         """Return one ledger item, None when there is no such item."""
