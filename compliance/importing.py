@@ -78,10 +78,16 @@ class ImportResult:
     strange_liaisons: list[tuple[int, str, str]] = field(default_factory=list)
     still_left_named: list[tuple[str, str, date, str | None]] = field(default_factory=list)
     where: str = ""          # the file, and for a workbook of several sheets the sheet read (x.xlsx「党员」表)
+    # Rows of the file repeating an earlier row's record (the same identity and content), imported once: how many, and
+    # the first few as (row, earlier row).
+    repeated: int = 0
+    repeated_rows: list[tuple[int, int]] = field(default_factory=list)
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
 PROBLEMS_SHOWN = 10
+# How many rows repeating an earlier row of the file an import names.
+REPEATS_SHOWN = 3
 # No organization, membership or meeting of the Party is older than its founding: an earlier date is a mistyped year (1025 for 2025).
 PARTY_FOUNDED = date(1921, 7, 1)
 TOO_EARLY = f"早于中国共产党成立（{PARTY_FOUNDED.isoformat()}），请核对年份"
@@ -1120,6 +1126,11 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
         if earlier is not None:
             if earlier[1] != _row_content(values):
                 problems.add(number, None, None, f"与第{earlier[0]}行是同一条记录（党组织、类型、日期、党小组、党员、主题相同）但内容不同")
+            else:
+                # Imported once, and said: a row left out without a word was taken for a lost record (try-out).
+                result.repeated += 1
+                if len(result.repeated_rows) < REPEATS_SHOWN:
+                    result.repeated_rows.append((number, earlier[0]))
             continue
         pending[identity] = (number, values)
         if old is None:

@@ -348,6 +348,11 @@ def test_an_import_points_out_a_record_of_the_same_kind_and_day_under_another_to
     both = f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-11-06,甲\n{BRANCH},主题党日,2026-11-06,乙\n"
     pair = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "c.csv", both))])
     assert "".join(pair.stdout.split()).count("同一天已登记过主题党日（记录编号3，主题「甲」）") == 1
+    # A row repeating an earlier one (its 录入日期 aside) is imported once, and said to be (try-out).
+    twice = f"党组织,类型,日期,主题,录入日期\n{BRANCH},主题党日,2026-10-06,丙,2026-10-07\n{BRANCH},主题党日,2026-10-06,丙,2026-10-09\n"
+    repeated = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "d.csv", twice))])
+    said = "".join(repeated.stdout.split())
+    assert "新增1条" in said and "提示：文件中有1行与前面的行是同一条记录" in said and "只导入一次：第3行同第2行。" in said
 
 
 def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):

@@ -60,6 +60,11 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
     # A workbook's sheet is named: the one read among several may not be the one meant.
     sheet = f"（{result.where}）" if "「" in result.where else ""
     console.print(f"{what}{sheet}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。", markup=False)
+    if result.repeated:
+        shown = "，".join(f"第{row}行同第{earlier}行" for row, earlier in result.repeated_rows)
+        console.print(f"提示：文件中有 {result.repeated} 行与前面的行是同一条记录（党组织、类型、日期、党小组、党员、主题相同，"
+                      f"内容也相同），只导入一次：{shown}{'等' if result.repeated > len(result.repeated_rows) else ''}。",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 @org_app.command("import")
