@@ -321,6 +321,22 @@ def known_at_alone(as_of: str | None, known_at: datetime | None) -> None:
                    f"复现当时的结果，请同时给 --as-of {day.isoformat()}", err=True)
 
 
+def known_before_records(store: Any, scope_path: str | None, known_at: datetime | None) -> None:
+    """Point out, on stderr, a --known-at before the first record of the scope was entered: everything then shows as not done.
+
+    A county that imported its records on 6 December and asked what was known on 25 November saw 40,456 items 逾期未完成
+    against 12,203, with nothing but the title to say why (try-out).
+    """
+    if known_at is None:
+        return
+    first = store.first_recorded(scope_path)
+    if first is None or first <= known_at:
+        return
+    typer.echo(f"提示：--known-at 的时间 {known_at.astimezone(store_mod.TZ):%Y-%m-%d %H:%M}，{scope_path or '数据库'}还没有录入任何记录"
+               f"（最早的记录录入于 {first.astimezone(store_mod.TZ):%Y-%m-%d %H:%M}），各项都将显示为未完成；"
+               "导入的历史记录按导入的时间算录入时间，不按「录入日期」列", err=True)
+
+
 def as_of_words(day: date, known_at: datetime | None = None) -> str:
     """Return the words a listing's title gives its view: 截至 the day, and what was known then, with --known-at."""
     return f"截至 {day.isoformat()}" + (f"，{known_words(known_at)}" if known_at is not None else "")

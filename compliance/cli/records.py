@@ -13,7 +13,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
-    jobs_count, known_at_alone,
+    jobs_count, known_at_alone, known_before_records,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
@@ -413,6 +413,7 @@ def status(
     workdays_notice(window.first, window.last)
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
+    known_before_records(store, path, window.known_at)
     findings = tracking.org_status(store, _rules(), org, window)
     index = store.index_around(org)
     if tracking.terms_untracked(store, _rules(), index, [index.resolve(org)]):
@@ -445,6 +446,7 @@ def overdue(
         raise InputError(f"--since：值「{since}」晚于判断日期 {day.isoformat()}")
     window = tracking.Window(first, day, day, _known_at(known_at))
     known_at_alone(as_of, window.known_at)
+    known_before_records(store, path, window.known_at)
     workdays_notice(window.first, window.last)
     if fmt is not Format.table:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.

@@ -122,6 +122,16 @@ class RecordQueries:
                 found.update(conn.scalars(query))
         return found
 
+    def first_recorded(self, scope_path: str | None) -> datetime | None:
+        """Return when the first record at or below `scope_path` (of every organization: None) was entered; None when none was."""
+        query = select(func.min(RECORD.c.recorded_at))
+        if scope_path is not None:
+            from compliance.store.scope import in_scope
+
+            query = query.select_from(RECORD.join(tables.ORG, tables.ORG.c.id == RECORD.c.org_id)).where(in_scope(scope_path))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
     def org_records(self, org_id: int, kind: str | None = None, since: date | None = None,
                     include_void: bool = False) -> list[dict[str, Any]]:
         """Return the current versions of an organization's records, by date."""
