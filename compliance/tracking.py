@@ -488,8 +488,9 @@ class Run:
 
 
 def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, line: Callable[[Finding], str],
-                 folder: Path, jobs: int = 1, end: str = "\n") -> list[Run]:
-    """Write the findings `overdue` returns as `line` makes them, each followed by `end`, into files in `folder`; return them.
+                 folder: Path, jobs: int = 1, end: str = "\n", keep: Collection[str] = OVERDUE_STATUSES,
+                 only: Collection[str] | None = None) -> list[Run]:
+    """Write the findings `overdue` returns (with `keep` and `only`) as `line` makes them, each followed by `end`, into files in `folder`; return them.
 
     Each block of organizations (`compliance.blocks`) is sorted worst first where it is
     evaluated, a worker process when `jobs` is above 1, and written to a file of its own with
@@ -506,7 +507,7 @@ def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, 
     runs: list[Run] = []
     for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: OrgRow = root) -> Iterator[Run]:
-            found = [f for _, fs in iter_findings(store, rules, index, root, block, window, None, OVERDUE_STATUSES, ids=ids)
+            found = [f for _, fs in iter_findings(store, rules, index, root, block, window, None, keep, ids=ids, only=only)
                      for f in fs]
             if found:
                 yield _scratch_run(folder, worst_first(found), rank, line, end)
@@ -624,9 +625,10 @@ def _merged_run(runs: list[Run], folder: Path) -> Run:
     return Run(Path(name), keys, ends)
 
 
-def overdue_counts(store: Store, rules: Rules, under: str | None, window: Window,
-                   jobs: int = 1) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
-    """Return, by organization path, the count of the findings `overdue` returns by status and by obligation name.
+def overdue_counts(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1,
+                   keep: Collection[str] = OVERDUE_STATUSES,
+                   only: Collection[str] | None = None) -> dict[str, tuple[dict[str, int], dict[str, int]]]:
+    """Return, by organization path, the count of the findings `overdue` returns (with `keep` and `only`) by status and by obligation name.
 
     Organizations without findings are left out. Each organization's findings are counted where
     they are made (in `jobs` processes for a large scope) and then dropped.
@@ -636,11 +638,33 @@ def overdue_counts(store: Store, rules: Rules, under: str | None, window: Window
     index = store.index_around(under)
     found: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
     for root in _roots(index, under):
-        for counted in summarize_orgs(store, rules, index, root, index.subtree(root), window, _tally, keep=OVERDUE_STATUSES,
-                                      jobs=jobs):
+        for counted in summarize_orgs(store, rules, index, root, index.subtree(root), window, _tally, keep=keep,
+                                      jobs=jobs, only=only):
             if counted is not None:
                 found[counted[0]] = counted[1]
     return found
+
+
+def obligation_slugs(rules: Rules, words: Collection[str]) -> frozenset[str]:
+    """Return the obligations `words` name (a slug, a name such as 党员大会, or the name of the record kind it counts),
+    in whichever catalog; InputError names a word that names none, and the names there are."""
+    named: dict[str, set[str]] = {}
+    for catalog in rules.catalogs.values():
+        for ob in catalog.every_obligation():
+            for word in (ob.slug, ob.name, ob.counts or ob.slug):
+                named.setdefault(word, set()).add(ob.slug)
+    for slug in WATCH_OBLIGATIONS:
+        for word in (slug, rules.kinds[slug].name):
+            named.setdefault(word, set()).add(slug)
+    found: set[str] = set()
+    for word in words:
+        text = word.strip().replace(" ", "")
+        slugs = named.get(text) or named.get(rules.kind(text) or "")
+        if not slugs:
+            names = "、".join(dict.fromkeys(rules.kinds[s].name if s in rules.kinds else s for s in sorted(named) if s in rules.kinds))
+            raise InputError(f"--obligation：没有名为「{word}」的事项（可用：{names}）")
+        found |= slugs
+    return frozenset(found)
 
 
 def scope_size(store: Store, under: str | None) -> int:

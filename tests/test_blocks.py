@@ -644,6 +644,28 @@ def test_scores_in_two_processes_are_what_one_process_scores(province, rules):
     assert two == one
 
 
+def test_overdue_of_one_obligation_and_status_lists_what_the_whole_list_holds_of_them(province, rules, runner, monkeypatch):
+    """A county sent each township its 党员大会 missed: it filtered a 15,682-row CSV by hand (try-out)."""
+    from compliance.cli import app
+    from compliance.report import tables
+
+    stores, root = province
+    whole = overdue(stores[0], rules, root, Window(date(2026, 1, 1), DAY, DAY), jobs=1)
+    wanted = [f for f in whole if f.obligation in ("party_congress", "dues") and f.status == "missed"]
+    assert wanted and len(wanted) < len(whole) and {f.obligation for f in wanted} == {"party_congress", "dues"}
+    args = ["--db", stores[0].url, "overdue", "--under", root, "--as-of", DAY.isoformat(), "--jobs", "2",
+            "--obligation", "党员大会", "--obligation", "dues", "--status", "missed"]
+    listed = runner.invoke(app, args + ["--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    assert [(f["org"], f["obligation"], f["period"], f["member"]) for f in json.loads(listed.stdout)] == \
+        [(f.org, f.obligation, f.period, f.member) for f in wanted]
+    monkeypatch.setattr(tables, "TABLE_LIMIT", 10)         # counted by unit, where made
+    counted = runner.invoke(app, args)
+    assert counted.exit_code == 0 and "只列党员大会、dues、逾期未完成" in counted.stdout and f"共 {len(wanted)} 项" in counted.stdout
+    unknown = runner.invoke(app, args[:-6] + ["--obligation", "茶话会"])
+    assert unknown.exit_code == 2 and unknown.stderr.startswith("错误：--obligation：没有名为「茶话会」的事项（可用：")
+
+
 # Run by the test below in a process of its own: the workers start slowly, and a Ctrl-C to the
 # whole group reaches them before they could set it aside.
 INTERRUPTED_MAP = """
