@@ -22,7 +22,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Se
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -174,7 +174,7 @@ def _resolve(index: OrgIndex, ref: str, suggest: "Suggestions | None" = None) ->
     if isinstance(found, OrgRow):
         return found, None
     if found:
-        return None, f"党组织名称不唯一，请用代码或完整路径：{'、'.join(sorted(r.path for r in found))}"
+        return None, f"党组织名称不唯一，请用代码或完整路径：{candidates(found)}"
     if not index.by_id:
         # A roster or records imported before the tree: every row said 找不到该党组织, and nothing said why.
         return None, "找不到该党组织：数据库中还没有党组织，请先导入组织结构（compliance org import）"

@@ -71,6 +71,17 @@ class MemberRow(NamedTuple):
 
 
 NEAR_SHOWN = 5         # candidates a "not found" names
+SAME_SHOWN = 10        # organizations of one name an ambiguous name lists (a county has 400 第一党支部)
+
+
+def candidates(found: Iterable[OrgRow]) -> str:
+    """Return the paths of the organizations an ambiguous name may mean, at most `SAME_SHOWN` of them and how many there are.
+
+    `status --org 第一党支部` in a county printed some 400 paths on one line, 31 KB (try-out).
+    """
+    paths = sorted(r.path for r in found)
+    shown = "、".join(paths[:SAME_SHOWN])
+    return shown if len(paths) <= SAME_SHOWN else f"{shown}等{len(paths)}个"
 
 
 class OrgIndex:
@@ -139,8 +150,7 @@ class OrgIndex:
         if isinstance(found, OrgRow):
             return found
         if found:
-            paths = "、".join(sorted(r.path for r in found))
-            raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{paths}")
+            raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{candidates(found)}")
         # A name typed short (九段村 for 九段村党支部): those whose name begins with it.
         tail = self.slashed(ref).rsplit("/", 1)[-1]
         near = sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail))

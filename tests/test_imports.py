@@ -60,6 +60,21 @@ def test_an_ambiguous_bare_name_lists_the_candidates(town: Store, rules, tmp_pat
     assert "不唯一" in message and BRANCH in message and "图河镇党委/新村党总支/第一党支部" in message
 
 
+def test_a_name_a_county_holds_many_times_names_ten_of_them_and_how_many(town: Store, rules, tmp_path: Path):
+    """`status --org 第一党支部` in a county printed some 400 paths on one line, 31 KB (try-out)."""
+    from compliance.errors import NotFound
+
+    rows = "".join(f"新{n}村党总支,图河镇党委,党总支\n第一党支部,新{n}村党总支,党支部\n" for n in range(11))
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n" + rows))
+    with pytest.raises(NotFound) as caught:
+        town.index_around(None).resolve("第一党支部")
+    message = str(caught.value)
+    assert message.endswith("等12个") and message.count("第一党支部") == 11       # the name asked for, and ten paths
+    with pytest.raises(InputError) as caught:
+        _import(town, rules, tmp_path, "第一党支部,党员大会,2026-01-05,10,8,,,")
+    assert "等12个" in str(caught.value)
+
+
 def test_an_org_can_be_named_by_code_path_or_unique_name(town: Store, rules, tmp_path: Path):
     result = _import(town, rules, tmp_path, "ZZ1,党员大会,2026-01-05,10,8,,,", "马屯村党支部,党员大会,2026-07-05,8,8,,,",
                      "朱庄村党总支/第二党支部,主题党日,2026-07-05,,,,,")
