@@ -900,8 +900,12 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
                  ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
     chart, labels = write_chart(b, tmp_path / "c.png")
     doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
-    assert [len(t.rows) for t in doc.tables] == [DOCX_ROWS + 1, DOCX_ROWS + 1]
+    assert [len(t.rows) for t in doc.tables] == [DOCX_ROWS + 1, DOCX_ROWS + 2]
     assert any(f"共{DOCX_ROWS + 30}行" in p.text and "问题清单" in p.text for p in doc.paragraphs)
+    # The ranking's both ends, the worst too: its first hundred named the best alone (try-out).
+    places = [row.cells[0].text for row in doc.tables[1].rows[1:]]
+    assert places[:2] == ["1", "2"] and places[DOCX_ROWS // 2] == "…" and places[-1] == str(DOCX_ROWS + 30)
+    assert any(f"下表列出前{DOCX_ROWS // 2}名和后{DOCX_ROWS // 2}名" in p.text and "排名" in p.text for p in doc.paragraphs)
     book = load_workbook(write_xlsx(b, tmp_path / "b.xlsx"))
     assert book.sheetnames == ["汇总", "问题清单", "排名", "记录不规范", "本月待完成", "整改台账"]
     assert book["问题清单"].max_row == DOCX_ROWS + 31 and book["问题清单"]["A1"].font.bold

@@ -666,11 +666,14 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     def heading(text: str) -> None:
         doc.add_paragraph(text, style="Heading 1")
 
-    def table(headers: list[str], rows: list[list[str]], widths: list[float], sheet: str | None = None) -> None:
+    def table(headers: list[str], rows: list[list[str]], widths: list[float], sheet: str | None = None, ends: bool = False) -> None:
         if sheet and len(rows) > DOCX_ROWS:
-            # A notice lists what a reader can take in; the workbook has every row.
-            doc.add_paragraph(f"（共{len(rows)}行，下表列出前{DOCX_ROWS}行，完整内容见同名 XLSX 的「{sheet}」表。）")
-            rows = rows[:DOCX_ROWS]
+            # A notice lists what a reader can take in; the workbook has every row. A ranking's both ends: its first hundred
+            # alone named the best branches, and not those a notice is most about (try-out).
+            half = DOCX_ROWS // 2
+            shown = f"前{half}名和后{half}名" if ends else f"前{DOCX_ROWS}行"
+            doc.add_paragraph(f"（共{len(rows)}行，下表列出{shown}，完整内容见同名 XLSX 的「{sheet}」表。）")
+            rows = [*rows[:half], ["…"] * len(headers), *rows[-half:]] if ends else rows[:DOCX_ROWS]
         t = doc.add_table(rows=1, cols=len(headers))
         t.style = "Table Grid"
         t.autofit = False
@@ -702,7 +705,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         doc.add_paragraph(DUE_TITLE + "：")
         table(DUE_HEADERS, list(b.due_rows), [4.5, 2, 9.5], "本月待完成")
     heading("三、完成率排名")
-    table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名")
+    table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名", ends=True)
     doc.add_picture(str(chart), width=Cm(15))
     if chart_labels and not _cjk_font():
         doc.add_paragraph("图例：" + "；".join(chart_labels))
