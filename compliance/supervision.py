@@ -81,7 +81,6 @@ class SupervisionResult:
     reopened: int = 0       # items a run had closed (自动销号), opened again by this one: not among `opened`
     # The gaps (`_gap_of`) of the scope whose items were closed by hand (回头看): still gaps on the calendar, but rectified.
     closed_by_hand: frozenset[tuple] = frozenset()
-    after_later: bool = False       # made after a later run (`Store.later_run`): it opened no items
 
     @property
     def findings(self) -> list[Finding]:
@@ -694,12 +693,9 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         found = rules.catalogs[index.catalog_of(by_id[f.org_id], default)].version_at(f.obligation, parse_period_key(f.period)[0])
         return found.quorum_share if found is not None else (1, 2, 0)
 
-    # Last year's gaps still open come after the run's own: their items exist, and only say what the gap is now. A past
-    # month's run made after a later one opens none: the later run opened the items of the gaps still open then, and
-    # what this one would open more were made good since (an October run made in December opened 15 items already
-    # resolved, that no later run closed; try-out).
+    # Last year's gaps still open come after the run's own: their items exist, and only say what the gap is now.
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in chain(
-        (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated) if latest)
+        (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated))
     # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
                             renew=latest, pending=bool(rechecked or restated))
@@ -718,7 +714,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
-                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)), not latest)
+                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)))
 
 
 def ledger_gaps(store: Store, scope_path: str, run: RunRow) -> frozenset[str]:

@@ -1022,37 +1022,6 @@ def test_a_past_months_bulletin_made_after_later_runs_shows_the_ledger_as_it_sto
     assert sum(c.open + c.closed for c in october.ledger_counts) == len(october.ledger)
 
 
-def test_a_past_months_run_made_after_a_later_one_opens_no_items(busy_town: Store, rules, tmp_path: Path):
-    """October run in December opened 15 items of runs of months already resolved, overdue the day they were made, that no
-    later run closed (try-out). The later run holds the items of what was still open then."""
-    from rich.console import Console
-
-    from compliance.report.assessments import print_run, run_dict
-
-    from compliance import membership
-
-    # A member's dues of May to October paid on 10 November: unpaid as of 31 October, paid (late) as of 28 November.
-    branch = busy_town.index_around(BRANCH).resolve(BRANCH).id
-    payer = next(m.name for m in busy_town.members() if m.org_id == branch)
-    rows = [f"{payer},{BRANCH},2026-{m:02d},10,2026-{m:02d}-08" for m in range(1, 5)]
-    rows += [f"{payer},{BRANCH},2026-{m:02d},10,2026-11-10" for m in range(5, 11)]
-    membership.import_dues(busy_town, write_csv(tmp_path / "d.csv", "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(rows)))
-    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
-    before = len(busy_town.rectifications())
-    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 31))
-    assert any(f.member == payer and f.obligation == "dues" for f in october.gaps)     # what it would have opened
-    assert october.written and october.gaps and october.opened == 0 and october.after_later
-    assert len(busy_town.rectifications()) == before
-    assert not any(r.opened_run_id == october.run.id for r in busy_town.rectifications())
-    assert run_dict(october, [])["after_later"] is True
-    console = Console(record=True, width=300)
-    print_run(console, october, [])
-    assert "提示：已有判断日期更晚的督查，这次补做的往月督查不新建整改事项" in console.export_text()
-    # The month after, made in its turn, opens its items as ever.
-    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5))
-    assert not december.after_later and december.opened
-
-
 def test_a_workbook_that_cannot_be_written_reports_the_file_and_one_stopped_leaves_nothing(busy_town: Store, rules,
                                                                                           tmp_path: Path):
     from compliance.report.bulletin import LedgerXlsx, make_bulletin

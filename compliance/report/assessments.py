@@ -54,7 +54,6 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         "run": {"id": result.run.id, "scope": result.scope.path, "month": result.run.month, "revision": result.run.revision,
                 "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
         "written": result.written, "opened": result.opened, "reopened": result.reopened, "closed": result.closed,
-        "after_later": result.after_later,
         "branches": len(result.branches), "branches_with_gaps": len(with_gaps & set(result.branches)),
         "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": result.snapshot.gap_count,
         "gaps_by_obligation": by_obligation,
@@ -216,9 +215,6 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
     console.print(f"检查党支部 {d['branches']} 个，存在问题的党支部 {d['branches_with_gaps']} 个{others}，问题 {d['gaps']} 项；"
                   f"新建整改事项 {d['opened']} 项，" + (f"重新打开 {d['reopened']} 项，" if d["reopened"] else "")
                   + f"自动销号 {d['closed']} 项。")
-    if result.after_later:
-        console.print("提示：已有判断日期更晚的督查，这次补做的往月督查不新建整改事项：仍存在的问题已由更晚的督查列入整改台账，"
-                      "其余的问题此后已经整改。", style="yellow", markup=False, soft_wrap=True)
     if d["comparison"]:
         c = d["comparison"]
         if c["cross_year"]:
