@@ -988,7 +988,7 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
 
 
 def test_a_ctrl_c_while_the_bulletin_is_written_says_the_run_is_saved_and_leaves_no_half_bulletin(runner, logged, tmp_path: Path,
-                                                                                                  monkeypatch):
+                                                                                                  monkeypatch, capsys):
     """Stopped while its bulletin was written, a run stood saved with an empty folder, or a Markdown and DOCX without the
     XLSX they refer to, and nothing was said (try-out)."""
     from compliance.report import bulletin
@@ -1004,6 +1004,15 @@ def test_a_ctrl_c_while_the_bulletin_is_written_says_the_run_is_saved_and_leaves
     assert result.exit_code == 130 and result.stderr == \
         "错误：已取消：2026-11 督查结果已保存（第1版），通报未写出；再次运行同一命令即可写出通报（结果相同时不会重复保存）\n"
     assert not out.exists()             # made by the command, and left empty
+    # The console script says it once: `main` said 已取消 a second time (review).
+    from compliance import cli
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bulletin, "write_docx", interrupted)
+        patch.setattr(sys, "argv", ["compliance", *args, "--out", str(tmp_path / "再")])
+        with pytest.raises(SystemExit) as ended:
+            cli.main()
+    assert ended.value.code == 130 and capsys.readouterr().err.count("已取消") == 1
     kept = tmp_path / "已有"
     kept.mkdir()
     (kept / "上月通报.md").write_text("上月")
@@ -1014,6 +1023,17 @@ def test_a_ctrl_c_while_the_bulletin_is_written_says_the_run_is_saved_and_leaves
     again = runner.invoke(app, args + ["--out", str(out)])
     assert again.exit_code == 0 and "未重复写入" in again.stdout
     assert sorted(p.suffix for p in out.iterdir()) == [".docx", ".md", ".png", ".xlsx"]
+    # A full disk after the save said 无法写入 alone (review); the workbook, not yet begun, stays as it was.
+    import errno
+
+    def full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(bulletin, "write_docx", full)
+        failed = runner.invoke(app, args + ["--out", str(out)])
+    assert failed.exit_code == 2 and "磁盘空间不足。2026-11 督查结果已保存（第1版），通报未写出；再次运行同一命令即可写出通报" in failed.stderr
+    assert [p.suffix for p in out.iterdir()] == [".xlsx"]
 
 
 def test_supervise_to_a_file_starts_with_its_first_line(runner, logged):

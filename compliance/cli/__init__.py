@@ -207,6 +207,7 @@ def jobs_count(jobs: int) -> int:
 class State:
     db: str | None = None
     user: str | None = None
+    cancel_said: bool = False       # a command stopped by Ctrl-C has said so itself (`Cancelled`)
 
 
 state = State()
@@ -220,6 +221,8 @@ def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return func(*args, **kwargs)
         except ComplianceError as exc:
+            if exc.exit_code == INTERRUPTED:
+                state.cancel_said = True        # `main` says 已取消 no second time
             typer.echo(f"错误：{exc}", err=True)
             for line in exc.details:
                 typer.echo(f"  {line}", err=True)
@@ -506,6 +509,7 @@ def main() -> None:
     if len(sys.argv) == 1:
         sys.argv.append("--help")
     sys.argv[1:] = global_options_first(sys.argv[1:])
+    state.cancel_said = False
     try:
         code = app(standalone_mode=False)
     except KeyboardInterrupt:
@@ -520,7 +524,7 @@ def main() -> None:
         word, detail = _usage_words(exc) or (USAGE_WORDS.get(type(exc).__name__, "用法有误"), " ".join(exc.format_message().split()))
         typer.echo(f"错误：{word}：{detail}（{_help_command(getattr(exc, 'ctx', None))} 查看用法）", err=True)
         sys.exit(exc.exit_code)
-    if code == INTERRUPTED:
+    if code == INTERRUPTED and not state.cancel_said:
         # Typer makes a Ctrl-C in a command this exit code, and says nothing.
         typer.echo("错误：已取消", err=True)
     sys.exit(code or 0)

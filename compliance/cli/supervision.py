@@ -15,7 +15,7 @@ from compliance.cli import (
 )
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, require_read, require_write
-from compliance.errors import Cancelled, InputError, NotFound, os_reason
+from compliance.errors import Cancelled, ComplianceError, InputError, NotFound, os_reason
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import write_csv
 
@@ -67,15 +67,20 @@ def supervise(
         else:
             result = run_supervision(store, _rules(), under, month, day, publish, jobs=jobs_count(jobs), saved=saved)
         files = [str(p) for p in _write_bulletin(result, out, workbook[0] if workbook else None)] if out else []
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ComplianceError) as exc:
         if made:
             _remove_if_empty(out)
         if not saved_runs:
             raise       # nothing was saved
-        # Saved, the run stood with a bulletin half written, or none, and nothing said so (try-out).
+        # Saved, the run stood with a bulletin half written, or none, and nothing said so (try-out): a full disk said
+        # 无法写入 alone.
         run = saved_runs[-1]
-        raise Cancelled(f"已取消：{run.month} 督查结果已保存（第{run.revision}版）" + ("，通报未写出" if out else "")
-                        + "；再次运行同一命令即可" + ("写出通报" if out else "查看结果") + "（结果相同时不会重复保存）") from None
+        saved = (f"{run.month} 督查结果已保存（第{run.revision}版）" + ("，通报未写出" if out else "") + "；再次运行同一命令即可"
+                 + ("写出通报" if out else "查看结果") + "（结果相同时不会重复保存）")
+        if isinstance(exc, KeyboardInterrupt):
+            raise Cancelled(f"已取消：{saved}") from None
+        exc.args = (f"{exc}。{saved}", *exc.args[1:])
+        raise
     finally:
         if workbook and workbook[0] is not None:
             workbook[0].close()

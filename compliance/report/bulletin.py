@@ -736,17 +736,24 @@ def write_bulletin(result: SupervisionResult, out: Path, xlsx: LedgerXlsx | None
     b = make_bulletin(result)
     stem = bulletin_stem(result.scope.name, result.run)
     files = [out / f"{stem}.md", out / f"{stem}.xlsx", out / f"{stem}.docx", out / f"{stem}-完成率.png"]
+    # The files this call began to write, or that were not there before it: a bulletin written before, whole, is kept
+    # when a later call fails before it touches a file.
+    begun = [path for path in files if not path.exists()]
     try:
+        begun.append(files[3])
         chart, labels = write_chart(b, files[3])
+        begun.append(files[0])
         md = write_markdown(b, files[0])
+        begun.append(files[2])
         docx = write_docx(b, files[2], chart, labels)
+        begun.append(files[1])
         book = xlsx.finish(b) if xlsx is not None else write_xlsx(b, files[1])
     except BaseException:
         # Stopped half way (Ctrl-C, a full disk), the bulletin's files are removed rather than left to be taken for a whole
         # bulletin: the Markdown and DOCX were there without the XLSX they refer to (try-out).
         if xlsx is not None:
             xlsx.close()
-        for path in files:
+        for path in dict.fromkeys(begun):
             try:
                 path.unlink(missing_ok=True)
             except OSError:
