@@ -778,8 +778,12 @@ def test_the_ledger_counted_in_sql_is_the_ledger_counted_item_by_item(busy_town:
     october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26))     # deadlines: 2026-11-30
     busy_town.close_rectification(october.ledger[0].id, "已整改", date(2026, 12, 1))
     busy_town.close_rectification(october.ledger[1].id, "已整改", date(2026, 11, 20))
+    # Closed by hand after the run's day: open and late as the run shows the ledger, in SQL too, where it was neither
+    # closed nor late, nor open with a deadline (a comparison with NULL; review).
+    busy_town.close_rectification(october.ledger[2].id, "已整改", date(2026, 12, 3))
     result = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
     assert "ledger" not in vars(result)
+    assert next(i for i in result.ledger if i.id == october.ledger[2].id).closed_on is None
     by_org: dict[int, list] = {}
     for item in result.ledger:
         by_org.setdefault(item.org_id, []).append(item)
@@ -1022,6 +1026,16 @@ def test_a_past_months_bulletin_made_after_later_runs_shows_the_ledger_as_it_sto
     assert sum(c.open + c.closed for c in october.ledger_counts) == len(october.ledger)
 
 
+def test_a_draft_run_again_with_an_earlier_day_keeps_the_items_it_opened_in_its_ledger(busy_town: Store, rules):
+    """Run again as of the 25th, a draft of the 28th is replaced, day and all: its items, opened on the 28th, were left out
+    of its bulletin's ledger (review)."""
+    first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
+    assert again.run.id == first.run.id and again.run.as_of == date(2026, 11, 25)
+    assert {r.id for r in first.ledger} <= {r.id for r in again.ledger}
+    assert sum(c.open + c.closed for c in again.ledger_counts) == len(again.ledger)
+
+
 def test_a_workbook_that_cannot_be_written_reports_the_file_and_one_stopped_leaves_nothing(busy_town: Store, rules,
                                                                                           tmp_path: Path):
     from compliance.report.bulletin import LedgerXlsx, make_bulletin
@@ -1213,6 +1227,11 @@ def test_a_month_run_again_after_its_end_closes_items_on_the_day_it_does(busy_to
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
     item = next(r for r in again.ledger if r.obligation == "theme_day" and r.period == "2026-10")
     assert item.closed_on == date(2026, 11, 30)
+    # A run of the same day inside the scope, made later, shows as closed what the township's run closed on 5 December:
+    # it showed it open, though its gap was gone (review).
+    village = supervise(busy_town, rules, "图河镇党委/朱庄村党总支", "2026-11", date(2026, 11, 30))
+    made_good = next(r for r in village.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    assert made_good.closed_on == date(2026, 12, 5)
 
 
 def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_the_bulletin(busy_town: Store, rules, tmp_path: Path):

@@ -125,14 +125,23 @@ def _counted(items: Iterable[RectificationRow], as_of: date) -> list[OrgLedger]:
 
 
 def _closed_for(run: RunRow) -> Any:
-    """Return the condition that a ledger item is closed as `run`'s bulletin shows the ledger.
+    """Return the condition that a ledger item is closed as `run`'s bulletin shows the ledger (never NULL).
 
-    The ledger as it stood on the run's day: the items opened by then (`opened_on`, the day of
-    the run that opened them), closed if closed by then or by this run (a past month's run made
-    later closes what was made good since on the day it is made).
+    The ledger as it stood on the run's day: the items opened by then (`_opened_for`), closed if
+    closed by then, or by a run of that day or before (a past month's run made later closes what
+    was made good since on the day it is made: this run, or a township's run of the same month).
     """
     r = RECTIFICATION.c
-    return and_(r.closed_on.is_not(None), or_(r.closed_on <= run.as_of, r.closed_run_id == run.id))
+    by_then = select(RUN.c.id).where(RUN.c.as_of <= run.as_of).scalar_subquery()
+    return and_(r.closed_on.is_not(None),
+                or_(r.closed_on <= run.as_of, and_(r.closed_run_id.is_not(None), r.closed_run_id.in_(by_then))))
+
+
+def _opened_for(run: RunRow) -> Any:
+    """Return the condition that a ledger item was opened as `run`'s bulletin shows the ledger: by its day, or by the run
+    itself (a draft run again with an earlier --as-of keeps the items it opened before)."""
+    r = RECTIFICATION.c
+    return or_(r.opened_on <= run.as_of, r.opened_run_id == run.id)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -424,7 +433,7 @@ class SupervisionQueries:
         grouped = (select(r.org_id, func.count().label("total"), func.count(case((closed, 1))).label("closed"),
                           func.sum(case((and_(still_open, r.deadline < as_of), 1), else_=0)).label("late"),
                           func.min(case((still_open, r.deadline))).label("due"), func.max(r.id).label("newest"))
-                   .where(r.opened_on <= as_of).group_by(r.org_id).subquery())
+                   .where(_opened_for(run)).group_by(r.org_id).subquery())
         newest = RECTIFICATION.alias("newest")
         query = (select(grouped.c.org_id, grouped.c.total, grouped.c.closed, grouped.c.late, grouped.c.due,
                         newest.c.responsible)
@@ -468,7 +477,7 @@ class SupervisionQueries:
             columns = [case((closed, c)).label(c.name) if c.name in _CLOSING else c for c in columns]
         query = select(*columns).order_by(r.id)
         if as_of is not None and not gaps:
-            query = query.where(r.opened_on <= as_of.as_of)
+            query = query.where(_opened_for(as_of))
         if open_only:
             query = query.where(r.closed_on.is_(None) if as_of is None else or_(r.closed_on.is_(None), ~closed))
         wanted = None if org_ids is None else set(org_ids)
@@ -487,7 +496,7 @@ class SupervisionQueries:
             items = _ledger_rows(rows, row_type, days_as_text=sqlite, share=not stream if share is None else share)
             if as_of is not None and gaps:
                 day = as_of.as_of
-                items = (item for item in items if item.opened_on <= day or item.gap_key in gaps)
+                items = (item for item in items if item.opened_on <= day or item.opened_run_id == as_of.id or item.gap_key in gaps)
             yield from items
 
     def rectification(self, item_id: int) -> RectificationRow | None:
