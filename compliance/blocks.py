@@ -142,10 +142,12 @@ def _map(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
             raise ComplianceError("并行检查的工作进程意外退出（可能是内存不足），可加 --jobs 1 在一个进程中重试") from None
         finally:
             # On an error or an interruption, blocks not yet begun are dropped, and the ones begun
-            # (a few seconds each at most) are waited for; a second Ctrl-C meanwhile is noted too.
+            # (a few seconds each at most) are waited for; a second Ctrl-C stops the wait.
             pool.shutdown(wait=True, cancel_futures=True)
             gc.unfreeze()
             _job = None
+    if interrupted():
+        raise KeyboardInterrupt         # one that came while the pool shut down, the blocks all done
 
 
 def _result(future: Future[list[T]], interrupted: Callable[[], bool]) -> list[T]:

@@ -65,14 +65,21 @@ def interrupts_noted() -> Iterator[Callable[[], bool]]:
     a process pool's locks and queues, it left `overdue` hung with its workers waiting on each
     other (try-out); and a worker forked a moment before could die of it before it set SIGINT
     aside. Processes forked inside the block inherit this handler, and the caller raises
-    `KeyboardInterrupt` where it is safe to. Outside the main thread (no handler can be set
-    there), or where SIGINT is ignored already, the block changes nothing.
+    `KeyboardInterrupt` where it is safe to; a second Ctrl-C is raised at once (the user will not
+    wait for the blocks begun). Outside the main thread (no handler can be set there), or where
+    SIGINT is ignored already, the block changes nothing.
     """
     came: list[bool] = []
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         yield lambda: False
         return
-    previous = signal.signal(signal.SIGINT, lambda *_: came.append(True))
+
+    def note(*_: Any) -> None:
+        if came:
+            raise KeyboardInterrupt      # a second Ctrl-C: the user will not wait
+        came.append(True)
+
+    previous = signal.signal(signal.SIGINT, note)
     try:
         yield lambda: bool(came)
     finally:
@@ -118,6 +125,7 @@ def checked_chunks(rows: Iterable[T], check: Callable[[list[T], bool], R], size:
         worker.start()
     send.close()
     if interrupted():
+        receive.close()
         worker.terminate()
         worker.join()
         raise KeyboardInterrupt

@@ -736,3 +736,39 @@ def test_a_ctrl_c_says_the_command_was_cancelled(monkeypatch, capsys, sqlite_url
     with pytest.raises(SystemExit) as ended:
         cli.main()
     assert ended.value.code == 130 and capsys.readouterr().err == "错误：已取消\n"
+
+
+def test_a_ctrl_c_noted_while_the_pool_shuts_down_is_raised_and_a_second_one_at_once():
+    """A Ctrl-C while the pool shut down was dropped when the handler went back, and the command went on (review)."""
+    with pytest.raises(KeyboardInterrupt):
+        with pipeline.interrupts_noted() as interrupted:
+            os.kill(os.getpid(), signal.SIGINT)
+            deadline = time.monotonic() + 5
+            while not interrupted() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert interrupted()            # noted, not raised
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)                   # the second is raised here
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_a_ctrl_c_while_the_pool_shuts_down_after_the_last_block_is_raised(province, monkeypatch):
+    """Noted while the workers exited, it was dropped with the handler, and a supervision run went on to save (review)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    stores, root = province
+    index = OrgIndex(stores[0].orgs())
+    top = index.resolve(root)
+    real = ProcessPoolExecutor.shutdown
+
+    def shutdown(self, *args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.2)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProcessPoolExecutor, "shutdown", shutdown)
+    done = []
+    with pytest.raises(KeyboardInterrupt):
+        for n in blocks.map_blocks(stores[0], index, top, index.subtree(top), lambda block, ids, whole: iter([len(block)]), jobs=2):
+            done.append(n)
+    assert sum(done) == len(index.subtree(top))       # every block was done: the Ctrl-C came after
