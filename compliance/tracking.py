@@ -649,17 +649,20 @@ def obligation_slugs(rules: Rules, words: Collection[str]) -> frozenset[str]:
     """Return the obligations `words` name (a slug, a name such as 党员大会, or the name of the record kind it counts),
     in whichever catalog; InputError names a word that names none, and the names there are."""
     named: dict[str, set[str]] = {}
+    counting: dict[str, set[str]] = {}      # by the record kind an obligation counts, when it is not its own slug
     for catalog in rules.catalogs.values():
         for ob in catalog.every_obligation():
-            for word in (ob.slug, ob.name, ob.counts or ob.slug):
+            for word in (ob.slug, ob.name):
                 named.setdefault(word, set()).add(ob.slug)
+            counting.setdefault(ob.counts or ob.slug, set()).add(ob.slug)
     for slug in WATCH_OBLIGATIONS:
         for word in (slug, rules.kinds[slug].name):
             named.setdefault(word, set()).add(slug)
     found: set[str] = set()
     for word in words:
         text = word.strip().replace(" ", "")
-        slugs = named.get(text) or named.get(rules.kind(text) or "")
+        # An obligation's own slug or name first: party_lecture is 党课, not 书记讲党课 too, which counts 党课 records (review).
+        slugs = named.get(text) or counting.get(rules.kind(text) or "")
         if not slugs:
             names = "、".join(dict.fromkeys(rules.kinds[s].name if s in rules.kinds else s for s in sorted(named) if s in rules.kinds))
             raise InputError(f"--obligation：没有名为「{word}」的事项（可用：{names}）")

@@ -661,7 +661,9 @@ def test_overdue_of_one_obligation_and_status_lists_what_the_whole_list_holds_of
         [(f.org, f.obligation, f.period, f.member) for f in wanted]
     monkeypatch.setattr(tables, "TABLE_LIMIT", 10)         # counted by unit, where made
     counted = runner.invoke(app, args)
-    assert counted.exit_code == 0 and "只列党员大会、dues、逾期未完成" in counted.stdout and f"共 {len(wanted)} 项" in counted.stdout
+    assert counted.exit_code == 0 and "只列党员大会、党费、逾期未完成" in counted.stdout and f"共 {len(wanted)} 项" in counted.stdout
+    # By its slug as by its name, 党课 alone: party_lecture took in 书记讲党课 too, which counts 党课 records (review).
+    assert tracking.obligation_slugs(rules, ["party_lecture"]) == tracking.obligation_slugs(rules, ["党课"]) == {"party_lecture"}
     unknown = runner.invoke(app, args[:-6] + ["--obligation", "茶话会"])
     assert unknown.exit_code == 2 and unknown.stderr.startswith("错误：--obligation：没有名为「茶话会」的事项（可用：")
 

@@ -475,7 +475,8 @@ def overdue(
                 out.write(b"\n")
             out.flush()
         return
-    chosen = [*(obligation or ()), *(STATUS_LABELS[s.value] for s in status or ())]
+    kinds = _rules().kinds         # a slug typed is said by its name
+    chosen = [*(kinds[w].name if w in kinds else w for w in obligation or ()), *(STATUS_LABELS[s.value] for s in status or ())]
     title = (f"{path or '全部'} 待办与逾期事项（{as_of_words(day, window.known_at)}"     # the path, not a code typed (XH)
              + (f"；只列{'、'.join(chosen)}" if chosen else "") + "）")
     from compliance import blocks      # already loaded with the CLI (compliance.supervision imports it)
