@@ -14,6 +14,7 @@ import gc
 import multiprocessing
 import os
 import signal
+from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
@@ -128,10 +129,12 @@ def _map(store: Store, index: OrgIndex, root: OrgRow, orgs: Iterable[OrgRow],
         # second pass forks from a process holding a province's open ledger and snapshot).
         gc.freeze()
         try:
-            futures = [pool.submit(_run_block, number) for number in range(len(blocks))]
+            futures = deque(pool.submit(_run_block, number) for number in range(len(blocks)))
             done = 0
-            for block, future in zip(blocks, futures):
-                results = _result(future, interrupted)
+            for block in blocks:
+                # Each block's results are let go once yielded, as `Executor.map` lets them go: a future kept would
+                # hold them to the end (a province's findings twice over).
+                results = _result(futures.popleft(), interrupted)
                 done += len(block)
                 if progress is not None:
                     progress(done, len(ordered))

@@ -774,3 +774,29 @@ def test_a_ctrl_c_while_the_pool_shuts_down_after_the_last_block_is_raised(provi
         for n in blocks.map_blocks(stores[0], index, top, index.subtree(top), lambda block, ids, whole: iter([len(block)]), jobs=2):
             done.append(n)
     assert sum(done) == len(index.subtree(top))       # every block was done: the Ctrl-C came after
+
+
+class Made:
+    """What a block's work makes, in a worker: an object that can be referred to weakly."""
+
+    def __init__(self, block: int):
+        self.block = block
+
+
+def test_each_blocks_results_are_let_go_once_yielded(province):
+    """The futures were kept in a list to the end, each holding its block's results: a province's findings twice over
+    in the parent (the benchmark's library call at 10,000 branches: 241 MB against 188 MB)."""
+    import weakref
+
+    stores, root = province
+    index = OrgIndex(stores[0].orgs())
+    top = index.resolve(root)
+    seen: list[tuple[int, weakref.ref]] = []
+    held_late = []
+    for made in blocks.map_blocks(stores[0], index, top, index.subtree(top), lambda block, ids, whole: iter([Made(block[0].id)]),
+                                  jobs=2):
+        seen.append((made.block, weakref.ref(made)))
+        del made
+        if len(seen) > 2:
+            held_late += [ref() is not None for _, ref in seen[:-2]]
+    assert len(seen) > 4 and not any(held_late)
