@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
 
+from compliance.store import TZ
 from tests.conftest import TOWN_ORGS, write_csv
 
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -291,6 +293,25 @@ def test_a_supervision_day_after_today_is_refused_and_nothing_is_written(db: Pat
 def test_a_view_as_of_a_day_after_today_is_refused(db: Path, args: list[str]):
     """A mistyped year (2027 for 2026) listed every period until then as 逾期未完成: periods that had not ended."""
     one_line_error(run(db, *args, "--as-of", "2099-01-05"), "--as-of", "2099-01-05", "晚于今天", "status --year 或 calendar")
+
+
+@pytest.mark.parametrize("args", [["status", "--org", "ZZ1"], ["overdue", "--under", "图河镇党委"], ["members", "watch"],
+                                  ["mobile", "list"], ["dues", "list", "--org", "ZZ1"], ["member", "exemptions"]])
+@pytest.mark.parametrize("later", ["{tomorrow}", "{tomorrow}T08:00", "2099-01-05"])
+def test_a_known_at_after_today_is_refused(db: Path, args: list[str], later: str):
+    """A mistyped month (2026-12-25 for 2026-11-25) gave today's data under a title naming the day, as if reproduced."""
+    today = datetime.now(TZ).date()      # these commands run in a process of their own, on the machine's clock
+    moment = later.format(tomorrow=today + timedelta(days=1))
+    one_line_error(run(db, *args, "--known-at", moment), "--known-at", f"「{moment}」", f"晚于今天（{today.isoformat()}）")
+
+
+def test_a_known_at_later_today_is_taken(db: Path):
+    """Today as a bare date means its end, hours from now: the data as it stands."""
+    today = datetime.now(TZ).date()
+    for moment in (today.isoformat(), f"{today.isoformat()}T23:59"):
+        result = run(db, "status", "--org", "ZZ1", "--known-at", moment)
+        assert result.returncode == 0, result.stderr
+        assert "已录入的数据" in result.stdout
 
 
 @pytest.mark.parametrize("args, line", [

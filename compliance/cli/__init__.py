@@ -346,7 +346,10 @@ def as_of_words(day: date, known_at: datetime | None = None) -> str:
 
 
 def _known_at(value: str | None) -> datetime | None:
-    """Return --known-at as a wall-clock datetime; a bare date means the end of that day."""
+    """Return --known-at as a wall-clock datetime; a bare date means the end of that day. A day after today is refused.
+
+    A mistyped year (2026-12-25 for 2026-11-25) gave today's data under a title that named the day, as if reproduced.
+    """
     if value is None:
         return None
     try:
@@ -357,10 +360,17 @@ def _known_at(value: str | None) -> datetime | None:
         except CellError:
             raise InputError(f"--known-at：值「{value}」不是日期或时间（应写作 2026-11-25 或 2026-11-25T18:00）") from None
         assert day is not None
-        return datetime.combine(day, time(23, 59, 59), tzinfo=store_mod.TZ)
-    if len(value) == 10:
-        return datetime.combine(moment.date(), time(23, 59, 59), tzinfo=store_mod.TZ)
-    return moment if moment.tzinfo else moment.replace(tzinfo=store_mod.TZ)
+        moment = datetime.combine(day, time(23, 59, 59), tzinfo=store_mod.TZ)
+    else:
+        if len(value) == 10:
+            moment = datetime.combine(moment.date(), time(23, 59, 59), tzinfo=store_mod.TZ)
+        elif moment.tzinfo is None:
+            moment = moment.replace(tzinfo=store_mod.TZ)
+    today = _today()
+    if moment.astimezone(store_mod.TZ).date() > today:
+        raise InputError(f"--known-at：值「{value}」晚于今天（{today.isoformat()}）：只能复现已经过去的时间；"
+                         "看现在的数据，不加 --known-at")
+    return moment
 
 
 def workdays_notice(first: date, last: date) -> None:
