@@ -87,6 +87,33 @@ def test_a_branch_secretary_reads_only_their_branch(runner, users):
     assert rows and {r["org"] for r in rows} == {BRANCH}
 
 
+def test_a_branch_secretary_may_leave_out_their_own_branch(runner, users, tmp_path: Path):
+    """A secretary whose user names one branch had to type it in every command: status --org 我的支部."""
+    me = users + ["--user", "陶英"]
+    logged = runner.invoke(app, me + ["log", "主题党日", "--date", "2026-11-05", "--topic", "t", "--photos", "p"])
+    assert logged.exit_code == 0, logged.output
+    listed = json.loads(runner.invoke(app, me + ["record", "list", "--format", "json"]).stdout)
+    assert [(r["org"], r["kind"]) for r in listed] == [(BRANCH, "theme_day")]
+    status = runner.invoke(app, me + ["status", "--as-of", "2026-11-20", "--format", "json"])
+    assert status.exit_code == 0, status.output
+    rows = json.loads(status.stdout)
+    assert {r["org"] for r in rows} == {BRANCH}
+    assert any(r["obligation"] == "theme_day" and r["period"] == "2026-11" and r["status"] == "met" for r in rows)
+    paid = runner.invoke(app, me + ["dues", "log", "--member", "党员第一党支部0", "--month", "2026-11", "--amount", "10"])
+    assert paid.exit_code == 0, paid.output
+    dues = json.loads(runner.invoke(app, me + ["dues", "list", "--format", "json"]).stdout)
+    assert [(d["org"], d["member"], d["month"]) for d in dues] == [(BRANCH, "党员第一党支部0", "2026-11")]
+    ics = tmp_path / "me.ics"
+    assert runner.invoke(app, me + ["calendar", "--out", str(ics)]).exit_code == 0
+    assert "第一党支部" in ics.read_text(encoding="utf-8")
+    # A township or county user, or a file without users, still names the organization.
+    for who in (["--user", "镇党建办"], ["--user", "县管理员"]):
+        for args in (["status"], ["record", "list"], ["dues", "list"], ["log", "主题党日", "--date", "2026-11-05"]):
+            refused = runner.invoke(app, users + who + args)
+            assert refused.exit_code == 2 and refused.stderr.startswith("错误：缺少必需的选项：--org"), (who, args, refused.output)
+            assert refused.stderr.count("\n") == 1
+
+
 def test_a_branch_secretary_cannot_import_another_branchs_records(runner, users, tmp_path: Path):
     second = "图河镇党委/朱庄村党总支/第二党支部"     # registered before 马屯村党支部, and named later in the file
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期\n{BRANCH},主题党日,2026-10-05\n{OTHER},主题党日,2026-10-05\n"

@@ -241,13 +241,13 @@ def test_known_at_option_reproduces_a_past_view(runner, db):
     assert theme([]) == "met"
     assert theme(["--known-at", "2026-11-04"]) == "due"
     assert theme(["--known-at", before[:19]]) == "due"      # a moment before it was logged
-    assert theme(["--known-at", "2099-01-01"]) == "met"
+    assert theme(["--known-at", "2026-12-05"]) == "met"       # today: its end, after the record was logged
     # Before the first record was entered, everything shows as not done: said, as a title alone did not (try-out).
     early = runner.invoke(app, db + ["overdue", "--under", "ZZ1", "--as-of", "2026-11-25", "--known-at", "2026-11-04"])
     assert early.exit_code == 0
     assert early.stderr.startswith("提示：--known-at 的时间 2026-11-04 23:59，图河镇党委/朱庄村党总支/第一党支部还没有录入任何记录"
                                    "（最早的记录录入于 2026-12-05 10:00），各项都将显示为未完成")
-    later = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--known-at", "2099-01-01"])
+    later = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--known-at", "2026-12-05"])
     assert later.exit_code == 0 and "还没有录入任何记录" not in later.stderr
 
 

@@ -262,6 +262,18 @@ def session(must_exist: bool = True) -> tuple[store_mod.Store, Any]:
     return store, actor
 
 
+ORG_HELP = "党组织：代码、路径或唯一名称（支部书记用户可省略，即本支部）。"
+
+
+def own_org(actor: Any, org: str | None) -> str:
+    """Return --org as given, else a branch secretary's own branch: other users must name one."""
+    if org:
+        return org
+    if actor.role == "branch" and actor.scope:
+        return actor.scope
+    raise InputError("缺少必需的选项：--org（党组织：代码、路径或唯一名称；以支部书记用户操作时可省略，即本支部）")
+
+
 def _rules() -> Rules:
     return default_rules()
 

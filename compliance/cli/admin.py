@@ -8,7 +8,8 @@ from typing import Optional
 import typer
 
 from compliance.cli import (
-    FORMAT_OPTION, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, make_folder, record_app, session, state,
+    FORMAT_OPTION, ORG_HELP, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, make_folder, own_org, record_app,
+    session, state,
 )
 from compliance import importing, store as store_mod
 from compliance.access import ROLE_NAMES, add_user, default_scope, require_administrator, require_read
@@ -51,13 +52,14 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
 
 @record_app.command("list")
 @fails_cleanly
-def record_list(org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
                 kind: Optional[str] = typer.Option(None, "--kind", help="只看此类型，如 党员大会。"),
                 since: Optional[str] = typer.Option(None, "--since", help="从此日期起。"),
                 include_void: bool = typer.Option(False, "--all", help="包括已作废的记录。"),
                 fmt: Format = FORMAT_OPTION) -> None:
     """列出一个党组织的记录（当前版本）及其编号。"""
     store, actor = session()
+    org = own_org(actor, org)
     target = store.index_around(org).resolve(org)
     require_read(store, actor, target.path)
     slug = None

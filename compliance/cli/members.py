@@ -18,6 +18,7 @@ from compliance.cli import (
     JOBS_OPTION,
     KNOWN_AT_OPTION,
     Format,
+    own_org,
     _as_of_option,
     _date_option,
     _id_argument,
@@ -394,13 +395,14 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
 
 @dues_app.command("log")
 @fails_cleanly
-def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
+def dues_log(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
              member: str = typer.Option(..., "--member", help="党员姓名。"),
              month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
              amount: str = typer.Option(..., "--amount", help="金额（元）。"),
              paid_on: Optional[str] = typer.Option(None, "--paid-on", help="交纳日期（默认今天）。")) -> None:
     """登记一名党员一个月的党费。"""
     store, actor = session()
+    org = own_org(actor, org)
     path = tracking.org_path(store, org)
     require_write(store, actor, "dues", [path])
     before = store.dues_orgs(path)
@@ -422,14 +424,14 @@ def dues_log(org: str = typer.Option(..., "--org", help="党支部。"),
 
 @dues_app.command("list")
 @fails_cleanly
-def dues_list(org: str = typer.Option(..., "--org", help="党支部。"),
+def dues_list(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
               member: Optional[str] = typer.Option(None, "--member", help="只看这名党员。"),
               year: Optional[int] = typer.Option(None, "--year", help="只看这一年的月份。"),
               known_at: Optional[str] = typer.Option(None, "--known-at", help="按此时已登记的数据列出（其后的登记、更正和撤销不算）。"),
               fmt: Format = FORMAT_OPTION) -> None:
     """列出已登记的党费：党员、月份、金额、交纳日期（更正或撤销前可先查看）。"""
     store, actor = session()
-    path = tracking.org_path(store, org)
+    path = tracking.org_path(store, own_org(actor, org))
     require_read(store, actor, path)
     moment = _known_at(known_at)
     rows = membership.dues_list(store, path, member, year, moment)

@@ -14,7 +14,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
-    jobs_count, known_at_alone, known_before_records,
+    ORG_HELP, jobs_count, known_at_alone, known_before_records, own_org,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
@@ -209,7 +209,7 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str
 @fails_cleanly
 def log(
     kind: str = typer.Argument(..., metavar="类型", help="类型：名称或代码，如 党员大会、支委会、主题党日、固定学习日。"),
-    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     held_on: str = typer.Option(..., "--date", help="召开日期，如 2026-11-10。"),
     expected: Optional[str] = typer.Option(None, "--expected", help="应到人数（党员大会为正式党员人数）。"),
     present: Optional[str] = typer.Option(None, "--present", help="实到人数。"),
@@ -230,7 +230,7 @@ def log(
     """登记一条会议或活动记录。"""
     store, actor = session()
     values = {
-        "org": org, "kind": kind, "date": held_on, "expected": expected, "present": present, "topic": topic,
+        "org": own_org(actor, org), "kind": kind, "date": held_on, "expected": expected, "present": present, "topic": topic,
         "recorder": recorder, "secretary_signed": secretary_signed, "recorder_signed": recorder_signed,
         "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
         "counterpart": counterpart, "hours": hours, "photos": photos, "recorded_on": recorded_on,
@@ -394,7 +394,7 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
 @app.command()
 @fails_cleanly
 def status(
-    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     year: Optional[int] = typer.Option(None, "--year", help="列出这一整年（含未开始的周期）。"),
     as_of: Optional[str] = AS_OF_OPTION,
     known_at: Optional[str] = KNOWN_AT_OPTION,
@@ -402,6 +402,7 @@ def status(
 ) -> None:
     """一个党组织本年度到当前周期的各项完成情况（含本月尚未到日子的固定学习日等）。"""
     store, actor = session()
+    org = own_org(actor, org)
     day = _as_of_option(as_of)
     if year is not None and not 1900 < year < 3000:
         raise InputError(f"--year：值「{year}」不是有效年份")

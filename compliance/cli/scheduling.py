@@ -10,7 +10,9 @@ from dateutil.relativedelta import relativedelta
 
 from compliance import tracking
 from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
-from compliance.cli import FORMAT_OPTION, Format, _rules, app, console, fails_cleanly, make_folder, session, workdays_notice
+from compliance.cli import (
+    FORMAT_OPTION, ORG_HELP, Format, _rules, app, console, fails_cleanly, make_folder, own_org, session, workdays_notice,
+)
 from compliance.errors import InputError, os_reason
 from compliance.orgs import OrgRow
 
@@ -270,7 +272,7 @@ def outbox_retry() -> None:
 
 @app.command()
 @fails_cleanly
-def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
              months: int = typer.Option(3, "--months", help="导出今后几个月。"),
              out: Path = typer.Option(..., "--out", help="输出的 .ics 文件。")) -> None:
     """导出今后的组织生活日程为 iCalendar（.ics），手机日历可导入；再次导出会更新而不是重复。"""
@@ -278,6 +280,7 @@ def calendar(org: str = typer.Option(..., "--org", help="党组织：代码、�
     from compliance.report.ics import build_calendar, coming, done_by_then
 
     store, actor = session()
+    org = own_org(actor, org)
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
     if not 1 <= months <= 24:
