@@ -171,6 +171,14 @@ def test_only_supervisors_supervise_deduct_and_close(runner, users):
     assert result.exit_code == 5 and "限乡镇、县" in result.stderr
     result = runner.invoke(app, users + ["--user", "镇党建办", "supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"])
     assert result.exit_code == 0, result.output
+    # Closing an item and undoing a closing are the team's too; the secretary's attempt is refused and logged.
+    items = json.loads(runner.invoke(app, users + ["--user", "镇党建办", "rectify", "list", "--format", "json"]).stdout)
+    mine = next(i["id"] for i in items if i["org"] == BRANCH)
+    for args in (["rectify", "close", str(mine), "--note", "已整改"], ["rectify", "reopen", str(mine), "--reason", "误销号"]):
+        refused = runner.invoke(app, users + ["--user", "陶英"] + args)
+        assert refused.exit_code == 5 and "限乡镇、县" in refused.stderr, refused.output
+        assert runner.invoke(app, users + ["--user", "镇党建办"] + args).exit_code == 0
+    assert ("陶英", "denied", "rectify_reopen") in _audit_actions(runner, users)
 
 
 def test_only_the_assessors_withdraw_their_deductions(runner, users):

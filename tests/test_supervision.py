@@ -222,6 +222,52 @@ def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):
     assert sum(r[3].count("已整改销号") for r in b.branch_rows) == 1
 
 
+def test_an_item_closed_by_hand_by_mistake_is_reopened_and_the_closing_kept_in_the_audit_log(runner, busy_town: Store, rules,
+                                                                                               tmp_path: Path):
+    """A team that closed the wrong item (销号), or found on a later visit it was not done, had no way back (try-out)."""
+    from compliance.cli import app
+
+    db = ["--db", busy_town.url]
+    first = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    item = next(i for i in first.ledger if i.obligation == "theme_day")
+    busy_town.close_rectification(item.id, "回头看：已补开并规范记录", date(2026, 11, 3))
+    no_reason = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", " "])
+    assert no_reason.exit_code == 2 and "--reason" in no_reason.stderr
+    early = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "误销号", "--deadline", "2026-12-01"])
+    assert early.exit_code == 2 and "--deadline：值「2026-12-01」早于今天（2026-12-05）" in early.stderr
+    assert busy_town.rectification(item.id).closed_on == date(2026, 11, 3)      # nothing written
+    reopened = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "回头看：主题党日仍未召开"])
+    assert reopened.exit_code == 0, reopened.output
+    assert f"已撤销销号：整改事项 {item.id}" in reopened.stdout and "原于 2026-11-03 销号（回头看：已补开并规范记录）" in reopened.stdout
+    assert "已过，台账将显示为超期未销号" in reopened.stdout       # October's deadline has passed
+    again = busy_town.rectification(item.id)
+    assert (again.closed_on, again.close_note, again.deadline, again.opened_on) == (None, None, item.deadline, item.opened_on)
+    [entry] = [e for e in busy_town.audit_log() if e.action == "rectify_reopen"]
+    assert entry.entity_id == str(item.id) and entry.reason == "回头看：主题党日仍未召开"
+    assert json.loads(entry.detail) == {"closed_on": "2026-11-03", "close_note": "回头看：已补开并规范记录"}
+    assert busy_town.verify_audit()[1] is None
+    twice = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "x"])
+    assert twice.exit_code == 2 and f"整改事项 {item.id} 尚未销号" in twice.stderr
+    # The next run finds it open (not 已整改销号) and chases it; closed again by hand with a new deadline set first.
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    [mine] = [r for r in november.ledger if r.id == item.id]
+    assert mine.closed_on is None
+    assert (item.org_id, item.obligation, item.period, item.member, item.group_name) not in november.closed_by_hand
+    busy_town.close_rectification(item.id, "回头看：已整改", date(2026, 12, 4))
+    later = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "复查未通过", "--deadline", "2026-12-31"])
+    assert later.exit_code == 0 and "整改时限 2026-12-31" in later.stdout and "已过" not in later.stdout
+    assert busy_town.rectification(item.id).deadline == date(2026, 12, 31)
+    # An item a run closed is a run's to open again, when its record is voided or corrected.
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    made_good = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    auto = next(r for r in made_good.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    refused = runner.invoke(app, db + ["rectify", "reopen", str(auto.id), "--reason", "x"])
+    assert refused.exit_code == 2 and "是督查时自动销号的" in refused.stderr and refused.stderr.count("\n") == 1
+    assert busy_town.rectification(auto.id).closed_on == date(2026, 11, 21)
+    missing = runner.invoke(app, db + ["rectify", "reopen", "99999", "--reason", "x"])
+    assert missing.exit_code != 0 and "没有编号为 99999 的整改事项" in missing.stderr
+
+
 def test_the_run_compares_with_last_month(busy_town: Store, rules):
     october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))

@@ -337,3 +337,42 @@ def rectify_close(
     if row.close_note != note.strip() or row.closed_on != day:
         raise InputError(f"整改事项 {item_id} 已于 {row.closed_on} 销号（{row.close_note}），未重复销号")
     console.print(f"已销号：整改事项 {item_id}（{row.matter}），{day.isoformat()}")
+
+
+@rectify_app.command("reopen")
+@fails_cleanly
+def rectify_reopen(
+    item_id_text: str = typer.Argument(..., metavar="ID", help="整改事项编号。"),
+    reason: str = typer.Option(..., "--reason", help="恢复原因（如 回头看发现未整改到位、误销号）。"),
+    deadline_text: Optional[str] = typer.Option(None, "--deadline", help="新的整改时限（默认沿用原时限）。"),
+) -> None:
+    """撤销手工销号：误销号或回头看发现未整改到位的事项恢复为未销号；原销号情况记入审计日志。"""
+    from compliance.store.runs import AUTO_NOTES
+
+    item_id = _id_argument(item_id_text, "整改事项编号")
+    store, actor = session()
+    if not reason.strip():
+        raise InputError("--reason：撤销销号须写明原因")
+    item = store.rectification(item_id)
+    if item is None:
+        raise NotFound(f"没有编号为 {item_id} 的整改事项")
+    require_write(store, actor, "rectify_reopen", [store.org_path(item.org_id)], SUPERVISORS)
+    if item.closed_on is None:
+        raise InputError(f"整改事项 {item_id} 尚未销号，无需撤销")
+    if item.close_note in AUTO_NOTES:
+        raise InputError(f"整改事项 {item_id} 是督查时自动销号的（{item.close_note}）：所依据的记录更正或作废、免除撤销后，"
+                         "下次督查会自动重新打开，无需手工撤销")
+    deadline = _date_option(deadline_text, "--deadline")
+    today = store.today()
+    if deadline is not None and deadline < today:
+        raise InputError(f"--deadline：值「{deadline_text}」早于今天（{today.isoformat()}）")
+    row = store.reopen_rectification(item_id, reason.strip(), deadline)
+    if row is None:
+        raise NotFound(f"没有编号为 {item_id} 的整改事项")
+    if row.closed_on is not None:
+        raise InputError(f"整改事项 {item_id} 已于 {row.closed_on} 另行销号（{row.close_note}），未撤销")
+    console.print(f"已撤销销号：整改事项 {item_id}（{row.matter}），原于 {item.closed_on.isoformat()} 销号（{item.close_note}），"
+                  f"整改时限 {row.deadline.isoformat()}", soft_wrap=True, markup=False)
+    if row.deadline < today:
+        console.print(f"提示：整改时限 {row.deadline.isoformat()} 已过，台账将显示为超期未销号；可用 --deadline 另定整改时限",
+                      style="yellow", soft_wrap=True, markup=False)

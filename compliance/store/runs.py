@@ -523,6 +523,31 @@ class SupervisionQueries:
                 self.audit(conn, "rectify_close", "rectification", item_id, row.org_id, {"closed_on": closed_on}, note)
             return RectificationRow(*row) if row else None
 
+    def reopen_rectification(self, item_id: int, reason: str, deadline: date | None = None) -> RectificationRow | None:
+        """Open again an item closed by hand (销号 by mistake, or a follow-up visit found it not done); None when there is no such item.
+
+        Only an item closed by hand changes (the row returned as it was otherwise): one a run closed
+        is opened again by a run when its gap comes back. What the closing said and when goes to the
+        audit entry with `reason`; `deadline`, when given, is the item's new 整改时限.
+        """
+        r = RECTIFICATION.c
+        with self.writing() as conn:
+            before = conn.execute(select(*RECT_COLUMNS).where(r.id == item_id)).first()
+            if before is None or before.closed_on is None or before.close_note in AUTO_NOTES:
+                return RectificationRow(*before) if before else None
+            values: dict[str, Any] = {"closed_on": None, "close_note": None, "closed_run_id": None}
+            if deadline is not None:
+                values["deadline"] = deadline
+            changed = conn.execute(update(RECTIFICATION).where(r.id == item_id, r.closed_on == before.closed_on,
+                                                               r.close_note == before.close_note).values(**values)).rowcount
+            row = conn.execute(select(*RECT_COLUMNS).where(r.id == item_id)).first()
+            if changed:
+                detail: dict[str, Any] = {"closed_on": before.closed_on, "close_note": before.close_note}
+                if deadline is not None:
+                    detail |= {"deadline": deadline, "previous_deadline": before.deadline}
+                self.audit(conn, "rectify_reopen", "rectification", item_id, row.org_id, detail, reason)
+            return RectificationRow(*row)
+
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
 AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE)
