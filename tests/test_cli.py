@@ -1130,6 +1130,33 @@ def test_a_branch_scored_below_its_township_is_given_its_rank_in_the_township(ru
     assert "名次为在「图河镇党委」全部党支部中的名次" in alone["warnings"]
 
 
+def test_one_branch_scored_shows_its_sheet_item_by_item_with_the_reasons(runner, logged):
+    """score --under one branch named its two largest deductions (四.5 扣3), not what they were for: no 得分表 to hand the branch."""
+    runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
+                                 "--item", "四.5", "--points", "1.5", "--reason", "在职党员报到台账不全"])
+    wide = ["--period", "2026-Q3", "--as-of", "2026-10-10"]
+    data = json.loads(runner.invoke(app, logged + ["score", "--under", BRANCH, *wide, "--format", "json"]).stdout)["scores"][0]
+    result = runner.invoke(app, logged + ["score", "--under", BRANCH, *wide], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    sheet = result.stdout[result.stdout.index(f"{BRANCH} 得分表（village-2020，2026-Q3）"):]
+    lines = sheet.splitlines()
+    for item in data["items"]:
+        [start] = [n for n, line in enumerate(lines) if line.startswith(f"│ {item['id']} ")]
+        end = next(n for n in range(start, len(lines)) if lines[n][:1] in "├└")
+        rows = [[c.strip() for c in line.strip("│").split("│")] for line in lines[start:end]]
+        cells = ["".join(column) for column in zip(*rows)]      # a long cell folds over lines
+        assert cells[2:4] == [f"{item['points']:g}", f"{item['score']:g}"], cells
+        for d in item["deductions"]:
+            assert f"{d['reason']}（扣{d['points']:g}）".replace(" ", "") in cells[4].replace(" ", ""), cells
+    assert any(i["deductions"] for i in data["items"] if i["id"] != "四.5")      # the findings' own deductions too
+    for section in data["sections"]:
+        assert f"{section['name']}（{section['score']:g}/{section['points']:g}）" in sheet
+    assert f"合计 {data['total']:g}/{data['max_total']:g}，{data['grade']}" in sheet
+    # A township's listing is one row a branch, as before.
+    town = runner.invoke(app, logged + ["score", "--under", "图河镇党委", *wide], env={"COLUMNS": "200"})
+    assert town.exit_code == 0 and "得分表" not in town.stdout
+
+
 @pytest.mark.parametrize("args, words", [
     (["--item", "四.5"], "--points：扣分须给出分数（大于0且不超过该条目分值 3）"),     # it said 值「None」
     (["--item", "四.5", "--points", "1", "--veto", "x"], "二者选一"),

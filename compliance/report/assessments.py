@@ -10,6 +10,7 @@ from operator import attrgetter, itemgetter
 from typing import Any, Iterable, Iterator, TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from compliance.assessment import UNSCORED
@@ -155,6 +156,8 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
         title, scores, attrgetter("org"), root,
         [("党支部", tables.every), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
         orgs=None, ranked=False), "个")
+    if len(scores) == 1:
+        console.print(_sheet_table(scores[0]))
     if len(warnings) <= WARNINGS_LIMIT:
         for w in warnings:
             console.print(f"[yellow]提醒：{w}[/]")
@@ -177,6 +180,31 @@ def _scores_table(title: str, scores: list[Score], root: str) -> Table:
             qualified += "（否决：" + "；".join(s.vetoes) + "）"
         own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
         table.add_row(str(s.rank) if s.rank is not None else "—", tables.shown_path(s.org, root), s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
+    return table
+
+
+def _sheet_table(s: Score) -> Table:
+    """Return one organization's scoring sheet item by item (得分表): what the team hands the branch, each deduction with its reason.
+
+    A branch's row named its two largest deductions alone (二.2 扣0.4), not what they were for.
+    """
+    own = s.self_total is not None
+    headings = ("条目", "内容", "分值", "得分", *(("自评",) if own else ()), "扣分原因")
+    table = titled_table(f"{s.org} 得分表（{s.sheet}，{s.period}）", headings, whole=("条目", "分值", "得分", "自评"), lines=True)
+    section = None
+    for i in s.items:
+        if i.item.section != section:
+            section = i.item.section
+            points = next((x for x in s.sections if x.name == section), None)
+            heading = f"{section}（{points.score:g}/{points.points:g}）" if points else section
+            table.add_row("", f"[bold]{escape(heading)}[/]", *([""] * (len(headings) - 2)))
+        reasons = "；".join(f"{escape(d.reason)}（扣{d.points:g}）" for d in i.deductions)
+        self_cell = (("—" if i.self_score is None else f"{i.self_score:g}"),) if own else ()
+        table.add_row(i.item.id, escape(i.item.text), f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons)
+    total = f"合计 {s.total:g}/{s.max_total:g}，{s.grade}"
+    if s.vetoes:
+        total += "；一票否决：" + "；".join(s.vetoes)
+    table.caption = total
     return table
 
 
