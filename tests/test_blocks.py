@@ -30,6 +30,24 @@ DAY = date(2026, 11, 20)
 CSV_HEADER = "党组织,事项,事项代码,周期,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Ctrl-C is Python's KeyboardInterrupt here, and in the processes started here, as in a terminal.
+
+    A runner started as a background job of a script (`bash .ci/run &`, under nohup) has SIGINT
+    ignored, which a process and its children inherit; `interrupts_noted` then rightly changes
+    nothing, and the tests of Ctrl-C found no Ctrl-C to handle.
+    """
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def province(request, tmp_path, rules, monkeypatch):
     """A generated province of 60 branches, loaded twice (one copy per process count), with a low parallel threshold."""
