@@ -27,7 +27,7 @@ from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
 from compliance.tabular import (
-    FALSE_WORDS, TRUE_WORDS, split_names,
+    FALSE_WORDS, PARTY_FOUNDED, TOO_EARLY, TRUE_WORDS, split_names,
     CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, sharing, stream_table,
 )
 from obligations.catalog import ORG_TYPES, SECTORS, Obligation
@@ -88,9 +88,6 @@ class ImportResult:
 PROBLEMS_SHOWN = 10
 # How many rows repeating an earlier row of the file an import names.
 REPEATS_SHOWN = 3
-# No organization, membership or meeting of the Party is older than its founding: an earlier date is a mistyped year (1025 for 2025).
-PARTY_FOUNDED = date(1921, 7, 1)
-TOO_EARLY = f"早于中国共产党成立（{PARTY_FOUNDED.isoformat()}），请核对年份"
 
 
 class _Problems:

@@ -22,7 +22,9 @@ from compliance.report.labels import yuan
 from compliance.store import TZ, Store
 from compliance.store.members import UNDONE_TRANSFER
 from compliance.store.scope import Ids, by_org, ids_of
-from compliance.tabular import CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table
+from compliance.tabular import (
+    PARTY_FOUNDED, TOO_EARLY, CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table,
+)
 from obligations.rules import Rules, default_rules
 
 # `name` as well as `member`: the English header of 姓名 in a member file.
@@ -500,12 +502,16 @@ def _month(value: Any) -> str:
         # Excel makes 2026-11 typed in a cell the date 2026-11-01.
         if value.day != 1:
             raise CellError(f"是日期 {value:%Y-%m-%d}，不是月份（应写作 {value:%Y-%m}）")
-        return f"{value.year}-{value.month:02d}"
+        value = f"{value.year:04d}-{value.month:02d}"
     text = unicodedata.normalize("NFKC", str(value or "").strip())
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise CellError("不是月份（应写作 2026-11）")
-    return f"{int(m.group(1))}-{int(m.group(2)):02d}"
+    month = f"{m.group(1)}-{int(m.group(2)):02d}"
+    if month < f"{PARTY_FOUNDED:%Y-%m}":
+        # 0001-01 was stored as 1-01, and the command's own message then failed on it (try-out).
+        raise CellError(f"月份{TOO_EARLY}")
+    return month
 
 
 _YUAN = re.compile(r"\d+(\.\d{1,2})?|\.\d{1,2}")
@@ -593,6 +599,14 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             last_name = name
             numbers.append(number)
             dated.append(values.get("paid_on") is not None)
+    if rows:
+        # Dues are owed from the month of joining (入党): an earlier month was taken and counted for nothing,
+        # told as a late payment (try-out), as a month after leaving is refused above.
+        joined = store.joined_months({r[0] for r in rows})
+        for at, r in enumerate(rows):
+            first = joined.get(r[0])
+            if first is not None and r[2] < first[1]:
+                problems.add(numbers[at], "month", r[2], f"「{first[0]}」于 {first[2].isoformat()} 入党，{r[2]} 的党费不需交纳（从入党当月起交纳）")
     if undated:
         held = store.paid_months([(member_id, month) for _, member_id, month in undated])
         for number, member_id, month in undated:

@@ -17,6 +17,10 @@ from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from compliance.errors import InputError, os_reason
 
+# No organization, membership or meeting of the Party is older than its founding: an earlier date is a mistyped year (1025 for 2025).
+PARTY_FOUNDED = date(1921, 7, 1)
+TOO_EARLY = f"早于中国共产党成立（{PARTY_FOUNDED.isoformat()}），请核对年份"
+
 # Excel day numbers from 1954 to 2119: wide enough for any meeting or birth date here.
 _EXCEL_SERIALS = (20000, 80000)
 

@@ -330,6 +330,11 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
 @pytest.mark.parametrize("args, words", [
     (["overdue", "--as-of", "2026-13-01"], ["--as-of", "2026-13-01"]),
     (["overdue", "--since", "昨天"], ["--since", "昨天"]),
+    # A year before the Party's founding is mistyped: 0001-01-01 failed with a traceback (year 0 is out of range), 0202 listed all 免除.
+    (["status", "--org", "ZZ1", "--as-of", "0001-01-01"], ["--as-of：值「0001-01-01」早于中国共产党成立（1921-07-01），请核对年份"]),
+    (["members", "watch", "--as-of", "0202-12-01"], ["--as-of：值「0202-12-01」早于中国共产党成立"]),
+    (["overdue", "--since", "1900-01-01"], ["--since：值「1900-01-01」早于中国共产党成立"]),
+    (["overdue", "--known-at", "0001-01-01T08:00"], ["--known-at：值「0001-01-01T08:00」早于中国共产党成立"]),
     (["overdue", "--known-at", "下午"], ["--known-at", "下午"]),
     (["overdue", "--known-at", "2026-12-05T25:00"], ["--known-at：值「2026-12-05T25:00」不是日期或时间（应写作 2026-11-25 或 2026-11-25T18:00）"]),
     (["overdue", "--format", "xlsx"], ["--format", "xlsx"]),

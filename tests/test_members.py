@@ -134,6 +134,31 @@ def test_dues_import_limits_advance_payment_and_skips_paid_months(town: Store, t
     assert membership.import_dues(town, write_csv(tmp_path / "a.csv", ahead)) == 1
 
 
+def test_dues_for_a_month_before_joining_or_before_the_party_are_refused_and_nothing_is_added(runner, town: Store, tmp_path: Path):
+    """A month before the member joined was taken and counted for nothing, said to be a late payment; 0001-01 was stored
+    as 1-01, and the command's own message then failed with a traceback (try-out)."""
+    from compliance import importing
+    from compliance.cli import app
+
+    org = "图河镇党委/朱庄村党总支/第一党支部"
+    importing.import_members(town, write_csv(tmp_path / "new.csv", f"姓名,党组织,类别,入党日期\n赵超强,{org},预备,2025-06-23"))
+    db = ["--db", town.url]
+    for month, words in (("2025-05", "「赵超强」于 2025-06-23 入党，2025-05 的党费不需交纳（从入党当月起交纳）"),
+                         ("0001-01", "--month：值「0001-01」：月份早于中国共产党成立（1921-07-01），请核对年份"),
+                         ("1921-06", "月份早于中国共产党成立")):
+        refused = runner.invoke(app, db + ["dues", "log", "--org", org, "--member", "赵超强", "--month", month, "--amount", "5",
+                                           "--paid-on", "2026-12-01"])
+        assert refused.exit_code == 2 and words in refused.stderr and refused.stderr.count("\n") == 1, refused.output
+    body = f"姓名,党组织,月份,金额,交纳日期\n赵超强,{org},2025-06,5,2025-06-30\n赵超强,{org},2025-05,5,2025-06-30\n赵超强,{org},1990-01,5,2025-06-30"
+    with pytest.raises(InputError) as refused_file:
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
+    assert str(refused_file.value) == ("d.csv 第3行「月份」列：值「2025-05」：「赵超强」于 2025-06-23 入党，2025-05 的党费不需交纳（从入党当月起交纳）"
+                                       "（另有 1 处错误，未导入任何数据）")     # and 1990-01 of row 4
+    assert membership.dues_list(town, org, "赵超强", None, None) == []
+    # The month of joining is owed, and taken.
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", body.rsplit("\n", 2)[0])) == 1
+
+
 def test_a_dues_row_that_contradicts_the_month_already_paid_is_refused_and_nothing_is_added(town: Store, tmp_path: Path):
     """A file paying a month again with another amount said only 新增 0 条, and the rows after it were added."""
     member, other = list(town.members())[:2]

@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from compliance import store as store_mod
 from compliance.errors import ComplianceError, InputError, db_reason
 from compliance.report.findings import print_findings, write_csv, write_json
-from compliance.tabular import CellError, parse_date
+from compliance.tabular import PARTY_FOUNDED, TOO_EARLY, CellError, parse_date
 from obligations.catalog import CatalogError
 from obligations.rules import Rules, default_rules
 
@@ -287,12 +287,19 @@ def make_folder(folder: Path) -> None:
 
 
 def _date_option(value: str | None, option: str) -> date | None:
+    """Return a date typed on the command line; one before the Party was founded is a mistyped year, refused.
+
+    `status --as-of 0001-01-01` failed with a traceback (year 0 is out of range) and 0202-12-01 listed every period 免除.
+    """
     if value is None:
         return None
     try:
-        return parse_date(value)
+        day = parse_date(value)
     except CellError as exc:
         raise InputError(f"{option}：值「{value}」{exc}") from None
+    if day is not None and day < PARTY_FOUNDED:
+        raise InputError(f"{option}：值「{value}」{TOO_EARLY}")
+    return day
 
 
 def _as_of_option(value: str | None) -> date:
@@ -379,6 +386,8 @@ def _known_at(value: str | None) -> datetime | None:
         elif moment.tzinfo is None:
             moment = moment.replace(tzinfo=store_mod.TZ)
     today = _today()
+    if moment.astimezone(store_mod.TZ).date() < PARTY_FOUNDED:
+        raise InputError(f"--known-at：值「{value}」{TOO_EARLY}")
     if moment.astimezone(store_mod.TZ).date() > today:
         raise InputError(f"--known-at：值「{value}」晚于今天（{today.isoformat()}）：只能复现已经过去的时间；"
                          "看现在的数据，不加 --known-at")

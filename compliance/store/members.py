@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 
 from sqlalchemy import Engine, delete, func, insert, or_, select, update
 
@@ -169,6 +169,17 @@ class MemberQueries:
                                                               .where(DUES.c.member_id.in_(chunk))):
                     result.setdefault(member_id, {})[month] = paid_on
         return result
+
+    def joined_months(self, member_ids: Collection[int]) -> dict[int, tuple[str, str, date]]:
+        """Return, of those of `member_ids` with a 入党日期, (name, the month they joined as 2026-11, the day)."""
+        m = MEMBER.c
+        ids = sorted(member_ids)
+        found: dict[int, tuple[str, str, date]] = {}
+        with self.engine.connect() as conn:
+            for first in range(0, len(ids), IN_LIMIT):
+                query = select(m.id, m.name, m.joined).where(m.id.in_(ids[first:first + IN_LIMIT]), m.joined.is_not(None))
+                found.update((member_id, (name, f"{joined:%Y-%m}", joined)) for member_id, name, joined in conn.execute(query))
+        return found
 
     def paid_months(self, keys: Sequence[tuple[int, str]]) -> dict[tuple[int, str], tuple[float, date]]:
         """Return those of `keys` (member id, month) that hold a payment, to its amount and day paid."""
