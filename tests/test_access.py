@@ -103,6 +103,11 @@ def test_a_branch_secretary_may_leave_out_their_own_branch(runner, users, tmp_pa
     assert paid.exit_code == 0, paid.output
     dues = json.loads(runner.invoke(app, me + ["dues", "list", "--format", "json"]).stdout)
     assert [(d["org"], d["member"], d["month"]) for d in dues] == [(BRANCH, "党员第一党支部0", "2026-11")]
+    paid = ["--member", "党员第一党支部0", "--month", "2026-11"]
+    corrected = runner.invoke(app, me + ["dues", "correct", *paid, "--amount", "12", "--reason", "金额录错"])
+    assert corrected.exit_code == 0 and "改为 12 元" in corrected.stdout, corrected.output
+    voided = runner.invoke(app, me + ["dues", "void", *paid, "--reason", "登记错人"])
+    assert voided.exit_code == 0 and voided.stdout.startswith("已撤销：党员第一党支部0 2026-11"), voided.output
     ics = tmp_path / "me.ics"
     assert runner.invoke(app, me + ["calendar", "--out", str(ics)]).exit_code == 0
     assert "第一党支部" in ics.read_text(encoding="utf-8")

@@ -321,6 +321,9 @@ def test_a_known_at_later_today_is_taken(db: Path):
     (["overdue", "--format", "xlsx"], "错误：参数值无效：--format：值「xlsx」不在可选值中（可选：table、json、csv）（compliance overdue --help 查看用法）"),
     (["overdue", "--jobs=abc"], "错误：参数值无效：--jobs：值「abc」不是整数（compliance overdue --help 查看用法）"),
     (["members", "mobile"], "错误：没有这个命令：mobile（可用：watch、hours、indicators）（compliance members --help 查看用法）"),
+    # A listing takes --under, an organization's own command --org: --format was offered (try-out).
+    (["members", "watch", "--org", "ZZ1"], "错误：没有这个选项：--org（是否要用 --under？）（compliance members watch --help 查看用法）"),
+    (["status", "--under", "ZZ1"], "错误：没有这个选项：--under（是否要用 --org？）（compliance status --help 查看用法）"),
 ])
 def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: str):
     result = run(db, *args)

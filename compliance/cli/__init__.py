@@ -439,6 +439,12 @@ def _usage_words(exc: Exception) -> tuple[str, str] | None:
         return "选项用法有误", f"{exc.option_name} 后面需要给出值"      # type: ignore[attr-defined]
     if name == "NoSuchOption":
         hints = sorted(getattr(exc, "possibilities", None) or ())
+        # A listing takes --under (this organization and below), an organization's own commands --org: the parser offered
+        # --format for `members watch --org` (try-out).
+        other = {"--org": "--under", "--under": "--org"}.get(exc.option_name)      # type: ignore[attr-defined]
+        command = getattr(getattr(exc, "ctx", None), "command", None)
+        if other and any(other in getattr(p, "opts", ()) for p in getattr(command, "params", ())):
+            hints = [other]
         return "没有这个选项", exc.option_name + (f"（是否要用 {'、'.join(hints)}？）" if hints else "")   # type: ignore[attr-defined]
     text = exc.format_message()       # type: ignore[attr-defined]
     if name == "UsageError" and (command := re.match(r"No such command '([^']+)'", text)):

@@ -451,7 +451,7 @@ def dues_list(org: Optional[str] = typer.Option(None, "--org", help="党支部�
 
 @dues_app.command("correct")
 @fails_cleanly
-def dues_correct(org: str = typer.Option(..., "--org", help="党支部。"),
+def dues_correct(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
                  member: str = typer.Option(..., "--member", help="党员姓名。"),
                  month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
                  amount: Optional[str] = typer.Option(None, "--amount", help="改正后的金额（元）。"),
@@ -461,6 +461,7 @@ def dues_correct(org: str = typer.Option(..., "--org", help="党支部。"),
     if amount is None and paid_on is None:
         raise InputError("须给出 --amount 或 --paid-on（撤销登记错的党费用 dues void）")
     store, actor = session()
+    org = own_org(actor, org)
     before, after = membership.change_dues(store, org, member, month, reason, amount, _date_option(paid_on, "--paid-on"), actor)
     assert after is not None
     console.print(f"已更正：{before['member']} {before['month']} 的党费 {yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）"
@@ -469,12 +470,13 @@ def dues_correct(org: str = typer.Option(..., "--org", help="党支部。"),
 
 @dues_app.command("void")
 @fails_cleanly
-def dues_void(org: str = typer.Option(..., "--org", help="党支部。"),
+def dues_void(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
               member: str = typer.Option(..., "--member", help="党员姓名。"),
               month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
               reason: str = typer.Option(..., "--reason", help="撤销原因，如 登记错人、月份录错。")) -> None:
     """撤销一笔登记错的党费（登记错人或错月）：原值连同原因保留，该月重新算作未交，可重新登记。"""
     store, actor = session()
+    org = own_org(actor, org)
     before, _ = membership.change_dues(store, org, member, month, reason, actor=actor)
     path = tracking.org_path(store, org)
     index = store.index_around(path)
