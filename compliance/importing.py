@@ -767,6 +767,19 @@ class _RecordContext:
         return _noon(day.toordinal())
 
 
+# Words for several kinds at once: which one is meant must be said.
+UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
+
+
+def unknown_kind(rules: Rules, word: str) -> str:
+    """Return why `word` names no kind of record, with the kinds there are: it said 见 compliance catalog show, which needs a name."""
+    said = UMBRELLA_KINDS.get(word.strip().replace(" ", ""))
+    if said is not None:
+        return said
+    names = "、".join(k.name for k in rules.kinds.values() if not k.derived)
+    return f"未知的类型（可用：{names}）"
+
+
 def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _RecordContext) -> dict[str, Any] | None:
     rules = ctx.rules
     get = values.get
@@ -778,7 +791,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     kind_text = text("kind") or ""
     kind = ctx.kind(kind_text)
     if kind is None:
-        problems.add(number, "kind", kind_text, "未知的类型（见 compliance catalog show）")
+        problems.add(number, "kind", kind_text, unknown_kind(rules, kind_text))
         return None
     if ctx.check_lengths:
         for column in RECORD_COLUMNS:

@@ -144,6 +144,19 @@ def test_cli_catalog_show_lists_obligations_with_sources(runner):
     assert study["name"] == "固定学习日" and "10日、20日" in study["cadence"] and "seed 003" in study["source"]
 
 
+def test_cli_catalog_show_without_a_name_shows_the_databases_catalog(runner, tmp_path: Path):
+    """An error sent a secretary to `catalog show`, which then asked for a catalog's name she did not know (try-out)."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "wujin-2016"]).exit_code == 0
+    result = runner.invoke(app, db + ["catalog", "show", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    assert "secretary_lecture" in {r["slug"] for r in json.loads(result.stdout)}      # wujin-2016's own obligation
+    named = runner.invoke(app, db + ["catalog", "show", "tuhe-2021", "--format", "json"])
+    assert "secretary_lecture" not in {r["slug"] for r in json.loads(named.stdout)}
+
+
 def test_cli_catalog_show_unknown_name_lists_the_known(runner):
     result = runner.invoke(app, ["catalog", "show", "nowhere"])
     assert result.exit_code == 2 and "tuhe-2021" in result.stderr

@@ -66,7 +66,7 @@ def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     if kind:
         slug = _rules().kind(kind)
         if slug is None:
-            raise InputError(f"--kind：值「{kind}」不是已知的类型")
+            raise InputError(f"--kind：值「{kind}」：{importing.unknown_kind(_rules(), kind)}")
     rows = [admin_report.version_dict(v, target.path, _rules())
             for v in store.org_records(target.id, slug, _date_option(since, "--since"), include_void)]
     if fmt is Format.table:

@@ -502,9 +502,13 @@ def catalog_list(fmt: Format = FORMAT_OPTION) -> None:
 
 @catalog_app.command("show")
 @fails_cleanly
-def catalog_show(name: str = typer.Argument(..., metavar="规则集", help="规则集名称，如 tuhe-2021。"),
+def catalog_show(name: Optional[str] = typer.Argument(None, metavar="[规则集]", help="规则集名称，如 tuhe-2021（默认为数据库的默认规则集）。"),
                  fmt: Format = FORMAT_OPTION) -> None:
     """查看一个规则集的全部事项、周期、证据要求和出处。"""
+    if name is None:
+        # A secretary sent here by an error does not know the catalog's name: it said 缺少必需的参数：规则集 (try-out).
+        store, _ = session()
+        name = tracking.default_catalog(store)
     catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
 
 
