@@ -767,6 +767,14 @@ class _RecordContext:
         return _noon(day.toordinal())
 
 
+def _groups_words(ctx: _RecordContext, org_id: int) -> str:
+    """Return the party groups of an organization's roster, as an error about a group names them: it named none (try-out)."""
+    groups = list(ctx.rosters.groups.get(org_id, ()))       # in the roster's order: 第一、第二、第三
+    if not groups:
+        return "（花名册上还没有党小组：请在花名册的「党小组」列填写后重新导入）"
+    return f"（花名册上的党小组：{'、'.join(groups[:10])}{f' 等{len(groups)}个' if len(groups) > 10 else ''}）"
+
+
 # Words for several kinds at once: which one is meant must be said.
 UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
 
@@ -886,12 +894,12 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     elif row["counterpart"] and row["counterpart"] == member_name:
         problems.add(number, "counterpart", row["counterpart"], "谈话对象与党员是同一人")
     if row["group_name"] and members and row["group_name"] not in ctx.rosters.groups.get(org.id, ()):
-        problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组")
+        problems.add(number, "group", row["group_name"], f"「{org.path}」的花名册上没有这个党小组{_groups_words(ctx, org.id)}")
     if kind == "term_delay" and approved_deadline(EvalRecord(0, org.id, kind, held_on, held_on, topic=row["topic"])) is None:
         problems.add(number, "topic", row["topic"], "换届延期批准须在主题中写明批准延期至的日期，如 批准延期至2027-03-31（批复文号）")
     per = ctx.owed_per(org, kind)
     if per == "group" and not row["group_name"]:
-        problems.add(number, "group", None, f"{rules.kinds[kind].name}须填写党小组")
+        problems.add(number, "group", None, f"{rules.kinds[kind].name}须填写党小组{_groups_words(ctx, org.id)}")
     if per == "member" and not member_name:
         problems.add(number, "member", None, f"{rules.kinds[kind].name}须填写党员")
     recorded_on = ctx.date(problems, number, values, "recorded_on")

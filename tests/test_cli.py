@@ -443,7 +443,7 @@ def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
 
 def test_per_group_and_per_member_records_must_name_them(runner, db):
     result = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-05"])
-    assert result.exit_code == 2 and "党小组会须填写党小组" in result.stderr
+    assert result.exit_code == 2 and "党小组会须填写党小组（花名册上的党小组：第一党小组、第二党小组）" in result.stderr
     result = runner.invoke(app, db + ["log", "流动党员汇报", "--org", "ZZ1", "--date", "2026-11-05"])
     assert result.exit_code == 2 and "流动党员汇报须填写党员" in result.stderr
 

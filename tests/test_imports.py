@@ -40,7 +40,8 @@ def _import(town: Store, rules, tmp_path: Path, *rows: str) -> importing.ImportR
     (f"{BRANCH},党员大会,2026年2月,10,8,,,", "日期", "2026年2月", "只有年月，没有日"),
     (f"{BRANCH},党员大会,2026-02-03,-1,,,,", "应到", "-1", "负数"),
     (f"{BRANCH},流动党员汇报,2026-02-03,,,外人,,", "党员", "外人", "不是「图河镇党委/朱庄村党总支/第一党支部」的党员"),
-    (f"{BRANCH},党小组会,2026-02-03,,,,第九党小组,", "党小组", "第九党小组", "没有这个党小组"),
+    # The groups there are are named (they were not: try-out).
+    (f"{BRANCH},党小组会,2026-02-03,,,,第九党小组,", "党小组", "第九党小组", "没有这个党小组（花名册上的党小组：第一党小组、第二党小组）"),
     (f"{BRANCH},党员大会,2026-02-03,10,8,,,2026-02-01", "录入日期", "2026-02-01", "早于会议日期"),
 ])
 def test_a_bad_row_is_named_by_file_row_column_and_value(town: Store, rules, tmp_path: Path, row, column, value, words):
@@ -51,6 +52,15 @@ def test_a_bad_row_is_named_by_file_row_column_and_value(town: Store, rules, tmp
     assert message.startswith(f"records.csv 第3行「{column}」列：值「{value}」"), message
     assert words in message and "\n" not in message
     assert _records(town) == 0
+
+
+def test_a_group_meeting_of_a_branch_whose_roster_has_no_groups_says_where_to_put_them(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))
+    importing.import_members(town, write_csv(tmp_path / "m.csv", "姓名,党组织,类别\n甲,图河镇党委/新村党支部,正式"))
+    with pytest.raises(InputError) as caught:
+        _import(town, rules, tmp_path, "图河镇党委/新村党支部,党小组会,2026-02-03,,,,,")
+    assert str(caught.value) == ("records.csv 第2行「党小组」列：党小组会须填写党小组（花名册上还没有党小组：请在花名册的「党小组」列填写后重新导入）"
+                                 "（未导入任何数据）")
 
 
 def test_an_ambiguous_bare_name_lists_the_candidates(town: Store, rules, tmp_path: Path):
