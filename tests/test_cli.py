@@ -1610,12 +1610,24 @@ def test_a_correction_of_the_list_of_attendees_counts_present_from_the_new_list(
     assert wrong.exit_code != 0 and "与参会人员名单不一致（名单中正式党员6人）" in wrong.output
 
 
+def test_voiding_a_duplicate_says_the_period_is_still_completed_by_its_twin(runner, db):
+    """Voiding one of two records of a meeting said 该期如没有其他有效记录，将列为未完成, though the tool knew the other counted (try-out)."""
+    for topic in ("学习", "学习党章"):
+        args = ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", topic, "--photos", "a.jpg"]
+        assert runner.invoke(app, db + args).exit_code == 0
+    voided = runner.invoke(app, db + ["record", "void", "2", "--reason", "重复登记"])
+    assert voided.exit_code == 0, voided.output
+    assert "".join(voided.stdout.split()).endswith("提示：这条记录原计入的「主题党日2026年11月」仍由记录1计入，不受影响")
+    assert "注意" not in voided.stdout
+
+
 def test_record_restore_brings_back_a_voided_record_and_an_import_says_which_stay_void(runner, db, tmp_path: Path):
     args = ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"]
     assert runner.invoke(app, db + args).exit_code == 0
     voided = runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"])
     # It said 已作废 alone, where `record correct` names what the record no longer completes (try-out).
-    assert voided.exit_code == 0 and "注意：这条记录原计入「主题党日2026年11月」，作废后不再计入" in "".join(voided.stdout.split()), voided.output
+    assert voided.exit_code == 0 and "注意：作废后没有其他有效记录计入：「主题党日2026年11月」现为逾期未完成" in "".join(voided.stdout.split()), \
+        voided.output
     again = runner.invoke(app, db + args)
     assert again.exit_code == 2 and "如需恢复，请用 compliance record restore 1 --reason 原因（未登记）" in again.stderr, again.output
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-11-05,学习,a.jpg")

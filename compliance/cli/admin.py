@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -139,11 +139,36 @@ def record_void(record_id_text: str = typer.Argument(..., metavar="ID", help="�
         before = counted_in(tracking.record_alone(store, _rules(), record_id, store.today()))
     except ComplianceError:
         before = {}     # no such record: the void says so
+    org_id = store.record_orgs([record_id]).get(record_id)
     importing.void_record(store, record_id, reason, actor)
     console.print(f"已作废：记录 {record_id}")
-    if before:
-        console.print(f"注意：这条记录原计入「{'」「'.join(before.values())}」，作废后不再计入；该期如没有其他有效记录，"
-                      "将列为未完成（督查中已销号的整改事项会重新打开）", style="yellow", markup=False, soft_wrap=True)
+    if before and org_id is not None:
+        for note in periods_after_void(store, org_id, before):
+            console.print(note, style="yellow", markup=False, soft_wrap=True)
+
+
+def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str | None], str]) -> list[str]:
+    """Return, for each period the voided record completed (`before`), whether another record still completes it, or how it stands now.
+
+    It said 该期如没有其他有效记录，将列为未完成 of a duplicate whose twin still counted (try-out).
+    """
+    from compliance import tracking
+    from compliance.report.labels import STATUS_LABELS
+
+    day = store.today()
+    window = tracking.Window(tracking.year_start(day), day, day)
+    now = {(f.obligation, f.period, f.group or f.member): f for f in tracking.org_status(store, _rules(), store.org_path(org_id), window)}
+    kept, lost = [], []
+    for key, what in before.items():
+        f = now.get(key)
+        if f is not None and f.status == "met":
+            kept.append(f"「{what}」仍由记录 {'、'.join(map(str, f.records[:3]))} 计入")
+        else:
+            lost.append(f"「{what}」" + (f"现为{STATUS_LABELS.get(f.status, f.status)}" if f is not None else ""))
+    notes = [f"提示：这条记录原计入的{'；'.join(kept)}，不受影响"] if kept else []
+    if lost:
+        notes.append(f"注意：作废后没有其他有效记录计入：{'；'.join(lost)}（督查中已销号的整改事项会在下次督查时重新打开）")
+    return notes
 
 
 @record_app.command("restore")
