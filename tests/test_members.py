@@ -654,6 +654,10 @@ def test_dues_log_says_what_it_registered_and_exempt_points_out_an_overlap(runne
     lines = logged.stdout.splitlines()
     assert lines[0] == f"已登记：{member.name} 2026-09 的党费 12.5 元（2026-11-03 交纳）"
     assert lines[1].startswith("提示：交纳日期晚于该月月底")
+    # A month paid too late to count is told so (it was told as any late payment: try-out).
+    late = runner.invoke(app, db + ["dues", "log", "--org", org, "--member", member.name, "--month", "2026-04", "--amount", "12.5"])
+    assert late.exit_code == 0 and late.stdout.splitlines()[1:] == [
+        "注意：2026-04 的党费补交超过6个月，不计入该月；如交纳日期录错，请用 dues correct 更正"], late.output
     assert runner.invoke(app, db + ["dues", "void", "--org", org, "--member", member.name, "--month", "2026-09", "--reason", "月份录错"]).exit_code == 0
     twice = runner.invoke(app, db + ["dues", "void", "--org", org, "--member", member.name, "--month", "2026-09", "--reason", "月份录错"])
     assert twice.exit_code != 0 and "2026-09 的党费（12.5 元）已于" in twice.stderr and "撤销（月份录错），现在没有登记" in twice.stderr

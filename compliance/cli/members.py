@@ -37,7 +37,7 @@ from compliance.cli import (
 )
 from compliance.errors import InputError
 from compliance.report.assessments import emit_rows
-from compliance.report.labels import yuan
+from compliance.report.labels import flag_text, yuan
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
 from obligations.cadence import month_end
 
@@ -414,9 +414,18 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help="党支部（
         amount_paid = membership._amount(amount)
         shown = f"{member.strip()} {paid_month} 的党费 {yuan(amount_paid or 0)} 元（{day.isoformat()} 交纳）"
         console.print(f"已登记：{shown}", markup=False)
-        if day > month_end(date.fromisoformat(paid_month + "-01")):
-            console.print("提示：交纳日期晚于该月月底：如无按季交纳的批准，按逾期补交计（补交超过6个月的不计入）",
-                          style="yellow", markup=False)
+        start = date.fromisoformat(paid_month + "-01")
+        if day > month_end(start):
+            # How the month now stands, as status judges it: a payment too late to count was told as late alone (try-out).
+            window = tracking.Window(start, month_end(start), store.today())
+            judged = next((f for f in tracking.org_status(store, _rules(), path, window)
+                           if f.member == member.strip() and f.period == paid_month and "arrears_too_late" in f.flags), None)
+            if judged is not None:
+                console.print(f"注意：{paid_month} 的党费{flag_text(('arrears_too_late',))}，不计入该月；"
+                              "如交纳日期录错，请用 dues correct 更正", style="yellow", markup=False, soft_wrap=True)
+            else:
+                console.print("提示：交纳日期晚于该月月底：如无按季交纳的批准，按逾期补交计（补交超过6个月的不计入）",
+                              style="yellow", markup=False)
     else:
         console.print("该月党费已登记过，未重复添加。")
     _first_dues(store.dues_orgs(path) - before, store.index_around(path))
