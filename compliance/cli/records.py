@@ -368,8 +368,14 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
             if "no_quorum" in why and (short := alone.short_of.get((f.obligation, f.period))) is not None:
                 present, due, roster, share = short
                 asides.append(f"实到 {present} 人，{'未填应到，按花名册正式党员' if roster else '应到'} {due} 人，须{quorum_words(share)}")
+            if why == ("wrong_date",) and alone.record is not None and (days := _fixed_days(orgs, f)):
+                # A day that is none of the rule's: it was named against the nearest occurrence over, 11月20日 for
+                # 6 December, while the secretary thought of 10 December (try-out). The rule's days are what she needs.
+                held = alone.record.held_on
+                notes.append(f"注意：{held.month}月{held.day}日不是{f.name}，这条记录不计入任何一期（{f.name}为每月{days}"
+                             + (f"；另：{flag_text(also)}" if also else "") + "）")
+                continue
             if "wrong_date" in why and (days := _fixed_days(orgs, f)):
-                # Which occurrence was named is the nearest; the secretary needs the rule's days.
                 asides.append(f"{f.name}为每月{days}")
             elif "wrong_date" in why and (part := _window_words(orgs, f)):
                 # A yearly meeting held in its part of the year (民主评议 at the year's end): one in January is the new year's, too early.
