@@ -501,6 +501,12 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     [moved] = [e for e in study if e.decoded("DTSTART") == date(2026, 12, 21)]
     assert str(moved["SUMMARY"]) == "固定学习日（2026年12月20日，顺延至12月21日）"
     assert str(Calendar.from_ical(first.read_bytes())["X-WR-CALNAME"]) == "朱庄村党总支第一党支部 组织生活"
+    # Three months from 5 December run to the end of March: the first quarter's meetings, due on 31 March, are in it.
+    assert {e.decoded("DTSTART") for e in events[0] if str(e["SUMMARY"]).startswith("党员大会")} == {date(2026, 12, 31), date(2027, 3, 31)}
+    # A name without .ics, which a phone does not take for a calendar, is given it.
+    named = runner.invoke(app, args + ["--out", str(tmp_path / "日历")])
+    assert named.exit_code == 0 and f"已写出{tmp_path / '日历.ics'}（" in "".join(named.stdout.split()) and (tmp_path / "日历.ics").is_file()
+    assert not (tmp_path / "日历").exists() and "至2027-03-31）" in "".join(named.stdout.split())
 
 
 def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_path: Path, town: Store, rules, monkeypatch):

@@ -15,6 +15,7 @@ from compliance.cli import (
 )
 from compliance.errors import InputError, os_reason
 from compliance.orgs import OrgRow
+from obligations.cadence import month_end
 
 scheduler_app = typer.Typer(help="调度器：每月25日督查、每日提醒。", no_args_is_help=True)
 outbox_app = typer.Typer(help="提醒发件箱：查看、重发。", no_args_is_help=True)
@@ -286,7 +287,11 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     if not 1 <= months <= 24:
         raise InputError(f"--months：值「{months}」应为 1 到 24")
     today = store.today()
-    until = today + relativedelta(months=months)
+    # To the end of the month the N months end in: from 6 December, three months ended on 6 March, and the first
+    # quarter's 党员大会 and 党课, due on 31 March, were not in the calendar (try-out).
+    until = month_end(today + relativedelta(months=months))
+    if out.suffix.lower() != ".ics":
+        out = out.with_name(out.name + ".ics")      # a phone takes a calendar by its name: 日历 was written as it was
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
     data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock(),
                           done_by_then(findings, today, until))
