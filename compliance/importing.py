@@ -767,6 +767,13 @@ class _RecordContext:
         return _noon(day.toordinal())
 
 
+def _secretary_words(org: OrgRow, names: list[str]) -> str:
+    """Return what to do when one of `names` off the roster is the organization's own 书记: the roster lacks them (try-out)."""
+    if org.secretary and not org.secretary_vacant and org.secretary in names:
+        return f"（「{org.secretary}」是本组织的书记，但不在花名册上：请把书记加入花名册后用 member import 导入）"
+    return ""
+
+
 def _groups_words(ctx: _RecordContext, org_id: int) -> str:
     """Return the party groups of an organization's roster, as an error about a group names them: it named none (try-out)."""
     groups = list(ctx.rosters.groups.get(org_id, ()))       # in the roster's order: 第一、第二、第三
@@ -848,7 +855,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员"
-                             + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else ""))
+                             + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else "") + _secretary_words(org, unknown))
             elif gone and (left := [n for n in names if n in gone]):
                 problems.add(number, column, row[column], _gone_words(left, gone, org.path, held_on))
             row[column] = "、".join(names)
@@ -882,13 +889,13 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if member_name:
         member_id = members.get(member_name)
         if member_id is None:
-            problems.add(number, "member", member_name, f"不是「{org.path}」的党员")
+            problems.add(number, "member", member_name, f"不是「{org.path}」的党员{_secretary_words(org, [member_name])}")
         elif member_name in gone:
             problems.add(number, "member", member_name, _gone_words([member_name], gone, org.path, held_on))
         else:
             row["member_id"] = member_id
     if row["counterpart"] and row["counterpart"] not in members:
-        problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员")
+        problems.add(number, "counterpart", row["counterpart"], f"不是「{org.path}」花名册上的党员{_secretary_words(org, [row['counterpart']])}")
     elif row["counterpart"] and row["counterpart"] in gone:
         problems.add(number, "counterpart", row["counterpart"], _gone_words([row["counterpart"]], gone, org.path, held_on))
     elif row["counterpart"] and row["counterpart"] == member_name:

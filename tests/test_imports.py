@@ -40,6 +40,9 @@ def _import(town: Store, rules, tmp_path: Path, *rows: str) -> importing.ImportR
     (f"{BRANCH},党员大会,2026年2月,10,8,,,", "日期", "2026年2月", "只有年月，没有日"),
     (f"{BRANCH},党员大会,2026-02-03,-1,,,,", "应到", "-1", "负数"),
     (f"{BRANCH},流动党员汇报,2026-02-03,,,外人,,", "党员", "外人", "不是「图河镇党委/朱庄村党总支/第一党支部」的党员"),
+    # A secretary left off the roster is named as such, and what to do (the demo's secretaries were: try-out).
+    (f"{BRANCH},谈心谈话,2026-02-03,,,陶英,,", "党员", "陶英",
+     "不是「图河镇党委/朱庄村党总支/第一党支部」的党员（「陶英」是本组织的书记，但不在花名册上：请把书记加入花名册后用 member import 导入）"),
     # The groups there are are named (they were not: try-out).
     (f"{BRANCH},党小组会,2026-02-03,,,,第九党小组,", "党小组", "第九党小组", "没有这个党小组（花名册上的党小组：第一党小组、第二党小组）"),
     (f"{BRANCH},党员大会,2026-02-03,10,8,,,2026-02-01", "录入日期", "2026-02-01", "早于会议日期"),
