@@ -507,7 +507,7 @@ def _month(value: Any) -> str:
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise CellError("不是月份（应写作 2026-11）")
-    month = f"{m.group(1)}-{int(m.group(2)):02d}"
+    month = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
     if month < f"{PARTY_FOUNDED:%Y-%m}":
         # 0001-01 was stored as 1-01, and the command's own message then failed on it (try-out).
         raise CellError(f"月份{TOO_EARLY}")
@@ -602,7 +602,8 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     if rows:
         # Dues are owed from the month of joining (入党): an earlier month was taken and counted for nothing,
         # told as a late payment (try-out), as a month after leaving is refused above.
-        joined = store.joined_months({r[0] for r in rows})
+        # Read for those who joined in or after the file's first month alone: the others joined before any row's month.
+        joined = store.joined_months({r[0] for r in rows}, date.fromisoformat(min(r[2] for r in rows) + "-01"))
         for at, r in enumerate(rows):
             first = joined.get(r[0])
             if first is not None and r[2] < first[1]:

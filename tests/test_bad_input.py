@@ -338,6 +338,8 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
     (["members", "watch", "--as-of", "0202-12-01"], ["--as-of：值「0202-12-01」早于中国共产党成立"]),
     (["overdue", "--since", "1900-01-01"], ["--since：值「1900-01-01」早于中国共产党成立"]),
     (["overdue", "--known-at", "0001-01-01T08:00"], ["--known-at：值「0001-01-01T08:00」早于中国共产党成立"]),
+    (["overdue", "--known-at", "0001-01-01T00:00+14:00"], ["--known-at：值「0001-01-01T00:00+14:00」早于中国共产党成立"]),
+    (["overdue", "--known-at", "9999-12-31T23:00-10:00"], ["--known-at：值「9999-12-31T23:00-10:00」晚于今天"]),
     (["overdue", "--known-at", "下午"], ["--known-at", "下午"]),
     (["overdue", "--known-at", "2026-12-05T25:00"], ["--known-at：值「2026-12-05T25:00」不是日期或时间（应写作 2026-11-25 或 2026-11-25T18:00）"]),
     (["overdue", "--format", "xlsx"], ["--format", "xlsx"]),

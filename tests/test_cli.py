@@ -1154,6 +1154,14 @@ def test_one_branch_scored_shows_its_sheet_item_by_item_with_the_reasons(runner,
     # A township's listing is one row a branch, as before.
     town = runner.invoke(app, logged + ["score", "--under", "图河镇党委", *wide], env={"COLUMNS": "200"})
     assert town.exit_code == 0 and "得分表" not in town.stdout
+    # A veto's reason is typed by the team, brackets and all; the sheet says 不合格 (review: 处分[/] failed with MarkupError).
+    vetoed = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "wujin-2016", "--period", "2026-Q3",
+                                          "--veto", "党支部书记缺职", "--reason", "受[red]处分[/]"])
+    assert vetoed.exit_code == 0, vetoed.output
+    wujin = runner.invoke(app, logged + ["score", "--under", BRANCH, *wide, "--sheet", "wujin-2016"], env={"COLUMNS": "200"})
+    assert wujin.exit_code == 0, wujin.output
+    assert "不合格（一票否决：党支部书记缺职（受[red]处分[/]））" in wujin.stdout
+    assert "不合格（否决：党支部书记缺职（受[red]处分[/]））" in wujin.stdout        # the branch's row too
 
 
 @pytest.mark.parametrize("args, words", [
@@ -1618,6 +1626,14 @@ def test_voiding_a_duplicate_says_the_period_is_still_completed_by_its_twin(runn
     assert voided.exit_code == 0, voided.output
     assert "".join(voided.stdout.split()).endswith("提示：这条记录原计入的「主题党日2026年11月」仍由记录1计入，不受影响")
     assert "注意" not in voided.stdout
+    # A record of last year completes last year's period: it was looked for in this year's alone (review).
+    for topic in ("学习", "学习党章"):
+        args = ["log", "主题党日", "--org", "ZZ1", "--date", "2025-05-06", "--topic", topic, "--photos", "a.jpg"]
+        assert runner.invoke(app, db + args).exit_code == 0
+    last_year = runner.invoke(app, db + ["record", "void", "4", "--reason", "重复登记"])
+    assert "".join(last_year.stdout.split()).endswith("「主题党日2025年5月」仍由记录3计入，不受影响"), last_year.output
+    alone = runner.invoke(app, db + ["record", "void", "3", "--reason", "录错"])
+    assert "注意：作废后没有其他有效记录计入：「主题党日2025年5月」现为逾期未完成" in "".join(alone.stdout.split()), alone.output
 
 
 def test_record_restore_brings_back_a_voided_record_and_an_import_says_which_stay_void(runner, db, tmp_path: Path):

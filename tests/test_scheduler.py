@@ -507,6 +507,10 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     named = runner.invoke(app, args + ["--out", str(tmp_path / "日历")])
     assert named.exit_code == 0 and f"已写出{tmp_path / '日历.ics'}（" in "".join(named.stdout.split()) and (tmp_path / "日历.ics").is_file()
     assert not (tmp_path / "日历").exists() and "至2027-03-31）" in "".join(named.stdout.split())
+    # A folder is no file name to add .ics to: `--out .` failed with a traceback (review).
+    for folder in (".", str(tmp_path)):
+        refused = runner.invoke(app, args + ["--out", folder])
+        assert refused.exit_code == 2 and refused.stderr == f"错误：--out：无法写入 {folder}：是文件夹，不是文件\n", refused.output
 
 
 def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_path: Path, town: Store, rules, monkeypatch):

@@ -386,9 +386,13 @@ def _known_at(value: str | None) -> datetime | None:
         elif moment.tzinfo is None:
             moment = moment.replace(tzinfo=store_mod.TZ)
     today = _today()
-    if moment.astimezone(store_mod.TZ).date() < PARTY_FOUNDED:
+    try:
+        day = moment.astimezone(store_mod.TZ).date()
+    except OverflowError:       # 0001-01-01T00:00+14:00 is before the first day there is, 9999-12-31T23:00-10:00 after the last (review)
+        day = date.min if moment.year < PARTY_FOUNDED.year else date.max
+    if day < PARTY_FOUNDED:
         raise InputError(f"--known-at：值「{value}」{TOO_EARLY}")
-    if moment.astimezone(store_mod.TZ).date() > today:
+    if day > today:
         raise InputError(f"--known-at：值「{value}」晚于今天（{today.isoformat()}）：只能复现已经过去的时间；"
                          "看现在的数据，不加 --known-at")
     return moment

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
@@ -155,8 +156,18 @@ def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str
     from compliance import tracking
     from compliance.report.labels import STATUS_LABELS
 
+    from obligations.cadence import parse_period_key
+
     day = store.today()
-    window = tracking.Window(tracking.year_start(day), day, day)
+    # From the first of its periods: a record of last year completes last year's (review: they were found nowhere).
+    def start(period: str) -> date:
+        try:
+            return parse_period_key(period)[0]
+        except ValueError:
+            return tracking.year_start(day)
+
+    first = min([tracking.year_start(day), *(start(period) for _, period, _ in before)])
+    window = tracking.Window(first, day, day)
     now = {(f.obligation, f.period, f.group or f.member): f for f in tracking.org_status(store, _rules(), store.org_path(org_id), window)}
     kept, lost = [], []
     for key, what in before.items():
@@ -167,7 +178,7 @@ def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str
             lost.append(f"「{what}」" + (f"现为{STATUS_LABELS.get(f.status, f.status)}" if f is not None else ""))
     notes = [f"提示：这条记录原计入的{'；'.join(kept)}，不受影响"] if kept else []
     if lost:
-        notes.append(f"注意：作废后没有其他有效记录计入：{'；'.join(lost)}（督查中已销号的整改事项会在下次督查时重新打开）")
+        notes.append(f"注意：作废后没有其他有效记录计入：{'；'.join(lost)}（督查中自动销号的整改事项会在下次督查时重新打开）")
     return notes
 
 

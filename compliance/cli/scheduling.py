@@ -290,7 +290,7 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     # To the end of the month the N months end in: from 6 December, three months ended on 6 March, and the first
     # quarter's 党员大会 and 党课, due on 31 March, were not in the calendar (try-out).
     until = month_end(today + relativedelta(months=months))
-    if out.suffix.lower() != ".ics":
+    if out.suffix.lower() != ".ics" and out.name not in ("", ".", "..") and not out.is_dir():
         out = out.with_name(out.name + ".ics")      # a phone takes a calendar by its name: 日历 was written as it was
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
     data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock(),

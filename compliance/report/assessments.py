@@ -179,7 +179,8 @@ def _scores_table(title: str, scores: list[Score], root: str) -> Table:
         if s.vetoes:
             qualified += "（否决：" + "；".join(s.vetoes) + "）"
         own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
-        table.add_row(str(s.rank) if s.rank is not None else "—", tables.shown_path(s.org, root), s.sheet, f"{s.total:g}/{s.max_total:g}{own}", s.grade, qualified, reasons)
+        table.add_row(str(s.rank) if s.rank is not None else "—", escape(tables.shown_path(s.org, root)), s.sheet,
+                      f"{s.total:g}/{s.max_total:g}{own}", s.grade, escape(qualified), reasons)
     return table
 
 
@@ -190,7 +191,7 @@ def _sheet_table(s: Score) -> Table:
     """
     own = s.self_total is not None
     headings = ("条目", "内容", "分值", "得分", *(("自评",) if own else ()), "扣分原因")
-    table = titled_table(f"{s.org} 得分表（{s.sheet}，{s.period}）", headings, whole=("条目", "分值", "得分", "自评"), lines=True)
+    table = titled_table(escape(f"{s.org} 得分表（{s.sheet}，{s.period}）"), headings, whole=("条目", "分值", "得分", "自评"), lines=True)
     section = None
     for i in s.items:
         if i.item.section != section:
@@ -202,9 +203,11 @@ def _sheet_table(s: Score) -> Table:
         self_cell = (("—" if i.self_score is None else f"{i.self_score:g}"),) if own else ()
         table.add_row(i.item.id, escape(i.item.text), f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons)
     total = f"合计 {s.total:g}/{s.max_total:g}，{s.grade}"
+    if s.qualified is not None:
+        total += "，" + ("合格" if s.qualified else "不合格")
     if s.vetoes:
-        total += "；一票否决：" + "；".join(s.vetoes)
-    table.caption = total
+        total += "（一票否决：" + "；".join(s.vetoes) + "）"
+    table.caption = escape(total)      # a veto's reason is typed by the team: 处分[/] broke the markup (review)
     return table
 
 

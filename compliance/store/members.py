@@ -170,14 +170,17 @@ class MemberQueries:
                     result.setdefault(member_id, {})[month] = paid_on
         return result
 
-    def joined_months(self, member_ids: Collection[int]) -> dict[int, tuple[str, str, date]]:
-        """Return, of those of `member_ids` with a 入党日期, (name, the month they joined as 2026-11, the day)."""
+    def joined_months(self, member_ids: Collection[int], since: date) -> dict[int, tuple[str, str, date]]:
+        """Return, of those of `member_ids` who joined (入党日期) on `since` or later, (name, the month they joined as 2026-11, the day).
+
+        Only the few who joined lately: a province's dues file names a million members (review: 310 MB for all of them).
+        """
         m = MEMBER.c
         ids = sorted(member_ids)
         found: dict[int, tuple[str, str, date]] = {}
         with self.engine.connect() as conn:
             for first in range(0, len(ids), IN_LIMIT):
-                query = select(m.id, m.name, m.joined).where(m.id.in_(ids[first:first + IN_LIMIT]), m.joined.is_not(None))
+                query = select(m.id, m.name, m.joined).where(m.id.in_(ids[first:first + IN_LIMIT]), m.joined >= since)
                 found.update((member_id, (name, f"{joined:%Y-%m}", joined)) for member_id, name, joined in conn.execute(query))
         return found
 
