@@ -524,7 +524,9 @@ def test_a_small_dues_file_reads_only_the_rosters_it_names(town: Store, tmp_path
         event.remove(town.engine, "before_cursor_execute", listener)
     assert added == 2
     reads = [s for s in statements if s.startswith("SELECT") and "FROM member" in s]
-    assert len(reads) == 2 and all("WHERE member.org_id IN" in s for s in reads)
+    # The rosters of the two branches, and the join dates of the file's two members (dues are owed from joining).
+    assert len(reads) == 3 and sum("WHERE member.org_id IN" in s for s in reads) == 2
+    assert [s for s in reads if "WHERE member.id IN" in s and "member.joined >=" in s]
 
 
 @pytest.mark.parametrize("few", [200, 1])

@@ -312,6 +312,17 @@ def rectify_list(
         assessments.emit_rows(rows, fmt.value, assessments.RECTIFY_HEADINGS | ({"overdue": "超期", "closed_late": "逾期销号"} if fmt is Format.csv else {}))
 
 
+def _ledger_item(item_id_text: str, action: str) -> tuple[Any, int, Any]:
+    """Return the store, the id and the ledger item typed, once the acting user (乡镇 or 县, over its organization) may change it."""
+    item_id = _id_argument(item_id_text, "整改事项编号")
+    store, actor = session()
+    item = store.rectification(item_id)
+    if item is None:
+        raise NotFound(f"没有编号为 {item_id} 的整改事项")
+    require_write(store, actor, action, [store.org_path(item.org_id)], SUPERVISORS)
+    return store, item_id, item
+
+
 @rectify_app.command("close")
 @fails_cleanly
 def rectify_close(
@@ -320,14 +331,9 @@ def rectify_close(
     on: Optional[str] = typer.Option(None, "--on", help="销号日期（默认今天）。"),
 ) -> None:
     """回头看核实后，手工销号一项整改事项。"""
-    item_id = _id_argument(item_id_text, "整改事项编号")
-    store, actor = session()
     if not note.strip():
         raise InputError("--note：销号须写明说明")
-    item = store.rectification(item_id)
-    if item is None:
-        raise NotFound(f"没有编号为 {item_id} 的整改事项")
-    require_write(store, actor, "rectify_close", [store.org_path(item.org_id)], SUPERVISORS)
+    store, item_id, item = _ledger_item(item_id_text, "rectify_close")
     day = _date_option(on, "--on") or store.today()
     if not item.opened_on <= day <= store.today():
         raise InputError(f"--on：值「{day.isoformat()}」应在开立日期 {item.opened_on.isoformat()} 与今天之间")
@@ -349,14 +355,9 @@ def rectify_reopen(
     """撤销手工销号：误销号或回头看发现未整改到位的事项恢复为未销号；原销号情况记入审计日志。"""
     from compliance.store.runs import AUTO_NOTES
 
-    item_id = _id_argument(item_id_text, "整改事项编号")
-    store, actor = session()
     if not reason.strip():
         raise InputError("--reason：撤销销号须写明原因")
-    item = store.rectification(item_id)
-    if item is None:
-        raise NotFound(f"没有编号为 {item_id} 的整改事项")
-    require_write(store, actor, "rectify_reopen", [store.org_path(item.org_id)], SUPERVISORS)
+    store, item_id, item = _ledger_item(item_id_text, "rectify_reopen")
     if item.closed_on is None:
         raise InputError(f"整改事项 {item_id} 尚未销号，无需撤销")
     if item.close_note in AUTO_NOTES:
