@@ -659,7 +659,8 @@ def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monke
                                      "--expected", "5", "--present", "4", *signed]).exit_code == 0
     moved = runner.invoke(app, db + ["record", "correct", "1", "--date", "2026-12-01", "--reason", "日期录错"])
     assert moved.exit_code == 0, moved.output
-    assert moved.stdout.splitlines()[1:] == ["注意：更正后这条记录不再计入「支委会 2026年11月」"], moved.output
+    assert moved.stdout.splitlines()[1:] == ["注意：更正后这条记录不再计入「支委会 2026年11月」", "更正后这条记录计入「支委会 2026年12月」"], \
+        moved.output
     logged = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-09-10", "--topic", "学习",
                                       "--expected", "10", "--present", "8", *signed])
     congress = logged.stdout.split("记录编号 ", 1)[1].split()[0]
@@ -1610,6 +1611,8 @@ def test_a_correction_of_the_list_of_attendees_counts_present_from_the_new_list(
     five = "党员第一党支部0、党员第一党支部1、党员第一党支部3、党员第一党支部4、党员第一党支部5、党员第一党支部6"
     corrected = runner.invoke(app, db + ["record", "correct", "1", "--attendee", five, "--reason", "补全签到名单"])
     assert corrected.exit_code == 0, corrected.output
+    # Short of its quorum (3 of 10) before, it counts now, and says so: it said 已更正 alone (try-out).
+    assert "更正后这条记录计入「党员大会2026年四季度」" in "".join(corrected.stdout.split()), corrected.output
     [shown] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
     assert (shown["present"], shown["expected"]) == (6, 10)
     # 实到 given with the list is still checked against it.

@@ -121,6 +121,10 @@ def record_correct(
     for key, what in before.items():
         if key not in after:
             console.print(f"注意：更正后这条记录不再计入「{what}」", style="yellow", markup=False, soft_wrap=True)
+    # And what it completes now: a 党员大会 short of its quorum made good by its list said 已更正 alone (try-out).
+    gained = [what for key, what in after.items() if key not in before]
+    if gained:
+        console.print(f"更正后这条记录计入「{'」「'.join(gained)}」", markup=False, soft_wrap=True)
     for note in record_notes(store, record_id, alone):
         console.print(note, style="yellow", markup=False, soft_wrap=True)
 
