@@ -649,6 +649,20 @@ def test_a_committee_meeting_with_a_list_of_attendees_is_not_judged_against_the_
     assert "人数不足（实到2人，应到5人" in "".join(short.stdout.split()), short.output
 
 
+def test_status_narrowed_to_some_statuses_lists_those_alone(runner, db):
+    """A branch's status was some 350 items, 287 of them 已完成, with no way to see what is left (try-out)."""
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"]).exit_code == 0
+    base = ["status", "--org", "ZZ1", "--as-of", "2026-11-25"]
+    every = json.loads(runner.invoke(app, db + base + ["--format", "json"]).stdout)
+    left = json.loads(runner.invoke(app, db + base + ["--status", "missed", "--status", "due", "--format", "json"]).stdout)
+    assert {r["status"] for r in every} >= {"missed", "due", "met"}
+    assert left == [r for r in every if r["status"] in ("missed", "due")] != []
+    table = runner.invoke(app, db + base + ["--status", "due"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "只列待完成）" in table.stdout and "已完成" not in table.stdout.split("\n", 1)[1]
+    bad = runner.invoke(app, db + base + ["--status", "done"])
+    assert bad.exit_code == 2 and "--status" in bad.stderr and "done" in bad.stderr
+
+
 def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monkeypatch):
     """record correct moved a branch's only November 支委会 into December, or made a 党员大会 short of its quorum, without a word."""
     from compliance import store as store_mod

@@ -397,6 +397,17 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
     return notes
 
 
+class AnyStatus(str, Enum):
+    """The statuses `status` may be narrowed to."""
+
+    met = "met"
+    invalid = "invalid"
+    missed = "missed"
+    due = "due"
+    upcoming = "upcoming"
+    exempt = "exempt"
+
+
 @app.command()
 @fails_cleanly
 def status(
@@ -404,6 +415,8 @@ def status(
     year: Optional[int] = typer.Option(None, "--year", help="列出这一整年（含未开始的周期）。"),
     as_of: Optional[str] = AS_OF_OPTION,
     known_at: Optional[str] = KNOWN_AT_OPTION,
+    only: Optional[list[AnyStatus]] = typer.Option(None, "--status", help="只看这些状态（可重复）：missed 逾期未完成、invalid 无效、due 待完成、"
+                                                                            "upcoming 未开始、met 已完成、exempt 免除。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """一个党组织本年度到当前周期的各项完成情况（含本月尚未到日子的固定学习日等）。"""
@@ -430,7 +443,13 @@ def status(
                    "请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。", err=True)
     # A year asked for is named: its periods are shown without it (2月, 一季度).
     named = f"{year}年" if year is not None else ""
-    _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}）", show_org=False, year=target)
+    narrowed = ""
+    if only:
+        # A branch's year is some 350 items, most of them done: a secretary wants what is left (try-out).
+        wanted = {s.value for s in only}
+        findings = [f for f in findings if f.status in wanted]
+        narrowed = "，只列" + "、".join(STATUS_LABELS[s] for s in dict.fromkeys(s.value for s in only))
+    _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}{narrowed}）", show_org=False, year=target)
 
 
 class Status(str, Enum):
