@@ -520,8 +520,10 @@ _YUAN = re.compile(r"\d+(\.\d{1,2})?|\.\d{1,2}")
 def _amount(value: Any) -> float | None:
     """Return a dues amount: a number above 0 in yuan and fen (at most two decimals); None for blank (which `load_dues` reports as missing).
 
-    12.555 was taken, and 1e2 as 100: money is written as money.
+    12.555 was taken, and 1e2 as 100: money is written as money. A trailing 元 is dropped (10元 was 不是数字: try-out).
     """
+    if isinstance(value, str) and value.strip().endswith("元"):
+        value = value.strip()[:-1].strip() or value
     if value is not None:
         try:
             if float(str(value).strip()) <= 0:

@@ -21,6 +21,9 @@ from compliance.errors import InputError, os_reason
 PARTY_FOUNDED = date(1921, 7, 1)
 TOO_EARLY = f"早于中国共产党成立（{PARTY_FOUNDED.isoformat()}），请核对年份"
 
+# A month and day without the year: 12月5日, 12-5, 12/5.
+_NO_YEAR = re.compile(r"(\d{1,2})(?:月|[-/.])(\d{1,2})日?")
+
 # Excel day numbers from 1954 to 2119: wide enough for any meeting or birth date here.
 _EXCEL_SERIALS = (20000, 80000)
 
@@ -674,6 +677,10 @@ def parse_date(value: Any) -> date | None:
     m = _MONTH_ONLY.match(text) if isinstance(value, str) else None     # a number 2001.10 is 2001.1: no month to name
     if m and 1 <= int(m.group(2)) <= 12:
         raise CellError(f"只有年月，没有日（请按档案写完整日期，如 {m.group(1)}-{int(m.group(2)):02d}-01）")
+    m = _NO_YEAR.fullmatch(text)
+    if m and 1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31:
+        # 12月5日 as said aloud: the year is not ours to guess (try-out).
+        raise CellError(f"没有年份（应写作 2026-{int(m.group(1)):02d}-{int(m.group(2)):02d} 这样的完整日期）")
     raise CellError("不是日期（应写作 2026-11-05）")
 
 

@@ -352,6 +352,9 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
     (["log", "党员大会", "--org", "ZZ1", "--date", "2026-03-02", "--present", "-1"], ["--present", "负数"]),
     (["log", "党员大会", "--org", "ZZ1", "--date", "2026-03-02", "--hours", "两小时"], ["--hours"]),
     (["log", "茶话会", "--org", "ZZ1", "--date", "2026-03-02"], ["茶话会"]),
+    # A day said aloud lacks its year: it was told the format alone (try-out).
+    (["log", "主题党日", "--org", "ZZ1", "--date", "12月5日"], ["--date：值「12月5日」：没有年份（应写作 2026-12-05 这样的完整日期）"]),
+    (["overdue", "--as-of", "11/20"], ["--as-of：值「11/20」没有年份"]),
     (["supervise", "--under", "图河镇党委", "--month", "2026-13"], ["--month", "2026-13"]),
     (["score", "--under", "图河镇党委", "--period", "2026Q3"], ["--period", "2026Q3"]),
     (["score", "--under", "图河镇党委", "--period", "2026-Q3", "--sheet", "nosuch"], ["没有名为「nosuch」的评分表"]),

@@ -815,13 +815,16 @@ def test_a_month_the_branch_held_no_listed_meeting_neither_counts_nor_ends_a_mem
     assert one(watch([ZHANG, LI], grouped, {}, set(), as_of, SINCE), "张三").months_absent == 0
 
 
-@pytest.mark.parametrize("amount, words", [("12.555", "最多两位小数"), ("1e2", "最多两位小数"), ("12.5", None), (".5", None)])
+@pytest.mark.parametrize("amount, words", [("12.555", "最多两位小数"), ("1e2", "最多两位小数"), ("12.5", None), (".5", None),
+                                           ("12.5元", None), ("元", "不是数字"), ("12.555元", "最多两位小数")])
 def test_a_dues_amount_is_written_in_yuan_and_fen(town: Store, tmp_path: Path, amount: str, words: str | None):
     """12.555 was registered, and 1e2 as 100 元."""
     member = next(m for m in town.members() if town.org_path(m.org_id) == BRANCH)
     path = write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},2026-10,{amount},2026-10-05")
     if words is None:
         assert membership.import_dues(town, path) == 1
+        [paid] = membership.dues_list(town, BRANCH, member.name, None, None)
+        assert paid["amount"] == float(amount.removesuffix("元"))      # 10元 was 不是数字 (try-out)
         return
     with pytest.raises(InputError) as caught:
         membership.import_dues(town, path)
