@@ -508,12 +508,13 @@ def _month(value: Any) -> str:
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise CellError("不是月份（应写作 2026-11）")
     month = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
-    if month < f"{PARTY_FOUNDED:%Y-%m}":
+    if month < _FIRST_MONTH:
         # 0001-01 was stored as 1-01, and the command's own message then failed on it (try-out).
         raise CellError(f"月份{TOO_EARLY}")
     return month
 
 
+_FIRST_MONTH = f"{PARTY_FOUNDED:%Y-%m}"      # no dues are older than the Party
 _YUAN = re.compile(r"\d+(\.\d{1,2})?|\.\d{1,2}")
 
 

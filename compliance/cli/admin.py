@@ -159,17 +159,17 @@ def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str
     """
     from compliance import tracking
     from compliance.report.labels import STATUS_LABELS
-
     from obligations.cadence import parse_period_key
 
     day = store.today()
-    # From the first of its periods: a record of last year completes last year's (review: they were found nowhere).
+
     def start(period: str) -> date:
         try:
             return parse_period_key(period)[0]
         except ValueError:
             return tracking.year_start(day)
 
+    # From the first of its periods: a record of last year completes last year's (review: they were found nowhere).
     first = min([tracking.year_start(day), *(start(period) for _, period, _ in before)])
     window = tracking.Window(first, day, day)
     now = {(f.obligation, f.period, f.group or f.member): f for f in tracking.org_status(store, _rules(), store.org_path(org_id), window)}
