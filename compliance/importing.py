@@ -110,10 +110,11 @@ class _Problems:
             value = value.date()        # an XLSX date cell, as the user typed it
         shown = "" if value is None else f"：值「{value}」"
         if number == 0:
-            where = f"{header}{shown}" if header else "命令行参数"
+            # A problem of the whole command names no option: it began 错误：命令行参数： (try-out).
+            where = f"{header}{shown}" if header else ""
         else:
             where = f"{self.table.where or self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
-        self._keep([(number, f"{where}：{reason}")])
+        self._keep([(number, f"{where}：{reason}" if where else reason)])
         self.count += 1
 
     def _keep(self, problems: list[tuple[int, str]]) -> None:

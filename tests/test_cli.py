@@ -576,7 +576,7 @@ def test_logging_a_logged_meeting_again_with_less_does_not_blank_it(runner, db):
     assert runner.invoke(app, first).exit_code == 0
     again = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026/11/05", "--topic", "学习"])
     assert again.exit_code == 2
-    assert again.stderr.startswith("错误：命令行参数：同一条记录已登记（记录编号 1：")
+    assert again.stderr.startswith("错误：同一条记录已登记（记录编号 1：")      # it began 错误：命令行参数：
     assert "compliance record correct 1 --reason 原因" in again.stderr and again.stderr.count("\n") == 1
     shown = json.loads(runner.invoke(app, db + ["record", "show", "1", "--history", "--format", "json"]).stdout)
     versions = shown if isinstance(shown, list) else shown["versions"]
