@@ -30,7 +30,7 @@ from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
 from compliance.tracking import DEFAULT_CATALOG, WATCH_OBLIGATIONS, Window, run_span, year_start
 from obligations.cadence import month_end, next_month_end, parse_period_key
-from obligations.catalog import EVIDENCE_FIELDS, Kind
+from obligations.catalog import EVIDENCE_FIELDS, Kind, Obligation
 from obligations.rules import Rules
 
 # A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
@@ -81,6 +81,8 @@ class SupervisionResult:
     reopened: int = 0       # items a run had closed (自动销号), opened again by this one: not among `opened`
     # The gaps (`_gap_of`) of the scope whose items were closed by hand (回头看): still gaps on the calendar, but rectified.
     closed_by_hand: frozenset[tuple] = frozenset()
+    # The run's gaps made good since its day by arrears (党费补交): their items are opened and closed (自动销号) at once.
+    settled: int = 0
 
     @property
     def findings(self) -> list[Finding]:
@@ -682,6 +684,16 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         made_good.setdefault(key, closed_on)
         if exempt:
             not_owed.add(key)
+    # A past month's gaps that arrears paid since have made good are rectified already: their items are closed as they
+    # are opened, on the day the run finds it (October's run made in December opened 15 items for dues paid late in
+    # November, overdue the day they were made; try-out).
+    settled = _settled(store, rules, index, scope, snapshot, day, jobs)
+    settled_keys = {ledger.key(gap) for gap, _ in settled}
+    for gap, exempt in settled:
+        made_good.setdefault(ledger.key(gap), store.today())
+        if exempt:
+            not_owed.add(ledger.key(gap))
+    settled_open = any(gap in ledger.gaps for gap, _ in settled)
     # A member has one run of each kind going at a time: while an item is open for it, under
     # whatever first month, the run is that item's.
     carried = {who for who, keys in ledger.watched.items() if not all(key in made_good for key in keys)}
@@ -698,7 +710,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated))
     # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
-                            renew=latest, pending=bool(rechecked or restated))
+                            renew=latest, pending=bool(rechecked or restated or settled_open),
+                            settled=settled_keys)
     paths = {o.id: o.path for o in orgs}
     if saved is not None:
         saved(scope, paths, stored.run)
@@ -714,7 +727,49 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
-                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)))
+                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)), len(settled))
+
+
+def _settled(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, snapshot: Snapshot, day: date,
+             jobs: int = 1) -> list[tuple[tuple, bool]]:
+    """Return the gaps (`_gap_of`) of `snapshot`, a run as of `day`, that arrears paid after `day` have made good by today, each
+    with whether it is owed no more rather than met.
+
+    Only an obligation with an arrears limit (党费: a month can be paid up to 6 months late) is
+    made good after its period has ended. Only the organizations with such a payment, or a record
+    of such an obligation, held after `day` are evaluated again, as of today, for those obligations.
+    """
+    today = store.today()
+    if day >= today:
+        return []
+    slugs: set[str] = set()
+    kinds: set[str] = set()
+    for catalog in rules.catalogs.values():
+        for ob in catalog.every_obligation():
+            version: Obligation | None = ob
+            while version is not None:
+                if version.arrears_months:
+                    slugs.add(version.slug)
+                    kinds.add(version.counts or version.slug)
+                version = version.previous
+    if not slugs:
+        return []
+    wanted = {_gap_of(f) for org_id in sorted(store.settled_since(scope.path, day, kinds)) if org_id in index.by_id
+              for f in snapshot.gaps_of(org_id) if f.obligation in slugs and "/" not in f.period}
+    if not wanted:
+        return []
+    orgs = [index.by_id[org_id] for org_id in sorted({gap[0] for gap in wanted})]
+    window = Window(min(parse_period_key(gap[2])[0] for gap in wanted), day, today)
+    found: list[tuple[tuple, bool]] = []
+    for made_good in summarize_orgs(store, rules, index, scope, orgs, window, partial(_made_good_of, wanted),
+                                    keep=("met", "exempt"), jobs=jobs, bare_met=True, only=slugs):
+        found.extend(made_good)
+    return found
+
+
+def _made_good_of(wanted: Collection[tuple], _org_id: int, findings: list[Finding]) -> list[tuple[tuple, bool]]:
+    """Return (gap, whether it is exempt) of the met and exempt periods of `findings` that are among `wanted` (`_gap_of`)."""
+    return [(gap, f.status == "exempt") for f in findings if f.status in ("met", "exempt") and (gap := _gap_of(f)) in wanted]
 
 
 def ledger_gaps(store: Store, scope_path: str, run: RunRow) -> frozenset[str]:

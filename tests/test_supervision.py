@@ -20,6 +20,7 @@ from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError, NotFound
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
+from compliance.store.runs import MADE_GOOD_NOTE
 from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
 from compliance.tracking import WATCH_OBLIGATIONS, Window, overdue, year_start
 from tests.conftest import write_csv
@@ -1070,6 +1071,72 @@ def test_a_past_months_bulletin_made_after_later_runs_shows_the_ledger_as_it_sto
     assert any(r.opened_on == date(2026, 11, 28) for r in listed.values())
     assert not any(r.opened_on == date(2026, 12, 28) for r in listed.values())
     assert sum(c.open + c.closed for c in october.ledger_counts) == len(october.ledger)
+
+
+def _late_payer(store: Store, tmp_path: Path) -> tuple[str, str]:
+    """Pay one member's dues of January to April on time and of May to October on 10 November; return them and another member."""
+    from compliance import membership
+
+    branch = store.index_around(BRANCH).resolve(BRANCH).id
+    payer, other = [m.name for m in store.members() if m.org_id == branch][:2]
+    rows = [f"{payer},{BRANCH},2026-{m:02d},10,2026-{m:02d}-08" for m in range(1, 5)]
+    rows += [f"{payer},{BRANCH},2026-{m:02d},10,2026-11-10" for m in range(5, 11)]
+    membership.import_dues(store, write_csv(tmp_path / "d.csv", "姓名,党组织,月份,金额,交纳日期\n" + "\n".join(rows)))
+    return payer, other
+
+
+def test_a_past_months_run_made_after_a_later_one_closes_at_once_the_items_of_dues_paid_since(busy_town: Store, rules,
+                                                                                                tmp_path: Path):
+    """October's run made in December, after November's, opened 15 items for dues paid late in November, overdue the day they
+    were made, that no later run closed (try-out). They are rectified: opened and closed (自动销号) at once, today."""
+    from rich.console import Console
+
+    from compliance.report.assessments import print_run, run_dict
+
+    payer, other = _late_payer(busy_town, tmp_path)
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    assert not any(f.member == payer and f.obligation == "dues" for f in november.gaps)
+    still = {r.gap_key for r in busy_town.rectifications(open_only=True)}
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 31))
+    paid_late = [f for f in october.gaps if f.member == payer and f.obligation == "dues"]
+    assert [f.period for f in paid_late] == [f"2026-{m:02d}" for m in range(5, 10)]
+    assert october.written and october.settled == len(paid_late) and october.opened == len(paid_late)
+    items = {r.gap_key: r for r in busy_town.rectifications()}
+    for f in paid_late:
+        item = items[gap_key(f.org_id, f.obligation, f.period, f.member, f.group)]
+        assert item.opened_run_id == item.closed_run_id == october.run.id
+        assert item.closed_on == busy_town.today() and item.close_note == MADE_GOOD_NOTE
+    # The others' items, November's, stay open: their dues are unpaid still.
+    assert still <= {r.gap_key for r in busy_town.rectifications(open_only=True)}
+    assert any(r.member == other and r.obligation == "dues" for r in busy_town.rectifications(open_only=True))
+    # Its bulletin shows them closed, by the run itself.
+    shown = {r.gap_key: r for r in october.ledger}
+    assert all(shown[gap_key(f.org_id, f.obligation, f.period, f.member, f.group)].closed_on for f in paid_late)
+    assert run_dict(october, [])["settled"] == len(paid_late)
+    console = Console(record=True, width=300)
+    print_run(console, october, [])
+    assert f"其中判断日期之后已补交党费的问题 {len(paid_late)} 项，其整改事项已随即销号。" in console.export_text()
+
+
+def test_a_past_months_run_closes_the_items_of_dues_paid_after_its_day_when_run_again(busy_town: Store, rules,
+                                                                                       tmp_path: Path):
+    """The first run, October's made in December: what was paid late is closed at once; a payment made after it is closed when
+    the month is run again, though its snapshot, as of 31 October, is the same."""
+    from compliance import membership
+
+    payer, other = _late_payer(busy_town, tmp_path)
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 31))
+    open_items = busy_town.rectifications(open_only=True)
+    assert not any(r.member == payer and r.obligation == "dues" for r in open_items)
+    assert october.settled == 5 and october.opened > october.settled
+    september = next(r for r in open_items if r.member == other and r.obligation == "dues" and r.period == "2026-09")
+    membership.import_dues(busy_town, write_csv(tmp_path / "e.csv", f"姓名,党组织,月份,金额,交纳日期\n{other},{BRANCH},2026-09,10,2026-12-04"))
+    again = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 31))
+    assert again.written and again.settled == 6 and again.opened == again.reopened == 0 and again.closed == 1
+    assert busy_town.rectification(september.id).closed_on == busy_town.today()
+    # November's, as of its last day, finds September paid since; December's, as of today, finds nothing paid after it.
+    assert supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30)).settled == 1
+    assert supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5)).settled == 0
 
 
 def test_a_draft_run_again_with_an_earlier_day_keeps_the_items_it_opened_in_its_ledger(busy_town: Store, rules):

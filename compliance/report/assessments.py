@@ -55,6 +55,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         "run": {"id": result.run.id, "scope": result.scope.path, "month": result.run.month, "revision": result.run.revision,
                 "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
         "written": result.written, "opened": result.opened, "reopened": result.reopened, "closed": result.closed,
+        "settled": result.settled,
         "branches": len(result.branches), "branches_with_gaps": len(with_gaps & set(result.branches)),
         "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": result.snapshot.gap_count,
         "gaps_by_obligation": by_obligation,
@@ -246,6 +247,8 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
     console.print(f"检查党支部 {d['branches']} 个，存在问题的党支部 {d['branches_with_gaps']} 个{others}，问题 {d['gaps']} 项；"
                   f"新建整改事项 {d['opened']} 项，" + (f"重新打开 {d['reopened']} 项，" if d["reopened"] else "")
                   + f"自动销号 {d['closed']} 项。")
+    if d["settled"]:
+        console.print(f"其中判断日期之后已补交党费的问题 {d['settled']} 项，其整改事项已随即销号。")
     if d["comparison"]:
         c = d["comparison"]
         if c["cross_year"]:

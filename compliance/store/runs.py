@@ -274,6 +274,26 @@ class SupervisionQueries:
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
+    def settled_since(self, scope_path: str, day: date, kinds: Collection[str]) -> set[int]:
+        """Return the ids of the organizations at or below `scope_path` with a dues payment made after `day`, or a record of one
+        of `kinds` held after it, for a period up to `day`'s month: arrears (补交) that may have made good a gap of `day`.
+
+        Only payments and records held by now: what the run can see as made good today.
+        """
+        m, d, rc = tables.MEMBER.c, tables.DUES_PAYMENT.c, tables.RECORD.c
+        through = f"{day:%Y-%m}"
+        paid = (select(m.org_id).select_from(tables.DUES_PAYMENT.join(tables.MEMBER, m.id == d.member_id)
+                                            .join(ORG, ORG.c.id == m.org_id))
+                .where(d.paid_on > day, d.month <= through, in_scope(scope_path)).distinct())
+        held = (select(rc.org_id).select_from(tables.RECORD.join(ORG, ORG.c.id == rc.org_id))
+                .where(rc.held_on > day, rc.kind.in_(sorted(kinds)), rc.superseded_at.is_(None), rc.voided_at.is_(None),
+                       in_scope(scope_path)).distinct())
+        with self.engine.connect() as conn:
+            found = {org_id for (org_id,) in conn.execute(paid)}
+            if kinds:
+                found.update(org_id for (org_id,) in conn.execute(held))
+        return found
+
     def reopenable(self, scope_path: str, year: int, watch: Collection[str]) -> list[OpenGap]:
         """Return the items at or below `scope_path` a run closed (made good or owed no more) of periods before `year`, but for the
         `watch` obligations', whose organization has had a record, a dues payment or an exemption voided or corrected since
@@ -306,7 +326,8 @@ class SupervisionQueries:
 
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
-                 not_owed: Collection[str] = (), renew: bool = True, pending: bool = False) -> SavedRun:
+                 not_owed: Collection[str] = (), renew: bool = True, pending: bool = False,
+                 settled: Collection[str] = ()) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -321,7 +342,8 @@ class SupervisionQueries:
         month run again after a later run), existing items are neither reopened nor restated
         (`_renew`): what a later run knew stands. `pending` says the ledger has changes the
         snapshot does not show (last year's items made good or restated): the run is saved even
-        when its snapshot is the same as the month's last.
+        when its snapshot is the same as the month's last. The items of the gap keys in `settled`,
+        made good since the run's day (`supervision._settled`), are opened if new, never reopened.
         """
         stamp = self.clock()
         with self.writing() as conn:
@@ -373,7 +395,8 @@ class SupervisionQueries:
                                 r["matter"], r["measure"], deadline(r["deadline"]), r["responsible"], run_id,
                                 opened_on(as_of), created_at(stamp)) for r in rows])
                 if renew:
-                    reopened += _renew(conn, rows, run_id, as_of, auto_closed, said_invalid)
+                    reopened += _renew(conn, [r for r in rows if r["gap_key"] not in settled] if settled else rows, run_id,
+                                       as_of, auto_closed, said_invalid)
             # A reopened item is this run's too (opened_run_id), but not a new one.
             opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
             closed = 0
