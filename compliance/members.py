@@ -501,6 +501,7 @@ class RosterIndicators:
     women: int
     newest_joined: date | None
     flags: tuple[str, ...]
+    probation_over: tuple[str, ...] = ()    # 预备 members a year after joining (`probation_over`)
 
 
 def roster_indicators(org: str, roster: Iterable[tuple[date | None, date | None, str | None]], as_of: date) -> RosterIndicators:
@@ -523,3 +524,17 @@ def roster_indicators(org: str, roster: Iterable[tuple[date | None, date | None,
     if roster and len(joined) == len(roster) and newest and newest <= as_of - relativedelta(years=3):
         flags.append("3年以上未发展党员")
     return RosterIndicators(org, len(roster), under_35, women, newest, tuple(flags))
+
+
+# 党章 第七条: 预备党员的预备期为一年；预备期满，党的支部应当及时讨论他能否转为正式党员（可延长预备期，不超过一年）.
+PROBATION_YEARS = 1
+
+
+def probation_over(roster: Iterable[tuple[str, str, date | None]], as_of: date) -> tuple[str, ...]:
+    """Return the names of the 预备 members, of (name, status, joined), whose year of probation has ended by `as_of`.
+
+    The branch should have discussed their becoming full members (转正) or extended their
+    probation; the roster still calls them 预备. A member whose joining date is unknown is not named.
+    """
+    return tuple(name for name, status, joined in roster
+                 if status == "预备" and joined is not None and joined + relativedelta(years=PROBATION_YEARS) <= as_of)

@@ -226,7 +226,7 @@ def _iso(day: date | None) -> str | None:
 
 def indicators(store: Store, under: str | None, as_of: date) -> list:
     """Return the roster indicators of every branch in the scope (seed 003 §二(二)3), by path."""
-    from compliance.members import roster_indicators
+    from compliance.members import probation_over, roster_indicators
 
     index = store.index_around(under)
     rows = []
@@ -234,9 +234,15 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
         branches = sorted((o for o in index.subtree(root) if o.type == "党支部"), key=attrgetter("id"))
         roster = by_org(store.scope_members(root.path, ids_of(o.id for o in branches)))
         for o in branches:
-            found = roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in roster.take(o.id) if m.on_roster(as_of)], as_of)
+            members = [m for m in roster.take(o.id) if m.on_roster(as_of)]
+            found = roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in members], as_of)
             # Seed 003 watches villages (行政村): a 两新 or 机关 branch is counted and not flagged.
-            rows.append(found if index.sector_of(o) in VILLAGE_SECTORS else replace(found, flags=()))
+            flags = found.flags if index.sector_of(o) in VILLAGE_SECTORS else ()
+            # Every branch: a 预备 member a year after joining is due the branch's discussion of 转正 (党章 第七条).
+            over = probation_over([(m.name, m.status, m.joined) for m in members], as_of)
+            if over:
+                flags += (f"预备期已满仍为预备党员{len(over)}人（{'，'.join(over)}）",)
+            rows.append(replace(found, flags=flags, probation_over=over))
     rows.sort(key=attrgetter("org"))
     return rows
 

@@ -143,13 +143,14 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
                        as_of: Optional[str] = AS_OF_OPTION,
                        everyone: bool = typer.Option(False, "--all", help="列出全部党支部，不只是有提示的。"),
                        fmt: Format = FORMAT_OPTION) -> None:
-    """花名册提示：没有35岁以下党员、没有女党员、3年以上未发展党员的党支部。"""
+    """花名册提示：没有35岁以下党员、没有女党员、3年以上未发展党员的党支部（村、社区），预备期已满一年仍为预备党员的党支部。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _as_of_option(as_of)
     rows = [r for r in membership.indicators(store, under, day) if everyone or r.flags]
     data = [{"org": r.org, "members": r.members, "under_35": r.under_35, "women": r.women,
-             "newest_joined": r.newest_joined.isoformat() if r.newest_joined else None, "flags": "、".join(r.flags)} for r in rows]
+             "newest_joined": r.newest_joined.isoformat() if r.newest_joined else None, "flags": "、".join(r.flags),
+             "probation_over": list(r.probation_over)} for r in rows]
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "members": "党员数", "under_35": "35岁以下", "women": "女党员",
                                     "newest_joined": "最近入党", "flags": "提示"})
