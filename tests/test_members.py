@@ -779,6 +779,25 @@ def test_dues_list_takes_known_at_and_shows_payments_as_they_stood(runner, town:
     assert empty.stdout.strip() == "没有登记的党费（按 2026-11-01 23:59 时已录入的数据）。"
 
 
+def test_dues_list_marks_payments_made_late_and_those_too_late_to_count(runner, town: Store):
+    """`dues list` showed a payment too late to count like any other, while status said the month was 无效 (try-out)."""
+    from compliance.cli import app
+
+    org = next(o for o in town.orgs() if o.path == BRANCH)
+    payer = next(m for m in town.members() if m.org_id == org.id and not m.mobile)
+    for month, day in (("2026-03", "2026-11-02"), ("2026-08", "2026-11-02"), ("2026-10", "2026-10-20")):
+        membership.log_dues(town, {"org": BRANCH, "member": payer.name, "month": month, "amount": "10", "paid_on": day})
+    args = ["--db", town.url, "dues", "list", "--org", BRANCH, "--member", payer.name]
+    done = runner.invoke(app, args + ["--format", "json"])
+    assert done.exit_code == 0, done.output
+    assert [(r["month"], r["late"]) for r in json.loads(done.stdout)] == [
+        ("2026-03", "arrears_too_late"), ("2026-08", "paid_late"), ("2026-10", None)]
+    shown = runner.invoke(app, args, terminal_width=200, env={"COLUMNS": "200"}).stdout
+    assert "补交超过6个月" in shown and "逾期补交" in shown
+    csv_text = runner.invoke(app, args + ["--format", "csv"]).stdout
+    assert csv_text.splitlines()[0].endswith(",已更正,逾期") and csv_text.splitlines()[1].endswith(",补交超过6个月")
+
+
 @pytest.mark.parametrize("header", ["name", "member", "姓名"])
 def test_a_dues_file_takes_the_english_header_of_a_member_file_for_the_name(town: Store, tmp_path: Path, header: str):
     """`name` (姓名's English header in a member file) was an unknown column in a dues file, which took only `member`."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 from rich.table import Table
@@ -40,6 +40,9 @@ from compliance.report.assessments import emit_rows
 from compliance.report.labels import flag_text, yuan
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
 from obligations.cadence import month_end
+
+if TYPE_CHECKING:
+    from compliance.store import Store
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
@@ -445,9 +448,16 @@ def dues_list(org: Optional[str] = typer.Option(None, "--org", help="党支部�
     require_read(store, actor, path)
     moment = _known_at(known_at)
     rows = membership.dues_list(store, path, member, year, moment)
+    # A payment after its month's due day, as status judges it (consent to payment by quarter included): 逾期补交, or
+    # 补交超过6个月 and not counted. The list showed a payment too late to count like any other (try-out).
+    late = _late_payments(store, path, rows, moment)
+    for r in rows:
+        r["late"] = late.get((r["member"], r["month"]))
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "month": "月份", "amount": "金额", "paid_on": "交纳日期",
-                                    "corrected": "已更正"})
+        # JSON keeps the flag's name, as status gives it; a CSV, for a spreadsheet, its words.
+        shown = rows if fmt is Format.json else ({**r, "late": flag_text((r["late"],)) if r["late"] else None} for r in rows)
+        emit_rows(shown, fmt.value, {"org": "党组织", "member": "党员", "month": "月份", "amount": "金额", "paid_on": "交纳日期",
+                                     "corrected": "已更正", "late": "逾期"})
         return
     if not rows:
         console.print("没有登记的党费" + (f"（{known_words(moment)}）" if moment is not None else "") + "。")
@@ -455,8 +465,27 @@ def dues_list(org: Optional[str] = typer.Option(None, "--org", help="党支部�
     title = f"{path} 已登记的党费" + (f"（{known_words(moment)}）" if moment is not None else "")
     table = titled_table(title, ("党员", "月份", "金额", "交纳日期", "备注"), ("月份", "交纳日期"))
     for r in rows:
-        table.add_row(r["member"], r["month"], yuan(r["amount"]), r["paid_on"], "已更正" if r["corrected"] else "")
+        notes = [flag_text((r["late"],))] if r["late"] else []
+        notes += ["已更正"] if r["corrected"] else []
+        table.add_row(r["member"], r["month"], yuan(r["amount"]), r["paid_on"], "，".join(notes))
     console.print(table)
+
+
+def _late_payments(store: Store, path: str, rows: list[dict], moment: datetime | None) -> dict[tuple[str, str], str]:
+    """Return, by (member, month), the listed payments made after their due day: "paid_late", or "arrears_too_late" when too late to count."""
+    late = {(r["member"], r["month"]) for r in rows if r["paid_on"] > month_end(date.fromisoformat(r["month"] + "-01")).isoformat()}
+    if not late:
+        return {}
+    months = sorted(month for _, month in late)
+    window = tracking.Window(date.fromisoformat(months[0] + "-01"), month_end(date.fromisoformat(months[-1] + "-01")),
+                             store.today(), known_at=moment)
+    found: dict[tuple[str, str], str] = {}
+    for f in tracking.org_status(store, _rules(), path, window):
+        if f.member is not None and (f.member, f.period) in late:
+            flag = next((flag for flag in ("arrears_too_late", "paid_late") if flag in f.flags), None)
+            if flag is not None:
+                found[(f.member, f.period)] = flag
+    return found
 
 
 @dues_app.command("correct")
