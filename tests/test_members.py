@@ -779,6 +779,21 @@ def test_dues_list_takes_known_at_and_shows_payments_as_they_stood(runner, town:
     assert empty.stdout.strip() == "没有登记的党费（按 2026-11-01 23:59 时已录入的数据）。"
 
 
+def test_the_watch_says_how_a_mobile_members_report_counts_when_it_lists_one(runner, town: Store):
+    """A mobile member's 最近参加 was the day of their half-year report and 未参加 0个月 with no meeting attended: unexplained (try-out)."""
+    from compliance.cli import app
+
+    words = "流动党员：向党支部的半年汇报计为该半年各月都参加了组织生活"
+    mobile = next(m for m in town.members() if m.mobile)
+    path = town.org_path(mobile.org_id)
+    everyone = runner.invoke(app, ["--db", town.url, "members", "watch", "--under", path, "--all"], terminal_width=200)
+    assert everyone.exit_code == 0 and "（流动）" in everyone.stdout and words in everyone.stdout
+    settled = next(m for m in town.members() if not m.mobile and not any(o.mobile for o in town.members() if o.org_id == m.org_id))
+    alone = runner.invoke(app, ["--db", town.url, "members", "watch", "--under", town.org_path(settled.org_id), "--all"],
+                          terminal_width=200)
+    assert alone.exit_code == 0 and "党员六个月提示" in alone.stdout and words not in alone.stdout
+
+
 def test_dues_list_marks_payments_made_late_and_those_too_late_to_count(runner, town: Store):
     """`dues list` showed a payment too late to count like any other, while status said the month was 无效 (try-out)."""
     from compliance.cli import app
