@@ -11,6 +11,7 @@ import pytest
 from compliance.cli import app
 from obligations.catalog import CatalogError
 from obligations.rules import load_rules
+from tests.conftest import write_csv
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -155,6 +156,32 @@ def test_cli_catalog_show_without_a_name_shows_the_databases_catalog(runner, tmp
     assert "secretary_lecture" in {r["slug"] for r in json.loads(result.stdout)}      # wujin-2016's own obligation
     named = runner.invoke(app, db + ["catalog", "show", "tuhe-2021", "--format", "json"])
     assert "secretary_lecture" not in {r["slug"] for r in json.loads(named.stdout)}
+
+
+def test_cli_catalog_show_without_a_name_shows_the_organizations_catalog(runner, tmp_path: Path):
+    """Without a name it showed the database's default, though the secretary's township follows a local catalog (try-out)."""
+    import json
+
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    orgs = "名称,代码,上级,类型,执行规定\n武进镇党委,WJ,,乡镇党委,wujin-2016\n东村党支部,DC,武进镇党委,党支部,\n图河镇党委,TH,,乡镇党委,"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "东书记", "--role", "支部书记", "--org", "DC"]).exit_code == 0
+
+    def shown(user: str, *options: str) -> set[str]:
+        done = runner.invoke(app, db + ["--user", user, "catalog", "show", *options, "--format", "json"])
+        assert done.exit_code == 0, done.output
+        return {r["slug"] for r in json.loads(done.stdout)}
+
+    assert "secretary_lecture" in shown("东书记")                       # her branch's, inherited from its township
+    assert "secretary_lecture" not in shown("县管理员")                   # the database's default
+    assert "secretary_lecture" in shown("县管理员", "--org", "东村党支部")
+    assert "secretary_lecture" not in shown("东书记", "tuhe-2021")
+    both = runner.invoke(app, db + ["--user", "县管理员", "catalog", "show", "tuhe-2021", "--org", "DC"])
+    assert both.exit_code == 2 and "规则集名称与 --org 只能给出其一" in both.stderr
+    other = runner.invoke(app, db + ["--user", "东书记", "catalog", "show", "--org", "图河镇党委"])
+    assert other.exit_code != 0
 
 
 def test_cli_catalog_show_unknown_name_lists_the_known(runner):

@@ -527,13 +527,27 @@ def catalog_list(fmt: Format = FORMAT_OPTION) -> None:
 
 @catalog_app.command("show")
 @fails_cleanly
-def catalog_show(name: Optional[str] = typer.Argument(None, metavar="[规则集]", help="规则集名称，如 tuhe-2021（默认为数据库的默认规则集）。"),
+def catalog_show(name: Optional[str] = typer.Argument(None, metavar="[规则集]",
+                                                    help="规则集名称，如 tuhe-2021（默认为 --org 所用的规则集）。"),
+                 org: Optional[str] = typer.Option(None, "--org", help="看此党组织所用的规则集（支部书记用户默认本支部，"
+                                                                       "其他用户默认数据库的默认规则集）。"),
                  fmt: Format = FORMAT_OPTION) -> None:
     """查看一个规则集的全部事项、周期、证据要求和出处。"""
+    if name is not None and org is not None:
+        raise InputError("规则集名称与 --org 只能给出其一")
     if name is None:
         # A secretary sent here by an error does not know the catalog's name: it said 缺少必需的参数：规则集 (try-out).
-        store, _ = session()
-        name = tracking.default_catalog(store)
+        # Her branch's own catalog, not the database's default: a township can follow a local one.
+        store, actor = session()
+        default = tracking.default_catalog(store)
+        ref = org or (actor.scope if actor.role == "branch" and actor.scope else None)
+        if ref is None:
+            name = default
+        else:
+            index = store.index_around(ref)
+            found = index.resolve(ref)
+            require_read(store, actor, found.path)
+            name = index.catalog_of(found, default)
     catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
 
 
