@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from typing import Callable, Collection, Iterable, Iterator, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
-from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, Finding, owed_on_roster
+from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, DUES, Finding, owed_on_roster
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, quorum_words
@@ -81,7 +81,7 @@ class SupervisionResult:
     reopened: int = 0       # items a run had closed (自动销号), opened again by this one: not among `opened`
     # The gaps (`_gap_of`) of the scope whose items were closed by hand (回头看): still gaps on the calendar, but rectified.
     closed_by_hand: frozenset[tuple] = frozenset()
-    # The run's gaps made good since its day by arrears (党费补交): their items are opened and closed (自动销号) at once.
+    # Of `closed`, the items of the run's gaps made good since its day by dues paid late (补交): opened, if new, and closed at once.
     settled: int = 0
 
     @property
@@ -688,11 +688,14 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # are opened, on the day the run finds it (October's run made in December opened 15 items for dues paid late in
     # November, overdue the day they were made; try-out).
     settled = _settled(store, rules, index, scope, snapshot, day, jobs)
-    settled_keys = {ledger.key(gap) for gap, _ in settled}
+    # The key of the gap's item, and the key a new item takes (`ledger_item`): they differ for an item keyed by hand.
+    settled_keys: set[str] = set()
     for gap, exempt in settled:
-        made_good.setdefault(ledger.key(gap), store.today())
-        if exempt:
-            not_owed.add(ledger.key(gap))
+        for key in {ledger.key(gap), gap_key(*gap)}:
+            settled_keys.add(key)
+            made_good.setdefault(key, store.today())
+            if exempt:
+                not_owed.add(key)
     settled_open = any(gap in ledger.gaps for gap, _ in settled)
     # A member has one run of each kind going at a time: while an item is open for it, under
     # whatever first month, the run is that item's.
@@ -727,42 +730,43 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
-                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)), len(settled))
+                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)), stored.settled)
 
 
 def _settled(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, snapshot: Snapshot, day: date,
              jobs: int = 1) -> list[tuple[tuple, bool]]:
-    """Return the gaps (`_gap_of`) of `snapshot`, a run as of `day`, that arrears paid after `day` have made good by today, each
+    """Return the gaps (`_gap_of`) of `snapshot`, a run as of `day`, that dues paid after `day` have made good by today, each
     with whether it is owed no more rather than met.
 
-    Only an obligation with an arrears limit (党费: a month can be paid up to 6 months late) is
-    made good after its period has ended. Only the organizations with such a payment, or a record
-    of such an obligation, held after `day` are evaluated again, as of today, for those obligations.
+    Only an obligation judged on dues payments is made good after its period has ended: a month
+    can be paid late (补交, within 6 months under the national rule). Only the organizations with
+    a payment made after `day` for a month of the run's are evaluated again, as of today, for
+    those obligations. A member's run of months unpaid (dues_watch) that such payments have ended
+    is not among them: the next run as of a later day closes its item.
     """
     today = store.today()
     if day >= today:
         return []
     slugs: set[str] = set()
-    kinds: set[str] = set()
     for catalog in rules.catalogs.values():
         for ob in catalog.every_obligation():
             version: Obligation | None = ob
             while version is not None:
-                if version.arrears_months:
+                if (version.counts or version.slug) == DUES and version.per == "member":
                     slugs.add(version.slug)
-                    kinds.add(version.counts or version.slug)
                 version = version.previous
     if not slugs:
         return []
-    wanted = {_gap_of(f) for org_id in sorted(store.settled_since(scope.path, day, kinds)) if org_id in index.by_id
+    wanted = {_gap_of(f) for org_id in sorted(store.settled_since(scope.path, day, year_start(day))) if org_id in index.by_id
               for f in snapshot.gaps_of(org_id) if f.obligation in slugs and "/" not in f.period}
     if not wanted:
         return []
     orgs = [index.by_id[org_id] for org_id in sorted({gap[0] for gap in wanted})]
     window = Window(min(parse_period_key(gap[2])[0] for gap in wanted), day, today)
     found: list[tuple[tuple, bool]] = []
+    # DUES among them: the payments are read only for it (`tracking`), whatever the obligation judged on them is called.
     for made_good in summarize_orgs(store, rules, index, scope, orgs, window, partial(_made_good_of, wanted),
-                                    keep=("met", "exempt"), jobs=jobs, bare_met=True, only=slugs):
+                                    keep=("met", "exempt"), jobs=jobs, bare_met=True, only=slugs | {DUES}):
         found.extend(made_good)
     return found
 

@@ -248,7 +248,7 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
                   f"新建整改事项 {d['opened']} 项，" + (f"重新打开 {d['reopened']} 项，" if d["reopened"] else "")
                   + f"自动销号 {d['closed']} 项。")
     if d["settled"]:
-        console.print(f"其中判断日期之后已补交党费的问题 {d['settled']} 项，其整改事项已随即销号。")
+        console.print(f"自动销号的整改事项中，{d['settled']} 项的问题是判断日期之后补交党费整改的（今天销号）。")
     if d["comparison"]:
         c = d["comparison"]
         if c["cross_year"]:

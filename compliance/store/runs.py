@@ -102,6 +102,7 @@ class SavedRun:
     closed: int = 0
     published: bool = False      # this call published a draft that already held the same snapshot
     reopened: int = 0            # items a run had closed, opened again by this one (not among `opened`)
+    settled: int = 0             # of `closed`, the items of gaps made good since the run's day (`save_run`'s `settled`)
 
 
 CHUNK = IN_LIMIT     # values named in one IN (...)
@@ -274,25 +275,19 @@ class SupervisionQueries:
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 
-    def settled_since(self, scope_path: str, day: date, kinds: Collection[str]) -> set[int]:
-        """Return the ids of the organizations at or below `scope_path` with a dues payment made after `day`, or a record of one
-        of `kinds` held after it, for a period up to `day`'s month: arrears (补交) that may have made good a gap of `day`.
+    def settled_since(self, scope_path: str, day: date, since: date) -> set[int]:
+        """Return the ids of the organizations at or below `scope_path` with a dues payment made after `day` for a month from
+        `since`'s to `day`'s: arrears (补交) that may have made good a gap of a run as of `day`.
 
-        Only payments and records held by now: what the run can see as made good today.
+        Only payments: a record held after `day` counts for a period after it, which is no gap of
+        the run's, and one held before it counts for the run itself, however late it was entered.
         """
-        m, d, rc = tables.MEMBER.c, tables.DUES_PAYMENT.c, tables.RECORD.c
-        through = f"{day:%Y-%m}"
+        m, d = tables.MEMBER.c, tables.DUES_PAYMENT.c
         paid = (select(m.org_id).select_from(tables.DUES_PAYMENT.join(tables.MEMBER, m.id == d.member_id)
                                             .join(ORG, ORG.c.id == m.org_id))
-                .where(d.paid_on > day, d.month <= through, in_scope(scope_path)).distinct())
-        held = (select(rc.org_id).select_from(tables.RECORD.join(ORG, ORG.c.id == rc.org_id))
-                .where(rc.held_on > day, rc.kind.in_(sorted(kinds)), rc.superseded_at.is_(None), rc.voided_at.is_(None),
-                       in_scope(scope_path)).distinct())
+                .where(d.paid_on > day, d.month >= f"{since:%Y-%m}", d.month <= f"{day:%Y-%m}", in_scope(scope_path)).distinct())
         with self.engine.connect() as conn:
-            found = {org_id for (org_id,) in conn.execute(paid)}
-            if kinds:
-                found.update(org_id for (org_id,) in conn.execute(held))
-        return found
+            return {org_id for (org_id,) in conn.execute(paid)}
 
     def reopenable(self, scope_path: str, year: int, watch: Collection[str]) -> list[OpenGap]:
         """Return the items at or below `scope_path` a run closed (made good or owed no more) of periods before `year`, but for the
@@ -399,7 +394,7 @@ class SupervisionQueries:
                                        as_of, auto_closed, said_invalid)
             # A reopened item is this run's too (opened_run_id), but not a new one.
             opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
-            closed = 0
+            closed = closed_settled = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
                 open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
                     RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
@@ -408,6 +403,7 @@ class SupervisionQueries:
                         closed_on=gaps_made_good[key], close_note=NOT_OWED_NOTE if key in not_owed else MADE_GOOD_NOTE,
                         closed_run_id=run_id))
                 closed += len(open_items)
+                closed_settled += sum(1 for _, key in open_items if key in settled)
             if publish:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
@@ -415,7 +411,7 @@ class SupervisionQueries:
                        {"month": month, "revision": row.revision, "as_of": as_of, "findings": saved,
                         "opened": opened, "closed": closed, "published": publish}
                        | ({"reopened": reopened} if reopened else {}))
-        return SavedRun(row, written=True, opened=opened, closed=closed, reopened=len(reopened))
+        return SavedRun(row, written=True, opened=opened, closed=closed, reopened=len(reopened), settled=closed_settled)
 
     def publish_run(self, run_id: int) -> RunRow:
         """Mark a run published (frozen); publishing twice keeps the first time."""
