@@ -178,7 +178,7 @@ class Rectification(SQLModel, table=True):
     measure: str = Field(max_length=500)
     deadline: date
     responsible: str = Field(max_length=100)
-    opened_run_id: int = Field(foreign_key="supervisionrun.id")
+    opened_run_id: int | None = Field(default=None, foreign_key="supervisionrun.id")    # None: entered by hand
     opened_on: date
     closed_on: date | None = None
     close_note: str | None = None

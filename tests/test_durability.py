@@ -148,6 +148,40 @@ def empty_store(request: pytest.FixtureRequest):
     store.engine.dispose()
 
 
+def test_a_ledger_from_before_items_entered_by_hand_upgrades_whole_and_takes_them(empty_store: Store):
+    """0012 lets a ledger item have no run (`rectify add`): the items of 0011 stay as they were, their gap keys unique."""
+    from alembic import command
+    from datetime import datetime
+
+    from sqlalchemy.exc import IntegrityError
+
+    from compliance.store import TZ
+
+    store = empty_store
+    cfg = store._alembic()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0011")
+    stamp = datetime(2026, 11, 28, 9, 0, tzinfo=TZ)
+    item = dict(gap_key="k" * 40, org_id=1, obligation="theme_day", period="2026-10", matter="主题党日 10月 未完成", measure="补开",
+                deadline=date(2026, 12, 31), responsible="陶英", opened_run_id=1, opened_on=date(2026, 11, 28), created_at=stamp)
+    with store.engine.begin() as conn:
+        conn.execute(insert(model.Org.__table__).values(id=1, name="支部", path="支部", type="党支部", secretary_vacant=False, created_at=stamp))
+        conn.execute(insert(model.SupervisionRun.__table__).values(id=1, scope_org_id=1, month="2026-11", revision=1, as_of=date(2026, 11, 28),
+                                                                   fingerprint="f", created_at=stamp, updated_at=stamp))
+        conn.execute(insert(model.Rectification.__table__).values(**item))
+    with store.engine.connect() as conn:
+        before = [tuple(r) for r in conn.execute(text("SELECT * FROM rectification ORDER BY id"))]
+    store.upgrade()
+    assert store.revision() == HEAD_REVISION
+    with store.engine.connect() as conn:
+        assert [tuple(r) for r in conn.execute(text("SELECT * FROM rectification ORDER BY id"))] == before
+    row = store.add_rectification(1, "记录缺签字", "补签", date(2027, 1, 31), "陶英", date(2026, 12, 5))
+    assert row.opened_run_id is None and row.obligation == "inspection" and row.period == "2026-12"
+    with pytest.raises(IntegrityError), store.engine.begin() as conn:
+        conn.execute(insert(model.Rectification.__table__).values(**item))        # the gap key is still unique
+
+
 def test_the_oldest_schema_with_data_upgrades_without_losing_a_row(empty_store: Store):
     from alembic import command
 

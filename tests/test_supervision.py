@@ -269,6 +269,59 @@ def test_an_item_closed_by_hand_by_mistake_is_reopened_and_the_closing_kept_in_t
     assert missing.exit_code != 0 and "没有编号为 99999 的整改事项" in missing.stderr
 
 
+def test_a_matter_found_on_a_visit_is_entered_by_hand_kept_by_runs_and_closed_by_hand(runner, busy_town: Store, rules):
+    """The ledger held only the tracker's gaps: what the team found on its visit (records kept badly) had no place in it."""
+    from compliance.cli import app
+
+    db = ["--db", busy_town.url]
+    branch = busy_town.index_around(BRANCH).resolve(BRANCH)
+    added = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "10月党小组会记录缺签字",
+                                     "--measure", "补签并规范记录"])
+    assert added.exit_code == 0, added.output
+    [item] = [r for r in busy_town.rectifications() if r.obligation == "inspection"]
+    assert f"已登记整改事项 {item.id}：{BRANCH} 10月党小组会记录缺签字" in added.stdout
+    # By default due at the end of next month, the branch's secretary responsible, as a run's items are.
+    assert (item.deadline, item.responsible, item.opened_on, item.opened_run_id) == (date(2027, 1, 31), "陶英", date(2026, 12, 5), None)
+    [entry] = [e for e in busy_town.audit_log() if e.action == "rectify_add"]
+    assert entry.entity_id == str(item.id) and json.loads(entry.detail)["matter"] == "10月党小组会记录缺签字"
+    # Runs neither match it to a gap nor close it as owed no more; their ledger (and bulletin) lists it, open.
+    for day in (date(2026, 12, 5), date(2026, 12, 5)):
+        run = supervise(busy_town, rules, TOWN, "2026-12", day)
+        assert [r.closed_on for r in run.ledger if r.id == item.id] == [None]
+        assert sum(c.open for c in run.ledger_counts if c.org_id == branch.id) == \
+            sum(1 for r in run.ledger if r.org_id == branch.id and r.closed_on is None)
+    assert busy_town.rectification(item.id).closed_on is None
+    # A run of a month before it was entered does not list it.
+    assert item.id not in {r.id for r in supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30)).ledger}
+    closed = runner.invoke(app, db + ["rectify", "close", str(item.id), "--note", "回头看：已补签"])
+    assert closed.exit_code == 0 and busy_town.rectification(item.id).close_note == "回头看：已补签"
+    # What is wrong with the options is refused before anything is written.
+    for args, words in ((["--matter", " ", "--measure", "x"], "--matter：不能为空"),
+                        (["--matter", "x", "--measure", "y" * 501], "--measure：不能超过500个字（现有 501 个）"),
+                        (["--matter", "x", "--measure", "y", "--deadline", "2026-12-04"], "--deadline：值「2026-12-04」早于今天（2026-12-05）")):
+        refused = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, *args])
+        assert refused.exit_code == 2 and words in refused.stderr, refused.output
+    given = runner.invoke(app, db + ["rectify", "add", "--org", "朱庄村党总支", "--matter", "党总支公示栏未更新", "--measure", "更新公示栏",
+                                     "--deadline", "2026-12-20", "--responsible", "王主任"])
+    assert given.exit_code == 0 and "整改时限 2026-12-20，责任人 王主任" in given.stdout
+    assert len([r for r in busy_town.rectifications() if r.obligation == "inspection"]) == 2
+
+
+def test_only_township_and_county_users_enter_ledger_items(runner, busy_town: Store):
+    from compliance.cli import app
+
+    db = ["--db", busy_town.url]
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", TOWN]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", BRANCH]).exit_code == 0
+    args = ["rectify", "add", "--org", BRANCH, "--matter", "记录缺签字", "--measure", "补签"]
+    refused = runner.invoke(app, db + ["--user", "陶英", *args])
+    assert refused.exit_code != 0 and "陶英" in refused.stderr
+    assert not [r for r in busy_town.rectifications() if r.obligation == "inspection"]
+    assert runner.invoke(app, db + ["--user", "镇党建办", *args]).exit_code == 0
+    assert [e.actor for e in busy_town.audit_log() if e.action == "rectify_add"] == ["镇党建办"]
+
+
 def test_the_run_compares_with_last_month(busy_town: Store, rules):
     october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))

@@ -42,7 +42,7 @@ OPTION_VALUES = {
     "--catalog": "规则集", "--sheet": "评分表", "--item": "条目", "--veto": "情形", "--kind": "类型",
     **dict.fromkeys(("--member", "--counterpart", "--lecturer", "--recorder"), "姓名"),
     "--attendees": "名单", "--excused": "名单", "--group": "党小组", "--photos": "图片",
-    **dict.fromkeys(("--topic", "--note", "--reason", "--name"), "文字"),
+    **dict.fromkeys(("--topic", "--note", "--reason", "--name", "--matter", "--measure"), "文字"), "--responsible": "姓名",
     "--expected": "人数", "--present": "人数", "--hours": "学时", "--amount": "金额", "--points": "分数",
     "--secretary-signed": "是|否", "--recorder-signed": "是|否", "--out": "路径", "--poll": "秒",
     **dict.fromkeys(("--jobs", "--day", "--months", "--watch-months", "--dues-advance-months"), "整数"),

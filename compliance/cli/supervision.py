@@ -345,6 +345,39 @@ def rectify_close(
     console.print(f"已销号：整改事项 {item_id}（{row.matter}），{day.isoformat()}")
 
 
+@rectify_app.command("add")
+@fails_cleanly
+def rectify_add(
+    org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
+    matter: str = typer.Option(..., "--matter", help="整改事项：检查发现的问题，如 会议记录不完整、公示栏未更新。"),
+    measure: str = typer.Option(..., "--measure", help="整改措施。"),
+    deadline_text: Optional[str] = typer.Option(None, "--deadline", help="整改时限（默认下月月底）。"),
+    responsible: Optional[str] = typer.Option(None, "--responsible", help="责任人（默认该党组织书记）。"),
+) -> None:
+    """登记督查中现场发现的问题为整改事项（不是日历上的缺项）：列入整改台账和通报，回头看核实后用 rectify close 销号。"""
+    from obligations.cadence import next_month_end
+
+    texts = {"--matter": matter.strip(), "--measure": measure.strip(), "--responsible": (responsible or "").strip()}
+    for option, text in texts.items():
+        if option != "--responsible" and not text:
+            raise InputError(f"{option}：不能为空")
+        if len(text) > (100 if option == "--responsible" else 500):
+            raise InputError(f"{option}：不能超过{100 if option == '--responsible' else 500}个字（现有 {len(text)} 个）")
+    store, actor = session()
+    index = store.index_around(org)
+    found = index.resolve(org)
+    require_write(store, actor, "rectify_add", [found.path], SUPERVISORS)
+    today = store.today()
+    deadline = _date_option(deadline_text, "--deadline") or next_month_end(today.replace(day=1))
+    if deadline < today:
+        raise InputError(f"--deadline：值「{deadline_text}」早于今天（{today.isoformat()}）")
+    # As a run's item names it (`supervision.ledger_item`): the secretary, or who stands in for a vacant post.
+    who = texts["--responsible"] or ("（书记空缺，由上级党组织指定）" if found.secretary_vacant else (found.secretary or "党组织书记"))
+    row = store.add_rectification(found.id, texts["--matter"], texts["--measure"], deadline, who, today)
+    console.print(f"已登记整改事项 {row.id}：{found.path} {row.matter}；整改措施：{row.measure}；"
+                  f"整改时限 {row.deadline.isoformat()}，责任人 {row.responsible}", soft_wrap=True, markup=False)
+
+
 @rectify_app.command("reopen")
 @fails_cleanly
 def rectify_reopen(

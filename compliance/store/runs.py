@@ -6,6 +6,7 @@ Mixed into `Store`; still the only place (with `compliance/store/__init__.py`) t
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
@@ -69,7 +70,7 @@ class RectificationRow(NamedTuple):
     measure: str
     deadline: date
     responsible: str
-    opened_run_id: int
+    opened_run_id: int | None     # None: entered by hand (`Store.add_rectification`)
     opened_on: date
     closed_on: date | None
     close_note: str | None
@@ -499,6 +500,9 @@ class SupervisionQueries:
             query = query.where(_opened_for(as_of))
         if open_only:
             query = query.where(r.closed_on.is_(None) if as_of is None else or_(r.closed_on.is_(None), ~closed))
+        if row_type is OpenGap:
+            # An item entered by hand has no gap on the calendar: no run matches it, closes it as owed no more, or chases it.
+            query = query.where(r.opened_run_id.is_not(None))
         wanted = None if org_ids is None else set(org_ids)
         if wanted is not None and len(wanted) <= CHUNK:
             query = query.where(RECTIFICATION.c.org_id.in_(sorted(wanted)))
@@ -542,6 +546,25 @@ class SupervisionQueries:
                 self.audit(conn, "rectify_close", "rectification", item_id, row.org_id, {"closed_on": closed_on}, note)
             return RectificationRow(*row) if row else None
 
+    def add_rectification(self, org_id: int, matter: str, measure: str, deadline: date, responsible: str,
+                          opened_on: date) -> RectificationRow:
+        """Open a ledger item by hand (`rectify add`): a matter inspectors found on their visit, not a gap on the calendar.
+
+        Its obligation is `BY_HAND`, its period the month it is opened in, and it has no run: no
+        supervision run matches it to a gap or closes it (`open_gaps` leaves it out); it is
+        closed by hand (`close_rectification`) after the follow-up visit, as a run's item can be.
+        """
+        stamp = self.clock()
+        with self.writing() as conn:
+            item_id = conn.execute(insert(RECTIFICATION).values(
+                gap_key=f"{BY_HAND}:{uuid.uuid4().hex}", org_id=org_id, obligation=BY_HAND, period=f"{opened_on:%Y-%m}",
+                matter=matter, measure=measure, deadline=deadline, responsible=responsible, opened_run_id=None,
+                opened_on=opened_on, created_at=stamp)).inserted_primary_key[0]
+            self.audit(conn, "rectify_add", "rectification", item_id, org_id,
+                       {"matter": matter, "measure": measure, "deadline": deadline, "responsible": responsible,
+                        "opened_on": opened_on})
+            return RectificationRow(*conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).one())
+
     def reopen_rectification(self, item_id: int, reason: str, deadline: date | None = None) -> RectificationRow | None:
         """Open again an item closed by hand (销号 by mistake, or a follow-up visit found it not done); None when there is no such item.
 
@@ -570,6 +593,8 @@ class SupervisionQueries:
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
 AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE)
+# The obligation of a ledger item entered by hand (`add_rectification`): what inspectors found, not a calendar gap.
+BY_HAND = "inspection"
 
 
 def _auto_closed(conn: Any, scope_path: str) -> dict[str, tuple[int, date, str]]:
