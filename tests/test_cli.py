@@ -705,7 +705,8 @@ def test_an_organization_whose_term_cannot_be_followed_is_pointed_out(runner, tm
     assert "无法跟踪换届" not in status.stderr and any(r["obligation"] == "committee_election" for r in json.loads(status.stdout))
     # The term running reads as one: its election 未开始 read as the term not begun (try-out).
     table = "".join(runner.invoke(app, db + ["status", "--org", "ZZ1"], env={"COLUMNS": "200"}).stdout.split())
-    assert "2024-03-01至2029-02-28（任期内，届满时换届）" in table, table      # a village branch: five years
+    assert "任期内│2024-03-01至2029-02-28（届满时换届）" in table, table      # a village branch: five years
+    assert "未开始│2024-03-01" not in table       # the status cell said 未开始 beside it (try-out)
 
 
 def test_a_meeting_logged_again_under_another_topic_is_pointed_out(runner, db):

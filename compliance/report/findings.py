@@ -196,8 +196,8 @@ def _when(f: Finding, year: int | None) -> str:
     if f.status == "due":
         notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
     elif f.status == "upcoming" and "/" in f.period:
-        # A committee's term running: its election is 未开始 until its window, which read as the term not begun.
-        notes.insert(0, "任期内，届满时换届")
+        # A committee's term running (任期内, the status cell says): its election is due at the term's end.
+        notes.insert(0, "届满时换届")
     label = finding_period(f.obligation, f.period, year)
     return f"{label}（{'，'.join(notes)}）" if notes else label
 
@@ -229,8 +229,10 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     table.add_column("周期（问题）", overflow="fold")
     previous_org = None
     for (org, name, who, status), items in ordered:
+        # A committee's term running is not 未开始: its election is, until the term's end (try-out).
+        label = "任期内" if status == "upcoming" and all("/" in f.period for f in items) else STATUS_LABELS[status]
         cells = [name] + ([who] if has_object else []) + [
-            f"[{STATUS_STYLES[status]}]{STATUS_LABELS[status]}[/]", " ".join(_when(f, year) for f in items)]
+            f"[{STATUS_STYLES[status]}]{label}[/]", " ".join(_when(f, year) for f in items)]
         if show_org:
             cells.insert(0, tables.shown_path(org, root) if org != previous_org else "")
             if org != previous_org and previous_org is not None:
