@@ -909,6 +909,15 @@ def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: 
     finally:
         default_rules.cache_clear()
     assert known.exit_code == 0 and "节假日安排" not in known.stderr
+    # A branch secretary is told who adds it, not which file to write (try-out).
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
+    hers = runner.invoke(app, db + ["--user", "陶英", "status", "--year", "2098", "--format", "json"])
+    assert hers.exit_code == 0 and "提示：没有2098年的节假日安排" in hers.stderr and "由县委组织部（本系统的管理员）补充" in hers.stderr
+    assert "workdays/" not in hers.stderr
+    county = runner.invoke(app, db + ["--user", "县管理员", "status", "--org", "ZZ1", "--year", "2098", "--format", "json"])
+    assert "workdays/2098.toml" in county.stderr
+    default_rules.cache_clear()         # read with this test's COMPLIANCE_DATA: not for the tests after it
 
 
 def test_a_catalog_not_found_says_where_the_rules_were_read_from(runner, tmp_path: Path, monkeypatch):

@@ -398,16 +398,22 @@ def _known_at(value: str | None) -> datetime | None:
     return moment
 
 
-def workdays_notice(first: date, last: date) -> None:
-    """Point out, on stderr, the years from `first` to `last` whose holiday notice the rules lack: their 固定学习日 are not moved off holidays."""
+def workdays_notice(first: date, last: date, actor: Any = None) -> None:
+    """Point out, on stderr, the years from `first` to `last` whose holiday notice the rules lack: their 固定学习日 are not moved off holidays.
+
+    A branch secretary (`actor`) is told who adds it: the file to write is the county's business (try-out).
+    """
     from obligations.paths import data_dir
 
     missing = _rules().calendar.missing_years(first, last)
     if missing:
         years = "、".join(f"{y}年" for y in missing)
         which = "这一年" if len(missing) == 1 else "这些年份"
-        typer.echo(f"提示：没有{years}的节假日安排（国务院办公厅通知），{which}只按周末判断工作日，节假日上的固定学习日不会顺延；"
-                   f"通知发布后请按其写成规则目录下的 workdays/{missing[0]}.toml（现用的规则目录：{data_dir()}，"
+        said = f"提示：没有{years}的节假日安排（国务院办公厅通知），{which}只按周末判断工作日，节假日上的固定学习日不会顺延；"
+        if actor is not None and actor.role == "branch":
+            typer.echo(said + "通知发布后由县委组织部（本系统的管理员）补充，补充后自动按节假日顺延", err=True)
+            return
+        typer.echo(said + f"通知发布后请按其写成规则目录下的 workdays/{missing[0]}.toml（现用的规则目录：{data_dir()}，"
                    "可用 COMPLIANCE_DATA 指定自己的副本；写法见 README 的 Working days 一节）", err=True)
 
 

@@ -302,7 +302,7 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
     events = data.count(b"BEGIN:VEVENT") - data.count(b"STATUS:CANCELLED")
     console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}）")
-    workdays_notice(today, until)
+    workdays_notice(today, until, actor)
     if not events:
         index = store.index_around(org)
         below = [o.path for o in index.subtree(index.resolve(org)) if o.type == "党支部" and o.path != path]

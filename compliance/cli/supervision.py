@@ -85,7 +85,7 @@ def supervise(
         if workbook and workbook[0] is not None:
             workbook[0].close()
     notice = early_notice(result.run.as_of)
-    workdays_notice(tracking.year_start(result.run.as_of), result.run.as_of)
+    workdays_notice(tracking.year_start(result.run.as_of), result.run.as_of, actor)
     if fmt is Format.json:
         sys.stdout.write(json.dumps({**assessments.run_dict(result, files), "warnings": [notice] if notice else []},
                                     ensure_ascii=False, indent=2) + "\n")
