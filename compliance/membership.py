@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from array import array
+from itertools import chain
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from operator import attrgetter, itemgetter
@@ -563,6 +564,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     rows: list[tuple[Any, ...]] = []
     last_name: str | None = None
     undated: list[tuple[int, int, str]] = []     # (row, member id, month) of months ended without a date paid
+    unpaid_rows: list[tuple[int, int, str]] = []  # (row, member id, month) of rows refused for their amount
     numbers = array("I")        # each row's number in the file, and whether it gave the date paid
     dated = bytearray()
     share = sharing()
@@ -608,15 +610,22 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             last_name = name
             numbers.append(number)
             dated.append(values.get("paid_on") is not None)
-    if rows:
+        elif month:
+            # A row refused for its amount is checked against the join date too, so that one round of corrections does.
+            unpaid_rows.append((number, member_id, month))
+    if rows or unpaid_rows:
         # Dues are owed from the month of joining (入党): an earlier month was taken and counted for nothing,
         # told as a late payment (try-out), as a month after leaving is refused above.
         # Read for those who joined in or after the file's first month alone: the others joined before any row's month.
-        joined = store.joined_months({r[0] for r in rows}, date.fromisoformat(min(r[2] for r in rows) + "-01"))
-        for at, r in enumerate(rows):
-            first = joined.get(r[0])
-            if first is not None and r[2] < first[1]:
-                problems.add(numbers[at], "month", r[2], f"「{first[0]}」于 {first[2].isoformat()} 入党，{r[2]} 的党费不需交纳（从入党当月起交纳）")
+        # Without a list of every row: a province's file has millions (`rows` holds them once already).
+        ids = {r[0] for r in rows} | {member_id for _, member_id, _ in unpaid_rows}
+        since = min(chain((r[2] for r in rows), (month for _, _, month in unpaid_rows)))
+        joined = store.joined_months(ids, date.fromisoformat(since + "-01"))
+        early = [(numbers[at], r[0], r[2]) for at, r in enumerate(rows) if r[0] in joined and r[2] < joined[r[0]][1]]
+        early += [row for row in unpaid_rows if row[1] in joined and row[2] < joined[row[1]][1]]
+        for number, member_id, month in sorted(early):
+            first = joined[member_id]
+            problems.add(number, "month", month, f"「{first[0]}」于 {first[2].isoformat()} 入党，{month} 的党费不需交纳（从入党当月起交纳）")
     if undated:
         held = store.paid_months([(member_id, month) for _, member_id, month in undated])
         for number, member_id, month in undated:

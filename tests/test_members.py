@@ -155,6 +155,12 @@ def test_dues_for_a_month_before_joining_or_before_the_party_are_refused_and_not
     assert str(refused_file.value) == ("d.csv 第3行「月份」列：值「2025-05」：「赵超强」于 2025-06-23 入党，2025-05 的党费不需交纳（从入党当月起交纳）"
                                        "（另有 1 处错误，未导入任何数据）")     # and 1990-01 of row 4
     assert membership.dues_list(town, org, "赵超强", None, None) == []
+    # A row without its amount is checked too, so that one round of corrections does (it was told only 金额不能为空).
+    with pytest.raises(InputError) as no_amount:
+        membership.import_dues(town, write_csv(tmp_path / "e.csv", f"姓名,党组织,月份,金额,交纳日期\n赵超强,{org},2025-04,,2025-06-30"))
+    said = [str(no_amount.value), *no_amount.value.details]
+    assert "（另有 1 处错误，未导入任何数据）" in said[0] and len(said) == 2
+    assert any("「金额」列：金额不能为空" in line for line in said) and any("2025-04 的党费不需交纳" in line for line in said)
     # The month of joining is owed, and taken.
     assert membership.import_dues(town, write_csv(tmp_path / "d.csv", body.rsplit("\n", 2)[0])) == 1
 
