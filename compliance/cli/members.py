@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from compliance.store import Store
 
 members_app = typer.Typer(help="党员情况：六个月提示、学时、花名册提示。", no_args_is_help=True)
+# --org of the dues commands, which a branch pays in.
+BRANCH_HELP = "党支部（支部书记用户可省略，即本支部）。"
+
 dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
 mobile_app = typer.Typer(help="流动党员：列表、失联。", no_args_is_help=True)
 app.add_typer(members_app, name="members")
@@ -403,7 +406,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
 
 @dues_app.command("log")
 @fails_cleanly
-def dues_log(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
+def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
              member: str = typer.Option(..., "--member", help="党员姓名。"),
              month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
              amount: str = typer.Option(..., "--amount", help="金额（元）。"),
@@ -441,7 +444,7 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help="党支部（
 
 @dues_app.command("list")
 @fails_cleanly
-def dues_list(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
+def dues_list(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
               member: Optional[str] = typer.Option(None, "--member", help="只看这名党员。"),
               year: Optional[int] = typer.Option(None, "--year", help="只看这一年的月份。"),
               known_at: Optional[str] = typer.Option(None, "--known-at", help="按此时已登记的数据列出（其后的登记、更正和撤销不算）。"),
@@ -494,7 +497,7 @@ def _late_payments(store: Store, path: str, rows: list[dict], moment: datetime |
 
 @dues_app.command("correct")
 @fails_cleanly
-def dues_correct(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
+def dues_correct(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
                  member: str = typer.Option(..., "--member", help="党员姓名。"),
                  month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
                  amount: Optional[str] = typer.Option(None, "--amount", help="改正后的金额（元）。"),
@@ -513,7 +516,7 @@ def dues_correct(org: Optional[str] = typer.Option(None, "--org", help="党支�
 
 @dues_app.command("void")
 @fails_cleanly
-def dues_void(org: Optional[str] = typer.Option(None, "--org", help="党支部（支部书记用户可省略，即本支部）。"),
+def dues_void(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
               member: str = typer.Option(..., "--member", help="党员姓名。"),
               month: str = typer.Option(..., "--month", help="所交月份，如 2026-11。"),
               reason: str = typer.Option(..., "--reason", help="撤销原因，如 登记错人、月份录错。")) -> None:
