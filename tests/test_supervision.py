@@ -859,6 +859,9 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     # An item still open past its deadline was not marked at all (try-out).
     still = {(row[4] < datetime(2026, 12, 1), row[7]) for row in rows if row[6] is None}
     assert still == {(True, "超期未销号"), (False, "未销号")}
+    # Text wraps in its column: a long path or matter was cut off by the cell beside it; a day keeps its own format.
+    second = list(sheet.iter_rows(min_row=2, max_row=2))[0]
+    assert all(second[j].alignment.wrap_text for j in (1, 2, 3, 5)) and second[4].number_format == "yyyy-mm-dd"
 
 
 def test_the_bulletin_sends_evidence_to_the_office_of_its_scope(busy_town: Store, rules):

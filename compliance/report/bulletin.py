@@ -397,7 +397,8 @@ class _Workbook:
         sheet = self.book.add_worksheet(name or title)
         self.tables[sheet.name] = (title, headers, widths)
         for i, width in enumerate(widths):
-            sheet.set_column(i, i, width)
+            # Wrapped in its width: a long path or matter was cut off by the cell beside it (session 52's note).
+            sheet.set_column(i, i, width, self.wrap)
         sheet.freeze_panes(1, 0)
         for j, text in enumerate(headers):
             sheet.write_string(0, j, text, self.bold)
