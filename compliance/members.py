@@ -528,13 +528,18 @@ def roster_indicators(org: str, roster: Iterable[tuple[date | None, date | None,
 
 # 党章 第七条: 预备党员的预备期为一年；预备期满，党的支部应当及时讨论他能否转为正式党员（可延长预备期，不超过一年）.
 PROBATION_YEARS = 1
+# 《中国共产党发展党员工作细则》: the 上级党委 approves a 转正 within three months of the branch's decision, and the roster
+# rightly says 预备 until then (review: a flag on the anniversary itself was a false alarm).
+APPROVAL_MONTHS = 3
 
 
 def probation_over(roster: Iterable[tuple[str, str, date | None]], as_of: date) -> tuple[str, ...]:
-    """Return the names of the 预备 members, of (name, status, joined), whose year of probation has ended by `as_of`.
+    """Return the names of the 预备 members, of (name, status, joined), still 预备 three months after their year of probation.
 
-    The branch should have discussed their becoming full members (转正) or extended their
-    probation; the roster still calls them 预备. A member whose joining date is unknown is not named.
+    The branch should have discussed their becoming full members (转正), and the approval come,
+    or the probation been extended (which the roster does not record); the roster still calls
+    them 预备. A member whose joining date is unknown is not named.
     """
     return tuple(name for name, status, joined in roster
-                 if status == "预备" and joined is not None and joined + relativedelta(years=PROBATION_YEARS) <= as_of)
+                 if status == "预备" and joined is not None
+                 and joined + relativedelta(years=PROBATION_YEARS, months=APPROVAL_MONTHS) <= as_of)

@@ -242,7 +242,7 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
             # Every branch: a 预备 member a year after joining is due the branch's discussion of 转正 (党章 第七条).
             over = probation_over([(m.name, m.status, m.joined) for m in members], as_of)
             if over:
-                flags += (f"预备期已满仍为预备党员{len(over)}人（{'，'.join(over)}）",)
+                flags += (f"预备期满超过3个月仍为预备党员{len(over)}人（{'，'.join(over)}），请核实是否已讨论转正或延长预备期",)
             rows.append(replace(found, flags=flags, probation_over=over))
     rows.sort(key=attrgetter("org"))
     return rows

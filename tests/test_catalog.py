@@ -175,6 +175,8 @@ def test_cli_catalog_show_without_a_name_shows_the_organizations_catalog(runner,
         return {r["slug"] for r in json.loads(done.stdout)}
 
     assert "secretary_lecture" in shown("东书记")                       # her branch's, inherited from its township
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "武进镇办", "--role", "乡镇", "--org", "WJ"]).exit_code == 0
+    assert "secretary_lecture" in shown("武进镇办")                     # a township user's: the township's own (review)
     assert "secretary_lecture" not in shown("县管理员")                   # the database's default
     assert "secretary_lecture" in shown("县管理员", "--org", "东村党支部")
     assert "secretary_lecture" not in shown("东书记", "tuhe-2021")

@@ -307,6 +307,38 @@ def test_a_matter_found_on_a_visit_is_entered_by_hand_kept_by_runs_and_closed_by
     assert len([r for r in busy_town.rectifications() if r.obligation == "inspection"]) == 2
 
 
+def test_items_entered_by_hand_review(runner, busy_town: Store, rules):
+    """Review of rectify add: its text was read as markup (a traceback after the close was saved); its --responsible became the
+    branch's in the bulletin; a frozen bulletin written again listed it; and a visit's finding could only be dated today."""
+    from compliance.cli import app
+
+    db = ["--db", busy_town.url]
+    branch = busy_town.index_around(BRANCH).resolve(BRANCH)
+    published = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5), publish=True)
+    before = {c.org_id: c for c in published.ledger_counts}[branch.id]
+    added = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "记录缺签字[/]", "--measure", "补[b]签",
+                                     "--responsible", "王五"])
+    assert added.exit_code == 0, added.output
+    [item] = [r for r in busy_town.rectifications() if r.obligation == "inspection"]
+    listed = runner.invoke(app, db + ["rectify", "list", "--under", BRANCH], terminal_width=250)
+    assert listed.exit_code == 0 and "[/]" in listed.stdout and "[b]" in listed.stdout, listed.output    # kept as typed
+    # The frozen bulletin, written again, is as it was; the next draft lists the item, and the secretary stays responsible.
+    again = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5))
+    assert not again.written and {c.org_id: c for c in again.ledger_counts}[branch.id] == before
+    assert item.id not in {r.id for r in again.ledger}
+    closed = runner.invoke(app, db + ["rectify", "close", str(item.id), "--note", "已补签"])
+    assert closed.exit_code == 0 and f"已销号：整改事项 {item.id}（记录缺签字[/]）" in closed.stdout, closed.output
+    # Dated the day of the visit: a November finding entered in December is November's, due at the end of December.
+    late = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "公示栏未更新", "--measure", "更新", "--on", "2026-11-27"])
+    assert late.exit_code == 0 and "整改时限 2026-12-31" in late.stdout, late.output
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
+    mine = [r for r in november.ledger if r.obligation == "inspection"]
+    assert [(r.matter, r.opened_on) for r in mine] == [("公示栏未更新", date(2026, 11, 27))]
+    assert {c.org_id: c for c in november.ledger_counts}[branch.id].responsible == "陶英"
+    future = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "x", "--measure", "y", "--on", "2026-12-06"])
+    assert future.exit_code == 2 and "--on：值「2026-12-06」晚于今天（2026-12-05）" in future.stderr
+
+
 def test_only_township_and_county_users_enter_ledger_items(runner, busy_town: Store):
     from compliance.cli import app
 

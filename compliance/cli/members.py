@@ -109,8 +109,8 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
         ("党员", every), ("提请支部审查", lambda r: r.level == "review"), ("关注", lambda r: r.level == "watch")]), "人")
     if any(r.mobile for r in rows):
         # A mobile member's months shown as attended with no meeting in them read as a mistake (try-out).
-        console.print("流动党员：向党支部的半年汇报计为该半年各月都参加了组织生活（在流入地参加组织生活，每半年汇报一次，"
-                      "003 §二(三)2），所以其「最近参加」可能是汇报的日期。", soft_wrap=True, markup=False)
+        console.print("流动党员：向党支部的半年汇报计为该半年各月都参加了组织生活（流动党员在流入地参加组织生活，每半年向党支部"
+                      "汇报一次），所以其「最近参加」可能是汇报的日期。", soft_wrap=True, markup=False)
     console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
 
 

@@ -529,8 +529,8 @@ def catalog_list(fmt: Format = FORMAT_OPTION) -> None:
 @fails_cleanly
 def catalog_show(name: Optional[str] = typer.Argument(None, metavar="[规则集]",
                                                     help="规则集名称，如 tuhe-2021（默认为 --org 所用的规则集）。"),
-                 org: Optional[str] = typer.Option(None, "--org", help="看此党组织所用的规则集（支部书记用户默认本支部，"
-                                                                       "其他用户默认数据库的默认规则集）。"),
+                 org: Optional[str] = typer.Option(None, "--org", help="看此党组织所用的规则集（默认为用户所属党组织的，"
+                                                                       "没有用户时为数据库的默认规则集）。"),
                  fmt: Format = FORMAT_OPTION) -> None:
     """查看一个规则集的全部事项、周期、证据要求和出处。"""
     if name is not None and org is not None:
@@ -540,7 +540,8 @@ def catalog_show(name: Optional[str] = typer.Argument(None, metavar="[规则集]
         # Her branch's own catalog, not the database's default: a township can follow a local one.
         store, actor = session()
         default = tracking.default_catalog(store)
-        ref = org or (actor.scope if actor.role == "branch" and actor.scope else None)
+        # A township's user, too: the township may follow a local catalog the database's default is not.
+        ref = org or actor.scope or None
         if ref is None:
             name = default
         else:

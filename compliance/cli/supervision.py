@@ -342,7 +342,7 @@ def rectify_close(
         raise NotFound(f"没有编号为 {item_id} 的整改事项")
     if row.close_note != note.strip() or row.closed_on != day:
         raise InputError(f"整改事项 {item_id} 已于 {row.closed_on} 销号（{row.close_note}），未重复销号")
-    console.print(f"已销号：整改事项 {item_id}（{row.matter}），{day.isoformat()}")
+    console.print(f"已销号：整改事项 {item_id}（{row.matter}），{day.isoformat()}", markup=False)
 
 
 @rectify_app.command("add")
@@ -351,8 +351,9 @@ def rectify_add(
     org: str = typer.Option(..., "--org", help="党组织：代码、路径或唯一名称。"),
     matter: str = typer.Option(..., "--matter", help="整改事项：检查发现的问题，如 会议记录不完整、公示栏未更新。"),
     measure: str = typer.Option(..., "--measure", help="整改措施。"),
-    deadline_text: Optional[str] = typer.Option(None, "--deadline", help="整改时限（默认下月月底）。"),
+    deadline_text: Optional[str] = typer.Option(None, "--deadline", help="整改时限（默认发现次月的月底）。"),
     responsible: Optional[str] = typer.Option(None, "--responsible", help="责任人（默认该党组织书记）。"),
+    on: Optional[str] = typer.Option(None, "--on", help="发现日期（默认今天），即列入整改台账的日期。"),
 ) -> None:
     """登记督查中现场发现的问题为整改事项（不是日历上的缺项）：列入整改台账和通报，回头看核实后用 rectify close 销号。"""
     from obligations.cadence import next_month_end
@@ -368,14 +369,20 @@ def rectify_add(
     found = index.resolve(org)
     require_write(store, actor, "rectify_add", [found.path], SUPERVISORS)
     today = store.today()
-    deadline = _date_option(deadline_text, "--deadline") or next_month_end(today.replace(day=1))
-    if deadline < today:
-        raise InputError(f"--deadline：值「{deadline_text}」早于今天（{today.isoformat()}）")
+    # Found on a visit and entered some days later: a November visit entered in December belongs to November's ledger.
+    found_on = _date_option(on, "--on") or today
+    if found_on > today:
+        raise InputError(f"--on：值「{on}」晚于今天（{today.isoformat()}）")
+    deadline = _date_option(deadline_text, "--deadline") or next_month_end(found_on.replace(day=1))
+    if deadline < found_on:
+        raise InputError(f"--deadline：值「{deadline_text}」早于发现日期（{found_on.isoformat()}）")
     # As a run's item names it (`supervision.ledger_item`): the secretary, or who stands in for a vacant post.
     who = texts["--responsible"] or ("（书记空缺，由上级党组织指定）" if found.secretary_vacant else (found.secretary or "党组织书记"))
-    row = store.add_rectification(found.id, texts["--matter"], texts["--measure"], deadline, who, today)
+    row = store.add_rectification(found.id, texts["--matter"], texts["--measure"], deadline, who, found_on)
     console.print(f"已登记整改事项 {row.id}：{found.path} {row.matter}；整改措施：{row.measure}；"
                   f"整改时限 {row.deadline.isoformat()}，责任人 {row.responsible}", soft_wrap=True, markup=False)
+    if deadline < today:
+        console.print(f"提示：整改时限 {deadline.isoformat()} 已过，台账将显示为超期未销号", style="yellow", markup=False)
 
 
 @rectify_app.command("reopen")

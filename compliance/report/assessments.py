@@ -233,7 +233,9 @@ def _ledger_table(rows: list[dict[str, Any]], root: str | None) -> Table:
                          whole=("编号", "整改时限", "完成销号时间"))
     for r in rows:
         deadline = f"[bold red]{r['deadline']}\n（已超期）[/]" if r["overdue"] else r["deadline"]
-        table.add_row(str(r["id"]), tables.shown_path(r["org"], root), r["matter"], r["measure"], deadline, r["responsible"],
+        # A matter, measure or name typed by hand (`rectify add`) is text, not markup: 缺签字[/] failed, 缺[b]签字 lost its brackets.
+        table.add_row(str(r["id"]), tables.shown_path(r["org"], root), escape(r["matter"]), escape(r["measure"]), deadline,
+                      escape(r["responsible"]),
                       f"[red]{r['closed_on']}\n（逾期）[/]" if r["closed_late"] else r["closed_on"] or "")
     return table
 

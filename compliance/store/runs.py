@@ -115,15 +115,17 @@ def _counted(items: Iterable[RectificationRow], as_of: date) -> list[OrgLedger]:
     """Return `items` (by id) counted by organization as `ledger_counts` counts them in SQL."""
     counts: dict[int, list[Any]] = {}
     for item in items:
-        count = counts.setdefault(item.org_id, [0, 0, 0, None, ""])
+        count = counts.setdefault(item.org_id, [0, 0, 0, None, "", False])
         if item.closed_on is None:
             count[0] += 1
             count[2] += item.deadline < as_of
             count[3] = item.deadline if count[3] is None else min(count[3], item.deadline)
         else:
             count[1] += 1
-        count[4] = item.responsible         # the newest item's
-    return [OrgLedger(org_id, *count) for org_id, count in sorted(counts.items())]
+        # The newest item's, a run's before one entered by hand with a responsible of its own (`ledger_counts`).
+        if item.opened_run_id is not None or not count[5]:
+            count[4], count[5] = item.responsible, item.opened_run_id is not None
+    return [OrgLedger(org_id, *count[:5]) for org_id, count in sorted(counts.items())]
 
 
 def _closed_for(run: RunRow) -> Any:
@@ -141,9 +143,16 @@ def _closed_for(run: RunRow) -> Any:
 
 def _opened_for(run: RunRow) -> Any:
     """Return the condition that a ledger item was opened as `run`'s bulletin shows the ledger: by its day, or by the run
-    itself (a draft run again with an earlier --as-of keeps the items it opened before)."""
+    itself (a draft run again with an earlier --as-of keeps the items it opened before).
+
+    An item entered by hand (`add_rectification`) dated by then but entered after a run was
+    published is not its: a frozen bulletin written again listed one more item than before (review).
+    """
     r = RECTIFICATION.c
-    return or_(r.opened_on <= run.as_of, r.opened_run_id == run.id)
+    by_then = r.opened_on <= run.as_of
+    if run.published_at is not None:
+        by_then = and_(by_then, or_(r.opened_run_id.is_not(None), r.created_at < run.published_at))
+    return or_(by_then, r.opened_run_id == run.id)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -452,7 +461,10 @@ class SupervisionQueries:
         still_open = or_(r.closed_on.is_(None), ~closed)
         grouped = (select(r.org_id, func.count().label("total"), func.count(case((closed, 1))).label("closed"),
                           func.sum(case((and_(still_open, r.deadline < as_of), 1), else_=0)).label("late"),
-                          func.min(case((still_open, r.deadline))).label("due"), func.max(r.id).label("newest"))
+                          func.min(case((still_open, r.deadline))).label("due"),
+                          # The newest item's responsible: a run's, before an item entered by hand, whose --responsible
+                          # named one matter's, not the organization's (review: it replaced the secretary in the bulletin).
+                          func.coalesce(func.max(case((r.opened_run_id.is_not(None), r.id))), func.max(r.id)).label("newest"))
                    .where(_opened_for(run)).group_by(r.org_id).subquery())
         newest = RECTIFICATION.alias("newest")
         query = (select(grouped.c.org_id, grouped.c.total, grouped.c.closed, grouped.c.late, grouped.c.due,
