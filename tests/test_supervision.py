@@ -298,7 +298,7 @@ def test_a_matter_found_on_a_visit_is_entered_by_hand_kept_by_runs_and_closed_by
     # What is wrong with the options is refused before anything is written.
     for args, words in ((["--matter", " ", "--measure", "x"], "--matter：不能为空"),
                         (["--matter", "x", "--measure", "y" * 501], "--measure：不能超过500个字（现有 501 个）"),
-                        (["--matter", "x", "--measure", "y", "--deadline", "2026-12-04"], "--deadline：值「2026-12-04」早于今天（2026-12-05）")):
+                        (["--matter", "x", "--measure", "y", "--deadline", "2026-12-04"], "--deadline：值「2026-12-04」早于发现日期（2026-12-05）")):
         refused = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, *args])
         assert refused.exit_code == 2 and words in refused.stderr, refused.output
     given = runner.invoke(app, db + ["rectify", "add", "--org", "朱庄村党总支", "--matter", "党总支公示栏未更新", "--measure", "更新公示栏",
@@ -334,6 +334,11 @@ def test_items_entered_by_hand_review(runner, busy_town: Store, rules):
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30))
     mine = [r for r in november.ledger if r.obligation == "inspection"]
     assert [(r.matter, r.opened_on) for r in mine] == [("公示栏未更新", date(2026, 11, 27))]
+    # The notice says what the visits found beside the calendar's gaps; December's draft counts its own month's.
+    from compliance.report.bulletin import make_bulletin
+
+    assert november.by_hand == 1 and "督导组现场检查另发现问题1项，已列入整改台账。" in make_bulletin(november).summary
+    assert supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5)).by_hand == 0      # frozen before it was entered
     assert {c.org_id: c for c in november.ledger_counts}[branch.id].responsible == "陶英"
     future = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "x", "--measure", "y", "--on", "2026-12-06"])
     assert future.exit_code == 2 and "--on：值「2026-12-06」晚于今天（2026-12-05）" in future.stderr

@@ -55,7 +55,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         "run": {"id": result.run.id, "scope": result.scope.path, "month": result.run.month, "revision": result.run.revision,
                 "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
         "written": result.written, "opened": result.opened, "reopened": result.reopened, "closed": result.closed,
-        "settled": result.settled,
+        "settled": result.settled, "by_hand": result.by_hand,
         "branches": len(result.branches), "branches_with_gaps": len(with_gaps & set(result.branches)),
         "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": result.snapshot.gap_count,
         "gaps_by_obligation": by_obligation,

@@ -170,6 +170,9 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
     summary += "。"
+    if result.by_hand:
+        # What the team found on its visits (`rectify add`) is in the ledger; the notice said only the calendar's gaps (review).
+        summary += f"督导组现场检查另发现问题{result.by_hand}项，已列入整改台账。"
     marks = result.record_marks
     mark_rows = [[_short(org, root), str(u), str(i)] for org, (u, i) in sorted(marks.items(), key=lambda kv: (-sum(kv[1]), kv[0]))]
     if marks:

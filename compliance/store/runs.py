@@ -577,6 +577,14 @@ class SupervisionQueries:
                         "opened_on": opened_on})
             return RectificationRow(*conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).one())
 
+    def by_hand_count(self, org_ids: Collection[int], run: RunRow, since: date) -> int:
+        """Return how many items of `org_ids` were entered by hand (`add_rectification`) from `since` on, as `run`'s bulletin lists them."""
+        r = RECTIFICATION.c
+        query = select(r.org_id).where(r.opened_run_id.is_(None), r.opened_on >= since, _opened_for(run))
+        wanted = set(org_ids)
+        with self.engine.connect() as conn:
+            return sum(1 for (org_id,) in conn.execute(query) if org_id in wanted)
+
     def reopen_rectification(self, item_id: int, reason: str, deadline: date | None = None) -> RectificationRow | None:
         """Open again an item closed by hand (销号 by mistake, or a follow-up visit found it not done); None when there is no such item.
 
