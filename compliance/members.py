@@ -501,7 +501,7 @@ class RosterIndicators:
     women: int
     newest_joined: date | None
     flags: tuple[str, ...]
-    probation_over: tuple[str, ...] = ()    # 预备 members a year after joining (`probation_over`)
+    probation_over: tuple[str, ...] = ()    # 预备 members still 预备 past their probation and its approval (`probation_over`)
 
 
 def roster_indicators(org: str, roster: Iterable[tuple[date | None, date | None, str | None]], as_of: date) -> RosterIndicators:

@@ -239,7 +239,7 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
             found = roster_indicators(o.path, [(m.born, m.joined, m.gender) for m in members], as_of)
             # Seed 003 watches villages (行政村): a 两新 or 机关 branch is counted and not flagged.
             flags = found.flags if index.sector_of(o) in VILLAGE_SECTORS else ()
-            # Every branch: a 预备 member a year after joining is due the branch's discussion of 转正 (党章 第七条).
+            # Every branch: a 预备 member past the year of probation and its approval (党章 第七条; `probation_over`).
             over = probation_over([(m.name, m.status, m.joined) for m in members], as_of)
             if over:
                 flags += (f"预备期满超过3个月仍为预备党员{len(over)}人（{'，'.join(over)}），请核实是否已讨论转正或延长预备期",)

@@ -83,7 +83,7 @@ class SupervisionResult:
     closed_by_hand: frozenset[tuple] = frozenset()
     # Of `closed`, the items of the run's gaps made good since its day by dues paid late (补交): opened, if new, and closed at once.
     settled: int = 0
-    # Items the team entered by hand in the run's month (`rectify add`): what it found on its visits, beside the calendar's gaps.
+    # Items the team entered by hand (`rectify add`) since the month before's run: what its visits found, beside the calendar's gaps.
     by_hand: int = 0
 
     @property
@@ -733,7 +733,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
                              frozenset(store.closed_by_hand(scope.path, stored.run.as_of)), stored.settled,
-                             store.by_hand_count(by_id, stored.run, first))
+                             store.by_hand_count(by_id, stored.run, prev_run, first))
 
 
 def _settled(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, snapshot: Snapshot, day: date,

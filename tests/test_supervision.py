@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -342,6 +342,30 @@ def test_items_entered_by_hand_review(runner, busy_town: Store, rules):
     assert {c.org_id: c for c in november.ledger_counts}[branch.id].responsible == "陶英"
     future = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "x", "--measure", "y", "--on", "2026-12-06"])
     assert future.exit_code == 2 and "--on：值「2026-12-06」晚于今天（2026-12-05）" in future.stderr
+    starts = busy_town.index_around(BRANCH).starts_of(branch)
+    if starts is not None:
+        early = (starts - timedelta(days=1)).isoformat()
+        before = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "x", "--measure", "y", "--on", early])
+        assert before.exit_code == 2 and f"--on：值「{early}」早于「{BRANCH}」成立或启用跟踪的日期" in before.stderr
+
+
+def test_the_notice_counts_each_item_entered_by_hand_once_and_a_frozen_bulletin_none_entered_after_it(busy_town: Store, rules):
+    """A finding dated after November's run, or entered after it was published, was counted in no notice; and a published
+    past month's bulletin, written again after later runs, listed an item entered after it was published (review)."""
+    branch = busy_town.index_around(BRANCH).resolve(BRANCH)
+    _at(busy_town, "2026-11-25T10:00")
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25), publish=True)
+    _at(busy_town, "2026-11-28T10:00")
+    after_day = busy_town.add_rectification(branch.id, "会议室未悬挂党旗", "悬挂", date(2026, 12, 31), "陶英", date(2026, 11, 28))
+    _at(busy_town, "2026-12-02T10:00")
+    after_publish = busy_town.add_rectification(branch.id, "公示栏未更新", "更新", date(2026, 12, 31), "陶英", date(2026, 11, 20))
+    _at(busy_town, "2026-12-26T10:00")
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 26))
+    assert december.by_hand == 2 and {after_day.id, after_publish.id} <= {r.id for r in december.ledger}
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
+    assert not again.written and again.run.id == november.run.id and again.by_hand == 0
+    assert not {after_day.id, after_publish.id} & {r.id for r in again.ledger}
+    assert {c.org_id: c.open for c in again.ledger_counts} == {c.org_id: c.open for c in november.ledger_counts}
 
 
 def test_only_township_and_county_users_enter_ledger_items(runner, busy_town: Store):

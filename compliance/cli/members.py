@@ -153,7 +153,7 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
                        as_of: Optional[str] = AS_OF_OPTION,
                        everyone: bool = typer.Option(False, "--all", help="列出全部党支部，不只是有提示的。"),
                        fmt: Format = FORMAT_OPTION) -> None:
-    """花名册提示：没有35岁以下党员、没有女党员、3年以上未发展党员的党支部（村、社区），预备期已满一年仍为预备党员的党支部。"""
+    """花名册提示：没有35岁以下党员、没有女党员、3年以上未发展党员的党支部（村、社区），预备期满超过3个月仍为预备党员的党支部。"""
     store, actor = session()
     under = _scope(store, actor, under)
     day = _as_of_option(as_of)

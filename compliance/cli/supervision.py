@@ -373,6 +373,12 @@ def rectify_add(
     found_on = _date_option(on, "--on") or today
     if found_on > today:
         raise InputError(f"--on：值「{on}」晚于今天（{today.isoformat()}）")
+    # Found while the organization was there and tracked: 1921-07-01 made an item 超期 in every bulletin after (review).
+    starts = index.starts_of(found)
+    if starts is not None and found_on < starts:
+        raise InputError(f"--on：值「{found_on.isoformat()}」早于「{found.path}」成立或启用跟踪的日期（{starts.isoformat()}）")
+    if found.dissolved is not None and found_on > found.dissolved:
+        raise InputError(f"--on：值「{found_on.isoformat()}」晚于「{found.path}」撤销的日期（{found.dissolved.isoformat()}）")
     deadline = _date_option(deadline_text, "--deadline") or next_month_end(found_on.replace(day=1))
     if deadline < found_on:
         raise InputError(f"--deadline：值「{deadline_text}」早于发现日期（{found_on.isoformat()}）")

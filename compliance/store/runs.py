@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, or_, select, true, update
 
 from compliance.store import tables
 from compliance.evaluate import Finding
@@ -149,10 +149,22 @@ def _opened_for(run: RunRow) -> Any:
     published is not its: a frozen bulletin written again listed one more item than before (review).
     """
     r = RECTIFICATION.c
-    by_then = r.opened_on <= run.as_of
-    if run.published_at is not None:
-        by_then = and_(by_then, or_(r.opened_run_id.is_not(None), r.created_at < run.published_at))
-    return or_(by_then, r.opened_run_id == run.id)
+    return or_(and_(r.opened_on <= run.as_of, _entered_for(run)), r.opened_run_id == run.id)
+
+
+def _entered_for(run: RunRow) -> Any:
+    """Return the condition that a ledger item is not one entered by hand after `run` was published (never NULL)."""
+    r = RECTIFICATION.c
+    if run.published_at is None:
+        return true()
+    return or_(r.opened_run_id.is_not(None), r.created_at < run.published_at)
+
+
+def _by_hand_for(run: RunRow) -> Any:
+    """Return the condition that an item entered by hand is listed by `run`'s bulletin (`_opened_for`), without NULLs."""
+    r = RECTIFICATION.c
+    listed = r.opened_on <= run.as_of
+    return listed if run.published_at is None else and_(listed, r.created_at < run.published_at)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -510,6 +522,9 @@ class SupervisionQueries:
         query = select(*columns).order_by(r.id)
         if as_of is not None and not gaps:
             query = query.where(_opened_for(as_of))
+        elif as_of is not None:
+            # Filtered below by day, in Python; an item entered by hand after a published run is left out here (review).
+            query = query.where(_entered_for(as_of))
         if open_only:
             query = query.where(r.closed_on.is_(None) if as_of is None else or_(r.closed_on.is_(None), ~closed))
         if row_type is OpenGap:
@@ -577,10 +592,16 @@ class SupervisionQueries:
                         "opened_on": opened_on})
             return RectificationRow(*conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).one())
 
-    def by_hand_count(self, org_ids: Collection[int], run: RunRow, since: date) -> int:
-        """Return how many items of `org_ids` were entered by hand (`add_rectification`) from `since` on, as `run`'s bulletin lists them."""
+    def by_hand_count(self, org_ids: Collection[int], run: RunRow, previous: RunRow | None, since: date) -> int:
+        """Return how many items of `org_ids` entered by hand (`add_rectification`) `run`'s bulletin lists and `previous`'s did not
+        (without a previous run, those from `since` on).
+
+        Not only those of the run's month: one found after last month's run, or entered after it
+        was published (a November visit entered in December), is counted by the next (review).
+        """
         r = RECTIFICATION.c
-        query = select(r.org_id).where(r.opened_run_id.is_(None), r.opened_on >= since, _opened_for(run))
+        new = ~_by_hand_for(previous) if previous is not None else r.opened_on >= since
+        query = select(r.org_id).where(r.opened_run_id.is_(None), _by_hand_for(run), new)
         wanted = set(org_ids)
         with self.engine.connect() as conn:
             return sum(1 for (org_id,) in conn.execute(query) if org_id in wanted)
