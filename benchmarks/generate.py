@@ -76,6 +76,9 @@ class Writer:
         self.records = sinks.get("records", [])
         self.dues = sinks.get("dues", [])
         self.names: set[str] = set()
+        # The demo's: a member drawn 预备 who joined before this day is written 正式, as a real roster has them (a 预备
+        # member of 1972 made `members indicators` flag every branch). Drawn as before, so the records are the same.
+        self.probation_from: date | None = None
 
     def person(self) -> str:
         while True:
@@ -171,7 +174,8 @@ def write_roster(w: Writer, path: str, parent: str, sector: str, founded: date |
         group = f"第{ORDINALS[i % groups]}党小组" if size >= 7 else ""
         born = date(rng.randrange(1940, 2000), rng.randrange(1, 13), rng.randrange(1, 28))
         joined = date(min(born.year + rng.randrange(20, 40), w.year - 1), rng.randrange(1, 13), rng.randrange(1, 28))
-        w.members.append([member, path, group, status, "是" if mobile else "否", secretary if mobile and not vacant else "",
+        written = "正式" if status == "预备" and w.probation_from is not None and joined < w.probation_from else status
+        w.members.append([member, path, group, written, "是" if mobile else "否", secretary if mobile and not vacant else "",
                           joined.isoformat(), born.isoformat(), rng.choice("男男男女")])
         if mobile:
             mobile_members.append(member)
@@ -309,6 +313,7 @@ def generate(out: Path, branches: int, seed: int = 2026, year: int = 2026, as_of
     """Write the three files for a township of about `branches` branches; return the row counts."""
     rng = random.Random(seed)
     w = Writer(rng, year, as_of)
+    w.probation_from = date(year - 1, 1, 1)
     root = f"{town}党委"
     w.orgs.append([root, "", "乡镇党委", "TH", "农村", "tuhe-2021", "", f"{year - 1}-01-01", w.person(), ""])
     count, n = 0, 0
