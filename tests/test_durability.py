@@ -148,20 +148,26 @@ def empty_store(request: pytest.FixtureRequest):
     store.engine.dispose()
 
 
+def _at_revision(store: Store, revision: str) -> Store:
+    """Return `store`, its empty database given the schema of migration `revision`."""
+    from alembic import command
+
+    cfg = store._alembic()
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return store
+
+
 def test_a_ledger_from_before_items_entered_by_hand_upgrades_whole_and_takes_them(empty_store: Store):
     """0012 lets a ledger item have no run (`rectify add`): the items of 0011 stay as they were, their gap keys unique."""
-    from alembic import command
     from datetime import datetime
 
     from sqlalchemy.exc import IntegrityError
 
     from compliance.store import TZ
 
-    store = empty_store
-    cfg = store._alembic()
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0011")
+    store = _at_revision(empty_store, "0011")
     stamp = datetime(2026, 11, 28, 9, 0, tzinfo=TZ)
     item = dict(gap_key="k" * 40, org_id=1, obligation="theme_day", period="2026-10", matter="主题党日 10月 未完成", measure="补开",
                 deadline=date(2026, 12, 31), responsible="陶英", opened_run_id=1, opened_on=date(2026, 11, 28), created_at=stamp)
@@ -183,13 +189,7 @@ def test_a_ledger_from_before_items_entered_by_hand_upgrades_whole_and_takes_the
 
 
 def test_the_oldest_schema_with_data_upgrades_without_losing_a_row(empty_store: Store):
-    from alembic import command
-
-    store = empty_store
-    cfg = store._alembic()
-    with store.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "0001")
+    store = _at_revision(empty_store, "0001")
     from datetime import datetime
 
     from compliance.store import TZ
