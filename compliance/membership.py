@@ -227,7 +227,7 @@ def _iso(day: date | None) -> str | None:
 
 def indicators(store: Store, under: str | None, as_of: date) -> list:
     """Return the roster indicators of every branch in the scope (seed 003 §二(二)3), by path."""
-    from compliance.members import probation_over, roster_indicators
+    from compliance.members import APPROVAL_MONTHS, probation_over, roster_indicators
 
     index = store.index_around(under)
     rows = []
@@ -242,7 +242,7 @@ def indicators(store: Store, under: str | None, as_of: date) -> list:
             # Every branch: a 预备 member past the year of probation and its approval (党章 第七条; `probation_over`).
             over = probation_over([(m.name, m.status, m.joined) for m in members], as_of)
             if over:
-                flags += (f"预备期满超过3个月仍为预备党员{len(over)}人（{'，'.join(over)}），请核实是否已讨论转正或延长预备期",)
+                flags += (f"预备期满超过{APPROVAL_MONTHS}个月仍为预备党员{len(over)}人（{'，'.join(over)}），请核实是否已讨论转正或延长预备期",)
             rows.append(replace(found, flags=flags, probation_over=over))
     rows.sort(key=attrgetter("org"))
     return rows

@@ -241,6 +241,11 @@ class Fingerprint:
         return self._hash.hexdigest()
 
 
+def responsible_of(org: OrgRow) -> str:
+    """Return who a ledger item of `org` names responsible (责任人): its secretary, or who stands in for a vacant post."""
+    return "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
+
+
 def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[str, Kind],
                 quorum_share: Callable[[Finding], tuple[int, int, int]] | None = None) -> dict:
     """Return a new ledger item for a gap: matter, measure (from `kinds`, the vocabulary), deadline (end of next month), responsible.
@@ -253,10 +258,9 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
     matter = f"{f.name}{who} {finding_period(f.obligation, f.period)} {STATUS_LABELS[f.status]}{problems}"
     share = quorum_share(f) if quorum_share is not None and "no_quorum" in f.flags else (1, 2, 0)
     measure = _measure(f, kinds[f.obligation].measure if f.obligation in kinds else None, share)
-    responsible = "（书记空缺，由上级党组织指定）" if org.secretary_vacant else (org.secretary or "党组织书记")
     return {"gap_key": _key(f), "org_id": f.org_id, "obligation": f.obligation, "period": f.period, "member": f.member,
             "group_name": f.group, "matter": matter, "measure": measure, "deadline": next_month_end(run_month_first),
-            "responsible": responsible, "status": f.status}
+            "responsible": responsible_of(org), "status": f.status}
 
 
 # The measure of an invalid period, by what made its record not count (`record_problems`, `_terms`).

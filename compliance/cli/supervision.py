@@ -382,8 +382,9 @@ def rectify_add(
     deadline = _date_option(deadline_text, "--deadline") or next_month_end(found_on.replace(day=1))
     if deadline < found_on:
         raise InputError(f"--deadline：值「{deadline_text}」早于发现日期（{found_on.isoformat()}）")
-    # As a run's item names it (`supervision.ledger_item`): the secretary, or who stands in for a vacant post.
-    who = texts["--responsible"] or ("（书记空缺，由上级党组织指定）" if found.secretary_vacant else (found.secretary or "党组织书记"))
+    from compliance.supervision import responsible_of
+
+    who = texts["--responsible"] or responsible_of(found)       # as a run's item names it
     row = store.add_rectification(found.id, texts["--matter"], texts["--measure"], deadline, who, found_on)
     console.print(f"已登记整改事项 {row.id}：{found.path} {row.matter}；整改措施：{row.measure}；"
                   f"整改时限 {row.deadline.isoformat()}，责任人 {row.responsible}", soft_wrap=True, markup=False)
