@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date, datetime, timedelta, timezone
@@ -1615,3 +1616,25 @@ def test_a_row_of_items_due_names_five_members_of_each_obligation_and_counts_the
 
     items = {("dues", "党费"): [f"党员{i}" for i in range(7, 0, -1)], ("branch_committee", "支委会"): [""]}
     assert _due_items(items) == "党费7项（党员1、党员2、党员3、党员4、党员5等）、支委会1项"
+
+
+@pytest.mark.parametrize("rates", [{"村党支部": {"2026-10": 0.5, "2026-11": None}}, {}])
+def test_without_a_chinese_font_the_chart_has_no_english_and_the_docx_gives_its_title(tmp_path: Path, monkeypatch, rates):
+    from matplotlib import pyplot as plt
+    from matplotlib.text import Text
+
+    from compliance.report import bulletin
+    from compliance.report.bulletin import Bulletin, draw_chart, write_chart, write_docx
+
+    b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=[],
+                 ranking_rows=[], ledger_rows=[], ledger_summary=[], requirements=[], rates=rates, revision=1, published=False)
+    figure, _ = draw_chart(b, None)
+    words = [t.get_text() for t in figure.findobj(Text) if t.get_text()]
+    plt.close(figure)
+    # User-facing text is Chinese: a machine without a Chinese font drew an English title (or an English "no data").
+    assert words and not [w for w in words if re.search("[A-Za-z]", w)]
+    monkeypatch.setattr(bulletin, "_cjk_font", lambda: None)
+    chart, labels = write_chart(b, tmp_path / "c.png")
+    texts = [p.text for p in Document(str(write_docx(b, tmp_path / "b.docx", chart, labels))).paragraphs]
+    title = texts.index("各党支部逐月完成率" if rates else "各党支部逐月完成率：暂无已结束月份的数据")
+    assert texts[title + 1] == "" and (texts[title + 2] == "图例：1. 村党支部" if rates else "图例" not in texts[title + 2])

@@ -591,20 +591,33 @@ def _cjk_font() -> str | None:
     return None
 
 
+CHART_EMPTY = "暂无已结束月份的数据"
+
+
 def write_chart(b: Bulletin, path: Path) -> tuple[Path, list[str]]:
     """Draw each branch's completion rate per month as a heat map; return the PNG and its row key.
 
     Rows are branches, columns months, each cell coloured red to green and labelled with its
-    percentage. Without a Chinese font on the machine, rows are numbered and the key (which
-    number is which branch) is printed under the chart in the DOCX.
+    percentage. Without a Chinese font on the machine, the picture holds no words (rows are
+    numbered, and it has no title): the DOCX prints its title, and the key (which number is
+    which branch) under it.
     """
+    from matplotlib import pyplot as plt
+
+    figure, key = draw_chart(b, _cjk_font())
+    figure.savefig(path)
+    plt.close(figure)
+    return path, key
+
+
+def draw_chart(b: Bulletin, font: str | None) -> tuple[Any, list[str]]:
+    """Return the chart `write_chart` saves, as a matplotlib figure drawn with `font` (None: no Chinese font), and its row key."""
     import matplotlib
 
     matplotlib.use("Agg")
     import numpy as np
     from matplotlib import pyplot as plt
 
-    font = _cjk_font()
     if font:
         plt.rcParams["font.sans-serif"] = [font]
     months = sorted({m for rates in b.rates.values() for m in rates})
@@ -614,20 +627,18 @@ def write_chart(b: Bulletin, path: Path) -> tuple[Path, list[str]]:
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(orgs), 1)), dpi=120)
     if not orgs or not months:
         ax.axis("off")
-        ax.text(0.5, 0.5, "暂无已结束月份的数据" if font else "No ended month to show yet", ha="center", va="center")
-        fig.savefig(path)
-        plt.close(fig)
-        return path, key
+        # Without a Chinese font the words would be boxes: the DOCX says it under its title.
+        ax.text(0.5, 0.5, CHART_EMPTY if font else "—", ha="center", va="center")
+        return fig, key
     ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(months)), [m.replace("-", "/") for m in months])
     ax.set_yticks(range(len(orgs)), orgs if font else [str(i) for i in range(1, len(orgs) + 1)], fontsize=8)
     for (row, col), value in np.ndenumerate(values):
         ax.text(col, row, "—" if np.isnan(value) else f"{value:.0f}%", ha="center", va="center", fontsize=7)
-    ax.set_title(b.chart_title if font else "Completion rate by month (%)", fontsize=10)
+    if font:
+        ax.set_title(b.chart_title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path, key
+    return fig, key
 
 
 def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) -> Path:
@@ -710,8 +721,13 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         table(DUE_HEADERS, list(b.due_rows), [4.5, 2, 9.5], "本月待完成")
     heading("三、完成率排名")
     table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名", ends=True)
+    wordless = not _cjk_font()
+    if wordless:
+        # The picture has no words without a Chinese font: its title (or that it is empty) is said here.
+        charted = any(b.rates.values())
+        doc.add_paragraph(b.chart_title if charted else f"{b.chart_title}：{CHART_EMPTY}").alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.add_picture(str(chart), width=Cm(15))
-    if chart_labels and not _cjk_font():
+    if chart_labels and wordless:
         doc.add_paragraph("图例：" + "；".join(chart_labels))
     heading("四、整改要求")
     for i, text in enumerate(b.requirements, 1):
