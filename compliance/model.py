@@ -186,6 +186,32 @@ class Rectification(SQLModel, table=True):
     created_at: datetime
 
 
+class RectificationPast(SQLModel, table=True):
+    """A ledger item as it stood before it was opened again (by hand, or by a run finding its gap again).
+
+    Reopening rewrites the item (its closing cleared; a run's reopening gives it a new day opened,
+    matter, measure, deadline and responsible). A bulletin of a day before the reopening, or
+    published before it, shows the ledger as it stood then (`Store.rectifications` with a run):
+    from the first of these rows replaced after its day, and from the item itself when none was.
+    """
+
+    __table_args__ = (Index("ix_rectificationpast_item", "item_id", "replaced_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="rectification.id")
+    replaced_on: date                 # the first day the item stood otherwise (Asia/Shanghai)
+    replaced_at: datetime             # when it was reopened
+    matter: str = Field(max_length=500)
+    measure: str = Field(max_length=500)
+    deadline: date
+    responsible: str = Field(max_length=100)
+    opened_run_id: int | None = Field(default=None, foreign_key="supervisionrun.id")
+    opened_on: date
+    closed_on: date | None = None
+    close_note: str | None = None
+    closed_run_id: int | None = Field(default=None, foreign_key="supervisionrun.id")
+
+
 class AuditEntry(SQLModel, table=True):
     """One entry of the append-only audit log; each holds the hash of the one before (a chain)."""
 

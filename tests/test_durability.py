@@ -188,6 +188,33 @@ def test_a_ledger_from_before_items_entered_by_hand_upgrades_whole_and_takes_the
         conn.execute(insert(model.Rectification.__table__).values(**item))        # the gap key is still unique
 
 
+def test_the_ledger_history_is_not_dropped_by_a_downgrade(empty_store: Store):
+    """0013 keeps what reopened items were (`rectificationpast`): a downgrade that would drop that history stops."""
+    from datetime import datetime
+
+    from alembic import command
+
+    from compliance.store import TZ
+
+    store = _at_revision(empty_store, "0013")
+    stamp = datetime(2026, 12, 5, 9, 0, tzinfo=TZ)
+    with store.engine.begin() as conn:
+        conn.execute(insert(model.Org.__table__).values(id=1, name="支部", path="支部", type="党支部", secretary_vacant=False, created_at=stamp))
+        conn.execute(insert(model.Rectification.__table__).values(
+            id=1, gap_key="k", org_id=1, obligation="inspection", period="2026-11", matter="记录缺签字", measure="补签",
+            deadline=date(2026, 12, 31), responsible="陶英", opened_on=date(2026, 11, 20), created_at=stamp))
+        conn.execute(insert(model.RectificationPast.__table__).values(
+            item_id=1, replaced_on=date(2026, 12, 5), replaced_at=stamp, matter="记录缺签字", measure="补签", deadline=date(2026, 12, 31),
+            responsible="陶英", opened_on=date(2026, 11, 20), closed_on=date(2026, 11, 25), close_note="已补签"))
+    cfg = store._alembic()
+    with pytest.raises(RuntimeError, match="rectificationpast"), store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+    assert store.revision() == "0013"
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM rectificationpast")).scalar() == 1
+
+
 def test_the_oldest_schema_with_data_upgrades_without_losing_a_row(empty_store: Store):
     store = _at_revision(empty_store, "0001")
     from datetime import datetime

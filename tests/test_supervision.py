@@ -146,6 +146,59 @@ def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town:
     assert supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22)).opened == 0
 
 
+def test_bulletins_before_a_run_reopened_an_item_show_it_as_it_stood_on_their_day(busy_town: Store, rules, tmp_path: Path):
+    """A run that reopens an item gives it a new day opened: the bulletins before it left the item out altogether."""
+    first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    closing = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21), publish=True)
+    item = next(r for r in closing.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    ids = [o.id for o in busy_town.orgs()]
+    before = {run.id: (busy_town.rectifications(ids, as_of=run), busy_town.ledger_counts(ids, run)) for run in (first.run, closing.run)}
+    [opened] = [r for r in before[first.run.id][0] if r.id == item.id]
+    assert (opened.opened_on, opened.closed_on) == (date(2026, 11, 20), None)
+    with busy_town.engine.connect() as conn:
+        late = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
+    importing.void_record(busy_town, late, "重复登记")
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
+    assert again.reopened == 1 and busy_town.rectification(item.id).opened_on == date(2026, 11, 22)
+    # The two bulletins before list the item as they did: open from 20 November, closed by the run of the 21st.
+    for run in (first.run, closing.run):
+        assert (busy_town.rectifications(ids, as_of=run), busy_town.ledger_counts(ids, run)) == before[run.id]
+    [shown] = [r for r in busy_town.rectifications(ids, as_of=closing.run) if r.id == item.id]
+    assert (shown.opened_on, shown.closed_on, shown.close_note) == (date(2026, 11, 20), date(2026, 11, 21), MADE_GOOD_NOTE)
+    # The run that reopened it, and the ledger now, show it open from the 22nd.
+    [now] = [r for r in busy_town.rectifications(ids, as_of=again.run) if r.id == item.id]
+    assert (now.opened_on, now.closed_on, now.opened_run_id) == (date(2026, 11, 22), None, again.run.id)
+    assert [r for r in busy_town.rectifications(ids) if r.id == item.id] == [now]
+
+
+def test_a_published_bulletin_written_again_after_an_item_was_reopened_by_hand_shows_it_closed(busy_town: Store, rules,
+                                                                                              tmp_path: Path):
+    """`rectify reopen` cleared the closing: November's bulletin, written again in December, showed the item open."""
+    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "theme_day")
+    busy_town.close_rectification(item.id, "回头看：已补开并规范记录", date(2026, 11, 3))
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    ids = [o.id for o in busy_town.orgs()]
+    before = busy_town.rectifications(ids, as_of=november.run), busy_town.ledger_counts(ids, november.run)
+    busy_town.reopen_rectification(item.id, "复查未通过")
+    assert busy_town.rectification(item.id).closed_on is None
+    assert (busy_town.rectifications(ids, as_of=november.run), busy_town.ledger_counts(ids, november.run)) == before
+    # The bulletin's workbook, written again from the same run, says 已销号 as it did.
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    assert again.run.id == november.run.id
+    book = load_workbook(next(p for p in write_bulletin(again, tmp_path / "out") if p.suffix == ".xlsx"))
+    sheet = book["整改台账"]
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, (c.value for c in row))) for row in sheet.iter_rows(min_row=2)]
+    [row] = [r for r in rows if r["编号"] == item.id]
+    assert (row["完成销号时间"], row["状态"]) == (datetime(2026, 11, 3), "已销号")
+    # A bulletin of today's ledger shows it open.
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5))
+    [mine] = [r for r in december.ledger if r.id == item.id]
+    assert mine.closed_on is None
+
+
 def test_an_item_closed_as_owed_no_more_is_opened_again_when_the_exemption_is_withdrawn(busy_town: Store, rules):
     supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
     mobile = next(m for m in busy_town.members() if m.mobile and busy_town.org_path(m.org_id) == BRANCH)
@@ -251,9 +304,10 @@ def test_an_item_closed_by_hand_by_mistake_is_reopened_and_the_closing_kept_in_t
     twice = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "x"])
     assert twice.exit_code == 2 and f"整改事项 {item.id} 尚未销号" in twice.stderr
     # The next run finds it open (not 已整改销号) and chases it; closed again by hand with a new deadline set first.
+    # Its bulletin, as of 20 November, shows the ledger as it stood that day: the item closed, reopened only today.
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     [mine] = [r for r in november.ledger if r.id == item.id]
-    assert mine.closed_on is None
+    assert (mine.closed_on, mine.close_note) == (date(2026, 11, 3), "回头看：已补开并规范记录")
     assert (item.org_id, item.obligation, item.period, item.member, item.group_name) not in november.closed_by_hand
     busy_town.close_rectification(item.id, "回头看：已整改", date(2026, 12, 4))
     later = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "复查未通过", "--deadline", "2026-12-31"])

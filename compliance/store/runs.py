@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, bindparam, case, delete, func, insert, or_, select, true, update
+from sqlalchemy import Date, Engine, and_, bindparam, case, delete, func, insert, literal, or_, select, true, update
 
 from compliance.store import tables
 from compliance.evaluate import Finding
@@ -25,6 +25,7 @@ DEDUCTION = tables.DEDUCTION
 RUN = tables.SUPERVISION_RUN
 RUN_FINDING = tables.RUN_FINDING
 RECTIFICATION = tables.RECTIFICATION
+PAST = tables.RECTIFICATION_PAST
 ORG = tables.ORG
 
 
@@ -128,33 +129,32 @@ def _counted(items: Iterable[RectificationRow], as_of: date) -> list[OrgLedger]:
     return [OrgLedger(org_id, *count[:5]) for org_id, count in sorted(counts.items())]
 
 
-def _closed_for(run: RunRow) -> Any:
+def _closed_for(run: RunRow, r: Any = RECTIFICATION.c) -> Any:
     """Return the condition that a ledger item is closed as `run`'s bulletin shows the ledger (never NULL).
 
     The ledger as it stood on the run's day: the items opened by then (`_opened_for`), closed if
     closed by then, or by a run of that day or before (a past month's run made later closes what
     was made good since on the day it is made: this run, or a township's run of the same month).
+    `r`: the item's columns as they stood for the run (`_as_it_stood`).
     """
-    r = RECTIFICATION.c
     by_then = select(RUN.c.id).where(RUN.c.as_of <= run.as_of).scalar_subquery()
     return and_(r.closed_on.is_not(None),
                 or_(r.closed_on <= run.as_of, and_(r.closed_run_id.is_not(None), r.closed_run_id.in_(by_then))))
 
 
-def _opened_for(run: RunRow) -> Any:
+def _opened_for(run: RunRow, r: Any = RECTIFICATION.c) -> Any:
     """Return the condition that a ledger item was opened as `run`'s bulletin shows the ledger: by its day, or by the run
     itself (a draft run again with an earlier --as-of keeps the items it opened before).
 
     An item entered by hand (`add_rectification`) dated by then but entered after a run was
     published is not its: a frozen bulletin written again listed one more item than before (review).
+    `r`: the item's columns as they stood for the run (`_as_it_stood`).
     """
-    r = RECTIFICATION.c
-    return or_(and_(r.opened_on <= run.as_of, _entered_for(run)), r.opened_run_id == run.id)
+    return or_(and_(r.opened_on <= run.as_of, _entered_for(run, r)), r.opened_run_id == run.id)
 
 
-def _entered_for(run: RunRow) -> Any:
+def _entered_for(run: RunRow, r: Any = RECTIFICATION.c) -> Any:
     """Return the condition that a ledger item is not one entered by hand after `run` was published (never NULL)."""
-    r = RECTIFICATION.c
     if run.published_at is None:
         return true()
     return or_(r.opened_run_id.is_not(None), r.created_at < run.published_at)
@@ -165,6 +165,45 @@ def _by_hand_for(run: RunRow) -> Any:
     r = RECTIFICATION.c
     listed = r.opened_on <= run.as_of
     return listed if run.published_at is None else and_(listed, r.created_at < run.published_at)
+
+
+# What reopening an item rewrites (`reopen_rectification`, `_renew`): its values before are kept in PAST.
+PAST_COLUMNS = ("matter", "measure", "deadline", "responsible", "opened_run_id", "opened_on", "closed_on", "close_note",
+                "closed_run_id")
+
+
+def _replaced_for(run: RunRow) -> Any:
+    """Return the condition that a kept past state of an item (PAST) was replaced after `run`'s bulletin showed the ledger:
+    after its day, or after it was published (a new revision of its month that reopened the item)."""
+    p = PAST.c
+    after = p.replaced_on > run.as_of
+    return after if run.published_at is None else or_(after, p.replaced_at > run.published_at)
+
+
+class _Stood:
+    """The columns of RECTIFICATION as the items stood for a run: those a reopening rewrote from their first state
+    replaced after the run (`_replaced_for`), for an item that has one; the item's own otherwise."""
+
+    def __init__(self, run: RunRow):
+        p, r = PAST.c, RECTIFICATION.c
+        first = select(func.min(p.id)).where(_replaced_for(run)).group_by(p.item_id)
+        past = select(p.item_id, *(p[name] for name in PAST_COLUMNS)).where(p.id.in_(first)).subquery("past")
+        self.source = RECTIFICATION.outerjoin(past, past.c.item_id == r.id)
+        kept = past.c.item_id.is_not(None)
+        for column in RECTIFICATION.columns:
+            name = column.name
+            setattr(self, name, case((kept, past.c[name]), else_=column) if name in PAST_COLUMNS else column)
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self, name)
+
+
+def _as_it_stood(conn: Any, run: RunRow) -> Any:
+    """Return the columns to read the ledger by as it stood for `run`'s bulletin: RECTIFICATION's own when no item was
+    reopened since (nearly always, and then no join), else a `_Stood`."""
+    if conn.execute(select(PAST.c.id).where(_replaced_for(run)).limit(1)).first() is None:
+        return RECTIFICATION.c
+    return _Stood(run)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -413,7 +452,7 @@ class SupervisionQueries:
                                 opened_on(as_of), created_at(stamp)) for r in rows])
                 if renew:
                     reopened += _renew(conn, [r for r in rows if r["gap_key"] not in settled] if settled else rows, run_id,
-                                       as_of, auto_closed, said_invalid)
+                                       as_of, stamp, auto_closed, said_invalid)
             # A reopened item is this run's too (opened_run_id), but not a new one.
             opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
             closed = closed_settled = 0
@@ -465,7 +504,10 @@ class SupervisionQueries:
         thousands, and its command holds none while another process writes them out. With `gaps`
         (a past month's run made after later runs), they are counted as they are read.
         """
-        if gaps:
+        with self.engine.connect() as conn:
+            reopened = _as_it_stood(conn, run) is not RECTIFICATION.c
+        if gaps or reopened:
+            # An item reopened since the run is counted as it stood then (`_ledger`): a few, and past bulletins only.
             return _counted(self._ledger(RectificationRow, org_ids, False, stream=True, as_of=run, gaps=gaps), run.as_of)
         r = RECTIFICATION.c
         as_of = run.as_of
@@ -512,21 +554,27 @@ class SupervisionQueries:
         `as_of` (a run), the items as they stood for its bulletin (`_closed_for`), and, when a later
         run was made, the items of the run's own `gaps` (their keys) that a later run opened: a
         bulletin of a past month made again after later runs listed their items, 432 of them for
-        periods not yet over on its day, and closures dated after it (try-out).
+        periods not yet over on its day, and closures dated after it (try-out). An item reopened
+        since is read as it stood then (`_as_it_stood`).
         """
         r = RECTIFICATION.c
-        columns = [r[name] for name in row_type._fields]
+        with self.engine.connect() as conn:
+            stood = r if as_of is None else _as_it_stood(conn, as_of)
+        columns = [stood[name].label(name) for name in row_type._fields]
         if as_of is not None:
-            closed = _closed_for(as_of)
-            columns = [case((closed, c)).label(c.name) if c.name in _CLOSING else c for c in columns]
+            closed = _closed_for(as_of, stood)
+            columns = [case((closed, stood[name])).label(name) if name in _CLOSING else c
+                       for name, c in zip(row_type._fields, columns)]
         query = select(*columns).order_by(r.id)
+        if stood is not r:
+            query = query.select_from(stood.source)
         if as_of is not None and not gaps:
-            query = query.where(_opened_for(as_of))
+            query = query.where(_opened_for(as_of, stood))
         elif as_of is not None:
             # Filtered below by day, in Python; an item entered by hand after a published run is left out here (review).
-            query = query.where(_entered_for(as_of))
+            query = query.where(_entered_for(as_of, stood))
         if open_only:
-            query = query.where(r.closed_on.is_(None) if as_of is None else or_(r.closed_on.is_(None), ~closed))
+            query = query.where(r.closed_on.is_(None) if as_of is None else or_(stood.closed_on.is_(None), ~closed))
         if row_type is OpenGap:
             # An item entered by hand has no gap on the calendar: no run matches it, closes it as owed no more, or chases it.
             query = query.where(r.opened_run_id.is_not(None))
@@ -611,9 +659,11 @@ class SupervisionQueries:
 
         Only an item closed by hand changes (the row returned as it was otherwise): one a run closed
         is opened again by a run when its gap comes back. What the closing said and when goes to the
-        audit entry with `reason`; `deadline`, when given, is the item's new 整改时限.
+        audit entry with `reason`; `deadline`, when given, is the item's new 整改时限. What the item was
+        is kept (`_keep_past`): a bulletin of a day before today, or published before now, shows it closed.
         """
         r = RECTIFICATION.c
+        stamp = self.clock()
         with self.writing() as conn:
             before = conn.execute(select(*RECT_COLUMNS).where(r.id == item_id)).first()
             if before is None or before.closed_on is None or before.close_note in AUTO_NOTES:
@@ -621,6 +671,7 @@ class SupervisionQueries:
             values: dict[str, Any] = {"closed_on": None, "close_note": None, "closed_run_id": None}
             if deadline is not None:
                 values["deadline"] = deadline
+            _keep_past(conn, [item_id], stamp.astimezone(TZ).date(), stamp)
             changed = conn.execute(update(RECTIFICATION).where(r.id == item_id, r.closed_on == before.closed_on,
                                                                r.close_note == before.close_note).values(**values)).rowcount
             row = conn.execute(select(*RECT_COLUMNS).where(r.id == item_id)).first()
@@ -644,6 +695,16 @@ def _auto_closed(conn: Any, scope_path: str) -> dict[str, tuple[int, date, str]]
     query = (select(r.gap_key, r.id, r.closed_on, r.close_note).select_from(RECTIFICATION.join(ORG, ORG.c.id == r.org_id))
              .where(in_scope(scope_path), r.closed_on.is_not(None), r.close_note.in_(AUTO_NOTES)))
     return {key: (item_id, closed_on, note) for key, item_id, closed_on, note in conn.execute(query)}
+
+
+def _keep_past(conn: Any, item_ids: list[int], replaced_on: date, stamp: datetime) -> None:
+    """Keep what the items `item_ids` are (PAST_COLUMNS) before they are reopened: replaced on `replaced_on`, at `stamp`."""
+    r = RECTIFICATION.c
+    for part in chunks(item_ids, CHUNK):
+        conn.execute(insert(PAST).from_select(
+            ["item_id", "replaced_on", "replaced_at", *PAST_COLUMNS],
+            select(r.id, literal(replaced_on, Date()), literal(stamp, PAST.c.replaced_at.type), *(r[name] for name in PAST_COLUMNS))
+            .where(r.id.in_(part))))
 
 
 def _changed_orgs(conn: Any, since: datetime, before: date) -> dict[int, date]:
@@ -687,14 +748,15 @@ def _said_invalid(conn: Any, scope_path: str) -> set[str]:
     return set(conn.execute(query).scalars())
 
 
-def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
+def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date, stamp: datetime,
            auto_closed: dict[str, tuple[int, date, str]], said_invalid: Collection[str] = ()) -> list[dict[str, Any]]:
     """Bring the ledger items of a run's gaps (`rows`, as `ledger_item` makes them) up to what the run found; return those reopened.
 
     An item a run closed (made good, or owed no more; `auto_closed`, read once for the scope) whose
     gap is found again, because the record that made it good was voided or corrected, say, or an
     exemption was withdrawn, is opened again by this run, with this run's matter, measure and
-    deadline; what it was closed on and why goes to the run's audit entry. An item closed by hand
+    deadline; what it was closed on and why goes to the run's audit entry, and what it was to PAST
+    (`_keep_past`, replaced on the run's day): a bulletin of a day before shows it. An item closed by hand
     (回头看) stays closed. An open item whose gap is now an invalid period (a meeting entered late,
     short of its quorum) takes the matter and measure of that, and one that said invalid
     (`said_invalid`, read once for the scope) takes those of a missed period when its record was
@@ -705,6 +767,7 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date,
     # A gap handed over twice (the run's own pass and a recheck) reopens its item once.
     again = list({row["gap_key"]: (row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed}.values())
     if again:
+        _keep_past(conn, [item_id for _, (item_id, _, _) in again], as_of, stamp)
         conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
             matter=bindparam("new_matter"), measure=bindparam("new_measure"), deadline=bindparam("new_deadline"),
             responsible=bindparam("new_responsible"), opened_run_id=run_id, opened_on=as_of, closed_on=None, close_note=None,

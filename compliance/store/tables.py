@@ -170,6 +170,25 @@ RECTIFICATION = Table(
     Index("ix_rectification_gap", "gap_key", unique=True),
 )
 
+RECTIFICATION_PAST = Table(
+    "rectificationpast",
+    METADATA,
+    Column("id", Integer(), primary_key=True),
+    Column("item_id", Integer(), ForeignKey("rectification.id"), nullable=False),
+    Column("replaced_on", Date(), nullable=False),
+    Column("replaced_at", UTCDateTime(), nullable=False),
+    Column("matter", String(500), nullable=False),
+    Column("measure", String(500), nullable=False),
+    Column("deadline", Date(), nullable=False),
+    Column("responsible", String(100), nullable=False),
+    Column("opened_run_id", Integer(), ForeignKey("supervisionrun.id"), nullable=True),
+    Column("opened_on", Date(), nullable=False),
+    Column("closed_on", Date(), nullable=True),
+    Column("close_note", String(), nullable=True),
+    Column("closed_run_id", Integer(), ForeignKey("supervisionrun.id"), nullable=True),
+    Index("ix_rectificationpast_item", "item_id", "replaced_on"),
+)
+
 AUDIT_ENTRY = Table(
     "auditentry",
     METADATA,
