@@ -201,6 +201,7 @@ class RectificationPast(SQLModel, table=True):
     item_id: int = Field(foreign_key="rectification.id")
     replaced_on: date                 # the first day the item stood otherwise (Asia/Shanghai)
     replaced_at: datetime             # when it was reopened
+    replaced_run_id: int | None = Field(default=None, foreign_key="supervisionrun.id")    # the run that reopened it; None: by hand
     matter: str = Field(max_length=500)
     measure: str = Field(max_length=500)
     deadline: date

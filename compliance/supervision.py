@@ -736,7 +736,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
-                             frozenset(store.closed_by_hand(scope.path, stored.run.as_of)), stored.settled,
+                             frozenset(store.closed_by_hand(scope.path, stored.run, gaps)), stored.settled,
                              store.by_hand_count(by_id, stored.run, prev_run, first))
 
 

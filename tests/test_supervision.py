@@ -187,6 +187,8 @@ def test_a_published_bulletin_written_again_after_an_item_was_reopened_by_hand_s
     # The bulletin's workbook, written again from the same run, says 已销号 as it did.
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     assert again.run.id == november.run.id
+    # Its notice still says one was closed after a follow-up visit (其中1项已经回头看整改销号), as its ledger does (review).
+    assert again.closed_by_hand == november.closed_by_hand == {(item.org_id, item.obligation, item.period, item.member, item.group_name)}
     book = load_workbook(next(p for p in write_bulletin(again, tmp_path / "out") if p.suffix == ".xlsx"))
     sheet = book["整改台账"]
     header = [c.value for c in sheet[1]]
@@ -197,6 +199,95 @@ def test_a_published_bulletin_written_again_after_an_item_was_reopened_by_hand_s
     december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5))
     [mine] = [r for r in december.ledger if r.id == item.id]
     assert mine.closed_on is None
+
+
+def _clock_at(monkeypatch, store: Store, month: int, day: int, hour: int = 10) -> None:
+    """Set the store's clock (and the day commands take for today) to `day` of `month` 2026, at `hour`."""
+    import compliance.store as store_mod
+
+    moment = datetime(2026, month, day, hour, 0, tzinfo=TZ)
+    monkeypatch.setattr(store_mod, "now", lambda: moment)
+    store.clock = lambda: moment
+
+
+def _reopened_by_a_run(store: Store, rules, tmp_path: Path, monkeypatch, void_on: tuple[int, int]):
+    """Publish November's runs of the 20th and the 21st (which closes September's 主题党日 item, made good by a record
+    entered late), then void that record on `void_on` (month, day); return the runs and the item."""
+    _clock_at(monkeypatch, store, 11, 20)
+    first = supervise(store, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    _clock_at(monkeypatch, store, 11, 21)
+    _records(store, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    closing = supervise(store, rules, TOWN, "2026-11", date(2026, 11, 21), publish=True)
+    item = next(r for r in closing.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    with store.engine.connect() as conn:
+        late = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
+    _clock_at(monkeypatch, store, *void_on)
+    importing.void_record(store, late, "重复登记")
+    return first, closing, item
+
+
+def test_a_draft_run_again_as_of_an_earlier_day_keeps_the_items_it_reopened(busy_town: Store, rules, tmp_path: Path, monkeypatch):
+    """The draft's own reopening was dated its first day: run again as of the day before, it showed the item closed (review)."""
+    _, _, item = _reopened_by_a_run(busy_town, rules, tmp_path, monkeypatch, (11, 22))
+    draft = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
+    assert draft.reopened == 1
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    assert again.run.id == draft.run.id and any(f.period == "2026-09" and f.obligation == "theme_day" and f.org == BRANCH
+                                                for f in again.snapshot.gaps())
+    [shown] = [r for r in again.ledger if r.id == item.id]
+    assert (shown.closed_on, shown.opened_run_id) == (None, draft.run.id)
+
+
+def test_an_item_reopened_by_hand_then_by_a_run_of_an_earlier_day_shows_each_run_its_own_state(busy_town: Store, rules, tmp_path: Path,
+                                                                                                monkeypatch):
+    """A reopening by a run is dated the run's day, before an earlier reopening by hand: the first kept state replaced
+    after the run's day was the hand's, and the run that had just reopened the item showed it closed (review)."""
+    _clock_at(monkeypatch, busy_town, 11, 20)
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    item = next(r for r in busy_town.rectifications() if r.obligation == "theme_day" and r.period == "2026-09")
+    _clock_at(monkeypatch, busy_town, 11, 25)
+    busy_town.close_rectification(item.id, "回头看：已整改", date(2026, 11, 25))
+    _clock_at(monkeypatch, busy_town, 12, 5, 9)
+    busy_town.reopen_rectification(item.id, "复查未通过")
+    _clock_at(monkeypatch, busy_town, 12, 5, 10)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    made_good = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30), publish=True)
+    assert busy_town.rectification(item.id).closed_on == date(2026, 11, 30)
+    with busy_town.engine.connect() as conn:
+        late = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
+    _clock_at(monkeypatch, busy_town, 12, 5, 11)
+    importing.void_record(busy_town, late, "重复登记")
+    reopening = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 30), publish=True)
+    assert reopening.reopened == 1
+    ids = [o.id for o in busy_town.orgs()]
+    [shown] = [r for r in busy_town.rectifications(ids, as_of=reopening.run) if r.id == item.id]
+    assert (shown.closed_on, shown.opened_run_id) == (None, reopening.run.id)
+    [counted] = [c for c in busy_town.ledger_counts(ids, reopening.run) if c.org_id == item.org_id]
+    mine = [r for r in busy_town.rectifications(ids, as_of=reopening.run) if r.org_id == item.org_id]
+    assert (counted.open, counted.closed) == (sum(r.closed_on is None for r in mine), sum(r.closed_on is not None for r in mine))
+    # The run before it showed the item closed, and so it stays.
+    [before] = [r for r in busy_town.rectifications(ids, as_of=made_good.run) if r.id == item.id]
+    assert before.closed_on is not None
+
+
+def test_a_past_month_run_again_after_a_later_run_reopened_an_item_of_its_gaps_shows_it_open(busy_town: Store, rules,
+                                                                                             tmp_path: Path, monkeypatch):
+    """November run again after December's: a gap of its own that December reopened is listed, and its item too, open, as
+    the snapshot (judged on what is known now) says, not as closed on the 21st (review)."""
+    first, closing, item = _reopened_by_a_run(busy_town, rules, tmp_path, monkeypatch, (12, 3))
+    _clock_at(monkeypatch, busy_town, 12, 5)
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5), publish=True)
+    assert december.reopened == 1
+    _clock_at(monkeypatch, busy_town, 12, 6)
+    november = supervise(busy_town, rules, TOWN, "2026-11")
+    assert any(f.period == "2026-09" and f.obligation == "theme_day" and f.org == BRANCH for f in november.snapshot.gaps())
+    [shown] = [r for r in november.ledger if r.id == item.id]
+    assert shown.closed_on is None
+    # The runs of the 20th and the 21st show it as they did: open, then closed as made good.
+    ids = [o.id for o in busy_town.orgs()]
+    assert [(r.opened_on, r.closed_on) for run in (first.run, closing.run)
+            for r in busy_town.rectifications(ids, as_of=run) if r.id == item.id] == [(date(2026, 11, 20), None),
+                                                                                       (date(2026, 11, 20), date(2026, 11, 21))]
 
 
 def test_an_item_closed_as_owed_no_more_is_opened_again_when_the_exemption_is_withdrawn(busy_town: Store, rules):
@@ -308,7 +399,8 @@ def test_an_item_closed_by_hand_by_mistake_is_reopened_and_the_closing_kept_in_t
     november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     [mine] = [r for r in november.ledger if r.id == item.id]
     assert (mine.closed_on, mine.close_note) == (date(2026, 11, 3), "回头看：已补开并规范记录")
-    assert (item.org_id, item.obligation, item.period, item.member, item.group_name) not in november.closed_by_hand
+    assert (item.org_id, item.obligation, item.period, item.member, item.group_name) in november.closed_by_hand
+    assert item.gap_key in {g.gap_key for g in busy_town.open_gaps()}        # the runs match it open
     busy_town.close_rectification(item.id, "回头看：已整改", date(2026, 12, 4))
     later = runner.invoke(app, db + ["rectify", "reopen", str(item.id), "--reason", "复查未通过", "--deadline", "2026-12-31"])
     assert later.exit_code == 0 and "整改时限 2026-12-31" in later.stdout and "已过" not in later.stdout

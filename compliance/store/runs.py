@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Date, Engine, and_, bindparam, case, delete, func, insert, literal, or_, select, true, update
+from sqlalchemy import Date, Engine, Integer, and_, bindparam, case, delete, func, insert, literal, or_, select, true, update
 
 from compliance.store import tables
 from compliance.evaluate import Finding
@@ -172,21 +172,31 @@ PAST_COLUMNS = ("matter", "measure", "deadline", "responsible", "opened_run_id",
                 "closed_run_id")
 
 
-def _replaced_for(run: RunRow) -> Any:
-    """Return the condition that a kept past state of an item (PAST) was replaced after `run`'s bulletin showed the ledger:
-    after its day, or after it was published (a new revision of its month that reopened the item)."""
-    p = PAST.c
+def _replaced_for(run: RunRow, runs_too: bool = True, p: Any = PAST.c) -> Any:
+    """Return the condition that a kept past state of an item (`p`, PAST's columns) was replaced after `run`'s bulletin showed
+    the ledger (never NULL): after its day, or after it was published (a new revision of its month that reopened the item);
+    not by the run itself (a draft run again as of an earlier day keeps its own reopenings, as it keeps the items it
+    opened). Without `runs_too`, only what was reopened by hand: a past month's run made after later runs judges the
+    gaps on what is known now, which later runs' reopenings already say (`_ledger`'s `gaps`).
+    """
     after = p.replaced_on > run.as_of
-    return after if run.published_at is None else or_(after, p.replaced_at > run.published_at)
+    if run.published_at is not None:
+        after = or_(after, p.replaced_at > run.published_at)
+    return and_(after, p.replaced_run_id.is_(None) if not runs_too else or_(p.replaced_run_id.is_(None), p.replaced_run_id != run.id))
 
 
 class _Stood:
-    """The columns of RECTIFICATION as the items stood for a run: those a reopening rewrote from their first state
-    replaced after the run (`_replaced_for`), for an item that has one; the item's own otherwise."""
+    """The columns of RECTIFICATION as the items stood for a run (`_replaced_for`, with `runs_too`): for an item with kept
+    states, the first of those replaced after the run that follows every one replaced before it (a run's reopening
+    is dated its day, which may be before an earlier reopening by hand); the item's own when there is none."""
 
-    def __init__(self, run: RunRow):
+    def __init__(self, run: RunRow, runs_too: bool = True):
         p, r = PAST.c, RECTIFICATION.c
-        first = select(func.min(p.id)).where(_replaced_for(run)).group_by(p.item_id)
+        seen = PAST.alias("seen")
+        last_seen = (select(func.max(seen.c.id)).where(seen.c.item_id == p.item_id, ~_replaced_for(run, runs_too, seen.c))
+                     .scalar_subquery())
+        first = (select(func.min(p.id)).where(_replaced_for(run, runs_too), p.id > func.coalesce(last_seen, 0))
+                 .group_by(p.item_id))
         past = select(p.item_id, *(p[name] for name in PAST_COLUMNS)).where(p.id.in_(first)).subquery("past")
         self.source = RECTIFICATION.outerjoin(past, past.c.item_id == r.id)
         kept = past.c.item_id.is_not(None)
@@ -198,12 +208,12 @@ class _Stood:
         return getattr(self, name)
 
 
-def _as_it_stood(conn: Any, run: RunRow) -> Any:
-    """Return the columns to read the ledger by as it stood for `run`'s bulletin: RECTIFICATION's own when no item was
-    reopened since (nearly always, and then no join), else a `_Stood`."""
-    if conn.execute(select(PAST.c.id).where(_replaced_for(run)).limit(1)).first() is None:
+def _as_it_stood(conn: Any, run: RunRow, runs_too: bool = True) -> Any:
+    """Return the columns to read the ledger by as it stood for `run`'s bulletin (`_replaced_for`, with `runs_too`):
+    RECTIFICATION's own when no item was reopened since (nearly always, and then no join), else a `_Stood`."""
+    if conn.execute(select(PAST.c.id).where(_replaced_for(run, runs_too)).limit(1)).first() is None:
         return RECTIFICATION.c
-    return _Stood(run)
+    return _Stood(run, runs_too)
 WRITE_BLOCK = 50000   # rows of one executemany
 
 RUN_COLUMNS = [RUN.c[name] for name in RunRow.__dataclass_fields__]
@@ -505,7 +515,7 @@ class SupervisionQueries:
         (a past month's run made after later runs), they are counted as they are read.
         """
         with self.engine.connect() as conn:
-            reopened = _as_it_stood(conn, run) is not RECTIFICATION.c
+            reopened = _as_it_stood(conn, run, runs_too=not gaps) is not RECTIFICATION.c
         if gaps or reopened:
             # An item reopened since the run is counted as it stood then (`_ledger`): a few, and past bulletins only.
             return _counted(self._ledger(RectificationRow, org_ids, False, stream=True, as_of=run, gaps=gaps), run.as_of)
@@ -559,7 +569,7 @@ class SupervisionQueries:
         """
         r = RECTIFICATION.c
         with self.engine.connect() as conn:
-            stood = r if as_of is None else _as_it_stood(conn, as_of)
+            stood = r if as_of is None else _as_it_stood(conn, as_of, runs_too=not gaps)
         columns = [stood[name].label(name) for name in row_type._fields]
         if as_of is not None:
             closed = _closed_for(as_of, stood)
@@ -603,12 +613,15 @@ class SupervisionQueries:
             row = conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).first()
         return RectificationRow(*row) if row else None
 
-    def closed_by_hand(self, scope_path: str, as_of: date) -> set[tuple]:
-        """Return the gaps (org id, obligation, period, member, group) of the items at or below `scope_path` closed by hand by `as_of`."""
+    def closed_by_hand(self, scope_path: str, run: RunRow, gaps: Collection[str] = ()) -> set[tuple]:
+        """Return the gaps (org id, obligation, period, member, group) of the items at or below `scope_path` closed by hand by
+        `run`'s day, as they stood for its bulletin (`_ledger`, with `gaps`): one reopened since was closed then (review)."""
         r = RECTIFICATION.c
-        query = (select(r.org_id, r.obligation, r.period, r.member, r.group_name).select_from(RECTIFICATION.join(ORG, ORG.c.id == r.org_id))
-                 .where(in_scope(scope_path), r.closed_on.is_not(None), r.closed_on <= as_of, r.close_note.not_in(AUTO_NOTES)))
         with self.engine.connect() as conn:
+            s = _as_it_stood(conn, run, runs_too=not gaps)
+            source = RECTIFICATION if s is r else s.source
+            query = (select(r.org_id, r.obligation, r.period, r.member, r.group_name).select_from(source.join(ORG, ORG.c.id == r.org_id))
+                     .where(in_scope(scope_path), s.closed_on.is_not(None), s.closed_on <= run.as_of, s.close_note.not_in(AUTO_NOTES)))
             return {tuple(row) for row in conn.execute(query)}
 
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
@@ -697,13 +710,15 @@ def _auto_closed(conn: Any, scope_path: str) -> dict[str, tuple[int, date, str]]
     return {key: (item_id, closed_on, note) for key, item_id, closed_on, note in conn.execute(query)}
 
 
-def _keep_past(conn: Any, item_ids: list[int], replaced_on: date, stamp: datetime) -> None:
-    """Keep what the items `item_ids` are (PAST_COLUMNS) before they are reopened: replaced on `replaced_on`, at `stamp`."""
+def _keep_past(conn: Any, item_ids: list[int], replaced_on: date, stamp: datetime, run_id: int | None = None) -> None:
+    """Keep what the items `item_ids` are (PAST_COLUMNS) before they are reopened: replaced on `replaced_on`, at `stamp`, by
+    the run `run_id` (None: by hand)."""
     r = RECTIFICATION.c
     for part in chunks(item_ids, CHUNK):
         conn.execute(insert(PAST).from_select(
-            ["item_id", "replaced_on", "replaced_at", *PAST_COLUMNS],
-            select(r.id, literal(replaced_on, Date()), literal(stamp, PAST.c.replaced_at.type), *(r[name] for name in PAST_COLUMNS))
+            ["item_id", "replaced_on", "replaced_at", "replaced_run_id", *PAST_COLUMNS],
+            select(r.id, literal(replaced_on, Date()), literal(stamp, PAST.c.replaced_at.type), literal(run_id, Integer()),
+                   *(r[name] for name in PAST_COLUMNS))
             .where(r.id.in_(part))))
 
 
@@ -767,7 +782,7 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date, stam
     # A gap handed over twice (the run's own pass and a recheck) reopens its item once.
     again = list({row["gap_key"]: (row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed}.values())
     if again:
-        _keep_past(conn, [item_id for _, (item_id, _, _) in again], as_of, stamp)
+        _keep_past(conn, [item_id for _, (item_id, _, _) in again], as_of, stamp, run_id)
         conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
             matter=bindparam("new_matter"), measure=bindparam("new_measure"), deadline=bindparam("new_deadline"),
             responsible=bindparam("new_responsible"), opened_run_id=run_id, opened_on=as_of, closed_on=None, close_note=None,

@@ -177,6 +177,7 @@ RECTIFICATION_PAST = Table(
     Column("item_id", Integer(), ForeignKey("rectification.id"), nullable=False),
     Column("replaced_on", Date(), nullable=False),
     Column("replaced_at", UTCDateTime(), nullable=False),
+    Column("replaced_run_id", Integer(), ForeignKey("supervisionrun.id"), nullable=True),
     Column("matter", String(500), nullable=False),
     Column("measure", String(500), nullable=False),
     Column("deadline", Date(), nullable=False),

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("item_id", sa.Integer, sa.ForeignKey("rectification.id"), nullable=False),
         sa.Column("replaced_on", sa.Date, nullable=False),
         sa.Column("replaced_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("replaced_run_id", sa.Integer, sa.ForeignKey("supervisionrun.id"), nullable=True),
         sa.Column("matter", sa.String(500), nullable=False),
         sa.Column("measure", sa.String(500), nullable=False),
         sa.Column("deadline", sa.Date, nullable=False),
