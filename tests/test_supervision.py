@@ -290,6 +290,26 @@ def test_a_past_month_run_again_after_a_later_run_reopened_an_item_of_its_gaps_s
                                                                                        (date(2026, 11, 20), date(2026, 11, 21))]
 
 
+def test_a_past_month_run_again_after_a_later_run_reopened_an_item_made_good_since_shows_it_closed(busy_town: Store, rules,
+                                                                                                  tmp_path: Path, monkeypatch):
+    """Not one of its gaps (made good again since December's run reopened it), the item is read as it stood on the run's
+    day, closed on the 21st: read as it is now, it was opened after that day and the bulletin left it out (review)."""
+    _, closing, item = _reopened_by_a_run(busy_town, rules, tmp_path, monkeypatch, (12, 3))
+    _clock_at(monkeypatch, busy_town, 12, 5)
+    assert supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5), publish=True).reopened == 1
+    _clock_at(monkeypatch, busy_town, 12, 6)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-09,,,补录,,,,c.jpg", "again.csv")
+    _clock_at(monkeypatch, busy_town, 12, 7)
+    november = supervise(busy_town, rules, TOWN, "2026-11")
+    assert november.run.as_of == date(2026, 11, 30) and not any(
+        f.period == "2026-09" and f.obligation == "theme_day" and f.org == BRANCH for f in november.snapshot.gaps())
+    [shown] = [r for r in november.ledger if r.id == item.id]
+    assert (shown.closed_on, shown.close_note) == (date(2026, 11, 21), MADE_GOOD_NOTE)
+    mine = [r for r in november.ledger if r.org_id == item.org_id]
+    [counted] = [c for c in november.ledger_counts if c.org_id == item.org_id]
+    assert (counted.open, counted.closed) == (sum(r.closed_on is None for r in mine), sum(r.closed_on is not None for r in mine))
+
+
 def test_an_item_closed_as_owed_no_more_is_opened_again_when_the_exemption_is_withdrawn(busy_town: Store, rules):
     supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
     mobile = next(m for m in busy_town.members() if m.mobile and busy_town.org_path(m.org_id) == BRANCH)

@@ -197,9 +197,11 @@ class _Stood:
                      .scalar_subquery())
         first = (select(func.min(p.id)).where(_replaced_for(run, runs_too), p.id > func.coalesce(last_seen, 0))
                  .group_by(p.item_id))
-        past = select(p.item_id, *(p[name] for name in PAST_COLUMNS)).where(p.id.in_(first)).subquery("past")
+        past = (select(p.item_id, p.replaced_run_id, *(p[name] for name in PAST_COLUMNS)).where(p.id.in_(first))
+                .subquery("past"))
         self.source = RECTIFICATION.outerjoin(past, past.c.item_id == r.id)
         kept = past.c.item_id.is_not(None)
+        self.by_run = case((and_(kept, past.c.replaced_run_id.is_not(None)), 1), else_=0).label("by_run")     # a run reopened it since
         for column in RECTIFICATION.columns:
             name = column.name
             setattr(self, name, case((kept, past.c[name]), else_=column) if name in PAST_COLUMNS else column)
@@ -514,8 +516,9 @@ class SupervisionQueries:
         thousands, and its command holds none while another process writes them out. With `gaps`
         (a past month's run made after later runs), they are counted as they are read.
         """
-        with self.engine.connect() as conn:
-            reopened = _as_it_stood(conn, run, runs_too=not gaps) is not RECTIFICATION.c
+        if not gaps:
+            with self.engine.connect() as conn:
+                reopened = _as_it_stood(conn, run) is not RECTIFICATION.c
         if gaps or reopened:
             # An item reopened since the run is counted as it stood then (`_ledger`): a few, and past bulletins only.
             return _counted(self._ledger(RectificationRow, org_ids, False, stream=True, as_of=run, gaps=gaps), run.as_of)
@@ -565,16 +568,23 @@ class SupervisionQueries:
         run was made, the items of the run's own `gaps` (their keys) that a later run opened: a
         bulletin of a past month made again after later runs listed their items, 432 of them for
         periods not yet over on its day, and closures dated after it (try-out). An item reopened
-        since is read as it stood then (`_as_it_stood`).
+        since is read as it stood then (`_as_it_stood`); but with `gaps`, one of the run's gaps that a later run
+        reopened is read as it is now: the run judges its gaps on what is known now (review).
         """
         r = RECTIFICATION.c
         with self.engine.connect() as conn:
-            stood = r if as_of is None else _as_it_stood(conn, as_of, runs_too=not gaps)
-        columns = [stood[name].label(name) for name in row_type._fields]
+            stood = r if as_of is None else _as_it_stood(conn, as_of)
+        fields = row_type._fields
+        columns = [stood[name].label(name) for name in fields]
         if as_of is not None:
             closed = _closed_for(as_of, stood)
-            columns = [case((closed, stood[name])).label(name) if name in _CLOSING else c
-                       for name, c in zip(row_type._fields, columns)]
+            columns = [case((closed, stood[name])).label(name) if name in _CLOSING else c for name, c in zip(fields, columns)]
+        # Each row then holds the item as it stood, whether a later run reopened it, and the item as it is now (`now`).
+        now = gaps and isinstance(stood, _Stood)
+        if now:
+            assert isinstance(stood, _Stood)
+            closed_now = _closed_for(as_of, r)
+            columns += [stood.by_run, *(case((closed_now, r[name])) if name in _CLOSING else r[name] for name in fields)]
         query = select(*columns).order_by(r.id)
         if stood is not r:
             query = query.select_from(stood.source)
@@ -583,7 +593,7 @@ class SupervisionQueries:
         elif as_of is not None:
             # Filtered below by day, in Python; an item entered by hand after a published run is left out here (review).
             query = query.where(_entered_for(as_of, stood))
-        if open_only:
+        if open_only and not now:
             query = query.where(r.closed_on.is_(None) if as_of is None else or_(stood.closed_on.is_(None), ~closed))
         if row_type is OpenGap:
             # An item entered by hand has no gap on the calendar: no run matches it, closes it as owed no more, or chases it.
@@ -598,13 +608,18 @@ class SupervisionQueries:
             rows = result.cursor if sqlite else result
             if wanted is not None:
                 # A province's organizations are more than a statement may name: filter as the rows come.
-                org_id = row_type._fields.index("org_id")
+                org_id = fields.index("org_id")
                 rows = (row for row in rows if row[org_id] in wanted)
+            if now:
+                n, key = len(fields), fields.index("gap_key")
+                rows = (row[n + 1:] if row[n] and row[key] in gaps else row[:n] for row in rows)
             # Items held together share their repeating values; items streamed are let go one by one.
             items = _ledger_rows(rows, row_type, days_as_text=sqlite, share=not stream if share is None else share)
             if as_of is not None and gaps:
                 day = as_of.as_of
                 items = (item for item in items if item.opened_on <= day or item.opened_run_id == as_of.id or item.gap_key in gaps)
+            if open_only and now:
+                items = (item for item in items if item.closed_on is None)
             yield from items
 
     def rectification(self, item_id: int) -> RectificationRow | None:
