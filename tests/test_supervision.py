@@ -324,7 +324,7 @@ def test_an_item_closed_as_owed_no_more_is_opened_again_when_the_exemption_is_wi
 
 def test_an_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Store, rules, tmp_path: Path):
     """A meeting entered late and short of its quorum made the period invalid: the bulletin said 无效, its ledger item 逾期未完成."""
-    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
     item = next(r for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.period == "2026-09")
     assert item.matter == "支委会 2026年9月 逾期未完成" and item.measure.startswith("查明未开展支委会的原因")
     short = importing.import_records(busy_town, rules, write_csv(tmp_path / "short.csv", "党组织,类型,日期,应到,实到,主题,书记签字,记录人签字\n"
@@ -334,12 +334,17 @@ def test_an_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Sto
     found = next(f for f in november.gaps if f.obligation == "branch_committee" and f.period == "2026-09")
     assert found.status == "invalid" and now.closed_on is None
     assert now.matter == "支委会 2026年9月 无效（人数不足、逾期录入）" and now.measure.startswith("到会人数须超过应到人数的半数")
+    # October's published bulletin, written again, says what it said: restated since, not then.
+    assert [r for r in busy_town.rectifications(as_of=october.run) if r.id == item.id] == [item]
     # Its record voided, the period is missed again, and the item says so (it kept saying 无效).
     [record_id] = short.ids
     busy_town.void_record(record_id, "录错支部")
     supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
     again = busy_town.rectification(item.id)
     assert (again.matter, again.measure, again.closed_on) == (item.matter, item.measure, None)
+    assert [r for r in busy_town.rectifications(as_of=october.run) if r.id == item.id] == [item]
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    assert [r.matter for r in november.ledger if r.id == item.id] == [item.matter]
 
 
 def test_last_years_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Store, rules, tmp_path: Path):

@@ -790,8 +790,8 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date, stam
     (回头看) stays closed. An open item whose gap is now an invalid period (a meeting entered late,
     short of its quorum) takes the matter and measure of that, and one that said invalid
     (`said_invalid`, read once for the scope) takes those of a missed period when its record was
-    voided: the bulletin and its ledger say the same. One statement each a block, whatever the
-    number of items (tests/test_scale.py).
+    voided: the bulletin and its ledger say the same; what it said before is kept too. A few
+    statements each a block, whatever the number of items (tests/test_scale.py).
     """
     r = RECTIFICATION.c
     # A gap handed over twice (the run's own pass and a recheck) reopens its item once.
@@ -809,6 +809,11 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date, stam
     invalid = [{"key": row["gap_key"], "new_matter": row["matter"], "new_measure": row["measure"]}
                for row in rows if row.get("status") == "invalid" or row["gap_key"] in said_invalid]
     if invalid:
+        # What the items said is kept (`_keep_past`), for the bulletins before: those restated alone, a few of a province's.
+        said = {row["key"]: row["new_matter"] for row in invalid}
+        _keep_past(conn, [item_id for part in chunks(list(said), CHUNK) for item_id, key, matter in conn.execute(
+            select(r.id, r.gap_key, r.matter).where(r.gap_key.in_(part), r.closed_on.is_(None))) if matter != said[key]],
+            as_of, stamp, run_id)
         conn.execute(update(RECTIFICATION).where(r.gap_key == bindparam("key"), r.closed_on.is_(None), r.matter != bindparam("new_matter"))
                      .values(matter=bindparam("new_matter"), measure=bindparam("new_measure")), invalid)
     return [{"id": item_id, "closed_on": closed_on.isoformat(), "close_note": note} for _, (item_id, closed_on, note) in again]
