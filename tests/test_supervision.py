@@ -540,6 +540,69 @@ def test_the_notice_counts_each_item_entered_by_hand_once_and_a_frozen_bulletin_
     assert {c.org_id: c.open for c in again.ledger_counts} == {c.org_id: c.open for c in november.ledger_counts}
 
 
+def _raced_by_a_publication(store: Store, run_id: int, write, start: datetime):
+    """Call `write(store)` while another connection publishes the run `run_id`, the publication started when the writer takes its
+    time; return the order the two committed in, what `write` returned and the run published. One clock for both ticks a second
+    a call from `start`."""
+    import threading
+    from itertools import count
+
+    ticks = count()
+
+    def tick() -> datetime:
+        return start + timedelta(seconds=next(ticks))
+
+    publisher = Store(store.url, clock=tick)
+    order: list[str] = []
+    published = []
+
+    def publish() -> None:
+        published.append(publisher.publish_run(run_id))
+        order.append("publish")
+
+    other = threading.Thread(target=publish)
+
+    def writer_clock() -> datetime:
+        moment = tick()
+        if not other.is_alive() and not order:
+            other.start()
+            other.join(timeout=1.0)     # done unless the writer holds the write lock
+        return moment
+
+    before, store.clock = store.clock, writer_clock
+    try:
+        done = write(store)
+        order.append("write")
+        other.join(timeout=30)
+    finally:
+        store.clock = before
+        publisher.engine.dispose()
+    assert not other.is_alive()
+    return order, done, published[0]
+
+
+def test_a_ledger_write_takes_its_time_under_the_write_lock_so_a_frozen_bulletin_lists_what_committed_before_it(busy_town: Store,
+                                                                                                             rules):
+    """`rectify add` and `rectify reopen` took their time before the write lock: a publication that committed in between
+    was stamped later, and its frozen bulletin listed the item added after it and read the item reopened after it as open."""
+    draft = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
+    ids = [o.id for o in busy_town.orgs()]
+    branch = busy_town.index_around(BRANCH).resolve(BRANCH)
+    order, added, run = _raced_by_a_publication(busy_town, draft.run.id, lambda s: s.add_rectification(
+        branch.id, "会议室未悬挂党旗", "悬挂", date(2026, 12, 31), "陶英", date(2026, 11, 24)), datetime(2026, 12, 5, 10, 0, tzinfo=TZ))
+    # Listed by the frozen bulletin when committed before it was published; the publication waits for the write.
+    listed = added.id in {r.id for r in busy_town.rectifications(ids, as_of=run)}
+    assert listed == (order[0] == "write") and order == ["write", "publish"]
+    # Reopened while November's revision 2 is published: it was reopened first, so that bulletin shows it open.
+    busy_town.close_rectification(added.id, "回头看：已整改", date(2026, 12, 5))
+    busy_town.clock = lambda: datetime(2026, 12, 5, 11, 0, tzinfo=TZ)
+    second = busy_town.save_run(draft.scope.id, "2026-11", date(2026, 11, 25), "changed", [], [], {}).run
+    order, _, second = _raced_by_a_publication(busy_town, second.id, lambda s: s.reopen_rectification(added.id, "复查未通过"),
+                                               datetime(2026, 12, 5, 12, 0, tzinfo=TZ))
+    [shown] = [r for r in busy_town.rectifications(ids, as_of=second) if r.id == added.id]
+    assert second.revision == 2 and (shown.closed_on is None) == (order[0] == "write") and order == ["write", "publish"]
+
+
 def test_only_township_and_county_users_enter_ledger_items(runner, busy_town: Store):
     from compliance.cli import app
 

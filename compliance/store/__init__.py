@@ -325,8 +325,8 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         """
         if not rows and not updates:
             return 0
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             # The updated organizations by id too, so that `audit log --org` finds the entry under them.
             self.audit(conn, "import", "org", detail={**(meta or {}), "added": [r["path"] for r in rows],
                                                       "updated": [{k: v for k, v in u.items()} for u in updates],
@@ -353,9 +353,9 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         """
         if not rows and not updates:
             return
-        stamp = self.clock()
         org_at = list(fields).index("org_id")
         with self.writing() as conn:
+            stamp = self.clock()
             self.audit(conn, "import", "member", detail={**(meta or {}), "added": len(rows), "updated": len(updates),
                                                          "org_ids": sorted({r[org_at] for r in rows} | set(org_ids))})
             for part in chunks(rows, MEMBER_CHUNK):      # dicts for a chunk at a time, not for a province's roster

@@ -77,7 +77,9 @@ class AuditQueries:
         Every change appends an audit entry, so every write transaction takes the same lock, and
         takes it first: writers are serialized in one order (no deadlock), and a read made
         inside the transaction (the current version of a record, the latest run) is not
-        overtaken by another writer before this one commits.
+        overtaken by another writer before this one commits. A writer takes its time (`clock`) inside
+        too: times then follow the order of commits, and a time before a publication's is of a change
+        committed before it.
         """
         with self.engine.begin() as conn:
             conn.execute(update(HEAD).where(HEAD.c.id == 1).values(seq=HEAD.c.seq))

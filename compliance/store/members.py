@@ -76,8 +76,8 @@ class MemberQueries:
         audit entry names both organizations (`org_ids`, so that either one's log lists it), the
         member and the new member id.
         """
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             before = conn.execute(select(MEMBER).where(MEMBER.c.id == member_id)).mappings().one()
             if before["left_on"] is not None:
                 return None

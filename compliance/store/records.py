@@ -157,8 +157,8 @@ class RecordQueries:
 
     def correct_record(self, record_id: int, content: dict[str, Any], identity: str, reason: str) -> int:
         """Make a corrected version of a record (the old one stays readable); return the new version number."""
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             old = self._current(conn, record_id)
             after = {k: content.get(k) for k in CONTENT}
             before = {k: old[k] for k in CONTENT}
@@ -181,16 +181,16 @@ class RecordQueries:
 
     def void_record(self, record_id: int, reason: str) -> None:
         """Withdraw a record: it stays, marked void with the reason, and no longer counts."""
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             old = self._current(conn, record_id)
             _replace(conn, old, voided_at=stamp, void_reason=reason)
             self.audit(conn, "void", "record", record_id, old["org_id"], {"version": old["version"]}, reason)
 
     def restore_record(self, record_id: int, reason: str) -> int:
         """Bring back a voided record as it was: a new version, the void kept in its history; return the new version number."""
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             row = conn.execute(select(RECORD).where(RECORD.c.record_id == record_id, RECORD.c.superseded_at.is_(None))).mappings().first()
             if row is None:
                 raise NotFound(f"没有编号为 {record_id} 的记录")

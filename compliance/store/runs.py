@@ -413,8 +413,8 @@ class SupervisionQueries:
         when its snapshot is the same as the month's last. The items of the gap keys in `settled`,
         made good since the run's day (`supervision._settled`), are opened if new, never reopened.
         """
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             conn.execute(update(ORG).where(ORG.c.id == scope_org_id).values(id=ORG.c.id))
             latest = conn.execute(select(*RUN_COLUMNS).where(RUN.c.scope_org_id == scope_org_id, RUN.c.month == month)
                                   .order_by(RUN.c.revision.desc()).limit(1)).first()
@@ -657,8 +657,8 @@ class SupervisionQueries:
         supervision run matches it to a gap or closes it (`open_gaps` leaves it out); it is
         closed by hand (`close_rectification`) after the follow-up visit, as a run's item can be.
         """
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             item_id = conn.execute(insert(RECTIFICATION).values(
                 gap_key=f"{BY_HAND}:{uuid.uuid4().hex}", org_id=org_id, obligation=BY_HAND, period=f"{opened_on:%Y-%m}",
                 matter=matter, measure=measure, deadline=deadline, responsible=responsible, opened_run_id=None,
@@ -691,8 +691,8 @@ class SupervisionQueries:
         is kept (`_keep_past`): a bulletin of a day before today, or published before now, shows it closed.
         """
         r = RECTIFICATION.c
-        stamp = self.clock()
         with self.writing() as conn:
+            stamp = self.clock()
             before = conn.execute(select(*RECT_COLUMNS).where(r.id == item_id)).first()
             if before is None or before.closed_on is None or before.close_note in AUTO_NOTES:
                 return RectificationRow(*before) if before else None
