@@ -39,7 +39,7 @@ OPTION_VALUES = {
     **dict.fromkeys(("--as-of", "--date", "--from", "--to", "--on", "--paid-on", "--recorded-on", "--since", "--deadline"), "日期"),
     "--known-at": "日期或时间", "--month": "月份", "--period": "周期", "--year": "年份", "--time": "时:分",
     "--org": "党组织", "--under": "党组织", "--status": "状态", "--db": "数据库", "--user": "用户名", "--role": "角色",
-    "--catalog": "规则集", "--sheet": "评分表", "--item": "条目", "--veto": "情形", "--kind": "类型",
+    "--catalog": "规则集", "--sheet": "评分表", "--item": "条目", "--veto": "情形", "--kind": "类型", "--obligation": "事项",
     **dict.fromkeys(("--member", "--counterpart", "--lecturer", "--recorder"), "姓名"),
     "--attendees": "名单", "--excused": "名单", "--group": "党小组", "--photos": "图片",
     **dict.fromkeys(("--topic", "--note", "--reason", "--name", "--matter", "--measure"), "文字"), "--responsible": "姓名",
