@@ -787,6 +787,12 @@ def _groups_words(ctx: _RecordContext, org_id: int) -> str:
 UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
 
 
+# The most 学时 one record may carry: a meeting or activity is held on one day; a 集中学习培训 (a course) may last weeks.
+# A typo (5000 for 5) met a member's whole year of 32 学时 at once (try-out).
+MAX_DAY_HOURS = 24
+MAX_HOURS = {"training_hours": 240}
+
+
 def unknown_kind(rules: Rules, word: str) -> str:
     """Return why `word` names no kind of record, with the kinds there are: it said 见 compliance catalog show, which needs a name."""
     said = UMBRELLA_KINDS.get(word.strip().replace(" ", ""))
@@ -839,6 +845,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     elif held_on < PARTY_FOUNDED:
         problems.add(number, "date", values.get("date"), f"日期{TOO_EARLY}")
+    if row["hours"] is not None and row["hours"] > (limit := MAX_HOURS.get(kind, MAX_DAY_HOURS)):
+        problems.add(number, "hours", values.get("hours"),
+                     f"一次{rules.kind_name(kind)}的学时不能超过 {limit:g}" + ("" if kind in MAX_HOURS else "；多日的培训请登记为「集中学习培训」"))
     if row["expected"] == 0:
         problems.add(number, "expected", 0, "应到人数不能为0")
     elif row["present"] == 0:

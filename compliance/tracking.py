@@ -266,6 +266,9 @@ class AloneRecord(NamedTuple):
     # Of each period (obligation, period key) the record is short of the quorum for: (实到, 应到 judged against, whether that is
     # the roster's full members (no 应到 entered), the share asked).
     short_of: dict[tuple[str, str], tuple[int, int, bool, tuple[int, int, int]]] = {}
+    # The first day its organization owes anything (founded or tracked), when the record was held before it and counts for
+    # nothing: a year mistyped (2016 for 2026) was logged without a word (try-out).
+    before_start: date | None = None
 
 
 def record_alone(store: Store, rules: Rules, record_id: int, as_of: date) -> AloneRecord:
@@ -334,7 +337,11 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
     counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}
     not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)
-    return AloneRecord(listed, short, not_mobile, alone, not_owed, record, short_of)
+    # An election before then starts the term judged (`_lasting_kinds`): it counts, though listed by no period of its year.
+    lasting = record.kind == "term_delay" or any(ob.cadence == "term" for ob in catalog.every_obligation()
+                                                 if (ob.counts or ob.slug) == record.kind)
+    early = facts.starts if facts.starts is not None and record.held_on < facts.starts and not listed and not lasting else None
+    return AloneRecord(listed, short, not_mobile, alone, not_owed, record, short_of, early)
 
 
 def _unrelated(catalog: Catalog, kind: str) -> frozenset[str]:

@@ -78,6 +78,9 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("infinite.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,1e999\n".encode(), ["第2行「学时」列", "1e999", "有限"]),
     ("inf.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,inf\n".encode(), ["第2行「学时」列", "inf", "有限"]),
     ("nan.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,nan\n".encode(), ["第2行「学时」列", "nan", "有限"]),
+    # Nor any bound: a typo (5000 for 5) met a member's year of 32 学时 with one meeting (try-out).
+    ("hours.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,4\n{BRANCH},主题党日,2026-04-02,5000\n".encode(),
+     ["hours.csv 第3行「学时」列", "5000", "一次主题党日的学时不能超过 24；多日的培训请登记为「集中学习培训」"]),
     # A mistyped year before the Party was founded was taken, and the meeting counted for nothing.
     ("old.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n{BRANCH},支委会,1025-08-04\n".encode(),
      ["old.csv 第3行「日期」列", "1025-08-04", "早于中国共产党成立（1921-07-01）"]),

@@ -272,6 +272,38 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     assert day.stdout.splitlines()[1:] == ["注意：11月12日不是固定学习日，这条记录不计入任何一期（固定学习日为每月10日、20日，遇休息日顺延至下一个工作日）"]
 
 
+def test_log_says_when_a_record_is_held_before_its_branch_is_tracked(runner, db):
+    """A mistyped year (2016 for 2026) was logged without a word, and counted for nothing (try-out)."""
+    typo = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2016-11-20", "--topic", "学习"])
+    assert typo.exit_code == 0, typo.output
+    record_id = typo.stdout.split("记录编号 ")[1].split()[0]
+    assert typo.stdout.splitlines()[1] == (
+        f"注意：这条记录的日期 2016-11-20 早于「图河镇党委/朱庄村党总支/第一党支部」成立或启用跟踪的日期（2025-01-01），不计入任何一期；"
+        f"如年份填错，请用 compliance record correct {record_id} --date 日期 --reason 更正原因 更正")
+    # Founded later than the township's tracking: the branch's own founding day is said.
+    early = runner.invoke(app, db + ["log", "支委会", "--org", "MT", "--date", "2026-05-11", "--topic", "学习"])
+    assert "早于「图河镇党委/马屯村党支部」成立或启用跟踪的日期（2026-05-12）" in early.stdout
+    fixed = runner.invoke(app, db + ["record", "correct", record_id, "--date", "2026-11-20", "--reason", "年份填错"])
+    assert fixed.exit_code == 0 and "早于" not in fixed.stdout, fixed.output
+    # An election before tracking began starts the term that is judged: it counts, and nothing is said.
+    election = runner.invoke(app, db + ["log", "换届选举", "--org", "ZZ1", "--date", "2024-03-05"])
+    assert election.exit_code == 0 and "早于" not in election.stdout, election.output
+
+
+def test_a_record_holds_at_most_a_day_of_hours_and_a_course_at_most_240(runner, db):
+    """Any number of hours was taken: 5000 for 5 met a member's year of 32 学时 with one meeting (try-out)."""
+    member = ["--member", "党员第一党支部0", "--date", "2026-11-02", "--topic", "党校轮训"]
+    typo = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-02", "--topic", "党章", "--hours", "5000"])
+    assert typo.exit_code != 0
+    assert typo.stderr.strip() == "错误：--hours：值「5000」：一次党课的学时不能超过 24；多日的培训请登记为「集中学习培训」（未登记）"
+    course = runner.invoke(app, db + ["log", "集中学习培训", "--org", "ZZ1", *member, "--hours", "300"])
+    assert course.exit_code != 0 and course.stderr.strip() == "错误：--hours：值「300」：一次集中学习培训的学时不能超过 240（未登记）"
+    assert runner.invoke(app, db + ["log", "集中学习培训", "--org", "ZZ1", *member, "--hours", "40"]).exit_code == 0
+    day = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "党章", "--hours", "24"])
+    assert day.exit_code == 0, day.output
+    assert runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "csv"]).stdout.count("\n") == 3
+
+
 def test_log_says_when_a_january_record_falls_to_last_decembers_study_day(runner, db, monkeypatch):
     """A 固定学习日 held on 5 January counted against 2026-12-20 (无效, 时间不符) and `log` said only 已登记."""
     import compliance.store as store_mod

@@ -352,6 +352,11 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
     from compliance.report.labels import flag_text, quorum_words
 
     notes = []
+    if alone.before_start is not None and alone.record is not None:
+        org = orgs[alone.record.org_id][0]
+        notes.append(f"注意：这条记录的日期 {alone.record.held_on.isoformat()} 早于「{org.path}」成立或启用跟踪的日期"
+                     f"（{alone.before_start.isoformat()}），不计入任何一期；如年份填错，请用 compliance record correct "
+                     f"{alone.record.id} --date 日期 --reason 更正原因 更正")
     for f in alone.findings:
         flags = tuple(flag for flag in f.flags if flag in RECORD_FLAGS)
         if not flags:
