@@ -502,6 +502,13 @@ def test_last_years_watch_item_closes_when_the_member_takes_part_again(province,
     january = supervise(store, rules, root, "2027-01", date(2027, 1, 26))
     closed = {i.gap_key: i for i in january.ledger if i.closed_on is not None}
     assert item.gap_key in closed and closed[item.gap_key].closed_on == date(2027, 1, 26)
+    # The run ended: no record was made good, as its closing said (已补录有效记录) of one ended by a 请假 too (try-out).
+    assert closed[item.gap_key].close_note == "连续未参加组织生活已中断（已参加、请假或汇报），督查自动销号"
+    # Closed by a run: `rectify reopen` leaves it to the runs, as it does the other closings a run makes.
+    from compliance.store.runs import AUTO_NOTES, ENDED_NOTES
+    from compliance.tracking import WATCH_OBLIGATIONS
+
+    assert set(ENDED_NOTES) == WATCH_OBLIGATIONS and set(ENDED_NOTES.values()) <= set(AUTO_NOTES)
 
 
 @pytest.fixture

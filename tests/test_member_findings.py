@@ -579,6 +579,9 @@ def test_last_years_watch_item_closes_when_dues_entered_late_end_its_run(town: S
     membership.import_dues(town, write_csv(tmp_path / "late.csv", "\n".join(body)))
     supervise(town, rules, "图河镇党委", "2026-07", date(2026, 7, 27))
     assert _watch_items(town, never) == [("2025-03", date(2026, 7, 27))]
+    # Its closing says the run ended, not that a record was made good (已补录有效记录: try-out).
+    assert [i.close_note for i in town.rectifications() if (i.obligation, i.member) == ("dues_watch", never)] == [
+        "连续未交纳党费已中断（已交纳党费），督查自动销号"]
 
 
 def test_a_run_for_a_past_month_opens_no_second_item_for_a_run_that_has_one(town: Store, rules, tmp_path: Path):

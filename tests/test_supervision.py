@@ -603,6 +603,29 @@ def test_a_ledger_write_takes_its_time_under_the_write_lock_so_a_frozen_bulletin
     assert second.revision == 2 and (shown.closed_on is None) == (order[0] == "write") and order == ["write", "publish"]
 
 
+def test_the_same_matter_entered_twice_by_hand_is_refused_while_open(runner, busy_town: Store, rules):
+    """`rectify add` run twice by mistake gave two items, and the notice counted both (try-out)."""
+    from compliance.cli import app
+
+    db = ["--db", busy_town.url]
+    args = ["rectify", "add", "--org", BRANCH, "--matter", "党小组会记录缺签字", "--measure", "补签并规范记录"]
+    first = runner.invoke(app, db + args)
+    assert first.exit_code == 0, first.output
+    [item] = [r for r in busy_town.rectifications() if r.obligation == "inspection"]
+    again = runner.invoke(app, db + args)
+    assert again.exit_code != 0
+    assert again.stderr.strip() == (f"错误：整改事项 {item.id} 尚未销号，问题与此相同（同一党组织、同一整改事项）：未重复登记；"
+                                    "如确是另一问题，请在 --matter 中写明区别（rectify list 可查看）")
+    # Another branch's, another matter, or the same found again after the first was closed: each is an item of its own.
+    other = runner.invoke(app, db + ["rectify", "add", "--org", "图河镇党委/朱庄村党总支/第二党支部", *args[4:]])
+    assert other.exit_code == 0, other.output
+    assert runner.invoke(app, db + [*args[:5], "支委会记录缺签字", *args[6:]]).exit_code == 0
+    busy_town.close_rectification(item.id, "回头看：已补签", date(2026, 12, 5))
+    assert runner.invoke(app, db + args).exit_code == 0
+    november = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5))
+    assert november.by_hand == 4
+
+
 def test_only_township_and_county_users_enter_ledger_items(runner, busy_town: Store):
     from compliance.cli import app
 

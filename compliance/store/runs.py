@@ -14,6 +14,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Ty
 
 from sqlalchemy import Date, Engine, Integer, and_, bindparam, case, delete, func, insert, literal, or_, select, true, update
 
+from compliance.errors import InputError
 from compliance.store import tables
 from compliance.evaluate import Finding
 from compliance.report.labels import STATUS_LABELS
@@ -31,6 +32,10 @@ ORG = tables.ORG
 
 MADE_GOOD_NOTE = "已补录有效记录，督查自动销号"
 NOT_OWED_NOTE = "已不再需要（已登记免除、不再适用或不再检查此项），督查自动销号"
+# A member's run of months on the watch (`tracking.WATCH_SLUGS`) ends when they take part, are excused or report, or pay:
+# no record was made good, as MADE_GOOD_NOTE said of one ended by a 请假 (try-out).
+ENDED_NOTES = {"absence_watch": "连续未参加组织生活已中断（已参加、请假或汇报），督查自动销号",
+               "dues_watch": "连续未交纳党费已中断（已交纳党费），督查自动销号"}
 
 
 class OrgLedger(NamedTuple):
@@ -469,14 +474,14 @@ class SupervisionQueries:
             opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
             closed = closed_settled = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
-                open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key).where(
+                open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key, RECTIFICATION.c.obligation).where(
                     RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
-                for item_id, key in open_items:
+                for item_id, key, obligation in open_items:
+                    note = NOT_OWED_NOTE if key in not_owed else ENDED_NOTES.get(obligation, MADE_GOOD_NOTE)
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
-                        closed_on=gaps_made_good[key], close_note=NOT_OWED_NOTE if key in not_owed else MADE_GOOD_NOTE,
-                        closed_run_id=run_id))
+                        closed_on=gaps_made_good[key], close_note=note, closed_run_id=run_id))
                 closed += len(open_items)
-                closed_settled += sum(1 for _, key in open_items if key in settled)
+                closed_settled += sum(1 for _, key, _ in open_items if key in settled)
             if publish:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
@@ -656,8 +661,16 @@ class SupervisionQueries:
         Its obligation is `BY_HAND`, its period the month it is opened in, and it has no run: no
         supervision run matches it to a gap or closes it (`open_gaps` leaves it out); it is
         closed by hand (`close_rectification`) after the follow-up visit, as a run's item can be.
+        An InputError when the organization has an open item entered by hand of the same matter:
+        entered twice by mistake, it was counted twice in the bulletin (try-out).
         """
         with self.writing() as conn:
+            r = RECTIFICATION.c
+            same = conn.execute(select(r.id).where(r.org_id == org_id, r.opened_run_id.is_(None), r.matter == matter,
+                                                   r.closed_on.is_(None)).order_by(r.id).limit(1)).scalar()
+            if same is not None:
+                raise InputError(f"整改事项 {same} 尚未销号，问题与此相同（同一党组织、同一整改事项）：未重复登记；"
+                                 "如确是另一问题，请在 --matter 中写明区别（rectify list 可查看）")
             stamp = self.clock()
             item_id = conn.execute(insert(RECTIFICATION).values(
                 gap_key=f"{BY_HAND}:{uuid.uuid4().hex}", org_id=org_id, obligation=BY_HAND, period=f"{opened_on:%Y-%m}",
@@ -712,7 +725,7 @@ class SupervisionQueries:
 
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
-AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE)
+AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE, *ENDED_NOTES.values())
 # The obligation of a ledger item entered by hand (`add_rectification`): what inspectors found, not a calendar gap.
 BY_HAND = "inspection"
 
