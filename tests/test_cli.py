@@ -546,6 +546,16 @@ def test_demo_runs_and_shows_an_overdue_table_and_a_bulletin(runner):
     assert Path(docx).is_file()
 
 
+def test_the_demo_writes_its_bulletin_beside_a_database_named_by_url(runner, tmp_path: Path):
+    """`--db sqlite:////path/demo.db` loaded that file and wrote the bulletin to a temporary folder (try-out)."""
+    target = tmp_path / "库" / "demo.db"
+    target.parent.mkdir()
+    result = runner.invoke(app, ["--db", f"sqlite:///{target}", "demo", "--format", "table"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.suffix for p in (target.parent / "通报").iterdir()) == [".docx", ".md", ".png", ".xlsx"]
+    assert f"已写出 {target.parent / '通报'}" in result.output.replace("\n", "")
+
+
 def test_the_demo_database_knows_each_record_from_its_entry_day(runner, tmp_path: Path):
     """The demo replays its year: `--known-at` a past day shows what had been entered by then."""
     from datetime import datetime, time

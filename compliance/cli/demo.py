@@ -47,7 +47,7 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
          fmt: Format = FORMAT_OPTION) -> None:
     """载入示例乡镇（图河镇），列出逾期与待办事项，并完成一次月度督查、生成通报。
 
-    默认用临时 SQLite 数据库；给出 --db 时载入该数据库（须为空库，如新建的 PostgreSQL 数据库）。
+    默认用临时 SQLite 数据库（不用 COMPLIANCE_DB 所指的数据库，以免示例数据混入工作库）；给出 --db 时载入该数据库（须为空库，如新建的 PostgreSQL 数据库）。
     """
     day = _date_option(as_of, "--as-of") or DEMO_AS_OF
     if day <= DEMO_START:
@@ -137,7 +137,10 @@ def demo(as_of: Optional[str] = typer.Option(None, "--as-of", help=f"示例数�
 
     result = runs[-1]
     if folder is None:
-        folder = Path(target).resolve().parent if "://" not in target else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
+        # A file named as a path or as a sqlite:/// URL (which went to a temporary folder: try-out); else a server's.
+        url = store_mod.resolve_url(target)
+        file = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        folder = Path(file).resolve().parent if file and file != ":memory:" else Path(tempfile.mkdtemp(prefix="compliance-demo-"))
     files = [str(p) for p in _write_bulletin(result, folder / "通报")]
     console.print()
     assessments.print_run(console, result, files)
