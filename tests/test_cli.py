@@ -1353,6 +1353,10 @@ def test_a_negative_jobs_count_is_a_one_line_error(runner, db, command):
     result = runner.invoke(app, db + [*command, "--jobs", "-1"])
     assert result.exit_code == 2
     assert "--jobs：值「-1」不能为负数" in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    # Above the limit the help gives (最多 4 个), it ran with 4 without a word (try-out).
+    above = runner.invoke(app, db + [*command, "--jobs", "9"])
+    assert above.exit_code == 2 and above.output.strip() == "错误：--jobs：值「9」超过上限 4（0 为每个 CPU 核一个进程）", above.output
+    assert runner.invoke(app, db + [*command, "--jobs", "4"]).exit_code == 0
 
 
 def _table_rows(output: str) -> list[list[str]]:

@@ -196,11 +196,14 @@ JOBS_OPTION = typer.Option(0, "--jobs", help="并行进程数（最多 4 个）�
 
 
 def jobs_count(jobs: int) -> int:
-    """Return the worker processes `--jobs` asks for (0: one per core); InputError for a negative number."""
-    from compliance.blocks import default_jobs
+    """Return the worker processes `--jobs` asks for (0: one per core); InputError for a negative number, or one above `MAX_JOBS`
+    (which ran as `MAX_JOBS` without a word: try-out)."""
+    from compliance.blocks import MAX_JOBS, default_jobs
 
     if jobs < 0:
         raise InputError(f"--jobs：值「{jobs}」不能为负数（0 为每个 CPU 核一个进程）")
+    if jobs > MAX_JOBS:
+        raise InputError(f"--jobs：值「{jobs}」超过上限 {MAX_JOBS}（0 为每个 CPU 核一个进程）")
     return jobs or default_jobs()
 
 
