@@ -227,8 +227,11 @@ class Suggestions:
         found = sorted(self._keys.get(_org_key(ref), ()))[:self._most]
         if not found and len(self._names) <= SIMILAR_SCAN and self._spelled < SPELLED_MOST:
             self._spelled += 1
-            near = difflib.get_close_matches(ref.strip().rsplit("/", 1)[-1], list(self._names), n=self._most, cutoff=0.75)
-            found = sorted(p for name in near for p in self._names[name])[:self._most]
+            parent, _, tail = ref.strip().rpartition("/")
+            near = difflib.get_close_matches(tail, list(self._names), n=self._most, cutoff=0.75)
+            found = sorted(p for name in near for p in self._names[name])
+            # Those under the parent named first: 朱庄村党总支/第一党支布 was told every 第一党支部 of the township (try-out).
+            found = ([p for p in found if parent and p.rsplit("/", 1)[0].endswith(parent)] or found)[:self._most]
         self._said[ref] = found
         return found
 

@@ -5,6 +5,7 @@ Built from plain rows the store returns; no SQL here.
 
 from __future__ import annotations
 
+import difflib
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -151,11 +152,26 @@ class OrgIndex:
             return found
         if found:
             raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{candidates(found)}")
-        # A name typed short (九段村 for 九段村党支部): those whose name begins with it.
+        # A name typed short (九段村 for 九段村党支部): those whose name begins with it; else those spelled near it.
         tail = self.slashed(ref).rsplit("/", 1)[-1]
-        near = sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail))
+        near = sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail)) or self.spelled_near(ref)
         hint = f"，是否是：{'、'.join(near[:NEAR_SHOWN])}{'等' if len(near) > NEAR_SHOWN else ''}" if near else ""
         raise NotFound(f"找不到党组织「{ref}」{hint}（可用代码、完整路径或唯一的名称）")
+
+    def spelled_near(self, ref: str) -> list[str]:
+        """Return the paths of the organizations whose names are spelled near `ref`'s last part (马屯村支部 for 马屯村党支部),
+        those under a parent `ref` names first (朱庄村党总支/第一支部: that 党总支's 第一党支部, not every one).
+
+        `status --org 马屯村支部` said only 找不到, where an import of the same name asked 是否是 (try-out).
+        """
+        parent, _, tail = self.slashed(ref).rpartition("/")
+        names: dict[str, list[str]] = defaultdict(list)
+        for r in self.by_id.values():
+            names[r.name].append(r.path)
+        close = difflib.get_close_matches(tail, list(names), n=NEAR_SHOWN, cutoff=0.75) if tail else []
+        found = sorted(p for name in close for p in names[name])
+        under = [p for p in found if parent and p.rsplit("/", 1)[0].endswith(parent)]
+        return under or found
 
     def subtree(self, root: OrgRow) -> list[OrgRow]:
         """Return `root` and every organization below it, in path order."""
