@@ -36,6 +36,7 @@ from compliance.cli import (
     session,
 )
 from compliance.errors import InputError
+from compliance.members import month_index
 from compliance.report.assessments import emit_rows
 from compliance.report.labels import flag_text, yuan
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
@@ -111,6 +112,11 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
         # A mobile member's months shown as attended with no meeting in them read as a mistake (try-out).
         console.print("流动党员：向党支部的半年汇报计为该半年各月都参加了组织生活（流动党员在流入地参加组织生活，每半年向党支部"
                       "汇报一次），所以其「最近参加」可能是汇报的日期。", soft_wrap=True, markup=False)
+    # 最近参加 in April beside 未参加 0个月 after a 请假 in November read as a contradiction (try-out).
+    if any(r.months_absent is not None and r.last_participation is not None
+           and month_index(day) - 1 - month_index(r.last_participation) > r.months_absent for r in rows):
+        console.print("「未参加」是到上月为止连续未参加的月数：请假、免除的月份和没有参会名单的月份不计为未参加，所以可能少于"
+                      "「最近参加」之后的月份数。", soft_wrap=True, markup=False)
     console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
 
 

@@ -228,9 +228,13 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     table.add_column("状态", no_wrap=True)
     table.add_column("周期（问题）", overflow="fold")
     previous_org = None
+    from compliance.tracking import WATCH_OBLIGATIONS
+
     for (org, name, who, status), items in ordered:
-        # A committee's term running is not 未开始: its election is, until the term's end (try-out).
-        label = "任期内" if status == "upcoming" and all("/" in f.period for f in items) else STATUS_LABELS[status]
+        # A committee's term running is not 未开始: its election is, until the term's end (try-out). A member's run of
+        # months without organizational life that has ended is not 已完成 (连续未参加组织生活 已完成 read as done: try-out).
+        label = ("任期内" if status == "upcoming" and all("/" in f.period for f in items)
+                 else "已中断" if status == "met" and all(f.obligation in WATCH_OBLIGATIONS for f in items) else STATUS_LABELS[status])
         cells = [name] + ([who] if has_object else []) + [
             f"[{STATUS_STYLES[status]}]{label}[/]", " ".join(_when(f, year) for f in items)]
         if show_org:
