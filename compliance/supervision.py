@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import marshal
 import re
+import unicodedata
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -206,12 +207,19 @@ class OpenLedger:
         return self.keys.get(gap) or gap_key(*gap)
 
 
-def parse_month(text: str) -> tuple[date, date]:
-    """Return the first and last day of a `YYYY-MM` month; InputError names the bad value."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", text.strip())
+def month_key(text: str) -> str:
+    """Return a month as a run keeps it (YYYY-MM) from the forms a dues month takes too (2026-11, 2026年11月, 2026/11,
+    ２０２６－１１); InputError names the bad value. `supervise --month 2026年11月` was refused (try-out)."""
+    m = re.fullmatch(r"(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?", unicodedata.normalize("NFKC", text).strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise InputError(f"--month：值「{text}」不是月份（应写作 2026-11）")
-    first = date(int(m.group(1)), int(m.group(2)), 1)
+    return f"{m.group(1)}-{int(m.group(2)):02d}"
+
+
+def parse_month(text: str) -> tuple[date, date]:
+    """Return the first and last day of a month (`month_key`); InputError names the bad value."""
+    key = month_key(text)
+    first = date(int(key[:4]), int(key[5:]), 1)
     return first, month_end(first)
 
 
@@ -619,6 +627,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     `saved(scope, paths of its organizations by id, run)` is called once the run and its ledger are
     saved, before the comparison with the month before: the bulletin's ledger can be written from then on.
     """
+    month = month_key(month)
     first, last = parse_month(month)
     if as_of is None and store.today() < first:
         raise InputError(f"--month：督查月份 {month} 尚未开始")

@@ -709,6 +709,13 @@ def test_as_of_must_fall_in_the_month(busy_town: Store, rules):
         supervise(busy_town, rules, TOWN, "2026-11", date(2026, 10, 31))
     with pytest.raises(InputError, match="不是月份"):
         supervise(busy_town, rules, TOWN, "2026-13", None)
+    # Written as a dues month may be: 2026年11月 was refused (try-out); the run keeps 2026-11, and the same month again is it.
+    for text in ("2026-11", "2026年11月", "2026/11", "２０２６－１１", "2026 年 11 月"):
+        assert supervise(busy_town, rules, TOWN, text, date(2026, 11, 20)).run.month == "2026-11"
+    assert len(busy_town.runs(busy_town.index_around(TOWN).resolve(TOWN).id, "2026-11")) == 1
+    for bad in ("2026年13月", "26-11", "2026-11-05", "十一月"):
+        with pytest.raises(InputError, match=f"--month：值「{bad}」不是月份（应写作 2026-11）"):
+            supervise(busy_town, rules, TOWN, bad, None)
 
 
 def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp_path: Path):

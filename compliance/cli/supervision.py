@@ -24,7 +24,7 @@ from compliance.report.findings import write_csv
 @fails_cleanly
 def supervise(
     under: str = typer.Option(..., "--under", help="督查范围：乡镇党委等上级党组织。"),
-    month: str = typer.Option(..., "--month", help="督查月份，如 2026-11。"),
+    month: str = typer.Option(..., "--month", help="督查月份，如 2026-11 或 2026年11月。"),
     as_of: Optional[str] = typer.Option(None, "--as-of", help="督查日期，须在督查月份内且不晚于今天；默认今天，过去的月份为该月最后一天。"),
     out: Optional[Path] = typer.Option(None, "--out", help="通报输出目录（Markdown、XLSX、DOCX、PNG）。"),
     publish: bool = typer.Option(False, "--publish", help="发布并冻结本次督查；之后再运行为新版本。"),
