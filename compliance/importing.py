@@ -117,6 +117,15 @@ class _Problems:
         self._keep([(number, f"{where}：{reason}" if where else reason)])
         self.count += 1
 
+    def _wide(self, number: int, problem: str, named: set[int]) -> str:
+        """Return `problem` saying, at the first of its row's, that the row has more fields than the header (`Table.wide`)."""
+        more = self.table.wide.get(number)
+        if not more or number in named:
+            return problem
+        named.add(number)
+        return (f"{problem}；这一行比表头多 {more} 列：值中多半有未加引号的英文逗号，使其后各列错位，"
+                "可把含逗号的值放进英文双引号，或改用中文逗号")
+
     def _keep(self, problems: list[tuple[int, str]]) -> None:
         self.listed += problems
         if len(self.listed) > 2 * PROBLEMS_SHOWN:
@@ -144,7 +153,9 @@ class _Problems:
             from_command_line = isinstance(rows, list) and bool(rows) and all(number == 0 for number, _ in rows)
             nothing = self.nothing if from_command_line else "未导入任何数据"
             more = f"另有 {self.count - 1} 处错误，" if self.count > 1 else ""
-            (_, first), *rest = self.earliest()
+            named: set[int] = set()
+            listed = [(number, self._wide(number, problem, named)) for number, problem in self.earliest()]
+            (_, first), *rest = listed
             error = InputError(f"{first}（{more}{nothing}）")
             error.details = tuple(problem for _, problem in rest)
             if self.count > PROBLEMS_SHOWN:

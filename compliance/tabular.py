@@ -70,6 +70,9 @@ class Table:
     normalized: bool = False         # every value is text as `parse_text` returns it, or None
     names: dict[str, str] = field(default_factory=dict)   # English name -> Chinese header, of every column the file may have
     where: str = ""                  # how problems name the file: its name, and for a workbook the sheet read (x.xlsx「党员」表)
+    # CSV rows with more fields than the header line, blank though the extra ones are (row number -> how many more): an
+    # unquoted comma in a value shifts the cells after it, and the errors name the shifted cells (try-out).
+    wide: dict[int, int] = field(default_factory=dict)
 
     @property
     def sha256(self) -> str | None:
@@ -199,7 +202,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
-        table.rows = _text_rows(table, lines, where, limits, normalize, passed)
+        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first))
         table.normalized = normalize
     else:
         table.rows = _rows(table, lines, where, limits, formulas, passed)
@@ -267,8 +270,10 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
 
 
 def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
-               normalize: bool, passed: Sequence[int] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one."""
+               normalize: bool, passed: Sequence[int] = (), header_width: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one.
+
+    A row with more fields than the header line's `header_width` goes into `table.wide`."""
     names = [name for _, name, _ in positions]
     limits = [longest for _, _, longest in positions]
     if not names:
@@ -284,6 +289,8 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
         if len(raw) != width:
             if len(raw) > width and any(map(str.strip, raw[width:])):
                 raise _unlabeled(where, number, raw, width, holes)
+            if header_width is not None and len(raw) > header_width:
+                table.wide[number] = len(raw) - header_width
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
             raise _unlabeled(where, number, raw, width, holes)

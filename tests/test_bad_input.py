@@ -69,6 +69,11 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
      ["after_quote.csv 第3行「主题」列", "学习", "引号不成对"]),
     # A value in a column without a header (an unquoted comma in a topic) was dropped.
     ("extra.csv", f"党组织,类型,日期,主题\n{BRANCH},支委会,2026-08-03,学习,贯彻\n".encode(), ["extra.csv 第2行第5列", "贯彻", "没有表头"]),
+    # One with the extra cell blank shifted the cells after the comma, and its errors named only the shifted cells (try-out).
+    ("shifted.csv", f"党组织,类型,日期,主题,记录人,书记签字,记录人签字\n{BRANCH},支委会,2026-08-03,学习,贯彻,陶英,是,\n"
+                    f"{BRANCH},支委会,2026-08-04,学习,陶英,是,是\n".encode(),
+     ["shifted.csv 第2行「书记签字」列", "值「陶英」", "；这一行比表头多 1 列：值中多半有未加引号的英文逗号，使其后各列错位，"
+      "可把含逗号的值放进英文双引号，或改用中文逗号（未导入任何数据）"]),
     ("hole.csv", f"党组织,,类型,日期\n{BRANCH},备注,支委会,2026-08-03\n".encode(), ["hole.csv 第2行第2列", "备注", "没有表头"]),
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
     # A title row above the header was named as an unknown column, with the list of known ones.
