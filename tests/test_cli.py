@@ -1069,6 +1069,18 @@ def test_supervise_json_and_bulletin_files(runner, logged, tmp_path: Path):
     assert again["written"] is False and again["run"]["id"] == run["run"]["id"]
 
 
+def test_publishing_without_out_says_the_draft_files_still_say_draft(runner, logged, tmp_path: Path):
+    """A draft's files still said （草稿） after `supervise --publish` without --out, and nothing said so (try-out)."""
+    args = ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20"]
+    draft = runner.invoke(app, logged + args + ["--out", str(tmp_path / "out")])
+    said = "提示：已发布，但没有写出通报文件；此前写出的草稿通报仍标为（草稿），请加 --out 目录 再运行一次写出发布的通报"
+    assert draft.exit_code == 0 and said not in draft.output.replace("\n", "")
+    published = runner.invoke(app, logged + args + ["--publish"], terminal_width=300)
+    assert published.exit_code == 0 and said in published.output.replace("\n", ""), published.output
+    written = runner.invoke(app, logged + args + ["--publish", "--out", str(tmp_path / "out")], terminal_width=300)
+    assert written.exit_code == 0 and said not in written.output.replace("\n", "")
+
+
 def test_a_ctrl_c_while_the_bulletin_is_written_says_the_run_is_saved_and_leaves_no_half_bulletin(runner, logged, tmp_path: Path,
                                                                                                   monkeypatch, capsys):
     """Stopped while its bulletin was written, a run stood saved with an empty folder, or a Markdown and DOCX without the

@@ -97,6 +97,10 @@ def supervise(
         assessments.print_run(console, result, files)
         if notice:
             console.print(f"提示：{notice}", style="yellow", markup=False, soft_wrap=True)
+        if publish and out is None:
+            # Files a draft run wrote before still said （草稿） once it was published, and nothing said so (try-out).
+            console.print("提示：已发布，但没有写出通报文件；此前写出的草稿通报仍标为（草稿），请加 --out 目录 再运行一次写出发布的通报"
+                          "（结果相同时不会重复保存）", style="yellow", markup=False, soft_wrap=True)
 
 
 def _remove_if_empty(folder: Path | None) -> None:
