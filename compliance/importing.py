@@ -736,6 +736,9 @@ class _RecordContext:
         self.committee_kinds = frozenset(ob.counts or ob.slug for catalog in rules.catalogs.values()
                                          for newest in catalog.every_obligation() for ob in _versions(newest)
                                          if ob.quorum == "committee")
+        # A correction that gives neither 学时 nor 类型 keeps the record's: stored before MAX_HOURS, they refused every
+        # correction of it, under an option never given (review).
+        self.kept_hours: float | None = None
 
     def org(self, text: str) -> tuple[OrgRow | None, str | None]:
         """Return the organization `text` names, or the reason it names none (see `_resolve`)."""
@@ -859,7 +862,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "date", values.get("date"), f"日期晚于今天（{ctx.today.isoformat()}），记录只能登记已召开的会议")
     elif held_on < PARTY_FOUNDED:
         problems.add(number, "date", values.get("date"), f"日期{TOO_EARLY}")
-    if row["hours"] is not None and row["hours"] > (limit := MAX_HOURS.get(kind, MAX_DAY_HOURS)):
+    if row["hours"] is not None and row["hours"] != ctx.kept_hours and row["hours"] > (limit := MAX_HOURS.get(kind, MAX_DAY_HOURS)):
         problems.add(number, "hours", values.get("hours"),
                      f"一次{rules.kind_name(kind)}的学时不能超过 {limit:g}" + ("" if kind in MAX_HOURS else "；多日的培训请登记为「集中学习培训」"))
     if row["expected"] == 0:
@@ -1264,6 +1267,8 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
         values["present"] = None
     problems = _Problems(_option_table(values), "未更正")
     ctx = _RecordContext(store, rules, around=True)
+    if changes.get("hours") is None and changes.get("kind") is None:
+        ctx.kept_hours = current["hours"]
     if changes.get("org") is not None:
         moved_to, _ = ctx.org(changes["org"])
         # The lists name the old branch's members: checked against the new roster, they were "not its members", and

@@ -337,9 +337,14 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
     counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}
     not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)
-    # An election before then starts the term judged (`_lasting_kinds`): it counts, though listed by no period of its year.
-    lasting = record.kind == "term_delay" or any(ob.cadence == "term" for ob in catalog.every_obligation()
-                                                 if (ob.counts or ob.slug) == record.kind)
+    # An election before then starts the term judged, and a consent to pay dues by quarter moves the periods after it
+    # (`_lasting_kinds`): they count, though listed by no period of their year (review).
+    lasting = record.kind == "term_delay"
+    for newest in catalog.every_obligation():
+        ob: Obligation | None = newest
+        while ob is not None and not lasting:
+            lasting = (ob.cadence == "term" and (ob.counts or ob.slug) == record.kind) or ob.quarterly_by == record.kind
+            ob = ob.previous
     early = facts.starts if facts.starts is not None and record.held_on < facts.starts and not listed and not lasting else None
     return AloneRecord(listed, short, not_mobile, alone, not_owed, record, short_of, early)
 

@@ -304,6 +304,9 @@ def test_log_says_when_a_record_is_held_before_its_branch_is_tracked(runner, db)
     # An election before tracking began starts the term that is judged: it counts, and nothing is said.
     election = runner.invoke(app, db + ["log", "换届选举", "--org", "ZZ1", "--date", "2024-03-05"])
     assert election.exit_code == 0 and "早于" not in election.stdout, election.output
+    # Nor a consent to pay dues by quarter, which moves the dues periods after it however old it is (review).
+    consent = runner.invoke(app, db + ["log", "党费按季交纳批准", "--org", "ZZ1", "--date", "2024-12-20", "--topic", "同意按季交纳"])
+    assert consent.exit_code == 0 and "早于" not in consent.stdout, consent.output
 
 
 def test_a_record_holds_at_most_a_day_of_hours_and_a_course_at_most_240(runner, db):
@@ -318,6 +321,16 @@ def test_a_record_holds_at_most_a_day_of_hours_and_a_course_at_most_240(runner, 
     day = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "党章", "--hours", "24"])
     assert day.exit_code == 0, day.output
     assert runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "csv"]).stdout.count("\n") == 3
+    # Hours stored before the bound refused every correction of their record, under --hours never given (review).
+    import sqlite3
+
+    record_id = day.stdout.split("记录编号 ")[1].split()[0]
+    with sqlite3.connect(db[1]) as conn:
+        conn.execute("UPDATE record SET hours = 30 WHERE record_id = ?", (int(record_id),))
+    dated = runner.invoke(app, db + ["record", "correct", record_id, "--date", "2026-11-04", "--reason", "日期填错"])
+    assert dated.exit_code == 0, dated.output
+    again = runner.invoke(app, db + ["record", "correct", record_id, "--hours", "30", "--reason", "学时"])
+    assert again.exit_code != 0 and "--hours：值「30」：一次党课的学时不能超过 24" in again.stderr
 
 
 def test_log_says_when_a_january_record_falls_to_last_decembers_study_day(runner, db, monkeypatch):
