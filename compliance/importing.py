@@ -22,7 +22,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Se
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, under_parent
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -240,9 +240,8 @@ class Suggestions:
             self._spelled += 1
             parent, _, tail = ref.strip().rpartition("/")
             near = difflib.get_close_matches(tail, list(self._names), n=self._most, cutoff=0.75)
-            found = sorted(p for name in near for p in self._names[name])
             # Those under the parent named first: 朱庄村党总支/第一党支布 was told every 第一党支部 of the township (try-out).
-            found = ([p for p in found if parent and p.rsplit("/", 1)[0].endswith(parent)] or found)[:self._most]
+            found = under_parent(sorted(p for name in near for p in self._names[name]), parent)[:self._most]
         self._said[ref] = found
         return found
 

@@ -152,9 +152,11 @@ class OrgIndex:
             return found
         if found:
             raise NotFound(f"党组织「{ref}」不唯一，请用代码或完整路径指定：{candidates(found)}")
-        # A name typed short (九段村 for 九段村党支部): those whose name begins with it; else those spelled near it.
-        tail = self.slashed(ref).rsplit("/", 1)[-1]
-        near = sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail)) or self.spelled_near(ref)
+        # A name typed short (九段村 for 九段村党支部): those whose name begins with it; else those spelled near it. Either
+        # way those under the parent `ref` names, when it names one they are under.
+        parent, _, tail = self.slashed(ref).rpartition("/")
+        near = under_parent(sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail)), parent) \
+            or self.spelled_near(ref)
         hint = f"，是否是：{'、'.join(near[:NEAR_SHOWN])}{'等' if len(near) > NEAR_SHOWN else ''}" if near else ""
         raise NotFound(f"找不到党组织「{ref}」{hint}（可用代码、完整路径或唯一的名称）")
 
@@ -169,9 +171,7 @@ class OrgIndex:
         for r in self.by_id.values():
             names[r.name].append(r.path)
         close = difflib.get_close_matches(tail, list(names), n=NEAR_SHOWN, cutoff=0.75) if tail else []
-        found = sorted(p for name in close for p in names[name])
-        under = [p for p in found if parent and p.rsplit("/", 1)[0].endswith(parent)]
-        return under or found
+        return under_parent(sorted(p for name in close for p in names[name]), parent)
 
     def subtree(self, root: OrgRow) -> list[OrgRow]:
         """Return `root` and every organization below it, in path order."""
@@ -203,6 +203,15 @@ class OrgIndex:
         """Return the first day `org` owes anything (OrgFacts.starts): founded or tracked, the later."""
         days = [d for d in (org.founded, self.tracked_from_of(org)) if d]
         return max(days) if days else None
+
+
+def under_parent(paths: list[str], parent: str) -> list[str]:
+    """Return those of `paths` whose parent's path ends with `parent` (a whole name: 朱庄村党总支, not 大朱庄村党总支), or all
+    of them when none is or `parent` is empty."""
+    if not parent:
+        return paths
+    under = [p for p in paths if ("/" + p.rsplit("/", 1)[0]).endswith("/" + parent)]
+    return under or paths
 
 
 def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],

@@ -148,7 +148,8 @@ def test_unknown_org_exits_with_a_clear_message(runner, db):
 def test_a_misspelled_org_is_answered_with_those_spelled_near_it_under_the_parent_named(runner, db, tmp_path: Path):
     """`status --org 马屯村支部` said only 找不到, where an import asked 是否是; and `log --org 朱庄村党总支/第一党支布` named every
     第一党支部 of the township, not the one under 朱庄村党总支 (try-out)."""
-    more = "名称,上级,类型\n兴隆村党总支,图河镇党委,党总支\n第一党支部,兴隆村党总支,党支部\n"
+    more = ("名称,上级,类型\n兴隆村党总支,图河镇党委,党总支\n第一党支部,兴隆村党总支,党支部\n"
+            "大朱庄村党总支,图河镇党委,党总支\n第一党支部,大朱庄村党总支,党支部\n")
     assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "more.csv", more))]).exit_code == 0
     spelled = runner.invoke(app, db + ["status", "--org", "马屯村支部"])
     assert spelled.exit_code == 3 and "找不到党组织「马屯村支部」，是否是：图河镇党委/马屯村党支部（" in spelled.stderr
@@ -157,8 +158,12 @@ def test_a_misspelled_org_is_answered_with_those_spelled_near_it_under_the_paren
     logged = runner.invoke(app, db + ["log", "支委会", "--org", "朱庄村党总支/第一党支布", "--date", "2026-11-02"])
     assert "找不到该党组织（是否是「图河镇党委/朱庄村党总支/第一党支部」？）" in logged.stderr, logged.stderr
     either = runner.invoke(app, db + ["log", "支委会", "--org", "第一党支布", "--date", "2026-11-02"])
-    assert "（是否是「图河镇党委/兴隆村党总支/第一党支部」「图河镇党委/朱庄村党总支/第一党支部」？）" in either.stderr, either.stderr
+    assert ("（是否是「图河镇党委/兴隆村党总支/第一党支部」「图河镇党委/大朱庄村党总支/第一党支部」「图河镇党委/朱庄村党总支/第一党支部」？）"
+            in either.stderr), either.stderr
     assert "是否是" not in runner.invoke(app, db + ["status", "--org", "不存在支部"]).stderr
+    # A name typed short under its parent: that parent's alone, not 大朱庄村党总支's nor every 第一党支部 (review).
+    short = runner.invoke(app, db + ["status", "--org", "朱庄村党总支/第一"])
+    assert "，是否是：图河镇党委/朱庄村党总支/第一党支部（" in short.stderr, short.stderr
 
 
 def test_overdue_is_worst_first_and_json_only(runner, db):
