@@ -616,6 +616,9 @@ def test_the_same_matter_entered_twice_by_hand_is_refused_while_open(runner, bus
     assert again.exit_code != 0
     assert again.stderr.strip() == (f"错误：整改事项 {item.id} 尚未销号，问题与此相同（同一党组织、同一整改事项）：未重复登记；"
                                     "如确是另一问题，请在 --matter 中写明区别（rectify list 可查看）")
+    # However spaced or ended (review).
+    for variant in ("党小组会记录 缺签字。", "党小组会记录缺签字；"):
+        assert runner.invoke(app, db + [*args[:5], variant, *args[6:]]).exit_code != 0
     # Another branch's, another matter, or the same found again after the first was closed: each is an item of its own.
     other = runner.invoke(app, db + ["rectify", "add", "--org", "图河镇党委/朱庄村党总支/第二党支部", *args[4:]])
     assert other.exit_code == 0, other.output

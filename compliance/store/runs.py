@@ -6,6 +6,7 @@ Mixed into `Store`; still the only place (with `compliance/store/__init__.py`) t
 from __future__ import annotations
 
 import json
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -666,8 +667,10 @@ class SupervisionQueries:
         """
         with self.writing() as conn:
             r = RECTIFICATION.c
-            same = conn.execute(select(r.id).where(r.org_id == org_id, r.opened_run_id.is_(None), r.matter == matter,
-                                                   r.closed_on.is_(None)).order_by(r.id).limit(1)).scalar()
+            # The same words however spaced or ended (会议记录 不完整。 for 会议记录不完整), full-width forms as half-width (review).
+            mine = conn.execute(select(r.id, r.matter).where(r.org_id == org_id, r.opened_run_id.is_(None), r.closed_on.is_(None))
+                                .order_by(r.id))
+            same = next((item_id for item_id, text in mine if _matter_key(text) == _matter_key(matter)), None)
             if same is not None:
                 raise InputError(f"整改事项 {same} 尚未销号，问题与此相同（同一党组织、同一整改事项）：未重复登记；"
                                  "如确是另一问题，请在 --matter 中写明区别（rectify list 可查看）")
@@ -722,6 +725,11 @@ class SupervisionQueries:
                     detail |= {"deadline": deadline, "previous_deadline": before.deadline}
                 self.audit(conn, "rectify_reopen", "rectification", item_id, row.org_id, detail, reason)
             return RectificationRow(*row)
+
+
+def _matter_key(text: str) -> str:
+    """Return a matter as `add_rectification` compares it: NFKC, without spaces or closing punctuation."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).rstrip("。.;；,，!！")
 
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
