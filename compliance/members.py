@@ -21,6 +21,10 @@ from compliance.evaluate import MONTH_STARTS, NameLists, Record, split_list
 from compliance.tabular import split_names
 from obligations.cadence import month_end
 
+# The obligations of the six-month watch, by what a member's run of months is without: findings of the member, not of a period.
+WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
+WATCH_OBLIGATIONS = frozenset(WATCH_SLUGS.values())
+
 # Organizational life that counts as taking part (DOMAIN.md; issue "member-level obligations").
 PARTICIPATION_KINDS = frozenset({"party_congress", "branch_committee", "group_meeting", "party_lecture", "theme_day",
                                  "study_day", "life_meeting", "member_review"})

@@ -26,8 +26,8 @@ from dateutil.relativedelta import relativedelta
 from compliance.errors import InputError, ScratchError, os_reason
 from compliance.evaluate import (MONTH_STARTS, SEVERITY, Finding, NameLists, Paid, Record, evaluate_org, judges_dues_by_member, tally,
                                  worst_first)
-from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, DuesLimit, MemberInfo, WatchRun, index_month,
-                                month_index, watch_runs, watch_start)
+from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, WATCH_OBLIGATIONS, WATCH_SLUGS, DuesLimit, MemberInfo,
+                                WatchRun, index_month, month_index, watch_runs, watch_start)
 from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, Payment, by_org, ids_of
@@ -36,8 +36,6 @@ from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
 DEFAULT_CATALOG = "national-2018"
-WATCH_SLUGS = {"absence": "absence_watch", "dues": "dues_watch"}
-WATCH_OBLIGATIONS = frozenset(WATCH_SLUGS.values())
 OVERDUE_STATUSES = ("missed", "invalid", "due")
 
 

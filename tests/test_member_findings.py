@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import itertools
 import json
 from datetime import date, datetime
@@ -355,8 +357,11 @@ def test_status_shows_the_watch_in_chinese(runner, tmp_path: Path):
     table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-05"], terminal_width=200).output
     [line] = [line for line in table.splitlines() if "连续未参加组织生活" in line]
     assert [c.strip() for c in line.strip("│").split("│")] == ["连续未参加组织生活", names[0], "已中断", "5月起"]
+    # So does the CSV: it said 已完成 beside the table's 已中断 (review).
+    listed = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-05", "--format", "csv"]).stdout
+    assert [r["状态"] for r in csv.DictReader(io.StringIO(listed.lstrip("\ufeff"))) if r["事项"] == "连续未参加组织生活"] == ["已中断"]
     # `members watch` says why 最近参加 in April stands beside 未参加 0个月 (a contradiction to a try-out), when it does.
-    said = "「未参加」是到上月为止连续未参加的月数：请假、免除的月份和没有参会名单的月份不计为未参加"
+    said = "「未参加」是到上月为止连续未参加的月数：请假、免除的月份，流动党员半年汇报所覆盖的月份，没有参会名单的月份"
     after = runner.invoke(app, db + ["members", "watch", "--all", "--as-of", "2026-12-05"], terminal_width=200).output
     assert said not in before and "6个月" in before
     assert said in after and "│ 2026-04-05 │ 0个月  │" in after

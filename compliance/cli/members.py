@@ -115,8 +115,9 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
     # 最近参加 in April beside 未参加 0个月 after a 请假 in November read as a contradiction (try-out).
     if any(r.months_absent is not None and r.last_participation is not None
            and month_index(day) - 1 - month_index(r.last_participation) > r.months_absent for r in rows):
-        console.print("「未参加」是到上月为止连续未参加的月数：请假、免除的月份和没有参会名单的月份不计为未参加，所以可能少于"
-                      "「最近参加」之后的月份数。", soft_wrap=True, markup=False)
+        console.print("「未参加」是到上月为止连续未参加的月数：请假、免除的月份，流动党员半年汇报所覆盖的月份，没有参会名单的月份，"
+                      "以及开始计算之前（去年1月、启用跟踪或转入之前）的月份，都不计为未参加，所以可能少于「最近参加」之后的月份数。",
+                      soft_wrap=True, markup=False)
     console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
 
 

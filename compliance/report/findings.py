@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from compliance.evaluate import SEVERITY, Finding, tally
+from compliance.members import WATCH_OBLIGATIONS
 from compliance.report import tables
 from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
 
@@ -185,8 +186,18 @@ class _Echo:
         return text
 
 
+def status_label(f: Finding) -> str:
+    """Return how a finding's status is shown: a committee's term running is 任期内, not 未开始 (its election is, until the
+    term's end); a member's run of months that has ended is 已中断, not 已完成 (连续未参加组织生活 已完成 read as done). Try-outs."""
+    if f.status == "upcoming" and "/" in f.period:
+        return "任期内"
+    if f.status == "met" and f.obligation in WATCH_OBLIGATIONS:
+        return "已中断"
+    return STATUS_LABELS[f.status]
+
+
 def _csv_row(f: Finding) -> list:
-    return [f.org, f.name, f.obligation, f.period, f.group or "", f.member or "", STATUS_LABELS[f.status],
+    return [f.org, f.name, f.obligation, f.period, f.group or "", f.member or "", status_label(f),
             f.due.isoformat(), "" if f.days_left is None else f.days_left, " ".join(str(i) for i in f.records if i > 0), flag_text(f.flags)]
 
 
@@ -228,13 +239,9 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     table.add_column("状态", no_wrap=True)
     table.add_column("周期（问题）", overflow="fold")
     previous_org = None
-    from compliance.tracking import WATCH_OBLIGATIONS
-
     for (org, name, who, status), items in ordered:
-        # A committee's term running is not 未开始: its election is, until the term's end (try-out). A member's run of
-        # months without organizational life that has ended is not 已完成 (连续未参加组织生活 已完成 read as done: try-out).
-        label = ("任期内" if status == "upcoming" and all("/" in f.period for f in items)
-                 else "已中断" if status == "met" and all(f.obligation in WATCH_OBLIGATIONS for f in items) else STATUS_LABELS[status])
+        labels = {status_label(f) for f in items}
+        label = labels.pop() if len(labels) == 1 else STATUS_LABELS[status]
         cells = [name] + ([who] if has_object else []) + [
             f"[{STATUS_STYLES[status]}]{label}[/]", " ".join(_when(f, year) for f in items)]
         if show_org:
