@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -437,3 +438,18 @@ def test_a_roster_or_records_before_the_tree_say_to_import_the_tree_first(tmp_pa
     later = run(empty, "log", "主题党日", "--org", "甲村党支部", "--date", "2026-11-05")
     one_line_error(later, "--org：值「甲村党支部」：找不到该党组织（未登记）")
     assert "org import" not in later.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ["log", "支委会", "--org", "ZZ1", "--date", "2026-08-03", "--topic", b"\xe5\xbc\xa0\xff"],
+    ["rectify", "add", "--org", "ZZ1", "--matter", b"\xe5\xbc\xa0\xff", "--measure", "x"],
+])
+def test_an_argument_that_is_not_utf8_is_a_one_line_error(db: Path, args: list):
+    """A topic typed in a GBK terminal (bytes that are not UTF-8) ended `log` in a traceback (try-out)."""
+    before = records(db)
+    result = subprocess.run([sys.executable, "-m", "compliance", "--db", str(db), *args], capture_output=True, timeout=300,
+                            env={k: v for k, v in os.environ.items() if k not in ("COMPLIANCE_DB", "COMPLIANCE_USER")})
+    assert result.returncode == 2 and result.stderr.decode() == (
+        "错误：参数「张\ufffd」中有不是 UTF-8 编码的字符：请把终端的字符编码设为 UTF-8 后重试（这次操作未完成，未写入任何数据）\n")
+    assert records(db) == before
+    assert not [i for i in json.loads(run(db, "rectify", "list", "--format", "json").stdout) if i["matter"].startswith("张")]

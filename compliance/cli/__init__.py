@@ -238,6 +238,16 @@ def fails_cleanly(func: Callable[..., Any]) -> Callable[..., Any]:
             # The last line of defence: a database refusal the checks above did not foresee.
             typer.echo(f"错误：数据库出错，这次操作未完成：{db_reason(exc)}（未写入任何数据）", err=True)
             raise typer.Exit(4) from None
+        except UnicodeEncodeError as exc:
+            # An argument typed in a GBK terminal (or joined bytewise) is not UTF-8: Python keeps its bytes as surrogates,
+            # which no text can be encoded with. `log --topic` of one ended in a traceback (try-out).
+            if "surrogates" not in str(exc):
+                raise
+            typed = [a for a in sys.argv[1:] if any("\udc80" <= ch <= "\udcff" for ch in a)]
+            shown = (typed[0] if typed else str(exc.object)).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            typer.echo(f"错误：参数「{shown[:40]}」中有不是 UTF-8 编码的字符：请把终端的字符编码设为 UTF-8 后重试"
+                       "（这次操作未完成，未写入任何数据）", err=True)
+            raise typer.Exit(2) from None
 
     return wrapper
 
