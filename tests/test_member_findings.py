@@ -357,6 +357,7 @@ def test_status_shows_the_watch_in_chinese(runner, tmp_path: Path):
     table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-05"], terminal_width=200).output
     [line] = [line for line in table.splitlines() if "连续未参加组织生活" in line]
     assert [c.strip() for c in line.strip("│").split("│")] == ["连续未参加组织生活", names[0], "已中断", "5月起"]
+    assert "，已中断 1 项" in table.splitlines()[-1]
     # So does the CSV: it said 已完成 beside the table's 已中断 (review).
     listed = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-05", "--format", "csv"]).stdout
     assert [r["状态"] for r in csv.DictReader(io.StringIO(listed.lstrip("\ufeff"))) if r["事项"] == "连续未参加组织生活"] == ["已中断"]

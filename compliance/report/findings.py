@@ -270,7 +270,13 @@ def print_findings(console: Console, findings: list[Finding], title: str, show_o
         print_counts(console, org_counts(findings), title, root)
         return
     console.print(findings_table(findings, title, show_org, root, year))
-    console.print(_total(tally(findings)[0]))
+    # Counted as the table labels them: 未开始 1 项 beside a table that said 任期内 (try-out).
+    labels: dict[str, dict[str, int]] = {}
+    for f in findings:
+        by_label = labels.setdefault(f.status, {STATUS_LABELS[f.status]: 0})
+        label = status_label(f)
+        by_label[label] = by_label.get(label, 0) + 1
+    console.print(_total(tally(findings)[0], labels))
 
 
 def print_counts(console: Console, by_org: OrgCounts, title: str, root: str | None = None) -> None:
@@ -284,10 +290,14 @@ def print_counts(console: Console, by_org: OrgCounts, title: str, root: str | No
     console.print(_total(counts))
 
 
-def _total(counts: dict[str, int]) -> str:
-    """Return the line counting findings by status, worst first (as a list is ordered), whatever the order of `counts`."""
-    summary = "，".join(f"{STATUS_LABELS[s]} {counts[s]} 项" for s in sorted(counts, key=SEVERITY.__getitem__))
-    return f"共 {sum(counts.values())} 项：{summary}"
+def _total(counts: dict[str, int], labels: dict[str, dict[str, int]] | None = None) -> str:
+    """Return the line counting findings by status, worst first (as a list is ordered), whatever the order of `counts`;
+    with `labels` (status -> count by `status_label`, its own label first), each label of a status apart."""
+    parts = []
+    for s in sorted(counts, key=SEVERITY.__getitem__):
+        shown = labels.get(s) if labels else None
+        parts += [f"{label} {n} 项" for label, n in shown.items() if n] if shown else [f"{STATUS_LABELS[s]} {counts[s]} 项"]
+    return f"共 {sum(counts.values())} 项：{'，'.join(parts)}"
 
 
 def org_counts(findings: Iterable[Finding]) -> OrgCounts:
