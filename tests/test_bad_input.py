@@ -327,6 +327,8 @@ def test_a_known_at_later_today_is_taken(db: Path):
     (["record", "correct", "1", "--date", "2026-11-03"], "错误：缺少必需的选项：--reason（compliance record correct --help 查看用法）"),
     (["log", "--org", "ZZ1"], "错误：缺少必需的参数：类型（compliance log --help 查看用法）"),
     (["overdue", "--format"], "错误：选项用法有误：--format 后面需要给出值（compliance overdue --help 查看用法）"),
+    (["overdue", "--status", "完成"], "错误：参数值无效：--status：值「完成」不在可选值中（可选：missed、invalid、due、逾期未完成、无效、待完成）"
+                                      "（compliance overdue --help 查看用法）"),
     (["overdue", "--format", "xlsx"], "错误：参数值无效：--format：值「xlsx」不在可选值中（可选：table、json、csv）（compliance overdue --help 查看用法）"),
     (["overdue", "--jobs=abc"], "错误：参数值无效：--jobs：值「abc」不是整数（compliance overdue --help 查看用法）"),
     (["members", "mobile"], "错误：没有这个命令：mobile（可用：watch、hours、indicators）（compliance members --help 查看用法）"),

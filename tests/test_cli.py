@@ -737,6 +737,14 @@ def test_status_narrowed_to_some_statuses_lists_those_alone(runner, db):
     assert table.exit_code == 0 and "只列待完成）" in table.stdout and "已完成" not in table.stdout.split("\n", 1)[1]
     bad = runner.invoke(app, db + base + ["--status", "done"])
     assert bad.exit_code == 2 and "--status" in bad.stderr and "done" in bad.stderr
+    # As the tables and the help name them too: 逾期未完成 was refused, the choices given in English alone (try-out).
+    chinese = json.loads(runner.invoke(app, db + base + ["--status", "逾期未完成", "--status", "待完成", "--format", "json"]).stdout)
+    assert chinese == left
+    overdue = ["overdue", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]
+    assert (json.loads(runner.invoke(app, db + overdue + ["--status", "无效"]).stdout)
+            == json.loads(runner.invoke(app, db + overdue + ["--status", "invalid"]).stdout))
+    wrong = runner.invoke(app, db + ["overdue", "--status", "完成"])
+    assert wrong.exit_code == 2 and "逾期未完成" in wrong.stderr      # in Chinese through `main`: test_bad_input
 
 
 def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monkeypatch):
