@@ -6,7 +6,6 @@ the file, the row, the column and the value (and how many other problems there a
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import re
 import unicodedata
@@ -22,7 +21,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Se
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, under_parent
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, spelled_like
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -239,9 +238,8 @@ class Suggestions:
         if not found and len(self._names) <= SIMILAR_SCAN and self._spelled < SPELLED_MOST:
             self._spelled += 1
             parent, _, tail = ref.strip().rpartition("/")
-            near = difflib.get_close_matches(tail, list(self._names), n=self._most, cutoff=0.75)
             # Those under the parent named first: 朱庄村党总支/第一党支布 was told every 第一党支部 of the township (try-out).
-            found = under_parent(sorted(p for name in near for p in self._names[name]), parent)[:self._most]
+            found = spelled_like(tail, parent, self._names, self._most)[:self._most]
         self._said[ref] = found
         return found
 

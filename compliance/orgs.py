@@ -170,8 +170,7 @@ class OrgIndex:
         names: dict[str, list[str]] = defaultdict(list)
         for r in self.by_id.values():
             names[r.name].append(r.path)
-        close = difflib.get_close_matches(tail, list(names), n=NEAR_SHOWN, cutoff=0.75) if tail else []
-        return under_parent(sorted(p for name in close for p in names[name]), parent)
+        return spelled_like(tail, parent, names, NEAR_SHOWN)
 
     def subtree(self, root: OrgRow) -> list[OrgRow]:
         """Return `root` and every organization below it, in path order."""
@@ -203,6 +202,13 @@ class OrgIndex:
         """Return the first day `org` owes anything (OrgFacts.starts): founded or tracked, the later."""
         days = [d for d in (org.founded, self.tracked_from_of(org)) if d]
         return max(days) if days else None
+
+
+def spelled_like(tail: str, parent: str, names: dict[str, list[str]], most: int) -> list[str]:
+    """Return the paths (by name in `names`) of the up to `most` names spelled near `tail`, those under `parent` first
+    (`under_parent`): what a name not found may mean, for `OrgIndex.resolve` and an import's `Suggestions`."""
+    close = difflib.get_close_matches(tail, list(names), n=most, cutoff=0.75) if tail else []
+    return under_parent(sorted(p for name in close for p in names[name]), parent)
 
 
 def under_parent(paths: list[str], parent: str) -> list[str]:
