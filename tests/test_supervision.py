@@ -629,6 +629,29 @@ def test_the_same_matter_entered_twice_by_hand_is_refused_while_open(runner, bus
     assert november.by_hand == 4
 
 
+def test_an_item_closed_by_hand_is_not_reopened_beside_the_same_matter_entered_again(runner, busy_town: Store):
+    """`rectify reopen` of an item whose matter was entered again after it was closed left two open items of one matter."""
+    from compliance.cli import app
+
+    db = ["--db", busy_town.url]
+    args = ["rectify", "add", "--org", BRANCH, "--matter", "党小组会记录缺签字", "--measure", "补签并规范记录"]
+    assert runner.invoke(app, db + args).exit_code == 0
+    [first] = [r for r in busy_town.rectifications() if r.obligation == "inspection"]
+    busy_town.close_rectification(first.id, "回头看：已补签", date(2026, 12, 5))
+    assert runner.invoke(app, db + [*args[:5], "党小组会记录 缺签字。", *args[6:]]).exit_code == 0
+    [again] = [r for r in busy_town.rectifications() if r.obligation == "inspection" and r.id != first.id]
+    refused = runner.invoke(app, db + ["rectify", "reopen", str(first.id), "--reason", "误销号"])
+    assert refused.exit_code != 0
+    assert refused.stderr.strip() == (f"错误：整改事项 {again.id} 尚未销号，问题与事项 {first.id} 相同（同一党组织、同一整改事项）："
+                                      f"未重新打开；请跟进事项 {again.id}（rectify list 可查看）")
+    assert busy_town.rectification(first.id).closed_on == date(2026, 12, 5)
+    assert [e for e in busy_town.audit_log() if e.action == "rectify_reopen"] == []
+    # Once the one entered again is closed, the first may be reopened.
+    busy_town.close_rectification(again.id, "回头看：已补签", date(2026, 12, 5))
+    assert runner.invoke(app, db + ["rectify", "reopen", str(first.id), "--reason", "误销号"]).exit_code == 0
+    assert busy_town.rectification(first.id).closed_on is None
+
+
 def test_only_township_and_county_users_enter_ledger_items(runner, busy_town: Store):
     from compliance.cli import app
 

@@ -666,11 +666,7 @@ class SupervisionQueries:
         entered twice by mistake, it was counted twice in the bulletin (try-out).
         """
         with self.writing() as conn:
-            r = RECTIFICATION.c
-            # The same words however spaced or ended (会议记录 不完整。 for 会议记录不完整), full-width forms as half-width (review).
-            mine = conn.execute(select(r.id, r.matter).where(r.org_id == org_id, r.opened_run_id.is_(None), r.closed_on.is_(None))
-                                .order_by(r.id))
-            same = next((item_id for item_id, text in mine if _matter_key(text) == _matter_key(matter)), None)
+            same = _open_by_hand(conn, org_id, matter)
             if same is not None:
                 raise InputError(f"整改事项 {same} 尚未销号，问题与此相同（同一党组织、同一整改事项）：未重复登记；"
                                  "如确是另一问题，请在 --matter 中写明区别（rectify list 可查看）")
@@ -712,6 +708,11 @@ class SupervisionQueries:
             before = conn.execute(select(*RECT_COLUMNS).where(r.id == item_id)).first()
             if before is None or before.closed_on is None or before.close_note in AUTO_NOTES:
                 return RectificationRow(*before) if before else None
+            same = _open_by_hand(conn, before.org_id, before.matter) if before.opened_run_id is None else None
+            if same is not None:
+                # Entered again after this one was closed: reopened too, the bulletin would count the matter twice.
+                raise InputError(f"整改事项 {same} 尚未销号，问题与事项 {item_id} 相同（同一党组织、同一整改事项）：未重新打开；"
+                                 f"请跟进事项 {same}（rectify list 可查看）")
             values: dict[str, Any] = {"closed_on": None, "close_note": None, "closed_run_id": None}
             if deadline is not None:
                 values["deadline"] = deadline
@@ -725,6 +726,15 @@ class SupervisionQueries:
                     detail |= {"deadline": deadline, "previous_deadline": before.deadline}
                 self.audit(conn, "rectify_reopen", "rectification", item_id, row.org_id, detail, reason)
             return RectificationRow(*row)
+
+
+def _open_by_hand(conn: Any, org_id: int, matter: str) -> int | None:
+    """Return the id of an open item entered by hand for `org_id` of the same matter (`_matter_key`), None when there is none."""
+    r = RECTIFICATION.c
+    # The same words however spaced or ended (会议记录 不完整。 for 会议记录不完整), full-width forms as half-width (review).
+    mine = conn.execute(select(r.id, r.matter).where(r.org_id == org_id, r.opened_run_id.is_(None), r.closed_on.is_(None))
+                        .order_by(r.id))
+    return next((item_id for item_id, text in mine if _matter_key(text) == _matter_key(matter)), None)
 
 
 def _matter_key(text: str) -> str:
