@@ -673,6 +673,32 @@ def test_dues_log_says_what_it_registered_and_exempt_points_out_an_overlap(runne
     assert second.exit_code == 0 and "提示：与已登记的免除（编号 1：2026-05-01 至 2026-08-31，因病经批准）时间重叠" in second.stdout
 
 
+def test_dues_log_points_out_months_left_unpaid_before_the_month_paid(runner, town: Store):
+    """November logged while September and October were unpaid said nothing: a month typed wrong went unseen (try-out)."""
+    from compliance.cli import app
+
+    member, other = [m for m in town.members() if m.org_id == town.members()[0].org_id][:2]
+    org = town.org_path(member.org_id)
+    db = ["--db", town.url]
+
+    def log(name: str, month: str, paid_on: str) -> list[str]:
+        done = runner.invoke(app, db + ["dues", "log", "--org", org, "--member", name, "--month", month, "--amount", "10",
+                                        "--paid-on", paid_on])
+        assert done.exit_code == 0, done.output
+        return done.stdout.splitlines()[1:]
+
+    # A member's first payment entered is not a gap: nothing said.
+    assert [line[:4] for line in log(member.name, "2026-08", "2026-08-05")] == ["提示：「"]    # the branch's first payment
+    assert log(member.name, "2026-11", "2026-11-20") == [
+        f"提示：{member.name} 在 2026-11 之前还有 2026-09、2026-10 的党费未登记交纳（仍算未交）；如所交月份录错，请用 dues void 撤销后重新登记"]
+    # Months exempted are not owed, and a month paid fills its gap.
+    assert runner.invoke(app, db + ["member", "exempt", other.name, "--org", org, "--reason", "因病经批准",
+                                    "--from", "2026-09-01", "--to", "2026-09-30"]).exit_code == 0
+    assert log(other.name, "2026-08", "2026-08-05") == []
+    assert log(other.name, "2026-10", "2026-10-20") == []
+    assert log(other.name, "2026-11", "2026-11-20") == []
+
+
 def test_member_views_take_known_at_and_see_payments_exemptions_and_records_as_they_stood(runner, town: Store, rules):
     """`members watch`, `dues unpaid`, `mobile list` and `member exemptions` had no --known-at: a supervision day's view was lost."""
     from compliance.cli import app

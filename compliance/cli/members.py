@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
+from dateutil.relativedelta import relativedelta
 from rich.table import Table
 
 from compliance import membership, tracking
@@ -36,6 +37,7 @@ from compliance.cli import (
     session,
 )
 from compliance.errors import InputError
+from compliance.evaluate import DUES
 from compliance.members import month_index
 from compliance.report.assessments import emit_rows
 from compliance.report.labels import flag_text, yuan
@@ -444,9 +446,31 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
             else:
                 console.print("提示：交纳日期晚于该月月底：如无按季交纳的批准，按逾期补交计（补交超过6个月的不计入）",
                               style="yellow", markup=False)
+        skipped = _unpaid_before(store, path, member.strip(), paid_month)
+        if skipped:
+            # Paid ahead of months still unpaid: a month typed wrong, or months forgotten (try-out).
+            console.print(f"提示：{member.strip()} 在 {paid_month} 之前还有 {'、'.join(skipped)} 的党费未登记交纳（仍算未交）；"
+                          "如所交月份录错，请用 dues void 撤销后重新登记", style="yellow", markup=False, soft_wrap=True)
     else:
         console.print("该月党费已登记过，未重复添加。")
     _first_dues(store.dues_orgs(path) - before, store.index_around(path))
+
+
+def _unpaid_before(store: Store, path: str, name: str, month: str) -> list[str]:
+    """Return the months between the member's last payment before `month` and `month` that status counts unpaid.
+
+    Nothing when the member has paid no month before it: a branch's first payments entered, not a gap.
+    """
+    earlier = [r["month"] for r in membership.dues_list(store, path, name) if r["month"] < month]
+    if not earlier:
+        return []
+    first = date.fromisoformat(max(earlier) + "-01") + relativedelta(months=1)
+    last = date.fromisoformat(month + "-01") - timedelta(days=1)
+    if first > last:
+        return []
+    window = tracking.Window(first, last, store.today())
+    return sorted({f.period for f in tracking.org_status(store, _rules(), path, window)
+                   if f.member == name and f.obligation == DUES and f.status == "missed"})
 
 
 @dues_app.command("list")
