@@ -24,6 +24,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import chinese_calendar
+from dateutil.relativedelta import relativedelta
 
 # Villages named in seed 003 (图河镇六大专项行动).
 TUHE_VILLAGES = ["朱庄村", "马屯村", "义民村", "九段村", "图河村", "安福村", "兴隆村", "官场村"]
@@ -175,6 +176,10 @@ def write_roster(w: Writer, path: str, parent: str, sector: str, founded: date |
         born = date(rng.randrange(1940, 2000), rng.randrange(1, 13), rng.randrange(1, 28))
         joined = date(min(born.year + rng.randrange(20, 40), w.year - 1), rng.randrange(1, 13), rng.randrange(1, 28))
         written = "正式" if status == "预备" and w.probation_from is not None and joined < w.probation_from else status
+        if written == "正式" and w.probation_from is not None and joined > w.as_of - relativedelta(years=1):
+            # The demo's: a member 正式 on its day has ended a year as 预备 (one who joined in late 2025 was 正式 in
+            # November 2026: try-out); the year before is written, the records drawn as before.
+            joined = joined.replace(year=joined.year - 1)
         w.members.append([member, path, group, written, "是" if mobile else "否", secretary if mobile and not vacant else "",
                           joined.isoformat(), born.isoformat(), rng.choice("男男男女")])
         if mobile:

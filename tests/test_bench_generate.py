@@ -28,6 +28,14 @@ def test_demo_township_is_regenerated_byte_for_byte(tmp_path: Path) -> None:
         assert (tmp_path / name).read_bytes() == (DEMO / name).read_bytes(), name
 
 
+def test_demo_members_are_full_members_only_a_year_after_joining() -> None:
+    """The demo's 袁国 joined on 2025-11-27 and was 正式 in November 2026, before his year as 预备 had ended (try-out)."""
+    members = _rows(DEMO / "members.csv")
+    early = [(m["姓名"], m["入党日期"]) for m in members if m["类别"] == "正式" and m["入党日期"] > "2025-11-20"]
+    assert early == []
+    assert sum(m["类别"] == "正式" for m in members) > 250
+
+
 def test_province_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
     generate_province(tmp_path / "a", 60, seed=7)
     generate_province(tmp_path / "b", 60, seed=7)
