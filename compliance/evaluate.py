@@ -90,6 +90,9 @@ class OrgFacts:
     full_steady: int = 0                      # the other full members, and those who left but had not arrived
     committee_by_roster: bool = False
     group_spans: tuple[tuple[str, date, date], ...] = ()
+    # The first month any member's dues payment is for (its first day): dues are owed from it, the months
+    # before it unknown to this database (a branch that began entering dues in November owed none before).
+    dues_from: date | None = None
 
     def full_on(self, day: date) -> int:
         """Return the number of full members on the roster on `day` (`full_members` when none came or left).
@@ -395,7 +398,8 @@ def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
     """Return the test of whether a period of `ob` is exempt for `org` (and a member who joined on `joined`).
 
     A period is exempt when it starts before the organization, the member (the month they joined,
-    for an obligation owed `from_joining_month`) or the oldest version
+    for an obligation owed `from_joining_month`), the organization's first month of dues (`OrgFacts.dues_from`,
+    for an obligation judged on dues payments) or the oldest version
     of the rule (newer versions hand earlier periods to the version they replaced: see
     `_in_force`), ends after the organization was dissolved (it could not be completed), or falls
     wholly in one of the member's approved exemptions. The dates are worked out once per series
@@ -416,6 +420,8 @@ def _floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | None:
     if joined is not None and ob.from_joining_month:
         joined = joined.replace(day=1)        # owed from the month of joining (dues)
     floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
+    if org.dues_from is not None and (ob.counts or ob.slug) == DUES:
+        floors.append(org.dues_from)
     return max(floors) if floors else None
 
 

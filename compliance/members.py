@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from operator import le
-from typing import Callable, Iterable, NamedTuple
+from typing import Callable, Iterable, Mapping, NamedTuple
 
 from dateutil.relativedelta import relativedelta
 
@@ -302,8 +302,8 @@ _MONTH_INDEXES = _MonthIndexes()
 
 
 def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, since: date, last: int,
-              absent: dict[str, list[int]] | None = None) -> list[tuple[str, list[Run]]]:
-    """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues).
+              absent: dict[str, list[int]] | None = None, dues_from: date | None = None) -> list[tuple[str, list[Run]]]:
+    """Return a member's runs of absence (when the branch keeps lists) and of unpaid dues (when it records dues, from `dues_from`).
 
     A month counts against the member only when the branch held a meeting with a list that
     month and they are neither on it, nor excused, nor named by a record that month, nor exempt.
@@ -336,7 +336,7 @@ def _standing(m: MemberInfo, a: Activity | None, paid: dict[str, date] | None, s
         found.append(("absence", _ended(found_runs) if found_runs and took_part_now else found_runs))
     if paid is not None:
         months = set(map(_MONTH_INDEXES.__getitem__, paid))     # month_index of each YYYY-MM key
-        found_runs = runs(months, first, last, exempt)
+        found_runs = runs(months, max(first, month_index(dues_from)) if dues_from else first, last, exempt)
         found.append(("dues", _ended(found_runs) if found_runs and now in months else found_runs))
     return found
 
@@ -397,10 +397,11 @@ def _absent_by_org(members: Iterable[MemberInfo], seen: dict[int, Activity]) -> 
 
 def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
                dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS,
-               dues_limit: DuesLimit | None = None, names: NameLists | None = None) -> list[WatchRun]:
+               dues_limit: DuesLimit | None = None, names: NameLists | None = None,
+               dues_from: Mapping[int, date] | None = None) -> list[WatchRun]:
     """Return every run of at least `warn` months, counted as `watch` counts them, from `since` to the last complete month.
 
-    `names` as in `activity`.
+    `names` as in `activity`; `dues_from` as in `watch`.
     """
     members = list(members)
     seen = activity(records, as_of, names)
@@ -411,7 +412,8 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
         paid = dues.get(m.id, {}) if m.org_id in dues_orgs else None
         if paid and dues_limit is not None:
             paid = timely_payments(paid, dues_limit, m.name)
-        for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last, missed.get(m.org_id)):
+        for what, member_runs in _standing(m, seen.get(m.org_id), paid, since, last, missed.get(m.org_id),
+                                           dues_from.get(m.org_id) if dues_from else None):
             found.extend(WatchRun(m, what, index_month(start), length, running, counted)
                          for start, length, running, counted in member_runs if length >= warn)
     return found
@@ -419,7 +421,8 @@ def watch_runs(members: Iterable[MemberInfo], records: Iterable[Record], dues: d
 
 def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[int, dict[str, date]],
           dues_orgs: set[int], as_of: date, since: date, warn: int = WATCH_MONTHS, review: int = REVIEW_MONTHS,
-          last_paid: Callable[[int], str | None] | None = None, dues_limit: DuesLimit | None = None) -> list[WatchRow]:
+          last_paid: Callable[[int], str | None] | None = None, dues_limit: DuesLimit | None = None,
+          dues_from: Mapping[int, date] | None = None) -> list[WatchRow]:
     """Return every member's standing as of `as_of`, counting whole months since `since` (or joining).
 
     Only complete months count (the as-of month is still open), and only months in which the
@@ -428,6 +431,9 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
     `last_paid` gives a member's last month paid when `dues` holds only the months from `since`
     on; without it, the last of the member's months in `dues`. With `dues_limit`, a month paid
     too late is unpaid (`timely_payments`), though still the last month paid if it is the last.
+    `dues_from` gives an organization's first month paid for by any of its members: its months
+    before it are not counted unpaid (a branch that began entering dues in November had every
+    member put to review for the year before: try-out).
     """
     members = list(members)
     seen = activity(records, as_of)
@@ -438,7 +444,8 @@ def watch(members: Iterable[MemberInfo], records: Iterable[Record], dues: dict[i
         a = seen.get(m.org_id)
         paid = dues.get(m.id, {})
         counted = timely_payments(paid, dues_limit, m.name) if dues_limit is not None else paid
-        standing = dict(_standing(m, a, counted if m.org_id in dues_orgs else None, since, last, missed.get(m.org_id)))
+        standing = dict(_standing(m, a, counted if m.org_id in dues_orgs else None, since, last, missed.get(m.org_id),
+                                  dues_from.get(m.org_id) if dues_from else None))
         absent = running(standing["absence"]) if "absence" in standing else None
         unpaid = running(standing["dues"]) if "dues" in standing else None
         worst = max(absent or 0, unpaid or 0)

@@ -61,6 +61,17 @@ class OrgMembers(NamedTuple):
         """Tell whether the organization records dues: one of its members has a payment."""
         return any(self.paid.values()) or bool(self.paid_before)
 
+    def dues_from(self) -> date | None:
+        """Return the first day of the first month any member paid for, when it is among those in `paid` (None otherwise).
+
+        Dues are owed from it (`OrgFacts.dues_from`); when a member paid before the months read
+        (`paid_before`), the first month is before them and nothing read is before it.
+        """
+        if self.paid_before:
+            return None
+        months = [month for paid in self.paid.values() for month in paid]
+        return date.fromisoformat(min(months) + "-01") if months else None
+
     def last_paid(self, member_id: int) -> str | None:
         """Return the last month `member_id` paid for, however long ago (None: never)."""
         months = self.paid.get(member_id)
@@ -147,11 +158,12 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
         for o in found:
             dues_orgs = {o.org.id} if o.records_dues() else set()
+            first = o.dues_from()
             since = watch_start(start, o.starts)
             # A month paid too late is unpaid, as `status` judges it (`dues_limit`).
             limit = dues_limit(rules_of_dues.get(index.catalog_of(o.org, fallback), (0, None)), o.records) if o.paid else None
             yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn, last_paid=o.last_paid,
-                                         dues_limit=limit)
+                                         dues_limit=limit, dues_from={o.org.id: first} if first else None)
                         if keep is None or keep(r))
 
     # No month before `start` is counted: of the payments before it, each member's last month paid will do.
@@ -267,12 +279,14 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
                 continue         # a branch that records no dues
             if judged is not None:
                 judged.append(o.org.id)     # in this process: the scope is read in one (`_by_path` with one job)
+            dues_from = o.dues_from() or first
             for m in o.members:
                 paid = o.paid.get(m.id, {})
                 if current in paid:
                     continue
                 start = m.since()
-                owed = max(first, first_owed_month(o.starts) if o.starts else first, start.replace(day=1) if start else first)
+                owed = max(first, first_owed_month(o.starts) if o.starts else first, start.replace(day=1) if start else first,
+                           dues_from)
                 if owed > as_of.replace(day=1):
                     continue     # the organization owes nothing yet this month
                 ended = consecutive_gap(set(paid), owed, last, m.exemptions) if owed <= last else 0

@@ -221,7 +221,8 @@ def under_parent(paths: list[str], parent: str) -> list[str]:
 
 
 def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
-              exemptions: dict[int, list[tuple[date, date]]] | None = None, as_of: date | None = None) -> OrgFacts:
+              exemptions: dict[int, list[tuple[date, date]]] | None = None, as_of: date | None = None,
+              dues_from: date | None = None) -> OrgFacts:
     """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions).
 
     The roster is that of `as_of` (of now when None): a member who had left it by then, or
@@ -229,7 +230,8 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
     judged on the full members of its day (`OrgFacts.full_on`); a committee the roster implies
     (seven full members) is owed each period that began with seven on it; a party group owes
     the periods that began after the first of its members came and before the last left. The members who came or
-    left are among its members, each with their days, for the periods they owe.
+    left are among its members, each with their days, for the periods they owe. `dues_from` is the
+    first month of the organization's dues payments (`Store.dues_starts`).
     """
     def left(m: MemberRow) -> date | None:
         """Return the day `m` left, when it is known by `as_of`: a view of a day before it does not know it."""
@@ -283,4 +285,5 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
         secretary=None if org.secretary_vacant else org.secretary,
         full_members=full, groups=groups, members=refs, full_arrived=full_arrived, full_left=full_left, full_steady=steady,
         committee_by_roster=bool(full_arrived or full_left) and org.has_committee is None, group_spans=group_spans,
+        dues_from=dues_from,
     )

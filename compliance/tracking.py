@@ -122,10 +122,10 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
     records = by_org(store.scope_records(root.path, window.known_at, since, _lasting_kinds(rules), ids, kinds))
     roster = by_org(store.scope_members(root.path, ids))
     # Payments for months before `since` are judged by nothing, however many years of them there are;
-    # whether an organization records dues at all is asked apart (`dues_orgs`), of payments however old.
+    # whether an organization records dues at all, and from which month, is asked apart (`dues_starts`), of payments however old.
     dues_read = watched or "dues" in only
     payments = by_org(store.scope_dues(root.path, ids, window.as_of, window.known_at, since) if dues_read else ())
-    dues_orgs = store.dues_orgs(root.path, ids, window.as_of, window.known_at) if dues_read else set()
+    dues_starts = store.dues_starts(root.path, ids, window.as_of, window.known_at) if dues_read else {}
     exemptions = store.scope_exemptions(root.path, ids, window.known_at)
     fallback = default_catalog(store)
     warn = watch_months(store)
@@ -152,8 +152,9 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             for m in members:
                 if m.id in dues:
                     by_name.setdefault(m.name, []).append((m.id, dues[m.id]))
-        records_dues = org.id in dues_orgs
-        facts = org_facts(index, org, members, exemptions, window.as_of)
+        dues_from = dues_starts.get(org.id)
+        records_dues = dues_from is not None
+        facts = org_facts(index, org, members, exemptions, window.as_of, dues_from)
         skip = [] if records_dues else ["dues"]
         if only is not None:
             skip.extend(o.slug for o in catalog.every_obligation() if o.slug not in only)
@@ -167,7 +168,7 @@ def iter_findings(store: Store, rules: Rules, index: OrgIndex, root: OrgRow, org
             runs = watch_runs(infos, org_records, dues, {org.id} if records_dues else set(), window.as_of,
                               watch_start(window.watch_from or since, facts.starts), warn,
                               dues_limit(rules_of_dues.get(catalog.name) or rules_of_dues.setdefault(catalog.name, dues_rule(catalog)),
-                                         org_records) if dues else None, names)
+                                         org_records) if dues else None, names, dues_starts)
             findings.extend(f for f in watch_findings(rules, org, runs, window, spans=spans)
                             if (keep is None or f.status in keep) and (only is None or f.obligation in only))
         yield org.id, findings

@@ -489,7 +489,7 @@ def test_an_org_founded_after_today_is_pointed_out(runner, db, tmp_path: Path):
     later = write_csv(tmp_path / "a.csv", "名称,上级,类型,成立日期\n新村党支部,图河镇党委,党支部,2062-05-01")
     result = runner.invoke(app, db + ["org", "import", str(later)])
     assert result.exit_code == 0
-    assert "提示：党组织「图河镇党委/新村党支部（2062-05-01）」1个的成立日期晚于今天，成立之前不检查其组织生活" in result.stdout
+    assert "提示：党组织「图河镇党委/新村党支部（2062-05-01）」的成立日期晚于今天，成立之前不检查其组织生活" in result.stdout
     listed = runner.invoke(app, db + ["org", "list", "--format", "csv"])
     assert "图河镇党委/新村党支部" in listed.stdout
 
@@ -670,14 +670,38 @@ def test_a_branchs_first_dues_payment_says_what_it_starts(runner, db, tmp_path: 
     dues = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-11,10,2026-11-05"
     first = runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))])
     assert first.exit_code == 0, first.output
-    assert "提示：「图河镇党委/朱庄村党总支/第一党支部」1个党组织首次登记党费" in "".join(first.stdout.split())
+    assert "提示：党组织「图河镇党委/朱庄村党总支/第一党支部」首次登记党费：从所登记的最早月份（2026-11）起按月检查" in "".join(first.stdout.split())
     second = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2026-11", "--amount", "10"])
     assert second.exit_code == 0 and "首次" not in second.stdout
     # A branch of the township's other village: its first payment, logged, says so too.
     members = "姓名,党组织\n张甲,图河镇党委/马屯村党支部"
     assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m2.csv", members))]).exit_code == 0
     third = runner.invoke(app, db + ["dues", "log", "--org", "马屯村党支部", "--member", "张甲", "--month", "2026-11", "--amount", "10"])
-    assert third.exit_code == 0 and "「图河镇党委/马屯村党支部」1个党组织首次登记党费" in "".join(third.stdout.split())
+    assert third.exit_code == 0 and "党组织「图河镇党委/马屯村党支部」首次登记党费" in "".join(third.stdout.split())
+
+
+def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_path: Path):
+    """A branch's first dues file, November alone, put its other members 12 months in arrears and to review (try-out);
+    `members watch`, `dues unpaid` and `status` counted 12, 13 and 23 months."""
+    dues = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-11,10,2026-11-05"
+    assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
+    other = "党员第一党支部1"
+    found = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)
+    owed = [(r["period"], r["status"]) for r in found if r["obligation"] == "dues" and r.get("member") == other and r["status"] != "exempt"]
+    assert owed == [("2026-11", "missed"), ("2026-12", "due")]
+    last_year = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2025", "--format", "json"]).stdout)
+    assert {r["status"] for r in last_year if r["obligation"] == "dues"} <= {"exempt"}
+    assert not [r for r in found if r["obligation"] == "dues_watch"]
+    watched = json.loads(runner.invoke(app, db + ["members", "watch", "--all", "--format", "json"]).stdout)
+    assert {r["member"]: r["months_unpaid"] for r in watched if r["member"] in (other, "党员第一党支部2")} == {other: 1, "党员第一党支部2": 0}
+    unpaid = json.loads(runner.invoke(app, db + ["dues", "unpaid", "--format", "json"]).stdout)
+    assert {r["member"]: r["months"] for r in unpaid if r["member"] in (other, "党员第一党支部2")} == {other: 2, "党员第一党支部2": 1}
+    # An earlier month entered later moves the start back: the months between are unpaid.
+    earlier = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-06,10,2026-06-05"
+    assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "e.csv", earlier))]).exit_code == 0
+    found = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert [r["period"] for r in found if r["obligation"] == "dues" and r.get("member") == other and r["status"] == "missed"] == [
+        "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
 
 
 def test_status_shows_the_coming_study_days_of_the_month(runner, db):
@@ -778,7 +802,7 @@ def test_an_organization_whose_term_cannot_be_followed_is_pointed_out(runner, tm
     assert runner.invoke(app, db + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
     imported = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "orgs.csv", TOWN_ORGS))])
     said = "".join(imported.stdout.split())
-    assert "提示：党组织「图河镇党委/朱庄村党总支」「图河镇党委/朱庄村党总支/第一党支部」「图河镇党委/朱庄村党总支/第二党支部」3个没有成立日期，" \
+    assert "提示：「图河镇党委/朱庄村党总支」「图河镇党委/朱庄村党总支/第一党支部」「图河镇党委/朱庄村党总支/第二党支部」3个党组织没有成立日期，" \
            "也没有换届选举记录，无法跟踪换届" in said, imported.output
     status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])
     assert "无法跟踪换届" in status.stderr and not any(r["obligation"] == "committee_election" for r in json.loads(status.stdout))

@@ -341,6 +341,13 @@ def _id_argument(value: str, what: str) -> int:
     return number
 
 
+def orgs_named(paths: list[str]) -> str:
+    """Return organizations as a notice names them: 党组织「甲」 alone, else 「甲」「乙」2个党组织 (the first three and 等 beyond)."""
+    if len(paths) == 1:
+        return f"党组织「{paths[0]}」"
+    return f"「{'」「'.join(paths[:3])}」{'等' if len(paths) > 3 else ''}{len(paths)}个党组织"
+
+
 def known_words(known_at: datetime | None) -> str:
     """Return the words a listing's title gives a --known-at view ("" without one)."""
     return "" if known_at is None else f"按 {known_at.astimezone(store_mod.TZ):%Y-%m-%d %H:%M} 时已录入的数据"

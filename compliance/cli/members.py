@@ -34,6 +34,7 @@ from compliance.cli import (
     fails_cleanly,
     jobs_count,
     member_app,
+    orgs_named,
     session,
 )
 from compliance.errors import InputError
@@ -377,7 +378,7 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     added, read = membership.import_dues_counted(store, file)
     # A file read again added nothing: said why, as the other imports say 未变.
     console.print(f"党费：新增 {added} 条" + (f"，{read - added} 行是此前已登记或文件中重复的月份，未重复添加" if read > added else "") + "。")
-    _first_dues(set().union(*(store.dues_orgs(root) for root in roots)) - before, index)
+    _first_dues(store, set().union(*(store.dues_orgs(root) for root in roots)) - before, index)
 
 
 @dues_app.command("unpaid")
@@ -453,7 +454,7 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
                           "如所交月份录错，请用 dues void 撤销后重新登记", style="yellow", markup=False, soft_wrap=True)
     else:
         console.print("该月党费已登记过，未重复添加。")
-    _first_dues(store.dues_orgs(path) - before, store.index_around(path))
+    _first_dues(store, store.dues_orgs(path) - before, store.index_around(path))
 
 
 def _unpaid_before(store: Store, path: str, name: str, month: str) -> list[str]:
@@ -563,13 +564,15 @@ def dues_void(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP)
                   f"{now}", markup=False, soft_wrap=True)
 
 
-def _first_dues(first: set[int], index: Any) -> None:
-    """Say what a branch's first dues payment starts: every member's every month is checked from then on."""
+def _first_dues(store: Store, first: set[int], index: Any) -> None:
+    """Say what a branch's first dues payments start: every member's every month is checked from the first month paid for."""
     if not first:
         return
     names = sorted(index.by_id[i].path for i in first)
-    console.print(f"提示：「{'」「'.join(names[:3])}」{'等' if len(names) > 3 else ''}{len(names)}个党组织首次登记党费："
-                  "从此按月检查其每名党员的党费，此前未登记的月份都算未交；以往的党费如另有记录，请一并导入（dues import）。",
+    starts = store.dues_starts(names[0]) if len(names) == 1 else {}
+    since = f"（{starts[index.by_id[min(first)].id]:%Y-%m}）" if starts else ""
+    console.print(f"提示：{orgs_named(names)}首次登记党费：从所登记的最早月份{since}起按月检查其每名党员的党费，此后未登记的月份算未交；"
+                  "更早的党费如另有记录，请一并导入（dues import），检查随之从其最早月份算起。",
                   style="yellow", markup=False, soft_wrap=True)
 
 

@@ -14,7 +14,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
-    ORG_HELP, jobs_count, known_at_alone, known_before_records, own_org,
+    ORG_HELP, jobs_count, known_at_alone, known_before_records, orgs_named, own_org,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
@@ -96,13 +96,12 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     later = [f"{o.path}（{o.founded.isoformat()}）" for o in store.orgs()
              if o.founded is not None and o.founded > today and before.get(o.id, date.min) != o.founded]
     if later:
-        console.print(f"提示：党组织「{'」「'.join(later[:3])}」{'等' if len(later) > 3 else ''}{len(later)}个的成立日期晚于今天，"
+        console.print(f"提示：{orgs_named(later)}的成立日期晚于今天，"
                       "成立之前不检查其组织生活；如为笔误，请改正后重新导入。", style="yellow", markup=False, soft_wrap=True)
     # Named once, by the import that adds it (status names it each time).
     untracked = tracking.terms_untracked(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
     if untracked:
-        names = "」「".join(o.path for o in untracked[:3])
-        console.print(f"提示：党组织「{names}」{'等' if len(untracked) > 3 else ''}{len(untracked)}个没有成立日期，也没有换届选举记录，"
+        console.print(f"提示：{orgs_named([o.path for o in untracked])}没有成立日期，也没有换届选举记录，"
                       "无法跟踪换届（届满时间无从算起）：请在「成立日期」列填写后重新导入，或补录最近一次换届选举。",
                       style="yellow", markup=False, soft_wrap=True)
     if before:

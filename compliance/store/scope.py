@@ -286,6 +286,31 @@ class ScopeQueries:
         with self.engine.connect() as conn:
             return set(conn.scalars(query))
 
+    def dues_starts(self, root_path: str, ids: Ids | None = None, until: date | None = None,
+                    known_at: datetime | None = None) -> dict[int, date]:
+        """Return, by id, the organizations of `dues_orgs` with the first day of the first month any of their members paid for.
+
+        `until` and `known_at` as in `scope_dues`. Each member's first month is the first entry of
+        their index that will do, as `dues_orgs` finds one: the payments themselves are not read.
+        """
+        def first(table: Any, *known: Any) -> Any:
+            return (select(table.c.month).where(table.c.member_id == MEMBER.c.id, *known)
+                    .order_by(table.c.month).limit(1).scalar_subquery())
+
+        firsts = [first(DUES, *_paid(until, known_at))]
+        if known_at is not None:
+            firsts.append(first(DUES_VERSION, *_known_version(known_at),
+                                *([DUES_VERSION.c.paid_on <= until] if until is not None else [])))
+        query = (select(MEMBER.c.org_id, *(func.min(f) for f in firsts)).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id))
+                 .where(in_scope(root_path, ids)).group_by(MEMBER.c.org_id))
+        found: dict[int, date] = {}
+        with self.engine.connect() as conn:
+            for org_id, *months in conn.execute(query):
+                paid = [m for m in months if m is not None]
+                if paid:
+                    found[org_id] = date.fromisoformat(min(paid) + "-01")
+        return found
+
     def last_paid(self, root_path: str, ids: Ids | None, until: date | None, before: date,
                   known_at: datetime | None = None) -> Iterator[tuple[int, dict[int, str]]]:
         """Yield (organization id, member id -> the last month paid for before `before`'s month) at or below `root_path`.
