@@ -170,10 +170,11 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     passed: list[int] = []          # the columns passed over (`IGNORED_HEADERS`)
     unknown, repeated = [], []
     for i, cell in enumerate(first):
-        text = str(cell).strip() if cell is not None else ""
+        # A line break within the cell (会议⏎类型) is shown as a space: an error stays one line.
+        text = " ".join(str(cell).split()) if cell is not None else ""
         if not text:
             continue
-        column = by_header.get(text) or by_header.get(text.lower())
+        column = column_of(text, by_header)
         if column is None and text in IGNORED_HEADERS:
             passed.append(i)        # a spreadsheet's own row numbers and remarks: read by people, not by the tool
             continue
@@ -207,6 +208,21 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     else:
         table.rows = _rows(table, lines, where, limits, formulas, passed)
     return table
+
+
+_UNIT = re.compile(r"\([^()]*\)$")
+
+
+def column_of(text: str, by_header: dict[str, Column]) -> Column | None:
+    """Return the column a header names, as offices write them: full-width forms, spaces or a line break within
+    (会议 类型), or a unit after it in brackets (金额（元）, 应到人数（人）); None when it names none."""
+    column = by_header.get(text) or by_header.get(text.lower())
+    if column is None:
+        key = "".join(unicodedata.normalize("NFKC", text).split())
+        column = by_header.get(key) or by_header.get(key.lower())
+        if column is None and (bare := _UNIT.sub("", key)) and bare != key:
+            column = by_header.get(bare) or by_header.get(bare.lower())
+    return column
 
 
 def _check_cell(cell: str, longest: int, where: str) -> None:
@@ -588,9 +604,19 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         rows = _sheet_rows(chosen)
         title = chosen.title
         several = len(book.worksheets) > 1
-        hidden = [n for n in _hidden_rows(chosen) if n <= len(rows) and rows[n - 1]]
+        hidden_rows, hidden_columns = _hidden(chosen)
+        hidden = [n for n in hidden_rows if n <= len(rows) and rows[n - 1]]
+        # A hidden column the import reads, with a value under its header: 学时 hidden was imported, unseen (try-out).
+        head = rows[0] if rows else []
+        filled = [c for c in hidden_columns if c <= len(head) and isinstance(head[c - 1], str)
+                  and column_of(" ".join(head[c - 1].split()), by_header) is not None
+                  and any(c <= len(row) and row[c - 1] not in (None, "") for row in rows[1:])]
     finally:
         book.close()
+    if filled:
+        shown = "、".join(map(_column_letters, filled[:10])) + (f"等{len(filled)}列" if len(filled) > 10 else "列")
+        raise InputError(f"{path.name}{f'「{title}」表' if several else ''}：第{shown}被隐藏。隐藏的列也会导入，"
+                         "请在 Excel 中取消隐藏，核对这些列（不应导入的删去）后重新导入（未导入任何数据）")
     if hidden:
         # A filter (筛选) hides rows from the office's view, not from the file: they would be imported unseen,
         # and records are never deleted.
@@ -612,17 +638,19 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
 
 
 _ROW_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}row"
+_COL_TAG = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}col"
 
 
-def _hidden_rows(sheet: Any) -> list[int]:
-    """Return the numbers of a read-only worksheet's hidden rows (hidden by hand or by a filter).
+def _hidden(sheet: Any) -> tuple[list[int], list[int]]:
+    """Return the numbers of a read-only worksheet's hidden rows (hidden by hand or by a filter), and of its hidden columns (A is 1).
 
-    openpyxl's read-only sheets do not keep row properties, so the sheet's XML is read once more
-    for its <row hidden="1"> elements alone.
+    openpyxl's read-only sheets do not keep row or column properties, so the sheet's XML is read
+    once more for its <row hidden="1"> and <col hidden="1"> elements alone.
     """
     from xml.etree.ElementTree import iterparse
 
     hidden: list[int] = []
+    columns: list[int] = []
     number = 0
     source = sheet._get_source()
     try:
@@ -632,14 +660,28 @@ def _hidden_rows(sheet: Any) -> list[int]:
                 if element.get("hidden") in ("1", "true"):
                     hidden.append(number)
                 element.clear()
+            elif element.tag == _COL_TAG and element.get("hidden") in ("1", "true"):
+                first, last = int(element.get("min") or 0), int(element.get("max") or 0)
+                # A range that runs to the sheet's last column (16384) hides the empty ones after a table.
+                columns.extend(range(first, min(last, first + 1000) + 1))
     finally:
         source.close()
-    return hidden
+    return hidden, columns
+
+
+def _column_letters(number: int) -> str:
+    """Return a column's letters as Excel shows them (1 is A, 27 is AA)."""
+    letters = ""
+    while number:
+        number, rest = divmod(number - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
 
 
 def _headed(sheet: Any, by_header: dict[str, Column]) -> bool:
     """Return whether a worksheet's first or second row (a title above the header) names a known column."""
-    return any(isinstance(c, str) and c.strip() in by_header for row in sheet.iter_rows(max_row=2, values_only=True) for c in row)
+    return any(isinstance(c, str) and c.strip() and column_of(c.strip(), by_header) is not None
+               for row in sheet.iter_rows(max_row=2, values_only=True) for c in row)
 
 
 def _sheet_rows(sheet: Any) -> list[list[Any]]:

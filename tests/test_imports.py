@@ -365,6 +365,44 @@ def test_xlsx_rows_hidden_by_a_filter_are_refused_not_imported_unseen(town: Stor
     assert importing.import_records(town, rules, path).added == 5
 
 
+def test_xlsx_columns_hidden_with_values_are_refused_not_imported_unseen(town: Store, rules, tmp_path: Path):
+    """学时 in a hidden column was imported without a word, where hidden rows are refused (try-out)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党组织", "类型", "日期", "学时", "备注"])
+    sheet.append([BRANCH, "党课", "2026-10-08", 2, None])
+    sheet.column_dimensions["D"].hidden = True
+    sheet.column_dimensions["E"].hidden = True        # blank but its header: read by people only
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, path)
+    assert str(caught.value) == ("records.xlsx：第D列被隐藏。隐藏的列也会导入，请在 Excel 中取消隐藏，"
+                                 "核对这些列（不应导入的删去）后重新导入（未导入任何数据）")
+    assert _records(town) == 0
+    sheet.column_dimensions["D"].hidden = False
+    book.save(path)
+    assert importing.import_records(town, rules, path).added == 1
+
+
+def test_headers_as_offices_write_them_name_their_columns(town: Store, rules, tmp_path: Path):
+    """金额（元）, 应到人数（人） and a header broken over two lines in its cell were refused as unknown columns (try-out)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["党组织", "会议\n类型", " 日 期 ", "应到人数（人）", "实到人数(人)", "学时（小时）"])
+    sheet.append([BRANCH, "党课", "2026-10-08", 9, 7, 2])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    assert importing.import_records(town, rules, path).added == 1
+    [record] = [r for _, rows in town.scope_records("图河镇党委") for r in rows if r.kind == "party_lecture"]
+    assert (record.expected, record.present, record.hours) == (9, 7, 2)
+    sheet["B1"] = "会议\n名称"
+    book.save(path)
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, path)
+    assert str(caught.value).startswith("records.xlsx 第1行：未知的列「会议 名称」，") and "\n" not in str(caught.value)
+
+
 def test_the_sheet_read_from_a_workbook_of_several_is_named_in_the_result(town: Store, rules, tmp_path: Path):
     book = Workbook()
     book.active.title = "填表说明"
