@@ -406,6 +406,8 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
 
 
 ADULT = 18      # 党章第一条: 年满十八岁的中国工人、农民、军人、知识分子和其他社会阶层的先进分子
+# Chinese characters in two parts, three at most: one name spaced out (王　强, 欧阳 娜); 张三 李四 are two names.
+_PADDED_NAME = re.compile(r"[\u3400-\u9fff]+ [\u3400-\u9fff]+")
 _NAME_BREAKS = re.compile(r"[、,，;；\s]")      # what splits an attendance list (`split_names`)
 
 
@@ -432,9 +434,13 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         if not name:
             problems.add(number, "name", None, "姓名不能为空")
             continue
+        if _PADDED_NAME.fullmatch(name) and len(name) <= 4:
+            # 王　强: a two-character name padded to line up with three-character ones, as rosters are typed (try-out).
+            name = name.replace(" ", "")
         if _NAME_BREAKS.search(name):
             # 「孙　九」 would be two names in every attendance list, and could never be listed as present.
-            problems.add(number, "name", name, "姓名中不能有空格、顿号、逗号或分号（参会人员名单用它们分隔姓名）；少数民族姓名可用间隔号「·」")
+            problems.add(number, "name", values.get("name"),
+                         "姓名中不能有空格、顿号、逗号或分号（参会人员名单用它们分隔姓名）；少数民族姓名可用间隔号「·」")
             continue
         org, reason = _resolve(index, parse_text(values.get("org")) or "", suggest)
         if org is None:

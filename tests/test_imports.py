@@ -273,10 +273,21 @@ def test_member_import_errors(town: Store, tmp_path: Path):
 
 def test_a_name_that_an_attendance_list_would_split_is_refused(town: Store, tmp_path: Path):
     """「孙　九」 was stored as 孙 九, a second member beside 孙九, and could never be named as present (孙、九)."""
-    for name in ("孙　九", "孙 九", "孙九、", "\"孙,九\""):
-        with pytest.raises(InputError, match="「姓名」列：值「孙.?九.?」：姓名中不能有空格、顿号、逗号或分号"):
+    for name in ("孙九、", "\"孙,九\"", "孙 九 李 四 五"):
+        with pytest.raises(InputError, match="「姓名」列：值「孙.?九.?.*」：姓名中不能有空格、顿号、逗号或分号"):
             importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n{name},{BRANCH}"))
     assert importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n阿依古丽·买买提,{BRANCH}")).added == 1
+
+
+def test_a_two_character_name_padded_with_a_space_is_the_name_without_it(town: Store, tmp_path: Path):
+    """王　强, padded with a full-width space to line up with three-character names as rosters are typed, was refused, and the
+    error showed it with a half-width space (try-out)."""
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n孙　九,{BRANCH}\n欧阳 娜,{BRANCH}")).added == 2
+    assert {"孙九", "欧阳娜"} <= {m.name for m in town.members()}
+    assert importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n孙九,{BRANCH}")).added == 0
+    for two in ("孙　九　李四", "张三 李四"):       # not one name
+        with pytest.raises(InputError, match=f"值「{two}」：姓名中不能有空格"):
+            importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n{two},{BRANCH}"))
 
 
 def test_a_member_who_joined_before_eighteen_is_refused(town: Store, tmp_path: Path):
