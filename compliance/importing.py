@@ -21,7 +21,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Se
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, spelled_like
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, spelled_like, unslashed
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -232,7 +232,8 @@ class Suggestions:
             self._keys = {}
             for o in self._orgs():
                 self._names.setdefault(o.name, []).append(o.path)
-                for text in (o.name, o.path):
+                # The path typed without its slashes too (西岭村党总支第一党支部: try-out).
+                for text in (o.name, o.path, *unslashed(o.path)):
                     self._keys.setdefault(_org_key(text), set()).add(o.path)
         found = sorted(self._keys.get(_org_key(ref), ()))[:self._most]
         if not found and len(self._names) <= SIMILAR_SCAN and self._spelled < SPELLED_MOST:

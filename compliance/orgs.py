@@ -155,7 +155,9 @@ class OrgIndex:
         # A name typed short (九段村 for 九段村党支部): those whose name begins with it; else those spelled near it. Either
         # way those under the parent `ref` names, when it names one they are under.
         parent, _, tail = self.slashed(ref).rpartition("/")
-        near = under_parent(sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail)), parent) \
+        # 西岭村党总支第一党支部, the path typed without its slashes, as people write it (try-out).
+        joined = sorted(r.path for r in self.by_id.values() if "/" not in ref and ref in unslashed(r.path)) if len(ref) > 1 else []
+        near = joined or under_parent(sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail)), parent) \
             or self.spelled_near(ref)
         hint = f"，是否是：{'、'.join(near[:NEAR_SHOWN])}{'等' if len(near) > NEAR_SHOWN else ''}" if near else ""
         raise NotFound(f"找不到党组织「{ref}」{hint}（可用代码、完整路径或唯一的名称）")
@@ -202,6 +204,12 @@ class OrgIndex:
         """Return the first day `org` owes anything (OrgFacts.starts): founded or tracked, the later."""
         days = [d for d in (org.founded, self.tracked_from_of(org)) if d]
         return max(days) if days else None
+
+
+def unslashed(path: str) -> tuple[str, str]:
+    """Return a path as it may be typed without its slashes: its last two parts joined, and the whole of it joined."""
+    parts = path.split("/")
+    return "".join(parts[-2:]), "".join(parts)
 
 
 def spelled_like(tail: str, parent: str, names: dict[str, list[str]], most: int) -> list[str]:

@@ -164,6 +164,11 @@ def test_a_misspelled_org_is_answered_with_those_spelled_near_it_under_the_paren
     # A name typed short under its parent: that parent's alone, not 大朱庄村党总支's nor every 第一党支部 (review).
     short = runner.invoke(app, db + ["status", "--org", "朱庄村党总支/第一"])
     assert "，是否是：图河镇党委/朱庄村党总支/第一党支部（" in short.stderr, short.stderr
+    # The path typed without its slashes, as people write it (try-out): 大朱庄村党总支's is not the one meant.
+    unslashed = runner.invoke(app, db + ["status", "--org", "朱庄村党总支第一党支部"])
+    assert "找不到党组织「朱庄村党总支第一党支部」，是否是：图河镇党委/朱庄村党总支/第一党支部（" in unslashed.stderr, unslashed.stderr
+    logged = runner.invoke(app, db + ["log", "支委会", "--org", "图河镇党委朱庄村党总支第一党支部", "--date", "2026-11-02"])
+    assert "找不到该党组织（是否是「图河镇党委/朱庄村党总支/第一党支部」？）" in logged.stderr, logged.stderr
 
 
 def test_overdue_is_worst_first_and_json_only(runner, db):
