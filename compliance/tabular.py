@@ -747,16 +747,23 @@ def parse_bool(value: Any) -> bool | None:
     raise CellError("应为「是」或「否」")
 
 
+_WHOLE_DECIMAL = re.compile(r"\d+\.0+")
+_NUMBER = re.compile(r"\d+(\.\d+)?")
+HOUR_UNITS = ("小时", "学时", "课时", "个小时", "h", "H")
+
+
 def parse_count(value: Any) -> int | None:
     """Return a non-negative whole number, None for blank."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    text = str(value).strip()
+    if _WHOLE_DECIMAL.fullmatch(text):
+        text = text.split(".")[0]       # 8.0, as a spreadsheet saved as CSV may write a whole number (a cell of 8.0 is taken)
     try:
-        number = int(str(value).strip())
+        number = int(text)
     except ValueError:
-        text = str(value).strip()
         unit = text[-1:] if text[:-1].strip().isdigit() and text[-1:] in "人名个" else ""
         raise CellError(f"不是整数（只填数字，不带「{unit}」）" if unit else "不是整数") from None
     if number < 0:
@@ -768,10 +775,12 @@ def parse_hours(value: Any) -> float | None:
     """Return a non-negative, finite number of hours, None for blank."""
     if value is None:
         return None
+    text = str(value).strip()
     try:
-        number = float(str(value).strip())
+        number = float(text)
     except ValueError:
-        raise CellError("不是数字") from None
+        unit = next((u for u in HOUR_UNITS if text.endswith(u) and _NUMBER.fullmatch(text[:-len(u)].strip())), "")
+        raise CellError(f"不是数字（只填数字，不带「{unit}」）" if unit else "不是数字") from None
     if not math.isfinite(number):
         raise CellError("不是有限的数字")       # float() reads inf, nan and 1e999
     if number < 0:

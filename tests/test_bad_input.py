@@ -105,6 +105,8 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("totals.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n合计,,\n".encode(),
      ["totals.csv 第3行「党组织」列：值「合计」", "合计行或说明行，请删去这一行"]),
     ("persons.csv", f"党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,5人\n".encode(), ["第2行「应到」列：值「5人」", "不是整数（只填数字，不带「人」）"]),
+    # 学时 with its unit was a bare 不是数字, where a count with 人 was told why (try-out).
+    ("hours.csv", f"党组织,类型,日期,学时\n{BRANCH},党课,2026-08-03,2小时\n".encode(), ["第2行「学时」列：值「2小时」", "不是数字（只填数字，不带「小时」）"]),
 ])
 def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
     before = records(db)

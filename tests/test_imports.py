@@ -376,6 +376,16 @@ def test_xlsx_rows_hidden_by_a_filter_are_refused_not_imported_unseen(town: Stor
     assert importing.import_records(town, rules, path).added == 5
 
 
+def test_a_whole_count_written_with_a_decimal_point_in_a_csv_is_taken_as_in_a_workbook(town: Store, rules, tmp_path: Path):
+    """应到 8.0 in a CSV was refused as 不是整数, where an XLSX cell holding 8.0 was taken (try-out)."""
+    body = f"党组织,类型,日期,应到,实到\n{BRANCH},党课,2026-10-08,8.0,6.00\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 1
+    [record] = [r for _, rows in town.scope_records("图河镇党委") for r in rows if r.kind == "party_lecture"]
+    assert (record.expected, record.present) == (8, 6)
+    with pytest.raises(InputError, match="第2行「应到」列：值「8.5」：不是整数"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body.replace("8.0", "8.5")))
+
+
 def test_xlsx_columns_hidden_with_values_are_refused_not_imported_unseen(town: Store, rules, tmp_path: Path):
     """学时 in a hidden column was imported without a word, where hidden rows are refused (try-out)."""
     book = Workbook()
