@@ -163,11 +163,15 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         where = path.name
         lines = _csv_rows(path, encoding)
     first = next(lines, None)
+    head = 1            # the header's row: blank rows above it are passed over (a sheet begun on its second row: try-out)
+    while first is not None and not any(map(_filled, first)):
+        first, head = next(lines, None), head + 1
     if first is None:
         raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
     headers: dict[str, str] = {}
     positions: list[tuple[int, str]] = []
     passed: list[int] = []          # the columns passed over (`IGNORED_HEADERS`)
+    numbered: dict[int, str] = {}   # of them, the 序号 column, where a totals row says 合计
     unknown, repeated = [], []
     for i, cell in enumerate(first):
         # A line break within the cell (会议⏎类型) is shown as a space: an error stays one line.
@@ -177,6 +181,8 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         column = column_of(text, by_header)
         if column is None and text in IGNORED_HEADERS:
             passed.append(i)        # a spreadsheet's own row numbers and remarks: read by people, not by the tool
+            if text == "序号":
+                numbered[i] = text
             continue
         if column is None:
             unknown.append(text)
@@ -187,26 +193,26 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
             positions.append((i, column.english))
     if unknown and not headers and len(unknown) == 1:
         # One cell and no column name: a title above the header (青石镇2026年11月组织生活记录表), as offices make them.
-        raise InputError(f"{where} 第1行：「{unknown[0]}」不是列名，像是表头上方的标题：请删去标题行，"
+        raise InputError(f"{where} 第{head}行：「{unknown[0]}」不是列名，像是表头上方的标题：请删去标题行，"
                          f"使第1行为列名（如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
     if unknown:
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
         known = "、".join(f"{c.english}（{c.chinese}）" if english else c.chinese for c in columns)
-        raise InputError(f"{where} 第1行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
+        raise InputError(f"{where} 第{head}行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
     if repeated:
-        raise InputError(f"{where} 第1行：列「{'」「'.join(repeated)}」重复（未导入任何数据）")
+        raise InputError(f"{where} 第{head}行：列「{'」「'.join(repeated)}」重复（未导入任何数据）")
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
-        raise InputError(f"{where} 第1行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
+        raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
     table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where)
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
-        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first))
+        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first), head + 1, numbered)
         table.normalized = normalize
     else:
-        table.rows = _rows(table, lines, where, limits, formulas, passed)
+        table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, numbered)
     return table
 
 
@@ -244,6 +250,17 @@ def _width(positions: list[tuple[int, str, int]], passed: Sequence[int]) -> int:
     return max([i for i, _, _ in positions] + list(passed), default=-1) + 1
 
 
+TOTALS_WORDS = ("合计", "总计", "小计", "共计")
+
+
+def _totals_row(where: str, number: int, raw: Sequence[Any], numbered: dict[int, str]) -> None:
+    """Raise InputError when a row's 序号 says it is a totals row (合计): its other cells are sums, not a record (try-out)."""
+    for i, header in numbered.items():
+        cell = raw[i] if i < len(raw) else None
+        if isinstance(cell, str) and "".join(cell.split()).startswith(TOTALS_WORDS):
+            raise InputError(f"{where} 第{number}行「{header}」列：值「{cell.strip()}」：像是表格下方的合计行，请删去这一行（未导入任何数据）")
+
+
 def _filled(cell: Any) -> bool:
     return cell is not None and (not isinstance(cell, str) or bool(cell.strip()))
 
@@ -257,13 +274,17 @@ def _unlabeled(where: str, number: int, raw: list[Any], width: int, holes: list[
 
 
 def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
-          formulas: dict[tuple[int, int], str], passed: Sequence[int] = ()) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Yield (row number, values) of the lines after the header, counting them in `table.count`; the columns `passed` are not read."""
+          formulas: dict[tuple[int, int], str], passed: Sequence[int] = (), start: int = 2,
+          numbered: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (row number, values) of the lines after the header, the first numbered `start`, counting them in `table.count`;
+    the columns `passed` are not read, but for a totals row's word in the `numbered` ones (`_totals_row`)."""
     width = _width(positions, passed)
     holes = _holes(positions, width, passed)
-    for number, raw in enumerate(lines, start=2):
+    for number, raw in enumerate(lines, start=start):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
+        if numbered:
+            _totals_row(where, number, raw, numbered)
         if (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
             raise _unlabeled(where, number, raw, width, holes)
         values = {}
@@ -286,7 +307,8 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
 
 
 def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
-               normalize: bool, passed: Sequence[int] = (), header_width: int | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+               normalize: bool, passed: Sequence[int] = (), header_width: int | None = None,
+               start: int = 2, numbered: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one.
 
     A row with more fields than the header line's `header_width` goes into `table.wide`."""
@@ -301,7 +323,7 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
     holes = _holes(positions, width, passed)
     present = itemgetter(1)
     shortest = min(limits)
-    for number, raw in enumerate(lines, start=2):
+    for number, raw in enumerate(lines, start=start):
         if len(raw) != width:
             if len(raw) > width and any(map(str.strip, raw[width:])):
                 raise _unlabeled(where, number, raw, width, holes)
@@ -310,6 +332,8 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
             raise _unlabeled(where, number, raw, width, holes)
+        if numbered:
+            _totals_row(where, number, raw, numbered)
         cells = raw if pick is None else list(pick(raw))
         # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
         # Whitespace other than " " is never printable: isprintable takes half the time of a regex.

@@ -386,6 +386,28 @@ def test_a_whole_count_written_with_a_decimal_point_in_a_csv_is_taken_as_in_a_wo
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body.replace("8.0", "8.5")))
 
 
+def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_by_its_own_row_numbers(town: Store, rules,
+                                                                                                       tmp_path: Path):
+    """A blank first row was 第1行：缺少必需的列; 合计 in the 序号 column was told as an empty 党组织 (try-out)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append([])
+    sheet.append(["序号", "党组织", "类型", "日期", "应到"])
+    sheet.append([1, BRANCH, "党课", "2026-10-08", "9人"])
+    sheet.append(["合计", None, None, None, 9])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    with pytest.raises(InputError, match="records.xlsx 第4行「序号」列：值「合计」：像是表格下方的合计行"):
+        importing.import_records(town, rules, path)
+    sheet.delete_rows(4)
+    book.save(path)
+    with pytest.raises(InputError, match="records.xlsx 第3行「应到」列：值「9人」"):
+        importing.import_records(town, rules, path)
+    sheet["E3"] = 9
+    book.save(path)
+    assert importing.import_records(town, rules, path).added == 1
+
+
 def test_xlsx_columns_hidden_with_values_are_refused_not_imported_unseen(town: Store, rules, tmp_path: Path):
     """学时 in a hidden column was imported without a word, where hidden rows are refused (try-out)."""
     book = Workbook()
