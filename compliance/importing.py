@@ -81,6 +81,7 @@ class ImportResult:
     # the first few as (row, earlier row).
     repeated: int = 0
     repeated_rows: list[tuple[int, int]] = field(default_factory=list)
+    dated: bool = False      # a record file with a 录入日期 column: the day each record was entered may be given
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -1041,7 +1042,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # The rosters are read before the batch writes when a worker checks the rows, and in memory,
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
-    result = ImportResult(where=table.where)
+    result = ImportResult(where=table.where, dated="recorded_on" in table.headers)
     action = "record_import" if path else "log"
     try:
         with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \

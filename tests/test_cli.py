@@ -709,6 +709,17 @@ def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_pat
         "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
 
 
+def test_an_import_of_past_records_points_to_the_entry_date_column(runner, db, tmp_path: Path):
+    """Paper records brought in all came out 逾期录入, with no word of the 录入日期 column (try-out)."""
+    rows = "党组织,类型,日期\nZZ1,支委会,2026-08-03\nZZ1,支委会,2026-09-03\n"
+    first = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))])
+    assert first.exit_code == 0, first.output
+    assert "提示：2条记录按今天录入计为逾期录入；如是补录以往的纸质记录，可在文件中加「录入日期」列" in "".join(first.stdout.split())
+    dated = "党组织,类型,日期,录入日期\nZZ1,支委会,2026-06-03,2026-06-05\nZZ1,支委会,2026-07-03,2026-12-01\n"
+    second = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "d.csv", dated))])
+    assert second.exit_code == 0 and "逾期录入" in second.stdout and "录入日期」列" not in second.stdout, second.output
+
+
 def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     """On 4 December the 10th's and 20th's 固定学习日 were left out (shown only with --year)."""
     rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04", "--format", "json"]).stdout)

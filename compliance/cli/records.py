@@ -172,8 +172,13 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
                       style="yellow", markup=False, soft_wrap=True)
     elif written:
-        for note in _import_notes(store, result.ids):
+        notes, late = _import_notes(store, result.ids)
+        for note in notes:
             console.print(note, style="yellow", markup=False, soft_wrap=True)
+        if late and not result.dated:
+            # Paper records brought in all came out 逾期录入, with no word of the column that says when they were entered (try-out).
+            console.print(f"提示：{late} 条记录按今天录入计为逾期录入；如是补录以往的纸质记录，可在文件中加「录入日期」列，"
+                          "填写当时的录入日期后重新导入", style="yellow", markup=False, soft_wrap=True)
 
 
 # An import of up to this many new or changed records says, record by record, what does not count
@@ -181,10 +186,12 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
 IMPORT_NOTES_LIMIT = 2000
 
 
-def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str]:
-    """Return `_alone_notes` of each of `record_ids`, each naming its record; at most `PROBLEMS_SHOWN`, then how many more."""
+def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> tuple[list[str], int]:
+    """Return `_alone_notes` of each of `record_ids`, each naming its record (at most `PROBLEMS_SHOWN`, then how many more),
+    and how many of the records are entered late (`late_entry`)."""
     orgs = _Orgs(store)
     alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
+    late = sum(1 for alone in alones if any("late_entry" in f.flags for f in alone.findings))
     found = [(alone.record, note) for alone in alones for note in _alone_notes(alone, orgs) if alone.record is not None]
     # A row whose topic was mended (学习 to 学习。) is a new record beside the old one: twice the hours, twice the attendance.
     for org_id, records in groupby(sorted((a.record for a in alones if a.record is not None), key=attrgetter("org_id", "id")),
@@ -201,7 +208,7 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> list[str
         notes.append(f"{head}：{body.replace('这条记录', named, 1)}" if "这条记录" in body else f"{head}：{named}{body}")
     if len(found) > importing.PROBLEMS_SHOWN:
         notes.append(f"（另有 {len(found) - importing.PROBLEMS_SHOWN} 条提示未列出，可用 record show 编号 或 status 查看）")
-    return notes
+    return notes, late
 
 
 @app.command()
