@@ -102,6 +102,22 @@ def test_record_show_gives_the_entry_date_that_decides_late_entry_for_every_vers
     assert "录入日期" in table and table.count("2026-11-08") == 2
 
 
+def test_record_show_history_gives_why_each_version_was_corrected(runner, town: Store, rules):
+    """`record show --history` said 已被更正 without the correction's reason, where a void shows its own (try-out)."""
+    from compliance.cli import app
+
+    record = _log(town, rules, "2026-11-05")
+    importing.correct_record(town, rules, record, {"present": 1}, "漏记吴敏")
+    importing.correct_record(town, rules, record, {"present": 2}, "人数录错")
+    args = ["--db", town.url, "record", "show", str(record), "--history"]
+    shown = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert [v["correction_reason"] for v in shown] == ["漏记吴敏", "人数录错", None]
+    table = "".join(runner.invoke(app, args, env={"COLUMNS": "200"}).output.split())
+    assert "已被更正：漏记吴敏" in table and "已被更正：人数录错" in table
+    csv_rows = runner.invoke(app, [*args, "--format", "csv"]).stdout.splitlines()
+    assert csv_rows[0].endswith(",更正原因") and csv_rows[1].endswith(",漏记吴敏")
+
+
 def test_a_voided_record_stays_readable_and_no_longer_counts(town: Store, rules):
     from compliance.tracking import Window, org_status
 

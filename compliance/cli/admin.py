@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any, Optional
@@ -44,11 +45,16 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
     for path in sorted(paths.values()):
         require_read(store, actor, path)
     rows = [admin_report.version_dict(v, paths[v["org_id"]], _rules()) for v in shown]
+    if history:
+        # Why each version was corrected, as the correction's audit entry says (record show gave only 已被更正: try-out).
+        reasons = {json.loads(e.detail).get("version"): e.reason for e in store.audit_of("record", record_id) if e.action == "correct"}
+        for row in rows:
+            row["correction_reason"] = reasons.get(row["version"] + 1) if row["superseded"] else None
     if fmt is Format.table:
         restored = {v["version"] - 1 for v in shown if str(v.get("source") or "").startswith("restore:")}
         admin_report.print_versions(console, rows, restored)
     else:
-        emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS)
+        emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS | ({"correction_reason": "更正原因"} if history else {}))
 
 
 @record_app.command("list")

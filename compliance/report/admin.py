@@ -122,11 +122,13 @@ def audit_touches(row: dict[str, Any], root: str) -> bool:
 
 def print_versions(console: Console, rows: list[dict[str, Any]], restored: Collection[int] = ()) -> None:
     """Print a record's versions; those of `restored` (version numbers) were voided and later brought back (`record restore`)."""
-    table = titled_table(f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", ("版本", "日期", "应到/实到", "主题", "状态", "录入日期", "录入时间"), lines=True)
+    table = titled_table(f"记录 {rows[0]['id']}：{rows[-1]['org']} {rows[-1]['name']}", ("版本", "日期", "应到/实到", "主题", "状态", "录入日期", "录入时间"),
+                         ("版本", "日期", "录入日期", "录入时间"), lines=True)
     for r in rows:
-        state = (f"已作废：{r['void']}" + ("（后已恢复）" if r["version"] in restored else "")) if r["void"] else ("已被更正" if r["superseded"] else "当前")
+        corrected = "已被更正" + (f"：{r['correction_reason']}" if r.get("correction_reason") else "")
+        state = (f"已作废：{r['void']}" + ("（后已恢复）" if r["version"] in restored else "")) if r["void"] else (corrected if r["superseded"] else "当前")
         counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
-        table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["entered_on"], r["recorded_at"][:19].replace("T", " "))
+        table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["entered_on"], r["recorded_at"][:16].replace("T", " "))
     console.print(table)
     for r in rows:
         # What the table has no room for: who came, who spoke, who signed.

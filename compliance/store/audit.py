@@ -114,6 +114,12 @@ class AuditQueries:
         with self.engine.connect() as conn:
             return [AuditRow(*row) for row in conn.execute(query)]
 
+    def audit_of(self, entity: str, entity_id: int) -> list[AuditRow]:
+        """Return the entries about one thing (a record, a ledger item), oldest first."""
+        query = select(*AUDIT_COLUMNS).where(AUDIT.c.entity == entity, AUDIT.c.entity_id == str(entity_id)).order_by(AUDIT.c.seq)
+        with self.engine.connect() as conn:
+            return [AuditRow(*row) for row in conn.execute(query)]
+
     def verify_audit(self) -> tuple[int, str | None]:
         """Return how many entries were checked and, when the chain is broken, where and how."""
         expected_prev, expected_seq, count = GENESIS, 1, 0
