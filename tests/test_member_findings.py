@@ -605,6 +605,18 @@ def test_last_years_watch_item_closes_when_dues_entered_late_end_its_run(town: S
         "连续未交纳党费已中断（已交纳党费），督查自动销号"]
 
 
+def test_a_months_dues_item_closed_by_a_late_payment_says_the_dues_were_paid(town: Store, rules, tmp_path: Path):
+    """A month's dues item closed by a late payment said 已补录有效记录, a record made good (try-out)."""
+    never = _never_paying(town, rules, tmp_path, (2025, 2))
+    supervise(town, rules, "图河镇党委", "2025-09", date(2025, 9, 25))
+    assert ("2025-08", None) in _watch_items(town, never, slug="dues")
+    town.clock = lambda: datetime(2025, 10, 10, 9, 0, tzinfo=TZ)
+    membership.log_dues(town, {"org": BRANCH_PATH, "member": never, "month": "2025-08", "amount": "10", "paid_on": "2025-10-08"})
+    supervise(town, rules, "图河镇党委", "2025-10", date(2025, 10, 27))
+    assert [i.close_note for i in town.rectifications() if (i.obligation, i.member, i.period) == ("dues", never, "2025-08")] == [
+        "已补交党费，督查自动销号"]
+
+
 def test_a_run_for_a_past_month_opens_no_second_item_for_a_run_that_has_one(town: Store, rules, tmp_path: Path):
     never = _never_paying(town, rules, tmp_path, (2022, 12))
     supervise(town, rules, "图河镇党委", "2026-01", date(2026, 1, 26))

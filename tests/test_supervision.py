@@ -21,7 +21,7 @@ from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError, NotFound
 from compliance.report.bulletin import write_bulletin
 from compliance.store import TZ, Store
-from compliance.store.runs import MADE_GOOD_NOTE
+from compliance.store.runs import MADE_GOOD_NOTE, PAID_NOTE
 from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
 from compliance.tracking import WATCH_OBLIGATIONS, Window, overdue, year_start
 from tests.conftest import write_csv
@@ -1513,7 +1513,7 @@ def test_a_past_months_run_made_after_a_later_one_closes_at_once_the_items_of_du
     for f in paid_late:
         item = items[gap_key(f.org_id, f.obligation, f.period, f.member, f.group)]
         assert item.opened_run_id == item.closed_run_id == october.run.id
-        assert item.closed_on == busy_town.today() and item.close_note == MADE_GOOD_NOTE
+        assert item.closed_on == busy_town.today() and item.close_note == PAID_NOTE
     # The others' items, November's, stay open: their dues are unpaid still.
     assert still <= {r.gap_key for r in busy_town.rectifications(open_only=True)}
     assert any(r.member == other and r.obligation == "dues" for r in busy_town.rectifications(open_only=True))

@@ -37,6 +37,8 @@ NOT_OWED_NOTE = "已不再需要（已登记免除、不再适用或不再检查
 # no record was made good, as MADE_GOOD_NOTE said of one ended by a 请假 (try-out).
 ENDED_NOTES = {"absence_watch": "连续未参加组织生活已中断（已参加、请假或汇报），督查自动销号",
                "dues_watch": "连续未交纳党费已中断（已交纳党费），督查自动销号"}
+# A month's dues paid late: a payment, not a record made good (try-out).
+PAID_NOTE = "已补交党费，督查自动销号"
 
 
 class OrgLedger(NamedTuple):
@@ -478,7 +480,8 @@ class SupervisionQueries:
                 open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key, RECTIFICATION.c.obligation).where(
                     RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
                 for item_id, key, obligation in open_items:
-                    note = NOT_OWED_NOTE if key in not_owed else ENDED_NOTES.get(obligation, MADE_GOOD_NOTE)
+                    note = NOT_OWED_NOTE if key in not_owed else ENDED_NOTES.get(obligation) or (
+                        PAID_NOTE if obligation == "dues" else MADE_GOOD_NOTE)
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
                         closed_on=gaps_made_good[key], close_note=note, closed_run_id=run_id))
                 closed += len(open_items)
@@ -743,7 +746,7 @@ def _matter_key(text: str) -> str:
 
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
-AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE, *ENDED_NOTES.values())
+AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE, PAID_NOTE, *ENDED_NOTES.values())
 # The obligation of a ledger item entered by hand (`add_rectification`): what inspectors found, not a calendar gap.
 BY_HAND = "inspection"
 
