@@ -688,7 +688,7 @@ def test_dues_log_points_out_months_left_unpaid_before_the_month_paid(runner, to
         return done.stdout.splitlines()[1:]
 
     # A member's first payment entered is not a gap: nothing said.
-    assert [line[:4] for line in log(member.name, "2026-08", "2026-08-05")] == ["提示：「"]    # the branch's first payment
+    assert [line[:7] for line in log(member.name, "2026-08", "2026-08-05")] == ["提示：党组织「"]    # the branch's first payment
     assert log(member.name, "2026-11", "2026-11-20") == [
         f"提示：{member.name} 在 2026-11 之前还有 2026-09、2026-10 的党费未登记交纳（仍算未交）；如所交月份录错，请用 dues void 撤销后重新登记"]
     # Months exempted are not owed, and a month paid fills its gap.
