@@ -82,6 +82,9 @@ class ImportResult:
     repeated: int = 0
     repeated_rows: list[tuple[int, int]] = field(default_factory=list)
     dated: bool = False      # a record file with a 录入日期 column: the day each record was entered may be given
+    # Rows as records were before `record correct` changed what finds them (day, topic…), not added again: the first few as
+    # (row, record id).
+    corrected_away: list[tuple[int, int]] = field(default_factory=list)
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -1170,6 +1173,10 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
     findable = batch.findable({values[_ORG] for _, values, _ in checked})
     current = batch.current(list({(values[_ORG], identity) for _, values, identity in checked if values[_ORG] in findable})
                             if findable else [])
+    # Rows found by no current record, but by an earlier version of one: the file's row as it was before a
+    # `record correct` (a date corrected, then the sheet imported again, made a second meeting: try-out).
+    missing = [(values[_ORG], identity) for _, values, identity in checked if identity not in current and values[_ORG] in findable]
+    away = batch.corrected_away(missing) if missing and replace else {}
     pending: dict[str, tuple[int, tuple[Any, ...]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
     for number, values, identity in checked:
@@ -1190,7 +1197,11 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
                     result.repeated_rows.append((number, earlier[0]))
             continue
         pending[identity] = (number, values)
-        if old is None:
+        if old is None and identity in away:
+            result.unchanged += 1
+            if len(result.corrected_away) < PROBLEMS_SHOWN:
+                result.corrected_away.append((number, away[identity]))
+        elif old is None:
             new.append((identity, values))
             new_numbers.append(number)
             result.added += 1

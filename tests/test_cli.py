@@ -720,6 +720,24 @@ def test_an_import_of_past_records_points_to_the_entry_date_column(runner, db, t
     assert second.exit_code == 0 and "逾期录入" in second.stdout and "录入日期」列" not in second.stdout, second.output
 
 
+def test_a_file_imported_again_after_a_date_was_corrected_adds_no_second_meeting(runner, db, tmp_path: Path):
+    """`record correct 14 --date 2026-10-16`, then the sheet (still 10-13) imported again: a second 党小组会 beside the first (try-out)."""
+    rows = "党组织,类型,日期,主题\nZZ1,支委会,2026-10-13,研究工作\nZZ1,支委会,2026-11-03,研究工作\n"
+    path = write_csv(tmp_path / "r.csv", rows)
+    assert runner.invoke(app, db + ["record", "import", str(path)]).exit_code == 0
+    listed = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
+    [october] = [r["id"] for r in listed if r["date"] == "2026-10-13"]
+    assert runner.invoke(app, db + ["record", "correct", str(october), "--date", "2026-10-16", "--reason", "日期录错"]).exit_code == 0
+    again = runner.invoke(app, db + ["record", "import", str(path)])
+    assert again.exit_code == 0, again.output
+    assert "新增 0 条" in again.stdout and "未变 2 条" in again.stdout, again.stdout
+    assert f"注意：第2行（记录 {october}）是记录用 record correct 更正前的内容" in again.stdout
+    listed = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert sorted(r["date"] for r in listed) == ["2026-10-16", "2026-11-03"]
+    # `log` of the old day is another meeting, as typed.
+    assert runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-10-13", "--topic", "研究工作"]).exit_code == 0
+
+
 def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     """On 4 December the 10th's and 20th's 固定学习日 were left out (shown only with --year)."""
     rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04", "--format", "json"]).stdout)

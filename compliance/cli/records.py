@@ -161,6 +161,10 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         shown = "、".join(map(str, result.voided[:10])) + (f" 等{len(result.voided)}条" if len(result.voided) > 10 else "")
         console.print(f"注意：文件中有已作废的记录 {shown} 的行（党组织、类型、日期、党小组、党员、主题相同），这些记录仍为作废、不计入完成情况；"
                       "如是误作废，请用 compliance record restore 编号 --reason 原因 恢复", style="yellow", markup=False, soft_wrap=True)
+    if result.corrected_away:
+        shown = "、".join(f"第{number}行（记录 {record_id}）" for number, record_id in result.corrected_away)
+        console.print(f"注意：{shown}是记录用 record correct 更正前的内容（日期、主题等），未重复添加；"
+                      "请按更正后的内容改正文件（record show 编号 --history 可查看）", style="yellow", markup=False, soft_wrap=True)
     if result.overrode:
         # A correction (with its reason) is replaced by the file's older content without a word otherwise.
         shown = "、".join(map(str, result.overrode[:10])) + (f" 等{len(result.overrode)}条" if len(result.overrode) > 10 else "")

@@ -339,6 +339,16 @@ class RecordBatch:
                 rows[row["identity"]] = dict(row)
         return rows
 
+    def corrected_away(self, keys: list[tuple[int, str]]) -> dict[str, int]:
+        """Return, by identity, the records whose earlier version had one of `keys`, (organization id, identity), and whose
+        current version has another: a `record correct` changed the day, topic, kind, group or member it was found by."""
+        found: dict[str, int] = {}
+        for chunk in chunks(keys):
+            query = (select(RECORD.c.identity, RECORD.c.record_id)
+                     .where(RECORD.c.superseded_at.is_not(None), tuple_(RECORD.c.org_id, RECORD.c.identity).in_(chunk)))
+            found.update(self.conn.execute(query).all())
+        return found
+
     def findable(self, org_ids: set[int]) -> set[int]:
         """Return those of `org_ids` that may hold records `current` finds: they had some before the batch, or it wrote some."""
         unknown = [org_id for org_id in org_ids if org_id not in self._stored]
