@@ -236,9 +236,11 @@ class Suggestions:
             self._keys = {}
             for o in self._orgs():
                 self._names.setdefault(o.name, []).append(o.path)
+                self._keys.setdefault(_org_key(o.name), set()).add(o.path)
                 # The path typed without its slashes too (西岭村党总支第一党支部: try-out).
-                for text in (o.name, o.path, *unslashed(o.path)):
-                    self._keys.setdefault(_org_key(text), set()).add(o.path)
+                path = _org_key(o.path)
+                for key in (path, *unslashed(path)):
+                    self._keys.setdefault(key, set()).add(o.path)
         found = sorted(self._keys.get(_org_key(ref), ()))[:self._most]
         if not found and len(self._names) <= SIMILAR_SCAN and self._spelled < SPELLED_MOST:
             self._spelled += 1
