@@ -86,6 +86,9 @@ class SupervisionResult:
     settled: int = 0
     # Items the team entered by hand (`rectify add`) since the month before's run: what its visits found, beside the calendar's gaps.
     by_hand: int = 0
+    # The items the run has opened or reopened, and closed, over every time it was made (a draft run again, then published):
+    # `opened` and `closed` are this time's alone.
+    run_totals: tuple[int, int] = (0, 0)
 
     @property
     def findings(self) -> list[Finding]:
@@ -746,7 +749,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
                              frozenset(store.closed_by_hand(scope.path, stored.run, gaps)), stored.settled,
-                             store.by_hand_count(by_id, stored.run, prev_run, first))
+                             store.by_hand_count(by_id, stored.run, prev_run, first), store.run_item_totals(stored.run.id))
 
 
 def _settled(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, snapshot: Snapshot, day: date,

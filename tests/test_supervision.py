@@ -1180,6 +1180,19 @@ def test_publishing_an_unchanged_draft_says_it_was_published(runner, tmp_path: P
     assert "（与上次结果相同，未重复写入）" in again.output and "已将草稿发布" not in again.output
 
 
+def test_a_run_made_again_or_published_after_its_draft_gives_what_the_run_opened_in_all(runner, tmp_path: Path, busy_town: Store):
+    """The run on 12-26 opened 44 items; run again on 12-29 it said 新建整改事项 0 项, and published on 12-30 0 and 0 (try-out)."""
+    from compliance.cli import app
+
+    args = ["--db", busy_town.url, "supervise", "--under", TOWN, "--month", "2026-11", "--as-of", "2026-11-20", "--out", str(tmp_path)]
+    first = json.loads(runner.invoke(app, [*args, "--format", "json"]).stdout)
+    assert first["opened"] > 0 and (first["run_opened"], first["run_closed"]) == (first["opened"], first["closed"])
+    published = runner.invoke(app, [*args, "--publish"], env={"COLUMNS": "200"})
+    assert published.exit_code == 0, published.output
+    assert "新建整改事项 0 项" in published.output
+    assert f"本版督查累计（含此前各次运行）：新建或重新打开整改事项 {first['opened']} 项，自动销号 {first['closed']} 项。" in published.output
+
+
 def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_town: Store, rules, tmp_path: Path):
     import csv
     import io

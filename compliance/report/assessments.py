@@ -56,6 +56,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
                 "as_of": result.run.as_of.isoformat(), "published": result.run.published_at is not None},
         "written": result.written, "opened": result.opened, "reopened": result.reopened, "closed": result.closed,
         "settled": result.settled, "by_hand": result.by_hand,
+        "run_opened": result.run_totals[0], "run_closed": result.run_totals[1],
         "branches": len(result.branches), "branches_with_gaps": len(with_gaps & set(result.branches)),
         "committees_with_gaps": len(with_gaps - set(result.branches)), "gaps": result.snapshot.gap_count,
         "gaps_by_obligation": by_obligation,
@@ -249,6 +250,9 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
     console.print(f"检查党支部 {d['branches']} 个，存在问题的党支部 {d['branches_with_gaps']} 个{others}，问题 {d['gaps']} 项；"
                   f"新建整改事项 {d['opened']} 项，" + (f"重新打开 {d['reopened']} 项，" if d["reopened"] else "")
                   + f"自动销号 {d['closed']} 项。")
+    if (d["run_opened"], d["run_closed"]) != (d["opened"] + d["reopened"], d["closed"]):
+        # Run again, or published after a draft: this time's changes alone read as a run that opened nothing (try-out).
+        console.print(f"本版督查累计（含此前各次运行）：新建或重新打开整改事项 {d['run_opened']} 项，自动销号 {d['run_closed']} 项。")
     if d["settled"]:
         console.print(f"自动销号的整改事项中，{d['settled']} 项的问题是判断日期之后补交党费整改的（今天销号）。")
     if d["comparison"]:

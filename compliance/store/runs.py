@@ -631,6 +631,14 @@ class SupervisionQueries:
                 items = (item for item in items if item.closed_on is None)
             yield from items
 
+    def run_item_totals(self, run_id: int) -> tuple[int, int]:
+        """Return how many ledger items the run (a draft run again, each time) has opened or reopened, and how many it closed."""
+        r = RECTIFICATION.c
+        with self.engine.connect() as conn:
+            opened = conn.execute(select(func.count()).where(r.opened_run_id == run_id)).scalar() or 0
+            closed = conn.execute(select(func.count()).where(r.closed_run_id == run_id)).scalar() or 0
+        return opened, closed
+
     def rectification(self, item_id: int) -> RectificationRow | None:
         """Return one ledger item, None when there is no such item."""
         with self.engine.connect() as conn:
