@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -65,8 +66,13 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
     if not rows:
         console.print("还没有定时任务。每月督查：compliance scheduler add-supervision --under 乡镇党委（乡镇或县用户）；"
                       "每日提醒：compliance scheduler add-reminders（县用户）", markup=False)
+    now = store.clock()
     for r in rows:
-        console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}", soft_wrap=True)
+        # A time gone by, shown as the next run, read as a run to come: the scheduler was not running then (try-out).
+        missed = "（已过而未运行：当时调度器未在运行；scheduler run 启动后，超过宽限时间的不再补做）" \
+            if r["next_run"] and datetime.fromisoformat(r["next_run"]) < now else ""
+        out = f"  通报输出到 {r['out']}" if r.get("out") else ""
+        console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}{missed}{out}", soft_wrap=True)
     for r in scoped:
         # Added before a branch was refused as a supervision's scope: each of its runs is refused now.
         found = store.index_around(r["scope"]).find(r["scope"])
