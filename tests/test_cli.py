@@ -738,6 +738,17 @@ def test_a_file_imported_again_after_a_date_was_corrected_adds_no_second_meeting
     assert runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-10-13", "--topic", "研究工作"]).exit_code == 0
 
 
+def test_status_takes_the_obligations_to_list_as_overdue_does(runner, db):
+    """`status` had no --obligation, though `overdue` has (try-out)."""
+    runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-12"])
+    rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党课", "--format", "json"]).stdout)
+    assert rows and {r["obligation"] for r in rows} == {"party_lecture"}
+    both = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党课", "--status", "met"], env={"COLUMNS": "200"})
+    assert both.exit_code == 0 and "只列已完成；党课）" in both.stdout, both.output
+    wrong = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党棵"])
+    assert wrong.exit_code != 0 and "党棵" in wrong.stderr
+
+
 def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     """On 4 December the 10th's and 20th's 固定学习日 were left out (shown only with --year)."""
     rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04", "--format", "json"]).stdout)

@@ -452,9 +452,12 @@ def status(
     only: Optional[list[AnyStatus]] = typer.Option(None, "--status", parser=statuses(AnyStatus),
                                                    help="只看这些状态（可重复）：missed 逾期未完成、invalid 无效、due 待完成、"
                                                         "upcoming 未开始、met 已完成、exempt 免除。"),
+    obligation: Optional[list[str]] = typer.Option(None, "--obligation", help="只看这些事项（可重复），如 --obligation 党费 --obligation 党课。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
     """一个党组织本年度到当前周期的各项完成情况（含本月尚未到日子的固定学习日等）。"""
+    # As overdue has it: a secretary looks at the dues of the year, say (try-out).
+    slugs = tracking.obligation_slugs(_rules(), obligation) if obligation else None
     store, actor = session()
     org = own_org(actor, org)
     day = _as_of_option(as_of)
@@ -484,6 +487,10 @@ def status(
         wanted = {s.value for s in only}
         findings = [f for f in findings if f.status in wanted]
         narrowed = "，只列" + "、".join(STATUS_LABELS[s] for s in dict.fromkeys(s.value for s in only))
+    if slugs is not None:
+        findings = [f for f in findings if f.obligation in slugs]
+        kinds = _rules().kinds
+        narrowed += ("；" if narrowed else "，只列") + "、".join(kinds[w].name if w in kinds else w for w in obligation or ())
     _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}{narrowed}）", show_org=False, year=target)
 
 
