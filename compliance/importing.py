@@ -412,6 +412,9 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     return result
 
 
+# Marks people put between names that do not part them in a list (`split_names`): 孙丽/钱伟.
+NAME_JOINERS = ("/", "／", "|", "｜", "\\")
+NAME_JOINERS_PATTERN = r"[/／|｜\\]"
 ADULT = 18      # 党章第一条: 年满十八岁的中国工人、农民、军人、知识分子和其他社会阶层的先进分子
 # Chinese characters in two parts, three at most: one name spaced out (王　强, 欧阳 娜); 张三 李四 are two names.
 _PADDED_NAME = re.compile(r"[\u3400-\u9fff]+ [\u3400-\u9fff]+")
@@ -891,7 +894,11 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]
-                problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员"
+                # 孙丽/钱伟/郑芳, joined by a mark that does not part names: told as one name not on the roster (try-out).
+                joined = [n for n in unknown if any(mark in n for mark in NAME_JOINERS)
+                          and set(re.split(NAME_JOINERS_PATTERN, n)) - {""} <= members.keys()]
+                how = f"（多个姓名请用顿号、逗号或空格分隔，不用「{next(m for m in NAME_JOINERS if m in joined[0])}」）" if joined else ""
+                problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员" + how
                              + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else "") + _secretary_words(org, unknown))
             elif gone and (left := [n for n in names if n in gone]):
                 problems.add(number, column, row[column], _gone_words(left, gone, org.path, held_on))

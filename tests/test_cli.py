@@ -749,6 +749,18 @@ def test_status_takes_the_obligations_to_list_as_overdue_does(runner, db):
     assert wrong.exit_code != 0 and "党棵" in wrong.stderr
 
 
+def test_names_joined_by_a_slash_are_told_how_to_part_them(runner, db, tmp_path: Path):
+    """孙丽/钱伟/郑芳/冯刚/韩梅 was told as one name not on the roster, without a word of how names are parted (try-out)."""
+    rows = "党组织,类型,日期,参会人员\nZZ1,支委会,2026-11-03,党员第一党支部0/党员第一党支部1\n"
+    done = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))])
+    assert done.exit_code != 0
+    assert ("「党员第一党支部0/党员第一党支部1」不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员"
+            "（多个姓名请用顿号、逗号或空格分隔，不用「/」）") in done.stderr, done.stderr
+    # A name not on the roster alone is told as before.
+    other = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "s.csv", rows.replace("/", "/无此人")))])
+    assert "分隔" not in other.stderr and "不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员" in other.stderr
+
+
 def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     """On 4 December the 10th's and 20th's 固定学习日 were left out (shown only with --year)."""
     rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04", "--format", "json"]).stdout)
