@@ -1184,8 +1184,9 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
                             if findable else [])
     # Rows found by no current record, but by an earlier version of one: the file's row as it was before a
     # `record correct` (a date corrected, then the sheet imported again, made a second meeting: try-out).
-    missing = [(values[_ORG], identity) for _, values, identity in checked if identity not in current and values[_ORG] in findable]
-    away = batch.corrected_away(missing) if missing and replace else {}
+    missing = [(values[_ORG], identity) for _, values, identity in checked
+               if identity not in current and values[_ORG] in findable] if findable and replace else []
+    away = batch.corrected_away(missing) if missing else {}
     pending: dict[str, tuple[int, tuple[Any, ...]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
     for number, values, identity in checked:
