@@ -534,7 +534,8 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
     Runs keep their own year's periods (in January, from 1 December: `year_start`): a run in January is not
-    compared with December's, whose year it is not.
+    compared with December's, whose year it is not; only the gaps of December's that it keeps and that are no
+    gaps now are given (`closed_gaps`, with `keep_from`).
     With `keep_from` (the current run's `year_start`), the previous run's gaps the current run
     does not keep are left out: January's run keeps last December's periods, February's does not,
     and they were not resolved for it.
@@ -547,7 +548,8 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     """
     if prev_run is None:
         return Comparison(None)
-    if prev_run.as_of.year != year:
+    cross_year = prev_run.as_of.year != year
+    if cross_year and keep_from is None:
         return Comparison(prev_run, cross_year=True)
     if not isinstance(current, Snapshot):
         current = Snapshot.of(current)
@@ -583,6 +585,11 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
             now = {_key(f): f for f in found}
             new[org_id] = list(now.values())
             now_count[found[0].org] = len(now)
+    if cross_year:
+        # Not compared with last year's run, but what it found that this run still looks at (last December's
+        # periods, those ending with the year, a run of months) and that is no gap now is said: January is when last
+        # year's gaps are made good, and its bulletin named none (try-out).
+        return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed))
     new_gaps = [f for org_id in order for f in new[org_id]]
     orgs = sorted(set(now_count) | set(then_count))
     return Comparison(

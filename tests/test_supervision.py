@@ -932,7 +932,7 @@ def test_january_is_not_compared_with_december_and_last_years_items_can_still_cl
     assert any(rates for rates in january.rates.values())        # last year's months, from December's run
     md, *_ = write_bulletin(january, tmp_path / "out")
     text = md.read_text(encoding="utf-8")
-    assert "不与上年2026-12的结果比较" in text
+    assert "不与上年2026-12的结果逐项比较。" in text and "已解决" not in text
     # What it checked is said as it is: last December's periods and the year's own are among its problems.
     assert "督导组对图河镇党委所属3个党支部2026年12月以来（含2026年第四季度、下半年和全年事项）的组织生活情况进行了督查" in text
     # The console and JSON said 与 2026-12 相比：新增问题 0 项 while the bulletin said it did not compare (try-out).
@@ -943,7 +943,21 @@ def test_january_is_not_compared_with_december_and_last_years_items_can_still_cl
     console = Console(record=True, width=200)
     print_run(console, january, [])
     said = console.export_text()
-    assert "本月为2027年度首次督查，不与上年 2026-12 的结果比较。" in said and "相比" not in said
+    assert "本月为2027年度首次督查，不与上年 2026-12 的结果逐项比较。" in said and "相比" not in said
+
+
+def test_january_says_how_many_of_decembers_gaps_it_still_checks_were_made_good(busy_town: Store, rules, tmp_path: Path):
+    """Items of December's periods made good in January were named nowhere in January's bulletin (try-out)."""
+    december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
+    study = [f for f in december.gaps if f.obligation == "study_day" and f.period.startswith("2026-12") and f.org == BRANCH]
+    assert study
+    _at(busy_town, "2027-01-10T10:00")
+    _records(busy_town, rules, tmp_path, f"{BRANCH},固定学习日,{study[0].due.isoformat()},,,学习,,,,", "late.csv")
+    january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
+    assert january.comparison.cross_year
+    assert [(f.org, f.obligation, f.period) for f in january.comparison.closed_gaps] == [(BRANCH, "study_day", study[0].period)]
+    md, *_ = write_bulletin(january, tmp_path / "out")
+    assert "上年2026-12督查发现的问题中，仍在本次督查范围的（上年12月及年底到期的事项等）已解决1项。" in md.read_text(encoding="utf-8")
 
 
 def _at(store: Store, day: str) -> None:

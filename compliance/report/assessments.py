@@ -258,7 +258,9 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
     if d["comparison"]:
         c = d["comparison"]
         if c["cross_year"]:
-            console.print(f"本月为{d['run']['month'][:4]}年度首次督查，不与上年 {c['previous_month']} 的结果比较。")
+            made_good = (f"上年 {c['previous_month']} 督查发现的问题中，仍在本次督查范围的已解决 {c['closed_gaps']} 项。"
+                         if c["closed_gaps"] else "")
+            console.print(f"本月为{d['run']['month'][:4]}年度首次督查，不与上年 {c['previous_month']} 的结果逐项比较。{made_good}")
         else:
             left = f"（{c['previous_month']} 的上年度问题 {c['left_out']} 项未计入比较）" if c["left_out"] else ""
             console.print(f"与 {c['previous_month']} 相比：新增问题 {c['new_gaps']} 项，已解决 {c['closed_gaps']} 项；"

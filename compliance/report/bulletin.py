@@ -277,7 +277,9 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
     if c.previous is None:
         return "上月没有督查记录，本次不作比较。"
     if c.cross_year:
-        return f"本月为{year}年度首次督查，不与上年{c.previous.month}的结果比较。"
+        made_good = (f"上年{c.previous.month}督查发现的问题中，仍在本次督查范围的（上年12月及年底到期的事项等）已解决{len(c.closed_gaps)}项。"
+                     if c.closed_gaps else "")
+        return f"本月为{year}年度首次督查，不与上年{c.previous.month}的结果逐项比较。" + made_good
     text = (f"与{c.previous.month}督查相比，新增问题{len(c.new_gaps)}项，已解决{len(c.closed_gaps)}项；"
             f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
     if c.left_out:
