@@ -321,7 +321,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         if not row["name"] or "/" in row["name"]:
             problems.add(number, "name", row["name"], "名称不能为空，也不能包含 /")
         if row["type"] not in ORG_TYPES:
-            problems.add(number, "type", row["type"], f"类型应为 {'、'.join(ORG_TYPES)} 之一")
+            problems.add(number, "type", row["type"], ("类型不能为空，" if row["type"] is None else "") + f"类型应为 {'、'.join(ORG_TYPES)} 之一")
         if row["sector"] and row["sector"] not in SECTORS:
             problems.add(number, "sector", row["sector"], f"领域应为 {'、'.join(SECTORS)} 之一")
         if row["catalog"] and row["catalog"] not in rules.catalogs:

@@ -122,6 +122,12 @@ def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, n
     assert records(db) == before
 
 
+def test_a_blank_organization_type_is_told_as_blank(db: Path, tmp_path: Path):
+    """A blank 类型 was told only what it should be, as if a value had been given (try-out)."""
+    path = write_csv(tmp_path / "o.csv", "名称,上级,类型\n新村党支部,图河镇党委,\n")
+    one_line_error(run(db, "org", "import", str(path)), "o.csv 第2行「类型」列：类型不能为空，类型应为 县委、")
+
+
 @pytest.mark.parametrize("row, words", [
     ("新村党支部,图河镇党委,党支部,1899-05-01,", ["第2行「成立日期」列", "1899-05-01", "早于中国共产党成立"]),
     ("新村党支部,图河镇党委,党支部,2020-05-01,2019-01-01", ["第2行「撤销日期」列", "2019-01-01", "撤销日期早于成立日期（2020-05-01）"]),
