@@ -428,8 +428,10 @@ def test_an_import_looks_records_up_by_the_index_led_by_the_organization(sqlite_
         if "identity" in statement and statement.lstrip().upper().startswith(("SELECT", "WITH")):
             probes.append((statement, parameters))
 
-    again = importing.import_records(store, rules, write_csv(tmp_path / "r2.csv", body.replace("5,3", "5,4")))
-    assert (again.unchanged, again.updated) == (2, 1)
+    # A new row too: it is looked up among earlier versions as well (`corrected_away`), by the index (review).
+    again = importing.import_records(store, rules, write_csv(tmp_path / "r2.csv", body.replace("5,3", "5,4") + "ZZ1,党课,2026-11-10,党课,,\nZZ2,党课,2026-11-10,党课,,\n"))
+    assert (again.unchanged, again.updated, again.added) == (2, 1, 2)
+    assert [statement for statement, _ in probes if "superseded_at IS NOT NULL" in statement]
     with store.engine.connect() as conn:
         raw = conn.connection.dbapi_connection
         plans = [" ".join(row[3] for row in raw.execute(f"EXPLAIN QUERY PLAN {statement}", parameters))
