@@ -216,7 +216,8 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     return table
 
 
-_UNIT = re.compile(r"\([^()]*\)$")
+# The units a header may name after it, in brackets: only these (学时（分钟） is not 学时: review).
+_UNIT = re.compile(r"\((元|人|名|个|次|小时|学时|课时|h)\)$")
 
 
 def column_of(text: str, by_header: dict[str, Column]) -> Column | None:
@@ -631,10 +632,12 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         hidden_rows, hidden_columns = _hidden(chosen)
         hidden = [n for n in hidden_rows if n <= len(rows) and rows[n - 1]]
         # A hidden column the import reads, with a value under its header: 学时 hidden was imported, unseen (try-out).
-        head = rows[0] if rows else []
+        # The header is the first row with a value, as `stream_table` finds it (blank rows above it are passed over: review).
+        top = next((i for i, row in enumerate(rows) if any(map(_filled, row))), 0)
+        head = rows[top] if rows else []
         filled = [c for c in hidden_columns if c <= len(head) and isinstance(head[c - 1], str)
                   and column_of(" ".join(head[c - 1].split()), by_header) is not None
-                  and any(c <= len(row) and row[c - 1] not in (None, "") for row in rows[1:])]
+                  and any(c <= len(row) and row[c - 1] not in (None, "") for row in rows[top + 1:])]
     finally:
         book.close()
     if filled:
@@ -703,9 +706,10 @@ def _column_letters(number: int) -> str:
 
 
 def _headed(sheet: Any, by_header: dict[str, Column]) -> bool:
-    """Return whether a worksheet's first or second row (a title above the header) names a known column."""
-    return any(isinstance(c, str) and c.strip() and column_of(c.strip(), by_header) is not None
-               for row in sheet.iter_rows(max_row=2, values_only=True) for c in row)
+    """Return whether a worksheet's first or second row with a value (a title above the header) names a known column."""
+    # Its first two rows with a value: blank rows above a header are passed over (review).
+    rows = [row for row in sheet.iter_rows(max_row=10, values_only=True) if any(map(_filled, row))][:2]
+    return any(isinstance(c, str) and c.strip() and column_of(c.strip(), by_header) is not None for row in rows for c in row)
 
 
 def _sheet_rows(sheet: Any) -> list[list[Any]]:

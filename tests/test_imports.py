@@ -408,6 +408,21 @@ def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_b
     assert importing.import_records(town, rules, path).added == 1
 
 
+def test_the_sheet_with_the_table_is_found_below_blank_rows(town: Store, rules, tmp_path: Path):
+    """An instructions sheet first and the table two rows down: the instructions were read as the table (review)."""
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["请按下表填写，每行一次会议"])
+    sheet = book.create_sheet("记录")
+    sheet.append([])
+    sheet.append([])
+    sheet.append(["党组织", "类型", "日期"])
+    sheet.append([BRANCH, "党课", "2026-10-08"])
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    assert importing.import_records(town, rules, path).added == 1
+
+
 def test_xlsx_columns_hidden_with_values_are_refused_not_imported_unseen(town: Store, rules, tmp_path: Path):
     """学时 in a hidden column was imported without a word, where hidden rows are refused (try-out)."""
     book = Workbook()
@@ -423,6 +438,11 @@ def test_xlsx_columns_hidden_with_values_are_refused_not_imported_unseen(town: S
     assert str(caught.value) == ("records.xlsx：第D列被隐藏。隐藏的列也会导入，请在 Excel 中取消隐藏，"
                                  "核对这些列（不应导入的删去）后重新导入（未导入任何数据）")
     assert _records(town) == 0
+    # Below a blank first row, the header is found there, and the hidden column with it (review).
+    sheet.insert_rows(1)
+    book.save(path)
+    with pytest.raises(InputError, match="records.xlsx：第D列被隐藏"):
+        importing.import_records(town, rules, path)
     sheet.column_dimensions["D"].hidden = False
     book.save(path)
     assert importing.import_records(town, rules, path).added == 1
@@ -444,6 +464,11 @@ def test_headers_as_offices_write_them_name_their_columns(town: Store, rules, tm
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, path)
     assert str(caught.value).startswith("records.xlsx 第1行：未知的列「会议 名称」，") and "\n" not in str(caught.value)
+    # A unit not meant: 学时（分钟） is not 学时 (review).
+    sheet["B1"], sheet["F1"] = "类型", "学时（分钟）"
+    book.save(path)
+    with pytest.raises(InputError, match="未知的列「学时（分钟）」"):
+        importing.import_records(town, rules, path)
 
 
 def test_the_sheet_read_from_a_workbook_of_several_is_named_in_the_result(town: Store, rules, tmp_path: Path):
