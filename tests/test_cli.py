@@ -761,6 +761,30 @@ def test_names_joined_by_a_slash_are_told_how_to_part_them(runner, db, tmp_path:
     assert "分隔" not in other.stderr and "不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员" in other.stderr
 
 
+def test_a_payment_that_moves_a_branchs_dues_start_says_so(runner, db, tmp_path: Path):
+    """A payment for a month before the branch's earliest (a year typed wrong) put every member months in arrears without a
+    word; voiding the earliest said 该月现为未交 of a month no longer judged (review)."""
+    def log(member: str, month: str) -> str:
+        done = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", member, "--month", month, "--amount", "10",
+                                        "--paid-on", f"{month}-05"])
+        assert done.exit_code == 0, done.output
+        return "".join(done.stdout.split())
+
+    for month in ("2026-06", "2026-07"):
+        log("党员第一党支部0", month)
+    said = log("党员第一党支部1", "2025-12")
+    assert ("提示：党组织「图河镇党委/朱庄村党总支/第一党支部」的党费现从2025-12起按月检查（此前从2026-06起）：登记了更早月份的党费，"
+            "其间每名党员未登记的月份都算未交；如月份录错，请用duesvoid撤销") in said
+    assert "现从" not in log("党员第一党支部1", "2026-06")
+    voided = runner.invoke(app, db + ["dues", "void", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2025-12",
+                                      "--reason", "年份录错"])
+    assert voided.exit_code == 0, voided.output
+    assert "该党支部登记的党费现从2026-06起按月检查，2025-12不再检查" in "".join(voided.stdout.split())
+    again = runner.invoke(app, db + ["dues", "void", "--org", "ZZ1", "--member", "党员第一党支部0", "--month", "2026-07",
+                                     "--reason", "录错"])
+    assert "该月现为未交" in again.stdout
+
+
 def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     """On 4 December the 10th's and 20th's 固定学习日 were left out (shown only with --year)."""
     rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04", "--format", "json"]).stdout)

@@ -663,7 +663,9 @@ def test_dues_log_says_what_it_registered_and_exempt_points_out_an_overlap(runne
     # A month paid too late to count is told so (it was told as any late payment: try-out).
     late = runner.invoke(app, db + ["dues", "log", "--org", org, "--member", member.name, "--month", "2026-04", "--amount", "12.5"])
     assert late.exit_code == 0 and late.stdout.splitlines()[1:] == [
-        "注意：2026-04 的党费补交超过6个月，不计入该月；如交纳日期录错，请用 dues correct 更正"], late.output
+        "注意：2026-04 的党费补交超过6个月，不计入该月；如交纳日期录错，请用 dues correct 更正",
+        f"提示：党组织「{org}」的党费现从 2026-04 起按月检查（此前从 2026-09 起）：登记了更早月份的党费，其间每名党员未登记的月份都算未交；"
+        "如月份录错，请用 dues void 撤销"], late.output
     assert runner.invoke(app, db + ["dues", "void", "--org", org, "--member", member.name, "--month", "2026-09", "--reason", "月份录错"]).exit_code == 0
     twice = runner.invoke(app, db + ["dues", "void", "--org", org, "--member", member.name, "--month", "2026-09", "--reason", "月份录错"])
     assert twice.exit_code != 0 and "2026-09 的党费（12.5 元）已于" in twice.stderr and "撤销（月份录错），现在没有登记" in twice.stderr

@@ -374,11 +374,11 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
             raise
         raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
-    before = set().union(*(store.dues_orgs(root) for root in roots))
+    before = {k: v for root in roots for k, v in store.dues_starts(root).items()}
     added, read = membership.import_dues_counted(store, file)
     # A file read again added nothing: said why, as the other imports say 未变.
     console.print(f"党费：新增 {added} 条" + (f"，{read - added} 行是此前已登记或文件中重复的月份，未重复添加" if read > added else "") + "。")
-    _first_dues(store, set().union(*(store.dues_orgs(root) for root in roots)) - before, index)
+    _dues_starts_said(before, {k: v for root in roots for k, v in store.dues_starts(root).items()}, index)
 
 
 @dues_app.command("unpaid")
@@ -426,7 +426,7 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
     org = own_org(actor, org)
     path = tracking.org_path(store, org)
     require_write(store, actor, "dues", [path])
-    before = store.dues_orgs(path)
+    before = store.dues_starts(path)
     added = membership.log_dues(store, {"org": org, "member": member, "month": month, "amount": amount, "paid_on": paid_on})
     if added:
         # What was registered, as the secretary typed it, and when a month is paid late.
@@ -454,7 +454,7 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
                           "如所交月份录错，请用 dues void 撤销后重新登记", style="yellow", markup=False, soft_wrap=True)
     else:
         console.print("该月党费已登记过，未重复添加。")
-    _first_dues(store, store.dues_orgs(path) - before, store.index_around(path))
+    _dues_starts_said(before, store.dues_starts(path), store.index_around(path))
 
 
 def _unpaid_before(store: Store, path: str, name: str, month: str) -> list[str]:
@@ -559,21 +559,31 @@ def dues_void(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP)
     path = tracking.org_path(store, org)
     index = store.index_around(path)
     # With its last payment gone, a branch records no dues: it is no longer judged on them at all.
-    now = "该月现为未交" if index.resolve(path).id in store.dues_orgs(path) else "该党支部现已没有任何党费登记，不再按月检查党费"
+    start = store.dues_starts(path).get(index.resolve(path).id)
+    voided = date.fromisoformat(before["month"] + "-01")
+    # The branch's earliest month withdrawn, its dues are owed from its next: the month is not unpaid, but no longer judged (review).
+    now = ("该党支部现已没有任何党费登记，不再按月检查党费" if start is None
+           else f"该党支部登记的党费现从 {start:%Y-%m} 起按月检查，{before['month']} 不再检查" if start > voided else "该月现为未交")
     console.print(f"已撤销：{before['member']} {before['month']} 的党费 {yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）；"
                   f"{now}", markup=False, soft_wrap=True)
 
 
-def _first_dues(store: Store, first: set[int], index: Any) -> None:
-    """Say what a branch's first dues payments start: every member's every month is checked from the first month paid for."""
-    if not first:
-        return
-    names = sorted(index.by_id[i].path for i in first)
-    starts = store.dues_starts(names[0]) if len(names) == 1 else {}
-    since = f"（{starts[index.by_id[min(first)].id]:%Y-%m}）" if starts else ""
-    console.print(f"提示：{orgs_named(names)}首次登记党费：从所登记的最早月份{since}起按月检查其每名党员的党费，此后未登记的月份算未交；"
-                  "更早的党费如另有记录，请一并导入（dues import），检查随之从其最早月份算起。",
-                  style="yellow", markup=False, soft_wrap=True)
+def _dues_starts_said(before: dict[int, date], after: dict[int, date], index: Any) -> None:
+    """Say what payments entered changed of the month branches' dues are owed from (`Store.dues_starts`): a branch's first
+    payments start its monthly check; a payment for a month before its earliest moves the check back (a year typed wrong
+    put every member five months in arrears, without a word: review)."""
+    first = sorted(index.by_id[i].path for i in after if i not in before)
+    if first:
+        since = f"（{after[next(i for i in after if i not in before)]:%Y-%m}）" if len(first) == 1 else ""
+        console.print(f"提示：{orgs_named(first)}首次登记党费：从所登记的最早月份{since}起按月检查其每名党员的党费，此后未登记的月份算未交；"
+                      "更早的党费如另有记录，请一并导入（dues import），检查随之从其最早月份算起。",
+                      style="yellow", markup=False, soft_wrap=True)
+    moved = sorted((index.by_id[i].path, before[i], day) for i, day in after.items() if i in before and day < before[i])
+    for path, was, now in moved[:3]:
+        console.print(f"提示：党组织「{path}」的党费现从 {now:%Y-%m} 起按月检查（此前从 {was:%Y-%m} 起）：登记了更早月份的党费，"
+                      f"其间每名党员未登记的月份都算未交；如月份录错，请用 dues void 撤销", style="yellow", markup=False, soft_wrap=True)
+    if len(moved) > 3:
+        console.print(f"（另有 {len(moved) - 3} 个党组织的党费检查起始月份提前）", style="yellow", markup=False)
 
 
 @mobile_app.command("list")
