@@ -692,7 +692,10 @@ def test_dues_log_points_out_months_left_unpaid_before_the_month_paid(runner, to
     # A member's first payment entered is not a gap: nothing said.
     assert [line[:7] for line in log(member.name, "2026-08", "2026-08-05")] == ["提示：党组织「"]    # the branch's first payment
     assert log(member.name, "2026-11", "2026-11-20") == [
-        f"提示：{member.name} 在 2026-11 之前还有 2026-09、2026-10 的党费未登记交纳（仍算未交）；如所交月份录错，请用 dues void 撤销后重新登记"]
+        f"提示：{member.name} 在 2026-11 之前还有 2026-09、2026-10 的党费未登记交纳；如所交月份录错，请用 dues void 撤销后重新登记"]
+    # Paid ahead: December, still open, and January to come are not paid either (review).
+    assert log(member.name, "2027-02", "2026-12-05") == [
+        f"提示：{member.name} 在 2027-02 之前还有 2026-12、2027-01 的党费未登记交纳；如所交月份录错，请用 dues void 撤销后重新登记"]
     # Months exempted are not owed, and a month paid fills its gap.
     assert runner.invoke(app, db + ["member", "exempt", other.name, "--org", org, "--reason", "因病经批准",
                                     "--from", "2026-09-01", "--to", "2026-09-30"]).exit_code == 0

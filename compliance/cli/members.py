@@ -449,8 +449,8 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
                               style="yellow", markup=False)
         skipped = _unpaid_before(store, path, member.strip(), paid_month)
         if skipped:
-            # Paid ahead of months still unpaid: a month typed wrong, or months forgotten (try-out).
-            console.print(f"提示：{member.strip()} 在 {paid_month} 之前还有 {'、'.join(skipped)} 的党费未登记交纳（仍算未交）；"
+            # Paid ahead of months still unpaid: a month typed wrong, or months forgotten (try-out); months to come too (review).
+            console.print(f"提示：{member.strip()} 在 {paid_month} 之前还有 {'、'.join(skipped)} 的党费未登记交纳；"
                           "如所交月份录错，请用 dues void 撤销后重新登记", style="yellow", markup=False, soft_wrap=True)
     else:
         console.print("该月党费已登记过，未重复添加。")
@@ -458,7 +458,8 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
 
 
 def _unpaid_before(store: Store, path: str, name: str, month: str) -> list[str]:
-    """Return the months between the member's last payment before `month` and `month` that status counts unpaid.
+    """Return the months between the member's last payment before `month` and `month` that status counts unpaid, or owed and
+    not yet paid (the month still open, and months to come when `month` is paid ahead).
 
     Nothing when the member has paid no month before it: a branch's first payments entered, not a gap.
     """
@@ -471,7 +472,7 @@ def _unpaid_before(store: Store, path: str, name: str, month: str) -> list[str]:
         return []
     window = tracking.Window(first, last, store.today())
     return sorted({f.period for f in tracking.org_status(store, _rules(), path, window)
-                   if f.member == name and f.obligation == DUES and f.status == "missed"})
+                   if f.member == name and f.obligation == DUES and f.status in ("missed", "due", "upcoming")})
 
 
 @dues_app.command("list")
