@@ -614,7 +614,7 @@ def test_a_months_dues_item_closed_by_a_late_payment_says_the_dues_were_paid(tow
     membership.log_dues(town, {"org": BRANCH_PATH, "member": never, "month": "2025-08", "amount": "10", "paid_on": "2025-10-08"})
     supervise(town, rules, "图河镇党委", "2025-10", date(2025, 10, 27))
     assert [i.close_note for i in town.rectifications() if (i.obligation, i.member, i.period) == ("dues", never, "2025-08")] == [
-        "已补交党费，督查自动销号"]
+        "已交纳党费（补交或补登记），督查自动销号"]
 
 
 def test_a_run_for_a_past_month_opens_no_second_item_for_a_run_that_has_one(town: Store, rules, tmp_path: Path):

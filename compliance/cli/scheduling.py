@@ -59,7 +59,6 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
     scoped = [r for r in rows if r["scope"] is None or actor.covers(r["scope"]) or (actor.scope or "").startswith(r["scope"] + "/")]
     rows = [{k: v for k, v in r.items() if k != "scope"} for r in scoped]
     scoped = [r for r in scoped if r["scope"] is not None]
-    holder, beat = store.lease_holder()
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录"})
         return
@@ -67,10 +66,12 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         console.print("还没有定时任务。每月督查：compliance scheduler add-supervision --under 乡镇党委（乡镇或县用户）；"
                       "每日提醒：compliance scheduler add-reminders（县用户）", markup=False)
     now = store.clock()
+    holder, beat = store.lease_holder()
     for r in rows:
         # A time gone by, shown as the next run, read as a run to come: the scheduler was not running then (try-out).
-        missed = "（已过而未运行：当时调度器未在运行；scheduler run 启动后，超过宽限时间的不再补做）" \
-            if r["next_run"] and datetime.fromisoformat(r["next_run"]) < now else ""
+        gone_by = bool(r["next_run"]) and datetime.fromisoformat(r["next_run"]) < now
+        missed = "" if not gone_by else "（已过，尚未运行：调度器将在下一次检查时运行或跳过）" if holder else \
+            "（已过而未运行：当时调度器未在运行；scheduler run 启动后，超过宽限时间的不再补做）"
         out = f"  通报输出到 {r['out']}" if r.get("out") else ""
         console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}{missed}{out}", soft_wrap=True)
     for r in scoped:

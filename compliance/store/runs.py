@@ -37,8 +37,8 @@ NOT_OWED_NOTE = "已不再需要（已登记免除、不再适用或不再检查
 # no record was made good, as MADE_GOOD_NOTE said of one ended by a 请假 (try-out).
 ENDED_NOTES = {"absence_watch": "连续未参加组织生活已中断（已参加、请假或汇报），督查自动销号",
                "dues_watch": "连续未交纳党费已中断（已交纳党费），督查自动销号"}
-# A month's dues paid late: a payment, not a record made good (try-out).
-PAID_NOTE = "已补交党费，督查自动销号"
+# A month's dues paid late, or paid in time and entered late: a payment, not a record made good (try-out, review).
+PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
 
 
 class OrgLedger(NamedTuple):
