@@ -1072,6 +1072,10 @@ def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, to
     assert listed.exit_code == 0, listed.output
     # 5 December: the run of 25 November, shown as the next, went by with no scheduler running (try-out).
     assert f"supervision:{TOWN}  {TOWN} 每月督查  下次运行 2026-11-25T09:00+08:00（已过而未运行：当时调度器未在运行" in listed.stdout
+    # With a scheduler holding the lease, it is not said that none ran (review).
+    town.take_lease("主机A", town.clock(), timedelta(minutes=5))
+    held = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})
+    assert "（已过，尚未运行：调度器将在下一次检查时运行或跳过）" in held.stdout and "当时调度器未在运行" not in held.stdout
     said = [line for line in listed.stdout.splitlines() if line.startswith("注意")]
     assert said == [f"注意：任务 supervision:{path} 督查的「{path}」是党支部，每次运行都会被拒绝；请删除"
                     f"（compliance scheduler remove supervision:{path}），并为其上级党组织添加督查任务"], listed.output
