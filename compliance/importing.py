@@ -418,6 +418,29 @@ NAME_JOINERS_PATTERN = r"[/／|｜\\]"
 ADULT = 18      # 党章第一条: 年满十八岁的中国工人、农民、军人、知识分子和其他社会阶层的先进分子
 # Chinese characters in two parts, three at most: one name spaced out (王　强, 欧阳 娜); 张三 李四 are two names.
 _PADDED_NAME = re.compile(r"[\u3400-\u9fff]+ [\u3400-\u9fff]+")
+
+
+def unpadded(name: str) -> str:
+    """Return a name as `parse_text` gives it without the space a roster pads it with (王　强 is 王强): a two-character name
+    lined up with three-character ones (try-out). Other names are returned as they are."""
+    return name.replace(" ", "") if len(name) <= 4 and _PADDED_NAME.fullmatch(name) else name
+
+
+def joined_padded(names: list[str], roster: Collection[str]) -> list[str]:
+    """Return a list's names with a padded name split by `split_names` (王　强 as 王、强) joined again, where joined it is on
+    `roster` and its parts are not (try-out)."""
+    found: list[str] = []
+    i = 0
+    while i < len(names):
+        name = names[i]
+        if name not in roster and i + 1 < len(names) and names[i + 1] not in roster and name + names[i + 1] in roster \
+                and len(name + names[i + 1]) <= 3:
+            found.append(name + names[i + 1])
+            i += 2
+            continue
+        found.append(name)
+        i += 1
+    return found
 _NAME_BREAKS = re.compile(r"[、,，;；\s]")      # what splits an attendance list (`split_names`)
 
 
@@ -444,9 +467,11 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
         if not name:
             problems.add(number, "name", None, "姓名不能为空")
             continue
-        if _PADDED_NAME.fullmatch(name) and len(name) <= 4:
-            # 王　强: a two-character name padded to line up with three-character ones, as rosters are typed (try-out).
-            name = name.replace(" ", "")
+        name = unpadded(name)
+        if any(mark in name for mark in NAME_JOINERS):
+            # 孙丽/钱伟 was taken as one member, counted for dues and listed as present (try-out).
+            problems.add(number, "name", values.get("name"), f"一行只填一名党员：姓名中不能有「{next(m for m in NAME_JOINERS if m in name)}」")
+            continue
         if _NAME_BREAKS.search(name):
             # 「孙　九」 would be two names in every attendance list, and could never be listed as present.
             problems.add(number, "name", values.get("name"),
@@ -891,6 +916,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         if row[column]:
             names = split_names(row[column])
             known = members.keys() & names
+            if len(known) < len(names) and (joined := joined_padded(names, members)) != names:
+                names, known = joined, members.keys() & joined
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]

@@ -566,7 +566,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     otherwise only the tree around the organization each row names. Rosters are read as rows
     name their organizations, all at once when many (`Rosters`).
     """
-    from compliance.importing import Rosters, Suggestions, _Problems, _resolve
+    from compliance.importing import Rosters, Suggestions, _Problems, _resolve, unpadded
 
     problems = _Problems(table)
     index = OrgIndex(store.orgs()) if whole else None     # a payment logged: the tree around its organization
@@ -590,9 +590,10 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             problems.add(number, "org", values.get("org"), why or "找不到该党组织")
             continue
         name = parse_text(values.get("member"))
+        name = unpadded(name) if name else name      # 陈　刚 as the roster has it (try-out)
         member_id = rosters.of(found.id).get(name or "")
         if member_id is None:
-            problems.add(number, "member", name, f"不是「{found.path}」的党员")
+            problems.add(number, "member", values.get("member"), f"不是「{found.path}」的党员")
             continue
         month = problems.parse(number, values, "month", _month)
         amount = problems.parse(number, values, "amount", _amount)

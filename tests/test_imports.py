@@ -9,7 +9,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import event, func, select
 
-from compliance import importing, model
+from compliance import importing, membership, model
 from compliance.errors import InputError
 from compliance.orgs import OrgIndex
 from compliance.store import Store
@@ -279,7 +279,7 @@ def test_a_name_that_an_attendance_list_would_split_is_refused(town: Store, tmp_
     assert importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n阿依古丽·买买提,{BRANCH}")).added == 1
 
 
-def test_a_two_character_name_padded_with_a_space_is_the_name_without_it(town: Store, tmp_path: Path):
+def test_a_two_character_name_padded_with_a_space_is_the_name_without_it(town: Store, rules, tmp_path: Path):
     """王　强, padded with a full-width space to line up with three-character names as rosters are typed, was refused, and the
     error showed it with a half-width space (try-out)."""
     assert importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n孙　九,{BRANCH}\n欧阳 娜,{BRANCH}")).added == 2
@@ -288,6 +288,16 @@ def test_a_two_character_name_padded_with_a_space_is_the_name_without_it(town: S
     for two in ("孙　九　李四", "张三 李四"):       # not one name
         with pytest.raises(InputError, match=f"值「{two}」：姓名中不能有空格"):
             importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n{two},{BRANCH}"))
+    # 孙丽/钱伟 was taken as one member, counted for dues and listed as present (try-out).
+    with pytest.raises(InputError, match="值「孙丽/钱伟」：一行只填一名党员：姓名中不能有「/」"):
+        importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n孙丽/钱伟,{BRANCH}"))
+    # A padded name is the roster's in a dues file and in an attendance list too (try-out).
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n孙　九,{BRANCH},2026-11,10,2026-11-05"))
+    assert [r["member"] for r in membership.dues_list(town, BRANCH)] == ["孙九"]
+    rows = f"党组织,类型,日期,参会人员\n{BRANCH},党课,2026-11-08,孙　九、欧阳 娜\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows)).added == 1
+    [record] = [r for _, rs in town.scope_records("图河镇党委") for r in rs if r.kind == "party_lecture"]
+    assert (record.attendees, record.present) == ("孙九、欧阳娜", 2)
 
 
 def test_a_member_who_joined_before_eighteen_is_refused(town: Store, tmp_path: Path):
