@@ -171,7 +171,6 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     headers: dict[str, str] = {}
     positions: list[tuple[int, str]] = []
     passed: list[int] = []          # the columns passed over (`IGNORED_HEADERS`)
-    numbered: dict[int, str] = {}   # of them, the 序号 column, where a totals row says 合计
     unknown, repeated = [], []
     for i, cell in enumerate(first):
         # A line break within the cell (会议⏎类型) is shown as a space: an error stays one line.
@@ -181,8 +180,6 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         column = column_of(text, by_header)
         if column is None and text in IGNORED_HEADERS:
             passed.append(i)        # a spreadsheet's own row numbers and remarks: read by people, not by the tool
-            if text == "序号":
-                numbered[i] = text
             continue
         if column is None:
             unknown.append(text)
@@ -205,14 +202,16 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
         raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
+    # Every column's header, by position: a totals row (合计) is named by the column its word is in.
+    labels = {i: " ".join(str(cell).split()) for i, cell in enumerate(first) if _filled(cell)}
     table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where)
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
-        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first), head + 1, numbered)
+        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first), head + 1, labels)
         table.normalized = normalize
     else:
-        table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, numbered)
+        table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, labels)
     return table
 
 
@@ -252,14 +251,21 @@ def _width(positions: list[tuple[int, str, int]], passed: Sequence[int]) -> int:
 
 
 TOTALS_WORDS = ("合计", "总计", "小计", "共计")
+# How a text row's first cell may begin when its first value is a totals word: blank, a space, or the word's first character.
+_TOTALS_START = frozenset({"", " ", "\t", "\u3000", *(word[0] for word in TOTALS_WORDS)})
 
 
-def _totals_row(where: str, number: int, raw: Sequence[Any], numbered: dict[int, str]) -> None:
-    """Raise InputError when a row's 序号 says it is a totals row (合计): its other cells are sums, not a record (try-out)."""
-    for i, header in numbered.items():
-        cell = raw[i] if i < len(raw) else None
-        if isinstance(cell, str) and "".join(cell.split()).startswith(TOTALS_WORDS):
-            raise InputError(f"{where} 第{number}行「{header}」列：值「{cell.strip()}」：像是表格下方的合计行，请删去这一行（未导入任何数据）")
+def _totals_row(where: str, number: int, raw: Sequence[Any], labels: dict[int, str]) -> None:
+    """Raise InputError when a row's first cell with a value says it is a totals row (合计, in 序号, 姓名 or any column):
+    its other cells are sums, not a record (try-out)."""
+    for i, cell in enumerate(raw):
+        if _filled(cell):
+            word = "".join(cell.split()) if isinstance(cell, str) else ""
+            if len(word) <= 8 and word.startswith(TOTALS_WORDS):
+                header = labels.get(i) or f"第{_column_letters(i + 1)}"
+                raise InputError(f"{where} 第{number}行「{header}」列：值「{cell.strip()}」：像是表格下方的合计行或说明行，请删去这一行"
+                                 "（未导入任何数据）")
+            return
 
 
 def _filled(cell: Any) -> bool:
@@ -276,16 +282,16 @@ def _unlabeled(where: str, number: int, raw: list[Any], width: int, holes: list[
 
 def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
           formulas: dict[tuple[int, int], str], passed: Sequence[int] = (), start: int = 2,
-          numbered: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+          labels: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, values) of the lines after the header, the first numbered `start`, counting them in `table.count`;
-    the columns `passed` are not read, but for a totals row's word in the `numbered` ones (`_totals_row`)."""
+    the columns `passed` are not read. With `labels` (each column's header), a totals row is refused (`_totals_row`)."""
     width = _width(positions, passed)
     holes = _holes(positions, width, passed)
     for number, raw in enumerate(lines, start=start):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
-        if numbered:
-            _totals_row(where, number, raw, numbered)
+        if labels is not None:
+            _totals_row(where, number, raw, labels)
         if (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
             raise _unlabeled(where, number, raw, width, holes)
         values = {}
@@ -309,7 +315,7 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
 
 def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
                normalize: bool, passed: Sequence[int] = (), header_width: int | None = None,
-               start: int = 2, numbered: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+               start: int = 2, labels: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one.
 
     A row with more fields than the header line's `header_width` goes into `table.wide`."""
@@ -333,8 +339,8 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
             raise _unlabeled(where, number, raw, width, holes)
-        if numbered:
-            _totals_row(where, number, raw, numbered)
+        if labels is not None and raw and raw[0][:1] in _TOTALS_START:       # one look at most rows' first cell
+            _totals_row(where, number, raw, labels)
         cells = raw if pick is None else list(pick(raw))
         # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
         # Whitespace other than " " is never printable: isprintable takes half the time of a regex.

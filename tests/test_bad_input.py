@@ -110,7 +110,10 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("blank-header.csv", f",,\n党组织,类型\n{BRANCH},支委会\n".encode(), ["blank-header.csv 第2行：缺少必需的列「日期」"]),
     # 合计 in the 序号 column was told as an empty 党组织 (try-out).
     ("totals-numbered.csv", f"序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n合 计,,,,5\n".encode(),
-     ["totals-numbered.csv 第3行「序号」列：值「合 计」：像是表格下方的合计行，请删去这一行"]),
+     ["totals-numbered.csv 第3行「序号」列：值「合 计」：像是表格下方的合计行或说明行，请删去这一行"]),
+    # 合计 in whichever column a totals row begins with: 姓名, 类型 (try-out).
+    ("totals-type.csv", f"序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n,,合计,,5\n".encode(),
+     ["totals-type.csv 第3行「类型」列：值「合计」：像是表格下方的合计行或说明行，请删去这一行"]),
     # 学时 with its unit was a bare 不是数字, where a count with 人 was told why (try-out).
     ("hours.csv", f"党组织,类型,日期,学时\n{BRANCH},党课,2026-08-03,2小时\n".encode(), ["第2行「学时」列：值「2小时」", "不是数字（只填数字，不带「小时」）"]),
 ])
