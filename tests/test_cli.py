@@ -779,7 +779,9 @@ def test_a_payment_that_moves_a_branchs_dues_start_says_so(runner, db, tmp_path:
     voided = runner.invoke(app, db + ["dues", "void", "--org", "ZZ1", "--member", "党员第一党支部1", "--month", "2025-12",
                                       "--reason", "年份录错"])
     assert voided.exit_code == 0, voided.output
-    assert "该党支部登记的党费现从2026-06起按月检查，2025-12不再检查" in "".join(voided.stdout.split())
+    assert "该党支部的党费现从2026-06起按月检查，此前的月份不再检查" in "".join(voided.stdout.split())
+    # Nothing is owed before the branch is tracked (2025-01-01): the check moves back to then, not to the month typed (try-out).
+    assert "的党费现从2025-01起按月检查（此前从2026-06起）" in log("党员第一党支部1", "2024-05")
     again = runner.invoke(app, db + ["dues", "void", "--org", "ZZ1", "--member", "党员第一党支部0", "--month", "2026-07",
                                      "--reason", "录错"])
     assert "该月现为未交" in again.stdout

@@ -696,6 +696,10 @@ def test_dues_log_points_out_months_left_unpaid_before_the_month_paid(runner, to
     # Paid ahead: December, still open, and January to come are not paid either (review).
     assert log(member.name, "2027-02", "2026-12-05") == [
         f"提示：{member.name} 在 2027-02 之前还有 2026-12、2027-01 的党费未登记交纳；如所交月份录错，请用 dues void 撤销后重新登记"]
+    # A member's first payment, beside others' already checked, leaves months unpaid too (try-out).
+    third = [m for m in town.members() if m.org_id == member.org_id][2]
+    assert log(third.name, "2026-11", "2026-11-20") == [
+        f"提示：{third.name} 在 2026-11 之前还有 2026-08、2026-09、2026-10 的党费未登记交纳；如所交月份录错，请用 dues void 撤销后重新登记"]
     # Months exempted are not owed, and a month paid fills its gap.
     assert runner.invoke(app, db + ["member", "exempt", other.name, "--org", org, "--reason", "因病经批准",
                                     "--from", "2026-09-01", "--to", "2026-09-30"]).exit_code == 0

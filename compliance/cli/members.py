@@ -447,7 +447,7 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
             else:
                 console.print("提示：交纳日期晚于该月月底：如无按季交纳的批准，按逾期补交计（补交超过6个月的不计入）",
                               style="yellow", markup=False)
-        skipped = _unpaid_before(store, path, member.strip(), paid_month)
+        skipped = _unpaid_before(store, path, member.strip(), paid_month, before.get(store.index_around(path).resolve(path).id))
         if skipped:
             # Paid ahead of months still unpaid: a month typed wrong, or months forgotten (try-out); months to come too (review).
             console.print(f"提示：{member.strip()} 在 {paid_month} 之前还有 {'、'.join(skipped)} 的党费未登记交纳；"
@@ -457,16 +457,21 @@ def dues_log(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
     _dues_starts_said(before, store.dues_starts(path), store.index_around(path))
 
 
-def _unpaid_before(store: Store, path: str, name: str, month: str) -> list[str]:
+def _unpaid_before(store: Store, path: str, name: str, month: str, branch_from: date | None) -> list[str]:
     """Return the months between the member's last payment before `month` and `month` that status counts unpaid, or owed and
     not yet paid (the month still open, and months to come when `month` is paid ahead).
 
-    Nothing when the member has paid no month before it: a branch's first payments entered, not a gap.
+    A member's first payment is looked at from `branch_from`, the month the branch's dues were checked from before it: a
+    branch's first payments entered are no gap, but a member's first beside others' already checked may leave months
+    unpaid (try-out).
     """
     earlier = [r["month"] for r in membership.dues_list(store, path, name) if r["month"] < month]
-    if not earlier:
+    if earlier:
+        first = date.fromisoformat(max(earlier) + "-01") + relativedelta(months=1)
+    elif branch_from is not None:
+        first = branch_from
+    else:
         return []
-    first = date.fromisoformat(max(earlier) + "-01") + relativedelta(months=1)
     last = date.fromisoformat(month + "-01") - timedelta(days=1)
     if first > last:
         return []
@@ -560,11 +565,15 @@ def dues_void(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP)
     path = tracking.org_path(store, org)
     index = store.index_around(path)
     # With its last payment gone, a branch records no dues: it is no longer judged on them at all.
-    start = store.dues_starts(path).get(index.resolve(path).id)
+    branch = index.resolve(path)
+    start = store.dues_starts(path).get(branch.id)
     voided = date.fromisoformat(before["month"] + "-01")
-    # The branch's earliest month withdrawn, its dues are owed from its next: the month is not unpaid, but no longer judged (review).
+    tracked = index.starts_of(branch)
+    # The branch's earliest month withdrawn, its dues are owed from its next: the months before it are not unpaid, but no
+    # longer judged (review); nothing is owed before the branch is tracked (try-out).
     now = ("该党支部现已没有任何党费登记，不再按月检查党费" if start is None
-           else f"该党支部登记的党费现从 {start:%Y-%m} 起按月检查，{before['month']} 不再检查" if start > voided else "该月现为未交")
+           else f"该党支部的党费现从 {max(start, tracked) if tracked else start:%Y-%m} 起按月检查，此前的月份不再检查" if start > voided
+           else "该月现为未交")
     console.print(f"已撤销：{before['member']} {before['month']} 的党费 {yuan(before['amount'])} 元（{before['paid_on'].isoformat()} 交纳）；"
                   f"{now}", markup=False, soft_wrap=True)
 
@@ -579,7 +588,12 @@ def _dues_starts_said(before: dict[int, date], after: dict[int, date], index: An
         console.print(f"提示：{orgs_named(first)}首次登记党费：从所登记的最早月份{since}起按月检查其每名党员的党费，此后未登记的月份算未交；"
                       "更早的党费如另有记录，请一并导入（dues import），检查随之从其最早月份算起。",
                       style="yellow", markup=False, soft_wrap=True)
-    moved = sorted((index.by_id[i].path, before[i], day) for i, day in after.items() if i in before and day < before[i])
+    def checked(org_id: int, day: date) -> date:
+        starts = index.starts_of(index.by_id[org_id])      # nothing is owed before the organization is tracked
+        return max(day, starts) if starts else day
+
+    moved = sorted((index.by_id[i].path, checked(i, before[i]), checked(i, day)) for i, day in after.items()
+                   if i in before and checked(i, day) < checked(i, before[i]))
     for path, was, now in moved[:3]:
         console.print(f"提示：党组织「{path}」的党费现从 {now:%Y-%m} 起按月检查（此前从 {was:%Y-%m} 起）：登记了更早月份的党费，"
                       f"其间每名党员未登记的月份都算未交；如月份录错，请用 dues void 撤销", style="yellow", markup=False, soft_wrap=True)
