@@ -191,7 +191,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     if unknown and not headers and len(unknown) == 1:
         # One cell and no column name: a title above the header (青石镇2026年11月组织生活记录表), as offices make them.
         raise InputError(f"{where} 第{head}行：「{unknown[0]}」不是列名，像是表头上方的标题：请删去标题行，"
-                         f"使第1行为列名（如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
+                         f"使列名在最上面一行（其上只可有空行；列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
     if unknown:
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
@@ -647,7 +647,9 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
     finally:
         book.close()
     if filled:
-        shown = "、".join(map(_column_letters, filled[:10])) + (f"等{len(filled)}列" if len(filled) > 10 else "列")
+        # By letter and header, as Excel shows neither of a hidden column (try-out).
+        shown = "、".join(f"{_column_letters(c)}列（{' '.join(str(head[c - 1]).split())}）" for c in filled[:10]) \
+            + (f"等{len(filled)}列" if len(filled) > 10 else "")
         raise InputError(f"{path.name}{f'「{title}」表' if several else ''}：第{shown}被隐藏。隐藏的列也会导入，"
                          "请在 Excel 中取消隐藏，核对这些列（不应导入的删去）后重新导入（未导入任何数据）")
     if hidden:

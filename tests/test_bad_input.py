@@ -79,7 +79,8 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
     # A title row above the header was named as an unknown column, with the list of known ones.
     ("title.csv", f"青石镇2026年11月组织生活记录表,,\n党组织,类型,日期\n{BRANCH},党员大会,2026-03-02\n".encode(),
-     ["title.csv 第1行：「青石镇2026年11月组织生活记录表」不是列名，像是表头上方的标题：请删去标题行", "党组织、类型、日期"]),
+     ["title.csv 第1行：「青石镇2026年11月组织生活记录表」不是列名，像是表头上方的标题：请删去标题行，使列名在最上面一行（其上只可有空行；",
+      "党组织、类型、日期"]),
     # An infinite count of hours was once taken, then left out of a member's yearly sum by one path and counted by another.
     ("infinite.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,1e999\n".encode(), ["第2行「学时」列", "1e999", "有限"]),
     ("inf.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,inf\n".encode(), ["第2行「学时」列", "inf", "有限"]),

@@ -445,13 +445,13 @@ def test_xlsx_columns_hidden_with_values_are_refused_not_imported_unseen(town: S
     book.save(path)
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, path)
-    assert str(caught.value) == ("records.xlsx：第D列被隐藏。隐藏的列也会导入，请在 Excel 中取消隐藏，"
+    assert str(caught.value) == ("records.xlsx：第D列（学时）被隐藏。隐藏的列也会导入，请在 Excel 中取消隐藏，"
                                  "核对这些列（不应导入的删去）后重新导入（未导入任何数据）")
     assert _records(town) == 0
     # Below a blank first row, the header is found there, and the hidden column with it (review).
     sheet.insert_rows(1)
     book.save(path)
-    with pytest.raises(InputError, match="records.xlsx：第D列被隐藏"):
+    with pytest.raises(InputError, match="records.xlsx：第D列（学时）被隐藏"):
         importing.import_records(town, rules, path)
     sheet.column_dimensions["D"].hidden = False
     book.save(path)
