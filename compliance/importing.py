@@ -414,7 +414,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
 
 # Marks people put between names that do not part them in a list (`split_names`): 孙丽/钱伟.
 NAME_JOINERS = ("/", "／", "|", "｜", "\\")
-NAME_JOINERS_PATTERN = r"[/／|｜\\]"
+_JOINERS = re.compile("[" + re.escape("".join(NAME_JOINERS)) + "]")
 ADULT = 18      # 党章第一条: 年满十八岁的中国工人、农民、军人、知识分子和其他社会阶层的先进分子
 # Chinese characters in two parts, three at most: one name spaced out (王　强, 欧阳 娜); 张三 李四 are two names.
 _PADDED_NAME = re.compile(r"[\u3400-\u9fff]+ [\u3400-\u9fff]+")
@@ -441,6 +441,8 @@ def joined_padded(names: list[str], roster: Collection[str]) -> list[str]:
         found.append(name)
         i += 1
     return found
+
+
 _NAME_BREAKS = re.compile(r"[、,，;；\s]")      # what splits an attendance list (`split_names`)
 
 
@@ -468,9 +470,9 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             problems.add(number, "name", None, "姓名不能为空")
             continue
         name = unpadded(name)
-        if any(mark in name for mark in NAME_JOINERS):
+        if joiner := _JOINERS.search(name):
             # 孙丽/钱伟 was taken as one member, counted for dues and listed as present (try-out).
-            problems.add(number, "name", values.get("name"), f"一行只填一名党员：姓名中不能有「{next(m for m in NAME_JOINERS if m in name)}」")
+            problems.add(number, "name", values.get("name"), f"一行只填一名党员：姓名中不能有「{joiner.group()}」")
             continue
         if _NAME_BREAKS.search(name):
             # 「孙　九」 would be two names in every attendance list, and could never be listed as present.
@@ -922,9 +924,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]
                 # 孙丽/钱伟/郑芳, joined by a mark that does not part names: told as one name not on the roster (try-out).
-                joined = [n for n in unknown if any(mark in n for mark in NAME_JOINERS)
-                          and set(re.split(NAME_JOINERS_PATTERN, n)) - {""} <= members.keys()]
-                how = f"（多个姓名请用顿号、逗号或空格分隔，不用「{next(m for m in NAME_JOINERS if m in joined[0])}」）" if joined else ""
+                joined = [(n, mark) for n in unknown if (mark := _JOINERS.search(n))
+                          and set(_JOINERS.split(n)) - {""} <= members.keys()]
+                how = f"（多个姓名请用顿号、逗号或空格分隔，不用「{joined[0][1].group()}」）" if joined else ""
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员" + how
                              + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else "") + _secretary_words(org, unknown))
             elif gone and (left := [n for n in names if n in gone]):

@@ -306,7 +306,7 @@ class RecordBatch:
         self._day = _Memo(lambda value: day(held(value)))
         self._first_instant = _Memo(lambda value: instant(first(value)))
         self._instant = instant
-        self._lookup: dict[int, str] = {}
+        self._lookup: dict[tuple[bool, int], str] = {}
         self._stored: dict[int, bool] = {}       # organization id: whether it had records before the batch
 
     def current(self, keys: list[tuple[int, str]]) -> dict[str, dict[str, Any]]:
@@ -316,21 +316,7 @@ class RecordBatch:
         organization, so its probes and inserts stay in a few pages instead of all over an
         index of random hashes (see migration 0006). Only organizations `findable` returns hold any.
         """
-        found: dict[str, int] = {}
-        for chunk in chunks(keys):
-            if not self._columns.marker:
-                query = select(RECORD.c.identity, RECORD.c.id).where(RECORD.c.superseded_at.is_(None),
-                                                                     tuple_(RECORD.c.org_id, RECORD.c.identity).in_(chunk))
-                found.update(self.conn.execute(query).all())
-                continue
-            sql = self._lookup.get(len(chunk))
-            if sql is None:
-                pair = f"({self._columns.marker}, {self._columns.marker})"
-                sql = self._lookup[len(chunk)] = (
-                    f"WITH wanted (org_id, identity) AS (VALUES {', '.join([pair] * len(chunk))}) "
-                    "SELECT record.identity, record.id FROM wanted JOIN record ON record.org_id = wanted.org_id "
-                    "AND record.identity = wanted.identity WHERE record.superseded_at IS NULL")
-            found.update(self.conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key)).all())
+        found = self._by_identity(keys, current=True)
         if not found:
             return {}
         rows = {}
@@ -342,18 +328,30 @@ class RecordBatch:
     def corrected_away(self, keys: list[tuple[int, str]]) -> dict[str, int]:
         """Return, by identity, the records whose earlier version had one of `keys`, (organization id, identity), and whose
         current version has another: a `record correct` changed the day, topic, kind, group or member it was found by."""
+        return self._by_identity(keys, current=False)
+
+    def _by_identity(self, keys: list[tuple[int, str]], current: bool) -> dict[str, int]:
+        """Return identity -> the version's id (`current`) or its record's id (earlier versions), of the versions with one of `keys`.
+
+        Through the (organization, identity) index: a CTE of the keys joined to the table, as
+        SQLite plans a tuple IN of several keys as a scan of the table.
+        """
         found: dict[str, int] = {}
+        column, kept = (RECORD.c.id, RECORD.c.superseded_at.is_(None)) if current else \
+            (RECORD.c.record_id, RECORD.c.superseded_at.is_not(None))
         for chunk in chunks(keys):
             if not self._columns.marker:
-                query = (select(RECORD.c.identity, RECORD.c.record_id)
-                         .where(RECORD.c.superseded_at.is_not(None), tuple_(RECORD.c.org_id, RECORD.c.identity).in_(chunk)))
+                query = select(RECORD.c.identity, column).where(kept, tuple_(RECORD.c.org_id, RECORD.c.identity).in_(chunk))
                 found.update(self.conn.execute(query).all())
                 continue
-            # Through the (organization, identity) index, as `current` looks: SQLite scanned the table for a tuple IN.
-            pair = f"({self._columns.marker}, {self._columns.marker})"
-            sql = (f"WITH wanted (org_id, identity) AS (VALUES {', '.join([pair] * len(chunk))}) "
-                   "SELECT record.identity, record.record_id FROM wanted JOIN record ON record.org_id = wanted.org_id "
-                   "AND record.identity = wanted.identity WHERE record.superseded_at IS NOT NULL")
+            sql = self._lookup.get((current, len(chunk)))
+            if sql is None:
+                pair = f"({self._columns.marker}, {self._columns.marker})"
+                sql = self._lookup[(current, len(chunk))] = (
+                    f"WITH wanted (org_id, identity) AS (VALUES {', '.join([pair] * len(chunk))}) "
+                    f"SELECT record.identity, record.{'id' if current else 'record_id'} FROM wanted JOIN record "
+                    "ON record.org_id = wanted.org_id AND record.identity = wanted.identity "
+                    f"WHERE record.superseded_at IS {'' if current else 'NOT '}NULL")
             found.update(self.conn.exec_driver_sql(sql, tuple(v for key in chunk for v in key)).all())
         return found
 

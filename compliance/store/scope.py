@@ -271,27 +271,16 @@ class ScopeQueries:
 
     def dues_orgs(self, root_path: str, ids: Ids | None = None, until: date | None = None,
                   known_at: datetime | None = None) -> set[int]:
-        """Return the ids of the organizations at or below `root_path` (with an id in `ids`) that record dues: one of their members has a payment.
-
-        `until` and `known_at` as in `scope_dues`. Each member's payments are looked up in their
-        index, and the first one found will do: the payments themselves are not read.
-        """
-        paid: Any = select(DUES.c.member_id).where(DUES.c.member_id == MEMBER.c.id, *_paid(until, known_at)).exists()
-        if known_at is not None:
-            paid = or_(paid, select(DUES_VERSION.c.member_id).where(
-                DUES_VERSION.c.member_id == MEMBER.c.id, *_known_version(known_at),
-                *([DUES_VERSION.c.paid_on <= until] if until is not None else [])).exists())
-        query = (select(MEMBER.c.org_id).select_from(MEMBER.join(ORG, ORG.c.id == MEMBER.c.org_id))
-                 .where(in_scope(root_path, ids), paid).group_by(MEMBER.c.org_id))
-        with self.engine.connect() as conn:
-            return set(conn.scalars(query))
+        """Return the ids of the organizations at or below `root_path` (with an id in `ids`) that record dues: one of their members
+        has a payment (`until` and `known_at` as in `scope_dues`): those `dues_starts` gives."""
+        return set(self.dues_starts(root_path, ids, until, known_at))
 
     def dues_starts(self, root_path: str, ids: Ids | None = None, until: date | None = None,
                     known_at: datetime | None = None) -> dict[int, date]:
         """Return, by id, the organizations of `dues_orgs` with the first day of the first month any of their members paid for.
 
         `until` and `known_at` as in `scope_dues`. Each member's first month is the first entry of
-        their index that will do, as `dues_orgs` finds one: the payments themselves are not read.
+        their index that will do (`ORDER BY month LIMIT 1`): the payments themselves are not read.
         """
         def first(table: Any, *known: Any) -> Any:
             return (select(table.c.month).where(table.c.member_id == MEMBER.c.id, *known)
