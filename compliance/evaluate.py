@@ -417,12 +417,35 @@ def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
 
 def _floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | None:
     """Return the day before which periods of `ob` are exempt (see `_exemption`); None when there is none."""
+    floor = _owed_floor(org, ob, joined)
+    if org.dues_from is not None and (ob.counts or ob.slug) == DUES:
+        return org.dues_from if floor is None else max(floor, org.dues_from)
+    return floor
+
+
+def _owed_floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | None:
+    """Return `_floor` but for the organization's first month of dues: the organization's start, the member's joining, the rule's."""
     if joined is not None and ob.from_joining_month:
         joined = joined.replace(day=1)        # owed from the month of joining (dues)
     floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
-    if org.dues_from is not None and (ob.counts or ob.slug) == DUES:
-        floors.append(org.dues_from)
     return max(floors) if floors else None
+
+
+# The flag of an exempt period that is owed but not checked: a month of dues before the organization's first
+# month entered (`OrgFacts.dues_from`). Shown apart from 免除, which reads as an approved exemption (try-out).
+BEFORE_DUES = "before_dues_start"
+
+
+def _exempt_flags(org: OrgFacts, ob: Obligation, period: Period, joined: date | None,
+                  exemptions: tuple[tuple[date, date], ...]) -> tuple[str, ...]:
+    """Return the flags of an exempt period: `BEFORE_DUES` when nothing but the organization's first month of dues makes it so."""
+    if org.dues_from is None or period.start >= org.dues_from or (ob.counts or ob.slug) != DUES:
+        return ()
+    floor = _owed_floor(org, ob, joined)
+    if (floor is not None and period.start < floor) or (org.dissolved is not None and period.due > org.dissolved) \
+            or any(start <= period.start and period.due <= end for start, end in exemptions):
+        return ()
+    return (BEFORE_DUES,)
 
 
 def _exempt_periods(org: OrgFacts, ob: Obligation, periods: list[Period], joined: date | None = None,
@@ -842,7 +865,8 @@ def _judge_each(org: OrgFacts, ob: Obligation, periods: list[Period], records: l
             continue
         if i in exempt:
             if keep_exempt:
-                found.append(_finding(org, ob, period, as_of, "exempt", (), (), member, group))
+                found.append(_finding(org, ob, period, as_of, "exempt", (), _exempt_flags(org, ob, period, joined, exemptions),
+                                      member, group))
             continue
         if i in met:
             if keep_met:

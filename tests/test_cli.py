@@ -709,6 +709,25 @@ def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_pat
         "2026-06", "2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
 
 
+def test_months_before_a_branchs_first_dues_are_not_checked_not_exempt(runner, db, tmp_path: Path):
+    """The months before a branch's first dues entered were listed as 免除, which reads as an approved exemption (try-out):
+    they are 不检查, said why once a row; a member's approved exemption is still 免除."""
+    dues = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-11,10,2026-11-05"
+    assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
+    exempt = ["member", "exempt", "党员第一党支部1", "--org", "ZZ1", "--from", "2026-03-01", "--to", "2026-03-31", "--reason", "病"]
+    assert runner.invoke(app, db + exempt).exit_code == 0
+    found = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党费", "--format", "json"]).stdout)
+    flags = {(r["member"], r["period"]): r["flags"] for r in found if r["status"] == "exempt"}
+    assert flags[("党员第一党支部0", "2026-10")] == ["before_dues_start"]
+    assert flags[("党员第一党支部1", "2026-03")] == [] and flags[("党员第一党支部1", "2026-04")] == ["before_dues_start"]
+    table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党费"], env={"COLUMNS": "200"}).stdout
+    row = next(line for line in table.splitlines() if "党员第一党支部0 " in line and "10月" in line)
+    assert "不检查" in row and "免除" not in row and row.count("本党组织首次登记党费之前的月份") == 1, row
+    assert "免除 1 项" in table and "不检查 109 项" in table, table
+    listed = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党费", "--format", "csv"]).stdout
+    assert "2026-10,,党员第一党支部0,不检查,2026-10-31,,,本党组织首次登记党费之前的月份" in listed
+
+
 def test_an_import_of_past_records_points_to_the_entry_date_column(runner, db, tmp_path: Path):
     """Paper records brought in all came out 逾期录入, with no word of the 录入日期 column (try-out)."""
     rows = "党组织,类型,日期\nZZ1,支委会,2026-08-03\nZZ1,支委会,2026-09-03\n"

@@ -451,7 +451,7 @@ def status(
     known_at: Optional[str] = KNOWN_AT_OPTION,
     only: Optional[list[AnyStatus]] = typer.Option(None, "--status", parser=statuses(AnyStatus),
                                                    help="只看这些状态（可重复）：missed 逾期未完成、invalid 无效、due 待完成、"
-                                                        "upcoming 未开始、met 已完成、exempt 免除。"),
+                                                        "upcoming 未开始、met 已完成、exempt 免除（含不检查的月份）。"),
     obligation: Optional[list[str]] = typer.Option(None, "--obligation", help="只看这些事项（可重复），如 --obligation 党费 --obligation 党课。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:

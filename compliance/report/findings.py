@@ -15,10 +15,10 @@ from typing import Any, BinaryIO, Callable, Iterable, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from compliance.evaluate import SEVERITY, Finding, tally
+from compliance.evaluate import BEFORE_DUES, SEVERITY, Finding, tally
 from compliance.members import WATCH_OBLIGATIONS
 from compliance.report import tables
-from compliance.report.labels import STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
+from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
 
 CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
 
@@ -193,6 +193,8 @@ def status_label(f: Finding) -> str:
         return "任期内"
     if f.status == "met" and f.obligation in WATCH_OBLIGATIONS:
         return "已中断"
+    if f.status == "exempt" and BEFORE_DUES in f.flags:
+        return "不检查"       # 免除 reads as an approved exemption (try-out)
     return STATUS_LABELS[f.status]
 
 
@@ -203,7 +205,7 @@ def _csv_row(f: Finding) -> list:
 
 def _when(f: Finding, year: int | None) -> str:
     """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）."""
-    notes = [flag_text(f.flags)] if f.flags else []
+    notes = [flag_text(f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
     if f.status == "due":
         notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
     elif f.status == "upcoming" and "/" in f.period:
@@ -242,8 +244,10 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     for (org, name, who, status), items in ordered:
         labels = {status_label(f) for f in items}
         label = labels.pop() if len(labels) == 1 else STATUS_LABELS[status]
-        cells = [name] + ([who] if has_object else []) + [
-            f"[{STATUS_STYLES[status]}]{label}[/]", " ".join(_when(f, year) for f in items)]
+        when = " ".join(_when(f, year) for f in items)
+        if all(f.flags == (BEFORE_DUES,) for f in items):
+            when += f"（{FLAG_LABELS[BEFORE_DUES]}）"     # said once, not after each month
+        cells = [name] + ([who] if has_object else []) + [f"[{STATUS_STYLES[status]}]{label}[/]", when]
         if show_org:
             cells.insert(0, tables.shown_path(org, root) if org != previous_org else "")
             if org != previous_org and previous_org is not None:

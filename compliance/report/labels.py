@@ -34,6 +34,7 @@ FLAG_LABELS = {
     "short_hours": "学时不足",
     "watch": "关注（满3个月）",
     "review_membership": "满6个月，提请支部审查",
+    "before_dues_start": "本党组织首次登记党费之前的月份",
 }
 
 
