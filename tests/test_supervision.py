@@ -755,6 +755,9 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     assert len(ledger) == len(result.ledger)
     problems = list(book["问题清单"].iter_rows(min_row=2, values_only=True))
     assert sum(row[1] + row[2] for row in problems) == len(result.gaps)
+    # A table with no rows says so: its header alone read as a sheet left unfilled (try-out).
+    assert not result.record_marks and list(book["记录不规范"].iter_rows(min_row=2, values_only=True)) == [
+        ("（本月召开的会议和活动的记录没有未签字或材料不全的）", None, None)]
     doc = Document(str(docx))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "关于2026年11月基层党组织组织生活督查情况的通报" in text and "图河镇党委督导组" in text

@@ -361,6 +361,13 @@ DUE_TABLE = ("本月待完成", DUE_HEADERS, [30, 10, 60])
 # Not problems yet: the month's periods are missed only once it has ended.
 DUE_TITLE = "本月待完成（截至督查日尚未完成，月底前完成；到期未完成的计入下月督查）"
 LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14, 12])
+# What a table of the workbook says when it has no rows.
+EMPTY_TABLES = {
+    "问题清单": "（本月督查没有发现逾期未完成或无效的事项）",
+    "记录不规范": "（本月召开的会议和活动的记录没有未签字或材料不全的）",
+    "本月待完成": "（截至督查日，本月没有待完成的事项）",
+    "整改台账": "（没有整改事项）",
+}
 
 
 _PERCENT = re.compile(r"\d+(?:\.\d+)?%")
@@ -429,6 +436,10 @@ class _Workbook:
                         sheet.write_datetime(i, j, day, self.day)
                     elif value:
                         write_text(i, j, value)
+            if written == 0 and part == 1 and title in EMPTY_TABLES:
+                # Said, not a sheet of a header alone, which read as a table left unfilled (try-out); the
+                # Markdown and DOCX leave such a table out.
+                write_text(1, 0, EMPTY_TABLES[title])
             if written < per_sheet or (first := next(rows, None)) is None:
                 return
             rows = chain([first], rows)
