@@ -212,11 +212,29 @@ class JobBook:
             raise NotFound(f"没有编号为「{job_id}」的任务（compliance scheduler jobs 可查看）")
         self.scheduler.remove_job(job_id)
 
-    def jobs(self) -> list[dict[str, Any]]:
-        """Return the jobs, each with the scope it supervises (`scope`; None for the reminders, which cover every organization)."""
-        return [{"id": j.id, "name": j.name, "next_run": j.next_run_time.astimezone(TZ).isoformat(timespec="minutes") if j.next_run_time else None,
-                 "trigger": describe_trigger(j.trigger), "out": j.kwargs.get("out"),
-                 "scope": j.args[0] if j.args and isinstance(j.args[0], str) else None} for j in self.scheduler.get_jobs()]
+    def jobs(self, now: datetime | None = None) -> list[dict[str, Any]]:
+        """Return the jobs, each with the scope it supervises (`scope`; None for the reminders, which cover every organization).
+
+        With `now`, a run whose time went by before it (no scheduler was running, or one has yet to
+        catch up) is `missed`, and `next_run` is the run that comes next: the missed one while it
+        is within the job's grace time (a scheduler makes it up), else the trigger's next time.
+        """
+        def shown(moment: datetime | None) -> str | None:
+            return moment.astimezone(TZ).isoformat(timespec="minutes") if moment else None
+
+        rows = []
+        for j in self.scheduler.get_jobs():
+            row = {"id": j.id, "name": j.name, "next_run": shown(j.next_run_time), "trigger": describe_trigger(j.trigger),
+                   "out": j.kwargs.get("out"), "scope": j.args[0] if j.args and isinstance(j.args[0], str) else None}
+            if now is not None:
+                missed = j.next_run_time is not None and j.next_run_time < now
+                late = missed and j.misfire_grace_time is not None and now - j.next_run_time > timedelta(seconds=j.misfire_grace_time)
+                row["missed"] = shown(j.next_run_time) if missed else None
+                row["made_up"] = missed and not late       # the missed run is still made up when a scheduler runs
+                if late:
+                    row["next_run"] = shown(j.trigger.get_next_fire_time(None, now))
+            rows.append(row)
+        return rows
 
 
 def describe_trigger(trigger: Any) -> str:

@@ -1070,12 +1070,28 @@ def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, to
         jobs.close()
     listed = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})
     assert listed.exit_code == 0, listed.output
-    # 5 December: the run of 25 November, shown as the next, went by with no scheduler running (try-out).
-    assert f"supervision:{TOWN}  {TOWN} 每月督查  下次运行 2026-11-25T09:00+08:00（已过而未运行：当时调度器未在运行" in listed.stdout
+    # 5 December: the run of 25 November went by with no scheduler running (try-out), past its grace time of 7 days:
+    # the next run is December's, not the one gone by (try-out).
+    assert f"supervision:{TOWN}  {TOWN} 每月督查  下次运行 2026-12-25T09:00+08:00（2026-11-25 09:00 的运行已过而未运行：" \
+           f"当时调度器未在运行，已超过宽限时间，不再补做；如需补做，请运行 compliance supervise --under {TOWN} --month 2026-11）" \
+        in listed.stdout, listed.stdout
+    rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
+    assert {r["id"]: (r["next_run"], r["missed"], r["made_up"]) for r in rows}[f"supervision:{TOWN}"] == (
+        "2026-12-25T09:00+08:00", "2026-11-25T09:00+08:00", False)
     # With a scheduler holding the lease, it is not said that none ran (review).
     town.take_lease("主机A", town.clock(), timedelta(minutes=5))
     held = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})
-    assert "（已过，尚未运行：调度器将在下一次检查时运行或跳过）" in held.stdout and "当时调度器未在运行" not in held.stdout
+    assert "（2026-11-25 09:00 的运行已过而未运行：已超过宽限时间，调度器将跳过；" in held.stdout and "当时调度器未在运行" not in held.stdout
+    # A run gone by within its grace time is still the next: a scheduler started now makes it up.
+    daily = JobBook(town, clock=lambda: at("2026-12-04T12:00"))
+    try:
+        daily.add_reminders()
+    finally:
+        daily.close()
+    town.release_lease("主机A")
+    listed = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})
+    assert "reminders  每日提醒  下次运行 2026-12-05T08:00+08:00（已过而未运行：当时调度器未在运行；在宽限时间内启动 scheduler run 即补做）" \
+        in listed.stdout, listed.stdout
     said = [line for line in listed.stdout.splitlines() if line.startswith("注意")]
     assert said == [f"注意：任务 supervision:{path} 督查的「{path}」是党支部，每次运行都会被拒绝；请删除"
                     f"（compliance scheduler remove supervision:{path}），并为其上级党组织添加督查任务"], listed.output

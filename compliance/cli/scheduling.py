@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
 
@@ -51,29 +50,27 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
 
     store, actor = session()
     book = JobBook(store)
+    now = store.clock()
     try:
-        rows = book.jobs()
+        rows = book.jobs(now)
     finally:
         book.close()
     # A user of one township or branch sees the jobs that supervise it or what is below it: not another township's.
     scoped = [r for r in rows if r["scope"] is None or actor.covers(r["scope"]) or (actor.scope or "").startswith(r["scope"] + "/")]
+    scope_of = {r["id"]: r["scope"] for r in scoped}
     rows = [{k: v for k, v in r.items() if k != "scope"} for r in scoped]
     scoped = [r for r in scoped if r["scope"] is not None]
     if fmt is not Format.table:
-        emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录"})
+        emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录",
+                                    "missed": "已过而未运行", "made_up": "将补做"})
         return
     if not rows:
         console.print("还没有定时任务。每月督查：compliance scheduler add-supervision --under 乡镇党委（乡镇或县用户）；"
                       "每日提醒：compliance scheduler add-reminders（县用户）", markup=False)
-    now = store.clock()
     holder, beat = store.lease_holder()
     for r in rows:
-        # A time gone by, shown as the next run, read as a run to come: the scheduler was not running then (try-out).
-        gone_by = bool(r["next_run"]) and datetime.fromisoformat(r["next_run"]) < now
-        missed = "" if not gone_by else "（已过，尚未运行：调度器将在下一次检查时运行或跳过）" if holder else \
-            "（已过而未运行：当时调度器未在运行；scheduler run 启动后，超过宽限时间的不再补做）"
-        out = f"  通报输出到 {r['out']}" if r.get("out") else ""
-        console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}{missed}{out}", soft_wrap=True)
+        console.print(f"{r['id']}  {r['name']}  下次运行 {r['next_run'] or '—'}{_missed_words(r, scope_of[r['id']], holder)}"
+                      + (f"  通报输出到 {r['out']}" if r.get("out") else ""), soft_wrap=True)
     for r in scoped:
         # Added before a branch was refused as a supervision's scope: each of its runs is refused now.
         found = store.index_around(r["scope"]).find(r["scope"])
@@ -89,6 +86,20 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         console.print(f"当前调度器：{holder}（最近心跳 {beat.astimezone(TZ):%Y-%m-%d %H:%M:%S}{'，已过期，等待接管' if stale else ''}）", soft_wrap=True)
     else:
         console.print("当前没有运行中的调度器。")
+
+
+def _missed_words(row: dict[str, Any], scope: str | None, holder: str | None) -> str:
+    """Say what became of a job's run that went by unrun (`JobBook.jobs`): shown as the next run, it read as one to come (try-out)."""
+    missed = row.get("missed")
+    if not missed:
+        return ""
+    if row["made_up"]:
+        return "（已过，尚未运行：调度器将在下一次检查时补做）" if holder else \
+            "（已过而未运行：当时调度器未在运行；在宽限时间内启动 scheduler run 即补做）"
+    when = missed.replace("T", " ")[:16]
+    catch_up = f"；如需补做，请运行 compliance supervise --under {scope} --month {missed[:7]}" if scope else ""
+    why = "已超过宽限时间，调度器将跳过" if holder else "当时调度器未在运行，已超过宽限时间，不再补做"
+    return f"（{when} 的运行已过而未运行：{why}{catch_up}）"
 
 
 @scheduler_app.command("add-supervision")
