@@ -216,6 +216,9 @@ class RectificationPast(SQLModel, table=True):
 class AuditEntry(SQLModel, table=True):
     """One entry of the append-only audit log; each holds the hash of the one before (a chain)."""
 
+    # The entries about one thing (a record's corrections, a member's transfer) are read by it (0014).
+    __table_args__ = (Index("ix_auditentry_entity", "entity", "entity_id"),)
+
     id: int | None = Field(default=None, primary_key=True)
     seq: int = Field(unique=True)
     at: datetime

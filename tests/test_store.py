@@ -60,6 +60,28 @@ def test_a_scopes_dues_are_read_from_an_index_without_looking_up_their_rows(sqli
     store.engine.dispose()
 
 
+def test_the_entries_about_one_thing_are_read_from_the_audit_logs_index(sqlite_url: str):
+    """`record show --history` reads the audit entries about one record, and a transfer those about one member:
+    with no index on the thing an entry is about, each read the whole log (session 57's note)."""
+    store = Store(sqlite_url)
+    store.upgrade()
+    executed: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        executed.append((statement, parameters))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        assert store.audit_of("record", 7) == []
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    statement, parameters = next((s, p) for s, p in executed if "auditentry" in s)
+    with store.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]
+    assert any(line.startswith("SEARCH auditentry USING INDEX ix_auditentry_entity (entity=? AND entity_id=?)") for line in plan), plan
+    store.engine.dispose()
+
+
 def test_upgrade_twice_keeps_the_data(town: Store):
     before = _count(town, model.Member.__table__)
     town.upgrade()

@@ -205,6 +205,7 @@ AUDIT_ENTRY = Table(
     Column("reason", String(), nullable=True),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Index("ix_auditentry_entity", "entity", "entity_id"),
 )
 
 AUDIT_HEAD = Table(
