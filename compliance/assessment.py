@@ -165,7 +165,13 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             ranked = [replace(s, rank=places.get(s.org_id)) if s.group == group else s for s in ranked]
             warnings.append(f"名次为在「{group}」全部党支部中的名次")
             continue
-        warnings += [f"{group}：{w}" for w in quota_warnings(groups[group], rules.grading)]
+        # Among the units one sheet assesses (DOMAIN): a township's 两新 branches are graded on a sheet of their own.
+        by_sheet: dict[str, list[Score]] = defaultdict(list)
+        for s in groups[group]:
+            by_sheet[s.sheet].append(s)
+        for name in sorted(by_sheet):
+            where = f"{group}（评分表 {name}）" if len(by_sheet) > 1 else group
+            warnings += [f"{where}：{w}" for w in quota_warnings(by_sheet[name], rules.grading)]
     if day <= last:
         warnings.insert(0, f"考核周期 {period} 尚未结束：得分为截至 {day.isoformat()} 的情况，周期结束后可能变化")
     return ranked, warnings

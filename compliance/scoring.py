@@ -123,8 +123,9 @@ def score_org(sheet: Sheet, grading: Grading, org_id: int, org: str, period: str
     veto_texts = tuple(dict.fromkeys(vetoes))
     qualified = None if sheet.bar is None else (total >= sheet.bar and not veto_texts)
     self_total = round(sum(i.self_score or 0 for i in items), 2) if sheet.self_score else None
-    return Score(org_id, org, sheet.name, period, items, sections, total, sheet.max_points, grading.grade(total), veto_texts,
-                 qualified, self_total)
+    # A veto (一票否决) decides the grade too: 优秀 beside 不合格 contradicted itself, and counted among the 优秀 (try-out).
+    grade = grading.bands[-1][0] if veto_texts else grading.grade(total)
+    return Score(org_id, org, sheet.name, period, items, sections, total, sheet.max_points, grade, veto_texts, qualified, self_total)
 
 
 def rank(scores: Iterable[Score]) -> list[Score]:
@@ -156,8 +157,9 @@ def quota_warnings(scores: list[Score], grading: Grading) -> list[str]:
     if grading.low_grades:
         low = sum(counts[g] for g in grading.low_grades)
         lo, hi = grading.low_share - grading.low_tolerance, grading.low_share + grading.low_tolerance
-        # Whole units: among 6 units, 0 or 1 is "about 10%".
-        fewest, most = math.floor(lo * n), math.ceil(hi * n)
+        # Whole units, each end of the band to the nearest: among 6 units (0.3–0.9) 0 or 1 is "about 10%", among 14
+        # (0.7–2.1) 1 or 2; rounded outwards, 0 and 3 of 14 (21%) had passed (try-out).
+        fewest, most = math.floor(lo * n + 0.5), math.floor(hi * n + 0.5)
         if not fewest <= low <= most:
             names = "、".join(grading.low_grades)
             warnings.append(f"{names}共 {low} 个，占 {low / n:.0%}，不在 {grading.low_share:.0%} 左右（{n} 个单位中应为 {fewest}–{most} 个）")

@@ -98,6 +98,8 @@ def test_85_point_bar(rules, wujin, lost, qualified):
 def test_a_veto_fails_the_bar_whatever_the_score(rules, wujin):
     s = _wujin_score(rules, wujin, 0, ["党支部书记缺职"])
     assert s.total == 102 and s.qualified is False and s.vetoes == ("党支部书记缺职",)
+    # And the grade: 优秀 beside 不合格 contradicted itself, and was counted among the 优秀 (try-out).
+    assert s.grade == "差" and _wujin_score(rules, wujin, 0).grade == "优秀"
 
 
 def test_a_sheet_without_a_bar_says_nothing_about_qualifying(rules, village):
@@ -138,6 +140,11 @@ def test_quota_band_is_counted_in_whole_units(rules, village):
     assert quota_warnings(_scores(rules, village, [95, 92, 85, 85, 85, 85]), rules.grading) == []
     assert quota_warnings(_scores(rules, village, [95, 92, 85, 85, 85, 70]), rules.grading) == []
     assert quota_warnings(_scores(rules, village, [95, 92, 85, 85, 70, 70]), rules.grading)
+    # Among 14 (0.7–2.1 units), 1 or 2: each end to the nearest unit. Rounded outwards, 0 and 3 (21%) passed (try-out).
+    for low, said in ((0, "一般、差共 0 个，占 0%，不在 10% 左右（14 个单位中应为 1–2 个）"), (3, "一般、差共 3 个，占 21%")):
+        assert any(said in w for w in quota_warnings(_scores(rules, village, [95] * 5 + [85] * (9 - low) + [70] * low), rules.grading))
+    for low in (1, 2):
+        assert quota_warnings(_scores(rules, village, [95] * 5 + [85] * (9 - low) + [70] * low), rules.grading) == []
 
 
 def test_a_sheet_without_self_scores_has_none(rules, village):

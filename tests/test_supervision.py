@@ -858,6 +858,18 @@ def test_a_deduction_on_an_organization_that_is_not_scored_is_refused(busy_town:
             add_deduction(busy_town, rules, ref, "village-2020", "一.1", None, "2026-Q3", 1, "标识不统一")
 
 
+def test_grade_quotas_are_checked_among_the_units_of_one_sheet(busy_town: Store, rules, tmp_path: Path):
+    """The 优秀 share was counted over a township's branches on every sheet together: a 两新 branch scored on its own sheet
+    counted among the villages' (try-out; DOMAIN: "among the units one sheet assesses")."""
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o2.csv", "名称,上级,类型,领域\n图河镇非公企业党支部,图河镇党委,党支部,两新"))
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    sheets = {s.sheet for s in scores}
+    assert sheets == {"village-2020", "two-new-2020"}
+    assert [(s.sheet, s.grade) for s in scores if s.sheet == "two-new-2020"] == [("two-new-2020", "优秀")]
+    assert [w for w in warnings if "占" in w] == [f"{TOWN}（评分表 two-new-2020）：优秀 1 个，占 100%，超过 40% 的比例",
+                                                   f"{TOWN}（评分表 village-2020）：优秀 3 个，占 100%，超过 40% 的比例"]
+
+
 def test_wujin_veto_and_bar(busy_town: Store, rules):
     add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "secretary_disciplined", "2026", None, "书记受党内警告处分")
     scores, _ = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
