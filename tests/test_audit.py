@@ -233,6 +233,11 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
     refused = runner.invoke(app, db + ["--user", "陶英", "scheduler", "add-supervision", "--under", "图河镇党委"])
     assert refused.exit_code != 0
+    # Jobs added and removed, messages put back, and a refused put-back showed as schedule, job, retry and outbox (try-out).
+    for args in (["scheduler", "add-reminders"], ["scheduler", "remove", "reminders"]):
+        done = runner.invoke(app, db + ["--user", "县管理员", *args])
+        assert done.exit_code == 0, done.output
+    assert runner.invoke(app, db + ["--user", "陶英", "outbox", "retry"]).exit_code != 0
     monkeypatch.setenv("COLUMNS", "400")
     table = runner.invoke(app, db + ["--user", "县管理员", "audit", "log"], terminal_width=400).stdout
     entries = [[cell.strip() for cell in line.split("│")] for line in table.splitlines() if line.count("│") > 6 and line.split("│")[1].strip()]
@@ -247,11 +252,27 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     import io
 
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, db + ["--user", "县管理员", "audit", "log", "--format", "csv"]).stdout)))
-    assert {(r["操作"], r["对象"]) for r in rows} >= {("登记党费", "党费"), ("登记免除", "党员"), ("撤销", "免除"), ("拒绝", "调度器")}
+    assert {(r["操作"], r["对象"]) for r in rows} >= {("登记党费", "党费"), ("登记免除", "党员"), ("撤销", "免除"), ("拒绝", "调度器"),
+                                                  ("设置定时任务", "定时任务"), ("删除定时任务", "定时任务"), ("拒绝", "提醒发件箱")}
     assert not any(r["操作"].isascii() or r["对象"].isascii() for r in rows), rows
     # A refusal shows what it was refused on, and why, where other entries show them.
     denied = next(cells for cells in entries if cells[4] == "拒绝")
     assert denied[6] == "图河镇党委" and denied[7].startswith("陶英（支部书记"), denied
+
+
+def test_every_action_and_entity_the_code_audits_has_a_chinese_label():
+    """The words written into audit entries, read from the code: `retry` and `outbox` (a put-back) had no label (try-out)."""
+    import re
+
+    from compliance.report.admin import ACTION_LABELS, ENTITY_LABELS
+
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (Path(__file__).parent.parent / "compliance").rglob("*.py"))
+    written = re.findall(r'audit(?:_now)?\((?:conn, |self\.conn, )?"([a-z_]+)", "([a-z_]+)"', source)
+    job = re.findall(r'_audit_job\(store, "([a-z_]+)"', source)
+    refused = re.findall(r'require_[a-z]+\(store, actor, "([a-z_]+)"', source)
+    assert len(written) > 20 and job and len(refused) > 10
+    assert not [a for a, _ in written if a not in ACTION_LABELS] + [a for a in job + refused if a not in ACTION_LABELS]
+    assert not [e for a, e in written if e not in ENTITY_LABELS and a != "denied"] + (["job"] if "job" not in ENTITY_LABELS else [])
 
 
 def test_the_audit_table_names_the_file_an_import_read(runner, town: Store, tmp_path: Path, monkeypatch):

@@ -26,7 +26,8 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
                  "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器",
-                 "leave": "登记离开", "unleave": "撤销离开", "transfer": "组织关系转接"}
+                 "leave": "登记离开", "unleave": "撤销离开", "transfer": "组织关系转接",
+                 "schedule": "设置定时任务", "unschedule": "删除定时任务", "retry": "重发", "outbox": "提醒发件箱"}
 
 # Entries whose void the commands call a withdrawal (撤销).
 WITHDRAWN = frozenset({"exemption", "dues", "deduction"})
@@ -34,7 +35,7 @@ WITHDRAWN = frozenset({"exemption", "dues", "deduction"})
 # What an audit entry is about, as its table shows it (its JSON keeps the program's word).
 ENTITY_LABELS = {"record": "记录", "org": "党组织", "member": "党员", "dues": "党费", "deduction": "扣分", "run": "督查",
                  "rectification": "整改事项", "user": "用户", "setting": "设置", "database": "数据库",
-                 "exemption": "免除"}
+                 "exemption": "免除", "job": "定时任务", "outbox": "提醒发件箱"}
 
 
 def version_dict(v: dict[str, Any], org: str, rules: Rules) -> dict[str, Any]:
