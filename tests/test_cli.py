@@ -812,6 +812,11 @@ def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     study = {r["period"]: r["status"] for r in rows if r["obligation"] == "study_day" and r["period"].startswith("2026-12")}
     assert study == {"2026-12-10": "upcoming", "2026-12-20": "upcoming"}
     assert not any(r["period"].startswith("2027") for r in rows)
+    # The 20th is a Sunday: the table says where it moves, as the calendar does; it showed 12月20日 alone (try-out).
+    assert {r["period"]: r["due"] for r in rows if r["obligation"] == "study_day" and r["period"].startswith("2026-12")} == {
+        "2026-12-10": "2026-12-10", "2026-12-20": "2026-12-21"}
+    table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04"], env={"COLUMNS": "200"}).stdout
+    assert "12月10日 12月20日（顺延至12月21日）" in table, table
 
 
 def test_sheet_list_does_not_say_a_sheet_of_no_sector_applies_to_all(runner):
