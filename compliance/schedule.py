@@ -262,7 +262,7 @@ def _parse_time(text: str) -> tuple[int, int]:
     try:
         hour, minute = (int(x) for x in text.split(":"))
     except ValueError:
-        raise InputError(f"--time：值「{text}」应写作 09:00") from None
+        raise InputError(f"--time：值「{text}」应写作 时:分，如 08:00") from None
     if not (0 <= hour < 24 and 0 <= minute < 60):
         raise InputError(f"--time：值「{text}」不是有效时刻")
     return hour, minute

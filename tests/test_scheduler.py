@@ -699,6 +699,23 @@ def test_a_job_added_again_unchanged_keeps_the_run_it_still_owes(town: Store):
     assert runs == {f"supervision:{TOWN}": "2026-11-25T09:00+08:00", "reminders": "2026-11-21T08:00+08:00"}
 
 
+def test_a_job_added_again_unchanged_says_when_its_owed_run_went_by(runner, town: Store):
+    """保留原任务 …，下次运行 showed a time gone by, with no word of it, where `scheduler jobs` said it (try-out)."""
+    from compliance.cli import app
+
+    first = JobBook(town, clock=lambda: at("2026-11-20T12:00"))
+    try:
+        first.add_reminders()
+    finally:
+        first.close()
+    again = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"], env={"COLUMNS": "300"})
+    assert again.exit_code == 0, again.output
+    assert "保留原任务 reminders（每天 08:00），下次运行 2026-12-06T08:00+08:00（2026-11-21 08:00 的运行已过而未运行：" \
+           "当时调度器未在运行，已超过宽限时间，不再补做）" in again.stdout, again.stdout
+    wrong = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders", "--time", "0800"])
+    assert wrong.exit_code != 0 and "--time：值「0800」应写作 时:分，如 08:00" in wrong.stderr, wrong.output
+
+
 @pytest.mark.parametrize("body, message", [
     # The port's value was shown as None, with no file, after the job had been changed.
     ('[smtp]\nhost = "127.0.0.1"\nport = "twenty-five"\n', ":3：[smtp] port：值「twenty-five」不是端口号（1 到 65535 的整数）"),

@@ -121,12 +121,14 @@ def scheduler_add_supervision(under: str = typer.Option(..., "--under", help="�
     try:
         before = {j["id"]: j for j in book.jobs()}
         job_id = book.add_supervision(under, day, at, str(out) if out else None)
-        job = next(j for j in book.jobs() if j["id"] == job_id)
+        job = next(j for j in book.jobs(store.clock()) if j["id"] == job_id)
     finally:
         book.close()
     old = before.get(job_id)
     _audit_job(store, "schedule", job_id, old, job, tracking.org_path(store, under))
-    console.print(f"{_added_word(old, job)}任务 {job_id}（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
+    # A job kept unchanged keeps a run it still owes, which may have gone by (try-out): said as `scheduler jobs` says it.
+    console.print(f"{_added_word(old, job)}任务 {job_id}（{job['trigger']}），下次运行 {job['next_run']}"
+                  f"{_missed_words(job, job['scope'], store.lease_holder()[0])}", soft_wrap=True)
     if old and old["out"] and old["out"] != job["out"]:
         console.print(f"提示：原任务的通报输出目录 {old['out']} 不再使用" + ("；本任务不写通报文件，需要时请加 --out" if not job["out"] else ""),
                       style="yellow", markup=False, soft_wrap=True)
@@ -146,11 +148,12 @@ def scheduler_add_reminders(at: Optional[str] = typer.Option(None, "--time", hel
     try:
         old = next((j for j in book.jobs() if j["id"] == "reminders"), None)
         book.add_reminders(at)
-        job = next(j for j in book.jobs() if j["id"] == "reminders")
+        job = next(j for j in book.jobs(store.clock()) if j["id"] == "reminders")
     finally:
         book.close()
     _audit_job(store, "schedule", "reminders", old, job)
-    console.print(f"{_added_word(old, job)}任务 reminders（{job['trigger']}），下次运行 {job['next_run']}", soft_wrap=True)
+    console.print(f"{_added_word(old, job)}任务 reminders（{job['trigger']}），下次运行 {job['next_run']}"
+                  f"{_missed_words(job, None, store.lease_holder()[0])}", soft_wrap=True)
     _settings_notes(store, settings)
     if (alone := settings.nobody()) is not None:
         console.print(f"提示：{alone}", style="yellow", markup=False, soft_wrap=True)
