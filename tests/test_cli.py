@@ -1605,6 +1605,21 @@ def test_hours_in_csv_are_written_as_the_table_shows_them(runner, db):
     assert rows["党员第一党支部0"] == ("1.5", "30.5") and rows["党员第一党支部1"] == ("0", "32")
 
 
+def test_mobile_list_lists_only_the_members_lost_with_lost(runner, db):
+    """The office could not list only the members out of touch (失联), and the help named a 失联 command there is not (try-out)."""
+    args = db + ["mobile", "list", "--under", "图河镇党委", "--as-of", "2026-11-20", "--format", "json"]
+    every = json.loads(runner.invoke(app, args).stdout)
+    lost = json.loads(runner.invoke(app, args + ["--lost"]).stdout)
+    assert lost == [r for r in every if r["lost"]] and lost, every
+    # In touch again, the member is left out.
+    reported = runner.invoke(app, db + ["log", "流动党员汇报", "--org", "ZZ1", "--date", "2026-11-10", "--member", lost[0]["member"]])
+    assert reported.exit_code == 0, reported.output
+    assert [r["member"] for r in json.loads(runner.invoke(app, args + ["--lost"]).stdout)] == [r["member"] for r in lost[1:]]
+    assert "没有失联的流动党员。" in runner.invoke(app, db + ["mobile", "list", "--under", "图河镇党委", "--as-of", "2026-11-20", "--lost"]).stdout
+    help_text = "".join(runner.invoke(app, ["--help"]).stdout.split())
+    assert "流动党员：列表（可只列失联的）" in help_text and "党费：导入、登记、列表、未交、更正、撤销" in help_text
+
+
 @pytest.mark.parametrize("command, count_at, counted", [
     (["members", "watch", "--all"], 2, lambda r: r["level"] == "提请支部审查"),
     (["members", "hours", "--all", "--year", "2026"], 2, lambda r: r["missing"] > 0),

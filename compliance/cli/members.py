@@ -52,8 +52,8 @@ members_app = typer.Typer(help="党员情况：六个月提示、学时、花名
 # --org of the dues commands, which a branch pays in.
 BRANCH_HELP = "党支部（支部书记用户可省略，即本支部）。"
 
-dues_app = typer.Typer(help="党费：导入、登记。", no_args_is_help=True)
-mobile_app = typer.Typer(help="流动党员：列表、失联。", no_args_is_help=True)
+dues_app = typer.Typer(help="党费：导入、登记、列表、未交、更正、撤销。", no_args_is_help=True)
+mobile_app = typer.Typer(help="流动党员：列表（可只列失联的）。", no_args_is_help=True)
 app.add_typer(members_app, name="members")
 app.add_typer(dues_app, name="dues")
 app.add_typer(mobile_app, name="mobile")
@@ -605,6 +605,7 @@ def _dues_starts_said(before: dict[int, date], after: dict[int, date], index: An
 @fails_cleanly
 def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
                 as_of: Optional[str] = AS_OF_OPTION, known_at: Optional[str] = KNOWN_AT_OPTION,
+                lost: bool = typer.Option(False, "--lost", help="只列失联的（超过半年没有汇报或参加活动）。"),
                 fmt: Format = FORMAT_OPTION, jobs: int = JOBS_OPTION) -> None:
     """流动党员：挂钩联系人、最近一次汇报或参加活动的日期；超过半年没有联系的标为失联。"""
     store, actor = session()
@@ -613,6 +614,9 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     known = _known_at(known_at)
     known_at_alone(as_of, known)
     rows = membership.mobile_list(store, under, day, jobs_count(jobs), known)
+    if lost:
+        # The office's list of whom to find: there was no way to list only them (try-out).
+        rows = [r for r in rows if r.lost]
     data = [{"org": r.org, "member": r.member, "liaison": r.liaison, "last_contact": r.last_contact.isoformat() if r.last_contact else None,
              "lost": r.lost} for r in rows]
     if fmt is not Format.table:
@@ -627,7 +631,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
         return table
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
-        ("流动党员", every), ("失联", attrgetter("lost"))]), "人", empty="没有流动党员。")
+        ("流动党员", every), ("失联", attrgetter("lost"))]), "人", empty="没有失联的流动党员。" if lost else "没有流动党员。")
     if rows and any(r.lost for r in rows):
         console.print(f"失联：超过半年没有汇报或参加活动的记录（共 {sum(r.lost for r in rows)} 人）。")
 
