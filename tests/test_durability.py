@@ -138,6 +138,10 @@ def test_restore_refuses_a_broken_or_tampered_backup(tmp_path: Path, rules):
         conn.execute("UPDATE auditentry SET actor = '别人'")
     with pytest.raises(DatabaseError, match="审计日志校验失败"):
         restore_sqlite(store, tmp_path / "copy.db", db)
+    # The live database given as the backup, by another path: accepted, a copy kept and a restore logged of nothing (try-out).
+    with pytest.raises(DatabaseError, match=r"就是正在使用的数据库，不是备份"):
+        restore_sqlite(store, tmp_path / "." / "live.db", db)
+    assert not list(tmp_path.glob("live.db.before-restore-*"))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

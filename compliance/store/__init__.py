@@ -410,6 +410,9 @@ def restore_sqlite(store: Store, backup: Path, target: Path, actor: str = LOCAL_
 
     if not backup.is_file():
         raise DatabaseError(f"{backup}：{'是文件夹，不是文件' if backup.is_dir() else '文件不存在'}")
+    if target.exists() and backup.resolve() == target.resolve():
+        # Restored onto itself, it was accepted: a copy kept and a restore logged, of nothing (try-out).
+        raise DatabaseError(f"{backup}：就是正在使用的数据库，不是备份；请给出 compliance backup 写出的备份文件")
     try:
         with sqlite3.connect(f"file:{backup}?mode=ro", uri=True) as probe:
             ok = probe.execute("PRAGMA integrity_check").fetchone()[0]
