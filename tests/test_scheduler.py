@@ -490,8 +490,17 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     events = [Calendar.from_ical(p.read_bytes()).walk("VEVENT") for p in (first, second)]
     uids = [sorted(str(e["UID"]) for e in found) for found in events]
     assert uids[0] == uids[1] and len(uids[0]) == len(set(uids[0])) > 0
-    study = [e for e in events[0] if "固定学习日" in str(e["SUMMARY"])]
-    assert study and all(e.walk("VALARM") for e in events[0])
+    study = [e for e in events[0] if str(e["SUMMARY"]).startswith("固定学习日")]
+    assert study and all(e.walk("VALARM") for e in events[0] if not str(e["SUMMARY"]).startswith("逾期："))
+    # A period's event, on its last day, says 截止: 支委会（2026年12月） on the 31st read as a meeting that day (try-out).
+    titles = {str(e["SUMMARY"]) for e in events[0]}
+    assert "支委会（2026年12月）截止" in titles and "固定学习日（2026年12月10日）" in titles, titles
+    # What was missed lately is marked 逾期, at its due day: a phone holding it from an earlier export kept it as to do (try-out).
+    late = {str(e["SUMMARY"]): e for e in events[0] if str(e["SUMMARY"]).startswith("逾期：")}
+    assert late and all(not e.walk("VALARM") and e.decoded("DTSTART") < date(2026, 12, 5) for e in late.values()), sorted(late)
+    assert all(date(2026, 10, 4) <= e.decoded("DTSTART") for e in late.values())
+    said = runner.invoke(app, args + ["--out", str(first)]).stdout
+    assert f"另有近两个月逾期未完成 {len(late)} 项，标为「逾期」" in said, said
     # An alarm 5 days before 10 December rings on 5 December at 09:00; it rang at midnight.
     [alarm] = study[0].walk("VALARM")
     start = study[0].decoded("DTSTART")
@@ -506,7 +515,7 @@ def test_calendar_feed_parses_and_keeps_its_uids(runner, tmp_path: Path, town: S
     # A name without .ics, which a phone does not take for a calendar, is given it.
     named = runner.invoke(app, args + ["--out", str(tmp_path / "日历")])
     assert named.exit_code == 0 and f"已写出{tmp_path / '日历.ics'}（" in "".join(named.stdout.split()) and (tmp_path / "日历.ics").is_file()
-    assert not (tmp_path / "日历").exists() and "至2027-03-31）" in "".join(named.stdout.split())
+    assert not (tmp_path / "日历").exists() and "至2027-03-31；" in "".join(named.stdout.split())
     # A folder is no file name to add .ics to: `--out .` failed with a traceback (review).
     for folder in (".", str(tmp_path)):
         refused = runner.invoke(app, args + ["--out", folder])
@@ -531,7 +540,8 @@ def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_
     assert str(after[held]["STATUS"]) == "CANCELLED" and not after[held].walk("VALARM")
     assert str(after[held]["SUMMARY"]).startswith("已完成：支委会")
     assert all(int(after[key]["SEQUENCE"]) > int(event["SEQUENCE"]) for key, event in before.items())
-    assert f"（{len(after) - 1}项" in "".join(result.stdout.split())
+    late = sum(str(e["SUMMARY"]).startswith("逾期：") for e in after.values())
+    assert f"（{len(after) - 1 - late}项" in "".join(result.stdout.split())
     # What it says of an item is in words: 周期 2026-Q4 was the period's key.
     assert all("周期 20" not in str(e["DESCRIPTION"]) for e in before.values())
 

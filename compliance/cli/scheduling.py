@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Optional
 
@@ -299,7 +300,7 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
              out: Path = typer.Option(..., "--out", help="输出的 .ics 文件。")) -> None:
     """导出今后的组织生活日程为 iCalendar（.ics），手机日历可导入；再次导出会更新而不是重复。"""
     from compliance.config import load_settings
-    from compliance.report.ics import build_calendar, coming, done_by_then
+    from compliance.report.ics import MISSED_DAYS, build_calendar, coming, done_by_then, missed_lately
 
     store, actor = session()
     org = own_org(actor, org)
@@ -313,16 +314,20 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     until = month_end(today + relativedelta(months=months))
     if out.suffix.lower() != ".ics" and out.name not in ("", ".", "..") and not out.is_dir():
         out = out.with_name(out.name + ".ics")      # a phone takes a calendar by its name: 日历 was written as it was
-    findings = tracking.org_status(store, _rules(), org, tracking.Window(today, until, today))
+    # From two months back: an item missed since an earlier export is marked 逾期 on the phone, not left as still to do.
+    findings = tracking.org_status(store, _rules(), org, tracking.Window(today - timedelta(days=MISSED_DAYS), until, today))
+    missed = missed_lately(findings, today)
     data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock(),
-                          done_by_then(findings, today, until))
+                          done_by_then(findings, today, until), missed)
     try:
         make_folder(out.parent)      # as supervise --out and backup do
         out.write_bytes(data)
     except OSError as exc:
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
-    events = data.count(b"BEGIN:VEVENT") - data.count(b"STATUS:CANCELLED")
-    console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}）")
+    late = len({(f.obligation, f.period, None if f.member else f.group) for f in missed})     # events, as `build_calendar` makes them
+    events = data.count(b"BEGIN:VEVENT") - data.count(b"STATUS:CANCELLED") - late
+    console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}"
+                  + (f"；另有近两个月逾期未完成 {late} 项，标为「逾期」" if late else "") + "）")
     workdays_notice(today, until, actor)
     if not events:
         index = store.index_around(org)

@@ -36,6 +36,15 @@ def _when(f: Finding) -> str:
     return label
 
 
+def _dated(f: Finding) -> bool:
+    """Return whether `f` is an occurrence on a day (固定学习日), not a period whose event stands on its last day."""
+    return len(f.period.split("-")) == 3
+
+
+def _names(members: list[str]) -> str:
+    return "、".join(members[:5]) + (f"等{len(members)}人" if len(members) > 5 else "")
+
+
 def _events(findings: list[Finding]) -> list[tuple[Finding, list[str]]]:
     """Return each event's finding, with the members it stands for: an item each member owes (党费 of a month) is one event, not one a member."""
     grouped: dict[tuple, tuple[Finding, list[str]]] = {}
@@ -57,11 +66,13 @@ ALARM_HOUR = 9
 
 
 def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int], stamp: datetime,
-                   done: Sequence[Finding] = ()) -> bytes:
-    """Return the .ics bytes for `findings` (their due dates), with an alarm `lead_days` before each; and the items `done`, cancelled.
+                   done: Sequence[Finding] = (), missed: Sequence[Finding] = ()) -> bytes:
+    """Return the .ics bytes for `findings` (their due dates), with an alarm `lead_days` before each; the items `done`, cancelled;
+    and the items `missed` lately, marked 逾期 (a phone holding them from an earlier export kept them as still to do).
 
     Members' own items of one period are one event naming them; a calendar of six months had
-    154 events, 19 of them each month for the members' dues.
+    154 events, 19 of them each month for the members' dues. A period's event, on its last day,
+    says 截止 in its title: 支委会（2026年12月） on 31 December read as a meeting that day (try-out).
     """
     sequence = max(0, int((stamp - _SEQUENCE_FROM).total_seconds() // 60))
     cal = Calendar()
@@ -73,15 +84,14 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
     for f, members in sorted(_events(findings), key=lambda e: (e[0].due, e[0].obligation, e[0].period)):
         event = Event()
         if members:
-            shown = "、".join(members[:5]) + (f"等{len(members)}人" if len(members) > 5 else "")
-            who = f" {shown}"
+            who = f" {_names(members)}"
             event.add("uid", f"{f.org_id}-{f.obligation}-{f.period}-members@compliance")
         else:
             who = f" {f.group}" if f.group else ""
             event.add("uid", uid(f))
         event.add("dtstamp", stamp)
         event.add("sequence", sequence)
-        event.add("summary", f"{f.name}{who}（{_when(f)}）")
+        event.add("summary", f"{f.name}{who}（{_when(f)}）{'' if _dated(f) else '截止'}")
         event.add("dtstart", f.due)
         event.add("dtend", f.due + timedelta(days=1))
         counted = not_counted_words(f.flags)
@@ -94,6 +104,19 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
             # At 09:00 of the day `lead` days before: relative to an all-day event's start, -lead days alone rang at midnight.
             alarm.add("trigger", timedelta(days=-lead, hours=ALARM_HOUR))
             event.add_component(alarm)
+        cal.add_component(event)
+    for f, members in _events(list(missed)):
+        event = Event()
+        who = f" {f.group}" if f.group else f" {_names(members)}" if members else ""
+        event.add("uid", f"{f.org_id}-{f.obligation}-{f.period}-members@compliance" if members else uid(f))
+        event.add("dtstamp", stamp)
+        event.add("sequence", sequence)
+        event.add("summary", f"逾期：{f.name}{who}（{_when(f)}）")
+        event.add("dtstart", f.due)
+        event.add("dtend", f.due + timedelta(days=1))
+        counted = not_counted_words(f.flags)
+        event.add("description", f"{org}：{f.name}{who}，{_when(f)}，截止 {f.due.isoformat()}，"
+                  + ("逾期未完成" if f.status == "missed" else "无效") + (f"（{counted}）" if counted else ""))
         cal.add_component(event)
     shown = {str(e["uid"]) for e in cal.walk("VEVENT")}
     for f, members in _events(list(done)):
@@ -115,6 +138,16 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
 def coming(findings: list[Finding], today: date, until: date) -> list[Finding]:
     """Return the findings still to do between today and `until` (due or upcoming); a member's run of months away is no date to keep."""
     return [f for f in findings if f.status in ("due", "upcoming") and today <= f.due <= until and f.obligation not in WATCH_OBLIGATIONS]
+
+
+# How far back an export marks items missed: a phone may hold them from an export made up to two months before.
+MISSED_DAYS = 62
+
+
+def missed_lately(findings: list[Finding], today: date) -> list[Finding]:
+    """Return the findings missed or invalid whose due day fell within `MISSED_DAYS` before today (not a member's run of months away)."""
+    since = today - timedelta(days=MISSED_DAYS)
+    return [f for f in findings if f.status in ("missed", "invalid") and since <= f.due < today and f.obligation not in WATCH_OBLIGATIONS]
 
 
 def done_by_then(findings: list[Finding], today: date, until: date) -> list[Finding]:
