@@ -339,6 +339,26 @@ def test_reminders_go_by_email_and_webhook_once_per_branch_and_day(town: Store, 
         assert "zz1@example.cn" in smtp.received[0].rcpt_tos and "Subject:" in mail
 
 
+def test_remind_now_makes_and_sends_todays_reminders_once(runner, tmp_path: Path, town: Store, monkeypatch):
+    """An office that had just set up its mail could not see it work before the next morning's run (try-out)."""
+    from compliance.cli import app
+
+    with Smtp(failures=0) as smtp:
+        config = tmp_path / "compliance.toml"
+        config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n\n[[recipient]]\norg = "ZZ1"\nemail = "zz1@example.cn"\n',
+                          encoding="utf-8")
+        monkeypatch.setenv("COMPLIANCE_CONFIG", str(config))
+        first = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
+        assert first.exit_code == 0, first.output
+        assert len(smtp.received) == 1 and "zz1@example.cn" in smtp.received[0].rcpt_tos
+        queued = int(re.search(r"新增待发消息 (\d+) 条", first.stdout).group(1))
+        assert queued >= 2 and f"发送提醒：成功 {queued} 条" in first.stdout, first.stdout      # the mail and the log's own
+        again = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
+        assert again.exit_code == 0 and "新增待发消息 0 条" in again.stdout and "发送提醒：成功 0 条" in again.stdout, again.output
+        assert len(smtp.received) == 1
+    assert [m.status for m in town.messages() if m.channel == "email"] == ["sent"]
+
+
 def _fail_for_good(town: Store, rules, settings: Settings, day: str) -> None:
     """Queue the reminders of `day` and try them as the back-off does, until their five attempts are spent."""
     _remind(town, rules, settings, f"{day}T08:00")

@@ -160,6 +160,33 @@ def scheduler_add_reminders(at: Optional[str] = typer.Option(None, "--time", hel
         console.print(f"提示：{alone}", style="yellow", markup=False, soft_wrap=True)
 
 
+@scheduler_app.command("remind-now")
+@fails_cleanly
+def scheduler_remind_now() -> None:
+    """立即生成今天的提醒并发送（新配置的邮件、群机器人可用此检查）；当天已生成的不重复。"""
+    from compliance.config import load_settings
+    from compliance.reminders import deliver
+    from compliance.schedule import Context, reminders_job
+
+    store, actor = session()
+    require_administrator(store, actor, "scheduler")
+    # An office that had just set up mail could not see it work until the next morning's run (try-out). Today's messages
+    # are made once a day whoever makes them, and each is claimed before it is sent: a scheduler running beside this
+    # sends none of them twice.
+    settings = load_settings(obligations=_rules().kinds)
+    _settings_notes(store, settings)
+    ctx = Context(store, _rules(), settings, store.clock())
+    reminders_job(ctx=ctx, fire_time=ctx.now)
+    sent, retrying, failed = deliver(store, settings, ctx.now)
+    for line in ctx.outputs:
+        console.print(line, markup=False, soft_wrap=True)
+    console.print(f"发送提醒：成功 {sent} 条" + (f"，待重试 {retrying} 条（由调度器按时重试）" if retrying else "")
+                  + (f"，最终失败 {failed} 条" if failed else "")
+                  + ("（原因见 compliance outbox list）" if retrying or failed else ""), soft_wrap=True)
+    if (alone := settings.nobody()) is not None:
+        console.print(f"提示：{alone}", style="yellow", markup=False, soft_wrap=True)
+
+
 def _audit_job(store: Any, action: str, job_id: str, old: dict[str, Any] | None, job: dict[str, Any] | None,
                scope: str | None = None) -> None:
     """Log a change of the scheduled jobs (the README: every change is logged); a job added again unchanged is none."""
