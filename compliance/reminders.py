@@ -125,10 +125,13 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
             reasons.append(f"{len(lines)}项党员情况")
         org = names[org_id]
         subject = f"【组织生活提醒】{short_path(org)} {today.isoformat()}"
-        body = f"{org}：\n" + "\n\n".join(parts) + "\n\n请按时完成并及时登记。"
+        body = f"{org}：\n" + "\n\n".join(parts) + CLOSING
         result.append(Reminder(org_id, org, subject, body, "，".join(reasons), late_lines))
     return result
 
+
+# What a reminder ends with.
+CLOSING = "\n\n请按时完成并及时登记。"
 
 # Organizations below a recipient named one by one in its reminder; the rest are counted.
 DIGEST_SHOWN = 10
@@ -143,14 +146,17 @@ def with_digest(org_id: int, org: str, own: Reminder | None, below: list[Reminde
         return own
     # The most overdue first, a few of them: a group robot cuts a long message, and a county has hundreds below it.
     ranked = sorted(below, key=lambda r: (-r.late, r.org))
-    lines = [f"· {short_path(r.org)}：{r.reason}" for r in ranked[:DIGEST_SHOWN]]
+    # Named below the recipient, as `overdue --under` names them: the last two parts mixed 第9村党总支/第二党支部 with
+    # 图河镇党委/官场村党支部 in one list (try-out).
+    lines = [f"· {r.org[len(org) + 1:] if r.org.startswith(org + '/') else r.org}：{r.reason}" for r in ranked[:DIGEST_SHOWN]]
     if len(ranked) > DIGEST_SHOWN:
         lines.append(f"· 另有{len(ranked) - DIGEST_SHOWN}个党组织")
     digest = f"下属党组织（{len(below)}个有待办或逾期事项，逾期多的在前）：\n" + "\n".join(lines)
     if own is None:
         body = f"{org}：\n{digest}\n\n详见 compliance overdue --under {org}"
         return Reminder(org_id, org, f"【组织生活提醒】{short_path(org)} {today.isoformat()}", body, f"下属{len(below)}个党组织有事项")
-    body = own.body + f"\n\n{digest}\n\n详见 compliance overdue --under {org}"
+    # The closing line last, after the organizations below: it stood between the two (try-out).
+    body = own.body.removesuffix(CLOSING) + f"{digest}\n\n详见 compliance overdue --under {org}" + CLOSING
     return Reminder(org_id, org, own.subject, body, f"{own.reason}；下属{len(below)}个党组织有事项")
 
 

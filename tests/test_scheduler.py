@@ -834,9 +834,14 @@ def test_a_township_recipient_hears_which_branches_below_it_have_items(town: Sto
         assert sent.status == "sent"
         text = hook.received[0]["text"]["content"]
     assert "下属党组织（3个有待办或逾期事项，逾期多的在前）：" in text
-    for branch in ("朱庄村党总支/第一党支部", "朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"):
+    # Named below the township, as `overdue --under` names them; 图河镇党委/马屯村党支部 stood beside 朱庄村党总支/第一党支部 (try-out).
+    for branch in ("朱庄村党总支/第一党支部", "朱庄村党总支/第二党支部", "马屯村党支部"):
         assert f"· {branch}：" in text
+    assert "图河镇党委/马屯村党支部" not in text
     assert "详见 compliance overdue --under 图河镇党委" in text
+    # The township's own items come first and the closing line last, not between them (try-out).
+    assert text.count("请按时完成并及时登记。") == 1 and text.endswith("请按时完成并及时登记。"), text
+    assert text.index("下属党组织") < text.index("请按时完成并及时登记。")
 
 
 def test_a_send_to_be_retried_is_not_counted_as_failed_nor_as_sent(town: Store, rules):
@@ -879,7 +884,7 @@ def test_a_digest_names_the_most_overdue_organizations_first_and_counts_the_rest
     below = [Reminder(i, f"图河镇党委/村{i:02d}党支部", "s", "b", f"{i}项逾期", i) for i in range(1, 13)]
     sent = with_digest(99, "图河镇党委", None, below, today)
     lines = [line for line in sent.body.splitlines() if line.startswith("·")]
-    assert lines[0] == "· 图河镇党委/村12党支部：12项逾期" and lines[9] == "· 图河镇党委/村03党支部：3项逾期"
+    assert lines[0] == "· 村12党支部：12项逾期" and lines[9] == "· 村03党支部：3项逾期"
     assert lines[10:] == ["· 另有2个党组织"] and "下属党组织（12个有待办或逾期事项" in sent.body and "逾期多的在前" in sent.body
 
 
@@ -951,6 +956,10 @@ def test_a_recipient_with_its_own_robot_gets_its_messages_there(tmp_path: Path, 
     table = CliRunner().invoke(app, ["--db", town.url, "outbox", "list", "--failed"], terminal_width=250, env={"COLUMNS": "250"})
     assert "（[[recipient]] webhook）" in table.stdout, table.output
     assert "TH#2 的群机器人" in table.stdout
+    # After a Chinese name, no space: 马屯村党支部 的群机器人 (try-out).
+    from compliance.cli.scheduling import _recipient_words
+
+    assert _recipient_words("webhook", "webhook:马屯村党支部") == "马屯村党支部的群机器人"
     # A recipient with neither channel is pointed out.
     config.write_text('[[recipient]]\norg = "ZZ1"\n', encoding="utf-8")
     assert load_settings(config).unreached() == [f"{config}：[[recipient]] ZZ1 没有 email，也没有 webhook，收不到任何消息"]

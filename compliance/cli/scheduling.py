@@ -294,7 +294,9 @@ def _recipient_words(channel: str, recipient: str) -> str:
     if channel == "console":
         return "—"
     if channel == "webhook":
-        return f"{recipient[len(OWN_WEBHOOK):]} 的群机器人" if recipient.startswith(OWN_WEBHOOK) else "共用群机器人"
+        name = recipient[len(OWN_WEBHOOK):]
+        # 马屯村党支部的群机器人, TH#2 的群机器人: a space after Chinese was a stray one (try-out).
+        return f"{name}{' ' if name[-1:].isascii() else ''}的群机器人" if recipient.startswith(OWN_WEBHOOK) else "共用群机器人"
     return recipient
 
 
