@@ -819,6 +819,24 @@ def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     assert "12月10日 12月20日（顺延至12月21日）" in table, table
 
 
+def test_sheet_show_gives_the_items_a_deduction_names_and_the_sheets_warnings(runner):
+    """No command showed a sheet's items, whose numbers deduct --item takes, nor the warnings sheet list counted (try-out)."""
+    shown = runner.invoke(app, ["sheet", "show", "wujin-2016"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "一票否决：党支部书记缺职（deduct --veto secretary_vacant）" in shown.stdout and "合格线：85 分" in shown.stdout
+    assert "提醒：条目合计 102 分，不是 100 分（保留原文分值）" in shown.stdout
+    whole = json.loads(runner.invoke(app, ["sheet", "show", "village-2020", "--format", "json"]).stdout)
+    by_id = {i["id"]: i for i in whole["items"]}
+    assert by_id["一.2"]["auto"] == "换届：每期逾期未完成扣 3 分，无效扣 1 分" and by_id["一.1"]["auto"] == ""
+    assert sum(i["points"] for i in whole["items"]) == whole["items_total"] and whole["warnings"] == []
+    rows = runner.invoke(app, ["sheet", "show", "village-2020", "--format", "csv"]).stdout.lstrip("\ufeff").splitlines()
+    assert rows[0] == "编号,部分,条目,分值,自动扣分" and len(rows) == len(whole["items"]) + 1
+    unknown = runner.invoke(app, ["sheet", "show", "wujin"])
+    assert unknown.exit_code != 0 and "没有名为「wujin」的评分表，可用：grid-2023、two-new-2020、village-2020、wujin-2016" in unknown.stderr
+    by_name = runner.invoke(app, ["sheet", "check", "wujin-2016"])
+    assert "wujin-2016：文件不存在；已安装的评分表请用 compliance sheet show wujin-2016 查看" in by_name.stderr, by_name.output
+
+
 def test_sheet_list_does_not_say_a_sheet_of_no_sector_applies_to_all(runner):
     """wujin-2016 and grid-2023 were listed as 适用领域 全部, while score picks them for no branch unless told to."""
     shown = runner.invoke(app, ["sheet", "list"]).stdout

@@ -167,7 +167,7 @@ org_app = typer.Typer(help="党组织：导入与列表。", no_args_is_help=Tru
 member_app = typer.Typer(help="党员花名册：导入、登记和列出免除、登记离开。", no_args_is_help=True)
 record_app = typer.Typer(help="会议与活动记录：导入、列表、查看、更正、作废。", no_args_is_help=True)
 catalog_app = typer.Typer(help="规则集（执行规定）：列表、查看、检查。", no_args_is_help=True)
-sheet_app = typer.Typer(help="考核评分表：列表、检查。", no_args_is_help=True)
+sheet_app = typer.Typer(help="考核评分表：列表、查看、检查。", no_args_is_help=True)
 rectify_app = typer.Typer(help="整改台账：列表、登记、销号、撤销销号。", no_args_is_help=True)
 deduction_app = typer.Typer(help="人工扣分：列表、撤销（deduct 登记）。", no_args_is_help=True)
 app.add_typer(org_app, name="org")

@@ -276,6 +276,20 @@ def sheet_list(fmt: Format = FORMAT_OPTION) -> None:
         console.print(f"提示：{rules.sheets.shared_text(sector)}", style="yellow", markup=False)
 
 
+@sheet_app.command("show")
+@fails_cleanly
+def sheet_show(name: str = typer.Argument(..., metavar="名称", help="评分表名称，如 village-2020（sheet list 可查看）。"),
+               fmt: Format = FORMAT_OPTION) -> None:
+    """查看一个评分表：各部分和条目的编号、分值、自动扣分规则，一票否决情形，以及分值合计不符等提醒。"""
+    rules = _rules()
+    try:
+        sheet = rules.sheet(name)
+    except KeyError as exc:
+        raise InputError(str(exc.args[0])) from None
+    # Deductions name an item by its number (deduct --item 一.1): no command showed them, nor the warnings sheet list counted (try-out).
+    catalog_report.print_sheet(console, sheet, rules.sheets.warnings[sheet.name], rules, fmt.value)
+
+
 @sheet_app.command("check")
 @fails_cleanly
 def sheet_check(file: Path = typer.Argument(..., metavar="文件", help="评分表 TOML 文件。")) -> None:
@@ -283,7 +297,9 @@ def sheet_check(file: Path = typer.Argument(..., metavar="文件", help="评分�
     from obligations.scoresheet import read_sheet
 
     if not file.is_file():
-        raise InputError(f"{file}：{'是文件夹，不是文件' if file.is_dir() else '文件不存在'}")
+        # An installed sheet's name, given as a file, was only 文件不存在 (try-out).
+        installed = f"；已安装的评分表请用 compliance sheet show {file} 查看" if str(file) in _rules().sheets.sheets else ""
+        raise InputError(f"{file}：{'是文件夹，不是文件' if file.is_dir() else '文件不存在'}{installed}")
     sheet, warnings = read_sheet(file, set(_rules().kinds))
     for other in _rules().sheets.sheets.values():
         shared = [s for s in sheet.sectors if s in other.sectors]

@@ -75,6 +75,7 @@ CSV_HEADINGS = {
     "path": "路径", "code": "代码", "type": "类型", "sector": "领域", "catalog": "执行规定",
     "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记",
     "sectors": "适用领域", "total": "标注总分", "items": "条目合计", "bar": "合格线", "warnings": "提醒",
+    "id": "编号", "section": "部分", "text": "条目", "points": "分值", "auto": "自动扣分",
 }
 
 
@@ -161,6 +162,49 @@ def print_overdue_summary(console: Console, findings: list[Finding], root: str |
     for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], item[0])):
         table.add_row(tables.shown_path(org, root), str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
     console.print(table)
+
+
+def print_sheet(console: Console, sheet: Any, warnings: list[str], rules: Rules, fmt: str) -> None:
+    """Print one scoring sheet: its items (number, section, text, points, automatic deductions), vetoes, bar and warnings.
+
+    JSON gives the whole sheet as one object; CSV one row per item, as a table for Excel.
+    """
+    from compliance.scoring import FLAG_WORDS
+
+    def auto_words(item: Any) -> str:
+        rule = item.auto
+        if rule is None:
+            return ""
+        names = "、".join(rules.kind_name(slug) for slug in rule.obligations)
+        said = [f"{names}：每期逾期未完成扣 {rule.per_missed:g} 分", f"无效扣 {rule.per_invalid:g} 分"]
+        if rule.per_flag:
+            said.append(f"{'、'.join(FLAG_WORDS.get(f, f) for f in rule.flags)}每项扣 {rule.per_flag:g} 分")
+        return "，".join(said)
+
+    items = [{"id": i.id, "section": i.section, "text": i.text, "points": i.points, "auto": auto_words(i)} for i in sheet.items]
+    if fmt == "json":
+        whole = {"name": sheet.name, "title": sheet.title, "source": sheet.source, "total": sheet.total, "items_total": sheet.max_points,
+                 "bar": sheet.bar, "sections": [{"name": x.name, "points": x.points} for x in sheet.sections], "items": items,
+                 "vetoes": [{"key": v.key, "text": v.text} for v in sheet.vetoes], "warnings": warnings}
+        sys.stdout.write(json.dumps(whole, ensure_ascii=False, indent=2) + "\n")
+        return
+    if fmt == "csv":
+        return _write(items, fmt)
+    table = Table(title=f"{sheet.name}：{sheet.title}", header_style="bold")
+    for heading in ("编号", "部分", "条目", "分值", "自动扣分"):
+        table.add_column(heading, overflow="fold", no_wrap=heading in ("编号", "分值"))
+    for row in items:
+        table.add_row(row["id"], row["section"], row["text"], f"{row['points']:g}", row["auto"] or "—（检查组评定）")
+    console.print(table)
+    console.print("各部分：" + "，".join(f"{x.name} {x.points:g} 分" for x in sheet.sections)
+                  + f"；标注总分 {sheet.total:g}，条目合计 {sheet.max_points:g}", markup=False, soft_wrap=True)
+    if sheet.bar is not None:
+        console.print(f"合格线：{sheet.bar:g} 分，且无一票否决情形", markup=False)
+    for v in sheet.vetoes:
+        console.print(f"一票否决：{v.text}（deduct --veto {v.key}）", markup=False, soft_wrap=True)
+    console.print(f"来源：{sheet.source}", markup=False, soft_wrap=True)
+    for w in warnings:
+        console.print(f"提醒：{w}", style="yellow", markup=False, soft_wrap=True)
 
 
 def print_sheets(console: Console, rows: list[dict[str, Any]], fmt: str) -> None:
