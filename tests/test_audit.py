@@ -255,6 +255,11 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     assert {(r["操作"], r["对象"]) for r in rows} >= {("登记党费", "党费"), ("登记免除", "党员"), ("撤销", "免除"), ("拒绝", "调度器"),
                                                   ("设置定时任务", "定时任务"), ("删除定时任务", "定时任务"), ("拒绝", "提醒发件箱")}
     assert not any(r["操作"].isascii() or r["对象"].isascii() for r in rows), rows
+    # A user sees their own refusals in their own log, also of what lies above their reach (try-out): the county alone saw them.
+    own = json.loads(runner.invoke(app, db + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
+    assert [(r["action"], r["entity"]) for r in own if r["actor"] == "陶英" and r["action"] == "denied"] == [
+        ("denied", "scheduler"), ("denied", "outbox")], own
+    assert not [r for r in own if r["actor"] == "县管理员" and r["action"] in ("schedule", "unschedule")]
     # A refusal shows what it was refused on, and why, where other entries show them.
     denied = next(cells for cells in entries if cells[4] == "拒绝")
     assert denied[6] == "图河镇党委" and denied[7].startswith("陶英（支部书记"), denied

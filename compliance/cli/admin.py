@@ -226,7 +226,10 @@ def audit_log(org: Optional[str] = typer.Option(None, "--org", help="只看此�
     start = datetime.combine(day, time(0), tzinfo=store_mod.TZ) if day else None
     rows = admin_report.audit_rows(store.audit_log(None, start), store.org_paths)
     if root is not None:
-        rows = [r for r in rows if admin_report.audit_touches(r, root.path)]
+        # A user's own entries are theirs to see, in their default view: their refusals of a backup or of an action
+        # above their reach touch no organization of theirs, and the county alone saw them (try-out).
+        own = actor.name if org is None and not actor.anonymous else None
+        rows = [r for r in rows if admin_report.audit_touches(r, root.path) or r["actor"] == own]
     if actor.scope is not None:
         rows = [admin_report.audit_within(r, actor.covers) for r in rows]
     if fmt is Format.table:
