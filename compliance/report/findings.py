@@ -206,9 +206,9 @@ def _csv_row(f: Finding) -> list:
 def _when(f: Finding, year: int | None) -> str:
     """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）."""
     notes = [flag_text(f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
-    if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and f.status not in ("met", "exempt"):
-        # A dated occurrence on a day of rest moves to the next working day (顺延), as the calendar says: the table
-        # showed 12月20日, a Sunday, and a secretary aimed for it (try-out).
+    if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and f.status in ("due", "upcoming"):
+        # A dated occurrence to come on a day of rest moves to the next working day (顺延), as the calendar says: the
+        # table showed 12月20日, a Sunday, and a secretary aimed for it (try-out). Of one gone by, the day is enough.
         notes.insert(0, f"顺延至{f.due.month}月{f.due.day}日")
     if f.status == "due":
         notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
