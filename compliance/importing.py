@@ -668,39 +668,89 @@ class Rosters:
         # The few who came onto a roster or left it: (day arrived, day left), either None; and their groups.
         self.moved: dict[int, dict[str, tuple[date | None, date | None]]] = {}
         self.moved_groups: dict[int, dict[str, str]] = {}
+        # The days members joined the Party (入党日期), as day numbers: of the organization, of its full members,
+        # and of each party group (4 bytes a member; sorted when first asked). A meeting's roster leaves out who
+        # joined after it, and a 党员大会's those not full by then (a year after joining).
+        self.joined: dict[int, array] = {}
+        self.full_joined: dict[int, array] = {}
+        self.group_joined: dict[int, dict[str, array]] = {}
+        self.moved_joined: dict[int, dict[str, tuple[int, bool]]] = {}     # (joined, full) of those who moved
+        self._sorted: set[int] = set()
         self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
-    def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None, date | None]]) -> None:
+    def _add(self, members: Iterable[tuple[int, int, str, str | None, str, date | None, date | None, date | None]]) -> None:
         # Members mostly come in runs of one organization (in the order rosters were imported): its maps
         # are looked up once a run, not once a member.
         last: int | None = None
         names: dict[str, int] = {}
         groups: dict[str, int] = {}
         full: set[str] = set()
-        for member_id, org_id, name, group, status, left_on, arrived_on in members:
+        joined_days = full_days = array("i")
+        group_days: dict[str, array] = {}
+        for member_id, org_id, name, group, status, left_on, arrived_on, joined in members:
             if org_id != last:
                 last = org_id
                 names = self.names.setdefault(org_id, {})
                 groups = self.groups.setdefault(org_id, {})
                 full = self.full_members.setdefault(org_id, set())
+                joined_days = self.joined.setdefault(org_id, array("i"))
+                full_days = self.full_joined.setdefault(org_id, array("i"))
+                group_days = self.group_joined.setdefault(org_id, {})
+                self._sorted.discard(org_id)
             names[name] = member_id
             if group:
                 groups[group] = groups.get(group, 0) + 1
             if status == "正式":
                 full.add(name)
+            if joined is not None:
+                day = joined.toordinal()
+                joined_days.append(day)
+                if status == "正式":
+                    full_days.append(day)
+                if group:
+                    if group not in group_days:
+                        group_days[group] = array("i")
+                    group_days[group].append(day)
+                if left_on is not None or arrived_on is not None:
+                    self.moved_joined.setdefault(org_id, {})[name] = (day, status == "正式")
             if left_on is not None or arrived_on is not None:
                 self.moved.setdefault(org_id, {})[name] = (arrived_on, left_on)
                 if group:
                     self.moved_groups.setdefault(org_id, {})[name] = group
 
     def _clear(self) -> None:
-        for read in (self.names, self.groups, self.full_members, self.moved, self.moved_groups):
+        for read in (self.names, self.groups, self.full_members, self.moved, self.moved_groups, self.joined, self.full_joined,
+                     self.group_joined, self.moved_joined, self._sorted):
             read.clear()
 
     def group_size(self, org_id: int, group: str, gone: Collection[str]) -> int:
         """Return how many members of an organization's party group `group` are on its roster, less those of `gone` (see `gone`)."""
         moved = self.moved_groups.get(org_id, {})
         return self.groups.get(org_id, {}).get(group, 0) - sum(1 for name in gone if moved.get(name) == group)
+
+    def not_yet(self, org_id: int, day: date, gone: Collection[str], voting: bool = False, group: str | None = None) -> int:
+        """Return how many of an organization's roster (of its party group `group`), not among `gone`, had not joined the Party
+        by `day`; with `voting`, how many of its full members had not become full by then (a year after joining, 转正).
+
+        A member with no 入党日期 is taken to have joined long before.
+        """
+        if org_id not in self._sorted:
+            self._sorted.add(org_id)
+            for days in (self.joined.get(org_id), self.full_joined.get(org_id), *self.group_joined.get(org_id, {}).values()):
+                if days:
+                    days[:] = array("i", sorted(days))
+        days = self.full_joined.get(org_id) if voting else self.group_joined.get(org_id, {}).get(group) if group else self.joined.get(org_id)
+        # Full by `day`: joined a year before it or earlier (转正 a year after joining).
+        when = _year_before(day) if voting else day.toordinal()
+        if not days or days[-1] <= when:
+            return 0
+        later = len(days) - bisect_right(days, when)
+        # Those gone by then (left, or not yet arrived) are left out of the roster already.
+        moved, groups = self.moved_joined.get(org_id, {}), self.moved_groups.get(org_id, {})
+        for name in gone:
+            if (dates := moved.get(name)) is not None and (group is None or groups.get(name) == group) and (dates[1] or not voting):
+                later -= dates[0] > when
+        return later
 
     def gone(self, org_id: int, day: date) -> dict[str, tuple[date | None, date | None]]:
         """Return the members of an organization's roster (read by `of`) not on it on `day`, to (day arrived, day left): not yet come, or left."""
@@ -711,6 +761,15 @@ class Rosters:
         """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
         self._reader.need(org_id)
         return self.names.get(org_id, {})
+
+
+def _year_before(day: date) -> int:
+    """Return the day number of the same day a year before `day` (29 February: 28 February): one who joined after it
+    had not been a member a year on `day`."""
+    try:
+        return day.replace(year=day.year - 1).toordinal()
+    except ValueError:
+        return date(day.year - 1, 2, 28).toordinal()
 
 
 def _gone_words(names: list[str], gone: dict[str, tuple[date | None, date | None]], org_path: str, day: date) -> str:
@@ -954,10 +1013,14 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             if group and ctx.owed_per(org, kind) == "group":
                 # A 党小组会 expects its own group, not the whole branch (and nothing from a group not on the roster).
                 # A list longer than the group names members of other groups too: its 应到 is not the group's size then.
-                if group in ctx.rosters.groups.get(org.id, ()) and (size := ctx.rosters.group_size(org.id, group, gone)) >= counted:
+                if group in ctx.rosters.groups.get(org.id, ()) and (
+                        size := ctx.rosters.group_size(org.id, group, gone) - ctx.rosters.not_yet(org.id, held_on, gone, group=group)) >= counted:
                     row["expected"] = size
             else:
-                row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone)
+                # Nor those who joined the Party after it, nor, at a 党员大会, those not yet full members (try-out: a
+                # sheet of past meetings counted members who joined later).
+                size = len(full - gone.keys()) if voting else len(members) - len(gone)
+                row["expected"] = max(size - ctx.rosters.not_yet(org.id, held_on, gone, voting), counted)
     member_name = text("member")
     if member_name:
         member_id = members.get(member_name)

@@ -114,6 +114,33 @@ def test_a_meeting_after_a_member_left_neither_lists_them_nor_expects_them(town:
         raise AssertionError("a report of a member who had left was taken")
 
 
+def test_a_meetings_roster_leaves_out_who_joined_the_party_after_it(town: Store, rules, tmp_path: Path):
+    """A sheet of past meetings took its 应到 from today's roster: members who joined the Party after a meeting were
+    expected at it, and at a 党员大会 members who became full only later were counted among its voters (try-out)."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    # 新丁 joined in June and arrived by transfer in July: not on the roster in May on either count, taken off once.
+    joiners = ("姓名,党组织,党小组,类别,入党日期,转入日期\n"
+               f"新甲,{BRANCH},,预备,2026-06-01,\n新乙,{BRANCH},,正式,2025-09-01,\n新丙,{BRANCH},第一党小组,预备,2026-06-01,\n"
+               f"新丁,{BRANCH},第一党小组,预备,2026-06-15,2026-07-01\n")
+    importing.import_members(town, write_csv(tmp_path / "joiners.csv", joiners))
+    header = "党组织,类型,日期,党小组,参会人员,主题,记录人,书记签字,记录人签字,图片\n"
+    present = "、".join(f"党员第一党支部{i}" for i in (0, 2, 4))
+    rows = [f"ZZ1,主题党日,2026-05-10,,{present},学习,陶英,是,是,a.jpg",
+            f"ZZ1,党员大会,2026-05-11,,{present},学习,陶英,是,是,a.jpg",
+            f"ZZ1,党小组会,2026-05-12,第一党小组,{present},学习,陶英,是,是,a.jpg",
+            f"ZZ1,主题党日,2026-10-10,,{present},学习,陶英,是,是,a.jpg",
+            f"ZZ1,党员大会,2026-10-11,,{present},学习,陶英,是,是,a.jpg",
+            f"ZZ1,党小组会,2026-10-12,第一党小组,{present},学习,陶英,是,是,a.jpg"]
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", header + "\n".join(rows)))
+    assert result.added == 6
+    expected = sorted((v["held_on"], v["kind"], v["expected"]) for v in (town.record_versions(i)[-1] for i in result.ids))
+    # 15 on the roster today: 11 and the four who joined; 11 full members, 新乙 full from 2025-09-01 a year on;
+    # 第一党小组 of 8, 新丙 and 新丁 among them.
+    assert expected == [(date(2026, 5, 10), "theme_day", 12), (date(2026, 5, 11), "party_congress", 10),
+                        (date(2026, 5, 12), "group_meeting", 6), (date(2026, 10, 10), "theme_day", 15),
+                        (date(2026, 10, 11), "party_congress", 11), (date(2026, 10, 12), "group_meeting", 8)], expected
+
+
 def test_member_views_leave_out_who_left(town: Store, rules, tmp_path: Path):
     """The six-month watch, mobile members, unpaid dues and the roster indicators listed a member who had left, for good."""
     town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)

@@ -232,10 +232,11 @@ class ScopeQueries:
         return self._groups(query, lambda rows: [new(MemberRow, r) for r in rows], sqlite)
 
     def member_keys(self, org_ids: Collection[int] | None = None) -> Iterator[tuple[int, int, str, str | None, str, date | None,
-                                                                                    date | None]]:
-        """Yield (id, organization id, name, party group, status, day left, day arrived) of every member (of the organizations `org_ids`), as plain values."""
+                                                                                    date | None, date | None]]:
+        """Yield (id, organization id, name, party group, status, day left, day arrived, day joined) of every member (of the
+        organizations `org_ids`), as plain values."""
         m = MEMBER.c
-        query = select(m.id, m.org_id, m.name, m.group_name, m.status, m.left_on, m.arrived_on)
+        query = select(m.id, m.org_id, m.name, m.group_name, m.status, m.left_on, m.arrived_on, m.joined)
         if org_ids is not None:
             query = query.where(m.org_id.in_(sorted(org_ids)))
         return self._stream(query, tuple)
