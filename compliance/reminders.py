@@ -156,7 +156,7 @@ def with_digest(org_id: int, org: str, own: Reminder | None, below: list[Reminde
         body = f"{org}：\n{digest}\n\n详见 compliance overdue --under {org}"
         return Reminder(org_id, org, f"【组织生活提醒】{short_path(org)} {today.isoformat()}", body, f"下属{len(below)}个党组织有事项")
     # The closing line last, after the organizations below: it stood between the two (try-out).
-    body = own.body.removesuffix(CLOSING) + f"{digest}\n\n详见 compliance overdue --under {org}" + CLOSING
+    body = own.body.removesuffix(CLOSING) + f"\n\n{digest}\n\n详见 compliance overdue --under {org}" + CLOSING
     return Reminder(org_id, org, own.subject, body, f"{own.reason}；下属{len(below)}个党组织有事项")
 
 

@@ -842,6 +842,8 @@ def test_a_township_recipient_hears_which_branches_below_it_have_items(town: Sto
     # The township's own items come first and the closing line last, not between them (try-out).
     assert text.count("请按时完成并及时登记。") == 1 and text.endswith("请按时完成并及时登记。"), text
     assert text.index("下属党组织") < text.index("请按时完成并及时登记。")
+    # Its own items and the list below stand apart, a blank line between them (review: they ran onto one line).
+    assert "\n\n下属党组织（" in text, text
 
 
 def test_a_send_to_be_retried_is_not_counted_as_failed_nor_as_sent(town: Store, rules):
