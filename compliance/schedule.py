@@ -215,9 +215,11 @@ class JobBook:
     def jobs(self, now: datetime | None = None) -> list[dict[str, Any]]:
         """Return the jobs, each with the scope it supervises (`scope`; None for the reminders, which cover every organization).
 
-        With `now`, a run whose time went by before it (no scheduler was running, or one has yet to
-        catch up) is `missed`, and `next_run` is the run that comes next: the missed one while it
-        is within the job's grace time (a scheduler makes it up), else the trigger's next time.
+        With `now`, the runs whose time went by before it unrun (no scheduler was running, or one
+        has yet to catch up) are `missed`, oldest first, and `next_run` is the run that comes next,
+        as `Runner.tick` will make it: the runs gone by are made once, as the latest of them, when it
+        is within the job's grace time (and, for a supervision, its month has not ended), which
+        `made_up` says; else the trigger's next time is next.
         """
         def shown(moment: datetime | None) -> str | None:
             return moment.astimezone(TZ).isoformat(timespec="minutes") if moment else None
@@ -227,14 +229,31 @@ class JobBook:
             row = {"id": j.id, "name": j.name, "next_run": shown(j.next_run_time), "trigger": describe_trigger(j.trigger),
                    "out": j.kwargs.get("out"), "scope": j.args[0] if j.args and isinstance(j.args[0], str) else None}
             if now is not None:
-                missed = j.next_run_time is not None and j.next_run_time < now
-                late = missed and j.misfire_grace_time is not None and now - j.next_run_time > timedelta(seconds=j.misfire_grace_time)
-                row["missed"] = shown(j.next_run_time) if missed else None
-                row["made_up"] = missed and not late       # the missed run is still made up when a scheduler runs
-                if late:
-                    row["next_run"] = shown(j.trigger.get_next_fire_time(None, now))
+                gone: list[datetime] = []
+                moment = j.next_run_time
+                while moment is not None and moment <= now and len(gone) < MISSED_LISTED:
+                    gone.append(moment)
+                    moment = j.trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
+                while moment is not None and moment <= now:       # beyond those listed: only the next one matters
+                    moment = j.trigger.get_next_fire_time(moment, now)
+                made_up = bool(gone) and _made_up(j, gone[-1], now)
+                row["missed"] = [shown(m) for m in gone]
+                row["made_up"] = made_up
+                row["next_run"] = shown(gone[-1] if made_up else moment)
             rows.append(row)
         return rows
+
+
+# The runs gone by that `JobBook.jobs` lists of a job: a daily job not run for years would be thousands.
+MISSED_LISTED = 400
+
+
+def _made_up(job: Any, fire_time: datetime, now: datetime) -> bool:
+    """Return whether `Runner.tick` at `now` makes the run of `fire_time` (the latest gone by): within the grace time, and for a
+    supervision before its month has ended (`supervision_job` makes none after it)."""
+    if job.misfire_grace_time is not None and now - fire_time > timedelta(seconds=job.misfire_grace_time):
+        return False
+    return job.func is not supervision_job or now.astimezone(TZ).date() <= month_end(fire_time.astimezone(TZ).date())
 
 
 def describe_trigger(trigger: Any) -> str:

@@ -729,6 +729,35 @@ def test_a_job_added_again_unchanged_keeps_the_run_it_still_owes(town: Store):
     assert runs == {f"supervision:{TOWN}": "2026-11-25T09:00+08:00", "reminders": "2026-11-21T08:00+08:00"}
 
 
+def test_jobs_say_which_runs_gone_by_a_scheduler_makes_as_it_makes_them(town: Store):
+    """`scheduler jobs` checked the grace time against the first run gone by, where the runner makes the latest; and it said a
+    supervision run would be made up after its month had ended, which the job refuses (review)."""
+    from compliance.cli.scheduling import _missed_words
+
+    book = JobBook(town, clock=lambda: at("2026-09-20T12:00"))
+    try:
+        book.add_supervision(TOWN)
+        book.add_supervision("朱庄村党总支", day=28)
+        book.add_reminders()
+        months = {j["id"]: j for j in book.jobs(at("2026-12-05T10:00"))}
+        ended = {j["id"]: j for j in book.jobs(at("2026-12-02T10:00"))}
+    finally:
+        book.close()
+    town_job = months[f"supervision:{TOWN}"]
+    assert (town_job["missed"], town_job["made_up"], town_job["next_run"]) == (
+        ["2026-09-25T09:00+08:00", "2026-10-25T09:00+08:00", "2026-11-25T09:00+08:00"], False, "2026-12-25T09:00+08:00")
+    assert _missed_words(town_job, TOWN, None) == (
+        "（2026-09-25 09:00 至 2026-11-25 09:00 的 3 次运行已过而未运行：当时调度器未在运行，已超过宽限时间，不再补做；"
+        f"如需补做，请对 2026-09、2026-10、2026-11 各运行 compliance supervise --under {TOWN} --month 该月）")
+    daily = months["reminders"]
+    assert (daily["made_up"], daily["next_run"], len(daily["missed"])) == (True, "2026-12-05T08:00+08:00", 76)
+    # On 2 December the run of 28 November is within its 7 days of grace, but its month has ended: not made up.
+    village = ended["supervision:图河镇党委/朱庄村党总支"]
+    assert (village["missed"][-1], village["made_up"], village["next_run"]) == ("2026-11-28T09:00+08:00", False, "2026-12-28T09:00+08:00")
+    assert _missed_words(village, "图河镇党委/朱庄村党总支", None).endswith(
+        "如需补做，请对 2026-09、2026-10、2026-11 各运行 compliance supervise --under 图河镇党委/朱庄村党总支 --month 该月）")
+
+
 def test_a_job_added_again_unchanged_says_when_its_owed_run_went_by(runner, town: Store):
     """保留原任务 …，下次运行 showed a time gone by, with no word of it, where `scheduler jobs` said it (try-out)."""
     from compliance.cli import app
@@ -740,8 +769,9 @@ def test_a_job_added_again_unchanged_says_when_its_owed_run_went_by(runner, town
         first.close()
     again = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders"], env={"COLUMNS": "300"})
     assert again.exit_code == 0, again.output
-    assert "保留原任务 reminders（每天 08:00），下次运行 2026-12-06T08:00+08:00（2026-11-21 08:00 的运行已过而未运行：" \
-           "当时调度器未在运行，已超过宽限时间，不再补做）" in again.stdout, again.stdout
+    # Daily since 21 November: the runs gone by are made once, as the latest, this morning's, within its grace time (review).
+    assert "保留原任务 reminders（每天 08:00），下次运行 2026-12-05T08:00+08:00（已过而未运行：当时调度器未在运行；" \
+           "在宽限时间内启动 scheduler run 即补做；更早的 14 次不再补做）" in again.stdout, again.stdout
     wrong = runner.invoke(app, ["--db", town.url, "scheduler", "add-reminders", "--time", "0800"])
     assert wrong.exit_code != 0 and "--time：值「0800」应写作 时:分，如 08:00" in wrong.stderr, wrong.output
 
@@ -1135,7 +1165,7 @@ def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, to
         in listed.stdout, listed.stdout
     rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
     assert {r["id"]: (r["next_run"], r["missed"], r["made_up"]) for r in rows}[f"supervision:{TOWN}"] == (
-        "2026-12-25T09:00+08:00", "2026-11-25T09:00+08:00", False)
+        "2026-12-25T09:00+08:00", ["2026-11-25T09:00+08:00"], False)
     # With a scheduler holding the lease, it is not said that none ran (review).
     town.take_lease("主机A", town.clock(), timedelta(minutes=5))
     held = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})

@@ -62,6 +62,8 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
     rows = [{k: v for k, v in r.items() if k != "scope"} for r in scoped]
     scoped = [r for r in scoped if r["scope"] is not None]
     if fmt is not Format.table:
+        if fmt is Format.csv:
+            rows = [{**r, "missed": "、".join(r["missed"])} for r in rows]
         emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录",
                                     "missed": "已过而未运行", "made_up": "将补做"})
         return
@@ -90,17 +92,25 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
 
 
 def _missed_words(row: dict[str, Any], scope: str | None, holder: str | None) -> str:
-    """Say what became of a job's run that went by unrun (`JobBook.jobs`): shown as the next run, it read as one to come (try-out)."""
+    """Say what becomes of a job's runs that went by unrun (`JobBook.jobs`): shown as the next run, one read as a run to come (try-out)."""
     missed = row.get("missed")
     if not missed:
         return ""
+    # The runs a scheduler will not make: all of them, or all but the latest when it is made up (review).
+    lost = missed[:-1] if row["made_up"] else missed
+    months = list(dict.fromkeys(m[:7] for m in lost))
+    catch_up = "" if not scope or not months else f"；如需补做，请运行 compliance supervise --under {scope} --month {months[0]}" \
+        if len(months) == 1 else f"；如需补做，请对 {'、'.join(months)} 各运行 compliance supervise --under {scope} --month 该月"
     if row["made_up"]:
-        return "（已过，尚未运行：调度器将在下一次检查时补做）" if holder else \
-            "（已过而未运行：当时调度器未在运行；在宽限时间内启动 scheduler run 即补做）"
-    when = missed.replace("T", " ")[:16]
-    catch_up = f"；如需补做，请运行 compliance supervise --under {scope} --month {missed[:7]}" if scope else ""
+        said = "已过，尚未运行：调度器将在下一次检查时补做" if holder else "已过而未运行：当时调度器未在运行；在宽限时间内启动 scheduler run 即补做"
+        earlier = f"；更早的 {len(lost)} 次不再补做" if lost else ""
+        return f"（{said}{earlier}{catch_up}）"
+    def day(moment: str) -> str:
+        return moment.replace("T", " ")[:16]
+
+    runs = f"{day(missed[0])} 的运行" if len(missed) == 1 else f"{day(missed[0])} 至 {day(missed[-1])} 的 {len(missed)} 次运行"
     why = "已超过宽限时间，调度器将跳过" if holder else "当时调度器未在运行，已超过宽限时间，不再补做"
-    return f"（{when} 的运行已过而未运行：{why}{catch_up}）"
+    return f"（{runs}已过而未运行：{why}{catch_up}）"
 
 
 @scheduler_app.command("add-supervision")
