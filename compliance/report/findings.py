@@ -227,9 +227,11 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     narrow terminal wraps between periods, each with its own problems in brackets. Paths are
     shown relative to `root`; the organization with the most missed items comes first, and years equal to `year` are left out of period labels.
     """
-    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
+    # A row per label too: a member's months before joining (免除) and before the branch's first dues (不检查) are two
+    # rows; in one, the row was labelled 免除 and its note dropped (review).
+    groups: dict[tuple[str, str, str, str, str], list[Finding]] = {}
     for f in findings:
-        groups.setdefault((f.org, f.name, f.group or f.member or "", f.status), []).append(f)
+        groups.setdefault((f.org, f.name, f.group or f.member or "", f.status, status_label(f)), []).append(f)
     worst: dict[str, list[int]] = {}
     for f in findings:
         worst.setdefault(f.org, [0, 0, 0])[min(SEVERITY[f.status], 2)] -= 1
@@ -245,9 +247,7 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     table.add_column("状态", no_wrap=True)
     table.add_column("周期（问题）", overflow="fold")
     previous_org = None
-    for (org, name, who, status), items in ordered:
-        labels = {status_label(f) for f in items}
-        label = labels.pop() if len(labels) == 1 else STATUS_LABELS[status]
+    for (org, name, who, status, label), items in ordered:
         when = " ".join(_when(f, year) for f in items)
         if all(f.flags == (BEFORE_DUES,) for f in items):
             when += f"（{FLAG_LABELS[BEFORE_DUES]}）"     # said once, not after each month
