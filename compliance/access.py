@@ -16,6 +16,9 @@ from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
 from compliance.store.audit import LOCAL_ADMIN
 
+# Who a refusal names when no user was named.
+UNNAMED = "（未指明）"
+
 ROLE_NAMES = {"branch": "支部书记", "township": "乡镇", "county": "县"}
 ROLE_WORDS = {"branch": "branch", "支部书记": "branch", "支部": "branch", "township": "township", "乡镇": "township",
               "county": "county", "县": "county"}
@@ -67,7 +70,7 @@ def resolve_actor(store: Store, name: str | None) -> Actor:
 
 def deny(store: Store, actor: Actor, action: str, message: str, paths: Iterable[str] = ()) -> PermissionDenied:
     """Record a refusal in the audit log and return the error to raise."""
-    store.actor = actor.name or "（未指明）"
+    store.actor = actor.name or UNNAMED
     store.audit_now("denied", action, detail={"paths": sorted(set(paths)), "message": message})
     return PermissionDenied(message)
 
@@ -110,6 +113,10 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
     name = " ".join(name.split())
     if not name or len(name) > 100:
         raise InputError("用户名不能为空，也不能超过100个字")
+    if name in (LOCAL_ADMIN, UNNAMED):
+        # The audit log's names for who acted with no user named: a user of the name would be shown their entries as
+        # their own (review).
+        raise InputError(f"用户名「{name}」是审计日志中未指明用户时的操作人，不能用作用户名")
     users = store.users()
     if any(u.name == name for u in users):
         raise InputError(f"用户「{name}」已存在")

@@ -255,6 +255,10 @@ def test_the_audit_table_names_every_action_in_chinese(runner, town: Store, monk
     assert {(r["操作"], r["对象"]) for r in rows} >= {("登记党费", "党费"), ("登记免除", "党员"), ("撤销", "免除"), ("拒绝", "调度器"),
                                                   ("设置定时任务", "定时任务"), ("删除定时任务", "定时任务"), ("拒绝", "提醒发件箱")}
     assert not any(r["操作"].isascii() or r["对象"].isascii() for r in rows), rows
+    # The names the log gives acts of no user cannot be taken: such a user would see those entries as their own (review).
+    for reserved in ("本地管理员", "（未指明）"):
+        taken = runner.invoke(app, db + ["--user", "县管理员", "user", "add", reserved, "--role", "乡镇", "--org", "图河镇党委"])
+        assert taken.exit_code != 0 and f"用户名「{reserved}」是审计日志中未指明用户时的操作人，不能用作用户名" in taken.stderr, taken.output
     # A user sees their own refusals in their own log, also of what lies above their reach (try-out): the county alone saw them.
     own = json.loads(runner.invoke(app, db + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
     assert [(r["action"], r["entity"]) for r in own if r["actor"] == "陶英" and r["action"] == "denied"] == [
