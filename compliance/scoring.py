@@ -129,15 +129,20 @@ def score_org(sheet: Sheet, grading: Grading, org_id: int, org: str, period: str
 
 
 def rank(scores: Iterable[Score]) -> list[Score]:
-    """Return scores ranked within their group (township), highest first; ties share a rank."""
+    """Return scores ranked within their group (township), highest first, a vetoed branch after every other; ties share a rank.
+
+    A veto (一票否决) fails the branch whatever its points: ranked by them, two vetoed branches
+    with full marks came first, and the ranking decides 先进 and 后进 (try-out, review).
+    """
     groups: dict[str, list[Score]] = defaultdict(list)
     for s in scores:
         groups[s.group].append(s)
     result: list[Score] = []
     for group in sorted(groups):
-        ordered = sorted(groups[group], key=lambda s: (-s.total, s.org))
+        ordered = sorted(groups[group], key=lambda s: (bool(s.vetoes), -s.total, s.org))
         for i, s in enumerate(ordered):
-            place = i + 1 if i == 0 or s.total != ordered[i - 1].total else result[-1].rank
+            before = ordered[i - 1]
+            place = i + 1 if i == 0 or (s.total, bool(s.vetoes)) != (before.total, bool(before.vetoes)) else result[-1].rank
             result.append(replace(s, rank=place))
     return result
 

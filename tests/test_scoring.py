@@ -116,6 +116,14 @@ def test_rank_within_the_township_shares_ties(rules, village):
     assert [(s.total, s.rank) for s in ranked] == [(95, 1), (88, 2), (88, 2), (70, 4)]
 
 
+def test_a_vetoed_branch_ranks_after_every_other(rules, village):
+    """Two vetoed branches with full marks ranked first, above those that qualified (try-out, review)."""
+    scores = _scores(rules, village, [100, 95, 100, 70])
+    scores[0] = replace(scores[0], vetoes=("党支部书记缺职",))
+    scores[2] = replace(scores[2], vetoes=("未落实党建工作专项经费",))
+    assert [(s.total, bool(s.vetoes), s.rank) for s in rank(scores)] == [(95, False, 1), (70, False, 2), (100, True, 3), (100, True, 3)]
+
+
 def test_quota_warnings(rules, village):
     fine = _scores(rules, village, [95, 92, 91, 91, 85, 85, 84, 83, 82, 70])   # 40% 优秀, 10% 一般
     assert quota_warnings(fine, rules.grading) == []

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import sys
 from datetime import date
 from operator import attrgetter, itemgetter
@@ -153,7 +154,9 @@ WARNINGS_SHOWN = 10
 def print_scores(console: Console, scores: list[Score], warnings: list[str], root: str) -> None:
     """Print the scores (above `tables.TABLE_LIMIT`, the grades per unit below `root`) and the quota warnings."""
     title = f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分"
-    grades = sorted({s.grade for s in scores}, key=lambda g: -max(s.total for s in scores if s.grade == g))
+    # Best grade first, by the points that earned it: a vetoed branch's 差 (its points full, say) is no band's (review).
+    grades = sorted({s.grade for s in scores}, key=lambda g: -max((s.total for s in scores if s.grade == g and not s.vetoes),
+                                                                  default=-math.inf))
     tables.print_listing(console, scores, lambda: _scores_table(title, scores, root), lambda: tables.counts_table(
         title, scores, attrgetter("org"), root,
         [("党支部", tables.every), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
