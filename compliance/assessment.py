@@ -68,6 +68,11 @@ def period_bounds(period: str) -> tuple[date, date]:
     return first, last
 
 
+# Grades of fewer units on one sheet than this are not checked against the quotas: 40% of 3 and "about 10%" of 4 are no
+# whole numbers of branches to keep to.
+QUOTA_MIN_UNITS = 5
+
+
 def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str | None = None,
                 as_of: date | None = None, jobs: int = 1) -> tuple[list[Score], list[str]]:
     """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings.
@@ -149,6 +154,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     groups: dict[str, list[Score]] = defaultdict(list)
     for s in ranked:
         groups[s.group].append(s)
+    few: list[str] = []
     for group in sorted(groups):
         # The quotas are a township's: a scope below one (a village, one branch) holds only part of its branches.
         if root.path.startswith(group + "/"):
@@ -171,7 +177,13 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             by_sheet[s.sheet].append(s)
         for name in sorted(by_sheet):
             where = f"{group}（评分表 {name}）" if len(by_sheet) > 1 else group
+            if len(by_sheet[name]) < QUOTA_MIN_UNITS:
+                few.append(f"{where} {len(by_sheet[name])} 个")
+                continue
             warnings += [f"{where}：{w}" for w in quota_warnings(by_sheet[name], rules.grading)]
+    if few:
+        # A share of a few units is no proportion: one 两新 branch graded 优秀 was 100% of its sheet (review).
+        warnings.append(f"单位少于 {QUOTA_MIN_UNITS} 个，未检查等次比例：{'、'.join(few)}")
     if day <= last:
         warnings.insert(0, f"考核周期 {period} 尚未结束：得分为截至 {day.isoformat()} 的情况，周期结束后可能变化")
     return ranked, warnings

@@ -167,5 +167,6 @@ def quota_warnings(scores: list[Score], grading: Grading) -> list[str]:
         fewest, most = math.floor(lo * n + 0.5), math.floor(hi * n + 0.5)
         if not fewest <= low <= most:
             names = "、".join(grading.low_grades)
-            warnings.append(f"{names}共 {low} 个，占 {low / n:.0%}，不在 {grading.low_share:.0%} 左右（{n} 个单位中应为 {fewest}–{most} 个）")
+            should = f"{fewest}" if fewest == most else f"{fewest}–{most}"
+            warnings.append(f"{names}共 {low} 个，占 {low / n:.0%}，不在 {grading.low_share:.0%} 左右（{n} 个单位中应为 {should} 个）")
     return warnings

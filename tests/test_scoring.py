@@ -153,6 +153,8 @@ def test_quota_band_is_counted_in_whole_units(rules, village):
         assert any(said in w for w in quota_warnings(_scores(rules, village, [95] * 5 + [85] * (9 - low) + [70] * low), rules.grading))
     for low in (1, 2):
         assert quota_warnings(_scores(rules, village, [95] * 5 + [85] * (9 - low) + [70] * low), rules.grading) == []
+    # A band of one whole number is said as one (it read 应为 0–0 个).
+    assert any("（3 个单位中应为 0 个）" in w for w in quota_warnings(_scores(rules, village, [85, 85, 70]), rules.grading))
 
 
 def test_a_sheet_without_self_scores_has_none(rules, village):

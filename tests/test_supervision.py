@@ -866,8 +866,15 @@ def test_grade_quotas_are_checked_among_the_units_of_one_sheet(busy_town: Store,
     sheets = {s.sheet for s in scores}
     assert sheets == {"village-2020", "two-new-2020"}
     assert [(s.sheet, s.grade) for s in scores if s.sheet == "two-new-2020"] == [("two-new-2020", "优秀")]
-    assert [w for w in warnings if "占" in w] == [f"{TOWN}（评分表 two-new-2020）：优秀 1 个，占 100%，超过 40% 的比例",
-                                                   f"{TOWN}（评分表 village-2020）：优秀 3 个，占 100%，超过 40% 的比例"]
+    # Fewer than five on a sheet are no proportion to keep: said, not checked (review: one 两新 branch was 100%).
+    assert [w for w in warnings if "占" in w or "比例" in w] == [
+        f"单位少于 5 个，未检查等次比例：{TOWN}（评分表 two-new-2020） 1 个、{TOWN}（评分表 village-2020） 3 个"]
+    for i in range(3):
+        importing.import_orgs(busy_town, rules, write_csv(tmp_path / f"o{i}.csv", f"名称,上级,类型,领域\n新村{i}党支部,图河镇党委,党支部,农村"))
+    _, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    assert [w for w in warnings if "占" in w or "比例" in w] == [
+        f"{TOWN}（评分表 village-2020）：优秀 6 个，占 100%，超过 40% 的比例",
+        f"单位少于 5 个，未检查等次比例：{TOWN}（评分表 two-new-2020） 1 个"]
 
 
 def test_wujin_veto_and_bar(busy_town: Store, rules):
