@@ -139,8 +139,12 @@ def test_restore_refuses_a_broken_or_tampered_backup(tmp_path: Path, rules):
     with pytest.raises(DatabaseError, match="审计日志校验失败"):
         restore_sqlite(store, tmp_path / "copy.db", db)
     # The live database given as the backup, by another path: accepted, a copy kept and a restore logged of nothing (try-out).
-    with pytest.raises(DatabaseError, match=r"就是正在使用的数据库，不是备份"):
-        restore_sqlite(store, tmp_path / "." / "live.db", db)
+    import os
+
+    os.link(db, tmp_path / "hard.db")
+    for same in (tmp_path / "." / "live.db", tmp_path / "hard.db"):
+        with pytest.raises(DatabaseError, match=r"就是正在使用的数据库，不是备份"):
+            restore_sqlite(store, same, db)
     assert not list(tmp_path.glob("live.db.before-restore-*"))
 
 

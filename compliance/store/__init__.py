@@ -410,7 +410,7 @@ def restore_sqlite(store: Store, backup: Path, target: Path, actor: str = LOCAL_
 
     if not backup.is_file():
         raise DatabaseError(f"{backup}：{'是文件夹，不是文件' if backup.is_dir() else '文件不存在'}")
-    if target.exists() and backup.resolve() == target.resolve():
+    if target.exists() and os.path.samefile(backup, target):       # by another path, a link or a hard link (review)
         # Restored onto itself, it was accepted: a copy kept and a restore logged, of nothing (try-out).
         raise DatabaseError(f"{backup}：就是正在使用的数据库，不是备份；请给出 compliance backup 写出的备份文件")
     try:
