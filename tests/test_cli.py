@@ -835,6 +835,9 @@ def test_sheet_show_gives_the_items_a_deduction_names_and_the_sheets_warnings(ru
     assert sum(i["points"] for i in whole["items"]) == whole["items_total"] and whole["warnings"] == []
     rows = runner.invoke(app, ["sheet", "show", "village-2020", "--format", "csv"]).stdout.lstrip("\ufeff").splitlines()
     assert rows[0] == "编号,部分,条目,分值,自动扣分" and len(rows) == len(whole["items"]) + 1
+    assert rows[1].split(",")[3] == "3", rows[1]           # as the table writes it: it said 3.0 (review)
+    listed = runner.invoke(app, ["sheet", "list", "--format", "csv"]).stdout
+    assert ",100,102," in listed and "100.0" not in listed, listed
     unknown = runner.invoke(app, ["sheet", "show", "wujin"])
     assert unknown.exit_code != 0 and "没有名为「wujin」的评分表，可用：grid-2023、two-new-2020、village-2020、wujin-2016" in unknown.stderr
     by_name = runner.invoke(app, ["sheet", "check", "wujin-2016"])

@@ -89,7 +89,8 @@ def _write(rows: list[dict[str, Any]], fmt: str) -> None:
     if rows:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow([CSV_HEADINGS.get(key, key) for key in rows[0]])
-        writer.writerows([["" if v is None else v for v in row.values()] for row in rows])
+        # Numbers as the table writes them: 2, not 2.0 (review).
+        writer.writerows([["" if v is None else f"{v:g}" if isinstance(v, float) else v for v in row.values()] for row in rows])
     sys.stdout.write(out.getvalue())
 
 
