@@ -359,6 +359,20 @@ def test_remind_now_makes_and_sends_todays_reminders_once(runner, tmp_path: Path
     assert [m.status for m in town.messages() if m.channel == "email"] == ["sent"]
 
 
+def test_remind_now_says_how_a_failed_send_is_retried_with_no_scheduler(runner, tmp_path: Path, town: Store, monkeypatch):
+    """It said a failed send would be retried by the scheduler, which a new office does not run yet (review)."""
+    from compliance.cli import app
+
+    with Smtp(failures=1) as smtp:
+        config = tmp_path / "compliance.toml"
+        config.write_text(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\n\n[[recipient]]\norg = "ZZ1"\nemail = "zz1@example.cn"\n',
+                          encoding="utf-8")
+        monkeypatch.setenv("COMPLIANCE_CONFIG", str(config))
+        said = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
+    assert said.exit_code == 0, said.output
+    assert "待重试 1 条（运行中的调度器按时重试；未运行调度器时，改好设置后几分钟再运行 scheduler remind-now）" in said.stdout, said.stdout
+
+
 def _fail_for_good(town: Store, rules, settings: Settings, day: str) -> None:
     """Queue the reminders of `day` and try them as the back-off does, until their five attempts are spent."""
     _remind(town, rules, settings, f"{day}T08:00")
@@ -561,7 +575,17 @@ def test_a_calendar_exported_again_cancels_what_has_been_done_since(runner, tmp_
     assert str(after[held]["SUMMARY"]).startswith("已完成：支委会")
     assert all(int(after[key]["SEQUENCE"]) > int(event["SEQUENCE"]) for key, event in before.items())
     late = sum(str(e["SUMMARY"]).startswith("逾期：") for e in after.values())
-    assert f"（{len(after) - 1 - late}项" in "".join(result.stdout.split())
+    cancelled = sum(str(e.get("STATUS", "")) == "CANCELLED" for e in after.values())
+    assert f"（{len(after) - cancelled - late}项" in "".join(result.stdout.split())
+    # A period gone by, marked 逾期, and made good since by a record entered late: cancelled too, not left as 逾期 (review).
+    [november] = [key for key, e in before.items() if "-branch_committee-2026-11" in key]
+    assert str(before[november]["SUMMARY"]).startswith("逾期：支委会")
+    importing.log_record(town, rules, {"org": "ZZ1", "kind": "支委会", "date": "2026-11-20", "expected": "3", "present": "3",
+                                       "topic": "研究发展党员", "secretary_signed": "是", "recorder_signed": "是"})
+    third = tmp_path / "c.ics"
+    assert runner.invoke(app, args + ["--out", str(third)]).exit_code == 0
+    made_good = {str(e["UID"]): e for e in Calendar.from_ical(third.read_bytes()).walk("VEVENT")}[november]
+    assert str(made_good["STATUS"]) == "CANCELLED" and str(made_good["SUMMARY"]).startswith("已完成：支委会"), made_good
     # What it says of an item is in words: 周期 2026-Q4 was the period's key.
     assert all("周期 20" not in str(e["DESCRIPTION"]) for e in before.values())
 

@@ -190,7 +190,9 @@ def scheduler_remind_now() -> None:
     sent, retrying, failed = deliver(store, settings, ctx.now)
     for line in ctx.outputs:
         console.print(line, markup=False, soft_wrap=True)
-    console.print(f"发送提醒：成功 {sent} 条" + (f"，待重试 {retrying} 条（由调度器按时重试）" if retrying else "")
+    # No scheduler may be running yet: the sends to be retried wait for one, or for this command again (review).
+    console.print(f"发送提醒：成功 {sent} 条" + (f"，待重试 {retrying} 条（运行中的调度器按时重试；未运行调度器时，"
+                                                 "改好设置后几分钟再运行 scheduler remind-now）" if retrying else "")
                   + (f"，最终失败 {failed} 条" if failed else "")
                   + ("（原因见 compliance outbox list）" if retrying or failed else ""), soft_wrap=True)
     if (alone := settings.nobody()) is not None:
@@ -357,7 +359,7 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     findings = tracking.org_status(store, _rules(), org, tracking.Window(today - timedelta(days=MISSED_DAYS), until, today))
     missed = missed_lately(findings, today)
     data = build_calendar(coming(findings, today, until), path, load_settings(obligations=_rules().kinds).lead_days, store.clock(),
-                          done_by_then(findings, today, until), missed)
+                          done_by_then(findings, today - timedelta(days=MISSED_DAYS), until), missed)
     try:
         make_folder(out.parent)      # as supervise --out and backup do
         out.write_bytes(data)
