@@ -504,6 +504,10 @@ def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout
     dated = write_csv(tmp_path / "b.csv", "名称,上级,类型,启用日期\n新屯党支部,图河镇党委,党支部,2026-11-01")
     assert "以往各期" not in runner.invoke(app, db + ["org", "import", str(dated)]).stdout
+    # A new top of the tree has no superior to be checked as (try-out).
+    root = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "r.csv", "名称,上级,类型\n沭河县委,,县委"))])
+    said = "".join(root.stdout.split())
+    assert "提示：新增的党组织「沭河县委」1个没有填写成立日期或启用日期，将从本年1月起检查各期的组织生活" in said and "上级" not in said, said
     # the first import of a tree is not told: every organization of it is tracked from the start
     fresh = ["--db", str(tmp_path / "fresh.db")]
     assert runner.invoke(app, fresh + ["init"]).exit_code == 0

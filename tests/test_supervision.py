@@ -1860,6 +1860,19 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
     importing.correct_record(busy_town, rules, committee, {"secretary_signed": "是"}, "已补签")
     later = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
     assert later.record_marks == {BRANCH: (0, 1), other: (1, 1)}
+    # Records lacking material alone are told to be completed, not signed again (try-out: 须补签、补齐 with none unsigned).
+    from dataclasses import replace as replaced
+
+    from compliance.report.bulletin import make_bulletin
+
+    # A township below a county is named by its own name in its bulletin, as its branches are named below it (try-out).
+    from compliance.report.bulletin import _short
+
+    assert (_short("沭河县委/新集镇党委", "沭河县委/新集镇党委"), _short("沭河县委/新集镇党委/李庄村党支部", "沭河县委/新集镇党委")) == (
+        "新集镇党委", "李庄村党支部")
+    lacking = make_bulletin(replaced(later, record_marks={BRANCH: (0, 1)}))
+    assert "1条缺少规定的材料（主题、图片等），涉及1个党组织，须补齐（见“记录不规范”）" in lacking.summary, lacking.summary
+    assert not [r for r in lacking.requirements if "补签" in r] and [r for r in lacking.requirements if "补齐主题、图片等" in r]
     from compliance.report.assessments import run_dict
 
     assert run_dict(later, [])["record_marks"] == [{"org": BRANCH, "unsigned": 0, "incomplete_evidence": 1},

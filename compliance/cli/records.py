@@ -107,11 +107,14 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     if before:
         # Added to a tree already tracked: without dates of its own, it owes every period its
         # superior's 启用日期 (or January) reaches back to, at once.
-        undated = [o.path for o in store.orgs() if o.id not in before and o.founded is None and o.tracked_from is None]
-        if undated:
-            console.print(f"提示：新增的党组织「{'」「'.join(undated[:3])}」{'等' if len(undated) > 3 else ''}{len(undated)}个"
-                          "没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活；新成立或新纳入管理的，"
-                          "请在「成立日期」或「启用日期」列填写后重新导入。", style="yellow", markup=False, soft_wrap=True)
+        added = [o for o in store.orgs() if o.id not in before and o.founded is None and o.tracked_from is None]
+        # A new top of the tree (a county above the townships) has no superior to be checked as (try-out).
+        for undated, how in (([o.path for o in added if o.parent_id is not None], "将与上级党组织一样检查以往各期的组织生活"),
+                             ([o.path for o in added if o.parent_id is None], "将从本年1月起检查各期的组织生活")):
+            if undated:
+                console.print(f"提示：新增的党组织「{'」「'.join(undated[:3])}」{'等' if len(undated) > 3 else ''}{len(undated)}个"
+                              f"没有填写成立日期或启用日期，{how}；新成立或新纳入管理的，"
+                              "请在「成立日期」或「启用日期」列填写后重新导入。", style="yellow", markup=False, soft_wrap=True)
 
 
 @org_app.command("list")

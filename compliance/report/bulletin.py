@@ -131,6 +131,10 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _short(path: str, root: str) -> str:
+    """Return `path` as the bulletin of `root` names it: below the root, and the root by its own name (沭河县委/新集镇党委 in
+    新集镇's bulletin, where its branches were named below it: try-out)."""
+    if path == root:
+        return root.rsplit("/", 1)[-1]
     return path[len(root) + 1:] if path.startswith(root + "/") else path
 
 
@@ -180,7 +184,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         said = "、".join(t for t in (f"{unsigned}条未经书记和记录人签字" if unsigned else "",
                                       f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
         summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）召开的会议和活动的记录中，{said}，涉及{len(marks)}个党组织，"
-                    "须补签、补齐（见“记录不规范”）。")
+                    + "须" + "、".join(w for w, n in (("补签", unsigned), ("补齐", lacking)) if n) + "（见“记录不规范”）。")
     month_last = parse_month(month)[1]
     due = result.due_in_month
     recorded = result.due_recorded
@@ -227,7 +231,9 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     if due:
         requirements.insert(len(requirements) - 1, f"本月尚未完成的事项（会议、活动、党费等），于{month_last.isoformat()}前完成并及时登记。")
     if marks:
-        requirements.insert(1, "本月未签字的会议记录由书记和记录人补签，缺少材料的补齐主题、图片等，并据实更正登记。")
+        unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
+        asked = "，".join(t for t, n in (("本月未签字的会议记录由书记和记录人补签", unsigned), ("缺少材料的补齐主题、图片等", lacking)) if n)
+        requirements.insert(1, f"{asked}，并据实更正登记。")
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
     return Bulletin(
         title=f"关于{int(year)}年{int(mon)}月基层党组织组织生活督查情况的通报",
