@@ -345,7 +345,9 @@ class Rates:
             status, due = f.status, f.due
             if status != "met" and status not in GAP_STATUSES:
                 continue
-            if due >= window_first:
+            # And an election still outstanding from before the year (a term gone by, missed), listed among the gaps as
+            # scoring counts it: the ranking gave 100% to a branch whose only gap it was (try-out).
+            if due >= window_first or (status == "missed" and "/" in f.period):
                 met += status == "met"
                 total += 1
             # A province's periods fall due on a few hundred days: each day's label is found once.

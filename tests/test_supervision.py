@@ -1381,6 +1381,17 @@ def test_a_run_stores_what_needs_attention_and_counts_what_was_met(busy_town: St
     assert result.rates[BRANCH]["2026-08"] is not None
 
 
+def test_the_ranking_counts_an_election_outstanding_from_before_the_year(busy_town: Store, rules, tmp_path: Path):
+    """A branch whose only gap was a 换届 owed since 2020 was ranked at 100%, beside the gap in its own problem list (try-out)."""
+    importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,成立日期\n老村党支部,图河镇党委,党支部,2015-03-01"))
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    old = "图河镇党委/老村党支部"
+    term = [f for f in result.gaps if f.org == old and "/" in f.period]
+    assert term and term[0].due < date(2026, 1, 1), term
+    met, total = result.tallies[old]
+    assert total - met == sum(1 for f in result.gaps if f.org == old)
+
+
 def test_a_large_scope_is_charted_by_its_units():
     from compliance.report.bulletin import CHART_ROWS, chart_rates
 
