@@ -6,6 +6,7 @@ Built from plain rows the store returns; no SQL here.
 from __future__ import annotations
 
 import difflib
+import re
 from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
@@ -206,10 +207,18 @@ class OrgIndex:
         return max(days) if days else None
 
 
-def unslashed(path: str) -> tuple[str, str]:
-    """Return a path as it may be typed without its slashes: its last two parts joined, and the whole of it joined."""
+# A parent's type, left out when a branch is written after its village: 王圩村第二党支部 for 王圩村党总支/第二党支部.
+_PARENT_TYPE = re.compile(r"(党总支|党委|党工委)$")
+
+
+def unslashed(path: str) -> tuple[str, ...]:
+    """Return a path as it may be typed without its slashes: its last two parts joined, the whole of it joined, and the last
+    two joined without the parent's type (王圩村第二党支部: the 党总支 is left out as often as the slash, try-out)."""
     parts = path.split("/")
-    return "".join(parts[-2:]), "".join(parts)
+    forms = ["".join(parts[-2:]), "".join(parts)]
+    if len(parts) > 1 and (village := _PARENT_TYPE.sub("", parts[-2])) and village != parts[-2]:
+        forms.append(village + parts[-1])
+    return tuple(forms)
 
 
 def spelled_like(tail: str, parent: str, names: dict[str, list[str]], most: int) -> list[str]:

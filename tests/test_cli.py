@@ -169,6 +169,11 @@ def test_a_misspelled_org_is_answered_with_those_spelled_near_it_under_the_paren
     assert "找不到党组织「朱庄村党总支第一党支部」，是否是：图河镇党委/朱庄村党总支/第一党支部（" in unslashed.stderr, unslashed.stderr
     logged = runner.invoke(app, db + ["log", "支委会", "--org", "图河镇党委朱庄村党总支第一党支部", "--date", "2026-11-02"])
     assert "找不到该党组织（是否是「图河镇党委/朱庄村党总支/第一党支部」？）" in logged.stderr, logged.stderr
+    # And without the 党总支, as often left out as the slash: 朱庄村第一党支部 was told three other villages' (try-out).
+    village = runner.invoke(app, db + ["status", "--org", "朱庄村第一党支部"])
+    assert "找不到党组织「朱庄村第一党支部」，是否是：图河镇党委/朱庄村党总支/第一党支部（" in village.stderr, village.stderr
+    imported = runner.invoke(app, db + ["log", "支委会", "--org", "朱庄村第一党支部", "--date", "2026-11-02"])
+    assert "找不到该党组织（是否是「图河镇党委/朱庄村党总支/第一党支部」？）" in imported.stderr, imported.stderr
 
 
 def test_overdue_is_worst_first_and_json_only(runner, db):
