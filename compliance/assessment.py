@@ -105,7 +105,10 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         else:
             owing.append(o)
     if not owing:
-        raise NotFound(f"「{root.path}」及其下级在考核周期 {period} 内没有已成立、未撤销的党支部可以考核")
+        # Tracked only from a later 启用日期, they were said to be neither founded nor dissolved (try-out).
+        later = sorted(start for o in branches if (start := index.starts_of(o)) is not None and start > last)
+        why = f"：都在 {later[0].isoformat()} 或以后才成立或启用（成立日期、启用日期）" if len(later) == len(branches) else ""
+        raise NotFound(f"「{root.path}」及其下级在考核周期 {period} 内没有已成立、未撤销的党支部可以考核{why}")
     branches = owing
     sheets: dict[int, Sheet] = {}
     for o in branches:

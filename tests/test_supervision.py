@@ -1163,7 +1163,8 @@ def test_a_period_not_begun_is_refused(busy_town: Store, rules):
 
 def test_a_branch_that_owed_nothing_in_the_period_is_not_scored(busy_town: Store, rules):
     """score --period 1999 gave every branch 100: each period was exempt, before the branches were tracked."""
-    with pytest.raises(NotFound, match="在考核周期 1999 内没有已成立、未撤销的党支部可以考核"):
+    # ... and says why: tracked from a later day, they were said to be neither founded nor dissolved (try-out).
+    with pytest.raises(NotFound, match="在考核周期 1999 内没有已成立、未撤销的党支部可以考核：都在 2025-01-01 或以后才成立或启用"):
         score_scope(busy_town, rules, TOWN, "1999")
     # 马屯村党支部 was founded on 2026-05-12: it is not scored for the first quarter, and says why.
     scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q1", as_of=date(2026, 4, 10))
