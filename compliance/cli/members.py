@@ -153,8 +153,16 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
             table.add_row(shown_path(r["org"], under), r["member"], f"{r['hours']:g}", "免除" if r["exempt"] else f"{r['missing']:g}")
         return table
 
+    empty = "没有不足32学时的党员（只看登记了学时的党支部）。"
+    if not rows:
+        # A year begun before a branch was tracked is not judged on hours at all: it read as every member met (try-out).
+        index = store.index_around(under)
+        scope = index.subtree(index.resolve(under)) if under else list(index.by_id.values())
+        late = [o for o in scope if o.type == "党支部" and (start := index.starts_of(o)) is not None and start > date(target, 1, 1)]
+        if late:
+            empty = empty[:-2] + f"；{len(late)}个党支部在 {target} 年中才成立或启用，其党员本年学时不检查）。"
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
-        ("党员", every), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty="没有不足32学时的党员（只看登记了学时的党支部）。")
+        ("党员", every), ("不足32学时", lambda r: r["missing"] > 0)]), "人", empty=empty)
 
 
 @members_app.command("indicators")
