@@ -12,6 +12,7 @@ from compliance.scoring import Deduction, Score, quota_warnings, rank, score_org
 from compliance.store import Store
 from compliance.tracking import Window, default_catalog
 from obligations.cadence import parse_period_key
+from obligations.catalog import Catalog
 from obligations.rules import Rules
 from obligations.scoresheet import Sheet
 
@@ -68,6 +69,12 @@ def period_bounds(period: str) -> tuple[date, date]:
     return first, last
 
 
+def unscored_items(sheet: Sheet, catalog: Catalog) -> list[str]:
+    """Return the items of `sheet` deducted from automatically on obligations none of which `catalog` has (they never are)."""
+    slugs = {ob.slug for ob in catalog.every_obligation()} | {ob.counts for ob in catalog.every_obligation() if ob.counts}
+    return [item.id for item in sheet.items if item.auto and not slugs.intersection(item.auto.obligations)]
+
+
 # Grades of fewer units on one sheet than this are not checked against the quotas: 40% of 3 and "about 10%" of 4 are no
 # whole numbers of branches to keep to.
 QUOTA_MIN_UNITS = 5
@@ -119,6 +126,13 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     branches = [o for o in branches if o.id in sheets]
     if not branches:
         raise NotFound("；".join(warnings))
+    # Items a sheet scores from obligations the branches' catalog does not have are never deducted from: full marks
+    # for 大党委会议 no one held, with nothing said (try-out).
+    by_name = {x.name: x for x in sheets.values()}
+    for sheet_name, catalog_name in sorted({(sheets[o.id].name, index.catalog_of(o, fallback)) for o in branches}):
+        if unchecked := unscored_items(by_name[sheet_name], rules.catalog(catalog_name)):
+            warnings.append(f"评分表 {sheet_name} 的条目 {'、'.join(unchecked)} 按规则集 {catalog_name} 没有的事项自动扣分，"
+                            "不会自动扣分：请检查组评定后登记（compliance deduct）")
     # A branch whose roster is empty owes nothing per member: scored on its meetings alone, it
     # ranked first (优秀) with nothing done. Most likely its roster was never imported.
     staffed = store.on_roster_between([o.id for o in branches], first, min(last, day))

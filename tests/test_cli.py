@@ -841,6 +841,9 @@ def test_sheet_show_gives_the_items_a_deduction_names_and_the_sheets_warnings(ru
     whole = json.loads(runner.invoke(app, ["sheet", "show", "village-2020", "--format", "json"]).stdout)
     by_id = {i["id"]: i for i in whole["items"]}
     assert by_id["一.2"]["auto"] == "换届：每期逾期未完成扣 3 分，无效扣 1 分" and by_id["一.1"]["auto"] == ""
+    # Items on obligations no catalog has are never deducted from automatically: said (try-out: 大党委会议 scored full).
+    assert by_id["二.6"]["auto"].endswith("（现有规则集均无此事项，不会自动扣分）")
+    assert by_id["三.5"]["auto"].endswith("（规则集 national-2018、wujin-2016 无此事项）")
     assert sum(i["points"] for i in whole["items"]) == whole["items_total"] and whole["warnings"] == []
     rows = runner.invoke(app, ["sheet", "show", "village-2020", "--format", "csv"]).stdout.lstrip("\ufeff").splitlines()
     assert rows[0] == "编号,部分,条目,分值,自动扣分" and len(rows) == len(whole["items"]) + 1

@@ -877,6 +877,13 @@ def test_grade_quotas_are_checked_among_the_units_of_one_sheet(busy_town: Store,
         f"单位少于 5 个，未检查等次比例：{TOWN}（评分表 two-new-2020） 1 个"]
 
 
+def test_score_names_the_items_its_catalog_cannot_deduct_from(busy_town: Store, rules):
+    """The village sheet deducts on 大党委会议 and others that tuhe-2021 does not have: full marks, with nothing said (try-out)."""
+    _, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
+    assert "评分表 village-2020 的条目 一.7、二.6、三.10、四.3、四.4 按规则集 tuhe-2021 没有的事项自动扣分，" \
+           "不会自动扣分：请检查组评定后登记（compliance deduct）" in warnings, warnings
+
+
 def test_wujin_veto_and_bar(busy_town: Store, rules):
     add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "secretary_disciplined", "2026", None, "书记受党内警告处分")
     scores, _ = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))

@@ -172,6 +172,9 @@ def print_sheet(console: Console, sheet: Any, warnings: list[str], rules: Rules,
     """
     from compliance.scoring import FLAG_WORDS
 
+    owed = {name: {ob.slug for ob in c.every_obligation()} | {ob.counts for ob in c.every_obligation() if ob.counts}
+            for name, c in sorted(rules.catalogs.items())}
+
     def auto_words(item: Any) -> str:
         rule = item.auto
         if rule is None:
@@ -180,7 +183,10 @@ def print_sheet(console: Console, sheet: Any, warnings: list[str], rules: Rules,
         said = [f"{names}：每期逾期未完成扣 {rule.per_missed:g} 分", f"无效扣 {rule.per_invalid:g} 分"]
         if rule.per_flag:
             said.append(f"{'、'.join(FLAG_WORDS.get(f, f) for f in rule.flags)}每项扣 {rule.per_flag:g} 分")
-        return "，".join(said)
+        # Obligations a catalog does not have are never deducted from where it is in force (try-out: 大党委会议).
+        lacking = [name for name, slugs in owed.items() if not slugs.intersection(rule.obligations)]
+        note = "（现有规则集均无此事项，不会自动扣分）" if len(lacking) == len(owed) else f"（规则集 {'、'.join(lacking)} 无此事项）" if lacking else ""
+        return "，".join(said) + note
 
     items = [{"id": i.id, "section": i.section, "text": i.text, "points": i.points, "auto": auto_words(i)} for i in sheet.items]
     if fmt == "json":
