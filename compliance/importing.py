@@ -384,8 +384,15 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         seen_paths[row["path"]] = number
         if row["code"]:
             owner = by_code.get(row["code"])
-            if row["code"] in seen_codes or (owner and owner.path != row["path"]):
-                problems.add(number, "code", row["code"], "代码已被其他党组织使用")
+            if row["code"] in seen_codes:
+                problems.add(number, "code", row["code"], f"代码已被第{seen_codes[row['code']]}行的党组织使用")
+                continue
+            if owner and owner.path != row["path"]:
+                # Named, and when it is the same organization placed elsewhere, said that an import does not move one (try-out:
+                # a county put above a township already kept).
+                moved = owner.name == row["name"]
+                problems.add(number, "code", row["code"], f"代码已被「{owner.path}」使用" + (
+                    f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}）" if moved else ""))
                 continue
             seen_codes[row["code"]] = number
         current = by_path.get(row["path"])

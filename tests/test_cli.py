@@ -504,6 +504,20 @@ def test_an_org_founded_after_today_is_pointed_out(runner, db, tmp_path: Path):
     assert "图河镇党委/新村党支部" in listed.stdout
 
 
+def test_an_org_import_does_not_move_a_township_under_a_new_county_and_says_so(runner, db, tmp_path: Path):
+    """A county put above a township already kept: with its code, refused as 代码已被其他党组织使用, naming none; without it, a
+    second, empty township made beside the first with nothing said (try-out)."""
+    coded = write_csv(tmp_path / "a.csv", "名称,上级,类型,代码\n沭河县委,,县委,SH\n图河镇党委,沭河县委,乡镇党委,TH")
+    refused = runner.invoke(app, db + ["org", "import", str(coded)])
+    assert refused.exit_code != 0 and "第3行「代码」列：值「TH」：代码已被「图河镇党委」使用：导入不能改变已有党组织的上级" \
+           "（图河镇党委 → 沭河县委/图河镇党委）" in refused.stderr, refused.output
+    twice = write_csv(tmp_path / "b.csv", "名称,上级,类型,代码\n甲,,县委,X1\n乙,甲,乡镇党委,X1")
+    assert "第3行「代码」列：值「X1」：代码已被第2行的党组织使用" in runner.invoke(app, db + ["org", "import", str(twice)]).stderr
+    uncoded = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "c.csv", "名称,上级,类型\n沭河县委,,县委\n图河镇党委,沭河县委,乡镇党委"))])
+    said = "".join(uncoded.stdout.split())
+    assert uncoded.exit_code == 0 and "注意：新增的「沭河县委/图河镇党委」与已有的「图河镇党委」同名同类型；导入不能改变已有党组织的上级" in said, said
+
+
 def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     undated = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))])
     assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout

@@ -90,6 +90,14 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
         console.print(f"提示：「{path}」{more}的执行规定由 {was} 改为 {now}：以往各期（包括已督查的月份）也将按 {now} 重新判断；"
                       f"如只从某日起执行新规定，请让新规则集 extends = \"{was}\" 并以 valid_from 写明起始日期（见 README「Adding a catalog」）",
                       style="yellow", markup=False, soft_wrap=True)
+    # A township kept as the top of its tree, written again under a new county: a second, empty one was made beside it,
+    # with nothing said (try-out). An import does not move an organization.
+    roots = {(o.name, o.type): o.path for o in earlier if o.parent_id is None}
+    doubled = [(o.path, roots[(o.name, o.type)]) for o in new.by_id.values()
+               if o.id not in before and o.parent_id is not None and (o.name, o.type) in roots]
+    for path, kept in doubled[:3]:
+        console.print(f"注意：新增的「{path}」与已有的「{kept}」同名同类型；导入不能改变已有党组织的上级，"
+                      f"「{path}」是另一个新的党组织，「{kept}」的记录和下级仍在原处", style="yellow", markup=False, soft_wrap=True)
     # One may be registered ahead of its founding; until then it owes nothing, and a mistyped year
     # (2062 for 2026) would keep it out of every check for decades. Named once, by the import that dates it.
     today = store.today()
