@@ -194,10 +194,14 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             by_sheet[s.sheet].append(s)
         for name in sorted(by_sheet):
             where = f"{group}（评分表 {name}）" if len(by_sheet) > 1 else group
-            if len(by_sheet[name]) < QUOTA_MIN_UNITS:
-                few.append(f"{where} {len(by_sheet[name])} 个")
+            # Not one with an empty roster, whose grade is said to be none (its points too high): it counted among the 优秀.
+            graded = [s for s in by_sheet[name] if s.org_id in staffed]
+            if not graded:
                 continue
-            warnings += [f"{where}：{w}" for w in quota_warnings(by_sheet[name], rules.grading)]
+            if len(graded) < QUOTA_MIN_UNITS:
+                few.append(f"{where} {len(graded)} 个")
+                continue
+            warnings += [f"{where}：{w}" for w in quota_warnings(graded, rules.grading)]
     if few:
         # A share of a few units is no proportion: one 两新 branch graded 优秀 was 100% of its sheet (review).
         warnings.append(f"单位少于 {QUOTA_MIN_UNITS} 个，未检查等次比例：{'、'.join(few)}")

@@ -862,6 +862,7 @@ def test_grade_quotas_are_checked_among_the_units_of_one_sheet(busy_town: Store,
     """The 优秀 share was counted over a township's branches on every sheet together: a 两新 branch scored on its own sheet
     counted among the villages' (try-out; DOMAIN: "among the units one sheet assesses")."""
     importing.import_orgs(busy_town, rules, write_csv(tmp_path / "o2.csv", "名称,上级,类型,领域\n图河镇非公企业党支部,图河镇党委,党支部,两新"))
+    importing.import_members(busy_town, write_csv(tmp_path / "m2.csv", f"姓名,党组织\n工人甲,{TOWN}/图河镇非公企业党支部"))
     scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
     sheets = {s.sheet for s in scores}
     assert sheets == {"village-2020", "two-new-2020"}
@@ -869,12 +870,16 @@ def test_grade_quotas_are_checked_among_the_units_of_one_sheet(busy_town: Store,
     # Fewer than five on a sheet are no proportion to keep: said, not checked (review: one 两新 branch was 100%).
     assert [w for w in warnings if "占" in w or "比例" in w] == [
         f"单位少于 5 个，未检查等次比例：{TOWN}（评分表 two-new-2020） 1 个、{TOWN}（评分表 village-2020） 3 个"]
-    for i in range(3):
+    for i in range(4):
         importing.import_orgs(busy_town, rules, write_csv(tmp_path / f"o{i}.csv", f"名称,上级,类型,领域\n新村{i}党支部,图河镇党委,党支部,农村"))
+    # Three with members; the fourth's roster is empty, its grade said to be none: not among the 优秀 counted (try-out).
+    importing.import_members(busy_town, write_csv(tmp_path / "m.csv", "姓名,党组织\n" + "\n".join(
+        f"村民{i},图河镇党委/新村{i}党支部" for i in range(3))))
     _, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
     assert [w for w in warnings if "占" in w or "比例" in w] == [
         f"{TOWN}（评分表 village-2020）：优秀 6 个，占 100%，超过 40% 的比例",
         f"单位少于 5 个，未检查等次比例：{TOWN}（评分表 two-new-2020） 1 个"]
+    assert any(w.startswith(f"「{TOWN}/新村3党支部」花名册上没有党员") for w in warnings)
 
 
 def test_score_names_the_items_its_catalog_cannot_deduct_from(busy_town: Store, rules):
