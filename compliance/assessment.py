@@ -142,6 +142,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     own: dict[int, list[Deduction]] = defaultdict(list)
     vetoes: dict[int, list[str]] = defaultdict(list)
     entered: dict[int, set[str]] = defaultdict(set)       # the keys of the vetoes entered
+    vetoed_in_part: dict[int, str] = {}                   # a veto entered for a quarter or half of a year scored
     for name in {s.name for s in sheets.values()}:
         veto_texts = {v.key: v.text for v in rules.sheet(name).vetoes}
         for row in store.deductions([o.id for o in branches if sheets[o.id].name == name], period, name):
@@ -152,6 +153,19 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             else:
                 target = own if row["self_assessed"] else manual
                 target[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
+        if period.isdigit():
+            # A veto entered for a quarter or half of the year is that period's: the year's score passed it over, with
+            # nothing said (try-out).
+            parts = [f"{period}-{p}" for p in ("Q1", "Q2", "Q3", "Q4", "H1", "H2")]
+            ids = [o.id for o in branches if sheets[o.id].name == name]
+            for part in parts:
+                for row in store.deductions(ids, part, name):
+                    if row["item"].startswith(VETO_PREFIX) and not vetoes[row["org_id"]]:
+                        vetoed_in_part.setdefault(row["org_id"], part)
+    if vetoed_in_part := {org_id: part for org_id, part in vetoed_in_part.items() if not vetoes[org_id]}:
+        named = [f"「{index.by_id[org_id].path}」（{part}）" for org_id, part in sorted(vetoed_in_part.items())]
+        warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 年的"
+                        f"季度或半年考核中，不计入年度考核；年度也应否决的，请以 --period {period} 登记（compliance deduct --veto）")
 
     def score(org_id: int, findings: list) -> Score:
         # Periods that ended within the assessment period; and an election still outstanding,

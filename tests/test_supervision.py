@@ -889,6 +889,18 @@ def test_score_names_the_items_its_catalog_cannot_deduct_from(busy_town: Store, 
            "不会自动扣分：请检查组评定后登记（compliance deduct）" in warnings, warnings
 
 
+def test_a_veto_entered_for_a_quarter_is_pointed_out_by_the_years_score(busy_town: Store, rules):
+    """A veto entered for 2026-Q4 left the year's score 合格 with no hint (try-out)."""
+    add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "no_dedicated_funds", "2026-Q3", None, "经费未列入预算")
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
+    assert not next(s for s in scores if s.org == BRANCH).vetoes
+    assert f"「{BRANCH}」（2026-Q3）1个党支部的一票否决登记在 2026 年的季度或半年考核中，不计入年度考核；" \
+           "年度也应否决的，请以 --period 2026 登记（compliance deduct --veto）" in warnings, warnings
+    add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "no_dedicated_funds", "2026", None, "经费未列入预算")
+    scores, warnings = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
+    assert next(s for s in scores if s.org == BRANCH).vetoes and not [w for w in warnings if "季度或半年考核" in w]
+
+
 def test_wujin_veto_and_bar(busy_town: Store, rules):
     add_deduction(busy_town, rules, BRANCH, "wujin-2016", None, "secretary_disciplined", "2026", None, "书记受党内警告处分")
     scores, _ = score_scope(busy_town, rules, TOWN, "2026", sheet="wujin-2016", as_of=date(2026, 11, 20))
