@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
+from sys import intern
 from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Sequence, cast
 
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
@@ -675,13 +676,10 @@ class Rosters:
         # The few who came onto a roster or left it: (day arrived, day left), either None; and their groups.
         self.moved: dict[int, dict[str, tuple[date | None, date | None]]] = {}
         self.moved_groups: dict[int, dict[str, str]] = {}
-        # The days members joined the Party (入党日期), as day numbers: of the organization, of its full members,
-        # and of each party group (4 bytes a member; sorted when first asked). A meeting's roster leaves out who
-        # joined after it, and a 党员大会's those not full by then (a year after joining).
-        self.joined: dict[int, array] = {}
-        self.full_joined: dict[int, array] = {}
-        self.group_joined: dict[int, dict[str, array]] = {}
-        self.moved_joined: dict[int, dict[str, tuple[int, bool]]] = {}     # (joined, full) of those who moved
+        # The days members joined the Party (入党日期), as day numbers (4 bytes a member), with their names and party groups
+        # beside them; sorted by day when first asked. A meeting's roster leaves out who joined after it, and a 党员大会's
+        # voters those not full members by then (a year after joining).
+        self.joined: dict[int, tuple[array, list[str], list[str | None]]] = {}
         self._sorted: set[int] = set()
         self._reader = _ReadByOrg(store.member_keys, self._add, self._clear, whole)
 
@@ -692,17 +690,14 @@ class Rosters:
         names: dict[str, int] = {}
         groups: dict[str, int] = {}
         full: set[str] = set()
-        joined_days = full_days = array("i")
-        group_days: dict[str, array] = {}
+        joined_days, joined_names, joined_groups = array("i"), [], []
         for member_id, org_id, name, group, status, left_on, arrived_on, joined in members:
             if org_id != last:
                 last = org_id
                 names = self.names.setdefault(org_id, {})
                 groups = self.groups.setdefault(org_id, {})
                 full = self.full_members.setdefault(org_id, set())
-                joined_days = self.joined.setdefault(org_id, array("i"))
-                full_days = self.full_joined.setdefault(org_id, array("i"))
-                group_days = self.group_joined.setdefault(org_id, {})
+                joined_days, joined_names, joined_groups = self.joined.setdefault(org_id, (array("i"), [], []))
                 self._sorted.discard(org_id)
             names[name] = member_id
             if group:
@@ -710,24 +705,16 @@ class Rosters:
             if status == "正式":
                 full.add(name)
             if joined is not None:
-                day = joined.toordinal()
-                joined_days.append(day)
-                if status == "正式":
-                    full_days.append(day)
-                if group:
-                    if group not in group_days:
-                        group_days[group] = array("i")
-                    group_days[group].append(day)
-                if left_on is not None or arrived_on is not None:
-                    self.moved_joined.setdefault(org_id, {})[name] = (day, status == "正式")
+                joined_days.append(joined.toordinal())
+                joined_names.append(name)
+                joined_groups.append(group and intern(group))      # one string a group, not one a member
             if left_on is not None or arrived_on is not None:
                 self.moved.setdefault(org_id, {})[name] = (arrived_on, left_on)
                 if group:
                     self.moved_groups.setdefault(org_id, {})[name] = group
 
     def _clear(self) -> None:
-        for read in (self.names, self.groups, self.full_members, self.moved, self.moved_groups, self.joined, self.full_joined,
-                     self.group_joined, self.moved_joined, self._sorted):
+        for read in (self.names, self.groups, self.full_members, self.moved, self.moved_groups, self.joined, self._sorted):
             read.clear()
 
     def group_size(self, org_id: int, group: str, gone: Collection[str]) -> int:
@@ -735,29 +722,29 @@ class Rosters:
         moved = self.moved_groups.get(org_id, {})
         return self.groups.get(org_id, {}).get(group, 0) - sum(1 for name in gone if moved.get(name) == group)
 
-    def not_yet(self, org_id: int, day: date, gone: Collection[str], voting: bool = False, group: str | None = None) -> int:
-        """Return how many of an organization's roster (of its party group `group`), not among `gone`, had not joined the Party
-        by `day`; with `voting`, how many of its full members had not become full by then (a year after joining, 转正).
+    def joined_after(self, org_id: int, day: date, voting: bool = False, group: str | None = None) -> dict[str, date]:
+        """Return the members of an organization's roster (of its party group `group`) who had not joined the Party by `day`,
+        to the day they joined; with `voting`, its full members who had not become full by then (a year after joining, 转正).
 
-        A member with no 入党日期 is taken to have joined long before.
+        A member with no 入党日期 is taken to have joined long before. Few are returned: those who joined lately.
         """
+        found = self.joined.get(org_id)
+        if not found:
+            return {}
+        days, names, groups = found
         if org_id not in self._sorted:
             self._sorted.add(org_id)
-            for days in (self.joined.get(org_id), self.full_joined.get(org_id), *self.group_joined.get(org_id, {}).values()):
-                if days:
-                    days[:] = array("i", sorted(days))
-        days = self.full_joined.get(org_id) if voting else self.group_joined.get(org_id, {}).get(group) if group else self.joined.get(org_id)
-        # Full by `day`: joined a year before it or earlier (转正 a year after joining).
+            order = sorted(range(len(days)), key=days.__getitem__)
+            days[:] = array("i", (days[i] for i in order))
+            names[:] = [names[i] for i in order]
+            groups[:] = [groups[i] for i in order]
+        # Full by `day`: joined a year before it or earlier.
         when = _year_before(day) if voting else day.toordinal()
         if not days or days[-1] <= when:
-            return 0
-        later = len(days) - bisect_right(days, when)
-        # Those gone by then (left, or not yet arrived) are left out of the roster already.
-        moved, groups = self.moved_joined.get(org_id, {}), self.moved_groups.get(org_id, {})
-        for name in gone:
-            if (dates := moved.get(name)) is not None and (group is None or groups.get(name) == group) and (dates[1] or not voting):
-                later -= dates[0] > when
-        return later
+            return {}
+        full = self.full_members.get(org_id, set())
+        return {names[i]: date.fromordinal(days[i]) for i in range(bisect_right(days, when), len(days))
+                if (group is None or groups[i] == group) and (not voting or names[i] in full)}
 
     def gone(self, org_id: int, day: date) -> dict[str, tuple[date | None, date | None]]:
         """Return the members of an organization's roster (read by `of`) not on it on `day`, to (day arrived, day left): not yet come, or left."""
@@ -979,6 +966,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)
     gone = ctx.rosters.gone(org.id, held_on) if org.id in ctx.rosters.moved else {}
+    # Not yet members on the meeting's day (入党日期 later): neither expected nor taken as attending (review).
+    late = ctx.rosters.joined_after(org.id, held_on) if org.id in ctx.rosters.joined else {}
     listed = None
     for column in ("attendees", "excused"):
         if row[column]:
@@ -997,6 +986,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
                              + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else "") + _secretary_words(org, unknown))
             elif gone and (left := [n for n in names if n in gone]):
                 problems.add(number, column, row[column], _gone_words(left, gone, org.path, held_on))
+            elif late and (early := [n for n in names if n in late]):
+                problems.add(number, column, row[column], "、".join(f"「{n}」的入党日期为 {late[n].isoformat()}" for n in early)
+                             + "，晚于会议日期，不在会议当日的花名册上")
             row[column] = "、".join(names)
             if column == "attendees" and names:
                 listed = known
@@ -1006,6 +998,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
         voting = kind == "party_congress"
         full = ctx.rosters.full_members.get(org.id, set())
+        if voting and org.id in ctx.rosters.joined:
+            # The full members of the meeting's day: not those who became full later (转正 a year after joining).
+            full = full - ctx.rosters.joined_after(org.id, held_on, voting=True).keys()
         counted = len(listed & full) if voting else len(listed)
         if row["present"] is not None and row["present"] != counted:
             problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
@@ -1020,14 +1015,13 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             if group and ctx.owed_per(org, kind) == "group":
                 # A 党小组会 expects its own group, not the whole branch (and nothing from a group not on the roster).
                 # A list longer than the group names members of other groups too: its 应到 is not the group's size then.
-                if group in ctx.rosters.groups.get(org.id, ()) and (
-                        size := ctx.rosters.group_size(org.id, group, gone) - ctx.rosters.not_yet(org.id, held_on, gone, group=group)) >= counted:
+                if group in ctx.rosters.groups.get(org.id, ()) and (size := ctx.rosters.group_size(org.id, group, gone) - sum(
+                        1 for n in ctx.rosters.joined_after(org.id, held_on, group=group) if n not in gone)) >= counted:
                     row["expected"] = size
             else:
-                # Nor those who joined the Party after it, nor, at a 党员大会, those not yet full members (try-out: a
-                # sheet of past meetings counted members who joined later).
-                size = len(full - gone.keys()) if voting else len(members) - len(gone)
-                row["expected"] = max(size - ctx.rosters.not_yet(org.id, held_on, gone, voting), counted)
+                # Nor those who joined the Party after it, nor, at a 党员大会, those not yet full members (`full` is the
+                # day's): a sheet of past meetings counted members who joined later (try-out).
+                row["expected"] = len(full - gone.keys()) if voting else len(members) - len(gone) - sum(1 for n in late if n not in gone)
     member_name = text("member")
     if member_name:
         member_id = members.get(member_name)

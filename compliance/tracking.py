@@ -313,7 +313,12 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
     # From its year's periods, and in January last December's too: a 固定学习日 held on 5 January falls to 20 December's.
     found = evaluate_org(catalog, facts, [record], year_start(record.held_on), as_of, as_of, skip=unrelated)
     short = None
-    full = facts.full_on(record.held_on)       # the full members of the meeting's day
+    # The full members of the meeting's day: on its roster, and full by then, as the import's 应到 counts them (转正 a year
+    # after joining); today's full members made the 应到 the import had just derived "below the roster" (review).
+    day = record.held_on
+    year_before = date(day.year - 1, 2, 28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
+    full = facts.full_on(day) - sum(1 for m in members if m.status == "正式" and m.joined is not None and m.joined > year_before
+                                    and m.on_roster(day))
     # An 应到 above the roster (a typo: 30 for 3) or below it (the quorum is judged on it): either way worth checking.
     if record.expected is not None and full and record.expected != full and any(
             ob.quorum == "full_members" and (ob.counts or ob.slug) == record.kind for ob in catalog.obligations):

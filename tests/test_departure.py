@@ -139,6 +139,20 @@ def test_a_meetings_roster_leaves_out_who_joined_the_party_after_it(town: Store,
     assert expected == [(date(2026, 5, 10), "theme_day", 12), (date(2026, 5, 11), "party_congress", 10),
                         (date(2026, 5, 12), "group_meeting", 6), (date(2026, 10, 10), "theme_day", 15),
                         (date(2026, 10, 11), "party_congress", 11), (date(2026, 10, 12), "group_meeting", 8)], expected
+    # At a 党员大会 before 新乙 became a full member, 新乙 attends but does not vote: 实到 counts the day's full members, or a
+    # meeting of members not yet full passed its quorum (review).
+    voters = importing.import_records(town, rules, write_csv(tmp_path / "v.csv", header + f"ZZ1,党员大会,2026-05-20,,{present}、新乙,学习,陶英,是,是,a.jpg"))
+    [version] = [town.record_versions(i)[-1] for i in voters.ids]
+    assert (version["expected"], version["present"]) == (10, 3)
+    # Nor is the 应到 it derived then said to be below the roster's full members, which counted today's (review).
+    assert tracking.record_alone(town, rules, voters.ids[0], date(2026, 11, 25)).expected_unlike_roster is None
+    # One who joined the Party after the meeting is not on its roster: refused as one who had left is (review).
+    try:
+        importing.import_records(town, rules, write_csv(tmp_path / "l.csv", header + f"ZZ1,主题党日,2026-05-21,,{present}、新甲,学习,陶英,是,是,a.jpg"))
+    except InputError as exc:
+        assert "l.csv 第2行「参会人员」列" in str(exc) and "「新甲」的入党日期为 2026-06-01，晚于会议日期，不在会议当日的花名册上" in str(exc), str(exc)
+    else:
+        raise AssertionError("a member who joined later was taken as attending")
 
 
 def test_member_views_leave_out_who_left(town: Store, rules, tmp_path: Path):
