@@ -231,29 +231,27 @@ class JobBook:
             if now is not None:
                 gone: list[datetime] = []
                 moment = j.next_run_time
-                while moment is not None and moment <= now and len(gone) < MISSED_LISTED:
+                while moment is not None and moment <= now:      # a daily job unrun for two years: 730 of them
                     gone.append(moment)
                     moment = j.trigger.get_next_fire_time(moment, moment + timedelta(seconds=1))
-                while moment is not None and moment <= now:       # beyond those listed: only the next one matters
-                    moment = j.trigger.get_next_fire_time(moment, now)
-                made_up = bool(gone) and _made_up(j, gone[-1], now)
+                why = _not_made_up(j, gone[-1], now) if gone else None
                 row["missed"] = [shown(m) for m in gone]
-                row["made_up"] = made_up
-                row["next_run"] = shown(gone[-1] if made_up else moment)
+                row["made_up"] = bool(gone) and why is None
+                row["not_made_up"] = why      # "grace" or "month" (a supervision's month has ended), when runs went by unmade
+                row["next_run"] = shown(gone[-1] if row["made_up"] else moment)
             rows.append(row)
         return rows
 
 
-# The runs gone by that `JobBook.jobs` lists of a job: a daily job not run for years would be thousands.
-MISSED_LISTED = 400
-
-
-def _made_up(job: Any, fire_time: datetime, now: datetime) -> bool:
-    """Return whether `Runner.tick` at `now` makes the run of `fire_time` (the latest gone by): within the grace time, and for a
-    supervision before its month has ended (`supervision_job` makes none after it)."""
+def _not_made_up(job: Any, fire_time: datetime, now: datetime) -> str | None:
+    """Return why `Runner.tick` at `now` does not make the run of `fire_time` (the latest gone by): "month", a supervision's
+    month has ended (`supervision_job` makes none after it; its grace outlasts the month), or "grace", its grace time has
+    passed; None when it makes it."""
+    if job.func is supervision_job and now.astimezone(TZ).date() > month_end(fire_time.astimezone(TZ).date()):
+        return "month"
     if job.misfire_grace_time is not None and now - fire_time > timedelta(seconds=job.misfire_grace_time):
-        return False
-    return job.func is not supervision_job or now.astimezone(TZ).date() <= month_end(fire_time.astimezone(TZ).date())
+        return "grace"
+    return None
 
 
 def describe_trigger(trigger: Any) -> str:

@@ -771,7 +771,7 @@ def test_jobs_say_which_runs_gone_by_a_scheduler_makes_as_it_makes_them(town: St
     assert (town_job["missed"], town_job["made_up"], town_job["next_run"]) == (
         ["2026-09-25T09:00+08:00", "2026-10-25T09:00+08:00", "2026-11-25T09:00+08:00"], False, "2026-12-25T09:00+08:00")
     assert _missed_words(town_job, TOWN, None) == (
-        "（2026-09-25 09:00 至 2026-11-25 09:00 的 3 次运行已过而未运行：当时调度器未在运行，已超过宽限时间，不再补做；"
+        "（2026-09-25 09:00 至 2026-11-25 09:00 的 3 次运行已过而未运行：当时调度器未在运行，该月督查期（25日至月底）已过，不再补做；"
         f"如需补做，请对 2026-09、2026-10、2026-11 各运行 compliance supervise --under {TOWN} --month 该月）")
     daily = months["reminders"]
     assert (daily["made_up"], daily["next_run"], len(daily["missed"])) == (True, "2026-12-05T08:00+08:00", 76)
@@ -779,7 +779,18 @@ def test_jobs_say_which_runs_gone_by_a_scheduler_makes_as_it_makes_them(town: St
     village = ended["supervision:图河镇党委/朱庄村党总支"]
     assert (village["missed"][-1], village["made_up"], village["next_run"]) == ("2026-11-28T09:00+08:00", False, "2026-12-28T09:00+08:00")
     assert _missed_words(village, "图河镇党委/朱庄村党总支", None).endswith(
+        "的 3 次运行已过而未运行：当时调度器未在运行，该月督查期（25日至月底）已过，不再补做；"
         "如需补做，请对 2026-09、2026-10、2026-11 各运行 compliance supervise --under 图河镇党委/朱庄村党总支 --month 该月）")
+    # Two years of a daily job gone by: the latest is judged, not the 400th (review).
+    old_book = JobBook(town, clock=lambda: at("2024-12-01T12:00"))
+    try:
+        old_book.remove("reminders")
+        old_book.add_reminders()
+        [years] = [j for j in old_book.jobs(at("2026-12-05T10:00")) if j["id"] == "reminders"]
+    finally:
+        old_book.close()
+    assert (years["made_up"], years["next_run"], len(years["missed"]), years["missed"][0]) == (
+        True, "2026-12-05T08:00+08:00", 734, "2024-12-02T08:00+08:00")
 
 
 def test_a_job_added_again_unchanged_says_when_its_owed_run_went_by(runner, town: Store):
@@ -1185,7 +1196,7 @@ def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, to
     # 5 December: the run of 25 November went by with no scheduler running (try-out), past its grace time of 7 days:
     # the next run is December's, not the one gone by (try-out).
     assert f"supervision:{TOWN}  {TOWN} 每月督查  下次运行 2026-12-25T09:00+08:00（2026-11-25 09:00 的运行已过而未运行：" \
-           f"当时调度器未在运行，已超过宽限时间，不再补做；如需补做，请运行 compliance supervise --under {TOWN} --month 2026-11）" \
+           f"当时调度器未在运行，该月督查期（25日至月底）已过，不再补做；如需补做，请运行 compliance supervise --under {TOWN} --month 2026-11）" \
         in listed.stdout, listed.stdout
     rows = json.loads(runner.invoke(app, ["--db", town.url, "scheduler", "jobs", "--format", "json"]).stdout)
     assert {r["id"]: (r["next_run"], r["missed"], r["made_up"]) for r in rows}[f"supervision:{TOWN}"] == (
@@ -1193,7 +1204,7 @@ def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, to
     # With a scheduler holding the lease, it is not said that none ran (review).
     town.take_lease("主机A", town.clock(), timedelta(minutes=5))
     held = runner.invoke(app, ["--db", town.url, "scheduler", "jobs"], env={"COLUMNS": "300"})
-    assert "（2026-11-25 09:00 的运行已过而未运行：已超过宽限时间，调度器将跳过；" in held.stdout and "当时调度器未在运行" not in held.stdout
+    assert "（2026-11-25 09:00 的运行已过而未运行：该月督查期（25日至月底）已过，调度器将跳过；" in held.stdout and "当时调度器未在运行" not in held.stdout
     # A run gone by within its grace time is still the next: a scheduler started now makes it up.
     daily = JobBook(town, clock=lambda: at("2026-12-04T12:00"))
     try:

@@ -65,7 +65,7 @@ def scheduler_jobs(fmt: Format = FORMAT_OPTION) -> None:
         if fmt is Format.csv:
             rows = [{**r, "missed": "、".join(r["missed"])} for r in rows]
         emit_rows(rows, fmt.value, {"id": "编号", "name": "任务", "next_run": "下次运行", "trigger": "规则", "out": "通报输出目录",
-                                    "missed": "已过而未运行", "made_up": "将补做"})
+                                    "missed": "已过而未运行", "made_up": "将补做", "not_made_up": "不补做的原因"})
         return
     if not rows:
         console.print("还没有定时任务。每月督查：compliance scheduler add-supervision --under 乡镇党委（乡镇或县用户）；"
@@ -109,7 +109,9 @@ def _missed_words(row: dict[str, Any], scope: str | None, holder: str | None) ->
         return moment.replace("T", " ")[:16]
 
     runs = f"{day(missed[0])} 的运行" if len(missed) == 1 else f"{day(missed[0])} 至 {day(missed[-1])} 的 {len(missed)} 次运行"
-    why = "已超过宽限时间，调度器将跳过" if holder else "当时调度器未在运行，已超过宽限时间，不再补做"
+    # A supervision's grace outlasts its month (25th to the month's end): that ended is why it is not made up (review).
+    passed = "该月督查期（25日至月底）已过" if row.get("not_made_up") == "month" else "已超过宽限时间"
+    why = f"{passed}，调度器将跳过" if holder else f"当时调度器未在运行，{passed}，不再补做"
     return f"（{runs}已过而未运行：{why}{catch_up}）"
 
 
