@@ -75,11 +75,6 @@ def unscored_items(sheet: Sheet, catalog: Catalog) -> list[str]:
     return [item.id for item in sheet.items if item.auto and not slugs.intersection(item.auto.obligations)]
 
 
-# Grades of fewer units on one sheet than this are not checked against the quotas: 40% of 3 and "about 10%" of 4 are no
-# whole numbers of branches to keep to.
-QUOTA_MIN_UNITS = 5
-
-
 def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str | None = None,
                 as_of: date | None = None, jobs: int = 1) -> tuple[list[Score], list[str]]:
     """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings.
@@ -131,8 +126,10 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     by_name = {x.name: x for x in sheets.values()}
     for sheet_name, catalog_name in sorted({(sheets[o.id].name, index.catalog_of(o, fallback)) for o in branches}):
         if unchecked := unscored_items(by_name[sheet_name], rules.catalog(catalog_name)):
-            warnings.append(f"评分表 {sheet_name} 的条目 {'、'.join(unchecked)} 按规则集 {catalog_name} 没有的事项自动扣分，"
-                            "不会自动扣分：请检查组评定后登记（compliance deduct）")
+            slugs = dict.fromkeys(slug for item in by_name[sheet_name].items if item.id in unchecked and item.auto
+                                  for slug in item.auto.obligations)
+            warnings.append(f"评分表 {sheet_name} 的条目 {'、'.join(unchecked)} 自动扣分依据的事项（{'、'.join(map(rules.kind_name, slugs))}）"
+                            f"不在规则集 {catalog_name} 中，这些条目不会自动扣分：请检查组评定后登记（compliance deduct）")
     # A branch whose roster is empty owes nothing per member: scored on its meetings alone, it
     # ranked first (优秀) with nothing done. Most likely its roster was never imported.
     staffed = store.on_roster_between([o.id for o in branches], first, min(last, day))
@@ -212,13 +209,13 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             graded = [s for s in by_sheet[name] if s.org_id in staffed]
             if not graded:
                 continue
-            if len(graded) < QUOTA_MIN_UNITS:
+            if len(graded) < rules.grading.min_units:
                 few.append(f"{where} {len(graded)} 个")
                 continue
             warnings += [f"{where}：{w}" for w in quota_warnings(graded, rules.grading)]
     if few:
         # A share of a few units is no proportion: one 两新 branch graded 优秀 was 100% of its sheet (review).
-        warnings.append(f"单位少于 {QUOTA_MIN_UNITS} 个，未检查等次比例：{'、'.join(few)}")
+        warnings.append(f"单位少于 {rules.grading.min_units} 个，未检查等次比例：{'、'.join(few)}")
     if day <= last:
         warnings.insert(0, f"考核周期 {period} 尚未结束：得分为截至 {day.isoformat()} 的情况，周期结束后可能变化")
     return ranked, warnings

@@ -391,7 +391,8 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
             if owner and owner.path != row["path"]:
                 # Named, and when it is the same organization placed elsewhere, said that an import does not move one (try-out:
                 # a county put above a township already kept).
-                moved = owner.name == row["name"]
+                # The same name at a new place: 第一党支部 of another village, already there, is not it (review).
+                moved = owner.name == row["name"] and row["path"] not in by_path
                 problems.add(number, "code", row["code"], f"代码已被「{owner.path}」使用" + (
                     f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}）" if moved else ""))
                 continue

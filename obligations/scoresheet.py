@@ -91,6 +91,9 @@ class Grading:
     low_share: float = 0.10
     low_tolerance: float = 0.05
     source: str = ""
+    # Fewer units on one sheet than this are not checked against the quotas: 40% of 3 and "about 10%" of 4 are no
+    # whole numbers of branches to keep to.
+    min_units: int = 5
 
     def grade(self, score: float) -> str:
         """Return the grade of a score: the first band whose minimum it reaches (bands sorted high to low)."""
@@ -107,7 +110,8 @@ def load_grading(path: Path) -> Grading:
         bands = tuple(sorted(((g["name"], float(g["min"])) for g in raw["grade"]), key=lambda b: -b[1]))
         quota = raw.get("quota", {})
         return Grading(bands, tuple(quota.get("max_share", {}).items()), tuple(quota.get("low_grades", ())),
-                       float(quota.get("low_share", 0.10)), float(quota.get("low_tolerance", 0.05)), raw.get("source", ""))
+                       float(quota.get("low_share", 0.10)), float(quota.get("low_tolerance", 0.05)), raw.get("source", ""),
+                       int(quota.get("min_units", 5)))
     except (KeyError, TypeError, ValueError, AttributeError):
         raise CatalogError(path, None, "格式不对：须有 [[grade]]（name 与数字 min），[quota] 的份额须是数字") from None
 

@@ -511,6 +511,10 @@ def test_an_org_import_does_not_move_a_township_under_a_new_county_and_says_so(r
     refused = runner.invoke(app, db + ["org", "import", str(coded)])
     assert refused.exit_code != 0 and "第3行「代码」列：值「TH」：代码已被「图河镇党委」使用：导入不能改变已有党组织的上级" \
            "（图河镇党委 → 沭河县委/图河镇党委）" in refused.stderr, refused.output
+    # Another village's 第一党支部, already there, given this one's code is no move (review).
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "v.csv", "名称,上级,类型\n大村党总支,图河镇党委,党总支\n第一党支部,大村党总支,党支部"))]).exit_code == 0
+    other = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "w.csv", "名称,上级,类型,代码\n第一党支部,大村党总支,党支部,ZZ1"))])
+    assert "代码已被「图河镇党委/朱庄村党总支/第一党支部」使用" in other.stderr and "上级" not in other.stderr, other.output
     twice = write_csv(tmp_path / "b.csv", "名称,上级,类型,代码\n甲,,县委,X1\n乙,甲,乡镇党委,X1")
     assert "第3行「代码」列：值「X1」：代码已被第2行的党组织使用" in runner.invoke(app, db + ["org", "import", str(twice)]).stderr
     uncoded = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "c.csv", "名称,上级,类型\n沭河县委,,县委\n图河镇党委,沭河县委,乡镇党委"))])
@@ -526,7 +530,7 @@ def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     # A new top of the tree has no superior to be checked as (try-out).
     root = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "r.csv", "名称,上级,类型\n沭河县委,,县委"))])
     said = "".join(root.stdout.split())
-    assert "提示：新增的党组织「沭河县委」1个没有填写成立日期或启用日期，将从本年1月起检查各期的组织生活" in said and "上级" not in said, said
+    assert "提示：新增的党组织「沭河县委」1个没有填写成立日期或启用日期，将检查以往各期的组织生活" in said and "上级" not in said, said
     # the first import of a tree is not told: every organization of it is tracked from the start
     fresh = ["--db", str(tmp_path / "fresh.db")]
     assert runner.invoke(app, fresh + ["init"]).exit_code == 0
@@ -1722,6 +1726,8 @@ def test_many_scores_are_counted_per_unit_with_their_grades(runner, logged, monk
     # A branch founded in May owes no hours this year: not every member met them (try-out).
     (["members", "hours", "--under", "马屯村党支部"],
      "没有不足32学时的党员（只看登记了学时的党支部；1个党支部在 2026 年中才成立或启用，其党员本年学时不检查）。"),
+    # A year before it began is no year it began in (review).
+    (["members", "hours", "--under", "马屯村党支部", "--year", "2025"], "没有不足32学时的党员（只看登记了学时的党支部）。"),
     # No branch of this database records dues: nothing was judged, not 「本月党费已全部交纳」.
     (["dues", "unpaid"], "范围内没有登记党费的党支部，无从判断（dues import 或 dues log 登记党费）。"),
 ])

@@ -885,8 +885,9 @@ def test_grade_quotas_are_checked_among_the_units_of_one_sheet(busy_town: Store,
 def test_score_names_the_items_its_catalog_cannot_deduct_from(busy_town: Store, rules):
     """The village sheet deducts on 大党委会议 and others that tuhe-2021 does not have: full marks, with nothing said (try-out)."""
     _, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
-    assert "评分表 village-2020 的条目 一.7、二.6、三.10、四.3、四.4 按规则集 tuhe-2021 没有的事项自动扣分，" \
-           "不会自动扣分：请检查组评定后登记（compliance deduct）" in warnings, warnings
+    said = [w for w in warnings if w.startswith("评分表 village-2020 的条目 一.7、二.6、三.10、四.3、四.4 自动扣分依据的事项（")]
+    assert len(said) == 1 and said[0].endswith("）不在规则集 tuhe-2021 中，这些条目不会自动扣分：请检查组评定后登记（compliance deduct）")
+    assert "书记讲党课" in said[0] and "大党委" in said[0], said
 
 
 def test_a_veto_entered_for_a_quarter_is_pointed_out_by_the_years_score(busy_town: Store, rules):
@@ -1908,7 +1909,7 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
         "新集镇党委", "李庄村党支部")
     lacking = make_bulletin(replaced(later, record_marks={BRANCH: (0, 1)}))
     assert "1条缺少规定的材料（主题、图片等），涉及1个党组织，须补齐（见“记录不规范”）" in lacking.summary, lacking.summary
-    assert not [r for r in lacking.requirements if "补签" in r] and [r for r in lacking.requirements if "补齐主题、图片等" in r]
+    assert not [r for r in lacking.requirements if "补签" in r] and "缺少材料的记录补齐主题、图片等，并据实更正登记。" in lacking.requirements
     from compliance.report.assessments import run_dict
 
     assert run_dict(later, [])["record_marks"] == [{"org": BRANCH, "unsigned": 0, "incomplete_evidence": 1},

@@ -158,7 +158,8 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
         # A year begun before a branch was tracked is not judged on hours at all: it read as every member met (try-out).
         index = store.index_around(under)
         scope = index.subtree(index.resolve(under)) if under else list(index.by_id.values())
-        late = [o for o in scope if o.type == "党支部" and (start := index.starts_of(o)) is not None and start > date(target, 1, 1)]
+        late = [o for o in scope if o.type == "党支部" and (start := index.starts_of(o)) is not None
+                and date(target, 1, 1) < start <= date(target, 12, 31)]
         if late:
             empty = empty[:-2] + f"；{len(late)}个党支部在 {target} 年中才成立或启用，其党员本年学时不检查）。"
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [

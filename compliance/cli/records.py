@@ -118,7 +118,7 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
         added = [o for o in store.orgs() if o.id not in before and o.founded is None and o.tracked_from is None]
         # A new top of the tree (a county above the townships) has no superior to be checked as (try-out).
         for undated, how in (([o.path for o in added if o.parent_id is not None], "将与上级党组织一样检查以往各期的组织生活"),
-                             ([o.path for o in added if o.parent_id is None], "将从本年1月起检查各期的组织生活")):
+                             ([o.path for o in added if o.parent_id is None], "将检查以往各期的组织生活")):
             if undated:
                 console.print(f"提示：新增的党组织「{'」「'.join(undated[:3])}」{'等' if len(undated) > 3 else ''}{len(undated)}个"
                               f"没有填写成立日期或启用日期，{how}；新成立或新纳入管理的，"

@@ -232,7 +232,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         requirements.insert(len(requirements) - 1, f"本月尚未完成的事项（会议、活动、党费等），于{month_last.isoformat()}前完成并及时登记。")
     if marks:
         unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
-        asked = "，".join(t for t, n in (("本月未签字的会议记录由书记和记录人补签", unsigned), ("缺少材料的补齐主题、图片等", lacking)) if n)
+        asked = "，".join(t for t, n in (("本月未签字的会议记录由书记和记录人补签", unsigned), ("缺少材料的记录补齐主题、图片等", lacking)) if n)
         requirements.insert(1, f"{asked}，并据实更正登记。")
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
     return Bulletin(
