@@ -18,6 +18,8 @@ from obligations.scoresheet import Sheet
 
 TOWNSHIP_TYPES = ("乡镇党委", "街道党工委")
 VETO_PREFIX = "veto:"
+# The grade of a branch whose roster is empty in the period: none (its points are too high to mean one).
+UNGRADED = "未评定"
 UNSCORED = "未考核："      # begins the warning of a branch without a sheet (the terminal lists those last)
 
 
@@ -134,7 +136,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     # ranked first (优秀) with nothing done. Most likely its roster was never imported.
     staffed = store.on_roster_between([o.id for o in branches], first, min(last, day))
     warnings += [f"「{o.path}」花名册上没有党员（考核周期 {period} 内）：涉及党员的事项（党员大会人数、民主评议、党费等）无从考核，"
-                 "得分偏高，不宜评定等次；请先导入花名册（compliance member import）" for o in branches if o.id not in staffed]
+                 "得分偏高，不评定等次、不排名次；请先导入花名册（compliance member import）" for o in branches if o.id not in staffed]
     manual: dict[int, list[Deduction]] = defaultdict(list)
     own: dict[int, list[Deduction]] = defaultdict(list)
     vetoes: dict[int, list[str]] = defaultdict(list)
@@ -175,10 +177,11 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         if org.secretary_vacant and any(v.key == "secretary_vacant" for v in sheet_.vetoes) and "secretary_vacant" not in entered[org_id]:
             org_vetoes.insert(0, next(v.text for v in sheet_.vetoes if v.key == "secretary_vacant"))
         s = score_org(sheet_, rules.grading, org_id, org.path, period, counted, manual[org_id], org_vetoes, own[org_id])
-        return replace(s, group=township_of(index, org))
+        # An empty roster's points are too high to grade: it was graded 优秀 and ranked, beside the warning (review).
+        return replace(s, group=township_of(index, org), grade=s.grade if org_id in staffed else UNGRADED)
 
     found = {s.org_id: s for s in summarize_orgs(store, rules, index, root, branches, Window(first, last, day), score, jobs=jobs)}
-    ranked = rank(found[o.id] for o in branches)
+    ranked = rank(found[o.id] for o in branches if o.id in staffed) + [found[o.id] for o in branches if o.id not in staffed]
     groups: dict[str, list[Score]] = defaultdict(list)
     for s in ranked:
         groups[s.group].append(s)

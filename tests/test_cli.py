@@ -1458,8 +1458,12 @@ def test_score_json(runner, logged):
     assert isinstance(data["warnings"], list)
 
 
-def test_a_branch_scored_below_its_township_is_given_its_rank_in_the_township(runner, logged):
+def test_a_branch_scored_below_its_township_is_given_its_rank_in_the_township(runner, logged, tmp_path: Path):
     """score --under one branch said 名次 1 for a branch 11th of 14 in its township."""
+    # The others with members on their rosters: a branch with none is neither graded nor ranked.
+    members = "姓名,党组织\n" + "\n".join(f"{who}{i},{org}" for who, org in (("乙", "图河镇党委/朱庄村党总支/第二党支部"),
+                                                                           ("丙", "图河镇党委/马屯村党支部")) for i in range(3))
+    assert runner.invoke(app, logged + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
     runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
                                  "--item", "四.5", "--points", "3", "--reason", "在职党员报到台账不全"])
     args = ["--period", "2026-Q3", "--as-of", "2026-10-10", "--format", "json"]

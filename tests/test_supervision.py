@@ -839,6 +839,10 @@ def test_a_branch_with_an_empty_roster_is_scored_with_a_warning(busy_town: Store
     """))
     scores, warnings = score_scope(busy_town, rules, TOWN, "2026-Q3", as_of=date(2026, 10, 10))
     assert "图河镇党委/新村党支部" in {s.org for s in scores}          # still scored: its meetings count
+    # ... but neither graded nor ranked, as its warning says: it was 优秀 and ranked first beside it (review).
+    empty_one = next(s for s in scores if s.org == "图河镇党委/新村党支部")
+    assert (empty_one.grade, empty_one.rank) == ("未评定", None)
+    assert all(s.rank is not None for s in scores if s is not empty_one)
     empty = [w for w in warnings if "花名册上没有党员" in w]
     assert len(empty) == 1 and empty[0].startswith("「图河镇党委/新村党支部」") and "member import" in empty[0]
     # A branch whose members all left before the period is empty in it too; one that had members then is not.

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from compliance.assessment import UNSCORED
+from compliance.assessment import UNGRADED, UNSCORED
 from compliance.report import tables
 from compliance.report.tables import titled_table
 from compliance.scoring import Score
@@ -155,8 +155,8 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
     """Print the scores (above `tables.TABLE_LIMIT`, the grades per unit below `root`) and the quota warnings."""
     title = f"{root} 考核得分（{scores[0].period}）" if scores else "考核得分"
     # Best grade first, by the points that earned it: a vetoed branch's 差 (its points full, say) is no band's (review).
-    grades = sorted({s.grade for s in scores}, key=lambda g: -max((s.total for s in scores if s.grade == g and not s.vetoes),
-                                                                  default=-math.inf))
+    grades = sorted({s.grade for s in scores}, key=lambda g: -max((s.total for s in scores if s.grade == g and not s.vetoes
+                                                                   and g != UNGRADED), default=-math.inf))
     tables.print_listing(console, scores, lambda: _scores_table(title, scores, root), lambda: tables.counts_table(
         title, scores, attrgetter("org"), root,
         [("党支部", tables.every), ("不合格", lambda s: s.qualified is False), *((g, lambda s, g=g: s.grade == g) for g in grades)],
