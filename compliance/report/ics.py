@@ -36,6 +36,23 @@ def _when(f: Finding) -> str:
     return label
 
 
+def _event_uid(f: Finding, members: list[str]) -> str:
+    """Return the stable UID of the event of `f` (of the members it stands for, when it stands for members)."""
+    return f"{f.org_id}-{f.obligation}-{f.period}-members@compliance" if members else uid(f)
+
+
+def _event(f: Finding, members: list[str], stamp: datetime, sequence: int, summary: str) -> Event:
+    """Return the all-day event of `f` on its due day, titled `summary`."""
+    event = Event()
+    event.add("uid", _event_uid(f, members))
+    event.add("dtstamp", stamp)
+    event.add("sequence", sequence)
+    event.add("summary", summary)
+    event.add("dtstart", f.due)
+    event.add("dtend", f.due + timedelta(days=1))
+    return event
+
+
 def _dated(f: Finding) -> bool:
     """Return whether `f` is an occurrence on a day (固定学习日), not a period whose event stands on its last day."""
     return len(f.period.split("-")) == 3
@@ -82,18 +99,8 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
     cal.add("x-wr-calname", f"{''.join(org.split('/')[-2:])} 组织生活")
     cal.add("x-wr-timezone", "Asia/Shanghai")
     for f, members in sorted(_events(findings), key=lambda e: (e[0].due, e[0].obligation, e[0].period)):
-        event = Event()
-        if members:
-            who = f" {_names(members)}"
-            event.add("uid", f"{f.org_id}-{f.obligation}-{f.period}-members@compliance")
-        else:
-            who = f" {f.group}" if f.group else ""
-            event.add("uid", uid(f))
-        event.add("dtstamp", stamp)
-        event.add("sequence", sequence)
-        event.add("summary", f"{f.name}{who}（{_when(f)}）{'' if _dated(f) else '截止'}")
-        event.add("dtstart", f.due)
-        event.add("dtend", f.due + timedelta(days=1))
+        who = f" {_names(members)}" if members else f" {f.group}" if f.group else ""
+        event = _event(f, members, stamp, sequence, f"{f.name}{who}（{_when(f)}）{'' if _dated(f) else '截止'}")
         counted = not_counted_words(f.flags)
         event.add("description", f"{org}：{f.name}{who}，{_when(f)}，截止 {f.due.isoformat()}" + (f"；{counted}" if counted else ""))
         lead = lead_days.get(f.obligation, lead_days.get("default", 5))
@@ -106,31 +113,18 @@ def build_calendar(findings: list[Finding], org: str, lead_days: dict[str, int],
             event.add_component(alarm)
         cal.add_component(event)
     for f, members in _events(list(missed)):
-        event = Event()
         who = f" {f.group}" if f.group else f" {_names(members)}" if members else ""
-        event.add("uid", f"{f.org_id}-{f.obligation}-{f.period}-members@compliance" if members else uid(f))
-        event.add("dtstamp", stamp)
-        event.add("sequence", sequence)
-        event.add("summary", f"逾期：{f.name}{who}（{_when(f)}）")
-        event.add("dtstart", f.due)
-        event.add("dtend", f.due + timedelta(days=1))
+        event = _event(f, members, stamp, sequence, f"逾期：{f.name}{who}（{_when(f)}）")
         counted = not_counted_words(f.flags)
         event.add("description", f"{org}：{f.name}{who}，{_when(f)}，截止 {f.due.isoformat()}，"
                   + ("逾期未完成" if f.status == "missed" else "无效") + (f"（{counted}）" if counted else ""))
         cal.add_component(event)
     shown = {str(e["uid"]) for e in cal.walk("VEVENT")}
     for f, members in _events(list(done)):
-        event_uid = f"{f.org_id}-{f.obligation}-{f.period}-members@compliance" if members else uid(f)
-        if event_uid in shown:
+        if _event_uid(f, members) in shown:
             continue        # some members still owe it: the event stands for them
-        event = Event()
-        event.add("uid", event_uid)
-        event.add("dtstamp", stamp)
-        event.add("sequence", sequence)
+        event = _event(f, members, stamp, sequence, f"已完成：{f.name}{f' {f.group}' if f.group else ''}（{_when(f)}）")
         event.add("status", "CANCELLED")
-        event.add("summary", f"已完成：{f.name}{f' {f.group}' if f.group else ''}（{_when(f)}）")
-        event.add("dtstart", f.due)
-        event.add("dtend", f.due + timedelta(days=1))
         cal.add_component(event)
     return cal.to_ical()
 
