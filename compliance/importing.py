@@ -374,6 +374,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
 
     by_path = {o.path: o for o in existing}
     by_code = {o.code: o for o in existing if o.code}
+    roots = {(o.name, o.type): o for o in existing if o.parent_id is None}
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     new, updates, result = [], [], ImportResult(where=table.where)
@@ -394,11 +395,19 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                 # The same name at a new place: 第一党支部 of another village, already there, is not it (review).
                 moved = owner.name == row["name"] and row["path"] not in by_path
                 problems.add(number, "code", row["code"], f"代码已被「{owner.path}」使用" + (
-                    f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}）" if moved else ""))
+                    f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}），请删去此行导入，再用 compliance org move "
+                    f"{owner.path} --to {row['parent_path']} 移动" if moved else ""))
                 continue
             seen_codes[row["code"]] = number
         current = by_path.get(row["path"])
         values = {k: row[k] for k in fields}
+        # A township kept as the top of its tree, written again under a new county: a second, empty one was made beside it
+        # (try-out). An import does not move one; a code of its own tells another of the same name apart.
+        root = roots.get((row["name"], row["type"])) if current is None and row["parent_path"] else None
+        if root is not None and not row["code"]:
+            problems.add(number, "name", row["name"], f"已有同名的{row['type']}「{root.path}」，导入不能改变已有党组织的上级：如是同一党组织，"
+                         f"请删去此行导入，再用 compliance org move {root.path} --to {row['parent_path']} 移动；如是另一党组织，请在「代码」列填写其代码")
+            continue
         if current is None:
             values["secretary_vacant"] = bool(values["secretary_vacant"])
             new.append({"name": row["name"], "path": row["path"], "parent_path": row["parent_path"], **values})

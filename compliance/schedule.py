@@ -153,6 +153,19 @@ def _job_store(store: Store) -> SQLAlchemyJobStore:
     return SQLAlchemyJobStore(engine=store.engine, tablename=JOBS_TABLE)
 
 
+def repoint_jobs(store: Store, old_path: str, new_path: str) -> list[tuple[str, str]]:
+    """Return `JobBook.repoint` done, without making the job store's table in a database that has never had a job."""
+    from sqlalchemy import inspect
+
+    if not inspect(store.engine).has_table(JOBS_TABLE):
+        return []
+    book = JobBook(store)
+    try:
+        return book.repoint(old_path, new_path)
+    finally:
+        book.close()
+
+
 class JobBook:
     """The persistent list of jobs: add, remove, list (a paused APScheduler over the job store)."""
 
@@ -206,6 +219,27 @@ class JobBook:
                                coalesce=True, misfire_grace_time=int(REMINDER_GRACE.total_seconds()),
                                next_run_time=trigger.get_next_fire_time(None, self.clock()))
         return "reminders"
+
+    def repoint(self, old_path: str, new_path: str) -> list[tuple[str, str]]:
+        """Point the supervisions of `old_path` and of those below it at their new paths (`org move`); return (old, new) ids.
+
+        A job's id and argument are its scope's path, which a run resolves: left as it was, the
+        moved township's monthly supervision would fail to find it. Each keeps its trigger,
+        folder and next run, so a run still owed is still made.
+        """
+        moved = []
+        for job in self.scheduler.get_jobs():
+            scope = job.args[0] if job.func is supervision_job and job.args else None
+            if not isinstance(scope, str) or not (scope == old_path or scope.startswith(old_path + "/")):
+                continue
+            path = new_path + scope[len(old_path):]
+            job_id = f"supervision:{path}"
+            self.scheduler.add_job(supervision_job, job.trigger, args=[path], kwargs=dict(job.kwargs), id=job_id,
+                                   name=f"{path} 每月督查", replace_existing=True, coalesce=job.coalesce,
+                                   misfire_grace_time=job.misfire_grace_time, next_run_time=job.next_run_time)
+            self.scheduler.remove_job(job.id)
+            moved.append((job.id, job_id))
+        return moved
 
     def remove(self, job_id: str) -> None:
         if self.scheduler.get_job(job_id) is None:

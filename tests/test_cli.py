@@ -506,7 +506,7 @@ def test_an_org_founded_after_today_is_pointed_out(runner, db, tmp_path: Path):
 
 def test_an_org_import_does_not_move_a_township_under_a_new_county_and_says_so(runner, db, tmp_path: Path):
     """A county put above a township already kept: with its code, refused as 代码已被其他党组织使用, naming none; without it, a
-    second, empty township made beside the first with nothing said (try-out)."""
+    second, empty township made beside the first with nothing said (try-out); then pointed out, now refused for `org move`."""
     coded = write_csv(tmp_path / "a.csv", "名称,上级,类型,代码\n沭河县委,,县委,SH\n图河镇党委,沭河县委,乡镇党委,TH")
     refused = runner.invoke(app, db + ["org", "import", str(coded)])
     assert refused.exit_code != 0 and "第3行「代码」列：值「TH」：代码已被「图河镇党委」使用：导入不能改变已有党组织的上级" \
@@ -517,9 +517,43 @@ def test_an_org_import_does_not_move_a_township_under_a_new_county_and_says_so(r
     assert "代码已被「图河镇党委/朱庄村党总支/第一党支部」使用" in other.stderr and "上级" not in other.stderr, other.output
     twice = write_csv(tmp_path / "b.csv", "名称,上级,类型,代码\n甲,,县委,X1\n乙,甲,乡镇党委,X1")
     assert "第3行「代码」列：值「X1」：代码已被第2行的党组织使用" in runner.invoke(app, db + ["org", "import", str(twice)]).stderr
+    # Without a code, refused as the same township (`org move` moves it); with a code of its own, another of the same name.
     uncoded = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "c.csv", "名称,上级,类型\n沭河县委,,县委\n图河镇党委,沭河县委,乡镇党委"))])
-    said = "".join(uncoded.stdout.split())
-    assert uncoded.exit_code == 0 and "注意：新增的「沭河县委/图河镇党委」与已有的「图河镇党委」同名同类型；导入不能改变已有党组织的上级" in said, said
+    assert uncoded.exit_code != 0 and "导入不能改变已有党组织的上级" in "".join(uncoded.stderr.split()), uncoded.output
+    other = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "e.csv", "名称,上级,类型,代码\n沭河县委,,县委,\n图河镇党委,沭河县委,乡镇党委,SHTH"))])
+    assert other.exit_code == 0 and "新增 2 条" in other.stdout, other.output
+
+
+def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, tmp_path: Path):
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习",
+                                    "--photos", "a.jpg"]).exit_code == 0
+    added = runner.invoke(app, db + ["scheduler", "add-supervision", "--under", "图河镇党委", "--day", "26"])
+    assert added.exit_code == 0, added.output
+    jobs = json.loads(runner.invoke(app, db + ["scheduler", "jobs", "--format", "json"]).stdout)
+    # The import refuses the township under the county, and says how to move it.
+    refused = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "c.csv", "名称,上级,类型\n沭河县委,,县委\n图河镇党委,沭河县委,乡镇党委"))])
+    said = "".join(refused.stderr.split())
+    assert refused.exit_code != 0 and "第3行「名称」列：值「图河镇党委」：已有同名的乡镇党委「图河镇党委」" in said \
+        and "complianceorgmove图河镇党委--to沭河县委移动" in said, refused.output
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "d.csv", "名称,上级,类型\n沭河县委,,县委"))]).exit_code == 0
+    moved = runner.invoke(app, db + ["org", "move", "图河镇党委", "--to", "沭河县委", "--reason", "县委统一管理"], env={"COLUMNS": "200"})
+    assert moved.exit_code == 0, moved.output
+    out = "".join(moved.stdout.split())
+    assert "已移动：「图河镇党委」→「沭河县委/图河镇党委」（连同下级共5个党组织）" in out, out
+    assert "定时任务已随之更改：supervision:图河镇党委→supervision:沭河县委/图河镇党委" in out, out
+    listed = runner.invoke(app, db + ["org", "list", "--format", "csv"]).stdout
+    assert "沭河县委/图河镇党委/朱庄村党总支/第一党支部" in listed and "\n图河镇党委" not in listed
+    status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])
+    assert status.exit_code == 0 and any(f["period"] == "2026-11" and f["obligation"] == "theme_day" and f["status"] == "met"
+                                         for f in json.loads(status.stdout)), status.output
+    after = json.loads(runner.invoke(app, db + ["scheduler", "jobs", "--format", "json"]).stdout)
+    assert [(j["id"], j["name"], j["next_run"], j["trigger"]) for j in after] == \
+        [("supervision:沭河县委/图河镇党委", "沭河县委/图河镇党委 每月督查", j["next_run"], j["trigger"]) for j in jobs]
+    log = runner.invoke(app, db + ["audit", "log"], env={"COLUMNS": "200"}).stdout
+    assert "调整隶属关系" in log and "县委统一管理" in log and "（原为 图河镇党委）" in log, log
+    # As an import refused it, a move that is no move.
+    again = runner.invoke(app, db + ["org", "move", "沭河县委/图河镇党委", "--to", "沭河县委"])
+    assert again.exit_code != 0 and "已在「沭河县委」下，未移动" in "".join(again.stderr.split())
 
 
 def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):

@@ -90,14 +90,6 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
         console.print(f"提示：「{path}」{more}的执行规定由 {was} 改为 {now}：以往各期（包括已督查的月份）也将按 {now} 重新判断；"
                       f"如只从某日起执行新规定，请让新规则集 extends = \"{was}\" 并以 valid_from 写明起始日期（见 README「Adding a catalog」）",
                       style="yellow", markup=False, soft_wrap=True)
-    # A township kept as the top of its tree, written again under a new county: a second, empty one was made beside it,
-    # with nothing said (try-out). An import does not move an organization.
-    roots = {(o.name, o.type): o.path for o in earlier if o.parent_id is None}
-    doubled = [(o.path, roots[(o.name, o.type)]) for o in new.by_id.values()
-               if o.id not in before and o.parent_id is not None and (o.name, o.type) in roots]
-    for path, kept in doubled[:3]:
-        console.print(f"注意：新增的「{path}」与已有的「{kept}」同名同类型；导入不能改变已有党组织的上级，"
-                      f"「{path}」是另一个新的党组织，「{kept}」的记录和下级仍在原处", style="yellow", markup=False, soft_wrap=True)
     # One may be registered ahead of its founding; until then it owes nothing, and a mistyped year
     # (2062 for 2026) would keep it out of every check for decades. Named once, by the import that dates it.
     today = store.today()
@@ -138,6 +130,39 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
         require_read(store, actor, root.path)
     orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: o.path)
     catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value, root.path if scope else None)
+
+
+@org_app.command("move")
+@fails_cleanly
+def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动的党组织（其下级随之移动）。"),
+             to: str = typer.Option(..., "--to", metavar="党组织", help="新的上级党组织。"),
+             reason: Optional[str] = typer.Option(None, "--reason", help="原因，如 撤并村合并。")) -> None:
+    """调整隶属关系：把党组织连同其下级移到另一上级下（如村并入新镇、县委设在已有的乡镇党委之上）；记录、花名册、整改台账随之移动。"""
+    from compliance import reorg
+
+    store, actor = session()
+    done = reorg.move_org(store, org, to, reason, actor, tracking.default_catalog(store))
+    below = f"（连同下级共 {done['moved']} 个党组织）" if done["moved"] > 1 else ""
+    console.print(f"已移动：「{done['from']}」→「{done['to']}」{below}；其记录、花名册、党费和整改事项随之移动，"
+                  "已发布的通报和审计日志保留原路径", markup=False, soft_wrap=True)
+    if done["tracked_from"]:
+        console.print(f"提示：新上级的启用日期与原来不同，「{done['to']}」保留原启用日期 {done['tracked_from'].isoformat()}，"
+                      "此前已应开展的组织生活仍然检查", style="yellow", markup=False, soft_wrap=True)
+    if done["untracked"]:
+        console.print(f"提示：「{done['to']}」没有成立日期和启用日期，移动后随新上级从 {done['untracked'].isoformat()} 起检查，"
+                      "此前各期不再检查；如需检查，请在「启用日期」列填写后用 org import 重新导入",
+                      style="yellow", markup=False, soft_wrap=True)
+    if "catalog" in done:
+        was, now = done["catalog"]
+        console.print(f"提示：「{done['to']}」的执行规定由 {was} 改为 {now}（随新上级）：以往各期也将按 {now} 重新判断；"
+                      f"如仍按 {was}，请在「执行规定」列填写 {was} 后用 org import 重新导入",
+                      style="yellow", markup=False, soft_wrap=True)
+    if "sector" in done:
+        was, now = (s or "未填" for s in done["sector"])
+        console.print(f"提示：「{done['to']}」的领域由 {was} 改为 {now}（随新上级），换届年限等按新领域判断",
+                      style="yellow", markup=False, soft_wrap=True)
+    for old, new in done["jobs"]:
+        console.print(f"定时任务已随之更改：{old} → {new}（时间和输出目录不变）", markup=False, soft_wrap=True)
 
 
 @member_app.command("import")

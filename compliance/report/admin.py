@@ -26,7 +26,7 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
                  "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器",
-                 "leave": "登记离开", "unleave": "撤销离开", "transfer": "组织关系转接",
+                 "leave": "登记离开", "unleave": "撤销离开", "transfer": "组织关系转接", "move": "调整隶属关系",
                  "schedule": "设置定时任务", "unschedule": "删除定时任务", "retry": "重发", "outbox": "提醒发件箱"}
 
 # Entries whose void the commands call a withdrawal (撤销).
@@ -188,6 +188,9 @@ def print_audit(console: Console, rows: list[dict[str, Any]]) -> None:
                 if payment:
                     amount = payment.get("amount")
                     what += f"（{yuan(amount) if isinstance(amount, (int, float)) else amount} 元，{payment.get('paid_on')} 交纳）"
+        elif r["action"] == "move" and isinstance(detail.get("from"), str):
+            # Where it was: its path now is the entry's 党组织 (`org move`).
+            what += f"（原为 {detail['from']}）"
         paths = detail.get("org_paths") or []
         if not org and paths:
             org = paths[0] + (f" 等{len(paths)}个" if len(paths) > 1 else "")

@@ -344,6 +344,29 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 conn.execute(update(ORG).where(ORG.c.id == org_id).values(**change))
         return len(rows)
 
+    def move_org(self, org_id: int, old_path: str, parent_id: int, new_path: str, pin: dict[str, Any],
+                 reason: str | None) -> int | None:
+        """Put the organization at `old_path` under `parent_id`, its path and every path below it now starting `new_path`.
+
+        One transaction with its audit entry; `pin` holds the values set on it so that what it
+        inherited stays (its 启用日期). Return how many organizations' paths changed, None when
+        it was moved or the new path taken meanwhile (nothing is written then). Its records, roster,
+        ledger and runs are tied to it by id and follow it; what was written before keeps the old path.
+        """
+        with self.writing() as conn:
+            o = ORG.c
+            if conn.execute(select(o.path).where(o.id == org_id)).scalar() != old_path or \
+                    conn.execute(select(o.id).where(o.path == new_path)).first() is not None:
+                return None
+            below = conn.execute(select(o.id, o.path).where(in_scope(old_path))).all()
+            self.audit(conn, "move", "org", org_id, org_id, {"from": old_path, "to": new_path, "moved": len(below),
+                                                             "org_ids": sorted(i for i, _ in below), **pin}, reason)
+            conn.execute(update(ORG).where(o.id == org_id).values(parent_id=parent_id, **pin))
+            # No new path is an old one: the new one is free, and nothing is below a free path.
+            for found_id, path in below:
+                conn.execute(update(ORG).where(o.id == found_id).values(path=new_path + path[len(old_path):]))
+            return len(below)
+
     def add_members(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], updates: list[dict[str, Any]],
                     meta: dict[str, Any] | None = None, org_ids: Iterable[int] = ()) -> None:
         """Insert new members (tuples of the values of `fields`, which include org_id) and update changed ones, in one transaction with its audit entry.

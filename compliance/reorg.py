@@ -1,0 +1,83 @@
+"""Moving an organization under another superior (`org move`): villages merged into a new township, a county put above
+the townships an office already keeps, branches put under a new 党总支.
+
+An import does not move one (a row with a new superior is a new organization). Everything kept about
+an organization is tied to it by id, not by path: its records, roster, dues, ledger items and the
+findings of runs go with it. What was written before the move (published runs, the audit log) keeps
+the path of its day. What it inherits, it inherits from its new superiors from then on: its sector
+and its 执行规定 (so its past periods are judged by the new rules too, as after an import that changes
+them), but not its 启用日期, which is kept on it when the new superiors' would differ: periods it
+already owed stay owed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from compliance.access import Actor, require_write
+from compliance.errors import InputError, NotFound
+from compliance.importing import misplaced
+from compliance.membership import _reason
+from compliance.orgs import OrgIndex, OrgRow
+from compliance.store import Store
+
+
+def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, actor: Actor | None = None,
+             fallback: str | None = None) -> dict[str, Any]:
+    """Put the organization `ref` (and everything below it) under `to_ref`; return what changed.
+
+    The keys: "from" and "to" (its old and new paths), "moved" (how many organizations' paths
+    changed), "tracked_from" (the 启用日期 kept on it, or None), "untracked" (the 启用日期 it now
+    inherits, where it had none before, or None), "catalog" (its 执行规定 before and after, when
+    they differ, given `fallback`, the catalog of organizations without one), "sector" (likewise),
+    and "jobs" (the supervision jobs pointed at the new paths, old and new ids).
+    """
+    index = OrgIndex(store.orgs())
+    org = index.resolve(ref)
+    try:
+        target = index.resolve(to_ref)
+    except NotFound as exc:
+        raise NotFound(f"--to：{exc}") from None
+    note = _reason(reason, "撤并村合并，划归新镇管理") if reason is not None else None
+    if actor is not None:
+        require_write(store, actor, "move", [org.path, target.path])
+    if target.id == org.id or target.path.startswith(org.path + "/"):
+        raise InputError(f"--to：「{target.path}」是「{org.path}」{'本身' if target.id == org.id else '的下级'}，不能移到其下")
+    if org.parent_id == target.id:
+        raise InputError(f"--to：「{org.path}」已在「{target.path}」下，未移动")
+    if wrong := misplaced(target.type, org.type):
+        raise InputError(f"--to：「{org.path}」是{org.type}，不能移到「{target.path}」下（{wrong}）")
+    if target.dissolved is not None:
+        raise InputError(f"--to：「{target.path}」已于 {target.dissolved.isoformat()} 撤销")
+    new_path = f"{target.path}/{org.name}"
+    if new_path in {o.path for o in index.by_id.values()}:
+        raise InputError(f"--to：「{target.path}」下已有「{org.name}」；同一上级下名称不能重复，未移动")
+    after = _placed(index, org, target)
+    kept, now = index.tracked_from_of(org), after.tracked_from_of(after.by_id[org.id])
+    pin: dict[str, Any] = {}
+    if org.tracked_from is None and now != kept:
+        # Checked from its founding when nothing above it had a 启用日期: the founding is as early as it owes anything.
+        if (kept or org.founded) is not None:
+            pin["tracked_from"] = kept or org.founded
+    done = store.move_org(org.id, org.path, target.id, new_path, pin, note)
+    if done is None:
+        raise InputError(f"「{org.path}」或「{new_path}」已被他人同时更改，未移动；请重新查看后再试")
+    # The jobs after the tree: a job pointed first at a path not yet there would fail if the move did not follow.
+    from compliance.schedule import repoint_jobs
+
+    moved_org = after.by_id[org.id]
+    changes = {}
+    if fallback is not None:
+        changes["catalog"] = (index.catalog_of(org, fallback), after.catalog_of(moved_org, fallback))
+    changes["sector"] = (index.sector_of(org), after.sector_of(moved_org))
+    return {"from": org.path, "to": new_path, "moved": done, "tracked_from": pin.get("tracked_from"),
+            "untracked": now if "tracked_from" not in pin and org.tracked_from is None and now != kept else None,
+            **{k: v for k, v in changes.items() if v[0] != v[1]}, "jobs": repoint_jobs(store, org.path, new_path)}
+
+
+def _placed(index: OrgIndex, org: OrgRow, target: OrgRow) -> OrgIndex:
+    """Return `index` as it will be with `org` under `target` (what it inherits there; paths below it are not rewritten)."""
+    rows = dict(index.by_id)
+    rows[org.id] = replace(org, parent_id=target.id, path=f"{target.path}/{org.name}")
+    return OrgIndex(rows.values())

@@ -1,0 +1,82 @@
+"""`org move`: an organization put under another superior, with what is kept about it; on SQLite and PostgreSQL."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from compliance import importing, reorg
+from compliance.access import Actor, PermissionDenied
+from compliance.errors import InputError
+from compliance.orgs import OrgIndex
+from compliance.store import Store
+from compliance.supervision import supervise
+from compliance.tracking import Window, org_status, overdue
+from tests.conftest import write_csv
+
+VILLAGE = "图河镇党委/朱庄村党总支"
+BRANCH = VILLAGE + "/第一党支部"
+
+
+def _records(store: Store, rules, tmp_path: Path) -> None:
+    rows = [f"{BRANCH},主题党日,2026-{m:02d}-05,,,学习,,,,a.jpg" for m in range(1, 9)]
+    head = "党组织,类型,日期,应到,实到,主题,书记签字,记录人签字,党小组,图片\n"
+    importing.import_records(store, rules, write_csv(tmp_path / "r.csv", head + "\n".join(rows)))
+
+
+def _paths(store: Store) -> set[str]:
+    return {o.path for o in store.orgs()}
+
+
+def test_a_village_moved_to_another_township_takes_its_records_ledger_and_start(town: Store, rules, tmp_path: Path):
+    _records(town, rules, tmp_path)
+    first = supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 20))
+    mine = {(g.obligation, g.period) for g in first.gaps if g.org.startswith(VILLAGE)}
+    assert mine
+    # A township tracked from a later day: the village keeps its own start, or its 2025 and early 2026 gaps would vanish.
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,代码,领域,执行规定,启用日期\n"
+                                                                   "新集镇党委,,乡镇党委,XJ,农村,tuhe-2021,2026-07-01"))
+    done = reorg.move_org(town, "朱庄村党总支", "新集镇党委", "撤并村合并", fallback="tuhe-2021")
+    assert done["from"] == VILLAGE and done["to"] == "新集镇党委/朱庄村党总支" and done["moved"] == 3
+    assert done["tracked_from"] == date(2025, 1, 1) and done["untracked"] is None and done["jobs"] == []
+    assert "catalog" not in done and "sector" not in done
+    assert {"新集镇党委/朱庄村党总支/第一党支部", "新集镇党委/朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"} <= _paths(town)
+    assert not any(p.startswith(VILLAGE) for p in _paths(town))
+    moved = OrgIndex(town.orgs()).resolve("新集镇党委/朱庄村党总支/第一党支部")
+    day = date(2026, 11, 20)
+    # Its records went with it: the months it held a 主题党日 are met there.
+    found = {(f.obligation, f.period): f.status for f in org_status(town, rules, "ZZ1", Window(date(2026, 1, 1), day, day))}
+    assert moved.code == "ZZ1" and found[("theme_day", "2026-03")] == "met" and found[("theme_day", "2026-10")] != "met"
+    listed = overdue(town, rules, "新集镇党委", Window(date(2026, 1, 1), day, day))
+    assert {(f.obligation, f.period) for f in listed if f.status != "due" and f.org.startswith("新集镇党委/朱庄村党总支")} == mine
+    # Its ledger items went with it: the new township's run opens none again for the same gaps, only the township's own
+    # (its mobile members are now the new township's to keep on file).
+    again = supervise(town, rules, "新集镇党委", "2026-11", day)
+    assert again.opened == sum(1 for g in again.gaps if g.org == "新集镇党委") == 1
+    assert {(r.obligation, r.period) for r in again.ledger} >= mine
+    assert not any(f.org.startswith(VILLAGE) for f in overdue(town, rules, "图河镇党委", Window(date(2026, 1, 1), day, day)))
+    entry = [e for e in town.audit_log() if e.action == "move"]
+    assert len(entry) == 1 and json.loads(entry[0].detail)["from"] == VILLAGE and entry[0].reason == "撤并村合并"
+
+
+def test_a_move_that_cannot_be_is_refused_and_writes_nothing(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,撤销日期\n新集镇党委,,乡镇党委,\n"
+                                                                   "朱庄村党总支,新集镇党委,党总支,\n旧镇党委,,乡镇党委,2026-06-30"))
+    before = _paths(town)
+    cases = [(VILLAGE, BRANCH, "是「图河镇党委/朱庄村党总支」的下级，不能移到其下"),
+             (VILLAGE, VILLAGE, "本身"),
+             (VILLAGE, "图河镇党委", "已在「图河镇党委」下，未移动"),
+             ("图河镇党委/马屯村党支部", BRANCH, "上级是党支部"),
+             (VILLAGE, "新集镇党委", "「新集镇党委」下已有「朱庄村党总支」"),
+             (VILLAGE, "旧镇党委", "已于 2026-06-30 撤销")]
+    for ref, to, said in cases:
+        with pytest.raises(InputError) as refused:
+            reorg.move_org(town, ref, to)
+        assert said in str(refused.value), (ref, to, str(refused.value))
+    with pytest.raises(InputError, match="--reason"):
+        reorg.move_org(town, "图河镇党委/马屯村党支部", "新集镇党委", " ")
+    # A township's user may not take a village into another township.
+    with pytest.raises(PermissionDenied):
+        reorg.move_org(town, "图河镇党委/马屯村党支部", "新集镇党委", actor=Actor("周海", "township", "图河镇党委"))
+    assert _paths(town) == before and not [e for e in town.audit_log() if e.action == "move"]
