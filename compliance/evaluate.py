@@ -20,7 +20,7 @@ from typing import Callable, Collection, Iterable, Mapping, NamedTuple, Sequence
 
 from dateutil.relativedelta import relativedelta
 
-from obligations.cadence import Period, TermCadence, month_end, next_month_end
+from obligations.cadence import Period, TermCadence, month_end, next_month_end, year_before
 from obligations.catalog import Catalog, Obligation
 
 STATUSES = ("met", "invalid", "missed", "due", "upcoming", "exempt")
@@ -93,16 +93,26 @@ class OrgFacts:
     # The first month any member's dues payment is for (its first day): dues are owed from it, the months
     # before it unknown to this database (a branch that began entering dues in November owed none before).
     dues_from: date | None = None
+    # The full members who joined the Party late enough to have been 预备 on a day it owes anything: (入党日期, the day
+    # they came, the day they left), date.min and date.max when they did neither. 转正 comes a year after joining, so
+    # a meeting before it had them as no full members, as an import's 应到 counts them (`year_before`).
+    full_late: tuple[tuple[date, date, date], ...] = ()
 
     def full_on(self, day: date) -> int:
         """Return the number of full members on the roster on `day` (`full_members` when none came or left).
 
         Each who came and left counts from the day they came until the day they left (a member
-        leaves after arriving), so the count is those arrived by then less those left by then.
+        leaves after arriving), so the count is those arrived by then less those left by then;
+        less those not yet a year in the Party then (`full_late`).
         """
         if not self.full_arrived and not self.full_left:
-            return self.full_members
-        return self.full_steady + bisect_right(self.full_arrived, day) - bisect_right(self.full_left, day)
+            count = self.full_members
+        else:
+            count = self.full_steady + bisect_right(self.full_arrived, day) - bisect_right(self.full_left, day)
+        if self.full_late:
+            since = year_before(day)
+            count -= sum(1 for joined, came, left in self.full_late if joined > since and came <= day < left)
+        return count
 
     @cached_property
     def starts(self) -> date | None:

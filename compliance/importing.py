@@ -30,6 +30,7 @@ from compliance.tabular import (
     FALSE_WORDS, PARTY_FOUNDED, TOO_EARLY, TRUE_WORDS, split_names,
     CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, sharing, stream_table,
 )
+from obligations.cadence import year_before
 from obligations.catalog import ORG_TYPES, SECTORS, Obligation
 from obligations.rules import Rules
 
@@ -749,7 +750,7 @@ class Rosters:
             names[:] = [names[i] for i in order]
             groups[:] = [groups[i] for i in order]
         # Full by `day`: joined a year before it or earlier.
-        when = _year_before(day) if voting else day.toordinal()
+        when = year_before(day).toordinal() if voting else day.toordinal()
         if not days or days[-1] <= when:
             return {}
         full = self.full_members.get(org_id, set())
@@ -765,15 +766,6 @@ class Rosters:
         """Return the member names of an organization's roster, to their ids; its groups and full members are then known too."""
         self._reader.need(org_id)
         return self.names.get(org_id, {})
-
-
-def _year_before(day: date) -> int:
-    """Return the day number of the same day a year before `day` (29 February: 28 February): one who joined after it
-    had not been a member a year on `day`."""
-    try:
-        return day.replace(year=day.year - 1).toordinal()
-    except ValueError:
-        return date(day.year - 1, 2, 28).toordinal()
 
 
 def _gone_words(names: list[str], gone: dict[str, tuple[date | None, date | None]], org_path: str, day: date) -> str:

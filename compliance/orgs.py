@@ -15,6 +15,7 @@ from typing import Iterable, NamedTuple
 
 from compliance.errors import NotFound
 from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, MemberRef, OrgFacts
+from obligations.cadence import year_before
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,7 @@ def under_parent(paths: list[str], parent: str) -> list[str]:
 
 def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
               exemptions: dict[int, list[tuple[date, date]]] | None = None, as_of: date | None = None,
-              dues_from: date | None = None) -> OrgFacts:
+              dues_from: date | None = None, late_from: date | None = None) -> OrgFacts:
     """Return what evaluation needs of `org`, given its roster (and its members' approved exemptions).
 
     The roster is that of `as_of` (of now when None): a member who had left it by then, or
@@ -248,7 +249,8 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
     (seven full members) is owed each period that began with seven on it; a party group owes
     the periods that began after the first of its members came and before the last left. The members who came or
     left are among its members, each with their days, for the periods they owe. `dues_from` is the
-    first month of the organization's dues payments (`Store.dues_starts`).
+    first month of the organization's dues payments (`Store.dues_starts`). The full members not yet a year in the
+    Party (`OrgFacts.full_late`) are those who could be on a day from the day it starts, or from `late_from`.
     """
     def left(m: MemberRow) -> date | None:
         """Return the day `m` left, when it is known by `as_of`: a view of a day before it does not know it."""
@@ -292,6 +294,11 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
                 went[name] = max(went.get(name, date.min), left(m) or date.max)
         group_spans = tuple(sorted((name, since, went[name]) for name, since in came.items()
                                    if since != date.min or went[name] != date.max))
+    # Those who may have been 预备 on a day the organization owes anything: joined within a year before it starts.
+    starts = late_from or index.starts_of(org)
+    since = year_before(starts) if starts is not None and starts > date.min else date.min
+    full_late = tuple((m.joined, m.arrived_on or date.min, left(m) or date.max) for m in members
+                      if m.joined is not None and m.joined > since and m.status == "正式")
     exemptions = exemptions or {}
     # A member who arrives after `as_of` is not there yet in a view of then.
     refs = tuple(MemberRef(m.name, m.mobile, m.joined, tuple(exemptions.get(m.id, ())), left(m), m.arrived_on)
@@ -302,5 +309,5 @@ def org_facts(index: OrgIndex, org: OrgRow, members: list[MemberRow],
         secretary=None if org.secretary_vacant else org.secretary,
         full_members=full, groups=groups, members=refs, full_arrived=full_arrived, full_left=full_left, full_steady=steady,
         committee_by_roster=bool(full_arrived or full_left) and org.has_committee is None, group_spans=group_spans,
-        dues_from=dues_from,
+        dues_from=dues_from, full_late=full_late,
     )

@@ -299,7 +299,8 @@ def records_alone(store: Store, rules: Rules, record_ids: Iterable[int], as_of: 
         ids = (org.id, org.id)
         mine = [r for _, records in store.scope_records(org.path, None, None, (), ids) for r in records if r.id in wanted[org_id]]
         members = [m for _, rows in store.scope_members(org.path, ids) for m in rows]
-        facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids), as_of)
+        # Its records may be from before it starts: every member's 入党日期 counts for a meeting's full members.
+        facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids), as_of, late_from=date.min)
         catalog = _catalog(rules, index, org, fallback)
         for record in sorted(mine, key=lambda r: r.id):
             key = (catalog.name, record.kind)
@@ -315,10 +316,7 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
     short = None
     # The full members of the meeting's day: on its roster, and full by then, as the import's 应到 counts them (转正 a year
     # after joining); today's full members made the 应到 the import had just derived "below the roster" (review).
-    day = record.held_on
-    year_before = date(day.year - 1, 2, 28) if (day.month, day.day) == (2, 29) else day.replace(year=day.year - 1)
-    full = facts.full_on(day) - sum(1 for m in members if m.status == "正式" and m.joined is not None and m.joined > year_before
-                                    and m.on_roster(day))
+    full = facts.full_on(record.held_on)
     # An 应到 above the roster (a typo: 30 for 3) or below it (the quorum is judged on it): either way worth checking.
     if record.expected is not None and full and record.expected != full and any(
             ob.quorum == "full_members" and (ob.counts or ob.slug) == record.kind for ob in catalog.obligations):

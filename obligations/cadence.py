@@ -59,6 +59,15 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month, monthrange(year, month)[1])
 
 
+def year_before(day: date) -> date:
+    """Return the same day a year before `day` (29 February: 28 February): one who joined the Party after it had not
+    been a member a year on `day`, so was no full member then (转正 a year after joining)."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return date(day.year - 1, 2, 28)
+
+
 def month_end(day: date) -> date:
     """Return the last day of `day`'s month (28, 29, 30 or 31)."""
     return _month_end(day.year, day.month)

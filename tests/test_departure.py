@@ -155,6 +155,24 @@ def test_a_meetings_roster_leaves_out_who_joined_the_party_after_it(town: Store,
         raise AssertionError("a member who joined later was taken as attending")
 
 
+def test_a_meeting_without_a_count_is_judged_on_the_full_members_of_its_day(town: Store, rules, tmp_path: Path):
+    """A 党员大会 with its 实到 and neither an 应到 nor a list was judged on today's full members: three who joined the
+    Party in September 2025, full members now, were 预备 in May 2026 and had no vote. Six of the day's ten full members
+    were there, a quorum, judged short of the thirteen of today; the import's 应到 and its notice counted the day's."""
+    town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
+    joiners = "姓名,党组织,类别,入党日期\n" + "".join(f"新{n},{BRANCH},正式,2025-09-01\n" for n in "甲乙丙")
+    importing.import_members(town, write_csv(tmp_path / "joiners.csv", joiners))
+    header = "党组织,类型,日期,实到,主题,记录人,书记签字,记录人签字,图片\n"
+    rows = ["ZZ1,党员大会,2026-05-20,6,学习,陶英,是,是,a.jpg", "ZZ1,党员大会,2026-11-20,6,学习,陶英,是,是,a.jpg"]
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", header + "\n".join(rows)))
+    day = date(2026, 11, 25)
+    found = {f.period: f for f in tracking.org_status(town, rules, BRANCH, tracking.Window(date(2026, 1, 1), day, day))
+             if f.obligation == "party_congress"}
+    assert found["2026-Q2"].status == "met" and "no_quorum" not in found["2026-Q2"].flags, found["2026-Q2"]
+    # In November the three are full members: six of thirteen is no quorum.
+    assert "no_quorum" in found["2026-Q4"].flags, found["2026-Q4"]
+
+
 def test_member_views_leave_out_who_left(town: Store, rules, tmp_path: Path):
     """The six-month watch, mobile members, unpaid dues and the roster indicators listed a member who had left, for good."""
     town.clock = lambda: datetime(2026, 11, 25, 10, tzinfo=TZ)
