@@ -57,6 +57,9 @@ class Comparison:
     worse: tuple[tuple[str, int, int], ...] = ()
     # The previous run's gaps of periods before this run's first (last year's, in February): not compared.
     left_out: int = 0
+    # The organizations with gaps in the previous run that are no longer in the scope (`org move`): their gaps were
+    # not made good, and are not compared.
+    moved_out: tuple[str, ...] = ()
 
 
 @dataclass
@@ -532,7 +535,7 @@ class _RunCheck:
 
 
 def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int,
-            keep_from: date | None = None) -> Comparison:
+            keep_from: date | None = None, scope_ids: Collection[int] | None = None) -> Comparison:
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
     Runs keep their own year's periods (in January, from 1 December: `year_start`): a run in January is not
@@ -546,7 +549,9 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     says when they do not. It is read once, as it comes, and compared one organization at a
     time: only that organization's gap keys are held, and the gaps closed since. A province's
     snapshot beside the month before's took 1.56 GB at 50,000 branches; the keys of every gap
-    of both, 155 MB with dues everywhere.
+    of both, 155 MB with dues everywhere. With `scope_ids` (the ids of the scope's organizations now), the previous
+    run's gaps of an organization moved elsewhere since (`org move`) are left out, and it is named in `moved_out`:
+    they were not made good.
     """
     if prev_run is None:
         return Comparison(None)
@@ -569,11 +574,15 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         return False
 
     kept = (f for f in previous if f.status in GAP_STATUSES and kept_by_run(f))
+    moved_out: list[str] = []
     for org_id, group in groupby(kept, key=attrgetter("org_id")):
         if org_id in done:
             raise ValueError(f"the findings of organization {org_id} are not together")
         done.add(org_id)
         then = {_key(f): f for f in group}
+        if scope_ids is not None and org_id not in scope_ids:
+            moved_out.append(next(iter(then.values())).org)
+            continue
         now = {_key(f): f for f in current.gaps_of(org_id)}
         closed.extend(f for key, f in then.items() if key not in now)
         new[org_id] = [f for key, f in now.items() if key not in then]
@@ -591,7 +600,7 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         # Not compared with last year's run, but what it found that this run still looks at (last December's
         # periods, those ending with the year, a run of months) and that is no gap now is said: January is when last
         # year's gaps are made good, and its bulletin named none (try-out).
-        return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed))
+        return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed), moved_out=tuple(moved_out))
     new_gaps = [f for org_id in order for f in new[org_id]]
     orgs = sorted(set(now_count) | set(then_count))
     return Comparison(
@@ -601,6 +610,7 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         better=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
         worse=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
         left_out=dropped[0],
+        moved_out=tuple(moved_out),
     )
 
 
@@ -750,7 +760,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
     previous = store.run_findings(prev_run.id, GAP_STATUSES, by_org=True) if prev_run else ()
-    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day))
+    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day), {o.id for o in orgs})
     branches = [o.path for o in orgs if o.type == "党支部"]
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
     gaps = ledger_gaps(store, scope.path, stored.run)

@@ -11,6 +11,7 @@ from compliance.access import Actor, PermissionDenied
 from compliance.errors import InputError
 from compliance.orgs import OrgIndex
 from compliance.store import Store
+from compliance.report.bulletin import comparison_text
 from compliance.supervision import supervise
 from compliance.tracking import Window, org_status, overdue
 from tests.conftest import write_csv
@@ -80,3 +81,19 @@ def test_a_move_that_cannot_be_is_refused_and_writes_nothing(town: Store, rules,
     with pytest.raises(PermissionDenied):
         reorg.move_org(town, "图河镇党委/马屯村党支部", "新集镇党委", actor=Actor("周海", "township", "图河镇党委"))
     assert _paths(town) == before and not [e for e in town.audit_log() if e.action == "move"]
+
+
+def test_the_month_after_a_move_does_not_count_the_gaps_moved_away_as_made_good(town: Store, rules, tmp_path: Path):
+    """The township's next run compared its gaps with the month before's, the village's among them, and found the village's
+    all made good: they had only moved to another township."""
+    _records(town, rules, tmp_path)
+    october = supervise(town, rules, "图河镇党委", "2026-10", date(2026, 10, 26))
+    village = {g.org_id for g in october.gaps if g.org.startswith(VILLAGE + "/")}
+    assert village
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新集镇党委,,乡镇党委"))
+    reorg.move_org(town, VILLAGE, "新集镇党委")
+    november = supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 20))
+    c = november.comparison
+    assert not [g for g in c.closed_gaps if g.org_id in village] and not [o for o, _, _ in c.better if o.startswith(VILLAGE)]
+    assert set(c.moved_out) == {g.org for g in october.gaps if g.org_id in village}
+    assert "已调整隶属关系、不在本次督查范围" in comparison_text(c, 2026, "图河镇党委")

@@ -290,6 +290,10 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
             f"问题减少的党组织{len(c.better)}个，增加的{len(c.worse)}个。")
     if c.left_out:
         text += f"（{c.previous.month}督查发现的上年度问题{c.left_out}项不在本月督查清单之列，未计入比较，其整改情况见整改台账。）"
+    if c.moved_out:
+        # Moved under another superior since (`org move`): named by the path of the month before.
+        named = "、".join(_short(o, root) for o in c.moved_out[:WORSE_NAMED]) + (f"等{len(c.moved_out)}个" if len(c.moved_out) > WORSE_NAMED else "")
+        text += f"（{named}已调整隶属关系、不在本次督查范围，其{c.previous.month}的问题未计入比较。）"
     # Those that improved most are named too, as a bulletin commends them (they were only counted).
     for grew, changed in (("增加", c.worse), ("减少", c.better)):
         if not changed:
