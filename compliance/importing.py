@@ -297,6 +297,18 @@ def _check_places(problems: _Problems, existing: list[OrgRow], placed: list[tupl
                 break
 
 
+# The types an office may put under a new superior (a county above its townships): a row of one of them with the name
+# of one kept elsewhere in the tree is taken to be it, unless its code says otherwise.
+TOP_TYPES = ("县委", "乡镇党委", "街道党工委", "党委")
+
+
+def _move_words(path: str, parent_path: str) -> str:
+    """Say how to put the organization at `path` under `parent_path`: not by an import, by `org move`."""
+    if not parent_path:
+        return f"如是同一党组织，请在「上级」列写明 {path.rsplit('/', 1)[0]}"
+    return f"请从文件中删去该党组织及其下级各行后再导入，然后用 compliance org move {path} --to {parent_path} 移动"
+
+
 def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load organizations; parents may be existing ones or rows of the same file, in any order.
 
@@ -376,6 +388,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     by_path = {o.path: o for o in existing}
     by_code = {o.code: o for o in existing if o.code}
     roots = {(o.name, o.type): o for o in existing if o.parent_id is None}
+    nested = {(o.name, o.type): o for o in existing if o.parent_id is not None and o.type in TOP_TYPES}
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     new, updates, result = [], [], ImportResult(where=table.where)
@@ -396,19 +409,23 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                 # The same name at a new place: 第一党支部 of another village, already there, is not it (review).
                 moved = owner.name == row["name"] and row["path"] not in by_path
                 problems.add(number, "code", row["code"], f"代码已被「{owner.path}」使用" + (
-                    f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}），请删去此行导入，再用 compliance org move "
-                    f"{owner.path} --to {row['parent_path']} 移动" if moved else ""))
+                    f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}），{_move_words(owner.path, row['parent_path'])}"
+                    if moved else ""))
                 continue
             seen_codes[row["code"]] = number
         current = by_path.get(row["path"])
         values = {k: row[k] for k in fields}
         # A township kept as the top of its tree, written again under a new county: a second, empty one was made beside it
-        # (try-out). An import does not move one; a code of its own tells another of the same name apart.
-        root = roots.get((row["name"], row["type"])) if current is None and row["parent_path"] else None
-        if root is not None and not row["code"]:
-            problems.add(number, "name", row["name"], f"已有同名的{row['type']}「{root.path}」，导入不能改变已有党组织的上级：如是同一党组织，"
-                         f"请删去此行导入，再用 compliance org move {root.path} --to {row['parent_path']} 移动；如是另一党组织，请在「代码」列填写其代码")
-            continue
+        # (try-out); or one moved under a county, written again at the top by the file of before (review). An import does
+        # not move one; a code of its own tells another of the same name apart.
+        if current is None and not row["code"] and row["type"] in TOP_TYPES:
+            twin = roots.get((row["name"], row["type"])) if row["parent_path"] else nested.get((row["name"], row["type"]))
+            if twin is not None:
+                problems.add(number, "name", row["name"], f"已有同名的{row['type']}「{twin.path}」，导入不能改变已有党组织的上级："
+                             + (f"如是同一党组织，{_move_words(twin.path, row['parent_path'])}" if row["parent_path"] else
+                                f"如是同一党组织，请在「上级」列写明 {twin.path.rsplit('/', 1)[0]}")
+                             + "；如是另一党组织，请在「代码」列填写其代码")
+                continue
         if current is None:
             values["secretary_vacant"] = bool(values["secretary_vacant"])
             new.append({"name": row["name"], "path": row["path"], "parent_path": row["parent_path"], **values})

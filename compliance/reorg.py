@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from compliance.access import Actor, require_write
+from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError, NotFound
 from compliance.importing import misplaced
 from compliance.membership import _reason
@@ -28,10 +28,11 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     """Put the organization `ref` (and everything below it) under `to_ref`; return what changed.
 
     The keys: "from" and "to" (its old and new paths), "moved" (how many organizations' paths
-    changed), "tracked_from" (the 启用日期 kept on it, or None), "untracked" (the 启用日期 it now
-    inherits, where it had none before, or None), "catalog" (its 执行规定 before and after, when
-    they differ, given `fallback`, the catalog of organizations without one), "sector" (likewise),
-    and "jobs" (the supervision jobs pointed at the new paths, old and new ids).
+    changed), "tracked_from" (the 启用日期 set on it to keep what it owes, or None; "founding" when that is its
+    成立日期, nothing above it having had one), "inherited" (the 启用日期 it would inherit there), "untracked" (the
+    启用日期 it now inherits, where it had none and no 成立日期 to keep, or None), "catalog" (its 执行规定 before and
+    after, when they differ, given `fallback`, the catalog of organizations without one), "sector" (likewise), "jobs"
+    (the supervision jobs pointed at the new paths, old and new ids) and "jobs_error" (why they were not, or None).
     """
     index = OrgIndex(store.orgs())
     org = index.resolve(ref)
@@ -41,7 +42,7 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
         raise NotFound(f"--to：{exc}") from None
     note = _reason(reason, "撤并村合并，划归新镇管理") if reason is not None else None
     if actor is not None:
-        require_write(store, actor, "move", [org.path, target.path])
+        require_write(store, actor, "move", [org.path, target.path], SUPERVISORS)
     if target.id == org.id or target.path.startswith(org.path + "/"):
         raise InputError(f"--to：「{target.path}」是「{org.path}」{'本身' if target.id == org.id else '的下级'}，不能移到其下")
     if org.parent_id == target.id:
@@ -60,20 +61,25 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
         # Checked from its founding when nothing above it had a 启用日期: the founding is as early as it owes anything.
         if (kept or org.founded) is not None:
             pin["tracked_from"] = kept or org.founded
-    done = store.move_org(org.id, org.path, target.id, new_path, pin, note)
+    done = store.move_org(org.id, org.path, target.id, target.path, pin, note)
     if done is None:
-        raise InputError(f"「{org.path}」或「{new_path}」已被他人同时更改，未移动；请重新查看后再试")
-    # The jobs after the tree: a job pointed first at a path not yet there would fail if the move did not follow.
+        raise InputError(f"「{org.path}」或「{target.path}」已被他人同时更改，未移动；请重新查看后再试")
+    moved_org = after.by_id[org.id]
+    found: dict[str, Any] = {"from": org.path, "to": new_path, "moved": done, "tracked_from": pin.get("tracked_from"),
+                             "founding": kept is None and "tracked_from" in pin, "inherited": now,
+                             "untracked": now if "tracked_from" not in pin and org.tracked_from is None and now != kept else None}
+    if fallback is not None and (was := index.catalog_of(org, fallback)) != (becomes := after.catalog_of(moved_org, fallback)):
+        found["catalog"] = (was, becomes)
+    if (sector := (index.sector_of(org), after.sector_of(moved_org)))[0] != sector[1]:
+        found["sector"] = sector
+    # The jobs after the tree, which is saved: a failure here is said with what to do, not as a move not made.
     from compliance.schedule import repoint_jobs
 
-    moved_org = after.by_id[org.id]
-    changes = {}
-    if fallback is not None:
-        changes["catalog"] = (index.catalog_of(org, fallback), after.catalog_of(moved_org, fallback))
-    changes["sector"] = (index.sector_of(org), after.sector_of(moved_org))
-    return {"from": org.path, "to": new_path, "moved": done, "tracked_from": pin.get("tracked_from"),
-            "untracked": now if "tracked_from" not in pin and org.tracked_from is None and now != kept else None,
-            **{k: v for k, v in changes.items() if v[0] != v[1]}, "jobs": repoint_jobs(store, org.path, new_path)}
+    try:
+        found["jobs"], found["jobs_error"] = repoint_jobs(store, org.path, new_path), None
+    except Exception as exc:        # noqa: BLE001  (whatever it is, the move is saved and must be said to be)
+        found["jobs"], found["jobs_error"] = [], str(exc) or type(exc).__name__
+    return found
 
 
 def _placed(index: OrgIndex, org: OrgRow, target: OrgRow) -> OrgIndex:

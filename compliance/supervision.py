@@ -535,7 +535,7 @@ class _RunCheck:
 
 
 def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int,
-            keep_from: date | None = None, scope_ids: Collection[int] | None = None) -> Comparison:
+            keep_from: date | None = None, scope_paths: Mapping[int, str] | None = None) -> Comparison:
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
     Runs keep their own year's periods (in January, from 1 December: `year_start`): a run in January is not
@@ -549,9 +549,10 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     says when they do not. It is read once, as it comes, and compared one organization at a
     time: only that organization's gap keys are held, and the gaps closed since. A province's
     snapshot beside the month before's took 1.56 GB at 50,000 branches; the keys of every gap
-    of both, 155 MB with dues everywhere. With `scope_ids` (the ids of the scope's organizations now), the previous
-    run's gaps of an organization moved elsewhere since (`org move`) are left out, and it is named in `moved_out`:
-    they were not made good.
+    of both, 155 MB with dues everywhere. With `scope_paths` (the scope's organizations now, by id, to their paths),
+    the previous run's gaps of an organization moved elsewhere since (`org move`) are left out, and it is named in
+    `moved_out`: they were not made good; and one moved within the scope is named by its path now, once (by the
+    previous run's path it was better, and by today's worse).
     """
     if prev_run is None:
         return Comparison(None)
@@ -562,8 +563,9 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         current = Snapshot.of(current)
     new: dict[int, list[Finding]] = {}
     closed: list[Finding] = []
-    then_count: Counter[str] = Counter()
-    now_count: Counter[str] = Counter()
+    then_count: Counter[int] = Counter()
+    now_count: Counter[int] = Counter()
+    paths: dict[int, str] = {}
     done: set[int] = set()
     dropped = [0]
 
@@ -580,35 +582,38 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
             raise ValueError(f"the findings of organization {org_id} are not together")
         done.add(org_id)
         then = {_key(f): f for f in group}
-        if scope_ids is not None and org_id not in scope_ids:
-            moved_out.append(next(iter(then.values())).org)
+        was = next(iter(then.values())).org
+        if scope_paths is not None and org_id not in scope_paths:
+            moved_out.append(was)
             continue
+        paths[org_id] = scope_paths[org_id] if scope_paths is not None else was
         now = {_key(f): f for f in current.gaps_of(org_id)}
         closed.extend(f for key, f in then.items() if key not in now)
         new[org_id] = [f for key, f in now.items() if key not in then]
-        then_count[next(iter(then.values())).org] = len(then)
+        then_count[org_id] = len(then)
         if now:
-            now_count[next(iter(now.values())).org] = len(now)
+            now_count[org_id] = len(now)
     order = current.orgs_with_gaps()
     for org_id in order:
         if org_id not in done:       # an organization without gaps the month before
             found = current.gaps_of(org_id)
             now = {_key(f): f for f in found}
             new[org_id] = list(now.values())
-            now_count[found[0].org] = len(now)
+            now_count[org_id] = len(now)
+            paths[org_id] = found[0].org
     if cross_year:
         # Not compared with last year's run, but what it found that this run still looks at (last December's
         # periods, those ending with the year, a run of months) and that is no gap now is said: January is when last
         # year's gaps are made good, and its bulletin named none (try-out).
         return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed), moved_out=tuple(moved_out))
     new_gaps = [f for org_id in order for f in new[org_id]]
-    orgs = sorted(set(now_count) | set(then_count))
+    orgs = sorted(set(now_count) | set(then_count), key=paths.__getitem__)
     return Comparison(
         prev_run,
         new_gaps=tuple(new_gaps),
         closed_gaps=tuple(closed),
-        better=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
-        worse=tuple((o, then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
+        better=tuple((paths[o], then_count[o], now_count[o]) for o in orgs if now_count[o] < then_count[o]),
+        worse=tuple((paths[o], then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
         left_out=dropped[0],
         moved_out=tuple(moved_out),
     )
@@ -760,7 +765,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
     previous = store.run_findings(prev_run.id, GAP_STATUSES, by_org=True) if prev_run else ()
-    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day), {o.id for o in orgs})
+    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day), paths)
     branches = [o.path for o in orgs if o.type == "党支部"]
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
     gaps = ledger_gaps(store, scope.path, stored.run)

@@ -9,6 +9,7 @@ import os
 import re
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
 from datetime import date, datetime
@@ -554,6 +555,18 @@ def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, t
     # As an import refused it, a move that is no move.
     again = runner.invoke(app, db + ["org", "move", "沭河县委/图河镇党委", "--to", "沭河县委"])
     assert again.exit_code != 0 and "已在「沭河县委」下，未移动" in "".join(again.stderr.split())
+    # A village (tracked, as its township, from 2025) taken into a township tracked from July keeps what it owed since 2025;
+    # a reminder's recipient written by its old path is pointed out; jobs that cannot be changed are said, the move saved.
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "e.csv", "名称,上级,类型,启用日期\n新集镇党委,沭河县委,乡镇党委,2026-07-01"))]).exit_code == 0
+    config = write_csv(tmp_path / "c.toml", '[[recipient]]\norg = "沭河县委/图河镇党委/马屯村党支部"\nemail = "mt@example.cn"')
+    broken = sqlite3.connect(db[1])
+    broken.executescript("ALTER TABLE apscheduler_jobs RENAME TO kept_jobs; CREATE TABLE apscheduler_jobs (x INTEGER);")
+    broken.close()
+    taken = runner.invoke(app, db + ["org", "move", "MT", "--to", "新集镇党委"], env={"COLUMNS": "200", "COMPLIANCE_CONFIG": str(config)})
+    out = "".join(taken.stdout.split())
+    assert taken.exit_code == 0 and "新上级的启用日期为2026-07-01；「沭河县委/新集镇党委/马屯村党支部」保留原启用日期2025-01-01，2025-01-01以来各期仍然检查" in out, out
+    assert "收件党组织「沭河县委/图河镇党委/马屯村党支部」写的是原路径" in out and "注意：党组织已移动，但定时督查任务未能随之更改" in out, out
+    assert "沭河县委/新集镇党委/马屯村党支部" in runner.invoke(app, db + ["org", "list", "--format", "csv"]).stdout
 
 
 def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):

@@ -97,3 +97,52 @@ def test_the_month_after_a_move_does_not_count_the_gaps_moved_away_as_made_good(
     assert not [g for g in c.closed_gaps if g.org_id in village] and not [o for o, _, _ in c.better if o.startswith(VILLAGE)]
     assert set(c.moved_out) == {g.org for g in october.gaps if g.org_id in village}
     assert "已调整隶属关系、不在本次督查范围" in comparison_text(c, 2026, "图河镇党委")
+
+
+def test_a_branch_moved_within_the_township_is_compared_once_by_its_path_now(town: Store, rules, tmp_path: Path):
+    """Counted by the path its findings had: the month before's under the old one (better, to 0) and this month's under
+    the new one (worse, from 0)."""
+    october = supervise(town, rules, "图河镇党委", "2026-10", date(2026, 10, 26))
+    moved = VILLAGE + "/第二党支部"
+    assert any(g.org == moved for g in october.gaps)
+    reorg.move_org(town, moved, "图河镇党委")
+    c = supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 20)).comparison
+    named = [o for o, _, _ in c.better + c.worse]
+    assert moved not in named and named.count("图河镇党委/第二党支部") == 1 and not c.moved_out, (c.better, c.worse)
+    assert not [g for g in c.closed_gaps if g.org == moved]
+
+
+def test_a_move_takes_no_other_tree_whose_name_differs_in_case(store: Store, rules, tmp_path: Path):
+    """SQLite's LIKE ignores the case of Latin letters: moving ABC党委 rewrote abc党委's branch too (review)."""
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\nABC党委,,党委\n甲支部,ABC党委,党支部\n"
+                                                                    "abc党委,,党委\n乙支部,abc党委,党支部\nXY县委,,县委"))
+    assert reorg.move_org(store, "ABC党委", "XY县委")["moved"] == 2
+    assert {"XY县委/ABC党委", "XY县委/ABC党委/甲支部", "abc党委", "abc党委/乙支部"} <= _paths(store)
+
+
+def test_a_superior_moved_meanwhile_stops_the_move(town: Store, rules, tmp_path: Path):
+    """The new path was made from the superior's path as read: moved by another since, the paths and the tree disagreed."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新集镇党委,,乡镇党委\nXY县委,,县委"))
+    index = OrgIndex(town.orgs())
+    village, target = index.resolve(VILLAGE), index.resolve("新集镇党委")
+    reorg.move_org(town, "新集镇党委", "XY县委")
+    before = _paths(town)
+    assert town.move_org(village.id, village.path, target.id, target.path, {}, None) is None and _paths(town) == before
+
+
+def test_an_import_tells_a_kept_organization_from_a_new_one_of_its_name(town: Store, rules, tmp_path: Path):
+    """A township under a new county is refused, as the same one; so is the file of before written at the top again after a
+    move (an empty twin was made, review); a branch of a name alone at the top is not taken for a village's (review)."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "a.csv", "名称,上级,类型\n第一党支部,,党支部\n沭河县委,,县委"))
+    added = importing.import_orgs(town, rules, write_csv(tmp_path / "b.csv", "名称,上级,类型\n西村党总支,图河镇党委,党总支\n"
+                                                                           "第一党支部,西村党总支,党支部"))
+    assert added.added == 2
+    reorg.move_org(town, "图河镇党委", "沭河县委")
+    with pytest.raises(InputError) as refused:
+        importing.import_orgs(town, rules, write_csv(tmp_path / "c.csv", "名称,上级,类型\n图河镇党委,,乡镇党委\n东村党支部,图河镇党委,党支部"))
+    assert "第2行「名称」列：值「图河镇党委」：已有同名的乡镇党委「沭河县委/图河镇党委」" in str(refused.value) and \
+        "如是同一党组织，请在「上级」列写明 沭河县委" in str(refused.value), str(refused.value)
+    with pytest.raises(InputError) as coded:
+        importing.import_orgs(town, rules, write_csv(tmp_path / "d.csv", "名称,上级,类型,代码\n图河镇党委,,乡镇党委,TH"))
+    assert "代码已被「沭河县委/图河镇党委」使用：导入不能改变已有党组织的上级（沭河县委/图河镇党委 → 图河镇党委），" \
+           "如是同一党组织，请在「上级」列写明 沭河县委" in str(coded.value), str(coded.value)

@@ -146,8 +146,17 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
     console.print(f"已移动：「{done['from']}」→「{done['to']}」{below}；其记录、花名册、党费和整改事项随之移动，"
                   "已发布的通报和审计日志保留原路径", markup=False, soft_wrap=True)
     if done["tracked_from"]:
-        console.print(f"提示：新上级的启用日期与原来不同，「{done['to']}」保留原启用日期 {done['tracked_from'].isoformat()}，"
-                      "此前已应开展的组织生活仍然检查", style="yellow", markup=False, soft_wrap=True)
+        kept, there = done["tracked_from"].isoformat(), done["inherited"]
+        if done["founding"]:
+            console.print(f"提示：新上级的启用日期为 {there.isoformat()}；「{done['to']}」以其成立日期 {kept} 作为启用日期，"
+                          "成立以来各期仍然检查", style="yellow", markup=False, soft_wrap=True)
+        elif there is not None and there > done["tracked_from"]:
+            console.print(f"提示：新上级的启用日期为 {there.isoformat()}；「{done['to']}」保留原启用日期 {kept}，{kept} 以来各期仍然检查",
+                          style="yellow", markup=False, soft_wrap=True)
+        else:
+            since = f"为 {there.isoformat()}" if there is not None else "未填写"
+            console.print(f"提示：新上级的启用日期{since}；「{done['to']}」保留原启用日期 {kept}，此前各期仍不检查",
+                          style="yellow", markup=False, soft_wrap=True)
     if done["untracked"]:
         console.print(f"提示：「{done['to']}」没有成立日期和启用日期，移动后随新上级从 {done['untracked'].isoformat()} 起检查，"
                       "此前各期不再检查；如需检查，请在「启用日期」列填写后用 org import 重新导入",
@@ -163,6 +172,22 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
                       style="yellow", markup=False, soft_wrap=True)
     for old, new in done["jobs"]:
         console.print(f"定时任务已随之更改：{old} → {new}（时间和输出目录不变）", markup=False, soft_wrap=True)
+    if done["jobs_error"]:
+        console.print(f"注意：党组织已移动，但定时督查任务未能随之更改（{done['jobs_error']}）：请用 compliance scheduler jobs 查看，"
+                      f"对「{done['from']}」及其下级的督查任务用 scheduler remove 删除后，以新路径 scheduler add-supervision 重新设置",
+                      style="yellow", markup=False, soft_wrap=True)
+    # Reminders' recipients named by the old path are found no more: the scheduler would skip them with a line of output.
+    from compliance.config import load_settings
+
+    try:
+        settings = load_settings(obligations=_rules().kinds)
+    except InputError:
+        settings = None         # a settings file that cannot be read is said by the commands that use it
+    stale = [r.org for r in (settings.recipients if settings else ()) if r.org == done["from"] or r.org.startswith(done["from"] + "/")]
+    if stale:
+        console.print(f"注意：提醒配置（{settings.path}）中的收件党组织「{'」「'.join(stale)}」写的是原路径，移动后找不到，"
+                      f"请改为新路径（如「{done['to'] + stale[0][len(done['from']):]}」）或代码",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 @member_app.command("import")

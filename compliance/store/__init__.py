@@ -344,21 +344,26 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                 conn.execute(update(ORG).where(ORG.c.id == org_id).values(**change))
         return len(rows)
 
-    def move_org(self, org_id: int, old_path: str, parent_id: int, new_path: str, pin: dict[str, Any],
+    def move_org(self, org_id: int, old_path: str, parent_id: int, parent_path: str, pin: dict[str, Any],
                  reason: str | None) -> int | None:
-        """Put the organization at `old_path` under `parent_id`, its path and every path below it now starting `new_path`.
+        """Put the organization at `old_path` under the one at `parent_path` (id `parent_id`), its path and every path below
+        it now starting with the new one (`parent_path`/its name).
 
         One transaction with its audit entry; `pin` holds the values set on it so that what it
         inherited stays (its 启用日期). Return how many organizations' paths changed, None when
-        it was moved or the new path taken meanwhile (nothing is written then). Its records, roster,
+        either was moved, or the new path taken, since they were read (nothing is written then). Its records, roster,
         ledger and runs are tied to it by id and follow it; what was written before keeps the old path.
         """
+        new_path = f"{parent_path}/{old_path.rsplit('/', 1)[-1]}"
         with self.writing() as conn:
             o = ORG.c
-            if conn.execute(select(o.path).where(o.id == org_id)).scalar() != old_path or \
+            paths = dict(conn.execute(select(o.id, o.path).where(o.id.in_([org_id, parent_id]))).all())
+            if paths.get(org_id) != old_path or paths.get(parent_id) != parent_path or \
                     conn.execute(select(o.id).where(o.path == new_path)).first() is not None:
                 return None
-            below = conn.execute(select(o.id, o.path).where(in_scope(old_path))).all()
+            # LIKE ignores the case of Latin letters on SQLite: ABC党委 would take abc党委's tree along.
+            below = [(i, p) for i, p in conn.execute(select(o.id, o.path).where(in_scope(old_path)))
+                     if p == old_path or p.startswith(old_path + "/")]
             self.audit(conn, "move", "org", org_id, org_id, {"from": old_path, "to": new_path, "moved": len(below),
                                                              "org_ids": sorted(i for i, _ in below), **pin}, reason)
             conn.execute(update(ORG).where(o.id == org_id).values(parent_id=parent_id, **pin))
