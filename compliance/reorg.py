@@ -78,7 +78,8 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     try:
         found["jobs"], found["jobs_error"] = repoint_jobs(store, org.path, new_path), None
     except Exception as exc:        # noqa: BLE001  (whatever it is, the move is saved and must be said to be)
-        found["jobs"], found["jobs_error"] = [], str(exc) or type(exc).__name__
+        # Its first line: a driver's error goes on with the statement and a link.
+        found["jobs"], found["jobs_error"] = [], (str(exc).splitlines() or [type(exc).__name__])[0][:200]
     return found
 
 
