@@ -302,6 +302,13 @@ def _check_places(problems: _Problems, existing: list[OrgRow], placed: list[tupl
 TOP_TYPES = ("县委", "乡镇党委", "街道党工委", "党委")
 
 
+def _moved_words(gone: tuple[str, date]) -> str:
+    """Say that the organization a row places where it was before a move is elsewhere now, and which superior to write."""
+    there, day = gone
+    return (f"该党组织已于 {day.isoformat()} 调整隶属关系，现为「{there}」：如是同一党组织，请把「上级」改为 "
+            f"{there.rsplit('/', 1)[0]}")
+
+
 def _move_words(path: str, parent_path: str) -> str:
     """Say how to put the organization at `path` under `parent_path`: not by an import, by `org move`."""
     if not parent_path:
@@ -389,6 +396,19 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     by_code = {o.code: o for o in existing if o.code}
     roots = {(o.name, o.type): o for o in existing if o.parent_id is None}
     nested = {(o.name, o.type): o for o in existing if o.parent_id is not None and o.type in TOP_TYPES}
+    # Where organizations were before a move (`org move`), to where they are now: a file written before it names them
+    # at their old place, and would make empty twins there (try-out).
+    moves = store.org_moves()
+    now_at = {o.id: o.path for o in existing}
+
+    def moved_from(path: str) -> tuple[str, date] | None:
+        """Return where the organization that was at `path` is now, and the day it was moved, when a move took it away."""
+        for m in reversed(moves):
+            if (path == m.old_path or path.startswith(m.old_path + "/")) and m.org_id in now_at:
+                there = now_at[m.org_id] + path[len(m.old_path):]
+                if there in by_path and there != path:
+                    return there, m.at.astimezone(TZ).date()
+        return None
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     new, updates, result = [], [], ImportResult(where=table.where)
@@ -408,6 +428,10 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                 # a county put above a township already kept).
                 # The same name at a new place: 第一党支部 of another village, already there, is not it (review).
                 moved = owner.name == row["name"] and row["path"] not in by_path
+                if moved and (gone := moved_from(row["path"])) and gone[0] == owner.path:
+                    # The file of before a move (`org move`): moving it back is not what its writer means (try-out).
+                    problems.add(number, "code", row["code"], _moved_words(gone))
+                    continue
                 problems.add(number, "code", row["code"], f"代码已被「{owner.path}」使用" + (
                     f"：导入不能改变已有党组织的上级（{owner.path} → {row['path']}），{_move_words(owner.path, row['parent_path'])}"
                     if moved else ""))
@@ -418,6 +442,9 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         # A township kept as the top of its tree, written again under a new county: a second, empty one was made beside it
         # (try-out); or one moved under a county, written again at the top by the file of before (review). An import does
         # not move one; a code of its own tells another of the same name apart.
+        if current is None and not row["code"] and (gone := moved_from(row["path"])):
+            problems.add(number, "name", row["name"], _moved_words(gone) + "；如是另一党组织，请在「代码」列填写其代码")
+            continue
         if current is None and not row["code"] and row["type"] in TOP_TYPES:
             twin = roots.get((row["name"], row["type"])) if row["parent_path"] else nested.get((row["name"], row["type"]))
             if twin is not None:

@@ -28,11 +28,12 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     """Put the organization `ref` (and everything below it) under `to_ref`; return what changed.
 
     The keys: "from" and "to" (its old and new paths), "moved" (how many organizations' paths
-    changed), "tracked_from" (the 启用日期 set on it to keep what it owes, or None; "founding" when that is its
-    成立日期, nothing above it having had one), "inherited" (the 启用日期 it would inherit there), "untracked" (the
-    启用日期 it now inherits, where it had none and no 成立日期 to keep, or None), "catalog" (its 执行规定 before and
-    after, when they differ, given `fallback`, the catalog of organizations without one), "sector" (likewise), "jobs"
-    (the supervision jobs pointed at the new paths, old and new ids) and "jobs_error" (why they were not, or None).
+    changed), "pinned" (what it inherited and is now set on it, since the new superiors would change it: its
+    "tracked_from", the day it was checked from, "founding" when that is its 成立日期; its "catalog", given
+    `fallback`, the catalog of organizations without one; its "sector"), "inherited", "catalog_there" and
+    "sector_there" (what it would inherit there), "untracked" (the 启用日期 it now inherits, where nothing dated
+    it, or None), "emptied" (the superior it left, when no branch is left below it), "jobs" (the supervision jobs
+    pointed at the new paths, old and new ids) and "jobs_error" (why they were not, or None).
     """
     index = OrgIndex(store.orgs())
     org = index.resolve(ref)
@@ -55,23 +56,34 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     if new_path in {o.path for o in index.by_id.values()}:
         raise InputError(f"--to：「{target.path}」下已有「{org.name}」；同一上级下名称不能重复，未移动")
     after = _placed(index, org, target)
-    kept, now = index.tracked_from_of(org), after.tracked_from_of(after.by_id[org.id])
+    moved_org = after.by_id[org.id]
+    # What it inherits and its evaluation depends on is set on it where the new superiors would change it: the day it is
+    # checked from, its 执行规定 (a catalog is used for every period, past ones too: its ledger's gaps of months gone by
+    # were closed as no longer owed, try-out) and its sector (a village's branch stays one; its terms are 5 years).
     pin: dict[str, Any] = {}
-    if org.tracked_from is None and now != kept:
-        # Checked from its founding when nothing above it had a 启用日期: the founding is as early as it owes anything.
-        if (kept or org.founded) is not None:
-            pin["tracked_from"] = kept or org.founded
-    done = store.move_org(org.id, org.path, target.id, target.path, pin, note)
+    starts, starts_there = index.starts_of(org), after.starts_of(moved_org)
+    if org.tracked_from is None and starts != starts_there and starts is not None:
+        pin["tracked_from"] = starts
+    if fallback is not None and org.catalog is None and \
+            (catalog := index.catalog_of(org, fallback)) != after.catalog_of(moved_org, fallback):
+        pin["catalog"] = catalog
+    if org.sector is None and (sector := index.sector_of(org)) != after.sector_of(moved_org) and sector is not None:
+        pin["sector"] = sector
+    old_parent = index.by_id.get(org.parent_id) if org.parent_id else None
+    done = store.move_org(org.id, org.path, target.id, target.path, pin, note, old_parent.id if old_parent else None)
     if done is None:
         raise InputError(f"「{org.path}」或「{target.path}」已被他人同时更改，未移动；请重新查看后再试")
-    moved_org = after.by_id[org.id]
-    found: dict[str, Any] = {"from": org.path, "to": new_path, "moved": done, "tracked_from": pin.get("tracked_from"),
-                             "founding": kept is None and "tracked_from" in pin, "inherited": now,
-                             "untracked": now if "tracked_from" not in pin and org.tracked_from is None and now != kept else None}
-    if fallback is not None and (was := index.catalog_of(org, fallback)) != (becomes := after.catalog_of(moved_org, fallback)):
-        found["catalog"] = (was, becomes)
-    if (sector := (index.sector_of(org), after.sector_of(moved_org)))[0] != sector[1]:
-        found["sector"] = sector
+    found: dict[str, Any] = {
+        "from": org.path, "to": new_path, "moved": done, "pinned": pin, "founding": pin.get("tracked_from") == org.founded,
+        "inherited": after.tracked_from_of(moved_org), "catalog_there": after.catalog_of(moved_org, fallback) if fallback else None,
+        "sector_there": after.sector_of(moved_org),
+        # Checked from the new superiors' day where nothing said when before (no 成立日期, nothing above it dated).
+        "untracked": starts_there if starts is None and starts_there is not None and org.tracked_from is None else None,
+        # The superior it left, with no branch below it now: an emptied township has nothing to supervise.
+        "emptied": old_parent.path if old_parent and not any(
+            o.type == "党支部" and o.dissolved is None and not (o.path == org.path or o.path.startswith(org.path + "/"))
+            for o in index.subtree(old_parent)) else None,
+    }
     # The jobs after the tree, which is saved: a failure here is said with what to do, not as a move not made.
     from compliance.schedule import repoint_jobs
 

@@ -243,7 +243,10 @@ class JobBook:
 
     def remove(self, job_id: str) -> None:
         if self.scheduler.get_job(job_id) is None:
-            raise NotFound(f"没有编号为「{job_id}」的任务（compliance scheduler jobs 可查看）")
+            # A supervision's id is its scope's path, which a move changes (`org move`): those there are named.
+            ids = [j.id for j in self.scheduler.get_jobs()]
+            there = f"：现有 {'、'.join(ids[:5])}{' 等' if len(ids) > 5 else ''}" if ids else "：现在没有任务"
+            raise NotFound(f"没有编号为「{job_id}」的任务{there}（compliance scheduler jobs 可查看）")
         self.scheduler.remove_job(job_id)
 
     def jobs(self, now: datetime | None = None) -> list[dict[str, Any]]:

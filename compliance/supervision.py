@@ -58,8 +58,9 @@ class Comparison:
     # The previous run's gaps of periods before this run's first (last year's, in February): not compared.
     left_out: int = 0
     # The organizations with gaps in the previous run that are no longer in the scope (`org move`): their gaps were
-    # not made good, and are not compared.
+    # not made good, and are not compared; and those with gaps now moved into it since: their gaps are not new.
     moved_out: tuple[str, ...] = ()
+    moved_in: tuple[str, ...] = ()
 
 
 @dataclass
@@ -535,7 +536,8 @@ class _RunCheck:
 
 
 def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int,
-            keep_from: date | None = None, scope_paths: Mapping[int, str] | None = None) -> Comparison:
+            keep_from: date | None = None, scope_paths: Mapping[int, str] | None = None,
+            moved_in: Collection[int] = ()) -> Comparison:
     """Return new and closed gaps and the branches that got better or worse since `previous`.
 
     Runs keep their own year's periods (in January, from 1 December: `year_start`): a run in January is not
@@ -552,7 +554,8 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
     of both, 155 MB with dues everywhere. With `scope_paths` (the scope's organizations now, by id, to their paths),
     the previous run's gaps of an organization moved elsewhere since (`org move`) are left out, and it is named in
     `moved_out`: they were not made good; and one moved within the scope is named by its path now, once (by the
-    previous run's path it was better, and by today's worse).
+    previous run's path it was better, and by today's worse). The gaps of the organizations of `moved_in` (ids: moved
+    into the scope since the previous run) are not new to them, and not compared: they are named in `moved_in`.
     """
     if prev_run is None:
         return Comparison(None)
@@ -594,8 +597,12 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         if now:
             now_count[org_id] = len(now)
     order = current.orgs_with_gaps()
+    came: list[str] = []
     for org_id in order:
-        if org_id not in done:       # an organization without gaps the month before
+        if org_id in moved_in and org_id not in done:
+            came.append(current.gaps_of(org_id)[0].org)
+            new[org_id] = []
+        elif org_id not in done:       # an organization without gaps the month before
             found = current.gaps_of(org_id)
             now = {_key(f): f for f in found}
             new[org_id] = list(now.values())
@@ -605,7 +612,7 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         # Not compared with last year's run, but what it found that this run still looks at (last December's
         # periods, those ending with the year, a run of months) and that is no gap now is said: January is when last
         # year's gaps are made good, and its bulletin named none (try-out).
-        return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed), moved_out=tuple(moved_out))
+        return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed), moved_out=tuple(moved_out), moved_in=tuple(came))
     new_gaps = [f for org_id in order for f in new[org_id]]
     orgs = sorted(set(now_count) | set(then_count), key=paths.__getitem__)
     return Comparison(
@@ -616,6 +623,7 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         worse=tuple((paths[o], then_count[o], now_count[o]) for o in orgs if now_count[o] > then_count[o]),
         left_out=dropped[0],
         moved_out=tuple(moved_out),
+        moved_in=tuple(came),
     )
 
 
@@ -765,7 +773,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
     previous = store.run_findings(prev_run.id, GAP_STATUSES, by_org=True) if prev_run else ()
-    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day), paths)
+    # Moved into the scope since the month before's run, from a superior outside it (`org move`).
+    moved_in = {i for m in store.org_moves(prev_run.updated_at) if m.from_parent not in paths
+                for i in m.org_ids if i in paths} if prev_run else set()
+    comparison = compare(snapshot, previous, prev_run, day.year, year_start(day), paths, moved_in)
     branches = [o.path for o in orgs if o.type == "党支部"]
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
     gaps = ledger_gaps(store, scope.path, stored.run)

@@ -14,7 +14,7 @@ from compliance.store import Store
 from compliance.report.bulletin import comparison_text
 from compliance.supervision import supervise
 from compliance.tracking import Window, org_status, overdue
-from tests.conftest import write_csv
+from tests.conftest import TOWN_ORGS, write_csv
 
 VILLAGE = "图河镇党委/朱庄村党总支"
 BRANCH = VILLAGE + "/第一党支部"
@@ -40,8 +40,7 @@ def test_a_village_moved_to_another_township_takes_its_records_ledger_and_start(
                                                                    "新集镇党委,,乡镇党委,XJ,农村,tuhe-2021,2026-07-01"))
     done = reorg.move_org(town, "朱庄村党总支", "新集镇党委", "撤并村合并", fallback="tuhe-2021")
     assert done["from"] == VILLAGE and done["to"] == "新集镇党委/朱庄村党总支" and done["moved"] == 3
-    assert done["tracked_from"] == date(2025, 1, 1) and done["untracked"] is None and done["jobs"] == []
-    assert "catalog" not in done and "sector" not in done
+    assert done["pinned"] == {"tracked_from": date(2025, 1, 1)} and done["untracked"] is None and done["jobs"] == []
     assert {"新集镇党委/朱庄村党总支/第一党支部", "新集镇党委/朱庄村党总支/第二党支部", "图河镇党委/马屯村党支部"} <= _paths(town)
     assert not any(p.startswith(VILLAGE) for p in _paths(town))
     moved = OrgIndex(town.orgs()).resolve("新集镇党委/朱庄村党总支/第一党支部")
@@ -140,9 +139,62 @@ def test_an_import_tells_a_kept_organization_from_a_new_one_of_its_name(town: St
     reorg.move_org(town, "图河镇党委", "沭河县委")
     with pytest.raises(InputError) as refused:
         importing.import_orgs(town, rules, write_csv(tmp_path / "c.csv", "名称,上级,类型\n图河镇党委,,乡镇党委\n东村党支部,图河镇党委,党支部"))
-    assert "第2行「名称」列：值「图河镇党委」：已有同名的乡镇党委「沭河县委/图河镇党委」" in str(refused.value) and \
-        "如是同一党组织，请在「上级」列写明 沭河县委" in str(refused.value), str(refused.value)
+    assert "第2行「名称」列：值「图河镇党委」：该党组织已于 2026-12-05 调整隶属关系，现为「沭河县委/图河镇党委」：如是同一党组织，" \
+           "请把「上级」改为 沭河县委" in str(refused.value), str(refused.value)
     with pytest.raises(InputError) as coded:
         importing.import_orgs(town, rules, write_csv(tmp_path / "d.csv", "名称,上级,类型,代码\n图河镇党委,,乡镇党委,TH"))
-    assert "代码已被「沭河县委/图河镇党委」使用：导入不能改变已有党组织的上级（沭河县委/图河镇党委 → 图河镇党委），" \
-           "如是同一党组织，请在「上级」列写明 沭河县委" in str(coded.value), str(coded.value)
+    assert "值「TH」：该党组织已于 2026-12-05 调整隶属关系，现为「沭河县委/图河镇党委」" in str(coded.value), str(coded.value)
+    # One kept under the county from the first, written at the top: no move to name, the same name and type.
+    importing.import_orgs(town, rules, write_csv(tmp_path / "e.csv", "名称,上级,类型\n新集镇党委,沭河县委,乡镇党委"))
+    with pytest.raises(InputError) as top:
+        importing.import_orgs(town, rules, write_csv(tmp_path / "f.csv", "名称,上级,类型\n新集镇党委,,乡镇党委"))
+    assert "已有同名的乡镇党委「沭河县委/新集镇党委」，导入不能改变已有党组织的上级：如是同一党组织，请在「上级」列写明 沭河县委" \
+           in str(top.value), str(top.value)
+
+
+def test_a_move_keeps_the_rules_and_sector_its_past_was_judged_by(town: Store, rules, tmp_path: Path):
+    """Under a township with other rules, its months gone by were judged again by them, and the next run closed its ledger's
+    固定学习日 items as no longer owed (try-out); a village's branch under a superior without a sector lost its 5-year terms."""
+    _records(town, rules, tmp_path)
+    first = supervise(town, rules, "图河镇党委", "2026-11", date(2026, 11, 20))
+    assert any(g.obligation == "study_day" and g.org.startswith(VILLAGE) for g in first.gaps)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,执行规定\n新集镇党委,,乡镇党委,national-2018\n"
+                                                                   "新集第一党支部,新集镇党委,党支部,"))
+    done = reorg.move_org(town, VILLAGE, "新集镇党委", fallback="tuhe-2021")
+    assert done["pinned"] == {"tracked_from": date(2025, 1, 1), "catalog": "tuhe-2021", "sector": "农村"}, done
+    assert (done["catalog_there"], done["sector_there"], done["emptied"]) == ("national-2018", None, None)
+    moved = OrgIndex(town.orgs()).resolve("新集镇党委/朱庄村党总支")
+    assert (moved.catalog, moved.sector, moved.tracked_from) == ("tuhe-2021", "农村", date(2025, 1, 1))
+    again = supervise(town, rules, "新集镇党委", "2026-11", date(2026, 11, 20))
+    assert again.closed == 0 and {(g.obligation, g.period) for g in again.gaps if g.org.startswith("新集镇党委/朱庄村")} == \
+        {(g.obligation, g.period) for g in first.gaps if g.org.startswith(VILLAGE)}
+    # Founded after the day it was checked from, it owed nothing before its founding either way: nothing is set.
+    last = reorg.move_org(town, "图河镇党委/马屯村党支部", "新集镇党委", fallback="tuhe-2021")
+    assert "tracked_from" not in last["pinned"] and last["emptied"] == "图河镇党委", last
+
+
+def test_the_file_of_before_a_move_is_refused_naming_where_it_went(town: Store, rules, tmp_path: Path):
+    """Imported again after the move, the township's file of before made an empty 朱庄村党总支 where it had been, and its
+    coded rows were told to move it back (try-out)."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新集镇党委,,乡镇党委"))
+    reorg.move_org(town, VILLAGE, "新集镇党委")
+    for name, text in (("uncoded.csv", "名称,上级,类型\n图河镇党委,,乡镇党委\n朱庄村党总支,图河镇党委,党总支\n第三党支部,朱庄村党总支,党支部"),
+                       ("coded.csv", TOWN_ORGS)):
+        with pytest.raises(InputError) as refused:
+            importing.import_orgs(town, rules, write_csv(tmp_path / name, text))
+        said = str(refused.value)
+        assert "该党组织已于 2026-" in said and "调整隶属关系，现为「新集镇党委/朱庄村党总支」：如是同一党组织，请把「上级」改为 新集镇党委" in said, said
+        assert "org move" not in said
+    assert not [p for p in _paths(town) if p.startswith(VILLAGE)]
+
+
+def test_the_township_a_village_moved_into_does_not_count_its_gaps_as_new(town: Store, rules, tmp_path: Path):
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,启用日期\n新集镇党委,,乡镇党委,2025-01-01\n"
+                                                                   "新集第一党支部,新集镇党委,党支部,"))
+    supervise(town, rules, "新集镇党委", "2026-10", date(2026, 10, 26))
+    reorg.move_org(town, VILLAGE, "新集镇党委")
+    c = supervise(town, rules, "新集镇党委", "2026-11", date(2026, 11, 20)).comparison
+    assert set(c.moved_in) >= {"新集镇党委/朱庄村党总支/第一党支部", "新集镇党委/朱庄村党总支/第二党支部"}, c.moved_in
+    assert not [g for g in c.new_gaps if g.org.startswith("新集镇党委/朱庄村")] and \
+        not [o for o, _, _ in c.worse if o.startswith("新集镇党委/朱庄村")]
+    assert "为2026-10督查后调整隶属关系调入，其问题未计入新增" in comparison_text(c, 2026, "新集镇党委")

@@ -145,31 +145,34 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
     below = f"（连同下级共 {done['moved']} 个党组织）" if done["moved"] > 1 else ""
     console.print(f"已移动：「{done['from']}」→「{done['to']}」{below}；其记录、花名册、党费和整改事项随之移动，"
                   "已发布的通报和审计日志保留原路径", markup=False, soft_wrap=True)
-    if done["tracked_from"]:
-        kept, there = done["tracked_from"].isoformat(), done["inherited"]
+    pinned = done["pinned"]
+    if "tracked_from" in pinned:
+        kept, there = pinned["tracked_from"].isoformat(), done["inherited"]
+        since = f"为 {there.isoformat()}" if there is not None else "未填写"
         if done["founding"]:
-            console.print(f"提示：新上级的启用日期为 {there.isoformat()}；「{done['to']}」以其成立日期 {kept} 作为启用日期，"
+            console.print(f"提示：新上级的启用日期{since}；「{done['to']}」以其成立日期 {kept} 作为启用日期，"
                           "成立以来各期仍然检查", style="yellow", markup=False, soft_wrap=True)
-        elif there is not None and there > done["tracked_from"]:
-            console.print(f"提示：新上级的启用日期为 {there.isoformat()}；「{done['to']}」保留原启用日期 {kept}，{kept} 以来各期仍然检查",
+        elif there is not None and there > pinned["tracked_from"]:
+            console.print(f"提示：新上级的启用日期{since}；「{done['to']}」保留原启用日期 {kept}，{kept} 以来各期仍然检查",
                           style="yellow", markup=False, soft_wrap=True)
         else:
-            since = f"为 {there.isoformat()}" if there is not None else "未填写"
             console.print(f"提示：新上级的启用日期{since}；「{done['to']}」保留原启用日期 {kept}，此前各期仍不检查",
                           style="yellow", markup=False, soft_wrap=True)
     if done["untracked"]:
         console.print(f"提示：「{done['to']}」没有成立日期和启用日期，移动后随新上级从 {done['untracked'].isoformat()} 起检查，"
                       "此前各期不再检查；如需检查，请在「启用日期」列填写后用 org import 重新导入",
                       style="yellow", markup=False, soft_wrap=True)
-    if "catalog" in done:
-        was, now = done["catalog"]
-        console.print(f"提示：「{done['to']}」的执行规定由 {was} 改为 {now}（随新上级）：以往各期也将按 {now} 重新判断；"
-                      f"如仍按 {was}，请在「执行规定」列填写 {was} 后用 org import 重新导入",
-                      style="yellow", markup=False, soft_wrap=True)
-    if "sector" in done:
-        was, now = (s or "未填" for s in done["sector"])
-        console.print(f"提示：「{done['to']}」的领域由 {was} 改为 {now}（随新上级），换届年限等按新领域判断",
-                      style="yellow", markup=False, soft_wrap=True)
+    if "catalog" in pinned:
+        was, there = pinned["catalog"], done["catalog_there"]
+        console.print(f"提示：「{done['to']}」保留原执行规定 {was}（新上级为 {there}），以往各期的判断不变；如今后按 {there}，"
+                      f"请在「执行规定」列填写 {there} 后用 org import 导入（以往各期也将按 {there} 重新判断；只从某日起执行的，"
+                      "见 README「Adding a catalog」）", style="yellow", markup=False, soft_wrap=True)
+    if "sector" in pinned:
+        console.print(f"提示：「{done['to']}」保留原领域 {pinned['sector']}（新上级为 {done['sector_there'] or '未填'}），"
+                      "换届年限等仍按原领域判断", style="yellow", markup=False, soft_wrap=True)
+    if done["emptied"]:
+        console.print(f"提示：「{done['emptied']}」下已没有党支部，督查将无可督查；如已撤销，请在「撤销日期」列填写后用 org import 导入，"
+                      "并用 scheduler jobs 查看、scheduler remove 删除其督查任务", style="yellow", markup=False, soft_wrap=True)
     for old, new in done["jobs"]:
         console.print(f"定时任务已随之更改：{old} → {new}（时间和输出目录不变）", markup=False, soft_wrap=True)
     if done["jobs_error"]:

@@ -64,7 +64,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
         "comparison": None if c.previous is None else {
             "previous_month": c.previous.month, "previous_revision": c.previous.revision,
             # A year's first run is not compared with last year's last; February's leaves out January's gaps of last year's periods.
-            "cross_year": c.cross_year, "left_out": c.left_out, "moved_out": list(c.moved_out),
+            "cross_year": c.cross_year, "left_out": c.left_out, "moved_out": list(c.moved_out), "moved_in": list(c.moved_in),
             "new_gaps": len(c.new_gaps), "closed_gaps": len(c.closed_gaps),
             "better": [{"org": o, "before": a, "after": b} for o, a, b in c.better],
             "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
@@ -268,6 +268,8 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
             left = f"（{c['previous_month']} 的上年度问题 {c['left_out']} 项未计入比较）" if c["left_out"] else ""
             if c["moved_out"]:
                 left += f"（已调出本范围的 {len(c['moved_out'])} 个党组织未计入比较）"
+            if c["moved_in"]:
+                left += f"（此后调入的 {len(c['moved_in'])} 个党组织的问题未计入新增）"
             console.print(f"与 {c['previous_month']} 相比：新增问题 {c['new_gaps']} 项，已解决 {c['closed_gaps']} 项；"
                           f"好转 {len(c['better'])} 个，变差 {len(c['worse'])} 个{left}。")
     if d["record_marks"]:

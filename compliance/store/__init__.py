@@ -7,11 +7,12 @@ loaded whole or not at all.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 import platformdirs
 from sqlalchemy import Engine, create_engine, event, func, insert, inspect, make_url, or_, select, text, update
@@ -345,12 +346,13 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         return len(rows)
 
     def move_org(self, org_id: int, old_path: str, parent_id: int, parent_path: str, pin: dict[str, Any],
-                 reason: str | None) -> int | None:
+                 reason: str | None, old_parent_id: int | None = None) -> int | None:
         """Put the organization at `old_path` under the one at `parent_path` (id `parent_id`), its path and every path below
         it now starting with the new one (`parent_path`/its name).
 
-        One transaction with its audit entry; `pin` holds the values set on it so that what it
-        inherited stays (its 启用日期). Return how many organizations' paths changed, None when
+        One transaction with its audit entry (which names the superior it left, and both paths, so that whoever sees
+        either sees it: `org_moves`); `pin` holds the values set on it so that what it inherited stays (its 启用日期,
+        执行规定, sector). Return how many organizations' paths changed, None when
         either was moved, or the new path taken, since they were read (nothing is written then). Its records, roster,
         ledger and runs are tied to it by id and follow it; what was written before keeps the old path.
         """
@@ -365,12 +367,27 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
             below = [(i, p) for i, p in conn.execute(select(o.id, o.path).where(in_scope(old_path)))
                      if p == old_path or p.startswith(old_path + "/")]
             self.audit(conn, "move", "org", org_id, org_id, {"from": old_path, "to": new_path, "moved": len(below),
-                                                             "org_ids": sorted(i for i, _ in below), **pin}, reason)
+                                                             "org_ids": sorted(i for i, _ in below), "paths": [old_path, new_path],
+                                                             "from_parent": old_parent_id, **pin}, reason)
             conn.execute(update(ORG).where(o.id == org_id).values(parent_id=parent_id, **pin))
             # No new path is an old one: the new one is free, and nothing is below a free path.
             for found_id, path in below:
                 conn.execute(update(ORG).where(o.id == found_id).values(path=new_path + path[len(old_path):]))
             return len(below)
+
+    def org_moves(self, since: datetime | None = None) -> list[OrgMove]:
+        """Return the moves of organizations (`move_org`), oldest first; those from `since` when given."""
+        a = AUDIT.c
+        query = select(a.at, a.entity_id, a.detail).where(a.entity == "org", a.action == "move").order_by(a.seq)
+        if since is not None:
+            query = query.where(a.at >= since)
+        moves = []
+        with self.engine.connect() as conn:
+            for at, org_id, text_ in conn.execute(query):
+                detail = json.loads(text_)
+                moves.append(OrgMove(at, int(org_id), detail["from"], detail["to"], tuple(detail.get("org_ids", ())),
+                                     detail.get("from_parent")))
+        return moves
 
     def add_members(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], updates: list[dict[str, Any]],
                     meta: dict[str, Any] | None = None, org_ids: Iterable[int] = ()) -> None:
@@ -396,6 +413,18 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
     def record_count(self) -> int:
         with self.engine.connect() as conn:
             return conn.execute(select(func.count()).select_from(RECORD).where(RECORD.c.superseded_at.is_(None))).scalar() or 0
+
+
+class OrgMove(NamedTuple):
+    """An organization put under another superior (`Store.move_org`): when, which, its paths, those moved with it, and the
+    superior it left (None: it was at the top)."""
+
+    at: datetime
+    org_id: int
+    old_path: str
+    new_path: str
+    org_ids: tuple[int, ...]
+    from_parent: int | None
 
 
 def _jsonable(row: dict[str, Any] | None) -> dict[str, Any] | None:
