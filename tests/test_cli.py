@@ -576,6 +576,16 @@ def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, t
     assert [e["detail"]["to"] for e in json.loads(left) if e["action"] == "move"] == ["沭河县委/图河镇党委", "沭河县委/新集镇党委/马屯村党支部"]
 
 
+def test_org_list_says_which_are_dissolved(runner, db, tmp_path: Path):
+    """A dissolved township was listed as one at work, in the table, JSON and CSV alike (try-out)."""
+    dated = write_csv(tmp_path / "a.csv", "名称,上级,类型,撤销日期\n马屯村党支部,图河镇党委,党支部,2026-11-01")
+    assert runner.invoke(app, db + ["org", "import", str(dated)]).exit_code == 0
+    table = "".join(runner.invoke(app, db + ["org", "list"], env={"COLUMNS": "200"}).stdout.split())
+    assert "图河镇党委/马屯村党支部（2026-11-01撤销）" in table and "第一党支部（" not in table, table
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, db + ["org", "list", "--format", "csv"]).stdout.lstrip("\ufeff"))))
+    assert {r["路径"]: r["撤销日期"] for r in rows}["图河镇党委/马屯村党支部"] == "2026-11-01"
+
+
 def test_an_org_added_without_a_date_is_pointed_out(runner, db, tmp_path: Path):
     undated = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "a.csv", "名称,上级,类型\n新村党支部,图河镇党委,党支部"))])
     assert undated.exit_code == 0 and "提示：新增的党组织「图河镇党委/新村党支部」1个没有填写成立日期或启用日期，将与上级党组织一样检查以往各期的组织生活" in undated.stdout

@@ -73,7 +73,7 @@ CSV_HEADINGS = {
     "name": "名称", "title": "标题", "valid_from": "施行日期", "extends": "继承自", "obligations": "事项数",
     "slug": "代码", "cadence": "周期", "applies_to": "适用", "evidence": "证据要求", "source": "出处",
     "path": "路径", "code": "代码", "type": "类型", "sector": "领域", "catalog": "执行规定",
-    "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记",
+    "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记", "dissolved": "撤销日期",
     "sectors": "适用领域", "total": "标注总分", "items": "条目合计", "bar": "合格线", "warnings": "提醒",
     "id": "编号", "section": "部分", "text": "条目", "points": "分值", "auto": "自动扣分",
 }
@@ -132,7 +132,7 @@ def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_ca
     """Print organizations with their effective catalog and sector (above `tables.TABLE_LIMIT`, counts per unit below `root`)."""
     rows = [{"path": o.path, "code": o.code, "type": o.type, "sector": index.sector_of(o),
              "catalog": index.catalog_of(o, default_catalog), "founded": o.founded, "tracked_from": o.tracked_from,
-             "secretary": "（空缺）" if o.secretary_vacant else o.secretary} for o in orgs]
+             "secretary": "（空缺）" if o.secretary_vacant else o.secretary, "dissolved": o.dissolved} for o in orgs]
     if fmt != "table":
         return _write(rows, fmt)
     tables.print_listing(console, rows, lambda: _orgs_table(rows), lambda: tables.counts_table(
@@ -146,7 +146,9 @@ def _orgs_table(rows: list[dict[str, Any]]) -> Table:
     for heading in ("路径", "代码", "类型", "领域", "执行规定", "书记"):
         table.add_column(heading, overflow="fold")
     for r in rows:
-        table.add_row(r["path"], r["code"] or "", r["type"], r["sector"] or "", r["catalog"], r["secretary"] or "")
+        # One dissolved is still listed (its records are kept): said, or an emptied township read as one still at work (try-out).
+        gone = f"（{r['dissolved'].isoformat()} 撤销）" if r["dissolved"] else ""
+        table.add_row(r["path"] + gone, r["code"] or "", r["type"], r["sector"] or "", r["catalog"], r["secretary"] or "")
     return table
 
 
