@@ -397,18 +397,28 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     roots = {(o.name, o.type): o for o in existing if o.parent_id is None}
     nested = {(o.name, o.type): o for o in existing if o.parent_id is not None and o.type in TOP_TYPES}
     # Where organizations were before a move (`org move`), to where they are now: a file written before it names them
-    # at their old place, and would make empty twins there (try-out).
-    moves = store.org_moves()
+    # at their old place, and would make empty twins there (try-out). By the old path, the latest move from it.
+    moves = {m.old_path: m for m in store.org_moves()}
     now_at = {o.id: o.path for o in existing}
+    added: set[str] = set()         # the new organizations of this file, parents first
 
     def moved_from(path: str) -> tuple[str, date] | None:
-        """Return where the organization that was at `path` is now, and the day it was moved, when a move took it away."""
-        for m in reversed(moves):
-            if (path == m.old_path or path.startswith(m.old_path + "/")) and m.org_id in now_at:
-                there = now_at[m.org_id] + path[len(m.old_path):]
-                if there in by_path and there != path:
-                    return there, m.at.astimezone(TZ).date()
-        return None
+        """Return where the organization that was at `path` is now, and the day it was moved, when a move took it away;
+        None when something kept or added by this file is at the place it left (a new organization there, review)."""
+        if not moves:
+            return None
+        place = path
+        while True:
+            if place in by_path or place in added:
+                return None
+            m = moves.get(place)
+            if m is not None:
+                there = now_at[m.org_id] + path[len(place):] if m.org_id in now_at else None
+                return (there, m.at.astimezone(TZ).date()) if there in by_path and there != path else None
+            if "/" not in place:
+                return None
+            place = place.rsplit("/", 1)[0]
+
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     new, updates, result = [], [], ImportResult(where=table.where)
@@ -454,6 +464,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
                              + "；如是另一党组织，请在「代码」列填写其代码")
                 continue
         if current is None:
+            added.add(row["path"])
             values["secretary_vacant"] = bool(values["secretary_vacant"])
             new.append({"name": row["name"], "path": row["path"], "parent_path": row["parent_path"], **values})
             result.added += 1

@@ -32,7 +32,8 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     "tracked_from", the day it was checked from, "founding" when that is its 成立日期; its "catalog", given
     `fallback`, the catalog of organizations without one; its "sector"), "inherited", "catalog_there" and
     "sector_there" (what it would inherit there), "untracked" (the 启用日期 it now inherits, where nothing dated
-    it, or None), "emptied" (the superior it left, when no branch is left below it), "jobs" (the supervision jobs
+    it, or None), "sector_taken" (the sector it takes there, having had none), "emptied" (the superior it left, when
+    no branch is left below it, and its type), "jobs" (the supervision jobs
     pointed at the new paths, old and new ids) and "jobs_error" (why they were not, or None).
     """
     index = OrgIndex(store.orgs())
@@ -61,26 +62,30 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     # checked from, its 执行规定 (a catalog is used for every period, past ones too: its ledger's gaps of months gone by
     # were closed as no longer owed, try-out) and its sector (a village's branch stays one; its terms are 5 years).
     pin: dict[str, Any] = {}
-    starts, starts_there = index.starts_of(org), after.starts_of(moved_org)
-    if org.tracked_from is None and starts != starts_there and starts is not None:
-        pin["tracked_from"] = starts
+    # The 启用日期 it inherits, not the day it starts (its 成立日期 may be later): those below it inherit it through it.
+    kept, there = index.tracked_from_of(org), after.tracked_from_of(moved_org)
+    if org.tracked_from is None and kept != there and (kept or org.founded) is not None:
+        # Checked from its founding when nothing above it had a 启用日期: the founding is as early as it owes anything.
+        pin["tracked_from"] = kept or org.founded
     if fallback is not None and org.catalog is None and \
             (catalog := index.catalog_of(org, fallback)) != after.catalog_of(moved_org, fallback):
         pin["catalog"] = catalog
     if org.sector is None and (sector := index.sector_of(org)) != after.sector_of(moved_org) and sector is not None:
         pin["sector"] = sector
+    # One with no sector at all takes the new superiors' (a village's: 5-year terms): said, as nothing can be set to keep none.
     old_parent = index.by_id.get(org.parent_id) if org.parent_id else None
     done = store.move_org(org.id, org.path, target.id, target.path, pin, note, old_parent.id if old_parent else None)
     if done is None:
         raise InputError(f"「{org.path}」或「{target.path}」已被他人同时更改，未移动；请重新查看后再试")
     found: dict[str, Any] = {
-        "from": org.path, "to": new_path, "moved": done, "pinned": pin, "founding": pin.get("tracked_from") == org.founded,
-        "inherited": after.tracked_from_of(moved_org), "catalog_there": after.catalog_of(moved_org, fallback) if fallback else None,
+        "from": org.path, "to": new_path, "moved": done, "pinned": pin, "founding": "tracked_from" in pin and kept is None,
+        "inherited": there, "catalog_there": after.catalog_of(moved_org, fallback) if fallback else None,
         "sector_there": after.sector_of(moved_org),
+        "sector_taken": after.sector_of(moved_org) if index.sector_of(org) is None else None,
         # Checked from the new superiors' day where nothing said when before (no 成立日期, nothing above it dated).
-        "untracked": starts_there if starts is None and starts_there is not None and org.tracked_from is None else None,
+        "untracked": there if "tracked_from" not in pin and org.tracked_from is None and kept != there else None,
         # The superior it left, with no branch below it now: an emptied township has nothing to supervise.
-        "emptied": old_parent.path if old_parent and not any(
+        "emptied": (old_parent.path, old_parent.type) if old_parent and not any(
             o.type == "党支部" and o.dissolved is None and not (o.path == org.path or o.path.startswith(org.path + "/"))
             for o in index.subtree(old_parent)) else None,
     }

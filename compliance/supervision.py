@@ -25,7 +25,7 @@ from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, DUES, Finding, owed_
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, quorum_words
-from compliance.store import Store
+from compliance.store import OrgMove, Store
 from compliance.store.runs import OpenGap, OrgLedger, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
@@ -773,9 +773,13 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     published = [r for r in previous_runs if r.published_at is not None]
     prev_run = (published or previous_runs or [None])[-1]
     previous = store.run_findings(prev_run.id, GAP_STATUSES, by_org=True) if prev_run else ()
-    # Moved into the scope since the month before's run, from a superior outside it (`org move`).
-    moved_in = {i for m in store.org_moves(prev_run.updated_at) if m.from_parent not in paths
-                for i in m.org_ids if i in paths} if prev_run else set()
+    # Moved into the scope since the month before's run, from a superior outside it (`org move`): by each one's first move
+    # since (moved away and back, it was there all along); not when the scope itself moved, everything below it along.
+    first_moves: dict[int, OrgMove] = {}
+    for m in store.org_moves(prev_run.updated_at) if prev_run else ():
+        for i in m.org_ids:
+            first_moves.setdefault(i, m)
+    moved_in = {i for i, m in first_moves.items() if i in paths and scope.id not in m.org_ids and m.from_parent not in paths}
     comparison = compare(snapshot, previous, prev_run, day.year, year_start(day), paths, moved_in)
     branches = [o.path for o in orgs if o.type == "党支部"]
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)

@@ -550,16 +550,15 @@ def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, t
     after = json.loads(runner.invoke(app, db + ["scheduler", "jobs", "--format", "json"]).stdout)
     assert [(j["id"], j["name"], j["next_run"], j["trigger"]) for j in after] == \
         [("supervision:沭河县委/图河镇党委", "沭河县委/图河镇党委 每月督查", j["next_run"], j["trigger"]) for j in jobs]
-    # A job asked for by the path it had before a move is not there: those there are named (try-out).
+    # A job asked for by the path it had before a move is not there: its id now is named (try-out, review).
     gone = runner.invoke(app, db + ["scheduler", "remove", "supervision:图河镇党委"])
-    assert gone.exit_code != 0 and "现有supervision:沭河县委/图河镇党委" in "".join(gone.stderr.split()), gone.output
+    assert gone.exit_code != 0 and "「图河镇党委」已调整隶属关系，其督查任务的编号现为「supervision:沭河县委/图河镇党委」" in gone.stderr, gone.output
     log = runner.invoke(app, db + ["audit", "log"], env={"COLUMNS": "200"}).stdout
     assert "调整隶属关系" in log and "县委统一管理" in log and "（原为 图河镇党委）" in log, log
     # As an import refused it, a move that is no move.
     again = runner.invoke(app, db + ["org", "move", "沭河县委/图河镇党委", "--to", "沭河县委"])
     assert again.exit_code != 0 and "已在「沭河县委」下，未移动" in "".join(again.stderr.split())
-    # A branch founded in May 2026 (its township tracked from 2025) taken into a township tracked from July keeps what it owed
-    # since its founding;
+    # A branch (its township tracked from 2025) taken into a township tracked from July keeps the day it was tracked from;
     # a reminder's recipient written by its old path is pointed out; jobs that cannot be changed are said, the move saved.
     assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "e.csv", "名称,上级,类型,启用日期\n新集镇党委,沭河县委,乡镇党委,2026-07-01"))]).exit_code == 0
     config = write_csv(tmp_path / "c.toml", '[[recipient]]\norg = "沭河县委/图河镇党委/马屯村党支部"\nemail = "mt@example.cn"')
@@ -568,7 +567,7 @@ def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, t
     broken.close()
     taken = runner.invoke(app, db + ["org", "move", "MT", "--to", "新集镇党委"], env={"COLUMNS": "200", "COMPLIANCE_CONFIG": str(config)})
     out = "".join(taken.stdout.split())
-    assert taken.exit_code == 0 and "新上级的启用日期为2026-07-01；「沭河县委/新集镇党委/马屯村党支部」以其成立日期2026-05-12作为启用日期，成立以来各期仍然检查" in out, out
+    assert taken.exit_code == 0 and "新上级的启用日期为2026-07-01；「沭河县委/新集镇党委/马屯村党支部」保留原启用日期2025-01-01，2025-01-01以来各期仍然检查" in out, out
     assert "收件党组织「沭河县委/图河镇党委/马屯村党支部」写的是原路径" in out and "注意：党组织已移动，但定时督查任务未能随之更改" in out, out
     assert "沭河县委/新集镇党委/马屯村党支部" in runner.invoke(app, db + ["org", "list", "--format", "csv"]).stdout
     # The township it left sees the move in its log (its entry named only the new place, try-out).

@@ -168,9 +168,9 @@ def test_a_move_keeps_the_rules_and_sector_its_past_was_judged_by(town: Store, r
     again = supervise(town, rules, "新集镇党委", "2026-11", date(2026, 11, 20))
     assert again.closed == 0 and {(g.obligation, g.period) for g in again.gaps if g.org.startswith("新集镇党委/朱庄村")} == \
         {(g.obligation, g.period) for g in first.gaps if g.org.startswith(VILLAGE)}
-    # Founded after the day it was checked from, it owed nothing before its founding either way: nothing is set.
+    # The last branch of the township taken away: the township is said to have none left.
     last = reorg.move_org(town, "图河镇党委/马屯村党支部", "新集镇党委", fallback="tuhe-2021")
-    assert "tracked_from" not in last["pinned"] and last["emptied"] == "图河镇党委", last
+    assert last["emptied"] == ("图河镇党委", "乡镇党委"), last
 
 
 def test_the_file_of_before_a_move_is_refused_naming_where_it_went(town: Store, rules, tmp_path: Path):
@@ -197,4 +197,40 @@ def test_the_township_a_village_moved_into_does_not_count_its_gaps_as_new(town: 
     assert set(c.moved_in) >= {"新集镇党委/朱庄村党总支/第一党支部", "新集镇党委/朱庄村党总支/第二党支部"}, c.moved_in
     assert not [g for g in c.new_gaps if g.org.startswith("新集镇党委/朱庄村")] and \
         not [o for o, _, _ in c.worse if o.startswith("新集镇党委/朱庄村")]
-    assert "为2026-10督查后调整隶属关系调入，其问题未计入新增" in comparison_text(c, 2026, "新集镇党委")
+    assert "系2026-10督查后调入本范围，其问题不计为新增" in comparison_text(c, 2026, "新集镇党委")
+
+
+def test_those_below_keep_the_day_they_are_checked_from(town: Store, rules, tmp_path: Path):
+    """The start set on it was its own (its 成立日期, the later): its branches, which inherit the 启用日期 through it, were
+    checked from the new township's day instead (review)."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,成立日期,启用日期\n新集镇党委,,乡镇党委,,2026-07-01\n"
+                                                                   "西村党总支,图河镇党委,党总支,2026-09-01,\n西村第一党支部,西村党总支,党支部,,"))
+    done = reorg.move_org(town, "图河镇党委/西村党总支", "新集镇党委")
+    assert done["pinned"] == {"tracked_from": date(2025, 1, 1), "sector": "农村"} and not done["founding"], done
+    index = OrgIndex(town.orgs())
+    assert index.tracked_from_of(index.resolve("新集镇党委/西村党总支/西村第一党支部")) == date(2025, 1, 1)
+
+
+def test_a_township_moved_under_a_county_brings_nothing_into_its_own_scope(town: Store, rules, tmp_path: Path):
+    """Everything below a township moved under a county was taken as moved into the township's own scope, and a branch
+    moved away and back as moved in (review)."""
+    # 新村党支部, founded in November, has gaps this month and none the month before: new ones, not moved in.
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,成立日期\n沭河县委,,县委,\n新集镇党委,,乡镇党委,\n"
+                                                                   "新村党支部,图河镇党委,党支部,2026-11-01"))
+    supervise(town, rules, "图河镇党委", "2026-10", date(2026, 10, 26))
+    reorg.move_org(town, "图河镇党委/马屯村党支部", "新集镇党委")
+    reorg.move_org(town, "新集镇党委/马屯村党支部", "图河镇党委")
+    reorg.move_org(town, "图河镇党委", "沭河县委")
+    c = supervise(town, rules, "沭河县委/图河镇党委", "2026-11", date(2026, 11, 20)).comparison
+    assert c.moved_in == () and c.moved_out == () and any(g.org == "沭河县委/图河镇党委/新村党支部" for g in c.new_gaps), c
+
+
+def test_a_new_organization_where_one_was_moved_from_is_no_file_of_before(town: Store, rules, tmp_path: Path):
+    """A new 朱庄村党总支 set up where the old one left, and its branches, were refused as the file of before (review)."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新集镇党委,,乡镇党委"))
+    reorg.move_org(town, VILLAGE, "新集镇党委")
+    both = importing.import_orgs(town, rules, write_csv(tmp_path / "n.csv", "名称,上级,类型,代码\n朱庄村党总支,图河镇党委,党总支,NEWZZ\n"
+                                                                          "第一党支部,图河镇党委/朱庄村党总支,党支部,"))
+    assert both.added == 2
+    later = importing.import_orgs(town, rules, write_csv(tmp_path / "m.csv", "名称,上级,类型\n第三党支部,图河镇党委/朱庄村党总支,党支部"))
+    assert later.added == 1 and {VILLAGE + "/第一党支部", VILLAGE + "/第三党支部", "新集镇党委/朱庄村党总支/第一党支部"} <= _paths(town)

@@ -167,12 +167,17 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
         console.print(f"提示：「{done['to']}」保留原执行规定 {was}（新上级为 {there}），以往各期的判断不变；如今后按 {there}，"
                       f"请在「执行规定」列填写 {there} 后用 org import 导入（以往各期也将按 {there} 重新判断；只从某日起执行的，"
                       "见 README「Adding a catalog」）", style="yellow", markup=False, soft_wrap=True)
+    if done["sector_taken"]:
+        console.print(f"提示：「{done['to']}」原未填领域，移动后随新上级为 {done['sector_taken']}，换届年限等按此判断；"
+                      "如不是，请在「领域」列填写后用 org import 导入", style="yellow", markup=False, soft_wrap=True)
     if "sector" in pinned:
         console.print(f"提示：「{done['to']}」保留原领域 {pinned['sector']}（新上级为 {done['sector_there'] or '未填'}），"
                       "换届年限等仍按原领域判断", style="yellow", markup=False, soft_wrap=True)
     if done["emptied"]:
-        console.print(f"提示：「{done['emptied']}」下已没有党支部，督查将无可督查；如已撤销，请在「撤销日期」列填写后用 org import 导入，"
-                      "并用 scheduler jobs 查看、scheduler remove 删除其督查任务", style="yellow", markup=False, soft_wrap=True)
+        left, kind = done["emptied"]
+        jobs = "，并用 scheduler jobs 查看、scheduler remove 删除其督查任务" if kind in importing.TOP_TYPES else ""
+        console.print(f"提示：「{left}」下已没有党支部，对其督查将没有党支部可查；如已撤销，请在「撤销日期」列填写后用 org import 导入{jobs}",
+                      style="yellow", markup=False, soft_wrap=True)
     for old, new in done["jobs"]:
         console.print(f"定时任务已随之更改：{old} → {new}（时间和输出目录不变）", markup=False, soft_wrap=True)
     if done["jobs_error"]:

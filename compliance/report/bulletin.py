@@ -296,7 +296,7 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
         text += f"（{named}已调整隶属关系、不在本次督查范围，其{c.previous.month}的问题未计入比较。）"
     if c.moved_in:
         named = "、".join(_short(o, root) for o in c.moved_in[:WORSE_NAMED]) + (f"等{len(c.moved_in)}个" if len(c.moved_in) > WORSE_NAMED else "")
-        text += f"（{named}为{c.previous.month}督查后调整隶属关系调入，其问题未计入新增。）"
+        text += f"（{named}系{c.previous.month}督查后调入本范围，其问题不计为新增。）"
     # Those that improved most are named too, as a bulletin commends them (they were only counted).
     for grew, changed in (("增加", c.worse), ("减少", c.better)):
         if not changed:

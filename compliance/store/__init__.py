@@ -380,7 +380,8 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
         a = AUDIT.c
         query = select(a.at, a.entity_id, a.detail).where(a.entity == "org", a.action == "move").order_by(a.seq)
         if since is not None:
-            query = query.where(a.at >= since)
+            # An entry's time is kept to the second: one in the same second as `since`, after it, is not left out.
+            query = query.where(a.at >= since.replace(microsecond=0))
         moves = []
         with self.engine.connect() as conn:
             for at, org_id, text_ in conn.execute(query):
