@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, partial
 from itertools import chain, groupby
 from operator import attrgetter
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Callable, Collection, Iterable, Iterator, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
@@ -25,7 +25,7 @@ from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, DUES, Finding, owed_
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, flag_text, quorum_words
-from compliance.store import OrgMove, Store
+from compliance.store import TZ, OrgMove, Store
 from compliance.store.runs import OpenGap, OrgLedger, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
@@ -631,6 +631,20 @@ def _kept_by_run(f: Finding, keep_from: date) -> bool:
     """Whether a run from `keep_from` keeps finding `f` (as `_RunCheck` does): its periods from then, an election
     still not held, a member's run of months."""
     return f.due >= keep_from or ("/" in f.period and f.status == "missed") or f.obligation in WATCH_OBLIGATIONS
+
+
+def moved_notice(store: Store, result: SupervisionResult) -> str | None:
+    """Say so when organizations moved into or out of the run's scope after its day (`org move`): a past month is supervised
+    with the tree of today, so a village merged since is counted in its new township's October (try-out)."""
+    after = datetime.combine(result.run.as_of + timedelta(days=1), time(0), tzinfo=TZ)
+    paths = result.org_paths
+    moved = [m for m in store.org_moves(after) if result.scope.id not in m.org_ids
+             and (m.org_id in paths or m.from_parent in paths)]
+    if not moved:
+        return None
+    named = "、".join(dict.fromkeys(m.new_path for m in moved[:3])) + (f"等{len(moved)}个" if len(moved) > 3 else "")
+    return (f"{result.run.as_of.isoformat()} 之后有党组织调整了隶属关系（{named}），本次督查按现在的隶属关系：调入的计入本范围，"
+            "调出的不再计入")
 
 
 def early_notice(as_of: date) -> str | None:

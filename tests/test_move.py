@@ -12,7 +12,7 @@ from compliance.errors import InputError
 from compliance.orgs import OrgIndex
 from compliance.store import Store
 from compliance.report.bulletin import comparison_text
-from compliance.supervision import supervise
+from compliance.supervision import moved_notice, supervise
 from compliance.tracking import Window, org_status, overdue
 from tests.conftest import TOWN_ORGS, write_csv
 
@@ -234,3 +234,15 @@ def test_a_new_organization_where_one_was_moved_from_is_no_file_of_before(town: 
     assert both.added == 2
     later = importing.import_orgs(town, rules, write_csv(tmp_path / "m.csv", "名称,上级,类型\n第三党支部,图河镇党委/朱庄村党总支,党支部"))
     assert later.added == 1 and {VILLAGE + "/第一党支部", VILLAGE + "/第三党支部", "新集镇党委/朱庄村党总支/第一党支部"} <= _paths(town)
+
+
+def test_a_month_before_a_move_supervised_again_says_it_uses_the_tree_of_today(town: Store, rules, tmp_path: Path):
+    """October run again after a village moved in counted it in the new township's October, without a word (try-out)."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\n新集镇党委,,乡镇党委\n新集第一党支部,新集镇党委,党支部"))
+    before = supervise(town, rules, "新集镇党委", "2026-10", date(2026, 10, 26))
+    assert moved_notice(town, before) is None
+    reorg.move_org(town, VILLAGE, "新集镇党委")
+    again = supervise(town, rules, "新集镇党委", "2026-10", date(2026, 10, 28))
+    said = moved_notice(town, again)
+    assert said is not None and "2026-10-28 之后有党组织调整了隶属关系（新集镇党委/朱庄村党总支）" in said, said
+    assert "新集镇党委/朱庄村党总支" in moved_notice(town, supervise(town, rules, "图河镇党委", "2026-10", date(2026, 10, 28)))

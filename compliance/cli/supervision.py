@@ -35,7 +35,7 @@ def supervise(
     from rich.progress import Progress
 
     from compliance.report import assessments
-    from compliance.supervision import early_notice, supervise as run_supervision
+    from compliance.supervision import early_notice, moved_notice, supervise as run_supervision
 
     store, actor = session()
     require_write(store, actor, "supervise", [tracking.org_path(store, under)], SUPERVISORS)
@@ -84,18 +84,18 @@ def supervise(
     finally:
         if workbook and workbook[0] is not None:
             workbook[0].close()
-    notice = early_notice(result.run.as_of)
+    notices = [n for n in (early_notice(result.run.as_of), moved_notice(store, result)) if n]
     workdays_notice(tracking.year_start(result.run.as_of), result.run.as_of, actor)
     if fmt is Format.json:
-        sys.stdout.write(json.dumps({**assessments.run_dict(result, files), "warnings": [notice] if notice else []},
+        sys.stdout.write(json.dumps({**assessments.run_dict(result, files), "warnings": notices},
                                     ensure_ascii=False, indent=2) + "\n")
     elif fmt is Format.csv:
         write_csv(result.snapshot.gaps(), sys.stdout)
-        if notice:
+        for notice in notices:
             sys.stderr.write(f"提示：{notice}\n")
     else:
         assessments.print_run(console, result, files)
-        if notice:
+        for notice in notices:
             console.print(f"提示：{notice}", style="yellow", markup=False, soft_wrap=True)
         if publish and out is None:
             # Files a draft run wrote before still said （草稿） once it was published, and nothing said so (try-out).
