@@ -4,10 +4,9 @@ the townships an office already keeps, branches put under a new 党总支.
 An import does not move one (a row with a new superior is a new organization). Everything kept about
 an organization is tied to it by id, not by path: its records, roster, dues, ledger items and the
 findings of runs go with it. What was written before the move (published runs, the audit log) keeps
-the path of its day. What it inherits, it inherits from its new superiors from then on: its sector
-and its 执行规定 (so its past periods are judged by the new rules too, as after an import that changes
-them), but not its 启用日期, which is kept on it when the new superiors' would differ: periods it
-already owed stay owed.
+the path of its day. What its past was judged by stays: its 启用日期, its 执行规定 and its sector, where the new
+superiors would change what it inherits, are set on it (a catalog is used for every period, past ones too: the new
+township's rules would judge its months gone by again). `org import` changes them from then on.
 """
 
 from __future__ import annotations
