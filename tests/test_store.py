@@ -476,3 +476,18 @@ def test_scope_rows_come_grouped_by_organization_and_by_org_skips_those_not_aske
     assert walk.take(ids[1]) == []                             # taken once
     assert walk.take(ids[-1]) == groups[-1][1]
     assert walk.take(ids[-1] + 1) == []
+
+
+def test_a_scope_takes_no_other_tree_whose_name_differs_in_case(store: Store, rules, tmp_path: Path):
+    """SQLite's LIKE ignores the case of Latin letters: ABC党委's scope took in abc党委's branch, its records and its runs."""
+    from compliance.supervision import supervise
+
+    importing.import_orgs(store, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型\nABC党委,,党委\n甲支部,ABC党委,党支部\n"
+                                                                    "abc党委,,党委\n乙支部,abc党委,党支部"))
+    importing.import_records(store, rules, write_csv(tmp_path / "r.csv", "党组织,类型,日期,主题\n"
+                                                                       "abc党委/乙支部,主题党日,2026-10-08,学习\n"))
+    supervise(store, rules, "abc党委", "2026-11", date(2026, 11, 20))
+    index = OrgIndex(store.orgs())
+    assert not store.later_run("ABC党委", date(2026, 10, 31)) and store.later_run("abc党委", date(2026, 10, 31))
+    assert [org_id for org_id, _ in store.scope_records("ABC党委")] == []
+    assert [org_id for org_id, _ in store.scope_records("abc党委")] == [index.resolve("abc党委/乙支部").id]

@@ -274,12 +274,9 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                     # A name holds no "/" (`import_orgs`): the ancestors' paths are those before each "/".
                     parts = found.path.split("/")
                     line = {"/".join(parts[:i]) for i in range(1, len(parts))}
-                    below = found.path + "/"
                     rows = {r.id: r for r in named}
                     rows[found.id] = found
-                    # LIKE ignores the case of Latin letters on SQLite: the paths are compared again.
-                    rows.update((r.id, r) for r in _org_rows(conn, or_(ORG.c.path.in_(sorted(line)), in_scope(found.path)))
-                                if r.path in line or r.path == found.path or r.path.startswith(below))
+                    rows.update((r.id, r) for r in _org_rows(conn, or_(ORG.c.path.in_(sorted(line)), in_scope(found.path))))
                     index = OrgIndex(rows.values())
         self._around = (key, head, index)
         return index
@@ -363,9 +360,7 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
             if paths.get(org_id) != old_path or paths.get(parent_id) != parent_path or \
                     conn.execute(select(o.id).where(o.path == new_path)).first() is not None:
                 return None
-            # LIKE ignores the case of Latin letters on SQLite: ABC党委 would take abc党委's tree along.
-            below = [(i, p) for i, p in conn.execute(select(o.id, o.path).where(in_scope(old_path)))
-                     if p == old_path or p.startswith(old_path + "/")]
+            below = conn.execute(select(o.id, o.path).where(in_scope(old_path))).all()
             self.audit(conn, "move", "org", org_id, org_id, {"from": old_path, "to": new_path, "moved": len(below),
                                                              "org_ids": sorted(i for i, _ in below), "paths": [old_path, new_path],
                                                              "from_parent": old_parent_id, **pin}, reason)

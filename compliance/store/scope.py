@@ -62,18 +62,16 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def like_prefix(path: str) -> str:
-    """Return the LIKE pattern of every path below `path`."""
-    return like_escape(path) + "/%"
-
-
 def in_scope(root_path: str, ids: Ids | None = None) -> Any:
     """Return the condition on ORG that keeps `root_path` and everything below it.
 
     With `ids`, only the ids from the first to the last of a pair, or those of a frozenset (at
     most `IN_LIMIT`: a few organizations scattered over a large scope).
     """
-    found = or_(ORG.c.path == root_path, ORG.c.path.like(like_prefix(root_path), escape="\\"))
+    # Compared as text, not with LIKE: SQLite's LIKE ignores the case of Latin letters, so ABC党委's
+    # scope took in abc党委's tree.
+    below = root_path + "/"
+    found = or_(ORG.c.path == root_path, func.substr(ORG.c.path, 1, len(below)) == below)
     if ids is None:
         return found
     return and_(found, ORG.c.id.in_(sorted(ids)) if isinstance(ids, frozenset) else ORG.c.id.between(*ids))
