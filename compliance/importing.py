@@ -398,26 +398,19 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     nested = {(o.name, o.type): o for o in existing if o.parent_id is not None and o.type in TOP_TYPES}
     # Where organizations were before a move (`org move`), to where they are now: a file written before it names them
     # at their old place, and would make empty twins there (try-out). By the old path, the latest move from it.
-    moves = {m.old_path: m for m in store.org_moves()}
+    moves = store.moved_places()
     now_at = {o.id: o.path for o in existing}
     added: set[str] = set()         # the new organizations of this file, parents first
 
     def moved_from(path: str) -> tuple[str, date] | None:
         """Return where the organization that was at `path` is now, and the day it was moved, when a move took it away;
         None when something kept or added by this file is at the place it left (a new organization there, review)."""
-        if not moves:
+        found = moves.nearest(path, lambda place: place in by_path or place in added)
+        if found is None:
             return None
-        place = path
-        while True:
-            if place in by_path or place in added:
-                return None
-            m = moves.get(place)
-            if m is not None:
-                there = now_at[m.org_id] + path[len(place):] if m.org_id in now_at else None
-                return (there, m.at.astimezone(TZ).date()) if there in by_path and there != path else None
-            if "/" not in place:
-                return None
-            place = place.rsplit("/", 1)[0]
+        place, m = found
+        there = now_at[m.org_id] + path[len(place):] if m.org_id in now_at else None
+        return (there, m.at.astimezone(TZ).date()) if there in by_path and there != path else None
 
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}

@@ -324,7 +324,7 @@ def exemption_list(store: Store, under: str | None, known_at: datetime | None = 
 REASON_LIMIT = 400       # the column's length (PostgreSQL refuses a longer one; SQLite kept it)
 
 
-def _reason(reason: str, example: str, blank: str | None = None) -> str:
+def checked_reason(reason: str, example: str, blank: str | None = None) -> str:
     """Return a --reason stripped; InputError (`blank`, if given, for a blank one) when it is blank or longer than the column holds."""
     text = reason.strip()
     if not text:
@@ -339,7 +339,7 @@ def withdraw_exemption(store: Store, exemption_id: int, reason: str, actor: Acto
 
     It stays listed, marked withdrawn, and no longer counts. One withdrawn already is refused.
     """
-    reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
+    reason = checked_reason(reason, "登记错人", blank="--reason：撤销须写明原因")
     found = store.exemption(exemption_id)
     if found is None:
         raise NotFound(f"没有编号为 {exemption_id} 的免除（member exemptions 可查看已登记的免除）")
@@ -361,7 +361,7 @@ def exempt_member(store: Store, org_ref: str, name: str, start: date, end: date,
         raise InputError(f"「{name}」不是「{org.path}」的党员")
     if end < start:
         raise InputError(f"--to：结束日期 {end.isoformat()} 早于开始日期 {start.isoformat()}")
-    reason = _reason(reason, "因病经批准、经批准出国")
+    reason = checked_reason(reason, "因病经批准、经批准出国")
     # Entered twice by mistake, it would be listed twice, and could not be withdrawn.
     same = next((row for row in store.exemption_rows([member.id])
                  if (row["start"], row["end"]) == (start, end) and row["voided_at"] is None), None)
@@ -474,7 +474,7 @@ def unleave_member(store: Store, org_ref: str, name: str, reason: str, actor: Ac
     if actor is not None:
         require_write(store, actor, "unleave", [org.path])
     member = _roster_member(store, org, name)
-    reason = _reason(reason, "登记错人", blank="--reason：撤销须写明原因")
+    reason = checked_reason(reason, "登记错人", blank="--reason：撤销须写明原因")
     if member.left_reason == UNDONE_TRANSFER:
         raise InputError(f"「{member.name}」在「{org.path}」的这条记录是撤销转接留下的，从未在其花名册上；再次转入请用 member transfer")
     if member.left_on is None:
@@ -727,7 +727,7 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
     the month holds no payment, when nothing would change, and for a date after today or one a
     month paid in advance could not have (as `dues log` refuses them).
     """
-    reason = _reason(reason, "金额录错、交纳日期录错、登记错人")
+    reason = checked_reason(reason, "金额录错、交纳日期录错、登记错人")
     org = store.index_around(org_ref).resolve(org_ref)
     if actor is not None:
         require_write(store, actor, "dues", [org.path])

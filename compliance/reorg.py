@@ -17,7 +17,7 @@ from typing import Any
 from compliance.access import SUPERVISORS, Actor, require_write
 from compliance.errors import InputError, NotFound
 from compliance.importing import misplaced
-from compliance.membership import _reason
+from compliance.membership import checked_reason
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.store import Store
 
@@ -41,7 +41,7 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
         target = index.resolve(to_ref)
     except NotFound as exc:
         raise NotFound(f"--to：{exc}") from None
-    note = _reason(reason, "撤并村合并，划归新镇管理") if reason is not None else None
+    note = checked_reason(reason, "撤并村合并，划归新镇管理") if reason is not None else None
     if actor is not None:
         require_write(store, actor, "move", [org.path, target.path], SUPERVISORS)
     if target.id == org.id or target.path.startswith(org.path + "/"):

@@ -245,11 +245,8 @@ class JobBook:
         if self.scheduler.get_job(job_id) is None:
             # A supervision's id is its scope's path, which a move changes (`org move`): the one it has now is named.
             path = job_id.removeprefix("supervision:")
-            moved = {m.old_path: m.org_id for m in self.store.org_moves()} if path != job_id else {}
-            place = path
-            while moved and place not in moved and "/" in place:
-                place = place.rsplit("/", 1)[0]
-            now = f"supervision:{self.store.org_path(moved[place])}{path[len(place):]}" if place in moved else None
+            found = self.store.moved_places().nearest(path) if path != job_id else None
+            now = f"supervision:{self.store.org_path(found[1].org_id)}{path[len(found[0]):]}" if found else None
             if now is not None and self.scheduler.get_job(now) is not None:
                 raise NotFound(f"没有编号为「{job_id}」的任务：「{path}」已调整隶属关系，其督查任务的编号现为「{now}」")
             raise NotFound(f"没有编号为「{job_id}」的任务（compliance scheduler jobs 可查看）")

@@ -385,6 +385,10 @@ class Store(SupervisionQueries, AuditQueries, RecordQueries, UserQueries, Schedu
                                      detail.get("from_parent")))
         return moves
 
+    def moved_places(self) -> MovedPlaces:
+        """Return the places organizations were moved from, to look up a path written before a move."""
+        return MovedPlaces(self.org_moves())
+
     def add_members(self, fields: Sequence[str], rows: Sequence[tuple[Any, ...]], updates: list[dict[str, Any]],
                     meta: dict[str, Any] | None = None, org_ids: Iterable[int] = ()) -> None:
         """Insert new members (tuples of the values of `fields`, which include org_id) and update changed ones, in one transaction with its audit entry.
@@ -421,6 +425,32 @@ class OrgMove(NamedTuple):
     new_path: str
     org_ids: tuple[int, ...]
     from_parent: int | None
+
+
+class MovedPlaces:
+    """The places organizations were moved from (`Store.org_moves`), for a path written before a move: each old path
+    with the latest move from it."""
+
+    def __init__(self, moves: Iterable[OrgMove]) -> None:
+        self._by_old = {m.old_path: m for m in moves}
+
+    def nearest(self, path: str, taken: Callable[[str], bool] = lambda place: False) -> tuple[str, OrgMove] | None:
+        """Return the nearest place at or above `path` that a move left, and that move.
+
+        None when no move left one, or when a place for which `taken` is true (an organization is there
+        now) comes first: a path below it names what is there, not what was moved away.
+        """
+        place = path
+        while self._by_old:
+            if taken(place):
+                return None
+            m = self._by_old.get(place)
+            if m is not None:
+                return place, m
+            if "/" not in place:
+                return None
+            place = place.rsplit("/", 1)[0]
+        return None
 
 
 def _jsonable(row: dict[str, Any] | None) -> dict[str, Any] | None:
