@@ -2127,3 +2127,49 @@ def test_a_record_import_from_a_workbook_of_several_sheets_names_the_sheet_it_re
     book.save(tmp_path / "r.xlsx")
     result = runner.invoke(app, db + ["record", "import", str(tmp_path / "r.xlsx")])
     assert result.exit_code == 0 and "记录（r.xlsx「十一月」表）：新增 1 条" in result.output, result.output
+
+
+def test_org_export_writes_the_import_file_of_the_tree(runner, db, tmp_path: Path):
+    """An office edits its tree in Excel: `org list` wrote paths and inherited values, which `org import` refused (try-out)."""
+    import openpyxl
+
+    vacant = write_csv(tmp_path / "v.csv", "名称,上级,类型,书记,有支委会,撤销日期\n马屯村党支部,图河镇党委,党支部,空缺,否,2026-11-01")
+    assert runner.invoke(app, db + ["org", "import", str(vacant)]).exit_code == 0
+    out = tmp_path / "导出.csv"
+    done = runner.invoke(app, db + ["org", "export", str(out)])
+    assert done.exit_code == 0 and "已导出 5 个党组织" in done.stdout, done.output
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
+    assert list(rows[0]) == ["名称", "上级", "类型", "代码", "领域", "执行规定", "成立日期", "启用日期", "书记", "有支委会", "撤销日期"]
+    by_name = {r["名称"]: r for r in rows}
+    assert [r["名称"] for r in rows][:2] == ["图河镇党委", "朱庄村党总支"]
+    top = {"上级": "", "代码": "TH", "领域": "农村", "执行规定": "tuhe-2021", "启用日期": "2025-01-01", "书记": "周海"}
+    assert {k: by_name["图河镇党委"][k] for k in top} == top
+    # Its own values: the branch inherits its township's rules and sector, and its superior is a path.
+    assert by_name["第一党支部"]["上级"] == "图河镇党委/朱庄村党总支" and by_name["第一党支部"]["执行规定"] == ""
+    assert by_name["第一党支部"]["领域"] == "" and by_name["第一党支部"]["代码"] == "ZZ1"
+    assert (by_name["马屯村党支部"]["书记"], by_name["马屯村党支部"]["有支委会"], by_name["马屯村党支部"]["撤销日期"],
+            by_name["马屯村党支部"]["成立日期"]) == ("空缺", "否", "2026-11-01", "2026-05-12")
+    # Imported again it changes nothing; a cell changed changes that value only.
+    again = runner.invoke(app, db + ["org", "import", str(out)])
+    assert again.exit_code == 0 and "新增 0 条，更新 0 条，未变 5 条" in again.stdout, again.output
+    out.write_text(out.read_text(encoding="utf-8-sig").replace("陶英", "陶红英"), encoding="utf-8-sig")
+    assert "更新 1 条，未变 4 条" in runner.invoke(app, db + ["org", "import", str(out)]).stdout
+    listed = json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)
+    assert {r["path"]: r["secretary"] for r in listed}[BRANCH] == "陶红英"
+    # A workbook: dates are dates, and it imports back unchanged.
+    book = tmp_path / "全镇.xlsx"
+    assert runner.invoke(app, db + ["org", "export", str(book)]).exit_code == 0
+    sheet = openpyxl.load_workbook(book).active
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert sheet.title == "党组织" and cells[0][7] == "启用日期" and cells[1][7] == datetime(2025, 1, 1) and len(cells) == 6
+    assert "新增 0 条，更新 0 条，未变 5 条" in runner.invoke(app, db + ["org", "import", str(book)]).stdout
+    # One village's part: its top's 上级 is the superior kept, outside the file.
+    part = tmp_path / "朱庄.csv"
+    assert runner.invoke(app, db + ["org", "export", str(part), "--under", "ZZ"]).exit_code == 0
+    rows = list(csv.DictReader(io.StringIO(part.read_text(encoding="utf-8-sig"))))
+    assert [(r["名称"], r["上级"]) for r in rows] == [("朱庄村党总支", "图河镇党委"), ("第一党支部", "图河镇党委/朱庄村党总支"),
+                                                   ("第二党支部", "图河镇党委/朱庄村党总支")]
+    assert "新增 0 条，更新 0 条，未变 3 条" in runner.invoke(app, db + ["org", "import", str(part)]).stdout
+    # A name the import would not read is refused, and nothing is written.
+    bad = runner.invoke(app, db + ["org", "export", str(tmp_path / "党组织.xls")])
+    assert bad.exit_code == 2 and "文件名应以 .csv 或 .xlsx 结尾" in bad.stderr and not (tmp_path / "党组织.xls").exists()

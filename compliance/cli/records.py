@@ -72,7 +72,7 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 @org_app.command("import")
 @fails_cleanly
 def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
-    """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会）。"""
+    """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会、撤销日期）。"""
     from compliance.orgs import OrgIndex
 
     store, actor = session()
@@ -130,6 +130,25 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
         require_read(store, actor, root.path)
     orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: o.path)
     catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value, root.path if scope else None)
+
+
+@org_app.command("export")
+@fails_cleanly
+def org_export(file: Path = typer.Argument(..., metavar="文件", help="写出的 CSV 或 XLSX 文件（按扩展名）。"),
+               under: Optional[str] = typer.Option(None, "--under", help="只导出此党组织及其下级。")) -> None:
+    """导出党组织，列与 org import 相同（各党组织自己填写的值，继承的留空）：可在 Excel 中修改后用 org import 重新导入。"""
+    from compliance.report.orgfile import org_file_rows, write_org_file
+
+    store, actor = session()
+    scope = default_scope(actor, under)
+    index = store.index_around(scope)
+    if scope:
+        root = index.resolve(scope)
+        require_read(store, actor, root.path)
+    orgs = index.subtree(root) if scope else list(index.by_id.values())
+    write_org_file(org_file_rows(index, orgs), file)
+    console.print(f"已导出 {len(orgs)} 个党组织到 {file}；修改后可用 compliance org import 重新导入"
+                  "（空白单元格保留原值；书记写「空缺」表示书记空缺）", markup=False, soft_wrap=True)
 
 
 @org_app.command("move")
