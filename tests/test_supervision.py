@@ -305,6 +305,11 @@ def test_a_past_month_run_again_after_a_later_run_reopened_an_item_made_good_sin
         f.period == "2026-09" and f.obligation == "theme_day" and f.org == BRANCH for f in november.snapshot.gaps())
     [shown] = [r for r in november.ledger if r.id == item.id]
     assert (shown.closed_on, shown.close_note) == (date(2026, 11, 21), MADE_GOOD_NOTE)
+    # The workbook says how it was closed: one made good by a run and one no longer owed both read 已销号 (try-out).
+    sheet = load_workbook(next(p for p in write_bulletin(november, tmp_path / "out") if p.suffix == ".xlsx"))["整改台账"]
+    header = [c.value for c in sheet[1]]
+    [row] = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == item.id]
+    assert (row["状态"], row["销号说明"]) == ("已销号", MADE_GOOD_NOTE)
     mine = [r for r in november.ledger if r.org_id == item.org_id]
     [counted] = [c for c in november.ledger_counts if c.org_id == item.org_id]
     assert (counted.open, counted.closed) == (sum(r.closed_on is None for r in mine), sum(r.closed_on is not None for r in mine))
@@ -1282,11 +1287,13 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
     xlsx = write_bulletin(december, tmp_path / "out")[1]
     sheet = load_workbook(xlsx)["整改台账"]
-    assert [c.value for c in sheet[1]][6:] == ["完成销号时间", "状态"]
+    assert [c.value for c in sheet[1]][6:] == ["完成销号时间", "状态", "销号说明"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     closed = {str(row[0]): row[6:] for row in rows}
-    # The day stays a day (it was "2026-12-01（逾期）", text among dates); the state is a column of its own.
-    assert (closed[str(late.id)], closed[str(in_time.id)]) == ((datetime(2026, 12, 1), "逾期销号"), (datetime(2026, 11, 30), "已销号"))
+    # The day stays a day (it was "2026-12-01（逾期）", text among dates); the state is a column of its own, and so is the note.
+    assert (closed[str(late.id)], closed[str(in_time.id)]) == ((datetime(2026, 12, 1), "逾期销号", "已整改"),
+                                                               (datetime(2026, 11, 30), "已销号", "已整改"))
+    assert all(row[8] is None for row in rows if row[6] is None)
     # An item still open past its deadline was not marked at all (try-out).
     still = {(row[4] < datetime(2026, 12, 1), row[7]) for row in rows if row[6] is None}
     assert still == {(True, "超期未销号"), (False, "未销号")}
@@ -1445,7 +1452,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     rows = [[f"镇{i}/村党支部", "2", "0", "主题党日2项"] for i in range(DOCX_ROWS + 30)]
     ranking = [[str(i), f"镇{i}/村党支部", "50.0%", "1", "2"] for i in range(1, DOCX_ROWS + 31)]
     b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=rows,
-                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", "", "未销号"]],
+                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", "", "未销号", ""]],
                  ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
     chart, labels = write_chart(b, tmp_path / "c.png")
     doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
@@ -1462,7 +1469,7 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
     ledger = [[(c.value, c.data_type) for c in row] for row in book["整改台账"].iter_rows(min_row=2)]
     assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), (datetime(2026, 12, 31), "d"),
-                       ("²", "s"), (None, "n"), ("未销号", "s")]]
+                       ("²", "s"), (None, "n"), ("未销号", "s"), (None, "n")]]
     # A day is a date Excel sorts and filters (text before), shown as it is written.
     assert book["整改台账"]["E2"].number_format == "yyyy-mm-dd"
     assert not book["整改台账"]._hyperlinks

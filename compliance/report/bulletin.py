@@ -39,7 +39,7 @@ class Bulletin:
     comparison: str
     branch_rows: list[list[str]]        # 党组织, 逾期未完成, 无效, 问题
     ranking_rows: list[list[str]]       # 名次, 党组织, 完成率, 已完成, 应完成
-    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间, 状态
+    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间, 状态, 销号说明
     ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 最早整改时限, 责任人
     requirements: list[str]
     rates: dict[str, dict[str, float | None]]
@@ -75,10 +75,11 @@ def _ledger_row(r: RectificationRow, paths: dict[int, str], root: str | None, as
     """Return a ledger item as the bulletin's ledger shows it (LEDGER_HEADERS), its state as of the run's day `as_of`.
 
     The day it was closed stays a day, which a spreadsheet sorts and filters; whether it was
-    closed late, or is open past its deadline, is said in a column of its own.
+    closed late, or is open past its deadline, is said in a column of its own, and how it was closed in another: one put
+    right and one no longer owed both read 已销号 (session 59's try-out).
     """
     return [str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.deadline.isoformat(), r.responsible,
-            r.closed_on.isoformat() if r.closed_on else "", _state(r, as_of)]
+            r.closed_on.isoformat() if r.closed_on else "", _state(r, as_of), (r.close_note or "") if r.closed_on else ""]
 
 
 XLSX_ROWS = 1_048_576  # rows of an Excel sheet, the header included
@@ -110,7 +111,7 @@ def chart_rates(rates: dict[str, dict[str, float | None]]) -> tuple[dict[str, di
     return means, "各下级党组织所属党支部逐月平均完成率"
 
 
-LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间", "状态"]
+LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间", "状态", "销号说明"]
 BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
 LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "最早整改时限", "责任人"]   # the earliest deadline of the open items
@@ -373,7 +374,7 @@ MARK_TABLE = ("记录不规范", MARK_HEADERS, [30, 10, 10])
 DUE_TABLE = ("本月待完成", DUE_HEADERS, [30, 10, 60])
 # Not problems yet: the month's periods are missed only once it has ended.
 DUE_TITLE = "本月待完成（截至督查日尚未完成，月底前完成；到期未完成的计入下月督查）"
-LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14, 12])
+LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14, 12, 40])
 # What a table of the workbook says when it has no rows.
 EMPTY_TABLES = {
     "问题清单": "（本月督查没有发现逾期未完成或无效的事项）",
