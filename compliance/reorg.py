@@ -32,7 +32,7 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     `fallback`, the catalog of organizations without one; its "sector"), "inherited", "catalog_there" and
     "sector_there" (what it would inherit there), "untracked" (the 启用日期 it now inherits, where nothing dated
     it, or None), "sector_taken" (the sector it takes there, having had none), "emptied" (the superior it left, when
-    no branch is left below it, and its type), "jobs" (the supervision jobs
+    no branch is left below it, and its type), "skipped" (its sector, 农村 or 社区, when it is now straight under a 县委), "jobs" (the supervision jobs
     pointed at the new paths, old and new ids) and "jobs_error" (why they were not, or None).
     """
     index = OrgIndex(store.orgs())
@@ -76,7 +76,12 @@ def move_org(store: Store, ref: str, to_ref: str, reason: str | None = None, act
     done = store.move_org(org.id, org.path, target.id, target.path, pin, note, old_parent.id if old_parent else None)
     if done is None:
         raise InputError(f"「{org.path}」或「{target.path}」已被他人同时更改，未移动；请重新查看后再试")
+    # A village's or community's organization straight under a county, no township between: legal, but most often a slip of
+    # --to (try-out), said so that it is moved on at once.
+    sector = index.sector_of(org)
+    skipped = sector if target.type == "县委" and sector in ("农村", "社区") and org.type in ("党委", "党总支", "党支部") else None
     found: dict[str, Any] = {
+        "skipped": skipped,
         "from": org.path, "to": new_path, "moved": done, "pinned": pin, "founding": "tracked_from" in pin and kept is None,
         "inherited": there, "catalog_there": after.catalog_of(moved_org, fallback) if fallback else None,
         "sector_there": after.sector_of(moved_org),

@@ -575,6 +575,20 @@ def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, t
     assert [e["detail"]["to"] for e in json.loads(left) if e["action"] == "move"] == ["沭河县委/图河镇党委", "沭河县委/新集镇党委/马屯村党支部"]
 
 
+def test_a_village_branch_moved_straight_under_a_county_is_pointed_out(runner, db, tmp_path: Path):
+    """A village's branch put under the county itself, no township between, was taken without a word: an easy slip of --to."""
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "c.csv", "名称,上级,类型\n沭河县委,,县委\n"
+                                                                                      "新集镇党委,沭河县委,乡镇党委"))]).exit_code == 0
+    slipped = runner.invoke(app, db + ["org", "move", "MT", "--to", "沭河县委"], env={"COLUMNS": "200"})
+    out = "".join(slipped.stdout.split())
+    assert slipped.exit_code == 0 and "提示：「沭河县委/马屯村党支部」是村党组织，现直接隶属县委，中间没有乡镇党委或街道党工委；" \
+        "如--to写错，请再用orgmove移到所属乡镇党委下" in out, out
+    mended = runner.invoke(app, db + ["org", "move", "MT", "--to", "新集镇党委"], env={"COLUMNS": "200"})
+    assert mended.exit_code == 0 and "直接隶属县委" not in mended.stdout
+    # A township under the county is where it belongs: nothing said.
+    assert "直接隶属县委" not in runner.invoke(app, db + ["org", "move", "图河镇党委", "--to", "沭河县委"]).stdout
+
+
 def test_org_list_says_which_are_dissolved(runner, db, tmp_path: Path):
     """A dissolved township was listed as one at work, in the table, JSON and CSV alike (try-out)."""
     dated = write_csv(tmp_path / "a.csv", "名称,上级,类型,撤销日期\n马屯村党支部,图河镇党委,党支部,2026-11-01")

@@ -192,6 +192,11 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
     if "sector" in pinned:
         console.print(f"提示：「{done['to']}」保留原领域 {pinned['sector']}（新上级为 {done['sector_there'] or '未填'}），"
                       "换届年限等仍按原领域判断", style="yellow", markup=False, soft_wrap=True)
+    if done["skipped"]:
+        place = "村" if done["skipped"] == "农村" else "社区"
+        console.print(f"提示：「{done['to']}」是{place}党组织，现直接隶属县委，中间没有乡镇党委或街道党工委；"
+                      f"如 --to 写错，请再用 org move 移到所属{'乡镇党委' if place == '村' else '街道党工委'}下",
+                      style="yellow", markup=False, soft_wrap=True)
     if done["emptied"]:
         left, kind = done["emptied"]
         jobs = "，并用 scheduler jobs 查看、scheduler remove 删除其督查任务" if kind in importing.TOP_TYPES else ""
