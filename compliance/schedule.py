@@ -69,6 +69,14 @@ def supervision_job(under: str, out: str | None = None, *, ctx: Context | None =
     scope = index.resolve(under)
     when = fire_time.astimezone(TZ).date()
     month = f"{when:%Y-%m}"
+    first = when.replace(day=1)
+    # A township dissolved before the month, with no branch below it still at work (its villages merged into another):
+    # its job failed every month with 没有党支部可以督查 (session 59's try-out).
+    if scope.dissolved is not None and scope.dissolved < first and not any(
+            o.type == "党支部" and (o.dissolved is None or o.dissolved >= first) for o in index.subtree(scope)):
+        ctx.outputs.append(f"{scope.path} 已于 {scope.dissolved.isoformat()} 撤销，{month} 未督查；"
+                           f"如不再需要此任务，请运行 compliance scheduler remove supervision:{scope.path}")
+        return
     # A run made in the supervision period (from the job's day on) is the month's check; one made
     # earlier in the month (a check on the 5th) saw the month's meetings still due, not missed.
     done = [r for r in ctx.store.runs(scope.id, month) if r.as_of >= when]

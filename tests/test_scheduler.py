@@ -94,6 +94,24 @@ def test_a_bulletin_the_job_cannot_write_is_one_line_saying_how_to_write_it(town
     assert any("2026-12 督查完成" in line and f"通报：{folder}" in line for line in ran), ran
 
 
+def test_the_job_of_a_township_dissolved_with_its_branches_says_so_instead_of_failing(book: Store, rules, tmp_path: Path):
+    """A township dissolved with its branches: its job supervised it every month still, or, its villages moved to another
+    township, failed every month with 没有党支部可以督查 (try-out)."""
+    from compliance import importing
+    from tests.conftest import write_csv
+
+    rows = "名称,上级,类型,撤销日期\n图河镇党委,,乡镇党委,2026-10-31\n第一党支部,图河镇党委/朱庄村党总支,党支部,2026-10-31\n" \
+           "第二党支部,图河镇党委/朱庄村党总支,党支部,2026-10-31\n马屯村党支部,图河镇党委,党支部,2026-11-15"
+    importing.import_orgs(book, rules, write_csv(tmp_path / "o.csv", rows))
+    # A branch still at work in November: November is supervised.
+    _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-11-25T09:01"))
+    assert any("2026-11 督查完成" in line for line in ran), ran
+    _, ran = Runner(book, rules, Settings(), name="甲").tick(at("2026-12-25T09:01"))
+    assert [line for line in ran if "督查" in line] == [
+        "图河镇党委 已于 2026-10-31 撤销，2026-12 未督查；如不再需要此任务，请运行 compliance scheduler remove supervision:图河镇党委"]
+    assert supervision_runs(book) == [("2026-11", 1)]
+
+
 def test_an_existing_run_of_the_month_is_not_repeated(book: Store, rules):
     from compliance.supervision import supervise
 
