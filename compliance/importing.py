@@ -39,6 +39,9 @@ ORG_COLUMNS = [
     Column("领域", "sector"), Column("执行规定", "catalog"), Column("成立日期", "founded"),
     Column("启用日期", "tracked_from"), Column("书记", "secretary"), Column("有支委会", "has_committee"),
     Column("撤销日期", "dissolved"),
+    # The id `org export` writes: a row with one is that organization, wherever the file places it (a changed 上级 or
+    # 名称 made a second one beside it, try-out). Blank for a new one.
+    Column("编号", "id"),
 ]
 # `aliases` are the other headers an office's sheets have for a column (入党时间, 应到人数, 会议日期).
 MEMBER_COLUMNS = [
@@ -182,11 +185,12 @@ def _resolve(index: OrgIndex, ref: str, suggest: "Suggestions | None" = None) ->
     if not ref.strip():
         # Merged cells (one 党组织 for several rows) leave every row but the first blank.
         return None, "党组织不能为空（如是合并单元格，请取消合并，并在每一行填写党组织）"
-    if ref.strip().startswith(NOT_ROWS):
-        return None, "找不到该党组织：像是表格下方的合计行或说明行，请删去这一行"
     found = index.find(ref)
     if isinstance(found, OrgRow):
         return found, None
+    # Only once nothing is found by it: 说明村党委 is a name (review).
+    if ref.strip().startswith(NOT_ROWS):
+        return None, "找不到该党组织：像是表格下方的合计行或说明行，请删去这一行"
     if found:
         return None, f"党组织名称不唯一，请用代码或完整路径：{candidates(found)}"
     if not index.by_id:
@@ -316,6 +320,20 @@ def _move_words(path: str, parent_path: str) -> str:
     return f"请从文件中删去该党组织及其下级各行后再导入，然后用 compliance org move {path} --to {parent_path} 移动"
 
 
+_SCIENTIFIC = re.compile(r"\d+(?:\.\d+)?[eE][+-]?\d+")      # 3.21E+16: a number as Excel shows and saves it
+
+
+def _other_place(org: OrgRow | None, row: dict[str, Any]) -> str | None:
+    """Say why a row with the 编号 of `org` (None: no such id) does not name it: another 名称 or 上级 than it has; None when it does."""
+    if org is None:
+        return f"没有编号为 {row['id']} 的党组织（编号由 org export 写出；新增的党组织请留空）"
+    if org.path == row["path"]:
+        return None
+    if org.name != row["name"]:
+        return (f"编号 {org.id} 是「{org.path}」：导入不能更改已有党组织的名称；如是另一党组织，请清空该行的「编号」")
+    return f"编号 {org.id} 是「{org.path}」：导入不能改变已有党组织的上级，{_move_words(org.path, row['parent_path'])}"
+
+
 def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
     """Load organizations; parents may be existing ones or rows of the same file, in any order.
 
@@ -334,6 +352,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
             "tracked_from": problems.parse(number, values, "tracked_from", parse_date),
             "dissolved": problems.parse(number, values, "dissolved", parse_date),
             "has_committee": problems.parse(number, values, "has_committee", parse_bool),
+            "id": problems.parse(number, values, "id", parse_count),
         }
         # 空缺 declares a vacancy (a veto in seed 004); a name fills the post; blank is unknown.
         secretary = parse_text(values.get("secretary"))
@@ -341,6 +360,10 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         row["secretary"] = None if row["secretary_vacant"] else secretary
         if not row["name"] or "/" in row["name"]:
             problems.add(number, "name", row["name"], "名称不能为空，也不能包含 /")
+        if row["code"] and (_SCIENTIFIC.fullmatch(row["code"]) or (isinstance(values.get("code"), float) and values["code"] >= 2 ** 53)):
+            # Excel shows a long number as 3.21E+16 and saves a CSV so, its last digits gone (try-out).
+            problems.add(number, "code", values.get("code"), "代码是被 Excel 当作数字改写的长数字，末几位已丢失：请把该列设为「文本」后"
+                                                             "重新填写，或用 org export 导出为 .xlsx 文件再编辑")
         if row["type"] not in ORG_TYPES:
             problems.add(number, "type", row["type"], ("类型不能为空，" if row["type"] is None else "") + f"类型应为 {'、'.join(ORG_TYPES)} 之一")
         if row["sector"] and row["sector"] not in SECTORS:
@@ -412,8 +435,10 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         there = now_at[m.org_id] + path[len(place):] if m.org_id in now_at else None
         return (there, m.at.astimezone(TZ).date()) if there in by_path and there != path else None
 
+    by_id = {o.id: o for o in existing}
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
+    seen_ids: dict[int, int] = {}
     new, updates, result = [], [], ImportResult(where=table.where)
     fields = ("code", "type", "sector", "catalog", "founded", "tracked_from", "dissolved", "secretary", "secretary_vacant", "has_committee")
     for number, row in sorted(placed, key=lambda item: item[1]["path"].count("/")):
@@ -421,6 +446,14 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
             problems.add(number, "name", row["name"], f"与第{seen_paths[row['path']]}行是同一党组织（{row['path']}）")
             continue
         seen_paths[row["path"]] = number
+        if row["id"] is not None:
+            if row["id"] in seen_ids:
+                problems.add(number, "id", row["id"], f"与第{seen_ids[row['id']]}行是同一编号")
+                continue
+            seen_ids[row["id"]] = number
+            if (wrong := _other_place(by_id.get(row["id"]), row)) is not None:
+                problems.add(number, "id", row["id"], wrong)
+                continue
         if row["code"]:
             owner = by_code.get(row["code"])
             if row["code"] in seen_codes:

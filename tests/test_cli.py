@@ -575,6 +575,46 @@ def test_a_township_moved_under_a_new_county_from_the_command_line(runner, db, t
     assert [e["detail"]["to"] for e in json.loads(left) if e["action"] == "move"] == ["沭河县委/图河镇党委", "沭河县委/新集镇党委/马屯村党支部"]
 
 
+def test_org_export_names_each_superior_as_the_import_finds_it(runner, db, tmp_path: Path):
+    """A code is found before a path: a branch coded 图河镇党委/朱庄村党总支 took the 党总支's place as 上级 (review). And a
+    superior named 说明村党委 was read as a note below the table (review)."""
+    odd = write_csv(tmp_path / "o.csv", "名称,上级,类型,代码\n新村党支部,图河镇党委,党支部,图河镇党委/朱庄村党总支\n"
+                                        "说明村党总支,图河镇党委,党总支,0012\n甲党支部,说明村党总支,党支部,")
+    added = runner.invoke(app, db + ["org", "import", str(odd)])
+    assert added.exit_code == 0, added.output
+    out = tmp_path / "o2.csv"
+    done = runner.invoke(app, db + ["org", "export", str(out)])
+    assert done.exit_code == 0, done.output
+    rows = {r["名称"]: r for r in csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig")))}
+    assert rows["第一党支部"]["上级"] == "ZZ" and rows["甲党支部"]["上级"] == "图河镇党委/说明村党总支"
+    # Excel would change the code 0012 to 12: said, with what to do.
+    assert "0012 变成 12" in done.stdout and "请导出为.xlsx文件编辑" in "".join(done.stdout.split())
+    again = runner.invoke(app, db + ["org", "import", str(out)])
+    assert again.exit_code == 0 and "新增 0 条，更新 0 条，未变 8 条" in again.stdout, again.output
+    # A superior with no code to name it by instead: refused, nothing written; a file written over keeps its mode.
+    out.chmod(0o600)
+    plain = write_csv(tmp_path / "p.csv", "名称,上级,类型\n丙党总支,图河镇党委,党总支\n丁党支部,图河镇党委/丙党总支,党支部")
+    blocked = write_csv(tmp_path / "b.csv", "名称,上级,类型,代码\n乙党支部,图河镇党委,党支部,图河镇党委/丙党总支")
+    assert runner.invoke(app, db + ["org", "import", str(plain)]).exit_code == 0
+    assert runner.invoke(app, db + ["org", "import", str(blocked)]).exit_code == 0
+    before = out.read_bytes()
+    refused = runner.invoke(app, db + ["org", "export", str(out)])
+    assert refused.exit_code == 2 and "「图河镇党委/丙党总支/丁党支部」的上级「图河镇党委/丙党总支」的路径又是另一党组织的代码" \
+        in refused.stderr and out.read_bytes() == before, refused.output
+    assert runner.invoke(app, db + ["org", "export", str(out), "--under", "ZZ"]).exit_code == 0
+    assert out.stat().st_mode & 0o777 == 0o600 and not list(tmp_path.glob(".党组织-*"))
+
+
+def test_a_code_rounded_by_excel_is_refused_and_a_code_changed_is_said(runner, db, tmp_path: Path):
+    """A CSV saved by Excel wrote a long code as 3.21E+16, and the import overwrote the code with it (try-out)."""
+    rounded = write_csv(tmp_path / "r.csv", "名称,上级,类型,代码\n第一党支部,图河镇党委/朱庄村党总支,党支部,3.21E+16")
+    refused = runner.invoke(app, db + ["org", "import", str(rounded)])
+    assert refused.exit_code == 2 and "第2行「代码」列：值「3.21E+16」：代码是被Excel当作数字改写的长数字" in "".join(refused.stderr.split())
+    changed = write_csv(tmp_path / "c.csv", "名称,上级,类型,代码\n第一党支部,图河镇党委/朱庄村党总支,党支部,ZZ01")
+    said = "".join(runner.invoke(app, db + ["org", "import", str(changed)]).stdout.split())
+    assert "提示：1个党组织的代码已更改：图河镇党委/朱庄村党总支/第一党支部（ZZ1→ZZ01）" in said, said
+
+
 def test_a_village_branch_moved_straight_under_a_county_is_pointed_out(runner, db, tmp_path: Path):
     """A village's branch put under the county itself, no township between, was taken without a word: an easy slip of --to."""
     assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "c.csv", "名称,上级,类型\n沭河县委,,县委\n"
@@ -587,6 +627,21 @@ def test_a_village_branch_moved_straight_under_a_county_is_pointed_out(runner, d
     assert mended.exit_code == 0 and "直接隶属县委" not in mended.stdout
     # A township under the county is where it belongs: nothing said.
     assert "直接隶属县委" not in runner.invoke(app, db + ["org", "move", "图河镇党委", "--to", "沭河县委"]).stdout
+
+
+def test_a_superior_dissolved_before_those_below_it_is_pointed_out(runner, db, tmp_path: Path):
+    """A township given a 撤销日期 with its branches at work was taken without a word; they are checked still (try-out)."""
+    early = write_csv(tmp_path / "a.csv", "名称,上级,类型,撤销日期\n朱庄村党总支,图河镇党委,党总支,2026-10-31\n"
+                                          "第一党支部,图河镇党委/朱庄村党总支,党支部,2026-10-31")
+    said = "".join(runner.invoke(app, db + ["org", "import", str(early)]).stdout.split())
+    assert "提示：「图河镇党委/朱庄村党总支」的撤销日期为2026-10-31，但其下级「图河镇党委/朱庄村党总支/第二党支部」没有同时撤销，" \
+        "仍按期检查；如已一并撤销，请为其填写撤销日期；如已划归他处，请用complianceorgmove移动" in said, said
+    assert "图河镇党委」的撤销日期" not in said
+    # One dated with it is not named.
+    both = write_csv(tmp_path / "b.csv", "名称,上级,类型,撤销日期\n图河镇党委,,乡镇党委,2026-11-30\n马屯村党支部,图河镇党委,党支部,2026-11-30")
+    said = "".join(runner.invoke(app, db + ["org", "import", str(both)]).stdout.split())
+    assert "提示：「图河镇党委」的撤销日期为2026-11-30，但其下级「图河镇党委/朱庄村党总支/第二党支部」没有同时撤销" in said, said
+    assert "马屯村党支部" not in said and said.count("没有同时撤销") == 1, said
 
 
 def test_org_list_says_which_are_dissolved(runner, db, tmp_path: Path):
@@ -2151,9 +2206,10 @@ def test_org_export_writes_the_import_file_of_the_tree(runner, db, tmp_path: Pat
     assert runner.invoke(app, db + ["org", "import", str(vacant)]).exit_code == 0
     out = tmp_path / "导出.csv"
     done = runner.invoke(app, db + ["org", "export", str(out)])
-    assert done.exit_code == 0 and "已导出 5 个党组织" in done.stdout, done.output
+    assert done.exit_code == 0 and "已导出 5 个党组织" in done.stdout and "覆盖" not in done.stdout, done.output
+    assert "0012" not in done.stdout and "已覆盖原文件" in runner.invoke(app, db + ["org", "export", str(out)]).stdout
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
-    assert list(rows[0]) == ["名称", "上级", "类型", "代码", "领域", "执行规定", "成立日期", "启用日期", "书记", "有支委会", "撤销日期"]
+    assert list(rows[0]) == ["名称", "上级", "类型", "代码", "领域", "执行规定", "成立日期", "启用日期", "书记", "有支委会", "撤销日期", "编号"]
     by_name = {r["名称"]: r for r in rows}
     assert [r["名称"] for r in rows][:2] == ["图河镇党委", "朱庄村党总支"]
     top = {"上级": "", "代码": "TH", "领域": "农村", "执行规定": "tuhe-2021", "启用日期": "2025-01-01", "书记": "周海"}
@@ -2184,6 +2240,23 @@ def test_org_export_writes_the_import_file_of_the_tree(runner, db, tmp_path: Pat
     assert [(r["名称"], r["上级"]) for r in rows] == [("朱庄村党总支", "图河镇党委"), ("第一党支部", "图河镇党委/朱庄村党总支"),
                                                    ("第二党支部", "图河镇党委/朱庄村党总支")]
     assert "新增 0 条，更新 0 条，未变 3 条" in runner.invoke(app, db + ["org", "import", str(part)]).stdout
+    # A row given another 上级 or 名称 is that organization still, by its 编号: refused, not made a second one beside it (try-out).
+    text = part.read_text(encoding="utf-8-sig")
+    first, second = (r["编号"] for r in rows[1:])
+    moved = write_csv(tmp_path / "moved.csv", text.replace("第二党支部,图河镇党委/朱庄村党总支", "第二党支部,图河镇党委"))
+    refused = runner.invoke(app, db + ["org", "import", str(moved)])
+    said = "".join(refused.stderr.split())
+    assert refused.exit_code == 2 and f"第4行「编号」列：值「{second}」：编号{second}是「图河镇党委/朱庄村党总支/第二党支部」：" \
+        "导入不能改变已有党组织的上级，请从文件中删去该党组织及其下级各行后再导入，然后用complianceorgmove" in said, refused.output
+    renamed = write_csv(tmp_path / "renamed.csv", text.replace("第一党支部,", "第三党支部,"))
+    said = "".join(runner.invoke(app, db + ["org", "import", str(renamed)]).stderr.split())
+    assert f"第3行「编号」列：值「{first}」：编号{first}是「图河镇党委/朱庄村党总支/第一党支部」：导入不能更改已有党组织的名称" in said, said
+    assert len(json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)) == 5
+    # A new row has none; an 编号 of no organization is refused.
+    added = write_csv(tmp_path / "added.csv", text + "第三党支部,图河镇党委/朱庄村党总支,党支部,,,,,,,,,\n")
+    assert "新增 1 条，更新 0 条，未变 3 条" in runner.invoke(app, db + ["org", "import", str(added)]).stdout
+    unknown = write_csv(tmp_path / "unknown.csv", "名称,上级,类型,编号\n第四党支部,图河镇党委/朱庄村党总支,党支部,999")
+    assert "没有编号为 999 的党组织" in runner.invoke(app, db + ["org", "import", str(unknown)]).stderr
     # A name the import would not read is refused, and nothing is written.
     bad = runner.invoke(app, db + ["org", "export", str(tmp_path / "党组织.xls")])
     assert bad.exit_code == 2 and "文件名应以 .csv 或 .xlsx 结尾" in bad.stderr and not (tmp_path / "党组织.xls").exists()

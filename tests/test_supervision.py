@@ -1452,7 +1452,8 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     rows = [[f"镇{i}/村党支部", "2", "0", "主题党日2项"] for i in range(DOCX_ROWS + 30)]
     ranking = [[str(i), f"镇{i}/村党支部", "50.0%", "1", "2"] for i in range(1, DOCX_ROWS + 31)]
     b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=rows,
-                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", "", "未销号", ""]],
+                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", "", "未销号", "2026-12-01"],
+                                                ["2", "镇0/村党支部", "20261201", "措施", "2026-12-31", "²", "", "未销号", "12"]],
                  ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
     chart, labels = write_chart(b, tmp_path / "c.png")
     doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
@@ -1469,7 +1470,10 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
     ledger = [[(c.value, c.data_type) for c in row] for row in book["整改台账"].iter_rows(min_row=2)]
     assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), (datetime(2026, 12, 31), "d"),
-                       ("²", "s"), (None, "n"), ("未销号", "s"), (None, "n")]]
+                       ("²", "s"), (None, "n"), ("未销号", "s"), ("2026-12-01", "s")],
+                      # What users write stays text: a note of a day or of digits is no date or number (review).
+                      [(2, "n"), ("镇0/村党支部", "s"), ("20261201", "s"), ("措施", "s"), (datetime(2026, 12, 31), "d"),
+                       ("²", "s"), (None, "n"), ("未销号", "s"), ("12", "s")]]
     # A day is a date Excel sorts and filters (text before), shown as it is written.
     assert book["整改台账"]["E2"].number_format == "yyyy-mm-dd"
     assert not book["整改台账"]._hyperlinks

@@ -72,7 +72,7 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 @org_app.command("import")
 @fails_cleanly
 def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
-    """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会、撤销日期）。"""
+    """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会、撤销日期、编号）。"""
     from compliance.orgs import OrgIndex
 
     store, actor = session()
@@ -82,6 +82,27 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     # A branch's rules are its catalog's for every period, past ones too: a new 执行规定 rejudges its history.
     fallback = tracking.default_catalog(store)
     old, new = OrgIndex(earlier), OrgIndex(store.orgs())
+    # A code is how other files name an organization: one changed is said, not taken silently (a code Excel rounded, try-out).
+    recoded = [f"{o.path}（{old.by_id[o.id].code} → {o.code}）" for o in new.by_id.values()
+               if o.id in old.by_id and old.by_id[o.id].code and old.by_id[o.id].code != o.code]
+    if recoded:
+        console.print(f"提示：{len(recoded)} 个党组织的代码已更改：{'、'.join(recoded[:5])}{'等' if len(recoded) > 5 else ''}；"
+                      "以原代码填写的党员、记录文件须改用新代码", style="yellow", markup=False, soft_wrap=True)
+    # A superior dissolved with organizations below it still at work: they are checked still (try-out).
+    ended = {o.path: o.dissolved for o in new.by_id.values()
+             if o.dissolved is not None and (o.id not in old.by_id or old.by_id[o.id].dissolved != o.dissolved)}
+    alive: dict[str, list[str]] = {}
+    for o in (new.by_id.values() if ended else ()):
+        parts = o.path.split("/")
+        for i in range(1, len(parts)):
+            above = "/".join(parts[:i])
+            if above in ended and (o.dissolved is None or o.dissolved > ended[above]):
+                alive.setdefault(above, []).append(o.path)
+    for above, below in sorted(alive.items()):
+        below.sort()
+        console.print(f"提示：「{above}」的撤销日期为 {ended[above].isoformat()}，但其下级「{below[0]}」"
+                      f"{f'等 {len(below)} 个党组织' if len(below) > 1 else ''}没有同时撤销，仍按期检查；如已一并撤销，"
+                      "请为其填写撤销日期；如已划归他处，请用 compliance org move 移动", style="yellow", markup=False, soft_wrap=True)
     moved = [(o.path, old.catalog_of(old.by_id[o.id], fallback), new.catalog_of(o, fallback)) for o in new.by_id.values()
              if o.id in old.by_id and old.catalog_of(old.by_id[o.id], fallback) != new.catalog_of(o, fallback)]
     if moved:
@@ -137,18 +158,25 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
 def org_export(file: Path = typer.Argument(..., metavar="文件", help="写出的 CSV 或 XLSX 文件（按扩展名）。"),
                under: Optional[str] = typer.Option(None, "--under", help="只导出此党组织及其下级。")) -> None:
     """导出党组织，列与 org import 相同（各党组织自己填写的值，继承的留空）：可在 Excel 中修改后用 org import 重新导入。"""
-    from compliance.report.orgfile import org_file_rows, write_org_file
+    from compliance.orgs import OrgIndex
+    from compliance.report.orgfile import excel_may_change, org_file_rows, write_org_file
 
     store, actor = session()
     scope = default_scope(actor, under)
-    index = store.index_around(scope)
+    index = OrgIndex(store.orgs())      # the whole tree: each 上级 is written as the import will find it
     if scope:
         root = index.resolve(scope)
         require_read(store, actor, root.path)
     orgs = index.subtree(root) if scope else list(index.by_id.values())
-    write_org_file(org_file_rows(index, orgs), file)
-    console.print(f"已导出 {len(orgs)} 个党组织到 {file}；修改后可用 compliance org import 重新导入"
-                  "（空白单元格保留原值；书记写「空缺」表示书记空缺）", markup=False, soft_wrap=True)
+    rows = org_file_rows(index, orgs)
+    existed = file.exists()
+    write_org_file(rows, file)
+    console.print(f"已导出 {len(orgs)} 个党组织到 {file}{'（已覆盖原文件）' if existed else ''}；修改后可用 compliance org import "
+                  "重新导入：空白单元格保留原值，书记写「空缺」表示书记空缺，删去的行不撤销党组织（撤销请填撤销日期），"
+                  "「编号」列请勿改动（新增的党组织留空）", markup=False, soft_wrap=True)
+    if file.suffix.lower() == ".csv" and excel_may_change(rows):
+        console.print("提示：有以 0 开头或 12 位以上的数字代码，或以 = + - @ 开头的内容，用 Excel 打开 CSV 会改写它们"
+                      "（0012 变成 12，长数字变成 1.23E+17）：请导出为 .xlsx 文件编辑", style="yellow", markup=False, soft_wrap=True)
 
 
 @org_app.command("move")

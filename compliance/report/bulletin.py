@@ -367,6 +367,8 @@ def write_xlsx(b: Bulletin, path: Path, sheet_rows: int = XLSX_ROWS) -> Path:
     return path
 
 
+# Columns of what users write, each cell written as text.
+FREE_TEXT = frozenset(("整改事项", "整改措施", "销号说明"))
 # Each table of the workbook: its sheet, headers and column widths.
 BRANCH_TABLE = ("问题清单", BRANCH_HEADERS, [30, 12, 8, 60])
 RANKING_TABLE = ("排名", RANKING_HEADERS, [8, 30, 10, 8, 8])
@@ -433,6 +435,8 @@ class _Workbook:
     def table(self, sheet: Any, rows: Iterable[list[str]], sheet_rows: int) -> None:
         """Write `rows` under the header of `sheet`, going on in sheets 「…（续1）」 and so on, added as they are needed."""
         title, headers, widths = self.tables[sheet.name]
+        # Free text stays text: a note of digits or of a day is no number or date (review).
+        free = [h in FREE_TEXT for h in headers]
         per_sheet, part = sheet_rows - 1, 1
         rows = iter(rows)
         while True:
@@ -441,7 +445,10 @@ class _Workbook:
             for i, row in enumerate(islice(rows, per_sheet), start=1):
                 written = i
                 for j, value in enumerate(row):
-                    if value.isdecimal():
+                    if free[j]:
+                        if value:
+                            write_text(i, j, value)
+                    elif value.isdecimal():
                         write_number(i, j, int(value))
                     elif value[-1:] == "%" and _PERCENT.fullmatch(value):
                         write_number(i, j, float(value[:-1]) / 100, self.percent)     # a rate: a number shown as one
@@ -762,7 +769,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     heading("附：整改台账（汇总）")
     if b.ledger_summary:
         table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3], "整改台账")
-        doc.add_paragraph(f"逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间、状态）见同名 XLSX 的{_ledger_sheets(b)}。")
+        doc.add_paragraph(f"逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间、状态、销号说明）见同名 XLSX 的{_ledger_sheets(b)}。")
     else:
         doc.add_paragraph("无。")
     doc.save(path)

@@ -1,8 +1,9 @@
 """An organization file as `org import` reads it, written from the tree kept: to edit in Excel and import again.
 
 Each organization's own values are written, not those it inherits (a branch's 执行规定 left
-blank is its superior's), and its 上级 as a path, so that the file imported again changes nothing
-and a cell changed in it changes only that value.
+blank is its superior's), its 上级 as a path, and its 编号 (id), so that the file imported again
+changes nothing, a cell changed in it changes only that value, and a row given another 上级 or
+名称 is refused rather than taken for a new organization.
 """
 
 from __future__ import annotations
@@ -25,17 +26,31 @@ WIDTHS = {"名称": 24, "上级": 40, "执行规定": 14, "成立日期": 12, "�
 
 
 def org_file_rows(index: OrgIndex, orgs: Iterable[OrgRow]) -> list[list[Any]]:
-    """Return one row of `HEADERS` an organization, superiors first: its own values, dates as dates, blank for none."""
+    """Return one row of `HEADERS` an organization, superiors first: its own values, dates as dates, blank for none.
+
+    `index` holds the whole tree: a 上级 is written as the import will find it in it.
+    """
     def flag(value: bool | None) -> str | None:
         return None if value is None else "是" if value else "否"
 
+    def parent(o: OrgRow) -> str | None:
+        if o.parent_id is None:
+            return None
+        above = index.by_id[o.parent_id]
+        # The import finds a code before a path: a branch coded 青石镇党委 took the township's place (review).
+        for ref in (above.path, above.code):
+            if ref and index.find(ref) is above:
+                return ref
+        raise InputError(f"「{o.path}」的上级「{above.path}」的路径又是另一党组织的代码，导入时无法指明，未写出："
+                         f"请先给「{above.path}」填写代码，或改正另一党组织的代码")
+
     own = {
         "name": lambda o: o.name,
-        "parent": lambda o: index.by_id[o.parent_id].path if o.parent_id is not None else None,
+        "parent": parent,
         "type": lambda o: o.type, "code": lambda o: o.code, "sector": lambda o: o.sector, "catalog": lambda o: o.catalog,
         "founded": lambda o: o.founded, "tracked_from": lambda o: o.tracked_from, "dissolved": lambda o: o.dissolved,
         "secretary": lambda o: VACANT if o.secretary_vacant else o.secretary,
-        "has_committee": lambda o: flag(o.has_committee),
+        "has_committee": lambda o: flag(o.has_committee), "id": lambda o: o.id,
     }
     getters = [own[c.english] for c in ORG_COLUMNS]
     # A path sorts after its superior's: the file reads from the top down, as an office writes one.
@@ -48,6 +63,7 @@ def write_org_file(rows: list[list[Any]], path: Path) -> None:
     The file appears whole or not at all: it is written beside the target and then renamed over it.
     """
     suffix = path.suffix.lower()
+    path = Path(os.path.realpath(path)) if path.is_symlink() else path     # the file a link names is written, the link kept
     if path.is_dir():
         raise InputError(f"{path}：是文件夹，请写明文件名，如 {path / ('党组织' + SUFFIXES[0])}（未写出）")
     if suffix not in SUFFIXES:
@@ -63,12 +79,20 @@ def write_org_file(rows: list[list[Any]], path: Path) -> None:
                 writer = csv.writer(out, lineterminator="\r\n")
                 writer.writerow(HEADERS)
                 writer.writerows([["" if v is None else v.isoformat() if isinstance(v, date) else v for v in row] for row in rows])
+                out.flush()
+                os.fsync(out.fileno())
         else:
             os.close(handle)
             _write_xlsx(rows, Path(temp))
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(temp, 0o666 & ~mask)       # as an ordinary new file, not the temporary file's owner-only mode
+            with open(temp, "rb") as written:
+                os.fsync(written.fileno())
+        try:
+            mode = path.stat().st_mode & 0o777          # a file written over keeps its mode
+        except FileNotFoundError:
+            mask = os.umask(0)
+            os.umask(mask)
+            mode = 0o666 & ~mask                       # an ordinary new file, not the temporary file's owner-only one
+        os.chmod(temp, mode)
         os.replace(temp, path)
     except OSError as exc:
         Path(temp).unlink(missing_ok=True)
@@ -76,6 +100,19 @@ def write_org_file(rows: list[list[Any]], path: Path) -> None:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+
+
+def excel_may_change(rows: list[list[Any]]) -> bool:
+    """Return whether Excel, opening the rows as CSV, would change some: a code with a leading zero or of 12 digits or more
+    (0012 read as 12, 1.23E+17), or text it reads as a formula (=, +, -, @ first)."""
+    code = HEADERS.index("代码")
+    for row in rows:
+        value = row[code]
+        if value and value.isdigit() and (value[0] == "0" or len(value) >= 12):
+            return True
+        if any(isinstance(v, str) and v[:1] in ("=", "+", "-", "@") for v in row):
+            return True
+    return False
 
 
 def _write_xlsx(rows: list[list[Any]], path: Path) -> None:
@@ -93,6 +130,8 @@ def _write_xlsx(rows: list[list[Any]], path: Path) -> None:
         for column, value in enumerate(row):
             if isinstance(value, date):
                 sheet.write_datetime(number, column, datetime(value.year, value.month, value.day), day)
+            elif isinstance(value, int):
+                sheet.write_number(number, column, value)
             elif value is not None:
                 sheet.write_string(number, column, value)
     sheet.freeze_panes(1, 0)
