@@ -63,6 +63,9 @@ RECORD_COLUMNS = [
     Column("图片", "photos", max_length=100000, aliases=("照片",)), Column("录入日期", "recorded_on"),
 ]
 VACANT_WORDS = {"空缺", "缺职", "（空缺）", "(空缺)"}
+# What empties a stored value in an organization file, and the columns it may be written in.
+CLEAR_WORDS = {"清除", "（清除）", "(清除)"}
+CLEARABLE = ("code", "sector", "catalog", "founded", "tracked_from", "dissolved", "secretary", "has_committee")
 
 
 @dataclass
@@ -344,6 +347,10 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     existing = store.orgs()
     parsed = []
     for number, values in table.rows:
+        # 清除 empties a stored value, which a blank cell keeps: a 撤销日期 entered by mistake could not be taken back (try-out).
+        cleared = {k for k in CLEARABLE if parse_text(values.get(k)) in CLEAR_WORDS}
+        for k in cleared:
+            values = {**values, k: None}
         row = {
             "name": parse_text(values.get("name")), "parent": parse_text(values.get("parent")),
             "type": parse_text(values.get("type")), "code": parse_text(values.get("code")),
@@ -358,6 +365,9 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         secretary = parse_text(values.get("secretary"))
         row["secretary_vacant"] = None if secretary is None else secretary in VACANT_WORDS
         row["secretary"] = None if row["secretary_vacant"] else secretary
+        if "secretary" in cleared:
+            cleared.add("secretary_vacant")     # neither a name nor a vacancy: unknown
+        row["cleared"] = cleared
         if not row["name"] or "/" in row["name"]:
             problems.add(number, "name", row["name"], "名称不能为空，也不能包含 /")
         if row["code"] and (_SCIENTIFIC.fullmatch(row["code"]) or (isinstance(values.get("code"), float) and values["code"] >= 2 ** 53)):
@@ -495,8 +505,10 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
             new.append({"name": row["name"], "path": row["path"], "parent_path": row["parent_path"], **values})
             result.added += 1
         else:
-            # A blank cell keeps what is stored; a declared vacancy clears the name.
+            # A blank cell keeps what is stored; a declared vacancy clears the name; 清除 empties it.
             changed = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
+            changed.update((k, False if k == "secretary_vacant" else None) for k in row["cleared"]
+                           if getattr(current, k) not in (None, False))
             if row["secretary_vacant"] and current.secretary is not None:
                 changed["secretary"] = None
             if changed:

@@ -644,6 +644,22 @@ def test_a_superior_dissolved_before_those_below_it_is_pointed_out(runner, db, t
     assert "马屯村党支部" not in said and said.count("没有同时撤销") == 1, said
 
 
+def test_a_value_entered_by_mistake_is_emptied_by_writing_clear(runner, db, tmp_path: Path):
+    """A blank cell keeps what is stored: a 撤销日期 entered by mistake could not be taken back, and the branch went unchecked."""
+    wrong = write_csv(tmp_path / "w.csv", "名称,上级,类型,撤销日期,书记\n马屯村党支部,图河镇党委,党支部,2026-06-30,空缺")
+    assert runner.invoke(app, db + ["org", "import", str(wrong)]).exit_code == 0
+    mended = write_csv(tmp_path / "m.csv", "名称,上级,类型,代码,撤销日期,书记,领域\n马屯村党支部,图河镇党委,党支部,,清除,（清除）,\n"
+                                           "第一党支部,图河镇党委/朱庄村党总支,党支部,清除,,,清除")
+    done = runner.invoke(app, db + ["org", "import", str(mended)])
+    assert done.exit_code == 0 and "更新 2 条，未变 0 条" in done.stdout and "第一党支部（ZZ1 → 已清除）" in done.stdout, done.output
+    rows = {r["path"]: r for r in json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)}
+    mt = rows["图河镇党委/马屯村党支部"]
+    assert (mt["dissolved"], mt["secretary"], mt["code"]) == (None, None, "MT") and rows[BRANCH]["code"] is None
+    exported = tmp_path / "e.csv"
+    assert runner.invoke(app, db + ["org", "export", str(exported)]).exit_code == 0
+    assert {r["名称"]: r["书记"] for r in csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig")))}["马屯村党支部"] == ""
+
+
 def test_org_list_says_which_are_dissolved(runner, db, tmp_path: Path):
     """A dissolved township was listed as one at work, in the table, JSON and CSV alike (try-out)."""
     dated = write_csv(tmp_path / "a.csv", "名称,上级,类型,撤销日期\n马屯村党支部,图河镇党委,党支部,2026-11-01")

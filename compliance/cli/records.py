@@ -83,7 +83,7 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     fallback = tracking.default_catalog(store)
     old, new = OrgIndex(earlier), OrgIndex(store.orgs())
     # A code is how other files name an organization: one changed is said, not taken silently (a code Excel rounded, try-out).
-    recoded = [f"{o.path}（{old.by_id[o.id].code} → {o.code}）" for o in new.by_id.values()
+    recoded = [f"{o.path}（{old.by_id[o.id].code} → {o.code or '已清除'}）" for o in new.by_id.values()
                if o.id in old.by_id and old.by_id[o.id].code and old.by_id[o.id].code != o.code]
     if recoded:
         console.print(f"提示：{len(recoded)} 个党组织的代码已更改：{'、'.join(recoded[:5])}{'等' if len(recoded) > 5 else ''}；"
@@ -172,7 +172,7 @@ def org_export(file: Path = typer.Argument(..., metavar="文件", help="写出�
     existed = file.exists()
     write_org_file(rows, file)
     console.print(f"已导出 {len(orgs)} 个党组织到 {file}{'（已覆盖原文件）' if existed else ''}；修改后可用 compliance org import "
-                  "重新导入：空白单元格保留原值，书记写「空缺」表示书记空缺，删去的行不撤销党组织（撤销请填撤销日期），"
+                  "重新导入：空白单元格保留原值，写「清除」清空原值，书记写「空缺」表示书记空缺，删去的行不撤销党组织（撤销请填撤销日期），"
                   "「编号」列请勿改动（新增的党组织留空）", markup=False, soft_wrap=True)
     if file.suffix.lower() == ".csv" and excel_may_change(rows):
         console.print("提示：有以 0 开头或 12 位以上的数字代码，或以 = + - @ 开头的内容，用 Excel 打开 CSV 会改写它们"
