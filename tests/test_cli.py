@@ -737,10 +737,20 @@ def test_reading_a_database_that_does_not_exist_creates_nothing(runner, tmp_path
     assert not (tmp_path / "nope.db").exists()
 
 
-def test_org_list_json(runner, db):
+def test_org_list_json(runner, db, tmp_path: Path):
     rows = json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)
     branch = next(r for r in rows if r["path"] == BRANCH)
     assert branch["catalog"] == "tuhe-2021" and branch["sector"] == "农村" and branch["code"] == "ZZ1"
+    # Its 启用日期 as its catalog and sector, the one it is checked from (its own was given, null: try-out); a vacancy as
+    # data, not as the table's words; 有支委会 as stored.
+    assert branch["tracked_from"] == "2025-01-01" and branch["has_committee"] is None and branch["secretary_vacant"] is False
+    vacant = write_csv(tmp_path / "v.csv", "名称,上级,类型,书记,有支委会\n马屯村党支部,图河镇党委,党支部,空缺,否")
+    assert runner.invoke(app, db + ["org", "import", str(vacant)]).exit_code == 0
+    mt = next(r for r in json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout) if r["code"] == "MT")
+    assert (mt["secretary"], mt["secretary_vacant"], mt["has_committee"]) == (None, True, False)
+    listed = runner.invoke(app, db + ["org", "list", "--format", "csv"]).stdout.lstrip("\ufeff")
+    mt = next(r for r in csv.DictReader(io.StringIO(listed)) if r["代码"] == "MT")
+    assert (mt["书记"], mt["有支委会"], mt["启用日期"]) == ("（空缺）", "否", "2025-01-01")
 
 
 def test_import_commands_report_counts(runner, db, tmp_path: Path):

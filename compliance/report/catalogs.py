@@ -73,7 +73,7 @@ CSV_HEADINGS = {
     "name": "名称", "title": "标题", "valid_from": "施行日期", "extends": "继承自", "obligations": "事项数",
     "slug": "代码", "cadence": "周期", "applies_to": "适用", "evidence": "证据要求", "source": "出处",
     "path": "路径", "code": "代码", "type": "类型", "sector": "领域", "catalog": "执行规定",
-    "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记", "dissolved": "撤销日期",
+    "founded": "成立日期", "tracked_from": "启用日期", "secretary": "书记", "dissolved": "撤销日期", "has_committee": "有支委会",
     "sectors": "适用领域", "total": "标注总分", "items": "条目合计", "bar": "合格线", "warnings": "提醒",
     "id": "编号", "section": "部分", "text": "条目", "points": "分值", "auto": "自动扣分",
 }
@@ -129,10 +129,23 @@ def print_catalog(console: Console, catalog: Catalog, fmt: str) -> None:
 
 def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_catalog: str, fmt: str,
                root: str | None = None) -> None:
-    """Print organizations with their effective catalog and sector (above `tables.TABLE_LIMIT`, counts per unit below `root`)."""
+    """Print organizations with their effective catalog, sector and 启用日期 (above `tables.TABLE_LIMIT`, counts per unit below
+    `root`); `org export` writes their own values.
+
+    JSON gives a vacant secretary's post as `secretary` null and `secretary_vacant` true, and
+    `has_committee` as stored (null: derived from the roster); CSV writes them as the import reads them.
+    """
+    if fmt == "json":
+        return _write([{"path": o.path, "code": o.code, "type": o.type, "sector": index.sector_of(o),
+                        "catalog": index.catalog_of(o, default_catalog), "founded": o.founded,
+                        "tracked_from": index.tracked_from_of(o), "secretary": None if o.secretary_vacant else o.secretary,
+                        "secretary_vacant": o.secretary_vacant, "has_committee": o.has_committee, "dissolved": o.dissolved}
+                       for o in orgs], fmt)
     rows = [{"path": o.path, "code": o.code, "type": o.type, "sector": index.sector_of(o),
-             "catalog": index.catalog_of(o, default_catalog), "founded": o.founded, "tracked_from": o.tracked_from,
-             "secretary": "（空缺）" if o.secretary_vacant else o.secretary, "dissolved": o.dissolved} for o in orgs]
+             "catalog": index.catalog_of(o, default_catalog), "founded": o.founded, "tracked_from": index.tracked_from_of(o),
+             "secretary": "（空缺）" if o.secretary_vacant else o.secretary,
+             "has_committee": None if o.has_committee is None else "是" if o.has_committee else "否", "dissolved": o.dissolved}
+            for o in orgs]
     if fmt != "table":
         return _write(rows, fmt)
     tables.print_listing(console, rows, lambda: _orgs_table(rows), lambda: tables.counts_table(
