@@ -93,6 +93,7 @@ class ImportResult:
     # Rows as records were before `record correct` changed what finds them (day, topic…), not added again: the first few as
     # (row, record id).
     corrected_away: list[tuple[int, int]] = field(default_factory=list)
+    updated_records: list[int] = field(default_factory=list)     # the first few records a row of the file made a new version of
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -1243,6 +1244,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
     result = ImportResult(where=table.where, dated="recorded_on" in table.headers)
+    absent = tuple(ROW_FIELDS.index(k) for k in KEPT_UNLESS_GIVEN if k not in table.headers) if replace else ()
     action = "record_import" if path else "log"
     try:
         with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \
@@ -1253,7 +1255,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
             for chunk in checked:
                 problems.merge(chunk.listed, chunk.problems)
                 table.count = chunk.read
-                _load_chunk(problems, batch, numbers, result, chunk.rows, replace)
+                _load_chunk(problems, batch, numbers, result, chunk.rows, replace, absent)
             problems.raise_if_any()
             paths = [ctx.index.by_id[i].path for i in sorted(batch.org_ids)]
             if actor is not None and (actor.anonymous or not all(actor.covers(p) for p in paths)):
@@ -1361,9 +1363,35 @@ def _with_identities(checked: list[tuple[int, tuple[Any, ...], str | None]]) -> 
             for number, values, identity in checked]
 
 
+# What a stored record keeps when a file has no column for it: not of its identity, so a row found by its identity in a
+# file without 记录人 or 书记签字 columns made a version with them blank (try-out). A blank cell in the column still blanks it.
+KEPT_UNLESS_GIVEN = ("expected", "present", "recorder", "lecturer", "secretary_signed", "recorder_signed", "attendees",
+                     "excused", "hours", "photos")
+
+
+def _given(values: tuple[Any, ...], old: dict[str, Any], absent: tuple[int, ...]) -> tuple[Any, ...]:
+    """Return a row's values with those of the columns its file lacks (`absent`, indexes of `ROW_FIELDS`) taken from `old`."""
+    merged = list(values)
+    for i in absent:
+        merged[i] = old[ROW_FIELDS[i]]
+    return tuple(merged)
+
+
+def _entered_earlier(values: tuple[Any, ...], old: dict[str, Any]) -> bool:
+    """Return whether a row gives a 录入日期 before the day its stored record was first recorded (in Asia/Shanghai).
+
+    A later one is not taken: the record was in the database before it.
+    """
+    return values[_FIRST] is not None and values[_FIRST] < old["first_recorded_at"].astimezone(TZ).date().toordinal()
+
+
 def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, result: ImportResult,
-                unhashed: list[tuple[int, tuple[Any, ...], str | None]], replace: bool = True) -> None:
-    """Write one chunk of checked rows (row number, values as `_wire` makes them, identity or None): new records and new versions; a row repeating an earlier one with other content is a problem."""
+                unhashed: list[tuple[int, tuple[Any, ...], str | None]], replace: bool = True,
+                absent: tuple[int, ...] = ()) -> None:
+    """Write one chunk of checked rows (row number, values as `_wire` makes them, identity or None): new records and new versions; a row repeating an earlier one with other content is a problem.
+
+    `absent` are the values (indexes of `ROW_FIELDS`) the file has no column for: a new version keeps the stored ones.
+    """
     # A chunk's rows come all hashed or none.
     checked = _with_identities(unhashed) if unhashed and unhashed[-1][2] is None else cast(list[tuple[int, tuple[Any, ...], str]], unhashed)
     # A province's first import finds no stored record: its rows' keys are not even gathered.
@@ -1380,6 +1408,8 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
     for number, values, identity in checked:
         earlier: tuple[int, tuple[Any, ...]] | None = None
         old = current.get(identity)
+        if old is not None and absent:
+            values = _given(values, old, absent)
         if identity in pending:
             row_number, earlier_values = pending[identity]
             earlier = (row_number, _row_content(earlier_values))
@@ -1415,7 +1445,7 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
             numbers.match(old["id"], number)
             result.unchanged += 1
             result.voided.append(old["record_id"])
-        elif _content(old) == _row_content(values):
+        elif _content(old) == _row_content(values) and not (replace and _entered_earlier(values, old)):
             numbers.match(old["id"], number)
             result.unchanged += 1
         elif not replace:
@@ -1423,9 +1453,12 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
             problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同）"
                                              f"但内容不同；修改已登记的记录请用 compliance record correct {old['record_id']} --reason 原因")
         else:
-            versions.append((old, values))
+            # The record's first recording stays, unless the file dates it earlier (a paper record entered late, try-out).
+            versions.append((old, values if _entered_earlier(values, old) else (*values[:_FIRST], None)))
             version_numbers.append(number)
             result.updated += 1
+            if len(result.updated_records) < PROBLEMS_SHOWN:
+                result.updated_records.append(old["record_id"])
             if str(old.get("source") or "").startswith("correct:"):
                 result.overrode.append(old["record_id"])
     numbers.wrote(batch.write(new, versions), new_numbers + version_numbers)

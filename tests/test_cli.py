@@ -928,6 +928,58 @@ def test_an_import_of_past_records_points_to_the_entry_date_column(runner, db, t
     assert second.exit_code == 0 and "逾期录入" in second.stdout and "录入日期」列" not in second.stdout, second.output
 
 
+def test_dues_logged_as_a_meeting_point_to_dues_log(runner, db):
+    """`log 党费` counted the month in `status`, while dues unpaid, dues list and the watch said it unpaid, and nothing said why."""
+    logged = runner.invoke(app, db + ["log", "党费", "--org", "ZZ1", "--date", "2026-11-03", "--member", "党员第一党支部0"])
+    said = "".join(logged.stdout.split())
+    assert logged.exit_code == 0 and "仍视为未交；登记交纳请用compliancedueslog" in said, logged.output
+    assert "dues" not in runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-04"]).stdout
+
+
+def test_hours_logged_without_a_list_of_attendees_are_pointed_out(runner, db):
+    """学时 of a meeting with no 参会人员 count for no one: the member furthest behind looked the least flagged (try-out)."""
+    bare = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-05", "--hours", "2", "--lecturer", "陶英"])
+    said = "".join(bare.stdout.split())
+    assert bare.exit_code == 0 and "提示：填写了学时2，但没有参会人员名单，学时不计入任何党员的集中学习培训" in said, bare.output
+    listed = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-06", "--hours", "2", "--lecturer", "陶英",
+                                      "--attendees", "党员第一党支部0、党员第一党支部1"])
+    assert listed.exit_code == 0 and "没有参会人员名单" not in listed.stdout, listed.output
+
+
+def test_the_same_file_with_its_entry_dates_added_dates_the_records_it_imported(runner, db, tmp_path: Path):
+    """As the hint says: the file again with a 录入日期 column. It said 未变, and the records stayed 逾期录入 (try-out)."""
+    rows = "党组织,类型,日期,主题\nZZ1,支委会,2026-08-03,研究工作\nZZ1,支委会,2026-09-03,研究工作\n"
+    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))]).exit_code == 0
+    dated = "党组织,类型,日期,主题,录入日期\nZZ1,支委会,2026-08-03,研究工作,2026-08-04\nZZ1,支委会,2026-09-03,研究工作,2026-12-04\n"
+    path = write_csv(tmp_path / "d.csv", dated)
+    second = runner.invoke(app, db + ["record", "import", str(path)])
+    assert second.exit_code == 0 and "新增 0 条，更新 2 条，未变 0 条" in second.stdout, second.output
+    shown = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "支委会", "--format", "json"]).stdout)
+    flags = {f["period"]: f["flags"] for f in shown}
+    assert "late_entry" not in flags["2026-08"] and "late_entry" in flags["2026-09"], flags
+    assert "未变 2 条" in runner.invoke(app, db + ["record", "import", str(path)]).stdout
+    # A later day is not taken: the record was in the database before it.
+    later = dated.replace("2026-08-04", "2026-12-05")
+    assert "未变 2 条" in runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "l.csv", later))]).stdout
+
+
+def test_a_file_without_a_column_keeps_what_the_record_has_there(runner, db, tmp_path: Path):
+    """A row found by its identity in a file with no 记录人 or 签字 columns made a version with them blank (try-out)."""
+    full = "党组织,类型,日期,应到,实到,主题,记录人,书记签字,记录人签字\nZZ1,支委会,2026-11-03,5,5,研究工作,陶英,是,是\n"
+    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "f.csv", full))]).exit_code == 0
+    short = "党组织,类型,日期,应到,实到,主题\nZZ1,支委会,2026-11-03,5,4,研究工作\n"
+    done = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "s.csv", short))])
+    assert done.exit_code == 0 and "更新 1 条" in done.stdout and "更新的记录：1（" in done.stdout, done.output
+    shown = json.loads(runner.invoke(app, db + ["record", "show", "1", "--history", "--format", "json"]).stdout)
+    [version] = [v for v in (shown if isinstance(shown, list) else shown["versions"]) if v["version"] == 2]
+    assert (version["present"], version["recorder"], version["secretary_signed"], version["recorder_signed"]) == (4, "陶英", True, True)
+    # A blank cell of a column the file has still blanks it.
+    blank = "党组织,类型,日期,主题,记录人\nZZ1,支委会,2026-11-03,研究工作,\n"
+    assert "更新 1 条" in runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "b.csv", blank))]).stdout
+    [latest] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (latest["recorder"], latest["present"], latest["secretary_signed"]) == (None, 4, True), latest
+
+
 def test_a_file_imported_again_after_a_date_was_corrected_adds_no_second_meeting(runner, db, tmp_path: Path):
     """`record correct 14 --date 2026-10-16`, then the sheet (still 10-13) imported again: a second 党小组会 beside the first (try-out)."""
     rows = "党组织,类型,日期,主题\nZZ1,支委会,2026-10-13,研究工作\nZZ1,支委会,2026-11-03,研究工作\n"

@@ -278,6 +278,14 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
     store, actor = session()
     result = importing.import_records(store, _rules(), file, actor)
     _report_import("记录", result)
+    # Which: a row repeating a record with other content makes a new version of it, not a second record (try-out); those
+    # whose correction it replaced are named below.
+    updated = [i for i in result.updated_records if i not in result.overrode]
+    if updated:
+        more = f" 等{result.updated - len(result.overrode)}条" if result.updated - len(result.overrode) > len(updated) else ""
+        console.print(f"更新的记录：{'、'.join(map(str, updated))}{more}（文件中的行与已登记的记录党组织、类型、日期、党小组、"
+                      "党员、主题相同而内容不同，成为其新版本；文件中没有的列保留原值；record show 编号 --history 可查看各版本）",
+                      markup=False, soft_wrap=True)
     if result.voided:
         shown = "、".join(map(str, result.voided[:10])) + (f" 等{len(result.voided)}条" if len(result.voided) > 10 else "")
         console.print(f"注意：文件中有已作废的记录 {shown} 的行（党组织、类型、日期、党小组、党员、主题相同），这些记录仍为作废、不计入完成情况；"
@@ -375,6 +383,11 @@ def log(
         alone = tracking.record_alone(store, _rules(), result.ids[0], store.today())
         for note in record_notes(store, result.ids[0], alone):
             console.print(note, style="yellow", markup=False, soft_wrap=True)
+        if alone.record is not None and alone.record.kind == "dues":
+            # Counted for the month in `status`, but no payment: `dues unpaid`, `dues list` and the watch of months unpaid
+            # read payments alone, and said the month unpaid (try-out).
+            console.print("提示：党费记录只计入该月的党费完成情况，没有金额和交纳日期，dues unpaid、dues list 和连续未交纳党费的统计"
+                          "仍视为未交；登记交纳请用 compliance dues log", style="yellow", markup=False, soft_wrap=True)
         # Held on fixed days moved off holidays (固定学习日): a year whose holidays the rules lack is judged by weekends alone.
         r = alone.record
         if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
@@ -530,6 +543,11 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
         expected, full = alone.expected_unlike_roster
         notes.append(f"提示：应到 {expected} 人，{'少' if expected < full else '多'}于花名册上的正式党员 {full} 人；"
                      "到会人数按应到人数判断是否达到到会要求，请核实应到人数")
+    record = alone.record
+    if record is not None and record.hours and not record.attendees and not record.member:
+        # Hours are each attendee's: with no list they were no one's, and nothing said so (try-out).
+        notes.append(f"提示：填写了学时 {record.hours:g}，但没有参会人员名单，学时不计入任何党员的集中学习培训；如需计入，"
+                     f"请用 compliance record correct {record.id} --attendees 名单 --reason 原因 补填")
     return notes
 
 

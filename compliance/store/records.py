@@ -368,7 +368,8 @@ class RecordBatch:
         """Insert new records and new versions of current ones; return the ids given, in order.
 
         `new` holds (identity, values of `ROW`); `versions` (current version as `current` returned
-        it, values of `ROW`), the current version's identity and first recording kept.
+        it, values of `ROW`), the current version's identity kept, and its first recording unless
+        the values give one.
         """
         count = len(new) + len(versions)
         if not count:
@@ -388,8 +389,9 @@ class RecordBatch:
                                      .values(superseded_at=stamp)).rowcount
             if done != 1:
                 raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
-            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *values[:plain], source,
-                         day[values[plain]], instant(old["first_recorded_at"]), recorded))
+            # The record's first recording, unless the row gives one (an earlier 录入日期 of a paper record).
+            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *values[:plain], source, day[values[plain]],
+                         instant(old["first_recorded_at"]) if values[plain + 1] is None else first[values[plain + 1]], recorded))
             self.new_versions.append(old["record_id"])
         self._columns.insert(rows)
         if new:
