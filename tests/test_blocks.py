@@ -622,13 +622,17 @@ def test_a_worker_that_dies_is_a_one_line_error(province, rules):
     stores, root_path = province
     index = OrgIndex(stores[0].orgs())
     root = index.resolve(root_path)
+    parent, last = os.getpid(), max(o.id for o in index.subtree(root))
 
-    def kill_a_worker(done: int, total: int) -> None:
-        for child in multiprocessing.active_children():
-            os.kill(child.pid, signal.SIGKILL)
+    # The worker evaluating the last organization dies, whenever that is: killed from the progress callback, the
+    # workers had at times finished every block already on a loaded machine, and nothing broke (the test failed once).
+    def dies_at_the_last(org_id: int, findings: list) -> list:
+        if org_id == last and os.getpid() != parent:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return findings
 
     found = blocks.summarize_orgs(stores[0], rules, index, root, index.subtree(root), Window(date(2026, 1, 1), DAY, DAY),
-                                  lambda org_id, findings: findings, keep=OVERDUE_STATUSES, jobs=2, progress=kill_a_worker)
+                                  dies_at_the_last, keep=OVERDUE_STATUSES, jobs=2)
     with pytest.raises(ComplianceError, match="工作进程意外退出.*--jobs 1"):
         list(found)
     assert not multiprocessing.active_children()
