@@ -936,6 +936,14 @@ def test_dues_logged_as_a_meeting_point_to_dues_log(runner, db):
     assert "dues" not in runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-04"]).stdout
 
 
+def test_a_theme_day_may_be_logged_as_a_dang_ri_huo_dong(runner, db):
+    """党日活动 is what many branches call their 主题党日: it was refused with the list of every kind (try-out)."""
+    logged = runner.invoke(app, db + ["log", "党日活动", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"])
+    assert logged.exit_code == 0, logged.output
+    [record] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert record["kind"] == "theme_day"
+
+
 def test_hours_logged_without_a_list_of_attendees_are_pointed_out(runner, db):
     """学时 of a meeting with no 参会人员 count for no one: the member furthest behind looked the least flagged (try-out)."""
     bare = runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-05", "--hours", "2", "--lecturer", "陶英"])
@@ -1645,6 +1653,9 @@ def test_rectify_list_json_and_close(runner, logged):
     rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--under", "朱庄村党总支", "--format", "json"]).stdout)
     assert rows and set(rows[0]) >= {"id", "org", "matter", "measure", "deadline", "responsible", "closed_on", "overdue"}
     first = rows[0]
+    # A note as long as the other reasons may be: the workbook cut one past 32,767 characters without a word (review).
+    long = runner.invoke(app, logged + ["rectify", "close", str(first["id"]), "--note", "整" * 401])
+    assert long.exit_code == 2 and "--note：销号说明最多 400 字（现为 401 字）" in long.stderr, long.output
     result = runner.invoke(app, logged + ["rectify", "close", str(first["id"]), "--note", "回头看：已整改", "--on", "2026-11-21"])
     assert result.exit_code == 0, result.output
     open_rows = json.loads(runner.invoke(app, logged + ["rectify", "list", "--open", "--format", "json"]).stdout)
@@ -2338,3 +2349,6 @@ def test_org_export_writes_the_import_file_of_the_tree(runner, db, tmp_path: Pat
     # A name the import would not read is refused, and nothing is written.
     bad = runner.invoke(app, db + ["org", "export", str(tmp_path / "党组织.xls")])
     assert bad.exit_code == 2 and "文件名应以 .csv 或 .xlsx 结尾" in bad.stderr and not (tmp_path / "党组织.xls").exists()
+    # A folder that is not there is named (try-out).
+    missing = runner.invoke(app, db + ["org", "export", str(tmp_path / "无此目录" / "a.csv")])
+    assert missing.exit_code == 2 and f"文件夹「{tmp_path / '无此目录'}」不存在（未写出）" in missing.stderr, missing.output

@@ -353,6 +353,11 @@ def rectify_close(
     """回头看核实后，手工销号一项整改事项。"""
     if not note.strip():
         raise InputError("--note：销号须写明说明")
+    from compliance.membership import REASON_LIMIT
+
+    if len(note.strip()) > REASON_LIMIT:
+        # As the other reasons: the bulletin's workbook cut a cell past 32,767 characters without a word (review).
+        raise InputError(f"--note：销号说明最多 {REASON_LIMIT} 字（现为 {len(note.strip())} 字）")
     store, item_id, item = _ledger_item(item_id_text, "rectify_close")
     day = _date_option(on, "--on") or store.today()
     if not item.opened_on <= day <= store.today():

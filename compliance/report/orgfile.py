@@ -69,6 +69,8 @@ def write_org_file(rows: list[list[Any]], path: Path) -> None:
     if suffix not in SUFFIXES:
         raise InputError(f"{path}：文件名应以 .csv 或 .xlsx 结尾（未写出）")
     folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise InputError(f"{path}：文件夹「{folder}」不存在（未写出）")
     try:
         handle, temp = tempfile.mkstemp(prefix=".党组织-", suffix=suffix, dir=folder)
     except OSError as exc:
