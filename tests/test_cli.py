@@ -406,9 +406,11 @@ def test_log_of_a_study_day_in_a_year_without_its_holidays_says_so(runner, db, m
 def test_photos_written_as_none_are_none(runner, db, tmp_path: Path, none: str):
     """图片 无 (or /, 没有照片) was taken for photos: the 主题党日 lost its 材料不全 mark (try-out)."""
     logged = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", none])
-    assert logged.exit_code == 0 and "提示：这条记录计入「主题党日 2026年11月」，但材料不全" in logged.stdout, logged.stdout
+    # What it lacks is said: 材料不全 alone had a secretary guess (try-out).
+    assert logged.exit_code == 0 and "提示：这条记录计入「主题党日 2026年11月」，但材料不全（缺图片）" in logged.stdout, logged.stdout
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,主题,图片\n{BRANCH},主题党日,2026-10-05,无,{none}\n")
-    assert runner.invoke(app, db + ["record", "import", str(path)]).exit_code == 0
+    imported = runner.invoke(app, db + ["record", "import", str(path)])
+    assert imported.exit_code == 0 and "材料不全（缺主题、图片）" in imported.stdout, imported.output
     shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
     assert next(r for r in shown if r["date"] == "2026-10-05")["topic"] is None
     status = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)

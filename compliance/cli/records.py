@@ -419,6 +419,18 @@ def _fixed_days(orgs: _Orgs, f: tracking.Finding) -> str:
     return "、".join(f"{d}日" for d in ob.days) + ("，遇休息日顺延至下一个工作日" if ob.shift_to_workday else "")
 
 
+def _lacking(text: str, orgs: _Orgs, f: tracking.Finding, record: tracking.Record | None) -> str:
+    """Return flags' words with 材料不全 saying what the record lacks of what its obligation requires (缺主题、图片): it said
+    材料不全 alone, and a secretary had to guess (try-out)."""
+    catalog = _rules().catalogs.get(orgs[f.org_id][1])
+    ob = catalog.version_at(f.obligation, parse_period_key(f.period)[0]) if catalog is not None else None
+    if "材料不全" not in text or record is None or ob is None:
+        return text
+    labels = {c.english: c.chinese for c in importing.RECORD_COLUMNS}
+    lacking = [labels.get(name, name) for name in ob.require if not getattr(record, name, None)]
+    return text.replace("材料不全", f"材料不全（缺{'、'.join(lacking)}）", 1) if lacking else text
+
+
 def _window_words(orgs: _Orgs, f: tracking.Finding) -> str:
     """Return the part of the year a yearly obligation is held in (第四季度（年底）), "" for one without."""
     from compliance.report.catalogs import WINDOW_LABELS
@@ -510,7 +522,7 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
         if f.status == "met" or not why:
             counts = alone.record is not None and alone.record.present is not None and alone.record.expected is None
             ask = "；请用 --expected 填写应到人数（支委会为支委人数），以核对到会人数" if "no_attendance" in flags and counts else ""
-            notes.append(f"提示：这条记录计入「{what}」，但{flag_text(flags)}{ask}")
+            notes.append(f"提示：这条记录计入「{what}」，但{_lacking(flag_text(flags), orgs, f, alone.record)}{ask}")
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
             asides = []
@@ -531,7 +543,8 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
                 asides.append(f"{f.name}须在每年{part}进行")
             if also:
                 asides.append(f"另：{flag_text(also)}")
-            notes.append(f"注意：这条记录不计入「{what}」：{flag_text(why)}" + (f"（{'；'.join(asides)}）" if asides else ""))
+            notes.append(f"注意：这条记录不计入「{what}」：{_lacking(flag_text(why), orgs, f, alone.record)}"
+                         + (f"（{'；'.join(asides)}）" if asides else ""))
     if alone.not_mobile:
         member, owed = alone.not_mobile
         notes.append(f"注意：「{member}」在花名册上不是流动党员，这条记录不计入「{owed}」；如其已外出流动，请在花名册上标明流动党员")
