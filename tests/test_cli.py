@@ -1153,6 +1153,19 @@ def test_status_narrowed_to_some_statuses_lists_those_alone(runner, db):
     assert wrong.exit_code == 2 and "逾期未完成" in wrong.stderr      # in Chinese through `main`: test_bad_input
 
 
+def test_a_record_moved_to_another_branch_or_voided_names_the_branches(runner, db):
+    """Moved to the right branch, the record took the wrong one's 主题党日 away without naming it; a void named no branch,
+    and the secretary of another read the period as her own (try-out)."""
+    logged = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ2", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"])
+    assert logged.exit_code == 0, logged.output
+    moved = runner.invoke(app, db + ["record", "correct", "1", "--org", "ZZ1", "--reason", "登记错支部"])
+    lines = moved.stdout.splitlines()
+    assert moved.exit_code == 0 and lines[1:] == ["注意：更正后这条记录不再计入「图河镇党委/朱庄村党总支/第二党支部」的「主题党日 2026年11月」",
+                                                  f"更正后这条记录计入「{BRANCH}」的「主题党日 2026年11月」"], moved.output
+    voided = runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"])
+    assert voided.exit_code == 0 and voided.stdout.splitlines()[0] == f"已作废：记录 1（{BRANCH}）", voided.output
+
+
 def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monkeypatch):
     """record correct moved a branch's only November 支委会 into December, or made a 党员大会 short of its quorum, without a word."""
     from compliance import store as store_mod

@@ -120,17 +120,22 @@ def record_correct(
         before = counted_in(tracking.record_alone(store, _rules(), record_id, store.today()))
     except ComplianceError:
         before = {}     # no such record: the correction says so
+    was_org = store.record_orgs([record_id]).get(record_id)
     version = importing.correct_record(store, _rules(), record_id, changes, reason, actor)
     console.print(f"已更正：记录 {record_id} 现为第 {version} 版")
     alone = tracking.record_alone(store, _rules(), record_id, store.today())
     after = counted_in(alone)
+    # Moved to another branch, what it no longer completes is the old branch's: named, or read as the new one's (try-out).
+    moved = was_org is not None and alone.record is not None and alone.record.org_id != was_org
+    whose = f"「{store.org_path(was_org)}」的" if moved and was_org is not None else ""
     for key, what in before.items():
-        if key not in after:
-            console.print(f"注意：更正后这条记录不再计入「{what}」", style="yellow", markup=False, soft_wrap=True)
+        if key not in after or moved:
+            console.print(f"注意：更正后这条记录不再计入{whose}「{what}」", style="yellow", markup=False, soft_wrap=True)
     # And what it completes now: a 党员大会 short of its quorum made good by its list said 已更正 alone (try-out).
-    gained = [what for key, what in after.items() if key not in before]
+    gained = [what for key, what in after.items() if moved or key not in before]
     if gained:
-        console.print(f"更正后这条记录计入「{'」「'.join(gained)}」", markup=False, soft_wrap=True)
+        there = f"「{store.org_path(alone.record.org_id)}」的" if moved and alone.record is not None else ""
+        console.print(f"更正后这条记录计入{there}「{'」「'.join(gained)}」", markup=False, soft_wrap=True)
     for note in record_notes(store, record_id, alone):
         console.print(note, style="yellow", markup=False, soft_wrap=True)
 
@@ -152,7 +157,8 @@ def record_void(record_id_text: str = typer.Argument(..., metavar="ID", help="�
         before = {}     # no such record: the void says so
     org_id = store.record_orgs([record_id]).get(record_id)
     importing.void_record(store, record_id, reason, actor)
-    console.print(f"已作废：记录 {record_id}")
+    # Its branch named: the periods it reopens are that branch's, not the reader's own (try-out).
+    console.print(f"已作废：记录 {record_id}" + (f"（{store.org_path(org_id)}）" if org_id is not None else ""), markup=False)
     if before and org_id is not None:
         for note in periods_after_void(store, org_id, before):
             console.print(note, style="yellow", markup=False, soft_wrap=True)
