@@ -94,6 +94,7 @@ class ImportResult:
     # (row, record id).
     corrected_away: list[tuple[int, int]] = field(default_factory=list)
     updated_records: list[int] = field(default_factory=list)     # the first few records a row of the file made a new version of
+    redated: int = 0         # of those updated, the records given an earlier first entry by the 录入日期 alone, their content as it was
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -508,8 +509,8 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         else:
             # A blank cell keeps what is stored; a declared vacancy clears the name; 清除 empties it.
             changed = {k: v for k, v in values.items() if v is not None and getattr(current, k) != v}
-            changed.update((k, False if k == "secretary_vacant" else None) for k in row["cleared"]
-                           if getattr(current, k) not in (None, False))
+            changed.update((k, False) if k == "secretary_vacant" else (k, None) for k in row["cleared"]
+                           if getattr(current, k) is not (False if k == "secretary_vacant" else None))
             if row["secretary_vacant"] and current.secretary is not None:
                 changed["secretary"] = None
             if changed:
@@ -1244,7 +1245,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
     result = ImportResult(where=table.where, dated="recorded_on" in table.headers)
-    absent = tuple(ROW_FIELDS.index(k) for k in KEPT_UNLESS_GIVEN if k not in table.headers) if replace else ()
+    absent = absent_values(table.headers) if replace else ()
     action = "record_import" if path else "log"
     try:
         with checked_chunks(table.rows, _CheckRows(table, ctx), CHUNK, ahead) as checked, \
@@ -1365,8 +1366,14 @@ def _with_identities(checked: list[tuple[int, tuple[Any, ...], str | None]]) -> 
 
 # What a stored record keeps when a file has no column for it: not of its identity, so a row found by its identity in a
 # file without 记录人 or 书记签字 columns made a version with them blank (try-out). A blank cell in the column still blanks it.
-KEPT_UNLESS_GIVEN = ("expected", "present", "recorder", "lecturer", "secretary_signed", "recorder_signed", "attendees",
-                     "excused", "hours", "photos")
+# The attendance is one: a row's 实到 is checked against its list, and a list kept beside a count given contradicted it (review).
+KEPT_UNLESS_GIVEN = (("expected", "present", "attendees", "excused"), ("recorder",), ("lecturer",), ("secretary_signed",),
+                     ("recorder_signed",), ("hours",), ("photos",))
+
+
+def absent_values(headers: Collection[str]) -> tuple[int, ...]:
+    """Return the indexes of `ROW_FIELDS` a file with `headers` gives no value of (`KEPT_UNLESS_GIVEN`): kept from the stored version."""
+    return tuple(ROW_FIELDS.index(k) for group in KEPT_UNLESS_GIVEN if not any(k in headers for k in group) for k in group)
 
 
 def _given(values: tuple[Any, ...], old: dict[str, Any], absent: tuple[int, ...]) -> tuple[Any, ...]:
@@ -1405,6 +1412,7 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
     away = batch.corrected_away(missing) if missing else {}
     pending: dict[str, tuple[int, tuple[Any, ...]]] = {}
     new, new_numbers, versions, version_numbers = [], [], [], []
+    redated: set[int] = set()       # records whose version only dates their first entry earlier
     for number, values, identity in checked:
         earlier: tuple[int, tuple[Any, ...]] | None = None
         old = current.get(identity)
@@ -1452,8 +1460,16 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
             # `log` gives only some of a record's values: as a new version it would blank the others.
             problems.add(number, None, None, f"同一条记录已登记（记录编号 {old['record_id']}：党组织、类型、日期、党小组、党员、主题相同）"
                                              f"但内容不同；修改已登记的记录请用 compliance record correct {old['record_id']} --reason 原因")
+        elif _content(old) == _row_content(values):
+            # Its content as stored, dated earlier (a paper record entered late, try-out): a version that keeps its source,
+            # so a correction it carries is still found a correction by the next import (review).
+            versions.append((old, values))
+            version_numbers.append(number)
+            redated.add(old["record_id"])
+            result.updated += 1
+            result.redated += 1
         else:
-            # The record's first recording stays, unless the file dates it earlier (a paper record entered late, try-out).
+            # The record's first recording stays, unless the file dates it earlier.
             versions.append((old, values if _entered_earlier(values, old) else (*values[:_FIRST], None)))
             version_numbers.append(number)
             result.updated += 1
@@ -1461,7 +1477,7 @@ def _load_chunk(problems: _Problems, batch: RecordBatch, numbers: _RowNumbers, r
                 result.updated_records.append(old["record_id"])
             if str(old.get("source") or "").startswith("correct:"):
                 result.overrode.append(old["record_id"])
-    numbers.wrote(batch.write(new, versions), new_numbers + version_numbers)
+    numbers.wrote(batch.write(new, versions, redated), new_numbers + version_numbers)
 
 
 def _content(version: dict[str, Any]) -> tuple[Any, ...]:

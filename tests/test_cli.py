@@ -657,6 +657,17 @@ def test_a_value_entered_by_mistake_is_emptied_by_writing_clear(runner, db, tmp_
     rows = {r["path"]: r for r in json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)}
     mt = rows["图河镇党委/马屯村党支部"]
     assert (mt["dissolved"], mt["secretary"], mt["code"]) == (None, None, "MT") and rows[BRANCH]["code"] is None
+    # 有支委会 否 cleared is the roster's again; a 撤销日期 cleared under a superior dissolved is pointed out (review).
+    no = write_csv(tmp_path / "n.csv", "名称,上级,类型,有支委会,撤销日期\n马屯村党支部,图河镇党委,党支部,否,\n朱庄村党总支,图河镇党委,党总支,,2026-06-30\n"
+                                       "第一党支部,图河镇党委/朱庄村党总支,党支部,,2026-06-30")
+    assert runner.invoke(app, db + ["org", "import", str(no)]).exit_code == 0
+    back = write_csv(tmp_path / "k.csv", "名称,上级,类型,有支委会,撤销日期\n马屯村党支部,图河镇党委,党支部,清除,\n"
+                                         "第一党支部,图河镇党委/朱庄村党总支,党支部,,清除")
+    cleared = runner.invoke(app, db + ["org", "import", str(back)])
+    said = "".join(cleared.stdout.split())
+    assert "更新 2 条" in cleared.stdout and f"提示：「{BRANCH}」已清除撤销日期，但其上级「图河镇党委/朱庄村党总支」已于2026-06-30撤销" in said, said
+    rows = {r["path"]: r for r in json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout)}
+    assert rows["图河镇党委/马屯村党支部"]["has_committee"] is None and rows[BRANCH]["dissolved"] is None
     exported = tmp_path / "e.csv"
     assert runner.invoke(app, db + ["org", "export", str(exported)]).exit_code == 0
     assert {r["名称"]: r["书记"] for r in csv.DictReader(io.StringIO(exported.read_text(encoding="utf-8-sig")))}["马屯村党支部"] == ""
@@ -968,6 +979,13 @@ def test_the_same_file_with_its_entry_dates_added_dates_the_records_it_imported(
     flags = {f["period"]: f["flags"] for f in shown}
     assert "late_entry" not in flags["2026-08"] and "late_entry" in flags["2026-09"], flags
     assert "未变 2 条" in runner.invoke(app, db + ["record", "import", str(path)]).stdout
+    # A correction dated earlier by the file is still a correction: not said to be replaced, and the next import of the
+    # file of before it says it replaces it (review).
+    fixed = runner.invoke(app, db + ["record", "correct", "1", "--topic", "研究年度工作", "--reason", "主题录错"])
+    assert fixed.exit_code == 0, fixed.output
+    redated = dated.replace("2026-08-03,研究工作,2026-08-04", "2026-08-03,研究年度工作,2026-08-03")
+    third = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "x.csv", redated))])
+    assert "其中 1 条记录内容未变，按文件的「录入日期」改为更早的录入日期" in third.stdout and "覆盖" not in third.stdout, third.output
     # A later day is not taken: the record was in the database before it.
     later = dated.replace("2026-08-04", "2026-12-05")
     assert "未变 2 条" in runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "l.csv", later))]).stdout
@@ -983,11 +1001,18 @@ def test_a_file_without_a_column_keeps_what_the_record_has_there(runner, db, tmp
     shown = json.loads(runner.invoke(app, db + ["record", "show", "1", "--history", "--format", "json"]).stdout)
     [version] = [v for v in (shown if isinstance(shown, list) else shown["versions"]) if v["version"] == 2]
     assert (version["present"], version["recorder"], version["secretary_signed"], version["recorder_signed"]) == (4, "陶英", True, True)
+    # The attendance is one: a count given is not set beside a list kept, which it contradicted (review).
+    listed = "党组织,类型,日期,主题,参会人员\nZZ1,支委会,2026-11-03,研究工作,党员第一党支部0、党员第一党支部1、党员第一党支部2\n"
+    assert "更新 1 条" in runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "l.csv", listed))]).stdout
+    counted = "党组织,类型,日期,主题,实到\nZZ1,支委会,2026-11-03,研究工作,2\n"
+    assert "更新 1 条" in runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "c.csv", counted))]).stdout
+    [now] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (now["present"], now["attendees"], now["recorder"]) == (2, None, "陶英"), now
     # A blank cell of a column the file has still blanks it.
     blank = "党组织,类型,日期,主题,记录人\nZZ1,支委会,2026-11-03,研究工作,\n"
     assert "更新 1 条" in runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "b.csv", blank))]).stdout
     [latest] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
-    assert (latest["recorder"], latest["present"], latest["secretary_signed"]) == (None, 4, True), latest
+    assert (latest["recorder"], latest["present"], latest["secretary_signed"]) == (None, 2, True), latest
 
 
 def test_a_file_imported_again_after_a_date_was_corrected_adds_no_second_meeting(runner, db, tmp_path: Path):
@@ -1279,6 +1304,20 @@ def test_a_record_import_that_replaces_a_correction_says_so(runner, db, tmp_path
     # A third time, the file's content is current: nothing is replaced, nothing said.
     third = runner.invoke(app, db + ["record", "import", str(path)], terminal_width=300)
     assert third.stdout.splitlines() == ["记录：新增 0 条，更新 0 条，未变 2 条。"]
+
+
+def test_a_correction_dated_earlier_by_a_file_is_still_found_a_correction(runner, db, tmp_path: Path):
+    """A file giving only an earlier 录入日期 made a version that said the correction was replaced, and took its source: the
+    file of before then replaced the correction without a word (review)."""
+    rows = "党组织,类型,日期,主题,应到,实到\nZZ1,支委会,2026-08-03,研究,5,3\n"
+    path = write_csv(tmp_path / "r.csv", rows)
+    assert runner.invoke(app, db + ["record", "import", str(path)]).exit_code == 0
+    assert runner.invoke(app, db + ["record", "correct", "1", "--present", "4", "--reason", "人数录错"]).exit_code == 0
+    dated = write_csv(tmp_path / "d.csv", "党组织,类型,日期,主题,应到,实到,录入日期\nZZ1,支委会,2026-08-03,研究,5,4,2026-08-03\n")
+    redated = runner.invoke(app, db + ["record", "import", str(dated)])
+    assert "其中 1 条记录内容未变" in redated.stdout and "覆盖" not in redated.stdout, redated.output
+    before = runner.invoke(app, db + ["record", "import", str(path)])
+    assert "注意：记录 1 曾用 record correct 更正，本次导入按文件内容生成了新版本，更正的内容被覆盖" in before.stdout, before.output
 
 
 def test_a_record_import_says_which_records_do_not_count(runner, db, tmp_path: Path, monkeypatch):

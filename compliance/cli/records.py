@@ -87,7 +87,7 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
                if o.id in old.by_id and old.by_id[o.id].code and old.by_id[o.id].code != o.code]
     if recoded:
         console.print(f"提示：{len(recoded)} 个党组织的代码已更改：{'、'.join(recoded[:5])}{'等' if len(recoded) > 5 else ''}；"
-                      "以原代码填写的党员、记录文件须改用新代码", style="yellow", markup=False, soft_wrap=True)
+                      "以原代码填写的党员、记录等文件须改用现在的代码或路径", style="yellow", markup=False, soft_wrap=True)
     # A superior dissolved with organizations below it still at work: they are checked still (try-out).
     ended = {o.path: o.dissolved for o in new.by_id.values()
              if o.dissolved is not None and (o.id not in old.by_id or old.by_id[o.id].dissolved != o.dissolved)}
@@ -98,6 +98,15 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
             above = "/".join(parts[:i])
             if above in ended and (o.dissolved is None or o.dissolved > ended[above]):
                 alive.setdefault(above, []).append(o.path)
+    # And one whose 撤销日期 is cleared below a superior still dissolved: checked again, under one that is no more (review).
+    for o in new.by_id.values():
+        if o.dissolved is None and o.id in old.by_id and old.by_id[o.id].dissolved is not None:
+            parts = o.path.split("/")
+            gone = next((new.by_path["/".join(parts[:i])] for i in range(len(parts) - 1, 0, -1)
+                         if new.by_path["/".join(parts[:i])].dissolved is not None), None)
+            if gone is not None and gone.dissolved is not None:
+                console.print(f"提示：「{o.path}」已清除撤销日期，但其上级「{gone.path}」已于 {gone.dissolved.isoformat()} 撤销；"
+                              "如已划归他处，请用 compliance org move 移动", style="yellow", markup=False, soft_wrap=True)
     for above, below in sorted(alive.items()):
         below.sort()
         console.print(f"提示：「{above}」的撤销日期为 {ended[above].isoformat()}，但其下级「{below[0]}」"
@@ -282,10 +291,13 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
     # whose correction it replaced are named below.
     updated = [i for i in result.updated_records if i not in result.overrode]
     if updated:
-        more = f" 等{result.updated - len(result.overrode)}条" if result.updated - len(result.overrode) > len(updated) else ""
+        changed = result.updated - len(result.overrode) - result.redated
+        more = f" 等{changed}条" if changed > len(updated) else ""
         console.print(f"更新的记录：{'、'.join(map(str, updated))}{more}（文件中的行与已登记的记录党组织、类型、日期、党小组、"
                       "党员、主题相同而内容不同，成为其新版本；文件中没有的列保留原值；record show 编号 --history 可查看各版本）",
                       markup=False, soft_wrap=True)
+    if result.redated:
+        console.print(f"其中 {result.redated} 条记录内容未变，按文件的「录入日期」改为更早的录入日期", markup=False, soft_wrap=True)
     if result.voided:
         shown = "、".join(map(str, result.voided[:10])) + (f" 等{len(result.voided)}条" if len(result.voided) > 10 else "")
         console.print(f"注意：文件中有已作废的记录 {shown} 的行（党组织、类型、日期、党小组、党员、主题相同），这些记录仍为作废、不计入完成情况；"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, Engine, func, insert, or_, select, tuple_, update
 
@@ -364,12 +364,13 @@ class RecordBatch:
             self._stored.update((org_id, org_id in stored) for org_id in chunk)
         return {org_id for org_id in org_ids if self._stored[org_id] or org_id in self.org_ids}
 
-    def write(self, new: list[tuple[str, tuple[Any, ...]]], versions: list[tuple[dict[str, Any], tuple[Any, ...]]]) -> range:
+    def write(self, new: list[tuple[str, tuple[Any, ...]]], versions: list[tuple[dict[str, Any], tuple[Any, ...]]],
+              keep_source: Collection[int] = ()) -> range:
         """Insert new records and new versions of current ones; return the ids given, in order.
 
         `new` holds (identity, values of `ROW`); `versions` (current version as `current` returned
         it, values of `ROW`), the current version's identity kept, and its first recording unless
-        the values give one.
+        the values give one. A version of a record in `keep_source` (record ids) keeps its source too.
         """
         count = len(new) + len(versions)
         if not count:
@@ -390,7 +391,8 @@ class RecordBatch:
             if done != 1:
                 raise DatabaseError(f"记录 {old['record_id']} 刚被其他操作改动，请重新导入")
             # The record's first recording, unless the row gives one (an earlier 录入日期 of a paper record).
-            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *values[:plain], source, day[values[plain]],
+            rows.append((row_id, old["record_id"], old["version"] + 1, old["identity"], *values[:plain],
+                         old["source"] if old["record_id"] in keep_source else source, day[values[plain]],
                          instant(old["first_recorded_at"]) if values[plain + 1] is None else first[values[plain + 1]], recorded))
             self.new_versions.append(old["record_id"])
         self._columns.insert(rows)
