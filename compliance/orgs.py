@@ -11,7 +11,7 @@ from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Iterable, NamedTuple
+from typing import Iterable, Iterator, NamedTuple
 
 from compliance.errors import NotFound
 from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, MemberRef, OrgFacts
@@ -210,6 +210,34 @@ class OrgIndex:
 
 # A parent's type, left out when a branch is written after its village: 王圩村第二党支部 for 王圩村党总支/第二党支部.
 _PARENT_TYPE = re.compile(r"(党总支|党委|党工委)$")
+
+
+def dissolved_apart(old: OrgIndex, new: OrgIndex) -> tuple[list[tuple[OrgRow, list[str]]], list[tuple[OrgRow, OrgRow]]]:
+    """Return what the 撤销日期 changed between the trees `old` and `new` leave at odds: each organization given one, with the
+    paths of those below it still at work after it (checked still); and each whose 撤销日期 was cleared, with its nearest
+    superior still dissolved (checked again, under one that is no more)."""
+    changed = {o.id for o in new.by_id.values() if (old.by_id[o.id].dissolved if o.id in old.by_id else None) != o.dissolved}
+    alive: dict[int, list[str]] = {}
+    cleared: list[tuple[OrgRow, OrgRow]] = []
+    for o in (new.by_id.values() if changed else ()):
+        gone: OrgRow | None = None
+        for a in _above(new, o):
+            if a.id in changed and a.dissolved is not None and (o.dissolved is None or o.dissolved > a.dissolved):
+                alive.setdefault(a.id, []).append(o.path)
+            if gone is None and a.dissolved is not None:
+                gone = a
+        if o.id in changed and o.dissolved is None and gone is not None:
+            cleared.append((o, gone))
+    ended = sorted(((new.by_id[i], sorted(paths)) for i, paths in alive.items()), key=lambda e: e[0].path)
+    return ended, sorted(cleared, key=lambda c: c[0].path)
+
+
+def _above(index: OrgIndex, org: OrgRow) -> Iterator[OrgRow]:
+    """Yield the organizations above `org`, nearest first."""
+    row = index.by_id.get(org.parent_id) if org.parent_id else None
+    while row is not None:
+        yield row
+        row = index.by_id.get(row.parent_id) if row.parent_id else None
 
 
 def unslashed(path: str) -> tuple[str, ...]:

@@ -73,7 +73,7 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 @fails_cleanly
 def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会、撤销日期、编号）。"""
-    from compliance.orgs import OrgIndex
+    from compliance.orgs import OrgIndex, dissolved_apart
 
     store, actor = session()
     earlier = store.orgs()
@@ -88,28 +88,14 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     if recoded:
         console.print(f"提示：{len(recoded)} 个党组织的代码已更改：{'、'.join(recoded[:5])}{'等' if len(recoded) > 5 else ''}；"
                       "以原代码填写的党员、记录等文件须改用现在的代码或路径", style="yellow", markup=False, soft_wrap=True)
-    # A superior dissolved with organizations below it still at work: they are checked still (try-out).
-    ended = {o.path: o.dissolved for o in new.by_id.values()
-             if o.dissolved is not None and (o.id not in old.by_id or old.by_id[o.id].dissolved != o.dissolved)}
-    alive: dict[str, list[str]] = {}
-    for o in (new.by_id.values() if ended else ()):
-        parts = o.path.split("/")
-        for i in range(1, len(parts)):
-            above = "/".join(parts[:i])
-            if above in ended and (o.dissolved is None or o.dissolved > ended[above]):
-                alive.setdefault(above, []).append(o.path)
-    # And one whose 撤销日期 is cleared below a superior still dissolved: checked again, under one that is no more (review).
-    for o in new.by_id.values():
-        if o.dissolved is None and o.id in old.by_id and old.by_id[o.id].dissolved is not None:
-            parts = o.path.split("/")
-            gone = next((new.by_path["/".join(parts[:i])] for i in range(len(parts) - 1, 0, -1)
-                         if new.by_path["/".join(parts[:i])].dissolved is not None), None)
-            if gone is not None and gone.dissolved is not None:
-                console.print(f"提示：「{o.path}」已清除撤销日期，但其上级「{gone.path}」已于 {gone.dissolved.isoformat()} 撤销；"
-                              "如已划归他处，请用 compliance org move 移动", style="yellow", markup=False, soft_wrap=True)
-    for above, below in sorted(alive.items()):
-        below.sort()
-        console.print(f"提示：「{above}」的撤销日期为 {ended[above].isoformat()}，但其下级「{below[0]}」"
+    # A superior dissolved with organizations below it still at work (try-out), or one's 撤销日期 cleared below a superior
+    # still dissolved (review): they are checked, under one that is no more.
+    ended, cleared = dissolved_apart(old, new)
+    for o, gone in cleared:
+        console.print(f"提示：「{o.path}」已清除撤销日期，但其上级「{gone.path}」已于 {gone.dissolved} 撤销；"
+                      "如已划归他处，请用 compliance org move 移动", style="yellow", markup=False, soft_wrap=True)
+    for o, below in ended:
+        console.print(f"提示：「{o.path}」的撤销日期为 {o.dissolved}，但其下级「{below[0]}」"
                       f"{f'等 {len(below)} 个党组织' if len(below) > 1 else ''}没有同时撤销，仍按期检查；如已一并撤销，"
                       "请为其填写撤销日期；如已划归他处，请用 compliance org move 移动", style="yellow", markup=False, soft_wrap=True)
     moved = [(o.path, old.catalog_of(old.by_id[o.id], fallback), new.catalog_of(o, fallback)) for o in new.by_id.values()
@@ -434,9 +420,11 @@ def _fixed_days(orgs: _Orgs, f: tracking.Finding) -> str:
 def _lacking(text: str, orgs: _Orgs, f: tracking.Finding, record: tracking.Record | None) -> str:
     """Return flags' words with 材料不全 saying what the record lacks of what its obligation requires (缺主题、图片): it said
     材料不全 alone, and a secretary had to guess (try-out)."""
+    if "材料不全" not in text or record is None:
+        return text
     catalog = _rules().catalogs.get(orgs[f.org_id][1])
     ob = catalog.version_at(f.obligation, parse_period_key(f.period)[0]) if catalog is not None else None
-    if "材料不全" not in text or record is None or ob is None:
+    if ob is None:
         return text
     labels = {c.english: c.chinese for c in importing.RECORD_COLUMNS}
     lacking = [labels.get(name, name) for name in ob.require if not getattr(record, name, None)]
