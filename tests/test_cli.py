@@ -1095,6 +1095,24 @@ def test_status_shows_the_coming_study_days_of_the_month(runner, db):
     assert "12月10日 12月20日（顺延至12月21日）" in table, table
 
 
+def test_the_overdue_table_says_why_a_period_did_not_count_and_a_term_ended_without_an_election(runner, db):
+    """`2月20日（时间不符、逾期录入）` read as two reasons, and did not say the day had moved to 2月24日; a term's dates
+    alone, 逾期未完成, did not say that it ended without an election (try-out)."""
+    for kind, day in (("固定学习日", "2026-02-25"), ("换届选举", "2020-03-01")):
+        logged = runner.invoke(app, db + ["log", kind, "--org", "ZZ1", "--date", day, "--topic", "学习", "--expected", "10",
+                                          "--present", "9"])
+        assert logged.exit_code == 0, logged.output
+    table = "".join(runner.invoke(app, db + ["overdue", "--under", "ZZ1"], env={"COLUMNS": "200"}).stdout.split())
+    assert "无效│2月20日（顺延至2月24日，时间不符；另：逾期录入）│" in table, table
+    assert "逾期未完成│2020-03-01至2025-02-28（届满未换届）│" in table, table
+    # A period whose records count, late, keeps its flags as they were.
+    assert runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-03-10", "--topic", "学习"]).exit_code == 0
+    rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert [r["flags"] for r in rows if r["period"] == "2026-03-10"] == [["late_entry"]]
+    table = "".join(runner.invoke(app, db + ["status", "--org", "ZZ1"], env={"COLUMNS": "200"}).stdout.split())
+    assert "3月10日（逾期录入）" in table, table
+
+
 def test_sheet_show_gives_the_items_a_deduction_names_and_the_sheets_warnings(runner):
     """No command showed a sheet's items, whose numbers deduct --item takes, nor the warnings sheet list counted (try-out)."""
     shown = runner.invoke(app, ["sheet", "show", "wujin-2016"], env={"COLUMNS": "200"})

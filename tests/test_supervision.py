@@ -338,7 +338,7 @@ def test_an_open_item_whose_gap_becomes_an_invalid_period_says_so(busy_town: Sto
     now = busy_town.rectification(item.id)
     found = next(f for f in november.gaps if f.obligation == "branch_committee" and f.period == "2026-09")
     assert found.status == "invalid" and now.closed_on is None
-    assert now.matter == "支委会 2026年9月 无效（人数不足、逾期录入）" and now.measure.startswith("到会人数须超过应到人数的半数")
+    assert now.matter == "支委会 2026年9月 无效（人数不足；另：逾期录入）" and now.measure.startswith("到会人数须超过应到人数的半数")
     # October's published bulletin, written again, says what it said: restated since, not then.
     assert [r for r in busy_town.rectifications(as_of=october.run) if r.id == item.id] == [item]
     # Its record voided, the period is missed again, and the item says so (it kept saying 无效).

@@ -18,7 +18,7 @@ from rich.table import Table
 from compliance.evaluate import BEFORE_DUES, SEVERITY, Finding, tally
 from compliance.members import WATCH_OBLIGATIONS
 from compliance.report import tables
-from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, STATUS_STYLES, finding_period, flag_text
+from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, STATUS_STYLES, finding_period, flag_text, problem_text
 
 CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
 
@@ -205,16 +205,21 @@ def _csv_row(f: Finding) -> list:
 
 def _when(f: Finding, year: int | None) -> str:
     """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）."""
-    notes = [flag_text(f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
-    if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and f.status in ("due", "upcoming"):
+    notes = [problem_text(f.status, f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
+    if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and (
+            f.status in ("due", "upcoming") or "wrong_date" in f.flags):
         # A dated occurrence to come on a day of rest moves to the next working day (顺延), as the calendar says: the
-        # table showed 12月20日, a Sunday, and a secretary aimed for it (try-out). Of one gone by, the day is enough.
+        # table showed 12月20日, a Sunday, and a secretary aimed for it (try-out). Of one gone by, the day is enough,
+        # unless its record was held on another: 2月20日（时间不符） did not say the day was 2月24日 (try-out).
         notes.insert(0, f"顺延至{f.due.month}月{f.due.day}日")
     if f.status == "due":
         notes.insert(0, f"剩{f.days_left}天" if f.days_left else "今天截止")
     elif f.status == "upcoming" and "/" in f.period:
         # A committee's term running (任期内, the status cell says): its election is due at the term's end.
         notes.insert(0, "届满时换届")
+    elif f.status == "missed" and "/" in f.period:
+        # A term ended without an election: the dates alone (2021-03-05至2026-03-04 逾期未完成) did not say so (try-out).
+        notes.insert(0, "届满未换届")
     label = finding_period(f.obligation, f.period, year)
     return f"{label}（{'，'.join(notes)}）" if notes else label
 
