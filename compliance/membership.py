@@ -526,6 +526,9 @@ def _month(value: Any) -> str:
         value = f"{value.year:04d}-{value.month:02d}"
     text = unicodedata.normalize("NFKC", str(value or "").strip())
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
+    if not m and _MONTHS.fullmatch(text):
+        # 1-6月 for half a year paid at once was told only 应写作 2026-11 (try-out): each month is a row of its own.
+        raise CellError("是几个月，不是一个月：党费按月登记，每月一条（如 2026-01、2026-02 各一条，一次交几个月的交纳日期相同）")
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise CellError("不是月份（应写作 2026-11）")
     month = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"
@@ -535,6 +538,8 @@ def _month(value: Any) -> str:
     return month
 
 
+# Months from one to another: 1-6月, 2026年1月至6月, 2026-01~2026-06.
+_MONTHS = re.compile(r"(?:\d{4}[-/年.])?\d{1,2}月?\s*[-–—~～至到]\s*(?:\d{4}[-/年.])?\d{1,2}月?(?:份)?")
 _FIRST_MONTH = f"{PARTY_FOUNDED:%Y-%m}"      # no dues are older than the Party
 _YUAN = re.compile(r"\d+(\.\d{1,2})?|\.\d{1,2}")
 

@@ -340,6 +340,21 @@ def test_a_month_cell_excel_made_a_date_is_read_as_its_month(town: Store, tmp_pa
         membership.import_dues(town, tmp_path / "d.xlsx")
 
 
+def test_a_month_cell_of_several_months_is_told_to_be_a_row_a_month(town: Store, tmp_path: Path):
+    """1-6月, for half a year paid at once, was told only 不是月份（应写作 2026-11） (try-out)."""
+    from compliance import membership
+
+    member = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
+    for months in ("1-6月", "2026年1月至6月", "2026-01~2026-06"):
+        body = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},{months},60,2026-07-01"
+        with pytest.raises(InputError) as caught:
+            membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
+        assert str(caught.value).startswith(f"d.csv 第2行「月份」列：值「{months}」：是几个月，不是一个月：党费按月登记，每月一条"), caught.value
+    with pytest.raises(InputError, match="第2行「月份」列：值「2026-13」：不是月份（应写作 2026-11）"):
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额\n{member.name},{BRANCH},2026-13,10"))
+    assert not town.dues_rows([member.id])
+
+
 def test_every_unknown_header_is_named_at_once(town: Store, rules, tmp_path: Path):
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类形,曰期\n{BRANCH},党员大会,2026-01-05"))
