@@ -1205,6 +1205,10 @@ def test_a_record_moved_to_another_branch_or_voided_names_the_branches(runner, d
     lines = moved.stdout.splitlines()
     assert moved.exit_code == 0 and lines[1:] == ["注意：更正后这条记录不再计入「图河镇党委/朱庄村党总支/第二党支部」的「主题党日 2026年11月」",
                                                   f"更正后这条记录计入「{BRANCH}」的「主题党日 2026年11月」"], moved.output
+    # The history says each version's branch: only JSON did, and the table's title names the current one's (try-out).
+    history = runner.invoke(app, db + ["record", "show", "1", "--history"], env={"COLUMNS": "200"}).stdout.splitlines()
+    assert history[-2:] == ["第1版 党组织：图河镇党委/朱庄村党总支/第二党支部；图片：a.jpg；签字：书记 —，记录人 —",
+                            f"第2版 党组织：{BRANCH}；图片：a.jpg；签字：书记 —，记录人 —"], history
     voided = runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"])
     assert voided.exit_code == 0 and voided.stdout.splitlines()[0] == f"已作废：记录 1（{BRANCH}）", voided.output
 

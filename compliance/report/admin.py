@@ -131,10 +131,13 @@ def print_versions(console: Console, rows: list[dict[str, Any]], restored: Colle
         counts = f"{r['expected'] or '—'}/{r['present'] or '—'}"
         table.add_row(str(r["version"]), r["date"], counts, r["topic"] or "", state, r["entered_on"], r["recorded_at"][:16].replace("T", " "))
     console.print(table)
+    # A version of another branch or kind (record correct --org, --kind) said so only in JSON; the title names the
+    # current one's (try-out).
+    moved = [(key, label) for key, label in (("org", "党组织"), ("name", "类型")) if len({r[key] for r in rows}) > 1]
     for r in rows:
         # What the table has no room for: who came, who spoke, who signed.
         signed = {True: "是", False: "否", None: "—"}
-        details = [(label, r[key]) for key, label in VERSION_DETAILS if r[key] not in (None, "")]
+        details = [(label, r[key]) for key, label in moved + list(VERSION_DETAILS) if r[key] not in (None, "")]
         details.append(("签字", f"书记 {signed[r['secretary_signed']]}，记录人 {signed[r['recorder_signed']]}"))
         prefix = f"第{r['version']}版 " if len(rows) > 1 else ""
         console.print(prefix + "；".join(f"{label}：{value:g}" if isinstance(value, float) else f"{label}：{value}" for label, value in details),
