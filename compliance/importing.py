@@ -95,6 +95,8 @@ class ImportResult:
     corrected_away: list[tuple[int, int]] = field(default_factory=list)
     updated_records: list[int] = field(default_factory=list)     # the first few records a row of the file made a new version of
     redated: int = 0         # of those updated, the records given an earlier first entry by the 录入日期 alone, their content as it was
+    # The row of the file that wrote or found a version unchanged (`_RowNumbers.row_of`), None for one it has no row of.
+    row_of: Callable[[int], int | None] = field(default=lambda version_id: None)
 
 
 # How many of a file's problems an import names: the first in the message, the rest below it.
@@ -1270,6 +1272,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
                 raise _Refused(rows[0][0] if rows else None)
             batch.audit(file_meta(path, table) if path else None)
             result.ids = batch.touched()
+            result.row_of = numbers.row_of
     except _Refused as refused:
         try:
             require_write(store, actor, action, paths)     # logs the refusal and raises

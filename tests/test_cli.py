@@ -440,6 +440,31 @@ def test_an_import_points_out_a_record_of_the_same_kind_and_day_under_another_to
     assert "新增1条" in said and "提示：文件中有1行与前面的行是同一条记录" in said and "只导入一次：第3行同第2行。" in said
 
 
+def test_an_import_points_out_the_copy_a_row_left_under_the_wrong_branch(runner, db, tmp_path: Path):
+    """A row imported under the wrong branch, then again under the right one, left the wrong branch's copy counting,
+    with no word of it (try-out)."""
+    other = "图河镇党委/朱庄村党总支/第二党支部"
+    rows = "党组织,类型,日期,主题\n{0},主题党日,2026-11-05,学习\n{1},支委会,2026-11-06,研究工作\n"
+    first = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows.format(other, BRANCH)))])
+    assert first.exit_code == 0 and "新增2条" in "".join(first.stdout.split()), first.output
+    again = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows.format(BRANCH, BRANCH)))])
+    said = "".join(again.stdout.split())
+    assert again.exit_code == 0 and "新增1条" in said and "未变1条" in said, again.output
+    assert (f"提示：记录3（{BRANCH}主题党日2026-11-05）与此前从同名文件导入的记录1（{other}）类型、日期、主题相同，"
+            "本次文件中已没有记录1的行；如是改正党组织后重新导入，请用compliancerecordvoid1--reason党组织填错作废它") in said, said
+    # A joint meeting of both branches, the second's row added to the file beside the first's: nothing to point out.
+    joint = "党组织,类型,日期,主题\n{0},党课,2026-11-12,联合党课\n"
+    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "j.csv", joint.format(other)))]).exit_code == 0
+    both = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "j.csv", joint.format(other)
+                                                                      + f"{BRANCH},党课,2026-11-12,联合党课\n"))])
+    assert both.exit_code == 0 and "新增1条" in "".join(both.stdout.split()) and "同名文件" not in both.stdout, both.output
+    # Nor a file of another name.
+    elsewhere = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "s.csv",
+                                                                           f"党组织,类型,日期,主题\n{BRANCH},支委会,2026-11-06,研究\n"
+                                                                           f"{other},支委会,2026-11-06,研究工作\n"))])
+    assert elsewhere.exit_code == 0 and "同名文件" not in elsewhere.stdout, elsewhere.output
+
+
 def test_log_says_how_far_short_of_its_quorum_a_meeting_is(runner, db, tmp_path: Path, monkeypatch):
     """`log` said 人数不足 alone: not how many came, against how many, or what share the rule asks."""
     signed = ["--secretary-signed", "是", "--recorder-signed", "是"]

@@ -355,6 +355,16 @@ def test_a_month_cell_of_several_months_is_told_to_be_a_row_a_month(town: Store,
     assert not town.dues_rows([member.id])
 
 
+def test_imported_on_gives_the_current_records_a_file_of_that_name_wrote(town: Store, rules, tmp_path: Path):
+    body = f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-11-05,学习\n{BRANCH},支委会,2026-11-06,研究\n"
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    importing.import_records(town, rules, write_csv(tmp_path / "s.csv", f"党组织,类型,日期,主题\n{BRANCH},党课,2026-11-05,甲\n"))
+    found = town.imported_on("import:r.csv", {date(2026, 11, 5), date(2026, 11, 7)})
+    assert [(r["kind"], r["held_on"], r["topic"], r["member_name"]) for r in found] == [("theme_day", date(2026, 11, 5), "学习", None)]
+    town.void_record(found[0]["record_id"], "重复登记")
+    assert town.imported_on("import:r.csv", {date(2026, 11, 5)}) == []
+
+
 def test_every_unknown_header_is_named_at_once(town: Store, rules, tmp_path: Path):
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类形,曰期\n{BRANCH},党员大会,2026-01-05"))

@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from itertools import groupby
 from operator import attrgetter
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Collection, Optional, Sequence
 
 import typer
 
@@ -303,7 +303,7 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
                       style="yellow", markup=False, soft_wrap=True)
     elif written:
-        notes, late = _import_notes(store, result.ids)
+        notes, late = _import_notes(store, result.ids, f"import:{file.name}", result.row_of)
         for note in notes:
             console.print(note, style="yellow", markup=False, soft_wrap=True)
         if late and not result.dated:
@@ -317,9 +317,14 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
 IMPORT_NOTES_LIMIT = 2000
 
 
-def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> tuple[list[str], int]:
+def _import_notes(store: store_mod.Store, record_ids: Sequence[int], source: str | None = None,
+                  row_of: Callable[[int], int | None] | None = None) -> tuple[list[str], int]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record (at most `PROBLEMS_SHOWN`, then how many more),
-    and how many of the records are entered late (`late_entry`)."""
+    and how many of the records are entered late (`late_entry`).
+
+    With `source` (import:文件名) and `row_of` (`ImportResult.row_of`), a record another organization has too, from an
+    earlier import of a file of that name that this one has no row of, is pointed out (`_left_behind`).
+    """
     orgs = _Orgs(store)
     alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
     late = sum(1 for alone in alones if any("late_entry" in f.flags for f in alone.findings))
@@ -329,6 +334,8 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int]) -> tuple[li
                                    attrgetter("org_id")):
         rows = store.org_records(org_id)
         found.extend((r, twin) for r in records if (twin := _twin_note(r, rows, earlier=True)))
+    if source is not None and row_of is not None:
+        found.extend(_left_behind(store, [a.record for a in alones if a.record is not None], source, row_of, set(record_ids)))
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
     paths = store.org_paths({record.org_id for record, _ in found})
     notes = []
@@ -475,6 +482,31 @@ def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRe
     if r is not None and (twin := _twin_note(r, store.org_records(r.org_id, r.kind, r.held_on))):
         notes.append(twin)
     return notes
+
+
+def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], source: str, row_of: Callable[[int], int | None],
+                 written: Collection[int]) -> list[tuple[tracking.Record, str]]:
+    """Return a note for each of `records` that another organization has too: a record of the same kind, day, topic, group,
+    member and counterpart, imported earlier from a file of the same name (`source`), of which this import had no row.
+
+    A row imported under the wrong branch and imported again under the right one made a second record, and the wrong
+    branch's copy went on counting, without a word (try-out).
+    """
+    def key(kind: str, day: date, topic: str | None, group: str | None, member: str | None, counterpart: str | None) -> tuple:
+        return kind, day, topic or None, group or None, member or None, counterpart or None
+
+    others: dict[tuple, list[dict[str, Any]]] = {}
+    for v in store.imported_on(source, {r.held_on for r in records}):
+        if v["record_id"] not in written and row_of(v["id"]) is None:
+            others.setdefault(key(v["kind"], v["held_on"], v["topic"], v["group_name"], v["member_name"], v["counterpart"]), []).append(v)
+    if not others:
+        return []
+    found = [(r, v) for r in records for v in others.get(key(r.kind, r.held_on, r.topic, r.group, r.member, r.counterpart), ())
+             if v["org_id"] != r.org_id]
+    paths = store.org_paths({v["org_id"] for _, v in found})
+    return [(r, f"提示：这条记录与此前从同名文件导入的记录 {v['record_id']}（{paths[v['org_id']]}）类型、日期、主题相同，本次文件中已没有"
+                f"记录 {v['record_id']} 的行；如是改正党组织后重新导入，请用 compliance record void {v['record_id']} --reason 党组织填错 "
+                "作废它，以免两个党组织都计入") for r, v in found]
 
 
 def _twin_note(r: tracking.Record, rows: Sequence[dict[str, Any]], earlier: bool = False) -> str | None:

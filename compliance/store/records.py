@@ -147,6 +147,20 @@ class RecordQueries:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query.order_by(RECORD.c.held_on, RECORD.c.record_id)).mappings()]
 
+    def imported_on(self, source: str, days: Collection[date]) -> list[dict[str, Any]]:
+        """Return the current versions, not void, that imports of `source` (import:文件名) wrote of records held on one
+        of `days`: ids, organization, kind, day, topic, group, counterpart and member's name."""
+        found: list[dict[str, Any]] = []
+        with self.engine.connect() as conn:
+            for some in chunks(sorted(days), 500):
+                query = (select(RECORD.c.id, RECORD.c.record_id, RECORD.c.org_id, RECORD.c.kind, RECORD.c.held_on, RECORD.c.topic,
+                                RECORD.c.group_name, RECORD.c.counterpart, MEMBER.c.name.label("member_name"))
+                         .select_from(RECORD.outerjoin(MEMBER, MEMBER.c.id == RECORD.c.member_id))
+                         .where(RECORD.c.source == source, RECORD.c.superseded_at.is_(None), RECORD.c.voided_at.is_(None),
+                                RECORD.c.held_on.in_(some)))
+                found.extend(dict(row) for row in conn.execute(query).mappings())
+        return found
+
     def _current(self, conn: Any, record_id: int) -> dict[str, Any]:
         row = conn.execute(select(RECORD).where(RECORD.c.record_id == record_id, RECORD.c.superseded_at.is_(None))).mappings().first()
         if row is None:
