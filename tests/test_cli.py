@@ -1232,10 +1232,27 @@ def test_a_record_moved_to_another_branch_or_voided_names_the_branches(runner, d
                                                   f"更正后这条记录计入「{BRANCH}」的「主题党日 2026年11月」"], moved.output
     # The history says each version's branch: only JSON did, and the table's title names the current one's (try-out).
     history = runner.invoke(app, db + ["record", "show", "1", "--history"], env={"COLUMNS": "200"}).stdout.splitlines()
-    assert history[-2:] == ["第1版 党组织：图河镇党委/朱庄村党总支/第二党支部；图片：a.jpg；签字：书记 —，记录人 —",
-                            f"第2版 党组织：{BRANCH}；图片：a.jpg；签字：书记 —，记录人 —"], history
+    assert history[-3:-1] == ["第1版 党组织：图河镇党委/朱庄村党总支/第二党支部；图片：a.jpg；签字：书记 —，记录人 —",
+                               f"第2版 党组织：{BRANCH}；图片：a.jpg；签字：书记 —，记录人 —"], history
+    assert history[-1] == "截至 2026-12-05，这条记录计入「主题党日 2026年11月」"
     voided = runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"])
     assert voided.exit_code == 0 and voided.stdout.splitlines()[0] == f"已作废：记录 1（{BRANCH}）", voided.output
+
+
+def test_record_show_says_what_the_record_completes_and_what_keeps_it_from_counting(runner, db):
+    """record show gave the record alone: whether it counted, and why not, only log and import said (try-out)."""
+    logged = runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习", "--photos", "a.jpg"])
+    assert logged.exit_code == 0, logged.output
+    shown = runner.invoke(app, db + ["record", "show", "1"], env={"COLUMNS": "200"}).stdout.splitlines()
+    assert shown[-1] == "截至 2026-12-05，这条记录计入「主题党日 2026年11月」", shown
+    assert runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-12", "--topic", "学习"]).exit_code == 0
+    shown = runner.invoke(app, db + ["record", "show", "2"], env={"COLUMNS": "200"}).stdout.splitlines()
+    assert shown[-1].startswith("注意：11月12日不是固定学习日，这条记录不计入任何一期"), shown
+    assert not any(line.startswith("截至") for line in shown)
+    # A voided record is judged no more; JSON stays the versions' list.
+    assert runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"]).exit_code == 0
+    assert "计入" not in runner.invoke(app, db + ["record", "show", "1"], env={"COLUMNS": "200"}).stdout
+    assert [v["version"] for v in json.loads(runner.invoke(app, db + ["record", "show", "2", "--format", "json"]).stdout)] == [1]
 
 
 def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monkeypatch):

@@ -53,6 +53,19 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
     if fmt is Format.table:
         restored = {v["version"] - 1 for v in shown if str(v.get("source") or "").startswith("restore:")}
         admin_report.print_versions(console, rows, restored)
+        if versions[-1]["voided_at"] is None:
+            # What it completes, and what keeps it from counting: said by log and import only, so a secretary
+            # looking a record up had to read status beside it (try-out).
+            from compliance import tracking
+            from compliance.cli.records import counted_in, record_notes
+
+            today = store.today()
+            alone = tracking.record_alone(store, _rules(), record_id, today)
+            counted = counted_in(alone)
+            if counted:
+                console.print(f"截至 {today.isoformat()}，这条记录计入「{'」「'.join(counted.values())}」", markup=False, soft_wrap=True)
+            for note in record_notes(store, record_id, alone):
+                console.print(note, style="yellow", markup=False, soft_wrap=True)
     else:
         emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS | ({"correction_reason": "更正原因"} if history else {}))
 
