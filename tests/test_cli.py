@@ -1255,6 +1255,18 @@ def test_record_show_says_what_the_record_completes_and_what_keeps_it_from_count
     assert [v["version"] for v in json.loads(runner.invoke(app, db + ["record", "show", "2", "--format", "json"]).stdout)] == [1]
 
 
+def test_status_says_what_a_record_flagged_incomplete_lacks(runner, db):
+    """status said 材料不全 alone, and a secretary opened each record to find what to add (try-out)."""
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习"]).exit_code == 0
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-10-05"]).exit_code == 0
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-09-05", "--topic", "学习", "--photos", "a.jpg"]).exit_code == 0
+    table = "".join(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "主题党日"], env={"COLUMNS": "200"}).stdout.split())
+    assert "9月（逾期录入）10月（材料不全、逾期录入，缺主题、图片）11月（材料不全，缺图片）" in table, table
+    # JSON keeps the flags as they are.
+    rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert [r["flags"] for r in rows if r["period"] == "2026-11" and r["obligation"] == "theme_day"] == [["incomplete_evidence"]]
+
+
 def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monkeypatch):
     """record correct moved a branch's only November 支委会 into December, or made a 党员大会 short of its quorum, without a word."""
     from compliance import store as store_mod

@@ -17,7 +17,7 @@ import sys
 from datetime import date, datetime, time
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import typer
 from rich.console import Console
@@ -442,14 +442,14 @@ def _today() -> date:
 
 
 def _emit(findings: list[Any], fmt: Format, title: str, show_org: bool = True, root: str | None = None,
-          year: int | None = None) -> None:
+          year: int | None = None, lacking: Mapping[tuple[str, str, str, str], str] | None = None) -> None:
     if fmt is Format.json:
         write_json(findings, sys.stdout)
         sys.stdout.write("\n")
     elif fmt is Format.csv:
         write_csv(findings, sys.stdout)
     else:
-        print_findings(console, findings, title, show_org, root, year)
+        print_findings(console, findings, title, show_org, root, year, lacking)
 
 
 

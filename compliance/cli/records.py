@@ -25,7 +25,7 @@ from compliance.orgs import OrgRow
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
 from compliance.report.labels import STATUS_LABELS
-from compliance.report.findings import (JSON_END, binary_out, csv_encoder, json_encoder, print_counts, write_csv_bytes,
+from compliance.report.findings import (JSON_END, binary_out, csv_encoder, evidence_key, json_encoder, print_counts, write_csv_bytes,
                                         write_json_bytes)
 from obligations.cadence import month_end, parse_period_key
 from obligations.rules import load_rules
@@ -429,13 +429,34 @@ def _lacking(text: str, orgs: _Orgs, f: tracking.Finding, record: tracking.Recor
     材料不全 alone, and a secretary had to guess (try-out)."""
     if "材料不全" not in text or record is None:
         return text
+    lacking = _missing_evidence(orgs, f, [lambda name: getattr(record, name, None)])
+    return text.replace("材料不全", f"材料不全（缺{lacking}）", 1) if lacking else text
+
+
+def _missing_evidence(orgs: _Orgs, f: tracking.Finding, records: Sequence[Callable[[str], Any]]) -> str:
+    """Return what of the evidence its obligation requires (主题、图片) one of `records` (each a field's value by its name) lacks."""
     catalog = _rules().catalogs.get(orgs[f.org_id][1])
     ob = catalog.version_at(f.obligation, parse_period_key(f.period)[0]) if catalog is not None else None
     if ob is None:
-        return text
+        return ""
     labels = {c.english: c.chinese for c in importing.RECORD_COLUMNS}
-    lacking = [labels.get(name, name) for name in ob.require if not getattr(record, name, None)]
-    return text.replace("材料不全", f"材料不全（缺{'、'.join(lacking)}）", 1) if lacking else text
+    return "、".join(labels.get(name, name) for name in ob.require if any(not value(name) for value in records))
+
+
+def _evidence_lacking(store: store_mod.Store, findings: Sequence[tracking.Finding]) -> dict[tuple[str, str, str, str], str]:
+    """Return what the records of each finding flagged 材料不全 lack (主题、图片), by `evidence_key`: the status table said
+    材料不全 alone, and a secretary had to open each record (try-out)."""
+    wanted = [f for f in findings if "incomplete_evidence" in f.flags and any(i > 0 for i in f.records)]
+    orgs = _Orgs(store)
+    rows: dict[int, dict[str, Any]] = {}
+    for org_id in sorted({f.org_id for f in wanted}):
+        rows.update((r["record_id"], r) for r in store.org_records(org_id))
+    found = {}
+    for f in wanted:
+        lacking = _missing_evidence(orgs, f, [rows[i].get for i in f.records if i in rows])
+        if lacking:
+            found[evidence_key(f)] = lacking
+    return found
 
 
 def _window_words(orgs: _Orgs, f: tracking.Finding) -> str:
@@ -675,7 +696,10 @@ def status(
         findings = [f for f in findings if f.obligation in slugs]
         kinds = _rules().kinds
         narrowed += ("；" if narrowed else "，只列") + "、".join(kinds[w].name if w in kinds else w for w in obligation or ())
-    _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}{narrowed}）", show_org=False, year=target)
+    # What the records lack is read as they are now: of a past moment (--known-at), 材料不全 stands alone.
+    lacking = _evidence_lacking(store, findings) if fmt is Format.table and window.known_at is None else None
+    _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}{narrowed}）", show_org=False, year=target,
+          lacking=lacking)
 
 
 class Status(str, Enum):

@@ -10,7 +10,7 @@ import os
 from functools import lru_cache
 from itertools import islice
 from operator import itemgetter
-from typing import Any, BinaryIO, Callable, Iterable, TextIO
+from typing import Any, BinaryIO, Callable, Iterable, Mapping, TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -203,9 +203,17 @@ def _csv_row(f: Finding) -> list:
             f.due.isoformat(), "" if f.days_left is None else f.days_left, " ".join(str(i) for i in f.records if i > 0), flag_text(f.flags)]
 
 
-def _when(f: Finding, year: int | None) -> str:
-    """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）."""
+def evidence_key(f: Finding) -> tuple[str, str, str, str]:
+    """Return what names a finding's period among those of a table: organization, obligation, period, group or member."""
+    return f.org, f.obligation, f.period, f.group or f.member or ""
+
+
+def _when(f: Finding, year: int | None, lacking: Mapping[tuple[str, str, str, str], str] | None = None) -> str:
+    """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）; with `lacking` (by
+    `evidence_key`), what the records lack: 8月（材料不全，缺图片）."""
     notes = [problem_text(f.status, f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
+    if lacking and notes and (missing := lacking.get(evidence_key(f))):
+        notes.append(f"缺{missing}")
     if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and (
             f.status in ("due", "upcoming") or "wrong_date" in f.flags):
         # A dated occurrence to come on a day of rest moves to the next working day (顺延), as the calendar says: the
@@ -225,7 +233,7 @@ def _when(f: Finding, year: int | None) -> str:
 
 
 def findings_table(findings: list[Finding], title: str, show_org: bool = True, root: str | None = None,
-                   year: int | None = None) -> Table:
+                   year: int | None = None, lacking: Mapping[tuple[str, str, str, str], str] | None = None) -> Table:
     """Return a rich table of findings, one row per organization, obligation, object and status.
 
     Periods with the same status are listed together in one cell, separated by spaces so that a
@@ -253,7 +261,7 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     table.add_column("周期（问题）", overflow="fold")
     previous_org = None
     for (org, name, who, status, label), items in ordered:
-        when = " ".join(_when(f, year) for f in items)
+        when = " ".join(_when(f, year, lacking) for f in items)
         if all(f.flags == (BEFORE_DUES,) for f in items):
             when += f"（{FLAG_LABELS[BEFORE_DUES]}）"     # said once, not after each month
         cells = [name] + ([who] if has_object else []) + [f"[{STATUS_STYLES[status]}]{label}[/]", when]
@@ -274,7 +282,8 @@ OrgCounts = dict[str, tuple[dict[str, int], dict[str, int]]]
 
 
 def print_findings(console: Console, findings: list[Finding], title: str, show_org: bool = True,
-                   root: str | None = None, year: int | None = None) -> None:
+                   root: str | None = None, year: int | None = None,
+                   lacking: Mapping[tuple[str, str, str, str], str] | None = None) -> None:
     """Print a table of findings (or, above `tables.TABLE_LIMIT` across organizations, `print_counts`) and a one-line count by status."""
     if not findings:
         console.print(f"{title}：没有需要列出的事项。")
@@ -282,7 +291,7 @@ def print_findings(console: Console, findings: list[Finding], title: str, show_o
     if show_org and len(findings) > tables.TABLE_LIMIT:
         print_counts(console, org_counts(findings), title, root)
         return
-    console.print(findings_table(findings, title, show_org, root, year))
+    console.print(findings_table(findings, title, show_org, root, year, lacking))
     # Counted as the table labels them: 未开始 1 项 beside a table that said 任期内 (try-out).
     labels: dict[str, dict[str, int]] = {}
     for f in findings:
