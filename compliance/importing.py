@@ -1216,8 +1216,13 @@ class _RowNumbers:
         """Return the row of this file that wrote or matched the version, None when no row did."""
         if version_id <= self.before:
             return (self.matched[version_id] or None) if self.matched is not None else None
-        first, offset = self.blocks[bisect_right(self.blocks, (version_id, len(self.written))) - 1]
-        return self.written[offset + version_id - first]
+        at = bisect_right(self.blocks, (version_id, len(self.written))) - 1
+        if at < 0:
+            return None
+        first, offset = self.blocks[at]
+        # A version above `before` that is none of this import's: another writer's, after it.
+        end = self.blocks[at + 1][1] if at + 1 < len(self.blocks) else len(self.written)
+        return self.written[offset + version_id - first] if offset + version_id - first < end else None
 
 
 class _Refused(Exception):

@@ -365,6 +365,15 @@ def test_imported_on_gives_the_current_records_a_file_of_that_name_wrote(town: S
     assert town.imported_on("import:r.csv", {date(2026, 11, 5)}) == []
 
 
+def test_row_numbers_name_no_row_for_a_version_another_writer_made():
+    """`ImportResult.row_of` is asked of any version an import of that file's name wrote, another writer's too."""
+    numbers = importing._RowNumbers(before=10)
+    assert numbers.row_of(11) is None and numbers.row_of(3) is None
+    numbers.wrote(range(11, 13), [2, 3])
+    numbers.match(4, 5)
+    assert [numbers.row_of(i) for i in (3, 4, 11, 12, 13, 40)] == [None, 5, 2, 3, None, None]
+
+
 def test_every_unknown_header_is_named_at_once(town: Store, rules, tmp_path: Path):
     with pytest.raises(InputError) as caught:
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类形,曰期\n{BRANCH},党员大会,2026-01-05"))
