@@ -65,7 +65,7 @@ def _line(f: Finding, today: date, members: list[str] | None = None) -> str:
         # A meeting held short of its quorum left the secretary thinking it done: status says why it does not count.
         counted = not_counted_words(f.flags)
         return f"· {f.name}{who} {when}：{left}" + (f"；{counted}" if counted else "")
-    problems = f"（{problem_text(f.status, f.flags)}）" if f.flags else ""
+    problems = f"（{problem_text(f.flags)}）" if f.flags else ""
     return f"· {f.name}{who} {when}：{STATUS_LABELS[f.status]}，已逾期{(today - f.due).days}天{problems}"
 
 

@@ -269,7 +269,7 @@ def ledger_item(f: Finding, org: OrgRow, run_month_first: date, kinds: Mapping[s
     (half when not given), which a measure for a meeting short of it names.
     """
     who = f" {f.group or f.member}" if f.group or f.member else ""
-    problems = f"（{problem_text(f.status, f.flags)}）" if f.flags else ""
+    problems = f"（{problem_text(f.flags)}）" if f.flags else ""
     matter = f"{f.name}{who} {finding_period(f.obligation, f.period)} {STATUS_LABELS[f.status]}{problems}"
     share = quorum_share(f) if quorum_share is not None and "no_quorum" in f.flags else (1, 2, 0)
     measure = _measure(f, kinds[f.obligation].measure if f.obligation in kinds else None, share)

@@ -450,16 +450,25 @@ def test_an_import_points_out_the_copy_a_row_left_under_the_wrong_branch(runner,
     again = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows.format(BRANCH, BRANCH)))])
     said = "".join(again.stdout.split())
     assert again.exit_code == 0 and "新增1条" in said and "未变1条" in said, again.output
-    assert (f"提示：记录3（{BRANCH}主题党日2026-11-05）与此前从同名文件导入的记录1（{other}）类型、日期、主题相同，"
+    assert (f"提示：记录3（{BRANCH}主题党日2026-11-05）与此前从同名文件导入的记录1（{other}）除党组织外完全相同，"
             "本次文件中已没有记录1的行；如是改正党组织后重新导入，请用compliancerecordvoid1--reason党组织填错作废它") in said, said
+    # A branch secretary is not told to void another branch's record, which she may not.
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
+    late = "党组织,类型,日期,主题\n{0},党课,2026-11-19,党课\n"
+    assert runner.invoke(app, db + ["--user", "县管理员", "record", "import", str(write_csv(tmp_path / "k.csv", late.format(other)))]).exit_code == 0
+    mine = runner.invoke(app, db + ["--user", "陶英", "record", "import", str(write_csv(tmp_path / "k.csv", late.format(BRANCH)))])
+    assert mine.exit_code == 0 and "新增1条" in "".join(mine.stdout.split()) and "同名文件" not in mine.stdout, mine.output
+    county = runner.invoke(app, db + ["--user", "县管理员", "record", "import", str(write_csv(tmp_path / "k.csv", late.format("MT")))])
+    assert county.exit_code == 0 and "同名文件" in county.stdout, county.output
     # A joint meeting of both branches, the second's row added to the file beside the first's: nothing to point out.
     joint = "党组织,类型,日期,主题\n{0},党课,2026-11-12,联合党课\n"
-    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "j.csv", joint.format(other)))]).exit_code == 0
-    both = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "j.csv", joint.format(other)
+    assert runner.invoke(app, db + ["--user", "县管理员", "record", "import", str(write_csv(tmp_path / "j.csv", joint.format(other)))]).exit_code == 0
+    both = runner.invoke(app, db + ["--user", "县管理员", "record", "import", str(write_csv(tmp_path / "j.csv", joint.format(other)
                                                                       + f"{BRANCH},党课,2026-11-12,联合党课\n"))])
     assert both.exit_code == 0 and "新增1条" in "".join(both.stdout.split()) and "同名文件" not in both.stdout, both.output
     # Nor a file of another name.
-    elsewhere = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "s.csv",
+    elsewhere = runner.invoke(app, db + ["--user", "县管理员", "record", "import", str(write_csv(tmp_path / "s.csv",
                                                                            f"党组织,类型,日期,主题\n{BRANCH},支委会,2026-11-06,研究\n"
                                                                            f"{other},支委会,2026-11-06,研究工作\n"))])
     assert elsewhere.exit_code == 0 and "同名文件" not in elsewhere.stdout, elsewhere.output
@@ -1249,6 +1258,10 @@ def test_record_show_says_what_the_record_completes_and_what_keeps_it_from_count
     shown = runner.invoke(app, db + ["record", "show", "2"], env={"COLUMNS": "200"}).stdout.splitlines()
     assert shown[-1].startswith("注意：11月12日不是固定学习日，这条记录不计入任何一期"), shown
     assert not any(line.startswith("截至") for line in shown)
+    # A period a note names is not said twice (review).
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ2", "--date", "2026-11-05", "--topic", "学习"]).exit_code == 0
+    shown = runner.invoke(app, db + ["record", "show", "3"], env={"COLUMNS": "200"}).stdout.splitlines()
+    assert shown[-1].startswith("提示：这条记录计入「主题党日 2026年11月」，但材料不全（缺图片）") and not shown[-2].startswith("截至"), shown
     # A voided record is judged no more; JSON stays the versions' list.
     assert runner.invoke(app, db + ["record", "void", "1", "--reason", "重复登记"]).exit_code == 0
     assert "计入" not in runner.invoke(app, db + ["record", "show", "1"], env={"COLUMNS": "200"}).stdout
@@ -1261,7 +1274,12 @@ def test_status_says_what_a_record_flagged_incomplete_lacks(runner, db):
     assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-10-05"]).exit_code == 0
     assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-09-05", "--topic", "学习", "--photos", "a.jpg"]).exit_code == 0
     table = "".join(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "主题党日"], env={"COLUMNS": "200"}).stdout.split())
-    assert "9月（逾期录入）10月（材料不全、逾期录入，缺主题、图片）11月（材料不全，缺图片）" in table, table
+    assert "9月（逾期录入）10月（材料不全（缺主题、图片）、逾期录入）11月（材料不全（缺图片））" in table, table
+    # Of a period met, the record that counts speaks for it, not one beside it lacking more (review).
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-12-03", "--topic", "学习"]).exit_code == 0
+    assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-12-04"]).exit_code == 0
+    table = "".join(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "主题党日"], env={"COLUMNS": "200"}).stdout.split())
+    assert "11月（材料不全（缺图片））12月（材料不全（缺图片））" in table, table
     # JSON keeps the flags as they are.
     rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)
     assert [r["flags"] for r in rows if r["period"] == "2026-11" and r["obligation"] == "theme_day"] == [["incomplete_evidence"]]

@@ -350,19 +350,32 @@ def test_a_month_cell_of_several_months_is_told_to_be_a_row_a_month(town: Store,
         with pytest.raises(InputError) as caught:
             membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
         assert str(caught.value).startswith(f"d.csv 第2行「月份」列：值「{months}」：是几个月，不是一个月：党费按月登记，每月一条"), caught.value
-    with pytest.raises(InputError, match="第2行「月份」列：值「2026-13」：不是月份（应写作 2026-11）"):
-        membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额\n{member.name},{BRANCH},2026-13,10"))
+    for bad in ("2026-13", "2026-13-01"):
+        with pytest.raises(InputError, match=f"第2行「月份」列：值「{bad}」：不是月份（应写作 2026-11）"):
+            membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额\n{member.name},{BRANCH},{bad},10"))
+    # A date written as text is no range (review): told as a date cell is, and its month taken on the 1st.
+    with pytest.raises(InputError, match="值「2026-06-15」：是日期 2026-06-15，不是月份（应写作 2026-06）"):
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额\n{member.name},{BRANCH},2026-06-15,10"))
     assert not town.dues_rows([member.id])
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},2026-06-01,10,2026-06-05")) == 1
+    assert [r["month"] for r in town.dues_rows([member.id])] == ["2026-06"]
 
 
-def test_imported_on_gives_the_current_records_a_file_of_that_name_wrote(town: Store, rules, tmp_path: Path):
-    body = f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-11-05,学习\n{BRANCH},支委会,2026-11-06,研究\n"
-    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
-    importing.import_records(town, rules, write_csv(tmp_path / "s.csv", f"党组织,类型,日期,主题\n{BRANCH},党课,2026-11-05,甲\n"))
-    found = town.imported_on("import:r.csv", {date(2026, 11, 5), date(2026, 11, 7)})
-    assert [(r["kind"], r["held_on"], r["topic"], r["member_name"]) for r in found] == [("theme_day", date(2026, 11, 5), "学习", None)]
-    town.void_record(found[0]["record_id"], "重复登记")
-    assert town.imported_on("import:r.csv", {date(2026, 11, 5)}) == []
+def test_copies_elsewhere_are_records_of_another_branch_an_earlier_import_of_the_file_wrote(town: Store, rules, tmp_path: Path):
+    other = "图河镇党委/朱庄村党总支/第二党支部"
+    rows = "党组织,类型,日期,主题,应到,实到\n{0},主题党日,2026-11-05,学习,{1},{1}\n{0},支委会,2026-11-06,研究,5,5\n"
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.format(other, 5)))
+    again = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.format(BRANCH, 5)))
+    ids = list(again.ids)
+    found = town.copies_elsewhere("r.csv", ids)
+    assert [(new, old["record_id"], old["kind"]) for new, old in found] == [(ids[0], 1, "theme_day"), (ids[1], 2, "branch_committee")]
+    assert town.copies_elsewhere("s.csv", ids) == []       # another file's name
+    assert town.copies_elsewhere("r.csv", ids, probes=1) == []      # more organization-days than it looks through
+    # Other content (实到 4) is another meeting; a void copy is no copy.
+    third = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.format("图河镇党委/马屯村党支部", 4)))
+    assert [old["record_id"] for _, old in town.copies_elsewhere("r.csv", list(third.ids))] == [2, ids[1]]
+    town.void_record(2, "党组织填错")
+    assert [old["record_id"] for _, old in town.copies_elsewhere("r.csv", list(third.ids))] == [ids[1]]
 
 
 def test_row_numbers_name_no_row_for_a_version_another_writer_made():

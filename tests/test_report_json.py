@@ -113,3 +113,17 @@ def test_the_count_line_puts_the_worst_first_whatever_the_order_of_the_findings(
         print_findings(console, findings, "支部", show_org=False, year=2026)
         lines.append(console.export_text().strip().splitlines()[-1])
     assert lines == ["共 4 项：逾期未完成 1 项，待完成 1 项，已完成 2 项"] * 2
+
+
+def test_a_periods_words_put_what_keeps_it_from_counting_first_whatever_its_status():
+    """`2026年（剩24天，时间不符、逾期录入）` read as two reasons the record did not count (review); a term with no
+    election on record at all says to add it, not 届满未换届 beside it (review)."""
+    from compliance.report.findings import _when
+
+    due = Finding(1, "镇/支部", "democratic_review", "民主评议党员", "2026", "due", date(2026, 12, 31), 24, (3,),
+                  ("wrong_date", "late_entry"))
+    assert _when(due, 2026) == "2026年（剩24天，时间不符；另：逾期录入）"
+    assert _when(due._replace(flags=("late_entry", "unsigned")), 2026) == "2026年（剩24天，逾期录入、未签字）"
+    term = Finding(1, "镇/支部", "committee_election", "换届", "2021-03-05/2026-03-04", "missed", date(2026, 3, 4), None, (), ())
+    assert _when(term, 2026) == "2021-03-05至2026-03-04（届满未换届）"
+    assert _when(term._replace(flags=("no_election_record",)), 2026) == "2021-03-05至2026-03-04（无换届选举记录，如已换届请补录）"

@@ -61,10 +61,12 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
 
             today = store.today()
             alone = tracking.record_alone(store, _rules(), record_id, today)
-            counted = counted_in(alone)
+            notes = record_notes(store, record_id, alone)
+            # A period a note names (这条记录计入「…」，但材料不全) is not said twice (review).
+            counted = [what for what in counted_in(alone).values() if not any(f"「{what}」" in note for note in notes)]
             if counted:
-                console.print(f"截至 {today.isoformat()}，这条记录计入「{'」「'.join(counted.values())}」", markup=False, soft_wrap=True)
-            for note in record_notes(store, record_id, alone):
+                console.print(f"截至 {today.isoformat()}，这条记录计入「{'」「'.join(counted)}」", markup=False, soft_wrap=True)
+            for note in notes:
                 console.print(note, style="yellow", markup=False, soft_wrap=True)
     else:
         emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS | ({"correction_reason": "更正原因"} if history else {}))

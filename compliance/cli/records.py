@@ -8,7 +8,7 @@ from enum import Enum
 from pathlib import Path
 from itertools import groupby
 from operator import attrgetter
-from typing import Any, Callable, Collection, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import typer
 
@@ -18,7 +18,7 @@ from compliance.cli import (
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
-from compliance.access import default_scope, require_administrator, require_read
+from compliance.access import Actor, default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
 from compliance.orgs import OrgRow
@@ -303,7 +303,7 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
                       style="yellow", markup=False, soft_wrap=True)
     elif written:
-        notes, late = _import_notes(store, result.ids, f"import:{file.name}", result.row_of)
+        notes, late = _import_notes(store, result.ids, file.name, result.row_of, actor)
         for note in notes:
             console.print(note, style="yellow", markup=False, soft_wrap=True)
         if late and not result.dated:
@@ -317,13 +317,13 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
 IMPORT_NOTES_LIMIT = 2000
 
 
-def _import_notes(store: store_mod.Store, record_ids: Sequence[int], source: str | None = None,
-                  row_of: Callable[[int], int | None] | None = None) -> tuple[list[str], int]:
+def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str | None = None,
+                  row_of: Callable[[int], int | None] | None = None, actor: Actor | None = None) -> tuple[list[str], int]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record (at most `PROBLEMS_SHOWN`, then how many more),
     and how many of the records are entered late (`late_entry`).
 
-    With `source` (import:文件名) and `row_of` (`ImportResult.row_of`), a record another organization has too, from an
-    earlier import of a file of that name that this one has no row of, is pointed out (`_left_behind`).
+    With `file` (the imported file's name), `row_of` (`ImportResult.row_of`) and `actor`, a record whose copy another
+    organization has, from an earlier import of a file of that name that this one has no row of, is pointed out (`_left_behind`).
     """
     orgs = _Orgs(store)
     alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
@@ -334,8 +334,8 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int], source: str
                                    attrgetter("org_id")):
         rows = store.org_records(org_id)
         found.extend((r, twin) for r in records if (twin := _twin_note(r, rows, earlier=True)))
-    if source is not None and row_of is not None:
-        found.extend(_left_behind(store, [a.record for a in alones if a.record is not None], source, row_of, set(record_ids)))
+    if file is not None and row_of is not None:
+        found.extend(_left_behind(store, [a.record for a in alones if a.record is not None], file, row_of, actor))
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
     paths = store.org_paths({record.org_id for record, _ in found})
     notes = []
@@ -434,13 +434,17 @@ def _lacking(text: str, orgs: _Orgs, f: tracking.Finding, record: tracking.Recor
 
 
 def _missing_evidence(orgs: _Orgs, f: tracking.Finding, records: Sequence[Callable[[str], Any]]) -> str:
-    """Return what of the evidence its obligation requires (主题、图片) one of `records` (each a field's value by its name) lacks."""
+    """Return what of the evidence its obligation requires (主题、图片) the records of `f` lack (each record a field's value by
+    its name): of a period met, what the record lacking least lacks (the best valid one speaks for it, `evaluate._judge`);
+    of another, what any lacks."""
     catalog = _rules().catalogs.get(orgs[f.org_id][1])
     ob = catalog.version_at(f.obligation, parse_period_key(f.period)[0]) if catalog is not None else None
-    if ob is None:
+    if ob is None or not records:
         return ""
+    each = [[name for name in ob.require if not value(name)] for value in records]
+    lacking = set(min(each, key=len)) if f.status == "met" else {name for names in each for name in names}
     labels = {c.english: c.chinese for c in importing.RECORD_COLUMNS}
-    return "、".join(labels.get(name, name) for name in ob.require if any(not value(name) for value in records))
+    return "、".join(labels.get(name, name) for name in ob.require if name in lacking)
 
 
 def _evidence_lacking(store: store_mod.Store, findings: Sequence[tracking.Finding]) -> dict[tuple[str, str, str, str], str]:
@@ -505,29 +509,20 @@ def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRe
     return notes
 
 
-def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], source: str, row_of: Callable[[int], int | None],
-                 written: Collection[int]) -> list[tuple[tracking.Record, str]]:
-    """Return a note for each of `records` that another organization has too: a record of the same kind, day, topic, group,
-    member and counterpart, imported earlier from a file of the same name (`source`), of which this import had no row.
+def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], file: str, row_of: Callable[[int], int | None],
+                 actor: Actor | None) -> list[tuple[tracking.Record, str]]:
+    """Return a note for each of `records` whose copy another organization has, the same in all but the organization, from
+    an earlier import of a file of the same name (`Store.copies_elsewhere`) of which this import had no row.
 
     A row imported under the wrong branch and imported again under the right one made a second record, and the wrong
-    branch's copy went on counting, without a word (try-out).
+    branch's copy went on counting, without a word (try-out). A copy the user may not change is not named.
     """
-    def key(kind: str, day: date, topic: str | None, group: str | None, member: str | None, counterpart: str | None) -> tuple:
-        return kind, day, topic or None, group or None, member or None, counterpart or None
-
-    others: dict[tuple, list[dict[str, Any]]] = {}
-    for v in store.imported_on(source, {r.held_on for r in records}):
-        if v["record_id"] not in written and row_of(v["id"]) is None:
-            others.setdefault(key(v["kind"], v["held_on"], v["topic"], v["group_name"], v["member_name"], v["counterpart"]), []).append(v)
-    if not others:
-        return []
-    found = [(r, v) for r in records for v in others.get(key(r.kind, r.held_on, r.topic, r.group, r.member, r.counterpart), ())
-             if v["org_id"] != r.org_id]
-    paths = store.org_paths({v["org_id"] for _, v in found})
-    return [(r, f"提示：这条记录与此前从同名文件导入的记录 {v['record_id']}（{paths[v['org_id']]}）类型、日期、主题相同，本次文件中已没有"
+    by_id = {r.id: r for r in records}
+    pairs = [(by_id[i], v) for i, v in store.copies_elsewhere(file, list(by_id)) if row_of(v["id"]) is None]
+    paths = store.org_paths({v["org_id"] for _, v in pairs})
+    return [(r, f"提示：这条记录与此前从同名文件导入的记录 {v['record_id']}（{paths[v['org_id']]}）除党组织外完全相同，本次文件中已没有"
                 f"记录 {v['record_id']} 的行；如是改正党组织后重新导入，请用 compliance record void {v['record_id']} --reason 党组织填错 "
-                "作废它，以免两个党组织都计入") for r, v in found]
+                "作废它，以免两个党组织都计入") for r, v in pairs if actor is None or actor.covers(paths[v["org_id"]])]
 
 
 def _twin_note(r: tracking.Record, rows: Sequence[dict[str, Any]], earlier: bool = False) -> str | None:

@@ -210,10 +210,10 @@ def evidence_key(f: Finding) -> tuple[str, str, str, str]:
 
 def _when(f: Finding, year: int | None, lacking: Mapping[tuple[str, str, str, str], str] | None = None) -> str:
     """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）; with `lacking` (by
-    `evidence_key`), what the records lack: 8月（材料不全，缺图片）."""
-    notes = [problem_text(f.status, f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
+    `evidence_key`), what the records lack, as `log` says it: 8月（材料不全（缺图片））."""
+    notes = [problem_text(f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
     if lacking and notes and (missing := lacking.get(evidence_key(f))):
-        notes.append(f"缺{missing}")
+        notes[0] = notes[0].replace(FLAG_LABELS["incomplete_evidence"], f"{FLAG_LABELS['incomplete_evidence']}（缺{missing}）", 1)
     if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and (
             f.status in ("due", "upcoming") or "wrong_date" in f.flags):
         # A dated occurrence to come on a day of rest moves to the next working day (顺延), as the calendar says: the
@@ -225,8 +225,9 @@ def _when(f: Finding, year: int | None, lacking: Mapping[tuple[str, str, str, st
     elif f.status == "upcoming" and "/" in f.period:
         # A committee's term running (任期内, the status cell says): its election is due at the term's end.
         notes.insert(0, "届满时换届")
-    elif f.status == "missed" and "/" in f.period:
+    elif f.status == "missed" and "/" in f.period and "no_election_record" not in f.flags:
         # A term ended without an election: the dates alone (2021-03-05至2026-03-04 逾期未完成) did not say so (try-out).
+        # Without any election on record, the flag says what to do (补录) instead.
         notes.insert(0, "届满未换届")
     label = finding_period(f.obligation, f.period, year)
     return f"{label}（{'，'.join(notes)}）" if notes else label

@@ -63,13 +63,13 @@ def flag_text(flags: tuple[str, ...] | list[str]) -> str:
     return "、".join(FLAG_LABELS.get(f, f) for f in flags)
 
 
-def problem_text(status: str, flags: tuple[str, ...] | list[str]) -> str:
-    """Return a finding's flags as words; of an invalid period, those that make it so first, the others after 另：.
+def problem_text(flags: tuple[str, ...] | list[str]) -> str:
+    """Return a finding's flags as words: those that keep its records from counting first, the others after 另：.
 
     `2月20日（时间不符、逾期录入）` read as two reasons the record did not count, when 逾期录入 takes
     nothing away (try-out): `2月20日（时间不符；另：逾期录入）`, as `log` says it.
     """
-    why = [f for f in flags if f in NOT_COUNTED_FLAGS] if status == "invalid" else []
+    why = [f for f in flags if f in NOT_COUNTED_FLAGS]
     also = [f for f in flags if f not in why]
     if why and also:
         return f"{flag_text(why)}；另：{flag_text(also)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
@@ -147,19 +148,50 @@ class RecordQueries:
         with self.engine.connect() as conn:
             return [dict(row) for row in conn.execute(query.order_by(RECORD.c.held_on, RECORD.c.record_id)).mappings()]
 
-    def imported_on(self, source: str, days: Collection[date]) -> list[dict[str, Any]]:
-        """Return the current versions, not void, that imports of `source` (import:文件名) wrote of records held on one
-        of `days`: ids, organization, kind, day, topic, group, counterpart and member's name."""
-        found: list[dict[str, Any]] = []
+    def copies_elsewhere(self, file: str, record_ids: Collection[int], imports: int = 3,
+                         probes: int = 200_000) -> list[tuple[int, dict[str, Any]]]:
+        """Return (record id, the other's current version) for each of `record_ids` whose content another organization's
+        record has unchanged, but for the organization: a record, not void, that one of the last `imports` imports of a
+        file named `file` (before these records were written) wrote in that organization.
+
+        The records are looked for in the organizations those imports wrote, on the days of `record_ids`, through
+        ``ix_record_org_held``; when that is more than `probes` organization-days (a province's file), none are.
+        """
+        compared = [c for c in CONTENT if c != "org_id"]
+        ids = set(record_ids)
+        found: list[tuple[int, dict[str, Any]]] = []
         with self.engine.connect() as conn:
-            for some in chunks(sorted(days), 500):
-                query = (select(RECORD.c.id, RECORD.c.record_id, RECORD.c.org_id, RECORD.c.kind, RECORD.c.held_on, RECORD.c.topic,
-                                RECORD.c.group_name, RECORD.c.counterpart, MEMBER.c.name.label("member_name"))
-                         .select_from(RECORD.outerjoin(MEMBER, MEMBER.c.id == RECORD.c.member_id))
-                         .where(RECORD.c.source == source, RECORD.c.superseded_at.is_(None), RECORD.c.voided_at.is_(None),
-                                RECORD.c.held_on.in_(some)))
-                found.extend(dict(row) for row in conn.execute(query).mappings())
-        return found
+            new = [dict(row) for some in chunks(sorted(ids)) for row in conn.execute(
+                select(RECORD).where(RECORD.c.record_id.in_(some), RECORD.c.superseded_at.is_(None))).mappings()]
+            orgs: set[int] = set()
+            seen = 0
+            entries = select(tables.AUDIT_ENTRY.c.detail).where(
+                tables.AUDIT_ENTRY.c.action == "import", tables.AUDIT_ENTRY.c.entity == "record").order_by(tables.AUDIT_ENTRY.c.seq.desc())
+            for (detail,) in conn.execute(entries.limit(50)):
+                meta = json.loads(detail)
+                if meta.get("file") != file:
+                    continue
+                if any(first <= i <= last for first, last in meta.get("created") or () for i in ids) or ids & set(meta.get("new_versions") or ()):
+                    continue        # the import that wrote these records
+                orgs.update(meta.get("org_ids") or ())
+                seen += 1
+                if seen == imports:
+                    break
+            days = sorted({r["held_on"] for r in new})
+            if not new or not orgs or len(orgs) * len(days) > probes:
+                return []
+            wanted: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+            for r in new:
+                wanted.setdefault(tuple(r[c] for c in compared), []).append(r)
+            for some in chunks(sorted(orgs)):
+                query = select(RECORD).where(RECORD.c.org_id.in_(some), RECORD.c.held_on.in_(days), RECORD.c.superseded_at.is_(None),
+                                             RECORD.c.voided_at.is_(None))
+                for row in conn.execute(query).mappings():
+                    if row["record_id"] in ids:
+                        continue
+                    found.extend((r["record_id"], dict(row)) for r in wanted.get(tuple(row[c] for c in compared), ())
+                                 if r["org_id"] != row["org_id"])
+        return sorted(found, key=lambda pair: (pair[0], pair[1]["record_id"]))
 
     def _current(self, conn: Any, record_id: int) -> dict[str, Any]:
         row = conn.execute(select(RECORD).where(RECORD.c.record_id == record_id, RECORD.c.superseded_at.is_(None))).mappings().first()
