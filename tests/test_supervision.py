@@ -124,6 +124,29 @@ def test_a_ledger_item_whose_key_is_not_made_of_its_gap_is_closed_all_the_same(b
     assert closed.gap_key == "legacy-item-6" and closed.closed_on == date(2026, 11, 21) and "自动销号" in closed.close_note
 
 
+def test_an_item_made_good_by_a_record_corrected_since_says_so_not_that_one_was_entered(busy_town: Store, rules, tmp_path: Path):
+    """A 支委会 short of its quorum, corrected after the run listed it, was closed as 已补录有效记录: nothing was entered late,
+    the record was rewritten (try-out)."""
+    from compliance.store.runs import AUTO_NOTES, CHANGED_NOTE, MADE_GOOD_NOTE
+
+    busy_town.clock = lambda: datetime(2026, 11, 19, 9, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-09-10,5,2,研究,是,是,,", "committee.csv")
+    busy_town.clock = lambda: datetime(2026, 11, 20, 9, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    busy_town.clock = lambda: datetime(2026, 11, 21, 9, tzinfo=TZ)
+    branch = next(o.id for o in busy_town.orgs() if o.path == BRANCH)
+    items = {r.period: r for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.org_id == branch}
+    assert items["2026-09"].closed_on is None and "无效" in items["2026-09"].matter
+    short = next(r for r in busy_town.org_records(branch, "branch_committee") if r["held_on"] == date(2026, 9, 10))
+    importing.correct_record(busy_town, rules, short["record_id"], {"present": "4"}, "核对签到表")
+    # A 支委会 of October entered late closes its own item as made good.
+    _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-10-12,5,5,研究,是,是,,", "late.csv")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21))
+    closed = {r.period: r.close_note for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.org_id == branch}
+    assert closed["2026-09"] == CHANGED_NOTE and closed["2026-10"] == MADE_GOOD_NOTE and closed["2026-08"] is None
+    assert CHANGED_NOTE.startswith("没有补录记录：原有记录在列入台账后更正或恢复") and CHANGED_NOTE in AUTO_NOTES
+
+
 def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town: Store, rules, tmp_path: Path):
     """The record that made a gap good was voided: overdue listed the gap again, but its item stayed closed as 已补录有效记录."""
     supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import islice
-from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, TypeVar
+from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, NamedTuple, TypeVar
 
 from sqlalchemy import Date, Engine, Integer, and_, bindparam, case, delete, func, insert, literal, or_, select, true, update
 
@@ -22,6 +22,7 @@ from compliance.report.labels import STATUS_LABELS
 from compliance.store.scope import BATCH, Days, in_scope
 from compliance.store.sql import IN_LIMIT, Columns, chunks
 from compliance.store.timezone import TZ
+from obligations.cadence import parse_period_key
 
 DEDUCTION = tables.DEDUCTION
 RUN = tables.SUPERVISION_RUN
@@ -39,6 +40,23 @@ ENDED_NOTES = {"absence_watch": "连续未参加组织生活已中断（已参�
                "dues_watch": "连续未交纳党费已中断（已交纳党费），督查自动销号"}
 # A month's dues paid late, or paid in time and entered late: a payment, not a record made good (try-out, review).
 PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
+# A period made good by no record entered since its item opened, but by one changed since (record correct, restore):
+# MADE_GOOD_NOTE said 已补录 of a record rewritten ten months on (try-out). The office's follow-up (回头看) checks it.
+CHANGED_NOTE = "没有补录记录：原有记录在列入台账后更正或恢复，现已有效，督查自动销号；请回头看核实（record show 编号 --history 可查看更正前后）"
+
+
+def _made_good_note(conn: Any, org_id: int, kinds: Collection[str], period: str, opened: datetime) -> str:
+    """Return how an item opened at `opened` and made good is closed: `MADE_GOOD_NOTE` when a record of `kinds` held in
+    its period was entered since, else `CHANGED_NOTE` when one was changed since (neither: `MADE_GOOD_NOTE`)."""
+    start, end = parse_period_key(period)
+    rc = tables.RECORD.c
+    rows = conn.execute(select(rc.version, rc.first_recorded_at, rc.recorded_at).where(
+        rc.org_id == org_id, rc.kind.in_(sorted(kinds)), rc.held_on >= start, rc.held_on <= end, rc.superseded_at.is_(None),
+        rc.voided_at.is_(None))).all()
+    # Entered since: a first version written since (dated earlier by its 录入日期, a paper record entered late, too).
+    if any(first >= opened or (version == 1 and recorded >= opened) for version, first, recorded in rows):
+        return MADE_GOOD_NOTE
+    return CHANGED_NOTE if any(recorded >= opened for _, _, recorded in rows) else MADE_GOOD_NOTE
 
 
 class OrgLedger(NamedTuple):
@@ -403,7 +421,7 @@ class SupervisionQueries:
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
                  not_owed: Collection[str] = (), renew: bool = True, pending: bool = False,
-                 settled: Collection[str] = ()) -> SavedRun:
+                 settled: Collection[str] = (), kinds: Mapping[str, Collection[str]] | None = None) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -420,6 +438,8 @@ class SupervisionQueries:
         snapshot does not show (last year's items made good or restated): the run is saved even
         when its snapshot is the same as the month's last. The items of the gap keys in `settled`,
         made good since the run's day (`supervision._settled`), are opened if new, never reopened.
+        With `kinds` (an obligation's slug → the kinds of record that count for it), an item made good by
+        no record entered since it was opened, but by records changed since, says so (`CHANGED_NOTE`).
         """
         with self.writing() as conn:
             stamp = self.clock()
@@ -477,15 +497,18 @@ class SupervisionQueries:
             opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
             closed = closed_settled = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
-                open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key, RECTIFICATION.c.obligation).where(
+                open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key, RECTIFICATION.c.obligation,
+                                                 RECTIFICATION.c.org_id, RECTIFICATION.c.period, RECTIFICATION.c.created_at).where(
                     RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
-                for item_id, key, obligation in open_items:
+                for item_id, key, obligation, org_id, period, created in open_items:
                     note = NOT_OWED_NOTE if key in not_owed else ENDED_NOTES.get(obligation) or (
                         PAID_NOTE if obligation == "dues" else MADE_GOOD_NOTE)
+                    if note is MADE_GOOD_NOTE and kinds and obligation in kinds:
+                        note = _made_good_note(conn, org_id, kinds[obligation], period, created)
                     conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
                         closed_on=gaps_made_good[key], close_note=note, closed_run_id=run_id))
                 closed += len(open_items)
-                closed_settled += sum(1 for _, key, _ in open_items if key in settled)
+                closed_settled += sum(1 for item in open_items if item.gap_key in settled)
             if publish:
                 conn.execute(update(RUN).where(RUN.c.id == run_id).values(published_at=stamp))
             row = RunRow(*conn.execute(select(*RUN_COLUMNS).where(RUN.c.id == run_id)).one())
@@ -754,7 +777,7 @@ def _matter_key(text: str) -> str:
 
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
-AUTO_NOTES = (MADE_GOOD_NOTE, NOT_OWED_NOTE, PAID_NOTE, *ENDED_NOTES.values())
+AUTO_NOTES = (MADE_GOOD_NOTE, CHANGED_NOTE, NOT_OWED_NOTE, PAID_NOTE, *ENDED_NOTES.values())
 # The obligation of a ledger item entered by hand (`add_rectification`): what inspectors found, not a calendar gap.
 BY_HAND = "inspection"
 
