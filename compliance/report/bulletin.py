@@ -149,13 +149,15 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     missed_of: Counter[str] = Counter()
     # A gap whose item the team closed by hand (回头看) is still one on the calendar, and said to be rectified:
     # counted among the problems with no word, it contradicted the ledger's 已销号.
-    rectified: Counter[str] = Counter()
+    # By organization and obligation name: said after the list of all, 连续未参加组织生活1项（其中1项已整改销号） named another
+    # obligation's item closed (try-out).
+    rectified: Counter[tuple[str, str]] = Counter()
     by_hand = result.closed_by_hand
     for f in result.snapshot.gaps():
         by_branch.setdefault(f.org, Counter())[f.name] += 1
         missed_of[f.org] += f.status == "missed"
         if by_hand and (f.org_id, f.obligation, f.period, f.member, f.group) in by_hand:
-            rectified[f.org] += 1
+            rectified[(f.org, f.name)] += 1
     per_obligation: Counter[str] = Counter()
     for names in by_branch.values():
         per_obligation.update(names)
@@ -205,7 +207,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
     for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
-        problems = "、".join(f"{n}{k}项" for n, k in names.most_common()) + (f"（其中{rectified[org]}项已整改销号）" if rectified[org] else "")
+        problems = "、".join(f"{n}{k}项" + (f"（其中{done}项已整改销号）" if (done := rectified[(org, n)]) else "")
+                             for n, k in names.most_common())
         branch_rows.append([_short(org, root), str(missed_of[org]), str(names.total() - missed_of[org]), problems])
     branches = set(result.branches)
     tally = {org: counts for org, counts in result.tallies.items() if org in branches and counts[1]}
