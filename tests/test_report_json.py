@@ -127,3 +127,22 @@ def test_a_periods_words_put_what_keeps_it_from_counting_first_whatever_its_stat
     term = Finding(1, "镇/支部", "committee_election", "换届", "2021-03-05/2026-03-04", "missed", date(2026, 3, 4), None, (), ())
     assert _when(term, 2026) == "2021-03-05至2026-03-04（届满未换届）"
     assert _when(term._replace(flags=("no_election_record",)), 2026) == "2021-03-05至2026-03-04（无换届选举记录，如已换届请补录）"
+
+
+def test_the_overdue_table_puts_the_branch_with_most_missed_first_as_its_help_says(runner):
+    """The help said 最严重、最早的在前, and a county read 九段村's 三季度 before 安福村's 一季度 as a fault (try-out): the
+    table lists branches, the one with the most missed first; JSON and CSV are worst and earliest first."""
+    from rich.console import Console
+
+    from compliance.cli import app
+    from compliance.report.findings import print_findings
+
+    early = Finding(1, "镇/安福村党支部", "party_congress", "党员大会", "2026-Q1", "missed", date(2026, 3, 31), None, (), ())
+    later = [early._replace(org_id=2, org="镇/九段村党支部", period=f"2026-{m:02d}", obligation="branch_committee", name="支委会",
+                            due=date(2026, m, 28)) for m in (7, 8, 9)]
+    console = Console(record=True, width=200)
+    print_findings(console, [early, *later], "镇", root="镇")
+    lines = [line for line in console.export_text().splitlines() if "党支部" in line]
+    assert lines[0].split("│")[1].strip() == "九段村党支部" and lines[1].split("│")[1].strip() == "安福村党支部", lines
+    said = "".join(runner.invoke(app, ["overdue", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "表格按党组织列出，逾期未完成最多的党组织在前；JSON、CSV按最严重、最早的在前" in said, said

@@ -719,7 +719,7 @@ def overdue(
     fmt: Format = FORMAT_OPTION,
     jobs: int = JOBS_OPTION,
 ) -> None:
-    """逾期未完成、无效和待完成的事项，最严重、最早的在前。"""
+    """逾期未完成、无效和待完成的事项：表格按党组织列出，逾期未完成最多的党组织在前；JSON、CSV 按最严重、最早的在前。"""
     store, actor = session()
     # A county sends each township the list of one obligation, say: it filtered a 15,682-row CSV by hand (try-out).
     only = tracking.obligation_slugs(_rules(), obligation) if obligation else None
