@@ -1268,6 +1268,21 @@ def test_record_show_says_what_the_record_completes_and_what_keeps_it_from_count
     assert [v["version"] for v in json.loads(runner.invoke(app, db + ["record", "show", "2", "--format", "json"]).stdout)] == [1]
 
 
+def test_the_record_csv_names_kinds_in_chinese_and_has_the_signatures_hours_and_photos(runner, db):
+    """An office looking for unsigned records in `record list --format csv` found no signature columns, and a 类型 column
+    of codes (branch_committee) beside 名称 (try-out)."""
+    import csv
+    import io
+
+    logged = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "研究", "--secretary-signed", "是",
+                                      "--recorder-signed", "否", "--photos", "a.jpg", "--expected", "5", "--present", "5"])
+    assert logged.exit_code == 0, logged.output
+    for command in (["record", "list", "--org", "ZZ1"], ["record", "show", "1"]):
+        rows = list(csv.DictReader(io.StringIO(runner.invoke(app, db + [*command, "--format", "csv"]).stdout.lstrip("\ufeff"))))
+        assert [(r["类型"], r["类型代码"], r["书记签字"], r["记录人签字"], r["图片"], r["学时"]) for r in rows] == [
+            ("支委会", "branch_committee", "是", "否", "a.jpg", "")], rows
+
+
 def test_status_says_what_a_record_flagged_incomplete_lacks(runner, db):
     """status said 材料不全 alone, and a secretary opened each record to find what to add (try-out)."""
     assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习"]).exit_code == 0
