@@ -1336,6 +1336,13 @@ def test_an_organization_whose_term_cannot_be_followed_is_pointed_out(runner, tm
     status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])
     assert "无法跟踪换届" in status.stderr and not any(r["obligation"] == "committee_election" for r in json.loads(status.stdout))
     assert "无法跟踪换届" not in runner.invoke(app, db + ["status", "--org", "MT"]).stderr      # founded 2026-05-12
+    # overdue of the township names them too: only status did, an organization at a time (try-out).
+    listed = runner.invoke(app, db + ["overdue", "--under", "TH"])
+    assert listed.exit_code == 0 and "".join(listed.stderr.split()) == (
+        "提示：「图河镇党委/朱庄村党总支」「图河镇党委/朱庄村党总支/第一党支部」「图河镇党委/朱庄村党总支/第二党支部」3个党组织没有成立日期，"
+        "也没有换届选举记录，无法跟踪换届（届满时间无从算起），以上未列其换届：请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。")
+    assert runner.invoke(app, db + ["overdue", "--under", "TH", "--obligation", "党课"]).stderr == ""
+    assert runner.invoke(app, db + ["overdue", "--under", "MT"]).stderr == ""
     logged = runner.invoke(app, db + ["log", "换届选举", "--org", "ZZ1", "--date", "2024-03-01", "--topic", "支部委员会换届"])
     assert logged.exit_code == 0, logged.output
     status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--format", "json"])

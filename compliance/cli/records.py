@@ -763,6 +763,15 @@ def overdue(
             return
     findings = tracking.overdue(store, _rules(), under, window, jobs_count(jobs), keep, only)
     _emit(findings, fmt, title, root=path, year=day.year)
+    if only is None or any(ob.cadence == "term" for catalog in _rules().catalogs.values() for ob in catalog.obligations
+                           if ob.slug in only):
+        # Only status said so, an organization at a time: a township office never saw its 党总支 and 机关党支部 left out (try-out).
+        index = store.index_around(under)
+        untracked = tracking.terms_untracked(store, _rules(), index, [o for o in index.by_id.values()
+                                                                      if path is None or o.path == path or o.path.startswith(path + "/")])
+        if untracked:
+            typer.echo(f"提示：{orgs_named([o.path for o in untracked])}没有成立日期，也没有换届选举记录，无法跟踪换届（届满时间无从算起），"
+                       "以上未列其换届：请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。", err=True)
 
 
 @catalog_app.command("list")
