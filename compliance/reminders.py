@@ -116,7 +116,11 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
             reasons.append(f"{len(lines)}项即将到期")
         if late.get(org_id):
             lines = _lines(late[org_id], today, newest_first=True)
-            parts.append("已经逾期（最近的在前）：\n" + "\n".join(lines))
+            # A branch behind since January read every 固定学习日 of the year each morning, 已逾期322天 at the end (try-out):
+            # the latest are listed, the earlier counted.
+            shown = lines[:LATE_SHOWN] + ([f"……另有{len(lines) - LATE_SHOWN}项更早逾期的事项（compliance status 可查看全部）"]
+                                           if len(lines) > LATE_SHOWN else [])
+            parts.append("已经逾期（最近的在前）：\n" + "\n".join(shown))
             reasons.append(f"{len(lines)}项逾期")
             late_lines = len(lines)
         if watched.get(org_id):
@@ -129,6 +133,9 @@ def compose(findings: list[Finding], today: date, settings: Settings) -> list[Re
         result.append(Reminder(org_id, org, subject, body, "，".join(reasons), late_lines))
     return result
 
+
+# The overdue items a reminder lists, the latest first; the earlier ones are counted.
+LATE_SHOWN = 15
 
 # What a reminder ends with.
 CLOSING = "\n\n请按时完成并及时登记。"

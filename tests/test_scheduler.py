@@ -1236,3 +1236,36 @@ def test_a_job_made_for_a_branch_before_it_was_refused_is_pointed_out(runner, to
     said = [line for line in listed.stdout.splitlines() if line.startswith("注意")]
     assert said == [f"注意：任务 supervision:{path} 督查的「{path}」是党支部，每次运行都会被拒绝；请删除"
                     f"（compliance scheduler remove supervision:{path}），并为其上级党组织添加督查任务"], listed.output
+
+
+def test_a_reminder_lists_the_latest_overdue_items_and_counts_the_earlier_ones():
+    """A branch behind since January read every 固定学习日 of the year each morning, 已逾期322天 at the end (try-out)."""
+    from compliance.evaluate import Finding
+    from compliance.reminders import LATE_SHOWN, compose
+
+    today = date(2026, 12, 5)
+    path = "图河镇党委/朱庄村党总支/第一党支部"
+    findings = [Finding(1, path, "study_day", "固定学习日", f"2026-{m:02d}-{d}", "missed", date(2026, m, d), None, (), ())
+                for m in range(1, 12) for d in (10, 20)]
+    [reminder] = compose(findings, today, Settings())
+    late = reminder.body.split("已经逾期（最近的在前）：\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert len(late) == LATE_SHOWN + 1 and late[0].startswith("· 固定学习日 11月20日") and late[LATE_SHOWN - 1].startswith("· 固定学习日 4月20日")
+    assert late[-1] == "……另有7项更早逾期的事项（compliance status 可查看全部）"
+    assert reminder.reason == "22项逾期" and reminder.late == 22
+
+
+def test_a_gap_the_office_closed_by_hand_is_not_reminded_of(town: Store, rules):
+    """主题党日 1月 was in every day's reminder after the office had closed its ledger item (回头看) (try-out)."""
+    # (The latest month's, which a reminder lists whatever the number of earlier ones.)
+    from compliance.supervision import supervise
+
+    supervise(town, rules, "TH", "2026-11", date(2026, 11, 25), publish=True)
+    branch = next(o.id for o in town.orgs() if o.path == "图河镇党委/朱庄村党总支/第一党支部")
+    item = next(r for r in town.rectifications() if r.org_id == branch and r.obligation == "theme_day" and r.period == "2026-10")
+    town.close_rectification(item.id, "回头看：已补开", date(2026, 11, 28))
+    with Hook(failures=0) as hook:
+        settings = Settings(webhook_url=hook.url, recipients=(Recipient("ZZ1", webhook=True),))
+        _remind(town, rules, settings, "2026-11-30T08:00")
+        deliver(town, settings, at("2026-11-30T08:00"))
+        text = hook.received[0]["text"]["content"]
+    assert "· 主题党日 9月：" in text and "· 主题党日 10月：" not in text, text

@@ -679,6 +679,14 @@ class SupervisionQueries:
                      .where(in_scope(scope_path), s.closed_on.is_not(None), s.closed_on <= run.as_of, s.close_note.not_in(AUTO_NOTES)))
             return {tuple(row) for row in conn.execute(query)}
 
+    def gaps_closed_by_hand(self) -> set[tuple]:
+        """Return the gaps (org id, obligation, period, member, group) of the items closed by hand (回头看) and not reopened."""
+        r = RECTIFICATION.c
+        query = select(r.org_id, r.obligation, r.period, r.member, r.group_name).where(
+            r.closed_on.is_not(None), r.close_note.not_in(AUTO_NOTES), r.obligation != BY_HAND)
+        with self.engine.connect() as conn:
+            return {tuple(row) for row in conn.execute(query)}
+
     def close_rectification(self, item_id: int, note: str, closed_on: date) -> RectificationRow | None:
         """Close (销号) an open ledger item by hand after a follow-up visit; None when there is no such item."""
         with self.writing() as conn:
