@@ -77,6 +77,16 @@ def unscored_items(sheet: Sheet, catalog: Catalog) -> list[str]:
     return [item.id for item in sheet.items if item.auto and not slugs.intersection(item.auto.obligations)]
 
 
+def _parts(period: str) -> list[str]:
+    """Return the assessment periods within `period`: a year's quarters and halves, a half year's quarters."""
+    if period.isdigit():
+        return [f"{period}-{p}" for p in ("Q1", "Q2", "Q3", "Q4", "H1", "H2")]
+    if period.endswith("-H1") or period.endswith("-H2"):
+        year, half = period[:4], period[-1]
+        return [f"{year}-Q{q}" for q in ((1, 2) if half == "1" else (3, 4))]
+    return []
+
+
 def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str | None = None,
                 as_of: date | None = None, jobs: int = 1) -> tuple[list[Score], list[str]]:
     """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings.
@@ -142,6 +152,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     vetoes: dict[int, list[str]] = defaultdict(list)
     entered: dict[int, set[str]] = defaultdict(set)       # the keys of the vetoes entered
     vetoed_in_part: dict[int, str] = {}                   # a veto entered for a quarter or half of a year scored
+    deducted_in_part: dict[int, float] = defaultdict(float)  # points deducted by hand in a quarter or half of it
     for name in {s.name for s in sheets.values()}:
         veto_texts = {v.key: v.text for v in rules.sheet(name).vetoes}
         for row in store.deductions([o.id for o in branches if sheets[o.id].name == name], period, name):
@@ -152,19 +163,30 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             else:
                 target = own if row["self_assessed"] else manual
                 target[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
-        if period.isdigit():
-            # A veto entered for a quarter or half of the year is that period's: the year's score passed it over, with
-            # nothing said (try-out).
-            parts = [f"{period}-{p}" for p in ("Q1", "Q2", "Q3", "Q4", "H1", "H2")]
+        parts = _parts(period)
+        if parts:
+            # A veto or deduction entered for a quarter or half of the year is that period's: the year's score passed it
+            # over, with nothing said (try-out).
             ids = [o.id for o in branches if sheets[o.id].name == name]
             for part in parts:
                 for row in store.deductions(ids, part, name):
-                    if row["item"].startswith(VETO_PREFIX) and not vetoes[row["org_id"]]:
-                        vetoed_in_part.setdefault(row["org_id"], part)
+                    if row["item"].startswith(VETO_PREFIX):
+                        if not vetoes[row["org_id"]]:
+                            vetoed_in_part.setdefault(row["org_id"], part)
+                    elif not row["self_assessed"]:
+                        deducted_in_part[row["org_id"]] += row["points"]
     if vetoed_in_part := {org_id: part for org_id, part in vetoed_in_part.items() if not vetoes[org_id]}:
         named = [f"「{index.by_id[org_id].path}」（{part}）" for org_id, part in sorted(vetoed_in_part.items())]
         warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 年的"
-                        f"季度或半年考核中，不计入年度考核；年度也应否决的，请以 --period {period} 登记（compliance deduct --veto）")
+                        f"季度或半年考核中，不计入年度考核；年度也应否决的，请以 --period {period} 登记（compliance deduct --veto）"
+                        if period.isdigit() else
+                        f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 内的"
+                        f"季度考核中，不计入本次考核；本期也应否决的，请以 --period {period} 登记（compliance deduct --veto）")
+    if deducted := {org_id: points for org_id, points in deducted_in_part.items() if points}:
+        named = [f"「{index.by_id[org_id].path}」（{points:g}分）" for org_id, points in sorted(deducted.items())]
+        warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部另有登记在 {period} 内"
+                        f"{'季度或半年' if period.isdigit() else '季度'}考核中的人工扣分，不计入本次考核；本期也应扣分的，"
+                        f"请以 --period {period} 登记（compliance deduct）")
 
     def score(org_id: int, findings: list) -> Score:
         # Periods that ended within the assessment period; and an election still outstanding,

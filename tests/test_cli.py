@@ -1283,6 +1283,15 @@ def test_the_record_csv_names_kinds_in_chinese_and_has_the_signatures_hours_and_
             ("支委会", "branch_committee", "是", "否", "a.jpg", "")], rows
 
 
+def test_a_deduction_for_a_quarter_or_half_year_says_the_wider_scores_leave_it_out(runner, db):
+    """A quarter's deduction counted in neither the half year's nor the year's score, and nothing said so (try-out)."""
+    args = ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--item", "五.1", "--points", "2", "--reason", "党务公开栏未更新"]
+    said = {period: runner.invoke(app, db + [*args, "--period", period]).stdout.splitlines()[1:] for period in ("2026-Q3", "2026-H2", "2026")}
+    assert said["2026-Q3"][0] == "提示：这条扣分只计入考核周期 2026-Q3 的得分，不计入半年和年度考核；半年和年度考核也应扣分的，请以相应的 --period 另行登记"
+    assert said["2026-H2"][0].startswith("提示：这条扣分只计入考核周期 2026-H2 的得分，不计入年度考核")
+    assert not any("只计入考核周期" in line for line in said["2026"])
+
+
 def test_status_says_what_a_record_flagged_incomplete_lacks(runner, db):
     """status said 材料不全 alone, and a secretary opened each record to find what to add (try-out)."""
     assert runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-05", "--topic", "学习"]).exit_code == 0

@@ -183,6 +183,14 @@ def deduct(
     console.print(f"已登记：编号 {deduction_id}")
     for note in deduction_notes(store, _rules(), deduction_id):
         console.print(note, style="yellow", markup=False, soft_wrap=True)
+    shape = period.strip()
+    if not shape.isdigit():
+        # Each period is scored on its own entries: a quarter's deduction was left out of the half year's and the year's
+        # scores without a word (try-out).
+        wider = "半年和年度" if shape[5:6].upper() == "Q" else "年度"
+        console.print(f"提示：这条{'否决' if veto else '扣分'}只计入考核周期 {shape} 的得分，不计入{wider}考核；"
+                      f"{wider}考核也应{'否决' if veto else '扣分'}的，请以相应的 --period 另行登记",
+                      style="yellow", markup=False, soft_wrap=True)
     own = own_sheet(store, _rules(), org)
     if own is not None and own != sheet.strip():
         console.print(f"提示：「{tracking.org_path(store, org)}」按评分表 {own} 考核，这条扣分只在 score --sheet {sheet.strip()} 时计入",
