@@ -93,6 +93,8 @@ class SupervisionResult:
     # The items the run has opened or reopened, and closed, over every time it was made (a draft run again, then published):
     # `opened` and `closed` are this time's alone.
     run_totals: tuple[int, int] = (0, 0)
+    # Those items (`by_hand`): (organization id, matter) each, which the bulletin names (it gave their number alone: try-out).
+    by_hand_items: tuple[tuple[int, str], ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -802,11 +804,12 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     branches = [o.path for o in orgs if o.type == "党支部"]
     marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default)
     gaps = ledger_gaps(store, scope.path, stored.run)
+    by_hand = tuple(store.by_hand_items(by_id, stored.run, prev_run, first))
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
                              frozenset(store.closed_by_hand(scope.path, stored.run, gaps)), stored.settled,
-                             store.by_hand_count(by_id, stored.run, prev_run, first), store.run_item_totals(stored.run.id))
+                             len(by_hand), store.run_item_totals(stored.run.id), by_hand)
 
 
 def _settled(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, snapshot: Snapshot, day: date,

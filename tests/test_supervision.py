@@ -539,7 +539,9 @@ def test_items_entered_by_hand_review(runner, busy_town: Store, rules):
     # The notice says what the visits found beside the calendar's gaps; December's draft counts its own month's.
     from compliance.report.bulletin import make_bulletin
 
-    assert november.by_hand == 1 and "督导组现场检查另发现问题1项，已列入整改台账。" in make_bulletin(november).summary
+    # Named, branch and matter: the number alone sent readers to the XLSX's 整改台账 (try-out).
+    assert november.by_hand == 1 and "督导组现场检查另发现问题1项，已列入整改台账（朱庄村党总支/第一党支部：公示栏未更新）。" \
+        in make_bulletin(november).summary, make_bulletin(november).summary
     assert supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5)).by_hand == 0      # frozen before it was entered
     assert {c.org_id: c for c in november.ledger_counts}[branch.id].responsible == "陶英"
     future = runner.invoke(app, db + ["rectify", "add", "--org", BRANCH, "--matter", "x", "--measure", "y", "--on", "2026-12-06"])

@@ -139,6 +139,10 @@ def _short(path: str, root: str) -> str:
     return path[len(root) + 1:] if path.startswith(root + "/") else path
 
 
+# The items the team entered by hand that a bulletin names; the rest are counted.
+BY_HAND_NAMED = 5
+
+
 def make_bulletin(result: SupervisionResult) -> Bulletin:
     """Return the bulletin of a run: summary counts, gaps per branch, ranking, ledger, requirements."""
     root = result.scope.path
@@ -179,7 +183,10 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     summary += "。"
     if result.by_hand:
         # What the team found on its visits (`rectify add`) is in the ledger; the notice said only the calendar's gaps (review).
-        summary += f"督导组现场检查另发现问题{result.by_hand}项，已列入整改台账。"
+        named = "；".join(f"{_short(result.org_paths.get(org_id, ''), root) or result.scope.name}：{matter.rstrip('。；;')}"
+                         for org_id, matter in result.by_hand_items[:BY_HAND_NAMED])
+        more = f"等{result.by_hand}项" if result.by_hand > BY_HAND_NAMED else ""
+        summary += f"督导组现场检查另发现问题{result.by_hand}项，已列入整改台账" + (f"（{named}{more}）" if named else "") + "。"
     marks = result.record_marks
     mark_rows = [[_short(org, root), str(u), str(i)] for org, (u, i) in sorted(marks.items(), key=lambda kv: (-sum(kv[1]), kv[0]))]
     if marks:

@@ -722,19 +722,19 @@ class SupervisionQueries:
                         "opened_on": opened_on})
             return RectificationRow(*conn.execute(select(*RECT_COLUMNS).where(RECTIFICATION.c.id == item_id)).one())
 
-    def by_hand_count(self, org_ids: Collection[int], run: RunRow, previous: RunRow | None, since: date) -> int:
-        """Return how many items of `org_ids` entered by hand (`add_rectification`) `run`'s bulletin lists and `previous`'s did not
-        (without a previous run, those from `since` on).
+    def by_hand_items(self, org_ids: Collection[int], run: RunRow, previous: RunRow | None, since: date) -> list[tuple[int, str]]:
+        """Return (organization id, matter) of the items of `org_ids` entered by hand (`add_rectification`) that `run`'s bulletin
+        lists and `previous`'s did not (without a previous run, those from `since` on), in the order entered.
 
         Not only those of the run's month: one found after last month's run, or entered after it
         was published (a November visit entered in December), is counted by the next (review).
         """
         r = RECTIFICATION.c
         new = ~_by_hand_for(previous) if previous is not None else r.opened_on >= since
-        query = select(r.org_id).where(r.opened_run_id.is_(None), _by_hand_for(run), new)
+        query = select(r.org_id, r.matter).where(r.opened_run_id.is_(None), _by_hand_for(run), new).order_by(r.id)
         wanted = set(org_ids)
         with self.engine.connect() as conn:
-            return sum(1 for (org_id,) in conn.execute(query) if org_id in wanted)
+            return [(org_id, matter) for org_id, matter in conn.execute(query) if org_id in wanted]
 
     def reopen_rectification(self, item_id: int, reason: str, deadline: date | None = None) -> RectificationRow | None:
         """Open again an item closed by hand (销号 by mistake, or a follow-up visit found it not done); None when there is no such item.
