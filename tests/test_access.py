@@ -391,3 +391,9 @@ def test_a_township_office_removes_its_own_supervision_job_and_every_job_change_
                        ("镇党建办", "unschedule", "supervision:图河镇党委")]
     moved_entry = [e for e in log if e["entity"] == "job"][3]
     assert moved_entry["detail"]["after"]["trigger"] == "每月26日 09:00"
+
+
+def test_user_adds_help_says_the_first_user_is_a_county_users(runner):
+    """The help did not say so; only the error did (try-out)."""
+    said = "".join(runner.invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).stdout.split())
+    assert "第一个用户须是县用户" in said, said

@@ -278,7 +278,7 @@ def audit_verify() -> None:
 def user_add(name: str = typer.Argument(..., metavar="用户名", help="用户名。"),
              role: str = typer.Option(..., "--role", help="角色：支部书记、乡镇 或 县。"),
              org: Optional[str] = typer.Option(None, "--org", help="所管的党组织（支部书记为其党支部，乡镇为乡镇党委或街道党工委）。")) -> None:
-    """添加用户（第一个用户由本地管理员添加；之后须由县或乡镇用户添加）。"""
+    """添加用户（第一个用户须是县用户，由本地管理员添加；之后须由县或乡镇用户添加）。"""
     store, actor = session()
     user_id = add_user(store, actor, name, role, org)
     console.print(f"已添加用户：{name}（编号 {user_id}）")
