@@ -376,6 +376,18 @@ def test_copies_elsewhere_are_records_of_another_branch_an_earlier_import_of_the
     assert [old["record_id"] for _, old in town.copies_elsewhere("r.csv", list(third.ids))] == [2, ids[1]]
     town.void_record(2, "党组织填错")
     assert [old["record_id"] for _, old in town.copies_elsewhere("r.csv", list(third.ids))] == [ids[1]]
+    # An older database's import entries list each new record's id, not blocks of them (schema of 978b8ac).
+    import json
+
+    from compliance.store.tables import AUDIT_ENTRY
+
+    with town.engine.begin() as conn:
+        for entry_id, detail in conn.execute(AUDIT_ENTRY.select().with_only_columns(AUDIT_ENTRY.c.id, AUDIT_ENTRY.c.detail)
+                                             .where(AUDIT_ENTRY.c.action == "import", AUDIT_ENTRY.c.entity == "record")).all():
+            meta = json.loads(detail)
+            flat = [i for first, last in meta.get("created") or () for i in range(first, last + 1)]
+            conn.execute(AUDIT_ENTRY.update().where(AUDIT_ENTRY.c.id == entry_id).values(detail=json.dumps({**meta, "created": flat})))
+    assert [old["record_id"] for _, old in town.copies_elsewhere("r.csv", list(third.ids))] == [ids[1]]
 
 
 def test_row_numbers_name_no_row_for_a_version_another_writer_made():

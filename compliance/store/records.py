@@ -171,9 +171,9 @@ class RecordQueries:
                 meta = json.loads(detail)
                 if meta.get("file") != file:
                     continue
-                if any(first <= i <= last for first, last in meta.get("created") or () for i in ids) or ids & set(meta.get("new_versions") or ()):
+                if _wrote(meta, ids):
                     continue        # the import that wrote these records
-                orgs.update(meta.get("org_ids") or ())
+                orgs.update(i for i in meta.get("org_ids") or () if isinstance(i, int))
                 seen += 1
                 if seen == imports:
                     break
@@ -299,6 +299,16 @@ def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
         # the database is lost: then there is nothing to restore, and the first error stands.
         if not conn.invalidated:
             raw.execute(f"PRAGMA cache_size = {int(before)}")
+
+
+def _wrote(meta: dict[str, Any], ids: set[int]) -> bool:
+    """Return whether the import an audit entry's `meta` describes wrote any of the records `ids`: its new records'
+    blocks ([first, last] each; an older database's entries list them one by one) and the records it gave new versions."""
+    for block in meta.get("created") or ():
+        first, last = (block, block) if isinstance(block, int) else (block[0], block[-1])
+        if any(first <= i <= last for i in ids):
+            return True
+    return bool(ids & set(meta.get("new_versions") or ()))
 
 
 class Ids(Sequence[int]):
