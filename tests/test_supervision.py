@@ -145,6 +145,27 @@ def test_an_item_made_good_by_a_record_corrected_since_says_so_not_that_one_was_
     closed = {r.period: r.close_note for r in busy_town.rectifications() if r.obligation == "branch_committee" and r.org_id == branch}
     assert closed["2026-09"] == CHANGED_NOTE and closed["2026-10"] == MADE_GOOD_NOTE and closed["2026-08"] is None
     assert CHANGED_NOTE.startswith("没有补录记录：原有记录在列入台账后更正或恢复") and CHANGED_NOTE in AUTO_NOTES
+    # A paper record entered since, dated by its 录入日期 before the item, then corrected: entered since all the same (review).
+    busy_town.clock = lambda: datetime(2026, 11, 22, 9, tzinfo=TZ)
+    importing.import_records(busy_town, rules, write_csv(tmp_path / "paper.csv", "党组织,类型,日期,应到,实到,主题,录入日期\n"
+                                                         f"{BRANCH},支委会,2026-08-11,5,2,研究,2026-08-12"))
+    paper = next(r for r in busy_town.org_records(branch, "branch_committee") if r["held_on"] == date(2026, 8, 11))
+    importing.correct_record(busy_town, rules, paper["record_id"], {"present": "5"}, "核对签到表")
+    # A mobile member's report of the half year, made good by correcting the report of another into his (review: another
+    # member's report entered since made it 已补录).
+    mobile = next(m for m in busy_town.members() if m.mobile and m.org_id == branch)
+
+    others = [m.name for m in busy_town.members() if m.org_id == branch and m.name != mobile.name]
+    busy_town.clock = lambda: datetime(2026, 11, 10, 9, tzinfo=TZ)
+    importing.log_record(busy_town, rules, {"org": BRANCH, "kind": "流动党员汇报", "date": "2026-05-06", "member": others[0]})
+    busy_town.clock = lambda: datetime(2026, 11, 22, 9, tzinfo=TZ)
+    report = next(r for r in busy_town.org_records(branch, "mobile_report") if r["held_on"] == date(2026, 5, 6))
+    importing.correct_record(busy_town, rules, report["record_id"], {"member": mobile.name}, "登记错人")
+    importing.log_record(busy_town, rules, {"org": BRANCH, "kind": "流动党员汇报", "date": "2026-05-07", "member": others[1]})
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
+    closed = {(r.obligation, r.period, r.member): r.close_note for r in busy_town.rectifications() if r.org_id == branch}
+    assert closed[("branch_committee", "2026-08", None)] == MADE_GOOD_NOTE
+    assert closed[("mobile_report", "2026-H1", mobile.name)] == CHANGED_NOTE
 
 
 def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town: Store, rules, tmp_path: Path):

@@ -45,18 +45,47 @@ PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
 CHANGED_NOTE = "没有补录记录：原有记录在列入台账后更正或恢复，现已有效，督查自动销号；请回头看核实（record show 编号 --history 可查看更正前后）"
 
 
-def _made_good_note(conn: Any, org_id: int, kinds: Collection[str], period: str, opened: datetime) -> str:
-    """Return how an item opened at `opened` and made good is closed: `MADE_GOOD_NOTE` when a record of `kinds` held in
-    its period was entered since, else `CHANGED_NOTE` when one was changed since (neither: `MADE_GOOD_NOTE`)."""
-    start, end = parse_period_key(period)
-    rc = tables.RECORD.c
-    rows = conn.execute(select(rc.version, rc.first_recorded_at, rc.recorded_at).where(
-        rc.org_id == org_id, rc.kind.in_(sorted(kinds)), rc.held_on >= start, rc.held_on <= end, rc.superseded_at.is_(None),
-        rc.voided_at.is_(None))).all()
-    # Entered since: a first version written since (dated earlier by its 录入日期, a paper record entered late, too).
-    if any(first >= opened or (version == 1 and recorded >= opened) for version, first, recorded in rows):
-        return MADE_GOOD_NOTE
-    return CHANGED_NOTE if any(recorded >= opened for _, _, recorded in rows) else MADE_GOOD_NOTE
+def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection[str]]) -> dict[int, str]:
+    """Return, by item id, how `items` (open ledger items made good: id, obligation, org_id, period, member, group_name and
+    created_at) are closed: `CHANGED_NOTE` when no record of their obligation's `kinds` held in their period (of their
+    member or party group) was first entered since they opened, but one was changed since; else `MADE_GOOD_NOTE`.
+
+    A record is entered when its first version is written: an import's 录入日期 dates its entry for 逾期录入, not this
+    (review). Each chunk of items reads its organizations' records once.
+    """
+    rc, m = tables.RECORD.c, tables.MEMBER.c
+    notes: dict[int, str] = {}
+    for part in chunks(items, 500):
+        wanted = [(item, kinds[item.obligation], *parse_period_key(item.period)) for item in part]
+        query = (select(rc.record_id, rc.org_id, rc.kind, rc.held_on, rc.group_name, rc.counterpart, rc.attendees, rc.recorded_at,
+                        m.name.label("member_name"))
+                 .select_from(tables.RECORD.outerjoin(tables.MEMBER, m.id == rc.member_id))
+                 .where(rc.org_id.in_(sorted({item.org_id for item in part})),
+                        rc.kind.in_(sorted({k for _, ks, _, _ in wanted for k in ks})),
+                        rc.held_on >= min(start for _, _, start, _ in wanted), rc.held_on <= max(end for _, _, _, end in wanted),
+                        rc.superseded_at.is_(None), rc.voided_at.is_(None)))
+        by_org: dict[int, list[Any]] = {}
+        for row in conn.execute(query):
+            by_org.setdefault(row.org_id, []).append(row)
+        matched = {item.id: [row for row in by_org.get(item.org_id, ()) if row.kind in ks and start <= row.held_on <= end
+                             and (item.group_name is None or row.group_name == item.group_name)
+                             and (item.member is None or item.member in (row.member_name, row.counterpart)
+                                  or item.member in _names(row.attendees))]
+                   for item, ks, start, end in wanted}
+        ids = sorted({row.record_id for rows in matched.values() for row in rows})
+        entered = {record_id: first for some in chunks(ids) for record_id, first in conn.execute(
+            select(rc.record_id, func.min(rc.recorded_at)).where(rc.record_id.in_(some)).group_by(rc.record_id))}
+        for item, _, _, _ in wanted:
+            rows = matched[item.id]
+            if rows and not any(entered[row.record_id] >= item.created_at for row in rows) \
+                    and any(row.recorded_at >= item.created_at for row in rows):
+                notes[item.id] = CHANGED_NOTE
+    return notes
+
+
+def _names(text: str | None) -> set[str]:
+    """Return the names of an attendance list as stored (顿号-separated)."""
+    return set(text.split("、")) if text else set()
 
 
 class OrgLedger(NamedTuple):
@@ -497,16 +526,18 @@ class SupervisionQueries:
             opened = (conn.execute(mine).scalar() or 0) - before - len(reopened)
             closed = closed_settled = 0
             for keys in chunks(list(gaps_made_good), CHUNK):
-                open_items = conn.execute(select(RECTIFICATION.c.id, RECTIFICATION.c.gap_key, RECTIFICATION.c.obligation,
-                                                 RECTIFICATION.c.org_id, RECTIFICATION.c.period, RECTIFICATION.c.created_at).where(
-                    RECTIFICATION.c.closed_on.is_(None), RECTIFICATION.c.gap_key.in_(keys))).all()
-                for item_id, key, obligation, org_id, period, created in open_items:
-                    note = NOT_OWED_NOTE if key in not_owed else ENDED_NOTES.get(obligation) or (
-                        PAID_NOTE if obligation == "dues" else MADE_GOOD_NOTE)
-                    if note is MADE_GOOD_NOTE and kinds and obligation in kinds:
-                        note = _made_good_note(conn, org_id, kinds[obligation], period, created)
-                    conn.execute(update(RECTIFICATION).where(RECTIFICATION.c.id == item_id).values(
-                        closed_on=gaps_made_good[key], close_note=note, closed_run_id=run_id))
+                r = RECTIFICATION.c
+                open_items = conn.execute(select(r.id, r.gap_key, r.obligation, r.org_id, r.period, r.member, r.group_name,
+                                                 r.created_at).where(r.closed_on.is_(None), r.gap_key.in_(keys))).all()
+                notes = {item.id: NOT_OWED_NOTE if item.gap_key in not_owed else ENDED_NOTES.get(item.obligation) or (
+                    PAID_NOTE if item.obligation == "dues" else MADE_GOOD_NOTE) for item in open_items}
+                if kinds:
+                    notes |= _made_good_notes(conn, [item for item in open_items if notes[item.id] is MADE_GOOD_NOTE
+                                                     and item.obligation in kinds], kinds)
+                if open_items:
+                    conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
+                        closed_on=bindparam("on"), close_note=bindparam("note"), closed_run_id=run_id),
+                        [{"item_id": item.id, "on": gaps_made_good[item.gap_key], "note": notes[item.id]} for item in open_items])
                 closed += len(open_items)
                 closed_settled += sum(1 for item in open_items if item.gap_key in settled)
             if publish:
