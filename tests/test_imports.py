@@ -390,6 +390,25 @@ def test_copies_elsewhere_are_records_of_another_branch_an_earlier_import_of_the
     assert [old["record_id"] for _, old in town.copies_elsewhere("r.csv", list(third.ids))] == [ids[1]]
 
 
+def test_copies_elsewhere_are_found_beside_a_record_the_import_updated_and_by_the_members_name(town: Store, rules, tmp_path: Path):
+    """Review: an import that also gave a record a new version took the earlier import of the file for its own, and said
+    nothing; and a record of a member (谈心谈话, 流动党员汇报) was never a copy, member ids differing between branches."""
+    other = "图河镇党委/朱庄村党总支/第二党支部"
+    importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织,类别\n张伟,{BRANCH},正式\n张伟,{other},正式\n"))
+    rows = "党组织,类型,日期,主题,应到,实到,党员\n{0},主题党日,2026-11-05,学习,5,5,\n{1},党课,2026-11-06,党课,5,{2},\n{0},谈心谈话,2026-11-07,谈心,,,张伟\n"
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.format(other, BRANCH, 5)))
+    again = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.format(BRANCH, BRANCH, 4)))
+    assert (again.added, again.updated) == (2, 1)
+    found = town.copies_elsewhere("r.csv", list(again.ids))
+    assert sorted((old["kind"], old["member_name"]) for _, old in found) == [("heart_talk", "张伟"), ("theme_day", None)], found
+    # A file's name is matched as it is, not as a pattern: r_1%.csv is not rx1y.csv.
+    one = "党组织,类型,日期,主题\n{0},党课,2026-11-12,甲\n"
+    importing.import_records(town, rules, write_csv(tmp_path / "rx1y.csv", one.format(other)))
+    moved = importing.import_records(town, rules, write_csv(tmp_path / "r_1%.csv", one.format(BRANCH)))
+    assert town.copies_elsewhere("r_1%.csv", list(moved.ids)) == []
+    assert [old["topic"] for _, old in town.copies_elsewhere("rx1y.csv", list(moved.ids))] == ["甲"]
+
+
 def test_row_numbers_name_no_row_for_a_version_another_writer_made():
     """`ImportResult.row_of` is asked of any version an import of that file's name wrote, another writer's too."""
     numbers = importing._RowNumbers(before=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from bisect import bisect_left, bisect_right
 from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
@@ -151,32 +152,32 @@ class RecordQueries:
     def copies_elsewhere(self, file: str, record_ids: Collection[int], imports: int = 3,
                          probes: int = 200_000) -> list[tuple[int, dict[str, Any]]]:
         """Return (record id, the other's current version) for each of `record_ids` whose content another organization's
-        record has unchanged, but for the organization: a record, not void, that one of the last `imports` imports of a
-        file named `file` (before these records were written) wrote in that organization.
+        record has unchanged, but for the organization (its member by name): a record, not void, of an organization that
+        one of the last `imports` imports of a file named `file` wrote, before the import that wrote `record_ids`.
 
-        The records are looked for in the organizations those imports wrote, on the days of `record_ids`, through
-        ``ix_record_org_held``; when that is more than `probes` organization-days (a province's file), none are.
+        The records are looked for in those organizations, on the days of `record_ids`, through ``ix_record_org_held``;
+        when that is more than `probes` organization-days (a province's file), none are.
         """
-        compared = [c for c in CONTENT if c != "org_id"]
+        compared = [c for c in CONTENT if c not in ("org_id", "member_id")] + ["member_name"]
         ids = set(record_ids)
         found: list[tuple[int, dict[str, Any]]] = []
+        a = tables.AUDIT_ENTRY.c
+        with_member = RECORD.outerjoin(MEMBER, MEMBER.c.id == RECORD.c.member_id)
+        current = select(RECORD, MEMBER.c.name.label("member_name")).select_from(with_member).where(RECORD.c.superseded_at.is_(None))
         with self.engine.connect() as conn:
-            new = [dict(row) for some in chunks(sorted(ids)) for row in conn.execute(
-                select(RECORD).where(RECORD.c.record_id.in_(some), RECORD.c.superseded_at.is_(None))).mappings()]
+            new = [dict(row) for some in chunks(sorted(ids)) for row in conn.execute(current.where(RECORD.c.record_id.in_(some))).mappings()]
+            # The entries naming the file, newest first (an entry's detail is JSON: `"file":"r.csv"`, as `audit` writes it).
+            named = json.dumps(file, ensure_ascii=False).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            entries = select(a.detail).where(a.action == "import", a.entity == "record",
+                                             or_(a.detail.like(f'%"file":{named}%', escape="\\"),
+                                                 a.detail.like(f'%"file": {named}%', escape="\\"))).order_by(a.seq.desc())
             orgs: set[int] = set()
-            seen = 0
-            entries = select(tables.AUDIT_ENTRY.c.detail).where(
-                tables.AUDIT_ENTRY.c.action == "import", tables.AUDIT_ENTRY.c.entity == "record").order_by(tables.AUDIT_ENTRY.c.seq.desc())
-            for (detail,) in conn.execute(entries.limit(50)):
-                meta = json.loads(detail)
-                if meta.get("file") != file:
-                    continue
-                if _wrote(meta, ids):
-                    continue        # the import that wrote these records
+            metas = [meta for (detail,) in conn.execute(entries.limit(imports + 1))
+                     if isinstance(meta := json.loads(detail), dict) and meta.get("file") == file]
+            if metas and _wrote(metas[0], ids):
+                metas = metas[1:]        # the import that wrote these records
+            for meta in metas[:imports]:
                 orgs.update(i for i in meta.get("org_ids") or () if isinstance(i, int))
-                seen += 1
-                if seen == imports:
-                    break
             days = sorted({r["held_on"] for r in new})
             if not new or not orgs or len(orgs) * len(days) > probes:
                 return []
@@ -184,8 +185,7 @@ class RecordQueries:
             for r in new:
                 wanted.setdefault(tuple(r[c] for c in compared), []).append(r)
             for some in chunks(sorted(orgs)):
-                query = select(RECORD).where(RECORD.c.org_id.in_(some), RECORD.c.held_on.in_(days), RECORD.c.superseded_at.is_(None),
-                                             RECORD.c.voided_at.is_(None))
+                query = current.where(RECORD.c.org_id.in_(some), RECORD.c.held_on.in_(days), RECORD.c.voided_at.is_(None))
                 for row in conn.execute(query).mappings():
                     if row["record_id"] in ids:
                         continue
@@ -304,11 +304,13 @@ def _page_cache(conn: Connection, kib: int) -> Iterator[None]:
 def _wrote(meta: dict[str, Any], ids: set[int]) -> bool:
     """Return whether the import an audit entry's `meta` describes wrote any of the records `ids`: its new records'
     blocks ([first, last] each; an older database's entries list them one by one) and the records it gave new versions."""
-    for block in meta.get("created") or ():
-        first, last = (block, block) if isinstance(block, int) else (block[0], block[-1])
-        if any(first <= i <= last for i in ids):
-            return True
-    return bool(ids & set(meta.get("new_versions") or ()))
+    created = meta.get("created") or ()
+    single = {i for i in created if isinstance(i, int)}
+    if ids & single or ids & set(meta.get("new_versions") or ()):
+        return True
+    ordered = sorted(ids)
+    return any(isinstance(block, list) and block and bisect_left(ordered, block[0]) < bisect_right(ordered, block[-1])
+               for block in created)
 
 
 class Ids(Sequence[int]):
