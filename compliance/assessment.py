@@ -152,7 +152,9 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     vetoes: dict[int, list[str]] = defaultdict(list)
     entered: dict[int, set[str]] = defaultdict(set)       # the keys of the vetoes entered
     vetoed_in_part: dict[int, str] = {}                   # a veto entered for a quarter or half of a year scored
-    deducted_in_part: dict[int, float] = defaultdict(float)  # points deducted by hand in a quarter or half of it
+    # Items deducted by hand in a quarter or half of the period scored and not in it: (org id, item) → periods.
+    deducted_in_part: dict[tuple[int, str], list[str]] = defaultdict(list)
+    deducted_here: set[tuple[int, str]] = set()
     for name in {s.name for s in sheets.values()}:
         veto_texts = {v.key: v.text for v in rules.sheet(name).vetoes}
         for row in store.deductions([o.id for o in branches if sheets[o.id].name == name], period, name):
@@ -163,6 +165,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             else:
                 target = own if row["self_assessed"] else manual
                 target[row["org_id"]].append(Deduction(row["item"], row["points"], row["reason"]))
+                if not row["self_assessed"]:
+                    deducted_here.add((row["org_id"], row["item"]))
         parts = _parts(period)
         if parts:
             # A veto or deduction entered for a quarter or half of the year is that period's: the year's score passed it
@@ -174,7 +178,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
                         if not vetoes[row["org_id"]]:
                             vetoed_in_part.setdefault(row["org_id"], part)
                     elif not row["self_assessed"]:
-                        deducted_in_part[row["org_id"]] += row["points"]
+                        deducted_in_part[(row["org_id"], row["item"])].append(part)
     if vetoed_in_part := {org_id: part for org_id, part in vetoed_in_part.items() if not vetoes[org_id]}:
         named = [f"「{index.by_id[org_id].path}」（{part}）" for org_id, part in sorted(vetoed_in_part.items())]
         warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 年的"
@@ -182,10 +186,16 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
                         if period.isdigit() else
                         f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 内的"
                         f"季度考核中，不计入本次考核；本期也应否决的，请以 --period {period} 登记（compliance deduct --veto）")
-    if deducted := {org_id: points for org_id, points in deducted_in_part.items() if points}:
-        named = [f"「{index.by_id[org_id].path}」（{points:g}分）" for org_id, points in sorted(deducted.items())]
-        warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部另有登记在 {period} 内"
-                        f"{'季度或半年' if period.isdigit() else '季度'}考核中的人工扣分，不计入本次考核；本期也应扣分的，"
+    # Those of an item deducted in the period scored too are said no more (review: a deduction entered each quarter and for
+    # the year was still pointed out, its points added up).
+    apart: dict[int, list[str]] = defaultdict(list)
+    for (org_id, item), parts in sorted(deducted_in_part.items()):
+        if (org_id, item) not in deducted_here:
+            apart[org_id].append(f"{item}（{'、'.join(dict.fromkeys(parts))}）")
+    if apart:
+        named = [f"「{index.by_id[org_id].path}」{'、'.join(items)}" for org_id, items in sorted(apart.items())]
+        warnings.append(f"{'；'.join(named[:3])}{'等' if len(named) > 3 else ''}：{len(named)}个党支部另有登记在 {period} "
+                        f"{'年的季度或半年' if period.isdigit() else '内的季度'}考核中的人工扣分条目，不计入本次考核；本期也应扣分的，"
                         f"请以 --period {period} 登记（compliance deduct）")
 
     def score(org_id: int, findings: list) -> Score:

@@ -345,12 +345,12 @@ def test_a_month_cell_of_several_months_is_told_to_be_a_row_a_month(town: Store,
     from compliance import membership
 
     member = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
-    for months in ("1-6月", "2026年1月至6月", "2026-01~2026-06"):
+    for months in ("1-6月", "2026年1月至6月", "2026-01~2026-06", "2026.1-6", "2026/1-12"):
         body = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},{months},60,2026-07-01"
         with pytest.raises(InputError) as caught:
             membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
         assert str(caught.value).startswith(f"d.csv 第2行「月份」列：值「{months}」：是几个月，不是一个月：党费按月登记，每月一条"), caught.value
-    for bad in ("2026-13", "2026-13-01"):
+    for bad in ("2026-13", "2026-13-01", "2026-6-31"):
         with pytest.raises(InputError, match=f"第2行「月份」列：值「{bad}」：不是月份（应写作 2026-11）"):
             membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额\n{member.name},{BRANCH},{bad},10"))
     # A date written as text is no range (review): told as a date cell is, and its month taken on the 1st.

@@ -962,12 +962,16 @@ def test_a_veto_entered_for_a_quarter_is_pointed_out_by_the_years_score(busy_tow
 def test_a_deduction_entered_for_a_quarter_is_pointed_out_by_the_half_years_and_years_scores(busy_town: Store, rules):
     """2 points deducted for 2026-Q3 counted in neither 2026-H2 nor 2026, with nothing said (try-out)."""
     add_deduction(busy_town, rules, BRANCH, "village-2020", "五.1", None, "2026-Q3", 2, "党务公开栏未更新")
-    for period, words in (("2026", "季度或半年"), ("2026-H2", "季度")):
+    for period, words in (("2026", "2026 年的季度或半年"), ("2026-H2", "2026-H2 内的季度")):
         _, warnings = score_scope(busy_town, rules, TOWN, period, as_of=date(2026, 11, 20))
-        assert f"「{BRANCH}」（2分）1个党支部另有登记在 {period} 内{words}考核中的人工扣分，不计入本次考核；本期也应扣分的，" \
+        assert f"「{BRANCH}」五.1（2026-Q3）：1个党支部另有登记在 {words}考核中的人工扣分条目，不计入本次考核；本期也应扣分的，" \
                f"请以 --period {period} 登记（compliance deduct）" in warnings, warnings
     _, warnings = score_scope(busy_town, rules, TOWN, "2026-H1", as_of=date(2026, 11, 20))
     assert not [w for w in warnings if "人工扣分" in w]
+    # Entered for the year too, it is said no more (review).
+    add_deduction(busy_town, rules, BRANCH, "village-2020", "五.1", None, "2026", 2, "党务公开栏未更新")
+    _, warnings = score_scope(busy_town, rules, TOWN, "2026", as_of=date(2026, 11, 20))
+    assert not [w for w in warnings if "人工扣分" in w], warnings
 
 
 def test_wujin_veto_and_bar(busy_town: Store, rules):
