@@ -561,7 +561,7 @@ def test_items_entered_by_hand_review(runner, busy_town: Store, rules):
     from compliance.report.bulletin import make_bulletin
 
     # Named, branch and matter: the number alone sent readers to the XLSX's 整改台账 (try-out).
-    assert november.by_hand == 1 and "督导组现场检查另发现问题1项，已列入整改台账（朱庄村党总支/第一党支部：公示栏未更新）。" \
+    assert november.by_hand == 1 and "督导组现场检查另发现问题1项，已列入整改台账（朱庄村党总支/第一党支部「公示栏未更新」）。" \
         in make_bulletin(november).summary, make_bulletin(november).summary
     assert supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5)).by_hand == 0      # frozen before it was entered
     assert {c.org_id: c for c in november.ledger_counts}[branch.id].responsible == "陶英"
@@ -680,6 +680,11 @@ def test_the_same_matter_entered_twice_by_hand_is_refused_while_open(runner, bus
     assert runner.invoke(app, db + args).exit_code == 0
     november = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 5))
     assert november.by_hand == 4
+    # Named by branch, each matter quoted (review: 、 and ； inside matters read as the list's).
+    from compliance.report.bulletin import make_bulletin
+
+    said = make_bulletin(november).summary.split("已列入整改台账（", 1)[1].split("）。", 1)[0]
+    assert said.count("「") == 4 and said.count("；") == 1 and said.count("朱庄村党总支/第一党支部") == 1, said
 
 
 def test_an_item_closed_by_hand_is_not_reopened_beside_the_same_matter_entered_again(runner, busy_town: Store):

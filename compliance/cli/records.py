@@ -763,8 +763,8 @@ def overdue(
             return
     findings = tracking.overdue(store, _rules(), under, window, jobs_count(jobs), keep, only)
     _emit(findings, fmt, title, root=path, year=day.year)
-    if only is None or any(ob.cadence == "term" for catalog in _rules().catalogs.values() for ob in catalog.obligations
-                           if ob.slug in only):
+    if window.known_at is None and (only is None or any(ob.cadence == "term" for catalog in _rules().catalogs.values()
+                                                        for ob in catalog.obligations if ob.slug in only)):
         # Only status said so, an organization at a time: a township office never saw its 党总支 and 机关党支部 left out (try-out).
         index = store.index_around(under)
         untracked = tracking.terms_untracked(store, _rules(), index, [o for o in index.by_id.values()

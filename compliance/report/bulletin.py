@@ -183,8 +183,12 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     summary += "。"
     if result.by_hand:
         # What the team found on its visits (`rectify add`) is in the ledger; the notice said only the calendar's gaps (review).
-        named = "；".join(f"{_short(result.org_paths.get(org_id, ''), root) or result.scope.name}：{matter.rstrip('。；;')}"
-                         for org_id, matter in result.by_hand_items[:BY_HAND_NAMED])
+        # By branch, each matter quoted: a matter's own 、 and ； read as the list's (review).
+        by_org: dict[int, list[str]] = {}
+        for org_id, matter in result.by_hand_items[:BY_HAND_NAMED]:
+            by_org.setdefault(org_id, []).append(f"「{matter.rstrip('。；;')}」")
+        named = "；".join(f"{_short(result.org_paths.get(org_id, ''), root) or result.scope.name}{''.join(matters)}"
+                         for org_id, matters in by_org.items())
         more = f"等{result.by_hand}项" if result.by_hand > BY_HAND_NAMED else ""
         summary += f"督导组现场检查另发现问题{result.by_hand}项，已列入整改台账" + (f"（{named}{more}）" if named else "") + "。"
     marks = result.record_marks
