@@ -117,9 +117,7 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     # Named once, by the import that adds it (status names it each time).
     untracked = tracking.terms_untracked(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
     if untracked:
-        console.print(f"提示：{orgs_named([o.path for o in untracked])}没有成立日期，也没有换届选举记录，"
-                      "无法跟踪换届（届满时间无从算起）：请在「成立日期」列填写后重新导入，或补录最近一次换届选举。",
-                      style="yellow", markup=False, soft_wrap=True)
+        console.print(_untracked_words(untracked), style="yellow", markup=False, soft_wrap=True)
     if before:
         # Added to a tree already tracked: without dates of its own, it owes every period its
         # superior's 启用日期 (or January) reaches back to, at once.
@@ -767,11 +765,16 @@ def overdue(
                                                         for ob in catalog.obligations if ob.slug in only)):
         # Only status said so, an organization at a time: a township office never saw its 党总支 and 机关党支部 left out (try-out).
         index = store.index_around(under)
-        untracked = tracking.terms_untracked(store, _rules(), index, [o for o in index.by_id.values()
-                                                                      if path is None or o.path == path or o.path.startswith(path + "/")])
-        if untracked:
-            typer.echo(f"提示：{orgs_named([o.path for o in untracked])}没有成立日期，也没有换届选举记录，无法跟踪换届（届满时间无从算起），"
-                       "以上未列其换届：请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。", err=True)
+        scope = index.subtree(index.resolve(under)) if under else list(index.by_id.values())
+        if untracked := tracking.terms_untracked(store, _rules(), index, scope):
+            typer.echo(_untracked_words(untracked, "以上未列其换届"), err=True)
+
+
+def _untracked_words(untracked: Sequence[OrgRow], listed: str = "") -> str:
+    """Return the notice naming organizations whose 换届 cannot be followed (`tracking.terms_untracked`); `listed` says what a
+    listing above it left out."""
+    return (f"提示：{orgs_named([o.path for o in untracked])}没有成立日期，也没有换届选举记录，无法跟踪换届（届满时间无从算起）"
+            + (f"，{listed}" if listed else "") + "：请在组织文件的「成立日期」列填写后重新导入，或补录最近一次换届选举。")
 
 
 @catalog_app.command("list")
