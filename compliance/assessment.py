@@ -179,13 +179,13 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
                             vetoed_in_part.setdefault(row["org_id"], part)
                     elif not row["self_assessed"]:
                         deducted_in_part[(row["org_id"], row["item"])].append(part)
+    # Where the parts are, and what leaves them out: a year's quarters and halves, a half year's quarters.
+    within, scored, this = ((f"{period} 年的季度或半年", "年度", "年度") if period.isdigit() else
+                            (f"{period} 内的季度", "本次", "本期"))
     if vetoed_in_part := {org_id: part for org_id, part in vetoed_in_part.items() if not vetoes[org_id]}:
         named = [f"「{index.by_id[org_id].path}」（{part}）" for org_id, part in sorted(vetoed_in_part.items())]
-        warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 年的"
-                        f"季度或半年考核中，不计入年度考核；年度也应否决的，请以 --period {period} 登记（compliance deduct --veto）"
-                        if period.isdigit() else
-                        f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {period} 内的"
-                        f"季度考核中，不计入本次考核；本期也应否决的，请以 --period {period} 登记（compliance deduct --veto）")
+        warnings.append(f"{'、'.join(named[:3])}{'等' if len(named) > 3 else ''}{len(named)}个党支部的一票否决登记在 {within}"
+                        f"考核中，不计入{scored}考核；{this}也应否决的，请以 --period {period} 登记（compliance deduct --veto）")
     # Those of an item deducted in the period scored too are said no more (review: a deduction entered each quarter and for
     # the year was still pointed out, its points added up).
     apart: dict[int, list[str]] = defaultdict(list)
@@ -194,9 +194,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
             apart[org_id].append(f"{item}（{'、'.join(dict.fromkeys(parts))}）")
     if apart:
         named = [f"「{index.by_id[org_id].path}」{'、'.join(items)}" for org_id, items in sorted(apart.items())]
-        warnings.append(f"{'；'.join(named[:3])}{'等' if len(named) > 3 else ''}：{len(named)}个党支部另有登记在 {period} "
-                        f"{'年的季度或半年' if period.isdigit() else '内的季度'}考核中的人工扣分条目，不计入本次考核；本期也应扣分的，"
-                        f"请以 --period {period} 登记（compliance deduct）")
+        warnings.append(f"{'；'.join(named[:3])}{'等' if len(named) > 3 else ''}：{len(named)}个党支部另有登记在 {within}"
+                        f"考核中的人工扣分条目，不计入本次考核；本期也应扣分的，请以 --period {period} 登记（compliance deduct）")
 
     def score(org_id: int, findings: list) -> Score:
         # Periods that ended within the assessment period; and an election still outstanding,

@@ -24,7 +24,7 @@ from compliance.store import TZ, Store
 from compliance.store.members import UNDONE_TRANSFER
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import (
-    PARTY_FOUNDED, TOO_EARLY, CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table,
+    PARTY_FOUNDED, TOO_EARLY, CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table, written_day,
 )
 from obligations.rules import Rules, default_rules
 
@@ -526,12 +526,13 @@ def _month(value: Any) -> str:
         value = f"{value.year:04d}-{value.month:02d}"
     text = unicodedata.normalize("NFKC", str(value or "").strip())
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
-    if not m and (day := _day_text(text)) is not None:
+    dated, day = written_day(text) if not m else (False, None)
+    if day is not None:
         # A date as text, as Excel's date cell is read (review: 2026-06-15 was taken for months 2026-06 to 15).
         if day.day != 1:
             raise CellError(f"是日期 {day:%Y-%m-%d}，不是月份（应写作 {day:%Y-%m}）")
         m = re.fullmatch(r"(\d{4})-(\d{1,2})", f"{day.year:04d}-{day.month}")
-    if not m and _MONTHS.fullmatch(text) and not _DAY.fullmatch(text):
+    if not m and not dated and _MONTHS.fullmatch(text):
         # 1-6月 for half a year paid at once was told only 应写作 2026-11 (try-out): each month is a row of its own.
         raise CellError("是几个月，不是一个月：党费按月登记，每月一条（如 2026-01、2026-02 各一条，一次交几个月的交纳日期相同）")
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -543,21 +544,6 @@ def _month(value: Any) -> str:
     return month
 
 
-# A date: one separator twice (2026-06-15, 2026/6/15, 2026.6.15), or 2026年6月15日; not 2026.1-6, months (review).
-_DAY = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})|(\d{4})年(\d{1,2})月(\d{1,2})日?")
-
-
-def _day_text(text: str) -> date | None:
-    """Return the day `text` writes as a date, None when it is not one (or names no real day)."""
-    found = _DAY.fullmatch(text)
-    if found is None:
-        return None
-    year, month, day = (int(g) for g in ((found.group(1), found.group(3), found.group(4)) if found.group(1)
-                                         else (found.group(5), found.group(6), found.group(7))))
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
 # Months from one to another: 1-6月, 2026年1月至6月, 2026-01~2026-06.
 _MONTHS = re.compile(r"(?:\d{4}[-/年.])?\d{1,2}月?\s*[-–—~～至到]\s*(?:\d{4}[-/年.])?\d{1,2}月?(?:份)?")
 _FIRST_MONTH = f"{PARTY_FOUNDED:%Y-%m}"      # no dues are older than the Party

@@ -735,6 +735,17 @@ def _sheet_rows(sheet: Any) -> list[list[Any]]:
     return rows
 
 
+def written_day(text: str) -> tuple[bool, date | None]:
+    """Return whether `text` has one of the written forms of a date (`_DATE_FORMS`), and the day it names (None: no real day)."""
+    for pattern in _DATE_FORMS:
+        if m := pattern.match(text):
+            try:
+                return True, date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            except ValueError:
+                return True, None
+    return False, None
+
+
 def parse_date(value: Any) -> date | None:
     """Return a date from an XLSX date or the common written forms (2026-11-05, 2026/11/5, 2026年11月5日, 2026/11/5 0:00)."""
     if value is None:
@@ -752,13 +763,11 @@ def parse_date(value: Any) -> date | None:
         # Full-width ２０２６－１１－０５, as typed with a Chinese input method, and 2026 年 11 月 5 日 with spaces
         # (the one before a time, 2026/11/5　0:00 with an ideographic space, stays).
         text = _SPACED.sub(r"\1", unicodedata.normalize("NFKC", text)).strip()
-    for pattern in _DATE_FORMS:
-        m = pattern.match(text)
-        if m:
-            try:
-                return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-            except ValueError:
-                raise CellError("不是有效日期") from None
+    dated, day = written_day(text)
+    if dated:
+        if day is None:
+            raise CellError("不是有效日期")
+        return day
     m = _MONTH_ONLY.match(text) if isinstance(value, str) else None     # a number 2001.10 is 2001.1: no month to name
     if m and 1 <= int(m.group(2)) <= 12:
         raise CellError(f"只有年月，没有日（请按档案写完整日期，如 {m.group(1)}-{int(m.group(2)):02d}-01）")
