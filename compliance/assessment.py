@@ -87,6 +87,12 @@ def _parts(period: str) -> list[str]:
     return []
 
 
+def judged_day(period: str, as_of: date | None, today: date) -> date:
+    """Return the day `period` is scored as of: `as_of`, else today, or the day after the period once it is over."""
+    # A period ends at midnight after its last day: judged the day after, its last month counts too.
+    return as_of or min(today, period_bounds(period)[1] + timedelta(days=1))
+
+
 def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str | None = None,
                 as_of: date | None = None, jobs: int = 1) -> tuple[list[Score], list[str]]:
     """Return the ranked scores of every branch at or below `under` for `period`, and quota warnings.
@@ -97,8 +103,7 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
     from compliance.blocks import summarize_orgs      # it loads multiprocessing: only when scoring
 
     first, last = period_bounds(period)
-    # A period ends at midnight after its last day: judged the day after, its last month counts too.
-    day = as_of or min(store.today(), last + timedelta(days=1))
+    day = judged_day(period, as_of, store.today())
     if day < first:
         raise InputError(f"--period：考核周期 {period} 尚未开始（判断日期 {day.isoformat()}）")
     index = store.index_around(under)

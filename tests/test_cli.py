@@ -1910,6 +1910,77 @@ def test_one_branch_scored_shows_its_sheet_item_by_item_with_the_reasons(runner,
     assert "不合格（否决：党支部书记缺职（受[red]处分[/]））" in wujin.stdout        # the branch's row too
 
 
+def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logged, tmp_path: Path, monkeypatch):
+    """A team hands each branch its 得分表 and sends the county a summary: only the terminal showed one branch's sheet,
+    and `--format csv` had the totals alone (try-out)."""
+    from docx import Document
+    from openpyxl import load_workbook
+
+    from compliance.report import scoresheets
+
+    runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
+                                 "--item", "四.5", "--points", "1.5", "--reason", "在职党员报到台账不全"])
+    out = tmp_path / "得分"
+    args = ["score", "--under", "图河镇党委", "--period", "2026-Q3", "--as-of", "2026-10-10"]
+    result = runner.invoke(app, logged + args + ["--out", str(out), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    xlsx, docx = out / "考核得分-图河镇党委-2026-Q3.xlsx", out / "考核得分-图河镇党委-2026-Q3.docx"
+    assert data["files"] == [str(xlsx), str(docx)]
+    scores = data["scores"]
+    mine = next(s for s in scores if s["org"] == BRANCH)
+
+    book = load_workbook(xlsx)
+    assert book.sheetnames == ["得分汇总", "得分明细", "提醒"]
+    summary = list(book["得分汇总"].iter_rows(values_only=True))
+    assert summary[0][:4] == ("名次", "党组织", "评分表", "得分") and len(summary) == len(scores) + 1
+    row = next(r for r in summary if r[1] == "朱庄村党总支/第一党支部")
+    assert (row[0], row[2], row[3], row[4], row[6]) == (mine["rank"], "village-2020", mine["total"], mine["max_total"], mine["grade"])
+    items = [r for r in book["得分明细"].iter_rows(min_row=2, values_only=True) if r[0] == "朱庄村党总支/第一党支部"]
+    assert [(r[1], r[3], r[4]) for r in items] == [(i["id"], i["points"], i["score"]) for i in mine["items"]]
+    [five] = [r for r in items if r[1] == "四.5"]
+    assert five[5] == 1.5 and "在职党员报到台账不全（扣1.5）" in five[6]
+    assert [r[0] for r in book["提醒"].iter_rows(min_row=2, values_only=True)] == data["warnings"]
+
+    doc = Document(str(docx))
+    assert len(doc.tables) == len(scores)
+    body = list(doc.iter_inner_content())
+    [at] = [n for n, part in enumerate(body) if getattr(part, "text", "").startswith("被考核党组织：朱庄村党总支/第一党支部　")]
+    assert "考核周期：2026年第三季度　" in body[at].text and "截至" not in body[at].text      # the quarter is over
+    table = body[at + 1]
+    cells = [[c.text for c in r.cells] for r in table.rows]
+    assert cells[0] == ["条目", "考核内容", "分值", "得分", "扣分原因"]
+    rows = {r[0]: r for r in cells[1:] if len(set(r)) > 1}
+    for item in mine["items"]:
+        assert rows[item["id"]][2:4] == [f"{item['points']:g}", f"{item['score']:g}"]
+        for d in item["deductions"]:
+            assert f"{d['reason']}（扣{d['points']:g}）" in rows[item["id"]][4]
+    for section in mine["sections"]:
+        assert [f"{section['name']}（{section['score']:g}/{section['points']:g}）"] * 5 in cells
+    assert body[at + 2].text.startswith(f"合计得分：{mine['total']:g}（满分{mine['max_total']:g}）　　等次：{mine['grade']}")
+    assert "被考核党组织书记（签字）" in body[at + 3].text
+    titles = [part for n, part in enumerate(body[:-1]) if getattr(body[n + 1], "text", "").startswith("被考核党组织：")]
+    assert body[at - 1] in titles and len(titles) == len(scores)
+    assert [bool(t.paragraph_format.page_break_before) for t in titles] == [False] + [True] * (len(scores) - 1)
+    # Each table is copied from the first of its sheet: the team's deduction is on this branch's page alone.
+    assert [t._tbl for t in doc.tables if any("在职党员报到台账不全" in c.text for r in t.rows for c in r.cells)] == [table._tbl]
+
+    # A period not over says so on each page; the table says where the files are.
+    year = runner.invoke(app, logged + ["score", "--under", "图河镇党委", "--period", "2026", "--out", str(out)])
+    assert year.exit_code == 0, year.output
+    assert f"已写出 {out / '考核得分-图河镇党委-2026.docx'}" in year.stdout
+    assert "考核周期：2026年度（截至2026-12-05，周期尚未结束）" in Document(str(out / "考核得分-图河镇党委-2026.docx")).paragraphs[1].text
+    # A province's scope writes the workbook alone, and says why.
+    monkeypatch.setattr(scoresheets, "DOCX_BRANCHES", 1)
+    many = runner.invoke(app, logged + ["score", "--under", "图河镇党委", "--period", "2026-H1", "--out", str(out)])
+    assert many.exit_code == 0 and "没有写出每个党支部一页的 DOCX 得分表" in many.stdout
+    assert (out / "考核得分-图河镇党委-2026-H1.xlsx").exists() and not (out / "考核得分-图河镇党委-2026-H1.docx").exists()
+    blocked = tmp_path / "file"
+    blocked.write_text("x")
+    refused = runner.invoke(app, logged + args + ["--out", str(blocked / "sub")])
+    assert refused.exit_code == 2 and "--out：无法写入" in refused.stderr
+
+
 @pytest.mark.parametrize("args, words", [
     (["--item", "四.5"], "--points：扣分须给出分数（大于0且不超过该条目分值 3）"),     # it said 值「None」
     (["--item", "四.5", "--points", "1", "--veto", "x"], "二者选一"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any, Optional
 
@@ -123,6 +124,19 @@ def check_writable(out: Path) -> None:
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
 
 
+def _write_scores(scores: list[Any], warnings: list[str], out: Path, root: str, period: str, day: date) -> list[Path]:
+    """Write the period's score files into `out`, each branch named below `root` as the table names it, as of `day`."""
+    from compliance.report.scoresheets import write_scores
+    from compliance.report.tables import shown_path
+
+    rules = _rules()
+    titles = {name: sheet.title for name, sheet in rules.sheets.sheets.items()}
+    try:
+        return write_scores(scores, warnings, out, root.rsplit("/", 1)[-1], period, day, titles, lambda path: shown_path(path, root))
+    except OSError as exc:
+        raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
+
+
 def _write_bulletin(result: Any, out: Path, xlsx: Any = None) -> list[Path]:
     from compliance.report.bulletin import write_bulletin
 
@@ -141,22 +155,38 @@ def score(
     as_of: Optional[str] = AS_OF_OPTION,
     fmt: Format = FORMAT_OPTION,
     jobs: int = JOBS_OPTION,
+    out: Optional[Path] = typer.Option(None, "--out", help="得分表输出目录：XLSX（得分汇总、得分明细）和每个党支部一页的 DOCX 得分表（留有签字栏），可打印。"),
 ) -> None:
     """考核打分：各党支部按评分表得分、等次、合格与否和乡镇内排名，并检查等次比例。"""
-    from compliance.assessment import score_scope
+    from compliance.assessment import judged_day, score_scope
     from compliance.report import assessments
 
     store, actor = session()
-    require_read(store, actor, tracking.org_path(store, under))
-    scores, warnings = score_scope(store, _rules(), under, period, sheet, _date_option(as_of, "--as-of"), jobs_count(jobs))
+    root = tracking.org_path(store, under)
+    require_read(store, actor, root)
+    if out is not None:
+        check_writable(out)
+    day = _date_option(as_of, "--as-of")
+    scores, warnings = score_scope(store, _rules(), under, period, sheet, day, jobs_count(jobs))
+    files = _write_scores(scores, warnings, out, root, period.strip(), judged_day(period.strip(), day, store.today())) \
+        if out is not None else []
     if fmt is Format.table:
-        assessments.print_scores(console, scores, warnings, tracking.org_path(store, under))
+        assessments.print_scores(console, scores, warnings, root)
+        for path in files:
+            console.print(f"  已写出 {path}", markup=False, soft_wrap=True)
+        if out is not None and len(files) == 1:
+            from compliance.report.scoresheets import DOCX_BRANCHES
+
+            console.print(f"提示：党支部超过 {DOCX_BRANCHES} 个，没有写出每个党支部一页的 DOCX 得分表；"
+                          "各党支部的得分表见 XLSX 的「得分明细」，或按乡镇分别导出", style="yellow", markup=False, soft_wrap=True)
         return
     rows = (assessments.score_dict(s) for s in scores)
     if fmt is Format.json:
-        assessments.emit_json({"scores": rows, "warnings": warnings})
+        assessments.emit_json({"scores": rows, "warnings": warnings, **({"files": [str(p) for p in files]} if out else {})})
     else:
         assessments.emit_rows(rows, "csv", assessments.SCORE_HEADINGS)
+        for path in files:
+            sys.stderr.write(f"已写出 {path}\n")
 
 
 @app.command()

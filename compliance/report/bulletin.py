@@ -459,7 +459,9 @@ class _Workbook:
             for i, row in enumerate(islice(rows, per_sheet), start=1):
                 written = i
                 for j, value in enumerate(row):
-                    if free[j]:
+                    if type(value) is not str:
+                        write_number(i, j, value)       # a score: a number, summed and sorted as one
+                    elif free[j]:
                         if value:
                             write_text(i, j, value)
                     elif value.isdecimal():
@@ -483,8 +485,6 @@ class _Workbook:
 
     def finish(self, b: Bulletin, summary: Any) -> None:
         """Write the summary into its sheet, then make the file."""
-        from xlsxwriter.exceptions import FileCreateError
-
         for i, row in enumerate(([b.title], [_byline(b)], [], [b.summary], [b.comparison], [], *[[r] for r in b.requirements])):
             for j, value in enumerate(row):
                 summary.write_string(i, j, value, self.heading if i == 0 else self.wrap)
@@ -492,6 +492,12 @@ class _Workbook:
         properties: dict[str, Any] = {"title": b.title, "author": b.office}
         if b.made is not None:
             properties["created"] = _utc(b.made)
+        self.close(properties)
+
+    def close(self, properties: dict[str, Any]) -> None:
+        """Set the workbook's title and author (`properties`), then make the file."""
+        from xlsxwriter.exceptions import FileCreateError
+
         self.book.set_properties(properties)
         try:
             self.book.close()
