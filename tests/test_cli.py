@@ -1910,6 +1910,26 @@ def test_one_branch_scored_shows_its_sheet_item_by_item_with_the_reasons(runner,
     assert "不合格（否决：党支部书记缺职（受[red]处分[/]））" in wujin.stdout        # the branch's row too
 
 
+def test_the_score_csv_has_vetoes_and_self_scores_and_its_warnings_go_to_stderr(runner, logged):
+    """A CSV sent upward said nothing of a period not over, the quotas or the branches left unscored, and a 差 had no
+    veto's reason beside it (try-out)."""
+    vetoed = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "wujin-2016", "--period", "2026",
+                                          "--veto", "党支部书记缺职", "--reason", "书记调离"])
+    assert vetoed.exit_code == 0, vetoed.output
+    args = ["score", "--under", "图河镇党委", "--period", "2026", "--sheet", "wujin-2016"]
+    data = json.loads(runner.invoke(app, logged + args + ["--format", "json"]).stdout)
+    result = runner.invoke(app, logged + args + ["--format", "csv"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout.lstrip("\ufeff"))))
+    assert len(rows) == len(data["scores"])
+    mine = next(r for r in rows if r["党组织"] == BRANCH)
+    scored = next(s for s in data["scores"] if s["org"] == BRANCH)
+    [veto] = scored["vetoes"]
+    assert "书记调离" in veto and mine["一票否决"] == veto and mine["合格"] == "否"
+    assert scored["self_total"] is not None and float(mine["自评分"]) == scored["self_total"]      # wujin-2016 has one
+    assert data["warnings"] and result.stderr.splitlines() == [f"提醒：{w}" for w in data["warnings"]]
+
+
 def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logged, tmp_path: Path, monkeypatch):
     """A team hands each branch its 得分表 and sends the county a summary: only the terminal showed one branch's sheet,
     and `--format csv` had the totals alone (try-out)."""

@@ -184,7 +184,11 @@ def score(
     if fmt is Format.json:
         assessments.emit_json({"scores": rows, "warnings": warnings, **({"files": [str(p) for p in files]} if out else {})})
     else:
-        assessments.emit_rows(rows, "csv", assessments.SCORE_HEADINGS)
+        assessments.emit_rows(({**row, "vetoes": "；".join(row["vetoes"])} for row in rows), "csv", assessments.SCORE_HEADINGS)
+        # A file sent upward from the CSV alone said nothing of a period not over, the quotas or the branches left
+        # unscored (try-out): said where the table says them.
+        for w in warnings:
+            sys.stderr.write(f"提醒：{w}\n")
         for path in files:
             sys.stderr.write(f"已写出 {path}\n")
 
