@@ -2039,6 +2039,29 @@ def test_a_deduction_entered_by_mistake_is_withdrawn_and_no_longer_counts(runner
     assert missing.exit_code == 3 and "没有编号为 999 的扣分" in missing.stderr
 
 
+def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
+    """A township withdrew the county's veto of one of its branches; the message named the veto by its key
+    (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"]).exit_code == 0
+    county, town = db + ["--user", "县管理员"], db + ["--user", "镇党建办"]
+    args = ["deduct", "--org", "ZZ1", "--sheet", "wujin-2016", "--period", "2026"]
+    assert runner.invoke(app, county + args + ["--veto", "党支部书记缺职", "--reason", "书记调离"]).exit_code == 0
+    assert runner.invoke(app, town + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
+                                      "--points", "1", "--reason", "记录不全"]).exit_code == 0
+    [veto, own] = json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)
+    refused = runner.invoke(app, town + ["deduction", "void", str(veto["id"]), "--reason", "x"])
+    assert refused.exit_code == 5 and f"无权撤销扣分 {veto['id']}：由上级（县级用户）登记" in refused.stderr, refused.output
+    assert len(json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)) == 2
+    # Its own, the township withdraws; the county withdraws both.
+    assert runner.invoke(app, town + ["deduction", "void", str(own["id"]), "--reason", "录错"]).exit_code == 0
+    done = runner.invoke(app, county + ["deduction", "void", str(veto["id"]), "--reason", "书记已到任"])
+    assert done.exit_code == 0 and f"已撤销：扣分 {veto['id']}（2026 wujin-2016 否决：党支部书记缺职）" in done.stdout, done.stdout
+    entry = json.loads(runner.invoke(app, county + ["audit", "log", "--format", "json"]).stdout)[-1]
+    assert (entry["action"], entry["reason"]) == ("void", "书记已到任")
+    assert entry["detail"]["item"] == "veto:secretary_vacant" and entry["detail"]["period"] == "2026", entry
+
+
 def test_a_veto_is_entered_once_and_an_assessor_is_told_what_the_scores_would_hide(runner, db):
     """The same veto with another reason was taken and listed twice; a vacancy veto for a branch with a secretary, and
     deductions beyond an item's points, were taken without a word (try-out)."""

@@ -15,7 +15,7 @@ from compliance.cli import (
     make_folder, rectify_app, session, sheet_app, jobs_count, workdays_notice,
 )
 from compliance import tracking
-from compliance.access import SUPERVISORS, default_scope, require_read, require_write
+from compliance.access import SUPERVISORS, default_scope, deny, require_read, require_write
 from compliance.errors import Cancelled, ComplianceError, InputError, NotFound, os_reason
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import write_csv
@@ -289,6 +289,7 @@ def deduction_void(
     reason: str = typer.Option(..., "--reason", help="撤销原因。"),
 ) -> None:
     """撤销一条登记错的人工扣分：记录保留并注明原因，不再计入得分。"""
+    from compliance.assessment import VETO_PREFIX, veto_text
     from compliance.store import TZ
 
     deduction_id = _id_argument(deduction_id_text, "扣分编号")
@@ -299,11 +300,30 @@ def deduction_void(
     if found is None:
         raise NotFound(f"没有编号为 {deduction_id} 的扣分")
     # Who may enter it may withdraw it: the assessors theirs, a branch its own self-assessment.
-    require_write(store, actor, "void", [store.org_path(found["org_id"])], () if found["self_assessed"] else SUPERVISORS)
+    path = store.org_path(found["org_id"])
+    require_write(store, actor, "void", [path], () if found["self_assessed"] else SUPERVISORS)
+    entered = _entered_scope(store, deduction_id)
+    if entered is not False and actor.role is not None and not (actor.scope is None or (entered is not None and actor.covers(entered))):
+        # A township withdrew the county's veto of one of its branches (county try-out): a deduction is withdrawn at the
+        # level that entered it, or above.
+        raise deny(store, actor, "void", f"{actor.describe()}无权撤销扣分 {deduction_id}：由上级"
+                   f"（{'县级用户' if entered is None else entered}）登记，须由登记的一级或其上级撤销", [path])
     if not store.void_deduction(deduction_id, reason.strip()):
         again = store.deduction(deduction_id) or found
         raise InputError(f"扣分 {deduction_id} 已于 {again['voided_at'].astimezone(TZ):%Y-%m-%d} 撤销（{again['void_reason']}），未重复撤销")
-    console.print(f"已撤销：扣分 {deduction_id}（{found['period']} {found['sheet']} {found['item']}，{found['points']:g} 分）")
+    item = ("否决：" + veto_text(_rules(), found["sheet"], found["item"])) if found["item"].startswith(VETO_PREFIX) \
+        else f"{found['item']}，{found['points']:g} 分"
+    console.print(f"已撤销：扣分 {deduction_id}（{found['period']} {found['sheet']} {item}）")
+
+
+def _entered_scope(store: Any, deduction_id: int) -> str | None | bool:
+    """Return the scope of the user who entered a deduction: None for a county user, False when no user is known
+    (entered before there were users, or by one no longer listed)."""
+    name = store.done_by("deduct", "deduction", deduction_id)
+    user = next((u for u in store.users() if u.name == name), None) if name else None
+    if user is None:
+        return False
+    return None if user.role == "county" else store.org_path(user.org_id)
 
 
 @sheet_app.command("list")

@@ -98,6 +98,13 @@ class AuditQueries:
                                           org_id=org_id, detail=text, reason=reason, prev_hash=prev, hash=digest))
         conn.execute(update(HEAD).where(HEAD.c.id == 1).values(last_hash=digest))
 
+    def done_by(self, action: str, entity: str, entity_id: Any) -> str | None:
+        """Return who did `action` to the entity (the first entry's actor), None when the log has no such entry."""
+        query = (select(AUDIT.c.actor).where(AUDIT.c.action == action, AUDIT.c.entity == entity, AUDIT.c.entity_id == str(entity_id))
+                 .order_by(AUDIT.c.seq).limit(1))
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar()
+
     def audit_now(self, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
                   detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
         """Append an entry in a transaction of its own (a refused action is logged although nothing else is written)."""

@@ -354,8 +354,11 @@ class SupervisionQueries:
             changed = conn.execute(update(DEDUCTION).where(DEDUCTION.c.id == deduction_id, DEDUCTION.c.voided_at.is_(None))
                                    .values(voided_at=self.clock(), void_reason=reason)).rowcount
             if changed:
-                org_id = conn.execute(select(DEDUCTION.c.org_id).where(DEDUCTION.c.id == deduction_id)).scalar_one()
-                self.audit(conn, "void", "deduction", deduction_id, org_id, None, reason)
+                row = conn.execute(select(DEDUCTION.c.org_id, DEDUCTION.c.sheet, DEDUCTION.c.item, DEDUCTION.c.period,
+                                          DEDUCTION.c.points).where(DEDUCTION.c.id == deduction_id)).one()
+                # What was withdrawn, as the entry that made it says: the log said {} (county try-out).
+                self.audit(conn, "void", "deduction", deduction_id, row.org_id,
+                           {"sheet": row.sheet, "item": row.item, "period": row.period, "points": row.points}, reason)
             return bool(changed)
 
     def deductions(self, org_ids: Iterable[int], period: str, sheet: str) -> list[dict[str, Any]]:
