@@ -2039,6 +2039,23 @@ def test_a_deduction_entered_by_mistake_is_withdrawn_and_no_longer_counts(runner
     assert missing.exit_code == 3 and "没有编号为 999 的扣分" in missing.stderr
 
 
+def test_a_deduction_beyond_what_the_findings_left_of_its_item_is_pointed_out(runner, logged):
+    """A manual 0.5 on an item the findings had taken most of counted in part, and nothing said so: the notice added
+    up the manual deductions alone (county try-out)."""
+    args = ["--period", "2026-Q3", "--sheet", "village-2020"]
+    data = json.loads(runner.invoke(app, logged + ["score", "--under", BRANCH, *args, "--format", "json"]).stdout)
+    [item] = [i for i in data["scores"][0]["items"] if i["id"] == "二.2"]
+    auto = round(sum(d["points"] for d in item["deductions"] if d["auto"]), 2)
+    assert 0 < auto < item["points"], item
+    left = round(item["points"] - auto, 2)
+    fits = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", *args, "--item", "二.2", "--points", f"{left:g}", "--reason", "台账不全"])
+    assert fits.exit_code == 0 and "超过其分值" not in fits.stdout, fits.stdout
+    beyond = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", *args, "--item", "二.2", "--points", "0.5", "--reason", "记录本不统一"])
+    assert beyond.exit_code == 0, beyond.output
+    assert (f"提示：条目 二.2 在 2026-Q3 的扣分合计 {item['points'] + 0.5:g} 分（按督查发现自动扣分 {auto:g} 分、人工扣分 "
+            f"{left + 0.5:g} 分），超过其分值 {item['points']:g} 分：该条目得0分，超出的 0.5 分不计入得分") in beyond.stdout, beyond.stdout
+
+
 def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
     """A township withdrew the county's veto of one of its branches; the message named the veto by its key
     (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""
