@@ -369,6 +369,11 @@ def test_a_member_file_out_of_reach_names_its_row_and_leavers_of_other_branches_
     rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
     [denied] = [r for r in rows if r["action"] == "denied" and r["actor"] == "镇党建办"]
     assert "新华村" not in json.dumps(denied, ensure_ascii=False) and "（其他党组织）" in denied["detail"]["message"], denied
+    # Her own refusal for the township above her names her scope whole: the township's path begins it.
+    assert runner.invoke(app, users + ["--user", "陶英", "overdue", "--under", "图河镇党委"]).exit_code == 5
+    rows = json.loads(runner.invoke(app, users + ["--user", "陶英", "audit", "log", "--format", "json"]).stdout)
+    own = [r for r in rows if r["action"] == "denied" and r["actor"] == "陶英"][-1]
+    assert f"范围：{BRANCH}）无权查看「（其他党组织）」" in own["detail"]["message"], own
 
 
 def test_a_township_office_removes_its_own_supervision_job_and_every_job_change_is_logged(runner, users, tmp_path: Path):

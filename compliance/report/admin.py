@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable, Collection, Iterable
 
 from rich.console import Console
@@ -100,9 +101,11 @@ def audit_within(row: dict[str, Any], covers: Callable[[str], bool]) -> dict[str
             trimmed[key] = [p for p in detail[key] if not isinstance(p, str) or covers(p)]
     if isinstance(detail.get("message"), str) and isinstance(detail.get("paths"), list):
         # A refusal's words name what was refused: those out of reach, the longest first (a path may begin another).
+        # Not where it begins a longer path: a secretary refused her township read her own scope as （其他党组织）/第一党支部
+        # (county try-out).
         message = detail["message"]
         for p in sorted((p for p in detail["paths"] if isinstance(p, str) and not covers(p)), key=len, reverse=True):
-            message = message.replace(p, "（其他党组织）")
+            message = re.sub(re.escape(p) + "(?!/)", "（其他党组织）", message)
         trimmed["message"] = message
     ids = set(trimmed.get("org_ids") or ())
     if isinstance(detail.get("updated"), list):
