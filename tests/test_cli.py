@@ -1910,6 +1910,25 @@ def test_one_branch_scored_shows_its_sheet_item_by_item_with_the_reasons(runner,
     assert "不合格（否决：党支部书记缺职（受[red]处分[/]））" in wujin.stdout        # the branch's row too
 
 
+def test_score_counts_the_grades_of_its_scope_and_takes_the_users_scope_by_default(runner, logged):
+    """A county's list of branches had no count of its grades, and a branch secretary's own score needed --under, where
+    status takes her branch (county try-out)."""
+    args = ["score", "--period", "2026-Q3", "--as-of", "2026-10-10"]
+    data = json.loads(runner.invoke(app, logged + args + ["--under", "图河镇党委", "--format", "json"]).stdout)["scores"]
+    town = runner.invoke(app, logged + args + ["--under", "图河镇党委"], env={"COLUMNS": "200"})
+    grades = {g: sum(1 for s in data if s["grade"] == g) for g in {s["grade"] for s in data}}
+    [line] = [x for x in town.stdout.splitlines() if x.startswith("共 ")]
+    assert line.startswith(f"共 {len(data)} 个党支部：") and sum(grades.values()) == len(data) > 1
+    for grade, count in grades.items():
+        assert f"{grade} {count} 个" in line, line
+    assert runner.invoke(app, logged + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, logged + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
+    hers = runner.invoke(app, logged + ["--user", "陶英", *args], env={"COLUMNS": "200"})
+    assert hers.exit_code == 0 and f"{BRANCH} 得分表（village-2020，2026-Q3）" in hers.stdout, hers.output
+    county = runner.invoke(app, logged + ["--user", "县管理员", *args])
+    assert county.exit_code == 2 and "--under：请指明考核范围" in county.stderr
+
+
 def test_the_score_csv_has_vetoes_and_self_scores_and_its_warnings_go_to_stderr(runner, logged):
     """A CSV sent upward said nothing of a period not over, the quotas or the branches left unscored, and a 差 had no
     veto's reason beside it (try-out)."""

@@ -149,7 +149,7 @@ def _write_bulletin(result: Any, out: Path, xlsx: Any = None) -> list[Path]:
 @app.command()
 @fails_cleanly
 def score(
-    under: str = typer.Option(..., "--under", help="考核范围：乡镇党委等上级党组织。"),
+    under: Optional[str] = typer.Option(None, "--under", help="考核范围：乡镇党委等上级党组织；默认为操作用户的范围。"),
     period: str = typer.Option(..., "--period", help="考核周期：2026-Q3、2026-H1 或 2026。"),
     sheet: Optional[str] = typer.Option(None, "--sheet", help="评分表（默认按规则集或领域选择）。"),
     as_of: Optional[str] = AS_OF_OPTION,
@@ -162,6 +162,10 @@ def score(
     from compliance.report import assessments
 
     store, actor = session()
+    # A branch secretary's own score needed --under, where status takes her branch (county try-out).
+    under = default_scope(actor, under)
+    if under is None:
+        raise InputError("--under：请指明考核范围，如乡镇党委（县级用户和本地管理员没有默认范围）")
     root = tracking.org_path(store, under)
     require_read(store, actor, root)
     if out is not None:

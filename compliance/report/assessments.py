@@ -164,6 +164,11 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
         orgs=None, ranked=False), "个")
     if len(scores) == 1:
         console.print(_sheet_table(scores[0]))
+    elif scores:
+        # How many of each grade in the whole scope: a county's list of townships' branches had no total (try-out).
+        failed = sum(1 for s in scores if s.qualified is False)
+        console.print(f"共 {len(scores)} 个党支部：" + "、".join(f"{g} {sum(1 for s in scores if s.grade == g)} 个" for g in grades)
+                      + (f"；不合格 {failed} 个" if failed else ""), markup=False, soft_wrap=True)
     if len(warnings) <= WARNINGS_LIMIT:
         for w in warnings:
             console.print(f"[yellow]提醒：{w}[/]")
