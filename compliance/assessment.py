@@ -32,10 +32,36 @@ def own_sheet(store: Store, rules: Rules, org_ref: str) -> str | None:
         return None
 
 
+def sector_sheets(rules: Rules, explicit: str) -> dict[str, str] | None:
+    """Return the sheets `--sheet 机关=village-2020,社区=grid-2023` gives by sector; None when it names one sheet for all.
+
+    A county's 机关 branches had no sheet, and `--sheet` scored every branch of the scope on the one it
+    named (county try-out). Raise InputError for a pair without a sector or sheet, or a sheet not installed.
+    """
+    if "=" not in explicit:
+        return None
+    chosen: dict[str, str] = {}
+    for pair in explicit.replace("，", ",").split(","):
+        sector, _, name = (part.strip() for part in pair.partition("="))
+        if not sector or not name:
+            raise InputError(f"--sheet：「{pair.strip()}」应写作 领域=评分表名称，如 机关=village-2020（多个领域用逗号分开）")
+        try:
+            rules.sheet(name)
+        except KeyError as exc:
+            raise InputError(f"--sheet：{exc.args[0]}") from None
+        chosen[sector] = name
+    return chosen
+
+
 def pick_sheet(rules: Rules, index: OrgIndex, org: OrgRow, fallback_catalog: str, explicit: str | None = None) -> Sheet:
-    """Return the sheet for `org`: `explicit`, else its catalog's default sheet, else the sheet of its sector."""
+    """Return the sheet for `org`: `explicit` (one sheet, or the sheet given for its sector), else its catalog's
+    default sheet, else the sheet of its sector."""
     if explicit:
-        return rules.sheet(explicit)
+        chosen = sector_sheets(rules, explicit)
+        if chosen is None:
+            return rules.sheet(explicit)
+        if (sector := index.sector_of(org)) in chosen:
+            return rules.sheet(chosen[sector])
     catalog = rules.catalog(index.catalog_of(org, fallback_catalog))
     if catalog.default_sheet:
         return rules.sheet(catalog.default_sheet)
@@ -45,7 +71,8 @@ def pick_sheet(rules: Rules, index: OrgIndex, org: OrgRow, fallback_catalog: str
     for sheet in rules.sheets.sheets.values():
         if sector in sheet.sectors:
             return sheet
-    raise NotFound(f"「{org.path}」（领域：{sector or '未填'}）没有适用的评分表：请用 --sheet 指定")
+    raise NotFound(f"「{org.path}」（领域：{sector or '未填'}）没有适用的评分表：请用 --sheet 指定"
+                   + (f"，只为这一领域指定的写作 --sheet {sector}=评分表名称（sheet list 可查看）" if sector else ""))
 
 
 def township_of(index: OrgIndex, org: OrgRow) -> str:
@@ -129,6 +156,8 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         why = f"：都在 {later[0].isoformat()} 或以后才成立或启用（成立日期、启用日期）" if len(later) == len(branches) else ""
         raise NotFound(f"「{root.path}」及其下级在考核周期 {period} 内没有已成立、未撤销的党支部可以考核{why}")
     branches = owing
+    if sheet:
+        sector_sheets(rules, sheet)      # a pair mistyped is said once, before any branch is scored
     sheets: dict[int, Sheet] = {}
     for o in branches:
         try:

@@ -1929,6 +1929,25 @@ def test_score_counts_the_grades_of_its_scope_and_takes_the_users_scope_by_defau
     assert county.exit_code == 2 and "--under：请指明考核范围" in county.stderr
 
 
+def test_a_sector_without_a_sheet_is_given_one_without_changing_the_others(runner, logged, tmp_path: Path):
+    """A county's 机关 branches had no sheet, and --sheet scored every branch of the scope on the one it named (county try-out)."""
+    orgs = "名称,上级,类型,领域,成立日期\n镇机关党支部,图河镇党委,党支部,机关,2020-01-01\n"
+    assert runner.invoke(app, logged + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    args = ["score", "--under", "图河镇党委", "--period", "2026-Q3", "--as-of", "2026-10-10", "--format", "json"]
+    before = json.loads(runner.invoke(app, logged + args).stdout)
+    sheets = {s["org"]: s["sheet"] for s in before["scores"]}
+    assert "图河镇党委/镇机关党支部" not in sheets
+    [unscored] = [w for w in before["warnings"] if "镇机关党支部" in w]
+    assert "只为这一领域指定的写作 --sheet 机关=评分表名称" in unscored
+    given = runner.invoke(app, logged + args + ["--sheet", "机关=two-new-2020，社区=grid-2023"])
+    assert given.exit_code == 0, given.output
+    after = {s["org"]: s["sheet"] for s in json.loads(given.stdout)["scores"]}
+    assert after == {**sheets, "图河镇党委/镇机关党支部": "two-new-2020"}
+    for wrong, words in (("机关=nope", "没有名为「nope」的评分表"), ("机关", "没有名为「机关」的评分表"), ("=village-2020", "应写作 领域=评分表名称")):
+        refused = runner.invoke(app, logged + args + ["--sheet", wrong])
+        assert refused.exit_code == 2 and words in refused.stderr, (wrong, refused.output)
+
+
 def test_the_score_csv_has_vetoes_and_self_scores_and_its_warnings_go_to_stderr(runner, logged):
     """A CSV sent upward said nothing of a period not over, the quotas or the branches left unscored, and a 差 had no
     veto's reason beside it (try-out)."""

@@ -151,7 +151,8 @@ def _write_bulletin(result: Any, out: Path, xlsx: Any = None) -> list[Path]:
 def score(
     under: Optional[str] = typer.Option(None, "--under", help="考核范围：乡镇党委等上级党组织；默认为操作用户的范围。"),
     period: str = typer.Option(..., "--period", help="考核周期：2026-Q3、2026-H1 或 2026。"),
-    sheet: Optional[str] = typer.Option(None, "--sheet", help="评分表（默认按规则集或领域选择）。"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="评分表（默认按规则集或领域选择）；只为某些领域指定的写作 "
+                                        "领域=评分表，如 机关=village-2020（多个用逗号分开）。"),
     as_of: Optional[str] = AS_OF_OPTION,
     fmt: Format = FORMAT_OPTION,
     jobs: int = JOBS_OPTION,
