@@ -28,7 +28,7 @@ def own_sheet(store: Store, rules: Rules, org_ref: str) -> str | None:
     index = store.index_around(org_ref)
     try:
         return pick_sheet(rules, index, index.resolve(org_ref), default_catalog(store)).name
-    except NotFound:
+    except (NotFound, InputError):      # no sheet of its own, or a sector two installed sheets share
         return None
 
 

@@ -2094,6 +2094,20 @@ def test_a_deduction_beyond_what_the_findings_left_of_its_item_is_pointed_out(ru
             f"{left + 0.5:g} 分），超过其分值 {item['points']:g} 分：该条目得0分，超出的 0.5 分不计入得分") in beyond.stdout, beyond.stdout
 
 
+def test_deduct_takes_the_sheet_score_scores_the_branch_on(runner, db, tmp_path: Path):
+    """`score` picks a branch's sheet itself; `deduct` made the assessor name it (county try-out)."""
+    done = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--period", "2026-Q3", "--item", "四.5", "--points", "1", "--reason", "台账不全"])
+    assert done.exit_code == 0, done.output
+    [listed] = json.loads(runner.invoke(app, db + ["deduction", "list", "--format", "json"]).stdout)
+    assert (listed["sheet"], listed["item"], listed["points"]) == ("village-2020", "四.5", 1.0)
+    orgs = "名称,上级,类型,领域\n镇机关党支部,图河镇党委,党支部,机关\n"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    none = runner.invoke(app, db + ["deduct", "--org", "镇机关党支部", "--period", "2026-Q3", "--item", "四.5", "--points", "1",
+                                    "--reason", "台账不全"])
+    assert none.exit_code == 2 and "没有按领域或规则集适用的评分表，请用 --sheet 指定" in none.stderr, none.output
+    assert len(json.loads(runner.invoke(app, db + ["deduction", "list", "--format", "json"]).stdout)) == 1
+
+
 def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
     """A township withdrew the county's veto of one of its branches; the message named the veto by its key
     (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""

@@ -202,7 +202,7 @@ def score(
 @fails_cleanly
 def deduct(
     org: str = typer.Option(..., "--org", help="被考核的党组织。"),
-    sheet: str = typer.Option(..., "--sheet", help="评分表名称，如 village-2020。"),
+    sheet: Optional[str] = typer.Option(None, "--sheet", help="评分表名称，如 village-2020；默认为 score 考核该党组织所用的评分表。"),
     period: str = typer.Option(..., "--period", help="考核周期：2026-Q3、2026-H1 或 2026。"),
     reason: str = typer.Option(..., "--reason", help="扣分原因。"),
     item: Optional[str] = typer.Option(None, "--item", help="评分表条目编号，如 二.2。"),
@@ -218,6 +218,12 @@ def deduct(
     store, actor = session()
     # A branch enters its own self-assessment (自评分); the assessors' deductions are theirs.
     require_write(store, actor, "deduct", [tracking.org_path(store, org)], () if self_assessed else SUPERVISORS)
+    own = own_sheet(store, _rules(), org)
+    if sheet is None:
+        # `score` picks a branch's sheet itself; `deduct` made the assessor name it (county try-out).
+        if own is None:
+            raise InputError(f"--sheet：「{tracking.org_path(store, org)}」没有按领域或规则集适用的评分表，请用 --sheet 指定（sheet list 可查看）")
+        sheet = own
     deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
     console.print(f"已登记：编号 {deduction_id}")
     for note in deduction_notes(store, _rules(), deduction_id):
@@ -230,7 +236,6 @@ def deduct(
         console.print(f"提示：这条{'否决' if veto else '扣分'}只计入考核周期 {shape} 的得分，不计入{wider}考核；"
                       f"{wider}考核也应{'否决' if veto else '扣分'}的，请以相应的 --period 另行登记",
                       style="yellow", markup=False, soft_wrap=True)
-    own = own_sheet(store, _rules(), org)
     if own is not None and own != sheet.strip():
         console.print(f"提示：「{tracking.org_path(store, org)}」按评分表 {own} 考核，这条扣分只在 score --sheet {sheet.strip()} 时计入",
                       style="yellow", markup=False, soft_wrap=True)
