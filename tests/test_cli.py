@@ -2108,6 +2108,28 @@ def test_deduct_takes_the_sheet_score_scores_the_branch_on(runner, db, tmp_path:
     assert len(json.loads(runner.invoke(app, db + ["deduction", "list", "--format", "json"]).stdout)) == 1
 
 
+def test_a_deduction_on_a_sheet_named_in_a_sector_two_sheets_share_is_saved_without_an_error(runner, db, tmp_path: Path, monkeypatch):
+    """With a second sheet installed for 农村, `deduct --sheet village-2020` saved the deduction and then failed (exit 2) on
+    the branch's own sheet: the assessor was told it failed, and ran it again."""
+    from compliance.cli import supervision
+    from obligations.paths import data_dir
+    from obligations.rules import load_rules
+
+    data = tmp_path / "data"
+    shutil.copytree(data_dir(), data)
+    body = (data / "scoresheets" / "village-2020.toml").read_text(encoding="utf-8")
+    (data / "scoresheets" / "gy-2026.toml").write_text(body.replace('name = "village-2020"', 'name = "gy-2026"'), encoding="utf-8")
+    rules = load_rules(data)
+    monkeypatch.setattr(supervision, "_rules", lambda: rules)
+    done = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "四.5",
+                                    "--points", "1", "--reason", "台账不全"])
+    assert done.exit_code == 0 and "已登记：编号 1" in done.stdout, done.output
+    assert len(json.loads(runner.invoke(app, db + ["deduction", "list", "--format", "json"]).stdout)) == 1
+    unnamed = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--period", "2026-Q3", "--item", "四.5", "--points", "1",
+                                       "--reason", "另一处台账不全"])
+    assert unnamed.exit_code == 2 and "请用 --sheet 指定" in unnamed.stderr, unnamed.output
+
+
 def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
     """A township withdrew the county's veto of one of its branches; the message named the veto by its key
     (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""
