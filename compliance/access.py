@@ -13,7 +13,7 @@ from typing import Iterable
 
 from compliance.errors import ComplianceError, InputError, NotFound
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.store import Store
+from compliance.store import TZ, Store
 from compliance.store.audit import LOCAL_ADMIN
 
 # Who a refusal names when no user was named.
@@ -64,6 +64,9 @@ def resolve_actor(store: Store, name: str | None) -> Actor:
         # Refused as a missing --user is, and logged under the name given: someone acted as a user the database does not have.
         raise deny(store, Actor(name), "session",
                    f"用户「{name}」不存在：用户名须与添加时（user add）一致；县级用户可用 compliance --user 县级用户名 user list 查看全部用户")
+    if user.disabled_at is not None:
+        raise deny(store, Actor(name), "session", f"用户「{name}」已于 {user.disabled_at.astimezone(TZ):%Y-%m-%d} 停用，不能再操作；"
+                   "如需恢复，请县级用户执行 compliance user enable " + name)
     scope = None if user.role == "county" else store.org_path(user.org_id)
     return Actor(user.name, user.role, scope)
 
@@ -142,3 +145,21 @@ def add_user(store: Store, actor: Actor, name: str, role_word: str, org_ref: str
     require_write(store, actor, "user_add", [org.path] if org else [], ())
     store.actor = actor.name or LOCAL_ADMIN
     return store.add_user(name, role, org.id if org else None)
+
+
+def disable_user(store: Store, actor: Actor, name: str, disabled: bool, reason: str) -> None:
+    """Disable (停用) a user, or enable one again: by a county user, never the last county user in force."""
+    if not reason.strip():
+        raise InputError("--reason：须写明原因")
+    user = next((u for u in store.users() if u.name == " ".join(name.split())), None)
+    if user is None:
+        raise NotFound(f"用户「{name}」不存在（user list 可查看）")
+    require_administrator(store, actor, "user_disable" if disabled else "user_enable")
+    if (user.disabled_at is not None) == disabled:
+        raise InputError(f"用户「{user.name}」{'已经停用' if disabled else '没有停用'}，未作更改")
+    if disabled and user.role == "county" and not any(u.role == "county" and u.disabled_at is None and u.id != user.id
+                                                      for u in store.users()):
+        # Every change after it needs a county user: none would be left to add or enable one.
+        raise InputError(f"用户「{user.name}」是唯一在用的县用户，不能停用：请先添加另一个县用户")
+    store.actor = actor.name or LOCAL_ADMIN
+    store.set_user_disabled(user, disabled, reason.strip())

@@ -249,6 +249,7 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)          # branch, township, county
     org_id: int | None = Field(default=None, foreign_key="org.id")
     created_at: datetime
+    disabled_at: datetime | None = None     # 停用: refused as acting, kept for the audit log
 
 
 class SchedulerLease(SQLModel, table=True):

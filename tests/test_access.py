@@ -211,6 +211,33 @@ def test_who_may_add_whom(runner, users):
     assert [(r["name"], r["role"]) for r in rows] == [("县管理员", "县"), ("镇党建办", "乡镇"), ("陶英", "支部书记")]
 
 
+def test_a_user_who_left_is_disabled_and_acts_no_more_and_is_kept(runner, users):
+    """Users could only be added: a township clerk who left could go on acting under her name (county try-out)."""
+    county = users + ["--user", "县管理员"]
+    refused = runner.invoke(app, users + ["--user", "镇党建办", "user", "disable", "陶英", "--reason", "调离"])
+    assert refused.exit_code == 5 and "限县用户" in refused.stderr, refused.output
+    done = runner.invoke(app, county + ["user", "disable", "镇党建办", "--reason", "调离"])
+    assert done.exit_code == 0 and "已停用用户：镇党建办" in done.stdout, done.output
+    gone = runner.invoke(app, users + ["--user", "镇党建办", "status", "--org", "ZZ1"])
+    assert gone.exit_code == 5 and "用户「镇党建办」已于 2026-12-05 停用，不能再操作" in gone.stderr, gone.output
+    assert _log(runner, users + ["--user", "镇党建办"]).exit_code == 5
+    rows = json.loads(runner.invoke(app, county + ["user", "list", "--format", "json"]).stdout)
+    assert [(r["name"], r["state"]) for r in rows] == [("县管理员", "在用"), ("镇党建办", "2026-12-05 停用"), ("陶英", "在用")]
+    again = runner.invoke(app, county + ["user", "disable", "镇党建办", "--reason", "调离"])
+    assert again.exit_code == 2 and "已经停用" in again.stderr
+    # The name is taken still: her entries in the audit log stay hers.
+    taken = runner.invoke(app, county + ["user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"])
+    assert taken.exit_code == 2 and "已存在" in taken.stderr
+    last = runner.invoke(app, county + ["user", "disable", "县管理员", "--reason", "x"])
+    assert last.exit_code == 2 and "唯一在用的县用户，不能停用" in last.stderr, last.output
+    back = runner.invoke(app, county + ["user", "enable", "镇党建办", "--reason", "返岗"])
+    assert back.exit_code == 0 and runner.invoke(app, users + ["--user", "镇党建办", "status", "--org", "ZZ1"]).exit_code == 0
+    actions = [a for a in _audit_actions(runner, users) if a[1] in ("user_disable", "user_enable")]
+    assert actions == [("县管理员", "user_disable", "user"), ("县管理员", "user_enable", "user")]
+    missing = runner.invoke(app, county + ["user", "disable", "无此人", "--reason", "x"])
+    assert missing.exit_code == 3 and "用户「无此人」不存在" in missing.stderr
+
+
 def test_user_list_shows_the_users_in_scope_with_their_paths_without_reading_the_whole_tree(runner, users):
     with whole_tree_reads() as whole:
         result = runner.invoke(app, users + ["--user", "镇党建办", "user", "list", "--format", "json"])

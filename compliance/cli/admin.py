@@ -14,13 +14,13 @@ from compliance.cli import (
     session, state,
 )
 from compliance import importing, store as store_mod
-from compliance.access import ROLE_NAMES, add_user, default_scope, require_administrator, require_read
+from compliance.access import ROLE_NAMES, add_user, default_scope, disable_user, require_administrator, require_read
 from compliance.errors import ComplianceError, DatabaseError, InputError, os_reason
 from compliance.report import admin as admin_report
 from compliance.report.assessments import emit_rows
 
 audit_app = typer.Typer(help="审计日志：查看、校验。", no_args_is_help=True)
-user_app = typer.Typer(help="用户：添加、列表。", no_args_is_help=True)
+user_app = typer.Typer(help="用户：添加、列表、停用、恢复。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(user_app, name="user")
 
@@ -284,19 +284,42 @@ def user_add(name: str = typer.Argument(..., metavar="用户名", help="用户�
     console.print(f"已添加用户：{name}（编号 {user_id}）")
 
 
+@user_app.command("disable")
+@fails_cleanly
+def user_disable(name: str = typer.Argument(..., metavar="用户名", help="用户名。"),
+                 reason: str = typer.Option(..., "--reason", help="停用原因，如 调离。")) -> None:
+    """停用用户（如人员调离）：不能再操作，审计日志中的记录保留；由县用户执行。"""
+    store, actor = session()
+    disable_user(store, actor, name, True, reason)
+    console.print(f"已停用用户：{' '.join(name.split())}")
+
+
+@user_app.command("enable")
+@fails_cleanly
+def user_enable(name: str = typer.Argument(..., metavar="用户名", help="用户名。"),
+                reason: str = typer.Option(..., "--reason", help="恢复原因。")) -> None:
+    """恢复已停用的用户；由县用户执行。"""
+    store, actor = session()
+    disable_user(store, actor, name, False, reason)
+    console.print(f"已恢复用户：{' '.join(name.split())}")
+
+
 @user_app.command("list")
 @fails_cleanly
 def user_list(fmt: Format = FORMAT_OPTION) -> None:
-    """列出用户、角色和范围。"""
+    """列出用户、角色、范围和状态（在用或停用）。"""
+    from compliance.store import TZ
+
     store, actor = session()
     users = store.users()
     paths = store.org_paths(u.org_id for u in users if u.org_id)
-    rows = [{"name": u.name, "role": ROLE_NAMES[u.role], "org": paths[u.org_id] if u.org_id else "（全部）"}
+    rows = [{"name": u.name, "role": ROLE_NAMES[u.role], "org": paths[u.org_id] if u.org_id else "（全部）",
+             "state": f"{u.disabled_at.astimezone(TZ):%Y-%m-%d} 停用" if u.disabled_at else "在用"}
             for u in users if u.org_id is None and actor.scope is None or u.org_id and actor.covers(paths[u.org_id])]
     if fmt is Format.table:
         admin_report.print_users(console, rows)
     else:
-        emit_rows(rows, fmt.value, {"name": "用户", "role": "角色", "org": "范围"})
+        emit_rows(rows, fmt.value, {"name": "用户", "role": "角色", "org": "范围", "state": "状态"})
 
 
 def _sqlite_path(store: store_mod.Store) -> Path:

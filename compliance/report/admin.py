@@ -26,7 +26,7 @@ RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "nam
 AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
                   "org": "党组织", "reason": "原因", "detail": "内容"}
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
-                 "publish": "发布", "rectify_close": "销号", "rectify_reopen": "撤销销号", "rectify_add": "登记整改事项", "user_add": "添加用户", "denied": "拒绝", "setting": "设置",
+                 "publish": "发布", "rectify_close": "销号", "rectify_reopen": "撤销销号", "rectify_add": "登记整改事项", "user_add": "添加用户", "user_disable": "停用用户", "user_enable": "恢复用户", "denied": "拒绝", "setting": "设置",
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
                  "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器",
@@ -221,8 +221,8 @@ def print_users(console: Console, rows: list[dict[str, Any]]) -> None:
         console.print("还没有用户：当前以本地管理员身份操作。")
         return
     table = Table(title="用户", header_style="bold")
-    for heading in ("用户", "角色", "范围"):
+    for heading in ("用户", "角色", "范围", "状态"):
         table.add_column(heading)
     for r in rows:
-        table.add_row(r["name"], r["role"], r["org"])
+        table.add_row(r["name"], r["role"], r["org"], r["state"])
     console.print(table)

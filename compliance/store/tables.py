@@ -224,6 +224,7 @@ USER = Table(
     Column("role", String(16), nullable=False),
     Column("org_id", Integer(), ForeignKey("org.id"), nullable=True),
     Column("created_at", UTCDateTime(), nullable=False),
+    Column("disabled_at", UTCDateTime(), nullable=True),
 )
 
 SCHEDULER_LEASE = Table(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, update
 
 from compliance.store import tables
 
@@ -19,6 +19,7 @@ class UserRow:
     name: str
     role: str
     org_id: int | None
+    disabled_at: datetime | None = None      # 停用
 
 
 class UserQueries:
@@ -31,7 +32,8 @@ class UserQueries:
 
     def users(self) -> list[UserRow]:
         with self.engine.connect() as conn:
-            return [UserRow(*row) for row in conn.execute(select(USER.c.id, USER.c.name, USER.c.role, USER.c.org_id).order_by(USER.c.id))]
+            return [UserRow(*row) for row in conn.execute(select(USER.c.id, USER.c.name, USER.c.role, USER.c.org_id, USER.c.disabled_at)
+                                                          .order_by(USER.c.id))]
 
     def user_count(self) -> int:
         with self.engine.connect() as conn:
@@ -43,3 +45,10 @@ class UserQueries:
             user_id = conn.execute(insert(USER).values(name=name, role=role, org_id=org_id, created_at=self.clock())).inserted_primary_key[0]
             self.audit(conn, "user_add", "user", user_id, org_id, {"name": name, "role": role})
             return user_id
+
+    def set_user_disabled(self, user: UserRow, disabled: bool, reason: str) -> None:
+        """Disable (停用) a user, or enable one again, with its audit entry."""
+        with self.writing() as conn:
+            conn.execute(update(USER).where(USER.c.id == user.id).values(disabled_at=self.clock() if disabled else None))
+            self.audit(conn, "user_disable" if disabled else "user_enable", "user", user.id, user.org_id,
+                       {"name": user.name, "role": user.role}, reason)
