@@ -1348,6 +1348,8 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     rows = {r["编号"]: r for r in csv.DictReader(io.StringIO(listed))}
     assert (rows[str(late.id)]["逾期销号"], rows[str(late.id)]["超期"]) == ("是", "否")
     assert rows[str(in_time.id)]["逾期销号"] == "否"
+    # The day each was listed, as the JSON has it: the CSV had no 列入台账日期 (county try-out).
+    assert rows[str(late.id)]["列入台账日期"] == late.opened_on.isoformat() == "2026-10-26"
     org = next(r["组织"] for r in rows.values() if r["编号"] == str(late.id))
     table = runner.invoke(app, db + ["rectify", "list", "--under", org]).output
     assert "（逾期）" in table and "；逾期销号 1 项" in table

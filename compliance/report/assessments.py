@@ -142,8 +142,8 @@ def _write_json(value: Any, out: TextIO, level: int) -> None:
 SCORE_HEADINGS = {"rank": "名次", "org": "党组织", "sheet": "评分表", "period": "周期", "total": "得分",
                   "max_total": "满分", "self_total": "自评分", "grade": "等次", "qualified": "合格", "vetoes": "一票否决",
                   "group": "所属乡镇"}
-RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "measure": "整改措施", "deadline": "整改时限",
-                    "responsible": "责任人", "closed_on": "完成销号时间", "close_note": "销号说明"}
+RECTIFY_HEADINGS = {"id": "编号", "org": "组织", "matter": "整改事项", "measure": "整改措施", "opened_on": "列入台账日期",
+                    "deadline": "整改时限", "responsible": "责任人", "closed_on": "完成销号时间", "close_note": "销号说明"}
 
 
 # A province's scores warn for hundreds of townships (quotas) and branches (no sheet): above
