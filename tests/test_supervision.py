@@ -190,6 +190,38 @@ def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town:
     assert supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22)).opened == 0
 
 
+def test_an_item_reopened_and_made_good_by_restoring_its_record_says_no_record_was_entered(busy_town: Store, rules, tmp_path: Path):
+    """An item a run reopened compared its records with the day it was first opened: restoring the voided record that had
+    closed it closed it as 已补录有效记录 again, though nothing was entered since it was reopened (review)."""
+    from compliance.store.runs import CHANGED_NOTE, MADE_GOOD_NOTE
+
+    busy_town.clock = lambda: datetime(2026, 11, 20, 9, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    busy_town.clock = lambda: datetime(2026, 11, 21, 9, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    closing = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 21), publish=True)
+    item = next(r for r in closing.ledger if r.obligation == "theme_day" and r.period == "2026-09")
+    assert item.close_note == MADE_GOOD_NOTE
+    with busy_town.engine.connect() as conn:
+        late = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
+    busy_town.clock = lambda: datetime(2026, 11, 22, 9, tzinfo=TZ)
+    importing.void_record(busy_town, late, "重复登记")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22), publish=True)
+    assert busy_town.rectification(item.id).closed_on is None
+    busy_town.clock = lambda: datetime(2026, 11, 23, 9, tzinfo=TZ)
+    importing.restore_record(busy_town, late, "误作废")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 23))
+    assert busy_town.rectification(item.id).close_note == CHANGED_NOTE
+    # A record entered after the reopening closes it as entered.
+    busy_town.clock = lambda: datetime(2026, 11, 24, 9, tzinfo=TZ)
+    importing.void_record(busy_town, late, "重复登记")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 24), publish=True)
+    busy_town.clock = lambda: datetime(2026, 11, 25, 9, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-09,,,补录,,,,c.jpg", "later.csv")
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
+    assert busy_town.rectification(item.id).close_note == MADE_GOOD_NOTE
+
+
 def test_bulletins_before_a_run_reopened_an_item_show_it_as_it_stood_on_their_day(busy_town: Store, rules, tmp_path: Path):
     """A run that reopens an item gives it a new day opened: the bulletins before it left the item out altogether."""
     first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)

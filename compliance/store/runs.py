@@ -75,10 +75,15 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
         ids = sorted({row.record_id for rows in matched.values() for row in rows})
         entered = {record_id: first for some in chunks(ids) for record_id, first in conn.execute(
             select(rc.record_id, func.min(rc.recorded_at)).where(rc.record_id.in_(some)).group_by(rc.record_id))}
+        # An item reopened since it was made (a closed state replaced, `reopen_rectification` or `_renew`) is open from
+        # then: compared with its first opening, restoring the voided record that had closed it read as 已补录 (review).
+        p = PAST.c
+        reopened = dict(conn.execute(select(p.item_id, func.max(p.replaced_at)).where(
+            p.item_id.in_([item.id for item, _, _, _ in wanted if matched[item.id]]), p.closed_on.is_not(None)).group_by(p.item_id)).all())
         for item, _, _, _ in wanted:
             rows = matched[item.id]
-            if rows and not any(entered[row.record_id] >= item.created_at for row in rows) \
-                    and any(row.recorded_at >= item.created_at for row in rows):
+            since = max(item.created_at, reopened.get(item.id, item.created_at))
+            if rows and not any(entered[row.record_id] >= since for row in rows) and any(row.recorded_at >= since for row in rows):
                 notes[item.id] = CHANGED_NOTE
     return notes
 
