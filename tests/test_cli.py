@@ -2003,7 +2003,7 @@ def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logge
     doc = Document(str(docx))
     assert len(doc.tables) == len(scores)
     body = list(doc.iter_inner_content())
-    [at] = [n for n, part in enumerate(body) if getattr(part, "text", "").startswith("被考核党组织：朱庄村党总支/第一党支部　")]
+    [at] = [n for n, part in enumerate(body) if getattr(part, "text", "").startswith(f"被考核党组织：{BRANCH}　")]
     assert "考核周期：2026年第三季度　" in body[at].text and "截至" not in body[at].text      # the quarter is over
     table = body[at + 1]
     cells = [[c.text for c in r.cells] for r in table.rows]

@@ -144,7 +144,7 @@ def _filled(template: Any, rows: list[list[str]]) -> Any:
     return table
 
 
-def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str], author: str, shown: Any,
+def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str], author: str,
                      until: date | None = None) -> Path:
     """Write one page per branch: the sheet's title, the branch and period, every item with its deductions, the total, signatures.
 
@@ -179,7 +179,8 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         run = title.add_run(titles.get(s.sheet, s.sheet))
         run.bold = True
         run.font.size = Pt(16)
-        info = doc.add_paragraph(f"被考核党组织：{shown(s.org)}　　考核周期：{period_words(s.period)}{when}　　评分表：{s.sheet}")
+        # The whole path: a page handed over on its own said 第一党支部 of which 党总支 (try-out of the first version).
+        info = doc.add_paragraph(f"被考核党组织：{s.org}　　考核周期：{period_words(s.period)}{when}　　评分表：{s.sheet}")
         rows = _rows(s, own)
         key = (s.sheet, own, len(rows))
         if key not in templates:
@@ -220,7 +221,7 @@ def write_scores(scores: Sequence[Score], warnings: Sequence[str], out: Path, sc
         if len(scores) <= DOCX_BRANCHES:
             begun.append(docx)
             ended = day > period_bounds(period)[1]
-            files.append(write_score_docx(scores, docx, titles, scope_name, shown, None if ended else day))
+            files.append(write_score_docx(scores, docx, titles, scope_name, None if ended else day))
     except BaseException:
         for path in begun:
             try:
