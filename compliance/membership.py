@@ -526,6 +526,11 @@ def _month(value: Any) -> str:
         value = f"{value.year:04d}-{value.month:02d}"
     text = unicodedata.normalize("NFKC", str(value or "").strip())
     m = re.fullmatch(r"(\d{4})[-/年.](\d{1,2})月?", text)
+    if m and re.fullmatch(r"\d{4}\.1", text):
+        # Excel keeps 2026.10 typed in a number cell as the number 2026.1 (and writes it so to CSV): October was stored as
+        # January, without a word (try-out).
+        raise CellError(f"「{text}」分不清是 {m.group(1)}年1月 还是 {m.group(1)}年10月（Excel 把数字 {m.group(1)}.10 存为 "
+                        f"{m.group(1)}.1）：请写作 {m.group(1)}-01 或 {m.group(1)}-10")
     dated, day = written_day(text) if not m else (False, None)
     if day is not None:
         # A date as text, as Excel's date cell is read (review: 2026-06-15 was taken for months 2026-06 to 15).

@@ -361,6 +361,33 @@ def test_a_month_cell_of_several_months_is_told_to_be_a_row_a_month(town: Store,
     assert [r["month"] for r in town.dues_rows([member.id])] == ["2026-06"]
 
 
+def test_a_month_excel_keeps_as_a_number_that_may_be_october_is_refused(town: Store, tmp_path: Path):
+    """2026.10 typed in a number cell is the number 2026.1: it was stored as January, and the payment did not count (try-out)."""
+    from openpyxl import Workbook
+
+    from compliance import membership
+
+    member = next(m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH))
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["姓名", "党组织", "月份", "金额", "交纳日期"])
+    sheet.append([member.name, BRANCH, 2026.10, 12.5, "2026.10.5"])
+    book.save(tmp_path / "d.xlsx")
+    with pytest.raises(InputError, match=r"d.xlsx 第2行「月份」列：值「2026.1」：「2026.1」分不清是 2026年1月 还是 2026年10月.*"
+                                         r"请写作 2026-01 或 2026-10"):
+        membership.import_dues(town, tmp_path / "d.xlsx")
+    with pytest.raises(InputError, match="分不清是 2026年1月 还是 2026年10月"):      # as Excel writes it to CSV
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},2026.1,10,2026-10-05"))
+    assert not town.dues_rows([member.id])
+    # Not in doubt: 2026.11, 2026.12, 2026.2 and 2026.01.
+    sheet["C2"] = 2026.11
+    book.save(tmp_path / "d.xlsx")
+    assert membership.import_dues(town, tmp_path / "d.xlsx") == 1
+    body = f"姓名,党组织,月份,金额,交纳日期\n{member.name},{BRANCH},2026.2,10,2026-10-05\n{member.name},{BRANCH},2026.01,10,2026-10-05"
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", body)) == 2
+    assert sorted(r["month"] for r in town.dues_rows([member.id])) == ["2026-01", "2026-02", "2026-11"]
+
+
 def test_copies_elsewhere_are_records_of_another_branch_an_earlier_import_of_the_file_wrote(town: Store, rules, tmp_path: Path):
     other = "图河镇党委/朱庄村党总支/第二党支部"
     rows = "党组织,类型,日期,主题,应到,实到\n{0},主题党日,2026-11-05,学习,{1},{1}\n{0},支委会,2026-11-06,研究,5,5\n"
