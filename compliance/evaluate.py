@@ -584,9 +584,10 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
         if (org.starts and term.due < org.starts and following and following.held_on < org.starts) or (
                 org.dissolved and term.due > org.dissolved):
             status, matched, flags = "exempt", [], []
-        # No election on record at all for a term that ended before tracking began: most likely
-        # the last one was not imported, which the finding says.
-        if not elections and status == "missed" and org.starts and term.due < org.starts:
+        # No election on record at all for a term that ended before tracking began, or before the window (an organization
+        # with its 成立日期 and no 启用日期 is tracked from its founding): most likely the last one was not imported, which
+        # the finding says. Without it, 1998-07-01至2001-06-30 read as 25 years overdue (clerk's try-out).
+        if not elections and status == "missed" and (org.starts and term.due < org.starts or term.due < first):
             flags = [*flags, "no_election_record"]
         # A term whose election is still outstanding stays listed, however long ago it ended.
         if term.due >= first or status == "missed":

@@ -256,6 +256,13 @@ def test_an_election_already_overdue_when_tracking_began_is_listed(rules):
     delayed = one(findings(rules, [rec("term_delay", "1990-01-10", topic="批准延期至1990-12-31")], org=old),
                   "committee_election", "1985-03-01/1990-02-28")
     assert (delayed.status, delayed.flags) == ("missed", ("approved_delay", "no_election_record"))
+    # Tracked from its founding (a 成立日期 and no 启用日期), a term that ended before the window with no election on record
+    # says so too: it read as 25 years overdue (clerk's try-out). One ended in the window is overdue as such.
+    founding = replace(tracked, founded=date(1998, 7, 1), tracked_from=None)
+    unknown = one(findings(rules, [], org=founding), "committee_election", "1998-07-01/2003-06-30")
+    assert (unknown.status, unknown.flags) == ("missed", ("no_election_record",))
+    recent = replace(tracked, founded=date(2021, 3, 1), tracked_from=None)
+    assert one(findings(rules, [], org=recent), "committee_election", "2021-03-01/2026-02-28").flags == ()
     # A term closed by an election before tracking began stays out of it, late or not.
     found = findings(rules, [rec("committee_election", "2015-02-20"), rec("committee_election", "2020-03-01"),
                              rec("committee_election", "2025-02-10")], org=tracked)
