@@ -66,7 +66,7 @@ def resolve_actor(store: Store, name: str | None) -> Actor:
                    f"用户「{name}」不存在：用户名须与添加时（user add）一致；县级用户可用 compliance --user 县级用户名 user list 查看全部用户")
     if user.disabled_at is not None:
         raise deny(store, Actor(name), "session", f"用户「{name}」已于 {user.disabled_at.astimezone(TZ):%Y-%m-%d} 停用，不能再操作；"
-                   "如需恢复，请县级用户执行 compliance user enable " + name)
+                   f"如需恢复，请县级用户执行 compliance --user 县级用户名 user enable {name} --reason 原因")
     scope = None if user.role == "county" else store.org_path(user.org_id)
     return Actor(user.name, user.role, scope)
 
@@ -151,10 +151,11 @@ def disable_user(store: Store, actor: Actor, name: str, disabled: bool, reason: 
     """Disable (停用) a user, or enable one again: by a county user, never the last county user in force."""
     if not reason.strip():
         raise InputError("--reason：须写明原因")
+    # Refused before the name is looked up: a branch secretary told 不存在 or 拒绝 learnt which names exist (review).
+    require_administrator(store, actor, "user_disable" if disabled else "user_enable")
     user = next((u for u in store.users() if u.name == " ".join(name.split())), None)
     if user is None:
         raise NotFound(f"用户「{name}」不存在（user list 可查看）")
-    require_administrator(store, actor, "user_disable" if disabled else "user_enable")
     if (user.disabled_at is not None) == disabled:
         raise InputError(f"用户「{user.name}」{'已经停用' if disabled else '没有停用'}，未作更改")
     if disabled and user.role == "county" and not any(u.role == "county" and u.disabled_at is None and u.id != user.id

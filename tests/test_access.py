@@ -236,6 +236,20 @@ def test_a_user_who_left_is_disabled_and_acts_no_more_and_is_kept(runner, users)
     assert actions == [("县管理员", "user_disable", "user"), ("县管理员", "user_enable", "user")]
     missing = runner.invoke(app, county + ["user", "disable", "无此人", "--reason", "x"])
     assert missing.exit_code == 3 and "用户「无此人」不存在" in missing.stderr
+    # A branch secretary learns nothing of which names exist (review: 不存在 for one, 拒绝 for another).
+    for name in ("无此人", "镇党建办"):
+        probe = runner.invoke(app, users + ["--user", "陶英", "user", "disable", name, "--reason", "x"])
+        assert probe.exit_code == 5 and "限县用户" in probe.stderr, probe.output
+
+
+def test_a_restored_backup_from_before_a_user_was_disabled_says_the_user_acts_again(runner, users, tmp_path: Path):
+    """A backup made before `user disable` brought the user back in use without a word (review)."""
+    county = users + ["--user", "县管理员"]
+    assert runner.invoke(app, county + ["backup", str(tmp_path / "b.db")]).exit_code == 0
+    assert runner.invoke(app, county + ["user", "disable", "镇党建办", "--reason", "调离"]).exit_code == 0
+    restored = runner.invoke(app, county + ["restore", str(tmp_path / "b.db")])
+    assert restored.exit_code == 0, restored.output
+    assert "注意：用户「镇党建办」在备份中没有停用，恢复后又能操作" in "".join(restored.stdout.split()), restored.stdout
 
 
 def test_user_list_shows_the_users_in_scope_with_their_paths_without_reading_the_whole_tree(runner, users):

@@ -2133,6 +2133,10 @@ def test_a_deduction_on_a_sheet_named_in_a_sector_two_sheets_share_is_saved_with
 def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
     """A township withdrew the county's veto of one of its branches; the message named the veto by its key
     (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""
+    # Entered before there were users, by the local administrator: the county's (review: a township withdrew it).
+    early = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
+                                     "--points", "1", "--reason", "县委检查"])
+    assert early.exit_code == 0, early.output
     assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
     assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"]).exit_code == 0
     county, town = db + ["--user", "县管理员"], db + ["--user", "镇党建办"]
@@ -2140,10 +2144,11 @@ def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, 
     assert runner.invoke(app, county + args + ["--veto", "党支部书记缺职", "--reason", "书记调离"]).exit_code == 0
     assert runner.invoke(app, town + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
                                       "--points", "1", "--reason", "记录不全"]).exit_code == 0
-    [veto, own] = json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)
-    refused = runner.invoke(app, town + ["deduction", "void", str(veto["id"]), "--reason", "x"])
-    assert refused.exit_code == 5 and f"无权撤销扣分 {veto['id']}：由上级（县级用户）登记" in refused.stderr, refused.output
-    assert len(json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)) == 2
+    [first, veto, own] = json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)
+    for entered in (veto, first):
+        refused = runner.invoke(app, town + ["deduction", "void", str(entered["id"]), "--reason", "x"])
+        assert refused.exit_code == 5 and f"无权撤销扣分 {entered['id']}：由上级（县级用户）登记" in refused.stderr, refused.output
+    assert len(json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)) == 3
     # Its own, the township withdraws; the county withdraws both.
     assert runner.invoke(app, town + ["deduction", "void", str(own["id"]), "--reason", "录错"]).exit_code == 0
     done = runner.invoke(app, county + ["deduction", "void", str(veto["id"]), "--reason", "书记已到任"])

@@ -359,13 +359,21 @@ def restore(file: Path = typer.Argument(..., metavar="文件", help="要恢复�
         actor_name = actor.name
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-    before = {u.name for u in store.users()} if target.exists() and store.revision() is not None else set()
+    users = store.users() if target.exists() and store.revision() is not None else []
+    before = {u.name for u in users}
+    disabled = {u.name for u in users if u.disabled_at is not None}
     kept = store_mod.restore_sqlite(store, file, target, actor_name)
     console.print(f"已从 {file} 恢复到 {target}" + (f"；恢复前的数据库另存为 {kept}" if kept else ""))
     # The users are the backup's: a backup made before them left anyone an administrator, without a word.
     restored = store_mod.Store(store_mod.resolve_url(str(target)))
-    after = {u.name for u in restored.users()}
+    restored_users = restored.users()
+    after = {u.name for u in restored_users}
     restored.engine.dispose()
+    # A user disabled after the backup was made is in use again in it (review).
+    again = sorted(u.name for u in restored_users if u.name in disabled and u.disabled_at is None)
+    if again:
+        console.print(f"注意：用户「{'」「'.join(again)}」在备份中没有停用，恢复后又能操作；如仍应停用，请再次执行 "
+                      "compliance user disable", style="yellow", markup=False, soft_wrap=True)
     if before and not after:
         console.print("注意：备份中没有用户，恢复后不再区分用户，任何人都能以管理员身份修改数据；请用 compliance user add 重新添加用户",
                       style="yellow", markup=False, soft_wrap=True)

@@ -17,6 +17,7 @@ from compliance.cli import (
 from compliance import tracking
 from compliance.access import SUPERVISORS, default_scope, deny, require_read, require_write
 from compliance.errors import Cancelled, ComplianceError, InputError, NotFound, os_reason
+from compliance.store.audit import LOCAL_ADMIN
 from compliance.report import catalogs as catalog_report
 from compliance.report.findings import write_csv
 
@@ -327,9 +328,12 @@ def deduction_void(
 
 
 def _entered_scope(store: Any, deduction_id: int) -> str | None | bool:
-    """Return the scope of the user who entered a deduction: None for a county user, False when no user is known
-    (entered before there were users, or by one no longer listed)."""
+    """Return the scope of the user who entered a deduction: None for a county user or the local administrator, False when no
+    user is known (entered by a name no longer listed, or with no entry in the log)."""
     name = store.done_by("deduct", "deduction", deduction_id)
+    if name == LOCAL_ADMIN:
+        # Before there were users: the first user is a county user, and so the administrator was the county (review).
+        return None
     user = next((u for u in store.users() if u.name == name), None) if name else None
     if user is None:
         return False
