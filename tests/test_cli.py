@@ -1997,7 +1997,7 @@ def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logge
     items = [r for r in book["得分明细"].iter_rows(min_row=2, values_only=True) if r[0] == "朱庄村党总支/第一党支部"]
     assert [(r[1], r[3], r[4]) for r in items] == [(i["id"], i["points"], i["score"]) for i in mine["items"]]
     [five] = [r for r in items if r[1] == "四.5"]
-    assert five[5] == 1.5 and "在职党员报到台账不全（扣1.5）" in five[6]
+    assert five[5] is None and five[6] == 1.5 and "在职党员报到台账不全（扣1.5）" in five[7]
     assert [r[0] for r in book["提醒"].iter_rows(min_row=2, values_only=True)] == data["warnings"]
 
     doc = Document(str(docx))
@@ -2028,15 +2028,42 @@ def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logge
     assert year.exit_code == 0, year.output
     assert f"已写出 {out / '考核得分-图河镇党委-2026.docx'}" in year.stdout
     assert "考核周期：2026年度（截至2026-12-05，周期尚未结束）" in Document(str(out / "考核得分-图河镇党委-2026.docx")).paragraphs[1].text
-    # A province's scope writes the workbook alone, and says why.
+    # A section's row is one cell across the table, as wide as the table (review: as wide as its last column).
+    grid = table._tbl.xpath("./w:tr")[1].xpath("./w:tc/w:tcPr/w:tcW/@w:w")
+    assert len(grid) == 1 and abs(int(grid[0]) - sum(int(w) for w in table._tbl.xpath("./w:tblGrid/w:gridCol/@w:w"))) <= 2
+    # A province's scope writes the workbook alone, says why in every format, and removes a document of the name before.
     monkeypatch.setattr(scoresheets, "DOCX_BRANCHES", 1)
+    (out / "考核得分-图河镇党委-2026-H1.docx").write_bytes(b"old")
     many = runner.invoke(app, logged + ["score", "--under", "图河镇党委", "--period", "2026-H1", "--out", str(out)])
     assert many.exit_code == 0 and "没有写出每个党支部一页的 DOCX 得分表" in many.stdout
     assert (out / "考核得分-图河镇党委-2026-H1.xlsx").exists() and not (out / "考核得分-图河镇党委-2026-H1.docx").exists()
+    quiet = runner.invoke(app, logged + ["score", "--under", "图河镇党委", "--period", "2026-H1", "--out", str(out), "--format", "json"])
+    assert quiet.exit_code == 0 and "没有写出每个党支部一页的 DOCX 得分表" in quiet.stderr
+    assert json.loads(quiet.stdout)["files"] == [str(out / "考核得分-图河镇党委-2026-H1.xlsx")]
     blocked = tmp_path / "file"
     blocked.write_text("x")
     refused = runner.invoke(app, logged + args + ["--out", str(blocked / "sub")])
     assert refused.exit_code == 2 and "--out：无法写入" in refused.stderr
+    # A scope that cannot be scored leaves no empty folder behind (review).
+    nothing = runner.invoke(app, logged + ["score", "--under", "图河镇党委", "--period", "2099", "--out", str(tmp_path / "none")])
+    assert nothing.exit_code == 2 and not (tmp_path / "none").exists()
+
+
+def test_score_files_of_two_scopes_of_one_name_are_two_files_and_take_any_reason(runner, logged, tmp_path: Path):
+    """Two 第一党支部 of two 党总支 wrote one file, the second over the first; a reason with a Word soft line break (\\v)
+    failed the DOCX and so the whole command (review)."""
+    from docx import Document
+
+    runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--period", "2026-Q3", "--item", "四.5", "--points", "1",
+                                 "--reason", "台账\v不全\x01"])
+    out = tmp_path / "out"
+    for scope in (BRANCH, "图河镇党委/朱庄村党总支/第二党支部"):
+        done = runner.invoke(app, logged + ["score", "--under", scope, "--period", "2026-Q3", "--as-of", "2026-10-10", "--out", str(out)])
+        assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in out.iterdir()) == [f"考核得分-{path.replace('/', '-')}-2026-Q3.{suffix}"
+                                                     for path in (BRANCH, "图河镇党委/朱庄村党总支/第二党支部") for suffix in ("docx", "xlsx")]
+    page = Document(str(out / f"考核得分-{BRANCH.replace('/', '-')}-2026-Q3.docx"))
+    assert any("台账 不全 （扣1）" in c.text for r in page.tables[0].rows for c in r.cells)
 
 
 @pytest.mark.parametrize("args, words", [

@@ -133,7 +133,7 @@ def _write_scores(scores: list[Any], warnings: list[str], out: Path, root: str, 
     rules = _rules()
     titles = {name: sheet.title for name, sheet in rules.sheets.sheets.items()}
     try:
-        return write_scores(scores, warnings, out, root.rsplit("/", 1)[-1], period, day, titles, lambda path: shown_path(path, root))
+        return write_scores(scores, warnings, out, root, period, day, titles, lambda path: shown_path(path, root))
     except OSError as exc:
         raise InputError(f"--out：无法写入 {out}：{os_reason(exc)}") from None
 
@@ -170,21 +170,30 @@ def score(
         raise InputError("--under：请指明考核范围，如乡镇党委（县级用户和本地管理员没有默认范围）")
     root = tracking.org_path(store, under)
     require_read(store, actor, root)
+    made = out is not None and not out.exists()
     if out is not None:
         check_writable(out)
     day = _date_option(as_of, "--as-of")
-    scores, warnings = score_scope(store, _rules(), under, period, sheet, day, jobs_count(jobs))
-    files = _write_scores(scores, warnings, out, root, period.strip(), judged_day(period.strip(), day, store.today())) \
-        if out is not None else []
+    try:
+        scores, warnings = score_scope(store, _rules(), under, period, sheet, day, jobs_count(jobs))
+        files = _write_scores(scores, warnings, out, root, period.strip(), judged_day(period.strip(), day, store.today())) \
+            if out is not None else []
+    except BaseException:
+        if made:
+            _remove_if_empty(out)       # a folder left empty by a scope that could not be scored (review)
+        raise
+    skipped = ""
+    if out is not None and len(files) == 1:
+        from compliance.report.scoresheets import DOCX_BRANCHES
+
+        skipped = (f"党支部超过 {DOCX_BRANCHES} 个，没有写出每个党支部一页的 DOCX 得分表；"
+                   "各党支部的得分表见 XLSX 的「得分明细」，或按乡镇分别导出")
     if fmt is Format.table:
         assessments.print_scores(console, scores, warnings, root)
         for path in files:
             console.print(f"  已写出 {path}", markup=False, soft_wrap=True)
-        if out is not None and len(files) == 1:
-            from compliance.report.scoresheets import DOCX_BRANCHES
-
-            console.print(f"提示：党支部超过 {DOCX_BRANCHES} 个，没有写出每个党支部一页的 DOCX 得分表；"
-                          "各党支部的得分表见 XLSX 的「得分明细」，或按乡镇分别导出", style="yellow", markup=False, soft_wrap=True)
+        if skipped:
+            console.print(f"提示：{skipped}", style="yellow", markup=False, soft_wrap=True)
         return
     rows = (assessments.score_dict(s) for s in scores)
     if fmt is Format.json:
@@ -197,6 +206,8 @@ def score(
             sys.stderr.write(f"提醒：{w}\n")
         for path in files:
             sys.stderr.write(f"已写出 {path}\n")
+    if skipped:
+        sys.stderr.write(f"提示：{skipped}\n")
 
 
 @app.command()

@@ -181,12 +181,32 @@ def print_scores(console: Console, scores: list[Score], warnings: list[str], roo
                       "全部提醒见 --format json 的 warnings。[/]")
 
 
+def qualified_text(s: Score) -> str:
+    """Return 合格, 不合格, or — for a sheet without a bar."""
+    return "—" if s.qualified is None else ("合格" if s.qualified else "不合格")
+
+
+def sheet_rows(s: Score) -> Iterator[list[str]]:
+    """Yield one organization's sheet as its 得分表 shows it: a section's heading (one cell, 党建基础（25/25）) before its
+    items, and each item: its id, text, points, score, self score (on a sheet with them: `s.self_total` set) and reasons."""
+    own = s.self_total is not None
+    section = None
+    for i in s.items:
+        if i.item.section != section:
+            section = i.item.section
+            points = next((x for x in s.sections if x.name == section), None)
+            yield [f"{section}（{points.score:g}/{points.points:g}）" if points else section]
+        reasons = "；".join(f"{d.reason}（扣{d.points:g}）" for d in i.deductions)
+        self_cell = [("—" if i.self_score is None else f"{i.self_score:g}")] if own else []
+        yield [i.item.id, i.item.text, f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons]
+
+
 def _scores_table(title: str, scores: list[Score], root: str) -> Table:
     table = titled_table(title, ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"))
     for s in scores:
         worst = sorted((i for i in s.items if i.deducted), key=lambda i: -i.deducted)[:2]
         reasons = "；".join(f"{i.item.id} 扣{i.deducted:g}" for i in worst)
-        qualified = "—" if s.qualified is None else ("合格" if s.qualified else "不合格")
+        qualified = qualified_text(s)
         if s.vetoes:
             qualified += "（否决：" + "；".join(s.vetoes) + "）"
         own = f"（自评 {s.self_total:g}）" if s.self_total is not None else ""
@@ -203,16 +223,11 @@ def _sheet_table(s: Score) -> Table:
     own = s.self_total is not None
     headings = ("条目", "内容", "分值", "得分", *(("自评",) if own else ()), "扣分原因")
     table = titled_table(escape(f"{s.org} 得分表（{s.sheet}，{s.period}）"), headings, whole=("条目", "分值", "得分", "自评"), lines=True)
-    section = None
-    for i in s.items:
-        if i.item.section != section:
-            section = i.item.section
-            points = next((x for x in s.sections if x.name == section), None)
-            heading = f"{section}（{points.score:g}/{points.points:g}）" if points else section
-            table.add_row("", f"[bold]{escape(heading)}[/]", *([""] * (len(headings) - 2)))
-        reasons = "；".join(f"{escape(d.reason)}（扣{d.points:g}）" for d in i.deductions)
-        self_cell = (("—" if i.self_score is None else f"{i.self_score:g}"),) if own else ()
-        table.add_row(i.item.id, escape(i.item.text), f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons)
+    for row in sheet_rows(s):
+        if len(row) == 1:
+            table.add_row("", f"[bold]{escape(row[0])}[/]", *([""] * (len(headings) - 2)))
+        else:
+            table.add_row(*map(escape, row))
     total = f"合计 {s.total:g}/{s.max_total:g}，{s.grade}"
     if s.qualified is not None:
         total += "，" + ("合格" if s.qualified else "不合格")

@@ -8,19 +8,21 @@ item of every branch) and a document of one page per branch, each with lines for
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from compliance.assessment import period_bounds
+from compliance.report.assessments import qualified_text, sheet_rows
 from compliance.report.bulletin import XLSX_ROWS, _Workbook
 from compliance.report.labels import period_label
 from compliance.scoring import Score
 
 SUMMARY_HEADERS = ["名次", "党组织", "评分表", "得分", "满分", "自评分", "等次", "合格", "一票否决", "排名范围"]
 SUMMARY_WIDTHS = [6, 40, 14, 8, 8, 8, 8, 8, 30, 24]
-ITEM_HEADERS = ["党组织", "条目", "考核内容", "分值", "得分", "扣分", "扣分原因"]
-ITEM_WIDTHS = [36, 6, 50, 6, 6, 6, 50]
+ITEM_HEADERS = ["党组织", "条目", "考核内容", "分值", "得分", "自评", "扣分", "扣分原因"]
+ITEM_WIDTHS = [36, 6, 50, 6, 6, 6, 6, 50]
 WARNING_HEADERS = ["提醒"]
 # A page per branch: a province's document would be tens of thousands of pages; the workbook has every branch, and
 # a township's or a county's document is made whole.
@@ -28,9 +30,18 @@ DOCX_BRANCHES = 2000
 SIGNATURES = "考核组成员（签字）：__________　　被考核党组织书记（签字）：__________　　日期：____年__月__日"
 
 
-def stem(scope_name: str, period: str) -> str:
-    """Return the name of the files, without the suffix: 考核得分-图河镇党委-2026."""
-    return f"考核得分-{scope_name}-{period}"
+def stem(scope_path: str, period: str) -> str:
+    """Return the name of the files, without the suffix: 考核得分-图河镇党委-2026; a scope's whole path, 考核得分-图河镇党委-
+    朱庄村党总支-第一党支部-2026: two 第一党支部 of two 党总支 wrote one file (review)."""
+    return f"考核得分-{scope_path.replace('/', '-')}-{period}"
+
+
+# What XML (and so a DOCX) cannot hold: a Word soft line break (\v) pasted into a deduction's reason failed the whole file (review).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml(text: str) -> str:
+    return _NOT_XML.sub(" ", text)
 
 
 def period_words(period: str) -> str:
@@ -42,15 +53,11 @@ def period_words(period: str) -> str:
     return period_label(period)
 
 
-def _qualified(s: Score) -> str:
-    return "—" if s.qualified is None else ("合格" if s.qualified else "不合格")
-
-
 def summary_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
     """Yield the summary's rows: numbers as numbers, so that the workbook sums and sorts them."""
     for s in scores:
         yield [s.rank if s.rank is not None else "—", shown(s.org), s.sheet, s.total, s.max_total,
-               s.self_total if s.self_total is not None else "", s.grade, _qualified(s), "；".join(s.vetoes), s.group]
+               s.self_total if s.self_total is not None else "", s.grade, qualified_text(s), "；".join(s.vetoes), s.group]
 
 
 def item_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
@@ -59,7 +66,8 @@ def item_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
         org = shown(s.org)
         for i in s.items:
             reasons = "；".join(f"{d.reason}（扣{d.points:g}）" for d in i.deductions)
-            yield [org, i.item.id, i.item.text, i.item.points, i.score, i.deducted or "", reasons]
+            own = i.self_score if i.self_score is not None else ""
+            yield [org, i.item.id, i.item.text, i.item.points, i.score, own, i.deducted or "", reasons]
 
 
 def write_score_xlsx(scores: Sequence[Score], warnings: Sequence[str], path: Path, title: str, author: str,
@@ -75,18 +83,8 @@ def write_score_xlsx(scores: Sequence[Score], warnings: Sequence[str], path: Pat
 
 
 def _rows(s: Score, own: bool) -> list[list[str]]:
-    """Return the texts of a branch's table, row by row: the header, each section's row (one merged cell), each item."""
-    rows = [["条目", "考核内容", "分值", "得分", *(["自评"] if own else []), "扣分原因"]]
-    section_name = None
-    for i in s.items:
-        if i.item.section != section_name:
-            section_name = i.item.section
-            points = next((x for x in s.sections if x.name == section_name), None)
-            rows.append([f"{section_name}（{points.score:g}/{points.points:g}）" if points else section_name])
-        reasons = "；".join(f"{d.reason}（扣{d.points:g}）" for d in i.deductions)
-        self_cell = [("—" if i.self_score is None else f"{i.self_score:g}")] if own else []
-        rows.append([i.item.id, i.item.text, f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons])
-    return rows
+    """Return the texts of a branch's table, row by row: the header, then the sheet (`assessments.sheet_rows`)."""
+    return [["条目", "考核内容", "分值", "得分", *(["自评"] if own else []), "扣分原因"], *sheet_rows(s)]
 
 
 def _table_template(doc: Any, rows: list[list[str]], widths: list[float]) -> Any:
@@ -106,12 +104,15 @@ def _table_template(doc: Any, rows: list[list[str]], widths: list[float]) -> Any
         if len(texts) == 1:
             cells = [cells[0].merge(cells[-1])]
         for cell, text in zip(cells, texts):
-            cell.text = text
+            cell.text = _xml(text)
             if n == 0 or len(texts) == 1:
                 cell.paragraphs[0].runs[0].bold = True
     for column, width in zip(table.columns, widths):
         column.width = Cm(width)
-    for row in table.rows:
+    for row, texts in zip(table.rows, rows):
+        if len(texts) == 1:
+            row.cells[0].width = Cm(sum(widths))        # one cell merged across: its own width was the last column's (review)
+            continue
         for cell, width in zip(row.cells, widths):
             cell.width = Cm(width)
     element = table._tbl
@@ -139,7 +140,7 @@ def _filled(template: Any, rows: list[list[str]]) -> Any:
             if node is None:
                 node = run.makeelement(t, {})
                 run.append(node)
-            node.text = text
+            node.text = _xml(text)
             node.set(space, "preserve")
     return table
 
@@ -162,7 +163,7 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         section.page_width, section.page_height = Mm(210), Mm(297)
         section.top_margin, section.bottom_margin, section.left_margin, section.right_margin = Mm(20), Mm(20), Mm(20), Mm(20)
     props = doc.core_properties
-    props.title, props.author, props.last_modified_by = f"{author} 考核得分表", author, author
+    props.title, props.author, props.last_modified_by = _xml(f"{author} 考核得分表"), _xml(author), _xml(author)
     props.comments = props.keywords = props.subject = props.category = ""
     style = doc.styles["Normal"]
     style.font.name = "SimSun"
@@ -176,11 +177,11 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         title.alignment = WD_ALIGN_PARAGRAPH.CENTER
         if n:
             title.paragraph_format.page_break_before = True
-        run = title.add_run(titles.get(s.sheet, s.sheet))
+        run = title.add_run(_xml(titles.get(s.sheet, s.sheet)))
         run.bold = True
         run.font.size = Pt(16)
         # The whole path: a page handed over on its own said 第一党支部 of which 党总支 (try-out of the first version).
-        info = doc.add_paragraph(f"被考核党组织：{s.org}　　考核周期：{period_words(s.period)}{when}　　评分表：{s.sheet}")
+        info = doc.add_paragraph(_xml(f"被考核党组织：{s.org}　　考核周期：{period_words(s.period)}{when}　　评分表：{s.sheet}"))
         rows = _rows(s, own)
         key = (s.sheet, own, len(rows))
         if key not in templates:
@@ -188,12 +189,12 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         info._p.addnext(_filled(templates[key], rows))
         total = f"合计得分：{s.total:g}（满分{s.max_total:g}）" + (f"，自评{s.self_total:g}" if own else "") + f"　　等次：{s.grade}"
         if s.qualified is not None:
-            total += f"　　{_qualified(s)}"
+            total += f"　　{qualified_text(s)}"
         if s.rank is not None:
             total += f"　　名次：{s.rank}（{s.group}）"
-        doc.add_paragraph(total).runs[0].bold = True
+        doc.add_paragraph(_xml(total)).runs[0].bold = True
         if s.vetoes:
-            doc.add_paragraph("一票否决：" + "；".join(s.vetoes))
+            doc.add_paragraph(_xml("一票否决：" + "；".join(s.vetoes)))
         signatures = doc.add_paragraph()
         signatures.add_run().add_break(WD_BREAK.LINE)
         signatures.add_run(SIGNATURES)
@@ -203,25 +204,28 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
     return path
 
 
-def write_scores(scores: Sequence[Score], warnings: Sequence[str], out: Path, scope_name: str, period: str, day: date,
+def write_scores(scores: Sequence[Score], warnings: Sequence[str], out: Path, scope_path: str, period: str, day: date,
                  titles: dict[str, str], shown: Any) -> list[Path]:
     """Write the scores as of `day` into folder `out`: the workbook, and the document of a page per branch up to `DOCX_BRANCHES`.
 
     A file this call began is removed when it fails part way (a full disk, Ctrl-C): a workbook
-    without its rows read as a whole one.
+    without its rows read as a whole one. Above `DOCX_BRANCHES`, a document of the same name
+    written before is removed: it stood beside the new workbook as if it were its own (review).
     """
     out.mkdir(parents=True, exist_ok=True)
-    name = stem(scope_name, period)
+    name, scope_name = stem(scope_path, period), scope_path.rsplit("/", 1)[-1]
     xlsx, docx = out / f"{name}.xlsx", out / f"{name}.docx"
     title = f"{scope_name} {period_words(period)}考核得分"
     begun: list[Path] = []
     try:
         begun.append(xlsx)
         files = [write_score_xlsx(scores, warnings, xlsx, title, scope_name, shown)]
+        begun.append(docx)
         if len(scores) <= DOCX_BRANCHES:
-            begun.append(docx)
             ended = day > period_bounds(period)[1]
             files.append(write_score_docx(scores, docx, titles, scope_name, None if ended else day))
+        else:
+            docx.unlink(missing_ok=True)
     except BaseException:
         for path in begun:
             try:
@@ -230,4 +234,3 @@ def write_scores(scores: Sequence[Score], warnings: Sequence[str], out: Path, sc
                 pass
         raise
     return files
-
