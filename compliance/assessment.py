@@ -49,6 +49,8 @@ def sector_sheets(rules: Rules, explicit: str) -> dict[str, str] | None:
             rules.sheet(name)
         except KeyError as exc:
             raise InputError(f"--sheet：{exc.args[0]}") from None
+        if chosen.get(sector, name) != name:
+            raise InputError(f"--sheet：领域「{sector}」给了两个评分表（{chosen[sector]}、{name}），只能给一个")
         chosen[sector] = name
     return chosen
 
@@ -156,8 +158,12 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
         why = f"：都在 {later[0].isoformat()} 或以后才成立或启用（成立日期、启用日期）" if len(later) == len(branches) else ""
         raise NotFound(f"「{root.path}」及其下级在考核周期 {period} 内没有已成立、未撤销的党支部可以考核{why}")
     branches = owing
-    if sheet:
-        sector_sheets(rules, sheet)      # a pair mistyped is said once, before any branch is scored
+    if sheet and (chosen := sector_sheets(rules, sheet)):      # a pair mistyped is said once, before any branch is scored
+        # A sector mistyped (机构 for 机关) gave its branches no sheet, and nothing said why (review).
+        present = {index.sector_of(o) for o in branches}
+        for sector in sorted(set(chosen) - present):
+            warnings.append(f"--sheet：范围内没有领域为「{sector}」的党支部，{sector}={chosen[sector]} 没有用上"
+                            f"（范围内的领域：{'、'.join(sorted(x or '未填' for x in present))}）")
     sheets: dict[int, Sheet] = {}
     for o in branches:
         try:

@@ -1943,7 +1943,12 @@ def test_a_sector_without_a_sheet_is_given_one_without_changing_the_others(runne
     assert given.exit_code == 0, given.output
     after = {s["org"]: s["sheet"] for s in json.loads(given.stdout)["scores"]}
     assert after == {**sheets, "图河镇党委/镇机关党支部": "two-new-2020"}
-    for wrong, words in (("机关=nope", "没有名为「nope」的评分表"), ("机关", "没有名为「机关」的评分表"), ("=village-2020", "应写作 领域=评分表名称")):
+    # A sector mistyped, or not in the scope, is said; one given two sheets is refused (review).
+    typo = json.loads(runner.invoke(app, logged + args + ["--sheet", "机构=two-new-2020"]).stdout)
+    assert any(w.startswith("--sheet：范围内没有领域为「机构」的党支部，机构=two-new-2020 没有用上（范围内的领域：") and "机关" in w
+               for w in typo["warnings"]), typo["warnings"]
+    for wrong, words in (("机关=nope", "没有名为「nope」的评分表"), ("机关", "没有名为「机关」的评分表"), ("=village-2020", "应写作 领域=评分表名称"),
+                         ("机关=two-new-2020,机关=grid-2023", "领域「机关」给了两个评分表（two-new-2020、grid-2023）")):
         refused = runner.invoke(app, logged + args + ["--sheet", wrong])
         assert refused.exit_code == 2 and words in refused.stderr, (wrong, refused.output)
 
@@ -2127,6 +2132,7 @@ def test_deduct_takes_the_sheet_score_scores_the_branch_on(runner, db, tmp_path:
     assert done.exit_code == 0, done.output
     [listed] = json.loads(runner.invoke(app, db + ["deduction", "list", "--format", "json"]).stdout)
     assert (listed["sheet"], listed["item"], listed["points"]) == ("village-2020", "四.5", 1.0)
+    assert "已登记：编号 1（评分表 village-2020，只计入按此评分表的得分）" in done.stdout       # said, given or not (review)
     orgs = "名称,上级,类型,领域\n镇机关党支部,图河镇党委,党支部,机关\n"
     assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
     none = runner.invoke(app, db + ["deduct", "--org", "镇机关党支部", "--period", "2026-Q3", "--item", "四.5", "--points", "1",

@@ -237,7 +237,9 @@ def deduct(
             raise InputError(f"--sheet：「{tracking.org_path(store, org)}」没有按领域或规则集适用的评分表，请用 --sheet 指定（sheet list 可查看）")
         sheet = own
     deduction_id = add_deduction(store, _rules(), org, sheet, item, veto, period, points, reason, self_assessed)
-    console.print(f"已登记：编号 {deduction_id}")
+    # The sheet it counts on, given or taken: a deduction on the branch's own sheet did not count in a score made with
+    # --sheet 农村=grid-2023, and nothing named the sheet (review).
+    console.print(f"已登记：编号 {deduction_id}（评分表 {sheet.strip()}，只计入按此评分表的得分）")
     for note in deduction_notes(store, _rules(), deduction_id):
         console.print(note, style="yellow", markup=False, soft_wrap=True)
     shape = period.strip()
