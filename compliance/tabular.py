@@ -164,34 +164,25 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         lines = _csv_rows(path, encoding)
     first = next(lines, None)
     head = 1            # the header's row: blank rows above it are passed over (a sheet begun on its second row: try-out)
-    while first is not None and not any(map(_filled, first)):
+    title: tuple[int, str] | None = None
+    while True:
+        while first is not None and not any(map(_filled, first)):
+            first, head = next(lines, None), head + 1
+        if first is None:
+            if title is not None:
+                raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下却没有列名"
+                                 f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
+            raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
+        headers, positions, passed, unknown, repeated = _header(first, by_header)
+        # A title above the header (青石镇2026年11月组织生活记录表, 填报单位：…), as offices make them: a row or three of a cell or
+        # three and no column name. Passed over, as a reader passes over it: it was refused, recognised as it was (try-out).
+        if headers or not unknown or len(unknown) > 3 or head > 4:
+            break
+        title = title or (head, unknown[0])
         first, head = next(lines, None), head + 1
-    if first is None:
-        raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
-    headers: dict[str, str] = {}
-    positions: list[tuple[int, str]] = []
-    passed: list[int] = []          # the columns passed over (`IGNORED_HEADERS`)
-    unknown, repeated = [], []
-    for i, cell in enumerate(first):
-        # A line break within the cell (会议⏎类型) is shown as a space: an error stays one line.
-        text = " ".join(str(cell).split()) if cell is not None else ""
-        if not text:
-            continue
-        column = column_of(text, by_header)
-        if column is None and text in IGNORED_HEADERS:
-            passed.append(i)        # a spreadsheet's own row numbers and remarks: read by people, not by the tool
-            continue
-        if column is None:
-            unknown.append(text)
-        elif column.english in headers:
-            repeated.append(text)
-        else:
-            headers[column.english] = text
-            positions.append((i, column.english))
-    if unknown and not headers and len(unknown) == 1:
-        # One cell and no column name: a title above the header (青石镇2026年11月组织生活记录表), as offices make them.
-        raise InputError(f"{where} 第{head}行：「{unknown[0]}」不是列名，像是表头上方的标题：请删去标题行，"
-                         f"使列名在最上面一行（其上只可有空行；列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
+    if not headers and title is not None:
+        raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下第{head}行也不是列名"
+                         f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
     if unknown:
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
@@ -213,6 +204,32 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     else:
         table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, labels)
     return table
+
+
+def _header(first: Sequence[Any], by_header: dict[str, Column]) -> tuple[dict[str, str], list[tuple[int, str]], list[int], list[str], list[str]]:
+    """Return what a header row names: the columns (English name -> header as written), their positions, the positions
+    passed over (`IGNORED_HEADERS`), and the texts that name no column or one named before."""
+    headers: dict[str, str] = {}
+    positions: list[tuple[int, str]] = []
+    passed: list[int] = []          # the columns passed over (`IGNORED_HEADERS`)
+    unknown, repeated = [], []
+    for i, cell in enumerate(first):
+        # A line break within the cell (会议⏎类型) is shown as a space: an error stays one line.
+        text = " ".join(str(cell).split()) if cell is not None else ""
+        if not text:
+            continue
+        column = column_of(text, by_header)
+        if column is None and text in IGNORED_HEADERS:
+            passed.append(i)        # a spreadsheet's own row numbers and remarks: read by people, not by the tool
+            continue
+        if column is None:
+            unknown.append(text)
+        elif column.english in headers:
+            repeated.append(text)
+        else:
+            headers[column.english] = text
+            positions.append((i, column.english))
+    return headers, positions, passed, unknown, repeated
 
 
 # The units a header may name after it, in brackets: only these (学时（分钟） is not 学时: review).
@@ -251,21 +268,22 @@ def _width(positions: list[tuple[int, str, int]], passed: Sequence[int]) -> int:
 
 
 TOTALS_WORDS = ("合计", "总计", "小计", "共计")
-# How a text row's first cell may begin when its first value is a totals word: blank, a space, or the word's first character.
-_TOTALS_START = frozenset({"", " ", "\t", "\u3000", *(word[0] for word in TOTALS_WORDS)})
+# A sheet's footer: who filled it in, checked it, when (填表人：张三 审核人：李四).
+_FOOTER = re.compile(r"(?:填表人|制表人|填报人|审核人|审批人|统计人|负责人|联系人|联系电话|填表日期|填报日期|制表日期|报送日期)\s*[：:]")
+# How a text row's first cell may begin when its first value is a totals word or a footer's: blank, a space, or the
+# word's first character.
+_TOTALS_START = frozenset({"", " ", "\t", "\u3000", *(word[0] for word in TOTALS_WORDS), *"填制审统负联报"})
 
 
-def _totals_row(where: str, number: int, raw: Sequence[Any], labels: dict[int, str]) -> None:
-    """Raise InputError when a row's first cell with a value says it is a totals row (合计, in 序号, 姓名 or any column):
-    its other cells are sums, not a record (try-out)."""
-    for i, cell in enumerate(raw):
+def _totals_row(raw: Sequence[Any]) -> bool:
+    """Return whether a row's first cell with a value says it is a totals row (合计, in 序号, 姓名 or any column), or a
+    footer (填表人：张三): its other cells are sums or names, not a record. Passed over as a reader passes over them: they
+    were refused, recognised as they were, and the first such error hid the errors above it (try-out)."""
+    for cell in raw:
         if _filled(cell):
             word = "".join(cell.split()) if isinstance(cell, str) else ""
-            if len(word) <= 8 and word.startswith(TOTALS_WORDS):
-                header = labels.get(i) or f"第{_column_letters(i + 1)}"
-                raise InputError(f"{where} 第{number}行「{header}」列：值「{cell.strip()}」：像是表格下方的合计行或说明行，请删去这一行"
-                                 "（未导入任何数据）")
-            return
+            return (len(word) <= 8 and word.startswith(TOTALS_WORDS)) or bool(_FOOTER.match(word))
+    return False
 
 
 def _filled(cell: Any) -> bool:
@@ -284,14 +302,14 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
           formulas: dict[tuple[int, int], str], passed: Sequence[int] = (), start: int = 2,
           labels: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, values) of the lines after the header, the first numbered `start`, counting them in `table.count`;
-    the columns `passed` are not read. With `labels` (each column's header), a totals row is refused (`_totals_row`)."""
+    the columns `passed` are not read. With `labels` (each column's header), totals rows and footers are passed over (`_totals_row`)."""
     width = _width(positions, passed)
     holes = _holes(positions, width, passed)
     for number, raw in enumerate(lines, start=start):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
-        if labels is not None:
-            _totals_row(where, number, raw, labels)
+        if labels is not None and _totals_row(raw):
+            continue
         if (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
             raise _unlabeled(where, number, raw, width, holes)
         values = {}
@@ -339,8 +357,8 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
             raise _unlabeled(where, number, raw, width, holes)
-        if labels is not None and raw and raw[0][:1] in _TOTALS_START:       # one look at most rows' first cell
-            _totals_row(where, number, raw, labels)
+        if labels is not None and raw and raw[0][:1] in _TOTALS_START and _totals_row(raw):      # one look at most rows' first cell
+            continue
         cells = raw if pick is None else list(pick(raw))
         # Most rows need no stripping and no space squeezing: find out with a few scans of one string.
         # Whitespace other than " " is never printable: isprintable takes half the time of a regex.

@@ -77,10 +77,10 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
       "可把含逗号的值放进英文双引号，或改用中文逗号（未导入任何数据）"]),
     ("hole.csv", f"党组织,,类型,日期\n{BRANCH},备注,支委会,2026-08-03\n".encode(), ["hole.csv 第2行第2列", "备注", "没有表头"]),
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
-    # A title row above the header was named as an unknown column, with the list of known ones.
-    ("title.csv", f"青石镇2026年11月组织生活记录表,,\n党组织,类型,日期\n{BRANCH},党员大会,2026-03-02\n".encode(),
-     ["title.csv 第1行：「青石镇2026年11月组织生活记录表」不是列名，像是表头上方的标题：请删去标题行，使列名在最上面一行（其上只可有空行；",
-      "党组织、类型、日期"]),
+    # A title row above the header was named as an unknown column, with the list of known ones; it is passed over now, and
+    # the row under it must be the header.
+    ("title.csv", f"青石镇2026年11月组织生活记录表,,\n{BRANCH},党员大会,2026-03-02\n".encode(),
+     ["title.csv 第1行：「青石镇2026年11月组织生活记录表」不是列名，像是表头上方的标题，其下却没有列名", "党组织、类型、日期"]),
     # An infinite count of hours was once taken, then left out of a member's yearly sum by one path and counted by another.
     ("infinite.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,1e999\n".encode(), ["第2行「学时」列", "1e999", "有限"]),
     ("inf.csv", f"党组织,类型,日期,学时\n{BRANCH},主题党日,2026-03-02,inf\n".encode(), ["第2行「学时」列", "inf", "有限"]),
@@ -103,18 +103,10 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     # An office's sheet as it is: merged 党组织 cells, a totals row, 5人 for a count (try-out).
     ("merged.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n,支委会,2026-09-03\n".encode(),
      ["merged.csv 第3行「党组织」列", "党组织不能为空（如是合并单元格，请取消合并，并在每一行填写党组织）"]),
-    ("totals.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n合计,,\n".encode(),
-     ["totals.csv 第3行「党组织」列：值「合计」", "合计行或说明行，请删去这一行"]),
     ("persons.csv", f"党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,5人\n".encode(), ["第2行「应到」列：值「5人」", "不是整数（只填数字，不带「人」）"]),
     # A blank line above the header: the rows after it keep their numbers in the file (try-out).
     ("blank-first.csv", f"\n党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,5人\n".encode(), ["blank-first.csv 第3行「应到」列：值「5人」"]),
     ("blank-header.csv", f",,\n党组织,类型\n{BRANCH},支委会\n".encode(), ["blank-header.csv 第2行：缺少必需的列「日期」"]),
-    # 合计 in the 序号 column was told as an empty 党组织 (try-out).
-    ("totals-numbered.csv", f"序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n合 计,,,,5\n".encode(),
-     ["totals-numbered.csv 第3行「序号」列：值「合 计」：像是表格下方的合计行或说明行，请删去这一行"]),
-    # 合计 in whichever column a totals row begins with: 姓名, 类型 (try-out).
-    ("totals-type.csv", f"序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n,,合计,,5\n".encode(),
-     ["totals-type.csv 第3行「类型」列：值「合计」：像是表格下方的合计行或说明行，请删去这一行"]),
     # 学时 with its unit was a bare 不是数字, where a count with 人 was told why (try-out).
     ("hours.csv", f"党组织,类型,日期,学时\n{BRANCH},党课,2026-08-03,2小时\n".encode(), ["第2行「学时」列：值「2小时」", "不是数字（只填数字，不带「小时」）"]),
 ])

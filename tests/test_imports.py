@@ -503,24 +503,46 @@ def test_a_whole_count_written_with_a_decimal_point_in_a_csv_is_taken_as_in_a_wo
 
 def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_by_its_own_row_numbers(town: Store, rules,
                                                                                                        tmp_path: Path):
-    """A blank first row was 第1行：缺少必需的列; 合计 in the 序号 column was told as an empty 党组织 (try-out)."""
+    """A blank first row was 第1行：缺少必需的列; 合计 in the 序号 column was told as an empty 党组织 (try-out). A title above the
+    header, a totals row and a footer were refused, recognised as they were, and the totals row's error hid the errors above
+    it (clerk's try-out): they are passed over, and the rows keep their numbers in the file."""
     book = Workbook()
     sheet = book.active
     sheet.append([])
+    sheet.append(["图河镇会议记录台账（2026年）"])
+    sheet.merge_cells("A2:E2")
+    sheet.append(["填报单位：图河镇党委", None, None, "填报日期：2026-12-01"])
     sheet.append(["序号", "党组织", "类型", "日期", "应到"])
     sheet.append([1, BRANCH, "党课", "2026-10-08", "9人"])
     sheet.append(["合计", None, None, None, 9])
+    sheet.append([None, "小 计", None, None, 9])
+    sheet.append(["填表人：张三", None, "审核人：李四"])
     path = tmp_path / "records.xlsx"
     book.save(path)
-    with pytest.raises(InputError, match="records.xlsx 第4行「序号」列：值「合计」：像是表格下方的合计行"):
+    with pytest.raises(InputError, match="records.xlsx 第5行「应到」列：值「9人」"):
         importing.import_records(town, rules, path)
-    sheet.delete_rows(4)
-    book.save(path)
-    with pytest.raises(InputError, match="records.xlsx 第3行「应到」列：值「9人」"):
-        importing.import_records(town, rules, path)
-    sheet["E3"] = 9
+    sheet["E5"] = 9
     book.save(path)
     assert importing.import_records(town, rules, path).added == 1
+    # A title with no header under it is still said.
+    book = Workbook()
+    book.active.append(["图河镇会议记录台账（2026年）"])
+    book.active.append(["一月份"])
+    book.active.append([BRANCH, "党课", "2026-10-08"])
+    book.save(path)
+    with pytest.raises(InputError, match="records.xlsx 第1行：「图河镇会议记录台账（2026年）」不是列名，像是表头上方的标题，其下却没有列名"):
+        importing.import_records(town, rules, path)
+
+
+def test_totals_rows_and_footers_of_a_csv_file_are_passed_over_wherever_their_word_is(town: Store, rules, tmp_path: Path):
+    """合计 in 党组织, 序号 or 类型, and a footer, were each refused with 请删去这一行 (try-outs)."""
+    body = (f"青石镇2026年会议记录表,,,,\n序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n合 计,,,,5\n"
+            f",,合计,,5\n合计,,,,\n2,{BRANCH},支委会,2026-09-03,5\n填表人：张三,,审核人：李四,,\n")
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    assert result.added == 2
+    # A record is no footer: 负责人 as a topic's first word without a colon is a topic.
+    body = f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-10-05,负责人带头学\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body)).added == 1
 
 
 def test_the_sheet_with_the_table_is_found_below_blank_rows(town: Store, rules, tmp_path: Path):
