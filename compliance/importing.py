@@ -35,10 +35,12 @@ from obligations.catalog import ORG_TYPES, SECTORS, Obligation
 from obligations.rules import Rules
 
 ORG_COLUMNS = [
-    Column("名称", "name", True, 200), Column("上级", "parent", max_length=1000), Column("类型", "type", True), Column("代码", "code", max_length=64),
-    Column("领域", "sector"), Column("执行规定", "catalog"), Column("成立日期", "founded"),
-    Column("启用日期", "tracked_from"), Column("书记", "secretary"), Column("有支委会", "has_committee"),
-    Column("撤销日期", "dissolved"),
+    Column("名称", "name", True, 200, aliases=("党组织名称", "组织名称")),
+    Column("上级", "parent", max_length=1000, aliases=("上级党组织", "上级组织")),
+    Column("类型", "type", True, aliases=("组织类别", "党组织类别", "组织类型", "党组织类型")), Column("代码", "code", max_length=64),
+    Column("领域", "sector", aliases=("所属领域",)), Column("执行规定", "catalog"), Column("成立日期", "founded", aliases=("成立时间",)),
+    Column("启用日期", "tracked_from"), Column("书记", "secretary", aliases=("党组织书记", "支部书记")),
+    Column("有支委会", "has_committee"), Column("撤销日期", "dissolved", aliases=("撤销时间",)),
     # The id `org export` writes: a row with one is that organization, wherever the file places it (a changed 上级 or
     # 名称 made a second one beside it, try-out). Blank for a new one.
     Column("编号", "id"),
@@ -53,7 +55,7 @@ MEMBER_COLUMNS = [
 ]
 RECORD_COLUMNS = [
     Column("党组织", "org", True, 1000), Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
-    Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间")),
+    Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间", "时间", "活动时间", "召开时间")),
     Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数",)),
     Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题")), Column("记录人", "recorder"),
     Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),

@@ -29,7 +29,8 @@ from compliance.tabular import (
 from obligations.rules import Rules, default_rules
 
 # `name` as well as `member`: the English header of 姓名 in a member file.
-DUES_COLUMNS = [Column("姓名", "member", True, aliases=("name",)), Column("党组织", "org", True, 1000), Column("月份", "month", True),
+DUES_COLUMNS = [Column("姓名", "member", True, aliases=("name",)), Column("党组织", "org", True, 1000, aliases=("所在党支部", "所在党组织")),
+                Column("月份", "month", True, aliases=("交纳月份", "缴纳月份", "所属月份")),
                 Column("金额", "amount", True), Column("交纳日期", "paid_on")]
 T = TypeVar("T")
 ADVANCE_LIMIT = 6       # months ahead a payment may cover, by default (`init --dues-advance-months`)

@@ -125,7 +125,7 @@ class CellError(InputError):
 # with 身份证号 or 学历 was refused whole). Any other unknown column is refused: a misspelt one (参会人
 # for 参会人员) would lose its values without a word.
 IGNORED_HEADERS = frozenset({"序号", "备注", "身份证号", "身份证号码", "公民身份号码", "学历", "民族", "籍贯", "联系电话", "手机号码",
-                             "手机号", "职务", "工作单位", "家庭住址", "现居住地"})
+                             "手机号", "职务", "工作单位", "家庭住址", "现居住地", "主持人", "党员人数"})
 
 
 def read_table(path: Path, columns: list[Column]) -> Table:

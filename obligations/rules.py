@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,9 @@ from obligations.catalog import Catalog, CatalogError, Kind, kind_lookup, load_c
 from obligations.paths import data_dir
 from obligations.scoresheet import Grading, SheetSet, load_grading, load_sheets
 from obligations.workdays import WorkdayCalendar, load_calendar
+
+# A kind with a note in brackets, full-width or not: 党员大会（扩大）, 三会一课(党课).
+_NOTED = re.compile(r"(.+?)[（(](.+)[)）]")
 
 
 @dataclass(frozen=True)
@@ -25,8 +29,16 @@ class Rules:
     folder: Path | None = None       # the data folder they were read from
 
     def kind(self, word: str) -> str | None:
-        """Return the slug for a slug, Chinese name or alias (spaces ignored), or None."""
-        return self.lookup.get(word.strip().replace(" ", ""))
+        """Return the slug for a slug, Chinese name or alias (spaces ignored), or None.
+
+        A kind with a note in brackets is the kind before them (党员大会（扩大）), or else the kind in them
+        (三会一课（党课）): each was 未知的类型 (clerk's try-out).
+        """
+        key = word.strip().replace(" ", "")
+        found = self.lookup.get(key)
+        if found is None and (noted := _NOTED.fullmatch(key)):
+            found = self.lookup.get(noted.group(1)) or self.lookup.get(noted.group(2))
+        return found
 
     def kind_name(self, slug: str) -> str:
         """Return the name users see for a record kind; a kind the vocabulary no longer (or not here) defines is shown by its slug, marked."""
