@@ -38,6 +38,10 @@ _DATE_FORMS = [
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
     re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
 ]
+# A date with the time of day or the weekday after it: the date's written forms, then only the words of a time.
+_DAY_THEN_TIME = re.compile(r"(\d{4}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|\.\d{1,2}\.\d{1,2}|年\d{1,2}月\d{1,2}[日号]?))(?!\d)")
+_TIME_WORDS = re.compile(r"[\s\d:：点时分半上下午晚中早凌星期周礼拜一二三四五六日天（）()\-—~～至到]*[点时分半午上晚早凌星期周礼拜一二三四五六日天）)0-9]")
+_CLOCK = re.compile(r"(\d+)[:：](\d+)")
 # A year and month with no day (2001.07, 2001年7月), as rosters often give 入党时间: which day is not for us to guess.
 _SPACED = re.compile(r"\s*([年月日号/.\-])\s*")
 _MONTH_ONLY = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})月?$")
@@ -782,6 +786,11 @@ def parse_date(value: Any) -> date | None:
         # (the one before a time, 2026/11/5　0:00 with an ideographic space, stays).
         text = _SPACED.sub(r"\1", unicodedata.normalize("NFKC", text)).strip()
     dated, day = written_day(text)
+    if not dated and (m := _DAY_THEN_TIME.match(text)) and _TIME_WORDS.fullmatch(rest := text[m.end():]) \
+            and all(int(h) < 24 and int(mm) < 60 for h, mm in _CLOCK.findall(rest)):
+        # The time of day or the weekday after it, as meeting sheets write them (2026年10月8日上午, 2026.10.13下午3点,
+        # 2026年10月14日（星期三）): each was 不是日期, where 2026-10-09 14:30 was taken (clerk's try-out).
+        dated, day = written_day(m.group(1))
     if dated:
         if day is None:
             raise CellError("不是有效日期")

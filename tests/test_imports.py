@@ -172,6 +172,13 @@ def test_dates_excel_saved_with_a_time_or_typed_with_hao_are_read(town: Store, r
     path = write_csv(tmp_path / "r.csv", f"党组织,类型,日期,应到,实到\n{BRANCH},党员大会,2026/10/5 0:00,10,8\n"
                                          f"{BRANCH},主题党日,2026年10月8号,,")
     assert importing.import_records(town, rules, path).added == 2
+    # The time of day or the weekday after it, as meeting sheets write them, were each 不是日期 (clerk's try-out).
+    spoken = ["2026年11月5日上午", "2026.11.5下午3点", "2026年11月5日（星期四）", "2026年11月5日 上午9:30", "2026/11/5 下午",
+              "2026-11-05 晚上7点半", "2026年11月5号下午两点"[:-2]]
+    assert {parse_date(text) for text in spoken} == {date(2026, 11, 5)}
+    for wrong in ("2026年11月5日 25:00", "2026年11月5日abc", "2026-11-0512"):
+        with pytest.raises(InputError, match="不是日期"):
+            parse_date(wrong)
 
 
 def test_gb18030_csv_is_read(town: Store, rules, tmp_path: Path):
