@@ -994,6 +994,8 @@ def _groups_words(ctx: _RecordContext, org_id: int) -> str:
     return f"（花名册上的党小组：{'、'.join(groups[:10])}{f' 等{len(groups)}个' if len(groups) > 10 else ''}）"
 
 
+# A note in brackets after a name in an attendance list: 周杰（外出务工）, 李明(病假).
+_NOTED = re.compile(r"[（(][^（()）]*[)）]")
 # Words for several kinds at once: which one is meant must be said.
 UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
 
@@ -1076,6 +1078,11 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             known = members.keys() & names
             if len(known) < len(names) and (joined := joined_padded(names, members)) != names:
                 names, known = joined, members.keys() & joined
+            if len(known) < len(names) and _NOTED.search(row[column]) \
+                    and (bare := split_names(_NOTED.sub("", row[column]))) and members.keys() >= set(bare):
+                # 周杰（外出务工）: a leave's reason beside the name, as sheets write them, was 不是花名册上的党员 (clerk's try-out).
+                # Only when every name is on the roster without its brackets: a roster's own 张伟（女） stays a name.
+                names, known = bare, set(bare)
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]

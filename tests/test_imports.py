@@ -321,6 +321,20 @@ def test_a_member_who_joined_before_eighteen_is_refused(town: Store, tmp_path: P
         importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织,出生日期\n张大,{BRANCH},2001-06-01"))
 
 
+def test_a_leaves_reason_beside_a_name_is_passed_over_and_a_rosters_bracketed_name_kept(town: Store, rules, tmp_path: Path):
+    """周杰（外出务工） in 请假人员 was 不是花名册上的党员, 39 times in one sheet (clerk's try-out)."""
+    names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:3]
+    body = (f"党组织,类型,日期,参会人员,请假人员\n{BRANCH},主题党日,2026-11-04,{names[0]},"
+            f"\"{names[1]}（外出务工，已请假）、{names[2]}(病假)\"\n")
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 1
+    [record] = [r for _, rows in town.scope_records("图河镇党委") for r in rows if r.kind == "theme_day"]
+    assert record.excused == f"{names[1]}、{names[2]}"
+    # A name not on the roster with or without its brackets is still told.
+    body = f"党组织,类型,日期,请假人员\n{BRANCH},主题党日,2026-11-05,无此人（病假）\n"
+    with pytest.raises(InputError, match="「无此人（病假）」不是"):
+        importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body))
+
+
 def test_a_member_both_present_and_excused_is_refused(town: Store, rules, tmp_path: Path):
     names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:3]
     body = f"党组织,类型,日期,参会人员,请假人员\n{BRANCH},主题党日,2026-11-04,{'、'.join(names[:2])},{names[1]}、{names[2]}"
