@@ -1844,6 +1844,22 @@ def test_rectify_list_json_and_close(runner, logged):
     assert runner.invoke(app, logged + ["rectify", "close", "99999", "--note", "x"]).exit_code == 3
 
 
+def test_members_watch_names_the_branches_whose_records_list_no_one_who_attended(runner, logged, tmp_path: Path):
+    """Every member's 未参加 was —, and nothing said that no record listed who attended (clerk's try-out)."""
+    args = ["members", "watch", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]
+    first = runner.invoke(app, logged + args)
+    assert first.exit_code == 0, first.output
+    assert ("提示：3个党支部（朱庄村党总支/第一党支部、朱庄村党总支/第二党支部、马屯村党支部）一年来的会议记录都没有「参会人员」名单"
+            in first.stderr), first.stderr
+    names = "、".join(f"党员第一党支部{i}" for i in range(3))
+    body = f"党组织,类型,日期,参会人员\n{BRANCH},支委会,2026-10-12,{names}\n"
+    assert runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "a.csv", body))]).exit_code == 0
+    after = runner.invoke(app, logged + args)
+    assert "提示：2个党支部（朱庄村党总支/第二党支部、马屯村党支部）" in after.stderr, after.stderr
+    table = runner.invoke(app, logged + ["members", "watch", "--under", "图河镇党委", "--as-of", "2026-11-25"], env={"COLUMNS": "300"})
+    assert "2个党支部（朱庄村党总支/第二党支部、马屯村党支部）" in table.stdout, table.stdout
+
+
 def test_score_json(runner, logged):
     result = runner.invoke(app, logged + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3",
                                           "--item", "四.5", "--points", "1", "--reason", "在职党员报到台账不全"])

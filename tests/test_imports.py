@@ -335,6 +335,20 @@ def test_a_leaves_reason_beside_a_name_is_passed_over_and_a_rosters_bracketed_na
         importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body))
 
 
+def test_branches_without_lists_are_those_none_of_whose_records_in_the_window_lists_who_attended(town: Store, rules, tmp_path: Path):
+    from compliance.members import PARTICIPATION_KINDS
+
+    zz2 = "图河镇党委/朱庄村党总支/第二党支部"
+    names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:2]
+    body = (f"党组织,类型,日期,参会人员\n{BRANCH},支委会,2026-10-12,{'、'.join(names)}\n{zz2},支委会,2026-10-12,\n"
+            f"{zz2},主题党日,2025-06-01,党员第二党支部0\n")
+    importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    window = (date(2025, 11, 1), date(2026, 11, 25))
+    assert town.without_lists("图河镇党委", PARTICIPATION_KINDS, *window) == [zz2, "图河镇党委/马屯村党支部"]
+    assert town.without_lists(None, PARTICIPATION_KINDS, date(2025, 1, 1), window[1]) == ["图河镇党委/马屯村党支部"]
+    assert town.without_lists(BRANCH, PARTICIPATION_KINDS, *window) == []
+
+
 def test_a_member_both_present_and_excused_is_refused(town: Store, rules, tmp_path: Path):
     names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:3]
     body = f"党组织,类型,日期,参会人员,请假人员\n{BRANCH},主题党日,2026-11-04,{'、'.join(names[:2])},{names[1]}、{names[2]}"

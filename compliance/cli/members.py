@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime, timedelta
 from operator import attrgetter, itemgetter
 from pathlib import Path
@@ -39,7 +40,7 @@ from compliance.cli import (
 )
 from compliance.errors import InputError
 from compliance.evaluate import DUES
-from compliance.members import month_index
+from compliance.members import PARTICIPATION_KINDS, month_index
 from compliance.report.assessments import emit_rows
 from compliance.report.labels import flag_text, yuan
 from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
@@ -58,6 +59,7 @@ app.add_typer(members_app, name="members")
 app.add_typer(dues_app, name="dues")
 app.add_typer(mobile_app, name="mobile")
 LEVELS = {"watch": "[yellow]关注[/]", "review": "[bold red]提请支部审查[/]"}
+LISTLESS_SHOWN = 10      # branches named by the watch's notice of records without attendance lists
 LEVEL_WORDS = {"watch": "关注", "review": "提请支部审查"}
 
 
@@ -91,13 +93,25 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
              "last_participation": r.last_participation.isoformat() if r.last_participation else None,
              "months_absent": r.months_absent, "last_dues": r.last_dues, "months_unpaid": r.months_unpaid,
              "level": LEVEL_WORDS.get(r.level or ""), "reasons": "；".join(r.reasons)} for r in rows)
+    # A branch whose records list no one who attended: its members' months without organizational life are never counted,
+    # and nothing said why (clerk's try-out: 未参加 — for every member).
+    unlisted = [] if known is not None else store.without_lists(under, PARTICIPATION_KINDS, date(day.year - 1, day.month, 1), day)
+    listless = ""
+    if unlisted:
+        names = "、".join(shown_path(p, under) for p in unlisted[:LISTLESS_SHOWN]) + ("等" if len(unlisted) > LISTLESS_SHOWN else "")
+        listless = (f"提示：{len(unlisted)}个党支部（{names}）一年来的会议记录都没有「参会人员」名单，其党员是否连续未参加组织生活"
+                    "无从判断（「未参加」为 —）；请在会议记录中填写参会人员（只填请假人员不够：未请假而缺席的无从得知）")
     if fmt is not Format.table:
         emit_rows(data, fmt.value, {"org": "党组织", "member": "党员", "mobile": "流动党员", "last_participation": "最近参加",
                                     "months_absent": "未参加月数", "last_dues": "最近交费月份", "months_unpaid": "未交费月数",
                                     "level": "提示", "reasons": "原因"})
+        if listless:
+            sys.stderr.write(listless + "\n")
         return
     if not rows:
         console.print(f"{as_of_words(day, known)}，没有需要关注的党员。")
+        if listless:
+            console.print(listless, style="yellow", markup=False, soft_wrap=True)
         return
     title = f"党员六个月提示（{as_of_words(day, known)}，只计完整月份）"
 
@@ -121,6 +135,8 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
         console.print("「未参加」是到上月为止连续未参加的月数：请假、免除的月份，流动党员半年汇报所覆盖的月份，没有参会名单的月份，"
                       "以及开始计算之前（去年1月、启用跟踪或转入之前）的月份，都不计为未参加，所以可能少于「最近参加」之后的月份数。",
                       soft_wrap=True, markup=False)
+    if listless:
+        console.print(listless, style="yellow", markup=False, soft_wrap=True)
     console.print("提示只供党支部审查参考：是否属于自行脱党，由支部党员大会依照党章第九条讨论决定。", soft_wrap=True)
 
 

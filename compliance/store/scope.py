@@ -212,6 +212,20 @@ class ScopeQueries:
             return [(org_id, kind, bool(ok), tuple(bool(e) for e in lacks), n)
                     for org_id, kind, ok, *lacks, n in conn.execute(query)]
 
+    def without_lists(self, root_path: str | None, kinds: Collection[str], first: date, last: date) -> list[str]:
+        """Return the paths of the branches at or below `root_path` (everywhere when None), in order, none of whose current
+        records of `kinds` held from `first` to `last` has an attendance list (参会人员): their members' months without
+        organizational life cannot be told. One probe of `ix_record_org_held` per branch."""
+        r, o = RECORD.c, ORG.c
+        listed = (select(r.record_id).where(r.org_id == o.id, r.kind.in_(sorted(kinds)), r.held_on >= first, r.held_on <= last,
+                                            r.superseded_at.is_(None), r.voided_at.is_(None), r.attendees.is_not(None),
+                                            r.attendees != "").exists())
+        query = select(o.path).where(o.type == "党支部", or_(o.dissolved.is_(None), o.dissolved >= first), ~listed).order_by(o.path)
+        if root_path is not None:
+            query = query.where(in_scope(root_path))
+        with self.engine.connect() as conn:
+            return list(conn.execute(query).scalars())
+
     def scope_members(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
         """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
         cols = [MEMBER.c[name] for name in MemberRow._fields]
