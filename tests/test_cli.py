@@ -1844,6 +1844,25 @@ def test_rectify_list_json_and_close(runner, logged):
     assert runner.invoke(app, logged + ["rectify", "close", "99999", "--note", "x"]).exit_code == 3
 
 
+def test_org_import_points_out_a_village_branch_without_a_sector(runner, tmp_path: Path):
+    """马屯村党支部 with no 领域, its own or its township's, had its committee's term taken as 3 years, not 5, without a word
+    (clerk's try-out)."""
+    db = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, db + ["init"]).exit_code == 0
+    orgs = ("名称,上级,类型,领域\n红星镇党委,,乡镇党委,\n马屯村党支部,红星镇党委,党支部,\n东湖社区党总支,红星镇党委,党总支,\n"
+            "红星电子公司党支部,红星镇党委,党支部,\n南坪村党支部,红星镇党委,党支部,农村\n")
+    done = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))])
+    assert done.exit_code == 0, done.output
+    said = "".join(done.stdout.split())
+    assert "提示：「红星镇党委/马屯村党支部」「红星镇党委/东湖社区党总支」2个党组织的名称像村或社区的党组织，但没有填写领域" in said, said
+    assert "电子公司" not in said.split("名称像村或社区")[0] and "南坪村" not in said.split("名称像村或社区")[0]
+    # With the township's 领域, the branches below it have one.
+    again = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "p.csv", "名称,上级,类型,领域\n新村党支部,红星镇党委,党支部,\n"
+                                                                                      "青石镇党委,,乡镇党委,农村\n北村党支部,青石镇党委,党支部,\n"))])
+    [line] = [x for x in again.stdout.splitlines() if "名称像村或社区" in x]
+    assert "「红星镇党委/新村党支部」的名称像村或社区" in line and "北村" not in line
+
+
 def test_members_watch_names_the_branches_whose_records_list_no_one_who_attended(runner, logged, tmp_path: Path):
     """Every member's 未参加 was —, and nothing said that no record listed who attended (clerk's try-out)."""
     args = ["members", "watch", "--under", "图河镇党委", "--as-of", "2026-11-25", "--format", "json"]

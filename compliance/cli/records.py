@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date
 from enum import Enum
@@ -114,6 +115,13 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     if later:
         console.print(f"提示：{orgs_named(later)}的成立日期晚于今天，"
                       "成立之前不检查其组织生活；如为笔误，请改正后重新导入。", style="yellow", markup=False, soft_wrap=True)
+    # A village's or community's branch with no 领域, its own or its superior's: its committee's term was taken as 3 years,
+    # not 5, without a word (clerk's try-out). Named once, by the import that adds it.
+    villages = [o.path for o in new.by_id.values() if o.id not in before and o.type in ("党支部", "党总支", "党委")
+                and not new.sector_of(o) and re.search(r"(村|社区|居委会)(党总支|党支部|党委)$", o.name)]
+    if villages:
+        console.print(f"提示：{orgs_named(villages)}的名称像村或社区的党组织，但没有填写领域（本级和上级都没有）：换届按3年检查，"
+                      "村和社区为5年；请在组织文件的「领域」列填写 农村 或 社区 后重新导入", style="yellow", markup=False, soft_wrap=True)
     # Named once, by the import that adds it (status names it each time).
     untracked = tracking.terms_untracked(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
     if untracked:
