@@ -652,7 +652,8 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         if len(tables) > 1:
             # 一月, 二月, 三月: one was read and the others dropped without a word.
             raise InputError(f"{path.name}：有{len(tables)}张表带有列名（「{'」「'.join(sheet.title for sheet in tables)}」），"
-                             "一次只导入一张表：请把数据合并到一张表，或分别另存为文件后逐个导入（未导入任何数据）")
+                             "一次只导入一张表：请把数据合并到一张表，或把其他表隐藏（只导入可见的一张）后逐张导入，或分别另存为文件后"
+                             "逐个导入；每张表都须有「党组织」等必需的列，表名不作党组织（未导入任何数据）")
         chosen = tables[0] if tables else sheets[0]
         rows = _sheet_rows(chosen)
         title = chosen.title

@@ -188,7 +188,7 @@ def test_a_workbook_with_a_table_on_several_sheets_is_refused_and_a_hidden_sheet
     titled.append(header)
     book.save(tmp_path / "months.xlsx")
     one_line_error(run(db, "record", "import", str(tmp_path / "months.xlsx")), "months.xlsx：有4张表带有列名（「一月」「二月」「三月」「四月」）",
-                   "一次只导入一张表")
+                   "一次只导入一张表", "或把其他表隐藏（只导入可见的一张）后逐张导入")
     assert records(db) == before
     book = Workbook()
     book.active.title = "旧表"
