@@ -42,6 +42,8 @@ _DATE_FORMS = [
 _DAY_THEN_TIME = re.compile(r"(\d{4}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|\.\d{1,2}\.\d{1,2}|年\d{1,2}月\d{1,2}[日号]?))(?!\d)")
 _TIME_WORDS = re.compile(r"[\s\d:：点时分半上下午晚中早凌星期周礼拜一二三四五六日天（）()\-—~～至到]*[点时分半午上晚早凌星期周礼拜一二三四五六日天）)0-9]")
 _CLOCK = re.compile(r"(\d+)[:：](\d+)")
+# A column a month, as a dues ledger heads them: 1月, 十二月, 2026年1月, 1月份.
+_MONTH_HEADER = re.compile(r"(?:\d{4}年)?(?:\d{1,2}|[一二三四五六七八九十]|十[一二])月份?")
 # A year and month with no day (2001.07, 2001年7月), as rosters often give 入党时间: which day is not for us to guess.
 _SPACED = re.compile(r"\s*([年月日号/.\-])\s*")
 _MONTH_ONLY = re.compile(r"^(\d{4})(?:[-/.]|年)(\d{1,2})月?$")
@@ -191,7 +193,12 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
         known = "、".join(f"{c.english}（{c.chinese}）" if english else c.chinese for c in columns)
-        raise InputError(f"{where} 第{head}行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
+        # A dues ledger of a row a member and a column a month (1月 … 12月), as clerks keep it, was told only its unknown
+        # columns (clerk's try-out).
+        months = [text for text in unknown if _MONTH_HEADER.fullmatch(text)]
+        wide = (f"；「{months[0]}」等是每月一列的台账格式：党费按月登记，每人每月一行（姓名、党组织、月份、金额、交纳日期），"
+                "请把台账转为这种格式后导入") if months and any(c.english == "month" for c in columns) else ""
+        raise InputError(f"{where} 第{head}行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}{wide}（未导入任何数据）")
     if repeated:
         raise InputError(f"{where} 第{head}行：列「{'」「'.join(repeated)}」重复（未导入任何数据）")
     missing = [c.chinese for c in columns if c.required and c.english not in headers]

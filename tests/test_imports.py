@@ -423,6 +423,19 @@ def test_a_month_excel_keeps_as_a_number_that_may_be_october_is_refused(town: St
     assert sorted(r["month"] for r in town.dues_rows([member.id])) == ["2026-01", "2026-02", "2026-11"]
 
 
+def test_a_dues_ledger_of_a_column_a_month_is_told_the_layout_to_turn_it_into(town: Store, rules, tmp_path: Path):
+    """序号,姓名,所在党支部,月交纳额,1月…12月,合计 was told only its unknown columns (clerk's try-out)."""
+    from compliance import membership
+
+    body = "序号,姓名,所在党支部,1月,2月,合计\n1,张三,ZZ1,10,10,20\n"
+    with pytest.raises(InputError, match="未知的列「1月」「2月」「合计」.*；「1月」等是每月一列的台账格式：党费按月登记，每人每月一行"):
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
+    # Not said to a record file, whose 月份 is no column.
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", "党组织,类型,日期,1月\nZZ1,支委会,2026-01-05,x\n"))
+    assert "每月一列" not in str(caught.value)
+
+
 def test_copies_elsewhere_are_records_of_another_branch_an_earlier_import_of_the_file_wrote(town: Store, rules, tmp_path: Path):
     other = "图河镇党委/朱庄村党总支/第二党支部"
     rows = "党组织,类型,日期,主题,应到,实到\n{0},主题党日,2026-11-05,学习,{1},{1}\n{0},支委会,2026-11-06,研究,5,5\n"
