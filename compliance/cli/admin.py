@@ -284,24 +284,27 @@ def user_add(name: str = typer.Argument(..., metavar="用户名", help="用户�
     console.print(f"已添加用户：{name}（编号 {user_id}）")
 
 
+USER_NAME = typer.Argument(..., metavar="用户名", help="用户名。")
+
+
 @user_app.command("disable")
 @fails_cleanly
-def user_disable(name: str = typer.Argument(..., metavar="用户名", help="用户名。"),
-                 reason: str = typer.Option(..., "--reason", help="停用原因，如 调离。")) -> None:
+def user_disable(name: str = USER_NAME, reason: str = typer.Option(..., "--reason", help="停用原因，如 调离。")) -> None:
     """停用用户（如人员调离）：不能再操作，审计日志中的记录保留；由县用户执行。"""
-    store, actor = session()
-    disable_user(store, actor, name, True, reason)
-    console.print(f"已停用用户：{' '.join(name.split())}")
+    _set_disabled(name, True, reason)
 
 
 @user_app.command("enable")
 @fails_cleanly
-def user_enable(name: str = typer.Argument(..., metavar="用户名", help="用户名。"),
-                reason: str = typer.Option(..., "--reason", help="恢复原因。")) -> None:
+def user_enable(name: str = USER_NAME, reason: str = typer.Option(..., "--reason", help="恢复原因。")) -> None:
     """恢复已停用的用户；由县用户执行。"""
+    _set_disabled(name, False, reason)
+
+
+def _set_disabled(name: str, disabled: bool, reason: str) -> None:
     store, actor = session()
-    disable_user(store, actor, name, False, reason)
-    console.print(f"已恢复用户：{' '.join(name.split())}")
+    disable_user(store, actor, name, disabled, reason)
+    console.print(f"已{'停用' if disabled else '恢复'}用户：{' '.join(name.split())}")
 
 
 @user_app.command("list")
