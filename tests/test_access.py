@@ -249,7 +249,24 @@ def test_a_restored_backup_from_before_a_user_was_disabled_says_the_user_acts_ag
     assert runner.invoke(app, county + ["user", "disable", "镇党建办", "--reason", "调离"]).exit_code == 0
     restored = runner.invoke(app, county + ["restore", str(tmp_path / "b.db")])
     assert restored.exit_code == 0, restored.output
-    assert "注意：用户「镇党建办」在备份中没有停用，恢复后又能操作" in "".join(restored.stdout.split()), restored.stdout
+    said = "".join(restored.stdout.split())
+    assert "注意：用户「镇党建办」在备份中没有停用，恢复后又能操作" in said, restored.stdout
+    # What the backup does not have is said too: the disabling, and the entries of the backup before (administrator's try-out).
+    assert "注意：恢复前的数据库有1条操作（审计日志）晚于这份备份" in said, restored.stdout
+
+
+def test_a_backup_into_a_folder_is_named_by_its_day_and_time(runner, users, tmp_path: Path):
+    """A daily job's folder was told 文件已存在，不覆盖 (administrator's try-out)."""
+    county = users + ["--user", "县管理员"]
+    folder = tmp_path / "备份"
+    folder.mkdir()
+    done = runner.invoke(app, county + ["backup", str(folder)])
+    assert done.exit_code == 0, done.output
+    assert [p.name for p in folder.iterdir()] == ["compliance-20261205-100000.db"]
+    again = runner.invoke(app, county + ["backup", str(folder)])
+    assert again.exit_code == 2 and "文件已存在，不覆盖" in again.stderr       # the same second: not overwritten
+    restored = runner.invoke(app, county + ["restore", str(folder / "compliance-20261205-100000.db")])
+    assert restored.exit_code == 0 and "晚于这份备份" not in restored.stdout, restored.output
 
 
 def test_user_list_shows_the_users_in_scope_with_their_paths_without_reading_the_whole_tree(runner, users):

@@ -333,11 +333,15 @@ def _sqlite_path(store: store_mod.Store) -> Path:
 
 @app.command()
 @fails_cleanly
-def backup(file: Path = typer.Argument(..., metavar="文件", help="备份文件路径（不能已存在）。")) -> None:
+def backup(file: Path = typer.Argument(..., metavar="文件", help="备份文件路径（不能已存在）；是已有的目录时，在其中写入带日期时间的文件，"
+                                                          "如 compliance-20261207-0300.db，便于每天定时备份。")) -> None:
     """备份正在使用的 SQLite 数据库（在线备份，得到一致的副本）。"""
     store, actor = session()
     require_administrator(store, actor, "backup")
     _sqlite_path(store)
+    if file.is_dir():
+        # A folder given, as a daily job gives one: it said 文件已存在，不覆盖 (administrator's try-out).
+        file = file / f"compliance-{store.clock().astimezone(store_mod.TZ):%Y%m%d-%H%M%S}.db"
     if file.exists():
         raise InputError(f"{file}：文件已存在，不覆盖")
     try:
@@ -362,7 +366,9 @@ def restore(file: Path = typer.Argument(..., metavar="文件", help="要恢复�
         actor_name = actor.name
     else:
         target.parent.mkdir(parents=True, exist_ok=True)
-    users = store.users() if target.exists() and store.revision() is not None else []
+    current = target.exists() and store.revision() is not None
+    users = store.users() if current else []
+    entries = store.audit_seq() if current else 0
     before = {u.name for u in users}
     disabled = {u.name for u in users if u.disabled_at is not None}
     kept = store_mod.restore_sqlite(store, file, target, actor_name)
@@ -371,7 +377,12 @@ def restore(file: Path = typer.Argument(..., metavar="文件", help="要恢复�
     restored = store_mod.Store(store_mod.resolve_url(str(target)))
     restored_users = restored.users()
     after = {u.name for u in restored_users}
+    lost = entries - (restored.audit_seq() - 1)       # the restore's own entry is the restored chain's last
     restored.engine.dispose()
+    if lost > 0 and kept:
+        # What the backup does not have was gone with no word but the users' (administrator's try-out).
+        console.print(f"注意：恢复前的数据库有 {lost} 条操作（审计日志）晚于这份备份，如其间登记、导入或更正的记录，恢复后都不在"
+                      f"当前数据库中；需要时请从另存的 {kept} 中查找", style="yellow", markup=False, soft_wrap=True)
     # A user disabled after the backup was made is in use again in it (review).
     again = sorted(u.name for u in restored_users if u.name in disabled and u.disabled_at is None)
     if again:

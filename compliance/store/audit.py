@@ -105,6 +105,11 @@ class AuditQueries:
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
 
+    def audit_seq(self) -> int:
+        """Return the number of the latest audit entry (0 for none)."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(HEAD.c.seq).where(HEAD.c.id == 1)).scalar() or 0
+
     def audit_now(self, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
                   detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
         """Append an entry in a transaction of its own (a refused action is logged although nothing else is written)."""
