@@ -371,6 +371,12 @@ def test_remind_now_makes_and_sends_todays_reminders_once(runner, tmp_path: Path
         assert len(smtp.received) == 1 and "zz1@example.cn" in smtp.received[0].rcpt_tos
         queued = int(re.search(r"新增待发消息 (\d+) 条", first.stdout).group(1))
         assert queued >= 2 and f"发送提醒：成功 {queued} 条" in first.stdout, first.stdout      # the mail and the log's own
+        # The organizations no recipient hears are said: their reminders are logged, and 已发送 read as delivered
+        # (administrator's try-out). ZZ1 has its recipient.
+        [line] = [x for x in first.stdout.splitlines() if "新增待发消息" in x]
+        unheard = line.split("无人收到：")[1].split("、")
+        assert "本级和上级都没有配置收件人" in line and unheard and BRANCH not in unheard, line
+        assert all(path.startswith("图河镇党委") for path in unheard), unheard
         again = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
         assert again.exit_code == 0 and "新增待发消息 0 条" in again.stdout and "发送提醒：成功 0 条" in again.stdout, again.output
         assert len(smtp.received) == 1
