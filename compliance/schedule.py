@@ -157,6 +157,11 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
             elif recipient.webhook and ctx.settings.webhook_url:
                 rows.append({**base, "channel": "webhook", "recipient": "webhook"})
     queued = ctx.store.queue_messages(rows, ctx.now)
+    # The audit chain is checked each morning: an entry deleted in the database went unnoticed until someone ran
+    # `audit verify` (administrator's try-out).
+    _, broken = ctx.store.verify_audit()
+    if broken:
+        ctx.outputs.append(f"警告：审计日志校验失败：{broken}；请县级用户执行 compliance audit verify 核查")
     # Every organization's reminder is logged (channel console, 已发送): 48 sent of which 5 reached anyone read as all
     # delivered (administrator's try-out). Said: those no recipient hears, at their level or above.
     heard = [index.by_id[org_id].path for org_id in by_org]

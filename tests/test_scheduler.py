@@ -383,6 +383,23 @@ def test_remind_now_makes_and_sends_todays_reminders_once(runner, tmp_path: Path
     assert [m.status for m in town.messages() if m.channel == "email"] == ["sent"]
 
 
+def test_the_mornings_reminders_check_the_audit_chain(runner, town: Store, monkeypatch, tmp_path: Path):
+    """An audit entry deleted in the database went unnoticed until someone ran audit verify (administrator's try-out)."""
+    from sqlalchemy import text
+
+    from compliance.cli import app
+
+    (tmp_path / "empty.toml").write_text("", encoding="utf-8")
+    monkeypatch.setenv("COMPLIANCE_CONFIG", str(tmp_path / "empty.toml"))
+    quiet = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
+    assert quiet.exit_code == 0 and "审计日志校验失败" not in quiet.stdout, quiet.output
+    with town.engine.begin() as conn:
+        conn.execute(text("DELETE FROM auditentry WHERE seq = 2"))
+    warned = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
+    assert warned.exit_code == 0, warned.output
+    assert "警告：审计日志校验失败：第2条缺失" in "".join(warned.stdout.split()), warned.stdout
+
+
 def test_remind_now_says_how_a_failed_send_is_retried_with_no_scheduler(runner, tmp_path: Path, town: Store, monkeypatch):
     """It said a failed send would be retried by the scheduler, which a new office does not run yet (review)."""
     from compliance.cli import app
