@@ -994,8 +994,9 @@ def _groups_words(ctx: _RecordContext, org_id: int) -> str:
     return f"（花名册上的党小组：{'、'.join(groups[:10])}{f' 等{len(groups)}个' if len(groups) > 10 else ''}）"
 
 
-# A note in brackets after a name in an attendance list: 周杰（外出务工）, 李明(病假).
+# A note in brackets after a name in a leave list: 周杰（外出务工）, 李明(病假); a name with its note, whatever is in it.
 _NOTED = re.compile(r"[（(][^（()）]*[)）]")
+_NOTED_NAMES = re.compile(r"[^、,，;；\s（()）]+(?:[（(][^（()）]*[)）])?")
 # Words for several kinds at once: which one is meant must be said.
 UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
 
@@ -1078,11 +1079,14 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             known = members.keys() & names
             if len(known) < len(names) and (joined := joined_padded(names, members)) != names:
                 names, known = joined, members.keys() & joined
-            if len(known) < len(names) and _NOTED.search(row[column]) \
-                    and (bare := split_names(_NOTED.sub("", row[column]))) and members.keys() >= set(bare):
+            if column == "excused" and len(known) < len(names) and _NOTED.search(row[column]):
                 # 周杰（外出务工）: a leave's reason beside the name, as sheets write them, was 不是花名册上的党员 (clerk's try-out).
-                # Only when every name is on the roster without its brackets: a roster's own 张伟（女） stays a name.
-                names, known = bare, set(bare)
+                # Only in 请假人员, where a note is the leave's reason: in 参会人员 郭玉（缺席） is no attendance (review). A name on
+                # the roster as written (李明（女）) stays that name; another's brackets go when what is left is on the roster.
+                names = [n if n in members or (bare := _NOTED.sub("", n)) not in members else bare
+                         for n in _NOTED_NAMES.findall(row[column])]
+                names = list(dict.fromkeys(names))
+                known = members.keys() & names
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]

@@ -14,6 +14,10 @@ from obligations.workdays import WorkdayCalendar, load_calendar
 
 # A kind with a note in brackets, full-width or not: 党员大会（扩大）, 三会一课(党课).
 _NOTED = re.compile(r"(.+?)[（(](.+)[)）]")
+# Notes that say how a meeting was held, not what it was.
+HOW_HELD = frozenset({"扩大", "扩大会议", "线上", "线下", "视频", "视频会议", "网络", "网上", "专题", "联合", "临时", "补开", "集中"})
+# The four 三会一课 names.
+THREE_MEETINGS_ONE_LECTURE = frozenset({"party_congress", "branch_committee", "group_meeting", "party_lecture"})
 
 
 @dataclass(frozen=True)
@@ -31,13 +35,18 @@ class Rules:
     def kind(self, word: str) -> str | None:
         """Return the slug for a slug, Chinese name or alias (spaces ignored), or None.
 
-        A kind with a note in brackets is the kind before them (党员大会（扩大）), or else the kind in them
-        (三会一课（党课）): each was 未知的类型 (clerk's try-out).
+        A kind with a note in brackets that says how it was held is that kind (党员大会（扩大）, 支委会（线上）), and
+        三会一课 with one of its four in brackets is that one (三会一课（党课）): each was 未知的类型 (clerk's try-out).
+        Other brackets name another kind as often as not (换届（延期批准）, 党费（基数核定）): they stay unknown (review).
         """
         key = word.strip().replace(" ", "")
         found = self.lookup.get(key)
         if found is None and (noted := _NOTED.fullmatch(key)):
-            found = self.lookup.get(noted.group(1)) or self.lookup.get(noted.group(2))
+            before, inside = noted.group(1), noted.group(2)
+            if inside in HOW_HELD:
+                found = self.lookup.get(before)
+            elif before == "三会一课" and (one := self.lookup.get(inside)) in THREE_MEETINGS_ONE_LECTURE:
+                found = one
         return found
 
     def kind_name(self, slug: str) -> str:

@@ -321,6 +321,15 @@ def test_a_member_who_joined_before_eighteen_is_refused(town: Store, tmp_path: P
         importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织,出生日期\n张大,{BRANCH},2001-06-01"))
 
 
+def test_a_kind_with_a_note_in_brackets_is_read_only_when_the_note_says_how_it_was_held(rules):
+    """党员大会（扩大） and 三会一课（党课） were 未知的类型 (clerk's try-out); the word before the brackets then won over a kind named
+    in them, and 换届（延期批准） started a new term (review)."""
+    assert rules.kind("党员大会（扩大）") == "party_congress" and rules.kind("支委会(线上)") == "branch_committee"
+    assert rules.kind("三会一课（党课）") == "party_lecture" and rules.kind("三会一课（支委会）") == "branch_committee"
+    for other in ("换届（延期批准）", "换届选举（补选）", "党课（计划）", "党费（基数核定）", "组织生活会（民主评议党员）", "三会一课（主题党日）"):
+        assert rules.kind(other) is None, other
+
+
 def test_a_leaves_reason_beside_a_name_is_passed_over_and_a_rosters_bracketed_name_kept(town: Store, rules, tmp_path: Path):
     """周杰（外出务工） in 请假人员 was 不是花名册上的党员, 39 times in one sheet (clerk's try-out)."""
     names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:3]
@@ -333,6 +342,16 @@ def test_a_leaves_reason_beside_a_name_is_passed_over_and_a_rosters_bracketed_na
     body = f"党组织,类型,日期,请假人员\n{BRANCH},主题党日,2026-11-05,无此人（病假）\n"
     with pytest.raises(InputError, match="「无此人（病假）」不是"):
         importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body))
+    # In 参会人员 a note may say the member was not there (郭玉（缺席）): it is no attendance, and is refused (review).
+    body = f"党组织,类型,日期,参会人员\n{BRANCH},主题党日,2026-11-06,{names[0]}（缺席）\n"
+    with pytest.raises(InputError, match="不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员"):
+        importing.import_records(town, rules, write_csv(tmp_path / "t.csv", body))
+    # A roster's own bracketed name stays that member, beside another's reason (review: 李明（女） became 李明).
+    importing.import_members(town, write_csv(tmp_path / "m.csv", f"姓名,党组织\n李明,{BRANCH}\n李明（女）,{BRANCH}\n"))
+    body = f"党组织,类型,日期,请假人员\n{BRANCH},主题党日,2026-11-07,\"李明（女）、{names[1]}（迟到）\"\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "u.csv", body)).added == 1
+    [record] = [r for _, rows in town.scope_records("图河镇党委") for r in rows if r.held_on == date(2026, 11, 7)]
+    assert record.excused == f"李明（女）、{names[1]}"
 
 
 def test_branches_without_lists_are_those_none_of_whose_records_in_the_window_lists_who_attended(town: Store, rules, tmp_path: Path):
