@@ -40,8 +40,10 @@ _DATE_FORMS = [
 ]
 # A date with the time of day or the weekday after it: the date's written forms, then only the words of a time.
 _DAY_THEN_TIME = re.compile(r"(\d{4}(?:-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2}|\.\d{1,2}\.\d{1,2}|年\d{1,2}月\d{1,2}[日号]?))(?!\d)")
-_TIME_WORDS = re.compile(r"[\s\d:：点时分半上下午晚中早凌星期周礼拜一二三四五六日天（）()\-—~～至到]*[点时分半午上晚早凌星期周礼拜一二三四五六日天）)0-9]")
-_CLOCK = re.compile(r"(\d+)[:：](\d+)")
+_CLOCK_TIME = r"(?:(?:[01]?\d|2[0-3])[:：][0-5]\d|(?:[01]?\d|2[0-3]|[一二三四五六七八九十]|十[一二])[点时](?:[0-5]?\d分|半|钟)?)"
+# What may follow: a weekday (in brackets or not), a part of the day, a clock time, and the time it ended.
+_WHEN = re.compile(r"\s*(?:[（(]?(?:星期|周|礼拜)([一二三四五六日天])[)）]?)?\s*(?:上午|下午|晚上|中午|早上|凌晨|傍晚)?\s*"
+                   rf"(?:{_CLOCK_TIME}(?:\s*[-—~～至到]\s*{_CLOCK_TIME})?)?\s*")
 # A column a month, as a dues ledger heads them: 1月, 十二月, 2026年1月, 1月份.
 _MONTH_HEADER = re.compile(r"(?:\d{4}年)?(?:\d{1,2}|[一二三四五六七八九十]|十[一二])月份?")
 # A year and month with no day (2001.07, 2001年7月), as rosters often give 入党时间: which day is not for us to guess.
@@ -171,15 +173,20 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     first = next(lines, None)
     head = 1            # the header's row: blank rows above it are passed over (a sheet begun on its second row: try-out)
     title: tuple[int, str] | None = None
+    top: tuple[int, list[str]] | None = None       # the first row with a value, and what it names no column with
     while True:
         while first is not None and not any(map(_filled, first)):
             first, head = next(lines, None), head + 1
         if first is None:
+            if title is not None and top is not None and len(top[1]) > 1:
+                headers, repeated = {}, []
+                break           # a header mistyped, all its rows taken for a title's: told below as the header it is
             if title is not None:
                 raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下却没有列名"
                                  f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
             raise InputError(f"{where}：文件为空，没有表头（未导入任何数据）")
         headers, positions, passed, unknown, repeated = _header(first, by_header)
+        top = top or (head, unknown)
         # A title above the header (青石镇2026年11月组织生活记录表, 填报单位：…), as offices make them: a row or three of a cell or
         # three and no column name. Passed over, as a reader passes over it: it was refused, recognised as it was (try-out).
         if headers or not unknown or len(unknown) > 3 or head > 4:
@@ -187,8 +194,13 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         title = title or (head, unknown[0])
         first, head = next(lines, None), head + 1
     if not headers and title is not None:
-        raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下第{head}行也不是列名"
-                         f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
+        if top is not None and len(top[1]) > 1:
+            # Two or three cells and no column name: a header mistyped (名字,支部), whose rows were taken for a title's
+            # (review). Told as the header it is.
+            head, unknown = top
+        else:
+            raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下第{head}行也不是列名"
+                             f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
     if unknown:
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
@@ -200,7 +212,10 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
                 "请把台账转为这种格式后导入") if months and any(c.english == "month" for c in columns) else ""
         raise InputError(f"{where} 第{head}行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}{wide}（未导入任何数据）")
     if repeated:
-        raise InputError(f"{where} 第{head}行：列「{'」「'.join(repeated)}」重复（未导入任何数据）")
+        # 日期 and 时间 both: 时间 alone was named, as if it were there twice (review).
+        twice = [f"「{text}」与「{headers[column.english]}」都是{column.chinese}" if (column := column_of(text, by_header))
+                 and headers.get(column.english, text) != text else f"「{text}」" for text in repeated]
+        raise InputError(f"{where} 第{head}行：列{'、'.join(twice)}，重复（未导入任何数据）")
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
         raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
@@ -279,6 +294,8 @@ def _width(positions: list[tuple[int, str, int]], passed: Sequence[int]) -> int:
 
 
 TOTALS_WORDS = ("合计", "总计", "小计", "共计")
+# A totals row's first cell: the word alone, or with a count (合计：12人).
+_TOTALS = re.compile(r"(?:合计|总计|小计|共计)[:：]?(?:\d+(?:\.\d+)?[人条次项元个名]?)?")
 # A sheet's footer: who filled it in, checked it, when (填表人：张三 审核人：李四).
 _FOOTER = re.compile(r"(?:填表人|制表人|填报人|审核人|审批人|统计人|负责人|联系人|联系电话|填表日期|填报日期|制表日期|报送日期)\s*[：:]")
 # How a text row's first cell may begin when its first value is a totals word or a footer's: blank, a space, or the
@@ -287,14 +304,16 @@ _TOTALS_START = frozenset({"", " ", "\t", "\u3000", *(word[0] for word in TOTALS
 
 
 def _totals_row(raw: Sequence[Any]) -> bool:
-    """Return whether a row's first cell with a value says it is a totals row (合计, in 序号, 姓名 or any column), or a
-    footer (填表人：张三): its other cells are sums or names, not a record. Passed over as a reader passes over them: they
-    were refused, recognised as they were, and the first such error hid the errors above it (try-out)."""
-    for cell in raw:
-        if _filled(cell):
-            word = "".join(cell.split()) if isinstance(cell, str) else ""
-            return (len(word) <= 8 and word.startswith(TOTALS_WORDS)) or bool(_FOOTER.match(word))
-    return False
+    """Return whether a row is a totals row (its first cell with a value 合计, 小计 … alone, in 序号, 姓名 or any column) or
+    a footer (each of its cells 填表人：张三, 审核人：李四 …): its other cells are sums or names, not a record. Passed over as
+    a reader passes over them: they were refused, recognised as they were, and the first such error hid the errors above
+    it (try-out). A topic that begins 总计划 or 负责人： in a record is neither (review)."""
+    cells = [cell for cell in raw if _filled(cell)]
+    if not cells or not isinstance(cells[0], str):
+        return False
+    if _TOTALS.fullmatch("".join(cells[0].split())):
+        return True
+    return all(isinstance(cell, str) and _FOOTER.match(cell.strip()) for cell in cells)
 
 
 def _filled(cell: Any) -> bool:
@@ -668,8 +687,8 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
         hidden_rows, hidden_columns = _hidden(chosen)
         hidden = [n for n in hidden_rows if n <= len(rows) and rows[n - 1]]
         # A hidden column the import reads, with a value under its header: 学时 hidden was imported, unseen (try-out).
-        # The header is the first row with a value, as `stream_table` finds it (blank rows above it are passed over: review).
-        top = next((i for i, row in enumerate(rows) if any(map(_filled, row))), 0)
+        # The header is the row `stream_table` takes: blank rows and a title above it are passed over (reviews).
+        top = _header_row(rows, by_header)
         head = rows[top] if rows else []
         filled = [c for c in hidden_columns if c <= len(head) and isinstance(head[c - 1], str)
                   and column_of(" ".join(head[c - 1].split()), by_header) is not None
@@ -743,11 +762,26 @@ def _column_letters(number: int) -> str:
     return letters
 
 
+# The rows with a value a header may be in: below up to three rows of a title (`stream_table`).
+HEADER_ROWS = 4
+
+
+def _names_column(row: Sequence[Any], by_header: dict[str, Column]) -> bool:
+    return any(isinstance(c, str) and c.strip() and column_of(" ".join(c.split()), by_header) is not None for c in row)
+
+
 def _headed(sheet: Any, by_header: dict[str, Column]) -> bool:
-    """Return whether a worksheet's first or second row with a value (a title above the header) names a known column."""
-    # Its first two rows with a value: blank rows above a header are passed over (review).
-    rows = [row for row in sheet.iter_rows(max_row=10, values_only=True) if any(map(_filled, row))][:2]
-    return any(isinstance(c, str) and c.strip() and column_of(c.strip(), by_header) is not None for row in rows for c in row)
+    """Return whether one of a worksheet's first rows with a value (below a title of up to three) names a known column."""
+    # Blank rows above a header are passed over (review); a title of two rows hid a sheet from the choice (review).
+    rows = [row for row in sheet.iter_rows(max_row=20, values_only=True) if any(map(_filled, row))][:HEADER_ROWS]
+    return any(_names_column(row, by_header) for row in rows)
+
+
+def _header_row(rows: list[list[Any]], by_header: dict[str, Column]) -> int:
+    """Return the index of a sheet's header row: the first of its first rows with a value that names a known column, else
+    the first row with a value."""
+    filled = [i for i, row in enumerate(rows) if any(map(_filled, row))]
+    return next((i for i in filled[:HEADER_ROWS] if _names_column(rows[i], by_header)), filled[0] if filled else 0)
 
 
 def _sheet_rows(sheet: Any) -> list[list[Any]]:
@@ -794,11 +828,14 @@ def parse_date(value: Any) -> date | None:
         # (the one before a time, 2026/11/5　0:00 with an ideographic space, stays).
         text = _SPACED.sub(r"\1", unicodedata.normalize("NFKC", text)).strip()
     dated, day = written_day(text)
-    if not dated and (m := _DAY_THEN_TIME.match(text)) and _TIME_WORDS.fullmatch(rest := text[m.end():]) \
-            and all(int(h) < 24 and int(mm) < 60 for h, mm in _CLOCK.findall(rest)):
+    if not dated and (m := _DAY_THEN_TIME.match(text)) and (when := _WHEN.fullmatch(text[m.end():])):
         # The time of day or the weekday after it, as meeting sheets write them (2026年10月8日上午, 2026.10.13下午3点,
-        # 2026年10月14日（星期三）): each was 不是日期, where 2026-10-09 14:30 was taken (clerk's try-out).
+        # 2026年10月14日（星期三）): each was 不是日期, where 2026-10-09 14:30 was taken (clerk's try-out). Days (至16日) and
+        # loose digits are no time (review).
         dated, day = written_day(m.group(1))
+        if day is not None and when.group(1) and min("一二三四五六日天".index(when.group(1)), 6) != day.weekday():
+            weekday = "一二三四五六日"[day.weekday()]
+            raise CellError(f"{day.isoformat()} 是星期{weekday}，与所写的星期{when.group(1)}不符：请核对日期")
     if dated:
         if day is None:
             raise CellError("不是有效日期")

@@ -77,6 +77,11 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
       "可把含逗号的值放进英文双引号，或改用中文逗号（未导入任何数据）"]),
     ("hole.csv", f"党组织,,类型,日期\n{BRANCH},备注,支委会,2026-08-03\n".encode(), ["hole.csv 第2行第2列", "备注", "没有表头"]),
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
+    # A header mistyped in every cell, its rows few enough to be taken for a title's: told as the header it is (review).
+    ("typos.csv", f"名字,支部\n{BRANCH},x\n".encode(), ["typos.csv 第1行：未知的列「名字」「支部」，可用的列：党组织、类型、日期"]),
+    ("typos-long.csv", f"名字,支部\n{BRANCH},x\n{BRANCH},y\n{BRANCH},z\n{BRANCH},w\n".encode(), ["typos-long.csv 第1行：未知的列「名字」「支部」"]),
+    # 日期 and 时间 both: 时间 alone was named as repeated (review).
+    ("twice.csv", f"党组织,日期,类型,时间\n{BRANCH},2026-03-02,党员大会,9:00\n".encode(), ["twice.csv 第1行：列「时间」与「日期」都是日期，重复"]),
     # A title row above the header was named as an unknown column, with the list of known ones; it is passed over now, and
     # the row under it must be the header.
     ("title.csv", f"青石镇2026年11月组织生活记录表,,\n{BRANCH},党员大会,2026-03-02\n".encode(),
@@ -219,6 +224,38 @@ def test_a_name_typed_with_another_dot_for_its_interpunct_is_not_a_second_member
     assert listed.count("买买提") == 1
     attended = write_csv(tmp_path / "r.csv", "党组织,类型,日期,参会人员\nZZ1,支委会,2026-08-03,阿依古丽・买买提、陶英\n")
     one_line_error(run(db, "record", "import", str(attended)), "「阿依古丽・买买提」不是", "（花名册上的写法：「阿依古丽・买买提」应为「阿依古丽·买买提」）")
+
+
+def test_a_title_of_two_rows_hides_neither_a_sheet_from_the_choice_nor_a_hidden_column(db: Path, tmp_path: Path):
+    """With a title of two rows above each sheet's header, 一月 was imported and 二月, 三月 dropped; a hidden 学时 column was
+    imported unseen; a 填表说明 sheet first was taken for the table (review)."""
+    before = records(db)
+    book = Workbook()
+    book.active.title = "一月"
+    for title, day in (("一月", "2026-01-06"), ("二月", "2026-02-06"), ("三月", "2026-03-06")):
+        sheet = book.active if title == "一月" else book.create_sheet(title)
+        sheet.append([f"朱庄村{title}会议记录"])
+        sheet.append(["填报单位：朱庄村党总支"])
+        sheet.append(["党组织", "类型", "日期"])
+        sheet.append([BRANCH, "支委会", day])
+    book.save(tmp_path / "months.xlsx")
+    one_line_error(run(db, "record", "import", str(tmp_path / "months.xlsx")), "有3张表带有列名（「一月」「二月」「三月」）")
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["请按下表填写"])
+    sheet = book.create_sheet("记录")
+    sheet.append(["朱庄村会议记录"])
+    sheet.append(["填报单位：朱庄村党总支"])
+    sheet.append(["党组织", "类型", "日期", "学时"])
+    sheet.append([BRANCH, "党课", "2026-04-07", 8])
+    sheet.column_dimensions["D"].hidden = True
+    book.save(tmp_path / "hidden.xlsx")
+    one_line_error(run(db, "record", "import", str(tmp_path / "hidden.xlsx")), "hidden.xlsx「记录」表：第D列（学时）被隐藏")
+    assert records(db) == before
+    sheet.column_dimensions["D"].hidden = False
+    book.save(tmp_path / "hidden.xlsx")
+    done = run(db, "record", "import", str(tmp_path / "hidden.xlsx"))
+    assert done.returncode == 0 and "新增 1 条" in done.stdout, done.stderr
 
 
 def test_an_offices_own_headers_and_a_rosters_other_columns_import(tmp_path: Path):

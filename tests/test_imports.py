@@ -174,11 +174,17 @@ def test_dates_excel_saved_with_a_time_or_typed_with_hao_are_read(town: Store, r
     assert importing.import_records(town, rules, path).added == 2
     # The time of day or the weekday after it, as meeting sheets write them, were each 不是日期 (clerk's try-out).
     spoken = ["2026年11月5日上午", "2026.11.5下午3点", "2026年11月5日（星期四）", "2026年11月5日 上午9:30", "2026/11/5 下午",
-              "2026-11-05 晚上7点半", "2026年11月5号下午两点"[:-2]]
+              "2026-11-05 晚上7点半", "2026年11月5号下午", "2026-11-05 14:30-16:00", "2026年11月5日 周四 上午9:00"]
     assert {parse_date(text) for text in spoken} == {date(2026, 11, 5)}
-    for wrong in ("2026年11月5日 25:00", "2026年11月5日abc", "2026-11-0512"):
+    assert parse_date("2026年11月8日（星期天）") == parse_date("2026年11月8日（周日）") == date(2026, 11, 8)
+    # Days, loose digits and a clock that is none are no time (review: 至16日, 2026-10-1 4 and 9点70分 were taken).
+    for wrong in ("2026年11月5日 25:00", "2026年11月5日abc", "2026-11-0512", "2026年10月14日至16日", "2026-10-14至2026-11-16",
+                  "2026-10-1 4", "2026年10月21日2日", "2026-11-05 9点70分"):
         with pytest.raises(InputError, match="不是日期"):
             parse_date(wrong)
+    # A weekday that is not the date's says so: one of the two is wrong (review).
+    with pytest.raises(InputError, match="2026-11-05 是星期四，与所写的星期五不符：请核对日期"):
+        parse_date("2026年11月5日（星期五）")
 
 
 def test_gb18030_csv_is_read(town: Store, rules, tmp_path: Path):
@@ -607,9 +613,11 @@ def test_totals_rows_and_footers_of_a_csv_file_are_passed_over_wherever_their_wo
             f",,合计,,5\n合计,,,,\n2,{BRANCH},支委会,2026-09-03,5\n填表人：张三,,审核人：李四,,\n")
     result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
     assert result.added == 2
-    # A record is no footer: 负责人 as a topic's first word without a colon is a topic.
-    body = f"党组织,类型,日期,主题\n{BRANCH},主题党日,2026-10-05,负责人带头学\n"
-    assert importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body)).added == 1
+    # A record is no footer and no totals row, whatever its topic begins with (review: 负责人：陶英传达… and 总计划部署 in a
+    # file whose first column is 主题 were dropped).
+    body = (f"主题,党组织,类型,日期\n负责人：陶英传达精神,{BRANCH},主题党日,2026-10-05\n总计划部署,{BRANCH},支委会,2026-10-06\n"
+            f"合计：2条,,,\n")
+    assert importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body)).added == 2
 
 
 def test_the_sheet_with_the_table_is_found_below_blank_rows(town: Store, rules, tmp_path: Path):
