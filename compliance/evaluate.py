@@ -584,10 +584,12 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
         if (org.starts and term.due < org.starts and following and following.held_on < org.starts) or (
                 org.dissolved and term.due > org.dissolved):
             status, matched, flags = "exempt", [], []
-        # No election on record at all for a term that ended before tracking began, or before the window (an organization
-        # with its 成立日期 and no 启用日期 is tracked from its founding): most likely the last one was not imported, which
-        # the finding says. Without it, 1998-07-01至2001-06-30 read as 25 years overdue (clerk's try-out).
-        if not elections and status == "missed" and (org.starts and term.due < org.starts or term.due < first):
+        # No election on record at all for a term that ended before tracking began, or, for an organization tracked from its
+        # founding (a 成立日期 and no 启用日期), before the window: most likely the last one was not imported, which the
+        # finding says. Without it, 1998-07-01至2001-06-30 read as 25 years overdue (clerk's try-out). One that ended while
+        # tracked from a 启用日期 is 届满未换届 (review).
+        if not elections and status == "missed" and (org.starts and term.due < org.starts
+                                                     or org.tracked_from is None and term.due < first):
             flags = [*flags, "no_election_record"]
         # A term whose election is still outstanding stays listed, however long ago it ended.
         if term.due >= first or status == "missed":

@@ -267,6 +267,13 @@ def test_a_backup_into_a_folder_is_named_by_its_day_and_time(runner, users, tmp_
     assert again.exit_code == 2 and "文件已存在，不覆盖" in again.stderr       # the same second: not overwritten
     restored = runner.invoke(app, county + ["restore", str(folder / "compliance-20261205-100000.db")])
     assert restored.exit_code == 0 and "晚于这份备份" not in restored.stdout, restored.output
+    # A backup of another database: everything of this one is replaced, not the difference of the two counts (review).
+    other = ["--db", str(tmp_path / "other.db")]
+    assert runner.invoke(app, other + ["init"]).exit_code == 0
+    assert runner.invoke(app, other + ["backup", str(tmp_path / "other-backup.db")]).exit_code == 0
+    replaced = runner.invoke(app, county + ["restore", str(tmp_path / "other-backup.db")])
+    assert replaced.exit_code == 0, replaced.output
+    assert "注意：这份备份不是恢复前的数据库早先的副本（审计日志不同）" in "".join(replaced.stdout.split()), replaced.stdout
 
 
 def test_user_list_shows_the_users_in_scope_with_their_paths_without_reading_the_whole_tree(runner, users):

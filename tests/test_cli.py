@@ -1871,6 +1871,10 @@ def test_members_watch_names_the_branches_whose_records_list_no_one_who_attended
     assert ("提示：3个党支部（朱庄村党总支/第一党支部、朱庄村党总支/第二党支部、马屯村党支部）一年来的会议记录都没有「参会人员」名单"
             in first.stderr), first.stderr
     names = "、".join(f"党员第一党支部{i}" for i in range(3))
+    # A 党小组会's list is its group's: the branch still has none (review).
+    group = f"党组织,类型,日期,党小组,参会人员\n{BRANCH},党小组会,2026-10-13,第一党小组,党员第一党支部0\n"
+    assert runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "g.csv", group))]).exit_code == 0
+    assert "提示：3个党支部" in runner.invoke(app, logged + args).stderr
     body = f"党组织,类型,日期,参会人员\n{BRANCH},支委会,2026-10-12,{names}\n"
     assert runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "a.csv", body))]).exit_code == 0
     after = runner.invoke(app, logged + args)

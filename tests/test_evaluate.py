@@ -263,6 +263,9 @@ def test_an_election_already_overdue_when_tracking_began_is_listed(rules):
     assert (unknown.status, unknown.flags) == ("missed", ("no_election_record",))
     recent = replace(tracked, founded=date(2021, 3, 1), tracked_from=None)
     assert one(findings(rules, [], org=recent), "committee_election", "2021-03-01/2026-02-28").flags == ()
+    # Tracked from a 启用日期 before the term ended, it ended under watch: 届满未换届, no hint of a record missing (review).
+    watched = replace(tracked, founded=date(2020, 3, 1), tracked_from=date(2021, 1, 1))
+    assert one(findings(rules, [], org=watched), "committee_election", "2020-03-01/2025-02-28").flags == ()
     # A term closed by an election before tracking began stays out of it, late or not.
     found = findings(rules, [rec("committee_election", "2015-02-20"), rec("committee_election", "2020-03-01"),
                              rec("committee_election", "2025-02-10")], org=tracked)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from sqlalchemy.exc import SQLAlchemyError
 
 from compliance.cli import (
     FORMAT_OPTION, ORG_HELP, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, make_folder, own_org, record_app,
@@ -334,7 +335,7 @@ def _sqlite_path(store: store_mod.Store) -> Path:
 @app.command()
 @fails_cleanly
 def backup(file: Path = typer.Argument(..., metavar="文件", help="备份文件路径（不能已存在）；是已有的目录时，在其中写入带日期时间的文件，"
-                                                          "如 compliance-20261207-0300.db，便于每天定时备份。")) -> None:
+                                                          "如 compliance-20261207-030000.db，便于每天定时备份。")) -> None:
     """备份正在使用的 SQLite 数据库（在线备份，得到一致的副本）。"""
     store, actor = session()
     require_administrator(store, actor, "backup")
@@ -369,6 +370,17 @@ def restore(file: Path = typer.Argument(..., metavar="文件", help="要恢复�
     current = target.exists() and store.revision() is not None
     users = store.users() if current else []
     entries = store.audit_seq() if current else 0
+    # Whether the backup is this database as it was: its last entry is this log's entry of that number (review: a backup
+    # of another database was said to lack only the difference of the two counts).
+    copy = store_mod.Store(store_mod.resolve_url(str(file))) if current and file.is_file() else None
+    try:
+        backed = copy.audit_seq() if copy is not None else 0
+        same = copy is not None and backed <= entries and copy.audit_hash(backed) == store.audit_hash(backed)
+    except SQLAlchemyError:     # not a database this program made: restore_sqlite says so
+        backed, same = 0, False
+    finally:
+        if copy is not None:
+            copy.engine.dispose()
     before = {u.name for u in users}
     disabled = {u.name for u in users if u.disabled_at is not None}
     kept = store_mod.restore_sqlite(store, file, target, actor_name)
@@ -377,12 +389,14 @@ def restore(file: Path = typer.Argument(..., metavar="文件", help="要恢复�
     restored = store_mod.Store(store_mod.resolve_url(str(target)))
     restored_users = restored.users()
     after = {u.name for u in restored_users}
-    lost = entries - (restored.audit_seq() - 1)       # the restore's own entry is the restored chain's last
     restored.engine.dispose()
-    if lost > 0 and kept:
+    if kept and entries and not same:
+        console.print(f"注意：这份备份不是恢复前的数据库早先的副本（审计日志不同），恢复前的 {entries} 条操作及其数据都不在当前数据库中；"
+                      f"需要时请从另存的 {kept} 中查找", style="yellow", markup=False, soft_wrap=True)
+    elif kept and entries > backed:
         # What the backup does not have was gone with no word but the users' (administrator's try-out).
-        console.print(f"注意：恢复前的数据库有 {lost} 条操作（审计日志）晚于这份备份，如其间登记、导入或更正的记录，恢复后都不在"
-                      f"当前数据库中；需要时请从另存的 {kept} 中查找", style="yellow", markup=False, soft_wrap=True)
+        console.print(f"注意：恢复前的数据库有 {entries - backed} 条操作（审计日志）晚于这份备份，如其间登记、导入或更正的记录，恢复后"
+                      f"都不在当前数据库中；需要时请从另存的 {kept} 中查找", style="yellow", markup=False, soft_wrap=True)
     # A user disabled after the backup was made is in use again in it (review).
     again = sorted(u.name for u in restored_users if u.name in disabled and u.disabled_at is None)
     if again:

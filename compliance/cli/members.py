@@ -95,7 +95,9 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
              "level": LEVEL_WORDS.get(r.level or ""), "reasons": "；".join(r.reasons)} for r in rows)
     # A branch whose records list no one who attended: its members' months without organizational life are never counted,
     # and nothing said why (clerk's try-out: 未参加 — for every member).
-    unlisted = [] if known is not None else store.without_lists(under, PARTICIPATION_KINDS, date(day.year - 1, day.month, 1), day)
+    # A 党小组会's list is its group's, not the branch's: it makes no month a listed one (`members.activity`; review).
+    unlisted = [] if known is not None else store.without_lists(under, PARTICIPATION_KINDS - {"group_meeting"},
+                                                                  date(day.year - 1, day.month, 1), day)
     listless = ""
     if unlisted:
         names = "、".join(shown_path(p, under) for p in unlisted[:LISTLESS_SHOWN]) + ("等" if len(unlisted) > LISTLESS_SHOWN else "")

@@ -110,6 +110,11 @@ class AuditQueries:
         with self.engine.connect() as conn:
             return conn.execute(select(HEAD.c.seq).where(HEAD.c.id == 1)).scalar() or 0
 
+    def audit_hash(self, seq: int) -> str | None:
+        """Return the hash of audit entry `seq`, None when there is none."""
+        with self.engine.connect() as conn:
+            return conn.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == seq)).scalar()
+
     def audit_now(self, action: str, entity: str, entity_id: Any = None, org_id: int | None = None,
                   detail: dict[str, Any] | None = None, reason: str | None = None) -> None:
         """Append an entry in a transaction of its own (a refused action is logged although nothing else is written)."""
