@@ -97,6 +97,7 @@ class ImportResult:
     corrected_away: list[tuple[int, int]] = field(default_factory=list)
     updated_records: list[int] = field(default_factory=list)     # the first few records a row of the file made a new version of
     redated: int = 0         # of those updated, the records given an earlier first entry by the 录入日期 alone, their content as it was
+    skipped: list[tuple[int, str]] = field(default_factory=list)   # rows passed over (`Table.skipped`): title, totals, footer
     # The row of the file that wrote or found a version unchanged (`_RowNumbers.row_of`), None for one it has no row of.
     row_of: Callable[[int], int | None] = field(default=lambda version_id: None)
 
@@ -455,7 +456,7 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
     seen_paths: dict[str, int] = {}
     seen_codes: dict[str, int] = {}
     seen_ids: dict[int, int] = {}
-    new, updates, result = [], [], ImportResult(where=table.where)
+    new, updates, result = [], [], ImportResult(where=table.where, skipped=table.skipped)
     fields = ("code", "type", "sector", "catalog", "founded", "tracked_from", "dissolved", "secretary", "secretary_vacant", "has_committee")
     for number, row in sorted(placed, key=lambda item: item[1]["path"].count("/")):
         if row["path"] in seen_paths:
@@ -577,7 +578,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
     seen: dict[tuple[int, str], int] = {}
     touched: set[int] = set()          # organizations whose roster the file changes
     first_row: dict[int, int] = {}     # the first row of each organization it changes: a refusal names it
-    new, updates, result = [], [], ImportResult(where=table.where)
+    new, updates, result = [], [], ImportResult(where=table.where, skipped=table.skipped)
     left: list[tuple[int, str, date, str | None]] = []     # who the file says left, for the audit entry
     liaisons: list[tuple[int, OrgRow, str]] = []            # (row, organization, 联系人) of the rows that name one
     share = sharing()
@@ -1264,7 +1265,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # The rosters are read before the batch writes when a worker checks the rows, and in memory,
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
-    result = ImportResult(where=table.where, dated="recorded_on" in table.headers)
+    result = ImportResult(where=table.where, dated="recorded_on" in table.headers, skipped=table.skipped)
     absent = absent_values(table.headers) if replace else ()
     action = "record_import" if path else "log"
     try:

@@ -81,6 +81,9 @@ class Table:
     # CSV rows with more fields than the header line, blank though the extra ones are (row number -> how many more): an
     # unquoted comma in a value shifts the cells after it, and the errors name the shifted cells (try-out).
     wide: dict[int, int] = field(default_factory=dict)
+    # Rows passed over, as (row number, what it is: 标题, 合计行, 落款), filled as the rows are read: said by the import, so
+    # that a row taken for one is seen (review).
+    skipped: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def sha256(self) -> str | None:
@@ -174,6 +177,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     head = 1            # the header's row: blank rows above it are passed over (a sheet begun on its second row: try-out)
     title: tuple[int, str] | None = None
     top: tuple[int, list[str]] | None = None       # the first row with a value, and what it names no column with
+    titles: list[tuple[int, str]] = []
     while True:
         while first is not None and not any(map(_filled, first)):
             first, head = next(lines, None), head + 1
@@ -192,6 +196,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         if headers or not unknown or len(unknown) > 3 or head > 4:
             break
         title = title or (head, unknown[0])
+        titles.append((head, "标题"))
         first, head = next(lines, None), head + 1
     if not headers and title is not None:
         if top is not None and len(top[1]) > 1:
@@ -221,7 +226,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
     # Every column's header, by position: a totals row (合计) is named by the column its word is in.
     labels = {i: " ".join(str(cell).split()) for i, cell in enumerate(first) if _filled(cell)}
-    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where)
+    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where, skipped=titles)
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
@@ -303,17 +308,17 @@ _FOOTER = re.compile(r"(?:填表人|制表人|填报人|审核人|审批人|统�
 _TOTALS_START = frozenset({"", " ", "\t", "\u3000", *(word[0] for word in TOTALS_WORDS), *"填制审统负联报"})
 
 
-def _totals_row(raw: Sequence[Any]) -> bool:
+def _totals_row(raw: Sequence[Any]) -> str | None:
     """Return whether a row is a totals row (its first cell with a value 合计, 小计 … alone, in 序号, 姓名 or any column) or
     a footer (each of its cells 填表人：张三, 审核人：李四 …): its other cells are sums or names, not a record. Passed over as
     a reader passes over them: they were refused, recognised as they were, and the first such error hid the errors above
     it (try-out). A topic that begins 总计划 or 负责人： in a record is neither (review)."""
     cells = [cell for cell in raw if _filled(cell)]
     if not cells or not isinstance(cells[0], str):
-        return False
+        return None
     if _TOTALS.fullmatch("".join(cells[0].split())):
-        return True
-    return all(isinstance(cell, str) and _FOOTER.match(cell.strip()) for cell in cells)
+        return "合计行"
+    return "落款" if all(isinstance(cell, str) and _FOOTER.match(cell.strip()) for cell in cells) else None
 
 
 def _filled(cell: Any) -> bool:
@@ -338,7 +343,8 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
     for number, raw in enumerate(lines, start=start):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
-        if labels is not None and _totals_row(raw):
+        if labels is not None and (what := _totals_row(raw)):
+            table.skipped.append((number, what))
             continue
         if (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
             raise _unlabeled(where, number, raw, width, holes)
@@ -387,7 +393,8 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
             raise _unlabeled(where, number, raw, width, holes)
-        if labels is not None and raw and raw[0][:1] in _TOTALS_START and _totals_row(raw):      # one look at most rows' first cell
+        if labels is not None and raw and raw[0][:1] in _TOTALS_START and (what := _totals_row(raw)):     # one look at most rows' first cell
+            table.skipped.append((number, what))
             continue
         cells = raw if pick is None else list(pick(raw))
         # Most rows need no stripping and no space squeezing: find out with a few scans of one string.

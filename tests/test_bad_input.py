@@ -256,6 +256,7 @@ def test_a_title_of_two_rows_hides_neither_a_sheet_from_the_choice_nor_a_hidden_
     book.save(tmp_path / "hidden.xlsx")
     done = run(db, "record", "import", str(tmp_path / "hidden.xlsx"))
     assert done.returncode == 0 and "新增 1 条" in done.stdout, done.stderr
+    assert "已跳过第1行（标题）、第2行（标题）：不是数据行。" in done.stdout, done.stdout
 
 
 def test_an_offices_own_headers_and_a_rosters_other_columns_import(tmp_path: Path):

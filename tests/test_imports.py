@@ -596,7 +596,10 @@ def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_b
         importing.import_records(town, rules, path)
     sheet["E5"] = 9
     book.save(path)
-    assert importing.import_records(town, rules, path).added == 1
+    result = importing.import_records(town, rules, path)
+    assert result.added == 1
+    # Each row passed over is named, so that a row taken for one is seen (review).
+    assert result.skipped == [(2, "标题"), (3, "标题"), (6, "合计行"), (7, "合计行"), (8, "落款")]
     # A title with no header under it is still said.
     book = Workbook()
     book.active.append(["图河镇会议记录台账（2026年）"])
