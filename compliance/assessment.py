@@ -359,9 +359,8 @@ def deduction_notes(store: Store, rules: Rules, deduction_id: int) -> list[str]:
         except ComplianceError:
             scores = []
         scored = next((i for s in scores for i in s.items if i.item.id == item.id), None)
-        auto = sum(x.points for x in scored.deductions if x.auto) if scored is not None else 0
-        if auto:
-            total = round(sum(x.points for x in scored.deductions), 2)        # type: ignore[union-attr]
+        if scored is not None and (auto := round(sum(x.points for x in scored.deductions if x.auto), 2)):
+            total = round(sum(x.points for x in scored.deductions), 2)
             if total > item.points:
                 return [f"提示：条目 {item.id} 在 {d['period']} 的扣分合计 {total:g} 分（按督查发现自动扣分 {auto:g} 分、"
                         f"人工扣分 {round(total - auto, 2):g} 分），超过其分值 {item.points:g} 分：该条目得0分，"

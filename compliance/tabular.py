@@ -193,7 +193,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         top = top or (head, unknown)
         # A title above the header (青石镇2026年11月组织生活记录表, 填报单位：…), as offices make them: a row or three of a cell or
         # three and no column name. Passed over, as a reader passes over it: it was refused, recognised as it was (try-out).
-        if headers or not unknown or len(unknown) > 3 or head > 4:
+        if headers or not unknown or len(unknown) > TITLE_CELLS or len(titles) == TITLE_ROWS:
             break
         title = title or (head, unknown[0])
         titles.append((head, "标题"))
@@ -224,16 +224,14 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     missing = [c.chinese for c in columns if c.required and c.english not in headers]
     if missing:
         raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
-    # Every column's header, by position: a totals row (合计) is named by the column its word is in.
-    labels = {i: " ".join(str(cell).split()) for i, cell in enumerate(first) if _filled(cell)}
     table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where, skipped=titles)
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
-        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first), head + 1, labels)
+        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first), head + 1, notes=True)
         table.normalized = normalize
     else:
-        table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, labels)
+        table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, notes=True)
     return table
 
 
@@ -335,15 +333,15 @@ def _unlabeled(where: str, number: int, raw: list[Any], width: int, holes: list[
 
 def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[tuple[int, str, int]],
           formulas: dict[tuple[int, int], str], passed: Sequence[int] = (), start: int = 2,
-          labels: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+          notes: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield (row number, values) of the lines after the header, the first numbered `start`, counting them in `table.count`;
-    the columns `passed` are not read. With `labels` (each column's header), totals rows and footers are passed over (`_totals_row`)."""
+    the columns `passed` are not read. With `notes`, totals rows and footers are passed over (`_totals_row`), in `table.skipped`."""
     width = _width(positions, passed)
     holes = _holes(positions, width, passed)
     for number, raw in enumerate(lines, start=start):
         if len(raw) < width:
             raw = list(raw) + [None] * (width - len(raw))
-        if labels is not None and (what := _totals_row(raw)):
+        if notes and (what := _totals_row(raw)):
             table.skipped.append((number, what))
             continue
         if (len(raw) > width and any(map(_filled, raw[width:]))) or (holes and any(_filled(raw[i]) for i in holes)):
@@ -369,7 +367,7 @@ def _rows(table: Table, lines: Iterator[list[Any]], where: str, positions: list[
 
 def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: list[tuple[int, str, int]],
                normalize: bool, passed: Sequence[int] = (), header_width: int | None = None,
-               start: int = 2, labels: dict[int, str] | None = None) -> Iterator[tuple[int, dict[str, Any]]]:
+               start: int = 2, notes: bool = False) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield what `_rows` yields for rows of text, checking a row's cells in a few calls rather than one by one.
 
     A row with more fields than the header line's `header_width` goes into `table.wide`."""
@@ -393,7 +391,7 @@ def _text_rows(table: Table, lines: Iterator[list[str]], where: str, positions: 
             raw = raw[:width] + [""] * (width - len(raw))
         if holes and any(raw[i].strip() for i in holes):
             raise _unlabeled(where, number, raw, width, holes)
-        if labels is not None and raw and raw[0][:1] in _TOTALS_START and (what := _totals_row(raw)):     # one look at most rows' first cell
+        if notes and raw and raw[0][:1] in _TOTALS_START and (what := _totals_row(raw)):       # one look at most rows' first cell
             table.skipped.append((number, what))
             continue
         cells = raw if pick is None else list(pick(raw))
@@ -769,8 +767,11 @@ def _column_letters(number: int) -> str:
     return letters
 
 
-# The rows with a value a header may be in: below up to three rows of a title (`stream_table`).
-HEADER_ROWS = 4
+# A title above a header: up to three rows of one to three cells each (`stream_table`); the header is then among the
+# first four rows with a value.
+TITLE_ROWS = 3
+TITLE_CELLS = 3
+HEADER_ROWS = TITLE_ROWS + 1
 
 
 def _names_column(row: Sequence[Any], by_header: dict[str, Column]) -> bool:

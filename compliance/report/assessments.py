@@ -17,7 +17,7 @@ from rich.table import Table
 from compliance.assessment import UNGRADED, UNSCORED
 from compliance.report import tables
 from compliance.report.tables import titled_table
-from compliance.scoring import Score
+from compliance.scoring import ItemScore, Score
 from compliance.store.runs import RectificationRow
 from compliance.supervision import SupervisionResult
 
@@ -196,9 +196,13 @@ def sheet_rows(s: Score) -> Iterator[list[str]]:
             section = i.item.section
             points = next((x for x in s.sections if x.name == section), None)
             yield [f"{section}（{points.score:g}/{points.points:g}）" if points else section]
-        reasons = "；".join(f"{d.reason}（扣{d.points:g}）" for d in i.deductions)
         self_cell = [("—" if i.self_score is None else f"{i.self_score:g}")] if own else []
-        yield [i.item.id, i.item.text, f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons]
+        yield [i.item.id, i.item.text, f"{i.item.points:g}", f"{i.score:g}", *self_cell, reasons_text(i)]
+
+
+def reasons_text(i: ItemScore) -> str:
+    """Return an item's deductions as a sheet says them: 支委会 2026-09 逾期未完成（扣0.2）；…"""
+    return "；".join(f"{d.reason}（扣{d.points:g}）" for d in i.deductions)
 
 
 def _scores_table(title: str, scores: list[Score], root: str) -> Table:

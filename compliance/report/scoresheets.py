@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from compliance.assessment import period_bounds
-from compliance.report.assessments import qualified_text, sheet_rows
+from compliance.report.assessments import qualified_text, reasons_text, sheet_rows
 from compliance.report.bulletin import XLSX_ROWS, _Workbook
 from compliance.report.labels import period_label
 from compliance.scoring import Score
@@ -65,19 +65,18 @@ def item_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
     for s in scores:
         org = shown(s.org)
         for i in s.items:
-            reasons = "；".join(f"{d.reason}（扣{d.points:g}）" for d in i.deductions)
             own = i.self_score if i.self_score is not None else ""
-            yield [org, i.item.id, i.item.text, i.item.points, i.score, own, i.deducted or "", reasons]
+            yield [org, i.item.id, i.item.text, i.item.points, i.score, own, i.deducted or "", reasons_text(i)]
 
 
 def write_score_xlsx(scores: Sequence[Score], warnings: Sequence[str], path: Path, title: str, author: str,
-                     shown: Any, sheet_rows: int = XLSX_ROWS) -> Path:
-    """Write the scores as a workbook: 得分汇总, 得分明细 (going on in 「得分明细（续1）」 past Excel's rows), 提醒."""
+                     shown: Any, sheet_limit: int = XLSX_ROWS) -> Path:
+    """Write the scores as a workbook: 得分汇总, 得分明细 (going on in 「得分明细（续1）」 past `sheet_limit` rows), 提醒."""
     book = _Workbook(path)
-    book.table(book.table_sheet("得分汇总", SUMMARY_HEADERS, SUMMARY_WIDTHS), summary_rows(scores, shown), sheet_rows)
-    book.table(book.table_sheet("得分明细", ITEM_HEADERS, ITEM_WIDTHS), item_rows(scores, shown), sheet_rows)
+    book.table(book.table_sheet("得分汇总", SUMMARY_HEADERS, SUMMARY_WIDTHS), summary_rows(scores, shown), sheet_limit)
+    book.table(book.table_sheet("得分明细", ITEM_HEADERS, ITEM_WIDTHS), item_rows(scores, shown), sheet_limit)
     if warnings:
-        book.table(book.table_sheet("提醒", WARNING_HEADERS, [120]), ([w] for w in warnings), sheet_rows)
+        book.table(book.table_sheet("提醒", WARNING_HEADERS, [120]), ([w] for w in warnings), sheet_limit)
     book.close({"title": title, "author": author})
     return path
 
