@@ -178,6 +178,8 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     title: tuple[int, str] | None = None
     top: tuple[int, list[str]] | None = None       # the first row with a value, and what it names no column with
     titles: list[tuple[int, str]] = []
+    headers: dict[str, str] = {}
+    repeated: list[str] = []
     while True:
         while first is not None and not any(map(_filled, first)):
             first, head = next(lines, None), head + 1
@@ -228,7 +230,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
-        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first), head + 1, notes=True)
+        table.rows = _text_rows(table, lines, where, limits, normalize, passed, len(first or ()), head + 1, notes=True)
         table.normalized = normalize
     else:
         table.rows = _rows(table, lines, where, limits, formulas, passed, head + 1, notes=True)
