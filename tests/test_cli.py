@@ -2230,6 +2230,29 @@ def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, 
     assert entry["detail"]["item"] == "veto:secretary_vacant" and entry["detail"]["period"] == "2026", entry
 
 
+def test_the_deductions_listed_name_who_entered_them_and_with_all_those_withdrawn(runner, db):
+    """An assessor could not tell who had deducted what, nor see a deduction once withdrawn (county try-out)."""
+    early = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
+                                     "--points", "1", "--reason", "县委检查"])
+    assert early.exit_code == 0, early.output
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"]).exit_code == 0
+    county, town = db + ["--user", "县管理员"], db + ["--user", "镇党建办"]
+    assert runner.invoke(app, town + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "一.1",
+                                      "--points", "0.5", "--reason", "记录不全"]).exit_code == 0
+    listed = json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)
+    assert [(d["entered_by"], d["voided"]) for d in listed] == [("本地管理员", None), ("镇党建办", None)]
+    assert runner.invoke(app, town + ["deduction", "void", str(listed[1]["id"]), "--reason", "录错了条目"]).exit_code == 0
+    assert [d["id"] for d in json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)] == [listed[0]["id"]]
+    every = json.loads(runner.invoke(app, county + ["deduction", "list", "--all", "--format", "json"]).stdout)
+    assert [d["id"] for d in every] == [listed[0]["id"], listed[1]["id"]]
+    assert every[1]["voided"].endswith("+08:00") and every[1]["void_reason"] == "录错了条目" and every[0]["voided"] is None
+    table = runner.invoke(app, county + ["deduction", "list", "--all"], env={"COLUMNS": "250"}).stdout
+    assert "登记人" in table and "镇党建办" in table and "已撤销（2026-12-05，录错了条目）" in table and "有效" in table, table
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, county + ["deduction", "list", "--all", "--format", "csv"]).stdout.lstrip("\ufeff"))))
+    assert [(r["登记人"], r["撤销原因"]) for r in rows] == [("本地管理员", ""), ("镇党建办", "录错了条目")]
+
+
 def test_a_veto_is_entered_once_and_an_assessor_is_told_what_the_scores_would_hide(runner, db):
     """The same veto with another reason was taken and listed twice; a vacancy veto for a branch with a secretary, and
     deductions beyond an item's points, were taken without a word (try-out)."""

@@ -491,3 +491,16 @@ def test_a_scope_takes_no_other_tree_whose_name_differs_in_case(store: Store, ru
     assert not store.later_run("ABC党委", date(2026, 10, 31)) and store.later_run("abc党委", date(2026, 10, 31))
     assert [org_id for org_id, _ in store.scope_records("ABC党委")] == []
     assert [org_id for org_id, _ in store.scope_records("abc党委")] == [index.resolve("abc党委/乙支部").id]
+
+
+def test_who_entered_each_deduction_is_read_from_the_log_in_one_pass(town: Store):
+    """`deduction list` names who entered each deduction: the first 'deduct' entry's actor, not a later void's."""
+    org_id = town.index_around(None).resolve("ZZ1").id
+    first = town.add_deduction(org_id, "village-2020", "四.5", "2026", 1.0, "县委检查")
+    town.actor = "镇党建办"
+    second = town.add_deduction(org_id, "village-2020", "一.1", "2026", 0.5, "记录不全")
+    town.actor = "县管理员"
+    assert town.void_deduction(second, "录错")
+    assert town.done_by_each("deduct", "deduction", [first, second, 999]) == {str(first): "本地管理员", str(second): "镇党建办"}
+    assert [d["id"] for d in town.list_deductions([org_id])] == [first]
+    assert [d["void_reason"] for d in town.list_deductions([org_id], voided=True)] == [None, "录错"]

@@ -256,7 +256,8 @@ def deduct(
 
 
 DEDUCTION_HEADINGS = {"id": "编号", "org": "党组织", "period": "考核周期", "sheet": "评分表", "item": "条目", "veto": "一票否决",
-                      "points": "扣分", "reason": "原因", "self": "自评", "entered": "登记时间"}
+                      "points": "扣分", "reason": "原因", "self": "自评", "entered": "登记时间", "entered_by": "登记人",
+                      "voided": "撤销时间", "void_reason": "撤销原因"}
 
 
 def _listed_scope(store: Any, actor: Any, under: str | None) -> tuple[Any, Any, list[int] | None]:
@@ -275,9 +276,10 @@ def _listed_scope(store: Any, actor: Any, under: str | None) -> tuple[Any, Any, 
 def deduction_list(
     under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
     period: Optional[str] = typer.Option(None, "--period", help="只看此考核周期，如 2026-Q3。"),
+    all_: bool = typer.Option(False, "--all", help="也列出已撤销的扣分（撤销时间和原因）。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """列出登记的人工扣分和否决情形（已撤销的不列出）及其编号。"""
+    """列出登记的人工扣分和否决情形及其编号、登记人（--all 连同已撤销的）。"""
     from compliance.assessment import VETO_PREFIX, period_bounds, veto_text
     from compliance.report import assessments
     from compliance.report.tables import shown_path, titled_table
@@ -287,22 +289,30 @@ def deduction_list(
         period_bounds(period)
     store, actor = session()
     index, root, ids = _listed_scope(store, actor, under)
+    found = store.list_deductions(ids, period, voided=all_)
+    # Who entered each, from the log: an assessor asked who had deducted what, and the listing did not say (county try-out).
+    by = store.done_by_each("deduct", "deduction", [d["id"] for d in found])
     # A veto takes no points: it fails the branch whatever its score (null in JSON, blank in CSV; it was 0).
     rows = [{"id": d["id"], "org": index.by_id[d["org_id"]].path, "period": d["period"], "sheet": d["sheet"],
              "item": "否决：" + veto_text(_rules(), d["sheet"], d["item"]) if (veto := d["item"].startswith(VETO_PREFIX)) else d["item"],
              "veto": veto, "points": None if veto else d["points"], "reason": d["reason"], "self": bool(d["self_assessed"]),
-             "entered": d["created_at"].astimezone(TZ).isoformat(timespec="seconds")}
-            for d in store.list_deductions(ids, period)]
+             "entered": d["created_at"].astimezone(TZ).isoformat(timespec="seconds"), "entered_by": by.get(str(d["id"])),
+             "voided": d["voided_at"].astimezone(TZ).isoformat(timespec="seconds") if d["voided_at"] else None,
+             "void_reason": d["void_reason"]}
+            for d in found]
     if fmt is not Format.table:
         assessments.emit_rows(rows, fmt.value, DEDUCTION_HEADINGS)
         return
     if not rows:
-        console.print("没有人工扣分。")
+        console.print("没有人工扣分。" if not all_ else "没有登记过人工扣分。")
         return
-    table = titled_table("人工扣分", ("编号", "党组织", "考核周期", "评分表", "条目", "扣分", "原因"), whole=("编号", "考核周期", "评分表"))
+    table = titled_table("人工扣分", ("编号", "党组织", "考核周期", "评分表", "条目", "扣分", "原因", "登记人", *(("状态",) if all_ else ())),
+                         whole=("编号", "考核周期", "评分表"))
     for r in rows:
+        state = (f"已撤销（{r['voided'][:10]}，{r['void_reason']}）" if r["voided"] else "有效",) if all_ else ()
         table.add_row(str(r["id"]), shown_path(r["org"], root.path if root else None), r["period"], r["sheet"], r["item"],
-                      "—" if r["veto"] else f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"])
+                      "—" if r["veto"] else f"{r['points']:g}" + ("（自评）" if r["self"] else ""), r["reason"],
+                      r["entered_by"] or "—", *state)
     console.print(table)
 
 

@@ -12,11 +12,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from compliance.store import tables
+from compliance.store.sql import chunks
 
 AUDIT = tables.AUDIT_ENTRY
 HEAD = tables.AUDIT_HEAD
@@ -104,6 +105,18 @@ class AuditQueries:
                  .order_by(AUDIT.c.seq).limit(1))
         with self.engine.connect() as conn:
             return conn.execute(query).scalar()
+
+    def done_by_each(self, action: str, entity: str, entity_ids: Iterable[Any]) -> dict[str, str]:
+        """Return, by entity id (as text), who did `action` to each of the entities (their first entries' actors); ids the log
+        has no such entry for are left out."""
+        found: dict[str, str] = {}
+        for some in chunks(sorted({str(i) for i in entity_ids})):
+            query = (select(AUDIT.c.entity_id, AUDIT.c.actor).where(AUDIT.c.action == action, AUDIT.c.entity == entity,
+                                                                     AUDIT.c.entity_id.in_(some)).order_by(AUDIT.c.seq))
+            with self.engine.connect() as conn:
+                for entity_id, actor in conn.execute(query):
+                    found.setdefault(entity_id, actor)
+        return found
 
     def audit_seq(self) -> int:
         """Return the number of the latest audit entry (0 for none)."""

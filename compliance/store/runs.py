@@ -343,9 +343,12 @@ class SupervisionQueries:
             row = conn.execute(select(DEDUCTION).where(DEDUCTION.c.id == deduction_id)).mappings().first()
             return dict(row) if row else None
 
-    def list_deductions(self, org_ids: Iterable[int] | None = None, period: str | None = None) -> list[dict[str, Any]]:
-        """Return the manual deductions in force (of the organizations, of `period`), oldest first."""
-        query = select(DEDUCTION).where(DEDUCTION.c.voided_at.is_(None)).order_by(DEDUCTION.c.id)
+    def list_deductions(self, org_ids: Iterable[int] | None = None, period: str | None = None,
+                        voided: bool = False) -> list[dict[str, Any]]:
+        """Return the manual deductions in force (of the organizations, of `period`; with `voided`, the withdrawn too), oldest first."""
+        query = select(DEDUCTION).order_by(DEDUCTION.c.id)
+        if not voided:
+            query = query.where(DEDUCTION.c.voided_at.is_(None))
         if org_ids is not None:
             query = query.where(DEDUCTION.c.org_id.in_(list(org_ids)))
         if period is not None:
