@@ -559,10 +559,13 @@ _YUAN = re.compile(r"\d+(\.\d{1,2})?|\.\d{1,2}")
 def _amount(value: Any) -> float | None:
     """Return a dues amount: a number above 0 in yuan and fen (at most two decimals); None for blank (which `load_dues` reports as missing).
 
-    12.555 was taken, and 1e2 as 100: money is written as money. A trailing 元 is dropped (10元 was 不是数字: try-out).
+    12.555 was taken, and 1e2 as 100: money is written as money. A trailing 元 and a leading ¥ are dropped (10元 and
+    ¥12.50 were 不是数字: try-outs).
     """
-    if isinstance(value, str) and value.strip().endswith("元"):
-        value = value.strip()[:-1].strip() or value
+    if isinstance(value, str):
+        text = value.strip().removeprefix("¥").removeprefix("￥").strip()
+        text = text.removesuffix("元").strip()
+        value = text or value
     if value is not None:
         try:
             if float(str(value).strip()) <= 0:

@@ -876,38 +876,46 @@ def parse_bool(value: Any) -> bool | None:
 
 _WHOLE_DECIMAL = re.compile(r"\d+\.0+")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
-HOUR_UNITS = ("小时", "学时", "课时", "个小时", "h", "H")
+HOUR_UNITS = ("个小时", "小时", "学时", "课时", "h", "H")       # longest first: 2个小时 is 2, not 「2个」
+COUNT_UNITS = "人名个"
 
 
 def parse_count(value: Any) -> int | None:
-    """Return a non-negative whole number, None for blank."""
+    """Return a non-negative whole number, None for blank; a unit after it (8人, 8 名) is dropped.
+
+    8人 was refused with 「只填数字，不带「人」」 although it can mean nothing else, and a sheet that writes
+    its counts so had every row to mend (clerk's try-out).
+    """
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
+    if text[-1:] in COUNT_UNITS and text[:-1].strip():
+        text = text[:-1].strip()
     if _WHOLE_DECIMAL.fullmatch(text):
         text = text.split(".")[0]       # 8.0, as a spreadsheet saved as CSV may write a whole number (a cell of 8.0 is taken)
     try:
         number = int(text)
     except ValueError:
-        unit = text[-1:] if text[:-1].strip().isdigit() and text[-1:] in "人名个" else ""
-        raise CellError(f"不是整数（只填数字，不带「{unit}」）" if unit else "不是整数") from None
+        raise CellError("不是整数") from None
     if number < 0:
         raise CellError("不能为负数")
     return number
 
 
 def parse_hours(value: Any) -> float | None:
-    """Return a non-negative, finite number of hours, None for blank."""
+    """Return a non-negative, finite number of hours, None for blank; a unit after it (1.5小时, 2 学时) is dropped."""
     if value is None:
         return None
     text = str(value).strip()
+    unit = next((u for u in HOUR_UNITS if text.endswith(u) and _NUMBER.fullmatch(text[:-len(u)].strip())), None)
+    if unit is not None:
+        text = text[:-len(unit)].strip()
     try:
         number = float(text)
     except ValueError:
-        unit = next((u for u in HOUR_UNITS if text.endswith(u) and _NUMBER.fullmatch(text[:-len(u)].strip())), "")
-        raise CellError(f"不是数字（只填数字，不带「{unit}」）" if unit else "不是数字") from None
+        raise CellError("不是数字") from None
     if not math.isfinite(number):
         raise CellError("不是有限的数字")       # float() reads inf, nan and 1e999
     if number < 0:

@@ -105,15 +105,15 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     # An organization not found was only 找不到该党组织: not the one meant, a character or a space away (try-out).
     ("near.csv", "党组织,类型,日期\n马屯村支部,支委会,2026-08-03\n".encode(), ["第2行「党组织」列", "找不到该党组织（是否是「图河镇党委/马屯村党支部」？）"]),
     ("spaced.csv", "党组织,类型,日期\n马屯村　党支部,支委会,2026-08-03\n".encode(), ["找不到该党组织（是否是「图河镇党委/马屯村党支部」？）"]),
-    # An office's sheet as it is: merged 党组织 cells, a totals row, 5人 for a count (try-out).
+    # An office's sheet as it is: merged 党组织 cells, a totals row, a count in words (try-out; 5人 is taken).
     ("merged.csv", f"党组织,类型,日期\n{BRANCH},支委会,2026-08-03\n,支委会,2026-09-03\n".encode(),
      ["merged.csv 第3行「党组织」列", "党组织不能为空（如是合并单元格，请取消合并，并在每一行填写党组织）"]),
-    ("persons.csv", f"党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,5人\n".encode(), ["第2行「应到」列：值「5人」", "不是整数（只填数字，不带「人」）"]),
+    ("persons.csv", f"党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,五人\n".encode(), ["第2行「应到」列：值「五人」", "不是整数"]),
     # A blank line above the header: the rows after it keep their numbers in the file (try-out).
-    ("blank-first.csv", f"\n党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,5人\n".encode(), ["blank-first.csv 第3行「应到」列：值「5人」"]),
+    ("blank-first.csv", f"\n党组织,类型,日期,应到\n{BRANCH},支委会,2026-08-03,五人\n".encode(), ["blank-first.csv 第3行「应到」列：值「五人」"]),
     ("blank-header.csv", f",,\n党组织,类型\n{BRANCH},支委会\n".encode(), ["blank-header.csv 第2行：缺少必需的列「日期」"]),
-    # 学时 with its unit was a bare 不是数字, where a count with 人 was told why (try-out).
-    ("hours.csv", f"党组织,类型,日期,学时\n{BRANCH},党课,2026-08-03,2小时\n".encode(), ["第2行「学时」列：值「2小时」", "不是数字（只填数字，不带「小时」）"]),
+    # 学时 in words (2小时 is taken).
+    ("hours.csv", f"党组织,类型,日期,学时\n{BRANCH},党课,2026-08-03,两小时\n".encode(), ["第2行「学时」列：值「两小时」", "不是数字"]),
 ])
 def test_bad_files_end_in_one_line_and_write_nothing(db: Path, tmp_path: Path, name: str, content: bytes, words: list[str]):
     before = records(db)

@@ -574,6 +574,21 @@ def test_a_whole_count_written_with_a_decimal_point_in_a_csv_is_taken_as_in_a_wo
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body.replace("8.0", "8.5")))
 
 
+def test_a_count_or_hours_written_with_its_unit_is_taken(town: Store, rules, tmp_path: Path):
+    """应到 8人 and 学时 2小时 were refused (只填数字，不带「人」), although they can mean nothing else: a sheet that writes
+    its counts so had every row to mend (clerk's try-out)."""
+    body = (f"党组织,类型,日期,应到,实到,学时\n{BRANCH},党课,2026-10-08,8人,6 名,2小时\n"
+            f"{BRANCH},主题党日,2026-10-09,8.0人,7个,1.5 学时\n{BRANCH},主题党日,2026-11-09,8,7,2个小时\n")
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 3
+    found = sorted((r.held_on.isoformat(), r.expected, r.present, r.hours)
+                   for _, rows in town.scope_records("图河镇党委") for r in rows if r.kind in ("party_lecture", "theme_day"))
+    assert found == [("2026-10-08", 8, 6, 2.0), ("2026-10-09", 8, 7, 1.5), ("2026-11-09", 8, 7, 2.0)]
+    for bad in ("人", "8.5人", "两人", "2小时小时"):
+        with pytest.raises(InputError, match=f"值「{bad}」：不是"):
+            importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body.replace("8人", bad).replace("2小时,", bad + ",")
+                                                            if bad != "2小时小时" else body.replace("2小时", bad)))
+
+
 def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_by_its_own_row_numbers(town: Store, rules,
                                                                                                        tmp_path: Path):
     """A blank first row was 第1行：缺少必需的列; 合计 in the 序号 column was told as an empty 党组织 (try-out). A title above the
