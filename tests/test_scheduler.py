@@ -528,6 +528,27 @@ def test_outbox_list_names_each_messages_branch_without_reading_the_whole_tree(r
     assert failed.exit_code == 0 and failed.stdout.strip() == "没有发送失败的消息。"
 
 
+def test_outbox_list_keeps_to_a_day_and_an_organization_when_asked(runner, town: Store, rules):
+    """A year of a county's daily reminders was listed whole: no way to see this week's, or one village's (try-out)."""
+    from compliance.cli import app
+
+    settings = Settings(recipients=(Recipient("ZZ1", email="zz1@example.cn"),))
+    _remind(town, rules, settings, "2026-11-20T08:00")
+    _remind(town, rules, settings, "2026-11-26T08:00")
+    args = ["--db", town.url, "outbox", "list", "--format", "json"]
+    every = json.loads(runner.invoke(app, args).stdout)
+    assert {r["day"] for r in every} == {"2026-11-20", "2026-11-26"}
+    recent = json.loads(runner.invoke(app, args + ["--since", "2026-11-21"]).stdout)
+    assert recent and {r["day"] for r in recent} == {"2026-11-26"} and len(recent) < len(every)
+    village = json.loads(runner.invoke(app, args + ["--under", "朱庄村党总支"]).stdout)
+    assert village and all(r["org"].startswith("图河镇党委/朱庄村党总支") for r in village)
+    assert sorted(r["id"] for r in village) == sorted(r["id"] for r in every if r["org"].startswith("图河镇党委/朱庄村党总支"))
+    none = runner.invoke(app, ["--db", town.url, "outbox", "list", "--since", "2026-12-01"])
+    assert none.exit_code == 0 and none.stdout.strip() == "没有符合条件的消息。"
+    bad = runner.invoke(app, ["--db", town.url, "outbox", "list", "--since", "上周"])
+    assert bad.exit_code == 2 and "--since" in bad.stderr and "上周" in bad.stderr
+
+
 def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, rules):
     from compliance.reminders import compose
     from compliance.tracking import Window, overdue

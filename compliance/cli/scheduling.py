@@ -12,7 +12,7 @@ from dateutil.relativedelta import relativedelta
 from compliance import tracking
 from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
 from compliance.cli import (
-    FORMAT_OPTION, ORG_HELP, Format, _rules, app, console, fails_cleanly, make_folder, own_org, session, workdays_notice,
+    FORMAT_OPTION, ORG_HELP, Format, _date_option, _rules, app, console, fails_cleanly, make_folder, own_org, session, workdays_notice,
 )
 from compliance.errors import InputError, os_reason
 from compliance.orgs import OrgRow
@@ -263,13 +263,21 @@ STATUS_WORDS = {"pending": "待发送", "sending": "发送中", "sent": "已发�
 
 @outbox_app.command("list")
 @fails_cleanly
-def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的（含等待重试的）。"), fmt: Format = FORMAT_OPTION) -> None:
+def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发送失败的（含等待重试的）。"),
+                since: Optional[str] = typer.Option(None, "--since", help="只看此日期及以后的提醒，如 2026-12-01。"),
+                under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级的提醒。"),
+                fmt: Format = FORMAT_OPTION) -> None:
     """列出提醒消息：发给谁、为什么、何时，已发送或失败及原因；内容见 --format json 或 csv。"""
     from compliance.report.assessments import emit_rows
     from compliance.reminders import short_path
 
+    day = _date_option(since, "--since")
     store, actor = session()
-    messages = store.messages(failed)
+    # A year of a county's daily reminders was listed whole, with no way to see one township's or this week's (try-out).
+    path = tracking.org_path(store, under) if under else None
+    if path is not None:
+        require_read(store, actor, path)
+    messages = store.messages(failed, day, path)
     paths = store.org_paths(m.org_id for m in messages)
     # JSON keeps the program's words (channel, status); CSV and the table are read by people.
     readable = fmt is not Format.json
@@ -296,7 +304,7 @@ def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发�
         state = ("[red]失败[/]" if m.status == "failed" else escape(r["status"])) + error
         table.add_row(str(r["id"]), r["day"], escape(short_path(r["org"])), r["channel"], escape(_recipient_words(m.channel, m.recipient)),
                       escape(r["reason"]), state)
-    console.print(table if rows else "没有发送失败的消息。" if failed else "发件箱是空的。")
+    console.print(table if rows else "没有符合条件的消息。" if day or path else "没有发送失败的消息。" if failed else "发件箱是空的。")
     if rows:
         console.print("（消息内容：compliance outbox list --format json 或 csv）", style="dim")
 

@@ -77,11 +77,18 @@ class SchedulingQueries:
         with self.engine.connect() as conn:
             return [OutboxRow(*row) for row in conn.execute(query)]
 
-    def messages(self, failed_only: bool = False) -> list[OutboxRow]:
-        """Return the outbox's messages; with `failed_only`, those failed for good and those failed and waiting to be retried."""
+    def messages(self, failed_only: bool = False, since: date | None = None, under: str | None = None) -> list[OutboxRow]:
+        """Return the outbox's messages; with `failed_only`, those failed for good and those failed and waiting to be retried;
+        with `since`, those of that day or later; with `under`, those of that organization (a path) and below."""
+        from compliance.store.scope import in_scope
+
         query = select(*OUTBOX_COLUMNS).order_by(OUTBOX.c.id)
         if failed_only:
             query = query.where(or_(OUTBOX.c.status == "failed", and_(OUTBOX.c.status == "pending", OUTBOX.c.last_error.is_not(None))))
+        if since is not None:
+            query = query.where(OUTBOX.c.day >= since)
+        if under is not None:
+            query = query.where(OUTBOX.c.org_id.in_(select(tables.ORG.c.id).where(in_scope(under)).scalar_subquery()))
         with self.engine.connect() as conn:
             return [OutboxRow(*row) for row in conn.execute(query)]
 
