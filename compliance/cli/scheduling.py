@@ -10,7 +10,7 @@ import typer
 from dateutil.relativedelta import relativedelta
 
 from compliance import tracking
-from compliance.access import SUPERVISORS, require_administrator, require_read, require_write
+from compliance.access import SUPERVISORS, default_scope, require_administrator, require_read, require_write
 from compliance.cli import (
     FORMAT_OPTION, ORG_HELP, Format, _date_option, _rules, app, console, fails_cleanly, make_folder, own_org, session, workdays_notice,
 )
@@ -274,7 +274,8 @@ def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发�
     day = _date_option(since, "--since")
     store, actor = session()
     # A year of a county's daily reminders was listed whole, with no way to see one township's or this week's (try-out).
-    path = tracking.org_path(store, under) if under else None
+    scope = default_scope(actor, under)
+    path = tracking.org_path(store, scope) if scope else None
     if path is not None:
         require_read(store, actor, path)
     messages = store.messages(failed, day, path)
@@ -304,7 +305,7 @@ def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发�
         state = ("[red]失败[/]" if m.status == "failed" else escape(r["status"])) + error
         table.add_row(str(r["id"]), r["day"], escape(short_path(r["org"])), r["channel"], escape(_recipient_words(m.channel, m.recipient)),
                       escape(r["reason"]), state)
-    console.print(table if rows else "没有符合条件的消息。" if day or path else "没有发送失败的消息。" if failed else "发件箱是空的。")
+    console.print(table if rows else "没有符合条件的消息。" if day or under else "没有发送失败的消息。" if failed else "发件箱是空的。")
     if rows:
         console.print("（消息内容：compliance outbox list --format json 或 csv）", style="dim")
 
