@@ -2836,3 +2836,10 @@ def test_org_export_writes_the_import_file_of_the_tree(runner, db, tmp_path: Pat
     # A folder that is not there is named (try-out).
     missing = runner.invoke(app, db + ["org", "export", str(tmp_path / "无此目录" / "a.csv")])
     assert missing.exit_code == 2 and f"文件夹「{tmp_path / '无此目录'}」不存在（未写出）" in missing.stderr, missing.output
+
+
+def test_a_period_due_on_the_as_of_day_names_its_day_not_today(runner, db):
+    """`status --as-of 2026-11-30`, run on 12-05, said 11月（今天截止）: read as the day the command ran (try-out)."""
+    shown = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-30", "--status", "due"], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert "11月30日截止" in shown.stdout and "今天" not in shown.stdout, shown.stdout
