@@ -181,7 +181,9 @@ def test_an_item_a_run_closed_is_opened_again_when_its_gap_comes_back(busy_town:
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
     reopened = busy_town.rectification(item.id)
     assert (reopened.closed_on, reopened.close_note, reopened.closed_run_id) == (None, None, None)
-    assert (reopened.opened_run_id, reopened.opened_on) == (again.run.id, date(2026, 11, 22)) and (again.opened, again.reopened) == (0, 1)
+    assert (again.opened, again.reopened) == (0, 1)
+    # It keeps the day it was first listed and its deadline: each reopening gave it a new 列入台账日期 and a month more (try-out).
+    assert (reopened.opened_run_id, reopened.opened_on, reopened.deadline) == (again.run.id, date(2026, 11, 20), item.deadline)
     assert [r.id for r in again.ledger if (r.org_id, r.obligation, r.period) == (item.org_id, "theme_day", "2026-09")] == [item.id]
     # What it was closed on, and why, is kept in the run's audit entry.
     entry = next(e for e in reversed(busy_town.audit_log()) if e.action == "supervise")
@@ -236,15 +238,15 @@ def test_bulletins_before_a_run_reopened_an_item_show_it_as_it_stood_on_their_da
         late = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
     importing.void_record(busy_town, late, "重复登记")
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 22))
-    assert again.reopened == 1 and busy_town.rectification(item.id).opened_on == date(2026, 11, 22)
+    assert again.reopened == 1 and busy_town.rectification(item.id).opened_on == date(2026, 11, 20)
     # The two bulletins before list the item as they did: open from 20 November, closed by the run of the 21st.
     for run in (first.run, closing.run):
         assert (busy_town.rectifications(ids, as_of=run), busy_town.ledger_counts(ids, run)) == before[run.id]
     [shown] = [r for r in busy_town.rectifications(ids, as_of=closing.run) if r.id == item.id]
     assert (shown.opened_on, shown.closed_on, shown.close_note) == (date(2026, 11, 20), date(2026, 11, 21), MADE_GOOD_NOTE)
-    # The run that reopened it, and the ledger now, show it open from the 22nd.
+    # The run that reopened it, and the ledger now, show it open, from the 20th as it first was.
     [now] = [r for r in busy_town.rectifications(ids, as_of=again.run) if r.id == item.id]
-    assert (now.opened_on, now.closed_on, now.opened_run_id) == (date(2026, 11, 22), None, again.run.id)
+    assert (now.opened_on, now.closed_on, now.opened_run_id) == (date(2026, 11, 20), None, again.run.id)
     assert [r for r in busy_town.rectifications(ids) if r.id == item.id] == [now]
 
 

@@ -899,8 +899,8 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date, stam
 
     An item a run closed (made good, or owed no more; `auto_closed`, read once for the scope) whose
     gap is found again, because the record that made it good was voided or corrected, say, or an
-    exemption was withdrawn, is opened again by this run, with this run's matter, measure and
-    deadline; what it was closed on and why goes to the run's audit entry, and what it was to PAST
+    exemption was withdrawn, is opened again by this run, with this run's matter and measure; it keeps
+    the day it was first listed and its deadline. What it was closed on and why goes to the run's audit entry, and what it was to PAST
     (`_keep_past`, replaced on the run's day): a bulletin of a day before shows it. An item closed by hand
     (回头看) stays closed. An open item whose gap is now an invalid period (a meeting entered late,
     short of its quorum) takes the matter and measure of that, and one that said invalid
@@ -913,11 +913,13 @@ def _renew(conn: Any, rows: list[dict[str, Any]], run_id: int, as_of: date, stam
     again = list({row["gap_key"]: (row, auto_closed[row["gap_key"]]) for row in rows if row["gap_key"] in auto_closed}.values())
     if again:
         _keep_past(conn, [item_id for _, (item_id, _, _) in again], as_of, stamp, run_id)
+        # The day it was first listed and its deadline stay: a record moved out of its period and back gave the item a
+        # new 列入台账日期 and a month more each time, and took it off the list of what was overdue (try-out).
         conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
-            matter=bindparam("new_matter"), measure=bindparam("new_measure"), deadline=bindparam("new_deadline"),
-            responsible=bindparam("new_responsible"), opened_run_id=run_id, opened_on=as_of, closed_on=None, close_note=None,
+            matter=bindparam("new_matter"), measure=bindparam("new_measure"),
+            responsible=bindparam("new_responsible"), opened_run_id=run_id, closed_on=None, close_note=None,
             closed_run_id=None),
-            [{"item_id": item_id, "new_matter": row["matter"], "new_measure": row["measure"], "new_deadline": row["deadline"],
+            [{"item_id": item_id, "new_matter": row["matter"], "new_measure": row["measure"],
               "new_responsible": row["responsible"]} for row, (item_id, _, _) in again])
         for row, _ in again:
             del auto_closed[row["gap_key"]]
