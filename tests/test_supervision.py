@@ -2039,6 +2039,20 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
     assert supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28)).record_marks[other] == (1, 1)
 
 
+def test_a_run_made_after_its_month_says_so_and_sets_no_deadline_gone_by(busy_town: Store, rules, tmp_path: Path):
+    """November's check made on 12-05 said 2026年11月30日，督导组…进行了督查 and 须于11月30日前完成并登记 (try-out)."""
+    result = supervise(busy_town, rules, TOWN, "2026-11")          # made on the tests' today, 2026-12-05
+    assert result.run.as_of == date(2026, 11, 30) and result.due_in_month
+    md, *_ = write_bulletin(result, tmp_path / "out")
+    text = md.read_text(encoding="utf-8")
+    assert "2026年12月5日，督导组补做11月督查，按11月30日的情况对图河镇党委所属" in text
+    assert "已于11月30日到期：未完成的计入下月督查，已完成的须及时补录" in text and "须于11月30日前完成" not in text
+    assert "已于2026-11-30到期，未完成的计入下月督查，已完成的及时补录登记。" in text and "前完成并及时登记" not in text, \
+        text[text.index("四、整改要求"):]
+    # The deadline of the problems found is still to come, and said as before.
+    assert "本月新发现的问题于2026-12-31前完成整改" in text
+
+
 def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_done_by_its_end(busy_town: Store, rules, tmp_path: Path):
     """A team checking from the 25th saw last month's gaps only: the month's own 支委会 not yet held came a month later, if at all."""
     from compliance.report.assessments import run_dict
@@ -2046,6 +2060,7 @@ def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_
     other = "图河镇党委/马屯村党支部"     # 8 members: it has a committee
     _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-11-03,5,4,研究工作,是,是,,\n{BRANCH},主题党日,2026-11-05,,,学习,,,,a.jpg",
              "nov.csv")
+    busy_town.clock = lambda: datetime(2026, 11, 27, 16, tzinfo=TZ)      # made in its month: made late, it says otherwise (below)
     result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 25))
     due = result.due_in_month
     # What overdue calls due by the month's last day, the six-month watch apart, and nothing else.

@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, Iterable, Sequence
 from compliance.errors import ComplianceError
 from compliance.orgs import OrgRow
 from compliance.pipeline import exit_with_parent
-from compliance.store import Store
+from compliance.store import TZ, Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.report.labels import FLAG_LABELS
 from compliance.supervision import Comparison, SupervisionResult, ledger_gaps, parse_month
@@ -174,7 +174,14 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     # What the run lists (`year_start`): in January, last December's periods and those ending with last year too.
     since = (f"{int(year)}年以来" if mon != "01"
              else f"{int(year) - 1}年12月以来（含{int(year) - 1}年第四季度、下半年和全年事项）")
-    summary = (f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组对{result.scope.name}所属{checked}个党支部"
+    month_last = parse_month(month)[1]
+    # A run made after its month (a late run, as of the month's last day) gave deadlines gone by as still to come, and
+    # said the check was made on the day it judged (try-out): it says when it was made, and that those days are past.
+    made = result.run.updated_at.astimezone(TZ).date()
+    after = made > month_last
+    when = (f"{made.year}年{made.month}月{made.day}日，督导组补做{int(mon)}月督查，按{int(mon)}月{result.run.as_of.day}日的情况"
+            if after else f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组")
+    summary = (f"{when}对{result.scope.name}所属{checked}个党支部"
                f"{since}的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
                + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{gap_count}项"
                + (f"（其中{rectified.total()}项已经回头看整改销号，见整改台账）" if rectified else ""))
@@ -199,7 +206,6 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
                                       f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
         summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）召开的会议和活动的记录中，{said}，涉及{len(marks)}个党组织，"
                     + "须" + "、".join(w for w, n in (("补签", unsigned), ("补齐", lacking)) if n) + "（见“记录不规范”）。")
-    month_last = parse_month(month)[1]
     due = result.due_in_month
     recorded = result.due_recorded
     due_rows = [[_short(org, root), str(sum(map(len, items.values()))), _due_items(items, recorded.get(org))]
@@ -214,7 +220,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
                     + "、".join(f"{name}{n}项" for name, n in due_of.most_common())
                     + (f"（其中{held}项已有记录，但" + ("、".join(FLAG_LABELS.get(f, f) for f in dict.fromkeys(sorted(why))) or "不符合要求")
                        + "，不能计入）" if held else "")
-                    + f"，须于{int(mon)}月{month_last.day}日前完成并登记，到期未完成的计入下月督查（见“本月待完成”）。")
+                    + (f"，已于{int(mon)}月{month_last.day}日到期：未完成的计入下月督查，已完成的须及时补录（见“本月待完成”）。" if after
+                       else f"，须于{int(mon)}月{month_last.day}日前完成并登记，到期未完成的计入下月督查（见“本月待完成”）。"))
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
     for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
@@ -244,7 +251,9 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
     ]
     if due:
-        requirements.insert(len(requirements) - 1, f"本月尚未完成的事项（会议、活动、党费等），于{month_last.isoformat()}前完成并及时登记。")
+        requirements.insert(len(requirements) - 1, f"截至督查日尚未完成的事项（会议、活动、党费等）已于{month_last.isoformat()}到期，"
+                            "未完成的计入下月督查，已完成的及时补录登记。" if after else
+                            f"本月尚未完成的事项（会议、活动、党费等），于{month_last.isoformat()}前完成并及时登记。")
     if marks:
         unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
         asked = "，".join(t for t, n in (("本月未签字的会议记录由书记和记录人补签", unsigned), ("缺少材料的记录补齐主题、图片等", lacking)) if n)
