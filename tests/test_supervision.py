@@ -265,7 +265,7 @@ def test_a_published_bulletin_written_again_after_an_item_was_reopened_by_hand_s
     # The bulletin's workbook, written again from the same run, says 已销号 as it did.
     again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20))
     assert again.run.id == november.run.id
-    # Its notice still says one was closed after a follow-up visit (其中1项已经回头看整改销号), as its ledger does (review).
+    # Its notice still says one was closed after a follow-up visit (其中1项已整改销号), as its ledger does (review).
     assert again.closed_by_hand == november.closed_by_hand == {(item.org_id, item.obligation, item.period, item.member, item.group_name)}
     book = load_workbook(next(p for p in write_bulletin(again, tmp_path / "out") if p.suffix == ".xlsx"))
     sheet = book["整改台账"]
@@ -471,7 +471,7 @@ def test_a_gap_closed_by_hand_is_not_reopened(busy_town: Store, rules):
 
     b = make_bulletin(result)
     org = busy_town.org_paths([item.org_id])[item.org_id]
-    assert "（其中1项已经回头看整改销号，见整改台账）" in b.summary
+    assert "（其中1项已整改销号，见整改台账）" in b.summary
     [row] = [r for r in b.branch_rows if org.endswith(r[0])]
     # Beside the obligation whose item was closed, not after the list, where it read as the last one's (try-out).
     assert "、支委会10项（其中1项已整改销号）、党课" in row[3], row[3]
@@ -1729,6 +1729,10 @@ def test_a_past_months_run_made_after_a_later_one_closes_at_once_the_items_of_du
     console = Console(record=True, width=300)
     print_run(console, october, [])
     assert f"自动销号的整改事项中，{len(paid_late)} 项的问题是判断日期之后补交党费整改的（今天销号）。" in console.export_text()
+    # So does its bulletin's table of problems: 党费7项 said nothing of the five paid since (try-out).
+    md, *_ = write_bulletin(october, tmp_path / "out")
+    row = next(line for line in md.read_text(encoding="utf-8").splitlines() if line.startswith("| 朱庄村党总支/第一党支部 |"))
+    assert f"（其中{len(paid_late)}项已整改销号）" in row, row
     # Run again: nothing written, nothing closed, nothing said.
     again = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 31))
     assert not again.written and again.settled == 0

@@ -184,7 +184,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     summary = (f"{when}对{result.scope.name}所属{checked}个党支部"
                f"{since}的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
                + (f"，另有{others}个党委（党总支）本级存在问题" if others else "") + f"，共发现问题{gap_count}项"
-               + (f"（其中{rectified.total()}项已经回头看整改销号，见整改台账）" if rectified else ""))
+               + (f"（其中{rectified.total()}项已整改销号，见整改台账）" if rectified else ""))
     if per_obligation:
         summary += "：" + "、".join(f"{name}{n}项" for name, n in per_obligation.most_common())
     summary += "。"

@@ -712,13 +712,19 @@ class SupervisionQueries:
 
     def closed_by_hand(self, scope_path: str, run: RunRow, gaps: Collection[str] = ()) -> set[tuple]:
         """Return the gaps (org id, obligation, period, member, group) of the items at or below `scope_path` closed by hand by
-        `run`'s day, as they stood for its bulletin (`_ledger`, with `gaps`): one reopened since was closed then (review)."""
+        `run`'s day, as they stood for its bulletin (`_ledger`, with `gaps`): one reopened since was closed then (review).
+
+        With them, the items of dues paid after the run's day that its bulletin shows closed (`PAID_NOTE`, `_closed_for`): a gap
+        on the day judged, rectified since. The bulletin counted them among the problems with no word (try-out).
+        """
         r = RECTIFICATION.c
         with self.engine.connect() as conn:
             s = _as_it_stood(conn, run, runs_too=not gaps)
             source = RECTIFICATION if s is r else s.source
+            by_hand = and_(s.closed_on <= run.as_of, s.close_note.not_in(AUTO_NOTES))
+            paid = and_(s.close_note == PAID_NOTE, _closed_for(run, s))
             query = (select(r.org_id, r.obligation, r.period, r.member, r.group_name).select_from(source.join(ORG, ORG.c.id == r.org_id))
-                     .where(in_scope(scope_path), s.closed_on.is_not(None), s.closed_on <= run.as_of, s.close_note.not_in(AUTO_NOTES)))
+                     .where(in_scope(scope_path), s.closed_on.is_not(None), or_(by_hand, paid)))
             return {tuple(row) for row in conn.execute(query)}
 
     def gaps_closed_by_hand(self) -> set[tuple]:
