@@ -1781,6 +1781,34 @@ def test_dates_names_and_numbers_stay_whole_in_80_columns(runner, logged, monkey
     assert all(name in shown for name in ("village-2020", "two-new-2020", "wujin-2016", "grid-2023"))
 
 
+def test_the_ledger_lists_what_is_still_open_from_a_month_of_one_obligation_or_overdue(runner, logged):
+    """「十月督查的问题还有哪些没销号」 took a script over the CSV: the ledger had no filter but --open (supervision team's try-out)."""
+    town = ["--under", "图河镇党委"]
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-10", "--as-of", "2026-10-26"]).exit_code == 0
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-11", "--as-of", "2026-11-26"]).exit_code == 0
+
+    def listed(*args: str) -> list[dict]:
+        result = runner.invoke(app, logged + ["rectify", "list", *town, *args, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    every = listed()
+    assert {r["opened_on"] for r in every} == {"2026-10-26", "2026-11-26"}
+    october = listed("--opened", "2026年10月")
+    assert october and [r["id"] for r in october] == [r["id"] for r in every if r["opened_on"] <= "2026-10-31"]
+    overdue = listed("--overdue")
+    assert [r["id"] for r in overdue] == [r["id"] for r in every if r["overdue"]] and all(not r["closed_on"] for r in overdue)
+    committees = listed("--obligation", "支委会")
+    assert committees and {r["obligation"] for r in committees} == {"branch_committee"}
+    assert {r["id"] for r in listed("--obligation", "支委会", "--opened", "2026-10")} == {r["id"] for r in committees} & {r["id"] for r in october}
+    table = runner.invoke(app, logged + ["rectify", "list", *town, "--opened", "2026-10"], env={"COLUMNS": "200"}).stdout
+    assert "列入台账" in table and table.count("2026-10-26") == len(october), table
+    bad = runner.invoke(app, logged + ["rectify", "list", "--opened", "十月"])
+    assert bad.exit_code == 2 and "--opened：值「十月」不是月份" in bad.stderr
+    unknown = runner.invoke(app, logged + ["rectify", "list", "--obligation", "支部会"])
+    assert unknown.exit_code == 2 and "没有名为「支部会」的事项" in unknown.stderr
+
+
 def test_roster_indicators_at_80_columns_keep_their_headers_and_paths_readable(runner, db, tmp_path: Path):
     """The flags were kept whole: the 党组织 column was two characters wide (东/村/党/总/支…) and 35岁以下 split."""
     orgs = "名称,上级,类型\n东村党总支,图河镇党委,党总支\n东村第一党支部,东村党总支,党支部"

@@ -415,16 +415,31 @@ def sheet_check(file: Path = typer.Argument(..., metavar="文件", help="评分�
 def rectify_list(
     under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
     only_open: bool = typer.Option(False, "--open", help="只看未销号的事项。"),
+    overdue: bool = typer.Option(False, "--overdue", help="只看超期未销号的事项。"),
+    opened: Optional[str] = typer.Option(None, "--opened", help="只看此月份及以前列入台账的事项，如 2026-10。"),
+    obligation: Optional[list[str]] = typer.Option(None, "--obligation", help="只看这些事项（可重复），如 --obligation 支委会。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
-    """整改台账：组织、整改事项、整改措施、整改时限、责任人、完成销号时间；超期未销号和逾期销号的标红。"""
+    """整改台账：组织、整改事项、整改措施、列入台账日期、整改时限、责任人、完成销号时间；超期未销号和逾期销号的标红。"""
     from compliance.report import assessments
+    from compliance.supervision import parse_month
 
+    # 「十月督查的问题还有哪些没销号」 took a script over the CSV (supervision team's try-out).
+    until = None
+    if opened is not None:
+        try:
+            until = parse_month(opened)[1]
+        except InputError:
+            raise InputError(f"--opened：值「{opened}」不是月份（应写作 2026-10）") from None
+    slugs = tracking.obligation_slugs(_rules(), obligation) if obligation else None
     store, actor = session()
     index, root, ids = _listed_scope(store, actor, under)
     today = store.today()
     # A dict per item only as it is written: a province's ledger is hundreds of thousands of items.
-    rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open))
+    rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today)
+            for r in store.rectifications(ids, only_open or overdue)
+            if (until is None or r.opened_on <= until) and (slugs is None or r.obligation in slugs)
+            and (not overdue or today > r.deadline))
     if fmt is Format.table:
         assessments.print_ledger(console, list(rows), root.path if root else None)
     else:
