@@ -2871,3 +2871,27 @@ def test_a_period_due_on_the_as_of_day_names_its_day_not_today(runner, db):
     shown = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-30", "--status", "due"], env={"COLUMNS": "250"})
     assert shown.exit_code == 0, shown.output
     assert "11月30日截止" in shown.stdout and "今天" not in shown.stdout, shown.stdout
+
+
+def test_a_record_dated_as_entered_before_a_run_found_its_period_empty_is_pointed_out(runner, logged, tmp_path: Path):
+    """`log --recorded-on 2026-07-13` on 12-05, for a period two runs had found without a record, said only 已登记: it then
+    counted as entered in time and closed the item as made good (supervision team's try-out)."""
+    town = ["--under", "图河镇党委"]
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-10", "--as-of", "2026-10-26"]).exit_code == 0
+    items = json.loads(runner.invoke(app, logged + ["rectify", "list", *town, "--obligation", "支委会", "--format", "json"]).stdout)
+    [item] = [i for i in items if i["org"] == BRANCH and i["period"] == "2026-07"]
+    base = ["log", "支委会", "--org", "ZZ1", "--expected", "5", "--present", "5", "--topic", "研究工作"]
+    dated = runner.invoke(app, logged + base + ["--date", "2026-07-12", "--recorded-on", "2026-07-13"])
+    assert dated.exit_code == 0, dated.output
+    assert f"（录入日期 2026-07-13；2026-12-05 督查时该期没有记录，列入整改台账第{item['id']}项）的录入日期早于督查发现" in dated.stdout, \
+        dated.stdout
+    # Entered without a date of its own (today, after the run), or for a period no run found empty: nothing to say.
+    plain = runner.invoke(app, logged + base + ["--date", "2026-08-12"])
+    assert plain.exit_code == 0 and "早于督查发现" not in plain.stdout
+    recent = runner.invoke(app, logged + base + ["--date", "2026-11-12", "--recorded-on", "2026-12-05"])
+    assert recent.exit_code == 0 and "早于督查发现" not in recent.stdout, recent.stdout
+    # An import with a 录入日期 column names the row.
+    rows = f"党组织,类型,日期,应到,实到,主题,录入日期\n{BRANCH},支委会,2026-09-12,5,5,研究工作,2026-09-12\n"
+    imported = runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))])
+    assert imported.exit_code == 0, imported.output
+    assert "第2行记录" in imported.stdout and "录入日期 2026-09-12" in imported.stdout and "早于督查发现" in imported.stdout, imported.stdout

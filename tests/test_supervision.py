@@ -2165,3 +2165,25 @@ def test_without_a_chinese_font_the_chart_has_no_english_and_the_docx_gives_its_
     texts = [p.text for p in Document(str(write_docx(b, tmp_path / "b.docx", chart, labels))).paragraphs]
     title = texts.index("各党支部逐月完成率" if rates else "各党支部逐月完成率：暂无已结束月份的数据")
     assert texts[title + 1] == "" and (texts[title + 2] == "图例：1. 村党支部" if rates else "图例" not in texts[title + 2])
+
+
+def test_records_dated_as_entered_before_a_run_found_their_period_empty_are_found(busy_town: Store, rules):
+    """`Store.backdated_records`: a 录入日期 given before the day a run listed the period's gap, of that period's kind, member
+    or party group; not one dated after it, nor one of another period or kind."""
+    clock = busy_town.clock
+    busy_town.clock = lambda: datetime(2026, 11, 20, 16, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 20), publish=True)
+    busy_town.clock = clock
+    items = {(r.obligation, r.period, r.group_name): r for r in busy_town.rectifications() if r.org_id == busy_town.index_around(BRANCH).resolve(BRANCH).id}
+    group_item = items[("group_meeting", "2026-07", "第一党小组")]
+    logged = [importing.log_record(busy_town, rules, values).ids[0] for values in (
+        {"org": BRANCH, "kind": "党小组会", "group": "第一党小组", "date": "2026-07-12", "recorded_on": "2026-07-13"},
+        {"org": BRANCH, "kind": "党小组会", "group": "第二党小组", "date": "2026-07-14", "recorded_on": "2026-11-21"},
+        {"org": BRANCH, "kind": "主题党日", "date": "2026-09-05", "topic": "学习", "photos": "a.jpg", "recorded_on": "2026-09-06"},
+    )]
+    kinds = {ob.slug: {ob.counts or ob.slug} for catalog in rules.catalogs.values() for ob in catalog.every_obligation()}
+    found = busy_town.backdated_records(logged, kinds)
+    theme_item = items[("theme_day", "2026-09", None)]
+    assert [(record_id, entered, item_id, listed) for record_id, _, entered, item_id, listed in found] == [
+        (logged[0], date(2026, 7, 13), group_item.id, date(2026, 11, 20)),
+        (logged[2], date(2026, 9, 6), theme_item.id, date(2026, 11, 20))]

@@ -322,6 +322,32 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
             # Paper records brought in all came out 逾期录入, with no word of the column that says when they were entered (try-out).
             console.print(f"提示：{late} 条记录按今天录入计为逾期录入；如是补录以往的纸质记录，可在文件中加「录入日期」列，"
                           "填写当时的录入日期后重新导入", style="yellow", markup=False, soft_wrap=True)
+    if result.dated and result.ids:
+        _backdated_notice(store, result.ids, result.row_of)
+
+
+def _backdated_notice(store: store_mod.Store, record_ids: list[int], row_of: Any) -> None:
+    """Say which records are dated as entered before a supervision run found their period without one (`Store.backdated_records`).
+
+    A 录入日期 given by hand, before the day a run listed the gap in the ledger, was taken without a word: the record then
+    counted as entered in time (no 逾期录入) and closed its item as made good (supervision team's try-out). It is kept, as
+    a paper record's date may be true, and said, for the office to check against the paper.
+    """
+    kinds: dict[str, set[str]] = {}
+    for catalog in _rules().catalogs.values():
+        for ob in catalog.every_obligation():
+            kinds.setdefault(ob.slug, set()).add(ob.counts or ob.slug)
+    found = store.backdated_records(record_ids, kinds)
+    if not found:
+        return
+    shown = []
+    for record_id, version_id, entered, item_id, looked in found[:5]:
+        row = row_of(version_id) if row_of is not None else None
+        shown.append(f"{f'第{row}行' if row else ''}记录 {record_id}（录入日期 {entered.isoformat()}；{looked.isoformat()} 督查时该期没有记录，"
+                     f"列入整改台账第{item_id}项）")
+    more = f"等{len({r for r, *_ in found})}条" if len(found) > 5 else ""
+    console.print(f"注意：{'；'.join(shown)}{more}的录入日期早于督查发现该期缺少记录的日期，督查时系统中并无这条记录；"
+                  "已按所填录入日期登记（不计逾期录入），请核对纸质记录原件，如录入日期有误请更正", style="yellow", markup=False, soft_wrap=True)
 
 
 # An import of up to this many new or changed records says, record by record, what does not count
@@ -400,6 +426,8 @@ def log(
         alone = tracking.record_alone(store, _rules(), result.ids[0], store.today())
         for note in record_notes(store, result.ids[0], alone):
             console.print(note, style="yellow", markup=False, soft_wrap=True)
+        if recorded_on:
+            _backdated_notice(store, result.ids, None)
         if alone.record is not None and alone.record.kind == "dues":
             # Counted for the month in `status`, but no payment: `dues unpaid`, `dues list` and the watch of months unpaid
             # read payments alone, and said the month unpaid (try-out).

@@ -88,6 +88,43 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
     return notes
 
 
+def backdated(conn: Any, record_ids: Collection[int], kinds: Mapping[str, Collection[str]]) -> list[tuple[int, int, date, int, date]]:
+    """Return, of the current records `record_ids`, those whose first entry (an import's 录入日期, `log --recorded-on`) is dated
+    before a supervision run found their period without a record: (record id, its entry day, the ledger item, the day the run
+    that listed it was made), with the current version's id (`ImportResult.row_of` takes it) after the record's, by record and item.
+
+    Such a record was not in the database when the run looked: a 录入日期 given by hand hid its 逾期录入 (supervision team's
+    try-out). `kinds`: the kinds of record each obligation counts, as `_made_good_notes` takes them. Items entered by hand
+    (`BY_HAND`) have no period and are not looked at.
+    """
+    rc, m, r = tables.RECORD.c, tables.MEMBER.c, RECTIFICATION.c
+    counted_by: dict[str, set[str]] = {}
+    for obligation, counted in kinds.items():
+        for kind in counted:
+            counted_by.setdefault(kind, set()).add(obligation)
+    found: list[tuple[int, int, date, int, date]] = []
+    for part in chunks(sorted(set(record_ids)), 500):
+        query = (select(rc.record_id, rc.id, rc.kind, rc.held_on, rc.group_name, rc.counterpart, rc.attendees, rc.first_recorded_at,
+                        m.name.label("member_name"), r.id.label("item_id"), r.obligation, r.period, r.member, r.group_name.label("item_group"),
+                        r.created_at)
+                 .select_from(tables.RECORD.outerjoin(tables.MEMBER, m.id == rc.member_id).join(RECTIFICATION, r.org_id == rc.org_id))
+                 .where(rc.record_id.in_(part), rc.superseded_at.is_(None), rc.voided_at.is_(None), r.obligation != BY_HAND,
+                        r.created_at > rc.first_recorded_at))
+        for row in conn.execute(query):
+            if row.obligation not in counted_by.get(row.kind, ()):
+                continue
+            try:
+                start, end = parse_period_key(row.period)
+            except ValueError:
+                continue
+            if not start <= row.held_on <= end or (row.item_group is not None and row.group_name != row.item_group) or (
+                    row.member is not None and row.member not in (row.member_name, row.counterpart) and row.member not in _names(row.attendees)):
+                continue
+            found.append((row.record_id, row.id, row.first_recorded_at.astimezone(TZ).date(), row.item_id,
+                          row.created_at.astimezone(TZ).date()))
+    return sorted(set(found))
+
+
 def _names(text: str | None) -> set[str]:
     """Return the names of an attendance list as stored (顿号-separated)."""
     return set(text.split("、")) if text else set()
@@ -336,6 +373,11 @@ class SupervisionQueries:
             self.audit(conn, "deduct", "deduction", deduction_id, org_id,
                        {"sheet": sheet, "item": item, "period": period, "points": points, "self": self_assessed}, reason)
             return deduction_id
+
+    def backdated_records(self, record_ids: Collection[int], kinds: Mapping[str, Collection[str]]) -> list[tuple[int, int, date, int, date]]:
+        """Return the records of `record_ids` dated as entered before a run found their period without a record (`backdated`)."""
+        with self.engine.connect() as conn:
+            return backdated(conn, record_ids, kinds)
 
     def deduction(self, deduction_id: int) -> dict[str, Any] | None:
         """Return one manual deduction, voided or not; None when there is no such one."""
