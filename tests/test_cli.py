@@ -2245,9 +2245,9 @@ def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, 
     assert runner.invoke(app, town + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
                                       "--points", "1", "--reason", "记录不全"]).exit_code == 0
     [first, veto, own] = json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)
-    for entered in (veto, first):
+    for entered, by in ((veto, "县级用户"), (first, "本地管理员，设置用户之前登记，视同县级用户")):
         refused = runner.invoke(app, town + ["deduction", "void", str(entered["id"]), "--reason", "x"])
-        assert refused.exit_code == 5 and f"无权撤销扣分 {entered['id']}：由上级（县级用户）登记" in refused.stderr, refused.output
+        assert refused.exit_code == 5 and f"无权撤销扣分 {entered['id']}：由上级（{by}）登记" in refused.stderr, refused.output
     assert len(json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)) == 3
     # Its own, the township withdraws; the county withdraws both.
     assert runner.invoke(app, town + ["deduction", "void", str(own["id"]), "--reason", "录错"]).exit_code == 0

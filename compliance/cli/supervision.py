@@ -340,8 +340,11 @@ def deduction_void(
     if entered is not False and actor.role is not None and not (actor.scope is None or (entered is not None and actor.covers(entered))):
         # A township withdrew the county's veto of one of its branches (county try-out): a deduction is withdrawn at the
         # level that entered it, or above.
+        # One the local administrator entered before there were users was said to be a county user's (try-out).
+        by = store.done_by("deduct", "deduction", deduction_id) if entered is None else None
+        level = ("本地管理员，设置用户之前登记，视同县级用户" if by == LOCAL_ADMIN else "县级用户") if entered is None else entered
         raise deny(store, actor, "void", f"{actor.describe()}无权撤销扣分 {deduction_id}：由上级"
-                   f"（{'县级用户' if entered is None else entered}）登记，须由登记的一级或其上级撤销", [path])
+                   f"（{level}）登记，须由登记的一级或其上级撤销", [path])
     if not store.void_deduction(deduction_id, reason.strip()):
         again = store.deduction(deduction_id) or found
         raise InputError(f"扣分 {deduction_id} 已于 {again['voided_at'].astimezone(TZ):%Y-%m-%d} 撤销（{again['void_reason']}），未重复撤销")
