@@ -1795,14 +1795,24 @@ def test_the_ledger_lists_what_is_still_open_from_a_month_of_one_obligation_or_o
     every = listed()
     assert {r["opened_on"] for r in every} == {"2026-10-26", "2026-11-26"}
     october = listed("--opened", "2026年10月")
-    assert october and [r["id"] for r in october] == [r["id"] for r in every if r["opened_on"] <= "2026-10-31"]
+    assert october and [r["id"] for r in october] == [r["id"] for r in every if r["opened_on"].startswith("2026-10")]
+    november = listed("--opened", "2026-11")
+    assert november and [r["id"] for r in november] == [r["id"] for r in every if r["opened_on"].startswith("2026-11")]
+    # Closed in a month: what was rectified since the month before.
+    assert listed("--closed", "2026-12") == []
+    closing = runner.invoke(app, logged + ["rectify", "close", str(october[0]["id"]), "--note", "回头看已补齐"])
+    assert closing.exit_code == 0, closing.output
+    assert [r["id"] for r in listed("--closed", "2026-12")] == [october[0]["id"]] and listed("--closed", "2026-11") == []
     overdue = listed("--overdue")
-    assert [r["id"] for r in overdue] == [r["id"] for r in every if r["overdue"]] and all(not r["closed_on"] for r in overdue)
+    assert overdue and all(not r["closed_on"] and r["overdue"] for r in overdue)
+    assert [r["id"] for r in overdue] == [r["id"] for r in every if r["overdue"] and r["id"] != october[0]["id"]]
     committees = listed("--obligation", "支委会")
     assert committees and {r["obligation"] for r in committees} == {"branch_committee"}
     assert {r["id"] for r in listed("--obligation", "支委会", "--opened", "2026-10")} == {r["id"] for r in committees} & {r["id"] for r in october}
     table = runner.invoke(app, logged + ["rectify", "list", *town, "--opened", "2026-10"], env={"COLUMNS": "200"}).stdout
     assert "列入台账" in table and table.count("2026-10-26") == len(october), table
+    bad = runner.invoke(app, logged + ["rectify", "list", "--closed", "2026-13"])
+    assert bad.exit_code == 2 and "--closed：值「2026-13」不是月份" in bad.stderr
     bad = runner.invoke(app, logged + ["rectify", "list", "--opened", "十月"])
     assert bad.exit_code == 2 and "--opened：值「十月」不是月份" in bad.stderr
     unknown = runner.invoke(app, logged + ["rectify", "list", "--obligation", "支部会"])

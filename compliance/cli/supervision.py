@@ -419,7 +419,8 @@ def rectify_list(
     under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
     only_open: bool = typer.Option(False, "--open", help="只看未销号的事项。"),
     overdue: bool = typer.Option(False, "--overdue", help="只看超期未销号的事项。"),
-    opened: Optional[str] = typer.Option(None, "--opened", help="只看此月份及以前列入台账的事项，如 2026-10。"),
+    opened: Optional[str] = typer.Option(None, "--opened", help="只看此月份列入台账的事项，如 2026-10。"),
+    closed: Optional[str] = typer.Option(None, "--closed", help="只看此月份销号的事项，如 2026-11。"),
     obligation: Optional[list[str]] = typer.Option(None, "--obligation", help="只看这些事项（可重复），如 --obligation 支委会。"),
     fmt: Format = FORMAT_OPTION,
 ) -> None:
@@ -427,13 +428,14 @@ def rectify_list(
     from compliance.report import assessments
     from compliance.supervision import parse_month
 
-    # 「十月督查的问题还有哪些没销号」 took a script over the CSV (supervision team's try-out).
-    until = None
-    if opened is not None:
+    # 「十月督查的问题还有哪些没销号」, 「本月新增和销号的是哪些」 took a script over the CSV (supervision team's try-out).
+    def month(text: str | None, option: str) -> tuple[date, date] | None:
         try:
-            until = parse_month(opened)[1]
+            return None if text is None else parse_month(text)
         except InputError:
-            raise InputError(f"--opened：值「{opened}」不是月份（应写作 2026-10）") from None
+            raise InputError(f"{option}：值「{text}」不是月份（应写作 2026-10）") from None
+
+    listed_in, closed_in = month(opened, "--opened"), month(closed, "--closed")
     slugs = tracking.obligation_slugs(_rules(), obligation) if obligation else None
     store, actor = session()
     index, root, ids = _listed_scope(store, actor, under)
@@ -441,7 +443,9 @@ def rectify_list(
     # A dict per item only as it is written: a province's ledger is hundreds of thousands of items.
     rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today)
             for r in store.rectifications(ids, only_open or overdue)
-            if (until is None or r.opened_on <= until) and (slugs is None or r.obligation in slugs)
+            if (listed_in is None or listed_in[0] <= r.opened_on <= listed_in[1])
+            and (closed_in is None or (r.closed_on is not None and closed_in[0] <= r.closed_on <= closed_in[1]))
+            and (slugs is None or r.obligation in slugs)
             and (not overdue or today > r.deadline))
     if fmt is Format.table:
         assessments.print_ledger(console, list(rows), root.path if root else None)
