@@ -2053,8 +2053,9 @@ def test_a_run_made_after_its_month_says_so_and_sets_no_deadline_gone_by(busy_to
     assert "已于11月30日到期：未完成的计入下月督查，已完成的须及时补录" in text and "须于11月30日前完成" not in text
     assert "已于2026-11-30到期，未完成的计入下月督查，已完成的及时补录登记。" in text and "前完成并及时登记" not in text, \
         text[text.index("四、整改要求"):]
-    # The deadline of the problems found is still to come, and said as before.
-    assert "本月新发现的问题于2026-12-31前完成整改" in text
+    # The deadline of the problems found is still to come, and said as before; the items are the ledger's, one by one (the
+    # 问题清单 counts them by branch: it said 对照问题清单逐项认领, try-out).
+    assert "各党支部要对照整改台账逐项认领，查找原因，明确责任人，本月新发现的问题于2026-12-31前完成整改" in text
 
 
 def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_done_by_its_end(busy_town: Store, rules, tmp_path: Path):

@@ -245,7 +245,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     deadline = next_month_end(result.run.as_of.replace(day=1))
     late = sum(c.late for c in counts)
     requirements = [
-        f"各党支部要对照问题清单逐项认领，查找原因，明确责任人，本月新发现的问题于{deadline.isoformat()}前完成整改"
+        f"各党支部要对照整改台账逐项认领，查找原因，明确责任人，本月新发现的问题于{deadline.isoformat()}前完成整改"
         + (f"；已超过整改时限的{late}项要立即整改" if late else "") + "。",
         f"整改完成后，将会议记录、签到表和图文资料报{reporting_office(result.scope)}，经“回头看”核实后逐项销号。",
         "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
