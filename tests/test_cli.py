@@ -12,7 +12,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -2883,13 +2883,23 @@ def test_a_period_due_on_the_as_of_day_names_its_day_not_today(runner, db):
     assert "11月30日截止" in shown.stdout and "今天" not in shown.stdout, shown.stdout
 
 
-def test_a_record_dated_as_entered_before_a_run_found_its_period_empty_is_pointed_out(runner, logged, tmp_path: Path):
+def test_a_record_dated_as_entered_before_a_run_found_its_period_empty_is_pointed_out(runner, logged, tmp_path: Path, monkeypatch):
     """`log --recorded-on 2026-07-13` on 12-05, for a period two runs had found without a record, said only 已登记: it then
     counted as entered in time and closed the item as made good (supervision team's try-out)."""
     town = ["--under", "图河镇党委"]
+    short = f"党组织,类型,日期,应到,实到,主题,录入日期\n{BRANCH},支委会,2026-06-12,5,1,研究工作,2026-06-12\n"
+    assert runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "june.csv", short))]).exit_code == 0
     assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-10", "--as-of", "2026-10-26"]).exit_code == 0
     items = json.loads(runner.invoke(app, logged + ["rectify", "list", *town, "--obligation", "支委会", "--format", "json"]).stdout)
     [item] = [i for i in items if i["org"] == BRANCH and i["period"] == "2026-07"]
+    assert [i for i in items if i["org"] == BRANCH and i["period"] == "2026-06"]        # short of its quorum: invalid
+    # Its quorum mended by the file again, 录入日期 and all: the record was there when the run looked, and is no backdating.
+    mended = runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "june.csv", short.replace(",5,1,", ",5,4,")))])
+    assert mended.exit_code == 0 and "更新的记录" in mended.stdout and "早于督查发现" not in mended.stdout, mended.stdout
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW + timedelta(hours=1))     # entered after the run
     base = ["log", "支委会", "--org", "ZZ1", "--expected", "5", "--present", "5", "--topic", "研究工作"]
     dated = runner.invoke(app, logged + base + ["--date", "2026-07-12", "--recorded-on", "2026-07-13"])
     assert dated.exit_code == 0, dated.output

@@ -345,7 +345,7 @@ def _backdated_notice(store: store_mod.Store, record_ids: list[int], row_of: Any
         row = row_of(version_id) if row_of is not None else None
         shown.append(f"{f'第{row}行' if row else ''}记录 {record_id}（录入日期 {entered.isoformat()}；{looked.isoformat()} 督查时该期没有记录，"
                      f"列入整改台账第{item_id}项）")
-    more = f"等{len({r for r, *_ in found})}条" if len(found) > 5 else ""
+    more = f"等{len(found)}处" if len(found) > 5 else ""
     console.print(f"注意：{'；'.join(shown)}{more}的录入日期早于督查发现该期缺少记录的日期，督查时系统中并无这条记录；"
                   "已按所填录入日期登记（不计逾期录入），请核对纸质记录原件，如录入日期有误请更正", style="yellow", markup=False, soft_wrap=True)
 
