@@ -28,7 +28,8 @@ from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
 from compliance.tabular import (
     FALSE_WORDS, PARTY_FOUNDED, TOO_EARLY, TRUE_WORDS, split_names,
-    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_hours, parse_text, read_table, sharing, stream_table,
+    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_people, parse_study_hours, parse_text, read_table,
+    sharing, stream_table,
 )
 from obligations.cadence import year_before
 from obligations.catalog import ORG_TYPES, SECTORS, Obligation
@@ -1043,14 +1044,14 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         return None
     row: dict[str, Any] = {
         "org_id": org.id, "kind": kind, "held_on": held_on,
-        "expected": None if get("expected") is None else problems.parse(number, values, "expected", parse_count),
-        "present": None if get("present") is None else problems.parse(number, values, "present", parse_count),
+        "expected": None if get("expected") is None else problems.parse(number, values, "expected", parse_people),
+        "present": None if get("present") is None else problems.parse(number, values, "present", parse_people),
         "topic": text("topic"), "recorder": text("recorder"), "lecturer": text("lecturer"),
         "secretary_signed": _flag(problems, number, values, "secretary_signed"),
         "recorder_signed": _flag(problems, number, values, "recorder_signed"),
         "group_name": text("group"), "attendees": text("attendees"), "excused": text("excused"),
         "counterpart": text("counterpart"),
-        "hours": None if get("hours") is None else problems.parse(number, values, "hours", parse_hours),
+        "hours": None if get("hours") is None else problems.parse(number, values, "hours", parse_study_hours),
         "photos": None if (photos := text("photos")) in NONE_WORDS else photos,
         "member_id": None,
     }

@@ -876,46 +876,58 @@ def parse_bool(value: Any) -> bool | None:
 
 _WHOLE_DECIMAL = re.compile(r"\d+\.0+")
 _NUMBER = re.compile(r"\d+(\.\d+)?")
-HOUR_UNITS = ("个小时", "小时", "学时", "课时", "h", "H")       # longest first: 2个小时 is 2, not 「2个」
-COUNT_UNITS = "人名个"
+HOUR_UNITS = ("个小时", "小时", "学时", "课时", "h", "H")       # longest first: 「不带「个小时」」, not 「不带「小时」」
+PEOPLE_UNITS = "人名"
 
 
 def parse_count(value: Any) -> int | None:
-    """Return a non-negative whole number, None for blank; a unit after it (8人, 8 名) is dropped.
-
-    8人 was refused with 「只填数字，不带「人」」 although it can mean nothing else, and a sheet that writes
-    its counts so had every row to mend (clerk's try-out).
-    """
+    """Return a non-negative whole number, None for blank."""
     if value is None:
         return None
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     text = str(value).strip()
-    if text[-1:] in COUNT_UNITS and text[:-1].strip():
-        text = text[:-1].strip()
     if _WHOLE_DECIMAL.fullmatch(text):
         text = text.split(".")[0]       # 8.0, as a spreadsheet saved as CSV may write a whole number (a cell of 8.0 is taken)
     try:
         number = int(text)
     except ValueError:
-        raise CellError("不是整数") from None
+        unit = text[-1:] if text[:-1].strip().isdigit() and text[-1:] in "人名个" else ""
+        raise CellError(f"不是整数（只填数字，不带「{unit}」）" if unit else "不是整数") from None
     if number < 0:
         raise CellError("不能为负数")
     return number
 
 
+def parse_people(value: Any) -> int | None:
+    """Return a count of people (应到, 实到): `parse_count`, the unit after it (8人, 6 名) dropped.
+
+    8人 was refused with 「只填数字，不带「人」」 although it can mean nothing else, and a sheet that writes
+    its counts so had every row to mend (clerk's try-out). Only here: an organization's 编号 of 12个 is no id (review).
+    """
+    if isinstance(value, str) and value.strip()[-1:] in PEOPLE_UNITS and value.strip()[:-1].strip():
+        value = value.strip()[:-1].strip()
+    return parse_count(value)
+
+
+def parse_study_hours(value: Any) -> float | None:
+    """Return 学时 (`parse_hours`), the unit 学时 after the number (1.5学时) dropped: 小时 and 课时 may be other lengths (45
+    minutes a 学时 in some rules), and are refused as before (review)."""
+    if isinstance(value, str) and value.strip().endswith("学时") and _NUMBER.fullmatch(value.strip()[:-2].strip()):
+        value = value.strip()[:-2].strip()
+    return parse_hours(value)
+
+
 def parse_hours(value: Any) -> float | None:
-    """Return a non-negative, finite number of hours, None for blank; a unit after it (1.5小时, 2 学时) is dropped."""
+    """Return a non-negative, finite number of hours, None for blank."""
     if value is None:
         return None
     text = str(value).strip()
-    unit = next((u for u in HOUR_UNITS if text.endswith(u) and _NUMBER.fullmatch(text[:-len(u)].strip())), None)
-    if unit is not None:
-        text = text[:-len(unit)].strip()
     try:
         number = float(text)
     except ValueError:
-        raise CellError("不是数字") from None
+        unit = next((u for u in HOUR_UNITS if text.endswith(u) and _NUMBER.fullmatch(text[:-len(u)].strip())), "")
+        raise CellError(f"不是数字（只填数字，不带「{unit}」）" if unit else "不是数字") from None
     if not math.isfinite(number):
         raise CellError("不是有限的数字")       # float() reads inf, nan and 1e999
     if number < 0:

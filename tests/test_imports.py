@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -575,18 +576,22 @@ def test_a_whole_count_written_with_a_decimal_point_in_a_csv_is_taken_as_in_a_wo
 
 
 def test_a_count_or_hours_written_with_its_unit_is_taken(town: Store, rules, tmp_path: Path):
-    """应到 8人 and 学时 2小时 were refused (只填数字，不带「人」), although they can mean nothing else: a sheet that writes
-    its counts so had every row to mend (clerk's try-out)."""
-    body = (f"党组织,类型,日期,应到,实到,学时\n{BRANCH},党课,2026-10-08,8人,6 名,2小时\n"
-            f"{BRANCH},主题党日,2026-10-09,8.0人,7个,1.5 学时\n{BRANCH},主题党日,2026-11-09,8,7,2个小时\n")
+    """应到 8人 and 学时 2学时 were refused (只填数字，不带「人」), although they can mean nothing else: a sheet that writes
+    its counts so had every row to mend (clerk's try-out). 小时 and 课时 are not 学时 everywhere (45 minutes in some rules), and
+    an organization's 编号 is no count of anything: those are refused as before (review)."""
+    body = (f"党组织,类型,日期,应到,实到,学时\n{BRANCH},党课,2026-10-08,8人,6 名,2学时\n"
+            f"{BRANCH},主题党日,2026-10-09,8.0人,7,1.5 学时\n{BRANCH},主题党日,2026-11-09,8,7,2\n")
     assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 3
     found = sorted((r.held_on.isoformat(), r.expected, r.present, r.hours)
                    for _, rows in town.scope_records("图河镇党委") for r in rows if r.kind in ("party_lecture", "theme_day"))
     assert found == [("2026-10-08", 8, 6, 2.0), ("2026-10-09", 8, 7, 1.5), ("2026-11-09", 8, 7, 2.0)]
-    for bad in ("人", "8.5人", "两人", "2小时小时"):
-        with pytest.raises(InputError, match=f"值「{bad}」：不是"):
-            importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body.replace("8人", bad).replace("2小时,", bad + ",")
-                                                            if bad != "2小时小时" else body.replace("2小时", bad)))
+    for old, bad, words in (("8人", "人", "不是整数"), ("8人", "8.5人", "不是整数"), ("8人", "两人", "不是整数"), ("8人", "8个", "不是整数（只填数字，不带「个」）"),
+                            ("2学时", "2小时", "不是数字（只填数字，不带「小时」）"), ("2学时", "2课时", "不是数字（只填数字，不带「课时」）"), ("2学时", "学时", "不是数字")):
+        with pytest.raises(InputError, match=re.escape(f"值「{bad}」：{words}")):
+            importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body.replace(old, bad, 1)))
+    orgs = "编号,名称,上级,类型\n12个,某村党支部,图河镇党委,党支部\n"
+    with pytest.raises(InputError, match="值「12个」：不是整数"):
+        importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", orgs))
 
 
 def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_by_its_own_row_numbers(town: Store, rules,
