@@ -606,13 +606,13 @@ def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_b
     sheet.merge_cells("A2:E2")
     sheet.append(["填报单位：图河镇党委", None, None, "填报日期：2026-12-01"])
     sheet.append(["序号", "党组织", "类型", "日期", "应到"])
-    sheet.append([1, BRANCH, "党课", "2026-10-08", "9人"])
+    sheet.append([1, BRANCH, "党课", "2026-10-08", "九人"])
     sheet.append(["合计", None, None, None, 9])
     sheet.append([None, "小 计", None, None, 9])
     sheet.append(["填表人：张三", None, "审核人：李四"])
     path = tmp_path / "records.xlsx"
     book.save(path)
-    with pytest.raises(InputError, match="records.xlsx 第5行「应到」列：值「9人」"):
+    with pytest.raises(InputError, match="records.xlsx 第5行「应到」列：值「九人」"):
         importing.import_records(town, rules, path)
     sheet["E5"] = 9
     book.save(path)
