@@ -2915,3 +2915,26 @@ def test_a_record_dated_as_entered_before_a_run_found_its_period_empty_is_pointe
     imported = runner.invoke(app, logged + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))])
     assert imported.exit_code == 0, imported.output
     assert "第2行记录" in imported.stdout and "录入日期 2026-09-12" in imported.stdout and "早于督查发现" in imported.stdout, imported.stdout
+
+
+def test_an_item_opened_again_is_closed_by_hand_no_earlier_than_its_reopening(runner, logged):
+    """An item keeps the day it was first listed when a run opens it again: `rectify close --on` took a day before the
+    reopening, and the gap read as rectified before the run found it again (review)."""
+    town = ["--under", "图河镇党委"]
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-10", "--as-of", "2026-10-26"]).exit_code == 0
+    items = json.loads(runner.invoke(app, logged + ["rectify", "list", *town, "--obligation", "支委会", "--format", "json"]).stdout)
+    [item] = [i for i in items if i["org"] == BRANCH and i["period"] == "2026-07"]
+    made = runner.invoke(app, logged + ["log", "支委会", "--org", "ZZ1", "--date", "2026-07-12", "--expected", "5", "--present", "5",
+                                        "--topic", "研究工作"])
+    record_id = re.search(r"记录编号 (\d+)", made.stdout).group(1)
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-11", "--as-of", "2026-11-26"]).exit_code == 0
+    assert json.loads(runner.invoke(app, logged + ["rectify", "list", *town, "--closed", "2026-11", "--format", "json"]).stdout)
+    assert runner.invoke(app, logged + ["record", "void", record_id, "--reason", "重复登记"]).exit_code == 0
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-11", "--as-of", "2026-11-27"]).exit_code == 0
+    [again] = [i for i in json.loads(runner.invoke(app, logged + ["rectify", "list", *town, "--open", "--format", "json"]).stdout)
+               if i["id"] == item["id"]]
+    assert again["opened_on"] == "2026-10-26"
+    early = runner.invoke(app, logged + ["rectify", "close", str(item["id"]), "--note", "已补开", "--on", "2026-11-01"])
+    assert early.exit_code == 2 and "--on：值「2026-11-01」应在重新打开日期 2026-11-27 与今天之间" in early.stderr, early.output
+    done = runner.invoke(app, logged + ["rectify", "close", str(item["id"]), "--note", "已补开", "--on", "2026-11-28"])
+    assert done.exit_code == 0, done.output

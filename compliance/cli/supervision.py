@@ -481,7 +481,13 @@ def rectify_close(
         raise InputError(f"--note：销号说明最多 {REASON_LIMIT} 字（现为 {len(note.strip())} 字）")
     store, item_id, item = _ledger_item(item_id_text, "rectify_close")
     day = _date_option(on, "--on") or store.today()
-    if not item.opened_on <= day <= store.today():
+    # An item opened again keeps the day it was first listed: a closing dated before the reopening showed the gap rectified
+    # before the run found it again (review).
+    reopened = store.reopened_on(item_id)
+    if reopened is not None and reopened > item.opened_on:
+        if not reopened <= day <= store.today():
+            raise InputError(f"--on：值「{day.isoformat()}」应在重新打开日期 {reopened.isoformat()} 与今天之间")
+    elif not item.opened_on <= day <= store.today():
         raise InputError(f"--on：值「{day.isoformat()}」应在开立日期 {item.opened_on.isoformat()} 与今天之间")
     row = store.close_rectification(item_id, note.strip(), day)
     if row is None:

@@ -833,6 +833,13 @@ class SupervisionQueries:
         with self.engine.connect() as conn:
             return [(org_id, matter) for org_id, matter in conn.execute(query) if org_id in wanted]
 
+    def reopened_on(self, item_id: int) -> date | None:
+        """Return the day the item was last opened again (by hand or by a run) after it was closed; None when it never was."""
+        p = PAST.c
+        with self.engine.connect() as conn:
+            found = conn.execute(select(func.max(p.replaced_on)).where(p.item_id == item_id, p.closed_on.is_not(None))).scalar()
+        return date.fromisoformat(found) if isinstance(found, str) else found
+
     def reopen_rectification(self, item_id: int, reason: str, deadline: date | None = None) -> RectificationRow | None:
         """Open again an item closed by hand (销号 by mistake, or a follow-up visit found it not done); None when there is no such item.
 
