@@ -232,6 +232,11 @@ def parse_month(text: str) -> tuple[date, date]:
     return first, month_end(first)
 
 
+def made_after_month(run: RunRow) -> bool:
+    """Return whether `run` (this revision of it) was made after its month had ended: its month's deadlines are past."""
+    return run.updated_at.astimezone(TZ).date() > parse_month(run.month)[1]
+
+
 class Fingerprint:
     """A hash of what a run saw: of each organization's findings in evaluation order (fixed for the same data), organizations in id order.
 

@@ -2053,9 +2053,36 @@ def test_a_run_made_after_its_month_says_so_and_sets_no_deadline_gone_by(busy_to
     assert "已于11月30日到期：未完成的计入下月督查，已完成的须及时补录" in text and "须于11月30日前完成" not in text
     assert "已于2026-11-30到期，未完成的计入下月督查，已完成的及时补录登记。" in text and "前完成并及时登记" not in text, \
         text[text.index("四、整改要求"):]
+    # Its date is the day it was made, and the heading of what was still to do says its day is past, as the command does (review).
+    assert text.splitlines()[2] == "图河镇党委督导组　2026-12-05（草稿）"
+    assert "### 本月待完成（截至督查日尚未完成，已于月底到期；未完成的计入下月督查，已完成的及时补录）" in text and "月底前完成" not in text
+    from rich.console import Console
+
+    from compliance.report.assessments import print_run
+
+    console = Console(record=True, width=300)
+    print_run(console, result, [])
+    assert "已于月底到期，未完成的计入下月督查；见通报" in console.export_text()
     # The deadline of the problems found is still to come, and said as before; the items are the ledger's, one by one (the
     # 问题清单 counts them by branch: it said 对照问题清单逐项认领, try-out).
     assert "各党支部要对照整改台账逐项认领，查找原因，明确责任人，本月新发现的问题于2026-12-31前完成整改" in text
+
+
+def test_a_second_revision_made_after_its_month_says_it_checks_again_not_that_it_was_made_late(busy_town: Store, rules,
+                                                                                                 tmp_path: Path):
+    """A run made on the 26th and made again in December, a record entered since, said 督导组补做11月督查 (review)."""
+    clock = busy_town.clock
+    busy_town.clock = lambda: datetime(2026, 11, 26, 16, tzinfo=TZ)
+    first = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 26), publish=True)
+    md, *_ = write_bulletin(first, tmp_path / "first")
+    assert "2026年11月26日，督导组对图河镇党委所属" in md.read_text(encoding="utf-8")
+    busy_town.clock = clock
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "late.csv")
+    again = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 26))
+    assert again.run.revision == 2
+    md, *_ = write_bulletin(again, tmp_path / "again")
+    text = md.read_text(encoding="utf-8")
+    assert "2026年12月5日，督导组重新核查（第2版）11月督查，按11月26日的情况对图河镇党委所属" in text and "补做" not in text
 
 
 def test_the_months_periods_still_open_on_the_run_day_are_in_the_bulletin_to_be_done_by_its_end(busy_town: Store, rules, tmp_path: Path):

@@ -19,7 +19,7 @@ from compliance.report import tables
 from compliance.report.tables import titled_table
 from compliance.scoring import ItemScore, Score
 from compliance.store.runs import RectificationRow
-from compliance.supervision import SupervisionResult
+from compliance.supervision import SupervisionResult, made_after_month
 
 
 def score_dict(s: Score) -> dict[str, Any]:
@@ -302,6 +302,7 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
         console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（见通报）。")
     if d["due_in_month"]:
         items = sum(o["items"] for o in d["due_in_month"])
-        console.print(f"本月待完成：{items} 项，涉及 {len(d['due_in_month'])} 个党组织（月底前完成，到期未完成的计入下月督查；见通报）。")
+        when = "已于月底到期，未完成的计入下月督查" if made_after_month(result.run) else "月底前完成，到期未完成的计入下月督查"
+        console.print(f"本月待完成：{items} 项，涉及 {len(d['due_in_month'])} 个党组织（{when}；见通报）。")
     for f in files:
         console.print(f"  已写出 {f}", soft_wrap=True)

@@ -21,7 +21,7 @@ from compliance.pipeline import exit_with_parent
 from compliance.store import TZ, Store
 from compliance.store.runs import RectificationRow, RunRow
 from compliance.report.labels import FLAG_LABELS
-from compliance.supervision import Comparison, SupervisionResult, ledger_gaps, parse_month
+from compliance.supervision import Comparison, SupervisionResult, ledger_gaps, made_after_month, parse_month
 from obligations.cadence import next_month_end
 
 CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans SC", "WenQuanYi Micro Hei", "WenQuanYi Zen Hei", "Source Han Sans SC",
@@ -49,6 +49,7 @@ class Bulletin:
     made: datetime | None = None        # when the run's revision was saved (UTC): the files' own date, the same each time they are made
     mark_rows: Sequence[list[str]] = ()     # 党组织, 未签字, 材料不全: the month's records not in order
     due_rows: Sequence[list[str]] = ()      # 党组织, 待完成, 事项: the month's periods still open with nothing that meets them
+    due_title: str = ""                     # their heading: `DUE_TITLE`, or `DUE_TITLE_AFTER` for a run made after its month
 
 
 class LedgerRows(Sequence[list[str]]):
@@ -178,8 +179,10 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     # A run made after its month (a late run, as of the month's last day) gave deadlines gone by as still to come, and
     # said the check was made on the day it judged (try-out): it says when it was made, and that those days are past.
     made = result.run.updated_at.astimezone(TZ).date()
-    after = made > month_last
-    when = (f"{made.year}年{made.month}月{made.day}日，督导组补做{int(mon)}月督查，按{int(mon)}月{result.run.as_of.day}日的情况"
+    after = made_after_month(result.run)
+    # A second revision made later (a record corrected since) was no check made late (review): it says it is one again.
+    redone = "补做" if result.run.revision == 1 else f"重新核查（第{result.run.revision}版）"
+    when = (f"{made.year}年{made.month}月{made.day}日，督导组{redone}{int(mon)}月督查，按{int(mon)}月{result.run.as_of.day}日的情况"
             if after else f"{int(year)}年{int(mon)}月{result.run.as_of.day}日，督导组")
     summary = (f"{when}对{result.scope.name}所属{checked}个党支部"
                f"{since}的组织生活情况进行了督查。{with_gaps}个党支部存在问题"
@@ -261,11 +264,11 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     charted, chart_title = chart_rates({_short(o, root): r for o, r in result.rates.items() if o in branches})
     return Bulletin(
         title=f"关于{int(year)}年{int(mon)}月基层党组织组织生活督查情况的通报",
-        office=f"{result.scope.name}督导组", date=result.run.as_of.isoformat(), summary=summary, comparison=comparison,
+        office=f"{result.scope.name}督导组", date=(made if after else result.run.as_of).isoformat(), summary=summary, comparison=comparison,
         branch_rows=branch_rows, ranking_rows=ranking_rows, ledger_rows=ledger_rows, ledger_summary=ledger_summary,
         requirements=requirements,
         rates=charted, revision=result.run.revision, published=result.run.published_at is not None, chart_title=chart_title,
-        made=result.run.updated_at, mark_rows=mark_rows, due_rows=due_rows)
+        made=result.run.updated_at, mark_rows=mark_rows, due_rows=due_rows, due_title=DUE_TITLE_AFTER if after else DUE_TITLE)
 
 
 DUE_NAMED = 5      # members or party groups named for each obligation of a 本月待完成 row
@@ -360,7 +363,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
              *(["### 记录不规范（本月召开的会议和活动的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
-             *([f"### {DUE_TITLE}", "", _md_table(DUE_HEADERS, list(b.due_rows)), ""] if b.due_rows else []),
+             *([f"### {b.due_title or DUE_TITLE}", "", _md_table(DUE_HEADERS, list(b.due_rows)), ""] if b.due_rows else []),
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
              "", "## 附：整改台账（汇总）", "", _md_table(LEDGER_SUMMARY_HEADERS, b.ledger_summary) if b.ledger_summary else "无。",
@@ -399,6 +402,7 @@ MARK_TABLE = ("记录不规范", MARK_HEADERS, [30, 10, 10])
 DUE_TABLE = ("本月待完成", DUE_HEADERS, [30, 10, 60])
 # Not problems yet: the month's periods are missed only once it has ended.
 DUE_TITLE = "本月待完成（截至督查日尚未完成，月底前完成；到期未完成的计入下月督查）"
+DUE_TITLE_AFTER = "本月待完成（截至督查日尚未完成，已于月底到期；未完成的计入下月督查，已完成的及时补录）"
 LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14, 12, 40])
 # What a table of the workbook says when it has no rows.
 EMPTY_TABLES = {
@@ -780,7 +784,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
         doc.add_paragraph("记录不规范（本月召开的会议和活动的记录）：")
         table(MARK_HEADERS, list(b.mark_rows), [8.5, 4, 4], "记录不规范")
     if b.due_rows:
-        doc.add_paragraph(DUE_TITLE + "：")
+        doc.add_paragraph((b.due_title or DUE_TITLE) + "：")
         table(DUE_HEADERS, list(b.due_rows), [4.5, 2, 9.5], "本月待完成")
     heading("三、完成率排名")
     table(RANKING_HEADERS, b.ranking_rows, [1.5, 7.5, 2.5, 2.5, 2.5], "排名", ends=True)
