@@ -1813,6 +1813,8 @@ def test_the_ledger_lists_what_is_still_open_from_a_month_of_one_obligation_or_o
     assert "列入台账" in table and table.count("2026-10-26") == len(october), table
     bad = runner.invoke(app, logged + ["rectify", "list", "--closed", "2026-13"])
     assert bad.exit_code == 2 and "--closed：值「2026-13」不是月份" in bad.stderr
+    both = runner.invoke(app, logged + ["rectify", "list", "--closed", "2026-12", "--open"])
+    assert both.exit_code == 2 and "--closed 与 --open 不能同时使用" in both.stderr
     bad = runner.invoke(app, logged + ["rectify", "list", "--opened", "十月"])
     assert bad.exit_code == 2 and "--opened：值「十月」不是月份" in bad.stderr
     unknown = runner.invoke(app, logged + ["rectify", "list", "--obligation", "支部会"])

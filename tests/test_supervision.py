@@ -2215,3 +2215,26 @@ def test_records_dated_as_entered_before_a_run_found_their_period_empty_are_foun
     assert [(record_id, entered, item_id, listed) for record_id, _, entered, item_id, listed in found] == [
         (logged[0], date(2026, 7, 13), group_item.id, date(2026, 11, 20)),
         (logged[2], date(2026, 9, 6), theme_item.id, date(2026, 11, 20))]
+
+
+def test_the_ledger_narrowed_in_sql_keeps_what_a_filter_in_python_would(busy_town: Store, rules):
+    """`rectify list --opened/--closed/--obligation/--overdue` choose items in SQL (`LedgerFilter`), on SQLite and PostgreSQL."""
+    from compliance.store.runs import LedgerFilter
+
+    clock = busy_town.clock
+    busy_town.clock = lambda: datetime(2026, 10, 26, 16, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26), publish=True)
+    busy_town.clock = clock
+    supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 26))
+    every = busy_town.rectifications()
+    first = next(r for r in every if r.opened_on == date(2026, 10, 26))
+    busy_town.close_rectification(first.id, "回头看", date(2026, 12, 1))
+    every = busy_town.rectifications()
+    cases = [(LedgerFilter(opened=(date(2026, 10, 1), date(2026, 10, 31))), lambda r: r.opened_on.month == 10),
+             (LedgerFilter(closed=(date(2026, 12, 1), date(2026, 12, 31))), lambda r: r.closed_on is not None and r.closed_on.month == 12),
+             (LedgerFilter(obligations={"theme_day", "branch_committee"}), lambda r: r.obligation in ("theme_day", "branch_committee")),
+             (LedgerFilter(overdue_on=date(2026, 12, 5)), lambda r: r.closed_on is None and r.deadline < date(2026, 12, 5))]
+    for narrow, keep in cases:
+        wanted = [r for r in every if keep(r)]
+        assert wanted and busy_town.rectifications(narrow=narrow) == wanted, narrow
+    assert [r.id for r in busy_town.rectifications(narrow=LedgerFilter(closed=(date(2026, 12, 1), date(2026, 12, 31))))] == [first.id]

@@ -426,6 +426,7 @@ def rectify_list(
 ) -> None:
     """整改台账：组织、整改事项、整改措施、列入台账日期、整改时限、责任人、完成销号时间；超期未销号和逾期销号的标红。"""
     from compliance.report import assessments
+    from compliance.store.runs import LedgerFilter
     from compliance.supervision import parse_month
 
     # 「十月督查的问题还有哪些没销号」, 「本月新增和销号的是哪些」 took a script over the CSV (supervision team's try-out).
@@ -436,17 +437,16 @@ def rectify_list(
             raise InputError(f"{option}：值「{text}」不是月份（应写作 2026-10）") from None
 
     listed_in, closed_in = month(opened, "--opened"), month(closed, "--closed")
+    if closed_in is not None and (only_open or overdue):
+        raise InputError(f"--closed 与 {'--open' if only_open else '--overdue'} 不能同时使用：前者列出已销号的事项，后者只列未销号的")
     slugs = tracking.obligation_slugs(_rules(), obligation) if obligation else None
     store, actor = session()
     index, root, ids = _listed_scope(store, actor, under)
     today = store.today()
     # A dict per item only as it is written: a province's ledger is hundreds of thousands of items.
-    rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today)
-            for r in store.rectifications(ids, only_open or overdue)
-            if (listed_in is None or listed_in[0] <= r.opened_on <= listed_in[1])
-            and (closed_in is None or (r.closed_on is not None and closed_in[0] <= r.closed_on <= closed_in[1]))
-            and (slugs is None or r.obligation in slugs)
-            and (not overdue or today > r.deadline))
+    # Chosen in SQL: a province's ledger is hundreds of thousands of items, read to print a few (review).
+    narrow = LedgerFilter(listed_in, closed_in, slugs, today if overdue else None)
+    rows = (assessments.rectification_dict(r, index.by_id[r.org_id].path, today) for r in store.rectifications(ids, only_open, narrow=narrow))
     if fmt is Format.table:
         assessments.print_ledger(console, list(rows), root.path if root else None)
     else:

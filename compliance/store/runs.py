@@ -161,6 +161,30 @@ class RunRow:
     published_at: datetime | None
 
 
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What `rectify list` keeps of the ledger: items listed in `opened` (first and last day), closed in `closed`, of
+    `obligations`, open past their deadline on `overdue_on`; None keeps all."""
+
+    opened: tuple[date, date] | None = None
+    closed: tuple[date, date] | None = None
+    obligations: Collection[str] | None = None
+    overdue_on: date | None = None
+
+    def conditions(self) -> list[Any]:
+        r = RECTIFICATION.c
+        found: list[Any] = []
+        if self.opened is not None:
+            found.append(r.opened_on.between(*self.opened))
+        if self.closed is not None:
+            found.append(r.closed_on.between(*self.closed))
+        if self.obligations is not None:
+            found.append(r.obligation.in_(sorted(self.obligations)))
+        if self.overdue_on is not None:
+            found += [r.closed_on.is_(None), r.deadline < self.overdue_on]
+        return found
+
+
 class RectificationRow(NamedTuple):
     """A ledger item as stored (a named tuple: a province-wide run opens hundreds of thousands)."""
 
@@ -617,14 +641,15 @@ class SupervisionQueries:
 
     # --- the rectification ledger ---------------------------------------------------------
     def rectifications(self, org_ids: Iterable[int] | None = None, open_only: bool = False,
-                       as_of: RunRow | None = None, gaps: Collection[str] = ()) -> list[RectificationRow]:
-        """Return ledger items (of the given organizations), oldest first; with `as_of` (and `gaps`), as they stood for that run (`_ledger`).
+                       as_of: RunRow | None = None, gaps: Collection[str] = (), narrow: LedgerFilter | None = None) -> list[RectificationRow]:
+        """Return ledger items (of the given organizations), oldest first; with `as_of` (and `gaps`), as they stood for that run (`_ledger`);
+        with `narrow` (the ledger as it is now), those it keeps, chosen in SQL.
 
         A province's ledger is read twice by each supervision run: on SQLite its rows come from
         SQLite's own cursor, and `_ledger_rows` makes each item with one dict per repeating
         column and tuple.__new__ (12–18 µs an item before, mostly in making the items; 7–11 now).
         """
-        return list(self._ledger(RectificationRow, org_ids, open_only, as_of=as_of, gaps=gaps))
+        return list(self._ledger(RectificationRow, org_ids, open_only, as_of=as_of, gaps=gaps, narrow=narrow))
 
     def iter_rectifications(self, org_ids: Iterable[int] | None = None, as_of: RunRow | None = None,
                             gaps: Collection[str] = ()) -> Iterator[RectificationRow]:
@@ -683,7 +708,7 @@ class SupervisionQueries:
 
     def _ledger(self, row_type: type[LedgerRow], org_ids: Iterable[int] | None, open_only: bool,
                 stream: bool = False, share: bool | None = None, as_of: RunRow | None = None,
-                gaps: Collection[str] = ()) -> Iterator[LedgerRow]:
+                gaps: Collection[str] = (), narrow: LedgerFilter | None = None) -> Iterator[LedgerRow]:
         """Yield ledger items as `rectifications` describes; with `stream`, PostgreSQL sends them a batch at a time too.
 
         `share` (by default when not streamed) shares equal values of the repeating columns. With
@@ -718,6 +743,10 @@ class SupervisionQueries:
             query = query.where(_entered_for(as_of, stood))
         if open_only and not now:
             query = query.where(r.closed_on.is_(None) if as_of is None else or_(stood.closed_on.is_(None), ~closed))
+        if narrow is not None:
+            if as_of is not None:
+                raise ValueError("narrow reads the ledger as it is now, not as it stood for a run")
+            query = query.where(*narrow.conditions())
         if row_type is OpenGap:
             # An item entered by hand has no gap on the calendar: no run matches it, closes it as owed no more, or chases it.
             query = query.where(r.opened_run_id.is_not(None))
