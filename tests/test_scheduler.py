@@ -549,6 +549,25 @@ def test_outbox_list_keeps_to_a_day_and_an_organization_when_asked(runner, town:
     assert bad.exit_code == 2 and "--since" in bad.stderr and "上周" in bad.stderr
 
 
+def test_outbox_list_keeps_a_township_or_branch_user_to_their_own(runner, town: Store, rules):
+    """Without --under, a branch secretary's outbox is her branch's: recipients' addresses of other branches are not hers (review)."""
+    from compliance.cli import app
+
+    settings = Settings(recipients=(Recipient("ZZ1", email="zz1@example.cn"), Recipient("MT", email="mt@example.cn")))
+    _remind(town, rules, settings, "2026-11-20T08:00")
+    db = ["--db", town.url]
+    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
+    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "陶英", "--role", "支部书记", "--org", "ZZ1"]).exit_code == 0
+    every = json.loads(runner.invoke(app, db + ["--user", "县管理员", "outbox", "list", "--format", "json"]).stdout)
+    assert {r["recipient"] for r in every} >= {"zz1@example.cn", "mt@example.cn"}
+    mine = json.loads(runner.invoke(app, db + ["--user", "陶英", "outbox", "list", "--format", "json"]).stdout)
+    assert mine and {r["org"] for r in mine} == {"图河镇党委/朱庄村党总支/第一党支部"} and "mt@example.cn" not in {r["recipient"] for r in mine}
+    other = runner.invoke(app, db + ["--user", "陶英", "outbox", "list", "--under", "MT"])
+    assert other.exit_code == 5, other.output
+    none = runner.invoke(app, db + ["--user", "陶英", "outbox", "list", "--failed"])
+    assert none.exit_code == 0 and none.stdout.strip() == "没有符合条件的消息。", none.stdout
+
+
 def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, rules):
     from compliance.reminders import compose
     from compliance.tracking import Window, overdue

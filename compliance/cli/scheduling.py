@@ -305,7 +305,8 @@ def outbox_list(failed: bool = typer.Option(False, "--failed", help="只看发�
         state = ("[red]失败[/]" if m.status == "failed" else escape(r["status"])) + error
         table.add_row(str(r["id"]), r["day"], escape(short_path(r["org"])), r["channel"], escape(_recipient_words(m.channel, m.recipient)),
                       escape(r["reason"]), state)
-    console.print(table if rows else "没有符合条件的消息。" if day or under else "没有发送失败的消息。" if failed else "发件箱是空的。")
+    # A township's or a branch's own part of the outbox empty is not the outbox empty (review).
+    console.print(table if rows else "没有符合条件的消息。" if day or path else "没有发送失败的消息。" if failed else "发件箱是空的。")
     if rows:
         console.print("（消息内容：compliance outbox list --format json 或 csv）", style="dim")
 
