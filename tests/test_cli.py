@@ -1127,6 +1127,9 @@ def test_status_shows_the_coming_study_days_of_the_month(runner, db):
         "2026-12-10": "2026-12-10", "2026-12-20": "2026-12-21"}
     table = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-12-04"], env={"COLUMNS": "200"}).stdout
     assert "12月10日 12月20日（顺延至12月21日）" in table, table
+    # On the day it moved to, it is due that day, said once (review: 12月21日截止，顺延至12月21日).
+    shown = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-06-22", "--status", "due"], env={"COLUMNS": "200"})
+    assert "6月20日（顺延至6月22日截止）" in shown.stdout and "6月22日截止，" not in shown.stdout, shown.output
 
 
 def test_the_overdue_table_says_why_a_period_did_not_count_and_a_term_ended_without_an_election(runner, db):

@@ -221,8 +221,14 @@ def _when(f: Finding, year: int | None, lacking: Mapping[tuple[str, str, str, st
         # unless its record was held on another: 2月20日（时间不符） did not say the day was 2月24日 (try-out).
         notes.insert(0, f"顺延至{f.due.month}月{f.due.day}日")
     if f.status == "due":
-        # 今天截止 was read as the day the command ran, with an --as-of of a week before (try-out): the day itself.
-        notes.insert(0, f"剩{f.days_left}天" if f.days_left else f"{f.due.month}月{f.due.day}日截止")
+        # 今天截止 was read as the day the command ran, with an --as-of of a week before (try-out): the day itself, once
+        # (12月21日截止，顺延至12月21日 said it twice: review).
+        if f.days_left:
+            notes.insert(0, f"剩{f.days_left}天")
+        elif notes and notes[0].startswith("顺延至"):
+            notes[0] += "截止"
+        else:
+            notes.insert(0, f"{f.due.month}月{f.due.day}日截止")
     elif f.status == "upcoming" and "/" in f.period:
         # A committee's term running (任期内, the status cell says): its election is due at the term's end.
         notes.insert(0, "届满时换届")
