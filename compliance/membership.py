@@ -562,7 +562,7 @@ def _amount(value: Any) -> float | None:
     12.555 was taken, and 1e2 as 100: money is written as money. A trailing 元 and a leading ¥ are dropped (10元 and
     ¥12.50 were 不是数字: try-outs).
     """
-    if isinstance(value, str):
+    if isinstance(value, str) and (value[-1:] == "元" or value[:1] in ("¥", "￥") or value != value.strip()):
         text = value.strip().removeprefix("¥").removeprefix("￥").strip()
         text = text.removesuffix("元").strip()
         value = text or value

@@ -905,17 +905,25 @@ def parse_people(value: Any) -> int | None:
     8人 was refused with 「只填数字，不带「人」」 although it can mean nothing else, and a sheet that writes
     its counts so had every row to mend (clerk's try-out). Only here: an organization's 编号 of 12个 is no id (review).
     """
-    if isinstance(value, str) and value.strip()[-1:] in PEOPLE_UNITS and value.strip()[:-1].strip():
-        value = value.strip()[:-1].strip()
-    return parse_count(value)
+    try:
+        return parse_count(value)
+    except CellError:
+        text = str(value).strip()
+        if text[-1:] not in PEOPLE_UNITS or not text[:-1].strip():
+            raise
+        return parse_count(text[:-1].strip())       # the plain number's path, a province's every row, is as it was
 
 
 def parse_study_hours(value: Any) -> float | None:
     """Return 学时 (`parse_hours`), the unit 学时 after the number (1.5学时) dropped: 小时 and 课时 may be other lengths (45
     minutes a 学时 in some rules), and are refused as before (review)."""
-    if isinstance(value, str) and value.strip().endswith("学时") and _NUMBER.fullmatch(value.strip()[:-2].strip()):
-        value = value.strip()[:-2].strip()
-    return parse_hours(value)
+    try:
+        return parse_hours(value)
+    except CellError:
+        text = str(value).strip()
+        if not (text.endswith("学时") and _NUMBER.fullmatch(text[:-2].strip())):
+            raise
+        return parse_hours(text[:-2].strip())
 
 
 def parse_hours(value: Any) -> float | None:
