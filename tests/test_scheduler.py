@@ -1237,7 +1237,7 @@ def test_a_reminder_tells_of_the_six_month_watch_as_a_watch_not_a_task_overdue()
     [reminder] = compose([review, watch], today, Settings(lead_days={"default": 30}))
     lines = reminder.body.splitlines()
     assert "· 连续未交纳党费 姜强 6月起：满6个月，提请支部审查" in lines, reminder.body
-    assert "· 连续未参加组织生活 孟娜国 7月起：关注（满3个月），2026-12-31满6个月" in lines, reminder.body
+    assert "· 连续未参加组织生活 孟娜国 7月起：关注（未满6个月），2026-12-31满6个月" in lines, reminder.body
     assert "逾期未完成" not in reminder.body and "截止" not in reminder.body and lines[-1] == "请按时完成并及时登记。"
     # Under a heading of their own, not 已经逾期 or 即将到期, and counted apart from what is overdue.
     assert "已经逾期" not in reminder.body and "即将到期" not in reminder.body and "党员情况（请支部了解原因；满6个月的提请支部审查）：" in lines

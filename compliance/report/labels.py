@@ -32,7 +32,7 @@ FLAG_LABELS = {
     "paid_late": "逾期补交",
     "arrears_too_late": "补交超过6个月",
     "short_hours": "学时不足",
-    "watch": "关注（满3个月）",
+    "watch": "关注（未满6个月）",        # 满3个月 was read as 3 months, of a run of 5 (try-out); 7月起 says since when
     "review_membership": "满6个月，提请支部审查",
     "before_dues_start": "本党组织首次登记党费之前的月份",
 }
