@@ -87,6 +87,9 @@ class ImportResult:
     # Rows of a roster whose 联系人 is on neither the stored roster nor the file's of the branch: (row, path, liaison).
     strange_liaisons: list[tuple[int, str, str]] = field(default_factory=list)
     still_left_named: list[tuple[str, str, date, str | None]] = field(default_factory=list)
+    # Members added to a roster already kept, without a 转入日期: how many, and the first few (row, organization, name).
+    added_midway: int = 0
+    added_midway_named: list[tuple[int, str, str]] = field(default_factory=list)
     where: str = ""          # the file, and for a workbook of several sheets the sheet read (x.xlsx「党员」表)
     # Rows of the file repeating an earlier row's record (the same identity and content), imported once: how many, and
     # the first few as (row, earlier row).
@@ -688,6 +691,12 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             touched.add(org.id)
             first_row.setdefault(org.id, number)
             result.added += 1
+            if not row["arrived_on"] and current.has_roster(org.id):
+                # Added to a roster already kept, with no 转入日期: the months before count as on it, and the lists and dues
+                # of those months, which could not name the member, made a secretary 11个月未参加 at once (try-out).
+                result.added_midway += 1
+                if len(result.added_midway_named) < STILL_LEFT_NAMED:
+                    result.added_midway_named.append((number, org.path, name))
         else:
             # A blank or absent column keeps what the roster has.
             changed = {k: v for k, v in row.items() if v is not None and getattr(old, k) != v}
@@ -886,14 +895,22 @@ class _StoredMembers:
 
     def __init__(self, store: Store):
         self.by_key: dict[tuple[int, str], MemberRow] = {}
+        self.with_roster: set[int] = set()      # organizations with members stored, of those read
         self._reader = _ReadByOrg(store.members, self._add, self.by_key.clear, whole=False)
 
     def _add(self, members: Iterable[MemberRow]) -> None:
-        self.by_key.update(((m.org_id, m.name), m) for m in members)
+        for m in members:
+            self.by_key[(m.org_id, m.name)] = m
+            self.with_roster.add(m.org_id)
 
     def get(self, org_id: int, name: str) -> MemberRow | None:
         self._reader.need(org_id)
         return self.by_key.get((org_id, name))
+
+    def has_roster(self, org_id: int) -> bool:
+        """Return whether the organization had members stored before the file (`get` has read it)."""
+        self._reader.need(org_id)
+        return org_id in self.with_roster
 
 
 def _versions(ob: Obligation | None) -> Iterator[Obligation]:

@@ -2943,3 +2943,17 @@ def test_an_item_opened_again_is_closed_by_hand_no_earlier_than_its_reopening(ru
     assert early.exit_code == 2 and "--on：值「2026-11-01」应在重新打开日期 2026-11-27 与今天之间" in early.stderr, early.output
     done = runner.invoke(app, logged + ["rectify", "close", str(item["id"]), "--note", "已补开", "--on", "2026-11-28"])
     assert done.exit_code == 0, done.output
+
+
+def test_a_member_added_to_a_kept_roster_without_a_transfer_date_is_pointed_out(runner, db, tmp_path: Path):
+    """A secretary added herself to the roster, as `log` told her: it said 新增 1 条, and the six-month watch at once had her
+    11个月未参加, 11个月未交费 (try-out): the months before count as on the roster."""
+    header = "姓名,党组织,入党日期,转入日期\n"
+    added = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "a.csv", header + f"陶新,{BRANCH},1995-07-01,\n"))])
+    assert added.exit_code == 0, added.output
+    assert "提示：第2行「图河镇党委/朱庄村党总支/第一党支部」陶新是新加入已有花名册的党员，没有填写「转入日期」" in added.stdout, added.stdout
+    arrived = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "b.csv", header + f"王转,{BRANCH},1995-07-01,2026-11-02\n"))])
+    assert arrived.exit_code == 0 and "转入日期」：" not in arrived.stdout, arrived.stdout
+    # A branch's first roster is no roster kept.
+    first = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "c.csv", header + "李初,ZZ2,1995-07-01,\n"))])
+    assert first.exit_code == 0 and "转入日期" not in first.stdout, first.stdout

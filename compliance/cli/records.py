@@ -269,6 +269,13 @@ def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
                       style="yellow", markup=False, soft_wrap=True)
     if len(result.strange_liaisons) > importing.PROBLEMS_SHOWN:
         console.print(f"（另有 {len(result.strange_liaisons) - importing.PROBLEMS_SHOWN} 行的联系人不在花名册上）", style="yellow", markup=False)
+    if result.added_midway:
+        named = "、".join(f"第{number}行「{path}」{name}" for number, path, name in result.added_midway_named)
+        more = f"等{result.added_midway}人" if result.added_midway > len(result.added_midway_named) else ""
+        console.print(f"提示：{named}{more}是新加入已有花名册的党员，没有填写「转入日期」：以往各月也按其在本党组织计，"
+                      "以往的参会名单和党费中没有他们，六个月提示和督查会计为未参加、未交纳党费。如是新转入，请在文件中填写转入日期后重新导入；"
+                      "如一直在本党组织只是漏登，请用 record correct 补正以往的参会名单、用 dues log 补登党费",
+                      style="yellow", markup=False, soft_wrap=True)
     if result.still_left:
         # A roster file of before the departures, read again: its rows bring no one back, and said so.
         named = "、".join(f"「{path}」{name}（{left.isoformat()}{reason or '离开'}）" for path, name, left, reason in result.still_left_named)
