@@ -1568,6 +1568,12 @@ def correct_record(store: Store, rules: Rules, record_id: int, changes: dict[str
     if changes.get("attendees") is not None and changes.get("present") is None:
         # 实到 follows the new list, as when logged with one: the stored count was the old list's, never given now.
         values["present"] = None
+    if changes.get("attendees") is not None and changes.get("excused") is None and current.get("excused"):
+        # Told as an error of --excused, an option never given: the clash was with the stored list (try-out).
+        stored = split_names(current["excused"])
+        if both := [n for n in split_names(changes["attendees"]) if n in stored]:
+            raise InputError(f"--attendees：「{'、'.join(both)}」在原记录的请假人员中（{current['excused']}）：请假的不算到会；"
+                             "如已到会，请同时用 --excused 给出改正后的请假人员（没有请假的写 --excused \"\"），未更正")
     problems = _Problems(_option_table(values), "未更正")
     ctx = _RecordContext(store, rules, around=True)
     if changes.get("hours") is None and changes.get("kind") is None:

@@ -2957,3 +2957,17 @@ def test_a_member_added_to_a_kept_roster_without_a_transfer_date_is_pointed_out(
     # A branch's first roster is no roster kept.
     first = runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "c.csv", header + "李初,ZZ2,1995-07-01,\n"))])
     assert first.exit_code == 0 and "转入日期" not in first.stdout, first.stdout
+
+
+def test_a_correction_listing_as_present_one_on_leave_names_the_stored_leave_not_an_option_never_given(runner, db):
+    """`record correct --attendees` naming one the record had on leave said 「--excused：值「郭玉」…」, an option she never typed (try-out)."""
+    names = [f"党员第一党支部{i}" for i in range(10)]
+    made = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "研究工作",
+                                    "--attendees", "、".join(names[:5]), "--excused", names[5]])
+    assert made.exit_code == 0, made.output
+    record_id = re.search(r"记录编号 (\d+)", made.stdout).group(1)
+    clash = runner.invoke(app, db + ["record", "correct", record_id, "--attendees", "、".join(names[:6]), "--reason", "漏记"])
+    assert clash.exit_code == 2, clash.output
+    assert f"--attendees：「{names[5]}」在原记录的请假人员中（{names[5]}）" in clash.stderr and "--excused \"\"" in clash.stderr, clash.stderr
+    done = runner.invoke(app, db + ["record", "correct", record_id, "--attendees", "、".join(names[:6]), "--excused", "", "--reason", "漏记"])
+    assert done.exit_code == 0, done.output
