@@ -540,7 +540,9 @@ def _month(value: Any) -> str:
         m = re.fullmatch(r"(\d{4})-(\d{1,2})", f"{day.year:04d}-{day.month}")
     if not m and not dated and _MONTHS.fullmatch(text):
         # 1-6月 for half a year paid at once was told only 应写作 2026-11 (try-out): each month is a row of its own.
-        raise CellError("是几个月，不是一个月：党费按月登记，每月一条（如 2026-01、2026-02 各一条，一次交几个月的交纳日期相同）")
+        # `dues log --month 2026-06至2026-12` was told so with no word of the import, which takes them all at once (try-out).
+        raise CellError("是几个月，不是一个月：党费按月登记，每月一条（如 2026-01、2026-02 各一条，一次交几个月的交纳日期相同；"
+                        "几个月可写在一个文件中，每月一行，用 compliance dues import 一次导入）")
     if not m or not 1 <= int(m.group(2)) <= 12:
         raise CellError("不是月份（应写作 2026-11）")
     month = f"{int(m.group(1)):04d}-{int(m.group(2)):02d}"

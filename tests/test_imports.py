@@ -411,6 +411,7 @@ def test_a_month_cell_of_several_months_is_told_to_be_a_row_a_month(town: Store,
         with pytest.raises(InputError) as caught:
             membership.import_dues(town, write_csv(tmp_path / "d.csv", body))
         assert str(caught.value).startswith(f"d.csv 第2行「月份」列：值「{months}」：是几个月，不是一个月：党费按月登记，每月一条"), caught.value
+        assert "用 compliance dues import 一次导入" in str(caught.value)
     for bad in ("2026-13", "2026-13-01", "2026-6-31"):
         with pytest.raises(InputError, match=f"第2行「月份」列：值「{bad}」：不是月份（应写作 2026-11）"):
             membership.import_dues(town, write_csv(tmp_path / "d.csv", f"姓名,党组织,月份,金额\n{member.name},{BRANCH},{bad},10"))
