@@ -283,11 +283,13 @@ def send_webhook(settings: Settings, message: dict) -> None:
         raise error(f"webhook {_host(url)}：群机器人返回错误（errcode {code}：{str(why)[:120]}）")
 
 
-def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], bool] | None = None) -> tuple[int, int, int]:
+def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], bool] | None = None,
+            logged: list[int] | None = None) -> tuple[int, int, int]:
     """Send every message due at `now`; return (sent, failed and to be retried, failed for good). A failure is retried with back-off.
 
     Each message is claimed before it is sent, so two senders never send the same one; with
     `keep_lease`, the lease is renewed before each message and sending stops if it was lost.
+    The ids of the messages only written to the log (channel "console", counted as sent) go to `logged`, when given.
     """
     sent = retrying = failed = 0
     for message in store.due_messages(now):
@@ -303,6 +305,8 @@ def deliver(store, settings: Settings, now: datetime, keep_lease: Callable[[], b
                 send_webhook(settings, data)
             else:
                 send_console(data)
+                if logged is not None:
+                    logged.append(message.id)
         except Exception as exc:  # any failure of one message is recorded; the others still go
             attempt = message.attempts + 1
             retry_at = now + BACKOFF * (2 ** (attempt - 1)) if attempt < MAX_ATTEMPTS and not isinstance(exc, Undeliverable) else None

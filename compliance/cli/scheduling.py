@@ -189,11 +189,15 @@ def scheduler_remind_now() -> None:
     _settings_notes(store, settings)
     ctx = Context(store, _rules(), settings, store.clock())
     reminders_job(ctx=ctx, fire_time=ctx.now)
-    sent, retrying, failed = deliver(store, settings, ctx.now)
+    only_logged: list[int] = []
+    sent, retrying, failed = deliver(store, settings, ctx.now, logged=only_logged)
     for line in ctx.outputs:
         console.print(line, markup=False, soft_wrap=True)
+    # The log's own lines are no sends: 发送提醒：成功 15 条 followed 15 reminders 无人收到 (try-out).
+    logged = len(only_logged)
     # No scheduler may be running yet: the sends to be retried wait for one, or for this command again (review).
-    console.print(f"发送提醒：成功 {sent} 条" + (f"，待重试 {retrying} 条（运行中的调度器按时重试；未运行调度器时，"
+    console.print(f"发送提醒：成功 {sent - logged} 条" + (f"（另有 {logged} 条只写入日志）" if logged else "")
+                  + (f"，待重试 {retrying} 条（运行中的调度器按时重试；未运行调度器时，"
                                                  "改好设置后几分钟再运行 scheduler remind-now）" if retrying else "")
                   + (f"，最终失败 {failed} 条" if failed else "")
                   + ("（原因见 compliance outbox list）" if retrying or failed else ""), soft_wrap=True)
