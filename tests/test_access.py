@@ -467,3 +467,16 @@ def test_user_adds_help_says_the_first_user_is_a_county_users(runner):
     """The help did not say so; only the error did (try-out)."""
     said = "".join(runner.invoke(app, ["user", "add", "--help"], env={"COLUMNS": "200"}).stdout.split())
     assert "第一个用户须是县用户" in said, said
+
+
+def test_a_secretary_exempts_a_member_of_her_branch_without_naming_it(runner, users):
+    """`member exempt` and `member leave` wanted --org of a secretary, where log, status and dues take her own branch (try-out)."""
+    me = users + ["--user", "陶英"]
+    done = runner.invoke(app, me + ["member", "exempt", "党员第一党支部1", "--from", "2026-12-01", "--to", "2027-02-28",
+                                    "--reason", "因病经批准"])
+    assert done.exit_code == 0 and "已登记免除：党员第一党支部1" in done.stdout, done.output
+    left = runner.invoke(app, me + ["member", "leave", "党员第一党支部2", "--date", "2026-12-01", "--reason", "转出"])
+    assert left.exit_code == 0, left.output
+    county = runner.invoke(app, users + ["--user", "县管理员", "member", "exempt", "党员第一党支部3", "--from", "2026-12-01",
+                                         "--to", "2027-02-28", "--reason", "因病经批准"])
+    assert county.exit_code == 2 and "缺少必需的选项：--org" in county.stderr, county.output

@@ -218,12 +218,13 @@ def members_indicators(under: Optional[str] = typer.Option(None, "--under", help
 @member_app.command("exempt")
 @fails_cleanly
 def member_exempt(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
-                  org: str = typer.Option(..., "--org", help="所在党支部。"),
+                  org: Optional[str] = typer.Option(None, "--org", help="所在党支部（支部书记用户可省略，即本支部）。"),
                   start: str = typer.Option(..., "--from", help="开始日期。"),
                   end: str = typer.Option(..., "--to", help="结束日期。"),
                   reason: str = typer.Option(..., "--reason", help="原因，如 因病经批准、经批准出国。")) -> None:
     """登记经批准的免除（因病、经批准出国等）：期间不计入未参加组织生活和未交党费的月数。"""
     store, actor = session()
+    org = own_org(actor, org)       # as log, status and dues take a secretary's own branch (try-out)
     require_write(store, actor, "exempt", [tracking.org_path(store, org)])
     first, last = _date_option(start, "--from"), _date_option(end, "--to")
     assert first and last
@@ -270,12 +271,13 @@ def member_list(under: Optional[str] = typer.Option(None, "--under", help="只�
 @member_app.command("leave")
 @fails_cleanly
 def member_leave(name: str = typer.Argument(..., metavar="姓名", help="党员姓名。"),
-                 org: str = typer.Option(..., "--org", help="所在党支部。"),
+                 org: Optional[str] = typer.Option(None, "--org", help="所在党支部（支部书记用户可省略，即本支部）。"),
                  day: str = typer.Option(..., "--date", help="离开日期（如组织关系转出之日）。"),
                  reason: str = typer.Option(..., "--reason", help=f"离开原因：{'、'.join(membership.LEAVE_REASONS)}。"),
                  note: Optional[str] = typer.Option(None, "--note", help="说明，如 转往某某党支部、批准文号。")) -> None:
     """登记党员离开本支部花名册（组织关系转出、去世、出党等）：此后不计入应到人数和各项提示，记录保留。"""
     store, actor = session()
+    org = own_org(actor, org)
     left_on = _date_option(day, "--date")
     assert left_on
     done = membership.leave_member(store, org, name, left_on, reason.strip(), note, actor)
