@@ -6,6 +6,7 @@ the file, the row, the column and the value (and how many other problems there a
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
 import unicodedata
@@ -1109,12 +1110,17 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]
+                if not meant:
+                    # 韩金卫 for 韩金伟 was told only 不是花名册上的党员 (try-out): a name one character off is suggested.
+                    meant = [f"「{n}」是否是「{close[0]}」？" for n in unknown
+                             if (close := difflib.get_close_matches(n, list(members), n=1, cutoff=0.6)) and len(close[0]) == len(n)]
                 # 孙丽/钱伟/郑芳, joined by a mark that does not part names: told as one name not on the roster (try-out).
                 joined = [(n, mark) for n in unknown if (mark := _JOINERS.search(n))
                           and set(_JOINERS.split(n)) - {""} <= members.keys()]
                 how = f"（多个姓名请用顿号、逗号或空格分隔，不用「{joined[0][1].group()}」）" if joined else ""
                 problems.add(number, column, row[column], f"「{'、'.join(unknown)}」不是「{org.path}」花名册上的党员" + how
-                             + (f"（花名册上的写法：{'，'.join(meant)}）" if meant else "") + _secretary_words(org, unknown))
+                             + (f"（{'花名册上的写法：' if '应为' in meant[0] else ''}{'，'.join(meant)}）" if meant else "")
+                             + _secretary_words(org, unknown))
             elif gone and (left := [n for n in names if n in gone]):
                 problems.add(number, column, row[column], _gone_words(left, gone, org.path, held_on))
             elif late and (early := [n for n in names if n in late]):

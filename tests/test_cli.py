@@ -2971,3 +2971,12 @@ def test_a_correction_listing_as_present_one_on_leave_names_the_stored_leave_not
     assert f"--attendees：「{names[5]}」在原记录的请假人员中（{names[5]}）" in clash.stderr and "--excused \"\"" in clash.stderr, clash.stderr
     done = runner.invoke(app, db + ["record", "correct", record_id, "--attendees", "、".join(names[:6]), "--excused", "", "--reason", "漏记"])
     assert done.exit_code == 0, done.output
+
+
+def test_a_name_one_character_off_the_roster_is_suggested(runner, db):
+    """韩金卫 for 韩金伟 was told only 不是花名册上的党员 (try-out)."""
+    result = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--attendees", "党员第一党支部1、党员第一党支部X"])
+    assert result.exit_code == 2
+    assert "「党员第一党支部X」不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员（「党员第一党支部X」是否是「党员第一党支部" in result.stderr, result.stderr
+    far = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--attendees", "党员第一党支部1、张三"])
+    assert far.exit_code == 2 and "是否是" not in far.stderr, far.stderr
