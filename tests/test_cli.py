@@ -1240,7 +1240,7 @@ def test_a_record_moved_to_another_branch_or_voided_names_the_branches(runner, d
     assert logged.exit_code == 0, logged.output
     moved = runner.invoke(app, db + ["record", "correct", "1", "--org", "ZZ1", "--reason", "登记错支部"])
     lines = moved.stdout.splitlines()
-    assert moved.exit_code == 0 and lines[1:] == ["注意：更正后这条记录不再计入「图河镇党委/朱庄村党总支/第二党支部」的「主题党日 2026年11月」",
+    assert moved.exit_code == 0 and lines[1:] == ["注意：更正后这条记录不再计入「图河镇党委/朱庄村党总支/第二党支部」的「主题党日 2026年11月」，该期现为逾期未完成",
                                                   f"更正后这条记录计入「{BRANCH}」的「主题党日 2026年11月」"], moved.output
     # The history says each version's branch: only JSON did, and the table's title names the current one's (try-out).
     history = runner.invoke(app, db + ["record", "show", "1", "--history"], env={"COLUMNS": "200"}).stdout.splitlines()
@@ -1322,7 +1322,7 @@ def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monke
                                      "--expected", "5", "--present", "4", *signed]).exit_code == 0
     moved = runner.invoke(app, db + ["record", "correct", "1", "--date", "2026-12-01", "--reason", "日期录错"])
     assert moved.exit_code == 0, moved.output
-    assert moved.stdout.splitlines()[1:] == ["注意：更正后这条记录不再计入「支委会 2026年11月」", "更正后这条记录计入「支委会 2026年12月」"], \
+    assert moved.stdout.splitlines()[1:] == ["注意：更正后这条记录不再计入「支委会 2026年11月」，该期现为逾期未完成", "更正后这条记录计入「支委会 2026年12月」"], \
         moved.output
     logged = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-09-10", "--topic", "学习",
                                       "--expected", "10", "--present", "8", *signed])
@@ -1330,11 +1330,19 @@ def test_a_correction_says_what_the_record_no_longer_completes(runner, db, monke
     short = runner.invoke(app, db + ["record", "correct", congress, "--expected", "10", "--present", "3", "--reason", "人数录错"])
     assert short.exit_code == 0, short.output
     assert short.stdout.splitlines()[1:] == [
-        "注意：更正后这条记录不再计入「党员大会 2026年三季度」",
+        "注意：更正后这条记录不再计入「党员大会 2026年三季度」，该期现为无效",
         "注意：这条记录不计入「党员大会 2026年三季度」：人数不足（实到 3 人，应到 10 人，须超过应到人数的半数；另：逾期录入）"], short.output
     # Still short, it no longer counted before this correction either: only why it does not count.
     again = runner.invoke(app, db + ["record", "correct", congress, "--present", "4", "--reason", "人数录错"])
     assert "更正后" not in again.stdout and "人数不足（实到 4 人" in again.stdout, again.output
+    # A period another record still completes is said so, as a void says it: 不再计入 alone read as the month left undone (try-out).
+    other = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-10-08", "--topic", "研究工作",
+                                     "--expected", "5", "--present", "4", *signed])
+    twin = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-10-20", "--topic", "部署工作",
+                                    "--expected", "5", "--present", "4", *signed])
+    first_id, twin_id = (r.stdout.split("记录编号 ", 1)[1].split()[0] for r in (other, twin))
+    shifted = runner.invoke(app, db + ["record", "correct", twin_id, "--date", "2026-09-20", "--reason", "日期录错"])
+    assert f"注意：更正后这条记录不再计入「支委会 2026年10月」，该期仍由记录 {first_id} 计入，不受影响" in shifted.stdout, shifted.output
 
 
 def test_an_organization_whose_term_cannot_be_followed_is_pointed_out(runner, tmp_path: Path):

@@ -144,9 +144,13 @@ def record_correct(
     # Moved to another branch, what it no longer completes is the old branch's: named, or read as the new one's (try-out).
     moved = was_org is not None and alone.record is not None and alone.record.org_id != was_org
     whose = f"「{store.org_path(was_org)}」的" if moved and was_org is not None else ""
-    for key, what in before.items():
-        if key not in after or moved:
-            console.print(f"注意：更正后这条记录不再计入{whose}「{what}」", style="yellow", markup=False, soft_wrap=True)
+    left = {key: what for key, what in before.items() if key not in after or moved}
+    if left and was_org is not None:
+        # Whether another record still completes the period, as `record void` says: 不再计入「支委会 2026年11月」 read as
+        # November left undone, with another 支委会 of November counting all along (try-out).
+        stands = {key: stand for key, stand in zip(left, periods_after_void_each(store, was_org, left))}
+        for key, what in left.items():
+            console.print(f"注意：更正后这条记录不再计入{whose}「{what}」" + stands[key], style="yellow", markup=False, soft_wrap=True)
     # And what it completes now: a 党员大会 short of its quorum made good by its list said 已更正 alone (try-out).
     gained = [what for key, what in after.items() if moved or key not in before]
     if gained:
@@ -180,13 +184,24 @@ def record_void(record_id_text: str = typer.Argument(..., metavar="ID", help="�
             console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
-def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str | None], str]) -> list[str]:
-    """Return, for each period the voided record completed (`before`), whether another record still completes it, or how it stands now.
-
-    It said 该期如没有其他有效记录，将列为未完成 of a duplicate whose twin still counted (try-out).
-    """
-    from compliance import tracking
+def periods_after_void_each(store: Any, org_id: int, before: dict[tuple[str, str, str | None], str]) -> list[str]:
+    """Return, for each period of `before` (in its order), how it stands now: 「，该期仍由记录 986 计入」 or 「，该期现为逾期未完成」."""
     from compliance.report.labels import STATUS_LABELS
+
+    now = _periods_now(store, org_id, before)
+    said = []
+    for key in before:
+        f = now.get(key)
+        if f is not None and f.status == "met":
+            said.append(f"，该期仍由记录 {'、'.join(map(str, f.records[:3]))} 计入，不受影响")
+        else:
+            said.append(f"，该期现为{STATUS_LABELS.get(f.status, f.status)}" if f is not None else "")
+    return said
+
+
+def _periods_now(store: Any, org_id: int, before: dict[tuple[str, str, str | None], str]) -> dict[Any, Any]:
+    """Return the organization's findings now, by (obligation, period, group or member), from the first of `before`'s periods."""
+    from compliance import tracking
     from obligations.cadence import parse_period_key
 
     day = store.today()
@@ -197,10 +212,20 @@ def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str
         except ValueError:
             return tracking.year_start(day)
 
-    # From the first of its periods: a record of last year completes last year's (review: they were found nowhere).
     first = min([tracking.year_start(day), *(start(period) for _, period, _ in before)])
     window = tracking.Window(first, day, day)
-    now = {(f.obligation, f.period, f.group or f.member): f for f in tracking.org_status(store, _rules(), store.org_path(org_id), window)}
+    return {(f.obligation, f.period, f.group or f.member): f for f in tracking.org_status(store, _rules(), store.org_path(org_id), window)}
+
+
+def periods_after_void(store: Any, org_id: int, before: dict[tuple[str, str, str | None], str]) -> list[str]:
+    """Return, for each period the voided record completed (`before`), whether another record still completes it, or how it stands now.
+
+    It said 该期如没有其他有效记录，将列为未完成 of a duplicate whose twin still counted (try-out).
+    """
+    from compliance.report.labels import STATUS_LABELS
+
+    # From the first of its periods: a record of last year completes last year's (review: they were found nowhere).
+    now = _periods_now(store, org_id, before)
     kept, lost = [], []
     for key, what in before.items():
         f = now.get(key)
