@@ -1029,9 +1029,15 @@ MAX_HOURS = {"training_hours": 240}
 
 def unknown_kind(rules: Rules, word: str) -> str:
     """Return why `word` names no kind of record, with the kinds there are: it said 见 compliance catalog show, which needs a name."""
-    said = UMBRELLA_KINDS.get(word.strip().replace(" ", ""))
+    text = word.strip().replace(" ", "")
+    said = UMBRELLA_KINDS.get(text)
     if said is not None:
         return said
+    # 组织生活会暨民主评议党员, the year-end meeting as branches hold it, counts for two kinds (try-out): one record each.
+    slugs = [rules.kind(p) for p in re.split(r"暨|及|和|与|、", text) if p]
+    if len(slugs) > 1 and all(slugs):
+        named = "、".join(rules.kinds[slug].name for slug in slugs if slug)
+        return f"是{len(slugs)}项合在一起开的会（{named}）：请每项各登记一条（日期、人数相同），各计入其事项"
     names = "、".join(k.name for k in rules.kinds.values() if not k.derived)
     return f"未知的类型（可用：{names}）"
 

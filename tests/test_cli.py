@@ -2988,3 +2988,12 @@ def test_a_name_one_character_off_the_roster_is_suggested(runner, db):
     assert "「党员第一党支部X」不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员（「党员第一党支部X」是否是「党员第一党支部" in result.stderr, result.stderr
     far = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--attendees", "党员第一党支部1、张三"])
     assert far.exit_code == 2 and "是否是" not in far.stderr, far.stderr
+
+
+def test_the_year_end_meeting_is_logged_by_the_names_branches_give_it(runner, db):
+    """民主评议党员大会 (seed 003's own words) was 未知的类型, and so was 组织生活会暨民主评议党员, the meeting as held (try-out)."""
+    review = runner.invoke(app, db + ["log", "民主评议党员大会", "--org", "ZZ1", "--date", "2026-11-28", "--expected", "10", "--present", "9"])
+    assert review.exit_code == 0, review.output
+    both = runner.invoke(app, db + ["log", "组织生活会暨民主评议党员", "--org", "ZZ1", "--date", "2026-11-28"])
+    assert both.exit_code == 2, both.output
+    assert "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条" in both.stderr, both.stderr
