@@ -269,10 +269,18 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
     With `known_at`, from the payments and exemptions as this database knew them then. `judged`,
     if given, gets the id of each organization judged (one that records dues).
     """
-    from compliance.members import consecutive_gap, month_key
+    from compliance.members import consecutive_gap, month_key, timely_payments
+    from compliance.tracking import default_catalog, dues_limit, dues_rule
 
     current = month_key(as_of)
     first, last = date(as_of.year - 1, as_of.month, 1), (as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
+    # A month paid too late is unpaid, as `status` and the watch judge it (`dues_limit`): `dues unpaid` counted it paid, and
+    # its run was a month shorter than theirs (try-out).
+    rules = default_rules()
+    index = store.index_around(under)
+    fallback = default_catalog(store)
+    rules_of_dues = {name: dues_rule(catalog) for name, catalog in rules.catalogs.items()}
+    consents = {kind for _, kind in rules_of_dues.values() if kind}
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
         for o in found:
@@ -281,8 +289,11 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
             if judged is not None:
                 judged.append(o.org.id)     # in this process: the scope is read in one (`_by_path` with one job)
             dues_from = o.dues_from() or first
+            limit = dues_limit(rules_of_dues.get(index.catalog_of(o.org, fallback), (0, None)), o.records) if o.paid else None
             for m in o.members:
                 paid = o.paid.get(m.id, {})
+                if paid and limit is not None:
+                    paid = timely_payments(paid, limit, m.name)
                 if current in paid:
                     continue
                 start = m.since()
@@ -297,8 +308,8 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
 
     # No month before `first` is counted: of the payments before it, each member's last month paid will do.
     # A member who left this month still owes it (`owed_while_on_roster`).
-    return _by_path(store, under, rows_of, itemgetter("org"), 1, dues=True, until=as_of, dues_since=first, known_at=known_at,
-                    on_roster=as_of.replace(day=1))
+    return _by_path(store, under, rows_of, itemgetter("org"), 1, index=index, dues=True, until=as_of, dues_since=first, known_at=known_at,
+                    on_roster=as_of.replace(day=1), records=bool(consents), kinds=consents)
 
 
 def exemption_list(store: Store, under: str | None, known_at: datetime | None = None) -> list[dict[str, Any]]:

@@ -290,6 +290,23 @@ def test_three_months_unpaid_are_months_ended_as_the_watch_counts_them(town: Sto
     assert (found["months"], found["months_ended"], found["three_or_more"]) == (3, 2, False)
 
 
+def test_a_month_paid_too_late_to_count_is_unpaid_to_dues_unpaid_as_to_the_watch(town: Store, tmp_path: Path):
+    """February paid in December, past the six months' limit, is 不计入该月 in `status` and the watch; `dues unpaid` counted it
+    paid, and its run was a month shorter (try-out)."""
+    town.clock = lambda: datetime(2026, 12, 5, 9, 0, tzinfo=TZ)
+    branch = next(o.id for o in town.orgs() if o.path == BRANCH)
+    member, other = [m for m in town.members() if m.org_id == branch][:2]
+    rows = ["姓名,党组织,月份,金额,交纳日期", f"{member.name},{BRANCH},2026-01,10,2026-01-05", f"{member.name},{BRANCH},2026-02,10,2026-12-01",
+            f"{other.name},{BRANCH},2026-01,10,2026-01-05", f"{other.name},{BRANCH},2026-02,10,2026-06-01"]
+    membership.import_dues(town, write_csv(tmp_path / "d.csv", "\n".join(rows)))
+    found = {r["member"]: r for r in membership.unpaid(town, BRANCH, date(2026, 12, 5))}
+    watched = {r.member: r for r in membership.member_watch(town, BRANCH, date(2026, 12, 5))}
+    # February to November ended unpaid, and December not yet paid; the other's February, paid in June, counts.
+    assert (found[member.name]["months_ended"], found[member.name]["months"]) == (10, 11)
+    assert found[member.name]["months_ended"] == watched[member.name].months_unpaid
+    assert found[other.name]["months_ended"] == 9 == watched[other.name].months_unpaid
+
+
 def test_dues_appear_as_member_findings_only_where_dues_are_recorded(town: Store, rules, tmp_path: Path):
     from compliance.tracking import Window, org_status
 
