@@ -976,10 +976,14 @@ def test_an_import_of_past_records_points_to_the_entry_date_column(runner, db, t
 
 
 def test_dues_logged_as_a_meeting_point_to_dues_log(runner, db):
-    """`log 党费` counted the month in `status`, while dues unpaid, dues list and the watch said it unpaid, and nothing said why."""
-    logged = runner.invoke(app, db + ["log", "党费", "--org", "ZZ1", "--date", "2026-11-03", "--member", "党员第一党支部0"])
-    said = "".join(logged.stdout.split())
-    assert logged.exit_code == 0 and "仍视为未交；登记交纳请用compliancedueslog" in said, logged.output
+    """`log 党费` counted the month in `status`, while dues unpaid, dues list and the watch said it unpaid, and nothing said why;
+    told so, a secretary still saw a member paid and unpaid at once (try-out): a member's payment is refused, told how."""
+    refused = runner.invoke(app, db + ["log", "党费", "--org", "ZZ1", "--date", "2026-11-03", "--member", "党员第一党支部0"])
+    assert refused.exit_code == 2 and "党员交纳党费请用 compliance dues log --member 党员第一党支部0 --month" in refused.stderr, refused.output
+    assert "记录编号" not in refused.stdout
+    paid = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党员第一党支部0", "--month", "2026-11", "--amount", "10",
+                                    "--paid-on", "2026-11-03"])
+    assert paid.exit_code == 0, paid.output
     assert "dues" not in runner.invoke(app, db + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-11-04"]).stdout
 
 

@@ -424,6 +424,11 @@ def log(
         "member": member, "group": group, "lecturer": lecturer, "attendees": attendees, "excused": excused,
         "counterpart": counterpart, "hours": hours, "photos": photos, "recorded_on": recorded_on,
     }
+    if _rules().kind(kind) == "dues" and member:
+        # Counted for the month in `status`, while dues unpaid, dues list and the watch said it unpaid, a hint notwithstanding
+        # (secretary's try-out): a member's payment is entered as one, with its amount and day.
+        raise InputError(f"党员交纳党费请用 compliance dues log --member {member.strip()} --month 月份 --amount 金额 [--paid-on 交纳日期] 登记"
+                         "（log 党费 不记金额和交纳日期，未交统计和六个月提示仍视为未交），未登记")
     result = importing.log_record(store, _rules(), values, actor)
     if result.unchanged:
         console.print("这条记录已经登记过，未重复添加。")
@@ -435,11 +440,6 @@ def log(
             console.print(note, style="yellow", markup=False, soft_wrap=True)
         if recorded_on:
             _backdated_notice(store, result.ids, None)
-        if alone.record is not None and alone.record.kind == "dues":
-            # Counted for the month in `status`, but no payment: `dues unpaid`, `dues list` and the watch of months unpaid
-            # read payments alone, and said the month unpaid (try-out).
-            console.print("提示：党费记录只计入该月的党费完成情况，没有金额和交纳日期，dues unpaid、dues list 和连续未交纳党费的统计"
-                          "仍视为未交；登记交纳请用 compliance dues log", style="yellow", markup=False, soft_wrap=True)
         # Held on fixed days moved off holidays (固定学习日): a year whose holidays the rules lack is judged by weekends alone.
         r = alone.record
         if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
