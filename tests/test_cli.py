@@ -2257,16 +2257,22 @@ def test_a_deduction_on_a_sheet_named_in_a_sector_two_sheets_share_is_saved_with
     assert unnamed.exit_code == 2 and "请用 --sheet 指定" in unnamed.stderr, unnamed.output
 
 
-def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
-    """A township withdrew the county's veto of one of its branches; the message named the veto by its key
-    (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""
-    # Entered before there were users, by the local administrator: the county's (review: a township withdrew it).
+def _deduction_before_users(runner, db) -> tuple[list[str], list[str]]:
+    """Enter a deduction before there are users (the local administrator's), then add a county and a township user; return
+    the arguments acting as each."""
     early = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
                                      "--points", "1", "--reason", "县委检查"])
     assert early.exit_code == 0, early.output
     assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
     assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"]).exit_code == 0
-    county, town = db + ["--user", "县管理员"], db + ["--user", "镇党建办"]
+    return db + ["--user", "县管理员"], db + ["--user", "镇党建办"]
+
+
+def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, db):
+    """A township withdrew the county's veto of one of its branches; the message named the veto by its key
+    (veto:secretary_vacant), and the log's entry said {} of what was withdrawn (county try-out)."""
+    # Entered before there were users, by the local administrator: the county's (review: a township withdrew it).
+    county, town = _deduction_before_users(runner, db)
     args = ["deduct", "--org", "ZZ1", "--sheet", "wujin-2016", "--period", "2026"]
     assert runner.invoke(app, county + args + ["--veto", "党支部书记缺职", "--reason", "书记调离"]).exit_code == 0
     assert runner.invoke(app, town + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
@@ -2287,12 +2293,7 @@ def test_a_deduction_is_withdrawn_at_the_level_that_entered_it_or_above(runner, 
 
 def test_the_deductions_listed_name_who_entered_them_and_with_all_those_withdrawn(runner, db):
     """An assessor could not tell who had deducted what, nor see a deduction once withdrawn (county try-out)."""
-    early = runner.invoke(app, db + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "四.5",
-                                     "--points", "1", "--reason", "县委检查"])
-    assert early.exit_code == 0, early.output
-    assert runner.invoke(app, db + ["user", "add", "县管理员", "--role", "县"]).exit_code == 0
-    assert runner.invoke(app, db + ["--user", "县管理员", "user", "add", "镇党建办", "--role", "乡镇", "--org", "图河镇党委"]).exit_code == 0
-    county, town = db + ["--user", "县管理员"], db + ["--user", "镇党建办"]
+    county, town = _deduction_before_users(runner, db)
     assert runner.invoke(app, town + ["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026", "--item", "一.1",
                                       "--points", "0.5", "--reason", "记录不全"]).exit_code == 0
     listed = json.loads(runner.invoke(app, county + ["deduction", "list", "--format", "json"]).stdout)
