@@ -16,7 +16,7 @@ from compliance.access import Actor, require_write
 from compliance.errors import InputError, NotFound
 from compliance.importing import file_meta
 from compliance.evaluate import Record
-from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, MemberInfo, MobileRow, WatchRow,
+from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, DuesLimit, MemberInfo, MobileRow, WatchRow,
                                 first_owed_month, mobile_members, training_hours, watch, watch_start)
 from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow
 from compliance.report.labels import yuan
@@ -139,6 +139,20 @@ def _by_path(store: Store, under: str | None, rows_of: Callable[[Iterator[OrgMem
     return rows
 
 
+def _dues_limits(store: Store, rules: Rules, index: OrgIndex) -> tuple[Callable[[OrgMembers], DuesLimit | None], set[str]]:
+    """Return what gives an organization's limit on arrears (`tracking.dues_limit`: None without payments or a limit), and
+    the kinds of record that are consent to payment by quarter (to read with its records)."""
+    from compliance.tracking import default_catalog, dues_limit, dues_rule
+
+    fallback = default_catalog(store)
+    rules_of_dues = {name: dues_rule(catalog) for name, catalog in rules.catalogs.items()}
+
+    def limit_of(o: OrgMembers) -> DuesLimit | None:
+        return dues_limit(rules_of_dues.get(index.catalog_of(o.org, fallback), (0, None)), o.records) if o.paid else None
+
+    return limit_of, {kind for _, kind in rules_of_dues.values() if kind}
+
+
 def member_watch(store: Store, under: str | None, as_of: date, since: date | None = None,
                  keep: Callable[[WatchRow], bool] | None = None, jobs: int = 1, known_at: datetime | None = None,
                  rules: Rules | None = None) -> list[WatchRow]:
@@ -146,15 +160,12 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
 
     With `known_at`, from what this database had been told by then (see `org_members`).
     """
-    from compliance.tracking import default_catalog, dues_limit, dues_rule, watch_months
+    from compliance.tracking import watch_months
 
     start = since or date(as_of.year - 1, as_of.month, 1)
     warn = watch_months(store)
-    rules = rules or default_rules()
     index = store.index_around(under)
-    fallback = default_catalog(store)
-    rules_of_dues = {name: dues_rule(catalog) for name, catalog in rules.catalogs.items()}
-    consents = {kind for _, kind in rules_of_dues.values() if kind}
+    limit_of, consents = _dues_limits(store, rules or default_rules(), index)
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[WatchRow]:
         for o in found:
@@ -162,7 +173,7 @@ def member_watch(store: Store, under: str | None, as_of: date, since: date | Non
             first = o.dues_from()
             since = watch_start(start, o.starts)
             # A month paid too late is unpaid, as `status` judges it (`dues_limit`).
-            limit = dues_limit(rules_of_dues.get(index.catalog_of(o.org, fallback), (0, None)), o.records) if o.paid else None
+            limit = limit_of(o)
             yield from (r for r in watch(o.members, o.records, o.paid, dues_orgs, as_of, since, warn=warn, last_paid=o.last_paid,
                                          dues_limit=limit, dues_from={o.org.id: first} if first else None)
                         if keep is None or keep(r))
@@ -270,17 +281,13 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
     if given, gets the id of each organization judged (one that records dues).
     """
     from compliance.members import consecutive_gap, month_key, timely_payments
-    from compliance.tracking import default_catalog, dues_limit, dues_rule
 
     current = month_key(as_of)
     first, last = date(as_of.year - 1, as_of.month, 1), (as_of.replace(day=1) - timedelta(days=1)).replace(day=1)
     # A month paid too late is unpaid, as `status` and the watch judge it (`dues_limit`): `dues unpaid` counted it paid, and
     # its run was a month shorter than theirs (try-out).
-    rules = default_rules()
     index = store.index_around(under)
-    fallback = default_catalog(store)
-    rules_of_dues = {name: dues_rule(catalog) for name, catalog in rules.catalogs.items()}
-    consents = {kind for _, kind in rules_of_dues.values() if kind}
+    limit_of, consents = _dues_limits(store, default_rules(), index)
 
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[dict[str, Any]]:
         for o in found:
@@ -289,7 +296,7 @@ def unpaid(store: Store, under: str | None, as_of: date, known_at: datetime | No
             if judged is not None:
                 judged.append(o.org.id)     # in this process: the scope is read in one (`_by_path` with one job)
             dues_from = o.dues_from() or first
-            limit = dues_limit(rules_of_dues.get(index.catalog_of(o.org, fallback), (0, None)), o.records) if o.paid else None
+            limit = limit_of(o)
             for m in o.members:
                 paid = o.paid.get(m.id, {})
                 if paid and limit is not None:

@@ -783,10 +783,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in chain(
         (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated))
     # The kinds of record that count for each obligation: an item made good by a record corrected since says so (`save_run`).
-    kinds: dict[str, set[str]] = {}
-    for catalog in rules.catalogs.values():
-        for ob in catalog.every_obligation():
-            kinds.setdefault(ob.slug, set()).add(ob.counts or ob.slug)
+    kinds = rules.counted_kinds()
     # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
                             renew=latest, pending=bool(rechecked or restated or settled_open),

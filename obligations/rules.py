@@ -49,6 +49,14 @@ class Rules:
                 found = one
         return found
 
+    def counted_kinds(self) -> dict[str, set[str]]:
+        """Return, by obligation slug, the kinds of record it counts in any catalog (its own slug, or the kind it counts)."""
+        kinds: dict[str, set[str]] = {}
+        for catalog in self.catalogs.values():
+            for ob in catalog.every_obligation():
+                kinds.setdefault(ob.slug, set()).add(ob.counts or ob.slug)
+        return kinds
+
     def kind_name(self, slug: str) -> str:
         """Return the name users see for a record kind; a kind the vocabulary no longer (or not here) defines is shown by its slug, marked."""
         kind = self.kinds.get(slug)

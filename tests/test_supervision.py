@@ -2211,8 +2211,7 @@ def test_records_dated_as_entered_before_a_run_found_their_period_empty_are_foun
         {"org": BRANCH, "kind": "党小组会", "group": "第二党小组", "date": "2026-07-14", "recorded_on": "2026-11-21"},
         {"org": BRANCH, "kind": "主题党日", "date": "2026-09-05", "topic": "学习", "photos": "a.jpg", "recorded_on": "2026-09-06"},
     )]
-    kinds = {ob.slug: {ob.counts or ob.slug} for catalog in rules.catalogs.values() for ob in catalog.every_obligation()}
-    found = busy_town.backdated_records(logged, kinds)
+    found = busy_town.backdated_records(logged, rules.counted_kinds())
     theme_item = items[("theme_day", "2026-09", None)]
     assert [(record_id, entered, item_id, listed) for record_id, _, entered, item_id, listed in found] == [
         (logged[0], date(2026, 7, 13), group_item.id, date(2026, 11, 20)),

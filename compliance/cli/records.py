@@ -340,11 +340,7 @@ def _backdated_notice(store: store_mod.Store, record_ids: list[int], row_of: Any
     counted as entered in time (no 逾期录入) and closed its item as made good (supervision team's try-out). It is kept, as
     a paper record's date may be true, and said, for the office to check against the paper.
     """
-    kinds: dict[str, set[str]] = {}
-    for catalog in _rules().catalogs.values():
-        for ob in catalog.every_obligation():
-            kinds.setdefault(ob.slug, set()).add(ob.counts or ob.slug)
-    found = store.backdated_records(record_ids, kinds)
+    found = store.backdated_records(record_ids, _rules().counted_kinds())
     if not found:
         return
     shown = []
