@@ -68,13 +68,9 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
         for row in conn.execute(query):
             by_org.setdefault(row.org_id, []).append(row)
         matched = {item.id: [row for row in by_org.get(item.org_id, ()) if row.kind in ks and start <= row.held_on <= end
-                             and (item.group_name is None or row.group_name == item.group_name)
-                             and (item.member is None or item.member in (row.member_name, row.counterpart)
-                                  or item.member in _names(row.attendees))]
+                             and _concerns(row, item.group_name, item.member)]
                    for item, ks, start, end in wanted}
-        ids = sorted({row.record_id for rows in matched.values() for row in rows})
-        entered = {record_id: first for some in chunks(ids) for record_id, first in conn.execute(
-            select(rc.record_id, func.min(rc.recorded_at)).where(rc.record_id.in_(some)).group_by(rc.record_id))}
+        entered = _first_written(conn, {row.record_id for rows in matched.values() for row in rows})
         # An item reopened since it was made (a closed state replaced, `reopen_rectification` or `_renew`) is open from
         # then: compared with its first opening, restoring the voided record that had closed it read as 已补录 (review).
         p = PAST.c
@@ -114,9 +110,7 @@ def backdated(conn: Any, record_ids: Collection[int], kinds: Mapping[str, Collec
                 and row.first_recorded_at.astimezone(TZ).date() < row.created_at.astimezone(TZ).date()]
         # Only a record first written after the run looked was not there when it did: a new version keeps its record's first
         # entry, and a quorum mended by an import with the column read as backdated (review).
-        ids = sorted({row.record_id for row in rows})
-        written = {record_id: first for some in chunks(ids) for record_id, first in conn.execute(
-            select(rc.record_id, func.min(rc.recorded_at)).where(rc.record_id.in_(some)).group_by(rc.record_id))}
+        written = _first_written(conn, {row.record_id for row in rows})
         for row in rows:
             if written[row.record_id] <= row.created_at:
                 continue
@@ -124,12 +118,25 @@ def backdated(conn: Any, record_ids: Collection[int], kinds: Mapping[str, Collec
                 start, end = parse_period_key(row.period)
             except ValueError:
                 continue
-            if not start <= row.held_on <= end or (row.item_group is not None and row.group_name != row.item_group) or (
-                    row.member is not None and row.member not in (row.member_name, row.counterpart) and row.member not in _names(row.attendees)):
+            if not start <= row.held_on <= end or not _concerns(row, row.item_group, row.member):
                 continue
             found.append((row.record_id, row.id, row.first_recorded_at.astimezone(TZ).date(), row.item_id,
                           row.created_at.astimezone(TZ).date()))
     return sorted(set(found))
+
+
+def _concerns(row: Any, group: str | None, member: str | None) -> bool:
+    """Return whether a record's row (group_name, member_name, counterpart, attendees) is of a ledger item's party group
+    and member (None: any)."""
+    return (group is None or row.group_name == group) and (
+        member is None or member in (row.member_name, row.counterpart) or member in _names(row.attendees))
+
+
+def _first_written(conn: Any, record_ids: Collection[int]) -> dict[int, Any]:
+    """Return, by record id, when its first version was written (the record's entry, whatever its 录入日期 says)."""
+    rc = tables.RECORD.c
+    return {record_id: first for some in chunks(sorted(record_ids)) for record_id, first in conn.execute(
+        select(rc.record_id, func.min(rc.recorded_at)).where(rc.record_id.in_(some)).group_by(rc.record_id))}
 
 
 def _names(text: str | None) -> set[str]:
