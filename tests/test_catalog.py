@@ -23,7 +23,7 @@ def test_tuhe_extends_the_baseline_and_overrides_by_slug(rules):
     assert national.obligation("life_meeting").window is None
     # Overriding only the source keeps the inherited cadence and evidence rules.
     congress = tuhe.obligation("party_congress")
-    assert congress.cadence == "quarterly" and congress.quorum == "full_members" and "seed 003" in congress.source
+    assert congress.cadence == "quarterly" and congress.quorum == "full_members" and "图发〔2021〕94号 §二(三)1" in congress.source
 
 
 def test_wujin_life_meeting_every_half_year_drops_the_yearly_window(rules):
@@ -37,6 +37,24 @@ def test_every_obligation_names_its_source(rules):
     for catalog in rules.catalogs.values():
         for ob in catalog.obligations:
             assert ob.source.strip(), (catalog.name, ob.slug)
+
+
+def test_sources_shown_to_users_name_documents_not_the_projects_seed_numbers():
+    """`catalog show` said 出处「seed 003 §二(三)1」: the project's own number for a document, which no township knows (try-out)."""
+    import tomllib
+
+    for path in sorted(DATA.rglob("*.toml")):
+        def walk(value: object, where: str) -> None:
+            if isinstance(value, dict):
+                for key, inner in value.items():
+                    walk(inner, f"{where}.{key}")
+            elif isinstance(value, list):
+                for i, inner in enumerate(value):
+                    walk(inner, f"{where}[{i}]")
+            elif isinstance(value, str):
+                assert "seed" not in value.lower(), (path.name, where, value)
+
+        walk(tomllib.loads(path.read_text(encoding="utf-8")), path.stem)
 
 
 def test_village_terms_are_five_years_from_2018(rules):
@@ -142,7 +160,7 @@ def test_cli_catalog_show_lists_obligations_with_sources(runner):
 
     rows = json.loads(result.stdout)
     study = next(r for r in rows if r["slug"] == "study_day")
-    assert study["name"] == "固定学习日" and "10日、20日" in study["cadence"] and "seed 003" in study["source"]
+    assert study["name"] == "固定学习日" and "10日、20日" in study["cadence"] and "图发〔2021〕94号" in study["source"]
 
 
 def test_cli_catalog_show_without_a_name_shows_the_databases_catalog(runner, tmp_path: Path):
