@@ -37,6 +37,7 @@ import platformdirs
 
 from compliance.errors import InputError
 from obligations.files import CatalogError, line_in_table, read_toml
+from obligations.paths import example_file
 
 WEBHOOK_FORMATS = ("wecom", "dingtalk")
 # How a mail server's connection is secured: TLS from the start (port 465), STARTTLS required,
@@ -94,7 +95,8 @@ class Settings:
         """Return what reminders reach with no settings at all (the log and the outbox alone), else None."""
         if self.recipients or self.smtp_host or self.webhook_url:
             return None
-        return f"没有配置收件人（配置文件 {config_path()}，写法见 README 的 Reminders 一节）：提醒只写入日志和发件箱，不发邮件或群消息"
+        return (f"没有配置收件人（配置文件 {config_path()}；可复制示例 {example_file('compliance.toml')} 到该位置后修改）："
+                "提醒只写入日志和发件箱，不发邮件或群消息")
 
     def own_webhooks(self) -> list[tuple[str, Recipient]]:
         """Return the recipients with their own robot, each with the outbox's name of its messages.

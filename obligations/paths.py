@@ -15,3 +15,16 @@ def data_dir() -> Path:
     if bundled.is_dir():
         return bundled
     return Path(__file__).resolve().parent.parent / "data"
+
+
+def example_file(name: str) -> Path:
+    """Return the commented example `name` (compliance.toml, workdays.toml, catalog.toml) that messages point users to.
+
+    From the data folder in use, else from the copy this installation carries: a folder of one's
+    own (COMPLIANCE_DATA) may have been copied before the examples were added.
+    """
+    own = data_dir() / "examples" / name
+    if own.is_file():
+        return own
+    bundled = Path(__file__).parent / "_data"
+    return (bundled if bundled.is_dir() else Path(__file__).resolve().parent.parent / "data") / "examples" / name

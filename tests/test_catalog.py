@@ -296,3 +296,13 @@ def test_a_county_tightens_the_quorum_to_two_thirds_and_catalog_show_says_so(run
 
     assert [quorum_words(s) for s in ((1, 2, 0), (2, 3, 0), (2, 3, 1))] == [
         "超过应到人数的半数", "超过应到人数的三分之二", "达到应到人数的三分之二以上"]
+
+
+def test_the_catalog_example_that_messages_point_to_passes_its_check(runner):
+    """Messages about catalogs sent users to the README's "Adding a catalog"; they name a commented example in Chinese."""
+    from obligations.paths import example_file
+
+    example = example_file("catalog.toml")
+    result = runner.invoke(app, ["catalog", "check", str(example)])
+    assert result.exit_code == 0 and "规则集 haian-2026 检查通过" in result.stdout, result.output
+    assert "valid_from" in example.read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from compliance.cli import app
+from obligations.paths import example_file
 from obligations.rules import default_rules
 from compliance.report import tables
 from tests.conftest import TOWN_ORGS, roster_csv, write_csv
@@ -1581,13 +1582,16 @@ def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: 
     assert later.exit_code == 0 and json.loads(later.stdout)
     assert "提示：没有2099年的节假日安排（国务院办公厅通知），这一年只按周末判断工作日" in later.stderr
     assert "workdays/2099.toml" in later.stderr
+    # It named the README's section, which no township reads (try-out): it names a commented example in Chinese.
+    example = Path(later.stderr.split("写法见示例 ", 1)[1].split("）", 1)[0])
+    assert example.name == "workdays.toml" and "国务院办公厅" in example.read_text(encoding="utf-8")
     now = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2026", "--as-of", "2026-11-25"])
     assert now.exit_code == 0 and "节假日安排" not in now.stderr
-    # Its file added (as README's "Working days" says), the year is known.
+    # Its file added, written as the example is, the year is known.
     data = tmp_path / "data"
     shutil.copytree(Path(__file__).parent.parent / "data", data)
     (data / "workdays").mkdir()
-    (data / "workdays" / "2099.toml").write_text('year = 2099\nsource = "通知"\nholidays = [2099-01-01]\n', encoding="utf-8")
+    (data / "workdays" / "2099.toml").write_text(example.read_text(encoding="utf-8").replace("2027", "2099"), encoding="utf-8")
     monkeypatch.setenv("COMPLIANCE_DATA", str(data))
     default_rules.cache_clear()         # the rules are read once a process
     try:
@@ -1660,6 +1664,7 @@ def test_a_new_catalog_for_a_branch_is_said_to_rejudge_its_past(runner, db, tmp_
     assert result.exit_code == 0, result.output
     assert (f"提示：「{BRANCH}」的执行规定由 tuhe-2021 改为 wujin-2016：以往各期（包括已督查的月份）也将按 wujin-2016 重新判断；"
             '如只从某日起执行新规定，请让新规则集 extends = "tuhe-2021" 并以 valid_from 写明起始日期') in result.stdout
+    assert f"（写法见示例 {example_file('catalog.toml')}）" in result.stdout     # not the README's English section (try-out)
     again = runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", changed))], terminal_width=300)
     assert "执行规定" not in again.stdout
     # Set on the township, it reaches every branch below that follows it.

@@ -18,10 +18,11 @@ from pathlib import Path
 import pytest
 from icalendar import Calendar
 
-from compliance.config import Recipient, Settings
+from compliance.config import Recipient, Settings, load_settings
 from compliance.reminders import deliver
 from compliance.schedule import JobBook, Runner
 from compliance.store import TZ, Store
+from obligations.rules import default_rules
 
 TOWN = "图河镇党委"
 BRANCH = "图河镇党委/朱庄村党总支/第一党支部"
@@ -760,6 +761,12 @@ def test_settings_whose_channels_reach_their_recipients_say_nothing():
     # No settings at all: reminders reach the log alone, said when they are added (the try-out expected mail).
     alone = Settings().nobody()
     assert alone.startswith("没有配置收件人（配置文件 ") and alone.endswith("提醒只写入日志和发件箱，不发邮件或群消息")
+    # It pointed to the README's Reminders section (English, for developers); it names an example file in Chinese that
+    # loads as it stands, every obligation of its [lead_days] known.
+    example = Path(alone.split("可复制示例 ", 1)[1].split(" 到该位置", 1)[0])
+    settings = load_settings(example, obligations=default_rules().kinds)
+    assert example.name == "compliance.toml" and settings.lead_days["default"] == 5 and len(settings.recipients) == 3
+    assert settings.smtp_port == 465 and settings.webhook_format == "wecom" and not settings.unreached()
     assert Settings(smtp_host="127.0.0.1").unreached() == ["配置：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件"]
     assert "没有配置 webhook 地址" in Settings(recipients=(Recipient("ZZ1", webhook=True),)).unreached()[0]
 

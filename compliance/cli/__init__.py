@@ -423,7 +423,7 @@ def workdays_notice(first: date, last: date, actor: Any = None) -> None:
 
     A branch secretary (`actor`) is told who adds it: the file to write is the county's business (try-out).
     """
-    from obligations.paths import data_dir
+    from obligations.paths import data_dir, example_file
 
     missing = _rules().calendar.missing_years(first, last)
     if missing:
@@ -434,7 +434,7 @@ def workdays_notice(first: date, last: date, actor: Any = None) -> None:
             typer.echo(said + "通知发布后由县委组织部（本系统的管理员）补充，补充后自动按节假日顺延", err=True)
             return
         typer.echo(said + f"通知发布后请按其写成规则目录下的 workdays/{missing[0]}.toml（现用的规则目录：{data_dir()}，"
-                   "可用 COMPLIANCE_DATA 指定自己的副本；写法见 README 的 Working days 一节）", err=True)
+                   f"可用 COMPLIANCE_DATA 指定自己的副本；写法见示例 {example_file('workdays.toml')}）", err=True)
 
 
 def _today() -> date:

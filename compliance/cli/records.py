@@ -29,6 +29,7 @@ from compliance.report.labels import STATUS_LABELS
 from compliance.report.findings import (JSON_END, binary_out, csv_encoder, evidence_key, json_encoder, print_counts, write_csv_bytes,
                                         write_json_bytes)
 from obligations.cadence import month_end, parse_period_key
+from obligations.paths import example_file
 from obligations.rules import load_rules
 
 
@@ -111,7 +112,7 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
         path, was, now = moved[0]
         more = f"等{len(moved)}个党组织" if len(moved) > 1 else ""
         console.print(f"提示：「{path}」{more}的执行规定由 {was} 改为 {now}：以往各期（包括已督查的月份）也将按 {now} 重新判断；"
-                      f"如只从某日起执行新规定，请让新规则集 extends = \"{was}\" 并以 valid_from 写明起始日期（见 README「Adding a catalog」）",
+                      f"如只从某日起执行新规定，请让新规则集 extends = \"{was}\" 并以 valid_from 写明起始日期（写法见示例 {example_file('catalog.toml')}）",
                       style="yellow", markup=False, soft_wrap=True)
     # One may be registered ahead of its founding; until then it owes nothing, and a mistyped year
     # (2062 for 2026) would keep it out of every check for decades. Named once, by the import that dates it.
@@ -220,7 +221,7 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
         was, there = pinned["catalog"], done["catalog_there"]
         console.print(f"提示：「{done['to']}」保留原执行规定 {was}（新上级为 {there}），以往各期的判断不变；如今后按 {there}，"
                       f"请在「执行规定」列填写 {there} 后用 org import 导入（以往各期也将按 {there} 重新判断；只从某日起执行的，"
-                      "见 README「Adding a catalog」）", style="yellow", markup=False, soft_wrap=True)
+                      f"写法见示例 {example_file('catalog.toml')}）", style="yellow", markup=False, soft_wrap=True)
     if done["sector_taken"]:
         console.print(f"提示：「{done['to']}」原未填领域，移动后随新上级为 {done['sector_taken']}，换届年限等按此判断；"
                       "如不是，请在「领域」列填写后用 org import 导入", style="yellow", markup=False, soft_wrap=True)
