@@ -267,11 +267,18 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
         table.add_column("对象", overflow="fold")
     table.add_column("状态", no_wrap=True)
     table.add_column("周期（问题）", overflow="fold")
-    previous_org = None
+    # Members with the same periods of an obligation, the same status and the same problems share a row: a branch's
+    # status had a row for each member's dues, 党费 待完成 12月（剩24天） sixteen times over (try-out).
+    rows: dict[tuple[str, str, str, str, str], list[str]] = {}
     for (org, name, who, status, label), items in ordered:
         when = " ".join(_when(f, year, lacking) for f in items)
         if all(f.flags == (BEFORE_DUES,) for f in items):
             when += f"（{FLAG_LABELS[BEFORE_DUES]}）"     # said once, not after each month
+        shared = items[0].member is not None and items[0].group is None
+        rows.setdefault((org, name, status, label, when) if shared else (org, name, status, label, when, who), []).append(who)
+    previous_org = None
+    for (org, name, status, label, when, *_), whom in rows.items():
+        who = whom[0] if len(whom) == 1 else f"{len(whom)}人：{'、'.join(whom)}"
         cells = [name] + ([who] if has_object else []) + [f"[{STATUS_STYLES[status]}]{label}[/]", when]
         if show_org:
             cells.insert(0, tables.shown_path(org, root) if org != previous_org else "")
