@@ -3008,3 +3008,17 @@ def test_the_year_end_meeting_is_logged_by_the_names_branches_give_it(runner, db
     both = runner.invoke(app, db + ["log", "组织生活会暨民主评议党员", "--org", "ZZ1", "--date", "2026-11-28"])
     assert both.exit_code == 2, both.output
     assert "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条" in both.stderr, both.stderr
+
+
+def test_a_member_review_under_tuhe_is_a_party_congress_that_needs_its_quorum(runner, db, rules):
+    """图发〔2021〕94号 asks for a 民主评议党员大会: one logged with 1 of 4 members present counted as held, where a 党员大会
+    so attended is refused (try-out). The national baseline's 民主评议 (第十七条) names no meeting and keeps no quorum."""
+    assert rules.catalog("national-2018").obligation("member_review").quorum is None
+    thin = runner.invoke(app, db + ["log", "民主评议党员", "--org", "ZZ1", "--date", "2026-11-28", "--expected", "9", "--present", "3"])
+    assert thin.exit_code == 0 and "不计入「民主评议党员 2026年」：人数不足（实到 3 人，应到 9 人" in thin.stdout, thin.output
+    found = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "民主评议党员", "--format", "json"]).stdout)
+    assert [(f["status"], f["flags"]) for f in found] == [("due", ["no_quorum"])]
+    held = runner.invoke(app, db + ["log", "民主评议党员", "--org", "ZZ1", "--date", "2026-12-02", "--expected", "9", "--present", "7"])
+    assert held.exit_code == 0 and "不计入" not in held.stdout, held.output
+    found = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "民主评议党员", "--format", "json"]).stdout)
+    assert [f["status"] for f in found] == ["met"]
