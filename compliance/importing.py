@@ -1034,12 +1034,29 @@ def unknown_kind(rules: Rules, word: str) -> str:
     if said is not None:
         return said
     # 组织生活会暨民主评议党员, the year-end meeting as branches hold it, counts for two kinds (try-out): one record each.
-    slugs = [rules.kind(p) for p in re.split(r"暨|及|和|与|、", text) if p]
-    if len(slugs) > 1 and all(slugs):
+    # So is 组织生活会（民主评议）, the second in brackets.
+    slugs = [rules.kind(p) for p in re.split(r"暨|及|和|与|、|[（）()]", text) if p]
+    if len(slugs) > 1 and all(slugs) and len(set(slugs)) == len(slugs):
         named = "、".join(rules.kinds[slug].name for slug in slugs if slug)
         return f"是{len(slugs)}项合在一起开的会（{named}）：请每项各登记一条（日期、人数相同），各计入其事项"
     names = "、".join(k.name for k in rules.kinds.values() if not k.derived)
-    return f"未知的类型（可用：{names}）"
+    guess = _closest_kind(rules, text)
+    return f"未知的类型（{f'是否是「{guess}」？' if guess else ''}可用：{names}）"
+
+
+def _closest_kind(rules: Rules, text: str) -> str | None:
+    """Return the name of the kind whose name or alias is nearest to `text` (思想汇报: 流动党员汇报), when one is near enough."""
+    words = {word: kind.name for kind in rules.kinds.values() if not kind.derived for word in (kind.name, *kind.aliases)}
+    # Near by the characters they share in order, the longer word's length counting for less: a short word typed
+    # for a long name (学习 for 固定学习日) is near it.
+    best, score = None, 0.0
+    for word, name in words.items():
+        matcher = difflib.SequenceMatcher(None, text, word)
+        common = sum(block.size for block in matcher.get_matching_blocks())
+        near = round(common / min(len(text), len(word)) * (2 * common / (len(text) + len(word))), 6)
+        if near > score:        # on a tie, the first: the vocabulary lists the common kinds first
+            best, score = name, near
+    return best if score >= 0.5 else None
 
 
 def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _RecordContext) -> dict[str, Any] | None:

@@ -14,6 +14,8 @@ from obligations.workdays import WorkdayCalendar, load_calendar
 
 # A kind with a note in brackets, full-width or not: 党员大会（扩大）, 三会一课(党课).
 _NOTED = re.compile(r"(.+?)[（(](.+)[)）]")
+# The year a meeting was for, written before its kind: 2026年度组织生活会, 年度民主评议党员.
+_YEAR = re.compile(r"(?:\d{4}年度?|本?年度)(.+)")
 # Notes that say how a meeting was held, not what it was.
 HOW_HELD = frozenset({"扩大", "扩大会议", "线上", "线下", "视频", "视频会议", "网络", "网上", "专题", "联合", "临时", "补开", "集中"})
 # The four 三会一课 names.
@@ -38,9 +40,14 @@ class Rules:
         A kind with a note in brackets that says how it was held is that kind (党员大会（扩大）, 支委会（线上）), and
         三会一课 with one of its four in brackets is that one (三会一课（党课）): each was 未知的类型 (clerk's try-out).
         Other brackets name another kind as often as not (换届（延期批准）, 党费（基数核定）): they stay unknown (review).
+        A year before the kind (2026年度组织生活会, 年度民主评议党员) is left out: a record counts for the period of its date.
         """
         key = word.strip().replace(" ", "")
         found = self.lookup.get(key)
+        if found is None and (year := _YEAR.fullmatch(key)):
+            # 2026年度组织生活会 was 未知的类型 (try-out); the period a record counts for is its date's.
+            key = year.group(1)
+            found = self.lookup.get(key)
         if found is None and (noted := _NOTED.fullmatch(key)):
             before, inside = noted.group(1), noted.group(2)
             if inside in HOW_HELD:

@@ -3010,6 +3010,29 @@ def test_the_year_end_meeting_is_logged_by_the_names_branches_give_it(runner, db
     assert "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条" in both.stderr, both.stderr
 
 
+@pytest.mark.parametrize("typed, kind", [
+    ("专题组织生活会", "组织生活会"), ("2026年度组织生活会", "组织生活会"), ("组织生活会议", "组织生活会"), ("评议党员", "民主评议党员"),
+    ("年度民主评议党员", "民主评议党员"), ("党员活动日", "主题党日"), ("学习日", "固定学习日"), ("流动党员思想汇报", "流动党员汇报"),
+])
+def test_the_names_secretaries_give_year_end_meetings_are_taken(runner, db, typed: str, kind: str):
+    """Each was 未知的类型 at the year's end, with a list of 26 names to choose from (try-out)."""
+    member = ["--member", "党员第一党支部9"] if kind == "流动党员汇报" else []
+    done = runner.invoke(app, db + ["log", typed, "--org", "ZZ1", "--date", "2026-12-02", "--expected", "9", "--present", "8", *member])
+    assert done.exit_code == 0, done.output
+    shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert [r["name"] for r in shown if r["date"] == "2026-12-02"] == [kind], shown
+
+
+@pytest.mark.parametrize("typed, said", [
+    ("思想汇报", "未知的类型（是否是「流动党员汇报」？可用："), ("谈心", "未知的类型（是否是「谈心谈话」？可用："),
+    ("组织生活会（民主评议）", "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条"), ("茶话会", "未知的类型（可用："),
+])
+def test_an_unknown_kind_names_the_nearest_one(runner, db, typed: str, said: str):
+    """An unknown kind was answered with the list of every kind alone, the one meant somewhere among 26 (try-out)."""
+    refused = runner.invoke(app, db + ["log", typed, "--org", "ZZ1", "--date", "2026-12-02"])
+    assert refused.exit_code == 2 and said in refused.stderr, refused.stderr
+
+
 def test_a_member_review_under_tuhe_is_a_party_congress_that_needs_its_quorum(runner, db, rules):
     """图发〔2021〕94号 asks for a 民主评议党员大会: one logged with 1 of 4 members present counted as held, where a 党员大会
     so attended is refused (try-out). The national baseline's 民主评议 (第十七条) names no meeting and keeps no quorum."""
