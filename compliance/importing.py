@@ -23,7 +23,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Se
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, spelled_like, unslashed
+from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, spelled_like, under_parent, unslashed
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -266,8 +266,11 @@ class Suggestions:
         if not found and len(self._names) <= SIMILAR_SCAN and self._spelled < SPELLED_MOST:
             self._spelled += 1
             parent, _, tail = ref.strip().rpartition("/")
-            # Those under the parent named first: 朱庄村党总支/第一党支布 was told every 第一党支部 of the township (try-out).
-            found = spelled_like(tail, parent, self._names, self._most)[:self._most]
+            # A name typed short (李庄村 for 李庄村党支部), as `OrgIndex.resolve` takes it: `log --org 李庄村` said 找不到
+            # alone where `status` asked 是否是 (try-out). Else one spelled near it, those under the parent named first:
+            # 朱庄村党总支/第一党支布 was told every 第一党支部 of the township (try-out).
+            begun = sorted(p for name, paths in self._names.items() if len(tail) > 1 and name.startswith(tail) for p in paths)
+            found = (under_parent(begun, parent) or spelled_like(tail, parent, self._names, self._most))[:self._most]
         self._said[ref] = found
         return found
 

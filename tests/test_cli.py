@@ -3023,6 +3023,16 @@ def test_the_names_secretaries_give_year_end_meetings_are_taken(runner, db, type
     assert [r["name"] for r in shown if r["date"] == "2026-12-02"] == [kind], shown
 
 
+def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
+    """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
+    short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])
+    assert short.exit_code == 2 and "找不到该党组织（是否是「图河镇党委/马屯村党支部」？）" in short.stderr, short.stderr
+    under = runner.invoke(app, db + ["log", "组织生活会", "--org", "朱庄村党总支/第二", "--date", "2026-12-02"])
+    assert "是否是「图河镇党委/朱庄村党总支/第二党支部」？" in under.stderr, under.stderr
+    shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "MT", "--format", "json"]).stdout)
+    assert shown == []      # nothing written
+
+
 @pytest.mark.parametrize("typed, said", [
     ("思想汇报", "未知的类型（是否是「流动党员汇报」？可用："), ("谈心", "未知的类型（是否是「谈心谈话」？可用："),
     ("组织生活会（民主评议）", "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条"), ("茶话会", "未知的类型（可用："),
