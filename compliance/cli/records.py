@@ -633,6 +633,10 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
             elif "wrong_date" in why and (part := _window_words(orgs, f)):
                 # A yearly meeting held in its part of the year (民主评议 at the year's end): one in January is the new year's, too early.
                 asides.append(f"{f.name}须在每年{part}进行")
+                if alone.record is not None and alone.record.held_on.month <= 3 and part.startswith("第四季度"):
+                    # Held in January for the year before, as many are: nothing said what became of that year's (try-out).
+                    year = alone.record.held_on.year - 1
+                    asides.append(f"如是{year}年度的补开，{year}年仍计为逾期未完成，整改台账中的该项由乡镇核实后销号（compliance rectify close）")
             if also:
                 asides.append(f"另：{flag_text(also)}")
             notes.append(f"注意：这条记录不计入「{what}」：{_lacking(flag_text(why), orgs, f, alone.record)}"
