@@ -372,7 +372,7 @@ def test_log_says_which_part_of_the_year_a_yearly_meeting_is_held_in(runner, db,
     flat = "".join(review.stdout.split())
     assert "注意：这条记录不计入「民主评议党员2027年」：时间不符（民主评议党员须在每年第四季度（年底）进行；" in flat
     # Nothing said what became of 2026's, which the supervision run's ledger keeps open (try-out).
-    assert "如是2026年度的补开，2026年仍计为逾期未完成，整改台账中的该项由乡镇核实后销号（compliancerectifyclose））" in flat
+    assert "如是2026年度的补开，2026年仍计为逾期未完成，整改台账中的该项由乡镇核实后销号（compliancerectifyclose）；" in flat
 
 
 def test_status_in_january_shows_what_ended_with_december_and_a_year_asked_for_is_named(runner, db, monkeypatch):
