@@ -3026,6 +3026,21 @@ def test_the_names_secretaries_give_year_end_meetings_are_taken(runner, db, type
     assert [r["name"] for r in shown if r["date"] == "2026-12-02"] == [kind], shown
 
 
+def test_a_task_owed_by_the_township_is_no_meeting_a_branch_need_not_hold(runner, db):
+    """`log 流动党员双联归档 --org` a branch said 党支部不需要召开流动党员双联归档, and a second one that day was told of 学时
+    and 参会 (try-out): an archiving is done, not held, and by the township."""
+    branch = runner.invoke(app, db + ["log", "流动党员双联归档", "--org", "ZZ1", "--date", "2026-12-02"])
+    flat = "".join(branch.stdout.split())
+    assert "注意：党支部不需要登记流动党员双联归档（由乡镇党委登记），这条记录只作留存" in flat, branch.output
+    for topic in ("四季度归档", "双联档案"):
+        twice = runner.invoke(app, db + ["log", "流动党员双联归档", "--org", "TH", "--date", "2026-12-03", "--topic", topic])
+        assert twice.exit_code == 0, twice.output
+    flat = "".join(twice.stdout.split())
+    assert "如是同一次登记重复录入" in flat and "学时" not in flat and flat.endswith("作废其一，以免重复计算"), twice.output
+    meeting = runner.invoke(app, db + ["log", "党员大会", "--org", "TH", "--date", "2026-12-03", "--expected", "5", "--present", "5"])
+    assert "注意：乡镇党委不需要召开党员大会（由党支部召开）" in "".join(meeting.stdout.split()), meeting.output
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

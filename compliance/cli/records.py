@@ -516,6 +516,11 @@ def _window_words(orgs: _Orgs, f: tracking.Finding) -> str:
     return WINDOW_LABELS.get(ob.window, ob.window) if ob is not None and ob.window else ""
 
 
+def _a_meeting(name: str) -> bool:
+    """Tell whether a kind of record is a meeting held (支委会, 党课, 主题党日), not a task done (流动党员双联归档, 党课计划)."""
+    return name.endswith(("会", "会议", "党课", "党日", "学习日"))
+
+
 def _not_owed_words(orgs: _Orgs, record: tracking.Record) -> str:
     """Say why an organization owes no record of this kind: a branch without a committee (and why), without party groups, or of a type that owes none."""
     rules = _rules()
@@ -531,7 +536,10 @@ def _not_owed_words(orgs: _Orgs, record: tracking.Record) -> str:
                 "如确已设支委会，请在党组织文件的「有支委会」列填「是」后重新导入")
     if org.type == "党支部" and any(ob.per == "group" for ob in needs_committee):
         return f"注意：这个党支部的花名册上没有党小组，不需要召开{name}，{kept}；如已划分党小组，请在花名册的「党小组」列填写"
-    return f"注意：{org.type}不需要召开{name}，{kept}"
+    # 党支部不需要召开流动党员双联归档: a township's archiving is no meeting (try-out). Those that owe it are named.
+    owing = sorted({t for ob in needs_committee for t in ob.org_types})
+    verb = "召开" if _a_meeting(name) else "登记"
+    return f"注意：{org.type}不需要{verb}{name}" + (f"（由{'、'.join(owing)}{verb}）" if owing and org.type not in owing else "") + f"，{kept}"
 
 
 # What a secretary can mend in a record just logged; 学时 and the watch are about members, not it.
@@ -579,8 +587,10 @@ def _twin_note(r: tracking.Record, rows: Sequence[dict[str, Any]], earlier: bool
     if not twins:
         return None
     said = "、".join(f"记录编号 {v['record_id']}，主题「{v['topic'] or '（无）'}」" for v in twins[:3])
-    return (f"提示：同一天已登记过{_rules().kind_name(r.kind)}（{said}）；如是同一次会议重复录入，"
-            "请用 compliance record void 编号 --reason 重复登记 作废其一，以免重复计算学时和参会")
+    name = _rules().kind_name(r.kind)
+    # 学时 and attendance are a meeting's: a second 流动党员双联归档 was told of them (try-out).
+    return (f"提示：同一天已登记过{name}（{said}）；如是同一次{'会议' if _a_meeting(name) else '登记'}重复录入，"
+            f"请用 compliance record void 编号 --reason 重复登记 作废其一，以免重复计算{'学时和参会' if _a_meeting(name) else ''}")
 
 
 def _named(f: tracking.Finding) -> str:
