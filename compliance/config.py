@@ -40,6 +40,11 @@ from obligations.files import CatalogError, line_in_table, read_toml
 from obligations.paths import example_file
 
 WEBHOOK_FORMATS = ("wecom", "dingtalk")
+# Days before its due date that reminders of an obligation start, unless [lead_days] names it: five, and a month for the
+# year-end meetings, whose preparation (征求意见, 谈心谈话, 对照检查材料) takes weeks. With five, a branch heard of its
+# 组织生活会 and 民主评议 from 26 December (try-out).
+DEFAULT_LEAD = 5
+PREPARED_LEADS = {"life_meeting": 30, "member_review": 30}
 # How a mail server's connection is secured: TLS from the start (port 465), STARTTLS required,
 # none at all; auto: TLS from the start on port 465, elsewhere STARTTLS whenever the server offers
 # it, and required when a user is set (a password goes in clear only with none).
@@ -70,7 +75,7 @@ class Settings:
     smtp_ca_file: str | None = None      # PEM certificates to trust for the mail server, instead of the system's
     webhook_url: str | None = None
     webhook_format: str = "wecom"
-    lead_days: dict[str, int] = field(default_factory=lambda: {"default": 5})
+    lead_days: dict[str, int] = field(default_factory=lambda: {"default": DEFAULT_LEAD, **PREPARED_LEADS})
     recipients: tuple[Recipient, ...] = ()
     path: str | None = None
 
@@ -121,11 +126,11 @@ class Settings:
 
     def longest_lead(self) -> int:
         """Return the longest lead time of any obligation, in days."""
-        return max([self.lead_days.get("default", 5), *self.lead_days.values()])
+        return max([self.lead_days.get("default", DEFAULT_LEAD), *self.lead_days.values()])
 
     def lead(self, obligation: str) -> int:
         """Return how many days before a due date reminders start for `obligation`."""
-        return self.lead_days.get(obligation, self.lead_days.get("default", 5))
+        return self.lead_days.get(obligation, self.lead_days.get("default", DEFAULT_LEAD))
 
 
 def config_path() -> Path:
@@ -228,7 +233,7 @@ def load_settings(path: Path | None = None, obligations: Mapping[str, Any] | Non
     leads = raw.get("lead_days", {})
     if not isinstance(leads, dict):
         raise fail("lead_days 应写成 [lead_days] 一节", "lead_days")
-    lead = {"default": 5}
+    lead = {"default": DEFAULT_LEAD, **PREPARED_LEADS}
     for name, days in leads.items():
         if isinstance(days, bool) or not isinstance(days, int) or not 0 <= days <= 366:
             raise fail(f"[lead_days] {name} 应为 0 到 366 的整数天数（值：{days!r}）", name, "[lead_days]")

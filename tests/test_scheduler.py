@@ -582,6 +582,25 @@ def test_reminder_text_names_the_branch_obligation_period_and_days(town: Store, 
     assert "已逾期" in reminder.body and reminder.subject == "【组织生活提醒】朱庄村党总支/第一党支部 2026-11-26"
 
 
+def test_the_year_end_meetings_are_reminded_of_a_month_ahead(town: Store, rules, tmp_path: Path):
+    """With the lead of five days, a branch heard of its 组织生活会 and 民主评议 from 26 December: too late to prepare
+    them (征求意见, 谈心谈话), where a 主题党日 needs none (try-out). A month, unless the settings name them."""
+    from compliance.reminders import compose
+    from compliance.tracking import Window, overdue
+
+    today = date(2026, 12, 5)
+    found = overdue(town, rules, "ZZ1", Window(date(2026, 1, 1), today, today))
+    [reminder] = compose(found, today, load_settings(tmp_path / "none.toml", obligations=rules.kinds))
+    soon = reminder.body.split("已经逾期", 1)[0]
+    assert "组织生活会 2026年：还剩26天（2026-12-31截止）" in soon and "民主评议党员 2026年：还剩26天" in soon, reminder.body
+    assert "主题党日" not in soon, reminder.body          # 26 days ahead: beyond its five
+    config = tmp_path / "c.toml"
+    config.write_text('[lead_days]\ndefault = 3\n"组织生活会" = 10\n', encoding="utf-8")
+    [later] = compose(found, today, load_settings(config, obligations=rules.kinds))
+    soon = later.body.split("已经逾期", 1)[0]
+    assert "组织生活会" not in soon and "民主评议党员 2026年：还剩26天" in soon, later.body
+
+
 def test_a_reminder_says_a_meeting_held_short_of_its_quorum_does_not_count(town: Store, rules):
     """The reminder said only 还剩6天 of a 党员大会 held with 8 of 17: the secretary took it for done (try-out)."""
     from compliance import importing
@@ -766,6 +785,7 @@ def test_settings_whose_channels_reach_their_recipients_say_nothing():
     example = Path(alone.split("可复制示例 ", 1)[1].split(" 到该位置", 1)[0])
     settings = load_settings(example, obligations=default_rules().kinds)
     assert example.name == "compliance.toml" and settings.lead_days["default"] == 5 and len(settings.recipients) == 3
+    assert settings.lead("life_meeting") == 30 and settings.lead("study_day") == 3 and settings.lead("party_lecture") == 5
     assert settings.smtp_port == 465 and settings.webhook_format == "wecom" and not settings.unreached()
     assert Settings(smtp_host="127.0.0.1").unreached() == ["配置：已配置 SMTP 服务器，但没有 [[recipient]] 填写 email，不会发出邮件"]
     assert "没有配置 webhook 地址" in Settings(recipients=(Recipient("ZZ1", webhook=True),)).unreached()[0]
