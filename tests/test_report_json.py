@@ -129,6 +129,19 @@ def test_a_periods_words_put_what_keeps_it_from_counting_first_whatever_its_stat
     assert _when(term._replace(flags=("no_election_record",)), 2026) == "2021-03-05至2026-03-04（无换届选举记录，如已换届请补录）"
 
 
+def test_a_members_run_of_months_says_what_the_branch_does_and_when_six_months_come():
+    """A run at six months was 逾期未完成, one short of them 待完成 with 剩85天, which did not say to what (try-out)."""
+    from compliance.report.findings import _when, status_label
+
+    due = Finding(1, "镇/支部", "dues_watch", "连续未交纳党费", "2026-10", "due", date(2027, 3, 1), 85, (), ("watch",), "孙红")
+    assert (status_label(due), _when(due, 2026)) == ("关注", "10月起（85天后满6个月）")
+    assert _when(due._replace(days_left=0), 2026) == "10月起（今天满6个月）"
+    reached = Finding(1, "镇/支部", "absence_watch", "连续未参加组织生活", "2026-03", "missed", date(2026, 8, 31), None, (),
+                      ("review_membership",), "孙悦")
+    assert (status_label(reached), _when(reached, 2026)) == ("提请支部审查", "3月起（已满6个月）")
+    assert status_label(reached._replace(status="met", flags=())) == "已中断"
+
+
 def test_the_overdue_table_puts_the_branch_with_most_missed_first_as_its_help_says(runner):
     """The help said 最严重、最早的在前, and a county read 九段村's 三季度 before 安福村's 一季度 as a fault (try-out): the
     table lists branches, the one with the most missed first; JSON and CSV are worst and earliest first."""

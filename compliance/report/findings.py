@@ -186,13 +186,18 @@ class _Echo:
         return text
 
 
+# How a member's run of months on the six-month watch is shown: ended, reached six months, or running short of them.
+WATCH_LABELS = {"met": "已中断", "missed": "提请支部审查", "due": "关注"}
+
+
 def status_label(f: Finding) -> str:
     """Return how a finding's status is shown: a committee's term running is 任期内, not 未开始 (its election is, until the
     term's end); a member's run of months that has ended is 已中断, not 已完成 (连续未参加组织生活 已完成 read as done). Try-outs."""
     if f.status == "upcoming" and "/" in f.period:
         return "任期内"
-    if f.status == "met" and f.obligation in WATCH_OBLIGATIONS:
-        return "已中断"
+    if f.obligation in WATCH_OBLIGATIONS and f.status in WATCH_LABELS:
+        # 逾期未完成 and 待完成 read oddly of a member's run of months: the branch is to review, or watch, the member (try-out).
+        return WATCH_LABELS[f.status]
     if f.status == "exempt" and BEFORE_DUES in f.flags:
         return "不检查"       # 免除 reads as an approved exemption (try-out)
     return STATUS_LABELS[f.status]
@@ -211,6 +216,13 @@ def evidence_key(f: Finding) -> tuple[str, str, str, str]:
 def _when(f: Finding, year: int | None, lacking: Mapping[tuple[str, str, str, str], str] | None = None) -> str:
     """Return a period label with what is wrong with it: 8月（未签字）, 四季度（剩36天，人数不足）; with `lacking` (by
     `evidence_key`), what the records lack, as `log` says it: 8月（材料不全（缺图片））."""
+    if f.obligation in WATCH_OBLIGATIONS and f.status in ("due", "missed"):
+        # The status says 关注 or 提请支部审查; what is left is how far the six months are: 剩85天 did not say to what
+        # (try-out).
+        label = finding_period(f.obligation, f.period, year)
+        if f.status == "missed":
+            return f"{label}（已满6个月）"
+        return f"{label}（{f'{f.days_left}天后满6个月' if f.days_left else '今天满6个月'}）"
     notes = [problem_text(f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
     if lacking and notes and (missing := lacking.get(evidence_key(f))):
         notes[0] = notes[0].replace(FLAG_LABELS["incomplete_evidence"], f"{FLAG_LABELS['incomplete_evidence']}（缺{missing}）", 1)
