@@ -27,7 +27,7 @@ from compliance.tracking import WATCH_SLUGS, Window, iter_findings, overdue
 from tests.conftest import gone, load_province, running
 
 DAY = date(2026, 11, 20)
-CSV_HEADER = "党组织,事项,事项代码,周期,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
+CSV_HEADER = "党组织,事项,事项代码,周期,周期代码,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
 
 
 @pytest.fixture(autouse=True)

@@ -212,9 +212,10 @@ def test_csv_cells_with_line_breaks_quotes_and_commas_are_quoted_and_read_back_w
     f = Finding(1, "图河镇党委/马屯村党支部", "party_congress", "党员大会", "2026-Q3", "missed", date(2026, 9, 30), None, (3, 4),
                 ("unsigned",), "张三\r\n李", '第一\n小组,"甲"')
     text = to_csv([f])
-    assert text == ("\ufeff党组织,事项,事项代码,周期,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
-                    '图河镇党委/马屯村党支部,党员大会,party_congress,2026-Q3,"第一\n小组,""甲""","张三\r\n李",逾期未完成,2026-09-30,,3 4,未签字\n')
-    assert list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))[1][4:6] == ['第一\n小组,"甲"', "张三\r\n李"]
+    assert text == ("\ufeff党组织,事项,事项代码,周期,周期代码,党小组,党员,状态,截止日期,剩余天数,记录编号,问题\n"
+                    '图河镇党委/马屯村党支部,党员大会,party_congress,2026年三季度,2026-Q3,"第一\n小组,""甲""","张三\r\n李",逾期未完成,'
+                    '2026-09-30,,3 4,未签字\n')
+    assert list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))[1][5:7] == ['第一\n小组,"甲"', "张三\r\n李"]
 
 
 def test_overdue_table_is_in_chinese(runner, db):
@@ -966,7 +967,7 @@ def test_months_before_a_branchs_first_dues_are_not_checked_not_exempt(runner, d
     assert "4月" in next(line for line in mine if "不检查" in line) and "本党组织首次登记党费之前的月份" in "".join(mine), mine
     assert "免除 1 项" in table and "不检查 109 项" in table, table
     listed = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党费", "--format", "csv"]).stdout
-    assert "2026-10,,党员第一党支部0,不检查,2026-10-31,,,本党组织首次登记党费之前的月份" in listed
+    assert "2026年10月,2026-10,,党员第一党支部0,不检查,2026-10-31,,,本党组织首次登记党费之前的月份" in listed
 
 
 def test_an_import_of_past_records_points_to_the_entry_date_column(runner, db, tmp_path: Path):

@@ -20,7 +20,9 @@ from compliance.members import WATCH_OBLIGATIONS
 from compliance.report import tables
 from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, STATUS_STYLES, finding_period, flag_text, problem_text
 
-CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
+# 周期 as the tables say it (2026年二季度), its key beside it as 事项代码 is beside 事项: a clerk's Excel read 2026-Q2 as
+# code, and turned 2026-11 into a date (try-out).
+CSV_HEADERS = ["党组织", "事项", "事项代码", "周期", "周期代码", "党小组", "党员", "状态", "截止日期", "剩余天数", "记录编号", "问题"]
 
 
 def finding_dict(f: Finding) -> dict[str, Any]:
@@ -203,8 +205,14 @@ def status_label(f: Finding) -> str:
     return STATUS_LABELS[f.status]
 
 
+@lru_cache(maxsize=4096)
+def _csv_period(obligation: str, period: str) -> str:
+    """Return a finding's period as the CSV's 周期 says it: 2026年二季度, 2026年5月起, 2021-03-05至2026-03-04."""
+    return finding_period(obligation, period)
+
+
 def _csv_row(f: Finding) -> list:
-    return [f.org, f.name, f.obligation, f.period, f.group or "", f.member or "", status_label(f),
+    return [f.org, f.name, f.obligation, _csv_period(f.obligation, f.period), f.period, f.group or "", f.member or "", status_label(f),
             f.due.isoformat(), "" if f.days_left is None else f.days_left, " ".join(str(i) for i in f.records if i > 0), flag_text(f.flags)]
 
 
