@@ -2318,7 +2318,7 @@ def test_the_deductions_listed_name_who_entered_them_and_with_all_those_withdraw
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, county + ["deduction", "list", "--all", "--format", "csv"]).stdout.lstrip("\ufeff"))))
     assert [(r["登记人"], r["撤销原因"]) for r in rows] == [("本地管理员", ""), ("镇党建办", "录错了条目")]
     # Its times as a clerk writes them: 2026-12-05T10:00:00+08:00 was Excel's to puzzle over (try-out).
-    assert rows[1]["撤销时间"] == every[1]["voided"][:16].replace("T", " ") and re.fullmatch(r"2026-12-05 \d\d:\d\d", rows[0]["登记时间"])
+    assert rows[1]["撤销时间"] == every[1]["voided"][:19].replace("T", " ") and re.fullmatch(r"2026-12-05 \d\d:\d\d:\d\d", rows[0]["登记时间"])
 
 
 def test_a_veto_is_entered_once_and_an_assessor_is_told_what_the_scores_would_hide(runner, db):

@@ -260,11 +260,6 @@ DEDUCTION_HEADINGS = {"id": "编号", "org": "党组织", "period": "考核周�
                       "voided": "撤销时间", "void_reason": "撤销原因"}
 
 
-def _clock_time(stamp: str | None) -> str | None:
-    """Return an ISO time with its offset (2026-12-07T17:28:19+08:00) as a table shows it: 2026-12-07 17:28."""
-    return stamp[:16].replace("T", " ") if stamp else stamp
-
-
 def _listed_scope(store: Any, actor: Any, under: str | None) -> tuple[Any, Any, list[int] | None]:
     """Return what a listing of the ledger or the deductions covers: the index, the scope asked for (else the actor's own, else
     everything: None) and its organizations' ids (None for everything), once the actor may read it."""
@@ -305,11 +300,6 @@ def deduction_list(
              "voided": d["voided_at"].astimezone(TZ).isoformat(timespec="seconds") if d["voided_at"] else None,
              "void_reason": d["void_reason"]}
             for d in found]
-    if fmt is Format.csv:
-        # 2026-12-07T17:28:19+08:00 in Excel; the time as a clerk writes it (the zone is Shanghai's throughout).
-        shown = [{**r, "entered": _clock_time(r["entered"]), "voided": _clock_time(r["voided"])} for r in rows]
-        assessments.emit_rows(shown, fmt.value, DEDUCTION_HEADINGS)
-        return
     if fmt is not Format.table:
         assessments.emit_rows(rows, fmt.value, DEDUCTION_HEADINGS)
         return

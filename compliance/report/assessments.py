@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import sys
 from datetime import date
 from operator import attrgetter, itemgetter
@@ -82,9 +83,17 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
     }
 
 
+# A time as JSON gives it, 2026-12-07T17:28:19+08:00: every time shown is Shanghai's.
+_ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d(?::\d\d)?)(?:\.\d+)?\+08:00")
+
+
 def _cell(value: Any) -> Any:
+    """Return a value as a CSV cell: 是/否, a time as a clerk writes it (2026-12-07 17:28:19, where Excel was left to puzzle over
+    2026-12-07T17:28:19+08:00: try-out), a whole number without .0."""
     if value is None:
         return ""
+    if isinstance(value, str) and len(value) >= 22 and value[10:11] == "T" and (time := _ISO_TIME.fullmatch(value)):
+        return f"{time.group(1)} {time.group(2)}"
     if isinstance(value, bool):
         return "是" if value else "否"
     if isinstance(value, (dict, list)):
