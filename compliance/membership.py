@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 from array import array
@@ -824,3 +825,105 @@ def import_dues_counted(store: Store, path: Path) -> tuple[int, int]:
 def log_dues(store: Store, values: dict[str, Any]) -> int:
     headers = {"member": "--member", "org": "--org", "month": "--month", "amount": "--amount", "paid_on": "--paid-on"}
     return load_dues(store, Table(Path("命令行参数"), headers, [(0, values)]), lambda: {"source": "log"}, whole=False)
+
+
+# The grades a branch gives each member in the year's 民主评议党员 (武组发〔2016〕113号 §二(二)4).
+GRADES = ("优秀", "合格", "基本合格", "不合格")
+GRADE_COLUMNS = [Column("姓名", "member", True, aliases=("name",)),
+                 Column("党组织", "org", True, 1000, aliases=("所在党支部", "所在党组织")),
+                 Column("年度", "year", True, aliases=("年份", "评议年度")),
+                 Column("等次", "grade", True, aliases=("评议等次", "评定等次", "评议结果")),
+                 Column("说明", "note", max_length=REASON_LIMIT, aliases=("备注",))]
+
+
+def _year(value: Any) -> int:
+    text = str(value).strip().removesuffix("年度").removesuffix("年") if value is not None else ""
+    if isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    if not (text.isdigit() and len(text) == 4):
+        raise CellError("应为年份，如 2026")
+    return int(text)
+
+
+def _grade(value: Any) -> str:
+    text = "".join(str(value or "").split())
+    if text not in GRADES:
+        raise CellError(f"等次应为 {'、'.join(GRADES)} 之一")
+    return text
+
+
+def load_grades(store: Store, table: Table, reason: str) -> tuple[int, int, int]:
+    """Check every row of members' grades (姓名, 党组织, 年度, 等次, 说明), then give them in one transaction.
+
+    Return how many grades were new, how many replaced another, and how many rows were as given before. A member
+    must have been on the organization's roster in the year; a year to come is refused, and so is a member graded
+    twice for one year in the file.
+    """
+    from compliance.importing import Suggestions, _Problems, _resolve, unpadded
+
+    problems = _Problems(table)
+    today = store.today()
+    suggest = Suggestions(store.orgs)
+    rosters: dict[int, dict[str, MemberRow]] = {}
+    seen: dict[tuple[int, int], int] = {}
+    rows: list[tuple[int, int, int, str, str | None]] = []
+    for number, values in table.rows:
+        ref = parse_text(values.get("org")) or ""
+        org, why = _resolve(store.index_around(ref), ref, suggest)
+        if org is None:
+            problems.add(number, "org", values.get("org"), why or "找不到该党组织")
+            continue
+        name = unpadded(parse_text(values.get("member")) or "")
+        if org.id not in rosters:
+            rosters[org.id] = {m.name: m for m in store.members([org.id])}
+        member = rosters[org.id].get(name)
+        if member is None:
+            # One character off, or the start of one name alone (吴伟 for 吴伟凤), as `log` asks of an attendee.
+            names = list(rosters[org.id])
+            close = [n for n in difflib.get_close_matches(name, names, n=1, cutoff=0.6) if len(n) == len(name)] or \
+                [n for n in names if name and n.startswith(name)]
+            problems.add(number, "member", values.get("member"), f"不是「{org.path}」花名册上的党员"
+                         + (f"（是否是「{close[0]}」？）" if len(close) == 1 else ""))
+            continue
+        year = problems.parse(number, values, "year", _year)
+        grade = problems.parse(number, values, "grade", _grade)
+        note = parse_text(values.get("note")) or None
+        if year is None or grade is None:
+            continue
+        if year > today.year:
+            problems.add(number, "year", values.get("year"), f"{year}年尚未开始评议")
+            continue
+        first, last = date(year, 1, 1), date(year, 12, 31)
+        came = member.arrived_on if member.arrived_on is not None else member.joined     # onto this roster, or into the Party
+        if (member.left_on is not None and member.left_on <= first) or (came is not None and came > last):
+            when = (f"已于 {member.left_on.isoformat()} 离开" if member.left_on is not None and member.left_on <= first
+                    else f"于 {came.isoformat()} {'转入' if came == member.arrived_on else '入党'}")
+            problems.add(number, "year", values.get("year"), f"「{name}」{when}，{year}年不在「{org.path}」评议")
+            continue
+        if (member.id, year) in seen:
+            problems.add(number, "member", values.get("member"), f"与第{seen[member.id, year]}行重复：一名党员一年评定一个等次")
+            continue
+        seen[member.id, year] = number
+        rows.append((member.id, org.id, year, grade, note))
+    problems.raise_if_any()
+    new, changed = store.set_grades(rows, reason)
+    return new, changed, len(rows) - new - changed
+
+
+def grade_list(store: Store, under: str | None, year: int) -> list[dict[str, Any]]:
+    """Return, for each branch at or below `under` (everywhere when None), every member on its roster in `year` (arrived by
+    its end, not gone before it began) with the grade given them that year, if any: org, member, status (正式/预备),
+    grade, note; by path and name."""
+    index = store.index_around(under) if under else OrgIndex(store.orgs())
+    orgs = [o for root in _roots(index, under) for o in index.subtree(root) if o.type == "党支部"]
+    first, last = date(year, 1, 1), date(year, 12, 31)
+    given = store.grades([o.id for o in orgs], year)
+    paths = {o.id: o.path for o in orgs}
+    rows = []
+    for m in store.members(list(paths)):
+        came = m.arrived_on if m.arrived_on is not None else m.joined
+        if (came is not None and came > last) or (m.left_on is not None and m.left_on <= first):
+            continue
+        grade, note = given.get(m.id, (None, None))
+        rows.append({"org": paths[m.org_id], "member": m.name, "status": m.status, "grade": grade, "note": note})
+    return sorted(rows, key=lambda r: (r["org"], r["member"]))

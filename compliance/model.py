@@ -294,6 +294,25 @@ class MemberExemption(SQLModel, table=True):
     void_reason: str | None = None
 
 
+class MemberGrade(SQLModel, table=True):
+    """A member's grade (评议等次) in a year's 民主评议党员: 优秀, 合格, 基本合格 or 不合格 (武组发〔2016〕113号 §二(二)4).
+
+    A grade given again is a new row, the one it replaces marked superseded: nothing is deleted.
+    """
+
+    __table_args__ = (Index("ix_membergrade_org_year", "org_id", "year"),
+                      Index("ix_membergrade_member_year", "member_id", "year"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id")
+    org_id: int = Field(foreign_key="org.id")
+    year: int
+    grade: str = Field(max_length=8)
+    note: str | None = Field(default=None, max_length=400)
+    created_at: datetime
+    superseded_at: datetime | None = None
+
+
 class DuesPayment(SQLModel, table=True):
     """A member's dues for one month (党费), paid on a date; advance payments are months ahead."""
 

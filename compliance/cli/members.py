@@ -341,6 +341,85 @@ def member_unleave(name: str = typer.Argument(..., metavar="姓名", help="党�
                   markup=False, soft_wrap=True)
 
 
+@member_app.command("grade")
+@fails_cleanly
+def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", help="党员姓名（用 --file 导入时省略）。"),
+                 org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
+                 grade: Optional[str] = typer.Option(None, "--grade", help="等次：优秀、合格、基本合格、不合格。"),
+                 year: Optional[int] = typer.Option(None, "--year", help="评议年度（默认今年；1至3月默认上一年）。"),
+                 note: Optional[str] = typer.Option(None, "--note", help="说明（如不合格的处置意见）。"),
+                 file: Optional[Path] = typer.Option(None, "--file", help="CSV 或 XLSX 文件（列：姓名、党组织、年度、等次、说明）。")) -> None:
+    """登记民主评议党员的评定等次（优秀、合格、基本合格、不合格）：一名党员，或用 --file 导入一个党支部、一个乡镇的名单。"""
+    from compliance.orgs import OrgIndex, OrgRow
+    from compliance.tabular import Table as Rows, parse_text, read_table
+
+    store, actor = session()
+    if file is not None:
+        if name is not None or grade is not None or org is not None:
+            raise InputError("--file：导入文件时不再给姓名、--org、--grade（均在文件的列中）")
+        table = read_table(file, membership.GRADE_COLUMNS)
+        index = OrgIndex(store.orgs())
+        named = [(found.path, number) for number, values in table.rows
+                 if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow)]
+        require_write(store, actor, "grade", list(dict.fromkeys(path for path, _ in named)))
+        reason = f"导入 {file.name}"
+    else:
+        if name is None or grade is None:
+            raise InputError("请给出党员姓名和 --grade 等次（或用 --file 导入名单）")
+        org = own_org(actor, org)
+        require_write(store, actor, "grade", [tracking.org_path(store, org)])
+        day = store.today()
+        given = {"member": name, "org": org, "year": year if year is not None else day.year - (day.month <= 3), "grade": grade,
+                 "note": note}
+        headers = {"member": "姓名", "org": "--org", "year": "--year", "grade": "--grade", "note": "--note"}
+        table = Rows(Path("命令行参数"), headers, [(0, given)])
+        reason = "登记"
+    new, changed, same = membership.load_grades(store, table, reason)
+    console.print(f"评定等次：新增 {new} 人" + (f"，更改 {changed} 人" if changed else "") + (f"，{same} 人与已登记的相同，未重复登记" if same else "")
+                  + "。", markup=False)
+
+
+@member_app.command("grades")
+@fails_cleanly
+def member_grades(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
+                  year: Optional[int] = typer.Option(None, "--year", help="评议年度（默认今年；1至3月默认上一年）。"),
+                  fmt: Format = FORMAT_OPTION) -> None:
+    """民主评议党员的评定等次：各党支部优秀、合格、基本合格、不合格和未评定的人数，及基本合格、不合格的党员。"""
+    store, actor = session()
+    under = _scope(store, actor, under)
+    day = store.today()
+    year = year if year is not None else day.year - (day.month <= 3)
+    rows = membership.grade_list(store, under, year)
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "status": "类别", "grade": "等次", "note": "说明"})
+        return
+    by_org: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_org.setdefault(r["org"], []).append(r)
+    if not by_org:
+        console.print(f"{year}年：范围内没有党支部的党员。")
+        return
+    grades = membership.GRADES
+    table = titled_table(f"{year}年民主评议党员评定等次", ("党组织", *grades, "未评定", "未评定的正式党员"), (*grades, "未评定"))
+    counts = dict.fromkeys((*grades, "未评定"), 0)
+    for path, members in by_org.items():
+        ungraded = [r["member"] for r in members if r["grade"] is None and r["status"] == "正式"]
+        shown = [sum(1 for r in members if r["grade"] == g) for g in grades]
+        for g, n in zip(grades, shown):
+            counts[g] += n
+        counts["未评定"] += len(ungraded)
+        names = "、".join(ungraded[:5]) + (f"等{len(ungraded)}人" if len(ungraded) > 5 else "")
+        table.add_row(shown_path(path, under), *map(str, shown), str(len(ungraded)), names or "—")
+    console.print(table)
+    console.print("合计：" + "，".join(f"{g} {n} 人" for g, n in counts.items()) + f"（{len(by_org)} 个党支部）", markup=False)
+    low = [r for r in rows if r["grade"] in ("基本合格", "不合格")]
+    if low:
+        # Those the branch must follow up (不合格党员处置): named, with what was noted.
+        console.print("基本合格、不合格的党员：" + "；".join(
+            f"{shown_path(r['org'], under)} {r['member']}（{r['grade']}{'：' + r['note'] if r['note'] else ''}）" for r in low),
+            markup=False, soft_wrap=True)
+
+
 @member_app.command("exemptions")
 @fails_cleanly
 def member_exemptions(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),

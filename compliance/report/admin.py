@@ -29,7 +29,7 @@ ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void
                  "publish": "发布", "rectify_close": "销号", "rectify_reopen": "撤销销号", "rectify_add": "登记整改事项", "user_add": "添加用户", "user_disable": "停用用户", "user_enable": "恢复用户", "denied": "拒绝", "setting": "设置",
                  "restore": "恢复", "read": "查看", "session": "使用", "init": "初始化", "backup": "备份",
                  "org_import": "导入党组织", "member_import": "导入党员", "record_import": "导入记录",
-                 "dues": "登记党费", "exempt": "登记免除", "scheduler": "调度器",
+                 "dues": "登记党费", "exempt": "登记免除", "grade": "评定等次", "scheduler": "调度器",
                  "leave": "登记离开", "unleave": "撤销离开", "transfer": "组织关系转接", "move": "调整隶属关系",
                  "schedule": "设置定时任务", "unschedule": "删除定时任务", "retry": "重发", "outbox": "提醒发件箱"}
 

@@ -34,7 +34,7 @@ from compliance.store.timezone import TZ  # noqa: E402  (re-exported)
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 # The newest migration; tests/test_store.py checks it against the migrations folder. Commands
 # compare the database with it without loading Alembic, which is slow to import.
-HEAD_REVISION = "0015"
+HEAD_REVISION = "0016"
 ORG = tables.ORG
 AUDIT_HEAD = tables.AUDIT_HEAD
 MEMBER = tables.MEMBER

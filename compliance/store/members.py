@@ -21,6 +21,7 @@ MEMBER = tables.MEMBER
 DUES = tables.DUES_PAYMENT
 DUES_VERSION = tables.DUES_VERSION
 DUES_CHUNK = 20_000
+GRADE = tables.MEMBER_GRADE
 
 
 class MemberQueries:
@@ -37,6 +38,42 @@ class MemberQueries:
                                                                  created_at=self.clock())).inserted_primary_key[0]
             self.audit(conn, "exempt", "member", member_id, org_id, {"start": start, "end": end}, reason)
             return exemption_id
+
+    def set_grades(self, rows: Sequence[tuple[int, int, int, str, str | None]], reason: str) -> tuple[int, int]:
+        """Give each (member id, organization id, year, grade, note) in one transaction; return how many were new and how many
+        replaced another grade. A grade given alike already is left as it is; one replaced is kept, marked superseded."""
+        current: dict[tuple[int, int], Any] = {}
+        with self.writing() as conn:
+            for part in chunks(sorted({r[0] for r in rows})):
+                query = select(GRADE.c.id, GRADE.c.member_id, GRADE.c.year, GRADE.c.grade, GRADE.c.note).where(
+                    GRADE.c.member_id.in_(part), GRADE.c.superseded_at.is_(None))
+                for row in conn.execute(query):
+                    current[(row.member_id, row.year)] = row
+            stamp = self.clock()
+            new = changed = 0
+            for member_id, org_id, year, grade, note in rows:
+                was = current.get((member_id, year))
+                if was is not None and (was.grade, was.note) == (grade, note):
+                    continue
+                if was is not None:
+                    conn.execute(update(GRADE).where(GRADE.c.id == was.id).values(superseded_at=stamp))
+                changed += was is not None
+                new += was is None
+                conn.execute(insert(GRADE).values(member_id=member_id, org_id=org_id, year=year, grade=grade, note=note,
+                                                  created_at=stamp))
+                self.audit(conn, "grade", "member", member_id, org_id,
+                           {"year": year, "grade": grade, **({"was": was.grade} if was is not None else {})}, reason)
+            return new, changed
+
+    def grades(self, org_ids: Iterable[int], year: int) -> dict[int, tuple[str, str | None]]:
+        """Return the current grade and note of each member of the organizations `org_ids` graded in `year`, by member id."""
+        found: dict[int, tuple[str, str | None]] = {}
+        with self.engine.connect() as conn:
+            for part in chunks(sorted(set(org_ids))):
+                query = select(GRADE.c.member_id, GRADE.c.grade, GRADE.c.note).where(
+                    GRADE.c.org_id.in_(part), GRADE.c.year == year, GRADE.c.superseded_at.is_(None))
+                found.update((member_id, (grade, note)) for member_id, grade, note in conn.execute(query))
+        return found
 
     def transferred_to(self, member_id: int) -> tuple[int, int] | None:
         """Return (member id, organization id) a transfer of `member_id` made on the other roster (the latest), None when it was not transferred."""

@@ -268,6 +268,21 @@ MEMBER_EXEMPTION = Table(
     Column("void_reason", String(), nullable=True),
 )
 
+MEMBER_GRADE = Table(
+    "membergrade",
+    METADATA,
+    Column("id", Integer(), primary_key=True),
+    Column("member_id", Integer(), ForeignKey("member.id"), nullable=False),
+    Column("org_id", Integer(), ForeignKey("org.id"), nullable=False),
+    Column("year", Integer(), nullable=False),
+    Column("grade", String(8), nullable=False),
+    Column("note", String(400), nullable=True),
+    Column("created_at", UTCDateTime(), nullable=False),
+    Column("superseded_at", UTCDateTime(), nullable=True),
+    Index("ix_membergrade_member_year", "member_id", "year"),
+    Index("ix_membergrade_org_year", "org_id", "year"),
+)
+
 DUES_PAYMENT = Table(
     "duespayment",
     METADATA,
