@@ -37,6 +37,9 @@ from obligations.rules import Rules
 # A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
 SNAPSHOT_STATUSES = ("invalid", "missed", "due")
 GAP_STATUSES = ("missed", "invalid")
+# What `_item_states` says of an open item whose term is due again, its election put off with approval: owed no more for
+# now, closed as `DELAYED_NOTE` says.
+DELAYED = "delayed"
 RUN_STATUSES = ("met", *SNAPSHOT_STATUSES)      # what a run counts, keeps or closes items with
 MONTHS_CHARTED = 6
 # The supervision period is the 25th to the month's end (seed 003, 附件2 §五.2).
@@ -195,10 +198,15 @@ class OpenLedger:
         # an item a later run opened: a past month's run made again sees its period not yet begun
         # or not yet over, and would close it as owed no more.
         self.current: dict[int, list[tuple]] = {}
+        # The gaps of the open items of committee terms, by organization, obligation and the day the term began: an
+        # approved delay moves a term's end, and its period's key with it (2021-03-05/2027-03-03 for .../2026-03-04).
+        self.terms: dict[tuple[int, str, str], tuple] = {}
         starts: dict[str, date] = {}
         for item in items:
             gap = _item_gap(item)
             self.gaps.add(gap)
+            if "/" in item.period:
+                self.terms[item.org_id, item.obligation, item.period.split("/", 1)[0]] = gap
             if gap_key(*gap) != item.gap_key:
                 self.keys[gap] = item.gap_key
             self.obligations.setdefault(item.org_id, set()).add(item.obligation)
@@ -498,6 +506,7 @@ class OrgCheck(NamedTuple):
     not_owed: list[str]        # gap keys of open ledger items whose periods are owed no more (now exempt, say)
     tally: Tally
     digest: bytes | None       # of the findings kept or met (see `Fingerprint`); None when there are none
+    delayed: tuple[str, ...] = ()   # gap keys of open items of terms whose election was since put off with approval
 
 
 class _RunCheck:
@@ -519,6 +528,7 @@ class _RunCheck:
         seen: list[Finding] = []
         current = self.ledger.current.get(org_id)
         judged: set[tuple] = set()      # the gaps of the open items of this pass's periods that it found kept or met
+        delayed: list[str] = []
         for f in found:
             # Last year's periods feed the chart only, but for those that ended in its December (`year_start`);
             # an election still not held stays listed, and so does a member's run of months begun before the
@@ -532,6 +542,9 @@ class _RunCheck:
                 kept.append(f)
                 if current is not None and f.obligation in open_here:
                     judged.add(_gap_of(f))
+                if f.status == "due" and "approved_delay" in f.flags and (gap := _gap_of(f)) in open_gaps:
+                    # A term overdue, its election since put off with approval: due again (`DELAYED`).
+                    delayed.append(self.ledger.key(gap))
             else:
                 continue
             seen.append(f)
@@ -539,7 +552,8 @@ class _RunCheck:
         if current is not None:
             met = set(made_good)
             not_owed = [key for gap in current if gap not in judged and (key := self.ledger.key(gap)) not in met]
-        return OrgCheck(Packed.of(kept), made_good, not_owed, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None)
+        return OrgCheck(Packed.of(kept), made_good, not_owed, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None,
+                        tuple(delayed))
 
 
 def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], prev_run: RunRow | None, year: int,
@@ -711,6 +725,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # day by default, closes them today, when it does. A day given (`as_of`) is acted as of.
     closed_on = max(day, store.today()) if as_of is None else day
     not_owed: set[str] = set()
+    delayed: set[str] = set()      # of not_owed: terms whose election was put off with approval since their items opened
     # The ranking counts the periods the run lists: in January, last December's and the year's own too (`year_start`).
     rates = Rates(months, year_start(day), day)
     seen = Fingerprint(day)
@@ -731,6 +746,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             made_good.update(dict.fromkeys(check.made_good, closed_on))
             made_good.update(dict.fromkeys(check.not_owed, closed_on))
             not_owed.update(check.not_owed)
+            if check.delayed:
+                made_good.update(dict.fromkeys(check.delayed, closed_on))
+                not_owed.update(check.delayed)
+                delayed.update(check.delayed)
             rates.add(org.path, check.tally)
             if check.digest is not None:
                 seen.add(check.digest)
@@ -755,6 +774,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
         made_good.setdefault(key, closed_on)
         if exempt:
             not_owed.add(key)
+        if exempt == DELAYED:
+            delayed.add(key)
     # A past month's gaps that arrears paid since have made good are rectified already: their items are closed as they
     # are opened, on the day the run finds it (October's run made in December opened 15 items for dues paid late in
     # November, overdue the day they were made; try-out).
@@ -787,7 +808,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
                             renew=latest, pending=bool(rechecked or restated or settled_open),
-                            settled=settled_keys, kinds=kinds)
+                            settled=settled_keys, kinds=kinds, delayed=delayed)
     paths = {o.id: o.path for o in orgs}
     if saved is not None:
         saved(scope, paths, stored.run)
@@ -977,7 +998,8 @@ def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: 
             # made a missed period invalid (an election held late), or voiding one has made it missed again.
             said = store.said_invalid(scope.path) if restate else None
             for found, gaps in summarize_orgs(store, rules, index, scope, orgs, window, partial(_item_states, ledger, said),
-                                              keep=("met", "exempt", "invalid", "missed") if restate else ("met", "exempt"),
+                                              keep=("met", "exempt", "due", "upcoming", "invalid", "missed") if restate
+                                              else ("met", "exempt", "due", "upcoming"),
                                               jobs=jobs, bare_met=True, only=only):
                 keys.update(found)
                 restated.extend(map(Finding._make, gaps))
@@ -1048,7 +1070,7 @@ def _runs_of_items(firsts: dict[tuple, list[tuple[int, str]]], _org_id: int, fin
 
 
 def _item_states(ledger: OpenLedger, said_invalid: Collection[str] | None, _org_id: int,
-                 findings: list[Finding]) -> tuple[list[tuple[str, bool]], list[tuple]]:
+                 findings: list[Finding]) -> tuple[list[tuple[str, bool | str]], list[tuple]]:
     """Return (gap key, whether its period is now exempt) of the open items (in `ledger`) kept for the met and exempt periods
     of `findings`; and, as plain tuples (which pickle faster), its gaps whose open items do not say what they are:
     invalid ones whose items say missed, missed ones whose items say invalid (gap keys in `said_invalid`). An item whose
@@ -1056,10 +1078,15 @@ def _item_states(ledger: OpenLedger, said_invalid: Collection[str] | None, _org_
     closed, gaps = [], []
     for f in findings:
         gap = _gap_of(f)
+        if "approved_delay" in f.flags and f.status not in GAP_STATUSES and gap not in ledger.gaps:
+            # The term the item was opened for, before its end moved (`OpenLedger.terms`).
+            gap = ledger.terms.get((f.org_id, f.obligation, f.period.split("/", 1)[0]), gap)
         if f.status in GAP_STATUSES:
             if (said_invalid is not None and gap in ledger.gaps and gap not in ledger.keys
                     and (f.status == "invalid") != (ledger.key(gap) in said_invalid)):
                 gaps.append(tuple(f))
         elif gap in ledger.gaps:
-            closed.append((ledger.key(gap), f.status == "exempt"))
+            # A term overdue whose election was since put off with approval (换届延期批准) is due again, to its new
+            # deadline: its item stayed open, and overdue, against a branch the rules let wait (try-out).
+            closed.append((ledger.key(gap), DELAYED if f.status in ("due", "upcoming") else f.status == "exempt"))
     return closed, gaps

@@ -1948,6 +1948,35 @@ def test_last_years_election_item_says_invalid_once_the_late_election_is_held(to
     assert december.written and next(i for i in town.rectifications() if i.id == item.id) == now
 
 
+def test_an_election_item_closes_once_the_election_is_put_off_with_approval(town: Store, rules, tmp_path: Path):
+    """A term overdue, its election then put off with approval (换届延期批准): status said 待完成（经批准延期）, and the item
+    stayed open, overdue in the ledger, against a branch the rules let wait (try-out). Once the new deadline passes without
+    an election, the item is opened again."""
+    from compliance.store.runs import DELAYED_NOTE
+    from tests.conftest import TOWN_ORGS
+
+    town.clock = lambda: datetime(2026, 3, 20, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace(
+        "第一党支部,朱庄村党总支,党支部,ZZ1,,,,", "第一党支部,朱庄村党总支,党支部,ZZ1,,,2021-03-05,")))
+    branch = next(o.id for o in town.orgs() if o.path == BRANCH)
+    town.clock = lambda: datetime(2027, 2, 20, 9, 0, tzinfo=TZ)
+    supervise(town, rules, TOWN, "2027-02", date(2027, 2, 25))
+    item = next(i for i in town.rectifications() if (i.obligation, i.org_id) == ("committee_election", branch))
+    assert item.period == "2021-03-05/2026-03-04" and item.closed_on is None
+    town.clock = lambda: datetime(2027, 3, 2, 9, 0, tzinfo=TZ)
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "换届延期批准", "date": "2027-03-01",
+                                       "topic": "批准延期至2027-03-03（镇党委批复〔2027〕2号）"})
+    town.clock = lambda: datetime(2027, 3, 2, 10, 0, tzinfo=TZ)
+    supervise(town, rules, TOWN, "2027-03", date(2027, 3, 2))
+    closed = next(i for i in town.rectifications() if i.id == item.id)
+    assert (closed.closed_on, closed.close_note) == (date(2027, 3, 2), DELAYED_NOTE)
+    # The new deadline passed without an election: the term, to its new end, is owed again.
+    town.clock = lambda: datetime(2027, 4, 26, 9, 0, tzinfo=TZ)
+    supervise(town, rules, TOWN, "2027-04", date(2027, 4, 26))
+    [again] = [i for i in town.rectifications() if (i.obligation, i.org_id, i.closed_on) == ("committee_election", branch, None)]
+    assert again.id == item.id and again.matter == "换届 2021-03-05至2026-03-04 逾期未完成（经批准延期）", again
+
+
 def test_a_meeting_short_of_a_tightened_quorum_is_held_again_with_the_share_its_rule_asks(town: Store, tmp_path: Path):
     """The measure of a meeting short of its quorum said 「超过应到人数的半数」 whatever share the catalog asked."""
     from obligations.rules import load_rules

@@ -38,6 +38,9 @@ NOT_OWED_NOTE = "已不再需要（已登记免除、不再适用或不再检查
 # no record was made good, as MADE_GOOD_NOTE said of one ended by a 请假 (try-out).
 ENDED_NOTES = {"absence_watch": "连续未参加组织生活已中断（已参加、请假或汇报），督查自动销号",
                "dues_watch": "连续未交纳党费已中断（已交纳党费），督查自动销号"}
+# A term whose election was put off with approval since its item opened (换届延期批准): if the new deadline passes too,
+# a later run opens the item again.
+DELAYED_NOTE = "已批准延期换届，督查自动销号；延期届满仍未换届的，将重新列入台账"
 # A month's dues paid late, or paid in time and entered late: a payment, not a record made good (try-out, review).
 PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
 # A period made good by no record entered since its item opened, but by one changed since (record correct, restore):
@@ -541,7 +544,8 @@ class SupervisionQueries:
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
                  not_owed: Collection[str] = (), renew: bool = True, pending: bool = False,
-                 settled: Collection[str] = (), kinds: Mapping[str, Collection[str]] | None = None) -> SavedRun:
+                 settled: Collection[str] = (), kinds: Mapping[str, Collection[str]] | None = None,
+                 delayed: Collection[str] = ()) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -559,7 +563,8 @@ class SupervisionQueries:
         when its snapshot is the same as the month's last. The items of the gap keys in `settled`,
         made good since the run's day (`supervision._settled`), are opened if new, never reopened.
         With `kinds` (an obligation's slug → the kinds of record that count for it), an item made good by
-        no record entered since it was opened, but by records changed since, says so (`CHANGED_NOTE`).
+        no record entered since it was opened, but by records changed since, says so (`CHANGED_NOTE`). Those in `delayed`
+        (of `not_owed`) are terms whose election was put off with approval since (`DELAYED_NOTE`).
         """
         with self.writing() as conn:
             stamp = self.clock()
@@ -620,7 +625,8 @@ class SupervisionQueries:
                 r = RECTIFICATION.c
                 open_items = conn.execute(select(r.id, r.gap_key, r.obligation, r.org_id, r.period, r.member, r.group_name,
                                                  r.created_at).where(r.closed_on.is_(None), r.gap_key.in_(keys))).all()
-                notes = {item.id: NOT_OWED_NOTE if item.gap_key in not_owed else ENDED_NOTES.get(item.obligation) or (
+                notes = {item.id: DELAYED_NOTE if item.gap_key in delayed else NOT_OWED_NOTE if item.gap_key in not_owed
+                         else ENDED_NOTES.get(item.obligation) or (
                     PAID_NOTE if item.obligation == "dues" else MADE_GOOD_NOTE) for item in open_items}
                 if kinds:
                     notes |= _made_good_notes(conn, [item for item in open_items if notes[item.id] is MADE_GOOD_NOTE
@@ -925,7 +931,7 @@ def _matter_key(text: str) -> str:
 
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
-AUTO_NOTES = (MADE_GOOD_NOTE, CHANGED_NOTE, NOT_OWED_NOTE, PAID_NOTE, *ENDED_NOTES.values())
+AUTO_NOTES = (MADE_GOOD_NOTE, CHANGED_NOTE, NOT_OWED_NOTE, PAID_NOTE, DELAYED_NOTE, *ENDED_NOTES.values())
 # The obligation of a ledger item entered by hand (`add_rectification`): what inspectors found, not a calendar gap.
 BY_HAND = "inspection"
 
