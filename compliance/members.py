@@ -471,16 +471,22 @@ class MobileRow(NamedTuple):
     lost: bool
 
 
-def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_of: date) -> list[MobileRow]:
-    """Return each mobile member's last report or recorded participation, and whether contact is lost (失联)."""
+def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_of: date,
+                   paid: Mapping[int, date] | None = None, starts: date | None = None) -> list[MobileRow]:
+    """Return each mobile member's last contact, and whether contact is lost (失联): more than half a year without one.
+
+    A contact is a report or recorded participation, or a dues payment (`paid`: member id -> the last day they paid, by
+    `as_of`): a member who paid every month, in a branch that keeps no attendance lists, was 失联 (try-out). Nothing
+    before `starts`, the day the organization's tracking began, is known: a member is not lost before half a year of it.
+    """
     seen = activity(records, as_of)
     rows = []
     for m in members:
         if not m.mobile:
             continue
         a = seen.get(m.org_id)
-        last = a.last(m.name) if a else None
-        reference = last or m.since()
+        last = max((d for d in (a.last(m.name) if a else None, (paid or {}).get(m.id)) if d is not None), default=None)
+        reference = last or max((d for d in (m.since(), starts) if d is not None), default=None)
         lost = reference is None or as_of - reference > LOST_CONTACT
         rows.append(MobileRow(m.org, m.name, m.liaison, last, lost))
     return rows

@@ -17,7 +17,7 @@ from compliance.access import Actor, require_write
 from compliance.errors import InputError, NotFound
 from compliance.importing import file_meta
 from compliance.evaluate import Record
-from compliance.members import (ACTIVITY_KINDS, TRAINING_HOURS, DuesLimit, MemberInfo, MobileRow, WatchRow,
+from compliance.members import (ACTIVITY_KINDS, LOST_CONTACT, TRAINING_HOURS, DuesLimit, MemberInfo, MobileRow, WatchRow,
                                 first_owed_month, mobile_members, training_hours, watch, watch_start)
 from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow
 from compliance.report.labels import yuan
@@ -189,10 +189,12 @@ def mobile_list(store: Store, under: str | None, as_of: date, jobs: int = 1, kno
     def rows_of(found: Iterator[OrgMembers]) -> Iterator[MobileRow]:
         for o in found:
             if any(m.mobile for m in o.members):
-                yield from mobile_members(o.members, o.records, as_of)
+                paid = {member_id: max(months.values()) for member_id, months in o.paid.items() if months}
+                yield from mobile_members(o.members, o.records, as_of, paid, o.starts)
 
+    # The payments of the last half year and more: an earlier one is no contact that could keep a member from 失联.
     return _by_path(store, under, rows_of, attrgetter("org"), jobs, records=True, kinds=ACTIVITY_KINDS, until=as_of,
-                    known_at=known_at)
+                    known_at=known_at, dues=True, dues_since=as_of - LOST_CONTACT - timedelta(days=31))
 
 
 def hours_list(store: Store, under: str | None, year: int, keep: Callable[[dict[str, Any]], bool] | None = None,

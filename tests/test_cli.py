@@ -2452,6 +2452,16 @@ def test_mobile_list_lists_only_the_members_lost_with_lost(runner, db):
     assert "流动党员：列表（可只列失联的）" in help_text and "党费：导入、登记、列表、未交、更正、撤销" in help_text
 
 
+def test_a_mobile_member_who_pays_dues_is_not_listed_as_lost(runner, db, tmp_path: Path):
+    """A mobile member who paid every month, in a branch that keeps no attendance lists, was listed 失联 (try-out)."""
+    args = db + ["mobile", "list", "--under", "图河镇党委", "--as-of", "2026-11-20", "--format", "json"]
+    [lost] = [r for r in json.loads(runner.invoke(app, args).stdout) if r["lost"]]
+    dues = f"姓名,党组织,月份,金额,交纳日期\n{lost['member']},ZZ1,2026-10,10,2026-10-08\n"
+    assert runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))]).exit_code == 0
+    [now] = [r for r in json.loads(runner.invoke(app, args).stdout) if r["member"] == lost["member"]]
+    assert now["lost"] is False and now["last_contact"] == "2026-10-08", now
+
+
 @pytest.mark.parametrize("command, count_at, counted", [
     (["members", "watch", "--all"], 2, lambda r: r["level"] == "提请支部审查"),
     (["members", "hours", "--all", "--year", "2026"], 2, lambda r: r["missing"] > 0),

@@ -96,6 +96,16 @@ def test_mobile_member_without_contact_for_more_than_half_a_year_is_lost():
     assert mobile_members([WANG], records, date(2026, 11, 2))[0].lost is True
 
 
+def test_a_mobile_member_who_pays_dues_or_was_tracked_for_less_than_half_a_year_is_not_lost():
+    """A mobile member who paid every month, in a branch that keeps no attendance lists, was 失联:
+    the contact there was did not count (try-out); nor is one lost before half a year of tracking."""
+    assert mobile_members([WANG], [], date(2026, 12, 7))[0].lost is True
+    row = mobile_members([WANG], [], date(2026, 12, 7), paid={WANG.id: date(2026, 11, 18)})[0]
+    assert (row.lost, row.last_contact) == (False, date(2026, 11, 18))
+    assert mobile_members([WANG], [], date(2026, 12, 7), starts=date(2026, 7, 1))[0].lost is False
+    assert mobile_members([WANG], [], date(2026, 12, 7), paid={WANG.id: date(2026, 5, 18)}, starts=date(2026, 5, 1))[0].lost is True
+
+
 @pytest.mark.parametrize("hours, short", [(31.5, True), (32.0, False)])
 def test_training_hours_32_a_year(hours: float, short: bool):
     records = [meeting("2026-03-05", "张三", hours=hours - 4), meeting("2026-04-05", "张三、李四", kind="party_lecture", hours=4),
