@@ -129,14 +129,17 @@ def score_org(sheet: Sheet, grading: Grading, org_id: int, org: str, period: str
 
 
 def rank(scores: Iterable[Score]) -> list[Score]:
-    """Return scores ranked within their group (township), highest first, a vetoed branch after every other; ties share a rank.
+    """Return scores ranked within their group (township) and sheet, highest first, a vetoed branch after every other; ties
+    share a rank.
 
     A veto (一票否决) fails the branch whatever its points: ranked by them, two vetoed branches
-    with full marks came first, and the ranking decides 先进 and 后进 (try-out, review).
+    with full marks came first, and the ranking decides 先进 and 后进 (try-out, review). Branches are
+    ranked among those one sheet assesses, as they are graded (DOMAIN): a 两新 branch's 98.9 of 100 ranked
+    above a 机关 branch's 98 of the grid sheet's 98 (try-out).
     """
-    groups: dict[str, list[Score]] = defaultdict(list)
+    groups: dict[tuple[str, str], list[Score]] = defaultdict(list)
     for s in scores:
-        groups[s.group].append(s)
+        groups[s.group, s.sheet].append(s)
     result: list[Score] = []
     for group in sorted(groups):
         ordered = sorted(groups[group], key=lambda s: (bool(s.vetoes), -s.total, s.org))

@@ -2113,7 +2113,11 @@ def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logge
     assert len(doc.tables) == len(scores)
     body = list(doc.iter_inner_content())
     [at] = [n for n, part in enumerate(body) if getattr(part, "text", "").startswith(f"被考核党组织：{BRANCH}　")]
-    assert "考核周期：2026年第三季度　" in body[at].text and "截至" not in body[at].text      # the quarter is over
+    assert body[at].text.endswith("考核周期：2026年第三季度") and "截至" not in body[at].text      # the quarter is over
+    # The sheet is the page's title, not its program name (评分表：village-2020: try-out); the place is among its branches.
+    assert "village-2020" not in body[at].text and body[at - 1].text == "村（社区）党建观摩、检查、测评得分表"
+    total = next(part.text for part in body[at + 2:] if getattr(part, "text", "").startswith("合计得分："))
+    assert f"名次：{mine['rank']}（图河镇党委按本表考核的党支部中）" in total, total
     table = body[at + 1]
     cells = [[c.text for c in r.cells] for r in table.rows]
     assert cells[0] == ["条目", "考核内容", "分值", "得分", "扣分原因"]

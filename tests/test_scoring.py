@@ -116,6 +116,17 @@ def test_rank_within_the_township_shares_ties(rules, village):
     assert [(s.total, s.rank) for s in ranked] == [(95, 1), (88, 2), (88, 2), (70, 4)]
 
 
+def test_branches_are_ranked_among_those_their_sheet_assesses(rules, village):
+    """A 机关 branch with all of the grid sheet's 98 points ranked below a 两新 branch's 98.9 of 100: one list, raw points,
+    unlike sheets (try-out). Each sheet's branches are ranked among themselves, as they are graded."""
+    scores = _scores(rules, village, [95, 98.9, 90, 98])
+    scores[3] = replace(scores[3], sheet="grid-2023")
+    scores[1] = replace(scores[1], sheet="two-new-2020")
+    ranked = rank(scores)
+    assert {(s.sheet, s.total, s.rank) for s in ranked} == {("village-2020", 95, 1), ("village-2020", 90, 2),
+                                                            ("two-new-2020", 98.9, 1), ("grid-2023", 98, 1)}
+
+
 def test_a_vetoed_branch_ranks_after_every_other(rules, village):
     """Two vetoed branches with full marks ranked first, above those that qualified (try-out, review)."""
     scores = _scores(rules, village, [100, 95, 100, 70])

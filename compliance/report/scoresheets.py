@@ -57,7 +57,7 @@ def summary_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
     """Yield the summary's rows: numbers as numbers, so that the workbook sums and sorts them."""
     for s in scores:
         yield [s.rank if s.rank is not None else "—", shown(s.org), s.sheet, s.total, s.max_total,
-               s.self_total if s.self_total is not None else "", s.grade, qualified_text(s), "；".join(s.vetoes), s.group]
+               s.self_total if s.self_total is not None else "", s.grade, qualified_text(s), "；".join(s.vetoes), f"{s.group}（{s.sheet}）"]
 
 
 def item_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
@@ -180,7 +180,8 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         run.bold = True
         run.font.size = Pt(16)
         # The whole path: a page handed over on its own said 第一党支部 of which 党总支 (try-out of the first version).
-        info = doc.add_paragraph(_xml(f"被考核党组织：{s.org}　　考核周期：{period_words(s.period)}{when}　　评分表：{s.sheet}"))
+        # The sheet is the page's title: 评分表：village-2020 was the program's name for it (try-out).
+        info = doc.add_paragraph(_xml(f"被考核党组织：{s.org}　　考核周期：{period_words(s.period)}{when}"))
         rows = _rows(s, own)
         key = (s.sheet, own, len(rows))
         if key not in templates:
@@ -190,7 +191,7 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         if s.qualified is not None:
             total += f"　　{qualified_text(s)}"
         if s.rank is not None:
-            total += f"　　名次：{s.rank}（{s.group}）"
+            total += f"　　名次：{s.rank}（{s.group}按本表考核的党支部中）"
         doc.add_paragraph(_xml(total)).runs[0].bold = True
         if s.vetoes:
             doc.add_paragraph(_xml("一票否决：" + "；".join(s.vetoes)))
