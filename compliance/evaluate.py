@@ -412,14 +412,16 @@ def _exemption(org: OrgFacts, ob: Obligation, joined: date | None = None,
     for an obligation judged on dues payments) or the oldest version
     of the rule (newer versions hand earlier periods to the version they replaced: see
     `_in_force`), ends after the organization was dissolved (it could not be completed), or falls
-    wholly in one of the member's approved exemptions. The dates are worked out once per series
-    of periods: a province judges millions of them.
+    wholly in one of the member's approved exemptions. A period held in a part of its year (组织生活会 at the year's end:
+    its window) starts, for this, when that part does: a branch tracked from June was let off its year-end meetings,
+    though the whole fourth quarter was tracked (try-out). The dates are worked out once per series of periods: a
+    province judges millions of them.
     """
     floor = _floor(org, ob, joined)
     dissolved = org.dissolved
 
     def exempt(period: Period) -> bool:
-        return ((floor is not None and period.start < floor) or (dissolved is not None and period.due > dissolved)
+        return ((floor is not None and period.window_start < floor) or (dissolved is not None and period.due > dissolved)
                 or any(start <= period.start and period.due <= end for start, end in exemptions))
 
     return exempt
@@ -452,7 +454,7 @@ def _exempt_flags(org: OrgFacts, ob: Obligation, period: Period, joined: date | 
     if org.dues_from is None or period.start >= org.dues_from or (ob.counts or ob.slug) != DUES:
         return ()
     floor = _owed_floor(org, ob, joined)
-    if (floor is not None and period.start < floor) or (org.dissolved is not None and period.due > org.dissolved) \
+    if (floor is not None and period.window_start < floor) or (org.dissolved is not None and period.due > org.dissolved) \
             or any(start <= period.start and period.due <= end for start, end in exemptions):
         return ()
     return (BEFORE_DUES,)
@@ -467,7 +469,7 @@ def _exempt_periods(org: OrgFacts, ob: Obligation, periods: list[Period], joined
     """
     if not exemptions and org.dissolved is None:
         floor = _floor(org, ob, joined)
-        if floor is None or all(floor <= p.start for p in periods):
+        if floor is None or all(floor <= p.window_start for p in periods):
             return ()
     exempt = _exemption(org, ob, joined, exemptions)
     return {i for i, p in enumerate(periods) if exempt(p)}

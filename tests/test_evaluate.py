@@ -162,6 +162,20 @@ def test_tracked_from_date_exempts_earlier_periods(rules):
     assert one(found, "theme_day", "2026-07").status == "missed"
 
 
+def test_a_branch_tracked_before_the_year_end_window_owes_the_year_end_meetings(rules):
+    """Tracked from June, a branch was let off its 组织生活会 and 民主评议 (年底: the fourth quarter), which fall wholly in
+    the months tracked (try-out); one tracked from mid-October began inside the window, and is. Without a window
+    (national-2018: yearly), the year began before tracking, as before."""
+    june = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2026, 6, 1), full_members=9, has_committee=True)
+    found = findings(rules, [], org=june, as_of="2027-01-05")
+    assert one(found, "life_meeting", "2026").status == one(found, "member_review", "2026").status == "missed"
+    assert one(found, "party_congress", "2026-Q2").status == "exempt"
+    october = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2026, 10, 15), full_members=9, has_committee=True)
+    assert one(findings(rules, [], org=october, as_of="2027-01-05"), "life_meeting", "2026").status == "exempt"
+    national = findings(rules, [], org=june, as_of="2027-01-05", catalog="national-2018")
+    assert one(national, "life_meeting", "2026").status == "exempt"
+
+
 def test_study_day_on_the_shifted_working_day_counts(rules):
     # 2026-05-10 is a Sunday: Monday 05-11 counts too.
     f = one(findings(rules, [rec("study_day", "2026-05-11")]), "study_day", "2026-05-10")
