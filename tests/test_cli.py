@@ -3058,6 +3058,22 @@ def test_a_task_owed_by_the_township_is_no_meeting_a_branch_need_not_hold(runner
     assert "注意：乡镇党委不需要召开党员大会（由党支部召开）" in "".join(meeting.stdout.split()), meeting.output
 
 
+def test_a_mid_year_tracking_start_says_which_yearly_items_it_lets_off(runner, tmp_path: Path):
+    """A street office tracked from June found every branch's 组织生活会 and 民主评议 of the year 免除, and nothing had said
+    so (try-out). Said once, by the import that sets the day, for the branches below it too."""
+    args = ["--db", str(tmp_path / "s.db")]
+    assert runner.invoke(app, args + ["init", "--catalog", "national-2018"]).exit_code == 0
+    orgs = "名称,上级,类型,启用日期\n城东街道党工委,,街道党工委,2026-06-01\n幸福社区党委,城东街道党工委,党委,\n第一党支部,幸福社区党委,党支部,\n"
+    done = runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))])
+    flat = "".join(done.stdout.split())
+    assert ("提示：「城东街道党工委/幸福社区党委/第一党支部」的启用日期2026-06-01在年中：此前开始的各期不检查，包括2026年的组织生活会、"
+            "民主评议党员、谈心谈话、集中学习培训；如2026年全年都要检查，请把启用日期改为2026-01-01，并补录此前的记录") in flat, done.output
+    again = runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))])
+    assert "在年中" not in again.stdout
+    january = runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs.replace("2026-06-01", "2026-01-01")))])
+    assert "在年中" not in january.stdout
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

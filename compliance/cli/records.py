@@ -22,7 +22,7 @@ from compliance.cli import (
 from compliance.access import Actor, default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
-from compliance.orgs import OrgRow
+from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
 from compliance.report.labels import STATUS_LABELS
@@ -129,6 +129,12 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     if villages:
         console.print(f"提示：{orgs_named(villages)}的名称像村或社区的党组织，但没有填写领域（本级和上级都没有）：换届按3年检查，"
                       "村和社区为5年；请在组织文件的「领域」列填写 农村 或 社区 后重新导入", style="yellow", markup=False, soft_wrap=True)
+    midyear = _yearly_let_off(old, new, fallback)
+    if midyear:
+        (path, day, names), more = midyear[0], len(midyear) - 1
+        console.print(f"提示：「{path}」{f'等{more + 1}个党组织' if more else ''}的启用日期 {day.isoformat()} 在年中：此前开始的各期不检查，"
+                      f"包括{day.year}年的{'、'.join(names)}；如{day.year}年全年都要检查，请把启用日期改为 {day.year}-01-01，"
+                      "并补录此前的记录", style="yellow", markup=False, soft_wrap=True)
     # Named once, by the import that adds it (status names it each time).
     untracked = tracking.terms_untracked(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
     if untracked:
@@ -514,6 +520,31 @@ def _window_words(orgs: _Orgs, f: tracking.Finding) -> str:
     catalog = _rules().catalogs.get(orgs[f.org_id][1])
     ob = catalog.version_at(f.obligation, parse_period_key(f.period)[0]) if catalog is not None else None
     return WINDOW_LABELS.get(ob.window, ob.window) if ob is not None and ob.window else ""
+
+
+def _yearly_let_off(old: OrgIndex, new: OrgIndex, fallback: str) -> list[tuple[str, date, list[str]]]:
+    """Return (path, day tracked from, names) of the organizations whose 启用日期 (their own or a superior's) this import
+    set or changed to a day after 1 January, with the yearly and half-yearly obligations of their catalog that day lets off for its year: the year's
+    组织生活会 and 民主评议 of a branch tracked from June were 免除, and nothing said so (try-out)."""
+    rules = _rules()
+    found = []
+    for o in sorted(new.by_id.values(), key=lambda o: o.path):
+        day = new.tracked_from_of(o)        # its own, or its superior's
+        if day is None or (day.month, day.day) == (1, 1) or (o.id in old.by_id and old.tracked_from_of(old.by_id[o.id]) == day):
+            continue
+        catalog = rules.catalogs.get(new.catalog_of(o, fallback))
+        if catalog is None:
+            continue
+        names = []
+        for ob in catalog.obligations:
+            version = catalog.version_at(ob.slug, day)
+            if version is None or version.cadence not in ("yearly", "half_yearly") or not version.applies_to(o.type, new.sector_of(o)):
+                continue
+            if any(p.window_start < day for p in catalog.periods(version, day, day)):
+                names.append(rules.kind_name(version.slug))
+        if names:
+            found.append((o.path, day, names))
+    return found
 
 
 def _a_meeting(name: str) -> bool:
