@@ -36,6 +36,10 @@ from obligations.cadence import year_before
 from obligations.catalog import ORG_TYPES, SECTORS, Obligation
 from obligations.rules import Rules
 
+# How the files offices keep head the column of a row's organization, in a roster, a records or a dues file: the records
+# import refused 所在党支部 and 党组织名称, which the roster took and the README promised (try-out).
+ORG_ALIASES = ("所在党支部", "所在党组织", "党组织名称", "党支部")
+
 ORG_COLUMNS = [
     Column("名称", "name", True, 200, aliases=("党组织名称", "组织名称")),
     Column("上级", "parent", max_length=1000, aliases=("上级党组织", "上级组织")),
@@ -49,14 +53,15 @@ ORG_COLUMNS = [
 ]
 # `aliases` are the other headers an office's sheets have for a column (入党时间, 应到人数, 会议日期).
 MEMBER_COLUMNS = [
-    Column("姓名", "name", True, aliases=("党员姓名",)), Column("党组织", "org", True, 1000, aliases=("所在党支部", "所在党组织")),
+    Column("姓名", "name", True, aliases=("党员姓名",)), Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
     Column("党小组", "group", aliases=("所在党小组",)), Column("类别", "status", aliases=("党员类别", "人员类别")),
     Column("流动党员", "mobile", aliases=("是否流动党员",)), Column("联系人", "liaison"),
     Column("入党日期", "joined", aliases=("入党时间",)), Column("出生日期", "born", aliases=("出生时间",)), Column("性别", "gender"),
     Column("离开日期", "left_on", aliases=("离开时间",)), Column("离开原因", "left_reason"), Column("转入日期", "arrived_on", aliases=("转入时间",)),
 ]
 RECORD_COLUMNS = [
-    Column("党组织", "org", True, 1000), Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
+    Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
+    Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
     Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间", "时间", "活动时间", "召开时间")),
     Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数",)),
     Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题")), Column("记录人", "recorder"),

@@ -15,7 +15,7 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Ty
 
 from compliance.access import Actor, require_write
 from compliance.errors import InputError, NotFound
-from compliance.importing import file_meta
+from compliance.importing import ORG_ALIASES, file_meta
 from compliance.evaluate import Record
 from compliance.members import (ACTIVITY_KINDS, LOST_CONTACT, TRAINING_HOURS, DuesLimit, MemberInfo, MobileRow, WatchRow,
                                 first_owed_month, mobile_members, training_hours, watch, watch_start)
@@ -30,7 +30,7 @@ from compliance.tabular import (
 from obligations.rules import Rules, default_rules
 
 # `name` as well as `member`: the English header of 姓名 in a member file.
-DUES_COLUMNS = [Column("姓名", "member", True, aliases=("name",)), Column("党组织", "org", True, 1000, aliases=("所在党支部", "所在党组织")),
+DUES_COLUMNS = [Column("姓名", "member", True, aliases=("name",)), Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
                 Column("月份", "month", True, aliases=("交纳月份", "缴纳月份", "所属月份")),
                 Column("金额", "amount", True), Column("交纳日期", "paid_on")]
 T = TypeVar("T")
@@ -832,7 +832,7 @@ def log_dues(store: Store, values: dict[str, Any]) -> int:
 # The grades a branch gives each member in the year's 民主评议党员 (武组发〔2016〕113号 §二(二)4).
 GRADES = ("优秀", "合格", "基本合格", "不合格")
 GRADE_COLUMNS = [Column("姓名", "member", True, aliases=("name",)),
-                 Column("党组织", "org", True, 1000, aliases=("所在党支部", "所在党组织")),
+                 Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
                  Column("年度", "year", True, aliases=("年份", "评议年度")),
                  Column("等次", "grade", True, aliases=("评议等次", "评定等次", "评议结果")),
                  Column("说明", "note", max_length=REASON_LIMIT, aliases=("备注",))]

@@ -707,6 +707,17 @@ def test_headers_as_offices_write_them_name_their_columns(town: Store, rules, tm
         importing.import_records(town, rules, path)
 
 
+@pytest.mark.parametrize("header", ["所在党支部", "党组织名称", "所在党组织", "党支部"])
+def test_a_records_file_names_its_organization_column_as_a_roster_does(town: Store, rules, tmp_path: Path, header: str):
+    """`record import` refused 所在党支部 and 党组织名称 (未知的列), which a roster took and the README listed (try-out)."""
+    done = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"{header},类型,日期,主题\n{BRANCH},党课,2026-10-08,党章\n"))
+    assert done.added == 1
+    dues = f"姓名,{header},月份,金额,交纳日期\n党员第一党支部0,{BRANCH},2026-10,10,2026-10-05\n"
+    from compliance import membership
+
+    assert membership.import_dues(town, write_csv(tmp_path / "d.csv", dues)) == 1
+
+
 def test_the_sheet_read_from_a_workbook_of_several_is_named_in_the_result(town: Store, rules, tmp_path: Path):
     book = Workbook()
     book.active.title = "填表说明"
