@@ -384,10 +384,17 @@ def test_a_past_month_run_again_after_a_later_run_reopened_an_item_made_good_sin
     [shown] = [r for r in november.ledger if r.id == item.id]
     assert (shown.closed_on, shown.close_note) == (date(2026, 11, 21), MADE_GOOD_NOTE)
     # The workbook says how it was closed: one made good by a run and one no longer owed both read 已销号 (try-out).
-    sheet = load_workbook(next(p for p in write_bulletin(november, tmp_path / "out") if p.suffix == ".xlsx"))["整改台账"]
+    book = load_workbook(next(p for p in write_bulletin(november, tmp_path / "out") if p.suffix == ".xlsx"))
+    sheet = book["整改台账"]
     header = [c.value for c in sheet[1]]
     [row] = [dict(zip(header, r)) for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == item.id]
     assert (row["状态"], row["销号说明"]) == ("已销号", MADE_GOOD_NOTE)
+    # Printed on A4 as wide as the page, the ledger landscape, the header on every page: it printed in portrait at its
+    # own width, over two pages a row (try-out).
+    setup = sheet.page_setup
+    assert (setup.paperSize, setup.orientation, setup.fitToWidth or 1, setup.fitToHeight) == (9, "landscape", 1, 0)   # 1 is the default, left out
+    assert sheet.print_title_rows.replace("$", "") == "1:1" and sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert book["排名"].page_setup.orientation in (None, "portrait") and book["排名"].print_title_rows.replace("$", "") == "1:1"
     mine = [r for r in november.ledger if r.org_id == item.org_id]
     [counted] = [c for c in november.ledger_counts if c.org_id == item.org_id]
     assert (counted.open, counted.closed) == (sum(r.closed_on is None for r in mine), sum(r.closed_on is not None for r in mine))

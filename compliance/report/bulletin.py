@@ -455,6 +455,13 @@ class _Workbook:
             # Wrapped in its width: a long path or matter was cut off by the cell beside it (session 52's note).
             sheet.set_column(i, i, width, self.wrap)
         sheet.freeze_panes(1, 0)
+        # Printed as offices print it: on A4, as wide as the page (landscape for the ledger's nine columns), the header on
+        # every page. The ledger printed in portrait at its own width, over two pages a row (try-out).
+        sheet.set_paper(9)
+        if sum(widths) > 100:
+            sheet.set_landscape()
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(0)
         for j, text in enumerate(headers):
             sheet.write_string(0, j, text, self.bold)
         return sheet
