@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from itertools import groupby
 from pathlib import Path
-from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTuple
+from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTuple, Sequence
 
 from dateutil.relativedelta import relativedelta
 
@@ -302,17 +302,25 @@ def records_alone(store: Store, rules: Rules, record_ids: Iterable[int], as_of: 
         # Its records may be from before it starts: every member's 入党日期 counts for a meeting's full members.
         facts = org_facts(index, org, members, store.scope_exemptions(org.path, ids), as_of, late_from=date.min)
         catalog = _catalog(rules, index, org, fallback)
+        # An election is judged against the one before it (and the delays approved): alone, it began a term of its own,
+        # and one held months late was 已登记 without a word, 逾期换届 in every list after (try-out).
+        terms = {ob.counts or ob.slug for ob in catalog.every_obligation() if ob.cadence == "term"}
+        before = ([r for _, records in store.scope_records(org.path, None, None, (), ids, terms | {"term_delay"}) for r in records]
+                  if any(r.kind in terms for r in mine) else [])
         for record in sorted(mine, key=lambda r: r.id):
             key = (catalog.name, record.kind)
             if key not in unrelated:
                 unrelated[key] = _unrelated(catalog, record.kind)
-            yield record.id, _alone(catalog, facts, members, record, as_of, unrelated[key])
+            context = [r for r in before if r.id != record.id and (r.held_on < record.held_on or r.kind == "term_delay")] \
+                if record.kind in terms else []
+            yield record.id, _alone(catalog, facts, members, record, as_of, unrelated[key], context)
 
 
 def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: Record, as_of: date,
-           unrelated: frozenset[str]) -> AloneRecord:
+           unrelated: frozenset[str], context: Sequence[Record] = ()) -> AloneRecord:
+    """Judge `record` by itself (with `context`: an election's earlier elections and approved delays)."""
     # From its year's periods, and in January last December's too: a 固定学习日 held on 5 January falls to 20 December's.
-    found = evaluate_org(catalog, facts, [record], year_start(record.held_on), as_of, as_of, skip=unrelated)
+    found = evaluate_org(catalog, facts, [record, *context], year_start(record.held_on), as_of, as_of, skip=unrelated)
     short = None
     # The full members of the meeting's day: on its roster, and full by then, as the import's 应到 counts them (转正 a year
     # after joining); today's full members made the 应到 the import had just derived "below the roster" (review).

@@ -3074,6 +3074,20 @@ def test_a_mid_year_tracking_start_says_which_yearly_items_it_lets_off(runner, t
     assert "在年中" not in january.stdout
 
 
+def test_an_election_held_after_the_term_ended_is_said_to_be_late_when_logged(runner, db):
+    """`log 换届` of an election held months after the term ended said 已登记 alone; every list after said 逾期换届 (try-out).
+    Judged alone, it began a term of its own: it is judged against the election before it."""
+    assert runner.invoke(app, db + ["log", "换届", "--org", "ZZ1", "--date", "2021-03-05", "--recorded-on", "2021-03-06"]).exit_code == 0
+    late = runner.invoke(app, db + ["log", "换届", "--org", "ZZ1", "--date", "2026-11-28", "--expected", "10", "--present", "9"])
+    flat = "".join(late.stdout.split())
+    assert ("注意：这条记录不计入「换届2021-03-05至2026-03-04」：逾期换届（任期于2026-03-04届满；如曾经批准延期，"
+            "请登记换届延期批准（主题写明批准延期至的日期））") in flat, late.output
+    # One held in time is said nothing of.
+    assert runner.invoke(app, db + ["log", "换届", "--org", "ZZ2", "--date", "2021-06-01", "--recorded-on", "2021-06-02"]).exit_code == 0
+    timely = runner.invoke(app, db + ["log", "换届", "--org", "ZZ2", "--date", "2026-05-20", "--expected", "5", "--present", "5"])
+    assert "逾期换届" not in timely.stdout and "注意" not in timely.stdout, timely.output
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

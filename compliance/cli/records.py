@@ -678,6 +678,9 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
                     # Held in January for the year before, as many are: nothing said what became of that year's (try-out).
                     year = alone.record.held_on.year - 1
                     asides.append(f"如是{year}年度的补开，{year}年仍计为逾期未完成，整改台账中的该项由乡镇核实后销号（compliance rectify close）")
+            if "late_election" in why:
+                # What the term's end was, and what may have allowed it (try-out: 逾期换届 alone).
+                asides.append(f"任期于 {f.period.rsplit('/', 1)[-1]} 届满；如曾经批准延期，请登记换届延期批准（主题写明批准延期至的日期）")
             if also:
                 asides.append(f"另：{flag_text(also)}")
             notes.append(f"注意：这条记录不计入「{what}」：{_lacking(flag_text(why), orgs, f, alone.record)}"
