@@ -1592,6 +1592,12 @@ def test_a_year_without_its_holiday_notice_is_pointed_out(runner, db, tmp_path: 
     assert example.name == "workdays.toml" and "国务院办公厅" in example.read_text(encoding="utf-8")
     now = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2026", "--as-of", "2026-11-25"])
     assert now.exit_code == 0 and "节假日安排" not in now.stderr
+    # Where no catalog in use moves a day off a holiday (national-2018 has no 固定学习日), nothing is said (try-out).
+    national = ["--db", str(tmp_path / "n.db")]
+    assert runner.invoke(app, national + ["init", "--catalog", "national-2018"]).exit_code == 0
+    assert runner.invoke(app, national + ["org", "import", str(write_csv(tmp_path / "n.csv", TOWN_ORGS.replace("tuhe-2021", "")))]).exit_code == 0
+    quiet = runner.invoke(app, national + ["status", "--org", "ZZ1", "--year", "2099", "--format", "json"])
+    assert quiet.exit_code == 0 and "节假日安排" not in quiet.stderr, quiet.stderr
     # Its file added, written as the example is, the year is known.
     data = tmp_path / "data"
     shutil.copytree(Path(__file__).parent.parent / "data", data)

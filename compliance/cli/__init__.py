@@ -418,14 +418,23 @@ def _known_at(value: str | None) -> datetime | None:
     return moment
 
 
-def workdays_notice(first: date, last: date, actor: Any = None) -> None:
+def workdays_notice(first: date, last: date, actor: Any = None, store: Any = None) -> None:
     """Point out, on stderr, the years from `first` to `last` whose holiday notice the rules lack: their 固定学习日 are not moved off holidays.
 
-    A branch secretary (`actor`) is told who adds it: the file to write is the county's business (try-out).
+    A branch secretary (`actor`) is told who adds it: the file to write is the county's business (try-out). With
+    `store`, only where a catalog its organizations follow moves a day off a holiday: a street office on national-2018,
+    which has no 固定学习日, was told of them at every command (try-out).
     """
+    from compliance.tracking import default_catalog
     from obligations.paths import data_dir, example_file
 
-    missing = _rules().calendar.missing_years(first, last)
+    rules = _rules()
+    missing = rules.calendar.missing_years(first, last)
+    if missing and store is not None:
+        names = {o.catalog for o in store.orgs() if o.catalog} | {default_catalog(store)}
+        if not any(ob.shift_to_workday for name in names if (catalog := rules.catalogs.get(name)) is not None
+                   for ob in catalog.every_obligation()):
+            return
     if missing:
         years = "、".join(f"{y}年" for y in missing)
         which = "这一年" if len(missing) == 1 else "这些年份"

@@ -447,7 +447,7 @@ def log(
         r = alone.record
         if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
                                  for catalog in _rules().catalogs.values() for ob in catalog.every_obligation()):
-            workdays_notice(tracking.year_start(r.held_on), r.held_on, actor)     # judged from there (`record_alone`)
+            workdays_notice(tracking.year_start(r.held_on), r.held_on, actor, store)     # judged from there (`record_alone`)
 
 
 class _Orgs(dict):
@@ -762,7 +762,7 @@ def status(
     # year's 组织生活会 and 民主评议, missed on 31 December, were in no status a secretary looked at.
     window = tracking.Window(date(target, 1, 1) if year is not None else tracking.year_start(day), last, day, _known_at(known_at))
     known_at_alone(as_of, window.known_at)
-    workdays_notice(window.first, window.last, actor)
+    workdays_notice(window.first, window.last, actor, store)
     path = tracking.org_path(store, org)
     require_read(store, actor, path)
     known_before_records(store, path, window.known_at)
@@ -827,7 +827,7 @@ def overdue(
     window = tracking.Window(first, day, day, _known_at(known_at))
     known_at_alone(as_of, window.known_at)
     known_before_records(store, path, window.known_at)
-    workdays_notice(window.first, window.last, actor)
+    workdays_notice(window.first, window.last, actor, store)
     if fmt is not Format.table:
         # Written block by block where each is evaluated, then merged: a province's findings are not held here.
         encode, end, write = ((json_encoder(), JSON_END, write_json_bytes) if fmt is Format.json

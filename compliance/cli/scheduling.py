@@ -385,7 +385,7 @@ def calendar(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     events = data.count(b"BEGIN:VEVENT") - data.count(b"STATUS:CANCELLED") - late
     console.print(f"已写出 {out}（{events} 项，{today.isoformat()} 至 {until.isoformat()}"
                   + (f"；另有近两个月逾期未完成 {late} 项，标为「逾期」" if late else "") + "）")
-    workdays_notice(today, until, actor)
+    workdays_notice(today, until, actor, store)
     if not events:
         index = store.index_around(org)
         below = [o.path for o in index.subtree(index.resolve(org)) if o.type == "党支部" and o.path != path]

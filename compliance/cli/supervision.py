@@ -87,7 +87,7 @@ def supervise(
         if workbook and workbook[0] is not None:
             workbook[0].close()
     notices = [n for n in (early_notice(result.run.as_of), moved_notice(store, result)) if n]
-    workdays_notice(tracking.year_start(result.run.as_of), result.run.as_of, actor)
+    workdays_notice(tracking.year_start(result.run.as_of), result.run.as_of, actor, store)
     if fmt is Format.json:
         sys.stdout.write(json.dumps({**assessments.run_dict(result, files), "warnings": notices},
                                     ensure_ascii=False, indent=2) + "\n")
