@@ -3094,6 +3094,15 @@ def test_an_election_held_after_the_term_ended_is_said_to_be_late_when_logged(ru
     assert "逾期换届" not in timely.stdout and "注意" not in timely.stdout, timely.output
 
 
+def test_status_of_an_organization_with_others_below_it_says_where_their_items_are(runner, db):
+    """A 社区党委's status showed its own 换届 alone, and nothing said where its branches' items were (try-out)."""
+    above = runner.invoke(app, db + ["status", "--org", "ZZ"], env={"COLUMNS": "200"})
+    assert above.exit_code == 0 and ("提示：以上只是「图河镇党委/朱庄村党总支」本级的事项；下级 2 个党组织的情况请用 compliance overdue "
+                                     "--under 图河镇党委/朱庄村党总支 查看") in above.stdout, above.output
+    branch = runner.invoke(app, db + ["status", "--org", "ZZ1"], env={"COLUMNS": "200"})
+    assert branch.exit_code == 0 and "本级的事项" not in branch.stdout
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

@@ -787,6 +787,11 @@ def status(
     lacking = _evidence_lacking(store, findings) if fmt is Format.table and window.known_at is None else None
     _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}{narrowed}）", show_org=False, year=target,
           lacking=lacking)
+    below = [o for o in index.by_id.values() if o.parent_id == index.resolve(org).id]
+    if below and fmt is Format.table:
+        # A 社区党委's status showed its own 换届 alone, and nothing said where its branches' items are (try-out).
+        console.print(f"提示：以上只是「{path}」本级的事项；下级 {len(below)} 个党组织的情况请用 compliance overdue --under {path} 查看",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 class Status(str, Enum):
