@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from array import array
@@ -636,7 +635,9 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         name = unpadded(name) if name else name      # 陈　刚 as the roster has it (try-out)
         member_id = rosters.of(found.id).get(name or "")
         if member_id is None:
-            problems.add(number, "member", values.get("member"), f"不是「{found.path}」的党员")
+            # 孙炜 for 孙强 was told only 不是…的党员, where an organization typed so is asked about (try-out).
+            close = one_character_off(name or "", rosters.of(found.id))
+            problems.add(number, "member", values.get("member"), f"不是「{found.path}」的党员" + (f"（是否是「{close}」？）" if close else ""))
             continue
         month = problems.parse(number, values, "month", _month)
         amount = problems.parse(number, values, "amount", _amount)
@@ -838,6 +839,12 @@ GRADE_COLUMNS = [Column("姓名", "member", True, aliases=("name",)),
                  Column("说明", "note", max_length=REASON_LIMIT, aliases=("备注",))]
 
 
+def one_character_off(name: str, names: Iterable[str]) -> str | None:
+    """Return the one name of `names` that differs from `name` in one character (孙强 for 孙炜), None when none or several does."""
+    near = [n for n in names if len(n) == len(name) and sum(a != b for a, b in zip(n, name)) == 1]
+    return near[0] if len(near) == 1 else None
+
+
 def _year(value: Any) -> int:
     text = str(value).strip().removesuffix("年度").removesuffix("年") if value is not None else ""
     if isinstance(value, float) and value.is_integer():
@@ -881,11 +888,10 @@ def load_grades(store: Store, table: Table, reason: str) -> tuple[int, int, int]
         member = rosters[org.id].get(name)
         if member is None:
             # One character off, or the start of one name alone (吴伟 for 吴伟凤), as `log` asks of an attendee.
-            names = list(rosters[org.id])
-            close = [n for n in difflib.get_close_matches(name, names, n=1, cutoff=0.6) if len(n) == len(name)] or \
-                [n for n in names if name and n.startswith(name)]
+            starting = [n for n in rosters[org.id] if name and n.startswith(name)]
+            close = one_character_off(name, rosters[org.id]) or (starting[0] if len(starting) == 1 else None)
             problems.add(number, "member", values.get("member"), f"不是「{org.path}」花名册上的党员"
-                         + (f"（是否是「{close[0]}」？）" if len(close) == 1 else ""))
+                         + (f"（是否是「{close}」？）" if close else ""))
             continue
         year = problems.parse(number, values, "year", _year)
         grade = problems.parse(number, values, "grade", _grade)

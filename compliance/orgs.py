@@ -263,6 +263,9 @@ def under_parent(paths: list[str], parent: str) -> list[str]:
     if not parent:
         return paths
     under = [p for p in paths if ("/" + p.rsplit("/", 1)[0]).endswith("/" + parent)]
+    if not under and "/" not in parent:
+        # A parent typed short (幸福社区 for 幸福社区党委): every 第一党支部 of the street was offered (try-out).
+        under = [p for p in paths if "/" in p and p.rsplit("/", 2)[-2].startswith(parent)]
     return under or paths
 
 

@@ -3103,6 +3103,15 @@ def test_status_of_an_organization_with_others_below_it_says_where_their_items_a
     assert branch.exit_code == 0 and "本级的事项" not in branch.stdout
 
 
+def test_a_dues_name_one_character_off_and_a_parent_typed_short_are_asked_about(runner, db):
+    """A dues payment for 孙炜 (孙强 on the roster) was told only 不是…的党员; 幸福社区/第一党支部 was offered every 第一党支部
+    of the street (try-out)."""
+    typo = runner.invoke(app, db + ["dues", "log", "--org", "ZZ1", "--member", "党贠第一党支部3", "--month", "2026-11", "--amount", "10"])
+    assert typo.exit_code == 2 and "不是「图河镇党委/朱庄村党总支/第一党支部」的党员（是否是「党员第一党支部3」？）" in typo.stderr, typo.stderr
+    short = runner.invoke(app, db + ["status", "--org", "朱庄村/第二党支部"])
+    assert short.exit_code != 0 and "是否是：图河镇党委/朱庄村党总支/第二党支部（" in short.output, short.output
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])
