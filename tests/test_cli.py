@@ -3112,6 +3112,19 @@ def test_a_dues_name_one_character_off_and_a_parent_typed_short_are_asked_about(
     assert short.exit_code != 0 and "是否是：图河镇党委/朱庄村党总支/第二党支部（" in short.output, short.output
 
 
+def test_org_terms_lists_every_organizations_running_term_by_its_deadline(runner, db):
+    """Seeing when each term ends took a status per organization: overdue lists only those overdue or due (try-out)."""
+    for org, day in (("ZZ1", "2021-03-05"), ("ZZ2", "2024-06-01"), ("MT", "2026-05-12")):
+        assert runner.invoke(app, db + ["log", "换届", "--org", org, "--date", day, "--recorded-on", day]).exit_code == 0
+    rows = json.loads(runner.invoke(app, db + ["org", "terms", "--under", "图河镇党委", "--format", "json"]).stdout)
+    by_org = {r["org"].rsplit("/", 1)[-1]: r for r in rows}
+    assert [r["org"].rsplit("/", 1)[-1] for r in rows][:3] == ["第一党支部", "第二党支部", "马屯村党支部"], rows
+    assert (by_org["第一党支部"]["term"], by_org["第一党支部"]["status"]) == ("2021-03-05至2026-03-04", "missed")
+    assert by_org["第二党支部"]["status"] in ("upcoming", "due") and by_org["第二党支部"]["days_left"] > 0
+    table = runner.invoke(app, db + ["org", "terms"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "换届台账" in table.stdout and "逾期未完成" in table.stdout and "任期内" in table.stdout, table.output
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

@@ -25,7 +25,9 @@ from compliance.errors import InputError
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
-from compliance.report.labels import STATUS_LABELS
+from compliance.report.labels import FLAG_LABELS, STATUS_LABELS
+from compliance.report.assessments import emit_rows
+from compliance.report.tables import titled_table
 from compliance.report.findings import (JSON_END, binary_out, csv_encoder, evidence_key, json_encoder, print_counts, write_csv_bytes,
                                         write_json_bytes)
 from obligations.cadence import month_end, parse_period_key
@@ -165,6 +167,46 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
         require_read(store, actor, root.path)
     orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: o.path)
     catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value, root.path if scope else None)
+
+
+@org_app.command("terms")
+@fails_cleanly
+def org_terms(under: Optional[str] = typer.Option(None, "--under", help="只列出此党组织及其下级。"),
+              as_of: Optional[str] = AS_OF_OPTION, jobs: int = JOBS_OPTION, fmt: Format = FORMAT_OPTION) -> None:
+    """换届台账：各党组织现任一届的起止日期、换届期限和状态（任期内、待完成、逾期未完成）。"""
+    from compliance.report.findings import status_label
+
+    store, actor = session()
+    scope = default_scope(actor, under)
+    path = tracking.org_path(store, scope) if scope else None
+    if path:
+        require_read(store, actor, path)
+    day = _as_of_option(as_of)
+    slugs = {ob.slug for catalog in _rules().catalogs.values() for ob in catalog.every_obligation() if ob.cadence == "term"}
+    # Every term overlapping the year: an organization's latest is the one running (or the one overdue).
+    window = tracking.Window(tracking.year_start(day), day, day)
+    found = tracking.overdue(store, _rules(), path, window, jobs_count(jobs), keep=("missed", "invalid", "due", "upcoming", "met"),
+                             only=slugs)
+    latest: dict[int, Any] = {}
+    for f in found:
+        if "/" in f.period and (f.org_id not in latest or f.period > latest[f.org_id].period):
+            latest[f.org_id] = f
+    rows = [{"org": f.org, "term": f.period.replace("/", "至"), "due": f.due.isoformat(), "status": f.status,
+             "shown": status_label(f), "days_left": (f.due - day).days if f.status in ("due", "upcoming") else None,
+             "flags": list(f.flags)} for f in sorted(latest.values(), key=lambda f: (f.due, f.org))]
+    if fmt is not Format.table:
+        emit_rows(rows, fmt.value, {"org": "党组织", "term": "任期", "due": "换届期限", "shown": "状态", "days_left": "剩余天数"})
+        return
+    if not rows:
+        console.print("范围内没有可跟踪换届的党组织（没有成立日期，也没有换届选举记录）。")
+        return
+    table = titled_table(f"换届台账（{as_of_words(day, None)}，按换届期限）", ("党组织", "任期", "换届期限", "状态", "说明"), ("换届期限",))
+    for r in rows:
+        note = "；".join(FLAG_LABELS.get(flag, flag) for flag in r["flags"])
+        if r["days_left"] is not None:
+            note = f"剩{r['days_left']}天" + (f"；{note}" if note else "")
+        table.add_row(tables.shown_path(r["org"], path), r["term"], r["due"], r["shown"], note or "—")
+    console.print(table)
 
 
 @org_app.command("export")
