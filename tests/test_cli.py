@@ -718,6 +718,8 @@ def test_org_list_says_which_are_dissolved(runner, db, tmp_path: Path):
     assert runner.invoke(app, db + ["org", "import", str(dated)]).exit_code == 0
     table = "".join(runner.invoke(app, db + ["org", "list"], env={"COLUMNS": "200"}).stdout.split())
     assert "图河镇党委/马屯村党支部（2026-11-01撤销）" in table and "第一党支部（" not in table, table
+    # The 启用日期 checked from, its own or its superior's, as the README said the table shows (try-out).
+    assert "启用日期" in table and "│2025-01-01│" in table.replace("┃", "│"), table
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, db + ["org", "list", "--format", "csv"]).stdout.lstrip("\ufeff"))))
     assert {r["路径"]: r["撤销日期"] for r in rows}["图河镇党委/马屯村党支部"] == "2026-11-01"
 

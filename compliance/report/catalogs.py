@@ -156,12 +156,14 @@ def print_orgs(console: Console, index: OrgIndex, orgs: list[OrgRow], default_ca
 
 def _orgs_table(rows: list[dict[str, Any]]) -> Table:
     table = Table(title=f"党组织（{len(rows)} 个）", header_style="bold")
-    for heading in ("路径", "代码", "类型", "领域", "执行规定", "书记"):
+    for heading in ("路径", "代码", "类型", "领域", "执行规定", "启用日期", "书记"):
         table.add_column(heading, overflow="fold")
     for r in rows:
         # One dissolved is still listed (its records are kept): said, or an emptied township read as one still at work (try-out).
         gone = f"（{r['dissolved'].isoformat()} 撤销）" if r["dissolved"] else ""
-        table.add_row(r["path"] + gone, r["code"] or "", r["type"], r["sector"] or "", r["catalog"], r["secretary"] or "")
+        # From when it is checked (its own 启用日期 or a superior's), as the README said the table showed (try-out).
+        table.add_row(r["path"] + gone, r["code"] or "", r["type"], r["sector"] or "", r["catalog"],
+                      r["tracked_from"].isoformat() if r["tracked_from"] else "", r["secretary"] or "")
     return table
 
 
