@@ -3127,6 +3127,17 @@ def test_org_terms_lists_every_organizations_running_term_by_its_deadline(runner
     assert table.exit_code == 0 and "换届台账" in table.stdout and "逾期未完成" in table.stdout and "任期内" in table.stdout, table.output
 
 
+def test_the_number_a_correction_took_names_the_record_it_belongs_to(runner, db):
+    """After `record correct 1`, the next record logged was 3, and `record show 2` said only 没有编号为 2 的记录 (try-out)."""
+    assert runner.invoke(app, db + ["log", "党课", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "党章"]).exit_code == 0
+    corrected = runner.invoke(app, db + ["record", "correct", "1", "--topic", "党章学习", "--reason", "主题写错"])
+    assert corrected.exit_code == 0, corrected.output
+    shown = runner.invoke(app, db + ["record", "show", "2"])
+    assert shown.exit_code != 0 and ("没有编号为 2 的记录：这个编号是记录 1 第2版（更正或作废时产生）的内部编号，"
+                                     "请用 compliance record show 1 --history 查看") in shown.output, shown.output
+    assert "的内部编号" not in runner.invoke(app, db + ["record", "show", "99"]).output
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

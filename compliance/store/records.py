@@ -69,8 +69,8 @@ class RecordQueries:
                  .where(RECORD.c.record_id == record_id).order_by(RECORD.c.version))
         with self.engine.connect() as conn:
             rows = [dict(row) for row in conn.execute(query).mappings()]
-        if not rows:
-            raise NotFound(f"没有编号为 {record_id} 的记录")
+            if not rows:
+                raise NotFound(_no_record(conn, record_id))
         return rows
 
     def records_naming(self, org_id: int, member_id: int, name: str, since: date | None = None,
@@ -196,7 +196,7 @@ class RecordQueries:
     def _current(self, conn: Any, record_id: int) -> dict[str, Any]:
         row = conn.execute(select(RECORD).where(RECORD.c.record_id == record_id, RECORD.c.superseded_at.is_(None))).mappings().first()
         if row is None:
-            raise NotFound(f"没有编号为 {record_id} 的记录")
+            raise NotFound(_no_record(conn, record_id))
         if row["voided_at"] is not None:
             raise InputError(f"记录 {record_id} 已于 {row['voided_at'].astimezone(TZ):%Y-%m-%d} 作废（{row['void_reason']}），不能再更正或作废")
         return dict(row)
@@ -239,7 +239,7 @@ class RecordQueries:
             stamp = self.clock()
             row = conn.execute(select(RECORD).where(RECORD.c.record_id == record_id, RECORD.c.superseded_at.is_(None))).mappings().first()
             if row is None:
-                raise NotFound(f"没有编号为 {record_id} 的记录")
+                raise NotFound(_no_record(conn, record_id))
             if row["voided_at"] is None:
                 raise InputError(f"记录 {record_id} 没有作废，无需恢复")
             clash = conn.execute(select(RECORD.c.record_id).where(
@@ -485,3 +485,13 @@ class RecordBatch:
         created = [[block[0], block[-1]] for block in self.created if len(block)]
         self._audit(self.conn, "import", "record", None, None, {**(meta or {}), "created": created, "org_ids": sorted(self.org_ids),
                                                                 "new_versions": self.new_versions})
+
+
+def _no_record(conn: Any, record_id: int) -> str:
+    """Say there is no record `record_id`; when the number is a later version's row (a correction takes one, and the
+    next record logged the number after it), which record it belongs to: `record show 187` said only 没有 (try-out)."""
+    owner = conn.execute(select(RECORD.c.record_id, RECORD.c.version).where(RECORD.c.id == record_id)).first()
+    if owner is not None and owner.record_id != record_id:
+        return (f"没有编号为 {record_id} 的记录：这个编号是记录 {owner.record_id} 第{owner.version}版（更正或作废时产生）的内部编号，"
+                f"请用 compliance record show {owner.record_id} --history 查看")
+    return f"没有编号为 {record_id} 的记录"
