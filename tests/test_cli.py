@@ -3138,6 +3138,15 @@ def test_the_number_a_correction_took_names_the_record_it_belongs_to(runner, db)
     assert "的内部编号" not in runner.invoke(app, db + ["record", "show", "99"]).output
 
 
+def test_status_of_what_is_due_names_the_months_days_still_to_come(runner, db):
+    """`status --status due` on 7 December left out the 固定学习日 of the 10th and 20th, owed this month (try-out)."""
+    due = runner.invoke(app, db + ["status", "--org", "ZZ1", "--status", "due"], env={"COLUMNS": "200"})
+    flat = "".join(due.stdout.split())
+    assert due.exit_code == 0 and "提示：本月还有2项尚未到日子（未开始），未列出：固定学习日12月10日、固定学习日12月20日" in flat, due.output
+    every = runner.invoke(app, db + ["status", "--org", "ZZ1", "--status", "due", "--status", "upcoming"], env={"COLUMNS": "200"})
+    assert "尚未到日子" not in every.stdout and "未开始" in every.stdout
+
+
 def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     """`log --org 李庄村` said 找不到该党组织 alone, where `status --org 李庄村` asked 是否是 (try-out)."""
     short = runner.invoke(app, db + ["log", "组织生活会", "--org", "马屯村", "--date", "2026-12-02"])

@@ -819,6 +819,9 @@ def status(
     if only:
         # A branch's year is some 350 items, most of them done: a secretary wants what is left (try-out).
         wanted = {s.value for s in only}
+        # What "what do I still owe" with --status due left out: this month's 固定学习日 not yet come (未开始) (try-out).
+        coming = [f for f in findings if f.status == "upcoming" and "/" not in f.period and f.due <= last
+                  and (slugs is None or f.obligation in slugs)] if "upcoming" not in wanted and year is None else []
         findings = [f for f in findings if f.status in wanted]
         narrowed = "，只列" + "、".join(STATUS_LABELS[s] for s in dict.fromkeys(s.value for s in only))
     if slugs is not None:
@@ -829,6 +832,12 @@ def status(
     lacking = _evidence_lacking(store, findings) if fmt is Format.table and window.known_at is None else None
     _emit(findings, fmt, f"{path} {named}组织生活完成情况（{as_of_words(day, window.known_at)}{narrowed}）", show_org=False, year=target,
           lacking=lacking)
+    if only and coming and fmt is Format.table:
+        from compliance.report.findings import _when
+
+        said = "、".join(dict.fromkeys(f"{f.name} {_when(f, target)}" for f in coming[:5]))
+        console.print(f"提示：本月还有 {len(coming)} 项尚未到日子（未开始），未列出：{said}{'等' if len(coming) > 5 else ''}；"
+                      "加 --status upcoming 可一并列出", style="yellow", markup=False, soft_wrap=True)
     below = [o for o in index.by_id.values() if o.parent_id == index.resolve(org).id]
     if below and fmt is Format.table:
         # A 社区党委's status showed its own 换届 alone, and nothing said where its branches' items are (try-out).
