@@ -1086,7 +1086,12 @@ def _item_states(ledger: OpenLedger, said_invalid: Collection[str] | None, _org_
                     and (f.status == "invalid") != (ledger.key(gap) in said_invalid)):
                 gaps.append(tuple(f))
         elif gap in ledger.gaps:
-            # A term overdue whose election was since put off with approval (换届延期批准) is due again, to its new
-            # deadline: its item stayed open, and overdue, against a branch the rules let wait (try-out).
-            closed.append((ledger.key(gap), DELAYED if f.status in ("due", "upcoming") else f.status == "exempt"))
+            if f.status in ("due", "upcoming"):
+                # A term overdue whose election was since put off with approval (换届延期批准) is due again, to its new
+                # deadline: its item stayed open, and overdue, against a branch the rules let wait (try-out). Without
+                # an approval, a term still running as of a past month run again is no item of that day's (review).
+                if "approved_delay" in f.flags:
+                    closed.append((ledger.key(gap), DELAYED))
+                continue
+            closed.append((ledger.key(gap), f.status == "exempt"))
     return closed, gaps

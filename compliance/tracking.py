@@ -320,7 +320,10 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
            unrelated: frozenset[str], context: Sequence[Record] = ()) -> AloneRecord:
     """Judge `record` by itself (with `context`: an election's earlier elections and approved delays)."""
     # From its year's periods, and in January last December's too: a 固定学习日 held on 5 January falls to 20 December's.
-    found = evaluate_org(catalog, facts, [record, *context], year_start(record.held_on), as_of, as_of, skip=unrelated)
+    # An election, from the one before it: a term that ended in an earlier year was not judged, and a late election
+    # held in April 2027 for a term ended in 2026 was 已登记 without a word (review).
+    first = min([year_start(record.held_on), *(r.held_on for r in context if r.kind == record.kind)])
+    found = evaluate_org(catalog, facts, [record, *context], first, as_of, as_of, skip=unrelated)
     short = None
     # The full members of the meeting's day: on its roster, and full by then, as the import's 应到 counts them (转正 a year
     # after joining); today's full members made the 应到 the import had just derived "below the roster" (review).

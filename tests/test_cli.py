@@ -3090,6 +3090,18 @@ def test_an_election_held_after_the_term_ended_is_said_to_be_late_when_logged(ru
     flat = "".join(late.stdout.split())
     assert ("注意：这条记录不计入「换届2021-03-05至2026-03-04」：逾期换届（任期于2026-03-04届满；如曾经批准延期，"
             "请登记换届延期批准（主题写明批准延期至的日期））") in flat, late.output
+    # One held the year after its term ended is judged against the election before it too (review: it said nothing).
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    original = store_mod.now
+    store_mod.now = lambda: NOW.replace(year=2027, month=4, day=10)
+    try:
+        assert runner.invoke(app, db + ["log", "换届", "--org", "MT", "--date", "2016-05-12", "--recorded-on", "2016-05-12"]).exit_code == 0
+        later = runner.invoke(app, db + ["log", "换届", "--org", "MT", "--date", "2027-04-08", "--expected", "8", "--present", "8"])
+    finally:
+        store_mod.now = original
+    assert "逾期换届（任期于" in "".join(later.stdout.split()), later.output
     # One held in time is said nothing of.
     assert runner.invoke(app, db + ["log", "换届", "--org", "ZZ2", "--date", "2021-06-01", "--recorded-on", "2021-06-02"]).exit_code == 0
     timely = runner.invoke(app, db + ["log", "换届", "--org", "ZZ2", "--date", "2026-05-20", "--expected", "5", "--present", "5"])

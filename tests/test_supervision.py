@@ -1970,6 +1970,10 @@ def test_an_election_item_closes_once_the_election_is_put_off_with_approval(town
     supervise(town, rules, TOWN, "2027-02", date(2027, 2, 25))
     item = next(i for i in town.rectifications() if (i.obligation, i.org_id) == ("committee_election", branch))
     assert item.period == "2021-03-05/2026-03-04" and item.closed_on is None
+    # A month run again from before the term ended sees it running, with no delay: its item stays open (review: it was
+    # closed as 已批准延期换届, a delay never approved).
+    supervise(town, rules, TOWN, "2025-08", date(2025, 8, 31))
+    assert next(i for i in town.rectifications() if i.id == item.id).closed_on is None
     town.clock = lambda: datetime(2027, 3, 2, 9, 0, tzinfo=TZ)
     importing.log_record(town, rules, {"org": BRANCH, "kind": "换届延期批准", "date": "2027-03-01",
                                        "topic": "批准延期至2027-03-03（镇党委批复〔2027〕2号）"})
