@@ -3169,6 +3169,21 @@ def test_log_asks_whether_a_name_typed_short_is_the_branch_meant(runner, db):
     assert shown == []      # nothing written
 
 
+def test_a_kind_named_for_another_year_says_which_year_it_counts_for(runner, db, monkeypatch):
+    """2025年度组织生活会 logged in January 2026 counted for 2026, and nothing said 2025's stayed missed (review)."""
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW.replace(year=2027, month=1, day=20))
+    done = runner.invoke(app, db + ["log", "2026年度组织生活会", "--org", "ZZ1", "--date", "2027-01-15", "--expected", "9",
+                                    "--present", "8"])
+    flat = "".join(done.stdout.split())
+    assert done.exit_code == 0 and "提示：类型写的是2026年度，但按召开日期计入2027年的周期；2026年的仍按当时的记录判断（补开不计入2026年）" in flat, \
+        done.output
+    same = runner.invoke(app, db + ["log", "2027年度组织生活会", "--org", "ZZ2", "--date", "2027-01-15"])
+    assert "类型写的是" not in same.stdout
+
+
 @pytest.mark.parametrize("typed, said", [
     ("思想汇报", "未知的类型（是否是「流动党员汇报」？可用："), ("谈心", "未知的类型（是否是「谈心谈话」？可用："),
     ("组织生活会（民主评议）", "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条"), ("茶话会", "未知的类型（可用："),

@@ -485,6 +485,13 @@ def log(
             console.print(note, style="yellow", markup=False, soft_wrap=True)
         if recorded_on:
             _backdated_notice(store, result.ids, None)
+        typed = re.match(r"\s*(\d{4})年", kind)
+        if typed and alone.record is not None and int(typed.group(1)) != alone.record.held_on.year:
+            # 2025年度组织生活会 held in January 2026 counted for 2026, and nothing said 2025's stayed missed (review).
+            year, held = int(typed.group(1)), alone.record.held_on.year
+            console.print(f"提示：类型写的是{year}年度，但按召开日期计入{held}年的周期；{year}年的仍按当时的记录判断"
+                          f"（补开不计入{year}年），如已列入整改台账，由乡镇核实后销号（compliance rectify close）",
+                          style="yellow", markup=False, soft_wrap=True)
         # Held on fixed days moved off holidays (固定学习日): a year whose holidays the rules lack is judged by weekends alone.
         r = alone.record
         if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
