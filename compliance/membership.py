@@ -920,11 +920,12 @@ def load_grades(store: Store, table: Table, reason: str) -> tuple[int, int, int]
 
 def grade_list(store: Store, under: str | None, year: int) -> list[dict[str, Any]]:
     """Return, for each branch at or below `under` (everywhere when None), every member on its roster in `year` (arrived by
-    its end, not gone before it began) with the grade given them that year, if any: org, member, status (正式/预备),
-    grade, note; by path and name."""
+    its end, not gone before it began; one gone since, by today, only when graded) with the grade given them that year, if
+    any: org, member, status (正式/预备), grade, note; by path and name."""
     index = store.index_around(under) if under else OrgIndex(store.orgs())
     orgs = [o for root in _roots(index, under) for o in index.subtree(root) if o.type == "党支部"]
     first, last = date(year, 1, 1), date(year, 12, 31)
+    today = store.today()
     given = store.grades([o.id for o in orgs], year)
     paths = {o.id: o.path for o in orgs}
     rows = []
@@ -933,5 +934,7 @@ def grade_list(store: Store, under: str | None, year: int) -> list[dict[str, Any
         if (came is not None and came > last) or (m.left_on is not None and m.left_on <= first):
             continue
         grade, note = given.get(m.id, (None, None))
+        if grade is None and m.left_on is not None and m.left_on <= min(last, today):
+            continue        # gone before the review (转出, 去世): no grade is owed here (review: listed as 未评定)
         rows.append({"org": paths[m.org_id], "member": m.name, "status": m.status, "grade": grade, "note": note})
     return sorted(rows, key=lambda r: (r["org"], r["member"]))

@@ -80,6 +80,12 @@ def test_a_member_not_on_the_roster_that_year_is_not_graded_there(town: Store, t
     assert _load(town, write_csv(tmp_path / "g.csv", HEAD + "党员第一党支部5,ZZ1,2025,合格,\n")) == (1, 0, 0)
     listed = membership.grade_list(town, ZZ1, 2026)
     assert "党员第一党支部5" not in {r["member"] for r in listed} and len(listed) == 10
+    # One gone during the year (转出 in November) is owed no grade here, and not listed as ungraded (review).
+    importing.import_members(town, write_csv(tmp_path / "m.csv", leaving.replace("党员第一党支部5", "党员第一党支部6").replace(
+        "2026-01-01", "2026-11-25")))
+    assert "党员第一党支部6" not in {r["member"] for r in membership.grade_list(town, ZZ1, 2026)}
+    assert _load(town, write_csv(tmp_path / "g.csv", HEAD + "党员第一党支部6,ZZ1,2026,合格,\n")) == (1, 0, 0)
+    assert {r["member"]: r["grade"] for r in membership.grade_list(town, ZZ1, 2026)}["党员第一党支部6"] == "合格"
     assert [r for r in membership.grade_list(town, ZZ1, 2025) if r["grade"]] == [
         {"org": ZZ1, "member": "党员第一党支部5", "status": "正式", "grade": "合格", "note": None}]
 
