@@ -271,12 +271,15 @@ def score_scope(store: Store, rules: Rules, under: str, period: str, sheet: str 
                 warnings.append(f"「{group}」的其他党支部无法一并考核（{exc}），未给出名次")
                 continue
             ranked = [replace(s, rank=places.get(s.org_id)) if s.group == group else s for s in ranked]
-            warnings.append(f"名次为在「{group}」全部党支部中的名次")
+            warnings.append(f"名次为在「{group}」按同一评分表考核的党支部中的名次")
             continue
         # Among the units one sheet assesses (DOMAIN): a township's 两新 branches are graded on a sheet of their own.
         by_sheet: dict[str, list[Score]] = defaultdict(list)
         for s in groups[group]:
             by_sheet[s.sheet].append(s)
+        if len(by_sheet) > 1:
+            # Two 名次 1 in one table, and nothing said why (review).
+            warnings.append(f"「{group}」的党支部按 {len(by_sheet)} 张评分表考核（{'、'.join(sorted(by_sheet))}），名次按评分表分别排列")
         for name in sorted(by_sheet):
             where = f"{group}（评分表 {name}）" if len(by_sheet) > 1 else group
             # Not one with an empty roster, whose grade is said to be none (its points too high): it counted among the 优秀.

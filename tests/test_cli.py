@@ -1984,7 +1984,7 @@ def test_a_branch_scored_below_its_township_is_given_its_rank_in_the_township(ru
     assert len(places) > 1 and places[BRANCH] > 1
     alone = json.loads(runner.invoke(app, logged + ["score", "--under", BRANCH] + args).stdout)
     assert [(s["org"], s["rank"]) for s in alone["scores"]] == [(BRANCH, places[BRANCH])]
-    assert "名次为在「图河镇党委」全部党支部中的名次" in alone["warnings"]
+    assert "名次为在「图河镇党委」按同一评分表考核的党支部中的名次" in alone["warnings"]
 
 
 def test_one_branch_scored_shows_its_sheet_item_by_item_with_the_reasons(runner, logged):
@@ -2053,8 +2053,12 @@ def test_a_sector_without_a_sheet_is_given_one_without_changing_the_others(runne
     assert "只为这一领域指定的写作 --sheet 机关=评分表名称" in unscored
     given = runner.invoke(app, logged + args + ["--sheet", "机关=two-new-2020，社区=grid-2023"])
     assert given.exit_code == 0, given.output
-    after = {s["org"]: s["sheet"] for s in json.loads(given.stdout)["scores"]}
+    scored = json.loads(given.stdout)
+    after = {s["org"]: s["sheet"] for s in scored["scores"]}
     assert after == {**sheets, "图河镇党委/镇机关党支部": "two-new-2020"}
+    # Ranked among the branches of its own sheet, and the township's two 名次 1 are said (review).
+    assert any(s["rank"] == 1 for s in scored["scores"] if s["sheet"] == "village-2020")
+    assert "「图河镇党委」的党支部按 2 张评分表考核（two-new-2020、village-2020），名次按评分表分别排列" in scored["warnings"]
     # A sector mistyped, or not in the scope, is said; one given two sheets is refused (review).
     typo = json.loads(runner.invoke(app, logged + args + ["--sheet", "机构=two-new-2020"]).stdout)
     assert any(w.startswith("--sheet：范围内没有领域为「机构」的党支部，机构=two-new-2020 没有用上（范围内的领域：") and "机关" in w
@@ -2125,7 +2129,7 @@ def test_score_out_writes_a_workbook_and_a_page_per_branch_to_sign(runner, logge
     # The sheet is the page's title, not its program name (评分表：village-2020: try-out); the place is among its branches.
     assert "village-2020" not in body[at].text and body[at - 1].text == "村（社区）党建观摩、检查、测评得分表"
     total = next(part.text for part in body[at + 2:] if getattr(part, "text", "").startswith("合计得分："))
-    assert f"名次：{mine['rank']}（图河镇党委按本表考核的党支部中）" in total, total
+    assert f"名次：第{mine['rank']}名（在图河镇党委按本评分表考核的党支部中）" in total, total
     table = body[at + 1]
     cells = [[c.text for c in r.cells] for r in table.rows]
     assert cells[0] == ["条目", "考核内容", "分值", "得分", "扣分原因"]

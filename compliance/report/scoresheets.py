@@ -57,7 +57,7 @@ def summary_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
     """Yield the summary's rows: numbers as numbers, so that the workbook sums and sorts them."""
     for s in scores:
         yield [s.rank if s.rank is not None else "—", shown(s.org), s.sheet, s.total, s.max_total,
-               s.self_total if s.self_total is not None else "", s.grade, qualified_text(s), "；".join(s.vetoes), f"{s.group}（{s.sheet}）"]
+               s.self_total if s.self_total is not None else "", s.grade, qualified_text(s), "；".join(s.vetoes), f"{s.group}，同一评分表"]
 
 
 def item_rows(scores: Sequence[Score], shown: Any) -> Iterator[list[Any]]:
@@ -191,7 +191,7 @@ def write_score_docx(scores: Sequence[Score], path: Path, titles: dict[str, str]
         if s.qualified is not None:
             total += f"　　{qualified_text(s)}"
         if s.rank is not None:
-            total += f"　　名次：{s.rank}（{s.group}按本表考核的党支部中）"
+            total += f"　　名次：第{s.rank}名（在{s.group}按本评分表考核的党支部中）"
         doc.add_paragraph(_xml(total)).runs[0].bold = True
         if s.vetoes:
             doc.add_paragraph(_xml("一票否决：" + "；".join(s.vetoes)))
