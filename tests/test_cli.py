@@ -3084,6 +3084,12 @@ def test_a_mid_year_tracking_start_says_which_yearly_items_it_lets_off(runner, t
     assert "在年中" not in again.stdout
     january = runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs.replace("2026-06-01", "2026-01-01")))])
     assert "在年中" not in january.stdout
+    # Under tuhe-2021, the year-end meetings of its fourth quarter are owed from June; a half year's item is named so (review).
+    tuhe = ["--db", str(tmp_path / "t2.db")]
+    assert runner.invoke(app, tuhe + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    done = runner.invoke(app, tuhe + ["org", "import", str(write_csv(tmp_path / "o2.csv", orgs))])
+    flat = "".join(done.stdout.split())
+    assert "包括2026年的谈心谈话、集中学习培训、上半年的流动党员汇报；" in flat and "组织生活会" not in flat, done.output
 
 
 def test_an_election_held_after_the_term_ended_is_said_to_be_late_when_logged(runner, db):

@@ -590,7 +590,9 @@ def _yearly_let_off(old: OrgIndex, new: OrgIndex, fallback: str) -> list[tuple[s
             if version is None or version.cadence not in ("yearly", "half_yearly") or not version.applies_to(o.type, new.sector_of(o)):
                 continue
             if any(p.window_start < day for p in catalog.periods(version, day, day)):
-                names.append(rules.kind_name(version.slug))
+                # Half a year's only: 流动党员汇报 of the first half, not the year's (review).
+                half = "上半年的" if version.cadence == "half_yearly" and day.month <= 6 else "下半年的" if version.cadence == "half_yearly" else ""
+                names.append(half + rules.kind_name(version.slug))
         if names:
             found.append((o.path, day, names))
     return found
