@@ -3144,9 +3144,13 @@ def test_org_terms_lists_every_organizations_running_term_by_its_deadline(runner
     by_org = {r["org"].rsplit("/", 1)[-1]: r for r in rows}
     assert [r["org"].rsplit("/", 1)[-1] for r in rows][:3] == ["第一党支部", "第二党支部", "马屯村党支部"], rows
     assert (by_org["第一党支部"]["term"], by_org["第一党支部"]["status"]) == ("2021-03-05至2026-03-04", "missed")
-    assert by_org["第二党支部"]["status"] in ("upcoming", "due") and by_org["第二党支部"]["days_left"] > 0
+    assert by_org["第二党支部"]["status"] == "upcoming" and by_org["第二党支部"]["days_left"] > 0
+    assert by_org["第一党支部"]["days_left"] < 0       # days overdue
+    # Those whose terms cannot be followed are listed, not left out (review): 朱庄村党总支 has no 成立日期 and no election.
+    assert {r["org"] for r in rows if r["status"] == "untracked"} == {"图河镇党委/朱庄村党总支"}
     table = runner.invoke(app, db + ["org", "terms"], env={"COLUMNS": "200"})
     assert table.exit_code == 0 and "换届台账" in table.stdout and "逾期未完成" in table.stdout and "任期内" in table.stdout, table.output
+    assert "无法跟踪" in table.stdout and "已逾期" in table.stdout
 
 
 def test_the_number_a_correction_took_names_the_record_it_belongs_to(runner, db):

@@ -192,8 +192,13 @@ def org_terms(under: Optional[str] = typer.Option(None, "--under", help="只列�
         if "/" in f.period and (f.org_id not in latest or f.period > latest[f.org_id].period):
             latest[f.org_id] = f
     rows = [{"org": f.org, "term": f.period.replace("/", "至"), "due": f.due.isoformat(), "status": f.status,
-             "shown": status_label(f), "days_left": (f.due - day).days if f.status in ("due", "upcoming") else None,
+             "shown": status_label(f), "days_left": (f.due - day).days if f.status in ("due", "upcoming", "missed") else None,
              "flags": list(f.flags)} for f in sorted(latest.values(), key=lambda f: (f.due, f.org))]
+    # Those whose terms cannot be followed are listed too: left out, the 台账 read as complete (review).
+    index = store.index_around(path)
+    scoped = index.subtree(index.resolve(path)) if path else list(index.by_id.values())
+    rows += [{"org": o.path, "term": None, "due": None, "status": "untracked", "shown": "无法跟踪", "days_left": None,
+              "flags": ["no_founding_or_election"]} for o in tracking.terms_untracked(store, _rules(), index, scoped)]
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "term": "任期", "due": "换届期限", "shown": "状态", "days_left": "剩余天数"})
         return
@@ -202,10 +207,15 @@ def org_terms(under: Optional[str] = typer.Option(None, "--under", help="只列�
         return
     table = titled_table(f"换届台账（{as_of_words(day, None)}，按换届期限）", ("党组织", "任期", "换届期限", "状态", "说明"), ("换届期限",))
     for r in rows:
+        if r["status"] == "untracked":
+            table.add_row(tables.shown_path(r["org"], path), "—", "—", r["shown"],
+                          "没有成立日期，也没有换届选举记录：请在组织文件填写成立日期，或补录最近一次换届选举")
+            continue
         note = "；".join(FLAG_LABELS.get(flag, flag) for flag in r["flags"])
         if r["days_left"] is not None:
-            note = f"剩{r['days_left']}天" + (f"；{note}" if note else "")
-        table.add_row(tables.shown_path(r["org"], path), r["term"], r["due"], r["shown"], note or "—")
+            left = r["days_left"]
+            note = (f"剩{left}天" if left >= 0 else f"已逾期{-left}天") + (f"；{note}" if note else "")
+        table.add_row(tables.shown_path(r["org"], path), r["term"] or "—", r["due"] or "—", r["shown"], note or "—")
     console.print(table)
 
 
