@@ -486,7 +486,9 @@ def mobile_members(members: Iterable[MemberInfo], records: Iterable[Record], as_
             continue
         a = seen.get(m.org_id)
         last = max((d for d in (a.last(m.name) if a else None, (paid or {}).get(m.id)) if d is not None), default=None)
-        reference = last or max((d for d in (m.since(), starts) if d is not None), default=None)
+        # The latest of the contact, the member's coming and the tracking's start: a contact from before tracking began
+        # made a member 失联 within weeks of it (review).
+        reference = max((d for d in (last, m.since(), starts) if d is not None), default=None)
         lost = reference is None or as_of - reference > LOST_CONTACT
         rows.append(MobileRow(m.org, m.name, m.liaison, last, lost))
     return rows

@@ -167,7 +167,7 @@ def reminders_job(*, ctx: Context | None = None, fire_time: datetime | None = No
     heard = [index.by_id[org_id].path for org_id in by_org]
     unheard = [r.org for r in reminders if not any(r.org == p or r.org.startswith(p + "/") for p in heard)]
     # Made again the same day, after the settings changed, it said 新增待发消息 0 条 alone (try-out).
-    made = (f"（另有 {len(rows) - queued} 条今天已经生成过，不再重复生成：今天的提醒按当时的设置，改过的设置明天起生效）"
+    made = (f"（另有 {len(rows) - queued} 条今天已经生成过，不再重复生成，内容不随改过的设置更新；新增的收件人今天即可收到）"
             if len(rows) > queued else "")
     ctx.outputs.append(f"提醒：{len(reminders)} 个党组织，新增待发消息 {queued} 条{made}" + (
         f"；其中 {len(unheard)} 个党组织本级和上级都没有配置收件人，提醒只写入日志，无人收到：{'、'.join(unheard[:UNHEARD_SHOWN])}"

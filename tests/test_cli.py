@@ -3065,7 +3065,7 @@ def test_a_task_owed_by_the_township_is_no_meeting_a_branch_need_not_hold(runner
         twice = runner.invoke(app, db + ["log", "流动党员双联归档", "--org", "TH", "--date", "2026-12-03", "--topic", topic])
         assert twice.exit_code == 0, twice.output
     flat = "".join(twice.stdout.split())
-    assert "如是同一次登记重复录入" in flat and "学时" not in flat and flat.endswith("作废其一，以免重复计算"), twice.output
+    assert "如是同一次登记重复录入" in flat and "学时" not in flat and flat.endswith("作废其一，以免重复计入"), twice.output
     meeting = runner.invoke(app, db + ["log", "党员大会", "--org", "TH", "--date", "2026-12-03", "--expected", "5", "--present", "5"])
     assert "注意：乡镇党委不需要召开党员大会（由党支部召开）" in "".join(meeting.stdout.split()), meeting.output
 

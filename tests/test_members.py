@@ -104,6 +104,8 @@ def test_a_mobile_member_who_pays_dues_or_was_tracked_for_less_than_half_a_year_
     assert (row.lost, row.last_contact) == (False, date(2026, 11, 18))
     assert mobile_members([WANG], [], date(2026, 12, 7), starts=date(2026, 7, 1))[0].lost is False
     assert mobile_members([WANG], [], date(2026, 12, 7), paid={WANG.id: date(2026, 5, 18)}, starts=date(2026, 5, 1))[0].lost is True
+    # A contact from before tracking began does not make a member lost sooner than half a year of it (review).
+    assert mobile_members([WANG], [], date(2026, 12, 7), paid={WANG.id: date(2026, 3, 18)}, starts=date(2026, 7, 1))[0].lost is False
 
 
 @pytest.mark.parametrize("hours, short", [(31.5, True), (32.0, False)])

@@ -382,7 +382,7 @@ def test_remind_now_makes_and_sends_todays_reminders_once(runner, tmp_path: Path
         again = runner.invoke(app, ["--db", town.url, "scheduler", "remind-now"])
         assert again.exit_code == 0 and "新增待发消息 0 条" in again.stdout and "发送提醒：成功 0 条" in again.stdout, again.output
         # Run again after the settings changed, it said 0 条 alone, not why (try-out).
-        assert f"（另有 {queued} 条今天已经生成过，不再重复生成：今天的提醒按当时的设置，改过的设置明天起生效）" in again.stdout, again.output
+        assert f"（另有 {queued} 条今天已经生成过，不再重复生成，内容不随改过的设置更新；新增的收件人今天即可收到）" in again.stdout, again.output
         assert "另有" not in line.split("；")[0]
         assert len(smtp.received) == 1
     assert [m.status for m in town.messages() if m.channel == "email"] == ["sent"]

@@ -682,7 +682,7 @@ def _twin_note(r: tracking.Record, rows: Sequence[dict[str, Any]], earlier: bool
     name = _rules().kind_name(r.kind)
     # 学时 and attendance are a meeting's: a second 流动党员双联归档 was told of them (try-out).
     return (f"提示：同一天已登记过{name}（{said}）；如是同一次{'会议' if _a_meeting(name) else '登记'}重复录入，"
-            f"请用 compliance record void 编号 --reason 重复登记 作废其一，以免重复计算{'学时和参会' if _a_meeting(name) else ''}")
+            f"请用 compliance record void 编号 --reason 重复登记 作废其一，以免{'重复计算学时和参会' if _a_meeting(name) else '重复计入'}")
 
 
 def _named(f: tracking.Finding) -> str:
