@@ -341,12 +341,21 @@ def member_unleave(name: str = typer.Argument(..., metavar="姓名", help="党�
                   markup=False, soft_wrap=True)
 
 
+REVIEW_YEAR_OPTION = typer.Option(None, "--year", help="评议年度（默认今年；1至3月默认上一年）。")
+
+
+def _review_year(store: "Store", year: Optional[int]) -> int:
+    """Return the year of 民主评议 meant: the one given, else this one, or in January to March the one just ended."""
+    day = store.today()
+    return year if year is not None else day.year - (day.month <= 3)
+
+
 @member_app.command("grade")
 @fails_cleanly
 def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", help="党员姓名（用 --file 导入时省略）。"),
                  org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP),
                  grade: Optional[str] = typer.Option(None, "--grade", help="等次：优秀、合格、基本合格、不合格。"),
-                 year: Optional[int] = typer.Option(None, "--year", help="评议年度（默认今年；1至3月默认上一年）。"),
+                 year: Optional[int] = REVIEW_YEAR_OPTION,
                  note: Optional[str] = typer.Option(None, "--note", help="说明（如不合格的处置意见）。"),
                  file: Optional[Path] = typer.Option(None, "--file", help="CSV 或 XLSX 文件（列：姓名、党组织、年度、等次、说明）。")) -> None:
     """登记民主评议党员的评定等次（优秀、合格、基本合格、不合格）：一名党员，或用 --file 导入一个党支部、一个乡镇的名单。"""
@@ -368,9 +377,7 @@ def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", he
             raise InputError("请给出党员姓名和 --grade 等次（或用 --file 导入名单）")
         org = own_org(actor, org)
         require_write(store, actor, "grade", [tracking.org_path(store, org)])
-        day = store.today()
-        given = {"member": name, "org": org, "year": year if year is not None else day.year - (day.month <= 3), "grade": grade,
-                 "note": note}
+        given = {"member": name, "org": org, "year": _review_year(store, year), "grade": grade, "note": note}
         headers = {"member": "姓名", "org": "--org", "year": "--year", "grade": "--grade", "note": "--note"}
         table = Rows(Path("命令行参数"), headers, [(0, given)])
         reason = "登记"
@@ -382,13 +389,12 @@ def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", he
 @member_app.command("grades")
 @fails_cleanly
 def member_grades(under: Optional[str] = typer.Option(None, "--under", help="只看此党组织及其下级。"),
-                  year: Optional[int] = typer.Option(None, "--year", help="评议年度（默认今年；1至3月默认上一年）。"),
+                  year: Optional[int] = REVIEW_YEAR_OPTION,
                   fmt: Format = FORMAT_OPTION) -> None:
     """民主评议党员的评定等次：各党支部优秀、合格、基本合格、不合格和未评定的人数，及基本合格、不合格的党员。"""
     store, actor = session()
     under = _scope(store, actor, under)
-    day = store.today()
-    year = year if year is not None else day.year - (day.month <= 3)
+    year = _review_year(store, year)
     rows = membership.grade_list(store, under, year)
     if fmt is not Format.table:
         emit_rows(rows, fmt.value, {"org": "党组织", "member": "党员", "status": "类别", "grade": "等次", "note": "说明"})
