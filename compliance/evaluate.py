@@ -911,6 +911,46 @@ def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
 
 
 def worst_first(findings: Iterable[Finding]) -> list[Finding]:
+_NUMERALS = re.compile(r"[0-9０-９]+|[零〇一二两三四五六七八九十百]+")
+_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
+
+
+def _numeral(text: str) -> int:
+    """Return the value of Arabic or Chinese numerals (第一百零五 → 105, 二十 → 20, 十一 → 11)."""
+    if text[0] not in _DIGITS and text[0] not in "十百":
+        return int(text)
+    total = digit = 0
+    for c in text:
+        if c == "百":
+            total, digit = total + (digit or 1) * 100, 0
+        elif c == "十":
+            total, digit = total + (digit or 1) * 10, 0
+        else:
+            digit = digit * 10 + _DIGITS[c] if digit and not total else _DIGITS[c]
+    return total + digit
+
+
+@lru_cache(maxsize=65536)
+def _name_order(name: str) -> tuple[tuple[int, int, str], ...]:
+    parts: list[tuple[int, int, str]] = []
+    at = 0
+    for m in _NUMERALS.finditer(name):
+        if m.start() > at:
+            parts.append((1, 0, name[at:m.start()]))
+        parts.append((0, _numeral(m.group()), m.group()))
+        at = m.end()
+    if at < len(name):
+        parts.append((1, 0, name[at:]))
+    return tuple(parts)
+
+
+def path_order(path: str) -> tuple[tuple[tuple[int, int, str], ...], ...]:
+    """Return the sort key of an organization's path that puts 第二党支部 before 第三党支部 and 第十党支部 after both:
+    each name's numerals, Chinese or Arabic, by their value; a superior before what is below it. By code point, 第三 came
+    before 第二 (supervision team's try-out)."""
+    return tuple(_name_order(name) for name in path.split("/"))
+
+
     """Return findings ordered for an overdue list: missed and invalid before due, oldest first.
 
     The order is (severity, due, organization path, obligation, group, member). Findings are put
@@ -924,7 +964,7 @@ def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     for f in findings:
         buckets[(severity[f.status], f.due)].append(f)
         paths.add(f.org)
-    rank = {path: i for i, path in enumerate(sorted(paths))}
+    rank = {path: i for i, path in enumerate(sorted(paths, key=path_order))}
     ordered: list[Finding] = []
     for key in sorted(buckets):
         bucket = buckets.pop(key)

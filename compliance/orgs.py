@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from typing import Iterable, Iterator, NamedTuple
 
 from compliance.errors import NotFound
-from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, MemberRef, OrgFacts
+from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, MemberRef, OrgFacts, path_order
 from obligations.cadence import year_before
 
 
@@ -177,9 +177,10 @@ class OrgIndex:
         return spelled_like(tail, parent, names, NEAR_SHOWN)
 
     def subtree(self, root: OrgRow) -> list[OrgRow]:
-        """Return `root` and every organization below it, in path order."""
+        """Return `root` and every organization below it, in path order (`path_order`: 第二党支部 before 第三党支部)."""
         prefix = root.path + "/"
-        return sorted((r for r in self.by_id.values() if r.path == root.path or r.path.startswith(prefix)), key=lambda r: r.path)
+        return sorted((r for r in self.by_id.values() if r.path == root.path or r.path.startswith(prefix)),
+                      key=lambda r: path_order(r.path))
 
     def catalog_of(self, org: OrgRow, default: str) -> str:
         """Return the catalog `org` follows: its own, else its nearest ancestor's, else `default`."""

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from compliance.evaluate import Finding
+from compliance.evaluate import Finding, path_order
 from obligations.scoresheet import Grading, Sheet, SheetItem
 
 STATUS_WORDS = {"missed": "逾期未完成", "invalid": "无效"}
@@ -142,7 +142,7 @@ def rank(scores: Iterable[Score]) -> list[Score]:
         groups[s.group, s.sheet].append(s)
     result: list[Score] = []
     for group in sorted(groups):
-        ordered = sorted(groups[group], key=lambda s: (bool(s.vetoes), -s.total, s.org))
+        ordered = sorted(groups[group], key=lambda s: (bool(s.vetoes), -s.total, path_order(s.org)))
         for i, s in enumerate(ordered):
             before = ordered[i - 1]
             place = i + 1 if i == 0 or (s.total, bool(s.vetoes)) != (before.total, bool(before.vetoes)) else result[-1].rank

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Callable, Collection, Iterable, Iterator, Mapping, NamedTuple
 
 from compliance.errors import InputError, NotFound
-from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, DUES, Finding, owed_on_roster
+from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, DUES, Finding, owed_on_roster, path_order
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report.labels import STATUS_LABELS, finding_period, problem_text, quorum_words
@@ -635,7 +635,7 @@ def compare(current: Snapshot | Iterable[Finding], previous: Iterable[Finding], 
         # year's gaps are made good, and its bulletin named none (try-out).
         return Comparison(prev_run, cross_year=True, closed_gaps=tuple(closed), moved_out=tuple(moved_out), moved_in=tuple(came))
     new_gaps = [f for org_id in order for f in new[org_id]]
-    orgs = sorted(set(now_count) | set(then_count), key=paths.__getitem__)
+    orgs = sorted(set(now_count) | set(then_count), key=lambda org_id: path_order(paths[org_id]))
     return Comparison(
         prev_run,
         new_gaps=tuple(new_gaps),

@@ -24,8 +24,8 @@ from typing import BinaryIO, Callable, Collection, Iterable, Iterator, NamedTupl
 from dateutil.relativedelta import relativedelta
 
 from compliance.errors import InputError, ScratchError, os_reason
-from compliance.evaluate import (MONTH_STARTS, SEVERITY, Finding, NameLists, Paid, Record, evaluate_org, judges_dues_by_member, tally,
-                                 worst_first)
+from compliance.evaluate import (MONTH_STARTS, SEVERITY, Finding, NameLists, Paid, Record, evaluate_org, judges_dues_by_member,
+                                 path_order, tally, worst_first)
 from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, WATCH_OBLIGATIONS, WATCH_SLUGS, DuesLimit, MemberInfo,
                                 WatchRun, index_month, month_index, watch_runs, watch_start)
 from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
@@ -528,7 +528,7 @@ def overdue_runs(store: Store, rules: Rules, under: str | None, window: Window, 
     from compliance.blocks import map_blocks     # it builds on this module
 
     index = store.index_around(under)
-    rank = {o.id: i for i, o in enumerate(sorted(index.by_id.values(), key=lambda o: o.path))}
+    rank = {o.id: i for i, o in enumerate(sorted(index.by_id.values(), key=lambda o: path_order(o.path)))}
     runs: list[Run] = []
     for root in _roots(index, under):
         def work(block: list[OrgRow], ids: Ids | None, _whole: bool, root: OrgRow = root) -> Iterator[Run]:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from compliance.evaluate import MemberRef, OrgFacts, Record, evaluate_org, worst_first
+from compliance.evaluate import MemberRef, OrgFacts, Record, evaluate_org, path_order, worst_first
 from tests.conftest import local_catalog
 
 _ids = itertools.count(1)
@@ -435,7 +435,8 @@ def test_an_overdue_list_judges_the_secretarys_lecture_as_the_full_evaluation_do
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(["missed", "invalid", "due", "upcoming", "met", "exempt"]),
                           st.dates(date(1, 1, 1), date(9999, 12, 31)),
-                          st.sampled_from(["江淮省委/张河市委/甲", "江淮省委/张河市委/乙", "江淮省委/李河市委", "a", "a/b"]),
+                          st.sampled_from(["江淮省委/张河市委/甲", "江淮省委/张河市委/乙", "江淮省委/李河市委", "a", "a/b",
+                                           "a/第二党支部", "a/第三党支部", "a/第十党支部", "a/第2党支部"]),
                           st.sampled_from(["dues", "study_day"]), st.none() | st.sampled_from(["一组", "二组"]),
                           st.none() | st.sampled_from(["张三", "李四"])), max_size=30))
 def test_worst_first_is_the_order_of_severity_due_org_obligation_group_member(rows):
@@ -443,8 +444,17 @@ def test_worst_first_is_the_order_of_severity_due_org_obligation_group_member(ro
 
     findings = [Finding(1, org, ob, ob, "p", status, due, None, (), (), member, group)
                 for status, due, org, ob, group, member in rows]
-    assert worst_first(findings) == sorted(findings, key=lambda f: (SEVERITY[f.status], f.due, f.org, f.obligation,
+    assert worst_first(findings) == sorted(findings, key=lambda f: (SEVERITY[f.status], f.due, path_order(f.org), f.obligation,
                                                                       f.group or "", f.member or ""))
+
+
+def test_paths_are_ordered_by_the_value_of_their_numerals_a_superior_first():
+    """By code point 第三党支部 came before 第二党支部 (三 is U+4E09, 二 U+4E8C) in every table and the chart (try-out)."""
+    paths = ["镇/第十党支部", "镇/第二党支部", "镇/东山村党总支/第三党支部", "镇/第一百零五党支部", "镇/第三党支部", "镇",
+             "镇/东山村党总支", "镇/第11党支部", "镇/第一党支部", "镇/东山村党总支/第二十党支部", "镇/东山村党总支/第二党支部"]
+    assert sorted(paths, key=path_order) == [
+        "镇", "镇/东山村党总支", "镇/东山村党总支/第二党支部", "镇/东山村党总支/第三党支部", "镇/东山村党总支/第二十党支部",
+        "镇/第一党支部", "镇/第二党支部", "镇/第三党支部", "镇/第十党支部", "镇/第11党支部", "镇/第一百零五党支部"]
 
 
 KEEPS = [("missed", "invalid", "due"), ("met",), ("exempt", "upcoming"), ("missed", "invalid", "due", "met"),

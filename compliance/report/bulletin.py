@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Iterable, Sequence
 
 from compliance.errors import ComplianceError
+from compliance.evaluate import path_order
 from compliance.orgs import OrgRow
 from compliance.pipeline import exit_with_parent
 from compliance.store import TZ, Store
@@ -202,7 +203,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         more = f"等{result.by_hand}项" if result.by_hand > BY_HAND_NAMED else ""
         summary += f"督导组现场检查另发现问题{result.by_hand}项，已列入整改台账" + (f"（{named}{more}）" if named else "") + "。"
     marks = result.record_marks
-    mark_rows = [[_short(org, root), str(u), str(i)] for org, (u, i) in sorted(marks.items(), key=lambda kv: (-sum(kv[1]), kv[0]))]
+    mark_rows = [[_short(org, root), str(u), str(i)] for org, (u, i) in sorted(marks.items(), key=lambda kv: (-sum(kv[1]), path_order(kv[0])))]
     if marks:
         unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
         said = "、".join(t for t in (f"{unsigned}条未经书记和记录人签字" if unsigned else "",
@@ -212,7 +213,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     due = result.due_in_month
     recorded = result.due_recorded
     due_rows = [[_short(org, root), str(sum(map(len, items.values()))), _due_items(items, recorded.get(org))]
-                for org, items in sorted(due.items(), key=lambda kv: (-sum(map(len, kv[1].values())), kv[0]))]
+                for org, items in sorted(due.items(), key=lambda kv: (-sum(map(len, kv[1].values())), path_order(kv[0])))]
     if due:
         due_of: Counter[str] = Counter()
         for items in due.values():
@@ -227,13 +228,13 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
                        else f"，须于{int(mon)}月{month_last.day}日前完成并登记，到期未完成的计入下月督查（见“本月待完成”）。"))
     comparison = comparison_text(result.comparison, int(year), root)
     branch_rows = []
-    for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), kv[0])):
+    for org, names in sorted(by_branch.items(), key=lambda kv: (-kv[1].total(), path_order(kv[0]))):
         problems = "、".join(f"{n}{k}项" + (f"（其中{done}项已整改销号）" if (done := rectified[(org, n)]) else "")
                              for n, k in names.most_common())
         branch_rows.append([_short(org, root), str(missed_of[org]), str(names.total() - missed_of[org]), problems])
     branches = set(result.branches)
     tally = {org: counts for org, counts in result.tallies.items() if org in branches and counts[1]}
-    ordered = sorted(tally.items(), key=lambda kv: (-(kv[1][0] / kv[1][1]), kv[0]))
+    ordered = sorted(tally.items(), key=lambda kv: (-(kv[1][0] / kv[1][1]), path_order(kv[0])))
     ranking_rows, place, previous = [], 0, None
     for i, (org, (met, total)) in enumerate(ordered, start=1):
         rate = met / total
@@ -243,7 +244,7 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
     paths = result.org_paths
     counts = result.ledger_counts
     ledger_rows = LedgerRows(result, sum(c.open + c.closed for c in counts))
-    named = sorted(((_short(paths.get(c.org_id, ""), root), c) for c in counts), key=lambda nc: (-nc[1].open, nc[0]))
+    named = sorted(((_short(paths.get(c.org_id, ""), root), c) for c in counts), key=lambda nc: (-nc[1].open, path_order(nc[0])))
     ledger_summary = [[org, str(c.open), str(c.closed), c.due.isoformat() if c.due else "", c.responsible] for org, c in named]
     deadline = next_month_end(result.run.as_of.replace(day=1))
     late = sum(c.late for c in counts)
@@ -695,7 +696,7 @@ def draw_chart(b: Bulletin, font: str | None) -> tuple[Any, list[str]]:
     if font:
         plt.rcParams["font.sans-serif"] = [font]
     months = sorted({m for rates in b.rates.values() for m in rates})
-    orgs = sorted(b.rates)
+    orgs = sorted(b.rates, key=path_order)
     key = [f"{i}. {org}" for i, org in enumerate(orgs, start=1)]
     values = np.array([[np.nan if b.rates[o].get(m) is None else b.rates[o][m] * 100 for m in months] for o in orgs]).reshape(len(orgs), len(months))
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.38 * max(len(orgs), 1)), dpi=120)
