@@ -585,7 +585,8 @@ def _terms(org: OrgFacts, ob: Obligation, records: list[Record], first: date, la
         # that can still be held, and is overdue from the first day tracked.
         if (org.starts and term.due < org.starts and following and following.held_on < org.starts) or (
                 org.dissolved and term.due > org.dissolved):
-            status, matched, flags = "exempt", [], []
+            # With the election that ended it: a ledger item asking for it is closed as entered (`supervision.ELECTED`).
+            status, matched, flags = "exempt", [following] if following and not (org.dissolved and term.due > org.dissolved) else [], []
         # No election on record at all for a term that ended before tracking began, or, for an organization tracked from its
         # founding (a 成立日期 and no 启用日期), before the window: most likely the last one was not imported, which the
         # finding says. Without it, 1998-07-01至2001-06-30 read as 25 years overdue (clerk's try-out). One that ended while
@@ -910,7 +911,6 @@ def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
     return statuses, names
 
 
-def worst_first(findings: Iterable[Finding]) -> list[Finding]:
 _NUMERALS = re.compile(r"[0-9０-９]+|[零〇一二两三四五六七八九十百]+")
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 
@@ -951,6 +951,7 @@ def path_order(path: str) -> tuple[tuple[tuple[int, int, str], ...], ...]:
     return tuple(_name_order(name) for name in path.split("/"))
 
 
+def worst_first(findings: Iterable[Finding]) -> list[Finding]:
     """Return findings ordered for an overdue list: missed and invalid before due, oldest first.
 
     The order is (severity, due, organization path, obligation, group, member). Findings are put

@@ -40,6 +40,9 @@ GAP_STATUSES = ("missed", "invalid")
 # What `_item_states` says of an open item whose term is due again, its election put off with approval: owed no more for
 # now, closed as `DELAYED_NOTE` says.
 DELAYED = "delayed"
+# And of an open item whose term an election entered since has ended, held before tracking began: history now, its
+# election entered as the item asked (无换届选举记录，如已换届请补录), not a period owed no more (try-out).
+ELECTED = "elected"
 RUN_STATUSES = ("met", *SNAPSHOT_STATUSES)      # what a run counts, keeps or closes items with
 MONTHS_CHARTED = 6
 # The supervision period is the 25th to the month's end (seed 003, 附件2 §五.2).
@@ -726,6 +729,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     closed_on = max(day, store.today()) if as_of is None else day
     not_owed: set[str] = set()
     delayed: set[str] = set()      # of not_owed: terms whose election was put off with approval since their items opened
+    elected: set[str] = set()      # of not_owed: terms ended by an election held before tracking, entered since their items opened
     # The ranking counts the periods the run lists: in January, last December's and the year's own too (`year_start`).
     rates = Rates(months, year_start(day), day)
     seen = Fingerprint(day)
@@ -776,6 +780,8 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
             not_owed.add(key)
         if exempt == DELAYED:
             delayed.add(key)
+        if exempt == ELECTED:
+            elected.add(key)
     # A past month's gaps that arrears paid since have made good are rectified already: their items are closed as they
     # are opened, on the day the run finds it (October's run made in December opened 15 items for dues paid late in
     # November, overdue the day they were made; try-out).
@@ -808,7 +814,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
                             renew=latest, pending=bool(rechecked or restated or settled_open),
-                            settled=settled_keys, kinds=kinds, delayed=delayed)
+                            settled=settled_keys, kinds=kinds, delayed=delayed, elected=elected)
     paths = {o.id: o.path for o in orgs}
     if saved is not None:
         saved(scope, paths, stored.run)
@@ -1093,5 +1099,5 @@ def _item_states(ledger: OpenLedger, said_invalid: Collection[str] | None, _org_
                 if "approved_delay" in f.flags:
                     closed.append((ledger.key(gap), DELAYED))
                 continue
-            closed.append((ledger.key(gap), f.status == "exempt"))
+            closed.append((ledger.key(gap), ELECTED if f.status == "exempt" and f.records and "/" in f.period else f.status == "exempt"))
     return closed, gaps

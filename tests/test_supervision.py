@@ -19,9 +19,9 @@ from sqlalchemy import func, select
 from compliance import importing, model
 from compliance.assessment import add_deduction, score_scope
 from compliance.errors import InputError, NotFound
-from compliance.report.bulletin import write_bulletin
+from compliance.report.bulletin import make_bulletin, write_bulletin
 from compliance.store import TZ, Store
-from compliance.store.runs import MADE_GOOD_NOTE, PAID_NOTE
+from compliance.store.runs import ELECTED_NOTE, MADE_GOOD_NOTE, PAID_NOTE
 from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
 from compliance.tracking import WATCH_OBLIGATIONS, Window, overdue, year_start
 from tests.conftest import write_csv
@@ -1087,13 +1087,16 @@ def test_overlapping_scopes_run_at_once_open_each_gap_once(busy_town: Store):
 
 
 def test_january_is_not_compared_with_december_and_last_years_items_can_still_close(busy_town: Store, rules, tmp_path: Path):
+    busy_town.clock = lambda: datetime(2026, 12, 28, 9, tzinfo=TZ)
     december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 28), publish=True)
     item = next(r for r in december.ledger if r.obligation == "theme_day" and r.period == "2026-10")
+    busy_town.clock = lambda: datetime(2027, 1, 8, 9, tzinfo=TZ)
     _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-09,,,补录,,,,c.jpg", "late.csv")
+    busy_town.clock = lambda: datetime(2027, 1, 26, 9, tzinfo=TZ)
     january = supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
     assert january.comparison.cross_year and not january.comparison.closed_gaps
     closed = next(r for r in january.ledger if r.id == item.id)
-    assert closed.closed_on == date(2027, 1, 26)
+    assert closed.closed_on == date(2027, 1, 8)       # the day the record was entered
     assert any(rates for rates in january.rates.values())        # last year's months, from December's run
     md, *_ = write_bulletin(january, tmp_path / "out")
     text = md.read_text(encoding="utf-8")
@@ -1151,13 +1154,14 @@ def test_last_years_item_made_good_after_new_year_opens_again_when_its_record_is
              "late.csv")
     _at(busy_town, "2027-01-26T10:00")
     supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
-    assert busy_town.rectification(item.id).closed_on == busy_town.rectification(other.id).closed_on == date(2027, 1, 26)
+    # Closed on the day the records were entered (`_fixed_on`).
+    assert busy_town.rectification(item.id).closed_on == busy_town.rectification(other.id).closed_on == date(2027, 1, 5)
     # The same again, nothing changed since: nothing reopens.
     assert supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26)).run.revision == 1
     again = _void_late_theme_day_and_run_again(busy_town, rules, date(2026, 10, 9))
     reopened = busy_town.rectification(item.id)
     assert (reopened.closed_on, reopened.matter) == (None, item.matter)
-    assert busy_town.rectification(other.id).closed_on == date(2027, 1, 26)       # its record stands
+    assert busy_town.rectification(other.id).closed_on == date(2027, 1, 5)       # its record stands
     assert [r.id for r in again.ledger if r.gap_key == item.gap_key] == [item.id]
     assert (again.opened, again.reopened) == (0, 1)         # it said 新建整改事项 1 项 of an item opened again
     from compliance.report.assessments import print_run
@@ -1182,7 +1186,7 @@ def test_last_years_item_opens_again_when_its_record_is_moved_to_another_branch(
     _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-09,,,补录,,,,c.jpg", "late.csv")
     _at(busy_town, "2027-01-26T10:00")
     supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
-    assert busy_town.rectification(item.id).closed_on == date(2027, 1, 26)
+    assert busy_town.rectification(item.id).closed_on == date(2027, 1, 5)
     _at(busy_town, "2027-01-27T10:00")
     late = next(r["record_id"] for r in busy_town.org_records(busy_town.index_around(BRANCH).resolve(BRANCH).id, "theme_day",
                                                               date(2026, 10, 9)) if r["topic"] == "补录")
@@ -1201,7 +1205,8 @@ def test_last_decembers_item_voided_in_january_is_reopened_once_by_januarys_own_
     _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-12-09,,,补录,,,,c.jpg", "late.csv")
     _at(busy_town, "2027-01-26T10:00")
     supervise(busy_town, rules, TOWN, "2027-01", date(2027, 1, 26))
-    assert busy_town.rectification(item.id).closed_on == date(2027, 1, 26)
+    # On the day the record was entered: the run of the 25th that listed it open was a draft, which this one replaced.
+    assert busy_town.rectification(item.id).closed_on == date(2027, 1, 25)
     again = _void_late_theme_day_and_run_again(busy_town, rules, date(2026, 12, 9))
     assert busy_town.rectification(item.id).closed_on is None and again.reopened == 1
 
@@ -1398,19 +1403,20 @@ def test_an_item_closed_after_its_deadline_is_marked_closed_late(runner, busy_to
     december = supervise(busy_town, rules, TOWN, "2026-12", date(2026, 12, 1))
     xlsx = write_bulletin(december, tmp_path / "out")[1]
     sheet = load_workbook(xlsx)["整改台账"]
-    assert [c.value for c in sheet[1]][6:] == ["完成销号时间", "状态", "销号说明"]
+    assert [c.value for c in sheet[1]][4:] == ["列入台账日期", "整改时限", "责任人", "完成销号时间", "状态", "销号说明"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
-    closed = {str(row[0]): row[6:] for row in rows}
+    closed = {str(row[0]): row[7:] for row in rows}
     # The day stays a day (it was "2026-12-01（逾期）", text among dates); the state is a column of its own, and so is the note.
     assert (closed[str(late.id)], closed[str(in_time.id)]) == ((datetime(2026, 12, 1), "逾期销号", "已整改"),
                                                                (datetime(2026, 11, 30), "已销号", "已整改"))
-    assert all(row[8] is None for row in rows if row[6] is None)
+    assert all(row[9] is None for row in rows if row[7] is None)
+    assert {str(row[0]): row[4] for row in rows}[str(late.id)] == datetime(2026, 10, 26)       # 列入台账日期
     # An item still open past its deadline was not marked at all (try-out).
-    still = {(row[4] < datetime(2026, 12, 1), row[7]) for row in rows if row[6] is None}
+    still = {(row[5] < datetime(2026, 12, 1), row[8]) for row in rows if row[7] is None}
     assert still == {(True, "超期未销号"), (False, "未销号")}
     # Text wraps in its column: a long path or matter was cut off by the cell beside it; a day keeps its own format.
     second = list(sheet.iter_rows(min_row=2, max_row=2))[0]
-    assert all(second[j].alignment.wrap_text for j in (1, 2, 3, 5)) and second[4].number_format == "yyyy-mm-dd"
+    assert all(second[j].alignment.wrap_text for j in (1, 2, 3, 6)) and second[4].number_format == second[5].number_format == "yyyy-mm-dd"
 
 
 def test_the_bulletin_sends_evidence_to_the_office_of_its_scope(busy_town: Store, rules):
@@ -1565,8 +1571,9 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     rows = [[f"镇{i}/村党支部", "2", "0", "主题党日2项"] for i in range(DOCX_ROWS + 30)]
     ranking = [[str(i), f"镇{i}/村党支部", "50.0%", "1", "2"] for i in range(1, DOCX_ROWS + 31)]
     b = Bulletin(title="通报", office="督导组", date="2026-11-20", summary="概况", comparison="比较", branch_rows=rows,
-                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-12-31", "²", "", "未销号", "2026-12-01"],
-                                                ["2", "镇0/村党支部", "20261201", "措施", "2026-12-31", "²", "", "未销号", "12"]],
+                 ranking_rows=ranking, ledger_rows=[["1", "镇0/村党支部", "=事项", "措施 https://example.cn", "2026-11-20", "2026-12-31", "²", "", "未销号",
+                                                 "2026-12-01"],
+                                                ["2", "镇0/村党支部", "20261201", "措施", "2026-11-20", "2026-12-31", "²", "", "未销号", "12"]],
                  ledger_summary=[], requirements=["按时整改"], rates={}, revision=1, published=False)
     chart, labels = write_chart(b, tmp_path / "c.png")
     doc = Document(str(write_docx(b, tmp_path / "b.docx", chart, labels)))
@@ -1582,13 +1589,13 @@ def test_a_province_bulletin_keeps_the_notice_short_and_the_workbook_whole(tmp_p
     assert book["汇总"]["A1"].value == "通报" and book["排名"].freeze_panes == "A2"
     # Numbers are numbers; text stays text, even when it looks like a formula, a link or a digit.
     ledger = [[(c.value, c.data_type) for c in row] for row in book["整改台账"].iter_rows(min_row=2)]
-    assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), (datetime(2026, 12, 31), "d"),
-                       ("²", "s"), (None, "n"), ("未销号", "s"), ("2026-12-01", "s")],
+    assert ledger == [[(1, "n"), ("镇0/村党支部", "s"), ("=事项", "s"), ("措施 https://example.cn", "s"), (datetime(2026, 11, 20), "d"),
+                       (datetime(2026, 12, 31), "d"), ("²", "s"), (None, "n"), ("未销号", "s"), ("2026-12-01", "s")],
                       # What users write stays text: a note of a day or of digits is no date or number (review).
-                      [(2, "n"), ("镇0/村党支部", "s"), ("20261201", "s"), ("措施", "s"), (datetime(2026, 12, 31), "d"),
-                       ("²", "s"), (None, "n"), ("未销号", "s"), ("12", "s")]]
+                      [(2, "n"), ("镇0/村党支部", "s"), ("20261201", "s"), ("措施", "s"), (datetime(2026, 11, 20), "d"),
+                       (datetime(2026, 12, 31), "d"), ("²", "s"), (None, "n"), ("未销号", "s"), ("12", "s")]]
     # A day is a date Excel sorts and filters (text before), shown as it is written.
-    assert book["整改台账"]["E2"].number_format == "yyyy-mm-dd"
+    assert book["整改台账"]["E2"].number_format == book["整改台账"]["F2"].number_format == "yyyy-mm-dd"
     assert not book["整改台账"]._hyperlinks
 
 
@@ -1683,7 +1690,7 @@ def test_a_past_months_bulletin_made_after_later_runs_shows_the_ledger_as_it_sto
     assert sum(c.open for c in again.ledger_counts) == len(first) and not any(c.closed for c in again.ledger_counts)
     b = make_bulletin(again)
     rows = _cells(started[0].finish(b))["整改台账"][1:]
-    assert sorted(int(row[0]) for row in rows) == sorted(first) and not any(row[6] for row in rows)
+    assert sorted(int(row[0]) for row in rows) == sorted(first) and not any(row[7] for row in rows)
     # The ledger itself is as December's run and the hand closure left it.
     assert busy_town.rectification(november.ledger[0].id).closed_on == date(2026, 12, 5)
     # October, run for the first time after them: its gaps' items, which November's run opened, are its ledger's.
@@ -1931,7 +1938,9 @@ def test_an_election_item_closes_when_the_last_election_before_tracking_is_enter
     town.clock = lambda: datetime(2026, 4, 20, 9, 0, tzinfo=TZ)
     importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": "2024-06-01"})
     supervise(town, rules, TOWN, "2026-04", date(2026, 4, 27))
-    assert next(i for i in town.rectifications() if i.id == item.id).closed_on == date(2026, 4, 27)
+    closed = next(i for i in town.rectifications() if i.id == item.id)
+    # Closed as the election entered, which it was: it said 已不再需要（已登记免除、不再适用或不再检查此项） (supervision team's try-out).
+    assert (closed.closed_on, closed.close_note) == (date(2026, 4, 27), ELECTED_NOTE)
 
 
 def test_last_years_election_item_says_invalid_once_the_late_election_is_held(town: Store, rules, tmp_path: Path):
@@ -2279,3 +2288,40 @@ def test_the_ledger_narrowed_in_sql_keeps_what_a_filter_in_python_would(busy_tow
         wanted = [r for r in every if keep(r)]
         assert wanted and busy_town.rectifications(narrow=narrow) == wanted, narrow
     assert [r.id for r in busy_town.rectifications(narrow=LedgerFilter(closed=(date(2026, 12, 1), date(2026, 12, 31))))] == [first.id]
+
+
+def test_an_item_put_right_before_its_deadline_is_closed_on_that_day_not_on_the_later_run_s(busy_town: Store, rules,
+                                                                                            tmp_path: Path):
+    """Gaps listed in October (due by 30 November) put right on 26 and 28 November, after November's run: December's run
+    closed them on its own day, 26 December, as 逾期销号 (supervision team's try-out)."""
+    busy_town.clock = lambda: datetime(2026, 10, 26, 9, tzinfo=TZ)
+    october = supervise(busy_town, rules, TOWN, "2026-10", None, publish=True)
+    items = {r.obligation: r for r in october.ledger if r.org_id == next(o.id for o in busy_town.orgs() if o.path == BRANCH)
+             and (r.obligation, r.period) in (("theme_day", "2026-09"), ("branch_committee", "2026-09"), ("party_lecture", "2026-Q3"))}
+    assert {o: items[o].deadline for o in ("theme_day", "branch_committee", "party_lecture")} == dict.fromkeys(
+        ("theme_day", "branch_committee", "party_lecture"), date(2026, 11, 30))
+    busy_town.clock = lambda: datetime(2026, 11, 26, 9, tzinfo=TZ)
+    november = supervise(busy_town, rules, TOWN, "2026-11", None, publish=True)
+    # Put right the afternoon after November's run, two days later, and after the deadline.
+    busy_town.clock = lambda: datetime(2026, 11, 26, 15, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "theme.csv")
+    busy_town.clock = lambda: datetime(2026, 11, 28, 10, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-09-10,5,5,研究,是,是,,", "committee.csv")
+    busy_town.clock = lambda: datetime(2026, 12, 3, 10, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},党课,2026-09-20,10,9,党课,是,是,,", "lecture.csv")
+    busy_town.clock = lambda: datetime(2026, 12, 26, 9, tzinfo=TZ)
+    december = supervise(busy_town, rules, TOWN, "2026-12", None)
+    closed = {o: busy_town.rectification(items[o].id) for o in items}
+    assert {o: (r.closed_on, r.close_note, r.closed_run_id) for o, r in closed.items()} == {
+        # November's run showed it open on the 26th: closed the day after, not on the day of a bulletin that listed it open.
+        "theme_day": (date(2026, 11, 27), MADE_GOOD_NOTE, december.run.id),
+        "branch_committee": (date(2026, 11, 28), MADE_GOOD_NOTE, december.run.id),
+        "party_lecture": (date(2026, 12, 3), MADE_GOOD_NOTE, december.run.id)}
+    ids = [o.id for o in busy_town.orgs()]
+    shown = {r.id: r for r in busy_town.rectifications(ids, as_of=december.run)}
+    assert [shown[items[o].id].closed_on > shown[items[o].id].deadline for o in ("theme_day", "branch_committee", "party_lecture")] \
+        == [False, False, True]
+    # November's published bulletin, written again, still lists them open.
+    assert all(r.closed_on is None for r in busy_town.rectifications(ids, as_of=november.run) if r.id in {i.id for i in items.values()})
+    state = {row[0]: row[8] for row in make_bulletin(december).ledger_rows}
+    assert [state[str(items[o].id)] for o in ("theme_day", "branch_committee", "party_lecture")] == ["已销号", "已销号", "逾期销号"]

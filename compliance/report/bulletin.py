@@ -40,7 +40,7 @@ class Bulletin:
     comparison: str
     branch_rows: list[list[str]]        # 党组织, 逾期未完成, 无效, 问题
     ranking_rows: list[list[str]]       # 名次, 党组织, 完成率, 已完成, 应完成
-    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 整改时限, 责任人, 完成销号时间, 状态, 销号说明
+    ledger_rows: Sequence[list[str]]    # 编号, 组织, 整改事项, 整改措施, 列入台账日期, 整改时限, 责任人, 完成销号时间, 状态, 销号说明
     ledger_summary: list[list[str]]     # 组织, 未销号, 已销号, 最早整改时限, 责任人
     requirements: list[str]
     rates: dict[str, dict[str, float | None]]
@@ -80,7 +80,7 @@ def _ledger_row(r: RectificationRow, paths: dict[int, str], root: str | None, as
     closed late, or is open past its deadline, is said in a column of its own, and how it was closed in another: one put
     right and one no longer owed both read 已销号 (session 59's try-out).
     """
-    return [str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.deadline.isoformat(), r.responsible,
+    return [str(r.id), _short(paths.get(r.org_id, ""), root), r.matter, r.measure, r.opened_on.isoformat(), r.deadline.isoformat(), r.responsible,
             r.closed_on.isoformat() if r.closed_on else "", _state(r, as_of), (r.close_note or "") if r.closed_on else ""]
 
 
@@ -113,7 +113,8 @@ def chart_rates(rates: dict[str, dict[str, float | None]]) -> tuple[dict[str, di
     return means, "各下级党组织所属党支部逐月平均完成率"
 
 
-LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "整改时限", "责任人", "完成销号时间", "状态", "销号说明"]
+# The day an item was listed beside its deadline: the hand-off workbook had only the deadline (supervision team's try-out).
+LEDGER_HEADERS = ["编号", "组织", "整改事项", "整改措施", "列入台账日期", "整改时限", "责任人", "完成销号时间", "状态", "销号说明"]
 BRANCH_HEADERS = ["党组织", "逾期未完成", "无效", "主要问题"]
 RANKING_HEADERS = ["名次", "党组织", "完成率", "已完成", "应完成"]
 LEDGER_SUMMARY_HEADERS = ["组织", "未销号", "已销号", "最早整改时限", "责任人"]   # the earliest deadline of the open items
@@ -404,7 +405,7 @@ DUE_TABLE = ("本月待完成", DUE_HEADERS, [30, 10, 60])
 # Not problems yet: the month's periods are missed only once it has ended.
 DUE_TITLE = "本月待完成（截至督查日尚未完成，月底前完成；到期未完成的计入下月督查）"
 DUE_TITLE_AFTER = "本月待完成（截至督查日尚未完成，已于月底到期；未完成的计入下月督查，已完成的及时补录）"
-LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 16, 14, 12, 40])
+LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 12, 16, 14, 12, 40])
 # What a table of the workbook says when it has no rows.
 EMPTY_TABLES = {
     "问题清单": "（本月督查没有发现逾期未完成或无效的事项）",

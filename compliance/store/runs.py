@@ -41,6 +41,8 @@ ENDED_NOTES = {"absence_watch": "连续未参加组织生活已中断（已参�
 # A term whose election was put off with approval since its item opened (换届延期批准): if the new deadline passes too,
 # a later run opens the item again.
 DELAYED_NOTE = "已批准延期换届，督查自动销号；延期届满仍未换届的，将重新列入台账"
+# A term whose election, held before tracking began, was entered since: history, not a period owed no more (try-out).
+ELECTED_NOTE = "已补录换届选举记录，督查自动销号"
 # A month's dues paid late, or paid in time and entered late: a payment, not a record made good (try-out, review).
 PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
 # A period made good by no record entered since its item opened, but by one changed since (record correct, restore):
@@ -48,16 +50,19 @@ PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
 CHANGED_NOTE = "没有补录记录：原有记录在列入台账后更正或恢复，现已有效，督查自动销号；请回头看核实（record show 编号 --history 可查看更正前后）"
 
 
-def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection[str]]) -> dict[int, str]:
+def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection[str]]) -> tuple[dict[int, str], dict[int, datetime]]:
     """Return, by item id, how `items` (open ledger items made good: id, obligation, org_id, period, member, group_name and
     created_at) are closed: `CHANGED_NOTE` when no record of their obligation's `kinds` held in their period (of their
-    member or party group) was first entered since they opened, but one was changed since; else `MADE_GOOD_NOTE`.
+    member or party group) was first entered since they opened, but one was changed since; else `MADE_GOOD_NOTE`
+    (those not in the first dict). And, by item id, when it was put right: the last time since it opened that one of
+    those records was written (entered or changed), for the items that have one.
 
     A record is entered when its first version is written: an import's 录入日期 dates its entry for 逾期录入, not this
     (review). Each chunk of items reads its organizations' records once.
     """
     rc, m = tables.RECORD.c, tables.MEMBER.c
     notes: dict[int, str] = {}
+    fixed: dict[int, datetime] = {}
     for part in chunks(items, 500):
         wanted = [(item, kinds[item.obligation], *parse_period_key(item.period)) for item in part]
         query = (select(rc.record_id, rc.org_id, rc.kind, rc.held_on, rc.group_name, rc.counterpart, rc.attendees, rc.recorded_at,
@@ -82,9 +87,42 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
         for item, _, _, _ in wanted:
             rows = matched[item.id]
             since = max(item.created_at, reopened.get(item.id, item.created_at))
-            if rows and not any(entered[row.record_id] >= since for row in rows) and any(row.recorded_at >= since for row in rows):
+            written = [row.recorded_at for row in rows if row.recorded_at >= since]
+            if written:
+                fixed[item.id] = max(written)
+            if rows and not any(entered[row.record_id] >= since for row in rows) and written:
                 notes[item.id] = CHANGED_NOTE
-    return notes
+    return notes, fixed
+
+
+def _fixed_on(conn: Any, run_id: int, items: list[Any], fixed: Mapping[int, datetime], closing: Mapping[int, date]) -> dict[int, date]:
+    """Return, by item id, the day the items of `fixed` (their ids to when the records that made them good were last written,
+    `_made_good_notes`) are closed on: the day they were put right, not the later day of the run `run_id` that found it
+    (`closing`: at most that).
+
+    A record entered on 27 November for an item due by the 30th, found by December's run on the 26th, was closed late
+    (逾期销号) on the 26th (supervision team's try-out). The day is never one for which another run of the item's
+    organization or a scope around it showed the item open: a bulletin of that run written again keeps its ledger.
+    """
+    days = {item.id: min(closing[item.id], fixed[item.id].astimezone(TZ).date()) for item in items if item.id in fixed}
+    days = {item_id: day for item_id, day in days.items() if day < closing[item_id]}
+    if not days:
+        return {}
+    org_ids = {item.org_id for item in items if item.id in days}
+    paths = dict(conn.execute(select(ORG.c.id, ORG.c.path).where(ORG.c.id.in_(sorted(org_ids)))).all())
+    runs = conn.execute(select(ORG.c.path, RUN.c.as_of).select_from(RUN.join(ORG, ORG.c.id == RUN.c.scope_org_id))
+                        .where(RUN.c.id != run_id, RUN.c.as_of >= min(days.values()), RUN.c.as_of < max(closing.values()))
+                        .order_by(RUN.c.as_of)).all()
+    found: dict[int, date] = {}
+    for item in items:
+        if (day := days.get(item.id)) is None:
+            continue
+        path = paths.get(item.org_id, "")
+        for scope, as_of in runs:
+            if day <= as_of < closing[item.id] and (path == scope or path.startswith(scope + "/")):
+                day = as_of + timedelta(days=1)
+        found[item.id] = min(day, closing[item.id])
+    return found
 
 
 def backdated(conn: Any, record_ids: Collection[int], kinds: Mapping[str, Collection[str]]) -> list[tuple[int, int, date, int, date]]:
@@ -545,7 +583,7 @@ class SupervisionQueries:
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
                  not_owed: Collection[str] = (), renew: bool = True, pending: bool = False,
                  settled: Collection[str] = (), kinds: Mapping[str, Collection[str]] | None = None,
-                 delayed: Collection[str] = ()) -> SavedRun:
+                 delayed: Collection[str] = (), elected: Collection[str] = ()) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
         The scope's organization row is locked first (an UPDATE: SQLite's write lock, a row lock
@@ -564,7 +602,8 @@ class SupervisionQueries:
         made good since the run's day (`supervision._settled`), are opened if new, never reopened.
         With `kinds` (an obligation's slug → the kinds of record that count for it), an item made good by
         no record entered since it was opened, but by records changed since, says so (`CHANGED_NOTE`). Those in `delayed`
-        (of `not_owed`) are terms whose election was put off with approval since (`DELAYED_NOTE`).
+        (of `not_owed`) are terms whose election was put off with approval since (`DELAYED_NOTE`); those in `elected`, terms
+        ended by an election entered since (`ELECTED_NOTE`).
         """
         with self.writing() as conn:
             stamp = self.clock()
@@ -625,16 +664,20 @@ class SupervisionQueries:
                 r = RECTIFICATION.c
                 open_items = conn.execute(select(r.id, r.gap_key, r.obligation, r.org_id, r.period, r.member, r.group_name,
                                                  r.created_at).where(r.closed_on.is_(None), r.gap_key.in_(keys))).all()
-                notes = {item.id: DELAYED_NOTE if item.gap_key in delayed else NOT_OWED_NOTE if item.gap_key in not_owed
+                notes = {item.id: DELAYED_NOTE if item.gap_key in delayed else ELECTED_NOTE if item.gap_key in elected
+                         else NOT_OWED_NOTE if item.gap_key in not_owed
                          else ENDED_NOTES.get(item.obligation) or (
                     PAID_NOTE if item.obligation == "dues" else MADE_GOOD_NOTE) for item in open_items}
+                closing = {item.id: gaps_made_good[item.gap_key] for item in open_items}
                 if kinds:
-                    notes |= _made_good_notes(conn, [item for item in open_items if notes[item.id] is MADE_GOOD_NOTE
-                                                     and item.obligation in kinds], kinds)
+                    changed, fixed = _made_good_notes(conn, [item for item in open_items if notes[item.id] is MADE_GOOD_NOTE
+                                                             and item.obligation in kinds], kinds)
+                    notes |= changed
+                    closing |= _fixed_on(conn, run_id, open_items, fixed, closing)
                 if open_items:
                     conn.execute(update(RECTIFICATION).where(r.id == bindparam("item_id")).values(
                         closed_on=bindparam("on"), close_note=bindparam("note"), closed_run_id=run_id),
-                        [{"item_id": item.id, "on": gaps_made_good[item.gap_key], "note": notes[item.id]} for item in open_items])
+                        [{"item_id": item.id, "on": closing[item.id], "note": notes[item.id]} for item in open_items])
                 closed += len(open_items)
                 closed_settled += sum(1 for item in open_items if item.gap_key in settled)
             if publish:
@@ -931,7 +974,7 @@ def _matter_key(text: str) -> str:
 
 
 # Items closed by a run, not by hand: a gap of theirs found again is theirs again.
-AUTO_NOTES = (MADE_GOOD_NOTE, CHANGED_NOTE, NOT_OWED_NOTE, PAID_NOTE, DELAYED_NOTE, *ENDED_NOTES.values())
+AUTO_NOTES = (MADE_GOOD_NOTE, CHANGED_NOTE, NOT_OWED_NOTE, PAID_NOTE, DELAYED_NOTE, ELECTED_NOTE, *ENDED_NOTES.values())
 # The obligation of a ledger item entered by hand (`add_rectification`): what inspectors found, not a calendar gap.
 BY_HAND = "inspection"
 
