@@ -3220,3 +3220,23 @@ def test_a_member_review_under_tuhe_is_a_party_congress_that_needs_its_quorum(ru
     assert held.exit_code == 0 and "不计入" not in held.stdout, held.output
     found = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "民主评议党员", "--format", "json"]).stdout)
     assert [f["status"] for f in found] == ["met"]
+
+
+def test_a_record_that_puts_a_ledger_item_right_says_so_and_a_correction_that_undoes_it_too(runner, logged, tmp_path: Path):
+    """A secretary logging the 主题党日 a ledger item asked for was told 已登记 alone, and the item stayed 未销号 in the ledger
+    with no word; moving the record out of the month later reopened the closed item unannounced (supervision team's try-out)."""
+    assert runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-20",
+                                        "--out", str(tmp_path / "out")]).exit_code == 0
+    items = json.loads(runner.invoke(app, logged + ["rectify", "list", "--under", BRANCH, "--format", "json"]).stdout)
+    [item] = [i for i in items if i["obligation"] == "theme_day" and i["period"] == "2026-09"]
+    logged_now = runner.invoke(app, logged + ["log", "主题党日", "--org", "ZZ1", "--date", "2026-09-18", "--topic", "补开",
+                                              "--photos", "b.jpg"])
+    assert logged_now.exit_code == 0, logged_now.output
+    assert f"提示：这条记录补上了整改台账第 {item['id']} 项（{item['matter']}），下次督查核实后自动销号" in logged_now.stdout, logged_now.output
+    record = logged_now.stdout.split("记录编号 ", 1)[1].split()[0]
+    assert runner.invoke(app, logged + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-21",
+                                        "--out", str(tmp_path / "out2")]).exit_code == 0
+    moved = runner.invoke(app, logged + ["record", "correct", record, "--date", "2026-10-18", "--reason", "日期录错"])
+    assert moved.exit_code == 0, moved.output
+    assert (f"注意：更正后这条记录不再计入「主题党日 2026年9月」，该期现为逾期未完成；已销号的整改台账第 {item['id']} 项将在下次督查时重新打开"
+            in moved.stdout), moved.output

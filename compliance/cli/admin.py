@@ -188,14 +188,21 @@ def periods_after_void_each(store: Any, org_id: int, before: dict[tuple[str, str
     """Return, for each period of `before` (in its order), how it stands now: 「，该期仍由记录 986 计入」 or 「，该期现为逾期未完成」."""
     from compliance.report.labels import STATUS_LABELS
 
+    from compliance.store.runs import AUTO_NOTES
+
     now = _periods_now(store, org_id, before)
+    # A ledger item a run closed on the period is opened again by the next run: said, or the secretary learnt of it from the
+    # ledger (supervision team's try-out).
+    closed = {(item.obligation, item.period, item.group_name or item.member): item.id for item in store.rectifications([org_id])
+              if item.closed_on is not None and item.close_note in AUTO_NOTES}
     said = []
     for key in before:
         f = now.get(key)
         if f is not None and f.status == "met":
             said.append(f"，该期仍由记录 {'、'.join(map(str, f.records[:3]))} 计入，不受影响")
         else:
-            said.append(f"，该期现为{STATUS_LABELS.get(f.status, f.status)}" if f is not None else "")
+            said.append((f"，该期现为{STATUS_LABELS.get(f.status, f.status)}" if f is not None else "")
+                        + (f"；已销号的整改台账第 {closed[key]} 项将在下次督查时重新打开" if key in closed and f is not None else ""))
     return said
 
 

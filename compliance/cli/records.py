@@ -650,7 +650,21 @@ def record_notes(store: store_mod.Store, record_id: int, alone: tracking.AloneRe
     r = alone.record
     if r is not None and (twin := _twin_note(r, store.org_records(r.org_id, r.kind, r.held_on))):
         notes.append(twin)
+    if r is not None:
+        notes.extend(_ledger_notes(store, r.org_id, alone))
     return notes
+
+
+def _ledger_notes(store: store_mod.Store, org_id: int, alone: tracking.AloneRecord) -> list[str]:
+    """Say which open ledger items of the record's organization the periods it completes (`counted_in`) are, and that the
+    next supervision run closes them: a secretary putting a gap right was told only 已登记, and the item stayed 未销号 in
+    `rectify list` with no word (supervision team's try-out)."""
+    done = {(f.obligation, f.period, f.group or f.member) for f in alone.findings if f.status == "met"}
+    if not done:
+        return []
+    return [f"提示：这条记录补上了整改台账第 {item.id} 项（{item.matter}），下次督查核实后自动销号"
+            for item in store.rectifications([org_id], open_only=True)
+            if (item.obligation, item.period, item.group_name or item.member) in done]
 
 
 def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], file: str, row_of: Callable[[int], int | None],
