@@ -2325,3 +2325,14 @@ def test_an_item_put_right_before_its_deadline_is_closed_on_that_day_not_on_the_
     assert all(r.closed_on is None for r in busy_town.rectifications(ids, as_of=november.run) if r.id in {i.id for i in items.values()})
     state = {row[0]: row[8] for row in make_bulletin(december).ledger_rows}
     assert [state[str(items[o].id)] for o in ("theme_day", "branch_committee", "party_lecture")] == ["已销号", "已销号", "逾期销号"]
+
+
+def test_a_runs_new_ledger_items_are_numbered_on_from_the_last(busy_town: Store, rules):
+    """On PostgreSQL the items a run found already listed took numbers all the same (ON CONFLICT DO NOTHING draws on the
+    sequence): November's new items were 24, 32 and 35 after October's 1 to 20, read as items deleted (supervision team's try-out)."""
+    october = supervise(busy_town, rules, TOWN, "2026-10", date(2026, 10, 26))
+    first = sorted(r.id for r in october.ledger)
+    november = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 26))
+    new = sorted(r.id for r in november.ledger if r.opened_run_id == november.run.id)
+    assert first == list(range(1, len(first) + 1)) and len(new) == november.opened > 1
+    assert new == list(range(len(first) + 1, len(first) + 1 + len(new)))

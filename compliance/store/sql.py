@@ -87,6 +87,16 @@ class Columns:
 
     def insert(self, rows: list[tuple[Any, ...]]) -> None:
         """Insert `rows`, each a tuple of values in the order of `names`, dates converted by `converter`."""
+        if self.unique and self.conn.dialect.name == "postgresql":
+            # A row skipped by ON CONFLICT still takes a value of PostgreSQL's id sequence: a run's new ledger items were
+            # numbered 24, 32 and 35 after October's 1 to 20, read as items deleted (supervision team's try-out). Rows
+            # whose value is taken are left out first; ON CONFLICT still guards against a writer in between.
+            at = self.names.index(self.unique)
+            column = self.table.c[self.unique]
+            taken: set[Any] = set()
+            for part in chunks(sorted({row[at] for row in rows}), IN_LIMIT):
+                taken.update(self.conn.execute(select(column).where(column.in_(part))).scalars())
+            rows = [row for row in rows if row[at] not in taken]
         if not rows:
             return
         if self.sql:
