@@ -2336,3 +2336,20 @@ def test_a_runs_new_ledger_items_are_numbered_on_from_the_last(busy_town: Store,
     new = sorted(r.id for r in november.ledger if r.opened_run_id == november.run.id)
     assert first == list(range(1, len(first) + 1)) and len(new) == november.opened > 1
     assert new == list(range(len(first) + 1, len(first) + 1 + len(new)))
+
+
+def test_the_chart_leaves_out_the_months_before_any_branch_owed_anything_and_the_notice_says_where_this_month_is(tmp_path: Path):
+    """Tracked from July, November's chart had 05 and 06 as columns of dashes, and no word of November (supervision team's try-out)."""
+    from matplotlib import pyplot as plt
+
+    from compliance.report.bulletin import CHART_NOTE, Bulletin, draw_chart, write_chart, write_docx
+
+    months = ["2026-05", "2026-06", "2026-07", "2026-08"]
+    rates = {"第一党支部": dict(zip(months, [None, None, 0.5, None])), "第二党支部": dict(zip(months, [None, None, None, 1.0]))}
+    b = Bulletin(title="通报", office="督导组", date="2026-09-26", summary="概况", comparison="比较", branch_rows=[],
+                 ranking_rows=[], ledger_rows=[], ledger_summary=[], requirements=[], rates=rates, revision=1, published=False)
+    figure, _ = draw_chart(b, None)
+    assert [t.get_text() for t in figure.axes[0].get_xticklabels()] == ["2026/07", "2026/08"]
+    plt.close(figure)
+    chart, labels = write_chart(b, tmp_path / "c.png")
+    assert CHART_NOTE in [p.text for p in Document(str(write_docx(b, tmp_path / "b.docx", chart, labels))).paragraphs]

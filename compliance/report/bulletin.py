@@ -668,6 +668,7 @@ def _cjk_font() -> str | None:
 
 
 CHART_EMPTY = "暂无已结束月份的数据"
+CHART_NOTE = "注：图中为已结束月份的完成率；督查当月的事项月底到期，计入下月通报。"
 
 
 def write_chart(b: Bulletin, path: Path) -> tuple[Path, list[str]]:
@@ -697,6 +698,9 @@ def draw_chart(b: Bulletin, font: str | None) -> tuple[Any, list[str]]:
     if font:
         plt.rcParams["font.sans-serif"] = [font]
     months = sorted({m for rates in b.rates.values() for m in rates})
+    # Months before any branch owed anything (before tracking began) were columns of dashes (supervision team's try-out).
+    while months and all(rates.get(months[0]) is None for rates in b.rates.values()):
+        months.pop(0)
     orgs = sorted(b.rates, key=path_order)
     key = [f"{i}. {org}" for i, org in enumerate(orgs, start=1)]
     values = np.array([[np.nan if b.rates[o].get(m) is None else b.rates[o][m] * 100 for m in months] for o in orgs]).reshape(len(orgs), len(months))
@@ -805,6 +809,8 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     doc.add_picture(str(chart), width=Cm(15))
     if chart_labels and wordless:
         doc.add_paragraph("图例：" + "；".join(chart_labels))
+    # Where the month under review was, the chart having none (supervision team's try-out).
+    doc.add_paragraph(CHART_NOTE)
     heading("四、整改要求")
     for i, text in enumerate(b.requirements, 1):
         doc.add_paragraph(f"{i}. {text}")
