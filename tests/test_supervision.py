@@ -856,7 +856,7 @@ def test_bulletin_files_open_and_agree_with_the_run(busy_town: Store, rules, tmp
     assert sum(row[1] + row[2] for row in problems) == len(result.gaps)
     # A table with no rows says so: its header alone read as a sheet left unfilled (try-out).
     assert not result.record_marks and list(book["记录不规范"].iter_rows(min_row=2, values_only=True)) == [
-        ("（本月召开的会议和活动的记录没有未签字或材料不全的）", None, None)]
+        ("（本月召开及补录的会议和活动的记录没有未签字或材料不全的）", None, None)]
     doc = Document(str(docx))
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "关于2026年11月基层党组织组织生活督查情况的通报" in text and "图河镇党委督导组" in text
@@ -2353,3 +2353,17 @@ def test_the_chart_leaves_out_the_months_before_any_branch_owed_anything_and_the
     plt.close(figure)
     chart, labels = write_chart(b, tmp_path / "c.png")
     assert CHART_NOTE in [p.text for p in Document(str(write_docx(b, tmp_path / "b.docx", chart, labels))).paragraphs]
+
+
+def test_a_flawed_record_of_a_month_gone_by_entered_after_its_run_is_in_the_next_bulletin(busy_town: Store, rules, tmp_path: Path):
+    """A 主题党日 of 26 October without photos, entered on 24 November, after October's run: October's bulletin could not see
+    it and November's read November's records only, so no bulletin listed it (supervision team's try-out)."""
+    busy_town.clock = lambda: datetime(2026, 10, 26, 9, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-10", None, publish=True)
+    busy_town.clock = lambda: datetime(2026, 11, 24, 9, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-10-26,,,学习,,,,", "late.csv")
+    busy_town.clock = lambda: datetime(2026, 11, 26, 9, tzinfo=TZ)
+    november = supervise(busy_town, rules, TOWN, "2026-11", None)
+    assert november.record_marks == {BRANCH: (0, 1)}
+    text = write_bulletin(november, tmp_path / "out")[0].read_text(encoding="utf-8")
+    assert "本月（11月1日至26日）召开的会议和活动的记录，以及上次督查后补录或更正的以前月份的记录中，1条缺少规定的材料" in text

@@ -209,7 +209,8 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         unsigned, lacking = sum(u for u, _ in marks.values()), sum(i for _, i in marks.values())
         said = "、".join(t for t in (f"{unsigned}条未经书记和记录人签字" if unsigned else "",
                                       f"{lacking}条缺少规定的材料（主题、图片等）" if lacking else "") if t)
-        summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）召开的会议和活动的记录中，{said}，涉及{len(marks)}个党组织，"
+        since = "，以及上次督查后补录或更正的以前月份的记录" if result.comparison.previous is not None else ""
+        summary += (f"本月（{int(mon)}月1日至{result.run.as_of.day}日）召开的会议和活动的记录{since}中，{said}，涉及{len(marks)}个党组织，"
                     + "须" + "、".join(w for w, n in (("补签", unsigned), ("补齐", lacking)) if n) + "（见“记录不规范”）。")
     due = result.due_in_month
     recorded = result.due_recorded
@@ -364,7 +365,7 @@ def write_markdown(b: Bulletin, path: Path) -> Path:
     parts = [f"# {b.title}", "", _byline(b),
              "", "## 一、基本情况", "", b.summary, "", b.comparison, "", "## 二、存在问题", "",
              _md_table(BRANCH_HEADERS, b.branch_rows) if b.branch_rows else "未发现问题。", "",
-             *(["### 记录不规范（本月召开的会议和活动的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
+             *(["### 记录不规范（本月召开及补录的会议和活动的记录）", "", _md_table(MARK_HEADERS, list(b.mark_rows)), ""] if b.mark_rows else []),
              *([f"### {b.due_title or DUE_TITLE}", "", _md_table(DUE_HEADERS, list(b.due_rows)), ""] if b.due_rows else []),
              "## 三、完成率排名", "", _md_table(RANKING_HEADERS, b.ranking_rows), "",
              "## 四、整改要求", ""] + [f"{i}. {r}" for i, r in enumerate(b.requirements, 1)] + [
@@ -409,7 +410,7 @@ LEDGER_TABLE = ("整改台账", LEDGER_HEADERS, [8, 28, 40, 40, 12, 12, 16, 14, 
 # What a table of the workbook says when it has no rows.
 EMPTY_TABLES = {
     "问题清单": "（本月督查没有发现逾期未完成或无效的事项）",
-    "记录不规范": "（本月召开的会议和活动的记录没有未签字或材料不全的）",
+    "记录不规范": "（本月召开及补录的会议和活动的记录没有未签字或材料不全的）",
     "本月待完成": "（截至督查日，本月没有待完成的事项）",
     "整改台账": "（没有整改事项）",
 }
@@ -794,7 +795,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     else:
         doc.add_paragraph("未发现问题。")
     if b.mark_rows:
-        doc.add_paragraph("记录不规范（本月召开的会议和活动的记录）：")
+        doc.add_paragraph("记录不规范（本月召开及补录的会议和活动的记录）：")
         table(MARK_HEADERS, list(b.mark_rows), [8.5, 4, 4], "记录不规范")
     if b.due_rows:
         doc.add_paragraph((b.due_title or DUE_TITLE) + "：")

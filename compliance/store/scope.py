@@ -12,7 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, case, func, or_, select, union_all
+from sqlalchemy import Engine, and_, case, false, func, or_, select, union_all
 
 from compliance.store import tables
 from compliance.evaluate import Record as EvalRecord
@@ -193,9 +193,10 @@ class ScopeQueries:
                                                  for r in rows], sqlite)
 
     def record_marks(self, root_path: str, ids: Ids | None, first: date, last: date,
-                     fields: Collection[str]) -> list[tuple[int, str, bool, tuple[bool, ...], int]]:
+                     fields: Collection[str], entered_after: datetime | None = None) -> list[tuple[int, str, bool, tuple[bool, ...], int]]:
         """Return, of the current records held from `first` to `last` at or below `root_path` (with `ids`, of those
-        organizations), how many of each organization and kind are signed or not and lack which of `fields`.
+        organizations), how many of each organization and kind are signed or not and lack which of `fields`. With
+        `entered_after`, of those held before `first` and written (entered or changed) after it too.
 
         Rows of (organization id, kind, signed by the secretary and the recorder, for each of `fields`
         whether it is empty, count), grouped in SQL: a province's month of records is not read.
@@ -206,7 +207,9 @@ class ScopeQueries:
         columns = [r.org_id, r.kind, signed, *empty]
         query = (select(*columns, func.count())
                  .where(r.org_id.in_(select(ORG.c.id).where(in_scope(root_path, ids)).scalar_subquery()),
-                        r.held_on >= first, r.held_on <= last, r.superseded_at.is_(None), r.voided_at.is_(None))
+                        or_(and_(r.held_on >= first, r.held_on <= last),
+                            and_(r.held_on < first, r.recorded_at > entered_after) if entered_after is not None else false()),
+                        r.superseded_at.is_(None), r.voided_at.is_(None))
                  .group_by(*columns))
         with self.engine.connect() as conn:
             return [(org_id, kind, bool(ok), tuple(bool(e) for e in lacks), n)
