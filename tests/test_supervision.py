@@ -2367,3 +2367,21 @@ def test_a_flawed_record_of_a_month_gone_by_entered_after_its_run_is_in_the_next
     assert november.record_marks == {BRANCH: (0, 1)}
     text = write_bulletin(november, tmp_path / "out")[0].read_text(encoding="utf-8")
     assert "本月（11月1日至26日）召开的会议和活动的记录，以及上次督查后补录或更正的以前月份的记录中，1条缺少规定的材料" in text
+
+
+def test_the_first_record_version_written_after_a_moment_is_found_by_its_id(busy_town: Store, rules, tmp_path: Path):
+    from compliance.store.scope import _first_written_after
+
+    with busy_town.engine.connect() as conn:
+        last = conn.execute(select(func.max(model.Record.__table__.c.id))).scalar()
+    written = {}
+    for day in (10, 12, 14):
+        busy_town.clock = lambda day=day: datetime(2026, 12, day, 9, tzinfo=TZ)
+        written[day] = importing.log_record(busy_town, rules, {"org": BRANCH, "kind": "主题党日", "date": f"2026-11-{day}",
+                                                               "topic": "学习", "photos": "a.jpg"}).ids[0]
+    with busy_town.engine.connect() as conn:
+        ids = {day: conn.execute(select(model.Record.__table__.c.id).where(model.Record.__table__.c.record_id == record)).scalar()
+               for day, record in written.items()}
+        found = [_first_written_after(conn, datetime(2026, 12, day, 12, tzinfo=TZ)) for day in (9, 10, 11, 12, 13, 14)]
+    assert last < ids[10] < ids[12] < ids[14]
+    assert found == [ids[10], ids[12], ids[12], ids[14], ids[14], None]

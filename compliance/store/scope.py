@@ -12,7 +12,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any, Callable, Collection, Generic, Iterable, Iterator, NamedTuple, TypeVar
 
-from sqlalchemy import Engine, and_, case, false, func, or_, select, union_all
+from sqlalchemy import Engine, and_, case, func, or_, select, union_all
 
 from compliance.store import tables
 from compliance.evaluate import Record as EvalRecord
@@ -98,6 +98,26 @@ class _ShanghaiDays(dict):
 
 def _day_or_none(text: str | None) -> date | None:
     return date.fromisoformat(text) if text else None
+
+
+def _first_written_after(conn: Any, moment: datetime) -> int | None:
+    """Return the smallest id of a record version written after `moment` (None: none was), by bisecting the ids, which
+    follow the order versions are written in: about 23 look-ups of the primary key for 8 million versions."""
+    r = RECORD.c
+    low, high = conn.execute(select(func.min(r.id), func.max(r.id))).one()
+    if high is None or conn.execute(select(r.recorded_at).where(r.id == high)).scalar_one() <= moment:
+        return None
+
+    def after(at: int) -> bool:     # whether the first version from id `at` on was written after `moment`
+        return conn.execute(select(r.recorded_at).where(r.id >= at).order_by(r.id).limit(1)).scalar_one() > moment
+
+    while low < high:
+        middle = (low + high) // 2
+        if after(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return low
 
 
 class by_org(Generic[T]):
@@ -205,15 +225,22 @@ class ScopeQueries:
         signed = case((and_(r.secretary_signed.is_(True), r.recorder_signed.is_(True)), 1), else_=0)
         empty = [case((or_(r[f].is_(None), r[f] == (0 if f == "hours" else "")), 1), else_=0) for f in fields]
         columns = [r.org_id, r.kind, signed, *empty]
-        query = (select(*columns, func.count())
-                 .where(r.org_id.in_(select(ORG.c.id).where(in_scope(root_path, ids)).scalar_subquery()),
-                        or_(and_(r.held_on >= first, r.held_on <= last),
-                            and_(r.held_on < first, r.recorded_at > entered_after) if entered_after is not None else false()),
-                        r.superseded_at.is_(None), r.voided_at.is_(None))
-                 .group_by(*columns))
+        orgs = select(ORG.c.id).where(in_scope(root_path, ids)).scalar_subquery()
+        current = (r.superseded_at.is_(None), r.voided_at.is_(None))
+        queries = [select(*columns, func.count()).where(r.org_id.in_(orgs), r.held_on >= first, r.held_on <= last, *current)
+                   .group_by(*columns)]
         with self.engine.connect() as conn:
+            after = _first_written_after(conn, entered_after) if entered_after is not None else None
+            if after is not None:
+                # The versions written since, found by their ids (written in order): not a scan of every record held
+                # before the month (0.05 s became 0.55 s at 1,000 branches). org_id + 0 keeps SQLite off the
+                # organization's index, which it took to group by and so read them all.
+                org = (r.org_id + 0).label("org_id")
+                later = [org, r.kind, signed, *empty]
+                queries.append(select(*later, func.count()).where(r.id >= after, org.in_(orgs), r.held_on < first,
+                                                                  r.recorded_at > entered_after, *current).group_by(*later))
             return [(org_id, kind, bool(ok), tuple(bool(e) for e in lacks), n)
-                    for org_id, kind, ok, *lacks, n in conn.execute(query)]
+                    for query in queries for org_id, kind, ok, *lacks, n in conn.execute(query)]
 
     def without_lists(self, root_path: str | None, kinds: Collection[str], first: date, last: date) -> list[str]:
         """Return the paths of the branches at or below `root_path` (everywhere when None), in order, none of whose current
