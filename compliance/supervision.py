@@ -101,6 +101,8 @@ class SupervisionResult:
     run_totals: tuple[int, int] = (0, 0)
     # Those items (`by_hand`): (organization id, matter) each, which the bulletin names (it gave their number alone: try-out).
     by_hand_items: tuple[tuple[int, str], ...] = ()
+    # The names of the kinds of record the scope's catalogs ask to be signed (党员大会、支委会), as `record_marks` counts them.
+    signed_kinds: tuple[str, ...] = ()
 
     @property
     def findings(self) -> list[Finding]:
@@ -841,7 +843,18 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
                              frozenset(store.closed_by_hand(scope.path, stored.run, gaps)), stored.settled,
-                             len(by_hand), store.run_item_totals(stored.run.id), by_hand)
+                             len(by_hand), store.run_item_totals(stored.run.id), by_hand, _signed_kinds(rules, index, orgs, default))
+
+
+def _signed_kinds(rules: Rules, index: OrgIndex, orgs: list[OrgRow], default: str) -> tuple[str, ...]:
+    """Return the names of the kinds of record that the catalogs of `orgs` ask to be signed by the secretary and the recorder."""
+    slugs: dict[str, None] = {}
+    for name in dict.fromkeys(index.catalog_of(o, default) for o in orgs):
+        catalog = rules.catalogs.get(name)
+        for ob in catalog.obligations if catalog is not None else ():
+            if ob.signatures:
+                slugs.setdefault(ob.counts or ob.slug)
+    return tuple(rules.kind_name(slug) for slug in slugs)
 
 
 def _settled(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, snapshot: Snapshot, day: date,

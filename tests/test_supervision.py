@@ -2058,6 +2058,8 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
     text = md.read_text(encoding="utf-8")
     assert "本月（11月1日至28日）召开的会议和活动的记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织，须补签、补齐" in text
     assert "| 朱庄村党总支/第一党支部 | 1 | 1 |" in text and "由书记和记录人补签" in text
+    # Which records are to be signed: all of them, it read, beside a count of 党员大会 and 支委会 alone (supervision team's try-out).
+    assert result.signed_kinds == ("党员大会", "支委会") and "全年归档，党员大会、支委会的会议记录须由书记和记录人签字。" in text
     rows = list(load_workbook(xlsx)["记录不规范"].iter_rows(values_only=True))
     assert rows[0] == ("党组织", "未签字", "材料不全") and sorted(rows[1:]) == [("朱庄村党总支/第一党支部", 1, 1), ("朱庄村党总支/第二党支部", 1, 1)]
     doc = Document(str(docx))

@@ -254,7 +254,9 @@ def make_bulletin(result: SupervisionResult) -> Bulletin:
         f"各党支部要对照整改台账逐项认领，查找原因，明确责任人，本月新发现的问题于{deadline.isoformat()}前完成整改"
         + (f"；已超过整改时限的{late}项要立即整改" if late else "") + "。",
         f"整改完成后，将会议记录、签到表和图文资料报{reporting_office(result.scope)}，经“回头看”核实后逐项销号。",
-        "坚持每会必记、逐月整理、按季检查、全年归档，会议记录须由书记和记录人签字。",
+        # Which records: 会议记录须由书记和记录人签字 beside 未签字 2 条 of six unsigned read as a miscount (supervision team's try-out).
+        "坚持每会必记、逐月整理、按季检查、全年归档" + (f"，{'、'.join(result.signed_kinds)}的会议记录须由书记和记录人签字" if result.signed_kinds
+                                                 else "") + "。",
     ]
     if due:
         requirements.insert(len(requirements) - 1, f"截至督查日尚未完成的事项（会议、活动、党费等）已于{month_last.isoformat()}到期，"
