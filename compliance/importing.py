@@ -29,7 +29,7 @@ from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
 from compliance.tabular import (
     FALSE_WORDS, PARTY_FOUNDED, TOO_EARLY, TRUE_WORDS, split_names,
-    CellError, Column, Table, parse_bool, parse_count, parse_date, parse_people, parse_study_hours, parse_text, read_table,
+    CellError, Column, Table, parse_birth, parse_bool, parse_count, parse_date, parse_people, parse_study_hours, parse_text, read_table,
     sharing, stream_table,
 )
 from obligations.cadence import year_before
@@ -38,7 +38,7 @@ from obligations.rules import Rules
 
 # How the files offices keep head the column of a row's organization, in a roster, a records or a dues file: the records
 # import refused 所在党支部 and 党组织名称, which the roster took and the README promised (try-out).
-ORG_ALIASES = ("所在党支部", "所在党组织", "党组织名称", "党支部")
+ORG_ALIASES = ("所在党支部", "所在党组织", "党组织名称", "党支部", "所在支部", "支部")
 
 ORG_COLUMNS = [
     Column("名称", "name", True, 200, aliases=("党组织名称", "组织名称")),
@@ -56,7 +56,7 @@ MEMBER_COLUMNS = [
     Column("姓名", "name", True, aliases=("党员姓名",)), Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
     Column("党小组", "group", aliases=("所在党小组",)), Column("类别", "status", aliases=("党员类别", "人员类别")),
     Column("流动党员", "mobile", aliases=("是否流动党员",)), Column("联系人", "liaison"),
-    Column("入党日期", "joined", aliases=("入党时间",)), Column("出生日期", "born", aliases=("出生时间",)), Column("性别", "gender"),
+    Column("入党日期", "joined", aliases=("入党时间",)), Column("出生日期", "born", aliases=("出生时间", "出生年月")), Column("性别", "gender"),
     Column("离开日期", "left_on", aliases=("离开时间",)), Column("离开原因", "left_reason"), Column("转入日期", "arrived_on", aliases=("转入时间",)),
 ]
 RECORD_COLUMNS = [
@@ -64,7 +64,7 @@ RECORD_COLUMNS = [
     Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
     Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间", "时间", "活动时间", "召开时间")),
     Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数",)),
-    Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题")), Column("记录人", "recorder"),
+    Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题", "内容", "会议内容", "活动内容")), Column("记录人", "recorder"),
     Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),
     Column("党小组", "group"), Column("主讲人", "lecturer", aliases=("授课人",)),
     Column("参会人员", "attendees", max_length=100000, aliases=("参会党员", "参加人员")),
@@ -623,7 +623,7 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             "status": status[:2] if status else None, "mobile": problems.parse(number, values, "mobile", parse_bool),
             "liaison": parse_text(values.get("liaison")),
             "joined": problems.parse(number, values, "joined", parse_date),
-            "born": problems.parse(number, values, "born", parse_date),
+            "born": problems.parse(number, values, "born", parse_birth),
             "gender": parse_text(values.get("gender")),
             "left_on": problems.parse(number, values, "left_on", parse_date),
             "left_reason": parse_text(values.get("left_reason")),

@@ -136,7 +136,9 @@ class CellError(InputError):
 # with 身份证号 or 学历 was refused whole). Any other unknown column is refused: a misspelt one (参会人
 # for 参会人员) would lose its values without a word.
 IGNORED_HEADERS = frozenset({"序号", "备注", "身份证号", "身份证号码", "公民身份号码", "学历", "民族", "籍贯", "联系电话", "手机号码",
-                             "手机号", "职务", "工作单位", "家庭住址", "现居住地", "主持人", "党员人数"})
+                             "手机号", "职务", "工作单位", "家庭住址", "现居住地", "主持人", "党员人数",
+                             # A 流动党员's whereabouts, and where a meeting was held (migration try-out).
+                             "流出地", "流入地", "流动去向", "外出地点", "外出务工地点", "地点", "会议地点", "活动地点"})
 
 
 def read_table(path: Path, columns: list[Column]) -> Table:
@@ -858,6 +860,18 @@ def parse_date(value: Any) -> date | None:
         # 12月5日 as said aloud: the year is not ours to guess (try-out).
         raise CellError(f"没有年份（应写作 2026-{int(m.group(1)):02d}-{int(m.group(2)):02d} 这样的完整日期）")
     raise CellError("不是日期（应写作 2026-11-05）")
+
+
+def parse_birth(value: Any) -> date | None:
+    """Return a birth date as `parse_date` does, or from a year and month written as text (1965.03, 1965年3月: 出生年月, as
+    rosters keep it), as the month's first day: enough for the member's age (出生年月 1965.03 was refused, try-out)."""
+    try:
+        return parse_date(value)
+    except CellError:
+        m = _MONTH_ONLY.match(unicodedata.normalize("NFKC", value).strip()) if isinstance(value, str) else None
+        if m and 1 <= int(m.group(2)) <= 12:
+            return date(int(m.group(1)), int(m.group(2)), 1)
+        raise
 
 
 def parse_bool(value: Any) -> bool | None:

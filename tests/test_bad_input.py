@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -530,3 +530,25 @@ def test_an_argument_that_is_not_utf8_is_a_one_line_error(db: Path, args: list):
         "错误：参数「张\ufffd」中有不是 UTF-8 编码的字符：请把终端的字符编码设为 UTF-8 后重试（这次操作未完成，未写入任何数据）\n")
     assert records(db) == before
     assert not [i for i in json.loads(run(db, "rectify", "list", "--format", "json").stdout) if i["matter"].startswith("张")]
+
+
+def test_a_migrated_roster_and_record_sheet_with_a_birth_month_whereabouts_and_content_import(tmp_path: Path):
+    """A township moving from spreadsheets: a 花名册 with 出生年月 (1965.03) and 流出地, a meeting sheet headed 所在支部 and
+    内容 with a 地点 column: each was refused whole (migration try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(db, "org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))).returncode == 0
+    roster = "姓名,所在支部,出生年月,流动党员,流出地\n陶英,ZZ1,1965.03,否,\n王强,ZZ1,1990年11月,是,江苏苏州\n"
+    imported = run(db, "member", "import", str(write_csv(tmp_path / "m.csv", roster)))
+    assert imported.returncode == 0, imported.stderr
+    from compliance.store import Store, resolve_url
+
+    born = {m.name: m.born for m in Store(resolve_url(str(db))).members()}
+    assert born == {"陶英": date(1965, 3, 1), "王强": date(1990, 11, 1)}
+    # A day-less 入党日期 is still refused: a probation is counted from its day.
+    refused = run(db, "member", "import", str(write_csv(tmp_path / "j.csv", "姓名,党组织,入党日期\n李四,ZZ1,2020.05\n")))
+    assert refused.returncode != 0 and "只有年月，没有日" in refused.stderr
+    sheet = "所在支部,会议类型,会议日期,地点,内容\nZZ1,主题党日,2026-08-03,村部,学习党章\n"
+    logged = run(db, "record", "import", str(write_csv(tmp_path / "r.csv", sheet)))
+    assert logged.returncode == 0, logged.stderr
+    assert "学习党章" in run(db, "record", "list", "--org", "ZZ1", "--format", "csv").stdout
