@@ -836,7 +836,10 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     branches = [o.path for o in orgs if o.type == "党支部"]
     # And the records of months before entered since the month before's run, which no bulletin would list: a 主题党日 of
     # October without photos, entered after October's run, was in none (supervision team's try-out).
-    marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default, prev_run.updated_at if prev_run else None)
+    # Not those entered after the run's day, which the next month's lists (a past month run again: review).
+    entered_by = datetime.combine(stored.run.as_of + timedelta(days=1), time(), tzinfo=TZ)
+    marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default,
+                         (prev_run.updated_at, entered_by) if prev_run else None)
     gaps = ledger_gaps(store, scope.path, stored.run)
     by_hand = tuple(store.by_hand_items(by_id, stored.run, prev_run, first))
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
@@ -912,9 +915,10 @@ def ledger_gaps(store: Store, scope_path: str, run: RunRow) -> frozenset[str]:
 
 
 def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, orgs: list[OrgRow], first: date, last: date,
-                 default: str, entered_after: datetime | None = None) -> dict[str, tuple[int, int]]:
+                 default: str, entered: tuple[datetime, datetime | None] | None = None) -> dict[str, tuple[int, int]]:
     """Return, by organization path, how many of the records of `orgs` (`scope` and below) held from `first` to `last` (with
-    `entered_after`, and those held before `first` written after it) are unsigned and how many lack evidence.
+    `entered`, and those held before `first` written after its first time and, unless None, by its second) are unsigned
+    and how many lack evidence.
 
     What the team finds reading the month's minutes (seed 000 组织建设 2: signed by the secretary
     and the recorder; 活动开展 1: topic and photos): a record of a kind an obligation of the
@@ -931,7 +935,7 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
     # Records only a committee's obligations count (支委会) of organizations whose committee the roster decides:
     # a branch of fewer than seven full members has none, and owes none (条例 第八条).
     committee_only: list[tuple[OrgRow, int, int]] = []
-    for org_id, kind, signed, lacks, n in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS, entered_after):
+    for org_id, kind, signed, lacks, n in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS, entered):
         org = by_id.get(org_id)
         catalog = rules.catalogs.get(index.catalog_of(org, default)) if org is not None else None
         if catalog is None:

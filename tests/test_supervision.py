@@ -2226,7 +2226,7 @@ def test_a_row_of_items_due_names_five_members_of_each_obligation_and_counts_the
     assert _due_items(items) == "党费7项（党员1、党员2、党员3、党员4、党员5等）、支委会1项"
 
 
-@pytest.mark.parametrize("rates", [{"村党支部": {"2026-10": 0.5, "2026-11": None}}, {}])
+@pytest.mark.parametrize("rates", [{"村党支部": {"2026-10": 0.5, "2026-11": None}}, {}, {"村党支部": {"2026-10": None}}])
 def test_without_a_chinese_font_the_chart_has_no_english_and_the_docx_gives_its_title(tmp_path: Path, monkeypatch, rates):
     from matplotlib import pyplot as plt
     from matplotlib.text import Text
@@ -2244,8 +2244,10 @@ def test_without_a_chinese_font_the_chart_has_no_english_and_the_docx_gives_its_
     monkeypatch.setattr(bulletin, "_cjk_font", lambda: None)
     chart, labels = write_chart(b, tmp_path / "c.png")
     texts = [p.text for p in Document(str(write_docx(b, tmp_path / "b.docx", chart, labels))).paragraphs]
-    title = texts.index("各党支部逐月完成率" if rates else "各党支部逐月完成率：暂无已结束月份的数据")
-    assert texts[title + 1] == "" and (texts[title + 2] == "图例：1. 村党支部" if rates else "图例" not in texts[title + 2])
+    # A chart of months all empty is no chart either: it gave the title and a key to an empty picture (review).
+    drawn = any(v is not None for r in rates.values() for v in r.values())
+    title = texts.index("各党支部逐月完成率" if drawn else "各党支部逐月完成率：暂无已结束月份的数据")
+    assert texts[title + 1] == "" and (texts[title + 2] == "图例：1. 村党支部" if drawn else "图例" not in texts[title + 2])
 
 
 def test_records_dated_as_entered_before_a_run_found_their_period_empty_are_found(busy_town: Store, rules):
@@ -2307,17 +2309,25 @@ def test_an_item_put_right_before_its_deadline_is_closed_on_that_day_not_on_the_
     # Put right the afternoon after November's run, two days later, and after the deadline.
     busy_town.clock = lambda: datetime(2026, 11, 26, 15, tzinfo=TZ)
     _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-08,,,补录,,,,b.jpg", "theme.csv")
+    # The 党总支's own run, the morning of the 28th: it closes the 主题党日's item, and lists the 支委会's open that day.
+    busy_town.clock = lambda: datetime(2026, 11, 28, 9, tzinfo=TZ)
+    village = supervise(busy_town, rules, "图河镇党委/朱庄村党总支", "2026-11", None)
     busy_town.clock = lambda: datetime(2026, 11, 28, 10, tzinfo=TZ)
     _records(busy_town, rules, tmp_path, f"{BRANCH},支委会,2026-09-10,5,5,研究,是,是,,", "committee.csv")
     busy_town.clock = lambda: datetime(2026, 12, 3, 10, tzinfo=TZ)
     _records(busy_town, rules, tmp_path, f"{BRANCH},党课,2026-09-20,10,9,党课,是,是,,", "lecture.csv")
+    # A typo corrected after the deadline does not make the 支委会 put right late (review).
+    busy_town.clock = lambda: datetime(2026, 12, 20, 10, tzinfo=TZ)
+    committee = next(r for r in busy_town.org_records(items["branch_committee"].org_id, "branch_committee") if r["held_on"] == date(2026, 9, 10))
+    importing.correct_record(busy_town, rules, committee["record_id"], {"topic": "研究工作"}, "错字")
     busy_town.clock = lambda: datetime(2026, 12, 26, 9, tzinfo=TZ)
     december = supervise(busy_town, rules, TOWN, "2026-12", None)
     closed = {o: busy_town.rectification(items[o].id) for o in items}
     assert {o: (r.closed_on, r.close_note, r.closed_run_id) for o, r in closed.items()} == {
         # November's run showed it open on the 26th: closed the day after, not on the day of a bulletin that listed it open.
-        "theme_day": (date(2026, 11, 27), MADE_GOOD_NOTE, december.run.id),
-        "branch_committee": (date(2026, 11, 28), MADE_GOOD_NOTE, december.run.id),
+        "theme_day": (date(2026, 11, 27), MADE_GOOD_NOTE, village.run.id),
+        # Entered on the 28th, the day the 党总支's run listed it open: the 29th.
+        "branch_committee": (date(2026, 11, 29), MADE_GOOD_NOTE, december.run.id),
         "party_lecture": (date(2026, 12, 3), MADE_GOOD_NOTE, december.run.id)}
     ids = [o.id for o in busy_town.orgs()]
     shown = {r.id: r for r in busy_town.rectifications(ids, as_of=december.run)}
@@ -2387,3 +2397,41 @@ def test_the_first_record_version_written_after_a_moment_is_found_by_its_id(busy
         found = [_first_written_after(conn, datetime(2026, 12, day, 12, tzinfo=TZ)) for day in (9, 10, 11, 12, 13, 14)]
     assert last < ids[10] < ids[12] < ids[14]
     assert found == [ids[10], ids[12], ids[12], ids[14], ids[14], None]
+
+
+def test_an_election_item_made_history_by_a_later_start_of_tracking_is_owed_no_more_not_entered(town: Store, rules, tmp_path: Path):
+    """A late election entered before its item was listed, the term then made history by a later 启用日期: it was closed as
+    已补录换届选举记录, though nothing had been entered since (review)."""
+    from compliance.store.runs import NOT_OWED_NOTE
+    from tests.conftest import TOWN_ORGS
+
+    town.clock = lambda: datetime(2026, 3, 19, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", TOWN_ORGS.replace(
+        "第一党支部,朱庄村党总支,党支部,ZZ1,,,,", "第一党支部,朱庄村党总支,党支部,ZZ1,,,2021-03-05,")))
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": "2026-03-10"})
+    town.clock = lambda: datetime(2026, 3, 25, 9, 0, tzinfo=TZ)
+    supervise(town, rules, TOWN, "2026-03", date(2026, 3, 25))
+    branch = next(o.id for o in town.orgs() if o.path == BRANCH)
+    item = next(i for i in town.rectifications() if (i.obligation, i.org_id) == ("committee_election", branch))
+    assert item.period == "2021-03-05/2026-03-04" and "无效" in item.matter
+    town.clock = lambda: datetime(2026, 4, 20, 9, 0, tzinfo=TZ)
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o2.csv", TOWN_ORGS.replace(
+        "第一党支部,朱庄村党总支,党支部,ZZ1,,,,", "第一党支部,朱庄村党总支,党支部,ZZ1,,,2021-03-05,2026-04-01")))
+    supervise(town, rules, TOWN, "2026-04", date(2026, 4, 27))
+    closed = town.rectification(item.id)
+    assert (closed.closed_on, closed.close_note) == (date(2026, 4, 27), NOT_OWED_NOTE)
+
+
+def test_a_past_month_run_again_lists_no_flawed_record_entered_after_its_day(busy_town: Store, rules, tmp_path: Path):
+    """October run again in December listed a record of September entered in late November, which November's bulletin had
+    listed already (review)."""
+    busy_town.clock = lambda: datetime(2026, 9, 26, 9, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-09", None, publish=True)
+    busy_town.clock = lambda: datetime(2026, 10, 26, 9, tzinfo=TZ)
+    supervise(busy_town, rules, TOWN, "2026-10", None, publish=True)
+    busy_town.clock = lambda: datetime(2026, 11, 24, 9, tzinfo=TZ)
+    _records(busy_town, rules, tmp_path, f"{BRANCH},主题党日,2026-09-20,,,学习,,,,", "late.csv")
+    busy_town.clock = lambda: datetime(2026, 11, 26, 9, tzinfo=TZ)
+    assert supervise(busy_town, rules, TOWN, "2026-11", None).record_marks == {BRANCH: (0, 1)}
+    busy_town.clock = lambda: datetime(2026, 12, 1, 9, tzinfo=TZ)
+    assert supervise(busy_town, rules, TOWN, "2026-10", None).record_marks == {}

@@ -202,7 +202,9 @@ def periods_after_void_each(store: Any, org_id: int, before: dict[tuple[str, str
             said.append(f"，该期仍由记录 {'、'.join(map(str, f.records[:3]))} 计入，不受影响")
         else:
             said.append((f"，该期现为{STATUS_LABELS.get(f.status, f.status)}" if f is not None else "")
-                        + (f"；已销号的整改台账第 {closed[key]} 项将在下次督查时重新打开" if key in closed and f is not None else ""))
+                        # Only a gap reopens its item: a period not yet ended (待完成) or now exempt does not (review).
+                        + (f"；已销号的整改台账第 {closed[key]} 项将在下次督查时重新打开"
+                           if key in closed and f is not None and f.status in ("missed", "invalid") else ""))
     return said
 
 

@@ -712,7 +712,7 @@ def draw_chart(b: Bulletin, font: str | None) -> tuple[Any, list[str]]:
         ax.axis("off")
         # Without a Chinese font the words would be boxes: the DOCX says it under its title.
         ax.text(0.5, 0.5, CHART_EMPTY if font else "—", ha="center", va="center")
-        return fig, key
+        return fig, []      # no rows drawn: no key to them
     ax.imshow(values, cmap="RdYlGn", vmin=0, vmax=100, aspect="auto")
     ax.set_xticks(range(len(months)), [m.replace("-", "/") for m in months])
     ax.set_yticks(range(len(orgs)), orgs if font else [str(i) for i in range(1, len(orgs) + 1)], fontsize=8)
@@ -807,7 +807,8 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     wordless = not _cjk_font()
     if wordless:
         # The picture has no words without a Chinese font: its title (or that it is empty) is said here.
-        charted = any(b.rates.values())
+        # Months whose rates are all empty are not drawn (`draw_chart`): a chart of them is empty.
+        charted = any(rate is not None for rates in b.rates.values() for rate in rates.values())
         doc.add_paragraph(b.chart_title if charted else f"{b.chart_title}：{CHART_EMPTY}").alignment = WD_ALIGN_PARAGRAPH.CENTER
     doc.add_picture(str(chart), width=Cm(15))
     if chart_labels and wordless:
@@ -820,7 +821,7 @@ def write_docx(b: Bulletin, path: Path, chart: Path, chart_labels: list[str]) ->
     heading("附：整改台账（汇总）")
     if b.ledger_summary:
         table(LEDGER_SUMMARY_HEADERS, b.ledger_summary, [6.5, 2, 2, 3, 3], "整改台账")
-        doc.add_paragraph(f"逐项台账（整改事项、整改措施、整改时限、责任人、完成销号时间、状态、销号说明）见同名 XLSX 的{_ledger_sheets(b)}。")
+        doc.add_paragraph(f"逐项台账（整改事项、整改措施、列入台账日期、整改时限、责任人、完成销号时间、状态、销号说明）见同名 XLSX 的{_ledger_sheets(b)}。")
     else:
         doc.add_paragraph("无。")
     doc.save(path)

@@ -10,6 +10,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from bisect import bisect_left
 from itertools import islice
 from typing import Any, Callable, Collection, Iterable, Iterator, Mapping, NamedTuple, TypeVar
 
@@ -54,8 +55,10 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
     """Return, by item id, how `items` (open ledger items made good: id, obligation, org_id, period, member, group_name and
     created_at) are closed: `CHANGED_NOTE` when no record of their obligation's `kinds` held in their period (of their
     member or party group) was first entered since they opened, but one was changed since; else `MADE_GOOD_NOTE`
-    (those not in the first dict). And, by item id, when it was put right: the last time since it opened that one of
-    those records was written (entered or changed), for the items that have one.
+    (those not in the first dict). And, by item id, when it was put right, for the items that have one: when the first of
+    those records entered since it opened was entered, or for `CHANGED_NOTE`'s, when the first was changed since. Not the
+    last write: a typo corrected after the deadline, or another record of the period added, made an item put right in
+    time 逾期销号 (review).
 
     A record is entered when its first version is written: an import's 录入日期 dates its entry for 逾期录入, not this
     (review). Each chunk of items reads its organizations' records once.
@@ -87,12 +90,29 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
         for item, _, _, _ in wanted:
             rows = matched[item.id]
             since = max(item.created_at, reopened.get(item.id, item.created_at))
+            new = [entered[row.record_id] for row in rows if entered[row.record_id] >= since]
             written = [row.recorded_at for row in rows if row.recorded_at >= since]
-            if written:
-                fixed[item.id] = max(written)
-            if rows and not any(entered[row.record_id] >= since for row in rows) and written:
+            if new:
+                fixed[item.id] = min(new)
+            elif written:
                 notes[item.id] = CHANGED_NOTE
+                fixed[item.id] = min(written)
     return notes, fixed
+
+
+def _elected_since(conn: Any, items: list[Any], kinds: Mapping[str, Collection[str]]) -> set[int]:
+    """Return the ids of `items` (open ledger items of committee terms: id, obligation, org_id, period and created_at) whose
+    organization has an election (a record of a kind their obligation counts) held after their term began, entered since
+    they were listed."""
+    rc = tables.RECORD.c
+    found: set[int] = set()
+    for item in items:
+        start = parse_period_key(item.period)[0]
+        held = conn.execute(select(rc.record_id).where(rc.org_id == item.org_id, rc.kind.in_(sorted(kinds.get(item.obligation, ()))),
+                                                       rc.held_on > start, rc.superseded_at.is_(None), rc.voided_at.is_(None))).scalars().all()
+        if any(first >= item.created_at for first in _first_written(conn, held).values()):
+            found.add(item.id)
+    return found
 
 
 def _fixed_on(conn: Any, run_id: int, items: list[Any], fixed: Mapping[int, datetime], closing: Mapping[int, date]) -> dict[int, date]:
@@ -104,23 +124,29 @@ def _fixed_on(conn: Any, run_id: int, items: list[Any], fixed: Mapping[int, date
     (逾期销号) on the 26th (supervision team's try-out). The day is never one for which another run of the item's
     organization or a scope around it showed the item open: a bulletin of that run written again keeps its ledger.
     """
-    days = {item.id: min(closing[item.id], fixed[item.id].astimezone(TZ).date()) for item in items if item.id in fixed}
+    # Not before the day it was listed either (a run as of a day to come lists items from then).
+    days = {item.id: max(item.opened_on, fixed[item.id].astimezone(TZ).date()) for item in items if item.id in fixed}
     days = {item_id: day for item_id, day in days.items() if day < closing[item_id]}
     if not days:
         return {}
     org_ids = {item.org_id for item in items if item.id in days}
     paths = dict(conn.execute(select(ORG.c.id, ORG.c.path).where(ORG.c.id.in_(sorted(org_ids)))).all())
-    runs = conn.execute(select(ORG.c.path, RUN.c.as_of).select_from(RUN.join(ORG, ORG.c.id == RUN.c.scope_org_id))
-                        .where(RUN.c.id != run_id, RUN.c.as_of >= min(days.values()), RUN.c.as_of < max(closing.values()))
-                        .order_by(RUN.c.as_of)).all()
+    # The days of the other runs, by the path of their scope: an item looks up its organization's and its superiors' alone.
+    runs: dict[str, list[date]] = {}
+    for scope, as_of in conn.execute(select(ORG.c.path, RUN.c.as_of).select_from(RUN.join(ORG, ORG.c.id == RUN.c.scope_org_id))
+                                     .where(RUN.c.id != run_id, RUN.c.as_of >= min(days.values()),
+                                            RUN.c.as_of < max(closing.values())).order_by(RUN.c.as_of)):
+        runs.setdefault(scope, []).append(as_of)
     found: dict[int, date] = {}
     for item in items:
         if (day := days.get(item.id)) is None:
             continue
-        path = paths.get(item.org_id, "")
-        for scope, as_of in runs:
-            if day <= as_of < closing[item.id] and (path == scope or path.startswith(scope + "/")):
-                day = as_of + timedelta(days=1)
+        names = paths.get(item.org_id, "").split("/")
+        # The last day before this run's of a run of its organization or a superior that listed it open, if on or after it.
+        last = max((days_of[at - 1] for i in range(1, len(names) + 1) if (days_of := runs.get("/".join(names[:i])))
+                    and (at := bisect_left(days_of, closing[item.id]))), default=None)
+        if last is not None and last >= day:
+            day = last + timedelta(days=1)
         found[item.id] = min(day, closing[item.id])
     return found
 
@@ -663,11 +689,16 @@ class SupervisionQueries:
             for keys in chunks(list(gaps_made_good), CHUNK):
                 r = RECTIFICATION.c
                 open_items = conn.execute(select(r.id, r.gap_key, r.obligation, r.org_id, r.period, r.member, r.group_name,
-                                                 r.created_at).where(r.closed_on.is_(None), r.gap_key.in_(keys))).all()
+                                                 r.created_at, r.opened_on).where(r.closed_on.is_(None), r.gap_key.in_(keys))).all()
                 notes = {item.id: DELAYED_NOTE if item.gap_key in delayed else ELECTED_NOTE if item.gap_key in elected
                          else NOT_OWED_NOTE if item.gap_key in not_owed
                          else ENDED_NOTES.get(item.obligation) or (
                     PAID_NOTE if item.obligation == "dues" else MADE_GOOD_NOTE) for item in open_items}
+                if kinds and (asked := [item for item in open_items if notes[item.id] is ELECTED_NOTE]):
+                    # Only an election entered since the item was listed is one entered as it asked: a term made history
+                    # by a later 启用日期 is owed no more (review).
+                    entered = _elected_since(conn, asked, kinds)
+                    notes |= {item.id: NOT_OWED_NOTE for item in asked if item.id not in entered}
                 closing = {item.id: gaps_made_good[item.gap_key] for item in open_items}
                 if kinds:
                     changed, fixed = _made_good_notes(conn, [item for item in open_items if notes[item.id] is MADE_GOOD_NOTE

@@ -27,6 +27,7 @@ EXEMPTION = tables.MEMBER_EXEMPTION
 DUES = tables.DUES_PAYMENT
 DUES_VERSION = tables.DUES_VERSION
 BATCH = 10000
+SKEW = timedelta(hours=1)       # how far behind a writer's clock may be (`_first_written_after`)
 
 
 class Payment(NamedTuple):
@@ -102,8 +103,14 @@ def _day_or_none(text: str | None) -> date | None:
 
 def _first_written_after(conn: Any, moment: datetime) -> int | None:
     """Return the smallest id of a record version written after `moment` (None: none was), by bisecting the ids, which
-    follow the order versions are written in: about 23 look-ups of the primary key for 8 million versions."""
+    follow the order versions are written in: about 23 look-ups of the primary key for 8 million versions.
+
+    The times are the writers' clocks: of two machines writing to one database, one may be behind. The id is that of the
+    first written an hour before `moment`, for the caller to read from, its own condition on the time keeping what it
+    wants (review).
+    """
     r = RECORD.c
+    moment -= SKEW
     low, high = conn.execute(select(func.min(r.id), func.max(r.id))).one()
     if high is None or conn.execute(select(r.recorded_at).where(r.id == high)).scalar_one() <= moment:
         return None
@@ -213,10 +220,12 @@ class ScopeQueries:
                                                  for r in rows], sqlite)
 
     def record_marks(self, root_path: str, ids: Ids | None, first: date, last: date,
-                     fields: Collection[str], entered_after: datetime | None = None) -> list[tuple[int, str, bool, tuple[bool, ...], int]]:
+                     fields: Collection[str], entered: tuple[datetime, datetime | None] | None = None
+                     ) -> list[tuple[int, str, bool, tuple[bool, ...], int]]:
         """Return, of the current records held from `first` to `last` at or below `root_path` (with `ids`, of those
         organizations), how many of each organization and kind are signed or not and lack which of `fields`. With
-        `entered_after`, of those held before `first` and written (entered or changed) after it too.
+        `entered`, of those held before `first` and written (entered or changed) after its first time, and by its second
+        unless None, too.
 
         Rows of (organization id, kind, signed by the secretary and the recorder, for each of `fields`
         whether it is empty, count), grouped in SQL: a province's month of records is not read.
@@ -230,15 +239,17 @@ class ScopeQueries:
         queries = [select(*columns, func.count()).where(r.org_id.in_(orgs), r.held_on >= first, r.held_on <= last, *current)
                    .group_by(*columns)]
         with self.engine.connect() as conn:
-            after = _first_written_after(conn, entered_after) if entered_after is not None else None
-            if after is not None:
+            after = _first_written_after(conn, entered[0]) if entered is not None else None
+            if entered is not None and after is not None:
+                entered_after, entered_by = entered
                 # The versions written since, found by their ids (written in order): not a scan of every record held
                 # before the month (0.05 s became 0.55 s at 1,000 branches). org_id + 0 keeps SQLite off the
                 # organization's index, which it took to group by and so read them all.
                 org = (r.org_id + 0).label("org_id")
                 later = [org, r.kind, signed, *empty]
+                by = (r.recorded_at <= entered_by,) if entered_by is not None else ()
                 queries.append(select(*later, func.count()).where(r.id >= after, org.in_(orgs), r.held_on < first,
-                                                                  r.recorded_at > entered_after, *current).group_by(*later))
+                                                                  r.recorded_at > entered_after, *by, *current).group_by(*later))
             return [(org_id, kind, bool(ok), tuple(bool(e) for e in lacks), n)
                     for query in queries for org_id, kind, ok, *lacks, n in conn.execute(query)]
 
