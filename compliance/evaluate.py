@@ -911,7 +911,9 @@ def tally(findings: Iterable[Finding]) -> tuple[dict[str, int], dict[str, int]]:
     return statuses, names
 
 
-_NUMERALS = re.compile(r"[0-9０-９]+|[零〇一二两三四五六七八九十百]+")
+# Arabic digits anywhere; Chinese numerals only as a number: after 第, or before what is counted (一支部, 二组, 三网格).
+# 十里铺村, 两新组织 and 百花村 are names, not numbers (review).
+_NUMERALS = re.compile(r"[0-9０-９]+|(?<=第)[零〇一二两三四五六七八九十百]+|[零〇一二两三四五六七八九十百]+(?=党?支部|党?小组|组|网格|片区)")
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"〇": 0, "两": 2}
 
 

@@ -408,7 +408,7 @@ def terms_untracked(store: Store, rules: Rules, index: OrgIndex, orgs: Iterable[
     if not owing:
         return []
     held = store.orgs_with_kinds(owing, {kind for _, kinds in owing.values() for kind in kinds})
-    return sorted((org for org_id, (org, _) in owing.items() if org_id not in held), key=lambda o: o.path)
+    return sorted((org for org_id, (org, _) in owing.items() if org_id not in held), key=lambda o: path_order(o.path))
 
 
 def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1,

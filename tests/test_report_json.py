@@ -163,3 +163,19 @@ def test_the_overdue_table_puts_the_branch_with_most_missed_first_as_its_help_sa
     assert lines[0].split("│")[1].strip() == "九段村党支部" and lines[1].split("│")[1].strip() == "安福村党支部", lines
     said = "".join(runner.invoke(app, ["overdue", "--help"], env={"COLUMNS": "200"}).stdout.split())
     assert "表格按党组织列出，逾期未完成最多的党组织在前；JSON、CSV按最严重、最早的在前" in said, said
+
+
+def test_tables_put_the_second_branch_before_the_third():
+    """By code point 第三党支部 came before 第二党支部 in the status and overdue table, which re-sorted worst_first's order by
+    path (review)."""
+    from rich.console import Console
+
+    from compliance.report.findings import print_findings
+
+    second = Finding(1, "镇/第二党支部", "branch_committee", "支委会", "2026-10", "missed", date(2026, 10, 31), None, (), ())
+    third = second._replace(org_id=2, org="镇/第三党支部")
+    tenth = second._replace(org_id=3, org="镇/第十党支部")
+    console = Console(record=True, width=200)
+    print_findings(console, [tenth, third, second], "镇", root="镇")
+    text = console.export_text()
+    assert text.index("第二党支部") < text.index("第三党支部") < text.index("第十党支部"), text

@@ -22,6 +22,7 @@ from compliance.cli import (
 from compliance.access import Actor, default_scope, require_administrator, require_read
 from compliance import importing, store as store_mod, tracking
 from compliance.errors import InputError
+from compliance.evaluate import path_order
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
@@ -165,7 +166,7 @@ def org_list(under: Optional[str] = typer.Option(None, "--under", help="只列�
     if scope:
         root = index.resolve(scope)
         require_read(store, actor, root.path)
-    orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: o.path)
+    orgs = index.subtree(root) if scope else sorted(index.by_id.values(), key=lambda o: path_order(o.path))
     catalog_report.print_orgs(console, index, orgs, tracking.default_catalog(store), fmt.value, root.path if scope else None)
 
 

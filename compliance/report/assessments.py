@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from compliance.assessment import UNGRADED, UNSCORED
+from compliance.evaluate import path_order
 from compliance.report import tables
 from compliance.report.tables import titled_table
 from compliance.scoring import ItemScore, Score
@@ -70,7 +71,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
             "better": [{"org": o, "before": a, "after": b} for o, a, b in c.better],
             "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
         # The month's records not in order: unsigned, or lacking evidence (`supervision.record_marks`), by organization.
-        "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items())],
+        "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items(), key=lambda kv: path_order(kv[0]))],
         # The month's periods still open on the run's day with nothing that meets them (`SupervisionResult.due_in_month`).
         "due_in_month": [{"org": org, "items": sum(map(len, items.values())),
                           "by_obligation": {slug: len(who) for (slug, _), who in sorted(items.items())},
@@ -78,7 +79,7 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
                           # Periods with records that do not count yet, and why (`SupervisionResult.due_recorded`).
                           "not_counted": {slug: {"items": len(why), "flags": sorted({f for flags in why for f in flags})}
                                           for (slug, _), why in sorted(result.due_recorded.get(org, {}).items())}}
-                         for org, items in sorted(result.due_in_month.items())],
+                         for org, items in sorted(result.due_in_month.items(), key=lambda kv: path_order(kv[0]))],
         "files": files,
     }
 

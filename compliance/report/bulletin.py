@@ -336,7 +336,7 @@ def comparison_text(c: Comparison, year: int, root: str) -> str:
         if len(changed) <= WORSE_NAMED:
             lead, named = f"问题{grew}的有：", changed
         else:
-            lead, named = f"问题{grew}最多的{WORSE_NAMED}个是：", sorted(changed, key=lambda w: (-abs(w[2] - w[1]), w[0]))[:WORSE_NAMED]
+            lead, named = f"问题{grew}最多的{WORSE_NAMED}个是：", sorted(changed, key=lambda w: (-abs(w[2] - w[1]), path_order(w[0])))[:WORSE_NAMED]
         text += lead + "、".join(f"{_short(o, root)}（{a}→{b}）" for o, a, b in named) + "。"
     return text
 

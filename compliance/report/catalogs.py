@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from compliance.evaluate import Finding
+from compliance.evaluate import Finding, path_order
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import tables
 from compliance.report.labels import share_words
@@ -177,7 +177,7 @@ def print_overdue_summary(console: Console, findings: list[Finding], root: str |
     table = Table(title="各党组织汇总", header_style="bold")
     for heading in ("党组织", "逾期未完成", "无效", "待完成"):
         table.add_column(heading)
-    for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], item[0])):
+    for org, counts in sorted(per_org.items(), key=lambda item: (-item[1]["missed"], -item[1]["invalid"], path_order(item[0]))):
         table.add_row(tables.shown_path(org, root), str(counts["missed"]), str(counts["invalid"]), str(counts["due"]))
     console.print(table)
 

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Mapping, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from compliance.evaluate import BEFORE_DUES, SEVERITY, Finding, tally
+from compliance.evaluate import BEFORE_DUES, SEVERITY, Finding, path_order, tally
 from compliance.members import WATCH_OBLIGATIONS
 from compliance.report import tables
 from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, STATUS_STYLES, finding_period, flag_text, problem_text
@@ -276,7 +276,7 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     worst: dict[str, list[int]] = {}
     for f in findings:
         worst.setdefault(f.org, [0, 0, 0])[min(SEVERITY[f.status], 2)] -= 1
-    org_rank = {org: (counts, org) for org, counts in worst.items()}
+    org_rank = {org: (counts, path_order(org)) for org, counts in worst.items()}
     ordered = sorted(groups.items(), key=lambda item: (org_rank[item[0][0]], SEVERITY[item[0][3]]))
     has_object = any(key[2] for key in groups)
     table = Table(title=title, header_style="bold")
@@ -390,7 +390,7 @@ def counts_table(by_org: OrgCounts, title: str, root: str | None = None) -> Tabl
     for status in SUMMARY_STATUSES:
         table.add_column(f"[{STATUS_STYLES[status]}]{STATUS_LABELS[status]}[/]", justify="right")
     table.add_column("最多的事项", overflow="fold")
-    for unit in sorted(units, key=lambda u: ([-units[u][0].get(s, 0) for s in SUMMARY_STATUSES], u)):
+    for unit in sorted(units, key=lambda u: ([-units[u][0].get(s, 0) for s in SUMMARY_STATUSES], path_order(u))):
         counts, totals, orgs = units[unit]
         top = sorted(totals.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
         table.add_row(unit, str(len(orgs)), *[str(counts.get(s, 0)) for s in SUMMARY_STATUSES],

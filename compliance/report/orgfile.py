@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from compliance.errors import InputError, os_reason
+from compliance.evaluate import path_order
 from compliance.importing import ORG_COLUMNS
 from compliance.orgs import OrgIndex, OrgRow
 
@@ -54,7 +55,7 @@ def org_file_rows(index: OrgIndex, orgs: Iterable[OrgRow]) -> list[list[Any]]:
     }
     getters = [own[c.english] for c in ORG_COLUMNS]
     # A path sorts after its superior's: the file reads from the top down, as an office writes one.
-    return [[get(o) for get in getters] for o in sorted(orgs, key=lambda o: o.path)]
+    return [[get(o) for get in getters] for o in sorted(orgs, key=lambda o: path_order(o.path))]
 
 
 def write_org_file(rows: list[list[Any]], path: Path) -> None:

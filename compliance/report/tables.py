@@ -7,6 +7,8 @@ from typing import Any, Callable, Sequence, TypeVar
 from rich.console import Console
 from rich.table import Table
 
+from compliance.evaluate import path_order
+
 T = TypeVar("T")
 
 
@@ -86,7 +88,7 @@ def counts_table(title: str, rows: list[T], path: Callable[[T], str], root: str 
         numbers = [sum(1 for item in items if test(item)) for _, test in counts]
         found.append((unit, ([len({path(item) for item in items})] if orgs else []) + numbers, numbers))
     if ranked:
-        found.sort(key=lambda u: ([-n for n in u[2][1:]], -u[2][0], u[0]))
+        found.sort(key=lambda u: ([-n for n in u[2][1:]], -u[2][0], path_order(u[0])))
     table = titled_table(f"{title}（按下级党组织汇总）", ("下级党组织", *([orgs] if orgs else []), *(h for h, _ in counts)))
     for column in table.columns[1:]:
         column.justify = "right"

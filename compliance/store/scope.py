@@ -15,7 +15,7 @@ from typing import Any, Callable, Collection, Generic, Iterable, Iterator, Named
 from sqlalchemy import Engine, and_, case, func, or_, select, union_all
 
 from compliance.store import tables
-from compliance.evaluate import Record as EvalRecord
+from compliance.evaluate import Record as EvalRecord, path_order
 from compliance.orgs import MemberRow
 from compliance.store.sql import IN_LIMIT
 from compliance.store.timezone import TZ
@@ -261,11 +261,11 @@ class ScopeQueries:
         listed = (select(r.record_id).where(r.org_id == o.id, r.kind.in_(sorted(kinds)), r.held_on >= first, r.held_on <= last,
                                             r.superseded_at.is_(None), r.voided_at.is_(None), r.attendees.is_not(None),
                                             r.attendees != "").exists())
-        query = select(o.path).where(o.type == "党支部", or_(o.dissolved.is_(None), o.dissolved >= first), ~listed).order_by(o.path)
+        query = select(o.path).where(o.type == "党支部", or_(o.dissolved.is_(None), o.dissolved >= first), ~listed)
         if root_path is not None:
             query = query.where(in_scope(root_path))
         with self.engine.connect() as conn:
-            return list(conn.execute(query).scalars())
+            return sorted(conn.execute(query).scalars(), key=path_order)
 
     def scope_members(self, root_path: str, ids: Ids | None = None) -> Iterator[tuple[int, list[MemberRow]]]:
         """Yield (organization id, its members by name) for every organization at or below `root_path` (with an id in `ids`) that has any."""
