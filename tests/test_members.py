@@ -942,3 +942,26 @@ def test_an_unknown_english_header_is_told_the_english_names(town: Store, tmp_pa
     with pytest.raises(InputError) as caught:
         membership.import_dues(town, path)
     assert "未知的列「paid on」" in str(caught.value) and "paid_on（交纳日期）" in str(caught.value)
+
+
+def test_dues_list_of_a_township_counts_each_organizations_payments(runner, town: Store):
+    """`dues list --org 青石镇党委` said 没有登记的党费 right after 2,700 payments were imported for its branches, and nothing
+    added them up to set beside the ledger's 合计 (migration try-out)."""
+    from compliance.cli import app
+
+    second = "图河镇党委/朱庄村党总支/第二党支部"
+    payers = {path: [m for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == path)][:2]
+              for path in (BRANCH, second)}
+    for path, members in payers.items():
+        for m in members:
+            for month in ("2026-09", "2026-10"):
+                membership.log_dues(town, {"org": path, "member": m.name, "month": month, "amount": "12.5" if path == BRANCH else "10",
+                                           "paid_on": f"{month}-05"})
+    shown = runner.invoke(app, ["--db", town.url, "dues", "list", "--org", "图河镇党委", "--year", "2026"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.stdout.splitlines() if "党支部" in line]
+    assert "第一党支部" in rows[0] and "第二党支部" in rows[1], shown.stdout
+    assert [c.strip() for c in rows[0].split("│")[2:5]] == ["2", "4", "50"] and [c.strip() for c in rows[1].split("│")[2:5]] == ["2", "4", "40"]
+    assert "合计：8 笔，90 元；逐笔明细请加 --format csv，或用 --org 指定党支部" in shown.stdout
+    listed = json.loads(runner.invoke(app, ["--db", town.url, "dues", "list", "--org", "图河镇党委", "--format", "json"]).stdout)
+    assert [(r["org"], r["month"]) for r in listed][:2] == [(BRANCH, "2026-09"), (BRANCH, "2026-10")] and len(listed) == 8

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -622,6 +623,22 @@ def dues_list(org: Optional[str] = typer.Option(None, "--org", help=BRANCH_HELP)
         console.print("没有登记的党费" + (f"（{known_words(moment)}）" if moment is not None else "") + "。")
         return
     title = f"{path} 已登记的党费" + (f"（{known_words(moment)}）" if moment is not None else "")
+    if any(r["org"] != path for r in rows):
+        # Above a branch: each organization's payments counted and added up, to set beside the ledger's 合计.
+        totals: dict[str, list[Any]] = {}
+        for r in rows:
+            t = totals.setdefault(r["org"], [set(), 0, Decimal(0), 0])
+            t[0].add(r["member"])
+            t[1] += 1
+            t[2] += Decimal(str(r["amount"]))
+            t[3] += r["late"] is not None
+        table = titled_table(title + "（按党组织汇总）", ("党组织", "交纳人数", "笔数", "金额合计", "其中逾期"))
+        for org, (who, count, amount, late_count) in totals.items():
+            table.add_row(shown_path(org, path), str(len(who)), str(count), yuan(amount), str(late_count) if late_count else "")
+        console.print(table)
+        console.print(f"合计：{sum(t[1] for t in totals.values())} 笔，{yuan(sum((t[2] for t in totals.values()), Decimal(0)))} 元；"
+                      "逐笔明细请加 --format csv，或用 --org 指定党支部", markup=False, soft_wrap=True)
+        return
     table = titled_table(title, ("党员", "月份", "金额", "交纳日期", "备注"), ("月份", "交纳日期"))
     for r in rows:
         notes = [flag_text((r["late"],))] if r["late"] else []
