@@ -1562,9 +1562,25 @@ def _content(version: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(version["held_on"].toordinal() if k == "held_on" else version.get(k) for k in RECORD_CONTENT)
 
 
-def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
-    """Load meeting and activity records; the same row again adds nothing, a changed one adds a version."""
-    table = stream_table(path, RECORD_COLUMNS, normalize=True)
+def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None, org: str | None = None) -> ImportResult:
+    """Load meeting and activity records; the same row again adds nothing, a changed one adds a version.
+
+    With `org`, a file without a 党组织 column (one branch's own sheet) is that organization's: every row of it. A village's
+    sheet had to have its branch typed into 52 rows (migration try-out).
+    """
+    try:
+        table = stream_table(path, RECORD_COLUMNS, normalize=True, supplied=("org",) if org is not None else ())
+    except InputError as exc:
+        if org is None and "缺少必需的列「党组织" in str(exc):
+            raise InputError(f"{exc}；一个党支部自己的记录表可加 --org 指定党支部，各行都记在它名下") from None
+        raise
+    if org is not None:
+        if "org" in table.headers:
+            raise InputError(f"--org：{table.where} 已有「{table.headers['org']}」列，不能再用 --org 指定党组织（未导入任何数据）")
+        value = parse_text(org) if table.normalized else org
+        table.headers["org"] = "--org"
+        rows = table.rows
+        table.rows = ((number, {**values, "org": value}) for number, values in rows)
     return load_records(store, rules, table, source=f"import:{path.name}", path=path, actor=actor)
 
 

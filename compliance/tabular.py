@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, Collection, Iterable, Iterator, Sequence
 
 from compliance.errors import InputError, os_reason
 
@@ -152,7 +152,7 @@ def read_table(path: Path, columns: list[Column]) -> Table:
     return table
 
 
-def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> Table:
+def stream_table(path: Path, columns: list[Column], normalize: bool = False, supplied: Collection[str] = ()) -> Table:
     """Return the table of a CSV or XLSX file as `read_table` does, but with rows read as they are walked.
 
     The header is checked at once. A CSV file is read row by row, so memory does not grow with the
@@ -225,7 +225,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False) -> 
         twice = [f"「{text}」与「{headers[column.english]}」都是{column.chinese}" if (column := column_of(text, by_header))
                  and headers.get(column.english, text) != text else f"「{text}」" for text in repeated]
         raise InputError(f"{where} 第{head}行：列{'、'.join(twice)}，重复（未导入任何数据）")
-    missing = [c.chinese for c in columns if c.required and c.english not in headers]
+    missing = [c.chinese for c in columns if c.required and c.english not in headers and c.english not in supplied]
     if missing:
         raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
     table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where, skipped=titles)

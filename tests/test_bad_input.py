@@ -552,3 +552,23 @@ def test_a_migrated_roster_and_record_sheet_with_a_birth_month_whereabouts_and_c
     logged = run(db, "record", "import", str(write_csv(tmp_path / "r.csv", sheet)))
     assert logged.returncode == 0, logged.stderr
     assert "学习党章" in run(db, "record", "list", "--org", "ZZ1", "--format", "csv").stdout
+
+
+def test_a_branchs_own_sheet_without_an_organization_column_imports_with_org(tmp_path: Path):
+    """A village's own sheet had no 党组织 column, and no option named its branch: 52 rows to type it into (migration try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(db, "org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))).returncode == 0
+    sheet = write_csv(tmp_path / "r.csv", "会议类型,会议日期,内容\n主题党日,2026-08-03,学习党章\n支委会,2026-08-10,研究工作\n")
+    refused = run(db, "record", "import", str(sheet))
+    assert refused.returncode != 0 and "缺少必需的列「党组织」" in refused.stderr and "可加 --org 指定党支部" in refused.stderr
+    done = run(db, "record", "import", str(sheet), "--org", "ZZ1")
+    assert done.returncode == 0, done.stderr
+    listed = run(db, "record", "list", "--org", "ZZ1", "--format", "csv").stdout
+    assert "学习党章" in listed and "研究工作" in listed
+    # Imported again with it, nothing is added twice.
+    again = run(db, "record", "import", str(sheet), "--org", "ZZ1")
+    assert again.returncode == 0 and "新增 0 条" in again.stdout, again.stdout
+    both = write_csv(tmp_path / "b.csv", "党组织,会议类型,会议日期\nZZ2,主题党日,2026-08-03\n")
+    clash = run(db, "record", "import", str(both), "--org", "ZZ1")
+    assert clash.returncode != 0 and "已有「党组织」列，不能再用 --org" in clash.stderr
