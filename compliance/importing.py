@@ -1047,6 +1047,11 @@ def unknown_kind(rules: Rules, word: str) -> str:
     if len(slugs) > 1 and all(slugs) and len(set(slugs)) == len(slugs):
         named = "、".join(rules.kinds[slug].name for slug in slugs if slug)
         return f"是{len(slugs)}项合在一起开的会（{named}）：请每项各登记一条（日期、人数相同），各计入其事项"
+    # 党小组会（第一党小组）: the party group written into the kind, 22 rows told the kinds there are (migration try-out).
+    grouped = re.fullmatch(r"(.+?)[（(]([^（()）]*组)[)）]", text)
+    if grouped and (slug := rules.kind(grouped.group(1))):
+        return (f"党小组「{grouped.group(2)}」请填在「党小组」列（log 用 --group），"
+                f"类型写「{rules.kinds[slug].name}」")
     names = "、".join(k.name for k in rules.kinds.values() if not k.derived)
     guess = _closest_kind(rules, text)
     return f"未知的类型（{f'是否是「{guess}」？' if guess else ''}可用：{names}）"

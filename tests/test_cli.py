@@ -3202,6 +3202,8 @@ def test_a_kind_named_for_another_year_says_which_year_it_counts_for(runner, db,
 @pytest.mark.parametrize("typed, said", [
     ("思想汇报", "未知的类型（是否是「流动党员汇报」？可用："), ("谈心", "未知的类型（是否是「谈心谈话」？可用："),
     ("组织生活会（民主评议）", "是2项合在一起开的会（组织生活会、民主评议党员）：请每项各登记一条"), ("茶话会", "未知的类型（可用："),
+    # The party group in the kind (migration try-out).
+    ("党小组会（第一党小组）", "党小组「第一党小组」请填在「党小组」列（log 用 --group），类型写「党小组会」"),
 ])
 def test_an_unknown_kind_names_the_nearest_one(runner, db, typed: str, said: str):
     """An unknown kind was answered with the list of every kind alone, the one meant somewhere among 26 (try-out)."""
