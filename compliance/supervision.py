@@ -24,7 +24,7 @@ from compliance.errors import InputError, NotFound
 from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS, DUES, Finding, owed_on_roster, path_order
 from compliance.members import month_index
 from compliance.orgs import OrgIndex, OrgRow
-from compliance.report.labels import STATUS_LABELS, finding_period, problem_text, quorum_words
+from compliance.report.labels import STATUS_LABELS, a_meeting, finding_period, problem_text, quorum_words
 from compliance.store import TZ, OrgMove, Store
 from compliance.store.runs import OpenGap, OrgLedger, RectificationRow, RunRow
 from compliance.blocks import summarize_orgs
@@ -332,7 +332,9 @@ def _measure(f: Finding, given: str | None, share: tuple[int, int, int] = (1, 2,
         text = (f"查明该党员未完成{f.name}的原因，督促其按要求完成并规范记录" if f.status == "missed"
                 else f"对照要求规范该党员的{f.name}记录，补齐相关资料")
     elif f.status == "missed":
-        text = f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织"
+        # A task is done, not held: 流动党员双联归档 was to be 补开 (migration try-out).
+        text = (f"查明未开展{f.name}的原因，按要求补开并规范记录，明确专人按期组织" if a_meeting(f.name)
+                else f"查明未完成{f.name}的原因，按要求补做并登记，明确专人按期完成")
     else:
         text = f"对照要求重新规范开展{f.name}，补齐到会人数、签字和图文资料"
     if "no_election_record" in f.flags:

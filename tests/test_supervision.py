@@ -2435,3 +2435,14 @@ def test_a_past_month_run_again_lists_no_flawed_record_entered_after_its_day(bus
     assert supervise(busy_town, rules, TOWN, "2026-11", None).record_marks == {BRANCH: (0, 1)}
     busy_town.clock = lambda: datetime(2026, 12, 1, 9, tzinfo=TZ)
     assert supervise(busy_town, rules, TOWN, "2026-10", None).record_marks == {}
+
+
+def test_a_task_missed_is_to_be_done_not_held_again():
+    """流动党员双联归档's item asked the township to 补开 it, as if it were a meeting (migration try-out)."""
+    from compliance.evaluate import Finding
+    from compliance.supervision import _measure
+
+    task = Finding(1, "镇", "mobile_archive", "流动党员双联归档", "2026-Q3", "missed", date(2026, 9, 30), None, (), ())
+    assert _measure(task, None) == "查明未完成流动党员双联归档的原因，按要求补做并登记，明确专人按期完成"
+    meeting = task._replace(obligation="branch_committee", name="支委会")
+    assert _measure(meeting, None) == "查明未开展支委会的原因，按要求补开并规范记录，明确专人按期组织"

@@ -26,7 +26,7 @@ from compliance.evaluate import path_order
 from compliance.orgs import OrgIndex, OrgRow
 from compliance.report import catalogs as catalog_report
 from compliance.report import tables
-from compliance.report.labels import FLAG_LABELS, STATUS_LABELS
+from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, a_meeting as _a_meeting
 from compliance.report.assessments import emit_rows
 from compliance.report.tables import titled_table
 from compliance.report.findings import (JSON_END, binary_out, csv_encoder, evidence_key, json_encoder, print_counts, write_csv_bytes,
@@ -608,11 +608,6 @@ def _yearly_let_off(old: OrgIndex, new: OrgIndex, fallback: str) -> list[tuple[s
         if names:
             found.append((o.path, day, names))
     return found
-
-
-def _a_meeting(name: str) -> bool:
-    """Tell whether a kind of record is a meeting held (支委会, 党课, 主题党日), not a task done (流动党员双联归档, 党课计划)."""
-    return name.endswith(("会", "会议", "党课", "党日", "学习日"))
 
 
 def _not_owed_words(orgs: _Orgs, record: tracking.Record) -> str:

@@ -117,3 +117,8 @@ def share_words(share: tuple[int, int, int]) -> str:
 def quorum_words(share: tuple[int, int, int]) -> str:
     """Return what a quorum asks of those present, against those due: 超过应到人数的半数, 达到应到人数的三分之二以上."""
     return f"{'达到' if share[2] else '超过'}应到人数的{share_words(share)}"
+
+
+def a_meeting(name: str) -> bool:
+    """Tell whether a kind of record is a meeting held (支委会, 党课, 主题党日), not a task done (流动党员双联归档, 党课计划)."""
+    return name.endswith(("会", "会议", "党课", "党日", "学习日"))
