@@ -102,6 +102,7 @@ class ImportResult:
     repeated: int = 0
     repeated_rows: list[tuple[int, int]] = field(default_factory=list)
     dated: bool = False      # a record file with a 录入日期 column: the day each record was entered may be given
+    signed: bool = False     # a record file with a 书记签字 or 记录人签字 column
     # Rows as records were before `record correct` changed what finds them (day, topic…), not added again: the first few as
     # (row, record id).
     corrected_away: list[tuple[int, int]] = field(default_factory=list)
@@ -1325,7 +1326,8 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # The rosters are read before the batch writes when a worker checks the rows, and in memory,
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
-    result = ImportResult(where=table.where, dated="recorded_on" in table.headers, skipped=table.skipped)
+    result = ImportResult(where=table.where, dated="recorded_on" in table.headers, skipped=table.skipped,
+                          signed=not {"secretary_signed", "recorder_signed"}.isdisjoint(table.headers))
     absent = absent_values(table.headers) if replace else ()
     action = "record_import" if path else "log"
     try:

@@ -572,3 +572,16 @@ def test_a_branchs_own_sheet_without_an_organization_column_imports_with_org(tmp
     both = write_csv(tmp_path / "b.csv", "党组织,会议类型,会议日期\nZZ2,主题党日,2026-08-03\n")
     clash = run(db, "record", "import", str(both), "--org", "ZZ1")
     assert clash.returncode != 0 and "已有「党组织」列，不能再用 --org" in clash.stderr
+
+
+def test_a_records_file_without_signature_columns_says_its_meetings_count_as_unsigned(tmp_path: Path):
+    """Village sheets kept the signatures in the paper minute book: every 支委会 and 党员大会 imported came out 未签字, and the
+    bulletin told 13 branches to 补签, without a word at the import (migration try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(db, "org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))).returncode == 0
+    bare = write_csv(tmp_path / "r.csv", "党组织,类型,日期,应到,实到,主题\nZZ1,党员大会,2026-08-10,5,5,学习\nZZ1,主题党日,2026-08-03,,,学习\n")
+    told = run(db, "record", "import", str(bare))
+    assert told.returncode == 0 and "提示：文件没有「书记签字」「记录人签字」列，1 条须签字的记录计为未签字" in told.stdout, told.stdout
+    signed = write_csv(tmp_path / "s.csv", "党组织,类型,日期,应到,实到,主题,书记签字\nZZ1,党员大会,2026-09-10,5,5,学习,否\n")
+    assert "没有「书记签字」" not in run(db, "record", "import", str(signed)).stdout

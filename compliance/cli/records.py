@@ -383,9 +383,13 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
                       style="yellow", markup=False, soft_wrap=True)
     elif written:
-        notes, late = _import_notes(store, result.ids, file.name, result.row_of, actor)
+        notes, late, unsigned = _import_notes(store, result.ids, file.name, result.row_of, actor)
         for note in notes:
             console.print(note, style="yellow", markup=False, soft_wrap=True)
+        if unsigned and not result.signed:
+            # A file without the columns: its meetings were counted 未签字, and every branch told to 补签 (migration try-out).
+            console.print(f"提示：文件没有「书记签字」「记录人签字」列，{unsigned} 条须签字的记录计为未签字；如纸质记录已由书记和记录人签字，"
+                          "可在文件中加这两列填「是」后重新导入", style="yellow", markup=False, soft_wrap=True)
         if late and not result.dated:
             # Paper records brought in all came out 逾期录入, with no word of the column that says when they were entered (try-out).
             console.print(f"提示：{late} 条记录按今天录入计为逾期录入；如是补录以往的纸质记录，可在文件中加「录入日期」列，"
@@ -420,9 +424,9 @@ IMPORT_NOTES_LIMIT = 2000
 
 
 def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str | None = None,
-                  row_of: Callable[[int], int | None] | None = None, actor: Actor | None = None) -> tuple[list[str], int]:
+                  row_of: Callable[[int], int | None] | None = None, actor: Actor | None = None) -> tuple[list[str], int, int]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record (at most `PROBLEMS_SHOWN`, then how many more),
-    and how many of the records are entered late (`late_entry`).
+    how many of the records are entered late (`late_entry`), and how many are not signed where they should be (`unsigned`).
 
     With `file` (the imported file's name), `row_of` (`ImportResult.row_of`) and `actor`, a record whose copy another
     organization has, from an earlier import of a file of that name that this one has no row of, is pointed out (`_left_behind`).
@@ -430,6 +434,7 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str |
     orgs = _Orgs(store)
     alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
     late = sum(1 for alone in alones if any("late_entry" in f.flags for f in alone.findings))
+    unsigned = sum(1 for alone in alones if any("unsigned" in f.flags for f in alone.findings))
     found = [(alone.record, note) for alone in alones for note in _alone_notes(alone, orgs) if alone.record is not None]
     # A row whose topic was mended (学习 to 学习。) is a new record beside the old one: twice the hours, twice the attendance.
     for org_id, records in groupby(sorted((a.record for a in alones if a.record is not None), key=attrgetter("org_id", "id")),
@@ -448,7 +453,7 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str |
         notes.append(f"{head}：{body.replace('这条记录', named, 1)}" if "这条记录" in body else f"{head}：{named}{body}")
     if len(found) > importing.PROBLEMS_SHOWN:
         notes.append(f"（另有 {len(found) - importing.PROBLEMS_SHOWN} 条提示未列出，可用 record show 编号 或 status 查看）")
-    return notes, late
+    return notes, late, unsigned
 
 
 @app.command()
