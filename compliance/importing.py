@@ -58,7 +58,11 @@ MEMBER_COLUMNS = [
     Column("流动党员", "mobile", aliases=("是否流动党员",)), Column("联系人", "liaison"),
     Column("入党日期", "joined", aliases=("入党时间",)), Column("出生日期", "born", aliases=("出生时间", "出生年月")), Column("性别", "gender"),
     Column("离开日期", "left_on", aliases=("离开时间",)), Column("离开原因", "left_reason"), Column("转入日期", "arrived_on", aliases=("转入时间",)),
+    # Read for what it says of a departure alone (`LEFT_WORDS`), not kept.
+    Column("备注", "note", max_length=100000),
 ]
+# What a roster's 备注 says of a member who has left (2026年5月12日病故, 转出至县城): the member stays on it without a 离开日期.
+LEFT_WORDS = re.compile(r"病故|去世|逝世|死亡|亡故|转出|迁出|转走|出党|开除|除名|退党")
 RECORD_COLUMNS = [
     Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
     Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
@@ -96,6 +100,10 @@ class ImportResult:
     # Members added to a roster already kept, without a 转入日期: how many, and the first few (row, organization, name).
     added_midway: int = 0
     added_midway_named: list[tuple[int, str, str]] = field(default_factory=list)
+    # Rows of a roster whose 备注 says the member left (`LEFT_WORDS`) without a 离开日期: how many, and the first few as
+    # (row, organization path, name, the remark).
+    noted_left: int = 0
+    noted_left_named: list[tuple[int, str, str, str]] = field(default_factory=list)
     where: str = ""          # the file, and for a workbook of several sheets the sheet read (x.xlsx「党员」表)
     # Rows of the file repeating an earlier row's record (the same identity and content), imported once: how many, and
     # the first few as (row, earlier row).
@@ -630,6 +638,11 @@ def import_members(store: Store, path: Path, actor: Actor | None = None) -> Impo
             "left_reason": parse_text(values.get("left_reason")),
             "arrived_on": problems.parse(number, values, "arrived_on", parse_date),
         }
+        if row["left_on"] is None and (note := parse_text(values.get("note"))) and LEFT_WORDS.search(note):
+            # The member stayed on the roster, counted for dues and meetings, without a word (migration try-out).
+            result.noted_left += 1
+            if len(result.noted_left_named) < PROBLEMS_SHOWN:
+                result.noted_left_named.append((number, org.path, name, note))
         if row["gender"] not in (None, "男", "女"):
             problems.add(number, "gender", row["gender"], "性别应为「男」或「女」")
         if row["left_reason"] is not None and row["left_reason"] not in LEAVE_REASONS:

@@ -585,3 +585,18 @@ def test_a_records_file_without_signature_columns_says_its_meetings_count_as_uns
     assert told.returncode == 0 and "提示：文件没有「书记签字」「记录人签字」列，1 条须签字的记录计为未签字" in told.stdout, told.stdout
     signed = write_csv(tmp_path / "s.csv", "党组织,类型,日期,应到,实到,主题,书记签字\nZZ1,党员大会,2026-09-10,5,5,学习,否\n")
     assert "没有「书记签字」" not in run(db, "record", "import", str(signed)).stdout
+
+
+def test_a_rosters_remark_that_a_member_died_or_moved_out_is_pointed_out(tmp_path: Path):
+    """备注 said 2026年5月12日病故 and 2026-08-20转出至县城: member import said 新增 242 条 and the members stayed on the roster,
+    counted for dues and meetings (migration try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    assert run(db, "org", "import", str(write_csv(tmp_path / "o.csv", TOWN_ORGS))).returncode == 0
+    roster = "姓名,党组织,备注\n陶英,ZZ1,支部书记\n王强,ZZ1,2026年5月12日病故\n李四,ZZ1,2026-08-20转出至县城\n"
+    told = run(db, "member", "import", str(write_csv(tmp_path / "m.csv", roster)))
+    assert told.returncode == 0, told.stderr
+    said = "".join(told.stdout.split())
+    assert ("提示：第3行「图河镇党委/朱庄村党总支/第一党支部」王强（备注：2026年5月12日病故）、第4行「图河镇党委/朱庄村党总支/第一党支部」"
+            "李四（备注：2026-08-20转出至县城）的备注写有离开的情况") in said, told.stdout
+    assert "陶英（备注" not in said

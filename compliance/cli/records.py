@@ -320,7 +320,7 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
 @member_app.command("import")
 @fails_cleanly
 def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
-    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因、转入日期；序号、备注列不读）。"""
+    """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因、转入日期；序号列不读，备注只看是否写有离开）。"""
     store, actor = session()
     result = importing.import_members(store, file, actor)
     _report_import("党员", result)
@@ -335,6 +335,12 @@ def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         console.print(f"提示：{named}{more}是新加入已有花名册的党员，没有填写「转入日期」：以往各月也按其在本党组织计，"
                       "以往的参会名单和党费中没有他们，六个月提示和督查会计为未参加、未交纳党费。如是新转入，请在文件中填写转入日期后重新导入；"
                       "如一直在本党组织只是漏登，请用 record correct 补正以往的参会名单、用 dues log 补登党费",
+                      style="yellow", markup=False, soft_wrap=True)
+    if result.noted_left:
+        named = "、".join(f"第{number}行「{path}」{name}（备注：{note}）" for number, path, name, note in result.noted_left_named)
+        more = f"等{result.noted_left}人" if result.noted_left > len(result.noted_left_named) else ""
+        console.print(f"提示：{named}{more}的备注写有离开的情况，但没有填写「离开日期」，仍在花名册上（计入应到、党费和督查）；"
+                      "如已离开，请在文件中填写「离开日期」和「离开原因」后重新导入，或用 compliance member leave 登记",
                       style="yellow", markup=False, soft_wrap=True)
     if result.still_left:
         # A roster file of before the departures, read again: its rows bring no one back, and said so.
