@@ -125,6 +125,16 @@ def test_branches_are_ranked_among_those_their_sheet_assesses(rules, village):
     ranked = rank(scores)
     assert {(s.sheet, s.total, s.rank) for s in ranked} == {("village-2020", 95, 1), ("village-2020", 90, 2),
                                                             ("two-new-2020", 98.9, 1), ("grid-2023", 98, 1)}
+    # The table shows each sheet's list apart: 1, 1, 1, 2 in one list read as a miscount (migration try-out).
+    from rich.console import Console
+
+    from compliance.report.assessments import print_scores
+
+    console = Console(record=True, width=200)
+    print_scores(console, ranked, [], "镇")
+    lines = console.export_text().splitlines()
+    rows = [i for i, line in enumerate(lines) if line.startswith("│") and ("village" in line or "grid" in line or "two-new" in line)]
+    assert len(rows) == 4 and sum(1 for line in lines[rows[0]:rows[-1]] if line.startswith("├")) == 2, "\n".join(lines)
 
 
 def test_a_vetoed_branch_ranks_after_every_other(rules, village):

@@ -217,7 +217,13 @@ def reasons_text(i: ItemScore) -> str:
 
 def _scores_table(title: str, scores: list[Score], root: str) -> Table:
     table = titled_table(title, ("名次", "党组织", "评分表", "得分", "等次", "合格", "主要扣分"))
+    ranked_among = None
     for s in scores:
+        # Ranks are counted among the branches of one township and sheet (`scoring.rank`): each such list is a section of
+        # its own, or 1, 1, 1, 2 read as a miscount (migration try-out).
+        if (s.group, s.sheet) != ranked_among and ranked_among is not None:
+            table.add_section()
+        ranked_among = (s.group, s.sheet)
         worst = sorted((i for i in s.items if i.deducted), key=lambda i: -i.deducted)[:2]
         reasons = "；".join(f"{i.item.id} 扣{i.deducted:g}" for i in worst)
         qualified = qualified_text(s)
