@@ -31,7 +31,7 @@ from compliance.members import (ACTIVITY_KINDS, REVIEW_MONTHS, WATCH_MONTHS, WAT
 from compliance.orgs import MemberRow, OrgFacts, OrgIndex, OrgRow, org_facts
 from compliance.store import Store
 from compliance.store.scope import Ids, Payment, by_org, ids_of
-from obligations.cadence import month_end, parse_period_key
+from obligations.cadence import TermCadence, month_end, parse_period_key
 from obligations.catalog import Catalog, Obligation
 from obligations.rules import Rules
 
@@ -409,6 +409,30 @@ def terms_untracked(store: Store, rules: Rules, index: OrgIndex, orgs: Iterable[
         return []
     held = store.orgs_with_kinds(owing, {kind for _, kinds in owing.values() for kind in kinds})
     return sorted((org for org_id, (org, _) in owing.items() if org_id not in held), key=lambda o: path_order(o.path))
+
+
+def terms_lapsed(store: Store, rules: Rules, index: OrgIndex, orgs: Iterable[OrgRow]) -> list[tuple[OrgRow, date]]:
+    """Return those of `orgs` whose first committee term, counted from their 成立日期, ended before today with no election
+    on record, each with the day it ended. Just imported, every such organization was 逾期未完成 at the first `overdue`
+    without a word at the import (migration try-out)."""
+    fallback = default_catalog(store)
+    today = store.today()
+    owing: dict[int, tuple[OrgRow, set[str], date]] = {}
+    for org in orgs:
+        if org.founded is None:
+            continue
+        try:
+            catalog = rules.catalog(index.catalog_of(org, fallback))
+        except KeyError:
+            continue
+        terms = [ob for ob in catalog.obligations if ob.cadence == "term" and ob.applies_to(org.type, index.sector_of(org))]
+        term = TermCadence(terms[0].term_years(index.sector_of(org))).term(org.founded) if terms else None
+        if term is not None and term.due < today:
+            owing[org.id] = (org, {ob.counts or ob.slug for ob in terms}, term.end)
+    if not owing:
+        return []
+    held = store.orgs_with_kinds(owing, {kind for _, kinds, _ in owing.values() for kind in kinds})
+    return sorted(((org, due) for org_id, (org, _, due) in owing.items() if org_id not in held), key=lambda pair: path_order(pair[0].path))
 
 
 def overdue(store: Store, rules: Rules, under: str | None, window: Window, jobs: int = 1,

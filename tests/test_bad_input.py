@@ -600,3 +600,18 @@ def test_a_rosters_remark_that_a_member_died_or_moved_out_is_pointed_out(tmp_pat
     assert ("提示：第3行「图河镇党委/朱庄村党总支/第一党支部」王强（备注：2026年5月12日病故）、第4行「图河镇党委/朱庄村党总支/第一党支部」"
             "李四（备注：2026-08-20转出至县城）的备注写有离开的情况") in said, told.stdout
     assert "陶英（备注" not in said
+
+
+def test_an_org_import_says_which_new_organizations_first_term_has_ended_without_an_election_on_record(tmp_path: Path):
+    """Imported with their 成立日期, every organization was 逾期未完成 2004-06-01至2009-05-31 at the first overdue, nothing said at
+    the import (migration try-out)."""
+    db = tmp_path / "t.db"
+    assert run(db, "init", "--catalog", "tuhe-2021").returncode == 0
+    orgs = TOWN_ORGS.replace("第一党支部,朱庄村党总支,党支部,ZZ1,,,,", "第一党支部,朱庄村党总支,党支部,ZZ1,,,2004-06-01,")
+    told = run(db, "org", "import", str(write_csv(tmp_path / "o.csv", orgs)))
+    assert told.returncode == 0, told.stderr
+    said = "".join(told.stdout.split())
+    # A village branch: five years from its founding.
+    assert "提示：「图河镇党委/朱庄村党总支/第一党支部」按成立日期推算，第一届任期已于2009-05-31届满，还没有换届选举记录" in said, told.stdout
+    # 马屯村党支部, founded in May 2026, is within its first term.
+    assert "马屯村党支部」按成立日期" not in said

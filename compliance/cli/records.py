@@ -142,6 +142,12 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
     untracked = tracking.terms_untracked(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
     if untracked:
         console.print(_untracked_words(untracked), style="yellow", markup=False, soft_wrap=True)
+    lapsed = tracking.terms_lapsed(store, _rules(), new, [o for o in new.by_id.values() if o.id not in before])
+    if lapsed:
+        (first, due), more = lapsed[0], len(lapsed) - 1
+        console.print(f"提示：「{first.path}」{f'等{more + 1}个党组织' if more else ''}按成立日期推算，第一届任期已于 {due.isoformat()} 届满"
+                      "，还没有换届选举记录，将列为逾期未换届：请导入最近一次换届选举的记录（类型「换届」，日期为选举日）",
+                      style="yellow", markup=False, soft_wrap=True)
     if before:
         # Added to a tree already tracked: without dates of its own, it owes every period its
         # superior's 启用日期 (or January) reaches back to, at once.
