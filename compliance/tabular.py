@@ -204,7 +204,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
         first, head = next(lines, None), head + 1
     if not headers and title is not None:
         if top is not None and len(top[1]) > 1:
-            # Two or three cells and no column name: a header mistyped (名字,支部), whose rows were taken for a title's
+            # Two or three cells and no column name: a header mistyped (名字,单位), whose rows were taken for a title's
             # (review). Told as the header it is.
             head, unknown = top
         else:

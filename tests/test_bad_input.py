@@ -78,8 +78,8 @@ def _xlsx(path: Path, rows: list[list]) -> Path:
     ("hole.csv", f"党组织,,类型,日期\n{BRANCH},备注,支委会,2026-08-03\n".encode(), ["hole.csv 第2行第2列", "备注", "没有表头"]),
     ("typo.csv", f"党组织,类形,日期\n{BRANCH},党员大会,2026-03-02\n".encode(), ["未知的列「类形」"]),
     # A header mistyped in every cell, its rows few enough to be taken for a title's: told as the header it is (review).
-    ("typos.csv", f"名字,支部\n{BRANCH},x\n".encode(), ["typos.csv 第1行：未知的列「名字」「支部」，可用的列：党组织、类型、日期"]),
-    ("typos-long.csv", f"名字,支部\n{BRANCH},x\n{BRANCH},y\n{BRANCH},z\n{BRANCH},w\n".encode(), ["typos-long.csv 第1行：未知的列「名字」「支部」"]),
+    ("typos.csv", f"名字,单位\n{BRANCH},x\n".encode(), ["typos.csv 第1行：未知的列「名字」「单位」，可用的列：党组织、类型、日期"]),
+    ("typos-long.csv", f"名字,单位\n{BRANCH},x\n{BRANCH},y\n{BRANCH},z\n{BRANCH},w\n".encode(), ["typos-long.csv 第1行：未知的列「名字」「单位」"]),
     # 日期 and 时间 both: 时间 alone was named as repeated (review).
     ("twice.csv", f"党组织,日期,类型,时间\n{BRANCH},2026-03-02,党员大会,9:00\n".encode(), ["twice.csv 第1行：列「时间」与「日期」都是日期，重复"]),
     # A title row above the header was named as an unknown column, with the list of known ones; it is passed over now, and
