@@ -116,9 +116,9 @@ def _elected_since(conn: Any, items: list[Any], kinds: Mapping[str, Collection[s
 
 
 def _fixed_on(conn: Any, run_id: int, items: list[Any], fixed: Mapping[int, datetime], closing: Mapping[int, date]) -> dict[int, date]:
-    """Return, by item id, the day the items of `fixed` (their ids to when the records that made them good were last written,
-    `_made_good_notes`) are closed on: the day they were put right, not the later day of the run `run_id` that found it
-    (`closing`: at most that).
+    """Return, by item id, the day the items of `fixed` (their ids to when they were put right, `_made_good_notes`) are
+    closed on: that day, not the later day of the run `run_id` that found it (`closing`: at most that), nor one before the
+    day they were listed.
 
     A record entered on 27 November for an item due by the 30th, found by December's run on the 26th, was closed late
     (逾期销号) on the 26th (supervision team's try-out). The day is never one for which another run of the item's
