@@ -119,8 +119,8 @@ def test_missing_required_column_is_named(town: Store, rules, tmp_path: Path):
 
 
 def test_unknown_column_is_named(town: Store, rules, tmp_path: Path):
-    with pytest.raises(InputError, match="未知的列「地点」"):
-        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类型,日期,地点\n{BRANCH},党员大会,2026-01-05,会议室"))
+    with pytest.raises(InputError, match="未知的列「天气」"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"党组织,类型,日期,天气\n{BRANCH},党员大会,2026-01-05,晴"))
 
 
 def test_a_spreadsheets_row_numbers_and_remarks_are_passed_over(town: Store, rules, tmp_path: Path):
