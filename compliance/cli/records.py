@@ -336,25 +336,29 @@ def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
     if len(result.strange_liaisons) > importing.PROBLEMS_SHOWN:
         console.print(f"（另有 {len(result.strange_liaisons) - importing.PROBLEMS_SHOWN} 行的联系人不在花名册上）", style="yellow", markup=False)
     if result.added_midway:
-        named = "、".join(f"第{number}行「{path}」{name}" for number, path, name in result.added_midway_named)
-        more = f"等{result.added_midway}人" if result.added_midway > len(result.added_midway_named) else ""
-        console.print(f"提示：{named}{more}是新加入已有花名册的党员，没有填写「转入日期」：以往各月也按其在本党组织计，"
+        named = _some_of([f"第{number}行「{path}」{name}" for number, path, name in result.added_midway_named], result.added_midway)
+        console.print(f"提示：{named}是新加入已有花名册的党员，没有填写「转入日期」：以往各月也按其在本党组织计，"
                       "以往的参会名单和党费中没有他们，六个月提示和督查会计为未参加、未交纳党费。如是新转入，请在文件中填写转入日期后重新导入；"
                       "如一直在本党组织只是漏登，请用 record correct 补正以往的参会名单、用 dues log 补登党费",
                       style="yellow", markup=False, soft_wrap=True)
     if result.noted_left:
-        named = "、".join(f"第{number}行「{path}」{name}（备注：{note}）" for number, path, name, note in result.noted_left_named)
-        more = f"等{result.noted_left}人" if result.noted_left > len(result.noted_left_named) else ""
-        console.print(f"提示：{named}{more}的备注写有离开的情况，但没有填写「离开日期」，仍在花名册上（计入应到、党费和督查）；"
+        named = _some_of([f"第{number}行「{path}」{name}（备注：{note}）" for number, path, name, note in result.noted_left_named],
+                         result.noted_left)
+        console.print(f"提示：{named}的备注写有离开的情况，但没有填写「离开日期」，仍在花名册上（计入应到、党费和督查）；"
                       "如已离开，请在文件中填写「离开日期」和「离开原因」后重新导入，或用 compliance member leave 登记",
                       style="yellow", markup=False, soft_wrap=True)
     if result.still_left:
         # A roster file of before the departures, read again: its rows bring no one back, and said so.
-        named = "、".join(f"「{path}」{name}（{left.isoformat()}{reason or '离开'}）" for path, name, left, reason in result.still_left_named)
-        more = f"等{result.still_left}人" if result.still_left > len(result.still_left_named) else ""
-        console.print(f"提示：文件中的{named}{more}已离开花名册，仍按已离开处理；如离开是误登记，"
+        named = _some_of([f"「{path}」{name}（{left.isoformat()}{reason or '离开'}）" for path, name, left, reason in result.still_left_named],
+                         result.still_left)
+        console.print(f"提示：文件中的{named}已离开花名册，仍按已离开处理；如离开是误登记，"
                       "请用 compliance member unleave 撤销，转出的人员在转入的党组织花名册上。",
                       style="yellow", markup=False, soft_wrap=True)
+
+
+def _some_of(named: list[str], count: int) -> str:
+    """Return the first few of `count` members named (顿号-separated), and 等N人 when there are more."""
+    return "、".join(named) + (f"等{count}人" if count > len(named) else "")
 
 
 @record_app.command("import")
