@@ -125,20 +125,37 @@ class ImportResult:
 PROBLEMS_SHOWN = 10
 # How many rows repeating an earlier row of the file an import names.
 REPEATS_SHOWN = 3
+# How many rows of one problem (the same column, value and reason: 211 rows naming one mistyped branch) an import names.
+SAME_ROWS_SHOWN = 5
+# How many different problems a file's collector keeps count of, those of its earliest rows: a file may have a problem of
+# its own in each of a million rows. Twice as many are kept before the latest are let go.
+PROBLEMS_COUNTED = 1000
+
+
+class Same(NamedTuple):
+    """One problem of a file (`_Problems`): its text at its first row, how many rows have it, and its first few rows."""
+
+    text: str
+    count: int
+    rows: list[int]
 
 
 class _Problems:
     """Collects row problems; raises one InputError naming the first, listing the next few and counting the rest.
 
     Row 0 stands for the command line: the problem is named by its option, not by file and row.
-    Only the earliest PROBLEMS_SHOWN problems (by row) are kept, however many a file has.
+    Rows with the same problem (column, value and reason) are named together, with how many
+    there are: the first ten rows of a file that misspells one branch would otherwise all say
+    the same. Only the problems of the earliest rows are kept (`counted`; None: all, as a chunk
+    checked in the worker keeps them, for the collector it is merged into to count exactly).
     """
 
-    def __init__(self, table: Table, nothing: str = "未登记"):
+    def __init__(self, table: Table, nothing: str = "未登记", counted: int | None = PROBLEMS_COUNTED):
         self.table = table
         self.nothing = nothing      # what a problem on the command line leaves undone
-        self.listed: list[tuple[int, str]] = []     # (row, problem): the earliest in the file win, whoever found them
+        self.same: dict[str, Same] = {}     # problem -> its rows: the earliest in the file win, whoever found them
         self.count = 0
+        self.counted = counted
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
         # A column the file lacks is named by its Chinese header, as the file would have had it.
@@ -151,7 +168,8 @@ class _Problems:
             where = f"{header}{shown}" if header else ""
         else:
             where = f"{self.table.where or self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
-        self._keep([(number, f"{where}：{reason}" if where else reason)])
+        text = f"{where}：{reason}" if where else reason
+        self._keep({f"{header}\x1f{shown}\x1f{reason}" if number else text: Same(text, 1, [number])})
         self.count += 1
 
     def _wide(self, number: int, problem: str, named: set[int]) -> str:
@@ -163,14 +181,21 @@ class _Problems:
         return (f"{problem}；这一行比表头多 {more} 列：值中多半有未加引号的英文逗号，使其后各列错位，"
                 "可把含逗号的值放进英文双引号，或改用中文逗号")
 
-    def _keep(self, problems: list[tuple[int, str]]) -> None:
-        self.listed += problems
-        if len(self.listed) > 2 * PROBLEMS_SHOWN:
-            self.listed = self.earliest()
+    def _keep(self, problems: dict[str, Same]) -> None:
+        kept = self.same
+        for key, found in problems.items():
+            had = kept.get(key)
+            if had is None:
+                kept[key] = found
+            else:
+                earlier = had if had.rows[0] <= found.rows[0] else found
+                kept[key] = Same(earlier.text, had.count + found.count, sorted(had.rows + found.rows)[:SAME_ROWS_SHOWN])
+        if self.counted is not None and len(kept) > 2 * self.counted:
+            self.same = dict(sorted(kept.items(), key=lambda item: item[1].rows[0])[:self.counted])
 
-    def earliest(self) -> list[tuple[int, str]]:
-        """Return the problems to name, by row (a row's own in the order found)."""
-        return sorted(self.listed, key=itemgetter(0))[:PROBLEMS_SHOWN]
+    def earliest(self) -> list[Same]:
+        """Return the problems to name, by their first row (a row's own in the order found)."""
+        return sorted(self.same.values(), key=lambda same: same.rows[0])[:PROBLEMS_SHOWN]
 
     def parse(self, number: int, values: dict[str, Any], column: str, parser: Callable[[Any], Any]) -> Any:
         try:
@@ -179,25 +204,36 @@ class _Problems:
             self.add(number, column, values.get(column), str(exc))
             return None
 
-    def merge(self, listed: list[tuple[int, str]], count: int) -> None:
-        """Add the problems another collector found (a chunk checked in the worker): the earliest of them and how many."""
-        self._keep(listed)
+    def merge(self, same: dict[str, Same], count: int) -> None:
+        """Add the problems another collector found (a chunk checked in the worker): all of them, and how many."""
+        self._keep(same)
         self.count += count
 
     def raise_if_any(self) -> None:
-        if self.listed:
+        if self.same:
             rows = self.table.rows
             from_command_line = isinstance(rows, list) and bool(rows) and all(number == 0 for number, _ in rows)
             nothing = self.nothing if from_command_line else "未导入任何数据"
-            more = f"另有 {self.count - 1} 处错误，" if self.count > 1 else ""
             named: set[int] = set()
-            listed = [(number, self._wide(number, problem, named)) for number, problem in self.earliest()]
-            (_, first), *rest = listed
-            error = InputError(f"{first}（{more}{nothing}）")
-            error.details = tuple(problem for _, problem in rest)
-            if self.count > PROBLEMS_SHOWN:
-                error.details += (f"……其余 {self.count - PROBLEMS_SHOWN} 处错误未列出",)
+            shown = self.earliest()
+            listed = [(self._wide(same.rows[0], same.text, named), _rows_alike(same)) for same in shown]
+            (first, alike), *rest = listed
+            others = self.count - shown[0].count
+            more = f"另有 {others} 处错误，" if others else ""
+            error = InputError(f"{first}（{alike}；{more}{nothing}）" if alike else f"{first}（{more}{nothing}）")
+            error.details = tuple(f"{problem}（{alike}）" if alike else problem for problem, alike in rest)
+            unnamed = self.count - sum(same.count for same in shown)
+            if unnamed:
+                error.details += (f"……其余 {unnamed} 处错误未列出",)
             raise error
+
+
+def _rows_alike(same: Same) -> str:
+    """Return what an import says of the rows with the same problem as `same`'s first, or "" when it is alone."""
+    if same.count == 1:
+        return ""
+    rows = "、".join(map(str, same.rows))
+    return f"同样的问题共 {same.count} 行：第{rows}行" + ("等" if same.count > len(same.rows) else "")
 
 
 def file_meta(path: Path, table: Table) -> dict[str, Any]:
@@ -1350,7 +1386,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
                 table.digest.start()        # the worker that checks ahead is forked: hashed meanwhile
             numbers = _RowNumbers(batch.before)
             for chunk in checked:
-                problems.merge(chunk.listed, chunk.problems)
+                problems.merge(chunk.same, chunk.problems)
                 table.count = chunk.read
                 _load_chunk(problems, batch, numbers, result, chunk.rows, replace, absent)
             problems.raise_if_any()
@@ -1392,10 +1428,10 @@ _row_content = itemgetter(*map(ROW_FIELDS.index, RECORD_CONTENT))
 
 
 class CheckedChunk(NamedTuple):
-    """A chunk of rows checked: those fit to write (row number, values as `_wire` makes them, identity or None), its earliest problems (row, text) and how many, and the rows read so far."""
+    """A chunk of rows checked: those fit to write (row number, values as `_wire` makes them, identity or None), its problems (`_Problems.same`) and how many, and the rows read so far."""
 
     rows: list[tuple[int, tuple[Any, ...], str | None]]
-    listed: list[tuple[int, str]]
+    same: dict[str, Same]
     problems: int
     read: int
 
@@ -1438,14 +1474,14 @@ class _CheckRows:
 
     def __call__(self, chunk: list[tuple[int, dict[str, Any]]], spare: bool = True) -> CheckedChunk:
         """Check the rows of `chunk`; with `spare` (see `checked_chunks`), hash their identities too, else the writer does."""
-        problems = _Problems(self.table)
+        problems = _Problems(self.table, counted=None)
         checked: list[tuple[int, tuple[Any, ...], str | None]] = []
         for number, values in chunk:
             row = _record_row(problems, number, values, self.ctx)
             if row is not None:
                 wire = _wire(row)
                 checked.append((number, wire, row_identity(wire, row["held_on"]) if spare else None))
-        return CheckedChunk(checked, problems.earliest(), problems.count, self.table.count)
+        return CheckedChunk(checked, problems.same, problems.count, self.table.count)
 
 
 def _with_identities(checked: list[tuple[int, tuple[Any, ...], str | None]]) -> list[tuple[int, tuple[Any, ...], str]]:

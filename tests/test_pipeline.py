@@ -233,6 +233,24 @@ def test_a_files_earliest_problems_are_all_named_whichever_process_found_them(to
     assert _stored(town) == []
 
 
+def test_rows_with_the_same_problem_are_named_together_whichever_process_found_them(town: Store, rules, tmp_path: Path,
+                                                                                     ahead, monkeypatch):
+    # A township's file that misspells one branch in 12 rows, and has one bad date: before, the first 10 problems named
+    # were the misspelling ten times, and the bad date was left among the 3 未列出.
+    monkeypatch.setattr(importing, "PROBLEMS_SHOWN", 3)
+    rows = _rows(16)
+    for index in range(2, 14):
+        rows[index] = rows[index].replace(BRANCH, "图河镇党委/朱庄村党总支/第一支布")
+    rows[14] = rows[14].replace("主题党日,2026-", "主题党日,2026-1")
+    with pytest.raises(InputError) as caught:
+        importing.import_records(town, rules, write_csv(tmp_path / "records.csv", "\n".join([HEADER, *rows])))
+    first, *rest = str(caught.value).split("（同样的问题")
+    assert first.startswith("records.csv 第4行「党组织」列：值「图河镇党委/朱庄村党总支/第一支布」：找不到该党组织")
+    assert rest == ["共 12 行：第4、5、6、7、8行等；另有 1 处错误，未导入任何数据）"]
+    assert len(caught.value.details) == 1 and caught.value.details[0].startswith("records.csv 第16行「日期」列：值「2026-1")
+    assert _stored(town) == []
+
+
 def _import_detail(store: Store) -> dict:
     import json
 
