@@ -10,6 +10,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass, field
+from itertools import chain
 from operator import gt, itemgetter
 from datetime import date, datetime
 from pathlib import Path
@@ -210,6 +211,14 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
         else:
             raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下第{head}行也不是列名"
                              f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
+    at = f"第{head}行"     # the header's row, or rows
+    if headers and (second := next(lines, None)) is not None:
+        if (both := _two_row_header(first, second, by_header)) is not None:
+            # 参会情况 merged over 应到 and 实到: the second row names the columns under the first's group titles (try-out).
+            first, at, head = both, f"第{head}—{head + 1}行", head + 1
+            headers, positions, passed, unknown, repeated = _header(first, by_header)
+        else:
+            lines = chain([second], lines)
     if unknown:
         # A file with English headers is told the English names.
         english = all(text.isascii() for text in unknown)
@@ -219,15 +228,15 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
         months = [text for text in unknown if _MONTH_HEADER.fullmatch(text)]
         wide = (f"；「{months[0]}」等是每月一列的台账格式：党费按月登记，每人每月一行（姓名、党组织、月份、金额、交纳日期），"
                 "请把台账转为这种格式后导入") if months and any(c.english == "month" for c in columns) else ""
-        raise InputError(f"{where} 第{head}行：未知的列「{'」「'.join(unknown)}」，可用的列：{known}{wide}（未导入任何数据）")
+        raise InputError(f"{where} {at}：未知的列「{'」「'.join(unknown)}」，可用的列：{known}{wide}（未导入任何数据）")
     if repeated:
         # 日期 and 时间 both: 时间 alone was named, as if it were there twice (review).
         twice = [f"「{text}」与「{headers[column.english]}」都是{column.chinese}" if (column := column_of(text, by_header))
                  and headers.get(column.english, text) != text else f"「{text}」" for text in repeated]
-        raise InputError(f"{where} 第{head}行：列{'、'.join(twice)}，重复（未导入任何数据）")
+        raise InputError(f"{where} {at}：列{'、'.join(twice)}，重复（未导入任何数据）")
     missing = [c.chinese for c in columns if c.required and c.english not in headers and c.english not in supplied]
     if missing:
-        raise InputError(f"{where} 第{head}行：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
+        raise InputError(f"{where} {at}：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
     table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where, skipped=titles)
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
@@ -263,6 +272,27 @@ def _header(first: Sequence[Any], by_header: dict[str, Column]) -> tuple[dict[st
             headers[column.english] = text
             positions.append((i, column.english))
     return headers, positions, passed, unknown, repeated
+
+
+def _two_row_header(top: Sequence[Any], sub: Sequence[Any], by_header: dict[str, Column]) -> list[Any] | None:
+    """Return the one header of a header of two rows, each column named by its second row's cell, else by its first's; None
+    when `sub` is not such a header's second row.
+
+    Offices merge a group title over the columns it groups (参会情况 over 应到 and 实到) and each other header cell
+    down over both rows, which leaves it blank in the second. So a second row names a known column in one cell at
+    least, and has a value under no column the first row names: a row of records has its 党组织 and 日期 there.
+    """
+    width = max(len(top), len(sub))
+    top, sub = list(top) + [None] * (width - len(top)), list(sub) + [None] * (width - len(sub))
+    filled = [i for i in range(width) if _filled(sub[i])]
+    if not filled or not all(isinstance(sub[i], str) for i in filled):
+        return None
+    texts = {i: " ".join(sub[i].split()) for i in filled}
+    if not any(column_of(text, by_header) is not None for text in texts.values()):
+        return None
+    if any(_filled(top[i]) and column_of(" ".join(str(top[i]).split()), by_header) is not None for i in filled):
+        return None
+    return [texts.get(i, top[i]) for i in range(width)]
 
 
 # The units a header may name after it, in brackets: only these (学时（分钟） is not 学时: review).

@@ -631,6 +631,34 @@ def test_a_workbook_begun_on_its_second_row_with_a_totals_row_numbered_is_read_b
         importing.import_records(town, rules, path)
 
 
+def test_a_header_of_two_rows_merged_over_its_columns_is_read_as_one(town: Store, rules, tmp_path: Path):
+    """参会情况 merged over 应到 and 实到, every other header cell merged down over both rows, as an office's workbook has
+    them: it was refused, 未知的列「参会情况」 (migration try-out)."""
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["图河镇会议记录台账（2026年）"])
+    sheet.append(["序号", "党组织", "类型", "日期", "参会情况", None, "主题"])
+    sheet.append([None, None, None, None, "应到", "实到"])
+    sheet.append([1, BRANCH, "支委会", "2026-10-08", 7, 6, "研究发展党员"])
+    for cells in ("A1:G1", "A2:A3", "B2:B3", "C2:C3", "D2:D3", "E2:F2", "G2:G3"):
+        sheet.merge_cells(cells)
+    path = tmp_path / "records.xlsx"
+    book.save(path)
+    result = importing.import_records(town, rules, path)
+    assert (result.added, result.skipped) == (1, [(1, "标题")])
+    r = model.Record.__table__.c
+    with town.engine.connect() as conn:
+        assert conn.execute(select(r.kind, r.held_on, r.expected, r.present, r.topic)).all() == [
+            ("branch_committee", date(2026, 10, 8), 7, 6, "研究发展党员")]
+    # In a CSV file, a second row's column no list knows is named with both rows; a bad value by the row it is in.
+    body = f"党组织,类型,日期,参会情况,,,主题\n,,,应到,实到,缺席,\n{BRANCH},支委会,2026-10-09,7,6,1,研究发展党员\n"
+    with pytest.raises(InputError, match="^r.csv 第1—2行：未知的列「缺席」"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    body = f"党组织,类型,日期,参会情况,,主题\n,,,应到,实到,\n{BRANCH},支委会,2026-10-09,7,六,研究发展党员\n"
+    with pytest.raises(InputError, match="^r.csv 第3行「实到」列：值「六」"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+
+
 def test_totals_rows_and_footers_of_a_csv_file_are_passed_over_wherever_their_word_is(town: Store, rules, tmp_path: Path):
     """合计 in 党组织, 序号 or 类型, and a footer, were each refused with 请删去这一行 (try-outs)."""
     body = (f"青石镇2026年会议记录表,,,,\n序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n合 计,,,,5\n"
