@@ -30,7 +30,7 @@ from compliance.store.records import ROW, RecordBatch
 from compliance.tabular import (
     FALSE_WORDS, PARTY_FOUNDED, TOO_EARLY, TRUE_WORDS, split_names,
     CellError, Column, Table, parse_birth, parse_bool, parse_count, parse_date, parse_people, parse_study_hours, parse_text, read_table,
-    sharing, stream_table,
+    parse_turnout, sharing, stream_table, turnout_order,
 )
 from obligations.cadence import year_before
 from obligations.catalog import ORG_TYPES, SECTORS, Obligation
@@ -68,6 +68,9 @@ RECORD_COLUMNS = [
     Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
     Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间", "时间", "活动时间", "召开时间")),
     Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数",)),
+    # Both counts in one cell (应到20人，实到17人), read into 应到 and 实到 (`parse_turnout`).
+    Column("参会情况", "turnout", aliases=("到会情况", "出席情况", "参会人数", "到会人数", "应到/实到", "应到实到", "应到/实到人数",
+                                          "实到/应到")),
     Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题", "内容", "会议内容", "活动内容")), Column("记录人", "recorder"),
     Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),
     Column("党小组", "group"), Column("主讲人", "lecturer", aliases=("授课人",)),
@@ -1122,6 +1125,12 @@ def _closest_kind(rules: Rules, text: str) -> str | None:
     return best if score >= 0.5 else None
 
 
+def _count_cell(row: dict[str, Any], name: str, via: Any) -> tuple[str, Any]:
+    """Return the column and value a problem of a row's count `name` (expected, present) names: its own, or the 参会情况 cell
+    `via` it was read from."""
+    return (name, row[name]) if via is None else ("turnout", via)
+
+
 def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _RecordContext) -> dict[str, Any] | None:
     rules = ctx.rules
     get = values.get
@@ -1168,12 +1177,20 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
     if row["hours"] is not None and row["hours"] != ctx.kept_hours and row["hours"] > (limit := MAX_HOURS.get(kind, MAX_DAY_HOURS)):
         problems.add(number, "hours", values.get("hours"),
                      f"一次{rules.kind_name(kind)}的学时不能超过 {limit:g}" + ("" if kind in MAX_HOURS else "；多日的培训请登记为「集中学习培训」"))
+    via = None          # the 参会情况 cell the counts were read from, which their problems name (`_count_cell`)
+    if (turnout := get("turnout")) is not None and (counts := problems.parse(
+            number, values, "turnout", lambda value: parse_turnout(value, turnout_order(problems.table.headers["turnout"])))):
+        given = {name: row[name] for name in counts if row[name] is not None}
+        if any(counts[name] != count for name, count in given.items()):
+            problems.add(number, "turnout", turnout, "与「应到」「实到」列的人数不一致")
+        row.update(counts)
+        via = turnout
     if row["expected"] == 0:
-        problems.add(number, "expected", 0, "应到人数不能为0")
+        problems.add(number, *_count_cell(row, "expected", via), "应到人数不能为0")
     elif row["present"] == 0:
-        problems.add(number, "present", 0, "实到人数为0：无人到会的会议不能登记")
+        problems.add(number, *_count_cell(row, "present", via), "实到人数为0：无人到会的会议不能登记")
     elif row["expected"] is not None and row["present"] is not None and row["present"] > row["expected"]:
-        problems.add(number, "present", row["present"], f"实到人数大于应到人数（{row['expected']}）")
+        problems.add(number, *_count_cell(row, "present", via), f"实到人数大于应到人数（{row['expected']}）")
     members = ctx.rosters.of(org.id)
     gone = ctx.rosters.gone(org.id, held_on) if org.id in ctx.rosters.moved else {}
     # Not yet members on the meeting's day (入党日期 later): neither expected nor taken as attending (review).
@@ -1226,9 +1243,9 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             full = full - ctx.rosters.joined_after(org.id, held_on, voting=True).keys()
         counted = len(listed & full) if voting else len(listed)
         if row["present"] is not None and row["present"] != counted:
-            problems.add(number, "present", row["present"], f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
+            problems.add(number, *_count_cell(row, "present", via), f"与参会人员名单不一致（名单中{'正式党员' if voting else ''}{counted}人）")
         if row["expected"] is not None and row["present"] is None and counted > row["expected"]:
-            problems.add(number, "expected", row["expected"],
+            problems.add(number, *_count_cell(row, "expected", via),
                          f"应到人数小于参会人员名单中的{'正式党员' if voting else ''}人数（{counted}人）")
         row["present"] = counted
         if row["expected"] is None and kind not in ctx.committee_kinds:
@@ -1506,7 +1523,8 @@ KEPT_UNLESS_GIVEN = (("expected", "present", "attendees", "excused"), ("recorder
 
 def absent_values(headers: Collection[str]) -> tuple[int, ...]:
     """Return the indexes of `ROW_FIELDS` a file with `headers` gives no value of (`KEPT_UNLESS_GIVEN`): kept from the stored version."""
-    return tuple(ROW_FIELDS.index(k) for group in KEPT_UNLESS_GIVEN if not any(k in headers for k in group) for k in group)
+    given = {*headers, "expected", "present"} if "turnout" in headers else headers      # 参会情况 gives both counts
+    return tuple(ROW_FIELDS.index(k) for group in KEPT_UNLESS_GIVEN if not any(k in given for k in group) for k in group)
 
 
 def _given(values: tuple[Any, ...], old: dict[str, Any], absent: tuple[int, ...]) -> tuple[Any, ...]:

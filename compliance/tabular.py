@@ -280,7 +280,7 @@ def _two_row_header(top: Sequence[Any], sub: Sequence[Any], by_header: dict[str,
 
     Offices merge a group title over the columns it groups (参会情况 over 应到 and 实到) and each other header cell
     down over both rows, which leaves it blank in the second. So a second row names a known column in one cell at
-    least, and has a value under no column the first row names: a row of records has its 党组织 and 日期 there.
+    least, and has a value under no required column the first row names: a row of records has its 类型 and 日期 there.
     """
     width = max(len(top), len(sub))
     top, sub = list(top) + [None] * (width - len(top)), list(sub) + [None] * (width - len(sub))
@@ -290,7 +290,8 @@ def _two_row_header(top: Sequence[Any], sub: Sequence[Any], by_header: dict[str,
     texts = {i: " ".join(sub[i].split()) for i in filled}
     if not any(column_of(text, by_header) is not None for text in texts.values()):
         return None
-    if any(_filled(top[i]) and column_of(" ".join(str(top[i]).split()), by_header) is not None for i in filled):
+    if any(_filled(top[i]) and (column := column_of(" ".join(str(top[i]).split()), by_header)) is not None and column.required
+           for i in filled):
         return None
     return [texts.get(i, top[i]) for i in range(width)]
 
@@ -956,6 +957,39 @@ def parse_people(value: Any) -> int | None:
         if text[-1:] not in PEOPLE_UNITS or not text[:-1].strip():
             raise
         return parse_count(text[:-1].strip())       # the plain number's path, a province's every row, is as it was
+
+
+# One of the counts a turnout cell (参会情况) gives, labelled: 应到20人, 实到：17名.
+_TURNOUT_COUNT = re.compile(r"(应到|实到)(?:人数)?\s*[:：]?\s*(\d+)\s*[人名]?")
+# Two counts alone, in the order the header names them (应到/实到): 20/17, 20人/17人.
+_TURNOUT_PAIR = re.compile(r"(\d+)\s*[人名]?\s*[/／、,，]\s*(\d+)\s*[人名]?")
+
+
+def turnout_order(header: str) -> tuple[str, str] | None:
+    """Return the columns the two counts of a turnout cell stand for when they are not labelled, in the order its
+    `header` names them (应到/实到: expected, present), or None when it names no order (参会情况)."""
+    key = "".join(unicodedata.normalize("NFKC", header).split())
+    if "应到" in key and "实到" in key:
+        return ("expected", "present") if key.index("应到") < key.index("实到") else ("present", "expected")
+    return None
+
+
+def parse_turnout(value: Any, order: tuple[str, str] | None) -> dict[str, int] | None:
+    """Return the 应到 and 实到 of one cell that gives both (应到20人，实到17人; 20/17 under a header that names the order,
+    `turnout_order`) as {"expected": …, "present": …}, None for blank.
+
+    Offices keep the two counts in one cell under 参会情况; it was refused as an unknown column (migration try-out).
+    """
+    if value is None or not str(value).strip():
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    found = {"expected" if label == "应到" else "present": int(count) for label, count in _TURNOUT_COUNT.findall(text)}
+    if len(found) == 2:
+        return found
+    pair = _TURNOUT_PAIR.fullmatch(text)
+    if pair and order is not None and not found:
+        return {order[0]: int(pair.group(1)), order[1]: int(pair.group(2))}
+    raise CellError("读不出应到、实到人数：请写成「应到20人，实到17人」，或分成「应到」「实到」两列")
 
 
 def parse_study_hours(value: Any) -> float | None:

@@ -659,6 +659,33 @@ def test_a_header_of_two_rows_merged_over_its_columns_is_read_as_one(town: Store
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
 
 
+def test_both_counts_in_one_cell_are_read_into_expected_and_present(town: Store, rules, tmp_path: Path):
+    """参会情况 with 应到20人，实到17人 in each cell was refused as an unknown column (migration try-out)."""
+    r = model.Record.__table__.c
+
+    def counts() -> list[tuple]:
+        with town.engine.connect() as conn:
+            return conn.execute(select(r.held_on, r.expected, r.present).where(r.superseded_at.is_(None)).order_by(r.held_on)).all()
+
+    body = (f"党组织,类型,日期,参会情况,主题\n{BRANCH},支委会,2026-10-08,应到7人，实到6人,研究发展党员\n"
+            f"{BRANCH},支委会,2026-09-08,实到：5 应到：7,学习\n")
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 2
+    assert counts() == [(date(2026, 9, 8), 7, 5), (date(2026, 10, 8), 7, 6)]
+    # Two numbers alone under a header that names their order; a changed cell makes a new version, as 应到 and 实到 do.
+    body = f"党组织,类型,日期,实到/应到,主题\n{BRANCH},支委会,2026-10-08,7/7,研究发展党员\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).updated == 1
+    assert counts()[-1] == (date(2026, 10, 8), 7, 7)
+    # Not under 参会情况, which names no order; and a count's problem names the cell it was read from.
+    for cell, reason in [("7/6", "读不出应到、实到人数"), ("应到6人实到7人", "实到人数大于应到人数（6）"), ("应到0人实到0人", "应到人数不能为0")]:
+        body = f"党组织,类型,日期,参会情况,主题\n{BRANCH},支委会,2026-11-08,{cell},学习\n"
+        with pytest.raises(InputError, match=f"^r.csv 第2行「参会情况」列：值「{cell}」：{reason}"):
+            importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    body = f"党组织,类型,日期,应到,实到,参会情况,主题\n{BRANCH},支委会,2026-11-08,7,5,应到7人实到6人,学习\n"
+    with pytest.raises(InputError, match="「参会情况」列：值「应到7人实到6人」：与「应到」「实到」列的人数不一致"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    assert len(counts()) == 2
+
+
 def test_totals_rows_and_footers_of_a_csv_file_are_passed_over_wherever_their_word_is(town: Store, rules, tmp_path: Path):
     """合计 in 党组织, 序号 or 类型, and a footer, were each refused with 请删去这一行 (try-outs)."""
     body = (f"青石镇2026年会议记录表,,,,\n序号,党组织,类型,日期,应到\n1,{BRANCH},支委会,2026-08-03,5\n合 计,,,,5\n"

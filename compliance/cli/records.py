@@ -365,7 +365,7 @@ def _some_of(named: list[str], count: int) -> str:
 @fails_cleanly
 def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。"),
                   org: Optional[str] = typer.Option(None, "--org", help="文件没有「党组织」列时（一个党支部自己的记录表），各行都记在这个党组织。")) -> None:
-    """导入会议与活动记录（列：党组织、类型、日期、应到、实到、主题、记录人、书记签字、记录人签字、党员、党小组、主讲人、参会人员、请假人员、谈话对象、学时、图片、录入日期；序号、备注列不读）；同一行再次导入不会重复，内容变化的行成为新版本。"""
+    """导入会议与活动记录（列：党组织、类型、日期、应到、实到、参会情况（如「应到20人，实到17人」，可代替应到、实到两列）、主题、记录人、书记签字、记录人签字、党员、党小组、主讲人、参会人员、请假人员、谈话对象、学时、图片、录入日期；序号、备注列不读）；同一行再次导入不会重复，内容变化的行成为新版本。"""
     store, actor = session()
     result = importing.import_records(store, _rules(), file, actor, org)
     _report_import("记录", result)
