@@ -31,7 +31,7 @@ from compliance.blocks import summarize_orgs
 from compliance.pipeline import fewer_collections
 from compliance.tracking import DEFAULT_CATALOG, WATCH_OBLIGATIONS, Window, run_span, year_start
 from obligations.cadence import month_end, next_month_end, parse_period_key
-from obligations.catalog import EVIDENCE_FIELDS, Kind, Obligation
+from obligations.catalog import EVIDENCE_FIELDS, Catalog, Kind, Obligation
 from obligations.rules import Rules
 
 # A run keeps what needs attention; met periods are counted (rates, ranking), not stored one by one.
@@ -916,6 +916,16 @@ def ledger_gaps(store: Store, scope_path: str, run: RunRow) -> frozenset[str]:
     return frozenset(map(_key, store.run_findings(run.id, GAP_STATUSES)))
 
 
+def record_asks(catalog: Catalog, kind: str, org_type: str, sector: str | None) -> tuple[bool, tuple[str, ...], bool]:
+    """Return what the obligations an organization of `org_type` and `sector` owes under `catalog` ask of its records of
+    `kind`: to be signed by the secretary and the recorder; which of `EVIDENCE_FIELDS` to be filled in; and whether they
+    are all a committee's (支委会), owed only by an organization that has one. As `record_marks` counts them."""
+    counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind and ob.applies_to(org_type, sector)]
+    require = {f for ob in counting for f in ob.require}
+    return (any(ob.signatures for ob in counting), tuple(f for f in EVIDENCE_FIELDS if f in require),
+            bool(counting) and all(ob.requires_committee for ob in counting))
+
+
 def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, orgs: list[OrgRow], first: date, last: date,
                  default: str, entered: tuple[datetime, datetime | None] | None = None) -> dict[str, tuple[int, int]]:
     """Return, by organization path, how many of the records of `orgs` (`scope` and below) held from `first` to `last` (with
@@ -932,7 +942,7 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
     from compliance.store.scope import ids_of
 
     by_id = {o.id: o for o in orgs}
-    asked: dict[tuple[str, str, str, str | None], tuple[bool, tuple[int, ...], bool]] = {}
+    asked: dict[tuple[str, str, str, str | None], tuple[bool, tuple[str, ...], bool]] = {}
     found: dict[str, tuple[int, int]] = {}
     # Records only a committee's obligations count (支委会) of organizations whose committee the roster decides:
     # a branch of fewer than seven full members has none, and owes none (条例 第八条).
@@ -945,14 +955,10 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
         sector = index.sector_of(org)
         key = (catalog.name, kind, org.type, sector)
         if key not in asked:
-            # The obligations this organization owes that a record of this kind counts for.
-            counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind and ob.applies_to(org.type, sector)]
-            require = {f for ob in counting for f in ob.require}
-            asked[key] = (any(ob.signatures for ob in counting), tuple(i for i, f in enumerate(EVIDENCE_FIELDS) if f in require),
-                          bool(counting) and all(ob.requires_committee for ob in counting))
+            asked[key] = record_asks(catalog, kind, org.type, sector)
         signatures, required, needs_committee = asked[key]
         unsigned = n if signatures and not signed else 0
-        lacking = n if any(lacks[i] for i in required) else 0
+        lacking = n if any(lacks[EVIDENCE_FIELDS.index(f)] for f in required) else 0
         if not (unsigned or lacking) or (needs_committee and org.has_committee is False):
             continue
         if needs_committee and org.has_committee is None:

@@ -3243,3 +3243,31 @@ def test_a_record_that_puts_a_ledger_item_right_says_so_and_a_correction_that_un
     assert moved.exit_code == 0, moved.output
     assert (f"注意：更正后这条记录不再计入「主题党日 2026年9月」，该期现为逾期未完成；已销号的整改台账第 {item['id']} 项将在下次督查时重新打开"
             in moved.stdout), moved.output
+
+
+def test_record_list_names_the_records_a_bulletin_counts_as_unsigned_or_lacking_evidence(runner, db, tmp_path: Path):
+    """The bulletin said 未签字 1 条 of a branch, and its secretary had to open every record of the month to find it
+    (supervision team's try-out)."""
+    body = "\n".join(["党组织,类型,日期,应到,实到,主题,书记签字,记录人签字,图片",
+                      f"{BRANCH},支委会,2026-11-03,5,4,研究工作,否,是,",         # unsigned: the roster's 10 full members make a committee
+                      f"{BRANCH},党员大会,2026-11-06,10,9,学习,是,是,a.jpg",      # in order
+                      f"{BRANCH},主题党日,2026-11-05,,,学习,,,",                # no photos
+                      f"{BRANCH},主题党日,2026-10-07,,,,,,c.jpg"])              # no topic, in October
+    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", body))]).exit_code == 0
+
+    def listed(*options: str) -> list[tuple[str, str]]:
+        result = runner.invoke(app, db + ["record", "list", "--org", "ZZ1", *options, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        return [(r["date"], r["lacking"]) for r in json.loads(result.stdout)]
+
+    assert listed("--since", "2026-11-01", "--unsigned", "--incomplete") == [("2026-11-03", "书记签字"), ("2026-11-05", "图片")]
+    assert listed("--incomplete") == [("2026-10-07", "主题"), ("2026-11-05", "图片")]
+    assert listed("--unsigned") == [("2026-11-03", "书记签字")]
+    table = runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--unsigned"], env={"COLUMNS": "200"}).stdout
+    assert "未签字或材料不全的记录" in table and "待补" in table and "书记签字" in table and "党员大会" not in table
+    # The supervision run counts the same records, and says how to list them.
+    run = runner.invoke(app, db + ["supervise", "--under", "图河镇党委", "--month", "2026-11", "--as-of", "2026-11-28"],
+                        env={"COLUMNS": "200"})
+    assert run.exit_code == 0, run.output
+    assert "本月记录不规范：未签字 1 条，材料不全 1 条，涉及 1 个党组织" in run.stdout
+    assert "compliancerecordlist--org党组织--since2026-11-01--unsigned--incomplete" in "".join(run.stdout.split())

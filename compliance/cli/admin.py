@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
@@ -14,9 +15,10 @@ from compliance.cli import (
     FORMAT_OPTION, ORG_HELP, Format, _date_option, _id_argument, _rules, app, console, fails_cleanly, make_folder, own_org, record_app,
     session, state,
 )
-from compliance import importing, store as store_mod
+from compliance import importing, store as store_mod, tracking
 from compliance.access import ROLE_NAMES, add_user, default_scope, disable_user, require_administrator, require_read
 from compliance.errors import ComplianceError, DatabaseError, InputError, os_reason
+from compliance.evaluate import COMMITTEE_MIN_FULL_MEMBERS
 from compliance.report import admin as admin_report
 from compliance.report.assessments import emit_rows
 
@@ -79,11 +81,14 @@ def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
                 kind: Optional[str] = typer.Option(None, "--kind", help="只看此类型，如 党员大会。"),
                 since: Optional[str] = typer.Option(None, "--since", help="从此日期起。"),
                 include_void: bool = typer.Option(False, "--all", help="包括已作废的记录。"),
+                unsigned: bool = typer.Option(False, "--unsigned", help="只看须签字而书记、记录人未签全的记录（督查通报“记录不规范”中的未签字）。"),
+                incomplete: bool = typer.Option(False, "--incomplete", help="只看缺少本组织执行的规定要求的材料（主题、图片等）的记录（通报中的材料不全）。"),
                 fmt: Format = FORMAT_OPTION) -> None:
     """列出一个党组织的记录（当前版本）及其编号。"""
     store, actor = session()
     org = own_org(actor, org)
-    target = store.index_around(org).resolve(org)
+    index = store.index_around(org)
+    target = index.resolve(org)
     require_read(store, actor, target.path)
     slug = None
     if kind:
@@ -91,9 +96,22 @@ def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
         if slug is None:
             raise InputError(f"--kind：值「{kind}」：{importing.unknown_kind(_rules(), kind)}")
     rows = [admin_report.version_dict(v, target.path, _rules())
-            for v in store.org_records(target.id, slug, _date_option(since, "--since"), include_void)]
+            for v in store.org_records(target.id, slug, _date_option(since, "--since"), include_void and not (unsigned or incomplete))]
+    if unsigned or incomplete:
+        # Which of the records a bulletin counted as 未签字 or 材料不全 they are: a secretary told 未签字 2 条 had to open
+        # every record of the month (supervision team's try-out).
+        catalog = _rules().catalogs.get(index.catalog_of(target, tracking.default_catalog(store)))
+
+        @lru_cache(maxsize=None)
+        def committee_on(first: date) -> bool:
+            if target.has_committee is not None:
+                return target.has_committee
+            # Decided by the roster, as evaluation decides it: seven full members on the month's first day.
+            return store.full_members_on({target.id}, first).get(target.id, 0) >= COMMITTEE_MIN_FULL_MEMBERS
+
+        rows = admin_report.records_to_mend(rows, catalog, target.type, index.sector_of(target), committee_on, unsigned, incomplete)
     if fmt is Format.table:
-        admin_report.print_records(console, rows, target.path)
+        admin_report.print_records(console, rows, target.path, mending=unsigned or incomplete)
     else:
         emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date
 from typing import Any, Callable, Collection, Iterable
 
 from rich.console import Console
@@ -14,6 +15,7 @@ from compliance.report.labels import yuan
 from compliance.report.tables import titled_table
 from compliance.store import TZ
 from compliance.store.audit import AuditRow
+from obligations.catalog import Catalog
 from obligations.rules import Rules
 
 # The kind as the import's 类型 column names it, and its code apart; the signatures, hours and photos too: an office
@@ -22,7 +24,7 @@ RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "nam
                    "expected": "应到", "present": "实到", "topic": "主题", "group": "党小组", "member": "党员",
                    "entered_on": "录入日期", "recorded_at": "录入时间", "void": "作废原因", "recorder": "记录人", "lecturer": "主讲人",
                    "attendees": "参会人员", "excused": "请假人员", "counterpart": "谈话对象", "secretary_signed": "书记签字",
-                   "recorder_signed": "记录人签字", "hours": "学时", "photos": "图片"}
+                   "recorder_signed": "记录人签字", "hours": "学时", "photos": "图片", "lacking": "待补"}
 AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
                   "org": "党组织", "reason": "原因", "detail": "内容"}
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",
@@ -154,16 +156,47 @@ VERSION_DETAILS = (("group", "党小组"), ("member", "党员"), ("counterpart",
                    ("attendees", "参会人员"), ("excused", "请假人员"), ("hours", "学时"), ("photos", "图片"))
 
 
-def print_records(console: Console, rows: list[dict[str, Any]], org: str) -> None:
+def records_to_mend(rows: list[dict[str, Any]], catalog: Catalog | None, org_type: str, sector: str | None,
+                    committee_on: Callable[[date], bool], unsigned: bool, incomplete: bool) -> list[dict[str, Any]]:
+    """Return the records of `rows` (`version_dict`) a supervision run counts as unsigned (with `unsigned`) or lacking
+    evidence (with `incomplete`), as `supervision.record_marks` does, each with what it lacks (`lacking`: 书记签字、图片).
+
+    `committee_on(day)` tells whether the organization had a committee in the month beginning `day`: a record only a
+    committee's obligations count (支委会) is not counted otherwise.
+    """
+    from compliance.importing import RECORD_COLUMNS
+    from compliance.supervision import record_asks
+
+    if catalog is None:
+        return []
+    labels = {c.english: c.chinese for c in RECORD_COLUMNS}
+    asked: dict[str, tuple[bool, tuple[str, ...], bool]] = {}
+    found = []
+    for row in rows:
+        if row["kind"] not in asked:
+            asked[row["kind"]] = record_asks(catalog, row["kind"], org_type, sector)
+        signatures, required, needs_committee = asked[row["kind"]]
+        if row["void"] or (needs_committee and not committee_on(date.fromisoformat(row["date"]).replace(day=1))):
+            continue
+        lacking = [labels[f] for f in ("secretary_signed", "recorder_signed") if unsigned and signatures and not row[f]]
+        lacking += [labels[f] for f in required if incomplete and row[f] in (None, "", 0)]
+        if lacking:
+            found.append({**row, "lacking": "、".join(lacking)})
+    return found
+
+
+def print_records(console: Console, rows: list[dict[str, Any]], org: str, mending: bool = False) -> None:
+    """Print a table of records (`version_dict`); with `mending`, those `records_to_mend` found, with what each lacks."""
     if not rows:
-        console.print(f"{org}：没有记录。")
+        console.print(f"{org}：{'没有未签字或材料不全的记录' if mending else '没有记录'}。")
         return
-    table = titled_table(f"{org} 的记录", ("编号", "日期", "类型", "对象", "应到/实到", "主题", "版本"))
+    table = titled_table(f"{org} {'未签字或材料不全' if mending else ''}的记录", ("编号", "日期", "类型", "对象", "应到/实到", "主题", "版本")
+                         + (("待补",) if mending else ()))
     for r in rows:
         who = r["group"] or r["member"] or ""
         mark = f"（已作废：{r['void']}）" if r["void"] else ""
         table.add_row(str(r["id"]), r["date"], r["name"] + mark, who, f"{r['expected'] or '—'}/{r['present'] or '—'}",
-                      r["topic"] or "", str(r["version"]))
+                      r["topic"] or "", str(r["version"]), *((r["lacking"],) if mending else ()))
     console.print(table)
 
 
