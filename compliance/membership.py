@@ -24,8 +24,10 @@ from compliance.store import TZ, Store
 from compliance.store.members import UNDONE_TRANSFER
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import (
-    PARTY_FOUNDED, TOO_EARLY, CellError, Column, Table, parse_date, parse_hours, parse_text, sharing, stream_table, written_day,
+    PARTY_FOUNDED, TOO_EARLY, CellError, Column, Table, WideTable, parse_date, parse_hours, parse_text, sharing, stream_table,
+    written_day,
 )
+from obligations.cadence import month_end
 from obligations.rules import Rules, default_rules
 
 # `name` as well as `member`: the English header of 姓名 in a member file.
@@ -601,8 +603,10 @@ def _amount(value: Any) -> float | None:
     return parse_hours(value)
 
 
-def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True) -> int:
+def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], whole: bool = True, undated: str | None = None) -> int:
     """Check every dues row, then add them in one transaction; a month already paid is skipped.
+
+    `undated` is what a month gone by without a day paid is told, when not to fill in the 交纳日期 (a ledger's).
 
     `whole`: the rows may name many organizations (a file), and the whole tree is read;
     otherwise only the tree around the organization each row names. Rosters are read as rows
@@ -619,7 +623,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
     rosters = Rosters(store, whole=False)
     rows: list[tuple[Any, ...]] = []
     last_name: str | None = None
-    undated: list[tuple[int, int, str]] = []     # (row, member id, month) of months ended without a date paid
+    undated_rows: list[tuple[int, int, str]] = []     # (row, member id, month) of months ended without a date paid
     unpaid_rows: list[tuple[int, int, str]] = []  # (row, member id, month) of rows refused for their amount
     numbers = array("I")        # each row's number in the file, and whether it gave the date paid
     dated = bytearray()
@@ -655,7 +659,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         if whole and month and values.get("paid_on") is None and month < current:
             # Taken as paid today, a past month would be paid late (or too late to count), and nothing would say so;
             # refused below unless the month is registered already (a file imported before, read again).
-            undated.append((number, member_id, month))
+            undated_rows.append((number, member_id, month))
         if paid_on > today:
             problems.add(number, "paid_on", values.get("paid_on"), "交纳日期晚于今天")
         if month:
@@ -685,11 +689,11 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         for number, member_id, month in sorted(early):
             first = joined[member_id]
             problems.add(number, "month", month, f"「{first[0]}」于 {first[2].isoformat()} 入党，{month} 的党费不需交纳（从入党当月起交纳）")
-    if undated:
-        held = store.paid_months([(member_id, month) for _, member_id, month in undated])
-        for number, member_id, month in undated:
+    if undated_rows:
+        held = store.paid_months([(member_id, month) for _, member_id, month in undated_rows])
+        for number, member_id, month in undated_rows:
             if (member_id, month) not in held:
-                problems.add(number, "paid_on", None, f"{month} 已过，交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）")
+                problems.add(number, "paid_on", None, f"{month} 已过，" + (undated or "交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）"))
     if whole and rows:
         # A payment withdrawn (`dues void`) came back when the file that had it was imported again.
         voided = store.voided_dues([(r[0], r[2]) for r in rows])
@@ -820,15 +824,83 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
     return {**shown, "amount": before["amount"], "paid_on": before["paid_on"]}, after
 
 
-def import_dues(store: Store, path: Path) -> int:
+# A dues ledger of a row a member and a column a month, as clerks keep it (姓名, 党组织, 1月 … 12月, 合计): a filled month
+# is a payment of that month (`dues_table`). 月交纳额 and 合计 are read and passed over.
+_MONTH_WORDS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
+# The key of a ledger's table's headers (`dues_table`): no column's.
+_LEDGER = "ledger"
+# What a ledger's month cell says of a month not paid.
+NOT_PAID_WORDS = frozenset({"0", "0.0", "0.00", "未交", "未缴", "欠交", "欠缴", "未交纳", "未缴纳", "-", "—", "/", "／", "无", "×", "x", "X"})
+
+
+def _ledger_columns(year: int) -> list[Column]:
+    return [DUES_COLUMNS[0], DUES_COLUMNS[1],
+            *(Column(f"{m}月", f"m{m:02d}", aliases=(f"{m}月份", f"{m:02d}月", f"{_MONTH_WORDS[m - 1]}月", f"{_MONTH_WORDS[m - 1]}月份",
+                                                     f"{year}年{m}月", f"{year}年{m:02d}月", f"{year}年{m}月份", f"{year}.{m}",
+                                                     f"{year}-{m:02d}"))
+              for m in range(1, 13)),
+            Column("合计", "total", aliases=("全年合计", "年度合计", "小计", "总计", "合计金额", "累计")),
+            Column("月交纳额", "standard", aliases=("交纳标准", "缴纳标准", "月缴纳额", "每月应交", "月应交", "应交金额", "月交纳标准",
+                                                  "每月交纳额", "交纳基数", "缴纳基数"))]
+
+
+def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False, today: date | None = None) -> Table:
+    """Return a dues file's table of a row a payment (姓名, 党组织, 月份, 金额, 交纳日期), streamed.
+
+    A ledger of a column a month (`WideTable`) is read, given the `year` its months are of, as a payment a filled month
+    (a cell of `NOT_PAID_WORDS` is none), named by the row and month column it is in. It gives no day paid: with
+    `paid_in_month`, the month's last day (`today` if earlier) is taken; else a month gone by is refused, as a row
+    without its 交纳日期 is. A clerk's ledger had to be reshaped by hand (migration try-out).
+    """
+    try:
+        table = stream_table(path, DUES_COLUMNS)
+    except WideTable:
+        if year is None:
+            raise
+    else:
+        if year is not None:
+            raise InputError(f"{table.where}：--year 只用于每月一列的党费台账；本文件每人每月一行，年份在「{table.headers['month']}」列中"
+                             "（未导入任何数据）")
+        return table
+    wide = stream_table(path, _ledger_columns(year))
+    months = [(m, f"m{m:02d}") for m in range(1, 13) if f"m{m:02d}" in wide.headers]
+    if not months:
+        raise InputError(f"{wide.where} ：用了 --year，却没有「1月」至「12月」的列：--year 只用于每月一列的党费台账（未导入任何数据）")
+    headers = {"member": wide.headers["member"], "org": wide.headers["org"], "month": "各月", "amount": "各月", "paid_on": "各月",
+               _LEDGER: "1月—12月"}
+    table = Table(path, headers, (), wide.digest, names={c.english: c.chinese for c in DUES_COLUMNS}, where=wide.where,
+                  skipped=wide.skipped)
+    last_day = today or date.max
+
+    def rows() -> Iterator[tuple[int, dict[str, Any]]]:
+        for number, values in wide.rows:
+            for m, key in months:
+                cell = values.get(key)
+                if cell is None or cell == 0 or (isinstance(cell, str) and "".join(cell.split()) in NOT_PAID_WORDS):
+                    continue
+                # The row's problems are found before the next is asked for: they name its month's column.
+                headers["month"] = headers["amount"] = wide.headers[key]
+                table.count += 1
+                yield number, {"member": values.get("member"), "org": values.get("org"), "month": f"{year}-{m:02d}",
+                               "amount": cell, "paid_on": min(month_end(date(year, m, 1)), last_day) if paid_in_month else None}
+        headers["month"] = headers["amount"] = "各月"
+
+    table.rows = rows()
+    return table
+
+
+def import_dues(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False) -> int:
     """Load a dues file; its rows are read as they are checked, not held. Return how many payments were new."""
-    return import_dues_counted(store, path)[0]
+    return import_dues_counted(store, path, year, paid_in_month)[0]
 
 
-def import_dues_counted(store: Store, path: Path) -> tuple[int, int]:
-    """Load a dues file as `import_dues` does; return how many payments were new and how many rows it had."""
-    table = stream_table(path, DUES_COLUMNS)
-    return load_dues(store, table, lambda: file_meta(path, table)), table.count
+def import_dues_counted(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False) -> tuple[int, int]:
+    """Load a dues file as `import_dues` does (a ledger of a column a month: `dues_table`); return how many payments were
+    new and how many rows (payments, of a ledger) it had."""
+    table = dues_table(path, year, paid_in_month, store.today())
+    # A ledger gives no day paid: its months gone by are refused, saying what may be done instead.
+    undated = "台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month 按当月最后一天登记；否则请转为逐笔登记实际交纳日期的格式"
+    return load_dues(store, table, lambda: file_meta(path, table), undated=undated if _LEDGER in table.headers else None), table.count
 
 
 def log_dues(store: Store, values: dict[str, Any]) -> int:

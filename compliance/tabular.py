@@ -132,6 +132,11 @@ class CellError(InputError):
     """A value that cannot be read; the import adds the file, row and column."""
 
 
+class WideTable(InputError):
+    """A file of dues with a column a month (1月 … 12月), as clerks keep a ledger, where a row a payment was expected
+    (`membership.dues_table` reads it as such)."""
+
+
 # Columns an office's spreadsheet has beside the data, which every import passes over: 序号 (the row
 # numbers), 备注 (remarks), and what a 花名册 records of a member that the tool does not use (a roster
 # with 身份证号 or 学历 was refused whole). Any other unknown column is refused: a misspelt one (参会人
@@ -226,9 +231,10 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
         # A dues ledger of a row a member and a column a month (1月 … 12月), as clerks keep it, was told only its unknown
         # columns (clerk's try-out).
         months = [text for text in unknown if _MONTH_HEADER.fullmatch(text)]
-        wide = (f"；「{months[0]}」等是每月一列的台账格式：党费按月登记，每人每月一行（姓名、党组织、月份、金额、交纳日期），"
-                "请把台账转为这种格式后导入") if months and any(c.english == "month" for c in columns) else ""
-        raise InputError(f"{where} {at}：未知的列「{'」「'.join(unknown)}」，可用的列：{known}{wide}（未导入任何数据）")
+        if months and any(c.english == "month" for c in columns):
+            raise WideTable(f"{where} {at}：「{months[0]}」等是每月一列的党费台账：请用 --year 指明年份后导入（如 --year 2026），"
+                            "或转为每人每月一行的格式（姓名、党组织、月份、金额、交纳日期）（未导入任何数据）")
+        raise InputError(f"{where} {at}：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
     if repeated:
         # 日期 and 时间 both: 时间 alone was named, as if it were there twice (review).
         twice = [f"「{text}」与「{headers[column.english]}」都是{column.chinese}" if (column := column_of(text, by_header))

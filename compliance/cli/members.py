@@ -465,17 +465,23 @@ def member_unexempt(exemption_id_text: str = typer.Argument(..., metavar="ID", h
 
 @dues_app.command("import")
 @fails_cleanly
-def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。")) -> None:
-    """导入党费交纳记录；已登记的月份不重复。"""
+def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。"),
+                year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月……12月）是哪一年的：每个填了金额的月份登记为一笔。"),
+                paid_in_month: bool = typer.Option(False, "--paid-in-month", help="台账没有交纳日期：按各月最后一天交纳登记（视为当月按时交纳）。")) -> None:
+    """导入党费交纳记录；已登记的月份不重复。也可导入每月一列的党费台账（用 --year 指明年份）。"""
     from compliance.orgs import OrgIndex, OrgRow
-    from compliance.tabular import parse_text, stream_table
+    from compliance.tabular import parse_text
 
     store, actor = session()
+    if year is not None and not 1921 <= year <= store.today().year + 1:
+        raise InputError(f"--year：值「{year}」不是有效年份")
+    if paid_in_month and year is None:
+        raise InputError("--paid-in-month 只用于每月一列的党费台账，须同时用 --year 指明年份")
     index = OrgIndex(store.orgs())
     # The organizations the file names, with the first row naming each, read as the rows stream by:
     # a province's file is millions of rows.
     first_rows: dict[str, int] = {}
-    scanned = stream_table(file, membership.DUES_COLUMNS)
+    scanned = membership.dues_table(file, year, paid_in_month, store.today())
     for number, values in scanned.rows:
         if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow):
             first_rows.setdefault(found.path, number)
@@ -490,7 +496,10 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = {k: v for root in roots for k, v in store.dues_starts(root).items()}
-    added, read = membership.import_dues_counted(store, file)
+    added, read = membership.import_dues_counted(store, file, year, paid_in_month)
+    if year is not None and paid_in_month:
+        console.print(f"按每月一列的台账导入 {year} 年各月党费：台账没有交纳日期，已按各月最后一天登记（当月按时交纳）；"
+                      "实际逾期补交的，请用 dues correct --paid-on 改正。")
     # A file read again added nothing: said why, as the other imports say 未变.
     console.print(f"党费：新增 {added} 条" + (f"，{read - added} 行是此前已登记或文件中重复的月份，未重复添加" if read > added else "") + "。")
     _dues_starts_said(before, {k: v for root in roots for k, v in store.dues_starts(root).items()}, index)
