@@ -67,10 +67,9 @@ RECORD_COLUMNS = [
     Column("党组织", "org", True, 1000, aliases=ORG_ALIASES),
     Column("类型", "kind", True, aliases=("会议类型", "活动类型")),
     Column("日期", "date", True, aliases=("会议日期", "召开日期", "活动日期", "会议时间", "时间", "活动时间", "召开时间")),
-    Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数",)),
+    Column("应到", "expected", aliases=("应到人数",)), Column("实到", "present", aliases=("实到人数", "到会人数", "参会人数", "出席人数")),
     # Both counts in one cell (应到20人，实到17人), read into 应到 and 实到 (`parse_turnout`).
-    Column("参会情况", "turnout", aliases=("到会情况", "出席情况", "参会人数", "到会人数", "应到/实到", "应到实到", "应到/实到人数",
-                                          "实到/应到")),
+    Column("参会情况", "turnout", aliases=("到会情况", "出席情况", "应到/实到", "应到实到", "应到/实到人数", "实到/应到")),
     Column("主题", "topic", max_length=500, aliases=("会议主题", "活动主题", "内容", "会议内容", "活动内容")), Column("记录人", "recorder"),
     Column("书记签字", "secretary_signed"), Column("记录人签字", "recorder_signed"), Column("党员", "member"),
     Column("党小组", "group"), Column("主讲人", "lecturer", aliases=("授课人",)),
@@ -159,6 +158,7 @@ class _Problems:
         self.same: dict[str, Same] = {}     # problem -> its rows: the earliest in the file win, whoever found them
         self.count = 0
         self.counted = counted
+        self.last: tuple[str, int] | None = None       # the last problem added, and its row
 
     def add(self, number: int, column: str | None, value: Any, reason: str) -> None:
         # A column the file lacks is named by its Chinese header, as the file would have had it.
@@ -172,7 +172,11 @@ class _Problems:
         else:
             where = f"{self.table.where or self.table.path.name} 第{number}行" + (f"「{header}」列{shown}" if header else "")
         text = f"{where}：{reason}" if where else reason
-        self._keep({f"{header}\x1f{shown}\x1f{reason}" if number else text: Same(text, 1, [number])})
+        key = f"{header}\x1f{shown}\x1f{reason}" if number else text
+        if (key, number) == self.last:
+            return      # a row read as several (a ledger's months: `membership.dues_table`) has each problem once
+        self.last = (key, number)
+        self._keep({key: Same(text, 1, [number])})
         self.count += 1
 
     def _wide(self, number: int, problem: str, named: set[int]) -> str:

@@ -672,7 +672,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
             rows.append((member_id, found.id, share(month), share(amount), share(paid_on)))
             last_name = name
             numbers.append(number)
-            dated.append(values.get("paid_on") is not None)
+            dated.append(values.get("paid_on") is not None and not values.get(ASSUMED))
         elif month:
             # A row refused for its amount is checked against the join date too, so that one round of corrections does.
             unpaid_rows.append((number, member_id, month))
@@ -829,6 +829,9 @@ def change_dues(store: Store, org_ref: str, name: str, month_text: str, reason: 
 _MONTH_WORDS = ("一", "二", "三", "四", "五", "六", "七", "八", "九", "十", "十一", "十二")
 # The key of a ledger's table's headers (`dues_table`): no column's.
 _LEDGER = "ledger"
+# The key of a ledger's row whose day paid is taken to be its month's last day, not given (`--paid-in-month`): it differs
+# from no day registered, and a month registered is skipped, not refused for it.
+ASSUMED = "paid_on_assumed"
 # What a ledger's month cell says of a month not paid.
 NOT_PAID_WORDS = frozenset({"0", "0.0", "0.00", "未交", "未缴", "欠交", "欠缴", "未交纳", "未缴纳", "-", "—", "/", "／", "无", "×", "x", "X"})
 
@@ -836,8 +839,7 @@ NOT_PAID_WORDS = frozenset({"0", "0.0", "0.00", "未交", "未缴", "欠交", "�
 def _ledger_columns(year: int) -> list[Column]:
     return [DUES_COLUMNS[0], DUES_COLUMNS[1],
             *(Column(f"{m}月", f"m{m:02d}", aliases=(f"{m}月份", f"{m:02d}月", f"{_MONTH_WORDS[m - 1]}月", f"{_MONTH_WORDS[m - 1]}月份",
-                                                     f"{year}年{m}月", f"{year}年{m:02d}月", f"{year}年{m}月份", f"{year}.{m}",
-                                                     f"{year}-{m:02d}"))
+                                                     f"{year}年{m}月", f"{year}年{m:02d}月", f"{year}年{m}月份"))
               for m in range(1, 13)),
             Column("合计", "total", aliases=("全年合计", "年度合计", "小计", "总计", "合计金额", "累计")),
             Column("月交纳额", "standard", aliases=("交纳标准", "缴纳标准", "月缴纳额", "每月应交", "月应交", "应交金额", "月交纳标准",
@@ -865,7 +867,7 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     wide = stream_table(path, _ledger_columns(year))
     months = [(m, f"m{m:02d}") for m in range(1, 13) if f"m{m:02d}" in wide.headers]
     if not months:
-        raise InputError(f"{wide.where} ：用了 --year，却没有「1月」至「12月」的列：--year 只用于每月一列的党费台账（未导入任何数据）")
+        raise InputError(f"{wide.where}：用了 --year，却没有「1月」至「12月」的列：--year 只用于每月一列的党费台账（未导入任何数据）")
     headers = {"member": wide.headers["member"], "org": wide.headers["org"], "month": "各月", "amount": "各月", "paid_on": "各月",
                _LEDGER: "1月—12月"}
     table = Table(path, headers, (), wide.digest, names={c.english: c.chinese for c in DUES_COLUMNS}, where=wide.where,
@@ -882,7 +884,8 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
                 headers["month"] = headers["amount"] = wide.headers[key]
                 table.count += 1
                 yield number, {"member": values.get("member"), "org": values.get("org"), "month": f"{year}-{m:02d}",
-                               "amount": cell, "paid_on": min(month_end(date(year, m, 1)), last_day) if paid_in_month else None}
+                               "amount": cell, "paid_on": min(month_end(date(year, m, 1)), last_day) if paid_in_month else None,
+                               ASSUMED: paid_in_month}
         headers["month"] = headers["amount"] = "各月"
 
     table.rows = rows()

@@ -988,6 +988,9 @@ def parse_turnout(value: Any, order: tuple[str, str] | None) -> dict[str, int] |
     """
     if value is None or not str(value).strip():
         return None
+    if isinstance(value, (date, datetime)):
+        # 7/6 typed in a cell Excel formats as General becomes 7月6日.
+        raise CellError("Excel 把这一格当成了日期：请把这一列设为“文本”后重新输入，或写成「应到7人，实到6人」")
     text = unicodedata.normalize("NFKC", str(value)).strip()
     found = {"expected" if label == "应到" else "present": int(count) for label, count in _TURNOUT_COUNT.findall(text)}
     if len(found) == 2:

@@ -3270,4 +3270,8 @@ def test_record_list_names_the_records_a_bulletin_counts_as_unsigned_or_lacking_
                         env={"COLUMNS": "200"})
     assert run.exit_code == 0, run.output
     assert "本月记录不规范：未签字 1 条，材料不全 1 条，涉及 1 个党组织" in run.stdout
-    assert "compliancerecordlist--org党组织--since2026-11-01--unsigned--incomplete" in "".join(run.stdout.split())
+    assert "compliancerecordlist--org党组织--since2026-11-01--until2026-11-28--unsigned--incomplete" in "".join(run.stdout.split())
+    # --until bounds the listing as the run's day does; a plain listing's CSV has no 待补 column.
+    assert listed("--until", "2026-11-04", "--unsigned", "--incomplete") == [("2026-10-07", "主题"), ("2026-11-03", "书记签字")]
+    plain = runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "csv"]).stdout
+    assert "待补" not in plain and "待补" in runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--unsigned", "--format", "csv"]).stdout

@@ -481,6 +481,14 @@ def test_a_dues_ledger_of_a_column_a_month_is_imported_a_payment_a_filled_month(
     assert paid == [(False, "2026-01", 5, date(2026, 1, 31)), (False, "2026-03", 5, date(2026, 3, 31)),
                     (False, "2026-04", 5, date(2026, 4, 30)),
                     (True, "2026-01", 10, date(2026, 1, 31)), (True, "2026-02", 10, date(2026, 2, 28))]
+    # The ledger again, a payment since corrected to its real day: skipped as registered, not refused for its day.
+    membership.change_dues(town, "ZZ1", names[0], "2026-02", "交纳日期录错", paid_on=date(2026, 3, 5))
+    assert membership.import_dues(town, path, year=2026, paid_in_month=True) == 0
+    # A row's problem of the member or organization is one, not one a month.
+    body = "\n".join(["姓名,党组织,1月,2月,3月", "无此人,ZZ1,10,10,10", f"{names[2]},无此支部,10,10,10"])
+    with pytest.raises(InputError) as caught:
+        membership.import_dues(town, write_csv(tmp_path / "d.csv", body), year=2026, paid_in_month=True)
+    assert "另有 1 处错误" in str(caught.value) and "同样的问题" not in str(caught.value)
     # A bad amount is named by its row and month column; --year is refused for a file of a row a payment.
     body = "\n".join(["姓名,党组织,1月,2月", f"{names[2]},ZZ1,10,十元"])
     with pytest.raises(InputError, match="^d.csv 第2行「2月」列：值「十元」"):
@@ -707,10 +715,19 @@ def test_both_counts_in_one_cell_are_read_into_expected_and_present(town: Store,
         body = f"党组织,类型,日期,参会情况,主题\n{BRANCH},支委会,2026-11-08,{cell},学习\n"
         with pytest.raises(InputError, match=f"^r.csv 第2行「参会情况」列：值「{cell}」：{reason}"):
             importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
+    # 到会人数 is 实到's, one number; 7/6 made a date by Excel is told so.
+    body = f"党组织,类型,日期,应到人数,到会人数,主题\n{BRANCH},支委会,2026-11-08,7,5,学习\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 1
+    book = Workbook()
+    book.active.append(["党组织", "类型", "日期", "应到/实到", "主题"])
+    book.active.append([BRANCH, "支委会", date(2026, 11, 9), date(2026, 7, 6), "学习"])
+    book.save(tmp_path / "r.xlsx")
+    with pytest.raises(InputError, match="「应到/实到」列：值「2026-07-06」：Excel 把这一格当成了日期"):
+        importing.import_records(town, rules, tmp_path / "r.xlsx")
     body = f"党组织,类型,日期,应到,实到,参会情况,主题\n{BRANCH},支委会,2026-11-08,7,5,应到7人实到6人,学习\n"
     with pytest.raises(InputError, match="「参会情况」列：值「应到7人实到6人」：与「应到」「实到」列的人数不一致"):
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body))
-    assert len(counts()) == 2
+    assert len(counts()) == 3
 
 
 def test_totals_rows_and_footers_of_a_csv_file_are_passed_over_wherever_their_word_is(town: Store, rules, tmp_path: Path):

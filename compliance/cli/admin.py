@@ -80,6 +80,7 @@ def record_show(record_id_text: str = typer.Argument(..., metavar="ID", help="�
 def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
                 kind: Optional[str] = typer.Option(None, "--kind", help="只看此类型，如 党员大会。"),
                 since: Optional[str] = typer.Option(None, "--since", help="从此日期起。"),
+                until: Optional[str] = typer.Option(None, "--until", help="到此日期为止（含）。"),
                 include_void: bool = typer.Option(False, "--all", help="包括已作废的记录。"),
                 unsigned: bool = typer.Option(False, "--unsigned", help="只看须签字而书记、记录人未签全的记录（督查通报“记录不规范”中的未签字）。"),
                 incomplete: bool = typer.Option(False, "--incomplete", help="只看缺少本组织执行的规定要求的材料（主题、图片等）的记录（通报中的材料不全）。"),
@@ -95,8 +96,10 @@ def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
         slug = _rules().kind(kind)
         if slug is None:
             raise InputError(f"--kind：值「{kind}」：{importing.unknown_kind(_rules(), kind)}")
+    last = _date_option(until, "--until")
     rows = [admin_report.version_dict(v, target.path, _rules())
-            for v in store.org_records(target.id, slug, _date_option(since, "--since"), include_void and not (unsigned or incomplete))]
+            for v in store.org_records(target.id, slug, _date_option(since, "--since"), include_void and not (unsigned or incomplete))
+            if last is None or v["held_on"] <= last]
     if unsigned or incomplete:
         # Which of the records a bulletin counted as 未签字 or 材料不全 they are: a secretary told 未签字 2 条 had to open
         # every record of the month (supervision team's try-out).
@@ -113,7 +116,7 @@ def record_list(org: Optional[str] = typer.Option(None, "--org", help=ORG_HELP),
     if fmt is Format.table:
         admin_report.print_records(console, rows, target.path, mending=unsigned or incomplete)
     else:
-        emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS)
+        emit_rows(rows, fmt.value, admin_report.RECORD_HEADINGS | ({"lacking": "待补"} if unsigned or incomplete else {}))
 
 
 @record_app.command("correct")

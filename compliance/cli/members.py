@@ -501,7 +501,8 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         console.print(f"按每月一列的台账导入 {year} 年各月党费：台账没有交纳日期，已按各月最后一天登记（当月按时交纳）；"
                       "实际逾期补交的，请用 dues correct --paid-on 改正。")
     # A file read again added nothing: said why, as the other imports say 未变.
-    console.print(f"党费：新增 {added} 条" + (f"，{read - added} 行是此前已登记或文件中重复的月份，未重复添加" if read > added else "") + "。")
+    console.print(f"党费：新增 {added} 条" + (f"，{read - added} {'笔（台账中填了金额的月份）' if year else '行'}是此前已登记或文件中重复的月份，"
+                                           "未重复添加" if read > added else "") + "。")
     _dues_starts_said(before, {k: v for root in roots for k, v in store.dues_starts(root).items()}, index)
 
 

@@ -24,7 +24,7 @@ RECORD_HEADINGS = {"id": "编号", "version": "版本", "org": "党组织", "nam
                    "expected": "应到", "present": "实到", "topic": "主题", "group": "党小组", "member": "党员",
                    "entered_on": "录入日期", "recorded_at": "录入时间", "void": "作废原因", "recorder": "记录人", "lecturer": "主讲人",
                    "attendees": "参会人员", "excused": "请假人员", "counterpart": "谈话对象", "secretary_signed": "书记签字",
-                   "recorder_signed": "记录人签字", "hours": "学时", "photos": "图片", "lacking": "待补"}
+                   "recorder_signed": "记录人签字", "hours": "学时", "photos": "图片"}
 AUDIT_HEADINGS = {"seq": "序号", "at": "时间", "actor": "操作人", "action": "操作", "entity": "对象", "entity_id": "编号",
                   "org": "党组织", "reason": "原因", "detail": "内容"}
 ACTION_LABELS = {"import": "导入", "log": "登记", "correct": "更正", "void": "作废", "deduct": "扣分", "supervise": "督查",

@@ -320,7 +320,8 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
         unsigned, lacking = (sum(m[k] for m in d["record_marks"]) for k in ("unsigned", "incomplete_evidence"))
         # Which records they are, by the command that lists them (supervision team's try-out).
         console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（见通报；"
-                      f"某个党组织是哪几条，可用 compliance record list --org 党组织 --since {d['run']['month']}-01 --unsigned --incomplete 查看）。")
+                      f"某个党组织本月召开的是哪几条，可用 compliance record list --org 党组织 --since {d['run']['month']}-01 --until {d['run']['as_of']} "
+                      "--unsigned --incomplete 查看）。")
     if d["due_in_month"]:
         items = sum(o["items"] for o in d["due_in_month"])
         when = "已于月底到期，未完成的计入下月督查" if made_after_month(result.run) else "月底前完成，到期未完成的计入下月督查"
