@@ -452,3 +452,22 @@ def test_an_error_that_will_not_pickle_reaches_the_parent_as_its_text():
     with pytest.raises(ComplianceError, match="第3行：坏数据"):
         with pipeline.checked_chunks(range(4), check, 2, ahead=True) as chunks:
             list(chunks)
+
+
+def test_problems_beyond_those_counted_are_let_go_and_the_rest_still_counted(tmp_path: Path, monkeypatch):
+    # A file may have a problem of its own in each of a million rows: only the earliest are kept, and every one counted.
+    from compliance.tabular import Table
+
+    monkeypatch.setattr(importing, "PROBLEMS_SHOWN", 2)
+    problems = importing._Problems(Table(tmp_path / "x.csv", {"org": "党组织"}, []), counted=2)
+    problems.add(2, "org", "甲", "找不到该党组织")
+    for number in range(3, 10):
+        problems.add(number, "org", f"乙{number}", "找不到该党组织")
+    problems.add(20, "org", "甲", "找不到该党组织")
+    problems.add(21, "org", "乙3", "找不到该党组织")
+    assert len(problems.same) <= 4
+    with pytest.raises(InputError) as caught:
+        problems.raise_if_any()
+    assert str(caught.value) == ("x.csv 第2行「党组织」列：值「甲」：找不到该党组织（同样的问题共 2 行：第2、20行；另有 8 处错误，未导入任何数据）")
+    assert caught.value.details == ("x.csv 第3行「党组织」列：值「乙3」：找不到该党组织（同样的问题共 2 行：第3、21行）",
+                                    "……其余 6 处错误未列出")
