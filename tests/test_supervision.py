@@ -2399,6 +2399,27 @@ def test_the_first_record_version_written_after_a_moment_is_found_by_its_id(busy
     assert found == [ids[10], ids[12], ids[12], ids[14], ids[14], None]
 
 
+def test_the_first_version_written_after_a_moment_is_found_though_a_writers_clock_is_behind(busy_town: Store, rules,
+                                                                                             monkeypatch):
+    """Ids follow the order versions are written in, their times each writer's clock: a version written at 09:00 by one
+    machine, then two by another whose clock is 50 minutes behind. Bisecting on the times as they are would skip the
+    first (review)."""
+    from compliance.store import scope
+
+    ids = []
+    for hour, minute in ((9, 0), (8, 10), (8, 20)):
+        busy_town.clock = lambda hour=hour, minute=minute: datetime(2026, 12, 14, hour, minute, tzinfo=TZ)
+        record = importing.log_record(busy_town, rules, {"org": BRANCH, "kind": "主题党日", "date": f"2026-11-{minute or 1:02d}",
+                                                         "topic": "学习", "photos": "a.jpg"}).ids[0]
+        with busy_town.engine.connect() as conn:
+            ids.append(conn.execute(select(model.Record.__table__.c.id).where(model.Record.__table__.c.record_id == record)).scalar())
+    moment = datetime(2026, 12, 14, 8, 30, tzinfo=TZ)
+    with busy_town.engine.connect() as conn:
+        assert scope._first_written_after(conn, moment) <= ids[0]
+        monkeypatch.setattr(scope, "SKEW", timedelta(0))       # trusting every clock, the search finds none written since
+        assert scope._first_written_after(conn, moment) is None
+
+
 def test_an_election_item_made_history_by_a_later_start_of_tracking_is_owed_no_more_not_entered(town: Store, rules, tmp_path: Path):
     """A late election entered before its item was listed, the term then made history by a later 启用日期: it was closed as
     已补录换届选举记录, though nothing had been entered since (review)."""
