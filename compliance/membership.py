@@ -854,20 +854,28 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     `paid_in_month`, the month's last day (`today` if earlier) is taken; else a month gone by is refused, as a row
     without its 交纳日期 is. A clerk's ledger had to be reshaped by hand (migration try-out).
     """
+    if year is None:
+        return stream_table(path, DUES_COLUMNS)       # a ledger is told to give its year (`WideTable`)
+    # Read as a ledger first: one whose months are headed under a title merged over them (交纳月份 over 1月 … 12月) would
+    # be read as a file of a row a payment with its 交纳月份 and no 金额.
     try:
-        table = stream_table(path, DUES_COLUMNS)
-    except WideTable:
-        if year is None:
-            raise
+        wide = stream_table(path, _ledger_columns(year))
+    except InputError as exc:
+        refusal = exc
     else:
-        if year is not None:
-            raise InputError(f"{table.where}：--year 只用于每月一列的党费台账；本文件每人每月一行，年份在「{table.headers['month']}」列中"
-                             "（未导入任何数据）")
-        return table
-    wide = stream_table(path, _ledger_columns(year))
-    months = [(m, f"m{m:02d}") for m in range(1, 13) if f"m{m:02d}" in wide.headers]
+        refusal = None
+    months = [(m, f"m{m:02d}") for m in range(1, 13) if f"m{m:02d}" in wide.headers] if refusal is None else []
     if not months:
-        raise InputError(f"{wide.where}：用了 --year，却没有「1月」至「12月」的列：--year 只用于每月一列的党费台账（未导入任何数据）")
+        try:
+            table = stream_table(path, DUES_COLUMNS)
+        except WideTable:
+            raise refusal or InputError(f"{path.name}：用了 --year，却没有「1月」至「12月」的列（未导入任何数据）") from None
+        except InputError:
+            if refusal is None:
+                raise
+            raise refusal from None       # told as the ledger it was said to be
+        raise InputError(f"{table.where}：--year 只用于每月一列的党费台账；本文件每人每月一行，年份在「{table.headers['month']}」列中"
+                         "（未导入任何数据）")
     headers = {"member": wide.headers["member"], "org": wide.headers["org"], "month": "各月", "amount": "各月", "paid_on": "各月",
                _LEDGER: "1月—12月"}
     table = Table(path, headers, (), wide.digest, names={c.english: c.chinese for c in DUES_COLUMNS}, where=wide.where,

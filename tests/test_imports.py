@@ -485,10 +485,20 @@ def test_a_dues_ledger_of_a_column_a_month_is_imported_a_payment_a_filled_month(
     membership.change_dues(town, "ZZ1", names[0], "2026-02", "交纳日期录错", paid_on=date(2026, 3, 5))
     assert membership.import_dues(town, path, year=2026, paid_in_month=True) == 0
     # A row's problem of the member or organization is one, not one a month.
-    body = "\n".join(["姓名,党组织,1月,2月,3月", "无此人,ZZ1,10,10,10", f"{names[2]},无此支部,10,10,10"])
+    body = "\n".join(["姓名,党组织,1月,2月,3月", "无此人,ZZ1,10,10,10", "刘备,无此支部,10,10,10"])
     with pytest.raises(InputError) as caught:
         membership.import_dues(town, write_csv(tmp_path / "d.csv", body), year=2026, paid_in_month=True)
     assert "另有 1 处错误" in str(caught.value) and "同样的问题" not in str(caught.value)
+    # A workbook's ledger, 交纳月份 merged over its months, amounts as numbers.
+    book = Workbook()
+    book.active.append(["序号", "姓名", "党组织", "交纳月份", None, None, "合计"])
+    book.active.append([None, None, None, "1月", "2月", "3月", None])
+    book.active.append([1, names[2], "ZZ1", 12.5, 12.5, None, 25])
+    for cells in ("A1:A2", "B1:B2", "C1:C2", "D1:F1", "G1:G2"):
+        book.active.merge_cells(cells)
+    book.save(tmp_path / "d.xlsx")
+    assert membership.import_dues(town, tmp_path / "d.xlsx", year=2026, paid_in_month=True) == 2
+    assert sorted((r["month"], r["amount"]) for r in town.dues_rows([member[names[2]]])) == [("2026-01", 12.5), ("2026-02", 12.5)]
     # A bad amount is named by its row and month column; --year is refused for a file of a row a payment.
     body = "\n".join(["姓名,党组织,1月,2月", f"{names[2]},ZZ1,10,十元"])
     with pytest.raises(InputError, match="^d.csv 第2行「2月」列：值「十元」"):
