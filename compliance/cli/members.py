@@ -466,7 +466,7 @@ def member_unexempt(exemption_id_text: str = typer.Argument(..., metavar="ID", h
 @dues_app.command("import")
 @fails_cleanly
 def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。"),
-                year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月……12月）是哪一年的：每个填了金额的月份登记为一笔。"),
+                year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月至12月）是哪一年的：每个填了金额的月份登记为一笔。"),
                 paid_in_month: bool = typer.Option(False, "--paid-in-month", help="台账没有交纳日期：按各月最后一天交纳登记（视为当月按时交纳）。")) -> None:
     """导入党费交纳记录；已登记的月份不重复。也可导入每月一列的党费台账（用 --year 指明年份）。"""
     from compliance.orgs import OrgIndex, OrgRow
