@@ -217,7 +217,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
             raise InputError(f"{where} 第{title[0]}行：「{title[1]}」不是列名，像是表头上方的标题，其下第{head}行也不是列名"
                              f"（列名如 {'、'.join(c.chinese for c in columns if c.required)}）（未导入任何数据）")
     at = f"第{head}行"     # the header's row, or rows
-    if headers and (second := next(lines, None)) is not None:
+    if headers and first is not None and (second := next(lines, None)) is not None:
         if (both := _two_row_header(first, second, by_header)) is not None:
             # 参会情况 merged over 应到 and 实到: the second row names the columns under the first's group titles (try-out).
             first, at, head = both, f"第{head}—{head + 1}行", head + 1
