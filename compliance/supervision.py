@@ -103,6 +103,9 @@ class SupervisionResult:
     by_hand_items: tuple[tuple[int, str], ...] = ()
     # The names of the kinds of record the scope's catalogs ask to be signed (党员大会、支委会), as `record_marks` counts them.
     signed_kinds: tuple[str, ...] = ()
+    # The first day one of `record_marks`' records was held, when some were held before the month (entered or corrected since the month
+    # before's run): `record list --since` it finds them all.
+    record_marks_since: date | None = None
 
     @property
     def findings(self) -> list[Finding]:
@@ -840,15 +843,16 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     # October without photos, entered after October's run, was in none (supervision team's try-out).
     # Not those entered after the run's day, which the next month's lists (a past month run again: review).
     entered_by = datetime.combine(stored.run.as_of + timedelta(days=1), time(), tzinfo=TZ)
-    marks = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default,
-                         (prev_run.updated_at, entered_by) if prev_run else None)
+    marks, marks_since = record_marks(store, rules, index, scope, orgs, first, stored.run.as_of, default,
+                                      (prev_run.updated_at, entered_by) if prev_run else None)
     gaps = ledger_gaps(store, scope.path, stored.run)
     by_hand = tuple(store.by_hand_items(by_id, stored.run, prev_run, first))
     return SupervisionResult(scope, stored.run, stored.written, stored.opened, stored.closed, snapshot, branches, comparison,
                              store.ledger_counts(by_id, stored.run, gaps), partial(store.rectifications, by_id, as_of=stored.run, gaps=gaps), paths, rates.rates(),
                              rates.tallies(), stored.published, marks, stored.reopened,
                              frozenset(store.closed_by_hand(scope.path, stored.run, gaps)), stored.settled,
-                             len(by_hand), store.run_item_totals(stored.run.id), by_hand, _signed_kinds(rules, index, orgs, default))
+                             len(by_hand), store.run_item_totals(stored.run.id), by_hand, _signed_kinds(rules, index, orgs, default),
+                             record_marks_since=marks_since)
 
 
 def _signed_kinds(rules: Rules, index: OrgIndex, orgs: list[OrgRow], default: str) -> tuple[str, ...]:
@@ -927,10 +931,11 @@ def record_asks(catalog: Catalog, kind: str, org_type: str, sector: str | None) 
 
 
 def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, orgs: list[OrgRow], first: date, last: date,
-                 default: str, entered: tuple[datetime, datetime | None] | None = None) -> dict[str, tuple[int, int]]:
+                 default: str, entered: tuple[datetime, datetime | None] | None = None) -> tuple[dict[str, tuple[int, int]], date | None]:
     """Return, by organization path, how many of the records of `orgs` (`scope` and below) held from `first` to `last` (with
     `entered`, and those held before `first` written after its first time and, unless None, by its second) are unsigned
-    and how many lack evidence.
+    and how many lack evidence; and the first day such a record held before `first` was held (None: none was), from
+    which `record list` finds them all.
 
     What the team finds reading the month's minutes (seed 000 组织建设 2: signed by the secretary
     and the recorder; 活动开展 1: topic and photos): a record of a kind an obligation of the
@@ -938,16 +943,30 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
     one lacking a field its `require` lists. These flags (`unsigned`, `incomplete_evidence`) do not
     make a record invalid, though it may not count for other reasons (a quorum); they are told
     here, to be mended, not put on the ledger.
+
+    A record only a committee's obligations count (支委会), of an organization whose committee its roster decides, counts
+    when the organization had one in the month the record was held, as evaluation owes that month's 支委会
+    (`OrgFacts.full_on`): a record of October entered late was judged by November's roster.
     """
     from compliance.store.scope import ids_of
 
     by_id = {o.id: o for o in orgs}
     asked: dict[tuple[str, str, str, str | None], tuple[bool, tuple[str, ...], bool]] = {}
     found: dict[str, tuple[int, int]] = {}
+    earliest: date | None = None
+
+    def add(org: OrgRow, unsigned: int, lacking: int, held: date | None) -> None:
+        nonlocal earliest
+        was = found.get(org.path, (0, 0))
+        found[org.path] = (was[0] + unsigned, was[1] + lacking)
+        if held is not None and (earliest is None or held < earliest):
+            earliest = held
+
     # Records only a committee's obligations count (支委会) of organizations whose committee the roster decides:
-    # a branch of fewer than seven full members has none, and owes none (条例 第八条).
-    committee_only: list[tuple[OrgRow, int, int]] = []
-    for org_id, kind, signed, lacks, n in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS, entered):
+    # a branch of fewer than seven full members has none, and owes none (条例 第八条). By the month each was held in.
+    committee_only: dict[date, list[tuple[OrgRow, int, int, date | None]]] = {}
+    for org_id, kind, signed, lacks, n, held in store.record_marks(scope.path, ids_of(by_id), first, last, EVIDENCE_FIELDS,
+                                                                   entered):
         org = by_id.get(org_id)
         catalog = rules.catalogs.get(index.catalog_of(org, default)) if org is not None else None
         if catalog is None:
@@ -962,18 +981,16 @@ def record_marks(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, org
         if not (unsigned or lacking) or (needs_committee and org.has_committee is False):
             continue
         if needs_committee and org.has_committee is None:
-            committee_only.append((org, unsigned, lacking))
+            committee_only.setdefault(first if held is None else held.replace(day=1), []).append((org, unsigned, lacking, held))
             continue
-        was = found.get(org.path, (0, 0))
-        found[org.path] = (was[0] + unsigned, was[1] + lacking)
-    if committee_only:
+        add(org, unsigned, lacking, held)
+    for month, marked in sorted(committee_only.items()):
         # As evaluation owes a month's 支委会: by the full members on the roster on its first day (`OrgFacts.full_on`).
-        full = store.full_members_on({org.id for org, _, _ in committee_only}, first)
-        for org, unsigned, lacking in committee_only:
+        full = store.full_members_on({org.id for org, _, _, _ in marked}, month)
+        for org, unsigned, lacking, held in marked:
             if full.get(org.id, 0) >= COMMITTEE_MIN_FULL_MEMBERS:
-                was = found.get(org.path, (0, 0))
-                found[org.path] = (was[0] + unsigned, was[1] + lacking)
-    return found
+                add(org, unsigned, lacking, held)
+    return found, earliest
 
 
 def _recheck(store: Store, rules: Rules, index: OrgIndex, scope: OrgRow, items: list[OpenGap],

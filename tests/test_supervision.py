@@ -2039,6 +2039,31 @@ def test_a_month_run_again_after_its_end_closes_items_on_the_day_it_does(busy_to
     assert made_good.closed_on == date(2026, 12, 5)
 
 
+def test_records_of_a_month_before_entered_late_are_counted_by_that_months_committee_and_listed_from_their_day(
+        town: Store, rules, tmp_path: Path):
+    """A 支委会 of October entered after October's run was judged by November's roster: a branch down to six full members
+    in November had its unsigned October minutes left out, though evaluation owed October's 支委会 (eight then). And the
+    command the run printed to list them (record list --since the month's first day) did not reach them."""
+    from compliance import membership
+    from compliance.report.assessments import run_dict
+
+    mt = "图河镇党委/马屯村党支部"
+    town.clock = lambda: datetime(2026, 11, 2, 9, tzinfo=TZ)
+    supervise(town, rules, TOWN, "2026-10", date(2026, 10, 31), publish=True)
+    for n in (0, 1):
+        membership.leave_member(town, mt, f"党员屯村党支部{n}", date(2026, 11, 1), "转出", None)
+    town.clock = lambda: datetime(2026, 11, 20, 9, tzinfo=TZ)
+    _records(town, rules, tmp_path, "\n".join([
+        f"{mt},支委会,2026-10-20,5,5,研究工作,否,是,,",     # October's, entered late: eight full members then, a committee
+        f"{mt},支委会,2026-11-05,5,5,研究工作,否,是,,",     # November's: six full members, no committee, owes none
+    ]), "late.csv")
+    town.clock = lambda: datetime(2026, 11, 28, 9, tzinfo=TZ)
+    result = supervise(town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    assert result.record_marks == {mt: (1, 0)}
+    assert result.record_marks_since == date(2026, 10, 20)
+    assert run_dict(result, [])["record_marks_since"] == "2026-10-20"
+
+
 def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_the_bulletin(busy_town: Store, rules, tmp_path: Path):
     """28 unsigned minutes in the demo, a 主题党日 without photos: counted, never in a bulletin, whose own 整改要求 asks for signatures."""
     other = "图河镇党委/朱庄村党总支/第二党支部"

@@ -72,6 +72,9 @@ def run_dict(result: SupervisionResult, files: list[str]) -> dict[str, Any]:
             "worse": [{"org": o, "before": a, "after": b} for o, a, b in c.worse]},
         # The month's records not in order: unsigned, or lacking evidence (`supervision.record_marks`), by organization.
         "record_marks": [{"org": org, "unsigned": u, "incomplete_evidence": i} for org, (u, i) in sorted(result.record_marks.items(), key=lambda kv: path_order(kv[0]))],
+        # The first day one of them was held: before the month when records of months before were entered late.
+        "record_marks_since": (result.record_marks_since or date.fromisoformat(f"{result.run.month}-01")).isoformat()
+        if result.record_marks else None,
         # The month's periods still open on the run's day with nothing that meets them (`SupervisionResult.due_in_month`).
         "due_in_month": [{"org": org, "items": sum(map(len, items.values())),
                           "by_obligation": {slug: len(who) for (slug, _), who in sorted(items.items())},
@@ -320,7 +323,7 @@ def print_run(console: Console, result: SupervisionResult, files: list[str]) -> 
         unsigned, lacking = (sum(m[k] for m in d["record_marks"]) for k in ("unsigned", "incomplete_evidence"))
         # Which records they are, by the command that lists them (supervision team's try-out).
         console.print(f"本月记录不规范：未签字 {unsigned} 条，材料不全 {lacking} 条，涉及 {len(d['record_marks'])} 个党组织（见通报；"
-                      f"某个党组织本月召开的是哪几条，可用 compliance record list --org 党组织 --since {d['run']['month']}-01 --until {d['run']['as_of']} "
+                      f"某个党组织的是哪几条，可用 compliance record list --org 党组织 --since {d['record_marks_since']} --until {d['run']['as_of']} "
                       "--unsigned --incomplete 查看）。")
     if d["due_in_month"]:
         items = sum(o["items"] for o in d["due_in_month"])
