@@ -77,6 +77,8 @@ RECORD_COLUMNS = [
     Column("请假人员", "excused", max_length=100000, aliases=("请假党员",)), Column("谈话对象", "counterpart"), Column("学时", "hours"),
     Column("图片", "photos", max_length=100000, aliases=("照片",)), Column("录入日期", "recorded_on"),
 ]
+# A record's fields by their Chinese column names, as what a record lacks is told (待补: 书记签字、图片).
+RECORD_LABELS = {c.english: c.chinese for c in RECORD_COLUMNS}
 VACANT_WORDS = {"空缺", "缺职", "（空缺）", "(空缺)"}
 # What empties a stored value in an organization file, and the columns it may be written in.
 CLEAR_WORDS = {"清除", "（清除）", "(清除)"}

@@ -575,8 +575,7 @@ def _missing_evidence(orgs: _Orgs, f: tracking.Finding, records: Sequence[Callab
         return ""
     each = [[name for name in ob.require if not value(name)] for value in records]
     lacking = set(min(each, key=len)) if f.status == "met" else {name for names in each for name in names}
-    labels = {c.english: c.chinese for c in importing.RECORD_COLUMNS}
-    return "、".join(labels.get(name, name) for name in ob.require if name in lacking)
+    return "、".join(importing.RECORD_LABELS.get(name, name) for name in ob.require if name in lacking)
 
 
 def _evidence_lacking(store: store_mod.Store, findings: Sequence[tracking.Finding]) -> dict[tuple[str, str, str, str], str]:

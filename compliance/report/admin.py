@@ -164,12 +164,11 @@ def records_to_mend(rows: list[dict[str, Any]], catalog: Catalog | None, org_typ
     `committee_on(day)` tells whether the organization had a committee in the month beginning `day`: a record only a
     committee's obligations count (支委会) is not counted otherwise.
     """
-    from compliance.importing import RECORD_COLUMNS
+    from compliance.importing import RECORD_LABELS as labels
     from compliance.supervision import record_asks
 
     if catalog is None:
         return []
-    labels = {c.english: c.chinese for c in RECORD_COLUMNS}
     asked: dict[str, tuple[bool, tuple[str, ...], bool]] = {}
     found = []
     for row in rows:
