@@ -693,7 +693,7 @@ def load_dues(store: Store, table: Table, meta: Callable[[], dict[str, Any]], wh
         held = store.paid_months([(member_id, month) for _, member_id, month in undated_rows])
         for number, member_id, month in undated_rows:
             if (member_id, month) not in held:
-                problems.add(number, "paid_on", None, f"{month} 已过，" + (undated or "交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）"))
+                problems.add(number, "paid_on", None, undated or f"{month} 已过，交纳日期不能为空：请填写实际交纳日期（留空会按今天算作补交）")
     if whole and rows:
         # A payment withdrawn (`dues void`) came back when the file that had it was imported again.
         voided = store.voided_dues([(r[0], r[2]) for r in rows])
@@ -846,16 +846,40 @@ def _ledger_columns(year: int) -> list[Column]:
                                                   "每月交纳额", "交纳基数", "缴纳基数"))]
 
 
+# A year in a title (4 digits not part of a longer number), and whether 年 follows it: 2026年, 2026年度.
+_TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)(\s*年)?")
+
+
+def title_year(titles: Iterable[str]) -> tuple[int, str] | None:
+    """Return the year the title rows above a table name, and the title naming it; None unless they name one year alone
+    (2026年党费收缴台账), not two (2025—2026年度)."""
+    found = [(int(m.group(1)), bool(m.group(2)), text) for text in titles for m in _TITLE_YEAR.finditer(text)]
+    if len({year for year, _, _ in found}) != 1 or not any(said for _, said, _ in found):
+        return None
+    return next((year, text) for year, said, text in found if said)
+
+
 def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False, today: date | None = None) -> Table:
     """Return a dues file's table of a row a payment (姓名, 党组织, 月份, 金额, 交纳日期), streamed.
 
-    A ledger of a column a month (`WideTable`) is read, given the `year` its months are of, as a payment a filled month
+    A ledger of a column a month (`WideTable`) is read, given the `year` its months are of (without it, the one its title
+    names alone: `title_year`, told in `Table.year`), as a payment a filled month
     (a cell of `NOT_PAID_WORDS` is none), named by the row and month column it is in. It gives no day paid: with
     `paid_in_month`, the month's last day (`today` if earlier) is taken; else a month gone by is refused, as a row
     without its 交纳日期 is. A clerk's ledger had to be reshaped by hand (migration try-out).
     """
     if year is None:
-        return stream_table(path, DUES_COLUMNS)       # a ledger is told to give its year (`WideTable`)
+        try:
+            return stream_table(path, DUES_COLUMNS)
+        except WideTable as exc:
+            # A ledger's title gives its year (青石镇2026年党费收缴台账): read so, and said (`Table.year`). Else it is
+            # told to give its year.
+            titled = title_year(exc.titles)
+            if titled is None:
+                raise
+            table = dues_table(path, titled[0], paid_in_month, today)
+            table.year = titled
+            return table
     # Read as a ledger first: one whose months are headed under a title merged over them (交纳月份 over 1月 … 12月) would
     # be read as a file of a row a payment with its 交纳月份 and no 金额.
     try:
@@ -876,8 +900,11 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
             raise refusal from None       # told as the ledger it was said to be
         raise InputError(f"{table.where}：--year 只用于每月一列的党费台账；本文件每人每月一行，年份在「{table.headers['month']}」列中"
                          "（未导入任何数据）")
-    headers = {"member": wide.headers["member"], "org": wide.headers["org"], "month": "各月", "amount": "各月", "paid_on": "各月",
-               _LEDGER: "1月—12月"}
+    # A problem found once the rows are read (a month paid before, one before joining) names the ledger's months, its
+    # message the month: 「1月—12月」列. It named a column 各月, which no ledger has (clerk's try-out).
+    every = f"{wide.headers[months[0][1]]}—{wide.headers[months[-1][1]]}" if len(months) > 1 else wide.headers[months[0][1]]
+    headers = {"member": wide.headers["member"], "org": wide.headers["org"], "month": every, "amount": every, "paid_on": every,
+               _LEDGER: every}
     table = Table(path, headers, (), wide.digest, names={c.english: c.chinese for c in DUES_COLUMNS}, where=wide.where,
                   skipped=wide.skipped)
     last_day = today or date.max
@@ -894,7 +921,7 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
                 yield number, {"member": values.get("member"), "org": values.get("org"), "month": f"{year}-{m:02d}",
                                "amount": cell, "paid_on": min(month_end(date(year, m, 1)), last_day) if paid_in_month else None,
                                ASSUMED: paid_in_month}
-        headers["month"] = headers["amount"] = "各月"
+        headers["month"] = headers["amount"] = every
 
     table.rows = rows()
     return table
@@ -905,13 +932,17 @@ def import_dues(store: Store, path: Path, year: int | None = None, paid_in_month
     return import_dues_counted(store, path, year, paid_in_month)[0]
 
 
-def import_dues_counted(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False) -> tuple[int, int]:
+def import_dues_counted(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False
+                        ) -> tuple[int, int, list[tuple[int, str]]]:
     """Load a dues file as `import_dues` does (a ledger of a column a month: `dues_table`); return how many payments were
-    new and how many rows (payments, of a ledger) it had."""
+    new, how many rows (payments, of a ledger) it had, and the rows passed over (`Table.skipped`: titles, totals)."""
     table = dues_table(path, year, paid_in_month, store.today())
-    # A ledger gives no day paid: its months gone by are refused, saying what may be done instead.
-    undated = "台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month 按当月最后一天登记；否则请转为逐笔登记实际交纳日期的格式"
-    return load_dues(store, table, lambda: file_meta(path, table), undated=undated if _LEDGER in table.headers else None), table.count
+    # A ledger gives no day paid: its months gone by are refused, saying what may be done instead; in one line for the
+    # rows of such months (`_Problems`), not one a row and month (clerk's try-out).
+    undated = ("已过的月份，台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month 按当月最后一天登记；"
+               "否则请转为逐笔登记实际交纳日期的格式")
+    added = load_dues(store, table, lambda: file_meta(path, table), undated=undated if _LEDGER in table.headers else None)
+    return added, table.count, table.skipped
 
 
 def log_dues(store: Store, values: dict[str, Any]) -> int:

@@ -85,6 +85,8 @@ class Table:
     # Rows passed over, as (row number, what it is: 标题, 合计行, 落款), filled as the rows are read: said by the import, so
     # that a row taken for one is seen (review).
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    # The year a dues ledger's title gives (2026年党费收缴台账), and that title, when it was read so without --year.
+    year: tuple[int, str] | None = None
 
     @property
     def sha256(self) -> str | None:
@@ -134,7 +136,12 @@ class CellError(InputError):
 
 class WideTable(InputError):
     """A file of dues with a column a month (1月 … 12月), as clerks keep a ledger, where a row a payment was expected
-    (`membership.dues_table` reads it as such)."""
+    (`membership.dues_table` reads it as such). `titles` holds the text of the title rows above its header
+    (2026年党费收缴台账), which may give its year."""
+
+    def __init__(self, message: str, titles: Sequence[str] = ()):
+        super().__init__(message)
+        self.titles = tuple(titles)
 
 
 # Columns an office's spreadsheet has beside the data, which every import passes over: 序号 (the row
@@ -186,6 +193,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
     title: tuple[int, str] | None = None
     top: tuple[int, list[str]] | None = None       # the first row with a value, and what it names no column with
     titles: list[tuple[int, str]] = []
+    title_texts: list[str] = []         # the titles' cells, as written
     headers: dict[str, str] = {}
     repeated: list[str] = []
     while True:
@@ -207,6 +215,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
             break
         title = title or (head, unknown[0])
         titles.append((head, "标题"))
+        title_texts.extend(unknown)
         first, head = next(lines, None), head + 1
     if not headers and title is not None:
         if top is not None and len(top[1]) > 1:
@@ -233,7 +242,7 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
         months = [text for text in unknown if _MONTH_HEADER.fullmatch(text)]
         if months and any(c.english == "month" for c in columns):
             raise WideTable(f"{where} {at}：「{months[0]}」等是每月一列的党费台账：请用 --year 指明年份后导入（如 --year 2026），"
-                            "或转为每人每月一行的格式（姓名、党组织、月份、金额、交纳日期）（未导入任何数据）")
+                            "或转为每人每月一行的格式（姓名、党组织、月份、金额、交纳日期）（未导入任何数据）", title_texts)
         raise InputError(f"{where} {at}：未知的列「{'」「'.join(unknown)}」，可用的列：{known}（未导入任何数据）")
     if repeated:
         # 日期 and 时间 both: 时间 alone was named, as if it were there twice (review).

@@ -924,6 +924,20 @@ def test_a_branchs_first_dues_payment_says_what_it_starts(runner, db, tmp_path: 
     assert third.exit_code == 0 and "党组织「图河镇党委/马屯村党支部」首次登记党费" in "".join(third.stdout.split())
 
 
+def test_a_dues_ledger_titled_with_its_year_is_imported_without_year(runner, db, tmp_path: Path):
+    """A clerk's ledger titled 2026年党费收缴台账 was refused until told --year 2026, which its title says (try-out)."""
+    ledger = "图河镇2026年党费收缴台账\n序号,姓名,党组织,1月,2月\n1,党员第一党支部2,ZZ1,10,10\n合计,,,10,10\n"
+    done = runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", ledger)), "--paid-in-month"])
+    assert done.exit_code == 0, done.output
+    said = "".join(done.stdout.split())
+    assert "按每月一列的党费台账导入，年份按标题「图河镇2026年党费收缴台账」取2026年" in said and "党费：新增2条" in said
+    assert "已跳过第1行（标题）、第4行（合计行）：不是数据行。" in said       # as the other imports say them
+    # A file of a row a payment is still refused --paid-in-month.
+    dues = "姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-03,10,2026-03-05"
+    refused = runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "e.csv", dues)), "--paid-in-month"])
+    assert refused.exit_code != 0 and "--paid-in-month 只用于每月一列的党费台账" in refused.output
+
+
 def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_path: Path):
     """A branch's first dues file, November alone, put its other members 12 months in arrears and to review (try-out);
     `members watch`, `dues unpaid` and `status` counted 12, 13 and 23 months."""

@@ -474,8 +474,14 @@ def test_a_dues_ledger_of_a_column_a_month_is_imported_a_payment_a_filled_month(
     # Without the day each was paid, the months gone by are refused, saying what may be done.
     with pytest.raises(InputError) as caught:
         membership.import_dues(town, path, year=2026)
-    assert str(caught.value).startswith("d.csv 第3行「各月」列：2026-01 已过，台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month")
-    assert membership.import_dues(town, path, year=2026, paid_in_month=True) == 5
+    # In one line, its rows named together (they said 第3行「各月」列：2026-01 已过 for each row and month, ten lines and
+    # more, of a column no ledger has: clerk's try-out).
+    assert str(caught.value).startswith("d.csv 第3行「1月—4月」列：已过的月份，台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month")
+    assert str(caught.value).endswith("格式（同样的问题共 2 行：第3、4行；未导入任何数据）")
+    # The year its title names is taken without --year, and said.
+    table = membership.dues_table(path, paid_in_month=True, today=town.today())
+    assert table.year == (2026, "青石镇2026年党费收缴台账") and len(list(table.rows)) == 5
+    assert membership.import_dues(town, path, paid_in_month=True) == 5
     member = {m.name: m.id for m in town.members([town.index_around("ZZ1").resolve("ZZ1").id])}
     paid = sorted((r["member_id"] == member[names[0]], r["month"], r["amount"], r["paid_on"]) for r in town.dues_rows(list(member.values())))
     assert paid == [(False, "2026-01", 5, date(2026, 1, 31)), (False, "2026-03", 5, date(2026, 3, 31)),
@@ -484,6 +490,10 @@ def test_a_dues_ledger_of_a_column_a_month_is_imported_a_payment_a_filled_month(
     # The ledger again, a payment since corrected to its real day: skipped as registered, not refused for its day.
     membership.change_dues(town, "ZZ1", names[0], "2026-02", "交纳日期录错", paid_on=date(2026, 3, 5))
     assert membership.import_dues(town, path, year=2026, paid_in_month=True) == 0
+    # A title naming no year, or two, gives none: --year is asked for.
+    for title in ("党费收缴台账", "2025—2026年党费收缴台账"):
+        with pytest.raises(InputError, match="请用 --year 指明年份"):
+            membership.import_dues(town, write_csv(tmp_path / "t.csv", body.replace("青石镇2026年党费收缴台账", title)))
     # A row's problem of the member or organization is one, not one a month.
     body = "\n".join(["姓名,党组织,1月,2月,3月", "无此人,ZZ1,10,10,10", "刘备,无此支部,10,10,10"])
     with pytest.raises(InputError) as caught:

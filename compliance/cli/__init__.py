@@ -341,6 +341,16 @@ def _id_argument(value: str, what: str) -> int:
     return number
 
 
+SKIPPED_SHOWN = 5      # rows an import passed over (titles, totals, footers) named by their numbers
+
+
+def say_skipped(skipped: list[tuple[int, str]]) -> None:
+    """Say the rows an import passed over (`Table.skipped`): a row taken for a title or a totals row is seen."""
+    if skipped:
+        shown = "、".join(f"第{row}行（{kind}）" for row, kind in skipped[:SKIPPED_SHOWN])
+        console.print(f"已跳过{shown}{'等' if len(skipped) > SKIPPED_SHOWN else ''}：不是数据行。", markup=False, soft_wrap=True)
+
+
 def orgs_named(paths: list[str]) -> str:
     """Return organizations as a notice names them: 党组织「甲」 alone, else 「甲」「乙」2个党组织 (the first three and 等 beyond)."""
     if len(paths) == 1:

@@ -16,6 +16,7 @@ from rich.table import Table
 from compliance import membership, tracking
 from compliance.access import PermissionDenied, default_scope, require_read, require_write
 from compliance.cli import (
+    say_skipped,
     AS_OF_OPTION,
     FORMAT_OPTION,
     JOBS_OPTION,
@@ -466,7 +467,7 @@ def member_unexempt(exemption_id_text: str = typer.Argument(..., metavar="ID", h
 @dues_app.command("import")
 @fails_cleanly
 def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。"),
-                year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月至12月）是哪一年的：每个填了金额的月份登记为一笔。"),
+                year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月至12月）是哪一年的：每个填了金额的月份登记为一笔。台账标题写明年份的（如 2026年党费收缴台账），可省略。"),
                 paid_in_month: bool = typer.Option(False, "--paid-in-month", help="台账没有交纳日期：按各月最后一天交纳登记（视为当月按时交纳）。")) -> None:
     """导入党费交纳记录；已登记的月份不重复。也可导入每月一列的党费台账（用 --year 指明年份）。"""
     from compliance.orgs import OrgIndex, OrgRow
@@ -475,13 +476,17 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     store, actor = session()
     if year is not None and not 1921 <= year <= store.today().year + 1:
         raise InputError(f"--year：值「{year}」不是有效年份")
-    if paid_in_month and year is None:
-        raise InputError("--paid-in-month 只用于每月一列的党费台账，须同时用 --year 指明年份")
     index = OrgIndex(store.orgs())
     # The organizations the file names, with the first row naming each, read as the rows stream by:
     # a province's file is millions of rows.
     first_rows: dict[str, int] = {}
     scanned = membership.dues_table(file, year, paid_in_month, store.today())
+    if scanned.year is not None:
+        year = scanned.year[0]
+        console.print(f"按每月一列的党费台账导入，年份按标题「{scanned.year[1]}」取 {year} 年（年份不对时请用 --year 指明）。",
+                      markup=False, soft_wrap=True)
+    if paid_in_month and year is None:
+        raise InputError("--paid-in-month 只用于每月一列的党费台账，须同时用 --year 指明年份")
     for number, values in scanned.rows:
         if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow):
             first_rows.setdefault(found.path, number)
@@ -496,13 +501,14 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = {k: v for root in roots for k, v in store.dues_starts(root).items()}
-    added, read = membership.import_dues_counted(store, file, year, paid_in_month)
+    added, read, skipped = membership.import_dues_counted(store, file, year, paid_in_month)
     if year is not None and paid_in_month:
         console.print(f"按每月一列的台账导入 {year} 年各月党费：台账没有交纳日期，已按各月最后一天登记（当月按时交纳）；"
                       "实际逾期补交的，请用 dues correct --paid-on 改正。")
     # A file read again added nothing: said why, as the other imports say 未变.
     console.print(f"党费：新增 {added} 条" + (f"，{read - added} {'笔（台账中填了金额的月份）' if year else '行'}是此前已登记或文件中重复的月份，"
                                            "未重复添加" if read > added else "") + "。")
+    say_skipped(skipped)
     _dues_starts_said(before, {k: v for root in roots for k, v in store.dues_starts(root).items()}, index)
 
 

@@ -15,7 +15,7 @@ import typer
 
 from compliance.cli import (
     AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
-    ORG_HELP, jobs_count, known_at_alone, known_before_records, orgs_named, own_org,
+    ORG_HELP, jobs_count, known_at_alone, known_before_records, orgs_named, own_org, say_skipped,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
 )
@@ -63,16 +63,11 @@ def init(catalog: Optional[str] = typer.Option(None, "--catalog", help=f"默认�
     console.print(f"数据库已就绪：{store_mod.shown_url(store.url)}（默认规则集：{tracking.default_catalog(store)}；满{tracking.watch_months(store)}个月列为关注）")
 
 
-SKIPPED_SHOWN = 5      # rows an import passed over (titles, totals, footers) named by their numbers
-
-
 def _report_import(what: str, result: importing.ImportResult) -> None:
     # A workbook's sheet is named: the one read among several may not be the one meant.
     sheet = f"（{result.where}）" if "「" in result.where else ""
     console.print(f"{what}{sheet}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。", markup=False)
-    if result.skipped:
-        shown = "、".join(f"第{row}行（{kind}）" for row, kind in result.skipped[:SKIPPED_SHOWN])
-        console.print(f"已跳过{shown}{'等' if len(result.skipped) > SKIPPED_SHOWN else ''}：不是数据行。", markup=False, soft_wrap=True)
+    say_skipped(result.skipped)
     if result.repeated:
         shown = "，".join(f"第{row}行同第{earlier}行" for row, earlier in result.repeated_rows)
         console.print(f"提示：文件中有 {result.repeated} 行与前面的行是同一条记录（党组织、类型、日期、党小组、党员、主题相同，"
