@@ -437,6 +437,8 @@ def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = No
         }
         # 空缺 declares a vacancy (a veto in seed 004); a name fills the post; blank is unknown.
         secretary = parse_text(values.get("secretary"))
+        # 刘 伟 as the roster has it, 刘伟 (`unpadded`): the 书记讲党课 of 刘伟 was 非书记主讲 (try-out).
+        secretary = unpadded(secretary) if secretary else secretary
         row["secretary_vacant"] = None if secretary is None else secretary in VACANT_WORDS
         row["secretary"] = None if row["secretary_vacant"] else secretary
         if "secretary" in cleared:
@@ -610,6 +612,11 @@ def unpadded(name: str) -> str:
     """Return a name as `parse_text` gives it without the space a roster pads it with (王　强 is 王强): a two-character name
     lined up with three-character ones (try-out). Other names are returned as they are."""
     return name.replace(" ", "") if len(name) <= 4 and _PADDED_NAME.fullmatch(name) else name
+
+
+def _person(name: str | None) -> str | None:
+    """Return a record's one person (主讲人, 记录人) as the roster has them (`unpadded`), compared with the 书记 as the roster's."""
+    return unpadded(name) if name else name
 
 
 def joined_padded(names: list[str], roster: Collection[str]) -> list[str]:
@@ -1165,7 +1172,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
         "org_id": org.id, "kind": kind, "held_on": held_on,
         "expected": None if get("expected") is None else problems.parse(number, values, "expected", parse_people),
         "present": None if get("present") is None else problems.parse(number, values, "present", parse_people),
-        "topic": text("topic"), "recorder": text("recorder"), "lecturer": text("lecturer"),
+        "topic": text("topic"), "recorder": _person(text("recorder")), "lecturer": _person(text("lecturer")),
         "secretary_signed": _flag(problems, number, values, "secretary_signed"),
         "recorder_signed": _flag(problems, number, values, "recorder_signed"),
         "group_name": text("group"), "attendees": text("attendees"), "excused": text("excused"),

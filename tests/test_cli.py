@@ -1220,6 +1220,22 @@ def test_record_show_shows_who_came_and_who_spoke(runner, db):
     assert "主讲人：陶英；记录人：党员第一党支部1；参会人员：党员第一党支部0、党员第一党支部1；请假人员：党员第一党支部2；学时：1.5" in table
 
 
+def test_a_secretary_and_a_lecturer_spaced_out_are_the_roster_s_one_person(runner, db, tmp_path: Path):
+    """书记「刘 伟」 in the organizations' file stayed so, the roster's 刘 伟 became 刘伟, and the 书记讲党课 of 刘伟 was
+    非书记主讲; of 主讲人「刘 伟」, a name on no roster, it counted (try-out)."""
+    orgs = "名称,上级,类型,执行规定,书记\n南村党支部,图河镇党委,党支部,wujin-2016,刘 伟\n"
+    assert runner.invoke(app, db + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs))]).exit_code == 0
+    members = "姓名,党组织\n刘 伟,南村党支部\n王芳,南村党支部\n"
+    assert runner.invoke(app, db + ["member", "import", str(write_csv(tmp_path / "m.csv", members))]).exit_code == 0
+    [org] = [o for o in json.loads(runner.invoke(app, db + ["org", "list", "--format", "json"]).stdout) if o["path"] == "图河镇党委/南村党支部"]
+    assert org["secretary"] == "刘伟"
+    for day, lecturer in (("2026-11-03", "刘伟"), ("2026-11-04", "刘 伟")):
+        logged = runner.invoke(app, db + ["log", "党课", "--org", "南村党支部", "--date", day, "--topic", "党章", "--lecturer", lecturer])
+        assert logged.exit_code == 0 and "非书记主讲" not in logged.stdout, logged.output
+    shown = json.loads(runner.invoke(app, db + ["record", "list", "--org", "南村党支部", "--format", "json"]).stdout)
+    assert [r["lecturer"] for r in shown] == ["刘伟", "刘伟"]
+
+
 def test_a_committee_meeting_with_a_list_of_attendees_is_not_judged_against_the_whole_branch(runner, db):
     """A 支委会 of three committee members got 应到 11 from the roster and was 人数不足: the roster does not say who is on the committee."""
     logged = runner.invoke(app, db + ["log", "支委会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "研究发展党员",
