@@ -304,6 +304,10 @@ def test_log_says_when_the_record_does_not_count_by_itself(runner, db):
     day = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-11-12", "--topic", "学习"])
     # The rule's days are said, not the nearest occurrence over (a try-out on 6 December was told 11月20日).
     assert day.stdout.splitlines()[1:] == ["注意：11月12日不是固定学习日，这条记录不计入任何一期（固定学习日为每月10日、20日，遇休息日顺延至下一个工作日）"]
+    # Held the Monday after a Sunday worked (调休上班日), the day is said: its secretary thought the rule ignored (try-out).
+    moved = runner.invoke(app, db + ["log", "固定学习日", "--org", "ZZ1", "--date", "2026-09-21", "--topic", "学习"])
+    assert moved.stdout.splitlines()[1:] == ["注意：9月21日不是固定学习日，这条记录不计入任何一期（固定学习日为每月10日、20日，遇休息日顺延至下一个工作日；"
+                                             "9月20日（星期日）是调休上班日，当天即为固定学习日，不顺延；另：逾期录入）"]
 
 
 def test_log_says_when_a_record_is_held_before_its_branch_is_tracked(runner, db):

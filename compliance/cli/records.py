@@ -542,13 +542,33 @@ class _Orgs(dict):
         return found
 
 
-def _fixed_days(orgs: _Orgs, f: tracking.Finding) -> str:
-    """Return the days of the month an obligation held on fixed days is held (10日、20日, and the shift to a working day where the rule has it), "" for another."""
+WEEKDAYS = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+def _fixed_days(orgs: _Orgs, f: tracking.Finding, held: date | None = None) -> str:
+    """Return the days of the month an obligation held on fixed days is held (10日、20日, and the shift to a working day where the rule has it), "" for another.
+
+    With `held` (a record's day), its month's fixed days on a weekend that were working days (调休上班日) are said: held
+    on the Monday after 20 September 2026, a Sunday worked, the record was told the rule's shift, and its secretary
+    thought the rule ignored (try-out).
+    """
     catalog = _rules().catalogs.get(orgs[f.org_id][1])
     ob = catalog.obligation(f.obligation) if catalog is not None else None
     if ob is None or not ob.days:
         return ""
-    return "、".join(f"{d}日" for d in ob.days) + ("，遇休息日顺延至下一个工作日" if ob.shift_to_workday else "")
+    words = "、".join(f"{d}日" for d in ob.days) + ("，遇休息日顺延至下一个工作日" if ob.shift_to_workday else "")
+    if held is not None and ob.shift_to_workday and catalog is not None:
+        worked = []
+        for d in ob.days:
+            try:
+                day = held.replace(day=d)
+            except ValueError:      # a 31st in a shorter month
+                continue
+            if day.weekday() >= 5 and catalog.calendar.is_workday(day):
+                worked.append(f"{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）")
+        if worked:
+            words += f"；{'、'.join(worked)}是调休上班日，当天即为{f.name}，不顺延"
+    return words
 
 
 def _lacking(text: str, orgs: _Orgs, f: tracking.Finding, record: tracking.Record | None) -> str:
@@ -749,14 +769,14 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
             if "no_quorum" in why and (short := alone.short_of.get((f.obligation, f.period))) is not None:
                 present, due, roster, share = short
                 asides.append(f"实到 {present} 人，{'未填应到，按花名册正式党员' if roster else '应到'} {due} 人，须{quorum_words(share)}")
-            if why == ("wrong_date",) and alone.record is not None and (days := _fixed_days(orgs, f)):
+            if why == ("wrong_date",) and alone.record is not None and (days := _fixed_days(orgs, f, alone.record.held_on)):
                 # A day that is none of the rule's: it was named against the nearest occurrence over, 11月20日 for
                 # 6 December, while the secretary thought of 10 December (try-out). The rule's days are what she needs.
                 held = alone.record.held_on
                 notes.append(f"注意：{held.month}月{held.day}日不是{f.name}，这条记录不计入任何一期（{f.name}为每月{days}"
                              + (f"；另：{flag_text(also)}" if also else "") + "）")
                 continue
-            if "wrong_date" in why and (days := _fixed_days(orgs, f)):
+            if "wrong_date" in why and (days := _fixed_days(orgs, f, alone.record.held_on if alone.record else None)):
                 asides.append(f"{f.name}为每月{days}")
             elif "wrong_date" in why and (part := _window_words(orgs, f)):
                 # A yearly meeting held in its part of the year (民主评议 at the year's end): one in January is the new year's, too early.
