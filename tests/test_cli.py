@@ -1224,6 +1224,22 @@ def test_record_show_shows_who_came_and_who_spoke(runner, db):
     assert "主讲人：陶英；记录人：党员第一党支部1；参会人员：党员第一党支部0、党员第一党支部1；请假人员：党员第一党支部2；学时：1.5" in table
 
 
+def test_a_first_org_import_without_a_start_date_says_every_period_of_the_year_is_judged(runner, tmp_path: Path):
+    """A township's first import without 启用日期 had every period since January judged: its first status showed 55 items
+    overdue, without a word of why (clerk's try-out)."""
+    args = ["--db", str(tmp_path / "t.db")]
+    assert runner.invoke(app, args + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    orgs = "名称,上级,类型,启用日期\n测试镇党委,,乡镇党委,{}\n南村党支部,测试镇党委,党支部,\n"
+    first = runner.invoke(app, args + ["org", "import", str(write_csv(tmp_path / "o.csv", orgs.format("")))])
+    assert first.exit_code == 0, first.output
+    assert ("提示：「测试镇党委」「测试镇党委/南村党支部」2个党组织没有填写启用日期（本级和上级都没有）或成立日期，自2026年1月起的各期都会检查"
+            in "".join(first.stdout.split()))
+    fresh = ["--db", str(tmp_path / "u.db")]
+    assert runner.invoke(app, fresh + ["init", "--catalog", "tuhe-2021"]).exit_code == 0
+    dated = runner.invoke(app, fresh + ["org", "import", str(write_csv(tmp_path / "p.csv", orgs.format("2026-09-01")))])
+    assert dated.exit_code == 0 and "没有填写启用日期" not in dated.stdout, dated.output
+
+
 def test_a_secretary_and_a_lecturer_spaced_out_are_the_roster_s_one_person(runner, db, tmp_path: Path):
     """书记「刘 伟」 in the organizations' file stayed so, the roster's 刘 伟 became 刘伟, and the 书记讲党课 of 刘伟 was
     非书记主讲; of 主讲人「刘 伟」, a name on no roster, it counted (try-out)."""

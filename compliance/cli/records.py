@@ -143,6 +143,15 @@ def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 
         console.print(f"提示：「{first.path}」{f'等{more + 1}个党组织' if more else ''}按成立日期推算，第一届任期已于 {due.isoformat()} 届满"
                       "，还没有换届选举记录，将列为逾期未换届：请导入最近一次换届选举的记录（类型「换届」，日期为选举日）",
                       style="yellow", markup=False, soft_wrap=True)
+    if not before:
+        # A township's first import without 启用日期: every period of the year was judged, and its first `status` showed
+        # 55 items overdue from January on, without a word of why (clerk's try-out).
+        undated = [o.path for o in new.by_id.values() if new.tracked_from_of(o) is None and o.founded is None]
+        if undated:
+            console.print(f"提示：「{'」「'.join(undated[:3])}」{'等' if len(undated) > 3 else ''}{len(undated)}个党组织"
+                          f"没有填写启用日期（本级和上级都没有）或成立日期，自{today.year}年1月起的各期都会检查；"
+                          "如从某日起才用本工具登记，请在「启用日期」列填写该日后重新导入（此前开始的各期不检查）。",
+                          style="yellow", markup=False, soft_wrap=True)
     if before:
         # Added to a tree already tracked: without dates of its own, it owes every period its
         # superior's 启用日期 (or January) reaches back to, at once.
