@@ -2749,6 +2749,12 @@ def test_a_long_message_is_one_line_in_a_file_or_pipe(runner, tmp_path: Path):
     result = runner.invoke(app, ["--db", str(deep), "init", "--catalog", "tuhe-2021"])
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == [f"数据库已就绪：sqlite:///{deep}（默认规则集：tuhe-2021；满3个月列为关注）"]
+    # Given no --catalog, a new database says how to choose one (the national baseline was taken without a word: try-out).
+    bare = runner.invoke(app, ["--db", str(tmp_path / "n.db"), "init"])
+    assert bare.exit_code == 0 and "提示：未用--catalog指定，默认规则集为全国基线national-2018；本地的规则集见compliancecataloglist" in "".join(
+        bare.stdout.split()), bare.output
+    again = runner.invoke(app, ["--db", str(tmp_path / "n.db"), "init"])      # an upgrade keeps what was chosen, and says nothing more
+    assert again.exit_code == 0 and "提示" not in again.stdout
 
 
 def test_db_and_user_are_taken_after_the_command_too(db, tmp_path: Path):

@@ -54,13 +54,19 @@ def init(catalog: Optional[str] = typer.Option(None, "--catalog", help=f"默认�
     require_administrator(store, actor, "init")
     # Upgrading without --catalog keeps the rule set chosen before: every organization without
     # rules of its own follows it.
-    if catalog is not None or store.setting("default_catalog") is None:
+    chosen = catalog is None and store.setting("default_catalog") is None     # a new database given no --catalog
+    if catalog is not None or chosen:
         store.set_setting("default_catalog", catalog or tracking.DEFAULT_CATALOG)
     if watch_months is not None:
         store.set_setting("watch_months", str(watch_months))
     if dues_advance_months is not None:
         store.set_setting("dues_advance_months", str(dues_advance_months))
     console.print(f"数据库已就绪：{store_mod.shown_url(store.url)}（默认规则集：{tracking.default_catalog(store)}；满{tracking.watch_months(store)}个月列为关注）")
+    if chosen:
+        # The national baseline was taken without a word of the local rule sets, nor of how to choose one (clerk's try-out).
+        console.print(f"提示：未用 --catalog 指定，默认规则集为全国基线 {tracking.DEFAULT_CATALOG}；本地的规则集见 compliance catalog list，"
+                      "可用 compliance init --catalog 名称 更改（各党组织也可在组织文件的「执行规定」列各自指定）",
+                      style="yellow", markup=False, soft_wrap=True)
 
 
 def _report_import(what: str, result: importing.ImportResult) -> None:
