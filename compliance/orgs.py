@@ -136,7 +136,28 @@ class OrgIndex:
             folded = self._folded_codes().get(ref.upper(), [])
             if len(folded) == 1:
                 return folded[0]
+        if not candidates and "/" not in ref:
+            joined = self._joined(ref)
+            if joined is not None:
+                return joined
         return candidates or None
+
+    def _joined(self, ref: str) -> OrgRow | None:
+        """Return the one organization whose name ends `ref` and whose superiors' names, run together, make the rest of it
+        (东湖村党总支第一党支部, as offices write a branch's full name: each row was refused with a suggestion, try-out); None
+        when none or more than one does."""
+        found: dict[int, OrgRow] = {}
+        for cut in range(1, len(ref)):
+            prefix = ref[:cut]
+            for r in self.by_name.get(ref[cut:], ()):
+                above = ""
+                parent = self.by_id.get(r.parent_id) if r.parent_id is not None else None
+                while parent is not None and len(above) < len(prefix):
+                    above = parent.name + above
+                    parent = self.by_id.get(parent.parent_id) if parent.parent_id is not None else None
+                if above == prefix:
+                    found[r.id] = r
+        return next(iter(found.values())) if len(found) == 1 else None
 
     def _folded_codes(self) -> dict[str, list[OrgRow]]:
         """Return the organizations by code in upper case, made on first use: a file's rows each look one up."""

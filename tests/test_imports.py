@@ -450,6 +450,18 @@ def test_a_month_excel_keeps_as_a_number_that_may_be_october_is_refused(town: St
     assert sorted(r["month"] for r in town.dues_rows([member.id])) == ["2026-01", "2026-02", "2026-11"]
 
 
+def test_a_branch_named_with_its_superiors_run_together_is_found(town: Store, rules, tmp_path: Path):
+    """东湖村党总支第一党支部, a branch's full name as offices write it, was refused in every row with a suggestion (try-out)."""
+    rows = "党组织,类型,日期,主题,图片\n朱庄村党总支第一党支部,主题党日,2026-09-08,学习,a.jpg\n图河镇党委朱庄村党总支第二党支部,主题党日,2026-09-09,学习,b.jpg\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows)).added == 2
+    index = town.index_around(None)
+    assert [r["held_on"].isoformat() for r in town.org_records(index.resolve("ZZ1").id)] == ["2026-09-08"]
+    assert [r["held_on"].isoformat() for r in town.org_records(index.resolve("ZZ2").id)] == ["2026-09-09"]
+    # Run together with a name that is not its superior's, it is not found.
+    with pytest.raises(InputError, match="值「马屯村党支部第一党支部」：找不到该党组织"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.replace("朱庄村党总支第一党支部", "马屯村党支部第一党支部")))
+
+
 def test_a_dues_ledger_of_a_column_a_month_is_told_how_to_import_it(town: Store, rules, tmp_path: Path):
     """序号,姓名,所在党支部,月交纳额,1月…12月,合计 was told only its unknown columns (clerk's try-out)."""
     from compliance import membership
