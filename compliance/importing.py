@@ -14,7 +14,7 @@ from array import array
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from functools import lru_cache
+from functools import lru_cache, partial
 from operator import itemgetter
 from pathlib import Path
 from sys import intern
@@ -30,7 +30,7 @@ from compliance.store.records import ROW, RecordBatch
 from compliance.tabular import (
     FALSE_WORDS, PARTY_FOUNDED, TOO_EARLY, TRUE_WORDS, split_names,
     CellError, Column, Table, parse_birth, parse_bool, parse_count, parse_date, parse_people, parse_study_hours, parse_text, read_table,
-    parse_turnout, sharing, stream_table, turnout_order,
+    parse_turnout, sharing, stream_table, title_year, turnout_order,
 )
 from obligations.cadence import year_before
 from obligations.catalog import ORG_TYPES, SECTORS, Obligation
@@ -121,6 +121,8 @@ class ImportResult:
     updated_records: list[int] = field(default_factory=list)     # the first few records a row of the file made a new version of
     redated: int = 0         # of those updated, the records given an earlier first entry by the 录入日期 alone, their content as it was
     skipped: list[tuple[int, str]] = field(default_factory=list)   # rows passed over (`Table.skipped`): title, totals, footer
+    # The year the file's title names and that title: the year of its days written without one (`_RecordContext.title_year`).
+    title_year: tuple[int, str] | None = None
     # The row of the file that wrote or found a version unchanged (`_RowNumbers.row_of`), None for one it has no row of.
     row_of: Callable[[int], int | None] = field(default=lambda version_id: None)
 
@@ -1020,6 +1022,9 @@ class _RecordContext:
         self._kinds: dict[str, str | None] = {}
         self._per: dict[tuple[int, str], str | None] = {}
         self._dates: dict[Any, date] = {}
+        # The year the sheet's title names (青石镇2026年9月组织生活记录), for its days written without one (9月10日).
+        self.title_year = title_year(file.titles) if file is not None else None
+        self._parse_date = partial(parse_date, year=self.title_year[0]) if self.title_year else parse_date
         # Kinds whose quorum is the committee's (支委会): the roster does not say who is on it.
         self.committee_kinds = frozenset(ob.counts or ob.slug for catalog in rules.catalogs.values()
                                          for newest in catalog.every_obligation() for ob in _versions(newest)
@@ -1063,7 +1068,7 @@ class _RecordContext:
         try:
             return self._dates[value]
         except (KeyError, TypeError):
-            parsed = problems.parse(number, values, column, parse_date)
+            parsed = problems.parse(number, values, column, self._parse_date)
             if parsed is not None and isinstance(value, str):
                 self._dates[value] = parsed
             return parsed
@@ -1406,7 +1411,7 @@ def load_records(store: Store, rules: Rules, table: Table, source: str, path: Pa
     # where a read's closing would roll the batch back (`Store.in_memory`).
     ctx = _RecordContext(store, rules, file=table if path else None, around=around, whole=ahead or store.in_memory)
     result = ImportResult(where=table.where, dated="recorded_on" in table.headers, skipped=table.skipped,
-                          signed=not {"secretary_signed", "recorder_signed"}.isdisjoint(table.headers))
+                          signed=not {"secretary_signed", "recorder_signed"}.isdisjoint(table.headers), title_year=ctx.title_year)
     absent = absent_values(table.headers) if replace else ()
     action = "record_import" if path else "log"
     try:

@@ -25,7 +25,7 @@ from compliance.store.members import UNDONE_TRANSFER
 from compliance.store.scope import Ids, by_org, ids_of
 from compliance.tabular import (
     PARTY_FOUNDED, TOO_EARLY, CellError, Column, Table, WideTable, parse_date, parse_hours, parse_text, sharing, stream_table,
-    written_day,
+    title_year, written_day,
 )
 from obligations.cadence import month_end
 from obligations.rules import Rules, default_rules
@@ -844,19 +844,6 @@ def _ledger_columns(year: int) -> list[Column]:
             Column("合计", "total", aliases=("全年合计", "年度合计", "小计", "总计", "合计金额", "累计")),
             Column("月交纳额", "standard", aliases=("交纳标准", "缴纳标准", "月缴纳额", "每月应交", "月应交", "应交金额", "月交纳标准",
                                                   "每月交纳额", "交纳基数", "缴纳基数"))]
-
-
-# A year in a title (4 digits not part of a longer number), and whether 年 follows it: 2026年, 2026年度.
-_TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)(\s*年)?")
-
-
-def title_year(titles: Iterable[str]) -> tuple[int, str] | None:
-    """Return the year the title rows above a table name, and the title naming it; None unless they name one year alone
-    (2026年党费收缴台账), not two (2025—2026年度)."""
-    found = [(int(m.group(1)), bool(m.group(2)), text) for text in titles for m in _TITLE_YEAR.finditer(text)]
-    if len({year for year, _, _ in found}) != 1 or not any(said for _, said, _ in found):
-        return None
-    return next((year, text) for year, said, text in found if said)
 
 
 def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False, today: date | None = None) -> Table:

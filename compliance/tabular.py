@@ -87,6 +87,7 @@ class Table:
     skipped: list[tuple[int, str]] = field(default_factory=list)
     # The year a dues ledger's title gives (2026年党费收缴台账), and that title, when it was read so without --year.
     year: tuple[int, str] | None = None
+    titles: tuple[str, ...] = ()      # the cells of the title rows above the header, as written (`title_year`)
 
     @property
     def sha256(self) -> str | None:
@@ -252,7 +253,8 @@ def stream_table(path: Path, columns: list[Column], normalize: bool = False, sup
     missing = [c.chinese for c in columns if c.required and c.english not in headers and c.english not in supplied]
     if missing:
         raise InputError(f"{where} {at}：缺少必需的列「{'」「'.join(missing)}」（未导入任何数据）")
-    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where, skipped=titles)
+    table = Table(path, headers, (), digest, names={c.english: c.chinese for c in columns}, where=where, skipped=titles,
+                  titles=tuple(title_texts))
     longest = {c.english: c.max_length for c in columns}
     limits = [(i, name, longest[name]) for i, name in positions]
     if not spreadsheet:              # every cell of a CSV file is text
@@ -868,8 +870,11 @@ def written_day(text: str) -> tuple[bool, date | None]:
     return False, None
 
 
-def parse_date(value: Any) -> date | None:
-    """Return a date from an XLSX date or the common written forms (2026-11-05, 2026/11/5, 2026年11月5日, 2026/11/5 0:00)."""
+def parse_date(value: Any, year: int | None = None) -> date | None:
+    """Return a date from an XLSX date or the common written forms (2026-11-05, 2026/11/5, 2026年11月5日, 2026/11/5 0:00).
+
+    With `year` (the one a sheet's title names: `title_year`), a day without its year (9月10日) is of that year.
+    """
     if value is None:
         return None
     if isinstance(value, datetime):
@@ -903,9 +908,27 @@ def parse_date(value: Any) -> date | None:
         raise CellError(f"只有年月，没有日（请按档案写完整日期，如 {m.group(1)}-{int(m.group(2)):02d}-01）")
     m = _NO_YEAR.fullmatch(text)
     if m and 1 <= int(m.group(1)) <= 12 and 1 <= int(m.group(2)) <= 31:
-        # 12月5日 as said aloud: the year is not ours to guess (try-out).
+        if year is not None:
+            try:
+                return date(year, int(m.group(1)), int(m.group(2)))
+            except ValueError:
+                raise CellError(f"不是有效日期（按标题取 {year} 年）") from None
+        # 12月5日 as said aloud: the year is not ours to guess (try-out), unless the sheet's title says it.
         raise CellError(f"没有年份（应写作 2026-{int(m.group(1)):02d}-{int(m.group(2)):02d} 这样的完整日期）")
     raise CellError("不是日期（应写作 2026-11-05）")
+
+
+# A year in a title (4 digits not part of a longer number), and whether 年 follows it: 2026年, 2026年度.
+_TITLE_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)(\s*年)?")
+
+
+def title_year(titles: Iterable[str]) -> tuple[int, str] | None:
+    """Return the year the title rows above a table name, and the title naming it; None unless they name one year alone
+    (2026年党费收缴台账, 青石镇2026年9月组织生活记录), not two (2025—2026年度)."""
+    found = [(int(m.group(1)), bool(m.group(2)), text) for text in titles for m in _TITLE_YEAR.finditer(text)]
+    if len({year for year, _, _ in found}) != 1 or not any(said for _, said, _ in found):
+        return None
+    return next((year, text) for year, said, text in found if said)
 
 
 def parse_birth(value: Any) -> date | None:

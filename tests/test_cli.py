@@ -1228,6 +1228,16 @@ def test_record_show_shows_who_came_and_who_spoke(runner, db):
     assert "主讲人：陶英；记录人：党员第一党支部1；参会人员：党员第一党支部0、党员第一党支部1；请假人员：党员第一党支部2；学时：1.5" in table
 
 
+def test_record_import_says_the_year_its_title_gives_days_without_one(runner, db, tmp_path: Path):
+    """Days written 9月10日 under a title naming 2026 are of 2026, and the import says so."""
+    rows = "图河镇2026年9月组织生活记录\n党组织,类型,日期,主题,图片\nZZ1,主题党日,9月10日,学习,a.jpg\n"
+    done = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))])
+    assert done.exit_code == 0, done.output
+    assert "标题「图河镇2026年9月组织生活记录」：日期没有写年份的（如9月10日），按2026年。" in "".join(done.stdout.split())
+    listed = json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--format", "json"]).stdout)
+    assert [r["date"] for r in listed] == ["2026-09-10"]
+
+
 def test_a_first_org_import_without_a_start_date_says_every_period_of_the_year_is_judged(runner, tmp_path: Path):
     """A township's first import without 启用日期 had every period since January judged: its first status showed 55 items
     overdue, without a word of why (clerk's try-out)."""

@@ -462,6 +462,23 @@ def test_a_branch_named_with_its_superiors_run_together_is_found(town: Store, ru
         importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows.replace("朱庄村党总支第一党支部", "马屯村党支部第一党支部")))
 
 
+def test_days_without_their_year_are_of_the_year_the_sheets_title_names(town: Store, rules, tmp_path: Path):
+    """青石镇2026年9月组织生活记录 over days written 9月10日 was refused 没有年份, the year in plain sight (clerk's try-out)."""
+    rows = "党组织,类型,日期,主题,图片\nZZ1,主题党日,9月10日,学习,a.jpg\nZZ1,固定学习日,2026-09-21,学习,\n"
+    with pytest.raises(InputError, match="第2行「日期」列：值「9月10日」：没有年份"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", rows))
+    for title in ("2025—2026年组织生活记录", "组织生活记录"):      # two years, or none: not ours to guess
+        with pytest.raises(InputError, match="没有年份"):
+            importing.import_records(town, rules, write_csv(tmp_path / "r.csv", f"{title}\n{rows}"))
+    titled = "图河镇朱庄村2026年9月组织生活记录\n" + rows.replace("2026-09-21", "9月31日")
+    with pytest.raises(InputError, match="第4行「日期」列：值「9月31日」：不是有效日期（按标题取 2026 年）"):
+        importing.import_records(town, rules, write_csv(tmp_path / "r.csv", titled))
+    result = importing.import_records(town, rules, write_csv(tmp_path / "r.csv", titled.replace("9月31日", "9月21日")))
+    assert result.added == 2 and result.title_year == (2026, "图河镇朱庄村2026年9月组织生活记录")
+    zz1 = town.index_around("ZZ1").resolve("ZZ1").id
+    assert sorted(str(r["held_on"]) for r in town.org_records(zz1)) == ["2026-09-10", "2026-09-21"]
+
+
 def test_a_dues_ledger_of_a_column_a_month_is_told_how_to_import_it(town: Store, rules, tmp_path: Path):
     """序号,姓名,所在党支部,月交纳额,1月…12月,合计 was told only its unknown columns (clerk's try-out)."""
     from compliance import membership

@@ -74,6 +74,10 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
     sheet = f"（{result.where}）" if "「" in result.where else ""
     console.print(f"{what}{sheet}：新增 {result.added} 条，更新 {result.updated} 条，未变 {result.unchanged} 条。", markup=False)
     say_skipped(result.skipped)
+    if result.title_year is not None:
+        # Said whether or not a day lacked its year: the rows may have been checked in another process.
+        console.print(f"标题「{result.title_year[1]}」：日期没有写年份的（如 9月10日），按 {result.title_year[0]} 年。",
+                      markup=False, soft_wrap=True)
     if result.repeated:
         shown = "，".join(f"第{row}行同第{earlier}行" for row, earlier in result.repeated_rows)
         console.print(f"提示：文件中有 {result.repeated} 行与前面的行是同一条记录（党组织、类型、日期、党小组、党员、主题相同，"
