@@ -1095,6 +1095,8 @@ def _groups_words(ctx: _RecordContext, org_id: int) -> str:
 
 # A note in brackets after a name in a leave list: 周杰（外出务工）, 李明(病假); a name with its note, whatever is in it.
 _NOTED = re.compile(r"[（(][^（()）]*[)）]")
+# One who sat in at a meeting (列席), marked so in its 参会人员: 李明（列席）.
+_GUEST = re.compile(r"[^（()）]+[（(]列席[)）]")
 _NOTED_NAMES = re.compile(r"[^、,，;；\s（()）]+(?:[（(][^（()）]*[)）])?")
 # Words for several kinds at once: which one is meant must be said.
 UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
@@ -1228,6 +1230,12 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
                          for n in _NOTED_NAMES.findall(row[column])]
                 names = list(dict.fromkeys(names))
                 known = members.keys() & names
+            guests: list[str] = []
+            if column == "attendees" and len(known) < len(names):
+                # 李明（列席）: one who sat in, not of the branch (驻村干部, 上级联系人), as sheets write them: kept in the list as
+                # written, neither looked for on the roster nor counted; each row was refused (clerk's try-out).
+                guests = [n for n in names if n not in members and _GUEST.fullmatch(n)]
+                names = [n for n in names if n not in guests]
             if len(known) < len(names):
                 unknown = [n for n in names if n not in members]
                 meant = [f"「{n}」应为「{d}」" for n in unknown if (d := interpunct(n)) != n and d in members]
@@ -1247,7 +1255,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             elif late and (early := [n for n in names if n in late]):
                 problems.add(number, column, row[column], "、".join(f"「{n}」的入党日期为 {late[n].isoformat()}" for n in early)
                              + "，晚于会议日期，不在会议当日的花名册上")
-            row[column] = "、".join(names)
+            row[column] = "、".join(names + guests)
             if column == "attendees" and names:
                 listed = known
             elif column == "excused" and listed and (both := [n for n in names if n in listed]):

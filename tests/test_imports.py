@@ -361,6 +361,19 @@ def test_a_leaves_reason_beside_a_name_is_passed_over_and_a_rosters_bracketed_na
     assert record.excused == f"李明（女）、{names[1]}"
 
 
+def test_one_who_sat_in_is_kept_in_the_list_and_neither_looked_for_nor_counted(town: Store, rules, tmp_path: Path):
+    """李明（列席）, a township cadre sitting in on a branch's meeting, refused every row as 不是花名册上的党员 (clerk's try-out)."""
+    names = [m.name for m in town.members() if m.org_id == next(o.id for o in town.orgs() if o.path == BRANCH)][:2]
+    body = f"党组织,类型,日期,参会人员\n{BRANCH},主题党日,2026-11-04,\"{names[0]}、李明（列席）、{names[1]}\"\n"
+    assert importing.import_records(town, rules, write_csv(tmp_path / "r.csv", body)).added == 1
+    [record] = [r for _, rows in town.scope_records("图河镇党委") for r in rows if r.kind == "theme_day"]
+    assert (record.attendees, record.present) == (f"{names[0]}、{names[1]}、李明（列席）", 2)
+    # Not marked 列席, or marked otherwise, a name off the roster is still told.
+    for name in ("李明", "李明（缺席）", "李明（列）"):
+        with pytest.raises(InputError, match=f"「{name}」不是「{BRANCH}」花名册上的党员"):
+            importing.import_records(town, rules, write_csv(tmp_path / "s.csv", body.replace("李明（列席）", name)))
+
+
 def test_branches_without_lists_are_those_none_of_whose_records_in_the_window_lists_who_attended(town: Store, rules, tmp_path: Path):
     from compliance.members import PARTICIPATION_KINDS
 
