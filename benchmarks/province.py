@@ -40,6 +40,9 @@ written twice, to the WAL and then by the checkpoint at commit; at 10,000 branch
 inserts and commit took 12.7 s with the rollback journal and 19.4 s with WAL (on the README's
 machine, one run each), hence the import's second floor.
 Floors are the best of three runs; the measured commands run once (--repeat for more, median).
+The count floor of `overdue` is measured just before its two measures and again just after them,
+as this machine's speed can change by 40% within minutes: both are shown, with the ratio to each,
+and the ratio and its target are to their mean.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import obligations.rules
 from benchmarks.generate_province import generate_province
@@ -177,6 +181,10 @@ class Measure:
     # The second floor: for `overdue` the read floor (`read_floor`), for `record import` the WAL floor (`import_floor`).
     floor2_seconds: float | None = None
     floor2: str | None = None                     # "read" or "WAL"
+    # For `overdue`, the count floor measured just before the command and again just after it: `floor_seconds` is their
+    # mean, and the table shows the ratio to each (this machine's speed can change by 40% within minutes).
+    floor_before: float | None = None
+    floor_after: float | None = None
 
     @property
     def ratio2(self) -> float | None:
@@ -185,6 +193,13 @@ class Measure:
     @property
     def ratio(self) -> float | None:
         return self.seconds / self.floor_seconds if self.seconds and self.floor_seconds else None
+
+    @property
+    def ratios(self) -> tuple[float, float] | None:
+        """Return the ratios to the floor measured after the command and before it (the smaller first), when both were."""
+        if not self.seconds or not self.floor_before or not self.floor_after:
+            return None
+        return self.seconds / max(self.floor_before, self.floor_after), self.seconds / min(self.floor_before, self.floor_after)
 
     @property
     def records_per_s(self) -> float | None:
@@ -368,15 +383,17 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
     rows: list[Measure] = []
 
     def add(name: str, result: Run, floor: float | None, met: bool | None, floor2: float | None = None,
-            floor2_name: str | None = None) -> Measure:
+            floor2_name: str | None = None, floors: tuple[float, float] | None = None) -> Measure:
         ok = result.status == "ok"
         row = Measure(counts["branches"], records, name, round(result.seconds, 3) if ok else None,
                       None if floor is None else round(floor, 4), round(result.peak_mb, 1), result.status,
                       target_text(met if ok else False), round(result.tree_mb, 1), None if floor2 is None else round(floor2, 4),
-                      floor2_name if floor2 is not None else None)
+                      floor2_name if floor2 is not None else None,
+                      *((None, None) if floors is None else (round(floors[0], 4), round(floors[1], 4))))
         rows.append(row)
+        shown = f"{floors[0]:.3f} s before, {floors[1]:.3f} s after" if floors else f"{floor:.3f} s" if floor else ""
         print(f"  {name}: {result.status} {result.seconds:.2f} s, peak {result.peak_mb:.0f} MB, tree PSS {result.tree_mb:.0f} MB"
-              + (f", floor {floor:.3f} s" if floor else "") + (f", {floor2_name} floor {floor2:.3f} s" if floor2 else ""),
+              + (f", floor {shown}" if shown else "") + (f", {floor2_name} floor {floor2:.3f} s" if floor2 else ""),
               file=sys.stderr, flush=True)
         return row
 
@@ -388,16 +405,20 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
     rate = records / imported.seconds
     add("record import", imported, floor, rate >= IMPORT_RATE and imported.seconds <= IMPORT_RATIO * (floor or 0)
         and imported.memory_mb < PEAK_MB, wal_floor, "WAL")
-    floor, read = overdue_floor(db), read_floor(db)
+    # The count floor just before the two measures of `overdue` and again just after them; each is judged on the mean.
+    read = read_floor(db)
+    floor_first = overdue_floor(db)
     found = repeated(compliance(db, "overdue", "--under", ROOT, "--since", since, "--as-of", AS_OF.isoformat(),
                                 "--format", "json"), args.repeat, args.timeout, folder / "overdue.json")
-    add("overdue", found, floor, found.seconds <= OVERDUE_RATIO * floor and found.memory_mb < PEAK_MB, read, "read")
     library = repeated([sys.executable, "-c", LIBRARY_OVERDUE, str(db), ROOT, since, AS_OF.isoformat()], args.repeat,
                        args.timeout)
+    floors = floor_first, overdue_floor(db)
+    floor = statistics.mean(floors)
     if library.status == "ok":
         library.seconds = float(library.stdout.split()[0])        # the call alone, without start-up
+    add("overdue", found, floor, found.seconds <= OVERDUE_RATIO * floor and found.memory_mb < PEAK_MB, read, "read", floors)
     add("overdue (library call)", library, floor, library.seconds <= OVERDUE_RATIO * floor and library.memory_mb < PEAK_MB,
-        read, "read")
+        read, "read", floors)
     # The month before, first: a team's monthly run compares with the month before's snapshot
     # (and its ledger has that month's items), as a province's first run ever does not.
     before = run(compliance(db, "supervise", "--under", ROOT, "--month", PREVIOUS_MONTH, "--as-of", PREVIOUS_AS_OF.isoformat(),
@@ -429,6 +450,7 @@ def measure_size(branches: int, work: Path, args: argparse.Namespace) -> dict[st
             "db_mb": round(db.stat().st_size / 2**20, 1),
             "measures": [asdict(r) | {"ratio": r.ratio and round(r.ratio, 2),
                                       "ratio2": r.ratio2 and round(r.ratio2, 2),
+                                      "ratios": r.ratios and [round(x, 2) for x in r.ratios],
                                       "records_per_s": r.records_per_s and round(r.records_per_s)} for r in rows]}
 
 
@@ -452,6 +474,16 @@ def scaling(sizes: list[dict[str, object]], column: str = "seconds") -> dict[str
 NOT_PER_RECORD = frozenset({"startup (--help)", "status (one branch)", "overdue (one township)", "log (one meeting)"})
 
 
+def _spread(m: dict[str, Any], column: str) -> str:
+    """Return " (before, after)" of a measure's two count floors, or " (low–high)" of its ratios to them; "" when it has one floor."""
+    first, last = m.get("floor_before"), m.get("floor_after")
+    if not first or not last or not m["seconds"]:
+        return ""
+    if column == "floor":
+        return f" ({first:.3f}, {last:.3f})"
+    return f" ({m['seconds'] / max(first, last):.2f}–{m['seconds'] / min(first, last):.2f}x)"
+
+
 def table(sizes: list[dict[str, object]]) -> str:
     header = ["branches", "records", "measure", "seconds", "floor s", "ratio", "floor 2 s", "ratio 2", "records/s",
               "peak MB", "tree PSS MB", "target met"]
@@ -460,8 +492,8 @@ def table(sizes: list[dict[str, object]]) -> str:
         for m in size["measures"]:
             seconds = m["status"] if m["seconds"] is None else f"{m['seconds']:.2f}"
             lines.append([f"{m['branches']:,}", f"{m['records']:,}", m["measure"], seconds,
-                          "-" if m["floor_seconds"] is None else f"{m['floor_seconds']:.3f}",
-                          "-" if m["ratio"] is None else f"{m['ratio']:.2f}x",
+                          "-" if m["floor_seconds"] is None else f"{m['floor_seconds']:.3f}" + _spread(m, "floor"),
+                          "-" if m["ratio"] is None else f"{m['ratio']:.2f}x" + _spread(m, "ratio"),
                           "-" if m.get("floor2_seconds") is None else f"{m['floor2_seconds']:.3f} ({m['floor2']})",
                           "-" if m.get("ratio2") is None else f"{m['ratio2']:.2f}x",
                           "-" if m["records_per_s"] is None or m["measure"] in NOT_PER_RECORD else f"{m['records_per_s']:,}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gc
 from collections import Counter
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -81,6 +82,25 @@ def test_the_benchmark_table_does_not_round_a_missed_ratio_onto_its_target() -> 
                "status": "ok", "target": "NO"}
     row = table([{"measures": [measure]}]).splitlines()[1]
     assert "3.05x" in row and "3.0x" not in row and row.rstrip().endswith("NO")
+
+
+def test_the_benchmark_shows_the_ratio_to_the_floor_before_and_after_overdue() -> None:
+    from benchmarks.province import Measure, table
+
+    # session 67's 50,000 branches: the count floor took 30.23 s, then 21.76 s seven minutes later
+    m = Measure(50000, 7956812, "overdue (library call)", 75.13, 25.995, 760.0, "ok", "yes", 770.0, 37.0, "read",
+                30.23, 21.76)
+    assert m.ratios == (75.13 / 30.23, 75.13 / 21.76)
+    row = table([{"measures": [asdict(m) | {"ratio": round(m.ratio, 2), "ratio2": round(m.ratio2, 2),
+                                            "records_per_s": round(m.records_per_s)}]}]).splitlines()[1]
+    assert "25.995 (30.230, 21.760)" in row and "2.89x (2.49–3.45x)" in row and row.rstrip().endswith("yes")
+    # one floor (the import's): no spread
+    single = Measure(50000, 7956812, "record import", 236.63, 95.682, 601.0, "ok", "NO", 976.0, 132.926, "WAL")
+    assert single.ratios is None
+    row = table([{"measures": [asdict(single) | {"ratio": round(single.ratio, 2), "ratio2": round(single.ratio2, 2),
+                                                 "records_per_s": round(single.records_per_s)}]}]).splitlines()[1]
+    cells = [c.strip() for c in row.split("|")]
+    assert cells[4:6] == ["95.682", "2.47x"]
 
 
 def test_the_benchmark_scales_each_floor_beside_its_measure() -> None:
