@@ -672,15 +672,21 @@ def _judge_versions(catalog: Catalog, org: OrgFacts, newest: Obligation, until: 
     ob: Obligation | None = newest
     while ob is not None:
         if ob.applies_to(org.type, org.sector) and (org.has_committee or not ob.requires_committee):
+            counted = _also_counted(kind_records, by_kind, ob.also_counts) if ob.also_counts else kind_records
             periods, on_time = _series(catalog, ob, first, last, until)
             if ob.requires_committee and org.committee_by_roster:
                 # A committee of the roster's: owed for the periods that began with seven full members on it.
                 periods = [p for p in periods if org.full_on(p.start) >= COMMITTEE_MIN_FULL_MEMBERS]
                 on_time = _on_time_days(periods)
             if periods:
-                findings.extend(_judge_periods(catalog, org, ob, periods, kind_records, as_of, by_kind, keep, on_time,
+                findings.extend(_judge_periods(catalog, org, ob, periods, counted, as_of, by_kind, keep, on_time,
                                                bare_met, paid if (newest.counts or newest.slug) == DUES else None, names))
         until, ob = ob.valid_from, ob.previous
+
+
+def _also_counted(kind_records: list[Record], by_kind: dict[str, list[Record]], also: tuple[str, ...]) -> list[Record]:
+    """Return `kind_records` with the records of the kinds `also` (an obligation's `also_counts`), in date order."""
+    return sorted(chain(kind_records, *(by_kind.get(kind, ()) for kind in also)), key=_BY_DATE)
 
 
 def _by_member(records: Iterable[Record]) -> dict[str, list[Record]]:

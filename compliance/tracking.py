@@ -212,7 +212,9 @@ def _judged_kinds(rules: Rules, only: Collection[str], watched: bool) -> frozens
                 if ob.slug in only:
                     if ob.min_hours:
                         return None     # a member's hours add up over records of every kind
-                    kinds.update(k for k in (ob.counts or ob.slug, ob.quarterly_by) if k)
+                    kinds.update(ob.kinds)
+                    if ob.quarterly_by:
+                        kinds.add(ob.quarterly_by)
                 ob = ob.previous
     return frozenset(kinds)
 
@@ -330,12 +332,12 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
     full = facts.full_on(record.held_on)
     # An 应到 above the roster (a typo: 30 for 3) or below it (the quorum is judged on it): either way worth checking.
     if record.expected is not None and full and record.expected != full and any(
-            ob.quorum == "full_members" and (ob.counts or ob.slug) == record.kind for ob in catalog.obligations):
+            ob.quorum == "full_members" and record.kind in ob.kinds for ob in catalog.obligations):
         short = (record.expected, full)
     member = record.member
     not_mobile = None
     if member is not None and not any(m.mobile for m in members if m.name == member):
-        owed = [ob for ob in catalog.obligations if ob.members == "mobile" and (ob.counts or ob.slug) == record.kind]
+        owed = [ob for ob in catalog.obligations if ob.members == "mobile" and record.kind in ob.kinds]
         if owed:
             not_mobile = (member, owed[0].name)
     alone = member if record.kind == "heart_talk" and member is not None and not record.counterpart else None
@@ -348,7 +350,7 @@ def _alone(catalog: Catalog, facts: OrgFacts, members: list[MemberRow], record: 
                 due, roster = (record.expected, False) if record.expected is not None else (full, True)
                 short_of[(lacking.obligation, lacking.period)] = (record.present, due, roster, ob.quorum_share)
     # A 支委会 of a branch without a committee, a 党小组会 of one without groups: owed by others, counted for nothing here.
-    counted_by = {ob.slug for ob in catalog.obligations if (ob.counts or ob.slug) == record.kind}
+    counted_by = {ob.slug for ob in catalog.obligations if record.kind in ob.kinds}
     not_owed = bool(counted_by) and not listed and not_mobile is None and not any(f.obligation in counted_by for f in found)
     # An election before then starts the term judged, and a consent to pay dues by quarter moves the periods after it
     # (`_lasting_kinds`): they count, though listed by no period of their year (review).
@@ -372,7 +374,7 @@ def _unrelated(catalog: Catalog, kind: str) -> frozenset[str]:
     for newest in catalog.every_obligation():
         ob: Obligation | None = newest
         while ob is not None:
-            if kind in ((ob.counts or ob.slug), ob.quarterly_by) or ob.min_hours or ob.cadence == "term":
+            if kind in ob.kinds or kind == ob.quarterly_by or ob.min_hours or ob.cadence == "term":
                 related.add(newest.slug)
             ob = ob.previous
     return frozenset(o.slug for o in catalog.every_obligation() if o.slug not in related)

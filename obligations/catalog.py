@@ -43,7 +43,7 @@ CATALOG_KEYS = {"name", "title", "valid_from", "extends", "source", "drop", "lat
 OBLIGATION_KEYS = {
     "slug", "name", "cadence", "window", "days", "shift_to_workday", "years", "years_by_sector",
     "per", "members", "org_types", "sectors", "requires_committee", "quorum", "quorum_share", "signatures",
-    "require", "source", "note", "counts", "lecturer", "lead_days", "min_hours", "arrears_months", "quarterly_by",
+    "require", "source", "note", "counts", "also_counts", "lecturer", "lead_days", "min_hours", "arrears_months", "quarterly_by",
     "from_joining_month",
 }
 
@@ -85,6 +85,8 @@ class Obligation:
     valid_from: date = date(1900, 1, 1)
     note: str = ""
     counts: str | None = None        # the kind of record that satisfies it, when not its own slug
+    # Kinds of record that satisfy it too, judged by its rules: a 民主评议党员大会 is a 党员大会 (seed 003).
+    also_counts: tuple[str, ...] = ()
     lecturer: str | None = None      # "secretary": only a lecture given by the branch secretary counts
     lead_days: int | None = None     # listed as upcoming, not due, until this many days before the due date
     min_hours: float | None = None   # met by the hours (学时) of the records a member attended in the period
@@ -92,6 +94,11 @@ class Obligation:
     quarterly_by: str | None = None  # a record of this kind (the branch's consent) moves monthly due dates to the quarter's end
     from_joining_month: bool = False  # a member owes the month they joined in, not only whole months after
     previous: "Obligation | None" = field(default=None, repr=False)
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """Return the kinds of record that satisfy it: its own (or `counts`), then `also_counts`."""
+        return (self.counts or self.slug, *self.also_counts)
 
     def term_years(self, sector: str | None) -> int:
         """Return the term length in years for an organization of `sector`."""
@@ -343,6 +350,8 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
         ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),
+        ("also_counts", lambda v: isinstance(v, list) and v and all(k in kinds and not kinds[k].derived for k in v),
+         "also_counts 必须是已知记录类型的列表（见 data/kinds.toml），如 [\"member_review\"]"),
         ("lecturer", lambda v: v == "secretary", "lecturer 只能是 secretary"),
         ("lead_days", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 366, "lead_days 必须是 1–366 的整数"),
         ("min_hours", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0, "min_hours 必须是正数"),
@@ -359,7 +368,7 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
 
 def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None, kinds: dict[str, Kind], valid_from: date) -> Obligation:
     values: dict[str, Any] = {k: v for k, v in ob.items()}
-    for key in ("days", "org_types", "sectors", "require"):
+    for key in ("days", "org_types", "sectors", "require", "also_counts"):
         if key in values:
             values[key] = tuple(values[key])
     if "years_by_sector" in values:
@@ -394,6 +403,10 @@ def _build(raw: _RawCatalog, ob: dict[str, Any], i: int, base: Obligation | None
         raise fail("quorum_share 只能用于有 quorum（到会人数要求）的事项", "quorum_share")
     if obligation.min_hours and obligation.per != "member":
         raise fail("min_hours 只能用于按党员计（per = \"member\"）的事项", "min_hours")
+    if obligation.also_counts and (obligation.cadence == "term" or (obligation.counts or obligation.slug) == "dues"):
+        raise fail("also_counts 不能用于换届（term）和党费", "also_counts")
+    if (obligation.counts or obligation.slug) in obligation.also_counts:
+        raise fail(f"also_counts 不必列出它自己计入的记录类型 {obligation.counts or obligation.slug!r}", "also_counts")
     if obligation.quarterly_by and obligation.cadence != "monthly":
         raise fail("quarterly_by 只能用于 monthly 周期", "quarterly_by")
     if obligation.from_joining_month and (obligation.per != "member" or obligation.cadence != "monthly"):

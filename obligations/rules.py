@@ -57,11 +57,12 @@ class Rules:
         return found
 
     def counted_kinds(self) -> dict[str, set[str]]:
-        """Return, by obligation slug, the kinds of record it counts in any catalog (its own slug, or the kind it counts)."""
+        """Return, by obligation slug, the kinds of record it counts in any catalog (its own slug, or the kind it counts, and
+        those it also counts)."""
         kinds: dict[str, set[str]] = {}
         for catalog in self.catalogs.values():
             for ob in catalog.every_obligation():
-                kinds.setdefault(ob.slug, set()).add(ob.counts or ob.slug)
+                kinds.setdefault(ob.slug, set()).update(ob.kinds)
         return kinds
 
     def kind_name(self, slug: str) -> str:

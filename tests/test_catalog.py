@@ -26,6 +26,15 @@ def test_tuhe_extends_the_baseline_and_overrides_by_slug(rules):
     assert congress.cadence == "quarterly" and congress.quorum == "full_members" and "图发〔2021〕94号 §二(三)1" in congress.source
 
 
+def test_tuhe_counts_the_member_review_meeting_as_a_party_congress_from_its_own_date(rules):
+    tuhe, national = rules.catalog("tuhe-2021"), rules.catalog("national-2018")
+    congress = tuhe.obligation("party_congress")
+    assert congress.kinds == ("party_congress", "member_review") and national.obligation("party_congress").kinds == ("party_congress",)
+    # a changed rule: the quarters begun before 图发〔2021〕94号 stay the national rule's
+    assert congress.valid_from == tuhe.valid_from and congress.previous == national.obligation("party_congress")
+    assert rules.counted_kinds()["party_congress"] == {"party_congress", "member_review"}
+
+
 def test_wujin_life_meeting_every_half_year_drops_the_yearly_window(rules):
     wujin = rules.catalog("wujin-2016")
     assert wujin.obligation("life_meeting").cadence == "half_yearly"
@@ -117,6 +126,11 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum_share = "2/3"'), 10, "quorum_share 只能用于有 quorum"),
     # Below half would loosen 过半数.
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nquorum = "full_members"\nquorum_share = "1/3"'), 11, "不能低于过半数"),
+    # Kinds of record counted too: known kinds, in a list, not for terms or dues, not its own.
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = ["tea_party"]'), 10, "also_counts 必须是已知记录类型的列表"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = "member_review"'), 10, "also_counts 必须是已知记录类型的列表"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "term"\nyears = 3\nalso_counts = ["member_review"]'), 11, "不能用于换届"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = ["joint_meeting"]'), 10, "不必列出它自己"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)
@@ -161,6 +175,8 @@ def test_cli_catalog_show_lists_obligations_with_sources(runner):
     rows = json.loads(result.stdout)
     study = next(r for r in rows if r["slug"] == "study_day")
     assert study["name"] == "固定学习日" and "10日、20日" in study["cadence"] and "图发〔2021〕94号" in study["source"]
+    congress = next(r for r in rows if r["slug"] == "party_congress")
+    assert congress["evidence"].endswith("；民主评议党员的记录也计入（按本项要求判断）")
 
 
 def test_cli_catalog_show_without_a_name_shows_the_databases_catalog(runner, tmp_path: Path):

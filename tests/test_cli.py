@@ -106,6 +106,23 @@ def test_log_then_status_json_follows_the_contract(runner, db):
     assert periods == {f"2026-{m:02d}" for m in range(1, 12)}   # up to and including the current month
 
 
+def test_a_logged_member_review_meeting_is_the_quarters_party_congress(runner, db):
+    """A branch that held its year-end 民主评议党员大会 and no other 党员大会 in Q4 was listed 逾期 for it (try-out)."""
+    args = ["status", "--org", "ZZ1", "--obligation", "党员大会", "--format", "json"]
+    before = json.loads(runner.invoke(app, db + args).stdout)
+    assert [r["status"] for r in before if r["period"] == "2026-Q4"] == ["due"]
+    result = runner.invoke(app, db + ["log", "民主评议党员", "--org", "ZZ1", "--date", "2026-11-20", "--expected", "10",
+                                      "--present", "8", "--topic", "民主评议党员", "--secretary-signed", "是",
+                                      "--recorder-signed", "是"])
+    assert result.exit_code == 0, result.output
+    # read alone, as `--obligation` reads only the kinds its obligations count
+    after = json.loads(runner.invoke(app, db + args).stdout)
+    assert [(r["status"], r["records"]) for r in after if r["period"] == "2026-Q4"] == [("met", [1])]
+    shown = {(r["obligation"], r["period"]): r["status"] for r in json.loads(runner.invoke(
+        app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)}
+    assert shown[("party_congress", "2026-Q4")] == shown[("member_review", "2026")] == "met"
+
+
 def test_status_for_a_whole_year_lists_upcoming_periods(runner, db):
     result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--year", "2026", "--format", "json"])
     rows = json.loads(result.stdout)

@@ -41,6 +41,34 @@ def test_party_congress_on_the_last_day_of_the_quarter_is_met(rules):
     assert f.status == "met" and f.flags == ()
 
 
+def test_a_year_end_member_review_meeting_counts_for_its_quarters_party_congress_under_tuhe(rules):
+    # seed 003: 每年年底召开1次……民主评议党员大会, a 党员大会; the try-out's branch held no other in Q4 and was 逾期.
+    review = rec("member_review", "2026-12-10", expected=10, present=8)
+    found = findings(rules, [review], as_of="2027-01-10")
+    f = one(found, "party_congress", "2026-Q4")
+    assert f.status == "met" and f.records == (review.id,)
+    assert one(found, "member_review", "2026").status == "met"
+    assert one(found, "party_congress", "2026-Q3").status == "missed"       # one of December, Q4's alone
+    # judged by the 党员大会's rules: short of its quorum, it is no 党员大会
+    short = findings(rules, [rec("member_review", "2026-12-10", expected=10, present=5)], as_of="2027-01-10")
+    assert one(short, "party_congress", "2026-Q4").status == "invalid"
+    # the national baseline and Wujin call it no 党员大会; and a 党员大会 is no 民主评议
+    for catalog in ("national-2018", "wujin-2016"):
+        assert one(findings(rules, [review], as_of="2027-01-10", catalog=catalog), "party_congress", "2026-Q4").status == "missed"
+    congress = findings(rules, [rec("party_congress", "2026-12-10", expected=10, present=8)], as_of="2027-01-10")
+    assert one(congress, "member_review", "2026").status == "missed"
+
+
+def test_a_member_review_before_tuhes_rules_began_is_no_party_congress(rules):
+    # tuhe-2021 took effect on 2021-09-29: a quarter begun before it is judged by the national rule, which counts none.
+    tracked = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2020, 1, 1), full_members=10)
+    found = findings(rules, [rec("member_review", "2021-09-30", expected=10, present=8),
+                             rec("member_review", "2021-12-10", expected=10, present=8)],
+                     first="2021-01-01", last="2021-12-31", as_of="2022-01-10", org=tracked)
+    assert one(found, "party_congress", "2021-Q3").status == "missed"
+    assert one(found, "party_congress", "2021-Q4").status == "met"
+
+
 def test_party_congress_on_the_first_day_of_the_next_quarter_does_not_count_for_the_last(rules):
     found = findings(rules, [rec("party_congress", "2026-04-01", expected=10, present=8)])
     assert one(found, "party_congress", "2026-Q1").status == "missed"

@@ -541,7 +541,7 @@ def log(
                           style="yellow", markup=False, soft_wrap=True)
         # Held on fixed days moved off holidays (固定学习日): a year whose holidays the rules lack is judged by weekends alone.
         r = alone.record
-        if r is not None and any(ob.days and ob.shift_to_workday and (ob.counts or ob.slug) == r.kind
+        if r is not None and any(ob.days and ob.shift_to_workday and r.kind in ob.kinds
                                  for catalog in _rules().catalogs.values() for ob in catalog.every_obligation()):
             workdays_notice(tracking.year_start(r.held_on), r.held_on, actor, store)     # judged from there (`record_alone`)
 
@@ -671,7 +671,7 @@ def _not_owed_words(orgs: _Orgs, record: tracking.Record) -> str:
     org = orgs[record.org_id][0]
     kept = "这条记录只作留存，不计入任何一项完成情况"
     needs_committee = [ob for catalog in rules.catalogs.values() for ob in catalog.every_obligation()
-                       if (ob.counts or ob.slug) == record.kind]
+                       if record.kind in ob.kinds]
     if org.type == "党支部" and needs_committee and all(ob.requires_committee for ob in needs_committee):
         if org.has_committee is False:
             return f"注意：党组织文件登记这个党支部没有支委会，不需要召开{name}，{kept}；如已设支委会，请在「有支委会」列填「是」后重新导入"

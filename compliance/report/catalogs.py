@@ -40,8 +40,8 @@ def cadence_text(ob: Obligation) -> str:
     return text + (f"，限{WINDOW_LABELS[ob.window]}" if ob.window else "")
 
 
-def evidence_text(ob: Obligation) -> str:
-    """Return an obligation's evidence rules in Chinese."""
+def evidence_text(ob: Obligation, kind_names: dict[str, str] | None = None) -> str:
+    """Return an obligation's evidence rules in Chinese; `kind_names` names the kinds of record it also counts."""
     parts = []
     share = ("过半数" if ob.quorum_share == (1, 2, 0) else share_words(ob.quorum_share) if ob.quorum_share[2]
              else f"超过{share_words(ob.quorum_share)}")
@@ -54,6 +54,9 @@ def evidence_text(ob: Obligation) -> str:
     names = {"topic": "主题", "photos": "图片", "attendees": "参会人员", "recorder": "记录人", "lecturer": "主讲人", "hours": "学时", "counterpart": "谈话对象"}
     if ob.require:
         parts.append("须有" + "、".join(names[f] for f in ob.require))
+    if ob.also_counts:
+        also = "、".join((kind_names or {}).get(kind, kind) for kind in ob.also_counts)
+        parts.append(f"{also}的记录也计入（按本项要求判断）")
     return "；".join(parts)
 
 
@@ -111,8 +114,9 @@ def print_catalogs(console: Console, rules: Rules, fmt: str) -> None:
 
 def print_catalog(console: Console, catalog: Catalog, fmt: str) -> None:
     """Print one catalog's obligations with cadence, who owes them, evidence and source."""
+    kind_names = {o.slug: o.name for o in catalog.every_obligation()}
     rows = [{"slug": o.slug, "name": o.name, "cadence": cadence_text(o), "applies_to": applies_text(o),
-             "evidence": evidence_text(o), "source": o.source} for o in catalog.obligations]
+             "evidence": evidence_text(o, kind_names), "source": o.source} for o in catalog.obligations]
     if fmt != "table":
         return _write(rows, fmt)
     console.print(f"[bold]{catalog.name}[/]：{catalog.title}（施行日期 {catalog.valid_from.isoformat()}"
