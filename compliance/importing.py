@@ -1021,6 +1021,7 @@ class _RecordContext:
         self._orgs: dict[str, tuple[OrgRow | None, str | None]] = {}
         self._kinds: dict[str, str | None] = {}
         self._per: dict[tuple[int, str], str | None] = {}
+        self._voting: dict[tuple[int, str], bool] = {}
         self._dates: dict[Any, date] = {}
         # The year the sheet's title names (青石镇2026年9月组织生活记录), for its days written without one (9月10日).
         self.title_year = title_year(file.titles) if file is not None else None
@@ -1059,6 +1060,17 @@ class _RecordContext:
                 obligation = next((ob for ob, _ in catalog.dropped if ob.slug == kind), None)
             self._per[key] = obligation.per if obligation and obligation.per != "org" else None
         return self._per[key]
+
+    def voting(self, org: OrgRow, kind: str) -> bool:
+        """Return whether only the full members (who vote) count at `org`'s meetings of `kind`: a 党员大会, or a kind that its
+        catalog judges on the 党员大会's quorum of full members (tuhe-2021's 民主评议党员大会)."""
+        key = (org.id, kind)
+        found = self._voting.get(key)
+        if found is None:
+            catalog = self.rules.catalogs.get(self.index.catalog_of(org, self.default_catalog))
+            found = self._voting[key] = kind == "party_congress" or catalog is not None and any(
+                ob.quorum == "full_members" and kind in ob.kinds for newest in catalog.every_obligation() for ob in _versions(newest))
+        return found
 
     def date(self, problems: _Problems, number: int, values: dict[str, Any], column: str) -> date | None:
         """Return the date in `column`, None when blank or (with a problem added) unreadable."""
@@ -1262,7 +1274,7 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
                 problems.add(number, column, row[column], f"「{'、'.join(both)}」也在参会人员名单中：请假的不算到会")
     if listed is not None:
         # Counts follow the list: full members for a 党员大会 (only they vote), everyone otherwise.
-        voting = kind == "party_congress"
+        voting = ctx.voting(org, kind)
         full = ctx.rosters.full_members.get(org.id, set())
         if voting and org.id in ctx.rosters.joined:
             # The full members of the meeting's day: not those who became full later (转正 a year after joining).

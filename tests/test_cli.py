@@ -123,6 +123,26 @@ def test_a_logged_member_review_meeting_is_the_quarters_party_congress(runner, d
     assert shown[("party_congress", "2026-Q4")] == shown[("member_review", "2026")] == "met"
 
 
+def test_a_member_review_meeting_counts_only_full_members_present_where_it_is_a_party_congress(runner, db):
+    """Under tuhe-2021 the 民主评议党员大会 is judged on the 党员大会's quorum, but its 实到 from the list counted its 预备党员
+    too: 5 of the 10 full members and one 预备党员 were 6 of 10, more than half."""
+    listed = "、".join(f"党员第一党支部{i}" for i in (0, 1, 2, 3, 4, 10))       # 10 is ZZ1's 预备党员
+    result = runner.invoke(app, db + ["log", "民主评议党员", "--org", "ZZ1", "--date", "2026-11-20", "--topic", "民主评议党员",
+                                      "--attendee", listed, "--secretary-signed", "是", "--recorder-signed", "是"])
+    assert result.exit_code == 0, result.output
+    [shown] = json.loads(runner.invoke(app, db + ["record", "show", "1", "--format", "json"]).stdout)
+    assert (shown["present"], shown["expected"]) == (5, 10)
+    found = {(r["obligation"], r["period"]): r for r in json.loads(runner.invoke(
+        app, db + ["status", "--org", "ZZ1", "--format", "json"]).stdout)}
+    assert found[("member_review", "2026")]["flags"] == found[("party_congress", "2026-Q4")]["flags"] == ["no_quorum"]
+    # a 党小组会's list counts everyone on it
+    group = runner.invoke(app, db + ["log", "党小组会", "--org", "ZZ1", "--date", "2026-11-21", "--group", "第一党小组",
+                                     "--topic", "学习", "--attendee", "党员第一党支部0、党员第一党支部10"])
+    assert group.exit_code == 0, group.output
+    [shown] = json.loads(runner.invoke(app, db + ["record", "show", "2", "--format", "json"]).stdout)
+    assert shown["present"] == 2
+
+
 def test_status_for_a_whole_year_lists_upcoming_periods(runner, db):
     result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--year", "2026", "--format", "json"])
     rows = json.loads(result.stdout)
