@@ -143,6 +143,20 @@ def test_a_member_review_meeting_counts_only_full_members_present_where_it_is_a_
     assert shown["present"] == 2
 
 
+def test_a_branchs_own_listings_name_it_once_in_the_title(runner, db):
+    """`member list --under` a branch repeated its whole path in every row: five lines a member at 80 columns (try-out)."""
+    own = runner.invoke(app, db + ["member", "list", "--under", "ZZ1"], env={"COLUMNS": "80"})
+    assert own.exit_code == 0, own.output
+    lines = own.stdout.splitlines()
+    assert lines[0].startswith(f"{BRANCH} 花名册（") and "党组织" not in own.stdout and BRANCH not in "".join(lines[1:])
+    assert sum("党员第一党支部" in line for line in lines) == 11        # one line a member
+    mobile = runner.invoke(app, db + ["mobile", "list", "--under", "ZZ1"], env={"COLUMNS": "80"})
+    assert mobile.stdout.startswith(f"{BRANCH} 流动党员（") and "党组织" not in mobile.stdout, mobile.output
+    # below a larger scope the column stays, each branch shown below it
+    town = runner.invoke(app, db + ["member", "list", "--under", "ZZ"], env={"COLUMNS": "200"})
+    assert town.stdout.startswith("花名册（") and "党组织" in town.stdout and "│ 第一党支部" in town.stdout, town.output
+
+
 def test_status_for_a_whole_year_lists_upcoming_periods(runner, db):
     result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--year", "2026", "--format", "json"])
     rows = json.loads(result.stdout)

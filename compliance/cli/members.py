@@ -45,7 +45,7 @@ from compliance.evaluate import DUES
 from compliance.members import PARTICIPATION_KINDS, month_index
 from compliance.report.assessments import emit_rows
 from compliance.report.labels import flag_text, yuan
-from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table
+from compliance.report.tables import counts_table, every, print_listing, shown_path, titled_table, without_own_org
 from obligations.cadence import month_end
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ def members_watch(under: Optional[str] = typer.Option(None, "--under", help="只
             table.add_row(shown_path(r.org, under), r.member + ("（流动）" if r.mobile else ""), str(r.last_participation or "—"),
                           "—" if r.months_absent is None else f"{r.months_absent}个月", r.last_dues or "—",
                           "—" if r.months_unpaid is None else f"{r.months_unpaid}个月", LEVELS.get(r.level or "", ""))
-        return table
+        return without_own_org(table, (r.org for r in rows), under)
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
         ("党员", every), ("提请支部审查", lambda r: r.level == "review"), ("关注", lambda r: r.level == "watch")]), "人")
@@ -171,7 +171,7 @@ def members_hours(under: Optional[str] = typer.Option(None, "--under", help="只
         table = titled_table(title, ("党组织", "党员", "学时", "差额"), WHOLE)
         for r in rows:
             table.add_row(shown_path(r["org"], under), r["member"], f"{r['hours']:g}", "免除" if r["exempt"] else f"{r['missing']:g}")
-        return table
+        return without_own_org(table, (r["org"] for r in rows), under)
 
     empty = "没有不足32学时的党员（只看登记了学时的党支部）。"
     if not rows:
@@ -265,7 +265,7 @@ def member_list(under: Optional[str] = typer.Option(None, "--under", help="只�
     for r in rows:
         table.add_row(shown_path(r["org"], under), r["member"], r["group"] or "—", r["status"], "是" if r["mobile"] else "",
                       r["joined"] or "—", r["arrived"] or "", f"{r['left']} {r['left_reason']}" if r["left"] else "")
-    console.print(table)
+    console.print(without_own_org(table, (r["org"] for r in rows), under))
     console.print(f"共 {sum(r['on_roster'] for r in rows)} 人在册" + (f"，另有 {sum(not r['on_roster'] for r in rows)} 人已离开或尚未转入"
                                                                        if everyone else ""), markup=False)
 
@@ -537,7 +537,7 @@ def dues_unpaid(under: Optional[str] = typer.Option(None, "--under", help="只�
         for r in rows:
             months = f"[bold red]{r['months']}个月[/]" if r["three_or_more"] else f"{r['months']}个月"
             table.add_row(shown_path(r["org"], under), r["member"], r["last_paid"] or "—", months)
-        return table
+        return without_own_org(table, (r["org"] for r in rows), under)
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, itemgetter("org"), under, [
         ("未交党员", every), ("此前连续3个月及以上", itemgetter("three_or_more"))]), "人",
@@ -775,7 +775,7 @@ def mobile_list(under: Optional[str] = typer.Option(None, "--under", help="只�
         table = titled_table(title, ("党组织", "党员", "挂钩联系人", "最近联系", "状态"), WHOLE)
         for r in rows:
             table.add_row(shown_path(r.org, under), r.member, r.liaison or "—", str(r.last_contact or "—"), "[bold red]失联[/]" if r.lost else "正常")
-        return table
+        return without_own_org(table, (r.org for r in rows), under)
 
     print_listing(console, rows, detail, lambda: counts_table(title, rows, attrgetter("org"), under, [
         ("流动党员", every), ("失联", attrgetter("lost"))]), "人", empty="没有失联的流动党员。" if lost else "没有流动党员。")

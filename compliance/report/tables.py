@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Sequence, TypeVar
 
 from rich.console import Console
 from rich.table import Table
@@ -36,6 +36,19 @@ def too_many(n: int, unit: str = "项") -> str:
 def shown_path(path: str, root: str | None) -> str:
     """Return `path` as a table below `root` shows it: relative to `root` when under it, else whole."""
     return path[len(root) + 1:] if root and path.startswith(root + "/") else path
+
+
+def without_own_org(table: Table, paths: Iterable[str], root: str | None) -> Table:
+    """Return `table` without its first column (党组织) when every row is of `root` itself, the scope, which its title then names.
+
+    Below the scope a row's organization is shown relative to it, but the scope's own rows showed its whole path: a
+    branch's roster took five lines a member at 80 columns (try-out).
+    """
+    if root is None or not table.columns or any(path != root for path in paths):
+        return table
+    table.columns.pop(0)
+    table.title = f"{root} {table.title}"
+    return table
 
 
 def _below(path: str, root: str | None) -> list[str]:
