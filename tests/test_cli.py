@@ -1175,6 +1175,19 @@ def test_names_joined_by_a_slash_are_told_how_to_part_them(runner, db, tmp_path:
     assert "分隔" not in other.stderr and "不是「图河镇党委/朱庄村党总支/第一党支部」花名册上的党员" in other.stderr
 
 
+def test_a_list_that_counts_the_rest_is_told_to_name_them(runner, db, tmp_path: Path):
+    """周八等5人 in 参会人员 was told 「周八等5人」不是花名册上的党员, as if it were a name (try-out)."""
+    rows = "党组织,类型,日期,参会人员,请假人员\nZZ1,党员大会,2026-11-03,党员第一党支部0、党员第一党支部1等7人,\n"
+    done = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "r.csv", rows))])
+    assert done.exit_code != 0 and "花名册上的党员" not in done.stderr
+    assert ("r.csv 第2行「参会人员」列：值「党员第一党支部0、党员第一党支部1等7人」：「党员第一党支部1等7人」：「等7人」没有写出各人的姓名，"
+            "名单须逐一写明（按名单计实到人数）；没有完整名单时，请删去名单，只填应到、实到人数") in done.stderr, done.stderr
+    excused = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "学习",
+                                       "--excused", "党员第一党支部2等三名同志"])
+    assert excused.exit_code != 0 and "「党员第一党支部2等三名同志」：「等三名同志」没有写出各人的姓名，名单须逐一写明（未登记）" in excused.stderr, \
+        excused.output
+
+
 def test_a_payment_that_moves_a_branchs_dues_start_says_so(runner, db, tmp_path: Path):
     """A payment for a month before the branch's earliest (a year typed wrong) put every member months in arrears without a
     word; voiding the earliest said 该月现为未交 of a month no longer judged (review)."""
