@@ -23,7 +23,8 @@ from typing import Any, Callable, Collection, Iterable, Iterator, NamedTuple, Se
 from compliance.access import SUPERVISORS, Actor, PermissionDenied, require_write
 from compliance.errors import InputError
 from compliance.evaluate import Record as EvalRecord, approved_deadline
-from compliance.orgs import LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, candidates, spelled_like, under_parent, unslashed
+from compliance.orgs import (LEAVE_REASONS, MemberRow, OrgIndex, OrgRow, abbreviated, candidates, spelled_like, under_parent,
+                             unslashed)
 from compliance.pipeline import can_fork, checked_chunks, fewer_collections
 from compliance.store import RECORD_CONTENT, TZ, Store
 from compliance.store.records import ROW, RecordBatch
@@ -323,7 +324,7 @@ class Suggestions:
                 path = _org_key(o.path)
                 for key in (path, *unslashed(path)):
                     self._keys.setdefault(key, set()).add(o.path)
-        found = sorted(self._keys.get(_org_key(ref), ()))[:self._most]
+        found = sorted(self._keys.get(_org_key(ref)) or self._keys.get(abbreviated(_org_key(ref)), ()))[:self._most]
         if not found and len(self._names) <= SIMILAR_SCAN and self._spelled < SPELLED_MOST:
             self._spelled += 1
             parent, _, tail = ref.strip().rpartition("/")

@@ -179,7 +179,8 @@ class OrgIndex:
         # way those under the parent `ref` names, when it names one they are under.
         parent, _, tail = self.slashed(ref).rpartition("/")
         # 西岭村党总支第一党支部, the path typed without its slashes, as people write it (try-out).
-        joined = sorted(r.path for r in self.by_id.values() if "/" not in ref and ref in unslashed(r.path)) if len(ref) > 1 else []
+        typed = {ref, abbreviated(ref)} if "/" not in ref and len(ref) > 1 else set()
+        joined = sorted(r.path for r in self.by_id.values() if typed and not typed.isdisjoint(unslashed(r.path)))
         near = joined or under_parent(sorted(r.path for r in self.by_id.values() if tail and r.name.startswith(tail)), parent) \
             or self.spelled_near(ref)
         hint = f"，是否是：{'、'.join(near[:NEAR_SHOWN])}{'等' if len(near) > NEAR_SHOWN else ''}" if near else ""
@@ -264,12 +265,18 @@ def _above(index: OrgIndex, org: OrgRow) -> Iterator[OrgRow]:
 
 def unslashed(path: str) -> tuple[str, ...]:
     """Return a path as it may be typed without its slashes: its last two parts joined, the whole of it joined, and the last
-    two joined without the parent's type (王圩村第二党支部: the 党总支 is left out as often as the slash, try-out)."""
+    two joined without the parent's type (王圩村第二党支部: the 党总支 is left out as often as the slash, try-out); each also
+    without 党, as names are abbreviated (`abbreviated`)."""
     parts = path.split("/")
     forms = ["".join(parts[-2:]), "".join(parts)]
     if len(parts) > 1 and (village := _PARENT_TYPE.sub("", parts[-2])) and village != parts[-2]:
         forms.append(village + parts[-1])
-    return tuple(forms)
+    return tuple(forms) + tuple(short for form in forms if (short := abbreviated(form)) != form)
+
+
+def abbreviated(text: str) -> str:
+    """Return `text` without 党, as names are written short: 东湖村第二支部 for 东湖村第二党支部, 东湖村总支 for 东湖村党总支 (try-out)."""
+    return text.replace("党", "")
 
 
 def spelled_like(tail: str, parent: str, names: dict[str, list[str]], most: int) -> list[str]:

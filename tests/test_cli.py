@@ -231,6 +231,13 @@ def test_a_misspelled_org_is_answered_with_those_spelled_near_it_under_the_paren
     assert "找不到党组织「朱庄村第一党支部」，是否是：图河镇党委/朱庄村党总支/第一党支部（" in village.stderr, village.stderr
     imported = runner.invoke(app, db + ["log", "支委会", "--org", "朱庄村第一党支部", "--date", "2026-11-02"])
     assert "找不到该党组织（是否是「图河镇党委/朱庄村党总支/第一党支部」？）" in imported.stderr, imported.stderr
+    # And written short, without 党 (东湖村第二支部): it got no suggestion at all (try-out).
+    for short in ("朱庄村第一支部", "朱庄村总支第一支部", "朱庄村党总支第一支部"):
+        told = runner.invoke(app, db + ["status", "--org", short])
+        assert f"找不到党组织「{short}」，是否是：图河镇党委/朱庄村党总支/第一党支部（" in told.stderr, told.stderr
+    rows = "党组织,类型,日期,主题\n朱庄村第一支部,党员大会,2026-11-26,学习\n"
+    refused = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "short.csv", rows))])
+    assert "「朱庄村第一支部」：找不到该党组织（是否是「图河镇党委/朱庄村党总支/第一党支部」？）" in refused.stderr, refused.stderr
 
 
 def test_overdue_is_worst_first_and_json_only(runner, db):
