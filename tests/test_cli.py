@@ -1942,6 +1942,10 @@ def test_dates_names_and_numbers_stay_whole_in_80_columns(runner, logged, monkey
     shown = runner.invoke(app, logged + ["rectify", "list"], terminal_width=80).stdout
     assert shown.count("2026-11-30") == len(rows) and shown.count("（已超期）") == len(rows)
     assert all(str(r["id"]) in shown for r in rows)
+    # None closed: no empty 完成销号时间 column, whose width folded 整改措施 over eight lines an item (try-out); once one is, it is.
+    assert "完成销号时间" not in shown and max(len(line) for line in shown.splitlines()) <= 80
+    assert runner.invoke(app, logged + ["rectify", "close", str(rows[0]["id"]), "--note", "已补开"]).exit_code == 0
+    assert "完成销号时间" in runner.invoke(app, logged + ["rectify", "list"], terminal_width=80).stdout
     audit = json.loads(runner.invoke(app, logged + ["audit", "log", "--format", "json"]).stdout)
     shown = runner.invoke(app, logged + ["audit", "log"], terminal_width=80).stdout
     assert all(entry["at"][:10] in shown for entry in audit)

@@ -277,17 +277,19 @@ def print_ledger(console: Console, rows: list[dict[str, Any]], root: str | None)
 
 
 def _ledger_table(rows: list[dict[str, Any]], root: str | None, listed: bool = True) -> Table:
-    """Return the ledger's table; with `listed`, with the day each item was listed (列入台账)."""
+    """Return the ledger's table; with `listed`, with the day each item was listed (列入台账); with 完成销号时间 when an item
+    has been closed (an empty column of open items left 整改措施 eight lines an item at 80 columns, try-out)."""
+    closed = any(r["closed_on"] for r in rows)
     # Dates and numbers whole, their marks on a line of their own: at 80 columns a date was cut as 2026-11-3 / 0（已超期）.
     table = titled_table("整改台账", ("编号", "组织", "整改事项", "整改措施", *(("列入台账",) if listed else ()), "整改时限", "责任人",
-                                      "完成销号时间"), whole=("编号", "列入台账", "整改时限", "完成销号时间"))
+                                      *(("完成销号时间",) if closed else ())), whole=("编号", "列入台账", "整改时限", "完成销号时间"))
     for r in rows:
         deadline = f"[bold red]{r['deadline']}\n（已超期）[/]" if r["overdue"] else r["deadline"]
         # A matter, measure or name typed by hand (`rectify add`) is text, not markup: 缺签字[/] failed, 缺[b]签字 lost its brackets.
         table.add_row(str(r["id"]), tables.shown_path(r["org"], root), escape(r["matter"]), escape(r["measure"]),
                       *((r["opened_on"],) if listed else ()), deadline,
                       escape(r["responsible"]),
-                      f"[red]{r['closed_on']}\n（逾期）[/]" if r["closed_late"] else r["closed_on"] or "")
+                      *((f"[red]{r['closed_on']}\n（逾期）[/]" if r["closed_late"] else r["closed_on"] or "",) if closed else ()))
     return table
 
 
