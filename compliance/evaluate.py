@@ -446,11 +446,18 @@ def _owed_floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | No
 # The flag of an exempt period that is owed but not checked: a month of dues before the organization's first
 # month entered (`OrgFacts.dues_from`). Shown apart from 免除, which reads as an approved exemption (try-out).
 BEFORE_DUES = "before_dues_start"
+# The flag of an exempt period that began before the organization's 启用日期 (and after its founding): owed, but from before
+# the tool kept its records. 免除 for the months before it read as exemptions someone had approved (try-out).
+BEFORE_TRACKING = "before_tracking"
 
 
 def _exempt_flags(org: OrgFacts, ob: Obligation, period: Period, joined: date | None,
                   exemptions: tuple[tuple[date, date], ...]) -> tuple[str, ...]:
-    """Return the flags of an exempt period: `BEFORE_DUES` when nothing but the organization's first month of dues makes it so."""
+    """Return the flags of an exempt period: `BEFORE_TRACKING` when it began before the organization's 启用日期 but not
+    before its founding, `BEFORE_DUES` when nothing but the organization's first month of dues makes it so."""
+    tracked, founded = org.tracked_from, org.founded
+    if tracked is not None and period.window_start < tracked and (founded is None or period.window_start >= founded):
+        return (BEFORE_TRACKING,)
     if org.dues_from is None or period.start >= org.dues_from or (ob.counts or ob.slug) != DUES:
         return ()
     floor = _owed_floor(org, ob, joined)
@@ -822,7 +829,8 @@ def _judge_periods(catalog: Catalog, org: OrgFacts, ob: Obligation, periods: lis
                 # met only just (within `HOURS_MARGIN` of the minimum): judged on its records, kept bare all the same
                 found.append(finding._replace(records=()) if bare_met and finding and finding.status == "met" else finding)
             elif how == "met" or keep is None or "exempt" in keep:
-                found.append(_finding(org, ob, p, as_of, how, (), (), m.name))
+                flags = _exempt_flags(org, ob, p, m.joined, m.exemptions) if how == "exempt" else ()
+                found.append(_finding(org, ob, p, as_of, how, (), flags, m.name))
     elif ob.per == "member":
         by_member = _by_member(kind_records)
         consent = by_kind.get(ob.quarterly_by, []) if ob.quarterly_by else []

@@ -157,6 +157,19 @@ def test_a_branchs_own_listings_name_it_once_in_the_title(runner, db):
     assert town.stdout.startswith("花名册（") and "党组织" in town.stdout and "│ 第一党支部" in town.stdout, town.output
 
 
+def test_a_year_before_tracking_began_is_not_checked_rather_than_exempt(runner, db):
+    """2024, before the township's 启用日期 (2025-01-01), was listed 免除 throughout, the word for an approved exemption (try-out);
+    马屯村党支部's months before its founding (2026-05-12) are 免除 still: it owed nothing then."""
+    shown = runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2024", "--status", "exempt"], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert "│ 不检查 │ 一季度 二季度 三季度 四季度（启用日期之前）" in shown.stdout and "只列免除、不检查）" in shown.stdout
+    assert "│ 免除" not in shown.stdout
+    rows = json.loads(runner.invoke(app, db + ["status", "--org", "ZZ1", "--year", "2024", "--format", "json"]).stdout)
+    assert rows and {tuple(r["flags"]) for r in rows} == {("before_tracking",)}
+    founded = runner.invoke(app, db + ["status", "--org", "MT", "--status", "exempt"], env={"COLUMNS": "200"})
+    assert "│ 免除" in founded.stdout and "启用日期之前" not in founded.stdout, founded.output
+
+
 def test_status_for_a_whole_year_lists_upcoming_periods(runner, db):
     result = runner.invoke(app, db + ["status", "--org", "ZZ1", "--as-of", "2026-11-25", "--year", "2026", "--format", "json"])
     rows = json.loads(result.stdout)

@@ -190,6 +190,23 @@ def test_tracked_from_date_exempts_earlier_periods(rules):
     assert one(found, "theme_day", "2026-07").status == "missed"
 
 
+def test_a_period_before_tracking_is_flagged_apart_from_one_before_the_founding(rules):
+    """The months before a branch's 启用日期 were 免除, the word for an approved exemption (try-out): owed, they are not checked."""
+    branch = OrgFacts(id=1, path="x/支部", type="党支部", founded=date(2026, 3, 1), tracked_from=date(2026, 7, 1), full_members=5,
+                      members=(MemberRef("甲", joined=date(2000, 1, 1)), MemberRef("乙", exemptions=((date(2026, 8, 1), date(2026, 9, 30)),))))
+    found = findings(rules, [], org=branch)
+    assert one(found, "theme_day", "2026-02").flags == ()                          # before the founding: owed nothing
+    assert one(found, "theme_day", "2026-03").flags == one(found, "theme_day", "2026-06").flags == ("before_tracking",)
+    assert one(found, "theme_day", "2026-07").status == "missed"
+    assert one(found, "party_congress", "2026-Q1").flags == ()                     # begun before the founding
+    assert one(found, "party_congress", "2026-Q2").flags == ("before_tracking",)
+    assert one(found, "heart_talk", "2026", member="甲").flags == ()              # the year began before the founding
+    # a member's approved exemption after tracking began stays 免除; before it, the months are not checked
+    exempt = one(found, "dues", "2026-08", member="乙")
+    assert (exempt.status, exempt.flags) == ("exempt", ())
+    assert one(found, "dues", "2026-05", member="乙").flags == ("before_tracking",)
+
+
 def test_a_branch_tracked_before_the_year_end_window_owes_the_year_end_meetings(rules):
     """Tracked from June, a branch was let off its 组织生活会 and 民主评议 (年底: the fourth quarter), which fall wholly in
     the months tracked (try-out); one tracked from mid-October began inside the window, and is. Without a window

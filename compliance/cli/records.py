@@ -907,7 +907,8 @@ def status(
         coming = [f for f in findings if f.status == "upcoming" and "/" not in f.period and f.due <= last
                   and (slugs is None or f.obligation in slugs)] if "upcoming" not in wanted and year is None else []
         findings = [f for f in findings if f.status in wanted]
-        narrowed = "，只列" + "、".join(STATUS_LABELS[s] for s in dict.fromkeys(s.value for s in only))
+        # exempt is 免除 and 不检查 both (`status_label`): 只列免除 over a table of 不检查 read as a mistake
+        narrowed = "，只列" + "、".join("免除、不检查" if s == "exempt" else STATUS_LABELS[s] for s in dict.fromkeys(s.value for s in only))
     if slugs is not None:
         findings = [f for f in findings if f.obligation in slugs]
         kinds = _rules().kinds

@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Mapping, TextIO
 from rich.console import Console
 from rich.table import Table
 
-from compliance.evaluate import BEFORE_DUES, SEVERITY, Finding, path_order, tally
+from compliance.evaluate import BEFORE_DUES, BEFORE_TRACKING, SEVERITY, Finding, path_order, tally
 from compliance.members import WATCH_OBLIGATIONS
 from compliance.report import tables
 from compliance.report.labels import FLAG_LABELS, STATUS_LABELS, STATUS_STYLES, finding_period, flag_text, problem_text
@@ -192,6 +192,10 @@ class _Echo:
 WATCH_LABELS = {"met": "已中断", "missed": "提请支部审查", "due": "关注"}
 
 
+# The flags of an exempt period owed but not checked: before the organization's 启用日期, or its first month of dues.
+NOT_CHECKED = frozenset({(BEFORE_DUES,), (BEFORE_TRACKING,)})
+
+
 def status_label(f: Finding) -> str:
     """Return how a finding's status is shown: a committee's term running is 任期内, not 未开始 (its election is, until the
     term's end); a member's run of months that has ended is 已中断, not 已完成 (连续未参加组织生活 已完成 read as done). Try-outs."""
@@ -200,8 +204,8 @@ def status_label(f: Finding) -> str:
     if f.obligation in WATCH_OBLIGATIONS and f.status in WATCH_LABELS:
         # 逾期未完成 and 待完成 read oddly of a member's run of months: the branch is to review, or watch, the member (try-out).
         return WATCH_LABELS[f.status]
-    if f.status == "exempt" and BEFORE_DUES in f.flags:
-        return "不检查"       # 免除 reads as an approved exemption (try-out)
+    if f.status == "exempt" and f.flags in NOT_CHECKED:
+        return "不检查"       # 免除 reads as an approved exemption (try-outs)
     return STATUS_LABELS[f.status]
 
 
@@ -231,7 +235,7 @@ def _when(f: Finding, year: int | None, lacking: Mapping[tuple[str, str, str, st
         if f.status == "missed":
             return f"{label}（已满6个月）"
         return f"{label}（{f'{f.days_left}天后满6个月' if f.days_left else '今天满6个月'}）"
-    notes = [problem_text(f.flags)] if f.flags and f.flags != (BEFORE_DUES,) else []
+    notes = [problem_text(f.flags)] if f.flags and f.flags not in NOT_CHECKED else []
     if lacking and notes and (missing := lacking.get(evidence_key(f))):
         notes[0] = notes[0].replace(FLAG_LABELS["incomplete_evidence"], f"{FLAG_LABELS['incomplete_evidence']}（缺{missing}）", 1)
     if len(f.period.split("-")) == 3 and f.due.isoformat() != f.period and (
@@ -292,8 +296,8 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     rows: dict[tuple[str, str, str, str, str], list[str]] = {}
     for (org, name, who, status, label), items in ordered:
         when = " ".join(_when(f, year, lacking) for f in items)
-        if all(f.flags == (BEFORE_DUES,) for f in items):
-            when += f"（{FLAG_LABELS[BEFORE_DUES]}）"     # said once, not after each month
+        if items[0].flags in NOT_CHECKED and all(f.flags == items[0].flags for f in items):
+            when += f"（{FLAG_LABELS[items[0].flags[0]]}）"     # said once, not after each month
         shared = items[0].member is not None and items[0].group is None
         rows.setdefault((org, name, status, label, when) if shared else (org, name, status, label, when, who), []).append(who)
     previous_org = None

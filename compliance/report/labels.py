@@ -35,6 +35,7 @@ FLAG_LABELS = {
     "watch": "关注（未满6个月）",        # 满3个月 was read as 3 months, of a run of 5 (try-out); 7月起 says since when
     "review_membership": "满6个月，提请支部审查",
     "before_dues_start": "本党组织首次登记党费之前的月份",
+    "before_tracking": "启用日期之前",
 }
 
 
