@@ -453,10 +453,16 @@ BEFORE_TRACKING = "before_tracking"
 
 def _exempt_flags(org: OrgFacts, ob: Obligation, period: Period, joined: date | None,
                   exemptions: tuple[tuple[date, date], ...]) -> tuple[str, ...]:
-    """Return the flags of an exempt period: `BEFORE_TRACKING` when it began before the organization's 启用日期 but not
-    before its founding, `BEFORE_DUES` when nothing but the organization's first month of dues makes it so."""
-    tracked, founded = org.tracked_from, org.founded
-    if tracked is not None and period.window_start < tracked and (founded is None or period.window_start >= founded):
+    """Return the flags of an exempt period: `BEFORE_TRACKING` when nothing but the organization's 启用日期 makes it so (it
+    began after the founding, the member's joining and the rule), `BEFORE_DUES` when nothing but its first month of dues does."""
+    if org.tracked_from is not None and period.window_start < org.tracked_from:
+        # Only when owed but for it: not before the founding, the member's joining or the rule, nor dissolved or approved.
+        if joined is not None and ob.from_joining_month:
+            joined = joined.replace(day=1)
+        others = [d for d in (org.founded, joined, ob.valid_from if ob.previous is None else None) if d]
+        if (others and period.window_start < max(others)) or (org.dissolved is not None and period.due > org.dissolved) \
+                or any(start <= period.start and period.due <= end for start, end in exemptions):
+            return ()
         return (BEFORE_TRACKING,)
     if org.dues_from is None or period.start >= org.dues_from or (ob.counts or ob.slug) != DUES:
         return ()

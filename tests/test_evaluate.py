@@ -205,6 +205,27 @@ def test_a_period_before_tracking_is_flagged_apart_from_one_before_the_founding(
     exempt = one(found, "dues", "2026-08", member="乙")
     assert (exempt.status, exempt.flags) == ("exempt", ())
     assert one(found, "dues", "2026-05", member="乙").flags == ("before_tracking",)
+    # one who joined on 10 May owed nothing before: 免除; his month of joining on is owed, and not checked before July (review)
+    joined = replace(branch, members=(MemberRef("丙", joined=date(2026, 5, 10)),))
+    found = findings(rules, [], org=joined)
+    assert one(found, "dues", "2026-04", member="丙").flags == one(found, "heart_talk", "2026", member="丙").flags == ()
+    assert one(found, "dues", "2026-05", member="丙").flags == ("before_tracking",)
+
+
+def test_months_not_checked_for_two_reasons_are_two_rows_each_with_its_note(rules):
+    """Months before the 启用日期 and months before the first dues entered shared a row, 不检查 without either note (review)."""
+    from rich.console import Console
+
+    from compliance.report.findings import findings_table
+
+    branch = OrgFacts(id=1, path="x/支部", type="党支部", tracked_from=date(2026, 3, 1), dues_from=date(2026, 6, 1),
+                      full_members=5, members=(MemberRef("甲", joined=date(2000, 1, 1)),))
+    found = [f for f in findings(rules, [], org=branch) if f.obligation == "dues"]
+    console = Console(width=200, record=True)
+    console.print(findings_table(found, "t", show_org=False, year=2026))
+    shown = console.export_text()
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in shown.splitlines() if "不检查" in line]
+    assert [row[2:] for row in rows] == [["不检查", "1月 2月（启用日期之前）"], ["不检查", "3月 4月 5月（本党组织首次登记党费之前的月份）"]]
 
 
 def test_a_branch_tracked_before_the_year_end_window_owes_the_year_end_meetings(rules):

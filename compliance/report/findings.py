@@ -273,10 +273,12 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     shown relative to `root`; the organization with the most missed items comes first, and years equal to `year` are left out of period labels.
     """
     # A row per label too: a member's months before joining (免除) and before the branch's first dues (不检查) are two
-    # rows; in one, the row was labelled 免除 and its note dropped (review).
-    groups: dict[tuple[str, str, str, str, str], list[Finding]] = {}
+    # rows; in one, the row was labelled 免除 and its note dropped (review). And a row per reason not checked: months before
+    # the 启用日期 and before the first dues in one row were 不检查 without either note (review).
+    groups: dict[tuple[str, str, str, str, str, tuple[str, ...]], list[Finding]] = {}
     for f in findings:
-        groups.setdefault((f.org, f.name, f.group or f.member or "", f.status, status_label(f)), []).append(f)
+        groups.setdefault((f.org, f.name, f.group or f.member or "", f.status, status_label(f),
+                           f.flags if f.flags in NOT_CHECKED else ()), []).append(f)
     worst: dict[str, list[int]] = {}
     for f in findings:
         worst.setdefault(f.org, [0, 0, 0])[min(SEVERITY[f.status], 2)] -= 1
@@ -294,7 +296,7 @@ def findings_table(findings: list[Finding], title: str, show_org: bool = True, r
     # Members with the same periods of an obligation, the same status and the same problems share a row: a branch's
     # status had a row for each member's dues, 党费 待完成 12月（剩24天） sixteen times over (try-out).
     rows: dict[tuple[str, str, str, str, str], list[str]] = {}
-    for (org, name, who, status, label), items in ordered:
+    for (org, name, who, status, label, _), items in ordered:
         when = " ".join(_when(f, year, lacking) for f in items)
         if items[0].flags in NOT_CHECKED and all(f.flags == items[0].flags for f in items):
             when += f"（{FLAG_LABELS[items[0].flags[0]]}）"     # said once, not after each month
