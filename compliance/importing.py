@@ -1110,8 +1110,8 @@ def _groups_words(ctx: _RecordContext, org_id: int) -> str:
 _NOTED = re.compile(r"[（(][^（()）]*[)）]")
 # One who sat in at a meeting (列席), marked so in its 参会人员: 李明（列席）.
 _GUEST = re.compile(r"[^（()）]+[（(]列席[)）]")
-# The last of a list that names some and counts the rest: 周八等5人, 李明等十二名同志.
-_ET_AL = re.compile(r"([^、,，;；\s]+?)(等\s*(?:\d+|[一二三四五六七八九十百两]+)\s*(?:人|名|位)(?:同志|党员)?)")
+# The last of a list that names some and counts the rest: 周八等5人, 李明等十二名同志, 周八等人, and 等5人 apart (周八 等5人).
+_ET_AL = re.compile(r"([^、,，;；\s]*?)(等\s*(?:(?:\d+|[一二三四五六七八九十百两]+)\s*(?:人|名|位)(?:同志|党员)?|人|同志|党员))")
 _NOTED_NAMES = re.compile(r"[^、,，;；\s（()）]+(?:[（(][^（()）]*[)）])?")
 # Words for several kinds at once: which one is meant must be said.
 UMBRELLA_KINDS = {"三会一课": "三会一课是党员大会、支委会、党小组会和党课的合称，请写明是其中哪一种"}
@@ -1254,7 +1254,8 @@ def _record_row(problems: _Problems, number: int, values: dict[str, Any], ctx: _
             if len(known) < len(names) and (etal := next((m for n in names if n not in members and (m := _ET_AL.fullmatch(n))),
                                                          None)):
                 # 周八等5人 names one of five: it was told 不是花名册上的党员, as if 周八等5人 were a name (try-out).
-                problems.add(number, column, row[column], f"「{etal.group()}」：「{etal.group(2)}」没有写出各人的姓名，名单须逐一写明"
+                problems.add(number, column, row[column], (f"「{etal.group()}」：" if etal.group(1) else "")
+                             + f"「{etal.group(2)}」没有写出各人的姓名，名单须逐一写明"
                              + ("（按名单计实到人数）；没有完整名单时，请删去名单，只填应到、实到人数" if column == "attendees" else ""))
             elif len(known) < len(names):
                 unknown = [n for n in names if n not in members]

@@ -862,7 +862,8 @@ def _signed_kinds(rules: Rules, index: OrgIndex, orgs: list[OrgRow], default: st
         catalog = rules.catalogs.get(name)
         for ob in catalog.obligations if catalog is not None else ():
             if ob.signatures:
-                slugs.setdefault(ob.counts or ob.slug)
+                for kind in ob.kinds:       # a 民主评议党员大会 that counts as the 党员大会 is signed as one (tuhe-2021)
+                    slugs.setdefault(kind)
     return tuple(rules.kind_name(slug) for slug in slugs)
 
 
@@ -924,7 +925,7 @@ def record_asks(catalog: Catalog, kind: str, org_type: str, sector: str | None) 
     """Return what the obligations an organization of `org_type` and `sector` owes under `catalog` ask of its records of
     `kind`: to be signed by the secretary and the recorder; which of `EVIDENCE_FIELDS` to be filled in; and whether they
     are all a committee's (支委会), owed only by an organization that has one. As `record_marks` counts them."""
-    counting = [ob for ob in catalog.obligations if (ob.counts or ob.slug) == kind and ob.applies_to(org_type, sector)]
+    counting = [ob for ob in catalog.obligations if kind in ob.kinds and ob.applies_to(org_type, sector)]
     require = {f for ob in counting for f in ob.require}
     return (any(ob.signatures for ob in counting), tuple(f for f in EVIDENCE_FIELDS if f in require),
             bool(counting) and all(ob.requires_committee for ob in counting))

@@ -35,6 +35,13 @@ def test_tuhe_counts_the_member_review_meeting_as_a_party_congress_from_its_own_
     assert rules.counted_kinds()["party_congress"] == {"party_congress", "member_review"}
 
 
+def test_a_catalog_extending_tuhe_may_count_the_member_review_meeting_no_more(tmp_path: Path):
+    body = GOOD + '\n[[obligation]]\nslug = "party_congress"\nalso_counts = []\nsource = "某县文件"\n'
+    local = load_rules(extra_catalog=_write(tmp_path, body)).catalog("local-2026")
+    congress = local.obligation("party_congress")
+    assert congress.kinds == ("party_congress",) and congress.previous.kinds == ("party_congress", "member_review")
+
+
 def test_wujin_life_meeting_every_half_year_drops_the_yearly_window(rules):
     wujin = rules.catalog("wujin-2016")
     assert wujin.obligation("life_meeting").cadence == "half_yearly"
@@ -131,6 +138,7 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = "member_review"'), 10, "also_counts 必须是已知记录类型的列表"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "term"\nyears = 3\nalso_counts = ["member_review"]'), 11, "不能用于换届"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = ["joint_meeting"]'), 10, "不必列出它自己"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = ["member_review", "member_review"]'), 10, "每种只写一次"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)

@@ -1206,6 +1206,12 @@ def test_a_list_that_counts_the_rest_is_told_to_name_them(runner, db, tmp_path: 
                                        "--excused", "党员第一党支部2等三名同志"])
     assert excused.exit_code != 0 and "「党员第一党支部2等三名同志」：「等三名同志」没有写出各人的姓名，名单须逐一写明（未登记）" in excused.stderr, \
         excused.output
+    # without a count, and the count apart from the name (review)
+    for listed, told in (("党员第一党支部0、党员第一党支部1等人", "「党员第一党支部1等人」：「等人」没有写出各人的姓名"),
+                         ("党员第一党支部0 等5人", "：「等5人」没有写出各人的姓名")):
+        refused = runner.invoke(app, db + ["log", "党员大会", "--org", "ZZ1", "--date", "2026-11-03", "--topic", "学习",
+                                           "--attendee", listed])
+        assert refused.exit_code != 0 and told in refused.stderr and "花名册上的党员" not in refused.stderr, refused.output
 
 
 def test_a_payment_that_moves_a_branchs_dues_start_says_so(runner, db, tmp_path: Path):

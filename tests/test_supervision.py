@@ -2064,6 +2064,19 @@ def test_records_of_a_month_before_entered_late_are_counted_by_that_months_commi
     assert run_dict(result, [])["record_marks_since"] == "2026-10-20"
 
 
+def test_an_unsigned_member_review_meeting_is_an_unsigned_record_where_it_is_a_party_congress(busy_town: Store, rules,
+                                                                                               tmp_path: Path):
+    """Under tuhe-2021 an unsigned 民主评议党员大会 made the quarter's 党员大会 finding 未签字, but the bulletin's 记录不规范
+    did not count it: the kinds asked to be signed were the obligations' own (review)."""
+    from compliance.supervision import record_asks
+
+    _records(busy_town, rules, tmp_path, f"{BRANCH},民主评议党员,2026-11-10,10,8,民主评议党员,否,是,,", "review.csv")
+    result = supervise(busy_town, rules, TOWN, "2026-11", date(2026, 11, 28))
+    assert result.record_marks == {BRANCH: (1, 0)}
+    assert record_asks(rules.catalog("tuhe-2021"), "member_review", "党支部", "农村")[0]
+    assert not record_asks(rules.catalog("national-2018"), "member_review", "党支部", "农村")[0]
+
+
 def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_the_bulletin(busy_town: Store, rules, tmp_path: Path):
     """28 unsigned minutes in the demo, a 主题党日 without photos: counted, never in a bulletin, whose own 整改要求 asks for signatures."""
     other = "图河镇党委/朱庄村党总支/第二党支部"
@@ -2084,7 +2097,9 @@ def test_the_months_records_that_count_but_are_unsigned_or_lack_evidence_are_in_
     assert "本月（11月1日至28日）召开的会议和活动的记录中，2条未经书记和记录人签字、2条缺少规定的材料（主题、图片等），涉及2个党组织，须补签、补齐" in text
     assert "| 朱庄村党总支/第一党支部 | 1 | 1 |" in text and "由书记和记录人补签" in text
     # Which records are to be signed: all of them, it read, beside a count of 党员大会 and 支委会 alone (supervision team's try-out).
-    assert result.signed_kinds == ("党员大会", "支委会") and "全年归档，党员大会、支委会的会议记录须由书记和记录人签字。" in text
+    # tuhe-2021's 民主评议党员大会 is a 党员大会 (`also_counts`), signed as one (review)
+    assert result.signed_kinds == ("党员大会", "民主评议党员", "支委会")
+    assert "全年归档，党员大会、民主评议党员、支委会的会议记录须由书记和记录人签字。" in text
     rows = list(load_workbook(xlsx)["记录不规范"].iter_rows(values_only=True))
     assert rows[0] == ("党组织", "未签字", "材料不全") and sorted(rows[1:]) == [("朱庄村党总支/第一党支部", 1, 1), ("朱庄村党总支/第二党支部", 1, 1)]
     doc = Document(str(docx))

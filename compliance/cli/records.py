@@ -1043,7 +1043,7 @@ def catalog_show(name: Optional[str] = typer.Argument(None, metavar="[规则集]
             found = index.resolve(ref)
             require_read(store, actor, found.path)
             name = index.catalog_of(found, default)
-    catalog_report.print_catalog(console, _rules().catalog(name), fmt.value)
+    catalog_report.print_catalog(console, _rules().catalog(name), fmt.value, _rules().kind_name)
 
 
 @catalog_app.command("check")

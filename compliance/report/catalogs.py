@@ -8,7 +8,7 @@ import json
 import sys
 from collections import Counter
 from operator import itemgetter
-from typing import Any
+from typing import Any, Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -112,9 +112,9 @@ def print_catalogs(console: Console, rules: Rules, fmt: str) -> None:
     console.print(table)
 
 
-def print_catalog(console: Console, catalog: Catalog, fmt: str) -> None:
-    """Print one catalog's obligations with cadence, who owes them, evidence and source."""
-    kind_names = {o.slug: o.name for o in catalog.every_obligation()}
+def print_catalog(console: Console, catalog: Catalog, fmt: str, kind_name: Callable[[str], str] | None = None) -> None:
+    """Print one catalog's obligations with cadence, who owes them, evidence and source; `kind_name` names record kinds."""
+    kind_names = {kind: kind_name(kind) if kind_name else kind for o in catalog.obligations for kind in o.also_counts}
     rows = [{"slug": o.slug, "name": o.name, "cadence": cadence_text(o), "applies_to": applies_text(o),
              "evidence": evidence_text(o, kind_names), "source": o.source} for o in catalog.obligations]
     if fmt != "table":
