@@ -196,7 +196,8 @@ class Measure:
 
     @property
     def ratios(self) -> tuple[float, float] | None:
-        """Return the ratios to the floor measured after the command and before it (the smaller first), when both were."""
+        """Return the ratios to the larger and to the smaller of the floors measured before and after the command (the
+        smaller ratio first), when both were."""
         if not self.seconds or not self.floor_before or not self.floor_after:
             return None
         return self.seconds / max(self.floor_before, self.floor_after), self.seconds / min(self.floor_before, self.floor_after)
