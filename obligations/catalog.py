@@ -350,8 +350,8 @@ def _check_obligation(raw: _RawCatalog, i: int, ob: dict[str, Any], kinds: dict[
         ("require", lambda v: isinstance(v, list) and all(f in EVIDENCE_FIELDS for f in v), f"require 只能包含 {', '.join(EVIDENCE_FIELDS)}"),
         ("shift_to_workday", lambda v: isinstance(v, bool), "shift_to_workday 必须是 true 或 false"),
         ("counts", lambda v: v in kinds, "counts 必须是已知的记录类型（见 data/kinds.toml）"),
-        ("also_counts", lambda v: isinstance(v, list) and len(set(v)) == len(v)
-         and all(isinstance(k, str) and k in kinds and not kinds[k].derived for k in v),
+        ("also_counts", lambda v: isinstance(v, list) and all(isinstance(k, str) and k in kinds and not kinds[k].derived for k in v)
+         and len(set(v)) == len(v),
          "also_counts 必须是已知记录类型的列表（见 data/kinds.toml），每种只写一次，如 [\"member_review\"]；[] 表示不再计入其他类型"),
         ("lecturer", lambda v: v == "secretary", "lecturer 只能是 secretary"),
         ("lead_days", lambda v: isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 366, "lead_days 必须是 1–366 的整数"),

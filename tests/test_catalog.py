@@ -139,6 +139,7 @@ def test_a_local_catalog_can_extend_drop_and_add(tmp_path: Path):
     (GOOD.replace('cadence = "yearly"', 'cadence = "term"\nyears = 3\nalso_counts = ["member_review"]'), 11, "不能用于换届"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = ["joint_meeting"]'), 10, "不必列出它自己"),
     (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = ["member_review", "member_review"]'), 10, "每种只写一次"),
+    (GOOD.replace('cadence = "yearly"', 'cadence = "yearly"\nalso_counts = [["member_review"]]'), 10, "also_counts 必须是已知记录类型的列表"),
 ])
 def test_catalog_check_names_the_line_and_the_reason(tmp_path: Path, body: str, line: int, words: str):
     path = _write(tmp_path, body)
