@@ -435,12 +435,19 @@ def _floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | None:
     return floor
 
 
-def _owed_floor(org: OrgFacts, ob: Obligation, joined: date | None) -> date | None:
-    """Return `_floor` but for the organization's first month of dues: the organization's start, the member's joining, the rule's."""
+def _owed_floor(org: OrgFacts, ob: Obligation, joined: date | None, tracked: bool = True) -> date | None:
+    """Return `_floor` but for the organization's first month of dues: the organization's start (without `tracked`, its
+    founding alone), the member's joining, the rule's."""
     if joined is not None and ob.from_joining_month:
         joined = joined.replace(day=1)        # owed from the month of joining (dues)
-    floors = [d for d in (org.starts, joined, ob.valid_from if ob.previous is None else None) if d]
+    floors = [d for d in (org.starts if tracked else org.founded, joined, ob.valid_from if ob.previous is None else None) if d]
     return max(floors) if floors else None
+
+
+def _otherwise_exempt(org: OrgFacts, period: Period, exemptions: tuple[tuple[date, date], ...]) -> bool:
+    """Return whether `period` ends after the organization was dissolved or falls wholly in an approved exemption."""
+    return (org.dissolved is not None and period.due > org.dissolved) \
+        or any(start <= period.start and period.due <= end for start, end in exemptions)
 
 
 # The flag of an exempt period that is owed but not checked: a month of dues before the organization's first
@@ -457,18 +464,13 @@ def _exempt_flags(org: OrgFacts, ob: Obligation, period: Period, joined: date | 
     began after the founding, the member's joining and the rule), `BEFORE_DUES` when nothing but its first month of dues does."""
     if org.tracked_from is not None and period.window_start < org.tracked_from:
         # Only when owed but for it: not before the founding, the member's joining or the rule, nor dissolved or approved.
-        if joined is not None and ob.from_joining_month:
-            joined = joined.replace(day=1)
-        others = [d for d in (org.founded, joined, ob.valid_from if ob.previous is None else None) if d]
-        if (others and period.window_start < max(others)) or (org.dissolved is not None and period.due > org.dissolved) \
-                or any(start <= period.start and period.due <= end for start, end in exemptions):
-            return ()
-        return (BEFORE_TRACKING,)
+        floor = _owed_floor(org, ob, joined, tracked=False)
+        owed = (floor is None or period.window_start >= floor) and not _otherwise_exempt(org, period, exemptions)
+        return (BEFORE_TRACKING,) if owed else ()
     if org.dues_from is None or period.start >= org.dues_from or (ob.counts or ob.slug) != DUES:
         return ()
     floor = _owed_floor(org, ob, joined)
-    if (floor is not None and period.window_start < floor) or (org.dissolved is not None and period.due > org.dissolved) \
-            or any(start <= period.start and period.due <= end for start, end in exemptions):
+    if (floor is not None and period.window_start < floor) or _otherwise_exempt(org, period, exemptions):
         return ()
     return (BEFORE_DUES,)
 
