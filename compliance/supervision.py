@@ -14,7 +14,7 @@ import unicodedata
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
-from functools import cached_property, partial
+from functools import cached_property, lru_cache, partial
 from itertools import chain, groupby
 from operator import attrgetter
 from datetime import date, datetime, time, timedelta
@@ -817,7 +817,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     to_open = (ledger_item(f, by_id[f.org_id], first, rules.kinds, quorum_share) for f in chain(
         (f for f in snapshot.gaps() if (f.org_id, f.obligation, f.member) not in carried), restated))
     # The kinds of record that count for each obligation: an item made good by a record corrected since says so (`save_run`).
-    kinds = rules.counted_kinds()
+    kinds = kinds_of(rules, lambda: index, default)
     # Last year's items made good or restated are changes the snapshot does not show: the run is saved for them.
     stored = store.save_run(scope.id, month, day, seen.hexdigest(), snapshot, to_open, made_good, publish, not_owed,
                             renew=latest, pending=bool(rechecked or restated or settled_open),
@@ -853,6 +853,24 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
                              frozenset(store.closed_by_hand(scope.path, stored.run, gaps)), stored.settled,
                              len(by_hand), store.run_item_totals(stored.run.id), by_hand, _signed_kinds(rules, index, orgs, default),
                              record_marks_since=marks_since)
+
+
+def kinds_of(rules: Rules, index: Callable[[], OrgIndex], default: str) -> Callable[[int, str, date], frozenset[str]]:
+    """Return the kinds of record that count for an obligation of an organization (by id) in a period beginning on a day
+    (`store.runs.KindsOf`): by the organization's catalog, in `index()` (asked for once, when first needed), and the
+    version in force then (`Rules.kinds_counted`)."""
+    found: list[OrgIndex] = []
+
+    @lru_cache(maxsize=None)
+    def counted(catalog: str, obligation: str, start: date) -> frozenset[str]:
+        return rules.kinds_counted(catalog, obligation, start)
+
+    def kinds(org_id: int, obligation: str, start: date) -> frozenset[str]:
+        if not found:
+            found.append(index())
+        org = found[0].by_id.get(org_id)
+        return counted(found[0].catalog_of(org, default) if org is not None else default, obligation, start)
+    return kinds
 
 
 def _signed_kinds(rules: Rules, index: OrgIndex, orgs: list[OrgRow], default: str) -> tuple[str, ...]:

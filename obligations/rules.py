@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,6 +65,19 @@ class Rules:
             for ob in catalog.every_obligation():
                 kinds.setdefault(ob.slug, set()).update(ob.kinds)
         return kinds
+
+    def kinds_counted(self, catalog: str, slug: str, start: date) -> frozenset[str]:
+        """Return the kinds of record that count for obligation `slug` of `catalog` in a period beginning on `start`: those of
+        the version in force then (`Catalog.version_at`). For a catalog not loaded, or an obligation it does not have (an
+        item opened under a catalog since changed), those it counts in any catalog (`counted_kinds`).
+
+        A 民主评议党员大会 counts as the 党员大会 in tuhe-2021 from its date on, not under the national catalog: the union of every
+        catalog named it against a national branch's 党员大会 (review).
+        """
+        found = self.catalogs[catalog].version_at(slug, start) if catalog in self.catalogs else None
+        if found is not None:
+            return frozenset(found.kinds)
+        return frozenset(self.counted_kinds().get(slug, {slug}))
 
     def kind_name(self, slug: str) -> str:
         """Return the name users see for a record kind; a kind the vocabulary no longer (or not here) defines is shown by its slug, marked."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,13 @@ def test_tuhe_counts_the_member_review_meeting_as_a_party_congress_from_its_own_
     # a changed rule: the quarters begun before 图发〔2021〕94号 stay the national rule's
     assert congress.valid_from == tuhe.valid_from and congress.previous == national.obligation("party_congress")
     assert rules.counted_kinds()["party_congress"] == {"party_congress", "member_review"}
+    # by catalog and the version in force when the period began (`Rules.kinds_counted`): what a ledger item's record is looked for by
+    assert rules.kinds_counted("tuhe-2021", "party_congress", date(2026, 4, 1)) == {"party_congress", "member_review"}
+    assert rules.kinds_counted("tuhe-2021", "party_congress", date(2021, 7, 1)) == {"party_congress"}
+    assert rules.kinds_counted("national-2018", "party_congress", date(2026, 4, 1)) == {"party_congress"}
+    # a catalog no longer loaded, or an obligation it lacks: the kinds any catalog counts for it
+    assert rules.kinds_counted("haian-2030", "party_congress", date(2026, 4, 1)) == {"party_congress", "member_review"}
+    assert rules.kinds_counted("national-2018", "no_such_duty", date(2026, 4, 1)) == {"no_such_duty"}
 
 
 def test_a_catalog_extending_tuhe_may_count_the_member_review_meeting_no_more(tmp_path: Path):

@@ -3138,6 +3138,35 @@ def test_a_record_dated_as_entered_before_a_run_found_its_period_empty_is_pointe
     assert "第2行记录" in imported.stdout and "录入日期 2026-09-12" in imported.stdout and "早于督查发现" in imported.stdout, imported.stdout
 
 
+def test_a_member_review_is_named_against_a_party_congress_item_only_where_the_branch_s_catalog_counts_it(
+        runner, logged, tmp_path: Path, monkeypatch):
+    """tuhe-2021 counts a 民主评议党员大会 as the quarter's 党员大会; the national catalog does not. A 民主评议 record dated as
+    entered before a run listed a quarter's 党员大会 was named against that item at a branch under national-2018 too: the
+    kinds each obligation counts were the union of every catalog's (review)."""
+    town = ["--under", "图河镇党委"]
+    second = "图河镇党委/朱庄村党总支/第二党支部"
+    members = "姓名,党组织,类别\n" + "\n".join(f"二支部党员{i},{second},正式党员" for i in range(6))
+    assert runner.invoke(app, logged + ["member", "import", str(write_csv(tmp_path / "m2.csv", members))]).exit_code == 0
+    national = write_csv(tmp_path / "o.csv", "名称,上级,类型,执行规定\n第二党支部,朱庄村党总支,党支部,national-2018\n")
+    assert runner.invoke(app, logged + ["org", "import", str(national)]).exit_code == 0
+    assert runner.invoke(app, logged + ["supervise", *town, "--month", "2026-10", "--as-of", "2026-10-26"]).exit_code == 0
+    items = json.loads(runner.invoke(app, logged + ["rectify", "list", *town, "--obligation", "党员大会", "--format", "json"]).stdout)
+    second_quarter = {i["org"]: i for i in items if i["period"] == "2026-Q2"}
+    assert set(second_quarter) == {BRANCH, second}, items
+    import compliance.store as store_mod
+    from tests.conftest import NOW
+
+    monkeypatch.setattr(store_mod, "now", lambda: NOW + timedelta(hours=1))     # entered after the run
+    said = {}
+    for org, expected in (("ZZ1", "10"), ("ZZ2", "6")):
+        result = runner.invoke(app, logged + ["log", "民主评议党员", "--org", org, "--expected", expected, "--present", expected,
+                                              "--date", "2026-05-20", "--recorded-on", "2026-05-21"])
+        assert result.exit_code == 0, result.output
+        said[org] = result.stdout
+    assert f"列入整改台账第{second_quarter[BRANCH]['id']}项）的录入日期早于督查发现" in said["ZZ1"], said["ZZ1"]
+    assert "早于督查发现" not in said["ZZ2"], said["ZZ2"]
+
+
 def test_an_item_opened_again_is_closed_by_hand_no_earlier_than_its_reopening(runner, logged):
     """An item keeps the day it was first listed when a run opens it again: `rectify close --on` took a day before the
     reopening, and the gap read as rectified before the run found it again (review)."""

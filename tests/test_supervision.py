@@ -22,7 +22,7 @@ from compliance.errors import InputError, NotFound
 from compliance.report.bulletin import make_bulletin, write_bulletin
 from compliance.store import TZ, Store
 from compliance.store.runs import ELECTED_NOTE, MADE_GOOD_NOTE, PAID_NOTE
-from compliance.supervision import GAP_STATUSES, compare, gap_key, supervise
+from compliance.supervision import GAP_STATUSES, compare, gap_key, kinds_of, supervise
 from compliance.tracking import WATCH_OBLIGATIONS, Window, overdue, year_start
 from tests.conftest import write_csv
 
@@ -2304,7 +2304,7 @@ def test_records_dated_as_entered_before_a_run_found_their_period_empty_are_foun
         {"org": BRANCH, "kind": "党小组会", "group": "第二党小组", "date": "2026-07-14", "recorded_on": "2026-11-21"},
         {"org": BRANCH, "kind": "主题党日", "date": "2026-09-05", "topic": "学习", "photos": "a.jpg", "recorded_on": "2026-09-06"},
     )]
-    found = busy_town.backdated_records(logged, rules.counted_kinds())
+    found = busy_town.backdated_records(logged, kinds_of(rules, lambda: busy_town.index_around(None), "national-2018"))
     theme_item = items[("theme_day", "2026-09", None)]
     assert [(record_id, entered, item_id, listed) for record_id, _, entered, item_id, listed in found] == [
         (logged[0], date(2026, 7, 13), group_item.id, date(2026, 11, 20)),

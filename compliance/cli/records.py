@@ -435,7 +435,9 @@ def _backdated_notice(store: store_mod.Store, record_ids: list[int], row_of: Any
     counted as entered in time (no 逾期录入) and closed its item as made good (supervision team's try-out). It is kept, as
     a paper record's date may be true, and said, for the office to check against the paper.
     """
-    found = store.backdated_records(record_ids, _rules().counted_kinds())
+    from compliance.supervision import kinds_of
+
+    found = store.backdated_records(record_ids, kinds_of(_rules(), lambda: store.index_around(None), tracking.default_catalog(store)))
     if not found:
         return
     shown = []

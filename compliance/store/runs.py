@@ -31,6 +31,9 @@ RUN_FINDING = tables.RUN_FINDING
 RECTIFICATION = tables.RECTIFICATION
 PAST = tables.RECTIFICATION_PAST
 ORG = tables.ORG
+# The kinds of record that count for an obligation (slug) of an organization (id) in a period beginning on a day: its
+# catalog's version in force then (`Rules.kinds_counted`), as the evaluation judged it.
+KindsOf = Callable[[int, str, date], Collection[str]]
 
 
 MADE_GOOD_NOTE = "已补录有效记录，督查自动销号"
@@ -51,7 +54,7 @@ PAID_NOTE = "已交纳党费（补交或补登记），督查自动销号"
 CHANGED_NOTE = "没有补录记录：原有记录在列入台账后更正或恢复，现已有效，督查自动销号；请回头看核实（record show 编号 --history 可查看更正前后）"
 
 
-def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection[str]]) -> tuple[dict[int, str], dict[int, datetime]]:
+def _made_good_notes(conn: Any, items: list[Any], kinds: KindsOf) -> tuple[dict[int, str], dict[int, datetime]]:
     """Return, by item id, how `items` (open ledger items made good: id, obligation, org_id, period, member, group_name and
     created_at) are closed: `CHANGED_NOTE` when no record of their obligation's `kinds` held in their period (of their
     member or party group) was first entered since they opened, but one was changed since; else `MADE_GOOD_NOTE`
@@ -67,7 +70,8 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
     notes: dict[int, str] = {}
     fixed: dict[int, datetime] = {}
     for part in chunks(items, 500):
-        wanted = [(item, kinds[item.obligation], *parse_period_key(item.period)) for item in part]
+        wanted = [(item, kinds(item.org_id, item.obligation, start), start, end) for item in part
+                  for start, end in (parse_period_key(item.period),)]
         query = (select(rc.record_id, rc.org_id, rc.kind, rc.held_on, rc.group_name, rc.counterpart, rc.attendees, rc.recorded_at,
                         m.name.label("member_name"))
                  .select_from(tables.RECORD.outerjoin(tables.MEMBER, m.id == rc.member_id))
@@ -100,7 +104,7 @@ def _made_good_notes(conn: Any, items: list[Any], kinds: Mapping[str, Collection
     return notes, fixed
 
 
-def _elected_since(conn: Any, items: list[Any], kinds: Mapping[str, Collection[str]]) -> set[int]:
+def _elected_since(conn: Any, items: list[Any], kinds: KindsOf) -> set[int]:
     """Return the ids of `items` (open ledger items of committee terms: id, obligation, org_id, period and created_at) whose
     organization has an election (a record of a kind their obligation counts) held after their term began, entered since
     they were listed."""
@@ -108,7 +112,7 @@ def _elected_since(conn: Any, items: list[Any], kinds: Mapping[str, Collection[s
     found: set[int] = set()
     for item in items:
         start = parse_period_key(item.period)[0]
-        held = conn.execute(select(rc.record_id).where(rc.org_id == item.org_id, rc.kind.in_(sorted(kinds.get(item.obligation, ()))),
+        held = conn.execute(select(rc.record_id).where(rc.org_id == item.org_id, rc.kind.in_(sorted(kinds(item.org_id, item.obligation, start))),
                                                        rc.held_on > start, rc.superseded_at.is_(None), rc.voided_at.is_(None))).scalars().all()
         if any(first >= item.created_at for first in _first_written(conn, held).values()):
             found.add(item.id)
@@ -151,7 +155,7 @@ def _fixed_on(conn: Any, run_id: int, items: list[Any], fixed: Mapping[int, date
     return found
 
 
-def backdated(conn: Any, record_ids: Collection[int], kinds: Mapping[str, Collection[str]]) -> list[tuple[int, int, date, int, date]]:
+def backdated(conn: Any, record_ids: Collection[int], kinds: KindsOf) -> list[tuple[int, int, date, int, date]]:
     """Return, of the current records `record_ids`, those whose first entry (an import's 录入日期, `log --recorded-on`) is dated
     before a supervision run found their period without a record: (record id, its entry day, the ledger item, the day the run
     that listed it was made), with the current version's id (`ImportResult.row_of` takes it) after the record's, by record and item.
@@ -161,31 +165,29 @@ def backdated(conn: Any, record_ids: Collection[int], kinds: Mapping[str, Collec
     (`BY_HAND`) have no period and are not looked at.
     """
     rc, m, r = tables.RECORD.c, tables.MEMBER.c, RECTIFICATION.c
-    counted_by: dict[str, set[str]] = {}
-    for obligation, counted in kinds.items():
-        for kind in counted:
-            counted_by.setdefault(kind, set()).add(obligation)
     found: list[tuple[int, int, date, int, date]] = []
     for part in chunks(sorted(set(record_ids)), 500):
-        query = (select(rc.record_id, rc.id, rc.kind, rc.held_on, rc.group_name, rc.counterpart, rc.attendees, rc.first_recorded_at,
-                        m.name.label("member_name"), r.id.label("item_id"), r.obligation, r.period, r.member, r.group_name.label("item_group"),
-                        r.created_at)
+        query = (select(rc.record_id, rc.id, rc.org_id, rc.kind, rc.held_on, rc.group_name, rc.counterpart, rc.attendees,
+                        rc.first_recorded_at, m.name.label("member_name"), r.id.label("item_id"), r.obligation, r.period, r.member,
+                        r.group_name.label("item_group"), r.created_at)
                  .select_from(tables.RECORD.outerjoin(tables.MEMBER, m.id == rc.member_id).join(RECTIFICATION, r.org_id == rc.org_id))
                  .where(rc.record_id.in_(part), rc.superseded_at.is_(None), rc.voided_at.is_(None), r.obligation != BY_HAND,
                         r.created_at > rc.first_recorded_at))
-        rows = [row for row in conn.execute(query) if row.obligation in counted_by.get(row.kind, ())
-                and row.first_recorded_at.astimezone(TZ).date() < row.created_at.astimezone(TZ).date()]
-        # Only a record first written after the run looked was not there when it did: a new version keeps its record's first
-        # entry, and a quorum mended by an import with the column read as backdated (review).
-        written = _first_written(conn, {row.record_id for row in rows})
-        for row in rows:
-            if written[row.record_id] <= row.created_at:
+        rows = []
+        for row in conn.execute(query):
+            if row.first_recorded_at.astimezone(TZ).date() >= row.created_at.astimezone(TZ).date():
                 continue
             try:
                 start, end = parse_period_key(row.period)
             except ValueError:
                 continue
-            if not start <= row.held_on <= end or not _concerns(row, row.item_group, row.member):
+            if start <= row.held_on <= end and row.kind in kinds(row.org_id, row.obligation, start):
+                rows.append(row)
+        # Only a record first written after the run looked was not there when it did: a new version keeps its record's first
+        # entry, and a quorum mended by an import with the column read as backdated (review).
+        written = _first_written(conn, {row.record_id for row in rows})
+        for row in rows:
+            if written[row.record_id] <= row.created_at or not _concerns(row, row.item_group, row.member):
                 continue
             found.append((row.record_id, row.id, row.first_recorded_at.astimezone(TZ).date(), row.item_id,
                           row.created_at.astimezone(TZ).date()))
@@ -479,7 +481,7 @@ class SupervisionQueries:
                        {"sheet": sheet, "item": item, "period": period, "points": points, "self": self_assessed}, reason)
             return deduction_id
 
-    def backdated_records(self, record_ids: Collection[int], kinds: Mapping[str, Collection[str]]) -> list[tuple[int, int, date, int, date]]:
+    def backdated_records(self, record_ids: Collection[int], kinds: KindsOf) -> list[tuple[int, int, date, int, date]]:
         """Return the records of `record_ids` dated as entered before a run found their period without a record (`backdated`)."""
         with self.engine.connect() as conn:
             return backdated(conn, record_ids, kinds)
@@ -608,7 +610,7 @@ class SupervisionQueries:
     def save_run(self, scope_org_id: int, month: str, as_of: date, fingerprint: str, findings: Iterable[Finding],
                  to_open: Iterable[dict[str, Any]], gaps_made_good: dict[str, date], publish: bool = False,
                  not_owed: Collection[str] = (), renew: bool = True, pending: bool = False,
-                 settled: Collection[str] = (), kinds: Mapping[str, Collection[str]] | None = None,
+                 settled: Collection[str] = (), kinds: KindsOf | None = None,
                  delayed: Collection[str] = (), elected: Collection[str] = ()) -> SavedRun:
         """Save a run's snapshot and ledger changes atomically; one writer per scope at a time.
 
@@ -702,7 +704,7 @@ class SupervisionQueries:
                 closing = {item.id: gaps_made_good[item.gap_key] for item in open_items}
                 if kinds:
                     changed, fixed = _made_good_notes(conn, [item for item in open_items if notes[item.id] is MADE_GOOD_NOTE
-                                                             and item.obligation in kinds], kinds)
+                                                             and item.obligation != BY_HAND], kinds)
                     notes |= changed
                     closing |= _fixed_on(conn, run_id, open_items, fixed, closing)
                 if open_items:
