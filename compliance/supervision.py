@@ -365,8 +365,13 @@ class Rates:
         self.yearly: dict[str, tuple[int, int]] = {}
         self._label_of: dict[date, str | None] = {}      # a due day's charted month, None when not charted
 
-    def tally(self, findings: Iterable[Finding]) -> Tally:
-        """Return the counts of one organization's findings."""
+    def tally(self, findings: Iterable[Finding], starts: date | None = None) -> Tally:
+        """Return the counts of one organization's findings; `starts`, the first day it owes anything (`OrgIndex.starts_of`).
+
+        A committee term that ended before then is in no month of the chart: its election, still owed, is a gap from the
+        first day tracked, and the month it fell due was not tracked. Its 0% was the one figure in months no branch was
+        tracked in (supervision team's try-out). It counts in the year's tally all the same.
+        """
         met = total = 0
         monthly: dict[str, list[int]] = {}
         window_first, label_of = self.window_first, self._label_of
@@ -379,6 +384,8 @@ class Rates:
             if due >= window_first or (status == "missed" and "/" in f.period):
                 met += status == "met"
                 total += 1
+            if starts is not None and due < starts and "/" in f.period:
+                continue
             # A province's periods fall due on a few hundred days: each day's label is found once.
             label = label_of.get(due, _UNSEEN)
             if label is _UNSEEN:
@@ -522,9 +529,10 @@ class OrgCheck(NamedTuple):
 class _RunCheck:
     """Make an organization's `OrgCheck` from its findings (in a worker process, for a large scope)."""
 
-    def __init__(self, rates: Rates, ledger: OpenLedger, keep_from: date):
+    def __init__(self, rates: Rates, ledger: OpenLedger, keep_from: date, index: OrgIndex):
         self.rates, self.ledger, self.open_gaps = rates, ledger, ledger.gaps
         self.keep_from = keep_from
+        self.index = index
         # Most met periods are of an obligation with no open item in their organization: their
         # gap is not made to be looked up.
         self.open_obligations = ledger.obligations
@@ -562,7 +570,8 @@ class _RunCheck:
         if current is not None:
             met = set(made_good)
             not_owed = [key for gap in current if gap not in judged and (key := self.ledger.key(gap)) not in met]
-        return OrgCheck(Packed.of(kept), made_good, not_owed, self.rates.tally(found), Fingerprint.of_org(seen) if seen else None,
+        starts = self.index.starts_of(self.index.by_id[org_id])
+        return OrgCheck(Packed.of(kept), made_good, not_owed, self.rates.tally(found, starts), Fingerprint.of_org(seen) if seen else None,
                         tuple(delayed))
 
 
@@ -747,7 +756,7 @@ def supervise(store: Store, rules: Rules, under: str, month: str, as_of: date | 
     kept: dict[int, Packed] = {}
     # Periods not yet begun and exempt ones count nowhere: they are not made at all. Met ones
     # are only counted and keyed: they come bare, without the records and flags of judging them.
-    checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, ledger, year_start(day)), keep=RUN_STATUSES,
+    checks = summarize_orgs(store, rules, index, scope, orgs, window, _RunCheck(rates, ledger, year_start(day), index), keep=RUN_STATUSES,
                             jobs=jobs, progress=progress, bare_met=True)
     # strict: the checks are read to their end, so the worker processes are done with before saving;
     # closed on an error too, so they stop (and give back the collector's setting) before this call does.

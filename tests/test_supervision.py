@@ -2390,6 +2390,20 @@ def test_a_runs_new_ledger_items_are_numbered_on_from_the_last(busy_town: Store,
     assert new == list(range(len(first) + 1, len(first) + 1 + len(new)))
 
 
+def test_an_election_due_before_its_branch_was_tracked_is_charted_in_no_month(town: Store, rules, tmp_path: Path):
+    """Tracked from September, a branch whose term had ended in July had a 0% July cell in the chart, the one figure in months
+    no branch was tracked in (supervision team's try-out). The election is still owed: a gap, counted in the year's ranking."""
+    importing.import_orgs(town, rules, write_csv(tmp_path / "o.csv", "名称,上级,类型,启用日期\n图河镇党委,,乡镇党委,2026-09-01"))
+    importing.log_record(town, rules, {"org": BRANCH, "kind": "换届", "date": date(2021, 7, 10)})
+    result = supervise(town, rules, TOWN, "2026-11", date(2026, 11, 20))
+    [term] = [f for f in result.gaps if f.org == BRANCH and "/" in f.period]
+    assert term.status == "missed" and date(2026, 5, 1) <= term.due < date(2026, 9, 1), term
+    charted = {month: rate for month, rate in result.rates[BRANCH].items() if rate is not None}
+    assert charted and min(charted) >= "2026-09", result.rates[BRANCH]
+    met, total = result.tallies[BRANCH]
+    assert total - met == sum(1 for f in result.gaps if f.org == BRANCH)
+
+
 def test_the_chart_leaves_out_the_months_before_any_branch_owed_anything_and_the_notice_says_where_this_month_is(tmp_path: Path):
     """Tracked from July, November's chart had 05 and 06 as columns of dashes, and no word of November (supervision team's try-out)."""
     from matplotlib import pyplot as plt
