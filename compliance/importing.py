@@ -414,12 +414,12 @@ def _other_place(org: OrgRow | None, row: dict[str, Any]) -> str | None:
     return f"编号 {org.id} 是「{org.path}」：导入不能改变已有党组织的上级，{_move_words(org.path, row['parent_path'])}"
 
 
-def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None) -> ImportResult:
+def import_orgs(store: Store, rules: Rules, path: Path, actor: Actor | None = None, sheet: str | None = None) -> ImportResult:
     """Load organizations; parents may be existing ones or rows of the same file, in any order.
 
     With an `actor`, every organization the file adds or changes must be theirs to change.
     """
-    table = read_table(path, ORG_COLUMNS)
+    table = read_table(path, ORG_COLUMNS, sheet)
     problems = _Problems(table)
     existing = store.orgs()
     parsed = []
@@ -642,12 +642,12 @@ def joined_padded(names: list[str], roster: Collection[str]) -> list[str]:
 _NAME_BREAKS = re.compile(r"[、,，;；\s]")      # what splits an attendance list (`split_names`)
 
 
-def import_members(store: Store, path: Path, actor: Actor | None = None) -> ImportResult:
+def import_members(store: Store, path: Path, actor: Actor | None = None, sheet: str | None = None) -> ImportResult:
     """Load members onto their branches' rosters; a member already there is updated.
 
     The file's rows are read as they are checked, not held: a province's roster is a million rows.
     """
-    table = stream_table(path, MEMBER_COLUMNS)
+    table = stream_table(path, MEMBER_COLUMNS, sheet=sheet)
     problems = _Problems(table)
     today = store.today()
     index = OrgIndex(store.orgs())
@@ -1683,14 +1683,15 @@ def _content(version: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(version["held_on"].toordinal() if k == "held_on" else version.get(k) for k in RECORD_CONTENT)
 
 
-def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None, org: str | None = None) -> ImportResult:
+def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None = None, org: str | None = None,
+                   sheet: str | None = None) -> ImportResult:
     """Load meeting and activity records; the same row again adds nothing, a changed one adds a version.
 
     With `org`, a file without a 党组织 column (one branch's own sheet) is that organization's: every row of it. A village's
     sheet had to have its branch typed into 52 rows (migration try-out).
     """
     try:
-        table = stream_table(path, RECORD_COLUMNS, normalize=True, supplied=("org",) if org is not None else ())
+        table = stream_table(path, RECORD_COLUMNS, normalize=True, supplied=("org",) if org is not None else (), sheet=sheet)
     except InputError as exc:
         if org is None and "缺少必需的列「党组织" in str(exc):
             raise InputError(f"{exc}；一个党支部自己的记录表可加 --org 指定党支部，各行都记在它名下") from None

@@ -846,7 +846,8 @@ def _ledger_columns(year: int) -> list[Column]:
                                                   "每月交纳额", "交纳基数", "缴纳基数"))]
 
 
-def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False, today: date | None = None) -> Table:
+def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False, today: date | None = None,
+               sheet: str | None = None) -> Table:
     """Return a dues file's table of a row a payment (姓名, 党组织, 月份, 金额, 交纳日期), streamed.
 
     A ledger of a column a month (`WideTable`) is read, given the `year` its months are of (without it, the one its title
@@ -857,20 +858,20 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     """
     if year is None:
         try:
-            return stream_table(path, DUES_COLUMNS)
+            return stream_table(path, DUES_COLUMNS, sheet=sheet)
         except WideTable as exc:
             # A ledger's title gives its year (青石镇2026年党费收缴台账): read so, and said (`Table.year`). Else it is
             # told to give its year.
             titled = title_year(exc.titles)
             if titled is None:
                 raise
-            table = dues_table(path, titled[0], paid_in_month, today)
+            table = dues_table(path, titled[0], paid_in_month, today, sheet)
             table.year = titled
             return table
     # Read as a ledger first: one whose months are headed under a title merged over them (交纳月份 over 1月 … 12月) would
     # be read as a file of a row a payment with its 交纳月份 and no 金额.
     try:
-        wide = stream_table(path, _ledger_columns(year))
+        wide = stream_table(path, _ledger_columns(year), sheet=sheet)
     except InputError as exc:
         refusal = exc
     else:
@@ -878,7 +879,7 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     months = [(m, f"m{m:02d}") for m in range(1, 13) if f"m{m:02d}" in wide.headers] if refusal is None else []
     if not months:
         try:
-            table = stream_table(path, DUES_COLUMNS)
+            table = stream_table(path, DUES_COLUMNS, sheet=sheet)
         except WideTable:
             raise refusal or InputError(f"{path.name}：用了 --year，却没有「1月」至「12月」的列（未导入任何数据）") from None
         except InputError:
@@ -914,16 +915,16 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     return table
 
 
-def import_dues(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False) -> int:
-    """Load a dues file; its rows are read as they are checked, not held. Return how many payments were new."""
-    return import_dues_counted(store, path, year, paid_in_month)[0]
+def import_dues(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False, sheet: str | None = None) -> int:
+    """Load a dues file (of a workbook, its `sheet`); its rows are read as they are checked, not held. Return how many payments were new."""
+    return import_dues_counted(store, path, year, paid_in_month, sheet)[0]
 
 
-def import_dues_counted(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False
-                        ) -> tuple[int, int, list[tuple[int, str]]]:
+def import_dues_counted(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False,
+                        sheet: str | None = None) -> tuple[int, int, list[tuple[int, str]]]:
     """Load a dues file as `import_dues` does (a ledger of a column a month: `dues_table`); return how many payments were
     new, how many rows (payments, of a ledger) it had, and the rows passed over (`Table.skipped`: titles, totals)."""
-    table = dues_table(path, year, paid_in_month, store.today())
+    table = dues_table(path, year, paid_in_month, store.today(), sheet)
     # A ledger gives no day paid: its months gone by are refused, saying what may be done instead; in one line for the
     # rows of such months (`_Problems`), not one a row and month (clerk's try-out).
     undated = ("已过的月份，台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month 按当月最后一天登记；"

@@ -155,33 +155,36 @@ IGNORED_HEADERS = frozenset({"序号", "备注", "身份证号", "身份证号�
                              "流出地", "流入地", "流动去向", "外出地点", "外出务工地点", "地点", "会议地点", "活动地点"})
 
 
-def read_table(path: Path, columns: list[Column]) -> Table:
+def read_table(path: Path, columns: list[Column], sheet: str | None = None) -> Table:
     """Return the rows of a CSV (UTF-8 with or without BOM, or GB18030) or XLSX file, all in memory.
 
     Headers may be Chinese or English; unknown headers and missing required ones are errors.
-    Blank cells become None; rows that are entirely blank are skipped.
+    Blank cells become None; rows that are entirely blank are skipped. `sheet`: as `stream_table` takes it.
     """
-    table = stream_table(path, columns)
+    table = stream_table(path, columns, sheet=sheet)
     table.rows = list(table.rows)
     return table
 
 
-def stream_table(path: Path, columns: list[Column], normalize: bool = False, supplied: Collection[str] = ()) -> Table:
+def stream_table(path: Path, columns: list[Column], normalize: bool = False, supplied: Collection[str] = (),
+                 sheet: str | None = None) -> Table:
     """Return the table of a CSV or XLSX file as `read_table` does, but with rows read as they are walked.
 
     The header is checked at once. A CSV file is read row by row, so memory does not grow with the
     file, and its encoding is told from its first bytes (`_text_encoding`); its digest is worked
     out apart (`Table.digest`). An XLSX file is read whole (its formulas are matched to its values
     by position). With `normalize`, the text of a CSV file comes as `parse_text` returns it, and
-    the table says so (`normalized`).
+    the table says so (`normalized`). With `sheet` (a workbook's sheet by its name: `--sheet`), that sheet is read.
     """
     if not path.is_file():
         raise InputError(f"{path}：{'是文件夹，不是文件' if path.is_dir() else '文件不存在'}")
     by_header = {c.chinese: c for c in columns} | {c.english: c for c in columns} | {a: c for c in columns for a in c.aliases}
     formulas: dict[tuple[int, int], str] = {}
     spreadsheet = path.suffix.lower() in (".xlsx", ".xlsm")
+    if sheet is not None and not spreadsheet:
+        raise InputError(f"--sheet：{path.name} 不是 XLSX 工作簿，--sheet 只用于选择工作簿中的表（未导入任何数据）")
     if spreadsheet:
-        raw_rows, where, formulas = _read_xlsx(path, by_header)
+        raw_rows, where, formulas = _read_xlsx(path, by_header, sheet)
         digest = FileDigest(path)
         lines: Iterator[list[Any]] = iter(raw_rows)
     else:
@@ -711,11 +714,11 @@ def _undecodable(path: Path, encoding: str) -> InputError:
     return InputError(f"{path}：无法按 {ENCODING_NAMES[encoding]} 编码读取（请保存为 UTF-8 的 CSV；未导入任何数据）")
 
 
-def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:
+def _read_xlsx(path: Path, by_header: dict[str, Column], sheet: str | None = None) -> tuple[list[list[Any]], str, dict[tuple[int, int], str]]:
     """Return the rows of the visible worksheet whose first (or second) row has a known header, how to name it, and its formulas.
 
     Offices often put an instructions sheet (填表说明) first; it is skipped. A workbook with
-    several such sheets (a sheet a month) is refused, naming them. Values are the ones
+    several such sheets (a sheet a month) is refused, naming them, unless `sheet` names the one to read. Values are the ones
     Excel saved with the file; a formula cell without a saved value comes back as None, and the
     returned map (row index, column index) -> formula says which those are.
     """
@@ -730,13 +733,22 @@ def _read_xlsx(path: Path, by_header: dict[str, Column]) -> tuple[list[list[Any]
                          "请在 Excel 中另存为 .xlsx 或 CSV 后重试（未导入任何数据）") from exc
     try:
         # Hidden sheets are an office's own (last year's, a lookup list): the table is on a visible one.
-        sheets = [sheet for sheet in book.worksheets if sheet.sheet_state == "visible"] or book.worksheets
-        tables = [sheet for sheet in sheets if _headed(sheet, by_header)]
+        sheets = [one for one in book.worksheets if one.sheet_state == "visible"] or book.worksheets
+        if sheet is not None:
+            # A workbook of a sheet a month (一月, 二月, …) is imported sheet by sheet, without editing it (try-out).
+            named = [one for one in book.worksheets if one.title == sheet] or \
+                [one for one in book.worksheets if "".join(one.title.split()) == "".join(sheet.split())]
+            if not named:
+                raise InputError(f"--sheet：{path.name} 中没有名为「{sheet}」的表，表有：「{'」「'.join(one.title for one in book.worksheets)}」"
+                                 "（未导入任何数据）")
+            tables = named
+        else:
+            tables = [one for one in sheets if _headed(one, by_header)]
         if len(tables) > 1:
             # 一月, 二月, 三月: one was read and the others dropped without a word.
-            raise InputError(f"{path.name}：有{len(tables)}张表带有列名（「{'」「'.join(sheet.title for sheet in tables)}」），"
-                             "一次只导入一张表：请把数据合并到一张表，或把其他表隐藏（只导入可见的一张）后逐张导入，或分别另存为文件后"
-                             "逐个导入；每张表都须有「党组织」等必需的列，表名不作党组织（未导入任何数据）")
+            raise InputError(f"{path.name}：有{len(tables)}张表带有列名（「{'」「'.join(one.title for one in tables)}」），"
+                             f"一次只导入一张表：请加 --sheet 表名逐张导入（如 --sheet {tables[0].title}），或把数据合并到一张表；"
+                             "每张表都须有「党组织」等必需的列，表名不作党组织（未导入任何数据）")
         chosen = tables[0] if tables else sheets[0]
         rows = _sheet_rows(chosen)
         title = chosen.title

@@ -193,7 +193,7 @@ def test_a_workbook_with_a_table_on_several_sheets_is_refused_and_a_hidden_sheet
     titled.append(header)
     book.save(tmp_path / "months.xlsx")
     one_line_error(run(db, "record", "import", str(tmp_path / "months.xlsx")), "months.xlsx：有4张表带有列名（「一月」「二月」「三月」「四月」）",
-                   "一次只导入一张表", "或把其他表隐藏（只导入可见的一张）后逐张导入")
+                   "一次只导入一张表：请加 --sheet 表名逐张导入（如 --sheet 一月）")
     assert records(db) == before
     book = Workbook()
     book.active.title = "旧表"
@@ -208,6 +208,34 @@ def test_a_workbook_with_a_table_on_several_sheets_is_refused_and_a_hidden_sheet
     assert run(db, "record", "import", str(tmp_path / "hidden.xlsx")).returncode == 0
     listed = run(db, "record", "list", "--org", "ZZ1", "--all", "--format", "csv").stdout
     assert "2026-04-07" in listed and "2025-01-06" not in listed
+
+
+def test_a_workbook_of_a_sheet_a_month_is_imported_sheet_by_sheet_with_its_name(db: Path, tmp_path: Path):
+    """A workbook of a sheet a month was refused, to be merged, hidden sheet by sheet or saved as files (try-out): `--sheet`
+    names the one to read, and its problems name the sheet."""
+    before = records(db)
+    book = Workbook()
+    book.active.title = "填表说明"
+    book.active.append(["每月一张表"])
+    for title, day in (("一月", "2026-01-07"), ("二 月", "2026-02-07"), ("三月", "2026-03-07")):
+        sheet = book.create_sheet(title)
+        sheet.append(["党组织", "类型", "日期", "应到"])
+        sheet.append([BRANCH, "支委会", day, 5])
+    book["三月"].append([BRANCH, "支委会", "2026-03-21", "五"])
+    book.save(tmp_path / "months.xlsx")
+    workbook = str(tmp_path / "months.xlsx")
+    one_line_error(run(db, "record", "import", workbook, "--sheet", "四月"),
+                   "--sheet：months.xlsx 中没有名为「四月」的表，表有：「填表说明」「一月」「二 月」「三月」（未导入任何数据）")
+    one_line_error(run(db, "record", "import", workbook, "--sheet", "三月"), "months.xlsx「三月」表 第3行「应到」列：值「五」")
+    assert records(db) == before
+    assert run(db, "record", "import", workbook, "--sheet", "一月").returncode == 0
+    assert run(db, "record", "import", workbook, "--sheet", "二月").returncode == 0       # its name as written, spaces aside
+    listed = run(db, "record", "list", "--org", "ZZ1", "--all", "--format", "csv").stdout
+    assert "2026-01-07" in listed and "2026-02-07" in listed and "2026-03-07" not in listed
+    assert records(db) == before + 2
+    # A CSV file has no sheets to choose from.
+    one_line_error(run(db, "member", "import", str(write_csv(tmp_path / "m.csv", "姓名,党组织\n张三,ZZ1\n")), "--sheet", "一月"),
+                   "--sheet：m.csv 不是 XLSX 工作簿")
 
 
 def test_a_name_typed_with_another_dot_for_its_interpunct_is_not_a_second_member(tmp_path: Path):

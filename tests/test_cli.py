@@ -1017,6 +1017,26 @@ def test_a_dues_ledger_titled_with_its_year_is_imported_without_year(runner, db,
     assert refused.exit_code != 0 and "--paid-in-month 只用于每月一列的党费台账" in refused.output
 
 
+def test_a_dues_ledger_of_a_sheet_a_year_is_imported_by_its_sheet(runner, db, tmp_path: Path):
+    """`dues import --sheet`: a workbook of a ledger a year, each titled with its year, is read sheet by sheet."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "2025年"
+    for sheet, year in ((book.active, 2025), (book.create_sheet("2026年"), 2026)):
+        for row in ([f"图河镇{year}年党费收缴台账"], ["姓名", "党组织", "1月", "2月"], ["党员第一党支部2", "ZZ1", 10, 10]):
+            sheet.append(row)
+    book.save(tmp_path / "dues.xlsx")
+    refused = runner.invoke(app, db + ["dues", "import", str(tmp_path / "dues.xlsx"), "--paid-in-month"])
+    assert refused.exit_code != 0 and "请加 --sheet 表名逐张导入（如 --sheet 2025年）" in refused.output, refused.output
+    done = runner.invoke(app, db + ["dues", "import", str(tmp_path / "dues.xlsx"), "--sheet", "2026年", "--paid-in-month"])
+    assert done.exit_code == 0, done.output
+    said = "".join(done.stdout.split())
+    assert "年份按标题「图河镇2026年党费收缴台账」取2026年" in said and "党费：新增2条" in said, said
+    listed = runner.invoke(app, db + ["dues", "list", "--org", "ZZ1", "--format", "csv"])
+    assert listed.exit_code == 0 and "2026-01" in listed.stdout and "2025-01" not in listed.stdout, listed.output
+
+
 def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_path: Path):
     """A branch's first dues file, November alone, put its other members 12 months in arrears and to review (try-out);
     `members watch`, `dues unpaid` and `status` counted 12, 13 and 23 months."""

@@ -21,6 +21,7 @@ from compliance.cli import (
     FORMAT_OPTION,
     JOBS_OPTION,
     KNOWN_AT_OPTION,
+    SHEET_OPTION,
     Format,
     own_org,
     _as_of_option,
@@ -359,7 +360,8 @@ def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", he
                  grade: Optional[str] = typer.Option(None, "--grade", help="等次：优秀、合格、基本合格、不合格。"),
                  year: Optional[int] = REVIEW_YEAR_OPTION,
                  note: Optional[str] = typer.Option(None, "--note", help="说明（如不合格的处置意见）。"),
-                 file: Optional[Path] = typer.Option(None, "--file", help="CSV 或 XLSX 文件（列：姓名、党组织、年度、等次、说明）。")) -> None:
+                 file: Optional[Path] = typer.Option(None, "--file", help="CSV 或 XLSX 文件（列：姓名、党组织、年度、等次、说明）。"),
+                 sheet: Optional[str] = SHEET_OPTION) -> None:
     """登记民主评议党员的评定等次（优秀、合格、基本合格、不合格）：一名党员，或用 --file 导入一个党支部、一个乡镇的名单。"""
     from compliance.orgs import OrgIndex, OrgRow
     from compliance.tabular import Table as Rows, parse_text, read_table
@@ -368,7 +370,7 @@ def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", he
     if file is not None:
         if name is not None or grade is not None or org is not None:
             raise InputError("--file：导入文件时不再给姓名、--org、--grade（均在文件的列中）")
-        table = read_table(file, membership.GRADE_COLUMNS)
+        table = read_table(file, membership.GRADE_COLUMNS, sheet)
         index = OrgIndex(store.orgs())
         named = [(found.path, number) for number, values in table.rows
                  if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow)]
@@ -468,7 +470,8 @@ def member_unexempt(exemption_id_text: str = typer.Argument(..., metavar="ID", h
 @fails_cleanly
 def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。"),
                 year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月至12月）是哪一年的：每个填了金额的月份登记为一笔。台账标题写明年份的（如 2026年党费收缴台账），可省略。"),
-                paid_in_month: bool = typer.Option(False, "--paid-in-month", help="台账没有交纳日期：按各月最后一天交纳登记（视为当月按时交纳）。")) -> None:
+                paid_in_month: bool = typer.Option(False, "--paid-in-month", help="台账没有交纳日期：按各月最后一天交纳登记（视为当月按时交纳）。"),
+                sheet: Optional[str] = SHEET_OPTION) -> None:
     """导入党费交纳记录；已登记的月份不重复。也可导入每月一列的党费台账（用 --year 指明年份）。"""
     from compliance.orgs import OrgIndex, OrgRow
     from compliance.tabular import parse_text
@@ -480,7 +483,7 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     # The organizations the file names, with the first row naming each, read as the rows stream by:
     # a province's file is millions of rows.
     first_rows: dict[str, int] = {}
-    scanned = membership.dues_table(file, year, paid_in_month, store.today())
+    scanned = membership.dues_table(file, year, paid_in_month, store.today(), sheet)
     if scanned.year is not None:
         year = scanned.year[0]
         console.print(f"按每月一列的党费台账导入，年份按标题「{scanned.year[1]}」取 {year} 年（年份不对时请用 --year 指明）。",
@@ -501,7 +504,7 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = {k: v for root in roots for k, v in store.dues_starts(root).items()}
-    added, read, skipped = membership.import_dues_counted(store, file, year, paid_in_month)
+    added, read, skipped = membership.import_dues_counted(store, file, year, paid_in_month, sheet)
     if year is not None and paid_in_month:
         console.print(f"按每月一列的台账导入 {year} 年各月党费：台账没有交纳日期，已按各月最后一天登记（当月按时交纳）；"
                       "实际逾期补交的，请用 dues correct --paid-on 改正。")

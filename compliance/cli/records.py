@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 import typer
 
 from compliance.cli import (
-    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
+    AS_OF_OPTION, FORMAT_OPTION, JOBS_OPTION, KNOWN_AT_OPTION, SHEET_OPTION, Format, _as_of_option, _date_option, _emit, _known_at, _rules, as_of_words,
     ORG_HELP, jobs_count, known_at_alone, known_before_records, orgs_named, own_org, say_skipped,
     workdays_notice,
     app, catalog_app, console, fails_cleanly, member_app, org_app, record_app, session, state,
@@ -87,14 +87,14 @@ def _report_import(what: str, result: importing.ImportResult) -> None:
 
 @org_app.command("import")
 @fails_cleanly
-def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
+def org_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。"), sheet: Optional[str] = SHEET_OPTION) -> None:
     """导入党组织（列：名称、上级、类型、代码、领域、执行规定、成立日期、启用日期、书记、有支委会、撤销日期、编号）。"""
     from compliance.orgs import OrgIndex, dissolved_apart
 
     store, actor = session()
     earlier = store.orgs()
     before = {o.id: o.founded for o in earlier}
-    _report_import("党组织", importing.import_orgs(store, _rules(), file, actor))
+    _report_import("党组织", importing.import_orgs(store, _rules(), file, actor, sheet))
     # A branch's rules are its catalog's for every period, past ones too: a new 执行规定 rejudges its history.
     fallback = tracking.default_catalog(store)
     old, new = OrgIndex(earlier), OrgIndex(store.orgs())
@@ -339,10 +339,10 @@ def org_move(org: str = typer.Argument(..., metavar="党组织", help="要移动
 
 @member_app.command("import")
 @fails_cleanly
-def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。")) -> None:
+def member_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。"), sheet: Optional[str] = SHEET_OPTION) -> None:
     """导入党员（列：姓名、党组织、党小组、类别、流动党员、联系人、入党日期、出生日期、性别、离开日期、离开原因、转入日期；序号列不读，备注只看是否写有离开）。"""
     store, actor = session()
-    result = importing.import_members(store, file, actor)
+    result = importing.import_members(store, file, actor, sheet)
     _report_import("党员", result)
     for number, path, who in result.strange_liaisons[:importing.PROBLEMS_SHOWN]:
         console.print(f"提示：{file.name} 第{number}行「联系人」列：「{who}」不在「{path}」的花名册上；挂钩联系人一般是本支部的支委，请核对",
@@ -378,10 +378,11 @@ def _some_of(named: list[str], count: int) -> str:
 @record_app.command("import")
 @fails_cleanly
 def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件。"),
-                  org: Optional[str] = typer.Option(None, "--org", help="文件没有「党组织」列时（一个党支部自己的记录表），各行都记在这个党组织。")) -> None:
+                  org: Optional[str] = typer.Option(None, "--org", help="文件没有「党组织」列时（一个党支部自己的记录表），各行都记在这个党组织。"),
+                  sheet: Optional[str] = SHEET_OPTION) -> None:
     """导入会议与活动记录（列：党组织、类型、日期、应到、实到、参会情况（如「应到20人，实到17人」，可代替应到、实到两列）、主题、记录人、书记签字、记录人签字、党员、党小组、主讲人、参会人员、请假人员、谈话对象、学时、图片、录入日期；序号、备注列不读）；同一行再次导入不会重复，内容变化的行成为新版本。"""
     store, actor = session()
-    result = importing.import_records(store, _rules(), file, actor, org)
+    result = importing.import_records(store, _rules(), file, actor, org, sheet)
     _report_import("记录", result)
     # Which: a row repeating a record with other content makes a new version of it, not a second record (try-out); those
     # whose correction it replaced are named below.
