@@ -2789,6 +2789,14 @@ def _commands(group, path=()):
             yield from _commands(command, (*path, name))
 
 
+def test_every_import_shows_its_sheet_option_as_a_sheet_name_not_a_scoring_sheet(runner):
+    """`--sheet` of an import was shown as 评分表, the value `score --sheet` takes (try-out)."""
+    for path in (["record", "import"], ["member", "import"], ["org", "import"], ["dues", "import"], ["member", "grade"]):
+        page = runner.invoke(app, [*path, "--help"], terminal_width=200, env={"COLUMNS": "200"}).stdout
+        [line] = [line for line in page.splitlines() if "--sheet" in line]
+        assert "表名" in line and "评分表" not in line, (path, line)
+
+
 def test_help_at_80_columns_folds_chinese_instead_of_cutting_it(runner, monkeypatch):
     """Rich breaks lines at spaces and cut a longer run with "…": an option's help lost its middle (「判断（默 … 2026-11-25」)."""
     import typer.main

@@ -192,7 +192,7 @@ FORMAT_OPTION = typer.Option(Format.table, "--format", help="table（表格）�
 AS_OF_OPTION = typer.Option(None, "--as-of", help="判断日期，默认今天。")
 KNOWN_AT_OPTION = typer.Option(None, "--known-at", help="只看此前录入的记录，复现当时结果。")
 # 500 and 4 are compliance.blocks.PARALLEL_MIN and MAX_JOBS (not imported here: every command would load it).
-SHEET_OPTION = typer.Option(None, "--sheet", help="XLSX 工作簿中要导入的表（表名，如 一月）：每月一张表的工作簿逐张导入。")
+SHEET_OPTION = typer.Option(None, "--sheet", metavar="表名", help="XLSX 工作簿中要导入的表（表名，如 一月）：每月一张表的工作簿逐张导入。")
 JOBS_OPTION = typer.Option(0, "--jobs", help="并行进程数（最多 4 个）：0 为每个 CPU 核一个，1 为不并行；党组织少于 500 个时不并行。")
 
 
