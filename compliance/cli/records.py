@@ -468,7 +468,7 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str |
     alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
     late = sum(1 for alone in alones if any("late_entry" in f.flags for f in alone.findings))
     unsigned = sum(1 for alone in alones if any("unsigned" in f.flags for f in alone.findings))
-    found = [(alone.record, note) for alone in alones for note in _alone_notes(alone, orgs) if alone.record is not None]
+    found = [(alone.record, note) for alone in alones for note in _alone_notes(alone, orgs, filed=True) if alone.record is not None]
     # A row whose topic was mended (学习 to 学习。) is a new record beside the old one: twice the hours, twice the attendance.
     for org_id, records in groupby(sorted((a.record for a in alones if a.record is not None), key=attrgetter("org_id", "id")),
                                    attrgetter("org_id")):
@@ -765,8 +765,9 @@ def counted_in(alone: tracking.AloneRecord) -> dict[tuple[str, str, str | None],
     return {(f.obligation, f.period, f.group or f.member): _named(f) for f in alone.findings if f.status == "met"}
 
 
-def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
-    """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags."""
+def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs, filed: bool = False) -> list[str]:
+    """Return what a record judged by itself (`record_alone`) cannot complete and why; and its other flags. `filed`: of a
+    file's row, whose 应到 is asked for as a column, not as `log`'s option (try-out)."""
     from compliance.report.labels import flag_text, quorum_words
 
     notes = []
@@ -783,7 +784,8 @@ def _alone_notes(alone: tracking.AloneRecord, orgs: _Orgs) -> list[str]:
         why = tuple(flag for flag in flags if flag in NOT_COUNTED)
         if f.status == "met" or not why:
             counts = alone.record is not None and alone.record.present is not None and alone.record.expected is None
-            ask = "；请用 --expected 填写应到人数（支委会为支委人数），以核对到会人数" if "no_attendance" in flags and counts else ""
+            how = "请在文件中填写「应到」列" if filed else "请用 --expected 填写应到人数"
+            ask = f"；{how}（支委会为支委人数），以核对到会人数" if "no_attendance" in flags and counts else ""
             notes.append(f"提示：这条记录计入「{what}」，但{_lacking(flag_text(flags), orgs, f, alone.record)}{ask}")
         else:
             also = tuple(flag for flag in flags if flag not in NOT_COUNTED)
