@@ -1017,6 +1017,30 @@ def test_a_dues_ledger_titled_with_its_year_is_imported_without_year(runner, db,
     assert refused.exit_code != 0 and "--paid-in-month 只用于每月一列的党费台账" in refused.output
 
 
+def test_a_row_mended_in_the_file_and_imported_again_names_the_record_it_leaves_behind(runner, db, tmp_path: Path):
+    """A day mended in the sheet (11月5日 to 11月6日) and the sheet imported again added a second 支委会 and said nothing:
+    the old record went on counting (try-out). The import names it, with how to void it; not the rows of another month."""
+    head = "党组织,类型,日期,应到,实到,主题\n"
+    rows = [f"{BRANCH},支委会,2026-10-08,5,5,研究工作", f"{BRANCH},支委会,2026-11-05,5,5,研究工作", f"{BRANCH},支委会,2026-11-20,5,4,组织生活会准备"]
+    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "记录.csv", head + "\n".join(rows)))]).exit_code == 0
+    [old] = [r["id"] for r in json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--all", "--format", "json"]).stdout)
+             if r["date"] == "2026-11-05"]
+    rows[1] = rows[1].replace("11-05", "11-06")
+    again = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "记录.csv", head + "\n".join(rows)))])
+    said = "".join(again.stdout.split())
+    assert again.exit_code == 0 and "新增1条" in said, said
+    assert (f"此前从同名文件导入的记录{old}（支委会2026-11-05）在本次文件中已没有对应的行" in said
+            and f"请用compliancerecordvoid{old}--reason已在文件中改正作废" in said), said
+    # November's rows alone, in a file of the same name: October's record is of no day the file spans.
+    november = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "记录.csv", head + "\n".join(
+        [*rows[1:], f"{BRANCH},支委会,2026-11-25,5,5,研究发展党员"])))])
+    said = "".join(november.stdout.split())
+    assert november.exit_code == 0 and "新增1条" in said and "同名文件" not in said, said
+    # Another file's new row says nothing of this one's records.
+    other = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "补录.csv", head + f"{BRANCH},支委会,2026-11-12,5,5,学习"))])
+    assert other.exit_code == 0 and "同名文件" not in "".join(other.stdout.split()), other.output
+
+
 def test_a_dues_ledger_of_a_sheet_a_year_is_imported_by_its_sheet(runner, db, tmp_path: Path):
     """`dues import --sheet`: a workbook of a ledger a year, each titled with its year, is read sheet by sheet."""
     from openpyxl import Workbook

@@ -470,10 +470,13 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str |
     unsigned = sum(1 for alone in alones if any("unsigned" in f.flags for f in alone.findings))
     found = [(alone.record, note) for alone in alones for note in _alone_notes(alone, orgs, filed=True) if alone.record is not None]
     # A row whose topic was mended (学习 to 学习。) is a new record beside the old one: twice the hours, twice the attendance.
-    for org_id, records in groupby(sorted((a.record for a in alones if a.record is not None), key=attrgetter("org_id", "id")),
-                                   attrgetter("org_id")):
+    for org_id, group in groupby(sorted((a.record for a in alones if a.record is not None), key=attrgetter("org_id", "id")),
+                                 attrgetter("org_id")):
         rows = store.org_records(org_id)
+        records = list(group)
         found.extend((r, twin) for r in records if (twin := _twin_note(r, rows, earlier=True)))
+        if file is not None and row_of is not None:
+            found.extend(_dropped_rows(records, rows, file, row_of))
     if file is not None and row_of is not None:
         found.extend(_left_behind(store, [a.record for a in alones if a.record is not None], file, row_of, actor))
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
@@ -735,6 +738,34 @@ def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], fil
     return [(r, f"提示：这条记录与此前从同名文件导入的记录 {v['record_id']}（{paths[v['org_id']]}）除党组织外完全相同，本次文件中已没有"
                 f"记录 {v['record_id']} 的行；如是改正党组织后重新导入，请用 compliance record void {v['record_id']} --reason 党组织填错 "
                 "作废它，以免两个党组织都计入") for r, v in pairs if actor is None or actor.covers(paths[v["org_id"]])]
+
+
+def _dropped_rows(records: Sequence[tracking.Record], rows: Sequence[dict[str, Any]], file: str,
+                  row_of: Callable[[int], int | None]) -> list[tuple[tracking.Record, str]]:
+    """Return a note for each record of one organization that an earlier import of a file of the same name wrote, held
+    within the days this import's rows of the organization span, that no row of this import has, when this import added a
+    record there (`records`: the ones it wrote; `rows`: the organization's current records, as `org_records` gives them).
+
+    A clerk mends a day or a type in the sheet and imports it again: the mended row is a new record, and the old one goes
+    on counting, for its own period, without a word (try-out). A record changed since by `record correct` is not named.
+    """
+    version = {v["record_id"]: v for v in rows}
+    new = [r for r in records if (v := version.get(r.id)) is not None and v["version"] == 1 and row_of(v["id"]) is not None]
+    if not new:
+        return []
+    source = f"import:{file}"
+    from_file = [v for v in rows if v["source"] == source]
+    read = [v["held_on"] for v in from_file if row_of(v["id"]) is not None]
+    first, last = min(read, default=date.max), max(read, default=date.min)
+    left = [v for v in from_file if row_of(v["id"]) is None and first <= v["held_on"] <= last]
+    notes = []
+    for v in left:
+        # Told beside the new record most like it: of its kind, else of its day.
+        r = min(new, key=lambda r: (r.kind != v["kind"], abs((r.held_on - v["held_on"]).days)))
+        notes.append((r, f"提示：此前从同名文件导入的记录 {v['record_id']}（{_rules().kind_name(v['kind'])} {v['held_on'].isoformat()}）"
+                         f"在本次文件中已没有对应的行，这条记录则是新增的；如是在文件中改了日期或类型后重新导入，记录 {v['record_id']} "
+                         f"仍然计入，请用 compliance record void {v['record_id']} --reason 已在文件中改正 作废；如两者确实都有，不必理会"))
+    return notes
 
 
 def _twin_note(r: tracking.Record, rows: Sequence[dict[str, Any]], earlier: bool = False) -> str | None:
