@@ -847,31 +847,35 @@ def _ledger_columns(year: int) -> list[Column]:
 
 
 def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False, today: date | None = None,
-               sheet: str | None = None) -> Table:
+               sheet: str | None = None, org: str | None = None) -> Table:
     """Return a dues file's table of a row a payment (姓名, 党组织, 月份, 金额, 交纳日期), streamed.
 
     A ledger of a column a month (`WideTable`) is read, given the `year` its months are of (without it, the one its title
     names alone: `title_year`, told in `Table.year`), as a payment a filled month
     (a cell of `NOT_PAID_WORDS` is none), named by the row and month column it is in. It gives no day paid: with
     `paid_in_month`, the month's last day (`today` if earlier) is taken; else a month gone by is refused, as a row
-    without its 交纳日期 is. A clerk's ledger had to be reshaped by hand (migration try-out).
+    without its 交纳日期 is. A clerk's ledger had to be reshaped by hand (migration try-out). With `org` (`--org`), a file
+    without a 党组织 column (a branch's own ledger) is that organization's, every row of it.
     """
+    def stream(columns: list[Column]) -> Table:
+        return _stream(path, columns, sheet, org)
+
     if year is None:
         try:
-            return stream_table(path, DUES_COLUMNS, sheet=sheet)
+            return stream(DUES_COLUMNS)
         except WideTable as exc:
             # A ledger's title gives its year (青石镇2026年党费收缴台账): read so, and said (`Table.year`). Else it is
             # told to give its year.
             titled = title_year(exc.titles)
             if titled is None:
                 raise
-            table = dues_table(path, titled[0], paid_in_month, today, sheet)
+            table = dues_table(path, titled[0], paid_in_month, today, sheet, org)
             table.year = titled
             return table
     # Read as a ledger first: one whose months are headed under a title merged over them (交纳月份 over 1月 … 12月) would
     # be read as a file of a row a payment with its 交纳月份 and no 金额.
     try:
-        wide = stream_table(path, _ledger_columns(year), sheet=sheet)
+        wide = stream(_ledger_columns(year))
     except InputError as exc:
         refusal = exc
     else:
@@ -879,7 +883,7 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     months = [(m, f"m{m:02d}") for m in range(1, 13) if f"m{m:02d}" in wide.headers] if refusal is None else []
     if not months:
         try:
-            table = stream_table(path, DUES_COLUMNS, sheet=sheet)
+            table = stream(DUES_COLUMNS)
         except WideTable:
             raise refusal or InputError(f"{path.name}：用了 --year，却没有「1月」至「12月」的列（未导入任何数据）") from None
         except InputError:
@@ -915,16 +919,36 @@ def dues_table(path: Path, year: int | None = None, paid_in_month: bool = False,
     return table
 
 
-def import_dues(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False, sheet: str | None = None) -> int:
-    """Load a dues file (of a workbook, its `sheet`); its rows are read as they are checked, not held. Return how many payments were new."""
-    return import_dues_counted(store, path, year, paid_in_month, sheet)[0]
+def _stream(path: Path, columns: list[Column], sheet: str | None, org: str | None) -> Table:
+    """Return `stream_table` of a dues file; with `org`, its rows are that organization's (`--org`), the file having no 党组织 column."""
+    try:
+        table = stream_table(path, columns, supplied=("org",) if org is not None else (), sheet=sheet)
+    except InputError as exc:
+        if org is None and "缺少必需的列「党组织" in str(exc):
+            raise InputError(f"{exc}；一个党支部自己的台账可加 --org 指定党支部，各行都记在它名下") from None
+        raise
+    if org is None:
+        return table
+    if "org" in table.headers:
+        raise InputError(f"--org：{table.where} 已有「{table.headers['org']}」列，不能再用 --org 指定党组织（未导入任何数据）")
+    table.headers["org"] = "--org"
+    rows = table.rows
+    table.rows = ((number, {**values, "org": org}) for number, values in rows)
+    return table
+
+
+def import_dues(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False, sheet: str | None = None,
+                org: str | None = None) -> int:
+    """Load a dues file (of a workbook, its `sheet`; with `org`, one organization's without a 党组织 column); its rows are
+    read as they are checked, not held. Return how many payments were new."""
+    return import_dues_counted(store, path, year, paid_in_month, sheet, org)[0]
 
 
 def import_dues_counted(store: Store, path: Path, year: int | None = None, paid_in_month: bool = False,
-                        sheet: str | None = None) -> tuple[int, int, list[tuple[int, str]]]:
+                        sheet: str | None = None, org: str | None = None) -> tuple[int, int, list[tuple[int, str]]]:
     """Load a dues file as `import_dues` does (a ledger of a column a month: `dues_table`); return how many payments were
     new, how many rows (payments, of a ledger) it had, and the rows passed over (`Table.skipped`: titles, totals)."""
-    table = dues_table(path, year, paid_in_month, store.today(), sheet)
+    table = dues_table(path, year, paid_in_month, store.today(), sheet, org)
     # A ledger gives no day paid: its months gone by are refused, saying what may be done instead; in one line for the
     # rows of such months (`_Problems`), not one a row and month (clerk's try-out).
     undated = ("已过的月份，台账没有交纳日期：如各月党费都在当月交纳，可加 --paid-in-month 按当月最后一天登记；"

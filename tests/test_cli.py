@@ -1061,6 +1061,24 @@ def test_a_dues_ledger_of_a_sheet_a_year_is_imported_by_its_sheet(runner, db, tm
     assert listed.exit_code == 0 and "2026-01" in listed.stdout and "2025-01" not in listed.stdout, listed.output
 
 
+def test_a_branch_s_own_dues_ledger_without_its_name_in_a_column_is_imported_with_org(runner, db, tmp_path: Path):
+    """A branch's ledger has no 党组织 column: `dues import` had no --org (record import has), and every sheet needed a
+    column typed in (try-out)."""
+    ledger = write_csv(tmp_path / "d.csv", "第一党支部2026年党费收缴台账\n姓名,1月,2月\n党员第一党支部2,10,10\n党员第一党支部3,10,\n")
+    refused = runner.invoke(app, db + ["dues", "import", str(ledger), "--paid-in-month"])
+    assert refused.exit_code != 0 and "缺少必需的列「党组织」" in refused.output and "可加 --org 指定党支部" in refused.output, refused.output
+    done = runner.invoke(app, db + ["dues", "import", str(ledger), "--paid-in-month", "--org", "ZZ1"])
+    assert done.exit_code == 0 and "党费：新增 3 条" in done.stdout, done.output
+    paid = runner.invoke(app, db + ["dues", "list", "--org", "ZZ1", "--format", "csv"]).stdout
+    assert paid.count("党员第一党支部2") == 2 and paid.count("党员第一党支部3") == 1, paid
+    # A row a payment, and a file that names its branch already.
+    rows = write_csv(tmp_path / "e.csv", "姓名,月份,金额,交纳日期\n党员第一党支部4,2026-03,10,2026-03-05\n")
+    assert "新增 1 条" in runner.invoke(app, db + ["dues", "import", str(rows), "--org", "第一党支部"]).stdout
+    named = write_csv(tmp_path / "f.csv", "姓名,党组织,月份,金额,交纳日期\n党员第一党支部4,ZZ1,2026-04,10,2026-04-05\n")
+    twice = runner.invoke(app, db + ["dues", "import", str(named), "--org", "ZZ1"])
+    assert twice.exit_code != 0 and "--org：f.csv 已有「党组织」列，不能再用 --org 指定党组织" in twice.output, twice.output
+
+
 def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_path: Path):
     """A branch's first dues file, November alone, put its other members 12 months in arrears and to review (try-out);
     `members watch`, `dues unpaid` and `status` counted 12, 13 and 23 months."""

@@ -471,6 +471,7 @@ def member_unexempt(exemption_id_text: str = typer.Argument(..., metavar="ID", h
 def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或 XLSX 文件（列：姓名、党组织、月份、金额、交纳日期）。"),
                 year: Optional[int] = typer.Option(None, "--year", help="每月一列的党费台账（姓名、党组织、1月至12月）是哪一年的：每个填了金额的月份登记为一笔。台账标题写明年份的（如 2026年党费收缴台账），可省略。"),
                 paid_in_month: bool = typer.Option(False, "--paid-in-month", help="台账没有交纳日期：按各月最后一天交纳登记（视为当月按时交纳）。"),
+                org: Optional[str] = typer.Option(None, "--org", help="文件没有「党组织」列时（一个党支部自己的台账），各行都记在这个党组织。"),
                 sheet: Optional[str] = SHEET_OPTION) -> None:
     """导入党费交纳记录；已登记的月份不重复。也可导入每月一列的党费台账（用 --year 指明年份）。"""
     from compliance.orgs import OrgIndex, OrgRow
@@ -483,7 +484,7 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     # The organizations the file names, with the first row naming each, read as the rows stream by:
     # a province's file is millions of rows.
     first_rows: dict[str, int] = {}
-    scanned = membership.dues_table(file, year, paid_in_month, store.today(), sheet)
+    scanned = membership.dues_table(file, year, paid_in_month, store.today(), sheet, org)
     if scanned.year is not None:
         year = scanned.year[0]
         console.print(f"按每月一列的党费台账导入，年份按标题「{scanned.year[1]}」取 {year} 年（年份不对时请用 --year 指明）。",
@@ -504,7 +505,7 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = {k: v for root in roots for k, v in store.dues_starts(root).items()}
-    added, read, skipped = membership.import_dues_counted(store, file, year, paid_in_month, sheet)
+    added, read, skipped = membership.import_dues_counted(store, file, year, paid_in_month, sheet, org)
     if year is not None and paid_in_month:
         console.print(f"按每月一列的台账导入 {year} 年各月党费：台账没有交纳日期，已按各月最后一天登记（当月按时交纳）；"
                       "实际逾期补交的，请用 dues correct --paid-on 改正。")
