@@ -1079,6 +1079,22 @@ def test_a_branch_s_own_dues_ledger_without_its_name_in_a_column_is_imported_wit
     assert twice.exit_code != 0 and "--org：f.csv 已有「党组织」列，不能再用 --org 指定党组织" in twice.output, twice.output
 
 
+def test_dues_import_says_which_payments_are_too_late_to_count(runner, db, tmp_path: Path):
+    """`dues log` said a payment made over 6 months after its month ended does not count; `dues import` of the same payment
+    said only 新增 (try-out)."""
+    dues = ("姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-04,10,2026-04-05\n"
+            "党员第一党支部2,ZZ1,2026-05,10,2026-12-01\n党员第一党支部2,ZZ1,2026-06,10,2026-07-10\n")
+    done = runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "d.csv", dues))])
+    said = "".join(done.stdout.split())
+    assert done.exit_code == 0 and "党费：新增3条" in said, said
+    assert "注意：第3行（党员第一党支部22026-05）的党费补交超过6个月，不计入该月；如交纳日期录错，请用duescorrect更正" in said, said
+    assert "2026-06）" not in said and "第2行" not in said, said
+    # The month is unpaid as status judges it.
+    status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党费", "--format", "json"])
+    [may] = [f for f in json.loads(status.stdout) if f["member"] == "党员第一党支部2" and f["period"] == "2026-05"]
+    assert may["status"] != "met" and "arrears_too_late" in may["flags"], may
+
+
 def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_path: Path):
     """A branch's first dues file, November alone, put its other members 12 months in arrears and to review (try-out);
     `members watch`, `dues unpaid` and `status` counted 12, 13 and 23 months."""

@@ -491,9 +491,14 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
                       markup=False, soft_wrap=True)
     if paid_in_month and year is None:
         raise InputError("--paid-in-month 只用于每月一列的党费台账，须同时用 --year 指明年份")
+    # Rows paid past the shortest arrears limit of any catalog: told after the import if `status` does not count them.
+    limit = min((months for catalog in _rules().catalogs.values() if (months := tracking.dues_rule(catalog)[0])), default=0)
+    late: list[tuple[int, str, str, str]] = []
     for number, values in scanned.rows:
         if isinstance(found := index.find(parse_text(values.get("org")) or ""), OrgRow):
             first_rows.setdefault(found.path, number)
+            if limit and len(late) < LATE_CHECKED and (month := _paid_after(values, limit)) is not None:
+                late.append((number, found.path, parse_text(values.get("member")) or "", month))
     ordered = sorted(first_rows, key=first_rows.__getitem__)
     try:
         require_write(store, actor, "dues", ordered)
@@ -513,7 +518,47 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     console.print(f"党费：新增 {added} 条" + (f"，{read - added} {'笔（台账中填了金额的月份）' if year else '行'}是此前已登记或文件中重复的月份，"
                                            "未重复添加" if read > added else "") + "。")
     say_skipped(skipped)
+    if late and (too_late := _too_late(store, late)):
+        shown = "、".join(f"第{number}行（{name} {month}）" for number, name, month in too_late[:5])
+        more = f"等{len(too_late)}笔" if len(too_late) > 5 else ""
+        # `dues log` said so of one payment; an import of the same said only 新增 (try-out).
+        console.print(f"注意：{shown}{more}的党费{flag_text(('arrears_too_late',))}，不计入该月；如交纳日期录错，请用 dues correct 更正",
+                      style="yellow", markup=False, soft_wrap=True)
     _dues_starts_said(before, {k: v for root in roots for k, v in store.dues_starts(root).items()}, index)
+
+
+# How many of a dues file's rows paid late are looked at to tell whether they count.
+LATE_CHECKED = 20
+
+
+def _paid_after(values: dict[str, Any], months: int) -> str | None:
+    """Return the month a dues row pays, when it was paid more than `months` after that month ended; None otherwise, or
+    when a value does not read (the import says what is wrong with it)."""
+    from compliance.tabular import CellError, parse_date
+
+    try:
+        month = membership._month(values.get("month"))
+        paid = parse_date(values.get("paid_on"))
+    except (CellError, ValueError, TypeError):
+        return None
+    if paid is None or paid <= month_end(date.fromisoformat(month + "-01")) + relativedelta(months=months):
+        return None
+    return month
+
+
+def _too_late(store: "Store", late: list[tuple[int, str, str, str]]) -> list[tuple[int, str, str]]:
+    """Return (row, member, month) of the rows of `late` (row, organization path, member, month) whose month `status`
+    does not count, the payment made past the limit (`arrears_too_late`)."""
+    found: list[tuple[int, str, str]] = []
+    by_path: dict[str, list[tuple[int, str, str]]] = {}
+    for number, path, name, month in late:
+        by_path.setdefault(path, []).append((number, name, month))
+    for path, rows in by_path.items():
+        starts = [date.fromisoformat(month + "-01") for _, _, month in rows]
+        window = tracking.Window(min(starts), month_end(max(starts)), store.today())
+        flagged = {(f.member, f.period) for f in tracking.org_status(store, _rules(), path, window) if "arrears_too_late" in f.flags}
+        found.extend((number, name, month) for number, name, month in rows if (name, month) in flagged)
+    return sorted(found)
 
 
 @dues_app.command("unpaid")

@@ -424,7 +424,7 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         if late and not result.dated:
             # Paper records brought in all came out 逾期录入, with no word of the column that says when they were entered (try-out).
             console.print(f"提示：{late} 条记录按今天录入计为逾期录入；如是补录以往的纸质记录，可在文件中加「录入日期」列，"
-                          "填写当时的录入日期后重新导入", style="yellow", markup=False, soft_wrap=True)
+                          "填写纸质记录当时登记的日期（如会议当天）后重新导入", style="yellow", markup=False, soft_wrap=True)
     if result.dated and 0 < written <= IMPORT_NOTES_LIMIT:
         _backdated_notice(store, result.ids, result.row_of)
 
