@@ -1703,7 +1703,9 @@ def import_records(store: Store, rules: Rules, path: Path, actor: Actor | None =
         table.headers["org"] = "--org"
         rows = table.rows
         table.rows = ((number, {**values, "org": value}) for number, values in rows)
-    return load_records(store, rules, table, source=f"import:{path.name}", path=path, actor=actor)
+    # A workbook's sheet is in the source when it has several (x.xlsx「二月」表): a row left out of a sheet imported again
+    # is looked for among that sheet's records alone (`cli.records._dropped_rows`).
+    return load_records(store, rules, table, source=f"import:{table.where or path.name}", path=path, actor=actor)
 
 
 def _option_table(values: dict[str, Any]) -> Table:

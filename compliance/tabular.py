@@ -747,7 +747,7 @@ def _read_xlsx(path: Path, by_header: dict[str, Column], sheet: str | None = Non
         if len(tables) > 1:
             # 一月, 二月, 三月: one was read and the others dropped without a word.
             raise InputError(f"{path.name}：有{len(tables)}张表带有列名（「{'」「'.join(one.title for one in tables)}」），"
-                             f"一次只导入一张表：请加 --sheet 表名逐张导入（如 --sheet {tables[0].title}），或把数据合并到一张表"
+                             f"一次只导入一张表：请加 --sheet 表名逐张导入（如 --sheet {''.join(tables[0].title.split())}），或把数据合并到一张表"
                              "（表名不作党组织；未导入任何数据）")
         chosen = tables[0] if tables else sheets[0]
         rows = _sheet_rows(chosen)

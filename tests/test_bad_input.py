@@ -233,6 +233,14 @@ def test_a_workbook_of_a_sheet_a_month_is_imported_sheet_by_sheet_with_its_name(
     listed = run(db, "record", "list", "--org", "ZZ1", "--all", "--format", "csv").stdout
     assert "2026-01-07" in listed and "2026-02-07" in listed and "2026-03-07" not in listed
     assert records(db) == before + 2
+    # A sheet's name with a space is suggested without it, as it matches: pasted, the suggestion is one argument (review).
+    spaced = Workbook()
+    spaced.active.title = "1 月"
+    for sheet in (spaced.active, spaced.create_sheet("2 月")):
+        sheet.append(["党组织", "类型", "日期"])
+        sheet.append([BRANCH, "支委会", "2026-01-09"])
+    spaced.save(tmp_path / "spaced.xlsx")
+    one_line_error(run(db, "record", "import", str(tmp_path / "spaced.xlsx")), "（如 --sheet 1月）")
     # A CSV file has no sheets to choose from.
     one_line_error(run(db, "member", "import", str(write_csv(tmp_path / "m.csv", "姓名,党组织\n张三,ZZ1\n")), "--sheet", "一月"),
                    "--sheet：m.csv 不是 XLSX 工作簿")
@@ -475,6 +483,7 @@ def test_the_parsers_complaints_are_in_chinese(db: Path, args: list[str], line: 
     (["deduct", "--org", "ZZ1", "--sheet", "village-2020", "--period", "2026-Q3", "--item", "一.1", "--points", "很多", "--reason", "x"], ["--points"]),
     (["rectify", "close", "abc", "--note", "x"], ["abc"]),
     (["record", "show", "99999"], ["99999"]),
+    (["member", "grade", "张三", "--org", "ZZ1", "--grade", "合格", "--sheet", "一月"], ["--sheet 只用于 --file 导入的 XLSX 工作簿"]),
     (["catalog", "show", "nowhere"], ["nowhere"]),
     (["--nope"], ["--nope"]),
 ])

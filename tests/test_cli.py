@@ -1036,9 +1036,35 @@ def test_a_row_mended_in_the_file_and_imported_again_names_the_record_it_leaves_
         [*rows[1:], f"{BRANCH},支委会,2026-11-25,5,5,研究发展党员"])))])
     said = "".join(november.stdout.split())
     assert november.exit_code == 0 and "新增1条" in said and "同名文件" not in said, said
-    # Another file's new row says nothing of this one's records.
+    # Another file's new row says nothing of this one's records, and neither does a file of the same name bringing new rows only.
     other = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "补录.csv", head + f"{BRANCH},支委会,2026-11-12,5,5,学习"))])
     assert other.exit_code == 0 and "同名文件" not in "".join(other.stdout.split()), other.output
+    newer = write_csv(tmp_path / "记录.csv", head + f"{BRANCH},支委会,2026-11-02,5,5,学习\n{BRANCH},支委会,2026-11-28,5,5,学习")
+    appended = runner.invoke(app, db + ["record", "import", str(newer)])
+    assert appended.exit_code == 0 and "新增2条" in "".join(appended.stdout.split()) and "同名文件" not in appended.stdout, appended.output
+    # A workbook imported sheet by sheet: a sheet's rows are another sheet's business only within it (review).
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "支委会"
+    for row in (["党组织", "类型", "日期", "应到", "实到"], [BRANCH, "支委会", "2026-04-09", 5, 5], [BRANCH, "支委会", "2026-07-09", 5, 5]):
+        book.active.append(row)
+    congress = book.create_sheet("党员大会")
+    for row in (["党组织", "类型", "日期", "应到", "实到"], [BRANCH, "党员大会", "2026-03-20", 10, 9], [BRANCH, "党员大会", "2026-09-17", 10, 9]):
+        congress.append(row)
+    book.save(tmp_path / "台账.xlsx")
+    for sheet in ("支委会", "党员大会"):
+        assert runner.invoke(app, db + ["record", "import", str(tmp_path / "台账.xlsx"), "--sheet", sheet]).exit_code == 0
+    congress.append([BRANCH, "党员大会", "2026-06-18", 10, 8])
+    book.save(tmp_path / "台账.xlsx")
+    again = runner.invoke(app, db + ["record", "import", str(tmp_path / "台账.xlsx"), "--sheet", "党员大会"])
+    said = "".join(again.stdout.split())
+    assert again.exit_code == 0 and "新增1条" in said and "同名文件" not in said, said
+    conn = sqlite3.connect(db[1])
+    try:
+        assert conn.execute("SELECT source FROM record WHERE held_on = '2026-06-18'").fetchall() == [("import:台账.xlsx「党员大会」表",)]
+    finally:
+        conn.close()
 
 
 def test_a_dues_ledger_of_a_sheet_a_year_is_imported_by_its_sheet(runner, db, tmp_path: Path):
@@ -1079,7 +1105,7 @@ def test_a_branch_s_own_dues_ledger_without_its_name_in_a_column_is_imported_wit
     assert twice.exit_code != 0 and "--org：f.csv 已有「党组织」列，不能再用 --org 指定党组织" in twice.output, twice.output
 
 
-def test_dues_import_says_which_payments_are_too_late_to_count(runner, db, tmp_path: Path):
+def test_dues_import_says_which_payments_are_too_late_to_count(runner, db, tmp_path: Path, monkeypatch):
     """`dues log` said a payment made over 6 months after its month ended does not count; `dues import` of the same payment
     said only 新增 (try-out)."""
     dues = ("姓名,党组织,月份,金额,交纳日期\n党员第一党支部2,ZZ1,2026-04,10,2026-04-05\n"
@@ -1093,6 +1119,17 @@ def test_dues_import_says_which_payments_are_too_late_to_count(runner, db, tmp_p
     status = runner.invoke(app, db + ["status", "--org", "ZZ1", "--obligation", "党费", "--format", "json"])
     [may] = [f for f in json.loads(status.stdout) if f["member"] == "党员第一党支部2" and f["period"] == "2026-05"]
     assert may["status"] != "met" and "arrears_too_late" in may["flags"], may
+    # Only so many rows paid late are looked at: the note says so, rather than read as the file's count (review).
+    from compliance.cli import members as members_cli
+
+    monkeypatch.setattr(members_cli, "LATE_CHECKED", 1)
+    more = ("姓名,党组织,月份,金额,交纳日期\n党员第一党支部3,ZZ1,2026-04,10,2026-12-01\n"
+            "党员第一党支部3,ZZ1,2026-05,10,2026-12-01\n")
+    capped = runner.invoke(app, db + ["dues", "import", str(write_csv(tmp_path / "e.csv", more))])
+    said = "".join(capped.stdout.split())
+    assert capped.exit_code == 0 and "第2行（党员第一党支部32026-04）的党费补交超过6个月，不计入该月（只核对了前1笔逾期交纳的" in said, said
+    # A month whose limit has no year is no crash (review).
+    assert members_cli._paid_after({"month": "9999-07", "paid_on": "2026-01-01"}, 6) is None
 
 
 def test_dues_are_owed_from_the_first_month_a_branch_entered(runner, db, tmp_path: Path):

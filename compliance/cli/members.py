@@ -367,6 +367,8 @@ def member_grade(name: Optional[str] = typer.Argument(None, metavar="姓名", he
     from compliance.tabular import Table as Rows, parse_text, read_table
 
     store, actor = session()
+    if sheet is not None and file is None:
+        raise InputError("--sheet 只用于 --file 导入的 XLSX 工作簿")
     if file is not None:
         if name is not None or grade is not None or org is not None:
             raise InputError("--file：导入文件时不再给姓名、--org、--grade（均在文件的列中）")
@@ -507,6 +509,8 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
         outside = next((p for p in ordered if not actor.anonymous and not actor.covers(p)), None)
         if outside is None:
             raise
+        if org is not None:     # the file has no 党组织 column: the option named it (review)
+            raise PermissionDenied(f"--org：{exc}（未导入任何数据）") from None
         raise PermissionDenied(f"{scanned.where or file.name} 第{first_rows[outside]}行「党组织」列：{exc}（未导入任何数据）") from None
     roots = [o.path for o in index.by_id.values() if o.parent_id is None]
     before = {k: v for root in roots for k, v in store.dues_starts(root).items()}
@@ -521,8 +525,10 @@ def dues_import(file: Path = typer.Argument(..., metavar="文件", help="CSV 或
     if late and (too_late := _too_late(store, late)):
         shown = "、".join(f"第{number}行（{name} {month}）" for number, name, month in too_late[:5])
         more = f"等{len(too_late)}笔" if len(too_late) > 5 else ""
+        # Of the first `LATE_CHECKED` rows paid late only: a count of those would read as the file's (review).
+        rest = f"（只核对了前 {LATE_CHECKED} 笔逾期交纳的，其余可用 dues list 或 status 查看）" if len(late) == LATE_CHECKED else ""
         # `dues log` said so of one payment; an import of the same said only 新增 (try-out).
-        console.print(f"注意：{shown}{more}的党费{flag_text(('arrears_too_late',))}，不计入该月；如交纳日期录错，请用 dues correct 更正",
+        console.print(f"注意：{shown}{more}的党费{flag_text(('arrears_too_late',))}，不计入该月{rest}；如交纳日期录错，请用 dues correct 更正",
                       style="yellow", markup=False, soft_wrap=True)
     _dues_starts_said(before, {k: v for root in roots for k, v in store.dues_starts(root).items()}, index)
 
@@ -539,9 +545,9 @@ def _paid_after(values: dict[str, Any], months: int) -> str | None:
     try:
         month = membership._month(values.get("month"))
         paid = parse_date(values.get("paid_on"))
-    except (CellError, ValueError, TypeError):
-        return None
-    if paid is None or paid <= month_end(date.fromisoformat(month + "-01")) + relativedelta(months=months):
+        if paid is None or paid <= month_end(date.fromisoformat(month + "-01")) + relativedelta(months=months):
+            return None
+    except (CellError, ValueError, TypeError, OverflowError):      # 9999-07 plus 6 months has no year (review)
         return None
     return month
 

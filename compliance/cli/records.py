@@ -414,7 +414,7 @@ def record_import(file: Path = typer.Argument(..., metavar="文件", help="CSV �
         console.print(f"提示：本次新增或更新 {written} 条记录，未逐条说明哪些不计入；可用 overdue 或 status 查看各项完成情况",
                       style="yellow", markup=False, soft_wrap=True)
     elif written:
-        notes, late, unsigned = _import_notes(store, result.ids, file.name, result.row_of, actor)
+        notes, late, unsigned = _import_notes(store, result.ids, file.name, result.row_of, actor, result.where or file.name)
         for note in notes:
             console.print(note, style="yellow", markup=False, soft_wrap=True)
         if unsigned and not result.signed:
@@ -457,12 +457,15 @@ IMPORT_NOTES_LIMIT = 2000
 
 
 def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str | None = None,
-                  row_of: Callable[[int], int | None] | None = None, actor: Actor | None = None) -> tuple[list[str], int, int]:
+                  row_of: Callable[[int], int | None] | None = None, actor: Actor | None = None,
+                  sheet: str | None = None) -> tuple[list[str], int, int]:
     """Return `_alone_notes` of each of `record_ids`, each naming its record (at most `PROBLEMS_SHOWN`, then how many more),
     how many of the records are entered late (`late_entry`), and how many are not signed where they should be (`unsigned`).
 
     With `file` (the imported file's name), `row_of` (`ImportResult.row_of`) and `actor`, a record whose copy another
-    organization has, from an earlier import of a file of that name that this one has no row of, is pointed out (`_left_behind`).
+    organization has, from an earlier import of a file of that name that this one has no row of, is pointed out (`_left_behind`);
+    with `sheet` too (the file, and of a workbook of several sheets the sheet: `ImportResult.where`), a record of the file's
+    earlier import that a re-import of it no longer has (`_dropped_rows`).
     """
     orgs = _Orgs(store)
     alones = [alone for _, alone in tracking.records_alone(store, _rules(), record_ids, store.today())]
@@ -475,8 +478,8 @@ def _import_notes(store: store_mod.Store, record_ids: Sequence[int], file: str |
         rows = store.org_records(org_id)
         records = list(group)
         found.extend((r, twin) for r in records if (twin := _twin_note(r, rows, earlier=True)))
-        if file is not None and row_of is not None:
-            found.extend(_dropped_rows(records, rows, file, row_of))
+        if sheet is not None and row_of is not None:
+            found.extend(_dropped_rows(records, rows, sheet, row_of))
     if file is not None and row_of is not None:
         found.extend(_left_behind(store, [a.record for a in alones if a.record is not None], file, row_of, actor))
     found.sort(key=lambda pair: not pair[1].startswith("注意"))     # what does not count first, then what counts with a flag
@@ -740,21 +743,27 @@ def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], fil
                 "作废它，以免两个党组织都计入") for r, v in pairs if actor is None or actor.covers(paths[v["org_id"]])]
 
 
-def _dropped_rows(records: Sequence[tracking.Record], rows: Sequence[dict[str, Any]], file: str,
+def _dropped_rows(records: Sequence[tracking.Record], rows: Sequence[dict[str, Any]], sheet: str,
                   row_of: Callable[[int], int | None]) -> list[tuple[tracking.Record, str]]:
-    """Return a note for each record of one organization that an earlier import of a file of the same name wrote, held
-    within the days this import's rows of the organization span, that no row of this import has, when this import added a
-    record there (`records`: the ones it wrote; `rows`: the organization's current records, as `org_records` gives them).
+    """Return a note for each record of one organization that an earlier import of the same file (and sheet: `sheet` is
+    `ImportResult.where`) wrote, held within the days this import's rows of the organization span, that no row of this
+    import has, when this import is one of the file again (a row of it found a record unchanged there) and added a record
+    there (`records`: the ones it wrote; `rows`: the organization's current records, as `org_records` gives them).
 
     A clerk mends a day or a type in the sheet and imports it again: the mended row is a new record, and the old one goes
-    on counting, for its own period, without a word (try-out). A record changed since by `record correct` is not named.
+    on counting, for its own period, without a word (try-out). A record changed since by `record correct` is not named,
+    nor, where nothing of the file was read again, the records of a file that brings new rows only, or another sheet's
+    (review).
     """
     version = {v["record_id"]: v for v in rows}
     new = [r for r in records if (v := version.get(r.id)) is not None and v["version"] == 1 and row_of(v["id"]) is not None]
     if not new:
         return []
-    source = f"import:{file}"
+    source = f"import:{sheet}"
     from_file = [v for v in rows if v["source"] == source]
+    written = {r.id for r in records}
+    if not any(row_of(v["id"]) is not None and v["record_id"] not in written for v in from_file):
+        return []
     read = [v["held_on"] for v in from_file if row_of(v["id"]) is not None]
     first, last = min(read, default=date.max), max(read, default=date.min)
     left = [v for v in from_file if row_of(v["id"]) is None and first <= v["held_on"] <= last]
