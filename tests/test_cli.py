@@ -1031,11 +1031,13 @@ def test_a_row_mended_in_the_file_and_imported_again_names_the_record_it_leaves_
     assert again.exit_code == 0 and "新增1条" in said, said
     assert (f"此前从同名文件导入的记录{old}（支委会2026-11-05）在本次文件中已没有对应的行" in said
             and f"请用compliancerecordvoid{old}--reason已在文件中改正作废" in said), said
-    # November's rows alone, in a file of the same name: October's record is of no day the file spans.
+    # November's rows alone, in a file of the same name: October's record is of no month the file spans; the old 5th, still
+    # not voided, is named again.
     november = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "记录.csv", head + "\n".join(
         [*rows[1:], f"{BRANCH},支委会,2026-11-25,5,5,研究发展党员"])))])
     said = "".join(november.stdout.split())
-    assert november.exit_code == 0 and "新增1条" in said and "同名文件" not in said, said
+    assert november.exit_code == 0 and "新增1条" in said and "2026-10-08" not in said, said
+    assert said.count("同名文件") == 1 and f"记录{old}（支委会2026-11-05）" in said, said
     # Another file's new row says nothing of this one's records, and neither does a file of the same name bringing new rows only.
     other = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "补录.csv", head + f"{BRANCH},支委会,2026-11-12,5,5,学习"))])
     assert other.exit_code == 0 and "同名文件" not in "".join(other.stdout.split()), other.output
@@ -1065,6 +1067,20 @@ def test_a_row_mended_in_the_file_and_imported_again_names_the_record_it_leaves_
         assert conn.execute("SELECT source FROM record WHERE held_on = '2026-06-18'").fetchall() == [("import:台账.xlsx「党员大会」表",)]
     finally:
         conn.close()
+
+
+def test_a_day_mended_at_the_edge_of_its_month_names_the_record_it_leaves_behind(runner, db, tmp_path: Path):
+    """The last row of November's sheet mended from the 20th to the 6th: its old day was outside the days the file's rows
+    spanned, and went unnamed (try-out of the note). The months they span are looked at."""
+    head = "党组织,类型,日期,应到,实到,主题\n"
+    rows = [f"{BRANCH},支委会,2026-11-05,5,5,研究工作", f"{BRANCH},支委会,2026-11-20,5,5,研究工作"]
+    assert runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "十一月.csv", head + "\n".join(rows)))]).exit_code == 0
+    [old] = [r["id"] for r in json.loads(runner.invoke(app, db + ["record", "list", "--org", "ZZ1", "--all", "--format", "json"]).stdout)
+             if r["date"] == "2026-11-20"]
+    rows[1] = rows[1].replace("11-20", "11-06")
+    again = runner.invoke(app, db + ["record", "import", str(write_csv(tmp_path / "十一月.csv", head + "\n".join(rows)))])
+    said = "".join(again.stdout.split())
+    assert again.exit_code == 0 and f"此前从同名文件导入的记录{old}（支委会2026-11-20）在本次文件中已没有对应的行" in said, said
 
 
 def test_a_dues_ledger_of_a_sheet_a_year_is_imported_by_its_sheet(runner, db, tmp_path: Path):

@@ -746,7 +746,7 @@ def _left_behind(store: store_mod.Store, records: Sequence[tracking.Record], fil
 def _dropped_rows(records: Sequence[tracking.Record], rows: Sequence[dict[str, Any]], sheet: str,
                   row_of: Callable[[int], int | None]) -> list[tuple[tracking.Record, str]]:
     """Return a note for each record of one organization that an earlier import of the same file (and sheet: `sheet` is
-    `ImportResult.where`) wrote, held within the days this import's rows of the organization span, that no row of this
+    `ImportResult.where`) wrote, held within the months this import's rows of the organization span, that no row of this
     import has, when this import is one of the file again (a row of it found a record unchanged there) and added a record
     there (`records`: the ones it wrote; `rows`: the organization's current records, as `org_records` gives them).
 
@@ -765,7 +765,8 @@ def _dropped_rows(records: Sequence[tracking.Record], rows: Sequence[dict[str, A
     if not any(row_of(v["id"]) is not None and v["record_id"] not in written for v in from_file):
         return []
     read = [v["held_on"] for v in from_file if row_of(v["id"]) is not None]
-    first, last = min(read, default=date.max), max(read, default=date.min)
+    # Whole months: a day mended at the edge of a sheet's month (20th to 6th) left its old day outside the days read (try-out).
+    first, last = min(read).replace(day=1), month_end(max(read))
     left = [v for v in from_file if row_of(v["id"]) is None and first <= v["held_on"] <= last]
     notes = []
     for v in left:
